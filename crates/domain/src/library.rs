@@ -1,0 +1,185 @@
+//! Codes and names that identify libraries, their branches and their subscriptions.
+
+use crate::code::{CodeError, code_type};
+
+code_type! {
+    /// A library organisation, e.g. `DRE01`: 2–16 ASCII letters, digits or `-`, stored
+    /// upper-case because the national registry spells them so and staff type them anyhow.
+    LibraryCode {
+        min_chars: 2,
+        max_chars: 16,
+        allowed: |c| c.is_ascii_alphanumeric() || c == '-',
+        normalize: str::to_ascii_uppercase,
+        error: CodeError,
+    }
+}
+
+code_type! {
+    /// A branch (vestiging) of a library, e.g. `5280`: 1–16 ASCII letters or digits.
+    BranchCode {
+        min_chars: 1,
+        max_chars: 16,
+        allowed: |c| c.is_ascii_alphanumeric(),
+        normalize: str::to_owned,
+        error: CodeError,
+    }
+}
+
+code_type! {
+    /// A subscription type (abonnementsvorm) of a library: 1–32 ASCII letters, digits,
+    /// `_` or `-`.
+    SubscriptionCode {
+        min_chars: 1,
+        max_chars: 32,
+        allowed: |c| c.is_ascii_alphanumeric() || c == '_' || c == '-',
+        normalize: str::to_owned,
+        error: CodeError,
+    }
+}
+
+code_type! {
+    /// A tariff of a library: 1–16 ASCII letters or digits.
+    TariffCode {
+        min_chars: 1,
+        max_chars: 16,
+        allowed: |c| c.is_ascii_alphanumeric(),
+        normalize: str::to_owned,
+        error: CodeError,
+    }
+}
+
+code_type! {
+    /// A person's or library's name as shown on screens: 1–200 characters of any script,
+    /// but no control characters (they would break layouts and logs).
+    DisplayName {
+        min_chars: 1,
+        max_chars: 200,
+        allowed: |c| !c.is_control(),
+        normalize: str::to_owned,
+        error: CodeError,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn library_code_is_upper_cased_and_bounded() {
+        assert_eq!(LibraryCode::parse(" dre01 ").unwrap().as_str(), "DRE01");
+        assert_eq!(LibraryCode::parse("a-b").unwrap().as_str(), "A-B");
+        assert_eq!(LibraryCode::parse("D"), Err(CodeError::TooShort { min: 2 }));
+        assert!(LibraryCode::parse(&"D".repeat(16)).is_ok());
+        assert_eq!(
+            LibraryCode::parse(&"D".repeat(17)),
+            Err(CodeError::TooLong { max: 16 })
+        );
+        assert_eq!(
+            LibraryCode::parse("DRE_01"),
+            Err(CodeError::InvalidCharacter('_'))
+        );
+        assert_eq!(LibraryCode::parse(""), Err(CodeError::Empty));
+    }
+
+    #[test]
+    fn branch_and_tariff_codes() {
+        assert_eq!(BranchCode::parse("5280").unwrap().as_str(), "5280");
+        assert_eq!(BranchCode::parse("a").unwrap().as_str(), "a");
+        assert_eq!(
+            BranchCode::parse("52-80"),
+            Err(CodeError::InvalidCharacter('-'))
+        );
+        assert_eq!(
+            BranchCode::parse(&"1".repeat(17)),
+            Err(CodeError::TooLong { max: 16 })
+        );
+        assert_eq!(TariffCode::parse("T18").unwrap().as_str(), "T18");
+        assert_eq!(TariffCode::parse(" "), Err(CodeError::Empty));
+        assert_eq!(
+            TariffCode::parse("T 18"),
+            Err(CodeError::InvalidCharacter(' '))
+        );
+    }
+
+    #[test]
+    fn subscription_code() {
+        assert_eq!(
+            SubscriptionCode::parse("JEUGD_0-17").unwrap().as_str(),
+            "JEUGD_0-17"
+        );
+        assert!(SubscriptionCode::parse(&"x".repeat(32)).is_ok());
+        assert_eq!(
+            SubscriptionCode::parse(&"x".repeat(33)),
+            Err(CodeError::TooLong { max: 32 })
+        );
+        assert_eq!(
+            SubscriptionCode::parse("jeugd.0"),
+            Err(CodeError::InvalidCharacter('.'))
+        );
+    }
+
+    #[test]
+    fn display_name() {
+        assert_eq!(
+            DisplayName::parse("  Zoë van 't Hof-Đurić ")
+                .unwrap()
+                .as_str(),
+            "Zoë van 't Hof-Đurić"
+        );
+        assert_eq!(DisplayName::parse(" \t"), Err(CodeError::Empty));
+        assert_eq!(
+            DisplayName::parse("Jan\nJansen"),
+            Err(CodeError::InvalidCharacter('\n'))
+        );
+        assert_eq!(
+            DisplayName::parse("Jan\u{7}"),
+            Err(CodeError::InvalidCharacter('\u{7}'))
+        );
+        assert!(DisplayName::parse(&"é".repeat(200)).is_ok());
+        assert_eq!(
+            DisplayName::parse(&"é".repeat(201)),
+            Err(CodeError::TooLong { max: 200 })
+        );
+    }
+
+    #[test]
+    fn serde_uses_the_parser() {
+        let code: LibraryCode = serde_json::from_str(r#""dre01""#).unwrap();
+        assert_eq!(serde_json::to_string(&code).unwrap(), r#""DRE01""#);
+        assert!(serde_json::from_str::<BranchCode>(r#""""#).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn library_codes_round_trip_upper_cased(s in "[A-Za-z0-9-]{2,16}") {
+            let code = LibraryCode::parse(&s).unwrap();
+            prop_assert_eq!(code.as_str(), s.to_ascii_uppercase());
+            prop_assert_eq!(LibraryCode::parse(code.as_str()).unwrap(), code);
+        }
+
+        #[test]
+        fn subscription_codes_round_trip(s in "[A-Za-z0-9_-]{1,32}") {
+            let code = SubscriptionCode::parse(&s).unwrap();
+            prop_assert_eq!(code.as_str(), s.as_str());
+        }
+
+        #[test]
+        fn branch_and_tariff_codes_refuse_other_characters(
+            s in "[A-Za-z0-9]{1,7}",
+            bad in any::<char>().prop_filter("disallowed", |c| !c.is_ascii_alphanumeric()),
+        ) {
+            let input = format!("{s}{bad}{s}");
+            prop_assert_eq!(BranchCode::parse(&input), Err(CodeError::InvalidCharacter(bad)));
+            prop_assert_eq!(TariffCode::parse(&input), Err(CodeError::InvalidCharacter(bad)));
+        }
+
+        #[test]
+        fn display_names_are_trimmed_and_kept(s in "\\PC{1,200}") {
+            match DisplayName::parse(&s) {
+                Ok(name) => prop_assert_eq!(name.as_str(), s.trim()),
+                Err(error) => prop_assert_eq!(error, CodeError::Empty, "{:?}", s),
+            }
+        }
+    }
+}

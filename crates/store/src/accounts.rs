@@ -1,0 +1,185 @@
+//! Login accounts: one per person, found by its opaque id, by its username
+//! (exact and case-sensitive) or by its recovery e-mail address.
+
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+};
+use serde::Serialize;
+use si_domain::{AccountId, AccountStatus, Email, Username};
+use time::OffsetDateTime;
+
+use crate::{Clock, StoreError, entity::account, error::parse_stored};
+
+/// What a new account starts with. The id is drawn here, from the OS generator.
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    pub username: Username,
+    pub email: Option<Email>,
+    pub status: AccountStatus,
+    pub language: String,
+    /// A PHC or legacy hash string; `None` until the member sets a password.
+    pub password_hash: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Account {
+    pub id: AccountId,
+    pub username: Username,
+    pub email: Option<Email>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub email_verified_at: Option<OffsetDateTime>,
+    #[serde(skip)]
+    pub password_hash: Option<String>,
+    pub status: AccountStatus,
+    pub language: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_login_at: Option<OffsetDateTime>,
+}
+
+pub struct Accounts<'c, C> {
+    conn: &'c C,
+    clock: &'c dyn Clock,
+}
+
+impl<'c, C: ConnectionTrait> Accounts<'c, C> {
+    pub(crate) fn new(conn: &'c C, clock: &'c dyn Clock) -> Self {
+        Self { conn, clock }
+    }
+
+    /// Creates the account; a username already in use is `StoreError::Duplicate`.
+    pub async fn create(&self, new: NewAccount) -> Result<Account, StoreError> {
+        let now = self.clock.now_millis();
+        let row = account::ActiveModel {
+            id: Set(AccountId::from_bytes(rand::random()).to_string()),
+            username: Set(new.username.as_str().to_owned()),
+            email: Set(new.email.as_ref().map(|e| e.as_str().to_owned())),
+            email_verified_at: Set(None),
+            password_hash: Set(new.password_hash),
+            status: Set(new.status.as_str().to_owned()),
+            language: Set(new.language),
+            created_at: Set(now),
+            updated_at: Set(now),
+            last_login_at: Set(None),
+        }
+        .insert(self.conn)
+        .await
+        .map_err(|e| StoreError::on_write("username", e))?;
+        account_from_row(row)
+    }
+
+    pub async fn by_id(&self, id: &AccountId) -> Result<Option<Account>, StoreError> {
+        account::Entity::find_by_id(id.to_string())
+            .one(self.conn)
+            .await?
+            .map(account_from_row)
+            .transpose()
+    }
+
+    /// Exact, case-sensitive lookup: `Jan` and `jan` are two accounts.
+    pub async fn by_username(&self, username: &Username) -> Result<Option<Account>, StoreError> {
+        account::Entity::find()
+            .filter(account::Column::Username.eq(username.as_str()))
+            .one(self.conn)
+            .await?
+            .map(account_from_row)
+            .transpose()
+    }
+
+    /// Every account on a recovery address: families share addresses.
+    pub async fn by_email(&self, email: &Email) -> Result<Vec<Account>, StoreError> {
+        account::Entity::find()
+            .filter(account::Column::Email.eq(email.as_str()))
+            .order_by_asc(account::Column::Username)
+            .all(self.conn)
+            .await?
+            .into_iter()
+            .map(account_from_row)
+            .collect()
+    }
+
+    pub async fn set_password_hash(&self, id: &AccountId, hash: String) -> Result<(), StoreError> {
+        self.update(id, |row| row.password_hash = Set(Some(hash)))
+            .await
+    }
+
+    pub async fn set_status(
+        &self,
+        id: &AccountId,
+        status: AccountStatus,
+    ) -> Result<(), StoreError> {
+        self.update(id, |row| row.status = Set(status.as_str().to_owned()))
+            .await
+    }
+
+    pub async fn rename(&self, id: &AccountId, username: &Username) -> Result<(), StoreError> {
+        let username = username.as_str().to_owned();
+        self.update(id, |row| row.username = Set(username)).await
+    }
+
+    pub async fn record_login(&self, id: &AccountId) -> Result<(), StoreError> {
+        let now = self.clock.now_millis();
+        self.update(id, |row| row.last_login_at = Set(Some(now)))
+            .await
+    }
+
+    async fn update(
+        &self,
+        id: &AccountId,
+        change: impl FnOnce(&mut account::ActiveModel),
+    ) -> Result<(), StoreError> {
+        let mut row = account::ActiveModel {
+            id: sea_orm::Unchanged(id.to_string()),
+            updated_at: Set(self.clock.now_millis()),
+            ..Default::default()
+        };
+        change(&mut row);
+        let result = account::Entity::update_many()
+            .set(row)
+            .filter(account::Column::Id.eq(id.to_string()))
+            .exec(self.conn)
+            .await
+            .map_err(|e| StoreError::on_write("username", e))?;
+        if result.rows_affected == 0 {
+            return Err(StoreError::NotFound { what: "account" });
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn millis_to_time(
+    what: &'static str,
+    millis: i64,
+) -> Result<OffsetDateTime, StoreError> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000).map_err(|_| {
+        StoreError::Corrupt {
+            what,
+            value: millis.to_string(),
+        }
+    })
+}
+
+fn account_from_row(row: account::Model) -> Result<Account, StoreError> {
+    Ok(Account {
+        id: parse_stored("account id", &row.id, AccountId::parse)?,
+        username: parse_stored("username", &row.username, Username::parse)?,
+        email: row
+            .email
+            .as_deref()
+            .map(|e| parse_stored("e-mail", e, Email::parse))
+            .transpose()?,
+        email_verified_at: row
+            .email_verified_at
+            .map(|m| millis_to_time("e-mail verified at", m))
+            .transpose()?,
+        password_hash: row.password_hash,
+        status: parse_stored("account status", &row.status, str::parse)?,
+        language: row.language,
+        created_at: millis_to_time("created at", row.created_at)?,
+        last_login_at: row
+            .last_login_at
+            .map(|m| millis_to_time("last login", m))
+            .transpose()?,
+    })
+}

@@ -1,0 +1,9 @@
+//! sea-orm entities: the rows as the database holds them. Private to the
+//! store; repositories hand out their own record types.
+
+pub mod account;
+pub mod audit_entry;
+pub mod branch;
+pub mod library;
+pub mod membership;
+pub mod subscription_type;

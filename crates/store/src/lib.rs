@@ -1,0 +1,22 @@
+//! Storage for Single Identity: one schema, one migration source and one set of
+//! repositories that run unchanged on SQLite and PostgreSQL.
+
+mod clock;
+mod database;
+mod entity;
+mod error;
+mod migrations;
+mod repositories;
+
+pub mod accounts;
+pub mod audit;
+pub mod catalogue;
+pub mod memberships;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use database::{Backend, Store, redact_url};
+pub use error::StoreError;
+pub use repositories::{Repositories, Transaction};
+pub use time;

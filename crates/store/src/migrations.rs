@@ -1,0 +1,377 @@
+//! The one migration source for both databases: schema changes written with
+//! sea-query's builders, applied in order, each recorded in `schema_migrations`.
+
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DbErr, Statement, TransactionTrait,
+    sea_query::{
+        Alias, ColumnDef, Expr, ExprTrait, ForeignKey, ForeignKeyAction, ForeignKeyCreateStatement,
+        Index, IndexCreateStatement, Query, Table, TableCreateStatement,
+    },
+};
+
+use crate::StoreError;
+
+/// One step of the schema, never edited once released: later changes are new steps.
+struct Migration {
+    version: i64,
+    name: &'static str,
+    tables: fn() -> Vec<TableCreateStatement>,
+    indexes: fn() -> Vec<IndexCreateStatement>,
+}
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "0001_foundation",
+    tables: foundation_tables,
+    indexes: foundation_indexes,
+}];
+
+const LEDGER: &str = "schema_migrations";
+
+pub(crate) async fn apply(
+    db: &DatabaseConnection,
+    now_millis: i64,
+) -> Result<Vec<&'static str>, StoreError> {
+    ensure_ledger(db).await?;
+    let mut applied = Vec::new();
+    for migration in MIGRATIONS {
+        if is_applied(db, migration.version).await? {
+            continue;
+        }
+        let txn = db.begin().await?;
+        // The ledger row goes in first: a second node migrating at the same time
+        // blocks on it and then fails its insert, instead of racing the DDL.
+        let record = Query::insert()
+            .into_table(Alias::new(LEDGER))
+            .columns([
+                Alias::new("version"),
+                Alias::new("name"),
+                Alias::new("applied_at"),
+            ])
+            .values_panic([
+                migration.version.into(),
+                migration.name.into(),
+                now_millis.into(),
+            ])
+            .to_owned();
+        if let Err(err) = txn.execute(&record).await {
+            txn.rollback().await?;
+            if is_applied(db, migration.version).await? {
+                continue;
+            }
+            return Err(err.into());
+        }
+        for table in (migration.tables)() {
+            txn.execute(&table).await?;
+        }
+        for index in (migration.indexes)() {
+            txn.execute(&index).await?;
+        }
+        txn.commit().await?;
+        applied.push(migration.name);
+    }
+    Ok(applied)
+}
+
+pub(crate) async fn pending(db: &DatabaseConnection) -> Result<Vec<&'static str>, StoreError> {
+    ensure_ledger(db).await?;
+    let mut pending = Vec::new();
+    for migration in MIGRATIONS {
+        if !is_applied(db, migration.version).await? {
+            pending.push(migration.name);
+        }
+    }
+    Ok(pending)
+}
+
+async fn ensure_ledger(db: &DatabaseConnection) -> Result<(), DbErr> {
+    let ledger = Table::create()
+        .table(Alias::new(LEDGER))
+        .if_not_exists()
+        .col(
+            ColumnDef::new(Alias::new("version"))
+                .big_integer()
+                .not_null()
+                .primary_key(),
+        )
+        .col(
+            ColumnDef::new(Alias::new("name"))
+                .string_len(100)
+                .not_null(),
+        )
+        .col(
+            ColumnDef::new(Alias::new("applied_at"))
+                .big_integer()
+                .not_null(),
+        )
+        .to_owned();
+    // PostgreSQL's IF NOT EXISTS is not atomic: a node that loses the race to
+    // create the ledger gets a duplicate error, and the table exists on retry.
+    match db.execute(&ledger).await {
+        Ok(_) => Ok(()),
+        Err(_) => db.execute(&ledger).await.map(drop),
+    }
+}
+
+async fn is_applied(db: &DatabaseConnection, version: i64) -> Result<bool, DbErr> {
+    let query = Query::select()
+        .column(Alias::new("version"))
+        .from(Alias::new(LEDGER))
+        .and_where(Expr::col(Alias::new("version")).eq(version))
+        .to_owned();
+    let backend = db.get_database_backend();
+    let found = db
+        .query_one_raw(Statement::from(backend.build(&query)))
+        .await?;
+    Ok(found.is_some())
+}
+
+fn id(name: &str) -> ColumnDef {
+    ColumnDef::new(Alias::new(name))
+        .big_integer()
+        .not_null()
+        .auto_increment()
+        .primary_key()
+        .to_owned()
+}
+fn text(name: &str, max: u32) -> ColumnDef {
+    ColumnDef::new(Alias::new(name))
+        .string_len(max)
+        .not_null()
+        .to_owned()
+}
+fn optional_text(name: &str, max: u32) -> ColumnDef {
+    ColumnDef::new(Alias::new(name))
+        .string_len(max)
+        .null()
+        .to_owned()
+}
+fn long_text(name: &str) -> ColumnDef {
+    ColumnDef::new(Alias::new(name))
+        .text()
+        .not_null()
+        .to_owned()
+}
+fn optional_long_text(name: &str) -> ColumnDef {
+    ColumnDef::new(Alias::new(name)).text().null().to_owned()
+}
+fn integer(name: &str) -> ColumnDef {
+    ColumnDef::new(Alias::new(name))
+        .big_integer()
+        .not_null()
+        .to_owned()
+}
+fn optional_integer(name: &str) -> ColumnDef {
+    ColumnDef::new(Alias::new(name))
+        .big_integer()
+        .null()
+        .to_owned()
+}
+fn date(name: &str) -> ColumnDef {
+    ColumnDef::new(Alias::new(name))
+        .date()
+        .not_null()
+        .to_owned()
+}
+fn reference(
+    from_table: &str,
+    column: &str,
+    to_table: &str,
+    on_delete: ForeignKeyAction,
+) -> ForeignKeyCreateStatement {
+    ForeignKey::create()
+        .name(format!("fk_{from_table}_{column}"))
+        .from(Alias::new(from_table), Alias::new(column))
+        .to(Alias::new(to_table), Alias::new("id"))
+        .on_delete(on_delete)
+        .to_owned()
+}
+
+/// Timestamps are milliseconds since the Unix epoch (BIGINT): the same type,
+/// comparisons and arithmetic on both databases.
+fn foundation_tables() -> Vec<TableCreateStatement> {
+    use ForeignKeyAction::{Restrict, SetNull};
+    vec![
+        Table::create()
+            .table(Alias::new("libraries"))
+            .col(id("id"))
+            .col(text("code", 16).unique_key())
+            .col(text("name", 200))
+            .col(integer("created_at"))
+            .to_owned(),
+        Table::create()
+            .table(Alias::new("branches"))
+            .col(id("id"))
+            .col(integer("library_id"))
+            .col(text("code", 16))
+            .col(text("name", 200))
+            .col(integer("created_at"))
+            .foreign_key(&mut reference(
+                "branches",
+                "library_id",
+                "libraries",
+                Restrict,
+            ))
+            .to_owned(),
+        Table::create()
+            .table(Alias::new("subscription_types"))
+            .col(id("id"))
+            .col(integer("library_id"))
+            .col(text("code", 32))
+            .col(text("name", 200))
+            .col(text("tariff_code", 16))
+            .col(integer("min_age"))
+            .col(optional_integer("max_age"))
+            .col(integer("yearly_fee_cents"))
+            .col(integer("validity_months"))
+            .col(integer("created_at"))
+            .foreign_key(&mut reference(
+                "subscription_types",
+                "library_id",
+                "libraries",
+                Restrict,
+            ))
+            .to_owned(),
+        Table::create()
+            .table(Alias::new("accounts"))
+            .col(
+                ColumnDef::new(Alias::new("id"))
+                    .string_len(32)
+                    .not_null()
+                    .primary_key(),
+            )
+            // Case-sensitive and unique exactly as typed: both engines compare
+            // text byte-wise by default (SQLite BINARY, PostgreSQL deterministic).
+            .col(text("username", 80).unique_key())
+            .col(optional_text("email", 254))
+            .col(optional_integer("email_verified_at"))
+            .col(optional_long_text("password_hash"))
+            .col(text("status", 16))
+            .col(text("language", 8))
+            .col(integer("created_at"))
+            .col(integer("updated_at"))
+            .col(optional_integer("last_login_at"))
+            .to_owned(),
+        Table::create()
+            .table(Alias::new("memberships"))
+            .col(id("id"))
+            .col(integer("library_id"))
+            .col(integer("branch_id"))
+            .col(text("card_number", 32))
+            .col(text("member_name", 200))
+            .col(date("birth_date"))
+            .col(optional_text("email", 254))
+            .col(integer("subscription_type_id"))
+            .col(date("valid_until"))
+            .col(optional_text("account_id", 32))
+            .col(integer("created_at"))
+            .foreign_key(&mut reference(
+                "memberships",
+                "library_id",
+                "libraries",
+                Restrict,
+            ))
+            .foreign_key(&mut reference(
+                "memberships",
+                "branch_id",
+                "branches",
+                Restrict,
+            ))
+            .foreign_key(&mut reference(
+                "memberships",
+                "subscription_type_id",
+                "subscription_types",
+                Restrict,
+            ))
+            .foreign_key(&mut reference(
+                "memberships",
+                "account_id",
+                "accounts",
+                SetNull,
+            ))
+            .to_owned(),
+        Table::create()
+            .table(Alias::new("audit_log"))
+            .col(id("id"))
+            .col(integer("at"))
+            .col(text("actor", 200))
+            .col(text("action", 64))
+            .col(optional_integer("library_id"))
+            .col(optional_text("account_id", 32))
+            .col(long_text("detail"))
+            .to_owned(),
+        Table::create()
+            .table(Alias::new("mail_outbox"))
+            .col(id("id"))
+            .col(integer("created_at"))
+            .col(text("recipient", 254))
+            .col(text("template", 64))
+            .col(text("language", 8))
+            .col(long_text("payload"))
+            .col(text("status", 16))
+            .col(integer("attempts"))
+            .col(integer("next_attempt_at"))
+            .col(optional_integer("lease_until"))
+            .col(optional_text("leased_by", 64))
+            .col(optional_long_text("last_error"))
+            .col(optional_integer("sent_at"))
+            .to_owned(),
+    ]
+}
+
+fn foundation_indexes() -> Vec<IndexCreateStatement> {
+    let index = |name: &str, table: &str, columns: &[&str], unique: bool| {
+        let mut index = Index::create()
+            .name(name)
+            .table(Alias::new(table))
+            .to_owned();
+        if unique {
+            index.unique();
+        }
+        for column in columns {
+            index.col(Alias::new(*column));
+        }
+        index
+    };
+    vec![
+        index(
+            "ux_branches_library_code",
+            "branches",
+            &["library_id", "code"],
+            true,
+        ),
+        index(
+            "ux_subscription_types_library_code",
+            "subscription_types",
+            &["library_id", "code"],
+            true,
+        ),
+        index(
+            "ux_memberships_library_card",
+            "memberships",
+            &["library_id", "card_number"],
+            true,
+        ),
+        index(
+            "ix_memberships_account",
+            "memberships",
+            &["account_id"],
+            false,
+        ),
+        index("ix_accounts_email", "accounts", &["email"], false),
+        index("ix_audit_log_at", "audit_log", &["at"], false),
+        index("ix_audit_log_account", "audit_log", &["account_id"], false),
+        index(
+            "ix_audit_log_library",
+            "audit_log",
+            &["library_id", "at"],
+            false,
+        ),
+        index(
+            "ix_mail_outbox_due",
+            "mail_outbox",
+            &["status", "next_attempt_at"],
+            false,
+        ),
+    ]
+}

@@ -1,0 +1,74 @@
+//! Access to the repositories, the same on a plain connection and inside a
+//! transaction, so an action and what it causes (an audit entry, a mail) can
+//! commit together.
+
+use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait};
+
+use crate::{
+    Clock, Store, StoreError, accounts::Accounts, audit::AuditLog, catalogue::Catalogue,
+    memberships::Memberships,
+};
+
+/// Anything repositories can run on: the store itself or an open transaction.
+pub trait Repositories {
+    type Conn: ConnectionTrait;
+
+    fn conn(&self) -> &Self::Conn;
+    fn clock(&self) -> &dyn Clock;
+
+    fn catalogue(&self) -> Catalogue<'_, Self::Conn> {
+        Catalogue::new(self.conn(), self.clock())
+    }
+    fn accounts(&self) -> Accounts<'_, Self::Conn> {
+        Accounts::new(self.conn(), self.clock())
+    }
+    fn memberships(&self) -> Memberships<'_, Self::Conn> {
+        Memberships::new(self.conn(), self.clock())
+    }
+    fn audit(&self) -> AuditLog<'_, Self::Conn> {
+        AuditLog::new(self.conn(), self.clock())
+    }
+}
+
+impl Repositories for Store {
+    type Conn = sea_orm::DatabaseConnection;
+
+    fn conn(&self) -> &Self::Conn {
+        &self.db
+    }
+    fn clock(&self) -> &dyn Clock {
+        self.clock.as_ref()
+    }
+}
+
+/// A unit of work: everything done through it commits together or not at all.
+pub struct Transaction<'s> {
+    txn: DatabaseTransaction,
+    clock: &'s dyn Clock,
+}
+
+impl Store {
+    pub async fn begin(&self) -> Result<Transaction<'_>, StoreError> {
+        Ok(Transaction {
+            txn: self.db.begin().await?,
+            clock: self.clock.as_ref(),
+        })
+    }
+}
+
+impl Transaction<'_> {
+    pub async fn commit(self) -> Result<(), StoreError> {
+        Ok(self.txn.commit().await?)
+    }
+}
+
+impl Repositories for Transaction<'_> {
+    type Conn = DatabaseTransaction;
+
+    fn conn(&self) -> &Self::Conn {
+        &self.txn
+    }
+    fn clock(&self) -> &dyn Clock {
+        self.clock
+    }
+}

@@ -1,0 +1,96 @@
+//! Fresh databases for tests: a new SQLite file, or a new PostgreSQL database
+//! on the server named by `SI_TEST_DATABASE_URL` (a missing server fails loudly).
+
+use sea_orm::{ConnectionTrait, Database};
+
+/// The environment variable that switches the suite to PostgreSQL.
+pub const TEST_DATABASE_URL: &str = "SI_TEST_DATABASE_URL";
+
+/// A database that exists for one test and is removed afterwards.
+pub struct TestDatabase {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    postgres: Option<(String, String)>,
+}
+
+impl TestDatabase {
+    pub async fn create() -> Self {
+        match std::env::var(TEST_DATABASE_URL) {
+            Ok(admin_url) if !admin_url.is_empty() => Self::postgres(admin_url).await,
+            _ => Self::sqlite(),
+        }
+    }
+
+    fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory for a test database");
+        let url = format!("sqlite://{}", dir.path().join("test.db").display());
+        Self {
+            url,
+            _dir: Some(dir),
+            postgres: None,
+        }
+    }
+
+    async fn postgres(admin_url: String) -> Self {
+        let name = format!("si_test_{:016x}", rand::random::<u64>());
+        let admin = Database::connect(&admin_url).await.unwrap_or_else(|e| {
+            panic!("{TEST_DATABASE_URL} is set but PostgreSQL cannot be reached: {e}")
+        });
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("create a test database");
+        admin.close().await.ok();
+        let url = replace_database_name(&admin_url, &name);
+        Self {
+            url,
+            _dir: None,
+            postgres: Some((admin_url, name)),
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.postgres.is_some()
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some((admin_url, name)) = self.postgres.take() else {
+            return;
+        };
+        // Drop runs outside any async context we can borrow: use a thread of its own.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(async {
+                let admin = Database::connect(&admin_url).await.ok()?;
+                admin
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await
+                    .ok()?;
+                admin.close().await.ok()
+            })
+        });
+        let _ = dropped.join();
+    }
+}
+
+/// `postgres://user@host:5432/test?x=y` with `test` replaced by `name`.
+fn replace_database_name(url: &str, name: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let authority_start = base.find("://").map_or(0, |i| i + 3);
+    let path_start = base[authority_start..]
+        .find('/')
+        .map_or(base.len(), |i| authority_start + i);
+    let mut result = format!("{}/{}", &base[..path_start], name);
+    if let Some(query) = query {
+        result.push('?');
+        result.push_str(query);
+    }
+    result
+}

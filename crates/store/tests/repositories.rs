@@ -1,0 +1,504 @@
+//! The repository suite: runs on SQLite, or on PostgreSQL when
+//! `SI_TEST_DATABASE_URL` is set. Each test gets a database of its own.
+
+use std::sync::Arc;
+
+use si_domain::{
+    AccountStatus, AgeRange, BranchCode, CardNumber, DisplayName, Email, LibraryCode, Money,
+    SubscriptionCode, SubscriptionTerms, TariffCode, Username,
+};
+use si_store::{
+    FixedClock, Repositories, Store, StoreError,
+    accounts::NewAccount,
+    audit::{AuditFilter, NewAuditEntry},
+    catalogue::{Library, NewSubscriptionType},
+    memberships::NewMembership,
+    testing::TestDatabase,
+    time::{Date, Month, macros::datetime},
+};
+
+async fn fresh_store() -> (Store, TestDatabase) {
+    let database = TestDatabase::create().await;
+    let clock = FixedClock::at(datetime!(2024-06-19 10:00 UTC));
+    let store = Store::connect(&database.url, Arc::new(clock))
+        .await
+        .expect("connect");
+    store.migrate().await.expect("migrate");
+    (store, database)
+}
+
+fn code(s: &str) -> LibraryCode {
+    LibraryCode::parse(s).unwrap()
+}
+fn name(s: &str) -> DisplayName {
+    DisplayName::parse(s).unwrap()
+}
+fn username(s: &str) -> Username {
+    Username::parse(s).unwrap()
+}
+fn email(s: &str) -> Email {
+    Email::parse(s).unwrap()
+}
+
+fn new_account(user: &str, address: Option<&str>) -> NewAccount {
+    NewAccount {
+        username: username(user),
+        email: address.map(email),
+        status: AccountStatus::Pending,
+        language: "nl".into(),
+        password_hash: None,
+    }
+}
+
+async fn library_with_catalogue(store: &Store, library: &str) -> Library {
+    let catalogue = store.catalogue();
+    let created = catalogue
+        .create_library(&code(library), &name("Bibliotheek Drenthe"))
+        .await
+        .unwrap();
+    catalogue
+        .create_branch(
+            &created.code,
+            &BranchCode::parse("5280").unwrap(),
+            &name("Assen"),
+        )
+        .await
+        .unwrap();
+    let terms = SubscriptionTerms::new(
+        Money::from_cents(0).unwrap(),
+        12,
+        AgeRange::new(0, Some(17)).unwrap(),
+    )
+    .unwrap();
+    catalogue
+        .create_subscription_type(
+            &created.code,
+            &NewSubscriptionType {
+                code: SubscriptionCode::parse("JEUGD").unwrap(),
+                name: name("Jeugd"),
+                tariff_code: TariffCode::parse("J01").unwrap(),
+                terms,
+            },
+        )
+        .await
+        .unwrap();
+    created
+}
+
+async fn register(
+    store: &Store,
+    library: &Library,
+    card: &str,
+    account: Option<si_domain::AccountId>,
+) -> Result<si_store::memberships::Membership, StoreError> {
+    let catalogue = store.catalogue();
+    let branch = catalogue
+        .branch(&library.code, &BranchCode::parse("5280").unwrap())
+        .await
+        .unwrap();
+    let subscription = catalogue
+        .subscription_type(&library.code, &SubscriptionCode::parse("JEUGD").unwrap())
+        .await
+        .unwrap();
+    store
+        .memberships()
+        .create(NewMembership {
+            library,
+            branch: &branch,
+            subscription: &subscription,
+            card_number: CardNumber::parse(card).unwrap(),
+            member_name: name("Sanne de Vries"),
+            birth_date: Date::from_calendar_date(2015, Month::March, 3).unwrap(),
+            email: Some(email("ouders@example.nl")),
+            valid_until: Date::from_calendar_date(2025, Month::May, 31).unwrap(),
+            account,
+        })
+        .await
+}
+
+#[tokio::test]
+async fn migrating_twice_changes_nothing_the_second_time() {
+    let (store, _db) = fresh_store().await;
+    assert!(store.pending_migrations().await.unwrap().is_empty());
+    assert!(store.migrate().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn two_nodes_migrating_at_once_both_succeed() {
+    let database = TestDatabase::create().await;
+    let clock = Arc::new(FixedClock::at(datetime!(2024-06-19 10:00 UTC)));
+    let a = Store::connect(&database.url, clock.clone()).await.unwrap();
+    let b = Store::connect(&database.url, clock).await.unwrap();
+    let (ra, rb) = tokio::join!(a.migrate(), b.migrate());
+    let applied = ra.unwrap().len() + rb.unwrap().len();
+    assert_eq!(applied, 1, "the foundation migration ran exactly once");
+    assert!(a.pending_migrations().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn libraries_are_unique_by_code_and_listed_in_order() {
+    let (store, _db) = fresh_store().await;
+    let catalogue = store.catalogue();
+    catalogue
+        .create_library(&code("ZEE01"), &name("Bibliotheek Zeeland"))
+        .await
+        .unwrap();
+    catalogue
+        .create_library(&code("dre01"), &name("Biblionet Drenthe"))
+        .await
+        .unwrap();
+    let duplicate = catalogue
+        .create_library(&code("DRE01"), &name("Another"))
+        .await;
+    assert!(
+        matches!(duplicate, Err(StoreError::Duplicate { what: "library" })),
+        "{duplicate:?}"
+    );
+    let codes: Vec<String> = catalogue
+        .libraries()
+        .await
+        .unwrap()
+        .iter()
+        .map(|l| l.code.to_string())
+        .collect();
+    assert_eq!(codes, ["DRE01", "ZEE01"]);
+}
+
+#[tokio::test]
+async fn branches_belong_to_an_existing_library_and_are_unique_within_it() {
+    let (store, _db) = fresh_store().await;
+    let catalogue = store.catalogue();
+    let branch = BranchCode::parse("5280").unwrap();
+    let missing = catalogue
+        .create_branch(&code("NOPE"), &branch, &name("Assen"))
+        .await;
+    assert!(
+        matches!(missing, Err(StoreError::NotFound { what: "library" })),
+        "{missing:?}"
+    );
+
+    catalogue
+        .create_library(&code("DRE01"), &name("Biblionet Drenthe"))
+        .await
+        .unwrap();
+    catalogue
+        .create_library(&code("GRO01"), &name("Biblionet Groningen"))
+        .await
+        .unwrap();
+    catalogue
+        .create_branch(&code("DRE01"), &branch, &name("Assen"))
+        .await
+        .unwrap();
+    let twice = catalogue
+        .create_branch(&code("DRE01"), &branch, &name("Assen"))
+        .await;
+    assert!(
+        matches!(twice, Err(StoreError::Duplicate { what: "branch" })),
+        "{twice:?}"
+    );
+    catalogue
+        .create_branch(&code("GRO01"), &branch, &name("Groningen Centrum"))
+        .await
+        .unwrap();
+
+    let branches = catalogue.branches(&code("DRE01")).await.unwrap();
+    assert_eq!(branches.len(), 1);
+    assert_eq!(branches[0].name.as_str(), "Assen");
+}
+
+#[tokio::test]
+async fn subscription_types_keep_their_terms() {
+    let (store, _db) = fresh_store().await;
+    let library = library_with_catalogue(&store, "DRE01").await;
+    let catalogue = store.catalogue();
+    let terms = SubscriptionTerms::new(
+        Money::from_cents(5_250).unwrap(),
+        12,
+        AgeRange::new(18, None).unwrap(),
+    )
+    .unwrap();
+    let adult = NewSubscriptionType {
+        code: SubscriptionCode::parse("VOLW").unwrap(),
+        name: name("Volwassen basis"),
+        tariff_code: TariffCode::parse("V02").unwrap(),
+        terms,
+    };
+    catalogue
+        .create_subscription_type(&library.code, &adult)
+        .await
+        .unwrap();
+    let again = catalogue
+        .create_subscription_type(&library.code, &adult)
+        .await;
+    assert!(
+        matches!(again, Err(StoreError::Duplicate { .. })),
+        "{again:?}"
+    );
+
+    let stored = catalogue
+        .subscription_type(&library.code, &adult.code)
+        .await
+        .unwrap();
+    assert_eq!(stored.terms, terms);
+    assert_eq!(stored.tariff_code.as_str(), "V02");
+    let codes: Vec<String> = catalogue
+        .subscription_types(&library.code)
+        .await
+        .unwrap()
+        .iter()
+        .map(|s| s.code.to_string())
+        .collect();
+    assert_eq!(codes, ["JEUGD", "VOLW"]);
+}
+
+#[tokio::test]
+async fn usernames_are_unique_exactly_as_typed_and_case_sensitive() {
+    let (store, _db) = fresh_store().await;
+    let accounts = store.accounts();
+    let lower = accounts
+        .create(new_account("jansen", Some("jan@example.nl")))
+        .await
+        .unwrap();
+    let upper = accounts
+        .create(new_account("Jansen", Some("jan@example.nl")))
+        .await
+        .unwrap();
+    assert_ne!(lower.id, upper.id);
+    let twice = accounts.create(new_account("jansen", None)).await;
+    assert!(
+        matches!(twice, Err(StoreError::Duplicate { what: "username" })),
+        "{twice:?}"
+    );
+
+    let found = accounts
+        .by_username(&username("Jansen"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.id, upper.id);
+    assert!(
+        accounts
+            .by_username(&username("JANSEN"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(found.status, AccountStatus::Pending);
+    assert_eq!(found.created_at, datetime!(2024-06-19 10:00 UTC));
+}
+
+#[tokio::test]
+async fn every_account_on_a_shared_family_address_is_found() {
+    let (store, _db) = fresh_store().await;
+    let accounts = store.accounts();
+    for child in ["sanne2015", "pieter2017", "moeder"] {
+        accounts
+            .create(new_account(child, Some("Familie@Example.NL")))
+            .await
+            .unwrap();
+    }
+    accounts
+        .create(new_account("buurman", Some("buurman@example.nl")))
+        .await
+        .unwrap();
+    let names: Vec<String> = accounts
+        .by_email(&email("Familie@example.nl"))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.username.to_string())
+        .collect();
+    assert_eq!(names, ["moeder", "pieter2017", "sanne2015"]);
+}
+
+#[tokio::test]
+async fn account_changes_are_stored() {
+    let (store, _db) = fresh_store().await;
+    let accounts = store.accounts();
+    let account = accounts
+        .create(new_account("12345678901234", Some("a@example.nl")))
+        .await
+        .unwrap();
+    accounts.create(new_account("taken", None)).await.unwrap();
+
+    accounts
+        .set_password_hash(
+            &account.id,
+            "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        )
+        .await
+        .unwrap();
+    accounts
+        .set_status(&account.id, AccountStatus::Active)
+        .await
+        .unwrap();
+    accounts.record_login(&account.id).await.unwrap();
+    let renamed = accounts.rename(&account.id, &username("taken")).await;
+    assert!(
+        matches!(renamed, Err(StoreError::Duplicate { .. })),
+        "{renamed:?}"
+    );
+    accounts
+        .rename(&account.id, &username("sanne.devries"))
+        .await
+        .unwrap();
+
+    let stored = accounts.by_id(&account.id).await.unwrap().unwrap();
+    assert_eq!(stored.username.as_str(), "sanne.devries");
+    assert_eq!(stored.status, AccountStatus::Active);
+    assert!(stored.password_hash.unwrap().starts_with("$argon2id$"));
+    assert_eq!(stored.last_login_at, Some(datetime!(2024-06-19 10:00 UTC)));
+
+    let ghost = si_domain::AccountId::from_bytes([7; 16]);
+    assert!(matches!(
+        accounts.set_status(&ghost, AccountStatus::Disabled).await,
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
+#[tokio::test]
+async fn one_account_can_hold_memberships_at_several_libraries() {
+    let (store, _db) = fresh_store().await;
+    let drenthe = library_with_catalogue(&store, "DRE01").await;
+    let groningen = library_with_catalogue(&store, "GRO01").await;
+
+    let without_account = register(&store, &drenthe, "20000000000001", None)
+        .await
+        .unwrap();
+    assert_eq!(without_account.account, None);
+    let twice = register(&store, &drenthe, "20000000000001", None).await;
+    assert!(
+        matches!(twice, Err(StoreError::Duplicate { .. })),
+        "{twice:?}"
+    );
+
+    let account = store
+        .accounts()
+        .create(new_account("20000000000001", Some("ouders@example.nl")))
+        .await
+        .unwrap();
+    store
+        .memberships()
+        .link(without_account.id, &account.id)
+        .await
+        .unwrap();
+    // The same card number at another library is another registration.
+    register(&store, &groningen, "20000000000001", Some(account.id))
+        .await
+        .unwrap();
+
+    let memberships = store.memberships().of_account(&account.id).await.unwrap();
+    let libraries: Vec<&str> = memberships
+        .iter()
+        .map(|m| m.library_code.as_str())
+        .collect();
+    assert_eq!(libraries, ["DRE01", "GRO01"]);
+    assert_eq!(memberships[0].subscription_code, "JEUGD");
+    assert_eq!(
+        memberships[0].valid_until,
+        Date::from_calendar_date(2025, Month::May, 31).unwrap()
+    );
+    let by_card = store
+        .memberships()
+        .by_card(&groningen, &CardNumber::parse("20000000000001").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(by_card.and_then(|m| m.account), Some(account.id));
+}
+
+#[tokio::test]
+async fn the_audit_log_lists_newest_first_and_filters() {
+    let (store, _db) = fresh_store().await;
+    let drenthe = library_with_catalogue(&store, "DRE01").await;
+    let account = store
+        .accounts()
+        .create(new_account("sanne", None))
+        .await
+        .unwrap();
+    let audit = store.audit();
+    audit
+        .record(NewAuditEntry {
+            actor: "staff:anna",
+            action: "account.generated",
+            library: Some(&drenthe),
+            account: Some(&account.id),
+            detail: serde_json::json!({"username": "sanne"}),
+        })
+        .await
+        .unwrap();
+    audit
+        .record(NewAuditEntry {
+            actor: "cli",
+            action: "library.created",
+            library: None,
+            account: None,
+            detail: serde_json::json!({}),
+        })
+        .await
+        .unwrap();
+    let all = audit
+        .list(AuditFilter {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        all.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+        ["library.created", "account.generated"]
+    );
+    let for_account = audit
+        .list(AuditFilter {
+            account: Some(&account.id),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(for_account.len(), 1);
+    assert_eq!(for_account[0].actor, "staff:anna");
+    assert_eq!(for_account[0].detail["username"], "sanne");
+    let for_library = audit
+        .list(AuditFilter {
+            library: Some(&drenthe),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(for_library.len(), 1);
+}
+
+#[tokio::test]
+async fn a_transaction_that_is_not_committed_leaves_nothing_behind() {
+    let (store, _db) = fresh_store().await;
+    {
+        let txn = store.begin().await.unwrap();
+        txn.catalogue()
+            .create_library(&code("DRE01"), &name("Biblionet Drenthe"))
+            .await
+            .unwrap();
+        txn.accounts()
+            .create(new_account("sanne", None))
+            .await
+            .unwrap();
+        // dropped without commit
+    }
+    assert!(store.catalogue().libraries().await.unwrap().is_empty());
+    assert!(
+        store
+            .accounts()
+            .by_username(&username("sanne"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let txn = store.begin().await.unwrap();
+    txn.catalogue()
+        .create_library(&code("DRE01"), &name("Biblionet Drenthe"))
+        .await
+        .unwrap();
+    txn.commit().await.unwrap();
+    assert_eq!(store.catalogue().libraries().await.unwrap().len(), 1);
+}
