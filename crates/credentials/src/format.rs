@@ -1,0 +1,217 @@
+//! Recognising stored hash strings: which format a row holds, and parsing it into a
+//! checked form that verification then runs.
+
+use std::fmt;
+
+use crate::CredentialError;
+use crate::argon2id::StoredArgon2;
+use crate::legacy::{
+    bcrypt::BcryptHash, ldap::LdapDigest, md5_crypt::Md5CryptHash, pbkdf2::Pbkdf2Hash,
+    scrypt::ScryptHash, sha_crypt::ShaCryptHash,
+};
+
+/// Longest stored string accepted. Every supported format with sane parameters fits
+/// in far less; the cap keeps a corrupt row from costing more than a short parse.
+const MAX_STORED_LEN: usize = 512;
+
+/// Longest password accepted by hashing and verification. The legacy schemes cost
+/// time proportional to the password length on every round, so an unbounded
+/// password would be a denial-of-service lever.
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+/// A stored password hash format that [`crate::verify_password`] can check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HashFormat {
+    /// `$argon2id$`: the current format.
+    Argon2id,
+    /// `$argon2i$`.
+    Argon2i,
+    /// `$argon2d$`.
+    Argon2d,
+    /// `$2a$`, `$2b$`, `$2y$`.
+    Bcrypt,
+    /// passlib `$pbkdf2$` and OpenLDAP/passlib `{PBKDF2}` / `{PBKDF2-SHA1}`.
+    Pbkdf2Sha1,
+    /// passlib `$pbkdf2-sha256$` and `{PBKDF2-SHA256}`.
+    Pbkdf2Sha256,
+    /// passlib `$pbkdf2-sha512$` and `{PBKDF2-SHA512}`.
+    Pbkdf2Sha512,
+    /// `$scrypt$ln=..,r=..,p=..$salt$hash` (passlib and RustCrypto PHC).
+    Scrypt,
+    /// `$5$`, SHA-256 crypt.
+    ShaCrypt256,
+    /// `$6$`, SHA-512 crypt.
+    ShaCrypt512,
+    /// `$1$`, MD5 crypt.
+    Md5Crypt,
+    /// `{SHA}`: unsalted SHA-1.
+    Sha1,
+    /// `{SSHA}`: salted SHA-1.
+    Ssha1,
+    /// `{SSHA256}`.
+    Ssha256,
+    /// `{SSHA512}`.
+    Ssha512,
+}
+
+/// Prefix of each format. The trailing delimiter makes every prefix unambiguous,
+/// so order does not matter. `{...}` LDAP schemes compare case-insensitively as
+/// LDAP servers do; crypt identifiers are case-sensitive.
+const PREFIXES: &[(&str, HashFormat)] = &[
+    ("$argon2id$", HashFormat::Argon2id),
+    ("$argon2i$", HashFormat::Argon2i),
+    ("$argon2d$", HashFormat::Argon2d),
+    ("$2a$", HashFormat::Bcrypt),
+    ("$2b$", HashFormat::Bcrypt),
+    ("$2y$", HashFormat::Bcrypt),
+    ("$pbkdf2$", HashFormat::Pbkdf2Sha1),
+    ("$pbkdf2-sha256$", HashFormat::Pbkdf2Sha256),
+    ("$pbkdf2-sha512$", HashFormat::Pbkdf2Sha512),
+    ("{PBKDF2}", HashFormat::Pbkdf2Sha1),
+    ("{PBKDF2-SHA1}", HashFormat::Pbkdf2Sha1),
+    ("{PBKDF2-SHA256}", HashFormat::Pbkdf2Sha256),
+    ("{PBKDF2-SHA512}", HashFormat::Pbkdf2Sha512),
+    ("$scrypt$", HashFormat::Scrypt),
+    ("$5$", HashFormat::ShaCrypt256),
+    ("$6$", HashFormat::ShaCrypt512),
+    ("$1$", HashFormat::Md5Crypt),
+    ("{SHA}", HashFormat::Sha1),
+    ("{SSHA}", HashFormat::Ssha1),
+    ("{SSHA256}", HashFormat::Ssha256),
+    ("{SSHA512}", HashFormat::Ssha512),
+];
+
+/// Formats seen in the wild that we recognise but refuse, so the migration can count
+/// them separately from garbage.
+const UNSUPPORTED: &[(&str, &str)] = &[
+    // crypt_blowfish's sign-extension bug: verifying it correctly needs the buggy
+    // key schedule, which the bcrypt crate does not have.
+    (
+        "$2x$",
+        "bcrypt $2x$ (crypt_blowfish bug-compatible variant)",
+    ),
+    ("$2$", "original bcrypt $2$"),
+    ("$7$", "scrypt in the $7$ crypt encoding"),
+    ("{PBKDF2_SHA256}", "389-ds {PBKDF2_SHA256}"),
+    (
+        "{CRYPT}",
+        "{CRYPT}-wrapped hashes (strip the prefix when importing)",
+    ),
+];
+
+impl HashFormat {
+    /// Classifies `stored` and checks that it is well formed and within the cost
+    /// budget, without computing the hash: cheap enough to validate every imported row.
+    pub fn detect(stored: &str) -> Result<HashFormat, CredentialError> {
+        parse(stored).map(|parsed| parsed.format)
+    }
+
+    /// Whether this is anything but the current format. Argon2id hashes may still
+    /// need an upgrade when their parameters are outdated; see [`crate::Verification`].
+    pub fn is_legacy(self) -> bool {
+        self != HashFormat::Argon2id
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            HashFormat::Argon2id => "argon2id",
+            HashFormat::Argon2i => "argon2i",
+            HashFormat::Argon2d => "argon2d",
+            HashFormat::Bcrypt => "bcrypt",
+            HashFormat::Pbkdf2Sha1 => "pbkdf2-sha1",
+            HashFormat::Pbkdf2Sha256 => "pbkdf2-sha256",
+            HashFormat::Pbkdf2Sha512 => "pbkdf2-sha512",
+            HashFormat::Scrypt => "scrypt",
+            HashFormat::ShaCrypt256 => "sha256-crypt",
+            HashFormat::ShaCrypt512 => "sha512-crypt",
+            HashFormat::Md5Crypt => "md5-crypt",
+            HashFormat::Sha1 => "{SHA}",
+            HashFormat::Ssha1 => "{SSHA}",
+            HashFormat::Ssha256 => "{SSHA256}",
+            HashFormat::Ssha512 => "{SSHA512}",
+        }
+    }
+}
+
+impl fmt::Display for HashFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A stored hash that passed all structural and budget checks.
+pub(crate) struct ParsedHash<'a> {
+    pub(crate) format: HashFormat,
+    pub(crate) scheme: Scheme<'a>,
+}
+
+pub(crate) enum Scheme<'a> {
+    Argon2(StoredArgon2),
+    Bcrypt(BcryptHash),
+    Pbkdf2(Pbkdf2Hash),
+    Scrypt(ScryptHash),
+    ShaCrypt(ShaCryptHash<'a>),
+    Md5Crypt(Md5CryptHash<'a>),
+    Ldap(LdapDigest),
+}
+
+pub(crate) fn parse(stored: &str) -> Result<ParsedHash<'_>, CredentialError> {
+    if let Some((_, what)) = UNSUPPORTED
+        .iter()
+        .find(|(prefix, _)| has_prefix(stored, prefix))
+    {
+        return Err(CredentialError::Unsupported(what));
+    }
+    let (prefix, format) = PREFIXES
+        .iter()
+        .find(|(prefix, _)| has_prefix(stored, prefix))
+        .ok_or(CredentialError::UnknownFormat)?;
+    if stored.len() > MAX_STORED_LEN {
+        return Err(CredentialError::malformed(
+            *format,
+            "longer than any valid hash",
+        ));
+    }
+    let body = &stored[prefix.len()..];
+    let scheme = match format {
+        HashFormat::Argon2id | HashFormat::Argon2i | HashFormat::Argon2d => {
+            Scheme::Argon2(StoredArgon2::parse(stored, *format)?)
+        }
+        HashFormat::Bcrypt => Scheme::Bcrypt(BcryptHash::parse(body)?),
+        HashFormat::Pbkdf2Sha1 | HashFormat::Pbkdf2Sha256 | HashFormat::Pbkdf2Sha512 => {
+            Scheme::Pbkdf2(Pbkdf2Hash::parse(body, *format)?)
+        }
+        HashFormat::Scrypt => Scheme::Scrypt(ScryptHash::parse(body)?),
+        HashFormat::ShaCrypt256 | HashFormat::ShaCrypt512 => {
+            Scheme::ShaCrypt(ShaCryptHash::parse(body, *format)?)
+        }
+        HashFormat::Md5Crypt => Scheme::Md5Crypt(Md5CryptHash::parse(body)?),
+        HashFormat::Sha1 | HashFormat::Ssha1 | HashFormat::Ssha256 | HashFormat::Ssha512 => {
+            Scheme::Ldap(LdapDigest::parse(body, *format)?)
+        }
+    };
+    Ok(ParsedHash {
+        format: *format,
+        scheme,
+    })
+}
+
+fn has_prefix(stored: &str, prefix: &str) -> bool {
+    let Some(head) = stored.as_bytes().get(..prefix.len()) else {
+        return false;
+    };
+    if prefix.starts_with('{') {
+        head.eq_ignore_ascii_case(prefix.as_bytes())
+    } else {
+        head == prefix.as_bytes()
+    }
+}
+
+pub(crate) fn check_password_length(password: &str) -> Result<(), CredentialError> {
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(CredentialError::PasswordTooLong {
+            max: MAX_PASSWORD_BYTES,
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,122 @@
+//! Running hashing and verification off the async runtime, a bounded number at a
+//! time, so a burst of logins queues instead of starving other tasks or memory.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use tokio::sync::Semaphore;
+
+use crate::{Argon2Params, CredentialError, Verification};
+
+/// Async front for the CPU-bound operations. Each call waits for one of `permits`
+/// slots, then runs on tokio's blocking thread pool. Cheap to clone; clones share
+/// the slots.
+#[derive(Debug, Clone)]
+pub struct HashingPool {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    slots: Arc<Semaphore>,
+    size: usize,
+    /// Calls waiting for a slot plus calls running.
+    depth: AtomicUsize,
+}
+
+impl HashingPool {
+    /// A pool running at most `permits` operations at once (at least one).
+    pub fn new(permits: usize) -> Self {
+        let size = permits.clamp(1, Semaphore::MAX_PERMITS);
+        Self {
+            shared: Arc::new(Shared {
+                slots: Arc::new(Semaphore::new(size)),
+                size,
+                depth: AtomicUsize::new(0),
+            }),
+        }
+    }
+
+    /// One slot per CPU the process may use: more would only add memory, not speed.
+    pub fn sized_to_cpus() -> Self {
+        Self::new(std::thread::available_parallelism().map_or(1, usize::from))
+    }
+
+    /// Operations waiting or running, for a metrics gauge.
+    pub fn queue_depth(&self) -> usize {
+        self.shared.depth.load(Ordering::Relaxed)
+    }
+
+    /// Operations running now; never more than the pool size.
+    pub fn running(&self) -> usize {
+        self.shared.size - self.shared.slots.available_permits()
+    }
+
+    /// [`crate::hash_password`] on the pool.
+    pub async fn hash(
+        &self,
+        password: String,
+        params: Argon2Params,
+    ) -> Result<String, CredentialError> {
+        self.run(move || crate::hash_password(&password, &params))
+            .await
+    }
+
+    /// [`crate::verify_password`] on the pool.
+    pub async fn verify(
+        &self,
+        password: String,
+        stored: String,
+        params: Argon2Params,
+    ) -> Result<Verification, CredentialError> {
+        self.run(move || crate::verify_password(&password, &stored, &params))
+            .await
+    }
+
+    /// [`crate::dummy_verify`] on the pool, so unknown users queue like known ones.
+    pub async fn dummy_verify(
+        &self,
+        password: String,
+        params: Argon2Params,
+    ) -> Result<(), CredentialError> {
+        self.run(move || {
+            crate::dummy_verify(&password, &params);
+            Ok(())
+        })
+        .await
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        job: impl FnOnce() -> Result<T, CredentialError> + Send + 'static,
+    ) -> Result<T, CredentialError> {
+        let depth = DepthGuard::enter(Arc::clone(&self.shared));
+        let slot = Arc::clone(&self.shared.slots)
+            .acquire_owned()
+            .await
+            .map_err(|_| CredentialError::WorkerLost)?;
+        // The slot and the gauge entry move into the blocking task: if the caller
+        // gives up, the work still runs to its end and stays counted until then.
+        tokio::task::spawn_blocking(move || {
+            let _held = (slot, depth);
+            job()
+        })
+        .await
+        .map_err(|_| CredentialError::WorkerLost)?
+    }
+}
+
+struct DepthGuard(Arc<Shared>);
+
+impl DepthGuard {
+    fn enter(shared: Arc<Shared>) -> Self {
+        shared.depth.fetch_add(1, Ordering::Relaxed);
+        Self(shared)
+    }
+}
+
+impl Drop for DepthGuard {
+    fn drop(&mut self) {
+        self.0.depth.fetch_sub(1, Ordering::Relaxed);
+    }
+}

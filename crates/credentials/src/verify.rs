@@ -1,0 +1,44 @@
+//! Checking a password against whatever a user row stores, and saying whether that
+//! row should be rewritten as a current argon2id hash.
+
+use crate::format::{Scheme, check_password_length, parse};
+use crate::{Argon2Params, CredentialError};
+
+/// The outcome of checking a password against a stored hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verification {
+    Mismatch,
+    /// The password is right. When `needs_upgrade` is set the caller should store
+    /// [`crate::hash_password`] of it now, while the plaintext is at hand.
+    Match {
+        needs_upgrade: bool,
+    },
+}
+
+/// Checks `password` against `stored` in any supported format. Legacy formats always
+/// need an upgrade; argon2 ones when they are not argon2id v1.3 with `current`.
+pub fn verify_password(
+    password: &str,
+    stored: &str,
+    current: &Argon2Params,
+) -> Result<Verification, CredentialError> {
+    let parsed = parse(stored)?;
+    check_password_length(password)?;
+    let (matched, needs_upgrade) = match &parsed.scheme {
+        Scheme::Argon2(hash) => (
+            hash.verify(password, parsed.format)?,
+            hash.needs_upgrade(current),
+        ),
+        Scheme::Bcrypt(hash) => (hash.verify(password), true),
+        Scheme::Pbkdf2(hash) => (hash.verify(password), true),
+        Scheme::Scrypt(hash) => (hash.verify(password), true),
+        Scheme::ShaCrypt(hash) => (hash.verify(password), true),
+        Scheme::Md5Crypt(hash) => (hash.verify(password), true),
+        Scheme::Ldap(hash) => (hash.verify(password), true),
+    };
+    Ok(if matched {
+        Verification::Match { needs_upgrade }
+    } else {
+        Verification::Mismatch
+    })
+}
