@@ -1,0 +1,251 @@
+//! The application: shared state, the router with its middleware, and a
+//! server that starts, reports its address and shuts down gracefully.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use axum::{
+    Router,
+    extract::{Path, Query},
+    http::header,
+    middleware,
+    response::{IntoResponse, Redirect, Response},
+    routing::get,
+};
+use serde::Deserialize;
+use si_credentials::HashingPool;
+use si_store::{Clock, Store, StoreError, SystemClock};
+use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+use tower::ServiceBuilder;
+use tower_http::{
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    trace::{DefaultOnResponse, TraceLayer},
+};
+
+use crate::{
+    config::{Config, PublicUrl},
+    health,
+    http::{
+        error::{PageError, PageErrorKind},
+        i18n::{LANGUAGE_COOKIE, Language},
+        observe::{self, Metrics, REQUEST_ID},
+        security::{self, SecurityHeaders},
+    },
+};
+
+/// What every handler can reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub public_url: PublicUrl,
+    pub store: Store,
+    pub hasher: HashingPool,
+    pub metrics: Metrics,
+}
+
+impl AppState {
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        self.store.clock()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot open the database: {0}")]
+    Database(#[from] StoreError),
+    #[error("cannot listen on {address}: {source}")]
+    Listen {
+        address: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// Opens the database, creating the data directory for the embedded default,
+/// and brings the schema up to date.
+pub async fn open_store(config: &Config, clock: Arc<dyn Clock>) -> Result<Store, StartError> {
+    if config.database_url.is_none() {
+        std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
+            path: config.data_dir.display().to_string(),
+            source,
+        })?;
+    }
+    let store = Store::connect(&config.database_url(), clock).await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+/// A running server.
+pub struct Server {
+    pub address: SocketAddr,
+    pub public_url: PublicUrl,
+    shutdown: oneshot::Sender<()>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    /// Starts serving `config` with the system clock.
+    pub async fn start(config: Config) -> Result<Self, StartError> {
+        Self::start_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    pub async fn start_with_clock(
+        config: Config,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, StartError> {
+        let store = open_store(&config, clock).await?;
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| StartError::Listen {
+                    address: config.listen,
+                    source,
+                })?;
+        let address = listener.local_addr().map_err(|source| StartError::Listen {
+            address: config.listen,
+            source,
+        })?;
+        let public_url = config.public_url.clone().unwrap_or_else(|| {
+            PublicUrl::try_from(format!("http://{address}")).expect("a socket address makes a URL")
+        });
+        let permits = match config.hashing.concurrency {
+            0 => None,
+            n => Some(n),
+        };
+        let state = AppState {
+            config: Arc::new(config),
+            public_url: public_url.clone(),
+            store,
+            hasher: permits.map_or_else(HashingPool::sized_to_cpus, HashingPool::new),
+            metrics: Metrics::new(),
+        };
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        let app = router(state);
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    stopped.await.ok();
+                })
+                .await
+        });
+        Ok(Self {
+            address,
+            public_url,
+            shutdown,
+            task,
+        })
+    }
+
+    /// Finishes the requests under way, then stops.
+    pub async fn stop(self) -> std::io::Result<()> {
+        let _ = self.shutdown.send(());
+        self.task
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then shuts down gracefully.
+    pub async fn run_until_signal(self) -> std::io::Result<()> {
+        shutdown_signal().await;
+        tracing::info!("shutting down: finishing the requests under way");
+        self.stop().await
+    }
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+}
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    let security = SecurityHeaders::new(state.public_url.is_https());
+    let metrics = state.metrics.clone();
+    Router::new()
+        .merge(health::routes())
+        .route("/static/site.css", get(stylesheet))
+        .route("/language/{code}", get(switch_language))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::extract::Request| {
+                    // The path only: query strings can carry codes and tokens.
+                    let id = request
+                        .headers()
+                        .get(REQUEST_ID)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default();
+                    tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path())
+                }).on_response(DefaultOnResponse::new().level(tracing::Level::INFO)))
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+                .layer(middleware::from_fn_with_state(security, security::add_security_headers))
+                .layer(middleware::from_fn_with_state(metrics, observe::track_requests)),
+        )
+}
+
+async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../static/site.css"),
+    )
+        .into_response()
+}
+
+async fn not_found(language: Language) -> PageError {
+    PageError::new(language, PageErrorKind::NotFound)
+}
+
+async fn method_not_allowed(language: Language) -> PageError {
+    PageError::new(language, PageErrorKind::MethodNotAllowed)
+}
+
+#[derive(Deserialize)]
+struct ReturnTo {
+    #[serde(rename = "return")]
+    path: Option<String>,
+}
+
+/// Remembers the chosen language for a year and goes back to the page the
+/// member came from: a local path only, never another site.
+async fn switch_language(
+    current: Language,
+    Path(code): Path<String>,
+    Query(back): Query<ReturnTo>,
+) -> Result<Response, PageError> {
+    let language =
+        Language::from_code(&code).ok_or(PageError::new(current, PageErrorKind::NotFound))?;
+    let target = back
+        .path
+        .filter(|p| p.starts_with('/') && !p.starts_with("//") && !p.contains('\\'))
+        .unwrap_or_else(|| "/".to_owned());
+    let cookie = format!(
+        "{LANGUAGE_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly",
+        language.code()
+    );
+    Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&target)).into_response())
+}

@@ -1,0 +1,150 @@
+//! The command line: `serve`, `db`, and the catalogue commands operators use
+//! to set up libraries, branches and subscription types.
+
+mod catalogue;
+
+use std::{path::PathBuf, process::ExitCode, sync::Arc};
+
+use clap::{Parser, Subcommand};
+use si_store::SystemClock;
+
+use crate::{
+    app::{Server, open_store},
+    config::Config,
+    http::observe,
+};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "single-identity",
+    version,
+    about = "One login for every library service."
+)]
+pub struct Cli {
+    /// A TOML configuration file; `SI_*` environment variables override it.
+    #[arg(long, global = true, env = "SI_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the service (with no configuration: SQLite under ./data on 127.0.0.1:8080).
+    Serve,
+    /// Database schema.
+    #[command(subcommand)]
+    Db(DbCommand),
+    /// Libraries (library organisations).
+    #[command(subcommand)]
+    Library(catalogue::LibraryCommand),
+    /// Branches of a library (vestigingen).
+    #[command(subcommand)]
+    Branch(catalogue::BranchCommand),
+    /// Subscription types of a library (abonnementen).
+    #[command(subcommand)]
+    Subscription(catalogue::SubscriptionCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum DbCommand {
+    /// Apply the migrations that are not applied yet.
+    Migrate,
+    /// List the migrations that are not applied yet.
+    Status,
+}
+
+/// Parses the command line, runs it and turns every failure into one line on
+/// standard error and a non-zero exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load(cli.config.as_deref()) {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command, config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    match command {
+        Command::Serve => serve(config).await,
+        Command::Db(DbCommand::Migrate) => {
+            let store = si_store::Store::connect(
+                &database_url_creating_dir(&config)?,
+                Arc::new(SystemClock),
+            )
+            .await?;
+            let applied = store.migrate().await?;
+            if applied.is_empty() {
+                println!("The database is up to date.");
+            }
+            for name in applied {
+                println!("applied {name}");
+            }
+            Ok(())
+        }
+        Command::Db(DbCommand::Status) => {
+            let store = si_store::Store::connect(
+                &database_url_creating_dir(&config)?,
+                Arc::new(SystemClock),
+            )
+            .await?;
+            let pending = store.pending_migrations().await?;
+            if pending.is_empty() {
+                println!("The database is up to date.");
+            }
+            for name in pending {
+                println!("pending {name}");
+            }
+            Ok(())
+        }
+        Command::Library(command) => {
+            let store = open_store(&config, Arc::new(SystemClock)).await?;
+            catalogue::library(&store, command).await
+        }
+        Command::Branch(command) => {
+            let store = open_store(&config, Arc::new(SystemClock)).await?;
+            catalogue::branch(&store, command).await
+        }
+        Command::Subscription(command) => {
+            let store = open_store(&config, Arc::new(SystemClock)).await?;
+            catalogue::subscription(&store, command).await
+        }
+    }
+}
+
+fn database_url_creating_dir(config: &Config) -> anyhow::Result<String> {
+    if config.database_url.is_none() {
+        std::fs::create_dir_all(&config.data_dir)?;
+    }
+    Ok(config.database_url())
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    observe::init_logging(&config);
+    let database = si_store::redact_url(&config.database_url());
+    let server = Server::start(config).await?;
+    tracing::info!(database = %database, "started");
+    println!("Single Identity is serving at {}", server.public_url);
+    server.run_until_signal().await?;
+    Ok(())
+}

@@ -1,0 +1,313 @@
+//! `library`, `branch` and `subscription`: the catalogue an operator sets up
+//! before desks can register members. Each lists as a table or as `--json`.
+
+use anyhow::{Context, anyhow};
+use clap::{Args, Subcommand};
+use serde::Serialize;
+use si_domain::{
+    AgeRange, BranchCode, DisplayName, LibraryCode, Money, SubscriptionCode, SubscriptionTerms,
+    TariffCode,
+};
+use si_store::{Repositories, Store, StoreError, catalogue::NewSubscriptionType};
+
+#[derive(Debug, Args)]
+pub struct Output {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LibraryCommand {
+    /// Register a library organisation.
+    Create {
+        /// Short code, e.g. DRE01 (letters, digits and '-'; stored in capitals).
+        #[arg(long, value_parser = LibraryCode::parse)]
+        code: LibraryCode,
+        /// Name shown to members and staff.
+        #[arg(long, value_parser = DisplayName::parse)]
+        name: DisplayName,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// List every library.
+    List {
+        #[command(flatten)]
+        output: Output,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BranchCommand {
+    /// Add a branch (vestiging) to a library.
+    Create {
+        #[arg(long, value_parser = LibraryCode::parse)]
+        library: LibraryCode,
+        /// Branch number, e.g. 5280.
+        #[arg(long, value_parser = BranchCode::parse)]
+        code: BranchCode,
+        #[arg(long, value_parser = DisplayName::parse)]
+        name: DisplayName,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// List the branches of a library.
+    List {
+        #[arg(long, value_parser = LibraryCode::parse)]
+        library: LibraryCode,
+        #[command(flatten)]
+        output: Output,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SubscriptionCommand {
+    /// Add a subscription type (abonnement) to a library.
+    Create {
+        #[arg(long, value_parser = LibraryCode::parse)]
+        library: LibraryCode,
+        /// Code, e.g. JEUGD.
+        #[arg(long, value_parser = SubscriptionCode::parse)]
+        code: SubscriptionCode,
+        #[arg(long, value_parser = DisplayName::parse)]
+        name: DisplayName,
+        /// Tariff code (tariefcode), e.g. J01.
+        #[arg(long, value_parser = TariffCode::parse)]
+        tariff_code: TariffCode,
+        /// Youngest age in years this subscription is for.
+        #[arg(long, default_value_t = 0)]
+        min_age: u8,
+        /// Oldest age in years; leave out for no upper limit.
+        #[arg(long)]
+        max_age: Option<u8>,
+        /// Yearly fee in euros, e.g. 52.50 or 52,50.
+        #[arg(long, value_parser = parse_euros)]
+        yearly_fee: Money,
+        /// How many months a registration or renewal is valid (1 to 120).
+        #[arg(long, default_value_t = 12)]
+        validity_months: u8,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// List the subscription types of a library.
+    List {
+        #[arg(long, value_parser = LibraryCode::parse)]
+        library: LibraryCode,
+        #[command(flatten)]
+        output: Output,
+    },
+}
+
+pub async fn library(store: &Store, command: LibraryCommand) -> anyhow::Result<()> {
+    let catalogue = store.catalogue();
+    match command {
+        LibraryCommand::Create { code, name, output } => {
+            let library = catalogue
+                .create_library(&code, &name)
+                .await
+                .map_err(|e| explain(e, format!("library {code}")))?;
+            print(&output, &library, || {
+                format!("Created library {} ({}).", library.code, library.name)
+            })
+        }
+        LibraryCommand::List { output } => {
+            let libraries = catalogue.libraries().await?;
+            print(&output, &libraries, || {
+                table(
+                    ["CODE", "NAME"],
+                    libraries
+                        .iter()
+                        .map(|l| [l.code.to_string(), l.name.to_string()]),
+                )
+            })
+        }
+    }
+}
+
+pub async fn branch(store: &Store, command: BranchCommand) -> anyhow::Result<()> {
+    let catalogue = store.catalogue();
+    match command {
+        BranchCommand::Create {
+            library,
+            code,
+            name,
+            output,
+        } => {
+            let branch = catalogue
+                .create_branch(&library, &code, &name)
+                .await
+                .map_err(|e| explain(e, format!("branch {code} of library {library}")))?;
+            print(&output, &branch, || {
+                format!(
+                    "Created branch {} ({}) of library {}.",
+                    branch.code, branch.name, branch.library
+                )
+            })
+        }
+        BranchCommand::List { library, output } => {
+            let branches = catalogue
+                .branches(&library)
+                .await
+                .map_err(|e| explain(e, format!("library {library}")))?;
+            print(&output, &branches, || {
+                table(
+                    ["CODE", "NAME"],
+                    branches
+                        .iter()
+                        .map(|b| [b.code.to_string(), b.name.to_string()]),
+                )
+            })
+        }
+    }
+}
+
+pub async fn subscription(store: &Store, command: SubscriptionCommand) -> anyhow::Result<()> {
+    let catalogue = store.catalogue();
+    match command {
+        SubscriptionCommand::Create {
+            library,
+            code,
+            name,
+            tariff_code,
+            min_age,
+            max_age,
+            yearly_fee,
+            validity_months,
+            output,
+        } => {
+            let ages = AgeRange::new(min_age, max_age).context("--min-age and --max-age")?;
+            let terms = SubscriptionTerms::new(yearly_fee, validity_months, ages)
+                .context("--validity-months")?;
+            let new = NewSubscriptionType {
+                code,
+                name,
+                tariff_code,
+                terms,
+            };
+            let created = catalogue
+                .create_subscription_type(&library, &new)
+                .await
+                .map_err(|e| {
+                    explain(
+                        e,
+                        format!("subscription type {} of library {library}", new.code),
+                    )
+                })?;
+            print(&output, &created, || {
+                format!(
+                    "Created subscription type {} ({}) of library {}: {} a year, ages {}, valid {} months.",
+                    created.code,
+                    created.name,
+                    created.library,
+                    created.terms.yearly_fee().format_en(),
+                    created.terms.age_range(),
+                    created.terms.validity_months()
+                )
+            })
+        }
+        SubscriptionCommand::List { library, output } => {
+            let types = catalogue
+                .subscription_types(&library)
+                .await
+                .map_err(|e| explain(e, format!("library {library}")))?;
+            print(&output, &types, || {
+                table(
+                    ["CODE", "NAME", "TARIFF", "AGES", "YEARLY FEE", "MONTHS"],
+                    types.iter().map(|t| {
+                        [
+                            t.code.to_string(),
+                            t.name.to_string(),
+                            t.tariff_code.to_string(),
+                            t.terms.age_range().to_string(),
+                            t.terms.yearly_fee().format_en(),
+                            t.terms.validity_months().to_string(),
+                        ]
+                    }),
+                )
+            })
+        }
+    }
+}
+
+/// Says which thing a storage error is about, in the operator's terms.
+fn explain(error: StoreError, subject: String) -> anyhow::Error {
+    match error {
+        StoreError::Duplicate { .. } => anyhow!("{subject} already exists"),
+        StoreError::NotFound { what } => anyhow!("{what} not found (while working on {subject})"),
+        other => other.into(),
+    }
+}
+
+fn print<T: Serialize>(
+    output: &Output,
+    value: &T,
+    human: impl FnOnce() -> String,
+) -> anyhow::Result<()> {
+    if output.json {
+        println!("{}", serde_json::to_string_pretty(value)?);
+    } else {
+        println!("{}", human());
+    }
+    Ok(())
+}
+
+/// Columns padded to their widest cell.
+fn table<const N: usize>(headers: [&str; N], rows: impl Iterator<Item = [String; N]>) -> String {
+    let rows: Vec<[String; N]> = rows.collect();
+    if rows.is_empty() {
+        return "(none)".to_owned();
+    }
+    let mut widths = headers.map(|h| h.chars().count());
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<String>| {
+        cells
+            .iter()
+            .zip(widths)
+            .map(|(cell, width)| format!("{cell:width$}"))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_owned()
+    };
+    let mut lines = vec![line(headers.iter().map(|h| h.to_string()).collect())];
+    lines.extend(rows.into_iter().map(|row| line(row.to_vec())));
+    lines.join("\n")
+}
+
+/// Euros as typed at a desk: `52`, `52.50` or `52,50`.
+fn parse_euros(input: &str) -> Result<Money, String> {
+    let normalized = input.trim().replace(',', ".");
+    let (whole, fraction) = normalized.split_once('.').unwrap_or((&normalized, ""));
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(whole) || !(fraction.is_empty() || (fraction.len() <= 2 && digits(fraction))) {
+        return Err(format!("{input:?} is not an amount in euros such as 52.50"));
+    }
+    let euros: i64 = whole
+        .parse()
+        .map_err(|_| format!("{input:?} is too large"))?;
+    let cents: i64 = format!("{fraction:0<2}").parse().unwrap_or(0);
+    let total = euros
+        .checked_mul(100)
+        .and_then(|c| c.checked_add(cents))
+        .ok_or(format!("{input:?} is too large"))?;
+    Money::from_cents(total).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_euros;
+
+    #[test]
+    fn euros_are_read_as_typed_at_a_desk() {
+        assert_eq!(parse_euros("52,50").unwrap().cents(), 5250);
+        assert_eq!(parse_euros("52.5").unwrap().cents(), 5250);
+        assert_eq!(parse_euros("0").unwrap().cents(), 0);
+        for bad in ["", "-1", "1.234", "1,2,3", "abc", "99999999999999999999"] {
+            assert!(parse_euros(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,223 @@
+//! Configuration: zero-config defaults, then an optional TOML file, then `SI_*`
+//! environment variables (nested keys with `__`, e.g. `SI_HASHING__MEMORY_KIB`).
+
+use std::{
+    fmt,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+};
+
+use figment::{
+    Figment,
+    providers::{Env, Format, Serialized, Toml},
+};
+use serde::{Deserialize, Serialize};
+
+/// Every key the service reads; the environment variable is `SI_` + the key in
+/// upper case, with `__` for a nested key.
+pub const KEYS: &[&str] = &[
+    "listen",
+    "public_url",
+    "data_dir",
+    "database_url",
+    "log_format",
+    "log_filter",
+    "hashing.memory_kib",
+    "hashing.iterations",
+    "hashing.parallelism",
+    "hashing.concurrency",
+];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address and port to listen on.
+    pub listen: SocketAddr,
+    /// The URL members and relying parties reach the service at; defaults to
+    /// `http://` + `listen`.
+    pub public_url: Option<PublicUrl>,
+    /// Where the embedded defaults keep their files (SQLite database, mail, keys).
+    pub data_dir: PathBuf,
+    /// `sqlite://PATH` or `postgres://…`; defaults to a SQLite file in `data_dir`.
+    pub database_url: Option<String>,
+    pub log_format: LogFormat,
+    /// A tracing filter such as `info` or `single_identity=debug,info`.
+    pub log_filter: String,
+    pub hashing: HashingConfig,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Plain,
+    Json,
+}
+
+/// argon2id cost for new password hashes, and how many may run at once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HashingConfig {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+    /// Hashes computed at the same time; 0 means one per CPU core.
+    pub concurrency: usize,
+}
+
+/// An absolute `http` or `https` URL without a trailing slash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct PublicUrl(String);
+
+impl PublicUrl {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_https(&self) -> bool {
+        self.0.starts_with("https://")
+    }
+}
+
+impl TryFrom<String> for PublicUrl {
+    type Error = String;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        let trimmed = value.trim().trim_end_matches('/');
+        let host = trimmed
+            .strip_prefix("https://")
+            .or_else(|| trimmed.strip_prefix("http://"))
+            .ok_or_else(|| format!("{value:?} is not an http:// or https:// URL"))?;
+        if host.is_empty() || host.contains(|c: char| c.is_whitespace() || c == '?' || c == '#') {
+            return Err(format!(
+                "{value:?} is not a valid URL (no host, or a query or fragment)"
+            ));
+        }
+        Ok(Self(trimmed.to_owned()))
+    }
+}
+
+impl From<PublicUrl> for String {
+    fn from(url: PublicUrl) -> Self {
+        url.0
+    }
+}
+
+impl fmt::Display for PublicUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: None,
+            data_dir: PathBuf::from("data"),
+            database_url: None,
+            log_format: LogFormat::Plain,
+            log_filter: "info".to_owned(),
+            hashing: HashingConfig {
+                memory_kib: 19 * 1024,
+                iterations: 2,
+                parallelism: 1,
+                concurrency: 0,
+            },
+        }
+    }
+}
+
+/// A configuration that could not be loaded, said in one line naming the key.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(String);
+
+impl Config {
+    /// Defaults, then the TOML file (if given), then `SI_*` variables.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            if !file.is_file() {
+                return Err(ConfigError(format!(
+                    "configuration file {} does not exist",
+                    file.display()
+                )));
+            }
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        figment = figment.merge(Env::prefixed("SI_").split("__").filter(|key| {
+            KEYS.iter()
+                .any(|known| key.as_str().eq_ignore_ascii_case(known))
+        }));
+        let config: Config = figment.extract().map_err(describe)?;
+        config.check()?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        if let Err(err) = si_credentials::Argon2Params::new(
+            self.hashing.memory_kib,
+            self.hashing.iterations,
+            self.hashing.parallelism,
+        ) {
+            return Err(ConfigError(format!(
+                "invalid configuration value for hashing (SI_HASHING__*): {err}"
+            )));
+        }
+        if let Some(url) = &self.database_url
+            && !(url.starts_with("sqlite:")
+                || url.starts_with("postgres:")
+                || url.starts_with("postgresql:"))
+        {
+            return Err(ConfigError(format!(
+                "invalid configuration value for database_url (SI_DATABASE_URL): {} is not sqlite://PATH or postgres://…",
+                si_store::redact_url(url)
+            )));
+        }
+        Ok(())
+    }
+
+    pub fn public_url(&self) -> PublicUrl {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| PublicUrl(format!("http://{}", self.listen)))
+    }
+
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            format!(
+                "sqlite://{}",
+                self.data_dir.join("single-identity.db").display()
+            )
+        })
+    }
+
+    pub fn argon2(&self) -> si_credentials::Argon2Params {
+        si_credentials::Argon2Params::new(
+            self.hashing.memory_kib,
+            self.hashing.iterations,
+            self.hashing.parallelism,
+        )
+        .unwrap_or_default()
+    }
+}
+
+/// One line: which key, where it came from, what is wrong with it.
+fn describe(error: figment::Error) -> ConfigError {
+    let key = error.path.join(".");
+    let variable = format!("SI_{}", key.replace('.', "__").to_uppercase());
+    let source = error
+        .metadata
+        .as_ref()
+        .map(|m| m.name.to_string())
+        .unwrap_or_else(|| "configuration".to_owned());
+    let reason = error.kind.to_string();
+    if key.is_empty() {
+        ConfigError(format!("invalid configuration ({source}): {reason}"))
+    } else {
+        ConfigError(format!(
+            "invalid configuration value for {key} ({variable}, from {source}): {reason}"
+        ))
+    }
+}

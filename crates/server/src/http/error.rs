@@ -1,0 +1,153 @@
+//! The one place errors become responses: a friendly localized page for
+//! people, RFC 9457 problem+json for the API. Internals never leak.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::{
+    Json,
+    http::{StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+use super::i18n::Language;
+
+/// What kind of failure a page reports; each has its own localized text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageErrorKind {
+    NotFound,
+    BadRequest,
+    MethodNotAllowed,
+    Internal,
+}
+
+impl PageErrorKind {
+    fn status(self) -> StatusCode {
+        match self {
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::BadRequest => StatusCode::BAD_REQUEST,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn key(self) -> &'static str {
+        match self {
+            Self::NotFound => "error-not-found",
+            Self::BadRequest => "error-bad-request",
+            Self::MethodNotAllowed => "error-method",
+            Self::Internal => "error-internal",
+        }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "error.html")]
+struct ErrorTemplate {
+    lang: Language,
+    other_lang: Language,
+    return_to: String,
+    title: String,
+    body: String,
+    reference: Option<String>,
+}
+
+/// An error shown to a person, in their language.
+#[derive(Debug)]
+pub struct PageError {
+    pub language: Language,
+    pub kind: PageErrorKind,
+    /// Shown on internal errors so support can find the log line.
+    pub reference: Option<String>,
+}
+
+impl PageError {
+    pub fn new(language: Language, kind: PageErrorKind) -> Self {
+        Self {
+            language,
+            kind,
+            reference: None,
+        }
+    }
+
+    /// Logs the cause under a fresh reference and shows only the reference.
+    pub fn internal(language: Language, cause: &dyn std::fmt::Display) -> Self {
+        let reference = short_reference();
+        tracing::error!(reference = %reference, "internal error: {cause}");
+        Self {
+            language,
+            kind: PageErrorKind::Internal,
+            reference: Some(reference),
+        }
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let lang = self.language;
+        let page = ErrorTemplate {
+            lang,
+            other_lang: other(lang),
+            return_to: "/".to_owned(),
+            title: lang.text(&format!("{}-title", self.kind.key())),
+            body: lang.text(&format!("{}-body", self.kind.key())),
+            reference: self.reference,
+        };
+        (self.kind.status(), page).into_response()
+    }
+}
+
+/// The language a page offers to switch to.
+pub fn other(language: Language) -> Language {
+    match language {
+        Language::Nl => Language::En,
+        Language::En => Language::Nl,
+    }
+}
+
+/// An RFC 9457 problem document for API clients.
+#[derive(Debug, Clone, Serialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// A stable, machine-readable code, e.g. `username_taken`.
+    pub code: &'static str,
+    /// A message per invalid input field.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub errors: BTreeMap<String, String>,
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, code: &'static str, title: impl Into<String>) -> Self {
+        Self {
+            kind: format!("urn:single-identity:problem:{code}"),
+            title: title.into(),
+            status: status.as_u16(),
+            detail: None,
+            code,
+            errors: BTreeMap::new(),
+        }
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = (status, Json(self)).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            header::HeaderValue::from_static("application/problem+json"),
+        );
+        response
+    }
+}
+
+/// A short random reference that ties an error page to its log line.
+fn short_reference() -> String {
+    format!("{:012x}", rand::random::<u64>() & 0xffff_ffff_ffff)
+}

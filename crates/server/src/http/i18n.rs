@@ -1,0 +1,163 @@
+//! Languages: Dutch by default, English on request. Every user-facing sentence
+//! comes from `locales/{nl,en}/*.ftl`, compiled into the binary.
+
+use axum::{extract::FromRequestParts, http::request::Parts};
+use fluent_templates::{LanguageIdentifier, Loader, langid};
+
+fluent_templates::static_loader! {
+    static LOCALES = {
+        locales: "./locales",
+        fallback_language: "nl",
+        customise: |bundle| bundle.set_use_isolating(false),
+    };
+}
+
+const NL: LanguageIdentifier = langid!("nl");
+const EN: LanguageIdentifier = langid!("en");
+
+/// The cookie that remembers the member's choice.
+pub const LANGUAGE_COOKIE: &str = "si_lang";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Language {
+    #[default]
+    Nl,
+    En,
+}
+
+impl Language {
+    pub const ALL: [Language; 2] = [Language::Nl, Language::En];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Language::Nl => "nl",
+            Language::En => "en",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        match code.trim().to_ascii_lowercase().as_str() {
+            "nl" => Some(Language::Nl),
+            "en" => Some(Language::En),
+            _ => None,
+        }
+    }
+
+    /// The first supported language in an `Accept-Language` header, by weight.
+    pub fn from_accept_language(header: &str) -> Option<Self> {
+        let mut choices: Vec<(f32, Language)> = header
+            .split(',')
+            .filter_map(|part| {
+                let mut pieces = part.split(';');
+                let tag = pieces.next()?.trim();
+                let primary = tag.split('-').next()?;
+                let weight = pieces
+                    .find_map(|p| {
+                        p.trim()
+                            .strip_prefix("q=")
+                            .and_then(|q| q.parse::<f32>().ok())
+                    })
+                    .unwrap_or(1.0);
+                Some((weight, Language::from_code(primary)?))
+            })
+            .filter(|(weight, _)| *weight > 0.0)
+            .collect();
+        choices.sort_by(|a, b| b.0.total_cmp(&a.0));
+        choices.first().map(|(_, language)| *language)
+    }
+
+    /// The text for `key` in this language.
+    pub fn text(self, key: &str) -> String {
+        let id = match self {
+            Language::Nl => &NL,
+            Language::En => &EN,
+        };
+        LOCALES.lookup(id, key)
+    }
+}
+
+/// The language of a request: the remembered choice, else the browser's
+/// preference, else Dutch.
+impl<S: Send + Sync> FromRequestParts<S> for Language {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let from_cookie = parts
+            .headers
+            .get_all(axum::http::header::COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|cookies| cookies.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(name, _)| *name == LANGUAGE_COOKIE)
+            .and_then(|(_, value)| Language::from_code(value));
+        let from_header = || {
+            parts
+                .headers
+                .get(axum::http::header::ACCEPT_LANGUAGE)
+                .and_then(|value| value.to_str().ok())
+                .and_then(Language::from_accept_language)
+        };
+        Ok(from_cookie.or_else(from_header).unwrap_or_default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    fn keys(ftl: &str) -> BTreeSet<String> {
+        ftl.lines()
+            .filter(|line| line.chars().next().is_some_and(|c| c.is_ascii_lowercase()))
+            .filter_map(|line| line.split_once('=').map(|(key, _)| key.trim().to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn every_key_exists_in_both_languages() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("locales");
+        let mut files = BTreeSet::new();
+        for language in Language::ALL {
+            for entry in std::fs::read_dir(dir.join(language.code())).expect("locale folder") {
+                files.insert(entry.expect("locale file").file_name());
+            }
+        }
+        assert!(!files.is_empty());
+        for file in files {
+            let nl = std::fs::read_to_string(dir.join("nl").join(&file)).unwrap_or_default();
+            let en = std::fs::read_to_string(dir.join("en").join(&file)).unwrap_or_default();
+            let (nl, en) = (keys(&nl), keys(&en));
+            assert!(!nl.is_empty(), "{file:?} has no keys");
+            let only_nl: Vec<_> = nl.difference(&en).collect();
+            let only_en: Vec<_> = en.difference(&nl).collect();
+            assert!(
+                only_nl.is_empty() && only_en.is_empty(),
+                "{file:?}: missing in en {only_nl:?}, missing in nl {only_en:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn texts_differ_per_language() {
+        assert_eq!(
+            Language::Nl.text("error-not-found-title"),
+            "Pagina niet gevonden"
+        );
+        assert_eq!(Language::En.text("error-not-found-title"), "Page not found");
+    }
+
+    #[test]
+    fn accept_language_picks_the_heaviest_supported_language() {
+        assert_eq!(
+            Language::from_accept_language("de-DE,en;q=0.8,nl;q=0.5"),
+            Some(Language::En)
+        );
+        assert_eq!(
+            Language::from_accept_language("nl-BE,en;q=0.9"),
+            Some(Language::Nl)
+        );
+        assert_eq!(Language::from_accept_language("fr, de"), None);
+        assert_eq!(Language::from_accept_language("en;q=0"), None);
+    }
+}

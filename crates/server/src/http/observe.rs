@@ -1,0 +1,96 @@
+//! What operators see: request ids in the logs, Prometheus metrics by route,
+//! and the log format chosen in the configuration.
+
+use std::{sync::Arc, time::Instant};
+
+use axum::{
+    extract::{MatchedPath, Request, State},
+    http::HeaderName,
+    middleware::Next,
+    response::Response,
+};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusRecorder};
+use tracing_subscriber::{EnvFilter, fmt};
+
+use crate::config::{Config, LogFormat};
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+const LATENCY_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// Installs the log subscriber for this process (the binary calls it once).
+pub fn init_logging(config: &Config) {
+    let filter = EnvFilter::try_new(&config.log_filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_ansi(ansi)
+        .with_writer(std::io::stderr);
+    let result = match config.log_format {
+        LogFormat::Plain => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
+    // A second call (tests) keeps the first subscriber.
+    drop(result);
+}
+
+/// The metrics registry of one server instance: no process-wide recorder, so
+/// several instances (tests) keep their own counts.
+#[derive(Clone)]
+pub struct Metrics(Arc<PrometheusRecorder>);
+
+impl Metrics {
+    pub fn new() -> Self {
+        let recorder = PrometheusBuilder::new()
+            .set_buckets_for_metric(
+                Matcher::Full("http_request_duration_seconds".into()),
+                LATENCY_BUCKETS,
+            )
+            .map(PrometheusBuilder::build_recorder)
+            .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder());
+        Self(Arc::new(recorder))
+    }
+
+    /// Runs `record` with this registry as the metrics destination.
+    pub fn record<T>(&self, record: impl FnOnce() -> T) -> T {
+        metrics::with_local_recorder(self.0.as_ref(), record)
+    }
+
+    pub fn render(&self) -> String {
+        self.0.handle().render()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Counts requests and measures their latency by route template, so that
+/// `/accounts/123` and `/accounts/456` are one series.
+pub async fn track_requests(
+    State(metrics): State<Metrics>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let started = Instant::now();
+    let method = request.method().to_string();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|path| path.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    let seconds = started.elapsed().as_secs_f64();
+    metrics.record(|| {
+        let labels = [("method", method), ("route", route), ("status", status)];
+        metrics::counter!("http_requests_total", &labels).increment(1);
+        metrics::histogram!("http_request_duration_seconds", &labels[..2]).record(seconds);
+    });
+    response
+}

@@ -1,0 +1,9 @@
+//! Single Identity: one login account per library member, for every library
+//! service. This crate is the binary's library: configuration, the HTTP
+//! application and the command line.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod health;
+pub mod http;

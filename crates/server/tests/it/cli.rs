@@ -1,0 +1,263 @@
+//! The binary as an operator uses it: serve, db, and the catalogue commands.
+
+use std::path::Path;
+
+use si_store::testing::TestDatabase;
+
+use crate::support::{ServeProcess, binary, run, stderr, stdout};
+
+/// The binary pointed at a fresh database of the suite's kind.
+fn against(database: &TestDatabase, dir: &Path) -> std::process::Command {
+    let mut command = binary(dir);
+    command.env("SI_DATABASE_URL", &database.url);
+    command
+}
+
+#[test]
+fn every_subcommand_has_help() {
+    let dir = tempfile::tempdir().unwrap();
+    let commands: &[&[&str]] = &[
+        &[],
+        &["serve"],
+        &["db"],
+        &["db", "migrate"],
+        &["db", "status"],
+        &["library"],
+        &["library", "create"],
+        &["library", "list"],
+        &["branch", "create"],
+        &["branch", "list"],
+        &["subscription", "create"],
+        &["subscription", "list"],
+    ];
+    for command in commands {
+        let output = run(binary(dir.path()).args(*command).arg("--help"));
+        assert!(output.status.success(), "{command:?}: {}", stderr(&output));
+        assert!(
+            stdout(&output).contains("Usage: single-identity"),
+            "{command:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn serve_with_no_configuration_creates_its_sqlite_database_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    // Only the port is chosen by the test, so parallel runs cannot collide on 8080.
+    let mut command = binary(dir.path());
+    command.env("SI_LISTEN", "127.0.0.1:0");
+    let serve = ServeProcess::start(command);
+    assert!(serve.url.starts_with("http://127.0.0.1:"), "{}", serve.url);
+    let ready = reqwest::get(format!("{}/readyz", serve.url)).await.unwrap();
+    assert_eq!(ready.status(), 200);
+    assert!(dir.path().join("data/single-identity.db").is_file());
+    let status = serve.terminate();
+    assert!(status.success(), "a graceful stop exits 0, got {status:?}");
+}
+
+#[tokio::test]
+async fn db_migrate_applies_once_and_status_then_has_nothing_pending() {
+    let database = TestDatabase::create().await;
+    let dir = tempfile::tempdir().unwrap();
+    let first = run(against(&database, dir.path()).args(["db", "migrate"]));
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert_eq!(stdout(&first).trim(), "applied 0001_foundation");
+    let second = run(against(&database, dir.path()).args(["db", "migrate"]));
+    assert_eq!(stdout(&second).trim(), "The database is up to date.");
+    let status = run(against(&database, dir.path()).args(["db", "status"]));
+    assert_eq!(stdout(&status).trim(), "The database is up to date.");
+}
+
+#[tokio::test]
+async fn operators_set_up_libraries_branches_and_subscription_types() {
+    let database = TestDatabase::create().await;
+    let dir = tempfile::tempdir().unwrap();
+    let si = |args: &[&str]| run(against(&database, dir.path()).args(args));
+
+    let created = si(&[
+        "library",
+        "create",
+        "--code",
+        "dre01",
+        "--name",
+        "Biblionet Drenthe",
+    ]);
+    assert!(created.status.success(), "{}", stderr(&created));
+    assert_eq!(
+        stdout(&created).trim(),
+        "Created library DRE01 (Biblionet Drenthe)."
+    );
+    let twice = si(&["library", "create", "--code", "DRE01", "--name", "Again"]);
+    assert_eq!(twice.status.code(), Some(1));
+    assert_eq!(stderr(&twice).trim(), "error: library DRE01 already exists");
+
+    let branch = si(&[
+        "branch",
+        "create",
+        "--library",
+        "DRE01",
+        "--code",
+        "5280",
+        "--name",
+        "Assen",
+        "--json",
+    ]);
+    assert!(branch.status.success(), "{}", stderr(&branch));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&branch)).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!({"library": "DRE01", "code": "5280", "name": "Assen"})
+    );
+    let orphan = si(&[
+        "branch",
+        "create",
+        "--library",
+        "XYZ",
+        "--code",
+        "1",
+        "--name",
+        "Nowhere",
+    ]);
+    assert_eq!(orphan.status.code(), Some(1));
+    assert!(
+        stderr(&orphan).contains("library not found"),
+        "{}",
+        stderr(&orphan)
+    );
+
+    let youth = si(&[
+        "subscription",
+        "create",
+        "--library",
+        "DRE01",
+        "--code",
+        "JEUGD",
+        "--name",
+        "Jeugd",
+        "--tariff-code",
+        "J01",
+        "--min-age",
+        "0",
+        "--max-age",
+        "17",
+        "--yearly-fee",
+        "0",
+    ]);
+    assert!(youth.status.success(), "{}", stderr(&youth));
+    let adult = si(&[
+        "subscription",
+        "create",
+        "--library",
+        "DRE01",
+        "--code",
+        "VOLW",
+        "--name",
+        "Volwassen",
+        "--tariff-code",
+        "V01",
+        "--min-age",
+        "18",
+        "--yearly-fee",
+        "52,50",
+        "--validity-months",
+        "12",
+    ]);
+    assert!(adult.status.success(), "{}", stderr(&adult));
+    let inverted = si(&[
+        "subscription",
+        "create",
+        "--library",
+        "DRE01",
+        "--code",
+        "RAAR",
+        "--name",
+        "Raar",
+        "--tariff-code",
+        "R01",
+        "--min-age",
+        "18",
+        "--max-age",
+        "4",
+        "--yearly-fee",
+        "1",
+    ]);
+    assert_eq!(inverted.status.code(), Some(1));
+    assert!(
+        stderr(&inverted).contains("--min-age"),
+        "{}",
+        stderr(&inverted)
+    );
+
+    let list = si(&["subscription", "list", "--library", "DRE01", "--json"]);
+    let types: serde_json::Value = serde_json::from_str(&stdout(&list)).unwrap();
+    assert_eq!(types[1]["code"], "VOLW");
+    assert_eq!(types[1]["yearly_fee_cents"], 5250);
+    assert_eq!(types[1]["min_age"], 18);
+    assert_eq!(types[1]["max_age"], serde_json::Value::Null);
+    assert_eq!(types[0]["max_age"], 17);
+
+    let table = si(&["library", "list"]);
+    assert_eq!(
+        stdout(&table).trim(),
+        "CODE   NAME\nDRE01  Biblionet Drenthe"
+    );
+    let libraries = si(&["library", "list", "--json"]);
+    let libraries: serde_json::Value = serde_json::from_str(&stdout(&libraries)).unwrap();
+    assert_eq!(
+        libraries,
+        serde_json::json!([{"code": "DRE01", "name": "Biblionet Drenthe"}])
+    );
+}
+
+#[test]
+fn bad_values_are_refused_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: &[&[&str]] = &[
+        &["library", "create", "--code", "a b", "--name", "X"],
+        &["library", "create", "--code", "DRE01", "--name", ""],
+        &[
+            "subscription",
+            "create",
+            "--library",
+            "DRE01",
+            "--code",
+            "X",
+            "--name",
+            "X",
+            "--tariff-code",
+            "T",
+            "--yearly-fee=-5",
+        ],
+        &[
+            "subscription",
+            "create",
+            "--library",
+            "DRE01",
+            "--code",
+            "X",
+            "--name",
+            "X",
+            "--tariff-code",
+            "T",
+            "--yearly-fee",
+            "1",
+            "--min-age",
+            "300",
+        ],
+    ];
+    for args in cases {
+        let output = run(binary(dir.path()).args(*args));
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert!(
+            stderr(&output).contains("invalid value"),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+    assert!(!dir.path().join("data").exists());
+}

@@ -1,0 +1,104 @@
+//! Configuration: zero-config defaults, TOML, `SI_*` variables, and one clear
+//! line naming the key when a value is wrong.
+
+use single_identity::config::{Config, LogFormat};
+
+use crate::support::{ServeProcess, binary, run, stderr};
+
+#[test]
+fn with_nothing_configured_the_service_listens_locally_on_8080_with_sqlite_in_data() {
+    let config = Config::default();
+    assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+    assert_eq!(config.database_url(), "sqlite://data/single-identity.db");
+    assert_eq!(config.public_url().as_str(), "http://127.0.0.1:8080");
+    assert_eq!(
+        (
+            config.hashing.memory_kib,
+            config.hashing.iterations,
+            config.hashing.parallelism
+        ),
+        (19 * 1024, 2, 1)
+    );
+}
+
+#[test]
+fn a_bad_value_stops_start_up_with_one_line_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("SI_LISTEN", "not-an-address", "SI_LISTEN"),
+        ("SI_PUBLIC_URL", "ftp://x", "SI_PUBLIC_URL"),
+        (
+            "SI_DATABASE_URL",
+            "mysql://root@localhost/si",
+            "SI_DATABASE_URL",
+        ),
+        ("SI_LOG_FORMAT", "xml", "SI_LOG_FORMAT"),
+        ("SI_HASHING__MEMORY_KIB", "lots", "SI_HASHING__MEMORY_KIB"),
+        ("SI_HASHING__ITERATIONS", "0", "SI_HASHING"),
+    ];
+    for (variable, value, named) in cases {
+        let output = run(binary(dir.path()).env(variable, value).arg("serve"));
+        let message = stderr(&output);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{variable}={value}: {message}"
+        );
+        assert_eq!(message.trim().lines().count(), 1, "{variable}: {message}");
+        assert!(message.contains(named), "{variable}: {message}");
+        assert!(
+            !dir.path().join("data").exists(),
+            "nothing created for a bad configuration"
+        );
+    }
+}
+
+#[tokio::test]
+async fn environment_variables_override_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("si.toml");
+    std::fs::write(&file, "listen = \"127.0.0.1:9\"\n").unwrap();
+    let mut command = binary(dir.path());
+    command
+        .args(["--config", file.to_str().unwrap()])
+        .env("SI_LISTEN", "127.0.0.1:0");
+    let serve = ServeProcess::start(command);
+    assert!(
+        !serve.url.ends_with(":9"),
+        "SI_LISTEN wins over the file: {}",
+        serve.url
+    );
+    assert!(serve.terminate().success());
+}
+
+#[test]
+fn a_toml_file_is_read_and_typos_in_it_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("si.toml");
+    std::fs::write(
+        &file,
+        "listen = \"127.0.0.1:9090\"\nlog_format = \"json\"\n[hashing]\nmemory_kib = 65536\n",
+    )
+    .unwrap();
+    let config = Config::load(Some(&file)).unwrap();
+    assert_eq!(config.listen.to_string(), "127.0.0.1:9090");
+    assert_eq!(config.log_format, LogFormat::Json);
+    assert_eq!(config.hashing.memory_kib, 65536);
+    assert_eq!(
+        config.hashing.iterations, 2,
+        "unset keys keep their defaults"
+    );
+
+    std::fs::write(&file, "listne = \"127.0.0.1:9090\"\n").unwrap();
+    let output = run(binary(dir.path()).args(["--config", file.to_str().unwrap(), "db", "status"]));
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("listne"), "{}", stderr(&output));
+
+    let output = run(binary(dir.path()).args(["--config", "missing.toml", "db", "status"]));
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("missing.toml"),
+        "{}",
+        stderr(&output)
+    );
+}

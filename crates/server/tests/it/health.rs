@@ -1,0 +1,124 @@
+//! Probes, metrics, request ids and security headers.
+
+use crate::support::{spawn_app, spawn_app_with};
+
+#[tokio::test]
+async fn health_and_readiness_answer_when_the_database_does() {
+    let app = spawn_app().await;
+    let health = app.get("/healthz").await;
+    assert_eq!(health.status(), 200);
+    assert_eq!(
+        health.json::<serde_json::Value>().await.unwrap()["status"],
+        "ok"
+    );
+    let ready = app.get("/readyz").await;
+    assert_eq!(ready.status(), 200);
+    assert_eq!(
+        ready.json::<serde_json::Value>().await.unwrap()["database"],
+        "ok"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_template() {
+    let app = spawn_app().await;
+    for _ in 0..3 {
+        app.get("/healthz").await;
+    }
+    app.get("/language/en").await;
+    app.get("/language/nl").await;
+    let metrics = app.get("/metrics").await;
+    assert_eq!(metrics.status(), 200);
+    assert!(
+        metrics.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = metrics.text().await.unwrap();
+    assert!(
+        text.contains(r#"http_requests_total{method="GET",route="/healthz",status="200"} 3"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            r#"http_requests_total{method="GET",route="/language/{code}",status="303"} 2"#
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"http_request_duration_seconds_count{method="GET",route="/healthz"} 3"#),
+        "{text}"
+    );
+    assert!(text.contains("password_hash_queue_depth 0"), "{text}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn every_response_carries_a_request_id() {
+    let app = spawn_app().await;
+    let first = app.get("/healthz").await.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let second = app.get("/nowhere").await.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(first.len(), 36, "a UUID: {first}");
+    assert_ne!(first, second);
+    let given = app
+        .client
+        .get(app.url("/healthz"))
+        .header("x-request-id", "from-the-load-balancer")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(given.headers()["x-request-id"], "from-the-load-balancer");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn security_headers_are_on_pages_api_answers_and_errors() {
+    let app = spawn_app().await;
+    for path in ["/healthz", "/nowhere", "/static/site.css"] {
+        let response = app.get(path).await;
+        let headers = response.headers();
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("default-src 'self'"), "{path}: {csp}");
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert!(!csp.contains("unsafe-inline"), "{path}: {csp}");
+        assert_eq!(headers["x-frame-options"], "DENY", "{path}");
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(headers["referrer-policy"], "no-referrer", "{path}");
+        assert_eq!(
+            headers["cross-origin-opener-policy"], "same-origin",
+            "{path}"
+        );
+        assert!(
+            headers.get("strict-transport-security").is_none(),
+            "{path}: no HSTS over plain http"
+        );
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn behind_https_responses_demand_https() {
+    let app = spawn_app_with(|config| {
+        config.public_url = Some(
+            "https://login.bibliotheek.example"
+                .to_owned()
+                .try_into()
+                .unwrap(),
+        );
+    })
+    .await;
+    let response = app.get("/healthz").await;
+    assert_eq!(
+        response.headers()["strict-transport-security"],
+        "max-age=31536000; includeSubDomains"
+    );
+    app.stop().await;
+}

@@ -1,0 +1,8 @@
+//! The server's integration suite: the real server on port 0 and the real
+//! binary, on SQLite, or on PostgreSQL when `SI_TEST_DATABASE_URL` is set.
+
+mod cli;
+mod config;
+mod health;
+mod pages;
+mod support;

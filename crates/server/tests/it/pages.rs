@@ -1,0 +1,110 @@
+//! The localized error page and the language switch.
+
+use crate::support::spawn_app;
+
+#[tokio::test]
+async fn an_unknown_page_says_so_in_dutch_by_default() {
+    let app = spawn_app().await;
+    let response = app.get("/bestaat-niet").await;
+    assert_eq!(response.status(), 404);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let page = response.text().await.unwrap();
+    assert!(page.contains(r#"<html lang="nl">"#), "{page}");
+    assert!(page.contains("<h1>Pagina niet gevonden</h1>"), "{page}");
+    assert!(page.contains("Hulp bij inloggen"), "{page}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_browser_language_and_then_the_remembered_choice_decide() {
+    let app = spawn_app().await;
+    let english = app
+        .client
+        .get(app.url("/nope"))
+        .header("accept-language", "en-GB,en;q=0.9,nl;q=0.5")
+        .send()
+        .await
+        .unwrap();
+    let page = english.text().await.unwrap();
+    assert!(page.contains("<h1>Page not found</h1>"), "{page}");
+
+    let switched = app.get("/language/nl?return=/somewhere?x=1").await;
+    assert_eq!(switched.status(), 303);
+    assert_eq!(switched.headers()["location"], "/somewhere?x=1");
+    let cookie = switched.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(cookie.starts_with("si_lang=nl;"), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+
+    let remembered = app
+        .client
+        .get(app.url("/nope"))
+        .header("accept-language", "en")
+        .header("cookie", "si_lang=nl")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        remembered
+            .text()
+            .await
+            .unwrap()
+            .contains("<h1>Pagina niet gevonden</h1>")
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_language_switch_never_sends_anyone_to_another_site() {
+    let app = spawn_app().await;
+    for target in [
+        "//evil.example/",
+        "https://evil.example/",
+        "/\\evil.example",
+        "javascript:alert(1)",
+    ] {
+        let response = app
+            .client
+            .get(app.url("/language/en"))
+            .query(&[("return", target)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 303, "{target}");
+        assert_eq!(response.headers()["location"], "/", "{target}");
+    }
+    let unknown = app.get("/language/fr").await;
+    assert_eq!(unknown.status(), 404);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_wrong_method_gets_a_localized_page_not_a_bare_status() {
+    let app = spawn_app().await;
+    let response = app
+        .client
+        .post(app.url("/healthz"))
+        .header("accept-language", "en")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 405);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("This is not possible here")
+    );
+    app.stop().await;
+}
