@@ -73,7 +73,7 @@ impl<'c, C: ConnectionTrait> Memberships<'c, C> {
         .insert(self.conn)
         .await
         .map_err(|e| StoreError::on_write("card number at this library", e))?;
-        membership_from_row(row, new.library, &new.subscription.code.to_string())
+        membership_from_row(row, new.library, new.subscription.code.as_str())
     }
 
     /// Every membership of an account, ordered by library code.

@@ -2,7 +2,7 @@
 //! sea-query's builders, applied in order, each recorded in `schema_migrations`.
 
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DbErr, Statement, TransactionTrait,
+    ConnectionTrait, DatabaseConnection, DbErr, TransactionTrait,
     sea_query::{
         Alias, ColumnDef, Expr, ExprTrait, ForeignKey, ForeignKeyAction, ForeignKeyCreateStatement,
         Index, IndexCreateStatement, Query, Table, TableCreateStatement,
@@ -120,9 +120,7 @@ async fn is_applied(db: &DatabaseConnection, version: i64) -> Result<bool, DbErr
         .and_where(Expr::col(Alias::new("version")).eq(version))
         .to_owned();
     let backend = db.get_database_backend();
-    let found = db
-        .query_one_raw(Statement::from(backend.build(&query)))
-        .await?;
+    let found = db.query_one_raw(backend.build(&query)).await?;
     Ok(found.is_some())
 }
 
