@@ -12,6 +12,7 @@ pub mod accounts;
 pub mod audit;
 pub mod catalogue;
 pub mod memberships;
+pub mod outbox;
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -303,6 +303,7 @@ fn foundation_tables() -> Vec<TableCreateStatement> {
             .col(id("id"))
             .col(integer("created_at"))
             .col(text("recipient", 254))
+            .col(text("message_key", 64))
             .col(text("template", 64))
             .col(text("language", 8))
             .col(long_text("payload"))

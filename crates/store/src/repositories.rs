@@ -6,7 +6,7 @@ use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait};
 
 use crate::{
     Clock, Store, StoreError, accounts::Accounts, audit::AuditLog, catalogue::Catalogue,
-    memberships::Memberships,
+    memberships::Memberships, outbox::Outbox,
 };
 
 /// Anything repositories can run on: the store itself or an open transaction.
@@ -27,6 +27,9 @@ pub trait Repositories {
     }
     fn audit(&self) -> AuditLog<'_, Self::Conn> {
         AuditLog::new(self.conn(), self.clock())
+    }
+    fn outbox(&self) -> Outbox<'_, Self::Conn> {
+        Outbox::new(self.conn(), self.clock())
     }
 }
 

@@ -502,3 +502,176 @@ async fn a_transaction_that_is_not_committed_leaves_nothing_behind() {
     txn.commit().await.unwrap();
     assert_eq!(store.catalogue().libraries().await.unwrap().len(), 1);
 }
+
+mod outbox {
+    use std::{collections::BTreeSet, sync::Arc, time::Duration};
+
+    use si_store::{
+        FixedClock, Repositories, Store,
+        outbox::NewMail,
+        testing::TestDatabase,
+        time::{self, macros::datetime},
+    };
+
+    use super::email;
+
+    fn mail(to: &si_domain::Email, n: usize) -> NewMail<'_> {
+        NewMail {
+            recipient: to,
+            template: "password_changed",
+            language: "nl",
+            payload: format!("{{\"n\":{n}}}"),
+        }
+    }
+
+    async fn store_with_clock() -> (Store, FixedClock, TestDatabase) {
+        let database = TestDatabase::create().await;
+        let clock = FixedClock::at(datetime!(2024-06-19 10:00 UTC));
+        let store = Store::connect(&database.url, Arc::new(clock.clone()))
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        (store, clock, database)
+    }
+
+    #[tokio::test]
+    async fn a_mail_exists_only_if_the_action_that_caused_it_committed() {
+        let (store, _clock, _db) = store_with_clock().await;
+        let to = email("sanne@example.nl");
+        {
+            let txn = store.begin().await.unwrap();
+            txn.outbox().enqueue(mail(&to, 1)).await.unwrap();
+        }
+        assert_eq!(store.outbox().status().await.unwrap().pending, 0);
+        let txn = store.begin().await.unwrap();
+        txn.outbox().enqueue(mail(&to, 2)).await.unwrap();
+        txn.commit().await.unwrap();
+        let status = store.outbox().status().await.unwrap();
+        assert_eq!(status.pending, 1);
+        assert_eq!(
+            status.oldest_pending_since,
+            Some(datetime!(2024-06-19 10:00 UTC))
+        );
+    }
+
+    #[tokio::test]
+    async fn workers_claiming_at_once_never_get_the_same_mail() {
+        let (store, _clock, database) = store_with_clock().await;
+        let to = email("sanne@example.nl");
+        let queued = store
+            .outbox()
+            .enqueue_many((0..300).map(|n| mail(&to, n)).collect())
+            .await
+            .unwrap();
+        assert_eq!(queued, 300);
+        let clock = Arc::new(FixedClock::at(datetime!(2024-06-19 10:00 UTC)));
+        let other = Store::connect(&database.url, clock).await.unwrap();
+        let lease = Duration::from_secs(60);
+        let mut seen = BTreeSet::new();
+        loop {
+            let (outbox_a, outbox_b) = (store.outbox(), other.outbox());
+            let (a, b) = tokio::join!(
+                outbox_a.claim("node-a", 40, lease),
+                outbox_b.claim("node-b", 40, lease)
+            );
+            let (a, b) = (a.unwrap(), b.unwrap());
+            if a.is_empty() && b.is_empty() {
+                break;
+            }
+            for claimed in a.iter().chain(&b) {
+                assert!(seen.insert(claimed.id), "mail {} claimed twice", claimed.id);
+                assert_eq!(claimed.attempts, 1);
+            }
+        }
+        assert_eq!(seen.len(), 300);
+        assert_eq!(store.outbox().status().await.unwrap().sending, 300);
+    }
+
+    #[tokio::test]
+    async fn a_crashed_workers_mails_are_taken_over_when_its_lease_ends() {
+        let (store, clock, _db) = store_with_clock().await;
+        let to = email("sanne@example.nl");
+        store.outbox().enqueue(mail(&to, 1)).await.unwrap();
+        let lease = Duration::from_secs(60);
+        let first = store.outbox().claim("crashed", 10, lease).await.unwrap();
+        assert_eq!(first.len(), 1);
+        assert!(
+            store
+                .outbox()
+                .claim("other", 10, lease)
+                .await
+                .unwrap()
+                .is_empty(),
+            "leased mail is not due"
+        );
+        clock.advance(time::Duration::seconds(61));
+        let taken = store.outbox().claim("other", 10, lease).await.unwrap();
+        assert_eq!(taken.len(), 1);
+        assert_eq!(taken[0].id, first[0].id);
+        assert_eq!(
+            taken[0].message_key, first[0].message_key,
+            "a retry keeps its Message-ID"
+        );
+        assert_eq!(taken[0].attempts, 2);
+        // The crashed worker coming back cannot mark what is no longer its own.
+        assert_eq!(
+            store
+                .outbox()
+                .mark_sent("crashed", &[first[0].id])
+                .await
+                .unwrap(),
+            0
+        );
+        assert_eq!(
+            store
+                .outbox()
+                .mark_sent("other", &[first[0].id])
+                .await
+                .unwrap(),
+            1
+        );
+        let status = store.outbox().status().await.unwrap();
+        assert_eq!((status.pending, status.sending, status.sent), (0, 0, 1));
+        assert_eq!(status.oldest_pending_since, None);
+    }
+
+    #[tokio::test]
+    async fn retries_wait_their_turn_and_failures_keep_the_servers_answer() {
+        let (store, clock, _db) = store_with_clock().await;
+        let to = email("sanne@example.nl");
+        let retried = store.outbox().enqueue(mail(&to, 1)).await.unwrap();
+        let refused = store.outbox().enqueue(mail(&to, 2)).await.unwrap();
+        let lease = Duration::from_secs(60);
+        assert_eq!(store.outbox().claim("w", 10, lease).await.unwrap().len(), 2);
+        let later = clock.now() + time::Duration::minutes(5);
+        store
+            .outbox()
+            .retry_at("w", retried, "421 try again later", later)
+            .await
+            .unwrap();
+        store
+            .outbox()
+            .mark_failed("w", refused, "550 5.1.1 mailbox unavailable")
+            .await
+            .unwrap();
+        assert!(
+            store
+                .outbox()
+                .claim("w", 10, lease)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        clock.advance(time::Duration::minutes(5));
+        let again = store.outbox().claim("w", 10, lease).await.unwrap();
+        assert_eq!(again.iter().map(|m| m.id).collect::<Vec<_>>(), [retried]);
+        let failures = store.outbox().failures(10).await.unwrap();
+        assert_eq!(failures.len(), 1);
+        assert_eq!(
+            failures[0].last_error.as_deref(),
+            Some("550 5.1.1 mailbox unavailable")
+        );
+    }
+
+    use si_store::Clock as _;
+}

@@ -6,4 +6,5 @@ pub mod audit_entry;
 pub mod branch;
 pub mod library;
 pub mod membership;
+pub mod outbox_mail;
 pub mod subscription_type;
