@@ -14,7 +14,11 @@ use axum::{
 use serde::Deserialize;
 use si_credentials::HashingPool;
 use si_store::{Clock, Store, StoreError, SystemClock};
-use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+use tokio::{
+    net::TcpListener,
+    sync::{oneshot, watch},
+    task::JoinHandle,
+};
 use tower::ServiceBuilder;
 use tower_http::{
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
@@ -30,6 +34,7 @@ use crate::{
         observe::{self, Metrics, REQUEST_ID},
         security::{self, SecurityHeaders},
     },
+    mail::delivery::{Deliverer, DeliveryError},
 };
 
 /// What every handler can reach. Cheap to clone.
@@ -57,6 +62,8 @@ pub enum StartError {
     },
     #[error("cannot open the database: {0}")]
     Database(#[from] StoreError),
+    #[error(transparent)]
+    Mail(#[from] DeliveryError),
     #[error("cannot listen on {address}: {source}")]
     Listen {
         address: SocketAddr,
@@ -84,6 +91,8 @@ pub struct Server {
     pub public_url: PublicUrl,
     shutdown: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
+    stop_mail: watch::Sender<bool>,
+    mail_task: JoinHandle<()>,
 }
 
 impl Server {
@@ -115,8 +124,12 @@ impl Server {
             0 => None,
             n => Some(n),
         };
+        let config = Arc::new(config);
+        let deliverer = Deliverer::new(store.clone(), config.clone())?;
+        let (stop_mail, mail_stopped) = watch::channel(false);
+        let mail_task = tokio::spawn(deliverer.run(mail_stopped));
         let state = AppState {
-            config: Arc::new(config),
+            config,
             public_url: public_url.clone(),
             store,
             hasher: permits.map_or_else(HashingPool::sized_to_cpus, HashingPool::new),
@@ -136,15 +149,22 @@ impl Server {
             public_url,
             shutdown,
             task,
+            stop_mail,
+            mail_task,
         })
     }
 
     /// Finishes the requests under way, then stops.
     pub async fn stop(self) -> std::io::Result<()> {
         let _ = self.shutdown.send(());
-        self.task
+        let _ = self.stop_mail.send(true);
+        let served = self
+            .task
             .await
-            .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        // The worker finishes the batch in hand; what it had not claimed stays queued.
+        let _ = self.mail_task.await;
+        served
     }
 
     /// Serves until SIGTERM or Ctrl-C, then shuts down gracefully.

@@ -2,6 +2,7 @@
 //! to set up libraries, branches and subscription types.
 
 mod catalogue;
+mod mail;
 
 use std::{path::PathBuf, process::ExitCode, sync::Arc};
 
@@ -44,6 +45,9 @@ enum Command {
     /// Subscription types of a library (abonnementen).
     #[command(subcommand)]
     Subscription(catalogue::SubscriptionCommand),
+    /// The mail outbox: deliver due mail, show its state.
+    #[command(subcommand)]
+    Mail(mail::MailCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -128,6 +132,10 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Subscription(command) => {
             let store = open_store(&config, Arc::new(SystemClock)).await?;
             catalogue::subscription(&store, command).await
+        }
+        Command::Mail(command) => {
+            let store = open_store(&config, Arc::new(SystemClock)).await?;
+            mail::run(store, config, command).await
         }
     }
 }

@@ -26,6 +26,16 @@ pub const KEYS: &[&str] = &[
     "hashing.iterations",
     "hashing.parallelism",
     "hashing.concurrency",
+    "mail.sender",
+    "mail.library_name",
+    "mail.help_url",
+    "mail.logo_url",
+    "mail.smtp_url",
+    "mail.batch_size",
+    "mail.concurrency",
+    "mail.lease_seconds",
+    "mail.max_attempts",
+    "mail.poll_interval_ms",
 ];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -44,6 +54,7 @@ pub struct Config {
     /// A tracing filter such as `info` or `single_identity=debug,info`.
     pub log_filter: String,
     pub hashing: HashingConfig,
+    pub mail: MailConfig,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,6 +73,51 @@ pub struct HashingConfig {
     pub parallelism: u32,
     /// Hashes computed at the same time; 0 means one per CPU core.
     pub concurrency: usize,
+}
+
+/// Outgoing mail: who it is from, what it links to, and how it is delivered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailConfig {
+    /// The From header, e.g. `de Bibliotheek <noreply@bibliotheek.nl>`.
+    pub sender: String,
+    /// How mails sign off and name the sender ("de Bibliotheek").
+    pub library_name: String,
+    /// "Hulp bij inloggen": linked from every mail.
+    pub help_url: String,
+    /// An https URL of a logo shown at the top of HTML mails; none by default.
+    pub logo_url: Option<String>,
+    /// `smtp://host:25` (plain, a local relay), `smtp://user:pass@host:587?tls=required`
+    /// (STARTTLS) or `smtps://user:pass@host:465` (implicit TLS). Without it, mails
+    /// are written as `.eml` files under `<data_dir>/mail`.
+    pub smtp_url: Option<String>,
+    /// Mails claimed per round by one worker.
+    pub batch_size: u32,
+    /// Mails sent at the same time (and SMTP connections kept open).
+    pub concurrency: u32,
+    /// How long a claimed mail stays with its worker before another may take it.
+    pub lease_seconds: u32,
+    /// Attempts after which a mail that keeps failing temporarily is given up.
+    pub max_attempts: u32,
+    /// How often an idle worker looks for new mail.
+    pub poll_interval_ms: u64,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        Self {
+            sender: "de Bibliotheek <noreply@bibliotheek.example>".to_owned(),
+            library_name: "de Bibliotheek".to_owned(),
+            help_url: "https://www.bibliotheek.nl/hulp-bij-inloggen.html".to_owned(),
+            logo_url: None,
+            smtp_url: None,
+            batch_size: 200,
+            concurrency: 16,
+            lease_seconds: 120,
+            max_attempts: 12,
+            poll_interval_ms: 500,
+        }
+    }
 }
 
 /// An absolute `http` or `https` URL without a trailing slash.
@@ -124,6 +180,7 @@ impl Default for Config {
                 parallelism: 1,
                 concurrency: 0,
             },
+            mail: MailConfig::default(),
         }
     }
 }
@@ -164,6 +221,41 @@ impl Config {
             return Err(ConfigError(format!(
                 "invalid configuration value for hashing (SI_HASHING__*): {err}"
             )));
+        }
+        let mail = &self.mail;
+        if let Err(err) = mail.sender.parse::<lettre::message::Mailbox>() {
+            return Err(ConfigError(format!(
+                "invalid configuration value for mail.sender (SI_MAIL__SENDER): {:?} is not an address such as \"de Bibliotheek <noreply@bibliotheek.nl>\" ({err})",
+                mail.sender
+            )));
+        }
+        for (key, variable, url) in [
+            ("mail.help_url", "SI_MAIL__HELP_URL", Some(&mail.help_url)),
+            ("mail.logo_url", "SI_MAIL__LOGO_URL", mail.logo_url.as_ref()),
+        ] {
+            if let Some(url) = url
+                && PublicUrl::try_from(url.clone()).is_err()
+            {
+                return Err(ConfigError(format!(
+                    "invalid configuration value for {key} ({variable}): {url:?} is not an http:// or https:// URL"
+                )));
+            }
+        }
+        if let Some(url) = &mail.smtp_url
+            && let Err(err) = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(url)
+        {
+            return Err(ConfigError(format!(
+                "invalid configuration value for mail.smtp_url (SI_MAIL__SMTP_URL): {err}"
+            )));
+        }
+        if mail.batch_size == 0
+            || mail.concurrency == 0
+            || mail.lease_seconds == 0
+            || mail.max_attempts == 0
+        {
+            return Err(ConfigError(
+                "invalid configuration value for mail (SI_MAIL__*): batch_size, concurrency, lease_seconds and max_attempts must be at least 1".to_owned(),
+            ));
         }
         if let Some(url) = &self.database_url
             && !(url.starts_with("sqlite:")

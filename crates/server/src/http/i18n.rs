@@ -2,7 +2,7 @@
 //! comes from `locales/{nl,en}/*.ftl`, compiled into the binary.
 
 use axum::{extract::FromRequestParts, http::request::Parts};
-use fluent_templates::{LanguageIdentifier, Loader, langid};
+use fluent_templates::{LanguageIdentifier, Loader, fluent_bundle::FluentValue, langid};
 
 fluent_templates::static_loader! {
     static LOCALES = {
@@ -68,11 +68,7 @@ impl Language {
 
     /// The text for `key` in this language.
     pub fn text(self, key: &str) -> String {
-        let id = match self {
-            Language::Nl => &NL,
-            Language::En => &EN,
-        };
-        LOCALES.lookup(id, key)
+        self.text_with(key, &[])
     }
 }
 
@@ -99,6 +95,21 @@ impl<S: Send + Sync> FromRequestParts<S> for Language {
                 .and_then(Language::from_accept_language)
         };
         Ok(from_cookie.or_else(from_header).unwrap_or_default())
+    }
+}
+
+impl Language {
+    /// The text for `key` in this language, with its Fluent variables filled in.
+    pub fn text_with(self, key: &str, args: &[(&'static str, FluentValue<'_>)]) -> String {
+        let id = match self {
+            Language::Nl => &NL,
+            Language::En => &EN,
+        };
+        let args = args
+            .iter()
+            .map(|(name, value)| (std::borrow::Cow::Borrowed(*name), value.clone()))
+            .collect();
+        LOCALES.lookup_with_args(id, key, &args)
     }
 }
 

@@ -4,5 +4,7 @@
 mod cli;
 mod config;
 mod health;
+mod mail;
 mod pages;
+mod smtp;
 mod support;

@@ -8,7 +8,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use si_store::testing::TestDatabase;
+use std::sync::Arc;
+
+use si_store::{Store, SystemClock, testing::TestDatabase};
 use single_identity::{
     app::Server,
     config::{Config, HashingConfig},
@@ -17,6 +19,9 @@ use single_identity::{
 pub struct TestApp {
     pub address: SocketAddr,
     pub client: reqwest::Client,
+    /// A second connection to the app's database, to arrange and inspect data.
+    pub store: Store,
+    pub data_dir: tempfile::TempDir,
     server: Option<Server>,
     _database: TestDatabase,
 }
@@ -58,24 +63,40 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let database = TestDatabase::create().await;
-    let mut config = Config {
-        listen: "127.0.0.1:0".parse().expect("address"),
-        database_url: Some(database.url.clone()),
-        hashing: test_hashing(),
-        ..Config::default()
-    };
+    let data_dir = tempfile::tempdir().expect("data directory");
+    let mut config = test_config(&database, data_dir.path());
     adjust(&mut config);
     let server = Server::start(config).await.expect("server starts");
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client");
+    let store = Store::connect(&database.url, Arc::new(SystemClock))
+        .await
+        .expect("test connection");
     TestApp {
         address: server.address,
         client,
+        store,
+        data_dir,
         server: Some(server),
         _database: database,
     }
+}
+
+/// The configuration tests start from: port 0, the test database, a private
+/// data directory, cheap hashing and a mail worker that looks often.
+pub fn test_config(database: &TestDatabase, data_dir: &Path) -> Config {
+    let mut config = Config {
+        listen: "127.0.0.1:0".parse().expect("address"),
+        database_url: Some(database.url.clone()),
+        data_dir: data_dir.to_owned(),
+        hashing: test_hashing(),
+        ..Config::default()
+    };
+    config.mail.poll_interval_ms = 20;
+    config.mail.concurrency = 4;
+    config
 }
 
 /// The `single-identity` binary with a clean environment: only what a test sets.

@@ -1,0 +1,109 @@
+# Mails to members. Many members are children: short sentences, plain words.
+# Variables are filled in by src/mail/compose.rs.
+
+## Parts of every mail
+mail-greeting-name = Hello { $name },
+mail-greeting = Hello,
+mail-button-fallback = Does the button not work? Then copy this link and paste it into your browser:
+# $help_url becomes a link in the mail.
+mail-help = For more information, go to { $help_url }
+mail-closing = Kind regards,
+mail-footer = This e-mail was sent automatically. You cannot reply to it.
+mail-button-confirm = Confirm
+mail-ignore = Did you not ask for this? Then you can ignore this e-mail.
+mail-done-yourself = Did you do this yourself? Then you do not need to do anything.
+mail-not-you-library = Was this not you? Then please contact your library.
+mail-date =
+    { $day } { $month ->
+        [1] January
+        [2] February
+        [3] March
+        [4] April
+        [5] May
+        [6] June
+        [7] July
+        [8] August
+        [9] September
+        [10] October
+        [11] November
+       *[12] December
+    } { $year }
+
+## Confirm the login account (made at the library desk)
+mail-confirm-subject = Confirm your login account
+mail-confirm-intro = Your login account is almost ready to use. Confirm your e-mail address by clicking the button below.
+mail-confirm-password = After that, you choose your own password.
+mail-confirm-username = Your username is { $username }. This is usually the number on your library card. You can change your username yourself later.
+
+## Announcement, about two weeks before the start
+mail-announce-subject = Soon one account for { $library_name }
+mail-announce-intro = Soon you can log in to all services of { $library_name } in one way, with one account.
+mail-announce-date = This starts on { $date }.
+mail-announce-services = You will then use the same username and password for your library's website (Mijn Menu), the Online Bibliotheek and the apps.
+mail-announce-next = On { $date } you will get another e-mail. It tells you which username to log in with.
+mail-announce-nothing = You do not need to do anything now.
+mail-announce-spam = Can you not find that e-mail? Then also look in your spam or junk mail folder.
+
+## The username at the start
+mail-golive-subject = Your username for { $library_name }
+mail-golive-intro = From now on, you log in to all services of { $library_name } with one account.
+mail-golive-kept = Your username stays the same as for Mijn Menu:
+mail-golive-taken = Someone else already uses the username { $old }.
+mail-golive-not-allowed = Your old username { $old } does not fit the new rules for usernames.
+mail-golive-missing = You did not have a username for Mijn Menu yet.
+mail-golive-new = So you have been given a new username:
+mail-golive-password-kept = Your password stays the same as for Mijn Menu.
+mail-golive-password-missing = You do not have a password yet. Choose one with “Forgot password?” on the login page.
+mail-golive-change = You can always change your username and your password yourself later.
+
+## Forgot password
+mail-forgot-password-subject = Choose a new password
+mail-forgot-password-intro = You asked for a new password for { $username }. Click the button below and choose a new password.
+mail-forgot-password-button = Choose a new password
+mail-forgot-password-valid =
+    This link works for { $minutes ->
+        [one] 1 minute
+       *[other] { $minutes } minutes
+    }.
+mail-forgot-password-ignore = Did you not ask for this? Then you can ignore this e-mail. Your password stays the same.
+
+## Forgot username
+mail-forgot-username-subject =
+    { $count ->
+        [one] Your username
+       *[other] Your usernames
+    }
+mail-forgot-username-intro =
+    { $count ->
+        [one] This username belongs to this e-mail address:
+       *[other] These { $count } usernames belong to this e-mail address:
+    }
+mail-forgot-username-family = Sometimes people in one family share an e-mail address. That is why you see all the usernames.
+mail-forgot-username-case = Type capital letters and small letters exactly as they are here.
+mail-forgot-username-password = Forgot your password too? Then choose “Forgot password?” on the login page.
+
+## Confirm a new e-mail address
+mail-email-verify-subject = Confirm your new e-mail address
+mail-email-verify-intro = You want to use this e-mail address for your account { $username }. Confirm it by clicking the button below.
+mail-email-verify-ignore = Did you not ask for this? Then you can ignore this e-mail. Nothing will change.
+
+## To the old address: the e-mail address is changing
+mail-email-changed-subject = The e-mail address of your account is changing
+mail-email-changed-intro = The e-mail address of your account { $username } is being changed to { $new_email }.
+
+## A registration was linked to the account
+mail-linked-subject = Your account is linked to { $library_name }
+mail-linked-intro = Your registration at { $library_name } has been linked to your account { $username }.
+mail-linked-same = You log in there with the same username and password.
+
+## Password changed
+mail-password-changed-subject = Your password has been changed
+mail-password-changed-intro = The password of your account { $username } has been changed.
+mail-password-changed-not-you = Was this not you? Then choose a new password straight away with “Forgot password?” on the login page.
+
+## The library reset the e-mail address
+mail-recovery-reset-subject = Your library has changed your e-mail address
+mail-recovery-reset-intro = { $library_name } has changed the e-mail address of your account { $username }.
+mail-recovery-reset-address = The new address is { $new_email }. This is the e-mail address of your library registration.
+mail-recovery-reset-use = We send e-mails to this address when you forget your password or username.
+mail-recovery-reset-not-right = Is this not right? Then please contact { $library_name }.

@@ -1,0 +1,68 @@
+//! `mail deliver` (one run of the delivery worker) and `mail status`.
+
+use std::sync::Arc;
+
+use clap::Subcommand;
+use si_store::{Repositories, Store};
+
+use crate::{config::Config, mail::delivery::Deliverer};
+
+#[derive(Debug, Subcommand)]
+pub enum MailCommand {
+    /// Deliver every mail that is due now, then stop.
+    Deliver,
+    /// Counts per state, the oldest mail still waiting, and recent failures.
+    Status {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub async fn run(store: Store, config: Config, command: MailCommand) -> anyhow::Result<()> {
+    match command {
+        MailCommand::Deliver => {
+            let report = Deliverer::new(store, Arc::new(config))?.drain().await?;
+            println!(
+                "sent {}, to retry later {}, failed {}",
+                report.sent, report.retry_later, report.failed
+            );
+            Ok(())
+        }
+        MailCommand::Status { json } => {
+            let outbox = store.outbox();
+            let status = outbox.status().await?;
+            let failures = outbox.failures(10).await?;
+            if json {
+                let value = serde_json::json!({ "status": status, "recent_failures": failures });
+                println!("{}", serde_json::to_string_pretty(&value)?);
+                return Ok(());
+            }
+            println!("pending  {}", status.pending);
+            println!("sending  {}", status.sending);
+            println!("sent     {}", status.sent);
+            println!("failed   {}", status.failed);
+            match status.oldest_pending_since {
+                Some(since) => {
+                    let age = store.clock().now() - since;
+                    println!(
+                        "oldest waiting mail queued {} minutes ago",
+                        age.whole_minutes()
+                    );
+                }
+                None => println!("no mail waiting"),
+            }
+            for failure in failures {
+                println!(
+                    "failed #{} {} to {} after {} attempts: {}",
+                    failure.id,
+                    failure.template,
+                    failure.recipient,
+                    failure.attempts,
+                    failure.last_error.unwrap_or_default()
+                );
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,1035 @@
+//! Composing a mail: every `Mail` kind becomes a small content model (subject,
+//! greeting, paragraphs, a list, an optional button, notes) in the member's
+//! language, and one HTML and one plain-text template lay out any of them with
+//! the parts every mail shares (help link, sign-off, footer). Every sentence
+//! comes from `locales/{nl,en}/mail.ftl`.
+
+use askama::Template;
+use lettre::message::{
+    Mailbox, MultiPart,
+    header::{HeaderName, HeaderValue},
+};
+use time::Date;
+
+use super::{Mail, RenameReason, UsernameChange};
+use crate::{config::MailConfig, http::i18n::Language};
+
+/// A mail ready to send: the subject and the same content as text and HTML.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComposedMail {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// Why a mail could not be turned into a message.
+#[derive(Debug, thiserror::Error)]
+pub enum ComposeError {
+    #[error("invalid sender address {address:?} (mail.sender): {source}")]
+    Sender {
+        address: String,
+        source: lettre::address::AddressError,
+    },
+    /// The address itself is left out: it is a member's personal data.
+    #[error("invalid recipient address: {0}")]
+    Recipient(lettre::address::AddressError),
+    #[error("could not build the message: {0}")]
+    Build(#[from] lettre::error::Error),
+}
+
+/// The subject and the text of `mail` in `language`, as plain text and HTML.
+pub fn render(mail: &Mail, language: Language, settings: &MailConfig) -> ComposedMail {
+    let body = Body::of(mail, language, settings);
+    let frame = Frame::new(language, settings);
+    let text = TextMail {
+        body: &body,
+        frame: &frame,
+    };
+    let html = HtmlMail {
+        body: &body,
+        frame: &frame,
+    };
+    ComposedMail {
+        text: text
+            .render()
+            .expect("the mail templates only write strings"),
+        html: html
+            .render()
+            .expect("the mail templates only write strings"),
+        subject: body.subject,
+    }
+}
+
+/// `mail` as a message from `settings.sender` to `to`: text first, then HTML.
+pub fn message(
+    mail: &Mail,
+    language: Language,
+    to: &str,
+    settings: &MailConfig,
+    message_id: &str,
+) -> Result<lettre::Message, ComposeError> {
+    let from: Mailbox = settings
+        .sender
+        .parse()
+        .map_err(|source| ComposeError::Sender {
+            address: settings.sender.clone(),
+            source,
+        })?;
+    let to: Mailbox = to.parse().map_err(ComposeError::Recipient)?;
+    let composed = render(mail, language, settings);
+    let message = lettre::Message::builder()
+        .from(from)
+        .to(to)
+        .subject(composed.subject)
+        .date_now()
+        .message_id(Some(message_id.to_owned()))
+        // RFC 3834: tells auto-responders (out of office) not to reply.
+        .raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("Auto-Submitted"),
+            "auto-generated".to_owned(),
+        ))
+        .raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("Content-Language"),
+            language.code().to_owned(),
+        ))
+        .multipart(MultiPart::alternative_plain_html(
+            composed.text,
+            composed.html,
+        ))?;
+    Ok(message)
+}
+
+/// What one kind of mail says.
+struct Body {
+    subject: String,
+    greeting: String,
+    /// Before the list and the button.
+    paragraphs: Vec<String>,
+    /// Usernames, shown on lines of their own.
+    list: Vec<String>,
+    button: Option<Button>,
+    /// After the button.
+    notes: Vec<String>,
+}
+
+struct Button {
+    label: String,
+    url: String,
+}
+
+/// What every mail says around its body.
+struct Frame<'a> {
+    lang: &'static str,
+    button_fallback: String,
+    /// The help sentence, split around its link.
+    help_before: String,
+    help_url: &'a str,
+    help_after: String,
+    closing: String,
+    signature: &'a str,
+    footer: String,
+    logo_url: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "mail/mail.html")]
+struct HtmlMail<'a> {
+    body: &'a Body,
+    frame: &'a Frame<'a>,
+}
+
+#[derive(Template)]
+#[template(path = "mail/mail.txt")]
+struct TextMail<'a> {
+    body: &'a Body,
+    frame: &'a Frame<'a>,
+}
+
+impl Body {
+    fn of(mail: &Mail, language: Language, settings: &MailConfig) -> Self {
+        let text = |key: &str| language.text(key);
+        let with = |key: &str, name: &'static str, value: &str| {
+            language.text_with(key, &[(name, value.into())])
+        };
+        let library = settings.library_name.as_str();
+        let greet = |name: &str| {
+            if name.trim().is_empty() {
+                text("mail-greeting")
+            } else {
+                with("mail-greeting-name", "name", name)
+            }
+        };
+        let confirm = |link: &str| {
+            Some(Button {
+                label: text("mail-button-confirm"),
+                url: link.to_owned(),
+            })
+        };
+        match mail {
+            Mail::AccountConfirmation {
+                name,
+                username,
+                link,
+            } => Body {
+                subject: text("mail-confirm-subject"),
+                greeting: greet(name),
+                paragraphs: vec![text("mail-confirm-intro")],
+                list: Vec::new(),
+                button: confirm(link),
+                notes: vec![
+                    text("mail-confirm-password"),
+                    with("mail-confirm-username", "username", username),
+                ],
+            },
+            Mail::MigrationAnnouncement { name, go_live } => {
+                let date = format_date(*go_live, language);
+                Body {
+                    subject: with("mail-announce-subject", "library_name", library),
+                    greeting: greet(name),
+                    paragraphs: vec![
+                        with("mail-announce-intro", "library_name", library),
+                        with("mail-announce-date", "date", &date),
+                        text("mail-announce-services"),
+                        with("mail-announce-next", "date", &date),
+                        text("mail-announce-nothing"),
+                        text("mail-announce-spam"),
+                    ],
+                    list: Vec::new(),
+                    button: None,
+                    notes: Vec::new(),
+                }
+            }
+            Mail::GoLiveUsername {
+                name,
+                username,
+                change,
+                has_password,
+            } => {
+                let mut paragraphs = vec![with("mail-golive-intro", "library_name", library)];
+                match change {
+                    UsernameChange::Kept => paragraphs.push(text("mail-golive-kept")),
+                    UsernameChange::Replaced { old, reason } => {
+                        paragraphs.push(match reason {
+                            RenameReason::TakenByAnother => with("mail-golive-taken", "old", old),
+                            RenameReason::NotAllowed => with("mail-golive-not-allowed", "old", old),
+                            RenameReason::Missing => text("mail-golive-missing"),
+                        });
+                        paragraphs.push(text("mail-golive-new"));
+                    }
+                }
+                let password = if *has_password {
+                    "mail-golive-password-kept"
+                } else {
+                    "mail-golive-password-missing"
+                };
+                Body {
+                    subject: with("mail-golive-subject", "library_name", library),
+                    greeting: greet(name),
+                    paragraphs,
+                    list: vec![username.clone()],
+                    button: None,
+                    notes: vec![text(password), text("mail-golive-change")],
+                }
+            }
+            Mail::ForgotPassword {
+                username,
+                link,
+                valid_minutes,
+            } => Body {
+                subject: text("mail-forgot-password-subject"),
+                greeting: text("mail-greeting"),
+                paragraphs: vec![with("mail-forgot-password-intro", "username", username)],
+                list: Vec::new(),
+                button: Some(Button {
+                    label: text("mail-forgot-password-button"),
+                    url: link.clone(),
+                }),
+                notes: vec![
+                    language.text_with(
+                        "mail-forgot-password-valid",
+                        &[("minutes", (*valid_minutes).into())],
+                    ),
+                    text("mail-forgot-password-ignore"),
+                ],
+            },
+            Mail::ForgotUsername { usernames } => {
+                let count = [("count", usernames.len().into())];
+                let mut notes = Vec::new();
+                if usernames.len() > 1 {
+                    notes.push(text("mail-forgot-username-family"));
+                }
+                notes.extend([
+                    text("mail-forgot-username-case"),
+                    text("mail-forgot-username-password"),
+                    text("mail-ignore"),
+                ]);
+                Body {
+                    subject: language.text_with("mail-forgot-username-subject", &count),
+                    greeting: text("mail-greeting"),
+                    paragraphs: vec![language.text_with("mail-forgot-username-intro", &count)],
+                    list: usernames.clone(),
+                    button: None,
+                    notes,
+                }
+            }
+            Mail::EmailChangeVerification { username, link } => Body {
+                subject: text("mail-email-verify-subject"),
+                greeting: text("mail-greeting"),
+                paragraphs: vec![with("mail-email-verify-intro", "username", username)],
+                list: Vec::new(),
+                button: confirm(link),
+                notes: vec![text("mail-email-verify-ignore")],
+            },
+            Mail::EmailChangedNotice {
+                username,
+                new_email_masked,
+            } => Body {
+                subject: text("mail-email-changed-subject"),
+                greeting: text("mail-greeting"),
+                paragraphs: vec![language.text_with(
+                    "mail-email-changed-intro",
+                    &[
+                        ("username", username.as_str().into()),
+                        ("new_email", new_email_masked.as_str().into()),
+                    ],
+                )],
+                list: Vec::new(),
+                button: None,
+                notes: vec![text("mail-done-yourself"), text("mail-not-you-library")],
+            },
+            Mail::AccountLinked {
+                username,
+                library_name,
+            } => Body {
+                subject: with("mail-linked-subject", "library_name", library_name),
+                greeting: text("mail-greeting"),
+                paragraphs: vec![
+                    language.text_with(
+                        "mail-linked-intro",
+                        &[
+                            ("username", username.as_str().into()),
+                            ("library_name", library_name.as_str().into()),
+                        ],
+                    ),
+                    text("mail-linked-same"),
+                ],
+                list: Vec::new(),
+                button: None,
+                notes: vec![text("mail-not-you-library")],
+            },
+            Mail::PasswordChanged { username } => Body {
+                subject: text("mail-password-changed-subject"),
+                greeting: text("mail-greeting"),
+                paragraphs: vec![with("mail-password-changed-intro", "username", username)],
+                list: Vec::new(),
+                button: None,
+                notes: vec![
+                    text("mail-done-yourself"),
+                    text("mail-password-changed-not-you"),
+                ],
+            },
+            Mail::RecoveryEmailReset {
+                username,
+                library_name,
+                new_email_masked,
+            } => Body {
+                subject: text("mail-recovery-reset-subject"),
+                greeting: text("mail-greeting"),
+                paragraphs: vec![
+                    language.text_with(
+                        "mail-recovery-reset-intro",
+                        &[
+                            ("library_name", library_name.as_str().into()),
+                            ("username", username.as_str().into()),
+                        ],
+                    ),
+                    with("mail-recovery-reset-address", "new_email", new_email_masked),
+                    text("mail-recovery-reset-use"),
+                ],
+                list: Vec::new(),
+                button: None,
+                notes: vec![with(
+                    "mail-recovery-reset-not-right",
+                    "library_name",
+                    library_name,
+                )],
+            },
+        }
+    }
+}
+
+impl<'a> Frame<'a> {
+    fn new(language: Language, settings: &'a MailConfig) -> Self {
+        let help_url = settings.help_url.as_str();
+        let help = language.text_with("mail-help", &[("help_url", help_url.into())]);
+        let (help_before, help_after) = help
+            .split_once(help_url)
+            .map(|(before, after)| (before.to_owned(), after.to_owned()))
+            .unwrap_or_else(|| (format!("{help} "), String::new()));
+        Frame {
+            lang: language.code(),
+            button_fallback: language.text("mail-button-fallback"),
+            help_before,
+            help_url,
+            help_after,
+            closing: language.text("mail-closing"),
+            signature: &settings.library_name,
+            footer: language.text("mail-footer"),
+            logo_url: settings.logo_url.as_deref().filter(|url| !url.is_empty()),
+        }
+    }
+}
+
+/// "19 juni 2024", "19 June 2024".
+fn format_date(date: Date, language: Language) -> String {
+    language.text_with(
+        "mail-date",
+        &[
+            ("day", date.day().into()),
+            ("month", u8::from(date.month()).into()),
+            ("year", date.year().into()),
+        ],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use time::macros::date;
+
+    use super::*;
+
+    const LINK: &str = "https://login.example/confirm?token=abc123&lang=nl";
+    const LINK_IN_HTML: &str = "https://login.example/confirm?token=abc123&#38;lang=nl";
+
+    fn settings() -> MailConfig {
+        MailConfig::default()
+    }
+
+    fn confirmation(name: &str) -> Mail {
+        Mail::AccountConfirmation {
+            name: name.to_owned(),
+            username: "21234567890123".to_owned(),
+            link: LINK.to_owned(),
+        }
+    }
+
+    fn go_live(change: UsernameChange, has_password: bool) -> Mail {
+        Mail::GoLiveUsername {
+            name: "Sanne".to_owned(),
+            username: "sanne_2012".to_owned(),
+            change,
+            has_password,
+        }
+    }
+
+    fn replaced(reason: RenameReason) -> UsernameChange {
+        UsernameChange::Replaced {
+            old: "sanne".to_owned(),
+            reason,
+        }
+    }
+
+    /// Every kind of mail, with every go-live variant.
+    fn samples() -> Vec<Mail> {
+        vec![
+            confirmation("Anna de Vries"),
+            Mail::MigrationAnnouncement {
+                name: "Anna de Vries".to_owned(),
+                go_live: date!(2024 - 06 - 19),
+            },
+            go_live(UsernameChange::Kept, true),
+            go_live(replaced(RenameReason::TakenByAnother), true),
+            go_live(replaced(RenameReason::NotAllowed), false),
+            go_live(replaced(RenameReason::Missing), false),
+            Mail::ForgotPassword {
+                username: "anna88".to_owned(),
+                link: LINK.to_owned(),
+                valid_minutes: 60,
+            },
+            Mail::ForgotUsername {
+                usernames: vec!["mama_jansen".into(), "Tim2015".into(), "lotte.j".into()],
+            },
+            Mail::EmailChangeVerification {
+                username: "anna88".to_owned(),
+                link: LINK.to_owned(),
+            },
+            Mail::EmailChangedNotice {
+                username: "anna88".to_owned(),
+                new_email_masked: "a***@example.nl".to_owned(),
+            },
+            Mail::AccountLinked {
+                username: "anna88".to_owned(),
+                library_name: "Bibliotheek Assen".to_owned(),
+            },
+            Mail::PasswordChanged {
+                username: "anna88".to_owned(),
+            },
+            Mail::RecoveryEmailReset {
+                username: "anna88".to_owned(),
+                library_name: "Bibliotheek Assen".to_owned(),
+                new_email_masked: "a***@example.nl".to_owned(),
+            },
+        ]
+    }
+
+    /// What askama writes for `text` in HTML.
+    fn escaped(text: &str) -> String {
+        text.replace('&', "&#38;")
+            .replace('<', "&#60;")
+            .replace('>', "&#62;")
+            .replace('"', "&#34;")
+            .replace('\'', "&#39;")
+    }
+
+    /// Renders `mail` and checks that each phrase is in the text and the HTML.
+    fn assert_says(mail: &Mail, language: Language, phrases: &[&str]) -> ComposedMail {
+        let composed = render(mail, language, &settings());
+        for phrase in phrases {
+            assert!(
+                composed.text.contains(phrase),
+                "{language:?} text lacks {phrase:?}:\n{}",
+                composed.text
+            );
+            assert!(
+                composed.html.contains(&escaped(phrase)),
+                "{language:?} HTML lacks {phrase:?}:\n{}",
+                composed.html
+            );
+        }
+        composed
+    }
+
+    #[test]
+    fn the_samples_cover_every_kind() {
+        let kinds: BTreeSet<_> = samples().iter().map(Mail::template).collect();
+        assert_eq!(kinds.len(), 10);
+    }
+
+    #[test]
+    fn account_confirmation_follows_the_guide() {
+        let mail = confirmation("Anna de Vries");
+        let nl = assert_says(
+            &mail,
+            Language::Nl,
+            &[
+                "Beste Anna de Vries,",
+                "Je inlogaccount is bijna klaar voor gebruik. Bevestig je e-mailadres door op de knop hieronder te klikken.",
+                "Bevestigen",
+                "Je gebruikersnaam is 21234567890123.",
+                "nummer van je bibliotheekpas",
+                "Met vriendelijke groet,",
+                "de Bibliotheek",
+            ],
+        );
+        assert_eq!(nl.subject, "Bevestig je inlogaccount");
+        assert!(nl.text.contains(
+            "Kijk voor meer informatie op https://www.bibliotheek.nl/hulp-bij-inloggen.html\n"
+        ));
+        assert!(nl.html.contains(
+            r#"Kijk voor meer informatie op <a href="https://www.bibliotheek.nl/hulp-bij-inloggen.html""#
+        ));
+        assert!(nl.text.lines().any(|line| line == LINK), "{}", nl.text);
+        assert!(nl.html.contains(&format!(r#"<a href="{LINK_IN_HTML}""#)));
+        assert!(nl.html.contains(&format!(">{LINK_IN_HTML}</a>")));
+
+        let en = assert_says(
+            &mail,
+            Language::En,
+            &[
+                "Hello Anna de Vries,",
+                "Your login account is almost ready to use. Confirm your e-mail address by clicking the button below.",
+                "Confirm",
+                "Your username is 21234567890123.",
+                "Kind regards,",
+            ],
+        );
+        assert_eq!(en.subject, "Confirm your login account");
+        assert!(en.text.contains(
+            "For more information, go to https://www.bibliotheek.nl/hulp-bij-inloggen.html\n"
+        ));
+        assert!(en.text.lines().any(|line| line == LINK));
+        assert!(!en.text.contains("Je inlogaccount"));
+    }
+
+    #[test]
+    fn a_mail_without_a_name_greets_without_one() {
+        let composed = assert_says(&confirmation(" "), Language::Nl, &["Hallo,"]);
+        assert!(!composed.text.contains("Beste"));
+    }
+
+    #[test]
+    fn migration_announcement_gives_the_date() {
+        let mail = &samples()[1];
+        let nl = assert_says(
+            mail,
+            Language::Nl,
+            &[
+                "Binnenkort kun je op één manier, met één account inloggen voor alle diensten van de Bibliotheek.",
+                "Dat kan vanaf 19 juni 2024.",
+                "Op 19 juni 2024 krijg je nog een mail.",
+                "spam",
+            ],
+        );
+        assert_eq!(nl.subject, "Binnenkort één account voor de Bibliotheek");
+        assert_says(
+            mail,
+            Language::En,
+            &[
+                "Soon you can log in to all services of de Bibliotheek in one way, with one account.",
+                "This starts on 19 June 2024.",
+            ],
+        );
+    }
+
+    #[test]
+    fn dates_are_written_out_per_language() {
+        assert_eq!(
+            format_date(date!(2025 - 03 - 01), Language::Nl),
+            "1 maart 2025"
+        );
+        assert_eq!(
+            format_date(date!(2024 - 12 - 31), Language::Nl),
+            "31 december 2024"
+        );
+        assert_eq!(
+            format_date(date!(2025 - 03 - 01), Language::En),
+            "1 March 2025"
+        );
+        assert_eq!(
+            format_date(date!(2024 - 01 - 09), Language::En),
+            "9 January 2024"
+        );
+    }
+
+    #[test]
+    fn go_live_with_the_old_username_and_password() {
+        let mail = go_live(UsernameChange::Kept, true);
+        let nl = assert_says(
+            &mail,
+            Language::Nl,
+            &[
+                "Beste Sanne,",
+                "Je gebruikersnaam blijft hetzelfde als voor Mijn Menu:",
+                "Je wachtwoord blijft hetzelfde als voor Mijn Menu.",
+                "zelf veranderen",
+            ],
+        );
+        assert!(nl.text.contains("\n- sanne_2012\n"), "{}", nl.text);
+        assert!(nl.html.contains(">sanne_2012</li>"));
+        assert!(!nl.text.contains("nieuwe gebruikersnaam"));
+        assert_says(
+            &mail,
+            Language::En,
+            &[
+                "Your username stays the same as for Mijn Menu:",
+                "Your password stays the same as for Mijn Menu.",
+                "sanne_2012",
+            ],
+        );
+    }
+
+    #[test]
+    fn go_live_with_a_new_username_says_why() {
+        let cases = [
+            (
+                RenameReason::TakenByAnother,
+                "Iemand anders gebruikt de gebruikersnaam sanne al.",
+                "Someone else already uses the username sanne.",
+            ),
+            (
+                RenameReason::NotAllowed,
+                "Je oude gebruikersnaam sanne past niet bij de nieuwe regels",
+                "Your old username sanne does not fit the new rules",
+            ),
+            (
+                RenameReason::Missing,
+                "Je had nog geen gebruikersnaam voor Mijn Menu.",
+                "You did not have a username for Mijn Menu yet.",
+            ),
+        ];
+        for (reason, nl, en) in cases {
+            let mail = go_live(replaced(reason), true);
+            assert_says(
+                &mail,
+                Language::Nl,
+                &[
+                    nl,
+                    "Daarom heb je een nieuwe gebruikersnaam gekregen:",
+                    "sanne_2012",
+                ],
+            );
+            assert_says(
+                &mail,
+                Language::En,
+                &[en, "So you have been given a new username:", "sanne_2012"],
+            );
+        }
+    }
+
+    #[test]
+    fn go_live_without_a_password_points_to_forgot_password() {
+        let mail = go_live(UsernameChange::Kept, false);
+        let nl = assert_says(
+            &mail,
+            Language::Nl,
+            &[
+                "Je hebt nog geen wachtwoord.",
+                "“Wachtwoord vergeten?” op de inlogpagina",
+            ],
+        );
+        assert!(!nl.text.contains("Je wachtwoord blijft hetzelfde"));
+        assert_says(
+            &mail,
+            Language::En,
+            &["You do not have a password yet.", "“Forgot password?”"],
+        );
+    }
+
+    #[test]
+    fn forgot_password_gives_the_link_and_how_long_it_works() {
+        let mail = &samples()[6];
+        let nl = assert_says(
+            mail,
+            Language::Nl,
+            &[
+                "nieuw wachtwoord voor anna88",
+                "Nieuw wachtwoord kiezen",
+                "Deze link werkt 60 minuten.",
+                "Heb je dit niet zelf gevraagd? Dan kun je deze mail negeren.",
+            ],
+        );
+        assert!(nl.text.lines().any(|line| line == LINK));
+        assert!(nl.html.contains(LINK_IN_HTML));
+        assert_says(
+            mail,
+            Language::En,
+            &[
+                "This link works for 60 minutes.",
+                "Did you not ask for this? Then you can ignore this e-mail. Your password stays the same.",
+            ],
+        );
+        let one_minute = Mail::ForgotPassword {
+            username: "anna88".to_owned(),
+            link: LINK.to_owned(),
+            valid_minutes: 1,
+        };
+        assert_says(&one_minute, Language::Nl, &["Deze link werkt 1 minuut."]);
+        assert_says(
+            &one_minute,
+            Language::En,
+            &["This link works for 1 minute."],
+        );
+    }
+
+    #[test]
+    fn forgot_username_lists_every_username_on_the_address() {
+        let mail = &samples()[7];
+        let nl = assert_says(
+            mail,
+            Language::Nl,
+            &[
+                "Bij dit e-mailadres horen deze 3 gebruikersnamen:",
+                "hetzelfde e-mailadres",
+                "hoofdletters",
+            ],
+        );
+        assert_eq!(nl.subject, "Je gebruikersnamen");
+        for username in ["mama_jansen", "Tim2015", "lotte.j"] {
+            assert!(
+                nl.text.contains(&format!("\n- {username}\n")),
+                "{}",
+                nl.text
+            );
+            assert!(nl.html.contains(&format!(">{username}</li>")));
+        }
+        assert_says(
+            mail,
+            Language::En,
+            &[
+                "These 3 usernames belong to this e-mail address:",
+                "share an e-mail address",
+            ],
+        );
+
+        let single = Mail::ForgotUsername {
+            usernames: vec!["Tim2015".to_owned()],
+        };
+        let nl = assert_says(
+            &single,
+            Language::Nl,
+            &["Bij dit e-mailadres hoort deze gebruikersnaam:", "Tim2015"],
+        );
+        assert_eq!(nl.subject, "Je gebruikersnaam");
+        assert!(!nl.text.contains("gezin"));
+    }
+
+    #[test]
+    fn email_change_verification_has_a_confirm_button() {
+        let mail = &samples()[8];
+        let nl = assert_says(
+            mail,
+            Language::Nl,
+            &[
+                "Je wilt dit e-mailadres gebruiken voor je account anna88.",
+                "Bevestigen",
+            ],
+        );
+        assert_eq!(nl.subject, "Bevestig je nieuwe e-mailadres");
+        assert!(nl.text.lines().any(|line| line == LINK));
+        assert!(nl.html.contains(LINK_IN_HTML));
+        assert_says(
+            mail,
+            Language::En,
+            &[
+                "You want to use this e-mail address for your account anna88.",
+                "Confirm",
+            ],
+        );
+    }
+
+    #[test]
+    fn email_changed_notice_names_the_masked_new_address() {
+        let mail = &samples()[9];
+        assert_says(
+            mail,
+            Language::Nl,
+            &[
+                "Het e-mailadres van je account anna88 wordt veranderd in a***@example.nl.",
+                "Was jij dit niet? Neem dan contact op met je bibliotheek.",
+            ],
+        );
+        assert_says(
+            mail,
+            Language::En,
+            &[
+                "The e-mail address of your account anna88 is being changed to a***@example.nl.",
+                "Was this not you? Then please contact your library.",
+            ],
+        );
+    }
+
+    #[test]
+    fn account_linked_names_the_library() {
+        let mail = &samples()[10];
+        let nl = assert_says(
+            mail,
+            Language::Nl,
+            &["Je inschrijving bij Bibliotheek Assen is gekoppeld aan je account anna88."],
+        );
+        assert_eq!(nl.subject, "Je account is gekoppeld aan Bibliotheek Assen");
+        assert_says(
+            mail,
+            Language::En,
+            &["Your registration at Bibliotheek Assen has been linked to your account anna88."],
+        );
+    }
+
+    #[test]
+    fn password_changed_points_to_forgot_password() {
+        let mail = &samples()[11];
+        assert_says(
+            mail,
+            Language::Nl,
+            &[
+                "Het wachtwoord van je account anna88 is veranderd.",
+                "Was jij dit niet? Kies dan meteen een nieuw wachtwoord met “Wachtwoord vergeten?”",
+            ],
+        );
+        assert_says(
+            mail,
+            Language::En,
+            &[
+                "The password of your account anna88 has been changed.",
+                "“Forgot password?”",
+            ],
+        );
+    }
+
+    #[test]
+    fn recovery_email_reset_names_library_and_address() {
+        let mail = &samples()[12];
+        assert_says(
+            mail,
+            Language::Nl,
+            &[
+                "Bibliotheek Assen heeft het e-mailadres van je account anna88 aangepast.",
+                "Het nieuwe adres is a***@example.nl.",
+                "Neem dan contact op met Bibliotheek Assen.",
+            ],
+        );
+        assert_says(
+            mail,
+            Language::En,
+            &[
+                "Bibliotheek Assen has changed the e-mail address of your account anna88.",
+                "The new address is a***@example.nl.",
+            ],
+        );
+    }
+
+    #[test]
+    fn every_mail_is_complete_in_both_languages() {
+        let settings = settings();
+        for mail in samples() {
+            for language in Language::ALL {
+                let composed = render(&mail, language, &settings);
+                let kind = mail.template();
+                assert!(!composed.subject.trim().is_empty(), "{kind} {language:?}");
+                for (part, output) in [
+                    ("subject", &composed.subject),
+                    ("text", &composed.text),
+                    ("html", &composed.html),
+                ] {
+                    for leftover in ["{", "}", "$", "Unknown localization", "mail-"] {
+                        assert!(
+                            !output.contains(leftover),
+                            "{kind} {language:?} {part} contains {leftover:?}:\n{output}"
+                        );
+                    }
+                }
+                for part in [&composed.text, &composed.html] {
+                    assert!(part.contains(&settings.help_url), "{kind} {language:?}");
+                    assert!(part.contains("de Bibliotheek"), "{kind} {language:?}");
+                }
+                assert!(
+                    composed
+                        .html
+                        .contains(&format!(r#"<a href="{}""#, settings.help_url)),
+                    "{kind} {language:?}"
+                );
+                assert!(
+                    composed
+                        .html
+                        .contains(&format!(r#"<html lang="{}">"#, language.code()))
+                );
+                assert!(
+                    composed
+                        .html
+                        .contains(&format!("<title>{}</title>", escaped(&composed.subject)))
+                );
+                assert!(!composed.html.contains("<table"));
+                assert!(!composed.html.contains("<style"));
+                assert!(!composed.html.contains("<img"), "no logo is configured");
+                assert!(!composed.text.contains('<'), "{kind} {language:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_languages_differ() {
+        for mail in samples() {
+            let nl = render(&mail, Language::Nl, &settings());
+            let en = render(&mail, Language::En, &settings());
+            assert_ne!(nl.subject, en.subject, "{}", mail.template());
+            assert_ne!(nl.text, en.text, "{}", mail.template());
+        }
+    }
+
+    #[test]
+    fn hostile_names_and_links_are_escaped_in_html() {
+        let mail = Mail::AccountConfirmation {
+            name: "<script>alert(1)</script> & Zn".to_owned(),
+            username: "a\"b".to_owned(),
+            link: r#"https://login.example/c?t=1&x="><script>"#.to_owned(),
+        };
+        let composed = render(&mail, Language::Nl, &settings());
+        assert!(!composed.html.contains("<script>"), "{}", composed.html);
+        assert!(
+            composed
+                .html
+                .contains("&#60;script&#62;alert(1)&#60;/script&#62; &#38; Zn")
+        );
+        assert!(
+            composed
+                .html
+                .contains(r#"href="https://login.example/c?t=1&#38;x=&#34;&#62;&#60;script&#62;""#)
+        );
+        assert!(
+            composed
+                .text
+                .contains("Beste <script>alert(1)</script> & Zn,")
+        );
+        assert!(composed.text.contains("Je gebruikersnaam is a\"b."));
+    }
+
+    #[test]
+    fn the_logo_appears_only_when_configured() {
+        let settings = MailConfig {
+            logo_url: Some("https://cdn.example/logo.png?v=1&w=200".to_owned()),
+            library_name: "Bibliotheek <Drenthe>".to_owned(),
+            ..MailConfig::default()
+        };
+        let composed = render(&samples()[0], Language::Nl, &settings);
+        assert!(composed.html.contains(
+            r#"<img src="https://cdn.example/logo.png?v=1&#38;w=200" alt="Bibliotheek &#60;Drenthe&#62;""#
+        ));
+        assert!(!composed.text.contains("logo.png"));
+    }
+
+    #[test]
+    fn message_has_the_headers_and_both_parts() {
+        let message = message(
+            &samples()[0],
+            Language::Nl,
+            "Anna de Vries <anna@example.nl>",
+            &settings(),
+            "<0190a1b2-test@bibliotheek.example>",
+        )
+        .expect("message");
+        let formatted = String::from_utf8(message.formatted()).expect("ASCII message");
+        for header in [
+            "From: \"de Bibliotheek\" <noreply@bibliotheek.example>\r\n",
+            "To: \"Anna de Vries\" <anna@example.nl>\r\n",
+            "Message-ID: <0190a1b2-test@bibliotheek.example>\r\n",
+            "\r\nDate: ",
+            "Auto-Submitted: auto-generated\r\n",
+            "Content-Language: nl\r\n",
+            "Subject: Bevestig je inlogaccount\r\n",
+            "Content-Type: multipart/alternative;",
+        ] {
+            assert!(
+                formatted.contains(header),
+                "{header:?} missing:\n{formatted}"
+            );
+        }
+        let text = formatted
+            .find("Content-Type: text/plain; charset=utf-8")
+            .expect("text part");
+        let html = formatted
+            .find("Content-Type: text/html; charset=utf-8")
+            .expect("HTML part");
+        assert!(text < html, "the text part comes first");
+    }
+
+    #[test]
+    fn bad_addresses_are_compose_errors() {
+        let bad_sender = MailConfig {
+            sender: "de Bibliotheek <not an address>".to_owned(),
+            ..MailConfig::default()
+        };
+        let result = message(
+            &samples()[0],
+            Language::Nl,
+            "anna@example.nl",
+            &bad_sender,
+            "<a@b>",
+        );
+        assert!(
+            matches!(result, Err(ComposeError::Sender { .. })),
+            "{result:?}"
+        );
+        let result = message(
+            &samples()[0],
+            Language::Nl,
+            "anna.example.nl",
+            &settings(),
+            "<a@b>",
+        );
+        assert!(
+            matches!(result, Err(ComposeError::Recipient(_))),
+            "{result:?}"
+        );
+    }
+}

@@ -1,0 +1,288 @@
+//! Delivery: workers claim due mails from the outbox with a lease, compose
+//! them in the member's language and hand them to SMTP (pooled connections)
+//! or, in the embedded default, write them as `.eml` files. Temporary
+//! failures come back later with exponential backoff and jitter; permanent
+//! ones are kept with the server's answer.
+
+use std::{path::PathBuf, sync::Arc, time::Duration};
+
+use futures_util::{StreamExt, stream};
+use lettre::{
+    AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
+    transport::smtp::PoolConfig,
+};
+use serde::Serialize;
+use si_store::{Repositories, Store, StoreError, outbox::ClaimedMail};
+use tokio::sync::watch;
+
+use super::{Mail, compose};
+use crate::{config::Config, http::i18n::Language};
+
+/// Longest wait between two attempts of one mail.
+const MAX_BACKOFF: Duration = Duration::from_secs(3600);
+/// Wait after the first failed attempt; doubles with every further one.
+const FIRST_BACKOFF: Duration = Duration::from_secs(30);
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    #[error("invalid configuration value for mail.smtp_url (SI_MAIL__SMTP_URL): {0}")]
+    SmtpUrl(String),
+    #[error("cannot create the mail directory {path}: {source}")]
+    MailDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Where composed mails go.
+#[derive(Clone)]
+enum Transport {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Files(AsyncFileTransport<Tokio1Executor>),
+}
+
+/// Why one mail did not go.
+enum SendFailure {
+    /// Try again later: the server said 4xx, or could not be reached.
+    Temporary(String),
+    /// Never try again: the server said 5xx, or the mail cannot be composed.
+    Permanent(String),
+}
+
+/// What one round or a whole run did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct DeliveryReport {
+    pub sent: u64,
+    pub retry_later: u64,
+    pub failed: u64,
+}
+
+impl DeliveryReport {
+    fn add(&mut self, other: DeliveryReport) {
+        self.sent += other.sent;
+        self.retry_later += other.retry_later;
+        self.failed += other.failed;
+    }
+}
+
+/// A delivery worker. Several may run at once, on one node or many.
+#[derive(Clone)]
+pub struct Deliverer {
+    store: Store,
+    transport: Transport,
+    config: Arc<Config>,
+    worker: String,
+    message_domain: String,
+}
+
+impl Deliverer {
+    pub fn new(store: Store, config: Arc<Config>) -> Result<Self, DeliveryError> {
+        let transport = match &config.mail.smtp_url {
+            Some(url) => {
+                let builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                    .map_err(|e| DeliveryError::SmtpUrl(e.to_string()))?;
+                Transport::Smtp(
+                    builder
+                        .pool_config(PoolConfig::new().max_size(config.mail.concurrency.max(1)))
+                        .timeout(Some(Duration::from_secs(30)))
+                        .build(),
+                )
+            }
+            None => {
+                let dir = mail_dir(&config);
+                std::fs::create_dir_all(&dir).map_err(|source| DeliveryError::MailDir {
+                    path: dir.display().to_string(),
+                    source,
+                })?;
+                Transport::Files(AsyncFileTransport::new(dir))
+            }
+        };
+        let message_domain = config
+            .mail
+            .sender
+            .parse::<lettre::message::Mailbox>()
+            .map(|mailbox| mailbox.email.domain().to_owned())
+            .unwrap_or_else(|_| "localhost".to_owned());
+        let worker = format!("{}-{:08x}", std::process::id(), rand::random::<u32>());
+        Ok(Self {
+            store,
+            transport,
+            config,
+            worker,
+            message_domain,
+        })
+    }
+
+    /// Claims one batch and delivers it; returns what happened and how many were claimed.
+    pub async fn round(&self) -> Result<(DeliveryReport, usize), StoreError> {
+        let mail = &self.config.mail;
+        let lease = Duration::from_secs(u64::from(mail.lease_seconds));
+        let batch = self
+            .store
+            .outbox()
+            .claim(&self.worker, mail.batch_size, lease)
+            .await?;
+        let claimed = batch.len();
+        let concurrency = mail.concurrency.max(1) as usize;
+        let mut outcomes = stream::iter(batch)
+            .map(|claimed| async move {
+                let result = self.send(&claimed).await;
+                (claimed, result)
+            })
+            .buffer_unordered(concurrency)
+            // Record outcomes as they come in, a few at a time: a worker killed
+            // mid-batch then re-sends only the handful it had not recorded yet.
+            .chunks(concurrency);
+        let mut report = DeliveryReport::default();
+        while let Some(chunk) = outcomes.next().await {
+            report.add(self.record(chunk).await?);
+        }
+        Ok((report, claimed))
+    }
+
+    async fn record(
+        &self,
+        outcomes: Vec<(ClaimedMail, Result<(), SendFailure>)>,
+    ) -> Result<DeliveryReport, StoreError> {
+        let mail = &self.config.mail;
+        let outbox = self.store.outbox();
+        let mut report = DeliveryReport::default();
+        let mut sent = Vec::with_capacity(outcomes.len());
+        for (claimed, outcome) in outcomes {
+            match outcome {
+                Ok(()) => sent.push(claimed.id),
+                Err(SendFailure::Temporary(reason)) if claimed.attempts < mail.max_attempts => {
+                    let at = self.store.clock().now() + backoff(claimed.attempts);
+                    tracing::warn!(
+                        mail = claimed.id,
+                        attempt = claimed.attempts,
+                        "mail delivery will be retried: {reason}"
+                    );
+                    outbox
+                        .retry_at(&self.worker, claimed.id, &reason, at)
+                        .await?;
+                    report.retry_later += 1;
+                }
+                Err(SendFailure::Temporary(reason) | SendFailure::Permanent(reason)) => {
+                    tracing::error!(
+                        mail = claimed.id,
+                        attempt = claimed.attempts,
+                        "mail delivery failed: {reason}"
+                    );
+                    outbox
+                        .mark_failed(&self.worker, claimed.id, &reason)
+                        .await?;
+                    report.failed += 1;
+                }
+            }
+        }
+        report.sent = outbox.mark_sent(&self.worker, &sent).await?;
+        Ok(report)
+    }
+
+    /// Delivers until no due mail is left (`single-identity mail deliver`).
+    pub async fn drain(&self) -> Result<DeliveryReport, StoreError> {
+        let mut total = DeliveryReport::default();
+        loop {
+            let (report, claimed) = self.round().await?;
+            total.add(report);
+            if claimed < self.config.mail.batch_size as usize {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// The background worker of `serve`: delivers until `stop` turns true,
+    /// then finishes the batch in hand.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        let idle = Duration::from_millis(self.config.mail.poll_interval_ms.max(10));
+        while !*stop.borrow() {
+            let full_batch = match self.round().await {
+                Ok((_, claimed)) => claimed >= self.config.mail.batch_size as usize,
+                Err(err) => {
+                    tracing::warn!("mail delivery round failed: {err}");
+                    false
+                }
+            };
+            if !full_batch {
+                tokio::select! {
+                    _ = tokio::time::sleep(idle) => {}
+                    _ = stop.changed() => {}
+                }
+            }
+        }
+    }
+
+    async fn send(&self, claimed: &ClaimedMail) -> Result<(), SendFailure> {
+        let mail: Mail = serde_json::from_str(&claimed.payload)
+            .map_err(|e| SendFailure::Permanent(format!("unreadable mail data: {e}")))?;
+        let language = Language::from_code(&claimed.language).unwrap_or_default();
+        let message_id = format!("<{}@{}>", claimed.message_key, self.message_domain);
+        let message = compose::message(
+            &mail,
+            language,
+            &claimed.recipient,
+            &self.config.mail,
+            &message_id,
+        )
+        .map_err(|e| SendFailure::Permanent(e.to_string()))?;
+        self.transmit(message, claimed).await
+    }
+
+    async fn transmit(&self, message: Message, claimed: &ClaimedMail) -> Result<(), SendFailure> {
+        let domain = claimed.recipient.rsplit('@').next().unwrap_or_default();
+        match &self.transport {
+            Transport::Smtp(smtp) => match smtp.send(message).await {
+                Ok(_) => Ok(()),
+                Err(err) if err.is_permanent() => Err(SendFailure::Permanent(err.to_string())),
+                Err(err) => Err(SendFailure::Temporary(err.to_string())),
+            },
+            Transport::Files(files) => {
+                let subject = message
+                    .headers()
+                    .get::<lettre::message::header::Subject>()
+                    .map(|subject| subject.as_ref().to_owned())
+                    .unwrap_or_default();
+                files
+                    .send(message)
+                    .await
+                    .map_err(|e| SendFailure::Temporary(e.to_string()))?;
+                // Only the domain: a member's address does not belong in logs.
+                tracing::info!(template = %claimed.template, recipient_domain = %domain, subject = %subject, "mail written to file");
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Where the embedded default writes mails.
+pub fn mail_dir(config: &Config) -> PathBuf {
+    config.data_dir.join("mail")
+}
+
+/// 30 s, 1 min, 2 min, … up to an hour, each ±20 % so that mails that failed
+/// together do not all come back in the same second.
+fn backoff(attempts: u32) -> time::Duration {
+    let doubling = FIRST_BACKOFF.saturating_mul(1 << attempts.saturating_sub(1).min(16));
+    let base = doubling.min(MAX_BACKOFF).as_secs_f64();
+    let jitter = 0.8 + 0.4 * rand::random::<f64>();
+    time::Duration::seconds_f64(base * jitter)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff;
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_stops_at_an_hour() {
+        for (attempts, base) in [(1, 30.0), (2, 60.0), (3, 120.0), (8, 3600.0), (40, 3600.0)] {
+            let wait = backoff(attempts).as_seconds_f64();
+            assert!(
+                (base * 0.8..=base * 1.2).contains(&wait),
+                "attempt {attempts}: {wait}"
+            );
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! Mail: what we send (one `Mail` per kind, stored in the outbox as JSON),
+//! how it is composed in the member's language, and how it is delivered.
+
+pub mod compose;
+pub mod delivery;
+
+use serde::{Deserialize, Serialize};
+use si_domain::Email;
+use si_store::{Repositories, StoreError, outbox::NewMail};
+use time::Date;
+
+use crate::http::i18n::Language;
+
+/// Queues `mail` for `to` in the member's language, inside the caller's
+/// transaction when `repositories` is one: no commit, no mail.
+pub async fn queue<R: Repositories>(
+    repositories: &R,
+    to: &Email,
+    language: Language,
+    mail: &Mail,
+) -> Result<i64, StoreError> {
+    let payload = serde_json::to_string(mail).expect("mail data always serializes");
+    repositories
+        .outbox()
+        .enqueue(NewMail {
+            recipient: to,
+            template: mail.template(),
+            language: language.code(),
+            payload,
+        })
+        .await
+}
+
+/// Every mail the service sends, with the facts it needs. Stored in the outbox
+/// until sent, so links are written here and wiped once the mail has gone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "template", rename_all = "snake_case")]
+pub enum Mail {
+    /// A desk generated the account: confirm the address, then set a password.
+    AccountConfirmation {
+        name: String,
+        username: String,
+        link: String,
+    },
+    /// About two weeks before go-live: one login for everything is coming.
+    MigrationAnnouncement { name: String, go_live: Date },
+    /// At go-live: the username to use from now on; the password is unchanged.
+    GoLiveUsername {
+        name: String,
+        username: String,
+        change: UsernameChange,
+        has_password: bool,
+    },
+    /// "Wachtwoord vergeten": a reset link.
+    ForgotPassword {
+        username: String,
+        link: String,
+        valid_minutes: u32,
+    },
+    /// "Gebruikersnaam vergeten": every username on this address.
+    ForgotUsername { usernames: Vec<String> },
+    /// Confirm a new e-mail address before it becomes the recovery address.
+    EmailChangeVerification { username: String, link: String },
+    /// To the old address: the e-mail address of the account is being changed.
+    EmailChangedNotice {
+        username: String,
+        new_email_masked: String,
+    },
+    /// A library linked a new registration to the account.
+    AccountLinked {
+        username: String,
+        library_name: String,
+    },
+    /// The password was changed.
+    PasswordChanged { username: String },
+    /// A desk reset the recovery address to the one in the registration.
+    RecoveryEmailReset {
+        username: String,
+        library_name: String,
+        new_email_masked: String,
+    },
+}
+
+/// What happened to a member's old username at go-live.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum UsernameChange {
+    /// The old portal username is kept.
+    Kept,
+    /// Someone else had the name (or it broke the rules): a new one was given.
+    Replaced { old: String, reason: RenameReason },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RenameReason {
+    /// Another member at another library used the same name.
+    TakenByAnother,
+    /// The old name does not meet today's rules (4–80 letters, digits, `_ - @ .`).
+    NotAllowed,
+    /// The member had no portal username.
+    Missing,
+}
+
+impl Mail {
+    /// The outbox's name for this kind of mail.
+    pub fn template(&self) -> &'static str {
+        match self {
+            Mail::AccountConfirmation { .. } => "account_confirmation",
+            Mail::MigrationAnnouncement { .. } => "migration_announcement",
+            Mail::GoLiveUsername { .. } => "go_live_username",
+            Mail::ForgotPassword { .. } => "forgot_password",
+            Mail::ForgotUsername { .. } => "forgot_username",
+            Mail::EmailChangeVerification { .. } => "email_change_verification",
+            Mail::EmailChangedNotice { .. } => "email_changed_notice",
+            Mail::AccountLinked { .. } => "account_linked",
+            Mail::PasswordChanged { .. } => "password_changed",
+            Mail::RecoveryEmailReset { .. } => "recovery_email_reset",
+        }
+    }
+}

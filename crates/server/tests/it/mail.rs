@@ -1,0 +1,414 @@
+//! Mail that always arrives: the outbox, delivery over real SMTP, retries,
+//! permanent refusals, the .eml default, and a delivering process killed
+//! with SIGKILL in the middle of a batch.
+
+use std::{collections::BTreeSet, sync::Arc, time::Duration};
+
+use mail_parser::MessageParser;
+use si_domain::Email;
+use si_store::{FixedClock, Repositories, Store, testing::TestDatabase, time::macros::datetime};
+use single_identity::{
+    http::i18n::Language,
+    mail::{self, Mail, delivery::Deliverer},
+};
+
+use crate::{
+    smtp::{SmtpServer, unused_address},
+    support::{binary, run, spawn_app_with, stderr, stdout, test_config},
+};
+
+fn address(text: &str) -> Email {
+    Email::parse(text).unwrap()
+}
+
+fn confirmation(link: &str) -> Mail {
+    Mail::AccountConfirmation {
+        name: "Sanne de Vries".into(),
+        username: "20000000000001".into(),
+        link: link.into(),
+    }
+}
+
+fn password_changed() -> Mail {
+    Mail::PasswordChanged {
+        username: "sanne".into(),
+    }
+}
+
+/// A store on a fresh database with a clock the test moves, and a worker for it.
+async fn worker_for(
+    smtp_url: String,
+) -> (
+    Store,
+    FixedClock,
+    Deliverer,
+    TestDatabase,
+    tempfile::TempDir,
+) {
+    let database = TestDatabase::create().await;
+    let dir = tempfile::tempdir().unwrap();
+    let clock = FixedClock::at(datetime!(2024-06-19 10:00 UTC));
+    let store = Store::connect(&database.url, Arc::new(clock.clone()))
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    let mut config = test_config(&database, dir.path());
+    config.mail.smtp_url = Some(smtp_url);
+    let deliverer = Deliverer::new(store.clone(), Arc::new(config)).unwrap();
+    (store, clock, deliverer, database, dir)
+}
+
+#[tokio::test]
+async fn a_queued_mail_arrives_over_smtp_with_both_parts_and_its_link() {
+    let smtp = SmtpServer::start();
+    let app = spawn_app_with(|config| config.mail.smtp_url = Some(smtp.url())).await;
+    let link = "http://127.0.0.1/confirm?token=abc123";
+    mail::queue(
+        &app.store,
+        &address("Sanne@Example.NL"),
+        Language::Nl,
+        &confirmation(link),
+    )
+    .await
+    .unwrap();
+
+    let received = tokio::task::spawn_blocking(move || smtp.wait_for(1))
+        .await
+        .unwrap();
+    assert_eq!(received.len(), 1);
+    let mail = &received[0];
+    assert_eq!(mail.to, ["Sanne@example.nl"]);
+    let parsed = MessageParser::default()
+        .parse(mail.data.as_bytes())
+        .expect("a MIME message");
+    let subject = parsed.subject().unwrap_or_default();
+    assert!(!subject.is_empty());
+    let text = parsed.body_text(0).expect("a plain-text part");
+    let html = parsed.body_html(0).expect("an HTML part");
+    assert!(
+        text.contains("Je inlogaccount is bijna klaar voor gebruik"),
+        "{text}"
+    );
+    assert!(text.contains(link), "{text}");
+    assert!(html.contains(link), "{html}");
+    assert!(
+        mail.header("Message-ID")
+            .is_some_and(|id| id.starts_with('<') && id.ends_with("@bibliotheek.example>"))
+    );
+    assert!(mail.header("Date").is_some());
+    assert_eq!(
+        mail.header("Auto-Submitted").as_deref(),
+        Some("auto-generated")
+    );
+
+    // The worker marks the mail sent once the server has accepted it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while app.store.outbox().status().await.unwrap().sent < 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not marked sent within 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let status = app.store.outbox().status().await.unwrap();
+    assert_eq!((status.pending, status.sending, status.sent), (0, 0, 1));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn while_the_smtp_server_is_down_mails_wait_and_arrive_when_it_is_back() {
+    let down = unused_address();
+    let (store, clock, deliverer, _db, _dir) = worker_for(format!("smtp://{down}")).await;
+    for n in 0..3 {
+        mail::queue(
+            &store,
+            &address(&format!("member{n}@example.nl")),
+            Language::En,
+            &password_changed(),
+        )
+        .await
+        .unwrap();
+    }
+    let (report, claimed) = deliverer.round().await.unwrap();
+    assert_eq!(claimed, 3);
+    assert_eq!((report.sent, report.retry_later, report.failed), (0, 3, 0));
+    assert_eq!(store.outbox().status().await.unwrap().pending, 3);
+    let (_, claimed) = deliverer.round().await.unwrap();
+    assert_eq!(claimed, 0, "nothing is retried before its backoff ends");
+
+    let smtp = SmtpServer::start_on(std::net::TcpListener::bind(down).unwrap(), Duration::ZERO);
+    clock.advance(si_store::time::Duration::minutes(1));
+    let report = deliverer.drain().await.unwrap();
+    assert_eq!(report.sent, 3);
+    let recipients: BTreeSet<String> = smtp.received().iter().flat_map(|m| m.to.clone()).collect();
+    assert_eq!(recipients.len(), 3);
+    let entries = store.outbox().entries().await.unwrap();
+    assert!(
+        entries
+            .iter()
+            .all(|e| e.status == "sent" && e.attempts == 2),
+        "{entries:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_permanent_refusal_is_kept_with_the_servers_answer_and_a_temporary_one_retried() {
+    let smtp = SmtpServer::start();
+    let (store, _clock, deliverer, _db, _dir) = worker_for(smtp.url()).await;
+    mail::queue(
+        &store,
+        &address("bounce@example.nl"),
+        Language::Nl,
+        &password_changed(),
+    )
+    .await
+    .unwrap();
+    mail::queue(
+        &store,
+        &address("later@example.nl"),
+        Language::Nl,
+        &password_changed(),
+    )
+    .await
+    .unwrap();
+    mail::queue(
+        &store,
+        &address("sanne@example.nl"),
+        Language::Nl,
+        &password_changed(),
+    )
+    .await
+    .unwrap();
+    let report = deliverer.drain().await.unwrap();
+    assert_eq!((report.sent, report.retry_later, report.failed), (1, 1, 1));
+    let entries = store.outbox().entries().await.unwrap();
+    let bounce = entries
+        .iter()
+        .find(|e| e.recipient.starts_with("bounce"))
+        .unwrap();
+    assert_eq!(bounce.status, "failed");
+    assert!(
+        bounce
+            .last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("550"),
+        "{bounce:?}"
+    );
+    let later = entries
+        .iter()
+        .find(|e| e.recipient.starts_with("later"))
+        .unwrap();
+    assert_eq!(later.status, "pending");
+    assert!(
+        later
+            .last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("451"),
+        "{later:?}"
+    );
+}
+
+#[tokio::test]
+async fn two_workers_at_once_send_every_mail_exactly_once() {
+    let smtp = SmtpServer::start();
+    let (store, _clock, first, database, dir) = worker_for(smtp.url()).await;
+    let other_store = Store::connect(
+        &database.url,
+        Arc::new(FixedClock::at(datetime!(2024-06-19 10:00 UTC))),
+    )
+    .await
+    .unwrap();
+    let mut config = test_config(&database, dir.path());
+    config.mail.smtp_url = Some(smtp.url());
+    config.mail.batch_size = 25;
+    let second = Deliverer::new(other_store, Arc::new(config)).unwrap();
+    for n in 0..150 {
+        mail::queue(
+            &store,
+            &address(&format!("member{n}@example.nl")),
+            Language::Nl,
+            &password_changed(),
+        )
+        .await
+        .unwrap();
+    }
+    let (a, b) = tokio::join!(first.drain(), second.drain());
+    assert_eq!(a.unwrap().sent + b.unwrap().sent, 150);
+    let ids: Vec<String> = smtp
+        .received()
+        .iter()
+        .filter_map(|m| m.header("Message-ID"))
+        .collect();
+    let unique: BTreeSet<&String> = ids.iter().collect();
+    assert_eq!((ids.len(), unique.len()), (150, 150));
+}
+
+#[tokio::test]
+async fn with_no_smtp_configured_mails_are_written_as_eml_files() {
+    let app = spawn_app_with(|_| {}).await;
+    mail::queue(
+        &app.store,
+        &address("sanne@example.nl"),
+        Language::En,
+        &confirmation("http://x/confirm?t=1"),
+    )
+    .await
+    .unwrap();
+    let dir = app.data_dir.path().join("mail");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let file = loop {
+        let found = std::fs::read_dir(&dir)
+            .ok()
+            .and_then(|mut entries| entries.find_map(|e| e.ok()));
+        if let Some(entry) = found {
+            break entry.path();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no .eml file within 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(file.extension().and_then(|e| e.to_str()), Some("eml"));
+    let eml = std::fs::read(&file).unwrap();
+    let parsed = MessageParser::default().parse(&eml).unwrap();
+    assert_eq!(
+        parsed
+            .to()
+            .and_then(|to| to.first())
+            .and_then(|a| a.address()),
+        Some("sanne@example.nl")
+    );
+    assert!(
+        parsed
+            .body_text(0)
+            .unwrap()
+            .contains("http://x/confirm?t=1")
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn killing_the_delivering_process_mid_batch_loses_no_mail() {
+    let smtp = SmtpServer::start_slow(Duration::from_millis(15));
+    let database = TestDatabase::create().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::connect(&database.url, Arc::new(si_store::SystemClock))
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    let total = 120;
+    for n in 0..total {
+        mail::queue(
+            &store,
+            &address(&format!("member{n}@example.nl")),
+            Language::Nl,
+            &password_changed(),
+        )
+        .await
+        .unwrap();
+    }
+    let smtp_url = smtp.url();
+    let deliver = || {
+        let mut command = binary(dir.path());
+        command
+            .env("SI_DATABASE_URL", &database.url)
+            .env("SI_MAIL__SMTP_URL", &smtp_url)
+            .env("SI_MAIL__CONCURRENCY", "4")
+            .env("SI_MAIL__BATCH_SIZE", "40")
+            .env("SI_MAIL__LEASE_SECONDS", "1")
+            .args(["mail", "deliver"]);
+        command
+    };
+    let mut victim = deliver()
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let smtp = tokio::task::spawn_blocking(move || {
+        smtp.wait_for(10);
+        smtp
+    })
+    .await
+    .unwrap();
+    victim.kill().unwrap(); // SIGKILL: no clean-up, leases left behind
+    victim.wait().unwrap();
+    let delivered_before = smtp.received().len();
+    assert!(
+        delivered_before < total,
+        "killed before the end ({delivered_before})"
+    );
+
+    // Run again until everything is sent; leases of the killed run expire after 1 s.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let output = run(&mut deliver());
+        assert!(output.status.success(), "{}", stderr(&output));
+        let status = store.outbox().status().await.unwrap();
+        if status.pending == 0 && status.sending == 0 {
+            assert_eq!(status.sent, total as u64);
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "mail still waiting after 60 s: {status:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let recipients: BTreeSet<String> = smtp.received().iter().flat_map(|m| m.to.clone()).collect();
+    assert_eq!(recipients.len(), total, "every member got the mail");
+    // At-least-once: only mails in flight or not yet recorded at the kill may
+    // arrive twice: at most two rounds of 4 concurrent sends.
+    let duplicates = smtp.received().len() - total;
+    assert!(
+        duplicates <= 8,
+        "{duplicates} duplicates, more than the 8 in flight or unrecorded"
+    );
+}
+
+#[tokio::test]
+async fn mail_status_shows_counts_and_recent_failures() {
+    let smtp = SmtpServer::start();
+    let (store, _clock, deliverer, database, dir) = worker_for(smtp.url()).await;
+    mail::queue(
+        &store,
+        &address("bounce@example.nl"),
+        Language::Nl,
+        &password_changed(),
+    )
+    .await
+    .unwrap();
+    mail::queue(
+        &store,
+        &address("sanne@example.nl"),
+        Language::Nl,
+        &password_changed(),
+    )
+    .await
+    .unwrap();
+    deliverer.drain().await.unwrap();
+    mail::queue(
+        &store,
+        &address("pieter@example.nl"),
+        Language::Nl,
+        &password_changed(),
+    )
+    .await
+    .unwrap();
+
+    let output = run(binary(dir.path())
+        .env("SI_DATABASE_URL", &database.url)
+        .args(["mail", "status", "--json"]));
+    assert!(output.status.success(), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(json["status"]["pending"], 1);
+    assert_eq!(json["status"]["sent"], 1);
+    assert_eq!(json["status"]["failed"], 1);
+    assert_eq!(json["recent_failures"][0]["recipient"], "bounce@example.nl");
+    let text = run(binary(dir.path())
+        .env("SI_DATABASE_URL", &database.url)
+        .args(["mail", "status"]));
+    assert!(stdout(&text).contains("failed   1"), "{}", stdout(&text));
+}
