@@ -2,7 +2,7 @@
 //! transaction, as actions do, and in bulk, as go-live does) and how fast the
 //! delivery worker hands them to a local SMTP sink with pooled connections.
 //!
-//! Usage: `mail [--mails N] [--database-url URL]` (default 20000 mails into a
+//! Usage: `mail [--mails N] [--concurrency N] [--database-url URL]` (default 20000 mails into a
 //! fresh SQLite file; give a PostgreSQL URL of an empty database to measure it).
 
 use std::{
@@ -29,19 +29,23 @@ use tokio::{
 #[tokio::main]
 async fn main() -> ExitCode {
     let mut mails = 20_000u64;
+    let mut concurrency = Config::default().mail.concurrency;
     let mut database_url = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match (arg.as_str(), args.next()) {
             ("--mails", Some(n)) if n.parse::<u64>().is_ok() => mails = n.parse().unwrap_or(mails),
             ("--database-url", Some(url)) => database_url = Some(url),
+            ("--concurrency", Some(n)) if n.parse::<u32>().is_ok_and(|n| n > 0) => {
+                concurrency = n.parse().unwrap_or(concurrency)
+            }
             _ => {
-                eprintln!("usage: mail [--mails N] [--database-url URL]");
+                eprintln!("usage: mail [--mails N] [--concurrency N] [--database-url URL]");
                 return ExitCode::from(2);
             }
         }
     }
-    match run(mails, database_url).await {
+    match run(mails, concurrency, database_url).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err}");
@@ -50,7 +54,11 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(mails: u64, database_url: Option<String>) -> Result<(), Box<dyn std::error::Error>> {
+async fn run(
+    mails: u64,
+    concurrency: u32,
+    database_url: Option<String>,
+) -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
     let url = database_url
         .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display()));
@@ -89,8 +97,7 @@ async fn run(mails: u64, database_url: Option<String>) -> Result<(), Box<dyn std
         ..Config::default()
     };
     config.mail.smtp_url = Some(format!("smtp://{sink}"));
-    config.mail.batch_size = 500;
-    config.mail.concurrency = 16;
+    config.mail.concurrency = concurrency;
     let deliverer = Deliverer::new(store.clone(), Arc::new(config))?;
     let started = Instant::now();
     let report = deliverer.drain().await?;
@@ -108,7 +115,8 @@ async fn run(mails: u64, database_url: Option<String>) -> Result<(), Box<dyn std
     );
     println!(
         "{:<52} {:>10.0} mails/s",
-        "deliver to local SMTP sink (16 pooled connections)", delivered
+        format!("deliver to local SMTP sink ({concurrency} pooled connections)"),
+        delivered
     );
     println!(
         "sent {} (the sink received {arrived}), retry {}, failed {}",
