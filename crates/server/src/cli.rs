@@ -2,6 +2,8 @@
 //! to set up libraries, branches and subscription types.
 
 mod catalogue;
+mod clients;
+mod keys;
 mod mail;
 
 use std::{path::PathBuf, process::ExitCode, sync::Arc};
@@ -48,6 +50,12 @@ enum Command {
     /// The mail outbox: deliver due mail, show its state.
     #[command(subcommand)]
     Mail(mail::MailCommand),
+    /// OpenID Connect clients: library websites, apps and library systems.
+    #[command(subcommand)]
+    Client(clients::ClientCommand),
+    /// The provider's signing keys.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -137,6 +145,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let store = open_store(&config, Arc::new(SystemClock)).await?;
             mail::run(store, config, command).await
         }
+        Command::Client(command) => match command {},
+        Command::Keys(command) => match command {},
     }
 }
 

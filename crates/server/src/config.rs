@@ -36,6 +36,12 @@ pub const KEYS: &[&str] = &[
     "mail.lease_seconds",
     "mail.max_attempts",
     "mail.poll_interval_ms",
+    "oidc.key_encryption_key",
+    "oidc.access_token_seconds",
+    "oidc.id_token_seconds",
+    "oidc.code_seconds",
+    "oidc.refresh_token_days",
+    "oidc.session_hours",
 ];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -55,6 +61,45 @@ pub struct Config {
     pub log_filter: String,
     pub hashing: HashingConfig,
     pub mail: MailConfig,
+    pub oidc: OidcConfig,
+}
+
+/// The OpenID Connect provider: how long things live, and the key that seals
+/// the signing keys' private halves in the database.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcConfig {
+    /// Base64 of 32 random bytes. Nodes sharing a database must share it.
+    /// Without it, one is generated into `<data_dir>/key-encryption.key`.
+    pub key_encryption_key: Option<String>,
+    pub access_token_seconds: u32,
+    pub id_token_seconds: u32,
+    /// Authorization codes are single-use and short-lived.
+    pub code_seconds: u32,
+    pub refresh_token_days: u32,
+    /// How long a browser session gives single sign-on without a password.
+    pub session_hours: u32,
+}
+
+impl Default for OidcConfig {
+    fn default() -> Self {
+        Self {
+            key_encryption_key: None,
+            access_token_seconds: 600,
+            id_token_seconds: 600,
+            code_seconds: 60,
+            refresh_token_days: 30,
+            session_hours: 12,
+        }
+    }
+}
+
+impl OidcConfig {
+    /// The longest a token signed now stays valid: a retired key stays
+    /// published at least this long.
+    pub fn longest_token_lifetime(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(u64::from(self.access_token_seconds.max(self.id_token_seconds)))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -184,6 +229,7 @@ impl Default for Config {
                 concurrency: 0,
             },
             mail: MailConfig::default(),
+            oidc: OidcConfig::default(),
         }
     }
 }

@@ -11,8 +11,10 @@ mod repositories;
 pub mod accounts;
 pub mod audit;
 pub mod catalogue;
+pub mod clients;
 pub mod memberships;
 pub mod outbox;
+pub mod signing_keys;
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -19,12 +19,20 @@ struct Migration {
     indexes: fn() -> Vec<IndexCreateStatement>,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "0001_foundation",
-    tables: foundation_tables,
-    indexes: foundation_indexes,
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "0001_foundation",
+        tables: foundation_tables,
+        indexes: foundation_indexes,
+    },
+    Migration {
+        version: 2,
+        name: "0002_openid_connect",
+        tables: openid_connect_tables,
+        indexes: openid_connect_indexes,
+    },
+];
 
 const LEDGER: &str = "schema_migrations";
 
@@ -185,6 +193,17 @@ fn reference(
         .to_owned()
 }
 
+fn index_on(name: &str, table: &str, columns: &[&str], unique: bool) -> IndexCreateStatement {
+    let mut index = Index::create().name(name).table(Alias::new(table)).to_owned();
+    if unique {
+        index.unique();
+    }
+    for column in columns {
+        index.col(Alias::new(*column));
+    }
+    index
+}
+
 /// Timestamps are milliseconds since the Unix epoch (BIGINT): the same type,
 /// comparisons and arithmetic on both databases.
 fn foundation_tables() -> Vec<TableCreateStatement> {
@@ -319,19 +338,7 @@ fn foundation_tables() -> Vec<TableCreateStatement> {
 }
 
 fn foundation_indexes() -> Vec<IndexCreateStatement> {
-    let index = |name: &str, table: &str, columns: &[&str], unique: bool| {
-        let mut index = Index::create()
-            .name(name)
-            .table(Alias::new(table))
-            .to_owned();
-        if unique {
-            index.unique();
-        }
-        for column in columns {
-            index.col(Alias::new(*column));
-        }
-        index
-    };
+    let index = index_on;
     vec![
         index(
             "ux_branches_library_code",
@@ -372,5 +379,125 @@ fn foundation_indexes() -> Vec<IndexCreateStatement> {
             &["status", "next_attempt_at"],
             false,
         ),
+    ]
+}
+
+/// The OpenID Connect provider: signing keys, clients, browser sessions,
+/// authorization codes, refresh tokens, revoked access tokens, login
+/// throttling and the back-channel logout queue.
+fn openid_connect_tables() -> Vec<TableCreateStatement> {
+    use ForeignKeyAction::Cascade;
+    vec![
+        Table::create()
+            .table(Alias::new("signing_keys"))
+            .col(ColumnDef::new(Alias::new("kid")).string_len(64).not_null().primary_key())
+            .col(text("algorithm", 16))
+            .col(long_text("public_jwk"))
+            // Nonce and AES-256-GCM ciphertext of the PKCS#8 private key.
+            .col(long_text("private_key_sealed"))
+            .col(integer("created_at"))
+            // Signs new tokens from created_at until retire_at; published until expires_at.
+            .col(optional_integer("retire_at"))
+            .col(optional_integer("expires_at"))
+            .to_owned(),
+        Table::create()
+            .table(Alias::new("clients"))
+            .col(ColumnDef::new(Alias::new("id")).string_len(64).not_null().primary_key())
+            .col(text("name", 200))
+            .col(text("kind", 16))
+            .col(optional_text("secret_digest", 64))
+            .col(long_text("redirect_uris"))
+            .col(long_text("post_logout_redirect_uris"))
+            .col(optional_long_text("backchannel_logout_uri"))
+            .col(long_text("grant_types"))
+            .col(long_text("scopes"))
+            .col(optional_integer("library_id"))
+            .col(text("id_token_algorithm", 16))
+            .col(integer("created_at"))
+            .to_owned(),
+        Table::create()
+            .table(Alias::new("browser_sessions"))
+            .col(ColumnDef::new(Alias::new("id_digest")).string_len(64).not_null().primary_key())
+            .col(text("account_id", 32))
+            .col(integer("created_at"))
+            .col(integer("auth_time"))
+            .col(integer("last_seen_at"))
+            .col(integer("expires_at"))
+            .foreign_key(&mut reference("browser_sessions", "account_id", "accounts", Cascade))
+            .to_owned(),
+        Table::create()
+            .table(Alias::new("session_clients"))
+            .col(text("session_digest", 64))
+            .col(text("client_id", 64))
+            .col(integer("first_at"))
+            .primary_key(Index::create().col(Alias::new("session_digest")).col(Alias::new("client_id")))
+            .to_owned(),
+        Table::create()
+            .table(Alias::new("authorization_codes"))
+            .col(ColumnDef::new(Alias::new("code_digest")).string_len(64).not_null().primary_key())
+            .col(text("client_id", 64))
+            .col(text("account_id", 32))
+            .col(text("session_digest", 64))
+            .col(long_text("redirect_uri"))
+            .col(long_text("scope"))
+            .col(optional_long_text("nonce"))
+            .col(optional_text("code_challenge", 128))
+            .col(integer("auth_time"))
+            .col(integer("expires_at"))
+            .col(optional_integer("used_at"))
+            .to_owned(),
+        Table::create()
+            .table(Alias::new("refresh_tokens"))
+            .col(ColumnDef::new(Alias::new("token_digest")).string_len(64).not_null().primary_key())
+            .col(text("family_id", 64))
+            .col(text("client_id", 64))
+            .col(text("account_id", 32))
+            .col(optional_text("session_digest", 64))
+            // The authorization code the family began with, so a replayed code revokes it.
+            .col(optional_text("code_digest", 64))
+            .col(long_text("scope"))
+            .col(integer("auth_time"))
+            .col(integer("created_at"))
+            .col(integer("expires_at"))
+            .col(optional_integer("rotated_at"))
+            .col(optional_integer("revoked_at"))
+            .to_owned(),
+        Table::create()
+            .table(Alias::new("revoked_access_tokens"))
+            .col(ColumnDef::new(Alias::new("jti")).string_len(64).not_null().primary_key())
+            .col(integer("expires_at"))
+            .to_owned(),
+        Table::create()
+            .table(Alias::new("login_throttle"))
+            .col(ColumnDef::new(Alias::new("subject")).string_len(200).not_null().primary_key())
+            .col(integer("failures"))
+            .col(integer("last_failure_at"))
+            .col(integer("blocked_until"))
+            .to_owned(),
+        Table::create()
+            .table(Alias::new("logout_notifications"))
+            .col(id("id"))
+            .col(integer("created_at"))
+            .col(text("client_id", 64))
+            .col(long_text("logout_uri"))
+            .col(long_text("logout_token"))
+            .col(text("status", 16))
+            .col(integer("attempts"))
+            .col(integer("next_attempt_at"))
+            .col(optional_integer("lease_until"))
+            .col(optional_text("leased_by", 64))
+            .col(optional_long_text("last_error"))
+            .to_owned(),
+    ]
+}
+
+fn openid_connect_indexes() -> Vec<IndexCreateStatement> {
+    vec![
+        index_on("ix_browser_sessions_account", "browser_sessions", &["account_id"], false),
+        index_on("ix_authorization_codes_expiry", "authorization_codes", &["expires_at"], false),
+        index_on("ix_refresh_tokens_family", "refresh_tokens", &["family_id"], false),
+        index_on("ix_refresh_tokens_code", "refresh_tokens", &["code_digest"], false),
+        index_on("ix_refresh_tokens_account", "refresh_tokens", &["account_id"], false),
+        index_on("ix_logout_notifications_due", "logout_notifications", &["status", "next_attempt_at"], false),
     ]
 }

@@ -6,7 +6,7 @@ use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait};
 
 use crate::{
     Clock, Store, StoreError, accounts::Accounts, audit::AuditLog, catalogue::Catalogue,
-    memberships::Memberships, outbox::Outbox,
+    memberships::Memberships, outbox::Outbox, clients::Clients, signing_keys::SigningKeys,
 };
 
 /// Anything repositories can run on: the store itself or an open transaction.
@@ -30,6 +30,12 @@ pub trait Repositories {
     }
     fn outbox(&self) -> Outbox<'_, Self::Conn> {
         Outbox::new(self.conn(), self.clock())
+    }
+    fn signing_keys(&self) -> SigningKeys<'_, Self::Conn> {
+        SigningKeys::new(self.conn(), self.clock())
+    }
+    fn clients(&self) -> Clients<'_, Self::Conn> {
+        Clients::new(self.conn(), self.clock())
     }
 }
 

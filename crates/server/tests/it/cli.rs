@@ -61,7 +61,10 @@ async fn db_migrate_applies_once_and_status_then_has_nothing_pending() {
     let dir = tempfile::tempdir().unwrap();
     let first = run(against(&database, dir.path()).args(["db", "migrate"]));
     assert!(first.status.success(), "{}", stderr(&first));
-    assert_eq!(stdout(&first).trim(), "applied 0001_foundation");
+    assert_eq!(
+        stdout(&first).trim(),
+        "applied 0001_foundation\napplied 0002_openid_connect"
+    );
     let second = run(against(&database, dir.path()).args(["db", "migrate"]));
     assert_eq!(stdout(&second).trim(), "The database is up to date.");
     let status = run(against(&database, dir.path()).args(["db", "status"]));

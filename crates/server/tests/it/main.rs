@@ -2,8 +2,10 @@
 //! binary, on SQLite, or on PostgreSQL when `SI_TEST_DATABASE_URL` is set.
 
 mod cli;
+mod clients;
 mod config;
 mod health;
+mod keys;
 mod mail;
 mod pages;
 mod smtp;

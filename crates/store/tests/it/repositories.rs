@@ -1,5 +1,4 @@
-//! The repository suite: runs on SQLite, or on PostgreSQL when
-//! `SI_TEST_DATABASE_URL` is set. Each test gets a database of its own.
+//! Catalogue, accounts, memberships, audit log and outbox.
 
 use std::sync::Arc;
 
@@ -131,7 +130,7 @@ async fn two_nodes_migrating_at_once_both_succeed() {
     let b = Store::connect(&database.url, clock).await.unwrap();
     let (ra, rb) = tokio::join!(a.migrate(), b.migrate());
     let applied = ra.unwrap().len() + rb.unwrap().len();
-    assert_eq!(applied, 1, "the foundation migration ran exactly once");
+    assert_eq!(applied, 2, "each migration ran exactly once");
     assert!(a.pending_migrations().await.unwrap().is_empty());
 }
 

@@ -1,0 +1,1 @@
+//! Client registration: confidential and public clients and their rules.

@@ -1,0 +1,1 @@
+//! Client registration through the CLI and its rules.

@@ -1,0 +1,1 @@
+//! Signing keys: JWKS, sealing at rest, rotation across nodes.

@@ -1,0 +1,1 @@
+//! Signing keys as stored: sealed private halves, rotation windows.
