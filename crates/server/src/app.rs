@@ -5,7 +5,7 @@ use std::{net::SocketAddr, sync::Arc};
 
 use axum::{
     Router,
-    extract::{Path, Query},
+    extract::{FromRef, Path, Query},
     http::header,
     middleware,
     response::{IntoResponse, Redirect, Response},
@@ -35,6 +35,10 @@ use crate::{
         security::{self, SecurityHeaders},
     },
     mail::delivery::{Deliverer, DeliveryError},
+    oidc::{
+        self,
+        keys::{KeyError, Keyring, SealingKey},
+    },
 };
 
 /// What every handler can reach. Cheap to clone.
@@ -45,6 +49,13 @@ pub struct AppState {
     pub store: Store,
     pub hasher: HashingPool,
     pub metrics: Metrics,
+    pub keyring: Keyring,
+}
+
+impl FromRef<AppState> for Keyring {
+    fn from_ref(state: &AppState) -> Keyring {
+        state.keyring.clone()
+    }
 }
 
 impl AppState {
@@ -64,6 +75,8 @@ pub enum StartError {
     Database(#[from] StoreError),
     #[error(transparent)]
     Mail(#[from] DeliveryError),
+    #[error("signing keys: {0}")]
+    Keys(#[from] KeyError),
     #[error("cannot listen on {address}: {source}")]
     Listen {
         address: SocketAddr,
@@ -124,25 +137,32 @@ impl Server {
             0 => None,
             n => Some(n),
         };
+        let sealing = SealingKey::load(&config)?;
+        let keyring = Keyring::load_or_create(&store, &sealing).await?;
         let config = Arc::new(config);
         let deliverer = Deliverer::new(store.clone(), config.clone())?;
         let (stop_mail, mail_stopped) = watch::channel(false);
-        let mail_task = tokio::spawn(deliverer.run(mail_stopped));
+        let mail_task = tokio::spawn(deliverer.run(mail_stopped.clone()));
+        tokio::spawn(refresh_keys(keyring.clone(), mail_stopped));
         let state = AppState {
             config,
             public_url: public_url.clone(),
             store,
             hasher: permits.map_or_else(HashingPool::sized_to_cpus, HashingPool::new),
             metrics: Metrics::new(),
+            keyring: keyring.clone(),
         };
         let (shutdown, stopped) = oneshot::channel::<()>();
         let app = router(state);
         let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    stopped.await.ok();
-                })
-                .await
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async {
+                stopped.await.ok();
+            })
+            .await
         });
         Ok(Self {
             address,
@@ -175,6 +195,20 @@ impl Server {
     }
 }
 
+/// Reloads the signing keys now and then, so a rotation on one node reaches all.
+async fn refresh_keys(keyring: Keyring, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(oidc::keys::REFRESH_INTERVAL) => {
+                if let Err(err) = keyring.refresh().await {
+                    tracing::warn!("reloading the signing keys failed: {err}");
+                }
+            }
+            _ = stop.changed() => return,
+        }
+    }
+}
+
 async fn shutdown_signal() {
     let interrupt = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -202,6 +236,7 @@ pub fn router(state: AppState) -> Router {
     let metrics = state.metrics.clone();
     Router::new()
         .merge(health::routes())
+        .merge(oidc::routes())
         .route("/static/site.css", get(stylesheet))
         .route("/language/{code}", get(switch_language))
         .fallback(not_found)

@@ -145,8 +145,14 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let store = open_store(&config, Arc::new(SystemClock)).await?;
             mail::run(store, config, command).await
         }
-        Command::Client(command) => match command {},
-        Command::Keys(command) => match command {},
+        Command::Client(command) => {
+            let store = open_store(&config, Arc::new(SystemClock)).await?;
+            clients::run(store, command).await
+        }
+        Command::Keys(command) => {
+            let store = open_store(&config, Arc::new(SystemClock)).await?;
+            keys::run(store, config, command).await
+        }
     }
 }
 

@@ -98,7 +98,9 @@ impl OidcConfig {
     /// The longest a token signed now stays valid: a retired key stays
     /// published at least this long.
     pub fn longest_token_lifetime(&self) -> std::time::Duration {
-        std::time::Duration::from_secs(u64::from(self.access_token_seconds.max(self.id_token_seconds)))
+        std::time::Duration::from_secs(u64::from(
+            self.access_token_seconds.max(self.id_token_seconds),
+        ))
     }
 }
 

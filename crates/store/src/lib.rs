@@ -12,11 +12,14 @@ pub mod accounts;
 pub mod audit;
 pub mod catalogue;
 pub mod clients;
+pub mod grants;
 pub mod memberships;
 pub mod outbox;
+pub mod sessions;
 pub mod signing_keys;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod throttle;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use database::{Backend, Store, redact_url};

@@ -194,7 +194,10 @@ fn reference(
 }
 
 fn index_on(name: &str, table: &str, columns: &[&str], unique: bool) -> IndexCreateStatement {
-    let mut index = Index::create().name(name).table(Alias::new(table)).to_owned();
+    let mut index = Index::create()
+        .name(name)
+        .table(Alias::new(table))
+        .to_owned();
     if unique {
         index.unique();
     }
@@ -390,7 +393,12 @@ fn openid_connect_tables() -> Vec<TableCreateStatement> {
     vec![
         Table::create()
             .table(Alias::new("signing_keys"))
-            .col(ColumnDef::new(Alias::new("kid")).string_len(64).not_null().primary_key())
+            .col(
+                ColumnDef::new(Alias::new("kid"))
+                    .string_len(64)
+                    .not_null()
+                    .primary_key(),
+            )
             .col(text("algorithm", 16))
             .col(long_text("public_jwk"))
             // Nonce and AES-256-GCM ciphertext of the PKCS#8 private key.
@@ -402,7 +410,12 @@ fn openid_connect_tables() -> Vec<TableCreateStatement> {
             .to_owned(),
         Table::create()
             .table(Alias::new("clients"))
-            .col(ColumnDef::new(Alias::new("id")).string_len(64).not_null().primary_key())
+            .col(
+                ColumnDef::new(Alias::new("id"))
+                    .string_len(64)
+                    .not_null()
+                    .primary_key(),
+            )
             .col(text("name", 200))
             .col(text("kind", 16))
             .col(optional_text("secret_digest", 64))
@@ -417,24 +430,43 @@ fn openid_connect_tables() -> Vec<TableCreateStatement> {
             .to_owned(),
         Table::create()
             .table(Alias::new("browser_sessions"))
-            .col(ColumnDef::new(Alias::new("id_digest")).string_len(64).not_null().primary_key())
+            .col(
+                ColumnDef::new(Alias::new("id_digest"))
+                    .string_len(64)
+                    .not_null()
+                    .primary_key(),
+            )
             .col(text("account_id", 32))
             .col(integer("created_at"))
             .col(integer("auth_time"))
             .col(integer("last_seen_at"))
             .col(integer("expires_at"))
-            .foreign_key(&mut reference("browser_sessions", "account_id", "accounts", Cascade))
+            .foreign_key(&mut reference(
+                "browser_sessions",
+                "account_id",
+                "accounts",
+                Cascade,
+            ))
             .to_owned(),
         Table::create()
             .table(Alias::new("session_clients"))
             .col(text("session_digest", 64))
             .col(text("client_id", 64))
             .col(integer("first_at"))
-            .primary_key(Index::create().col(Alias::new("session_digest")).col(Alias::new("client_id")))
+            .primary_key(
+                Index::create()
+                    .col(Alias::new("session_digest"))
+                    .col(Alias::new("client_id")),
+            )
             .to_owned(),
         Table::create()
             .table(Alias::new("authorization_codes"))
-            .col(ColumnDef::new(Alias::new("code_digest")).string_len(64).not_null().primary_key())
+            .col(
+                ColumnDef::new(Alias::new("code_digest"))
+                    .string_len(64)
+                    .not_null()
+                    .primary_key(),
+            )
             .col(text("client_id", 64))
             .col(text("account_id", 32))
             .col(text("session_digest", 64))
@@ -448,7 +480,12 @@ fn openid_connect_tables() -> Vec<TableCreateStatement> {
             .to_owned(),
         Table::create()
             .table(Alias::new("refresh_tokens"))
-            .col(ColumnDef::new(Alias::new("token_digest")).string_len(64).not_null().primary_key())
+            .col(
+                ColumnDef::new(Alias::new("token_digest"))
+                    .string_len(64)
+                    .not_null()
+                    .primary_key(),
+            )
             .col(text("family_id", 64))
             .col(text("client_id", 64))
             .col(text("account_id", 32))
@@ -464,12 +501,22 @@ fn openid_connect_tables() -> Vec<TableCreateStatement> {
             .to_owned(),
         Table::create()
             .table(Alias::new("revoked_access_tokens"))
-            .col(ColumnDef::new(Alias::new("jti")).string_len(64).not_null().primary_key())
+            .col(
+                ColumnDef::new(Alias::new("jti"))
+                    .string_len(64)
+                    .not_null()
+                    .primary_key(),
+            )
             .col(integer("expires_at"))
             .to_owned(),
         Table::create()
             .table(Alias::new("login_throttle"))
-            .col(ColumnDef::new(Alias::new("subject")).string_len(200).not_null().primary_key())
+            .col(
+                ColumnDef::new(Alias::new("subject"))
+                    .string_len(200)
+                    .not_null()
+                    .primary_key(),
+            )
             .col(integer("failures"))
             .col(integer("last_failure_at"))
             .col(integer("blocked_until"))
@@ -493,11 +540,41 @@ fn openid_connect_tables() -> Vec<TableCreateStatement> {
 
 fn openid_connect_indexes() -> Vec<IndexCreateStatement> {
     vec![
-        index_on("ix_browser_sessions_account", "browser_sessions", &["account_id"], false),
-        index_on("ix_authorization_codes_expiry", "authorization_codes", &["expires_at"], false),
-        index_on("ix_refresh_tokens_family", "refresh_tokens", &["family_id"], false),
-        index_on("ix_refresh_tokens_code", "refresh_tokens", &["code_digest"], false),
-        index_on("ix_refresh_tokens_account", "refresh_tokens", &["account_id"], false),
-        index_on("ix_logout_notifications_due", "logout_notifications", &["status", "next_attempt_at"], false),
+        index_on(
+            "ix_browser_sessions_account",
+            "browser_sessions",
+            &["account_id"],
+            false,
+        ),
+        index_on(
+            "ix_authorization_codes_expiry",
+            "authorization_codes",
+            &["expires_at"],
+            false,
+        ),
+        index_on(
+            "ix_refresh_tokens_family",
+            "refresh_tokens",
+            &["family_id"],
+            false,
+        ),
+        index_on(
+            "ix_refresh_tokens_code",
+            "refresh_tokens",
+            &["code_digest"],
+            false,
+        ),
+        index_on(
+            "ix_refresh_tokens_account",
+            "refresh_tokens",
+            &["account_id"],
+            false,
+        ),
+        index_on(
+            "ix_logout_notifications_due",
+            "logout_notifications",
+            &["status", "next_attempt_at"],
+            false,
+        ),
     ]
 }

@@ -6,7 +6,8 @@ use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait};
 
 use crate::{
     Clock, Store, StoreError, accounts::Accounts, audit::AuditLog, catalogue::Catalogue,
-    memberships::Memberships, outbox::Outbox, clients::Clients, signing_keys::SigningKeys,
+    clients::Clients, grants::Grants, memberships::Memberships, outbox::Outbox, sessions::Sessions,
+    signing_keys::SigningKeys, throttle::Throttle,
 };
 
 /// Anything repositories can run on: the store itself or an open transaction.
@@ -36,6 +37,15 @@ pub trait Repositories {
     }
     fn clients(&self) -> Clients<'_, Self::Conn> {
         Clients::new(self.conn(), self.clock())
+    }
+    fn sessions(&self) -> Sessions<'_, Self::Conn> {
+        Sessions::new(self.conn(), self.clock())
+    }
+    fn throttle(&self) -> Throttle<'_, Self::Conn> {
+        Throttle::new(self.conn(), self.clock())
+    }
+    fn grants(&self) -> Grants<'_, Self::Conn> {
+        Grants::new(self.conn(), self.clock())
     }
 }
 

@@ -13,3 +13,27 @@ error-bad-request-body = The data in this request could not be read. Go back and
 error-method-title = This is not possible here
 error-method-body = This page cannot be used this way.
 error-reference = Error reference
+
+# Logging in
+login-title = Log in
+login-username = Username
+login-password = Password
+login-submit = Log in
+login-forgot-password = Forgot your password?
+login-forgot-username = Forgot your username?
+login-failed = The username or password is not correct. Note: capital and small letters are different.
+login-throttled = A wrong password was entered too often. Try again in { $minutes } { $minutes ->
+        [one] minute
+       *[other] minutes
+    }.
+login-expired-form = This form had expired. Please enter your details again.
+
+# Errors when another website sends you to log in
+authorize-error-title = Logging in does not work this way
+authorize-error-body = The website that sent you here did not pass valid details. Go back to that website and try again.
+
+# Logging out
+logout-title = See you next time
+logout-done = You have been logged out.
+logout-close = You can close this browser window.
+logout-back-to-login = Back to the login page

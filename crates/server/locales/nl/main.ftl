@@ -13,3 +13,27 @@ error-bad-request-body = De gegevens in dit verzoek konden niet worden gelezen. 
 error-method-title = Dit kan hier niet
 error-method-body = Deze pagina kan niet op deze manier worden gebruikt.
 error-reference = Foutcode
+
+# Inloggen
+login-title = Inloggen
+login-username = Gebruikersnaam
+login-password = Wachtwoord
+login-submit = Inloggen
+login-forgot-password = Wachtwoord vergeten?
+login-forgot-username = Gebruikersnaam vergeten?
+login-failed = Gebruikersnaam of wachtwoord klopt niet. Let op: hoofdletters en kleine letters zijn verschillend.
+login-throttled = Er is te vaak een verkeerd wachtwoord ingevuld. Probeer het over { $minutes } { $minutes ->
+        [one] minuut
+       *[other] minuten
+    } opnieuw.
+login-expired-form = Dit formulier was verlopen. Vul je gegevens opnieuw in.
+
+# Fouten bij het inloggen vanuit een andere website
+authorize-error-title = Inloggen lukt zo niet
+authorize-error-body = De website die je hierheen stuurde, gaf geen geldige gegevens mee. Ga terug naar die website en probeer het opnieuw.
+
+# Uitloggen
+logout-title = Tot de volgende keer
+logout-done = Je bent nu succesvol uitgelogd.
+logout-close = Je kunt dit browservenster sluiten.
+logout-back-to-login = Terug naar de loginpagina

@@ -1,6 +1,267 @@
-//! `client`: registering relying parties and library systems.
+//! `client`: registering relying parties (library websites, apps, the e-book
+//! service) and library systems, listing, showing and deleting them. A
+//! confidential client's secret is printed once, at creation, and never again.
 
+use anyhow::anyhow;
 use clap::Subcommand;
+use serde::Serialize;
+use si_domain::{DisplayName, LibraryCode};
+use si_store::{Repositories, Store, StoreError};
+use time::format_description::well_known::Rfc3339;
+
+use crate::oidc::clients::{
+    Client, ClientId, ClientKind, ClientRegistration, GrantType, IdTokenAlgorithm, RegisterError,
+    Scope, register,
+};
 
 #[derive(Debug, Subcommand)]
-pub enum ClientCommand {}
+pub enum ClientCommand {
+    /// Register a client. A confidential client's secret is printed once, now;
+    /// only its digest is kept.
+    Create {
+        /// Name shown to members on the login and consent pages.
+        #[arg(long, value_parser = DisplayName::parse)]
+        name: DisplayName,
+        /// confidential (a server that keeps a secret: websites, library
+        /// systems) or public (a browser or native app, which cannot).
+        #[arg(long, value_parser = ClientKind::parse, default_value = "confidential")]
+        kind: ClientKind,
+        /// The client_id: 3–64 characters of a-z, 0-9, '-', '_' and '.';
+        /// leave out to get a random one (si-…).
+        #[arg(long, value_parser = ClientId::parse)]
+        id: Option<ClientId>,
+        /// Where members return after logging in, compared exactly; repeat for
+        /// more. https, http only on 127.0.0.1, [::1] or localhost, or (public
+        /// clients) an app scheme such as nl.bibliotheek.app:/callback.
+        #[arg(long = "redirect-uri", value_name = "URI")]
+        redirect_uris: Vec<String>,
+        /// Where members may return after logging out, same rules; repeat for more.
+        #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
+        post_logout_redirect_uris: Vec<String>,
+        /// Where the provider posts logout tokens (https, or http on a loopback host).
+        #[arg(long, value_name = "URI")]
+        backchannel_logout_uri: Option<String>,
+        /// authorization_code, refresh_token or client_credentials (library
+        /// systems); repeat for more.
+        #[arg(
+            long = "grant-type",
+            value_name = "GRANT",
+            value_parser = GrantType::parse,
+            default_values = ["authorization_code", "refresh_token"]
+        )]
+        grant_types: Vec<GrantType>,
+        /// openid, profile, email, library, or a desk API scope (desk:register,
+        /// desk:search, desk:link, desk:recovery, desk:audit: confidential
+        /// clients bound to a library only); repeat for more.
+        #[arg(
+            long = "scope",
+            value_name = "SCOPE",
+            value_parser = Scope::parse,
+            default_values = ["openid", "profile", "email", "library"]
+        )]
+        scopes: Vec<Scope>,
+        /// Code of the library this client belongs to, e.g. DRE01.
+        #[arg(long, value_parser = LibraryCode::parse)]
+        library: Option<LibraryCode>,
+        /// How ID tokens are signed: RS256, ES256 or EdDSA.
+        #[arg(long = "id-token-alg", value_parser = IdTokenAlgorithm::parse, default_value = "RS256")]
+        id_token_algorithm: IdTokenAlgorithm,
+        /// Print JSON instead of text (the secret is in it; the notice goes to
+        /// standard error).
+        #[arg(long)]
+        json: bool,
+    },
+    /// List every client (never their secrets).
+    List {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one client (never its secret).
+    Show {
+        /// The client_id.
+        id: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a client: it can no longer log members in or get tokens.
+    Delete {
+        /// The client_id.
+        id: String,
+    },
+}
+
+/// What `create --json` prints: the client and, once, its secret.
+#[derive(Serialize)]
+struct Created<'a> {
+    #[serde(flatten)]
+    client: &'a Client,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_secret: Option<&'a str>,
+}
+
+const SHOWN_ONCE: &str = "This secret is shown only now: store it safely. Only its digest is kept, so it cannot be shown again.";
+
+pub async fn run(store: Store, command: ClientCommand) -> anyhow::Result<()> {
+    match command {
+        ClientCommand::Create {
+            name,
+            kind,
+            id,
+            redirect_uris,
+            post_logout_redirect_uris,
+            backchannel_logout_uri,
+            grant_types,
+            scopes,
+            library,
+            id_token_algorithm,
+            json,
+        } => {
+            let registration = ClientRegistration {
+                id,
+                name,
+                kind,
+                redirect_uris,
+                post_logout_redirect_uris,
+                backchannel_logout_uri,
+                grant_types,
+                scopes,
+                library,
+                id_token_algorithm,
+            };
+            let (client, secret) = register(&store, registration).await.map_err(|e| match e {
+                RegisterError::UnknownLibrary(code) => {
+                    anyhow!("library {code} not found: create it first with `library create`")
+                }
+                other => other.into(),
+            })?;
+            let secret = secret.as_ref().map(|s| s.expose());
+            if json {
+                let created = Created {
+                    client: &client,
+                    client_secret: secret,
+                };
+                println!("{}", serde_json::to_string_pretty(&created)?);
+                if secret.is_some() {
+                    eprintln!("{SHOWN_ONCE}");
+                }
+            } else {
+                println!("Created {} client {}.", client.kind(), client.id());
+                println!("{}", describe(&client)?);
+                if let Some(secret) = secret {
+                    println!("Client secret: {secret}");
+                    println!("{SHOWN_ONCE}");
+                }
+            }
+        }
+        ClientCommand::List { json } => {
+            let clients = store
+                .clients()
+                .list()
+                .await?
+                .into_iter()
+                .map(Client::from_record)
+                .collect::<Result<Vec<_>, _>>()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&clients)?);
+            } else if clients.is_empty() {
+                println!("(none)");
+            } else {
+                for client in &clients {
+                    let library = client
+                        .library()
+                        .map(|l| format!(", library {}", l.code))
+                        .unwrap_or_default();
+                    println!(
+                        "{}: {} ({}{library})",
+                        client.id(),
+                        client.name(),
+                        client.kind()
+                    );
+                }
+            }
+        }
+        ClientCommand::Show { id, json } => {
+            let record = store
+                .clients()
+                .get(&id)
+                .await?
+                .ok_or_else(|| anyhow!("client {id} not found"))?;
+            let client = Client::from_record(record)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&client)?);
+            } else {
+                println!("{}", describe(&client)?);
+            }
+        }
+        ClientCommand::Delete { id } => {
+            store.clients().delete(&id).await.map_err(|e| match e {
+                StoreError::NotFound { .. } => anyhow!("client {id} not found"),
+                other => other.into(),
+            })?;
+            println!("Deleted client {id}.");
+        }
+    }
+    Ok(())
+}
+
+/// A client as lines of `field: value`, lists joined by spaces.
+fn describe(client: &Client) -> anyhow::Result<String> {
+    let join = |values: Vec<&str>| {
+        if values.is_empty() {
+            "-".to_owned()
+        } else {
+            values.join(" ")
+        }
+    };
+    let fields = [
+        ("id", client.id().to_string()),
+        ("name", client.name().to_string()),
+        ("kind", client.kind().to_string()),
+        (
+            "library",
+            client
+                .library()
+                .map_or("-".to_owned(), |l| format!("{} ({})", l.code, l.name)),
+        ),
+        (
+            "redirect URIs",
+            join(client.redirect_uris().iter().map(|u| u.as_str()).collect()),
+        ),
+        (
+            "post-logout redirect URIs",
+            join(
+                client
+                    .post_logout_redirect_uris()
+                    .iter()
+                    .map(|u| u.as_str())
+                    .collect(),
+            ),
+        ),
+        (
+            "back-channel logout URI",
+            client
+                .backchannel_logout_uri()
+                .map_or("-".to_owned(), |u| u.as_str().to_owned()),
+        ),
+        (
+            "grant types",
+            join(client.grant_types().iter().map(|g| g.as_str()).collect()),
+        ),
+        (
+            "scopes",
+            join(client.scopes().iter().map(|s| s.as_str()).collect()),
+        ),
+        (
+            "ID token algorithm",
+            client.id_token_algorithm().to_string(),
+        ),
+        ("created", client.created_at().format(&Rfc3339)?),
+    ];
+    Ok(fields
+        .iter()
+        .map(|(label, value)| format!("{label}: {value}"))
+        .collect::<Vec<_>>()
+        .join("\n"))
+}

@@ -1,6 +1,137 @@
 //! `keys`: the provider's signing keys.
 
 use clap::Subcommand;
+use serde::Serialize;
+use si_store::{Repositories, Store, signing_keys::StoredKey};
+use time::{OffsetDateTime, format_description::well_known::Rfc3339};
+
+use crate::{
+    config::Config,
+    oidc::keys::{self, SealingKey},
+};
 
 #[derive(Debug, Subcommand)]
-pub enum KeysCommand {}
+pub enum KeysCommand {
+    /// List the signing keys: which sign new tokens, which are retired but
+    /// still published (so that tokens they signed verify), which have expired.
+    List {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create a new signing key for every algorithm. The current keys stop
+    /// signing now and stay published until every token they signed has
+    /// expired; keys whose publication has ended are removed.
+    Rotate {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// A key as `keys list` shows it.
+#[derive(Debug, Serialize)]
+struct Listed {
+    kid: String,
+    algorithm: String,
+    #[serde(with = "time::serde::rfc3339")]
+    created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    retire_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    expires_at: Option<OffsetDateTime>,
+    state: State,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "lowercase")]
+enum State {
+    Signing,
+    Retired,
+    Expired,
+}
+
+impl State {
+    fn of(key: &StoredKey, now: OffsetDateTime) -> Self {
+        if key.retire_at.is_none_or(|at| at > now) {
+            Self::Signing
+        } else if key.expires_at.is_none_or(|at| at > now) {
+            Self::Retired
+        } else {
+            Self::Expired
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Self::Signing => "signing",
+            Self::Retired => "retired, still published",
+            Self::Expired => "expired",
+        }
+    }
+}
+
+pub async fn run(store: Store, config: Config, command: KeysCommand) -> anyhow::Result<()> {
+    match command {
+        KeysCommand::List { json } => {
+            let now = store.clock().now();
+            let listed: Vec<Listed> = store
+                .signing_keys()
+                .all()
+                .await?
+                .into_iter()
+                .map(|key| Listed {
+                    state: State::of(&key, now),
+                    kid: key.kid,
+                    algorithm: key.algorithm,
+                    created_at: key.created_at,
+                    retire_at: key.retire_at,
+                    expires_at: key.expires_at,
+                })
+                .collect();
+            if json {
+                println!("{}", serde_json::to_string_pretty(&listed)?);
+                return Ok(());
+            }
+            if listed.is_empty() {
+                println!("No signing keys yet: `serve` creates them on its first start.");
+            }
+            for key in listed {
+                println!(
+                    "{:<22}  {:<5}  created {}  retire {}  expires {}  {}",
+                    key.kid,
+                    key.algorithm,
+                    moment(Some(key.created_at)),
+                    moment(key.retire_at),
+                    moment(key.expires_at),
+                    key.state.describe()
+                );
+            }
+            Ok(())
+        }
+        KeysCommand::Rotate { json } => {
+            let sealing = SealingKey::load(&config)?;
+            let overlap = keys::rotation_overlap(&config.oidc);
+            let rotated = keys::rotate(&store, &sealing, overlap).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&rotated)?);
+                return Ok(());
+            }
+            for key in &rotated {
+                println!("{:<5}  new key {}", key.algorithm, key.kid);
+                for old in &key.retired {
+                    println!(
+                        "       retired {old}, published until {}",
+                        moment(Some(key.published_until))
+                    );
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+fn moment(at: Option<OffsetDateTime>) -> String {
+    at.and_then(|at| at.format(&Rfc3339).ok())
+        .unwrap_or_else(|| "-".to_owned())
+}

@@ -19,6 +19,8 @@ pub enum PageErrorKind {
     NotFound,
     BadRequest,
     MethodNotAllowed,
+    /// A website sent the member here with an unknown client or redirect URI.
+    InvalidAuthorizationRequest,
     Internal,
 }
 
@@ -28,6 +30,7 @@ impl PageErrorKind {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::BadRequest => StatusCode::BAD_REQUEST,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::InvalidAuthorizationRequest => StatusCode::BAD_REQUEST,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -37,6 +40,7 @@ impl PageErrorKind {
             Self::NotFound => "error-not-found",
             Self::BadRequest => "error-bad-request",
             Self::MethodNotAllowed => "error-method",
+            Self::InvalidAuthorizationRequest => "authorize-error",
             Self::Internal => "error-internal",
         }
     }

@@ -1,1 +1,1022 @@
 //! Signing keys: generation, sealing at rest, rotation, JWKS.
+//!
+//! Keys live in the database so that every node signs with the same keys and
+//! publishes the same JWKS; their private halves are sealed there with
+//! AES-256-GCM under a key-encryption key that never enters the database.
+
+use std::{
+    fmt, fs,
+    io::{self, Write},
+    path::Path,
+    str::FromStr,
+    sync::{Arc, PoisonError, RwLock},
+    time::Duration,
+};
+
+use aws_lc_rs::{
+    aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey},
+    encoding::{AsDer, Pkcs8V1Der},
+    rsa::KeySize,
+    signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, RsaKeyPair},
+};
+use axum::{
+    Json,
+    extract::State,
+    http::header,
+    response::{IntoResponse, Response},
+};
+use jsonwebtoken::{
+    Algorithm, DecodingKey, EncodingKey, Header, Validation,
+    jwk::{Jwk, PublicKeyUse},
+};
+use serde::{Serialize, Serializer, de::DeserializeOwned};
+use si_store::{Repositories, Store, StoreError, signing_keys::StoredKey};
+use time::OffsetDateTime;
+
+use crate::config::{Config, OidcConfig};
+
+/// The file in the data directory that holds a generated key-encryption key.
+pub const KEY_ENCRYPTION_KEY_FILE: &str = "key-encryption.key";
+
+/// How often each node should call [`Keyring::refresh`] to see other nodes'
+/// rotations; a retired key stays published at least this much longer.
+pub const REFRESH_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Time allowed for clock differences between nodes and for relying parties
+/// that fetch the JWKS a little late.
+const ROTATION_MARGIN: Duration = Duration::from_secs(5 * 60);
+
+/// Clock difference between nodes tolerated on `exp` and `nbf`.
+const LEEWAY_SECONDS: f64 = 60.0;
+
+/// A JWS algorithm the provider signs with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SigningAlgorithm {
+    Rs256,
+    Es256,
+    EdDsa,
+}
+
+impl SigningAlgorithm {
+    pub const ALL: [Self; 3] = [Self::Rs256, Self::Es256, Self::EdDsa];
+
+    /// The JWS `alg` name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Rs256 => "RS256",
+            Self::Es256 => "ES256",
+            Self::EdDsa => "EdDSA",
+        }
+    }
+
+    fn jwt(self) -> Algorithm {
+        match self {
+            Self::Rs256 => Algorithm::RS256,
+            Self::Es256 => Algorithm::ES256,
+            Self::EdDsa => Algorithm::EdDSA,
+        }
+    }
+}
+
+impl fmt::Display for SigningAlgorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for SigningAlgorithm {
+    type Err = UnknownAlgorithm;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|a| a.as_str() == s)
+            .ok_or_else(|| UnknownAlgorithm(s.to_owned()))
+    }
+}
+
+impl Serialize for SigningAlgorithm {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("unknown signing algorithm {0:?} (use RS256, ES256 or EdDSA)")]
+pub struct UnknownAlgorithm(pub String);
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error(
+        "oidc.key_encryption_key is not valid: it must be base64 of exactly 32 random bytes \
+         (for example the output of `openssl rand -base64 32`)"
+    )]
+    BadConfiguredKey,
+    #[error("the key-encryption key file {path} does not hold base64 of exactly 32 bytes")]
+    BadKeyFile { path: String },
+    #[error("cannot read or create the key-encryption key file {path}: {source}")]
+    KeyFile { path: String, source: io::Error },
+    #[error(
+        "signing key {kid} cannot be unsealed: the key-encryption key is not the one it was \
+         sealed with (nodes sharing a database must share oidc.key_encryption_key), or the \
+         stored key was altered"
+    )]
+    Unseal { kid: String },
+    #[error("stored signing key {kid} is not valid: {reason}")]
+    CorruptKey { kid: String, reason: String },
+    #[error("cannot generate or seal a {0} key")]
+    Generate(SigningAlgorithm),
+    #[error("there is no {0} key to sign with")]
+    NoSigningKey(SigningAlgorithm),
+    #[error("cannot sign a token: {0}")]
+    Sign(jsonwebtoken::errors::Error),
+    #[error("the token is signed with a key that is not published: {kid}")]
+    UnknownKey { kid: String },
+    #[error("the token is not valid: {0}")]
+    InvalidToken(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The key-encryption key: seals the signing keys' private halves at rest.
+#[derive(Clone)]
+pub struct SealingKey(Arc<LessSafeKey>);
+
+impl fmt::Debug for SealingKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SealingKey([redacted])")
+    }
+}
+
+impl SealingKey {
+    /// The configured `oidc.key_encryption_key`, or else the one in
+    /// `<data_dir>/key-encryption.key`, generated there on first use.
+    pub fn load(config: &Config) -> Result<Self, KeyError> {
+        match &config.oidc.key_encryption_key {
+            Some(text) => Self::from_base64(text),
+            None => Self::from_file(&config.data_dir.join(KEY_ENCRYPTION_KEY_FILE)),
+        }
+    }
+
+    /// Base64 (standard or URL-safe, padded or not) of exactly 32 bytes.
+    pub fn from_base64(text: &str) -> Result<Self, KeyError> {
+        base64::decode(text.trim())
+            .and_then(|bytes| Self::from_bytes(&bytes))
+            .ok_or(KeyError::BadConfiguredKey)
+    }
+
+    fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        if bytes.len() != 32 {
+            return None;
+        }
+        let key = UnboundKey::new(&AES_256_GCM, bytes).ok()?;
+        Some(Self(Arc::new(LessSafeKey::new(key))))
+    }
+
+    fn from_file(path: &Path) -> Result<Self, KeyError> {
+        let failed = |source| KeyError::KeyFile {
+            path: path.display().to_string(),
+            source,
+        };
+        if let Some(key) = Self::read_file(path)? {
+            return Ok(key);
+        }
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir).map_err(failed)?;
+        }
+        let mut bytes = [0u8; 32];
+        aws_lc_rs::rand::fill(&mut bytes).map_err(|_| failed(io::Error::other("no randomness")))?;
+        // Written aside and then linked into place: of two nodes starting at
+        // once, one wins and the other reads the winner's complete file.
+        let aside = path.with_extension(format!("{:016x}.tmp", rand::random::<u64>()));
+        let written = write_private(&aside, format!("{}\n", base64::encode_standard(&bytes)));
+        let linked = written.and_then(|()| fs::hard_link(&aside, path));
+        let _ = fs::remove_file(&aside);
+        match linked {
+            Ok(()) => {
+                tracing::info!(path = %path.display(), "generated a key-encryption key");
+                Self::from_bytes(&bytes).ok_or(KeyError::BadKeyFile {
+                    path: path.display().to_string(),
+                })
+            }
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => Self::read_file(path)?
+                .ok_or_else(|| failed(io::Error::from(io::ErrorKind::NotFound))),
+            Err(err) => Err(failed(err)),
+        }
+    }
+
+    fn read_file(path: &Path) -> Result<Option<Self>, KeyError> {
+        match fs::read_to_string(path) {
+            Ok(text) => base64::decode(text.trim())
+                .and_then(|bytes| Self::from_bytes(&bytes))
+                .map(Some)
+                .ok_or(KeyError::BadKeyFile {
+                    path: path.display().to_string(),
+                }),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(KeyError::KeyFile {
+                path: path.display().to_string(),
+                source,
+            }),
+        }
+    }
+
+    /// base64url(nonce || ciphertext || tag); the kid is bound in as associated
+    /// data, so a sealed key copied onto another row does not open.
+    fn seal(&self, kid: &str, plaintext: &[u8]) -> Option<String> {
+        let mut nonce = [0u8; NONCE_LEN];
+        aws_lc_rs::rand::fill(&mut nonce).ok()?;
+        let mut sealed = plaintext.to_vec();
+        self.0
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(kid.as_bytes()),
+                &mut sealed,
+            )
+            .ok()?;
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&sealed);
+        Some(base64::encode_url(&out))
+    }
+
+    fn open(&self, kid: &str, sealed: &str) -> Result<Vec<u8>, KeyError> {
+        let unseal = || KeyError::Unseal {
+            kid: kid.to_owned(),
+        };
+        let bytes = base64::decode(sealed).ok_or_else(unseal)?;
+        let (nonce, ciphertext) = bytes.split_at_checked(NONCE_LEN).ok_or_else(unseal)?;
+        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| unseal())?;
+        let mut in_out = ciphertext.to_vec();
+        let plaintext = self
+            .0
+            .open_in_place(nonce, Aad::from(kid.as_bytes()), &mut in_out)
+            .map_err(|_| unseal())?;
+        Ok(plaintext.to_vec())
+    }
+}
+
+fn write_private(path: &Path, contents: String) -> io::Result<()> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(contents.as_bytes())?;
+    file.sync_all()
+}
+
+/// A new key pair: PKCS#8 private half sealed, public half as a JWK.
+fn new_key(
+    algorithm: SigningAlgorithm,
+    sealing: &SealingKey,
+    now: OffsetDateTime,
+) -> Result<StoredKey, KeyError> {
+    let failed = || KeyError::Generate(algorithm);
+    let mut kid = [0u8; 16];
+    aws_lc_rs::rand::fill(&mut kid).map_err(|_| failed())?;
+    let kid = base64::encode_url(&kid);
+    let pkcs8 = generate_pkcs8(algorithm).ok_or_else(failed)?;
+    let encoding = encoding_key(algorithm, &pkcs8).ok_or_else(failed)?;
+    let jwk = public_jwk(&kid, algorithm, &encoding).ok_or_else(failed)?;
+    Ok(StoredKey {
+        private_key_sealed: sealing.seal(&kid, &pkcs8).ok_or_else(failed)?,
+        kid,
+        algorithm: algorithm.as_str().to_owned(),
+        public_jwk: jwk,
+        created_at: now,
+        retire_at: None,
+        expires_at: None,
+    })
+}
+
+/// RSA key generation takes a noticeable fraction of a second: off the runtime.
+async fn new_key_off_runtime(
+    algorithm: SigningAlgorithm,
+    sealing: &SealingKey,
+    now: OffsetDateTime,
+) -> Result<StoredKey, KeyError> {
+    let sealing = sealing.clone();
+    tokio::task::spawn_blocking(move || new_key(algorithm, &sealing, now))
+        .await
+        .map_err(|_| KeyError::Generate(algorithm))?
+}
+
+fn generate_pkcs8(algorithm: SigningAlgorithm) -> Option<Vec<u8>> {
+    Some(match algorithm {
+        SigningAlgorithm::Rs256 => {
+            let pair = RsaKeyPair::generate(KeySize::Rsa2048).ok()?;
+            AsDer::<Pkcs8V1Der>::as_der(&pair).ok()?.as_ref().to_vec()
+        }
+        SigningAlgorithm::Es256 => EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)
+            .ok()?
+            .to_pkcs8v1()
+            .ok()?
+            .as_ref()
+            .to_vec(),
+        // Version 1 (without the public key): the form jsonwebtoken derives the JWK from.
+        SigningAlgorithm::EdDsa => Ed25519KeyPair::generate()
+            .ok()?
+            .to_pkcs8v1()
+            .ok()?
+            .as_ref()
+            .to_vec(),
+    })
+}
+
+fn encoding_key(algorithm: SigningAlgorithm, pkcs8: &[u8]) -> Option<EncodingKey> {
+    Some(match algorithm {
+        // jsonwebtoken signs RSA with the PKCS#1 key that PKCS#8 wraps.
+        SigningAlgorithm::Rs256 => EncodingKey::from_rsa_der(pkcs1_from_pkcs8(pkcs8)?),
+        SigningAlgorithm::Es256 => EncodingKey::from_ec_der(pkcs8),
+        SigningAlgorithm::EdDsa => EncodingKey::from_ed_der(pkcs8),
+    })
+}
+
+fn public_jwk(kid: &str, algorithm: SigningAlgorithm, key: &EncodingKey) -> Option<String> {
+    let mut jwk = Jwk::from_encoding_key(key, algorithm.jwt()).ok()?;
+    jwk.common.key_id = Some(kid.to_owned());
+    jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+    serde_json::to_string(&jwk).ok()
+}
+
+/// The `privateKey` OCTET STRING of a PKCS#8 `PrivateKeyInfo`
+/// (SEQUENCE { INTEGER version, SEQUENCE algorithm, OCTET STRING privateKey, .. }).
+fn pkcs1_from_pkcs8(der: &[u8]) -> Option<&[u8]> {
+    let (0x30, info, _) = der_element(der)? else {
+        return None;
+    };
+    let (0x02, _, rest) = der_element(info)? else {
+        return None;
+    };
+    let (0x30, _, rest) = der_element(rest)? else {
+        return None;
+    };
+    let (0x04, key, _) = der_element(rest)? else {
+        return None;
+    };
+    Some(key)
+}
+
+/// One DER element: its tag, its contents and what follows it.
+fn der_element(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let (&tag, rest) = input.split_first()?;
+    let (&first, rest) = rest.split_first()?;
+    let (length, rest) = if first < 0x80 {
+        (usize::from(first), rest)
+    } else {
+        let count = usize::from(first & 0x7f);
+        if count == 0 || count > 4 {
+            return None;
+        }
+        let (bytes, rest) = rest.split_at_checked(count)?;
+        let length = bytes
+            .iter()
+            .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
+        (length, rest)
+    };
+    let (contents, rest) = rest.split_at_checked(length)?;
+    Some((tag, contents, rest))
+}
+
+/// A published key as a node holds it in memory.
+struct LoadedKey {
+    kid: String,
+    algorithm: SigningAlgorithm,
+    jwk: serde_json::Value,
+    /// Built from the published JWK, exactly as relying parties verify.
+    decoding: DecodingKey,
+    /// Only for keys that were still signing when loaded.
+    encoding: Option<EncodingKey>,
+    retire_at: Option<OffsetDateTime>,
+    expires_at: Option<OffsetDateTime>,
+}
+
+impl LoadedKey {
+    fn load(
+        stored: StoredKey,
+        sealing: &SealingKey,
+        now: OffsetDateTime,
+    ) -> Result<Option<Self>, KeyError> {
+        let corrupt = |reason: &str| KeyError::CorruptKey {
+            kid: stored.kid.clone(),
+            reason: reason.to_owned(),
+        };
+        let Ok(algorithm) = stored.algorithm.parse::<SigningAlgorithm>() else {
+            // A newer version may sign with more algorithms during a rolling upgrade.
+            tracing::warn!(kid = %stored.kid, algorithm = %stored.algorithm, "skipping a key of an unknown algorithm");
+            return Ok(None);
+        };
+        let jwk: Jwk =
+            serde_json::from_str(&stored.public_jwk).map_err(|_| corrupt("public JWK"))?;
+        let decoding = DecodingKey::from_jwk(&jwk).map_err(|_| corrupt("public JWK"))?;
+        let signs = stored.retire_at.is_none_or(|at| at > now);
+        let encoding = if signs {
+            let pkcs8 = sealing.open(&stored.kid, &stored.private_key_sealed)?;
+            Some(encoding_key(algorithm, &pkcs8).ok_or_else(|| corrupt("private key"))?)
+        } else {
+            None
+        };
+        Ok(Some(Self {
+            jwk: serde_json::to_value(&jwk).map_err(|_| corrupt("public JWK"))?,
+            kid: stored.kid,
+            algorithm,
+            decoding,
+            encoding,
+            retire_at: stored.retire_at,
+            expires_at: stored.expires_at,
+        }))
+    }
+
+    fn published_at(&self, now: OffsetDateTime) -> bool {
+        self.expires_at.is_none_or(|at| at > now)
+    }
+
+    fn signing_at(&self, now: OffsetDateTime) -> Option<&EncodingKey> {
+        self.encoding
+            .as_ref()
+            .filter(|_| self.retire_at.is_none_or(|at| at > now))
+    }
+}
+
+/// The keys every request signs and verifies with. Cheap to clone.
+#[derive(Clone)]
+pub struct Keyring(Arc<Shared>);
+
+struct Shared {
+    store: Store,
+    sealing: SealingKey,
+    /// Newest first, as the store lists them; replaced whole on refresh.
+    keys: RwLock<Arc<[LoadedKey]>>,
+}
+
+impl fmt::Debug for Keyring {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let keys = self.snapshot();
+        f.debug_list()
+            .entries(keys.iter().map(|k| (&k.kid, k.algorithm)))
+            .finish()
+    }
+}
+
+impl Keyring {
+    /// Makes sure there is a signing key of every algorithm, then loads the
+    /// published keys. Two nodes starting at once may each add a key; the
+    /// newest then signs on both, and the other stays published and harmless.
+    pub async fn load_or_create(store: &Store, sealing: &SealingKey) -> Result<Self, KeyError> {
+        let signing = store.signing_keys().signing().await?;
+        for algorithm in SigningAlgorithm::ALL {
+            if !signing.iter().any(|k| k.algorithm == algorithm.as_str()) {
+                let key = new_key_off_runtime(algorithm, sealing, store.clock().now()).await?;
+                store.signing_keys().insert(&key).await?;
+                tracing::info!(kid = %key.kid, algorithm = %algorithm, "created a signing key");
+            }
+        }
+        let keyring = Self(Arc::new(Shared {
+            store: store.clone(),
+            sealing: sealing.clone(),
+            keys: RwLock::new(Arc::from(Vec::new())),
+        }));
+        keyring.refresh().await?;
+        Ok(keyring)
+    }
+
+    /// Reloads the published keys, so this node follows rotations made elsewhere.
+    pub async fn refresh(&self) -> Result<(), KeyError> {
+        let now = self.now();
+        let mut keys = Vec::new();
+        for stored in self.0.store.signing_keys().published().await? {
+            keys.extend(LoadedKey::load(stored, &self.0.sealing, now)?);
+        }
+        *self.0.keys.write().unwrap_or_else(PoisonError::into_inner) = Arc::from(keys);
+        Ok(())
+    }
+
+    /// `{"keys": [...]}`: every published key.
+    pub fn jwks(&self) -> serde_json::Value {
+        let now = self.now();
+        let keys: Vec<_> = self
+            .snapshot()
+            .iter()
+            .filter(|k| k.published_at(now))
+            .map(|k| k.jwk.clone())
+            .collect();
+        serde_json::json!({ "keys": keys })
+    }
+
+    /// Signs `claims` with the newest signing key of `algorithm`; the header
+    /// carries its `kid` and the given `typ` (`JWT`, `at+jwt`, `logout+jwt`).
+    pub fn sign(
+        &self,
+        algorithm: SigningAlgorithm,
+        typ: &str,
+        claims: &impl Serialize,
+    ) -> Result<String, KeyError> {
+        let now = self.now();
+        let keys = self.snapshot();
+        let (kid, encoding) = keys
+            .iter()
+            .filter(|k| k.algorithm == algorithm)
+            .find_map(|k| k.signing_at(now).map(|e| (&k.kid, e)))
+            .ok_or(KeyError::NoSigningKey(algorithm))?;
+        let mut header = Header::new(algorithm.jwt());
+        header.kid = Some(kid.clone());
+        header.typ = Some(typ.to_owned());
+        jsonwebtoken::encode(&header, claims, encoding).map_err(KeyError::Sign)
+    }
+
+    /// Checks a token this provider signed: a published key by `kid`, its
+    /// signature, `iss`, `aud` (when given), and `exp`/`nbf` by the store's clock.
+    pub async fn verify<T: DeserializeOwned>(
+        &self,
+        token: &str,
+        audiences: Option<&[&str]>,
+        issuer: &str,
+    ) -> Result<T, KeyError> {
+        let invalid = |e: jsonwebtoken::errors::Error| KeyError::InvalidToken(e.to_string());
+        let kid = jsonwebtoken::decode_header(token)
+            .map_err(invalid)?
+            .kid
+            .ok_or_else(|| KeyError::InvalidToken("no kid in the header".to_owned()))?;
+        if self.find(&kid).is_none() {
+            // Perhaps another node rotated since our last refresh.
+            self.refresh().await?;
+        }
+        let (algorithm, decoding) = self.find(&kid).ok_or(KeyError::UnknownKey { kid })?;
+        let mut validation = Validation::new(algorithm.jwt());
+        // jsonwebtoken reads the system clock; time here comes from the store's.
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.set_issuer(&[issuer]);
+        match audiences {
+            Some(audiences) => {
+                validation.set_audience(audiences);
+                validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+            }
+            None => {
+                validation.validate_aud = false;
+                validation.set_required_spec_claims(&["exp", "iss"]);
+            }
+        }
+        let claims = jsonwebtoken::decode::<serde_json::Value>(token, &decoding, &validation)
+            .map_err(invalid)?
+            .claims;
+        let now = self.now().unix_timestamp() as f64;
+        let moment = |name: &str| claims.get(name).and_then(serde_json::Value::as_f64);
+        match moment("exp") {
+            Some(exp) if now <= exp + LEEWAY_SECONDS => {}
+            Some(_) => return Err(KeyError::InvalidToken("expired".to_owned())),
+            None => return Err(KeyError::InvalidToken("exp is not a number".to_owned())),
+        }
+        if moment("nbf").is_some_and(|nbf| nbf > now + LEEWAY_SECONDS) {
+            return Err(KeyError::InvalidToken("not valid yet".to_owned()));
+        }
+        serde_json::from_value(claims).map_err(|e| KeyError::InvalidToken(e.to_string()))
+    }
+
+    fn find(&self, kid: &str) -> Option<(SigningAlgorithm, DecodingKey)> {
+        let now = self.now();
+        self.snapshot()
+            .iter()
+            .find(|k| k.kid == kid && k.published_at(now))
+            .map(|k| (k.algorithm, k.decoding.clone()))
+    }
+
+    fn snapshot(&self) -> Arc<[LoadedKey]> {
+        self.0
+            .keys
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn now(&self) -> OffsetDateTime {
+        self.0.store.clock().now()
+    }
+}
+
+/// How long a retired key stays published: the longest a token lives, plus
+/// the time other nodes may still sign with it before their next refresh,
+/// plus a margin.
+pub fn rotation_overlap(config: &OidcConfig) -> Duration {
+    config.longest_token_lifetime() + REFRESH_INTERVAL + ROTATION_MARGIN
+}
+
+/// What one rotation did for one algorithm.
+#[derive(Debug, Clone, Serialize)]
+pub struct RotatedKey {
+    pub algorithm: SigningAlgorithm,
+    /// The key that signs from now on.
+    pub kid: String,
+    /// The keys that stopped signing.
+    pub retired: Vec<String>,
+    /// Until when the retired keys stay published.
+    #[serde(with = "time::serde::rfc3339")]
+    pub published_until: OffsetDateTime,
+}
+
+/// Creates a new signing key of every algorithm; the keys signing until now
+/// retire now and stay published for `overlap`. Also removes expired keys.
+pub async fn rotate(
+    store: &Store,
+    sealing: &SealingKey,
+    overlap: Duration,
+) -> Result<Vec<RotatedKey>, KeyError> {
+    let now = store.clock().now();
+    let until = time::Duration::try_from(overlap)
+        .ok()
+        .and_then(|overlap| now.checked_add(overlap))
+        .unwrap_or(OffsetDateTime::new_utc(
+            time::Date::MAX,
+            time::Time::MIDNIGHT,
+        ));
+    let mut fresh = Vec::new();
+    for algorithm in SigningAlgorithm::ALL {
+        fresh.push((
+            algorithm,
+            new_key_off_runtime(algorithm, sealing, now).await?,
+        ));
+    }
+    let txn = store.begin().await?;
+    let previous = txn.signing_keys().signing().await?;
+    let mut rotated = Vec::new();
+    for (algorithm, key) in fresh {
+        txn.signing_keys().insert(&key).await?;
+        let mut retired = Vec::new();
+        for old in previous
+            .iter()
+            .filter(|k| k.algorithm == algorithm.as_str())
+        {
+            txn.signing_keys().retire(&old.kid, now, until).await?;
+            retired.push(old.kid.clone());
+        }
+        rotated.push(RotatedKey {
+            algorithm,
+            kid: key.kid,
+            retired,
+            published_until: until,
+        });
+    }
+    let deleted = txn.signing_keys().delete_expired().await?;
+    txn.commit().await?;
+    tracing::info!(deleted, "rotated the signing keys");
+    Ok(rotated)
+}
+
+/// `GET` the JWKS; relying parties may cache it for five minutes.
+pub async fn jwks_endpoint(State(keyring): State<Keyring>) -> Response {
+    (
+        [(header::CACHE_CONTROL, "public, max-age=300")],
+        Json(keyring.jwks()),
+    )
+        .into_response()
+}
+
+/// Base64 as the key material needs it. The server crate has no base64
+/// dependency of its own, and these few lines spare it one.
+mod base64 {
+    const STANDARD: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const URL_SAFE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+    /// base64url without padding.
+    pub fn encode_url(bytes: &[u8]) -> String {
+        encode(bytes, URL_SAFE, false)
+    }
+
+    /// Standard base64 with padding, as `openssl rand -base64` writes it.
+    pub fn encode_standard(bytes: &[u8]) -> String {
+        encode(bytes, STANDARD, true)
+    }
+
+    fn encode(bytes: &[u8], alphabet: &[u8; 64], pad: bool) -> String {
+        let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+        for chunk in bytes.chunks(3) {
+            let group = chunk
+                .iter()
+                .enumerate()
+                .fold(0u32, |acc, (i, &b)| acc | u32::from(b) << (16 - 8 * i));
+            for i in 0..=chunk.len() {
+                out.push(char::from(
+                    alphabet[(group >> (18 - 6 * i) & 0x3f) as usize],
+                ));
+            }
+            if pad {
+                out.extend(std::iter::repeat_n('=', 3 - chunk.len()));
+            }
+        }
+        out
+    }
+
+    /// Either alphabet, padded or not; `None` for anything else.
+    pub fn decode(text: &str) -> Option<Vec<u8>> {
+        let text = text.as_bytes();
+        let unpadded = text
+            .strip_suffix(b"==")
+            .or_else(|| text.strip_suffix(b"="))
+            .unwrap_or(text);
+        if unpadded.len() % 4 == 1 || (unpadded.len() != text.len() && text.len() % 4 != 0) {
+            return None;
+        }
+        let mut out = Vec::with_capacity(unpadded.len() * 3 / 4);
+        let (mut buffer, mut bits) = (0u32, 0u32);
+        for &c in unpadded {
+            let value = match c {
+                b'A'..=b'Z' => c - b'A',
+                b'a'..=b'z' => c - b'a' + 26,
+                b'0'..=b'9' => c - b'0' + 52,
+                b'+' | b'-' => 62,
+                b'/' | b'_' => 63,
+                _ => return None,
+            };
+            buffer = (buffer << 6) | u32::from(value);
+            bits += 6;
+            if bits >= 8 {
+                bits -= 8;
+                out.push((buffer >> bits) as u8);
+                buffer &= (1 << bits) - 1;
+            }
+        }
+        // Bits left over must be zero, or two texts would decode alike.
+        (buffer == 0).then_some(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use serde::Deserialize;
+    use si_store::{FixedClock, testing::TestDatabase};
+
+    use super::*;
+
+    #[derive(Debug, Serialize, Deserialize, PartialEq)]
+    struct Claims {
+        iss: String,
+        aud: String,
+        sub: String,
+        exp: i64,
+        iat: i64,
+    }
+
+    const ISSUER: &str = "https://login.bibliotheek.example";
+
+    fn random_sealing_key() -> SealingKey {
+        SealingKey::from_base64(&base64::encode_standard(&rand::random::<[u8; 32]>())).unwrap()
+    }
+
+    async fn keyring() -> (Keyring, Store, FixedClock, SealingKey, TestDatabase) {
+        let database = TestDatabase::create().await;
+        // Now, so that jsonwebtoken's own exp check (system clock) agrees.
+        let clock = FixedClock::at(OffsetDateTime::now_utc());
+        let store = Store::connect(&database.url, Arc::new(clock.clone()))
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        let sealing = random_sealing_key();
+        let keyring = Keyring::load_or_create(&store, &sealing).await.unwrap();
+        (keyring, store, clock, sealing, database)
+    }
+
+    fn claims(clock: &FixedClock, lifetime: time::Duration) -> Claims {
+        let now = si_store::Clock::now(clock);
+        Claims {
+            iss: ISSUER.to_owned(),
+            aud: "wise-drenthe".to_owned(),
+            sub: "member-1".to_owned(),
+            exp: (now + lifetime).unix_timestamp(),
+            iat: now.unix_timestamp(),
+        }
+    }
+
+    fn kid_of(token: &str) -> String {
+        jsonwebtoken::decode_header(token).unwrap().kid.unwrap()
+    }
+
+    #[test]
+    fn base64_round_trips_in_both_alphabets() {
+        for length in 0..40 {
+            let bytes: Vec<u8> = (0..length).map(|i| (i * 37 + 250) as u8).collect();
+            assert_eq!(base64::decode(&base64::encode_url(&bytes)).unwrap(), bytes);
+            assert_eq!(
+                base64::decode(&base64::encode_standard(&bytes)).unwrap(),
+                bytes
+            );
+        }
+        assert_eq!(
+            base64::encode_standard(b"any carnal pleas"),
+            "YW55IGNhcm5hbCBwbGVhcw=="
+        );
+        assert_eq!(base64::encode_url(&[0xfb, 0xff]), "-_8");
+        assert_eq!(base64::decode("+/8=").unwrap(), [0xfb, 0xff]);
+        for bad in ["a", "ab=c", "a$bc", "-_9", "ab==="] {
+            assert_eq!(base64::decode(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn sealing_round_trips_and_detects_tampering_and_wrong_keys() {
+        let key = random_sealing_key();
+        let sealed = key.seal("kid-1", b"private key").unwrap();
+        assert_eq!(key.open("kid-1", &sealed).unwrap(), b"private key");
+        assert_ne!(
+            key.seal("kid-1", b"private key").unwrap(),
+            sealed,
+            "fresh nonce"
+        );
+
+        let mut tampered = base64::decode(&sealed).unwrap();
+        tampered[NONCE_LEN] ^= 1;
+        let tampered = base64::encode_url(&tampered);
+        for (k, kid, text) in [
+            (&key, "kid-1", tampered.as_str()),
+            (&key, "kid-2", sealed.as_str()),
+            (&random_sealing_key(), "kid-1", sealed.as_str()),
+            (&key, "kid-1", "short"),
+            (&key, "kid-1", "not base64!"),
+        ] {
+            let err = k.open(kid, text).unwrap_err();
+            assert!(
+                matches!(&err, KeyError::Unseal { kid: named } if named == kid),
+                "{err}"
+            );
+            assert!(err.to_string().contains(kid));
+        }
+    }
+
+    #[test]
+    fn a_configured_key_must_be_32_bytes_of_base64() {
+        for bad in ["", "not base64", &base64::encode_standard(&[7; 16])] {
+            let err = SealingKey::from_base64(bad).unwrap_err();
+            assert!(err.to_string().contains("exactly 32"), "{err}");
+        }
+        let key = SealingKey::from_base64(&base64::encode_url(&[7; 32])).unwrap();
+        assert_eq!(format!("{key:?}"), "SealingKey([redacted])");
+    }
+
+    #[test]
+    fn algorithms_parse_from_their_names() {
+        for algorithm in SigningAlgorithm::ALL {
+            assert_eq!(
+                algorithm.as_str().parse::<SigningAlgorithm>().unwrap(),
+                algorithm
+            );
+        }
+        assert!("HS256".parse::<SigningAlgorithm>().is_err());
+    }
+
+    #[tokio::test]
+    async fn every_algorithm_signs_tokens_that_verify_against_the_published_jwk() {
+        let (keyring, _store, clock, _sealing, _db) = keyring().await;
+        let jwks = keyring.jwks();
+        let published: Vec<Jwk> = serde_json::from_value(jwks["keys"].clone()).unwrap();
+        assert_eq!(published.len(), 3);
+        for algorithm in SigningAlgorithm::ALL {
+            let claims = claims(&clock, time::Duration::minutes(10));
+            let token = keyring.sign(algorithm, "at+jwt", &claims).unwrap();
+            let header = jsonwebtoken::decode_header(&token).unwrap();
+            assert_eq!(header.typ.as_deref(), Some("at+jwt"));
+            assert_eq!(header.alg, algorithm.jwt());
+
+            let verified: Claims = keyring
+                .verify(&token, Some(&["wise-drenthe"]), ISSUER)
+                .await
+                .unwrap();
+            assert_eq!(verified, claims);
+
+            // As a relying party does it: only the JWKS, and jsonwebtoken.
+            let jwk = published
+                .iter()
+                .find(|j| j.common.key_id == header.kid)
+                .expect("the signing key is published");
+            let raw = &jwks["keys"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|j| j["kid"] == header.kid.as_deref().unwrap())
+                .unwrap();
+            assert_eq!(raw["use"], "sig");
+            assert_eq!(raw["alg"], algorithm.as_str());
+            let members: Vec<&str> = match algorithm {
+                SigningAlgorithm::Rs256 => vec!["n", "e"],
+                SigningAlgorithm::Es256 => vec!["crv", "x", "y"],
+                SigningAlgorithm::EdDsa => vec!["crv", "x"],
+            };
+            for member in members {
+                let value = raw[member].as_str().unwrap();
+                assert!(!value.contains(['=', '+', '/']), "{member}: {value}");
+            }
+            assert!(
+                !raw.as_object().unwrap().contains_key("d"),
+                "no private part"
+            );
+            let mut validation = Validation::new(algorithm.jwt());
+            validation.set_audience(&["wise-drenthe"]);
+            validation.set_issuer(&[ISSUER]);
+            let decoded = jsonwebtoken::decode::<Claims>(
+                &token,
+                &DecodingKey::from_jwk(jwk).unwrap(),
+                &validation,
+            )
+            .unwrap();
+            assert_eq!(decoded.claims, claims);
+        }
+    }
+
+    #[tokio::test]
+    async fn verification_checks_issuer_audience_expiry_and_signature() {
+        let (keyring, _store, clock, _sealing, _db) = keyring().await;
+        let token = keyring
+            .sign(
+                SigningAlgorithm::Es256,
+                "JWT",
+                &claims(&clock, time::Duration::minutes(10)),
+            )
+            .unwrap();
+        assert!(keyring.verify::<Claims>(&token, None, ISSUER).await.is_ok());
+        assert!(
+            keyring
+                .verify::<Claims>(&token, Some(&["other"]), ISSUER)
+                .await
+                .is_err()
+        );
+        assert!(
+            keyring
+                .verify::<Claims>(&token, None, "https://evil.example")
+                .await
+                .is_err()
+        );
+
+        // A character well inside the signature, so every bit of it counts.
+        let at = token.len() - 10;
+        let swapped = if &token[at..=at] == "A" { "B" } else { "A" };
+        let forged = format!("{}{swapped}{}", &token[..at], &token[at + 1..]);
+        assert!(
+            keyring
+                .verify::<Claims>(&forged, None, ISSUER)
+                .await
+                .is_err()
+        );
+
+        clock.advance(time::Duration::minutes(12));
+        let err = keyring
+            .verify::<Claims>(&token, None, ISSUER)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, KeyError::InvalidToken(ref why) if why == "expired"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_retired_key_verifies_until_it_expires() {
+        let (keyring, store, clock, sealing, _db) = keyring().await;
+        let long = time::Duration::hours(2);
+        let old = keyring
+            .sign(SigningAlgorithm::EdDsa, "JWT", &claims(&clock, long))
+            .unwrap();
+
+        let rotated = rotate(&store, &sealing, Duration::from_secs(15 * 60))
+            .await
+            .unwrap();
+        assert_eq!(rotated.len(), 3);
+        assert!(rotated.iter().all(|r| r.retired.len() == 1));
+        keyring.refresh().await.unwrap();
+        assert_eq!(keyring.jwks()["keys"].as_array().unwrap().len(), 6);
+
+        let new = keyring
+            .sign(SigningAlgorithm::EdDsa, "JWT", &claims(&clock, long))
+            .unwrap();
+        assert_ne!(kid_of(&new), kid_of(&old));
+        assert!(
+            rotated
+                .iter()
+                .any(|r| r.kid == kid_of(&new) && r.retired == [kid_of(&old)])
+        );
+        assert!(keyring.verify::<Claims>(&old, None, ISSUER).await.is_ok());
+
+        clock.advance(time::Duration::minutes(16));
+        assert_eq!(keyring.jwks()["keys"].as_array().unwrap().len(), 3);
+        let err = keyring
+            .verify::<Claims>(&old, None, ISSUER)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, KeyError::UnknownKey { ref kid } if *kid == kid_of(&old)),
+            "{err}"
+        );
+        assert!(keyring.verify::<Claims>(&new, None, ISSUER).await.is_ok());
+    }
+
+    #[test]
+    fn pkcs8_unwraps_to_the_rsa_key_aws_lc_reads() {
+        let pkcs8 = generate_pkcs8(SigningAlgorithm::Rs256).unwrap();
+        let pkcs1 = pkcs1_from_pkcs8(&pkcs8).unwrap();
+        assert!(RsaKeyPair::from_der(pkcs1).is_ok());
+        assert_eq!(pkcs1_from_pkcs8(&pkcs8[..pkcs8.len() - 1]), None);
+        assert_eq!(pkcs1_from_pkcs8(b"\x30\x85\x01\x01\x01\x01\x01"), None);
+    }
+}

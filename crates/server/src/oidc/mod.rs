@@ -1,5 +1,40 @@
-//! The OpenID Connect provider: signing keys, clients, and (to come) the
-//! login, authorization, token, userinfo and logout endpoints.
+//! The OpenID Connect provider: discovery and keys, clients, the login page,
+//! the authorization, token and userinfo endpoints, and logout.
 
+pub mod authorize;
 pub mod clients;
+pub mod discovery;
 pub mod keys;
+pub mod login;
+pub mod logout;
+pub mod session;
+pub mod token;
+pub mod tokens;
+pub mod userinfo;
+
+use axum::{
+    Router,
+    routing::{get, post},
+};
+
+use crate::app::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            get(discovery::configuration),
+        )
+        .route(discovery::JWKS_PATH, get(keys::jwks_endpoint))
+        .route(discovery::AUTHORIZATION_PATH, get(authorize::authorize))
+        .route("/login", get(login::show).post(login::submit))
+        .route(discovery::TOKEN_PATH, post(token::token))
+        .route(
+            discovery::USERINFO_PATH,
+            get(userinfo::userinfo).post(userinfo::userinfo),
+        )
+        .route(
+            discovery::END_SESSION_PATH,
+            get(logout::logout).post(logout::logout),
+        )
+}

@@ -5,6 +5,7 @@ mod cli;
 mod clients;
 mod config;
 mod health;
+mod interop;
 mod keys;
 mod mail;
 mod pages;

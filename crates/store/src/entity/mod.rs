@@ -3,10 +3,16 @@
 
 pub mod account;
 pub mod audit_entry;
+pub mod authorization_code;
 pub mod branch;
+pub mod browser_session;
 pub mod client;
 pub mod library;
+pub mod login_throttle;
 pub mod membership;
 pub mod outbox_mail;
+pub mod refresh_token;
+pub mod revoked_access_token;
+pub mod session_client;
 pub mod signing_key;
 pub mod subscription_type;

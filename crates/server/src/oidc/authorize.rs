@@ -1,0 +1,335 @@
+//! The authorization endpoint (authorization code flow with PKCE, RFC 6749,
+//! OIDC Core, RFC 9700, RFC 9207). An unknown client or a redirect URI that
+//! is not registered exactly gets a localized page, never a redirect; every
+//! other error goes back to the client with `state` and `iss`.
+
+use axum::{
+    extract::{Query, State},
+    http::{HeaderMap, HeaderValue, header},
+    response::{IntoResponse, Redirect, Response},
+};
+use serde::{Deserialize, Serialize};
+use si_credentials::secrets::SecretToken;
+use si_store::{Repositories, grants::CodeGrant, sessions::BrowserSession};
+
+use super::{
+    clients::{Client, ClientKind, GrantType},
+    session,
+    tokens::find_client,
+};
+use crate::{
+    app::AppState,
+    http::{
+        error::{PageError, PageErrorKind},
+        i18n::Language,
+    },
+};
+
+/// Longest `state` or `nonce` we carry: enough for any real client, and
+/// bounded so the database and redirects stay small.
+const MAX_OPAQUE_VALUE: usize = 512;
+
+/// The parameters of an authorization request, as received.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorizationRequest {
+    pub client_id: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub response_type: Option<String>,
+    pub scope: Option<String>,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+    pub prompt: Option<String>,
+    pub max_age: Option<String>,
+}
+
+/// A request that passed every check.
+#[derive(Debug, Clone)]
+pub struct ValidRequest {
+    pub client: Client,
+    pub redirect_uri: String,
+    pub scope: String,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub prompt: Prompt,
+    pub max_age: Option<i64>,
+    /// The request as received, to carry through the login form.
+    pub original: AuthorizationRequest,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prompt {
+    Default,
+    /// Never show a page: answer at once, with `login_required` if need be.
+    None,
+    /// Ask for the password even when a session exists.
+    Login,
+}
+
+/// Why a request is refused; `Page` errors never redirect.
+pub enum Refusal {
+    Page,
+    Redirect {
+        redirect_uri: String,
+        state: Option<String>,
+        error: &'static str,
+        description: &'static str,
+    },
+}
+
+pub async fn authorize(
+    State(state): State<AppState>,
+    language: Language,
+    headers: HeaderMap,
+    Query(request): Query<AuthorizationRequest>,
+) -> Result<Response, PageError> {
+    let valid = match validate(&state, request).await {
+        Ok(valid) => valid,
+        Err(refusal) => return Ok(refuse(&state, language, refusal)),
+    };
+    let session = session::current(&state, &headers)
+        .await
+        .map_err(|e| PageError::internal(language, &e))?;
+    let usable =
+        session.filter(|s| valid.prompt != Prompt::Login && fresh_enough(&state, s, valid.max_age));
+    match (usable, valid.prompt) {
+        (Some(session), _) => complete(&state, language, &session, &valid).await,
+        (None, Prompt::None) => Ok(refuse(
+            &state,
+            language,
+            Refusal::Redirect {
+                redirect_uri: valid.redirect_uri,
+                state: valid.state,
+                error: "login_required",
+                description: "the member is not logged in",
+            },
+        )),
+        (None, _) => {
+            let carried = serde_urlencoded::to_string(&valid.original).unwrap_or_default();
+            Ok(Redirect::to(&format!("/login?{carried}")).into_response())
+        }
+    }
+}
+
+/// Checks a request: the client and its exact redirect URI first (so errors
+/// about anything else may safely go back to that URI).
+pub async fn validate(
+    state: &AppState,
+    request: AuthorizationRequest,
+) -> Result<ValidRequest, Refusal> {
+    let (Some(client_id), Some(redirect_uri)) = (
+        request.client_id.as_deref(),
+        request.redirect_uri.as_deref(),
+    ) else {
+        return Err(Refusal::Page);
+    };
+    let Some(client) = find_client(state, client_id).await else {
+        return Err(Refusal::Page);
+    };
+    if !client.redirect_uri_allowed(redirect_uri)
+        || !client.grant_types().contains(&GrantType::AuthorizationCode)
+    {
+        return Err(Refusal::Page);
+    }
+    let redirect_uri = redirect_uri.to_owned();
+    let back = |error, description| Refusal::Redirect {
+        redirect_uri: redirect_uri.clone(),
+        state: request
+            .state
+            .clone()
+            .filter(|s| s.len() <= MAX_OPAQUE_VALUE),
+        error,
+        description,
+    };
+    if request
+        .state
+        .as_ref()
+        .is_some_and(|s| s.len() > MAX_OPAQUE_VALUE)
+        || request
+            .nonce
+            .as_ref()
+            .is_some_and(|n| n.len() > MAX_OPAQUE_VALUE)
+    {
+        return Err(back("invalid_request", "state or nonce is too long"));
+    }
+    if request.response_type.as_deref() != Some("code") {
+        return Err(back(
+            "unsupported_response_type",
+            "only response_type=code is supported",
+        ));
+    }
+    let scopes: Vec<&str> = request
+        .scope
+        .as_deref()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    if !scopes.contains(&"openid") {
+        return Err(back("invalid_scope", "the openid scope is required"));
+    }
+    if scopes.iter().any(|scope| {
+        !client
+            .scopes()
+            .iter()
+            .any(|allowed| allowed.as_str() == *scope)
+    }) {
+        return Err(back(
+            "invalid_scope",
+            "a requested scope is not allowed for this client",
+        ));
+    }
+    let code_challenge = match (
+        request.code_challenge.as_deref(),
+        request.code_challenge_method.as_deref(),
+    ) {
+        (None, None) if client.kind() == ClientKind::Public => {
+            return Err(back(
+                "invalid_request",
+                "public clients must use PKCE (code_challenge with S256)",
+            ));
+        }
+        (None, None) => None,
+        (Some(challenge), Some("S256")) if is_s256_challenge(challenge) => {
+            Some(challenge.to_owned())
+        }
+        (Some(_), Some("S256")) => {
+            return Err(back(
+                "invalid_request",
+                "code_challenge is not a S256 challenge",
+            ));
+        }
+        (_, _) => {
+            return Err(back(
+                "invalid_request",
+                "only code_challenge_method=S256 is supported",
+            ));
+        }
+    };
+    let prompt = match request.prompt.as_deref() {
+        None | Some("") | Some("consent") | Some("select_account") => Prompt::Default,
+        Some("none") => Prompt::None,
+        Some("login") => Prompt::Login,
+        Some(_) => return Err(back("invalid_request", "prompt must be none or login")),
+    };
+    let max_age = match request.max_age.as_deref() {
+        None | Some("") => None,
+        Some(text) => match text.parse::<u32>() {
+            Ok(seconds) => Some(i64::from(seconds)),
+            Err(_) => {
+                return Err(back(
+                    "invalid_request",
+                    "max_age must be a number of seconds",
+                ));
+            }
+        },
+    };
+    let mut unique_scopes: Vec<&str> = Vec::with_capacity(scopes.len());
+    for scope in scopes {
+        if !unique_scopes.contains(&scope) {
+            unique_scopes.push(scope);
+        }
+    }
+    Ok(ValidRequest {
+        scope: unique_scopes.join(" "),
+        state: request.state.clone(),
+        nonce: request.nonce.clone(),
+        code_challenge,
+        prompt,
+        max_age,
+        redirect_uri,
+        client,
+        original: request,
+    })
+}
+
+/// 43 characters of base64url: the SHA-256 of a verifier (RFC 7636 4.2).
+fn is_s256_challenge(challenge: &str) -> bool {
+    challenge.len() == 43
+        && challenge
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+fn fresh_enough(state: &AppState, session: &BrowserSession, max_age: Option<i64>) -> bool {
+    max_age
+        .is_none_or(|seconds| (state.clock().now() - session.auth_time).whole_seconds() <= seconds)
+}
+
+/// Issues the code for a logged-in member and sends the browser back.
+pub async fn complete(
+    state: &AppState,
+    language: Language,
+    session: &BrowserSession,
+    request: &ValidRequest,
+) -> Result<Response, PageError> {
+    let code = SecretToken::generate().map_err(|e| PageError::internal(language, &e))?;
+    let now = state.clock().now();
+    let grant = CodeGrant {
+        code_digest: code.digest(),
+        client_id: request.client.id().to_string(),
+        account: session.account,
+        session_digest: session.digest.clone(),
+        redirect_uri: request.redirect_uri.clone(),
+        scope: request.scope.clone(),
+        nonce: request.nonce.clone(),
+        code_challenge: request.code_challenge.clone(),
+        auth_time: session.auth_time,
+        expires_at: now + time::Duration::seconds(i64::from(state.config.oidc.code_seconds)),
+    };
+    let grants = state.store.grants();
+    grants
+        .issue_code(&grant)
+        .await
+        .map_err(|e| PageError::internal(language, &e))?;
+    state
+        .store
+        .sessions()
+        .add_client(&session.digest, request.client.id().as_str())
+        .await
+        .map_err(|e| PageError::internal(language, &e))?;
+    let mut parameters = vec![("code", code.expose().to_owned())];
+    if let Some(value) = &request.state {
+        parameters.push(("state", value.clone()));
+    }
+    parameters.push(("iss", state.public_url.to_string()));
+    Ok(redirect_with(&request.redirect_uri, &parameters))
+}
+
+/// Answers a refused request: a page, or an error sent back to the client.
+pub fn refuse(state: &AppState, language: Language, refusal: Refusal) -> Response {
+    match refusal {
+        Refusal::Page => {
+            PageError::new(language, PageErrorKind::InvalidAuthorizationRequest).into_response()
+        }
+        Refusal::Redirect {
+            redirect_uri,
+            state: client_state,
+            error,
+            description,
+        } => {
+            let mut parameters = vec![
+                ("error", error.to_owned()),
+                ("error_description", description.to_owned()),
+            ];
+            if let Some(value) = client_state {
+                parameters.push(("state", value));
+            }
+            parameters.push(("iss", state.public_url.to_string()));
+            redirect_with(&redirect_uri, &parameters)
+        }
+    }
+}
+
+/// A 303 to `uri` with `parameters` added to its query.
+fn redirect_with(uri: &str, parameters: &[(&str, String)]) -> Response {
+    let query = serde_urlencoded::to_string(parameters).unwrap_or_default();
+    let separator = if uri.contains('?') { '&' } else { '?' };
+    let location = format!("{uri}{separator}{query}");
+    let mut response = Redirect::to(&location).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}

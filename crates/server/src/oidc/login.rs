@@ -1,0 +1,279 @@
+//! The central login page of the desk guide: "Inloggen", Gebruikersnaam,
+//! Wachtwoord. One message for an unknown username and a wrong password,
+//! with the same work done for both; failures throttled per username and
+//! per source address; legacy hashes upgraded to argon2id on success.
+
+use std::net::SocketAddr;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::{
+    Form,
+    extract::{ConnectInfo, Query, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use fluent_templates::fluent_bundle::FluentValue;
+use serde::Deserialize;
+use si_credentials::{
+    Verification,
+    secrets::{SecretToken, digest, verify_digest},
+};
+use si_domain::{AccountStatus, Username};
+use si_store::{Repositories, accounts::Account, throttle::ThrottlePolicy};
+use time::OffsetDateTime;
+
+use super::{
+    authorize::{self, AuthorizationRequest},
+    session::{self, cookie},
+};
+use crate::{
+    app::AppState,
+    http::{
+        error::{PageError, other},
+        i18n::Language,
+    },
+};
+
+const CSRF_COOKIE: &str = "si_csrf";
+
+#[derive(Template, WebTemplate)]
+#[template(path = "login.html")]
+struct LoginPage {
+    lang: Language,
+    other_lang: Language,
+    return_to: String,
+    csrf: String,
+    request: String,
+    username: String,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    request: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    language: Language,
+    headers: HeaderMap,
+    Query(request): Query<AuthorizationRequest>,
+) -> Result<Response, PageError> {
+    if let Err(refusal) = authorize::validate(&state, request.clone()).await {
+        return Ok(authorize::refuse(&state, language, refusal));
+    }
+    let carried = serde_urlencoded::to_string(&request).unwrap_or_default();
+    Ok(page(
+        language,
+        &headers,
+        carried,
+        String::new(),
+        None,
+        StatusCode::OK,
+    ))
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    language: Language,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, PageError> {
+    let request: AuthorizationRequest =
+        serde_urlencoded::from_str(&form.request).unwrap_or_default();
+    let valid = match authorize::validate(&state, request).await {
+        Ok(valid) => valid,
+        Err(refusal) => return Ok(authorize::refuse(&state, language, refusal)),
+    };
+    let username_typed: String = form.username.trim().chars().take(80).collect();
+    let again = |error: String, status| {
+        page(
+            language,
+            &headers,
+            form.request.clone(),
+            username_typed.clone(),
+            Some(error),
+            status,
+        )
+    };
+    let csrf_ok = cookie(&headers, CSRF_COOKIE)
+        .is_some_and(|token| !form.csrf.is_empty() && verify_digest(&form.csrf, &digest(token)));
+    if !csrf_ok {
+        return Ok(again(
+            language.text("login-expired-form"),
+            StatusCode::BAD_REQUEST,
+        ));
+    }
+
+    let subjects = [
+        format!("user:{username_typed}"),
+        format!("ip:{}", peer.ip()),
+    ];
+    let throttle = state.store.throttle();
+    for subject in &subjects {
+        let until = throttle
+            .blocked_until(subject)
+            .await
+            .map_err(|e| PageError::internal(language, &e))?;
+        if let Some(until) = until {
+            return Ok(again(
+                throttled_message(language, state.clock().now(), until),
+                StatusCode::TOO_MANY_REQUESTS,
+            ));
+        }
+    }
+
+    match check_password(&state, &username_typed, form.password)
+        .await
+        .map_err(|e| PageError::internal(language, &e))?
+    {
+        Some(account) => {
+            throttle
+                .reset(&subjects[0])
+                .await
+                .map_err(|e| PageError::internal(language, &e))?;
+            state
+                .store
+                .accounts()
+                .record_login(&account.id)
+                .await
+                .map_err(|e| PageError::internal(language, &e))?;
+            let (session, set_cookie) = session::start(&state, &account.id)
+                .await
+                .map_err(|e| PageError::internal(language, &e))?;
+            let mut response = authorize::complete(&state, language, &session, &valid).await?;
+            response
+                .headers_mut()
+                .append(header::SET_COOKIE, set_cookie);
+            Ok(response)
+        }
+        None => {
+            for (subject, policy) in subjects.iter().zip(policies()) {
+                throttle
+                    .record_failure(subject, &policy)
+                    .await
+                    .map_err(|e| PageError::internal(language, &e))?;
+            }
+            tracing::info!("login failed");
+            Ok(again(
+                language.text("login-failed"),
+                StatusCode::UNAUTHORIZED,
+            ))
+        }
+    }
+}
+
+/// Per username: slower after 5 failures. Per address: a library's public
+/// computers share one, so it gets far more room before slowing down.
+fn policies() -> [ThrottlePolicy; 2] {
+    [
+        ThrottlePolicy::default(),
+        ThrottlePolicy {
+            free_failures: 50,
+            ..ThrottlePolicy::default()
+        },
+    ]
+}
+
+#[derive(Debug, thiserror::Error)]
+enum LoginError {
+    #[error(transparent)]
+    Store(#[from] si_store::StoreError),
+    #[error(transparent)]
+    Credentials(#[from] si_credentials::CredentialError),
+}
+
+/// The account, if the password is right. An unknown username costs the same
+/// hashing work as a known one, so timing tells nothing.
+async fn check_password(
+    state: &AppState,
+    username: &str,
+    password: String,
+) -> Result<Option<Account>, LoginError> {
+    let params = state.config.argon2();
+    let account = match Username::parse(username) {
+        Ok(username) => state.store.accounts().by_username(&username).await?,
+        Err(_) => None,
+    };
+    let usable = account.filter(|a| a.status == AccountStatus::Active && a.password_hash.is_some());
+    let Some(account) = usable else {
+        state.hasher.dummy_verify(password, params).await?;
+        return Ok(None);
+    };
+    let stored = account.password_hash.clone().unwrap_or_default();
+    match state.hasher.verify(password.clone(), stored, params).await {
+        Ok(Verification::Match { needs_upgrade }) => {
+            if needs_upgrade {
+                let fresh = state.hasher.hash(password, params).await?;
+                state
+                    .store
+                    .accounts()
+                    .set_password_hash(&account.id, fresh)
+                    .await?;
+            }
+            Ok(Some(account))
+        }
+        Ok(Verification::Mismatch) => Ok(None),
+        // A stored hash we cannot read must not let anyone in, nor crash the page.
+        Err(err) => {
+            tracing::warn!(account = %account.id, "stored password hash unusable: {err}");
+            Ok(None)
+        }
+    }
+}
+
+fn throttled_message(language: Language, now: OffsetDateTime, until: OffsetDateTime) -> String {
+    let minutes = ((until - now).whole_seconds() + 59) / 60;
+    language.text_with(
+        "login-throttled",
+        &[("minutes", FluentValue::from(minutes.max(1)))],
+    )
+}
+
+fn page(
+    language: Language,
+    headers: &HeaderMap,
+    request: String,
+    username: String,
+    error: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let (csrf, set_cookie) = match cookie(headers, CSRF_COOKIE).filter(|t| t.len() == 43) {
+        Some(token) => (token.to_owned(), None),
+        None => {
+            let token = SecretToken::generate()
+                .map(|t| t.expose().to_owned())
+                .unwrap_or_default();
+            let value = format!("{CSRF_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax");
+            (token, HeaderValue::from_str(&value).ok())
+        }
+    };
+    let page = LoginPage {
+        lang: language,
+        other_lang: other(language),
+        return_to: format!("/login?{request}"),
+        csrf,
+        request,
+        username,
+        error,
+    };
+    let mut response = (status, page).into_response();
+    if let Some(set_cookie) = set_cookie {
+        response
+            .headers_mut()
+            .append(header::SET_COOKIE, set_cookie);
+    }
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}

@@ -1,0 +1,116 @@
+//! RP-initiated logout (OIDC RP-Initiated Logout 1.0): ends the browser
+//! session and shows the guide's "Tot de volgende keer" page, or returns to a
+//! post-logout URI the client registered (only with a valid `id_token_hint`
+//! or `client_id` naming that client; never an open redirect).
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::{
+    extract::{Query, State},
+    http::{HeaderMap, HeaderValue, header},
+    response::{IntoResponse, Redirect, Response},
+};
+use serde::Deserialize;
+use serde_json::Value;
+use si_credentials::secrets::digest;
+use si_store::Repositories;
+
+use super::session::{self, SESSION_COOKIE, cookie};
+use crate::{
+    app::AppState,
+    http::{
+        error::{PageError, other},
+        i18n::Language,
+    },
+};
+
+#[derive(Debug, Default, Deserialize)]
+pub struct LogoutRequest {
+    id_token_hint: Option<String>,
+    client_id: Option<String>,
+    post_logout_redirect_uri: Option<String>,
+    state: Option<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "logged_out.html")]
+struct LoggedOutPage {
+    lang: Language,
+    other_lang: Language,
+    return_to: String,
+    login_url: String,
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    language: Language,
+    headers: HeaderMap,
+    Query(request): Query<LogoutRequest>,
+) -> Result<Response, PageError> {
+    if let Some(token) = cookie(&headers, SESSION_COOKIE) {
+        state
+            .store
+            .sessions()
+            .end(&digest(token))
+            .await
+            .map_err(|e| PageError::internal(language, &e))?;
+    }
+    let destination = match request.post_logout_redirect_uri.as_deref() {
+        Some(uri) => allowed_destination(&state, &request, uri).await,
+        None => None,
+    };
+    let mut response = match destination {
+        Some(uri) => {
+            let location = match &request.state {
+                Some(value) => {
+                    let query = serde_urlencoded::to_string([("state", value)]).unwrap_or_default();
+                    format!("{uri}{}{query}", if uri.contains('?') { '&' } else { '?' })
+                }
+                None => uri,
+            };
+            Redirect::to(&location).into_response()
+        }
+        None => LoggedOutPage {
+            lang: language,
+            other_lang: other(language),
+            return_to: "/logout".to_owned(),
+            login_url: "/login".to_owned(),
+        }
+        .into_response(),
+    };
+    let headers = response.headers_mut();
+    headers.append(header::SET_COOKIE, session::clear(&state));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+/// The post-logout URI, if the client that names it registered it exactly.
+async fn allowed_destination(
+    state: &AppState,
+    request: &LogoutRequest,
+    uri: &str,
+) -> Option<String> {
+    let issuer = state.public_url.to_string();
+    // An expired hint is not trusted; the client can still name itself.
+    let from_hint = match request.id_token_hint.as_deref() {
+        Some(hint) => state
+            .keyring
+            .verify::<Value>(hint, None, &issuer)
+            .await
+            .ok()
+            .and_then(|claims| claims.get("aud")?.as_str().map(str::to_owned)),
+        None => None,
+    };
+    let client_id = match (from_hint, request.client_id.as_deref()) {
+        (Some(hinted), Some(given)) if hinted != given => return None,
+        (Some(hinted), _) => hinted,
+        (None, Some(given)) => given.to_owned(),
+        (None, None) => return None,
+    };
+    let client = super::tokens::find_client(state, &client_id).await?;
+    client
+        .post_logout_redirect_uris()
+        .iter()
+        .any(|registered| registered.as_str() == uri)
+        .then(|| uri.to_owned())
+}

@@ -1,0 +1,451 @@
+//! The token endpoint: authorization codes (with PKCE), rotating refresh
+//! tokens, and `client_credentials` for library systems. Clients authenticate
+//! with HTTP Basic or with the secret in the form; public clients send only
+//! their id. Errors are RFC 6749 §5.2 JSON.
+
+use axum::{
+    Form, Json,
+    extract::State,
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use base64::{
+    Engine,
+    engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD},
+};
+use serde::Deserialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use si_credentials::secrets::digest;
+use si_domain::AccountStatus;
+use si_store::{
+    Repositories,
+    grants::{Redemption, RefreshUse},
+};
+
+use super::{
+    clients::{self, Client},
+    tokens::{self, AccessClaims, MemberGrant, TokenError, TokenResponse},
+};
+use crate::app::AppState;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct TokenRequest {
+    grant_type: Option<String>,
+    code: Option<String>,
+    redirect_uri: Option<String>,
+    code_verifier: Option<String>,
+    refresh_token: Option<String>,
+    scope: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
+/// An OAuth error answer.
+#[derive(Debug)]
+pub struct OAuthError {
+    status: StatusCode,
+    error: &'static str,
+    description: &'static str,
+    /// Ask for Basic credentials again (a failed Basic authentication).
+    challenge: bool,
+}
+
+impl OAuthError {
+    pub fn new(error: &'static str, description: &'static str) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            error,
+            description,
+            challenge: false,
+        }
+    }
+
+    fn invalid_client(challenge: bool) -> Self {
+        Self {
+            status: StatusCode::UNAUTHORIZED,
+            error: "invalid_client",
+            description: "client authentication failed",
+            challenge,
+        }
+    }
+
+    fn server(err: &dyn std::fmt::Display) -> Self {
+        tracing::error!("token endpoint: {err}");
+        Self {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            error: "server_error",
+            description: "try again later",
+            challenge: false,
+        }
+    }
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        let mut response = (
+            self.status,
+            Json(json!({ "error": self.error, "error_description": self.description })),
+        )
+            .into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if self.challenge {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"token\""),
+            );
+        }
+        response
+    }
+}
+
+impl From<TokenError> for OAuthError {
+    fn from(err: TokenError) -> Self {
+        OAuthError::server(&err)
+    }
+}
+
+impl From<si_store::StoreError> for OAuthError {
+    fn from(err: si_store::StoreError) -> Self {
+        OAuthError::server(&err)
+    }
+}
+
+pub async fn token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(request): Form<TokenRequest>,
+) -> Result<Response, OAuthError> {
+    let client = authenticate(&state, &headers, &request).await?;
+    let grant_type = request.grant_type.as_deref().unwrap_or_default();
+    if !client
+        .grant_types()
+        .iter()
+        .any(|allowed| allowed.as_str() == grant_type)
+    {
+        return Err(match grant_type {
+            "authorization_code" | "refresh_token" | "client_credentials" => OAuthError::new(
+                "unauthorized_client",
+                "this client may not use this grant type",
+            ),
+            _ => OAuthError::new(
+                "unsupported_grant_type",
+                "use authorization_code, refresh_token or client_credentials",
+            ),
+        });
+    }
+    let answer = match grant_type {
+        "authorization_code" => authorization_code(&state, &client, &request).await?,
+        "refresh_token" => refresh(&state, &client, &request).await?,
+        _ => client_credentials(&state, &client, &request)?,
+    };
+    let mut response = Json(answer).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    Ok(response)
+}
+
+/// Basic credentials (RFC 6749 §2.3.1: form-encoded, then base64) or the
+/// form's `client_id`/`client_secret`; never both.
+async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    request: &TokenRequest,
+) -> Result<Client, OAuthError> {
+    let basic = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Basic "));
+    let (id, secret, via_basic) = match basic {
+        Some(encoded) => {
+            if request.client_secret.is_some() {
+                return Err(OAuthError::new(
+                    "invalid_request",
+                    "use one client authentication method",
+                ));
+            }
+            let decoded = STANDARD
+                .decode(encoded.trim())
+                .map_err(|_| OAuthError::invalid_client(true))?;
+            let decoded =
+                String::from_utf8(decoded).map_err(|_| OAuthError::invalid_client(true))?;
+            let (id, secret) = decoded
+                .split_once(':')
+                .ok_or(OAuthError::invalid_client(true))?;
+            let id: String = form_decode(id).ok_or(OAuthError::invalid_client(true))?;
+            let secret: String = form_decode(secret).ok_or(OAuthError::invalid_client(true))?;
+            if request
+                .client_id
+                .as_deref()
+                .is_some_and(|given| given != id)
+            {
+                return Err(OAuthError::invalid_client(true));
+            }
+            (id, Some(secret), true)
+        }
+        None => {
+            let id = request
+                .client_id
+                .clone()
+                .ok_or(OAuthError::invalid_client(false))?;
+            (id, request.client_secret.clone(), false)
+        }
+    };
+    clients::authenticate(&state.store, &id, secret.as_deref())
+        .await
+        .map_err(|_| OAuthError::invalid_client(via_basic))
+}
+
+fn form_decode(text: &str) -> Option<String> {
+    serde_urlencoded::from_str::<Vec<(String, String)>>(&format!("v={text}"))
+        .ok()?
+        .pop()
+        .map(|(_, value)| value)
+}
+
+async fn authorization_code(
+    state: &AppState,
+    client: &Client,
+    request: &TokenRequest,
+) -> Result<TokenResponse, OAuthError> {
+    let code = request
+        .code
+        .as_deref()
+        .ok_or(OAuthError::new("invalid_request", "code is missing"))?;
+    let code_digest = digest(code);
+    let grants = state.store.grants();
+    let grant = match grants.redeem_code(&code_digest).await? {
+        Redemption::Redeemed(grant) => grant,
+        Redemption::Replayed(grant) => {
+            // RFC 9700 §4.2.4: a code used twice was stolen; take back what it gave.
+            grants.revoke_from_code(&code_digest).await?;
+            let expires = grant.expires_at
+                + time::Duration::seconds(i64::from(state.config.oidc.access_token_seconds) + 600);
+            grants
+                .revoke_access_token(&tokens::jti_for_code(&code_digest), expires)
+                .await?;
+            tracing::warn!(client = %client.id(), "authorization code replayed: its tokens are revoked");
+            return Err(OAuthError::new(
+                "invalid_grant",
+                "the code was already used",
+            ));
+        }
+        Redemption::Expired | Redemption::Unknown => {
+            return Err(OAuthError::new(
+                "invalid_grant",
+                "the code is unknown or expired",
+            ));
+        }
+    };
+    if grant.client_id != client.id().as_str() {
+        return Err(OAuthError::new(
+            "invalid_grant",
+            "the code was issued to another client",
+        ));
+    }
+    if request.redirect_uri.as_deref() != Some(grant.redirect_uri.as_str()) {
+        return Err(OAuthError::new(
+            "invalid_grant",
+            "redirect_uri differs from the authorization request",
+        ));
+    }
+    match (&grant.code_challenge, request.code_verifier.as_deref()) {
+        (Some(challenge), Some(verifier)) if verifier_matches(verifier, challenge) => {}
+        (Some(_), _) => {
+            return Err(OAuthError::new(
+                "invalid_grant",
+                "code_verifier does not match",
+            ));
+        }
+        // A verifier without a challenge is a downgrade attempt (RFC 9700 §4.8.2).
+        (None, Some(_)) => {
+            return Err(OAuthError::new(
+                "invalid_grant",
+                "no code_challenge was sent for this code",
+            ));
+        }
+        (None, None) => {}
+    }
+    let account = state
+        .store
+        .accounts()
+        .by_id(&grant.account)
+        .await?
+        .filter(|a| a.status == AccountStatus::Active)
+        .ok_or(OAuthError::new(
+            "invalid_grant",
+            "the account is not active",
+        ))?;
+    Ok(tokens::for_member(
+        state,
+        MemberGrant {
+            client,
+            account: &account,
+            scope: &grant.scope,
+            auth_time: grant.auth_time,
+            nonce: grant.nonce.as_deref(),
+            session_digest: Some(&grant.session_digest),
+            code_digest: Some(&code_digest),
+            family: None,
+            jti: tokens::jti_for_code(&code_digest),
+        },
+    )
+    .await?)
+}
+
+/// RFC 7636 §4.6: BASE64URL(SHA256(verifier)) == challenge, verifier 43–128
+/// unreserved characters.
+fn verifier_matches(verifier: &str, challenge: &str) -> bool {
+    let well_formed = (43..=128).contains(&verifier.len())
+        && verifier
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
+    let computed = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    well_formed && computed == challenge
+}
+
+async fn refresh(
+    state: &AppState,
+    client: &Client,
+    request: &TokenRequest,
+) -> Result<TokenResponse, OAuthError> {
+    let presented = request.refresh_token.as_deref().ok_or(OAuthError::new(
+        "invalid_request",
+        "refresh_token is missing",
+    ))?;
+    let grant = match state
+        .store
+        .grants()
+        .use_refresh(&digest(presented), client.id().as_str())
+        .await?
+    {
+        RefreshUse::Rotated(grant) => grant,
+        RefreshUse::Reused => {
+            tracing::warn!(client = %client.id(), "refresh token reused: its family is revoked");
+            return Err(OAuthError::new(
+                "invalid_grant",
+                "the refresh token was already used",
+            ));
+        }
+        RefreshUse::Expired | RefreshUse::Unknown => {
+            return Err(OAuthError::new(
+                "invalid_grant",
+                "the refresh token is unknown or expired",
+            ));
+        }
+    };
+    let scope = match request.scope.as_deref() {
+        None => grant.scope.clone(),
+        Some(narrower) => {
+            let granted: Vec<&str> = grant.scope.split_whitespace().collect();
+            if narrower.split_whitespace().any(|s| !granted.contains(&s)) {
+                return Err(OAuthError::new(
+                    "invalid_scope",
+                    "a refresh cannot widen the scope",
+                ));
+            }
+            narrower.split_whitespace().collect::<Vec<_>>().join(" ")
+        }
+    };
+    let account = state
+        .store
+        .accounts()
+        .by_id(&grant.account)
+        .await?
+        .filter(|a| a.status == AccountStatus::Active)
+        .ok_or(OAuthError::new(
+            "invalid_grant",
+            "the account is not active",
+        ))?;
+    Ok(tokens::for_member(
+        state,
+        MemberGrant {
+            client,
+            account: &account,
+            scope: &scope,
+            auth_time: grant.auth_time,
+            nonce: None,
+            session_digest: grant.session_digest.as_deref(),
+            code_digest: grant.code_digest.as_deref(),
+            family: Some(&grant.family_id),
+            jti: tokens::random_jti()?,
+        },
+    )
+    .await?)
+}
+
+/// A library system acting for itself: an access token whose subject is the
+/// client, with the scopes it asked for among those it may have.
+fn client_credentials(
+    state: &AppState,
+    client: &Client,
+    request: &TokenRequest,
+) -> Result<TokenResponse, OAuthError> {
+    let asked: Vec<&str> = match request.scope.as_deref() {
+        Some(scope) => scope.split_whitespace().collect(),
+        None => client
+            .scopes()
+            .iter()
+            .filter(|s| s.is_desk())
+            .map(|s| s.as_str())
+            .collect(),
+    };
+    if asked
+        .iter()
+        .any(|s| !client.scopes().iter().any(|allowed| allowed.as_str() == *s))
+    {
+        return Err(OAuthError::new(
+            "invalid_scope",
+            "a requested scope is not allowed for this client",
+        ));
+    }
+    let now = state.clock().now().unix_timestamp();
+    let issuer = state.public_url.to_string();
+    let claims = AccessClaims {
+        iss: issuer.clone(),
+        sub: client.id().to_string(),
+        aud: issuer,
+        client_id: client.id().to_string(),
+        scope: asked.join(" "),
+        iat: now,
+        exp: now + i64::from(state.config.oidc.access_token_seconds),
+        jti: tokens::random_jti()?,
+        auth_time: None,
+    };
+    let access_token = state
+        .keyring
+        .sign(
+            tokens::ACCESS_TOKEN_ALGORITHM,
+            tokens::ACCESS_TOKEN_TYPE,
+            &claims,
+        )
+        .map_err(TokenError::from)?;
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: state.config.oidc.access_token_seconds,
+        scope: claims.scope,
+        refresh_token: None,
+        id_token: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::verifier_matches;
+
+    #[test]
+    fn the_rfc_7636_example_verifier_matches_its_challenge() {
+        // RFC 7636 Appendix B.
+        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        let challenge = "E9Melhoa2OwvFrEMTJguCQaoWSpJcpeK5jtY1BnNPmk";
+        assert!(verifier_matches(verifier, challenge));
+        assert!(!verifier_matches(
+            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXl",
+            challenge
+        ));
+        assert!(!verifier_matches("short", challenge));
+    }
+}

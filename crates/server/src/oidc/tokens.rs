@@ -1,0 +1,256 @@
+//! What tokens say: the access token (a JWT, RFC 9068), the ID token, and the
+//! claims about a member that scopes unlock, shared with `/userinfo`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use si_credentials::secrets::{SecretToken, digest};
+use si_store::{Repositories, StoreError, accounts::Account, grants::RefreshGrant};
+use time::OffsetDateTime;
+
+use super::{
+    clients::{Client, GrantType},
+    keys::{KeyError, SigningAlgorithm},
+};
+use crate::app::AppState;
+
+/// Access tokens are signed with ES256: far cheaper than RS256 at the rates
+/// the token endpoint must sustain, and what every JOSE library verifies.
+pub const ACCESS_TOKEN_ALGORITHM: SigningAlgorithm = SigningAlgorithm::Es256;
+pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
+
+/// The claims of our access tokens.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AccessClaims {
+    pub iss: String,
+    /// The member's account id, or the client's id for `client_credentials`.
+    pub sub: String,
+    pub aud: String,
+    pub client_id: String,
+    pub scope: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub jti: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
+}
+
+impl AccessClaims {
+    pub fn has_scope(&self, wanted: &str) -> bool {
+        self.scope.split_whitespace().any(|scope| scope == wanted)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: u32,
+    pub scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error(transparent)]
+    Keys(#[from] KeyError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the operating system's random generator failed")]
+    Randomness,
+}
+
+/// Everything a member's tokens are about.
+pub struct MemberGrant<'a> {
+    pub client: &'a Client,
+    pub account: &'a Account,
+    pub scope: &'a str,
+    pub auth_time: OffsetDateTime,
+    pub nonce: Option<&'a str>,
+    pub session_digest: Option<&'a str>,
+    /// The code this grant came from, when it did: a replay revokes by it.
+    pub code_digest: Option<&'a str>,
+    /// The refresh token family to continue, or none to start one.
+    pub family: Option<&'a str>,
+    /// The access token id to use (derived from the code on first issue).
+    pub jti: String,
+}
+
+/// The access token id of the tokens a code is exchanged for: derived from the
+/// code, so that a replayed code can revoke that access token without storing it.
+pub fn jti_for_code(code_digest: &str) -> String {
+    digest(&format!("access-token-of:{code_digest}"))[..32].to_owned()
+}
+
+pub fn random_jti() -> Result<String, TokenError> {
+    let token = SecretToken::generate().map_err(|_| TokenError::Randomness)?;
+    Ok(token.digest()[..32].to_owned())
+}
+
+/// Issues the access token, the ID token (scope `openid`) and a refresh token
+/// (when the client may refresh) for a member.
+pub async fn for_member(
+    state: &AppState,
+    grant: MemberGrant<'_>,
+) -> Result<TokenResponse, TokenError> {
+    let now = state.clock().now();
+    let oidc = &state.config.oidc;
+    let issuer = state.public_url.to_string();
+    let access = AccessClaims {
+        iss: issuer.clone(),
+        sub: grant.account.id.to_string(),
+        aud: issuer.clone(),
+        client_id: grant.client.id().to_string(),
+        scope: grant.scope.to_owned(),
+        iat: now.unix_timestamp(),
+        exp: now.unix_timestamp() + i64::from(oidc.access_token_seconds),
+        jti: grant.jti,
+        auth_time: Some(grant.auth_time.unix_timestamp()),
+    };
+    let access_token = state
+        .keyring
+        .sign(ACCESS_TOKEN_ALGORITHM, ACCESS_TOKEN_TYPE, &access)?;
+
+    let id_token = if grant.scope.split_whitespace().any(|s| s == "openid") {
+        let mut claims = member_claims(state, grant.account, grant.scope, grant.client).await?;
+        claims.insert("iss".into(), json!(issuer));
+        claims.insert("aud".into(), json!(grant.client.id().as_str()));
+        claims.insert("iat".into(), json!(now.unix_timestamp()));
+        claims.insert(
+            "exp".into(),
+            json!(now.unix_timestamp() + i64::from(oidc.id_token_seconds)),
+        );
+        claims.insert("auth_time".into(), json!(grant.auth_time.unix_timestamp()));
+        if let Some(nonce) = grant.nonce {
+            claims.insert("nonce".into(), json!(nonce));
+        }
+        if let Some(session) = grant.session_digest {
+            claims.insert("sid".into(), json!(session_id(session)));
+        }
+        let algorithm = grant
+            .client
+            .id_token_algorithm()
+            .as_str()
+            .parse()
+            .unwrap_or(SigningAlgorithm::Rs256);
+        Some(
+            state
+                .keyring
+                .sign(algorithm, "JWT", &Value::Object(claims))?,
+        )
+    } else {
+        None
+    };
+
+    let refresh_token = if grant
+        .client
+        .grant_types()
+        .contains(&GrantType::RefreshToken)
+    {
+        let token = SecretToken::generate().map_err(|_| TokenError::Randomness)?;
+        let family = match grant.family {
+            Some(family) => family.to_owned(),
+            None => random_jti()?,
+        };
+        state
+            .store
+            .grants()
+            .issue_refresh(&RefreshGrant {
+                token_digest: token.digest(),
+                family_id: family,
+                client_id: grant.client.id().to_string(),
+                account: grant.account.id,
+                session_digest: grant.session_digest.map(str::to_owned),
+                code_digest: grant.code_digest.map(str::to_owned),
+                scope: grant.scope.to_owned(),
+                auth_time: grant.auth_time,
+                expires_at: now + time::Duration::days(i64::from(oidc.refresh_token_days)),
+            })
+            .await?;
+        Some(token.expose().to_owned())
+    } else {
+        None
+    };
+
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: oidc.access_token_seconds,
+        scope: grant.scope.to_owned(),
+        refresh_token,
+        id_token,
+    })
+}
+
+/// The session id told to relying parties (`sid`): derived from the session's
+/// digest, so it identifies the session without being able to open it.
+pub fn session_id(session_digest: &str) -> String {
+    digest(&format!("sid:{session_digest}"))[..32].to_owned()
+}
+
+/// The claims about a member that the granted scopes allow: `sub` always,
+/// `preferred_username`; `email`, `email_verified` with `email`; `name` with
+/// `profile`; `memberships` with `library` (only the client's own library's
+/// when the client is bound to one).
+pub async fn member_claims(
+    state: &AppState,
+    account: &Account,
+    scope: &str,
+    client: &Client,
+) -> Result<Map<String, Value>, StoreError> {
+    let scopes: Vec<&str> = scope.split_whitespace().collect();
+    let mut claims = Map::new();
+    claims.insert("sub".into(), json!(account.id.to_string()));
+    claims.insert(
+        "preferred_username".into(),
+        json!(account.username.as_str()),
+    );
+    if scopes.contains(&"email") {
+        claims.insert(
+            "email".into(),
+            json!(account.email.as_ref().map(|e| e.as_str())),
+        );
+        claims.insert(
+            "email_verified".into(),
+            json!(account.email_verified_at.is_some()),
+        );
+    }
+    let wants_memberships = scopes.contains(&"library");
+    if scopes.contains(&"profile") || wants_memberships {
+        let memberships = state.store.memberships().of_account(&account.id).await?;
+        if scopes.contains(&"profile")
+            && let Some(first) = memberships.first()
+        {
+            claims.insert("name".into(), json!(first.member_name.as_str()));
+        }
+        if wants_memberships {
+            let visible: Vec<Value> = memberships
+                .iter()
+                .filter(|m| {
+                    client
+                        .library()
+                        .is_none_or(|own| own.code.as_str() == m.library_code)
+                })
+                .map(|m| {
+                    json!({
+                        "library_code": m.library_code,
+                        "library_name": m.library_name,
+                        "card_number": m.card_number.as_str(),
+                        "subscription_type": m.subscription_code,
+                        "valid_until": m.valid_until.to_string(),
+                    })
+                })
+                .collect();
+            claims.insert("memberships".into(), Value::Array(visible));
+        }
+    }
+    Ok(claims)
+}
+
+/// A registered client by id; unknown ids and unreadable rows alike are none.
+pub async fn find_client(state: &AppState, id: &str) -> Option<Client> {
+    let record = state.store.clients().get(id).await.ok()??;
+    Client::from_record(record).ok()
+}

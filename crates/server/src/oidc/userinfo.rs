@@ -1,0 +1,94 @@
+//! `/userinfo` (OIDC Core 5.3): the member's claims for a valid access token.
+
+use axum::{
+    Json,
+    extract::State,
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use si_domain::{AccountId, AccountStatus};
+use si_store::Repositories;
+
+use super::tokens::{self, AccessClaims};
+use crate::app::AppState;
+
+pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    match answer(&state, &headers).await {
+        Ok(response) => response,
+        Err(error) => error.into_response(),
+    }
+}
+
+/// A Bearer error (RFC 6750 §3) in `WWW-Authenticate`.
+pub struct BearerError(StatusCode, &'static str);
+
+impl IntoResponse for BearerError {
+    fn into_response(self) -> Response {
+        let challenge = if self.1.is_empty() {
+            "Bearer".to_owned()
+        } else {
+            format!("Bearer error=\"{}\"", self.1)
+        };
+        let mut response = self.0.into_response();
+        if let Ok(value) = HeaderValue::from_str(&challenge) {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, value);
+        }
+        response
+    }
+}
+
+/// The claims of a valid, unrevoked access token from the request.
+pub async fn bearer(state: &AppState, headers: &HeaderMap) -> Result<AccessClaims, BearerError> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .ok_or(BearerError(StatusCode::UNAUTHORIZED, ""))?;
+    let issuer = state.public_url.to_string();
+    let claims: AccessClaims = state
+        .keyring
+        .verify(token.trim(), Some(&[issuer.as_str()]), &issuer)
+        .await
+        .map_err(|_| BearerError(StatusCode::UNAUTHORIZED, "invalid_token"))?;
+    let revoked = state
+        .store
+        .grants()
+        .is_access_token_revoked(&claims.jti)
+        .await
+        .map_err(|_| BearerError(StatusCode::SERVICE_UNAVAILABLE, ""))?;
+    if revoked {
+        return Err(BearerError(StatusCode::UNAUTHORIZED, "invalid_token"));
+    }
+    Ok(claims)
+}
+
+async fn answer(state: &AppState, headers: &HeaderMap) -> Result<Response, BearerError> {
+    let claims = bearer(state, headers).await?;
+    if !claims.has_scope("openid") {
+        return Err(BearerError(StatusCode::FORBIDDEN, "insufficient_scope"));
+    }
+    let invalid = || BearerError(StatusCode::UNAUTHORIZED, "invalid_token");
+    let account_id = AccountId::parse(&claims.sub).map_err(|_| invalid())?;
+    let unavailable = |_| BearerError(StatusCode::SERVICE_UNAVAILABLE, "");
+    let account = state
+        .store
+        .accounts()
+        .by_id(&account_id)
+        .await
+        .map_err(unavailable)?
+        .filter(|a| a.status == AccountStatus::Active)
+        .ok_or_else(invalid)?;
+    let client = tokens::find_client(state, &claims.client_id)
+        .await
+        .ok_or_else(invalid)?;
+    let member = tokens::member_claims(state, &account, &claims.scope, &client)
+        .await
+        .map_err(unavailable)?;
+    let mut response = Json(member).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}

@@ -1,0 +1,142 @@
+//! Browser sessions: what gives single sign-on. The cookie holds a random
+//! token; the database holds only its digest, the account and the times.
+
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
+    sea_query::OnConflict,
+};
+use si_domain::AccountId;
+use time::OffsetDateTime;
+
+use crate::{
+    Clock, StoreError,
+    accounts::millis_to_time,
+    entity::{browser_session, session_client},
+    error::parse_stored,
+};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrowserSession {
+    pub digest: String,
+    pub account: AccountId,
+    /// When the member last typed their password (OIDC `auth_time`).
+    pub auth_time: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+pub struct Sessions<'c, C> {
+    conn: &'c C,
+    clock: &'c dyn Clock,
+}
+
+impl<'c, C: ConnectionTrait> Sessions<'c, C> {
+    pub(crate) fn new(conn: &'c C, clock: &'c dyn Clock) -> Self {
+        Self { conn, clock }
+    }
+
+    /// Starts a session for an account that has just logged in.
+    pub async fn create(
+        &self,
+        digest: &str,
+        account: &AccountId,
+        expires_at: OffsetDateTime,
+    ) -> Result<BrowserSession, StoreError> {
+        let now = self.clock.now_millis();
+        browser_session::ActiveModel {
+            id_digest: Set(digest.to_owned()),
+            account_id: Set(account.to_string()),
+            created_at: Set(now),
+            auth_time: Set(now),
+            last_seen_at: Set(now),
+            expires_at: Set(to_millis(expires_at)),
+        }
+        .insert(self.conn)
+        .await?;
+        Ok(BrowserSession {
+            digest: digest.to_owned(),
+            account: *account,
+            auth_time: self.clock.now(),
+            expires_at,
+        })
+    }
+
+    /// The session behind a cookie's digest, if it has not expired.
+    pub async fn find(&self, digest: &str) -> Result<Option<BrowserSession>, StoreError> {
+        let Some(row) = browser_session::Entity::find_by_id(digest.to_owned())
+            .one(self.conn)
+            .await?
+        else {
+            return Ok(None);
+        };
+        if row.expires_at <= self.clock.now_millis() {
+            return Ok(None);
+        }
+        Ok(Some(BrowserSession {
+            account: parse_stored("account id", &row.account_id, AccountId::parse)?,
+            auth_time: millis_to_time("auth time", row.auth_time)?,
+            expires_at: millis_to_time("session expiry", row.expires_at)?,
+            digest: row.id_digest,
+        }))
+    }
+
+    /// Ends one session; returns the clients it had signed in to.
+    pub async fn end(&self, digest: &str) -> Result<Vec<String>, StoreError> {
+        let clients = self.clients_of(digest).await?;
+        browser_session::Entity::delete_by_id(digest.to_owned())
+            .exec(self.conn)
+            .await?;
+        session_client::Entity::delete_many()
+            .filter(session_client::Column::SessionDigest.eq(digest))
+            .exec(self.conn)
+            .await?;
+        Ok(clients)
+    }
+
+    /// Ends every session of an account but `keep` (after a password change).
+    pub async fn end_all_of(
+        &self,
+        account: &AccountId,
+        keep: Option<&str>,
+    ) -> Result<u64, StoreError> {
+        let mut query = browser_session::Entity::delete_many()
+            .filter(browser_session::Column::AccountId.eq(account.to_string()));
+        if let Some(keep) = keep {
+            query = query.filter(browser_session::Column::IdDigest.ne(keep));
+        }
+        Ok(query.exec(self.conn).await?.rows_affected)
+    }
+
+    /// Remembers that a client received tokens in this session, for logout.
+    pub async fn add_client(&self, digest: &str, client_id: &str) -> Result<(), StoreError> {
+        session_client::Entity::insert(session_client::ActiveModel {
+            session_digest: Set(digest.to_owned()),
+            client_id: Set(client_id.to_owned()),
+            first_at: Set(self.clock.now_millis()),
+        })
+        .on_conflict(
+            OnConflict::columns([
+                session_client::Column::SessionDigest,
+                session_client::Column::ClientId,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(self.conn)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn clients_of(&self, digest: &str) -> Result<Vec<String>, StoreError> {
+        Ok(session_client::Entity::find()
+            .filter(session_client::Column::SessionDigest.eq(digest))
+            .all(self.conn)
+            .await?
+            .into_iter()
+            .map(|row| row.client_id)
+            .collect())
+    }
+}
+
+pub(crate) fn to_millis(moment: OffsetDateTime) -> i64 {
+    (moment.unix_timestamp_nanos() / 1_000_000) as i64
+}

@@ -1,0 +1,142 @@
+//! Login throttling: failures counted per account and per source address in
+//! the database, so the count holds across nodes. After a free number of
+//! failures each further one blocks the subject a little longer, up to a
+//! ceiling: slow for an attacker, never a lockout an attacker can make permanent.
+
+use std::time::Duration;
+
+use sea_orm::{
+    ActiveModelTrait, ConnectionTrait, EntityTrait, Set,
+    sea_query::{Expr, ExprTrait, OnConflict},
+};
+use time::OffsetDateTime;
+
+use crate::{
+    Clock, StoreError, accounts::millis_to_time, entity::login_throttle, sessions::to_millis,
+};
+
+/// How failures turn into waiting.
+#[derive(Debug, Clone, Copy)]
+pub struct ThrottlePolicy {
+    /// Failures allowed before any waiting.
+    pub free_failures: u32,
+    /// Wait after the first failure past the free ones; doubles after each next one.
+    pub first_block: Duration,
+    pub longest_block: Duration,
+}
+
+impl Default for ThrottlePolicy {
+    fn default() -> Self {
+        Self {
+            free_failures: 5,
+            first_block: Duration::from_secs(30),
+            longest_block: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+impl ThrottlePolicy {
+    fn block_after(&self, failures: u32) -> Duration {
+        if failures <= self.free_failures {
+            return Duration::ZERO;
+        }
+        let doublings = Ord::min(failures - self.free_failures - 1, 16);
+        Ord::min(
+            self.first_block.saturating_mul(1 << doublings),
+            self.longest_block,
+        )
+    }
+}
+
+pub struct Throttle<'c, C> {
+    conn: &'c C,
+    clock: &'c dyn Clock,
+}
+
+impl<'c, C: ConnectionTrait> Throttle<'c, C> {
+    pub(crate) fn new(conn: &'c C, clock: &'c dyn Clock) -> Self {
+        Self { conn, clock }
+    }
+
+    /// Until when `subject` must wait, if it must.
+    pub async fn blocked_until(&self, subject: &str) -> Result<Option<OffsetDateTime>, StoreError> {
+        let Some(row) = login_throttle::Entity::find_by_id(subject.to_owned())
+            .one(self.conn)
+            .await?
+        else {
+            return Ok(None);
+        };
+        if row.blocked_until > self.clock.now_millis() {
+            Ok(Some(millis_to_time("blocked until", row.blocked_until)?))
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// Counts a failure and returns until when the subject now waits (if at all).
+    pub async fn record_failure(
+        &self,
+        subject: &str,
+        policy: &ThrottlePolicy,
+    ) -> Result<Option<OffsetDateTime>, StoreError> {
+        let now = self.clock.now_millis();
+        login_throttle::Entity::insert(login_throttle::ActiveModel {
+            subject: Set(subject.to_owned()),
+            failures: Set(1),
+            last_failure_at: Set(now),
+            blocked_until: Set(0),
+        })
+        .on_conflict(
+            OnConflict::column(login_throttle::Column::Subject)
+                .value(
+                    login_throttle::Column::Failures,
+                    Expr::col((login_throttle::Entity, login_throttle::Column::Failures)).add(1),
+                )
+                .value(login_throttle::Column::LastFailureAt, now)
+                .to_owned(),
+        )
+        .exec_without_returning(self.conn)
+        .await?;
+        let row = login_throttle::Entity::find_by_id(subject.to_owned())
+            .one(self.conn)
+            .await?
+            .ok_or(StoreError::NotFound {
+                what: "throttle entry",
+            })?;
+        let block = policy.block_after(u32::try_from(row.failures).unwrap_or(u32::MAX));
+        if block.is_zero() {
+            return Ok(None);
+        }
+        let until = self.clock.now() + block;
+        login_throttle::ActiveModel {
+            subject: sea_orm::Unchanged(subject.to_owned()),
+            blocked_until: Set(to_millis(until)),
+            ..Default::default()
+        }
+        .update(self.conn)
+        .await?;
+        Ok(Some(until))
+    }
+
+    /// A successful login forgets the failures.
+    pub async fn reset(&self, subject: &str) -> Result<(), StoreError> {
+        login_throttle::Entity::delete_by_id(subject.to_owned())
+            .exec(self.conn)
+            .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ThrottlePolicy;
+    use std::time::Duration;
+
+    #[test]
+    fn waiting_starts_after_the_free_failures_doubles_and_stops_at_the_ceiling() {
+        let policy = ThrottlePolicy::default();
+        let waits: Vec<u64> = (1..=12).map(|n| policy.block_after(n).as_secs()).collect();
+        assert_eq!(waits, [0, 0, 0, 0, 0, 30, 60, 120, 240, 480, 900, 900]);
+        assert_eq!(policy.block_after(u32::MAX), Duration::from_secs(900));
+    }
+}
