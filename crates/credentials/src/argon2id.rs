@@ -44,13 +44,8 @@ impl Default for Argon2Params {
 impl Argon2Params {
     /// Checks the values against argon2's own limits and our verification budget
     /// (at most 1 GiB, 4 GiB × passes, 16 lanes).
-    pub fn new(
-        memory_kib: u32,
-        iterations: u32,
-        parallelism: u32,
-    ) -> Result<Self, CredentialError> {
-        check_budget(memory_kib, iterations, parallelism)
-            .map_err(CredentialError::InvalidParams)?;
+    pub fn new(memory_kib: u32, iterations: u32, parallelism: u32) -> Result<Self, CredentialError> {
+        check_budget(memory_kib, iterations, parallelism).map_err(CredentialError::InvalidParams)?;
         Params::new(memory_kib, iterations, parallelism, Some(OUTPUT_BYTES))
             .map_err(|_| CredentialError::InvalidParams("outside argon2's valid range"))?;
         Ok(Self {
@@ -105,8 +100,7 @@ pub fn hash_password(password: &str, params: &Argon2Params) -> Result<String, Cr
     OsRng
         .try_fill_bytes(&mut salt)
         .map_err(|_| CredentialError::Randomness)?;
-    let salt =
-        SaltString::encode_b64(&salt).map_err(|err| CredentialError::Hashing(err.to_string()))?;
+    let salt = SaltString::encode_b64(&salt).map_err(|err| CredentialError::Hashing(err.to_string()))?;
     let hash = params
         .hasher()?
         .hash_password(password.as_bytes(), &salt)
@@ -174,11 +168,7 @@ impl StoredArgon2 {
         })
     }
 
-    pub(crate) fn verify(
-        &self,
-        password: &str,
-        format: HashFormat,
-    ) -> Result<bool, CredentialError> {
+    pub(crate) fn verify(&self, password: &str, format: HashFormat) -> Result<bool, CredentialError> {
         let mut computed = vec![0u8; self.expected.len()];
         Argon2::new(self.algorithm, self.version, self.params.clone())
             .hash_password_into(password.as_bytes(), &self.salt, &mut computed)

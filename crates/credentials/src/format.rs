@@ -6,8 +6,8 @@ use std::fmt;
 use crate::CredentialError;
 use crate::argon2id::StoredArgon2;
 use crate::legacy::{
-    bcrypt::BcryptHash, ldap::LdapDigest, md5_crypt::Md5CryptHash, pbkdf2::Pbkdf2Hash,
-    scrypt::ScryptHash, sha_crypt::ShaCryptHash,
+    bcrypt::BcryptHash, ldap::LdapDigest, md5_crypt::Md5CryptHash, pbkdf2::Pbkdf2Hash, scrypt::ScryptHash,
+    sha_crypt::ShaCryptHash,
 };
 
 /// Longest stored string accepted. Every supported format with sane parameters fits
@@ -86,10 +86,7 @@ const PREFIXES: &[(&str, HashFormat)] = &[
 const UNSUPPORTED: &[(&str, &str)] = &[
     // crypt_blowfish's sign-extension bug: verifying it correctly needs the buggy
     // key schedule, which the bcrypt crate does not have.
-    (
-        "$2x$",
-        "bcrypt $2x$ (crypt_blowfish bug-compatible variant)",
-    ),
+    ("$2x$", "bcrypt $2x$ (crypt_blowfish bug-compatible variant)"),
     ("$2$", "original bcrypt $2$"),
     ("$7$", "scrypt in the $7$ crypt encoding"),
     ("{PBKDF2_SHA256}", "389-ds {PBKDF2_SHA256}"),
@@ -156,10 +153,7 @@ pub(crate) enum Scheme<'a> {
 }
 
 pub(crate) fn parse(stored: &str) -> Result<ParsedHash<'_>, CredentialError> {
-    if let Some((_, what)) = UNSUPPORTED
-        .iter()
-        .find(|(prefix, _)| has_prefix(stored, prefix))
-    {
+    if let Some((_, what)) = UNSUPPORTED.iter().find(|(prefix, _)| has_prefix(stored, prefix)) {
         return Err(CredentialError::Unsupported(what));
     }
     let (prefix, format) = PREFIXES
@@ -167,10 +161,7 @@ pub(crate) fn parse(stored: &str) -> Result<ParsedHash<'_>, CredentialError> {
         .find(|(prefix, _)| has_prefix(stored, prefix))
         .ok_or(CredentialError::UnknownFormat)?;
     if stored.len() > MAX_STORED_LEN {
-        return Err(CredentialError::malformed(
-            *format,
-            "longer than any valid hash",
-        ));
+        return Err(CredentialError::malformed(*format, "longer than any valid hash"));
     }
     let body = &stored[prefix.len()..];
     let scheme = match format {

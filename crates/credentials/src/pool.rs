@@ -53,13 +53,8 @@ impl HashingPool {
     }
 
     /// [`crate::hash_password`] on the pool.
-    pub async fn hash(
-        &self,
-        password: String,
-        params: Argon2Params,
-    ) -> Result<String, CredentialError> {
-        self.run(move || crate::hash_password(&password, &params))
-            .await
+    pub async fn hash(&self, password: String, params: Argon2Params) -> Result<String, CredentialError> {
+        self.run(move || crate::hash_password(&password, &params)).await
     }
 
     /// [`crate::verify_password`] on the pool.
@@ -74,11 +69,7 @@ impl HashingPool {
     }
 
     /// [`crate::dummy_verify`] on the pool, so unknown users queue like known ones.
-    pub async fn dummy_verify(
-        &self,
-        password: String,
-        params: Argon2Params,
-    ) -> Result<(), CredentialError> {
+    pub async fn dummy_verify(&self, password: String, params: Argon2Params) -> Result<(), CredentialError> {
         self.run(move || {
             crate::dummy_verify(&password, &params);
             Ok(())

@@ -25,10 +25,7 @@ pub fn verify_password(
     let parsed = parse(stored)?;
     check_password_length(password)?;
     let (matched, needs_upgrade) = match &parsed.scheme {
-        Scheme::Argon2(hash) => (
-            hash.verify(password, parsed.format)?,
-            hash.needs_upgrade(current),
-        ),
+        Scheme::Argon2(hash) => (hash.verify(password, parsed.format)?, hash.needs_upgrade(current)),
         Scheme::Bcrypt(hash) => (hash.verify(password), true),
         Scheme::Pbkdf2(hash) => (hash.verify(password), true),
         Scheme::Scrypt(hash) => (hash.verify(password), true),

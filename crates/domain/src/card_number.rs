@@ -36,10 +36,7 @@ mod tests {
     #[test]
     fn enforces_length_bounds() {
         assert_eq!(CardNumber::parse("   "), Err(CodeError::Empty));
-        assert_eq!(
-            CardNumber::parse("123"),
-            Err(CodeError::TooShort { min: 4 })
-        );
+        assert_eq!(CardNumber::parse("123"), Err(CodeError::TooShort { min: 4 }));
         assert!(CardNumber::parse(&"9".repeat(32)).is_ok());
         assert_eq!(
             CardNumber::parse(&"9".repeat(33)),
@@ -57,10 +54,7 @@ mod tests {
             CardNumber::parse("1234 5678"),
             Err(CodeError::InvalidCharacter(' '))
         );
-        assert_eq!(
-            CardNumber::parse("١٢٣٤"),
-            Err(CodeError::InvalidCharacter('١'))
-        );
+        assert_eq!(CardNumber::parse("١٢٣٤"), Err(CodeError::InvalidCharacter('١')));
     }
 
     #[test]

@@ -40,14 +40,10 @@ impl CodeRule {
         }
         let chars = trimmed.chars().count();
         if chars < self.min_chars {
-            return Err(CodeError::TooShort {
-                min: self.min_chars,
-            });
+            return Err(CodeError::TooShort { min: self.min_chars });
         }
         if chars > self.max_chars {
-            return Err(CodeError::TooLong {
-                max: self.max_chars,
-            });
+            return Err(CodeError::TooLong { max: self.max_chars });
         }
         Ok(trimmed)
     }
@@ -161,10 +157,7 @@ mod tests {
     #[test]
     fn reports_character_before_length() {
         assert_eq!(DIGITS.check("x"), Err(CodeError::InvalidCharacter('x')));
-        assert_eq!(
-            DIGITS.check("12345x"),
-            Err(CodeError::InvalidCharacter('x'))
-        );
+        assert_eq!(DIGITS.check("12345x"), Err(CodeError::InvalidCharacter('x')));
     }
 
     #[test]

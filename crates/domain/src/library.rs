@@ -86,20 +86,14 @@ mod tests {
     fn branch_and_tariff_codes() {
         assert_eq!(BranchCode::parse("5280").unwrap().as_str(), "5280");
         assert_eq!(BranchCode::parse("a").unwrap().as_str(), "a");
-        assert_eq!(
-            BranchCode::parse("52-80"),
-            Err(CodeError::InvalidCharacter('-'))
-        );
+        assert_eq!(BranchCode::parse("52-80"), Err(CodeError::InvalidCharacter('-')));
         assert_eq!(
             BranchCode::parse(&"1".repeat(17)),
             Err(CodeError::TooLong { max: 16 })
         );
         assert_eq!(TariffCode::parse("T18").unwrap().as_str(), "T18");
         assert_eq!(TariffCode::parse(" "), Err(CodeError::Empty));
-        assert_eq!(
-            TariffCode::parse("T 18"),
-            Err(CodeError::InvalidCharacter(' '))
-        );
+        assert_eq!(TariffCode::parse("T 18"), Err(CodeError::InvalidCharacter(' ')));
     }
 
     #[test]
@@ -122,9 +116,7 @@ mod tests {
     #[test]
     fn display_name() {
         assert_eq!(
-            DisplayName::parse("  Zoë van 't Hof-Đurić ")
-                .unwrap()
-                .as_str(),
+            DisplayName::parse("  Zoë van 't Hof-Đurić ").unwrap().as_str(),
             "Zoë van 't Hof-Đurić"
         );
         assert_eq!(DisplayName::parse(" \t"), Err(CodeError::Empty));

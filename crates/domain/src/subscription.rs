@@ -87,14 +87,10 @@ impl AgeRange {
     /// `max_years: None` means no upper limit.
     pub fn new(min_years: u8, max_years: Option<u8>) -> Result<AgeRange, AgeRangeError> {
         match max_years {
-            Some(max_years) if min_years > max_years => Err(AgeRangeError::MinAboveMax {
-                min_years,
-                max_years,
-            }),
-            _ => Ok(AgeRange {
-                min_years,
-                max_years,
-            }),
+            Some(max_years) if min_years > max_years => {
+                Err(AgeRangeError::MinAboveMax { min_years, max_years })
+            }
+            _ => Ok(AgeRange { min_years, max_years }),
         }
     }
 
@@ -245,8 +241,8 @@ impl CostOverview {
         if discount > fee {
             return Err(CostError::DiscountExceedsFee { fee, discount });
         }
-        let valid_until = end_of_month_after(today, terms.validity_months - 1)
-            .ok_or(CostError::ValidityBeyondCalendar)?;
+        let valid_until =
+            end_of_month_after(today, terms.validity_months - 1).ok_or(CostError::ValidityBeyondCalendar)?;
         Ok(CostOverview {
             subscription_fee: fee,
             discount,
@@ -353,10 +349,7 @@ mod tests {
             assert_eq!(money(cents).format_nl(), nl);
             assert_eq!(money(cents).format_en(), en);
         }
-        assert_eq!(
-            Money::from_cents(-1),
-            Err(MoneyError::Negative { cents: -1 })
-        );
+        assert_eq!(Money::from_cents(-1), Err(MoneyError::Negative { cents: -1 }));
     }
 
     #[test]
@@ -441,20 +434,11 @@ mod tests {
                 .unwrap()
                 .valid_until()
         };
-        assert_eq!(
-            valid_until(date!(2024 - 12 - 05), 12),
-            date!(2025 - 11 - 30)
-        );
+        assert_eq!(valid_until(date!(2024 - 12 - 05), 12), date!(2025 - 11 - 30));
         assert_eq!(valid_until(date!(2024 - 12 - 05), 1), date!(2024 - 12 - 31));
         assert_eq!(valid_until(date!(2024 - 01 - 31), 2), date!(2024 - 02 - 29));
-        assert_eq!(
-            valid_until(date!(2023 - 03 - 10), 12),
-            date!(2024 - 02 - 29)
-        );
-        assert_eq!(
-            valid_until(date!(2024 - 06 - 19), 120),
-            date!(2034 - 05 - 31)
-        );
+        assert_eq!(valid_until(date!(2023 - 03 - 10), 12), date!(2024 - 02 - 29));
+        assert_eq!(valid_until(date!(2024 - 06 - 19), 120), date!(2034 - 05 - 31));
         assert_eq!(
             CostOverview::compute(
                 &terms(0, 12, 0, None),

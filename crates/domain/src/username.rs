@@ -62,10 +62,7 @@ mod tests {
 
     #[test]
     fn length_boundaries() {
-        assert_eq!(
-            Username::parse("abc"),
-            Err(UsernameError::TooShort { min: 4 })
-        );
+        assert_eq!(Username::parse("abc"), Err(UsernameError::TooShort { min: 4 }));
         assert!(Username::parse("abcd").is_ok());
         assert!(Username::parse(&"a".repeat(80)).is_ok());
         assert_eq!(
@@ -77,10 +74,7 @@ mod tests {
     #[test]
     fn blank_is_too_short() {
         assert_eq!(Username::parse(""), Err(UsernameError::TooShort { min: 4 }));
-        assert_eq!(
-            Username::parse(" \t "),
-            Err(UsernameError::TooShort { min: 4 })
-        );
+        assert_eq!(Username::parse(" \t "), Err(UsernameError::TooShort { min: 4 }));
     }
 
     #[test]
@@ -135,10 +129,7 @@ mod tests {
     fn serde_uses_the_parser() {
         let name = Username::parse("Jan.01").unwrap();
         assert_eq!(serde_json::to_string(&name).unwrap(), r#""Jan.01""#);
-        assert_eq!(
-            serde_json::from_str::<Username>(r#""Jan.01""#).unwrap(),
-            name
-        );
+        assert_eq!(serde_json::from_str::<Username>(r#""Jan.01""#).unwrap(), name);
         assert!(serde_json::from_str::<Username>(r#""jan""#).is_err());
     }
 

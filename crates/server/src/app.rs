@@ -67,10 +67,7 @@ impl AppState {
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("cannot create the data directory {path}: {source}")]
-    DataDir {
-        path: String,
-        source: std::io::Error,
-    },
+    DataDir { path: String, source: std::io::Error },
     #[error("cannot open the database: {0}")]
     Database(#[from] StoreError),
     #[error(transparent)]
@@ -114,18 +111,14 @@ impl Server {
         Self::start_with_clock(config, Arc::new(SystemClock)).await
     }
 
-    pub async fn start_with_clock(
-        config: Config,
-        clock: Arc<dyn Clock>,
-    ) -> Result<Self, StartError> {
+    pub async fn start_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
         let store = open_store(&config, clock).await?;
-        let listener =
-            TcpListener::bind(config.listen)
-                .await
-                .map_err(|source| StartError::Listen {
-                    address: config.listen,
-                    source,
-                })?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| StartError::Listen {
+                address: config.listen,
+                source,
+            })?;
         let address = listener.local_addr().map_err(|source| StartError::Listen {
             address: config.listen,
             source,
@@ -155,14 +148,11 @@ impl Server {
         let (shutdown, stopped) = oneshot::channel::<()>();
         let app = router(state);
         let task = tokio::spawn(async move {
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async {
-                stopped.await.ok();
-            })
-            .await
+            axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+                .with_graceful_shutdown(async {
+                    stopped.await.ok();
+                })
+                .await
         });
         Ok(Self {
             address,
@@ -178,10 +168,7 @@ impl Server {
     pub async fn stop(self) -> std::io::Result<()> {
         let _ = self.shutdown.send(());
         let _ = self.stop_mail.send(true);
-        let served = self
-            .task
-            .await
-            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        let served = self.task.await.unwrap_or_else(|e| Err(std::io::Error::other(e)));
         // The worker finishes the batch in hand; what it had not claimed stays queued.
         let _ = self.mail_task.await;
         served
@@ -292,8 +279,7 @@ async fn switch_language(
     Path(code): Path<String>,
     Query(back): Query<ReturnTo>,
 ) -> Result<Response, PageError> {
-    let language =
-        Language::from_code(&code).ok_or(PageError::new(current, PageErrorKind::NotFound))?;
+    let language = Language::from_code(&code).ok_or(PageError::new(current, PageErrorKind::NotFound))?;
     let target = back
         .path
         .filter(|p| p.starts_with('/') && !p.starts_with("//") && !p.contains('\\'))

@@ -77,10 +77,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("error: cannot start the async runtime: {err}");
@@ -100,11 +97,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
         Command::Serve => serve(config).await,
         Command::Db(DbCommand::Migrate) => {
-            let store = si_store::Store::connect(
-                &database_url_creating_dir(&config)?,
-                Arc::new(SystemClock),
-            )
-            .await?;
+            let store =
+                si_store::Store::connect(&database_url_creating_dir(&config)?, Arc::new(SystemClock)).await?;
             let applied = store.migrate().await?;
             if applied.is_empty() {
                 println!("The database is up to date.");
@@ -115,11 +109,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Db(DbCommand::Status) => {
-            let store = si_store::Store::connect(
-                &database_url_creating_dir(&config)?,
-                Arc::new(SystemClock),
-            )
-            .await?;
+            let store =
+                si_store::Store::connect(&database_url_creating_dir(&config)?, Arc::new(SystemClock)).await?;
             let pending = store.pending_migrations().await?;
             if pending.is_empty() {
                 println!("The database is up to date.");

@@ -98,9 +98,7 @@ impl OidcConfig {
     /// The longest a token signed now stays valid: a retired key stays
     /// published at least this long.
     pub fn longest_token_lifetime(&self) -> std::time::Duration {
-        std::time::Duration::from_secs(u64::from(
-            self.access_token_seconds.max(self.id_token_seconds),
-        ))
+        std::time::Duration::from_secs(u64::from(self.access_token_seconds.max(self.id_token_seconds)))
     }
 }
 
@@ -254,10 +252,11 @@ impl Config {
             }
             figment = figment.merge(Toml::file_exact(file));
         }
-        figment = figment.merge(Env::prefixed("SI_").split("__").filter(|key| {
-            KEYS.iter()
-                .any(|known| key.as_str().eq_ignore_ascii_case(known))
-        }));
+        figment = figment.merge(
+            Env::prefixed("SI_")
+                .split("__")
+                .filter(|key| KEYS.iter().any(|known| key.as_str().eq_ignore_ascii_case(known))),
+        );
         let config: Config = figment.extract().map_err(describe)?;
         config.check()?;
         Ok(config)
@@ -299,19 +298,14 @@ impl Config {
                 "invalid configuration value for mail.smtp_url (SI_MAIL__SMTP_URL): {err}"
             )));
         }
-        if mail.batch_size == 0
-            || mail.concurrency == 0
-            || mail.lease_seconds == 0
-            || mail.max_attempts == 0
+        if mail.batch_size == 0 || mail.concurrency == 0 || mail.lease_seconds == 0 || mail.max_attempts == 0
         {
             return Err(ConfigError(
                 "invalid configuration value for mail (SI_MAIL__*): batch_size, concurrency, lease_seconds and max_attempts must be at least 1".to_owned(),
             ));
         }
         if let Some(url) = &self.database_url
-            && !(url.starts_with("sqlite:")
-                || url.starts_with("postgres:")
-                || url.starts_with("postgresql:"))
+            && !(url.starts_with("sqlite:") || url.starts_with("postgres:") || url.starts_with("postgresql:"))
         {
             return Err(ConfigError(format!(
                 "invalid configuration value for database_url (SI_DATABASE_URL): {} is not sqlite://PATH or postgres://…",
@@ -328,12 +322,9 @@ impl Config {
     }
 
     pub fn database_url(&self) -> String {
-        self.database_url.clone().unwrap_or_else(|| {
-            format!(
-                "sqlite://{}",
-                self.data_dir.join("single-identity.db").display()
-            )
-        })
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("single-identity.db").display()))
     }
 
     pub fn argon2(&self) -> si_credentials::Argon2Params {

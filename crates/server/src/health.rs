@@ -45,10 +45,7 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         .metrics
         .record(|| metrics::gauge!("password_hash_queue_depth").set(depth));
     (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         state.metrics.render(),
     )
 }

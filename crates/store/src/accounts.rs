@@ -1,9 +1,7 @@
 //! Login accounts: one per person, found by its opaque id, by its username
 //! (exact and case-sensitive) or by its recovery e-mail address.
 
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde::Serialize;
 use si_domain::{AccountId, AccountStatus, Email, Username};
 use time::OffsetDateTime;
@@ -100,15 +98,10 @@ impl<'c, C: ConnectionTrait> Accounts<'c, C> {
     }
 
     pub async fn set_password_hash(&self, id: &AccountId, hash: String) -> Result<(), StoreError> {
-        self.update(id, |row| row.password_hash = Set(Some(hash)))
-            .await
+        self.update(id, |row| row.password_hash = Set(Some(hash))).await
     }
 
-    pub async fn set_status(
-        &self,
-        id: &AccountId,
-        status: AccountStatus,
-    ) -> Result<(), StoreError> {
+    pub async fn set_status(&self, id: &AccountId, status: AccountStatus) -> Result<(), StoreError> {
         self.update(id, |row| row.status = Set(status.as_str().to_owned()))
             .await
     }
@@ -120,8 +113,7 @@ impl<'c, C: ConnectionTrait> Accounts<'c, C> {
 
     pub async fn record_login(&self, id: &AccountId) -> Result<(), StoreError> {
         let now = self.clock.now_millis();
-        self.update(id, |row| row.last_login_at = Set(Some(now)))
-            .await
+        self.update(id, |row| row.last_login_at = Set(Some(now))).await
     }
 
     async fn update(
@@ -148,10 +140,7 @@ impl<'c, C: ConnectionTrait> Accounts<'c, C> {
     }
 }
 
-pub(crate) fn millis_to_time(
-    what: &'static str,
-    millis: i64,
-) -> Result<OffsetDateTime, StoreError> {
+pub(crate) fn millis_to_time(what: &'static str, millis: i64) -> Result<OffsetDateTime, StoreError> {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000).map_err(|_| {
         StoreError::Corrupt {
             what,

@@ -1,13 +1,10 @@
 //! Libraries, their branches and their subscription types: the catalogue that
 //! operators set up and desk registrations refer to.
 
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde::Serialize;
 use si_domain::{
-    AgeRange, BranchCode, DisplayName, LibraryCode, Money, SubscriptionCode, SubscriptionTerms,
-    TariffCode,
+    AgeRange, BranchCode, DisplayName, LibraryCode, Money, SubscriptionCode, SubscriptionTerms, TariffCode,
 };
 
 use crate::{
@@ -142,11 +139,7 @@ impl<'c, C: ConnectionTrait> Catalogue<'c, C> {
             .collect()
     }
 
-    pub async fn branch(
-        &self,
-        library: &LibraryCode,
-        code: &BranchCode,
-    ) -> Result<Branch, StoreError> {
+    pub async fn branch(&self, library: &LibraryCode, code: &BranchCode) -> Result<Branch, StoreError> {
         let owner = self.library(library).await?;
         branch::Entity::find()
             .filter(branch::Column::LibraryId.eq(owner.id))
@@ -244,11 +237,10 @@ fn subscription_type_from_row(
         ),
     };
     let small = |value: i64| u8::try_from(value).map_err(|_| corrupt());
-    let ages = AgeRange::new(small(row.min_age)?, row.max_age.map(small).transpose()?)
-        .map_err(|_| corrupt())?;
+    let ages =
+        AgeRange::new(small(row.min_age)?, row.max_age.map(small).transpose()?).map_err(|_| corrupt())?;
     let fee = Money::from_cents(row.yearly_fee_cents).map_err(|_| corrupt())?;
-    let terms =
-        SubscriptionTerms::new(fee, small(row.validity_months)?, ages).map_err(|_| corrupt())?;
+    let terms = SubscriptionTerms::new(fee, small(row.validity_months)?, ages).map_err(|_| corrupt())?;
     Ok(SubscriptionType {
         id: row.id,
         library: owner.code.clone(),

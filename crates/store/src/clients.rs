@@ -93,10 +93,7 @@ impl<'c, C: ConnectionTrait> Clients<'c, C> {
     /// `None` when no client has this id: callers at the protocol's edge
     /// answer that like any other refusal.
     pub async fn get(&self, id: &str) -> Result<Option<ClientRecord>, StoreError> {
-        let Some(row) = client::Entity::find_by_id(id.to_owned())
-            .one(self.conn)
-            .await?
-        else {
+        let Some(row) = client::Entity::find_by_id(id.to_owned()).one(self.conn).await? else {
             return Ok(None);
         };
         // One library by id, not the whole catalogue: this runs on every token request.
@@ -182,10 +179,7 @@ fn client_from_row(
     Ok(ClientRecord {
         name: parse_stored("client name", &row.name, DisplayName::parse)?,
         redirect_uris: from_json("redirect URIs", &row.redirect_uris)?,
-        post_logout_redirect_uris: from_json(
-            "post-logout redirect URIs",
-            &row.post_logout_redirect_uris,
-        )?,
+        post_logout_redirect_uris: from_json("post-logout redirect URIs", &row.post_logout_redirect_uris)?,
         grant_types: from_json("grant types", &row.grant_types)?,
         scopes: from_json("scopes", &row.scopes)?,
         created_at: millis_to_time("created at", row.created_at)?,

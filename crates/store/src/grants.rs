@@ -149,11 +149,7 @@ impl<'c, C: ConnectionTrait> Grants<'c, C> {
 
     /// Rotates a refresh token out. Presenting one that was already rotated or
     /// revoked means it leaked: the whole family is revoked (RFC 9700 4.14.2).
-    pub async fn use_refresh(
-        &self,
-        token_digest: &str,
-        client_id: &str,
-    ) -> Result<RefreshUse, StoreError> {
+    pub async fn use_refresh(&self, token_digest: &str, client_id: &str) -> Result<RefreshUse, StoreError> {
         let now = self.clock.now_millis();
         let Some(row) = refresh_token::Entity::find_by_id(token_digest.to_owned())
             .one(self.conn)
@@ -213,10 +209,7 @@ impl<'c, C: ConnectionTrait> Grants<'c, C> {
             .await
     }
 
-    async fn revoke_where(
-        &self,
-        condition: sea_orm::sea_query::SimpleExpr,
-    ) -> Result<u64, StoreError> {
+    async fn revoke_where(&self, condition: sea_orm::sea_query::SimpleExpr) -> Result<u64, StoreError> {
         let result = refresh_token::Entity::update_many()
             .col_expr(
                 refresh_token::Column::RevokedAt,
@@ -230,11 +223,7 @@ impl<'c, C: ConnectionTrait> Grants<'c, C> {
     }
 
     /// Remembers a revoked access token until it would have expired anyway.
-    pub async fn revoke_access_token(
-        &self,
-        jti: &str,
-        expires_at: OffsetDateTime,
-    ) -> Result<(), StoreError> {
+    pub async fn revoke_access_token(&self, jti: &str, expires_at: OffsetDateTime) -> Result<(), StoreError> {
         revoked_access_token::Entity::insert(revoked_access_token::ActiveModel {
             jti: Set(jti.to_owned()),
             expires_at: Set(to_millis(expires_at)),

@@ -1,8 +1,6 @@
 //! Registrations: one member at one library, with or without a login account.
 
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde::Serialize;
 use si_domain::{AccountId, CardNumber, DisplayName, Email};
 use time::Date;

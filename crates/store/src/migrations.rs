@@ -4,8 +4,8 @@
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DbErr, TransactionTrait,
     sea_query::{
-        Alias, ColumnDef, Expr, ExprTrait, ForeignKey, ForeignKeyAction, ForeignKeyCreateStatement,
-        Index, IndexCreateStatement, Query, Table, TableCreateStatement,
+        Alias, ColumnDef, Expr, ExprTrait, ForeignKey, ForeignKeyAction, ForeignKeyCreateStatement, Index,
+        IndexCreateStatement, Query, Table, TableCreateStatement,
     },
 };
 
@@ -36,10 +36,7 @@ const MIGRATIONS: &[Migration] = &[
 
 const LEDGER: &str = "schema_migrations";
 
-pub(crate) async fn apply(
-    db: &DatabaseConnection,
-    now_millis: i64,
-) -> Result<Vec<&'static str>, StoreError> {
+pub(crate) async fn apply(db: &DatabaseConnection, now_millis: i64) -> Result<Vec<&'static str>, StoreError> {
     ensure_ledger(db).await?;
     let mut applied = Vec::new();
     for migration in MIGRATIONS {
@@ -56,11 +53,7 @@ pub(crate) async fn apply(
                 Alias::new("name"),
                 Alias::new("applied_at"),
             ])
-            .values_panic([
-                migration.version.into(),
-                migration.name.into(),
-                now_millis.into(),
-            ])
+            .values_panic([migration.version.into(), migration.name.into(), now_millis.into()])
             .to_owned();
         if let Err(err) = txn.execute(&record).await {
             txn.rollback().await?;
@@ -102,16 +95,8 @@ async fn ensure_ledger(db: &DatabaseConnection) -> Result<(), DbErr> {
                 .not_null()
                 .primary_key(),
         )
-        .col(
-            ColumnDef::new(Alias::new("name"))
-                .string_len(100)
-                .not_null(),
-        )
-        .col(
-            ColumnDef::new(Alias::new("applied_at"))
-                .big_integer()
-                .not_null(),
-        )
+        .col(ColumnDef::new(Alias::new("name")).string_len(100).not_null())
+        .col(ColumnDef::new(Alias::new("applied_at")).big_integer().not_null())
         .to_owned();
     // PostgreSQL's IF NOT EXISTS is not atomic: a node that loses the race to
     // create the ledger gets a duplicate error, and the table exists on retry.
@@ -147,16 +132,10 @@ fn text(name: &str, max: u32) -> ColumnDef {
         .to_owned()
 }
 fn optional_text(name: &str, max: u32) -> ColumnDef {
-    ColumnDef::new(Alias::new(name))
-        .string_len(max)
-        .null()
-        .to_owned()
+    ColumnDef::new(Alias::new(name)).string_len(max).null().to_owned()
 }
 fn long_text(name: &str) -> ColumnDef {
-    ColumnDef::new(Alias::new(name))
-        .text()
-        .not_null()
-        .to_owned()
+    ColumnDef::new(Alias::new(name)).text().not_null().to_owned()
 }
 fn optional_long_text(name: &str) -> ColumnDef {
     ColumnDef::new(Alias::new(name)).text().null().to_owned()
@@ -168,16 +147,10 @@ fn integer(name: &str) -> ColumnDef {
         .to_owned()
 }
 fn optional_integer(name: &str) -> ColumnDef {
-    ColumnDef::new(Alias::new(name))
-        .big_integer()
-        .null()
-        .to_owned()
+    ColumnDef::new(Alias::new(name)).big_integer().null().to_owned()
 }
 fn date(name: &str) -> ColumnDef {
-    ColumnDef::new(Alias::new(name))
-        .date()
-        .not_null()
-        .to_owned()
+    ColumnDef::new(Alias::new(name)).date().not_null().to_owned()
 }
 fn reference(
     from_table: &str,
@@ -194,10 +167,7 @@ fn reference(
 }
 
 fn index_on(name: &str, table: &str, columns: &[&str], unique: bool) -> IndexCreateStatement {
-    let mut index = Index::create()
-        .name(name)
-        .table(Alias::new(table))
-        .to_owned();
+    let mut index = Index::create().name(name).table(Alias::new(table)).to_owned();
     if unique {
         index.unique();
     }
@@ -226,12 +196,7 @@ fn foundation_tables() -> Vec<TableCreateStatement> {
             .col(text("code", 16))
             .col(text("name", 200))
             .col(integer("created_at"))
-            .foreign_key(&mut reference(
-                "branches",
-                "library_id",
-                "libraries",
-                Restrict,
-            ))
+            .foreign_key(&mut reference("branches", "library_id", "libraries", Restrict))
             .to_owned(),
         Table::create()
             .table(Alias::new("subscription_types"))
@@ -285,30 +250,15 @@ fn foundation_tables() -> Vec<TableCreateStatement> {
             .col(date("valid_until"))
             .col(optional_text("account_id", 32))
             .col(integer("created_at"))
-            .foreign_key(&mut reference(
-                "memberships",
-                "library_id",
-                "libraries",
-                Restrict,
-            ))
-            .foreign_key(&mut reference(
-                "memberships",
-                "branch_id",
-                "branches",
-                Restrict,
-            ))
+            .foreign_key(&mut reference("memberships", "library_id", "libraries", Restrict))
+            .foreign_key(&mut reference("memberships", "branch_id", "branches", Restrict))
             .foreign_key(&mut reference(
                 "memberships",
                 "subscription_type_id",
                 "subscription_types",
                 Restrict,
             ))
-            .foreign_key(&mut reference(
-                "memberships",
-                "account_id",
-                "accounts",
-                SetNull,
-            ))
+            .foreign_key(&mut reference("memberships", "account_id", "accounts", SetNull))
             .to_owned(),
         Table::create()
             .table(Alias::new("audit_log"))
@@ -361,21 +311,11 @@ fn foundation_indexes() -> Vec<IndexCreateStatement> {
             &["library_id", "card_number"],
             true,
         ),
-        index(
-            "ix_memberships_account",
-            "memberships",
-            &["account_id"],
-            false,
-        ),
+        index("ix_memberships_account", "memberships", &["account_id"], false),
         index("ix_accounts_email", "accounts", &["email"], false),
         index("ix_audit_log_at", "audit_log", &["at"], false),
         index("ix_audit_log_account", "audit_log", &["account_id"], false),
-        index(
-            "ix_audit_log_library",
-            "audit_log",
-            &["library_id", "at"],
-            false,
-        ),
+        index("ix_audit_log_library", "audit_log", &["library_id", "at"], false),
         index(
             "ix_mail_outbox_due",
             "mail_outbox",

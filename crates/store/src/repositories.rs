@@ -5,9 +5,9 @@
 use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait};
 
 use crate::{
-    Clock, Store, StoreError, accounts::Accounts, audit::AuditLog, catalogue::Catalogue,
-    clients::Clients, grants::Grants, memberships::Memberships, outbox::Outbox, sessions::Sessions,
-    signing_keys::SigningKeys, throttle::Throttle,
+    Clock, Store, StoreError, accounts::Accounts, audit::AuditLog, catalogue::Catalogue, clients::Clients,
+    grants::Grants, memberships::Memberships, outbox::Outbox, sessions::Sessions, signing_keys::SigningKeys,
+    throttle::Throttle,
 };
 
 /// Anything repositories can run on: the store itself or an open transaction.

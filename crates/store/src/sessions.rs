@@ -2,8 +2,7 @@
 //! token; the database holds only its digest, the account and the times.
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
-    sea_query::OnConflict,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, sea_query::OnConflict,
 };
 use si_domain::AccountId;
 use time::OffsetDateTime;
@@ -93,11 +92,7 @@ impl<'c, C: ConnectionTrait> Sessions<'c, C> {
     }
 
     /// Ends every session of an account but `keep` (after a password change).
-    pub async fn end_all_of(
-        &self,
-        account: &AccountId,
-        keep: Option<&str>,
-    ) -> Result<u64, StoreError> {
+    pub async fn end_all_of(&self, account: &AccountId, keep: Option<&str>) -> Result<u64, StoreError> {
         let mut query = browser_session::Entity::delete_many()
             .filter(browser_session::Column::AccountId.eq(account.to_string()));
         if let Some(keep) = keep {

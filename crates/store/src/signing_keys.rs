@@ -115,9 +115,7 @@ impl<'c, C: ConnectionTrait> SigningKeys<'c, C> {
             .exec(self.conn)
             .await?;
         if result.rows_affected == 0 {
-            return Err(StoreError::NotFound {
-                what: "signing key",
-            });
+            return Err(StoreError::NotFound { what: "signing key" });
         }
         Ok(())
     }
@@ -132,10 +130,7 @@ impl<'c, C: ConnectionTrait> SigningKeys<'c, C> {
         Ok(result.rows_affected)
     }
 
-    async fn fetch(
-        &self,
-        query: Select<signing_key::Entity>,
-    ) -> Result<Vec<StoredKey>, StoreError> {
+    async fn fetch(&self, query: Select<signing_key::Entity>) -> Result<Vec<StoredKey>, StoreError> {
         // The kid breaks ties so that every node picks the same key when two
         // were created in the same millisecond (two nodes starting at once).
         query

@@ -33,9 +33,9 @@ impl TestDatabase {
 
     async fn postgres(admin_url: String) -> Self {
         let name = format!("si_test_{:016x}", rand::random::<u64>());
-        let admin = Database::connect(&admin_url).await.unwrap_or_else(|e| {
-            panic!("{TEST_DATABASE_URL} is set but PostgreSQL cannot be reached: {e}")
-        });
+        let admin = Database::connect(&admin_url)
+            .await
+            .unwrap_or_else(|e| panic!("{TEST_DATABASE_URL} is set but PostgreSQL cannot be reached: {e}"));
         admin
             .execute_unprepared(&format!("CREATE DATABASE {name}"))
             .await
@@ -80,9 +80,7 @@ impl Drop for TestDatabase {
 
 /// `postgres://user@host:5432/test?x=y` with `test` replaced by `name`.
 fn replace_database_name(url: &str, name: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
     let authority_start = base.find("://").map_or(0, |i| i + 3);
     let path_start = base[authority_start..]
         .find('/')

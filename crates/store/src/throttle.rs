@@ -11,14 +11,12 @@ use sea_orm::{
 };
 use time::OffsetDateTime;
 
-use crate::{
-    Clock, StoreError, accounts::millis_to_time, entity::login_throttle, sessions::to_millis,
-};
+use crate::{Clock, StoreError, accounts::millis_to_time, entity::login_throttle, sessions::to_millis};
 
 /// How failures turn into waiting.
 #[derive(Debug, Clone, Copy)]
 pub struct ThrottlePolicy {
-    /// Failures allowed before any waiting.
+    /// Failures allowed before any waiting: the next attempt after this many waits.
     pub free_failures: u32,
     /// Wait after the first failure past the free ones; doubles after each next one.
     pub first_block: Duration,
@@ -37,10 +35,10 @@ impl Default for ThrottlePolicy {
 
 impl ThrottlePolicy {
     fn block_after(&self, failures: u32) -> Duration {
-        if failures <= self.free_failures {
+        if failures < self.free_failures {
             return Duration::ZERO;
         }
-        let doublings = Ord::min(failures - self.free_failures - 1, 16);
+        let doublings = Ord::min(failures - self.free_failures, 16);
         Ord::min(
             self.first_block.saturating_mul(1 << doublings),
             self.longest_block,
@@ -136,7 +134,7 @@ mod tests {
     fn waiting_starts_after_the_free_failures_doubles_and_stops_at_the_ceiling() {
         let policy = ThrottlePolicy::default();
         let waits: Vec<u64> = (1..=12).map(|n| policy.block_after(n).as_secs()).collect();
-        assert_eq!(waits, [0, 0, 0, 0, 0, 30, 60, 120, 240, 480, 900, 900]);
+        assert_eq!(waits, [0, 0, 0, 0, 30, 60, 120, 240, 480, 900, 900, 900]);
         assert_eq!(policy.block_after(u32::MAX), Duration::from_secs(900));
     }
 }

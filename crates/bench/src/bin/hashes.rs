@@ -118,18 +118,10 @@ fn run() -> Result<(), String> {
     );
     let single = measure(window, || hash_password("correct horse", &params).map(drop))
         .map_err(|err| format!("argon2id hash failed: {err}"))?;
-    row(
-        "argon2id hash",
-        &format!("{argon2_params}, 1 thread"),
-        single,
-    );
+    row("argon2id hash", &format!("{argon2_params}, 1 thread"), single);
 
     let pooled = measure_pool(window, cores, params)?;
-    row(
-        "argon2id hash",
-        &format!("{argon2_params}, pool×{cores}"),
-        pooled,
-    );
+    row("argon2id hash", &format!("{argon2_params}, pool×{cores}"), pooled);
     row("", "  per core (pool)", pooled / cores as f64);
 
     for (name, parameters, password, stored) in LEGACY {
@@ -160,9 +152,7 @@ fn parse_seconds(mut args: impl Iterator<Item = String>) -> Result<u64, String> 
                     .ok_or("--seconds needs a positive whole number")?;
             }
             other => {
-                return Err(format!(
-                    "unknown argument {other:?}; usage: hashes [--seconds N]"
-                ));
+                return Err(format!("unknown argument {other:?}; usage: hashes [--seconds N]"));
             }
         }
     }

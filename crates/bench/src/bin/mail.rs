@@ -60,8 +60,7 @@ async fn run(
     database_url: Option<String>,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
-    let url = database_url
-        .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display()));
+    let url = database_url.unwrap_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display()));
     let store = Store::connect(&url, Arc::new(SystemClock)).await?;
     store.migrate().await?;
     let backend = format!("{:?}", store.backend());

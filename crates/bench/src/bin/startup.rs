@@ -22,9 +22,7 @@ fn main() -> ExitCode {
     while let Some(arg) = args.next() {
         match (arg.as_str(), args.next()) {
             ("--binary", Some(path)) => binary = path,
-            ("--runs", Some(n)) if n.parse::<usize>().is_ok_and(|n| n > 0) => {
-                runs = n.parse().unwrap_or(10)
-            }
+            ("--runs", Some(n)) if n.parse::<usize>().is_ok_and(|n| n > 0) => runs = n.parse().unwrap_or(10),
             _ => {
                 eprintln!("usage: startup [--binary PATH] [--runs N]");
                 return ExitCode::from(2);
@@ -45,10 +43,7 @@ fn main() -> ExitCode {
         .iter()
         .map(|r| r.ready_after.as_secs_f64() * 1000.0)
         .collect();
-    let mut rss: Vec<f64> = results
-        .iter()
-        .map(|r| r.idle_rss_kib as f64 / 1024.0)
-        .collect();
+    let mut rss: Vec<f64> = results.iter().map(|r| r.idle_rss_kib as f64 / 1024.0).collect();
     println!("{runs} runs of {binary} serve on an empty SQLite database");
     println!("{:<38} {:>8} {:>8} {:>8}", "", "min", "median", "max");
     let (lo, mid, hi) = spread(&mut ready);
@@ -66,11 +61,7 @@ fn main() -> ExitCode {
 
 fn spread(values: &mut [f64]) -> (f64, f64, f64) {
     values.sort_by(f64::total_cmp);
-    (
-        values[0],
-        values[values.len() / 2],
-        values[values.len() - 1],
-    )
+    (values[0], values[values.len() / 2], values[values.len() - 1])
 }
 
 fn measure(binary: &str) -> Result<Run, String> {
@@ -135,8 +126,7 @@ fn ready(address: &str) -> bool {
 }
 
 fn resident_kib(pid: u32) -> Result<u64, String> {
-    let status =
-        std::fs::read_to_string(format!("/proc/{pid}/status")).map_err(|e| e.to_string())?;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).map_err(|e| e.to_string())?;
     status
         .lines()
         .find_map(|line| line.strip_prefix("VmRSS:"))

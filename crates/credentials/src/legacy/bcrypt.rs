@@ -46,13 +46,8 @@ impl BcryptHash {
         }
         let (salt, hash) = rest.split_at(SALT_CHARS);
         let salt = decode_exact::<16>(salt).ok_or(malformed("salt is not bcrypt base64"))?;
-        let expected =
-            decode_exact::<KEPT_BYTES>(hash).ok_or(malformed("hash is not bcrypt base64"))?;
-        Ok(Self {
-            cost,
-            salt,
-            expected,
-        })
+        let expected = decode_exact::<KEPT_BYTES>(hash).ok_or(malformed("hash is not bcrypt base64"))?;
+        Ok(Self { cost, salt, expected })
     }
 
     pub(crate) fn verify(&self, password: &str) -> bool {
@@ -67,8 +62,5 @@ impl BcryptHash {
 }
 
 fn decode_exact<const N: usize>(text: &str) -> Option<[u8; N]> {
-    base64::Engine::decode(&BCRYPT_B64, text)
-        .ok()?
-        .try_into()
-        .ok()
+    base64::Engine::decode(&BCRYPT_B64, text).ok()?.try_into().ok()
 }

@@ -18,8 +18,7 @@ pub(crate) struct LdapDigest {
 impl LdapDigest {
     pub(crate) fn parse(body: &str, format: HashFormat) -> Result<Self, CredentialError> {
         let malformed = |reason| CredentialError::malformed(format, reason);
-        let mut decoded =
-            base64::Engine::decode(&STANDARD_B64, body).map_err(|_| malformed("not base64"))?;
+        let mut decoded = base64::Engine::decode(&STANDARD_B64, body).map_err(|_| malformed("not base64"))?;
         let digest_len = digest_len(format);
         let salted = format != HashFormat::Sha1;
         if decoded.len() < digest_len || (!salted && decoded.len() != digest_len) {

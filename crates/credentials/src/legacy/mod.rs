@@ -22,8 +22,7 @@ const LENIENT: GeneralPurposeConfig = GeneralPurposeConfig::new()
     .with_decode_padding_mode(DecodePaddingMode::Indifferent)
     .with_decode_allow_trailing_bits(true);
 
-pub(crate) const STANDARD_B64: GeneralPurpose =
-    GeneralPurpose::new(&base64::alphabet::STANDARD, LENIENT);
+pub(crate) const STANDARD_B64: GeneralPurpose = GeneralPurpose::new(&base64::alphabet::STANDARD, LENIENT);
 
 /// passlib's "adapted base64": standard base64 with `.` for `+`, unpadded. OpenLDAP's
 /// pw-pbkdf2 module writes the same.
@@ -35,8 +34,7 @@ const ADAPTED_ALPHABET: Alphabet =
         Err(_) => panic!("the adapted base64 alphabet is valid"),
     };
 
-pub(crate) const BCRYPT_B64: GeneralPurpose =
-    GeneralPurpose::new(&base64::alphabet::BCRYPT, LENIENT);
+pub(crate) const BCRYPT_B64: GeneralPurpose = GeneralPurpose::new(&base64::alphabet::BCRYPT, LENIENT);
 
 pub(crate) fn is_crypt_b64(text: &str) -> bool {
     text.bytes().all(|b| CRYPT_ALPHABET.contains(&b))

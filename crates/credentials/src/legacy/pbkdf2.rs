@@ -62,9 +62,7 @@ impl Pbkdf2Hash {
         let mut computed = vec![0u8; self.expected.len()];
         let password = password.as_bytes();
         match self.format {
-            HashFormat::Pbkdf2Sha1 => {
-                pbkdf2_hmac::<Sha1>(password, &self.salt, self.rounds, &mut computed)
-            }
+            HashFormat::Pbkdf2Sha1 => pbkdf2_hmac::<Sha1>(password, &self.salt, self.rounds, &mut computed),
             HashFormat::Pbkdf2Sha256 => {
                 pbkdf2_hmac::<Sha256>(password, &self.salt, self.rounds, &mut computed)
             }

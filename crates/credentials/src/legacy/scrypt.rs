@@ -56,15 +56,14 @@ impl ScryptHash {
         if work.is_none_or(|work| work > MAX_WORK) {
             return Err(too_expensive("N·r·p above 2^24"));
         }
-        let salt = base64::Engine::decode(&STANDARD_B64, salt)
-            .map_err(|_| malformed("salt is not base64"))?;
-        let expected = base64::Engine::decode(&STANDARD_B64, hash)
-            .map_err(|_| malformed("hash is not base64"))?;
+        let salt =
+            base64::Engine::decode(&STANDARD_B64, salt).map_err(|_| malformed("salt is not base64"))?;
+        let expected =
+            base64::Engine::decode(&STANDARD_B64, hash).map_err(|_| malformed("hash is not base64"))?;
         if !(MIN_HASH_BYTES..=MAX_HASH_BYTES).contains(&expected.len()) {
             return Err(malformed("hash is not 10 to 64 bytes"));
         }
-        let (Ok(log_n), Ok(r), Ok(p)) = (u8::try_from(log_n), u32::try_from(r), u32::try_from(p))
-        else {
+        let (Ok(log_n), Ok(r), Ok(p)) = (u8::try_from(log_n), u32::try_from(r), u32::try_from(p)) else {
             return Err(malformed("parameters out of range"));
         };
         let params = scrypt::Params::new(log_n, r, p, expected.len())

@@ -45,11 +45,7 @@ impl<'a> ShaCryptHash<'a> {
         if salt.len() > MAX_SALT_BYTES {
             return Err(malformed("salt longer than 16 characters"));
         }
-        let hash_chars = if format == HashFormat::ShaCrypt256 {
-            43
-        } else {
-            86
-        };
+        let hash_chars = if format == HashFormat::ShaCrypt256 { 43 } else { 86 };
         if expected.len() != hash_chars || !is_crypt_b64(expected) {
             return Err(malformed("hash is not crypt base64 of the digest length"));
         }
@@ -65,11 +61,9 @@ impl<'a> ShaCryptHash<'a> {
     pub(crate) fn verify(&self, password: &str) -> bool {
         let (password, salt) = (password.as_bytes(), self.salt.as_bytes());
         let computed = if self.format == HashFormat::ShaCrypt256 {
-            Sha256Params::new(self.rounds)
-                .and_then(|params| sha256_crypt_b64(password, salt, &params))
+            Sha256Params::new(self.rounds).and_then(|params| sha256_crypt_b64(password, salt, &params))
         } else {
-            Sha512Params::new(self.rounds)
-                .and_then(|params| sha512_crypt_b64(password, salt, &params))
+            Sha512Params::new(self.rounds).and_then(|params| sha512_crypt_b64(password, salt, &params))
         };
         computed.is_ok_and(|computed| computed.as_bytes().ct_eq(self.expected.as_bytes()).into())
     }

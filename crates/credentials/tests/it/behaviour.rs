@@ -2,24 +2,19 @@
 //! over-expensive stored hashes.
 
 use si_credentials::{
-    Argon2Params, CredentialError, HashFormat, MAX_PASSWORD_BYTES, Verification, dummy_verify,
-    hash_password, verify_password,
+    Argon2Params, CredentialError, HashFormat, MAX_PASSWORD_BYTES, Verification, dummy_verify, hash_password,
+    verify_password,
 };
 
 #[test]
 fn a_fresh_default_hash_matches_without_upgrade() {
     let current = Argon2Params::default();
     let stored = hash_password("correct horse battery staple", &current).unwrap();
-    assert!(
-        stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
-        "{stored}"
-    );
+    assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{stored}");
     assert_eq!(HashFormat::detect(&stored), Ok(HashFormat::Argon2id));
     assert_eq!(
         verify_password("correct horse battery staple", &stored, &current),
-        Ok(Verification::Match {
-            needs_upgrade: false
-        })
+        Ok(Verification::Match { needs_upgrade: false })
     );
     assert_eq!(
         verify_password("correct horse battery stapler", &stored, &current),
@@ -42,15 +37,11 @@ fn argon2id_with_other_parameters_needs_upgrade() {
     let stored = hash_password("pw", &old).unwrap();
     assert_eq!(
         verify_password("pw", &stored, &Argon2Params::default()),
-        Ok(Verification::Match {
-            needs_upgrade: true
-        })
+        Ok(Verification::Match { needs_upgrade: true })
     );
     assert_eq!(
         verify_password("pw", &stored, &old),
-        Ok(Verification::Match {
-            needs_upgrade: false
-        })
+        Ok(Verification::Match { needs_upgrade: false })
     );
 }
 
@@ -58,11 +49,7 @@ fn argon2id_with_other_parameters_needs_upgrade() {
 fn argon2_parameters_are_validated() {
     let default = Argon2Params::default();
     assert_eq!(
-        (
-            default.memory_kib(),
-            default.iterations(),
-            default.parallelism()
-        ),
+        (default.memory_kib(), default.iterations(), default.parallelism()),
         (19_456, 2, 1)
     );
     for (m, t, p) in [
@@ -74,10 +61,7 @@ fn argon2_parameters_are_validated() {
         (65_536, 2, 64),
     ] {
         assert!(
-            matches!(
-                Argon2Params::new(m, t, p),
-                Err(CredentialError::InvalidParams(_))
-            ),
+            matches!(Argon2Params::new(m, t, p), Err(CredentialError::InvalidParams(_))),
             "m={m} t={t} p={p}"
         );
     }
@@ -113,10 +97,7 @@ fn deliberately_unsupported_formats_say_so() {
         "{CRYPT}$1$dXc3I7Rw$ctlgjDdWJLMT.qwHsWhXR1",
     ] {
         assert!(
-            matches!(
-                HashFormat::detect(stored),
-                Err(CredentialError::Unsupported(_))
-            ),
+            matches!(HashFormat::detect(stored), Err(CredentialError::Unsupported(_))),
             "{stored}"
         );
     }
@@ -130,9 +111,7 @@ fn ldap_scheme_names_are_case_insensitive() {
             "{ssha}jdALDtX0+MVMkRsX0ilHz0O6Uos95D4s",
             &Argon2Params::default()
         ),
-        Ok(Verification::Match {
-            needs_upgrade: true
-        })
+        Ok(Verification::Match { needs_upgrade: true })
     );
 }
 

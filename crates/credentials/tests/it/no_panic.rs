@@ -30,8 +30,7 @@ const PREFIXES: &[&str] = &[
 fn stored_strategy() -> impl Strategy<Value = String> {
     prop_oneof![
         any::<String>(),
-        (prop::sample::select(PREFIXES), "[ -~]{0,100}")
-            .prop_map(|(prefix, rest)| format!("{prefix}{rest}")),
+        (prop::sample::select(PREFIXES), "[ -~]{0,100}").prop_map(|(prefix, rest)| format!("{prefix}{rest}")),
         (prop::sample::select(PREFIXES), any::<String>())
             .prop_map(|(prefix, rest)| format!("{prefix}{rest}")),
     ]

@@ -30,18 +30,13 @@ async fn runs_at_most_permits_at_once_and_queues_the_rest() {
     }
     assert!(max_running <= PERMITS, "ran {max_running} at once");
     assert!(max_running >= 1);
-    assert!(
-        max_depth > PERMITS,
-        "never saw a queue (max depth {max_depth})"
-    );
+    assert!(max_depth > PERMITS, "never saw a queue (max depth {max_depth})");
 
     for job in jobs {
         let (password, stored) = job.await.unwrap();
         assert_eq!(
             pool.verify(password, stored, params).await,
-            Ok(Verification::Match {
-                needs_upgrade: false
-            })
+            Ok(Verification::Match { needs_upgrade: false })
         );
     }
     assert_eq!(pool.queue_depth(), 0);
@@ -55,15 +50,11 @@ async fn verifies_legacy_hashes_and_runs_dummy_work() {
     // Drepper's SHA-crypt specification, first SHA-512 vector.
     let stored = "$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1";
     assert_eq!(
-        pool.verify("Hello world!".into(), stored.into(), params)
-            .await,
-        Ok(Verification::Match {
-            needs_upgrade: true
-        })
+        pool.verify("Hello world!".into(), stored.into(), params).await,
+        Ok(Verification::Match { needs_upgrade: true })
     );
     assert_eq!(
-        pool.verify("Hello world".into(), stored.into(), params)
-            .await,
+        pool.verify("Hello world".into(), stored.into(), params).await,
         Ok(Verification::Mismatch)
     );
     assert_eq!(pool.dummy_verify("anything".into(), params).await, Ok(()));
@@ -72,9 +63,7 @@ async fn verifies_legacy_hashes_and_runs_dummy_work() {
 #[test]
 fn a_zero_sized_pool_still_has_one_slot() {
     let pool = HashingPool::new(0);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
     let stored = runtime
         .block_on(pool.hash("pw".into(), Argon2Params::default()))
         .unwrap();

@@ -264,11 +264,7 @@ const VECTORS: &[Vector] = &[
     v(Md5Crypt, "test", "$1$ec6XvcoW$ghEtNK2U1MC5l.Dwgi3020"),
     v(Md5Crypt, " ", "$1$m/5ee7ol$bZn0kIBFipq39e.KDXX8I0"),
     // John the Ripper crypt format self-tests (8-character salt, empty salt).
-    v(
-        Md5Crypt,
-        "0123456789ABCDE",
-        "$1$12345678$aIccj83HRDBo6ux1bVx7D1",
-    ),
+    v(Md5Crypt, "0123456789ABCDE", "$1$12345678$aIccj83HRDBo6ux1bVx7D1"),
     v(Md5Crypt, "", "$1$$qRPK7m23GJusamGpoGLby/"),
     // 389-ds test_migrate_openldap_password_hash (slappasswd -s password).
     v(Sha1, "password", "{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g="),
@@ -304,9 +300,7 @@ fn every_vector_verifies_with_its_password() {
         // None of the vectors uses our exact argon2id parameters, so all need upgrading.
         assert_eq!(
             verify_password(vector.password, vector.stored, &current),
-            Ok(Verification::Match {
-                needs_upgrade: true
-            }),
+            Ok(Verification::Match { needs_upgrade: true }),
             "{}",
             vector.stored
         );
@@ -331,17 +325,14 @@ fn every_vector_rejects_another_password() {
 #[test]
 fn the_argon2_reference_mismatch_vector_is_a_mismatch() {
     // src/test.c: "the encoded password is \"passwore\"".
-    let stored =
-        "$argon2i$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$8iIuixkI73Js3G1uMbezQXD0b8LG4SXGsOwoQkdAQIM";
+    let stored = "$argon2i$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$8iIuixkI73Js3G1uMbezQXD0b8LG4SXGsOwoQkdAQIM";
     assert_eq!(
         verify_password("password", stored, &Argon2Params::default()),
         Ok(Verification::Mismatch)
     );
     assert_eq!(
         verify_password("passwore", stored, &Argon2Params::default()),
-        Ok(Verification::Match {
-            needs_upgrade: true
-        })
+        Ok(Verification::Match { needs_upgrade: true })
     );
 }
 
@@ -360,9 +351,7 @@ fn rfc_7914_scrypt_vector_verifies_at_full_length() {
     let current = Argon2Params::default();
     assert_eq!(
         verify_password("password", &stored, &current),
-        Ok(Verification::Match {
-            needs_upgrade: true
-        })
+        Ok(Verification::Match { needs_upgrade: true })
     );
     assert_eq!(
         verify_password("Password", &stored, &current),

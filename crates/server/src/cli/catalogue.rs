@@ -5,8 +5,7 @@ use anyhow::{Context, anyhow};
 use clap::{Args, Subcommand};
 use serde::Serialize;
 use si_domain::{
-    AgeRange, BranchCode, DisplayName, LibraryCode, Money, SubscriptionCode, SubscriptionTerms,
-    TariffCode,
+    AgeRange, BranchCode, DisplayName, LibraryCode, Money, SubscriptionCode, SubscriptionTerms, TariffCode,
 };
 use si_store::{Repositories, Store, StoreError, catalogue::NewSubscriptionType};
 
@@ -115,9 +114,7 @@ pub async fn library(store: &Store, command: LibraryCommand) -> anyhow::Result<(
             print(&output, &libraries, || {
                 table(
                     ["CODE", "NAME"],
-                    libraries
-                        .iter()
-                        .map(|l| [l.code.to_string(), l.name.to_string()]),
+                    libraries.iter().map(|l| [l.code.to_string(), l.name.to_string()]),
                 )
             })
         }
@@ -152,9 +149,7 @@ pub async fn branch(store: &Store, command: BranchCommand) -> anyhow::Result<()>
             print(&output, &branches, || {
                 table(
                     ["CODE", "NAME"],
-                    branches
-                        .iter()
-                        .map(|b| [b.code.to_string(), b.name.to_string()]),
+                    branches.iter().map(|b| [b.code.to_string(), b.name.to_string()]),
                 )
             })
         }
@@ -176,8 +171,8 @@ pub async fn subscription(store: &Store, command: SubscriptionCommand) -> anyhow
             output,
         } => {
             let ages = AgeRange::new(min_age, max_age).context("--min-age and --max-age")?;
-            let terms = SubscriptionTerms::new(yearly_fee, validity_months, ages)
-                .context("--validity-months")?;
+            let terms =
+                SubscriptionTerms::new(yearly_fee, validity_months, ages).context("--validity-months")?;
             let new = NewSubscriptionType {
                 code,
                 name,
@@ -187,12 +182,7 @@ pub async fn subscription(store: &Store, command: SubscriptionCommand) -> anyhow
             let created = catalogue
                 .create_subscription_type(&library, &new)
                 .await
-                .map_err(|e| {
-                    explain(
-                        e,
-                        format!("subscription type {} of library {library}", new.code),
-                    )
-                })?;
+                .map_err(|e| explain(e, format!("subscription type {} of library {library}", new.code)))?;
             print(&output, &created, || {
                 format!(
                     "Created subscription type {} ({}) of library {}: {} a year, ages {}, valid {} months.",
@@ -238,11 +228,7 @@ fn explain(error: StoreError, subject: String) -> anyhow::Error {
     }
 }
 
-fn print<T: Serialize>(
-    output: &Output,
-    value: &T,
-    human: impl FnOnce() -> String,
-) -> anyhow::Result<()> {
+fn print<T: Serialize>(output: &Output, value: &T, human: impl FnOnce() -> String) -> anyhow::Result<()> {
     if output.json {
         println!("{}", serde_json::to_string_pretty(value)?);
     } else {
@@ -286,9 +272,7 @@ fn parse_euros(input: &str) -> Result<Money, String> {
     if !digits(whole) || !(fraction.is_empty() || (fraction.len() <= 2 && digits(fraction))) {
         return Err(format!("{input:?} is not an amount in euros such as 52.50"));
     }
-    let euros: i64 = whole
-        .parse()
-        .map_err(|_| format!("{input:?} is too large"))?;
+    let euros: i64 = whole.parse().map_err(|_| format!("{input:?} is too large"))?;
     let cents: i64 = format!("{fraction:0<2}").parse().unwrap_or(0);
     let total = euros
         .checked_mul(100)

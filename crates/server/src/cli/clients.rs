@@ -10,8 +10,8 @@ use si_store::{Repositories, Store, StoreError};
 use time::format_description::well_known::Rfc3339;
 
 use crate::oidc::clients::{
-    Client, ClientId, ClientKind, ClientRegistration, GrantType, IdTokenAlgorithm, RegisterError,
-    Scope, register,
+    Client, ClientId, ClientKind, ClientRegistration, GrantType, IdTokenAlgorithm, RegisterError, Scope,
+    register,
 };
 
 #[derive(Debug, Subcommand)]
@@ -101,7 +101,8 @@ struct Created<'a> {
     client_secret: Option<&'a str>,
 }
 
-const SHOWN_ONCE: &str = "This secret is shown only now: store it safely. Only its digest is kept, so it cannot be shown again.";
+const SHOWN_ONCE: &str =
+    "This secret is shown only now: store it safely. Only its digest is kept, so it cannot be shown again.";
 
 pub async fn run(store: Store, command: ClientCommand) -> anyhow::Result<()> {
     match command {
@@ -173,12 +174,7 @@ pub async fn run(store: Store, command: ClientCommand) -> anyhow::Result<()> {
                         .library()
                         .map(|l| format!(", library {}", l.code))
                         .unwrap_or_default();
-                    println!(
-                        "{}: {} ({}{library})",
-                        client.id(),
-                        client.name(),
-                        client.kind()
-                    );
+                    println!("{}: {} ({}{library})", client.id(), client.name(), client.kind());
                 }
             }
         }
@@ -253,10 +249,7 @@ fn describe(client: &Client) -> anyhow::Result<String> {
             "scopes",
             join(client.scopes().iter().map(|s| s.as_str()).collect()),
         ),
-        (
-            "ID token algorithm",
-            client.id_token_algorithm().to_string(),
-        ),
+        ("ID token algorithm", client.id_token_algorithm().to_string()),
         ("created", client.created_at().format(&Rfc3339)?),
     ];
     Ok(fields

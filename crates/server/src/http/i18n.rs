@@ -52,11 +52,7 @@ impl Language {
                 let tag = pieces.next()?.trim();
                 let primary = tag.split('-').next()?;
                 let weight = pieces
-                    .find_map(|p| {
-                        p.trim()
-                            .strip_prefix("q=")
-                            .and_then(|q| q.parse::<f32>().ok())
-                    })
+                    .find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()))
                     .unwrap_or(1.0);
                 Some((weight, Language::from_code(primary)?))
             })
@@ -151,10 +147,7 @@ mod tests {
 
     #[test]
     fn texts_differ_per_language() {
-        assert_eq!(
-            Language::Nl.text("error-not-found-title"),
-            "Pagina niet gevonden"
-        );
+        assert_eq!(Language::Nl.text("error-not-found-title"), "Pagina niet gevonden");
         assert_eq!(Language::En.text("error-not-found-title"), "Page not found");
     }
 

@@ -72,11 +72,7 @@ impl Default for Metrics {
 
 /// Counts requests and measures their latency by route template, so that
 /// `/accounts/123` and `/accounts/456` are one series.
-pub async fn track_requests(
-    State(metrics): State<Metrics>,
-    request: Request,
-    next: Next,
-) -> Response {
+pub async fn track_requests(State(metrics): State<Metrics>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().to_string();
     let route = request

@@ -50,12 +50,8 @@ pub fn render(mail: &Mail, language: Language, settings: &MailConfig) -> Compose
         frame: &frame,
     };
     ComposedMail {
-        text: text
-            .render()
-            .expect("the mail templates only write strings"),
-        html: html
-            .render()
-            .expect("the mail templates only write strings"),
+        text: text.render().expect("the mail templates only write strings"),
+        html: html.render().expect("the mail templates only write strings"),
         subject: body.subject,
     }
 }
@@ -68,13 +64,10 @@ pub fn message(
     settings: &MailConfig,
     message_id: &str,
 ) -> Result<lettre::Message, ComposeError> {
-    let from: Mailbox = settings
-        .sender
-        .parse()
-        .map_err(|source| ComposeError::Sender {
-            address: settings.sender.clone(),
-            source,
-        })?;
+    let from: Mailbox = settings.sender.parse().map_err(|source| ComposeError::Sender {
+        address: settings.sender.clone(),
+        source,
+    })?;
     let to: Mailbox = to.parse().map_err(ComposeError::Recipient)?;
     let composed = render(mail, language, settings);
     let message = lettre::Message::builder()
@@ -92,10 +85,7 @@ pub fn message(
             HeaderName::new_from_ascii_str("Content-Language"),
             language.code().to_owned(),
         ))
-        .multipart(MultiPart::alternative_plain_html(
-            composed.text,
-            composed.html,
-        ))?;
+        .multipart(MultiPart::alternative_plain_html(composed.text, composed.html))?;
     Ok(message)
 }
 
@@ -148,9 +138,8 @@ struct TextMail<'a> {
 impl Body {
     fn of(mail: &Mail, language: Language, settings: &MailConfig) -> Self {
         let text = |key: &str| language.text(key);
-        let with = |key: &str, name: &'static str, value: &str| {
-            language.text_with(key, &[(name, value.into())])
-        };
+        let with =
+            |key: &str, name: &'static str, value: &str| language.text_with(key, &[(name, value.into())]);
         let library = settings.library_name.as_str();
         let greet = |name: &str| {
             if name.trim().is_empty() {
@@ -166,11 +155,7 @@ impl Body {
             })
         };
         match mail {
-            Mail::AccountConfirmation {
-                name,
-                username,
-                link,
-            } => Body {
+            Mail::AccountConfirmation { name, username, link } => Body {
                 subject: text("mail-confirm-subject"),
                 greeting: greet(name),
                 paragraphs: vec![text("mail-confirm-intro")],
@@ -323,10 +308,7 @@ impl Body {
                 paragraphs: vec![with("mail-password-changed-intro", "username", username)],
                 list: Vec::new(),
                 button: None,
-                notes: vec![
-                    text("mail-done-yourself"),
-                    text("mail-password-changed-not-you"),
-                ],
+                notes: vec![text("mail-done-yourself"), text("mail-password-changed-not-you")],
             },
             Mail::RecoveryEmailReset {
                 username,
@@ -524,9 +506,10 @@ mod tests {
             ],
         );
         assert_eq!(nl.subject, "Bevestig je inlogaccount");
-        assert!(nl.text.contains(
-            "Kijk voor meer informatie op https://www.bibliotheek.nl/hulp-bij-inloggen.html\n"
-        ));
+        assert!(
+            nl.text
+                .contains("Kijk voor meer informatie op https://www.bibliotheek.nl/hulp-bij-inloggen.html\n")
+        );
         assert!(nl.html.contains(
             r#"Kijk voor meer informatie op <a href="https://www.bibliotheek.nl/hulp-bij-inloggen.html""#
         ));
@@ -546,9 +529,10 @@ mod tests {
             ],
         );
         assert_eq!(en.subject, "Confirm your login account");
-        assert!(en.text.contains(
-            "For more information, go to https://www.bibliotheek.nl/hulp-bij-inloggen.html\n"
-        ));
+        assert!(
+            en.text
+                .contains("For more information, go to https://www.bibliotheek.nl/hulp-bij-inloggen.html\n")
+        );
         assert!(en.text.lines().any(|line| line == LINK));
         assert!(!en.text.contains("Je inlogaccount"));
     }
@@ -585,22 +569,13 @@ mod tests {
 
     #[test]
     fn dates_are_written_out_per_language() {
-        assert_eq!(
-            format_date(date!(2025 - 03 - 01), Language::Nl),
-            "1 maart 2025"
-        );
+        assert_eq!(format_date(date!(2025 - 03 - 01), Language::Nl), "1 maart 2025");
         assert_eq!(
             format_date(date!(2024 - 12 - 31), Language::Nl),
             "31 december 2024"
         );
-        assert_eq!(
-            format_date(date!(2025 - 03 - 01), Language::En),
-            "1 March 2025"
-        );
-        assert_eq!(
-            format_date(date!(2024 - 01 - 09), Language::En),
-            "9 January 2024"
-        );
+        assert_eq!(format_date(date!(2025 - 03 - 01), Language::En), "1 March 2025");
+        assert_eq!(format_date(date!(2024 - 01 - 09), Language::En), "9 January 2024");
     }
 
     #[test]
@@ -716,11 +691,7 @@ mod tests {
             valid_minutes: 1,
         };
         assert_says(&one_minute, Language::Nl, &["Deze link werkt 1 minuut."]);
-        assert_says(
-            &one_minute,
-            Language::En,
-            &["This link works for 1 minute."],
-        );
+        assert_says(&one_minute, Language::En, &["This link works for 1 minute."]);
     }
 
     #[test]
@@ -737,11 +708,7 @@ mod tests {
         );
         assert_eq!(nl.subject, "Je gebruikersnamen");
         for username in ["mama_jansen", "Tim2015", "lotte.j"] {
-            assert!(
-                nl.text.contains(&format!("\n- {username}\n")),
-                "{}",
-                nl.text
-            );
+            assert!(nl.text.contains(&format!("\n- {username}\n")), "{}", nl.text);
             assert!(nl.html.contains(&format!(">{username}</li>")));
         }
         assert_says(
@@ -946,11 +913,7 @@ mod tests {
                 .html
                 .contains(r#"href="https://login.example/c?t=1&#38;x=&#34;&#62;&#60;script&#62;""#)
         );
-        assert!(
-            composed
-                .text
-                .contains("Beste <script>alert(1)</script> & Zn,")
-        );
+        assert!(composed.text.contains("Beste <script>alert(1)</script> & Zn,"));
         assert!(composed.text.contains("Je gebruikersnaam is a\"b."));
     }
 
@@ -989,10 +952,7 @@ mod tests {
             "Subject: Bevestig je inlogaccount\r\n",
             "Content-Type: multipart/alternative;",
         ] {
-            assert!(
-                formatted.contains(header),
-                "{header:?} missing:\n{formatted}"
-            );
+            assert!(formatted.contains(header), "{header:?} missing:\n{formatted}");
         }
         let text = formatted
             .find("Content-Type: text/plain; charset=utf-8")
@@ -1016,10 +976,7 @@ mod tests {
             &bad_sender,
             "<a@b>",
         );
-        assert!(
-            matches!(result, Err(ComposeError::Sender { .. })),
-            "{result:?}"
-        );
+        assert!(matches!(result, Err(ComposeError::Sender { .. })), "{result:?}");
         let result = message(
             &samples()[0],
             Language::Nl,
@@ -1027,9 +984,6 @@ mod tests {
             &settings(),
             "<a@b>",
         );
-        assert!(
-            matches!(result, Err(ComposeError::Recipient(_))),
-            "{result:?}"
-        );
+        assert!(matches!(result, Err(ComposeError::Recipient(_))), "{result:?}");
     }
 }

@@ -28,10 +28,7 @@ pub enum DeliveryError {
     #[error("invalid configuration value for mail.smtp_url (SI_MAIL__SMTP_URL): {0}")]
     SmtpUrl(String),
     #[error("cannot create the mail directory {path}: {source}")]
-    MailDir {
-        path: String,
-        source: std::io::Error,
-    },
+    MailDir { path: String, source: std::io::Error },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -160,9 +157,7 @@ impl Deliverer {
                         attempt = claimed.attempts,
                         "mail delivery will be retried: {reason}"
                     );
-                    outbox
-                        .retry_at(&self.worker, claimed.id, &reason, at)
-                        .await?;
+                    outbox.retry_at(&self.worker, claimed.id, &reason, at).await?;
                     report.retry_later += 1;
                 }
                 Err(SendFailure::Temporary(reason) | SendFailure::Permanent(reason)) => {
@@ -171,9 +166,7 @@ impl Deliverer {
                         attempt = claimed.attempts,
                         "mail delivery failed: {reason}"
                     );
-                    outbox
-                        .mark_failed(&self.worker, claimed.id, &reason)
-                        .await?;
+                    outbox.mark_failed(&self.worker, claimed.id, &reason).await?;
                     report.failed += 1;
                 }
             }

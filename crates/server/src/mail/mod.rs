@@ -67,10 +67,7 @@ pub enum Mail {
         new_email_masked: String,
     },
     /// A library linked a new registration to the account.
-    AccountLinked {
-        username: String,
-        library_name: String,
-    },
+    AccountLinked { username: String, library_name: String },
     /// The password was changed.
     PasswordChanged { username: String },
     /// A desk reset the recovery address to the one in the registration.

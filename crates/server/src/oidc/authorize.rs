@@ -92,8 +92,7 @@ pub async fn authorize(
     let session = session::current(&state, &headers)
         .await
         .map_err(|e| PageError::internal(language, &e))?;
-    let usable =
-        session.filter(|s| valid.prompt != Prompt::Login && fresh_enough(&state, s, valid.max_age));
+    let usable = session.filter(|s| valid.prompt != Prompt::Login && fresh_enough(&state, s, valid.max_age));
     match (usable, valid.prompt) {
         (Some(session), _) => complete(&state, language, &session, &valid).await,
         (None, Prompt::None) => Ok(refuse(
@@ -115,14 +114,10 @@ pub async fn authorize(
 
 /// Checks a request: the client and its exact redirect URI first (so errors
 /// about anything else may safely go back to that URI).
-pub async fn validate(
-    state: &AppState,
-    request: AuthorizationRequest,
-) -> Result<ValidRequest, Refusal> {
-    let (Some(client_id), Some(redirect_uri)) = (
-        request.client_id.as_deref(),
-        request.redirect_uri.as_deref(),
-    ) else {
+pub async fn validate(state: &AppState, request: AuthorizationRequest) -> Result<ValidRequest, Refusal> {
+    let (Some(client_id), Some(redirect_uri)) =
+        (request.client_id.as_deref(), request.redirect_uri.as_deref())
+    else {
         return Err(Refusal::Page);
     };
     let Some(client) = find_client(state, client_id).await else {
@@ -136,21 +131,12 @@ pub async fn validate(
     let redirect_uri = redirect_uri.to_owned();
     let back = |error, description| Refusal::Redirect {
         redirect_uri: redirect_uri.clone(),
-        state: request
-            .state
-            .clone()
-            .filter(|s| s.len() <= MAX_OPAQUE_VALUE),
+        state: request.state.clone().filter(|s| s.len() <= MAX_OPAQUE_VALUE),
         error,
         description,
     };
-    if request
-        .state
-        .as_ref()
-        .is_some_and(|s| s.len() > MAX_OPAQUE_VALUE)
-        || request
-            .nonce
-            .as_ref()
-            .is_some_and(|n| n.len() > MAX_OPAQUE_VALUE)
+    if request.state.as_ref().is_some_and(|s| s.len() > MAX_OPAQUE_VALUE)
+        || request.nonce.as_ref().is_some_and(|n| n.len() > MAX_OPAQUE_VALUE)
     {
         return Err(back("invalid_request", "state or nonce is too long"));
     }
@@ -169,12 +155,10 @@ pub async fn validate(
     if !scopes.contains(&"openid") {
         return Err(back("invalid_scope", "the openid scope is required"));
     }
-    if scopes.iter().any(|scope| {
-        !client
-            .scopes()
-            .iter()
-            .any(|allowed| allowed.as_str() == *scope)
-    }) {
+    if scopes
+        .iter()
+        .any(|scope| !client.scopes().iter().any(|allowed| allowed.as_str() == *scope))
+    {
         return Err(back(
             "invalid_scope",
             "a requested scope is not allowed for this client",
@@ -191,14 +175,9 @@ pub async fn validate(
             ));
         }
         (None, None) => None,
-        (Some(challenge), Some("S256")) if is_s256_challenge(challenge) => {
-            Some(challenge.to_owned())
-        }
+        (Some(challenge), Some("S256")) if is_s256_challenge(challenge) => Some(challenge.to_owned()),
         (Some(_), Some("S256")) => {
-            return Err(back(
-                "invalid_request",
-                "code_challenge is not a S256 challenge",
-            ));
+            return Err(back("invalid_request", "code_challenge is not a S256 challenge"));
         }
         (_, _) => {
             return Err(back(
@@ -218,10 +197,7 @@ pub async fn validate(
         Some(text) => match text.parse::<u32>() {
             Ok(seconds) => Some(i64::from(seconds)),
             Err(_) => {
-                return Err(back(
-                    "invalid_request",
-                    "max_age must be a number of seconds",
-                ));
+                return Err(back("invalid_request", "max_age must be a number of seconds"));
             }
         },
     };
@@ -253,8 +229,7 @@ fn is_s256_challenge(challenge: &str) -> bool {
 }
 
 fn fresh_enough(state: &AppState, session: &BrowserSession, max_age: Option<i64>) -> bool {
-    max_age
-        .is_none_or(|seconds| (state.clock().now() - session.auth_time).whole_seconds() <= seconds)
+    max_age.is_none_or(|seconds| (state.clock().now() - session.auth_time).whole_seconds() <= seconds)
 }
 
 /// Issues the code for a logged-in member and sends the browser back.
@@ -300,9 +275,7 @@ pub async fn complete(
 /// Answers a refused request: a page, or an error sent back to the client.
 pub fn refuse(state: &AppState, language: Language, refusal: Refusal) -> Response {
     match refusal {
-        Refusal::Page => {
-            PageError::new(language, PageErrorKind::InvalidAuthorizationRequest).into_response()
-        }
+        Refusal::Page => PageError::new(language, PageErrorKind::InvalidAuthorizationRequest).into_response(),
         Refusal::Redirect {
             redirect_uri,
             state: client_state,

@@ -44,8 +44,7 @@ const MAX_URI_CHARS: usize = 2000;
 
 /// Compared against when the client is unknown, so that case costs the same
 /// hashing as a wrong secret.
-const UNKNOWN_CLIENT_DIGEST: &str =
-    "0000000000000000000000000000000000000000000000000000000000000000";
+const UNKNOWN_CLIENT_DIGEST: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// Why a client's registration (or a stored client) breaks the rules.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -136,17 +135,13 @@ pub enum UriRule {
     HttpNotLoopback,
     #[error("must use https (http only for loopback hosts)")]
     NotHttps,
-    #[error(
-        "must use https (http only for loopback hosts; private-use schemes only for public clients)"
-    )]
+    #[error("must use https (http only for loopback hosts; private-use schemes only for public clients)")]
     PrivateSchemeNotAllowed,
     #[error(
         "a private-use scheme must be a reverse domain name with a dot, such as nl.bibliotheek.app:/callback"
     )]
     PrivateSchemeWithoutDot,
-    #[error(
-        "a private-use scheme must be followed by a path, such as nl.bibliotheek.app:/callback"
-    )]
+    #[error("a private-use scheme must be followed by a path, such as nl.bibliotheek.app:/callback")]
     PrivateSchemeWithoutPath,
 }
 
@@ -507,12 +502,9 @@ impl Settings {
                 .map(distinct)
         };
         let redirect_uris = redirects(UriRole::Redirect, redirect_uris)?;
-        let post_logout_redirect_uris =
-            redirects(UriRole::PostLogoutRedirect, post_logout_redirect_uris)?;
+        let post_logout_redirect_uris = redirects(UriRole::PostLogoutRedirect, post_logout_redirect_uris)?;
         let backchannel_logout_uri = backchannel_logout_uri
-            .map(|uri| {
-                BackchannelLogoutUri::parse(uri).map_err(uri_error(UriRole::BackchannelLogout, uri))
-            })
+            .map(|uri| BackchannelLogoutUri::parse(uri).map_err(uri_error(UriRole::BackchannelLogout, uri)))
             .transpose()?;
         let grant_types = distinct(grant_types);
         let scopes = distinct(scopes);
@@ -632,13 +624,8 @@ pub async fn register(
         kind: registration.kind.as_str().to_owned(),
         secret_digest: secret.as_ref().map(|s| s.0.digest()),
         redirect_uris: strings(&settings.redirect_uris, RedirectUri::as_str),
-        post_logout_redirect_uris: strings(
-            &settings.post_logout_redirect_uris,
-            RedirectUri::as_str,
-        ),
-        backchannel_logout_uri: settings
-            .backchannel_logout_uri
-            .map(|uri| uri.as_str().to_owned()),
+        post_logout_redirect_uris: strings(&settings.post_logout_redirect_uris, RedirectUri::as_str),
+        backchannel_logout_uri: settings.backchannel_logout_uri.map(|uri| uri.as_str().to_owned()),
         grant_types: strings(&settings.grant_types, |g| g.as_str()),
         scopes: strings(&settings.scopes, |s| s.as_str()),
         library: registration.library.clone(),
@@ -806,9 +793,7 @@ fn split_scheme(uri: &str) -> Option<(&str, &str)> {
 
 /// Splits what follows `//` into the authority and the path with its query.
 fn split_authority(after_slashes: &str) -> (&str, &str) {
-    let end = after_slashes
-        .find(['/', '?'])
-        .unwrap_or(after_slashes.len());
+    let end = after_slashes.find(['/', '?']).unwrap_or(after_slashes.len());
     after_slashes.split_at(end)
 }
 
@@ -826,9 +811,7 @@ fn check_authority(authority: &str) -> Result<&str, UriRule> {
         let close = authority.find(']').ok_or(UriRule::BadHost)?;
         let (host, after) = authority.split_at(close + 1);
         // No zone ids: '%' makes the parse fail, and they mean nothing to a browser.
-        host[1..close]
-            .parse::<Ipv6Addr>()
-            .map_err(|_| UriRule::BadHost)?;
+        host[1..close].parse::<Ipv6Addr>().map_err(|_| UriRule::BadHost)?;
         match after {
             "" => (host, None),
             _ => (host, Some(after.strip_prefix(':').ok_or(UriRule::BadHost)?)),
@@ -846,10 +829,9 @@ fn check_authority(authority: &str) -> Result<&str, UriRule> {
         check_host_name(host)?;
     }
     if let Some(port) = port {
-        let number = (port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| port.parse::<u16>().ok())
-            .flatten();
-        if !number.is_some_and(|n| n > 0) {
+        // Digits first: u16's parser would also take "+80".
+        let digits = port.bytes().all(|b| b.is_ascii_digit());
+        if !digits || !matches!(port.parse::<u16>(), Ok(1..)) {
             return Err(UriRule::BadPort);
         }
     }
@@ -862,9 +844,7 @@ fn check_authority(authority: &str) -> Result<&str, UriRule> {
 fn check_host_name(host: &str) -> Result<(), UriRule> {
     let label_ok = |label: &str| {
         (1..=63).contains(&label.len())
-            && label
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
             && !label.starts_with('-')
             && !label.ends_with('-')
     };
@@ -897,9 +877,7 @@ fn loopback_without_port(uri: &str) -> Option<String> {
             let rest = uri.strip_prefix(origin)?;
             let rest = match rest.strip_prefix(':') {
                 Some(port_and_path) => {
-                    let end = port_and_path
-                        .find(['/', '?'])
-                        .unwrap_or(port_and_path.len());
+                    let end = port_and_path.find(['/', '?']).unwrap_or(port_and_path.len());
                     let (port, path) = port_and_path.split_at(end);
                     port.parse::<u16>().ok().filter(|p| *p > 0)?;
                     path
@@ -1007,6 +985,7 @@ mod tests {
             ("https://good.example:99999/", BadPort),
             ("https://good.example:/", BadPort),
             ("https://good.example:8a/", BadPort),
+            ("https://good.example:+80/", BadPort),
             ("https:///cb", NoHost),
             ("https:good.example/cb", NoHost),
             ("//good.example/cb", NotAbsolute),
@@ -1019,16 +998,10 @@ mod tests {
             assert_eq!(app(uri), Err(*rule), "{uri:?}");
         }
         assert_eq!(
-            web(&format!(
-                "https://good.example/{}",
-                "a".repeat(MAX_URI_CHARS)
-            )),
+            web(&format!("https://good.example/{}", "a".repeat(MAX_URI_CHARS))),
             Err(TooLong)
         );
-        assert_eq!(
-            app("nl.bibliotheek.app:callback"),
-            Err(PrivateSchemeWithoutPath)
-        );
+        assert_eq!(app("nl.bibliotheek.app:callback"), Err(PrivateSchemeWithoutPath));
         assert_eq!(app("nl..app:/cb"), Err(PrivateSchemeWithoutDot));
         assert_eq!(app("nl.app://evil@x/cb"), Err(UserInfo));
         assert_eq!(web("javascript:alert(1)"), Err(PrivateSchemeNotAllowed));
@@ -1098,10 +1071,7 @@ mod tests {
             GrantType::parse("client_credentials"),
             Ok(GrantType::ClientCredentials)
         );
-        assert_eq!(
-            IdTokenAlgorithm::parse("EdDSA"),
-            Ok(IdTokenAlgorithm::EdDsa)
-        );
+        assert_eq!(IdTokenAlgorithm::parse("EdDSA"), Ok(IdTokenAlgorithm::EdDsa));
         assert!(IdTokenAlgorithm::parse("none").is_err());
         assert!(IdTokenAlgorithm::parse("HS256").is_err());
         assert!(ClientKind::parse("Public").is_err());
@@ -1146,16 +1116,7 @@ mod tests {
             )
             .is_ok()
         );
-        assert!(
-            check(
-                Confidential,
-                &[],
-                &[ClientCredentials],
-                &["desk:search"],
-                true
-            )
-            .is_ok()
-        );
+        assert!(check(Confidential, &[], &[ClientCredentials], &["desk:search"], true).is_ok());
         assert_eq!(
             check(Public, &[], &[ClientCredentials], &["openid"], false).unwrap_err(),
             ClientError::PublicClientCredentials
@@ -1193,13 +1154,7 @@ mod tests {
         );
         for (kind, bound) in [(Confidential, false), (Public, true)] {
             assert!(matches!(
-                check(
-                    kind,
-                    &cb,
-                    &[AuthorizationCode],
-                    &["openid", "desk:audit"],
-                    bound
-                ),
+                check(kind, &cb, &[AuthorizationCode], &["openid", "desk:audit"], bound),
                 Err(ClientError::DeskScopeNotAllowed(_))
             ));
         }

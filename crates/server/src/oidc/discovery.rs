@@ -17,6 +17,8 @@ pub const TOKEN_PATH: &str = "/token";
 pub const USERINFO_PATH: &str = "/userinfo";
 pub const JWKS_PATH: &str = "/jwks";
 pub const END_SESSION_PATH: &str = "/logout";
+pub const REVOCATION_PATH: &str = "/revoke";
+pub const INTROSPECTION_PATH: &str = "/introspect";
 
 pub async fn configuration(State(state): State<AppState>) -> Response {
     let issuer = state.public_url.as_str();
@@ -28,6 +30,10 @@ pub async fn configuration(State(state): State<AppState>) -> Response {
         "userinfo_endpoint": format!("{issuer}{USERINFO_PATH}"),
         "jwks_uri": format!("{issuer}{JWKS_PATH}"),
         "end_session_endpoint": format!("{issuer}{END_SESSION_PATH}"),
+        "revocation_endpoint": format!("{issuer}{REVOCATION_PATH}"),
+        "introspection_endpoint": format!("{issuer}{INTROSPECTION_PATH}"),
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],

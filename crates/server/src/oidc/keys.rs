@@ -199,8 +199,9 @@ impl SealingKey {
                     path: path.display().to_string(),
                 })
             }
-            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => Self::read_file(path)?
-                .ok_or_else(|| failed(io::Error::from(io::ErrorKind::NotFound))),
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {
+                Self::read_file(path)?.ok_or_else(|| failed(io::Error::from(io::ErrorKind::NotFound)))
+            }
             Err(err) => Err(failed(err)),
         }
     }
@@ -240,9 +241,7 @@ impl SealingKey {
     }
 
     fn open(&self, kid: &str, sealed: &str) -> Result<Vec<u8>, KeyError> {
-        let unseal = || KeyError::Unseal {
-            kid: kid.to_owned(),
-        };
+        let unseal = || KeyError::Unseal { kid: kid.to_owned() };
         let bytes = base64::decode(sealed).ok_or_else(unseal)?;
         let (nonce, ciphertext) = bytes.split_at_checked(NONCE_LEN).ok_or_else(unseal)?;
         let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| unseal())?;
@@ -372,9 +371,7 @@ fn der_element(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
             return None;
         }
         let (bytes, rest) = rest.split_at_checked(count)?;
-        let length = bytes
-            .iter()
-            .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
+        let length = bytes.iter().fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
         (length, rest)
     };
     let (contents, rest) = rest.split_at_checked(length)?;
@@ -395,11 +392,7 @@ struct LoadedKey {
 }
 
 impl LoadedKey {
-    fn load(
-        stored: StoredKey,
-        sealing: &SealingKey,
-        now: OffsetDateTime,
-    ) -> Result<Option<Self>, KeyError> {
+    fn load(stored: StoredKey, sealing: &SealingKey, now: OffsetDateTime) -> Result<Option<Self>, KeyError> {
         let corrupt = |reason: &str| KeyError::CorruptKey {
             kid: stored.kid.clone(),
             reason: reason.to_owned(),
@@ -409,8 +402,7 @@ impl LoadedKey {
             tracing::warn!(kid = %stored.kid, algorithm = %stored.algorithm, "skipping a key of an unknown algorithm");
             return Ok(None);
         };
-        let jwk: Jwk =
-            serde_json::from_str(&stored.public_jwk).map_err(|_| corrupt("public JWK"))?;
+        let jwk: Jwk = serde_json::from_str(&stored.public_jwk).map_err(|_| corrupt("public JWK"))?;
         let decoding = DecodingKey::from_jwk(&jwk).map_err(|_| corrupt("public JWK"))?;
         let signs = stored.retire_at.is_none_or(|at| at > now);
         let encoding = if signs {
@@ -585,11 +577,7 @@ impl Keyring {
     }
 
     fn snapshot(&self) -> Arc<[LoadedKey]> {
-        self.0
-            .keys
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.0.keys.read().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     fn now(&self) -> OffsetDateTime {
@@ -628,16 +616,10 @@ pub async fn rotate(
     let until = time::Duration::try_from(overlap)
         .ok()
         .and_then(|overlap| now.checked_add(overlap))
-        .unwrap_or(OffsetDateTime::new_utc(
-            time::Date::MAX,
-            time::Time::MIDNIGHT,
-        ));
+        .unwrap_or(OffsetDateTime::new_utc(time::Date::MAX, time::Time::MIDNIGHT));
     let mut fresh = Vec::new();
     for algorithm in SigningAlgorithm::ALL {
-        fresh.push((
-            algorithm,
-            new_key_off_runtime(algorithm, sealing, now).await?,
-        ));
+        fresh.push((algorithm, new_key_off_runtime(algorithm, sealing, now).await?));
     }
     let txn = store.begin().await?;
     let previous = txn.signing_keys().signing().await?;
@@ -645,10 +627,7 @@ pub async fn rotate(
     for (algorithm, key) in fresh {
         txn.signing_keys().insert(&key).await?;
         let mut retired = Vec::new();
-        for old in previous
-            .iter()
-            .filter(|k| k.algorithm == algorithm.as_str())
-        {
+        for old in previous.iter().filter(|k| k.algorithm == algorithm.as_str()) {
             txn.signing_keys().retire(&old.kid, now, until).await?;
             retired.push(old.kid.clone());
         }
@@ -698,9 +677,7 @@ mod base64 {
                 .enumerate()
                 .fold(0u32, |acc, (i, &b)| acc | u32::from(b) << (16 - 8 * i));
             for i in 0..=chunk.len() {
-                out.push(char::from(
-                    alphabet[(group >> (18 - 6 * i) & 0x3f) as usize],
-                ));
+                out.push(char::from(alphabet[(group >> (18 - 6 * i) & 0x3f) as usize]));
             }
             if pad {
                 out.extend(std::iter::repeat_n('=', 3 - chunk.len()));
@@ -716,7 +693,7 @@ mod base64 {
             .strip_suffix(b"==")
             .or_else(|| text.strip_suffix(b"="))
             .unwrap_or(text);
-        if unpadded.len() % 4 == 1 || (unpadded.len() != text.len() && text.len() % 4 != 0) {
+        if unpadded.len() % 4 == 1 || (unpadded.len() != text.len() && !text.len().is_multiple_of(4)) {
             return None;
         }
         let mut out = Vec::with_capacity(unpadded.len() * 3 / 4);
@@ -800,10 +777,7 @@ mod tests {
         for length in 0..40 {
             let bytes: Vec<u8> = (0..length).map(|i| (i * 37 + 250) as u8).collect();
             assert_eq!(base64::decode(&base64::encode_url(&bytes)).unwrap(), bytes);
-            assert_eq!(
-                base64::decode(&base64::encode_standard(&bytes)).unwrap(),
-                bytes
-            );
+            assert_eq!(base64::decode(&base64::encode_standard(&bytes)).unwrap(), bytes);
         }
         assert_eq!(
             base64::encode_standard(b"any carnal pleas"),
@@ -821,11 +795,7 @@ mod tests {
         let key = random_sealing_key();
         let sealed = key.seal("kid-1", b"private key").unwrap();
         assert_eq!(key.open("kid-1", &sealed).unwrap(), b"private key");
-        assert_ne!(
-            key.seal("kid-1", b"private key").unwrap(),
-            sealed,
-            "fresh nonce"
-        );
+        assert_ne!(key.seal("kid-1", b"private key").unwrap(), sealed, "fresh nonce");
 
         let mut tampered = base64::decode(&sealed).unwrap();
         tampered[NONCE_LEN] ^= 1;
@@ -859,10 +829,7 @@ mod tests {
     #[test]
     fn algorithms_parse_from_their_names() {
         for algorithm in SigningAlgorithm::ALL {
-            assert_eq!(
-                algorithm.as_str().parse::<SigningAlgorithm>().unwrap(),
-                algorithm
-            );
+            assert_eq!(algorithm.as_str().parse::<SigningAlgorithm>().unwrap(), algorithm);
         }
         assert!("HS256".parse::<SigningAlgorithm>().is_err());
     }
@@ -908,19 +875,13 @@ mod tests {
                 let value = raw[member].as_str().unwrap();
                 assert!(!value.contains(['=', '+', '/']), "{member}: {value}");
             }
-            assert!(
-                !raw.as_object().unwrap().contains_key("d"),
-                "no private part"
-            );
+            assert!(!raw.as_object().unwrap().contains_key("d"), "no private part");
             let mut validation = Validation::new(algorithm.jwt());
             validation.set_audience(&["wise-drenthe"]);
             validation.set_issuer(&[ISSUER]);
-            let decoded = jsonwebtoken::decode::<Claims>(
-                &token,
-                &DecodingKey::from_jwk(jwk).unwrap(),
-                &validation,
-            )
-            .unwrap();
+            let decoded =
+                jsonwebtoken::decode::<Claims>(&token, &DecodingKey::from_jwk(jwk).unwrap(), &validation)
+                    .unwrap();
             assert_eq!(decoded.claims, claims);
         }
     }
@@ -953,18 +914,10 @@ mod tests {
         let at = token.len() - 10;
         let swapped = if &token[at..=at] == "A" { "B" } else { "A" };
         let forged = format!("{}{swapped}{}", &token[..at], &token[at + 1..]);
-        assert!(
-            keyring
-                .verify::<Claims>(&forged, None, ISSUER)
-                .await
-                .is_err()
-        );
+        assert!(keyring.verify::<Claims>(&forged, None, ISSUER).await.is_err());
 
         clock.advance(time::Duration::minutes(12));
-        let err = keyring
-            .verify::<Claims>(&token, None, ISSUER)
-            .await
-            .unwrap_err();
+        let err = keyring.verify::<Claims>(&token, None, ISSUER).await.unwrap_err();
         assert!(
             matches!(err, KeyError::InvalidToken(ref why) if why == "expired"),
             "{err}"
@@ -1000,10 +953,7 @@ mod tests {
 
         clock.advance(time::Duration::minutes(16));
         assert_eq!(keyring.jwks()["keys"].as_array().unwrap().len(), 3);
-        let err = keyring
-            .verify::<Claims>(&old, None, ISSUER)
-            .await
-            .unwrap_err();
+        let err = keyring.verify::<Claims>(&old, None, ISSUER).await.unwrap_err();
         assert!(
             matches!(err, KeyError::UnknownKey { ref kid } if *kid == kid_of(&old)),
             "{err}"

@@ -88,8 +88,7 @@ pub async fn submit(
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, PageError> {
-    let request: AuthorizationRequest =
-        serde_urlencoded::from_str(&form.request).unwrap_or_default();
+    let request: AuthorizationRequest = serde_urlencoded::from_str(&form.request).unwrap_or_default();
     let valid = match authorize::validate(&state, request).await {
         Ok(valid) => valid,
         Err(refusal) => return Ok(authorize::refuse(&state, language, refusal)),
@@ -114,10 +113,7 @@ pub async fn submit(
         ));
     }
 
-    let subjects = [
-        format!("user:{username_typed}"),
-        format!("ip:{}", peer.ip()),
-    ];
+    let subjects = [format!("user:{username_typed}"), format!("ip:{}", peer.ip())];
     let throttle = state.store.throttle();
     for subject in &subjects {
         let until = throttle
@@ -151,9 +147,7 @@ pub async fn submit(
                 .await
                 .map_err(|e| PageError::internal(language, &e))?;
             let mut response = authorize::complete(&state, language, &session, &valid).await?;
-            response
-                .headers_mut()
-                .append(header::SET_COOKIE, set_cookie);
+            response.headers_mut().append(header::SET_COOKIE, set_cookie);
             Ok(response)
         }
         None => {
@@ -164,10 +158,7 @@ pub async fn submit(
                     .map_err(|e| PageError::internal(language, &e))?;
             }
             tracing::info!("login failed");
-            Ok(again(
-                language.text("login-failed"),
-                StatusCode::UNAUTHORIZED,
-            ))
+            Ok(again(language.text("login-failed"), StatusCode::UNAUTHORIZED))
         }
     }
 }
@@ -268,9 +259,7 @@ fn page(
     };
     let mut response = (status, page).into_response();
     if let Some(set_cookie) = set_cookie {
-        response
-            .headers_mut()
-            .append(header::SET_COOKIE, set_cookie);
+        response.headers_mut().append(header::SET_COOKIE, set_cookie);
     }
     response
         .headers_mut()

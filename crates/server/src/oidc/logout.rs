@@ -85,11 +85,7 @@ pub async fn logout(
 }
 
 /// The post-logout URI, if the client that names it registered it exactly.
-async fn allowed_destination(
-    state: &AppState,
-    request: &LogoutRequest,
-    uri: &str,
-) -> Option<String> {
+async fn allowed_destination(state: &AppState, request: &LogoutRequest, uri: &str) -> Option<String> {
     let issuer = state.public_url.to_string();
     // An expired hint is not trusted; the client can still name itself.
     let from_hint = match request.id_token_hint.as_deref() {

@@ -7,6 +7,7 @@ pub mod discovery;
 pub mod keys;
 pub mod login;
 pub mod logout;
+pub mod revocation;
 pub mod session;
 pub mod token;
 pub mod tokens;
@@ -21,10 +22,7 @@ use crate::app::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route(
-            "/.well-known/openid-configuration",
-            get(discovery::configuration),
-        )
+        .route("/.well-known/openid-configuration", get(discovery::configuration))
         .route(discovery::JWKS_PATH, get(keys::jwks_endpoint))
         .route(discovery::AUTHORIZATION_PATH, get(authorize::authorize))
         .route("/login", get(login::show).post(login::submit))
@@ -33,6 +31,8 @@ pub fn routes() -> Router<AppState> {
             discovery::USERINFO_PATH,
             get(userinfo::userinfo).post(userinfo::userinfo),
         )
+        .route(discovery::REVOCATION_PATH, post(revocation::revoke))
+        .route(discovery::INTROSPECTION_PATH, post(revocation::introspect))
         .route(
             discovery::END_SESSION_PATH,
             get(logout::logout).post(logout::logout),

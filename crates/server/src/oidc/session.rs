@@ -24,10 +24,7 @@ pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
 }
 
 /// The live session of this browser, if any.
-pub async fn current(
-    state: &AppState,
-    headers: &HeaderMap,
-) -> Result<Option<BrowserSession>, StoreError> {
+pub async fn current(state: &AppState, headers: &HeaderMap) -> Result<Option<BrowserSession>, StoreError> {
     match cookie(headers, SESSION_COOKIE) {
         Some(token) if token.len() == 43 => state.store.sessions().find(&digest(token)).await,
         _ => Ok(None),

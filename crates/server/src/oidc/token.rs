@@ -117,7 +117,13 @@ pub async fn token(
     headers: HeaderMap,
     Form(request): Form<TokenRequest>,
 ) -> Result<Response, OAuthError> {
-    let client = authenticate(&state, &headers, &request).await?;
+    let client = authenticate(
+        &state,
+        &headers,
+        request.client_id.as_deref(),
+        request.client_secret.as_deref(),
+    )
+    .await?;
     let grant_type = request.grant_type.as_deref().unwrap_or_default();
     if !client
         .grant_types()
@@ -125,10 +131,9 @@ pub async fn token(
         .any(|allowed| allowed.as_str() == grant_type)
     {
         return Err(match grant_type {
-            "authorization_code" | "refresh_token" | "client_credentials" => OAuthError::new(
-                "unauthorized_client",
-                "this client may not use this grant type",
-            ),
+            "authorization_code" | "refresh_token" | "client_credentials" => {
+                OAuthError::new("unauthorized_client", "this client may not use this grant type")
+            }
             _ => OAuthError::new(
                 "unsupported_grant_type",
                 "use authorization_code, refresh_token or client_credentials",
@@ -149,10 +154,11 @@ pub async fn token(
 
 /// Basic credentials (RFC 6749 §2.3.1: form-encoded, then base64) or the
 /// form's `client_id`/`client_secret`; never both.
-async fn authenticate(
+pub async fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
-    request: &TokenRequest,
+    form_id: Option<&str>,
+    form_secret: Option<&str>,
 ) -> Result<Client, OAuthError> {
     let basic = headers
         .get(header::AUTHORIZATION)
@@ -160,7 +166,7 @@ async fn authenticate(
         .and_then(|value| value.strip_prefix("Basic "));
     let (id, secret, via_basic) = match basic {
         Some(encoded) => {
-            if request.client_secret.is_some() {
+            if form_secret.is_some() {
                 return Err(OAuthError::new(
                     "invalid_request",
                     "use one client authentication method",
@@ -169,28 +175,18 @@ async fn authenticate(
             let decoded = STANDARD
                 .decode(encoded.trim())
                 .map_err(|_| OAuthError::invalid_client(true))?;
-            let decoded =
-                String::from_utf8(decoded).map_err(|_| OAuthError::invalid_client(true))?;
-            let (id, secret) = decoded
-                .split_once(':')
-                .ok_or(OAuthError::invalid_client(true))?;
+            let decoded = String::from_utf8(decoded).map_err(|_| OAuthError::invalid_client(true))?;
+            let (id, secret) = decoded.split_once(':').ok_or(OAuthError::invalid_client(true))?;
             let id: String = form_decode(id).ok_or(OAuthError::invalid_client(true))?;
             let secret: String = form_decode(secret).ok_or(OAuthError::invalid_client(true))?;
-            if request
-                .client_id
-                .as_deref()
-                .is_some_and(|given| given != id)
-            {
+            if form_id.is_some_and(|given| given != id) {
                 return Err(OAuthError::invalid_client(true));
             }
             (id, Some(secret), true)
         }
         None => {
-            let id = request
-                .client_id
-                .clone()
-                .ok_or(OAuthError::invalid_client(false))?;
-            (id, request.client_secret.clone(), false)
+            let id = form_id.ok_or(OAuthError::invalid_client(false))?.to_owned();
+            (id, form_secret.map(str::to_owned), false)
         }
     };
     clients::authenticate(&state.store, &id, secret.as_deref())
@@ -227,16 +223,10 @@ async fn authorization_code(
                 .revoke_access_token(&tokens::jti_for_code(&code_digest), expires)
                 .await?;
             tracing::warn!(client = %client.id(), "authorization code replayed: its tokens are revoked");
-            return Err(OAuthError::new(
-                "invalid_grant",
-                "the code was already used",
-            ));
+            return Err(OAuthError::new("invalid_grant", "the code was already used"));
         }
         Redemption::Expired | Redemption::Unknown => {
-            return Err(OAuthError::new(
-                "invalid_grant",
-                "the code is unknown or expired",
-            ));
+            return Err(OAuthError::new("invalid_grant", "the code is unknown or expired"));
         }
     };
     if grant.client_id != client.id().as_str() {
@@ -254,10 +244,7 @@ async fn authorization_code(
     match (&grant.code_challenge, request.code_verifier.as_deref()) {
         (Some(challenge), Some(verifier)) if verifier_matches(verifier, challenge) => {}
         (Some(_), _) => {
-            return Err(OAuthError::new(
-                "invalid_grant",
-                "code_verifier does not match",
-            ));
+            return Err(OAuthError::new("invalid_grant", "code_verifier does not match"));
         }
         // A verifier without a challenge is a downgrade attempt (RFC 9700 §4.8.2).
         (None, Some(_)) => {
@@ -274,10 +261,7 @@ async fn authorization_code(
         .by_id(&grant.account)
         .await?
         .filter(|a| a.status == AccountStatus::Active)
-        .ok_or(OAuthError::new(
-            "invalid_grant",
-            "the account is not active",
-        ))?;
+        .ok_or(OAuthError::new("invalid_grant", "the account is not active"))?;
     Ok(tokens::for_member(
         state,
         MemberGrant {
@@ -311,10 +295,10 @@ async fn refresh(
     client: &Client,
     request: &TokenRequest,
 ) -> Result<TokenResponse, OAuthError> {
-    let presented = request.refresh_token.as_deref().ok_or(OAuthError::new(
-        "invalid_request",
-        "refresh_token is missing",
-    ))?;
+    let presented = request
+        .refresh_token
+        .as_deref()
+        .ok_or(OAuthError::new("invalid_request", "refresh_token is missing"))?;
     let grant = match state
         .store
         .grants()
@@ -355,10 +339,7 @@ async fn refresh(
         .by_id(&grant.account)
         .await?
         .filter(|a| a.status == AccountStatus::Active)
-        .ok_or(OAuthError::new(
-            "invalid_grant",
-            "the account is not active",
-        ))?;
+        .ok_or(OAuthError::new("invalid_grant", "the account is not active"))?;
     Ok(tokens::for_member(
         state,
         MemberGrant {
@@ -416,11 +397,7 @@ fn client_credentials(
     };
     let access_token = state
         .keyring
-        .sign(
-            tokens::ACCESS_TOKEN_ALGORITHM,
-            tokens::ACCESS_TOKEN_TYPE,
-            &claims,
-        )
+        .sign(tokens::ACCESS_TOKEN_ALGORITHM, tokens::ACCESS_TOKEN_TYPE, &claims)
         .map_err(TokenError::from)?;
     Ok(TokenResponse {
         access_token,
@@ -440,7 +417,7 @@ mod tests {
     fn the_rfc_7636_example_verifier_matches_its_challenge() {
         // RFC 7636 Appendix B.
         let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-        let challenge = "E9Melhoa2OwvFrEMTJguCQaoWSpJcpeK5jtY1BnNPmk";
+        let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
         assert!(verifier_matches(verifier, challenge));
         assert!(!verifier_matches(
             "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXl",

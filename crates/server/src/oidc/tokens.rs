@@ -91,10 +91,7 @@ pub fn random_jti() -> Result<String, TokenError> {
 
 /// Issues the access token, the ID token (scope `openid`) and a refresh token
 /// (when the client may refresh) for a member.
-pub async fn for_member(
-    state: &AppState,
-    grant: MemberGrant<'_>,
-) -> Result<TokenResponse, TokenError> {
+pub async fn for_member(state: &AppState, grant: MemberGrant<'_>) -> Result<TokenResponse, TokenError> {
     let now = state.clock().now();
     let oidc = &state.config.oidc;
     let issuer = state.public_url.to_string();
@@ -135,20 +132,12 @@ pub async fn for_member(
             .as_str()
             .parse()
             .unwrap_or(SigningAlgorithm::Rs256);
-        Some(
-            state
-                .keyring
-                .sign(algorithm, "JWT", &Value::Object(claims))?,
-        )
+        Some(state.keyring.sign(algorithm, "JWT", &Value::Object(claims))?)
     } else {
         None
     };
 
-    let refresh_token = if grant
-        .client
-        .grant_types()
-        .contains(&GrantType::RefreshToken)
-    {
+    let refresh_token = if grant.client.grant_types().contains(&GrantType::RefreshToken) {
         let token = SecretToken::generate().map_err(|_| TokenError::Randomness)?;
         let family = match grant.family {
             Some(family) => family.to_owned(),
@@ -203,15 +192,9 @@ pub async fn member_claims(
     let scopes: Vec<&str> = scope.split_whitespace().collect();
     let mut claims = Map::new();
     claims.insert("sub".into(), json!(account.id.to_string()));
-    claims.insert(
-        "preferred_username".into(),
-        json!(account.username.as_str()),
-    );
+    claims.insert("preferred_username".into(), json!(account.username.as_str()));
     if scopes.contains(&"email") {
-        claims.insert(
-            "email".into(),
-            json!(account.email.as_ref().map(|e| e.as_str())),
-        );
+        claims.insert("email".into(), json!(account.email.as_ref().map(|e| e.as_str())));
         claims.insert(
             "email_verified".into(),
             json!(account.email_verified_at.is_some()),

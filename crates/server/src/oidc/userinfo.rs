@@ -31,9 +31,7 @@ impl IntoResponse for BearerError {
         };
         let mut response = self.0.into_response();
         if let Ok(value) = HeaderValue::from_str(&challenge) {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, value);
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
         }
         response
     }

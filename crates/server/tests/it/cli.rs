@@ -33,10 +33,7 @@ fn every_subcommand_has_help() {
     for command in commands {
         let output = run(binary(dir.path()).args(*command).arg("--help"));
         assert!(output.status.success(), "{command:?}: {}", stderr(&output));
-        assert!(
-            stdout(&output).contains("Usage: single-identity"),
-            "{command:?}"
-        );
+        assert!(stdout(&output).contains("Usage: single-identity"), "{command:?}");
     }
 }
 
@@ -185,11 +182,7 @@ async fn operators_set_up_libraries_branches_and_subscription_types() {
         "1",
     ]);
     assert_eq!(inverted.status.code(), Some(1));
-    assert!(
-        stderr(&inverted).contains("--min-age"),
-        "{}",
-        stderr(&inverted)
-    );
+    assert!(stderr(&inverted).contains("--min-age"), "{}", stderr(&inverted));
 
     let list = si(&["subscription", "list", "--library", "DRE01", "--json"]);
     let types: serde_json::Value = serde_json::from_str(&stdout(&list)).unwrap();
@@ -200,10 +193,7 @@ async fn operators_set_up_libraries_branches_and_subscription_types() {
     assert_eq!(types[0]["max_age"], 17);
 
     let table = si(&["library", "list"]);
-    assert_eq!(
-        stdout(&table).trim(),
-        "CODE   NAME\nDRE01  Biblionet Drenthe"
-    );
+    assert_eq!(stdout(&table).trim(), "CODE   NAME\nDRE01  Biblionet Drenthe");
     let libraries = si(&["library", "list", "--json"]);
     let libraries: serde_json::Value = serde_json::from_str(&stdout(&libraries)).unwrap();
     assert_eq!(
@@ -250,12 +240,7 @@ fn bad_values_are_refused_before_anything_is_written() {
     ];
     for args in cases {
         let output = run(binary(dir.path()).args(*args));
-        assert_eq!(
-            output.status.code(),
-            Some(2),
-            "{args:?}: {}",
-            stderr(&output)
-        );
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {}", stderr(&output));
         assert!(
             stderr(&output).contains("invalid value"),
             "{args:?}: {}",

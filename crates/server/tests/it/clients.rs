@@ -110,11 +110,7 @@ async fn a_library_system_gets_a_secret_once_and_the_database_keeps_only_its_dig
         "--json",
     ]);
     assert!(output.status.success(), "{}", stderr(&output));
-    assert!(
-        stderr(&output).contains("shown only now"),
-        "{}",
-        stderr(&output)
-    );
+    assert!(stderr(&output).contains("shown only now"), "{}", stderr(&output));
     let created: Value = serde_json::from_str(&stdout(&output)).unwrap();
     let secret = created["client_secret"].as_str().unwrap().to_owned();
     assert_eq!(secret.len(), 43, "256 bits of unpadded base64url");
@@ -124,10 +120,7 @@ async fn a_library_system_gets_a_secret_once_and_the_database_keeps_only_its_dig
         created["library"],
         serde_json::json!({"code": "DRE01", "name": "Bibliotheek Drenthe"})
     );
-    assert_eq!(
-        created["grant_types"],
-        serde_json::json!(["client_credentials"])
-    );
+    assert_eq!(created["grant_types"], serde_json::json!(["client_credentials"]));
     assert_eq!(
         created["scopes"],
         serde_json::json!(["desk:search", "desk:register"])
@@ -139,10 +132,7 @@ async fn a_library_system_gets_a_secret_once_and_the_database_keeps_only_its_dig
     assert_eq!(shown.get("client_secret"), None);
     assert_eq!(shown.get("secret_digest"), None);
     let mut without_secret = created.clone();
-    without_secret
-        .as_object_mut()
-        .unwrap()
-        .remove("client_secret");
+    without_secret.as_object_mut().unwrap().remove("client_secret");
     assert_eq!(shown, without_secret);
     let stored_digest = digest(&secret);
     for listing in [
@@ -164,14 +154,9 @@ async fn a_library_system_gets_a_secret_once_and_the_database_keeps_only_its_dig
 
     let store = si.store().await;
     let record = store.clients().get("wise-dre01").await.unwrap().unwrap();
-    assert_eq!(
-        record.secret_digest.as_deref(),
-        Some(stored_digest.as_str())
-    );
+    assert_eq!(record.secret_digest.as_deref(), Some(stored_digest.as_str()));
 
-    let client = authenticate(&store, "wise-dre01", Some(&secret))
-        .await
-        .unwrap();
+    let client = authenticate(&store, "wise-dre01", Some(&secret)).await.unwrap();
     assert_eq!(client.id().as_str(), "wise-dre01");
     assert_eq!(client.kind(), ClientKind::Confidential);
     let refusals = [
@@ -182,10 +167,7 @@ async fn a_library_system_gets_a_secret_once_and_the_database_keeps_only_its_dig
         authenticate(&store, "WISE-DRE01", Some(&secret)).await,
     ];
     for refusal in refusals {
-        assert!(
-            matches!(refusal, Err(ClientAuthError::Failed)),
-            "{refusal:?}"
-        );
+        assert!(matches!(refusal, Err(ClientAuthError::Failed)), "{refusal:?}");
     }
 
     si.ok(&["client", "delete", "wise-dre01"]);
@@ -231,17 +213,9 @@ async fn a_website_sees_its_secret_once_in_text_and_a_public_app_gets_none() {
         .find_map(|line| line.strip_prefix("Client secret: "))
         .unwrap();
     assert_eq!(secret.len(), 43);
-    assert_eq!(
-        website.matches(secret).count(),
-        1,
-        "the secret is shown once"
-    );
+    assert_eq!(website.matches(secret).count(), 1, "the secret is shown once");
     assert!(website.contains("shown only now"));
-    assert!(
-        authenticate(&si.store().await, id, Some(secret))
-            .await
-            .is_ok()
-    );
+    assert!(authenticate(&si.store().await, id, Some(secret)).await.is_ok());
 
     let app = si.json(&[
         "client",
@@ -274,16 +248,9 @@ async fn a_website_sees_its_secret_once_in_text_and_a_public_app_gets_none() {
     assert!(!stderr(&app_text).to_lowercase().contains("secret"));
 
     let store = si.store().await;
-    let record = store
-        .clients()
-        .get("nl.bibliotheek.app")
-        .await
-        .unwrap()
-        .unwrap();
+    let record = store.clients().get("nl.bibliotheek.app").await.unwrap().unwrap();
     assert_eq!(record.secret_digest, None);
-    let client = authenticate(&store, "nl.bibliotheek.app", None)
-        .await
-        .unwrap();
+    let client = authenticate(&store, "nl.bibliotheek.app", None).await.unwrap();
     assert!(client.redirect_uri_allowed("nl.bibliotheek.app:/callback"));
     assert!(client.redirect_uri_allowed("http://127.0.0.1:49152/callback"));
     assert!(!client.redirect_uri_allowed("nl.bibliotheek.app:/callback/"));
@@ -292,10 +259,7 @@ async fn a_website_sees_its_secret_once_in_text_and_a_public_app_gets_none() {
         Err(ClientAuthError::Failed)
     ));
     assert_eq!(
-        si.json(&["client", "list", "--json"])
-            .as_array()
-            .unwrap()
-            .len(),
+        si.json(&["client", "list", "--json"]).as_array().unwrap().len(),
         3
     );
 }
@@ -320,11 +284,7 @@ async fn hostile_redirect_uris_are_refused_with_the_rule_and_nothing_is_written(
             "javascript:alert(1)",
             "must be a reverse domain name with a dot",
         ),
-        (
-            "public",
-            "https://*.example/cb",
-            "wildcards (*) are not allowed",
-        ),
+        ("public", "https://*.example/cb", "wildcards (*) are not allowed"),
         (
             "confidential",
             "https://good.example/c b",
@@ -342,11 +302,7 @@ async fn hostile_redirect_uris_are_refused_with_the_rule_and_nothing_is_written(
         ),
         ("confidential", "http://example.org/cb", loopback_only),
         ("confidential", "http://127.0.0.1.nip.io/", loopback_only),
-        (
-            "confidential",
-            "http://localhost.evil.example/",
-            loopback_only,
-        ),
+        ("confidential", "http://localhost.evil.example/", loopback_only),
         (
             "confidential",
             "http://0x7f.0.0.1/cb",
@@ -375,12 +331,7 @@ async fn hostile_redirect_uris_are_refused_with_the_rule_and_nothing_is_written(
             "--redirect-uri",
             uri,
         ]);
-        assert_eq!(
-            output.status.code(),
-            Some(1),
-            "{uri:?}: {}",
-            stdout(&output)
-        );
+        assert_eq!(output.status.code(), Some(1), "{uri:?}: {}", stdout(&output));
         let message = stderr(&output);
         assert!(message.contains("redirect URI "), "{uri:?}: {message}");
         assert!(message.contains(rule), "{uri:?}: {message}");
@@ -423,12 +374,7 @@ async fn hostile_redirect_uris_are_refused_with_the_rule_and_nothing_is_written(
             "public clients cannot use client_credentials",
         ),
         (
-            &[
-                "--grant-type",
-                "client_credentials",
-                "--scope",
-                "desk:audit",
-            ],
+            &["--grant-type", "client_credentials", "--scope", "desk:audit"],
             "scope desk:audit is only for confidential clients bound to a library",
         ),
         (
@@ -448,11 +394,7 @@ async fn hostile_redirect_uris_are_refused_with_the_rule_and_nothing_is_written(
         command.extend_from_slice(args);
         let output = si.run(&command);
         assert_eq!(output.status.code(), Some(1), "{args:?}");
-        assert!(
-            stderr(&output).contains(message),
-            "{args:?}: {}",
-            stderr(&output)
-        );
+        assert!(stderr(&output).contains(message), "{args:?}: {}", stderr(&output));
     }
     // Refused while parsing the command line, before the database is opened.
     for args in [
@@ -465,17 +407,9 @@ async fn hostile_redirect_uris_are_refused_with_the_rule_and_nothing_is_written(
         let mut command = vec!["client", "create", "--name", "X"];
         command.extend_from_slice(args);
         let output = si.run(&command);
-        assert_eq!(
-            output.status.code(),
-            Some(2),
-            "{args:?}: {}",
-            stderr(&output)
-        );
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {}", stderr(&output));
     }
-    assert_eq!(
-        si.json(&["client", "list", "--json"]),
-        serde_json::json!([])
-    );
+    assert_eq!(si.json(&["client", "list", "--json"]), serde_json::json!([]));
 
     si.ok(&[
         "client",

@@ -27,11 +27,7 @@ fn a_bad_value_stops_start_up_with_one_line_naming_the_key() {
     let cases = [
         ("SI_LISTEN", "not-an-address", "SI_LISTEN"),
         ("SI_PUBLIC_URL", "ftp://x", "SI_PUBLIC_URL"),
-        (
-            "SI_DATABASE_URL",
-            "mysql://root@localhost/si",
-            "SI_DATABASE_URL",
-        ),
+        ("SI_DATABASE_URL", "mysql://root@localhost/si", "SI_DATABASE_URL"),
         ("SI_LOG_FORMAT", "xml", "SI_LOG_FORMAT"),
         ("SI_HASHING__MEMORY_KIB", "lots", "SI_HASHING__MEMORY_KIB"),
         ("SI_HASHING__ITERATIONS", "0", "SI_HASHING"),
@@ -39,11 +35,7 @@ fn a_bad_value_stops_start_up_with_one_line_naming_the_key() {
     for (variable, value, named) in cases {
         let output = run(binary(dir.path()).env(variable, value).arg("serve"));
         let message = stderr(&output);
-        assert_eq!(
-            output.status.code(),
-            Some(2),
-            "{variable}={value}: {message}"
-        );
+        assert_eq!(output.status.code(), Some(2), "{variable}={value}: {message}");
         assert_eq!(message.trim().lines().count(), 1, "{variable}: {message}");
         assert!(message.contains(named), "{variable}: {message}");
         assert!(
@@ -84,10 +76,7 @@ fn a_toml_file_is_read_and_typos_in_it_are_named() {
     assert_eq!(config.listen.to_string(), "127.0.0.1:9090");
     assert_eq!(config.log_format, LogFormat::Json);
     assert_eq!(config.hashing.memory_kib, 65536);
-    assert_eq!(
-        config.hashing.iterations, 2,
-        "unset keys keep their defaults"
-    );
+    assert_eq!(config.hashing.iterations, 2, "unset keys keep their defaults");
 
     std::fs::write(&file, "listne = \"127.0.0.1:9090\"\n").unwrap();
     let output = run(binary(dir.path()).args(["--config", file.to_str().unwrap(), "db", "status"]));
@@ -96,9 +85,5 @@ fn a_toml_file_is_read_and_typos_in_it_are_named() {
 
     let output = run(binary(dir.path()).args(["--config", "missing.toml", "db", "status"]));
     assert_eq!(output.status.code(), Some(2));
-    assert!(
-        stderr(&output).contains("missing.toml"),
-        "{}",
-        stderr(&output)
-    );
+    assert!(stderr(&output).contains("missing.toml"), "{}", stderr(&output));
 }

@@ -7,16 +7,10 @@ async fn health_and_readiness_answer_when_the_database_does() {
     let app = spawn_app().await;
     let health = app.get("/healthz").await;
     assert_eq!(health.status(), 200);
-    assert_eq!(
-        health.json::<serde_json::Value>().await.unwrap()["status"],
-        "ok"
-    );
+    assert_eq!(health.json::<serde_json::Value>().await.unwrap()["status"], "ok");
     let ready = app.get("/readyz").await;
     assert_eq!(ready.status(), 200);
-    assert_eq!(
-        ready.json::<serde_json::Value>().await.unwrap()["database"],
-        "ok"
-    );
+    assert_eq!(ready.json::<serde_json::Value>().await.unwrap()["database"], "ok");
     app.stop().await;
 }
 
@@ -42,9 +36,7 @@ async fn metrics_count_requests_by_route_template() {
         "{text}"
     );
     assert!(
-        text.contains(
-            r#"http_requests_total{method="GET",route="/language/{code}",status="303"} 2"#
-        ),
+        text.contains(r#"http_requests_total{method="GET",route="/language/{code}",status="303"} 2"#),
         "{text}"
     );
     assert!(
@@ -92,10 +84,7 @@ async fn security_headers_are_on_pages_api_answers_and_errors() {
         assert_eq!(headers["x-frame-options"], "DENY", "{path}");
         assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
         assert_eq!(headers["referrer-policy"], "no-referrer", "{path}");
-        assert_eq!(
-            headers["cross-origin-opener-policy"], "same-origin",
-            "{path}"
-        );
+        assert_eq!(headers["cross-origin-opener-policy"], "same-origin", "{path}");
         assert!(
             headers.get("strict-transport-security").is_none(),
             "{path}: no HSTS over plain http"
@@ -107,12 +96,7 @@ async fn security_headers_are_on_pages_api_answers_and_errors() {
 #[tokio::test]
 async fn behind_https_responses_demand_https() {
     let app = spawn_app_with(|config| {
-        config.public_url = Some(
-            "https://login.bibliotheek.example"
-                .to_owned()
-                .try_into()
-                .unwrap(),
-        );
+        config.public_url = Some("https://login.bibliotheek.example".to_owned().try_into().unwrap());
     })
     .await;
     let response = app.get("/healthz").await;

@@ -4,8 +4,8 @@
 //! server, with a browser simulated by a cookie-keeping HTTP client.
 
 use openidconnect::{
-    AuthorizationCode, ClientId, ClientSecret, CsrfToken, HttpRequest, HttpResponse, IssuerUrl,
-    Nonce, OAuth2TokenResponse, PkceCodeChallenge, RedirectUrl, Scope, TokenResponse,
+    AuthorizationCode, ClientId, ClientSecret, CsrfToken, HttpRequest, HttpResponse, IssuerUrl, Nonce,
+    OAuth2TokenResponse, PkceCodeChallenge, RedirectUrl, Scope, TokenResponse,
     core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims},
 };
 use si_domain::{
@@ -54,10 +54,7 @@ pub async fn register(
     )
     .await
     .expect("client registered");
-    (
-        client.id().to_string(),
-        secret.map(|s| s.expose().to_owned()),
-    )
+    (client.id().to_string(), secret.map(|s| s.expose().to_owned()))
 }
 
 pub const REDIRECT_URI: &str = "http://127.0.0.1:9/callback";
@@ -93,11 +90,7 @@ pub async fn member(store: &Store, username: &str) -> si_store::accounts::Accoun
     let branch = match catalogue.branch(&library.code, &branch_code).await {
         Ok(branch) => branch,
         Err(_) => catalogue
-            .create_branch(
-                &library.code,
-                &branch_code,
-                &DisplayName::parse("Assen").unwrap(),
-            )
+            .create_branch(&library.code, &branch_code, &DisplayName::parse("Assen").unwrap())
             .await
             .unwrap(),
     };
@@ -105,9 +98,7 @@ pub async fn member(store: &Store, username: &str) -> si_store::accounts::Accoun
     let subscription = match catalogue.subscription_type(&library.code, &youth).await {
         Ok(subscription) => subscription,
         Err(_) => {
-            let terms =
-                SubscriptionTerms::new(Money::ZERO, 12, AgeRange::new(0, Some(17)).unwrap())
-                    .unwrap();
+            let terms = SubscriptionTerms::new(Money::ZERO, 12, AgeRange::new(0, Some(17)).unwrap()).unwrap();
             let new = NewSubscriptionType {
                 code: youth.clone(),
                 name: DisplayName::parse("Jeugd").unwrap(),
@@ -208,17 +199,8 @@ pub async fn log_in_through(
         ("username", username.to_owned()),
         ("password", password.to_owned()),
     ];
-    let response = browser
-        .post(app.url("/login"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        response.status(),
-        303,
-        "a good login goes back to the client"
-    );
+    let response = browser.post(app.url("/login")).form(&form).send().await.unwrap();
+    assert_eq!(response.status(), 303, "a good login goes back to the client");
     response.headers()["location"].to_str().unwrap().to_owned()
 }
 
@@ -235,8 +217,7 @@ pub fn query_value(url: &str, name: &str) -> Option<String> {
 async fn a_third_party_relying_party_library_completes_the_whole_flow() {
     let app = spawn_app().await;
     let account = member(&app.store, "sanne.devries").await;
-    let (client_id, secret) =
-        register(&app, ClientKind::Confidential, IdTokenAlgorithm::Rs256).await;
+    let (client_id, secret) = register(&app, ClientKind::Confidential, IdTokenAlgorithm::Rs256).await;
     let secret = secret.expect("a confidential client has a secret");
     let issuer = IssuerUrl::new(app.url("")).unwrap();
     let provider = CoreProviderMetadata::discover_async(issuer, &http)
@@ -268,10 +249,7 @@ async fn a_third_party_relying_party_library_completes_the_whole_flow() {
         query_value(&back, "state").as_deref(),
         Some(csrf.secret().as_str())
     );
-    assert_eq!(
-        query_value(&back, "iss").as_deref(),
-        Some(app.url("").as_str())
-    );
+    assert_eq!(query_value(&back, "iss").as_deref(), Some(app.url("").as_str()));
     let code = query_value(&back, "code").expect("a code");
 
     let tokens = client
@@ -290,10 +268,7 @@ async fn a_third_party_relying_party_library_completes_the_whole_flow() {
         claims.preferred_username().map(|u| u.as_str()),
         Some("sanne.devries")
     );
-    assert_eq!(
-        claims.email().map(|e| e.as_str()),
-        Some("ouders@example.nl")
-    );
+    assert_eq!(claims.email().map(|e| e.as_str()), Some("ouders@example.nl"));
 
     let userinfo: CoreUserInfoClaims = client
         .user_info(tokens.access_token().clone(), None)

@@ -35,10 +35,7 @@ async fn node(database: &TestDatabase) -> Store {
 }
 
 fn kid_of(token: &str) -> String {
-    jsonwebtoken::decode_header(token)
-        .unwrap()
-        .kid
-        .expect("a kid")
+    jsonwebtoken::decode_header(token).unwrap().kid.expect("a kid")
 }
 
 fn kids(jwks: &serde_json::Value) -> Vec<String> {
@@ -77,9 +74,7 @@ async fn two_nodes_starting_at_once_publish_the_same_keys_and_follow_a_rotation(
         assert_eq!(verified.sub, "member-1");
     }
 
-    let old = first
-        .sign(SigningAlgorithm::Es256, "at+jwt", &claims())
-        .unwrap();
+    let old = first.sign(SigningAlgorithm::Es256, "at+jwt", &claims()).unwrap();
     let rotated = keys::rotate(&a, &sealing, Duration::from_secs(3600))
         .await
         .unwrap();
@@ -90,9 +85,7 @@ async fn two_nodes_starting_at_once_publish_the_same_keys_and_follow_a_rotation(
     assert!(new_es256.retired.contains(&kid_of(&old)));
 
     second.refresh().await.unwrap();
-    let new = second
-        .sign(SigningAlgorithm::Es256, "at+jwt", &claims())
-        .unwrap();
+    let new = second.sign(SigningAlgorithm::Es256, "at+jwt", &claims()).unwrap();
     assert_eq!(kid_of(&new), new_es256.kid);
     let verified: Claims = second.verify(&old, None, ISSUER).await.unwrap();
     assert_eq!(verified.sub, "member-1");
@@ -122,11 +115,7 @@ async fn a_generated_key_encryption_key_is_private_to_its_owner_and_reused() {
     let file = data_dir.join(keys::KEY_ENCRYPTION_KEY_FILE);
     let mode = std::fs::metadata(&file).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600, "mode {mode:o}");
-    assert_eq!(
-        std::fs::read_dir(&data_dir).unwrap().count(),
-        1,
-        "no leftovers"
-    );
+    assert_eq!(std::fs::read_dir(&data_dir).unwrap().count(), 1, "no leftovers");
     Keyring::load_or_create(&store, &sealing).await.unwrap();
 
     // A restart reads the same file and can open the keys sealed before.
@@ -188,10 +177,7 @@ async fn keys_rotate_then_list_shows_the_new_and_the_retired_keys() {
     assert!(rotated.status.success(), "{}", stderr(&rotated));
     let text = stdout(&rotated);
     for algorithm in ["RS256", "ES256", "EdDSA"] {
-        assert!(
-            text.contains(&format!("{algorithm:<5}  new key ")),
-            "{text}"
-        );
+        assert!(text.contains(&format!("{algorithm:<5}  new key ")), "{text}");
     }
     for kid in &before {
         assert!(
@@ -221,17 +207,11 @@ async fn keys_rotate_then_list_shows_the_new_and_the_retired_keys() {
 
     // The binary sealed the new keys with the same key file: a node loads them.
     keyring.refresh().await.unwrap();
-    let token = keyring
-        .sign(SigningAlgorithm::Rs256, "JWT", &claims())
-        .unwrap();
+    let token = keyring.sign(SigningAlgorithm::Rs256, "JWT", &claims()).unwrap();
     assert!(signing.iter().any(|k| k.kid == kid_of(&token)));
 
     let text = stdout(&si(&["keys", "list"]));
-    assert_eq!(
-        text.matches("retired, still published").count(),
-        3,
-        "{text}"
-    );
+    assert_eq!(text.matches("retired, still published").count(), 3, "{text}");
     assert_eq!(
         text.lines().filter(|l| l.ends_with("  signing")).count(),
         3,

@@ -36,15 +36,7 @@ fn password_changed() -> Mail {
 }
 
 /// A store on a fresh database with a clock the test moves, and a worker for it.
-async fn worker_for(
-    smtp_url: String,
-) -> (
-    Store,
-    FixedClock,
-    Deliverer,
-    TestDatabase,
-    tempfile::TempDir,
-) {
+async fn worker_for(smtp_url: String) -> (Store, FixedClock, Deliverer, TestDatabase, tempfile::TempDir) {
     let database = TestDatabase::create().await;
     let dir = tempfile::tempdir().unwrap();
     let clock = FixedClock::at(datetime!(2024-06-19 10:00 UTC));
@@ -96,10 +88,7 @@ async fn a_queued_mail_arrives_over_smtp_with_both_parts_and_its_link() {
             .is_some_and(|id| id.starts_with('<') && id.ends_with("@bibliotheek.example>"))
     );
     assert!(mail.header("Date").is_some());
-    assert_eq!(
-        mail.header("Auto-Submitted").as_deref(),
-        Some("auto-generated")
-    );
+    assert_eq!(mail.header("Auto-Submitted").as_deref(), Some("auto-generated"));
 
     // The worker marks the mail sent once the server has accepted it.
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
@@ -144,9 +133,7 @@ async fn while_the_smtp_server_is_down_mails_wait_and_arrive_when_it_is_back() {
     assert_eq!(recipients.len(), 3);
     let entries = store.outbox().entries().await.unwrap();
     assert!(
-        entries
-            .iter()
-            .all(|e| e.status == "sent" && e.attempts == 2),
+        entries.iter().all(|e| e.status == "sent" && e.attempts == 2),
         "{entries:?}"
     );
 }
@@ -188,24 +175,13 @@ async fn a_permanent_refusal_is_kept_with_the_servers_answer_and_a_temporary_one
         .unwrap();
     assert_eq!(bounce.status, "failed");
     assert!(
-        bounce
-            .last_error
-            .as_deref()
-            .unwrap_or_default()
-            .contains("550"),
+        bounce.last_error.as_deref().unwrap_or_default().contains("550"),
         "{bounce:?}"
     );
-    let later = entries
-        .iter()
-        .find(|e| e.recipient.starts_with("later"))
-        .unwrap();
+    let later = entries.iter().find(|e| e.recipient.starts_with("later")).unwrap();
     assert_eq!(later.status, "pending");
     assert!(
-        later
-            .last_error
-            .as_deref()
-            .unwrap_or_default()
-            .contains("451"),
+        later.last_error.as_deref().unwrap_or_default().contains("451"),
         "{later:?}"
     );
 }
@@ -265,28 +241,17 @@ async fn with_no_smtp_configured_mails_are_written_as_eml_files() {
         if let Some(entry) = found {
             break entry.path();
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no .eml file within 30 s"
-        );
+        assert!(std::time::Instant::now() < deadline, "no .eml file within 30 s");
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert_eq!(file.extension().and_then(|e| e.to_str()), Some("eml"));
     let eml = std::fs::read(&file).unwrap();
     let parsed = MessageParser::default().parse(&eml).unwrap();
     assert_eq!(
-        parsed
-            .to()
-            .and_then(|to| to.first())
-            .and_then(|a| a.address()),
+        parsed.to().and_then(|to| to.first()).and_then(|a| a.address()),
         Some("sanne@example.nl")
     );
-    assert!(
-        parsed
-            .body_text(0)
-            .unwrap()
-            .contains("http://x/confirm?t=1")
-    );
+    assert!(parsed.body_text(0).unwrap().contains("http://x/confirm?t=1"));
     app.stop().await;
 }
 

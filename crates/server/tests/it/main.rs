@@ -8,6 +8,7 @@ mod health;
 mod interop;
 mod keys;
 mod mail;
+mod oauth_security;
 mod pages;
 mod smtp;
 mod support;

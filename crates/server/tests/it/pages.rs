@@ -36,10 +36,7 @@ async fn the_browser_language_and_then_the_remembered_choice_decide() {
     let switched = app.get("/language/nl?return=/somewhere?x=1").await;
     assert_eq!(switched.status(), 303);
     assert_eq!(switched.headers()["location"], "/somewhere?x=1");
-    let cookie = switched.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let cookie = switched.headers()["set-cookie"].to_str().unwrap().to_owned();
     assert!(cookie.starts_with("si_lang=nl;"), "{cookie}");
     assert!(
         cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),

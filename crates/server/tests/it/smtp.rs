@@ -23,8 +23,7 @@ impl ReceivedMail {
         let unfolded = head.replace("\r\n ", " ").replace("\r\n\t", " ");
         unfolded.lines().find_map(|line| {
             let (key, value) = line.split_once(':')?;
-            key.eq_ignore_ascii_case(name)
-                .then(|| value.trim().to_owned())
+            key.eq_ignore_ascii_case(name).then(|| value.trim().to_owned())
         })
     }
 }
@@ -77,10 +76,7 @@ pub struct SmtpServer {
 
 impl SmtpServer {
     pub fn start() -> Self {
-        Self::start_on(
-            TcpListener::bind("127.0.0.1:0").expect("bind"),
-            Duration::ZERO,
-        )
+        Self::start_on(TcpListener::bind("127.0.0.1:0").expect("bind"), Duration::ZERO)
     }
 
     /// A server that takes `delay` to accept each mail.

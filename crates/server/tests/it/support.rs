@@ -32,11 +32,7 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client
-            .get(self.url(path))
-            .send()
-            .await
-            .expect("request")
+        self.client.get(self.url(path)).send().await.expect("request")
     }
 
     pub async fn stop(mut self) {
@@ -122,10 +118,7 @@ pub fn run(command: &mut Command) -> Output {
         if Instant::now() > deadline {
             let _ = child.kill();
             let output = child.wait_with_output().expect("output");
-            panic!(
-                "{command:?} did not end within 60 s; stderr: {}",
-                stderr(&output)
-            );
+            panic!("{command:?} did not end within 60 s; stderr: {}", stderr(&output));
         }
         std::thread::sleep(Duration::from_millis(10));
     }
@@ -156,10 +149,7 @@ impl ServeProcess {
             .expect("serve starts");
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
-        let line = lines
-            .next()
-            .expect("serve prints a line")
-            .expect("readable line");
+        let line = lines.next().expect("serve prints a line").expect("readable line");
         let url = line
             .rsplit(' ')
             .next()

@@ -55,10 +55,7 @@ async fn a_client_reads_back_as_written_with_its_library() {
     assert_eq!(created, read);
     assert_eq!(read.library, Some(library));
     assert_eq!(read.redirect_uris, new.redirect_uris);
-    assert_eq!(
-        read.post_logout_redirect_uris,
-        new.post_logout_redirect_uris
-    );
+    assert_eq!(read.post_logout_redirect_uris, new.post_logout_redirect_uris);
     assert_eq!(read.backchannel_logout_uri, new.backchannel_logout_uri);
     assert_eq!(read.grant_types, new.grant_types);
     assert_eq!(read.scopes, new.scopes);

@@ -56,11 +56,7 @@ async fn library_with_catalogue(store: &Store, library: &str) -> Library {
         .await
         .unwrap();
     catalogue
-        .create_branch(
-            &created.code,
-            &BranchCode::parse("5280").unwrap(),
-            &name("Assen"),
-        )
+        .create_branch(&created.code, &BranchCode::parse("5280").unwrap(), &name("Assen"))
         .await
         .unwrap();
     let terms = SubscriptionTerms::new(
@@ -146,9 +142,7 @@ async fn libraries_are_unique_by_code_and_listed_in_order() {
         .create_library(&code("dre01"), &name("Biblionet Drenthe"))
         .await
         .unwrap();
-    let duplicate = catalogue
-        .create_library(&code("DRE01"), &name("Another"))
-        .await;
+    let duplicate = catalogue.create_library(&code("DRE01"), &name("Another")).await;
     assert!(
         matches!(duplicate, Err(StoreError::Duplicate { what: "library" })),
         "{duplicate:?}"
@@ -226,13 +220,8 @@ async fn subscription_types_keep_their_terms() {
         .create_subscription_type(&library.code, &adult)
         .await
         .unwrap();
-    let again = catalogue
-        .create_subscription_type(&library.code, &adult)
-        .await;
-    assert!(
-        matches!(again, Err(StoreError::Duplicate { .. })),
-        "{again:?}"
-    );
+    let again = catalogue.create_subscription_type(&library.code, &adult).await;
+    assert!(matches!(again, Err(StoreError::Duplicate { .. })), "{again:?}");
 
     let stored = catalogue
         .subscription_type(&library.code, &adult.code)
@@ -269,19 +258,9 @@ async fn usernames_are_unique_exactly_as_typed_and_case_sensitive() {
         "{twice:?}"
     );
 
-    let found = accounts
-        .by_username(&username("Jansen"))
-        .await
-        .unwrap()
-        .unwrap();
+    let found = accounts.by_username(&username("Jansen")).await.unwrap().unwrap();
     assert_eq!(found.id, upper.id);
-    assert!(
-        accounts
-            .by_username(&username("JANSEN"))
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(accounts.by_username(&username("JANSEN")).await.unwrap().is_none());
     assert_eq!(found.status, AccountStatus::Pending);
     assert_eq!(found.created_at, datetime!(2024-06-19 10:00 UTC));
 }
@@ -321,10 +300,7 @@ async fn account_changes_are_stored() {
     accounts.create(new_account("taken", None)).await.unwrap();
 
     accounts
-        .set_password_hash(
-            &account.id,
-            "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
-        )
+        .set_password_hash(&account.id, "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into())
         .await
         .unwrap();
     accounts
@@ -361,15 +337,10 @@ async fn one_account_can_hold_memberships_at_several_libraries() {
     let drenthe = library_with_catalogue(&store, "DRE01").await;
     let groningen = library_with_catalogue(&store, "GRO01").await;
 
-    let without_account = register(&store, &drenthe, "20000000000001", None)
-        .await
-        .unwrap();
+    let without_account = register(&store, &drenthe, "20000000000001", None).await.unwrap();
     assert_eq!(without_account.account, None);
     let twice = register(&store, &drenthe, "20000000000001", None).await;
-    assert!(
-        matches!(twice, Err(StoreError::Duplicate { .. })),
-        "{twice:?}"
-    );
+    assert!(matches!(twice, Err(StoreError::Duplicate { .. })), "{twice:?}");
 
     let account = store
         .accounts()
@@ -387,10 +358,7 @@ async fn one_account_can_hold_memberships_at_several_libraries() {
         .unwrap();
 
     let memberships = store.memberships().of_account(&account.id).await.unwrap();
-    let libraries: Vec<&str> = memberships
-        .iter()
-        .map(|m| m.library_code.as_str())
-        .collect();
+    let libraries: Vec<&str> = memberships.iter().map(|m| m.library_code.as_str()).collect();
     assert_eq!(libraries, ["DRE01", "GRO01"]);
     assert_eq!(memberships[0].subscription_code, "JEUGD");
     assert_eq!(
@@ -409,11 +377,7 @@ async fn one_account_can_hold_memberships_at_several_libraries() {
 async fn the_audit_log_lists_newest_first_and_filters() {
     let (store, _db) = fresh_store().await;
     let drenthe = library_with_catalogue(&store, "DRE01").await;
-    let account = store
-        .accounts()
-        .create(new_account("sanne", None))
-        .await
-        .unwrap();
+    let account = store.accounts().create(new_account("sanne", None)).await.unwrap();
     let audit = store.audit();
     audit
         .record(NewAuditEntry {
@@ -477,10 +441,7 @@ async fn a_transaction_that_is_not_committed_leaves_nothing_behind() {
             .create_library(&code("DRE01"), &name("Biblionet Drenthe"))
             .await
             .unwrap();
-        txn.accounts()
-            .create(new_account("sanne", None))
-            .await
-            .unwrap();
+        txn.accounts().create(new_account("sanne", None)).await.unwrap();
         // dropped without commit
     }
     assert!(store.catalogue().libraries().await.unwrap().is_empty());
@@ -547,10 +508,7 @@ mod outbox {
         txn.commit().await.unwrap();
         let status = store.outbox().status().await.unwrap();
         assert_eq!(status.pending, 1);
-        assert_eq!(
-            status.oldest_pending_since,
-            Some(datetime!(2024-06-19 10:00 UTC))
-        );
+        assert_eq!(status.oldest_pending_since, Some(datetime!(2024-06-19 10:00 UTC)));
     }
 
     #[tokio::test]
@@ -595,12 +553,7 @@ mod outbox {
         let first = store.outbox().claim("crashed", 10, lease).await.unwrap();
         assert_eq!(first.len(), 1);
         assert!(
-            store
-                .outbox()
-                .claim("other", 10, lease)
-                .await
-                .unwrap()
-                .is_empty(),
+            store.outbox().claim("other", 10, lease).await.unwrap().is_empty(),
             "leased mail is not due"
         );
         clock.advance(time::Duration::seconds(61));
@@ -614,19 +567,11 @@ mod outbox {
         assert_eq!(taken[0].attempts, 2);
         // The crashed worker coming back cannot mark what is no longer its own.
         assert_eq!(
-            store
-                .outbox()
-                .mark_sent("crashed", &[first[0].id])
-                .await
-                .unwrap(),
+            store.outbox().mark_sent("crashed", &[first[0].id]).await.unwrap(),
             0
         );
         assert_eq!(
-            store
-                .outbox()
-                .mark_sent("other", &[first[0].id])
-                .await
-                .unwrap(),
+            store.outbox().mark_sent("other", &[first[0].id]).await.unwrap(),
             1
         );
         let status = store.outbox().status().await.unwrap();
@@ -653,14 +598,7 @@ mod outbox {
             .mark_failed("w", refused, "550 5.1.1 mailbox unavailable")
             .await
             .unwrap();
-        assert!(
-            store
-                .outbox()
-                .claim("w", 10, lease)
-                .await
-                .unwrap()
-                .is_empty()
-        );
+        assert!(store.outbox().claim("w", 10, lease).await.unwrap().is_empty());
         clock.advance(time::Duration::minutes(5));
         let again = store.outbox().claim("w", 10, lease).await.unwrap();
         assert_eq!(again.iter().map(|m| m.id).collect::<Vec<_>>(), [retried]);

@@ -49,9 +49,7 @@ async fn a_key_round_trips_and_a_kid_is_unique() {
     assert_eq!(keys.all().await.unwrap(), vec![stored.clone()]);
     assert!(matches!(
         keys.insert(&stored).await,
-        Err(StoreError::Duplicate {
-            what: "signing key"
-        })
+        Err(StoreError::Duplicate { what: "signing key" })
     ));
     assert!(!format!("{stored:?}").contains("sealed-k1"));
 }
@@ -70,10 +68,7 @@ async fn lists_are_newest_first() {
 
     assert_eq!(kids(&keys.all().await.unwrap()), ["new", "mid", "old"]);
     assert_eq!(kids(&keys.signing().await.unwrap()), ["new", "mid", "old"]);
-    assert_eq!(
-        kids(&keys.published().await.unwrap()),
-        ["new", "mid", "old"]
-    );
+    assert_eq!(kids(&keys.published().await.unwrap()), ["new", "mid", "old"]);
 }
 
 #[tokio::test]
@@ -84,13 +79,9 @@ async fn signing_and_published_windows_move_with_time() {
         .await
         .unwrap();
     keys.insert(&key("new", "ES256", START)).await.unwrap();
-    keys.retire(
-        "old",
-        START + Duration::minutes(5),
-        START + Duration::minutes(30),
-    )
-    .await
-    .unwrap();
+    keys.retire("old", START + Duration::minutes(5), START + Duration::minutes(30))
+        .await
+        .unwrap();
 
     // Before its retire time the old key still signs.
     assert_eq!(kids(&keys.signing().await.unwrap()), ["new", "old"]);

@@ -1,0 +1,138 @@
+//! Token revocation (RFC 7009) and introspection (RFC 7662). Both need client
+//! authentication; a client may revoke or inspect only its own refresh
+//! tokens, while any authenticated client (a resource server) may ask about
+//! an access token.
+
+use axum::{
+    Form, Json,
+    extract::State,
+    http::{HeaderMap, HeaderValue, header},
+    response::{IntoResponse, Response},
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use si_credentials::secrets::digest;
+use si_store::Repositories;
+
+use super::{
+    token::{OAuthError, authenticate},
+    tokens::AccessClaims,
+};
+use crate::app::AppState;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct TokenForm {
+    token: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
+/// Refresh tokens are opaque 43-character values; access tokens are JWTs.
+fn looks_like_jwt(token: &str) -> bool {
+    token.matches('.').count() == 2
+}
+
+pub async fn revoke(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<TokenForm>,
+) -> Result<Response, OAuthError> {
+    let client = authenticate(
+        &state,
+        &headers,
+        form.client_id.as_deref(),
+        form.client_secret.as_deref(),
+    )
+    .await?;
+    let token = form
+        .token
+        .as_deref()
+        .ok_or(OAuthError::new("invalid_request", "token is missing"))?;
+    let grants = state.store.grants();
+    if looks_like_jwt(token) {
+        if let Some(claims) = own_access_token(&state, token).await
+            && claims.client_id == client.id().as_str()
+        {
+            let expires =
+                time::OffsetDateTime::from_unix_timestamp(claims.exp).unwrap_or(state.clock().now());
+            grants.revoke_access_token(&claims.jti, expires).await?;
+        }
+    } else if let Some(grant) = grants.refresh(&digest(token)).await?
+        && grant.client_id == client.id().as_str()
+    {
+        grants.revoke_family(&grant.family_id).await?;
+    }
+    // RFC 7009 §2.2: unknown and foreign tokens get the same answer.
+    Ok(no_store(Json(json!({})).into_response()))
+}
+
+pub async fn introspect(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<TokenForm>,
+) -> Result<Response, OAuthError> {
+    let client = authenticate(
+        &state,
+        &headers,
+        form.client_id.as_deref(),
+        form.client_secret.as_deref(),
+    )
+    .await?;
+    let token = form
+        .token
+        .as_deref()
+        .ok_or(OAuthError::new("invalid_request", "token is missing"))?;
+    let inactive = json!({ "active": false });
+    let answer: Value = if looks_like_jwt(token) {
+        match own_access_token(&state, token).await {
+            Some(claims) if !state.store.grants().is_access_token_revoked(&claims.jti).await? => json!({
+                "active": true,
+                "token_type": "Bearer",
+                "scope": claims.scope,
+                "client_id": claims.client_id,
+                "sub": claims.sub,
+                "iss": claims.iss,
+                "aud": claims.aud,
+                "exp": claims.exp,
+                "iat": claims.iat,
+                "jti": claims.jti,
+            }),
+            _ => inactive,
+        }
+    } else {
+        match state.store.grants().refresh(&digest(token)).await? {
+            Some(grant)
+                if grant.client_id == client.id().as_str() && grant.expires_at > state.clock().now() =>
+            {
+                json!({
+                    "active": true,
+                    "token_type": "refresh_token",
+                    "scope": grant.scope,
+                    "client_id": grant.client_id,
+                    "sub": grant.account.to_string(),
+                    "iss": state.public_url.to_string(),
+                    "exp": grant.expires_at.unix_timestamp(),
+                })
+            }
+            _ => inactive,
+        }
+    };
+    Ok(no_store(Json(answer).into_response()))
+}
+
+/// The claims of an access token this provider signed and that has not expired.
+async fn own_access_token(state: &AppState, token: &str) -> Option<AccessClaims> {
+    let issuer = state.public_url.to_string();
+    state
+        .keyring
+        .verify::<AccessClaims>(token, Some(&[issuer.as_str()]), &issuer)
+        .await
+        .ok()
+}
+
+fn no_store(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}

@@ -1,0 +1,664 @@
+//! The RFC 9700 MUSTs and the login rules, each as an attack or a mistake a
+//! client or a person could make.
+
+use si_domain::{AccountStatus, Email, Username};
+use si_store::{Repositories, accounts::NewAccount};
+use single_identity::oidc::clients::{
+    ClientId as RegisteredId, ClientKind, ClientRegistration, GrantType, IdTokenAlgorithm, Scope, register,
+};
+
+use crate::{
+    interop::{
+        PASSWORD, REDIRECT_URI, browser, hidden_field, log_in_through, member, query_value,
+        register as register_rp,
+    },
+    support::{TestApp, spawn_app},
+};
+
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+fn authorize_url(app: &TestApp, client_id: &str, extra: &[(&str, &str)]) -> String {
+    let mut query = vec![
+        ("client_id", client_id),
+        ("redirect_uri", REDIRECT_URI),
+        ("response_type", "code"),
+        ("scope", "openid email"),
+        ("state", "st-123"),
+        ("nonce", "n-456"),
+    ];
+    for (key, value) in extra {
+        query.retain(|(k, _)| k != key);
+        query.push((key, value));
+    }
+    query.retain(|(_, v)| !v.is_empty());
+    format!(
+        "{}?{}",
+        app.url("/authorize"),
+        serde_urlencoded::to_string(&query).unwrap()
+    )
+}
+
+async fn exchange(
+    app: &TestApp,
+    client_id: &str,
+    secret: Option<&str>,
+    form: &[(&str, &str)],
+) -> (u16, serde_json::Value) {
+    let mut request = app.client.post(app.url("/token"));
+    if let Some(secret) = secret {
+        request = request.basic_auth(client_id, Some(secret));
+    }
+    let mut form: Vec<(&str, &str)> = form.to_vec();
+    if secret.is_none() {
+        form.push(("client_id", client_id));
+    }
+    let response = request.form(&form).send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or_default())
+}
+
+/// A code for `sanne` at a confidential client, with or without PKCE.
+async fn code_for(app: &TestApp, client_id: &str, challenge: Option<&str>) -> String {
+    let extra: Vec<(&str, &str)> = match challenge {
+        Some(challenge) => vec![("code_challenge", challenge), ("code_challenge_method", "S256")],
+        None => vec![],
+    };
+    let back = log_in_through(
+        app,
+        &browser(),
+        &authorize_url(app, client_id, &extra),
+        "sanne",
+        PASSWORD,
+    )
+    .await;
+    query_value(&back, "code").unwrap_or_else(|| panic!("no code in {back}"))
+}
+
+#[tokio::test]
+async fn an_unregistered_redirect_uri_or_client_gets_a_page_never_a_redirect() {
+    let app = spawn_app().await;
+    let (client_id, _) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Rs256).await;
+    for url in [
+        authorize_url(
+            &app,
+            &client_id,
+            &[("redirect_uri", "http://127.0.0.1:9/callback/other")],
+        ),
+        authorize_url(
+            &app,
+            &client_id,
+            &[("redirect_uri", "https://evil.example/callback")],
+        ),
+        authorize_url(&app, "no-such-client", &[]),
+        authorize_url(&app, &client_id, &[("redirect_uri", "")]),
+    ] {
+        let response = app.client.get(&url).send().await.unwrap();
+        assert_eq!(response.status(), 400, "{url}");
+        assert!(response.headers().get("location").is_none(), "{url}");
+        assert!(response.text().await.unwrap().contains("Inloggen lukt zo niet"));
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn other_errors_go_back_to_the_client_with_state_and_issuer() {
+    let app = spawn_app().await;
+    let (public_id, _) = register_rp(&app, ClientKind::Public, IdTokenAlgorithm::Rs256).await;
+    let cases = [
+        (authorize_url(&app, &public_id, &[]), "invalid_request"),
+        (
+            authorize_url(
+                &app,
+                &public_id,
+                &[("code_challenge", CHALLENGE), ("code_challenge_method", "plain")],
+            ),
+            "invalid_request",
+        ),
+        (
+            authorize_url(
+                &app,
+                &public_id,
+                &[
+                    ("code_challenge", CHALLENGE),
+                    ("code_challenge_method", "S256"),
+                    ("response_type", "token"),
+                ],
+            ),
+            "unsupported_response_type",
+        ),
+        (
+            authorize_url(
+                &app,
+                &public_id,
+                &[
+                    ("code_challenge", CHALLENGE),
+                    ("code_challenge_method", "S256"),
+                    ("scope", "openid desk:register"),
+                ],
+            ),
+            "invalid_scope",
+        ),
+        (
+            authorize_url(
+                &app,
+                &public_id,
+                &[
+                    ("code_challenge", CHALLENGE),
+                    ("code_challenge_method", "S256"),
+                    ("prompt", "none"),
+                ],
+            ),
+            "login_required",
+        ),
+    ];
+    for (url, error) in cases {
+        let response = app.client.get(&url).send().await.unwrap();
+        assert_eq!(response.status(), 303, "{url}");
+        let location = response.headers()["location"].to_str().unwrap();
+        assert!(location.starts_with(REDIRECT_URI), "{location}");
+        assert_eq!(query_value(location, "error").as_deref(), Some(error), "{url}");
+        assert_eq!(query_value(location, "state").as_deref(), Some("st-123"));
+        assert_eq!(
+            query_value(location, "iss").as_deref(),
+            Some(app.url("").as_str())
+        );
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn pkce_must_match_and_cannot_be_downgraded() {
+    let app = spawn_app().await;
+    member(&app.store, "sanne").await;
+    let (client_id, secret) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Rs256).await;
+    let secret = secret.unwrap();
+
+    let code = code_for(&app, &client_id, Some(CHALLENGE)).await;
+    let base = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT_URI),
+    ];
+    let (status, body) = exchange(&app, &client_id, Some(&secret), &base).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "missing verifier"
+    );
+
+    let code = code_for(&app, &client_id, Some(CHALLENGE)).await;
+    let wrong = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT_URI),
+        ("code_verifier", "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXl"),
+    ];
+    let (status, body) = exchange(&app, &client_id, Some(&secret), &wrong).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "wrong verifier"
+    );
+
+    // Downgrade: no challenge at /authorize, a verifier at /token.
+    let code = code_for(&app, &client_id, None).await;
+    let downgrade = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT_URI),
+        ("code_verifier", VERIFIER),
+    ];
+    let (status, body) = exchange(&app, &client_id, Some(&secret), &downgrade).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "downgrade"
+    );
+
+    let code = code_for(&app, &client_id, Some(CHALLENGE)).await;
+    let other_uri = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", "http://127.0.0.1:9/elsewhere"),
+        ("code_verifier", VERIFIER),
+    ];
+    let (status, _) = exchange(&app, &client_id, Some(&secret), &other_uri).await;
+    assert_eq!(status, 400, "redirect_uri must match");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_replayed_code_fails_and_revokes_what_it_gave() {
+    let app = spawn_app().await;
+    member(&app.store, "sanne").await;
+    let (client_id, secret) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Rs256).await;
+    let secret = secret.unwrap();
+    let code = code_for(&app, &client_id, Some(CHALLENGE)).await;
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT_URI),
+        ("code_verifier", VERIFIER),
+    ];
+    let (status, tokens) = exchange(&app, &client_id, Some(&secret), &form).await;
+    assert_eq!(status, 200, "{tokens}");
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let userinfo = app
+        .client
+        .get(app.url("/userinfo"))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(userinfo.status(), 200);
+
+    let (status, body) = exchange(&app, &client_id, Some(&secret), &form).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+
+    let userinfo = app
+        .client
+        .get(app.url("/userinfo"))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        userinfo.status(),
+        401,
+        "the access token from the replayed code is revoked"
+    );
+    let introspection: serde_json::Value = app
+        .client
+        .post(app.url("/introspect"))
+        .basic_auth(&client_id, Some(&secret))
+        .form(&[("token", access.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(introspection["active"], false);
+    let (status, body) = exchange(
+        &app,
+        &client_id,
+        Some(&secret),
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh.as_str()),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "its refresh token is revoked"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn clients_authenticate_and_cannot_use_each_others_tokens() {
+    let app = spawn_app().await;
+    member(&app.store, "sanne").await;
+    let (client_id, secret) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Es256).await;
+    let (other_id, other_secret) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::EdDsa).await;
+    let (secret, other_secret) = (secret.unwrap(), other_secret.unwrap());
+    let code = code_for(&app, &client_id, Some(CHALLENGE)).await;
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT_URI),
+        ("code_verifier", VERIFIER),
+    ];
+
+    let (status, body) = exchange(&app, &client_id, Some("wrong-secret"), &form).await;
+    assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")));
+    let (status, body) = exchange(&app, &other_id, Some(&other_secret), &form).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "a code of another client"
+    );
+
+    // The code is spent now (the other client's attempt counts), so use a fresh one.
+    let code = code_for(&app, &client_id, Some(CHALLENGE)).await;
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT_URI),
+        ("code_verifier", VERIFIER),
+    ];
+    let (status, tokens) = exchange(&app, &client_id, Some(&secret), &form).await;
+    assert_eq!(status, 200, "{tokens}");
+    let id_token = tokens["id_token"].as_str().unwrap();
+    let header: serde_json::Value =
+        serde_json::from_slice(&base64_decode(id_token.split('.').next().unwrap())).unwrap();
+    assert_eq!(header["alg"], "ES256", "the client's chosen ID token algorithm");
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    let (status, _) = exchange(
+        &app,
+        &other_id,
+        Some(&other_secret),
+        &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
+    )
+    .await;
+    assert_eq!(status, 400, "a refresh token of another client");
+
+    // Revocation by its own client ends the family.
+    let revoked = app
+        .client
+        .post(app.url("/revoke"))
+        .basic_auth(&client_id, Some(&secret))
+        .form(&[("token", refresh)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+    let (status, _) = exchange(
+        &app,
+        &client_id,
+        Some(&secret),
+        &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
+    )
+    .await;
+    assert_eq!(status, 400);
+    app.stop().await;
+}
+
+fn base64_decode(text: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(text)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn library_systems_get_client_credentials_tokens_they_can_introspect_and_revoke() {
+    let app = spawn_app().await;
+    member(&app.store, "sanne").await; // creates library DRE01
+    let (client, secret) = register(
+        &app.store,
+        ClientRegistration {
+            id: Some(RegisteredId::parse("wise-dre01").unwrap()),
+            name: si_domain::DisplayName::parse("Wise Drenthe").unwrap(),
+            kind: ClientKind::Confidential,
+            redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
+            backchannel_logout_uri: None,
+            grant_types: vec![GrantType::ClientCredentials],
+            scopes: vec![
+                Scope::parse("desk:register").unwrap(),
+                Scope::parse("desk:search").unwrap(),
+            ],
+            library: Some(si_domain::LibraryCode::parse("DRE01").unwrap()),
+            id_token_algorithm: IdTokenAlgorithm::Rs256,
+        },
+    )
+    .await
+    .unwrap();
+    let secret = secret.unwrap().expose().to_owned();
+    let id = client.id().to_string();
+    let (status, tokens) = exchange(
+        &app,
+        &id,
+        Some(&secret),
+        &[("grant_type", "client_credentials"), ("scope", "desk:search")],
+    )
+    .await;
+    assert_eq!(status, 200, "{tokens}");
+    assert_eq!(tokens["scope"], "desk:search");
+    assert!(tokens.get("refresh_token").is_none());
+    let access = tokens["access_token"].as_str().unwrap();
+    let introspect = |token: String| {
+        let request = app
+            .client
+            .post(app.url("/introspect"))
+            .basic_auth(&id, Some(&secret))
+            .form(&[("token", token)]);
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status();
+            let body = response.text().await.unwrap();
+            serde_json::from_str::<serde_json::Value>(&body).unwrap_or_else(|_| panic!("{status}: {body}"))
+        }
+    };
+    let active = introspect(access.to_owned()).await;
+    assert_eq!(
+        (
+            active["active"].as_bool(),
+            active["sub"].as_str(),
+            active["scope"].as_str()
+        ),
+        (Some(true), Some("wise-dre01"), Some("desk:search"))
+    );
+    let (status, body) = exchange(
+        &app,
+        &id,
+        Some(&secret),
+        &[("grant_type", "client_credentials"), ("scope", "desk:audit")],
+    )
+    .await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_scope")));
+    let (status, body) = exchange(
+        &app,
+        &id,
+        Some(&secret),
+        &[("grant_type", "authorization_code"), ("code", "x")],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("unauthorized_client"))
+    );
+
+    app.client
+        .post(app.url("/revoke"))
+        .basic_auth(&id, Some(&secret))
+        .form(&[("token", access)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(introspect(access.to_owned()).await["active"], false);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_usernames_and_wrong_passwords_get_one_message_and_are_throttled() {
+    let app = spawn_app().await;
+    member(&app.store, "sanne").await;
+    let (client_id, _) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Rs256).await;
+    let browser = browser();
+    let start = browser
+        .get(authorize_url(&app, &client_id, &[]))
+        .send()
+        .await
+        .unwrap();
+    let login_path = start.headers()["location"].to_str().unwrap().to_owned();
+    let page = browser
+        .get(app.url(&login_path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let (csrf, request) = (hidden_field(&page, "csrf"), hidden_field(&page, "request"));
+    let attempt = |username: &str, password: &str| {
+        let form = [
+            ("csrf", csrf.clone()),
+            ("request", request.clone()),
+            ("username", username.to_owned()),
+            ("password", password.to_owned()),
+        ];
+        let response = browser.post(app.url("/login")).form(&form).send();
+        async move {
+            let response = response.await.unwrap();
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+    let (status_unknown, unknown) = attempt("nobody-here", "Whatever1!").await;
+    let (status_wrong, wrong) = attempt("sanne", "Whatever1!").await;
+    assert_eq!((status_unknown, status_wrong), (401, 401));
+    let message = "Gebruikersnaam of wachtwoord klopt niet.";
+    assert!(unknown.contains(message) && wrong.contains(message));
+    assert!(
+        unknown.contains(r#"value="nobody-here""#),
+        "the typed username stays in the field"
+    );
+
+    for _ in 0..4 {
+        attempt("sanne", "Whatever1!").await;
+    }
+    let (status, page) = attempt("sanne", PASSWORD).await;
+    assert_eq!(status, 429, "throttled even with the right password: {page}");
+    assert!(page.contains("Probeer het over 1 minuut opnieuw."), "{page}");
+
+    // Another username from the same address is not blocked by these.
+    let (status, _) = attempt("someone-else", "Whatever1!").await;
+    assert_eq!(status, 401);
+
+    // A forged CSRF token changes nothing and says the form expired.
+    let form = [
+        ("csrf", "forged".to_owned()),
+        ("request", request.clone()),
+        ("username", "sanne".to_owned()),
+        ("password", PASSWORD.to_owned()),
+    ];
+    let forged = browser.post(app.url("/login")).form(&form).send().await.unwrap();
+    assert_eq!(forged.status(), 400);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_legacy_password_works_once_and_is_then_stored_as_argon2id() {
+    let app = spawn_app().await;
+    member(&app.store, "anchor").await; // the library, branch and subscription
+    let account = app
+        .store
+        .accounts()
+        .create(NewAccount {
+            username: Username::parse("oud.lid").unwrap(),
+            email: Some(Email::parse("oud@example.nl").unwrap()),
+            status: AccountStatus::Active,
+            language: "nl".into(),
+            // {SSHA} of "password", from 389-ds' tests (the credentials crate's vectors).
+            password_hash: Some("{SSHA}jdALDtX0+MVMkRsX0ilHz0O6Uos95D4s".into()),
+        })
+        .await
+        .unwrap();
+    let (client_id, _) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Rs256).await;
+    let back = log_in_through(
+        &app,
+        &browser(),
+        &authorize_url(&app, &client_id, &[]),
+        "oud.lid",
+        "password",
+    )
+    .await;
+    assert!(query_value(&back, "code").is_some(), "{back}");
+    let stored = app.store.accounts().by_id(&account.id).await.unwrap().unwrap();
+    assert!(
+        stored.password_hash.unwrap().starts_with("$argon2id$"),
+        "upgraded at login"
+    );
+    assert!(stored.last_login_at.is_some());
+    let again = log_in_through(
+        &app,
+        &browser(),
+        &authorize_url(&app, &client_id, &[]),
+        "oud.lid",
+        "password",
+    )
+    .await;
+    assert!(
+        query_value(&again, "code").is_some(),
+        "the upgraded hash verifies"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn max_age_and_prompt_login_ask_for_the_password_again() {
+    let app = spawn_app().await;
+    member(&app.store, "sanne").await;
+    let (client_id, _) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Rs256).await;
+    let browser = browser();
+    log_in_through(
+        &app,
+        &browser,
+        &authorize_url(&app, &client_id, &[]),
+        "sanne",
+        PASSWORD,
+    )
+    .await;
+    let silent = browser
+        .get(authorize_url(&app, &client_id, &[("prompt", "none")]))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        query_value(silent.headers()["location"].to_str().unwrap(), "code").is_some(),
+        "prompt=none with a session"
+    );
+    for extra in [("prompt", "login"), ("max_age", "0")] {
+        // max_age=0 is met only within the same second; wait past it.
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        let response = browser
+            .get(authorize_url(&app, &client_id, &[extra]))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.headers()["location"]
+                .to_str()
+                .unwrap()
+                .starts_with("/login"),
+            "{extra:?}"
+        );
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn discovery_describes_the_provider() {
+    let app = spawn_app().await;
+    let document: serde_json::Value = app
+        .get("/.well-known/openid-configuration")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let issuer = app.url("");
+    assert_eq!(document["issuer"], issuer.as_str());
+    assert_eq!(
+        document["code_challenge_methods_supported"],
+        serde_json::json!(["S256"])
+    );
+    assert_eq!(document["authorization_response_iss_parameter_supported"], true);
+    assert_eq!(
+        document["id_token_signing_alg_values_supported"],
+        serde_json::json!(["RS256", "ES256", "EdDSA"])
+    );
+    let jwks: serde_json::Value = app
+        .client
+        .get(document["jwks_uri"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let algorithms: Vec<&str> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|k| k["alg"].as_str())
+        .collect();
+    for algorithm in ["RS256", "ES256", "EdDSA"] {
+        assert!(algorithms.contains(&algorithm), "{jwks}");
+    }
+    app.stop().await;
+}
