@@ -15,6 +15,7 @@ use si_credentials::secrets::digest;
 use si_store::Repositories;
 
 use super::{
+    clients::Client,
     token::{OAuthError, authenticate},
     tokens::AccessClaims,
 };
@@ -27,6 +28,26 @@ pub struct TokenForm {
     client_secret: Option<String>,
 }
 
+/// The calling client, authenticated, and the token it asks about.
+async fn authenticated<'f>(
+    state: &AppState,
+    headers: &HeaderMap,
+    form: &'f TokenForm,
+) -> Result<(Client, &'f str), OAuthError> {
+    let client = authenticate(
+        state,
+        headers,
+        form.client_id.as_deref(),
+        form.client_secret.as_deref(),
+    )
+    .await?;
+    let token = form
+        .token
+        .as_deref()
+        .ok_or(OAuthError::new("invalid_request", "token is missing"))?;
+    Ok((client, token))
+}
+
 /// Refresh tokens are opaque 43-character values; access tokens are JWTs.
 fn looks_like_jwt(token: &str) -> bool {
     token.matches('.').count() == 2
@@ -37,17 +58,7 @@ pub async fn revoke(
     headers: HeaderMap,
     Form(form): Form<TokenForm>,
 ) -> Result<Response, OAuthError> {
-    let client = authenticate(
-        &state,
-        &headers,
-        form.client_id.as_deref(),
-        form.client_secret.as_deref(),
-    )
-    .await?;
-    let token = form
-        .token
-        .as_deref()
-        .ok_or(OAuthError::new("invalid_request", "token is missing"))?;
+    let (client, token) = authenticated(&state, &headers, &form).await?;
     let grants = state.store.grants();
     if looks_like_jwt(token) {
         if let Some(claims) = own_access_token(&state, token).await
@@ -71,17 +82,7 @@ pub async fn introspect(
     headers: HeaderMap,
     Form(form): Form<TokenForm>,
 ) -> Result<Response, OAuthError> {
-    let client = authenticate(
-        &state,
-        &headers,
-        form.client_id.as_deref(),
-        form.client_secret.as_deref(),
-    )
-    .await?;
-    let token = form
-        .token
-        .as_deref()
-        .ok_or(OAuthError::new("invalid_request", "token is missing"))?;
+    let (client, token) = authenticated(&state, &headers, &form).await?;
     let inactive = json!({ "active": false });
     let answer: Value = if looks_like_jwt(token) {
         match own_access_token(&state, token).await {

@@ -20,6 +20,7 @@ use si_credentials::secrets::digest;
 use si_domain::AccountStatus;
 use si_store::{
     Repositories,
+    accounts::Account,
     grants::{Redemption, RefreshUse},
 };
 
@@ -255,13 +256,7 @@ async fn authorization_code(
         }
         (None, None) => {}
     }
-    let account = state
-        .store
-        .accounts()
-        .by_id(&grant.account)
-        .await?
-        .filter(|a| a.status == AccountStatus::Active)
-        .ok_or(OAuthError::new("invalid_grant", "the account is not active"))?;
+    let account = active_account(state, &grant.account).await?;
     Ok(tokens::for_member(
         state,
         MemberGrant {
@@ -277,6 +272,17 @@ async fn authorization_code(
         },
     )
     .await?)
+}
+
+/// Tokens go only to accounts that may still log in.
+async fn active_account(state: &AppState, id: &si_domain::AccountId) -> Result<Account, OAuthError> {
+    state
+        .store
+        .accounts()
+        .by_id(id)
+        .await?
+        .filter(|a| a.status == AccountStatus::Active)
+        .ok_or(OAuthError::new("invalid_grant", "the account is not active"))
 }
 
 /// RFC 7636 §4.6: BASE64URL(SHA256(verifier)) == challenge, verifier 43–128
@@ -333,13 +339,7 @@ async fn refresh(
             narrower.split_whitespace().collect::<Vec<_>>().join(" ")
         }
     };
-    let account = state
-        .store
-        .accounts()
-        .by_id(&grant.account)
-        .await?
-        .filter(|a| a.status == AccountStatus::Active)
-        .ok_or(OAuthError::new("invalid_grant", "the account is not active"))?;
+    let account = active_account(state, &grant.account).await?;
     Ok(tokens::for_member(
         state,
         MemberGrant {
