@@ -136,7 +136,8 @@ impl Server {
         let deliverer = Deliverer::new(store.clone(), config.clone())?;
         let (stop_mail, mail_stopped) = watch::channel(false);
         let mail_task = tokio::spawn(deliverer.run(mail_stopped.clone()));
-        tokio::spawn(refresh_keys(keyring.clone(), mail_stopped));
+        tokio::spawn(refresh_keys(keyring.clone(), mail_stopped.clone()));
+        tokio::spawn(oidc::backchannel::Notifier::new(store.clone(), &config).run(mail_stopped));
         let state = AppState {
             config,
             public_url: public_url.clone(),

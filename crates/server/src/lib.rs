@@ -3,6 +3,7 @@
 //! application and the command line.
 
 pub mod app;
+pub mod backoff;
 pub mod cli;
 pub mod config;
 pub mod health;

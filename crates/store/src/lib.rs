@@ -7,12 +7,14 @@ mod entity;
 mod error;
 mod migrations;
 mod repositories;
+mod work_queue;
 
 pub mod accounts;
 pub mod audit;
 pub mod catalogue;
 pub mod clients;
 pub mod grants;
+pub mod logout_queue;
 pub mod memberships;
 pub mod outbox;
 pub mod sessions;

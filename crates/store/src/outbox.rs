@@ -6,9 +6,8 @@
 use std::time::Duration;
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait,
-    QueryFilter, QueryOrder, Set,
-    sea_query::{Condition, Expr, ExprTrait, Query},
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    Set, sea_query::Expr,
 };
 use serde::Serialize;
 use si_domain::Email;
@@ -18,12 +17,11 @@ use crate::{
     Clock, StoreError,
     accounts::millis_to_time,
     entity::outbox_mail::{self, Column},
+    work_queue::{self, FAILED, PENDING, SENDING},
 };
 
-const PENDING: &str = "pending";
-const SENDING: &str = "sending";
+const TABLE: &str = "mail_outbox";
 const SENT: &str = "sent";
-const FAILED: &str = "failed";
 
 /// A mail to queue: the template's name, the language, and its data as JSON.
 #[derive(Debug, Clone)]
@@ -114,43 +112,8 @@ impl<'c, C: ConnectionTrait> Outbox<'c, C> {
         lease: Duration,
     ) -> Result<Vec<ClaimedMail>, StoreError> {
         let now = self.clock.now_millis();
-        let due = || {
-            Condition::any()
-                .add(
-                    Condition::all()
-                        .add(Column::Status.eq(PENDING))
-                        .add(Column::NextAttemptAt.lte(now)),
-                )
-                .add(
-                    Condition::all()
-                        .add(Column::Status.eq(SENDING))
-                        .add(Column::LeaseUntil.lt(now)),
-                )
-        };
-        let candidates = Query::select()
-            .column(Column::Id)
-            .from(outbox_mail::Entity)
-            .cond_where(due())
-            .order_by(Column::NextAttemptAt, sea_orm::Order::Asc)
-            .order_by(Column::Id, sea_orm::Order::Asc)
-            .limit(u64::from(limit))
-            .to_owned();
-        // The due condition is repeated on the UPDATE itself: PostgreSQL
-        // re-checks it on rows another worker claimed meanwhile, and skips them.
-        let claim = Query::update()
-            .table(outbox_mail::Entity)
-            .value(Column::Status, SENDING)
-            .value(Column::LeaseUntil, now + lease.as_millis() as i64)
-            .value(Column::LeasedBy, worker)
-            .value(Column::Attempts, Expr::col(Column::Attempts).add(1))
-            .and_where(Expr::col(Column::Id).in_subquery(candidates))
-            .cond_where(due())
-            .returning_all()
-            .to_owned();
-        let statement = self.conn.get_database_backend().build(&claim);
-        let mut rows = outbox_mail::Model::find_by_statement(statement)
-            .all(self.conn)
-            .await?;
+        let mut rows: Vec<outbox_mail::Model> =
+            work_queue::claim(self.conn, TABLE, worker, limit, lease, now).await?;
         rows.sort_by_key(|row| row.id);
         Ok(rows
             .into_iter()
@@ -210,16 +173,7 @@ impl<'c, C: ConnectionTrait> Outbox<'c, C> {
         error: &str,
         next: i64,
     ) -> Result<(), StoreError> {
-        outbox_mail::Entity::update_many()
-            .col_expr(Column::Status, Expr::value(status))
-            .col_expr(Column::NextAttemptAt, Expr::value(next))
-            .col_expr(Column::LastError, Expr::value(truncate(error, 1000)))
-            .col_expr(Column::LeaseUntil, Expr::value(Option::<i64>::None))
-            .filter(Column::Id.eq(id))
-            .filter(Column::LeasedBy.eq(worker))
-            .exec(self.conn)
-            .await?;
-        Ok(())
+        Ok(work_queue::release(self.conn, TABLE, worker, id, status, error, next).await?)
     }
 
     pub async fn status(&self) -> Result<OutboxStatus, StoreError> {
@@ -298,8 +252,4 @@ fn entry_from_row(row: outbox_mail::Model) -> OutboxEntry {
         attempts: u32::try_from(row.attempts).unwrap_or(u32::MAX),
         last_error: row.last_error,
     }
-}
-
-fn truncate(text: &str, max_chars: usize) -> String {
-    text.chars().take(max_chars).collect()
 }

@@ -6,8 +6,8 @@ use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait};
 
 use crate::{
     Clock, Store, StoreError, accounts::Accounts, audit::AuditLog, catalogue::Catalogue, clients::Clients,
-    grants::Grants, memberships::Memberships, outbox::Outbox, sessions::Sessions, signing_keys::SigningKeys,
-    throttle::Throttle,
+    grants::Grants, logout_queue::LogoutQueue, memberships::Memberships, outbox::Outbox, sessions::Sessions,
+    signing_keys::SigningKeys, throttle::Throttle,
 };
 
 /// Anything repositories can run on: the store itself or an open transaction.
@@ -46,6 +46,9 @@ pub trait Repositories {
     }
     fn grants(&self) -> Grants<'_, Self::Conn> {
         Grants::new(self.conn(), self.clock())
+    }
+    fn logout_queue(&self) -> LogoutQueue<'_, Self::Conn> {
+        LogoutQueue::new(self.conn(), self.clock())
     }
 }
 

@@ -15,7 +15,10 @@ use serde_json::Value;
 use si_credentials::secrets::digest;
 use si_store::Repositories;
 
-use super::session::{self, SESSION_COOKIE, cookie};
+use super::{
+    backchannel,
+    session::{self, SESSION_COOKIE, cookie},
+};
 use crate::{
     app::AppState,
     http::{
@@ -48,12 +51,19 @@ pub async fn logout(
     Query(request): Query<LogoutRequest>,
 ) -> Result<Response, PageError> {
     if let Some(token) = cookie(&headers, SESSION_COOKIE) {
-        state
-            .store
-            .sessions()
-            .end(&digest(token))
-            .await
-            .map_err(|e| PageError::internal(language, &e))?;
+        let session_digest = digest(token);
+        let ended = state.store.sessions().find(&session_digest).await;
+        let ended = ended.map_err(|e| PageError::internal(language, &e))?;
+        let clients = state.store.sessions().end(&session_digest).await;
+        let clients = clients.map_err(|e| PageError::internal(language, &e))?;
+        if let Some(session) = ended {
+            // The member is logged out here whatever happens to the notices.
+            if let Err(err) =
+                backchannel::session_ended(&state, &session_digest, &session.account, &clients).await
+            {
+                tracing::error!("queueing back-channel logout failed: {err}");
+            }
+        }
     }
     let destination = match request.post_logout_redirect_uri.as_deref() {
         Some(uri) => allowed_destination(&state, &request, uri).await,

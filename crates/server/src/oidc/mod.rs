@@ -2,6 +2,7 @@
 //! the authorization, token and userinfo endpoints, and logout.
 
 pub mod authorize;
+pub mod backchannel;
 pub mod clients;
 pub mod discovery;
 pub mod keys;

@@ -1,6 +1,7 @@
 //! The server's integration suite: the real server on port 0 and the real
 //! binary, on SQLite, or on PostgreSQL when `SI_TEST_DATABASE_URL` is set.
 
+mod backchannel;
 mod cli;
 mod clients;
 mod config;

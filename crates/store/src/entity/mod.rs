@@ -9,6 +9,7 @@ pub mod browser_session;
 pub mod client;
 pub mod library;
 pub mod login_throttle;
+pub mod logout_notification;
 pub mod membership;
 pub mod outbox_mail;
 pub mod refresh_token;

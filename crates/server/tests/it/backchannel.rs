@@ -1,0 +1,170 @@
+//! Back-channel logout: the relying parties of a session hear of its end
+//! through a signed logout token, and one that is down hears of it later.
+
+use std::{
+    net::SocketAddr,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU32, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use axum::{Form, Router, http::StatusCode, routing::post};
+use jsonwebtoken::{DecodingKey, Validation, jwk::JwkSet};
+use si_store::{FixedClock, Repositories, Store, testing::TestDatabase, time::macros::datetime};
+use single_identity::oidc::{
+    backchannel::Notifier,
+    clients::{ClientId, ClientKind, ClientRegistration, GrantType, IdTokenAlgorithm, Scope, register},
+};
+
+use crate::{
+    interop::{PASSWORD, REDIRECT_URI, browser, log_in_through, member},
+    support::{spawn_app, test_config},
+};
+
+/// A relying party's back-channel endpoint that records the tokens it gets and
+/// answers 503 to the first `refuse` requests.
+struct Receiver {
+    address: SocketAddr,
+    tokens: Arc<Mutex<Vec<String>>>,
+}
+
+async fn receiver(refuse: u32) -> Receiver {
+    let tokens = Arc::new(Mutex::new(Vec::new()));
+    let refusals = Arc::new(AtomicU32::new(refuse));
+    let recorded = tokens.clone();
+    let app = Router::new().route(
+        "/backchannel",
+        post(move |Form(form): Form<Vec<(String, String)>>| {
+            let recorded = recorded.clone();
+            let refusals = refusals.clone();
+            async move {
+                if refusals
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                    .is_ok()
+                {
+                    return StatusCode::SERVICE_UNAVAILABLE;
+                }
+                let token = form
+                    .into_iter()
+                    .find(|(k, _)| k == "logout_token")
+                    .map(|(_, v)| v);
+                recorded.lock().unwrap().extend(token);
+                StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Receiver { address, tokens }
+}
+
+async fn register_with_backchannel(store: &Store, uri: &str) -> String {
+    let (client, _) = register(
+        store,
+        ClientRegistration {
+            id: Some(ClientId::parse("ebooks").unwrap()),
+            name: si_domain::DisplayName::parse("Online Bibliotheek").unwrap(),
+            kind: ClientKind::Confidential,
+            redirect_uris: vec![REDIRECT_URI.to_owned()],
+            post_logout_redirect_uris: vec![],
+            backchannel_logout_uri: Some(uri.to_owned()),
+            grant_types: vec![GrantType::AuthorizationCode],
+            scopes: vec![Scope::parse("openid").unwrap()],
+            library: None,
+            id_token_algorithm: IdTokenAlgorithm::Rs256,
+        },
+    )
+    .await
+    .unwrap();
+    client.id().to_string()
+}
+
+#[tokio::test]
+async fn logging_out_tells_the_relying_parties_of_the_session() {
+    let app = spawn_app().await;
+    let account = member(&app.store, "sanne").await;
+    let rp = receiver(0).await;
+    let client_id =
+        register_with_backchannel(&app.store, &format!("http://{}/backchannel", rp.address)).await;
+    let browser = browser();
+    let url = format!(
+        "{}?client_id={client_id}&redirect_uri={}&response_type=code&scope=openid&state=s",
+        app.url("/authorize"),
+        REDIRECT_URI
+    );
+    log_in_through(&app, &browser, &url, "sanne", PASSWORD).await;
+    browser.get(app.url("/logout")).send().await.unwrap();
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let token = loop {
+        if let Some(token) = rp.tokens.lock().unwrap().first().cloned() {
+            break token;
+        }
+        assert!(Instant::now() < deadline, "no logout token within 30 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let header = jsonwebtoken::decode_header(&token).unwrap();
+    assert_eq!(header.typ.as_deref(), Some("logout+jwt"));
+    let jwks: JwkSet = app.get("/jwks").await.json().await.unwrap();
+    let jwk = jwks
+        .find(header.kid.as_deref().unwrap())
+        .expect("the signing key is published");
+    let mut validation = Validation::new(header.alg);
+    validation.set_audience(&[client_id.as_str()]);
+    validation.set_issuer(&[app.url("").as_str()]);
+    let claims =
+        jsonwebtoken::decode::<serde_json::Value>(&token, &DecodingKey::from_jwk(jwk).unwrap(), &validation)
+            .expect("a valid logout token")
+            .claims;
+    assert_eq!(claims["sub"], account.id.to_string());
+    assert!(claims["sid"].as_str().is_some_and(|sid| !sid.is_empty()));
+    assert!(claims["events"]["http://schemas.openid.net/event/backchannel-logout"].is_object());
+    assert!(
+        claims.get("nonce").is_none(),
+        "a logout token never carries a nonce"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_relying_party_that_is_down_hears_of_the_logout_when_it_is_back() {
+    let database = TestDatabase::create().await;
+    let dir = tempfile::tempdir().unwrap();
+    let clock = FixedClock::at(datetime!(2024-06-19 10:00 UTC));
+    let store = Store::connect(&database.url, Arc::new(clock.clone()))
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    let rp = receiver(1).await;
+    let uri = format!("http://{}/backchannel", rp.address);
+    store
+        .logout_queue()
+        .enqueue("ebooks", &uri, "header.claims.signature")
+        .await
+        .unwrap();
+    let notifier = Notifier::new(store.clone(), &Arc::new(test_config(&database, dir.path())));
+
+    assert_eq!(notifier.round().await.unwrap(), 1);
+    let waiting = store.logout_queue().entries().await.unwrap();
+    assert_eq!((waiting[0].status.as_str(), waiting[0].attempts), ("pending", 1));
+    assert!(
+        waiting[0]
+            .last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("503"),
+        "{waiting:?}"
+    );
+    assert_eq!(notifier.round().await.unwrap(), 0, "not before its backoff");
+
+    clock.advance(si_store::time::Duration::minutes(1));
+    assert_eq!(notifier.round().await.unwrap(), 1);
+    assert_eq!(*rp.tokens.lock().unwrap(), ["header.claims.signature"]);
+    assert!(
+        store.logout_queue().entries().await.unwrap().is_empty(),
+        "delivered notifications are removed"
+    );
+}

@@ -1,0 +1,124 @@
+//! Back-channel logout notifications waiting to reach relying parties: a work
+//! queue like the mail outbox, so a relying party that is down hears of the
+//! logout when it is back.
+
+use std::time::Duration;
+
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use time::OffsetDateTime;
+
+use crate::{
+    Clock, StoreError,
+    entity::logout_notification::{self, Column},
+    sessions::to_millis,
+    work_queue::{self, FAILED, PENDING},
+};
+
+const TABLE: &str = "logout_notifications";
+
+/// A notification claimed for delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogoutNotification {
+    pub id: i64,
+    pub client_id: String,
+    pub logout_uri: String,
+    pub logout_token: String,
+    pub attempts: u32,
+    pub status: String,
+    pub last_error: Option<String>,
+}
+
+pub struct LogoutQueue<'c, C> {
+    conn: &'c C,
+    clock: &'c dyn Clock,
+}
+
+impl<'c, C: ConnectionTrait> LogoutQueue<'c, C> {
+    pub(crate) fn new(conn: &'c C, clock: &'c dyn Clock) -> Self {
+        Self { conn, clock }
+    }
+
+    pub async fn enqueue(
+        &self,
+        client_id: &str,
+        logout_uri: &str,
+        logout_token: &str,
+    ) -> Result<i64, StoreError> {
+        let now = self.clock.now_millis();
+        let row = logout_notification::ActiveModel {
+            created_at: Set(now),
+            client_id: Set(client_id.to_owned()),
+            logout_uri: Set(logout_uri.to_owned()),
+            logout_token: Set(logout_token.to_owned()),
+            status: Set(PENDING.to_owned()),
+            attempts: Set(0),
+            next_attempt_at: Set(now),
+            lease_until: Set(None),
+            leased_by: Set(None),
+            last_error: Set(None),
+            ..Default::default()
+        }
+        .insert(self.conn)
+        .await?;
+        Ok(row.id)
+    }
+
+    pub async fn claim(
+        &self,
+        worker: &str,
+        limit: u32,
+        lease: Duration,
+    ) -> Result<Vec<LogoutNotification>, StoreError> {
+        let rows: Vec<logout_notification::Model> =
+            work_queue::claim(self.conn, TABLE, worker, limit, lease, self.clock.now_millis()).await?;
+        Ok(rows.into_iter().map(notification_from_row).collect())
+    }
+
+    /// Delivered: nothing more to keep.
+    pub async fn delivered(&self, worker: &str, id: i64) -> Result<(), StoreError> {
+        logout_notification::Entity::delete_many()
+            .filter(Column::Id.eq(id))
+            .filter(Column::LeasedBy.eq(worker))
+            .exec(self.conn)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn retry_at(
+        &self,
+        worker: &str,
+        id: i64,
+        error: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        Ok(work_queue::release(self.conn, TABLE, worker, id, PENDING, error, to_millis(at)).await?)
+    }
+
+    pub async fn mark_failed(&self, worker: &str, id: i64, error: &str) -> Result<(), StoreError> {
+        let now = self.clock.now_millis();
+        Ok(work_queue::release(self.conn, TABLE, worker, id, FAILED, error, now).await?)
+    }
+
+    /// Every notification still kept (waiting or failed), oldest first.
+    pub async fn entries(&self) -> Result<Vec<LogoutNotification>, StoreError> {
+        Ok(logout_notification::Entity::find()
+            .order_by_asc(Column::Id)
+            .all(self.conn)
+            .await?
+            .into_iter()
+            .map(notification_from_row)
+            .collect())
+    }
+}
+
+fn notification_from_row(row: logout_notification::Model) -> LogoutNotification {
+    LogoutNotification {
+        id: row.id,
+        client_id: row.client_id,
+        logout_uri: row.logout_uri,
+        logout_token: row.logout_token,
+        attempts: u32::try_from(row.attempts).unwrap_or(u32::MAX),
+        status: row.status,
+        last_error: row.last_error,
+    }
+}

@@ -1,0 +1,92 @@
+//! Tables used as work queues (the mail outbox, back-channel logout
+//! notifications): rows are `pending`, claimed as `sending` with a lease by
+//! one worker, then done, retried later, or failed. One UPDATE … RETURNING
+//! claims a batch on both databases.
+
+use std::time::Duration;
+
+use sea_orm::{
+    ConnectionTrait, DbErr, FromQueryResult,
+    sea_query::{Alias, Condition, Expr, ExprTrait, Query},
+};
+
+pub(crate) const PENDING: &str = "pending";
+pub(crate) const SENDING: &str = "sending";
+pub(crate) const FAILED: &str = "failed";
+
+fn column(name: &str) -> Expr {
+    Expr::col(Alias::new(name))
+}
+
+/// Claims up to `limit` due rows of `table` for `worker`: pending rows whose
+/// time has come, and rows whose previous worker's lease ran out.
+pub(crate) async fn claim<M: FromQueryResult, C: ConnectionTrait>(
+    conn: &C,
+    table: &str,
+    worker: &str,
+    limit: u32,
+    lease: Duration,
+    now: i64,
+) -> Result<Vec<M>, DbErr> {
+    let due = || {
+        Condition::any()
+            .add(
+                Condition::all()
+                    .add(column("status").eq(PENDING))
+                    .add(column("next_attempt_at").lte(now)),
+            )
+            .add(
+                Condition::all()
+                    .add(column("status").eq(SENDING))
+                    .add(column("lease_until").lt(now)),
+            )
+    };
+    let candidates = Query::select()
+        .column(Alias::new("id"))
+        .from(Alias::new(table))
+        .cond_where(due())
+        .order_by(Alias::new("next_attempt_at"), sea_orm::Order::Asc)
+        .order_by(Alias::new("id"), sea_orm::Order::Asc)
+        .limit(u64::from(limit))
+        .to_owned();
+    // The due condition is repeated on the UPDATE itself: PostgreSQL re-checks
+    // it on rows another worker claimed meanwhile, and skips them.
+    let claim = Query::update()
+        .table(Alias::new(table))
+        .value(Alias::new("status"), SENDING)
+        .value(Alias::new("lease_until"), now + lease.as_millis() as i64)
+        .value(Alias::new("leased_by"), worker)
+        .value(Alias::new("attempts"), column("attempts").add(1))
+        .and_where(column("id").in_subquery(candidates))
+        .cond_where(due())
+        .returning_all()
+        .to_owned();
+    let statement = conn.get_database_backend().build(&claim);
+    M::find_by_statement(statement).all(conn).await
+}
+
+/// Puts a claimed row back as `status` (pending for a retry, failed), keeping
+/// the reason; only the worker that holds it may.
+pub(crate) async fn release<C: ConnectionTrait>(
+    conn: &C,
+    table: &str,
+    worker: &str,
+    id: i64,
+    status: &str,
+    reason: &str,
+    next_attempt_at: i64,
+) -> Result<(), DbErr> {
+    let release = Query::update()
+        .table(Alias::new(table))
+        .value(Alias::new("status"), status)
+        .value(Alias::new("next_attempt_at"), next_attempt_at)
+        .value(
+            Alias::new("last_error"),
+            reason.chars().take(1000).collect::<String>(),
+        )
+        .value(Alias::new("lease_until"), Option::<i64>::None)
+        .and_where(column("id").eq(id))
+        .and_where(column("leased_by").eq(worker))
+        .to_owned();
+    conn.execute(&release).await.map(drop)
+}
