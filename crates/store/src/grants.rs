@@ -97,34 +97,32 @@ impl<'c, C: ConnectionTrait> Grants<'c, C> {
         Ok(())
     }
 
-    /// Spends a code. Marking it used is one conditional UPDATE, so of two
-    /// concurrent redemptions exactly one wins.
+    /// Spends a code. The conditional UPDATE comes first, so that of two
+    /// concurrent redemptions exactly one wins, and so that in a transaction
+    /// the write lock is taken at once (SQLite cannot upgrade a reader that
+    /// another writer overtook).
     pub async fn redeem_code(&self, code_digest: &str) -> Result<Redemption, StoreError> {
         let now = self.clock.now_millis();
+        let spent = authorization_code::Entity::update_many()
+            .col_expr(authorization_code::Column::UsedAt, Expr::value(now))
+            .filter(authorization_code::Column::CodeDigest.eq(code_digest))
+            .filter(authorization_code::Column::UsedAt.is_null())
+            .filter(authorization_code::Column::ExpiresAt.gt(now))
+            .exec(self.conn)
+            .await?;
         let Some(row) = authorization_code::Entity::find_by_id(code_digest.to_owned())
             .one(self.conn)
             .await?
         else {
             return Ok(Redemption::Unknown);
         };
-        let grant = code_from_row(row.clone())?;
-        if row.used_at.is_some() {
-            return Ok(Redemption::Replayed(grant));
+        if spent.rows_affected == 1 {
+            return Ok(Redemption::Redeemed(code_from_row(row)?));
         }
-        if row.expires_at <= now {
-            return Ok(Redemption::Expired);
+        match row.used_at {
+            Some(_) => Ok(Redemption::Replayed(code_from_row(row)?)),
+            None => Ok(Redemption::Expired),
         }
-        let spent = authorization_code::Entity::update_many()
-            .col_expr(authorization_code::Column::UsedAt, Expr::value(now))
-            .filter(authorization_code::Column::CodeDigest.eq(code_digest))
-            .filter(authorization_code::Column::UsedAt.is_null())
-            .exec(self.conn)
-            .await?;
-        Ok(if spent.rows_affected == 1 {
-            Redemption::Redeemed(grant)
-        } else {
-            Redemption::Replayed(grant)
-        })
     }
 
     pub async fn issue_refresh(&self, grant: &RefreshGrant) -> Result<(), StoreError> {
@@ -149,8 +147,18 @@ impl<'c, C: ConnectionTrait> Grants<'c, C> {
 
     /// Rotates a refresh token out. Presenting one that was already rotated or
     /// revoked means it leaked: the whole family is revoked (RFC 9700 4.14.2).
+    /// Write first, as in [`Self::redeem_code`].
     pub async fn use_refresh(&self, token_digest: &str, client_id: &str) -> Result<RefreshUse, StoreError> {
         let now = self.clock.now_millis();
+        let rotated = refresh_token::Entity::update_many()
+            .col_expr(refresh_token::Column::RotatedAt, Expr::value(now))
+            .filter(refresh_token::Column::TokenDigest.eq(token_digest))
+            .filter(refresh_token::Column::ClientId.eq(client_id))
+            .filter(refresh_token::Column::RotatedAt.is_null())
+            .filter(refresh_token::Column::RevokedAt.is_null())
+            .filter(refresh_token::Column::ExpiresAt.gt(now))
+            .exec(self.conn)
+            .await?;
         let Some(row) = refresh_token::Entity::find_by_id(token_digest.to_owned())
             .one(self.conn)
             .await?
@@ -160,26 +168,14 @@ impl<'c, C: ConnectionTrait> Grants<'c, C> {
         if row.client_id != client_id {
             return Ok(RefreshUse::Unknown);
         }
+        if rotated.rows_affected == 1 {
+            return Ok(RefreshUse::Rotated(refresh_from_row(row)?));
+        }
         if row.rotated_at.is_some() || row.revoked_at.is_some() {
             self.revoke_family(&row.family_id).await?;
             return Ok(RefreshUse::Reused);
         }
-        if row.expires_at <= now {
-            return Ok(RefreshUse::Expired);
-        }
-        let rotated = refresh_token::Entity::update_many()
-            .col_expr(refresh_token::Column::RotatedAt, Expr::value(now))
-            .filter(refresh_token::Column::TokenDigest.eq(token_digest))
-            .filter(refresh_token::Column::RotatedAt.is_null())
-            .filter(refresh_token::Column::RevokedAt.is_null())
-            .exec(self.conn)
-            .await?;
-        if rotated.rows_affected != 1 {
-            // Another request rotated it a moment ago: also reuse.
-            self.revoke_family(&row.family_id).await?;
-            return Ok(RefreshUse::Reused);
-        }
-        Ok(RefreshUse::Rotated(refresh_from_row(row)?))
+        Ok(RefreshUse::Expired)
     }
 
     /// The refresh token a client presents, without using it (revocation).

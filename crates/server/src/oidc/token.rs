@@ -21,7 +21,7 @@ use si_domain::AccountStatus;
 use si_store::{
     Repositories,
     accounts::Account,
-    grants::{Redemption, RefreshUse},
+    grants::{CodeGrant, Redemption, RefreshUse},
 };
 
 use super::{
@@ -212,7 +212,10 @@ async fn authorization_code(
         .as_deref()
         .ok_or(OAuthError::new("invalid_request", "code is missing"))?;
     let code_digest = digest(code);
-    let grants = state.store.grants();
+    // Spending the code, or revoking after a replay, and issuing the refresh
+    // token commit together. A code that fails a later check stays spent.
+    let txn = state.store.begin().await?;
+    let grants = txn.grants();
     let grant = match grants.redeem_code(&code_digest).await? {
         Redemption::Redeemed(grant) => grant,
         Redemption::Replayed(grant) => {
@@ -223,6 +226,7 @@ async fn authorization_code(
             grants
                 .revoke_access_token(&tokens::jti_for_code(&code_digest), expires)
                 .await?;
+            txn.commit().await?;
             tracing::warn!(client = %client.id(), "authorization code replayed: its tokens are revoked");
             return Err(OAuthError::new("invalid_grant", "the code was already used"));
         }
@@ -230,6 +234,33 @@ async fn authorization_code(
             return Err(OAuthError::new("invalid_grant", "the code is unknown or expired"));
         }
     };
+    if let Err(refusal) = check_code_use(client, request, &grant) {
+        txn.commit().await?;
+        return Err(refusal);
+    }
+    let account = active_account(state, &grant.account).await?;
+    let answer = tokens::for_member(
+        state,
+        &txn,
+        MemberGrant {
+            client,
+            account: &account,
+            scope: &grant.scope,
+            auth_time: grant.auth_time,
+            nonce: grant.nonce.as_deref(),
+            session_digest: Some(&grant.session_digest),
+            code_digest: Some(&code_digest),
+            family: None,
+            jti: tokens::jti_for_code(&code_digest),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(answer)
+}
+
+/// The code's client, redirect URI and PKCE challenge must all match.
+fn check_code_use(client: &Client, request: &TokenRequest, grant: &CodeGrant) -> Result<(), OAuthError> {
     if grant.client_id != client.id().as_str() {
         return Err(OAuthError::new(
             "invalid_grant",
@@ -243,35 +274,15 @@ async fn authorization_code(
         ));
     }
     match (&grant.code_challenge, request.code_verifier.as_deref()) {
-        (Some(challenge), Some(verifier)) if verifier_matches(verifier, challenge) => {}
-        (Some(_), _) => {
-            return Err(OAuthError::new("invalid_grant", "code_verifier does not match"));
-        }
+        (Some(challenge), Some(verifier)) if verifier_matches(verifier, challenge) => Ok(()),
+        (Some(_), _) => Err(OAuthError::new("invalid_grant", "code_verifier does not match")),
         // A verifier without a challenge is a downgrade attempt (RFC 9700 §4.8.2).
-        (None, Some(_)) => {
-            return Err(OAuthError::new(
-                "invalid_grant",
-                "no code_challenge was sent for this code",
-            ));
-        }
-        (None, None) => {}
+        (None, Some(_)) => Err(OAuthError::new(
+            "invalid_grant",
+            "no code_challenge was sent for this code",
+        )),
+        (None, None) => Ok(()),
     }
-    let account = active_account(state, &grant.account).await?;
-    Ok(tokens::for_member(
-        state,
-        MemberGrant {
-            client,
-            account: &account,
-            scope: &grant.scope,
-            auth_time: grant.auth_time,
-            nonce: grant.nonce.as_deref(),
-            session_digest: Some(&grant.session_digest),
-            code_digest: Some(&code_digest),
-            family: None,
-            jti: tokens::jti_for_code(&code_digest),
-        },
-    )
-    .await?)
 }
 
 /// Tokens go only to accounts that may still log in.
@@ -305,14 +316,16 @@ async fn refresh(
         .refresh_token
         .as_deref()
         .ok_or(OAuthError::new("invalid_request", "refresh_token is missing"))?;
-    let grant = match state
-        .store
+    // Rotating the old token out and issuing its successor commit together.
+    let txn = state.store.begin().await?;
+    let grant = match txn
         .grants()
         .use_refresh(&digest(presented), client.id().as_str())
         .await?
     {
         RefreshUse::Rotated(grant) => grant,
         RefreshUse::Reused => {
+            txn.commit().await?;
             tracing::warn!(client = %client.id(), "refresh token reused: its family is revoked");
             return Err(OAuthError::new(
                 "invalid_grant",
@@ -340,8 +353,9 @@ async fn refresh(
         }
     };
     let account = active_account(state, &grant.account).await?;
-    Ok(tokens::for_member(
+    let answer = tokens::for_member(
         state,
+        &txn,
         MemberGrant {
             client,
             account: &account,
@@ -354,7 +368,9 @@ async fn refresh(
             jti: tokens::random_jti()?,
         },
     )
-    .await?)
+    .await?;
+    txn.commit().await?;
+    Ok(answer)
 }
 
 /// A library system acting for itself: an access token whose subject is the

@@ -91,7 +91,14 @@ pub fn random_jti() -> Result<String, TokenError> {
 
 /// Issues the access token, the ID token (scope `openid`) and a refresh token
 /// (when the client may refresh) for a member.
-pub async fn for_member(state: &AppState, grant: MemberGrant<'_>) -> Result<TokenResponse, TokenError> {
+/// The refresh token is written through `repositories`: the caller's
+/// transaction, so that spending the old grant and issuing the new one commit
+/// together.
+pub async fn for_member(
+    state: &AppState,
+    repositories: &impl Repositories,
+    grant: MemberGrant<'_>,
+) -> Result<TokenResponse, TokenError> {
     let now = state.clock().now();
     let oidc = &state.config.oidc;
     let issuer = state.public_url.to_string();
@@ -143,8 +150,7 @@ pub async fn for_member(state: &AppState, grant: MemberGrant<'_>) -> Result<Toke
             Some(family) => family.to_owned(),
             None => random_jti()?,
         };
-        state
-            .store
+        repositories
             .grants()
             .issue_refresh(&RefreshGrant {
                 token_digest: token.digest(),
