@@ -1,10 +1,18 @@
 //! Running hashing and verification off the async runtime, a bounded number at a
 //! time, so a burst of logins queues instead of starving other tasks or memory.
+//!
+//! The work runs on threads of the pool's own, not on tokio's blocking pool:
+//! each argon2 hash allocates its memory (19 MiB by default), and the allocator
+//! keeps what a thread freed for that thread. On a few fixed threads that is a
+//! few buffers; spread over tokio's many blocking threads it grew to hundreds
+//! of MiB under a burst of logins.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
 
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, oneshot};
+
+type Job = Box<dyn FnOnce() + Send>;
 
 use crate::{Argon2Params, CredentialError, Verification};
 
@@ -16,23 +24,51 @@ pub struct HashingPool {
     shared: Arc<Shared>,
 }
 
-#[derive(Debug)]
 struct Shared {
     slots: Arc<Semaphore>,
     size: usize,
     /// Calls waiting for a slot plus calls running.
     depth: AtomicUsize,
+    /// To the worker threads; they end when the last clone of the pool is gone.
+    jobs: Mutex<mpsc::Sender<Job>>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HashingPool")
+            .field("size", &self.size)
+            .finish_non_exhaustive()
+    }
 }
 
 impl HashingPool {
     /// A pool running at most `permits` operations at once (at least one).
     pub fn new(permits: usize) -> Self {
-        let size = permits.clamp(1, Semaphore::MAX_PERMITS);
+        let size = permits.clamp(1, 1024);
+        let (sender, receiver) = mpsc::channel::<Job>();
+        let receiver = Arc::new(Mutex::new(receiver));
+        for n in 0..size {
+            let receiver = Arc::clone(&receiver);
+            let spawned = std::thread::Builder::new()
+                .name(format!("si-hash-{n}"))
+                .spawn(move || {
+                    loop {
+                        let next = receiver.lock().map(|r| r.recv());
+                        match next {
+                            Ok(Ok(job)) => job(),
+                            _ => return,
+                        }
+                    }
+                });
+            // A thread that could not start leaves the others to do its share.
+            drop(spawned);
+        }
         Self {
             shared: Arc::new(Shared {
                 slots: Arc::new(Semaphore::new(size)),
                 size,
                 depth: AtomicUsize::new(0),
+                jobs: Mutex::new(sender),
             }),
         }
     }
@@ -86,14 +122,22 @@ impl HashingPool {
             .acquire_owned()
             .await
             .map_err(|_| CredentialError::WorkerLost)?;
-        // The slot and the gauge entry move into the blocking task: if the caller
-        // gives up, the work still runs to its end and stays counted until then.
-        tokio::task::spawn_blocking(move || {
-            let _held = (slot, depth);
-            job()
-        })
-        .await
-        .map_err(|_| CredentialError::WorkerLost)?
+        // The slot and the gauge entry move into the job: if the caller gives
+        // up, the work still runs to its end and stays counted until then.
+        let (done, result) = oneshot::channel();
+        let work: Job = Box::new(move || {
+            let outcome = job();
+            // Released before the caller hears, so it never sees its own job counted.
+            drop((slot, depth));
+            let _ = done.send(outcome);
+        });
+        self.shared
+            .jobs
+            .lock()
+            .map_err(|_| CredentialError::WorkerLost)?
+            .send(work)
+            .map_err(|_| CredentialError::WorkerLost)?;
+        result.await.map_err(|_| CredentialError::WorkerLost)?
     }
 }
 

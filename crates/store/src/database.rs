@@ -22,6 +22,10 @@ pub enum Backend {
 pub struct Store {
     pub(crate) db: DatabaseConnection,
     pub(crate) clock: Arc<dyn Clock>,
+    /// SQLite has one writer at a time. Transactions of this process queue
+    /// here instead of in SQLite's busy handler, which sleeps and retries and
+    /// wastes most of the time under contention. None on PostgreSQL.
+    pub(crate) writer: Option<Arc<tokio::sync::Mutex<()>>>,
 }
 
 impl Store {
@@ -47,8 +51,11 @@ impl Store {
         } else {
             return Err(StoreError::UnsupportedUrl(redact_url(url)));
         }
+        let writer = url
+            .starts_with("sqlite:")
+            .then(|| Arc::new(tokio::sync::Mutex::new(())));
         let db = Database::connect(options).await?;
-        Ok(Self { db, clock })
+        Ok(Self { db, clock, writer })
     }
 
     /// Brings the schema up to date; safe to run on several nodes at once.

@@ -67,13 +67,20 @@ impl Repositories for Store {
 pub struct Transaction<'s> {
     txn: DatabaseTransaction,
     clock: &'s dyn Clock,
+    _writer: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 impl Store {
+    /// Begins a transaction; on SQLite it first waits its turn as the writer.
     pub async fn begin(&self) -> Result<Transaction<'_>, StoreError> {
+        let writer = match &self.writer {
+            Some(gate) => Some(gate.clone().lock_owned().await),
+            None => None,
+        };
         Ok(Transaction {
             txn: self.db.begin().await?,
             clock: self.clock.as_ref(),
+            _writer: writer,
         })
     }
 }

@@ -238,7 +238,7 @@ async fn authorization_code(
         txn.commit().await?;
         return Err(refusal);
     }
-    let account = active_account(state, &grant.account).await?;
+    let account = active_account(&txn, &grant.account).await?;
     let answer = tokens::for_member(
         state,
         &txn,
@@ -286,9 +286,13 @@ fn check_code_use(client: &Client, request: &TokenRequest, grant: &CodeGrant) ->
 }
 
 /// Tokens go only to accounts that may still log in.
-async fn active_account(state: &AppState, id: &si_domain::AccountId) -> Result<Account, OAuthError> {
-    state
-        .store
+/// Read through the request's transaction: a second connection from the pool
+/// while one is held could wait forever when the pool is busy.
+async fn active_account(
+    repositories: &impl Repositories,
+    id: &si_domain::AccountId,
+) -> Result<Account, OAuthError> {
+    repositories
         .accounts()
         .by_id(id)
         .await?
@@ -352,7 +356,7 @@ async fn refresh(
             narrower.split_whitespace().collect::<Vec<_>>().join(" ")
         }
     };
-    let account = active_account(state, &grant.account).await?;
+    let account = active_account(&txn, &grant.account).await?;
     let answer = tokens::for_member(
         state,
         &txn,

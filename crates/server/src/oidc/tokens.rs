@@ -118,7 +118,7 @@ pub async fn for_member(
         .sign(ACCESS_TOKEN_ALGORITHM, ACCESS_TOKEN_TYPE, &access)?;
 
     let id_token = if grant.scope.split_whitespace().any(|s| s == "openid") {
-        let mut claims = member_claims(state, grant.account, grant.scope, grant.client).await?;
+        let mut claims = member_claims(repositories, grant.account, grant.scope, grant.client).await?;
         claims.insert("iss".into(), json!(issuer));
         claims.insert("aud".into(), json!(grant.client.id().as_str()));
         claims.insert("iat".into(), json!(now.unix_timestamp()));
@@ -190,7 +190,7 @@ pub fn session_id(session_digest: &str) -> String {
 /// `profile`; `memberships` with `library` (only the client's own library's
 /// when the client is bound to one).
 pub async fn member_claims(
-    state: &AppState,
+    repositories: &impl Repositories,
     account: &Account,
     scope: &str,
     client: &Client,
@@ -208,7 +208,7 @@ pub async fn member_claims(
     }
     let wants_memberships = scopes.contains(&"library");
     if scopes.contains(&"profile") || wants_memberships {
-        let memberships = state.store.memberships().of_account(&account.id).await?;
+        let memberships = repositories.memberships().of_account(&account.id).await?;
         if scopes.contains(&"profile")
             && let Some(first) = memberships.first()
         {

@@ -81,7 +81,7 @@ async fn answer(state: &AppState, headers: &HeaderMap) -> Result<Response, Beare
     let client = tokens::find_client(state, &claims.client_id)
         .await
         .ok_or_else(invalid)?;
-    let member = tokens::member_claims(state, &account, &claims.scope, &client)
+    let member = tokens::member_claims(&state.store, &account, &claims.scope, &client)
         .await
         .map_err(unavailable)?;
     let mut response = Json(member).into_response();

@@ -1,0 +1,472 @@
+//! The OpenID Connect provider under load, side by side in one run: the raw
+//! argon2id hash rate, full password logins (authorize → login form → code →
+//! token), `client_credentials` grants and refresh grants with rotation, and
+//! the server's resident memory idle and at its peak. The server runs as its
+//! own process (the release binary); this program is the load generator.
+//!
+//! Usage: `oidc [--binary PATH] [--database-url URL] [--seconds N]`
+//! (defaults: target/release/single-identity, a fresh SQLite file, 5 s per phase).
+//! A PostgreSQL URL must name an empty database.
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Child, Command, ExitCode, Stdio},
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use base64::Engine;
+use sha2::{Digest, Sha256};
+use si_credentials::{Argon2Params, HashingPool, hash_password};
+use si_domain::{
+    AccountStatus, AgeRange, BranchCode, CardNumber, DisplayName, Email, LibraryCode, Money,
+    SubscriptionCode, SubscriptionTerms, TariffCode, Username,
+};
+use si_store::{
+    Repositories, Store, SystemClock, accounts::NewAccount, catalogue::NewSubscriptionType,
+    memberships::NewMembership,
+};
+use single_identity::oidc::clients::{
+    ClientId, ClientKind, ClientRegistration, GrantType, IdTokenAlgorithm, Scope, register,
+};
+
+const PASSWORD: &str = "Bench!Passw0rd";
+const REDIRECT_URI: &str = "http://127.0.0.1:9/callback";
+const MEMBERS: usize = 64;
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let mut binary = "target/release/single-identity".to_owned();
+    let mut database_url = None;
+    let mut seconds = 5u64;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match (arg.as_str(), args.next()) {
+            ("--binary", Some(path)) => binary = path,
+            ("--database-url", Some(url)) => database_url = Some(url),
+            ("--seconds", Some(n)) if n.parse::<u64>().is_ok_and(|n| n > 0) => {
+                seconds = n.parse().unwrap_or(5)
+            }
+            _ => {
+                eprintln!("usage: oidc [--binary PATH] [--database-url URL] [--seconds N]");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    match run(&binary, database_url, Duration::from_secs(seconds)).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+struct Clients {
+    rp: (String, String),
+    refresher: (String, String),
+    system: (String, String),
+}
+
+async fn run(binary: &str, database_url: Option<String>, phase: Duration) -> Result<(), Error> {
+    let dir = tempfile::tempdir()?;
+    let url = database_url.unwrap_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display()));
+    let store = Store::connect(&url, Arc::new(SystemClock)).await?;
+    store.migrate().await?;
+    let backend = format!("{:?}", store.backend());
+    let clients = prepare(&store).await?;
+    drop(store);
+
+    let mut server = Server::start(binary, &url, dir.path())?;
+    let base = server.url.clone();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let idle_rss = server.rss_kib("VmRSS")?;
+
+    let pool = HashingPool::sized_to_cpus();
+    let hashes = rate(phase, 8, move |_| {
+        let pool = pool.clone();
+        async move {
+            pool.hash(PASSWORD.to_owned(), Argon2Params::default())
+                .await
+                .is_ok()
+        }
+    })
+    .await;
+
+    let (login_base, rp) = (base.clone(), clients.rp.clone());
+    let logins = rate(phase, 8, move |worker| {
+        let (base, rp) = (login_base.clone(), rp.clone());
+        async move {
+            login(&base, &rp, &format!("member{}", worker % MEMBERS))
+                .await
+                .is_ok()
+        }
+    })
+    .await;
+
+    let http = reqwest::Client::builder().pool_max_idle_per_host(64).build()?;
+    let (grant_http, grant_base, system) = (http.clone(), base.clone(), clients.system.clone());
+    let grants = rate(phase, 32, move |_| {
+        let (http, base, system) = (grant_http.clone(), grant_base.clone(), system.clone());
+        async move {
+            http.post(format!("{base}/token"))
+                .basic_auth(&system.0, Some(&system.1))
+                .form(&[("grant_type", "client_credentials"), ("scope", "desk:search")])
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+        }
+    })
+    .await;
+
+    // One refresh token per worker, from a real login, then rotation in a loop.
+    let mut tokens = Vec::new();
+    for worker in 0..32 {
+        let refresher = clients.refresher.clone();
+        let tokens_of = login(&base, &refresher, &format!("member{}", worker % MEMBERS)).await?;
+        tokens.push(Arc::new(tokio::sync::Mutex::new(tokens_of)));
+    }
+    let refresher = clients.refresher.clone();
+    let refreshes = rate(phase, 32, move |worker| {
+        let (http, base, refresher, slot) = (
+            http.clone(),
+            base.clone(),
+            refresher.clone(),
+            tokens[worker].clone(),
+        );
+        async move {
+            let mut current = slot.lock().await;
+            let response = http
+                .post(format!("{base}/token"))
+                .basic_auth(&refresher.0, Some(&refresher.1))
+                .form(&[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", current.as_str()),
+                ])
+                .send()
+                .await;
+            let Ok(response) = response else { return false };
+            let Ok(body) = response.json::<serde_json::Value>().await else {
+                return false;
+            };
+            match body["refresh_token"].as_str() {
+                Some(next) => {
+                    *current = next.to_owned();
+                    true
+                }
+                None => false,
+            }
+        }
+    })
+    .await;
+    let peak_rss = server.rss_kib("VmHWM")?;
+    server.stop();
+
+    println!(
+        "OpenID Connect provider on {backend}, {} s per phase, load generator on the same 2 cores",
+        phase.as_secs()
+    );
+    println!(
+        "{:<58} {:>10.1} /s",
+        "argon2id hashes (m=19456 t=2 p=1), all cores, raw", hashes
+    );
+    println!(
+        "{:<58} {:>10.1} /s  ({:.2} of the raw hash rate)",
+        "password logins, authorize → login → code → token",
+        logins,
+        logins / hashes
+    );
+    println!(
+        "{:<58} {:>10.0} /s",
+        "client_credentials grants (ES256 access token)", grants
+    );
+    println!(
+        "{:<58} {:>10.0} /s",
+        "refresh grants with rotation (durable, ES256)", refreshes
+    );
+    println!(
+        "{:<58} {:>10.1} MiB",
+        "server resident memory, idle",
+        idle_rss as f64 / 1024.0
+    );
+    println!(
+        "{:<58} {:>10.1} MiB",
+        "server resident memory, peak under load",
+        peak_rss as f64 / 1024.0
+    );
+    Ok(())
+}
+
+/// Runs `task` in `workers` loops for `phase` and returns successes per second.
+async fn rate<F, Fut>(phase: Duration, workers: usize, task: F) -> f64
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static + Clone,
+    Fut: std::future::Future<Output = bool> + Send + 'static,
+{
+    let done = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let mut handles = Vec::new();
+    for worker in 0..workers {
+        let (task, done) = (task.clone(), done.clone());
+        handles.push(tokio::spawn(async move {
+            while started.elapsed() < phase {
+                if task(worker).await {
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }));
+    }
+    for handle in handles {
+        let _ = handle.await;
+    }
+    done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
+}
+
+/// A whole browser login with PKCE; returns the refresh token.
+async fn login(base: &str, client: &(String, String), username: &str) -> Result<String, Error> {
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let verifier = format!("{:064x}", rand::random::<u128>());
+    let challenge =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    let query = [
+        ("client_id", client.0.as_str()),
+        ("redirect_uri", REDIRECT_URI),
+        ("response_type", "code"),
+        ("scope", "openid"),
+        ("state", "bench"),
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ];
+    let start = browser
+        .get(format!("{base}/authorize"))
+        .query(&query)
+        .send()
+        .await?;
+    let login_path = location(&start)?;
+    let page = browser
+        .get(format!("{base}{login_path}"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    let form = [
+        ("csrf", field(&page, "csrf")?),
+        ("request", field(&page, "request")?),
+        ("username", username.to_owned()),
+        ("password", PASSWORD.to_owned()),
+    ];
+    let back = browser.post(format!("{base}/login")).form(&form).send().await?;
+    let back = location(&back)?;
+    let code = back
+        .split_once("code=")
+        .and_then(|(_, rest)| rest.split('&').next())
+        .ok_or("no code in the redirect")?
+        .to_owned();
+    let tokens: serde_json::Value = browser
+        .post(format!("{base}/token"))
+        .basic_auth(&client.0, Some(&client.1))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", REDIRECT_URI),
+            ("code_verifier", verifier.as_str()),
+        ])
+        .send()
+        .await?
+        .json()
+        .await?;
+    Ok(tokens["refresh_token"]
+        .as_str()
+        .ok_or("no refresh token")?
+        .to_owned())
+}
+
+fn location(response: &reqwest::Response) -> Result<String, Error> {
+    Ok(response
+        .headers()
+        .get("location")
+        .ok_or("no redirect")?
+        .to_str()?
+        .to_owned())
+}
+
+fn field(page: &str, name: &str) -> Result<String, Error> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = page.find(&marker).ok_or("no form field")? + marker.len();
+    let end = page[start..].find('"').ok_or("no form field end")? + start;
+    Ok(page[start..end].replace("&#38;", "&").replace("&amp;", "&"))
+}
+
+/// Members with passwords and memberships, and the three clients.
+async fn prepare(store: &Store) -> Result<Clients, Error> {
+    let catalogue = store.catalogue();
+    let library = catalogue
+        .create_library(&LibraryCode::parse("BENCH")?, &DisplayName::parse("Bench")?)
+        .await?;
+    let branch = catalogue
+        .create_branch(
+            &library.code,
+            &BranchCode::parse("1")?,
+            &DisplayName::parse("Main")?,
+        )
+        .await?;
+    let terms = SubscriptionTerms::new(Money::ZERO, 12, AgeRange::new(0, None)?)?;
+    let subscription = catalogue
+        .create_subscription_type(
+            &library.code,
+            &NewSubscriptionType {
+                code: SubscriptionCode::parse("ALL")?,
+                name: DisplayName::parse("All")?,
+                tariff_code: TariffCode::parse("A")?,
+                terms,
+            },
+        )
+        .await?;
+    let hash = hash_password(PASSWORD, &Argon2Params::default())?;
+    for n in 0..MEMBERS {
+        let account = store
+            .accounts()
+            .create(NewAccount {
+                username: Username::parse(&format!("member{n}"))?,
+                email: Some(Email::parse("bench@example.nl")?),
+                status: AccountStatus::Active,
+                language: "nl".into(),
+                password_hash: Some(hash.clone()),
+            })
+            .await?;
+        store
+            .memberships()
+            .create(NewMembership {
+                library: &library,
+                branch: &branch,
+                subscription: &subscription,
+                card_number: CardNumber::parse(&format!("2000{n:010}"))?,
+                member_name: DisplayName::parse("Bench Member")?,
+                birth_date: time::Date::from_calendar_date(1990, time::Month::January, 1)?,
+                email: None,
+                valid_until: time::Date::from_calendar_date(2030, time::Month::January, 1)?,
+                account: Some(account.id),
+            })
+            .await?;
+    }
+    let rp = client(
+        store,
+        "bench-rp",
+        IdTokenAlgorithm::Rs256,
+        &[GrantType::AuthorizationCode, GrantType::RefreshToken],
+        &["openid"],
+        None,
+    )
+    .await?;
+    let refresher = client(
+        store,
+        "bench-refresh",
+        IdTokenAlgorithm::Es256,
+        &[GrantType::AuthorizationCode, GrantType::RefreshToken],
+        &["openid"],
+        None,
+    )
+    .await?;
+    let system = client(
+        store,
+        "bench-system",
+        IdTokenAlgorithm::Rs256,
+        &[GrantType::ClientCredentials],
+        &["desk:search"],
+        Some(library.code.clone()),
+    )
+    .await?;
+    Ok(Clients {
+        rp,
+        refresher,
+        system,
+    })
+}
+
+async fn client(
+    store: &Store,
+    id: &str,
+    algorithm: IdTokenAlgorithm,
+    grants: &[GrantType],
+    scopes: &[&str],
+    library: Option<LibraryCode>,
+) -> Result<(String, String), Error> {
+    let interactive = grants.contains(&GrantType::AuthorizationCode);
+    let (client, secret) = register(
+        store,
+        ClientRegistration {
+            id: Some(ClientId::parse(id)?),
+            name: DisplayName::parse(id)?,
+            kind: ClientKind::Confidential,
+            redirect_uris: if interactive {
+                vec![REDIRECT_URI.to_owned()]
+            } else {
+                vec![]
+            },
+            post_logout_redirect_uris: vec![],
+            backchannel_logout_uri: None,
+            grant_types: grants.to_vec(),
+            scopes: scopes.iter().map(|s| Scope::parse(s)).collect::<Result<_, _>>()?,
+            library,
+            id_token_algorithm: algorithm,
+        },
+    )
+    .await?;
+    Ok((
+        client.id().to_string(),
+        secret.ok_or("no secret")?.expose().to_owned(),
+    ))
+}
+
+/// The server process under test.
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Server {
+    fn start(binary: &str, database_url: &str, data_dir: &std::path::Path) -> Result<Self, Error> {
+        let mut child = Command::new(binary)
+            .arg("serve")
+            .env("SI_LISTEN", "127.0.0.1:0")
+            .env("SI_DATABASE_URL", database_url)
+            .env("SI_DATA_DIR", data_dir)
+            .env("SI_LOG_FILTER", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start {binary}: {e} (cargo build --release first)"))?;
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().ok_or("no stdout")?).read_line(&mut line)?;
+        let url = line.trim().rsplit(' ').next().ok_or("no URL printed")?.to_owned();
+        Ok(Self { child, url })
+    }
+
+    fn rss_kib(&self, field: &str) -> Result<u64, Error> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(&format!("{field}:")))
+            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+            .ok_or_else(|| format!("no {field} in /proc status").into())
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
