@@ -662,3 +662,200 @@ async fn discovery_describes_the_provider() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn logout_returns_only_to_a_registered_post_logout_uri_of_the_named_client() {
+    let app = spawn_app().await;
+    member(&app.store, "sanne").await;
+    let (client_id, _) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Rs256).await;
+    let registered = "http://127.0.0.1:9/logged-out";
+    let cases = [
+        (
+            vec![
+                ("client_id", client_id.as_str()),
+                ("post_logout_redirect_uri", registered),
+                ("state", "bye"),
+            ],
+            true,
+        ),
+        (
+            vec![
+                ("client_id", client_id.as_str()),
+                ("post_logout_redirect_uri", "https://evil.example/"),
+            ],
+            false,
+        ),
+        (vec![("post_logout_redirect_uri", registered)], false),
+        (
+            vec![
+                ("client_id", "no-such-client"),
+                ("post_logout_redirect_uri", registered),
+            ],
+            false,
+        ),
+        (
+            vec![
+                ("id_token_hint", "not.a.token"),
+                ("post_logout_redirect_uri", registered),
+            ],
+            false,
+        ),
+    ];
+    for (query, redirects) in cases {
+        let browser = browser();
+        log_in_through(
+            &app,
+            &browser,
+            &authorize_url(&app, &client_id, &[]),
+            "sanne",
+            PASSWORD,
+        )
+        .await;
+        let response = browser
+            .get(app.url("/logout"))
+            .query(&query)
+            .send()
+            .await
+            .unwrap();
+        let cleared = response.headers()["set-cookie"].to_str().unwrap().to_owned();
+        assert!(
+            cleared.starts_with("si_session=;") && cleared.contains("Max-Age=0"),
+            "{cleared}"
+        );
+        if redirects {
+            assert_eq!(response.status(), 303, "{query:?}");
+            assert_eq!(response.headers()["location"], format!("{registered}?state=bye"));
+        } else {
+            assert_eq!(response.status(), 200, "{query:?}: never an open redirect");
+            assert!(response.text().await.unwrap().contains("Tot de volgende keer"));
+        }
+        let again = browser
+            .get(authorize_url(&app, &client_id, &[]))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            again.headers()["location"]
+                .to_str()
+                .unwrap()
+                .starts_with("/login"),
+            "the session ended"
+        );
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_client_bound_to_a_library_sees_only_that_librarys_memberships() {
+    let app = spawn_app().await;
+    let account = member(&app.store, "sanne").await;
+    // The same member registered at a second library.
+    let catalogue = app.store.catalogue();
+    let other = catalogue
+        .create_library(
+            &si_domain::LibraryCode::parse("GRO01").unwrap(),
+            &si_domain::DisplayName::parse("Biblionet Groningen").unwrap(),
+        )
+        .await
+        .unwrap();
+    let branch = catalogue
+        .create_branch(
+            &other.code,
+            &si_domain::BranchCode::parse("1").unwrap(),
+            &si_domain::DisplayName::parse("Centrum").unwrap(),
+        )
+        .await
+        .unwrap();
+    let terms = si_domain::SubscriptionTerms::new(
+        si_domain::Money::ZERO,
+        12,
+        si_domain::AgeRange::new(0, None).unwrap(),
+    )
+    .unwrap();
+    let subscription = catalogue
+        .create_subscription_type(
+            &other.code,
+            &si_store::catalogue::NewSubscriptionType {
+                code: si_domain::SubscriptionCode::parse("BASIS").unwrap(),
+                name: si_domain::DisplayName::parse("Basis").unwrap(),
+                tariff_code: si_domain::TariffCode::parse("B").unwrap(),
+                terms,
+            },
+        )
+        .await
+        .unwrap();
+    app.store
+        .memberships()
+        .create(si_store::memberships::NewMembership {
+            library: &other,
+            branch: &branch,
+            subscription: &subscription,
+            card_number: si_domain::CardNumber::parse("30000000000001").unwrap(),
+            member_name: si_domain::DisplayName::parse("Sanne de Vries").unwrap(),
+            birth_date: si_store::time::Date::from_calendar_date(2015, si_store::time::Month::March, 3)
+                .unwrap(),
+            email: None,
+            valid_until: si_store::time::Date::from_calendar_date(2026, si_store::time::Month::January, 31)
+                .unwrap(),
+            account: Some(account.id),
+        })
+        .await
+        .unwrap();
+    let scopes = ["openid", "library"].map(|s| Scope::parse(s).unwrap()).to_vec();
+    let bound = |id: &str, library: Option<&str>| ClientRegistration {
+        id: Some(RegisteredId::parse(id).unwrap()),
+        name: si_domain::DisplayName::parse("Mijn Menu").unwrap(),
+        kind: ClientKind::Confidential,
+        redirect_uris: vec![REDIRECT_URI.to_owned()],
+        post_logout_redirect_uris: vec![],
+        backchannel_logout_uri: None,
+        grant_types: vec![GrantType::AuthorizationCode],
+        scopes: scopes.clone(),
+        library: library.map(|code| si_domain::LibraryCode::parse(code).unwrap()),
+        id_token_algorithm: IdTokenAlgorithm::Rs256,
+    };
+    for (id, library, expected) in [
+        ("mijnmenu-gro01", Some("GRO01"), vec!["GRO01"]),
+        ("ebooks", None, vec!["DRE01", "GRO01"]),
+    ] {
+        let (_, secret) = register(&app.store, bound(id, library)).await.unwrap();
+        let secret = secret.unwrap().expose().to_owned();
+        let url = authorize_url(
+            &app,
+            id,
+            &[
+                ("scope", "openid library"),
+                ("code_challenge", CHALLENGE),
+                ("code_challenge_method", "S256"),
+            ],
+        );
+        let back = log_in_through(&app, &browser(), &url, "sanne", PASSWORD).await;
+        let code = query_value(&back, "code").unwrap();
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", REDIRECT_URI),
+            ("code_verifier", VERIFIER),
+        ];
+        let (status, tokens) = exchange(&app, id, Some(&secret), &form).await;
+        assert_eq!(status, 200, "{tokens}");
+        let userinfo: serde_json::Value = app
+            .client
+            .get(app.url("/userinfo"))
+            .bearer_auth(tokens["access_token"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let libraries: Vec<&str> = userinfo["memberships"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|m| m["library_code"].as_str())
+            .collect();
+        assert_eq!(libraries, expected, "{id}");
+    }
+    app.stop().await;
+}
