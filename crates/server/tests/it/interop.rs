@@ -8,6 +8,7 @@ use openidconnect::{
     OAuth2TokenResponse, PkceCodeChallenge, RedirectUrl, Scope, TokenResponse,
     core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims},
 };
+use si_domain::AccountId;
 use si_domain::{
     AccountStatus, AgeRange, BranchCode, CardNumber, DisplayName, Email, LibraryCode, Money,
     SubscriptionCode, SubscriptionTerms, TariffCode, Username,
@@ -15,7 +16,7 @@ use si_domain::{
 use si_store::{
     Repositories, Store,
     accounts::NewAccount,
-    catalogue::NewSubscriptionType,
+    catalogue::{Branch, Library, NewSubscriptionType, SubscriptionType},
     memberships::NewMembership,
     time::{Date, Month},
 };
@@ -74,15 +75,14 @@ async fn http(request: HttpRequest) -> Result<HttpResponse, reqwest::Error> {
     Ok(builder.body(body).expect("a response"))
 }
 
-/// A library, a member with an active account and a password, and the
-/// member's registration there.
-pub async fn member(store: &Store, username: &str) -> si_store::accounts::Account {
+/// A library with branch 5280 and a youth subscription, made once per database.
+pub async fn library(store: &Store, code: &str, name: &str) -> (Library, Branch, SubscriptionType) {
     let catalogue = store.catalogue();
-    let code = LibraryCode::parse("DRE01").unwrap();
+    let code = LibraryCode::parse(code).unwrap();
     let library = match catalogue.library(&code).await {
         Ok(library) => library,
         Err(_) => catalogue
-            .create_library(&code, &DisplayName::parse("Biblionet Drenthe").unwrap())
+            .create_library(&code, &DisplayName::parse(name).unwrap())
             .await
             .unwrap(),
     };
@@ -111,6 +111,31 @@ pub async fn member(store: &Store, username: &str) -> si_store::accounts::Accoun
                 .unwrap()
         }
     };
+    (library, branch, subscription)
+}
+
+/// Registers the account's owner at a library, valid until the end of May 2025.
+pub async fn enroll(store: &Store, at: &(Library, Branch, SubscriptionType), account: AccountId) {
+    store
+        .memberships()
+        .create(NewMembership {
+            library: &at.0,
+            branch: &at.1,
+            subscription: &at.2,
+            card_number: CardNumber::parse(&format!("2000000{:07}", rand_number())).unwrap(),
+            member_name: DisplayName::parse("Sanne de Vries").unwrap(),
+            birth_date: Date::from_calendar_date(2015, Month::March, 3).unwrap(),
+            email: Some(Email::parse("ouders@example.nl").unwrap()),
+            valid_until: Date::from_calendar_date(2025, Month::May, 31).unwrap(),
+            account: Some(account),
+        })
+        .await
+        .unwrap();
+}
+
+/// A member of library DRE01 with an active account and the password `PASSWORD`.
+pub async fn member(store: &Store, username: &str) -> si_store::accounts::Account {
+    let drenthe = library(store, "DRE01", "Biblionet Drenthe").await;
     let params = si_credentials::Argon2Params::new(test_hashing().memory_kib, 1, 1).unwrap();
     let account = store
         .accounts()
@@ -123,21 +148,7 @@ pub async fn member(store: &Store, username: &str) -> si_store::accounts::Accoun
         })
         .await
         .unwrap();
-    store
-        .memberships()
-        .create(NewMembership {
-            library: &library,
-            branch: &branch,
-            subscription: &subscription,
-            card_number: CardNumber::parse(&format!("2000000{:07}", rand_number())).unwrap(),
-            member_name: DisplayName::parse("Sanne de Vries").unwrap(),
-            birth_date: Date::from_calendar_date(2015, Month::March, 3).unwrap(),
-            email: Some(Email::parse("ouders@example.nl").unwrap()),
-            valid_until: Date::from_calendar_date(2025, Month::May, 31).unwrap(),
-            account: Some(account.id),
-        })
-        .await
-        .unwrap();
+    enroll(store, &drenthe, account.id).await;
     account
 }
 

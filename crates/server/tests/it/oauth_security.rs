@@ -9,7 +9,7 @@ use single_identity::oidc::clients::{
 
 use crate::{
     interop::{
-        PASSWORD, REDIRECT_URI, browser, hidden_field, log_in_through, member, query_value,
+        PASSWORD, REDIRECT_URI, browser, enroll, hidden_field, library, log_in_through, member, query_value,
         register as register_rp,
     },
     support::{TestApp, spawn_app},
@@ -750,57 +750,8 @@ async fn a_client_bound_to_a_library_sees_only_that_librarys_memberships() {
     let app = spawn_app().await;
     let account = member(&app.store, "sanne").await;
     // The same member registered at a second library.
-    let catalogue = app.store.catalogue();
-    let other = catalogue
-        .create_library(
-            &si_domain::LibraryCode::parse("GRO01").unwrap(),
-            &si_domain::DisplayName::parse("Biblionet Groningen").unwrap(),
-        )
-        .await
-        .unwrap();
-    let branch = catalogue
-        .create_branch(
-            &other.code,
-            &si_domain::BranchCode::parse("1").unwrap(),
-            &si_domain::DisplayName::parse("Centrum").unwrap(),
-        )
-        .await
-        .unwrap();
-    let terms = si_domain::SubscriptionTerms::new(
-        si_domain::Money::ZERO,
-        12,
-        si_domain::AgeRange::new(0, None).unwrap(),
-    )
-    .unwrap();
-    let subscription = catalogue
-        .create_subscription_type(
-            &other.code,
-            &si_store::catalogue::NewSubscriptionType {
-                code: si_domain::SubscriptionCode::parse("BASIS").unwrap(),
-                name: si_domain::DisplayName::parse("Basis").unwrap(),
-                tariff_code: si_domain::TariffCode::parse("B").unwrap(),
-                terms,
-            },
-        )
-        .await
-        .unwrap();
-    app.store
-        .memberships()
-        .create(si_store::memberships::NewMembership {
-            library: &other,
-            branch: &branch,
-            subscription: &subscription,
-            card_number: si_domain::CardNumber::parse("30000000000001").unwrap(),
-            member_name: si_domain::DisplayName::parse("Sanne de Vries").unwrap(),
-            birth_date: si_store::time::Date::from_calendar_date(2015, si_store::time::Month::March, 3)
-                .unwrap(),
-            email: None,
-            valid_until: si_store::time::Date::from_calendar_date(2026, si_store::time::Month::January, 31)
-                .unwrap(),
-            account: Some(account.id),
-        })
-        .await
-        .unwrap();
+    let groningen = library(&app.store, "GRO01", "Biblionet Groningen").await;
+    enroll(&app.store, &groningen, account.id).await;
     let scopes = ["openid", "library"].map(|s| Scope::parse(s).unwrap()).to_vec();
     let bound = |id: &str, library: Option<&str>| ClientRegistration {
         id: Some(RegisteredId::parse(id).unwrap()),
