@@ -50,6 +50,7 @@ pub struct AppState {
     pub hasher: HashingPool,
     pub metrics: Metrics,
     pub keyring: Keyring,
+    pub clients: oidc::clients::Directory,
 }
 
 impl FromRef<AppState> for Keyring {
@@ -134,6 +135,7 @@ impl Server {
         let keyring = Keyring::load_or_create(&store, &sealing).await?;
         let config = Arc::new(config);
         let deliverer = Deliverer::new(store.clone(), config.clone())?;
+        let clients = oidc::clients::Directory::new(store.clone());
         let (stop_mail, mail_stopped) = watch::channel(false);
         let mail_task = tokio::spawn(deliverer.run(mail_stopped.clone()));
         tokio::spawn(refresh_keys(keyring.clone(), mail_stopped.clone()));
@@ -145,6 +147,7 @@ impl Server {
             hasher: permits.map_or_else(HashingPool::sized_to_cpus, HashingPool::new),
             metrics: Metrics::new(),
             keyring: keyring.clone(),
+            clients,
         };
         let (shutdown, stopped) = oneshot::channel::<()>();
         let app = router(state);

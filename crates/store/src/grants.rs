@@ -108,17 +108,17 @@ impl<'c, C: ConnectionTrait> Grants<'c, C> {
             .filter(authorization_code::Column::CodeDigest.eq(code_digest))
             .filter(authorization_code::Column::UsedAt.is_null())
             .filter(authorization_code::Column::ExpiresAt.gt(now))
-            .exec(self.conn)
+            .exec_with_returning(self.conn)
             .await?;
+        if let Some(row) = spent.into_iter().next() {
+            return Ok(Redemption::Redeemed(code_from_row(row)?));
+        }
         let Some(row) = authorization_code::Entity::find_by_id(code_digest.to_owned())
             .one(self.conn)
             .await?
         else {
             return Ok(Redemption::Unknown);
         };
-        if spent.rows_affected == 1 {
-            return Ok(Redemption::Redeemed(code_from_row(row)?));
-        }
         match row.used_at {
             Some(_) => Ok(Redemption::Replayed(code_from_row(row)?)),
             None => Ok(Redemption::Expired),
@@ -157,8 +157,11 @@ impl<'c, C: ConnectionTrait> Grants<'c, C> {
             .filter(refresh_token::Column::RotatedAt.is_null())
             .filter(refresh_token::Column::RevokedAt.is_null())
             .filter(refresh_token::Column::ExpiresAt.gt(now))
-            .exec(self.conn)
+            .exec_with_returning(self.conn)
             .await?;
+        if let Some(row) = rotated.into_iter().next() {
+            return Ok(RefreshUse::Rotated(refresh_from_row(row)?));
+        }
         let Some(row) = refresh_token::Entity::find_by_id(token_digest.to_owned())
             .one(self.conn)
             .await?
@@ -167,9 +170,6 @@ impl<'c, C: ConnectionTrait> Grants<'c, C> {
         };
         if row.client_id != client_id {
             return Ok(RefreshUse::Unknown);
-        }
-        if rotated.rows_affected == 1 {
-            return Ok(RefreshUse::Rotated(refresh_from_row(row)?));
         }
         if row.rotated_at.is_some() || row.revoked_at.is_some() {
             self.revoke_family(&row.family_id).await?;

@@ -671,15 +671,99 @@ pub async fn authenticate(
     };
     let digest = record.secret_digest.clone();
     let client = Client::from_record(record)?;
-    let authenticated = match (client.kind, digest.as_deref(), secret) {
-        (ClientKind::Confidential, Some(digest), Some(secret)) => verify_digest(secret, digest),
-        (ClientKind::Public, None, None) => true,
-        _ => false,
-    };
-    if authenticated {
+    if credentials_match(client.kind, digest.as_deref(), secret) {
         Ok(client)
     } else {
         Err(ClientAuthError::Failed)
+    }
+}
+
+/// A confidential client must present its secret (compared in constant time),
+/// a public client none.
+fn credentials_match(kind: ClientKind, digest: Option<&str>, secret: Option<&str>) -> bool {
+    match (kind, digest, secret) {
+        (ClientKind::Confidential, Some(digest), Some(secret)) => verify_digest(secret, digest),
+        (ClientKind::Public, None, None) => true,
+        _ => false,
+    }
+}
+
+/// How long a node keeps a client it read: every token request needs one, so
+/// reading and re-checking it each time cost more than the token itself. A
+/// deleted or changed client takes effect on every node within this time.
+pub const DIRECTORY_TTL: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The registered clients as the endpoints use them, read from the database
+/// at most once per [`DIRECTORY_TTL`] per client on each node.
+#[derive(Clone)]
+pub struct Directory {
+    store: si_store::Store,
+    entries: std::sync::Arc<std::sync::RwLock<std::collections::HashMap<String, Entry>>>,
+}
+
+#[derive(Clone)]
+struct Entry {
+    read_at: std::time::Instant,
+    client: Client,
+    secret_digest: Option<String>,
+}
+
+impl Directory {
+    pub fn new(store: si_store::Store) -> Self {
+        Self {
+            store,
+            entries: Default::default(),
+        }
+    }
+
+    /// A registered client by id; unknown ids and unreadable rows alike are none.
+    pub async fn find(&self, id: &str) -> Option<Client> {
+        self.entry(id).await.map(|entry| entry.client)
+    }
+
+    /// [`authenticate`], from the directory.
+    pub async fn authenticate(
+        &self,
+        client_id: &str,
+        secret: Option<&str>,
+    ) -> Result<Client, ClientAuthError> {
+        let Some(entry) = self.entry(client_id).await else {
+            if let Some(secret) = secret {
+                std::hint::black_box(verify_digest(secret, UNKNOWN_CLIENT_DIGEST));
+            }
+            return Err(ClientAuthError::Failed);
+        };
+        if credentials_match(entry.client.kind, entry.secret_digest.as_deref(), secret) {
+            Ok(entry.client)
+        } else {
+            Err(ClientAuthError::Failed)
+        }
+    }
+
+    async fn entry(&self, id: &str) -> Option<Entry> {
+        let fresh = self.entries.read().ok().and_then(|entries| {
+            entries
+                .get(id)
+                .filter(|e| e.read_at.elapsed() < DIRECTORY_TTL)
+                .cloned()
+        });
+        if fresh.is_some() {
+            return fresh;
+        }
+        let id = ClientId::parse(id).ok()?;
+        let record = self.store.clients().get(id.as_str()).await.ok()??;
+        let secret_digest = record.secret_digest.clone();
+        let client = Client::from_record(record).ok()?;
+        let entry = Entry {
+            read_at: std::time::Instant::now(),
+            client,
+            secret_digest,
+        };
+        if let Ok(mut entries) = self.entries.write() {
+            // Only registered clients are kept, so unknown ids cannot grow it.
+            entries.insert(id.as_str().to_owned(), entry.clone());
+        }
+        Some(entry)
     }
 }
 

@@ -25,7 +25,7 @@ use si_store::{
 };
 
 use super::{
-    clients::{self, Client},
+    clients::Client,
     tokens::{self, AccessClaims, MemberGrant, TokenError, TokenResponse},
 };
 use crate::app::AppState;
@@ -190,7 +190,9 @@ pub async fn authenticate(
             (id, form_secret.map(str::to_owned), false)
         }
     };
-    clients::authenticate(&state.store, &id, secret.as_deref())
+    state
+        .clients
+        .authenticate(&id, secret.as_deref())
         .await
         .map_err(|_| OAuthError::invalid_client(via_basic))
 }

@@ -240,6 +240,5 @@ pub async fn member_claims(
 
 /// A registered client by id; unknown ids and unreadable rows alike are none.
 pub async fn find_client(state: &AppState, id: &str) -> Option<Client> {
-    let record = state.store.clients().get(id).await.ok()??;
-    Client::from_record(record).ok()
+    state.clients.find(id).await
 }
