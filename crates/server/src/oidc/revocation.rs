@@ -4,7 +4,7 @@
 //! an access token.
 
 use axum::{
-    Form, Json,
+    Json,
     extract::State,
     http::{HeaderMap, HeaderValue, header},
     response::{IntoResponse, Response},
@@ -16,7 +16,7 @@ use si_store::Repositories;
 
 use super::{
     clients::Client,
-    token::{OAuthError, authenticate},
+    token::{OAuthError, OAuthForm, authenticate},
     tokens::AccessClaims,
 };
 use crate::app::AppState;
@@ -56,7 +56,7 @@ fn looks_like_jwt(token: &str) -> bool {
 pub async fn revoke(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Form(form): Form<TokenForm>,
+    OAuthForm(form): OAuthForm<TokenForm>,
 ) -> Result<Response, OAuthError> {
     let (client, token) = authenticated(&state, &headers, &form).await?;
     let grants = state.store.grants();
@@ -80,7 +80,7 @@ pub async fn revoke(
 pub async fn introspect(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Form(form): Form<TokenForm>,
+    OAuthForm(form): OAuthForm<TokenForm>,
 ) -> Result<Response, OAuthError> {
     let (client, token) = authenticated(&state, &headers, &form).await?;
     let inactive = json!({ "active": false });

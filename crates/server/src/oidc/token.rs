@@ -4,7 +4,7 @@
 //! their id. Errors are RFC 6749 §5.2 JSON.
 
 use axum::{
-    Form, Json,
+    Json,
     extract::State,
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
@@ -101,6 +101,34 @@ impl IntoResponse for OAuthError {
     }
 }
 
+/// A form body whose errors are OAuth errors (RFC 6749 §5.2 JSON), not the
+/// framework's plain-text rejections.
+pub struct OAuthForm<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<S> for OAuthForm<T> {
+    type Rejection = OAuthError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        let form_type = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|value| value.starts_with("application/x-www-form-urlencoded"));
+        if !form_type {
+            return Err(OAuthError::new(
+                "invalid_request",
+                "send the parameters as application/x-www-form-urlencoded",
+            ));
+        }
+        let body = axum::body::Bytes::from_request(request, state)
+            .await
+            .map_err(|_| OAuthError::new("invalid_request", "the request body could not be read"))?;
+        serde_urlencoded::from_bytes(&body)
+            .map(OAuthForm)
+            .map_err(|_| OAuthError::new("invalid_request", "the form parameters are malformed"))
+    }
+}
+
 impl From<TokenError> for OAuthError {
     fn from(err: TokenError) -> Self {
         OAuthError::server(&err)
@@ -116,7 +144,7 @@ impl From<si_store::StoreError> for OAuthError {
 pub async fn token(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Form(request): Form<TokenRequest>,
+    OAuthForm(request): OAuthForm<TokenRequest>,
 ) -> Result<Response, OAuthError> {
     let client = authenticate(
         &state,

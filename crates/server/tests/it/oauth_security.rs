@@ -810,3 +810,41 @@ async fn a_client_bound_to_a_library_sees_only_that_librarys_memberships() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn malformed_token_requests_get_oauth_errors_in_json() {
+    let app = spawn_app().await;
+    let cases: [(&str, Vec<u8>); 4] = [
+        (
+            "application/json",
+            br#"{"grant_type":"client_credentials"}"#.to_vec(),
+        ),
+        (
+            "application/x-www-form-urlencoded",
+            b"grant_type=client_credentials&grant_type=refresh_token".to_vec(),
+        ),
+        ("application/x-www-form-urlencoded", vec![b'a', b'=', 0xff, 0xfe]),
+        (
+            "application/x-www-form-urlencoded",
+            b"grant_type=password&username=a&password=b".to_vec(),
+        ),
+    ];
+    for (content_type, body) in cases {
+        for path in ["/token", "/revoke", "/introspect"] {
+            let response = app
+                .client
+                .post(app.url(path))
+                .header("content-type", content_type)
+                .body(body.clone())
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            assert!(status == 400 || status == 401, "{path} {content_type}: {status}");
+            assert_eq!(response.headers()["cache-control"], "no-store");
+            let answer: serde_json::Value = response.json().await.expect("an OAuth error in JSON");
+            assert!(answer["error"].is_string(), "{path}: {answer}");
+        }
+    }
+    app.stop().await;
+}
