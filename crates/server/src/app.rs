@@ -179,10 +179,45 @@ impl Server {
     }
 
     /// Serves until SIGTERM or Ctrl-C, then shuts down gracefully.
-    pub async fn run_until_signal(self) -> std::io::Result<()> {
-        shutdown_signal().await;
+    /// Serves until `shutdown` (see [`ShutdownSignals`]), then shuts down gracefully.
+    pub async fn run_until(self, shutdown: ShutdownSignals) -> std::io::Result<()> {
+        shutdown.received().await;
         tracing::info!("shutting down: finishing the requests under way");
         self.stop().await
+    }
+}
+
+/// SIGTERM and Ctrl-C, listened for from the moment this is made: made before
+/// the service says it is up, so a signal right after cannot kill it unheard.
+pub struct ShutdownSignals {
+    #[cfg(unix)]
+    terminate: Option<tokio::signal::unix::Signal>,
+}
+
+impl ShutdownSignals {
+    pub fn listen() -> Self {
+        Self {
+            #[cfg(unix)]
+            terminate: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok(),
+        }
+    }
+
+    async fn received(self) {
+        #[cfg(unix)]
+        let terminate = async {
+            match self.terminate {
+                Some(mut signal) => {
+                    signal.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let terminate = std::future::pending::<()>();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {},
+            () = terminate => {},
+        }
     }
 }
 
@@ -197,27 +232,6 @@ async fn refresh_keys(keyring: Keyring, mut stop: watch::Receiver<bool>) {
             }
             _ = stop.changed() => return,
         }
-    }
-}
-
-async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {},
-        () = terminate => {},
     }
 }
 

@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand};
 use si_store::SystemClock;
 
 use crate::{
-    app::{Server, open_store},
+    app::{Server, ShutdownSignals, open_store},
     config::Config,
     http::observe,
 };
@@ -157,9 +157,10 @@ fn database_url_creating_dir(config: &Config) -> anyhow::Result<String> {
 async fn serve(config: Config) -> anyhow::Result<()> {
     observe::init_logging(&config);
     let database = si_store::redact_url(&config.database_url());
+    let signals = ShutdownSignals::listen();
     let server = Server::start(config).await?;
     tracing::info!(database = %database, "started");
     println!("Single Identity is serving at {}", server.public_url);
-    server.run_until_signal().await?;
+    server.run_until(signals).await?;
     Ok(())
 }
