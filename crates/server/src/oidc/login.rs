@@ -9,7 +9,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
     Form,
-    extract::{ConnectInfo, Query, State},
+    extract::{ConnectInfo, Query, State, rejection::FormRejection},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -30,7 +30,7 @@ use super::{
 use crate::{
     app::AppState,
     http::{
-        error::{PageError, other},
+        error::{PageError, PageErrorKind, other},
         i18n::Language,
     },
 };
@@ -86,8 +86,12 @@ pub async fn submit(
     language: Language,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    Form(form): Form<LoginForm>,
+    form: Result<Form<LoginForm>, FormRejection>,
 ) -> Result<Response, PageError> {
+    // Not a form a browser would send: a localized page, not the framework's text.
+    let Ok(Form(form)) = form else {
+        return Err(PageError::new(language, PageErrorKind::BadRequest));
+    };
     let request: AuthorizationRequest = serde_urlencoded::from_str(&form.request).unwrap_or_default();
     let valid = match authorize::validate(&state, request).await {
         Ok(valid) => valid,

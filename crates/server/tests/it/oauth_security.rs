@@ -848,3 +848,26 @@ async fn malformed_token_requests_get_oauth_errors_in_json() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_login_post_that_is_no_form_gets_a_localized_page() {
+    let app = spawn_app().await;
+    for (content_type, body) in [
+        ("application/json", r#"{"username":"x"}"#),
+        ("text/plain", "username=x"),
+    ] {
+        let response = app
+            .client
+            .post(app.url("/login"))
+            .header("content-type", content_type)
+            .header("accept-language", "en")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "{content_type}");
+        let page = response.text().await.unwrap();
+        assert!(page.contains("<h1>This request is not right</h1>"), "{page}");
+    }
+    app.stop().await;
+}
