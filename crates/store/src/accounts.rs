@@ -149,7 +149,7 @@ pub(crate) fn millis_to_time(what: &'static str, millis: i64) -> Result<OffsetDa
     })
 }
 
-fn account_from_row(row: account::Model) -> Result<Account, StoreError> {
+pub(crate) fn account_from_row(row: account::Model) -> Result<Account, StoreError> {
     Ok(Account {
         id: parse_stored("account id", &row.id, AccountId::parse)?,
         username: parse_stored("username", &row.username, Username::parse)?,

@@ -35,7 +35,11 @@ impl Store {
         options
             .sqlx_logging(false)
             .connect_timeout(Duration::from_secs(5))
-            .acquire_timeout(Duration::from_secs(10));
+            .acquire_timeout(Duration::from_secs(10))
+            // A ping on every checkout doubles the round trips of a one-statement
+            // request; only a connection idle long enough to have been dropped
+            // (database restart, proxy, firewall) is checked first.
+            .test_before_acquire_if_idle_for(Duration::from_secs(30));
         if url.starts_with("sqlite:") {
             // WAL lets readers run beside the one writer; the busy timeout makes
             // writers queue instead of failing while another one commits.

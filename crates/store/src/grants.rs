@@ -1,5 +1,6 @@
 //! What the token endpoint hands out and takes back: single-use
-//! authorization codes, rotating refresh tokens in families, and the ids of
+//! authorization codes, rotating refresh tokens in families (one row per
+//! family, holding the digest of its one current token), and the ids of
 //! revoked access tokens. Only digests of codes and tokens are stored.
 
 use sea_orm::{
@@ -11,8 +12,8 @@ use time::OffsetDateTime;
 
 use crate::{
     Clock, StoreError,
-    accounts::millis_to_time,
-    entity::{authorization_code, refresh_token, revoked_access_token},
+    accounts::{Account, account_from_row, millis_to_time},
+    entity::{account, authorization_code, refresh_family, revoked_access_token},
     error::parse_stored,
     sessions::to_millis,
 };
@@ -43,9 +44,10 @@ pub enum Redemption {
     Unknown,
 }
 
-/// A refresh token's facts.
+/// A refresh token family's facts, with its current token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefreshGrant {
+    /// Digest of the family's current token.
     pub token_digest: String,
     pub family_id: String,
     pub client_id: String,
@@ -60,9 +62,10 @@ pub struct RefreshGrant {
 /// What presenting a refresh token found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RefreshUse {
-    /// Current and valid: it is now rotated out; issue its successor.
+    /// Current and valid: its successor is now the family's current token.
     Rotated(RefreshGrant),
-    /// Already rotated or revoked: reuse. The whole family has been revoked.
+    /// An earlier token of the family, or a revoked one: reuse. The whole
+    /// family has been revoked.
     Reused,
     Expired,
     Unknown,
@@ -125,10 +128,11 @@ impl<'c, C: ConnectionTrait> Grants<'c, C> {
         }
     }
 
-    pub async fn issue_refresh(&self, grant: &RefreshGrant) -> Result<(), StoreError> {
-        refresh_token::ActiveModel {
-            token_digest: Set(grant.token_digest.clone()),
+    /// Starts a refresh token family with its first token.
+    pub async fn start_family(&self, grant: &RefreshGrant) -> Result<(), StoreError> {
+        refresh_family::ActiveModel {
             family_id: Set(grant.family_id.clone()),
+            token_digest: Set(grant.token_digest.clone()),
             client_id: Set(grant.client_id.clone()),
             account_id: Set(grant.account.to_string()),
             session_digest: Set(grant.session_digest.clone()),
@@ -145,74 +149,107 @@ impl<'c, C: ConnectionTrait> Grants<'c, C> {
         Ok(())
     }
 
-    /// Rotates a refresh token out. Presenting one that was already rotated or
-    /// revoked means it leaked: the whole family is revoked (RFC 9700 4.14.2).
-    /// Write first, as in [`Self::redeem_code`].
-    pub async fn use_refresh(&self, token_digest: &str, client_id: &str) -> Result<RefreshUse, StoreError> {
+    /// The family whose current, unexpired token has this digest, if the
+    /// family is not revoked, with its account (one query). Reads only.
+    pub async fn current_refresh(
+        &self,
+        family_id: &str,
+        token_digest: &str,
+    ) -> Result<Option<(RefreshGrant, Account)>, StoreError> {
         let now = self.clock.now_millis();
-        let rotated = refresh_token::Entity::update_many()
-            .col_expr(refresh_token::Column::RotatedAt, Expr::value(now))
-            .filter(refresh_token::Column::TokenDigest.eq(token_digest))
-            .filter(refresh_token::Column::ClientId.eq(client_id))
-            .filter(refresh_token::Column::RotatedAt.is_null())
-            .filter(refresh_token::Column::RevokedAt.is_null())
-            .filter(refresh_token::Column::ExpiresAt.gt(now))
+        let found = refresh_family::Entity::find_by_id(family_id.to_owned())
+            .find_also_related(account::Entity)
+            .one(self.conn)
+            .await?;
+        match found {
+            Some((row, Some(account)))
+                if row.token_digest == token_digest && row.revoked_at.is_none() && row.expires_at > now =>
+            {
+                Ok(Some((refresh_from_row(row)?, account_from_row(account)?)))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Replaces the family's current token by its successor: one conditional
+    /// UPDATE, so that of two uses of the same token exactly one wins. When
+    /// the presented token is not the current one, see [`Self::refuse_refresh`].
+    pub async fn rotate_refresh(
+        &self,
+        family_id: &str,
+        presented_digest: &str,
+        client_id: &str,
+        successor: (&str, OffsetDateTime),
+    ) -> Result<RefreshUse, StoreError> {
+        let now = self.clock.now_millis();
+        let (next_digest, next_expiry) = successor;
+        let rotated = refresh_family::Entity::update_many()
+            .col_expr(refresh_family::Column::TokenDigest, Expr::value(next_digest))
+            .col_expr(
+                refresh_family::Column::ExpiresAt,
+                Expr::value(to_millis(next_expiry)),
+            )
+            .col_expr(refresh_family::Column::RotatedAt, Expr::value(now))
+            .filter(refresh_family::Column::FamilyId.eq(family_id))
+            .filter(refresh_family::Column::TokenDigest.eq(presented_digest))
+            .filter(refresh_family::Column::ClientId.eq(client_id))
+            .filter(refresh_family::Column::RevokedAt.is_null())
+            .filter(refresh_family::Column::ExpiresAt.gt(now))
             .exec_with_returning(self.conn)
             .await?;
-        if let Some(row) = rotated.into_iter().next() {
-            return Ok(RefreshUse::Rotated(refresh_from_row(row)?));
+        match rotated.into_iter().next() {
+            Some(row) => Ok(RefreshUse::Rotated(refresh_from_row(row)?)),
+            None => self.refuse_refresh(family_id, presented_digest, client_id).await,
         }
-        let Some(row) = refresh_token::Entity::find_by_id(token_digest.to_owned())
+    }
+
+    /// Why a presented token is not usable. A token of the family that is not
+    /// its current one leaked (RFC 9700 4.14.2): the family is revoked.
+    pub async fn refuse_refresh(
+        &self,
+        family_id: &str,
+        presented_digest: &str,
+        client_id: &str,
+    ) -> Result<RefreshUse, StoreError> {
+        let Some(row) = refresh_family::Entity::find_by_id(family_id.to_owned())
             .one(self.conn)
             .await?
+            .filter(|row| row.client_id == client_id)
         else {
             return Ok(RefreshUse::Unknown);
         };
-        if row.client_id != client_id {
-            return Ok(RefreshUse::Unknown);
-        }
-        if row.rotated_at.is_some() || row.revoked_at.is_some() {
+        if row.revoked_at.is_some() || row.token_digest != presented_digest {
             self.revoke_family(&row.family_id).await?;
             return Ok(RefreshUse::Reused);
         }
         Ok(RefreshUse::Expired)
     }
 
-    /// The refresh token a client presents, without using it (revocation).
-    pub async fn refresh(&self, token_digest: &str) -> Result<Option<RefreshGrant>, StoreError> {
-        refresh_token::Entity::find_by_id(token_digest.to_owned())
-            .one(self.conn)
-            .await?
-            .filter(|row| row.revoked_at.is_none() && row.rotated_at.is_none())
-            .map(refresh_from_row)
-            .transpose()
-    }
-
     pub async fn revoke_family(&self, family_id: &str) -> Result<u64, StoreError> {
-        self.revoke_where(refresh_token::Column::FamilyId.eq(family_id))
+        self.revoke_where(refresh_family::Column::FamilyId.eq(family_id))
             .await
     }
 
     /// Revokes the refresh tokens that came from a (replayed) code.
     pub async fn revoke_from_code(&self, code_digest: &str) -> Result<u64, StoreError> {
-        self.revoke_where(refresh_token::Column::CodeDigest.eq(code_digest))
+        self.revoke_where(refresh_family::Column::CodeDigest.eq(code_digest))
             .await
     }
 
     /// Revokes every refresh token of an account (password change or reset).
     pub async fn revoke_account(&self, account: &AccountId) -> Result<u64, StoreError> {
-        self.revoke_where(refresh_token::Column::AccountId.eq(account.to_string()))
+        self.revoke_where(refresh_family::Column::AccountId.eq(account.to_string()))
             .await
     }
 
     async fn revoke_where(&self, condition: sea_orm::sea_query::SimpleExpr) -> Result<u64, StoreError> {
-        let result = refresh_token::Entity::update_many()
+        let result = refresh_family::Entity::update_many()
             .col_expr(
-                refresh_token::Column::RevokedAt,
+                refresh_family::Column::RevokedAt,
                 Expr::value(self.clock.now_millis()),
             )
             .filter(condition)
-            .filter(refresh_token::Column::RevokedAt.is_null())
+            .filter(refresh_family::Column::RevokedAt.is_null())
             .exec(self.conn)
             .await?;
         Ok(result.rows_affected)
@@ -257,7 +294,7 @@ fn code_from_row(row: authorization_code::Model) -> Result<CodeGrant, StoreError
     })
 }
 
-fn refresh_from_row(row: refresh_token::Model) -> Result<RefreshGrant, StoreError> {
+fn refresh_from_row(row: refresh_family::Model) -> Result<RefreshGrant, StoreError> {
     Ok(RefreshGrant {
         account: parse_stored("account id", &row.account_id, AccountId::parse)?,
         auth_time: millis_to_time("auth time", row.auth_time)?,

@@ -26,5 +26,5 @@ pub mod throttle;
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use database::{Backend, Store, redact_url};
 pub use error::StoreError;
-pub use repositories::{Repositories, Transaction};
+pub use repositories::{Repositories, Transaction, Writer};
 pub use time;

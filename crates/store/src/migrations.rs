@@ -15,6 +15,8 @@ use crate::StoreError;
 struct Migration {
     version: i64,
     name: &'static str,
+    /// Tables this step replaces, dropped before its own are created.
+    drops: &'static [&'static str],
     tables: fn() -> Vec<TableCreateStatement>,
     indexes: fn() -> Vec<IndexCreateStatement>,
 }
@@ -23,14 +25,23 @@ const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
         name: "0001_foundation",
+        drops: &[],
         tables: foundation_tables,
         indexes: foundation_indexes,
     },
     Migration {
         version: 2,
         name: "0002_openid_connect",
+        drops: &[],
         tables: openid_connect_tables,
         indexes: openid_connect_indexes,
+    },
+    Migration {
+        version: 3,
+        name: "0003_refresh_families",
+        drops: &["refresh_tokens"],
+        tables: refresh_family_tables,
+        indexes: refresh_family_indexes,
     },
 ];
 
@@ -61,6 +72,10 @@ pub(crate) async fn apply(db: &DatabaseConnection, now_millis: i64) -> Result<Ve
                 continue;
             }
             return Err(err.into());
+        }
+        for dropped in migration.drops {
+            txn.execute(&Table::drop().table(Alias::new(*dropped)).to_owned())
+                .await?;
         }
         for table in (migration.tables)() {
             txn.execute(&table).await?;
@@ -514,6 +529,55 @@ fn openid_connect_indexes() -> Vec<IndexCreateStatement> {
             "ix_logout_notifications_due",
             "logout_notifications",
             &["status", "next_attempt_at"],
+            false,
+        ),
+    ]
+}
+
+/// One row per refresh token family instead of one per token: a rotation is
+/// a single conditional UPDATE of the family's current token digest, and a
+/// token of the family that is not the current one is a reuse. Replaces
+/// `refresh_tokens` (tokens issued before it must log in again).
+fn refresh_family_tables() -> Vec<TableCreateStatement> {
+    vec![
+        Table::create()
+            .table(Alias::new("refresh_families"))
+            .col(
+                ColumnDef::new(Alias::new("family_id"))
+                    .string_len(64)
+                    .not_null()
+                    .primary_key(),
+            )
+            // Digest of the one token of the family that may be used now.
+            .col(text("token_digest", 64))
+            .col(text("client_id", 64))
+            .col(text("account_id", 32))
+            .col(optional_text("session_digest", 64))
+            // The authorization code the family began with, so a replayed code revokes it.
+            .col(optional_text("code_digest", 64))
+            .col(long_text("scope"))
+            .col(integer("auth_time"))
+            .col(integer("created_at"))
+            // Expiry of the current token; each rotation moves it on.
+            .col(integer("expires_at"))
+            .col(optional_integer("rotated_at"))
+            .col(optional_integer("revoked_at"))
+            .to_owned(),
+    ]
+}
+
+fn refresh_family_indexes() -> Vec<IndexCreateStatement> {
+    vec![
+        index_on(
+            "ix_refresh_families_code",
+            "refresh_families",
+            &["code_digest"],
+            false,
+        ),
+        index_on(
+            "ix_refresh_families_account",
+            "refresh_families",
+            &["account_id"],
             false,
         ),
     ]

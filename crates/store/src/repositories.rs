@@ -73,15 +73,49 @@ pub struct Transaction<'s> {
 impl Store {
     /// Begins a transaction; on SQLite it first waits its turn as the writer.
     pub async fn begin(&self) -> Result<Transaction<'_>, StoreError> {
-        let writer = match &self.writer {
-            Some(gate) => Some(gate.clone().lock_owned().await),
-            None => None,
-        };
+        let writer = self.writer_turn().await;
         Ok(Transaction {
             txn: self.db.begin().await?,
             clock: self.clock.as_ref(),
             _writer: writer,
         })
+    }
+
+    /// Waits until this process's SQLite writer is free; none on PostgreSQL.
+    async fn writer_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        match &self.writer {
+            Some(gate) => Some(gate.clone().lock_owned().await),
+            None => None,
+        }
+    }
+}
+
+/// Statements that write but need no transaction (each is atomic by itself),
+/// run while holding SQLite's writer turn: they queue with the transactions
+/// instead of meeting them in SQLite's busy handler. Costs nothing on
+/// PostgreSQL.
+pub struct Writer<'s> {
+    store: &'s Store,
+    _writer: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Store {
+    pub async fn as_writer(&self) -> Writer<'_> {
+        Writer {
+            store: self,
+            _writer: self.writer_turn().await,
+        }
+    }
+}
+
+impl Repositories for Writer<'_> {
+    type Conn = sea_orm::DatabaseConnection;
+
+    fn conn(&self) -> &Self::Conn {
+        &self.store.db
+    }
+    fn clock(&self) -> &dyn Clock {
+        self.store.clock.as_ref()
     }
 }
 

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, EntityTrait, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
     sea_query::{Expr, ExprTrait, OnConflict},
 };
 use time::OffsetDateTime;
@@ -46,6 +46,14 @@ impl ThrottlePolicy {
     }
 }
 
+/// What [`Throttle::check`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThrottleCheck {
+    pub blocked_until: Option<OffsetDateTime>,
+    /// The subjects with failures on record: a success resets only those.
+    pub with_failures: Vec<String>,
+}
+
 pub struct Throttle<'c, C> {
     conn: &'c C,
     clock: &'c dyn Clock,
@@ -56,19 +64,22 @@ impl<'c, C: ConnectionTrait> Throttle<'c, C> {
         Self { conn, clock }
     }
 
-    /// Until when `subject` must wait, if it must.
-    pub async fn blocked_until(&self, subject: &str) -> Result<Option<OffsetDateTime>, StoreError> {
-        let Some(row) = login_throttle::Entity::find_by_id(subject.to_owned())
-            .one(self.conn)
-            .await?
-        else {
-            return Ok(None);
-        };
-        if row.blocked_until > self.clock.now_millis() {
-            Ok(Some(millis_to_time("blocked until", row.blocked_until)?))
-        } else {
-            Ok(None)
-        }
+    /// Until when any of `subjects` must wait, if one must, and which of them
+    /// have failures on record (one query for all).
+    pub async fn check(&self, subjects: &[String]) -> Result<ThrottleCheck, StoreError> {
+        let rows = login_throttle::Entity::find()
+            .filter(login_throttle::Column::Subject.is_in(subjects.iter().cloned()))
+            .all(self.conn)
+            .await?;
+        let now = self.clock.now_millis();
+        let latest = rows.iter().map(|row| row.blocked_until).max().unwrap_or(0);
+        Ok(ThrottleCheck {
+            blocked_until: match latest > now {
+                true => Some(millis_to_time("blocked until", latest)?),
+                false => None,
+            },
+            with_failures: rows.into_iter().map(|row| row.subject).collect(),
+        })
     }
 
     /// Counts a failure and returns until when the subject now waits (if at all).

@@ -36,6 +36,8 @@ use single_identity::oidc::clients::{
 const PASSWORD: &str = "Bench!Passw0rd";
 const REDIRECT_URI: &str = "http://127.0.0.1:9/callback";
 const MEMBERS: usize = 64;
+/// How many alternating slices the hash and login phases are cut into.
+const SLICES: u32 = 4;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -87,29 +89,44 @@ async fn run(binary: &str, database_url: Option<String>, phase: Duration) -> Res
     tokio::time::sleep(Duration::from_secs(1)).await;
     let idle_rss = server.rss_kib("VmRSS")?;
 
+    // One connection pool for all simulated browsers: building a client per
+    // login would load the system's root certificates each time and make the
+    // load generator, not the server, the cost being measured.
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+
+    // The raw hash rate and the login rate in alternating slices, so that the
+    // machine's noise falls on both alike.
     let pool = HashingPool::sized_to_cpus();
-    let hashes = rate(phase, 8, move |_| {
+    let slice = phase / SLICES;
+    let (mut hashes, mut logins) = (0.0, 0.0);
+    for _ in 0..SLICES {
         let pool = pool.clone();
-        async move {
-            pool.hash(PASSWORD.to_owned(), Argon2Params::default())
-                .await
-                .is_ok()
-        }
-    })
-    .await;
+        hashes += rate(slice, 8, move |_| {
+            let pool = pool.clone();
+            async move {
+                pool.hash(PASSWORD.to_owned(), Argon2Params::default())
+                    .await
+                    .is_ok()
+            }
+        })
+        .await
+            / f64::from(SLICES);
+        let (login_http, login_base, rp) = (http.clone(), base.clone(), clients.rp.clone());
+        logins += rate(slice, 8, move |worker| {
+            let (http, base, rp) = (login_http.clone(), login_base.clone(), rp.clone());
+            async move {
+                login(&http, &base, &rp, &format!("member{}", worker % MEMBERS))
+                    .await
+                    .is_ok()
+            }
+        })
+        .await
+            / f64::from(SLICES);
+    }
 
-    let (login_base, rp) = (base.clone(), clients.rp.clone());
-    let logins = rate(phase, 8, move |worker| {
-        let (base, rp) = (login_base.clone(), rp.clone());
-        async move {
-            login(&base, &rp, &format!("member{}", worker % MEMBERS))
-                .await
-                .is_ok()
-        }
-    })
-    .await;
-
-    let http = reqwest::Client::builder().pool_max_idle_per_host(64).build()?;
     let (grant_http, grant_base, system) = (http.clone(), base.clone(), clients.system.clone());
     let grants = rate(phase, 32, move |_| {
         let (http, base, system) = (grant_http.clone(), grant_base.clone(), system.clone());
@@ -128,7 +145,7 @@ async fn run(binary: &str, database_url: Option<String>, phase: Duration) -> Res
     let mut tokens = Vec::new();
     for worker in 0..32 {
         let refresher = clients.refresher.clone();
-        let tokens_of = login(&base, &refresher, &format!("member{}", worker % MEMBERS)).await?;
+        let tokens_of = login(&http, &base, &refresher, &format!("member{}", worker % MEMBERS)).await?;
         tokens.push(Arc::new(tokio::sync::Mutex::new(tokens_of)));
     }
     let refresher = clients.refresher.clone();
@@ -202,7 +219,9 @@ async fn run(binary: &str, database_url: Option<String>, phase: Duration) -> Res
     Ok(())
 }
 
-/// Runs `task` in `workers` loops for `phase` and returns successes per second.
+/// Runs `task` in `workers` loops for `phase` and returns the successes that
+/// finished within it, per second (work still running at the end counts
+/// for nothing, whatever its length).
 async fn rate<F, Fut>(phase: Duration, workers: usize, task: F) -> f64
 where
     F: Fn(usize) -> Fut + Send + Sync + 'static + Clone,
@@ -215,7 +234,7 @@ where
         let (task, done) = (task.clone(), done.clone());
         handles.push(tokio::spawn(async move {
             while started.elapsed() < phase {
-                if task(worker).await {
+                if task(worker).await && started.elapsed() <= phase {
                     done.fetch_add(1, Ordering::Relaxed);
                 }
             }
@@ -224,15 +243,17 @@ where
     for handle in handles {
         let _ = handle.await;
     }
-    done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
+    done.load(Ordering::Relaxed) as f64 / phase.as_secs_f64()
 }
 
-/// A whole browser login with PKCE; returns the refresh token.
-async fn login(base: &str, client: &(String, String), username: &str) -> Result<String, Error> {
-    let browser = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()?;
+/// A whole browser login with PKCE, as a new browser with no cookies yet;
+/// returns the refresh token.
+async fn login(
+    browser: &reqwest::Client,
+    base: &str,
+    client: &(String, String),
+    username: &str,
+) -> Result<String, Error> {
     let verifier = format!("{:064x}", rand::random::<u128>());
     let challenge =
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
@@ -251,19 +272,21 @@ async fn login(base: &str, client: &(String, String), username: &str) -> Result<
         .send()
         .await?;
     let login_path = location(&start)?;
-    let page = browser
-        .get(format!("{base}{login_path}"))
-        .send()
-        .await?
-        .text()
-        .await?;
+    let page = browser.get(format!("{base}{login_path}")).send().await?;
+    let cookies = cookies_set_by(&page);
+    let page = page.text().await?;
     let form = [
         ("csrf", field(&page, "csrf")?),
         ("request", field(&page, "request")?),
         ("username", username.to_owned()),
         ("password", PASSWORD.to_owned()),
     ];
-    let back = browser.post(format!("{base}/login")).form(&form).send().await?;
+    let back = browser
+        .post(format!("{base}/login"))
+        .header("cookie", cookies)
+        .form(&form)
+        .send()
+        .await?;
     let back = location(&back)?;
     let code = back
         .split_once("code=")
@@ -287,6 +310,17 @@ async fn login(base: &str, client: &(String, String), username: &str) -> Result<
         .as_str()
         .ok_or("no refresh token")?
         .to_owned())
+}
+
+/// The `Cookie` header a browser would send back after this response.
+fn cookies_set_by(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok()?.split(';').next())
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 fn location(response: &reqwest::Response) -> Result<String, Error> {

@@ -49,6 +49,13 @@ const ROTATION_MARGIN: Duration = Duration::from_secs(5 * 60);
 /// Clock difference between nodes tolerated on `exp` and `nbf`.
 const LEEWAY_SECONDS: f64 = 60.0;
 
+/// Whether a token past its `exp` is refused.
+#[derive(Debug, Clone, Copy)]
+enum Expiry {
+    Enforce,
+    Ignore,
+}
+
 /// A JWS algorithm the provider signs with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SigningAlgorithm {
@@ -527,6 +534,27 @@ impl Keyring {
         audiences: Option<&[&str]>,
         issuer: &str,
     ) -> Result<T, KeyError> {
+        self.check(token, audiences, issuer, Expiry::Enforce).await
+    }
+
+    /// As [`Self::verify`], but an expired token passes: an `id_token_hint`
+    /// still names its client and session after it expired (RP-Initiated
+    /// Logout 1.0 §2). Signature, key and issuer are checked all the same.
+    pub async fn verify_even_if_expired<T: DeserializeOwned>(
+        &self,
+        token: &str,
+        issuer: &str,
+    ) -> Result<T, KeyError> {
+        self.check(token, None, issuer, Expiry::Ignore).await
+    }
+
+    async fn check<T: DeserializeOwned>(
+        &self,
+        token: &str,
+        audiences: Option<&[&str]>,
+        issuer: &str,
+        expiry: Expiry,
+    ) -> Result<T, KeyError> {
         let invalid = |e: jsonwebtoken::errors::Error| KeyError::InvalidToken(e.to_string());
         let kid = jsonwebtoken::decode_header(token)
             .map_err(invalid)?
@@ -557,10 +585,12 @@ impl Keyring {
             .claims;
         let now = self.now().unix_timestamp() as f64;
         let moment = |name: &str| claims.get(name).and_then(serde_json::Value::as_f64);
-        match moment("exp") {
-            Some(exp) if now <= exp + LEEWAY_SECONDS => {}
-            Some(_) => return Err(KeyError::InvalidToken("expired".to_owned())),
-            None => return Err(KeyError::InvalidToken("exp is not a number".to_owned())),
+        match (moment("exp"), expiry) {
+            (Some(exp), Expiry::Enforce) if now > exp + LEEWAY_SECONDS => {
+                return Err(KeyError::InvalidToken("expired".to_owned()));
+            }
+            (Some(_), _) => {}
+            (None, _) => return Err(KeyError::InvalidToken("exp is not a number".to_owned())),
         }
         if moment("nbf").is_some_and(|nbf| nbf > now + LEEWAY_SECONDS) {
             return Err(KeyError::InvalidToken("not valid yet".to_owned()));
@@ -921,6 +951,21 @@ mod tests {
         assert!(
             matches!(err, KeyError::InvalidToken(ref why) if why == "expired"),
             "{err}"
+        );
+        // A logout hint may be expired, but never forged or from another issuer.
+        let hint: Claims = keyring.verify_even_if_expired(&token, ISSUER).await.unwrap();
+        assert_eq!(hint.exp, claims(&clock, time::Duration::minutes(-2)).exp);
+        assert!(
+            keyring
+                .verify_even_if_expired::<Claims>(&forged, ISSUER)
+                .await
+                .is_err()
+        );
+        assert!(
+            keyring
+                .verify_even_if_expired::<Claims>(&token, "https://evil.example")
+                .await
+                .is_err()
         );
     }
 

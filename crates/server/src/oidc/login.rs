@@ -119,17 +119,15 @@ pub async fn submit(
 
     let subjects = [format!("user:{username_typed}"), format!("ip:{}", peer.ip())];
     let throttle = state.store.throttle();
-    for subject in &subjects {
-        let until = throttle
-            .blocked_until(subject)
-            .await
-            .map_err(|e| PageError::internal(language, &e))?;
-        if let Some(until) = until {
-            return Ok(again(
-                throttled_message(language, state.clock().now(), until),
-                StatusCode::TOO_MANY_REQUESTS,
-            ));
-        }
+    let standing = throttle
+        .check(&subjects)
+        .await
+        .map_err(|e| PageError::internal(language, &e))?;
+    if let Some(until) = standing.blocked_until {
+        return Ok(again(
+            throttled_message(language, state.clock().now(), until),
+            StatusCode::TOO_MANY_REQUESTS,
+        ));
     }
 
     match check_password(&state, &username_typed, form.password)
@@ -137,10 +135,12 @@ pub async fn submit(
         .map_err(|e| PageError::internal(language, &e))?
     {
         Some(account) => {
-            throttle
-                .reset(&subjects[0])
-                .await
-                .map_err(|e| PageError::internal(language, &e))?;
+            if standing.with_failures.contains(&subjects[0]) {
+                throttle
+                    .reset(&subjects[0])
+                    .await
+                    .map_err(|e| PageError::internal(language, &e))?;
+            }
             state
                 .store
                 .accounts()

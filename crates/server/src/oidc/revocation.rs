@@ -12,12 +12,12 @@ use axum::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 use si_credentials::secrets::digest;
-use si_store::Repositories;
+use si_store::{Repositories, StoreError, accounts::Account, grants::RefreshGrant};
 
 use super::{
     clients::Client,
     token::{OAuthError, OAuthForm, authenticate},
-    tokens::AccessClaims,
+    tokens::{self, AccessClaims},
 };
 use crate::app::AppState;
 
@@ -68,7 +68,7 @@ pub async fn revoke(
                 time::OffsetDateTime::from_unix_timestamp(claims.exp).unwrap_or(state.clock().now());
             grants.revoke_access_token(&claims.jti, expires).await?;
         }
-    } else if let Some(grant) = grants.refresh(&digest(token)).await?
+    } else if let Some((grant, _)) = current_refresh(&state, token).await?
         && grant.client_id == client.id().as_str()
     {
         grants.revoke_family(&grant.family_id).await?;
@@ -101,10 +101,8 @@ pub async fn introspect(
             _ => inactive,
         }
     } else {
-        match state.store.grants().refresh(&digest(token)).await? {
-            Some(grant)
-                if grant.client_id == client.id().as_str() && grant.expires_at > state.clock().now() =>
-            {
+        match current_refresh(&state, token).await? {
+            Some((grant, _)) if grant.client_id == client.id().as_str() => {
                 json!({
                     "active": true,
                     "token_type": "refresh_token",
@@ -119,6 +117,17 @@ pub async fn introspect(
         }
     };
     Ok(no_store(Json(answer).into_response()))
+}
+
+/// The refresh grant whose current, unexpired token this is.
+async fn current_refresh(
+    state: &AppState,
+    token: &str,
+) -> Result<Option<(RefreshGrant, Account)>, StoreError> {
+    match tokens::refresh_family(token) {
+        Some(family) => state.store.grants().current_refresh(family, &digest(token)).await,
+        None => Ok(None),
+    }
 }
 
 /// The claims of an access token this provider signed and that has not expired.

@@ -21,12 +21,12 @@ use si_domain::AccountStatus;
 use si_store::{
     Repositories,
     accounts::Account,
-    grants::{CodeGrant, Redemption, RefreshUse},
+    grants::{CodeGrant, Redemption, RefreshGrant, RefreshUse},
 };
 
 use super::{
     clients::Client,
-    tokens::{self, AccessClaims, MemberGrant, TokenError, TokenResponse},
+    tokens::{self, AccessClaims, Issued, MemberGrant, TokenError, TokenResponse},
 };
 use crate::app::AppState;
 
@@ -284,6 +284,8 @@ async fn authorization_code(
             jti: tokens::jti_for_code(&code_digest),
         },
     )
+    .await?
+    .start_family(&txn)
     .await?;
     txn.commit().await?;
     Ok(answer)
@@ -327,7 +329,11 @@ async fn active_account(
         .by_id(id)
         .await?
         .filter(|a| a.status == AccountStatus::Active)
-        .ok_or(OAuthError::new("invalid_grant", "the account is not active"))
+        .ok_or_else(account_not_active)
+}
+
+fn account_not_active() -> OAuthError {
+    OAuthError::new("invalid_grant", "the account is not active")
 }
 
 /// RFC 7636 §4.6: BASE64URL(SHA256(verifier)) == challenge, verifier 43–128
@@ -350,29 +356,71 @@ async fn refresh(
         .refresh_token
         .as_deref()
         .ok_or(OAuthError::new("invalid_request", "refresh_token is missing"))?;
-    // Rotating the old token out and issuing its successor commit together.
-    let txn = state.store.begin().await?;
-    let grant = match txn
+    let unknown = || OAuthError::new("invalid_grant", "the refresh token is unknown or expired");
+    let family = tokens::refresh_family(presented).ok_or_else(unknown)?;
+    let presented_digest = digest(presented);
+    let client_id = client.id().as_str();
+    // Read and sign first; only the rotation itself, one conditional UPDATE,
+    // then waits for SQLite's single writer.
+    let current = state
+        .store
         .grants()
-        .use_refresh(&digest(presented), client.id().as_str())
+        .current_refresh(family, &presented_digest)
         .await?
-    {
-        RefreshUse::Rotated(grant) => grant,
-        RefreshUse::Reused => {
-            txn.commit().await?;
-            tracing::warn!(client = %client.id(), "refresh token reused: its family is revoked");
-            return Err(OAuthError::new(
-                "invalid_grant",
-                "the refresh token was already used",
-            ));
+        .filter(|(grant, _)| grant.client_id == client_id);
+    let refused = match current {
+        Some((grant, account)) => {
+            let issued = successor(state, client, request, &grant, &account).await?;
+            let next = issued.refresh.as_ref().ok_or_else(unknown)?;
+            let rotation = state
+                .store
+                .as_writer()
+                .await
+                .grants()
+                .rotate_refresh(
+                    family,
+                    &presented_digest,
+                    client_id,
+                    (&next.token_digest, next.expires_at),
+                )
+                .await?;
+            match rotation {
+                RefreshUse::Rotated(_) => return Ok(issued.response),
+                refused => refused,
+            }
         }
-        RefreshUse::Expired | RefreshUse::Unknown => {
-            return Err(OAuthError::new(
-                "invalid_grant",
-                "the refresh token is unknown or expired",
-            ));
+        None => {
+            state
+                .store
+                .as_writer()
+                .await
+                .grants()
+                .refuse_refresh(family, &presented_digest, client_id)
+                .await?
         }
     };
+    Err(refusal(client, refused))
+}
+
+/// The error for a refresh token that could not be used.
+fn refusal(client: &Client, refused: RefreshUse) -> OAuthError {
+    match refused {
+        RefreshUse::Reused => {
+            tracing::warn!(client = %client.id(), "refresh token reused: its family is revoked");
+            OAuthError::new("invalid_grant", "the refresh token was already used")
+        }
+        _ => OAuthError::new("invalid_grant", "the refresh token is unknown or expired"),
+    }
+}
+
+/// The tokens that replace a current refresh grant, signed but not stored.
+async fn successor(
+    state: &AppState,
+    client: &Client,
+    request: &TokenRequest,
+    grant: &RefreshGrant,
+    account: &Account,
+) -> Result<Issued, OAuthError> {
     let scope = match request.scope.as_deref() {
         None => grant.scope.clone(),
         Some(narrower) => {
@@ -386,13 +434,15 @@ async fn refresh(
             narrower.split_whitespace().collect::<Vec<_>>().join(" ")
         }
     };
-    let account = active_account(&txn, &grant.account).await?;
-    let answer = tokens::for_member(
+    if account.status != AccountStatus::Active {
+        return Err(account_not_active());
+    }
+    Ok(tokens::for_member(
         state,
-        &txn,
+        &state.store,
         MemberGrant {
             client,
-            account: &account,
+            account,
             scope: &scope,
             auth_time: grant.auth_time,
             nonce: None,
@@ -402,9 +452,7 @@ async fn refresh(
             jti: tokens::random_jti()?,
         },
     )
-    .await?;
-    txn.commit().await?;
-    Ok(answer)
+    .await?)
 }
 
 /// A library system acting for itself: an access token whose subject is the

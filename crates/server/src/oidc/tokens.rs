@@ -89,16 +89,38 @@ pub fn random_jti() -> Result<String, TokenError> {
     Ok(token.digest()[..32].to_owned())
 }
 
-/// Issues the access token, the ID token (scope `openid`) and a refresh token
-/// (when the client may refresh) for a member.
-/// The refresh token is written through `repositories`: the caller's
-/// transaction, so that spending the old grant and issuing the new one commit
-/// together.
+/// A member's tokens, signed and ready, with the refresh token still to be
+/// stored: the caller writes it in the transaction that spends the old grant,
+/// so that only that write, not the reads and the signing, holds the writer.
+pub struct Issued {
+    pub response: TokenResponse,
+    pub refresh: Option<RefreshGrant>,
+}
+
+impl Issued {
+    /// Starts the refresh token family (if any) and gives the answer.
+    pub async fn start_family(self, repositories: &impl Repositories) -> Result<TokenResponse, StoreError> {
+        if let Some(refresh) = &self.refresh {
+            repositories.grants().start_family(refresh).await?;
+        }
+        Ok(self.response)
+    }
+}
+
+/// The family a refresh token belongs to: tokens are `{family}.{secret}`,
+/// so a presented token names the one row to look at.
+pub fn refresh_family(token: &str) -> Option<&str> {
+    token.split_once('.').map(|(family, _)| family)
+}
+
+/// Signs the access token, the ID token (scope `openid`) and makes a refresh
+/// token (when the client may refresh) for a member. Reads the claims through
+/// `repositories`; writes nothing.
 pub async fn for_member(
     state: &AppState,
     repositories: &impl Repositories,
     grant: MemberGrant<'_>,
-) -> Result<TokenResponse, TokenError> {
+) -> Result<Issued, TokenError> {
     let now = state.clock().now();
     let oidc = &state.config.oidc;
     let issuer = state.public_url.to_string();
@@ -144,38 +166,39 @@ pub async fn for_member(
         None
     };
 
-    let refresh_token = if grant.client.grant_types().contains(&GrantType::RefreshToken) {
-        let token = SecretToken::generate().map_err(|_| TokenError::Randomness)?;
+    let (refresh_token, refresh) = if grant.client.grant_types().contains(&GrantType::RefreshToken) {
+        let secret = SecretToken::generate().map_err(|_| TokenError::Randomness)?;
         let family = match grant.family {
             Some(family) => family.to_owned(),
             None => random_jti()?,
         };
-        repositories
-            .grants()
-            .issue_refresh(&RefreshGrant {
-                token_digest: token.digest(),
-                family_id: family,
-                client_id: grant.client.id().to_string(),
-                account: grant.account.id,
-                session_digest: grant.session_digest.map(str::to_owned),
-                code_digest: grant.code_digest.map(str::to_owned),
-                scope: grant.scope.to_owned(),
-                auth_time: grant.auth_time,
-                expires_at: now + time::Duration::days(i64::from(oidc.refresh_token_days)),
-            })
-            .await?;
-        Some(token.expose().to_owned())
+        let token = format!("{family}.{}", secret.expose());
+        let refresh = RefreshGrant {
+            token_digest: digest(&token),
+            family_id: family,
+            client_id: grant.client.id().to_string(),
+            account: grant.account.id,
+            session_digest: grant.session_digest.map(str::to_owned),
+            code_digest: grant.code_digest.map(str::to_owned),
+            scope: grant.scope.to_owned(),
+            auth_time: grant.auth_time,
+            expires_at: now + time::Duration::days(i64::from(oidc.refresh_token_days)),
+        };
+        (Some(token), Some(refresh))
     } else {
-        None
+        (None, None)
     };
 
-    Ok(TokenResponse {
-        access_token,
-        token_type: "Bearer",
-        expires_in: oidc.access_token_seconds,
-        scope: grant.scope.to_owned(),
-        refresh_token,
-        id_token,
+    Ok(Issued {
+        response: TokenResponse {
+            access_token,
+            token_type: "Bearer",
+            expires_in: oidc.access_token_seconds,
+            scope: grant.scope.to_owned(),
+            refresh_token,
+            id_token,
+        },
+        refresh,
     })
 }
 

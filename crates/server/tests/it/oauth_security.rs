@@ -3,8 +3,15 @@
 
 use si_domain::{AccountStatus, Email, Username};
 use si_store::{Repositories, accounts::NewAccount};
-use single_identity::oidc::clients::{
-    ClientId as RegisteredId, ClientKind, ClientRegistration, GrantType, IdTokenAlgorithm, Scope, register,
+use single_identity::{
+    config::Config,
+    oidc::{
+        clients::{
+            ClientId as RegisteredId, ClientKind, ClientRegistration, GrantType, IdTokenAlgorithm, Scope,
+            register,
+        },
+        keys::{Keyring, SealingKey, SigningAlgorithm},
+    },
 };
 
 use crate::{
@@ -296,6 +303,59 @@ async fn a_replayed_code_fails_and_revokes_what_it_gave() {
         (400, Some("invalid_grant")),
         "its refresh token is revoked"
     );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_refresh_may_narrow_the_access_token_but_the_family_keeps_its_scope() {
+    let app = spawn_app().await;
+    member(&app.store, "sanne").await;
+    let (client_id, secret) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Es256).await;
+    let secret = secret.unwrap();
+    let code = code_for(&app, &client_id, Some(CHALLENGE)).await;
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT_URI),
+        ("code_verifier", VERIFIER),
+    ];
+    let (_, tokens) = exchange(&app, &client_id, Some(&secret), &form).await;
+    assert_eq!(tokens["scope"], "openid email");
+    let refresh = |token: String, scope: Option<&'static str>| {
+        let (app, client_id, secret) = (&app, client_id.clone(), secret.clone());
+        async move {
+            let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", token.as_str())];
+            form.extend(scope.map(|scope| ("scope", scope)));
+            exchange(app, &client_id, Some(&secret), &form).await
+        }
+    };
+    let first = tokens["refresh_token"].as_str().unwrap().to_owned();
+
+    let (status, body) = refresh(first.clone(), Some("openid email profile")).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_scope")));
+    let (status, narrowed) = refresh(first.clone(), Some("openid")).await;
+    assert_eq!(status, 200, "{narrowed}");
+    assert_eq!(narrowed["scope"], "openid");
+    let second = narrowed["refresh_token"].as_str().unwrap().to_owned();
+    let (status, again) = refresh(second.clone(), None).await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(
+        again["scope"], "openid email",
+        "RFC 6749 §6: the family keeps its scope"
+    );
+    let third = again["refresh_token"].as_str().unwrap().to_owned();
+
+    // The first token, two rotations old, is a reuse: the whole family ends.
+    let (status, body) = refresh(first, None).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    let (status, body) = refresh(third, None).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "the newest token went with its family"
+    );
+    let (status, _) = refresh(second, None).await;
+    assert_eq!(status, 400);
     app.stop().await;
 }
 
@@ -669,6 +729,7 @@ async fn logout_returns_only_to_a_registered_post_logout_uri_of_the_named_client
     member(&app.store, "sanne").await;
     let (client_id, _) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Rs256).await;
     let registered = "http://127.0.0.1:9/logged-out";
+    let expired_hint = expired_id_token(&app, &client_id).await;
     let cases = [
         (
             vec![
@@ -696,6 +757,23 @@ async fn logout_returns_only_to_a_registered_post_logout_uri_of_the_named_client
         (
             vec![
                 ("id_token_hint", "not.a.token"),
+                ("post_logout_redirect_uri", registered),
+            ],
+            false,
+        ),
+        // RP-Initiated Logout 1.0 §2: an expired hint still names its client.
+        (
+            vec![
+                ("id_token_hint", expired_hint.as_str()),
+                ("post_logout_redirect_uri", registered),
+                ("state", "bye"),
+            ],
+            true,
+        ),
+        (
+            vec![
+                ("id_token_hint", expired_hint.as_str()),
+                ("client_id", "another-client"),
                 ("post_logout_redirect_uri", registered),
             ],
             false,
@@ -743,6 +821,32 @@ async fn logout_returns_only_to_a_registered_post_logout_uri_of_the_named_client
         );
     }
     app.stop().await;
+}
+
+/// An ID token for `client_id` signed with the app's own keys, expired an hour ago.
+async fn expired_id_token(app: &TestApp, client_id: &str) -> String {
+    let config = Config {
+        data_dir: app.data_dir.path().to_owned(),
+        ..Config::default()
+    };
+    let keyring = Keyring::load_or_create(&app.store, &SealingKey::load(&config).unwrap())
+        .await
+        .unwrap();
+    let discovery: serde_json::Value = app
+        .get("/.well-known/openid-configuration")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let hour_ago = time::OffsetDateTime::now_utc().unix_timestamp() - 3600;
+    let claims = serde_json::json!({
+        "iss": discovery["issuer"],
+        "aud": client_id,
+        "sub": "someone",
+        "iat": hour_ago - 600,
+        "exp": hour_ago,
+    });
+    keyring.sign(SigningAlgorithm::Rs256, "JWT", &claims).unwrap()
 }
 
 #[tokio::test]

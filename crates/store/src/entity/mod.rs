@@ -12,7 +12,7 @@ pub mod login_throttle;
 pub mod logout_notification;
 pub mod membership;
 pub mod outbox_mail;
-pub mod refresh_token;
+pub mod refresh_family;
 pub mod revoked_access_token;
 pub mod session_client;
 pub mod signing_key;

@@ -124,9 +124,11 @@ async fn two_nodes_migrating_at_once_both_succeed() {
     let clock = Arc::new(FixedClock::at(datetime!(2024-06-19 10:00 UTC)));
     let a = Store::connect(&database.url, clock.clone()).await.unwrap();
     let b = Store::connect(&database.url, clock).await.unwrap();
+    let pending = a.pending_migrations().await.unwrap();
+    assert!(pending.len() >= 3, "{pending:?}");
     let (ra, rb) = tokio::join!(a.migrate(), b.migrate());
     let applied = ra.unwrap().len() + rb.unwrap().len();
-    assert_eq!(applied, 2, "each migration ran exactly once");
+    assert_eq!(applied, pending.len(), "each migration ran exactly once");
     assert!(a.pending_migrations().await.unwrap().is_empty());
 }
 

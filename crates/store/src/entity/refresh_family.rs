@@ -1,11 +1,11 @@
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-#[sea_orm(table_name = "refresh_tokens")]
+#[sea_orm(table_name = "refresh_families")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub token_digest: String,
     pub family_id: String,
+    pub token_digest: String,
     pub client_id: String,
     pub account_id: String,
     pub session_digest: Option<String>,
@@ -19,6 +19,19 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::account::Entity",
+        from = "Column::AccountId",
+        to = "super::account::Column::Id"
+    )]
+    Account,
+}
+
+impl Related<super::account::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Account.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}
