@@ -2,6 +2,7 @@
 //! binary, on SQLite, or on PostgreSQL when `SI_TEST_DATABASE_URL` is set.
 
 mod backchannel;
+mod browser;
 mod cli;
 mod clients;
 mod config;

@@ -1,0 +1,276 @@
+//! The pages in a real browser: headless Chromium driven through
+//! chromedriver (Debian's `chromium` and `chromium-driver`), checked with
+//! axe-core (from the npm registry, fetched by `scripts/test`) for WCAG 2.1 AA,
+//! used with the keyboard only, at a phone's width. Screenshots go to
+//! `target/screenshots/`.
+
+use std::{
+    net::TcpListener,
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use serde_json::Value;
+use single_identity::oidc::clients::{ClientKind, IdTokenAlgorithm};
+use thirtyfour::{ChromiumLikeCapabilities, DesiredCapabilities, Key, WebDriver, prelude::By};
+
+use crate::{
+    interop::{PASSWORD, REDIRECT_URI, member, register},
+    support::{TestApp, spawn_app},
+};
+
+/// A headless Chromium behind its own chromedriver; both end with the value.
+struct Browser {
+    driver: Option<WebDriver>,
+    chromedriver: Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    /// A browser whose user prefers `language` (its `Accept-Language`).
+    async fn start(language: &str, width: u32, height: u32) -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port")
+            .port();
+        let chromedriver = Command::new(chromedriver_path())
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|err| {
+                panic!("chromedriver does not start ({err}): apt-get install chromium chromium-driver")
+            });
+        let profile = tempfile::tempdir().expect("profile directory");
+        let mut capabilities = DesiredCapabilities::chrome();
+        let args = [
+            "--headless=new".to_owned(),
+            "--no-sandbox".to_owned(),
+            "--disable-gpu".to_owned(),
+            "--disable-dev-shm-usage".to_owned(),
+            "--disable-background-networking".to_owned(),
+            "--disable-component-update".to_owned(),
+            "--disable-sync".to_owned(),
+            "--disable-quic".to_owned(),
+            "--no-first-run".to_owned(),
+            format!("--window-size={width},{height}"),
+            format!("--lang={language}"),
+            format!("--accept-lang={language}"),
+            format!("--user-data-dir={}", profile.path().display()),
+        ];
+        for arg in &args {
+            capabilities.add_arg(arg).expect("chrome argument");
+        }
+        capabilities
+            .set_binary(&std::env::var("SI_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned()))
+            .expect("chrome binary");
+        let url = format!("http://127.0.0.1:{port}");
+        let mut last_error = String::new();
+        for _ in 0..100 {
+            match WebDriver::new(&url, capabilities.clone()).await {
+                Ok(driver) => {
+                    return Self {
+                        driver: Some(driver),
+                        chromedriver,
+                        _profile: profile,
+                    };
+                }
+                Err(err) => last_error = err.to_string(),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no browser session from chromedriver: {last_error}");
+    }
+
+    fn driver(&self) -> &WebDriver {
+        self.driver.as_ref().expect("a live session")
+    }
+
+    /// Runs axe-core's WCAG 2.0/2.1 A and AA rules on the current page and
+    /// fails with every violation, its rule and where.
+    async fn assert_accessible(&self, page: &str) {
+        let driver = self.driver();
+        driver
+            .execute(format!("{}\nreturn true;", axe_source()), Vec::new())
+            .await
+            .expect("axe-core loads");
+        let result = driver
+            .execute_async(
+                r#"const done = arguments[arguments.length - 1];
+                axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } })
+                  .then(r => done(r.violations.map(v => ({ rule: v.id, impact: v.impact, help: v.help,
+                    where: v.nodes.map(n => n.target.join(" ")) }))))
+                  .catch(e => done({ error: String(e) }));"#,
+                Vec::new(),
+            )
+            .await
+            .expect("axe-core runs");
+        let violations: &Value = result.json();
+        assert_eq!(
+            violations,
+            &Value::Array(vec![]),
+            "{page}: axe-core finds WCAG 2.1 AA violations"
+        );
+    }
+
+    async fn screenshot(&self, name: &str) {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
+        std::fs::create_dir_all(&dir).expect("screenshot directory");
+        self.driver()
+            .screenshot(&dir.join(format!("{name}.png")))
+            .await
+            .expect("screenshot");
+    }
+
+    async fn heading(&self) -> String {
+        self.driver()
+            .find(By::Css("h1"))
+            .await
+            .expect("a heading")
+            .text()
+            .await
+            .expect("heading text")
+    }
+
+    async fn stop(mut self) {
+        if let Some(driver) = self.driver.take() {
+            driver.quit().await.expect("browser quits");
+        }
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.chromedriver.kill();
+        let _ = self.chromedriver.wait();
+    }
+}
+
+fn chromedriver_path() -> String {
+    std::env::var("SI_CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".to_owned())
+}
+
+/// axe-core's browser bundle, as `scripts/test` unpacks it from the npm registry.
+fn axe_source() -> String {
+    let path = std::env::var("SI_AXE_CORE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/axe-core/package/axe.min.js")
+        });
+    std::fs::read_to_string(&path).unwrap_or_else(|err| {
+        panic!(
+            "axe-core is missing at {} ({err}): run scripts/test, which fetches it",
+            path.display()
+        )
+    })
+}
+
+fn authorize_url(app: &TestApp, client_id: &str) -> String {
+    let query = [
+        ("client_id", client_id),
+        ("redirect_uri", REDIRECT_URI),
+        ("response_type", "code"),
+        ("scope", "openid"),
+        ("state", "st"),
+        ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
+        ("code_challenge_method", "S256"),
+    ];
+    format!(
+        "{}?{}",
+        app.url("/authorize"),
+        serde_urlencoded::to_string(query).unwrap()
+    )
+}
+
+// A multi-threaded runtime: the driver's session ends from its own task.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_member_logs_in_with_the_keyboard_alone_on_accessible_pages() {
+    let app = spawn_app().await;
+    member(&app.store, "sanne").await;
+    let (client_id, _) = register(&app, ClientKind::Public, IdTokenAlgorithm::Rs256).await;
+    let browser = Browser::start("nl-NL", 1280, 900).await;
+    let driver = browser.driver();
+
+    driver.goto(authorize_url(&app, &client_id)).await.unwrap();
+    assert_eq!(browser.heading().await, "Inloggen");
+    browser.assert_accessible("login page (nl)").await;
+    browser.screenshot("login-nl").await;
+
+    // A wrong password: the message is announced and tied to the fields.
+    let focused = driver.active_element().await.unwrap();
+    assert_eq!(focused.attr("id").await.unwrap().as_deref(), Some("username"));
+    focused.send_keys("sanne").await.unwrap();
+    focused.send_keys(Key::Tab).await.unwrap();
+    let password = driver.active_element().await.unwrap();
+    assert_eq!(password.attr("id").await.unwrap().as_deref(), Some("password"));
+    password.send_keys("not the password").await.unwrap();
+    password.send_keys(Key::Enter).await.unwrap();
+    let alert = driver.find(By::Css("[role=alert]")).await.unwrap();
+    assert!(!alert.text().await.unwrap().is_empty());
+    browser.assert_accessible("login page with an error").await;
+    browser.screenshot("login-error-nl").await;
+
+    let password = driver.find(By::Id("password")).await.unwrap();
+    password.send_keys(PASSWORD).await.unwrap();
+    password.send_keys(Key::Enter).await.unwrap();
+    let mut landed = String::new();
+    for _ in 0..50 {
+        landed = driver.current_url().await.unwrap().to_string();
+        if landed.starts_with(REDIRECT_URI) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        landed.starts_with(REDIRECT_URI) && landed.contains("code="),
+        "back at the client with a code: {landed}"
+    );
+    browser.stop().await;
+    app.stop().await;
+}
+
+// A multi-threaded runtime: the driver's session ends from its own task.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_pages_switch_to_english_and_fit_a_phone_screen() {
+    let app = spawn_app().await;
+    let (client_id, _) = register(&app, ClientKind::Public, IdTokenAlgorithm::Rs256).await;
+    let browser = Browser::start("nl-NL", 360, 740).await;
+    let driver = browser.driver();
+
+    driver.goto(authorize_url(&app, &client_id)).await.unwrap();
+    driver
+        .find(By::Css("a[hreflang=en]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(browser.heading().await, "Log in");
+    let overflow: Value = driver
+        .execute(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+            Vec::new(),
+        )
+        .await
+        .unwrap()
+        .json()
+        .clone();
+    assert_eq!(overflow, 0, "nothing sticks out sideways at 360 px");
+    browser.assert_accessible("login page (en, 360 px)").await;
+    browser.screenshot("login-en-phone").await;
+
+    driver.goto(app.url("/logout")).await.unwrap();
+    assert_eq!(browser.heading().await, "See you next time");
+    browser.assert_accessible("logged-out page (en)").await;
+    browser.screenshot("logged-out-en-phone").await;
+
+    driver
+        .goto(app.url("/authorize?client_id=no-such-client"))
+        .await
+        .unwrap();
+    browser.assert_accessible("error page (en)").await;
+    browser.screenshot("error-en-phone").await;
+    browser.stop().await;
+    app.stop().await;
+}
