@@ -39,6 +39,7 @@ use crate::{
         self,
         keys::{KeyError, Keyring, SealingKey},
     },
+    selfservice,
 };
 
 /// What every handler can reach. Cheap to clone.
@@ -242,7 +243,9 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(health::routes())
         .merge(oidc::routes())
+        .merge(selfservice::routes())
         .route("/static/site.css", get(stylesheet))
+        .route("/static/password-checklist.js", get(checklist_script))
         .route("/language/{code}", get(switch_language))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -266,12 +269,23 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn stylesheet() -> Response {
+    asset("text/css; charset=utf-8", include_str!("../static/site.css"))
+}
+
+async fn checklist_script() -> Response {
+    asset(
+        "text/javascript; charset=utf-8",
+        include_str!("../static/password-checklist.js"),
+    )
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
     (
         [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CONTENT_TYPE, content_type),
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
-        include_str!("../static/site.css"),
+        body,
     )
         .into_response()
 }

@@ -42,6 +42,10 @@ pub const KEYS: &[&str] = &[
     "oidc.code_seconds",
     "oidc.refresh_token_days",
     "oidc.session_hours",
+    "selfservice.help_url",
+    "selfservice.help_text_nl",
+    "selfservice.help_text_en",
+    "selfservice.reset_link_minutes",
 ];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -62,6 +66,32 @@ pub struct Config {
     pub hashing: HashingConfig,
     pub mail: MailConfig,
     pub oidc: OidcConfig,
+    pub selfservice: SelfServiceConfig,
+}
+
+/// The pages members use on their own: help, and recovering access.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SelfServiceConfig {
+    /// An external page with more help, linked from "Hulp bij inloggen".
+    pub help_url: Option<String>,
+    /// The text of "Hulp bij inloggen" in Dutch and in English instead of
+    /// the built-in one; an empty line starts a new paragraph.
+    pub help_text_nl: Option<String>,
+    pub help_text_en: Option<String>,
+    /// How long a "Wachtwoord vergeten" link works.
+    pub reset_link_minutes: u32,
+}
+
+impl Default for SelfServiceConfig {
+    fn default() -> Self {
+        Self {
+            help_url: None,
+            help_text_nl: None,
+            help_text_en: None,
+            reset_link_minutes: 30,
+        }
+    }
 }
 
 /// The OpenID Connect provider: how long things live, and the key that seals
@@ -230,6 +260,7 @@ impl Default for Config {
             },
             mail: MailConfig::default(),
             oidc: OidcConfig::default(),
+            selfservice: SelfServiceConfig::default(),
         }
     }
 }
@@ -282,6 +313,11 @@ impl Config {
         for (key, variable, url) in [
             ("mail.help_url", "SI_MAIL__HELP_URL", Some(&mail.help_url)),
             ("mail.logo_url", "SI_MAIL__LOGO_URL", mail.logo_url.as_ref()),
+            (
+                "selfservice.help_url",
+                "SI_SELFSERVICE__HELP_URL",
+                self.selfservice.help_url.as_ref(),
+            ),
         ] {
             if let Some(url) = url
                 && PublicUrl::try_from(url.clone()).is_err()
@@ -302,6 +338,11 @@ impl Config {
         {
             return Err(ConfigError(
                 "invalid configuration value for mail (SI_MAIL__*): batch_size, concurrency, lease_seconds and max_attempts must be at least 1".to_owned(),
+            ));
+        }
+        if self.selfservice.reset_link_minutes == 0 {
+            return Err(ConfigError(
+                "invalid configuration value for selfservice.reset_link_minutes (SI_SELFSERVICE__RESET_LINK_MINUTES): must be at least 1".to_owned(),
             ));
         }
         if let Some(url) = &self.database_url

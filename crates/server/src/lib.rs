@@ -10,3 +10,4 @@ pub mod health;
 pub mod http;
 pub mod mail;
 pub mod oidc;
+pub mod selfservice;

@@ -106,6 +106,17 @@ impl<'c, C: ConnectionTrait> Accounts<'c, C> {
             .await
     }
 
+    /// The member proved the recovery address is theirs (a mailed link was
+    /// used): the address counts as verified and a pending account is active.
+    pub async fn confirm_email(&self, id: &AccountId) -> Result<(), StoreError> {
+        let now = self.clock.now_millis();
+        self.update(id, |row| {
+            row.email_verified_at = Set(Some(now));
+            row.status = Set(AccountStatus::Active.as_str().to_owned());
+        })
+        .await
+    }
+
     pub async fn rename(&self, id: &AccountId, username: &Username) -> Result<(), StoreError> {
         let username = username.as_str().to_owned();
         self.update(id, |row| row.username = Set(username)).await

@@ -9,6 +9,7 @@ mod migrations;
 mod repositories;
 mod work_queue;
 
+pub mod account_links;
 pub mod accounts;
 pub mod audit;
 pub mod catalogue;

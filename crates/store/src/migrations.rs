@@ -43,6 +43,13 @@ const MIGRATIONS: &[Migration] = &[
         tables: refresh_family_tables,
         indexes: refresh_family_indexes,
     },
+    Migration {
+        version: 4,
+        name: "0004_account_links",
+        drops: &[],
+        tables: account_link_tables,
+        indexes: account_link_indexes,
+    },
 ];
 
 const LEDGER: &str = "schema_migrations";
@@ -581,4 +588,40 @@ fn refresh_family_indexes() -> Vec<IndexCreateStatement> {
             false,
         ),
     ]
+}
+
+/// Single-use links mailed to members: confirm the account, reset the
+/// password. Only the digest of a link's token is kept.
+fn account_link_tables() -> Vec<TableCreateStatement> {
+    vec![
+        Table::create()
+            .table(Alias::new("account_links"))
+            .col(
+                ColumnDef::new(Alias::new("token_digest"))
+                    .string_len(64)
+                    .not_null()
+                    .primary_key(),
+            )
+            .col(text("account_id", 32))
+            .col(text("purpose", 32))
+            .col(integer("created_at"))
+            .col(integer("expires_at"))
+            .col(optional_integer("used_at"))
+            .foreign_key(&mut reference(
+                "account_links",
+                "account_id",
+                "accounts",
+                ForeignKeyAction::Cascade,
+            ))
+            .to_owned(),
+    ]
+}
+
+fn account_link_indexes() -> Vec<IndexCreateStatement> {
+    vec![index_on(
+        "ix_account_links_account",
+        "account_links",
+        &["account_id", "purpose"],
+        false,
+    )]
 }

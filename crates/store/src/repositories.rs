@@ -5,9 +5,10 @@
 use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait};
 
 use crate::{
-    Clock, Store, StoreError, accounts::Accounts, audit::AuditLog, catalogue::Catalogue, clients::Clients,
-    grants::Grants, logout_queue::LogoutQueue, memberships::Memberships, outbox::Outbox, sessions::Sessions,
-    signing_keys::SigningKeys, throttle::Throttle,
+    Clock, Store, StoreError, account_links::AccountLinks, accounts::Accounts, audit::AuditLog,
+    catalogue::Catalogue, clients::Clients, grants::Grants, logout_queue::LogoutQueue,
+    memberships::Memberships, outbox::Outbox, sessions::Sessions, signing_keys::SigningKeys,
+    throttle::Throttle,
 };
 
 /// Anything repositories can run on: the store itself or an open transaction.
@@ -19,6 +20,9 @@ pub trait Repositories {
 
     fn catalogue(&self) -> Catalogue<'_, Self::Conn> {
         Catalogue::new(self.conn(), self.clock())
+    }
+    fn account_links(&self) -> AccountLinks<'_, Self::Conn> {
+        AccountLinks::new(self.conn(), self.clock())
     }
     fn accounts(&self) -> Accounts<'_, Self::Conn> {
         Accounts::new(self.conn(), self.clock())

@@ -37,3 +37,49 @@ logout-title = See you next time
 logout-done = You have been logged out.
 logout-close = You can close this browser window.
 logout-back-to-login = Back to the login page
+
+# Help with logging in
+help-title = Help with logging in
+help-body = With one login account you log in to your library's website, to the e-books and to the library's other online services. Your username is usually your library card number, unless you changed it yourself. Note: capital and small letters are different. Forgot your password or username? You can request them here yourself. Still stuck? Ask the staff at your library: they can send a new confirmation mail, but they cannot set your password for you.
+help-more = More help with logging in
+help-back-to-login = To the login page
+
+# Forgot password or username
+forgot-password-title = Forgot your password
+forgot-password-intro = Enter your username. We will send a mail with a link to choose a new password. The link works for { $minutes } minutes.
+forgot-username-title = Forgot your username
+forgot-username-intro = Enter the e-mail address of your login account. We will send a mail with every username that belongs to that address.
+forgot-email = E-mail address
+forgot-submit = Send
+forgot-username-missing = Enter your username.
+forgot-email-invalid = Enter a valid e-mail address, for example name@example.com.
+check-mail-title = Check your mail
+check-mail-password = If this username exists and has an e-mail address, we have sent a mail with a link to choose a new password. The link works for { $minutes } minutes.
+check-mail-username = If login accounts belong to this e-mail address, we have sent a mail with their usernames.
+check-mail-spam = No mail? Look in your junk (spam) folder too.
+
+# Choose a new password
+set-password-title = Set your password
+set-password-intro = To protect your account well, you need a strong password.
+set-password-for = Username: { $username }
+set-password-new = New password
+set-password-repeat = Repeat new password
+set-password-submit = Confirm
+rule-min-length = use at least 8 characters
+rule-upper-case = use at least 1 capital letter (ABC...)
+rule-lower-case = use at least 1 small letter (abc...)
+rule-digit = use at least 1 digit (12345...)
+rule-special = use at least 1 special character (for example !@#%&*)
+rule-same = passwords are the same
+rule-met = met
+rule-unmet = not met yet
+password-rules-unmet = Your password does not meet all the rules below yet.
+password-not-same = The two passwords are not the same.
+password-too-long = This password is too long. Use at most 1024 characters.
+password-contains-name = Do not use your username or library card number in your password.
+password-too-common = This password is too easy to guess. Make it longer or less predictable, for example with a few unrelated words.
+password-changed-title = Your password has been changed
+password-changed-body = You can now log in with your new password. For your safety you have been logged out everywhere you were still logged in.
+link-expired-title = This link no longer works
+link-expired-body = This link has been used already or has expired. Ask for a new mail below.
+link-expired-new-mail = Send a new mail

@@ -37,3 +37,49 @@ logout-title = Tot de volgende keer
 logout-done = Je bent nu succesvol uitgelogd.
 logout-close = Je kunt dit browservenster sluiten.
 logout-back-to-login = Terug naar de loginpagina
+
+# Hulp bij inloggen
+help-title = Hulp bij inloggen
+help-body = Met één inlogaccount log je in op de website van je bibliotheek, bij de e-books en bij de andere online diensten van de bibliotheek. Je gebruikersnaam is meestal je pasnummer, tenzij je hem zelf hebt gewijzigd. Let op: hoofdletters en kleine letters zijn verschillend. Weet je je wachtwoord of gebruikersnaam niet meer? Dan kun je die hier zelf opvragen. Lukt het niet? Vraag het dan aan de medewerkers van je bibliotheek: zij kunnen een nieuwe bevestigingsmail sturen, maar je wachtwoord niet voor je instellen.
+help-more = Meer hulp bij inloggen
+help-back-to-login = Naar de loginpagina
+
+# Wachtwoord of gebruikersnaam vergeten
+forgot-password-title = Wachtwoord vergeten
+forgot-password-intro = Vul je gebruikersnaam in. We sturen een mail met een link waarmee je een nieuw wachtwoord kiest. De link werkt { $minutes } minuten.
+forgot-username-title = Gebruikersnaam vergeten
+forgot-username-intro = Vul het e-mailadres in dat bij je inlogaccount hoort. We sturen een mail met alle gebruikersnamen die bij dat adres horen.
+forgot-email = E-mailadres
+forgot-submit = Verstuur
+forgot-username-missing = Vul je gebruikersnaam in.
+forgot-email-invalid = Vul een geldig e-mailadres in, bijvoorbeeld naam@voorbeeld.nl.
+check-mail-title = Kijk in je mail
+check-mail-password = Als deze gebruikersnaam bestaat en er een e-mailadres bij hoort, hebben we een mail gestuurd met een link om een nieuw wachtwoord te kiezen. De link werkt { $minutes } minuten.
+check-mail-username = Als er inlogaccounts bij dit e-mailadres horen, hebben we een mail gestuurd met de gebruikersnamen.
+check-mail-spam = Geen mail gekregen? Kijk ook in je map met ongewenste mail (spam).
+
+# Nieuw wachtwoord kiezen
+set-password-title = Stel je wachtwoord in
+set-password-intro = Om je account goed te beschermen, heb je een sterk wachtwoord nodig.
+set-password-for = Gebruikersnaam: { $username }
+set-password-new = Nieuw wachtwoord
+set-password-repeat = Herhaal nieuw wachtwoord
+set-password-submit = Bevestigen
+rule-min-length = gebruik tenminste 8 tekens
+rule-upper-case = gebruik tenminste 1 hoofdletter (ABC...)
+rule-lower-case = gebruik tenminste 1 kleine letter (abc...)
+rule-digit = gebruik tenminste 1 cijfer (12345...)
+rule-special = gebruik tenminste 1 speciaal teken (bijvoorbeeld !@#%&*)
+rule-same = wachtwoorden zijn hetzelfde
+rule-met = voldaan
+rule-unmet = nog niet voldaan
+password-rules-unmet = Je wachtwoord voldoet nog niet aan alle regels hieronder.
+password-not-same = De twee wachtwoorden zijn niet hetzelfde.
+password-too-long = Dit wachtwoord is te lang. Gebruik hoogstens 1024 tekens.
+password-contains-name = Gebruik je gebruikersnaam of pasnummer niet in je wachtwoord.
+password-too-common = Dit wachtwoord is te makkelijk te raden. Maak het langer of minder voorspelbaar, bijvoorbeeld met een paar losse woorden.
+password-changed-title = Je wachtwoord is gewijzigd
+password-changed-body = Je kunt nu inloggen met je nieuwe wachtwoord. Voor je veiligheid ben je overal uitgelogd waar je nog ingelogd was.
+link-expired-title = Deze link werkt niet meer
+link-expired-body = Deze link is al gebruikt of verlopen. Vraag hieronder een nieuwe mail aan.
+link-expired-new-mail = Stuur een nieuwe mail

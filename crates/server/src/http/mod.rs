@@ -1,5 +1,7 @@
-//! Shared web plumbing: errors, languages, security headers, request ids, metrics.
+//! Shared web plumbing: errors, languages, form tokens, security headers,
+//! request ids, metrics.
 
+pub mod csrf;
 pub mod error;
 pub mod i18n;
 pub mod observe;

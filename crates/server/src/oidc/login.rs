@@ -15,27 +15,23 @@ use axum::{
 };
 use fluent_templates::fluent_bundle::FluentValue;
 use serde::Deserialize;
-use si_credentials::{
-    Verification,
-    secrets::{SecretToken, digest, verify_digest},
-};
+use si_credentials::Verification;
 use si_domain::{AccountStatus, Username};
 use si_store::{Repositories, accounts::Account, throttle::ThrottlePolicy};
 use time::OffsetDateTime;
 
 use super::{
     authorize::{self, AuthorizationRequest},
-    session::{self, cookie},
+    session,
 };
 use crate::{
     app::AppState,
     http::{
+        csrf::{self, FormToken},
         error::{PageError, PageErrorKind, other},
         i18n::Language,
     },
 };
-
-const CSRF_COOKIE: &str = "si_csrf";
 
 #[derive(Template, WebTemplate)]
 #[template(path = "login.html")]
@@ -108,9 +104,7 @@ pub async fn submit(
             status,
         )
     };
-    let csrf_ok = cookie(&headers, CSRF_COOKIE)
-        .is_some_and(|token| !form.csrf.is_empty() && verify_digest(&form.csrf, &digest(token)));
-    if !csrf_ok {
+    if !csrf::is_valid(&headers, &form.csrf) {
         return Ok(again(
             language.text("login-expired-form"),
             StatusCode::BAD_REQUEST,
@@ -242,29 +236,17 @@ fn page(
     error: Option<String>,
     status: StatusCode,
 ) -> Response {
-    let (csrf, set_cookie) = match cookie(headers, CSRF_COOKIE).filter(|t| t.len() == 43) {
-        Some(token) => (token.to_owned(), None),
-        None => {
-            let token = SecretToken::generate()
-                .map(|t| t.expose().to_owned())
-                .unwrap_or_default();
-            let value = format!("{CSRF_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax");
-            (token, HeaderValue::from_str(&value).ok())
-        }
-    };
+    let csrf = FormToken::for_page(headers);
     let page = LoginPage {
         lang: language,
         other_lang: other(language),
         return_to: format!("/login?{request}"),
-        csrf,
+        csrf: csrf.token.clone(),
         request,
         username,
         error,
     };
-    let mut response = (status, page).into_response();
-    if let Some(set_cookie) = set_cookie {
-        response.headers_mut().append(header::SET_COOKIE, set_cookie);
-    }
+    let mut response = csrf.attach((status, page).into_response());
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -17,7 +17,8 @@ use thirtyfour::{ChromiumLikeCapabilities, DesiredCapabilities, Key, WebDriver, 
 
 use crate::{
     interop::{PASSWORD, REDIRECT_URI, member, register},
-    support::{TestApp, spawn_app},
+    smtp::SmtpServer,
+    support::{TestApp, spawn_app, spawn_app_with},
 };
 
 /// A headless Chromium behind its own chromedriver; both end with the value.
@@ -131,6 +132,17 @@ impl Browser {
             .text()
             .await
             .expect("heading text")
+    }
+
+    /// Which checklist rules the page shows as met, in order.
+    async fn rules_met(&self) -> Vec<(String, bool)> {
+        let mut rules = Vec::new();
+        for item in self.driver().find_all(By::Css("li[data-rule]")).await.unwrap() {
+            let rule = item.attr("data-rule").await.unwrap().unwrap_or_default();
+            let class = item.attr("class").await.unwrap().unwrap_or_default();
+            rules.push((rule, class.split_whitespace().any(|c| c == "met")));
+        }
+        rules
     }
 
     async fn stop(mut self) {
@@ -260,6 +272,16 @@ async fn the_pages_switch_to_english_and_fit_a_phone_screen() {
     browser.assert_accessible("login page (en, 360 px)").await;
     browser.screenshot("login-en-phone").await;
 
+    for (path, heading) in [
+        ("/help", "Help with logging in"),
+        ("/forgot-username", "Forgot your username"),
+    ] {
+        driver.goto(app.url(path)).await.unwrap();
+        assert_eq!(browser.heading().await, heading);
+        browser.assert_accessible(path).await;
+        browser.screenshot(&format!("{}-en-phone", &path[1..])).await;
+    }
+
     driver.goto(app.url("/logout")).await.unwrap();
     assert_eq!(browser.heading().await, "See you next time");
     browser.assert_accessible("logged-out page (en)").await;
@@ -271,6 +293,73 @@ async fn the_pages_switch_to_english_and_fit_a_phone_screen() {
         .unwrap();
     browser.assert_accessible("error page (en)").await;
     browser.screenshot("error-en-phone").await;
+    browser.stop().await;
+    app.stop().await;
+}
+
+// A multi-threaded runtime: the driver's session ends from its own task.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_member_resets_a_forgotten_password_while_the_checklist_ticks() {
+    let smtp = SmtpServer::start();
+    let url = smtp.url();
+    let app = spawn_app_with(|config| config.mail.smtp_url = Some(url)).await;
+    member(&app.store, "sanne").await;
+    let browser = Browser::start("nl-NL", 1280, 900).await;
+    let driver = browser.driver();
+
+    driver.goto(app.url("/forgot-password")).await.unwrap();
+    assert_eq!(browser.heading().await, "Wachtwoord vergeten");
+    browser.assert_accessible("forgot password").await;
+    browser.screenshot("forgot-password-nl").await;
+    let field = driver.active_element().await.unwrap();
+    field.send_keys("sanne").await.unwrap();
+    field.send_keys(Key::Enter).await.unwrap();
+    assert_eq!(browser.heading().await, "Kijk in je mail");
+    browser.assert_accessible("check your mail").await;
+
+    let mail = smtp.wait_for_async(1).await.remove(0);
+    let text = mail_parser::MessageParser::default()
+        .parse(mail.data.as_bytes())
+        .unwrap()
+        .body_text(0)
+        .unwrap()
+        .into_owned();
+    let prefix = app.url("/reset-password?token=");
+    let start = text.find(&prefix).expect("the link in the mail");
+    let link = text[start..].split_whitespace().next().unwrap().to_owned();
+    driver.goto(&link).await.unwrap();
+    assert_eq!(browser.heading().await, "Stel je wachtwoord in");
+    browser.assert_accessible("set password").await;
+    assert!(browser.rules_met().await.iter().all(|(_, met)| !met), "nothing ticked yet");
+
+    let password = driver.active_element().await.unwrap();
+    assert_eq!(password.attr("id").await.unwrap().as_deref(), Some("password"));
+    password.send_keys("Zonnebloem").await.unwrap();
+    let ticked: Vec<(String, bool)> = browser.rules_met().await;
+    assert_eq!(
+        ticked,
+        [
+            ("min-length", true),
+            ("upper-case", true),
+            ("lower-case", true),
+            ("digit", false),
+            ("special", false),
+            ("same", false),
+        ]
+        .map(|(rule, met)| (rule.to_owned(), met)),
+        "the checklist follows the typing"
+    );
+    password.send_keys("-tafel-42!").await.unwrap();
+    password.send_keys(Key::Tab).await.unwrap();
+    let repeat = driver.active_element().await.unwrap();
+    repeat.send_keys("Zonnebloem-tafel-42!").await.unwrap();
+    assert!(browser.rules_met().await.iter().all(|(_, met)| *met), "every rule met");
+    browser.assert_accessible("set password, filled in").await;
+    browser.screenshot("set-password-nl").await;
+    repeat.send_keys(Key::Enter).await.unwrap();
+    assert_eq!(browser.heading().await, "Je wachtwoord is gewijzigd");
+    browser.assert_accessible("password changed").await;
+    browser.screenshot("password-changed-nl").await;
     browser.stop().await;
     app.stop().await;
 }

@@ -12,5 +12,6 @@ mod keys;
 mod mail;
 mod oauth_security;
 mod pages;
+mod selfservice;
 mod smtp;
 mod support;

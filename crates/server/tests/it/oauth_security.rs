@@ -65,6 +65,16 @@ async fn exchange(
     (status, response.json().await.unwrap_or_default())
 }
 
+/// The token request that exchanges `code` with the right verifier.
+fn code_exchange(code: &str) -> [(&'static str, &str); 4] {
+    [
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", REDIRECT_URI),
+        ("code_verifier", VERIFIER),
+    ]
+}
+
 /// A code for `sanne` at a confidential client, with or without PKCE.
 async fn code_for(app: &TestApp, client_id: &str, challenge: Option<&str>) -> String {
     let extra: Vec<(&str, &str)> = match challenge {
@@ -242,12 +252,7 @@ async fn a_replayed_code_fails_and_revokes_what_it_gave() {
     let (client_id, secret) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Rs256).await;
     let secret = secret.unwrap();
     let code = code_for(&app, &client_id, Some(CHALLENGE)).await;
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", REDIRECT_URI),
-        ("code_verifier", VERIFIER),
-    ];
+    let form = code_exchange(&code);
     let (status, tokens) = exchange(&app, &client_id, Some(&secret), &form).await;
     assert_eq!(status, 200, "{tokens}");
     let access = tokens["access_token"].as_str().unwrap().to_owned();
@@ -313,12 +318,7 @@ async fn a_refresh_may_narrow_the_access_token_but_the_family_keeps_its_scope() 
     let (client_id, secret) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Es256).await;
     let secret = secret.unwrap();
     let code = code_for(&app, &client_id, Some(CHALLENGE)).await;
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", REDIRECT_URI),
-        ("code_verifier", VERIFIER),
-    ];
+    let form = code_exchange(&code);
     let (_, tokens) = exchange(&app, &client_id, Some(&secret), &form).await;
     assert_eq!(tokens["scope"], "openid email");
     let refresh = |token: String, scope: Option<&'static str>| {
@@ -367,12 +367,7 @@ async fn clients_authenticate_and_cannot_use_each_others_tokens() {
     let (other_id, other_secret) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::EdDsa).await;
     let (secret, other_secret) = (secret.unwrap(), other_secret.unwrap());
     let code = code_for(&app, &client_id, Some(CHALLENGE)).await;
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", REDIRECT_URI),
-        ("code_verifier", VERIFIER),
-    ];
+    let form = code_exchange(&code);
 
     let (status, body) = exchange(&app, &client_id, Some("wrong-secret"), &form).await;
     assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")));
@@ -385,12 +380,7 @@ async fn clients_authenticate_and_cannot_use_each_others_tokens() {
 
     // The code is spent now (the other client's attempt counts), so use a fresh one.
     let code = code_for(&app, &client_id, Some(CHALLENGE)).await;
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", REDIRECT_URI),
-        ("code_verifier", VERIFIER),
-    ];
+    let form = code_exchange(&code);
     let (status, tokens) = exchange(&app, &client_id, Some(&secret), &form).await;
     assert_eq!(status, 200, "{tokens}");
     let id_token = tokens["id_token"].as_str().unwrap();
@@ -886,12 +876,7 @@ async fn a_client_bound_to_a_library_sees_only_that_librarys_memberships() {
         );
         let back = log_in_through(&app, &browser(), &url, "sanne", PASSWORD).await;
         let code = query_value(&back, "code").unwrap();
-        let form = [
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", REDIRECT_URI),
-            ("code_verifier", VERIFIER),
-        ];
+        let form = code_exchange(&code);
         let (status, tokens) = exchange(&app, id, Some(&secret), &form).await;
         assert_eq!(status, 200, "{tokens}");
         let userinfo: serde_json::Value = app

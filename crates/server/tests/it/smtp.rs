@@ -120,17 +120,35 @@ impl SmtpServer {
     pub fn wait_for(&self, count: usize) -> Vec<ReceivedMail> {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let received = self.received();
-            if received.len() >= count {
+            if let Some(received) = self.arrived(count, deadline) {
                 return received;
             }
-            assert!(
-                Instant::now() < deadline,
-                "only {} of {count} mails arrived within 30 s",
-                received.len()
-            );
             std::thread::sleep(Duration::from_millis(10));
         }
+    }
+
+    /// As [`Self::wait_for`], from async code, without holding up the runtime.
+    pub async fn wait_for_async(&self, count: usize) -> Vec<ReceivedMail> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(received) = self.arrived(count, deadline) {
+                return received;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    fn arrived(&self, count: usize, deadline: Instant) -> Option<Vec<ReceivedMail>> {
+        let received = self.received();
+        if received.len() >= count {
+            return Some(received);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "only {} of {count} mails arrived within 30 s",
+            received.len()
+        );
+        None
     }
 }
 

@@ -2,6 +2,7 @@
 //! store; repositories hand out their own record types.
 
 pub mod account;
+pub mod account_link;
 pub mod audit_entry;
 pub mod authorization_code;
 pub mod branch;

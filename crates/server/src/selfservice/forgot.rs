@@ -1,0 +1,320 @@
+//! "Wachtwoord vergeten" (by username) and "Gebruikersnaam vergeten" (by
+//! e-mail address). The answer on screen is the same whatever was typed and
+//! comes as fast: looking the account up and queueing the mail happen after
+//! the answer has gone, so neither the words nor the timing tell whether an
+//! account exists.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::{
+    Form,
+    extract::{State, rejection::FormRejection},
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+};
+use fluent_templates::fluent_bundle::FluentValue;
+use serde::Deserialize;
+use si_credentials::secrets::SecretToken;
+use si_domain::{AccountStatus, Email, Username};
+use si_store::{
+    Repositories,
+    account_links::{AccountLink, LinkPurpose},
+};
+
+use super::new_password::RESET_PATH;
+use crate::{
+    app::AppState,
+    http::{
+        csrf::{self, FormToken},
+        error::{PageError, PageErrorKind, other},
+        i18n::Language,
+    },
+    mail::{self, Mail},
+};
+
+pub const PASSWORD_PATH: &str = "/forgot-password";
+pub const USERNAME_PATH: &str = "/forgot-username";
+
+#[derive(Template, WebTemplate)]
+#[template(path = "forgot.html")]
+struct ForgotPage {
+    lang: Language,
+    other_lang: Language,
+    return_to: String,
+    title: String,
+    intro: String,
+    action: &'static str,
+    field: Field,
+    value: String,
+    error: Option<String>,
+    csrf: String,
+}
+
+/// The one field a forgot page asks for.
+struct Field {
+    name: &'static str,
+    label: String,
+    kind: &'static str,
+    autocomplete: &'static str,
+    max_length: usize,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "check_mail.html")]
+struct CheckMailPage {
+    lang: Language,
+    other_lang: Language,
+    return_to: String,
+    message: String,
+}
+
+#[derive(Deserialize)]
+pub struct ForgotForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    email: String,
+}
+
+/// What the member forgot.
+#[derive(Clone, Copy)]
+enum Forgotten {
+    Password,
+    Username,
+}
+
+impl Forgotten {
+    fn path(self) -> &'static str {
+        match self {
+            Forgotten::Password => PASSWORD_PATH,
+            Forgotten::Username => USERNAME_PATH,
+        }
+    }
+
+    fn page(
+        self,
+        state: &AppState,
+        language: Language,
+        headers: &HeaderMap,
+        value: String,
+        error: Option<String>,
+        status: StatusCode,
+    ) -> Response {
+        let minutes = FluentValue::from(state.config.selfservice.reset_link_minutes);
+        let (title, intro, field) = match self {
+            Forgotten::Password => (
+                language.text("forgot-password-title"),
+                language.text_with("forgot-password-intro", &[("minutes", minutes)]),
+                Field {
+                    name: "username",
+                    label: language.text("login-username"),
+                    kind: "text",
+                    autocomplete: "username",
+                    max_length: 80,
+                },
+            ),
+            Forgotten::Username => (
+                language.text("forgot-username-title"),
+                language.text("forgot-username-intro"),
+                Field {
+                    name: "email",
+                    label: language.text("forgot-email"),
+                    kind: "email",
+                    autocomplete: "email",
+                    max_length: 254,
+                },
+            ),
+        };
+        let csrf = FormToken::for_page(headers);
+        let page = ForgotPage {
+            lang: language,
+            other_lang: other(language),
+            return_to: self.path().to_owned(),
+            title,
+            intro,
+            action: self.path(),
+            field,
+            value,
+            error,
+            csrf: csrf.token.clone(),
+        };
+        csrf.attach((status, page).into_response())
+    }
+
+    fn check_mail(self, state: &AppState, language: Language) -> Response {
+        let message = match self {
+            Forgotten::Password => language.text_with(
+                "check-mail-password",
+                &[(
+                    "minutes",
+                    FluentValue::from(state.config.selfservice.reset_link_minutes),
+                )],
+            ),
+            Forgotten::Username => language.text("check-mail-username"),
+        };
+        CheckMailPage {
+            lang: language,
+            other_lang: other(language),
+            return_to: self.path().to_owned(),
+            message,
+        }
+        .into_response()
+    }
+}
+
+pub async fn show_password(
+    State(state): State<AppState>,
+    language: Language,
+    headers: HeaderMap,
+) -> Response {
+    Forgotten::Password.page(&state, language, &headers, String::new(), None, StatusCode::OK)
+}
+
+pub async fn show_username(
+    State(state): State<AppState>,
+    language: Language,
+    headers: HeaderMap,
+) -> Response {
+    Forgotten::Username.page(&state, language, &headers, String::new(), None, StatusCode::OK)
+}
+
+pub async fn request_password(
+    State(state): State<AppState>,
+    language: Language,
+    headers: HeaderMap,
+    form: Result<Form<ForgotForm>, FormRejection>,
+) -> Result<Response, PageError> {
+    let Ok(Form(form)) = form else {
+        return Err(PageError::new(language, PageErrorKind::BadRequest));
+    };
+    let typed: String = form.username.trim().chars().take(80).collect();
+    let refuse = |key: &str| {
+        Ok(Forgotten::Password.page(
+            &state,
+            language,
+            &headers,
+            typed.clone(),
+            Some(language.text(key)),
+            StatusCode::BAD_REQUEST,
+        ))
+    };
+    if !csrf::is_valid(&headers, &form.csrf) {
+        return refuse("login-expired-form");
+    }
+    if typed.is_empty() {
+        return refuse("forgot-username-missing");
+    }
+    let background = state.clone();
+    tokio::spawn(async move {
+        if let Err(err) = mail_reset_link(&background, &typed, language).await {
+            tracing::error!("a reset link could not be queued: {err}");
+        }
+    });
+    Ok(Forgotten::Password.check_mail(&state, language))
+}
+
+pub async fn request_username(
+    State(state): State<AppState>,
+    language: Language,
+    headers: HeaderMap,
+    form: Result<Form<ForgotForm>, FormRejection>,
+) -> Result<Response, PageError> {
+    let Ok(Form(form)) = form else {
+        return Err(PageError::new(language, PageErrorKind::BadRequest));
+    };
+    let typed: String = form.email.trim().chars().take(254).collect();
+    let refuse = |key: &str| {
+        Ok(Forgotten::Username.page(
+            &state,
+            language,
+            &headers,
+            typed.clone(),
+            Some(language.text(key)),
+            StatusCode::BAD_REQUEST,
+        ))
+    };
+    if !csrf::is_valid(&headers, &form.csrf) {
+        return refuse("login-expired-form");
+    }
+    let Ok(email) = Email::parse(&typed) else {
+        return refuse("forgot-email-invalid");
+    };
+    let background = state.clone();
+    tokio::spawn(async move {
+        if let Err(err) = mail_usernames(&background, &email, language).await {
+            tracing::error!("a username reminder could not be queued: {err}");
+        }
+    });
+    Ok(Forgotten::Username.check_mail(&state, language))
+}
+
+#[derive(Debug, thiserror::Error)]
+enum QueueError {
+    #[error(transparent)]
+    Store(#[from] si_store::StoreError),
+    #[error("the operating system's random generator failed")]
+    Randomness,
+}
+
+/// A reset link to the account's recovery address, if there is such an
+/// account and it may log in (a pending account proves its address this way).
+async fn mail_reset_link(state: &AppState, typed: &str, asked_in: Language) -> Result<(), QueueError> {
+    let Ok(username) = Username::parse(typed) else {
+        return Ok(());
+    };
+    let Some(account) = state.store.accounts().by_username(&username).await? else {
+        return Ok(());
+    };
+    let Some(email) = account.email.clone() else {
+        return Ok(());
+    };
+    if !matches!(account.status, AccountStatus::Active | AccountStatus::Pending) {
+        return Ok(());
+    }
+    let token = SecretToken::generate().map_err(|_| QueueError::Randomness)?;
+    let minutes = state.config.selfservice.reset_link_minutes;
+    let txn = state.store.begin().await?;
+    txn.account_links()
+        .issue(
+            &token.digest(),
+            &AccountLink {
+                account: account.id,
+                purpose: LinkPurpose::ResetPassword,
+                expires_at: state.clock().now() + time::Duration::minutes(i64::from(minutes)),
+            },
+        )
+        .await?;
+    let language = Language::from_code(&account.language).unwrap_or(asked_in);
+    mail::queue(
+        &txn,
+        &email,
+        language,
+        &Mail::ForgotPassword {
+            username: account.username.as_str().to_owned(),
+            link: format!("{}{RESET_PATH}?token={}", state.public_url, token.expose()),
+            valid_minutes: minutes,
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// One mail listing every username on the address (families share one).
+async fn mail_usernames(state: &AppState, email: &Email, asked_in: Language) -> Result<(), QueueError> {
+    let usernames: Vec<String> = state
+        .store
+        .accounts()
+        .by_email(email)
+        .await?
+        .into_iter()
+        .filter(|account| account.status != AccountStatus::Disabled)
+        .map(|account| account.username.as_str().to_owned())
+        .collect();
+    if !usernames.is_empty() {
+        mail::queue(&state.store, email, asked_in, &Mail::ForgotUsername { usernames }).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,401 @@
+//! Recovering access alone: "Wachtwoord vergeten" mails a link that sets a
+//! new password once, "Gebruikersnaam vergeten" mails every username on the
+//! address, and "Hulp bij inloggen" shows the configured help. Mail goes
+//! through a real SMTP server.
+
+use std::time::Duration;
+
+use mail_parser::MessageParser;
+use si_domain::{AccountStatus, Email, Username};
+use si_store::{Repositories, accounts::NewAccount};
+use single_identity::oidc::clients::{ClientKind, IdTokenAlgorithm};
+
+use crate::{
+    interop::{PASSWORD, REDIRECT_URI, browser, hidden_field, log_in_through, member, query_value, register},
+    smtp::{ReceivedMail, SmtpServer},
+    support::{TestApp, spawn_app, spawn_app_with},
+};
+
+const NEW_PASSWORD: &str = "Zonnebloem-tafel-42!";
+
+async fn app_with_mail(smtp: &SmtpServer) -> TestApp {
+    let url = smtp.url();
+    spawn_app_with(|config| config.mail.smtp_url = Some(url)).await
+}
+
+/// The plain-text body of a mail.
+fn text_of(mail: &ReceivedMail) -> String {
+    MessageParser::default()
+        .parse(mail.data.as_bytes())
+        .expect("a MIME message")
+        .body_text(0)
+        .expect("a plain-text part")
+        .into_owned()
+}
+
+fn subject_of(mail: &ReceivedMail) -> String {
+    MessageParser::default()
+        .parse(mail.data.as_bytes())
+        .expect("a MIME message")
+        .subject()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The first link in `text` that starts with `prefix`.
+fn link_in(text: &str, prefix: &str) -> String {
+    let start = text
+        .find(prefix)
+        .unwrap_or_else(|| panic!("no link {prefix} in {text}"));
+    text[start..]
+        .split(|c: char| c.is_whitespace() || c == '"' || c == '>')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+/// Posts a form of `path` the way a browser does: its CSRF token from the page.
+async fn submit(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> (u16, String) {
+    let page = browser
+        .get(app.url(path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden_field(&page, "csrf");
+    let mut form = vec![("csrf", csrf.as_str())];
+    form.extend_from_slice(fields);
+    let response = browser
+        .post(app.url(path.split('?').next().unwrap()))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+fn authorize_url(app: &TestApp, client_id: &str) -> String {
+    let query = [
+        ("client_id", client_id),
+        ("redirect_uri", REDIRECT_URI),
+        ("response_type", "code"),
+        ("scope", "openid"),
+        ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
+        ("code_challenge_method", "S256"),
+    ];
+    format!(
+        "{}?{}",
+        app.url("/authorize"),
+        serde_urlencoded::to_string(query).unwrap()
+    )
+}
+
+#[tokio::test]
+async fn a_forgotten_password_is_replaced_once_through_the_mailed_link() {
+    let smtp = SmtpServer::start();
+    let app = app_with_mail(&smtp).await;
+    member(&app.store, "sanne").await;
+    let (client_id, secret) = register(&app, ClientKind::Confidential, IdTokenAlgorithm::Es256).await;
+    let secret = secret.unwrap();
+    // Logged in somewhere, with a refresh token: both must end with the reset.
+    let logged_in = browser();
+    let back = log_in_through(
+        &app,
+        &logged_in,
+        &authorize_url(&app, &client_id),
+        "sanne",
+        PASSWORD,
+    )
+    .await;
+    let code = query_value(&back, "code").unwrap();
+    let tokens: serde_json::Value = app
+        .client
+        .post(app.url("/token"))
+        .basic_auth(&client_id, Some(&secret))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", REDIRECT_URI),
+            ("code_verifier", "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+
+    let member_browser = browser();
+    let (status, page) = submit(
+        &app,
+        &member_browser,
+        "/forgot-password",
+        &[("username", "sanne")],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Kijk in je mail"), "{page}");
+    let received = smtp.wait_for_async(1).await;
+    assert_eq!(received[0].to, ["ouders@example.nl"]);
+    let link = link_in(&text_of(&received[0]), &app.url("/reset-password?token="));
+    let path = link.trim_start_matches(&app.url(""));
+
+    let page = member_browser
+        .get(&link)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Stel je wachtwoord in") && page.contains("Gebruikersnaam: sanne"),
+        "{page}"
+    );
+    let token = hidden_field(&page, "token");
+    let attempts = [
+        ("kort1!", "kort1!", "voldoet nog niet aan alle regels"),
+        (NEW_PASSWORD, "Zonnebloem-tafel-43!", "niet hetzelfde"),
+        ("Sanne-2024-!x", "Sanne-2024-!x", "gebruikersnaam of pasnummer"),
+        ("Password1!", "Password1!", "te makkelijk te raden"),
+    ];
+    for (password, repeat, refusal) in attempts {
+        let (status, page) = submit(
+            &app,
+            &member_browser,
+            path,
+            &[("token", &token), ("password", password), ("repeat", repeat)],
+        )
+        .await;
+        assert_eq!(status, 400, "{password}");
+        assert!(page.contains(refusal), "{password}: {page}");
+        assert!(page.contains("aria-invalid=\"true\""), "the field is marked");
+    }
+    let (status, page) = submit(
+        &app,
+        &member_browser,
+        path,
+        &[
+            ("token", &token),
+            ("password", NEW_PASSWORD),
+            ("repeat", NEW_PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Je wachtwoord is gewijzigd"), "{page}");
+
+    let received = smtp.wait_for_async(2).await;
+    assert!(
+        text_of(&received[1]).contains("sanne"),
+        "a notice of the change: {}",
+        subject_of(&received[1])
+    );
+    let again = logged_in
+        .get(authorize_url(&app, &client_id))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        again.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/login"),
+        "the other session ended"
+    );
+    let refreshed = app
+        .client
+        .post(app.url("/token"))
+        .basic_auth(&client_id, Some(&secret))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refreshed.status(), 400, "the refresh token was revoked");
+    let back = log_in_through(
+        &app,
+        &browser(),
+        &authorize_url(&app, &client_id),
+        "sanne",
+        NEW_PASSWORD,
+    )
+    .await;
+    assert!(query_value(&back, "code").is_some(), "the new password works");
+
+    let page = member_browser
+        .get(&link)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Deze link werkt niet meer") && page.contains("href=\"/forgot-password\""),
+        "a used link offers a new mail: {page}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_answer_tells_nothing_about_which_usernames_and_addresses_exist() {
+    let smtp = SmtpServer::start();
+    let app = app_with_mail(&smtp).await;
+    member(&app.store, "sanne").await;
+    app.store
+        .accounts()
+        .create(NewAccount {
+            username: Username::parse("daan").unwrap(),
+            email: Some(Email::parse("ouders@example.nl").unwrap()),
+            status: AccountStatus::Pending,
+            language: "nl".into(),
+            password_hash: None,
+        })
+        .await
+        .unwrap();
+    let member_browser = browser();
+
+    let (_, known) = submit(
+        &app,
+        &member_browser,
+        "/forgot-password",
+        &[("username", "sanne")],
+    )
+    .await;
+    let (_, unknown) = submit(
+        &app,
+        &member_browser,
+        "/forgot-password",
+        &[("username", "Sanne")],
+    )
+    .await;
+    assert_eq!(known, unknown, "case matters, and the page does not say so");
+    let (_, known) = submit(
+        &app,
+        &member_browser,
+        "/forgot-username",
+        &[("email", "ouders@example.nl")],
+    )
+    .await;
+    let (status, unknown) = submit(
+        &app,
+        &member_browser,
+        "/forgot-username",
+        &[("email", "niemand@example.nl")],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(known, unknown);
+
+    let received = smtp.wait_for_async(2).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(smtp.received().len(), 2, "no mail for what does not exist");
+    let reminder = received
+        .iter()
+        .find(|mail| !text_of(mail).contains("reset-password"))
+        .expect("the username reminder");
+    let text = text_of(reminder);
+    assert!(
+        text.contains("sanne") && text.contains("daan"),
+        "every username: {text}"
+    );
+
+    let (status, page) = submit(
+        &app,
+        &member_browser,
+        "/forgot-username",
+        &[("email", "geen adres")],
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(page.contains("Vul een geldig e-mailadres in"), "{page}");
+    let (status, page) = submit(&app, &member_browser, "/forgot-password", &[("username", "  ")]).await;
+    assert_eq!(status, 400);
+    assert!(page.contains("Vul je gebruikersnaam in"), "{page}");
+    let forged = app
+        .client
+        .post(app.url("/forgot-password"))
+        .form(&[("csrf", "from-another-site"), ("username", "sanne")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 400, "a form from another site is refused");
+    let not_a_form = app
+        .client
+        .post(app.url("/forgot-username"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_a_form.status(), 400);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn help_shows_the_configured_text_and_link_or_the_built_in_one() {
+    let app = spawn_app_with(|config| {
+        config.selfservice.help_text_nl = Some("Bel de bibliotheek.\n\nOf kom langs.".to_owned());
+        config.selfservice.help_url = Some("https://www.bibliotheek.example/hulp".to_owned());
+    })
+    .await;
+    let page = app.get("/help").await.text().await.unwrap();
+    assert!(page.contains("<h1>Hulp bij inloggen</h1>"), "{page}");
+    assert!(page.contains("<p>Bel de bibliotheek.</p>") && page.contains("<p>Of kom langs.</p>"));
+    assert!(page.contains("href=\"https://www.bibliotheek.example/hulp\""));
+    app.stop().await;
+
+    let app = spawn_app().await;
+    let english = app
+        .client
+        .get(app.url("/help"))
+        .header("accept-language", "en-GB,en;q=0.8")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(english.contains("<h1>Help with logging in</h1>") && english.contains("library card number"));
+    assert!(
+        !english.contains("More help"),
+        "no external link unless configured"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_unknown_or_expired_link_offers_a_new_mail() {
+    let app = spawn_app().await;
+    let page = app
+        .get("/reset-password?token=not-a-token")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Deze link werkt niet meer"), "{page}");
+    let posted = app
+        .client
+        .post(app.url("/reset-password"))
+        .form(&[
+            ("token", "not-a-token"),
+            ("password", NEW_PASSWORD),
+            ("repeat", NEW_PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), 200);
+    assert!(posted.text().await.unwrap().contains("Stuur een nieuwe mail"));
+    app.stop().await;
+}

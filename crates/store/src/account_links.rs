@@ -1,0 +1,131 @@
+//! Single-use links mailed to a member: confirm the account and set a first
+//! password, or choose a new password after "Wachtwoord vergeten". The link
+//! carries a 256-bit random token; only its digest is stored. Using a link
+//! spends it, and every other open link of the same purpose for the account.
+
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, sea_query::Expr,
+};
+use si_domain::AccountId;
+use time::OffsetDateTime;
+
+use crate::{
+    Clock, StoreError, accounts::millis_to_time, entity::account_link, error::parse_stored,
+    sessions::to_millis,
+};
+
+/// What a link is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkPurpose {
+    /// The confirmation mail of a new account: confirms the e-mail address
+    /// and lets the member set the first password.
+    Confirm,
+    /// "Wachtwoord vergeten": choose a new password.
+    ResetPassword,
+}
+
+impl LinkPurpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            LinkPurpose::Confirm => "confirm",
+            LinkPurpose::ResetPassword => "reset_password",
+        }
+    }
+}
+
+/// A link as issued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountLink {
+    pub account: AccountId,
+    pub purpose: LinkPurpose,
+    pub expires_at: OffsetDateTime,
+}
+
+/// What a presented link turned out to be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkState {
+    Valid(AccountLink),
+    /// Used already, or replaced by a newer one that was used: the member
+    /// can ask for a new mail.
+    Used(AccountId),
+    Expired(AccountId),
+    Unknown,
+}
+
+pub struct AccountLinks<'c, C> {
+    conn: &'c C,
+    clock: &'c dyn Clock,
+}
+
+impl<'c, C: ConnectionTrait> AccountLinks<'c, C> {
+    pub(crate) fn new(conn: &'c C, clock: &'c dyn Clock) -> Self {
+        Self { conn, clock }
+    }
+
+    pub async fn issue(&self, token_digest: &str, link: &AccountLink) -> Result<(), StoreError> {
+        account_link::ActiveModel {
+            token_digest: Set(token_digest.to_owned()),
+            account_id: Set(link.account.to_string()),
+            purpose: Set(link.purpose.as_str().to_owned()),
+            created_at: Set(self.clock.now_millis()),
+            expires_at: Set(to_millis(link.expires_at)),
+            used_at: Set(None),
+        }
+        .insert(self.conn)
+        .await?;
+        Ok(())
+    }
+
+    /// The link's state, without using it (to show its page).
+    pub async fn check(&self, token_digest: &str, purpose: LinkPurpose) -> Result<LinkState, StoreError> {
+        let Some(row) = account_link::Entity::find_by_id(token_digest.to_owned())
+            .filter(account_link::Column::Purpose.eq(purpose.as_str()))
+            .one(self.conn)
+            .await?
+        else {
+            return Ok(LinkState::Unknown);
+        };
+        let account = parse_stored("account id", &row.account_id, AccountId::parse)?;
+        if row.used_at.is_some() {
+            return Ok(LinkState::Used(account));
+        }
+        if row.expires_at <= self.clock.now_millis() {
+            return Ok(LinkState::Expired(account));
+        }
+        Ok(LinkState::Valid(AccountLink {
+            account,
+            purpose,
+            expires_at: millis_to_time("link expiry", row.expires_at)?,
+        }))
+    }
+
+    /// Spends a valid link and every other open link of its purpose for the
+    /// same account. The conditional UPDATE comes first, so of two uses of
+    /// one link exactly one wins (and, in a transaction, holds the writer).
+    pub async fn spend(&self, token_digest: &str, purpose: LinkPurpose) -> Result<LinkState, StoreError> {
+        let now = self.clock.now_millis();
+        let spent = account_link::Entity::update_many()
+            .col_expr(account_link::Column::UsedAt, Expr::value(now))
+            .filter(account_link::Column::TokenDigest.eq(token_digest))
+            .filter(account_link::Column::Purpose.eq(purpose.as_str()))
+            .filter(account_link::Column::UsedAt.is_null())
+            .filter(account_link::Column::ExpiresAt.gt(now))
+            .exec_with_returning(self.conn)
+            .await?;
+        let Some(row) = spent.into_iter().next() else {
+            return self.check(token_digest, purpose).await;
+        };
+        account_link::Entity::update_many()
+            .col_expr(account_link::Column::UsedAt, Expr::value(now))
+            .filter(account_link::Column::AccountId.eq(row.account_id.clone()))
+            .filter(account_link::Column::Purpose.eq(purpose.as_str()))
+            .filter(account_link::Column::UsedAt.is_null())
+            .exec(self.conn)
+            .await?;
+        Ok(LinkState::Valid(AccountLink {
+            account: parse_stored("account id", &row.account_id, AccountId::parse)?,
+            purpose,
+            expires_at: millis_to_time("link expiry", row.expires_at)?,
+        }))
+    }
+}
