@@ -330,7 +330,10 @@ async fn a_member_resets_a_forgotten_password_while_the_checklist_ticks() {
     driver.goto(&link).await.unwrap();
     assert_eq!(browser.heading().await, "Stel je wachtwoord in");
     browser.assert_accessible("set password").await;
-    assert!(browser.rules_met().await.iter().all(|(_, met)| !met), "nothing ticked yet");
+    assert!(
+        browser.rules_met().await.iter().all(|(_, met)| !met),
+        "nothing ticked yet"
+    );
 
     let password = driver.active_element().await.unwrap();
     assert_eq!(password.attr("id").await.unwrap().as_deref(), Some("password"));
@@ -353,7 +356,10 @@ async fn a_member_resets_a_forgotten_password_while_the_checklist_ticks() {
     password.send_keys(Key::Tab).await.unwrap();
     let repeat = driver.active_element().await.unwrap();
     repeat.send_keys("Zonnebloem-tafel-42!").await.unwrap();
-    assert!(browser.rules_met().await.iter().all(|(_, met)| *met), "every rule met");
+    assert!(
+        browser.rules_met().await.iter().all(|(_, met)| *met),
+        "every rule met"
+    );
     browser.assert_accessible("set password, filled in").await;
     browser.screenshot("set-password-nl").await;
     repeat.send_keys(Key::Enter).await.unwrap();
