@@ -46,6 +46,7 @@ pub const KEYS: &[&str] = &[
     "selfservice.help_text_nl",
     "selfservice.help_text_en",
     "selfservice.reset_link_minutes",
+    "selfservice.confirm_link_days",
 ];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -81,6 +82,8 @@ pub struct SelfServiceConfig {
     pub help_text_en: Option<String>,
     /// How long a "Wachtwoord vergeten" link works.
     pub reset_link_minutes: u32,
+    /// How long the link in the confirmation mail of a new account works.
+    pub confirm_link_days: u32,
 }
 
 impl Default for SelfServiceConfig {
@@ -90,6 +93,7 @@ impl Default for SelfServiceConfig {
             help_text_nl: None,
             help_text_en: None,
             reset_link_minutes: 30,
+            confirm_link_days: 7,
         }
     }
 }
@@ -340,9 +344,9 @@ impl Config {
                 "invalid configuration value for mail (SI_MAIL__*): batch_size, concurrency, lease_seconds and max_attempts must be at least 1".to_owned(),
             ));
         }
-        if self.selfservice.reset_link_minutes == 0 {
+        if self.selfservice.reset_link_minutes == 0 || self.selfservice.confirm_link_days == 0 {
             return Err(ConfigError(
-                "invalid configuration value for selfservice.reset_link_minutes (SI_SELFSERVICE__RESET_LINK_MINUTES): must be at least 1".to_owned(),
+                "invalid configuration value for selfservice (SI_SELFSERVICE__*): reset_link_minutes and confirm_link_days must be at least 1".to_owned(),
             ));
         }
         if let Some(url) = &self.database_url

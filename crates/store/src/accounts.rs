@@ -1,12 +1,19 @@
 //! Login accounts: one per person, found by its opaque id, by its username
 //! (exact and case-sensitive) or by its recovery e-mail address.
 
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    sea_query::OnConflict,
+};
 use serde::Serialize;
 use si_domain::{AccountId, AccountStatus, Email, Username};
 use time::OffsetDateTime;
 
-use crate::{Clock, StoreError, entity::account, error::parse_stored};
+use crate::{
+    Clock, StoreError,
+    entity::{account, username_reservation},
+    error::parse_stored,
+};
 
 /// What a new account starts with. The id is drawn here, from the OS generator.
 #[derive(Debug, Clone)]
@@ -120,6 +127,51 @@ impl<'c, C: ConnectionTrait> Accounts<'c, C> {
     pub async fn rename(&self, id: &AccountId, username: &Username) -> Result<(), StoreError> {
         let username = username.as_str().to_owned();
         self.update(id, |row| row.username = Set(username)).await
+    }
+
+    /// A member's own change of username: the new one must be free (not in
+    /// use, not held for someone else), and the old one is held for this
+    /// account until `hold_until`, so no one takes it over at once. Run it in
+    /// a transaction: the checks and the writes belong together.
+    pub async fn change_username(
+        &self,
+        account: &Account,
+        new: &Username,
+        hold_until: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let taken = StoreError::Duplicate { what: "username" };
+        let now = self.clock.now_millis();
+        if let Some(held) = username_reservation::Entity::find_by_id(new.as_str().to_owned())
+            .one(self.conn)
+            .await?
+            && held.account_id != account.id.to_string()
+            && held.reserved_until > now
+        {
+            return Err(taken);
+        }
+        if self.by_username(new).await?.is_some() {
+            return Err(taken);
+        }
+        self.rename(&account.id, new).await?;
+        username_reservation::Entity::delete_by_id(new.as_str().to_owned())
+            .exec(self.conn)
+            .await?;
+        username_reservation::Entity::insert(username_reservation::ActiveModel {
+            username: Set(account.username.as_str().to_owned()),
+            account_id: Set(account.id.to_string()),
+            reserved_until: Set(crate::sessions::to_millis(hold_until)),
+        })
+        .on_conflict(
+            OnConflict::column(username_reservation::Column::Username)
+                .update_columns([
+                    username_reservation::Column::AccountId,
+                    username_reservation::Column::ReservedUntil,
+                ])
+                .to_owned(),
+        )
+        .exec_without_returning(self.conn)
+        .await?;
+        Ok(())
     }
 
     pub async fn record_login(&self, id: &AccountId) -> Result<(), StoreError> {

@@ -591,9 +591,27 @@ fn refresh_family_indexes() -> Vec<IndexCreateStatement> {
 }
 
 /// Single-use links mailed to members: confirm the account, reset the
-/// password. Only the digest of a link's token is kept.
+/// password. Only the digest of a link's token is kept. And usernames a
+/// member gave up, held for them for a while so no one else takes them over.
 fn account_link_tables() -> Vec<TableCreateStatement> {
     vec![
+        Table::create()
+            .table(Alias::new("username_reservations"))
+            .col(
+                ColumnDef::new(Alias::new("username"))
+                    .string_len(80)
+                    .not_null()
+                    .primary_key(),
+            )
+            .col(text("account_id", 32))
+            .col(integer("reserved_until"))
+            .foreign_key(&mut reference(
+                "username_reservations",
+                "account_id",
+                "accounts",
+                ForeignKeyAction::Cascade,
+            ))
+            .to_owned(),
         Table::create()
             .table(Alias::new("account_links"))
             .col(

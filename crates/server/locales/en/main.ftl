@@ -83,3 +83,24 @@ password-changed-body = You can now log in with your new password. For your safe
 link-expired-title = This link no longer works
 link-expired-body = This link has been used already or has expired. Ask for a new mail below.
 link-expired-new-mail = Send a new mail
+
+# My login account
+account-title = My login account
+account-new-username = New username
+account-username-hint = 4 to 80 characters: letters, digits and _ - @ . Capital and small letters are different.
+account-change-username = Change username
+account-no-email = There is no e-mail address for this account.
+account-memberships = My libraries
+account-no-memberships = No memberships are linked to this account yet.
+account-card-number = Card number
+account-valid-until = Valid until
+account-logout = Log out
+username-invalid = This username is not possible. Use 4 to 80 characters: letters, digits and _ - @ .
+username-same = This is your username already.
+username-taken = This username is in use already. Choose another one.
+username-changed = Your username has been changed. From now on, log in with your new username.
+
+# Confirming a new login account
+confirm-expired-body = The link in your confirmation mail has expired. Ask for a new mail; its link works for another week.
+confirm-used-body = This link has been used already: your login account is confirmed. Log in with your username and password. Forgot your password? Choose "Forgot your password?" on the login page.
+confirm-resent-body = We have sent a new confirmation mail. No mail? Look in your junk (spam) folder too.

@@ -83,3 +83,24 @@ password-changed-body = Je kunt nu inloggen met je nieuwe wachtwoord. Voor je ve
 link-expired-title = Deze link werkt niet meer
 link-expired-body = Deze link is al gebruikt of verlopen. Vraag hieronder een nieuwe mail aan.
 link-expired-new-mail = Stuur een nieuwe mail
+
+# Mijn inlogaccount
+account-title = Mijn inlogaccount
+account-new-username = Nieuwe gebruikersnaam
+account-username-hint = 4 tot 80 tekens: letters, cijfers en _ - @ . Hoofdletters en kleine letters zijn verschillend.
+account-change-username = Gebruikersnaam wijzigen
+account-no-email = Er hoort geen e-mailadres bij dit account.
+account-memberships = Mijn bibliotheken
+account-no-memberships = Er zijn nog geen lidmaatschappen aan dit account gekoppeld.
+account-card-number = Pasnummer
+account-valid-until = Geldig tot
+account-logout = Uitloggen
+username-invalid = Deze gebruikersnaam kan niet. Gebruik 4 tot 80 tekens: letters, cijfers en _ - @ .
+username-same = Dit is al je gebruikersnaam.
+username-taken = Deze gebruikersnaam is al in gebruik. Kies een andere.
+username-changed = Je gebruikersnaam is gewijzigd. Log voortaan in met je nieuwe gebruikersnaam.
+
+# Bevestigen van een nieuw inlogaccount
+confirm-expired-body = De link in je bevestigingsmail is verlopen. Vraag een nieuwe mail aan; de link daarin werkt weer een week.
+confirm-used-body = Deze link is al gebruikt: je inlogaccount is bevestigd. Log in met je gebruikersnaam en wachtwoord. Weet je je wachtwoord niet meer? Kies dan "Wachtwoord vergeten?" op de loginpagina.
+confirm-resent-body = We hebben een nieuwe bevestigingsmail gestuurd. Geen mail gekregen? Kijk ook in je map met ongewenste mail (spam).

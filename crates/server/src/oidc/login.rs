@@ -1,7 +1,8 @@
 //! The central login page of the desk guide: "Inloggen", Gebruikersnaam,
 //! Wachtwoord. One message for an unknown username and a wrong password,
 //! with the same work done for both; failures throttled per username and
-//! per source address; legacy hashes upgraded to argon2id on success.
+//! per source address; legacy hashes upgraded to argon2id on success. A
+//! login without a client leads to the member's own account page.
 
 use std::net::SocketAddr;
 
@@ -11,7 +12,7 @@ use axum::{
     Form,
     extract::{ConnectInfo, Query, State, rejection::FormRejection},
     http::{HeaderMap, HeaderValue, StatusCode, header},
-    response::{IntoResponse, Response},
+    response::{IntoResponse, Redirect, Response},
 };
 use fluent_templates::fluent_bundle::FluentValue;
 use serde::Deserialize;
@@ -21,7 +22,7 @@ use si_store::{Repositories, accounts::Account, throttle::ThrottlePolicy};
 use time::OffsetDateTime;
 
 use super::{
-    authorize::{self, AuthorizationRequest},
+    authorize::{self, AuthorizationRequest, Refusal, ValidRequest},
     session,
 };
 use crate::{
@@ -31,6 +32,7 @@ use crate::{
         error::{PageError, PageErrorKind, other},
         i18n::Language,
     },
+    selfservice::ACCOUNT_PATH,
 };
 
 #[derive(Template, WebTemplate)]
@@ -57,14 +59,41 @@ pub struct LoginForm {
     password: String,
 }
 
+/// Where a login leads: back to a client with a code, or (no client named)
+/// to the member's own account page.
+enum Destination {
+    Client(Box<ValidRequest>),
+    OwnAccount,
+}
+
+impl Destination {
+    async fn of(state: &AppState, request: AuthorizationRequest) -> Result<Self, Refusal> {
+        if request == AuthorizationRequest::default() {
+            return Ok(Destination::OwnAccount);
+        }
+        Ok(Destination::Client(Box::new(
+            authorize::validate(state, request).await?,
+        )))
+    }
+}
+
 pub async fn show(
     State(state): State<AppState>,
     language: Language,
     headers: HeaderMap,
     Query(request): Query<AuthorizationRequest>,
 ) -> Result<Response, PageError> {
-    if let Err(refusal) = authorize::validate(&state, request.clone()).await {
-        return Ok(authorize::refuse(&state, language, refusal));
+    match Destination::of(&state, request.clone()).await {
+        Err(refusal) => return Ok(authorize::refuse(&state, language, refusal)),
+        Ok(Destination::OwnAccount) => {
+            let signed_in = session::current(&state, &headers)
+                .await
+                .map_err(|e| PageError::internal(language, &e))?;
+            if signed_in.is_some() {
+                return Ok(Redirect::to(ACCOUNT_PATH).into_response());
+            }
+        }
+        Ok(Destination::Client(_)) => {}
     }
     let carried = serde_urlencoded::to_string(&request).unwrap_or_default();
     Ok(page(
@@ -89,8 +118,8 @@ pub async fn submit(
         return Err(PageError::new(language, PageErrorKind::BadRequest));
     };
     let request: AuthorizationRequest = serde_urlencoded::from_str(&form.request).unwrap_or_default();
-    let valid = match authorize::validate(&state, request).await {
-        Ok(valid) => valid,
+    let destination = match Destination::of(&state, request).await {
+        Ok(destination) => destination,
         Err(refusal) => return Ok(authorize::refuse(&state, language, refusal)),
     };
     let username_typed: String = form.username.trim().chars().take(80).collect();
@@ -144,7 +173,10 @@ pub async fn submit(
             let (session, set_cookie) = session::start(&state, &account.id)
                 .await
                 .map_err(|e| PageError::internal(language, &e))?;
-            let mut response = authorize::complete(&state, language, &session, &valid).await?;
+            let mut response = match destination {
+                Destination::Client(valid) => authorize::complete(&state, language, &session, &valid).await?,
+                Destination::OwnAccount => Redirect::to(ACCOUNT_PATH).into_response(),
+            };
             response.headers_mut().append(header::SET_COOKIE, set_cookie);
             Ok(response)
         }

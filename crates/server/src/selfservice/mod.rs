@@ -1,22 +1,32 @@
-//! The pages members use on their own, without the desk: help, asking for
-//! a forgotten username or a new password by mail, and choosing a new
-//! password through the mailed link.
+//! The pages members use on their own, without the desk: their account,
+//! help, asking for a forgotten username or a new password by mail, and
+//! choosing a password through a mailed link (the confirmation of a new
+//! account, or a reset).
 
+mod account;
 mod forgot;
 mod help;
 mod new_password;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::{Router, routing::get};
+use axum::{
+    Router,
+    routing::{get, post},
+};
 
 use crate::{
     app::AppState,
     http::{error::other, i18n::Language},
 };
 
+pub use account::ACCOUNT_PATH;
+pub use new_password::{ConfirmationError, send_confirmation};
+
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route(ACCOUNT_PATH, get(account::show))
+        .route(account::USERNAME_PATH, post(account::change_username))
         .route("/help", get(help::show))
         .route(
             forgot::PASSWORD_PATH,
@@ -28,8 +38,13 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             new_password::RESET_PATH,
-            get(new_password::show).post(new_password::submit),
+            get(new_password::show_reset).post(new_password::submit_reset),
         )
+        .route(
+            new_password::CONFIRM_PATH,
+            get(new_password::show_confirm).post(new_password::submit_confirm),
+        )
+        .route(new_password::RESEND_PATH, post(new_password::resend_confirmation))
 }
 
 /// A page that tells one thing, with at most one way on.

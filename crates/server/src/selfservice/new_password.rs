@@ -1,4 +1,6 @@
-//! "Stel je wachtwoord in" through a mailed link: the guide's five rules as
+//! "Stel je wachtwoord in" through a mailed link, the confirmation mail of a
+//! new account (which also confirms the address and logs the member in) or a
+//! "Wachtwoord vergeten" mail: the guide's five rules as
 //! a checklist that ticks off while the member types (a small script; without
 //! it the server's answer shows the same), both fields the same, not the
 //! username or a card number, not among common passwords (zxcvbn score at
@@ -10,19 +12,19 @@ use askama_web::WebTemplate;
 use axum::{
     Form,
     extract::{Query, State, rejection::FormRejection},
-    http::{HeaderMap, StatusCode},
-    response::{IntoResponse, Response},
+    http::{HeaderMap, StatusCode, header},
+    response::{IntoResponse, Redirect, Response},
 };
 use serde::Deserialize;
-use si_credentials::secrets::digest;
-use si_domain::{Password, PasswordError, PasswordRule};
+use si_credentials::secrets::{SecretToken, digest};
+use si_domain::{AccountStatus, Password, PasswordError, PasswordRule};
 use si_store::{
     Repositories,
-    account_links::{LinkPurpose, LinkState},
+    account_links::{AccountLink, LinkPurpose, LinkState},
     accounts::Account,
 };
 
-use super::{NoticePage, forgot};
+use super::{ACCOUNT_PATH, NoticePage, forgot};
 use crate::{
     app::AppState,
     http::{
@@ -31,9 +33,12 @@ use crate::{
         i18n::Language,
     },
     mail::{self, Mail},
+    oidc::session,
 };
 
 pub const RESET_PATH: &str = "/reset-password";
+pub const CONFIRM_PATH: &str = "/confirm";
+pub const RESEND_PATH: &str = "/confirm/new-mail";
 /// The lowest zxcvbn score (0–4) a new password may have.
 const MIN_STRENGTH: zxcvbn::Score = zxcvbn::Score::Three;
 
@@ -77,22 +82,87 @@ pub struct NewPasswordForm {
     repeat: String,
 }
 
-pub async fn show(
+/// Which mailed link brought the member here.
+#[derive(Clone, Copy)]
+enum Flow {
+    /// The confirmation mail of an account the desk made: afterwards the
+    /// member is logged in and sees the account page.
+    Confirm,
+    /// "Wachtwoord vergeten".
+    Reset,
+}
+
+impl Flow {
+    fn purpose(self) -> LinkPurpose {
+        match self {
+            Flow::Confirm => LinkPurpose::Confirm,
+            Flow::Reset => LinkPurpose::ResetPassword,
+        }
+    }
+
+    fn path(self) -> &'static str {
+        match self {
+            Flow::Confirm => CONFIRM_PATH,
+            Flow::Reset => RESET_PATH,
+        }
+    }
+}
+
+pub async fn show_confirm(
     State(state): State<AppState>,
     language: Language,
     headers: HeaderMap,
     Query(query): Query<LinkQuery>,
 ) -> Result<Response, PageError> {
-    let Some(account) = linked_account(&state, language, &query.token).await? else {
-        return Ok(link_expired(language));
+    show(&state, language, &headers, Flow::Confirm, query.token).await
+}
+
+pub async fn show_reset(
+    State(state): State<AppState>,
+    language: Language,
+    headers: HeaderMap,
+    Query(query): Query<LinkQuery>,
+) -> Result<Response, PageError> {
+    show(&state, language, &headers, Flow::Reset, query.token).await
+}
+
+pub async fn submit_confirm(
+    State(state): State<AppState>,
+    language: Language,
+    headers: HeaderMap,
+    form: Result<Form<NewPasswordForm>, FormRejection>,
+) -> Result<Response, PageError> {
+    submit(&state, language, &headers, Flow::Confirm, form).await
+}
+
+pub async fn submit_reset(
+    State(state): State<AppState>,
+    language: Language,
+    headers: HeaderMap,
+    form: Result<Form<NewPasswordForm>, FormRejection>,
+) -> Result<Response, PageError> {
+    submit(&state, language, &headers, Flow::Reset, form).await
+}
+
+async fn show(
+    state: &AppState,
+    language: Language,
+    headers: &HeaderMap,
+    flow: Flow,
+    token: String,
+) -> Result<Response, PageError> {
+    let account = match linked_account(state, language, flow, &token).await? {
+        Ok(account) => account,
+        Err(dead) => return Ok(link_not_usable(language, headers, flow, &token, dead)),
     };
     let entered = NewPasswordForm {
-        token: query.token,
+        token,
         ..NewPasswordForm::default()
     };
     Ok(page(
         language,
-        &headers,
+        headers,
+        flow,
         &account,
         &entered,
         Vec::new(),
@@ -100,29 +170,32 @@ pub async fn show(
     ))
 }
 
-pub async fn submit(
-    State(state): State<AppState>,
+async fn submit(
+    state: &AppState,
     language: Language,
-    headers: HeaderMap,
+    headers: &HeaderMap,
+    flow: Flow,
     form: Result<Form<NewPasswordForm>, FormRejection>,
 ) -> Result<Response, PageError> {
     let Ok(Form(form)) = form else {
         return Err(PageError::new(language, PageErrorKind::BadRequest));
     };
-    let Some(account) = linked_account(&state, language, &form.token).await? else {
-        return Ok(link_expired(language));
+    let account = match linked_account(state, language, flow, &form.token).await? {
+        Ok(account) => account,
+        Err(dead) => return Ok(link_not_usable(language, headers, flow, &form.token, dead)),
     };
     let again = |errors: Vec<String>| {
         page(
             language,
-            &headers,
+            headers,
+            flow,
             &account,
             &form,
             errors,
             StatusCode::BAD_REQUEST,
         )
     };
-    if !csrf::is_valid(&headers, &form.csrf) {
+    if !csrf::is_valid(headers, &form.csrf) {
         return Ok(again(vec![language.text("login-expired-form")]));
     }
     let cards: Vec<String> = state
@@ -147,58 +220,171 @@ pub async fn submit(
         .hash(password.expose().to_owned(), state.config.argon2())
         .await
         .map_err(|e| PageError::internal(language, &e))?;
-    let changed = change_password(&state, &form.token, &account, hash)
+    let changed = set_password(state, flow, &form.token, &account, hash)
         .await
         .map_err(|e| PageError::internal(language, &e))?;
     if !changed {
-        return Ok(link_expired(language));
+        return Ok(link_not_usable(
+            language,
+            headers,
+            flow,
+            &form.token,
+            LinkState::Unknown,
+        ));
     }
-    Ok(NoticePage::new(
-        language,
-        "/help",
-        "password-changed-title",
-        "password-changed-body",
-    )
-    .into_response())
+    match flow {
+        Flow::Reset => Ok(NoticePage::new(
+            language,
+            "/help",
+            "password-changed-title",
+            "password-changed-body",
+        )
+        .into_response()),
+        Flow::Confirm => {
+            let (_, cookie) = session::start(state, &account.id)
+                .await
+                .map_err(|e| PageError::internal(language, &e))?;
+            let mut response = Redirect::to(ACCOUNT_PATH).into_response();
+            response.headers_mut().append(header::SET_COOKIE, cookie);
+            Ok(response)
+        }
+    }
 }
 
-/// The account of a link that can still be used.
-async fn linked_account(
-    state: &AppState,
+/// A new confirmation mail for an account whose link expired before the
+/// member used it. Any other link gets the page that says what to do instead.
+pub async fn resend_confirmation(
+    State(state): State<AppState>,
     language: Language,
-    token: &str,
-) -> Result<Option<Account>, PageError> {
+    headers: HeaderMap,
+    form: Result<Form<NewPasswordForm>, FormRejection>,
+) -> Result<Response, PageError> {
+    let Ok(Form(form)) = form else {
+        return Err(PageError::new(language, PageErrorKind::BadRequest));
+    };
+    let internal = |e: &dyn std::fmt::Display| PageError::internal(language, e);
     let found = state
         .store
         .account_links()
-        .check(&digest(token), LinkPurpose::ResetPassword)
+        .check(&digest(&form.token), LinkPurpose::Confirm)
         .await
-        .map_err(|e| PageError::internal(language, &e))?;
-    let LinkState::Valid(link) = found else {
-        return Ok(None);
+        .map_err(|e| internal(&e))?;
+    let LinkState::Expired(account_id) = found else {
+        return Ok(link_not_usable(
+            language,
+            &headers,
+            Flow::Confirm,
+            &form.token,
+            found,
+        ));
     };
-    state
+    if !csrf::is_valid(&headers, &form.csrf) {
+        return Err(PageError::new(language, PageErrorKind::BadRequest));
+    }
+    let account = state
+        .store
+        .accounts()
+        .by_id(&account_id)
+        .await
+        .map_err(|e| internal(&e))?
+        .filter(|a| a.status == AccountStatus::Pending)
+        .ok_or(PageError::new(language, PageErrorKind::NotFound))?;
+    let txn = state.store.begin().await.map_err(|e| internal(&e))?;
+    send_confirmation(&state, &txn, &account)
+        .await
+        .map_err(|e| internal(&e))?;
+    txn.commit().await.map_err(|e| internal(&e))?;
+    Ok(NoticePage::new(language, "/help", "check-mail-title", "confirm-resent-body").into_response())
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfirmationError {
+    #[error(transparent)]
+    Store(#[from] si_store::StoreError),
+    #[error("the operating system's random generator failed")]
+    Randomness,
+}
+
+/// Issues a confirmation link for a pending account and queues its mail,
+/// in the caller's transaction (so a registration and its mail commit
+/// together). Nothing to send without a recovery address.
+pub async fn send_confirmation(
+    state: &AppState,
+    repositories: &impl Repositories,
+    account: &Account,
+) -> Result<(), ConfirmationError> {
+    let Some(email) = &account.email else {
+        return Ok(());
+    };
+    let token = SecretToken::generate().map_err(|_| ConfirmationError::Randomness)?;
+    let days = state.config.selfservice.confirm_link_days;
+    repositories
+        .account_links()
+        .issue(
+            &token.digest(),
+            &AccountLink {
+                account: account.id,
+                purpose: LinkPurpose::Confirm,
+                expires_at: state.clock().now() + time::Duration::days(i64::from(days)),
+            },
+        )
+        .await?;
+    let name = repositories
+        .memberships()
+        .of_account(&account.id)
+        .await?
+        .first()
+        .map(|m| m.member_name.as_str().to_owned())
+        .unwrap_or_default();
+    let language = Language::from_code(&account.language).unwrap_or_default();
+    let mail = Mail::AccountConfirmation {
+        name,
+        username: account.username.as_str().to_owned(),
+        link: format!("{}{CONFIRM_PATH}?token={}", state.public_url, token.expose()),
+    };
+    mail::queue(repositories, email, language, &mail).await?;
+    Ok(())
+}
+
+/// The account of a link that can still be used, or what the link is instead.
+async fn linked_account(
+    state: &AppState,
+    language: Language,
+    flow: Flow,
+    token: &str,
+) -> Result<Result<Account, LinkState>, PageError> {
+    let internal = |e: si_store::StoreError| PageError::internal(language, &e);
+    let found = state
+        .store
+        .account_links()
+        .check(&digest(token), flow.purpose())
+        .await
+        .map_err(internal)?;
+    let LinkState::Valid(link) = found else {
+        return Ok(Err(found));
+    };
+    let account = state
         .store
         .accounts()
         .by_id(&link.account)
         .await
-        .map_err(|e| PageError::internal(language, &e))
+        .map_err(internal)?;
+    Ok(account.ok_or(LinkState::Unknown))
 }
 
-/// Spends the link and stores the password, ends every session and refresh
-/// token, and queues the notice: all or nothing. False when the link was
-/// used in the meantime.
-async fn change_password(
+/// Spends the link and stores the password (the address is confirmed by
+/// the same token), ends every session and refresh token, and queues the
+/// notice of a reset: all or nothing. False when the link was used in the
+/// meantime.
+async fn set_password(
     state: &AppState,
+    flow: Flow,
     token: &str,
     account: &Account,
     hash: String,
 ) -> Result<bool, si_store::StoreError> {
     let txn = state.store.begin().await?;
-    let spent = txn
-        .account_links()
-        .spend(&digest(token), LinkPurpose::ResetPassword)
-        .await?;
+    let spent = txn.account_links().spend(&digest(token), flow.purpose()).await?;
     if !matches!(spent, LinkState::Valid(_)) {
         return Ok(false);
     }
@@ -207,7 +393,7 @@ async fn change_password(
     accounts.confirm_email(&account.id).await?;
     txn.sessions().end_all_of(&account.id, None).await?;
     txn.grants().revoke_account(&account.id).await?;
-    if let Some(email) = &account.email {
+    if let (Flow::Reset, Some(email)) = (flow, &account.email) {
         let language = Language::from_code(&account.language).unwrap_or_default();
         let notice = Mail::PasswordChanged {
             username: account.username.as_str().to_owned(),
@@ -255,6 +441,7 @@ fn acceptable(
 fn page(
     language: Language,
     headers: &HeaderMap,
+    flow: Flow,
     account: &Account,
     entered: &NewPasswordForm,
     errors: Vec<String>,
@@ -283,8 +470,8 @@ fn page(
     let page = SetPasswordPage {
         lang: language,
         other_lang: other(language),
-        return_to: format!("{RESET_PATH}?token={token}"),
-        action: RESET_PATH,
+        return_to: format!("{}?token={token}", flow.path()),
+        action: flow.path(),
         csrf: csrf.token.clone(),
         token: token.to_owned(),
         username_line: language.text_with("set-password-for", &[("username", username.clone().into())]),
@@ -296,14 +483,51 @@ fn page(
     csrf.attach((status, page).into_response())
 }
 
-/// Not an error: the member asks for a new mail.
-fn link_expired(language: Language) -> Response {
-    NoticePage::new(
-        language,
-        forgot::PASSWORD_PATH,
-        "link-expired-title",
-        "link-expired-body",
-    )
-    .with_link(forgot::PASSWORD_PATH, "link-expired-new-mail")
-    .into_response()
+/// Not an error page: what the member can do instead. An expired
+/// confirmation link of an account still waiting offers a new mail at once.
+fn link_not_usable(
+    language: Language,
+    headers: &HeaderMap,
+    flow: Flow,
+    token: &str,
+    found: LinkState,
+) -> Response {
+    match (flow, found) {
+        (Flow::Confirm, LinkState::Expired(_)) => {
+            let csrf = FormToken::for_page(headers);
+            let page = ResendPage {
+                lang: language,
+                other_lang: other(language),
+                return_to: format!("{CONFIRM_PATH}?token={token}"),
+                action: RESEND_PATH,
+                csrf: csrf.token.clone(),
+                token: token.to_owned(),
+            };
+            csrf.attach(page.into_response())
+        }
+        (Flow::Confirm, _) => {
+            NoticePage::new(language, CONFIRM_PATH, "link-expired-title", "confirm-used-body")
+                .with_link("/login", "help-back-to-login")
+                .into_response()
+        }
+        (Flow::Reset, _) => NoticePage::new(
+            language,
+            forgot::PASSWORD_PATH,
+            "link-expired-title",
+            "link-expired-body",
+        )
+        .with_link(forgot::PASSWORD_PATH, "link-expired-new-mail")
+        .into_response(),
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "resend_confirmation.html")]
+struct ResendPage {
+    lang: Language,
+    other_lang: Language,
+    return_to: String,
+    action: &'static str,
+    csrf: String,
+    token: String,
 }

@@ -17,6 +17,7 @@ use thirtyfour::{ChromiumLikeCapabilities, DesiredCapabilities, Key, WebDriver, 
 
 use crate::{
     interop::{PASSWORD, REDIRECT_URI, member, register},
+    selfservice::pending_member,
     smtp::SmtpServer,
     support::{TestApp, spawn_app, spawn_app_with},
 };
@@ -366,6 +367,95 @@ async fn a_member_resets_a_forgotten_password_while_the_checklist_ticks() {
     assert_eq!(browser.heading().await, "Je wachtwoord is gewijzigd");
     browser.assert_accessible("password changed").await;
     browser.screenshot("password-changed-nl").await;
+    browser.stop().await;
+    app.stop().await;
+}
+
+// A multi-threaded runtime: the driver's session ends from its own task.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_member_confirms_changes_the_username_and_logs_out() {
+    let smtp = SmtpServer::start();
+    let url = smtp.url();
+    let app = spawn_app_with(|config| config.mail.smtp_url = Some(url)).await;
+    pending_member(&app, "21234567890123", "old-link").await;
+    let browser = Browser::start("nl-NL", 1280, 900).await;
+    let driver = browser.driver();
+
+    // The link of an old confirmation mail: one button sends a new one.
+    driver.goto(app.url("/confirm?token=old-link")).await.unwrap();
+    assert_eq!(browser.heading().await, "Deze link werkt niet meer");
+    browser.assert_accessible("expired confirmation link").await;
+    driver
+        .find(By::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(browser.heading().await, "Kijk in je mail");
+
+    let mail = smtp.wait_for_async(1).await.remove(0);
+    let text = mail_parser::MessageParser::default()
+        .parse(mail.data.as_bytes())
+        .unwrap()
+        .body_text(0)
+        .unwrap()
+        .into_owned();
+    let start = text
+        .find(&app.url("/confirm?token="))
+        .expect("the link in the mail");
+    driver
+        .goto(text[start..].split_whitespace().next().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(browser.heading().await, "Stel je wachtwoord in");
+    let password = driver.active_element().await.unwrap();
+    password.send_keys("Zonnebloem-tafel-42!").await.unwrap();
+    password.send_keys(Key::Tab).await.unwrap();
+    let repeat = driver.active_element().await.unwrap();
+    repeat.send_keys("Zonnebloem-tafel-42!").await.unwrap();
+    repeat.send_keys(Key::Enter).await.unwrap();
+
+    assert_eq!(browser.heading().await, "Mijn inlogaccount");
+    browser.assert_accessible("account page").await;
+    browser.screenshot("account-nl").await;
+    let field = driver.find(By::Id("username")).await.unwrap();
+    field.send_keys("sanne.devries").await.unwrap();
+    field.send_keys(Key::Enter).await.unwrap();
+    let status = driver.find(By::Css("[role=status]")).await.unwrap();
+    assert!(status.text().await.unwrap().contains("gewijzigd"));
+    let shown = driver
+        .find(By::Css(".value"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(shown, "sanne.devries");
+    browser.assert_accessible("account page, username changed").await;
+    browser.screenshot("account-username-changed-nl").await;
+
+    driver
+        .find(By::Css("form[action='/logout'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(browser.heading().await, "Tot de volgende keer");
+    driver
+        .find(By::LinkText("Terug naar de loginpagina"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(
+        browser.heading().await,
+        "Inloggen",
+        "the login page for the own account"
+    );
+    browser.assert_accessible("login page for the own account").await;
     browser.stop().await;
     app.stop().await;
 }

@@ -7,7 +7,11 @@ use std::time::Duration;
 
 use mail_parser::MessageParser;
 use si_domain::{AccountStatus, Email, Username};
-use si_store::{Repositories, accounts::NewAccount};
+use si_store::{
+    Repositories,
+    account_links::{AccountLink, LinkPurpose},
+    accounts::NewAccount,
+};
 use single_identity::oidc::clients::{ClientKind, IdTokenAlgorithm};
 
 use crate::{
@@ -54,7 +58,8 @@ fn link_in(text: &str, prefix: &str) -> String {
         .to_owned()
 }
 
-/// Posts a form of `path` the way a browser does: its CSRF token from the page.
+/// Posts the form of the page at `path` the way a browser does: with the
+/// CSRF token from the page, to the form's `action`.
 async fn submit(
     app: &TestApp,
     browser: &reqwest::Client,
@@ -70,14 +75,15 @@ async fn submit(
         .await
         .unwrap();
     let csrf = hidden_field(&page, "csrf");
+    let action = page
+        .split("<form method=\"post\" action=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no form on {path}: {page}"))
+        .to_owned();
     let mut form = vec![("csrf", csrf.as_str())];
     form.extend_from_slice(fields);
-    let response = browser
-        .post(app.url(path.split('?').next().unwrap()))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let response = browser.post(app.url(&action)).form(&form).send().await.unwrap();
     (response.status().as_u16(), response.text().await.unwrap())
 }
 
@@ -397,5 +403,225 @@ async fn an_unknown_or_expired_link_offers_a_new_mail() {
         .unwrap();
     assert_eq!(posted.status(), 200);
     assert!(posted.text().await.unwrap().contains("Stuur een nieuwe mail"));
+    app.stop().await;
+}
+
+/// A member the desk registered: pending, no password yet, with an expired
+/// confirmation link (`token`) as a mail of weeks ago would carry.
+pub async fn pending_member(app: &TestApp, username: &str, token: &str) -> si_store::accounts::Account {
+    let account = app
+        .store
+        .accounts()
+        .create(NewAccount {
+            username: Username::parse(username).unwrap(),
+            email: Some(Email::parse("ouders@example.nl").unwrap()),
+            status: AccountStatus::Pending,
+            language: "nl".into(),
+            password_hash: None,
+        })
+        .await
+        .unwrap();
+    let drenthe = crate::interop::library(&app.store, "DRE01", "Biblionet Drenthe").await;
+    crate::interop::enroll(&app.store, &drenthe, account.id).await;
+    app.store
+        .account_links()
+        .issue(
+            &si_credentials::secrets::digest(token),
+            &AccountLink {
+                account: account.id,
+                purpose: LinkPurpose::Confirm,
+                expires_at: time::OffsetDateTime::now_utc() - time::Duration::days(1),
+            },
+        )
+        .await
+        .unwrap();
+    account
+}
+
+#[tokio::test]
+async fn a_new_member_confirms_sets_a_password_and_lands_on_the_account_page() {
+    let smtp = SmtpServer::start();
+    let app = app_with_mail(&smtp).await;
+    let account = pending_member(&app, "21234567890123", "expired-token").await;
+    let member_browser = browser();
+
+    let page = member_browser
+        .get(app.url("/confirm?token=expired-token"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Deze link werkt niet meer") && page.contains("Stuur een nieuwe mail"),
+        "{page}"
+    );
+    let (status, page) = submit(
+        &app,
+        &member_browser,
+        "/confirm?token=expired-token",
+        &[("token", "expired-token")],
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("nieuwe bevestigingsmail"), "{page}");
+
+    let mail = &smtp.wait_for_async(1).await[0];
+    let link = link_in(&text_of(mail), &app.url("/confirm?token="));
+    let page = member_browser
+        .get(&link)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Stel je wachtwoord in") && page.contains("21234567890123"),
+        "{page}"
+    );
+    let token = hidden_field(&page, "token");
+    let form = [
+        ("csrf", hidden_field(&page, "csrf")),
+        ("token", token.clone()),
+        ("password", "21234567890123-Ab!".to_owned()),
+        ("repeat", "21234567890123-Ab!".to_owned()),
+    ];
+    let refused = member_browser
+        .post(app.url("/confirm"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400, "the card number inside the password");
+    let form = [
+        ("csrf", hidden_field(&page, "csrf")),
+        ("token", token),
+        ("password", NEW_PASSWORD.to_owned()),
+        ("repeat", NEW_PASSWORD.to_owned()),
+    ];
+    let confirmed = member_browser
+        .post(app.url("/confirm"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(confirmed.status(), 303);
+    assert_eq!(confirmed.headers()["location"], "/account");
+    let account_page = member_browser.get(app.url("/account")).send().await.unwrap();
+    assert_eq!(account_page.status(), 200, "logged in after confirming");
+    let account_page = account_page.text().await.unwrap();
+    assert!(account_page.contains("Mijn inlogaccount") && account_page.contains("Biblionet Drenthe"));
+
+    let stored = app.store.accounts().by_id(&account.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, AccountStatus::Active);
+    assert!(stored.email_verified_at.is_some(), "the address is confirmed");
+    let page = member_browser
+        .get(&link)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("al gebruikt") && page.contains("href=\"/login\""),
+        "{page}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_member_changes_the_username_and_the_old_one_stays_held() {
+    let app = spawn_app().await;
+    member(&app.store, "sanne").await;
+    member(&app.store, "daan.jansen").await;
+    let member_browser = browser();
+
+    let to_login = member_browser.get(app.url("/account")).send().await.unwrap();
+    assert_eq!(to_login.status(), 303);
+    assert_eq!(to_login.headers()["location"], "/login");
+    let page = member_browser
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let logged_in = member_browser
+        .post(app.url("/login"))
+        .form(&[
+            ("csrf", hidden_field(&page, "csrf").as_str()),
+            ("request", ""),
+            ("username", "sanne"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        logged_in.headers()["location"],
+        "/account",
+        "a login without a client leads here"
+    );
+
+    let attempts = [
+        ("ab", "Deze gebruikersnaam kan niet"),
+        ("sanne", "Dit is al je gebruikersnaam"),
+        ("daan.jansen", "al in gebruik"),
+    ];
+    for (wanted, refusal) in attempts {
+        let (status, page) = submit(&app, &member_browser, "/account", &[("username", wanted)]).await;
+        assert_eq!(status, 400, "{wanted}");
+        assert!(page.contains(refusal), "{wanted}: {page}");
+    }
+    let (status, page) = submit(
+        &app,
+        &member_browser,
+        "/account",
+        &[("username", "Sanne.deVries")],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("Je gebruikersnaam is gewijzigd") && page.contains("Sanne.deVries"),
+        "{page}"
+    );
+
+    // Someone else cannot take the old name over; its owner can take it back.
+    let other = browser();
+    let page = other
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    other
+        .post(app.url("/login"))
+        .form(&[
+            ("csrf", hidden_field(&page, "csrf").as_str()),
+            ("request", ""),
+            ("username", "daan.jansen"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let (status, page) = submit(&app, &other, "/account", &[("username", "sanne")]).await;
+    assert_eq!(status, 400);
+    assert!(page.contains("al in gebruik"), "{page}");
+    let (status, _) = submit(&app, &member_browser, "/account", &[("username", "sanne")]).await;
+    assert_eq!(status, 200, "the owner takes the old name back");
+    let renamed = app
+        .store
+        .accounts()
+        .by_username(&Username::parse("sanne").unwrap())
+        .await
+        .unwrap();
+    assert!(renamed.is_some());
     app.stop().await;
 }

@@ -18,3 +18,4 @@ pub mod revoked_access_token;
 pub mod session_client;
 pub mod signing_key;
 pub mod subscription_type;
+pub mod username_reservation;
