@@ -1,12 +1,13 @@
 //! Single-use links mailed to a member: confirm the account and set a first
-//! password, or choose a new password after "Wachtwoord vergeten". The link
+//! password, choose a new password after "Wachtwoord vergeten", or confirm a
+//! new e-mail address. The link
 //! carries a 256-bit random token; only its digest is stored. Using a link
 //! spends it, and every other open link of the same purpose for the account.
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, sea_query::Expr,
 };
-use si_domain::AccountId;
+use si_domain::{AccountId, Email};
 use time::OffsetDateTime;
 
 use crate::{
@@ -15,20 +16,66 @@ use crate::{
 };
 
 /// What a link is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LinkPurpose {
     /// The confirmation mail of a new account: confirms the e-mail address
     /// and lets the member set the first password.
     Confirm,
     /// "Wachtwoord vergeten": choose a new password.
     ResetPassword,
+    /// Sent to a new e-mail address: it becomes the recovery address once
+    /// the member follows the link.
+    ChangeEmail(Email),
 }
 
 impl LinkPurpose {
+    pub fn kind(&self) -> LinkKind {
+        match self {
+            LinkPurpose::Confirm => LinkKind::Confirm,
+            LinkPurpose::ResetPassword => LinkKind::ResetPassword,
+            LinkPurpose::ChangeEmail(_) => LinkKind::ChangeEmail,
+        }
+    }
+
+    fn new_email(&self) -> Option<String> {
+        match self {
+            LinkPurpose::ChangeEmail(email) => Some(email.as_str().to_owned()),
+            _ => None,
+        }
+    }
+
+    /// The purpose as stored: the kind, and the new address of a change.
+    fn from_row(row: &account_link::Model) -> Result<Self, StoreError> {
+        match (row.purpose.as_str(), &row.new_email) {
+            ("confirm", _) => Ok(LinkPurpose::Confirm),
+            ("reset_password", _) => Ok(LinkPurpose::ResetPassword),
+            ("change_email", Some(email)) => Ok(LinkPurpose::ChangeEmail(parse_stored(
+                "e-mail",
+                email,
+                Email::parse,
+            )?)),
+            (other, _) => Err(StoreError::Corrupt {
+                what: "link purpose",
+                value: other.to_owned(),
+            }),
+        }
+    }
+}
+
+/// The kinds of link, to look one up by (the new address is on the row).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkKind {
+    Confirm,
+    ResetPassword,
+    ChangeEmail,
+}
+
+impl LinkKind {
     fn as_str(self) -> &'static str {
         match self {
-            LinkPurpose::Confirm => "confirm",
-            LinkPurpose::ResetPassword => "reset_password",
+            LinkKind::Confirm => "confirm",
+            LinkKind::ResetPassword => "reset_password",
+            LinkKind::ChangeEmail => "change_email",
         }
     }
 }
@@ -66,7 +113,8 @@ impl<'c, C: ConnectionTrait> AccountLinks<'c, C> {
         account_link::ActiveModel {
             token_digest: Set(token_digest.to_owned()),
             account_id: Set(link.account.to_string()),
-            purpose: Set(link.purpose.as_str().to_owned()),
+            purpose: Set(link.purpose.kind().as_str().to_owned()),
+            new_email: Set(link.purpose.new_email()),
             created_at: Set(self.clock.now_millis()),
             expires_at: Set(to_millis(link.expires_at)),
             used_at: Set(None),
@@ -77,9 +125,9 @@ impl<'c, C: ConnectionTrait> AccountLinks<'c, C> {
     }
 
     /// The link's state, without using it (to show its page).
-    pub async fn check(&self, token_digest: &str, purpose: LinkPurpose) -> Result<LinkState, StoreError> {
+    pub async fn check(&self, token_digest: &str, kind: LinkKind) -> Result<LinkState, StoreError> {
         let Some(row) = account_link::Entity::find_by_id(token_digest.to_owned())
-            .filter(account_link::Column::Purpose.eq(purpose.as_str()))
+            .filter(account_link::Column::Purpose.eq(kind.as_str()))
             .one(self.conn)
             .await?
         else {
@@ -94,7 +142,7 @@ impl<'c, C: ConnectionTrait> AccountLinks<'c, C> {
         }
         Ok(LinkState::Valid(AccountLink {
             account,
-            purpose,
+            purpose: LinkPurpose::from_row(&row)?,
             expires_at: millis_to_time("link expiry", row.expires_at)?,
         }))
     }
@@ -102,29 +150,29 @@ impl<'c, C: ConnectionTrait> AccountLinks<'c, C> {
     /// Spends a valid link and every other open link of its purpose for the
     /// same account. The conditional UPDATE comes first, so of two uses of
     /// one link exactly one wins (and, in a transaction, holds the writer).
-    pub async fn spend(&self, token_digest: &str, purpose: LinkPurpose) -> Result<LinkState, StoreError> {
+    pub async fn spend(&self, token_digest: &str, kind: LinkKind) -> Result<LinkState, StoreError> {
         let now = self.clock.now_millis();
         let spent = account_link::Entity::update_many()
             .col_expr(account_link::Column::UsedAt, Expr::value(now))
             .filter(account_link::Column::TokenDigest.eq(token_digest))
-            .filter(account_link::Column::Purpose.eq(purpose.as_str()))
+            .filter(account_link::Column::Purpose.eq(kind.as_str()))
             .filter(account_link::Column::UsedAt.is_null())
             .filter(account_link::Column::ExpiresAt.gt(now))
             .exec_with_returning(self.conn)
             .await?;
         let Some(row) = spent.into_iter().next() else {
-            return self.check(token_digest, purpose).await;
+            return self.check(token_digest, kind).await;
         };
         account_link::Entity::update_many()
             .col_expr(account_link::Column::UsedAt, Expr::value(now))
             .filter(account_link::Column::AccountId.eq(row.account_id.clone()))
-            .filter(account_link::Column::Purpose.eq(purpose.as_str()))
+            .filter(account_link::Column::Purpose.eq(kind.as_str()))
             .filter(account_link::Column::UsedAt.is_null())
             .exec(self.conn)
             .await?;
         Ok(LinkState::Valid(AccountLink {
             account: parse_stored("account id", &row.account_id, AccountId::parse)?,
-            purpose,
+            purpose: LinkPurpose::from_row(&row)?,
             expires_at: millis_to_time("link expiry", row.expires_at)?,
         }))
     }

@@ -124,6 +124,16 @@ impl<'c, C: ConnectionTrait> Accounts<'c, C> {
         .await
     }
 
+    /// A new recovery address the member proved to be theirs.
+    pub async fn set_verified_email(&self, id: &AccountId, email: &Email) -> Result<(), StoreError> {
+        let (email, now) = (email.as_str().to_owned(), self.clock.now_millis());
+        self.update(id, |row| {
+            row.email = Set(Some(email));
+            row.email_verified_at = Set(Some(now));
+        })
+        .await
+    }
+
     pub async fn rename(&self, id: &AccountId, username: &Username) -> Result<(), StoreError> {
         let username = username.as_str().to_owned();
         self.update(id, |row| row.username = Set(username)).await

@@ -622,6 +622,8 @@ fn account_link_tables() -> Vec<TableCreateStatement> {
             )
             .col(text("account_id", 32))
             .col(text("purpose", 32))
+            // The address being confirmed, for a change of e-mail address.
+            .col(optional_text("new_email", 254))
             .col(integer("created_at"))
             .col(integer("expires_at"))
             .col(optional_integer("used_at"))

@@ -1,20 +1,34 @@
 //! "Mijn inlogaccount": the member's own account after logging in: the
-//! username with "Gebruikersnaam wijzigen" right there, the recovery
-//! address, the library memberships, and "Uitloggen". A username given up
-//! stays held for the account for a while, so no one takes it over at once.
+//! username with "Gebruikersnaam wijzigen" right there, the password, the
+//! recovery address, the library memberships, and "Uitloggen". A username
+//! given up stays held for the account for a while, so no one takes it over
+//! at once. A new password ends every other session and refresh token; a new
+//! address becomes the recovery address only once its link is followed.
 
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
     Form,
-    extract::{State, rejection::FormRejection},
+    extract::{Query, State, rejection::FormRejection},
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Redirect, Response},
 };
 use serde::Deserialize;
-use si_domain::Username;
-use si_store::{Repositories, StoreError, accounts::Account};
+use si_credentials::{
+    Verification,
+    secrets::{SecretToken, digest},
+};
+use si_domain::{Email, Username};
+use si_store::{
+    Repositories, StoreError,
+    account_links::{AccountLink, LinkKind, LinkPurpose, LinkState},
+    accounts::Account,
+};
 
+use super::{
+    NoticePage,
+    new_password::{RuleState, acceptable, checklist},
+};
 use crate::{
     app::AppState,
     http::{
@@ -22,11 +36,15 @@ use crate::{
         error::{PageError, PageErrorKind, other},
         i18n::Language,
     },
+    mail::{self, Mail},
     oidc::session,
 };
 
 pub const ACCOUNT_PATH: &str = "/account";
 pub const USERNAME_PATH: &str = "/account/username";
+pub const PASSWORD_PATH: &str = "/account/password";
+pub const EMAIL_PATH: &str = "/account/email";
+pub const EMAIL_CONFIRM_PATH: &str = "/account/email/confirm";
 /// How long a username given up stays held for its former owner.
 const HOLD_DAYS: i64 = 90;
 
@@ -42,6 +60,12 @@ struct AccountPage {
     memberships: Vec<MembershipLine>,
     new_username: String,
     username_error: Option<String>,
+    rules: Vec<RuleState>,
+    same: bool,
+    password_errors: Vec<String>,
+    focus_password: bool,
+    new_email: String,
+    email_error: Option<String>,
     done: Option<String>,
 }
 
@@ -52,11 +76,25 @@ struct MembershipLine {
 }
 
 #[derive(Deserialize)]
-pub struct UsernameForm {
+pub struct AccountForm {
     #[serde(default)]
     csrf: String,
     #[serde(default)]
     username: String,
+    #[serde(default)]
+    current: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    repeat: String,
+    #[serde(default)]
+    email: String,
+}
+
+#[derive(Deserialize)]
+pub struct LinkQuery {
+    #[serde(default)]
+    token: String,
 }
 
 pub async fn show(
@@ -74,7 +112,7 @@ pub async fn change_username(
     State(state): State<AppState>,
     language: Language,
     headers: HeaderMap,
-    form: Result<Form<UsernameForm>, FormRejection>,
+    form: Result<Form<AccountForm>, FormRejection>,
 ) -> Result<Response, PageError> {
     let Ok(Form(form)) = form else {
         return Err(PageError::new(language, PageErrorKind::BadRequest));
@@ -86,7 +124,7 @@ pub async fn change_username(
     let refuse = |key: &str| Outcome {
         new_username: typed.clone(),
         username_error: Some(language.text(key)),
-        done: None,
+        ..Outcome::default()
     };
     if !csrf::is_valid(&headers, &form.csrf) {
         return page(&state, language, &headers, &account, refuse("login-expired-form")).await;
@@ -123,22 +161,246 @@ pub async fn change_username(
     }
 }
 
+pub async fn change_password(
+    State(state): State<AppState>,
+    language: Language,
+    headers: HeaderMap,
+    form: Result<Form<AccountForm>, FormRejection>,
+) -> Result<Response, PageError> {
+    let Ok(Form(form)) = form else {
+        return Err(PageError::new(language, PageErrorKind::BadRequest));
+    };
+    let Some((account, session)) = signed_in_session(&state, language, &headers).await? else {
+        return Ok(Redirect::to("/login").into_response());
+    };
+    let internal = |e: &dyn std::fmt::Display| PageError::internal(language, e);
+    let refuse = |keys: Vec<&str>| Outcome {
+        typed_password: form.password.clone(),
+        repeat: form.repeat.clone(),
+        password_errors: keys.into_iter().map(|key| language.text(key)).collect(),
+        ..Outcome::default()
+    };
+    if !csrf::is_valid(&headers, &form.csrf) {
+        return page(
+            &state,
+            language,
+            &headers,
+            &account,
+            refuse(vec!["login-expired-form"]),
+        )
+        .await;
+    }
+    if !current_password_matches(&state, &account, &form.current).await {
+        return page(
+            &state,
+            language,
+            &headers,
+            &account,
+            refuse(vec!["password-current-wrong"]),
+        )
+        .await;
+    }
+    let cards: Vec<String> = state
+        .store
+        .memberships()
+        .of_account(&account.id)
+        .await
+        .map_err(|e| internal(&e))?
+        .into_iter()
+        .map(|m| m.card_number.as_str().to_owned())
+        .collect();
+    let password = match acceptable(&form.password, &form.repeat, &account, &cards) {
+        Ok(password) => password,
+        Err(problems) => return page(&state, language, &headers, &account, refuse(problems)).await,
+    };
+    let hash = state
+        .hasher
+        .hash(password.expose().to_owned(), state.config.argon2())
+        .await
+        .map_err(|e| internal(&e))?;
+    let changed = async {
+        let txn = state.store.begin().await?;
+        txn.accounts().set_password_hash(&account.id, hash).await?;
+        txn.sessions().end_all_of(&account.id, Some(&session)).await?;
+        txn.grants().revoke_account(&account.id).await?;
+        if let Some(email) = &account.email {
+            let notice = Mail::PasswordChanged {
+                username: account.username.as_str().to_owned(),
+            };
+            mail::queue(&txn, email, account_language(&account), &notice).await?;
+        }
+        txn.commit().await
+    }
+    .await;
+    changed.map_err(|e| internal(&e))?;
+    let done = Outcome {
+        done: Some(language.text("password-changed-here")),
+        ..Outcome::default()
+    };
+    page(&state, language, &headers, &account, done).await
+}
+
+pub async fn change_email(
+    State(state): State<AppState>,
+    language: Language,
+    headers: HeaderMap,
+    form: Result<Form<AccountForm>, FormRejection>,
+) -> Result<Response, PageError> {
+    let Ok(Form(form)) = form else {
+        return Err(PageError::new(language, PageErrorKind::BadRequest));
+    };
+    let Some(account) = signed_in(&state, language, &headers).await? else {
+        return Ok(Redirect::to("/login").into_response());
+    };
+    let typed = form.email.trim().to_owned();
+    let refuse = |key: &str| Outcome {
+        new_email: typed.clone(),
+        email_error: Some(language.text(key)),
+        ..Outcome::default()
+    };
+    if !csrf::is_valid(&headers, &form.csrf) {
+        return page(&state, language, &headers, &account, refuse("login-expired-form")).await;
+    }
+    let Ok(new) = Email::parse(&typed) else {
+        return page(
+            &state,
+            language,
+            &headers,
+            &account,
+            refuse("forgot-email-invalid"),
+        )
+        .await;
+    };
+    if account.email.as_ref() == Some(&new) {
+        return page(&state, language, &headers, &account, refuse("email-same")).await;
+    }
+    let token = SecretToken::generate().map_err(|e| PageError::internal(language, &e))?;
+    let valid_for = time::Duration::days(i64::from(state.config.selfservice.confirm_link_days));
+    let queued = async {
+        let txn = state.store.begin().await?;
+        let link = AccountLink {
+            account: account.id,
+            purpose: LinkPurpose::ChangeEmail(new.clone()),
+            expires_at: state.clock().now() + valid_for,
+        };
+        txn.account_links().issue(&token.digest(), &link).await?;
+        let username = account.username.as_str().to_owned();
+        let verify = Mail::EmailChangeVerification {
+            username: username.clone(),
+            link: format!(
+                "{}{EMAIL_CONFIRM_PATH}?token={}",
+                state.public_url,
+                token.expose()
+            ),
+        };
+        mail::queue(&txn, &new, language, &verify).await?;
+        if let Some(old) = &account.email {
+            let notice = Mail::EmailChangedNotice {
+                username,
+                new_email_masked: new.masked(),
+            };
+            mail::queue(&txn, old, account_language(&account), &notice).await?;
+        }
+        txn.commit().await
+    }
+    .await;
+    queued.map_err(|e| PageError::internal(language, &e))?;
+    let sent = language.text_with("email-verify-sent", &[("email", new.as_str().to_owned().into())]);
+    let done = Outcome {
+        done: Some(sent),
+        ..Outcome::default()
+    };
+    page(&state, language, &headers, &account, done).await
+}
+
+/// The link mailed to a new address: following it makes the address the
+/// recovery address. It works without being logged in (another device).
+pub async fn confirm_email(
+    State(state): State<AppState>,
+    language: Language,
+    Query(query): Query<LinkQuery>,
+) -> Result<Response, PageError> {
+    let confirmed = async {
+        let txn = state.store.begin().await?;
+        let spent = txn
+            .account_links()
+            .spend(&digest(&query.token), LinkKind::ChangeEmail)
+            .await?;
+        let LinkState::Valid(AccountLink {
+            account,
+            purpose: LinkPurpose::ChangeEmail(email),
+            ..
+        }) = spent
+        else {
+            return Ok(false);
+        };
+        txn.accounts().set_verified_email(&account, &email).await?;
+        txn.commit().await?;
+        Ok::<_, StoreError>(true)
+    }
+    .await;
+    let page = match confirmed.map_err(|e| PageError::internal(language, &e))? {
+        true => NoticePage::new(
+            language,
+            ACCOUNT_PATH,
+            "email-changed-title",
+            "email-changed-body",
+        ),
+        false => NoticePage::new(language, ACCOUNT_PATH, "link-expired-title", "link-expired-body"),
+    };
+    Ok(page.with_link(ACCOUNT_PATH, "account-to-account").into_response())
+}
+
+/// Whether `typed` is the account's password (the same hashing work either way).
+async fn current_password_matches(state: &AppState, account: &Account, typed: &str) -> bool {
+    let params = state.config.argon2();
+    match &account.password_hash {
+        Some(stored) => matches!(
+            state
+                .hasher
+                .verify(typed.to_owned(), stored.clone(), params)
+                .await,
+            Ok(Verification::Match { .. })
+        ),
+        None => {
+            let _ = state.hasher.dummy_verify(typed.to_owned(), params).await;
+            false
+        }
+    }
+}
+
+fn account_language(account: &Account) -> Language {
+    Language::from_code(&account.language).unwrap_or_default()
+}
+
 /// The account of this browser's session, if it is signed in.
 async fn signed_in(
     state: &AppState,
     language: Language,
     headers: &HeaderMap,
 ) -> Result<Option<Account>, PageError> {
+    Ok(signed_in_session(state, language, headers)
+        .await?
+        .map(|(account, _)| account))
+}
+
+/// The signed-in account and the digest of its session.
+async fn signed_in_session(
+    state: &AppState,
+    language: Language,
+    headers: &HeaderMap,
+) -> Result<Option<(Account, String)>, PageError> {
     let internal = |e: StoreError| PageError::internal(language, &e);
     let Some(session) = session::current(state, headers).await.map_err(internal)? else {
         return Ok(None);
     };
-    state
+    let account = state
         .store
         .accounts()
         .by_id(&session.account)
         .await
-        .map_err(internal)
+        .map_err(internal)?;
+    Ok(account.map(|account| (account, session.digest)))
 }
 
 /// What the last action left to show.
@@ -146,6 +408,11 @@ async fn signed_in(
 struct Outcome {
     new_username: String,
     username_error: Option<String>,
+    typed_password: String,
+    repeat: String,
+    password_errors: Vec<String>,
+    new_email: String,
+    email_error: Option<String>,
     done: Option<String>,
 }
 
@@ -169,9 +436,12 @@ async fn page(
             valid_until: m.valid_until.to_string(),
         })
         .collect();
-    let status = match outcome.username_error {
-        Some(_) => StatusCode::BAD_REQUEST,
-        None => StatusCode::OK,
+    let refused = outcome.username_error.is_some()
+        || outcome.email_error.is_some()
+        || !outcome.password_errors.is_empty();
+    let status = match refused {
+        true => StatusCode::BAD_REQUEST,
+        false => StatusCode::OK,
     };
     let csrf = FormToken::for_page(headers);
     let page = AccountPage {
@@ -184,6 +454,12 @@ async fn page(
         memberships,
         new_username: outcome.new_username,
         username_error: outcome.username_error,
+        rules: checklist(language, &outcome.typed_password),
+        same: !outcome.typed_password.is_empty() && outcome.typed_password == outcome.repeat,
+        password_errors: outcome.password_errors,
+        focus_password: false,
+        new_email: outcome.new_email,
+        email_error: outcome.email_error,
         done: outcome.done,
     };
     Ok(csrf.attach((status, page).into_response()))

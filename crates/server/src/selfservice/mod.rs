@@ -27,6 +27,9 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route(ACCOUNT_PATH, get(account::show))
         .route(account::USERNAME_PATH, post(account::change_username))
+        .route(account::PASSWORD_PATH, post(account::change_password))
+        .route(account::EMAIL_PATH, post(account::change_email))
+        .route(account::EMAIL_CONFIRM_PATH, get(account::confirm_email))
         .route("/help", get(help::show))
         .route(
             forgot::PASSWORD_PATH,

@@ -20,7 +20,7 @@ use si_credentials::secrets::{SecretToken, digest};
 use si_domain::{AccountStatus, Password, PasswordError, PasswordRule};
 use si_store::{
     Repositories,
-    account_links::{AccountLink, LinkPurpose, LinkState},
+    account_links::{AccountLink, LinkKind, LinkPurpose, LinkState},
     accounts::Account,
 };
 
@@ -55,13 +55,36 @@ struct SetPasswordPage {
     username_line: String,
     rules: Vec<RuleState>,
     same: bool,
-    errors: Vec<String>,
+    password_errors: Vec<String>,
+    focus_password: bool,
 }
 
-struct RuleState {
-    id: &'static str,
-    text: String,
-    met: bool,
+/// One line of the password checklist, as the server sees the typed password.
+pub(super) struct RuleState {
+    pub(super) id: &'static str,
+    pub(super) text: String,
+    pub(super) met: bool,
+}
+
+/// The guide's rules, each marked met or not by `typed`.
+pub(super) fn checklist(language: Language, typed: &str) -> Vec<RuleState> {
+    PasswordRule::ALL
+        .into_iter()
+        .map(|rule| {
+            let (id, key) = match rule {
+                PasswordRule::MinLength => ("min-length", "rule-min-length"),
+                PasswordRule::UpperCase => ("upper-case", "rule-upper-case"),
+                PasswordRule::LowerCase => ("lower-case", "rule-lower-case"),
+                PasswordRule::Digit => ("digit", "rule-digit"),
+                PasswordRule::Special => ("special", "rule-special"),
+            };
+            RuleState {
+                id,
+                text: language.text(key),
+                met: rule.is_met_by(typed),
+            }
+        })
+        .collect()
 }
 
 #[derive(Deserialize)]
@@ -93,10 +116,10 @@ enum Flow {
 }
 
 impl Flow {
-    fn purpose(self) -> LinkPurpose {
+    fn link_kind(self) -> LinkKind {
         match self {
-            Flow::Confirm => LinkPurpose::Confirm,
-            Flow::Reset => LinkPurpose::ResetPassword,
+            Flow::Confirm => LinkKind::Confirm,
+            Flow::Reset => LinkKind::ResetPassword,
         }
     }
 
@@ -266,7 +289,7 @@ pub async fn resend_confirmation(
     let found = state
         .store
         .account_links()
-        .check(&digest(&form.token), LinkPurpose::Confirm)
+        .check(&digest(&form.token), LinkKind::Confirm)
         .await
         .map_err(|e| internal(&e))?;
     let LinkState::Expired(account_id) = found else {
@@ -357,7 +380,7 @@ async fn linked_account(
     let found = state
         .store
         .account_links()
-        .check(&digest(token), flow.purpose())
+        .check(&digest(token), flow.link_kind())
         .await
         .map_err(internal)?;
     let LinkState::Valid(link) = found else {
@@ -384,7 +407,10 @@ async fn set_password(
     hash: String,
 ) -> Result<bool, si_store::StoreError> {
     let txn = state.store.begin().await?;
-    let spent = txn.account_links().spend(&digest(token), flow.purpose()).await?;
+    let spent = txn
+        .account_links()
+        .spend(&digest(token), flow.link_kind())
+        .await?;
     if !matches!(spent, LinkState::Valid(_)) {
         return Ok(false);
     }
@@ -405,7 +431,7 @@ async fn set_password(
 }
 
 /// The password, or the text keys of what is wrong with it.
-fn acceptable(
+pub(super) fn acceptable(
     typed: &str,
     repeat: &str,
     account: &Account,
@@ -448,23 +474,7 @@ fn page(
     status: StatusCode,
 ) -> Response {
     let (token, typed) = (entered.token.as_str(), entered.password.as_str());
-    let rules = PasswordRule::ALL
-        .into_iter()
-        .map(|rule| {
-            let (id, key) = match rule {
-                PasswordRule::MinLength => ("min-length", "rule-min-length"),
-                PasswordRule::UpperCase => ("upper-case", "rule-upper-case"),
-                PasswordRule::LowerCase => ("lower-case", "rule-lower-case"),
-                PasswordRule::Digit => ("digit", "rule-digit"),
-                PasswordRule::Special => ("special", "rule-special"),
-            };
-            RuleState {
-                id,
-                text: language.text(key),
-                met: rule.is_met_by(typed),
-            }
-        })
-        .collect();
+    let rules = checklist(language, typed);
     let csrf = FormToken::for_page(headers);
     let username = account.username.as_str().to_owned();
     let page = SetPasswordPage {
@@ -478,7 +488,8 @@ fn page(
         username,
         rules,
         same: !typed.is_empty() && typed == entered.repeat,
-        errors,
+        password_errors: errors,
+        focus_password: true,
     };
     csrf.attach((status, page).into_response())
 }

@@ -125,14 +125,20 @@ impl Browser {
             .expect("screenshot");
     }
 
-    async fn heading(&self) -> String {
-        self.driver()
-            .find(By::Css("h1"))
-            .await
-            .expect("a heading")
-            .text()
-            .await
-            .expect("heading text")
+    /// Waits (up to 10 s) for the page whose heading is `expected`: after a
+    /// click or Enter the browser may still be on the page before.
+    async fn expect_heading(&self, expected: &str) {
+        let mut seen = String::new();
+        for _ in 0..100 {
+            if let Ok(heading) = self.driver().find(By::Css("h1")).await {
+                seen = heading.text().await.unwrap_or_default();
+                if seen == expected {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("expected the page {expected:?}, still on {seen:?}");
     }
 
     /// Which checklist rules the page shows as met, in order.
@@ -206,7 +212,7 @@ async fn a_member_logs_in_with_the_keyboard_alone_on_accessible_pages() {
     let driver = browser.driver();
 
     driver.goto(authorize_url(&app, &client_id)).await.unwrap();
-    assert_eq!(browser.heading().await, "Inloggen");
+    browser.expect_heading("Inloggen").await;
     browser.assert_accessible("login page (nl)").await;
     browser.screenshot("login-nl").await;
 
@@ -259,7 +265,7 @@ async fn the_pages_switch_to_english_and_fit_a_phone_screen() {
         .click()
         .await
         .unwrap();
-    assert_eq!(browser.heading().await, "Log in");
+    browser.expect_heading("Log in").await;
     let overflow: Value = driver
         .execute(
             "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
@@ -278,13 +284,13 @@ async fn the_pages_switch_to_english_and_fit_a_phone_screen() {
         ("/forgot-username", "Forgot your username"),
     ] {
         driver.goto(app.url(path)).await.unwrap();
-        assert_eq!(browser.heading().await, heading);
+        browser.expect_heading(heading).await;
         browser.assert_accessible(path).await;
         browser.screenshot(&format!("{}-en-phone", &path[1..])).await;
     }
 
     driver.goto(app.url("/logout")).await.unwrap();
-    assert_eq!(browser.heading().await, "See you next time");
+    browser.expect_heading("See you next time").await;
     browser.assert_accessible("logged-out page (en)").await;
     browser.screenshot("logged-out-en-phone").await;
 
@@ -309,13 +315,13 @@ async fn a_member_resets_a_forgotten_password_while_the_checklist_ticks() {
     let driver = browser.driver();
 
     driver.goto(app.url("/forgot-password")).await.unwrap();
-    assert_eq!(browser.heading().await, "Wachtwoord vergeten");
+    browser.expect_heading("Wachtwoord vergeten").await;
     browser.assert_accessible("forgot password").await;
     browser.screenshot("forgot-password-nl").await;
     let field = driver.active_element().await.unwrap();
     field.send_keys("sanne").await.unwrap();
     field.send_keys(Key::Enter).await.unwrap();
-    assert_eq!(browser.heading().await, "Kijk in je mail");
+    browser.expect_heading("Kijk in je mail").await;
     browser.assert_accessible("check your mail").await;
 
     let mail = smtp.wait_for_async(1).await.remove(0);
@@ -329,7 +335,7 @@ async fn a_member_resets_a_forgotten_password_while_the_checklist_ticks() {
     let start = text.find(&prefix).expect("the link in the mail");
     let link = text[start..].split_whitespace().next().unwrap().to_owned();
     driver.goto(&link).await.unwrap();
-    assert_eq!(browser.heading().await, "Stel je wachtwoord in");
+    browser.expect_heading("Stel je wachtwoord in").await;
     browser.assert_accessible("set password").await;
     assert!(
         browser.rules_met().await.iter().all(|(_, met)| !met),
@@ -364,7 +370,7 @@ async fn a_member_resets_a_forgotten_password_while_the_checklist_ticks() {
     browser.assert_accessible("set password, filled in").await;
     browser.screenshot("set-password-nl").await;
     repeat.send_keys(Key::Enter).await.unwrap();
-    assert_eq!(browser.heading().await, "Je wachtwoord is gewijzigd");
+    browser.expect_heading("Je wachtwoord is gewijzigd").await;
     browser.assert_accessible("password changed").await;
     browser.screenshot("password-changed-nl").await;
     browser.stop().await;
@@ -383,7 +389,7 @@ async fn a_new_member_confirms_changes_the_username_and_logs_out() {
 
     // The link of an old confirmation mail: one button sends a new one.
     driver.goto(app.url("/confirm?token=old-link")).await.unwrap();
-    assert_eq!(browser.heading().await, "Deze link werkt niet meer");
+    browser.expect_heading("Deze link werkt niet meer").await;
     browser.assert_accessible("expired confirmation link").await;
     driver
         .find(By::Css("button[type=submit]"))
@@ -392,7 +398,7 @@ async fn a_new_member_confirms_changes_the_username_and_logs_out() {
         .click()
         .await
         .unwrap();
-    assert_eq!(browser.heading().await, "Kijk in je mail");
+    browser.expect_heading("Kijk in je mail").await;
 
     let mail = smtp.wait_for_async(1).await.remove(0);
     let text = mail_parser::MessageParser::default()
@@ -408,7 +414,7 @@ async fn a_new_member_confirms_changes_the_username_and_logs_out() {
         .goto(text[start..].split_whitespace().next().unwrap())
         .await
         .unwrap();
-    assert_eq!(browser.heading().await, "Stel je wachtwoord in");
+    browser.expect_heading("Stel je wachtwoord in").await;
     let password = driver.active_element().await.unwrap();
     password.send_keys("Zonnebloem-tafel-42!").await.unwrap();
     password.send_keys(Key::Tab).await.unwrap();
@@ -416,7 +422,7 @@ async fn a_new_member_confirms_changes_the_username_and_logs_out() {
     repeat.send_keys("Zonnebloem-tafel-42!").await.unwrap();
     repeat.send_keys(Key::Enter).await.unwrap();
 
-    assert_eq!(browser.heading().await, "Mijn inlogaccount");
+    browser.expect_heading("Mijn inlogaccount").await;
     browser.assert_accessible("account page").await;
     browser.screenshot("account-nl").await;
     let field = driver.find(By::Id("username")).await.unwrap();
@@ -442,7 +448,7 @@ async fn a_new_member_confirms_changes_the_username_and_logs_out() {
         .click()
         .await
         .unwrap();
-    assert_eq!(browser.heading().await, "Tot de volgende keer");
+    browser.expect_heading("Tot de volgende keer").await;
     driver
         .find(By::LinkText("Terug naar de loginpagina"))
         .await
@@ -450,11 +456,7 @@ async fn a_new_member_confirms_changes_the_username_and_logs_out() {
         .click()
         .await
         .unwrap();
-    assert_eq!(
-        browser.heading().await,
-        "Inloggen",
-        "the login page for the own account"
-    );
+    browser.expect_heading("Inloggen").await;
     browser.assert_accessible("login page for the own account").await;
     browser.stop().await;
     app.stop().await;

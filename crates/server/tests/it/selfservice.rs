@@ -625,3 +625,153 @@ async fn a_member_changes_the_username_and_the_old_one_stays_held() {
     assert!(renamed.is_some());
     app.stop().await;
 }
+
+/// A browser logged in to the member's own account page.
+async fn logged_in_to_account(app: &TestApp, username: &str, password: &str) -> reqwest::Client {
+    let member_browser = browser();
+    let page = member_browser
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let response = member_browser
+        .post(app.url("/login"))
+        .form(&[
+            ("csrf", hidden_field(&page, "csrf").as_str()),
+            ("request", ""),
+            ("username", username),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["location"], "/account");
+    member_browser
+}
+
+#[tokio::test]
+async fn a_member_changes_password_and_address_from_the_account_page() {
+    let smtp = SmtpServer::start();
+    let app = app_with_mail(&smtp).await;
+    let account = member(&app.store, "sanne").await;
+    let here = logged_in_to_account(&app, "sanne", PASSWORD).await;
+    let elsewhere = logged_in_to_account(&app, "sanne", PASSWORD).await;
+
+    let password_change = |current: &'static str, new: &'static str| {
+        let (app, here) = (&app, &here);
+        async move {
+            let page = here
+                .get(app.url("/account"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            let form = [
+                ("csrf", hidden_field(&page, "csrf")),
+                ("current", current.to_owned()),
+                ("password", new.to_owned()),
+                ("repeat", new.to_owned()),
+            ];
+            let response = here
+                .post(app.url("/account/password"))
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+    let (status, page) = password_change("not-it", NEW_PASSWORD).await;
+    assert_eq!(status, 400);
+    assert!(page.contains("Je huidige wachtwoord klopt niet"), "{page}");
+    let (status, page) = password_change(PASSWORD, "Password1!").await;
+    assert_eq!(status, 400);
+    assert!(page.contains("te makkelijk te raden"), "{page}");
+    let (status, page) = password_change(PASSWORD, NEW_PASSWORD).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Je wachtwoord is gewijzigd"), "{page}");
+    let notice = &smtp.wait_for_async(1).await[0];
+    assert_eq!(notice.to, ["ouders@example.nl"]);
+    assert_eq!(
+        here.get(app.url("/account")).send().await.unwrap().status(),
+        200,
+        "this session stays"
+    );
+    assert_eq!(
+        elsewhere.get(app.url("/account")).send().await.unwrap().status(),
+        303,
+        "every other session ended"
+    );
+    logged_in_to_account(&app, "sanne", NEW_PASSWORD).await;
+
+    let email_change = |address: &'static str| {
+        let (app, here) = (&app, &here);
+        async move {
+            let page = here
+                .get(app.url("/account"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            let form = [
+                ("csrf", hidden_field(&page, "csrf")),
+                ("email", address.to_owned()),
+            ];
+            let response = here
+                .post(app.url("/account/email"))
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+    let (status, page) = email_change("geen adres").await;
+    assert_eq!(status, 400);
+    assert!(page.contains("Vul een geldig e-mailadres in"), "{page}");
+    let (status, page) = email_change("ouders@example.nl").await;
+    assert_eq!(status, 400);
+    assert!(page.contains("Dit is al je e-mailadres"), "{page}");
+    let (status, page) = email_change("sanne@example.org").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("sanne@example.org"), "{page}");
+
+    let received = smtp.wait_for_async(3).await;
+    let to_new = received
+        .iter()
+        .find(|m| m.to == ["sanne@example.org"])
+        .expect("a mail to the new address");
+    let to_old = received[1..]
+        .iter()
+        .find(|m| m.to == ["ouders@example.nl"])
+        .expect("a notice to the old one");
+    assert!(
+        !text_of(to_old).contains("sanne@example.org"),
+        "the old address sees the new one masked"
+    );
+    let stored = app.store.accounts().by_id(&account.id).await.unwrap().unwrap();
+    assert_eq!(
+        stored.email.as_ref().map(|e| e.as_str()),
+        Some("ouders@example.nl"),
+        "the old address stays until the new one is confirmed"
+    );
+    let link = link_in(&text_of(to_new), &app.url("/account/email/confirm?token="));
+    let page = browser().get(&link).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Je e-mailadres is gewijzigd"), "{page}");
+    let stored = app.store.accounts().by_id(&account.id).await.unwrap().unwrap();
+    assert_eq!(
+        stored.email.as_ref().map(|e| e.as_str()),
+        Some("sanne@example.org")
+    );
+    assert!(stored.email_verified_at.is_some());
+    let page = browser().get(&link).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Deze link werkt niet meer"), "used once: {page}");
+    app.stop().await;
+}

@@ -7,6 +7,7 @@ pub struct Model {
     pub token_digest: String,
     pub account_id: String,
     pub purpose: String,
+    pub new_email: Option<String>,
     pub created_at: i64,
     pub expires_at: i64,
     pub used_at: Option<i64>,
