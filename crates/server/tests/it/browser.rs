@@ -30,8 +30,9 @@ struct Browser {
 }
 
 impl Browser {
-    /// A browser whose user prefers `language` (its `Accept-Language`).
-    async fn start(language: &str, width: u32, height: u32) -> Self {
+    /// A browser whose user prefers `language` (its `Accept-Language`), in a
+    /// window of `width` × `height` pixels, zoomed to `zoom` (2.0 is 200%).
+    async fn start(language: &str, width: u32, height: u32, zoom: f32) -> Self {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|listener| listener.local_addr())
             .expect("a free port")
@@ -57,6 +58,7 @@ impl Browser {
             "--disable-quic".to_owned(),
             "--no-first-run".to_owned(),
             format!("--window-size={width},{height}"),
+            format!("--force-device-scale-factor={zoom}"),
             format!("--lang={language}"),
             format!("--accept-lang={language}"),
             format!("--user-data-dir={}", profile.path().display()),
@@ -208,7 +210,7 @@ async fn a_member_logs_in_with_the_keyboard_alone_on_accessible_pages() {
     let app = spawn_app().await;
     member(&app.store, "sanne").await;
     let (client_id, _) = register(&app, ClientKind::Public, IdTokenAlgorithm::Rs256).await;
-    let browser = Browser::start("nl-NL", 1280, 900).await;
+    let browser = Browser::start("nl-NL", 1280, 900, 1.0).await;
     let driver = browser.driver();
 
     driver.goto(authorize_url(&app, &client_id)).await.unwrap();
@@ -254,7 +256,7 @@ async fn a_member_logs_in_with_the_keyboard_alone_on_accessible_pages() {
 async fn the_pages_switch_to_english_and_fit_a_phone_screen() {
     let app = spawn_app().await;
     let (client_id, _) = register(&app, ClientKind::Public, IdTokenAlgorithm::Rs256).await;
-    let browser = Browser::start("nl-NL", 360, 740).await;
+    let browser = Browser::start("nl-NL", 360, 740, 1.0).await;
     let driver = browser.driver();
 
     driver.goto(authorize_url(&app, &client_id)).await.unwrap();
@@ -311,7 +313,7 @@ async fn a_member_resets_a_forgotten_password_while_the_checklist_ticks() {
     let url = smtp.url();
     let app = spawn_app_with(|config| config.mail.smtp_url = Some(url)).await;
     member(&app.store, "sanne").await;
-    let browser = Browser::start("nl-NL", 1280, 900).await;
+    let browser = Browser::start("nl-NL", 1280, 900, 1.0).await;
     let driver = browser.driver();
 
     driver.goto(app.url("/forgot-password")).await.unwrap();
@@ -384,7 +386,7 @@ async fn a_new_member_confirms_changes_the_username_and_logs_out() {
     let url = smtp.url();
     let app = spawn_app_with(|config| config.mail.smtp_url = Some(url)).await;
     pending_member(&app, "21234567890123", "old-link").await;
-    let browser = Browser::start("nl-NL", 1280, 900).await;
+    let browser = Browser::start("nl-NL", 1280, 900, 1.0).await;
     let driver = browser.driver();
 
     // The link of an old confirmation mail: one button sends a new one.
@@ -458,6 +460,69 @@ async fn a_new_member_confirms_changes_the_username_and_logs_out() {
         .unwrap();
     browser.expect_heading("Inloggen").await;
     browser.assert_accessible("login page for the own account").await;
+    browser.stop().await;
+    app.stop().await;
+}
+
+// A multi-threaded runtime: the driver's session ends from its own task.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_forgotten_username_arrives_by_mail_and_the_pages_work_at_200_percent_zoom() {
+    let smtp = SmtpServer::start();
+    let url = smtp.url();
+    let app = spawn_app_with(|config| config.mail.smtp_url = Some(url)).await;
+    member(&app.store, "sanne").await;
+    member(&app.store, "daan.jansen").await;
+    // A 1280 × 900 screen at 200%: 640 × 450 CSS pixels, each drawn twice as large.
+    let browser = Browser::start("nl-NL", 640, 450, 2.0).await;
+    let driver = browser.driver();
+
+    driver.goto(app.url("/help")).await.unwrap();
+    browser.expect_heading("Hulp bij inloggen").await;
+    driver
+        .find(By::LinkText("Gebruikersnaam vergeten?"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.expect_heading("Gebruikersnaam vergeten").await;
+    let viewport: Value = driver
+        .execute("return [window.innerWidth, window.devicePixelRatio];", Vec::new())
+        .await
+        .unwrap()
+        .json()
+        .clone();
+    assert_eq!(
+        viewport,
+        serde_json::json!([640, 2]),
+        "a 1280-pixel screen at 200%"
+    );
+    let overflow: Value = driver
+        .execute(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+            Vec::new(),
+        )
+        .await
+        .unwrap()
+        .json()
+        .clone();
+    assert_eq!(overflow, 0, "nothing sticks out sideways at 200%");
+    browser.assert_accessible("forgot username, 200%").await;
+    browser.screenshot("forgot-username-nl-200").await;
+    let field = driver.active_element().await.unwrap();
+    field.send_keys("ouders@example.nl").await.unwrap();
+    field.send_keys(Key::Enter).await.unwrap();
+    browser.expect_heading("Kijk in je mail").await;
+
+    let mail = smtp.wait_for_async(1).await.remove(0);
+    assert_eq!(mail.to, ["ouders@example.nl"]);
+    let text = mail_parser::MessageParser::default()
+        .parse(mail.data.as_bytes())
+        .unwrap()
+        .body_text(0)
+        .unwrap()
+        .into_owned();
+    assert!(text.contains("sanne") && text.contains("daan.jansen"), "{text}");
     browser.stop().await;
     app.stop().await;
 }
