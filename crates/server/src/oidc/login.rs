@@ -252,7 +252,8 @@ async fn check_password(
     }
 }
 
-fn throttled_message(language: Language, now: OffsetDateTime, until: OffsetDateTime) -> String {
+/// "Try again in N minutes", for a throttled password attempt.
+pub(crate) fn throttled_message(language: Language, now: OffsetDateTime, until: OffsetDateTime) -> String {
     let minutes = ((until - now).whole_seconds() + 59) / 60;
     language.text_with(
         "login-throttled",

@@ -23,6 +23,7 @@ use si_store::{
     Repositories, StoreError,
     account_links::{AccountLink, LinkKind, LinkPurpose, LinkState},
     accounts::Account,
+    throttle::ThrottlePolicy,
 };
 
 use super::{
@@ -37,7 +38,7 @@ use crate::{
         i18n::Language,
     },
     mail::{self, Mail},
-    oidc::session,
+    oidc::{login::throttled_message, session},
 };
 
 pub const ACCOUNT_PATH: &str = "/account";
@@ -190,7 +191,26 @@ pub async fn change_password(
         )
         .await;
     }
+    // Guessing the current password counts as guessing at the login.
+    let subject = format!("user:{}", account.username.as_str());
+    let throttle = state.store.throttle();
+    let standing = throttle
+        .check(std::slice::from_ref(&subject))
+        .await
+        .map_err(|e| internal(&e))?;
+    if let Some(until) = standing.blocked_until {
+        let wait = throttled_message(language, state.clock().now(), until);
+        let outcome = Outcome {
+            password_errors: vec![wait],
+            ..Outcome::default()
+        };
+        return page(&state, language, &headers, &account, outcome).await;
+    }
     if !current_password_matches(&state, &account, &form.current).await {
+        throttle
+            .record_failure(&subject, &ThrottlePolicy::default())
+            .await
+            .map_err(|e| internal(&e))?;
         return page(
             &state,
             language,

@@ -775,3 +775,46 @@ async fn a_member_changes_password_and_address_from_the_account_page() {
     assert!(page.contains("Deze link werkt niet meer"), "used once: {page}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn guessing_the_current_password_is_throttled_like_the_login() {
+    let app = spawn_app().await;
+    member(&app.store, "sanne").await;
+    let here = logged_in_to_account(&app, "sanne", PASSWORD).await;
+    let mut last = String::new();
+    for _ in 0..6 {
+        let page = here
+            .get(app.url("/account"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let form = [
+            ("csrf", hidden_field(&page, "csrf")),
+            ("current", "a guess".to_owned()),
+            ("password", NEW_PASSWORD.to_owned()),
+            ("repeat", NEW_PASSWORD.to_owned()),
+        ];
+        let response = here
+            .post(app.url("/account/password"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400);
+        last = response.text().await.unwrap();
+    }
+    assert!(last.contains("Probeer het over"), "the sixth guess waits: {last}");
+    let page = browser()
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Inloggen"));
+    app.stop().await;
+}
