@@ -186,33 +186,7 @@ pub async fn request_password(
     headers: HeaderMap,
     form: Result<Form<ForgotForm>, FormRejection>,
 ) -> Result<Response, PageError> {
-    let Ok(Form(form)) = form else {
-        return Err(PageError::new(language, PageErrorKind::BadRequest));
-    };
-    let typed: String = form.username.trim().chars().take(80).collect();
-    let refuse = |key: &str| {
-        Ok(Forgotten::Password.page(
-            &state,
-            language,
-            &headers,
-            typed.clone(),
-            Some(language.text(key)),
-            StatusCode::BAD_REQUEST,
-        ))
-    };
-    if !csrf::is_valid(&headers, &form.csrf) {
-        return refuse("login-expired-form");
-    }
-    if typed.is_empty() {
-        return refuse("forgot-username-missing");
-    }
-    let background = state.clone();
-    tokio::spawn(async move {
-        if let Err(err) = mail_reset_link(&background, &typed, language).await {
-            tracing::error!("a reset link could not be queued: {err}");
-        }
-    });
-    Ok(Forgotten::Password.check_mail(&state, language))
+    request(state, language, &headers, Forgotten::Password, form).await
 }
 
 pub async fn request_username(
@@ -221,33 +195,63 @@ pub async fn request_username(
     headers: HeaderMap,
     form: Result<Form<ForgotForm>, FormRejection>,
 ) -> Result<Response, PageError> {
+    request(state, language, &headers, Forgotten::Username, form).await
+}
+
+/// Checks the form, answers "Kijk in je mail", and only then looks for the
+/// account(s) and queues the mail.
+async fn request(
+    state: AppState,
+    language: Language,
+    headers: &HeaderMap,
+    forgotten: Forgotten,
+    form: Result<Form<ForgotForm>, FormRejection>,
+) -> Result<Response, PageError> {
     let Ok(Form(form)) = form else {
         return Err(PageError::new(language, PageErrorKind::BadRequest));
     };
-    let typed: String = form.email.trim().chars().take(254).collect();
+    let (typed, max_length) = match forgotten {
+        Forgotten::Password => (form.username, 80),
+        Forgotten::Username => (form.email, 254),
+    };
+    let typed: String = typed.trim().chars().take(max_length).collect();
     let refuse = |key: &str| {
-        Ok(Forgotten::Username.page(
+        Ok(forgotten.page(
             &state,
             language,
-            &headers,
+            headers,
             typed.clone(),
             Some(language.text(key)),
             StatusCode::BAD_REQUEST,
         ))
     };
-    if !csrf::is_valid(&headers, &form.csrf) {
+    if !csrf::is_valid(headers, &form.csrf) {
         return refuse("login-expired-form");
     }
-    let Ok(email) = Email::parse(&typed) else {
-        return refuse("forgot-email-invalid");
-    };
     let background = state.clone();
-    tokio::spawn(async move {
-        if let Err(err) = mail_usernames(&background, &email, language).await {
-            tracing::error!("a username reminder could not be queued: {err}");
+    match forgotten {
+        Forgotten::Password => {
+            if typed.is_empty() {
+                return refuse("forgot-username-missing");
+            }
+            tokio::spawn(async move {
+                if let Err(err) = mail_reset_link(&background, &typed, language).await {
+                    tracing::error!("a reset link could not be queued: {err}");
+                }
+            });
         }
-    });
-    Ok(Forgotten::Username.check_mail(&state, language))
+        Forgotten::Username => {
+            let Ok(email) = Email::parse(&typed) else {
+                return refuse("forgot-email-invalid");
+            };
+            tokio::spawn(async move {
+                if let Err(err) = mail_usernames(&background, &email, language).await {
+                    tracing::error!("a username reminder could not be queued: {err}");
+                }
+            });
+        }
+    }
+    Ok(forgotten.check_mail(&state, language))
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -17,7 +17,7 @@ use thirtyfour::{ChromiumLikeCapabilities, DesiredCapabilities, Key, WebDriver, 
 
 use crate::{
     interop::{PASSWORD, REDIRECT_URI, member, register},
-    selfservice::pending_member,
+    selfservice::{link_in, pending_member, text_of},
     smtp::SmtpServer,
     support::{TestApp, spawn_app, spawn_app_with},
 };
@@ -327,16 +327,11 @@ async fn a_member_resets_a_forgotten_password_while_the_checklist_ticks() {
     browser.assert_accessible("check your mail").await;
 
     let mail = smtp.wait_for_async(1).await.remove(0);
-    let text = mail_parser::MessageParser::default()
-        .parse(mail.data.as_bytes())
-        .unwrap()
-        .body_text(0)
-        .unwrap()
-        .into_owned();
-    let prefix = app.url("/reset-password?token=");
-    let start = text.find(&prefix).expect("the link in the mail");
-    let link = text[start..].split_whitespace().next().unwrap().to_owned();
-    driver.goto(&link).await.unwrap();
+    let text = text_of(&mail);
+    driver
+        .goto(link_in(&text, &app.url("/reset-password?token=")))
+        .await
+        .unwrap();
     browser.expect_heading("Stel je wachtwoord in").await;
     browser.assert_accessible("set password").await;
     assert!(
@@ -403,17 +398,9 @@ async fn a_new_member_confirms_changes_the_username_and_logs_out() {
     browser.expect_heading("Kijk in je mail").await;
 
     let mail = smtp.wait_for_async(1).await.remove(0);
-    let text = mail_parser::MessageParser::default()
-        .parse(mail.data.as_bytes())
-        .unwrap()
-        .body_text(0)
-        .unwrap()
-        .into_owned();
-    let start = text
-        .find(&app.url("/confirm?token="))
-        .expect("the link in the mail");
+    let text = text_of(&mail);
     driver
-        .goto(text[start..].split_whitespace().next().unwrap())
+        .goto(link_in(&text, &app.url("/confirm?token=")))
         .await
         .unwrap();
     browser.expect_heading("Stel je wachtwoord in").await;
@@ -516,12 +503,7 @@ async fn a_forgotten_username_arrives_by_mail_and_the_pages_work_at_200_percent_
 
     let mail = smtp.wait_for_async(1).await.remove(0);
     assert_eq!(mail.to, ["ouders@example.nl"]);
-    let text = mail_parser::MessageParser::default()
-        .parse(mail.data.as_bytes())
-        .unwrap()
-        .body_text(0)
-        .unwrap()
-        .into_owned();
+    let text = text_of(&mail);
     assert!(text.contains("sanne") && text.contains("daan.jansen"), "{text}");
     browser.stop().await;
     app.stop().await;

@@ -28,7 +28,7 @@ async fn app_with_mail(smtp: &SmtpServer) -> TestApp {
 }
 
 /// The plain-text body of a mail.
-fn text_of(mail: &ReceivedMail) -> String {
+pub fn text_of(mail: &ReceivedMail) -> String {
     MessageParser::default()
         .parse(mail.data.as_bytes())
         .expect("a MIME message")
@@ -47,7 +47,7 @@ fn subject_of(mail: &ReceivedMail) -> String {
 }
 
 /// The first link in `text` that starts with `prefix`.
-fn link_in(text: &str, prefix: &str) -> String {
+pub fn link_in(text: &str, prefix: &str) -> String {
     let start = text
         .find(prefix)
         .unwrap_or_else(|| panic!("no link {prefix} in {text}"));
