@@ -17,9 +17,9 @@ use thirtyfour::{ChromiumLikeCapabilities, DesiredCapabilities, Key, WebDriver, 
 
 use crate::{
     interop::{PASSWORD, REDIRECT_URI, member, register},
-    selfservice::{link_in, pending_member, text_of},
+    selfservice::{app_with_mail, link_in, pending_member, text_of},
     smtp::SmtpServer,
-    support::{TestApp, spawn_app, spawn_app_with},
+    support::{TestApp, spawn_app},
 };
 
 /// A headless Chromium behind its own chromedriver; both end with the value.
@@ -310,8 +310,7 @@ async fn the_pages_switch_to_english_and_fit_a_phone_screen() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_member_resets_a_forgotten_password_while_the_checklist_ticks() {
     let smtp = SmtpServer::start();
-    let url = smtp.url();
-    let app = spawn_app_with(|config| config.mail.smtp_url = Some(url)).await;
+    let app = app_with_mail(&smtp).await;
     member(&app.store, "sanne").await;
     let browser = Browser::start("nl-NL", 1280, 900, 1.0).await;
     let driver = browser.driver();
@@ -378,8 +377,7 @@ async fn a_member_resets_a_forgotten_password_while_the_checklist_ticks() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_new_member_confirms_changes_the_username_and_logs_out() {
     let smtp = SmtpServer::start();
-    let url = smtp.url();
-    let app = spawn_app_with(|config| config.mail.smtp_url = Some(url)).await;
+    let app = app_with_mail(&smtp).await;
     pending_member(&app, "21234567890123", "old-link").await;
     let browser = Browser::start("nl-NL", 1280, 900, 1.0).await;
     let driver = browser.driver();
@@ -455,8 +453,7 @@ async fn a_new_member_confirms_changes_the_username_and_logs_out() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_forgotten_username_arrives_by_mail_and_the_pages_work_at_200_percent_zoom() {
     let smtp = SmtpServer::start();
-    let url = smtp.url();
-    let app = spawn_app_with(|config| config.mail.smtp_url = Some(url)).await;
+    let app = app_with_mail(&smtp).await;
     member(&app.store, "sanne").await;
     member(&app.store, "daan.jansen").await;
     // A 1280 × 900 screen at 200%: 640 × 450 CSS pixels, each drawn twice as large.

@@ -22,9 +22,14 @@ use crate::{
 
 const NEW_PASSWORD: &str = "Zonnebloem-tafel-42!";
 
-async fn app_with_mail(smtp: &SmtpServer) -> TestApp {
+pub async fn app_with_mail(smtp: &SmtpServer) -> TestApp {
     let url = smtp.url();
     spawn_app_with(|config| config.mail.smtp_url = Some(url)).await
+}
+
+/// The page at `url`, as text.
+async fn fetch(browser: &reqwest::Client, url: impl reqwest::IntoUrl) -> String {
+    browser.get(url).send().await.unwrap().text().await.unwrap()
 }
 
 /// The plain-text body of a mail.
@@ -66,14 +71,7 @@ async fn submit(
     path: &str,
     fields: &[(&str, &str)],
 ) -> (u16, String) {
-    let page = browser
-        .get(app.url(path))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = fetch(browser, app.url(path)).await;
     let csrf = hidden_field(&page, "csrf");
     let action = page
         .split("<form method=\"post\" action=\"")
@@ -154,14 +152,7 @@ async fn a_forgotten_password_is_replaced_once_through_the_mailed_link() {
     let link = link_in(&text_of(&received[0]), &app.url("/reset-password?token="));
     let path = link.trim_start_matches(&app.url(""));
 
-    let page = member_browser
-        .get(&link)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = fetch(&member_browser, &link).await;
     assert!(
         page.contains("Stel je wachtwoord in") && page.contains("Gebruikersnaam: sanne"),
         "{page}"
@@ -239,14 +230,7 @@ async fn a_forgotten_password_is_replaced_once_through_the_mailed_link() {
     .await;
     assert!(query_value(&back, "code").is_some(), "the new password works");
 
-    let page = member_browser
-        .get(&link)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = fetch(&member_browser, &link).await;
     assert!(
         page.contains("Deze link werkt niet meer") && page.contains("href=\"/forgot-password\""),
         "a used link offers a new mail: {page}"
@@ -445,14 +429,7 @@ async fn a_new_member_confirms_sets_a_password_and_lands_on_the_account_page() {
     let account = pending_member(&app, "21234567890123", "expired-token").await;
     let member_browser = browser();
 
-    let page = member_browser
-        .get(app.url("/confirm?token=expired-token"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = fetch(&member_browser, app.url("/confirm?token=expired-token")).await;
     assert!(
         page.contains("Deze link werkt niet meer") && page.contains("Stuur een nieuwe mail"),
         "{page}"
@@ -469,14 +446,7 @@ async fn a_new_member_confirms_sets_a_password_and_lands_on_the_account_page() {
 
     let mail = &smtp.wait_for_async(1).await[0];
     let link = link_in(&text_of(mail), &app.url("/confirm?token="));
-    let page = member_browser
-        .get(&link)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = fetch(&member_browser, &link).await;
     assert!(
         page.contains("Stel je wachtwoord in") && page.contains("21234567890123"),
         "{page}"
@@ -517,14 +487,7 @@ async fn a_new_member_confirms_sets_a_password_and_lands_on_the_account_page() {
     let stored = app.store.accounts().by_id(&account.id).await.unwrap().unwrap();
     assert_eq!(stored.status, AccountStatus::Active);
     assert!(stored.email_verified_at.is_some(), "the address is confirmed");
-    let page = member_browser
-        .get(&link)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = fetch(&member_browser, &link).await;
     assert!(
         page.contains("al gebruikt") && page.contains("href=\"/login\""),
         "{page}"
@@ -542,14 +505,7 @@ async fn a_member_changes_the_username_and_the_old_one_stays_held() {
     let to_login = member_browser.get(app.url("/account")).send().await.unwrap();
     assert_eq!(to_login.status(), 303);
     assert_eq!(to_login.headers()["location"], "/login");
-    let page = member_browser
-        .get(app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = fetch(&member_browser, app.url("/login")).await;
     let logged_in = member_browser
         .post(app.url("/login"))
         .form(&[
@@ -592,14 +548,7 @@ async fn a_member_changes_the_username_and_the_old_one_stays_held() {
 
     // Someone else cannot take the old name over; its owner can take it back.
     let other = browser();
-    let page = other
-        .get(app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = fetch(&other, app.url("/login")).await;
     other
         .post(app.url("/login"))
         .form(&[
@@ -629,14 +578,7 @@ async fn a_member_changes_the_username_and_the_old_one_stays_held() {
 /// A browser logged in to the member's own account page.
 async fn logged_in_to_account(app: &TestApp, username: &str, password: &str) -> reqwest::Client {
     let member_browser = browser();
-    let page = member_browser
-        .get(app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = fetch(&member_browser, app.url("/login")).await;
     let response = member_browser
         .post(app.url("/login"))
         .form(&[
@@ -663,14 +605,7 @@ async fn a_member_changes_password_and_address_from_the_account_page() {
     let password_change = |current: &'static str, new: &'static str| {
         let (app, here) = (&app, &here);
         async move {
-            let page = here
-                .get(app.url("/account"))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
+            let page = fetch(here, app.url("/account")).await;
             let form = [
                 ("csrf", hidden_field(&page, "csrf")),
                 ("current", current.to_owned()),
@@ -712,14 +647,7 @@ async fn a_member_changes_password_and_address_from_the_account_page() {
     let email_change = |address: &'static str| {
         let (app, here) = (&app, &here);
         async move {
-            let page = here
-                .get(app.url("/account"))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
+            let page = fetch(here, app.url("/account")).await;
             let form = [
                 ("csrf", hidden_field(&page, "csrf")),
                 ("email", address.to_owned()),
@@ -783,14 +711,7 @@ async fn guessing_the_current_password_is_throttled_like_the_login() {
     let here = logged_in_to_account(&app, "sanne", PASSWORD).await;
     let mut last = String::new();
     for _ in 0..6 {
-        let page = here
-            .get(app.url("/account"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let page = fetch(&here, app.url("/account")).await;
         let form = [
             ("csrf", hidden_field(&page, "csrf")),
             ("current", "a guess".to_owned()),
