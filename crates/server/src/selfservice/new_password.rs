@@ -370,6 +370,8 @@ pub async fn send_confirmation(
 }
 
 /// The account of a link that can still be used, or what the link is instead.
+/// A link of a disabled account is dead: setting a password must not bring
+/// the account back.
 async fn linked_account(
     state: &AppState,
     language: Language,
@@ -391,7 +393,8 @@ async fn linked_account(
         .accounts()
         .by_id(&link.account)
         .await
-        .map_err(internal)?;
+        .map_err(internal)?
+        .filter(|account| account.status != AccountStatus::Disabled);
     Ok(account.ok_or(LinkState::Unknown))
 }
 

@@ -427,6 +427,12 @@ async fn a_new_member_confirms_changes_the_username_and_logs_out() {
     assert_eq!(shown, "sanne.devries");
     browser.assert_accessible("account page, username changed").await;
     browser.screenshot("account-username-changed-nl").await;
+    let current = driver.find(By::Id("current")).await.unwrap();
+    current.send_keys("not my password").await.unwrap();
+    current.send_keys(Key::Enter).await.unwrap();
+    let alert = driver.find(By::Css("#password-errors")).await.unwrap();
+    assert!(alert.text().await.unwrap().contains("klopt niet"));
+    browser.assert_accessible("account page with an error").await;
 
     driver
         .find(By::Css("form[action='/logout'] button"))

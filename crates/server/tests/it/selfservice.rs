@@ -739,3 +739,47 @@ async fn guessing_the_current_password_is_throttled_like_the_login() {
     assert!(page.contains("Inloggen"));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_link_of_a_disabled_account_sets_no_password() {
+    let app = spawn_app().await;
+    let account = member(&app.store, "sanne").await;
+    app.store
+        .account_links()
+        .issue(
+            &si_credentials::secrets::digest("reset-token"),
+            &AccountLink {
+                account: account.id,
+                purpose: LinkPurpose::ResetPassword,
+                expires_at: time::OffsetDateTime::now_utc() + time::Duration::minutes(30),
+            },
+        )
+        .await
+        .unwrap();
+    app.store
+        .accounts()
+        .set_status(&account.id, AccountStatus::Disabled)
+        .await
+        .unwrap();
+    let page = fetch(&browser(), app.url("/reset-password?token=reset-token")).await;
+    assert!(page.contains("Deze link werkt niet meer"), "{page}");
+    let posted = app
+        .client
+        .post(app.url("/reset-password"))
+        .form(&[
+            ("token", "reset-token"),
+            ("password", NEW_PASSWORD),
+            ("repeat", NEW_PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(posted.text().await.unwrap().contains("Deze link werkt niet meer"));
+    let stored = app.store.accounts().by_id(&account.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, AccountStatus::Disabled);
+    assert_eq!(
+        stored.password_hash, account.password_hash,
+        "the password is unchanged"
+    );
+    app.stop().await;
+}
