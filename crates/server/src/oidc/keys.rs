@@ -16,8 +16,11 @@ use std::{
 use aws_lc_rs::{
     aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey},
     encoding::{AsDer, Pkcs8V1Der},
+    rand::SystemRandom,
     rsa::KeySize,
-    signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, RsaKeyPair},
+    signature::{
+        ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, RSA_PKCS1_SHA256, RsaKeyPair,
+    },
 };
 use axum::{
     Json,
@@ -135,8 +138,8 @@ pub enum KeyError {
     Generate(SigningAlgorithm),
     #[error("there is no {0} key to sign with")]
     NoSigningKey(SigningAlgorithm),
-    #[error("cannot sign a token: {0}")]
-    Sign(jsonwebtoken::errors::Error),
+    #[error("cannot sign a token")]
+    Sign,
     #[error("the token is signed with a key that is not published: {kid}")]
     UnknownKey { kid: String },
     #[error("the token is not valid: {0}")]
@@ -393,7 +396,7 @@ struct LoadedKey {
     /// Built from the published JWK, exactly as relying parties verify.
     decoding: DecodingKey,
     /// Only for keys that were still signing when loaded.
-    encoding: Option<EncodingKey>,
+    signer: Option<Signer>,
     retire_at: Option<OffsetDateTime>,
     expires_at: Option<OffsetDateTime>,
 }
@@ -412,9 +415,9 @@ impl LoadedKey {
         let jwk: Jwk = serde_json::from_str(&stored.public_jwk).map_err(|_| corrupt("public JWK"))?;
         let decoding = DecodingKey::from_jwk(&jwk).map_err(|_| corrupt("public JWK"))?;
         let signs = stored.retire_at.is_none_or(|at| at > now);
-        let encoding = if signs {
+        let signer = if signs {
             let pkcs8 = sealing.open(&stored.kid, &stored.private_key_sealed)?;
-            Some(encoding_key(algorithm, &pkcs8).ok_or_else(|| corrupt("private key"))?)
+            Some(Signer::from_pkcs8(algorithm, &pkcs8).ok_or_else(|| corrupt("private key"))?)
         } else {
             None
         };
@@ -423,7 +426,7 @@ impl LoadedKey {
             kid: stored.kid,
             algorithm,
             decoding,
-            encoding,
+            signer,
             retire_at: stored.retire_at,
             expires_at: stored.expires_at,
         }))
@@ -433,10 +436,50 @@ impl LoadedKey {
         self.expires_at.is_none_or(|at| at > now)
     }
 
-    fn signing_at(&self, now: OffsetDateTime) -> Option<&EncodingKey> {
-        self.encoding
+    fn signing_at(&self, now: OffsetDateTime) -> Option<&Signer> {
+        self.signer
             .as_ref()
             .filter(|_| self.retire_at.is_none_or(|at| at > now))
+    }
+}
+
+/// A private key parsed and checked once, when loaded. (jsonwebtoken's
+/// `encode` parses and checks the DER key again on every call, which cost
+/// more than the RS256 signature itself.)
+enum Signer {
+    Rsa(RsaKeyPair),
+    Ecdsa(EcdsaKeyPair),
+    Ed25519(Ed25519KeyPair),
+}
+
+impl Signer {
+    fn from_pkcs8(algorithm: SigningAlgorithm, pkcs8: &[u8]) -> Option<Self> {
+        Some(match algorithm {
+            SigningAlgorithm::Rs256 => Signer::Rsa(RsaKeyPair::from_pkcs8(pkcs8).ok()?),
+            SigningAlgorithm::Es256 => {
+                Signer::Ecdsa(EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8).ok()?)
+            }
+            SigningAlgorithm::EdDsa => Signer::Ed25519(Ed25519KeyPair::from_pkcs8(pkcs8).ok()?),
+        })
+    }
+
+    /// The JWS signature of `input` (RFC 7518 §3: PKCS#1 v1.5, fixed-size
+    /// ECDSA, or Ed25519).
+    fn sign(&self, input: &[u8]) -> Result<Vec<u8>, KeyError> {
+        match self {
+            Signer::Rsa(key) => {
+                let mut signature = vec![0; key.public_modulus_len()];
+                key.sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), input, &mut signature)
+                    .map_err(|_| KeyError::Sign)?;
+                Ok(signature)
+            }
+            Signer::Ecdsa(key) => Ok(key
+                .sign(&SystemRandom::new(), input)
+                .map_err(|_| KeyError::Sign)?
+                .as_ref()
+                .to_vec()),
+            Signer::Ed25519(key) => Ok(key.sign(input).as_ref().to_vec()),
+        }
     }
 }
 
@@ -515,7 +558,7 @@ impl Keyring {
     ) -> Result<String, KeyError> {
         let now = self.now();
         let keys = self.snapshot();
-        let (kid, encoding) = keys
+        let (kid, signer) = keys
             .iter()
             .filter(|k| k.algorithm == algorithm)
             .find_map(|k| k.signing_at(now).map(|e| (&k.kid, e)))
@@ -523,7 +566,11 @@ impl Keyring {
         let mut header = Header::new(algorithm.jwt());
         header.kid = Some(kid.clone());
         header.typ = Some(typ.to_owned());
-        jsonwebtoken::encode(&header, claims, encoding).map_err(KeyError::Sign)
+        let header = serde_json::to_vec(&header).map_err(|_| KeyError::Sign)?;
+        let claims = serde_json::to_vec(claims).map_err(|_| KeyError::Sign)?;
+        let signing_input = format!("{}.{}", base64::encode_url(&header), base64::encode_url(&claims));
+        let signature = signer.sign(signing_input.as_bytes())?;
+        Ok(format!("{signing_input}.{}", base64::encode_url(&signature)))
     }
 
     /// Checks a token this provider signed: a published key by `kid`, its
