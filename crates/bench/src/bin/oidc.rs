@@ -38,6 +38,8 @@ const REDIRECT_URI: &str = "http://127.0.0.1:9/callback";
 const MEMBERS: usize = 64;
 /// How many alternating slices the hash and login phases are cut into.
 const SLICES: u32 = 4;
+/// The start of every measured stretch that does not count.
+const WARM_UP: Duration = Duration::from_millis(200);
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -219,9 +221,10 @@ async fn run(binary: &str, database_url: Option<String>, phase: Duration) -> Res
     Ok(())
 }
 
-/// Runs `task` in `workers` loops for `phase` and returns the successes that
-/// finished within it, per second (work still running at the end counts
-/// for nothing, whatever its length).
+/// Runs `task` in `workers` loops for `phase` and returns the rate of
+/// successes in its steady state: those that finished after the first
+/// [`WARM_UP`] (while a multi-step flow is still filling its pipeline) and
+/// before the end (work still running then counts for nothing).
 async fn rate<F, Fut>(phase: Duration, workers: usize, task: F) -> f64
 where
     F: Fn(usize) -> Fut + Send + Sync + 'static + Clone,
@@ -234,7 +237,8 @@ where
         let (task, done) = (task.clone(), done.clone());
         handles.push(tokio::spawn(async move {
             while started.elapsed() < phase {
-                if task(worker).await && started.elapsed() <= phase {
+                let succeeded = task(worker).await;
+                if succeeded && (WARM_UP..=phase).contains(&started.elapsed()) {
                     done.fetch_add(1, Ordering::Relaxed);
                 }
             }
@@ -243,7 +247,7 @@ where
     for handle in handles {
         let _ = handle.await;
     }
-    done.load(Ordering::Relaxed) as f64 / phase.as_secs_f64()
+    done.load(Ordering::Relaxed) as f64 / (phase - WARM_UP).as_secs_f64()
 }
 
 /// A whole browser login with PKCE, as a new browser with no cookies yet;
