@@ -292,6 +292,11 @@ pub async fn resend_confirmation(
         .check(&digest(&form.token), LinkKind::Confirm)
         .await
         .map_err(|e| internal(&e))?;
+    if let LinkState::Valid(_) = found {
+        // Still good (a second click, or the back button): use it.
+        let query = serde_urlencoded::to_string([("token", form.token.as_str())]).unwrap_or_default();
+        return Ok(Redirect::to(&format!("{CONFIRM_PATH}?{query}")).into_response());
+    }
     let LinkState::Expired(account_id) = found else {
         return Ok(link_not_usable(
             language,

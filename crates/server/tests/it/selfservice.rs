@@ -783,3 +783,35 @@ async fn a_link_of_a_disabled_account_sets_no_password() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn asking_a_new_mail_with_a_link_that_still_works_opens_it() {
+    let app = spawn_app().await;
+    let account = pending_member(&app, "21234567890123", "expired-token").await;
+    app.store
+        .account_links()
+        .issue(
+            &si_credentials::secrets::digest("fresh-token"),
+            &AccountLink {
+                account: account.id,
+                purpose: LinkPurpose::Confirm,
+                expires_at: time::OffsetDateTime::now_utc() + time::Duration::days(7),
+            },
+        )
+        .await
+        .unwrap();
+    let member_browser = browser();
+    let page = fetch(&member_browser, app.url("/confirm?token=expired-token")).await;
+    let response = member_browser
+        .post(app.url("/confirm/new-mail"))
+        .form(&[
+            ("csrf", hidden_field(&page, "csrf").as_str()),
+            ("token", "fresh-token"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    assert_eq!(response.headers()["location"], "/confirm?token=fresh-token");
+    app.stop().await;
+}
