@@ -23,6 +23,13 @@ pub struct BrowserSession {
     pub expires_at: OffsetDateTime,
 }
 
+/// A session that [`Sessions::end_all_of`] ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndedSession {
+    pub digest: String,
+    pub clients: Vec<String>,
+}
+
 pub struct Sessions<'c, C> {
     conn: &'c C,
     clock: &'c dyn Clock,
@@ -91,14 +98,28 @@ impl<'c, C: ConnectionTrait> Sessions<'c, C> {
         Ok(clients)
     }
 
-    /// Ends every session of an account but `keep` (after a password change).
-    pub async fn end_all_of(&self, account: &AccountId, keep: Option<&str>) -> Result<u64, StoreError> {
-        let mut query = browser_session::Entity::delete_many()
+    /// Ends every session of an account but `keep` (after a password change)
+    /// and returns each ended session's digest with the clients it had
+    /// signed in to, so that they can be told.
+    pub async fn end_all_of(
+        &self,
+        account: &AccountId,
+        keep: Option<&str>,
+    ) -> Result<Vec<EndedSession>, StoreError> {
+        let mut query = browser_session::Entity::find()
             .filter(browser_session::Column::AccountId.eq(account.to_string()));
         if let Some(keep) = keep {
             query = query.filter(browser_session::Column::IdDigest.ne(keep));
         }
-        Ok(query.exec(self.conn).await?.rows_affected)
+        let mut ended = Vec::new();
+        for session in query.all(self.conn).await? {
+            let clients = self.end(&session.id_digest).await?;
+            ended.push(EndedSession {
+                digest: session.id_digest,
+                clients,
+            });
+        }
+        Ok(ended)
     }
 
     /// Remembers that a client received tokens in this session, for logout.

@@ -7,7 +7,7 @@ use std::{sync::Arc, time::Duration};
 
 use serde_json::json;
 use si_domain::AccountId;
-use si_store::{Repositories, Store, StoreError, logout_queue::LogoutNotification};
+use si_store::{Repositories, Store, StoreError, logout_queue::LogoutNotification, sessions::EndedSession};
 use tokio::sync::watch;
 
 use super::{
@@ -72,6 +72,16 @@ pub async fn session_ended(
         queued += 1;
     }
     Ok(queued)
+}
+
+/// Tells the clients of sessions that a password change or reset ended.
+/// The sessions are gone already; a notice that cannot be queued is logged.
+pub async fn sessions_ended(state: &AppState, account: &AccountId, ended: &[EndedSession]) {
+    for session in ended {
+        if let Err(err) = session_ended(state, &session.digest, account, &session.clients).await {
+            tracing::error!("queueing back-channel logout failed: {err}");
+        }
+    }
 }
 
 /// Delivers queued logout tokens; runs inside `serve` on every node.

@@ -38,7 +38,7 @@ use crate::{
         i18n::Language,
     },
     mail::{self, Mail},
-    oidc::{login::throttled_message, session},
+    oidc::{backchannel, login::throttled_message, session},
 };
 
 pub const ACCOUNT_PATH: &str = "/account";
@@ -238,10 +238,10 @@ pub async fn change_password(
         .hash(password.expose().to_owned(), state.config.argon2())
         .await
         .map_err(|e| internal(&e))?;
-    let changed = async {
+    let ended = async {
         let txn = state.store.begin().await?;
         txn.accounts().set_password_hash(&account.id, hash).await?;
-        txn.sessions().end_all_of(&account.id, Some(&session)).await?;
+        let ended = txn.sessions().end_all_of(&account.id, Some(&session)).await?;
         txn.grants().revoke_account(&account.id).await?;
         if let Some(email) = &account.email {
             let notice = Mail::PasswordChanged {
@@ -249,10 +249,12 @@ pub async fn change_password(
             };
             mail::queue(&txn, email, account_language(&account), &notice).await?;
         }
-        txn.commit().await
+        txn.commit().await?;
+        Ok::<_, StoreError>(ended)
     }
     .await;
-    changed.map_err(|e| internal(&e))?;
+    let ended = ended.map_err(|e| internal(&e))?;
+    backchannel::sessions_ended(&state, &account.id, &ended).await;
     let done = Outcome {
         done: Some(language.text("password-changed-here")),
         ..Outcome::default()

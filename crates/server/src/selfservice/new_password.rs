@@ -33,7 +33,7 @@ use crate::{
         i18n::Language,
     },
     mail::{self, Mail},
-    oidc::session,
+    oidc::{backchannel, session},
 };
 
 pub const RESET_PATH: &str = "/reset-password";
@@ -405,8 +405,8 @@ async fn linked_account(
 
 /// Spends the link and stores the password (the address is confirmed by
 /// the same token), ends every session and refresh token, and queues the
-/// notice of a reset: all or nothing. False when the link was used in the
-/// meantime.
+/// notice of a reset: all or nothing. Then the clients of the ended
+/// sessions are told. False when the link was used in the meantime.
 async fn set_password(
     state: &AppState,
     flow: Flow,
@@ -425,7 +425,7 @@ async fn set_password(
     let accounts = txn.accounts();
     accounts.set_password_hash(&account.id, hash).await?;
     accounts.confirm_email(&account.id).await?;
-    txn.sessions().end_all_of(&account.id, None).await?;
+    let ended = txn.sessions().end_all_of(&account.id, None).await?;
     txn.grants().revoke_account(&account.id).await?;
     if let (Flow::Reset, Some(email)) = (flow, &account.email) {
         let language = Language::from_code(&account.language).unwrap_or_default();
@@ -435,6 +435,7 @@ async fn set_password(
         mail::queue(&txn, email, language, &notice).await?;
     }
     txn.commit().await?;
+    backchannel::sessions_ended(state, &account.id, &ended).await;
     Ok(true)
 }
 

@@ -12,14 +12,19 @@ use std::{
 
 use axum::{Form, Router, http::StatusCode, routing::post};
 use jsonwebtoken::{DecodingKey, Validation, jwk::JwkSet};
-use si_store::{FixedClock, Repositories, Store, testing::TestDatabase, time::macros::datetime};
+use si_store::{
+    FixedClock, Repositories, Store,
+    account_links::{AccountLink, LinkPurpose},
+    testing::TestDatabase,
+    time::macros::datetime,
+};
 use single_identity::oidc::{
     backchannel::Notifier,
     clients::{ClientId, ClientKind, ClientRegistration, GrantType, IdTokenAlgorithm, Scope, register},
 };
 
 use crate::{
-    interop::{PASSWORD, REDIRECT_URI, browser, log_in_through, member},
+    interop::{PASSWORD, REDIRECT_URI, browser, hidden_field, log_in_through, member},
     support::{spawn_app, test_config},
 };
 
@@ -167,4 +172,67 @@ async fn a_relying_party_that_is_down_hears_of_the_logout_when_it_is_back() {
         store.logout_queue().entries().await.unwrap().is_empty(),
         "delivered notifications are removed"
     );
+}
+
+#[tokio::test]
+async fn a_password_reset_tells_the_relying_parties_of_the_sessions_it_ends() {
+    let app = spawn_app().await;
+    let account = member(&app.store, "sanne").await;
+    let rp = receiver(0).await;
+    let client_id =
+        register_with_backchannel(&app.store, &format!("http://{}/backchannel", rp.address)).await;
+    let url = format!(
+        "{}?client_id={client_id}&redirect_uri={}&response_type=code&scope=openid&state=s",
+        app.url("/authorize"),
+        REDIRECT_URI
+    );
+    log_in_through(&app, &browser(), &url, "sanne", PASSWORD).await;
+    app.store
+        .account_links()
+        .issue(
+            &si_credentials::secrets::digest("reset-token"),
+            &AccountLink {
+                account: account.id,
+                purpose: LinkPurpose::ResetPassword,
+                expires_at: time::OffsetDateTime::now_utc() + time::Duration::minutes(30),
+            },
+        )
+        .await
+        .unwrap();
+    let member_browser = browser();
+    let page = member_browser
+        .get(app.url("/reset-password?token=reset-token"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let reset = member_browser
+        .post(app.url("/reset-password"))
+        .form(&[
+            ("csrf", hidden_field(&page, "csrf").as_str()),
+            ("token", "reset-token"),
+            ("password", "Zonnebloem-tafel-42!"),
+            ("repeat", "Zonnebloem-tafel-42!"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reset.status(), 200);
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let token = loop {
+        if let Some(token) = rp.tokens.lock().unwrap().first().cloned() {
+            break token;
+        }
+        assert!(Instant::now() < deadline, "no logout token within 30 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let claims = jsonwebtoken::dangerous::insecure_decode::<serde_json::Value>(&token)
+        .unwrap()
+        .claims;
+    assert_eq!(claims["sub"], account.id.to_string());
+    assert_eq!(claims["aud"], client_id);
+    app.stop().await;
 }
