@@ -115,10 +115,7 @@ pub async fn change_username(
     headers: HeaderMap,
     form: Result<Form<AccountForm>, FormRejection>,
 ) -> Result<Response, PageError> {
-    let Ok(Form(form)) = form else {
-        return Err(PageError::new(language, PageErrorKind::BadRequest));
-    };
-    let Some(account) = signed_in(&state, language, &headers).await? else {
+    let Some((form, account, _)) = posted(&state, language, &headers, form).await? else {
         return Ok(Redirect::to("/login").into_response());
     };
     let typed = form.username.trim().to_owned();
@@ -168,10 +165,7 @@ pub async fn change_password(
     headers: HeaderMap,
     form: Result<Form<AccountForm>, FormRejection>,
 ) -> Result<Response, PageError> {
-    let Ok(Form(form)) = form else {
-        return Err(PageError::new(language, PageErrorKind::BadRequest));
-    };
-    let Some((account, session)) = signed_in_session(&state, language, &headers).await? else {
+    let Some((form, account, session)) = posted(&state, language, &headers, form).await? else {
         return Ok(Redirect::to("/login").into_response());
     };
     let internal = |e: &dyn std::fmt::Display| PageError::internal(language, e);
@@ -268,10 +262,7 @@ pub async fn change_email(
     headers: HeaderMap,
     form: Result<Form<AccountForm>, FormRejection>,
 ) -> Result<Response, PageError> {
-    let Ok(Form(form)) = form else {
-        return Err(PageError::new(language, PageErrorKind::BadRequest));
-    };
-    let Some(account) = signed_in(&state, language, &headers).await? else {
+    let Some((form, account, _)) = posted(&state, language, &headers, form).await? else {
         return Ok(Redirect::to("/login").into_response());
     };
     let typed = form.email.trim().to_owned();
@@ -393,6 +384,22 @@ async fn current_password_matches(state: &AppState, account: &Account, typed: &s
 
 fn account_language(account: &Account) -> Language {
     Language::from_code(&account.language).unwrap_or_default()
+}
+
+/// A form posted to the account page, with the account and session it acts
+/// for; none when the browser is not signed in.
+async fn posted(
+    state: &AppState,
+    language: Language,
+    headers: &HeaderMap,
+    form: Result<Form<AccountForm>, FormRejection>,
+) -> Result<Option<(AccountForm, Account, String)>, PageError> {
+    let Ok(Form(form)) = form else {
+        return Err(PageError::new(language, PageErrorKind::BadRequest));
+    };
+    Ok(signed_in_session(state, language, headers)
+        .await?
+        .map(|(account, session)| (form, account, session)))
 }
 
 /// The account of this browser's session, if it is signed in.
