@@ -27,7 +27,7 @@ use tower_http::{
 
 use crate::{
     config::{Config, PublicUrl},
-    health,
+    frontoffice, health,
     http::{
         error::{PageError, PageErrorKind},
         i18n::{LANGUAGE_COOKIE, Language},
@@ -244,6 +244,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::routes())
         .merge(oidc::routes())
         .merge(selfservice::routes())
+        .merge(frontoffice::routes())
         .route("/static/site.css", get(stylesheet))
         .route("/static/password-checklist.js", get(checklist_script))
         .route("/language/{code}", get(switch_language))

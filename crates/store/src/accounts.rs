@@ -149,18 +149,8 @@ impl<'c, C: ConnectionTrait> Accounts<'c, C> {
         new: &Username,
         hold_until: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        let taken = StoreError::Duplicate { what: "username" };
-        let now = self.clock.now_millis();
-        if let Some(held) = username_reservation::Entity::find_by_id(new.as_str().to_owned())
-            .one(self.conn)
-            .await?
-            && held.account_id != account.id.to_string()
-            && held.reserved_until > now
-        {
-            return Err(taken);
-        }
-        if self.by_username(new).await?.is_some() {
-            return Err(taken);
+        if !self.is_free_for(new, Some(&account.id)).await? {
+            return Err(StoreError::Duplicate { what: "username" });
         }
         self.rename(&account.id, new).await?;
         username_reservation::Entity::delete_by_id(new.as_str().to_owned())
@@ -182,6 +172,24 @@ impl<'c, C: ConnectionTrait> Accounts<'c, C> {
         .exec_without_returning(self.conn)
         .await?;
         Ok(())
+    }
+
+    /// Whether a new account may take `username`: no account has it and it is
+    /// not held for anyone.
+    pub async fn is_free(&self, username: &Username) -> Result<bool, StoreError> {
+        self.is_free_for(username, None).await
+    }
+
+    /// Free, or held for `holder` (who may take their old name back).
+    async fn is_free_for(&self, username: &Username, holder: Option<&AccountId>) -> Result<bool, StoreError> {
+        let held = username_reservation::Entity::find_by_id(username.as_str().to_owned())
+            .one(self.conn)
+            .await?
+            .is_some_and(|held| {
+                held.reserved_until > self.clock.now_millis()
+                    && holder.is_none_or(|holder| held.account_id != holder.to_string())
+            });
+        Ok(!held && self.by_username(username).await?.is_none())
     }
 
     pub async fn record_login(&self, id: &AccountId) -> Result<(), StoreError> {

@@ -208,7 +208,7 @@ impl<'c, C: ConnectionTrait> Catalogue<'c, C> {
     }
 }
 
-fn library_from_row(row: library::Model) -> Result<Library, StoreError> {
+pub(crate) fn library_from_row(row: library::Model) -> Result<Library, StoreError> {
     Ok(Library {
         id: row.id,
         code: parse_stored("library code", &row.code, LibraryCode::parse)?,

@@ -14,12 +14,14 @@ pub mod accounts;
 pub mod audit;
 pub mod catalogue;
 pub mod clients;
+pub mod desk_requests;
 pub mod grants;
 pub mod logout_queue;
 pub mod memberships;
 pub mod outbox;
 pub mod sessions;
 pub mod signing_keys;
+pub mod staff;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod throttle;

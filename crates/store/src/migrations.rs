@@ -50,6 +50,13 @@ const MIGRATIONS: &[Migration] = &[
         tables: account_link_tables,
         indexes: account_link_indexes,
     },
+    Migration {
+        version: 5,
+        name: "0005_frontoffice",
+        drops: &[],
+        tables: frontoffice_tables,
+        indexes: frontoffice_indexes,
+    },
 ];
 
 const LEDGER: &str = "schema_migrations";
@@ -644,4 +651,64 @@ fn account_link_indexes() -> Vec<IndexCreateStatement> {
         &["account_id", "purpose"],
         false,
     )]
+}
+
+/// Who works at which library's desk, and the answers of desk requests sent
+/// with an idempotency key, so a repeated request gets the first answer.
+fn frontoffice_tables() -> Vec<TableCreateStatement> {
+    vec![
+        Table::create()
+            .table(Alias::new("staff_roles"))
+            .col(id("id"))
+            .col(text("account_id", 32))
+            .col(integer("library_id"))
+            .col(integer("granted_at"))
+            .foreign_key(&mut reference(
+                "staff_roles",
+                "account_id",
+                "accounts",
+                ForeignKeyAction::Cascade,
+            ))
+            .foreign_key(&mut reference(
+                "staff_roles",
+                "library_id",
+                "libraries",
+                ForeignKeyAction::Cascade,
+            ))
+            .to_owned(),
+        Table::create()
+            .table(Alias::new("desk_requests"))
+            .col(id("id"))
+            .col(integer("library_id"))
+            .col(text("idempotency_key", 255))
+            // SHA-256 of the request body: the same key with another body is refused.
+            .col(text("request_digest", 64))
+            .col(integer("response_status"))
+            .col(long_text("response_body"))
+            .col(integer("created_at"))
+            .foreign_key(&mut reference(
+                "desk_requests",
+                "library_id",
+                "libraries",
+                ForeignKeyAction::Cascade,
+            ))
+            .to_owned(),
+    ]
+}
+
+fn frontoffice_indexes() -> Vec<IndexCreateStatement> {
+    vec![
+        index_on(
+            "ux_staff_roles_account_library",
+            "staff_roles",
+            &["account_id", "library_id"],
+            true,
+        ),
+        index_on(
+            "ux_desk_requests_library_key",
+            "desk_requests",
+            &["library_id", "idempotency_key"],
+            true,
+        ),
+    ]
 }

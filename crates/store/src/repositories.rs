@@ -6,9 +6,9 @@ use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait};
 
 use crate::{
     Clock, Store, StoreError, account_links::AccountLinks, accounts::Accounts, audit::AuditLog,
-    catalogue::Catalogue, clients::Clients, grants::Grants, logout_queue::LogoutQueue,
-    memberships::Memberships, outbox::Outbox, sessions::Sessions, signing_keys::SigningKeys,
-    throttle::Throttle,
+    catalogue::Catalogue, clients::Clients, desk_requests::DeskRequests, grants::Grants,
+    logout_queue::LogoutQueue, memberships::Memberships, outbox::Outbox, sessions::Sessions,
+    signing_keys::SigningKeys, staff::Staff, throttle::Throttle,
 };
 
 /// Anything repositories can run on: the store itself or an open transaction.
@@ -53,6 +53,12 @@ pub trait Repositories {
     }
     fn logout_queue(&self) -> LogoutQueue<'_, Self::Conn> {
         LogoutQueue::new(self.conn(), self.clock())
+    }
+    fn staff(&self) -> Staff<'_, Self::Conn> {
+        Staff::new(self.conn(), self.clock())
+    }
+    fn desk_requests(&self) -> DeskRequests<'_, Self::Conn> {
+        DeskRequests::new(self.conn(), self.clock())
     }
 }
 

@@ -9,7 +9,6 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use serde::Serialize;
-use std::collections::BTreeMap;
 
 use super::i18n::Language;
 
@@ -111,30 +110,42 @@ pub fn other(language: Language) -> Language {
 }
 
 /// An RFC 9457 problem document for API clients.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Problem {
+    /// A URI naming the kind of problem.
     #[serde(rename = "type")]
     pub kind: String,
+    /// What went wrong, for people, in the language asked for.
     pub title: String,
     pub status: u16,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
-    /// A stable, machine-readable code, e.g. `username_taken`.
-    pub code: &'static str,
+    /// A stable, machine-readable code, e.g. `card_number_registered`.
+    pub code: String,
     /// A message per invalid input field.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub errors: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldProblem>,
+}
+
+/// One invalid field of a request.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct FieldProblem {
+    /// The field's name in the request body, e.g. `birth_date`.
+    pub field: String,
+    /// A stable, machine-readable code, e.g. `invalid_birth_date`.
+    pub code: String,
+    pub message: String,
 }
 
 impl Problem {
-    pub fn new(status: StatusCode, code: &'static str, title: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: &str, title: impl Into<String>) -> Self {
         Self {
             kind: format!("urn:single-identity:problem:{code}"),
             title: title.into(),
             status: status.as_u16(),
             detail: None,
-            code,
-            errors: BTreeMap::new(),
+            code: code.to_owned(),
+            errors: Vec::new(),
         }
     }
 }

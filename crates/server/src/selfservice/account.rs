@@ -27,7 +27,7 @@ use si_store::{
 };
 
 use super::{
-    NoticePage,
+    ConfirmationError, NoticePage,
     new_password::{RuleState, acceptable, checklist},
 };
 use crate::{
@@ -287,34 +287,14 @@ pub async fn change_email(
     if account.email.as_ref() == Some(&new) {
         return page(&state, language, &headers, &account, refuse("email-same")).await;
     }
-    let token = SecretToken::generate().map_err(|e| PageError::internal(language, &e))?;
-    let valid_for = time::Duration::days(i64::from(state.config.selfservice.confirm_link_days));
     let queued = async {
         let txn = state.store.begin().await?;
-        let link = AccountLink {
-            account: account.id,
-            purpose: LinkPurpose::ChangeEmail(new.clone()),
-            expires_at: state.clock().now() + valid_for,
+        let notice = Mail::EmailChangedNotice {
+            username: account.username.as_str().to_owned(),
+            new_email_masked: new.masked(),
         };
-        txn.account_links().issue(&token.digest(), &link).await?;
-        let username = account.username.as_str().to_owned();
-        let verify = Mail::EmailChangeVerification {
-            username: username.clone(),
-            link: format!(
-                "{}{EMAIL_CONFIRM_PATH}?token={}",
-                state.public_url,
-                token.expose()
-            ),
-        };
-        mail::queue(&txn, &new, language, &verify).await?;
-        if let Some(old) = &account.email {
-            let notice = Mail::EmailChangedNotice {
-                username,
-                new_email_masked: new.masked(),
-            };
-            mail::queue(&txn, old, account_language(&account), &notice).await?;
-        }
-        txn.commit().await
+        request_email_change(&state, &txn, &account, &new, language, notice).await?;
+        txn.commit().await.map_err(ConfirmationError::from)
     }
     .await;
     queued.map_err(|e| PageError::internal(language, &e))?;
@@ -324,6 +304,40 @@ pub async fn change_email(
         ..Outcome::default()
     };
     page(&state, language, &headers, &account, done).await
+}
+
+/// Mails a link to `new` that makes it the recovery address once followed,
+/// and `notice` to the current address (the old one stays until then), in
+/// the caller's transaction.
+pub async fn request_email_change(
+    state: &AppState,
+    repositories: &impl Repositories,
+    account: &Account,
+    new: &Email,
+    language: Language,
+    notice: Mail,
+) -> Result<(), ConfirmationError> {
+    let token = SecretToken::generate().map_err(|_| ConfirmationError::Randomness)?;
+    let valid_for = time::Duration::days(i64::from(state.config.selfservice.confirm_link_days));
+    let link = AccountLink {
+        account: account.id,
+        purpose: LinkPurpose::ChangeEmail(new.clone()),
+        expires_at: state.clock().now() + valid_for,
+    };
+    repositories.account_links().issue(&token.digest(), &link).await?;
+    let verify = Mail::EmailChangeVerification {
+        username: account.username.as_str().to_owned(),
+        link: format!(
+            "{}{EMAIL_CONFIRM_PATH}?token={}",
+            state.public_url,
+            token.expose()
+        ),
+    };
+    mail::queue(repositories, new, language, &verify).await?;
+    if let Some(old) = &account.email {
+        mail::queue(repositories, old, account_language(account), &notice).await?;
+    }
+    Ok(())
 }
 
 /// The link mailed to a new address: following it makes the address the

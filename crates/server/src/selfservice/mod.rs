@@ -20,7 +20,7 @@ use crate::{
     http::{error::other, i18n::Language},
 };
 
-pub use account::ACCOUNT_PATH;
+pub use account::{ACCOUNT_PATH, request_email_change};
 pub use new_password::{ConfirmationError, send_confirmation};
 
 pub fn routes() -> Router<AppState> {

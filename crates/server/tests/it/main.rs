@@ -6,6 +6,7 @@ mod browser;
 mod cli;
 mod clients;
 mod config;
+mod desk;
 mod health;
 mod interop;
 mod keys;

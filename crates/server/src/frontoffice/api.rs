@@ -1,0 +1,704 @@
+//! The desk API under `/api/v1` for library systems (Wise, Koha, …): each
+//! call carries an access token of the library system's own client
+//! (`client_credentials`, bound to one library) with the scope the operation
+//! needs. Errors are RFC 9457 problem documents; the OpenAPI 3.1 description
+//! is served at `/api/v1/openapi.json`.
+
+use axum::{
+    Json, Router,
+    extract::{
+        FromRequest, FromRequestParts, Path, Query, Request, State,
+        rejection::{PathRejection, QueryRejection},
+    },
+    http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use si_store::{Repositories, catalogue::Library};
+use utoipa::{
+    IntoParams, OpenApi, ToSchema,
+    openapi::{
+        Server,
+        security::{ClientCredentials, Flow, OAuth2, Scopes, SecurityScheme},
+    },
+};
+
+use super::{
+    desk::{
+        AccountSummary, AuditLine, CostOverviewView, Desk, DeskError, MembershipView, RecoveryReset,
+        Registered, RegisteredAccount, parse_card, parse_username,
+    },
+    registration::{LoginAccountMode, RegistrationRequest},
+};
+use crate::{
+    app::AppState,
+    http::{
+        error::{FieldProblem, Problem},
+        i18n::Language,
+    },
+    oidc::{discovery::TOKEN_PATH, tokens::find_client, userinfo::bearer},
+};
+
+const PROBLEM_JSON: &str = "application/problem+json";
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/openapi.json", get(openapi_document))
+        .route("/api/v1/branches", get(branches))
+        .route("/api/v1/subscription-types", get(subscription_types))
+        .route("/api/v1/memberships", post(register))
+        .route("/api/v1/memberships/{card_number}", get(membership))
+        .route("/api/v1/memberships/{card_number}/login-account", post(link))
+        .route(
+            "/api/v1/memberships/{card_number}/recovery-email-reset",
+            post(reset_recovery_email),
+        )
+        .route(
+            "/api/v1/memberships/{card_number}/confirmation-mail",
+            post(resend_confirmation),
+        )
+        .route(
+            "/api/v1/memberships/{card_number}/password-reset",
+            post(password_reset),
+        )
+        .route("/api/v1/accounts", get(find_account))
+        .route("/api/v1/audit", get(audit))
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Single Identity desk API",
+        version = "1",
+        description = "What a library system does at the desk: register members with or without a login \
+account, find and link existing accounts, reset the recovery e-mail address and resend the confirmation \
+mail. Authenticate with an access token from the client_credentials grant of a client bound to your \
+library. Password resets by staff do not exist: members use \"Wachtwoord vergeten\" on the login page."
+    ),
+    paths(
+        branches,
+        subscription_types,
+        register,
+        membership,
+        link,
+        reset_recovery_email,
+        resend_confirmation,
+        password_reset,
+        find_account,
+        audit
+    ),
+    components(schemas(
+        Problem,
+        FieldProblem,
+        RegistrationRequest,
+        LoginAccountMode,
+        Registered,
+        RegisteredAccount,
+        CostOverviewView,
+        MembershipView,
+        AccountSummary,
+        RecoveryReset,
+        AuditLine,
+        LinkRequest,
+        BranchView,
+        SubscriptionTypeView
+    )),
+    tags((name = "desk", description = "Desk operations of one library"))
+)]
+struct ApiDoc;
+
+/// The document, with this server's address and token endpoint filled in.
+pub fn openapi(state: &AppState) -> utoipa::openapi::OpenApi {
+    let mut document = ApiDoc::openapi();
+    let base = state.public_url.to_string();
+    let base = base.trim_end_matches('/');
+    document.servers = Some(vec![Server::new(base)]);
+    let scopes = Scopes::from_iter([
+        (
+            "desk:register",
+            "register members; read this library's memberships and catalogue",
+        ),
+        ("desk:search", "find a login account by its exact username"),
+        ("desk:link", "link a registration to an existing login account"),
+        (
+            "desk:recovery",
+            "reset the recovery e-mail address; resend the confirmation mail",
+        ),
+        ("desk:audit", "read this library's audit log"),
+    ]);
+    let scheme = SecurityScheme::OAuth2(OAuth2::new([Flow::ClientCredentials(ClientCredentials::new(
+        format!("{base}{TOKEN_PATH}"),
+        scopes,
+    ))]));
+    if let Some(components) = document.components.as_mut() {
+        components.add_security_scheme("library_system", scheme);
+    }
+    document
+}
+
+async fn openapi_document(State(state): State<AppState>) -> Response {
+    Json(openapi(&state)).into_response()
+}
+
+/// The library system calling: its client, its library and its scopes.
+pub struct Caller {
+    client_id: String,
+    library: Library,
+    scope: String,
+    language: Language,
+}
+
+impl Caller {
+    fn require(&self, scope: &str) -> Result<(), Response> {
+        if self.scope.split_whitespace().any(|granted| granted == scope) {
+            return Ok(());
+        }
+        let mut problem = Problem::new(
+            StatusCode::FORBIDDEN,
+            "insufficient_scope",
+            self.language.text("desk-api-insufficient-scope"),
+        );
+        problem.detail = Some(format!("scope {scope}"));
+        Err(problem.into_response())
+    }
+
+    fn desk<'a>(&'a self, state: &'a AppState) -> Desk<'a> {
+        Desk::new(
+            state,
+            &self.library,
+            format!("client:{}", self.client_id),
+            self.language,
+        )
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let language = Language::from_request_parts(parts, state)
+            .await
+            .unwrap_or_default();
+        let claims = match bearer(state, &parts.headers).await {
+            Ok(claims) => claims,
+            Err(refused) => {
+                let refused = refused.into_response();
+                let status = refused.status();
+                let code = if status == StatusCode::UNAUTHORIZED {
+                    "invalid_token"
+                } else {
+                    "unavailable"
+                };
+                let mut response =
+                    Problem::new(status, code, language.text("desk-api-unauthorized")).into_response();
+                if let Some(challenge) = refused.headers().get(header::WWW_AUTHENTICATE) {
+                    response
+                        .headers_mut()
+                        .insert(header::WWW_AUTHENTICATE, challenge.clone());
+                }
+                return Err(response);
+            }
+        };
+        let forbidden = || {
+            Problem::new(
+                StatusCode::FORBIDDEN,
+                "not_a_library_system",
+                language.text("desk-api-not-a-library-system"),
+            )
+            .into_response()
+        };
+        // A member's token is not a library system's, even from the same client.
+        if claims.sub != claims.client_id {
+            return Err(forbidden());
+        }
+        let library = find_client(state, &claims.client_id)
+            .await
+            .and_then(|client| client.library().cloned())
+            .ok_or_else(forbidden)?;
+        Ok(Caller {
+            client_id: claims.client_id,
+            library,
+            scope: claims.scope,
+            language,
+        })
+    }
+}
+
+/// A JSON body whose every rejection is a problem document.
+pub struct ApiJson<T>(T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        let language = Language::from_request_parts(&mut parts, state)
+            .await
+            .unwrap_or_default();
+        match Json::<T>::from_request(Request::from_parts(parts, body), state).await {
+            Ok(Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => {
+                let mut problem = Problem::new(
+                    rejection.status(),
+                    "invalid_body",
+                    language.text("desk-api-invalid-body"),
+                );
+                problem.detail = Some(rejection.body_text());
+                Err(problem.into_response())
+            }
+        }
+    }
+}
+
+fn bad_request(language: Language, detail: String) -> Response {
+    let mut problem = Problem::new(
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        language.text("desk-api-invalid-body"),
+    );
+    problem.detail = Some(detail);
+    problem.into_response()
+}
+
+/// The problem document for a refusal of the desk.
+fn refused(desk: &Desk<'_>, language: Language, error: DeskError) -> Response {
+    let status = match &error {
+        DeskError::Invalid(_) | DeskError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+        DeskError::MembershipNotFound | DeskError::AccountNotFound => StatusCode::NOT_FOUND,
+        DeskError::PasswordResetNotOffered => StatusCode::FORBIDDEN,
+        DeskError::Internal(cause) => {
+            tracing::error!(%cause, "desk operation failed");
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
+        _ => StatusCode::CONFLICT,
+    };
+    let mut problem = Problem::new(status, error.code(), desk.refusal_message(&error));
+    if let DeskError::Invalid(fields) = &error {
+        problem.errors = fields
+            .iter()
+            .map(|field| FieldProblem {
+                field: field.field.to_owned(),
+                code: field.code.to_owned(),
+                message: field.message(language),
+            })
+            .collect();
+    }
+    problem.into_response()
+}
+
+fn card_from_path(language: Language, path: Result<Path<String>, PathRejection>) -> Result<String, Response> {
+    path.map(|Path(card)| card)
+        .map_err(|rejection| bad_request(language, rejection.body_text()))
+}
+
+/// A branch (vestiging) of the library.
+#[derive(Debug, Serialize, ToSchema)]
+struct BranchView {
+    code: String,
+    name: String,
+}
+
+/// A subscription type (abonnement) of the library and its terms.
+#[derive(Debug, Serialize, ToSchema)]
+struct SubscriptionTypeView {
+    code: String,
+    name: String,
+    tariff_code: String,
+    yearly_fee_cents: i64,
+    validity_months: u8,
+    min_age: u8,
+    max_age: Option<u8>,
+}
+
+/// The caller library's branches.
+#[utoipa::path(
+    get, path = "/api/v1/branches", tag = "desk",
+    security(("library_system" = ["desk:register"])),
+    responses(
+        (status = 200, description = "The branches, by code", body = [BranchView]),
+        (status = 401, description = "No valid access token", body = Problem, content_type = PROBLEM_JSON),
+        (status = 403, description = "Not allowed for this token", body = Problem, content_type = PROBLEM_JSON),
+    )
+)]
+async fn branches(State(state): State<AppState>, caller: Caller) -> Response {
+    if let Err(refusal) = caller.require("desk:register") {
+        return refusal;
+    }
+    let desk = caller.desk(&state);
+    match state.store.catalogue().branches(&caller.library.code).await {
+        Ok(branches) => Json(
+            branches
+                .into_iter()
+                .map(|b| BranchView {
+                    code: b.code.to_string(),
+                    name: b.name.to_string(),
+                })
+                .collect::<Vec<_>>(),
+        )
+        .into_response(),
+        Err(error) => refused(&desk, caller.language, error.into()),
+    }
+}
+
+/// The caller library's subscription types.
+#[utoipa::path(
+    get, path = "/api/v1/subscription-types", tag = "desk",
+    security(("library_system" = ["desk:register"])),
+    responses(
+        (status = 200, description = "The subscription types, by code", body = [SubscriptionTypeView]),
+        (status = 401, description = "No valid access token", body = Problem, content_type = PROBLEM_JSON),
+        (status = 403, description = "Not allowed for this token", body = Problem, content_type = PROBLEM_JSON),
+    )
+)]
+async fn subscription_types(State(state): State<AppState>, caller: Caller) -> Response {
+    if let Err(refusal) = caller.require("desk:register") {
+        return refusal;
+    }
+    let desk = caller.desk(&state);
+    match state
+        .store
+        .catalogue()
+        .subscription_types(&caller.library.code)
+        .await
+    {
+        Ok(types) => Json(
+            types
+                .into_iter()
+                .map(|t| SubscriptionTypeView {
+                    code: t.code.to_string(),
+                    name: t.name.to_string(),
+                    tariff_code: t.tariff_code.to_string(),
+                    yearly_fee_cents: t.terms.yearly_fee().cents(),
+                    validity_months: t.terms.validity_months(),
+                    min_age: t.terms.age_range().min_years(),
+                    max_age: t.terms.age_range().max_years(),
+                })
+                .collect::<Vec<_>>(),
+        )
+        .into_response(),
+        Err(error) => refused(&desk, caller.language, error.into()),
+    }
+}
+
+/// Registers a member, with a new login account (the default), an existing
+/// one, or none. The answer gives the cost overview first, then the account.
+/// Send an `Idempotency-Key` header to make a retry safe: the same key with
+/// the same body answers as the first time and creates nothing new.
+#[utoipa::path(
+    post, path = "/api/v1/memberships", tag = "desk",
+    security(("library_system" = ["desk:register"])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Any unique string of 1 to 255 characters")),
+    request_body = RegistrationRequest,
+    responses(
+        (status = 201, description = "Registered", body = Registered),
+        (status = 400, description = "The body or a header cannot be read", body = Problem, content_type = PROBLEM_JSON),
+        (status = 401, description = "No valid access token", body = Problem, content_type = PROBLEM_JSON),
+        (status = 403, description = "Not allowed for this token", body = Problem, content_type = PROBLEM_JSON),
+        (status = 409, description = "The card number is registered already, or the account is disabled", body = Problem, content_type = PROBLEM_JSON),
+        (status = 415, description = "The body is not JSON", body = Problem, content_type = PROBLEM_JSON),
+        (status = 422, description = "Fields are not valid", body = Problem, content_type = PROBLEM_JSON),
+    )
+)]
+async fn register(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    ApiJson(request): ApiJson<RegistrationRequest>,
+) -> Response {
+    if let Err(refusal) = caller.require("desk:register") {
+        return refusal;
+    }
+    if request.login_account == LoginAccountMode::Existing
+        && let Err(refusal) = caller.require("desk:link")
+    {
+        return refusal;
+    }
+    let key = match headers.get("idempotency-key").map(HeaderValue::to_str) {
+        None => None,
+        Some(Ok(key)) if (1..=255).contains(&key.len()) => Some(key),
+        Some(_) => {
+            return bad_request(
+                caller.language,
+                "Idempotency-Key must be 1 to 255 visible ASCII characters".into(),
+            );
+        }
+    };
+    let desk = caller.desk(&state);
+    match desk.register(&request, key).await {
+        Ok(registered) => (StatusCode::CREATED, Json(registered)).into_response(),
+        Err(error) => refused(&desk, caller.language, error),
+    }
+}
+
+/// One of this library's registrations, with its login account.
+#[utoipa::path(
+    get, path = "/api/v1/memberships/{card_number}", tag = "desk",
+    security(("library_system" = ["desk:register"])),
+    params(("card_number" = String, Path, description = "The card number")),
+    responses(
+        (status = 200, description = "The registration", body = MembershipView),
+        (status = 400, description = "The path cannot be read", body = Problem, content_type = PROBLEM_JSON),
+        (status = 401, description = "No valid access token", body = Problem, content_type = PROBLEM_JSON),
+        (status = 403, description = "Not allowed for this token", body = Problem, content_type = PROBLEM_JSON),
+        (status = 404, description = "No such registration at this library", body = Problem, content_type = PROBLEM_JSON),
+        (status = 422, description = "Not a card number", body = Problem, content_type = PROBLEM_JSON),
+    )
+)]
+async fn membership(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: Result<Path<String>, PathRejection>,
+) -> Response {
+    if let Err(refusal) = caller.require("desk:register") {
+        return refusal;
+    }
+    let desk = caller.desk(&state);
+    let result = async {
+        let card = parse_card(&card_from_path(caller.language, path).map_err(Err)?).map_err(Ok)?;
+        desk.membership(&card).await.map_err(Ok)
+    }
+    .await;
+    respond(&desk, caller.language, StatusCode::OK, result)
+}
+
+/// Which account to link.
+#[derive(Debug, Deserialize, ToSchema)]
+struct LinkRequest {
+    /// The account's username, exactly as the member spells it (case-sensitive).
+    username: String,
+}
+
+/// Links a registration without a login account to an existing account.
+/// The account's owner gets a mail about it.
+#[utoipa::path(
+    post, path = "/api/v1/memberships/{card_number}/login-account", tag = "desk",
+    security(("library_system" = ["desk:link"])),
+    params(("card_number" = String, Path, description = "The card number")),
+    request_body = LinkRequest,
+    responses(
+        (status = 200, description = "Linked", body = MembershipView),
+        (status = 400, description = "The body or path cannot be read", body = Problem, content_type = PROBLEM_JSON),
+        (status = 401, description = "No valid access token", body = Problem, content_type = PROBLEM_JSON),
+        (status = 403, description = "Not allowed for this token", body = Problem, content_type = PROBLEM_JSON),
+        (status = 404, description = "No such registration at this library", body = Problem, content_type = PROBLEM_JSON),
+        (status = 409, description = "The registration has an account already, or the account is disabled", body = Problem, content_type = PROBLEM_JSON),
+        (status = 415, description = "The body is not JSON", body = Problem, content_type = PROBLEM_JSON),
+        (status = 422, description = "Fields are not valid, or no account has the username", body = Problem, content_type = PROBLEM_JSON),
+    )
+)]
+async fn link(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: Result<Path<String>, PathRejection>,
+    ApiJson(request): ApiJson<LinkRequest>,
+) -> Response {
+    if let Err(refusal) = caller.require("desk:link") {
+        return refusal;
+    }
+    let desk = caller.desk(&state);
+    let result = async {
+        let card = parse_card(&card_from_path(caller.language, path).map_err(Err)?).map_err(Ok)?;
+        let username = parse_username(&request.username).map_err(Ok)?;
+        desk.link(&card, &username).await.map_err(Ok)
+    }
+    .await;
+    respond(&desk, caller.language, StatusCode::OK, result)
+}
+
+/// "Herstel e-mailadres resetten": the registration's e-mail address becomes
+/// the account's recovery address once the member follows the link mailed to
+/// it; the old address gets a notice. Ask the desk's confirmation question first.
+#[utoipa::path(
+    post, path = "/api/v1/memberships/{card_number}/recovery-email-reset", tag = "desk",
+    security(("library_system" = ["desk:recovery"])),
+    params(("card_number" = String, Path, description = "The card number")),
+    responses(
+        (status = 202, description = "The verification mail is on its way", body = RecoveryReset),
+        (status = 400, description = "The path cannot be read", body = Problem, content_type = PROBLEM_JSON),
+        (status = 401, description = "No valid access token", body = Problem, content_type = PROBLEM_JSON),
+        (status = 403, description = "Not allowed for this token", body = Problem, content_type = PROBLEM_JSON),
+        (status = 404, description = "No such registration at this library", body = Problem, content_type = PROBLEM_JSON),
+        (status = 409, description = "No account, no e-mail in the registration, or nothing to change", body = Problem, content_type = PROBLEM_JSON),
+        (status = 422, description = "Not a card number", body = Problem, content_type = PROBLEM_JSON),
+    )
+)]
+async fn reset_recovery_email(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: Result<Path<String>, PathRejection>,
+) -> Response {
+    if let Err(refusal) = caller.require("desk:recovery") {
+        return refusal;
+    }
+    let desk = caller.desk(&state);
+    let result = async {
+        let card = parse_card(&card_from_path(caller.language, path).map_err(Err)?).map_err(Ok)?;
+        desk.reset_recovery_email(&card).await.map_err(Ok)
+    }
+    .await;
+    respond(&desk, caller.language, StatusCode::ACCEPTED, result)
+}
+
+/// Sends the confirmation mail of a login account that is not confirmed yet
+/// again, with a new link.
+#[utoipa::path(
+    post, path = "/api/v1/memberships/{card_number}/confirmation-mail", tag = "desk",
+    security(("library_system" = ["desk:recovery"])),
+    params(("card_number" = String, Path, description = "The card number")),
+    responses(
+        (status = 202, description = "The mail is on its way", body = AccountSummary),
+        (status = 400, description = "The path cannot be read", body = Problem, content_type = PROBLEM_JSON),
+        (status = 401, description = "No valid access token", body = Problem, content_type = PROBLEM_JSON),
+        (status = 403, description = "Not allowed for this token", body = Problem, content_type = PROBLEM_JSON),
+        (status = 404, description = "No such registration at this library", body = Problem, content_type = PROBLEM_JSON),
+        (status = 409, description = "No account, or it is confirmed already", body = Problem, content_type = PROBLEM_JSON),
+        (status = 422, description = "Not a card number", body = Problem, content_type = PROBLEM_JSON),
+    )
+)]
+async fn resend_confirmation(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: Result<Path<String>, PathRejection>,
+) -> Response {
+    if let Err(refusal) = caller.require("desk:recovery") {
+        return refusal;
+    }
+    let desk = caller.desk(&state);
+    let result = async {
+        let card = parse_card(&card_from_path(caller.language, path).map_err(Err)?).map_err(Ok)?;
+        desk.resend_confirmation(&card).await.map_err(Ok)
+    }
+    .await;
+    respond(&desk, caller.language, StatusCode::ACCEPTED, result)
+}
+
+/// Always refused: staff cannot reset passwords. Members choose a new one
+/// with "Wachtwoord vergeten" on the login page; the refusal says where.
+#[utoipa::path(
+    post, path = "/api/v1/memberships/{card_number}/password-reset", tag = "desk",
+    security(("library_system" = [])),
+    params(("card_number" = String, Path, description = "The card number")),
+    responses(
+        (status = 400, description = "The path cannot be read", body = Problem, content_type = PROBLEM_JSON),
+        (status = 401, description = "No valid access token", body = Problem, content_type = PROBLEM_JSON),
+        (status = 403, description = "Refused: members use \"Wachtwoord vergeten\"", body = Problem, content_type = PROBLEM_JSON),
+        (status = 404, description = "No such registration at this library", body = Problem, content_type = PROBLEM_JSON),
+        (status = 422, description = "Not a card number", body = Problem, content_type = PROBLEM_JSON),
+    )
+)]
+async fn password_reset(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: Result<Path<String>, PathRejection>,
+) -> Response {
+    let desk = caller.desk(&state);
+    let result: Result<(), Result<DeskError, Response>> = async {
+        let card = parse_card(&card_from_path(caller.language, path).map_err(Err)?).map_err(Ok)?;
+        Err(Ok(desk.refuse_password_reset(&card).await))
+    }
+    .await;
+    respond(&desk, caller.language, StatusCode::OK, result)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct AccountQuery {
+    /// The exact username, case-sensitive ("Hoofdlettergevoelig").
+    username: String,
+}
+
+/// "Bestaand inlogaccount zoeken": finds a login account by its exact,
+/// case-sensitive username, at any library. Shows the username and the
+/// recovery address partly masked, nothing more.
+#[utoipa::path(
+    get, path = "/api/v1/accounts", tag = "desk",
+    security(("library_system" = ["desk:search"])),
+    params(AccountQuery),
+    responses(
+        (status = 200, description = "The account", body = AccountSummary),
+        (status = 400, description = "The query cannot be read", body = Problem, content_type = PROBLEM_JSON),
+        (status = 401, description = "No valid access token", body = Problem, content_type = PROBLEM_JSON),
+        (status = 403, description = "Not allowed for this token", body = Problem, content_type = PROBLEM_JSON),
+        (status = 404, description = "No account has this username", body = Problem, content_type = PROBLEM_JSON),
+        (status = 422, description = "Not a possible username", body = Problem, content_type = PROBLEM_JSON),
+    )
+)]
+async fn find_account(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: Result<Query<AccountQuery>, QueryRejection>,
+) -> Response {
+    if let Err(refusal) = caller.require("desk:search") {
+        return refusal;
+    }
+    let desk = caller.desk(&state);
+    let result = async {
+        let Query(query) =
+            query.map_err(|rejection| Err(bad_request(caller.language, rejection.body_text())))?;
+        let username = parse_username(&query.username).map_err(Ok)?;
+        desk.find_account(&username).await.map_err(Ok)
+    }
+    .await;
+    respond(&desk, caller.language, StatusCode::OK, result)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct AuditQuery {
+    /// How many entries, newest first (1 to 1000; default 100).
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<u16>,
+}
+
+/// This library's audit log: every desk action, who did it, to which account, when.
+#[utoipa::path(
+    get, path = "/api/v1/audit", tag = "desk",
+    security(("library_system" = ["desk:audit"])),
+    params(AuditQuery),
+    responses(
+        (status = 200, description = "Entries, newest first", body = [AuditLine]),
+        (status = 400, description = "The query cannot be read", body = Problem, content_type = PROBLEM_JSON),
+        (status = 401, description = "No valid access token", body = Problem, content_type = PROBLEM_JSON),
+        (status = 403, description = "Not allowed for this token", body = Problem, content_type = PROBLEM_JSON),
+    )
+)]
+async fn audit(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: Result<Query<AuditQuery>, QueryRejection>,
+) -> Response {
+    if let Err(refusal) = caller.require("desk:audit") {
+        return refusal;
+    }
+    let desk = caller.desk(&state);
+    let result = async {
+        let Query(query) =
+            query.map_err(|rejection| Err(bad_request(caller.language, rejection.body_text())))?;
+        let limit = query.limit.unwrap_or(100);
+        if !(1..=1000).contains(&limit) {
+            return Err(Err(bad_request(
+                caller.language,
+                "limit must be 1 to 1000".into(),
+            )));
+        }
+        desk.audit_log(u64::from(limit)).await.map_err(Ok)
+    }
+    .await;
+    respond(&desk, caller.language, StatusCode::OK, result)
+}
+
+/// The answer, a refusal of the desk (`Err(Ok)`), or an already built
+/// response for input that never reached the desk (`Err(Err)`).
+fn respond<T: Serialize>(
+    desk: &Desk<'_>,
+    language: Language,
+    status: StatusCode,
+    result: Result<T, Result<DeskError, Response>>,
+) -> Response {
+    match result {
+        Ok(value) => (status, Json(value)).into_response(),
+        Err(Ok(error)) => refused(desk, language, error),
+        Err(Err(response)) => response,
+    }
+}

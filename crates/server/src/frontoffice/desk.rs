@@ -1,0 +1,806 @@
+//! The desk's operations, shared by the REST API of library systems and the
+//! staff console: register a member with a new, an existing or no login
+//! account; find and link an account; reset the recovery address to the
+//! registration's; send the confirmation mail again. Each runs in one
+//! transaction with its mails and its audit entry. A password reset by staff
+//! does not exist: it is refused, and the refusal is logged too.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use si_domain::{AccountStatus, CardNumber, CostError, CostOverview, Email, Username};
+use si_store::{
+    Repositories, StoreError,
+    accounts::{Account, NewAccount},
+    audit::{AuditFilter, NewAuditEntry},
+    catalogue::Library,
+    desk_requests::Earlier,
+    memberships::{Membership, NewMembership},
+};
+use time::{Date, format_description::well_known::Iso8601};
+use utoipa::ToSchema;
+
+use super::registration::{FieldError, LoginAccountChoice, Registration, RegistrationRequest};
+use crate::{
+    app::AppState,
+    http::i18n::Language,
+    mail::{self, Mail},
+    selfservice::{self, ConfirmationError},
+};
+
+/// How many numbered names to try when the card number is taken as a username.
+const GENERATED_NAME_ATTEMPTS: u32 = 50;
+
+/// Who acts at the desk of which library, in which language answers are given.
+pub struct Desk<'a> {
+    state: &'a AppState,
+    library: &'a Library,
+    /// `client:<id>` for a library system, `staff:<username>` in the console.
+    actor: String,
+    language: Language,
+}
+
+/// What the desk can refuse. Each has a stable code and a localized message.
+#[derive(Debug, thiserror::Error)]
+pub enum DeskError {
+    #[error("some fields are not valid")]
+    Invalid(Vec<FieldError>),
+    #[error("this card number is already registered at this library")]
+    CardNumberRegistered,
+    #[error("no membership with this card number at this library")]
+    MembershipNotFound,
+    #[error("no login account has this username")]
+    AccountNotFound,
+    #[error("the login account is disabled")]
+    AccountDisabled,
+    #[error("the membership has no login account")]
+    NoLoginAccount,
+    #[error("the membership already has a login account")]
+    AlreadyLinked,
+    #[error("the registration has no e-mail address")]
+    NoRegistrationEmail,
+    #[error("the registration's e-mail address is already the recovery address")]
+    AlreadyRecoveryAddress,
+    #[error("the login account is already confirmed")]
+    AlreadyConfirmed,
+    #[error("staff cannot reset passwords")]
+    PasswordResetNotOffered,
+    #[error("this idempotency key was used for another request")]
+    IdempotencyKeyReused,
+    #[error("a request with this idempotency key is still being handled")]
+    RequestInProgress,
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl DeskError {
+    /// The machine-readable code of API problems; also names the message.
+    pub fn code(&self) -> &'static str {
+        match self {
+            DeskError::Invalid(_) => "invalid_input",
+            DeskError::CardNumberRegistered => "card_number_registered",
+            DeskError::MembershipNotFound => "membership_not_found",
+            DeskError::AccountNotFound => "account_not_found",
+            DeskError::AccountDisabled => "account_disabled",
+            DeskError::NoLoginAccount => "no_login_account",
+            DeskError::AlreadyLinked => "already_linked",
+            DeskError::NoRegistrationEmail => "no_registration_email",
+            DeskError::AlreadyRecoveryAddress => "already_recovery_address",
+            DeskError::AlreadyConfirmed => "account_already_confirmed",
+            DeskError::PasswordResetNotOffered => "password_reset_not_offered",
+            DeskError::IdempotencyKeyReused => "idempotency_key_reused",
+            DeskError::RequestInProgress => "request_in_progress",
+            DeskError::Internal(_) => "internal_error",
+        }
+    }
+
+    /// The message for people, in `language`.
+    pub fn message(&self, language: Language, help_url: &str) -> String {
+        let key = format!("desk-error-{}", self.code().replace('_', "-"));
+        language.text_with(&key, &[("help_url", help_url.to_owned().into())])
+    }
+}
+
+impl From<StoreError> for DeskError {
+    fn from(error: StoreError) -> Self {
+        DeskError::Internal(error.to_string())
+    }
+}
+
+impl From<ConfirmationError> for DeskError {
+    fn from(error: ConfirmationError) -> Self {
+        DeskError::Internal(error.to_string())
+    }
+}
+
+/// A login account as the desk may see it: the username, the recovery
+/// address partly masked, and whether the member has confirmed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AccountSummary {
+    /// Exactly as the member types it (case-sensitive).
+    pub username: String,
+    /// The recovery e-mail address, partly masked, e.g. `j***@e***.nl`.
+    pub email_masked: Option<String>,
+    /// `pending` until the member confirms the mail, then `active`; or `disabled`.
+    pub status: String,
+}
+
+impl AccountSummary {
+    fn of(account: &Account) -> Self {
+        Self {
+            username: account.username.as_str().to_owned(),
+            email_masked: account.email.as_ref().map(Email::masked),
+            status: account.status.as_str().to_owned(),
+        }
+    }
+}
+
+/// A registration (inschrijving) of this library.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MembershipView {
+    pub library_code: String,
+    pub library_name: String,
+    pub card_number: String,
+    pub name: String,
+    #[schema(value_type = String, format = Date)]
+    pub birth_date: String,
+    /// The e-mail address the registration holds (not necessarily the account's).
+    pub email: Option<String>,
+    pub subscription_type: String,
+    #[schema(value_type = String, format = Date)]
+    pub valid_until: String,
+    /// The login account, when the registration uses one.
+    pub login_account: Option<AccountSummary>,
+}
+
+/// "Opbouw abonnementskosten": what the subscription costs and until when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CostOverviewView {
+    pub branch_code: String,
+    pub branch_name: String,
+    pub subscription_type: String,
+    pub subscription_name: String,
+    pub tariff_code: String,
+    pub name: String,
+    /// Age in completed years today.
+    pub age: u8,
+    pub subscription_fee_cents: i64,
+    pub discount_cents: i64,
+    pub balance_cents: i64,
+    /// "Geldig t/m": the last day the subscription is valid.
+    #[schema(value_type = String, format = Date)]
+    pub valid_until: String,
+    /// "Rechten t/m": the last day the member may borrow.
+    #[schema(value_type = String, format = Date)]
+    pub rights_until: String,
+    /// "Vervalmaand": the month the subscription expires, `YYYY-MM`.
+    pub expiry_month: String,
+}
+
+/// The login account a registration got.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RegisteredAccount {
+    /// `generated` for a new account, `existing` for a linked one.
+    pub origin: String,
+    pub username: String,
+    /// In full for a new account (the desk just typed it), masked for an existing one.
+    pub email: Option<String>,
+    pub status: String,
+    /// True when the card number could not be the username (taken, or held
+    /// for someone) and a numbered one was generated instead.
+    pub username_generated: bool,
+}
+
+/// The answer to a registration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Registered {
+    /// What happened, for people: "Genereren van inlogaccount gelukt", …
+    pub message: String,
+    /// Further things the desk should tell the member.
+    pub notes: Vec<String>,
+    /// Whether the member can log in to online services with this registration.
+    pub can_log_in: bool,
+    pub cost_overview: CostOverviewView,
+    pub login_account: Option<RegisteredAccount>,
+    pub membership: MembershipView,
+}
+
+/// The answer to a reset of the recovery address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RecoveryReset {
+    pub message: String,
+    pub username: String,
+    /// The registration's address, which becomes the recovery address once
+    /// the member follows the link mailed to it.
+    pub new_email: String,
+}
+
+/// One line of the audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AuditLine {
+    /// RFC 3339.
+    pub at: String,
+    /// `client:<id>` or `staff:<username>`.
+    pub actor: String,
+    pub action: String,
+    /// The opaque id of the login account acted on.
+    pub account: Option<String>,
+    /// What was done, without secrets (card number, username, …).
+    #[schema(value_type = Object)]
+    pub detail: serde_json::Value,
+}
+
+fn iso(date: Date) -> String {
+    date.format(&Iso8601::DATE).unwrap_or_default()
+}
+
+impl<'a> Desk<'a> {
+    pub fn new(state: &'a AppState, library: &'a Library, actor: String, language: Language) -> Self {
+        Self {
+            state,
+            library,
+            actor,
+            language,
+        }
+    }
+
+    pub fn library(&self) -> &Library {
+        self.library
+    }
+
+    fn help_url(&self) -> &str {
+        &self.state.config.mail.help_url
+    }
+
+    async fn audit(
+        &self,
+        repositories: &impl Repositories,
+        action: &str,
+        account: Option<&Account>,
+        detail: serde_json::Value,
+    ) -> Result<(), StoreError> {
+        repositories
+            .audit()
+            .record(NewAuditEntry {
+                actor: &self.actor,
+                action,
+                library: Some(self.library),
+                account: account.map(|a| &a.id),
+                detail,
+            })
+            .await
+            .map(drop)
+    }
+
+    /// Registers a member. With an idempotency key, a repeat of the same
+    /// request answers as the first did and changes nothing.
+    pub async fn register(
+        &self,
+        request: &RegistrationRequest,
+        idempotency_key: Option<&str>,
+    ) -> Result<Registered, DeskError> {
+        let request_digest =
+            si_credentials::secrets::digest(&serde_json::to_string(request).unwrap_or_default());
+        if let Some(key) = idempotency_key
+            && let Some(earlier) = self.earlier(key, &request_digest).await?
+        {
+            return Ok(earlier);
+        }
+        let registration = request.parse().map_err(DeskError::Invalid)?;
+        // Two desks may generate the same username at once; the loser tries again.
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            match self
+                .register_once(&registration, idempotency_key, &request_digest)
+                .await
+            {
+                Err(RegisterFailure::UsernameRace) if attempts < 3 => continue,
+                Err(RegisterFailure::UsernameRace) => {
+                    return Err(DeskError::Internal("username generation kept colliding".into()));
+                }
+                Err(RegisterFailure::KeyTaken) => {
+                    let key = idempotency_key.unwrap_or_default();
+                    return match self.earlier(key, &request_digest).await? {
+                        Some(earlier) => Ok(earlier),
+                        None => Err(DeskError::RequestInProgress),
+                    };
+                }
+                Err(RegisterFailure::Refused(error)) => return Err(error),
+                Ok(registered) => return Ok(registered),
+            }
+        }
+    }
+
+    async fn earlier(&self, key: &str, request_digest: &str) -> Result<Option<Registered>, DeskError> {
+        match self
+            .state
+            .store
+            .desk_requests()
+            .earlier(self.library, key, request_digest)
+            .await?
+        {
+            None => Ok(None),
+            Some(Earlier::Answered { body, .. }) => serde_json::from_str(&body)
+                .map(Some)
+                .map_err(|e| DeskError::Internal(format!("stored answer: {e}"))),
+            Some(Earlier::InProgress) => Err(DeskError::RequestInProgress),
+            Some(Earlier::OtherRequest) => Err(DeskError::IdempotencyKeyReused),
+        }
+    }
+
+    async fn register_once(
+        &self,
+        registration: &Registration,
+        idempotency_key: Option<&str>,
+        request_digest: &str,
+    ) -> Result<Registered, RegisterFailure> {
+        let txn = self.state.store.begin().await.map_err(DeskError::from)?;
+        let reserved = match idempotency_key {
+            None => None,
+            Some(key) => match txn
+                .desk_requests()
+                .reserve(self.library, key, request_digest)
+                .await
+            {
+                Ok(id) => Some(id),
+                Err(StoreError::Duplicate { .. }) => return Err(RegisterFailure::KeyTaken),
+                Err(error) => return Err(DeskError::from(error).into()),
+            },
+        };
+        let registered = self.register_in(&txn, registration).await?;
+        if let Some(id) = reserved {
+            let body = serde_json::to_string(&registered).map_err(|e| DeskError::Internal(e.to_string()))?;
+            txn.desk_requests()
+                .answer(id, 201, &body)
+                .await
+                .map_err(DeskError::from)?;
+        }
+        txn.commit().await.map_err(DeskError::from)?;
+        Ok(registered)
+    }
+
+    async fn register_in(
+        &self,
+        txn: &impl Repositories,
+        registration: &Registration,
+    ) -> Result<Registered, RegisterFailure> {
+        let invalid = |field, code| DeskError::Invalid(vec![FieldError::new(field, code)]);
+        let catalogue = txn.catalogue();
+        let branch = match catalogue.branch(&self.library.code, &registration.branch).await {
+            Err(StoreError::NotFound { .. }) => return Err(invalid("branch", "unknown_branch").into()),
+            other => other.map_err(DeskError::from)?,
+        };
+        let subscription = match catalogue
+            .subscription_type(&self.library.code, &registration.subscription_type)
+            .await
+        {
+            Err(StoreError::NotFound { .. }) => {
+                return Err(invalid("subscription_type", "unknown_subscription_type").into());
+            }
+            other => other.map_err(DeskError::from)?,
+        };
+        let today = self.state.clock().now().date();
+        let cost = CostOverview::compute(
+            &subscription.terms,
+            registration.birth_date,
+            today,
+            registration.discount,
+        )
+        .map_err(|error| match error {
+            CostError::BirthDateInFuture { .. } => invalid("birth_date", "birth_date_in_future"),
+            CostError::AgeOutOfRange { .. } => invalid("birth_date", "age_outside_subscription"),
+            CostError::DiscountExceedsFee { .. } => invalid("discount_cents", "discount_exceeds_fee"),
+            CostError::ValidityBeyondCalendar => invalid("subscription_type", "validity_beyond_calendar"),
+        })?;
+        if txn
+            .memberships()
+            .by_card(self.library, &registration.card_number)
+            .await
+            .map_err(DeskError::from)?
+            .is_some()
+        {
+            return Err(DeskError::CardNumberRegistered.into());
+        }
+
+        let (account, generated) = match &registration.login_account {
+            LoginAccountChoice::None => (None, false),
+            LoginAccountChoice::New => {
+                let email = registration
+                    .email
+                    .clone()
+                    .ok_or_else(|| invalid("email", "email_required_for_account"))?;
+                let (username, generated) = self.free_username(txn, &registration.card_number).await?;
+                let account = txn
+                    .accounts()
+                    .create(NewAccount {
+                        username,
+                        email: Some(email),
+                        status: AccountStatus::Pending,
+                        language: registration.language.code().to_owned(),
+                        password_hash: None,
+                    })
+                    .await
+                    .map_err(|error| match error {
+                        StoreError::Duplicate { .. } => RegisterFailure::UsernameRace,
+                        other => DeskError::from(other).into(),
+                    })?;
+                (Some(account), generated)
+            }
+            LoginAccountChoice::Existing(username) => {
+                let account = self.existing_account(txn, username).await?;
+                (Some(account), false)
+            }
+        };
+
+        let membership = txn
+            .memberships()
+            .create(NewMembership {
+                library: self.library,
+                branch: &branch,
+                subscription: &subscription,
+                card_number: registration.card_number.clone(),
+                member_name: registration.name.clone(),
+                birth_date: registration.birth_date,
+                email: registration.email.clone(),
+                valid_until: cost.valid_until(),
+                account: account.as_ref().map(|a| a.id),
+            })
+            .await
+            .map_err(|error| match error {
+                StoreError::Duplicate { .. } => DeskError::CardNumberRegistered,
+                other => other.into(),
+            })?;
+
+        let language = self.language;
+        let mut notes = Vec::new();
+        let (message, login_account, action) = match (&registration.login_account, &account) {
+            (LoginAccountChoice::New, Some(account)) => {
+                selfservice::send_confirmation(self.state, txn, account)
+                    .await
+                    .map_err(DeskError::from)?;
+                if generated {
+                    notes.push(language.text_with(
+                        "desk-note-username-generated",
+                        &[
+                            ("card", registration.card_number.as_str().to_owned().into()),
+                            ("username", account.username.as_str().to_owned().into()),
+                        ],
+                    ));
+                }
+                notes.push(language.text("desk-note-confirmation-sent"));
+                let registered = RegisteredAccount {
+                    origin: "generated".into(),
+                    username: account.username.as_str().to_owned(),
+                    email: account.email.as_ref().map(|e| e.as_str().to_owned()),
+                    status: account.status.as_str().to_owned(),
+                    username_generated: generated,
+                };
+                (
+                    language.text("desk-generated"),
+                    Some(registered),
+                    "register_new_account",
+                )
+            }
+            (LoginAccountChoice::Existing(_), Some(account)) => {
+                self.tell_of_link(txn, account).await.map_err(DeskError::from)?;
+                notes.push(language.text("desk-note-linked-mail"));
+                let registered = RegisteredAccount {
+                    origin: "existing".into(),
+                    username: account.username.as_str().to_owned(),
+                    email: account.email.as_ref().map(Email::masked),
+                    status: account.status.as_str().to_owned(),
+                    username_generated: false,
+                };
+                (
+                    language.text("desk-linked"),
+                    Some(registered),
+                    "register_existing_account",
+                )
+            }
+            _ => (language.text("desk-no-account"), None, "register_without_account"),
+        };
+        self.audit(
+            txn,
+            action,
+            account.as_ref(),
+            json!({
+                "card_number": registration.card_number.as_str(),
+                "branch": branch.code.as_str(),
+                "subscription_type": subscription.code.as_str(),
+                "username": account.as_ref().map(|a| a.username.as_str()),
+            }),
+        )
+        .await
+        .map_err(DeskError::from)?;
+
+        let expiry = cost.valid_until().next_day().unwrap_or(cost.valid_until());
+        Ok(Registered {
+            message,
+            notes,
+            can_log_in: account.is_some(),
+            cost_overview: CostOverviewView {
+                branch_code: branch.code.as_str().to_owned(),
+                branch_name: branch.name.as_str().to_owned(),
+                subscription_type: subscription.code.as_str().to_owned(),
+                subscription_name: subscription.name.as_str().to_owned(),
+                tariff_code: subscription.tariff_code.as_str().to_owned(),
+                name: registration.name.as_str().to_owned(),
+                age: cost.age(),
+                subscription_fee_cents: cost.subscription_fee().cents(),
+                discount_cents: cost.discount().cents(),
+                balance_cents: cost.balance().cents(),
+                valid_until: iso(cost.valid_until()),
+                rights_until: iso(cost.rights_until()),
+                expiry_month: format!("{:04}-{:02}", expiry.year(), u8::from(expiry.month())),
+            },
+            login_account,
+            membership: self.view(&membership, account.as_ref()),
+        })
+    }
+
+    /// The card number as username when it is free, else the first free
+    /// `<card>-2`, `<card>-3`, …; `true` when it had to be generated.
+    async fn free_username(
+        &self,
+        txn: &impl Repositories,
+        card: &CardNumber,
+    ) -> Result<(Username, bool), DeskError> {
+        let accounts = txn.accounts();
+        let preferred = Username::from_card_number(card);
+        if accounts.is_free(&preferred).await? {
+            return Ok((preferred, false));
+        }
+        for number in 2..GENERATED_NAME_ATTEMPTS + 2 {
+            if let Ok(candidate) = Username::parse(&format!("{card}-{number}"))
+                && accounts.is_free(&candidate).await?
+            {
+                return Ok((candidate, true));
+            }
+        }
+        Err(DeskError::Internal(
+            "no free username near the card number".into(),
+        ))
+    }
+
+    async fn existing_account(
+        &self,
+        txn: &impl Repositories,
+        username: &Username,
+    ) -> Result<Account, DeskError> {
+        let account = txn
+            .accounts()
+            .by_username(username)
+            .await?
+            .ok_or_else(|| DeskError::Invalid(vec![FieldError::new("username", "account_not_found")]))?;
+        if account.status == AccountStatus::Disabled {
+            return Err(DeskError::AccountDisabled);
+        }
+        Ok(account)
+    }
+
+    /// The account's owner hears that this library now uses the account.
+    async fn tell_of_link(&self, txn: &impl Repositories, account: &Account) -> Result<(), StoreError> {
+        let Some(email) = &account.email else {
+            return Ok(());
+        };
+        let mail = Mail::AccountLinked {
+            username: account.username.as_str().to_owned(),
+            library_name: self.library.name.as_str().to_owned(),
+        };
+        let language = Language::from_code(&account.language).unwrap_or_default();
+        mail::queue(txn, email, language, &mail).await.map(drop)
+    }
+
+    fn view(&self, membership: &Membership, account: Option<&Account>) -> MembershipView {
+        MembershipView {
+            library_code: membership.library_code.clone(),
+            library_name: membership.library_name.clone(),
+            card_number: membership.card_number.as_str().to_owned(),
+            name: membership.member_name.as_str().to_owned(),
+            birth_date: iso(membership.birth_date),
+            email: membership.email.as_ref().map(|e| e.as_str().to_owned()),
+            subscription_type: membership.subscription_code.clone(),
+            valid_until: iso(membership.valid_until),
+            login_account: account.map(AccountSummary::of),
+        }
+    }
+
+    /// This library's membership with the card number, and its account.
+    async fn membership_and_account(
+        &self,
+        repositories: &impl Repositories,
+        card: &CardNumber,
+    ) -> Result<(Membership, Option<Account>), DeskError> {
+        let membership = repositories
+            .memberships()
+            .by_card(self.library, card)
+            .await?
+            .ok_or(DeskError::MembershipNotFound)?;
+        let account = match &membership.account {
+            Some(id) => repositories.accounts().by_id(id).await?,
+            None => None,
+        };
+        Ok((membership, account))
+    }
+
+    pub async fn membership(&self, card: &CardNumber) -> Result<MembershipView, DeskError> {
+        let (membership, account) = self.membership_and_account(&self.state.store, card).await?;
+        Ok(self.view(&membership, account.as_ref()))
+    }
+
+    /// "Bestaand inlogaccount zoeken": exact and case-sensitive, across all
+    /// libraries; only the username and the masked address are shown.
+    pub async fn find_account(&self, username: &Username) -> Result<AccountSummary, DeskError> {
+        let writer = self.state.store.as_writer().await;
+        let account = writer.accounts().by_username(username).await?;
+        self.audit(
+            &writer,
+            "search_account",
+            account.as_ref(),
+            json!({ "username": username.as_str(), "found": account.is_some() }),
+        )
+        .await?;
+        account
+            .as_ref()
+            .map(AccountSummary::of)
+            .ok_or(DeskError::AccountNotFound)
+    }
+
+    /// Links this library's membership, which has no account yet, to an existing account.
+    pub async fn link(&self, card: &CardNumber, username: &Username) -> Result<MembershipView, DeskError> {
+        let txn = self.state.store.begin().await?;
+        let (membership, current) = self.membership_and_account(&txn, card).await?;
+        if current.is_some() {
+            return Err(DeskError::AlreadyLinked);
+        }
+        let account = self.existing_account(&txn, username).await?;
+        txn.memberships().link(membership.id, &account.id).await?;
+        self.tell_of_link(&txn, &account).await?;
+        self.audit(
+            &txn,
+            "link_account",
+            Some(&account),
+            json!({ "card_number": card.as_str(), "username": account.username.as_str() }),
+        )
+        .await?;
+        txn.commit().await?;
+        let linked = Membership {
+            account: Some(account.id),
+            ..membership
+        };
+        Ok(self.view(&linked, Some(&account)))
+    }
+
+    /// "Herstel e-mailadres resetten": the registration's address becomes the
+    /// recovery address once the member follows the link mailed to it; the
+    /// old address is told.
+    pub async fn reset_recovery_email(&self, card: &CardNumber) -> Result<RecoveryReset, DeskError> {
+        let txn = self.state.store.begin().await?;
+        let (membership, account) = self.membership_and_account(&txn, card).await?;
+        let account = account.ok_or(DeskError::NoLoginAccount)?;
+        let new = membership.email.ok_or(DeskError::NoRegistrationEmail)?;
+        if account.email.as_ref() == Some(&new) && account.email_verified_at.is_some() {
+            return Err(DeskError::AlreadyRecoveryAddress);
+        }
+        let notice = Mail::RecoveryEmailReset {
+            username: account.username.as_str().to_owned(),
+            library_name: self.library.name.as_str().to_owned(),
+            new_email_masked: new.masked(),
+        };
+        let language = Language::from_code(&account.language).unwrap_or_default();
+        selfservice::request_email_change(self.state, &txn, &account, &new, language, notice).await?;
+        self.audit(
+            &txn,
+            "reset_recovery_email",
+            Some(&account),
+            json!({ "card_number": card.as_str(), "new_email_masked": new.masked() }),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(RecoveryReset {
+            message: self.language.text("desk-recovery-reset-done"),
+            username: account.username.as_str().to_owned(),
+            new_email: new.as_str().to_owned(),
+        })
+    }
+
+    /// Sends the confirmation mail of a pending account again, with a new link.
+    pub async fn resend_confirmation(&self, card: &CardNumber) -> Result<AccountSummary, DeskError> {
+        let txn = self.state.store.begin().await?;
+        let (_, account) = self.membership_and_account(&txn, card).await?;
+        let account = account.ok_or(DeskError::NoLoginAccount)?;
+        if account.status != AccountStatus::Pending {
+            return Err(DeskError::AlreadyConfirmed);
+        }
+        selfservice::send_confirmation(self.state, &txn, &account).await?;
+        self.audit(
+            &txn,
+            "resend_confirmation",
+            Some(&account),
+            json!({ "card_number": card.as_str() }),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(AccountSummary::of(&account))
+    }
+
+    /// Staff cannot reset a password; the attempt is logged and refused with
+    /// the way the member can do it.
+    pub async fn refuse_password_reset(&self, card: &CardNumber) -> DeskError {
+        let writer = self.state.store.as_writer().await;
+        let recorded = async {
+            let (_, account) = self.membership_and_account(&writer, card).await?;
+            self.audit(
+                &writer,
+                "password_reset_refused",
+                account.as_ref(),
+                json!({ "card_number": card.as_str() }),
+            )
+            .await?;
+            Ok::<_, DeskError>(())
+        }
+        .await;
+        match recorded {
+            Ok(()) => DeskError::PasswordResetNotOffered,
+            Err(error) => error,
+        }
+    }
+
+    /// This library's audit log, newest first.
+    pub async fn audit_log(&self, limit: u64) -> Result<Vec<AuditLine>, DeskError> {
+        let entries = self
+            .state
+            .store
+            .audit()
+            .list(AuditFilter {
+                library: Some(self.library),
+                account: None,
+                limit,
+            })
+            .await?;
+        Ok(entries
+            .into_iter()
+            .map(|entry| AuditLine {
+                at: entry
+                    .at
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default(),
+                actor: entry.actor,
+                action: entry.action,
+                account: entry.account,
+                detail: entry.detail,
+            })
+            .collect())
+    }
+
+    /// The help address given with refusals.
+    pub fn refusal_message(&self, error: &DeskError) -> String {
+        error.message(self.language, self.help_url())
+    }
+}
+
+/// Why one attempt at a registration did not commit.
+enum RegisterFailure {
+    Refused(DeskError),
+    /// Another request took the generated username first.
+    UsernameRace,
+    /// Another request holds the idempotency key.
+    KeyTaken,
+}
+
+impl From<DeskError> for RegisterFailure {
+    fn from(error: DeskError) -> Self {
+        RegisterFailure::Refused(error)
+    }
+}
+
+/// Parsing helpers shared by the API and the console.
+pub fn parse_card(input: &str) -> Result<CardNumber, DeskError> {
+    CardNumber::parse(input)
+        .map_err(|_| DeskError::Invalid(vec![FieldError::new("card_number", "invalid_card_number")]))
+}
+
+pub fn parse_username(input: &str) -> Result<Username, DeskError> {
+    Username::parse(input)
+        .map_err(|_| DeskError::Invalid(vec![FieldError::new("username", "invalid_username")]))
+}

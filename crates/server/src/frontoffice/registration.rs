@@ -1,0 +1,183 @@
+//! A registration as the desk sends it, and its parsing into domain types:
+//! every field is checked and every refusal is named, so a form can show
+//! them all at once.
+
+use serde::{Deserialize, Serialize};
+use si_domain::{BranchCode, CardNumber, DisplayName, Email, Money, SubscriptionCode, Username};
+use time::{Date, format_description::well_known::Iso8601};
+use utoipa::ToSchema;
+
+use crate::http::i18n::Language;
+
+/// "Gebruik inlogaccount": a new account, an existing one, or none.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LoginAccountMode {
+    /// "Nieuw inlogaccount genereren" (the default).
+    #[default]
+    New,
+    /// "Bestaand inlogaccount gebruiken": give `username`.
+    Existing,
+    /// "Nee": no login account; the member cannot log in online.
+    None,
+}
+
+/// Registering a member at this library.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct RegistrationRequest {
+    /// Branch code (vestiging), e.g. `5280`.
+    pub branch: String,
+    /// The barcode on the library card (4–32 letters or digits).
+    pub card_number: String,
+    pub name: String,
+    /// `YYYY-MM-DD`.
+    #[schema(format = Date)]
+    pub birth_date: String,
+    /// Required for a new login account; may be left out without one.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Code of one of this library's subscription types.
+    pub subscription_type: String,
+    /// Discount (korting) on the subscription fee, in euro cents.
+    #[serde(default)]
+    pub discount_cents: Option<i64>,
+    #[serde(default)]
+    pub login_account: LoginAccountMode,
+    /// The existing account's username, exactly as the member spells it
+    /// (case-sensitive); only with `login_account: existing`.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// The member's language for mails: `nl` (default) or `en`.
+    #[serde(default)]
+    pub language: Option<String>,
+}
+
+/// One refused field: which, and a stable code naming why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: &'static str,
+    pub code: &'static str,
+}
+
+impl FieldError {
+    pub fn new(field: &'static str, code: &'static str) -> Self {
+        Self { field, code }
+    }
+
+    /// The message for people, in `language`.
+    pub fn message(&self, language: Language) -> String {
+        language.text(&format!("desk-field-{}", self.code.replace('_', "-")))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginAccountChoice {
+    None,
+    New,
+    Existing(Username),
+}
+
+/// A registration whose every field passed its rules.
+#[derive(Debug, Clone)]
+pub struct Registration {
+    pub branch: BranchCode,
+    pub card_number: CardNumber,
+    pub name: DisplayName,
+    pub birth_date: Date,
+    pub email: Option<Email>,
+    pub subscription_type: SubscriptionCode,
+    pub discount: Money,
+    pub login_account: LoginAccountChoice,
+    pub language: Language,
+}
+
+impl RegistrationRequest {
+    /// The registration, or every field that is wrong.
+    pub fn parse(&self) -> Result<Registration, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let mut check = |ok: bool, field, code| {
+            if !ok {
+                errors.push(FieldError::new(field, code));
+            }
+        };
+        let branch = BranchCode::parse(&self.branch);
+        check(branch.is_ok(), "branch", "invalid_branch");
+        let card_number = CardNumber::parse(&self.card_number);
+        check(card_number.is_ok(), "card_number", "invalid_card_number");
+        let name = DisplayName::parse(&self.name);
+        check(name.is_ok(), "name", "invalid_name");
+        let birth_date = Date::parse(self.birth_date.trim(), &Iso8601::DATE);
+        check(birth_date.is_ok(), "birth_date", "invalid_birth_date");
+        let email = match self.email.as_deref().map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(typed) => Email::parse(typed).map(Some),
+        };
+        check(email.is_ok(), "email", "invalid_email");
+        let subscription_type = SubscriptionCode::parse(&self.subscription_type);
+        check(
+            subscription_type.is_ok(),
+            "subscription_type",
+            "invalid_subscription_type",
+        );
+        let discount = Money::from_cents(self.discount_cents.unwrap_or(0));
+        check(discount.is_ok(), "discount_cents", "invalid_discount");
+        let language = match self.language.as_deref() {
+            None | Some("") => Some(Language::default()),
+            Some(code) => Language::from_code(code),
+        };
+        check(language.is_some(), "language", "invalid_language");
+        let login_account = match self.login_account {
+            LoginAccountMode::None => Some(LoginAccountChoice::None),
+            LoginAccountMode::New => {
+                let has_email = matches!(email, Ok(Some(_)));
+                check(has_email || email.is_err(), "email", "email_required_for_account");
+                Some(LoginAccountChoice::New)
+            }
+            LoginAccountMode::Existing => match self.username.as_deref().map(str::trim) {
+                None | Some("") => {
+                    check(false, "username", "username_required");
+                    None
+                }
+                Some(typed) => {
+                    let username = Username::parse(typed);
+                    check(username.is_ok(), "username", "invalid_username");
+                    username.ok().map(LoginAccountChoice::Existing)
+                }
+            },
+        };
+        match (
+            branch,
+            card_number,
+            name,
+            birth_date,
+            email,
+            subscription_type,
+            discount,
+            login_account,
+            language,
+        ) {
+            (
+                Ok(branch),
+                Ok(card_number),
+                Ok(name),
+                Ok(birth_date),
+                Ok(email),
+                Ok(subscription_type),
+                Ok(discount),
+                Some(login_account),
+                Some(language),
+            ) if errors.is_empty() => Ok(Registration {
+                branch,
+                card_number,
+                name,
+                birth_date,
+                email,
+                subscription_type,
+                discount,
+                login_account,
+                language,
+            }),
+            _ => Err(errors),
+        }
+    }
+}

@@ -1,0 +1,740 @@
+//! The desk API as a library system uses it: a client bound to one library
+//! takes a `client_credentials` token and registers members, finds and links
+//! accounts, resets the recovery address and resends the confirmation mail.
+//! Mail goes through a real SMTP server.
+
+use serde_json::{Value, json};
+use si_domain::{
+    AccountStatus, AgeRange, DisplayName, Email, LibraryCode, Money, SubscriptionCode, SubscriptionTerms,
+    TariffCode, Username,
+};
+use si_store::{Repositories, catalogue::NewSubscriptionType};
+use single_identity::oidc::clients::{
+    ClientId, ClientKind, ClientRegistration, GrantType, IdTokenAlgorithm, Scope, register as register_client,
+};
+
+use crate::{
+    interop::{library, member},
+    selfservice::{app_with_mail, link_in, text_of},
+    smtp::SmtpServer,
+    support::{TestApp, spawn_app},
+};
+
+pub const ALL_DESK_SCOPES: &str = "desk:register desk:search desk:link desk:recovery desk:audit";
+
+/// Library `code` with branch 5280, a youth (0–17, free) and an adult
+/// (18+, € 25,00 a year) subscription.
+pub async fn desk_library(app: &TestApp, code: &str, name: &str) {
+    let (library, _, _) = library(&app.store, code, name).await;
+    let adult = SubscriptionCode::parse("VOLWASSEN").unwrap();
+    if app
+        .store
+        .catalogue()
+        .subscription_type(&library.code, &adult)
+        .await
+        .is_err()
+    {
+        let terms = SubscriptionTerms::new(
+            Money::from_cents(2500).unwrap(),
+            12,
+            AgeRange::new(18, None).unwrap(),
+        )
+        .unwrap();
+        let new = NewSubscriptionType {
+            code: adult,
+            name: DisplayName::parse("Volwassenen").unwrap(),
+            tariff_code: TariffCode::parse("V01").unwrap(),
+            terms,
+        };
+        app.store
+            .catalogue()
+            .create_subscription_type(&library.code, &new)
+            .await
+            .unwrap();
+    }
+}
+
+/// A library system of `library` allowed `scopes`, and a fresh access token of it.
+pub async fn desk_token(app: &TestApp, library: &str, scopes: &str) -> String {
+    let (client, secret) = register_client(
+        &app.store,
+        ClientRegistration {
+            id: Some(ClientId::parse(&format!("ils-{:08x}", rand::random::<u32>())).unwrap()),
+            name: DisplayName::parse("Wise").unwrap(),
+            kind: ClientKind::Confidential,
+            redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
+            backchannel_logout_uri: None,
+            grant_types: vec![GrantType::ClientCredentials],
+            scopes: scopes
+                .split_whitespace()
+                .map(|s| Scope::parse(s).unwrap())
+                .collect(),
+            library: Some(LibraryCode::parse(library).unwrap()),
+            id_token_algorithm: IdTokenAlgorithm::Rs256,
+        },
+    )
+    .await
+    .expect("library system registered");
+    let response: Value = app
+        .client
+        .post(app.url("/token"))
+        .basic_auth(client.id().to_string(), Some(secret.unwrap().expose()))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    response["access_token"]
+        .as_str()
+        .expect("an access token")
+        .to_owned()
+}
+
+/// A registration of an adult at DRE01 branch 5280 with a new account.
+pub fn adult(card: &str, email: &str) -> Value {
+    json!({
+        "branch": "5280",
+        "card_number": card,
+        "name": "Anna de Boer",
+        "birth_date": "1990-04-12",
+        "email": email,
+        "subscription_type": "VOLWASSEN",
+        "discount_cents": 500,
+    })
+}
+
+pub struct Answer {
+    pub status: u16,
+    pub content_type: String,
+    pub body: Value,
+}
+
+pub async fn call(app: &TestApp, token: &str, method: &str, path: &str, body: Option<&Value>) -> Answer {
+    call_with(app, token, method, path, body, &[]).await
+}
+
+pub async fn call_with(
+    app: &TestApp,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+    headers: &[(&str, &str)],
+) -> Answer {
+    let mut request = app
+        .client
+        .request(method.parse().unwrap(), app.url(path))
+        .bearer_auth(token)
+        .header("accept-language", "nl");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    if let Some(body) = body {
+        request = request.json(body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let text = response.text().await.unwrap();
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    Answer {
+        status,
+        content_type,
+        body,
+    }
+}
+
+fn field_codes(answer: &Answer) -> Vec<(String, String)> {
+    answer.body["errors"]
+        .as_array()
+        .unwrap_or(&vec![])
+        .iter()
+        .map(|e| {
+            (
+                e["field"].as_str().unwrap().to_owned(),
+                e["code"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_new_member_gets_a_cost_overview_a_pending_account_and_a_confirmation_mail() {
+    let smtp = SmtpServer::start();
+    let app = app_with_mail(&smtp).await;
+    desk_library(&app, "DRE01", "Biblionet Drenthe").await;
+    let token = desk_token(&app, "DRE01", ALL_DESK_SCOPES).await;
+
+    let answer = call(
+        &app,
+        &token,
+        "POST",
+        "/api/v1/memberships",
+        Some(&adult("20000012345678", "anna@example.nl")),
+    )
+    .await;
+
+    assert_eq!(answer.status, 201, "{:?}", answer.body);
+    let body = &answer.body;
+    assert_eq!(body["message"], "Genereren van inlogaccount gelukt");
+    assert_eq!(body["can_log_in"], true);
+    let cost = &body["cost_overview"];
+    assert_eq!(cost["branch_code"], "5280");
+    assert_eq!(cost["tariff_code"], "V01");
+    assert_eq!(cost["subscription_fee_cents"], 2500);
+    assert_eq!(cost["discount_cents"], 500);
+    assert_eq!(cost["balance_cents"], 2000);
+    let today = time::OffsetDateTime::now_utc().date();
+    assert_eq!(
+        cost["age"],
+        si_domain::age_on(time::macros::date!(1990 - 04 - 12), today)
+    );
+    let account = &body["login_account"];
+    assert_eq!(
+        account["username"], "20000012345678",
+        "the card number is the username"
+    );
+    assert_eq!(account["email"], "anna@example.nl");
+    assert_eq!(account["status"], "pending");
+    assert_eq!(account["username_generated"], false);
+
+    let stored = app
+        .store
+        .accounts()
+        .by_username(&Username::parse("20000012345678").unwrap())
+        .await
+        .unwrap()
+        .expect("the account exists");
+    assert_eq!(stored.status, AccountStatus::Pending);
+    assert_eq!(stored.password_hash, None, "no temporary password exists");
+    let memberships = app.store.memberships().of_account(&stored.id).await.unwrap();
+    assert_eq!(memberships.len(), 1);
+    assert_eq!(
+        memberships[0].valid_until.to_string(),
+        cost["valid_until"].as_str().unwrap()
+    );
+
+    let mail = &smtp.wait_for_async(1).await[0];
+    assert_eq!(mail.to, vec!["anna@example.nl".to_owned()]);
+    let text = text_of(mail);
+    assert!(text.contains("Beste Anna de Boer"), "{text}");
+    assert!(
+        text.contains("Je inlogaccount is bijna klaar voor gebruik"),
+        "{text}"
+    );
+    let confirm = link_in(&text, &app.url("/confirm?token="));
+    let page = app
+        .client
+        .get(confirm)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Stel je wachtwoord in"), "{page}");
+}
+
+#[tokio::test]
+async fn a_taken_card_number_gives_a_generated_username_and_says_so() {
+    let app = spawn_app().await;
+    desk_library(&app, "DRE01", "Biblionet Drenthe").await;
+    member(&app.store, "20000099990000").await;
+    let token = desk_token(&app, "DRE01", ALL_DESK_SCOPES).await;
+
+    let answer = call(
+        &app,
+        &token,
+        "POST",
+        "/api/v1/memberships",
+        Some(&adult("20000099990000", "b@example.nl")),
+    )
+    .await;
+
+    assert_eq!(answer.status, 201, "{:?}", answer.body);
+    assert_eq!(answer.body["login_account"]["username"], "20000099990000-2");
+    assert_eq!(answer.body["login_account"]["username_generated"], true);
+    let notes = answer.body["notes"].to_string();
+    assert!(
+        notes.contains("20000099990000-2") && notes.contains("al in gebruik"),
+        "{notes}"
+    );
+}
+
+#[tokio::test]
+async fn without_a_login_account_the_answer_says_the_member_cannot_log_in() {
+    let app = spawn_app().await;
+    desk_library(&app, "DRE01", "Biblionet Drenthe").await;
+    let token = desk_token(&app, "DRE01", ALL_DESK_SCOPES).await;
+    let mut request = adult("20000011112222", "");
+    request["login_account"] = json!("none");
+
+    let answer = call(&app, &token, "POST", "/api/v1/memberships", Some(&request)).await;
+
+    assert_eq!(answer.status, 201, "{:?}", answer.body);
+    assert_eq!(answer.body["can_log_in"], false);
+    assert_eq!(answer.body["login_account"], Value::Null);
+    assert!(
+        answer.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("kan niet inloggen")
+    );
+    let drenthe = app
+        .store
+        .catalogue()
+        .library(&LibraryCode::parse("DRE01").unwrap())
+        .await
+        .unwrap();
+    let stored = app
+        .store
+        .memberships()
+        .by_card(&drenthe, &si_domain::CardNumber::parse("20000011112222").unwrap())
+        .await
+        .unwrap()
+        .expect("the membership is stored");
+    assert_eq!(stored.account, None);
+    assert_eq!(stored.email, None);
+}
+
+#[tokio::test]
+async fn a_member_who_moved_is_linked_by_the_exact_username_and_the_owner_is_told() {
+    let smtp = SmtpServer::start();
+    let app = app_with_mail(&smtp).await;
+    let sanne = member(&app.store, "Sanne_2015").await;
+    desk_library(&app, "GRO01", "Biblionet Groningen").await;
+    let token = desk_token(&app, "GRO01", ALL_DESK_SCOPES).await;
+
+    let search = call(&app, &token, "GET", "/api/v1/accounts?username=sanne_2015", None).await;
+    assert_eq!(search.status, 404, "the search is case-sensitive");
+    let search = call(&app, &token, "GET", "/api/v1/accounts?username=Sanne_2015", None).await;
+    assert_eq!(search.status, 200);
+    assert_eq!(
+        search.body,
+        json!({"username": "Sanne_2015", "email_masked": Email::parse("ouders@example.nl").unwrap().masked(), "status": "active"}),
+        "only the username and the masked address"
+    );
+
+    let mut request = adult("30000012345678", "ouders@example.nl");
+    request["login_account"] = json!("existing");
+    request["username"] = json!("sanne_2015");
+    let wrong_case = call(&app, &token, "POST", "/api/v1/memberships", Some(&request)).await;
+    assert_eq!(wrong_case.status, 422);
+    assert_eq!(
+        field_codes(&wrong_case),
+        vec![("username".into(), "account_not_found".into())]
+    );
+
+    request["username"] = json!("Sanne_2015");
+    request["birth_date"] = json!("2015-03-03");
+    request["subscription_type"] = json!("JEUGD");
+    request["discount_cents"] = json!(0);
+    let linked = call(&app, &token, "POST", "/api/v1/memberships", Some(&request)).await;
+    assert_eq!(linked.status, 201, "{:?}", linked.body);
+    assert_eq!(
+        linked.body["message"],
+        "Inschrijving gekoppeld aan het bestaande inlogaccount"
+    );
+    assert_eq!(linked.body["login_account"]["origin"], "existing");
+    assert_eq!(
+        linked.body["login_account"]["email"],
+        Email::parse("ouders@example.nl").unwrap().masked()
+    );
+
+    let libraries: Vec<String> = app
+        .store
+        .memberships()
+        .of_account(&sanne.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.library_code)
+        .collect();
+    assert_eq!(libraries, vec!["DRE01", "GRO01"]);
+    let notice = &smtp.wait_for_async(1).await[0];
+    assert_eq!(notice.to, vec!["ouders@example.nl".to_owned()]);
+    assert!(
+        text_of(notice).contains("Biblionet Groningen"),
+        "{}",
+        text_of(notice)
+    );
+}
+
+#[tokio::test]
+async fn a_repeated_request_with_the_same_idempotency_key_registers_once() {
+    let app = spawn_app().await;
+    desk_library(&app, "DRE01", "Biblionet Drenthe").await;
+    let token = desk_token(&app, "DRE01", ALL_DESK_SCOPES).await;
+    let request = adult("20000055556666", "c@example.nl");
+    let key = [("idempotency-key", "wise-7f3a")];
+
+    let first = call_with(&app, &token, "POST", "/api/v1/memberships", Some(&request), &key).await;
+    let again = call_with(&app, &token, "POST", "/api/v1/memberships", Some(&request), &key).await;
+
+    assert_eq!(first.status, 201);
+    assert_eq!(again.status, 201);
+    assert_eq!(first.body, again.body, "the repeat gets the first answer");
+    let drenthe = app
+        .store
+        .catalogue()
+        .library(&LibraryCode::parse("DRE01").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        app.store.memberships().of_library(&drenthe).await.unwrap().len(),
+        1
+    );
+
+    let mut other = request.clone();
+    other["card_number"] = json!("20000077778888");
+    let reused = call_with(&app, &token, "POST", "/api/v1/memberships", Some(&other), &key).await;
+    assert_eq!(reused.status, 422);
+    assert_eq!(reused.body["code"], "idempotency_key_reused");
+
+    let without_key = call(&app, &token, "POST", "/api/v1/memberships", Some(&request)).await;
+    assert_eq!(without_key.status, 409);
+    assert_eq!(without_key.body["code"], "card_number_registered");
+    assert_eq!(
+        app.store.memberships().of_library(&drenthe).await.unwrap().len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_problem_with_a_message_per_field_and_writes_nothing() {
+    let app = spawn_app().await;
+    desk_library(&app, "DRE01", "Biblionet Drenthe").await;
+    let token = desk_token(&app, "DRE01", ALL_DESK_SCOPES).await;
+    let request = json!({
+        "branch": "52 80", "card_number": "12", "name": "", "birth_date": "12-04-1990",
+        "email": "not-an-address", "subscription_type": "VOLWASSEN", "discount_cents": -5,
+    });
+
+    let answer = call(&app, &token, "POST", "/api/v1/memberships", Some(&request)).await;
+
+    assert_eq!(answer.status, 422);
+    assert_eq!(answer.content_type, "application/problem+json");
+    assert_eq!(answer.body["code"], "invalid_input");
+    let fields: Vec<String> = field_codes(&answer).into_iter().map(|(f, _)| f).collect();
+    for field in [
+        "branch",
+        "card_number",
+        "name",
+        "birth_date",
+        "email",
+        "discount_cents",
+    ] {
+        assert!(
+            fields.contains(&field.to_owned()),
+            "{field} missing in {fields:?}"
+        );
+    }
+    assert!(answer.body["errors"][0]["message"].as_str().unwrap().len() > 10);
+
+    let mut checks = Vec::new();
+    let mut child = adult("20000010101010", "kind@example.nl");
+    child["birth_date"] = json!("2015-01-01");
+    checks.push((child, "birth_date", "age_outside_subscription"));
+    let mut unknown = adult("20000010101011", "x@example.nl");
+    unknown["branch"] = json!("9999");
+    checks.push((unknown, "branch", "unknown_branch"));
+    let mut too_much = adult("20000010101012", "x@example.nl");
+    too_much["discount_cents"] = json!(9000);
+    checks.push((too_much, "discount_cents", "discount_exceeds_fee"));
+    let mut no_mail = adult("20000010101013", "");
+    no_mail["email"] = Value::Null;
+    checks.push((no_mail, "email", "email_required_for_account"));
+    for (request, field, code) in checks {
+        let answer = call(&app, &token, "POST", "/api/v1/memberships", Some(&request)).await;
+        assert_eq!(answer.status, 422, "{request}");
+        assert_eq!(field_codes(&answer), vec![(field.to_owned(), code.to_owned())]);
+    }
+
+    let not_json = app
+        .client
+        .post(app.url("/api/v1/memberships"))
+        .bearer_auth(&token)
+        .body("card_number=1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_json.status(), 415);
+    assert_eq!(not_json.headers()["content-type"], "application/problem+json");
+    let drenthe = app
+        .store
+        .catalogue()
+        .library(&LibraryCode::parse("DRE01").unwrap())
+        .await
+        .unwrap();
+    assert!(
+        app.store
+            .memberships()
+            .of_library(&drenthe)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn only_a_library_systems_own_token_with_the_right_scope_gets_in() {
+    let app = spawn_app().await;
+    desk_library(&app, "DRE01", "Biblionet Drenthe").await;
+    desk_library(&app, "GRO01", "Biblionet Groningen").await;
+    let drenthe = desk_token(&app, "DRE01", ALL_DESK_SCOPES).await;
+    let search_only = desk_token(&app, "DRE01", "desk:search").await;
+    let groningen = desk_token(&app, "GRO01", ALL_DESK_SCOPES).await;
+    call(
+        &app,
+        &drenthe,
+        "POST",
+        "/api/v1/memberships",
+        Some(&adult("20000012121212", "d@example.nl")),
+    )
+    .await;
+
+    let anonymous = app
+        .client
+        .get(app.url("/api/v1/memberships/20000012121212"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+    assert!(anonymous.headers().contains_key("www-authenticate"));
+    assert_eq!(anonymous.headers()["content-type"], "application/problem+json");
+    let forged = call(
+        &app,
+        "not.a.token",
+        "GET",
+        "/api/v1/memberships/20000012121212",
+        None,
+    )
+    .await;
+    assert_eq!(forged.status, 401);
+
+    let narrow = call(
+        &app,
+        &search_only,
+        "POST",
+        "/api/v1/memberships",
+        Some(&adult("20000013131313", "e@example.nl")),
+    )
+    .await;
+    assert_eq!(narrow.status, 403);
+    assert_eq!(narrow.body["code"], "insufficient_scope");
+
+    let own = call(&app, &drenthe, "GET", "/api/v1/memberships/20000012121212", None).await;
+    assert_eq!(own.status, 200);
+    assert_eq!(own.body["login_account"]["username"], "20000012121212");
+    let foreign = call(
+        &app,
+        &groningen,
+        "GET",
+        "/api/v1/memberships/20000012121212",
+        None,
+    )
+    .await;
+    assert_eq!(
+        foreign.status, 404,
+        "another library does not see this membership"
+    );
+    let foreign_reset = call(
+        &app,
+        &groningen,
+        "POST",
+        "/api/v1/memberships/20000012121212/recovery-email-reset",
+        None,
+    )
+    .await;
+    assert_eq!(foreign_reset.status, 404);
+}
+
+#[tokio::test]
+async fn the_recovery_address_is_reset_to_the_registrations_after_the_member_follows_the_link() {
+    let smtp = SmtpServer::start();
+    let app = app_with_mail(&smtp).await;
+    let sanne = member(&app.store, "sanne").await;
+    desk_library(&app, "GRO01", "Biblionet Groningen").await;
+    let token = desk_token(&app, "GRO01", ALL_DESK_SCOPES).await;
+    let mut request = adult("30000098765432", "sanne.nieuw@example.nl");
+    request["login_account"] = json!("existing");
+    request["username"] = json!("sanne");
+    request["birth_date"] = json!("2015-03-03");
+    request["subscription_type"] = json!("JEUGD");
+    request["discount_cents"] = json!(0);
+    assert_eq!(
+        call(&app, &token, "POST", "/api/v1/memberships", Some(&request))
+            .await
+            .status,
+        201
+    );
+    smtp.wait_for_async(1).await;
+
+    let answer = call(
+        &app,
+        &token,
+        "POST",
+        "/api/v1/memberships/30000098765432/recovery-email-reset",
+        None,
+    )
+    .await;
+
+    assert_eq!(answer.status, 202, "{:?}", answer.body);
+    assert_eq!(answer.body["new_email"], "sanne.nieuw@example.nl");
+    let mails = smtp.wait_for_async(3).await;
+    let to_new = mails
+        .iter()
+        .find(|m| m.to == ["sanne.nieuw@example.nl"])
+        .expect("a verification mail");
+    let to_old = mails[1..]
+        .iter()
+        .find(|m| m.to == ["ouders@example.nl"])
+        .expect("a notice to the old address");
+    assert!(
+        text_of(to_old).contains("Biblionet Groningen"),
+        "{}",
+        text_of(to_old)
+    );
+    let unchanged = app.store.accounts().by_id(&sanne.id).await.unwrap().unwrap();
+    assert_eq!(
+        unchanged.email.unwrap().as_str(),
+        "ouders@example.nl",
+        "not before the link is followed"
+    );
+    let link = link_in(&text_of(to_new), &app.url("/account/email/confirm?token="));
+    app.client.get(link).send().await.unwrap();
+    let changed = app.store.accounts().by_id(&sanne.id).await.unwrap().unwrap();
+    assert_eq!(changed.email.unwrap().as_str(), "sanne.nieuw@example.nl");
+
+    let again = call(
+        &app,
+        &token,
+        "POST",
+        "/api/v1/memberships/30000098765432/recovery-email-reset",
+        None,
+    )
+    .await;
+    assert_eq!(again.status, 409);
+    assert_eq!(again.body["code"], "already_recovery_address");
+}
+
+#[tokio::test]
+async fn staff_cannot_reset_a_password_but_can_resend_the_confirmation_and_every_action_is_audited() {
+    let smtp = SmtpServer::start();
+    let app = app_with_mail(&smtp).await;
+    desk_library(&app, "DRE01", "Biblionet Drenthe").await;
+    let token = desk_token(&app, "DRE01", ALL_DESK_SCOPES).await;
+    call(
+        &app,
+        &token,
+        "POST",
+        "/api/v1/memberships",
+        Some(&adult("20000034343434", "f@example.nl")),
+    )
+    .await;
+    smtp.wait_for_async(1).await;
+
+    let reset = call(
+        &app,
+        &token,
+        "POST",
+        "/api/v1/memberships/20000034343434/password-reset",
+        None,
+    )
+    .await;
+    assert_eq!(reset.status, 403);
+    assert_eq!(reset.body["code"], "password_reset_not_offered");
+    let title = reset.body["title"].as_str().unwrap();
+    assert!(title.contains("Wachtwoord vergeten?"), "{title}");
+    assert!(
+        title.contains("https://www.bibliotheek.nl/hulp-bij-inloggen.html"),
+        "{title}"
+    );
+
+    let resent = call(
+        &app,
+        &token,
+        "POST",
+        "/api/v1/memberships/20000034343434/confirmation-mail",
+        None,
+    )
+    .await;
+    assert_eq!(resent.status, 202, "{:?}", resent.body);
+    assert_eq!(
+        smtp.wait_for_async(2).await[1].to,
+        vec!["f@example.nl".to_owned()]
+    );
+
+    let audit = call(&app, &token, "GET", "/api/v1/audit?limit=10", None).await;
+    assert_eq!(audit.status, 200);
+    let actions: Vec<&str> = audit
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        vec![
+            "resend_confirmation",
+            "password_reset_refused",
+            "register_new_account"
+        ]
+    );
+    assert!(
+        audit.body[0]["actor"]
+            .as_str()
+            .unwrap()
+            .starts_with("client:ils-")
+    );
+
+    member(&app.store, "actief_lid").await;
+    let mut linked = adult("20000056565656", "");
+    linked["login_account"] = json!("existing");
+    linked["username"] = json!("actief_lid");
+    assert_eq!(
+        call(&app, &token, "POST", "/api/v1/memberships", Some(&linked))
+            .await
+            .status,
+        201
+    );
+    let confirmed = call(
+        &app,
+        &token,
+        "POST",
+        "/api/v1/memberships/20000056565656/confirmation-mail",
+        None,
+    )
+    .await;
+    assert_eq!(confirmed.status, 409);
+    assert_eq!(confirmed.body["code"], "account_already_confirmed");
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_operation() {
+    let app = spawn_app().await;
+    let document: Value = app.get("/api/v1/openapi.json").await.json().await.unwrap();
+    assert_eq!(document["openapi"], "3.1.0");
+    for path in [
+        "/api/v1/memberships",
+        "/api/v1/memberships/{card_number}",
+        "/api/v1/memberships/{card_number}/login-account",
+        "/api/v1/memberships/{card_number}/recovery-email-reset",
+        "/api/v1/memberships/{card_number}/confirmation-mail",
+        "/api/v1/memberships/{card_number}/password-reset",
+        "/api/v1/accounts",
+        "/api/v1/audit",
+    ] {
+        assert!(document["paths"][path].is_object(), "{path} is not described");
+    }
+    let flow = &document["components"]["securitySchemes"]["library_system"]["flows"]["clientCredentials"];
+    assert_eq!(flow["tokenUrl"], app.url("/token"));
+}
