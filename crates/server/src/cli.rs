@@ -1,10 +1,12 @@
-//! The command line: `serve`, `db`, and the catalogue commands operators use
-//! to set up libraries, branches and subscription types.
+//! The command line: `serve`, `db`, the catalogue commands operators use to
+//! set up libraries, branches and subscription types, clients, keys, desk
+//! staff and the audit log.
 
 mod catalogue;
 mod clients;
 mod keys;
 mod mail;
+mod staff;
 
 use std::{path::PathBuf, process::ExitCode, sync::Arc};
 
@@ -56,6 +58,11 @@ enum Command {
     /// The provider's signing keys.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Desk staff: who may use the console at /frontoffice for which library.
+    #[command(subcommand)]
+    Staff(staff::StaffCommand),
+    /// The audit log of desk actions, newest first.
+    Audit(staff::AuditArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -139,6 +146,14 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Client(command) => {
             let store = open_store(&config, Arc::new(SystemClock)).await?;
             clients::run(store, command).await
+        }
+        Command::Staff(command) => {
+            let store = open_store(&config, Arc::new(SystemClock)).await?;
+            staff::staff(&store, command).await
+        }
+        Command::Audit(args) => {
+            let store = open_store(&config, Arc::new(SystemClock)).await?;
+            staff::audit(&store, args).await
         }
         Command::Keys(command) => {
             let store = open_store(&config, Arc::new(SystemClock)).await?;

@@ -8,7 +8,7 @@ use si_domain::AccountId;
 use crate::{
     Clock, StoreError,
     catalogue::Library,
-    entity::{library, staff_role},
+    entity::{account, library, staff_role},
 };
 
 pub struct Staff<'c, C> {
@@ -48,6 +48,25 @@ impl<'c, C: ConnectionTrait> Staff<'c, C> {
             .exec(self.conn)
             .await?;
         Ok(result.rows_affected > 0)
+    }
+
+    /// The usernames of the library's desk staff, sorted.
+    pub async fn usernames_at(&self, library: &Library) -> Result<Vec<String>, StoreError> {
+        let account_ids: Vec<String> = staff_role::Entity::find()
+            .filter(staff_role::Column::LibraryId.eq(library.id))
+            .all(self.conn)
+            .await?
+            .into_iter()
+            .map(|role| role.account_id)
+            .collect();
+        Ok(account::Entity::find()
+            .filter(account::Column::Id.is_in(account_ids))
+            .order_by_asc(account::Column::Username)
+            .all(self.conn)
+            .await?
+            .into_iter()
+            .map(|row| row.username)
+            .collect())
     }
 
     /// The libraries whose desk the account works at, by library code.

@@ -13,7 +13,7 @@ use si_store::{Repositories, Store, StoreError, catalogue::NewSubscriptionType};
 pub struct Output {
     /// Print JSON instead of a table.
     #[arg(long)]
-    json: bool,
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -220,7 +220,7 @@ pub async fn subscription(store: &Store, command: SubscriptionCommand) -> anyhow
 }
 
 /// Says which thing a storage error is about, in the operator's terms.
-fn explain(error: StoreError, subject: String) -> anyhow::Error {
+pub(super) fn explain(error: StoreError, subject: String) -> anyhow::Error {
     match error {
         StoreError::Duplicate { .. } => anyhow!("{subject} already exists"),
         StoreError::NotFound { what } => anyhow!("{what} not found (while working on {subject})"),
@@ -228,7 +228,11 @@ fn explain(error: StoreError, subject: String) -> anyhow::Error {
     }
 }
 
-fn print<T: Serialize>(output: &Output, value: &T, human: impl FnOnce() -> String) -> anyhow::Result<()> {
+pub(super) fn print<T: Serialize>(
+    output: &Output,
+    value: &T,
+    human: impl FnOnce() -> String,
+) -> anyhow::Result<()> {
     if output.json {
         println!("{}", serde_json::to_string_pretty(value)?);
     } else {
@@ -238,7 +242,7 @@ fn print<T: Serialize>(output: &Output, value: &T, human: impl FnOnce() -> Strin
 }
 
 /// Columns padded to their widest cell.
-fn table<const N: usize>(headers: [&str; N], rows: impl Iterator<Item = [String; N]>) -> String {
+pub(super) fn table<const N: usize>(headers: [&str; N], rows: impl Iterator<Item = [String; N]>) -> String {
     let rows: Vec<[String; N]> = rows.collect();
     if rows.is_empty() {
         return "(none)".to_owned();

@@ -243,10 +243,6 @@ impl<'a> Desk<'a> {
         }
     }
 
-    pub fn library(&self) -> &Library {
-        self.library
-    }
-
     fn help_url(&self) -> &str {
         &self.state.config.mail.help_url
     }

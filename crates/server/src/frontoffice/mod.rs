@@ -4,6 +4,7 @@
 //! go through the same operations.
 
 mod api;
+mod console;
 mod desk;
 mod registration;
 
@@ -12,7 +13,8 @@ use axum::Router;
 use crate::app::AppState;
 
 pub use api::openapi;
+pub use console::FRONTOFFICE_PATH;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().merge(api::routes())
+    Router::new().merge(api::routes()).merge(console::routes())
 }

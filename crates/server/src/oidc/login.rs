@@ -15,7 +15,7 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use fluent_templates::fluent_bundle::FluentValue;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use si_credentials::Verification;
 use si_domain::{AccountStatus, Username};
 use si_store::{Repositories, accounts::Account, throttle::ThrottlePolicy};
@@ -27,6 +27,7 @@ use super::{
 };
 use crate::{
     app::AppState,
+    frontoffice::FRONTOFFICE_PATH,
     http::{
         csrf::{self, FormToken},
         error::{PageError, PageErrorKind, other},
@@ -59,38 +60,65 @@ pub struct LoginForm {
     password: String,
 }
 
+/// What the login page carries through its form: an authorization request
+/// of a client, or (none given) one of our own pages to return to.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginRequest {
+    #[serde(flatten)]
+    authorization: AuthorizationRequest,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next: Option<String>,
+}
+
 /// Where a login leads: back to a client with a code, or (no client named)
-/// to the member's own account page.
+/// to one of our own pages: the desk console when asked for, else the
+/// member's own account page.
 enum Destination {
     Client(Box<ValidRequest>),
-    OwnAccount,
+    OwnPage(String),
 }
 
 impl Destination {
-    async fn of(state: &AppState, request: AuthorizationRequest) -> Result<Self, Refusal> {
-        if request == AuthorizationRequest::default() {
-            return Ok(Destination::OwnAccount);
+    async fn of(state: &AppState, request: LoginRequest) -> Result<Self, Refusal> {
+        if request.authorization == AuthorizationRequest::default() {
+            let page = request
+                .next
+                .filter(|next| is_own_page(next))
+                .unwrap_or_else(|| ACCOUNT_PATH.to_owned());
+            return Ok(Destination::OwnPage(page));
         }
         Ok(Destination::Client(Box::new(
-            authorize::validate(state, request).await?,
+            authorize::validate(state, request.authorization).await?,
         )))
     }
+}
+
+/// Only the desk console, never another site: `next` must not become an open redirect.
+fn is_own_page(next: &str) -> bool {
+    let rest = next.strip_prefix(FRONTOFFICE_PATH);
+    rest.is_some_and(|rest| {
+        (rest.is_empty() || rest.starts_with('/'))
+            && rest
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '-' | '_'))
+            && !rest.contains("//")
+    })
 }
 
 pub async fn show(
     State(state): State<AppState>,
     language: Language,
     headers: HeaderMap,
-    Query(request): Query<AuthorizationRequest>,
+    Query(request): Query<LoginRequest>,
 ) -> Result<Response, PageError> {
     match Destination::of(&state, request.clone()).await {
         Err(refusal) => return Ok(authorize::refuse(&state, language, refusal)),
-        Ok(Destination::OwnAccount) => {
+        Ok(Destination::OwnPage(page)) => {
             let signed_in = session::current(&state, &headers)
                 .await
                 .map_err(|e| PageError::internal(language, &e))?;
             if signed_in.is_some() {
-                return Ok(Redirect::to(ACCOUNT_PATH).into_response());
+                return Ok(Redirect::to(&page).into_response());
             }
         }
         Ok(Destination::Client(_)) => {}
@@ -117,7 +145,7 @@ pub async fn submit(
     let Ok(Form(form)) = form else {
         return Err(PageError::new(language, PageErrorKind::BadRequest));
     };
-    let request: AuthorizationRequest = serde_urlencoded::from_str(&form.request).unwrap_or_default();
+    let request: LoginRequest = serde_urlencoded::from_str(&form.request).unwrap_or_default();
     let destination = match Destination::of(&state, request).await {
         Ok(destination) => destination,
         Err(refusal) => return Ok(authorize::refuse(&state, language, refusal)),
@@ -175,7 +203,7 @@ pub async fn submit(
                 .map_err(|e| PageError::internal(language, &e))?;
             let mut response = match destination {
                 Destination::Client(valid) => authorize::complete(&state, language, &session, &valid).await?,
-                Destination::OwnAccount => Redirect::to(ACCOUNT_PATH).into_response(),
+                Destination::OwnPage(page) => Redirect::to(&page).into_response(),
             };
             response.headers_mut().append(header::SET_COOKIE, set_cookie);
             Ok(response)
@@ -284,4 +312,32 @@ fn page(
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_own_page;
+
+    #[test]
+    fn only_the_desk_console_is_a_page_to_return_to() {
+        for good in [
+            "/frontoffice",
+            "/frontoffice/DRE01",
+            "/frontoffice/DRE01/register",
+        ] {
+            assert!(is_own_page(good), "{good}");
+        }
+        for bad in [
+            "https://evil.example/frontoffice",
+            "//evil.example",
+            "/frontofficex",
+            "/frontoffice//evil.example",
+            "/frontoffice/../account",
+            "/frontoffice/a?b",
+            "/account",
+            "",
+        ] {
+            assert!(!is_own_page(bad), "{bad}");
+        }
+    }
 }

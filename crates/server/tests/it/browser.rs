@@ -23,7 +23,7 @@ use crate::{
 };
 
 /// A headless Chromium behind its own chromedriver; both end with the value.
-struct Browser {
+pub struct Browser {
     driver: Option<WebDriver>,
     chromedriver: Child,
     _profile: tempfile::TempDir,
@@ -32,7 +32,7 @@ struct Browser {
 impl Browser {
     /// A browser whose user prefers `language` (its `Accept-Language`), in a
     /// window of `width` × `height` pixels, zoomed to `zoom` (2.0 is 200%).
-    async fn start(language: &str, width: u32, height: u32, zoom: f32) -> Self {
+    pub async fn start(language: &str, width: u32, height: u32, zoom: f32) -> Self {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|listener| listener.local_addr())
             .expect("a free port")
@@ -87,13 +87,13 @@ impl Browser {
         panic!("no browser session from chromedriver: {last_error}");
     }
 
-    fn driver(&self) -> &WebDriver {
+    pub fn driver(&self) -> &WebDriver {
         self.driver.as_ref().expect("a live session")
     }
 
     /// Runs axe-core's WCAG 2.0/2.1 A and AA rules on the current page and
     /// fails with every violation, its rule and where.
-    async fn assert_accessible(&self, page: &str) {
+    pub async fn assert_accessible(&self, page: &str) {
         let driver = self.driver();
         driver
             .execute(format!("{}\nreturn true;", axe_source()), Vec::new())
@@ -118,7 +118,7 @@ impl Browser {
         );
     }
 
-    async fn screenshot(&self, name: &str) {
+    pub async fn screenshot(&self, name: &str) {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
         std::fs::create_dir_all(&dir).expect("screenshot directory");
         self.driver()
@@ -129,7 +129,7 @@ impl Browser {
 
     /// Waits (up to 10 s) for the page whose heading is `expected`: after a
     /// click or Enter the browser may still be on the page before.
-    async fn expect_heading(&self, expected: &str) {
+    pub async fn expect_heading(&self, expected: &str) {
         let mut seen = String::new();
         for _ in 0..100 {
             if let Ok(heading) = self.driver().find(By::Css("h1")).await {
@@ -154,7 +154,7 @@ impl Browser {
         rules
     }
 
-    async fn stop(mut self) {
+    pub async fn stop(mut self) {
         if let Some(driver) = self.driver.take() {
             driver.quit().await.expect("browser quits");
         }

@@ -7,6 +7,7 @@ mod cli;
 mod clients;
 mod config;
 mod desk;
+mod desk_browser;
 mod health;
 mod interop;
 mod keys;

@@ -1,0 +1,173 @@
+//! `staff` and `audit`: who works at which library's desk, and what desks did.
+
+use anyhow::anyhow;
+use clap::{Args, Subcommand};
+use serde::Serialize;
+use si_domain::{LibraryCode, Username};
+use si_store::{Repositories, Store, audit::AuditFilter};
+
+use super::catalogue::{Output, explain, print, table};
+
+#[derive(Debug, Subcommand)]
+pub enum StaffCommand {
+    /// Give a login account the desk staff role at a library; it can then use
+    /// the console at /frontoffice for that library.
+    Grant {
+        #[arg(long, value_parser = LibraryCode::parse)]
+        library: LibraryCode,
+        /// The staff member's username (case-sensitive).
+        #[arg(value_parser = Username::parse)]
+        username: Username,
+    },
+    /// Take the desk staff role at a library away.
+    Revoke {
+        #[arg(long, value_parser = LibraryCode::parse)]
+        library: LibraryCode,
+        #[arg(value_parser = Username::parse)]
+        username: Username,
+    },
+    /// List a library's desk staff.
+    List {
+        #[arg(long, value_parser = LibraryCode::parse)]
+        library: LibraryCode,
+        #[command(flatten)]
+        output: Output,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Only this library's entries.
+    #[arg(long, value_parser = LibraryCode::parse)]
+    library: Option<LibraryCode>,
+    /// Only entries about this login account (username, case-sensitive).
+    #[arg(long, value_parser = Username::parse)]
+    account: Option<Username>,
+    /// How many entries, newest first.
+    #[arg(long, default_value_t = 100)]
+    limit: u64,
+    #[command(flatten)]
+    output: Output,
+}
+
+pub async fn staff(store: &Store, command: StaffCommand) -> anyhow::Result<()> {
+    match command {
+        StaffCommand::Grant { library, username } => {
+            let library = store
+                .catalogue()
+                .library(&library)
+                .await
+                .map_err(|e| explain(e, format!("library {library}")))?;
+            let account =
+                store.accounts().by_username(&username).await?.ok_or_else(|| {
+                    anyhow!("no login account has the username {username} (case-sensitive)")
+                })?;
+            store.staff().grant(&account.id, &library).await?;
+            println!(
+                "{username} now works at the desk of {} ({}).",
+                library.code, library.name
+            );
+            Ok(())
+        }
+        StaffCommand::Revoke { library, username } => {
+            let library = store
+                .catalogue()
+                .library(&library)
+                .await
+                .map_err(|e| explain(e, format!("library {library}")))?;
+            let account =
+                store.accounts().by_username(&username).await?.ok_or_else(|| {
+                    anyhow!("no login account has the username {username} (case-sensitive)")
+                })?;
+            if store.staff().revoke(&account.id, &library).await? {
+                println!("{username} no longer works at the desk of {}.", library.code);
+            } else {
+                println!("{username} did not work at the desk of {}.", library.code);
+            }
+            Ok(())
+        }
+        StaffCommand::List { library, output } => {
+            let library = store
+                .catalogue()
+                .library(&library)
+                .await
+                .map_err(|e| explain(e, format!("library {library}")))?;
+            let usernames = store.staff().usernames_at(&library).await?;
+            print(&output, &usernames, || {
+                table(["USERNAME"], usernames.iter().map(|u| [u.clone()]))
+            })
+        }
+    }
+}
+
+/// An audit entry as the command prints it.
+#[derive(Debug, Serialize)]
+struct Line {
+    at: String,
+    actor: String,
+    action: String,
+    library: Option<String>,
+    account: Option<String>,
+    detail: serde_json::Value,
+}
+
+pub async fn audit(store: &Store, args: AuditArgs) -> anyhow::Result<()> {
+    let libraries = store.catalogue().libraries().await?;
+    let library = match &args.library {
+        Some(code) => Some(
+            libraries
+                .iter()
+                .find(|l| &l.code == code)
+                .ok_or_else(|| anyhow!("library {code} not found"))?,
+        ),
+        None => None,
+    };
+    let account =
+        match &args.account {
+            Some(username) => {
+                Some(store.accounts().by_username(username).await?.ok_or_else(|| {
+                    anyhow!("no login account has the username {username} (case-sensitive)")
+                })?)
+            }
+            None => None,
+        };
+    let entries = store
+        .audit()
+        .list(AuditFilter {
+            library,
+            account: account.as_ref().map(|a| &a.id),
+            limit: args.limit,
+        })
+        .await?;
+    let lines: Vec<Line> = entries
+        .into_iter()
+        .map(|entry| Line {
+            at: entry
+                .at
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+            actor: entry.actor,
+            action: entry.action,
+            library: entry
+                .library_id
+                .and_then(|id| libraries.iter().find(|l| l.id == id))
+                .map(|l| l.code.to_string()),
+            account: entry.account,
+            detail: entry.detail,
+        })
+        .collect();
+    print(&args.output, &lines, || {
+        table(
+            ["AT", "ACTOR", "ACTION", "LIBRARY", "DETAIL"],
+            lines.iter().map(|l| {
+                [
+                    l.at.clone(),
+                    l.actor.clone(),
+                    l.action.clone(),
+                    l.library.clone().unwrap_or_default(),
+                    l.detail.to_string(),
+                ]
+            }),
+        )
+    })
+}

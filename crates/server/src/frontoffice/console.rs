@@ -1,0 +1,789 @@
+//! The staff console at `/frontoffice`: the desk guide's screens for staff
+//! who work in the browser. Staff log in with their own login account and
+//! work for the libraries where `single-identity staff grant` gave them the
+//! role. Registering follows the guide: "Gebruik inlogaccount" Ja/Nee, then
+//! existing or new account, the subscription, and the cost overview with
+//! "Genereren van inlogaccount gelukt".
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::{
+    Form, Router,
+    extract::{
+        Path, Query, State,
+        rejection::{FormRejection, QueryRejection},
+    },
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Redirect, Response},
+    routing::{get, post},
+};
+use serde::Deserialize;
+use si_domain::{LibraryCode, Money, format_month_en, format_month_nl};
+use si_store::{Repositories, StoreError, accounts::Account, catalogue::Library};
+use time::{Date, format_description::well_known::Iso8601};
+
+use super::{
+    desk::{AccountSummary, Desk, DeskError, MembershipView, Registered, parse_card, parse_username},
+    registration::{FieldError, LoginAccountMode, RegistrationRequest},
+};
+use crate::{
+    app::AppState,
+    http::{
+        csrf::{self, FormToken},
+        error::{PageError, PageErrorKind, other},
+        i18n::Language,
+    },
+    oidc::session,
+};
+
+pub const FRONTOFFICE_PATH: &str = "/frontoffice";
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(FRONTOFFICE_PATH, get(choose))
+        .route("/frontoffice/{library}", get(home))
+        .route(
+            "/frontoffice/{library}/register",
+            get(register_form).post(register),
+        )
+        .route("/frontoffice/{library}/members/{card}", get(member))
+        .route("/frontoffice/{library}/members/{card}/{action}", post(act))
+}
+
+/// What every console page shows around its content.
+struct Frame {
+    csrf: String,
+    staff: String,
+    library_code: String,
+    library_name: String,
+}
+
+/// The signed-in staff member at the library of the path, or the page to
+/// show instead (the login, or "no access").
+async fn staff_at(
+    state: &AppState,
+    language: Language,
+    headers: &HeaderMap,
+    code: &str,
+) -> Result<Result<(Account, Library), Response>, PageError> {
+    let Some(account) = signed_in(state, language, headers).await? else {
+        let path = LibraryCode::parse(code)
+            .map(|code| format!("{FRONTOFFICE_PATH}/{code}"))
+            .unwrap_or_else(|_| FRONTOFFICE_PATH.to_owned());
+        return Ok(Err(to_login(&path)));
+    };
+    let libraries = state
+        .store
+        .staff()
+        .libraries_of(&account.id)
+        .await
+        .map_err(|e| PageError::internal(language, &e))?;
+    let library = LibraryCode::parse(code)
+        .ok()
+        .and_then(|code| libraries.into_iter().find(|l| l.code == code));
+    match library {
+        Some(library) => Ok(Ok((account, library))),
+        None => Ok(Err(no_access(language))),
+    }
+}
+
+async fn signed_in(
+    state: &AppState,
+    language: Language,
+    headers: &HeaderMap,
+) -> Result<Option<Account>, PageError> {
+    let internal = |e: StoreError| PageError::internal(language, &e);
+    let Some(session) = session::current(state, headers).await.map_err(internal)? else {
+        return Ok(None);
+    };
+    state
+        .store
+        .accounts()
+        .by_id(&session.account)
+        .await
+        .map_err(internal)
+}
+
+fn to_login(next: &str) -> Response {
+    let query = serde_urlencoded::to_string([("next", next)]).unwrap_or_default();
+    Redirect::to(&format!("/login?{query}")).into_response()
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "desk_choose.html")]
+struct ChoosePage {
+    lang: Language,
+    other_lang: Language,
+    return_to: String,
+    libraries: Vec<(String, String)>,
+}
+
+fn no_access(language: Language) -> Response {
+    let page = ChoosePage {
+        lang: language,
+        other_lang: other(language),
+        return_to: FRONTOFFICE_PATH.to_owned(),
+        libraries: Vec::new(),
+    };
+    (StatusCode::FORBIDDEN, page).into_response()
+}
+
+/// `/frontoffice`: straight on to the one library, or a choice of several.
+pub async fn choose(
+    State(state): State<AppState>,
+    language: Language,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    let Some(account) = signed_in(&state, language, &headers).await? else {
+        return Ok(to_login(FRONTOFFICE_PATH));
+    };
+    let libraries = state
+        .store
+        .staff()
+        .libraries_of(&account.id)
+        .await
+        .map_err(|e| PageError::internal(language, &e))?;
+    match libraries.as_slice() {
+        [] => Ok(no_access(language)),
+        [only] => Ok(Redirect::to(&format!("{FRONTOFFICE_PATH}/{}", only.code)).into_response()),
+        several => Ok(ChoosePage {
+            lang: language,
+            other_lang: other(language),
+            return_to: FRONTOFFICE_PATH.to_owned(),
+            libraries: several
+                .iter()
+                .map(|l| (l.code.to_string(), l.name.to_string()))
+                .collect(),
+        }
+        .into_response()),
+    }
+}
+
+fn frame(token: &FormToken, staff: &Account, library: &Library) -> Frame {
+    Frame {
+        csrf: token.token.clone(),
+        staff: staff.username.to_string(),
+        library_code: library.code.to_string(),
+        library_name: library.name.to_string(),
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "desk_home.html")]
+struct HomePage {
+    frame: Frame,
+    lang: Language,
+    other_lang: Language,
+    return_to: String,
+    card_number: String,
+    card_error: Option<String>,
+    username: String,
+    search_error: Option<String>,
+    found: Option<AccountSummary>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct HomeQuery {
+    #[serde(default)]
+    card_number: Option<String>,
+    #[serde(default)]
+    username: Option<String>,
+}
+
+/// "Klantenadministratie": find a member by card number, or a login account
+/// by its exact username ("Hoofdlettergevoelig").
+pub async fn home(
+    State(state): State<AppState>,
+    language: Language,
+    headers: HeaderMap,
+    Path(code): Path<String>,
+    query: Result<Query<HomeQuery>, QueryRejection>,
+) -> Result<Response, PageError> {
+    let (staff, library) = match staff_at(&state, language, &headers, &code).await? {
+        Ok(found) => found,
+        Err(response) => return Ok(response),
+    };
+    let query = query.map(|Query(query)| query).unwrap_or_default();
+    let desk = desk_of(&state, &library, &staff, language);
+    let mut card_error = None;
+    if let Some(typed) = query.card_number.as_deref() {
+        match parse_card(typed) {
+            Ok(card) => match desk.membership(&card).await {
+                Ok(_) => {
+                    return Ok(
+                        Redirect::to(&format!("{FRONTOFFICE_PATH}/{}/members/{card}", library.code))
+                            .into_response(),
+                    );
+                }
+                Err(error) => card_error = Some(refusal(&desk, language, &error)),
+            },
+            Err(error) => card_error = Some(refusal(&desk, language, &error)),
+        }
+    }
+    let (mut found, mut search_error) = (None, None);
+    if let Some(typed) = query.username.as_deref() {
+        match parse_username(typed) {
+            Ok(username) => match desk.find_account(&username).await {
+                Ok(account) => found = Some(account),
+                Err(error) => search_error = Some(refusal(&desk, language, &error)),
+            },
+            Err(error) => search_error = Some(refusal(&desk, language, &error)),
+        }
+    }
+    let token = FormToken::for_page(&headers);
+    let return_to = format!("{FRONTOFFICE_PATH}/{}", library.code);
+    let page = HomePage {
+        frame: frame(&token, &staff, &library),
+        lang: language,
+        other_lang: other(language),
+        return_to,
+        card_number: query.card_number.unwrap_or_default(),
+        card_error,
+        username: query.username.unwrap_or_default(),
+        search_error,
+        found,
+    };
+    Ok(token.attach(page.into_response()))
+}
+
+fn desk_of<'a>(state: &'a AppState, library: &'a Library, staff: &Account, language: Language) -> Desk<'a> {
+    Desk::new(state, library, format!("staff:{}", staff.username), language)
+}
+
+/// A refusal in words; internal failures are logged with their cause.
+fn refusal(desk: &Desk<'_>, language: Language, error: &DeskError) -> String {
+    if let DeskError::Invalid(fields) = error
+        && let [field] = fields.as_slice()
+    {
+        return field.message(language);
+    }
+    if let DeskError::Internal(cause) = error {
+        tracing::error!(%cause, "desk operation failed");
+    }
+    desk.refusal_message(error)
+}
+
+/// The registration form as posted: the member's details, the guide's two
+/// choices, and which step of the existing-account search it is at.
+#[derive(Deserialize, Default, Clone)]
+pub struct RegisterForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    idempotency_key: String,
+    #[serde(default)]
+    branch: String,
+    #[serde(default)]
+    card_number: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    birth_date: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    subscription_type: String,
+    #[serde(default)]
+    discount: String,
+    /// "ja" (default) or "nee".
+    #[serde(default)]
+    use_account: String,
+    /// "new" (default) or "existing".
+    #[serde(default)]
+    account_choice: String,
+    #[serde(default)]
+    username: String,
+    /// "" for the details, "search" to look an account up, "link" to register with it.
+    #[serde(default)]
+    step: String,
+}
+
+impl RegisterForm {
+    fn uses_account(&self) -> bool {
+        self.use_account != "nee"
+    }
+
+    fn existing(&self) -> bool {
+        self.uses_account() && self.account_choice == "existing"
+    }
+
+    /// The request the desk takes, and a refusal of the discount when it is
+    /// not an amount of euros.
+    fn request(&self, mode: LoginAccountMode) -> (RegistrationRequest, Option<FieldError>) {
+        let (discount, discount_error) = match euro_cents(&self.discount) {
+            Some(cents) => (Some(cents), None),
+            None => (None, Some(FieldError::new("discount_cents", "invalid_discount"))),
+        };
+        let request = RegistrationRequest {
+            branch: self.branch.clone(),
+            card_number: self.card_number.clone(),
+            name: self.name.clone(),
+            birth_date: self.birth_date.clone(),
+            email: Some(self.email.clone()),
+            subscription_type: self.subscription_type.clone(),
+            discount_cents: discount,
+            login_account: mode,
+            username: Some(self.username.clone()),
+            language: None,
+        };
+        (request, discount_error)
+    }
+}
+
+/// `5`, `5,50` or `5.50` euros as cents; empty is no discount.
+fn euro_cents(typed: &str) -> Option<i64> {
+    let typed = typed.trim().replace(',', ".");
+    if typed.is_empty() {
+        return Some(0);
+    }
+    let (euros, cents) = typed.split_once('.').unwrap_or((&typed, "0"));
+    if euros.is_empty() || cents.is_empty() || cents.len() > 2 || euros.len() > 7 {
+        return None;
+    }
+    let all_digits = |s: &str| s.chars().all(|c| c.is_ascii_digit());
+    if !all_digits(euros) || !all_digits(cents) {
+        return None;
+    }
+    let cents = if cents.len() == 1 {
+        format!("{cents}0")
+    } else {
+        cents.to_owned()
+    };
+    Some(euros.parse::<i64>().ok()? * 100 + cents.parse::<i64>().ok()?)
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "desk_register.html")]
+struct RegisterPage {
+    frame: Frame,
+    lang: Language,
+    other_lang: Language,
+    return_to: String,
+    form: RegisterForm,
+    branches: Vec<(String, String)>,
+    subscriptions: Vec<(String, String)>,
+    /// Messages by field name; shown above the form and at each field.
+    errors: Vec<(String, String)>,
+    /// Whether this is the existing-account search step.
+    searching: bool,
+    found: Option<AccountSummary>,
+    search_error: Option<String>,
+}
+
+impl RegisterPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|(f, _)| f == field)
+            .map(|(_, m)| m.as_str())
+    }
+}
+
+async fn register_page(
+    state: &AppState,
+    language: Language,
+    headers: &HeaderMap,
+    staff: &Account,
+    library: &Library,
+    form: RegisterForm,
+) -> Result<(RegisterPage, FormToken), PageError> {
+    let internal = |e: StoreError| PageError::internal(language, &e);
+    let catalogue = state.store.catalogue();
+    let branches = catalogue.branches(&library.code).await.map_err(internal)?;
+    let subscriptions = catalogue
+        .subscription_types(&library.code)
+        .await
+        .map_err(internal)?;
+    let token = FormToken::for_page(headers);
+    let return_to = format!("{FRONTOFFICE_PATH}/{}/register", library.code);
+    let mut form = form;
+    form.csrf = token.token.clone();
+    if form.idempotency_key.is_empty() {
+        form.idempotency_key = format!("console-{:032x}", rand::random::<u128>());
+    }
+    let page = RegisterPage {
+        frame: frame(&token, staff, library),
+        lang: language,
+        other_lang: other(language),
+        return_to,
+        form,
+        branches: branches
+            .iter()
+            .map(|b| (b.code.to_string(), format!("{} – {}", b.code, b.name)))
+            .collect(),
+        subscriptions: subscriptions
+            .iter()
+            .map(|s| {
+                (
+                    s.code.to_string(),
+                    format!("{} ({})", s.name, s.terms.age_range()),
+                )
+            })
+            .collect(),
+        errors: Vec::new(),
+        searching: false,
+        found: None,
+        search_error: None,
+    };
+    Ok((page, token))
+}
+
+fn show((page, token): (RegisterPage, FormToken), status: StatusCode) -> Response {
+    token.attach((status, page).into_response())
+}
+
+pub async fn register_form(
+    State(state): State<AppState>,
+    language: Language,
+    headers: HeaderMap,
+    Path(code): Path<String>,
+) -> Result<Response, PageError> {
+    let (staff, library) = match staff_at(&state, language, &headers, &code).await? {
+        Ok(found) => found,
+        Err(response) => return Ok(response),
+    };
+    let page = register_page(
+        &state,
+        language,
+        &headers,
+        &staff,
+        &library,
+        RegisterForm::default(),
+    )
+    .await?;
+    Ok(show(page, StatusCode::OK))
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "desk_registered.html")]
+struct RegisteredPage {
+    frame: Frame,
+    lang: Language,
+    other_lang: Language,
+    return_to: String,
+    registered: Registered,
+    cost_intro: String,
+    fee: String,
+    discount: String,
+    balance: String,
+    valid_until_month: String,
+    expiry_month: String,
+    rights_until: String,
+}
+
+pub async fn register(
+    State(state): State<AppState>,
+    language: Language,
+    headers: HeaderMap,
+    Path(code): Path<String>,
+    form: Result<Form<RegisterForm>, FormRejection>,
+) -> Result<Response, PageError> {
+    let (staff, library) = match staff_at(&state, language, &headers, &code).await? {
+        Ok(found) => found,
+        Err(response) => return Ok(response),
+    };
+    let Ok(Form(form)) = form else {
+        return Err(PageError::new(language, PageErrorKind::BadRequest));
+    };
+    let desk = desk_of(&state, &library, &staff, language);
+    let (mut page, token) = register_page(&state, language, &headers, &staff, &library, form.clone()).await?;
+    if !csrf::is_valid(&headers, &form.csrf) {
+        page.errors = vec![("form".into(), language.text("login-expired-form"))];
+        return Ok(show((page, token), StatusCode::BAD_REQUEST));
+    }
+
+    let mode = match (form.uses_account(), form.existing()) {
+        (false, _) => LoginAccountMode::None,
+        (true, false) => LoginAccountMode::New,
+        (true, true) if form.step == "link" => LoginAccountMode::Existing,
+        // Check the details before the search, which has no other errors to show.
+        (true, true) => LoginAccountMode::None,
+    };
+    let (request, discount_error) = form.request(mode);
+    let mut errors: Vec<FieldError> = request.parse().err().unwrap_or_default();
+    errors.extend(discount_error);
+    if !errors.is_empty() {
+        page.errors = errors
+            .iter()
+            .map(|e| (e.field.to_owned(), e.message(language)))
+            .collect();
+        page.searching = form.step == "search";
+        return Ok(show((page, token), StatusCode::UNPROCESSABLE_ENTITY));
+    }
+    if form.existing() && form.step != "link" {
+        page.searching = true;
+        if form.step == "search" {
+            match parse_username(&form.username) {
+                Ok(username) => match desk.find_account(&username).await {
+                    Ok(found) => page.found = Some(found),
+                    Err(error) => page.search_error = Some(refusal(&desk, language, &error)),
+                },
+                Err(error) => page.search_error = Some(refusal(&desk, language, &error)),
+            }
+        }
+        return Ok(show((page, token), StatusCode::OK));
+    }
+
+    match desk.register(&request, Some(&form.idempotency_key)).await {
+        Ok(registered) => Ok(registered_page(language, &headers, &staff, &library, registered)),
+        Err(DeskError::Invalid(fields)) => {
+            page.errors = fields
+                .iter()
+                .map(|e| (e.field.to_owned(), e.message(language)))
+                .collect();
+            page.searching = form.existing();
+            Ok(show((page, token), StatusCode::UNPROCESSABLE_ENTITY))
+        }
+        Err(error) => {
+            page.errors = vec![("form".into(), refusal(&desk, language, &error))];
+            let status = match error {
+                DeskError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                _ => StatusCode::CONFLICT,
+            };
+            Ok(show((page, token), status))
+        }
+    }
+}
+
+fn money(language: Language, cents: i64) -> String {
+    let amount = Money::from_cents(cents).unwrap_or(Money::ZERO);
+    match language {
+        Language::Nl => amount.format_nl(),
+        Language::En => amount.format_en(),
+    }
+}
+
+fn month(language: Language, date: Date) -> String {
+    match language {
+        Language::Nl => format_month_nl(date),
+        Language::En => format_month_en(date),
+    }
+}
+
+fn registered_page(
+    language: Language,
+    headers: &HeaderMap,
+    staff: &Account,
+    library: &Library,
+    registered: Registered,
+) -> Response {
+    let token = FormToken::for_page(headers);
+    let cost = &registered.cost_overview;
+    let date = |text: &str| Date::parse(text, &Iso8601::DATE).ok();
+    let valid_until = date(&cost.valid_until);
+    let expiry = date(&format!("{}-01", cost.expiry_month));
+    let return_to = format!("{FRONTOFFICE_PATH}/{}", library.code);
+    let page = RegisteredPage {
+        frame: frame(&token, staff, library),
+        lang: language,
+        other_lang: other(language),
+        return_to,
+        cost_intro: language.text_with("desk-cost-intro", &[("branch", cost.branch_code.clone().into())]),
+        fee: money(language, cost.subscription_fee_cents),
+        discount: money(language, cost.discount_cents),
+        balance: money(language, cost.balance_cents),
+        valid_until_month: valid_until
+            .map(|d| language.text_with("desk-valid-until-month", &[("month", month(language, d).into())]))
+            .unwrap_or_default(),
+        expiry_month: expiry.map(|d| month(language, d)).unwrap_or_default(),
+        rights_until: date(&cost.rights_until)
+            .map(|d| local_date(language, d))
+            .unwrap_or_default(),
+        registered,
+    };
+    token.attach((StatusCode::CREATED, page).into_response())
+}
+
+/// `31-05-2025` in Dutch, `31 May 2025` in English.
+fn local_date(language: Language, date: Date) -> String {
+    match language {
+        Language::Nl => format!("{:02}-{:02}-{}", date.day(), u8::from(date.month()), date.year()),
+        Language::En => format!("{} {} {}", date.day(), date.month(), date.year()),
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "desk_member.html")]
+struct MemberPage {
+    frame: Frame,
+    lang: Language,
+    other_lang: Language,
+    return_to: String,
+    membership: MembershipView,
+    birth_date: String,
+    valid_until: String,
+    done: Option<String>,
+    error: Option<String>,
+    /// The guide's question before the recovery address is reset.
+    asking: bool,
+    question: String,
+    username: String,
+}
+
+#[derive(Deserialize, Default)]
+pub struct MemberQuery {
+    #[serde(default)]
+    ask: Option<String>,
+}
+
+/// One registration of this library, with what the desk can do for it.
+pub async fn member(
+    State(state): State<AppState>,
+    language: Language,
+    headers: HeaderMap,
+    Path((code, card)): Path<(String, String)>,
+    query: Result<Query<MemberQuery>, QueryRejection>,
+) -> Result<Response, PageError> {
+    let (staff, library) = match staff_at(&state, language, &headers, &code).await? {
+        Ok(found) => found,
+        Err(response) => return Ok(response),
+    };
+    let asking = query.is_ok_and(|Query(q)| q.ask.as_deref() == Some("recovery-email"));
+    member_page(
+        &state,
+        language,
+        &headers,
+        &staff,
+        &library,
+        &card,
+        Outcome {
+            asking,
+            ..Outcome::default()
+        },
+    )
+    .await
+}
+
+#[derive(Default)]
+struct Outcome {
+    done: Option<String>,
+    error: Option<String>,
+    asking: bool,
+    username: String,
+}
+
+async fn member_page(
+    state: &AppState,
+    language: Language,
+    headers: &HeaderMap,
+    staff: &Account,
+    library: &Library,
+    card: &str,
+    outcome: Outcome,
+) -> Result<Response, PageError> {
+    let desk = desk_of(state, library, staff, language);
+    let membership = match parse_card(card) {
+        Ok(card) => desk.membership(&card).await,
+        Err(error) => Err(error),
+    };
+    let membership = match membership {
+        Ok(membership) => membership,
+        Err(DeskError::MembershipNotFound | DeskError::Invalid(_)) => {
+            return Err(PageError::new(language, PageErrorKind::NotFound));
+        }
+        Err(error) => return Err(PageError::internal(language, &error)),
+    };
+    let token = FormToken::for_page(headers);
+    let return_to = format!(
+        "{FRONTOFFICE_PATH}/{}/members/{}",
+        library.code, membership.card_number
+    );
+    let date = |text: &str| {
+        Date::parse(text, &Iso8601::DATE)
+            .map(|d| local_date(language, d))
+            .unwrap_or_default()
+    };
+    let membership_email = membership.email.clone().unwrap_or_default();
+    let page = MemberPage {
+        frame: frame(&token, staff, library),
+        lang: language,
+        other_lang: other(language),
+        return_to,
+        birth_date: date(&membership.birth_date),
+        valid_until: date(&membership.valid_until),
+        membership,
+        asking: outcome.asking,
+        question: language.text_with("desk-reset-question", &[("email", membership_email.into())]),
+        done: outcome.done,
+        error: outcome.error,
+        username: outcome.username,
+    };
+    let status = if page.error.is_some() {
+        StatusCode::CONFLICT
+    } else {
+        StatusCode::OK
+    };
+    Ok(token.attach((status, page).into_response()))
+}
+
+#[derive(Deserialize, Default)]
+pub struct ActionForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    username: String,
+    /// The answer to the confirmation question: "ja".
+    #[serde(default)]
+    answer: String,
+}
+
+/// The actions of the membership page: resend the confirmation mail, reset
+/// the recovery address (after "Ja"), link an existing account, and the
+/// refused password reset.
+pub async fn act(
+    State(state): State<AppState>,
+    language: Language,
+    headers: HeaderMap,
+    Path((code, card, action)): Path<(String, String, String)>,
+    form: Result<Form<ActionForm>, FormRejection>,
+) -> Result<Response, PageError> {
+    let (staff, library) = match staff_at(&state, language, &headers, &code).await? {
+        Ok(found) => found,
+        Err(response) => return Ok(response),
+    };
+    let Ok(Form(form)) = form else {
+        return Err(PageError::new(language, PageErrorKind::BadRequest));
+    };
+    let fail = |error: String| Outcome {
+        error: Some(error),
+        username: form.username.clone(),
+        ..Outcome::default()
+    };
+    if !csrf::is_valid(&headers, &form.csrf) {
+        let outcome = fail(language.text("login-expired-form"));
+        return member_page(&state, language, &headers, &staff, &library, &card, outcome).await;
+    }
+    let desk = desk_of(&state, &library, &staff, language);
+    let Ok(parsed) = parse_card(&card) else {
+        return Err(PageError::new(language, PageErrorKind::NotFound));
+    };
+    let result: Result<String, DeskError> = match action.as_str() {
+        "confirmation-mail" => desk
+            .resend_confirmation(&parsed)
+            .await
+            .map(|_| language.text("desk-resent")),
+        "recovery-email" if form.answer == "ja" => desk
+            .reset_recovery_email(&parsed)
+            .await
+            .map(|reset| reset.message),
+        "recovery-email" => Ok(String::new()),
+        "password-reset" => Err(desk.refuse_password_reset(&parsed).await),
+        "login-account" => match parse_username(&form.username) {
+            Ok(username) => desk
+                .link(&parsed, &username)
+                .await
+                .map(|_| language.text("desk-linked")),
+            Err(error) => Err(error),
+        },
+        _ => return Err(PageError::new(language, PageErrorKind::NotFound)),
+    };
+    let outcome = match result {
+        Ok(done) if done.is_empty() => Outcome::default(),
+        Ok(done) => Outcome {
+            done: Some(done),
+            ..Outcome::default()
+        },
+        Err(error) => fail(refusal(&desk, language, &error)),
+    };
+    member_page(&state, language, &headers, &staff, &library, &card, outcome).await
+}

@@ -1,0 +1,300 @@
+//! The desk console in a real browser, as desk staff use it: log in with
+//! their own account, register a member with a new account (the guide's
+//! Ja/Nee and new/existing choices, the cost overview, "Genereren van
+//! inlogaccount gelukt"), link a member who moved to their existing account
+//! after a case-sensitive search, reset the recovery address after "Ja", and
+//! be told that a password reset is not theirs to do. Every screen is checked
+//! with axe-core.
+
+use std::time::Duration;
+
+use si_domain::{Email, LibraryCode, Username};
+use si_store::Repositories;
+use thirtyfour::{Key, WebDriver, prelude::By};
+
+use crate::{
+    browser::Browser,
+    desk::desk_library,
+    interop::{PASSWORD, member},
+    selfservice::{app_with_mail, text_of},
+    smtp::SmtpServer,
+    support::{TestApp, spawn_app},
+};
+
+/// A staff account `balie.anna` with the desk role at each library in `libraries`.
+pub async fn staff(app: &TestApp, libraries: &[&str]) -> &'static str {
+    let account = member(&app.store, "balie.anna").await;
+    for code in libraries {
+        let library = app
+            .store
+            .catalogue()
+            .library(&LibraryCode::parse(code).unwrap())
+            .await
+            .unwrap();
+        app.store.staff().grant(&account.id, &library).await.unwrap();
+    }
+    "balie.anna"
+}
+
+async fn type_into(driver: &WebDriver, id: &str, text: &str) {
+    let field = driver.find(By::Id(id)).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys(text).await.unwrap();
+}
+
+async fn click(driver: &WebDriver, css: &str) {
+    driver.find(By::Css(css)).await.unwrap().click().await.unwrap();
+}
+
+async fn text_at(driver: &WebDriver, css: &str) -> String {
+    driver.find(By::Css(css)).await.unwrap().text().await.unwrap()
+}
+
+async fn log_in(browser: &Browser, username: &str) {
+    let driver = browser.driver();
+    browser.expect_heading("Inloggen").await;
+    type_into(driver, "username", username).await;
+    let password = driver.find(By::Id("password")).await.unwrap();
+    password.send_keys(PASSWORD).await.unwrap();
+    password.send_keys(Key::Enter).await.unwrap();
+}
+
+/// Waits until the status or alert region holds `expected`.
+async fn expect_message(driver: &WebDriver, css: &str, expected: &str) {
+    let mut seen = String::new();
+    for _ in 0..100 {
+        if let Ok(element) = driver.find(By::Css(css)).await {
+            seen = element.text().await.unwrap_or_default();
+            if seen.contains(expected) {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("expected {expected:?} in {css}, saw {seen:?}");
+}
+
+// A multi-threaded runtime: the driver's session ends from its own task.
+#[tokio::test(flavor = "multi_thread")]
+async fn desk_staff_register_a_new_member_and_link_one_who_moved() {
+    let smtp = SmtpServer::start();
+    let app = app_with_mail(&smtp).await;
+    desk_library(&app, "DRE01", "Biblionet Drenthe").await;
+    desk_library(&app, "GRO01", "Biblionet Groningen").await;
+    member(&app.store, "Sanne_2015").await;
+    let staff = staff(&app, &["DRE01", "GRO01"]).await;
+    let browser = Browser::start("nl-NL", 1280, 1000, 1.0).await;
+    let driver = browser.driver();
+
+    // Not signed in: the login leads back to the console.
+    driver.goto(app.url("/frontoffice")).await.unwrap();
+    log_in(&browser, staff).await;
+    browser.expect_heading("Kies je bibliotheek").await;
+    browser.assert_accessible("desk: choose library").await;
+    driver
+        .find(By::PartialLinkText("Biblionet Drenthe"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.expect_heading("Klantenadministratie").await;
+    browser.assert_accessible("desk: home").await;
+    driver
+        .find(By::LinkText("Klant inschrijven"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.expect_heading("Klant inschrijven").await;
+    browser.assert_accessible("desk: register form").await;
+
+    // Nothing filled in: every problem is listed and tied to its field.
+    click(driver, "form button.primary").await;
+    expect_message(driver, "#error-summary", "Controleer de gegevens").await;
+    let summary = text_at(driver, "#error-summary").await;
+    assert!(
+        summary.contains("Een pasnummer heeft 4 tot 32 letters of cijfers"),
+        "{summary}"
+    );
+    let invalid = driver.find(By::Id("card_number")).await.unwrap();
+    assert_eq!(
+        invalid.attr("aria-invalid").await.unwrap().as_deref(),
+        Some("true")
+    );
+    browser.assert_accessible("desk: register form with errors").await;
+    browser.screenshot("desk-register-errors-nl").await;
+
+    // Ja, Nieuw inlogaccount genereren (the defaults), an adult subscription.
+    type_into(driver, "card_number", "20000012345678").await;
+    type_into(driver, "name", "Anna de Boer").await;
+    type_into(driver, "birth_date", "1990-04-12").await;
+    type_into(driver, "email", "anna@example.nl").await;
+    click(driver, "#subscription_type option[value=VOLWASSEN]").await;
+    type_into(driver, "discount_cents", "5,00").await;
+    browser.screenshot("desk-register-nl").await;
+    click(driver, "form button.primary").await;
+    browser.expect_heading("Opbouw abonnementskosten").await;
+    let costs = text_at(driver, "table.costs").await;
+    for expected in ["€ 25,00", "€ 5,00", "€ 20,00", "Geldig t/m"] {
+        assert!(costs.contains(expected), "{expected} not in {costs}");
+    }
+    let success = text_at(driver, "[role=status]").await;
+    assert!(success.contains("Genereren van inlogaccount gelukt"), "{success}");
+    assert!(
+        success.contains("20000012345678") && success.contains("anna@example.nl"),
+        "{success}"
+    );
+    browser.assert_accessible("desk: cost overview and success").await;
+    browser.screenshot("desk-registered-nl").await;
+    let mail = smtp.wait_for_async(1).await.remove(0);
+    assert_eq!(mail.to, vec!["anna@example.nl".to_owned()]);
+    assert!(
+        text_of(&mail).contains("Bevestig je e-mailadres"),
+        "{}",
+        text_of(&mail)
+    );
+
+    // At the other library: a member who moved keeps the account.
+    driver.goto(app.url("/frontoffice/GRO01/register")).await.unwrap();
+    browser.expect_heading("Klant inschrijven").await;
+    type_into(driver, "card_number", "30000012345678").await;
+    type_into(driver, "name", "Sanne de Vries").await;
+    type_into(driver, "birth_date", "2015-03-03").await;
+    type_into(driver, "email", "sanne.nieuw@example.nl").await;
+    click(driver, "input[name=account_choice][value=existing]").await;
+    click(driver, "#subscription_type option[value=JEUGD]").await;
+    click(driver, "form button.primary").await;
+    browser.expect_heading("Bestaand inlogaccount zoeken").await;
+    assert!(
+        text_at(driver, "#username-hint")
+            .await
+            .contains("Hoofdlettergevoelig")
+    );
+    browser.assert_accessible("desk: existing account search").await;
+    type_into(driver, "username", "sanne_2015").await;
+    click(driver, "button[value=search]").await;
+    expect_message(
+        driver,
+        "#search-error",
+        "Er is geen inlogaccount met deze gebruikersnaam",
+    )
+    .await;
+    browser.assert_accessible("desk: search without result").await;
+    type_into(driver, "username", "Sanne_2015").await;
+    click(driver, "button[value=search]").await;
+    expect_message(driver, "dl.facts", "Sanne_2015").await;
+    let result = text_at(driver, "dl.facts").await;
+    let masked = Email::parse("ouders@example.nl").unwrap().masked();
+    assert!(result.contains(&masked), "the address is masked: {result}");
+    browser.screenshot("desk-search-result-nl").await;
+    click(driver, "button[value=link]").await;
+    browser.expect_heading("Opbouw abonnementskosten").await;
+    expect_message(
+        driver,
+        "[role=status]",
+        "Inschrijving gekoppeld aan het bestaande inlogaccount",
+    )
+    .await;
+    let account = app
+        .store
+        .accounts()
+        .by_username(&Username::parse("Sanne_2015").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let libraries: Vec<String> = app
+        .store
+        .memberships()
+        .of_account(&account.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.library_code)
+        .collect();
+    assert_eq!(libraries, vec!["DRE01", "GRO01"]);
+
+    // The registration: reset the recovery address after the guide's question.
+    driver
+        .find(By::LinkText("Inschrijving bekijken"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.expect_heading("Sanne de Vries").await;
+    browser.assert_accessible("desk: registration").await;
+    driver
+        .find(By::LinkText("Herstel e-mailadres resetten"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    expect_message(driver, ".question", "sanne.nieuw@example.nl").await;
+    browser.assert_accessible("desk: recovery address question").await;
+    browser.screenshot("desk-recovery-question-nl").await;
+    click(driver, ".question button[value=ja]").await;
+    expect_message(
+        driver,
+        "[role=status]",
+        "zodra de klant op de link in de mail klikt",
+    )
+    .await;
+    let mails = smtp.wait_for_async(4).await;
+    assert!(
+        mails.iter().any(|m| m.to == ["sanne.nieuw@example.nl"]),
+        "a verification mail"
+    );
+
+    // A password reset is not the desk's to do.
+    click(driver, "form[action$='/password-reset'] button").await;
+    expect_message(driver, "[role=alert]", "Wachtwoord vergeten?").await;
+    browser.assert_accessible("desk: password reset refused").await;
+    browser.stop().await;
+    app.stop().await;
+}
+
+// A multi-threaded runtime: the driver's session ends from its own task.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_console_works_in_english_on_a_phone_and_keeps_others_out() {
+    let app = spawn_app().await;
+    desk_library(&app, "DRE01", "Biblionet Drenthe").await;
+    desk_library(&app, "GRO01", "Biblionet Groningen").await;
+    let staff = staff(&app, &["DRE01"]).await;
+    let browser = Browser::start("en-GB", 360, 740, 1.0).await;
+    let driver = browser.driver();
+
+    driver.goto(app.url("/frontoffice/DRE01/register")).await.unwrap();
+    browser.expect_heading("Log in").await;
+    let field = driver.find(By::Id("username")).await.unwrap();
+    field.send_keys(staff).await.unwrap();
+    let password = driver.find(By::Id("password")).await.unwrap();
+    password.send_keys(PASSWORD).await.unwrap();
+    password.send_keys(Key::Enter).await.unwrap();
+    browser.expect_heading("Member administration").await;
+    driver.goto(app.url("/frontoffice/DRE01/register")).await.unwrap();
+    browser.expect_heading("Register a member").await;
+    browser
+        .assert_accessible("desk: register form (en, 360 px)")
+        .await;
+    let overflow: i64 = driver
+        .execute(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+            Vec::new(),
+        )
+        .await
+        .unwrap()
+        .convert()
+        .unwrap();
+    assert!(overflow <= 0, "no sideways scrolling at 360 px: {overflow}");
+    browser.screenshot("desk-register-en-360").await;
+
+    // Another library's desk is not hers.
+    driver.goto(app.url("/frontoffice/GRO01")).await.unwrap();
+    browser.expect_heading("No access to the desk").await;
+    browser.assert_accessible("desk: no access").await;
+    browser.stop().await;
+    app.stop().await;
+}
