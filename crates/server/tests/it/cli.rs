@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use si_store::testing::TestDatabase;
+use si_store::{Repositories, testing::TestDatabase};
 
 use crate::support::{ServeProcess, binary, run, stderr, stdout};
 
@@ -29,6 +29,10 @@ fn every_subcommand_has_help() {
         &["branch", "list"],
         &["subscription", "create"],
         &["subscription", "list"],
+        &["staff", "grant"],
+        &["staff", "revoke"],
+        &["staff", "list"],
+        &["audit"],
     ];
     for command in commands {
         let output = run(binary(dir.path()).args(*command).arg("--help"));
@@ -60,7 +64,7 @@ async fn db_migrate_applies_once_and_status_then_has_nothing_pending() {
     assert!(first.status.success(), "{}", stderr(&first));
     assert_eq!(
         stdout(&first).trim(),
-        "applied 0001_foundation\napplied 0002_openid_connect\napplied 0003_refresh_families\napplied 0004_account_links"
+        "applied 0001_foundation\napplied 0002_openid_connect\napplied 0003_refresh_families\napplied 0004_account_links\napplied 0005_frontoffice"
     );
     let second = run(against(&database, dir.path()).args(["db", "migrate"]));
     assert_eq!(stdout(&second).trim(), "The database is up to date.");
@@ -248,4 +252,63 @@ fn bad_values_are_refused_before_anything_is_written() {
         );
     }
     assert!(!dir.path().join("data").exists());
+}
+
+#[tokio::test]
+async fn operators_give_desk_roles_and_read_the_audit_log() {
+    let database = TestDatabase::create().await;
+    let dir = tempfile::tempdir().unwrap();
+    let si = |args: &[&str]| run(against(&database, dir.path()).args(args));
+    assert!(si(&["db", "migrate"]).status.success());
+    let store = si_store::Store::connect(&database.url, std::sync::Arc::new(si_store::SystemClock))
+        .await
+        .unwrap();
+    let anna = crate::interop::member(&store, "balie.anna").await;
+
+    let unknown = si(&["staff", "grant", "--library", "DRE01", "Balie.anna"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(stderr(&unknown).contains("no login account has the username Balie.anna"));
+    let granted = si(&["staff", "grant", "--library", "dre01", "balie.anna"]);
+    assert!(granted.status.success(), "{}", stderr(&granted));
+    assert!(stdout(&granted).contains("balie.anna now works at the desk of DRE01"));
+    assert!(
+        si(&["staff", "grant", "--library", "DRE01", "balie.anna"])
+            .status
+            .success(),
+        "twice is fine"
+    );
+    let listed = si(&["staff", "list", "--library", "DRE01", "--json"]);
+    assert_eq!(stdout(&listed).trim(), "[\n  \"balie.anna\"\n]");
+
+    let drenthe = store
+        .catalogue()
+        .library(&si_domain::LibraryCode::parse("DRE01").unwrap())
+        .await
+        .unwrap();
+    store
+        .audit()
+        .record(si_store::audit::NewAuditEntry {
+            actor: "staff:balie.anna",
+            action: "search_account",
+            library: Some(&drenthe),
+            account: Some(&anna.id),
+            detail: serde_json::json!({"username": "balie.anna"}),
+        })
+        .await
+        .unwrap();
+    let audit = si(&["audit", "--library", "DRE01", "--account", "balie.anna", "--json"]);
+    assert!(audit.status.success(), "{}", stderr(&audit));
+    let entries: serde_json::Value = serde_json::from_str(&stdout(&audit)).unwrap();
+    assert_eq!(entries[0]["actor"], "staff:balie.anna");
+    assert_eq!(entries[0]["library"], "DRE01");
+    assert_eq!(entries[0]["action"], "search_account");
+    let table = si(&["audit"]);
+    assert!(stdout(&table).contains("search_account"), "{}", stdout(&table));
+
+    let revoked = si(&["staff", "revoke", "--library", "DRE01", "balie.anna"]);
+    assert!(stdout(&revoked).contains("no longer works at the desk of DRE01"));
+    assert_eq!(
+        stdout(&si(&["staff", "list", "--library", "DRE01"])).trim(),
+        "(none)"
+    );
 }

@@ -14,7 +14,7 @@ use single_identity::oidc::clients::{
 };
 
 use crate::{
-    interop::{library, member},
+    interop::{PASSWORD, browser, hidden_field, library, log_in_through, member},
     selfservice::{app_with_mail, link_in, text_of},
     smtp::SmtpServer,
     support::{TestApp, spawn_app},
@@ -737,4 +737,165 @@ async fn the_openapi_document_describes_every_operation() {
     }
     let flow = &document["components"]["securitySchemes"]["library_system"]["flows"]["clientCredentials"];
     assert_eq!(flow["tokenUrl"], app.url("/token"));
+}
+
+#[tokio::test]
+async fn the_console_asks_for_a_login_and_a_desk_role_and_returns_only_to_itself() {
+    let app = spawn_app().await;
+    desk_library(&app, "DRE01", "Biblionet Drenthe").await;
+    crate::desk_browser::staff(&app, &["DRE01"]).await;
+    member(&app.store, "gewoon_lid").await;
+
+    let staff_browser = browser();
+    let landed = log_in_through(
+        &app,
+        &staff_browser,
+        &app.url("/frontoffice"),
+        "balie.anna",
+        PASSWORD,
+    )
+    .await;
+    assert_eq!(landed, "/frontoffice", "the login returns to the console");
+    let console = staff_browser.get(app.url(&landed)).send().await.unwrap();
+    assert_eq!(
+        console.headers()["location"],
+        "/frontoffice/DRE01",
+        "one library: straight there"
+    );
+
+    let member_browser = browser();
+    let landed = log_in_through(
+        &app,
+        &member_browser,
+        &app.url("/frontoffice"),
+        "gewoon_lid",
+        PASSWORD,
+    )
+    .await;
+    let refused = member_browser.get(app.url(&landed)).send().await.unwrap();
+    assert_eq!(refused.status(), 403);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("Geen toegang tot de balie")
+    );
+    let refused = member_browser
+        .get(app.url("/frontoffice/DRE01/register"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+
+    let elsewhere = browser();
+    let page = elsewhere
+        .get(app.url("/login?next=https%3A%2F%2Fevil.example%2Ffrontoffice"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let form = [
+        ("csrf", hidden_field(&page, "csrf")),
+        ("request", hidden_field(&page, "request")),
+        ("username", "gewoon_lid".to_owned()),
+        ("password", PASSWORD.to_owned()),
+    ];
+    let response = elsewhere
+        .post(app.url("/login"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let landed = response.headers()["location"].to_str().unwrap();
+    assert_eq!(landed, "/account", "never a redirect to another site");
+}
+
+#[tokio::test]
+async fn a_console_registration_posted_twice_registers_once() {
+    let app = spawn_app().await;
+    desk_library(&app, "DRE01", "Biblionet Drenthe").await;
+    crate::desk_browser::staff(&app, &["DRE01"]).await;
+    let staff_browser = browser();
+    log_in_through(
+        &app,
+        &staff_browser,
+        &app.url("/frontoffice"),
+        "balie.anna",
+        PASSWORD,
+    )
+    .await;
+    let page = staff_browser
+        .get(app.url("/frontoffice/DRE01/register"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let form = [
+        ("csrf", hidden_field(&page, "csrf")),
+        ("idempotency_key", hidden_field(&page, "idempotency_key")),
+        ("card_number", "20000024242424".into()),
+        ("name", "Piet Jansen".into()),
+        ("birth_date", "1980-01-31".into()),
+        ("email", "piet@example.nl".into()),
+        ("branch", "5280".into()),
+        ("subscription_type", "VOLWASSEN".into()),
+        ("discount", "".into()),
+        ("use_account", "ja".into()),
+        ("account_choice", "new".into()),
+    ];
+    for _ in 0..2 {
+        let answer = staff_browser
+            .post(app.url("/frontoffice/DRE01/register"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 201);
+        assert!(
+            answer
+                .text()
+                .await
+                .unwrap()
+                .contains("Genereren van inlogaccount gelukt")
+        );
+    }
+    let drenthe = app
+        .store
+        .catalogue()
+        .library(&LibraryCode::parse("DRE01").unwrap())
+        .await
+        .unwrap();
+    let pieten = || async {
+        let all = app.store.memberships().of_library(&drenthe).await.unwrap();
+        all.iter()
+            .filter(|m| m.member_name.as_str() == "Piet Jansen")
+            .count()
+    };
+    assert_eq!(pieten().await, 1);
+    let audit = app
+        .store
+        .audit()
+        .list(si_store::audit::AuditFilter {
+            library: Some(&drenthe),
+            account: None,
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    assert_eq!(audit.len(), 1);
+    assert_eq!(audit[0].actor, "staff:balie.anna");
+
+    let forged = staff_browser
+        .post(app.url("/frontoffice/DRE01/register"))
+        .form(&[("csrf", "forged"), ("card_number", "20000025252525")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 400);
+    assert_eq!(pieten().await, 1);
 }
