@@ -2,7 +2,7 @@
 //! transaction, so an action and what it causes (an audit entry, a mail) can
 //! commit together.
 
-use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, SqliteTransactionMode, TransactionOptions, TransactionTrait};
 
 use crate::{
     Clock, Store, StoreError, account_links::AccountLinks, accounts::Accounts, audit::AuditLog,
@@ -81,11 +81,19 @@ pub struct Transaction<'s> {
 }
 
 impl Store {
-    /// Begins a transaction; on SQLite it first waits its turn as the writer.
+    /// Begins a transaction; on SQLite it first waits its turn as the writer,
+    /// then takes SQLite's write lock at once (`BEGIN IMMEDIATE`). A deferred
+    /// transaction that reads first could not turn into a writer once a
+    /// statement outside it (a mail worker's update) had committed: SQLite
+    /// answers that with `SQLITE_BUSY_SNAPSHOT` instead of waiting.
     pub async fn begin(&self) -> Result<Transaction<'_>, StoreError> {
         let writer = self.writer_turn().await;
+        let options = TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..TransactionOptions::default()
+        };
         Ok(Transaction {
-            txn: self.db.begin().await?,
+            txn: self.db.begin_with_options(options).await?,
             clock: self.clock.as_ref(),
             _writer: writer,
         })

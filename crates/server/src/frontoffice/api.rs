@@ -435,7 +435,7 @@ async fn register(
 #[utoipa::path(
     get, path = "/api/v1/memberships/{card_number}", tag = "desk",
     security(("library_system" = ["desk:register"])),
-    params(("card_number" = String, Path, description = "The card number")),
+    params(("card_number" = String, Path, description = "The card number", pattern = "^[A-Za-z0-9]{4,32}$", example = "20000012345678")),
     responses(
         (status = 200, description = "The registration", body = MembershipView),
         (status = 400, description = "The path cannot be read", body = Problem, content_type = PROBLEM_JSON),
@@ -466,6 +466,7 @@ async fn membership(
 #[derive(Debug, Deserialize, ToSchema)]
 struct LinkRequest {
     /// The account's username, exactly as the member spells it (case-sensitive).
+    #[schema(pattern = "^[A-Za-z0-9_.@-]{4,80}$", example = "Sanne_2015")]
     username: String,
 }
 
@@ -474,7 +475,7 @@ struct LinkRequest {
 #[utoipa::path(
     post, path = "/api/v1/memberships/{card_number}/login-account", tag = "desk",
     security(("library_system" = ["desk:link"])),
-    params(("card_number" = String, Path, description = "The card number")),
+    params(("card_number" = String, Path, description = "The card number", pattern = "^[A-Za-z0-9]{4,32}$", example = "20000012345678")),
     request_body = LinkRequest,
     responses(
         (status = 200, description = "Linked", body = MembershipView),
@@ -512,7 +513,7 @@ async fn link(
 #[utoipa::path(
     post, path = "/api/v1/memberships/{card_number}/recovery-email-reset", tag = "desk",
     security(("library_system" = ["desk:recovery"])),
-    params(("card_number" = String, Path, description = "The card number")),
+    params(("card_number" = String, Path, description = "The card number", pattern = "^[A-Za-z0-9]{4,32}$", example = "20000012345678")),
     responses(
         (status = 202, description = "The verification mail is on its way", body = RecoveryReset),
         (status = 400, description = "The path cannot be read", body = Problem, content_type = PROBLEM_JSON),
@@ -545,7 +546,7 @@ async fn reset_recovery_email(
 #[utoipa::path(
     post, path = "/api/v1/memberships/{card_number}/confirmation-mail", tag = "desk",
     security(("library_system" = ["desk:recovery"])),
-    params(("card_number" = String, Path, description = "The card number")),
+    params(("card_number" = String, Path, description = "The card number", pattern = "^[A-Za-z0-9]{4,32}$", example = "20000012345678")),
     responses(
         (status = 202, description = "The mail is on its way", body = AccountSummary),
         (status = 400, description = "The path cannot be read", body = Problem, content_type = PROBLEM_JSON),
@@ -578,7 +579,7 @@ async fn resend_confirmation(
 #[utoipa::path(
     post, path = "/api/v1/memberships/{card_number}/password-reset", tag = "desk",
     security(("library_system" = [])),
-    params(("card_number" = String, Path, description = "The card number")),
+    params(("card_number" = String, Path, description = "The card number", pattern = "^[A-Za-z0-9]{4,32}$", example = "20000012345678")),
     responses(
         (status = 400, description = "The path cannot be read", body = Problem, content_type = PROBLEM_JSON),
         (status = 401, description = "No valid access token", body = Problem, content_type = PROBLEM_JSON),
@@ -605,6 +606,7 @@ async fn password_reset(
 #[into_params(parameter_in = Query)]
 struct AccountQuery {
     /// The exact username, case-sensitive ("Hoofdlettergevoelig").
+    #[param(pattern = "^[A-Za-z0-9_.@-]{4,80}$", example = "Sanne_2015")]
     username: String,
 }
 

@@ -26,29 +26,37 @@ pub enum LoginAccountMode {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct RegistrationRequest {
     /// Branch code (vestiging), e.g. `5280`.
+    #[schema(pattern = "^[A-Za-z0-9]{1,16}$", example = "5280")]
     pub branch: String,
     /// The barcode on the library card (4–32 letters or digits).
+    #[schema(pattern = "^[A-Za-z0-9]{4,32}$", example = "20000012345678")]
     pub card_number: String,
+    #[schema(min_length = 1, max_length = 200, example = "Anna de Boer")]
     pub name: String,
     /// `YYYY-MM-DD`.
-    #[schema(format = Date)]
+    #[schema(format = Date, example = "2015-03-03")]
     pub birth_date: String,
     /// Required for a new login account; may be left out without one.
     #[serde(default)]
+    #[schema(format = Email, max_length = 254, example = "ouders@example.nl")]
     pub email: Option<String>,
     /// Code of one of this library's subscription types.
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,32}$", example = "JEUGD")]
     pub subscription_type: String,
     /// Discount (korting) on the subscription fee, in euro cents.
     #[serde(default)]
+    #[schema(minimum = 0, example = 0)]
     pub discount_cents: Option<i64>,
     #[serde(default)]
     pub login_account: LoginAccountMode,
     /// The existing account's username, exactly as the member spells it
     /// (case-sensitive); only with `login_account: existing`.
     #[serde(default)]
+    #[schema(pattern = "^[A-Za-z0-9_.@-]{4,80}$")]
     pub username: Option<String>,
     /// The member's language for mails: `nl` (default) or `en`.
     #[serde(default)]
+    #[schema(pattern = "^(nl|en)$", example = "nl")]
     pub language: Option<String>,
 }
 
