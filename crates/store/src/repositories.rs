@@ -2,7 +2,9 @@
 //! transaction, so an action and what it causes (an audit entry, a mail) can
 //! commit together.
 
-use sea_orm::{ConnectionTrait, DatabaseTransaction, SqliteTransactionMode, TransactionOptions, TransactionTrait};
+use sea_orm::{
+    ConnectionTrait, DatabaseTransaction, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
 
 use crate::{
     Clock, Store, StoreError, account_links::AccountLinks, accounts::Accounts, audit::AuditLog,

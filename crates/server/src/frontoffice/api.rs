@@ -15,6 +15,7 @@ use axum::{
     routing::{get, post},
 };
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use si_domain::CardNumber;
 use si_store::{Repositories, catalogue::Library};
 use utoipa::{
     IntoParams, OpenApi, ToSchema,
@@ -150,17 +151,12 @@ pub struct Caller {
 }
 
 impl Caller {
-    fn require(&self, scope: &str) -> Result<(), Response> {
+    fn require(&self, scope: &'static str) -> Result<(), Refusal> {
         if self.scope.split_whitespace().any(|granted| granted == scope) {
-            return Ok(());
+            Ok(())
+        } else {
+            Err(Refusal::Scope(scope))
         }
-        let mut problem = Problem::new(
-            StatusCode::FORBIDDEN,
-            "insufficient_scope",
-            self.language.text("desk-api-insufficient-scope"),
-        );
-        problem.detail = Some(format!("scope {scope}"));
-        Err(problem.into_response())
     }
 
     fn desk<'a>(&'a self, state: &'a AppState) -> Desk<'a> {
@@ -170,6 +166,53 @@ impl Caller {
             format!("client:{}", self.client_id),
             self.language,
         )
+    }
+
+    /// The answer as JSON with `status`, or the refusal as a problem document.
+    fn respond<T: Serialize>(
+        &self,
+        desk: &Desk<'_>,
+        status: StatusCode,
+        result: Result<T, Refusal>,
+    ) -> Response {
+        match result {
+            Ok(value) => (status, Json(value)).into_response(),
+            Err(Refusal::Desk(error)) => refused(desk, self.language, error),
+            Err(Refusal::Unreadable(detail)) => {
+                let mut problem = Problem::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    self.language.text("desk-api-invalid-body"),
+                );
+                problem.detail = Some(detail);
+                problem.into_response()
+            }
+            Err(Refusal::Scope(scope)) => {
+                let mut problem = Problem::new(
+                    StatusCode::FORBIDDEN,
+                    "insufficient_scope",
+                    self.language.text("desk-api-insufficient-scope"),
+                );
+                problem.detail = Some(format!("scope {scope}"));
+                problem.into_response()
+            }
+        }
+    }
+}
+
+/// Why a call gets no answer from the desk.
+enum Refusal {
+    /// The desk said no.
+    Desk(DeskError),
+    /// A path, query or header that cannot be read.
+    Unreadable(String),
+    /// The token lacks the scope the operation needs.
+    Scope(&'static str),
+}
+
+impl From<DeskError> for Refusal {
+    fn from(error: DeskError) -> Self {
+        Refusal::Desk(error)
     }
 }
 
@@ -251,16 +294,6 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     }
 }
 
-fn bad_request(language: Language, detail: String) -> Response {
-    let mut problem = Problem::new(
-        StatusCode::BAD_REQUEST,
-        "invalid_request",
-        language.text("desk-api-invalid-body"),
-    );
-    problem.detail = Some(detail);
-    problem.into_response()
-}
-
 /// The problem document for a refusal of the desk.
 fn refused(desk: &Desk<'_>, language: Language, error: DeskError) -> Response {
     let status = match &error {
@@ -287,9 +320,9 @@ fn refused(desk: &Desk<'_>, language: Language, error: DeskError) -> Response {
     problem.into_response()
 }
 
-fn card_from_path(language: Language, path: Result<Path<String>, PathRejection>) -> Result<String, Response> {
-    path.map(|Path(card)| card)
-        .map_err(|rejection| bad_request(language, rejection.body_text()))
+fn card_from_path(path: Result<Path<String>, PathRejection>) -> Result<CardNumber, Refusal> {
+    let Path(card) = path.map_err(|rejection| Refusal::Unreadable(rejection.body_text()))?;
+    Ok(parse_card(&card)?)
 }
 
 /// A branch (vestiging) of the library.
@@ -322,23 +355,25 @@ struct SubscriptionTypeView {
     )
 )]
 async fn branches(State(state): State<AppState>, caller: Caller) -> Response {
-    if let Err(refusal) = caller.require("desk:register") {
-        return refusal;
-    }
     let desk = caller.desk(&state);
-    match state.store.catalogue().branches(&caller.library.code).await {
-        Ok(branches) => Json(
-            branches
-                .into_iter()
-                .map(|b| BranchView {
-                    code: b.code.to_string(),
-                    name: b.name.to_string(),
-                })
-                .collect::<Vec<_>>(),
-        )
-        .into_response(),
-        Err(error) => refused(&desk, caller.language, error.into()),
+    let result = async {
+        caller.require("desk:register")?;
+        let branches = state
+            .store
+            .catalogue()
+            .branches(&caller.library.code)
+            .await
+            .map_err(DeskError::from)?;
+        Ok(branches
+            .into_iter()
+            .map(|b| BranchView {
+                code: b.code.to_string(),
+                name: b.name.to_string(),
+            })
+            .collect::<Vec<_>>())
     }
+    .await;
+    caller.respond(&desk, StatusCode::OK, result)
 }
 
 /// The caller library's subscription types.
@@ -352,33 +387,30 @@ async fn branches(State(state): State<AppState>, caller: Caller) -> Response {
     )
 )]
 async fn subscription_types(State(state): State<AppState>, caller: Caller) -> Response {
-    if let Err(refusal) = caller.require("desk:register") {
-        return refusal;
-    }
     let desk = caller.desk(&state);
-    match state
-        .store
-        .catalogue()
-        .subscription_types(&caller.library.code)
-        .await
-    {
-        Ok(types) => Json(
-            types
-                .into_iter()
-                .map(|t| SubscriptionTypeView {
-                    code: t.code.to_string(),
-                    name: t.name.to_string(),
-                    tariff_code: t.tariff_code.to_string(),
-                    yearly_fee_cents: t.terms.yearly_fee().cents(),
-                    validity_months: t.terms.validity_months(),
-                    min_age: t.terms.age_range().min_years(),
-                    max_age: t.terms.age_range().max_years(),
-                })
-                .collect::<Vec<_>>(),
-        )
-        .into_response(),
-        Err(error) => refused(&desk, caller.language, error.into()),
+    let result = async {
+        caller.require("desk:register")?;
+        let types = state
+            .store
+            .catalogue()
+            .subscription_types(&caller.library.code)
+            .await
+            .map_err(DeskError::from)?;
+        Ok(types
+            .into_iter()
+            .map(|t| SubscriptionTypeView {
+                code: t.code.to_string(),
+                name: t.name.to_string(),
+                tariff_code: t.tariff_code.to_string(),
+                yearly_fee_cents: t.terms.yearly_fee().cents(),
+                validity_months: t.terms.validity_months(),
+                min_age: t.terms.age_range().min_years(),
+                max_age: t.terms.age_range().max_years(),
+            })
+            .collect::<Vec<_>>())
     }
+    .await;
+    caller.respond(&desk, StatusCode::OK, result)
 }
 
 /// Registers a member, with a new login account (the default), an existing
@@ -406,29 +438,25 @@ async fn register(
     headers: HeaderMap,
     ApiJson(request): ApiJson<RegistrationRequest>,
 ) -> Response {
-    if let Err(refusal) = caller.require("desk:register") {
-        return refusal;
-    }
-    if request.login_account == LoginAccountMode::Existing
-        && let Err(refusal) = caller.require("desk:link")
-    {
-        return refusal;
-    }
-    let key = match headers.get("idempotency-key").map(HeaderValue::to_str) {
-        None => None,
-        Some(Ok(key)) if (1..=255).contains(&key.len()) => Some(key),
-        Some(_) => {
-            return bad_request(
-                caller.language,
-                "Idempotency-Key must be 1 to 255 visible ASCII characters".into(),
-            );
-        }
-    };
     let desk = caller.desk(&state);
-    match desk.register(&request, key).await {
-        Ok(registered) => (StatusCode::CREATED, Json(registered)).into_response(),
-        Err(error) => refused(&desk, caller.language, error),
+    let result = async {
+        caller.require("desk:register")?;
+        if request.login_account == LoginAccountMode::Existing {
+            caller.require("desk:link")?;
+        }
+        let key = match headers.get("idempotency-key").map(HeaderValue::to_str) {
+            None => None,
+            Some(Ok(key)) if (1..=255).contains(&key.len()) => Some(key),
+            Some(_) => {
+                return Err(Refusal::Unreadable(
+                    "Idempotency-Key must be 1 to 255 visible ASCII characters".into(),
+                ));
+            }
+        };
+        Ok(desk.register(&request, key).await?)
     }
+    .await;
+    caller.respond(&desk, StatusCode::CREATED, result)
 }
 
 /// One of this library's registrations, with its login account.
@@ -450,16 +478,13 @@ async fn membership(
     caller: Caller,
     path: Result<Path<String>, PathRejection>,
 ) -> Response {
-    if let Err(refusal) = caller.require("desk:register") {
-        return refusal;
-    }
     let desk = caller.desk(&state);
     let result = async {
-        let card = parse_card(&card_from_path(caller.language, path).map_err(Err)?).map_err(Ok)?;
-        desk.membership(&card).await.map_err(Ok)
+        caller.require("desk:register")?;
+        Ok(desk.membership(&card_from_path(path)?).await?)
     }
     .await;
-    respond(&desk, caller.language, StatusCode::OK, result)
+    caller.respond(&desk, StatusCode::OK, result)
 }
 
 /// Which account to link.
@@ -494,17 +519,15 @@ async fn link(
     path: Result<Path<String>, PathRejection>,
     ApiJson(request): ApiJson<LinkRequest>,
 ) -> Response {
-    if let Err(refusal) = caller.require("desk:link") {
-        return refusal;
-    }
     let desk = caller.desk(&state);
     let result = async {
-        let card = parse_card(&card_from_path(caller.language, path).map_err(Err)?).map_err(Ok)?;
-        let username = parse_username(&request.username).map_err(Ok)?;
-        desk.link(&card, &username).await.map_err(Ok)
+        caller.require("desk:link")?;
+        let card = card_from_path(path)?;
+        let username = parse_username(&request.username)?;
+        Ok(desk.link(&card, &username).await?)
     }
     .await;
-    respond(&desk, caller.language, StatusCode::OK, result)
+    caller.respond(&desk, StatusCode::OK, result)
 }
 
 /// "Herstel e-mailadres resetten": the registration's e-mail address becomes
@@ -529,16 +552,13 @@ async fn reset_recovery_email(
     caller: Caller,
     path: Result<Path<String>, PathRejection>,
 ) -> Response {
-    if let Err(refusal) = caller.require("desk:recovery") {
-        return refusal;
-    }
     let desk = caller.desk(&state);
     let result = async {
-        let card = parse_card(&card_from_path(caller.language, path).map_err(Err)?).map_err(Ok)?;
-        desk.reset_recovery_email(&card).await.map_err(Ok)
+        caller.require("desk:recovery")?;
+        Ok(desk.reset_recovery_email(&card_from_path(path)?).await?)
     }
     .await;
-    respond(&desk, caller.language, StatusCode::ACCEPTED, result)
+    caller.respond(&desk, StatusCode::ACCEPTED, result)
 }
 
 /// Sends the confirmation mail of a login account that is not confirmed yet
@@ -562,16 +582,13 @@ async fn resend_confirmation(
     caller: Caller,
     path: Result<Path<String>, PathRejection>,
 ) -> Response {
-    if let Err(refusal) = caller.require("desk:recovery") {
-        return refusal;
-    }
     let desk = caller.desk(&state);
     let result = async {
-        let card = parse_card(&card_from_path(caller.language, path).map_err(Err)?).map_err(Ok)?;
-        desk.resend_confirmation(&card).await.map_err(Ok)
+        caller.require("desk:recovery")?;
+        Ok(desk.resend_confirmation(&card_from_path(path)?).await?)
     }
     .await;
-    respond(&desk, caller.language, StatusCode::ACCEPTED, result)
+    caller.respond(&desk, StatusCode::ACCEPTED, result)
 }
 
 /// Always refused: staff cannot reset passwords. Members choose a new one
@@ -594,12 +611,12 @@ async fn password_reset(
     path: Result<Path<String>, PathRejection>,
 ) -> Response {
     let desk = caller.desk(&state);
-    let result: Result<(), Result<DeskError, Response>> = async {
-        let card = parse_card(&card_from_path(caller.language, path).map_err(Err)?).map_err(Ok)?;
-        Err(Ok(desk.refuse_password_reset(&card).await))
+    let result: Result<(), Refusal> = async {
+        let card = card_from_path(path)?;
+        Err(desk.refuse_password_reset(&card).await.into())
     }
     .await;
-    respond(&desk, caller.language, StatusCode::OK, result)
+    caller.respond(&desk, StatusCode::OK, result)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -631,18 +648,15 @@ async fn find_account(
     caller: Caller,
     query: Result<Query<AccountQuery>, QueryRejection>,
 ) -> Response {
-    if let Err(refusal) = caller.require("desk:search") {
-        return refusal;
-    }
     let desk = caller.desk(&state);
     let result = async {
-        let Query(query) =
-            query.map_err(|rejection| Err(bad_request(caller.language, rejection.body_text())))?;
-        let username = parse_username(&query.username).map_err(Ok)?;
-        desk.find_account(&username).await.map_err(Ok)
+        caller.require("desk:search")?;
+        let Query(query) = query.map_err(|rejection| Refusal::Unreadable(rejection.body_text()))?;
+        let username = parse_username(&query.username)?;
+        Ok(desk.find_account(&username).await?)
     }
     .await;
-    respond(&desk, caller.language, StatusCode::OK, result)
+    caller.respond(&desk, StatusCode::OK, result)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -670,37 +684,16 @@ async fn audit(
     caller: Caller,
     query: Result<Query<AuditQuery>, QueryRejection>,
 ) -> Response {
-    if let Err(refusal) = caller.require("desk:audit") {
-        return refusal;
-    }
     let desk = caller.desk(&state);
     let result = async {
-        let Query(query) =
-            query.map_err(|rejection| Err(bad_request(caller.language, rejection.body_text())))?;
+        caller.require("desk:audit")?;
+        let Query(query) = query.map_err(|rejection| Refusal::Unreadable(rejection.body_text()))?;
         let limit = query.limit.unwrap_or(100);
         if !(1..=1000).contains(&limit) {
-            return Err(Err(bad_request(
-                caller.language,
-                "limit must be 1 to 1000".into(),
-            )));
+            return Err(Refusal::Unreadable("limit must be 1 to 1000".into()));
         }
-        desk.audit_log(u64::from(limit)).await.map_err(Ok)
+        Ok(desk.audit_log(u64::from(limit)).await?)
     }
     .await;
-    respond(&desk, caller.language, StatusCode::OK, result)
-}
-
-/// The answer, a refusal of the desk (`Err(Ok)`), or an already built
-/// response for input that never reached the desk (`Err(Err)`).
-fn respond<T: Serialize>(
-    desk: &Desk<'_>,
-    language: Language,
-    status: StatusCode,
-    result: Result<T, Result<DeskError, Response>>,
-) -> Response {
-    match result {
-        Ok(value) => (status, Json(value)).into_response(),
-        Err(Ok(error)) => refused(desk, language, error),
-        Err(Err(response)) => response,
-    }
+    caller.respond(&desk, StatusCode::OK, result)
 }
