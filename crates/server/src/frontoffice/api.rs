@@ -41,6 +41,45 @@ use crate::{
     oidc::{discovery::TOKEN_PATH, tokens::find_client, userinfo::bearer},
 };
 
+/// The problem responses many operations share, named once in the document.
+/// Their values are never built: the handlers answer with [`Problem`].
+#[allow(
+    dead_code,
+    reason = "types that only describe responses in the OpenAPI document"
+)]
+mod responses {
+    use utoipa::ToResponse;
+
+    use crate::http::error::Problem;
+
+    /// The path, query or a header cannot be read.
+    #[derive(ToResponse)]
+    #[response(content_type = "application/problem+json")]
+    pub struct Unreadable(Problem);
+
+    /// No valid access token.
+    #[derive(ToResponse)]
+    #[response(content_type = "application/problem+json")]
+    pub struct Unauthorized(Problem);
+
+    /// Not allowed for this token: a scope is missing, or it is not a library system's own token.
+    #[derive(ToResponse)]
+    #[response(content_type = "application/problem+json")]
+    pub struct Forbidden(Problem);
+
+    /// No registration with this card number at this library.
+    #[derive(ToResponse)]
+    #[response(content_type = "application/problem+json")]
+    pub struct NoSuchMembership(Problem);
+
+    /// Not a card number (4 to 32 letters or digits).
+    #[derive(ToResponse)]
+    #[response(content_type = "application/problem+json")]
+    pub struct NotACardNumber(Problem);
+}
+
+use responses::{Forbidden, NoSuchMembership, NotACardNumber, Unauthorized, Unreadable};
+
 const PROBLEM_JSON: &str = "application/problem+json";
 
 pub fn routes() -> Router<AppState> {
@@ -89,7 +128,9 @@ library. Password resets by staff do not exist: members use \"Wachtwoord vergete
         find_account,
         audit
     ),
-    components(schemas(
+    components(
+        responses(Unreadable, Unauthorized, Forbidden, NoSuchMembership, NotACardNumber),
+        schemas(
         Problem,
         FieldProblem,
         RegistrationRequest,
@@ -104,7 +145,8 @@ library. Password resets by staff do not exist: members use \"Wachtwoord vergete
         LinkRequest,
         BranchView,
         SubscriptionTypeView
-    )),
+    )
+    ),
     tags((name = "desk", description = "Desk operations of one library"))
 )]
 struct ApiDoc;
@@ -350,8 +392,8 @@ struct SubscriptionTypeView {
     security(("library_system" = ["desk:register"])),
     responses(
         (status = 200, description = "The branches, by code", body = [BranchView]),
-        (status = 401, description = "No valid access token", body = Problem, content_type = PROBLEM_JSON),
-        (status = 403, description = "Not allowed for this token", body = Problem, content_type = PROBLEM_JSON),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
     )
 )]
 async fn branches(State(state): State<AppState>, caller: Caller) -> Response {
@@ -382,8 +424,8 @@ async fn branches(State(state): State<AppState>, caller: Caller) -> Response {
     security(("library_system" = ["desk:register"])),
     responses(
         (status = 200, description = "The subscription types, by code", body = [SubscriptionTypeView]),
-        (status = 401, description = "No valid access token", body = Problem, content_type = PROBLEM_JSON),
-        (status = 403, description = "Not allowed for this token", body = Problem, content_type = PROBLEM_JSON),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
     )
 )]
 async fn subscription_types(State(state): State<AppState>, caller: Caller) -> Response {
@@ -424,9 +466,9 @@ async fn subscription_types(State(state): State<AppState>, caller: Caller) -> Re
     request_body = RegistrationRequest,
     responses(
         (status = 201, description = "Registered", body = Registered),
-        (status = 400, description = "The body or a header cannot be read", body = Problem, content_type = PROBLEM_JSON),
-        (status = 401, description = "No valid access token", body = Problem, content_type = PROBLEM_JSON),
-        (status = 403, description = "Not allowed for this token", body = Problem, content_type = PROBLEM_JSON),
+        (status = 400, response = Unreadable),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
         (status = 409, description = "The card number is registered already, or the account is disabled", body = Problem, content_type = PROBLEM_JSON),
         (status = 415, description = "The body is not JSON", body = Problem, content_type = PROBLEM_JSON),
         (status = 422, description = "Fields are not valid", body = Problem, content_type = PROBLEM_JSON),
@@ -466,11 +508,11 @@ async fn register(
     params(("card_number" = String, Path, description = "The card number", pattern = "^[A-Za-z0-9]{4,32}$", example = "20000012345678")),
     responses(
         (status = 200, description = "The registration", body = MembershipView),
-        (status = 400, description = "The path cannot be read", body = Problem, content_type = PROBLEM_JSON),
-        (status = 401, description = "No valid access token", body = Problem, content_type = PROBLEM_JSON),
-        (status = 403, description = "Not allowed for this token", body = Problem, content_type = PROBLEM_JSON),
-        (status = 404, description = "No such registration at this library", body = Problem, content_type = PROBLEM_JSON),
-        (status = 422, description = "Not a card number", body = Problem, content_type = PROBLEM_JSON),
+        (status = 400, response = Unreadable),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NoSuchMembership),
+        (status = 422, response = NotACardNumber),
     )
 )]
 async fn membership(
@@ -504,10 +546,10 @@ struct LinkRequest {
     request_body = LinkRequest,
     responses(
         (status = 200, description = "Linked", body = MembershipView),
-        (status = 400, description = "The body or path cannot be read", body = Problem, content_type = PROBLEM_JSON),
-        (status = 401, description = "No valid access token", body = Problem, content_type = PROBLEM_JSON),
-        (status = 403, description = "Not allowed for this token", body = Problem, content_type = PROBLEM_JSON),
-        (status = 404, description = "No such registration at this library", body = Problem, content_type = PROBLEM_JSON),
+        (status = 400, response = Unreadable),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NoSuchMembership),
         (status = 409, description = "The registration has an account already, or the account is disabled", body = Problem, content_type = PROBLEM_JSON),
         (status = 415, description = "The body is not JSON", body = Problem, content_type = PROBLEM_JSON),
         (status = 422, description = "Fields are not valid, or no account has the username", body = Problem, content_type = PROBLEM_JSON),
@@ -539,12 +581,12 @@ async fn link(
     params(("card_number" = String, Path, description = "The card number", pattern = "^[A-Za-z0-9]{4,32}$", example = "20000012345678")),
     responses(
         (status = 202, description = "The verification mail is on its way", body = RecoveryReset),
-        (status = 400, description = "The path cannot be read", body = Problem, content_type = PROBLEM_JSON),
-        (status = 401, description = "No valid access token", body = Problem, content_type = PROBLEM_JSON),
-        (status = 403, description = "Not allowed for this token", body = Problem, content_type = PROBLEM_JSON),
-        (status = 404, description = "No such registration at this library", body = Problem, content_type = PROBLEM_JSON),
+        (status = 400, response = Unreadable),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NoSuchMembership),
         (status = 409, description = "No account, no e-mail in the registration, or nothing to change", body = Problem, content_type = PROBLEM_JSON),
-        (status = 422, description = "Not a card number", body = Problem, content_type = PROBLEM_JSON),
+        (status = 422, response = NotACardNumber),
     )
 )]
 async fn reset_recovery_email(
@@ -569,12 +611,12 @@ async fn reset_recovery_email(
     params(("card_number" = String, Path, description = "The card number", pattern = "^[A-Za-z0-9]{4,32}$", example = "20000012345678")),
     responses(
         (status = 202, description = "The mail is on its way", body = AccountSummary),
-        (status = 400, description = "The path cannot be read", body = Problem, content_type = PROBLEM_JSON),
-        (status = 401, description = "No valid access token", body = Problem, content_type = PROBLEM_JSON),
-        (status = 403, description = "Not allowed for this token", body = Problem, content_type = PROBLEM_JSON),
-        (status = 404, description = "No such registration at this library", body = Problem, content_type = PROBLEM_JSON),
+        (status = 400, response = Unreadable),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NoSuchMembership),
         (status = 409, description = "No account, or it is confirmed already", body = Problem, content_type = PROBLEM_JSON),
-        (status = 422, description = "Not a card number", body = Problem, content_type = PROBLEM_JSON),
+        (status = 422, response = NotACardNumber),
     )
 )]
 async fn resend_confirmation(
@@ -598,11 +640,11 @@ async fn resend_confirmation(
     security(("library_system" = [])),
     params(("card_number" = String, Path, description = "The card number", pattern = "^[A-Za-z0-9]{4,32}$", example = "20000012345678")),
     responses(
-        (status = 400, description = "The path cannot be read", body = Problem, content_type = PROBLEM_JSON),
-        (status = 401, description = "No valid access token", body = Problem, content_type = PROBLEM_JSON),
+        (status = 400, response = Unreadable),
+        (status = 401, response = Unauthorized),
         (status = 403, description = "Refused: members use \"Wachtwoord vergeten\"", body = Problem, content_type = PROBLEM_JSON),
-        (status = 404, description = "No such registration at this library", body = Problem, content_type = PROBLEM_JSON),
-        (status = 422, description = "Not a card number", body = Problem, content_type = PROBLEM_JSON),
+        (status = 404, response = NoSuchMembership),
+        (status = 422, response = NotACardNumber),
     )
 )]
 async fn password_reset(
@@ -636,9 +678,9 @@ struct AccountQuery {
     params(AccountQuery),
     responses(
         (status = 200, description = "The account", body = AccountSummary),
-        (status = 400, description = "The query cannot be read", body = Problem, content_type = PROBLEM_JSON),
-        (status = 401, description = "No valid access token", body = Problem, content_type = PROBLEM_JSON),
-        (status = 403, description = "Not allowed for this token", body = Problem, content_type = PROBLEM_JSON),
+        (status = 400, response = Unreadable),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
         (status = 404, description = "No account has this username", body = Problem, content_type = PROBLEM_JSON),
         (status = 422, description = "Not a possible username", body = Problem, content_type = PROBLEM_JSON),
     )
@@ -674,9 +716,9 @@ struct AuditQuery {
     params(AuditQuery),
     responses(
         (status = 200, description = "Entries, newest first", body = [AuditLine]),
-        (status = 400, description = "The query cannot be read", body = Problem, content_type = PROBLEM_JSON),
-        (status = 401, description = "No valid access token", body = Problem, content_type = PROBLEM_JSON),
-        (status = 403, description = "Not allowed for this token", body = Problem, content_type = PROBLEM_JSON),
+        (status = 400, response = Unreadable),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
     )
 )]
 async fn audit(
