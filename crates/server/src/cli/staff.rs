@@ -4,7 +4,7 @@ use anyhow::anyhow;
 use clap::{Args, Subcommand};
 use serde::Serialize;
 use si_domain::{LibraryCode, Username};
-use si_store::{Repositories, Store, audit::AuditFilter};
+use si_store::{Repositories, Store, accounts::Account, audit::AuditFilter, catalogue::Library};
 
 use super::catalogue::{Output, explain, print, table};
 
@@ -53,15 +53,7 @@ pub struct AuditArgs {
 pub async fn staff(store: &Store, command: StaffCommand) -> anyhow::Result<()> {
     match command {
         StaffCommand::Grant { library, username } => {
-            let library = store
-                .catalogue()
-                .library(&library)
-                .await
-                .map_err(|e| explain(e, format!("library {library}")))?;
-            let account =
-                store.accounts().by_username(&username).await?.ok_or_else(|| {
-                    anyhow!("no login account has the username {username} (case-sensitive)")
-                })?;
+            let (library, account) = library_and_account(store, &library, &username).await?;
             store.staff().grant(&account.id, &library).await?;
             println!(
                 "{username} now works at the desk of {} ({}).",
@@ -70,15 +62,7 @@ pub async fn staff(store: &Store, command: StaffCommand) -> anyhow::Result<()> {
             Ok(())
         }
         StaffCommand::Revoke { library, username } => {
-            let library = store
-                .catalogue()
-                .library(&library)
-                .await
-                .map_err(|e| explain(e, format!("library {library}")))?;
-            let account =
-                store.accounts().by_username(&username).await?.ok_or_else(|| {
-                    anyhow!("no login account has the username {username} (case-sensitive)")
-                })?;
+            let (library, account) = library_and_account(store, &library, &username).await?;
             if store.staff().revoke(&account.id, &library).await? {
                 println!("{username} no longer works at the desk of {}.", library.code);
             } else {
@@ -87,17 +71,40 @@ pub async fn staff(store: &Store, command: StaffCommand) -> anyhow::Result<()> {
             Ok(())
         }
         StaffCommand::List { library, output } => {
-            let library = store
-                .catalogue()
-                .library(&library)
-                .await
-                .map_err(|e| explain(e, format!("library {library}")))?;
+            let library = library_named(store, &library).await?;
             let usernames = store.staff().usernames_at(&library).await?;
             print(&output, &usernames, || {
                 table(["USERNAME"], usernames.iter().map(|u| [u.clone()]))
             })
         }
     }
+}
+
+async fn library_named(store: &Store, code: &LibraryCode) -> anyhow::Result<Library> {
+    store
+        .catalogue()
+        .library(code)
+        .await
+        .map_err(|e| explain(e, format!("library {code}")))
+}
+
+async fn account_named(store: &Store, username: &Username) -> anyhow::Result<Account> {
+    store
+        .accounts()
+        .by_username(username)
+        .await?
+        .ok_or_else(|| anyhow!("no login account has the username {username} (case-sensitive)"))
+}
+
+async fn library_and_account(
+    store: &Store,
+    library: &LibraryCode,
+    username: &Username,
+) -> anyhow::Result<(Library, Account)> {
+    Ok((
+        library_named(store, library).await?,
+        account_named(store, username).await?,
+    ))
 }
 
 /// An audit entry as the command prints it.
@@ -122,15 +129,10 @@ pub async fn audit(store: &Store, args: AuditArgs) -> anyhow::Result<()> {
         ),
         None => None,
     };
-    let account =
-        match &args.account {
-            Some(username) => {
-                Some(store.accounts().by_username(username).await?.ok_or_else(|| {
-                    anyhow!("no login account has the username {username} (case-sensitive)")
-                })?)
-            }
-            None => None,
-        };
+    let account = match &args.account {
+        Some(username) => Some(account_named(store, username).await?),
+        None => None,
+    };
     let entries = store
         .audit()
         .list(AuditFilter {

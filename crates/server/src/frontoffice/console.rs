@@ -5,15 +5,17 @@
 //! existing or new account, the subscription, and the cost overview with
 //! "Genereren van inlogaccount gelukt".
 
+use std::collections::HashMap;
+
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
     Form, Router,
     extract::{
-        Path, Query, State,
+        FromRequestParts, Path, Query, State,
         rejection::{FormRejection, QueryRejection},
     },
-    http::{HeaderMap, StatusCode},
+    http::{HeaderMap, StatusCode, request::Parts},
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
 };
@@ -56,6 +58,33 @@ struct Frame {
     staff: String,
     library_code: String,
     library_name: String,
+}
+
+/// The signed-in staff member and the library of the path (`{library}`);
+/// anyone else gets the login, or the "no access" page.
+pub struct AtDesk {
+    staff: Account,
+    library: Library,
+}
+
+impl FromRequestParts<AppState> for AtDesk {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let language = Language::from_request_parts(parts, state)
+            .await
+            .unwrap_or_default();
+        let code = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .ok()
+            .and_then(|Path(params)| params.get("library").cloned())
+            .unwrap_or_default();
+        match staff_at(state, language, &parts.headers, &code).await {
+            Ok(Ok((staff, library))) => Ok(AtDesk { staff, library }),
+            Ok(Err(refusal)) => Err(refusal),
+            Err(error) => Err(error.into_response()),
+        }
+    }
 }
 
 /// The signed-in staff member at the library of the path, or the page to
@@ -196,13 +225,10 @@ pub async fn home(
     State(state): State<AppState>,
     language: Language,
     headers: HeaderMap,
-    Path(code): Path<String>,
+    at_desk: AtDesk,
     query: Result<Query<HomeQuery>, QueryRejection>,
 ) -> Result<Response, PageError> {
-    let (staff, library) = match staff_at(&state, language, &headers, &code).await? {
-        Ok(found) => found,
-        Err(response) => return Ok(response),
-    };
+    let AtDesk { staff, library } = at_desk;
     let query = query.map(|Query(query)| query).unwrap_or_default();
     let desk = desk_of(&state, &library, &staff, language);
     let mut card_error = None;
@@ -222,12 +248,9 @@ pub async fn home(
     }
     let (mut found, mut search_error) = (None, None);
     if let Some(typed) = query.username.as_deref() {
-        match parse_username(typed) {
-            Ok(username) => match desk.find_account(&username).await {
-                Ok(account) => found = Some(account),
-                Err(error) => search_error = Some(refusal(&desk, language, &error)),
-            },
-            Err(error) => search_error = Some(refusal(&desk, language, &error)),
+        match search(&desk, language, typed).await {
+            Ok(account) => found = Some(account),
+            Err(message) => search_error = Some(message),
         }
     }
     let token = FormToken::for_page(&headers);
@@ -248,6 +271,15 @@ pub async fn home(
 
 fn desk_of<'a>(state: &'a AppState, library: &'a Library, staff: &Account, language: Language) -> Desk<'a> {
     Desk::new(state, library, format!("staff:{}", staff.username), language)
+}
+
+/// "Bestaand inlogaccount zoeken" for what was typed, or why it found nothing.
+async fn search(desk: &Desk<'_>, language: Language, typed: &str) -> Result<AccountSummary, String> {
+    let found = match parse_username(typed) {
+        Ok(username) => desk.find_account(&username).await,
+        Err(error) => Err(error),
+    };
+    found.map_err(|error| refusal(desk, language, &error))
 }
 
 /// A refusal in words; internal failures are logged with their cause.
@@ -436,12 +468,9 @@ pub async fn register_form(
     State(state): State<AppState>,
     language: Language,
     headers: HeaderMap,
-    Path(code): Path<String>,
+    at_desk: AtDesk,
 ) -> Result<Response, PageError> {
-    let (staff, library) = match staff_at(&state, language, &headers, &code).await? {
-        Ok(found) => found,
-        Err(response) => return Ok(response),
-    };
+    let AtDesk { staff, library } = at_desk;
     let page = register_page(
         &state,
         language,
@@ -475,13 +504,10 @@ pub async fn register(
     State(state): State<AppState>,
     language: Language,
     headers: HeaderMap,
-    Path(code): Path<String>,
+    at_desk: AtDesk,
     form: Result<Form<RegisterForm>, FormRejection>,
 ) -> Result<Response, PageError> {
-    let (staff, library) = match staff_at(&state, language, &headers, &code).await? {
-        Ok(found) => found,
-        Err(response) => return Ok(response),
-    };
+    let AtDesk { staff, library } = at_desk;
     let Ok(Form(form)) = form else {
         return Err(PageError::new(language, PageErrorKind::BadRequest));
     };
@@ -513,12 +539,9 @@ pub async fn register(
     if form.existing() && form.step != "link" {
         page.searching = true;
         if form.step == "search" {
-            match parse_username(&form.username) {
-                Ok(username) => match desk.find_account(&username).await {
-                    Ok(found) => page.found = Some(found),
-                    Err(error) => page.search_error = Some(refusal(&desk, language, &error)),
-                },
-                Err(error) => page.search_error = Some(refusal(&desk, language, &error)),
+            match search(&desk, language, &form.username).await {
+                Ok(found) => page.found = Some(found),
+                Err(message) => page.search_error = Some(message),
             }
         }
         return Ok(show((page, token), StatusCode::OK));
@@ -631,13 +654,11 @@ pub async fn member(
     State(state): State<AppState>,
     language: Language,
     headers: HeaderMap,
-    Path((code, card)): Path<(String, String)>,
+    at_desk: AtDesk,
+    Path((_, card)): Path<(String, String)>,
     query: Result<Query<MemberQuery>, QueryRejection>,
 ) -> Result<Response, PageError> {
-    let (staff, library) = match staff_at(&state, language, &headers, &code).await? {
-        Ok(found) => found,
-        Err(response) => return Ok(response),
-    };
+    let AtDesk { staff, library } = at_desk;
     let asking = query.is_ok_and(|Query(q)| q.ask.as_deref() == Some("recovery-email"));
     member_page(
         &state,
@@ -734,13 +755,11 @@ pub async fn act(
     State(state): State<AppState>,
     language: Language,
     headers: HeaderMap,
-    Path((code, card, action)): Path<(String, String, String)>,
+    at_desk: AtDesk,
+    Path((_, card, action)): Path<(String, String, String)>,
     form: Result<Form<ActionForm>, FormRejection>,
 ) -> Result<Response, PageError> {
-    let (staff, library) = match staff_at(&state, language, &headers, &code).await? {
-        Ok(found) => found,
-        Err(response) => return Ok(response),
-    };
+    let AtDesk { staff, library } = at_desk;
     let Ok(Form(form)) = form else {
         return Err(PageError::new(language, PageErrorKind::BadRequest));
     };
