@@ -11,13 +11,12 @@ use crate::{Clock, StoreError, catalogue::Library, entity::desk_request};
 pub enum Earlier {
     /// The same request, answered with this status and body.
     Answered { status: u16, body: String },
-    /// The same request, still being worked on by another call.
-    InProgress,
     /// The key was used for a different request.
     OtherRequest,
 }
 
-/// A status that marks a reserved key whose answer is not written yet.
+/// The status of a reserved key until its answer is written. Both happen in
+/// one transaction, so no other request ever reads it.
 const PENDING: i64 = 0;
 
 pub struct DeskRequests<'c, C> {
@@ -78,18 +77,19 @@ impl<'c, C: ConnectionTrait> DeskRequests<'c, C> {
         else {
             return Ok(None);
         };
-        Ok(Some(if row.request_digest != request_digest {
-            Earlier::OtherRequest
-        } else if row.response_status == PENDING {
-            Earlier::InProgress
-        } else {
-            Earlier::Answered {
-                status: u16::try_from(row.response_status).map_err(|_| StoreError::Corrupt {
-                    what: "desk response status",
-                    value: row.response_status.to_string(),
-                })?,
-                body: row.response_body,
-            }
+        if row.request_digest != request_digest {
+            return Ok(Some(Earlier::OtherRequest));
+        }
+        let status = u16::try_from(row.response_status)
+            .ok()
+            .filter(|_| row.response_status != PENDING)
+            .ok_or_else(|| StoreError::Corrupt {
+                what: "desk response status",
+                value: row.response_status.to_string(),
+            })?;
+        Ok(Some(Earlier::Answered {
+            status,
+            body: row.response_body,
         }))
     }
 }

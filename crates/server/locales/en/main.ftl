@@ -142,7 +142,6 @@ desk-error-already-recovery-address = The registration's e-mail address already 
 desk-error-account-already-confirmed = This login account is confirmed already. If the member forgot the password, point to "Forgot your password?".
 desk-error-password-reset-not-offered = Passwords cannot be reset at the desk. The member chooses a new password with "Forgot your password?" on the login page. More help: { $help_url }
 desk-error-idempotency-key-reused = This Idempotency-Key was used for another request.
-desk-error-request-in-progress = A request with this Idempotency-Key is still being handled. Try again shortly.
 desk-error-internal-error = Something went wrong on our side. Please try again in a few minutes.
 desk-field-invalid-branch = Choose a branch.
 desk-field-unknown-branch = This library has no branch with this code.

@@ -142,7 +142,6 @@ desk-error-already-recovery-address = Het e-mailadres van de inschrijving is al 
 desk-error-account-already-confirmed = Dit inlogaccount is al bevestigd. Weet de klant het wachtwoord niet meer, verwijs dan naar "Wachtwoord vergeten?".
 desk-error-password-reset-not-offered = Wachtwoorden resetten kan niet aan de balie. De klant kiest zelf een nieuw wachtwoord via "Wachtwoord vergeten?" op de inlogpagina. Meer hulp: { $help_url }
 desk-error-idempotency-key-reused = Deze Idempotency-Key is al gebruikt voor een ander verzoek.
-desk-error-request-in-progress = Een verzoek met deze Idempotency-Key wordt nog verwerkt. Probeer het zo opnieuw.
 desk-error-internal-error = Er ging aan onze kant iets mis. Probeer het over een paar minuten opnieuw.
 desk-field-invalid-branch = Kies een vestiging.
 desk-field-unknown-branch = Deze bibliotheek heeft geen vestiging met deze code.

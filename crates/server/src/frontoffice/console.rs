@@ -78,41 +78,28 @@ impl FromRequestParts<AppState> for AtDesk {
             .await
             .ok()
             .and_then(|Path(params)| params.get("library").cloned())
-            .unwrap_or_default();
-        match staff_at(state, language, &parts.headers, &code).await {
-            Ok(Ok((staff, library))) => Ok(AtDesk { staff, library }),
-            Ok(Err(refusal)) => Err(refusal),
-            Err(error) => Err(error.into_response()),
-        }
-    }
-}
-
-/// The signed-in staff member at the library of the path, or the page to
-/// show instead (the login, or "no access").
-async fn staff_at(
-    state: &AppState,
-    language: Language,
-    headers: &HeaderMap,
-    code: &str,
-) -> Result<Result<(Account, Library), Response>, PageError> {
-    let Some(account) = signed_in(state, language, headers).await? else {
-        let path = LibraryCode::parse(code)
-            .map(|code| format!("{FRONTOFFICE_PATH}/{code}"))
-            .unwrap_or_else(|_| FRONTOFFICE_PATH.to_owned());
-        return Ok(Err(to_login(&path)));
-    };
-    let libraries = state
-        .store
-        .staff()
-        .libraries_of(&account.id)
-        .await
-        .map_err(|e| PageError::internal(language, &e))?;
-    let library = LibraryCode::parse(code)
-        .ok()
-        .and_then(|code| libraries.into_iter().find(|l| l.code == code));
-    match library {
-        Some(library) => Ok(Ok((account, library))),
-        None => Ok(Err(no_access(language))),
+            .and_then(|code| LibraryCode::parse(&code).ok());
+        let Some(staff) = signed_in(state, language, &parts.headers)
+            .await
+            .map_err(IntoResponse::into_response)?
+        else {
+            let path = match &code {
+                Some(code) => format!("{FRONTOFFICE_PATH}/{code}"),
+                None => FRONTOFFICE_PATH.to_owned(),
+            };
+            return Err(to_login(&path));
+        };
+        let libraries = state
+            .store
+            .staff()
+            .libraries_of(&staff.id)
+            .await
+            .map_err(|e| PageError::internal(language, &e).into_response())?;
+        libraries
+            .into_iter()
+            .find(|library| Some(&library.code) == code.as_ref())
+            .map(|library| AtDesk { staff, library })
+            .ok_or_else(|| no_access(language))
     }
 }
 

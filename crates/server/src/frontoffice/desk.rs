@@ -66,8 +66,6 @@ pub enum DeskError {
     PasswordResetNotOffered,
     #[error("this idempotency key was used for another request")]
     IdempotencyKeyReused,
-    #[error("a request with this idempotency key is still being handled")]
-    RequestInProgress,
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -88,7 +86,6 @@ impl DeskError {
             DeskError::AlreadyConfirmed => "account_already_confirmed",
             DeskError::PasswordResetNotOffered => "password_reset_not_offered",
             DeskError::IdempotencyKeyReused => "idempotency_key_reused",
-            DeskError::RequestInProgress => "request_in_progress",
             DeskError::Internal(_) => "internal_error",
         }
     }
@@ -282,29 +279,25 @@ impl<'a> Desk<'a> {
             return Ok(earlier);
         }
         let registration = request.parse().map_err(DeskError::Invalid)?;
-        // Two desks may generate the same username at once; the loser tries again.
-        let mut attempts = 0;
-        loop {
-            attempts += 1;
+        // A race is lost to another request: one that generated the same
+        // username, or one with the same key that then rolled back. Try again.
+        for _ in 0..3 {
             match self
                 .register_once(&registration, idempotency_key, &request_digest)
                 .await
             {
-                Err(RegisterFailure::UsernameRace) if attempts < 3 => continue,
-                Err(RegisterFailure::UsernameRace) => {
-                    return Err(DeskError::Internal("username generation kept colliding".into()));
-                }
+                Ok(registered) => return Ok(registered),
+                Err(RegisterFailure::Refused(error)) => return Err(error),
+                Err(RegisterFailure::UsernameRace) => {}
                 Err(RegisterFailure::KeyTaken) => {
                     let key = idempotency_key.unwrap_or_default();
-                    return match self.earlier(key, &request_digest).await? {
-                        Some(earlier) => Ok(earlier),
-                        None => Err(DeskError::RequestInProgress),
-                    };
+                    if let Some(earlier) = self.earlier(key, &request_digest).await? {
+                        return Ok(earlier);
+                    }
                 }
-                Err(RegisterFailure::Refused(error)) => return Err(error),
-                Ok(registered) => return Ok(registered),
             }
         }
+        Err(DeskError::Internal("registration kept losing races".into()))
     }
 
     async fn earlier(&self, key: &str, request_digest: &str) -> Result<Option<Registered>, DeskError> {
@@ -319,7 +312,6 @@ impl<'a> Desk<'a> {
             Some(Earlier::Answered { body, .. }) => serde_json::from_str(&body)
                 .map(Some)
                 .map_err(|e| DeskError::Internal(format!("stored answer: {e}"))),
-            Some(Earlier::InProgress) => Err(DeskError::RequestInProgress),
             Some(Earlier::OtherRequest) => Err(DeskError::IdempotencyKeyReused),
         }
     }

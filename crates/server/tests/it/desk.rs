@@ -899,3 +899,32 @@ async fn a_console_registration_posted_twice_registers_once() {
     assert_eq!(forged.status(), 400);
     assert_eq!(pieten().await, 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_same_registration_sent_at_once_from_five_connections_registers_once() {
+    let app = spawn_app().await;
+    desk_library(&app, "DRE01", "Biblionet Drenthe").await;
+    let token = desk_token(&app, "DRE01", ALL_DESK_SCOPES).await;
+    let request = adult("20000061616161", "g@example.nl");
+    let key = [("idempotency-key", "wise-burst")];
+
+    let answers = futures_util::future::join_all(
+        (0..5).map(|_| call_with(&app, &token, "POST", "/api/v1/memberships", Some(&request), &key)),
+    )
+    .await;
+
+    for answer in &answers {
+        assert_eq!(answer.status, 201, "{:?}", answer.body);
+        assert_eq!(answer.body, answers[0].body, "every repeat gets the first answer");
+    }
+    let drenthe = app
+        .store
+        .catalogue()
+        .library(&LibraryCode::parse("DRE01").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        app.store.memberships().of_library(&drenthe).await.unwrap().len(),
+        1
+    );
+}
