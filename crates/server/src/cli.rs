@@ -6,6 +6,7 @@ mod catalogue;
 mod clients;
 mod keys;
 mod mail;
+mod migrate;
 mod staff;
 
 use std::{path::PathBuf, process::ExitCode, sync::Arc};
@@ -63,6 +64,9 @@ enum Command {
     Staff(staff::StaffCommand),
     /// The audit log of desk actions, newest first.
     Audit(staff::AuditArgs),
+    /// Migrating the old per-library portal accounts: plan, import, announce, go-live.
+    #[command(subcommand)]
+    Migrate(migrate::MigrateCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -150,6 +154,10 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Staff(command) => {
             let store = open_store(&config, Arc::new(SystemClock)).await?;
             staff::staff(&store, command).await
+        }
+        Command::Migrate(command) => {
+            let store = open_store(&config, Arc::new(SystemClock)).await?;
+            migrate::run(store, command).await
         }
         Command::Audit(args) => {
             let store = open_store(&config, Arc::new(SystemClock)).await?;

@@ -10,5 +10,6 @@ pub mod frontoffice;
 pub mod health;
 pub mod http;
 pub mod mail;
+pub mod migration;
 pub mod oidc;
 pub mod selfservice;

@@ -57,6 +57,13 @@ const MIGRATIONS: &[Migration] = &[
         tables: frontoffice_tables,
         indexes: frontoffice_indexes,
     },
+    Migration {
+        version: 6,
+        name: "0006_legacy_import",
+        drops: &[],
+        tables: legacy_import_tables,
+        indexes: legacy_import_indexes,
+    },
 ];
 
 const LEDGER: &str = "schema_migrations";
@@ -709,6 +716,62 @@ fn frontoffice_indexes() -> Vec<IndexCreateStatement> {
             "desk_requests",
             &["library_id", "idempotency_key"],
             true,
+        ),
+    ]
+}
+
+/// The accounts the migration of the old per-library accounts created, with
+/// what happened to their old username and which of its mails went out; and
+/// the import's settings (the salt its account ids are derived with).
+fn legacy_import_tables() -> Vec<TableCreateStatement> {
+    vec![
+        Table::create()
+            .table(Alias::new("migrated_accounts"))
+            .col(
+                ColumnDef::new(Alias::new("account_id"))
+                    .string_len(32)
+                    .not_null()
+                    .primary_key(),
+            )
+            // The portal username as it was, when there was one (it may break today's rules).
+            .col(optional_text("old_username", 255))
+            // `kept`, or why it was replaced: `taken`, `not_allowed`, `missing`.
+            .col(text("username_outcome", 16))
+            .col(optional_integer("announced_at"))
+            .col(optional_integer("went_live_at"))
+            .foreign_key(&mut reference(
+                "migrated_accounts",
+                "account_id",
+                "accounts",
+                ForeignKeyAction::Cascade,
+            ))
+            .to_owned(),
+        Table::create()
+            .table(Alias::new("migration_settings"))
+            .col(
+                ColumnDef::new(Alias::new("name"))
+                    .string_len(32)
+                    .not_null()
+                    .primary_key(),
+            )
+            .col(text("value", 255))
+            .to_owned(),
+    ]
+}
+
+fn legacy_import_indexes() -> Vec<IndexCreateStatement> {
+    vec![
+        index_on(
+            "ix_migrated_accounts_announced",
+            "migrated_accounts",
+            &["announced_at"],
+            false,
+        ),
+        index_on(
+            "ix_migrated_accounts_went_live",
+            "migrated_accounts",
+            &["went_live_at"],
+            false,
         ),
     ]
 }

@@ -9,8 +9,8 @@ use sea_orm::{
 use crate::{
     Clock, Store, StoreError, account_links::AccountLinks, accounts::Accounts, audit::AuditLog,
     catalogue::Catalogue, clients::Clients, desk_requests::DeskRequests, grants::Grants,
-    logout_queue::LogoutQueue, memberships::Memberships, outbox::Outbox, sessions::Sessions,
-    signing_keys::SigningKeys, staff::Staff, throttle::Throttle,
+    legacy_import::LegacyImport, logout_queue::LogoutQueue, memberships::Memberships, outbox::Outbox,
+    sessions::Sessions, signing_keys::SigningKeys, staff::Staff, throttle::Throttle,
 };
 
 /// Anything repositories can run on: the store itself or an open transaction.
@@ -61,6 +61,9 @@ pub trait Repositories {
     }
     fn desk_requests(&self) -> DeskRequests<'_, Self::Conn> {
         DeskRequests::new(self.conn(), self.clock())
+    }
+    fn legacy_import(&self) -> LegacyImport<'_, Self::Conn> {
+        LegacyImport::new(self.conn(), self.clock())
     }
 }
 

@@ -12,6 +12,7 @@ mod health;
 mod interop;
 mod keys;
 mod mail;
+mod migration;
 mod oauth_security;
 mod pages;
 mod selfservice;

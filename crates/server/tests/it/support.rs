@@ -35,6 +35,10 @@ impl TestApp {
         self.client.get(self.url(path)).send().await.expect("request")
     }
 
+    pub fn database_url(&self) -> String {
+        self._database.url.clone()
+    }
+
     pub async fn stop(mut self) {
         if let Some(server) = self.server.take() {
             server.stop().await.expect("graceful stop");

@@ -13,6 +13,8 @@ pub mod library;
 pub mod login_throttle;
 pub mod logout_notification;
 pub mod membership;
+pub mod migrated_account;
+pub mod migration_setting;
 pub mod outbox_mail;
 pub mod refresh_family;
 pub mod revoked_access_token;

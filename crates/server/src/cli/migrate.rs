@@ -1,0 +1,92 @@
+//! `migrate`: the old per-library portal accounts on go-live day.
+
+use std::{path::PathBuf, sync::Arc, time::Duration};
+
+use clap::Subcommand;
+use indicatif::{ProgressBar, ProgressStyle};
+use si_store::{Store, legacy_import::Stage};
+use time::{Date, format_description::well_known::Iso8601};
+
+use crate::migration;
+
+#[derive(Debug, Subcommand)]
+pub enum MigrateCommand {
+    /// Read the exports and report what an import would do. Changes nothing.
+    Plan {
+        /// Exports: CSV with a header, or JSON Lines (`.jsonl`); see docs/migration.md.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Where the CSV reports go.
+        #[arg(long, default_value = "migration-report")]
+        report: PathBuf,
+    },
+    /// Import the exports as the plan says. Safe to run again, also after a
+    /// crash: what is there already is skipped.
+    Import {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[arg(long, default_value = "migration-report")]
+        report: PathBuf,
+    },
+    /// Queue the announcement mail for every migrated member with an e-mail
+    /// address that has not had it.
+    Announce {
+        /// The go-live date the mail names, YYYY-MM-DD.
+        #[arg(long, value_parser = parse_date)]
+        go_live: Date,
+    },
+    /// Activate the migrated accounts and queue the mail with the username,
+    /// once per account.
+    GoLive,
+}
+
+fn parse_date(text: &str) -> Result<Date, String> {
+    Date::parse(text, &Iso8601::DATE).map_err(|_| format!("{text:?} is not a date as YYYY-MM-DD"))
+}
+
+pub async fn run(store: Store, command: MigrateCommand) -> anyhow::Result<()> {
+    match command {
+        MigrateCommand::Plan { files, report } => {
+            let (plan, catalogue) = migration::plan(&store, &files).await?;
+            let summary = migration::report(&plan, &catalogue, &files, &report)?;
+            println!("{summary}");
+            println!("Nothing was changed. Reports: {}", report.display());
+            Ok(())
+        }
+        MigrateCommand::Import { files, report } => {
+            let (plan, catalogue) = migration::plan(&store, &files).await?;
+            let summary = migration::report(&plan, &catalogue, &files, &report)?;
+            println!("{summary}");
+            let bar = ProgressBar::new(plan.row_account.len() as u64);
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{elapsed_precise} [{bar:40}] {human_pos}/{human_len} memberships, {per_sec}, {eta} left",
+                )?
+                .progress_chars("=> "),
+            );
+            bar.enable_steady_tick(Duration::from_millis(500));
+            let imported = migration::import(&store, files, Arc::new(plan), Arc::new(catalogue), |rows| {
+                bar.inc(rows)
+            })
+            .await?;
+            bar.finish();
+            println!(
+                "Imported: {} new accounts and {} new memberships (rows already there were skipped). Reports: {}",
+                imported.accounts,
+                imported.memberships,
+                report.display()
+            );
+            Ok(())
+        }
+        MigrateCommand::Announce { go_live } => {
+            let sent = migration::send(&store, Stage::Announcement, Some(go_live)).await?;
+            println!("Announcement mails queued: {sent}.");
+            Ok(())
+        }
+        MigrateCommand::GoLive => {
+            let sent = migration::send(&store, Stage::GoLive, None).await?;
+            println!("Migrated accounts are active. Username mails queued: {sent}.");
+            Ok(())
+        }
+    }
+}

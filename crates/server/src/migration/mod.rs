@@ -1,0 +1,256 @@
+//! Migrating the old per-library portal accounts on go-live day: `plan`
+//! reads the exports and reports what would happen, changing nothing;
+//! `import` applies the plan in batches that a second run skips, so a run
+//! killed at any moment is finished by running it again; `announce` and
+//! `go-live` queue the two mails, each at most once per account. The input
+//! format is in `docs/migration.md`.
+
+mod input;
+mod plan;
+mod report;
+
+use std::{collections::HashMap, path::PathBuf, sync::Arc};
+
+use sha2::{Digest, Sha256};
+use si_domain::AccountId;
+use si_store::{
+    Repositories, Store, StoreError,
+    legacy_import::{ImportedAccount, ImportedMembership, Stage, UsernameOutcome},
+};
+use time::Date;
+
+pub use input::Catalogue;
+use input::{Row, read};
+use plan::Candidate;
+pub use plan::Plan;
+pub use report::{Summary, write as report};
+
+use crate::{
+    http::i18n::Language,
+    mail::{self, Mail, RenameReason, UsernameChange},
+};
+
+/// How many memberships one import transaction writes.
+const BATCH_ROWS: usize = 5_000;
+/// How many accounts one round of go-live mail takes.
+const MAIL_BATCH: u64 = 1_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MigrationError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("cannot write the report: {0}")]
+    Report(std::io::Error),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Reads every file and makes the plan (the first pass).
+pub async fn plan(store: &Store, files: &[PathBuf]) -> Result<(Plan, Catalogue), MigrationError> {
+    let catalogue = Catalogue::load(store).await?;
+    let mut candidates = Vec::new();
+    let mut rejections = Vec::new();
+    read(files, &catalogue, |row| match row {
+        Ok(row) => candidates.push(Candidate::of(&row)),
+        Err(rejection) => rejections.push(rejection),
+    })
+    .map_err(|source| MigrationError::Read {
+        path: files_named(files),
+        source,
+    })?;
+    let in_use = store.legacy_import().usernames_in_use().await?;
+    let codes: Vec<String> = catalogue.libraries.iter().map(|l| l.code.to_string()).collect();
+    Ok((Plan::make(candidates, rejections, &in_use, &codes), catalogue))
+}
+
+fn files_named(files: &[PathBuf]) -> String {
+    files
+        .iter()
+        .map(|f| f.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What an import wrote; rows an earlier run wrote are not counted again.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Imported {
+    pub accounts: u64,
+    pub memberships: u64,
+}
+
+/// Applies the plan (the second pass): each account goes in with all its
+/// memberships in one transaction; what an earlier run wrote is skipped.
+/// The files are read on a blocking thread while the database writes, with
+/// at most a few batches in between, so memory stays bounded. `progress`
+/// hears of every membership written.
+pub async fn import(
+    store: &Store,
+    files: Vec<PathBuf>,
+    plan: Arc<Plan>,
+    catalogue: Arc<Catalogue>,
+    progress: impl Fn(u64),
+) -> Result<Imported, MigrationError> {
+    let salt = store.legacy_import().salt().await?;
+    let (batches, mut ready) = tokio::sync::mpsc::channel::<Batch>(2);
+    let named = files_named(&files);
+    let reader = tokio::task::spawn_blocking(move || {
+        let mut batch = Batch::default();
+        let mut waiting: HashMap<u32, Vec<(u32, Row)>> = HashMap::new();
+        let mut next_row = 0u32;
+        read(&files, &catalogue, |row| {
+            let Ok(row) = row else { return };
+            let index = next_row;
+            next_row += 1;
+            let account = plan.row_account[index as usize];
+            let expected = plan.accounts[account as usize].rows as usize;
+            let group = if expected == 1 {
+                vec![(index, row)]
+            } else {
+                let rows = waiting.entry(account).or_default();
+                rows.push((index, row));
+                if rows.len() < expected {
+                    return;
+                }
+                waiting.remove(&account).unwrap_or_default()
+            };
+            batch.add(&plan, &catalogue, &salt, account, group);
+            if batch.memberships.len() >= BATCH_ROWS {
+                // The writer has stopped (it failed): stop reading too.
+                let _ = batches.blocking_send(std::mem::take(&mut batch));
+            }
+        })?;
+        let _ = batches.blocking_send(batch);
+        Ok::<_, std::io::Error>(())
+    });
+    let mut imported = Imported::default();
+    while let Some(batch) = ready.recv().await {
+        batch.write(store, &mut imported, &progress).await?;
+    }
+    reader
+        .await
+        .map_err(|e| MigrationError::Read {
+            path: named.clone(),
+            source: std::io::Error::other(e),
+        })?
+        .map_err(|source| MigrationError::Read { path: named, source })?;
+    Ok(imported)
+}
+
+#[derive(Default)]
+struct Batch {
+    accounts: Vec<ImportedAccount>,
+    memberships: Vec<ImportedMembership>,
+}
+
+impl Batch {
+    fn add(&mut self, plan: &Plan, catalogue: &Catalogue, salt: &str, account: u32, rows: Vec<(u32, Row)>) {
+        let planned = &plan.accounts[account as usize];
+        let Some((_, primary)) = rows.iter().find(|(index, _)| *index == planned.primary) else {
+            return;
+        };
+        let id = account_id(
+            salt,
+            catalogue.libraries[primary.library].code.as_str(),
+            primary.card.as_str(),
+        );
+        self.accounts.push(ImportedAccount {
+            id,
+            username: planned.username.clone(),
+            email: primary.email.clone(),
+            password_hash: primary.password_hash.clone(),
+            last_login_at: primary.last_login,
+            old_username: planned.old_username.as_deref().map(str::to_owned),
+            outcome: planned.outcome,
+        });
+        for (_, row) in rows {
+            self.memberships.push(ImportedMembership {
+                library_id: catalogue.libraries[row.library].id,
+                branch_id: row.branch_id,
+                subscription_type_id: row.subscription_type_id,
+                card_number: row.card,
+                member_name: row.name,
+                birth_date: row.birth_date,
+                email: row.email,
+                valid_until: row.valid_until,
+                account: id,
+            });
+        }
+    }
+
+    async fn write(
+        self,
+        store: &Store,
+        imported: &mut Imported,
+        progress: &impl Fn(u64),
+    ) -> Result<(), MigrationError> {
+        if self.accounts.is_empty() {
+            return Ok(());
+        }
+        let txn = store.begin().await?;
+        let (accounts, memberships) = txn
+            .legacy_import()
+            .insert(&self.accounts, &self.memberships)
+            .await?;
+        txn.commit().await?;
+        imported.accounts += accounts;
+        imported.memberships += memberships;
+        progress(self.memberships.len() as u64);
+        Ok(())
+    }
+}
+
+/// The same id on every run, from a salt kept in the database, so a second
+/// run recognises what the first one wrote.
+fn account_id(salt: &str, library: &str, card: &str) -> AccountId {
+    let digest = Sha256::digest(format!("{salt}:{library}:{card}").as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    AccountId::from_bytes(bytes)
+}
+
+/// Queues the mail of `stage` for every migrated account that has not had
+/// it, in rounds that each commit with their marks; returns how many mails.
+pub async fn send(store: &Store, stage: Stage, go_live: Option<Date>) -> Result<u64, MigrationError> {
+    let mut sent = 0;
+    loop {
+        let txn = store.begin().await?;
+        let waiting = txn.legacy_import().waiting(stage, MAIL_BATCH).await?;
+        if waiting.is_empty() {
+            return Ok(sent);
+        }
+        for member in &waiting {
+            let Some(email) = &member.email else { continue };
+            let mail = match stage {
+                Stage::Announcement => Mail::MigrationAnnouncement {
+                    name: member.name.clone(),
+                    go_live: go_live.unwrap_or_else(|| store.clock().now().date()),
+                },
+                Stage::GoLive => Mail::GoLiveUsername {
+                    name: member.name.clone(),
+                    username: member.username.as_str().to_owned(),
+                    change: change(member.outcome, member.old_username.as_deref()),
+                    has_password: member.has_password,
+                },
+            };
+            let language = Language::from_code(&member.language).unwrap_or_default();
+            mail::queue(&txn, email, language, &mail).await?;
+            sent += 1;
+        }
+        let ids: Vec<AccountId> = waiting.iter().map(|m| m.account).collect();
+        txn.legacy_import().mark(stage, &ids).await?;
+        txn.commit().await?;
+    }
+}
+
+fn change(outcome: UsernameOutcome, old: Option<&str>) -> UsernameChange {
+    let reason = match outcome {
+        UsernameOutcome::Kept => return UsernameChange::Kept,
+        UsernameOutcome::Taken => RenameReason::TakenByAnother,
+        UsernameOutcome::NotAllowed => RenameReason::NotAllowed,
+        UsernameOutcome::Missing => RenameReason::Missing,
+    };
+    UsernameChange::Replaced {
+        old: old.unwrap_or_default().to_owned(),
+        reason,
+    }
+}

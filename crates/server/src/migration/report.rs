@@ -1,0 +1,168 @@
+//! The plan's report: a summary for the screen and one CSV file per thing
+//! that would otherwise go unnoticed on go-live day: renamed accounts,
+//! merged accounts, rejected rows, members who get no mail and members who
+//! must use "Wachtwoord vergeten".
+
+use std::{fmt, fs, path::Path};
+
+use si_store::legacy_import::UsernameOutcome;
+
+use super::{
+    Catalogue, MigrationError, Plan,
+    plan::{Candidate, Presence},
+};
+
+/// The counts the screen shows.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Summary {
+    pub rows: u64,
+    pub rejected: u64,
+    pub accounts: u64,
+    pub merged_accounts: u64,
+    pub kept: u64,
+    pub renamed: u64,
+    pub without_email: u64,
+    pub without_password: u64,
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "rows read:                    {}", self.rows)?;
+        writeln!(f, "rows rejected:                {}", self.rejected)?;
+        writeln!(f, "accounts:                     {}", self.accounts)?;
+        writeln!(f, "  of several memberships:     {}", self.merged_accounts)?;
+        writeln!(f, "  old username kept:          {}", self.kept)?;
+        writeln!(f, "  given a new username:       {}", self.renamed)?;
+        writeln!(f, "  without e-mail (no mail):   {}", self.without_email)?;
+        write!(f, "  without password:           {}", self.without_password)
+    }
+}
+
+fn presence(state: Presence) -> &'static str {
+    match state {
+        Presence::Usable => "",
+        Presence::Missing => "missing",
+        Presence::Unusable => "not valid",
+    }
+}
+
+/// Counts the plan and writes the CSV files into `dir`.
+pub fn write(
+    plan: &Plan,
+    catalogue: &Catalogue,
+    files: &[std::path::PathBuf],
+    dir: &Path,
+) -> Result<Summary, MigrationError> {
+    fs::create_dir_all(dir).map_err(MigrationError::Report)?;
+    let open =
+        |name: &str| csv::Writer::from_path(dir.join(name)).map_err(|e| MigrationError::Report(e.into()));
+    let failed = |e: csv::Error| MigrationError::Report(e.into());
+    let code = |c: &Candidate| catalogue.libraries[c.library].code.to_string();
+
+    let mut renamed = open("renamed.csv")?;
+    renamed
+        .write_record([
+            "library_code",
+            "card_number",
+            "old_username",
+            "new_username",
+            "reason",
+        ])
+        .map_err(failed)?;
+    let mut merged = open("merged.csv")?;
+    merged
+        .write_record(["username", "library_code", "card_number"])
+        .map_err(failed)?;
+    let mut no_email = open("no_email.csv")?;
+    no_email
+        .write_record(["library_code", "card_number", "username", "e-mail"])
+        .map_err(failed)?;
+    let mut no_password = open("no_password.csv")?;
+    no_password
+        .write_record(["library_code", "card_number", "username", "password_hash"])
+        .map_err(failed)?;
+
+    let mut summary = Summary {
+        rows: (plan.candidates.len() + plan.rejections.len()) as u64,
+        rejected: plan.rejections.len() as u64,
+        accounts: plan.accounts.len() as u64,
+        ..Summary::default()
+    };
+    for account in &plan.accounts {
+        let primary = &plan.candidates[account.primary as usize];
+        let username = account.username.as_str();
+        if account.outcome == UsernameOutcome::Kept {
+            summary.kept += 1;
+        } else {
+            summary.renamed += 1;
+            renamed
+                .write_record([
+                    code(primary).as_str(),
+                    primary.card.as_str(),
+                    account.old_username.as_deref().unwrap_or_default(),
+                    username,
+                    account.outcome.as_str(),
+                ])
+                .map_err(failed)?;
+        }
+        if primary.email != Presence::Usable {
+            summary.without_email += 1;
+            no_email
+                .write_record([
+                    code(primary).as_str(),
+                    primary.card.as_str(),
+                    username,
+                    presence(primary.email),
+                ])
+                .map_err(failed)?;
+        }
+        if primary.password != Presence::Usable {
+            summary.without_password += 1;
+            no_password
+                .write_record([
+                    code(primary).as_str(),
+                    primary.card.as_str(),
+                    username,
+                    presence(primary.password),
+                ])
+                .map_err(failed)?;
+        }
+        summary.merged_accounts += u64::from(account.rows > 1);
+    }
+    for (row, candidate) in plan.candidates.iter().enumerate() {
+        let account = &plan.accounts[plan.row_account[row] as usize];
+        if account.rows > 1 {
+            merged
+                .write_record([
+                    account.username.as_str(),
+                    code(candidate).as_str(),
+                    candidate.card.as_str(),
+                ])
+                .map_err(failed)?;
+        }
+    }
+
+    let mut rejected = open("rejected.csv")?;
+    rejected
+        .write_record(["file", "line", "reason"])
+        .map_err(failed)?;
+    for rejection in &plan.rejections {
+        let file = files
+            .get(rejection.source.file)
+            .map(|f| f.display().to_string())
+            .unwrap_or_default();
+        rejected
+            .write_record([
+                file.as_str(),
+                rejection.source.line.to_string().as_str(),
+                rejection.reason.as_str(),
+            ])
+            .map_err(failed)?;
+    }
+    for writer in [renamed, merged, no_email, no_password, rejected] {
+        writer
+            .into_inner()
+            .map_err(|e| MigrationError::Report(e.into_error()))?;
+    }
+    Ok(summary)
+}

@@ -1,0 +1,317 @@
+//! Migrating the old portal accounts: the plan's rules (collisions, merges,
+//! bad rows) on the sample export, an import that is finished by running it
+//! again after `kill -9`, the two go-live mails sent once, and a migrated
+//! member logging in with the old password or the new username.
+
+use std::{collections::BTreeMap, io::Write, path::PathBuf, process::Stdio, time::Duration};
+
+use si_domain::{AccountStatus, Username};
+use si_store::{Repositories, Store, legacy_import::Stage};
+use single_identity::{
+    migration,
+    oidc::clients::{ClientKind, IdTokenAlgorithm},
+};
+
+use crate::{
+    desk::desk_library,
+    interop::{browser, log_in_through, query_value, register},
+    support::{TestApp, spawn_app},
+};
+
+fn sample() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/migration-sample.csv")
+}
+
+async fn libraries(app: &TestApp) {
+    desk_library(app, "DRE01", "Biblionet Drenthe").await;
+    desk_library(app, "GRO01", "Biblionet Groningen").await;
+}
+
+async fn import(store: &Store, files: &[PathBuf]) -> migration::Imported {
+    let (plan, catalogue) = migration::plan(store, files).await.unwrap();
+    migration::import(
+        store,
+        files.to_vec(),
+        std::sync::Arc::new(plan),
+        std::sync::Arc::new(catalogue),
+        |_| {},
+    )
+    .await
+    .unwrap()
+}
+
+/// Every username by card number, as stored.
+async fn usernames(store: &Store) -> BTreeMap<String, String> {
+    let mut names = BTreeMap::new();
+    for library in store.catalogue().libraries().await.unwrap() {
+        for membership in store.memberships().of_library(&library).await.unwrap() {
+            let account = store
+                .accounts()
+                .by_id(&membership.account.unwrap())
+                .await
+                .unwrap()
+                .unwrap();
+            names.insert(membership.card_number.to_string(), account.username.to_string());
+        }
+    }
+    names
+}
+
+fn read_csv(path: PathBuf) -> Vec<Vec<String>> {
+    csv::Reader::from_path(path)
+        .unwrap()
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_plan_reports_collisions_merges_and_bad_rows_and_changes_nothing() {
+    let app = spawn_app().await;
+    libraries(&app).await;
+    let reports = tempfile::tempdir().unwrap();
+
+    let (plan, catalogue) = migration::plan(&app.store, &[sample()]).await.unwrap();
+    let summary = migration::report(&plan, &catalogue, &[sample()], reports.path()).unwrap();
+
+    assert_eq!(
+        (
+            summary.rows,
+            summary.rejected,
+            summary.accounts,
+            summary.merged_accounts
+        ),
+        (10, 2, 7, 1)
+    );
+    let renamed = read_csv(reports.path().join("renamed.csv"));
+    assert_eq!(
+        renamed,
+        vec![
+            // The DRE01 "jansen" logged in more recently and keeps the name; "Jansen" differs in case and is kept too.
+            vec!["GRO01", "30000000000001", "jansen", "30000000000001", "taken"],
+            vec![
+                "DRE01",
+                "20000000000004",
+                "piet jansen",
+                "20000000000004",
+                "not_allowed"
+            ],
+            vec!["DRE01", "20000000000005", "", "20000000000005", "missing"],
+        ]
+    );
+    assert_eq!(
+        read_csv(reports.path().join("merged.csv")),
+        vec![
+            vec!["sanne_2015", "DRE01", "20000000000003"],
+            vec!["sanne_2015", "GRO01", "30000000000002"],
+        ],
+        "same address (any case), name (any spacing) and birth date: one person"
+    );
+    let rejected = read_csv(reports.path().join("rejected.csv"));
+    assert_eq!(rejected.len(), 2);
+    assert!(rejected[0][0].ends_with("migration-sample.csv"));
+    assert_eq!(rejected[0][1], "9");
+    assert!(rejected[0][2].contains("card number"), "{rejected:?}");
+    assert_eq!(rejected[1][1], "10");
+    assert!(rejected[1][2].contains("XXX99"), "{rejected:?}");
+    assert_eq!(
+        read_csv(reports.path().join("no_email.csv")),
+        vec![vec!["DRE01", "20000000000004", "20000000000004", "missing"]]
+    );
+    let no_password = read_csv(reports.path().join("no_password.csv"));
+    assert!(no_password.contains(&vec![
+        "DRE01".to_owned(),
+        "20000000000006".into(),
+        "geen_hash".into(),
+        "not valid".into()
+    ]));
+    assert!(usernames(&app.store).await.is_empty(), "a plan writes nothing");
+}
+
+#[tokio::test]
+async fn a_name_in_use_outside_the_migration_goes_to_no_migrated_account() {
+    let app = spawn_app().await;
+    libraries(&app).await;
+    crate::interop::member(&app.store, "jansen").await;
+
+    import(&app.store, &[sample()]).await;
+
+    let names = usernames(&app.store).await;
+    assert_eq!(names["20000000000001"], "20000000000001");
+    assert_eq!(names["30000000000001"], "30000000000001");
+    assert_eq!(
+        names["20000000000002"], "Jansen",
+        "case-only differences are other names"
+    );
+}
+
+#[tokio::test]
+async fn announce_and_go_live_send_each_mail_once_and_activate_the_accounts() {
+    let app = spawn_app().await;
+    libraries(&app).await;
+    let first = import(&app.store, &[sample()]).await;
+    assert_eq!((first.accounts, first.memberships), (7, 8));
+    let again = import(&app.store, &[sample()]).await;
+    assert_eq!(
+        (again.accounts, again.memberships),
+        (0, 0),
+        "a second run adds nothing"
+    );
+
+    let go_live = time::macros::date!(2026 - 12 - 14);
+    // Six accounts have an address; one member gets no mail.
+    assert_eq!(
+        migration::send(&app.store, Stage::Announcement, Some(go_live))
+            .await
+            .unwrap(),
+        6
+    );
+    assert_eq!(
+        migration::send(&app.store, Stage::Announcement, Some(go_live))
+            .await
+            .unwrap(),
+        0
+    );
+    let jansen = app
+        .store
+        .accounts()
+        .by_username(&Username::parse("jansen").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(jansen.status, AccountStatus::Pending, "not before go-live");
+    assert_eq!(migration::send(&app.store, Stage::GoLive, None).await.unwrap(), 6);
+    assert_eq!(migration::send(&app.store, Stage::GoLive, None).await.unwrap(), 0);
+    let jansen = app.store.accounts().by_id(&jansen.id).await.unwrap().unwrap();
+    assert_eq!(jansen.status, AccountStatus::Active);
+
+    let queued = app.store.outbox().entries().await.unwrap();
+    let count = |template: &str| queued.iter().filter(|m| m.template == template).count();
+    assert_eq!(count("migration_announcement"), 6);
+    assert_eq!(count("go_live_username"), 6);
+}
+
+#[tokio::test]
+async fn migrated_members_log_in_with_the_old_password_or_their_new_username() {
+    let app = spawn_app().await;
+    libraries(&app).await;
+    import(&app.store, &[sample()]).await;
+    migration::send(&app.store, Stage::GoLive, None).await.unwrap();
+    let (client_id, _) = register(&app, ClientKind::Confidential, IdTokenAlgorithm::Rs256).await;
+    let authorize = format!(
+        "{}?client_id={client_id}&redirect_uri={}&response_type=code&scope=openid&state=s",
+        app.url("/authorize"),
+        crate::interop::REDIRECT_URI
+    );
+
+    // bcrypt from the old portal, old username kept.
+    let back = log_in_through(&app, &browser(), &authorize, "jansen", "Kk4DQuMMfZL9o").await;
+    assert!(query_value(&back, "code").is_some(), "{back}");
+    let jansen = app
+        .store
+        .accounts()
+        .by_username(&Username::parse("jansen").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        jansen.password_hash.unwrap().starts_with("$argon2id$"),
+        "upgraded at the first login"
+    );
+
+    // md5-crypt, and the old name went to a more recent member: the card number it is.
+    let back = log_in_through(&app, &browser(), &authorize, "30000000000001", "U*U*U*U*").await;
+    assert!(query_value(&back, "code").is_some(), "{back}");
+}
+
+/// A generated export of `members` rows for DRE01.
+fn export(members: usize) -> tempfile::NamedTempFile {
+    let mut file = tempfile::Builder::new().suffix(".csv").tempfile().unwrap();
+    writeln!(
+        file,
+        "library_code,card_number,branch,username,password_hash,email,name,birth_date,subscription_type,valid_until,last_login"
+    )
+    .unwrap();
+    for n in 0..members {
+        // Every tenth name is wanted twice, so collisions are resolved on every run.
+        writeln!(
+            file,
+            "DRE01,{},5280,lid{},{{SSHA}}jdALDtX0+MVMkRsX0ilHz0O6Uos95D4s,lid{n}@example.nl,Lid {n},1990-01-01,VOLWASSEN,2027-05-31,2024-{:02}-01",
+            20_000_000_000_000u64 + n as u64,
+            n - n % 2 * usize::from(n % 10 == 1),
+            n % 12 + 1
+        )
+        .unwrap();
+    }
+    file.flush().unwrap();
+    file
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_import_killed_half_way_ends_as_an_uninterrupted_one_when_run_again() {
+    let members = 40_000;
+    let file = export(members);
+    let files = vec![file.path().to_owned()];
+
+    let uninterrupted = spawn_app().await;
+    libraries(&uninterrupted).await;
+    import(&uninterrupted.store, &files).await;
+
+    let killed = spawn_app().await;
+    libraries(&killed).await;
+    let database_url = killed.database_url();
+    let mut child = crate::support::binary(killed.data_dir.path())
+        .env("SI_DATABASE_URL", &database_url)
+        .args(["migrate", "import", "--report"])
+        .arg(killed.data_dir.path().join("report"))
+        .arg(file.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let drenthe = killed
+        .store
+        .catalogue()
+        .library(&si_domain::LibraryCode::parse("DRE01").unwrap())
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let written = killed
+            .store
+            .memberships()
+            .of_library(&drenthe)
+            .await
+            .unwrap()
+            .len();
+        if written > 0 {
+            assert!(written < members, "killed before the end: {written}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the import never wrote a batch"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // SIGKILL: no chance to clean up.
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let output = crate::support::run(
+        crate::support::binary(killed.data_dir.path())
+            .env("SI_DATABASE_URL", &database_url)
+            .args(["migrate", "import", "--report"])
+            .arg(killed.data_dir.path().join("report"))
+            .arg(file.path()),
+    );
+    assert!(output.status.success(), "{}", crate::support::stderr(&output));
+
+    let expected = usernames(&uninterrupted.store).await;
+    assert_eq!(expected.len(), members);
+    assert_eq!(
+        usernames(&killed.store).await,
+        expected,
+        "same accounts, same names, nothing twice"
+    );
+}

@@ -1,0 +1,315 @@
+//! The accounts migrated from the old per-library portals: bulk inserts that
+//! a repeated run skips (so an import killed half-way can simply run again),
+//! and the two mails of go-live, each sent once per account.
+
+use std::collections::HashSet;
+
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    sea_query::{OnConflict, Query},
+};
+use si_domain::{AccountId, AccountStatus, CardNumber, DisplayName, Email, Username};
+use time::{Date, OffsetDateTime};
+
+use crate::{
+    Clock, StoreError,
+    entity::{account, membership, migrated_account, migration_setting, username_reservation},
+    error::parse_stored,
+    sessions::to_millis,
+};
+
+/// What became of a member's old portal username.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UsernameOutcome {
+    Kept,
+    /// Another member, more recently active, had the same name.
+    Taken,
+    /// The old name breaks today's rules (4–80 letters, digits, `_ - @ .`).
+    NotAllowed,
+    /// There was no portal username.
+    Missing,
+}
+
+impl UsernameOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UsernameOutcome::Kept => "kept",
+            UsernameOutcome::Taken => "taken",
+            UsernameOutcome::NotAllowed => "not_allowed",
+            UsernameOutcome::Missing => "missing",
+        }
+    }
+
+    fn parse(stored: &str) -> Option<Self> {
+        [Self::Kept, Self::Taken, Self::NotAllowed, Self::Missing]
+            .into_iter()
+            .find(|outcome| outcome.as_str() == stored)
+    }
+}
+
+/// A login account the import creates, pending until go-live.
+#[derive(Debug, Clone)]
+pub struct ImportedAccount {
+    pub id: AccountId,
+    pub username: Username,
+    pub email: Option<Email>,
+    /// The old hash exactly as exported; upgraded to argon2id at the first login.
+    pub password_hash: Option<String>,
+    pub last_login_at: Option<OffsetDateTime>,
+    pub old_username: Option<String>,
+    pub outcome: UsernameOutcome,
+}
+
+/// A registration the import creates; catalogue rows are already resolved.
+#[derive(Debug, Clone)]
+pub struct ImportedMembership {
+    pub library_id: i64,
+    pub branch_id: i64,
+    pub subscription_type_id: i64,
+    pub card_number: CardNumber,
+    pub member_name: DisplayName,
+    pub birth_date: Date,
+    pub email: Option<Email>,
+    pub valid_until: Date,
+    pub account: AccountId,
+}
+
+/// A migrated member as the go-live mails need them.
+#[derive(Debug, Clone)]
+pub struct MigratedMember {
+    pub account: AccountId,
+    pub username: Username,
+    pub email: Option<Email>,
+    pub language: String,
+    pub name: String,
+    pub old_username: Option<String>,
+    pub outcome: UsernameOutcome,
+    pub has_password: bool,
+}
+
+/// Which of the two mails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Announcement,
+    GoLive,
+}
+
+const SALT: &str = "account_id_salt";
+
+pub struct LegacyImport<'c, C> {
+    conn: &'c C,
+    clock: &'c dyn Clock,
+}
+
+impl<'c, C: ConnectionTrait> LegacyImport<'c, C> {
+    pub(crate) fn new(conn: &'c C, clock: &'c dyn Clock) -> Self {
+        Self { conn, clock }
+    }
+
+    /// The secret the import derives account ids from, made on first use.
+    /// Ids then come out the same on every run without being guessable from
+    /// a card number.
+    pub async fn salt(&self) -> Result<String, StoreError> {
+        let fresh = hex(&rand::random::<[u8; 32]>());
+        migration_setting::Entity::insert(migration_setting::ActiveModel {
+            name: Set(SALT.to_owned()),
+            value: Set(fresh),
+        })
+        .on_conflict(
+            OnConflict::column(migration_setting::Column::Name)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(self.conn)
+        .await?;
+        migration_setting::Entity::find_by_id(SALT.to_owned())
+            .one(self.conn)
+            .await?
+            .map(|row| row.value)
+            .ok_or(StoreError::NotFound {
+                what: "migration salt",
+            })
+    }
+
+    /// Usernames the import must not give out: those of accounts it did not
+    /// create, and those held for someone.
+    pub async fn usernames_in_use(&self) -> Result<HashSet<String>, StoreError> {
+        let migrated = Query::select()
+            .column(migrated_account::Column::AccountId)
+            .from(migrated_account::Entity)
+            .to_owned();
+        let mut names: HashSet<String> = account::Entity::find()
+            .select_only()
+            .column(account::Column::Username)
+            .filter(account::Column::Id.not_in_subquery(migrated))
+            .into_tuple::<String>()
+            .all(self.conn)
+            .await?
+            .into_iter()
+            .collect();
+        let held = username_reservation::Entity::find()
+            .filter(username_reservation::Column::ReservedUntil.gt(self.clock.now_millis()))
+            .all(self.conn)
+            .await?;
+        names.extend(held.into_iter().map(|row| row.username));
+        Ok(names)
+    }
+
+    /// Inserts what is not there yet: rows an earlier run committed are
+    /// skipped, by account id and by card number per library. Returns how
+    /// many accounts and memberships were new.
+    pub async fn insert(
+        &self,
+        accounts: &[ImportedAccount],
+        memberships: &[ImportedMembership],
+    ) -> Result<(u64, u64), StoreError> {
+        let now = self.clock.now_millis();
+        let (mut new_accounts, mut new_memberships) = (0, 0);
+        // Within the bound on bind parameters of both databases.
+        for chunk in accounts.chunks(2000) {
+            new_accounts += account::Entity::insert_many(chunk.iter().map(|new| account::ActiveModel {
+                id: Set(new.id.to_string()),
+                username: Set(new.username.as_str().to_owned()),
+                email: Set(new.email.as_ref().map(|e| e.as_str().to_owned())),
+                email_verified_at: Set(None),
+                password_hash: Set(new.password_hash.clone()),
+                status: Set(AccountStatus::Pending.as_str().to_owned()),
+                language: Set("nl".to_owned()),
+                created_at: Set(now),
+                updated_at: Set(now),
+                last_login_at: Set(new.last_login_at.map(to_millis)),
+            }))
+            .on_conflict(OnConflict::column(account::Column::Id).do_nothing().to_owned())
+            .exec_without_returning(self.conn)
+            .await
+            .map_err(|e| StoreError::on_write("username", e))?;
+            migrated_account::Entity::insert_many(chunk.iter().map(|new| migrated_account::ActiveModel {
+                account_id: Set(new.id.to_string()),
+                old_username: Set(new.old_username.clone()),
+                username_outcome: Set(new.outcome.as_str().to_owned()),
+                announced_at: Set(None),
+                went_live_at: Set(None),
+            }))
+            .on_conflict(
+                OnConflict::column(migrated_account::Column::AccountId)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(self.conn)
+            .await?;
+        }
+        for chunk in memberships.chunks(2000) {
+            new_memberships +=
+                membership::Entity::insert_many(chunk.iter().map(|new| membership::ActiveModel {
+                    library_id: Set(new.library_id),
+                    branch_id: Set(new.branch_id),
+                    card_number: Set(new.card_number.as_str().to_owned()),
+                    member_name: Set(new.member_name.as_str().to_owned()),
+                    birth_date: Set(new.birth_date),
+                    email: Set(new.email.as_ref().map(|e| e.as_str().to_owned())),
+                    subscription_type_id: Set(new.subscription_type_id),
+                    valid_until: Set(new.valid_until),
+                    account_id: Set(Some(new.account.to_string())),
+                    created_at: Set(now),
+                    ..Default::default()
+                }))
+                .on_conflict(
+                    OnConflict::columns([membership::Column::LibraryId, membership::Column::CardNumber])
+                        .do_nothing()
+                        .to_owned(),
+                )
+                .exec_without_returning(self.conn)
+                .await?;
+        }
+        Ok((new_accounts, new_memberships))
+    }
+
+    /// Up to `limit` migrated members whose mail of `stage` has not gone out.
+    pub async fn waiting(&self, stage: Stage, limit: u64) -> Result<Vec<MigratedMember>, StoreError> {
+        let column = match stage {
+            Stage::Announcement => migrated_account::Column::AnnouncedAt,
+            Stage::GoLive => migrated_account::Column::WentLiveAt,
+        };
+        let rows = migrated_account::Entity::find()
+            .filter(column.is_null())
+            .order_by_asc(migrated_account::Column::AccountId)
+            .limit(limit)
+            .all(self.conn)
+            .await?;
+        let ids: Vec<String> = rows.iter().map(|row| row.account_id.clone()).collect();
+        let accounts = account::Entity::find()
+            .filter(account::Column::Id.is_in(ids.clone()))
+            .all(self.conn)
+            .await?;
+        let names: Vec<(Option<String>, String)> = membership::Entity::find()
+            .select_only()
+            .column(membership::Column::AccountId)
+            .column(membership::Column::MemberName)
+            .filter(membership::Column::AccountId.is_in(ids))
+            .order_by_asc(membership::Column::Id)
+            .into_tuple()
+            .all(self.conn)
+            .await?;
+        rows.into_iter()
+            .filter_map(|row| {
+                let account = accounts.iter().find(|a| a.id == row.account_id)?;
+                Some((row, account))
+            })
+            .map(|(row, account)| {
+                Ok(MigratedMember {
+                    account: parse_stored("account id", &account.id, AccountId::parse)?,
+                    username: parse_stored("username", &account.username, Username::parse)?,
+                    email: account
+                        .email
+                        .as_deref()
+                        .map(|e| parse_stored("e-mail", e, Email::parse))
+                        .transpose()?,
+                    language: account.language.clone(),
+                    name: names
+                        .iter()
+                        .find(|(id, _)| id.as_deref() == Some(account.id.as_str()))
+                        .map(|(_, name)| name.clone())
+                        .unwrap_or_default(),
+                    old_username: row.old_username,
+                    outcome: UsernameOutcome::parse(&row.username_outcome).ok_or_else(|| {
+                        StoreError::Corrupt {
+                            what: "username outcome",
+                            value: row.username_outcome.clone(),
+                        }
+                    })?,
+                    has_password: account.password_hash.is_some(),
+                })
+            })
+            .collect()
+    }
+
+    /// Records that the mail of `stage` went out (or had no address to go
+    /// to); at go-live the accounts become active.
+    pub async fn mark(&self, stage: Stage, accounts: &[AccountId]) -> Result<(), StoreError> {
+        let ids: Vec<String> = accounts.iter().map(ToString::to_string).collect();
+        let now = self.clock.now_millis();
+        let column = match stage {
+            Stage::Announcement => migrated_account::Column::AnnouncedAt,
+            Stage::GoLive => migrated_account::Column::WentLiveAt,
+        };
+        migrated_account::Entity::update_many()
+            .col_expr(column, now.into())
+            .filter(migrated_account::Column::AccountId.is_in(ids.clone()))
+            .exec(self.conn)
+            .await?;
+        if stage == Stage::GoLive {
+            account::Entity::update_many()
+                .col_expr(account::Column::Status, AccountStatus::Active.as_str().into())
+                .col_expr(account::Column::UpdatedAt, now.into())
+                .filter(account::Column::Id.is_in(ids))
+                .filter(account::Column::Status.eq(AccountStatus::Pending.as_str()))
+                .exec(self.conn)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
