@@ -31,7 +31,7 @@ use crate::{
 };
 
 /// How many memberships one import transaction writes.
-const BATCH_ROWS: usize = 5_000;
+const BATCH_ROWS: usize = 20_000;
 /// How many accounts one round of go-live mail takes.
 const MAIL_BATCH: u64 = 1_000;
 
@@ -155,11 +155,11 @@ impl Batch {
         );
         self.accounts.push(ImportedAccount {
             id,
-            username: planned.username.clone(),
+            username: plan.username(planned),
             email: primary.email.clone(),
             password_hash: primary.password_hash.clone(),
             last_login_at: primary.last_login,
-            old_username: planned.old_username.as_deref().map(str::to_owned),
+            old_username: plan.old_username(planned).map(str::to_owned),
             outcome: planned.outcome,
         });
         for (_, row) in rows {

@@ -85,17 +85,17 @@ impl Candidate {
     }
 }
 
-/// One account to create.
-#[derive(Debug, Clone)]
+/// One account to create, in 16 bytes: with millions of accounts, names are
+/// not copied but derived from the primary row when needed.
+#[derive(Debug, Clone, Copy)]
 pub struct PlannedAccount {
     /// The account's most recently used row: its card number names the
     /// account's id, its password hash is kept.
     pub primary: u32,
     pub rows: u32,
-    pub username: Username,
     pub outcome: UsernameOutcome,
-    /// The old username of the primary row, as exported.
-    pub old_username: Option<Box<str>>,
+    /// For a new name: 0 for the card number itself, else the `-N` appended.
+    suffix: u32,
 }
 
 pub struct Plan {
@@ -123,84 +123,93 @@ impl Plan {
             )
         };
 
-        // Same person: one group per person key; rows without one stand alone.
-        let mut groups: Vec<Vec<u32>> = Vec::new();
-        let mut by_person: HashMap<u64, usize> = HashMap::new();
+        // Same person: one account per person key; rows without one stand alone.
+        let mut accounts: Vec<PlannedAccount> = Vec::new();
+        let mut row_account = Vec::with_capacity(candidates.len());
+        let mut by_person: HashMap<u64, u32> = HashMap::new();
         for (row, candidate) in candidates.iter().enumerate() {
             let row = row as u32;
-            match candidate.person {
-                Some(person) => match by_person.get(&person) {
-                    Some(&group) => groups[group].push(row),
-                    None => {
-                        by_person.insert(person, groups.len());
-                        groups.push(vec![row]);
+            let existing = candidate
+                .person
+                .and_then(|person| by_person.get(&person).copied());
+            let account = match existing {
+                Some(account) => {
+                    let planned = &mut accounts[account as usize];
+                    planned.rows += 1;
+                    if order(row) > order(planned.primary) {
+                        planned.primary = row;
                     }
-                },
-                None => groups.push(vec![row]),
-            }
+                    account
+                }
+                None => {
+                    let account = accounts.len() as u32;
+                    if let Some(person) = candidate.person {
+                        by_person.insert(person, account);
+                    }
+                    accounts.push(PlannedAccount {
+                        primary: row,
+                        rows: 1,
+                        outcome: UsernameOutcome::Kept,
+                        suffix: 0,
+                    });
+                    account
+                }
+            };
+            row_account.push(account);
         }
         drop(by_person);
 
-        let mut row_account = vec![0u32; candidates.len()];
-        let mut primaries = Vec::with_capacity(groups.len());
-        for (account, rows) in groups.iter().enumerate() {
-            for &row in rows {
-                row_account[row as usize] = account as u32;
-            }
-            let primary = rows.iter().copied().max_by_key(|&row| order(row)).unwrap_or(0);
-            primaries.push((primary, rows.len() as u32));
-        }
-        drop(groups);
-
         // Who asks for which name, and who gets it.
-        let wanted: Vec<Option<Username>> = primaries
-            .iter()
-            .map(|&(primary, _)| {
-                candidates[primary as usize]
-                    .old_username
-                    .as_deref()
-                    .and_then(allowed_username)
-            })
-            .collect();
-        let mut winner: HashMap<&str, usize> = HashMap::new();
-        for (account, name) in wanted.iter().enumerate() {
-            let Some(name) = name else { continue };
-            if in_use.contains(name.as_str()) {
+        let wanted = |account: &PlannedAccount| {
+            candidates[account.primary as usize]
+                .old_username
+                .as_deref()
+                .filter(|old| allowed_username(old).is_some())
+        };
+        let mut winner: HashMap<&str, u32> = HashMap::new();
+        for (index, account) in accounts.iter().enumerate() {
+            let Some(name) = wanted(account) else { continue };
+            if in_use.contains(name) {
                 continue;
             }
-            let better = match winner.get(name.as_str()) {
-                Some(&held) => order(primaries[account].0) > order(primaries[held].0),
+            let better = match winner.get(name) {
+                Some(&held) => order(account.primary) > order(accounts[held as usize].primary),
                 None => true,
             };
             if better {
-                winner.insert(name.as_str(), account);
+                winner.insert(name, index as u32);
             }
         }
 
-        let mut taken: HashSet<String> = winner.keys().map(|name| (*name).to_owned()).collect();
-        let mut accounts = Vec::with_capacity(primaries.len());
-        for (account, &(primary, rows)) in primaries.iter().enumerate() {
-            let candidate = &candidates[primary as usize];
-            let (username, outcome) = match &wanted[account] {
-                Some(name) if winner.get(name.as_str()) == Some(&account) => {
-                    (name.clone(), UsernameOutcome::Kept)
-                }
+        let mut fallbacks: HashSet<String> = HashSet::new();
+        let mut decided = Vec::with_capacity(accounts.len());
+        for (index, account) in accounts.iter().enumerate() {
+            let candidate = &candidates[account.primary as usize];
+            let name = wanted(account);
+            let decision = match name {
+                Some(name) if winner.get(name) == Some(&(index as u32)) => (UsernameOutcome::Kept, 0),
                 _ => {
-                    let outcome = match (&candidate.old_username, &wanted[account]) {
+                    let outcome = match (&candidate.old_username, name) {
                         (None, _) => UsernameOutcome::Missing,
                         (Some(_), None) => UsernameOutcome::NotAllowed,
                         (Some(_), Some(_)) => UsernameOutcome::Taken,
                     };
-                    (free_name(&candidate.card, in_use, &mut taken), outcome)
+                    let free = |name: &str| {
+                        !in_use.contains(name) && !winner.contains_key(name) && !fallbacks.contains(name)
+                    };
+                    let suffix = (0u32..)
+                        .find(|&suffix| free(&numbered(&candidate.card, suffix)))
+                        .unwrap_or_default();
+                    fallbacks.insert(numbered(&candidate.card, suffix));
+                    (outcome, suffix)
                 }
             };
-            accounts.push(PlannedAccount {
-                primary,
-                rows,
-                username,
-                outcome,
-                old_username: candidate.old_username.clone(),
-            });
+            decided.push(decision);
+        }
+        drop(winner);
+        for (account, (outcome, suffix)) in accounts.iter_mut().zip(decided) {
+            account.outcome = outcome;
+            account.suffix = suffix;
         }
         Plan {
             candidates,
@@ -209,18 +218,32 @@ impl Plan {
             row_account,
         }
     }
+
+    /// The username the account gets.
+    pub fn username(&self, account: &PlannedAccount) -> Username {
+        let candidate = &self.candidates[account.primary as usize];
+        match (
+            account.outcome,
+            candidate.old_username.as_deref().and_then(allowed_username),
+        ) {
+            (UsernameOutcome::Kept, Some(kept)) => kept,
+            // A card number is at most 32 characters: with `-N` it is still a valid username.
+            _ => Username::parse(&numbered(&candidate.card, account.suffix))
+                .unwrap_or_else(|_| Username::from_card_number(&candidate.card)),
+        }
+    }
+
+    /// The old portal username of the account's primary row, as exported.
+    pub fn old_username(&self, account: &PlannedAccount) -> Option<&str> {
+        self.candidates[account.primary as usize].old_username.as_deref()
+    }
 }
 
-/// The card number, or the first of `<card>-2`, `<card>-3`, … that no one has.
-fn free_name(card: &CardNumber, in_use: &HashSet<String>, taken: &mut HashSet<String>) -> Username {
-    let mut name = Username::from_card_number(card);
-    let mut number = 1;
-    while in_use.contains(name.as_str()) || taken.contains(name.as_str()) {
-        number += 1;
-        // A card number is at most 32 characters, so this stays a valid username.
-        name =
-            Username::parse(&format!("{card}-{number}")).unwrap_or_else(|_| Username::from_card_number(card));
+/// The card number, or the card number with `-N` appended (`N` ≥ 2).
+fn numbered(card: &CardNumber, suffix: u32) -> String {
+    if suffix == 0 {
+        card.as_str().to_owned()
+    } else {
+        format!("{card}-{}", suffix + 1)
     }
-    taken.insert(name.as_str().to_owned());
-    name
 }

@@ -90,7 +90,8 @@ pub fn write(
     };
     for account in &plan.accounts {
         let primary = &plan.candidates[account.primary as usize];
-        let username = account.username.as_str();
+        let username = plan.username(account);
+        let username = username.as_str();
         if account.outcome == UsernameOutcome::Kept {
             summary.kept += 1;
         } else {
@@ -99,7 +100,7 @@ pub fn write(
                 .write_record([
                     code(primary).as_str(),
                     primary.card.as_str(),
-                    account.old_username.as_deref().unwrap_or_default(),
+                    plan.old_username(account).unwrap_or_default(),
                     username,
                     account.outcome.as_str(),
                 ])
@@ -134,7 +135,7 @@ pub fn write(
         if account.rows > 1 {
             merged
                 .write_record([
-                    account.username.as_str(),
+                    plan.username(account).as_str(),
                     code(candidate).as_str(),
                     candidate.card.as_str(),
                 ])

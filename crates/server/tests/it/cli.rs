@@ -33,6 +33,10 @@ fn every_subcommand_has_help() {
         &["staff", "revoke"],
         &["staff", "list"],
         &["audit"],
+        &["migrate", "plan"],
+        &["migrate", "import"],
+        &["migrate", "announce"],
+        &["migrate", "go-live"],
     ];
     for command in commands {
         let output = run(binary(dir.path()).args(*command).arg("--help"));
