@@ -315,3 +315,33 @@ async fn an_import_killed_half_way_ends_as_an_uninterrupted_one_when_run_again()
         "same accounts, same names, nothing twice"
     );
 }
+
+#[tokio::test]
+async fn json_lines_exports_plan_like_csv() {
+    let app = spawn_app().await;
+    libraries(&app).await;
+    let mut reader = csv::Reader::from_path(sample()).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let mut jsonl = tempfile::Builder::new().suffix(".jsonl").tempfile().unwrap();
+    for record in reader.records() {
+        let record = record.unwrap();
+        let row: serde_json::Map<String, serde_json::Value> = headers
+            .iter()
+            .zip(record.iter())
+            .map(|(key, value)| (key.to_owned(), serde_json::Value::String(value.to_owned())))
+            .collect();
+        writeln!(jsonl, "{}", serde_json::Value::Object(row)).unwrap();
+    }
+    writeln!(jsonl, "{{not json").unwrap();
+    let reports = tempfile::tempdir().unwrap();
+
+    let (plan, catalogue) = migration::plan(&app.store, &[jsonl.path().to_owned()])
+        .await
+        .unwrap();
+    let summary = migration::report(&plan, &catalogue, &[jsonl.path().to_owned()], reports.path()).unwrap();
+
+    assert_eq!((summary.rows, summary.rejected, summary.accounts), (11, 3, 7));
+    let rejected = read_csv(reports.path().join("rejected.csv"));
+    assert_eq!(rejected[2][1], "11", "lines count from 1: {rejected:?}");
+    assert!(rejected[2][2].contains("not a JSON row"), "{rejected:?}");
+}
