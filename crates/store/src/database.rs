@@ -49,10 +49,10 @@ impl Store {
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(10))
-                    // Up to 64 MiB of pages per connection, taken as needed: with
+                    // Up to 16 MiB of pages per connection, taken as needed: with
                     // SQLite's default of 2 MiB a large transaction (an import
                     // batch) spills pages to the WAL before it commits.
-                    .pragma("cache_size", "-65536")
+                    .pragma("cache_size", "-16384")
             });
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             options.max_connections(20);
