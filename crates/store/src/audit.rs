@@ -31,6 +31,15 @@ pub struct AuditEntry {
     pub detail: serde_json::Value,
 }
 
+impl AuditEntry {
+    /// When, as RFC 3339 text.
+    pub fn at_rfc3339(&self) -> String {
+        self.at
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default()
+    }
+}
+
 /// Which entries to list, newest first.
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter<'a> {

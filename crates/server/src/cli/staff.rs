@@ -144,10 +144,7 @@ pub async fn audit(store: &Store, args: AuditArgs) -> anyhow::Result<()> {
     let lines: Vec<Line> = entries
         .into_iter()
         .map(|entry| Line {
-            at: entry
-                .at
-                .format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default(),
+            at: entry.at_rfc3339(),
             actor: entry.actor,
             action: entry.action,
             library: entry

@@ -749,10 +749,7 @@ impl<'a> Desk<'a> {
         Ok(entries
             .into_iter()
             .map(|entry| AuditLine {
-                at: entry
-                    .at
-                    .format(&time::format_description::well_known::Rfc3339)
-                    .unwrap_or_default(),
+                at: entry.at_rfc3339(),
                 actor: entry.actor,
                 action: entry.action,
                 account: entry.account,
@@ -761,7 +758,7 @@ impl<'a> Desk<'a> {
             .collect())
     }
 
-    /// The help address given with refusals.
+    /// A refusal in words, in the desk's language, with the help address where it points there.
     pub fn refusal_message(&self, error: &DeskError) -> String {
         error.message(self.language, self.help_url())
     }
