@@ -27,7 +27,7 @@ use tower_http::{
 
 use crate::{
     config::{Config, PublicUrl},
-    frontoffice, health,
+    demo, frontoffice, health,
     http::{
         error::{PageError, PageErrorKind},
         i18n::{LANGUAGE_COOKIE, Language},
@@ -52,6 +52,8 @@ pub struct AppState {
     pub metrics: Metrics,
     pub keyring: Keyring,
     pub clients: oidc::clients::Directory,
+    /// The demo sites, with `serve --demo` only.
+    pub demo: Option<Arc<demo::Sites>>,
 }
 
 impl FromRef<AppState> for Keyring {
@@ -76,6 +78,8 @@ pub enum StartError {
     Mail(#[from] DeliveryError),
     #[error("signing keys: {0}")]
     Keys(#[from] KeyError),
+    #[error("demo: {0}")]
+    Demo(#[from] demo::SeedError),
     #[error("cannot listen on {address}: {source}")]
     Listen {
         address: SocketAddr,
@@ -101,6 +105,8 @@ pub async fn open_store(config: &Config, clock: Arc<dyn Clock>) -> Result<Store,
 pub struct Server {
     pub address: SocketAddr,
     pub public_url: PublicUrl,
+    /// With `serve --demo`: what to print for the person trying it.
+    pub demo: Option<demo::Welcome>,
     shutdown: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
     stop_mail: watch::Sender<bool>,
@@ -134,6 +140,21 @@ impl Server {
         };
         let sealing = SealingKey::load(&config)?;
         let keyring = Keyring::load_or_create(&store, &sealing).await?;
+        let (demo, welcome) = if config.demo {
+            let seeded = demo::seed(&store, &config, &public_url).await?;
+            let sites = demo::Sites::new(
+                public_url.clone(),
+                seeded.website_secret.expose().to_owned(),
+                seeded.ebooks_secret.expose().to_owned(),
+            );
+            let welcome = demo::Welcome {
+                public_url: public_url.clone(),
+                staff_password: seeded.staff_password,
+            };
+            (Some(Arc::new(sites)), Some(welcome))
+        } else {
+            (None, None)
+        };
         let config = Arc::new(config);
         let deliverer = Deliverer::new(store.clone(), config.clone())?;
         let clients = oidc::clients::Directory::new(store.clone());
@@ -149,6 +170,7 @@ impl Server {
             metrics: Metrics::new(),
             keyring: keyring.clone(),
             clients,
+            demo,
         };
         let (shutdown, stopped) = oneshot::channel::<()>();
         let app = router(state);
@@ -162,6 +184,7 @@ impl Server {
         Ok(Self {
             address,
             public_url,
+            demo: welcome,
             shutdown,
             task,
             stop_mail,
@@ -240,7 +263,13 @@ async fn refresh_keys(keyring: Keyring, mut stop: watch::Receiver<bool>) {
 pub fn router(state: AppState) -> Router {
     let security = SecurityHeaders::new(state.public_url.is_https());
     let metrics = state.metrics.clone();
+    let demo = if state.demo.is_some() {
+        demo::routes()
+    } else {
+        Router::new()
+    };
     Router::new()
+        .merge(demo)
         .merge(health::routes())
         .merge(oidc::routes())
         .merge(selfservice::routes())

@@ -37,7 +37,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the service (with no configuration: SQLite under ./data on 127.0.0.1:8080).
-    Serve,
+    Serve(ServeArgs),
     /// Database schema.
     #[command(subcommand)]
     Db(DbCommand),
@@ -67,6 +67,15 @@ enum Command {
     /// Migrating the old per-library portal accounts: plan, import, announce, go-live.
     #[command(subcommand)]
     Migrate(migrate::MigrateCommand),
+}
+
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    /// Try it out: seed two libraries, a desk account and two demo sites
+    /// under /demo/, keep mail in files and show it at /dev/mail. Prints
+    /// where to go and the desk login. Not for production.
+    #[arg(long)]
+    demo: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -106,7 +115,7 @@ pub fn main() -> ExitCode {
 
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
-        Command::Serve => serve(config).await,
+        Command::Serve(args) => serve(config, args).await,
         Command::Db(DbCommand::Migrate) => {
             let store =
                 si_store::Store::connect(&database_url_creating_dir(&config)?, Arc::new(SystemClock)).await?;
@@ -177,13 +186,22 @@ fn database_url_creating_dir(config: &Config) -> anyhow::Result<String> {
     Ok(config.database_url())
 }
 
-async fn serve(config: Config) -> anyhow::Result<()> {
+async fn serve(mut config: Config, args: ServeArgs) -> anyhow::Result<()> {
+    if args.demo && config.mail.smtp_url.is_some() {
+        anyhow::bail!(
+            "serve --demo keeps mail in files for the dev mailbox: unset mail.smtp_url (SI_MAIL__SMTP_URL)"
+        );
+    }
+    config.demo = args.demo;
     observe::init_logging(&config);
     let database = si_store::redact_url(&config.database_url());
     let signals = ShutdownSignals::listen();
     let server = Server::start(config).await?;
     tracing::info!(database = %database, "started");
     println!("Single Identity is serving at {}", server.public_url);
+    if let Some(welcome) = &server.demo {
+        println!("{welcome}");
+    }
     server.run_until(signals).await?;
     Ok(())
 }

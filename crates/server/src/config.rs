@@ -68,6 +68,10 @@ pub struct Config {
     pub mail: MailConfig,
     pub oidc: OidcConfig,
     pub selfservice: SelfServiceConfig,
+    /// Set by `serve --demo` only, never by a file or the environment: seeds
+    /// the demo libraries, desk account and sites, and opens `/dev/mail`.
+    #[serde(skip)]
+    pub demo: bool,
 }
 
 /// The pages members use on their own: help, and recovering access.
@@ -265,6 +269,7 @@ impl Default for Config {
             mail: MailConfig::default(),
             oidc: OidcConfig::default(),
             selfservice: SelfServiceConfig::default(),
+            demo: false,
         }
     }
 }

@@ -6,6 +6,7 @@ mod browser;
 mod cli;
 mod clients;
 mod config;
+mod demo;
 mod desk;
 mod desk_browser;
 mod health;

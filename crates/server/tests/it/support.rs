@@ -1,10 +1,10 @@
 //! `spawn_app()` and the binary runner shared by the tests.
 
 use std::{
-    io::{BufRead, BufReader},
+    io::{BufRead, BufReader, Lines},
     net::SocketAddr,
     path::Path,
-    process::{Child, Command, Output, Stdio},
+    process::{Child, ChildStdout, Command, Output, Stdio},
     time::{Duration, Instant},
 };
 
@@ -141,12 +141,19 @@ pub fn stderr(output: &Output) -> String {
 pub struct ServeProcess {
     pub child: Child,
     pub url: String,
+    output: Lines<BufReader<ChildStdout>>,
 }
 
 impl ServeProcess {
-    pub fn start(mut command: Command) -> Self {
+    pub fn start(command: Command) -> Self {
+        Self::start_with(command, &[])
+    }
+
+    /// `serve` with these arguments.
+    pub fn start_with(mut command: Command, args: &[&str]) -> Self {
         let mut child = command
             .arg("serve")
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -160,7 +167,19 @@ impl ServeProcess {
             .filter(|u| u.starts_with("http://"))
             .unwrap_or_else(|| panic!("serve printed {line:?} instead of its URL"))
             .to_owned();
-        Self { child, url }
+        Self {
+            child,
+            url,
+            output: lines,
+        }
+    }
+
+    /// The next line `serve` printed after its URL.
+    pub fn next_line(&mut self) -> String {
+        self.output
+            .next()
+            .expect("serve prints another line")
+            .expect("readable line")
     }
 
     /// Sends SIGTERM and waits (with a deadline) for the process to exit.

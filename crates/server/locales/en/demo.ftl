@@ -1,0 +1,26 @@
+# serve --demo: the two demo sites and the dev mailbox.
+demo-website-name = Mijn Menu – Library (demo)
+demo-website-tagline = An example of a library's website. It logs in through the central login account, as a real website does.
+demo-website-go = To Mijn Menu
+demo-ebooks-name = Online Library (demo)
+demo-ebooks-tagline = An example of the national e-book service. Whoever is already logged in at the Library gets in here without logging in again.
+demo-ebooks-go = To the Online Library
+demo-signed-out = You are not logged in.
+demo-signed-in = You are logged in.
+demo-signed-in-silently = You are logged in without typing your password again: you were already logged in at the Library.
+demo-who = Logged in as
+demo-name = Name
+demo-memberships = Memberships
+demo-library = Library
+demo-card-number = Card number
+demo-valid-until = Valid until
+demo-log-out = Log out
+demo-flow-unknown = This login has expired or did not start here. Please try again.
+demo-refused = Logging in did not work or was cancelled. Please try again.
+demo-failed = Logging in did not work: the login service gave an unexpected answer. Please try again later.
+demo-mailbox-title = Mailbox (demo)
+demo-mailbox-intro = The mails this demo sent, newest first. Open a mail to see it as its recipient gets it.
+demo-mailbox-empty = No mails have been sent yet.
+demo-mail-received = Sent
+demo-mail-to = To
+demo-mail-subject = Subject

@@ -1,0 +1,26 @@
+# serve --demo: the two demo sites and the dev mailbox.
+demo-website-name = Mijn Menu – Bibliotheek (demo)
+demo-website-tagline = Een voorbeeld van de website van een bibliotheek. Hij logt in via het centrale inlogaccount, zoals een echte website.
+demo-website-go = Naar Mijn Menu
+demo-ebooks-name = Online Bibliotheek (demo)
+demo-ebooks-tagline = Een voorbeeld van de landelijke e-bookdienst. Wie al bij de Bibliotheek is ingelogd, komt hier binnen zonder opnieuw in te loggen.
+demo-ebooks-go = Naar de Online Bibliotheek
+demo-signed-out = Je bent niet ingelogd.
+demo-signed-in = Je bent ingelogd.
+demo-signed-in-silently = Je bent ingelogd zonder opnieuw je wachtwoord te typen: je was al ingelogd bij de Bibliotheek.
+demo-who = Ingelogd als
+demo-name = Naam
+demo-memberships = Inschrijvingen
+demo-library = Bibliotheek
+demo-card-number = Pasnummer
+demo-valid-until = Geldig t/m
+demo-log-out = Uitloggen
+demo-flow-unknown = Dit inloggen is verlopen of niet hier begonnen. Probeer het opnieuw.
+demo-refused = Het inloggen is niet gelukt of afgebroken. Probeer het opnieuw.
+demo-failed = Het inloggen is niet gelukt: de inlogdienst gaf een onverwacht antwoord. Probeer het later opnieuw.
+demo-mailbox-title = Postvak (demo)
+demo-mailbox-intro = De mails die deze demo verstuurde, de nieuwste bovenaan. Open een mail om hem te zien zoals de ontvanger hem krijgt.
+demo-mailbox-empty = Er zijn nog geen mails verstuurd.
+demo-mail-received = Verstuurd
+demo-mail-to = Aan
+demo-mail-subject = Onderwerp

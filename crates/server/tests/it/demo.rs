@@ -1,0 +1,361 @@
+//! `serve --demo` as a new user meets it: the binary started as a process of
+//! its own on an empty directory (and on a fresh PostgreSQL database when
+//! `SI_TEST_DATABASE_URL` is set), driven in headless Chromium through the
+//! README's walkthrough, then through the journey of a member who moves to
+//! another library. Every screen is checked with axe-core. The screenshots
+//! in `docs/screenshots/` are made here: `SI_UPDATE_SCREENSHOTS=1` rewrites
+//! them.
+
+use std::{path::PathBuf, time::Duration};
+
+use si_store::testing::TestDatabase;
+use thirtyfour::{Key, WebDriver, prelude::By};
+
+use crate::{
+    browser::Browser,
+    support::{ServeProcess, binary, run, stderr},
+};
+
+const MEMBER_PASSWORD: &str = "Leesclub-2026!";
+const NEW_USERNAME: &str = "lotte.dekker";
+
+/// A `serve --demo` process and the desk password it printed.
+struct Demo {
+    serve: ServeProcess,
+    staff_password: String,
+    _data_dir: tempfile::TempDir,
+}
+
+impl Demo {
+    fn start(database: &TestDatabase) -> Self {
+        let data_dir = tempfile::tempdir().expect("a data directory");
+        let mut command = binary(data_dir.path());
+        command
+            .env("SI_LISTEN", "127.0.0.1:0")
+            .env("SI_DATABASE_URL", &database.url)
+            .env("SI_MAIL__POLL_INTERVAL_MS", "50");
+        let mut serve = ServeProcess::start_with(command, &["--demo"]);
+        let printed: Vec<String> = (0..7).map(|_| serve.next_line()).collect();
+        let printed = printed.join("\n");
+        for path in ["/frontoffice", "/dev/mail", "/demo/website/", "/demo/ebooks/"] {
+            assert!(
+                printed.contains(&format!("{}{path}", serve.url)),
+                "{path} in {printed}"
+            );
+        }
+        let staff_password = printed
+            .lines()
+            .find(|line| line.contains("Desk login:") && line.contains("username balie"))
+            .and_then(|line| line.split_whitespace().last())
+            .unwrap_or_else(|| panic!("the desk login in {printed}"))
+            .to_owned();
+        Self {
+            serve,
+            staff_password,
+            _data_dir: data_dir,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.serve.url)
+    }
+}
+
+async fn type_into(driver: &WebDriver, id: &str, text: &str) {
+    let field = driver.find(By::Id(id)).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys(text).await.unwrap();
+}
+
+async fn click(driver: &WebDriver, css: &str) {
+    driver.find(By::Css(css)).await.unwrap().click().await.unwrap();
+}
+
+async fn follow(driver: &WebDriver, link_text: &str) {
+    driver
+        .find(By::PartialLinkText(link_text))
+        .await
+        .unwrap_or_else(|_| panic!("a link {link_text:?}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn log_in(browser: &Browser, username: &str, password: &str) {
+    let driver = browser.driver();
+    browser.expect_heading("Inloggen").await;
+    type_into(driver, "username", username).await;
+    let field = driver.find(By::Id("password")).await.unwrap();
+    field.send_keys(password).await.unwrap();
+    field.send_keys(Key::Enter).await.unwrap();
+}
+
+/// Waits (up to 10 s) until the element at `css` holds `expected`,
+/// reloading the page between looks when `reload` is set.
+async fn expect_text(driver: &WebDriver, css: &str, expected: &str, reload: bool) -> String {
+    let mut seen = String::new();
+    for _ in 0..100 {
+        if let Ok(element) = driver.find(By::Css(css)).await {
+            seen = element.text().await.unwrap_or_default();
+            if seen.contains(expected) {
+                return seen;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if reload {
+            driver.refresh().await.unwrap();
+        }
+    }
+    panic!("expected {expected:?} in {css}, saw {seen:?}");
+}
+
+/// Into `target/screenshots/`, and into `docs/screenshots/` for the README
+/// when `SI_UPDATE_SCREENSHOTS` is set.
+async fn screenshot(browser: &Browser, name: &str) {
+    browser.screenshot(name).await;
+    if std::env::var_os("SI_UPDATE_SCREENSHOTS").is_some() {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let docs = root.join("docs/screenshots");
+        std::fs::create_dir_all(&docs).unwrap();
+        std::fs::copy(
+            root.join(format!("target/screenshots/{name}.png")),
+            docs.join(format!("{name}.png")),
+        )
+        .unwrap();
+    }
+}
+
+const WEBSITE: &str = "Mijn Menu – Bibliotheek (demo)";
+const EBOOKS: &str = "Online Bibliotheek (demo)";
+
+// A multi-threaded runtime: the driver's session ends from its own task.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_walkthrough_from_the_desk_to_the_ebook_service_and_a_member_who_moves() {
+    let database = TestDatabase::create().await;
+    let demo = Demo::start(&database);
+    let desk = Browser::start("nl-NL", 1024, 900, 1.0).await;
+    let staff = desk.driver();
+
+    // 1. The desk registers Lotte with a new login account.
+    staff.goto(demo.url("/frontoffice")).await.unwrap();
+    log_in(&desk, "balie", &demo.staff_password).await;
+    desk.expect_heading("Kies je bibliotheek").await;
+    follow(staff, "Bibliotheek Drenthe").await;
+    desk.expect_heading("Klantenadministratie").await;
+    follow(staff, "Klant inschrijven").await;
+    desk.expect_heading("Klant inschrijven").await;
+    type_into(staff, "card_number", "21000012345678").await;
+    type_into(staff, "name", "Lotte Dekker").await;
+    type_into(staff, "birth_date", "1988-05-17").await;
+    type_into(staff, "email", "lotte@example.nl").await;
+    let subscriptions = staff
+        .find(By::Id("subscription_type"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        subscriptions.contains("Jeugd") && subscriptions.contains("Volwassenen"),
+        "{subscriptions}"
+    );
+    click(staff, "#subscription_type option[value=VOLWASSEN]").await;
+    screenshot(&desk, "01-desk-register").await;
+    click(staff, "form button.primary").await;
+    desk.expect_heading("Opbouw abonnementskosten").await;
+    let done = expect_text(staff, "[role=status]", "Genereren van inlogaccount gelukt", false).await;
+    assert!(
+        done.contains("21000012345678") && done.contains("lotte@example.nl"),
+        "{done}"
+    );
+    let overview = staff.find(By::Css("main")).await.unwrap().text().await.unwrap();
+    assert!(overview.contains("vestiging 5280"), "{overview}");
+    desk.assert_accessible("demo: registered at the desk").await;
+    screenshot(&desk, "02-desk-registered").await;
+
+    // 2. Lotte, at home: the confirmation mail in the dev mailbox.
+    let home = Browser::start("nl-NL", 1024, 900, 1.0).await;
+    let member = home.driver();
+    member.goto(demo.url("/dev/mail")).await.unwrap();
+    home.expect_heading("Postvak (demo)").await;
+    expect_text(member, "#mails", "lotte@example.nl", true).await;
+    home.assert_accessible("demo: dev mailbox").await;
+    screenshot(&home, "03-dev-mailbox").await;
+    follow(member, "Bevestig je inlogaccount").await;
+    let mail = expect_text(member, "body", "Bevestig je e-mailadres", false).await;
+    assert!(mail.contains("Lotte Dekker"), "{mail}");
+    screenshot(&home, "04-confirmation-mail").await;
+
+    // 3. Confirm, choose a password, land on the account, change the username.
+    follow(member, "Bevestigen").await;
+    home.expect_heading("Stel je wachtwoord in").await;
+    type_into(member, "password", MEMBER_PASSWORD).await;
+    type_into(member, "repeat", MEMBER_PASSWORD).await;
+    screenshot(&home, "05-set-password").await;
+    click(member, "form button.primary").await;
+    home.expect_heading("Mijn inlogaccount").await;
+    expect_text(member, "p.value", "21000012345678", false).await;
+    type_into(member, "username", NEW_USERNAME).await;
+    click(member, "form[action='/account/username'] button").await;
+    expect_text(member, "[role=status]", "Je gebruikersnaam is gewijzigd", false).await;
+    home.assert_accessible("demo: account after changing the username")
+        .await;
+    screenshot(&home, "06-account").await;
+
+    // 4. Later, at the library website: log in with the new username.
+    member.delete_all_cookies().await.unwrap();
+    member.goto(demo.url("/demo/website/")).await.unwrap();
+    home.expect_heading(WEBSITE).await;
+    home.assert_accessible("demo: library website, logged out").await;
+    follow(member, "Inloggen").await;
+    log_in(&home, NEW_USERNAME, MEMBER_PASSWORD).await;
+    home.expect_heading(WEBSITE).await;
+    expect_text(member, "#signed-in-username", NEW_USERNAME, false).await;
+    let memberships = expect_text(member, "#memberships", "Bibliotheek Drenthe", false).await;
+    assert!(memberships.contains("21000012345678"), "{memberships}");
+    home.assert_accessible("demo: library website, logged in").await;
+    screenshot(&home, "07-library-website").await;
+
+    // 5. The e-book service: in without a second prompt.
+    follow(member, "Naar de Online Bibliotheek").await;
+    home.expect_heading(EBOOKS).await;
+    expect_text(member, "[role=status]", "zonder opnieuw je wachtwoord", false).await;
+    expect_text(member, "#signed-in-username", NEW_USERNAME, false).await;
+    home.assert_accessible("demo: e-book service").await;
+    screenshot(&home, "08-ebook-service").await;
+
+    // 6. Log out at the website: the guide's page, and the e-book service
+    // is told too (back-channel logout).
+    follow(member, "Naar Mijn Menu").await;
+    home.expect_heading(WEBSITE).await;
+    click(member, "form[action='/demo/website/logout'] button").await;
+    home.expect_heading("Tot de volgende keer").await;
+    let page = member.find(By::Css("main")).await.unwrap().text().await.unwrap();
+    assert!(
+        page.contains("Je bent nu succesvol uitgelogd.")
+            && page.contains("Je kunt dit browservenster sluiten.")
+            && page.contains("Terug naar de loginpagina"),
+        "{page}"
+    );
+    screenshot(&home, "09-logged-out").await;
+    member.goto(demo.url("/demo/ebooks/")).await.unwrap();
+    expect_text(member, "main", "Je bent niet ingelogd.", true).await;
+
+    // 7. Lotte moves to Groningen: the desk there links her account.
+    staff.goto(demo.url("/frontoffice/GRO01/register")).await.unwrap();
+    desk.expect_heading("Klant inschrijven").await;
+    type_into(staff, "card_number", "31000098765432").await;
+    type_into(staff, "name", "Lotte Dekker").await;
+    type_into(staff, "birth_date", "1988-05-17").await;
+    type_into(staff, "email", "lotte@example.nl").await;
+    click(staff, "input[name=account_choice][value=existing]").await;
+    click(staff, "#subscription_type option[value=VOLWASSEN]").await;
+    click(staff, "form button.primary").await;
+    desk.expect_heading("Bestaand inlogaccount zoeken").await;
+    type_into(staff, "username", NEW_USERNAME).await;
+    click(staff, "button[value=search]").await;
+    expect_text(staff, "dl.facts", NEW_USERNAME, false).await;
+    click(staff, "button[value=link]").await;
+    expect_text(
+        staff,
+        "[role=status]",
+        "Inschrijving gekoppeld aan het bestaande inlogaccount",
+        false,
+    )
+    .await;
+    screenshot(&desk, "10-desk-linked").await;
+
+    // 8. The library website shows both libraries.
+    member.goto(demo.url("/demo/website/")).await.unwrap();
+    follow(member, "Inloggen").await;
+    log_in(&home, NEW_USERNAME, MEMBER_PASSWORD).await;
+    home.expect_heading(WEBSITE).await;
+    let memberships = expect_text(member, "#memberships", "Bibliotheek Groningen", false).await;
+    assert!(
+        memberships.contains("Bibliotheek Drenthe") && memberships.contains("31000098765432"),
+        "{memberships}"
+    );
+    screenshot(&home, "11-library-website-two-libraries").await;
+
+    home.stop().await;
+    desk.stop().await;
+    let status = demo.serve.terminate();
+    assert!(status.success(), "serve --demo stops cleanly: {status}");
+}
+
+#[tokio::test]
+async fn a_second_start_keeps_the_members_and_gives_the_desk_a_new_password() {
+    let database = TestDatabase::create().await;
+    let first = Demo::start(&database);
+    let first_password = first.staff_password.clone();
+    let data_dir = first._data_dir;
+    assert!(first.serve.terminate().success());
+
+    let mut command = binary(data_dir.path());
+    command
+        .env("SI_LISTEN", "127.0.0.1:0")
+        .env("SI_DATABASE_URL", &database.url);
+    let mut again = ServeProcess::start_with(command, &["--demo"]);
+    let login = (0..3)
+        .map(|_| again.next_line())
+        .find(|line| line.contains("Desk login:"))
+        .expect("the desk login is printed again");
+    let second_password = login.split_whitespace().last().unwrap();
+    assert_ne!(second_password, first_password);
+
+    let store = si_store::Store::connect(&database.url, std::sync::Arc::new(si_store::SystemClock))
+        .await
+        .unwrap();
+    let libraries: Vec<String> = si_store::Repositories::catalogue(&store)
+        .libraries()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| l.code.to_string())
+        .collect();
+    assert_eq!(libraries, ["DRE01", "GRO01"], "seeded once");
+    let clients: Vec<String> = si_store::Repositories::clients(&store)
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.redirect_uris.join(" "))
+        .collect();
+    assert_eq!(clients.len(), 2, "{clients:?}");
+    assert!(
+        clients.iter().all(|uris| uris.starts_with(&again.url)),
+        "the sites are registered at the new address {}: {clients:?}",
+        again.url
+    );
+    assert!(again.terminate().success());
+}
+
+#[tokio::test]
+async fn without_demo_there_is_no_dev_mailbox_and_no_demo_site() {
+    let database = TestDatabase::create().await;
+    let data_dir = tempfile::tempdir().unwrap();
+    let mut command = binary(data_dir.path());
+    command
+        .env("SI_LISTEN", "127.0.0.1:0")
+        .env("SI_DATABASE_URL", &database.url);
+    let serve = ServeProcess::start(command);
+    for path in ["/dev/mail", "/demo/website/", "/demo/ebooks/login"] {
+        let response = reqwest::get(format!("{}{path}", serve.url)).await.unwrap();
+        assert_eq!(response.status(), 404, "{path}");
+    }
+    assert!(serve.terminate().success());
+}
+
+#[test]
+fn the_demo_refuses_an_smtp_relay_because_its_mailbox_reads_files() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let output = run(binary(data_dir.path())
+        .args(["serve", "--demo"])
+        .env("SI_MAIL__SMTP_URL", "smtp://127.0.0.1:2525"));
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("serve --demo keeps mail in files for the dev mailbox"),
+        "{}",
+        stderr(&output)
+    );
+}
