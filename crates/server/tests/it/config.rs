@@ -87,3 +87,17 @@ fn a_toml_file_is_read_and_typos_in_it_are_named() {
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("missing.toml"), "{}", stderr(&output));
 }
+
+#[test]
+fn the_configuration_reference_documents_every_key_and_its_variable() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/configuration.md");
+    let reference = std::fs::read_to_string(&path).expect("docs/configuration.md");
+    for key in single_identity::config::KEYS {
+        let variable = format!("SI_{}", key.replace('.', "__").to_uppercase());
+        assert!(reference.contains(&format!("`{key}`")), "{key} in docs/configuration.md");
+        assert!(
+            reference.contains(&format!("`{variable}`")),
+            "{variable} in docs/configuration.md"
+        );
+    }
+}

@@ -359,3 +359,20 @@ fn the_demo_refuses_an_smtp_relay_because_its_mailbox_reads_files() {
         stderr(&output)
     );
 }
+
+#[test]
+fn every_picture_in_the_readme_walkthrough_is_in_the_repository() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let pictures: Vec<&str> = readme
+        .split("](")
+        .skip(1)
+        .filter_map(|rest| rest.split(')').next())
+        .filter(|target| target.starts_with("docs/screenshots/"))
+        .collect();
+    assert_eq!(pictures.len(), 11, "{pictures:?}");
+    for picture in pictures {
+        let bytes = std::fs::read(root.join(picture)).unwrap_or_else(|e| panic!("{picture}: {e}"));
+        assert!(bytes.starts_with(b"\x89PNG"), "{picture} is a PNG");
+    }
+}
