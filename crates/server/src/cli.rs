@@ -194,6 +194,11 @@ async fn serve(mut config: Config, args: ServeArgs) -> anyhow::Result<()> {
     }
     config.demo = args.demo;
     observe::init_logging(&config);
+    if config.demo && !config.listen.ip().is_loopback() {
+        tracing::warn!(
+            "serve --demo listens beyond this machine: anyone who reaches it can read every mail at /dev/mail"
+        );
+    }
     let database = si_store::redact_url(&config.database_url());
     let signals = ShutdownSignals::listen();
     let server = Server::start(config).await?;

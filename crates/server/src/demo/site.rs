@@ -179,6 +179,9 @@ enum SiteError {
 
 const FLOW_LIFETIME: Duration = Duration::from_secs(600);
 const SESSION_LIFETIME: Duration = Duration::from_secs(12 * 3600);
+/// Sign-ins under way and sessions kept, each: a flood of visits makes the
+/// demo forget its oldest, not grow without end.
+const MOST_KEPT: usize = 10_000;
 
 /// The demo sites' state: their secrets, and the sign-ins and sessions of
 /// this process (a demo runs on one node).
@@ -268,6 +271,7 @@ impl Sites {
         {
             let mut flows = self.flows.lock().expect("flows lock");
             flows.retain(|_, flow| flow.started.elapsed() < FLOW_LIFETIME);
+            forget_oldest(&mut flows, |flow| flow.started);
             flows.insert(
                 state.clone(),
                 Flow {
@@ -373,6 +377,7 @@ impl Sites {
         let id = random()?;
         let mut sessions = self.sessions.lock().expect("sessions lock");
         sessions.retain(|_, s| s.started.elapsed() < SESSION_LIFETIME);
+        forget_oldest(&mut sessions, |s| s.started);
         sessions.insert(id.clone(), session);
         Ok(id)
     }
@@ -430,6 +435,20 @@ impl Profile {
             email: string(userinfo, "email"),
             memberships,
         }
+    }
+}
+
+/// Makes room for one more when `map` is full.
+fn forget_oldest<T>(map: &mut HashMap<String, T>, started: impl Fn(&T) -> Instant) {
+    if map.len() < MOST_KEPT {
+        return;
+    }
+    if let Some(oldest) = map
+        .iter()
+        .min_by_key(|(_, value)| started(value))
+        .map(|(key, _)| key.clone())
+    {
+        map.remove(&oldest);
     }
 }
 
@@ -525,17 +544,24 @@ fn failed(language: Language, site: SiteKind, error: &SiteError) -> Response {
     (status, page).into_response()
 }
 
+#[derive(Deserialize)]
+pub struct Visit {
+    /// Set after a silent sign-in found no one: show the page as it is.
+    guest: Option<String>,
+}
+
 /// The site's home page: who is signed in and their memberships.
 pub async fn show(
     State(state): State<AppState>,
     Path(slug): Path<String>,
+    Query(visit): Query<Visit>,
     language: Language,
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
     let (sites, site) = sites(&state, &slug, language)?;
     Ok(match sites.session(site, &headers) {
         Some(session) => SitePage::new(language, site, Some(&session)).into_response(),
-        None if site.signs_in_silently() => match sites.start(site, true).await {
+        None if site.signs_in_silently() && visit.guest.is_none() => match sites.start(site, true).await {
             Ok(redirect) => redirect,
             Err(error) => failed(language, site, &error),
         },
@@ -595,7 +621,7 @@ pub async fn callback(
         // Nobody is signed in at the provider: the e-book service shows its
         // page with "Inloggen" instead of asking.
         if flow.silent && matches!(error.as_str(), "login_required" | "interaction_required") {
-            let page = SitePage::new(language, site, None);
+            let page = Redirect::to(&format!("{}/?guest", site.path()));
             return Ok(([(header::SET_COOKIE, clear_flow)], page).into_response());
         }
         return Ok(failed(language, site, &SiteError::Refused(error)));

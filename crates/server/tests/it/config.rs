@@ -94,7 +94,10 @@ fn the_configuration_reference_documents_every_key_and_its_variable() {
     let reference = std::fs::read_to_string(&path).expect("docs/configuration.md");
     for key in single_identity::config::KEYS {
         let variable = format!("SI_{}", key.replace('.', "__").to_uppercase());
-        assert!(reference.contains(&format!("`{key}`")), "{key} in docs/configuration.md");
+        assert!(
+            reference.contains(&format!("`{key}`")),
+            "{key} in docs/configuration.md"
+        );
         assert!(
             reference.contains(&format!("`{variable}`")),
             "{variable} in docs/configuration.md"
