@@ -16,13 +16,21 @@ use axum::{
     routing::{get, post},
 };
 
-use crate::{app::AppState, config::PublicUrl};
+use askama::Template;
+use askama_web::WebTemplate;
+
+use crate::{
+    app::AppState,
+    config::PublicUrl,
+    http::{error::other, i18n::Language},
+};
 
 pub use seed::{SeedError, Seeded, seed};
 pub use site::Sites;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/", get(home))
         .route("/demo", get(|| async { Redirect::permanent("/demo/website/") }))
         .route("/demo/{site}", get(site::with_slash))
         .route("/demo/{site}/", get(site::show))
@@ -32,6 +40,23 @@ pub fn routes() -> Router<AppState> {
         .route("/demo/{site}/backchannel-logout", post(site::backchannel_logout))
         .route("/dev/mail", get(mailbox::list))
         .route("/dev/mail/{id}", get(mailbox::show))
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "demo_home.html")]
+struct HomePage {
+    lang: Language,
+    other_lang: Language,
+    return_to: String,
+}
+
+/// Where the demo starts: its steps, each a link.
+async fn home(language: Language) -> HomePage {
+    HomePage {
+        lang: language,
+        other_lang: other(language),
+        return_to: "/".to_owned(),
+    }
 }
 
 /// What `serve --demo` prints once it listens: where to go and how the
@@ -45,6 +70,7 @@ impl fmt::Display for Welcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let url = &self.public_url;
         writeln!(f, "Demo mode: two libraries, a desk account and two demo sites.")?;
+        writeln!(f, "  Start here:                           {url}/")?;
         writeln!(f, "  Desk console (klantenadministratie):  {url}/frontoffice")?;
         writeln!(
             f,

@@ -35,7 +35,7 @@ impl Demo {
             .env("SI_DATABASE_URL", &database.url)
             .env("SI_MAIL__POLL_INTERVAL_MS", "50");
         let mut serve = ServeProcess::start_with(command, &["--demo"]);
-        let printed: Vec<String> = (0..7).map(|_| serve.next_line()).collect();
+        let printed: Vec<String> = (0..8).map(|_| serve.next_line()).collect();
         let printed = printed.join("\n");
         for path in ["/frontoffice", "/dev/mail", "/demo/website/", "/demo/ebooks/"] {
             assert!(
@@ -136,8 +136,12 @@ async fn the_demo_walkthrough_from_the_desk_to_the_ebook_service_and_a_member_wh
     let desk = Browser::start("nl-NL", 1024, 900, 1.0).await;
     let staff = desk.driver();
 
-    // 1. The desk registers Lotte with a new login account.
-    staff.goto(demo.url("/frontoffice")).await.unwrap();
+    // 1. The desk registers Lotte with a new login account, starting from
+    // the demo's start page.
+    staff.goto(demo.url("/")).await.unwrap();
+    desk.expect_heading("Single Identity – demo").await;
+    desk.assert_accessible("demo: start page").await;
+    follow(staff, "Schrijf aan de balie een klant in").await;
     log_in(&desk, "balie", &demo.staff_password).await;
     desk.expect_heading("Kies je bibliotheek").await;
     follow(staff, "Bibliotheek Drenthe").await;
@@ -296,7 +300,7 @@ async fn a_second_start_keeps_the_members_and_gives_the_desk_a_new_password() {
         .env("SI_LISTEN", "127.0.0.1:0")
         .env("SI_DATABASE_URL", &database.url);
     let mut again = ServeProcess::start_with(command, &["--demo"]);
-    let login = (0..3)
+    let login = (0..4)
         .map(|_| again.next_line())
         .find(|line| line.contains("Desk login:"))
         .expect("the desk login is printed again");
@@ -339,7 +343,7 @@ async fn without_demo_there_is_no_dev_mailbox_and_no_demo_site() {
         .env("SI_LISTEN", "127.0.0.1:0")
         .env("SI_DATABASE_URL", &database.url);
     let serve = ServeProcess::start(command);
-    for path in ["/dev/mail", "/demo/website/", "/demo/ebooks/login"] {
+    for path in ["/", "/dev/mail", "/demo/website/", "/demo/ebooks/login"] {
         let response = reqwest::get(format!("{}{path}", serve.url)).await.unwrap();
         assert_eq!(response.status(), 404, "{path}");
     }
