@@ -161,7 +161,9 @@ impl Server {
         let (stop_mail, mail_stopped) = watch::channel(false);
         let mail_task = tokio::spawn(deliverer.run(mail_stopped.clone()));
         tokio::spawn(refresh_keys(keyring.clone(), mail_stopped.clone()));
-        tokio::spawn(oidc::backchannel::Notifier::new(store.clone(), &config).run(mail_stopped));
+        tokio::spawn(
+            oidc::backchannel::Notifier::new(store.clone(), keyring.clone(), &config).run(mail_stopped),
+        );
         let state = AppState {
             config,
             public_url: public_url.clone(),

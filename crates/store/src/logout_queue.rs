@@ -22,7 +22,9 @@ pub struct LogoutNotification {
     pub id: i64,
     pub client_id: String,
     pub logout_uri: String,
-    pub logout_token: String,
+    /// The logout token's algorithm and claims, signed afresh at each
+    /// attempt: a token signed once would expire before its retries.
+    pub to_sign: String,
     pub attempts: u32,
     pub status: String,
     pub last_error: Option<String>,
@@ -38,18 +40,13 @@ impl<'c, C: ConnectionTrait> LogoutQueue<'c, C> {
         Self { conn, clock }
     }
 
-    pub async fn enqueue(
-        &self,
-        client_id: &str,
-        logout_uri: &str,
-        logout_token: &str,
-    ) -> Result<i64, StoreError> {
+    pub async fn enqueue(&self, client_id: &str, logout_uri: &str, to_sign: &str) -> Result<i64, StoreError> {
         let now = self.clock.now_millis();
         let row = logout_notification::ActiveModel {
             created_at: Set(now),
             client_id: Set(client_id.to_owned()),
             logout_uri: Set(logout_uri.to_owned()),
-            logout_token: Set(logout_token.to_owned()),
+            to_sign: Set(to_sign.to_owned()),
             status: Set(PENDING.to_owned()),
             attempts: Set(0),
             next_attempt_at: Set(now),
@@ -116,7 +113,7 @@ fn notification_from_row(row: logout_notification::Model) -> LogoutNotification 
         id: row.id,
         client_id: row.client_id,
         logout_uri: row.logout_uri,
-        logout_token: row.logout_token,
+        to_sign: row.to_sign,
         attempts: u32::try_from(row.attempts).unwrap_or(u32::MAX),
         status: row.status,
         last_error: row.last_error,

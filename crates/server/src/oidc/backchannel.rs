@@ -1,17 +1,20 @@
 //! Back-channel logout (OpenID Connect Back-Channel Logout 1.0): when a
 //! session ends, every client that received tokens in it and registered a
 //! back-channel logout URI gets a signed logout token, through a queue that
-//! retries a relying party that is down.
+//! retries a relying party that is down. The queue keeps what to sign, and
+//! each attempt signs a fresh token: one signed at the logout would have
+//! expired before the retries of a relying party that is down for long.
 
 use std::{sync::Arc, time::Duration};
 
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
 use si_domain::AccountId;
 use si_store::{Repositories, Store, StoreError, logout_queue::LogoutNotification, sessions::EndedSession};
 use tokio::sync::watch;
 
 use super::{
-    keys::{KeyError, SigningAlgorithm},
+    keys::{Keyring, SigningAlgorithm},
     tokens::{self, find_client},
 };
 use crate::{app::AppState, backoff::backoff, config::Config};
@@ -26,10 +29,13 @@ const BATCH: u32 = 100;
 pub enum NotifyError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error(transparent)]
-    Keys(#[from] KeyError),
-    #[error(transparent)]
-    Tokens(#[from] tokens::TokenError),
+}
+
+/// A logout token before signing: what the queue keeps.
+#[derive(Serialize, Deserialize)]
+struct Unsigned {
+    alg: String,
+    claims: Map<String, Value>,
 }
 
 /// Queues a logout token for each client of the ended session.
@@ -39,7 +45,6 @@ pub async fn session_ended(
     account: &AccountId,
     client_ids: &[String],
 ) -> Result<u32, NotifyError> {
-    let now = state.clock().now().unix_timestamp();
     let mut queued = 0;
     for client_id in client_ids {
         let Some(client) = find_client(state, client_id).await else {
@@ -51,23 +56,22 @@ pub async fn session_ended(
         let claims = json!({
             "iss": state.public_url.as_str(),
             "aud": client.id().as_str(),
-            "iat": now,
-            "exp": now + LOGOUT_TOKEN_SECONDS,
-            "jti": tokens::random_jti()?,
             "sub": account.to_string(),
             "sid": tokens::session_id(session_digest),
             "events": { "http://schemas.openid.net/event/backchannel-logout": {} },
         });
-        let algorithm: SigningAlgorithm = client
-            .id_token_algorithm()
-            .as_str()
-            .parse()
-            .unwrap_or(SigningAlgorithm::Rs256);
-        let token = state.keyring.sign(algorithm, "logout+jwt", &claims)?;
+        let unsigned = Unsigned {
+            alg: client.id_token_algorithm().as_str().to_owned(),
+            claims: match claims {
+                Value::Object(claims) => claims,
+                _ => unreachable!("json! of an object"),
+            },
+        };
+        let to_sign = serde_json::to_string(&unsigned).expect("JSON values serialize");
         state
             .store
             .logout_queue()
-            .enqueue(client.id().as_str(), uri.as_str(), &token)
+            .enqueue(client.id().as_str(), uri.as_str(), &to_sign)
             .await?;
         queued += 1;
     }
@@ -84,17 +88,24 @@ pub async fn sessions_ended(state: &AppState, account: &AccountId, ended: &[Ende
     }
 }
 
+/// Why one delivery did not happen: worth retrying, or never.
+enum Failure {
+    Temporary(String),
+    Permanent(String),
+}
+
 /// Delivers queued logout tokens; runs inside `serve` on every node.
 #[derive(Clone)]
 pub struct Notifier {
     store: Store,
+    keyring: Keyring,
     http: reqwest::Client,
     worker: String,
     poll: Duration,
 }
 
 impl Notifier {
-    pub fn new(store: Store, config: &Arc<Config>) -> Self {
+    pub fn new(store: Store, keyring: Keyring, config: &Arc<Config>) -> Self {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .redirect(reqwest::redirect::Policy::none())
@@ -104,6 +115,7 @@ impl Notifier {
         let poll = Duration::from_millis(config.mail.poll_interval_ms.max(10));
         Self {
             store,
+            keyring,
             http,
             worker,
             poll,
@@ -117,12 +129,12 @@ impl Notifier {
         for notification in &batch {
             match self.deliver(notification).await {
                 Ok(()) => queue.delivered(&self.worker, notification.id).await?,
-                Err(reason) if notification.attempts < ATTEMPTS => {
+                Err(Failure::Temporary(reason)) if notification.attempts < ATTEMPTS => {
                     tracing::warn!(client = %notification.client_id, "back-channel logout will be retried: {reason}");
                     let at = self.store.clock().now() + backoff(notification.attempts);
                     queue.retry_at(&self.worker, notification.id, &reason, at).await?;
                 }
-                Err(reason) => {
+                Err(Failure::Temporary(reason) | Failure::Permanent(reason)) => {
                     tracing::error!(client = %notification.client_id, "back-channel logout failed: {reason}");
                     queue.mark_failed(&self.worker, notification.id, &reason).await?;
                 }
@@ -131,18 +143,38 @@ impl Notifier {
         Ok(batch.len())
     }
 
-    async fn deliver(&self, notification: &LogoutNotification) -> Result<(), String> {
+    /// Signs the logout token now: valid for two minutes from this attempt.
+    fn sign(&self, notification: &LogoutNotification) -> Result<String, Failure> {
+        let unsigned: Unsigned = serde_json::from_str(&notification.to_sign)
+            .map_err(|e| Failure::Permanent(format!("unreadable queued logout token: {e}")))?;
+        let algorithm: SigningAlgorithm = unsigned.alg.parse().unwrap_or(SigningAlgorithm::Rs256);
+        let now = self.store.clock().now().unix_timestamp();
+        let mut claims = unsigned.claims;
+        claims.insert("iat".into(), json!(now));
+        claims.insert("exp".into(), json!(now + LOGOUT_TOKEN_SECONDS));
+        let jti = tokens::random_jti().map_err(|e| Failure::Temporary(e.to_string()))?;
+        claims.insert("jti".into(), json!(jti));
+        self.keyring
+            .sign(algorithm, "logout+jwt", &Value::Object(claims))
+            .map_err(|e| Failure::Temporary(e.to_string()))
+    }
+
+    async fn deliver(&self, notification: &LogoutNotification) -> Result<(), Failure> {
+        let token = self.sign(notification)?;
         let response = self
             .http
             .post(&notification.logout_uri)
-            .form(&[("logout_token", notification.logout_token.as_str())])
+            .form(&[("logout_token", token.as_str())])
             .send()
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| Failure::Temporary(e.to_string()))?;
         if response.status().is_success() {
             Ok(())
         } else {
-            Err(format!("the relying party answered {}", response.status()))
+            Err(Failure::Temporary(format!(
+                "the relying party answered {}",
+                response.status()
+            )))
         }
     }
 

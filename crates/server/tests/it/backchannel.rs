@@ -21,6 +21,7 @@ use si_store::{
 use single_identity::oidc::{
     backchannel::Notifier,
     clients::{ClientId, ClientKind, ClientRegistration, GrantType, IdTokenAlgorithm, Scope, register},
+    keys::{Keyring, SealingKey},
 };
 
 use crate::{
@@ -145,12 +146,16 @@ async fn a_relying_party_that_is_down_hears_of_the_logout_when_it_is_back() {
     store.migrate().await.unwrap();
     let rp = receiver(1).await;
     let uri = format!("http://{}/backchannel", rp.address);
+    let to_sign = r#"{"alg":"ES256","claims":{"iss":"http://si.example","aud":"ebooks","sub":"s","sid":"x","events":{"http://schemas.openid.net/event/backchannel-logout":{}}}}"#;
     store
         .logout_queue()
-        .enqueue("ebooks", &uri, "header.claims.signature")
+        .enqueue("ebooks", &uri, to_sign)
         .await
         .unwrap();
-    let notifier = Notifier::new(store.clone(), &Arc::new(test_config(&database, dir.path())));
+    let config = test_config(&database, dir.path());
+    let sealing = SealingKey::load(&config).unwrap();
+    let keyring = Keyring::load_or_create(&store, &sealing).await.unwrap();
+    let notifier = Notifier::new(store.clone(), keyring, &Arc::new(config));
 
     assert_eq!(notifier.round().await.unwrap(), 1);
     let waiting = store.logout_queue().entries().await.unwrap();
@@ -165,9 +170,22 @@ async fn a_relying_party_that_is_down_hears_of_the_logout_when_it_is_back() {
     );
     assert_eq!(notifier.round().await.unwrap(), 0, "not before its backoff");
 
-    clock.advance(si_store::time::Duration::minutes(1));
+    // Ten minutes later the RP is back: the token it gets is signed now, not
+    // at the logout, so it has not expired on the way.
+    clock.advance(si_store::time::Duration::minutes(10));
     assert_eq!(notifier.round().await.unwrap(), 1);
-    assert_eq!(*rp.tokens.lock().unwrap(), ["header.claims.signature"]);
+    let delivered = rp.tokens.lock().unwrap().clone();
+    assert_eq!(delivered.len(), 1);
+    let claims = jsonwebtoken::dangerous::insecure_decode::<serde_json::Value>(&delivered[0])
+        .unwrap()
+        .claims;
+    let retried_at = datetime!(2024-06-19 10:10 UTC).unix_timestamp();
+    assert_eq!(claims["iat"], retried_at);
+    assert_eq!(claims["exp"], retried_at + 120);
+    assert_eq!(
+        (claims["aud"].as_str(), claims["sid"].as_str()),
+        (Some("ebooks"), Some("x"))
+    );
     assert!(
         store.logout_queue().entries().await.unwrap().is_empty(),
         "delivered notifications are removed"

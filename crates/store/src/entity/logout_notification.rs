@@ -8,7 +8,10 @@ pub struct Model {
     pub created_at: i64,
     pub client_id: String,
     pub logout_uri: String,
-    pub logout_token: String,
+    /// What to sign at each attempt (see `LogoutNotification::to_sign`); the
+    /// column kept the name it had when it held a signed token.
+    #[sea_orm(column_name = "logout_token")]
+    pub to_sign: String,
     pub status: String,
     pub attempts: i64,
     pub next_attempt_at: i64,
