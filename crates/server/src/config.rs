@@ -13,6 +13,8 @@ use figment::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::http::client_address::TrustedProxies;
+
 /// Every key the service reads; the environment variable is `SI_` + the key in
 /// upper case, with `__` for a nested key.
 pub const KEYS: &[&str] = &[
@@ -22,6 +24,7 @@ pub const KEYS: &[&str] = &[
     "database_url",
     "log_format",
     "log_filter",
+    "trusted_proxies",
     "hashing.memory_kib",
     "hashing.iterations",
     "hashing.parallelism",
@@ -64,6 +67,10 @@ pub struct Config {
     pub log_format: LogFormat,
     /// A tracing filter such as `info` or `single_identity=debug,info`.
     pub log_filter: String,
+    /// The load balancers and reverse proxies in front of the service, as
+    /// addresses or networks: from these, the client's address is read
+    /// from `X-Forwarded-For` (for throttling). None by default.
+    pub trusted_proxies: TrustedProxies,
     pub hashing: HashingConfig,
     pub mail: MailConfig,
     pub oidc: OidcConfig,
@@ -260,6 +267,7 @@ impl Default for Config {
             database_url: None,
             log_format: LogFormat::Plain,
             log_filter: "info".to_owned(),
+            trusted_proxies: TrustedProxies::default(),
             hashing: HashingConfig {
                 memory_kib: 19 * 1024,
                 iterations: 2,
@@ -303,6 +311,12 @@ impl Config {
     }
 
     fn check(&self) -> Result<(), ConfigError> {
+        if let Err(err) = tracing_subscriber::EnvFilter::try_new(&self.log_filter) {
+            return Err(ConfigError(format!(
+                "invalid configuration value for log_filter (SI_LOG_FILTER): {:?} is not a filter such as \"info\" or \"single_identity=debug,info\" ({err})",
+                self.log_filter
+            )));
+        }
         if let Err(err) = si_credentials::Argon2Params::new(
             self.hashing.memory_kib,
             self.hashing.iterations,

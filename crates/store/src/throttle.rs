@@ -1,7 +1,9 @@
 //! Login throttling: failures counted per account and per source address in
 //! the database, so the count holds across nodes. After a free number of
 //! failures each further one blocks the subject a little longer, up to a
-//! ceiling: slow for an attacker, never a lockout an attacker can make permanent.
+//! ceiling: slow for an attacker, never a lockout an attacker can make
+//! permanent. Failures leak away with time (one per `forgive_every`), so the
+//! typos of a busy library's shared address never add up to a block.
 
 use std::time::Duration;
 
@@ -21,6 +23,8 @@ pub struct ThrottlePolicy {
     /// Wait after the first failure past the free ones; doubles after each next one.
     pub first_block: Duration,
     pub longest_block: Duration,
+    /// One failure on record is forgotten per this much time.
+    pub forgive_every: Duration,
 }
 
 impl Default for ThrottlePolicy {
@@ -29,6 +33,7 @@ impl Default for ThrottlePolicy {
             free_failures: 5,
             first_block: Duration::from_secs(30),
             longest_block: Duration::from_secs(15 * 60),
+            forgive_every: Duration::from_secs(15 * 60),
         }
     }
 }
@@ -89,6 +94,7 @@ impl<'c, C: ConnectionTrait> Throttle<'c, C> {
         policy: &ThrottlePolicy,
     ) -> Result<Option<OffsetDateTime>, StoreError> {
         let now = self.clock.now_millis();
+        self.forgive(subject, policy, now).await?;
         login_throttle::Entity::insert(login_throttle::ActiveModel {
             subject: Set(subject.to_owned()),
             failures: Set(1),
@@ -125,6 +131,38 @@ impl<'c, C: ConnectionTrait> Throttle<'c, C> {
         .update(self.conn)
         .await?;
         Ok(Some(until))
+    }
+
+    /// Forgets the failures that leaked away since the last one. The time
+    /// of the last failure moves on by the intervals forgiven, so a second
+    /// node doing the same at the same moment forgives nothing more.
+    async fn forgive(&self, subject: &str, policy: &ThrottlePolicy, now: i64) -> Result<(), StoreError> {
+        use login_throttle::Column::{Failures, LastFailureAt, Subject};
+        let interval = Ord::max(
+            i64::try_from(policy.forgive_every.as_millis()).unwrap_or(i64::MAX),
+            1,
+        );
+        login_throttle::Entity::delete_many()
+            .filter(Subject.eq(subject))
+            .filter(
+                Expr::col(LastFailureAt)
+                    .add(Expr::col(Failures).mul(interval))
+                    .lte(now),
+            )
+            .exec(self.conn)
+            .await?;
+        let intervals = Expr::val(now).sub(Expr::col(LastFailureAt)).div(interval);
+        login_throttle::Entity::update_many()
+            .col_expr(Failures, Expr::col(Failures).sub(intervals.clone()))
+            .col_expr(
+                LastFailureAt,
+                Expr::col(LastFailureAt).add(intervals.mul(interval)),
+            )
+            .filter(Subject.eq(subject))
+            .filter(Expr::col(LastFailureAt).add(interval).lte(now))
+            .exec(self.conn)
+            .await?;
+        Ok(())
     }
 
     /// A successful login forgets the failures.

@@ -1,6 +1,7 @@
 //! Shared web plumbing: errors, languages, form tokens, security headers,
-//! request ids, metrics.
+//! request ids, metrics, the client's address behind proxies.
 
+pub mod client_address;
 pub mod csrf;
 pub mod error;
 pub mod i18n;

@@ -22,6 +22,7 @@ const LATENCY_BUCKETS: &[f64] = &[
 
 /// Installs the log subscriber for this process (the binary calls it once).
 pub fn init_logging(config: &Config) {
+    // Checked when the configuration was loaded.
     let filter = EnvFilter::try_new(&config.log_filter).unwrap_or_else(|_| EnvFilter::new("info"));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = fmt()

@@ -4,13 +4,11 @@
 //! per source address; legacy hashes upgraded to argon2id on success. A
 //! login without a client leads to the member's own account page.
 
-use std::net::SocketAddr;
-
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
     Form,
-    extract::{ConnectInfo, Query, State, rejection::FormRejection},
+    extract::{Query, State, rejection::FormRejection},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Redirect, Response},
 };
@@ -29,6 +27,7 @@ use crate::{
     app::AppState,
     frontoffice::FRONTOFFICE_PATH,
     http::{
+        client_address::ClientAddress,
         csrf::{self, FormToken},
         error::{PageError, PageErrorKind, other},
         i18n::Language,
@@ -137,7 +136,7 @@ pub async fn show(
 pub async fn submit(
     State(state): State<AppState>,
     language: Language,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddress(client_address): ClientAddress,
     headers: HeaderMap,
     form: Result<Form<LoginForm>, FormRejection>,
 ) -> Result<Response, PageError> {
@@ -168,7 +167,7 @@ pub async fn submit(
         ));
     }
 
-    let subjects = [format!("user:{username_typed}"), format!("ip:{}", peer.ip())];
+    let subjects = [format!("user:{username_typed}"), format!("ip:{client_address}")];
     let throttle = state.store.throttle();
     let standing = throttle
         .check(&subjects)
@@ -221,13 +220,15 @@ pub async fn submit(
     }
 }
 
-/// Per username: slower after 5 failures. Per address: a library's public
-/// computers share one, so it gets far more room before slowing down.
+/// Per username: slower after 5 failures, one forgiven per 15 minutes. Per
+/// address: a library's public computers share one, so it gets far more
+/// room, and its failures leak away fast: one per 30 seconds.
 fn policies() -> [ThrottlePolicy; 2] {
     [
         ThrottlePolicy::default(),
         ThrottlePolicy {
             free_failures: 50,
+            forgive_every: std::time::Duration::from_secs(30),
             ..ThrottlePolicy::default()
         },
     ]

@@ -19,7 +19,7 @@ use crate::{
         PASSWORD, REDIRECT_URI, browser, enroll, hidden_field, library, log_in_through, member, query_value,
         register as register_rp,
     },
-    support::{TestApp, spawn_app},
+    support::{TestApp, spawn_app, spawn_app_with},
 };
 
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
@@ -580,6 +580,68 @@ async fn unknown_usernames_and_wrong_passwords_get_one_message_and_are_throttled
     let forged = browser.post(app.url("/login")).form(&form).send().await.unwrap();
     assert_eq!(forged.status(), 400);
     app.stop().await;
+}
+
+/// One failed login sent with `X-Forwarded-For`; the throttle subjects on record after it.
+async fn address_counted(app: &TestApp) -> (bool, bool) {
+    let (client_id, _) = register_rp(app, ClientKind::Confidential, IdTokenAlgorithm::Rs256).await;
+    let browser = browser();
+    let start = browser
+        .get(authorize_url(app, &client_id, &[]))
+        .send()
+        .await
+        .unwrap();
+    let login_path = start.headers()["location"].to_str().unwrap().to_owned();
+    let page = browser
+        .get(app.url(&login_path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let form = [
+        ("csrf", hidden_field(&page, "csrf")),
+        ("request", hidden_field(&page, "request")),
+        ("username", "nobody-here".to_owned()),
+        ("password", "Whatever1!".to_owned()),
+    ];
+    let response = browser
+        .post(app.url("/login"))
+        .header("x-forwarded-for", "198.51.100.7, 203.0.113.9")
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    let on_record = app
+        .store
+        .throttle()
+        .check(&["ip:203.0.113.9".to_owned(), "ip:127.0.0.1".to_owned()])
+        .await
+        .unwrap()
+        .with_failures;
+    (
+        on_record.contains(&"ip:203.0.113.9".to_owned()),
+        on_record.contains(&"ip:127.0.0.1".to_owned()),
+    )
+}
+
+#[tokio::test]
+async fn behind_a_trusted_balancer_failures_count_against_the_members_address_not_the_balancers() {
+    let direct = spawn_app().await;
+    assert_eq!(
+        address_counted(&direct).await,
+        (false, true),
+        "a header from an untrusted peer is ignored"
+    );
+    direct.stop().await;
+    let proxied = spawn_app_with(|config| {
+        config.trusted_proxies = serde_json::from_value(serde_json::json!("127.0.0.1/32")).unwrap();
+    })
+    .await;
+    assert_eq!(address_counted(&proxied).await, (true, false));
+    proxied.stop().await;
 }
 
 #[tokio::test]

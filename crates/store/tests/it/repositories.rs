@@ -614,3 +614,66 @@ mod outbox {
 
     use si_store::Clock as _;
 }
+
+mod throttle {
+    use std::{sync::Arc, time::Duration};
+
+    use si_store::{
+        FixedClock, Repositories, Store,
+        testing::TestDatabase,
+        throttle::ThrottlePolicy,
+        time::{self, macros::datetime},
+    };
+
+    const POLICY: ThrottlePolicy = ThrottlePolicy {
+        free_failures: 3,
+        first_block: Duration::from_secs(30),
+        longest_block: Duration::from_secs(900),
+        forgive_every: Duration::from_secs(60),
+    };
+
+    async fn failures(store: &Store, subject: &str) -> Vec<String> {
+        store
+            .throttle()
+            .check(&[subject.to_owned()])
+            .await
+            .unwrap()
+            .with_failures
+    }
+
+    #[tokio::test]
+    async fn failures_leak_away_one_per_interval_and_a_steady_trickle_never_blocks() {
+        let database = TestDatabase::create().await;
+        let clock = FixedClock::at(datetime!(2024-06-19 10:00 UTC));
+        let store = Store::connect(&database.url, Arc::new(clock.clone()))
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        let throttle = store.throttle();
+
+        // One failure a minute, for an hour: each is forgiven before the next.
+        for _ in 0..60 {
+            assert_eq!(throttle.record_failure("ip:a", &POLICY).await.unwrap(), None);
+            clock.advance(time::Duration::seconds(61));
+        }
+
+        // Two quick failures are free, the third blocks. Two and a half
+        // minutes later two are forgiven: the next failure is the second
+        // again (free), the one after it the third (blocked).
+        for _ in 0..2 {
+            assert_eq!(throttle.record_failure("ip:b", &POLICY).await.unwrap(), None);
+        }
+        assert!(throttle.record_failure("ip:b", &POLICY).await.unwrap().is_some());
+        clock.advance(time::Duration::seconds(150));
+        assert_eq!(throttle.record_failure("ip:b", &POLICY).await.unwrap(), None);
+        assert!(
+            throttle.record_failure("ip:b", &POLICY).await.unwrap().is_some(),
+            "the count went on from what was left"
+        );
+
+        // Long enough without failures, everything is forgiven.
+        clock.advance(time::Duration::minutes(10));
+        assert_eq!(throttle.record_failure("ip:b", &POLICY).await.unwrap(), None);
+        assert_eq!(failures(&store, "ip:b").await, ["ip:b"]);
+    }
+}

@@ -1,0 +1,237 @@
+//! The address a request came from, for throttling: the connection's peer,
+//! or, when that peer is one of the operator's own proxies (`trusted_proxies`),
+//! the last address in `X-Forwarded-For` that is not one of them. A client
+//! can write anything into the header; only what a trusted proxy appended
+//! counts.
+
+use std::{
+    fmt,
+    net::{IpAddr, SocketAddr},
+};
+
+use axum::{
+    extract::{ConnectInfo, FromRequestParts},
+    http::request::Parts,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::app::AppState;
+
+/// A network in CIDR notation (`10.0.0.0/8`, `2001:db8::/32`) or one address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Network {
+    address: IpAddr,
+    prefix: u8,
+}
+
+impl Network {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        let (address, prefix) = match text.split_once('/') {
+            Some((address, prefix)) => (address, Some(prefix)),
+            None => (text, None),
+        };
+        let address: IpAddr = address
+            .parse()
+            .map_err(|_| format!("{text:?} is not an IP address or a network such as 10.0.0.0/8"))?;
+        let longest = if address.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => longest,
+            Some(prefix) => prefix
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= longest)
+                .ok_or_else(|| format!("{text:?} has a prefix length outside 0 to {longest}"))?,
+        };
+        Ok(Self { address, prefix })
+    }
+
+    pub fn contains(&self, candidate: IpAddr) -> bool {
+        match (self.address, canonical(candidate)) {
+            (IpAddr::V4(network), IpAddr::V4(candidate)) => same_prefix(
+                u32::from(network).into(),
+                u32::from(candidate).into(),
+                32,
+                self.prefix,
+            ),
+            (IpAddr::V6(network), IpAddr::V6(candidate)) => {
+                same_prefix(u128::from(network), u128::from(candidate), 128, self.prefix)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// An IPv4 peer on a dual-stack socket arrives as `::ffff:a.b.c.d`.
+fn canonical(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(address, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+fn same_prefix(network: u128, candidate: u128, bits: u8, prefix: u8) -> bool {
+    if prefix == 0 {
+        return true;
+    }
+    let shift = u32::from(bits - prefix);
+    network >> shift == candidate >> shift
+}
+
+impl fmt::Display for Network {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.address, self.prefix)
+    }
+}
+
+/// The operator's proxies: written as a list, or as one string with commas.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "ProxyList", into = "Vec<String>")]
+pub struct TrustedProxies(Vec<Network>);
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ProxyList {
+    Commas(String),
+    List(Vec<String>),
+}
+
+impl TryFrom<ProxyList> for TrustedProxies {
+    type Error = String;
+
+    fn try_from(list: ProxyList) -> Result<Self, String> {
+        let items: Vec<String> = match list {
+            ProxyList::Commas(text) => text.split(',').map(str::to_owned).collect(),
+            ProxyList::List(items) => items,
+        };
+        items
+            .iter()
+            .filter(|item| !item.trim().is_empty())
+            .map(|item| Network::parse(item))
+            .collect::<Result<_, _>>()
+            .map(Self)
+    }
+}
+
+impl From<TrustedProxies> for Vec<String> {
+    fn from(proxies: TrustedProxies) -> Self {
+        proxies.0.iter().map(Network::to_string).collect()
+    }
+}
+
+impl TrustedProxies {
+    fn trusts(&self, address: IpAddr) -> bool {
+        self.0.iter().any(|network| network.contains(address))
+    }
+
+    /// Who sent the request that `peer` passed on with this `X-Forwarded-For`.
+    pub fn client(&self, peer: IpAddr, forwarded_for: Option<&str>) -> IpAddr {
+        let peer = canonical(peer);
+        if !self.trusts(peer) {
+            return peer;
+        }
+        let hops = forwarded_for
+            .into_iter()
+            .flat_map(|header| header.split(','))
+            .rev()
+            .map(|hop| hop.trim().parse::<IpAddr>().map(canonical));
+        let mut client = peer;
+        for hop in hops {
+            match hop {
+                Ok(address) => {
+                    client = address;
+                    if !self.trusts(address) {
+                        break;
+                    }
+                }
+                // Garbage before a trusted hop: stop at the last address we can vouch for.
+                Err(_) => break,
+            }
+        }
+        client
+    }
+}
+
+/// The request's client address, see the module header.
+pub struct ClientAddress(pub IpAddr);
+
+impl FromRequestParts<AppState> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(IpAddr::from([0, 0, 0, 0]), |ConnectInfo(address)| address.ip());
+        let forwarded_for = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .collect::<Vec<_>>()
+            .join(",");
+        let forwarded_for = (!forwarded_for.is_empty()).then_some(forwarded_for.as_str());
+        Ok(Self(state.config.trusted_proxies.client(peer, forwarded_for)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Network, ProxyList, TrustedProxies};
+    use std::net::IpAddr;
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    fn proxies(text: &str) -> TrustedProxies {
+        TrustedProxies::try_from(ProxyList::Commas(text.to_owned())).unwrap()
+    }
+
+    #[test]
+    fn networks_match_by_prefix_in_both_families() {
+        let network = Network::parse("10.1.0.0/16").unwrap();
+        assert!(network.contains(ip("10.1.200.3")));
+        assert!(network.contains(ip("::ffff:10.1.0.9")));
+        assert!(!network.contains(ip("10.2.0.1")));
+        assert!(
+            Network::parse("2001:db8::/32")
+                .unwrap()
+                .contains(ip("2001:db8:1::5"))
+        );
+        assert!(Network::parse("0.0.0.0/0").unwrap().contains(ip("203.0.113.9")));
+        assert!(Network::parse("192.0.2.7").unwrap().contains(ip("192.0.2.7")));
+        for bad in ["10.0.0.0/33", "balancer", "10.0.0/8", "::/129"] {
+            assert!(Network::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn only_what_trusted_proxies_appended_counts() {
+        let trusted = proxies("10.0.0.0/8, 192.0.2.1");
+        // No proxy configured or an untrusted peer: the header is ignored.
+        assert_eq!(
+            TrustedProxies::default().client(ip("10.0.0.5"), Some("203.0.113.9")),
+            ip("10.0.0.5")
+        );
+        assert_eq!(
+            trusted.client(ip("198.51.100.4"), Some("203.0.113.9")),
+            ip("198.51.100.4")
+        );
+        // Through the balancer: the address it saw.
+        assert_eq!(
+            trusted.client(ip("10.0.0.5"), Some("203.0.113.9")),
+            ip("203.0.113.9")
+        );
+        // A client's own forged entries stay to the left of what the proxies wrote.
+        assert_eq!(
+            trusted.client(ip("10.0.0.5"), Some("1.2.3.4, 203.0.113.9, 192.0.2.1")),
+            ip("203.0.113.9")
+        );
+        assert_eq!(
+            trusted.client(ip("10.0.0.5"), Some("not-an-address, 10.0.0.7")),
+            ip("10.0.0.7")
+        );
+        assert_eq!(trusted.client(ip("10.0.0.5"), None), ip("10.0.0.5"));
+    }
+}
