@@ -138,7 +138,7 @@ impl Server {
             0 => None,
             n => Some(n),
         };
-        let sealing = SealingKey::load(&config)?;
+        let sealing = SealingKey::load(&config, &store).await?;
         let keyring = Keyring::load_or_create(&store, &sealing).await?;
         let (demo, welcome) = if config.demo {
             let seeded = demo::seed(&store, &config, &public_url).await?;

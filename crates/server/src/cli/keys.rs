@@ -110,7 +110,7 @@ pub async fn run(store: Store, config: Config, command: KeysCommand) -> anyhow::
             Ok(())
         }
         KeysCommand::Rotate { json } => {
-            let sealing = SealingKey::load(&config)?;
+            let sealing = SealingKey::load(&config, &store).await?;
             let overlap = keys::rotation_overlap(&config.oidc);
             let rotated = keys::rotate(&store, &sealing, overlap).await?;
             if json {

@@ -127,6 +127,12 @@ pub enum KeyError {
     #[error("cannot read or create the key-encryption key file {path}: {source}")]
     KeyFile { path: String, source: io::Error },
     #[error(
+        "the key-encryption key file {path} is missing, but the database holds signing keys \
+         sealed with it: restore the file from the backup, or set oidc.key_encryption_key \
+         (SI_OIDC__KEY_ENCRYPTION_KEY) to the key the other nodes use"
+    )]
+    MissingKeyFile { path: String },
+    #[error(
         "signing key {kid} cannot be unsealed: the key-encryption key is not the one it was \
          sealed with (nodes sharing a database must share oidc.key_encryption_key), or the \
          stored key was altered"
@@ -160,12 +166,24 @@ impl fmt::Debug for SealingKey {
 
 impl SealingKey {
     /// The configured `oidc.key_encryption_key`, or else the one in
-    /// `<data_dir>/key-encryption.key`, generated there on first use.
-    pub fn load(config: &Config) -> Result<Self, KeyError> {
-        match &config.oidc.key_encryption_key {
-            Some(text) => Self::from_base64(text),
-            None => Self::from_file(&config.data_dir.join(KEY_ENCRYPTION_KEY_FILE)),
+    /// `<data_dir>/key-encryption.key`, generated there on first use: only
+    /// while the database holds no signing keys. A new key could not open
+    /// keys sealed before, so a missing file then is an error that says so,
+    /// not a fresh file that hides the loss.
+    pub async fn load(config: &Config, store: &impl Repositories) -> Result<Self, KeyError> {
+        if let Some(text) = &config.oidc.key_encryption_key {
+            return Self::from_base64(text);
         }
+        let path = config.data_dir.join(KEY_ENCRYPTION_KEY_FILE);
+        if let Some(key) = Self::read_file(&path)? {
+            return Ok(key);
+        }
+        if !store.signing_keys().all().await?.is_empty() {
+            return Err(KeyError::MissingKeyFile {
+                path: path.display().to_string(),
+            });
+        }
+        Self::create_file(&path)
     }
 
     /// Base64 (standard or URL-safe, padded or not) of exactly 32 bytes.
@@ -183,14 +201,11 @@ impl SealingKey {
         Some(Self(Arc::new(LessSafeKey::new(key))))
     }
 
-    fn from_file(path: &Path) -> Result<Self, KeyError> {
+    fn create_file(path: &Path) -> Result<Self, KeyError> {
         let failed = |source| KeyError::KeyFile {
             path: path.display().to_string(),
             source,
         };
-        if let Some(key) = Self::read_file(path)? {
-            return Ok(key);
-        }
         if let Some(dir) = path.parent() {
             fs::create_dir_all(dir).map_err(failed)?;
         }
@@ -700,6 +715,11 @@ pub async fn rotate(
     }
     let txn = store.begin().await?;
     let previous = txn.signing_keys().signing().await?;
+    // A key-encryption key that cannot open the keys signing now is not the
+    // nodes' key: keys sealed with it would stop every node at its next start.
+    for old in &previous {
+        sealing.open(&old.kid, &old.private_key_sealed)?;
+    }
     let mut rotated = Vec::new();
     for (algorithm, key) in fresh {
         txn.signing_keys().insert(&key).await?;

@@ -153,7 +153,7 @@ async fn a_relying_party_that_is_down_hears_of_the_logout_when_it_is_back() {
         .await
         .unwrap();
     let config = test_config(&database, dir.path());
-    let sealing = SealingKey::load(&config).unwrap();
+    let sealing = SealingKey::load(&config, &store).await.unwrap();
     let keyring = Keyring::load_or_create(&store, &sealing).await.unwrap();
     let notifier = Notifier::new(store.clone(), keyring, &Arc::new(config));
 

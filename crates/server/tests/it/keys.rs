@@ -53,8 +53,10 @@ fn kids(jwks: &serde_json::Value) -> Vec<String> {
 async fn two_nodes_starting_at_once_publish_the_same_keys_and_follow_a_rotation() {
     let database = TestDatabase::create().await;
     let dir = tempfile::tempdir().unwrap();
-    let sealing = SealingKey::load(&test_config(&database, dir.path())).unwrap();
     let (a, b) = (node(&database).await, node(&database).await);
+    let sealing = SealingKey::load(&test_config(&database, dir.path()), &a)
+        .await
+        .unwrap();
 
     let (first, second) = tokio::join!(
         Keyring::load_or_create(&a, &sealing),
@@ -111,7 +113,7 @@ async fn a_generated_key_encryption_key_is_private_to_its_owner_and_reused() {
     let config = test_config(&database, &data_dir);
     let store = node(&database).await;
 
-    let sealing = SealingKey::load(&config).unwrap();
+    let sealing = SealingKey::load(&config, &store).await.unwrap();
     let file = data_dir.join(keys::KEY_ENCRYPTION_KEY_FILE);
     let mode = std::fs::metadata(&file).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600, "mode {mode:o}");
@@ -119,9 +121,20 @@ async fn a_generated_key_encryption_key_is_private_to_its_owner_and_reused() {
     Keyring::load_or_create(&store, &sealing).await.unwrap();
 
     // A restart reads the same file and can open the keys sealed before.
-    let again = SealingKey::load(&config).unwrap();
+    let again = SealingKey::load(&config, &store).await.unwrap();
     let keyring = Keyring::load_or_create(&store, &again).await.unwrap();
     assert_eq!(kids(&keyring.jwks()).len(), 3);
+
+    // The file lost while the database keeps keys sealed with it: an error
+    // that says what to do, and no new file that could not open them.
+    std::fs::remove_file(&file).unwrap();
+    let err = SealingKey::load(&config, &store).await.unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.contains("is missing") && message.contains("restore the file"),
+        "{message}"
+    );
+    assert!(!file.exists(), "no new key file");
 }
 
 #[tokio::test]
@@ -129,12 +142,14 @@ async fn a_wrong_key_encryption_key_fails_to_load_with_a_clear_error() {
     let database = TestDatabase::create().await;
     let dir = tempfile::tempdir().unwrap();
     let store = node(&database).await;
-    let right = SealingKey::load(&test_config(&database, dir.path())).unwrap();
+    let right = SealingKey::load(&test_config(&database, dir.path()), &store)
+        .await
+        .unwrap();
     Keyring::load_or_create(&store, &right).await.unwrap();
 
     let mut wrong = test_config(&database, dir.path());
     wrong.oidc.key_encryption_key = Some("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_owned());
-    let err = Keyring::load_or_create(&store, &SealingKey::load(&wrong).unwrap())
+    let err = Keyring::load_or_create(&store, &SealingKey::load(&wrong, &store).await.unwrap())
         .await
         .unwrap_err();
     assert!(matches!(err, KeyError::Unseal { .. }), "{err}");
@@ -143,7 +158,7 @@ async fn a_wrong_key_encryption_key_fails_to_load_with_a_clear_error() {
     assert!(message.contains("oidc.key_encryption_key"), "{message}");
 
     wrong.oidc.key_encryption_key = Some("c2hvcnQ=".to_owned());
-    let err = SealingKey::load(&wrong).unwrap_err();
+    let err = SealingKey::load(&wrong, &store).await.unwrap_err();
     assert!(err.to_string().contains("exactly 32"), "{err}");
 }
 
@@ -163,7 +178,9 @@ async fn keys_rotate_then_list_shows_the_new_and_the_retired_keys() {
     let data_dir = dir.path().join("data");
     let store = node(&database).await;
     // The keys `serve` would create, sealed with the data directory's key file.
-    let sealing = SealingKey::load(&test_config(&database, &data_dir)).unwrap();
+    let sealing = SealingKey::load(&test_config(&database, &data_dir), &store)
+        .await
+        .unwrap();
     let keyring = Keyring::load_or_create(&store, &sealing).await.unwrap();
     let before = kids(&keyring.jwks());
 
@@ -216,6 +233,43 @@ async fn keys_rotate_then_list_shows_the_new_and_the_retired_keys() {
         text.lines().filter(|l| l.ends_with("  signing")).count(),
         3,
         "{text}"
+    );
+
+    // Run where the key file is missing, or with another key: refused, and
+    // nothing changes.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let refused = run(binary(elsewhere.path())
+        .env("SI_DATABASE_URL", &database.url)
+        .args(["keys", "rotate"]));
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(stderr(&refused).contains("is missing"), "{}", stderr(&refused));
+    assert!(
+        !elsewhere
+            .path()
+            .join("data")
+            .join(keys::KEY_ENCRYPTION_KEY_FILE)
+            .exists()
+    );
+    let refused = run(binary(elsewhere.path())
+        .env("SI_DATABASE_URL", &database.url)
+        .env(
+            "SI_OIDC__KEY_ENCRYPTION_KEY",
+            "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+        )
+        .args(["keys", "rotate"]));
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr(&refused).contains("cannot be unsealed"),
+        "{}",
+        stderr(&refused)
+    );
+    assert_eq!(
+        si_store::Repositories::signing_keys(&store)
+            .signing()
+            .await
+            .unwrap()
+            .len(),
+        3
     );
 }
 

@@ -881,7 +881,7 @@ async fn expired_id_token(app: &TestApp, client_id: &str) -> String {
         data_dir: app.data_dir.path().to_owned(),
         ..Config::default()
     };
-    let keyring = Keyring::load_or_create(&app.store, &SealingKey::load(&config).unwrap())
+    let keyring = Keyring::load_or_create(&app.store, &SealingKey::load(&config, &app.store).await.unwrap())
         .await
         .unwrap();
     let discovery: serde_json::Value = app
