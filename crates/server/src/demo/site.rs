@@ -283,7 +283,7 @@ impl Sites {
                 },
             );
         }
-        let cookie = self.cookie(site.flow_cookie(), site, &state, FLOW_LIFETIME.as_secs());
+        let cookie = site_cookie(site.flow_cookie(), site, &state, FLOW_LIFETIME.as_secs());
         Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&url)).into_response())
     }
 
@@ -400,16 +400,16 @@ impl Sites {
             None
         }
     }
+}
 
-    /// A cookie of one site, scoped to its path.
-    fn cookie(&self, name: &str, site: SiteKind, value: &str, max_age: u64) -> HeaderValue {
-        let secure = if self.provider.is_https() { "; Secure" } else { "" };
-        HeaderValue::from_str(&format!(
-            "{name}={value}; Path={}/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}",
-            site.path()
-        ))
-        .expect("cookie made of safe characters")
-    }
+/// A cookie of one site, scoped to its path (made Secure behind https by
+/// `http::security`).
+fn site_cookie(name: &str, site: SiteKind, value: &str, max_age: u64) -> HeaderValue {
+    HeaderValue::from_str(&format!(
+        "{name}={value}; Path={}/; Max-Age={max_age}; HttpOnly; SameSite=Lax",
+        site.path()
+    ))
+    .expect("cookie made of safe characters")
 }
 
 impl Profile {
@@ -616,7 +616,7 @@ pub async fn callback(
     else {
         return Ok(failed(language, site, &SiteError::UnknownFlow));
     };
-    let clear_flow = sites.cookie(site.flow_cookie(), site, "", 0);
+    let clear_flow = site_cookie(site.flow_cookie(), site, "", 0);
     if let Some(error) = answer.error {
         // Nobody is signed in at the provider: the e-book service shows its
         // page with "Inloggen" instead of asking.
@@ -637,7 +637,7 @@ pub async fn callback(
         Ok(id) => id,
         Err(error) => return Ok(failed(language, site, &error)),
     };
-    let signed_in = sites.cookie(site.session_cookie(), site, &id, SESSION_LIFETIME.as_secs());
+    let signed_in = site_cookie(site.session_cookie(), site, &id, SESSION_LIFETIME.as_secs());
     let mut response = Redirect::to(&format!("{}/", site.path())).into_response();
     response.headers_mut().append(header::SET_COOKIE, clear_flow);
     response.headers_mut().append(header::SET_COOKIE, signed_in);
@@ -670,7 +670,7 @@ pub async fn log_out(
         discovery.end_session_endpoint,
         serde_urlencoded::to_string(query).expect("strings encode")
     );
-    let cleared = sites.cookie(site.session_cookie(), site, "", 0);
+    let cleared = site_cookie(site.session_cookie(), site, "", 0);
     Ok(([(header::SET_COOKIE, cleared)], Redirect::to(&url)).into_response())
 }
 

@@ -1,5 +1,6 @@
 //! Security headers on every response: no framing, no sniffing, no referrer
-//! leaks, a strict content security policy, HSTS behind https.
+//! leaks, a strict content security policy; behind https, HSTS and the
+//! `Secure` attribute on every cookie set.
 
 use axum::{
     extract::{Request, State},
@@ -49,6 +50,25 @@ pub async fn add_security_headers(
             header::STRICT_TRANSPORT_SECURITY,
             "max-age=31536000; includeSubDomains",
         );
+        secure_cookies(headers);
     }
     response
+}
+
+/// Every cookie set over https is sent back over https only.
+fn secure_cookies(headers: &mut axum::http::HeaderMap) {
+    let cookies: Vec<HeaderValue> = headers.get_all(header::SET_COOKIE).iter().cloned().collect();
+    if cookies.is_empty() {
+        return;
+    }
+    headers.remove(header::SET_COOKIE);
+    for cookie in cookies {
+        let secured = match cookie.to_str() {
+            Ok(text) if !text.split(';').any(|a| a.trim().eq_ignore_ascii_case("secure")) => {
+                HeaderValue::from_str(&format!("{text}; Secure")).unwrap_or(cookie)
+            }
+            _ => cookie,
+        };
+        headers.append(header::SET_COOKIE, secured);
+    }
 }

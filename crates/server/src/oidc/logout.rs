@@ -89,7 +89,7 @@ pub async fn logout(
         .into_response(),
     };
     let headers = response.headers_mut();
-    headers.append(header::SET_COOKIE, session::clear(&state));
+    headers.append(header::SET_COOKIE, session::clear());
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
 }

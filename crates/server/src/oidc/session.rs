@@ -1,6 +1,6 @@
 //! The browser session cookie that gives single sign-on: a random token in
-//! an HttpOnly, SameSite=Lax cookie (Secure behind https); the database
-//! keeps only its digest.
+//! an HttpOnly, SameSite=Lax cookie (made Secure behind https by
+//! `http::security`); the database keeps only its digest.
 
 use axum::http::{HeaderMap, HeaderValue, header};
 use si_credentials::secrets::{SecretToken, digest};
@@ -44,23 +44,18 @@ pub async fn start(
         .sessions()
         .create(&token.digest(), account, expires_at)
         .await?;
-    let cookie = session_cookie(state, token.expose(), lifetime.whole_seconds());
+    let cookie = session_cookie(token.expose(), lifetime.whole_seconds());
     Ok((session, cookie))
 }
 
 /// The `Set-Cookie` value that removes the session cookie.
-pub fn clear(state: &AppState) -> HeaderValue {
-    session_cookie(state, "", 0)
+pub fn clear() -> HeaderValue {
+    session_cookie("", 0)
 }
 
-fn session_cookie(state: &AppState, value: &str, max_age: i64) -> HeaderValue {
-    let secure = if state.public_url.is_https() {
-        "; Secure"
-    } else {
-        ""
-    };
+fn session_cookie(value: &str, max_age: i64) -> HeaderValue {
     HeaderValue::from_str(&format!(
-        "{SESSION_COOKIE}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}"
+        "{SESSION_COOKIE}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax"
     ))
     .expect("cookie made of safe characters")
 }

@@ -104,5 +104,17 @@ async fn behind_https_responses_demand_https() {
         response.headers()["strict-transport-security"],
         "max-age=31536000; includeSubDomains"
     );
+    // Every cookie is Secure: the form token, the language, the session.
+    let login = app.get("/login").await;
+    let language = app.get("/language/en").await;
+    let cookies: Vec<String> = [login, language]
+        .iter()
+        .flat_map(|r| r.headers().get_all("set-cookie"))
+        .map(|c| c.to_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(cookies.len(), 2, "{cookies:?}");
+    for cookie in cookies {
+        assert!(cookie.ends_with("; Secure"), "{cookie}");
+    }
     app.stop().await;
 }
