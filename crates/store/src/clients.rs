@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, QueryOrder, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde::Serialize;
 use si_domain::{DisplayName, LibraryCode};
 use time::OffsetDateTime;
@@ -12,7 +12,7 @@ use crate::{
     Clock, StoreError,
     accounts::millis_to_time,
     catalogue::{Catalogue, Library},
-    entity::{client, library},
+    entity::{client, library, refresh_family},
     error::parse_stored,
 };
 
@@ -126,6 +126,8 @@ impl<'c, C: ConnectionTrait> Clients<'c, C> {
             .collect()
     }
 
+    /// Deletes the client and the refresh tokens it holds: a client made
+    /// again under the same id must not inherit them.
     pub async fn delete(&self, id: &str) -> Result<(), StoreError> {
         let result = client::Entity::delete_by_id(id.to_owned())
             .exec(self.conn)
@@ -133,6 +135,10 @@ impl<'c, C: ConnectionTrait> Clients<'c, C> {
         if result.rows_affected == 0 {
             return Err(StoreError::NotFound { what: "client" });
         }
+        refresh_family::Entity::delete_many()
+            .filter(refresh_family::Column::ClientId.eq(id))
+            .exec(self.conn)
+            .await?;
         Ok(())
     }
 

@@ -230,6 +230,12 @@ impl<'c, C: ConnectionTrait> Grants<'c, C> {
             .await
     }
 
+    /// Revokes the refresh tokens issued in a browser session that ended.
+    pub async fn revoke_session(&self, session_digest: &str) -> Result<u64, StoreError> {
+        self.revoke_where(refresh_family::Column::SessionDigest.eq(session_digest))
+            .await
+    }
+
     /// Revokes the refresh tokens that came from a (replayed) code.
     pub async fn revoke_from_code(&self, code_digest: &str) -> Result<u64, StoreError> {
         self.revoke_where(refresh_family::Column::CodeDigest.eq(code_digest))

@@ -37,6 +37,9 @@ logout-title = See you next time
 logout-done = You have been logged out.
 logout-close = You can close this browser window.
 logout-back-to-login = Back to the login page
+logout-confirm-title = Log out?
+logout-confirm-body = Do you want to log out? You will be logged out of every service of the Library where you logged in with this account.
+logout-confirm-stay = No, stay logged in
 
 # Help with logging in
 help-title = Help with logging in

@@ -37,6 +37,9 @@ logout-title = Tot de volgende keer
 logout-done = Je bent nu succesvol uitgelogd.
 logout-close = Je kunt dit browservenster sluiten.
 logout-back-to-login = Terug naar de loginpagina
+logout-confirm-title = Uitloggen?
+logout-confirm-body = Wil je uitloggen? Je wordt dan uitgelogd bij alle diensten van de Bibliotheek waar je met dit account bent ingelogd.
+logout-confirm-stay = Nee, ingelogd blijven
 
 # Hulp bij inloggen
 help-title = Hulp bij inloggen

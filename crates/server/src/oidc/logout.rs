@@ -1,11 +1,15 @@
 //! RP-initiated logout (OIDC RP-Initiated Logout 1.0): ends the browser
-//! session and shows the guide's "Tot de volgende keer" page, or returns to a
-//! post-logout URI the client registered (only with a valid `id_token_hint`
-//! or `client_id` naming that client; never an open redirect).
+//! session, revokes the refresh tokens issued in it, and shows the guide's
+//! "Tot de volgende keer" page, or returns to a post-logout URI the client
+//! registered (only with a valid `id_token_hint` or `client_id` naming that
+//! client; never an open redirect). A GET without an ID token of this
+//! session first asks the member (§2: any site can link here); a POST comes
+//! from our own pages, since the session cookie is SameSite=Lax.
 
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
+    Form,
     extract::{Query, State},
     http::{HeaderMap, HeaderValue, header},
     response::{IntoResponse, Redirect, Response},
@@ -13,7 +17,7 @@ use axum::{
 use serde::Deserialize;
 use serde_json::Value;
 use si_credentials::secrets::digest;
-use si_store::Repositories;
+use si_store::{Repositories, sessions::BrowserSession};
 
 use super::{
     backchannel,
@@ -27,7 +31,7 @@ use crate::{
     },
 };
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, serde::Serialize)]
 pub struct LogoutRequest {
     id_token_hint: Option<String>,
     client_id: Option<String>,
@@ -44,11 +48,80 @@ struct LoggedOutPage {
     login_url: String,
 }
 
-pub async fn logout(
+#[derive(Template, WebTemplate)]
+#[template(path = "logout_confirm.html")]
+struct ConfirmPage {
+    lang: Language,
+    other_lang: Language,
+    return_to: String,
+    fields: Vec<(&'static str, String)>,
+}
+
+/// A link from a relying party (or from anywhere): asks first unless its
+/// `id_token_hint` was issued in this browser's session.
+pub async fn ask(
     State(state): State<AppState>,
     language: Language,
     headers: HeaderMap,
     Query(request): Query<LogoutRequest>,
+) -> Result<Response, PageError> {
+    let current = session::current(&state, &headers)
+        .await
+        .map_err(|e| PageError::internal(language, &e))?;
+    let Some(current) = current else {
+        return end(state, language, headers, request).await;
+    };
+    if hint_is_of_session(&state, request.id_token_hint.as_deref(), &current).await {
+        return end(state, language, headers, request).await;
+    }
+    let fields = [
+        ("id_token_hint", &request.id_token_hint),
+        ("client_id", &request.client_id),
+        ("post_logout_redirect_uri", &request.post_logout_redirect_uri),
+        ("state", &request.state),
+    ]
+    .into_iter()
+    .filter_map(|(name, value)| Some((name, value.clone()?)))
+    .collect();
+    let page = ConfirmPage {
+        lang: language,
+        other_lang: other(language),
+        return_to: "/logout".to_owned(),
+        fields,
+    };
+    Ok(([(header::CACHE_CONTROL, "no-store")], page).into_response())
+}
+
+/// The member's own "Uitloggen" button, or the answer to the question.
+pub async fn confirm(
+    State(state): State<AppState>,
+    language: Language,
+    headers: HeaderMap,
+    Form(request): Form<LogoutRequest>,
+) -> Result<Response, PageError> {
+    end(state, language, headers, request).await
+}
+
+/// Whether `hint` is an ID token this provider issued in `session` (an
+/// expired one counts: it still says who it was for).
+async fn hint_is_of_session(state: &AppState, hint: Option<&str>, session: &BrowserSession) -> bool {
+    let Some(hint) = hint else { return false };
+    let Ok(claims) = state
+        .keyring
+        .verify_even_if_expired::<Value>(hint, state.public_url.as_str())
+        .await
+    else {
+        return false;
+    };
+    let sid = super::tokens::session_id(&session.digest);
+    claims.get("sid").and_then(Value::as_str) == Some(sid.as_str())
+}
+
+async fn end(
+    state: AppState,
+    language: Language,
+    headers: HeaderMap,
+    request: LogoutRequest,
 ) -> Result<Response, PageError> {
     if let Some(token) = cookie(&headers, SESSION_COOKIE) {
         let session_digest = digest(token);
@@ -56,6 +129,12 @@ pub async fn logout(
         let ended = ended.map_err(|e| PageError::internal(language, &e))?;
         let clients = state.store.sessions().end(&session_digest).await;
         let clients = clients.map_err(|e| PageError::internal(language, &e))?;
+        state
+            .store
+            .grants()
+            .revoke_session(&session_digest)
+            .await
+            .map_err(|e| PageError::internal(language, &e))?;
         if let Some(session) = ended {
             // The member is logged out here whatever happens to the notices.
             if let Err(err) =

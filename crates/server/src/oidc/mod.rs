@@ -36,6 +36,6 @@ pub fn routes() -> Router<AppState> {
         .route(discovery::INTROSPECTION_PATH, post(revocation::introspect))
         .route(
             discovery::END_SESSION_PATH,
-            get(logout::logout).post(logout::logout),
+            get(logout::ask).post(logout::confirm),
         )
 }

@@ -102,7 +102,14 @@ async fn logging_out_tells_the_relying_parties_of_the_session() {
         REDIRECT_URI
     );
     log_in_through(&app, &browser, &url, "sanne", PASSWORD).await;
-    browser.get(app.url("/logout")).send().await.unwrap();
+    // The member's own "Uitloggen" button.
+    let logout = browser
+        .post(app.url("/logout"))
+        .form(&[] as &[(&str, &str)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), 200);
 
     let deadline = Instant::now() + Duration::from_secs(30);
     let token = loop {

@@ -344,8 +344,14 @@ async fn a_third_party_relying_party_library_completes_the_whole_flow() {
             .starts_with(REDIRECT_URI)
     );
 
-    // Logout ends the session and shows the guide's page.
-    let logout = browser.get(app.url("/logout")).send().await.unwrap();
+    // Logout with the ID token as hint ends the session at once and shows
+    // the guide's page; the refresh token of the session stops working.
+    let logout = browser
+        .get(app.url("/logout"))
+        .query(&[("id_token_hint", id_token.to_string())])
+        .send()
+        .await
+        .unwrap();
     let page = logout.text().await.unwrap();
     assert!(page.contains("Tot de volgende keer"), "{page}");
     assert!(page.contains("Je bent nu succesvol uitgelogd."));

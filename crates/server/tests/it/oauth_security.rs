@@ -841,9 +841,23 @@ async fn logout_returns_only_to_a_registered_post_logout_uri_of_the_named_client
             PASSWORD,
         )
         .await;
-        let response = browser
+        // None of these hints is of this session: the member is asked, and
+        // the answer carries the request on.
+        let asked = browser
             .get(app.url("/logout"))
             .query(&query)
+            .send()
+            .await
+            .unwrap();
+        let page = asked.text().await.unwrap();
+        assert!(page.contains("Wil je uitloggen?"), "{query:?}: {page}");
+        let answer: Vec<(&str, String)> = query
+            .iter()
+            .map(|(name, _)| (*name, hidden_field(&page, name)))
+            .collect();
+        let response = browser
+            .post(app.url("/logout"))
+            .form(&answer)
             .send()
             .await
             .unwrap();
@@ -872,6 +886,73 @@ async fn logout_returns_only_to_a_registered_post_logout_uri_of_the_named_client
             "the session ended"
         );
     }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_link_to_logout_asks_first_and_logging_out_revokes_the_sessions_refresh_tokens() {
+    let app = spawn_app().await;
+    member(&app.store, "sanne").await;
+    let (client_id, secret) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Es256).await;
+    let secret = secret.unwrap();
+    let browser = browser();
+    let extra = [("code_challenge", CHALLENGE), ("code_challenge_method", "S256")];
+    let back = log_in_through(
+        &app,
+        &browser,
+        &authorize_url(&app, &client_id, &extra),
+        "sanne",
+        PASSWORD,
+    )
+    .await;
+    let code = query_value(&back, "code").unwrap();
+    let (_, tokens) = exchange(&app, &client_id, Some(&secret), &code_exchange(&code)).await;
+    let refresh_token = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let still_signed_in = |browser: &reqwest::Client| {
+        let request = browser.get(authorize_url(&app, &client_id, &[])).send();
+        async move {
+            let response = request.await.unwrap();
+            response.headers()["location"]
+                .to_str()
+                .unwrap()
+                .starts_with(REDIRECT_URI)
+        }
+    };
+
+    // Another site's link (no hint, or someone else's): a question, nothing ended.
+    for query in [
+        vec![],
+        vec![("id_token_hint", expired_id_token(&app, &client_id).await)],
+    ] {
+        let asked = browser
+            .get(app.url("/logout"))
+            .query(&query)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(asked.status(), 200);
+        assert!(asked.headers().get("set-cookie").is_none());
+        assert!(asked.text().await.unwrap().contains("Uitloggen?"));
+        assert!(still_signed_in(&browser).await, "{query:?}");
+    }
+
+    // The member's own button: logged out, and the session's refresh token is dead.
+    let answered = browser
+        .post(app.url("/logout"))
+        .form(&[] as &[(&str, &str)])
+        .send()
+        .await
+        .unwrap();
+    assert!(answered.text().await.unwrap().contains("Tot de volgende keer"));
+    assert!(!still_signed_in(&browser).await);
+    let (status, refused) = exchange(
+        &app,
+        &client_id,
+        Some(&secret),
+        &[("grant_type", "refresh_token"), ("refresh_token", &refresh_token)],
+    )
+    .await;
+    assert_eq!((status, refused["error"].as_str()), (400, Some("invalid_grant")));
     app.stop().await;
 }
 
