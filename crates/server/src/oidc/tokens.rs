@@ -232,19 +232,21 @@ pub async fn member_claims(
     let wants_memberships = scopes.contains(&"library");
     if scopes.contains(&"profile") || wants_memberships {
         let memberships = repositories.memberships().of_account(&account.id).await?;
+        // A client bound to a library sees only what that library knows.
+        let visible = || {
+            memberships.iter().filter(|m| {
+                client
+                    .library()
+                    .is_none_or(|own| own.code.as_str() == m.library_code)
+            })
+        };
         if scopes.contains(&"profile")
-            && let Some(first) = memberships.first()
+            && let Some(first) = visible().next()
         {
             claims.insert("name".into(), json!(first.member_name.as_str()));
         }
         if wants_memberships {
-            let visible: Vec<Value> = memberships
-                .iter()
-                .filter(|m| {
-                    client
-                        .library()
-                        .is_none_or(|own| own.code.as_str() == m.library_code)
-                })
+            let visible: Vec<Value> = visible()
                 .map(|m| {
                     json!({
                         "library_code": m.library_code,

@@ -16,7 +16,7 @@ use single_identity::{
 
 use crate::{
     interop::{
-        PASSWORD, REDIRECT_URI, browser, enroll, hidden_field, library, log_in_through, member, query_value,
+        PASSWORD, REDIRECT_URI, browser, hidden_field, library, log_in_through, member, query_value,
         register as register_rp,
     },
     support::{TestApp, spawn_app, spawn_app_with},
@@ -986,10 +986,26 @@ async fn expired_id_token(app: &TestApp, client_id: &str) -> String {
 async fn a_client_bound_to_a_library_sees_only_that_librarys_memberships() {
     let app = spawn_app().await;
     let account = member(&app.store, "sanne").await;
-    // The same member registered at a second library.
+    // The same member registered at a second library, under her new name.
     let groningen = library(&app.store, "GRO01", "Biblionet Groningen").await;
-    enroll(&app.store, &groningen, account.id).await;
-    let scopes = ["openid", "library"].map(|s| Scope::parse(s).unwrap()).to_vec();
+    app.store
+        .memberships()
+        .create(si_store::memberships::NewMembership {
+            library: &groningen.0,
+            branch: &groningen.1,
+            subscription: &groningen.2,
+            card_number: si_domain::CardNumber::parse("30000012345678").unwrap(),
+            member_name: si_domain::DisplayName::parse("Sanne Bakker").unwrap(),
+            birth_date: time::Date::from_calendar_date(2015, time::Month::March, 3).unwrap(),
+            email: None,
+            valid_until: time::Date::from_calendar_date(2027, time::Month::May, 31).unwrap(),
+            account: Some(account.id),
+        })
+        .await
+        .unwrap();
+    let scopes = ["openid", "profile", "library"]
+        .map(|s| Scope::parse(s).unwrap())
+        .to_vec();
     let bound = |id: &str, library: Option<&str>| ClientRegistration {
         id: Some(RegisteredId::parse(id).unwrap()),
         name: si_domain::DisplayName::parse("Mijn Menu").unwrap(),
@@ -1002,9 +1018,9 @@ async fn a_client_bound_to_a_library_sees_only_that_librarys_memberships() {
         library: library.map(|code| si_domain::LibraryCode::parse(code).unwrap()),
         id_token_algorithm: IdTokenAlgorithm::Rs256,
     };
-    for (id, library, expected) in [
-        ("mijnmenu-gro01", Some("GRO01"), vec!["GRO01"]),
-        ("ebooks", None, vec!["DRE01", "GRO01"]),
+    for (id, library, expected, name) in [
+        ("mijnmenu-gro01", Some("GRO01"), vec!["GRO01"], "Sanne Bakker"),
+        ("ebooks", None, vec!["DRE01", "GRO01"], "Sanne de Vries"),
     ] {
         let (_, secret) = register(&app.store, bound(id, library)).await.unwrap();
         let secret = secret.unwrap().expose().to_owned();
@@ -1012,7 +1028,7 @@ async fn a_client_bound_to_a_library_sees_only_that_librarys_memberships() {
             &app,
             id,
             &[
-                ("scope", "openid library"),
+                ("scope", "openid profile library"),
                 ("code_challenge", CHALLENGE),
                 ("code_challenge_method", "S256"),
             ],
@@ -1039,6 +1055,7 @@ async fn a_client_bound_to_a_library_sees_only_that_librarys_memberships() {
             .filter_map(|m| m["library_code"].as_str())
             .collect();
         assert_eq!(libraries, expected, "{id}");
+        assert_eq!(userinfo["name"], name, "{id}: the name its own library knows");
     }
     app.stop().await;
 }
