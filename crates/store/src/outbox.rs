@@ -129,6 +129,12 @@ impl<'c, C: ConnectionTrait> Outbox<'c, C> {
             .collect())
     }
 
+    /// Keeps the mails `worker` is still sending for another `lease`.
+    pub async fn renew_lease(&self, worker: &str, lease: Duration) -> Result<u64, StoreError> {
+        let until = self.clock.now_millis() + lease.as_millis() as i64;
+        Ok(work_queue::renew(self.conn, TABLE, worker, until).await?)
+    }
+
     /// Marks mails as sent and wipes their payload: the links in it are secrets.
     pub async fn mark_sent(&self, worker: &str, ids: &[i64]) -> Result<u64, StoreError> {
         if ids.is_empty() {

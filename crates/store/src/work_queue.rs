@@ -65,6 +65,24 @@ pub(crate) async fn claim<M: FromQueryResult, C: ConnectionTrait>(
     M::find_by_statement(statement).all(conn).await
 }
 
+/// Extends the lease of the rows `worker` still holds as `sending`: a worker
+/// whose batch takes longer than one lease keeps it, instead of another
+/// worker claiming (and sending) it a second time.
+pub(crate) async fn renew<C: ConnectionTrait>(
+    conn: &C,
+    table: &str,
+    worker: &str,
+    lease_until: i64,
+) -> Result<u64, DbErr> {
+    let renew = Query::update()
+        .table(Alias::new(table))
+        .value(Alias::new("lease_until"), lease_until)
+        .and_where(column("status").eq(SENDING))
+        .and_where(column("leased_by").eq(worker))
+        .to_owned();
+    conn.execute(&renew).await.map(|result| result.rows_affected())
+}
+
 /// Puts a claimed row back as `status` (pending for a retry, failed), keeping
 /// the reason; only the worker that holds it may.
 pub(crate) async fn release<C: ConnectionTrait>(

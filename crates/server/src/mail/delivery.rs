@@ -129,8 +129,19 @@ impl Deliverer {
             // mid-batch then re-sends only the handful it had not recorded yet.
             .chunks(concurrency);
         let mut report = DeliveryReport::default();
-        while let Some(chunk) = outcomes.next().await {
-            report.add(self.record(chunk).await?);
+        // A slow relay can take longer than one lease for a whole batch:
+        // renew it at a third of its length while mails are still going.
+        let mut renewal = tokio::time::interval_at(tokio::time::Instant::now() + lease / 3, lease / 3);
+        loop {
+            tokio::select! {
+                chunk = outcomes.next() => match chunk {
+                    Some(chunk) => report.add(self.record(chunk).await?),
+                    None => break,
+                },
+                _ = renewal.tick() => {
+                    self.store.outbox().renew_lease(&self.worker, lease).await?;
+                }
+            }
         }
         Ok((report, claimed))
     }

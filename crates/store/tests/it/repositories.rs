@@ -547,6 +547,34 @@ mod outbox {
     }
 
     #[tokio::test]
+    async fn a_worker_still_sending_renews_its_lease_and_keeps_its_mails() {
+        let (store, clock, _db) = store_with_clock().await;
+        let to = email("sanne@example.nl");
+        for n in 0..2 {
+            store.outbox().enqueue(mail(&to, n)).await.unwrap();
+        }
+        let lease = Duration::from_secs(60);
+        let claimed = store.outbox().claim("slow", 10, lease).await.unwrap();
+        assert_eq!(claimed.len(), 2);
+        store.outbox().mark_sent("slow", &[claimed[0].id]).await.unwrap();
+        clock.advance(time::Duration::seconds(50));
+        assert_eq!(
+            store.outbox().renew_lease("slow", lease).await.unwrap(),
+            1,
+            "only the mail still being sent"
+        );
+        clock.advance(time::Duration::seconds(20));
+        assert!(
+            store.outbox().claim("other", 10, lease).await.unwrap().is_empty(),
+            "past the first lease, but renewed"
+        );
+        assert_eq!(store.outbox().renew_lease("other", lease).await.unwrap(), 0);
+        clock.advance(time::Duration::seconds(41));
+        let taken = store.outbox().claim("other", 10, lease).await.unwrap();
+        assert_eq!(taken.iter().map(|m| m.id).collect::<Vec<_>>(), [claimed[1].id]);
+    }
+
+    #[tokio::test]
     async fn a_crashed_workers_mails_are_taken_over_when_its_lease_ends() {
         let (store, clock, _db) = store_with_clock().await;
         let to = email("sanne@example.nl");
