@@ -13,7 +13,7 @@ use axum::{
 };
 use serde::Deserialize;
 use si_credentials::HashingPool;
-use si_store::{Clock, Store, StoreError, SystemClock};
+use si_store::{Clock, Repositories, Store, StoreError, SystemClock};
 use tokio::{
     net::TcpListener,
     sync::{oneshot, watch},
@@ -161,6 +161,7 @@ impl Server {
         let (stop_mail, mail_stopped) = watch::channel(false);
         let mail_task = tokio::spawn(deliverer.run(mail_stopped.clone()));
         tokio::spawn(refresh_keys(keyring.clone(), mail_stopped.clone()));
+        tokio::spawn(keep_house(store.clone(), mail_stopped.clone()));
         tokio::spawn(
             oidc::backchannel::Notifier::new(store.clone(), keyring.clone(), &config).run(mail_stopped),
         );
@@ -254,6 +255,25 @@ async fn refresh_keys(keyring: Keyring, mut stop: watch::Receiver<bool>) {
             _ = tokio::time::sleep(oidc::keys::REFRESH_INTERVAL) => {
                 if let Err(err) = keyring.refresh().await {
                     tracing::warn!("reloading the signing keys failed: {err}");
+                }
+            }
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// How often each node sweeps away what has outlived its use.
+const HOUSEKEEPING_INTERVAL: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Sweeps now and then (see `si_store::housekeeping`); every node may.
+async fn keep_house(store: Store, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(HOUSEKEEPING_INTERVAL) => {
+                match store.housekeeping().sweep(Default::default()).await {
+                    Ok(swept) if swept.total() > 0 => tracing::info!(?swept, "housekeeping"),
+                    Ok(_) => {}
+                    Err(err) => tracing::warn!("housekeeping failed: {err}"),
                 }
             }
             _ = stop.changed() => return,

@@ -12,7 +12,7 @@ mod staff;
 use std::{path::PathBuf, process::ExitCode, sync::Arc};
 
 use clap::{Parser, Subcommand};
-use si_store::SystemClock;
+use si_store::{Repositories, SystemClock};
 
 use crate::{
     app::{Server, ShutdownSignals, open_store},
@@ -84,6 +84,12 @@ enum DbCommand {
     Migrate,
     /// List the migrations that are not applied yet.
     Status,
+    /// Delete what has outlived its use now (serve does this every 10 minutes).
+    Sweep {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Parses the command line, runs it and turns every failure into one line on
@@ -137,6 +143,19 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             }
             for name in pending {
                 println!("pending {name}");
+            }
+            Ok(())
+        }
+        Command::Db(DbCommand::Sweep { json }) => {
+            let store = open_store(&config, Arc::new(SystemClock)).await?;
+            let swept = store.housekeeping().sweep(Default::default()).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&swept)?);
+            } else {
+                let counts = serde_json::to_value(&swept)?;
+                for (table, count) in counts.as_object().into_iter().flatten() {
+                    println!("{table:<24} {count:>9} deleted");
+                }
             }
             Ok(())
         }

@@ -16,6 +16,7 @@ pub mod catalogue;
 pub mod clients;
 pub mod desk_requests;
 pub mod grants;
+pub mod housekeeping;
 pub mod legacy_import;
 pub mod logout_queue;
 pub mod memberships;

@@ -457,8 +457,9 @@ async fn subscription_types(State(state): State<AppState>, caller: Caller) -> Re
 
 /// Registers a member, with a new login account (the default), an existing
 /// one, or none. The answer gives the cost overview first, then the account.
-/// Send an `Idempotency-Key` header to make a retry safe: the same key with
-/// the same body answers as the first time and creates nothing new.
+/// Send an `Idempotency-Key` header to make a retry safe: for 7 days, the
+/// same key with the same body answers as the first time and creates
+/// nothing new.
 #[utoipa::path(
     post, path = "/api/v1/memberships", tag = "desk",
     security(("library_system" = ["desk:register"])),

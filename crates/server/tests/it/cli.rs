@@ -316,3 +316,25 @@ async fn operators_give_desk_roles_and_read_the_audit_log() {
         "(none)"
     );
 }
+
+#[test]
+fn db_sweep_reports_per_table_what_it_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run(binary(dir.path()).args(["db", "sweep", "--json"]));
+    assert!(output.status.success(), "{}", stderr(&output));
+    let swept: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let counts = swept.as_object().unwrap();
+    for table in [
+        "browser_sessions",
+        "refresh_families",
+        "mail_outbox",
+        "login_throttle",
+    ] {
+        assert_eq!(counts[table], 0, "{table} on a new database");
+    }
+    let text = stdout(&run(binary(dir.path()).args(["db", "sweep"])));
+    assert!(
+        text.contains("browser_sessions") && text.contains("0 deleted"),
+        "{text}"
+    );
+}

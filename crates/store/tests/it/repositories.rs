@@ -705,3 +705,132 @@ mod throttle {
         assert_eq!(failures(&store, "ip:b").await, ["ip:b"]);
     }
 }
+
+mod housekeeping {
+    use std::{sync::Arc, time::Duration};
+
+    use si_store::{
+        Clock, FixedClock, Repositories, Store,
+        grants::RefreshGrant,
+        housekeeping::Retention,
+        outbox::NewMail,
+        testing::TestDatabase,
+        throttle::ThrottlePolicy,
+        time::{self, macros::datetime},
+    };
+
+    use super::{email, new_account};
+
+    #[tokio::test]
+    async fn a_sweep_deletes_what_outlived_its_use_and_keeps_the_rest() {
+        let database = TestDatabase::create().await;
+        let clock = FixedClock::at(datetime!(2024-06-19 10:00 UTC));
+        let store = Store::connect(&database.url, Arc::new(clock.clone()))
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        let account = store.accounts().create(new_account("sanne", None)).await.unwrap();
+        let now = clock.now();
+        let hour = time::Duration::hours(1);
+        let sessions = store.sessions();
+        for (digest, expires) in [("ended", now + hour), ("alive", now + 3 * hour)] {
+            sessions.create(digest, &account.id, expires).await.unwrap();
+            sessions.add_client(digest, "ebooks").await.unwrap();
+        }
+        let family = |id: &str, expires| RefreshGrant {
+            token_digest: format!("{id}-token"),
+            family_id: id.to_owned(),
+            client_id: "ebooks".to_owned(),
+            account: account.id,
+            session_digest: None,
+            code_digest: None,
+            scope: "openid".to_owned(),
+            auth_time: now,
+            expires_at: expires,
+        };
+        let grants = store.grants();
+        grants
+            .start_family(&family("expiring", now + hour))
+            .await
+            .unwrap();
+        grants
+            .start_family(&family("revoked", now + 30 * hour))
+            .await
+            .unwrap();
+        grants
+            .start_family(&family("current", now + 60 * 24 * hour))
+            .await
+            .unwrap();
+        grants.revoke_family("revoked").await.unwrap();
+        grants.revoke_access_token("jti-old", now + hour).await.unwrap();
+        grants
+            .revoke_access_token("jti-new", now + 3 * hour)
+            .await
+            .unwrap();
+        let policy = ThrottlePolicy::default();
+        store
+            .throttle()
+            .record_failure("user:sanne", &policy)
+            .await
+            .unwrap();
+        let to = email("sanne@example.nl");
+        let mail = |n: u32| NewMail {
+            recipient: &to,
+            template: "password_changed",
+            language: "nl",
+            payload: format!("{{\"n\":{n}}}"),
+        };
+        store.outbox().enqueue(mail(1)).await.unwrap();
+        let claimed = store
+            .outbox()
+            .claim("w", 10, Duration::from_secs(60))
+            .await
+            .unwrap();
+        store.outbox().mark_sent("w", &[claimed[0].id]).await.unwrap();
+
+        // Two hours on: only the ended session, the expired family and the
+        // revocation of a token that has expired go.
+        clock.advance(2 * hour);
+        let swept = store.housekeeping().sweep(Retention::default()).await.unwrap();
+        assert_eq!(
+            (
+                swept.browser_sessions,
+                swept.session_clients,
+                swept.refresh_families,
+                swept.revoked_access_tokens
+            ),
+            (1, 1, 1, 1),
+            "{swept:?}"
+        );
+        assert_eq!(swept.total(), 4, "{swept:?}");
+        assert!(sessions.find("alive").await.unwrap().is_some());
+        assert_eq!(sessions.clients_of("alive").await.unwrap(), ["ebooks"]);
+        assert!(grants.is_access_token_revoked("jti-new").await.unwrap());
+
+        // Two days on: the revoked family and the throttle counter too; a
+        // month on, the sent mail.
+        clock.advance(48 * hour);
+        let swept = store.housekeeping().sweep(Retention::default()).await.unwrap();
+        assert_eq!(
+            (swept.refresh_families, swept.login_throttle, swept.mail_outbox),
+            (1, 1, 0)
+        );
+        assert_eq!(
+            grants
+                .current_refresh("current", "current-token")
+                .await
+                .unwrap()
+                .map(|(g, _)| g.family_id)
+                .as_deref(),
+            Some("current")
+        );
+        clock.advance(30 * 24 * hour);
+        let swept = store.housekeeping().sweep(Retention::default()).await.unwrap();
+        assert_eq!(swept.mail_outbox, 1);
+        assert!(store.outbox().entries().await.unwrap().is_empty());
+        assert!(
+            store.accounts().by_id(&account.id).await.unwrap().is_some(),
+            "accounts stay"
+        );
+    }
+}

@@ -1,0 +1,214 @@
+//! Housekeeping: what has outlived its use is deleted, so that tables do
+//! not grow for ever — ended sessions, spent codes, dead refresh tokens,
+//! revocations past the token's expiry, old throttle counters, and, after
+//! a retention period, sent mail, used links and idempotency records. The
+//! audit log and accounts are never touched. Deletes go in batches, so one
+//! sweep never holds SQLite's writer, or a PostgreSQL lock, for long; any
+//! number of nodes may sweep at once.
+
+use std::time::Duration;
+
+use sea_orm::{
+    ConnectionTrait, DbErr,
+    sea_query::{Alias, Condition, Expr, ExprTrait, Query},
+};
+use serde::Serialize;
+
+use crate::{Clock, StoreError};
+
+/// Rows deleted per statement.
+const BATCH: u64 = 5_000;
+
+/// How long records are kept once they are of no more use to the service
+/// but may still be to a person: sent and failed mail (the operator's "did
+/// it go out?"), used or expired links (so a member who clicks an old link
+/// hears it was used, not that it never existed).
+#[derive(Debug, Clone, Copy)]
+pub struct Retention {
+    pub records: Duration,
+    /// Desk API idempotency keys: a retry later than this is a new request.
+    pub idempotency: Duration,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Self {
+            records: Duration::from_secs(30 * 24 * 3600),
+            idempotency: Duration::from_secs(7 * 24 * 3600),
+        }
+    }
+}
+
+/// How many rows a sweep deleted, per table.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Swept {
+    pub browser_sessions: u64,
+    pub session_clients: u64,
+    pub authorization_codes: u64,
+    pub refresh_families: u64,
+    pub revoked_access_tokens: u64,
+    pub login_throttle: u64,
+    pub mail_outbox: u64,
+    pub logout_notifications: u64,
+    pub account_links: u64,
+    pub desk_requests: u64,
+    pub username_reservations: u64,
+}
+
+impl Swept {
+    pub fn total(&self) -> u64 {
+        self.browser_sessions
+            + self.session_clients
+            + self.authorization_codes
+            + self.refresh_families
+            + self.revoked_access_tokens
+            + self.login_throttle
+            + self.mail_outbox
+            + self.logout_notifications
+            + self.account_links
+            + self.desk_requests
+            + self.username_reservations
+    }
+}
+
+pub struct Housekeeping<'c, C> {
+    conn: &'c C,
+    clock: &'c dyn Clock,
+}
+
+fn col(name: &str) -> Expr {
+    Expr::col(Alias::new(name))
+}
+
+const DAY_MS: i64 = 24 * 3600 * 1000;
+
+impl<'c, C: ConnectionTrait> Housekeeping<'c, C> {
+    pub(crate) fn new(conn: &'c C, clock: &'c dyn Clock) -> Self {
+        Self { conn, clock }
+    }
+
+    /// Deletes everything that has outlived its use, as of now.
+    pub async fn sweep(&self, retention: Retention) -> Result<Swept, StoreError> {
+        let now = self.clock.now_millis();
+        let kept = |d: Duration| now - i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 2);
+        let records = kept(retention.records);
+        let ended_sessions = Query::select()
+            .column(Alias::new("id_digest"))
+            .from(Alias::new("browser_sessions"))
+            .and_where(col("expires_at").lt(now))
+            .to_owned();
+        Ok(Swept {
+            // The clients of a session first: they are found through it.
+            session_clients: self
+                .delete(
+                    "session_clients",
+                    "session_digest",
+                    Condition::all().add(col("session_digest").in_subquery(ended_sessions)),
+                )
+                .await?,
+            browser_sessions: self
+                .delete("browser_sessions", "id_digest", col("expires_at").lt(now).into())
+                .await?,
+            // A day after expiry a replay would be refused as unknown anyway.
+            authorization_codes: self
+                .delete(
+                    "authorization_codes",
+                    "code_digest",
+                    col("expires_at").lt(now - DAY_MS).into(),
+                )
+                .await?,
+            refresh_families: self
+                .delete(
+                    "refresh_families",
+                    "family_id",
+                    Condition::any()
+                        .add(col("expires_at").lt(now))
+                        .add(col("revoked_at").lt(now - DAY_MS)),
+                )
+                .await?,
+            revoked_access_tokens: self
+                .delete("revoked_access_tokens", "jti", col("expires_at").lt(now).into())
+                .await?,
+            // A day without failures: whatever was counted is forgiven.
+            login_throttle: self
+                .delete(
+                    "login_throttle",
+                    "subject",
+                    Condition::all()
+                        .add(col("last_failure_at").lt(now - DAY_MS))
+                        .add(col("blocked_until").lt(now)),
+                )
+                .await?,
+            mail_outbox: self
+                .delete(
+                    "mail_outbox",
+                    "id",
+                    Condition::any()
+                        .add(
+                            Condition::all()
+                                .add(col("status").eq("sent"))
+                                .add(col("sent_at").lt(records)),
+                        )
+                        .add(
+                            Condition::all()
+                                .add(col("status").eq("failed"))
+                                .add(col("next_attempt_at").lt(records)),
+                        ),
+                )
+                .await?,
+            logout_notifications: self
+                .delete(
+                    "logout_notifications",
+                    "id",
+                    Condition::all()
+                        .add(col("status").eq("failed"))
+                        .add(col("next_attempt_at").lt(records)),
+                )
+                .await?,
+            account_links: self
+                .delete(
+                    "account_links",
+                    "token_digest",
+                    col("expires_at").lt(records).into(),
+                )
+                .await?,
+            desk_requests: self
+                .delete(
+                    "desk_requests",
+                    "id",
+                    col("created_at").lt(kept(retention.idempotency)).into(),
+                )
+                .await?,
+            username_reservations: self
+                .delete(
+                    "username_reservations",
+                    "username",
+                    col("reserved_until").lt(now).into(),
+                )
+                .await?,
+        })
+    }
+
+    /// Deletes the rows of `table` that meet `condition`, about `BATCH` at a
+    /// time, each batch found by `key`.
+    async fn delete(&self, table: &str, key: &str, condition: Condition) -> Result<u64, DbErr> {
+        let mut deleted = 0;
+        loop {
+            let batch = Query::select()
+                .column(Alias::new(key))
+                .from(Alias::new(table))
+                .cond_where(condition.clone())
+                .limit(BATCH)
+                .to_owned();
+            let statement = Query::delete()
+                .from_table(Alias::new(table))
+                .and_where(col(key).in_subquery(batch))
+                .to_owned();
+            let affected = self.conn.execute(&statement).await?.rows_affected();
+            deleted += affected;
+            if affected < BATCH {
+                return Ok(deleted);
+            }
+        }
+    }
+}
