@@ -205,7 +205,6 @@ impl Server {
         served
     }
 
-    /// Serves until SIGTERM or Ctrl-C, then shuts down gracefully.
     /// Serves until `shutdown` (see [`ShutdownSignals`]), then shuts down gracefully.
     pub async fn run_until(self, shutdown: ShutdownSignals) -> std::io::Result<()> {
         shutdown.received().await;

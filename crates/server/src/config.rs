@@ -350,6 +350,14 @@ impl Config {
                 )));
             }
         }
+        // Mail programs block images over plain http, or warn about them.
+        if let Some(url) = &mail.logo_url
+            && !url.trim().starts_with("https://")
+        {
+            return Err(ConfigError(format!(
+                "invalid configuration value for mail.logo_url (SI_MAIL__LOGO_URL): {url:?} is not an https:// URL"
+            )));
+        }
         if let Some(url) = &mail.smtp_url
             && let Err(err) = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(url)
         {

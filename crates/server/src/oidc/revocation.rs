@@ -48,7 +48,7 @@ async fn authenticated<'f>(
     Ok((client, token))
 }
 
-/// Refresh tokens are opaque 43-character values; access tokens are JWTs.
+/// Refresh tokens are `{family}.{secret}` (one dot); access tokens are JWTs (two).
 fn looks_like_jwt(token: &str) -> bool {
     token.matches('.').count() == 2
 }

@@ -338,3 +338,18 @@ fn db_sweep_reports_per_table_what_it_deleted() {
         "{text}"
     );
 }
+
+#[test]
+fn a_port_in_use_is_said_once_on_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let output = run(binary(dir.path()).env("SI_LISTEN", &address).arg("serve"));
+    assert_eq!(output.status.code(), Some(1));
+    let message = stderr(&output);
+    assert!(
+        message.contains(&format!("cannot listen on {address}")),
+        "{message}"
+    );
+    assert_eq!(message.matches("in use").count(), 1, "{message}");
+}

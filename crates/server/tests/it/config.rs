@@ -33,6 +33,11 @@ fn a_bad_value_stops_start_up_with_one_line_naming_the_key() {
         ("SI_HASHING__ITERATIONS", "0", "SI_HASHING"),
         ("SI_TRUSTED_PROXIES", "10.0.0.0/33", "SI_TRUSTED_PROXIES"),
         ("SI_LOG_FILTER", "single_identity=loud", "SI_LOG_FILTER"),
+        (
+            "SI_MAIL__LOGO_URL",
+            "http://bibliotheek.example/logo.png",
+            "SI_MAIL__LOGO_URL",
+        ),
     ];
     for (variable, value, named) in cases {
         let output = run(binary(dir.path()).env(variable, value).arg("serve"));
