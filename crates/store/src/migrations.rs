@@ -64,6 +64,13 @@ const MIGRATIONS: &[Migration] = &[
         tables: legacy_import_tables,
         indexes: legacy_import_indexes,
     },
+    Migration {
+        version: 7,
+        name: "0007_refresh_families_by_session",
+        drops: &[],
+        tables: Vec::new,
+        indexes: refresh_families_by_session,
+    },
 ];
 
 const LEDGER: &str = "schema_migrations";
@@ -602,6 +609,17 @@ fn refresh_family_indexes() -> Vec<IndexCreateStatement> {
             false,
         ),
     ]
+}
+
+/// A logout revokes the refresh tokens of its session: found by index, not
+/// by reading every family.
+fn refresh_families_by_session() -> Vec<IndexCreateStatement> {
+    vec![index_on(
+        "ix_refresh_families_session",
+        "refresh_families",
+        &["session_digest"],
+        false,
+    )]
 }
 
 /// Single-use links mailed to members: confirm the account, reset the
