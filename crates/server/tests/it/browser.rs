@@ -511,3 +511,42 @@ async fn a_forgotten_username_arrives_by_mail_and_the_pages_work_at_200_percent_
     browser.stop().await;
     app.stop().await;
 }
+
+pub async fn type_into(driver: &WebDriver, id: &str, text: &str) {
+    let field = driver.find(By::Id(id)).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys(text).await.unwrap();
+}
+
+pub async fn click(driver: &WebDriver, css: &str) {
+    driver.find(By::Css(css)).await.unwrap().click().await.unwrap();
+}
+
+pub async fn follow(driver: &WebDriver, link_text: &str) {
+    driver
+        .find(By::PartialLinkText(link_text))
+        .await
+        .unwrap_or_else(|_| panic!("a link {link_text:?}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Waits (up to 10 s) until the element at `css` holds `expected`,
+/// reloading the page between looks when `reload` is set.
+pub async fn expect_text(driver: &WebDriver, css: &str, expected: &str, reload: bool) -> String {
+    let mut seen = String::new();
+    for _ in 0..100 {
+        if let Ok(element) = driver.find(By::Css(css)).await {
+            seen = element.text().await.unwrap_or_default();
+            if seen.contains(expected) {
+                return seen;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if reload {
+            driver.refresh().await.unwrap();
+        }
+    }
+    panic!("expected {expected:?} in {css}, saw {seen:?}");
+}

@@ -6,13 +6,13 @@
 //! in `docs/screenshots/` are made here: `SI_UPDATE_SCREENSHOTS=1` rewrites
 //! them.
 
-use std::{path::PathBuf, time::Duration};
+use std::path::PathBuf;
 
 use si_store::testing::TestDatabase;
-use thirtyfour::{Key, WebDriver, prelude::By};
+use thirtyfour::{Key, prelude::By};
 
 use crate::{
-    browser::Browser,
+    browser::{Browser, click, expect_text, follow, type_into},
     support::{ServeProcess, binary, run, stderr},
 };
 
@@ -61,26 +61,6 @@ impl Demo {
     }
 }
 
-async fn type_into(driver: &WebDriver, id: &str, text: &str) {
-    let field = driver.find(By::Id(id)).await.unwrap();
-    field.clear().await.unwrap();
-    field.send_keys(text).await.unwrap();
-}
-
-async fn click(driver: &WebDriver, css: &str) {
-    driver.find(By::Css(css)).await.unwrap().click().await.unwrap();
-}
-
-async fn follow(driver: &WebDriver, link_text: &str) {
-    driver
-        .find(By::PartialLinkText(link_text))
-        .await
-        .unwrap_or_else(|_| panic!("a link {link_text:?}"))
-        .click()
-        .await
-        .unwrap();
-}
-
 async fn log_in(browser: &Browser, username: &str, password: &str) {
     let driver = browser.driver();
     browser.expect_heading("Inloggen").await;
@@ -88,25 +68,6 @@ async fn log_in(browser: &Browser, username: &str, password: &str) {
     let field = driver.find(By::Id("password")).await.unwrap();
     field.send_keys(password).await.unwrap();
     field.send_keys(Key::Enter).await.unwrap();
-}
-
-/// Waits (up to 10 s) until the element at `css` holds `expected`,
-/// reloading the page between looks when `reload` is set.
-async fn expect_text(driver: &WebDriver, css: &str, expected: &str, reload: bool) -> String {
-    let mut seen = String::new();
-    for _ in 0..100 {
-        if let Ok(element) = driver.find(By::Css(css)).await {
-            seen = element.text().await.unwrap_or_default();
-            if seen.contains(expected) {
-                return seen;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        if reload {
-            driver.refresh().await.unwrap();
-        }
-    }
-    panic!("expected {expected:?} in {css}, saw {seen:?}");
 }
 
 /// Into `target/screenshots/`, and into `docs/screenshots/` for the README

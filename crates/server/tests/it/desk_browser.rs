@@ -6,14 +6,12 @@
 //! be told that a password reset is not theirs to do. Every screen is checked
 //! with axe-core.
 
-use std::time::Duration;
-
 use si_domain::{Email, LibraryCode, Username};
 use si_store::Repositories;
 use thirtyfour::{Key, WebDriver, prelude::By};
 
 use crate::{
-    browser::Browser,
+    browser::{Browser, click, expect_text, type_into},
     desk::desk_library,
     interop::{PASSWORD, member},
     selfservice::{app_with_mail, text_of},
@@ -36,16 +34,6 @@ pub async fn staff(app: &TestApp, libraries: &[&str]) -> &'static str {
     "balie.anna"
 }
 
-async fn type_into(driver: &WebDriver, id: &str, text: &str) {
-    let field = driver.find(By::Id(id)).await.unwrap();
-    field.clear().await.unwrap();
-    field.send_keys(text).await.unwrap();
-}
-
-async fn click(driver: &WebDriver, css: &str) {
-    driver.find(By::Css(css)).await.unwrap().click().await.unwrap();
-}
-
 async fn text_at(driver: &WebDriver, css: &str) -> String {
     driver.find(By::Css(css)).await.unwrap().text().await.unwrap()
 }
@@ -57,21 +45,6 @@ async fn log_in(browser: &Browser, username: &str) {
     let password = driver.find(By::Id("password")).await.unwrap();
     password.send_keys(PASSWORD).await.unwrap();
     password.send_keys(Key::Enter).await.unwrap();
-}
-
-/// Waits until the status or alert region holds `expected`.
-async fn expect_message(driver: &WebDriver, css: &str, expected: &str) {
-    let mut seen = String::new();
-    for _ in 0..100 {
-        if let Ok(element) = driver.find(By::Css(css)).await {
-            seen = element.text().await.unwrap_or_default();
-            if seen.contains(expected) {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("expected {expected:?} in {css}, saw {seen:?}");
 }
 
 // A multi-threaded runtime: the driver's session ends from its own task.
@@ -112,7 +85,7 @@ async fn desk_staff_register_a_new_member_and_link_one_who_moved() {
 
     // Nothing filled in: every problem is listed and tied to its field.
     click(driver, "form button.primary").await;
-    expect_message(driver, "#error-summary", "Controleer de gegevens").await;
+    expect_text(driver, "#error-summary", "Controleer de gegevens", false).await;
     let summary = text_at(driver, "#error-summary").await;
     assert!(
         summary.contains("Een pasnummer heeft 4 tot 32 letters of cijfers"),
@@ -175,26 +148,28 @@ async fn desk_staff_register_a_new_member_and_link_one_who_moved() {
     browser.assert_accessible("desk: existing account search").await;
     type_into(driver, "username", "sanne_2015").await;
     click(driver, "button[value=search]").await;
-    expect_message(
+    expect_text(
         driver,
         "#search-error",
         "Er is geen inlogaccount met deze gebruikersnaam",
+        false,
     )
     .await;
     browser.assert_accessible("desk: search without result").await;
     type_into(driver, "username", "Sanne_2015").await;
     click(driver, "button[value=search]").await;
-    expect_message(driver, "dl.facts", "Sanne_2015").await;
+    expect_text(driver, "dl.facts", "Sanne_2015", false).await;
     let result = text_at(driver, "dl.facts").await;
     let masked = Email::parse("ouders@example.nl").unwrap().masked();
     assert!(result.contains(&masked), "the address is masked: {result}");
     browser.screenshot("desk-search-result-nl").await;
     click(driver, "button[value=link]").await;
     browser.expect_heading("Opbouw abonnementskosten").await;
-    expect_message(
+    expect_text(
         driver,
         "[role=status]",
         "Inschrijving gekoppeld aan het bestaande inlogaccount",
+        false,
     )
     .await;
     let account = app
@@ -232,14 +207,15 @@ async fn desk_staff_register_a_new_member_and_link_one_who_moved() {
         .click()
         .await
         .unwrap();
-    expect_message(driver, ".question", "sanne.nieuw@example.nl").await;
+    expect_text(driver, ".question", "sanne.nieuw@example.nl", false).await;
     browser.assert_accessible("desk: recovery address question").await;
     browser.screenshot("desk-recovery-question-nl").await;
     click(driver, ".question button[value=ja]").await;
-    expect_message(
+    expect_text(
         driver,
         "[role=status]",
         "zodra de klant op de link in de mail klikt",
+        false,
     )
     .await;
     let mails = smtp.wait_for_async(4).await;
@@ -250,7 +226,7 @@ async fn desk_staff_register_a_new_member_and_link_one_who_moved() {
 
     // A password reset is not the desk's to do.
     click(driver, "form[action$='/password-reset'] button").await;
-    expect_message(driver, "[role=alert]", "Wachtwoord vergeten?").await;
+    expect_text(driver, "[role=alert]", "Wachtwoord vergeten?", false).await;
     browser.assert_accessible("desk: password reset refused").await;
     browser.stop().await;
     app.stop().await;

@@ -180,6 +180,47 @@ pub fn hidden_field(page: &str, name: &str) -> String {
         .replace("&#43;", "+")
 }
 
+/// The hidden fields of the login page a browser is sent to.
+pub struct LoginForm {
+    csrf: String,
+    request: String,
+}
+
+impl LoginForm {
+    /// Follows `authorize_url` to the login page; `None` when the browser is
+    /// signed in already and goes straight back (the URL it goes to).
+    pub async fn open(app: &TestApp, browser: &reqwest::Client, authorize_url: &str) -> Result<Self, String> {
+        let response = browser.get(authorize_url).send().await.unwrap();
+        assert_eq!(response.status(), 303, "authorize answers with a redirect");
+        let location = response.headers()["location"].to_str().unwrap().to_owned();
+        if !location.starts_with("/login") {
+            return Err(location);
+        }
+        let page = browser
+            .get(app.url(&location))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains("<h1>Inloggen</h1>"), "{page}");
+        Ok(Self {
+            csrf: hidden_field(&page, "csrf"),
+            request: hidden_field(&page, "request"),
+        })
+    }
+
+    pub fn filled(&self, username: &str, password: &str) -> [(&'static str, String); 4] {
+        [
+            ("csrf", self.csrf.clone()),
+            ("request", self.request.clone()),
+            ("username", username.to_owned()),
+            ("password", password.to_owned()),
+        ]
+    }
+}
+
 /// Follows the authorization URL as a browser would, logging in when asked,
 /// and returns the URL the browser is finally sent to at the client.
 pub async fn log_in_through(
@@ -189,27 +230,10 @@ pub async fn log_in_through(
     username: &str,
     password: &str,
 ) -> String {
-    let response = browser.get(authorize_url).send().await.unwrap();
-    assert_eq!(response.status(), 303, "authorize answers with a redirect");
-    let location = response.headers()["location"].to_str().unwrap().to_owned();
-    if !location.starts_with("/login") {
-        return location;
-    }
-    let page = browser
-        .get(app.url(&location))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(page.contains("<h1>Inloggen</h1>"), "{page}");
-    let form = [
-        ("csrf", hidden_field(&page, "csrf")),
-        ("request", hidden_field(&page, "request")),
-        ("username", username.to_owned()),
-        ("password", password.to_owned()),
-    ];
+    let form = match LoginForm::open(app, browser, authorize_url).await {
+        Ok(form) => form.filled(username, password),
+        Err(signed_in) => return signed_in,
+    };
     let response = browser.post(app.url("/login")).form(&form).send().await.unwrap();
     assert_eq!(response.status(), 303, "a good login goes back to the client");
     response.headers()["location"].to_str().unwrap().to_owned()

@@ -16,8 +16,8 @@ use single_identity::{
 
 use crate::{
     interop::{
-        PASSWORD, REDIRECT_URI, browser, hidden_field, library, log_in_through, member, query_value,
-        register as register_rp,
+        LoginForm, PASSWORD, REDIRECT_URI, browser, hidden_field, library, log_in_through, member,
+        query_value, register as register_rp,
     },
     support::{TestApp, spawn_app, spawn_app_with},
 };
@@ -521,28 +521,11 @@ async fn unknown_usernames_and_wrong_passwords_get_one_message_and_are_throttled
     member(&app.store, "sanne").await;
     let (client_id, _) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Rs256).await;
     let browser = browser();
-    let start = browser
-        .get(authorize_url(&app, &client_id, &[]))
-        .send()
+    let login = LoginForm::open(&app, &browser, &authorize_url(&app, &client_id, &[]))
         .await
         .unwrap();
-    let login_path = start.headers()["location"].to_str().unwrap().to_owned();
-    let page = browser
-        .get(app.url(&login_path))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let (csrf, request) = (hidden_field(&page, "csrf"), hidden_field(&page, "request"));
     let attempt = |username: &str, password: &str| {
-        let form = [
-            ("csrf", csrf.clone()),
-            ("request", request.clone()),
-            ("username", username.to_owned()),
-            ("password", password.to_owned()),
-        ];
+        let form = login.filled(username, password);
         let response = browser.post(app.url("/login")).form(&form).send();
         async move {
             let response = response.await.unwrap();
@@ -571,12 +554,8 @@ async fn unknown_usernames_and_wrong_passwords_get_one_message_and_are_throttled
     assert_eq!(status, 401);
 
     // A forged CSRF token changes nothing and says the form expired.
-    let form = [
-        ("csrf", "forged".to_owned()),
-        ("request", request.clone()),
-        ("username", "sanne".to_owned()),
-        ("password", PASSWORD.to_owned()),
-    ];
+    let mut form = login.filled("sanne", PASSWORD);
+    form[0].1 = "forged".to_owned();
     let forged = browser.post(app.url("/login")).form(&form).send().await.unwrap();
     assert_eq!(forged.status(), 400);
     app.stop().await;
@@ -586,26 +565,10 @@ async fn unknown_usernames_and_wrong_passwords_get_one_message_and_are_throttled
 async fn address_counted(app: &TestApp) -> (bool, bool) {
     let (client_id, _) = register_rp(app, ClientKind::Confidential, IdTokenAlgorithm::Rs256).await;
     let browser = browser();
-    let start = browser
-        .get(authorize_url(app, &client_id, &[]))
-        .send()
+    let login = LoginForm::open(app, &browser, &authorize_url(app, &client_id, &[]))
         .await
         .unwrap();
-    let login_path = start.headers()["location"].to_str().unwrap().to_owned();
-    let page = browser
-        .get(app.url(&login_path))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let form = [
-        ("csrf", hidden_field(&page, "csrf")),
-        ("request", hidden_field(&page, "request")),
-        ("username", "nobody-here".to_owned()),
-        ("password", "Whatever1!".to_owned()),
-    ];
+    let form = login.filled("nobody-here", "Whatever1!");
     let response = browser
         .post(app.url("/login"))
         .header("x-forwarded-for", "198.51.100.7, 203.0.113.9")

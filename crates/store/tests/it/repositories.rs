@@ -465,17 +465,27 @@ async fn a_transaction_that_is_not_committed_leaves_nothing_behind() {
     assert_eq!(store.catalogue().libraries().await.unwrap().len(), 1);
 }
 
+/// A migrated store whose clock stands at 2024-06-19 10:00 UTC until moved.
+async fn store_with_clock() -> (Store, FixedClock, TestDatabase) {
+    let database = TestDatabase::create().await;
+    let clock = FixedClock::at(datetime!(2024-06-19 10:00 UTC));
+    let store = Store::connect(&database.url, Arc::new(clock.clone()))
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    (store, clock, database)
+}
+
 mod outbox {
     use std::{collections::BTreeSet, sync::Arc, time::Duration};
 
     use si_store::{
         FixedClock, Repositories, Store,
         outbox::NewMail,
-        testing::TestDatabase,
         time::{self, macros::datetime},
     };
 
-    use super::email;
+    use super::{email, store_with_clock};
 
     fn mail(to: &si_domain::Email, n: usize) -> NewMail<'_> {
         NewMail {
@@ -484,16 +494,6 @@ mod outbox {
             language: "nl",
             payload: format!("{{\"n\":{n}}}"),
         }
-    }
-
-    async fn store_with_clock() -> (Store, FixedClock, TestDatabase) {
-        let database = TestDatabase::create().await;
-        let clock = FixedClock::at(datetime!(2024-06-19 10:00 UTC));
-        let store = Store::connect(&database.url, Arc::new(clock.clone()))
-            .await
-            .unwrap();
-        store.migrate().await.unwrap();
-        (store, clock, database)
     }
 
     #[tokio::test]
@@ -644,14 +644,11 @@ mod outbox {
 }
 
 mod throttle {
-    use std::{sync::Arc, time::Duration};
+    use std::time::Duration;
 
-    use si_store::{
-        FixedClock, Repositories, Store,
-        testing::TestDatabase,
-        throttle::ThrottlePolicy,
-        time::{self, macros::datetime},
-    };
+    use si_store::{Repositories, Store, throttle::ThrottlePolicy, time};
+
+    use super::store_with_clock;
 
     const POLICY: ThrottlePolicy = ThrottlePolicy {
         free_failures: 3,
@@ -671,12 +668,7 @@ mod throttle {
 
     #[tokio::test]
     async fn failures_leak_away_one_per_interval_and_a_steady_trickle_never_blocks() {
-        let database = TestDatabase::create().await;
-        let clock = FixedClock::at(datetime!(2024-06-19 10:00 UTC));
-        let store = Store::connect(&database.url, Arc::new(clock.clone()))
-            .await
-            .unwrap();
-        store.migrate().await.unwrap();
+        let (store, clock, _database) = store_with_clock().await;
         let throttle = store.throttle();
 
         // One failure a minute, for an hour: each is forgiven before the next.
@@ -707,28 +699,18 @@ mod throttle {
 }
 
 mod housekeeping {
-    use std::{sync::Arc, time::Duration};
+    use std::time::Duration;
 
     use si_store::{
-        Clock, FixedClock, Repositories, Store,
-        grants::RefreshGrant,
-        housekeeping::Retention,
-        outbox::NewMail,
-        testing::TestDatabase,
-        throttle::ThrottlePolicy,
-        time::{self, macros::datetime},
+        Clock, Repositories, grants::RefreshGrant, housekeeping::Retention, outbox::NewMail,
+        throttle::ThrottlePolicy, time,
     };
 
-    use super::{email, new_account};
+    use super::{email, new_account, store_with_clock};
 
     #[tokio::test]
     async fn a_sweep_deletes_what_outlived_its_use_and_keeps_the_rest() {
-        let database = TestDatabase::create().await;
-        let clock = FixedClock::at(datetime!(2024-06-19 10:00 UTC));
-        let store = Store::connect(&database.url, Arc::new(clock.clone()))
-            .await
-            .unwrap();
-        store.migrate().await.unwrap();
+        let (store, clock, _database) = store_with_clock().await;
         let account = store.accounts().create(new_account("sanne", None)).await.unwrap();
         let now = clock.now();
         let hour = time::Duration::hours(1);
