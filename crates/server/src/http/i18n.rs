@@ -43,6 +43,26 @@ impl Language {
         }
     }
 
+    /// The language the member chose with the switch, remembered in a cookie.
+    pub fn chosen(headers: &axum::http::HeaderMap) -> Option<Self> {
+        headers
+            .get_all(axum::http::header::COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|cookies| cookies.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(name, _)| *name == LANGUAGE_COOKIE)
+            .and_then(|(_, value)| Language::from_code(value))
+    }
+
+    /// The first supported language in `ui_locales`: BCP 47 tags in order
+    /// of preference, separated by spaces (`en-GB nl`).
+    pub fn from_ui_locales(locales: &str) -> Option<Self> {
+        locales
+            .split_whitespace()
+            .find_map(|tag| Language::from_code(tag.split('-').next()?))
+    }
+
     /// The first supported language in an `Accept-Language` header, by weight.
     pub fn from_accept_language(header: &str) -> Option<Self> {
         let mut choices: Vec<(f32, Language)> = header
@@ -68,21 +88,19 @@ impl Language {
     }
 }
 
-/// The language of a request: the remembered choice, else the browser's
-/// preference, else Dutch.
+/// The language of a request: the member's remembered choice, else the
+/// `ui_locales` a relying party asked for (OpenID Connect Core §3.1.2.1),
+/// else the browser's preference, else Dutch.
 impl<S: Send + Sync> FromRequestParts<S> for Language {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let from_cookie = parts
-            .headers
-            .get_all(axum::http::header::COOKIE)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|cookies| cookies.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(name, _)| *name == LANGUAGE_COOKIE)
-            .and_then(|(_, value)| Language::from_code(value));
+        let asked = || {
+            let query = parts.uri.query()?;
+            let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).ok()?;
+            let (_, locales) = pairs.into_iter().find(|(name, _)| name == "ui_locales")?;
+            Language::from_ui_locales(&locales)
+        };
         let from_header = || {
             parts
                 .headers
@@ -90,7 +108,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Language {
                 .and_then(|value| value.to_str().ok())
                 .and_then(Language::from_accept_language)
         };
-        Ok(from_cookie.or_else(from_header).unwrap_or_default())
+        Ok(Language::chosen(&parts.headers)
+            .or_else(asked)
+            .or_else(from_header)
+            .unwrap_or_default())
     }
 }
 

@@ -42,6 +42,9 @@ pub struct AuthorizationRequest {
     pub code_challenge_method: Option<String>,
     pub prompt: Option<String>,
     pub max_age: Option<String>,
+    /// The languages the relying party asks the pages in; carried to the
+    /// login page, where [`Language`] reads it.
+    pub ui_locales: Option<String>,
 }
 
 /// A request that passed every check.

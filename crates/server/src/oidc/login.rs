@@ -145,6 +145,14 @@ pub async fn submit(
         return Err(PageError::new(language, PageErrorKind::BadRequest));
     };
     let request: LoginRequest = serde_urlencoded::from_str(&form.request).unwrap_or_default();
+    // The form posts without the query that carried `ui_locales`: the
+    // answer stays in the language the form was shown in.
+    let language = match &request.authorization.ui_locales {
+        Some(locales) if Language::chosen(&headers).is_none() => {
+            Language::from_ui_locales(locales).unwrap_or(language)
+        }
+        _ => language,
+    };
     let destination = match Destination::of(&state, request).await {
         Ok(destination) => destination,
         Err(refusal) => return Ok(authorize::refuse(&state, language, refusal)),

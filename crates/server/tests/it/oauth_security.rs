@@ -1083,3 +1083,42 @@ async fn a_login_post_that_is_no_form_gets_a_localized_page() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn ui_locales_chooses_the_pages_language_unless_the_member_chose_one() {
+    let app = spawn_app().await;
+    member(&app.store, "sanne").await;
+    let (client_id, _) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Rs256).await;
+    let url = authorize_url(&app, &client_id, &[("ui_locales", "fr-FR en-GB nl")]);
+    let login_page = |browser: reqwest::Client| {
+        let url = url.clone();
+        let app = &app;
+        async move {
+            let start = browser.get(url).send().await.unwrap();
+            let location = start.headers()["location"].to_str().unwrap().to_owned();
+            let page = browser.get(app.url(&location)).send().await.unwrap();
+            (browser, page.text().await.unwrap())
+        }
+    };
+
+    let (english, page) = login_page(browser()).await;
+    assert!(page.contains("<h1>Log in</h1>"), "{page}");
+    // A wrong password answers in the same language, though the form posts
+    // without the query that asked for it.
+    let form = [
+        ("csrf", hidden_field(&page, "csrf")),
+        ("request", hidden_field(&page, "request")),
+        ("username", "sanne".to_owned()),
+        ("password", "Wrong-one-1".to_owned()),
+    ];
+    let again = english.post(app.url("/login")).form(&form).send().await.unwrap();
+    assert_eq!(again.status(), 401);
+    assert!(again.text().await.unwrap().contains("<h1>Log in</h1>"));
+
+    // The member's own choice wins over the relying party's.
+    let dutch = browser();
+    dutch.get(app.url("/language/nl")).send().await.unwrap();
+    let (_, page) = login_page(dutch).await;
+    assert!(page.contains("<h1>Inloggen</h1>"), "{page}");
+    app.stop().await;
+}
