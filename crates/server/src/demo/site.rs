@@ -550,6 +550,22 @@ pub struct Visit {
     guest: Option<String>,
 }
 
+/// A site opened at another address than the public one (`localhost` for
+/// `127.0.0.1`) goes there first: the provider sends the browser back to
+/// the public address, where the cookies of a sign-in begun elsewhere are
+/// not. Only for a plain-http public URL, the demo on one's own machine: a
+/// proxy in front of an https one may pass on a Host of its own.
+fn at_public_address(state: &AppState, headers: &HeaderMap, path: &str) -> Option<Response> {
+    if state.public_url.is_https() {
+        return None;
+    }
+    let host = headers.get(header::HOST)?.to_str().ok()?;
+    let public = state.public_url.as_str();
+    let public_host = public.split_once("://").map_or(public, |(_, rest)| rest);
+    (!host.eq_ignore_ascii_case(public_host))
+        .then(|| Redirect::to(&format!("{public}{path}")).into_response())
+}
+
 /// The site's home page: who is signed in and their memberships.
 pub async fn show(
     State(state): State<AppState>,
@@ -559,6 +575,9 @@ pub async fn show(
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
     let (sites, site) = sites(&state, &slug, language)?;
+    if let Some(elsewhere) = at_public_address(&state, &headers, &format!("{}/", site.path())) {
+        return Ok(elsewhere);
+    }
     Ok(match sites.session(site, &headers) {
         Some(session) => SitePage::new(language, site, Some(&session)).into_response(),
         None if site.signs_in_silently() && visit.guest.is_none() => match sites.start(site, true).await {

@@ -341,3 +341,24 @@ fn every_picture_in_the_readme_walkthrough_is_in_the_repository() {
         assert!(bytes.starts_with(b"\x89PNG"), "{picture} is a PNG");
     }
 }
+
+#[tokio::test]
+async fn a_demo_site_opened_at_localhost_moves_to_the_address_the_login_returns_to() {
+    let database = TestDatabase::create().await;
+    let demo = Demo::start(&database);
+    let port = demo.serve.url.rsplit(':').next().unwrap().to_owned();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let answer = client
+        .get(format!("http://localhost:{port}/demo/website/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 303);
+    assert_eq!(answer.headers()["location"], demo.url("/demo/website/"));
+    let at_home = client.get(demo.url("/demo/website/")).send().await.unwrap();
+    assert_eq!(at_home.status(), 200);
+    assert!(demo.serve.terminate().success());
+}
