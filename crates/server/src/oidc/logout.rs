@@ -10,7 +10,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
     Form,
-    extract::{Query, State},
+    extract::{Query, State, rejection::FormRejection},
     http::{HeaderMap, HeaderValue, header},
     response::{IntoResponse, Redirect, Response},
 };
@@ -31,7 +31,7 @@ use crate::{
     },
 };
 
-#[derive(Debug, Default, Deserialize, serde::Serialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct LogoutRequest {
     id_token_hint: Option<String>,
     client_id: Option<String>,
@@ -92,13 +92,16 @@ pub async fn ask(
     Ok(([(header::CACHE_CONTROL, "no-store")], page).into_response())
 }
 
-/// The member's own "Uitloggen" button, or the answer to the question.
+/// The member's own "Uitloggen" button, or the answer to the question. A
+/// POST carries the session cookie only from our own pages (SameSite=Lax),
+/// so one whose body is no form logs out all the same.
 pub async fn confirm(
     State(state): State<AppState>,
     language: Language,
     headers: HeaderMap,
-    Form(request): Form<LogoutRequest>,
+    form: Result<Form<LogoutRequest>, FormRejection>,
 ) -> Result<Response, PageError> {
+    let request = form.map(|Form(request)| request).unwrap_or_default();
     end(state, language, headers, request).await
 }
 
