@@ -175,6 +175,8 @@ enum SiteError {
     Refused(String),
     #[error("the token is not valid: {0}")]
     InvalidToken(String),
+    #[error("the operating system's random generator failed")]
+    Randomness,
 }
 
 const FLOW_LIFETIME: Duration = Duration::from_secs(600);
@@ -459,7 +461,7 @@ fn string(map: &Map<String, Value>, key: &str) -> Option<String> {
 fn random() -> Result<String, SiteError> {
     SecretToken::generate()
         .map(|token| token.expose().to_owned())
-        .map_err(|_| SiteError::Provider("no randomness".to_owned()))
+        .map_err(|_| SiteError::Randomness)
 }
 
 async fn read_json<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, SiteError> {
@@ -538,6 +540,7 @@ fn failed(language: Language, site: SiteKind, error: &SiteError) -> Response {
         SiteError::UnknownFlow => (StatusCode::BAD_REQUEST, "demo-flow-unknown"),
         SiteError::Refused(_) => (StatusCode::BAD_REQUEST, "demo-refused"),
         SiteError::Provider(_) | SiteError::InvalidToken(_) => (StatusCode::BAD_GATEWAY, "demo-failed"),
+        SiteError::Randomness => (StatusCode::INTERNAL_SERVER_ERROR, "demo-failed"),
     };
     tracing::warn!(site = site.client_id(), "demo sign-in failed: {error}");
     let page = SitePage::new(language, site, None).with_problem(language.text(key));
