@@ -12,10 +12,10 @@ mod staff;
 use std::{path::PathBuf, process::ExitCode, sync::Arc};
 
 use clap::{Parser, Subcommand};
-use si_store::{Repositories, SystemClock};
+use si_store::{Repositories, SystemClock, Workload};
 
 use crate::{
-    app::{Server, ShutdownSignals, open_store},
+    app::{Server, ShutdownSignals, open_store, open_store_for},
     config::Config,
     http::observe,
 };
@@ -197,7 +197,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             staff::staff(&store, command).await
         }
         Command::Migrate(command) => {
-            let store = open_store(&config, Arc::new(SystemClock)).await?;
+            let store = open_store_for(&config, Arc::new(SystemClock), Workload::BulkLoad).await?;
             migrate::run(store, command).await
         }
         Command::Audit(args) => {
