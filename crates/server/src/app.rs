@@ -5,7 +5,7 @@ use std::{net::SocketAddr, sync::Arc};
 
 use axum::{
     Router,
-    extract::{FromRef, Path, Query},
+    extract::{FromRef, Path},
     http::header,
     middleware,
     response::{IntoResponse, Redirect, Response},
@@ -25,6 +25,7 @@ use tower_http::{
     trace::{DefaultOnResponse, TraceLayer},
 };
 
+use crate::http::page_query::PageQuery;
 use crate::{
     config::{Config, PublicUrl},
     demo, frontoffice, health,
@@ -369,7 +370,7 @@ struct ReturnTo {
 async fn switch_language(
     current: Language,
     Path(code): Path<String>,
-    Query(back): Query<ReturnTo>,
+    PageQuery(back): PageQuery<ReturnTo>,
 ) -> Result<Response, PageError> {
     let language = Language::from_code(&code).ok_or(PageError::new(current, PageErrorKind::NotFound))?;
     let target = back

@@ -17,7 +17,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
     Form,
-    extract::{Path, Query, State},
+    extract::{Path, Query, State, rejection::QueryRejection},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Redirect, Response},
 };
@@ -534,6 +534,12 @@ fn sites<'s>(
     }
 }
 
+/// The response of a step that may fail: what it made, or the site's page
+/// saying it did not work.
+fn or_failed(language: Language, site: SiteKind, result: Result<Response, SiteError>) -> Response {
+    result.unwrap_or_else(|error| failed(language, site, &error))
+}
+
 /// What went wrong, for the member, with the detail for whoever runs the demo.
 fn failed(language: Language, site: SiteKind, error: &SiteError) -> Response {
     let (status, key) = match error {
@@ -573,20 +579,21 @@ fn at_public_address(state: &AppState, headers: &HeaderMap, path: &str) -> Optio
 pub async fn show(
     State(state): State<AppState>,
     Path(slug): Path<String>,
-    Query(visit): Query<Visit>,
+    visit: Result<Query<Visit>, QueryRejection>,
     language: Language,
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
     let (sites, site) = sites(&state, &slug, language)?;
+    // A query that does not parse is a plain visit.
+    let visit = visit.map_or(Visit { guest: None }, |Query(visit)| visit);
     if let Some(elsewhere) = at_public_address(&state, &headers, &format!("{}/", site.path())) {
         return Ok(elsewhere);
     }
     Ok(match sites.session(site, &headers) {
         Some(session) => SitePage::new(language, site, Some(&session)).into_response(),
-        None if site.signs_in_silently() && visit.guest.is_none() => match sites.start(site, true).await {
-            Ok(redirect) => redirect,
-            Err(error) => failed(language, site, &error),
-        },
+        None if site.signs_in_silently() && visit.guest.is_none() => {
+            or_failed(language, site, sites.start(site, true).await)
+        }
         None => SitePage::new(language, site, None).into_response(),
     })
 }
@@ -608,10 +615,7 @@ pub async fn log_in(
     language: Language,
 ) -> Result<Response, PageError> {
     let (sites, site) = sites(&state, &slug, language)?;
-    Ok(match sites.start(site, false).await {
-        Ok(redirect) => redirect,
-        Err(error) => failed(language, site, &error),
-    })
+    Ok(or_failed(language, site, sites.start(site, false).await))
 }
 
 #[derive(Deserialize)]
@@ -626,11 +630,15 @@ pub struct Callback {
 pub async fn callback(
     State(state): State<AppState>,
     Path(slug): Path<String>,
-    Query(answer): Query<Callback>,
+    answer: Result<Query<Callback>, QueryRejection>,
     language: Language,
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
     let (sites, site) = sites(&state, &slug, language)?;
+    // An answer that does not parse (a field twice) matches no sign-in.
+    let Ok(Query(answer)) = answer else {
+        return Ok(failed(language, site, &SiteError::UnknownFlow));
+    };
     let Some(flow) = answer
         .state
         .as_deref()

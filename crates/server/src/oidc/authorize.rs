@@ -4,7 +4,7 @@
 //! other error goes back to the client with `state` and `iss`.
 
 use axum::{
-    extract::{Query, State},
+    extract::State,
     http::{HeaderMap, HeaderValue, header},
     response::{IntoResponse, Redirect, Response},
 };
@@ -17,6 +17,7 @@ use super::{
     session,
     tokens::find_client,
 };
+use crate::http::page_query::PageQuery;
 use crate::{
     app::AppState,
     http::{
@@ -86,7 +87,7 @@ pub async fn authorize(
     State(state): State<AppState>,
     language: Language,
     headers: HeaderMap,
-    Query(request): Query<AuthorizationRequest>,
+    PageQuery(request): PageQuery<AuthorizationRequest>,
 ) -> Result<Response, PageError> {
     let valid = match validate(&state, request).await {
         Ok(valid) => valid,

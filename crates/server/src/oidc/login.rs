@@ -8,7 +8,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
     Form,
-    extract::{Query, State, rejection::FormRejection},
+    extract::{State, rejection::FormRejection},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Redirect, Response},
 };
@@ -23,6 +23,7 @@ use super::{
     authorize::{self, AuthorizationRequest, Refusal, ValidRequest},
     session,
 };
+use crate::http::page_query::PageQuery;
 use crate::{
     app::AppState,
     frontoffice::FRONTOFFICE_PATH,
@@ -108,7 +109,7 @@ pub async fn show(
     State(state): State<AppState>,
     language: Language,
     headers: HeaderMap,
-    Query(request): Query<LoginRequest>,
+    PageQuery(request): PageQuery<LoginRequest>,
 ) -> Result<Response, PageError> {
     match Destination::of(&state, request.clone()).await {
         Err(refusal) => return Ok(authorize::refuse(&state, language, refusal)),

@@ -10,7 +10,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
     Form,
-    extract::{Query, State, rejection::FormRejection},
+    extract::{State, rejection::FormRejection},
     http::{HeaderMap, HeaderValue, header},
     response::{IntoResponse, Redirect, Response},
 };
@@ -23,6 +23,7 @@ use super::{
     backchannel,
     session::{self, SESSION_COOKIE, cookie},
 };
+use crate::http::page_query::PageQuery;
 use crate::{
     app::AppState,
     http::{
@@ -63,7 +64,7 @@ pub async fn ask(
     State(state): State<AppState>,
     language: Language,
     headers: HeaderMap,
-    Query(request): Query<LogoutRequest>,
+    PageQuery(request): PageQuery<LogoutRequest>,
 ) -> Result<Response, PageError> {
     let current = session::current(&state, &headers)
         .await

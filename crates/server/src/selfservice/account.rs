@@ -9,7 +9,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
     Form,
-    extract::{Query, State, rejection::FormRejection},
+    extract::{State, rejection::FormRejection},
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Redirect, Response},
 };
@@ -30,6 +30,7 @@ use super::{
     ConfirmationError, NoticePage,
     new_password::{RuleState, acceptable, checklist},
 };
+use crate::http::page_query::PageQuery;
 use crate::{
     app::AppState,
     http::{
@@ -345,7 +346,7 @@ pub async fn request_email_change(
 pub async fn confirm_email(
     State(state): State<AppState>,
     language: Language,
-    Query(query): Query<LinkQuery>,
+    PageQuery(query): PageQuery<LinkQuery>,
 ) -> Result<Response, PageError> {
     let confirmed = async {
         let txn = state.store.begin().await?;

@@ -11,7 +11,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
     Form,
-    extract::{Query, State, rejection::FormRejection},
+    extract::{State, rejection::FormRejection},
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Redirect, Response},
 };
@@ -25,6 +25,7 @@ use si_store::{
 };
 
 use super::{ACCOUNT_PATH, NoticePage, forgot};
+use crate::http::page_query::PageQuery;
 use crate::{
     app::AppState,
     http::{
@@ -135,7 +136,7 @@ pub async fn show_confirm(
     State(state): State<AppState>,
     language: Language,
     headers: HeaderMap,
-    Query(query): Query<LinkQuery>,
+    PageQuery(query): PageQuery<LinkQuery>,
 ) -> Result<Response, PageError> {
     show(&state, language, &headers, Flow::Confirm, query.token).await
 }
@@ -144,7 +145,7 @@ pub async fn show_reset(
     State(state): State<AppState>,
     language: Language,
     headers: HeaderMap,
-    Query(query): Query<LinkQuery>,
+    PageQuery(query): PageQuery<LinkQuery>,
 ) -> Result<Response, PageError> {
     show(&state, language, &headers, Flow::Reset, query.token).await
 }

@@ -1122,3 +1122,35 @@ async fn ui_locales_chooses_the_pages_language_unless_the_member_chose_one() {
     assert!(page.contains("<h1>Inloggen</h1>"), "{page}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_parameter_given_twice_gets_a_localized_page_not_the_frameworks_text() {
+    let app = spawn_app().await;
+    for path in [
+        "/authorize?client_id=a&client_id=b",
+        "/login?client_id=a&client_id=b",
+        "/logout?state=a&state=b",
+        "/confirm?token=a&token=b",
+        "/language/en?return=/a&return=/b",
+    ] {
+        let response = app
+            .client
+            .get(app.url(path))
+            .header("accept-language", "nl")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "{path}");
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html"),
+            "{path}"
+        );
+        let page = response.text().await.unwrap();
+        assert!(page.contains("<html lang=\"nl\">"), "{path}: {page}");
+        assert!(!page.contains("Failed to deserialize"), "{path}: {page}");
+    }
+    app.stop().await;
+}
