@@ -98,7 +98,13 @@ pub async fn authorize(
         .map_err(|e| PageError::internal(language, &e))?;
     let usable = session.filter(|s| valid.prompt != Prompt::Login && fresh_enough(&state, s, valid.max_age));
     match (usable, valid.prompt) {
-        (Some(session), _) => complete(&state, language, &session, &valid).await,
+        (Some(session), _) => {
+            let internal = |e: &dyn std::fmt::Display| PageError::internal(language, e);
+            let txn = state.store.begin().await.map_err(|e| internal(&e))?;
+            let response = complete(&state, &txn, language, &session, &valid).await?;
+            txn.commit().await.map_err(|e| internal(&e))?;
+            Ok(response)
+        }
         (None, Prompt::None) => Ok(refuse(
             &state,
             language,
@@ -236,9 +242,11 @@ fn fresh_enough(state: &AppState, session: &BrowserSession, max_age: Option<i64>
     max_age.is_none_or(|seconds| (state.clock().now() - session.auth_time).whole_seconds() <= seconds)
 }
 
-/// Issues the code for a logged-in member and sends the browser back.
+/// Issues the code for a logged-in member and sends the browser back; the
+/// code and the session's new client are written through `repositories`.
 pub async fn complete(
     state: &AppState,
+    repositories: &impl Repositories,
     language: Language,
     session: &BrowserSession,
     request: &ValidRequest,
@@ -257,13 +265,12 @@ pub async fn complete(
         auth_time: session.auth_time,
         expires_at: now + time::Duration::seconds(i64::from(state.config.oidc.code_seconds)),
     };
-    let grants = state.store.grants();
-    grants
+    repositories
+        .grants()
         .issue_code(&grant)
         .await
         .map_err(|e| PageError::internal(language, &e))?;
-    state
-        .store
+    repositories
         .sessions()
         .add_client(&session.digest, request.client.id().as_str())
         .await

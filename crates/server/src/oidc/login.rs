@@ -194,35 +194,45 @@ pub async fn submit(
         .map_err(|e| PageError::internal(language, &e))?
     {
         Some(account) => {
+            // What a login writes commits at once, in one turn as SQLite's
+            // writer: separate statements would each meet the others in
+            // SQLite's busy handler, which sleeps while the hashing threads
+            // run out of work.
+            let internal = |e: &dyn std::fmt::Display| PageError::internal(language, e);
+            let txn = state.store.begin().await.map_err(|e| internal(&e))?;
             if standing.with_failures.contains(&subjects[0]) {
-                throttle
+                txn.throttle()
                     .reset(&subjects[0])
                     .await
-                    .map_err(|e| PageError::internal(language, &e))?;
+                    .map_err(|e| internal(&e))?;
             }
-            state
-                .store
-                .accounts()
+            txn.accounts()
                 .record_login(&account.id)
                 .await
-                .map_err(|e| PageError::internal(language, &e))?;
-            let (session, set_cookie) = session::start(&state, &account.id)
+                .map_err(|e| internal(&e))?;
+            let (session, set_cookie) = session::start(&state, &txn, &account.id)
                 .await
-                .map_err(|e| PageError::internal(language, &e))?;
+                .map_err(|e| internal(&e))?;
             let mut response = match destination {
-                Destination::Client(valid) => authorize::complete(&state, language, &session, &valid).await?,
+                Destination::Client(valid) => {
+                    authorize::complete(&state, &txn, language, &session, &valid).await?
+                }
                 Destination::OwnPage(page) => Redirect::to(&page).into_response(),
             };
+            txn.commit().await.map_err(|e| internal(&e))?;
             response.headers_mut().append(header::SET_COOKIE, set_cookie);
             Ok(response)
         }
         None => {
+            let internal = |e: &dyn std::fmt::Display| PageError::internal(language, e);
+            let txn = state.store.begin().await.map_err(|e| internal(&e))?;
             for (subject, policy) in subjects.iter().zip(policies()) {
-                throttle
+                txn.throttle()
                     .record_failure(subject, &policy)
                     .await
-                    .map_err(|e| PageError::internal(language, &e))?;
+                    .map_err(|e| internal(&e))?;
             }
+            txn.commit().await.map_err(|e| internal(&e))?;
             tracing::info!("login failed");
             Ok(again(language.text("login-failed"), StatusCode::UNAUTHORIZED))
         }
@@ -275,6 +285,8 @@ async fn check_password(
                 let fresh = state.hasher.hash(password, params).await?;
                 state
                     .store
+                    .as_writer()
+                    .await
                     .accounts()
                     .set_password_hash(&account.id, fresh)
                     .await?;

@@ -31,16 +31,17 @@ pub async fn current(state: &AppState, headers: &HeaderMap) -> Result<Option<Bro
     }
 }
 
-/// Starts a session and returns the `Set-Cookie` value that carries it.
+/// Starts a session, written through `repositories` (so that it commits with
+/// what the login wrote), and returns the `Set-Cookie` value that carries it.
 pub async fn start(
     state: &AppState,
+    repositories: &impl Repositories,
     account: &AccountId,
 ) -> Result<(BrowserSession, HeaderValue), StartError> {
     let token = SecretToken::generate().map_err(|_| StartError::Randomness)?;
     let lifetime = time::Duration::hours(i64::from(state.config.oidc.session_hours));
     let expires_at = state.clock().now() + lifetime;
-    let session = state
-        .store
+    let session = repositories
         .sessions()
         .create(&token.digest(), account, expires_at)
         .await?;

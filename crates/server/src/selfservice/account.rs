@@ -202,10 +202,12 @@ pub async fn change_password(
         return page(&state, language, &headers, &account, outcome).await;
     }
     if !current_password_matches(&state, &account, &form.current).await {
-        throttle
+        let txn = state.store.begin().await.map_err(|e| internal(&e))?;
+        txn.throttle()
             .record_failure(&subject, &ThrottlePolicy::default())
             .await
             .map_err(|e| internal(&e))?;
+        txn.commit().await.map_err(|e| internal(&e))?;
         return page(
             &state,
             language,

@@ -265,7 +265,7 @@ async fn submit(
         )
         .into_response()),
         Flow::Confirm => {
-            let (_, cookie) = session::start(state, &account.id)
+            let (_, cookie) = session::start(state, &state.store.as_writer().await, &account.id)
                 .await
                 .map_err(|e| PageError::internal(language, &e))?;
             let mut response = Redirect::to(ACCOUNT_PATH).into_response();
