@@ -16,19 +16,25 @@ type Job = Box<dyn FnOnce() + Send>;
 
 use crate::{Argon2Params, CredentialError, Verification};
 
-/// Async front for the CPU-bound operations. Each call waits for one of `permits`
-/// slots, then runs on tokio's blocking thread pool. Cheap to clone; clones share
-/// the slots.
+/// Async front for the CPU-bound operations, run on `permits` threads of its
+/// own. Each call waits for a slot, then hands its work to the threads. Cheap
+/// to clone; clones share the threads and slots.
 #[derive(Debug, Clone)]
 pub struct HashingPool {
     shared: Arc<Shared>,
 }
 
 struct Shared {
+    /// Jobs handed to the threads: one running and one ready per thread, so
+    /// a thread that finishes starts the next at once instead of sleeping
+    /// until the runtime hands it over. More ready would only hash for
+    /// callers that may have given up meanwhile.
     slots: Arc<Semaphore>,
     size: usize,
     /// Calls waiting for a slot plus calls running.
     depth: AtomicUsize,
+    /// Jobs a thread is working on now.
+    running: AtomicUsize,
     /// To the worker threads; they end when the last clone of the pool is gone.
     jobs: Mutex<mpsc::Sender<Job>>,
 }
@@ -65,9 +71,10 @@ impl HashingPool {
         }
         Self {
             shared: Arc::new(Shared {
-                slots: Arc::new(Semaphore::new(size)),
+                slots: Arc::new(Semaphore::new(size * 2)),
                 size,
                 depth: AtomicUsize::new(0),
+                running: AtomicUsize::new(0),
                 jobs: Mutex::new(sender),
             }),
         }
@@ -85,7 +92,7 @@ impl HashingPool {
 
     /// Operations running now; never more than the pool size.
     pub fn running(&self) -> usize {
-        self.shared.size - self.shared.slots.available_permits()
+        self.shared.running.load(Ordering::Relaxed)
     }
 
     /// [`crate::hash_password`] on the pool.
@@ -125,10 +132,13 @@ impl HashingPool {
         // The slot and the gauge entry move into the job: if the caller gives
         // up, the work still runs to its end and stays counted until then.
         let (done, result) = oneshot::channel();
+        let shared = Arc::clone(&self.shared);
         let work: Job = Box::new(move || {
+            shared.running.fetch_add(1, Ordering::Relaxed);
             let outcome = job();
+            shared.running.fetch_sub(1, Ordering::Relaxed);
             // Released before the caller hears, so it never sees its own job counted.
-            drop((slot, depth));
+            drop((slot, depth, shared));
             let _ = done.send(outcome);
         });
         self.shared
