@@ -176,12 +176,14 @@ pub async fn submit(
         ));
     }
 
+    let internal = |e: &dyn std::fmt::Display| PageError::internal(language, e);
     let subjects = [format!("user:{username_typed}"), format!("ip:{client_address}")];
-    let throttle = state.store.throttle();
-    let standing = throttle
+    let standing = state
+        .store
+        .throttle()
         .check(&subjects)
         .await
-        .map_err(|e| PageError::internal(language, &e))?;
+        .map_err(|e| internal(&e))?;
     if let Some(until) = standing.blocked_until {
         return Ok(again(
             throttled_message(language, state.clock().now(), until),
@@ -191,14 +193,13 @@ pub async fn submit(
 
     match check_password(&state, &username_typed, form.password)
         .await
-        .map_err(|e| PageError::internal(language, &e))?
+        .map_err(|e| internal(&e))?
     {
         Some(account) => {
             // What a login writes commits at once, in one turn as SQLite's
             // writer: separate statements would each meet the others in
             // SQLite's busy handler, which sleeps while the hashing threads
             // run out of work.
-            let internal = |e: &dyn std::fmt::Display| PageError::internal(language, e);
             let txn = state.store.begin().await.map_err(|e| internal(&e))?;
             if standing.with_failures.contains(&subjects[0]) {
                 txn.throttle()
@@ -224,7 +225,6 @@ pub async fn submit(
             Ok(response)
         }
         None => {
-            let internal = |e: &dyn std::fmt::Display| PageError::internal(language, e);
             let txn = state.store.begin().await.map_err(|e| internal(&e))?;
             for (subject, policy) in subjects.iter().zip(policies()) {
                 txn.throttle()
