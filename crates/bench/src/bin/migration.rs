@@ -13,7 +13,7 @@
 
 use std::{
     fs::File,
-    io::{BufWriter, Write},
+    io::{BufWriter, Read, Write},
     path::{Path, PathBuf},
     process::Command,
     sync::Arc,
@@ -84,8 +84,20 @@ fn main() -> Result<(), Error> {
         }
         Some("run") => {
             let dir = PathBuf::from(args.get(1).ok_or("run DIR")?);
-            let database_url = value("--database-url")
-                .unwrap_or_else(|| format!("sqlite://{}/bench.db?mode=rwc", dir.display()));
+            let database_url = match value("--database-url") {
+                Some(url) => url,
+                None => {
+                    // Every run imports into a new database: on one that holds
+                    // the rows already, the import only skips them.
+                    for file in ["bench.db", "bench.db-wal", "bench.db-shm"] {
+                        match std::fs::remove_file(dir.join(file)) {
+                            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+                            _ => {}
+                        }
+                    }
+                    format!("sqlite://{}/bench.db?mode=rwc", dir.display())
+                }
+            };
             tokio::runtime::Runtime::new()?.block_on(run(&dir, &database_url))
         }
         _ => Err("usage: migration generate --members N --libraries N --out DIR | migration run DIR [--database-url URL]".into()),
@@ -109,6 +121,8 @@ fn generate(members: usize, libraries: usize, seed: u64, out: &Path) -> Result<(
     let per_library = members.div_ceil(libraries);
     // People who move or hold a card at a second library: written there too.
     let mut elsewhere: Vec<Vec<String>> = vec![Vec::new(); libraries];
+    // Their cards there are numbered from 9,000,000, once per library.
+    let mut second_cards = vec![9_000_000usize; libraries];
     let mut written = 0usize;
     let mut family = 0usize;
     for library in 0..libraries {
@@ -163,9 +177,10 @@ fn generate(members: usize, libraries: usize, seed: u64, out: &Path) -> Result<(
                         &mut rng,
                         &library_code(other),
                         other,
-                        elsewhere[other].len() + 9_000_000,
+                        second_cards[other],
                         &member,
                     );
+                    second_cards[other] += 1;
                     elsewhere[other].push(moved);
                 }
             }
@@ -249,9 +264,11 @@ fn row_at(rng: &mut StdRng, code: &str, library: usize, card: usize, member: &Me
     ];
     // About three in a thousand rows are broken in one of the ways exports break.
     if rng.random_bool(0.003) {
-        match rng.random_range(0..3) {
+        match rng.random_range(0..4) {
             0 => fields[1] = "12".to_owned(),
-            1 => fields[7] = "31-02-1990".to_owned(),
+            // The card of the member before, given out twice.
+            1 if card > 0 => fields[1] = format!("2{:03}{:010}", library + 1, card - 1),
+            2 => fields[7] = "31-02-1990".to_owned(),
             _ => fields[8] = "ONBEKEND".to_owned(),
         }
     }
@@ -302,10 +319,13 @@ async fn run(dir: &Path, database_url: &str) -> Result<(), Error> {
             .args(["migrate", step, "--report"])
             .arg(dir.join("report"))
             .args(&files)
-            .stdout(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
             .spawn()?;
         let mut peak_kib = 0u64;
-        while child.try_wait()?.is_none() {
+        let status = loop {
+            if let Some(status) = child.try_wait()? {
+                break status;
+            }
             if let Ok(status) = std::fs::read_to_string(format!("/proc/{}/status", child.id())) {
                 let hwm = status
                     .lines()
@@ -314,8 +334,20 @@ async fn run(dir: &Path, database_url: &str) -> Result<(), Error> {
                 peak_kib = peak_kib.max(hwm.unwrap_or(0));
             }
             std::thread::sleep(Duration::from_millis(50));
-        }
+        };
         let seconds = started.elapsed().as_secs_f64();
+        if !status.success() {
+            return Err(format!("migrate {step} failed ({status}); its error is above").into());
+        }
+        let mut said = String::new();
+        child
+            .stdout
+            .take()
+            .ok_or("no stdout")?
+            .read_to_string(&mut said)?;
+        if step == "import" && said.contains("Imported: 0 new accounts") {
+            return Err("the import found every row there already: measure on an empty database".into());
+        }
         println!(
             "migrate {step:<6} {seconds:>7.1} s  {:>9.0} rows/s  peak memory {:>6.0} MiB",
             rows as f64 / seconds,
