@@ -59,6 +59,13 @@ impl Store {
             Workload::Service => 100,
             Workload::BulkLoad => 4,
         };
+        // A bulk load writes through one connection at a time; every further
+        // SQLite connection would hold its own page cache and prepared
+        // multi-row statements (tens of MiB each) for nothing.
+        let sqlite_connections = match workload {
+            Workload::Service => 8,
+            Workload::BulkLoad => 2,
+        };
         let mut options = ConnectOptions::new(url);
         options
             .sqlx_logging(false)
@@ -71,18 +78,20 @@ impl Store {
         if url.starts_with("sqlite:") {
             // WAL lets readers run beside the one writer; the busy timeout makes
             // writers queue instead of failing while another one commits.
-            options.max_connections(8).map_sqlx_sqlite_opts(move |o| {
-                o.create_if_missing(true)
-                    .journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Normal)
-                    .foreign_keys(true)
-                    .busy_timeout(Duration::from_secs(10))
-                    // Up to 16 MiB of pages per connection, taken as needed: with
-                    // SQLite's default of 2 MiB a large transaction (an import
-                    // batch) spills pages to the WAL before it commits.
-                    .pragma("cache_size", "-16384")
-                    .statement_cache_capacity(statements_kept)
-            });
+            options
+                .max_connections(sqlite_connections)
+                .map_sqlx_sqlite_opts(move |o| {
+                    o.create_if_missing(true)
+                        .journal_mode(SqliteJournalMode::Wal)
+                        .synchronous(SqliteSynchronous::Normal)
+                        .foreign_keys(true)
+                        .busy_timeout(Duration::from_secs(10))
+                        // Up to 16 MiB of pages per connection, taken as needed: with
+                        // SQLite's default of 2 MiB a large transaction (an import
+                        // batch) spills pages to the WAL before it commits.
+                        .pragma("cache_size", "-16384")
+                        .statement_cache_capacity(statements_kept)
+                });
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             options
                 .max_connections(20)

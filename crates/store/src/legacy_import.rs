@@ -2,17 +2,18 @@
 //! a repeated run skips (so an import killed half-way can simply run again),
 //! and the two mails of go-live, each sent once per account.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait, Set, Statement,
     sea_query::{OnConflict, Query},
 };
 use si_domain::{AccountId, AccountStatus, CardNumber, DisplayName, Email, Username};
 use time::{Date, OffsetDateTime};
 
 use crate::{
-    Clock, StoreError,
+    Backend, Clock, StoreError,
     entity::{account, membership, migrated_account, migration_setting, username_reservation},
     error::parse_stored,
     sessions::to_millis,
@@ -72,6 +73,109 @@ pub struct ImportedMembership {
     pub email: Option<Email>,
     pub valid_until: Date,
     pub account: AccountId,
+}
+
+/// A batch of the import as statements ready to run. Building them (the
+/// values, the SQL text) costs about as much as SQLite takes to run them, so
+/// the importer builds the next batch while the database writes this one.
+pub struct ImportBatch {
+    /// The accounts, each statement with its `migrated_accounts` rows.
+    accounts: Vec<(Statement, Statement)>,
+    memberships: Vec<Statement>,
+}
+
+/// Rows per statement, within the bound on bind parameters of both databases.
+const ROWS_PER_STATEMENT: usize = 2000;
+
+impl ImportBatch {
+    /// Takes the rows, so that their text moves into the statements instead
+    /// of being held twice.
+    pub fn build(
+        backend: Backend,
+        now: OffsetDateTime,
+        accounts: Vec<ImportedAccount>,
+        memberships: Vec<ImportedMembership>,
+    ) -> Self {
+        let backend = match backend {
+            Backend::Sqlite => DbBackend::Sqlite,
+            Backend::Postgres => DbBackend::Postgres,
+        };
+        let now = to_millis(now);
+        let accounts = in_chunks(accounts)
+            .map(|chunk| {
+                let (rows, migrated): (Vec<_>, Vec<_>) = chunk
+                    .into_iter()
+                    .map(|new| {
+                        let id = new.id.to_string();
+                        let row = account::ActiveModel {
+                            id: Set(id.clone()),
+                            username: Set(new.username.into_inner()),
+                            email: Set(new.email.map(Email::into_inner)),
+                            email_verified_at: Set(None),
+                            password_hash: Set(new.password_hash),
+                            status: Set(AccountStatus::Pending.as_str().to_owned()),
+                            language: Set("nl".to_owned()),
+                            created_at: Set(now),
+                            updated_at: Set(now),
+                            last_login_at: Set(new.last_login_at.map(to_millis)),
+                        };
+                        let migrated = migrated_account::ActiveModel {
+                            account_id: Set(id),
+                            old_username: Set(new.old_username),
+                            username_outcome: Set(new.outcome.as_str().to_owned()),
+                            announced_at: Set(None),
+                            went_live_at: Set(None),
+                        };
+                        (row, migrated)
+                    })
+                    .unzip();
+                let rows = account::Entity::insert_many(rows)
+                    .on_conflict(OnConflict::column(account::Column::Id).do_nothing().to_owned());
+                let migrated = migrated_account::Entity::insert_many(migrated).on_conflict(
+                    OnConflict::column(migrated_account::Column::AccountId)
+                        .do_nothing()
+                        .to_owned(),
+                );
+                (rows.build(backend), migrated.build(backend))
+            })
+            .collect();
+        let memberships = in_chunks(memberships)
+            .map(|chunk| {
+                membership::Entity::insert_many(chunk.into_iter().map(|new| membership::ActiveModel {
+                    library_id: Set(new.library_id),
+                    branch_id: Set(new.branch_id),
+                    card_number: Set(new.card_number.into_inner()),
+                    member_name: Set(new.member_name.into_inner()),
+                    birth_date: Set(new.birth_date),
+                    email: Set(new.email.map(Email::into_inner)),
+                    subscription_type_id: Set(new.subscription_type_id),
+                    valid_until: Set(new.valid_until),
+                    account_id: Set(Some(new.account.to_string())),
+                    created_at: Set(now),
+                    ..Default::default()
+                }))
+                .on_conflict(
+                    OnConflict::columns([membership::Column::LibraryId, membership::Column::CardNumber])
+                        .do_nothing()
+                        .to_owned(),
+                )
+                .build(backend)
+            })
+            .collect();
+        Self {
+            accounts,
+            memberships,
+        }
+    }
+}
+
+/// The rows in owned chunks of [`ROWS_PER_STATEMENT`].
+fn in_chunks<T>(rows: Vec<T>) -> impl Iterator<Item = Vec<T>> {
+    let mut rows = rows.into_iter().peekable();
+    std::iter::from_fn(move || {
+        rows.peek()?;
+        Some(rows.by_ref().take(ROWS_PER_STATEMENT).collect())
+    })
 }
 
 /// A migrated member as the go-live mails need them.
@@ -155,71 +259,50 @@ impl<'c, C: ConnectionTrait> LegacyImport<'c, C> {
         Ok(names)
     }
 
-    /// Inserts what is not there yet: rows an earlier run committed are
-    /// skipped, by account id and by card number per library. Returns how
-    /// many accounts and memberships were new.
-    pub async fn insert(
-        &self,
-        accounts: &[ImportedAccount],
-        memberships: &[ImportedMembership],
-    ) -> Result<(u64, u64), StoreError> {
-        let now = self.clock.now_millis();
-        let (mut new_accounts, mut new_memberships) = (0, 0);
-        // Within the bound on bind parameters of both databases.
-        for chunk in accounts.chunks(2000) {
-            new_accounts += account::Entity::insert_many(chunk.iter().map(|new| account::ActiveModel {
-                id: Set(new.id.to_string()),
-                username: Set(new.username.as_str().to_owned()),
-                email: Set(new.email.as_ref().map(|e| e.as_str().to_owned())),
-                email_verified_at: Set(None),
-                password_hash: Set(new.password_hash.clone()),
-                status: Set(AccountStatus::Pending.as_str().to_owned()),
-                language: Set("nl".to_owned()),
-                created_at: Set(now),
-                updated_at: Set(now),
-                last_login_at: Set(new.last_login_at.map(to_millis)),
-            }))
-            .on_conflict(OnConflict::column(account::Column::Id).do_nothing().to_owned())
-            .exec_without_returning(self.conn)
-            .await
-            .map_err(|e| StoreError::on_write("username", e))?;
-            migrated_account::Entity::insert_many(chunk.iter().map(|new| migrated_account::ActiveModel {
-                account_id: Set(new.id.to_string()),
-                old_username: Set(new.old_username.clone()),
-                username_outcome: Set(new.outcome.as_str().to_owned()),
-                announced_at: Set(None),
-                went_live_at: Set(None),
-            }))
-            .on_conflict(
-                OnConflict::column(migrated_account::Column::AccountId)
-                    .do_nothing()
-                    .to_owned(),
+    /// Card numbers registered outside the migration (at the desk, before
+    /// go-live), by library id. An export row with one of them is not
+    /// imported: its membership exists, and a second account would be left
+    /// without one.
+    pub async fn cards_registered(&self) -> Result<HashMap<i64, HashSet<String>>, StoreError> {
+        let migrated = Query::select()
+            .column(migrated_account::Column::AccountId)
+            .from(migrated_account::Entity)
+            .to_owned();
+        let rows: Vec<(i64, String)> = membership::Entity::find()
+            .select_only()
+            .column(membership::Column::LibraryId)
+            .column(membership::Column::CardNumber)
+            .filter(
+                Condition::any()
+                    .add(membership::Column::AccountId.is_null())
+                    .add(membership::Column::AccountId.not_in_subquery(migrated)),
             )
-            .exec_without_returning(self.conn)
+            .into_tuple()
+            .all(self.conn)
             .await?;
+        let mut cards: HashMap<i64, HashSet<String>> = HashMap::new();
+        for (library, card) in rows {
+            cards.entry(library).or_default().insert(card);
         }
-        for chunk in memberships.chunks(2000) {
-            new_memberships +=
-                membership::Entity::insert_many(chunk.iter().map(|new| membership::ActiveModel {
-                    library_id: Set(new.library_id),
-                    branch_id: Set(new.branch_id),
-                    card_number: Set(new.card_number.as_str().to_owned()),
-                    member_name: Set(new.member_name.as_str().to_owned()),
-                    birth_date: Set(new.birth_date),
-                    email: Set(new.email.as_ref().map(|e| e.as_str().to_owned())),
-                    subscription_type_id: Set(new.subscription_type_id),
-                    valid_until: Set(new.valid_until),
-                    account_id: Set(Some(new.account.to_string())),
-                    created_at: Set(now),
-                    ..Default::default()
-                }))
-                .on_conflict(
-                    OnConflict::columns([membership::Column::LibraryId, membership::Column::CardNumber])
-                        .do_nothing()
-                        .to_owned(),
-                )
-                .exec_without_returning(self.conn)
-                .await?;
+        Ok(cards)
+    }
+
+    /// Runs a batch: inserts what is not there yet, skipping rows an earlier
+    /// run committed (by account id, and by card number per library).
+    /// Returns how many accounts and memberships were new.
+    pub async fn insert(&self, batch: ImportBatch) -> Result<(u64, u64), StoreError> {
+        let (mut new_accounts, mut new_memberships) = (0, 0);
+        for (accounts, migrated) in batch.accounts {
+            new_accounts += self
+                .conn
+                .execute_raw(accounts)
+                .await
+                .map_err(|e| StoreError::on_write("username", e))?
+                .rows_affected();
+            self.conn.execute_raw(migrated).await?;
+        }
+        for memberships in batch.memberships {
+            new_memberships += self.conn.execute_raw(memberships).await?.rows_affected();
         }
         Ok((new_accounts, new_memberships))
     }

@@ -14,15 +14,15 @@ use std::{collections::HashMap, path::PathBuf, sync::Arc};
 use sha2::{Digest, Sha256};
 use si_domain::AccountId;
 use si_store::{
-    Repositories, Store, StoreError,
-    legacy_import::{ImportedAccount, ImportedMembership, Stage, UsernameOutcome},
+    Backend, Repositories, Store, StoreError,
+    legacy_import::{ImportBatch, ImportedAccount, ImportedMembership, Stage, UsernameOutcome},
 };
 use time::Date;
 
 pub use input::Catalogue;
-use input::{Row, read};
-use plan::Candidate;
+use input::{Rejection, Row, read};
 pub use plan::Plan;
+use plan::{Candidate, SeenCards};
 pub use report::{Summary, write as report};
 
 use crate::{
@@ -50,7 +50,29 @@ pub async fn plan(store: &Store, files: &[PathBuf]) -> Result<(Plan, Catalogue),
     let catalogue = Catalogue::load(store).await?;
     let mut candidates = Vec::new();
     let mut rejections = Vec::new();
+    let mut seen = SeenCards::default();
+    let registered = store.legacy_import().cards_registered().await?;
+    let is_registered = |row: &Row| {
+        registered
+            .get(&catalogue.libraries[row.library].id)
+            .is_some_and(|cards| cards.contains(row.card.as_str()))
+    };
+    let rejection = |row: &Row, why: &str| Rejection {
+        source: row.source,
+        reason: format!(
+            "card number {} of library {} {why}",
+            row.card, catalogue.libraries[row.library].code
+        ),
+    };
     read(files, &catalogue, |row| match row {
+        Ok(row) if is_registered(&row) => rejections.push(rejection(
+            &row,
+            "is registered already, not by the migration: that registration stays and this row is not imported",
+        )),
+        Ok(row) if seen.repeats(&candidates, &row) => rejections.push(rejection(
+            &row,
+            "is on an earlier row too; only the earlier row is imported",
+        )),
         Ok(row) => candidates.push(Candidate::of(&row)),
         Err(rejection) => rejections.push(rejection),
     })
@@ -91,14 +113,32 @@ pub async fn import(
     progress: impl Fn(u64),
 ) -> Result<Imported, MigrationError> {
     let salt = store.legacy_import().salt().await?;
-    let (batches, mut ready) = tokio::sync::mpsc::channel::<Batch>(2);
+    let (backend, clock) = (store.backend(), store.clock().clone());
+    let (batches, mut ready) = tokio::sync::mpsc::channel::<Ready>(1);
     let named = files_named(&files);
     let reader = tokio::task::spawn_blocking(move || {
         let mut batch = Batch::default();
         let mut waiting: HashMap<u32, Vec<(u32, Row)>> = HashMap::new();
         let mut next_row = 0u32;
+        // A send fails only when the writer has stopped (it failed); the
+        // import then returns that error and what is read here goes nowhere.
+        let send = |batch: Batch| {
+            let ready = Ready {
+                memberships: batch.memberships.len() as u64,
+                statements: ImportBatch::build(backend, clock.now(), batch.accounts, batch.memberships),
+            };
+            let _ = batches.blocking_send(ready);
+        };
         read(&files, &catalogue, |row| {
             let Ok(row) = row else { return };
+            // Only the rows the plan took: a card number's repeat is not among them.
+            let is_next = plan
+                .candidates
+                .get(next_row as usize)
+                .is_some_and(|next| next.library == row.library && next.card == row.card);
+            if !is_next {
+                return;
+            }
             let index = next_row;
             next_row += 1;
             let account = plan.row_account[index as usize];
@@ -115,16 +155,40 @@ pub async fn import(
             };
             batch.add(&plan, &catalogue, &salt, account, group);
             if batch.memberships.len() >= BATCH_ROWS {
-                // The writer has stopped (it failed): stop reading too.
-                let _ = batches.blocking_send(std::mem::take(&mut batch));
+                send(std::mem::take(&mut batch));
             }
         })?;
-        let _ = batches.blocking_send(batch);
+        if !batch.accounts.is_empty() {
+            send(batch);
+        }
         Ok::<_, std::io::Error>(())
     });
+    // PostgreSQL writes batches side by side, a backend each; SQLite has one
+    // writer at a time anyway.
+    let writers = match backend {
+        Backend::Postgres => 2,
+        Backend::Sqlite => 1,
+    };
     let mut imported = Imported::default();
+    let mut writing = tokio::task::JoinSet::new();
+    let mut account_for = |joined: Result<Result<Written, StoreError>, tokio::task::JoinError>| {
+        // A writer that panicked panics here; none is ever cancelled.
+        let written = joined.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
+        imported.accounts += written.accounts;
+        imported.memberships += written.memberships;
+        progress(written.rows);
+        Ok::<_, MigrationError>(())
+    };
     while let Some(batch) = ready.recv().await {
-        batch.write(store, &mut imported, &progress).await?;
+        if writing.len() >= writers
+            && let Some(written) = writing.join_next().await
+        {
+            account_for(written)?;
+        }
+        writing.spawn(write(store.clone(), batch));
+    }
+    while let Some(written) = writing.join_next().await {
+        account_for(written)?;
     }
     reader
         .await
@@ -134,6 +198,32 @@ pub async fn import(
         })?
         .map_err(|source| MigrationError::Read { path: named, source })?;
     Ok(imported)
+}
+
+/// A batch as the writer gets it: its statements built on the reading thread.
+struct Ready {
+    statements: ImportBatch,
+    /// How many memberships the batch holds, for the progress bar.
+    memberships: u64,
+}
+
+/// What one batch wrote: its new accounts and memberships, and all its rows.
+struct Written {
+    accounts: u64,
+    memberships: u64,
+    rows: u64,
+}
+
+/// Writes a batch in one transaction.
+async fn write(store: Store, batch: Ready) -> Result<Written, StoreError> {
+    let txn = store.begin().await?;
+    let (accounts, memberships) = txn.legacy_import().insert(batch.statements).await?;
+    txn.commit().await?;
+    Ok(Written {
+        accounts,
+        memberships,
+        rows: batch.memberships,
+    })
 }
 
 #[derive(Default)]
@@ -175,27 +265,6 @@ impl Batch {
                 account: id,
             });
         }
-    }
-
-    async fn write(
-        self,
-        store: &Store,
-        imported: &mut Imported,
-        progress: &impl Fn(u64),
-    ) -> Result<(), MigrationError> {
-        if self.accounts.is_empty() {
-            return Ok(());
-        }
-        let txn = store.begin().await?;
-        let (accounts, memberships) = txn
-            .legacy_import()
-            .insert(&self.accounts, &self.memberships)
-            .await?;
-        txn.commit().await?;
-        imported.accounts += accounts;
-        imported.memberships += memberships;
-        progress(self.memberships.len() as u64);
-        Ok(())
     }
 }
 

@@ -12,11 +12,16 @@
 //!   number); a name already used outside the migration is kept by no one.
 //!   Every other account gets the card number of its most recent row, or,
 //!   when that is taken too, the card number with `-2`, `-3`, … appended.
+//! - **Card numbers** are unique per library: a row whose card number an
+//!   earlier row of the same library has is rejected, so that it is reported
+//!   and not left out in silence by the import.
 
 use std::{
     collections::{HashMap, HashSet},
-    hash::{DefaultHasher, Hash, Hasher},
+    hash::{BuildHasher, DefaultHasher, Hash, Hasher, RandomState},
 };
+
+use hashbrown::HashTable;
 
 use si_domain::{CardNumber, Username};
 use si_store::legacy_import::UsernameOutcome;
@@ -82,6 +87,67 @@ impl Candidate {
             email: Presence::of(&row.email, &row.email_problem),
             password: Presence::of(&row.password_hash, &row.hash_problem),
         }
+    }
+}
+
+/// The card numbers of the candidates so far, per library. It holds only
+/// each candidate's index (4 bytes a row), not a copy of its card number.
+#[derive(Default)]
+pub struct SeenCards {
+    table: HashTable<u32>,
+    hasher: RandomState,
+}
+
+impl SeenCards {
+    /// Whether an earlier candidate has this row's library and card number;
+    /// if not, the row is recorded as the next candidate.
+    pub fn repeats(&mut self, candidates: &[Candidate], row: &Row) -> bool {
+        let hash = |library: usize, card: &CardNumber| self.hasher.hash_one((library, card.as_str()));
+        let same = |index: &u32| {
+            let earlier = &candidates[*index as usize];
+            earlier.library == row.library && earlier.card == row.card
+        };
+        let row_hash = hash(row.library, &row.card);
+        if self.table.find(row_hash, same).is_some() {
+            return true;
+        }
+        self.table
+            .insert_unique(row_hash, candidates.len() as u32, |index| {
+                let earlier = &candidates[*index as usize];
+                hash(earlier.library, &earlier.card)
+            });
+        false
+    }
+}
+
+/// The card-number names given so far, each held as its account's primary
+/// row and suffix (8 bytes) instead of as text: with millions of accounts
+/// renamed, the text alone would take a quarter of the memory budget.
+struct GivenNames {
+    table: HashTable<(u32, u32)>,
+    hasher: RandomState,
+}
+
+impl GivenNames {
+    fn with_capacity(capacity: usize) -> Self {
+        Self {
+            table: HashTable::with_capacity(capacity),
+            hasher: RandomState::new(),
+        }
+    }
+
+    fn contains(&self, candidates: &[Candidate], name: &str) -> bool {
+        let is_name = |&(row, suffix): &(u32, u32)| numbered(&candidates[row as usize].card, suffix) == name;
+        self.table.find(self.hasher.hash_one(name), is_name).is_some()
+    }
+
+    fn insert(&mut self, candidates: &[Candidate], row: u32, suffix: u32) {
+        let hash = |&(row, suffix): &(u32, u32)| {
+            self.hasher
+                .hash_one(numbered(&candidates[row as usize].card, suffix))
+        };
+        self.table
+            .insert_unique(hash(&(row, suffix)), (row, suffix), hash);
     }
 }
 
@@ -181,7 +247,7 @@ impl Plan {
             }
         }
 
-        let mut fallbacks: HashSet<String> = HashSet::new();
+        let mut fallbacks = GivenNames::with_capacity(accounts.len());
         let mut decided = Vec::with_capacity(accounts.len());
         for (index, account) in accounts.iter().enumerate() {
             let candidate = &candidates[account.primary as usize];
@@ -195,12 +261,14 @@ impl Plan {
                         (Some(_), Some(_)) => UsernameOutcome::Taken,
                     };
                     let free = |name: &str| {
-                        !in_use.contains(name) && !winner.contains_key(name) && !fallbacks.contains(name)
+                        !in_use.contains(name)
+                            && !winner.contains_key(name)
+                            && !fallbacks.contains(&candidates, name)
                     };
                     let suffix = (0u32..)
                         .find(|&suffix| free(&numbered(&candidate.card, suffix)))
                         .unwrap_or_default();
-                    fallbacks.insert(numbered(&candidate.card, suffix));
+                    fallbacks.insert(&candidates, account.primary, suffix);
                     (outcome, suffix)
                 }
             };

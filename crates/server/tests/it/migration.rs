@@ -345,3 +345,111 @@ async fn json_lines_exports_plan_like_csv() {
     assert_eq!(rejected[2][1], "11", "lines count from 1: {rejected:?}");
     assert!(rejected[2][2].contains("not a JSON row"), "{rejected:?}");
 }
+
+#[tokio::test]
+async fn a_card_number_given_twice_at_a_library_is_reported_and_the_first_row_imported() {
+    let app = spawn_app().await;
+    libraries(&app).await;
+    let mut file = tempfile::Builder::new().suffix(".csv").tempfile().unwrap();
+    write!(
+        file,
+        "library_code,card_number,branch,username,password_hash,email,name,birth_date,subscription_type,valid_until,last_login\n\
+         DRE01,20000000000001,5280,eerste,,eerste@example.nl,Eerste Lid,1980-02-01,VOLWASSEN,2027-05-31,2024-01-01\n\
+         DRE01,20000000000001,5280,tweede,,tweede@example.nl,Tweede Lid,1981-03-02,VOLWASSEN,2027-05-31,2024-06-01\n\
+         GRO01,20000000000001,,derde,,derde@example.nl,Derde Lid,1982-04-03,VOLWASSEN,2027-05-31,\n"
+    )
+    .unwrap();
+    file.flush().unwrap();
+    let files = vec![file.path().to_owned()];
+    let reports = tempfile::tempdir().unwrap();
+
+    let (plan, catalogue) = migration::plan(&app.store, &files).await.unwrap();
+    let summary = migration::report(&plan, &catalogue, &files, reports.path()).unwrap();
+    assert_eq!((summary.rows, summary.rejected, summary.accounts), (3, 1, 2));
+    let rejected = read_csv(reports.path().join("rejected.csv"));
+    assert_eq!(rejected.len(), 1, "{rejected:?}");
+    assert_eq!(rejected[0][1], "3");
+    assert_eq!(
+        rejected[0][2],
+        "card number 20000000000001 of library DRE01 is on an earlier row too; only the earlier row is imported"
+    );
+
+    let imported = import(&app.store, &files).await;
+    assert_eq!(
+        imported,
+        migration::Imported {
+            accounts: 2,
+            memberships: 2
+        },
+        "every account the plan counted, none left out in silence"
+    );
+    let drenthe = app
+        .store
+        .catalogue()
+        .library(&si_domain::LibraryCode::parse("DRE01").unwrap())
+        .await
+        .unwrap();
+    let memberships = app.store.memberships().of_library(&drenthe).await.unwrap();
+    assert_eq!(memberships.len(), 1);
+    let account = app
+        .store
+        .accounts()
+        .by_id(memberships[0].account.as_ref().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(account.username.as_str(), "eerste");
+}
+
+#[tokio::test]
+async fn a_card_registered_at_the_desk_before_the_import_is_reported_and_left_as_it_is() {
+    let app = spawn_app().await;
+    libraries(&app).await;
+    let (library, branch, subscription) =
+        crate::interop::library(&app.store, "DRE01", "Biblionet Drenthe").await;
+    let at_the_desk = app
+        .store
+        .memberships()
+        .create(si_store::memberships::NewMembership {
+            library: &library,
+            branch: &branch,
+            subscription: &subscription,
+            card_number: si_domain::CardNumber::parse("20000000000001").unwrap(),
+            member_name: si_domain::DisplayName::parse("Jan de Vries").unwrap(),
+            birth_date: time::Date::from_calendar_date(1980, time::Month::February, 1).unwrap(),
+            email: None,
+            valid_until: time::Date::from_calendar_date(2027, time::Month::May, 31).unwrap(),
+            account: None,
+        })
+        .await
+        .unwrap();
+    let reports = tempfile::tempdir().unwrap();
+
+    let (plan, catalogue) = migration::plan(&app.store, &[sample()]).await.unwrap();
+    let summary = migration::report(&plan, &catalogue, &[sample()], reports.path()).unwrap();
+    assert_eq!((summary.rows, summary.rejected, summary.accounts), (10, 3, 6));
+    let rejected = read_csv(reports.path().join("rejected.csv"));
+    assert_eq!(rejected[0][1], "2", "{rejected:?}");
+    assert_eq!(
+        rejected[0][2],
+        "card number 20000000000001 of library DRE01 is registered already, not by the migration: \
+         that registration stays and this row is not imported"
+    );
+
+    let imported = import(&app.store, &[sample()]).await;
+    assert_eq!(
+        imported,
+        migration::Imported {
+            accounts: 6,
+            memberships: 7
+        }
+    );
+    let card = app
+        .store
+        .memberships()
+        .by_card(&library, &at_the_desk.card_number)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(card.account, None, "the desk's registration is untouched");
+}
