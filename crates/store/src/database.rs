@@ -61,7 +61,9 @@ impl Store {
         };
         // A bulk load writes through one connection at a time; every further
         // SQLite connection would hold its own page cache and prepared
-        // multi-row statements (tens of MiB each) for nothing.
+        // multi-row statements (tens of MiB each) for nothing. Two, not one:
+        // a statement beside a batch's transaction never waits for the
+        // connection that transaction holds.
         let sqlite_connections = match workload {
             Workload::Service => 8,
             Workload::BulkLoad => 2,

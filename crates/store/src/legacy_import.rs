@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     QueryTrait, Set, Statement,
-    sea_query::{OnConflict, Query},
+    sea_query::{Expr, ExprTrait, IntoColumnRef, OnConflict, Query},
 };
 use si_domain::{AccountId, AccountStatus, CardNumber, DisplayName, Email, Username};
 use time::{Date, OffsetDateTime};
@@ -238,14 +238,10 @@ impl<'c, C: ConnectionTrait> LegacyImport<'c, C> {
     /// Usernames the import must not give out: those of accounts it did not
     /// create, and those held for someone.
     pub async fn usernames_in_use(&self) -> Result<HashSet<String>, StoreError> {
-        let migrated = Query::select()
-            .column(migrated_account::Column::AccountId)
-            .from(migrated_account::Entity)
-            .to_owned();
         let mut names: HashSet<String> = account::Entity::find()
             .select_only()
             .column(account::Column::Username)
-            .filter(account::Column::Id.not_in_subquery(migrated))
+            .filter(not_migrated((account::Entity, account::Column::Id)))
             .into_tuple::<String>()
             .all(self.conn)
             .await?
@@ -264,10 +260,6 @@ impl<'c, C: ConnectionTrait> LegacyImport<'c, C> {
     /// imported: its membership exists, and a second account would be left
     /// without one.
     pub async fn cards_registered(&self) -> Result<HashMap<i64, HashSet<String>>, StoreError> {
-        let migrated = Query::select()
-            .column(migrated_account::Column::AccountId)
-            .from(migrated_account::Entity)
-            .to_owned();
         let rows: Vec<(i64, String)> = membership::Entity::find()
             .select_only()
             .column(membership::Column::LibraryId)
@@ -275,7 +267,7 @@ impl<'c, C: ConnectionTrait> LegacyImport<'c, C> {
             .filter(
                 Condition::any()
                     .add(membership::Column::AccountId.is_null())
-                    .add(membership::Column::AccountId.not_in_subquery(migrated)),
+                    .add(not_migrated((membership::Entity, membership::Column::AccountId))),
             )
             .into_tuple()
             .all(self.conn)
@@ -391,6 +383,21 @@ impl<'c, C: ConnectionTrait> LegacyImport<'c, C> {
         }
         Ok(())
     }
+}
+
+/// The account `id` names is not one the migration created. `NOT EXISTS`,
+/// not `NOT IN`: PostgreSQL runs `NOT IN` over a subquery larger than its
+/// work memory row by row, which on a second run (millions migrated) is
+/// rows times rows.
+fn not_migrated(id: impl IntoColumnRef) -> Expr {
+    Expr::exists(
+        Query::select()
+            .expr(Expr::val(1))
+            .from(migrated_account::Entity)
+            .and_where(Expr::col((migrated_account::Entity, migrated_account::Column::AccountId)).equals(id))
+            .to_owned(),
+    )
+    .not()
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -7,6 +7,7 @@ use std::{
     collections::HashMap,
     fs::File,
     io::{BufRead, BufReader},
+    ops::ControlFlow,
     path::{Path, PathBuf},
 };
 
@@ -127,11 +128,12 @@ impl Catalogue {
     }
 }
 
-/// Reads every file in turn and hands each row, checked, to `each`.
+/// Reads every file in turn and hands each row, checked, to `each`, until
+/// `each` breaks off.
 pub fn read(
     files: &[PathBuf],
     catalogue: &Catalogue,
-    mut each: impl FnMut(Result<Row, Rejection>),
+    mut each: impl FnMut(Result<Row, Rejection>) -> ControlFlow<()>,
 ) -> std::io::Result<()> {
     for (file, path) in files.iter().enumerate() {
         let checked = |line: u64, exported: Result<Exported, String>| {
@@ -150,7 +152,9 @@ pub fn read(
                 }
                 let exported =
                     serde_json::from_str::<Exported>(&text).map_err(|e| format!("not a JSON row: {e}"));
-                each(checked(line_number, exported));
+                if each(checked(line_number, exported)).is_break() {
+                    return Ok(());
+                }
             }
         } else {
             let mut reader = csv::ReaderBuilder::new().flexible(true).from_path(path)?;
@@ -164,12 +168,16 @@ pub fn read(
                         let exported = record
                             .deserialize::<Exported>(Some(&headers))
                             .map_err(|e| format!("not a valid CSV row: {e}"));
-                        each(checked(line, exported));
+                        if each(checked(line, exported)).is_break() {
+                            return Ok(());
+                        }
                     }
                     Err(error) if error.is_io_error() => return Err(std::io::Error::other(error)),
                     Err(error) => {
                         let line = error.position().map_or(0, |p| p.line());
-                        each(checked(line, Err(format!("not a valid CSV row: {error}"))));
+                        if each(checked(line, Err(format!("not a valid CSV row: {error}")))).is_break() {
+                            return Ok(());
+                        }
                     }
                 }
             }

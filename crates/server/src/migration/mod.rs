@@ -9,7 +9,7 @@ mod input;
 mod plan;
 mod report;
 
-use std::{collections::HashMap, path::PathBuf, sync::Arc};
+use std::{collections::HashMap, ops::ControlFlow, path::PathBuf, sync::Arc};
 
 use sha2::{Digest, Sha256};
 use si_domain::AccountId;
@@ -64,17 +64,20 @@ pub async fn plan(store: &Store, files: &[PathBuf]) -> Result<(Plan, Catalogue),
             row.card, catalogue.libraries[row.library].code
         ),
     };
-    read(files, &catalogue, |row| match row {
-        Ok(row) if is_registered(&row) => rejections.push(rejection(
-            &row,
-            "is registered already, not by the migration: that registration stays and this row is not imported",
-        )),
-        Ok(row) if seen.repeats(&candidates, &row) => rejections.push(rejection(
-            &row,
-            "is on an earlier row too; only the earlier row is imported",
-        )),
-        Ok(row) => candidates.push(Candidate::of(&row)),
-        Err(rejection) => rejections.push(rejection),
+    read(files, &catalogue, |row| {
+        match row {
+            Ok(row) if is_registered(&row) => rejections.push(rejection(
+                &row,
+                "is registered already, not by the migration: that registration stays and this row is not imported",
+            )),
+            Ok(row) if seen.repeats(&candidates, &row) => rejections.push(rejection(
+                &row,
+                "is on an earlier row too; only the earlier row is imported",
+            )),
+            Ok(row) => candidates.push(Candidate::of(&row)),
+            Err(rejection) => rejections.push(rejection),
+        }
+        ControlFlow::Continue(())
     })
     .map_err(|source| MigrationError::Read {
         path: files_named(files),
@@ -120,24 +123,29 @@ pub async fn import(
         let mut batch = Batch::default();
         let mut waiting: HashMap<u32, Vec<(u32, Row)>> = HashMap::new();
         let mut next_row = 0u32;
-        // A send fails only when the writer has stopped (it failed); the
-        // import then returns that error and what is read here goes nowhere.
+        // A send fails only when the writers have stopped (one failed and the
+        // import returns its error): the reading stops too.
         let send = |batch: Batch| {
             let ready = Ready {
                 memberships: batch.memberships.len() as u64,
                 statements: ImportBatch::build(backend, clock.now(), batch.accounts, batch.memberships),
             };
-            let _ = batches.blocking_send(ready);
+            match batches.blocking_send(ready) {
+                Ok(()) => ControlFlow::Continue(()),
+                Err(_) => ControlFlow::Break(()),
+            }
         };
         read(&files, &catalogue, |row| {
-            let Ok(row) = row else { return };
+            let Ok(row) = row else {
+                return ControlFlow::Continue(());
+            };
             // Only the rows the plan took: a card number's repeat is not among them.
             let is_next = plan
                 .candidates
                 .get(next_row as usize)
                 .is_some_and(|next| next.library == row.library && next.card == row.card);
             if !is_next {
-                return;
+                return ControlFlow::Continue(());
             }
             let index = next_row;
             next_row += 1;
@@ -149,17 +157,24 @@ pub async fn import(
                 let rows = waiting.entry(account).or_default();
                 rows.push((index, row));
                 if rows.len() < expected {
-                    return;
+                    return ControlFlow::Continue(());
                 }
                 waiting.remove(&account).unwrap_or_default()
             };
             batch.add(&plan, &catalogue, &salt, account, group);
             if batch.memberships.len() >= BATCH_ROWS {
-                send(std::mem::take(&mut batch));
+                return send(std::mem::take(&mut batch));
             }
+            ControlFlow::Continue(())
         })?;
         if !batch.accounts.is_empty() {
-            send(batch);
+            let _ = send(batch);
+        }
+        // Only when a file changed between the plan's reading and this one.
+        if next_row as usize != plan.candidates.len() || !waiting.is_empty() {
+            return Err(std::io::Error::other(
+                "the exports changed while the import read them; nothing is lost: run the import again",
+            ));
         }
         Ok::<_, std::io::Error>(())
     });
@@ -172,7 +187,8 @@ pub async fn import(
     let mut imported = Imported::default();
     let mut writing = tokio::task::JoinSet::new();
     let mut account_for = |joined: Result<Result<Written, StoreError>, tokio::task::JoinError>| {
-        // A writer that panicked panics here; none is ever cancelled.
+        // A writer that panicked panics here. None is cancelled while this
+        // runs; on an early return the other's transaction rolls back.
         let written = joined.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
         imported.accounts += written.accounts;
         imported.memberships += written.memberships;
