@@ -40,6 +40,15 @@ async fn import(store: &Store, files: &[PathBuf]) -> migration::Imported {
     .unwrap()
 }
 
+/// The library the exports of these tests mostly belong to.
+async fn drenthe(store: &Store) -> si_store::catalogue::Library {
+    store
+        .catalogue()
+        .library(&si_domain::LibraryCode::parse("DRE01").unwrap())
+        .await
+        .unwrap()
+}
+
 /// Every username by card number, as stored.
 async fn usernames(store: &Store) -> BTreeMap<String, String> {
     let mut names = BTreeMap::new();
@@ -269,12 +278,7 @@ async fn an_import_killed_half_way_ends_as_an_uninterrupted_one_when_run_again()
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let drenthe = killed
-        .store
-        .catalogue()
-        .library(&si_domain::LibraryCode::parse("DRE01").unwrap())
-        .await
-        .unwrap();
+    let drenthe = drenthe(&killed.store).await;
     let deadline = std::time::Instant::now() + Duration::from_secs(120);
     loop {
         let written = killed
@@ -383,12 +387,7 @@ async fn a_card_number_given_twice_at_a_library_is_reported_and_the_first_row_im
         },
         "every account the plan counted, none left out in silence"
     );
-    let drenthe = app
-        .store
-        .catalogue()
-        .library(&si_domain::LibraryCode::parse("DRE01").unwrap())
-        .await
-        .unwrap();
+    let drenthe = drenthe(&app.store).await;
     let memberships = app.store.memberships().of_library(&drenthe).await.unwrap();
     assert_eq!(memberships.len(), 1);
     let account = app
