@@ -3,15 +3,18 @@
 //! family, holding the digest of its one current token), and the ids of
 //! revoked access tokens. Only digests of codes and tokens are stored.
 
+use std::sync::LazyLock;
+
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, IdenStatic,
+    Iterable, QueryFilter, Set, Statement,
     sea_query::{Expr, OnConflict},
 };
-use si_domain::AccountId;
+use si_domain::{AccountId, AccountStatus};
 use time::OffsetDateTime;
 
 use crate::{
-    Clock, StoreError,
+    Backend, Clock, Repositories, Store, StoreError,
     accounts::{Account, account_from_row, millis_to_time},
     entity::{account, authorization_code, refresh_family, revoked_access_token},
     error::parse_stored,
@@ -62,14 +65,32 @@ pub struct RefreshGrant {
 /// What presenting a refresh token found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RefreshUse {
-    /// Current and valid: its successor is now the family's current token.
-    Rotated(RefreshGrant),
     /// An earlier token of the family, or a revoked one: reuse. The whole
     /// family has been revoked.
     Reused,
     Expired,
+    /// The family's current token, but its account is disabled or still pending.
+    AccountNotActive,
     Unknown,
 }
+
+/// PostgreSQL's rotation: the UPDATE joins the account and returns both rows,
+/// their columns prefixed `f_` and `a_` (both tables have a `created_at`).
+static ROTATE_RETURNING_ACCOUNT: LazyLock<String> = LazyLock::new(|| {
+    let returned: Vec<String> = refresh_family::Column::iter()
+        .map(|c| format!("f.{0} AS f_{0}", c.as_str()))
+        .chain(account::Column::iter().map(|c| format!("a.{0} AS a_{0}", c.as_str())))
+        .collect();
+    format!(
+        "UPDATE refresh_families AS f SET token_digest = $1, expires_at = $2, rotated_at = $3 \
+         FROM accounts AS a \
+         WHERE f.family_id = $4 AND f.token_digest = $5 AND f.client_id = $6 \
+         AND f.revoked_at IS NULL AND f.expires_at > $3 \
+         AND a.id = f.account_id AND a.status = $7 \
+         RETURNING {}",
+        returned.join(", ")
+    )
+});
 
 pub struct Grants<'c, C> {
     conn: &'c C,
@@ -171,16 +192,45 @@ impl<'c, C: ConnectionTrait> Grants<'c, C> {
         }
     }
 
-    /// Replaces the family's current token by its successor: one conditional
-    /// UPDATE, so that of two uses of the same token exactly one wins. When
-    /// the presented token is not the current one, see [`Self::refuse_refresh`].
-    pub async fn rotate_refresh(
+    /// PostgreSQL's [`Store::rotate_refresh`]: one statement.
+    async fn rotate_returning_account(
         &self,
         family_id: &str,
         presented_digest: &str,
         client_id: &str,
         successor: (&str, OffsetDateTime),
-    ) -> Result<RefreshUse, StoreError> {
+    ) -> Result<Option<(RefreshGrant, Account)>, StoreError> {
+        let (next_digest, next_expiry) = successor;
+        let statement = Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            ROTATE_RETURNING_ACCOUNT.as_str(),
+            [
+                next_digest.into(),
+                to_millis(next_expiry).into(),
+                self.clock.now_millis().into(),
+                family_id.into(),
+                presented_digest.into(),
+                client_id.into(),
+                AccountStatus::Active.as_str().into(),
+            ],
+        );
+        let Some(row) = self.conn.query_one_raw(statement).await? else {
+            return Ok(None);
+        };
+        let grant = refresh_family::Model::from_query_result(&row, "f_")?;
+        let account = account::Model::from_query_result(&row, "a_")?;
+        Ok(Some((refresh_from_row(grant)?, account_from_row(account)?)))
+    }
+
+    /// SQLite's rotation: the conditional UPDATE alone, after the caller read
+    /// the grant and checked its account.
+    async fn rotate_current(
+        &self,
+        family_id: &str,
+        presented_digest: &str,
+        client_id: &str,
+        successor: (&str, OffsetDateTime),
+    ) -> Result<Option<RefreshGrant>, StoreError> {
         let now = self.clock.now_millis();
         let (next_digest, next_expiry) = successor;
         let rotated = refresh_family::Entity::update_many()
@@ -197,10 +247,7 @@ impl<'c, C: ConnectionTrait> Grants<'c, C> {
             .filter(refresh_family::Column::ExpiresAt.gt(now))
             .exec_with_returning(self.conn)
             .await?;
-        match rotated.into_iter().next() {
-            Some(row) => Ok(RefreshUse::Rotated(refresh_from_row(row)?)),
-            None => self.refuse_refresh(family_id, presented_digest, client_id).await,
-        }
+        rotated.into_iter().next().map(refresh_from_row).transpose()
     }
 
     /// Why a presented token is not usable. A token of the family that is not
@@ -222,7 +269,10 @@ impl<'c, C: ConnectionTrait> Grants<'c, C> {
             self.revoke_family(&row.family_id).await?;
             return Ok(RefreshUse::Reused);
         }
-        Ok(RefreshUse::Expired)
+        if row.expires_at <= self.clock.now_millis() {
+            return Ok(RefreshUse::Expired);
+        }
+        Ok(RefreshUse::AccountNotActive)
     }
 
     pub async fn revoke_family(&self, family_id: &str) -> Result<u64, StoreError> {
@@ -282,6 +332,48 @@ impl<'c, C: ConnectionTrait> Grants<'c, C> {
             .one(self.conn)
             .await?
             .is_some())
+    }
+}
+
+impl Store {
+    /// Replaces a refresh family's current token by its successor when the
+    /// presented token is that current one, unrevoked, unexpired, of this
+    /// client, and the account is active; returns the grant and its account.
+    /// A conditional UPDATE decides, so that of two uses of the same token
+    /// exactly one wins. When nothing was rotated,
+    /// [`Grants::refuse_refresh`] tells why.
+    ///
+    /// Each statement costs a round trip, and sqlx one more to check the
+    /// connection it gets back. On PostgreSQL one statement rotates and
+    /// returns the account. SQLite cannot return a joined table's columns,
+    /// and has one writer: it reads first, beside the writer, and only the
+    /// UPDATE takes the writer's turn.
+    pub async fn rotate_refresh(
+        &self,
+        family_id: &str,
+        presented_digest: &str,
+        client_id: &str,
+        successor: (&str, OffsetDateTime),
+    ) -> Result<Option<(RefreshGrant, Account)>, StoreError> {
+        if self.backend() == Backend::Postgres {
+            return self
+                .grants()
+                .rotate_returning_account(family_id, presented_digest, client_id, successor)
+                .await;
+        }
+        let current = self.grants().current_refresh(family_id, presented_digest).await?;
+        let Some((_, account)) = current.filter(|(grant, account)| {
+            grant.client_id == client_id && account.status == AccountStatus::Active
+        }) else {
+            return Ok(None);
+        };
+        let rotated = self
+            .as_writer()
+            .await
+            .grants()
+            .rotate_current(family_id, presented_digest, client_id, successor)
+            .await?;
+        Ok(rotated.map(|grant| (grant, account)))
     }
 }
 

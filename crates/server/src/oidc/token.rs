@@ -21,12 +21,12 @@ use si_domain::AccountStatus;
 use si_store::{
     Repositories,
     accounts::Account,
-    grants::{CodeGrant, Redemption, RefreshGrant, RefreshUse},
+    grants::{CodeGrant, Redemption, RefreshUse},
 };
 
 use super::{
     clients::Client,
-    tokens::{self, AccessClaims, Issued, MemberGrant, TokenError, TokenResponse},
+    tokens::{self, AccessClaims, MemberGrant, NewRefreshToken, TokenError, TokenResponse},
 };
 use crate::app::AppState;
 
@@ -280,7 +280,7 @@ async fn authorization_code(
             nonce: grant.nonce.as_deref(),
             session_digest: Some(&grant.session_digest),
             code_digest: Some(&code_digest),
-            family: None,
+            rotated_to: None,
             jti: tokens::jti_for_code(&code_digest),
         },
     )
@@ -360,99 +360,94 @@ async fn refresh(
     let family = tokens::refresh_family(presented).ok_or_else(unknown)?;
     let presented_digest = digest(presented);
     let client_id = client.id().as_str();
-    // Read and sign first; only the rotation itself, one conditional UPDATE,
-    // then waits for SQLite's single writer.
-    let current = state
-        .store
-        .grants()
-        .current_refresh(family, &presented_digest)
-        .await?
-        .filter(|(grant, _)| grant.client_id == client_id);
-    let refused = match current {
-        Some((grant, account)) => {
-            let issued = successor(state, client, request, &grant, &account).await?;
-            let next = issued.refresh.as_ref().ok_or_else(unknown)?;
-            let rotation = state
+    // A narrower scope is checked against the grant before anything changes.
+    let narrowed = match request.scope.as_deref() {
+        None => None,
+        Some(asked) => {
+            let current = state
                 .store
-                .as_writer()
-                .await
                 .grants()
-                .rotate_refresh(
-                    family,
-                    &presented_digest,
-                    client_id,
-                    (&next.token_digest, next.expires_at),
-                )
-                .await?;
-            match rotation {
-                RefreshUse::Rotated(_) => return Ok(issued.response),
-                refused => refused,
-            }
-        }
-        None => {
-            state
-                .store
-                .as_writer()
-                .await
-                .grants()
-                .refuse_refresh(family, &presented_digest, client_id)
+                .current_refresh(family, &presented_digest)
                 .await?
-        }
-    };
-    Err(refusal(client, refused))
-}
-
-/// The error for a refresh token that could not be used.
-fn refusal(client: &Client, refused: RefreshUse) -> OAuthError {
-    match refused {
-        RefreshUse::Reused => {
-            tracing::warn!(client = %client.id(), "refresh token reused: its family is revoked");
-            OAuthError::new("invalid_grant", "the refresh token was already used")
-        }
-        _ => OAuthError::new("invalid_grant", "the refresh token is unknown or expired"),
-    }
-}
-
-/// The tokens that replace a current refresh grant, signed but not stored.
-async fn successor(
-    state: &AppState,
-    client: &Client,
-    request: &TokenRequest,
-    grant: &RefreshGrant,
-    account: &Account,
-) -> Result<Issued, OAuthError> {
-    let scope = match request.scope.as_deref() {
-        None => grant.scope.clone(),
-        Some(narrower) => {
-            let granted: Vec<&str> = grant.scope.split_whitespace().collect();
-            if narrower.split_whitespace().any(|s| !granted.contains(&s)) {
-                return Err(OAuthError::new(
-                    "invalid_scope",
-                    "a refresh cannot widen the scope",
-                ));
+                .filter(|(grant, _)| grant.client_id == client_id);
+            match current {
+                Some((grant, _)) => Some(narrower_scope(&grant.scope, asked)?),
+                None => return Err(refused(state, client, family, &presented_digest).await?),
             }
-            narrower.split_whitespace().collect::<Vec<_>>().join(" ")
         }
     };
-    if account.status != AccountStatus::Active {
-        return Err(account_not_active());
-    }
+    // The rotation decides; the tokens are signed after it.
+    let successor = NewRefreshToken::of_family(family)?;
+    let lifetime = time::Duration::days(i64::from(state.config.oidc.refresh_token_days));
+    let rotated = state
+        .store
+        .rotate_refresh(
+            family,
+            &presented_digest,
+            client_id,
+            (&successor.digest, state.clock().now() + lifetime),
+        )
+        .await?;
+    let Some((grant, account)) = rotated else {
+        return Err(refused(state, client, family, &presented_digest).await?);
+    };
+    let scope = narrowed.unwrap_or_else(|| grant.scope.clone());
     Ok(tokens::for_member(
         state,
         &state.store,
         MemberGrant {
             client,
-            account,
+            account: &account,
             scope: &scope,
             auth_time: grant.auth_time,
             nonce: None,
             session_digest: grant.session_digest.as_deref(),
             code_digest: grant.code_digest.as_deref(),
-            family: Some(&grant.family_id),
+            rotated_to: Some(&successor.token),
             jti: tokens::random_jti()?,
         },
     )
-    .await?)
+    .await?
+    .response)
+}
+
+/// The scopes a refresh asked for, when the grant holds every one of them.
+fn narrower_scope(granted: &str, asked: &str) -> Result<String, OAuthError> {
+    let granted: Vec<&str> = granted.split_whitespace().collect();
+    if asked.split_whitespace().any(|s| !granted.contains(&s)) {
+        return Err(OAuthError::new(
+            "invalid_scope",
+            "a refresh cannot widen the scope",
+        ));
+    }
+    Ok(asked.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+/// The error for a refresh token that could not be used (a reused one
+/// revokes its family).
+async fn refused(
+    state: &AppState,
+    client: &Client,
+    family: &str,
+    presented_digest: &str,
+) -> Result<OAuthError, OAuthError> {
+    let refused = state
+        .store
+        .as_writer()
+        .await
+        .grants()
+        .refuse_refresh(family, presented_digest, client.id().as_str())
+        .await?;
+    Ok(match refused {
+        RefreshUse::Reused => {
+            tracing::warn!(client = %client.id(), "refresh token reused: its family is revoked");
+            OAuthError::new("invalid_grant", "the refresh token was already used")
+        }
+        RefreshUse::AccountNotActive => account_not_active(),
+        RefreshUse::Expired | RefreshUse::Unknown => {
+            OAuthError::new("invalid_grant", "the refresh token is unknown or expired")
+        }
+    })
 }
 
 /// A library system acting for itself: an access token whose subject is the

@@ -72,8 +72,9 @@ pub struct MemberGrant<'a> {
     pub session_digest: Option<&'a str>,
     /// The code this grant came from, when it did: a replay revokes by it.
     pub code_digest: Option<&'a str>,
-    /// The refresh token family to continue, or none to start one.
-    pub family: Option<&'a str>,
+    /// The refresh token a rotation already stored, or none to start a new
+    /// family (when the client may refresh).
+    pub rotated_to: Option<&'a str>,
     /// The access token id to use (derived from the code on first issue).
     pub jti: String,
 }
@@ -104,6 +105,24 @@ impl Issued {
             repositories.grants().start_family(refresh).await?;
         }
         Ok(self.response)
+    }
+}
+
+/// A new token of a refresh family, `{family}.{secret}`, and its digest (all
+/// that is stored).
+pub struct NewRefreshToken {
+    pub token: String,
+    pub digest: String,
+}
+
+impl NewRefreshToken {
+    pub fn of_family(family: &str) -> Result<Self, TokenError> {
+        let secret = SecretToken::generate().map_err(|_| TokenError::Randomness)?;
+        let token = format!("{family}.{}", secret.expose());
+        Ok(Self {
+            digest: digest(&token),
+            token,
+        })
     }
 }
 
@@ -166,15 +185,14 @@ pub async fn for_member(
         None
     };
 
-    let (refresh_token, refresh) = if grant.client.grant_types().contains(&GrantType::RefreshToken) {
-        let secret = SecretToken::generate().map_err(|_| TokenError::Randomness)?;
-        let family = match grant.family {
-            Some(family) => family.to_owned(),
-            None => random_jti()?,
-        };
-        let token = format!("{family}.{}", secret.expose());
+    let may_refresh = grant.client.grant_types().contains(&GrantType::RefreshToken);
+    let (refresh_token, refresh) = if let Some(successor) = grant.rotated_to {
+        (Some(successor.to_owned()), None)
+    } else if may_refresh {
+        let family = random_jti()?;
+        let token = NewRefreshToken::of_family(&family)?;
         let refresh = RefreshGrant {
-            token_digest: digest(&token),
+            token_digest: token.digest,
             family_id: family,
             client_id: grant.client.id().to_string(),
             account: grant.account.id,
@@ -184,7 +202,7 @@ pub async fn for_member(
             auth_time: grant.auth_time,
             expires_at: now + time::Duration::days(i64::from(oidc.refresh_token_days)),
         };
-        (Some(token), Some(refresh))
+        (Some(token.token), Some(refresh))
     } else {
         (None, None)
     };

@@ -360,6 +360,43 @@ async fn a_refresh_may_narrow_the_access_token_but_the_family_keeps_its_scope() 
 }
 
 #[tokio::test]
+async fn a_disabled_account_cannot_refresh_until_it_is_enabled_again() {
+    let app = spawn_app().await;
+    let account = member(&app.store, "sanne").await;
+    let (client_id, secret) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Es256).await;
+    let secret = secret.unwrap();
+    let code = code_for(&app, &client_id, Some(CHALLENGE)).await;
+    let (_, tokens) = exchange(&app, &client_id, Some(&secret), &code_exchange(&code)).await;
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh.as_str()),
+    ];
+
+    let accounts = app.store.accounts();
+    accounts
+        .set_status(&account.id, AccountStatus::Disabled)
+        .await
+        .unwrap();
+    let (status, body) = exchange(&app, &client_id, Some(&secret), &form).await;
+    assert_eq!(
+        (status, body["error_description"].as_str()),
+        (400, Some("the account is not active"))
+    );
+    accounts
+        .set_status(&account.id, AccountStatus::Active)
+        .await
+        .unwrap();
+    let (status, body) = exchange(&app, &client_id, Some(&secret), &form).await;
+    assert_eq!(
+        status, 200,
+        "the refusal neither rotated nor revoked the family: {body}"
+    );
+    assert_ne!(body["refresh_token"].as_str(), Some(refresh.as_str()));
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn clients_authenticate_and_cannot_use_each_others_tokens() {
     let app = spawn_app().await;
     member(&app.store, "sanne").await;

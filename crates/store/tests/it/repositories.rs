@@ -816,3 +816,112 @@ mod housekeeping {
         );
     }
 }
+
+mod refresh_rotation {
+    use si_domain::AccountStatus;
+    use si_store::{
+        Clock, FixedClock, Repositories, Store,
+        grants::{RefreshGrant, RefreshUse},
+        time,
+    };
+
+    use super::{new_account, store_with_clock};
+
+    /// A store with one active member's refresh family `fam` of client
+    /// `ebooks`, whose current token has the digest `first`.
+    async fn family() -> (Store, FixedClock, si_domain::AccountId, super::TestDatabase) {
+        let (store, clock, database) = store_with_clock().await;
+        let account = store.accounts().create(new_account("sanne", None)).await.unwrap();
+        store
+            .accounts()
+            .set_status(&account.id, AccountStatus::Active)
+            .await
+            .unwrap();
+        let grant = RefreshGrant {
+            token_digest: "first".to_owned(),
+            family_id: "fam".to_owned(),
+            client_id: "ebooks".to_owned(),
+            account: account.id,
+            session_digest: None,
+            code_digest: None,
+            scope: "openid".to_owned(),
+            auth_time: clock.now(),
+            expires_at: clock.now() + time::Duration::days(30),
+        };
+        store.grants().start_family(&grant).await.unwrap();
+        (store, clock, account.id, database)
+    }
+
+    #[tokio::test]
+    async fn of_two_uses_of_one_token_one_rotates_and_the_other_ends_the_family() {
+        let (store, clock, account, _database) = family().await;
+        let until = clock.now() + time::Duration::days(30);
+        let grants = store.grants();
+        let (one, other) = tokio::join!(
+            store.rotate_refresh("fam", "first", "ebooks", ("second-a", until)),
+            store.rotate_refresh("fam", "first", "ebooks", ("second-b", until)),
+        );
+        let rotated: Vec<_> = [one.unwrap(), other.unwrap()].into_iter().flatten().collect();
+        assert_eq!(rotated.len(), 1, "exactly one use rotates");
+        let (grant, member) = &rotated[0];
+        assert_eq!((grant.family_id.as_str(), member.id), ("fam", account));
+        assert_eq!(member.username.as_str(), "sanne");
+        assert!(grant.token_digest.starts_with("second-"));
+
+        assert_eq!(
+            grants.refuse_refresh("fam", "first", "ebooks").await.unwrap(),
+            RefreshUse::Reused
+        );
+        let winner = grant.token_digest.clone();
+        assert_eq!(
+            store
+                .rotate_refresh("fam", &winner, "ebooks", ("third", until))
+                .await
+                .unwrap(),
+            None,
+            "the reuse revoked the family"
+        );
+    }
+
+    #[tokio::test]
+    async fn only_the_current_token_of_its_own_client_and_an_active_account_rotates() {
+        let (store, clock, account, _database) = family().await;
+        let until = clock.now() + time::Duration::days(30);
+        let grants = store.grants();
+        let refused = async |digest: &str, client: &str| {
+            assert_eq!(
+                store
+                    .rotate_refresh("fam", digest, client, ("next", until))
+                    .await
+                    .unwrap(),
+                None
+            );
+            grants.refuse_refresh("fam", digest, client).await.unwrap()
+        };
+
+        assert_eq!(refused("first", "other-client").await, RefreshUse::Unknown);
+        store
+            .accounts()
+            .set_status(&account, AccountStatus::Disabled)
+            .await
+            .unwrap();
+        assert_eq!(refused("first", "ebooks").await, RefreshUse::AccountNotActive);
+        store
+            .accounts()
+            .set_status(&account, AccountStatus::Active)
+            .await
+            .unwrap();
+        clock.advance(time::Duration::days(31));
+        assert_eq!(refused("first", "ebooks").await, RefreshUse::Expired);
+        let current = grants.current_refresh("fam", "first").await.unwrap();
+        assert_eq!(current, None, "expired, but neither rotated nor revoked");
+        clock.advance(-time::Duration::days(31));
+        assert!(
+            store
+                .rotate_refresh("fam", "first", "ebooks", ("next", until))
+                .await
+                .unwrap()
+                .is_some()
+        );
+    }
+}
