@@ -1,7 +1,8 @@
 //! The OpenID Connect provider under load, side by side in one run: the raw
 //! argon2id hash rate, full password logins (authorize → login form → code →
-//! token), `client_credentials` grants and refresh grants with rotation, and
-//! the server's resident memory idle and at its peak. The server runs as its
+//! token) with the CPU time the server and this program spend on each,
+//! `client_credentials` grants, refresh grants with rotation, and the
+//! server's resident memory idle and at its peak. The server runs as its
 //! own process (the release binary); this program is the load generator.
 //!
 //! Usage: `oidc [--binary PATH] [--database-url URL] [--seconds N]`
@@ -106,8 +107,13 @@ async fn run(binary: &str, database_url: Option<String>, phase: Duration) -> Res
     let (mut hashes, mut logins) = (0.0, 0.0);
     // Each pair of slices' own ratio, to show how far the machine's noise moves it.
     let mut slice_ratios = Vec::new();
+    // CPU time used during the slices: this process's while it hashes; the
+    // server's and this process's (the load generator) while logins run.
+    let (mut hashing_cpu, mut server_cpu, mut generator_cpu) = (0.0, 0.0, 0.0);
+    let own_pid = std::process::id();
     for _ in 0..SLICES {
         let pool = pool.clone();
+        let before = cpu_seconds(own_pid)?;
         let slice_hashes = rate(slice, 8, move |_| {
             let pool = pool.clone();
             async move {
@@ -117,6 +123,8 @@ async fn run(binary: &str, database_url: Option<String>, phase: Duration) -> Res
             }
         })
         .await;
+        hashing_cpu += cpu_seconds(own_pid)? - before;
+        let before = (cpu_seconds(server.pid())?, cpu_seconds(own_pid)?);
         let (login_http, login_base, rp) = (http.clone(), base.clone(), clients.rp.clone());
         let slice_logins = rate(slice, 8, move |worker| {
             let (http, base, rp) = (login_http.clone(), login_base.clone(), rp.clone());
@@ -127,6 +135,8 @@ async fn run(binary: &str, database_url: Option<String>, phase: Duration) -> Res
             }
         })
         .await;
+        server_cpu += cpu_seconds(server.pid())? - before.0;
+        generator_cpu += cpu_seconds(own_pid)? - before.1;
         hashes += slice_hashes / f64::from(SLICES);
         logins += slice_logins / f64::from(SLICES);
         slice_ratios.push(slice_logins / slice_hashes);
@@ -207,6 +217,25 @@ async fn run(binary: &str, database_url: Option<String>, phase: Duration) -> Res
         logins / hashes,
         lowest,
         highest
+    );
+    // Work done in the slices, counted at the steady rates (warm-up included).
+    let (hashes_done, logins_done) = (
+        hashes * slice.as_secs_f64() * f64::from(SLICES),
+        logins * slice.as_secs_f64() * f64::from(SLICES),
+    );
+    let per_hash_ms = 1000.0 * hashing_cpu / hashes_done;
+    let server_per_login_ms = 1000.0 * server_cpu / logins_done;
+    println!(
+        "{:<58} {:>10.2} ms  (of which one hash {:.2} ms; the rest {:.2} ms)",
+        "server CPU per login",
+        server_per_login_ms,
+        per_hash_ms,
+        server_per_login_ms - per_hash_ms
+    );
+    println!(
+        "{:<58} {:>10.2} ms",
+        "load generator CPU per login",
+        1000.0 * generator_cpu / logins_done
     );
     println!(
         "{:<58} {:>10.0} /s",
@@ -349,6 +378,23 @@ fn field(page: &str, name: &str) -> Result<String, Error> {
     let start = page.find(&marker).ok_or("no form field")? + marker.len();
     let end = page[start..].find('"').ok_or("no form field end")? + start;
     Ok(page[start..end].replace("&#38;", "&").replace("&amp;", "&"))
+}
+
+/// The CPU time a process has used so far, all its threads, user and
+/// system: fields 14 and 15 of `/proc/PID/stat`, in the kernel's fixed
+/// 100 ticks per second.
+fn cpu_seconds(pid: u32) -> Result<f64, Error> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // The command name (field 2) may hold spaces; the fields after it do not.
+    let after_name = stat.rsplit_once(')').ok_or("no command name in /proc stat")?.1;
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks: u64 = fields
+        .get(11..13)
+        .ok_or("short /proc stat")?
+        .iter()
+        .map(|f| f.parse::<u64>())
+        .sum::<Result<_, _>>()?;
+    Ok(ticks as f64 / 100.0)
 }
 
 /// Members with passwords and memberships, and the three clients.
@@ -494,6 +540,10 @@ impl Server {
         BufReader::new(child.stdout.take().ok_or("no stdout")?).read_line(&mut line)?;
         let url = line.trim().rsplit(' ').next().ok_or("no URL printed")?.to_owned();
         Ok(Self { child, url })
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     fn rss_kib(&self, field: &str) -> Result<u64, Error> {
