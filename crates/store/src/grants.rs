@@ -62,6 +62,16 @@ pub struct RefreshGrant {
     pub expires_at: OffsetDateTime,
 }
 
+/// A refresh token presented for rotation, and the successor to store.
+#[derive(Debug, Clone, Copy)]
+pub struct Rotation<'a> {
+    pub family_id: &'a str,
+    pub presented_digest: &'a str,
+    pub client_id: &'a str,
+    pub successor_digest: &'a str,
+    pub successor_expires_at: OffsetDateTime,
+}
+
 /// What presenting a refresh token found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RefreshUse {
@@ -195,22 +205,18 @@ impl<'c, C: ConnectionTrait> Grants<'c, C> {
     /// PostgreSQL's [`Store::rotate_refresh`]: one statement.
     async fn rotate_returning_account(
         &self,
-        family_id: &str,
-        presented_digest: &str,
-        client_id: &str,
-        successor: (&str, OffsetDateTime),
+        rotation: Rotation<'_>,
     ) -> Result<Option<(RefreshGrant, Account)>, StoreError> {
-        let (next_digest, next_expiry) = successor;
         let statement = Statement::from_sql_and_values(
             DbBackend::Postgres,
             ROTATE_RETURNING_ACCOUNT.as_str(),
             [
-                next_digest.into(),
-                to_millis(next_expiry).into(),
+                rotation.successor_digest.into(),
+                to_millis(rotation.successor_expires_at).into(),
                 self.clock.now_millis().into(),
-                family_id.into(),
-                presented_digest.into(),
-                client_id.into(),
+                rotation.family_id.into(),
+                rotation.presented_digest.into(),
+                rotation.client_id.into(),
                 AccountStatus::Active.as_str().into(),
             ],
         );
@@ -224,25 +230,21 @@ impl<'c, C: ConnectionTrait> Grants<'c, C> {
 
     /// SQLite's rotation: the conditional UPDATE alone, after the caller read
     /// the grant and checked its account.
-    async fn rotate_current(
-        &self,
-        family_id: &str,
-        presented_digest: &str,
-        client_id: &str,
-        successor: (&str, OffsetDateTime),
-    ) -> Result<Option<RefreshGrant>, StoreError> {
+    async fn rotate_current(&self, rotation: Rotation<'_>) -> Result<Option<RefreshGrant>, StoreError> {
         let now = self.clock.now_millis();
-        let (next_digest, next_expiry) = successor;
         let rotated = refresh_family::Entity::update_many()
-            .col_expr(refresh_family::Column::TokenDigest, Expr::value(next_digest))
+            .col_expr(
+                refresh_family::Column::TokenDigest,
+                Expr::value(rotation.successor_digest),
+            )
             .col_expr(
                 refresh_family::Column::ExpiresAt,
-                Expr::value(to_millis(next_expiry)),
+                Expr::value(to_millis(rotation.successor_expires_at)),
             )
             .col_expr(refresh_family::Column::RotatedAt, Expr::value(now))
-            .filter(refresh_family::Column::FamilyId.eq(family_id))
-            .filter(refresh_family::Column::TokenDigest.eq(presented_digest))
-            .filter(refresh_family::Column::ClientId.eq(client_id))
+            .filter(refresh_family::Column::FamilyId.eq(rotation.family_id))
+            .filter(refresh_family::Column::TokenDigest.eq(rotation.presented_digest))
+            .filter(refresh_family::Column::ClientId.eq(rotation.client_id))
             .filter(refresh_family::Column::RevokedAt.is_null())
             .filter(refresh_family::Column::ExpiresAt.gt(now))
             .exec_with_returning(self.conn)
@@ -350,29 +352,21 @@ impl Store {
     /// UPDATE takes the writer's turn.
     pub async fn rotate_refresh(
         &self,
-        family_id: &str,
-        presented_digest: &str,
-        client_id: &str,
-        successor: (&str, OffsetDateTime),
+        rotation: Rotation<'_>,
     ) -> Result<Option<(RefreshGrant, Account)>, StoreError> {
         if self.backend() == Backend::Postgres {
-            return self
-                .grants()
-                .rotate_returning_account(family_id, presented_digest, client_id, successor)
-                .await;
+            return self.grants().rotate_returning_account(rotation).await;
         }
-        let current = self.grants().current_refresh(family_id, presented_digest).await?;
+        let current = self
+            .grants()
+            .current_refresh(rotation.family_id, rotation.presented_digest)
+            .await?;
         let Some((_, account)) = current.filter(|(grant, account)| {
-            grant.client_id == client_id && account.status == AccountStatus::Active
+            grant.client_id == rotation.client_id && account.status == AccountStatus::Active
         }) else {
             return Ok(None);
         };
-        let rotated = self
-            .as_writer()
-            .await
-            .grants()
-            .rotate_current(family_id, presented_digest, client_id, successor)
-            .await?;
+        let rotated = self.as_writer().await.grants().rotate_current(rotation).await?;
         Ok(rotated.map(|grant| (grant, account)))
     }
 }

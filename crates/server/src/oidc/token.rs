@@ -21,7 +21,7 @@ use si_domain::AccountStatus;
 use si_store::{
     Repositories,
     accounts::Account,
-    grants::{CodeGrant, Redemption, RefreshUse},
+    grants::{CodeGrant, Redemption, RefreshUse, Rotation},
 };
 
 use super::{
@@ -381,12 +381,13 @@ async fn refresh(
     let lifetime = time::Duration::days(i64::from(state.config.oidc.refresh_token_days));
     let rotated = state
         .store
-        .rotate_refresh(
-            family,
-            &presented_digest,
+        .rotate_refresh(Rotation {
+            family_id: family,
+            presented_digest: &presented_digest,
             client_id,
-            (&successor.digest, state.clock().now() + lifetime),
-        )
+            successor_digest: &successor.digest,
+            successor_expires_at: state.clock().now() + lifetime,
+        })
         .await?;
     let Some((grant, account)) = rotated else {
         return Err(refused(state, client, family, &presented_digest).await?);

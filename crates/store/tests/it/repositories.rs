@@ -821,7 +821,7 @@ mod refresh_rotation {
     use si_domain::AccountStatus;
     use si_store::{
         Clock, FixedClock, Repositories, Store,
-        grants::{RefreshGrant, RefreshUse},
+        grants::{RefreshGrant, RefreshUse, Rotation},
         time,
     };
 
@@ -852,14 +852,30 @@ mod refresh_rotation {
         (store, clock, account.id, database)
     }
 
+    /// Presenting `presented` of family `fam` as `client`, to be replaced by `successor`.
+    fn rotation<'a>(
+        presented: &'a str,
+        client: &'a str,
+        successor: &'a str,
+        until: time::OffsetDateTime,
+    ) -> Rotation<'a> {
+        Rotation {
+            family_id: "fam",
+            presented_digest: presented,
+            client_id: client,
+            successor_digest: successor,
+            successor_expires_at: until,
+        }
+    }
+
     #[tokio::test]
     async fn of_two_uses_of_one_token_one_rotates_and_the_other_ends_the_family() {
         let (store, clock, account, _database) = family().await;
         let until = clock.now() + time::Duration::days(30);
         let grants = store.grants();
         let (one, other) = tokio::join!(
-            store.rotate_refresh("fam", "first", "ebooks", ("second-a", until)),
-            store.rotate_refresh("fam", "first", "ebooks", ("second-b", until)),
+            store.rotate_refresh(rotation("first", "ebooks", "second-a", until)),
+            store.rotate_refresh(rotation("first", "ebooks", "second-b", until)),
         );
         let rotated: Vec<_> = [one.unwrap(), other.unwrap()].into_iter().flatten().collect();
         assert_eq!(rotated.len(), 1, "exactly one use rotates");
@@ -875,7 +891,7 @@ mod refresh_rotation {
         let winner = grant.token_digest.clone();
         assert_eq!(
             store
-                .rotate_refresh("fam", &winner, "ebooks", ("third", until))
+                .rotate_refresh(rotation(&winner, "ebooks", "third", until))
                 .await
                 .unwrap(),
             None,
@@ -891,7 +907,7 @@ mod refresh_rotation {
         let refused = async |digest: &str, client: &str| {
             assert_eq!(
                 store
-                    .rotate_refresh("fam", digest, client, ("next", until))
+                    .rotate_refresh(rotation(digest, client, "next", until))
                     .await
                     .unwrap(),
                 None
@@ -918,7 +934,7 @@ mod refresh_rotation {
         clock.advance(-time::Duration::days(31));
         assert!(
             store
-                .rotate_refresh("fam", "first", "ebooks", ("next", until))
+                .rotate_refresh(rotation("first", "ebooks", "next", until))
                 .await
                 .unwrap()
                 .is_some()
