@@ -10,6 +10,14 @@
 //! files need in a fresh database (SQLite under DIR by default), then runs
 //! `single-identity migrate plan` and `migrate import` (the release binary)
 //! and prints rows per second and the peak resident memory of each.
+//!
+//! `migration ceiling DIR [--members N] [--database-url URL]` measures what
+//! the database alone does with the rows an import writes, in a fresh
+//! database (SQLite under DIR by default): the same schema and batch size,
+//! every row made inside the database by `INSERT … SELECT`, so no client,
+//! driver or plan takes any of the time. No import can beat it. With
+//! `--indexes-after` the rows go into copies of the tables without indexes
+//! or constraints, built and checked once at the end instead.
 
 use std::{
     fs::File,
@@ -21,10 +29,11 @@ use std::{
 };
 
 use rand::{Rng, SeedableRng, rngs::StdRng, seq::IndexedRandom};
+use sea_orm::{ConnectionTrait, DbErr, Statement, TransactionTrait};
 use si_domain::{
     AgeRange, BranchCode, DisplayName, LibraryCode, Money, SubscriptionCode, SubscriptionTerms, TariffCode,
 };
-use si_store::{Repositories, Store, SystemClock, catalogue::NewSubscriptionType};
+use si_store::{Backend, Repositories, Store, SystemClock, Workload, catalogue::NewSubscriptionType};
 
 type Error = Box<dyn std::error::Error>;
 
@@ -86,22 +95,39 @@ fn main() -> Result<(), Error> {
             let dir = PathBuf::from(args.get(1).ok_or("run DIR")?);
             let database_url = match value("--database-url") {
                 Some(url) => url,
-                None => {
-                    // Every run imports into a new database: on one that holds
-                    // the rows already, the import only skips them.
-                    for file in ["bench.db", "bench.db-wal", "bench.db-shm"] {
-                        match std::fs::remove_file(dir.join(file)) {
-                            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
-                            _ => {}
-                        }
-                    }
-                    format!("sqlite://{}/bench.db?mode=rwc", dir.display())
-                }
+                None => new_sqlite_database(&dir, "bench.db")?,
             };
             tokio::runtime::Runtime::new()?.block_on(run(&dir, &database_url))
         }
-        _ => Err("usage: migration generate --members N --libraries N --out DIR | migration run DIR [--database-url URL]".into()),
+        Some("ceiling") => {
+            let dir = PathBuf::from(args.get(1).ok_or("ceiling DIR")?);
+            let members: u64 = value("--members").unwrap_or_else(|| "367000".into()).parse()?;
+            let database_url = match value("--database-url") {
+                Some(url) => url,
+                None => new_sqlite_database(&dir, "ceiling.db")?,
+            };
+            let load = if args.iter().any(|a| a == "--indexes-after") {
+                Load::IndexesAfter
+            } else {
+                Load::Constrained
+            };
+            tokio::runtime::Runtime::new()?.block_on(ceiling(&database_url, members, load))
+        }
+        _ => Err("usage: migration generate --members N --libraries N --out DIR | migration run DIR [--database-url URL] | migration ceiling DIR [--members N] [--indexes-after] [--database-url URL]".into()),
     }
+}
+
+/// The URL of a SQLite database `name` under `dir`, removed first: every
+/// run writes into a new database, because on one that holds the rows
+/// already an import only skips them.
+fn new_sqlite_database(dir: &Path, name: &str) -> Result<String, Error> {
+    for suffix in ["", "-wal", "-shm"] {
+        match std::fs::remove_file(dir.join(format!("{name}{suffix}"))) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+            _ => {}
+        }
+    }
+    Ok(format!("sqlite://{}/{name}?mode=rwc", dir.display()))
 }
 
 fn library_code(index: usize) -> String {
@@ -291,14 +317,7 @@ async fn run(dir: &Path, database_url: &str) -> Result<(), Error> {
         .filter(|path| path.extension().is_some_and(|e| e == "csv"))
         .collect();
     files.sort();
-    let binary = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/release/single-identity");
-    let migrate = Command::new(&binary)
-        .env("SI_DATABASE_URL", database_url)
-        .args(["db", "migrate"])
-        .output()?;
-    if !migrate.status.success() {
-        return Err(String::from_utf8_lossy(&migrate.stderr).into_owned().into());
-    }
+    let binary = create_schema(database_url)?;
     let store = Store::connect(database_url, Arc::new(SystemClock)).await?;
     let libraries = files.len().saturating_sub(1);
     for index in 0..libraries {
@@ -366,6 +385,217 @@ async fn run(dir: &Path, database_url: &str) -> Result<(), Error> {
         );
     }
     Ok(())
+}
+
+/// Brings the database at `url` to the service's schema with the release
+/// binary, which it returns.
+fn create_schema(url: &str) -> Result<PathBuf, Error> {
+    let binary = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/release/single-identity");
+    let migrate = Command::new(&binary)
+        .env("SI_DATABASE_URL", url)
+        .args(["db", "migrate"])
+        .output()?;
+    if !migrate.status.success() {
+        return Err(String::from_utf8_lossy(&migrate.stderr).into_owned().into());
+    }
+    Ok(binary)
+}
+
+/// Members per transaction, as `migrate import` writes them.
+const CEILING_BATCH: u64 = 20_000;
+
+/// Where the rows of [`ceiling`] go.
+#[derive(Clone, Copy, PartialEq)]
+enum Load {
+    /// Into the service's tables, every index and constraint checked per row.
+    Constrained,
+    /// Into copies of those tables without any index or constraint, which
+    /// are built and checked once afterwards: the fastest a load that kept
+    /// the service off the tables could be.
+    IndexesAfter,
+}
+
+impl Load {
+    fn table(self, name: &str) -> String {
+        match self {
+            Load::Constrained => name.to_owned(),
+            Load::IndexesAfter => format!("bare_{name}"),
+        }
+    }
+
+    /// The import's skip of rows an earlier run wrote; without the unique
+    /// indexes there is nothing to skip against.
+    fn on_conflict(self, columns: &str) -> String {
+        match self {
+            Load::Constrained => format!("ON CONFLICT ({columns}) DO NOTHING"),
+            Load::IndexesAfter => String::new(),
+        }
+    }
+}
+
+const CEILING_TABLES: [&str; 3] = ["accounts", "migrated_accounts", "memberships"];
+
+async fn ceiling(database_url: &str, members: u64, load: Load) -> Result<(), Error> {
+    create_schema(database_url)?;
+    let store = Store::connect_for(database_url, Arc::new(SystemClock), Workload::BulkLoad).await?;
+    catalogue(&store, &library_code(0)).await?;
+    let db = store.connection();
+    if load == Load::IndexesAfter {
+        for table in CEILING_TABLES {
+            db.execute_unprepared(&format!(
+                "CREATE TABLE {} AS SELECT * FROM {table} WHERE false",
+                load.table(table)
+            ))
+            .await?;
+        }
+    }
+    let backend = store.backend();
+    // Side by side on PostgreSQL, one at a time on SQLite, as the import writes.
+    let writers = match backend {
+        Backend::Postgres => 2,
+        Backend::Sqlite => 1,
+    };
+    println!(
+        "{members} members, database {} alone",
+        si_store::redact_url(database_url)
+    );
+    let started = Instant::now();
+    let mut writing = tokio::task::JoinSet::new();
+    for writer in 0..writers {
+        let store = store.clone();
+        writing.spawn(async move {
+            let firsts = (writer * CEILING_BATCH..members).step_by((writers * CEILING_BATCH) as usize);
+            for first in firsts {
+                let batch = ceiling_batch(backend, load, first, (first + CEILING_BATCH).min(members));
+                let txn = store.connection().begin().await?;
+                for statement in batch {
+                    txn.execute_unprepared(&statement).await?;
+                }
+                txn.commit().await?;
+            }
+            Ok::<_, DbErr>(())
+        });
+    }
+    while let Some(written) = writing.join_next().await {
+        written??;
+    }
+    let loaded = started.elapsed().as_secs_f64();
+    if load == Load::IndexesAfter {
+        println!("rows loaded     {loaded:>7.1} s");
+        build_and_check(db, load).await?;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let count = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            format!("SELECT COUNT(*) AS n FROM {}", load.table("memberships")),
+        ))
+        .await?
+        .ok_or("no count")?
+        .try_get::<i64>("", "n")?;
+    if count as u64 != members {
+        return Err(format!("{count} memberships written, not {members}").into());
+    }
+    println!(
+        "database alone  {seconds:>7.1} s  {:>9.0} rows/s",
+        members as f64 / seconds
+    );
+    Ok(())
+}
+
+/// The indexes of the service's three tables, built on the bare copies, and
+/// each reference checked in one query.
+async fn build_and_check(db: &sea_orm::DatabaseConnection, load: Load) -> Result<(), Error> {
+    let [accounts, migrated, memberships] = CEILING_TABLES.map(|t| load.table(t));
+    for statement in [
+        format!("CREATE UNIQUE INDEX bare_accounts_id ON {accounts} (id)"),
+        format!("CREATE UNIQUE INDEX bare_accounts_username ON {accounts} (username)"),
+        format!("CREATE INDEX bare_accounts_email ON {accounts} (email)"),
+        format!("CREATE UNIQUE INDEX bare_migrated_id ON {migrated} (account_id)"),
+        format!("CREATE INDEX bare_migrated_announced ON {migrated} (announced_at)"),
+        format!("CREATE INDEX bare_migrated_went_live ON {migrated} (went_live_at)"),
+        format!("CREATE UNIQUE INDEX bare_memberships_id ON {memberships} (id)"),
+        format!("CREATE UNIQUE INDEX bare_memberships_card ON {memberships} (library_id, card_number)"),
+        format!("CREATE INDEX bare_memberships_account ON {memberships} (account_id)"),
+    ] {
+        db.execute_unprepared(&statement).await?;
+    }
+    for (rows, column, referenced) in [
+        (&memberships, "account_id", accounts.as_str()),
+        (&migrated, "account_id", accounts.as_str()),
+        (&memberships, "library_id", "libraries"),
+        (&memberships, "branch_id", "branches"),
+        (&memberships, "subscription_type_id", "subscription_types"),
+    ] {
+        let missing = db
+            .query_one_raw(Statement::from_string(
+                db.get_database_backend(),
+                format!(
+                    "SELECT COUNT(*) AS n FROM {rows} AS r WHERE NOT EXISTS \
+                     (SELECT 1 FROM {referenced} AS t WHERE t.id = r.{column})"
+                ),
+            ))
+            .await?
+            .ok_or("no count")?
+            .try_get::<i64>("", "n")?;
+        if missing != 0 {
+            return Err(format!("{missing} rows of {rows} refer to no row of {referenced}").into());
+        }
+    }
+    Ok(())
+}
+
+/// The statements of one batch, members `first..last`: each an account with
+/// random id, username and e-mail (so they land all over the indexes, as
+/// the import's do), its `migrated_accounts` row and one membership. (`WHERE
+/// true`: SQLite reads `ON CONFLICT` after a bare `FROM` as a join's `ON`.)
+fn ceiling_batch(backend: Backend, load: Load, first: u64, last: u64) -> Vec<String> {
+    let (numbers, random_hex) = match backend {
+        Backend::Sqlite => (
+            format!(
+                "WITH RECURSIVE numbers(n) AS (SELECT {first} UNION ALL SELECT n + 1 FROM numbers WHERE n < {}) \
+                 SELECT n, lower(hex(randomblob(16))) AS id FROM numbers",
+                last - 1
+            ),
+            "lower(hex(randomblob(8)))",
+        ),
+        Backend::Postgres => (
+            format!(
+                "SELECT n, md5(random()::text) AS id FROM generate_series({first}, {}) AS n",
+                last - 1
+            ),
+            "md5(random()::text)",
+        ),
+    };
+    let drop_batch = match backend {
+        Backend::Sqlite => "DROP TABLE temp.batch",
+        Backend::Postgres => "DROP TABLE batch",
+    };
+    let [accounts, migrated, memberships] = CEILING_TABLES.map(|t| load.table(t));
+    vec![
+        format!("CREATE TEMP TABLE batch AS {numbers}"),
+        format!(
+            "INSERT INTO {accounts} (id, username, email, password_hash, status, language, created_at, updated_at) \
+             SELECT id, 'u' || substr({random_hex}, 1, 6) || n, substr({random_hex}, 1, 10) || '@example.nl', \
+             '$2b$10$' || id || substr(id, 1, 21), 'pending', 'nl', 0, 0 FROM batch WHERE true {}",
+            load.on_conflict("id")
+        ),
+        format!(
+            "INSERT INTO {migrated} (account_id, old_username, username_outcome) \
+             SELECT id, 'emma', 'taken' FROM batch WHERE true {}",
+            load.on_conflict("account_id")
+        ),
+        format!(
+            "INSERT INTO {memberships} (id, library_id, branch_id, card_number, member_name, birth_date, email, \
+             subscription_type_id, valid_until, account_id, created_at) \
+             SELECT n, l.id, b.id, CAST(20000000000000 + n AS TEXT), 'Emma de Jong', '2015-03-04', \
+             'ouders@example.nl', s.id, '2027-06-30', batch.id, 0 \
+             FROM batch, libraries AS l JOIN branches AS b ON b.library_id = l.id \
+             JOIN subscription_types AS s ON s.library_id = l.id AND s.code = 'JEUGD' WHERE true {}",
+            load.on_conflict("library_id, card_number")
+        ),
+        drop_batch.to_owned(),
+    ]
 }
 
 fn count_rows(files: &[PathBuf]) -> Result<u64, Error> {
