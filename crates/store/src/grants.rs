@@ -76,8 +76,11 @@ pub struct Rotation<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RefreshUse {
     /// An earlier token of the family, or a revoked one: reuse. The whole
-    /// family has been revoked.
-    Reused,
+    /// family has been revoked; `newest_digest` is the digest of the token it
+    /// had last given out, whose access token the caller revokes too.
+    Reused {
+        newest_digest: String,
+    },
     Expired,
     /// The family's current token, but its account is disabled or still pending.
     AccountNotActive,
@@ -269,7 +272,9 @@ impl<'c, C: ConnectionTrait> Grants<'c, C> {
         };
         if row.revoked_at.is_some() || row.token_digest != presented_digest {
             self.revoke_family(&row.family_id).await?;
-            return Ok(RefreshUse::Reused);
+            return Ok(RefreshUse::Reused {
+                newest_digest: row.token_digest,
+            });
         }
         if row.expires_at <= self.clock.now_millis() {
             return Ok(RefreshUse::Expired);

@@ -251,10 +251,12 @@ async fn authorization_code(
         Redemption::Replayed(grant) => {
             // RFC 9700 §4.2.4: a code used twice was stolen; take back what it gave.
             grants.revoke_from_code(&code_digest).await?;
-            let expires = grant.expires_at
-                + time::Duration::seconds(i64::from(state.config.oidc.access_token_seconds) + 600);
+            // Its access token was issued before the code expired, if at all.
             grants
-                .revoke_access_token(&tokens::jti_for_code(&code_digest), expires)
+                .revoke_access_token(
+                    &tokens::jti_for_code(&code_digest),
+                    revoked_until(state, grant.expires_at),
+                )
                 .await?;
             txn.commit().await?;
             tracing::warn!(client = %client.id(), "authorization code replayed: its tokens are revoked");
@@ -405,7 +407,7 @@ async fn refresh(
             session_digest: grant.session_digest.as_deref(),
             code_digest: grant.code_digest.as_deref(),
             rotated_to: Some(&successor.token),
-            jti: tokens::random_jti()?,
+            jti: tokens::jti_for_refresh(&successor.digest),
         },
     )
     .await?
@@ -432,16 +434,25 @@ async fn refused(
     family: &str,
     presented_digest: &str,
 ) -> Result<OAuthError, OAuthError> {
-    let refused = state
-        .store
-        .as_writer()
-        .await
+    let txn = state.store.begin().await?;
+    let refused = txn
         .grants()
         .refuse_refresh(family, presented_digest, client.id().as_str())
         .await?;
+    if let RefreshUse::Reused { newest_digest } = &refused {
+        // The access token that went with the newest refresh token was
+        // issued by now, if at all.
+        txn.grants()
+            .revoke_access_token(
+                &tokens::jti_for_refresh(newest_digest),
+                revoked_until(state, state.clock().now()),
+            )
+            .await?;
+    }
+    txn.commit().await?;
     Ok(match refused {
-        RefreshUse::Reused => {
-            tracing::warn!(client = %client.id(), "refresh token reused: its family is revoked");
+        RefreshUse::Reused { .. } => {
+            tracing::warn!(client = %client.id(), "refresh token reused: its family and newest access token are revoked");
             OAuthError::new("invalid_grant", "the refresh token was already used")
         }
         RefreshUse::AccountNotActive => account_not_active(),
@@ -449,6 +460,13 @@ async fn refused(
             OAuthError::new("invalid_grant", "the refresh token is unknown or expired")
         }
     })
+}
+
+/// Until when a revoked access token, issued no later than `issued_by`,
+/// stays on the revocation list: its lifetime, and ten minutes for the
+/// clocks of those who check it.
+fn revoked_until(state: &AppState, issued_by: time::OffsetDateTime) -> time::OffsetDateTime {
+    issued_by + time::Duration::seconds(i64::from(state.config.oidc.access_token_seconds) + 600)
 }
 
 /// A library system acting for itself: an access token whose subject is the

@@ -85,6 +85,13 @@ pub fn jti_for_code(code_digest: &str) -> String {
     digest(&format!("access-token-of:{code_digest}"))[..32].to_owned()
 }
 
+/// The access token id of the tokens a refresh gives: derived from the new
+/// refresh token, so that a reuse found later can revoke the access token
+/// that went with the family's newest refresh token.
+pub fn jti_for_refresh(refresh_digest: &str) -> String {
+    digest(&format!("access-token-with:{refresh_digest}"))[..32].to_owned()
+}
+
 pub fn random_jti() -> Result<String, TokenError> {
     let token = SecretToken::generate().map_err(|_| TokenError::Randomness)?;
     Ok(token.digest()[..32].to_owned())

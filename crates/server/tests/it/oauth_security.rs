@@ -360,6 +360,57 @@ async fn a_refresh_may_narrow_the_access_token_but_the_family_keeps_its_scope() 
 }
 
 #[tokio::test]
+async fn a_reused_refresh_token_also_ends_the_access_token_given_with_the_newest_one() {
+    let app = spawn_app().await;
+    member(&app.store, "sanne").await;
+    let (client_id, secret) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Es256).await;
+    let secret = secret.unwrap();
+    let code = code_for(&app, &client_id, Some(CHALLENGE)).await;
+    let (_, tokens) = exchange(&app, &client_id, Some(&secret), &code_exchange(&code)).await;
+    let first = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let refresh_with_first = [("grant_type", "refresh_token"), ("refresh_token", first.as_str())];
+    let (status, rotated) = exchange(&app, &client_id, Some(&secret), &refresh_with_first).await;
+    assert_eq!(status, 200, "{rotated}");
+    let newest_access = rotated["access_token"].as_str().unwrap().to_owned();
+    let userinfo = |access: String| {
+        let app = &app;
+        async move {
+            let response = app
+                .client
+                .get(app.url("/userinfo"))
+                .bearer_auth(access)
+                .send()
+                .await
+                .unwrap();
+            response.status().as_u16()
+        }
+    };
+    assert_eq!(userinfo(newest_access.clone()).await, 200);
+
+    // The first token again: a thief's copy, or the member's after the thief.
+    let (status, body) = exchange(&app, &client_id, Some(&secret), &refresh_with_first).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(
+        userinfo(newest_access.clone()).await,
+        401,
+        "the access token given with the newest refresh token is revoked"
+    );
+    let introspection: serde_json::Value = app
+        .client
+        .post(app.url("/introspect"))
+        .basic_auth(&client_id, Some(&secret))
+        .form(&[("token", newest_access.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(introspection["active"], false);
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn a_disabled_account_cannot_refresh_until_it_is_enabled_again() {
     let app = spawn_app().await;
     let account = member(&app.store, "sanne").await;

@@ -884,11 +884,13 @@ mod refresh_rotation {
         assert_eq!(member.username.as_str(), "sanne");
         assert!(grant.token_digest.starts_with("second-"));
 
+        let winner = grant.token_digest.clone();
         assert_eq!(
             grants.refuse_refresh("fam", "first", "ebooks").await.unwrap(),
-            RefreshUse::Reused
+            RefreshUse::Reused {
+                newest_digest: winner.clone()
+            }
         );
-        let winner = grant.token_digest.clone();
         assert_eq!(
             store
                 .rotate_refresh(rotation(&winner, "ebooks", "third", until))
