@@ -65,6 +65,33 @@ async fn exchange(
     (status, response.json().await.unwrap_or_default())
 }
 
+/// What `/introspect` says of `token`, asked by the client.
+async fn introspect(app: &TestApp, client_id: &str, secret: &str, token: &str) -> serde_json::Value {
+    let response = app
+        .client
+        .post(app.url("/introspect"))
+        .basic_auth(client_id, Some(secret))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let body = response.text().await.unwrap();
+    serde_json::from_str(&body).unwrap_or_else(|_| panic!("{status}: {body}"))
+}
+
+/// The status `/userinfo` answers an access token with.
+async fn userinfo_status(app: &TestApp, access: &str) -> u16 {
+    let response = app
+        .client
+        .get(app.url("/userinfo"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    response.status().as_u16()
+}
+
 /// The token request that exchanges `code` with the right verifier.
 fn code_exchange(code: &str) -> [(&'static str, &str); 4] {
     [
@@ -257,42 +284,20 @@ async fn a_replayed_code_fails_and_revokes_what_it_gave() {
     assert_eq!(status, 200, "{tokens}");
     let access = tokens["access_token"].as_str().unwrap().to_owned();
     let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
-    let userinfo = app
-        .client
-        .get(app.url("/userinfo"))
-        .bearer_auth(&access)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(userinfo.status(), 200);
+    assert_eq!(userinfo_status(&app, &access).await, 200);
 
     let (status, body) = exchange(&app, &client_id, Some(&secret), &form).await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
 
-    let userinfo = app
-        .client
-        .get(app.url("/userinfo"))
-        .bearer_auth(&access)
-        .send()
-        .await
-        .unwrap();
     assert_eq!(
-        userinfo.status(),
+        userinfo_status(&app, &access).await,
         401,
         "the access token from the replayed code is revoked"
     );
-    let introspection: serde_json::Value = app
-        .client
-        .post(app.url("/introspect"))
-        .basic_auth(&client_id, Some(&secret))
-        .form(&[("token", access.as_str())])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(introspection["active"], false);
+    assert_eq!(
+        introspect(&app, &client_id, &secret, &access).await["active"],
+        false
+    );
     let (status, body) = exchange(
         &app,
         &client_id,
@@ -372,41 +377,20 @@ async fn a_reused_refresh_token_also_ends_the_access_token_given_with_the_newest
     let (status, rotated) = exchange(&app, &client_id, Some(&secret), &refresh_with_first).await;
     assert_eq!(status, 200, "{rotated}");
     let newest_access = rotated["access_token"].as_str().unwrap().to_owned();
-    let userinfo = |access: String| {
-        let app = &app;
-        async move {
-            let response = app
-                .client
-                .get(app.url("/userinfo"))
-                .bearer_auth(access)
-                .send()
-                .await
-                .unwrap();
-            response.status().as_u16()
-        }
-    };
-    assert_eq!(userinfo(newest_access.clone()).await, 200);
+    assert_eq!(userinfo_status(&app, &newest_access).await, 200);
 
     // The first token again: a thief's copy, or the member's after the thief.
     let (status, body) = exchange(&app, &client_id, Some(&secret), &refresh_with_first).await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
     assert_eq!(
-        userinfo(newest_access.clone()).await,
+        userinfo_status(&app, &newest_access).await,
         401,
         "the access token given with the newest refresh token is revoked"
     );
-    let introspection: serde_json::Value = app
-        .client
-        .post(app.url("/introspect"))
-        .basic_auth(&client_id, Some(&secret))
-        .form(&[("token", newest_access.as_str())])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(introspection["active"], false);
+    assert_eq!(
+        introspect(&app, &client_id, &secret, &newest_access).await["active"],
+        false
+    );
     app.stop().await;
 }
 
@@ -550,20 +534,7 @@ async fn library_systems_get_client_credentials_tokens_they_can_introspect_and_r
     assert_eq!(tokens["scope"], "desk:search");
     assert!(tokens.get("refresh_token").is_none());
     let access = tokens["access_token"].as_str().unwrap();
-    let introspect = |token: String| {
-        let request = app
-            .client
-            .post(app.url("/introspect"))
-            .basic_auth(&id, Some(&secret))
-            .form(&[("token", token)]);
-        async move {
-            let response = request.send().await.unwrap();
-            let status = response.status();
-            let body = response.text().await.unwrap();
-            serde_json::from_str::<serde_json::Value>(&body).unwrap_or_else(|_| panic!("{status}: {body}"))
-        }
-    };
-    let active = introspect(access.to_owned()).await;
+    let active = introspect(&app, &id, &secret, access).await;
     assert_eq!(
         (
             active["active"].as_bool(),
@@ -599,7 +570,7 @@ async fn library_systems_get_client_credentials_tokens_they_can_introspect_and_r
         .send()
         .await
         .unwrap();
-    assert_eq!(introspect(access.to_owned()).await["active"], false);
+    assert_eq!(introspect(&app, &id, &secret, access).await["active"], false);
     app.stop().await;
 }
 
