@@ -80,6 +80,8 @@ impl Store {
         if url.starts_with("sqlite:") {
             // WAL lets readers run beside the one writer; the busy timeout makes
             // writers queue instead of failing while another one commits.
+            // The statements kept are reused as prepared only because SQLite is
+            // built with SQLITE_ENABLE_QPSG (.cargo/config.toml).
             options
                 .max_connections(sqlite_connections)
                 .map_sqlx_sqlite_opts(move |o| {
@@ -158,7 +160,35 @@ pub fn redact_url(url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::redact_url;
+    use sea_orm::{ConnectionTrait, Statement};
+
+    use super::*;
+    use crate::SystemClock;
+
+    /// Without the query planner stability guarantee SQLite parses and plans
+    /// every `.one()` (a bound `LIMIT`) again at each run.
+    #[tokio::test]
+    async fn sqlite_keeps_one_plan_per_prepared_statement() {
+        let store = Store::connect("sqlite::memory:", Arc::new(SystemClock))
+            .await
+            .expect("in-memory SQLite");
+        let options = store
+            .connection()
+            .query_all_raw(Statement::from_string(
+                DbBackend::Sqlite,
+                "PRAGMA compile_options",
+            ))
+            .await
+            .expect("compile options");
+        let options: Vec<String> = options
+            .iter()
+            .map(|row| row.try_get_by_index(0).expect("an option's name"))
+            .collect();
+        assert!(
+            options.iter().any(|option| option == "ENABLE_QPSG"),
+            "SQLite built without ENABLE_QPSG: {options:?}"
+        );
+    }
 
     #[test]
     fn passwords_never_appear_in_redacted_urls() {
