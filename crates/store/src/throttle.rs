@@ -8,12 +8,12 @@
 use std::time::Duration;
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryTrait, Set,
     sea_query::{Expr, ExprTrait, OnConflict},
 };
 use time::OffsetDateTime;
 
-use crate::{Clock, StoreError, accounts::millis_to_time, entity::login_throttle, sessions::to_millis};
+use crate::{Clock, StoreError, accounts::millis_to_time, entity::login_throttle};
 
 /// How failures turn into waiting.
 #[derive(Debug, Clone, Copy)]
@@ -48,6 +48,25 @@ impl ThrottlePolicy {
             self.first_block.saturating_mul(1 << doublings),
             self.longest_block,
         )
+    }
+}
+
+impl ThrottlePolicy {
+    /// Until when a subject with `failures` counted waits, as an SQL
+    /// expression: [`ThrottlePolicy::block_after`] written out as one CASE.
+    fn blocked_until_expr(&self, failures: Expr, now: i64) -> Expr {
+        let millis =
+            |block: Duration| now.saturating_add(i64::try_from(block.as_millis()).unwrap_or(i64::MAX));
+        let mut case = Expr::case(failures.clone().lt(i64::from(self.free_failures)), 0i64);
+        // One WHEN per doubling, until the ceiling (block_after doubles at most 16 times).
+        for counted in self.free_failures..=self.free_failures.saturating_add(16) {
+            let block = self.block_after(counted);
+            if block >= self.longest_block {
+                break;
+            }
+            case = case.case(failures.clone().eq(i64::from(counted)), millis(block));
+        }
+        case.finally(millis(self.longest_block)).into()
     }
 }
 
@@ -87,50 +106,61 @@ impl<'c, C: ConnectionTrait> Throttle<'c, C> {
         })
     }
 
-    /// Counts a failure and returns until when the subject now waits (if at all).
-    pub async fn record_failure(
+    /// Counts an attempt as a failure before its password is checked, and
+    /// returns until when the subject must wait if it already must (that
+    /// attempt is then not counted and must not go ahead). Counting first
+    /// makes attempts sent side by side wait their turn: the one that
+    /// reaches the block sets it at once, in the same statement, and every
+    /// later one finds it. An attempt that succeeds gives its count back
+    /// with [`Throttle::refund`] or clears the subject with [`Throttle::reset`].
+    pub async fn charge(
         &self,
         subject: &str,
         policy: &ThrottlePolicy,
     ) -> Result<Option<OffsetDateTime>, StoreError> {
+        use login_throttle::Column::{BlockedUntil, Failures, LastFailureAt, Subject};
         let now = self.clock.now_millis();
         self.forgive(subject, policy, now).await?;
-        login_throttle::Entity::insert(login_throttle::ActiveModel {
+        let first = login_throttle::ActiveModel {
             subject: Set(subject.to_owned()),
             failures: Set(1),
             last_failure_at: Set(now),
             blocked_until: Set(0),
-        })
-        .on_conflict(
-            OnConflict::column(login_throttle::Column::Subject)
-                .value(
-                    login_throttle::Column::Failures,
-                    Expr::col((login_throttle::Entity, login_throttle::Column::Failures)).add(1),
-                )
-                .value(login_throttle::Column::LastFailureAt, now)
-                .to_owned(),
-        )
-        .exec_without_returning(self.conn)
-        .await?;
+        };
+        let counted = Expr::col((login_throttle::Entity, Failures)).add(1);
+        let mut charge = login_throttle::Entity::insert(first)
+            .on_conflict(
+                OnConflict::column(Subject)
+                    .value(Failures, counted.clone())
+                    .value(LastFailureAt, now)
+                    .value(BlockedUntil, policy.blocked_until_expr(counted, now))
+                    .action_and_where(Expr::col((login_throttle::Entity, BlockedUntil)).lte(now))
+                    .to_owned(),
+            )
+            .into_query();
+        charge.returning_col(Failures);
+        if self.conn.query_one(&charge).await?.is_some() {
+            return Ok(None);
+        }
         let row = login_throttle::Entity::find_by_id(subject.to_owned())
             .one(self.conn)
             .await?
             .ok_or(StoreError::NotFound {
                 what: "throttle entry",
             })?;
-        let block = policy.block_after(u32::try_from(row.failures).unwrap_or(u32::MAX));
-        if block.is_zero() {
-            return Ok(None);
-        }
-        let until = self.clock.now() + block;
-        login_throttle::ActiveModel {
-            subject: sea_orm::Unchanged(subject.to_owned()),
-            blocked_until: Set(to_millis(until)),
-            ..Default::default()
-        }
-        .update(self.conn)
-        .await?;
-        Ok(Some(until))
+        Ok(Some(millis_to_time("blocked until", row.blocked_until)?))
+    }
+
+    /// Gives back the count of an attempt that succeeded.
+    pub async fn refund(&self, subject: &str) -> Result<(), StoreError> {
+        use login_throttle::Column::{Failures, Subject};
+        login_throttle::Entity::update_many()
+            .col_expr(Failures, Expr::col(Failures).sub(1))
+            .filter(Subject.eq(subject))
+            .filter(Failures.gt(0))
+            .exec(self.conn)
+            .await?;
+        Ok(())
     }
 
     /// Forgets the failures that leaked away since the last one. The time
@@ -165,7 +195,7 @@ impl<'c, C: ConnectionTrait> Throttle<'c, C> {
         Ok(())
     }
 
-    /// A successful login forgets the failures.
+    /// A successful login forgets the failures of its username.
     pub async fn reset(&self, subject: &str) -> Result<(), StoreError> {
         login_throttle::Entity::delete_by_id(subject.to_owned())
             .exec(self.conn)

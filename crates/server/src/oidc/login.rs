@@ -177,19 +177,31 @@ pub async fn submit(
     }
 
     let internal = |e: &dyn std::fmt::Display| PageError::internal(language, e);
-    let subjects = [format!("user:{username_typed}"), format!("ip:{client_address}")];
-    let standing = state
-        .store
-        .throttle()
-        .check(&subjects)
-        .await
-        .map_err(|e| internal(&e))?;
-    if let Some(until) = standing.blocked_until {
+    // Each attempt counts before its password is checked, so that attempts
+    // sent side by side cannot all slip in before the first failure is on
+    // record. The address first: an address that must wait adds nothing to
+    // the username's count.
+    let subjects = [format!("ip:{client_address}"), format!("user:{username_typed}")];
+    let blocked = async {
+        let txn = state.store.begin().await?;
+        for (subject, policy) in subjects.iter().zip(policies()) {
+            if let Some(until) = txn.throttle().charge(subject, &policy).await? {
+                txn.commit().await?;
+                return Ok(Some(until));
+            }
+        }
+        txn.commit().await?;
+        Ok::<_, si_store::StoreError>(None)
+    }
+    .await
+    .map_err(|e| internal(&e))?;
+    if let Some(until) = blocked {
         return Ok(again(
             throttled_message(language, state.clock().now(), until),
             StatusCode::TOO_MANY_REQUESTS,
         ));
     }
+    let [address, username] = &subjects;
 
     match check_password(&state, &username_typed, form.password)
         .await
@@ -201,12 +213,8 @@ pub async fn submit(
             // SQLite's busy handler, which sleeps while the hashing threads
             // run out of work.
             let txn = state.store.begin().await.map_err(|e| internal(&e))?;
-            if standing.with_failures.contains(&subjects[0]) {
-                txn.throttle()
-                    .reset(&subjects[0])
-                    .await
-                    .map_err(|e| internal(&e))?;
-            }
+            txn.throttle().refund(address).await.map_err(|e| internal(&e))?;
+            txn.throttle().reset(username).await.map_err(|e| internal(&e))?;
             txn.accounts()
                 .record_login(&account.id)
                 .await
@@ -225,31 +233,24 @@ pub async fn submit(
             Ok(response)
         }
         None => {
-            let txn = state.store.begin().await.map_err(|e| internal(&e))?;
-            for (subject, policy) in subjects.iter().zip(policies()) {
-                txn.throttle()
-                    .record_failure(subject, &policy)
-                    .await
-                    .map_err(|e| internal(&e))?;
-            }
-            txn.commit().await.map_err(|e| internal(&e))?;
+            // Counted already, before the check.
             tracing::info!("login failed");
             Ok(again(language.text("login-failed"), StatusCode::UNAUTHORIZED))
         }
     }
 }
 
-/// Per username: slower after 5 failures, one forgiven per 15 minutes. Per
-/// address: a library's public computers share one, so it gets far more
-/// room, and its failures leak away fast: one per 30 seconds.
+/// Per address: a library's public computers share one, so it gets far more
+/// room, and its failures leak away fast: one per 30 seconds. Per username:
+/// slower after 5 failures, one forgiven per 15 minutes.
 fn policies() -> [ThrottlePolicy; 2] {
     [
-        ThrottlePolicy::default(),
         ThrottlePolicy {
             free_failures: 50,
             forgive_every: std::time::Duration::from_secs(30),
             ..ThrottlePolicy::default()
         },
+        ThrottlePolicy::default(),
     ]
 }
 

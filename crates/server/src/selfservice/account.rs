@@ -186,14 +186,21 @@ pub async fn change_password(
         )
         .await;
     }
-    // Guessing the current password counts as guessing at the login.
+    // Guessing the current password counts as guessing at the login, and
+    // like there each attempt counts before the password is checked.
     let subject = format!("user:{}", account.username.as_str());
-    let throttle = state.store.throttle();
-    let standing = throttle
-        .check(std::slice::from_ref(&subject))
-        .await
-        .map_err(|e| internal(&e))?;
-    if let Some(until) = standing.blocked_until {
+    let blocked = async {
+        let txn = state.store.begin().await?;
+        let blocked = txn
+            .throttle()
+            .charge(&subject, &ThrottlePolicy::default())
+            .await?;
+        txn.commit().await?;
+        Ok::<_, si_store::StoreError>(blocked)
+    }
+    .await
+    .map_err(|e| internal(&e))?;
+    if let Some(until) = blocked {
         let wait = throttled_message(language, state.clock().now(), until);
         let outcome = Outcome {
             password_errors: vec![wait],
@@ -202,12 +209,6 @@ pub async fn change_password(
         return page(&state, language, &headers, &account, outcome).await;
     }
     if !current_password_matches(&state, &account, &form.current).await {
-        let txn = state.store.begin().await.map_err(|e| internal(&e))?;
-        txn.throttle()
-            .record_failure(&subject, &ThrottlePolicy::default())
-            .await
-            .map_err(|e| internal(&e))?;
-        txn.commit().await.map_err(|e| internal(&e))?;
         return page(
             &state,
             language,
@@ -217,6 +218,14 @@ pub async fn change_password(
         )
         .await;
     }
+    state
+        .store
+        .as_writer()
+        .await
+        .throttle()
+        .reset(&subject)
+        .await
+        .map_err(|e| internal(&e))?;
     let cards: Vec<String> = state
         .store
         .memberships()

@@ -620,6 +620,38 @@ async fn unknown_usernames_and_wrong_passwords_get_one_message_and_are_throttled
     app.stop().await;
 }
 
+#[tokio::test]
+async fn guesses_sent_side_by_side_are_throttled_like_guesses_sent_one_by_one() {
+    let app = spawn_app().await;
+    member(&app.store, "sanne").await;
+    let (client_id, _) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Rs256).await;
+    let browser = browser();
+    let login = LoginForm::open(&app, &browser, &authorize_url(&app, &client_id, &[]))
+        .await
+        .unwrap();
+    let attempt = |password: &str| {
+        let response = browser
+            .post(app.url("/login"))
+            .form(&login.filled("sanne", password))
+            .send();
+        async move { response.await.unwrap().status().as_u16() }
+    };
+    let guesses = (0..20).map(|n| attempt(&format!("Guess{n}!x")));
+    let mut statuses = futures_util::future::join_all(guesses).await;
+    statuses.sort_unstable();
+    let checked = statuses.iter().filter(|&&status| status == 401).count();
+    assert_eq!(
+        checked, 5,
+        "only the free attempts had their password checked: {statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|&status| status == 401 || status == 429),
+        "{statuses:?}"
+    );
+    assert_eq!(attempt(PASSWORD).await, 429, "the right password waits too");
+    app.stop().await;
+}
+
 /// One failed login sent with `X-Forwarded-For`; the throttle subjects on record after it.
 async fn address_counted(app: &TestApp) -> (bool, bool) {
     let (client_id, _) = register_rp(app, ClientKind::Confidential, IdTokenAlgorithm::Rs256).await;

@@ -646,7 +646,7 @@ mod outbox {
 mod throttle {
     use std::time::Duration;
 
-    use si_store::{Repositories, Store, throttle::ThrottlePolicy, time};
+    use si_store::{Clock as _, Repositories, Store, throttle::ThrottlePolicy, time};
 
     use super::store_with_clock;
 
@@ -671,30 +671,84 @@ mod throttle {
         let (store, clock, _database) = store_with_clock().await;
         let throttle = store.throttle();
 
-        // One failure a minute, for an hour: each is forgiven before the next.
+        // One failed attempt a minute, for an hour: each is forgiven before the next.
         for _ in 0..60 {
-            assert_eq!(throttle.record_failure("ip:a", &POLICY).await.unwrap(), None);
+            assert_eq!(throttle.charge("ip:a", &POLICY).await.unwrap(), None);
             clock.advance(time::Duration::seconds(61));
         }
 
-        // Two quick failures are free, the third blocks. Two and a half
-        // minutes later two are forgiven: the next failure is the second
-        // again (free), the one after it the third (blocked).
-        for _ in 0..2 {
-            assert_eq!(throttle.record_failure("ip:b", &POLICY).await.unwrap(), None);
+        // Three quick attempts go ahead, the third sets the block, the
+        // fourth finds it. Two and a half minutes later two are forgiven:
+        // the next attempt is the second again, the one after it the third
+        // (which blocks again).
+        for _ in 0..3 {
+            assert_eq!(throttle.charge("ip:b", &POLICY).await.unwrap(), None);
         }
-        assert!(throttle.record_failure("ip:b", &POLICY).await.unwrap().is_some());
+        assert!(throttle.charge("ip:b", &POLICY).await.unwrap().is_some());
         clock.advance(time::Duration::seconds(150));
-        assert_eq!(throttle.record_failure("ip:b", &POLICY).await.unwrap(), None);
+        for _ in 0..2 {
+            assert_eq!(throttle.charge("ip:b", &POLICY).await.unwrap(), None);
+        }
         assert!(
-            throttle.record_failure("ip:b", &POLICY).await.unwrap().is_some(),
+            throttle.charge("ip:b", &POLICY).await.unwrap().is_some(),
             "the count went on from what was left"
         );
 
         // Long enough without failures, everything is forgiven.
         clock.advance(time::Duration::minutes(10));
-        assert_eq!(throttle.record_failure("ip:b", &POLICY).await.unwrap(), None);
+        assert_eq!(throttle.charge("ip:b", &POLICY).await.unwrap(), None);
         assert_eq!(failures(&store, "ip:b").await, ["ip:b"]);
+    }
+
+    #[tokio::test]
+    async fn each_attempt_past_the_free_ones_doubles_the_wait_up_to_the_ceiling() {
+        let (store, clock, _database) = store_with_clock().await;
+        let throttle = store.throttle();
+        let unforgiving = ThrottlePolicy {
+            forgive_every: Duration::from_secs(24 * 3600),
+            ..POLICY
+        };
+        for _ in 0..3 {
+            assert_eq!(throttle.charge("user:jan", &unforgiving).await.unwrap(), None);
+        }
+        let mut waits = Vec::new();
+        for _ in 0..7 {
+            let until = throttle.charge("user:jan", &unforgiving).await.unwrap().unwrap();
+            waits.push((until - clock.now()).whole_seconds());
+            // The next attempt comes just after the wait; it goes ahead and sets the next one.
+            clock.advance(until - clock.now() + time::Duration::seconds(1));
+            assert_eq!(throttle.charge("user:jan", &unforgiving).await.unwrap(), None);
+        }
+        assert_eq!(waits, [30, 60, 120, 240, 480, 900, 900]);
+    }
+
+    #[tokio::test]
+    async fn attempts_sent_side_by_side_go_ahead_only_up_to_the_free_ones() {
+        let (store, _clock, _database) = store_with_clock().await;
+        let mut attempts = tokio::task::JoinSet::new();
+        for _ in 0..12 {
+            let store = store.clone();
+            attempts.spawn(async move { store.throttle().charge("user:jan", &POLICY).await.unwrap() });
+        }
+        let answers = attempts.join_all().await;
+        let allowed = answers.iter().filter(|blocked| blocked.is_none()).count();
+        assert_eq!(allowed, 3, "{answers:?}");
+    }
+
+    #[tokio::test]
+    async fn a_refund_gives_back_one_attempt_and_a_reset_all() {
+        let (store, _clock, _database) = store_with_clock().await;
+        let throttle = store.throttle();
+        // A shared address with many successful logins is never blocked by them.
+        for _ in 0..10 {
+            assert_eq!(throttle.charge("ip:c", &POLICY).await.unwrap(), None);
+            throttle.refund("ip:c").await.unwrap();
+        }
+        for _ in 0..3 {
+            assert_eq!(throttle.charge("user:jan", &POLICY).await.unwrap(), None);
+        }
+        throttle.reset("user:jan").await.unwrap();
+        assert_eq!(throttle.charge("user:jan", &POLICY).await.unwrap(), None);
     }
 }
 
@@ -750,11 +804,7 @@ mod housekeeping {
             .await
             .unwrap();
         let policy = ThrottlePolicy::default();
-        store
-            .throttle()
-            .record_failure("user:sanne", &policy)
-            .await
-            .unwrap();
+        store.throttle().charge("user:sanne", &policy).await.unwrap();
         let to = email("sanne@example.nl");
         let mail = |n: u32| NewMail {
             recipient: &to,
