@@ -365,6 +365,15 @@ struct ReturnTo {
     path: Option<String>,
 }
 
+/// A path on this site, as a browser would follow it: visible ASCII only
+/// (browsers drop tabs and line breaks, so "/\t/x" would lead to "//x"), no
+/// backslash (read as a slash) and no second slash in front.
+fn is_local_path(path: &str) -> bool {
+    path.starts_with('/')
+        && !path.starts_with("//")
+        && path.chars().all(|c| c.is_ascii_graphic() && c != '\\')
+}
+
 /// Remembers the chosen language for a year and goes back to the page the
 /// member came from: a local path only, never another site.
 async fn switch_language(
@@ -375,7 +384,7 @@ async fn switch_language(
     let language = Language::from_code(&code).ok_or(PageError::new(current, PageErrorKind::NotFound))?;
     let target = back
         .path
-        .filter(|p| p.starts_with('/') && !p.starts_with("//") && !p.contains('\\'))
+        .filter(|p| is_local_path(p))
         .unwrap_or_else(|| "/".to_owned());
     let cookie = format!(
         "{LANGUAGE_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly",

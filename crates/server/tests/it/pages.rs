@@ -69,6 +69,11 @@ async fn the_language_switch_never_sends_anyone_to_another_site() {
         "https://evil.example/",
         "/\\evil.example",
         "javascript:alert(1)",
+        // Browsers drop tabs and line breaks from a Location: "/\t/x" is "//x".
+        "/\t/evil.example",
+        "/\n/evil.example",
+        "/\r\n/evil.example",
+        " //evil.example",
     ] {
         let response = app
             .client
