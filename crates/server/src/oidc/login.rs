@@ -14,7 +14,7 @@ use axum::{
 };
 use fluent_templates::fluent_bundle::FluentValue;
 use serde::{Deserialize, Serialize};
-use si_credentials::Verification;
+use si_credentials::{HashFormat, Verification};
 use si_domain::{AccountStatus, Username};
 use si_store::{Repositories, accounts::Account, throttle::ThrottlePolicy};
 use time::OffsetDateTime;
@@ -262,8 +262,9 @@ enum LoginError {
     Credentials(#[from] si_credentials::CredentialError),
 }
 
-/// The account, if the password is right. An unknown username costs the same
-/// hashing work as a known one, so timing tells nothing.
+/// The account, if the password is right. An unknown username, a legacy hash
+/// and an unreadable one cost the same hashing work as a current hash, so
+/// timing tells nothing.
 async fn check_password(
     state: &AppState,
     username: &str,
@@ -280,7 +281,11 @@ async fn check_password(
         return Ok(None);
     };
     let stored = account.password_hash.clone().unwrap_or_default();
-    match state.hasher.verify(password.clone(), stored, params).await {
+    match state
+        .hasher
+        .verify(password.clone(), stored.clone(), params)
+        .await
+    {
         Ok(Verification::Match { needs_upgrade }) => {
             if needs_upgrade {
                 let fresh = state.hasher.hash(password, params).await?;
@@ -294,10 +299,20 @@ async fn check_password(
             }
             Ok(Some(account))
         }
-        Ok(Verification::Mismatch) => Ok(None),
-        // A stored hash we cannot read must not let anyone in, nor crash the page.
+        Ok(Verification::Mismatch) => {
+            // A migrated legacy hash is checked in about a millisecond: without
+            // the argon2id work a known account would answer faster than an
+            // unknown one (a match pays it in the upgrade above).
+            if HashFormat::detect(&stored).is_ok_and(HashFormat::is_legacy) {
+                state.hasher.dummy_verify(password, params).await?;
+            }
+            Ok(None)
+        }
+        // A stored hash we cannot read must not let anyone in, nor crash the
+        // page, nor answer faster than a wrong password.
         Err(err) => {
             tracing::warn!(account = %account.id, "stored password hash unusable: {err}");
+            state.hasher.dummy_verify(password, params).await?;
             Ok(None)
         }
     }
