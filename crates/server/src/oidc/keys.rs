@@ -9,8 +9,8 @@ use std::{
     io::{self, Write},
     path::Path,
     str::FromStr,
-    sync::{Arc, PoisonError, RwLock},
-    time::Duration,
+    sync::{Arc, Mutex, PoisonError, RwLock},
+    time::{Duration, Instant},
 };
 
 use aws_lc_rs::{
@@ -44,6 +44,8 @@ pub const KEY_ENCRYPTION_KEY_FILE: &str = "key-encryption.key";
 /// How often each node should call [`Keyring::refresh`] to see other nodes'
 /// rotations; a retired key stays published at least this much longer.
 pub const REFRESH_INTERVAL: Duration = Duration::from_secs(60);
+/// The most often a token with an unknown `kid` makes a node reload its keys.
+const UNKNOWN_KID_RELOAD_EVERY: Duration = Duration::from_secs(1);
 
 /// Time allowed for clock differences between nodes and for relying parties
 /// that fetch the JWKS a little late.
@@ -507,6 +509,8 @@ struct Shared {
     sealing: SealingKey,
     /// Newest first, as the store lists them; replaced whole on refresh.
     keys: RwLock<Arc<[LoadedKey]>>,
+    /// When a token with an unknown `kid` last made this node reload.
+    reloaded_for_unknown_kid: Mutex<Option<Instant>>,
 }
 
 impl fmt::Debug for Keyring {
@@ -535,6 +539,7 @@ impl Keyring {
             store: store.clone(),
             sealing: sealing.clone(),
             keys: RwLock::new(Arc::from(Vec::new())),
+            reloaded_for_unknown_kid: Mutex::new(None),
         }));
         keyring.refresh().await?;
         Ok(keyring)
@@ -622,7 +627,7 @@ impl Keyring {
             .map_err(invalid)?
             .kid
             .ok_or_else(|| KeyError::InvalidToken("no kid in the header".to_owned()))?;
-        if self.find(&kid).is_none() {
+        if self.find(&kid).is_none() && self.may_reload_for_unknown_kid() {
             // Perhaps another node rotated since our last refresh.
             self.refresh().await?;
         }
@@ -658,6 +663,22 @@ impl Keyring {
             return Err(KeyError::InvalidToken("not valid yet".to_owned()));
         }
         serde_json::from_value(claims).map_err(|e| KeyError::InvalidToken(e.to_string()))
+    }
+
+    /// At most once per [`UNKNOWN_KID_RELOAD_EVERY`]: the `kid` comes from
+    /// whoever sent the token, and a reload reads and decrypts every key.
+    fn may_reload_for_unknown_kid(&self) -> bool {
+        let mut last = self
+            .0
+            .reloaded_for_unknown_kid
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let now = Instant::now();
+        if last.is_some_and(|at| now.duration_since(at) < UNKNOWN_KID_RELOAD_EVERY) {
+            return false;
+        }
+        *last = Some(now);
+        true
     }
 
     fn find(&self, kid: &str) -> Option<(SigningAlgorithm, DecodingKey)> {
