@@ -1,7 +1,8 @@
 //! Token revocation (RFC 7009) and introspection (RFC 7662). Both need client
 //! authentication; a client may revoke or inspect only its own refresh
-//! tokens, while any authenticated client (a resource server) may ask about
-//! an access token.
+//! tokens, while any confidential client (a resource server) may ask about
+//! an access token. A public client proves nothing by its id, so it may
+//! revoke its own tokens but not introspect.
 
 use axum::{
     Json,
@@ -15,8 +16,8 @@ use si_credentials::secrets::digest;
 use si_store::{Repositories, StoreError, accounts::Account, grants::RefreshGrant};
 
 use super::{
-    clients::Client,
-    token::{OAuthError, OAuthForm, authenticate},
+    clients::{Client, ClientKind},
+    token::{OAuthError, OAuthForm, authenticate, revoked_until},
     tokens::{self, AccessClaims},
 };
 use crate::app::AppState;
@@ -71,7 +72,20 @@ pub async fn revoke(
     } else if let Some((grant, _)) = current_refresh(&state, token).await?
         && grant.client_id == client.id().as_str()
     {
-        grants.revoke_family(&grant.family_id).await?;
+        // RFC 7009 §2.1: the access tokens that came with this refresh token
+        // and with the family's code go too (older ones cannot be named and
+        // end with their short life).
+        let access_tokens = [
+            Some(tokens::jti_for_refresh(&digest(token))),
+            grant.code_digest.as_deref().map(tokens::jti_for_code),
+        ];
+        let until = revoked_until(&state, state.clock().now());
+        let txn = state.store.begin().await?;
+        txn.grants().revoke_family(&grant.family_id).await?;
+        for jti in access_tokens.iter().flatten() {
+            txn.grants().revoke_access_token(jti, until).await?;
+        }
+        txn.commit().await?;
     }
     // RFC 7009 §2.2: unknown and foreign tokens get the same answer.
     Ok(no_store(Json(json!({})).into_response()))
@@ -83,6 +97,9 @@ pub async fn introspect(
     OAuthForm(form): OAuthForm<TokenForm>,
 ) -> Result<Response, OAuthError> {
     let (client, token) = authenticated(&state, &headers, &form).await?;
+    if client.kind() == ClientKind::Public {
+        return Err(OAuthError::invalid_client(false));
+    }
     let inactive = json!({ "active": false });
     let answer: Value = if looks_like_jwt(token) {
         match own_access_token(&state, token).await {

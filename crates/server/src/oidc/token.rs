@@ -62,7 +62,7 @@ impl OAuthError {
         }
     }
 
-    fn invalid_client(challenge: bool) -> Self {
+    pub(crate) fn invalid_client(challenge: bool) -> Self {
         Self {
             status: StatusCode::UNAUTHORIZED,
             error: "invalid_client",
@@ -465,7 +465,7 @@ async fn refused(
 /// Until when a revoked access token, issued no later than `issued_by`,
 /// stays on the revocation list: its lifetime, and ten minutes for the
 /// clocks of those who check it.
-fn revoked_until(state: &AppState, issued_by: time::OffsetDateTime) -> time::OffsetDateTime {
+pub(crate) fn revoked_until(state: &AppState, issued_by: time::OffsetDateTime) -> time::OffsetDateTime {
     issued_by + time::Duration::seconds(i64::from(state.config.oidc.access_token_seconds) + 600)
 }
 

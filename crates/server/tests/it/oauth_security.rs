@@ -395,6 +395,62 @@ async fn a_reused_refresh_token_also_ends_the_access_token_given_with_the_newest
 }
 
 #[tokio::test]
+async fn revoking_a_refresh_token_also_ends_the_access_tokens_given_with_it_and_its_code() {
+    let app = spawn_app().await;
+    member(&app.store, "sanne").await;
+    let (client_id, secret) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Es256).await;
+    let secret = secret.unwrap();
+    let code = code_for(&app, &client_id, Some(CHALLENGE)).await;
+    let (_, tokens) = exchange(&app, &client_id, Some(&secret), &code_exchange(&code)).await;
+    let from_code = tokens["access_token"].as_str().unwrap().to_owned();
+    let first = tokens["refresh_token"].as_str().unwrap();
+    let refresh = [("grant_type", "refresh_token"), ("refresh_token", first)];
+    let (_, rotated) = exchange(&app, &client_id, Some(&secret), &refresh).await;
+    let newest_access = rotated["access_token"].as_str().unwrap().to_owned();
+    let newest_refresh = rotated["refresh_token"].as_str().unwrap();
+    assert_eq!(userinfo_status(&app, &newest_access).await, 200);
+
+    let revoked = app
+        .client
+        .post(app.url("/revoke"))
+        .basic_auth(&client_id, Some(&secret))
+        .form(&[("token", newest_refresh)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+    for access in [&newest_access, &from_code] {
+        assert_eq!(userinfo_status(&app, access).await, 401);
+        assert_eq!(
+            introspect(&app, &client_id, &secret, access).await["active"],
+            false
+        );
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_public_client_cannot_introspect_for_its_id_proves_nothing() {
+    let app = spawn_app().await;
+    member(&app.store, "sanne").await;
+    let (public_id, _) = register_rp(&app, ClientKind::Public, IdTokenAlgorithm::Es256).await;
+    let code = code_for(&app, &public_id, Some(CHALLENGE)).await;
+    let (_, tokens) = exchange(&app, &public_id, None, &code_exchange(&code)).await;
+    let access = tokens["access_token"].as_str().unwrap();
+    let response = app
+        .client
+        .post(app.url("/introspect"))
+        .form(&[("client_id", public_id.as_str()), ("token", access)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_client");
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn a_disabled_account_cannot_refresh_until_it_is_enabled_again() {
     let app = spawn_app().await;
     let account = member(&app.store, "sanne").await;
