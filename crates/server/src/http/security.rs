@@ -1,6 +1,8 @@
 //! Security headers on every response: no framing, no sniffing, no referrer
-//! leaks, a strict content security policy; behind https, HSTS and the
-//! `Secure` attribute on every cookie set.
+//! leaks, a strict content security policy, and no caching unless the
+//! response allows it (pages show personal data on a library's shared
+//! computers); behind https, HSTS and the `Secure` attribute on every cookie
+//! set.
 
 use axum::{
     extract::{Request, State},
@@ -37,6 +39,7 @@ pub async fn add_security_headers(
     set(header::X_FRAME_OPTIONS, "DENY");
     set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(header::REFERRER_POLICY, "no-referrer");
+    set(header::CACHE_CONTROL, "no-store");
     set(
         HeaderName::from_static("cross-origin-opener-policy"),
         "same-origin",

@@ -90,6 +90,20 @@ async fn security_headers_are_on_pages_api_answers_and_errors() {
             "{path}: no HSTS over plain http"
         );
     }
+    // Pages may show personal data on a library's shared computer: kept in
+    // no cache, so the back button after logging out shows nothing. The
+    // stylesheet is the same for everyone and may be kept.
+    for path in ["/account", "/nowhere", "/forgot-password"] {
+        assert_eq!(
+            app.get(path).await.headers()["cache-control"],
+            "no-store",
+            "{path}"
+        );
+    }
+    assert_eq!(
+        app.get("/static/site.css").await.headers()["cache-control"],
+        "public, max-age=3600"
+    );
     app.stop().await;
 }
 
