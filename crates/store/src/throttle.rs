@@ -1,5 +1,6 @@
 //! Login throttling: failures counted per account and per source address in
-//! the database, so the count holds across nodes. After a free number of
+//! the database, so the count holds across nodes. The recovery mails use it
+//! too, counted per recipient. After a free number of
 //! failures each further one blocks the subject a little longer, up to a
 //! ceiling: slow for an attacker, never a lockout an attacker can make
 //! permanent. Failures leak away with time (one per `forgive_every`), so the

@@ -19,6 +19,7 @@ use si_domain::{AccountStatus, Email, Username};
 use si_store::{
     Repositories,
     account_links::{AccountLink, LinkPurpose},
+    throttle::ThrottlePolicy,
 };
 
 use super::new_password::RESET_PATH;
@@ -254,6 +255,33 @@ async fn request(
     Ok(forgotten.check_mail(&state, language))
 }
 
+/// Recovery mails to one account or address: three at once, then one after
+/// a wait that doubles from 5 minutes up to an hour; one is forgiven per 20
+/// minutes. Enough for a member whose first mail went astray; no flood of
+/// mail for anyone whose username or address another person types.
+const RECOVERY_MAILS: ThrottlePolicy = ThrottlePolicy {
+    free_failures: 3,
+    first_block: std::time::Duration::from_secs(5 * 60),
+    longest_block: std::time::Duration::from_secs(60 * 60),
+    forgive_every: std::time::Duration::from_secs(20 * 60),
+};
+
+/// Counts a recovery mail to `recipient` (an account id or an address) in
+/// the caller's transaction; false when it must not go now.
+pub(super) async fn may_send_recovery_mail(
+    repositories: &impl Repositories,
+    recipient: &str,
+) -> Result<bool, si_store::StoreError> {
+    let blocked = repositories
+        .throttle()
+        .charge(&format!("mail:{recipient}"), &RECOVERY_MAILS)
+        .await?;
+    if blocked.is_some() {
+        tracing::info!("a recovery mail was asked for too often and is not sent");
+    }
+    Ok(blocked.is_none())
+}
+
 #[derive(Debug, thiserror::Error)]
 enum QueueError {
     #[error(transparent)]
@@ -280,6 +308,9 @@ async fn mail_reset_link(state: &AppState, typed: &str, asked_in: Language) -> R
     let token = SecretToken::generate().map_err(|_| QueueError::Randomness)?;
     let minutes = state.config.selfservice.reset_link_minutes;
     let txn = state.store.begin().await?;
+    if !may_send_recovery_mail(&txn, &account.id.to_string()).await? {
+        return Ok(txn.commit().await?);
+    }
     txn.account_links()
         .issue(
             &token.digest(),
@@ -317,8 +348,13 @@ async fn mail_usernames(state: &AppState, email: &Email, asked_in: Language) -> 
         .filter(|account| account.status != AccountStatus::Disabled)
         .map(|account| account.username.as_str().to_owned())
         .collect();
-    if !usernames.is_empty() {
-        mail::queue(&state.store, email, asked_in, &Mail::ForgotUsername { usernames }).await?;
+    if usernames.is_empty() {
+        return Ok(());
     }
+    let txn = state.store.begin().await?;
+    if may_send_recovery_mail(&txn, &email.as_str().to_lowercase()).await? {
+        mail::queue(&txn, email, asked_in, &Mail::ForgotUsername { usernames }).await?;
+    }
+    txn.commit().await?;
     Ok(())
 }

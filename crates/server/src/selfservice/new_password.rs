@@ -319,9 +319,15 @@ pub async fn resend_confirmation(
         .filter(|a| a.status == AccountStatus::Pending)
         .ok_or(PageError::new(language, PageErrorKind::NotFound))?;
     let txn = state.store.begin().await.map_err(|e| internal(&e))?;
-    send_confirmation(&state, &txn, &account)
+    // An expired link can be sent here again and again.
+    if forgot::may_send_recovery_mail(&txn, &account.id.to_string())
         .await
-        .map_err(|e| internal(&e))?;
+        .map_err(|e| internal(&e))?
+    {
+        send_confirmation(&state, &txn, &account)
+            .await
+            .map_err(|e| internal(&e))?;
+    }
     txn.commit().await.map_err(|e| internal(&e))?;
     Ok(NoticePage::new(language, "/help", "check-mail-title", "confirm-resent-body").into_response())
 }

@@ -333,6 +333,45 @@ async fn the_answer_tells_nothing_about_which_usernames_and_addresses_exist() {
 }
 
 #[tokio::test]
+async fn asking_again_and_again_sends_three_mails_not_a_flood() {
+    let smtp = SmtpServer::start();
+    let app = app_with_mail(&smtp).await;
+    member(&app.store, "sanne").await;
+    let member_browser = browser();
+    for _ in 0..6 {
+        let (status, _) = submit(
+            &app,
+            &member_browser,
+            "/forgot-password",
+            &[("username", "sanne")],
+        )
+        .await;
+        assert_eq!(status, 200, "the page answers alike, mail or not");
+        let (status, _) = submit(
+            &app,
+            &member_browser,
+            "/forgot-username",
+            &[("email", "ouders@example.nl")],
+        )
+        .await;
+        assert_eq!(status, 200);
+    }
+    smtp.wait_for_async(6).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let received = smtp.received();
+    let resets = received
+        .iter()
+        .filter(|mail| text_of(mail).contains("reset-password"))
+        .count();
+    assert_eq!(
+        (resets, received.len() - resets),
+        (3, 3),
+        "three reset links and three username reminders"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn help_shows_the_configured_text_and_link_or_the_built_in_one() {
     let app = spawn_app_with(|config| {
         config.selfservice.help_text_nl = Some("Bel de bibliotheek.\n\nOf kom langs.".to_owned());
