@@ -147,6 +147,23 @@ impl<'c, C: ConnectionTrait> AccountLinks<'c, C> {
         }))
     }
 
+    /// Ends the open links that set a password (confirmation and reset): the
+    /// password was set another way, or they went to an address that is no
+    /// longer the account's.
+    pub async fn end_password_links(&self, account: &AccountId) -> Result<(), StoreError> {
+        account_link::Entity::update_many()
+            .col_expr(account_link::Column::UsedAt, Expr::value(self.clock.now_millis()))
+            .filter(account_link::Column::AccountId.eq(account.to_string()))
+            .filter(
+                account_link::Column::Purpose
+                    .is_in([LinkKind::Confirm.as_str(), LinkKind::ResetPassword.as_str()]),
+            )
+            .filter(account_link::Column::UsedAt.is_null())
+            .exec(self.conn)
+            .await?;
+        Ok(())
+    }
+
     /// Spends a valid link and every other open link of its purpose for the
     /// same account. The conditional UPDATE comes first, so of two uses of
     /// one link exactly one wins (and, in a transaction, holds the writer).

@@ -247,6 +247,7 @@ pub async fn change_password(
     let ended = async {
         let txn = state.store.begin().await?;
         txn.accounts().set_password_hash(&account.id, hash).await?;
+        txn.account_links().end_password_links(&account.id).await?;
         let ended = txn.sessions().end_all_of(&account.id, Some(&session)).await?;
         txn.grants().revoke_account(&account.id).await?;
         if let Some(email) = &account.email {
@@ -374,6 +375,8 @@ pub async fn confirm_email(
             return Ok(false);
         };
         txn.accounts().set_verified_email(&account, &email).await?;
+        // Links mailed to the old address no longer set a password.
+        txn.account_links().end_password_links(&account).await?;
         txn.commit().await?;
         Ok::<_, StoreError>(true)
     }

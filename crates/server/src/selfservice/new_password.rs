@@ -429,6 +429,9 @@ async fn set_password(
     if !matches!(spent, LinkState::Valid(_)) {
         return Ok(false);
     }
+    // A confirmation link and a reset link both set the password: whichever
+    // was used, the other kind is spent too.
+    txn.account_links().end_password_links(&account.id).await?;
     let accounts = txn.accounts();
     accounts.set_password_hash(&account.id, hash).await?;
     accounts.confirm_email(&account.id).await?;

@@ -462,6 +462,55 @@ pub async fn pending_member(app: &TestApp, username: &str, token: &str) -> si_st
 }
 
 #[tokio::test]
+async fn a_password_set_through_a_reset_link_ends_the_confirmation_link_too() {
+    let smtp = SmtpServer::start();
+    let app = app_with_mail(&smtp).await;
+    let account = pending_member(&app, "21234567890123", "expired-token").await;
+    // The desk's confirmation mail, still valid for days, in a family mailbox.
+    app.store
+        .account_links()
+        .issue(
+            &si_credentials::secrets::digest("still-valid"),
+            &AccountLink {
+                account: account.id,
+                purpose: LinkPurpose::Confirm,
+                expires_at: time::OffsetDateTime::now_utc() + time::Duration::days(6),
+            },
+        )
+        .await
+        .unwrap();
+    let member_browser = browser();
+    let (status, _) = submit(
+        &app,
+        &member_browser,
+        "/forgot-password",
+        &[("username", "21234567890123")],
+    )
+    .await;
+    assert_eq!(status, 200);
+    let mail = &smtp.wait_for_async(1).await[0];
+    let link = link_in(&text_of(mail), &app.url("/reset-password?token="));
+    let page = fetch(&member_browser, &link).await;
+    let token = hidden_field(&page, "token");
+    let (status, page) = submit(
+        &app,
+        &member_browser,
+        link.trim_start_matches(&app.url("")),
+        &[
+            ("token", &token),
+            ("password", NEW_PASSWORD),
+            ("repeat", NEW_PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+
+    let page = fetch(&browser(), app.url("/confirm?token=still-valid")).await;
+    assert!(page.contains("Deze link werkt niet meer"), "{page}");
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn a_new_member_confirms_sets_a_password_and_lands_on_the_account_page() {
     let smtp = SmtpServer::start();
     let app = app_with_mail(&smtp).await;
