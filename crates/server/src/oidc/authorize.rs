@@ -4,7 +4,8 @@
 //! other error goes back to the client with `state` and `iss`.
 
 use axum::{
-    extract::State,
+    Form,
+    extract::{State, rejection::FormRejection},
     http::{HeaderMap, HeaderValue, header},
     response::{IntoResponse, Redirect, Response},
 };
@@ -43,6 +44,10 @@ pub struct AuthorizationRequest {
     pub code_challenge_method: Option<String>,
     pub prompt: Option<String>,
     pub max_age: Option<String>,
+    pub response_mode: Option<String>,
+    /// Request objects (OIDC Core 6) are not supported: refused by name.
+    pub request: Option<String>,
+    pub request_uri: Option<String>,
     /// The languages the relying party asks the pages in; carried to the
     /// login page, where [`Language`] reads it.
     pub ui_locales: Option<String>,
@@ -72,6 +77,49 @@ pub enum Prompt {
     Login,
 }
 
+impl Prompt {
+    /// OIDC Core 3.1.2.1: a space-separated list; `none` only alone. There
+    /// is no consent screen and one account per browser, so `consent` and
+    /// `select_account` ask for nothing more.
+    fn parse(values: &str) -> Option<Self> {
+        let values: Vec<&str> = values.split_whitespace().collect();
+        if values
+            .iter()
+            .any(|value| !["none", "login", "consent", "select_account"].contains(value))
+        {
+            return None;
+        }
+        match (values.contains(&"none"), values.contains(&"login")) {
+            (true, _) if values.len() > 1 => None,
+            (true, _) => Some(Prompt::None),
+            (false, true) => Some(Prompt::Login),
+            (false, false) => Some(Prompt::Default),
+        }
+    }
+}
+
+impl AuthorizationRequest {
+    fn without_empty_values(self) -> Self {
+        let given = |value: Option<String>| value.filter(|v| !v.is_empty());
+        Self {
+            client_id: given(self.client_id),
+            redirect_uri: given(self.redirect_uri),
+            response_type: given(self.response_type),
+            scope: given(self.scope),
+            state: given(self.state),
+            nonce: given(self.nonce),
+            code_challenge: given(self.code_challenge),
+            code_challenge_method: given(self.code_challenge_method),
+            prompt: given(self.prompt),
+            max_age: given(self.max_age),
+            response_mode: given(self.response_mode),
+            request: given(self.request),
+            request_uri: given(self.request_uri),
+            ui_locales: given(self.ui_locales),
+        }
+    }
+}
+
 /// Why a request is refused; `Page` errors never redirect.
 pub enum Refusal {
     Page,
@@ -88,6 +136,28 @@ pub async fn authorize(
     language: Language,
     headers: HeaderMap,
     PageQuery(request): PageQuery<AuthorizationRequest>,
+) -> Result<Response, PageError> {
+    answer(state, language, headers, request).await
+}
+
+/// The same request sent as a form: OIDC Core 3.1.2.1 asks for GET and POST.
+pub async fn authorize_form(
+    State(state): State<AppState>,
+    language: Language,
+    headers: HeaderMap,
+    form: Result<Form<AuthorizationRequest>, FormRejection>,
+) -> Result<Response, PageError> {
+    let Ok(Form(request)) = form else {
+        return Err(PageError::new(language, PageErrorKind::BadRequest));
+    };
+    answer(state, language, headers, request).await
+}
+
+async fn answer(
+    state: AppState,
+    language: Language,
+    headers: HeaderMap,
+    request: AuthorizationRequest,
 ) -> Result<Response, PageError> {
     let valid = match validate(&state, request).await {
         Ok(valid) => valid,
@@ -125,6 +195,8 @@ pub async fn authorize(
 /// Checks a request: the client and its exact redirect URI first (so errors
 /// about anything else may safely go back to that URI).
 pub async fn validate(state: &AppState, request: AuthorizationRequest) -> Result<ValidRequest, Refusal> {
+    // RFC 6749 3.1: a parameter sent without a value is treated as omitted.
+    let request = request.without_empty_values();
     let (Some(client_id), Some(redirect_uri)) =
         (request.client_id.as_deref(), request.redirect_uri.as_deref())
     else {
@@ -149,6 +221,19 @@ pub async fn validate(state: &AppState, request: AuthorizationRequest) -> Result
         || request.nonce.as_ref().is_some_and(|n| n.len() > MAX_OPAQUE_VALUE)
     {
         return Err(back("invalid_request", "state or nonce is too long"));
+    }
+    if request.request.is_some() {
+        return Err(back("request_not_supported", "request objects are not supported"));
+    }
+    if request.request_uri.is_some() {
+        return Err(back("request_uri_not_supported", "request_uri is not supported"));
+    }
+    if request
+        .response_mode
+        .as_deref()
+        .is_some_and(|mode| mode != "query")
+    {
+        return Err(back("invalid_request", "only response_mode=query is supported"));
     }
     if request.response_type.as_deref() != Some("code") {
         return Err(back(
@@ -196,14 +281,17 @@ pub async fn validate(state: &AppState, request: AuthorizationRequest) -> Result
             ));
         }
     };
-    let prompt = match request.prompt.as_deref() {
-        None | Some("") | Some("consent") | Some("select_account") => Prompt::Default,
-        Some("none") => Prompt::None,
-        Some("login") => Prompt::Login,
-        Some(_) => return Err(back("invalid_request", "prompt must be none or login")),
+    let prompt = match Prompt::parse(request.prompt.as_deref().unwrap_or_default()) {
+        Some(prompt) => prompt,
+        None => {
+            return Err(back(
+                "invalid_request",
+                "prompt is none alone, or any of login, consent and select_account",
+            ));
+        }
     };
     let max_age = match request.max_age.as_deref() {
-        None | Some("") => None,
+        None => None,
         Some(text) => match text.parse::<u32>() {
             Ok(seconds) => Some(i64::from(seconds)),
             Err(_) => {

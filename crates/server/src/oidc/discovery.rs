@@ -47,7 +47,7 @@ pub async fn configuration(State(state): State<AppState>) -> Response {
             "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "sid",
             "preferred_username", "name", "email", "email_verified", "memberships"
         ],
-        "prompt_values_supported": ["none", "login"],
+        "prompt_values_supported": ["none", "login", "consent", "select_account"],
         "authorization_response_iss_parameter_supported": true,
         "claims_parameter_supported": false,
         "request_parameter_supported": false,

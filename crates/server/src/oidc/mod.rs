@@ -25,7 +25,10 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/.well-known/openid-configuration", get(discovery::configuration))
         .route(discovery::JWKS_PATH, get(keys::jwks_endpoint))
-        .route(discovery::AUTHORIZATION_PATH, get(authorize::authorize))
+        .route(
+            discovery::AUTHORIZATION_PATH,
+            get(authorize::authorize).post(authorize::authorize_form),
+        )
         .route("/login", get(login::show).post(login::submit))
         .route(discovery::TOKEN_PATH, post(token::token))
         .route(

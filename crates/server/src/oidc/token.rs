@@ -192,10 +192,10 @@ pub async fn authenticate(
     let basic = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Basic "));
+        .and_then(|value| auth_scheme_value(value, "Basic"));
     let (id, secret, via_basic) = match basic {
         Some(encoded) => {
-            if form_secret.is_some() {
+            if form_secret.is_some_and(|secret| !secret.is_empty()) {
                 return Err(OAuthError::new(
                     "invalid_request",
                     "use one client authentication method",
@@ -215,7 +215,9 @@ pub async fn authenticate(
         }
         None => {
             let id = form_id.ok_or(OAuthError::invalid_client(false))?.to_owned();
-            (id, form_secret.map(str::to_owned), false)
+            // RFC 6749 3.2: an empty value counts as none.
+            let secret = form_secret.filter(|secret| !secret.is_empty());
+            (id, secret.map(str::to_owned), false)
         }
     };
     state
@@ -223,6 +225,13 @@ pub async fn authenticate(
         .authenticate(&id, secret.as_deref())
         .await
         .map_err(|_| OAuthError::invalid_client(via_basic))
+}
+
+/// The credentials after an `Authorization` scheme, whose name is
+/// case-insensitive (RFC 9110 11.1).
+pub(crate) fn auth_scheme_value<'h>(header: &'h str, scheme: &str) -> Option<&'h str> {
+    let (name, value) = header.split_once(' ')?;
+    name.eq_ignore_ascii_case(scheme).then_some(value)
 }
 
 fn form_decode(text: &str) -> Option<String> {
@@ -363,7 +372,8 @@ async fn refresh(
     let presented_digest = digest(presented);
     let client_id = client.id().as_str();
     // A narrower scope is checked against the grant before anything changes.
-    let narrowed = match request.scope.as_deref() {
+    // RFC 6749 6: without a scope (an empty one included) the grant's own.
+    let narrowed = match request.scope.as_deref().filter(|asked| !asked.trim().is_empty()) {
         None => None,
         Some(asked) => {
             let current = state

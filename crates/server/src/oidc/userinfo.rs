@@ -9,7 +9,10 @@ use axum::{
 use si_domain::{AccountId, AccountStatus};
 use si_store::Repositories;
 
-use super::tokens::{self, AccessClaims};
+use super::{
+    token::auth_scheme_value,
+    tokens::{self, AccessClaims},
+};
 use crate::app::AppState;
 
 pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -42,7 +45,7 @@ pub async fn bearer(state: &AppState, headers: &HeaderMap) -> Result<AccessClaim
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
+        .and_then(|value| auth_scheme_value(value, "Bearer"))
         .ok_or(BearerError(StatusCode::UNAUTHORIZED, ""))?;
     let issuer = state.public_url.to_string();
     let claims: AccessClaims = state

@@ -196,7 +196,24 @@ async fn other_errors_go_back_to_the_client_with_state_and_issuer() {
             "login_required",
         ),
     ];
-    for (url, error) in cases {
+    let pkce = [("code_challenge", CHALLENGE), ("code_challenge_method", "S256")];
+    let refused = [
+        (("prompt", "none login"), "invalid_request"),
+        (("prompt", "whenever"), "invalid_request"),
+        (("request", "eyJhbGciOiJub25lIn0.e30."), "request_not_supported"),
+        (
+            ("request_uri", "https://rp.example/request.jwt"),
+            "request_uri_not_supported",
+        ),
+        (("response_mode", "form_post"), "invalid_request"),
+    ];
+    let refused = refused.map(|(parameter, error)| {
+        (
+            authorize_url(&app, &public_id, &[pkce[0], pkce[1], parameter]),
+            error,
+        )
+    });
+    for (url, error) in cases.into_iter().chain(refused) {
         let response = app.client.get(&url).send().await.unwrap();
         assert_eq!(response.status(), 303, "{url}");
         let location = response.headers()["location"].to_str().unwrap();
@@ -208,6 +225,56 @@ async fn other_errors_go_back_to_the_client_with_state_and_issuer() {
             Some(app.url("").as_str())
         );
     }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn requests_are_read_as_oidc_core_and_rfc_6749_write_them() {
+    let app = spawn_app().await;
+    member(&app.store, "sanne").await;
+    let (client_id, secret) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Es256).await;
+    let secret = secret.unwrap();
+
+    // POST as well as GET; prompt is a list; an empty value is no value.
+    let url = authorize_url(&app, &client_id, &[("prompt", "login consent")]);
+    let (_, query) = url.split_once('?').unwrap();
+    let mut form: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap();
+    form.push(("max_age".to_owned(), String::new()));
+    let posted = app
+        .client
+        .post(app.url("/authorize"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), 303);
+    let location = posted.headers()["location"].to_str().unwrap();
+    assert!(location.starts_with("/login?"), "{location}");
+
+    // A refresh with an empty scope keeps the grant's scope; the scheme's
+    // name is case-insensitive.
+    let code = code_for(&app, &client_id, Some(CHALLENGE)).await;
+    let (_, tokens) = exchange(&app, &client_id, Some(&secret), &code_exchange(&code)).await;
+    let credentials = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        format!("{client_id}:{secret}"),
+    );
+    let response = app
+        .client
+        .post(app.url("/token"))
+        .header("authorization", format!("basic {credentials}"))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+            ("scope", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let refreshed: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(refreshed["scope"], tokens["scope"]);
+    assert!(refreshed["id_token"].is_string(), "{refreshed}");
     app.stop().await;
 }
 
