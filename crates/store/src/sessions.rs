@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use crate::{
     Clock, StoreError,
     accounts::millis_to_time,
-    entity::{browser_session, session_client},
+    entity::{authorization_code, browser_session, session_client},
     error::parse_stored,
 };
 
@@ -66,6 +66,30 @@ impl<'c, C: ConnectionTrait> Sessions<'c, C> {
         })
     }
 
+    /// The member typed the password again in a browser that has a session
+    /// of the same account: the session goes on, from now (`auth_time`).
+    pub async fn reauthenticated(
+        &self,
+        session: &BrowserSession,
+        expires_at: OffsetDateTime,
+    ) -> Result<BrowserSession, StoreError> {
+        let now = self.clock.now_millis();
+        browser_session::ActiveModel {
+            id_digest: sea_orm::Unchanged(session.digest.clone()),
+            auth_time: Set(now),
+            last_seen_at: Set(now),
+            expires_at: Set(to_millis(expires_at)),
+            ..Default::default()
+        }
+        .update(self.conn)
+        .await?;
+        Ok(BrowserSession {
+            auth_time: self.clock.now(),
+            expires_at,
+            ..session.clone()
+        })
+    }
+
     /// The session behind a cookie's digest, if it has not expired.
     pub async fn find(&self, digest: &str) -> Result<Option<BrowserSession>, StoreError> {
         let Some(row) = browser_session::Entity::find_by_id(digest.to_owned())
@@ -85,10 +109,18 @@ impl<'c, C: ConnectionTrait> Sessions<'c, C> {
         }))
     }
 
-    /// Ends one session; returns the clients it had signed in to.
+    /// Ends one session, and the codes it gave that are not yet redeemed
+    /// (else a code issued just before a logout would start a refresh family
+    /// that no logout ends); returns the clients it had signed in to.
     pub async fn end(&self, digest: &str) -> Result<Vec<String>, StoreError> {
         let clients = self.clients_of(digest).await?;
         browser_session::Entity::delete_by_id(digest.to_owned())
+            .exec(self.conn)
+            .await?;
+        authorization_code::Entity::delete_many()
+            .filter(authorization_code::Column::ExpiresAt.gt(self.clock.now_millis()))
+            .filter(authorization_code::Column::SessionDigest.eq(digest))
+            .filter(authorization_code::Column::UsedAt.is_null())
             .exec(self.conn)
             .await?;
         session_client::Entity::delete_many()

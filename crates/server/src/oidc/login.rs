@@ -21,7 +21,7 @@ use time::OffsetDateTime;
 
 use super::{
     authorize::{self, AuthorizationRequest, Refusal, ValidRequest},
-    session,
+    backchannel, session,
 };
 use crate::http::page_query::PageQuery;
 use crate::{
@@ -208,6 +208,9 @@ pub async fn submit(
         .map_err(|e| internal(&e))?
     {
         Some(account) => {
+            let earlier = session::current(&state, &headers)
+                .await
+                .map_err(|e| internal(&e))?;
             // What a login writes commits at once, in one turn as SQLite's
             // writer: separate statements would each meet the others in
             // SQLite's busy handler, which sleeps while the hashing threads
@@ -219,7 +222,7 @@ pub async fn submit(
                 .record_login(&account.id)
                 .await
                 .map_err(|e| internal(&e))?;
-            let (session, set_cookie) = session::start(&state, &txn, &account.id)
+            let (session, set_cookie, ended) = session::start_or_renew(&state, &txn, &account.id, earlier)
                 .await
                 .map_err(|e| internal(&e))?;
             let mut response = match destination {
@@ -229,7 +232,12 @@ pub async fn submit(
                 Destination::OwnPage(page) => Redirect::to(&page).into_response(),
             };
             txn.commit().await.map_err(|e| internal(&e))?;
-            response.headers_mut().append(header::SET_COOKIE, set_cookie);
+            if let Some((earlier_account, ended)) = ended {
+                backchannel::sessions_ended(&state, &earlier_account, &[ended]).await;
+            }
+            if let Some(set_cookie) = set_cookie {
+                response.headers_mut().append(header::SET_COOKIE, set_cookie);
+            }
             Ok(response)
         }
         None => {

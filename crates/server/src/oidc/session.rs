@@ -5,7 +5,10 @@
 use axum::http::{HeaderMap, HeaderValue, header};
 use si_credentials::secrets::{SecretToken, digest};
 use si_domain::AccountId;
-use si_store::{Repositories, StoreError, sessions::BrowserSession};
+use si_store::{
+    Repositories, StoreError,
+    sessions::{BrowserSession, EndedSession},
+};
 
 use crate::app::AppState;
 
@@ -47,6 +50,52 @@ pub async fn start(
         .await?;
     let cookie = session_cookie(token.expose(), lifetime.whole_seconds());
     Ok((session, cookie))
+}
+
+/// A login in a browser that has a session already. The same member's
+/// session goes on, from this login (a new one would leave the clients of
+/// the old one out of the next logout); another member's session is ended
+/// first, as a logout would, and a new one starts. The `Set-Cookie` value
+/// comes only with a new session.
+pub async fn start_or_renew(
+    state: &AppState,
+    repositories: &impl Repositories,
+    account: &AccountId,
+    earlier: Option<BrowserSession>,
+) -> Result<
+    (
+        BrowserSession,
+        Option<HeaderValue>,
+        Option<(AccountId, EndedSession)>,
+    ),
+    StartError,
+> {
+    let lifetime = time::Duration::hours(i64::from(state.config.oidc.session_hours));
+    match earlier {
+        Some(earlier) if earlier.account == *account => {
+            let renewed = repositories
+                .sessions()
+                .reauthenticated(&earlier, state.clock().now() + lifetime)
+                .await?;
+            Ok((renewed, None, None))
+        }
+        earlier => {
+            let ended = match earlier {
+                Some(earlier) => {
+                    let clients = repositories.sessions().end(&earlier.digest).await?;
+                    repositories.grants().revoke_session(&earlier.digest).await?;
+                    let ended = EndedSession {
+                        digest: earlier.digest,
+                        clients,
+                    };
+                    Some((earlier.account, ended))
+                }
+                None => None,
+            };
+            let (session, cookie) = start(state, repositories, account).await?;
+            Ok((session, Some(cookie), ended))
+        }
+    }
 }
 
 /// The `Set-Cookie` value that removes the session cookie.

@@ -1067,6 +1067,107 @@ async fn logout_returns_only_to_a_registered_post_logout_uri_of_the_named_client
 }
 
 #[tokio::test]
+async fn logging_in_again_in_one_browser_keeps_one_session_that_one_logout_ends() {
+    let app = spawn_app().await;
+    member(&app.store, "sanne").await;
+    let (client_id, secret) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Es256).await;
+    let secret = secret.unwrap();
+    let browser = browser();
+    let pkce = [("code_challenge", CHALLENGE), ("code_challenge_method", "S256")];
+    let back = log_in_through(
+        &app,
+        &browser,
+        &authorize_url(&app, &client_id, &pkce),
+        "sanne",
+        PASSWORD,
+    )
+    .await;
+    let code = query_value(&back, "code").unwrap();
+    let (_, tokens) = exchange(&app, &client_id, Some(&secret), &code_exchange(&code)).await;
+    let first_refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+
+    // The password again (prompt=login), and a code not yet redeemed at the logout.
+    let again = [pkce[0], pkce[1], ("prompt", "login")];
+    let back = log_in_through(
+        &app,
+        &browser,
+        &authorize_url(&app, &client_id, &again),
+        "sanne",
+        PASSWORD,
+    )
+    .await;
+    let unredeemed = query_value(&back, "code").unwrap();
+    let answered = browser
+        .post(app.url("/logout"))
+        .form(&[] as &[(&str, &str)])
+        .send()
+        .await
+        .unwrap();
+    assert!(answered.text().await.unwrap().contains("Tot de volgende keer"));
+
+    let refresh = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", first_refresh.as_str()),
+    ];
+    let (status, body) = exchange(&app, &client_id, Some(&secret), &refresh).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{body}"
+    );
+    let (status, body) = exchange(&app, &client_id, Some(&secret), &code_exchange(&unredeemed)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{body}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn another_member_logging_in_in_the_same_browser_ends_the_first_ones_session() {
+    let app = spawn_app().await;
+    member(&app.store, "sanne").await;
+    member(&app.store, "daan-2015").await;
+    let (client_id, secret) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Es256).await;
+    let secret = secret.unwrap();
+    let browser = browser();
+    let pkce = [("code_challenge", CHALLENGE), ("code_challenge_method", "S256")];
+    let back = log_in_through(
+        &app,
+        &browser,
+        &authorize_url(&app, &client_id, &pkce),
+        "sanne",
+        PASSWORD,
+    )
+    .await;
+    let code = query_value(&back, "code").unwrap();
+    let (_, tokens) = exchange(&app, &client_id, Some(&secret), &code_exchange(&code)).await;
+    let sannes = tokens["refresh_token"].as_str().unwrap().to_owned();
+
+    let again = [pkce[0], pkce[1], ("prompt", "login")];
+    log_in_through(
+        &app,
+        &browser,
+        &authorize_url(&app, &client_id, &again),
+        "daan-2015",
+        PASSWORD,
+    )
+    .await;
+    let refresh = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", sannes.as_str()),
+    ];
+    let (status, body) = exchange(&app, &client_id, Some(&secret), &refresh).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{body}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn a_link_to_logout_asks_first_and_logging_out_revokes_the_sessions_refresh_tokens() {
     let app = spawn_app().await;
     member(&app.store, "sanne").await;
