@@ -186,46 +186,16 @@ pub async fn change_password(
         )
         .await;
     }
-    // Guessing the current password counts as guessing at the login, and
-    // like there each attempt counts before the password is checked.
-    let subject = format!("user:{}", account.username.as_str());
-    let blocked = async {
-        let txn = state.store.begin().await?;
-        let blocked = txn
-            .throttle()
-            .charge(&subject, &ThrottlePolicy::default())
-            .await?;
-        txn.commit().await?;
-        Ok::<_, si_store::StoreError>(blocked)
-    }
-    .await
-    .map_err(|e| internal(&e))?;
-    if let Some(until) = blocked {
-        let wait = throttled_message(language, state.clock().now(), until);
+    if let Some(refusal) = prove_current_password(&state, language, &account, &form.current)
+        .await
+        .map_err(|e| internal(&e))?
+    {
         let outcome = Outcome {
-            password_errors: vec![wait],
-            ..Outcome::default()
+            password_errors: vec![refusal],
+            ..refuse(vec![])
         };
         return page(&state, language, &headers, &account, outcome).await;
     }
-    if !current_password_matches(&state, &account, &form.current).await {
-        return page(
-            &state,
-            language,
-            &headers,
-            &account,
-            refuse(vec!["password-current-wrong"]),
-        )
-        .await;
-    }
-    state
-        .store
-        .as_writer()
-        .await
-        .throttle()
-        .reset(&subject)
-        .await
-        .map_err(|e| internal(&e))?;
     let cards: Vec<String> = state
         .store
         .memberships()
@@ -299,6 +269,19 @@ pub async fn change_email(
     };
     if account.email.as_ref() == Some(&new) {
         return page(&state, language, &headers, &account, refuse("email-same")).await;
+    }
+    // The address that recovers the account: not for whoever finds a
+    // session left open on a library's public computer.
+    if let Some(refusal) = prove_current_password(&state, language, &account, &form.current)
+        .await
+        .map_err(|e| PageError::internal(language, &e))?
+    {
+        let outcome = Outcome {
+            new_email: typed.clone(),
+            email_error: Some(refusal),
+            ..Outcome::default()
+        };
+        return page(&state, language, &headers, &account, outcome).await;
     }
     let queued = async {
         let txn = state.store.begin().await?;
@@ -394,6 +377,33 @@ pub async fn confirm_email(
 }
 
 /// Whether `typed` is the account's password (the same hashing work either way).
+/// Why the current password, asked before a change to the password or the
+/// recovery address (ASVS 3.7.1), does not prove the member: `None` when it
+/// does. Guessing it counts as guessing at the login, and as there each
+/// attempt counts before the password is checked.
+async fn prove_current_password(
+    state: &AppState,
+    language: Language,
+    account: &Account,
+    typed: &str,
+) -> Result<Option<String>, si_store::StoreError> {
+    let subject = format!("user:{}", account.username.as_str());
+    let txn = state.store.begin().await?;
+    let blocked = txn
+        .throttle()
+        .charge(&subject, &ThrottlePolicy::default())
+        .await?;
+    txn.commit().await?;
+    if let Some(until) = blocked {
+        return Ok(Some(throttled_message(language, state.clock().now(), until)));
+    }
+    if !current_password_matches(state, account, typed).await {
+        return Ok(Some(language.text("password-current-wrong")));
+    }
+    state.store.as_writer().await.throttle().reset(&subject).await?;
+    Ok(None)
+}
+
 async fn current_password_matches(state: &AppState, account: &Account, typed: &str) -> bool {
     let params = state.config.argon2();
     match &account.password_hash {

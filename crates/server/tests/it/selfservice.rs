@@ -732,13 +732,14 @@ async fn a_member_changes_password_and_address_from_the_account_page() {
     );
     logged_in_to_account(&app, "sanne", NEW_PASSWORD).await;
 
-    let email_change = |address: &'static str| {
+    let email_change_proved_by = |address: &'static str, current: &'static str| {
         let (app, here) = (&app, &here);
         async move {
             let page = fetch(here, app.url("/account")).await;
             let form = [
                 ("csrf", hidden_field(&page, "csrf")),
                 ("email", address.to_owned()),
+                ("current", current.to_owned()),
             ];
             let response = here
                 .post(app.url("/account/email"))
@@ -749,6 +750,12 @@ async fn a_member_changes_password_and_address_from_the_account_page() {
             (response.status().as_u16(), response.text().await.unwrap())
         }
     };
+    let email_change = |address: &'static str| email_change_proved_by(address, NEW_PASSWORD);
+    for current in ["", PASSWORD] {
+        let (status, page) = email_change_proved_by("sanne@example.org", current).await;
+        assert_eq!(status, 400, "{current}");
+        assert!(page.contains("Je huidige wachtwoord klopt niet"), "{page}");
+    }
     let (status, page) = email_change("geen adres").await;
     assert_eq!(status, 400);
     assert!(page.contains("Vul een geldig e-mailadres in"), "{page}");
