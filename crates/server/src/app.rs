@@ -6,7 +6,7 @@ use std::{net::SocketAddr, sync::Arc};
 use axum::{
     Router,
     extract::{FromRef, Path},
-    http::header,
+    http::{StatusCode, Uri, header},
     middleware,
     response::{IntoResponse, Redirect, Response},
     routing::get,
@@ -30,7 +30,7 @@ use crate::{
     config::{Config, PublicUrl},
     demo, frontoffice, health,
     http::{
-        error::{PageError, PageErrorKind},
+        error::{PageError, PageErrorKind, Problem},
         i18n::{LANGUAGE_COOKIE, Language},
         observe::{self, Metrics, REQUEST_ID},
         security::{self, SecurityHeaders},
@@ -351,12 +351,30 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
         .into_response()
 }
 
-async fn not_found(language: Language) -> PageError {
-    PageError::new(language, PageErrorKind::NotFound)
+/// Under `/api/` a library system gets a problem document (RFC 9457),
+/// everywhere else a person gets a localized page.
+fn is_api(uri: &Uri) -> bool {
+    uri.path().starts_with("/api/")
 }
 
-async fn method_not_allowed(language: Language) -> PageError {
-    PageError::new(language, PageErrorKind::MethodNotAllowed)
+async fn not_found(language: Language, uri: Uri) -> Response {
+    if is_api(&uri) {
+        return Problem::new(StatusCode::NOT_FOUND, "not_found", language.text("api-not-found"))
+            .into_response();
+    }
+    PageError::new(language, PageErrorKind::NotFound).into_response()
+}
+
+async fn method_not_allowed(language: Language, uri: Uri) -> Response {
+    if is_api(&uri) {
+        let problem = Problem::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            language.text("api-method-not-allowed"),
+        );
+        return problem.into_response();
+    }
+    PageError::new(language, PageErrorKind::MethodNotAllowed).into_response()
 }
 
 #[derive(Deserialize)]

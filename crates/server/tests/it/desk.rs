@@ -408,6 +408,23 @@ async fn a_repeated_request_with_the_same_idempotency_key_registers_once() {
 }
 
 #[tokio::test]
+async fn an_unknown_api_path_or_method_gets_a_problem_not_a_page() {
+    let app = spawn_app().await;
+    desk_library(&app, "DRE01", "Biblionet Drenthe").await;
+    let token = desk_token(&app, "DRE01", ALL_DESK_SCOPES).await;
+    for (method, path, status, code) in [
+        ("GET", "/api/v1/nothing-here", 404, "not_found"),
+        ("DELETE", "/api/v1/memberships", 405, "method_not_allowed"),
+    ] {
+        let answer = call(&app, &token, method, path, None).await;
+        assert_eq!(answer.status, status, "{method} {path}");
+        assert_eq!(answer.content_type, "application/problem+json");
+        assert_eq!(answer.body["code"], code);
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn bad_input_gets_a_problem_with_a_message_per_field_and_writes_nothing() {
     let app = spawn_app().await;
     desk_library(&app, "DRE01", "Biblionet Drenthe").await;
