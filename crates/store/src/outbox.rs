@@ -165,10 +165,18 @@ impl<'c, C: ConnectionTrait> Outbox<'c, C> {
         self.release(worker, id, PENDING, error, at).await
     }
 
-    /// A permanent failure: keep the server's answer and stop trying.
+    /// A permanent failure: keep the server's answer and stop trying. The
+    /// content goes, as with a sent mail: it may hold a live link.
     pub async fn mark_failed(&self, worker: &str, id: i64, error: &str) -> Result<(), StoreError> {
         let now = self.clock.now_millis();
-        self.release(worker, id, FAILED, error, now).await
+        self.release(worker, id, FAILED, error, now).await?;
+        outbox_mail::Entity::update_many()
+            .col_expr(Column::Payload, Expr::value("{}"))
+            .filter(Column::Id.eq(id))
+            .filter(Column::Status.eq(FAILED))
+            .exec(self.conn)
+            .await?;
+        Ok(())
     }
 
     async fn release(

@@ -638,6 +638,18 @@ mod outbox {
             failures[0].last_error.as_deref(),
             Some("550 5.1.1 mailbox unavailable")
         );
+        use sea_orm::ConnectionTrait;
+        let kept = store
+            .connection()
+            .query_one_raw(sea_orm::Statement::from_string(
+                store.connection().get_database_backend(),
+                format!("SELECT payload FROM mail_outbox WHERE id = {refused}"),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        let payload: String = kept.try_get_by_index(0).unwrap();
+        assert_eq!(payload, "{}", "a failed mail's links do not stay behind");
     }
 
     use si_store::Clock as _;
