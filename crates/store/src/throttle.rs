@@ -121,14 +121,24 @@ impl<'c, C: ConnectionTrait> Throttle<'c, C> {
     ) -> Result<Option<OffsetDateTime>, StoreError> {
         use login_throttle::Column::{BlockedUntil, Failures, LastFailureAt, Subject};
         let now = self.clock.now_millis();
-        self.forgive(subject, policy, now).await?;
         let first = login_throttle::ActiveModel {
             subject: Set(subject.to_owned()),
             failures: Set(1),
             last_failure_at: Set(now),
             blocked_until: Set(0),
         };
-        let counted = Expr::col((login_throttle::Entity, Failures)).add(1);
+        // The failures left after those forgiven since the last one, plus this attempt.
+        let interval = Ord::max(
+            i64::try_from(policy.forgive_every.as_millis()).unwrap_or(i64::MAX),
+            1,
+        );
+        let failures = Expr::col((login_throttle::Entity, Failures));
+        let forgiven = Expr::val(now)
+            .sub(Expr::col((login_throttle::Entity, LastFailureAt)))
+            .div(interval);
+        let counted: Expr = Expr::case(forgiven.clone().gte(failures.clone()), 1i64)
+            .finally(failures.sub(forgiven).add(1))
+            .into();
         let mut charge = login_throttle::Entity::insert(first)
             .on_conflict(
                 OnConflict::column(Subject)
@@ -159,38 +169,6 @@ impl<'c, C: ConnectionTrait> Throttle<'c, C> {
             .col_expr(Failures, Expr::col(Failures).sub(1))
             .filter(Subject.eq(subject))
             .filter(Failures.gt(0))
-            .exec(self.conn)
-            .await?;
-        Ok(())
-    }
-
-    /// Forgets the failures that leaked away since the last one. The time
-    /// of the last failure moves on by the intervals forgiven, so a second
-    /// node doing the same at the same moment forgives nothing more.
-    async fn forgive(&self, subject: &str, policy: &ThrottlePolicy, now: i64) -> Result<(), StoreError> {
-        use login_throttle::Column::{Failures, LastFailureAt, Subject};
-        let interval = Ord::max(
-            i64::try_from(policy.forgive_every.as_millis()).unwrap_or(i64::MAX),
-            1,
-        );
-        login_throttle::Entity::delete_many()
-            .filter(Subject.eq(subject))
-            .filter(
-                Expr::col(LastFailureAt)
-                    .add(Expr::col(Failures).mul(interval))
-                    .lte(now),
-            )
-            .exec(self.conn)
-            .await?;
-        let intervals = Expr::val(now).sub(Expr::col(LastFailureAt)).div(interval);
-        login_throttle::Entity::update_many()
-            .col_expr(Failures, Expr::col(Failures).sub(intervals.clone()))
-            .col_expr(
-                LastFailureAt,
-                Expr::col(LastFailureAt).add(intervals.mul(interval)),
-            )
-            .filter(Subject.eq(subject))
-            .filter(Expr::col(LastFailureAt).add(interval).lte(now))
             .exec(self.conn)
             .await?;
         Ok(())
