@@ -93,6 +93,22 @@ async fn refresh_token_for(app: &TestApp, client_id: &str, secret: &str, code: &
     tokens["refresh_token"].as_str().unwrap().to_owned()
 }
 
+/// The tokens of a login through the code flow, and those its refresh
+/// token then gave (the first refresh token is used up).
+async fn login_and_first_refresh(
+    app: &TestApp,
+    client_id: &str,
+    secret: &str,
+) -> (serde_json::Value, serde_json::Value) {
+    let code = code_for(app, client_id, Some(CHALLENGE)).await;
+    let (_, tokens) = exchange(app, client_id, Some(secret), &code_exchange(&code)).await;
+    let first = tokens["refresh_token"].as_str().unwrap();
+    let refresh = [("grant_type", "refresh_token"), ("refresh_token", first)];
+    let (status, rotated) = exchange(app, client_id, Some(secret), &refresh).await;
+    assert_eq!(status, 200, "{rotated}");
+    (tokens, rotated)
+}
+
 /// A token request the server must refuse with `invalid_grant`.
 async fn assert_invalid_grant(app: &TestApp, client_id: &str, secret: &str, form: &[(&str, &str)]) {
     let (status, body) = exchange(app, client_id, Some(secret), form).await;
@@ -475,12 +491,9 @@ async fn a_reused_refresh_token_also_ends_the_access_token_given_with_the_newest
     member(&app.store, "sanne").await;
     let (client_id, secret) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Es256).await;
     let secret = secret.unwrap();
-    let code = code_for(&app, &client_id, Some(CHALLENGE)).await;
-    let (_, tokens) = exchange(&app, &client_id, Some(&secret), &code_exchange(&code)).await;
-    let first = tokens["refresh_token"].as_str().unwrap().to_owned();
-    let refresh_with_first = [("grant_type", "refresh_token"), ("refresh_token", first.as_str())];
-    let (status, rotated) = exchange(&app, &client_id, Some(&secret), &refresh_with_first).await;
-    assert_eq!(status, 200, "{rotated}");
+    let (tokens, rotated) = login_and_first_refresh(&app, &client_id, &secret).await;
+    let first = tokens["refresh_token"].as_str().unwrap();
+    let refresh_with_first = [("grant_type", "refresh_token"), ("refresh_token", first)];
     let newest_access = rotated["access_token"].as_str().unwrap().to_owned();
     assert_eq!(userinfo_status(&app, &newest_access).await, 200);
 
@@ -505,12 +518,8 @@ async fn revoking_a_refresh_token_also_ends_the_access_tokens_given_with_it_and_
     member(&app.store, "sanne").await;
     let (client_id, secret) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Es256).await;
     let secret = secret.unwrap();
-    let code = code_for(&app, &client_id, Some(CHALLENGE)).await;
-    let (_, tokens) = exchange(&app, &client_id, Some(&secret), &code_exchange(&code)).await;
+    let (tokens, rotated) = login_and_first_refresh(&app, &client_id, &secret).await;
     let from_code = tokens["access_token"].as_str().unwrap().to_owned();
-    let first = tokens["refresh_token"].as_str().unwrap();
-    let refresh = [("grant_type", "refresh_token"), ("refresh_token", first)];
-    let (_, rotated) = exchange(&app, &client_id, Some(&secret), &refresh).await;
     let newest_access = rotated["access_token"].as_str().unwrap().to_owned();
     let newest_refresh = rotated["refresh_token"].as_str().unwrap();
     assert_eq!(userinfo_status(&app, &newest_access).await, 200);
