@@ -235,7 +235,7 @@ pub async fn submit(
             if let Some((earlier_account, ended)) = ended {
                 backchannel::sessions_ended(&state, &earlier_account, &[ended]).await;
             }
-            if let Some(set_cookie) = set_cookie {
+            if let Some(set_cookie) = set_cookie.or_else(|| session::renewed_cookie(&state, &headers)) {
                 response.headers_mut().append(header::SET_COOKIE, set_cookie);
             }
             Ok(response)

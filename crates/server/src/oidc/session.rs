@@ -56,7 +56,7 @@ pub async fn start(
 /// session goes on, from this login (a new one would leave the clients of
 /// the old one out of the next logout); another member's session is ended
 /// first, as a logout would, and a new one starts. The `Set-Cookie` value
-/// comes only with a new session.
+/// comes only with a new session (see [`renewed_cookie`] for the other).
 pub async fn start_or_renew(
     state: &AppState,
     repositories: &impl Repositories,
@@ -96,6 +96,18 @@ pub async fn start_or_renew(
             Ok((session, Some(cookie), ended))
         }
     }
+}
+
+/// The `Set-Cookie` value that carries this browser's session cookie on
+/// for a whole session lifetime again, after [`start_or_renew`] renewed it.
+pub fn renewed_cookie(state: &AppState, headers: &HeaderMap) -> Option<HeaderValue> {
+    let token = cookie(headers, SESSION_COOKIE).filter(|token| {
+        token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    })?;
+    let lifetime = time::Duration::hours(i64::from(state.config.oidc.session_hours));
+    Some(session_cookie(token, lifetime.whole_seconds()))
 }
 
 /// The `Set-Cookie` value that removes the session cookie.

@@ -1123,8 +1123,29 @@ async fn logging_in_again_in_one_browser_keeps_one_session_that_one_logout_ends(
     let code = code_after_login(&app, &browser, &client_id, "sanne", &[]).await;
     let first_refresh = refresh_token_for(&app, &client_id, &secret, &code).await;
 
-    // The password again (prompt=login), and a code not yet redeemed at the logout.
-    let unredeemed = code_after_login(&app, &browser, &client_id, "sanne", &[("prompt", "login")]).await;
+    // The password again (prompt=login): the session goes on, its cookie
+    // for a whole lifetime again; and a code not yet redeemed at the logout.
+    let again = [
+        ("code_challenge", CHALLENGE),
+        ("code_challenge_method", "S256"),
+        ("prompt", "login"),
+    ];
+    let login = LoginForm::open(&app, &browser, &authorize_url(&app, &client_id, &again))
+        .await
+        .unwrap();
+    let answered = browser
+        .post(app.url("/login"))
+        .form(&login.filled("sanne", PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    let cookie = answered.headers()["set-cookie"].to_str().unwrap();
+    assert!(
+        cookie.starts_with("si_session=") && cookie.contains("Max-Age=43200"),
+        "{cookie}"
+    );
+    let location = answered.headers()["location"].to_str().unwrap();
+    let unredeemed = query_value(location, "code").unwrap();
     let answered = browser
         .post(app.url("/logout"))
         .form(&[] as &[(&str, &str)])
