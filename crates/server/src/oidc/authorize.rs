@@ -45,6 +45,8 @@ pub struct AuthorizationRequest {
     pub prompt: Option<String>,
     pub max_age: Option<String>,
     pub response_mode: Option<String>,
+    /// An ID token of the member the client expects (OIDC Core 3.1.2.1).
+    pub id_token_hint: Option<String>,
     /// Request objects (OIDC Core 6) are not supported: refused by name.
     pub request: Option<String>,
     pub request_uri: Option<String>,
@@ -113,6 +115,7 @@ impl AuthorizationRequest {
             prompt: given(self.prompt),
             max_age: given(self.max_age),
             response_mode: given(self.response_mode),
+            id_token_hint: given(self.id_token_hint),
             request: given(self.request),
             request_uri: given(self.request_uri),
             ui_locales: given(self.ui_locales),
@@ -166,7 +169,17 @@ async fn answer(
     let session = session::current(&state, &headers)
         .await
         .map_err(|e| PageError::internal(language, &e))?;
-    let usable = session.filter(|s| valid.prompt != Prompt::Login && fresh_enough(&state, s, valid.max_age));
+    let hinted = match valid.original.id_token_hint.as_deref() {
+        Some(hint) => Some(hinted_member(&state, hint).await),
+        None => None,
+    };
+    let usable = session.filter(|s| {
+        valid.prompt != Prompt::Login
+            && fresh_enough(&state, s, valid.max_age)
+            && hinted
+                .as_ref()
+                .is_none_or(|member| member.as_deref() == Some(s.account.to_string().as_str()))
+    });
     match (usable, valid.prompt) {
         (Some(session), _) => {
             let internal = |e: &dyn std::fmt::Display| PageError::internal(language, e);
@@ -324,6 +337,18 @@ fn is_s256_challenge(challenge: &str) -> bool {
         && challenge
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// The member an `id_token_hint` names, if it is an ID token of ours
+/// (expired or not). A session of another member is not used for the
+/// request: with `prompt=none` the client hears `login_required`.
+async fn hinted_member(state: &AppState, hint: &str) -> Option<String> {
+    let claims = state
+        .keyring
+        .verify_even_if_expired::<serde_json::Value>(hint, state.public_url.as_str())
+        .await
+        .ok()?;
+    claims.get("sub")?.as_str().map(str::to_owned)
 }
 
 fn fresh_enough(state: &AppState, session: &BrowserSession, max_age: Option<i64>) -> bool {

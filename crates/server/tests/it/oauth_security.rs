@@ -1164,6 +1164,36 @@ async fn logging_in_again_in_one_browser_keeps_one_session_that_one_logout_ends(
 }
 
 #[tokio::test]
+async fn prompt_none_with_another_members_id_token_hint_answers_login_required() {
+    let app = spawn_app().await;
+    member(&app.store, "sanne").await;
+    member(&app.store, "daan-2015").await;
+    let (client_id, secret) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Es256).await;
+    let secret = secret.unwrap();
+    let id_token_of = |username: &'static str, browser: reqwest::Client| {
+        let (app, client_id, secret) = (&app, &client_id, &secret);
+        async move {
+            let code = code_after_login(app, &browser, client_id, username, &[]).await;
+            let (_, tokens) = exchange(app, client_id, Some(secret), &code_exchange(&code)).await;
+            (browser, tokens["id_token"].as_str().unwrap().to_owned())
+        }
+    };
+    let (sannes_browser, sannes) = id_token_of("sanne", browser()).await;
+    let (_, daans) = id_token_of("daan-2015", browser()).await;
+
+    for (hint, answer) in [(&sannes, "code"), (&daans, "error")] {
+        let url = authorize_url(&app, &client_id, &[("prompt", "none"), ("id_token_hint", hint)]);
+        let response = sannes_browser.get(&url).send().await.unwrap();
+        let location = response.headers()["location"].to_str().unwrap();
+        assert!(query_value(location, answer).is_some(), "{location}");
+        if answer == "error" {
+            assert_eq!(query_value(location, "error").as_deref(), Some("login_required"));
+        }
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn another_member_logging_in_in_the_same_browser_ends_the_first_ones_session() {
     let app = spawn_app().await;
     member(&app.store, "sanne").await;
