@@ -109,6 +109,17 @@ async fn login_and_first_refresh(
     (tokens, rotated)
 }
 
+/// An access token the provider no longer honours: `/userinfo` refuses it
+/// and `/introspect` calls it inactive.
+async fn assert_access_token_ended(app: &TestApp, client_id: &str, secret: &str, access: &str, why: &str) {
+    assert_eq!(userinfo_status(app, access).await, 401, "{why}");
+    assert_eq!(
+        introspect(app, client_id, secret, access).await["active"],
+        false,
+        "{why}"
+    );
+}
+
 /// A token request the server must refuse with `invalid_grant`.
 async fn assert_invalid_grant(app: &TestApp, client_id: &str, secret: &str, form: &[(&str, &str)]) {
     let (status, body) = exchange(app, client_id, Some(secret), form).await;
@@ -410,15 +421,8 @@ async fn a_replayed_code_fails_and_revokes_what_it_gave() {
     let (status, body) = exchange(&app, &client_id, Some(&secret), &form).await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
 
-    assert_eq!(
-        userinfo_status(&app, &access).await,
-        401,
-        "the access token from the replayed code is revoked"
-    );
-    assert_eq!(
-        introspect(&app, &client_id, &secret, &access).await["active"],
-        false
-    );
+    let why = "the access token from the replayed code is revoked";
+    assert_access_token_ended(&app, &client_id, &secret, &access, why).await;
     let (status, body) = exchange(
         &app,
         &client_id,
@@ -500,15 +504,8 @@ async fn a_reused_refresh_token_also_ends_the_access_token_given_with_the_newest
     // The first token again: a thief's copy, or the member's after the thief.
     let (status, body) = exchange(&app, &client_id, Some(&secret), &refresh_with_first).await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
-    assert_eq!(
-        userinfo_status(&app, &newest_access).await,
-        401,
-        "the access token given with the newest refresh token is revoked"
-    );
-    assert_eq!(
-        introspect(&app, &client_id, &secret, &newest_access).await["active"],
-        false
-    );
+    let why = "the access token given with the newest refresh token is revoked";
+    assert_access_token_ended(&app, &client_id, &secret, &newest_access, why).await;
     app.stop().await;
 }
 
@@ -534,11 +531,8 @@ async fn revoking_a_refresh_token_also_ends_the_access_tokens_given_with_it_and_
         .unwrap();
     assert_eq!(revoked.status(), 200);
     for access in [&newest_access, &from_code] {
-        assert_eq!(userinfo_status(&app, access).await, 401);
-        assert_eq!(
-            introspect(&app, &client_id, &secret, access).await["active"],
-            false
-        );
+        let why = "revoked with the refresh token";
+        assert_access_token_ended(&app, &client_id, &secret, access, why).await;
     }
     app.stop().await;
 }
