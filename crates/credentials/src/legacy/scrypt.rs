@@ -6,7 +6,8 @@ use subtle::ConstantTimeEq;
 use super::{STANDARD_B64, parse_decimal};
 use crate::{CredentialError, HashFormat};
 
-/// 128·r·N bytes are allocated at once: keep it at 1 GiB or below.
+/// scrypt allocates 128·r bytes for each of N + p + 1 blocks (the table,
+/// the p lanes and one scratch block): keep them together at 1 GiB or below.
 const MAX_MEMORY_BYTES: u64 = 1 << 30;
 /// N·r·p block mixes: 2^24 is 128 times the common N=2^14, r=8, p=1, a few seconds.
 const MAX_WORK: u64 = 1 << 24;
@@ -48,7 +49,11 @@ impl ScryptHash {
         }
         let n = 1u64 << log_n;
         let too_expensive = |reason| CredentialError::too_expensive(HashFormat::Scrypt, reason);
-        let memory = n.checked_mul(r).and_then(|nr| nr.checked_mul(128));
+        let memory = n
+            .checked_add(p)
+            .and_then(|blocks| blocks.checked_add(1))
+            .and_then(|blocks| blocks.checked_mul(r))
+            .and_then(|bytes| bytes.checked_mul(128));
         if memory.is_none_or(|bytes| bytes > MAX_MEMORY_BYTES) {
             return Err(too_expensive("needs more than 1 GiB"));
         }

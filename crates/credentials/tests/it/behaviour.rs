@@ -258,6 +258,11 @@ fn parameters_beyond_the_budget_are_refused_without_running() {
             "$scrypt$ln=63,r=4294967295,p=4294967295$TmFDbA$/bq+HJ00cgB4VucZDQHp/nxq18vII3gw53N2Y0s3MWI",
             Scrypt,
         ),
+        // A small table, but lanes of 1 GiB: p·r·128 counts as much as N·r·128.
+        (
+            "$scrypt$ln=1,r=4194304,p=2$TmFDbA$/bq+HJ00cgB4VucZDQHp/nxq18vII3gw53N2Y0s3MWI",
+            Scrypt,
+        ),
         (
             "$5$rounds=999999999$saltstring$5B8vYYiY.CVt1RlTTf8KbXBH3hsxY/GNooZaBBGWEc5",
             ShaCrypt256,
