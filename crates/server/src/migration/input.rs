@@ -6,7 +6,7 @@
 use std::{
     collections::HashMap,
     fs::File,
-    io::{BufRead, BufReader},
+    io::{BufRead, BufReader, Read},
     ops::ControlFlow,
     path::{Path, PathBuf},
 };
@@ -44,6 +44,51 @@ struct Exported {
     #[serde(default)]
     last_login: String,
 }
+
+impl Exported {
+    fn columns(&self) -> [(&'static str, &str); 11] {
+        [
+            ("library_code", &self.library_code),
+            ("card_number", &self.card_number),
+            ("branch", &self.branch),
+            ("username", &self.username),
+            ("password_hash", &self.password_hash),
+            ("email", &self.email),
+            ("name", &self.name),
+            ("birth_date", &self.birth_date),
+            ("subscription_type", &self.subscription_type),
+            ("valid_until", &self.valid_until),
+            ("last_login", &self.last_login),
+        ]
+    }
+
+    /// A JSON object's values as the text a CSV cell would hold: a number as
+    /// written (card numbers are often exported as numbers), `null` as empty.
+    fn from_json(line: &str) -> Result<Self, String> {
+        let object: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(line).map_err(|e| format!("not a JSON row: {e}"))?;
+        let mut texts = Vec::with_capacity(object.len());
+        for (key, value) in object {
+            let text = match value {
+                serde_json::Value::String(text) => text,
+                serde_json::Value::Number(number) => number.to_string(),
+                serde_json::Value::Null => String::new(),
+                _ => return Err(format!("{key} is not text, a number or null")),
+            };
+            texts.push((key, text));
+        }
+        Self::deserialize(
+            serde::de::value::MapDeserializer::<_, serde::de::value::Error>::new(texts.into_iter()),
+        )
+        .map_err(|e| format!("not a JSON row: {e}"))
+    }
+}
+
+/// The longest old username kept (the column's size); a longer one is an export error.
+const OLD_USERNAME_MAX_CHARS: usize = 255;
+/// The longest JSON Lines row read: a row is a few hundred bytes, and a file
+/// without line breaks must not be read into memory whole.
+const JSON_LINE_MAX_BYTES: u64 = 64 * 1024;
 
 /// Where a row came from: the file (as given) and its line, counting the header as line 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,15 +188,24 @@ pub fn read(
                 .map_err(|reason| Rejection { source, reason })
         };
         if is_json_lines(path) {
-            let reader = BufReader::new(File::open(path)?);
-            for (index, line) in reader.lines().enumerate() {
-                let line_number = index as u64 + 1;
-                let text = line?;
-                if text.trim().is_empty() {
-                    continue;
-                }
-                let exported =
-                    serde_json::from_str::<Exported>(&text).map_err(|e| format!("not a JSON row: {e}"));
+            let mut reader = BufReader::new(File::open(path)?);
+            let mut bytes = Vec::new();
+            for line_number in 1.. {
+                let Some(line) = next_line(&mut reader, &mut bytes)? else {
+                    break;
+                };
+                let exported = match line {
+                    Line::TooLong => Err(format!("longer than {JSON_LINE_MAX_BYTES} bytes")),
+                    Line::Text(text) => {
+                        // A byte-order mark may open the file.
+                        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+                        if text.trim().is_empty() {
+                            continue;
+                        }
+                        Exported::from_json(text)
+                    }
+                    Line::NotUtf8 => Err("not UTF-8 text".to_owned()),
+                };
                 if each(checked(line_number, exported)).is_break() {
                     return Ok(());
                 }
@@ -165,9 +219,18 @@ pub fn read(
                     Ok(false) => break,
                     Ok(true) => {
                         let line = record.position().map_or(0, |p| p.line());
-                        let exported = record
-                            .deserialize::<Exported>(Some(&headers))
-                            .map_err(|e| format!("not a valid CSV row: {e}"));
+                        // A quote left open runs on over the next lines, as one
+                        // row: name them all, so none of them is lost in silence.
+                        let last_line = reader.position().line().saturating_sub(1);
+                        let exported = if last_line > line {
+                            Err(format!(
+                                "lines {line}–{last_line} read as one row: a quote that is not closed, or a line break inside a field"
+                            ))
+                        } else {
+                            record
+                                .deserialize::<Exported>(Some(&headers))
+                                .map_err(|e| format!("not a valid CSV row: {e}"))
+                        };
                         if each(checked(line, exported)).is_break() {
                             return Ok(());
                         }
@@ -186,6 +249,42 @@ pub fn read(
     Ok(())
 }
 
+/// One line of a JSON Lines file, without its line break.
+enum Line<'a> {
+    Text(&'a str),
+    NotUtf8,
+    TooLong,
+}
+
+/// Reads the next line into `bytes`, at most [`JSON_LINE_MAX_BYTES`] of it
+/// (the rest of a longer line is skipped); `None` at the end of the file.
+fn next_line<'a>(reader: &mut impl BufRead, bytes: &'a mut Vec<u8>) -> std::io::Result<Option<Line<'a>>> {
+    bytes.clear();
+    let read = reader
+        .by_ref()
+        .take(JSON_LINE_MAX_BYTES + 1)
+        .read_until(b'\n', bytes)?;
+    if read == 0 {
+        return Ok(None);
+    }
+    if bytes.last() != Some(&b'\n') && read as u64 > JSON_LINE_MAX_BYTES {
+        let mut rest = Vec::new();
+        while reader
+            .by_ref()
+            .take(JSON_LINE_MAX_BYTES)
+            .read_until(b'\n', &mut rest)?
+            > 0
+            && rest.last() != Some(&b'\n')
+        {
+            rest.clear();
+        }
+        return Ok(Some(Line::TooLong));
+    }
+    let text = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+    let text = text.strip_suffix(b"\r").unwrap_or(text);
+    Ok(Some(std::str::from_utf8(text).map_or(Line::NotUtf8, Line::Text)))
+}
+
 fn is_json_lines(path: &Path) -> bool {
     matches!(
         path.extension().and_then(|e| e.to_str()),
@@ -194,6 +293,22 @@ fn is_json_lines(path: &Path) -> bool {
 }
 
 fn check(source: Source, exported: Exported, catalogue: &Catalogue) -> Result<Row, String> {
+    // A NUL or line break is no part of any value: it is an export fault, and
+    // PostgreSQL would refuse a whole batch over it.
+    if let Some((column, _)) = exported
+        .columns()
+        .into_iter()
+        .find(|(_, value)| value.chars().any(char::is_control))
+    {
+        return Err(format!(
+            "{column} holds a control character (a NUL, tab or line break)"
+        ));
+    }
+    if exported.username.trim().chars().count() > OLD_USERNAME_MAX_CHARS {
+        return Err(format!(
+            "the username is longer than {OLD_USERNAME_MAX_CHARS} characters"
+        ));
+    }
     let code = LibraryCode::parse(&exported.library_code)
         .map_err(|_| format!("library code {:?} is not valid", exported.library_code))?;
     let library = *catalogue

@@ -357,6 +357,120 @@ async fn json_lines_exports_plan_like_csv() {
 }
 
 #[tokio::test]
+async fn rows_a_broken_export_mangled_are_rejected_by_line_and_the_rest_imported() {
+    let app = spawn_app().await;
+    libraries(&app).await;
+    let row = |card: u64, username: &str| {
+        format!(
+            "DRE01,{card},5280,{username},,lid{card}@example.nl,Lid {card},1980-02-01,VOLWASSEN,2027-05-31,2024-01-01\n"
+        )
+    };
+    // Line 4 opens a quote that line 7 closes: lines 5 and 6 are swallowed
+    // into its row, and must be reported with it, not lost in silence.
+    let rows = [
+        row(20_000_000_000_001, "jansen\0\0"),
+        row(20_000_000_000_002, &"a".repeat(256)),
+        row(20_000_000_000_003, "\"drie"),
+        row(20_000_000_000_005, "vijf"),
+        row(20_000_000_000_006, "zes"),
+        row(20_000_000_000_007, "ze\"ven"),
+        row(20_000_000_000_008, "acht"),
+    ]
+    .concat();
+    let file = export_of(&rows);
+    let files = vec![file.path().to_owned()];
+    let reports = tempfile::tempdir().unwrap();
+
+    let (plan, catalogue) = migration::plan(&app.store, &files).await.unwrap();
+    let summary = migration::report(&plan, &catalogue, &files, reports.path()).unwrap();
+
+    let rejected: Vec<(String, String)> = read_csv(reports.path().join("rejected.csv"))
+        .into_iter()
+        .map(|row| (row[1].clone(), row[2].clone()))
+        .collect();
+    assert_eq!(
+        rejected,
+        [
+            (
+                "2",
+                "username holds a control character (a NUL, tab or line break)"
+            ),
+            ("3", "the username is longer than 255 characters"),
+            (
+                "4",
+                "lines 4–7 read as one row: a quote that is not closed, or a line break inside a field"
+            ),
+        ]
+        .map(|(line, reason)| (line.to_owned(), reason.to_owned()))
+    );
+    assert_eq!((summary.rejected, summary.accounts), (3, 1));
+    // PostgreSQL refuses a NUL or an overlong name for a whole batch: the
+    // import must never be handed one.
+    let imported = import(&app.store, &files).await;
+    assert_eq!(
+        imported,
+        migration::Imported {
+            accounts: 1,
+            memberships: 1
+        }
+    );
+}
+
+#[tokio::test]
+async fn json_lines_rows_may_hold_numbers_and_nulls_and_a_bad_line_is_only_that_line() {
+    let app = spawn_app().await;
+    libraries(&app).await;
+    let row = |card: serde_json::Value| {
+        serde_json::json!({
+            "library_code": "DRE01", "card_number": card, "branch": "5280", "username": null,
+            "password_hash": null, "email": null, "name": "Elf Lid", "birth_date": "1980-02-01",
+            "subscription_type": "VOLWASSEN", "valid_until": "2027-05-31", "last_login": null
+        })
+        .to_string()
+    };
+    let mut jsonl = tempfile::Builder::new().suffix(".jsonl").tempfile().unwrap();
+    write!(
+        jsonl,
+        "\u{feff}{}\n",
+        row(serde_json::json!(20_000_000_000_011u64))
+    )
+    .unwrap();
+    jsonl.write_all(b"{\"library_code\": \"DRE01\xff\"}\n").unwrap();
+    writeln!(jsonl, "{{\"name\": \"{}\"}}", "x".repeat(70_000)).unwrap();
+    writeln!(jsonl, "{}", row(serde_json::json!("20000000000012"))).unwrap();
+    writeln!(jsonl, "{}", row(serde_json::json!(["20000000000013"]))).unwrap();
+    jsonl.flush().unwrap();
+    let files = vec![jsonl.path().to_owned()];
+    let reports = tempfile::tempdir().unwrap();
+
+    let (plan, catalogue) = migration::plan(&app.store, &files).await.unwrap();
+    let summary = migration::report(&plan, &catalogue, &files, reports.path()).unwrap();
+
+    let rejected: Vec<(String, String)> = read_csv(reports.path().join("rejected.csv"))
+        .into_iter()
+        .map(|row| (row[1].clone(), row[2].clone()))
+        .collect();
+    assert_eq!(
+        rejected,
+        [
+            ("2", "not UTF-8 text"),
+            ("3", "longer than 65536 bytes"),
+            ("5", "card_number is not text, a number or null"),
+        ]
+        .map(|(line, reason)| (line.to_owned(), reason.to_owned()))
+    );
+    assert_eq!((summary.rows, summary.accounts), (5, 2));
+    let imported = import(&app.store, &files).await;
+    assert_eq!(
+        imported,
+        migration::Imported {
+            accounts: 2,
+            memberships: 2
+        }
+    );
+}
+
+#[tokio::test]
 async fn a_cell_a_spreadsheet_would_run_as_a_formula_is_reported_as_text() {
     let app = spawn_app().await;
     libraries(&app).await;
