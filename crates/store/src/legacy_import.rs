@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     QueryTrait, Set, Statement,
-    sea_query::{Expr, ExprTrait, IntoColumnRef, OnConflict, Query},
+    sea_query::{Expr, ExprTrait, IntoColumnRef, LockBehavior, LockType, OnConflict, Query},
 };
 use si_domain::{AccountId, AccountStatus, CardNumber, DisplayName, Email, Username};
 use time::{Date, OffsetDateTime};
@@ -299,7 +299,10 @@ impl<'c, C: ConnectionTrait> LegacyImport<'c, C> {
         Ok((new_accounts, new_memberships))
     }
 
-    /// Up to `limit` migrated members whose mail of `stage` has not gone out.
+    /// Up to `limit` migrated members whose mail of `stage` has not gone out,
+    /// held for the transaction until it marks them: a second run beside
+    /// this one takes other members, never the same (on SQLite the writer's
+    /// transaction keeps it out altogether).
     pub async fn waiting(&self, stage: Stage, limit: u64) -> Result<Vec<MigratedMember>, StoreError> {
         let column = match stage {
             Stage::Announcement => migrated_account::Column::AnnouncedAt,
@@ -309,6 +312,7 @@ impl<'c, C: ConnectionTrait> LegacyImport<'c, C> {
             .filter(column.is_null())
             .order_by_asc(migrated_account::Column::AccountId)
             .limit(limit)
+            .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
             .all(self.conn)
             .await?;
         let ids: Vec<String> = rows.iter().map(|row| row.account_id.clone()).collect();
