@@ -3,7 +3,12 @@
 //! merged accounts, rejected rows, members who get no mail and members who
 //! must use "Wachtwoord vergeten".
 
-use std::{borrow::Cow, fmt, fs, path::Path};
+use std::{
+    borrow::Cow,
+    fmt, fs,
+    os::unix::fs::{DirBuilderExt, OpenOptionsExt},
+    path::{Path, PathBuf},
+};
 
 use si_store::legacy_import::UsernameOutcome;
 
@@ -51,12 +56,36 @@ fn presence(state: Presence) -> &'static str {
 /// starts with `=`, `+`, `-`, `@`, a tab or a carriage return is written
 /// with a leading apostrophe, so that a spreadsheet shows it as text instead
 /// of running it as a formula (OWASP: CSV injection).
-struct ReportFile(csv::Writer<fs::File>);
+///
+/// The files name members, so only their owner may read them. Each is
+/// written beside its place and moved there when all are complete: a run
+/// that stops half-way leaves the last complete report, not a mix.
+struct ReportFile {
+    writer: csv::Writer<fs::File>,
+    partial: PathBuf,
+    path: PathBuf,
+}
 
 impl ReportFile {
     fn create(dir: &Path, name: &str, header: &[&str]) -> Result<Self, MigrationError> {
-        let writer = csv::Writer::from_path(dir.join(name)).map_err(|e| MigrationError::Report(e.into()))?;
-        let mut file = Self(writer);
+        let partial = dir.join(format!(".{name}.partial"));
+        // One a stopped run left keeps its mode when opened: start anew.
+        match fs::remove_file(&partial) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(MigrationError::Report(e)),
+            _ => {}
+        }
+        let file = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&partial)
+            .map_err(MigrationError::Report)?;
+        let mut file = Self {
+            writer: csv::Writer::from_writer(file),
+            partial,
+            path: dir.join(name),
+        };
         file.row(header)?;
         Ok(file)
     }
@@ -64,16 +93,21 @@ impl ReportFile {
     fn row(&mut self, cells: &[&str]) -> Result<(), MigrationError> {
         let failed = |e: csv::Error| MigrationError::Report(e.into());
         for cell in cells {
-            self.0.write_field(as_text(cell).as_bytes()).map_err(failed)?;
+            self.writer
+                .write_field(as_text(cell).as_bytes())
+                .map_err(failed)?;
         }
-        self.0.write_record(None::<&[u8]>).map_err(failed)
+        self.writer.write_record(None::<&[u8]>).map_err(failed)
     }
 
-    fn finish(self) -> Result<(), MigrationError> {
-        self.0
+    /// Writes out the rest; the file stays beside its place.
+    fn complete(self) -> Result<(PathBuf, PathBuf), MigrationError> {
+        let file = self
+            .writer
             .into_inner()
-            .map(drop)
-            .map_err(|e| MigrationError::Report(e.into_error()))
+            .map_err(|e| MigrationError::Report(e.into_error()))?;
+        file.sync_all().map_err(MigrationError::Report)?;
+        Ok((self.partial, self.path))
     }
 }
 
@@ -92,7 +126,11 @@ pub fn write(
     files: &[std::path::PathBuf],
     dir: &Path,
 ) -> Result<Summary, MigrationError> {
-    fs::create_dir_all(dir).map_err(MigrationError::Report)?;
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(MigrationError::Report)?;
     let code = |c: &Candidate| catalogue.libraries[c.library].code.to_string();
 
     let mut renamed = ReportFile::create(
@@ -183,8 +221,12 @@ pub fn write(
             rejection.reason.as_str(),
         ])?;
     }
-    for file in [renamed, merged, no_email, no_password, rejected] {
-        file.finish()?;
+    let complete = [renamed, merged, no_email, no_password, rejected]
+        .into_iter()
+        .map(ReportFile::complete)
+        .collect::<Result<Vec<_>, _>>()?;
+    for (partial, path) in complete {
+        fs::rename(partial, path).map_err(MigrationError::Report)?;
     }
     Ok(summary)
 }

@@ -92,6 +92,28 @@ async fn the_plan_reports_collisions_merges_and_bad_rows_and_changes_nothing() {
         ),
         (10, 2, 7, 1)
     );
+    // The files name members: for the operator's eyes only, and complete.
+    let mut files: Vec<(String, u32)> = std::fs::read_dir(reports.path())
+        .unwrap()
+        .map(|entry| {
+            let entry = entry.unwrap();
+            use std::os::unix::fs::PermissionsExt;
+            let mode = entry.metadata().unwrap().permissions().mode() & 0o777;
+            (entry.file_name().to_string_lossy().into_owned(), mode)
+        })
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        [
+            "merged.csv",
+            "no_email.csv",
+            "no_password.csv",
+            "rejected.csv",
+            "renamed.csv"
+        ]
+        .map(|name| (name.to_owned(), 0o600))
+    );
     let renamed = read_csv(reports.path().join("renamed.csv"));
     assert_eq!(
         renamed,
