@@ -14,6 +14,11 @@ const MIN_ROUNDS: u64 = 1_000;
 /// are 535 000 / 656 000, so a million covers real systems at about a second.
 const MAX_ROUNDS: u64 = 1_000_000;
 const MAX_SALT_BYTES: usize = 16;
+/// Every round hashes the password once or twice, so its length multiplies
+/// the cost: at a million rounds a password of 1 KiB takes seconds. No real
+/// password is longer than this; a longer one does not match (the member
+/// can still use "Wachtwoord vergeten").
+pub(crate) const MAX_PASSWORD_BYTES: usize = 256;
 
 pub(crate) struct ShaCryptHash<'a> {
     format: HashFormat,
@@ -59,6 +64,9 @@ impl<'a> ShaCryptHash<'a> {
     }
 
     pub(crate) fn verify(&self, password: &str) -> bool {
+        if password.len() > MAX_PASSWORD_BYTES {
+            return false;
+        }
         let (password, salt) = (password.as_bytes(), self.salt.as_bytes());
         let computed = if self.format == HashFormat::ShaCrypt256 {
             Sha256Params::new(self.rounds).and_then(|params| sha256_crypt_b64(password, salt, &params))
@@ -66,5 +74,22 @@ impl<'a> ShaCryptHash<'a> {
             Sha512Params::new(self.rounds).and_then(|params| sha512_crypt_b64(password, salt, &params))
         };
         computed.is_ok_and(|computed| computed.as_bytes().ct_eq(self.expected.as_bytes()).into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_password_longer_than_any_real_one_does_not_match() {
+        for (length, matches) in [(MAX_PASSWORD_BYTES, true), (MAX_PASSWORD_BYTES + 1, false)] {
+            let password = "p".repeat(length);
+            let params = Sha512Params::new(1_000).unwrap();
+            let hash = sha512_crypt_b64(password.as_bytes(), b"saltsalt", &params).unwrap();
+            let body = format!("rounds=1000$saltsalt${hash}");
+            let stored = ShaCryptHash::parse(&body, HashFormat::ShaCrypt512).unwrap();
+            assert_eq!(stored.verify(&password), matches, "{length} bytes");
+        }
     }
 }
