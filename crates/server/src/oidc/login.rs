@@ -316,6 +316,9 @@ async fn check_password(
             }
             Ok(None)
         }
+        // Longer than any password we accept: refused before any hashing, for
+        // every account alike. Wrong, not a fault of the stored hash.
+        Err(si_credentials::CredentialError::PasswordTooLong { .. }) => Ok(None),
         // A stored hash we cannot read must not let anyone in, nor crash the
         // page, nor answer faster than a wrong password.
         Err(err) => {
