@@ -130,6 +130,9 @@ pub struct Rejection {
 pub struct Catalogue {
     pub libraries: Vec<LibraryEntry>,
     by_code: HashMap<String, usize>,
+    /// What "in the future" means for a birth date or a last login: one
+    /// moment for every pass over the files, so that they all judge alike.
+    now: OffsetDateTime,
 }
 
 pub struct LibraryEntry {
@@ -169,7 +172,11 @@ impl Catalogue {
             .enumerate()
             .map(|(index, l)| (l.code.to_string(), index))
             .collect();
-        Ok(Self { libraries, by_code })
+        Ok(Self {
+            libraries,
+            by_code,
+            now: store.clock().now(),
+        })
     }
 }
 
@@ -345,12 +352,22 @@ fn check(source: Source, exported: Exported, catalogue: &Catalogue) -> Result<Ro
     let name = DisplayName::parse(&exported.name).map_err(|_| "the name is empty or not valid".to_owned())?;
     let birth_date = date(&exported.birth_date)
         .ok_or_else(|| format!("birth date {:?} is not YYYY-MM-DD", exported.birth_date))?;
+    if birth_date > catalogue.now.date() {
+        return Err(format!("birth date {birth_date} is in the future"));
+    }
     let valid_until = date(&exported.valid_until)
         .ok_or_else(|| format!("valid until {:?} is not YYYY-MM-DD", exported.valid_until))?;
     let last_login = match exported.last_login.trim() {
         "" => None,
         text => {
-            Some(moment(text).ok_or_else(|| format!("last login {text:?} is not a date or RFC 3339 time"))?)
+            let moment =
+                moment(text).ok_or_else(|| format!("last login {text:?} is not a date or RFC 3339 time"))?;
+            // It would win every contest for a username. A day's grace for
+            // an old portal's clock or time zone.
+            if moment > catalogue.now + time::Duration::DAY {
+                return Err(format!("last login {text:?} is in the future"));
+            }
+            Some(moment)
         }
     };
     let (email, email_problem) = match exported.email.trim() {

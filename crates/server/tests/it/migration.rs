@@ -402,6 +402,8 @@ async fn rows_a_broken_export_mangled_are_rejected_by_line_and_the_rest_imported
         row(20_000_000_000_006, "zes"),
         row(20_000_000_000_007, "ze\"ven"),
         row(20_000_000_000_008, "acht"),
+        row(20_000_000_000_009, "negen").replace("1980-02-01", "2999-02-01"),
+        row(20_000_000_000_010, "tien").replace("2024-01-01", "2999-01-01"),
     ]
     .concat();
     let file = export_of(&rows);
@@ -427,10 +429,12 @@ async fn rows_a_broken_export_mangled_are_rejected_by_line_and_the_rest_imported
                 "4",
                 "lines 4–7 read as one row: a quote that is not closed, or a line break inside a field"
             ),
+            ("9", "birth date 2999-02-01 is in the future"),
+            ("10", "last login \"2999-01-01\" is in the future"),
         ]
         .map(|(line, reason)| (line.to_owned(), reason.to_owned()))
     );
-    assert_eq!((summary.rejected, summary.accounts), (3, 1));
+    assert_eq!((summary.rejected, summary.accounts), (5, 1));
     // PostgreSQL refuses a NUL or an overlong name for a whole batch: the
     // import must never be handed one.
     let imported = import(&app.store, &files).await;
