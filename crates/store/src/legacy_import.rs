@@ -79,9 +79,21 @@ pub struct ImportedMembership {
 /// values, the SQL text) costs about as much as SQLite takes to run them, so
 /// the importer builds the next batch while the database writes this one.
 pub struct ImportBatch {
-    /// The accounts, each statement with its `migrated_accounts` rows.
-    accounts: Vec<(Statement, Statement)>,
+    /// The accounts, each statement with its `migrated_accounts` rows and
+    /// the ids it holds.
+    accounts: Vec<(Statement, Statement, Vec<String>)>,
     memberships: Vec<Statement>,
+    membership_rows: u64,
+}
+
+/// What a batch added.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Inserted {
+    pub accounts: u64,
+    pub memberships: u64,
+    /// Accounts not kept: every card of theirs was registered at the desk
+    /// after the plan was made, so they would have had no membership.
+    pub left_out: u64,
 }
 
 /// Rows per statement, within the bound on bind parameters of both databases.
@@ -101,8 +113,10 @@ impl ImportBatch {
             Backend::Postgres => DbBackend::Postgres,
         };
         let now = to_millis(now);
+        let membership_rows = memberships.len() as u64;
         let accounts = in_chunks(accounts)
             .map(|chunk| {
+                let ids: Vec<String> = chunk.iter().map(|new| new.id.to_string()).collect();
                 let (rows, migrated): (Vec<_>, Vec<_>) = chunk
                     .into_iter()
                     .map(|new| {
@@ -136,7 +150,7 @@ impl ImportBatch {
                         .do_nothing()
                         .to_owned(),
                 );
-                (rows.build(backend), migrated.build(backend))
+                (rows.build(backend), migrated.build(backend), ids)
             })
             .collect();
         let memberships = in_chunks(memberships)
@@ -165,6 +179,7 @@ impl ImportBatch {
         Self {
             accounts,
             memberships,
+            membership_rows,
         }
     }
 }
@@ -281,22 +296,53 @@ impl<'c, C: ConnectionTrait> LegacyImport<'c, C> {
 
     /// Runs a batch: inserts what is not there yet, skipping rows an earlier
     /// run committed (by account id, and by card number per library).
-    /// Returns how many accounts and memberships were new.
-    pub async fn insert(&self, batch: ImportBatch) -> Result<(u64, u64), StoreError> {
-        let (mut new_accounts, mut new_memberships) = (0, 0);
-        for (accounts, migrated) in batch.accounts {
-            new_accounts += self
+    ///
+    /// A card skipped may also be one the desk registered after the plan
+    /// was made: an account whose every card went that way would be left
+    /// without a membership, so it is taken out again, in this transaction.
+    pub async fn insert(&self, batch: ImportBatch) -> Result<Inserted, StoreError> {
+        let mut inserted = Inserted::default();
+        let mut ids = Vec::with_capacity(batch.accounts.len());
+        for (accounts, migrated, chunk) in batch.accounts {
+            inserted.accounts += self
                 .conn
                 .execute_raw(accounts)
                 .await
                 .map_err(|e| StoreError::on_write("username", e))?
                 .rows_affected();
             self.conn.execute_raw(migrated).await?;
+            ids.push(chunk);
         }
         for memberships in batch.memberships {
-            new_memberships += self.conn.execute_raw(memberships).await?.rows_affected();
+            inserted.memberships += self.conn.execute_raw(memberships).await?.rows_affected();
         }
-        Ok((new_accounts, new_memberships))
+        // Every card went in: nothing to look for (the usual first run).
+        if inserted.memberships < batch.membership_rows {
+            for chunk in ids {
+                inserted.left_out += self.remove_without_membership(chunk).await?;
+            }
+            inserted.accounts -= inserted.left_out;
+        }
+        Ok(inserted)
+    }
+
+    /// Deletes the accounts among `ids` that hold no membership, and their
+    /// `migrated_accounts` rows; returns how many accounts.
+    async fn remove_without_membership(&self, ids: Vec<String>) -> Result<u64, StoreError> {
+        migrated_account::Entity::delete_many()
+            .filter(migrated_account::Column::AccountId.is_in(ids.clone()))
+            .filter(no_membership_of((
+                migrated_account::Entity,
+                migrated_account::Column::AccountId,
+            )))
+            .exec(self.conn)
+            .await?;
+        let removed = account::Entity::delete_many()
+            .filter(account::Column::Id.is_in(ids))
+            .filter(no_membership_of((account::Entity, account::Column::Id)))
+            .exec(self.conn)
+            .await?;
+        Ok(removed.rows_affected)
     }
 
     /// Up to `limit` migrated members whose mail of `stage` has not gone out,
@@ -387,6 +433,19 @@ impl<'c, C: ConnectionTrait> LegacyImport<'c, C> {
         }
         Ok(())
     }
+}
+
+/// No membership belongs to the account `id` names (a qualified column: the
+/// subquery's own table has an `account_id` too).
+fn no_membership_of(id: impl IntoColumnRef) -> Expr {
+    Expr::exists(
+        Query::select()
+            .expr(Expr::val(1))
+            .from(membership::Entity)
+            .and_where(Expr::col((membership::Entity, membership::Column::AccountId)).equals(id))
+            .to_owned(),
+    )
+    .not()
 }
 
 /// The account `id` names is not one the migration created. `NOT EXISTS`,

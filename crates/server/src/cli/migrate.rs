@@ -76,6 +76,13 @@ pub async fn run(store: Store, command: MigrateCommand) -> anyhow::Result<()> {
                 imported.memberships,
                 report.display()
             );
+            if imported.left_out > 0 {
+                println!(
+                    "Left out: {} accounts whose cards the desk registered while the import ran. \
+                     Run `migrate plan` again: rejected.csv lists their rows.",
+                    imported.left_out
+                );
+            }
             Ok(())
         }
         MigrateCommand::Announce { go_live } => {

@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use si_domain::AccountId;
 use si_store::{
     Backend, Repositories, Store, StoreError,
-    legacy_import::{ImportBatch, ImportedAccount, ImportedMembership, Stage, UsernameOutcome},
+    legacy_import::{ImportBatch, ImportedAccount, ImportedMembership, Inserted, Stage, UsernameOutcome},
 };
 use time::Date;
 
@@ -101,6 +101,9 @@ fn files_named(files: &[PathBuf]) -> String {
 pub struct Imported {
     pub accounts: u64,
     pub memberships: u64,
+    /// Accounts not made after all: the desk registered their cards while
+    /// the import ran. The next plan rejects and lists those rows.
+    pub left_out: u64,
 }
 
 /// Applies the plan (the second pass): each account goes in with all its
@@ -190,8 +193,9 @@ pub async fn import(
         // A writer that panicked panics here. None is cancelled while this
         // runs; on an early return the other's transaction rolls back.
         let written = joined.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
-        imported.accounts += written.accounts;
-        imported.memberships += written.memberships;
+        imported.accounts += written.inserted.accounts;
+        imported.memberships += written.inserted.memberships;
+        imported.left_out += written.inserted.left_out;
         progress(written.rows);
         Ok::<_, MigrationError>(())
     };
@@ -223,21 +227,19 @@ struct Ready {
     memberships: u64,
 }
 
-/// What one batch wrote: its new accounts and memberships, and all its rows.
+/// What one batch wrote, and how many rows it held.
 struct Written {
-    accounts: u64,
-    memberships: u64,
+    inserted: Inserted,
     rows: u64,
 }
 
 /// Writes a batch in one transaction.
 async fn write(store: Store, batch: Ready) -> Result<Written, StoreError> {
     let txn = store.begin().await?;
-    let (accounts, memberships) = txn.legacy_import().insert(batch.statements).await?;
+    let inserted = txn.legacy_import().insert(batch.statements).await?;
     txn.commit().await?;
     Ok(Written {
-        accounts,
-        memberships,
+        inserted,
         rows: batch.memberships,
     })
 }

@@ -442,7 +442,8 @@ async fn rows_a_broken_export_mangled_are_rejected_by_line_and_the_rest_imported
         imported,
         migration::Imported {
             accounts: 1,
-            memberships: 1
+            memberships: 1,
+            left_out: 0,
         }
     );
 }
@@ -496,7 +497,8 @@ async fn json_lines_rows_may_hold_numbers_and_nulls_and_a_bad_line_is_only_that_
         imported,
         migration::Imported {
             accounts: 2,
-            memberships: 2
+            memberships: 2,
+            left_out: 0,
         }
     );
 }
@@ -560,7 +562,8 @@ async fn a_card_number_given_twice_at_a_library_is_reported_and_the_first_row_im
         imported,
         migration::Imported {
             accounts: 2,
-            memberships: 2
+            memberships: 2,
+            left_out: 0,
         },
         "every account the plan counted, none left out in silence"
     );
@@ -581,24 +584,7 @@ async fn a_card_number_given_twice_at_a_library_is_reported_and_the_first_row_im
 async fn a_card_registered_at_the_desk_before_the_import_is_reported_and_left_as_it_is() {
     let app = spawn_app().await;
     libraries(&app).await;
-    let (library, branch, subscription) =
-        crate::interop::library(&app.store, "DRE01", "Biblionet Drenthe").await;
-    let at_the_desk = app
-        .store
-        .memberships()
-        .create(si_store::memberships::NewMembership {
-            library: &library,
-            branch: &branch,
-            subscription: &subscription,
-            card_number: si_domain::CardNumber::parse("20000000000001").unwrap(),
-            member_name: si_domain::DisplayName::parse("Jan de Vries").unwrap(),
-            birth_date: time::Date::from_calendar_date(1980, time::Month::February, 1).unwrap(),
-            email: None,
-            valid_until: time::Date::from_calendar_date(2027, time::Month::May, 31).unwrap(),
-            account: None,
-        })
-        .await
-        .unwrap();
+    let at_the_desk = register_at_the_desk(&app, "20000000000001").await;
     let reports = tempfile::tempdir().unwrap();
 
     let (plan, catalogue) = migration::plan(&app.store, &[sample()]).await.unwrap();
@@ -617,9 +603,11 @@ async fn a_card_registered_at_the_desk_before_the_import_is_reported_and_left_as
         imported,
         migration::Imported {
             accounts: 6,
-            memberships: 7
+            memberships: 7,
+            left_out: 0,
         }
     );
+    let (library, _, _) = crate::interop::library(&app.store, "DRE01", "Biblionet Drenthe").await;
     let card = app
         .store
         .memberships()
@@ -628,4 +616,73 @@ async fn a_card_registered_at_the_desk_before_the_import_is_reported_and_left_as
         .unwrap()
         .unwrap();
     assert_eq!(card.account, None, "the desk's registration is untouched");
+}
+
+#[tokio::test]
+async fn a_card_the_desk_registers_while_the_import_runs_leaves_no_account_without_a_membership() {
+    let app = spawn_app().await;
+    libraries(&app).await;
+    let files = vec![sample()];
+    let (plan, catalogue) = migration::plan(&app.store, &files).await.unwrap();
+    // After the plan was made: jansen's only card, registered anew at the desk.
+    let at_the_desk = register_at_the_desk(&app, "20000000000001").await;
+
+    let imported = migration::import(
+        &app.store,
+        files.clone(),
+        std::sync::Arc::new(plan),
+        std::sync::Arc::new(catalogue),
+        |_| {},
+    )
+    .await
+    .unwrap();
+
+    assert_eq!(
+        imported,
+        migration::Imported {
+            accounts: 6,
+            memberships: 7,
+            left_out: 1,
+        }
+    );
+    let jansen = Username::parse("jansen").unwrap();
+    assert!(
+        app.store.accounts().by_username(&jansen).await.unwrap().is_none(),
+        "no account without a membership, to be mailed at go-live"
+    );
+    let (library, _, _) = crate::interop::library(&app.store, "DRE01", "Biblionet Drenthe").await;
+    let card = app
+        .store
+        .memberships()
+        .by_card(&library, &at_the_desk.card_number)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(card.account, None, "the desk's registration is untouched");
+    // The next plan names the row, and the import has nothing left to do.
+    let reports = tempfile::tempdir().unwrap();
+    let (plan, catalogue) = migration::plan(&app.store, &files).await.unwrap();
+    migration::report(&plan, &catalogue, &files, reports.path()).unwrap();
+    assert!(read_csv(reports.path().join("rejected.csv"))[0][2].contains("is registered already"));
+    assert_eq!(import(&app.store, &files).await, migration::Imported::default());
+}
+
+async fn register_at_the_desk(app: &TestApp, card: &str) -> si_store::memberships::Membership {
+    let (library, branch, subscription) =
+        crate::interop::library(&app.store, "DRE01", "Biblionet Drenthe").await;
+    app.store
+        .memberships()
+        .create(si_store::memberships::NewMembership {
+            library: &library,
+            branch: &branch,
+            subscription: &subscription,
+            card_number: si_domain::CardNumber::parse(card).unwrap(),
+            member_name: si_domain::DisplayName::parse("Jan de Vries").unwrap(),
+            birth_date: time::Date::from_calendar_date(1980, time::Month::February, 1).unwrap(),
+            email: None,
+            valid_until: time::Date::from_calendar_date(2027, time::Month::May, 31).unwrap(),
+            account: None,
+        })
+        .await
+        .unwrap()
 }
