@@ -19,7 +19,10 @@
 //! all random, where real usernames and family e-mails cluster a little, so
 //! on very large tables an import can come slightly above it. With
 //! `--indexes-after` the rows go into copies of the tables without indexes
-//! or constraints, built and checked once at the end instead.
+//! or constraints, built and checked once at the end instead. With
+//! `--ordered-ids` the account ids rise in the order the accounts are made
+//! (as time-ordered ids such as ULIDs would), so that those indexes grow at
+//! their end.
 
 use std::{
     fs::File,
@@ -113,9 +116,14 @@ fn main() -> Result<(), Error> {
             } else {
                 Load::Constrained
             };
-            tokio::runtime::Runtime::new()?.block_on(ceiling(&database_url, members, load))
+            let ids = if args.iter().any(|a| a == "--ordered-ids") {
+                Ids::Ordered
+            } else {
+                Ids::Random
+            };
+            tokio::runtime::Runtime::new()?.block_on(ceiling(&database_url, members, load, ids))
         }
-        _ => Err("usage: migration generate --members N --libraries N --out DIR | migration run DIR [--database-url URL] | migration ceiling DIR [--members N] [--indexes-after] [--database-url URL]".into()),
+        _ => Err("usage: migration generate --members N --libraries N --out DIR | migration run DIR [--database-url URL] | migration ceiling DIR [--members N] [--indexes-after] [--ordered-ids] [--database-url URL]".into()),
     }
 }
 
@@ -435,9 +443,20 @@ impl Load {
     }
 }
 
+/// How [`ceiling`] picks account ids.
+#[derive(Clone, Copy, PartialEq)]
+enum Ids {
+    /// At random, as the service does: every id lands somewhere else in the
+    /// indexes that hold it.
+    Random,
+    /// Rising in the order the accounts are made (a counter, then random
+    /// bits, as a ULID has its time first): each lands at the end of them.
+    Ordered,
+}
+
 const CEILING_TABLES: [&str; 3] = ["accounts", "migrated_accounts", "memberships"];
 
-async fn ceiling(database_url: &str, members: u64, load: Load) -> Result<(), Error> {
+async fn ceiling(database_url: &str, members: u64, load: Load, ids: Ids) -> Result<(), Error> {
     create_schema(database_url)?;
     let store = Store::connect_for(database_url, Arc::new(SystemClock), Workload::BulkLoad).await?;
     catalogue(&store, &library_code(0)).await?;
@@ -468,7 +487,7 @@ async fn ceiling(database_url: &str, members: u64, load: Load) -> Result<(), Err
         writing.spawn(async move {
             let firsts = (writer * CEILING_BATCH..members).step_by((writers * CEILING_BATCH) as usize);
             for first in firsts {
-                let batch = ceiling_batch(backend, load, first, (first + CEILING_BATCH).min(members));
+                let batch = ceiling_batch(backend, load, ids, first, (first + CEILING_BATCH).min(members));
                 let txn = store.connection().begin().await?;
                 for statement in batch {
                     txn.execute_unprepared(&statement).await?;
@@ -551,19 +570,27 @@ async fn build_and_check(db: &sea_orm::DatabaseConnection, load: Load) -> Result
 /// random id, username and e-mail (so they land all over the indexes, as
 /// the import's do), its `migrated_accounts` row and one membership. (`WHERE
 /// true`: SQLite reads `ON CONFLICT` after a bare `FROM` as a join's `ON`.)
-fn ceiling_batch(backend: Backend, load: Load, first: u64, last: u64) -> Vec<String> {
+fn ceiling_batch(backend: Backend, load: Load, ids: Ids, first: u64, last: u64) -> Vec<String> {
     let (numbers, random_hex) = match backend {
         Backend::Sqlite => (
             format!(
                 "WITH RECURSIVE numbers(n) AS (SELECT {first} UNION ALL SELECT n + 1 FROM numbers WHERE n < {}) \
-                 SELECT n, lower(hex(randomblob(16))) AS id FROM numbers",
-                last - 1
+                 SELECT n, {} AS id FROM numbers",
+                last - 1,
+                match ids {
+                    Ids::Random => "lower(hex(randomblob(16)))",
+                    Ids::Ordered => "printf('%016x', n) || lower(hex(randomblob(8)))",
+                }
             ),
             "lower(hex(randomblob(8)))",
         ),
         Backend::Postgres => (
             format!(
-                "SELECT n, md5(random()::text) AS id FROM generate_series({first}, {}) AS n",
+                "SELECT n, {} AS id FROM generate_series({first}, {}) AS n",
+                match ids {
+                    Ids::Random => "md5(random()::text)",
+                    Ids::Ordered => "lpad(to_hex(n), 16, '0') || substr(md5(random()::text), 1, 16)",
+                },
                 last - 1
             ),
             "md5(random()::text)",
