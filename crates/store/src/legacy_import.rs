@@ -270,6 +270,45 @@ impl<'c, C: ConnectionTrait> LegacyImport<'c, C> {
         Ok(names)
     }
 
+    /// The salt, if an import has made it: without it no import has run.
+    /// Reads only, for the plan, which changes nothing.
+    pub async fn salt_if_made(&self) -> Result<Option<String>, StoreError> {
+        Ok(migration_setting::Entity::find_by_id(SALT.to_owned())
+            .one(self.conn)
+            .await?
+            .map(|row| row.value))
+    }
+
+    /// Hands `each` the username and id of every account an earlier import
+    /// made, a page at a time (millions of them after a national import).
+    pub async fn each_migrated_username(
+        &self,
+        mut each: impl FnMut(&str, AccountId),
+    ) -> Result<(), StoreError> {
+        const PAGE: u64 = 20_000;
+        let mut after = String::new();
+        loop {
+            let page: Vec<(String, String)> = account::Entity::find()
+                .select_only()
+                .column(account::Column::Id)
+                .column(account::Column::Username)
+                .filter(account::Column::Id.gt(after.clone()))
+                .filter(migrated((account::Entity, account::Column::Id)))
+                .order_by_asc(account::Column::Id)
+                .limit(PAGE)
+                .into_tuple()
+                .all(self.conn)
+                .await?;
+            let Some((last, _)) = page.last() else {
+                return Ok(());
+            };
+            after = last.clone();
+            for (id, username) in &page {
+                each(username, parse_stored("account id", id, AccountId::parse)?);
+            }
+        }
+    }
+
     /// Card numbers registered outside the migration (at the desk, before
     /// go-live), by library id. An export row with one of them is not
     /// imported: its membership exists, and a second account would be left
@@ -453,6 +492,11 @@ fn no_membership_of(id: impl IntoColumnRef) -> Expr {
 /// work memory row by row, which on a second run (millions migrated) is
 /// rows times rows.
 fn not_migrated(id: impl IntoColumnRef) -> Expr {
+    migrated(id).not()
+}
+
+/// The account `id` names is one the migration created.
+fn migrated(id: impl IntoColumnRef) -> Expr {
     Expr::exists(
         Query::select()
             .expr(Expr::val(1))
@@ -460,7 +504,6 @@ fn not_migrated(id: impl IntoColumnRef) -> Expr {
             .and_where(Expr::col((migrated_account::Entity, migrated_account::Column::AccountId)).equals(id))
             .to_owned(),
     )
-    .not()
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -11,7 +11,6 @@ mod report;
 
 use std::{collections::HashMap, ops::ControlFlow, path::PathBuf, sync::Arc};
 
-use sha2::{Digest, Sha256};
 use si_domain::AccountId;
 use si_store::{
     Backend, Repositories, Store, StoreError,
@@ -22,7 +21,7 @@ use time::Date;
 pub use input::Catalogue;
 use input::{Rejection, Row, read};
 pub use plan::Plan;
-use plan::{Candidate, SeenCards};
+use plan::{Candidate, EarlierNames, SeenCards, account_id};
 pub use report::{Summary, write as report};
 
 use crate::{
@@ -84,8 +83,19 @@ pub async fn plan(store: &Store, files: &[PathBuf]) -> Result<(Plan, Catalogue),
         source,
     })?;
     let in_use = store.legacy_import().usernames_in_use().await?;
+    let mut earlier = EarlierNames::default();
+    if let Some(salt) = store.legacy_import().salt_if_made().await? {
+        earlier = EarlierNames::new(salt);
+        store
+            .legacy_import()
+            .each_migrated_username(|name, account| earlier.insert(name, account))
+            .await?;
+    }
     let codes: Vec<String> = catalogue.libraries.iter().map(|l| l.code.to_string()).collect();
-    Ok((Plan::make(candidates, rejections, &in_use, &codes), catalogue))
+    Ok((
+        Plan::make(candidates, rejections, &in_use, &earlier, &codes),
+        catalogue,
+    ))
 }
 
 fn files_named(files: &[PathBuf]) -> String {
@@ -284,15 +294,6 @@ impl Batch {
             });
         }
     }
-}
-
-/// The same id on every run, from a salt kept in the database, so a second
-/// run recognises what the first one wrote.
-fn account_id(salt: &str, library: &str, card: &str) -> AccountId {
-    let digest = Sha256::digest(format!("{salt}:{library}:{card}").as_bytes());
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest[..16]);
-    AccountId::from_bytes(bytes)
 }
 
 /// Queues the mail of `stage` for every migrated account that has not had

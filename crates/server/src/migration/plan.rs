@@ -23,7 +23,8 @@ use std::{
 
 use hashbrown::HashTable;
 
-use si_domain::{CardNumber, Username};
+use sha2::{Digest, Sha256};
+use si_domain::{AccountId, CardNumber, Username};
 use si_store::legacy_import::UsernameOutcome;
 
 use super::input::{Rejection, Row, allowed_username};
@@ -151,6 +152,52 @@ impl GivenNames {
     }
 }
 
+/// The usernames earlier runs of the import gave, each with its account.
+/// They stay with those accounts, whatever a changed export asks now: a
+/// row fixed after a first run, more recently active than the member who
+/// got its old name then, must not take that name (the account holds it
+/// already, and the import would stop on it at every run). Held as 8-byte
+/// hashes of the names, for the millions a national import gives.
+#[derive(Default)]
+pub struct EarlierNames {
+    holders: HashMap<u64, AccountId>,
+    hasher: RandomState,
+    /// The import's salt, to know a planned account's id.
+    salt: String,
+}
+
+impl EarlierNames {
+    pub fn new(salt: String) -> Self {
+        Self {
+            salt,
+            ..Self::default()
+        }
+    }
+
+    pub fn insert(&mut self, name: &str, account: AccountId) {
+        self.holders.insert(self.hasher.hash_one(name), account);
+    }
+
+    /// Whether the account of `primary` may have `name`: no earlier account
+    /// holds it, or this is that account.
+    fn may_take(&self, name: &str, primary: &Candidate, library_codes: &[String]) -> bool {
+        self.holders
+            .get(&self.hasher.hash_one(name))
+            .is_none_or(|holder| {
+                *holder == account_id(&self.salt, &library_codes[primary.library], primary.card.as_str())
+            })
+    }
+}
+
+/// The same id on every run, from a salt kept in the database, so a second
+/// run recognises what the first one wrote.
+pub fn account_id(salt: &str, library: &str, card: &str) -> AccountId {
+    let digest = Sha256::digest(format!("{salt}:{library}:{card}").as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    AccountId::from_bytes(bytes)
+}
+
 /// One account to create, in 16 bytes: with millions of accounts, names are
 /// not copied but derived from the primary row when needed.
 #[derive(Debug, Clone, Copy)]
@@ -174,11 +221,13 @@ pub struct Plan {
 
 impl Plan {
     /// Decides accounts and usernames. `in_use` are the names no migrated
-    /// account may take; `library_codes` order ties.
+    /// account may take, `earlier` those only their holders may;
+    /// `library_codes` order ties.
     pub fn make(
         candidates: Vec<Candidate>,
         rejections: Vec<Rejection>,
         in_use: &HashSet<String>,
+        earlier: &EarlierNames,
         library_codes: &[String],
     ) -> Self {
         let order = |row: u32| {
@@ -235,7 +284,8 @@ impl Plan {
         let mut winner: HashMap<&str, u32> = HashMap::new();
         for (index, account) in accounts.iter().enumerate() {
             let Some(name) = wanted(account) else { continue };
-            if in_use.contains(name) {
+            let primary = &candidates[account.primary as usize];
+            if in_use.contains(name) || !earlier.may_take(name, primary, library_codes) {
                 continue;
             }
             let better = match winner.get(name) {
@@ -264,6 +314,7 @@ impl Plan {
                         !in_use.contains(name)
                             && !winner.contains_key(name)
                             && !fallbacks.contains(&candidates, name)
+                            && earlier.may_take(name, candidate, library_codes)
                     };
                     let suffix = (0u32..)
                         .find(|&suffix| free(&numbered(&candidate.card, suffix)))

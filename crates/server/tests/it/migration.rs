@@ -461,12 +461,7 @@ async fn json_lines_rows_may_hold_numbers_and_nulls_and_a_bad_line_is_only_that_
         .to_string()
     };
     let mut jsonl = tempfile::Builder::new().suffix(".jsonl").tempfile().unwrap();
-    write!(
-        jsonl,
-        "\u{feff}{}\n",
-        row(serde_json::json!(20_000_000_000_011u64))
-    )
-    .unwrap();
+    writeln!(jsonl, "\u{feff}{}", row(serde_json::json!(20_000_000_000_011u64))).unwrap();
     jsonl.write_all(b"{\"library_code\": \"DRE01\xff\"}\n").unwrap();
     writeln!(jsonl, "{{\"name\": \"{}\"}}", "x".repeat(70_000)).unwrap();
     writeln!(jsonl, "{}", row(serde_json::json!("20000000000012"))).unwrap();
@@ -500,6 +495,54 @@ async fn json_lines_rows_may_hold_numbers_and_nulls_and_a_bad_line_is_only_that_
             memberships: 2,
             left_out: 0,
         }
+    );
+}
+
+#[tokio::test]
+async fn a_row_fixed_after_an_import_leaves_the_names_that_import_gave_where_they_are() {
+    let app = spawn_app().await;
+    libraries(&app).await;
+    // Piet Twee logged in more recently and would win "pietje", but his row
+    // is rejected the first time (an unknown subscription type).
+    let rows = |subscription: &str| {
+        format!(
+            "DRE01,20000000000001,5280,pietje,,een@example.nl,Piet Een,1980-01-01,VOLWASSEN,2027-01-01,2024-01-01\n\
+             DRE01,20000000000002,5280,pietje,,twee@example.nl,Piet Twee,1981-01-01,{subscription},2027-01-01,2024-06-01\n"
+        )
+    };
+    let first = export_of(&rows("XXX"));
+    import(&app.store, &[first.path().to_owned()]).await;
+
+    let fixed = export_of(&rows("VOLWASSEN"));
+    let files = vec![fixed.path().to_owned()];
+    let reports = tempfile::tempdir().unwrap();
+    let (plan, catalogue) = migration::plan(&app.store, &files).await.unwrap();
+    migration::report(&plan, &catalogue, &files, reports.path()).unwrap();
+    assert_eq!(
+        read_csv(reports.path().join("renamed.csv")),
+        vec![vec![
+            "DRE01",
+            "20000000000002",
+            "pietje",
+            "20000000000002",
+            "taken"
+        ]],
+        "the name stays with the account that has it"
+    );
+    assert_eq!(
+        import(&app.store, &files).await,
+        migration::Imported {
+            accounts: 1,
+            memberships: 1,
+            left_out: 0,
+        }
+    );
+    assert_eq!(
+        usernames(&app.store).await,
+        BTreeMap::from([
+            ("20000000000001".to_owned(), "pietje".to_owned()),
+            ("20000000000002".to_owned(), "20000000000002".to_owned()),
+        ])
     );
 }
 
