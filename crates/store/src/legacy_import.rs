@@ -355,8 +355,9 @@ impl<'c, C: ConnectionTrait> LegacyImport<'c, C> {
         for memberships in batch.memberships {
             inserted.memberships += self.conn.execute_raw(memberships).await?.rows_affected();
         }
-        // Every card went in: nothing to look for (the usual first run).
-        if inserted.memberships < batch.membership_rows {
+        // Only a new account can be left without a card: none when every
+        // card went in (a first run) or no account was new (a run again).
+        if inserted.accounts > 0 && inserted.memberships < batch.membership_rows {
             for chunk in ids {
                 inserted.left_out += self.remove_without_membership(chunk).await?;
             }
