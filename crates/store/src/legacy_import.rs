@@ -5,8 +5,8 @@
 use std::collections::{HashMap, HashSet};
 
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    QueryTrait, Set, Statement,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, Set, Statement,
     sea_query::{Expr, ExprTrait, IntoColumnRef, LockBehavior, LockType, OnConflict, Query},
 };
 use si_domain::{AccountId, AccountStatus, CardNumber, DisplayName, Email, Username};
@@ -277,6 +277,11 @@ impl<'c, C: ConnectionTrait> LegacyImport<'c, C> {
             .one(self.conn)
             .await?
             .map(|row| row.value))
+    }
+
+    /// How many accounts earlier imports made.
+    pub async fn migrated_count(&self) -> Result<u64, StoreError> {
+        Ok(migrated_account::Entity::find().count(self.conn).await?)
     }
 
     /// Hands `each` the username and id of every account an earlier import

@@ -21,7 +21,7 @@ use time::Date;
 pub use input::Catalogue;
 use input::{Rejection, Row, read};
 pub use plan::Plan;
-use plan::{Candidate, EarlierNames, SeenCards, account_id};
+use plan::{Candidate, EarlierImports, SeenCards, account_id};
 pub use report::{Summary, write as report};
 
 use crate::{
@@ -83,9 +83,10 @@ pub async fn plan(store: &Store, files: &[PathBuf]) -> Result<(Plan, Catalogue),
         source,
     })?;
     let in_use = store.legacy_import().usernames_in_use().await?;
-    let mut earlier = EarlierNames::default();
+    let mut earlier = EarlierImports::default();
     if let Some(salt) = store.legacy_import().salt_if_made().await? {
-        earlier = EarlierNames::new(salt);
+        let made = store.legacy_import().migrated_count().await?;
+        earlier = EarlierImports::new(salt, made as usize);
         store
             .legacy_import()
             .each_migrated_username(|name, account| earlier.insert(name, account))

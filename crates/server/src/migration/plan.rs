@@ -152,30 +152,48 @@ impl GivenNames {
     }
 }
 
-/// The usernames earlier runs of the import gave, each with its account.
-/// They stay with those accounts, whatever a changed export asks now: a
-/// row fixed after a first run, more recently active than the member who
-/// got its old name then, must not take that name (the account holds it
-/// already, and the import would stop on it at every run). Held as 8-byte
-/// hashes of the names, for the millions a national import gives.
+/// What earlier runs of the import made: their accounts, and the usernames
+/// they gave. Both stay, whatever a changed export asks now:
+/// - a row fixed after a first run, more recently active than the member
+///   who got its old name then, must not take that name (the account holds
+///   it, and the import would stop on it at every run);
+/// - a fixed row of a person imported from another row joins that account,
+///   whose row keeps deciding its id, instead of making a second one.
+///
+/// Names and ids are held as 8-byte hashes, for the millions a national
+/// import makes.
 #[derive(Default)]
-pub struct EarlierNames {
-    holders: HashMap<u64, AccountId>,
+pub struct EarlierImports {
+    /// Name → its holder's id.
+    holders: HashMap<u64, u64>,
+    accounts: HashSet<u64>,
     hasher: RandomState,
     /// The import's salt, to know a planned account's id.
     salt: String,
 }
 
-impl EarlierNames {
-    pub fn new(salt: String) -> Self {
+impl EarlierImports {
+    pub fn new(salt: String, accounts: usize) -> Self {
         Self {
+            holders: HashMap::with_capacity(accounts),
+            accounts: HashSet::with_capacity(accounts),
             salt,
             ..Self::default()
         }
     }
 
     pub fn insert(&mut self, name: &str, account: AccountId) {
+        let account = short(account);
         self.holders.insert(self.hasher.hash_one(name), account);
+        self.accounts.insert(account);
+    }
+
+    fn id_of(&self, row: &Candidate, library_codes: &[String]) -> u64 {
+        short(account_id(
+            &self.salt,
+            &library_codes[row.library],
+            row.card.as_str(),
+        ))
     }
 
     /// Whether the account of `primary` may have `name`: no earlier account
@@ -183,10 +201,21 @@ impl EarlierNames {
     fn may_take(&self, name: &str, primary: &Candidate, library_codes: &[String]) -> bool {
         self.holders
             .get(&self.hasher.hash_one(name))
-            .is_none_or(|holder| {
-                *holder == account_id(&self.salt, &library_codes[primary.library], primary.card.as_str())
-            })
+            .is_none_or(|holder| *holder == self.id_of(primary, library_codes))
     }
+
+    /// Whether an earlier run made the account `row` decides the id of.
+    fn made_account_of(&self, row: &Candidate, library_codes: &[String]) -> bool {
+        !self.accounts.is_empty() && self.accounts.contains(&self.id_of(row, library_codes))
+    }
+}
+
+/// An account id's first 8 bytes: enough to tell millions apart.
+fn short(id: AccountId) -> u64 {
+    let bytes = id.to_bytes();
+    u64::from_be_bytes([
+        bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+    ])
 }
 
 /// The same id on every run, from a salt kept in the database, so a second
@@ -227,7 +256,7 @@ impl Plan {
         candidates: Vec<Candidate>,
         rejections: Vec<Rejection>,
         in_use: &HashSet<String>,
-        earlier: &EarlierNames,
+        earlier: &EarlierImports,
         library_codes: &[String],
     ) -> Self {
         let order = |row: u32| {
@@ -273,6 +302,14 @@ impl Plan {
             row_account.push(account);
         }
         drop(by_person);
+        // An account an earlier run made stays its person's: the row that
+        // decided its id then decides it now, however recent the others.
+        for (row, &account) in row_account.iter().enumerate() {
+            let planned = &mut accounts[account as usize];
+            if planned.rows > 1 && earlier.made_account_of(&candidates[row], library_codes) {
+                planned.primary = row as u32;
+            }
+        }
 
         // Who asks for which name, and who gets it.
         let wanted = |account: &PlannedAccount| {

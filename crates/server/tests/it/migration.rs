@@ -537,6 +537,39 @@ async fn a_row_fixed_after_an_import_leaves_the_names_that_import_gave_where_the
 }
 
 #[tokio::test]
+async fn a_row_fixed_after_an_import_joins_the_account_its_person_has() {
+    let app = spawn_app().await;
+    libraries(&app).await;
+    // Anna at two libraries; her more recent row is rejected the first time.
+    let rows = |subscription: &str| {
+        format!(
+            "DRE01,20000000000001,5280,anna,,anna@example.nl,Anna Bakker,1980-01-01,VOLWASSEN,2027-01-01,2024-01-01\n\
+             GRO01,30000000000001,,anna_g,,anna@example.nl,Anna Bakker,1980-01-01,{subscription},2027-01-01,2024-06-01\n"
+        )
+    };
+    let first = export_of(&rows("XXX"));
+    import(&app.store, &[first.path().to_owned()]).await;
+
+    let fixed = export_of(&rows("VOLWASSEN"));
+    assert_eq!(
+        import(&app.store, &[fixed.path().to_owned()]).await,
+        migration::Imported {
+            accounts: 0,
+            memberships: 1,
+            left_out: 0,
+        },
+        "no second account for Anna"
+    );
+    assert_eq!(
+        usernames(&app.store).await,
+        BTreeMap::from([
+            ("20000000000001".to_owned(), "anna".to_owned()),
+            ("30000000000001".to_owned(), "anna".to_owned()),
+        ])
+    );
+}
+
+#[tokio::test]
 async fn a_cell_a_spreadsheet_would_run_as_a_formula_is_reported_as_text() {
     let app = spawn_app().await;
     libraries(&app).await;
