@@ -85,11 +85,11 @@ pub async fn plan(store: &Store, files: &[PathBuf]) -> Result<(Plan, Catalogue),
     let in_use = store.legacy_import().usernames_in_use().await?;
     let mut earlier = EarlierImports::default();
     if let Some(salt) = store.legacy_import().salt_if_made().await? {
-        let made = store.legacy_import().migrated_count().await?;
-        earlier = EarlierImports::new(salt, made as usize);
+        let accounts = store.legacy_import().account_count().await?;
+        earlier = EarlierImports::new(salt, accounts as usize);
         store
             .legacy_import()
-            .each_migrated_username(|name, account| earlier.insert(name, account))
+            .each_account_username(|name, account| earlier.insert(name, account))
             .await?;
     }
     let codes: Vec<String> = catalogue.libraries.iter().map(|l| l.code.to_string()).collect();

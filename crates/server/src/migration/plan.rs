@@ -160,8 +160,9 @@ impl GivenNames {
 /// - a fixed row of a person imported from another row joins that account,
 ///   whose row keeps deciding its id, instead of making a second one.
 ///
-/// Names and ids are held as 8-byte hashes, for the millions a national
-/// import makes.
+/// It is read from every account (a desk's too: its name is taken anyway,
+/// and its random id never matches one the import derives). Names and ids
+/// are held as 8-byte hashes, for the millions a national import makes.
 #[derive(Default)]
 pub struct EarlierImports {
     /// Name → its holder's id.
