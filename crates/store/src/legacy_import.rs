@@ -84,6 +84,8 @@ pub struct ImportBatch {
     accounts: Vec<(Statement, Statement, Vec<String>)>,
     memberships: Vec<Statement>,
     membership_rows: u64,
+    /// The `created_at` of every account the batch makes.
+    made_at: i64,
 }
 
 /// What a batch added.
@@ -180,6 +182,7 @@ impl ImportBatch {
             accounts,
             memberships,
             membership_rows,
+            made_at: now,
         }
     }
 }
@@ -371,27 +374,35 @@ impl<'c, C: ConnectionTrait> LegacyImport<'c, C> {
         // card went in (a first run) or no account was new (a run again).
         if inserted.accounts > 0 && inserted.memberships < batch.membership_rows {
             for chunk in ids {
-                inserted.left_out += self.remove_without_membership(chunk).await?;
+                inserted.left_out += self.remove_without_membership(chunk, batch.made_at).await?;
             }
-            inserted.accounts -= inserted.left_out;
+            inserted.accounts = inserted.accounts.saturating_sub(inserted.left_out);
         }
         Ok(inserted)
     }
 
-    /// Deletes the accounts among `ids` that hold no membership, and their
-    /// `migrated_accounts` rows; returns how many accounts.
-    async fn remove_without_membership(&self, ids: Vec<String>) -> Result<u64, StoreError> {
+    /// Deletes the accounts among `ids` that this batch made (`made_at`) and
+    /// that hold no membership, and their `migrated_accounts` rows; returns
+    /// how many accounts. One an earlier run made is never touched.
+    async fn remove_without_membership(&self, ids: Vec<String>, made_at: i64) -> Result<u64, StoreError> {
+        let empty: Vec<String> = account::Entity::find()
+            .select_only()
+            .column(account::Column::Id)
+            .filter(account::Column::Id.is_in(ids))
+            .filter(account::Column::CreatedAt.eq(made_at))
+            .filter(no_membership_of((account::Entity, account::Column::Id)))
+            .into_tuple()
+            .all(self.conn)
+            .await?;
+        if empty.is_empty() {
+            return Ok(0);
+        }
         migrated_account::Entity::delete_many()
-            .filter(migrated_account::Column::AccountId.is_in(ids.clone()))
-            .filter(no_membership_of((
-                migrated_account::Entity,
-                migrated_account::Column::AccountId,
-            )))
+            .filter(migrated_account::Column::AccountId.is_in(empty.clone()))
             .exec(self.conn)
             .await?;
         let removed = account::Entity::delete_many()
-            .filter(account::Column::Id.is_in(ids))
-            .filter(no_membership_of((account::Entity, account::Column::Id)))
+            .filter(account::Column::Id.is_in(empty))
             .exec(self.conn)
             .await?;
         Ok(removed.rows_affected)
