@@ -307,7 +307,10 @@ impl Plan {
         // decided its id then decides it now, however recent the others.
         for (row, &account) in row_account.iter().enumerate() {
             let planned = &mut accounts[account as usize];
-            if planned.rows > 1 && earlier.made_account_of(&candidates[row], library_codes) {
+            if planned.rows > 1
+                && earlier.made_account_of(&candidates[row], library_codes)
+                && !earlier.made_account_of(&candidates[planned.primary as usize], library_codes)
+            {
                 planned.primary = row as u32;
             }
         }
