@@ -71,9 +71,11 @@ impl Exported {
         for (key, value) in object {
             let text = match value {
                 serde_json::Value::String(text) => text,
-                serde_json::Value::Number(number) => number.to_string(),
+                // A whole number as written; one beyond 64 bits would come
+                // back rounded (`2e19`), so it must be written as text.
+                serde_json::Value::Number(number) if number.is_u64() || number.is_i64() => number.to_string(),
                 serde_json::Value::Null => String::new(),
-                _ => return Err(format!("{key} is not text, a number or null")),
+                _ => return Err(format!("{key} is not text, a whole number or null")),
             };
             texts.push((key, text));
         }

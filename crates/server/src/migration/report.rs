@@ -59,7 +59,7 @@ fn presence(state: Presence) -> &'static str {
 ///
 /// The files name members, so only their owner may read them. Each is
 /// written beside its place and moved there when all are complete: a run
-/// that stops half-way leaves the last complete report, not a mix.
+/// that stops while writing them leaves the last complete report.
 struct ReportFile {
     writer: csv::Writer<fs::File>,
     partial: PathBuf,
