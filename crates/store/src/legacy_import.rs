@@ -93,8 +93,8 @@ pub struct ImportBatch {
 pub struct Inserted {
     pub accounts: u64,
     pub memberships: u64,
-    /// Accounts not kept: every card of theirs was registered at the desk
-    /// after the plan was made, so they would have had no membership.
+    /// Accounts not kept: every card of theirs has an account already, so
+    /// they would have had no membership.
     pub left_out: u64,
 }
 

@@ -112,8 +112,9 @@ fn files_named(files: &[PathBuf]) -> String {
 pub struct Imported {
     pub accounts: u64,
     pub memberships: u64,
-    /// Accounts not made after all: the desk registered their cards while
-    /// the import ran. The next plan rejects and lists those rows.
+    /// Accounts not made after all: every card of theirs has an account
+    /// already (registered at the desk while the import ran, or imported
+    /// before under details the exports have changed since).
     pub left_out: u64,
 }
 
