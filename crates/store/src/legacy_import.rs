@@ -498,17 +498,9 @@ impl<'c, C: ConnectionTrait> LegacyImport<'c, C> {
     }
 }
 
-/// No membership belongs to the account `id` names (a qualified column: the
-/// subquery's own table has an `account_id` too).
+/// No membership belongs to the account `id` names.
 fn no_membership_of(id: impl IntoColumnRef) -> Expr {
-    Expr::exists(
-        Query::select()
-            .expr(Expr::val(1))
-            .from(membership::Entity)
-            .and_where(Expr::col((membership::Entity, membership::Column::AccountId)).equals(id))
-            .to_owned(),
-    )
-    .not()
+    no_row_with(membership::Entity, membership::Column::AccountId, id)
 }
 
 /// The account `id` names is not one the migration created. `NOT EXISTS`,
@@ -516,11 +508,17 @@ fn no_membership_of(id: impl IntoColumnRef) -> Expr {
 /// work memory row by row, which on a second run (millions migrated) is
 /// rows times rows.
 fn not_migrated(id: impl IntoColumnRef) -> Expr {
+    no_row_with(migrated_account::Entity, migrated_account::Column::AccountId, id)
+}
+
+/// No row of `table` has `column` equal to `id`. The column is qualified:
+/// `id` may name a column of the same name in the outer query.
+fn no_row_with<E: EntityTrait>(table: E, column: E::Column, id: impl IntoColumnRef) -> Expr {
     Expr::exists(
         Query::select()
             .expr(Expr::val(1))
-            .from(migrated_account::Entity)
-            .and_where(Expr::col((migrated_account::Entity, migrated_account::Column::AccountId)).equals(id))
+            .from(table)
+            .and_where(Expr::col((table, column)).equals(id))
             .to_owned(),
     )
     .not()
