@@ -221,16 +221,17 @@ pub fn read(
             }
         } else {
             let mut reader = csv::ReaderBuilder::new().flexible(true).from_path(path)?;
+            let mut lines = LineNumbers::open(path)?;
             let headers = reader.headers().map_err(std::io::Error::other)?.clone();
             let mut record = csv::StringRecord::new();
             loop {
                 match reader.read_record(&mut record) {
                     Ok(false) => break,
                     Ok(true) => {
-                        let line = record.position().map_or(0, |p| p.line());
+                        let line = lines.at(record.position().map_or(0, csv::Position::byte))?;
                         // A quote left open runs on over the next lines, as one
                         // row: name them all, so none of them is lost in silence.
-                        let last_line = reader.position().line().saturating_sub(1);
+                        let last_line = lines.at(reader.position().byte())?.saturating_sub(1);
                         let exported = if last_line > line {
                             Err(format!(
                                 "lines {line}–{last_line} read as one row: a quote that is not closed, or a line break inside a field"
@@ -246,7 +247,7 @@ pub fn read(
                     }
                     Err(error) if error.is_io_error() => return Err(std::io::Error::other(error)),
                     Err(error) => {
-                        let line = error.position().map_or(0, |p| p.line());
+                        let line = lines.at(error.position().map_or(0, csv::Position::byte))?;
                         if each(checked(line, Err(format!("not a valid CSV row: {error}")))).is_break() {
                             return Ok(());
                         }
@@ -256,6 +257,47 @@ pub fn read(
         }
     }
     Ok(())
+}
+
+/// Line numbers of the csv crate's byte offsets, counted in a reading of
+/// the file of its own. The crate's own line count runs one behind after a
+/// `\r\n` line end (rust-csv #395), as Windows exports have, and the
+/// operator fixes rows by the line we name.
+struct LineNumbers {
+    file: BufReader<File>,
+    /// Bytes counted so far, and the line the byte after them is on.
+    offset: u64,
+    line: u64,
+}
+
+impl LineNumbers {
+    fn open(path: &Path) -> std::io::Result<Self> {
+        Ok(Self {
+            file: BufReader::new(File::open(path)?),
+            offset: 0,
+            line: 1,
+        })
+    }
+
+    /// The line of the byte at `offset`; offsets come in reading order.
+    /// That byte counts too: after a `\r` the crate puts the start of the
+    /// next row on the `\n` that ends the line before it.
+    fn at(&mut self, offset: u64) -> std::io::Result<u64> {
+        let through = offset.saturating_add(1);
+        while self.offset < through {
+            let buffer = self.file.fill_buf()?;
+            if buffer.is_empty() {
+                break;
+            }
+            let counted = buffer
+                .len()
+                .min(usize::try_from(through - self.offset).unwrap_or(usize::MAX));
+            self.line += buffer[..counted].iter().filter(|&&b| b == b'\n').count() as u64;
+            self.file.consume(counted);
+            self.offset += counted as u64;
+        }
+        Ok(self.line)
+    }
 }
 
 /// One line of a JSON Lines file, without its line break.

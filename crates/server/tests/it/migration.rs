@@ -444,6 +444,28 @@ async fn rows_a_broken_export_mangled_are_rejected_by_line_and_the_rest_imported
 }
 
 #[tokio::test]
+async fn a_windows_export_with_crlf_line_ends_names_the_same_lines() {
+    let app = spawn_app().await;
+    libraries(&app).await;
+    let text = std::fs::read_to_string(sample()).unwrap();
+    let mut windows = tempfile::Builder::new().suffix(".csv").tempfile().unwrap();
+    windows.write_all(text.replace('\n', "\r\n").as_bytes()).unwrap();
+    let mut rejected = Vec::new();
+    for file in [sample(), windows.path().to_owned()] {
+        let files = vec![file];
+        let reports = tempfile::tempdir().unwrap();
+        let (plan, catalogue) = migration::plan(&app.store, &files).await.unwrap();
+        migration::report(&plan, &catalogue, &files, reports.path()).unwrap();
+        rejected.push(rejected_lines(reports.path()));
+    }
+    assert!(!rejected[0].is_empty());
+    assert_eq!(
+        rejected[1], rejected[0],
+        "the csv crate alone runs one line behind"
+    );
+}
+
+#[tokio::test]
 async fn json_lines_rows_may_hold_numbers_and_nulls_and_a_bad_line_is_only_that_line() {
     let app = spawn_app().await;
     libraries(&app).await;
