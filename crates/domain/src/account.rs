@@ -77,6 +77,19 @@ pub enum AccountIdError {
 pub struct AccountId(u128);
 
 const CROCKFORD: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
+/// Each ASCII character's place in `CROCKFORD`, in either case, or
+/// `NOT_A_DIGIT`: ids are parsed for every row a national import reads back.
+const DIGITS: [u8; 128] = {
+    let mut digits = [NOT_A_DIGIT; 128];
+    let mut place = 0;
+    while place < CROCKFORD.len() {
+        digits[CROCKFORD[place] as usize] = place as u8;
+        digits[CROCKFORD[place].to_ascii_uppercase() as usize] = place as u8;
+        place += 1;
+    }
+    digits
+};
+const NOT_A_DIGIT: u8 = u8::MAX;
 
 impl AccountId {
     /// Length of the textual form.
@@ -97,9 +110,10 @@ impl AccountId {
         }
         let mut value: u128 = 0;
         for (position, c) in input.chars().enumerate() {
-            let digit = CROCKFORD
-                .iter()
-                .position(|&d| char::from(d) == c.to_ascii_lowercase())
+            let digit = DIGITS
+                .get(c as usize)
+                .copied()
+                .filter(|&digit| digit != NOT_A_DIGIT)
                 .ok_or(AccountIdError::InvalidCharacter(c))?;
             if position == 0 && digit > 7 {
                 return Err(AccountIdError::Overflow);

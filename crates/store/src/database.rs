@@ -68,6 +68,13 @@ impl Store {
             Workload::Service => 8,
             Workload::BulkLoad => 2,
         };
+        // sqlx hands SQLite's rows from the connection's thread through a
+        // channel of this many; once it is full every row taken wakes that
+        // thread for the next. A bulk load reads pages of 20,000 rows.
+        let sqlite_rows_buffered = match workload {
+            Workload::Service => 50,
+            Workload::BulkLoad => 20_000,
+        };
         let mut options = ConnectOptions::new(url);
         options
             .sqlx_logging(false)
@@ -95,6 +102,7 @@ impl Store {
                         // batch) spills pages to the WAL before it commits.
                         .pragma("cache_size", "-16384")
                         .statement_cache_capacity(statements_kept)
+                        .row_buffer_size(sqlite_rows_buffered)
                 });
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             options
