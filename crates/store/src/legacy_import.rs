@@ -19,6 +19,9 @@ use crate::{
     sessions::to_millis,
 };
 
+/// How many rows a paged read takes at a time.
+const PAGE: u64 = 20_000;
+
 /// What became of a member's old portal username.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum UsernameOutcome {
@@ -295,13 +298,7 @@ impl<'c, C: ConnectionTrait> LegacyImport<'c, C> {
         &self,
         mut each: impl FnMut(&str, AccountId),
     ) -> Result<(), StoreError> {
-        const PAGE: u64 = 20_000;
-        // Right after a bulk import PostgreSQL's statistics still describe
-        // a small table, and it would sort the whole table for every page
-        // instead of reading the primary key's index: rows times pages.
-        if self.conn.get_database_backend() == DbBackend::Postgres {
-            self.conn.execute_unprepared("ANALYZE accounts").await?;
-        }
+        self.fresh_statistics("accounts").await?;
         let mut after = String::new();
         loop {
             let page: Vec<(String, String)> = account::Entity::find()
@@ -322,6 +319,53 @@ impl<'c, C: ConnectionTrait> LegacyImport<'c, C> {
                 each(username, parse_stored("account id", id, AccountId::parse)?);
             }
         }
+    }
+
+    /// Hands `each` the library id, card number and account id of every
+    /// membership that has an account, a page at a time in id order.
+    pub async fn each_membership_account(
+        &self,
+        mut each: impl FnMut(i64, &str, AccountId),
+    ) -> Result<(), StoreError> {
+        self.fresh_statistics("memberships").await?;
+        let mut after = 0;
+        loop {
+            let page: Vec<(i64, i64, String, String)> = membership::Entity::find()
+                .select_only()
+                .column(membership::Column::Id)
+                .column(membership::Column::LibraryId)
+                .column(membership::Column::CardNumber)
+                .column(membership::Column::AccountId)
+                .filter(membership::Column::Id.gt(after))
+                .filter(membership::Column::AccountId.is_not_null())
+                .order_by_asc(membership::Column::Id)
+                .limit(PAGE)
+                .into_tuple()
+                .all(self.conn)
+                .await?;
+            let Some((last, ..)) = page.last() else {
+                return Ok(());
+            };
+            after = *last;
+            for (_, library, card, account) in &page {
+                each(
+                    *library,
+                    card,
+                    parse_stored("account id", account, AccountId::parse)?,
+                );
+            }
+        }
+    }
+
+    /// Before paging a table by its key: right after a bulk import
+    /// PostgreSQL's statistics still describe a small table, and it would
+    /// sort the whole table for every page instead of reading the primary
+    /// key's index: rows times pages.
+    async fn fresh_statistics(&self, table: &str) -> Result<(), StoreError> {
+        if self.conn.get_database_backend() == DbBackend::Postgres {
+            self.conn.execute_unprepared(&format!("ANALYZE {table}")).await?;
+        }
+        Ok(())
     }
 
     /// Card numbers registered outside the migration (at the desk, before

@@ -78,10 +78,8 @@ pub async fn run(store: Store, command: MigrateCommand) -> anyhow::Result<()> {
             );
             if imported.left_out > 0 {
                 println!(
-                    "Left out: {} accounts, because every card of theirs has an account already: \
-                     registered at the desk while the import ran (`migrate plan` now lists those rows \
-                     in rejected.csv), or imported before for a person whose e-mail, name or birth date \
-                     has changed in the exports since.",
+                    "Left out: {} accounts, because every card of theirs was registered at the desk \
+                     while the import ran; `migrate plan` now lists those rows in rejected.csv.",
                     imported.left_out
                 );
             }

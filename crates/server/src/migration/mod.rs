@@ -9,7 +9,12 @@ mod input;
 mod plan;
 mod report;
 
-use std::{collections::HashMap, ops::ControlFlow, path::PathBuf, sync::Arc};
+use std::{
+    collections::{HashMap, HashSet},
+    ops::ControlFlow,
+    path::PathBuf,
+    sync::Arc,
+};
 
 use si_domain::AccountId;
 use si_store::{
@@ -83,20 +88,86 @@ pub async fn plan(store: &Store, files: &[PathBuf]) -> Result<(Plan, Catalogue),
         source,
     })?;
     let in_use = store.legacy_import().usernames_in_use().await?;
-    let mut earlier = EarlierImports::default();
-    if let Some(salt) = store.legacy_import().salt_if_made().await? {
-        let accounts = store.legacy_import().account_count().await?;
-        earlier = EarlierImports::new(salt, accounts as usize);
-        store
-            .legacy_import()
-            .each_account_username(|name, account| earlier.insert(name, account))
-            .await?;
-    }
     let codes: Vec<String> = catalogue.libraries.iter().map(|l| l.code.to_string()).collect();
-    Ok((
-        Plan::make(candidates, rejections, &in_use, &earlier, &codes),
-        catalogue,
-    ))
+    let earlier = earlier_imports(store, &catalogue, &codes).await?;
+    let mut plan = Plan::make(candidates, rejections, &in_use, &earlier, &codes);
+
+    // Rows whose card is in another account already are taken out, and the
+    // plan made again without them: the accounts they were in may change.
+    let mut elsewhere = HashSet::new();
+    loop {
+        let rows = plan.imported_elsewhere(&earlier, &codes);
+        if rows.is_empty() {
+            break;
+        }
+        let Plan {
+            mut candidates,
+            rejections,
+            ..
+        } = plan;
+        let rows: HashSet<u32> = rows.into_iter().collect();
+        elsewhere.extend(rows.iter().map(|&row| {
+            let candidate = &candidates[row as usize];
+            (candidate.library, candidate.card.clone())
+        }));
+        let mut index = 0;
+        candidates.retain(|_| {
+            index += 1;
+            !rows.contains(&(index - 1))
+        });
+        plan = Plan::make(candidates, rejections, &in_use, &earlier, &codes);
+    }
+    if !elsewhere.is_empty() {
+        // Rows keep no file and line (memory), so those few are read again.
+        read(files, &catalogue, |row| {
+            if let Ok(row) = row
+                && elsewhere.remove(&(row.library, row.card.clone()))
+            {
+                plan.rejections.push(rejection(
+                    &row,
+                    "was imported before into another account, whose e-mail address, name or birth date \
+                     differed: the card stays there and this row is not imported",
+                ));
+            }
+            ControlFlow::Continue(())
+        })
+        .map_err(|source| MigrationError::Read {
+            path: files_named(files),
+            source,
+        })?;
+        plan.rejections
+            .sort_by_key(|rejection| (rejection.source.file, rejection.source.line));
+    }
+    Ok((plan, catalogue))
+}
+
+/// What earlier runs of the import made, when one has run.
+async fn earlier_imports(
+    store: &Store,
+    catalogue: &Catalogue,
+    codes: &[String],
+) -> Result<EarlierImports, MigrationError> {
+    let Some(salt) = store.legacy_import().salt_if_made().await? else {
+        return Ok(EarlierImports::default());
+    };
+    let accounts = store.legacy_import().account_count().await?;
+    let mut earlier = EarlierImports::new(salt, accounts as usize);
+    store
+        .legacy_import()
+        .each_account_username(|name, account| earlier.insert(name, account))
+        .await?;
+    let library_of: HashMap<i64, usize> = (catalogue.libraries.iter().enumerate())
+        .map(|(index, library)| (library.id, index))
+        .collect();
+    store
+        .legacy_import()
+        .each_membership_account(|library, card, account| {
+            if let Some(&library) = library_of.get(&library) {
+                earlier.place(library, &codes[library], card, account);
+            }
+        })
+        .await?;
+    Ok(earlier)
 }
 
 fn files_named(files: &[PathBuf]) -> String {
@@ -112,9 +183,8 @@ fn files_named(files: &[PathBuf]) -> String {
 pub struct Imported {
     pub accounts: u64,
     pub memberships: u64,
-    /// Accounts not made after all: every card of theirs has an account
-    /// already (registered at the desk while the import ran, or imported
-    /// before under details the exports have changed since).
+    /// Accounts not made after all: every card of theirs was registered at
+    /// the desk while the import ran.
     pub left_out: u64,
 }
 

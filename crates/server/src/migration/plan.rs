@@ -160,14 +160,22 @@ impl GivenNames {
 /// - a fixed row of a person imported from another row joins that account,
 ///   whose row keeps deciding its id, instead of making a second one.
 ///
-/// It is read from every account (a desk's too: its name is taken anyway,
-/// and its random id never matches one the import derives). Names and ids
-/// are held as 8-byte hashes, for the millions a national import makes.
+/// - a row whose card an earlier run put in another account (the person's
+///   e-mail address, name or birth date has changed in the exports since)
+///   is not imported again: the card stays where it is.
+///
+/// It is read from every account and membership (a desk's too: its name is
+/// taken anyway, its random id never matches one the import derives, and
+/// its cards are rejected before). Names, ids and cards are held as 8-byte
+/// hashes, for the millions a national import makes.
 #[derive(Default)]
 pub struct EarlierImports {
     /// Name → its holder's id.
     holders: HashMap<u64, u64>,
     accounts: HashSet<u64>,
+    /// Card (library and number) → its account, only for the cards that
+    /// did not decide their account's id: a person's other rows.
+    placed: HashMap<u64, u64>,
     hasher: RandomState,
     /// The import's salt, to know a planned account's id.
     salt: String,
@@ -187,6 +195,25 @@ impl EarlierImports {
         let account = short(account);
         self.holders.insert(self.hasher.hash_one(name), account);
         self.accounts.insert(account);
+    }
+
+    /// Notes the account an earlier run put a card in.
+    pub fn place(&mut self, library: usize, library_code: &str, card: &str, account: AccountId) {
+        let account = short(account);
+        if account != short(account_id(&self.salt, library_code, card)) {
+            self.placed.insert(self.hasher.hash_one((library, card)), account);
+        }
+    }
+
+    /// The account an earlier run put the row's card in, if any; `own` is
+    /// the id of the account the row decides the id of.
+    fn holder_of(&self, row: &Candidate, own: u64) -> Option<u64> {
+        if self.accounts.contains(&own) {
+            return Some(own);
+        }
+        self.placed
+            .get(&self.hasher.hash_one((row.library, row.card.as_str())))
+            .copied()
     }
 
     fn id_of(&self, row: &Candidate, library_codes: &[String]) -> u64 {
@@ -222,7 +249,13 @@ fn short(id: AccountId) -> u64 {
 /// The same id on every run, from a salt kept in the database, so a second
 /// run recognises what the first one wrote.
 pub fn account_id(salt: &str, library: &str, card: &str) -> AccountId {
-    let digest = Sha256::digest(format!("{salt}:{library}:{card}").as_bytes());
+    let digest = Sha256::new()
+        .chain_update(salt)
+        .chain_update(":")
+        .chain_update(library)
+        .chain_update(":")
+        .chain_update(card)
+        .finalize();
     let mut bytes = [0u8; 16];
     bytes.copy_from_slice(&digest[..16]);
     AccountId::from_bytes(bytes)
@@ -377,6 +410,30 @@ impl Plan {
             accounts,
             row_account,
         }
+    }
+
+    /// The rows whose card an earlier run put in another account than the
+    /// one this plan gives them.
+    pub fn imported_elsewhere(&self, earlier: &EarlierImports, library_codes: &[String]) -> Vec<u32> {
+        if earlier.accounts.is_empty() {
+            return Vec::new();
+        }
+        let mut rows = Vec::new();
+        for (row, candidate) in self.candidates.iter().enumerate() {
+            let own = earlier.id_of(candidate, library_codes);
+            let Some(holder) = earlier.holder_of(candidate, own) else {
+                continue;
+            };
+            let primary = self.accounts[self.row_account[row] as usize].primary as usize;
+            let planned = match primary == row {
+                true => own,
+                false => earlier.id_of(&self.candidates[primary], library_codes),
+            };
+            if holder != planned {
+                rows.push(row as u32);
+            }
+        }
+        rows
     }
 
     /// The username the account gets.

@@ -596,6 +596,87 @@ async fn a_row_fixed_after_an_import_joins_the_account_its_person_has() {
 }
 
 #[tokio::test]
+async fn a_card_whose_person_changed_in_the_exports_since_an_import_stays_where_it_is_and_is_reported() {
+    let app = spawn_app().await;
+    libraries(&app).await;
+    // Anna at two libraries, one account (named by her more recent row, in
+    // Groningen); then Drenthe's export gives another e-mail address, so the
+    // rows are no longer one person.
+    let rows = |drenthe_email: &str| {
+        format!(
+            "DRE01,20000000000001,5280,anna,,{drenthe_email},Anna Bakker,1980-01-01,VOLWASSEN,2027-01-01,2024-01-01\n\
+             GRO01,30000000000001,,anna_g,,anna@example.nl,Anna Bakker,1980-01-01,VOLWASSEN,2027-01-01,2024-06-01\n"
+        )
+    };
+    let first = export_of(&rows("anna@example.nl"));
+    import(&app.store, &[first.path().to_owned()]).await;
+    let before = usernames(&app.store).await;
+
+    let changed = export_of(&rows("anna.bakker@example.nl"));
+    let files = vec![changed.path().to_owned()];
+    let reports = tempfile::tempdir().unwrap();
+    let (plan, catalogue) = migration::plan(&app.store, &files).await.unwrap();
+    let summary = migration::report(&plan, &catalogue, &files, reports.path()).unwrap();
+    assert_eq!((summary.rows, summary.rejected, summary.accounts), (2, 1, 1));
+    assert_eq!(
+        rejected_lines(reports.path()),
+        vec![[
+            "2".to_owned(),
+            "card number 20000000000001 of library DRE01 was imported before into another account, \
+             whose e-mail address, name or birth date differed: the card stays there and this row is not imported"
+                .to_owned()
+        ]]
+    );
+    assert_eq!(
+        import(&app.store, &files).await,
+        migration::Imported::default(),
+        "no account made to be taken out again"
+    );
+    assert_eq!(usernames(&app.store).await, before);
+}
+
+#[tokio::test]
+async fn two_accounts_an_import_made_for_one_person_are_not_reported_as_merged() {
+    let app = spawn_app().await;
+    libraries(&app).await;
+    // A typo in Drenthe's address made two accounts of Anna; it is fixed
+    // in the exports after the import.
+    let rows = |drenthe_email: &str| {
+        format!(
+            "DRE01,20000000000001,5280,anna,,{drenthe_email},Anna Bakker,1980-01-01,VOLWASSEN,2027-01-01,2024-01-01\n\
+             GRO01,30000000000001,,anna_g,,anna@example.nl,Anna Bakker,1980-01-01,VOLWASSEN,2027-01-01,2024-06-01\n"
+        )
+    };
+    let first = export_of(&rows("anna@exmaple.nl"));
+    import(&app.store, &[first.path().to_owned()]).await;
+    let before = usernames(&app.store).await;
+    assert_eq!(before.values().collect::<Vec<_>>(), ["anna", "anna_g"]);
+
+    let fixed = export_of(&rows("anna@example.nl"));
+    let files = vec![fixed.path().to_owned()];
+    let reports = tempfile::tempdir().unwrap();
+    let (plan, catalogue) = migration::plan(&app.store, &files).await.unwrap();
+    let summary = migration::report(&plan, &catalogue, &files, reports.path()).unwrap();
+    assert_eq!(
+        (summary.accounts, summary.merged_accounts),
+        (1, 0),
+        "the import merges no accounts"
+    );
+    assert_eq!(
+        read_csv(reports.path().join("merged.csv")),
+        Vec::<Vec<String>>::new()
+    );
+    let rejected = rejected_lines(reports.path());
+    assert_eq!(rejected.len(), 1, "{rejected:?}");
+    assert_eq!(
+        rejected[0][0], "2",
+        "the row of the account that lost the contest"
+    );
+    assert_eq!(import(&app.store, &files).await, migration::Imported::default());
+    assert_eq!(usernames(&app.store).await, before);
+}
+
+#[tokio::test]
 async fn a_cell_a_spreadsheet_would_run_as_a_formula_is_reported_as_text() {
     let app = spawn_app().await;
     libraries(&app).await;
