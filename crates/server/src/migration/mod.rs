@@ -16,7 +16,7 @@ use std::{
     sync::Arc,
 };
 
-use si_domain::AccountId;
+use si_domain::{AccountId, CardNumber};
 use si_store::{
     Backend, Repositories, Store, StoreError,
     legacy_import::{ImportBatch, ImportedAccount, ImportedMembership, Inserted, Stage, UsernameOutcome},
@@ -68,6 +68,10 @@ pub async fn plan(store: &Store, files: &[PathBuf]) -> Result<(Plan, Catalogue),
             row.card, catalogue.libraries[row.library].code
         ),
     };
+    let read_error = |source| MigrationError::Read {
+        path: files_named(files),
+        source,
+    };
     read(files, &catalogue, |row| {
         match row {
             Ok(row) if is_registered(&row) => rejections.push(rejection(
@@ -83,42 +87,14 @@ pub async fn plan(store: &Store, files: &[PathBuf]) -> Result<(Plan, Catalogue),
         }
         ControlFlow::Continue(())
     })
-    .map_err(|source| MigrationError::Read {
-        path: files_named(files),
-        source,
-    })?;
+    .map_err(read_error)?;
     let in_use = store.legacy_import().usernames_in_use().await?;
     let codes: Vec<String> = catalogue.libraries.iter().map(|l| l.code.to_string()).collect();
     let earlier = earlier_imports(store, &catalogue, &codes).await?;
-    let mut plan = Plan::make(candidates, rejections, &in_use, &earlier, &codes);
-
-    // Rows whose card is in another account already are taken out, and the
-    // plan made again without them: the accounts they were in may change.
-    let mut elsewhere = HashSet::new();
-    loop {
-        let rows = plan.imported_elsewhere(&earlier, &codes);
-        if rows.is_empty() {
-            break;
-        }
-        let Plan {
-            mut candidates,
-            rejections,
-            ..
-        } = plan;
-        let rows: HashSet<u32> = rows.into_iter().collect();
-        elsewhere.extend(rows.iter().map(|&row| {
-            let candidate = &candidates[row as usize];
-            (candidate.library, candidate.card.clone())
-        }));
-        let mut index = 0;
-        candidates.retain(|_| {
-            index += 1;
-            !rows.contains(&(index - 1))
-        });
-        plan = Plan::make(candidates, rejections, &in_use, &earlier, &codes);
-    }
+    let plan = Plan::make(candidates, rejections, &in_use, &earlier, &codes);
+    let (mut plan, mut elsewhere) = without_rows_imported_elsewhere(plan, &in_use, &earlier, &codes);
     if !elsewhere.is_empty() {
-        // Rows keep no file and line (memory), so those few are read again.
+        // Candidates keep no file and line (memory): those few rows are read again.
         read(files, &catalogue, |row| {
             if let Ok(row) = row
                 && elsewhere.remove(&(row.library, row.card.clone()))
@@ -131,14 +107,44 @@ pub async fn plan(store: &Store, files: &[PathBuf]) -> Result<(Plan, Catalogue),
             }
             ControlFlow::Continue(())
         })
-        .map_err(|source| MigrationError::Read {
-            path: files_named(files),
-            source,
-        })?;
+        .map_err(read_error)?;
         plan.rejections
             .sort_by_key(|rejection| (rejection.source.file, rejection.source.line));
     }
     Ok((plan, catalogue))
+}
+
+/// Takes out the rows whose card an earlier run put in another account, and
+/// makes the plan again without them (the accounts they were in may change,
+/// and with them where other rows go); returns their library and card.
+fn without_rows_imported_elsewhere(
+    mut plan: Plan,
+    in_use: &HashSet<String>,
+    earlier: &EarlierImports,
+    codes: &[String],
+) -> (Plan, HashSet<(usize, CardNumber)>) {
+    let mut elsewhere = HashSet::new();
+    loop {
+        let rows: HashSet<u32> = plan.imported_elsewhere(earlier, codes).into_iter().collect();
+        if rows.is_empty() {
+            return (plan, elsewhere);
+        }
+        let Plan {
+            mut candidates,
+            rejections,
+            ..
+        } = plan;
+        elsewhere.extend(rows.iter().map(|&row| {
+            let candidate = &candidates[row as usize];
+            (candidate.library, candidate.card.clone())
+        }));
+        let mut index = 0;
+        candidates.retain(|_| {
+            index += 1;
+            !rows.contains(&(index - 1))
+        });
+        plan = Plan::make(candidates, rejections, in_use, earlier, codes);
+    }
 }
 
 /// What earlier runs of the import made, when one has run.

@@ -15,6 +15,8 @@
 //! - **Card numbers** are unique per library: a row whose card number an
 //!   earlier row of the same library has is rejected, so that it is reported
 //!   and not left out in silence by the import.
+//! - **Cards imported before** stay in their account: a row whose card an
+//!   earlier run put in another account than this plan would is rejected.
 
 use std::{
     collections::{HashMap, HashSet},
