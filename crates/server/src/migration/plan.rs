@@ -176,7 +176,8 @@ pub struct EarlierImports {
     holders: HashMap<u64, u64>,
     accounts: HashSet<u64>,
     /// Card (library and number) → its account, only for the cards that
-    /// did not decide their account's id: a person's other rows.
+    /// did not decide their account's id: a person's other rows (and the
+    /// desk's cards, whose rows are rejected before).
     placed: HashMap<u64, u64>,
     hasher: RandomState,
     /// The import's salt, to know a planned account's id.
@@ -210,12 +211,12 @@ impl EarlierImports {
     /// The account an earlier run put the row's card in, if any; `own` is
     /// the id of the account the row decides the id of.
     fn holder_of(&self, row: &Candidate, own: u64) -> Option<u64> {
-        if self.accounts.contains(&own) {
-            return Some(own);
-        }
-        self.placed
-            .get(&self.hasher.hash_one((row.library, row.card.as_str())))
+        let placed = self
+            .placed
+            .get(&self.hasher.hash_one((row.library, row.card.as_str())));
+        placed
             .copied()
+            .or_else(|| self.accounts.contains(&own).then_some(own))
     }
 
     fn id_of(&self, row: &Candidate, library_codes: &[String]) -> u64 {

@@ -622,8 +622,10 @@ async fn a_card_whose_person_changed_in_the_exports_since_an_import_stays_where_
         rejected_lines(reports.path()),
         vec![[
             "2".to_owned(),
-            "card number 20000000000001 of library DRE01 was imported before into another account, \
-             whose e-mail address, name or birth date differed: the card stays there and this row is not imported"
+            "card number 20000000000001 of library DRE01 is in the account anna_g since an earlier import, \
+             and the rows as they are now would put it in another (an e-mail address, name or birth date \
+             has changed, or a row of the same person is missing): an import moves no card, so it stays \
+             there and this row is not imported"
                 .to_owned()
         ]]
     );
@@ -632,6 +634,33 @@ async fn a_card_whose_person_changed_in_the_exports_since_an_import_stays_where_
         migration::Imported::default(),
         "no account made to be taken out again"
     );
+    assert_eq!(usernames(&app.store).await, before);
+}
+
+#[tokio::test]
+async fn a_card_whose_account_was_named_by_a_row_gone_from_the_exports_stays_in_that_account() {
+    let app = spawn_app().await;
+    libraries(&app).await;
+    let drenthe = "DRE01,20000000000001,5280,anna,,anna@example.nl,Anna Bakker,1980-01-01,VOLWASSEN,2027-01-01,2024-06-01\n";
+    let groningen = "GRO01,30000000000001,,anna_g,,anna@example.nl,Anna Bakker,1980-01-01,VOLWASSEN,2027-01-01,2024-01-01\n";
+    let first = export_of(&format!("{drenthe}{groningen}"));
+    import(&app.store, &[first.path().to_owned()]).await;
+    let before = usernames(&app.store).await;
+
+    // Drenthe's row, which named the account, is not in the exports any more.
+    let later = export_of(groningen);
+    let files = vec![later.path().to_owned()];
+    let reports = tempfile::tempdir().unwrap();
+    let (plan, catalogue) = migration::plan(&app.store, &files).await.unwrap();
+    let summary = migration::report(&plan, &catalogue, &files, reports.path()).unwrap();
+    assert_eq!((summary.rows, summary.rejected, summary.accounts), (1, 1, 0));
+    let rejected = rejected_lines(reports.path());
+    assert!(
+        rejected[0][1]
+            .starts_with("card number 30000000000001 of library GRO01 is in the account anna since"),
+        "{rejected:?}"
+    );
+    assert_eq!(import(&app.store, &files).await, migration::Imported::default());
     assert_eq!(usernames(&app.store).await, before);
 }
 
@@ -671,6 +700,10 @@ async fn two_accounts_an_import_made_for_one_person_are_not_reported_as_merged()
     assert_eq!(
         rejected[0][0], "2",
         "the row of the account that lost the contest"
+    );
+    assert!(
+        rejected[0][1].contains("is in the account anna since an earlier import"),
+        "{rejected:?}"
     );
     assert_eq!(import(&app.store, &files).await, migration::Imported::default());
     assert_eq!(usernames(&app.store).await, before);
@@ -727,7 +760,7 @@ async fn a_card_number_given_twice_at_a_library_is_reported_and_the_first_row_im
     assert_eq!(rejected[0][1], "3");
     assert_eq!(
         rejected[0][2],
-        "card number 20000000000001 of library DRE01 is on an earlier row too; only the earlier row is imported"
+        "card number 20000000000001 of library DRE01 is on an earlier row too; this row is not imported"
     );
 
     let imported = import(&app.store, &files).await;
