@@ -595,31 +595,57 @@ async fn a_row_fixed_after_an_import_joins_the_account_its_person_has() {
     );
 }
 
-#[tokio::test]
-async fn a_card_whose_person_changed_in_the_exports_since_an_import_stays_where_it_is_and_is_reported() {
+/// What a plan over an earlier import reports.
+struct PlanAgain {
+    summary: migration::Summary,
+    rejected: Vec<[String; 2]>,
+    merged: Vec<Vec<String>>,
+}
+
+/// Imports `first`, then plans `then` over it, and imports `then` too: that
+/// import must write nothing and leave every card where it was.
+async fn import_then_plan_again(first: &str, then: &str) -> PlanAgain {
     let app = spawn_app().await;
     libraries(&app).await;
-    // Anna at two libraries, one account (named by her more recent row, in
-    // Groningen); then Drenthe's export gives another e-mail address, so the
-    // rows are no longer one person.
-    let rows = |drenthe_email: &str| {
-        format!(
-            "DRE01,20000000000001,5280,anna,,{drenthe_email},Anna Bakker,1980-01-01,VOLWASSEN,2027-01-01,2024-01-01\n\
-             GRO01,30000000000001,,anna_g,,anna@example.nl,Anna Bakker,1980-01-01,VOLWASSEN,2027-01-01,2024-06-01\n"
-        )
-    };
-    let first = export_of(&rows("anna@example.nl"));
+    let first = export_of(first);
     import(&app.store, &[first.path().to_owned()]).await;
     let before = usernames(&app.store).await;
 
-    let changed = export_of(&rows("anna.bakker@example.nl"));
-    let files = vec![changed.path().to_owned()];
+    let then = export_of(then);
+    let files = vec![then.path().to_owned()];
     let reports = tempfile::tempdir().unwrap();
     let (plan, catalogue) = migration::plan(&app.store, &files).await.unwrap();
     let summary = migration::report(&plan, &catalogue, &files, reports.path()).unwrap();
+    assert_eq!(
+        import(&app.store, &files).await,
+        migration::Imported::default(),
+        "no account made to be taken out again"
+    );
+    assert_eq!(usernames(&app.store).await, before);
+    PlanAgain {
+        summary,
+        rejected: rejected_lines(reports.path()),
+        merged: read_csv(reports.path().join("merged.csv")),
+    }
+}
+
+/// Anna at two libraries; her row in Groningen is the more recent one.
+fn anna(drenthe_email: &str) -> String {
+    format!(
+        "DRE01,20000000000001,5280,anna,,{drenthe_email},Anna Bakker,1980-01-01,VOLWASSEN,2027-01-01,2024-01-01\n\
+         GRO01,30000000000001,,anna_g,,anna@example.nl,Anna Bakker,1980-01-01,VOLWASSEN,2027-01-01,2024-06-01\n"
+    )
+}
+
+#[tokio::test]
+async fn a_card_whose_person_changed_in_the_exports_since_an_import_stays_where_it_is_and_is_reported() {
+    // One account, named by the Groningen row; then Drenthe's export gives
+    // another e-mail address, so the rows are no longer one person.
+    let again = import_then_plan_again(&anna("anna@example.nl"), &anna("anna.bakker@example.nl")).await;
+    let summary = &again.summary;
     assert_eq!((summary.rows, summary.rejected, summary.accounts), (2, 1, 1));
     assert_eq!(
-        rejected_lines(reports.path()),
+        again.rejected,
         vec![[
             "2".to_owned(),
             "card number 20000000000001 of library DRE01 is in the account anna_g since an earlier import, \
@@ -629,84 +655,51 @@ async fn a_card_whose_person_changed_in_the_exports_since_an_import_stays_where_
                 .to_owned()
         ]]
     );
-    assert_eq!(
-        import(&app.store, &files).await,
-        migration::Imported::default(),
-        "no account made to be taken out again"
-    );
-    assert_eq!(usernames(&app.store).await, before);
 }
 
 #[tokio::test]
 async fn a_card_whose_account_was_named_by_a_row_gone_from_the_exports_stays_in_that_account() {
-    let app = spawn_app().await;
-    libraries(&app).await;
-    let drenthe = "DRE01,20000000000001,5280,anna,,anna@example.nl,Anna Bakker,1980-01-01,VOLWASSEN,2027-01-01,2024-06-01\n";
-    let groningen = "GRO01,30000000000001,,anna_g,,anna@example.nl,Anna Bakker,1980-01-01,VOLWASSEN,2027-01-01,2024-01-01\n";
-    let first = export_of(&format!("{drenthe}{groningen}"));
-    import(&app.store, &[first.path().to_owned()]).await;
-    let before = usernames(&app.store).await;
+    let both = anna("anna@example.nl");
+    let (_, groningen) = both.split_once('\n').unwrap();
+    let again = import_then_plan_again(&both, groningen).await;
+    let summary = &again.summary;
+    assert_eq!((summary.rows, summary.rejected, summary.accounts), (1, 0, 1));
+    assert!(again.rejected.is_empty(), "{:?}", again.rejected);
 
-    // Drenthe's row, which named the account, is not in the exports any more.
-    let later = export_of(groningen);
-    let files = vec![later.path().to_owned()];
-    let reports = tempfile::tempdir().unwrap();
-    let (plan, catalogue) = migration::plan(&app.store, &files).await.unwrap();
-    let summary = migration::report(&plan, &catalogue, &files, reports.path()).unwrap();
+    // The other way round: the row that named the account is gone.
+    let drenthe = both.lines().next().unwrap();
+    let again = import_then_plan_again(&both, &format!("{drenthe}\n")).await;
+    let summary = &again.summary;
     assert_eq!((summary.rows, summary.rejected, summary.accounts), (1, 1, 0));
-    let rejected = rejected_lines(reports.path());
     assert!(
-        rejected[0][1]
-            .starts_with("card number 30000000000001 of library GRO01 is in the account anna since"),
-        "{rejected:?}"
+        again.rejected[0][1]
+            .starts_with("card number 20000000000001 of library DRE01 is in the account anna_g since"),
+        "{:?}",
+        again.rejected
     );
-    assert_eq!(import(&app.store, &files).await, migration::Imported::default());
-    assert_eq!(usernames(&app.store).await, before);
 }
 
 #[tokio::test]
 async fn two_accounts_an_import_made_for_one_person_are_not_reported_as_merged() {
-    let app = spawn_app().await;
-    libraries(&app).await;
-    // A typo in Drenthe's address made two accounts of Anna; it is fixed
-    // in the exports after the import.
-    let rows = |drenthe_email: &str| {
-        format!(
-            "DRE01,20000000000001,5280,anna,,{drenthe_email},Anna Bakker,1980-01-01,VOLWASSEN,2027-01-01,2024-01-01\n\
-             GRO01,30000000000001,,anna_g,,anna@example.nl,Anna Bakker,1980-01-01,VOLWASSEN,2027-01-01,2024-06-01\n"
-        )
-    };
-    let first = export_of(&rows("anna@exmaple.nl"));
-    import(&app.store, &[first.path().to_owned()]).await;
-    let before = usernames(&app.store).await;
-    assert_eq!(before.values().collect::<Vec<_>>(), ["anna", "anna_g"]);
-
-    let fixed = export_of(&rows("anna@example.nl"));
-    let files = vec![fixed.path().to_owned()];
-    let reports = tempfile::tempdir().unwrap();
-    let (plan, catalogue) = migration::plan(&app.store, &files).await.unwrap();
-    let summary = migration::report(&plan, &catalogue, &files, reports.path()).unwrap();
+    // A typo in Drenthe's address made two accounts of Anna; it is fixed in
+    // the exports after the import.
+    let again = import_then_plan_again(&anna("anna@exmaple.nl"), &anna("anna@example.nl")).await;
     assert_eq!(
-        (summary.accounts, summary.merged_accounts),
+        (again.summary.accounts, again.summary.merged_accounts),
         (1, 0),
         "the import merges no accounts"
     );
+    assert_eq!(again.merged, Vec::<Vec<String>>::new());
+    assert_eq!(again.rejected.len(), 1, "{:?}", again.rejected);
     assert_eq!(
-        read_csv(reports.path().join("merged.csv")),
-        Vec::<Vec<String>>::new()
-    );
-    let rejected = rejected_lines(reports.path());
-    assert_eq!(rejected.len(), 1, "{rejected:?}");
-    assert_eq!(
-        rejected[0][0], "2",
+        again.rejected[0][0], "2",
         "the row of the account that lost the contest"
     );
     assert!(
-        rejected[0][1].contains("is in the account anna since an earlier import"),
-        "{rejected:?}"
+        again.rejected[0][1].contains("is in the account anna since an earlier import"),
+        "{:?}",
+        again.rejected
     );
-    assert_eq!(import(&app.store, &files).await, migration::Imported::default());
-    assert_eq!(usernames(&app.store).await, before);
 }
 
 #[tokio::test]
