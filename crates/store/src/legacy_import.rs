@@ -368,26 +368,6 @@ impl<'c, C: ConnectionTrait> LegacyImport<'c, C> {
         Ok(())
     }
 
-    /// The username of the account a card at a library belongs to, if any.
-    pub async fn holder_of_card(&self, library_id: i64, card: &str) -> Result<Option<String>, StoreError> {
-        Ok(account::Entity::find()
-            .select_only()
-            .column(account::Column::Username)
-            .filter(
-                account::Column::Id.in_subquery(
-                    Query::select()
-                        .column(membership::Column::AccountId)
-                        .from(membership::Entity)
-                        .and_where(membership::Column::LibraryId.eq(library_id))
-                        .and_where(membership::Column::CardNumber.eq(card))
-                        .to_owned(),
-                ),
-            )
-            .into_tuple()
-            .one(self.conn)
-            .await?)
-    }
-
     /// Card numbers registered outside the migration (at the desk, before
     /// go-live), by library id. An export row with one of them is not
     /// imported: its membership exists, and a second account would be left

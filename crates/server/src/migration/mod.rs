@@ -111,12 +111,7 @@ pub async fn plan(store: &Store, files: &[PathBuf]) -> Result<(Plan, Catalogue),
             )));
         }
         for row in found {
-            let library = &catalogue.libraries[row.library];
-            let holder = store
-                .legacy_import()
-                .holder_of_card(library.id, row.card.as_str())
-                .await?
-                .unwrap_or_default();
+            let holder = holder_of_card(store, &catalogue, &row).await?;
             plan.rejections.push(rejection(
                 &row,
                 &format!(
@@ -131,6 +126,21 @@ pub async fn plan(store: &Store, files: &[PathBuf]) -> Result<(Plan, Catalogue),
             .sort_by_key(|rejection| (rejection.source.file, rejection.source.line));
     }
     Ok((plan, catalogue))
+}
+
+/// The username of the account the row's card is in.
+async fn holder_of_card(store: &Store, catalogue: &Catalogue, row: &Row) -> Result<String, MigrationError> {
+    let library = store
+        .catalogue()
+        .library(&catalogue.libraries[row.library].code)
+        .await?;
+    let membership = store.memberships().by_card(&library, &row.card).await?;
+    let account = match membership.and_then(|membership| membership.account) {
+        Some(id) => store.accounts().by_id(&id).await?,
+        None => None,
+    };
+    // Only a card moved by the desk since the plan's first reading has none.
+    Ok(account.map_or_else(|| "?".to_owned(), |account| account.username.as_str().to_owned()))
 }
 
 /// Takes out the rows whose card an earlier run put in another account, and

@@ -160,11 +160,10 @@ impl GivenNames {
 ///   who got its old name then, must not take that name (the account holds
 ///   it, and the import would stop on it at every run);
 /// - a fixed row of a person imported from another row joins that account,
-///   whose row keeps deciding its id, instead of making a second one.
-///
-/// - a row whose card an earlier run put in another account (the person's
-///   e-mail address, name or birth date has changed in the exports since)
-///   is not imported again: the card stays where it is.
+///   whose row keeps deciding its id, instead of making a second one;
+/// - a row whose card an earlier run put in another account than this plan
+///   would (the person's details changed, or the row that named the
+///   account is gone) is not imported again: the card stays where it is.
 ///
 /// It is read from every account and membership (a desk's too: its name is
 /// taken anyway, its random id never matches one the import derives, and
@@ -428,9 +427,10 @@ impl Plan {
                 continue;
             };
             let primary = self.accounts[self.row_account[row] as usize].primary as usize;
-            let planned = match primary == row {
-                true => own,
-                false => earlier.id_of(&self.candidates[primary], library_codes),
+            let planned = if primary == row {
+                own
+            } else {
+                earlier.id_of(&self.candidates[primary], library_codes)
             };
             if holder != planned {
                 rows.push(row as u32);
