@@ -783,38 +783,47 @@ async fn a_card_number_given_twice_at_a_library_is_reported_and_the_first_row_im
 async fn a_card_registered_at_the_desk_before_the_import_is_reported_and_left_as_it_is() {
     let app = spawn_app().await;
     libraries(&app).await;
-    let at_the_desk = register_at_the_desk(&app, "20000000000001").await;
+    // One card without an account yet, one in an account the desk made.
+    let without_account = register_at_the_desk(&app, "20000000000001", None).await;
+    let desk_account = crate::interop::member(&app.store, "desk_made").await;
+    let with_account = register_at_the_desk(&app, "20000000000002", Some(desk_account.id)).await;
     let reports = tempfile::tempdir().unwrap();
 
     let (plan, catalogue) = migration::plan(&app.store, &[sample()]).await.unwrap();
     let summary = migration::report(&plan, &catalogue, &[sample()], reports.path()).unwrap();
-    assert_eq!((summary.rows, summary.rejected, summary.accounts), (10, 3, 6));
+    assert_eq!((summary.rows, summary.rejected, summary.accounts), (10, 4, 5));
     let rejected = read_csv(reports.path().join("rejected.csv"));
-    assert_eq!(rejected[0][1], "2", "{rejected:?}");
-    assert_eq!(
-        rejected[0][2],
-        "card number 20000000000001 of library DRE01 is registered already, not by the migration: \
-         that registration stays and this row is not imported"
-    );
+    for (row, card) in [(0, "20000000000001"), (1, "20000000000002")] {
+        assert_eq!(rejected[row][1], (row + 2).to_string(), "{rejected:?}");
+        assert_eq!(
+            rejected[row][2],
+            format!(
+                "card number {card} of library DRE01 is registered already, not by the migration: \
+                 that registration stays and this row is not imported"
+            )
+        );
+    }
 
     let imported = import(&app.store, &[sample()]).await;
     assert_eq!(
         imported,
         migration::Imported {
-            accounts: 6,
-            memberships: 7,
+            accounts: 5,
+            memberships: 6,
             left_out: 0,
         }
     );
     let (library, _, _) = crate::interop::library(&app.store, "DRE01", "Biblionet Drenthe").await;
-    let card = app
-        .store
-        .memberships()
-        .by_card(&library, &at_the_desk.card_number)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(card.account, None, "the desk's registration is untouched");
+    for (registered, account) in [(without_account, None), (with_account, Some(desk_account.id))] {
+        let card = app
+            .store
+            .memberships()
+            .by_card(&library, &registered.card_number)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(card.account, account, "the desk's registration is untouched");
+    }
 }
 
 #[tokio::test]
@@ -824,7 +833,7 @@ async fn a_card_the_desk_registers_while_the_import_runs_leaves_no_account_witho
     let files = vec![sample()];
     let (plan, catalogue) = migration::plan(&app.store, &files).await.unwrap();
     // After the plan was made: jansen's only card, registered anew at the desk.
-    let at_the_desk = register_at_the_desk(&app, "20000000000001").await;
+    let at_the_desk = register_at_the_desk(&app, "20000000000001", None).await;
 
     let imported = migration::import(
         &app.store,
@@ -874,7 +883,11 @@ fn rejected_lines(reports: &std::path::Path) -> Vec<[String; 2]> {
         .collect()
 }
 
-async fn register_at_the_desk(app: &TestApp, card: &str) -> si_store::memberships::Membership {
+async fn register_at_the_desk(
+    app: &TestApp,
+    card: &str,
+    account: Option<si_domain::AccountId>,
+) -> si_store::memberships::Membership {
     let (library, branch, subscription) =
         crate::interop::library(&app.store, "DRE01", "Biblionet Drenthe").await;
     app.store
@@ -888,7 +901,7 @@ async fn register_at_the_desk(app: &TestApp, card: &str) -> si_store::membership
             birth_date: time::Date::from_calendar_date(1980, time::Month::February, 1).unwrap(),
             email: None,
             valid_until: time::Date::from_calendar_date(2027, time::Month::May, 31).unwrap(),
-            account: None,
+            account,
         })
         .await
         .unwrap()
