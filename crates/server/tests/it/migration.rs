@@ -702,6 +702,45 @@ async fn two_accounts_an_import_made_for_one_person_are_not_reported_as_merged()
     );
 }
 
+/// Anna with three cards, two in Drenthe; her Groningen row is the most
+/// recent and names her account.
+fn anna_with_three_cards(groningen_email: &str, second_drenthe_email: &str) -> String {
+    format!(
+        "DRE01,20000000000001,5280,anna,,anna@example.nl,Anna Bakker,1980-01-01,VOLWASSEN,2027-01-01,2024-01-01\n\
+         GRO01,30000000000001,,anna_g,,{groningen_email},Anna Bakker,1980-01-01,VOLWASSEN,2027-01-01,2024-06-01\n\
+         DRE01,20000000000002,,anna_b,,{second_drenthe_email},Anna Bakker,1980-01-01,VOLWASSEN,2027-01-01,2024-03-01\n"
+    )
+}
+
+#[tokio::test]
+async fn of_three_cards_in_one_account_those_whose_person_changed_stay_there_and_are_reported() {
+    let same = anna_with_three_cards("anna@example.nl", "anna@example.nl");
+
+    // The second Drenthe card's row now gives another address.
+    let again =
+        import_then_plan_again(&same, &anna_with_three_cards("anna@example.nl", "a.b@example.nl")).await;
+    let summary = &again.summary;
+    assert_eq!((summary.rows, summary.rejected, summary.accounts), (3, 1, 1));
+    assert_eq!(again.rejected[0][0], "4", "{:?}", again.rejected);
+
+    // The row that names the account now gives another address: the other
+    // two would form an account of their own, so both stay where they are.
+    let again =
+        import_then_plan_again(&same, &anna_with_three_cards("a.b@example.nl", "anna@example.nl")).await;
+    let summary = &again.summary;
+    assert_eq!((summary.rows, summary.rejected, summary.accounts), (3, 2, 1));
+    let lines: Vec<&str> = again.rejected.iter().map(|[line, _]| line.as_str()).collect();
+    assert_eq!(lines, ["2", "4"]);
+    assert!(
+        again
+            .rejected
+            .iter()
+            .all(|[_, reason]| reason.contains("is in the account anna_g since")),
+        "{:?}",
+        again.rejected
+    );
+}
+
 #[tokio::test]
 async fn a_cell_a_spreadsheet_would_run_as_a_formula_is_reported_as_text() {
     let app = spawn_app().await;
