@@ -20,8 +20,26 @@ use time::{
     format_description::well_known::{Iso8601, Rfc3339},
 };
 
-/// One row as exported; every column but the first two may be empty.
+/// The columns of an export, as `docs/migration.md` documents them.
+const COLUMNS: [&str; 11] = [
+    "library_code",
+    "card_number",
+    "branch",
+    "username",
+    "password_hash",
+    "email",
+    "name",
+    "birth_date",
+    "subscription_type",
+    "valid_until",
+    "last_login",
+];
+
+/// One row as exported; every column but the first two may be empty. A key
+/// it does not know is refused: a misspelled `password_hash` must not read
+/// as a row without a password.
 #[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Exported {
     library_code: String,
     card_number: String,
@@ -47,28 +65,28 @@ struct Exported {
 
 impl Exported {
     fn columns(&self) -> [(&'static str, &str); 11] {
-        [
-            ("library_code", &self.library_code),
-            ("card_number", &self.card_number),
-            ("branch", &self.branch),
-            ("username", &self.username),
-            ("password_hash", &self.password_hash),
-            ("email", &self.email),
-            ("name", &self.name),
-            ("birth_date", &self.birth_date),
-            ("subscription_type", &self.subscription_type),
-            ("valid_until", &self.valid_until),
-            ("last_login", &self.last_login),
-        ]
+        let values = [
+            &self.library_code,
+            &self.card_number,
+            &self.branch,
+            &self.username,
+            &self.password_hash,
+            &self.email,
+            &self.name,
+            &self.birth_date,
+            &self.subscription_type,
+            &self.valid_until,
+            &self.last_login,
+        ];
+        std::array::from_fn(|column| (COLUMNS[column], values[column].as_str()))
     }
 
     /// A JSON object's values as the text a CSV cell would hold: a number as
     /// written (card numbers are often exported as numbers), `null` as empty.
     fn from_json(line: &str) -> Result<Self, String> {
-        let object: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_str(line).map_err(|e| format!("not a JSON row: {e}"))?;
-        let mut texts = Vec::with_capacity(object.len());
-        for (key, value) in object {
+        let Fields(fields) = serde_json::from_str(line).map_err(|e| format!("not a JSON row: {e}"))?;
+        let mut texts = Vec::with_capacity(fields.len());
+        for (key, value) in fields {
             let text = match value {
                 serde_json::Value::String(text) => text,
                 // A whole number as written; one beyond 64 bits would come
@@ -84,6 +102,66 @@ impl Exported {
         )
         .map_err(|e| format!("not a JSON row: {e}"))
     }
+}
+
+/// A JSON object's keys and values in their order, a key given twice kept
+/// twice: the row is then refused, where a map would keep one value unseen.
+struct Fields(Vec<(String, serde_json::Value)>);
+
+impl<'de> Deserialize<'de> for Fields {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Fields;
+
+            fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+                formatter.write_str("an object")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Fields, A::Error> {
+                let mut fields = Vec::new();
+                while let Some(field) = map.next_entry()? {
+                    fields.push(field);
+                }
+                Ok(Fields(fields))
+            }
+        }
+        deserializer.deserialize_map(Visitor)
+    }
+}
+
+/// Checks a CSV header: each column once, and no other. Empty values are
+/// for the rows; a column left out or misspelled would empty it for a
+/// whole library in silence.
+fn check_header(header: &csv::StringRecord) -> Result<(), String> {
+    let names: Vec<&str> = header.iter().collect();
+    let count = |column: &str| names.iter().filter(|name| **name == column).count();
+    let list = |columns: Vec<&str>| columns.join(", ");
+    let unknown: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|name| !COLUMNS.contains(name))
+        .collect();
+    let missing: Vec<&str> = COLUMNS.into_iter().filter(|column| count(column) == 0).collect();
+    let twice: Vec<&str> = COLUMNS.into_iter().filter(|column| count(column) > 1).collect();
+    let mut problems = Vec::new();
+    if !unknown.is_empty() {
+        problems.push(format!("has unknown columns ({})", list(unknown)));
+    }
+    if !missing.is_empty() {
+        problems.push(format!("lacks columns ({})", list(missing)));
+    }
+    if !twice.is_empty() {
+        problems.push(format!("names columns twice ({})", list(twice)));
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "the header {}: it must name each of these columns once, in any order: {}",
+        problems.join(", "),
+        COLUMNS.join(",")
+    ))
 }
 
 /// The longest old username kept (the column's size); a longer one is an export error.
@@ -223,6 +301,8 @@ pub fn read(
             let mut reader = csv::ReaderBuilder::new().flexible(true).from_path(path)?;
             let mut lines = LineNumbers::open(path)?;
             let headers = reader.headers().map_err(std::io::Error::other)?.clone();
+            check_header(&headers)
+                .map_err(|problem| std::io::Error::other(format!("{}: {problem}", path.display())))?;
             let mut record = csv::StringRecord::new();
             loop {
                 match reader.read_record(&mut record) {

@@ -528,6 +528,87 @@ async fn json_lines_rows_may_hold_numbers_and_nulls_and_a_bad_line_is_only_that_
 }
 
 #[tokio::test]
+async fn a_header_with_a_column_misspelled_left_out_or_twice_stops_the_plan_naming_it() {
+    let app = spawn_app().await;
+    libraries(&app).await;
+    let documented = "library_code,card_number,branch,username,password_hash,email,name,birth_date,subscription_type,valid_until,last_login";
+    let row = "DRE01,20000000000001,5280,jansen,$1$saltsalt$qjXMvbEw8oaL.CzflDugX/,jan@example.nl,Jan de Vries,1980-02-01,VOLWASSEN,2027-05-31,2024-06-01\n";
+    for (header, problem) in [
+        (
+            documented.replace("password_hash", "passwd_hash"),
+            "the header has unknown columns (passwd_hash), lacks columns (password_hash)",
+        ),
+        (
+            documented.replace(",email", ""),
+            "the header lacks columns (email)",
+        ),
+        (
+            format!("{documented},email"),
+            "the header names columns twice (email)",
+        ),
+        (
+            String::new(),
+            "the header lacks columns (library_code, card_number,",
+        ),
+    ] {
+        let mut file = tempfile::Builder::new().suffix(".csv").tempfile().unwrap();
+        if !header.is_empty() {
+            write!(file, "{header}\n{row}").unwrap();
+        }
+        let error = migration::plan(&app.store, &[file.path().to_owned()])
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("a plan despite the header {header:?}"))
+            .to_string();
+        assert!(error.contains(&file.path().display().to_string()), "{error}");
+        assert!(error.contains(problem), "{error}");
+        assert!(error.contains(documented), "the columns it wants: {error}");
+    }
+}
+
+#[tokio::test]
+async fn a_json_lines_row_with_an_unknown_or_doubled_key_is_rejected() {
+    let app = spawn_app().await;
+    libraries(&app).await;
+    let row = r#""library_code": "DRE01", "branch": "5280", "username": "jansen",
+        "password_hash": "", "email": "jan@example.nl", "name": "Jan de Vries", "birth_date": "1980-02-01",
+        "subscription_type": "VOLWASSEN", "valid_until": "2027-05-31", "last_login": "2024-06-01""#
+        .replace('\n', "");
+    let mut jsonl = tempfile::Builder::new().suffix(".jsonl").tempfile().unwrap();
+    writeln!(jsonl, r#"{{"card_number": "20000000000001", {row}}}"#).unwrap();
+    writeln!(
+        jsonl,
+        r#"{{"card_number": "20000000000002", "passwd_hash": "$1$x", {row}}}"#
+    )
+    .unwrap();
+    writeln!(
+        jsonl,
+        r#"{{"card_number": "20000000000003", "card_number": "20000000000004", {row}}}"#
+    )
+    .unwrap();
+    jsonl.flush().unwrap();
+    let files = vec![jsonl.path().to_owned()];
+    let reports = tempfile::tempdir().unwrap();
+
+    let (plan, catalogue) = migration::plan(&app.store, &files).await.unwrap();
+    let summary = migration::report(&plan, &catalogue, &files, reports.path()).unwrap();
+
+    let rejected = rejected_lines(reports.path());
+    assert_eq!(rejected.len(), 2, "{rejected:?}");
+    assert_eq!(rejected[0][0], "2");
+    assert!(
+        rejected[0][1].contains("unknown field `passwd_hash`"),
+        "{rejected:?}"
+    );
+    assert_eq!(rejected[1][0], "3");
+    assert!(
+        rejected[1][1].contains("duplicate field `card_number`"),
+        "{rejected:?}"
+    );
+    assert_eq!((summary.rows, summary.accounts), (3, 1));
+}
+
+#[tokio::test]
 async fn a_row_fixed_after_an_import_leaves_the_names_that_import_gave_where_they_are() {
     let app = spawn_app().await;
     libraries(&app).await;
