@@ -75,12 +75,15 @@ pub struct Rotation<'a> {
 /// What presenting a refresh token found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RefreshUse {
-    /// An earlier token of the family, or a revoked one: reuse. The whole
-    /// family has been revoked; `newest_digest` is the digest of the token it
-    /// had last given out, whose access token the caller revokes too.
+    /// An earlier token of the family: reuse. The whole family has been
+    /// revoked; `newest_digest` is the digest of the token it had last given
+    /// out, whose access token the caller revokes too.
     Reused {
         newest_digest: String,
     },
+    /// The family was revoked before (logout, revocation, a password
+    /// change, an earlier reuse): nothing more to do.
+    Revoked,
     Expired,
     /// The family's current token, but its account is disabled or still pending.
     AccountNotActive,
@@ -256,7 +259,9 @@ impl<'c, C: ConnectionTrait> Grants<'c, C> {
     }
 
     /// Why a presented token is not usable. A token of the family that is not
-    /// its current one leaked (RFC 9700 4.14.2): the family is revoked.
+    /// its current one leaked (RFC 9700 4.14.2): the family is revoked. The
+    /// caller makes sure the token was issued, so that a made-up one cannot
+    /// end a member's login.
     pub async fn refuse_refresh(
         &self,
         family_id: &str,
@@ -270,7 +275,10 @@ impl<'c, C: ConnectionTrait> Grants<'c, C> {
         else {
             return Ok(RefreshUse::Unknown);
         };
-        if row.revoked_at.is_some() || row.token_digest != presented_digest {
+        if row.revoked_at.is_some() {
+            return Ok(RefreshUse::Revoked);
+        }
+        if row.token_digest != presented_digest {
             self.revoke_family(&row.family_id).await?;
             return Ok(RefreshUse::Reused {
                 newest_digest: row.token_digest,

@@ -16,6 +16,7 @@ use std::{
 use aws_lc_rs::{
     aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey},
     encoding::{AsDer, Pkcs8V1Der},
+    hmac,
     rand::SystemRandom,
     rsa::KeySize,
     signature::{
@@ -158,7 +159,12 @@ pub enum KeyError {
 
 /// The key-encryption key: seals the signing keys' private halves at rest.
 #[derive(Clone)]
-pub struct SealingKey(Arc<LessSafeKey>);
+pub struct SealingKey {
+    aead: Arc<LessSafeKey>,
+    /// Derived from the same 32 bytes: tags the refresh tokens, so that a
+    /// token that was never issued is told apart from an old one that was.
+    refresh_tags: hmac::Key,
+}
 
 impl fmt::Debug for SealingKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -200,7 +206,14 @@ impl SealingKey {
             return None;
         }
         let key = UnboundKey::new(&AES_256_GCM, bytes).ok()?;
-        Some(Self(Arc::new(LessSafeKey::new(key))))
+        let derived = hmac::sign(
+            &hmac::Key::new(hmac::HMAC_SHA256, bytes),
+            b"single-identity refresh token tags",
+        );
+        Some(Self {
+            aead: Arc::new(LessSafeKey::new(key)),
+            refresh_tags: hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref()),
+        })
     }
 
     fn create_file(path: &Path) -> Result<Self, KeyError> {
@@ -255,7 +268,7 @@ impl SealingKey {
         let mut nonce = [0u8; NONCE_LEN];
         aws_lc_rs::rand::fill(&mut nonce).ok()?;
         let mut sealed = plaintext.to_vec();
-        self.0
+        self.aead
             .seal_in_place_append_tag(
                 Nonce::assume_unique_for_key(nonce),
                 Aad::from(kid.as_bytes()),
@@ -274,7 +287,7 @@ impl SealingKey {
         let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| unseal())?;
         let mut in_out = ciphertext.to_vec();
         let plaintext = self
-            .0
+            .aead
             .open_in_place(nonce, Aad::from(kid.as_bytes()), &mut in_out)
             .map_err(|_| unseal())?;
         Ok(plaintext.to_vec())
@@ -554,6 +567,23 @@ impl Keyring {
         }
         *self.0.keys.write().unwrap_or_else(PoisonError::into_inner) = Arc::from(keys);
         Ok(())
+    }
+
+    /// `body` with its tag appended (`{body}~{tag}`, so that it never has
+    /// the three dotted parts of a JWT): a refresh token only this provider
+    /// (and the nodes sharing its key) can have issued.
+    pub fn tag_refresh_token(&self, body: &str) -> String {
+        let tag = hmac::sign(&self.0.sealing.refresh_tags, body.as_bytes());
+        format!("{body}~{}", base64::encode_url(tag.as_ref()))
+    }
+
+    /// The body of a refresh token whose tag holds; `None` for one that was
+    /// never issued (made up, cut short, or with something appended).
+    pub fn issued_refresh_body<'a>(&self, token: &'a str) -> Option<&'a str> {
+        let (body, tag) = token.rsplit_once('~')?;
+        let tag = base64::decode(tag)?;
+        hmac::verify(&self.0.sealing.refresh_tags, body.as_bytes(), &tag).ok()?;
+        Some(body)
     }
 
     /// `{"keys": [...]}`: every published key.

@@ -141,7 +141,7 @@ async fn current_refresh(
     state: &AppState,
     token: &str,
 ) -> Result<Option<(RefreshGrant, Account)>, StoreError> {
-    match tokens::refresh_family(token) {
+    match tokens::refresh_family(&state.keyring, token) {
         Some(family) => state.store.grants().current_refresh(family, &digest(token)).await,
         None => Ok(None),
     }

@@ -368,7 +368,7 @@ async fn refresh(
         .as_deref()
         .ok_or(OAuthError::new("invalid_request", "refresh_token is missing"))?;
     let unknown = || OAuthError::new("invalid_grant", "the refresh token is unknown or expired");
-    let family = tokens::refresh_family(presented).ok_or_else(unknown)?;
+    let family = tokens::refresh_family(&state.keyring, presented).ok_or_else(unknown)?;
     let presented_digest = digest(presented);
     let client_id = client.id().as_str();
     // A narrower scope is checked against the grant before anything changes.
@@ -389,7 +389,7 @@ async fn refresh(
         }
     };
     // The rotation decides; the tokens are signed after it.
-    let successor = NewRefreshToken::of_family(family)?;
+    let successor = NewRefreshToken::of_family(family, &state.keyring)?;
     let lifetime = time::Duration::days(i64::from(state.config.oidc.refresh_token_days));
     let rotated = state
         .store
@@ -466,6 +466,7 @@ async fn refused(
             OAuthError::new("invalid_grant", "the refresh token was already used")
         }
         RefreshUse::AccountNotActive => account_not_active(),
+        RefreshUse::Revoked => OAuthError::new("invalid_grant", "the refresh token was revoked"),
         RefreshUse::Expired | RefreshUse::Unknown => {
             OAuthError::new("invalid_grant", "the refresh token is unknown or expired")
         }

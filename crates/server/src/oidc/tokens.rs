@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 
 use super::{
     clients::{Client, GrantType},
-    keys::{KeyError, SigningAlgorithm},
+    keys::{KeyError, Keyring, SigningAlgorithm},
 };
 use crate::app::AppState;
 
@@ -115,17 +115,17 @@ impl Issued {
     }
 }
 
-/// A new token of a refresh family, `{family}.{secret}`, and its digest (all
-/// that is stored).
+/// A new token of a refresh family, `{family}.{secret}~{tag}`, and its
+/// digest (all that is stored).
 pub struct NewRefreshToken {
     pub token: String,
     pub digest: String,
 }
 
 impl NewRefreshToken {
-    pub fn of_family(family: &str) -> Result<Self, TokenError> {
+    pub fn of_family(family: &str, keyring: &Keyring) -> Result<Self, TokenError> {
         let secret = SecretToken::generate().map_err(|_| TokenError::Randomness)?;
-        let token = format!("{family}.{}", secret.expose());
+        let token = keyring.tag_refresh_token(&format!("{family}.{}", secret.expose()));
         Ok(Self {
             digest: digest(&token),
             token,
@@ -133,10 +133,12 @@ impl NewRefreshToken {
     }
 }
 
-/// The family a refresh token belongs to: tokens are `{family}.{secret}`,
-/// so a presented token names the one row to look at.
-pub fn refresh_family(token: &str) -> Option<&str> {
-    token.split_once('.').map(|(family, _)| family)
+/// The family of a refresh token this provider issued: a presented token
+/// names the one row to look at. A token it never issued names none, so it
+/// cannot pass for an old token of a family and end that family.
+pub fn refresh_family<'a>(keyring: &Keyring, token: &'a str) -> Option<&'a str> {
+    let body = keyring.issued_refresh_body(token)?;
+    body.split_once('.').map(|(family, _)| family)
 }
 
 /// Signs the access token, the ID token (scope `openid`) and makes a refresh
@@ -197,7 +199,7 @@ pub async fn for_member(
         (Some(successor.to_owned()), None)
     } else if may_refresh {
         let family = random_jti()?;
-        let token = NewRefreshToken::of_family(&family)?;
+        let token = NewRefreshToken::of_family(&family, &state.keyring)?;
         let refresh = RefreshGrant {
             token_digest: token.digest,
             family_id: family,

@@ -510,6 +510,65 @@ async fn a_reused_refresh_token_also_ends_the_access_token_given_with_the_newest
 }
 
 #[tokio::test]
+async fn a_refresh_token_that_was_never_issued_ends_nothing_even_with_a_live_familys_name() {
+    let app = spawn_app().await;
+    member(&app.store, "sanne").await;
+    let (client_id, secret) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Es256).await;
+    let secret = secret.unwrap();
+    let (_, rotated) = login_and_first_refresh(&app, &client_id, &secret).await;
+    let current = rotated["refresh_token"].as_str().unwrap();
+    let access = rotated["access_token"].as_str().unwrap();
+    let (body, _tag) = current.split_once('~').unwrap();
+    let family = body.split('.').next().unwrap();
+
+    for made_up in [
+        format!("{current}\n"),
+        format!("{family}.x"),
+        body.to_owned(),
+        format!("{family}.{}~{}", "A".repeat(43), "B".repeat(43)),
+        current[..current.len() - 1].to_owned(),
+    ] {
+        let form = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", made_up.as_str()),
+        ];
+        let (status, body) = exchange(&app, &client_id, Some(&secret), &form).await;
+        assert_eq!(
+            (status, body["error_description"].as_str()),
+            (400, Some("the refresh token is unknown or expired")),
+            "{made_up:?}"
+        );
+    }
+    assert_eq!(
+        userinfo_status(&app, access).await,
+        200,
+        "the access token lives on"
+    );
+    let form = [("grant_type", "refresh_token"), ("refresh_token", current)];
+    let (status, body) = exchange(&app, &client_id, Some(&secret), &form).await;
+    assert_eq!(status, 200, "the member's token still rotates: {body}");
+
+    // Revoked (here by the client) is said as such: it is no theft.
+    let newest = body["refresh_token"].as_str().unwrap();
+    let revoked = app
+        .client
+        .post(app.url("/revoke"))
+        .basic_auth(&client_id, Some(&secret))
+        .form(&[("token", newest)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+    let form = [("grant_type", "refresh_token"), ("refresh_token", newest)];
+    let (status, body) = exchange(&app, &client_id, Some(&secret), &form).await;
+    assert_eq!(
+        (status, body["error_description"].as_str()),
+        (400, Some("the refresh token was revoked"))
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn revoking_a_refresh_token_also_ends_the_access_tokens_given_with_it_and_its_code() {
     let app = spawn_app().await;
     member(&app.store, "sanne").await;

@@ -961,6 +961,11 @@ mod refresh_rotation {
             None,
             "the reuse revoked the family"
         );
+        assert_eq!(
+            grants.refuse_refresh("fam", "first", "ebooks").await.unwrap(),
+            RefreshUse::Revoked,
+            "revoked once, not again"
+        );
     }
 
     #[tokio::test]
