@@ -117,6 +117,9 @@ password-current-wrong = Your current password is not correct.
 password-changed-here = Your password has been changed. You have been logged out on other devices and websites.
 email-same = This is your e-mail address already.
 email-verify-sent = We have sent a mail to { $email }. Click the link in that mail to start using the new address.
+email-confirm-title = Confirm your new e-mail address
+email-confirm-body = Click Confirm to make this address the recovery address of your login account. That is where the mail goes when you forget your password or username.
+email-confirm-button = Confirm
 email-changed-title = Your e-mail address has been changed
 email-changed-body = Your new e-mail address is now your recovery address: mails about your login account go there from now on.
 account-to-account = To my login account
@@ -166,6 +169,7 @@ desk-field-invalid-language = Choose Dutch (nl) or English (en).
 desk-field-username-required = Enter the username of the existing login account.
 desk-field-invalid-username = A username has 4 to 80 characters: letters, digits and _ - @ .
 desk-field-account-not-found = There is no login account with this username. Note: upper and lower case letters differ.
+desk-field-account-of-another-birth-date = This login account belongs to someone with another birth date. Check the username (case-sensitive) and the birth date of this registration with the member.
 
 # Desk: the console for desk staff
 desk-console-title = Desk

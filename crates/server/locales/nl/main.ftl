@@ -117,6 +117,9 @@ password-current-wrong = Je huidige wachtwoord klopt niet.
 password-changed-here = Je wachtwoord is gewijzigd. Op andere apparaten en websites ben je uitgelogd.
 email-same = Dit is al je e-mailadres.
 email-verify-sent = We hebben een mail gestuurd naar { $email }. Klik op de link in die mail om het nieuwe adres te gaan gebruiken.
+email-confirm-title = Nieuw e-mailadres bevestigen
+email-confirm-body = Klik op Bevestigen om dit e-mailadres het herstel-e-mailadres van je inlogaccount te maken. Daar krijg je dan de mail als je je wachtwoord of gebruikersnaam vergeten bent.
+email-confirm-button = Bevestigen
 email-changed-title = Je e-mailadres is gewijzigd
 email-changed-body = Je nieuwe e-mailadres is nu je herstel-adres: daar sturen we voortaan je mails over je inlogaccount heen.
 account-to-account = Naar mijn inlogaccount
@@ -166,6 +169,7 @@ desk-field-invalid-language = Kies Nederlands (nl) of Engels (en).
 desk-field-username-required = Vul de gebruikersnaam van het bestaande inlogaccount in.
 desk-field-invalid-username = Een gebruikersnaam heeft 4 tot 80 tekens: letters, cijfers en _ - @ .
 desk-field-account-not-found = Er is geen inlogaccount met deze gebruikersnaam. Let op: hoofdletters en kleine letters zijn verschillend.
+desk-field-account-of-another-birth-date = Dit inlogaccount hoort bij iemand met een andere geboortedatum. Controleer met de klant de gebruikersnaam (hoofdlettergevoelig) en de geboortedatum van deze inschrijving.
 
 # Balie: de console voor baliemedewerkers
 desk-console-title = Balie

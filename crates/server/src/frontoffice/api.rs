@@ -553,7 +553,7 @@ struct LinkRequest {
         (status = 404, response = NoSuchMembership),
         (status = 409, description = "The registration has an account already, or the account is disabled", body = Problem, content_type = PROBLEM_JSON),
         (status = 415, description = "The body is not JSON", body = Problem, content_type = PROBLEM_JSON),
-        (status = 422, description = "Fields are not valid, or no account has the username", body = Problem, content_type = PROBLEM_JSON),
+        (status = 422, description = "Fields are not valid, or no account with the username has a registration of this birth date", body = Problem, content_type = PROBLEM_JSON),
     )
 )]
 async fn link(

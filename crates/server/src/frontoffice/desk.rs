@@ -415,7 +415,9 @@ impl<'a> Desk<'a> {
                 (Some(account), generated)
             }
             LoginAccountChoice::Existing(username) => {
-                let account = self.existing_account(txn, username).await?;
+                let account = self
+                    .existing_account(txn, username, registration.birth_date)
+                    .await?;
                 (Some(account), false)
             }
         };
@@ -550,18 +552,28 @@ impl<'a> Desk<'a> {
         ))
     }
 
+    /// The account with `username`, for a registration of someone born on
+    /// `birth_date`. One of its memberships must have that birth date: a
+    /// username (often a card number) alone must not let any library take
+    /// in someone else's account, and then reset its recovery address.
     async fn existing_account(
         &self,
         txn: &impl Repositories,
         username: &Username,
+        birth_date: Date,
     ) -> Result<Account, DeskError> {
+        let field_error = |code| DeskError::Invalid(vec![FieldError::new("username", code)]);
         let account = txn
             .accounts()
             .by_username(username)
             .await?
-            .ok_or_else(|| DeskError::Invalid(vec![FieldError::new("username", "account_not_found")]))?;
+            .ok_or_else(|| field_error("account_not_found"))?;
         if account.status == AccountStatus::Disabled {
             return Err(DeskError::AccountDisabled);
+        }
+        let memberships = txn.memberships().of_account(&account.id).await?;
+        if !memberships.iter().any(|m| m.birth_date == birth_date) {
+            return Err(field_error("account_of_another_birth_date"));
         }
         Ok(account)
     }
@@ -641,7 +653,9 @@ impl<'a> Desk<'a> {
         if current.is_some() {
             return Err(DeskError::AlreadyLinked);
         }
-        let account = self.existing_account(&txn, username).await?;
+        let account = self
+            .existing_account(&txn, username, membership.birth_date)
+            .await?;
         txn.memberships().link(membership.id, &account.id).await?;
         self.tell_of_link(&txn, &account).await?;
         self.audit(

@@ -336,13 +336,43 @@ pub async fn request_email_change(
     Ok(())
 }
 
-/// The link mailed to a new address: following it makes the address the
-/// recovery address. It works without being logged in (another device).
-pub async fn confirm_email(
+/// The link mailed to a new address asks first: a mail scanner or a
+/// preview that fetches it must not change the recovery address (a GET
+/// changes nothing). It works without being logged in (another device).
+pub async fn ask_to_confirm_email(
     State(state): State<AppState>,
     language: Language,
     PageQuery(query): PageQuery<LinkQuery>,
 ) -> Result<Response, PageError> {
+    let found = state
+        .store
+        .account_links()
+        .check(&digest(&query.token), LinkKind::ChangeEmail)
+        .await
+        .map_err(|e| PageError::internal(language, &e))?;
+    let page = match found {
+        LinkState::Valid(_) => NoticePage::new(
+            language,
+            ACCOUNT_PATH,
+            "email-confirm-title",
+            "email-confirm-body",
+        )
+        .with_button(EMAIL_CONFIRM_PATH, &query.token, "email-confirm-button"),
+        _ => NoticePage::new(language, ACCOUNT_PATH, "link-expired-title", "link-expired-body")
+            .with_link(ACCOUNT_PATH, "account-to-account"),
+    };
+    Ok(page.into_response())
+}
+
+/// The button on that page: the address becomes the recovery address.
+pub async fn confirm_email(
+    State(state): State<AppState>,
+    language: Language,
+    form: Result<Form<LinkQuery>, FormRejection>,
+) -> Result<Response, PageError> {
+    let Ok(Form(query)) = form else {
+        return Err(PageError::new(language, PageErrorKind::BadRequest));
+    };
     let confirmed = async {
         let txn = state.store.begin().await?;
         let spent = txn

@@ -29,7 +29,10 @@ pub fn routes() -> Router<AppState> {
         .route(account::USERNAME_PATH, post(account::change_username))
         .route(account::PASSWORD_PATH, post(account::change_password))
         .route(account::EMAIL_PATH, post(account::change_email))
-        .route(account::EMAIL_CONFIRM_PATH, get(account::confirm_email))
+        .route(
+            account::EMAIL_CONFIRM_PATH,
+            get(account::ask_to_confirm_email).post(account::confirm_email),
+        )
         .route("/help", get(help::show))
         .route(
             forgot::PASSWORD_PATH,
@@ -60,6 +63,8 @@ struct NoticePage {
     title: String,
     body: String,
     link: Option<(String, String)>,
+    /// A form that posts a mailed link's token back: (action, token, text).
+    button: Option<(String, String, String)>,
 }
 
 impl NoticePage {
@@ -71,7 +76,13 @@ impl NoticePage {
             title: language.text(title),
             body: language.text(body),
             link: None,
+            button: None,
         }
+    }
+
+    fn with_button(mut self, action: &str, token: &str, text: &str) -> Self {
+        self.button = Some((action.to_owned(), token.to_owned(), self.lang.text(text)));
+        self
     }
 
     fn with_link(mut self, url: &str, text: &str) -> Self {

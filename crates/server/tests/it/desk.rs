@@ -15,7 +15,7 @@ use single_identity::oidc::clients::{
 
 use crate::{
     interop::{PASSWORD, browser, hidden_field, library, log_in_through, member},
-    selfservice::{app_with_mail, link_in, text_of},
+    selfservice::{app_with_mail, confirm_new_address, link_in, text_of},
     smtp::SmtpServer,
     support::{TestApp, spawn_app},
 };
@@ -626,7 +626,7 @@ async fn the_recovery_address_is_reset_to_the_registrations_after_the_member_fol
         "not before the link is followed"
     );
     let link = link_in(&text_of(to_new), &app.url("/account/email/confirm?token="));
-    app.client.get(link).send().await.unwrap();
+    confirm_new_address(&app, &link).await;
     let changed = app.store.accounts().by_id(&sanne.id).await.unwrap().unwrap();
     assert_eq!(changed.email.unwrap().as_str(), "sanne.nieuw@example.nl");
 
@@ -717,6 +717,9 @@ async fn staff_cannot_reset_a_password_but_can_resend_the_confirmation_and_every
     let mut linked = adult("20000056565656", "");
     linked["login_account"] = json!("existing");
     linked["username"] = json!("actief_lid");
+    linked["birth_date"] = json!("2015-03-03");
+    linked["subscription_type"] = json!("JEUGD");
+    linked["discount_cents"] = json!(0);
     assert_eq!(
         call(&app, &token, "POST", "/api/v1/memberships", Some(&linked))
             .await
@@ -733,6 +736,56 @@ async fn staff_cannot_reset_a_password_but_can_resend_the_confirmation_and_every
     .await;
     assert_eq!(confirmed.status, 409);
     assert_eq!(confirmed.body["code"], "account_already_confirmed");
+}
+
+#[tokio::test]
+async fn a_username_alone_links_no_one_elses_account_to_another_library() {
+    let app = spawn_app().await;
+    let sanne = member(&app.store, "Sanne_2015").await;
+    desk_library(&app, "GRO01", "Biblionet Groningen").await;
+    let token = desk_token(&app, "GRO01", ALL_DESK_SCOPES).await;
+
+    // At registration: someone else's birth date.
+    let mut request = adult("30000012345678", "dief@example.nl");
+    request["login_account"] = json!("existing");
+    request["username"] = json!("Sanne_2015");
+    let refused = call(&app, &token, "POST", "/api/v1/memberships", Some(&request)).await;
+    assert_eq!(refused.status, 422, "{:?}", refused.body);
+    assert_eq!(
+        field_codes(&refused),
+        vec![("username".into(), "account_of_another_birth_date".into())]
+    );
+
+    // Afterwards, to a registration without an account.
+    let mut unlinked = adult("30000087654321", "dief@example.nl");
+    unlinked["login_account"] = json!("none");
+    let registered = call(&app, &token, "POST", "/api/v1/memberships", Some(&unlinked)).await;
+    assert_eq!(registered.status, 201, "{:?}", registered.body);
+    let link = call(
+        &app,
+        &token,
+        "POST",
+        "/api/v1/memberships/30000087654321/login-account",
+        Some(&json!({"username": "Sanne_2015"})),
+    )
+    .await;
+    assert_eq!(link.status, 422, "{:?}", link.body);
+    assert_eq!(
+        field_codes(&link),
+        vec![("username".into(), "account_of_another_birth_date".into())]
+    );
+
+    let memberships = app.store.memberships().of_account(&sanne.id).await.unwrap();
+    assert_eq!(memberships.len(), 1, "still only her own card");
+    let reset = call(
+        &app,
+        &token,
+        "POST",
+        "/api/v1/memberships/30000087654321/recovery-email-reset",
+        None,
+    )
+    .await;
+    assert_eq!(reset.body["code"], "no_login_account", "{:?}", reset.body);
 }
 
 #[tokio::test]
