@@ -248,6 +248,9 @@ pub async fn validate(state: &AppState, request: AuthorizationRequest) -> Result
     {
         return Err(back("invalid_request", "only response_mode=query is supported"));
     }
+    if request.response_type.as_deref().is_none_or(str::is_empty) {
+        return Err(back("invalid_request", "response_type is missing"));
+    }
     if request.response_type.as_deref() != Some("code") {
         return Err(back(
             "unsupported_response_type",

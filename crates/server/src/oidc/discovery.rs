@@ -53,6 +53,9 @@ pub async fn configuration(State(state): State<AppState>) -> Response {
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
         "ui_locales_supported": ["nl", "en"],
+        // Back-Channel Logout 1.0 §2.1: left out, both would mean false.
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
     });
     let mut response = Json(document).into_response();
     response.headers_mut().insert(

@@ -180,14 +180,18 @@ async fn end(
 /// The post-logout URI, if the client that names it registered it exactly.
 async fn allowed_destination(state: &AppState, request: &LogoutRequest, uri: &str) -> Option<String> {
     let issuer = state.public_url.to_string();
-    // A hint past its expiry still names its client; a forged one names none.
+    // A hint past its expiry still names its client. One that does not
+    // verify ends the redirect, even beside a `client_id` (RP-Initiated
+    // Logout 1.0 §4: a failed validation aborts what depends on it).
     let from_hint = match request.id_token_hint.as_deref() {
-        Some(hint) => state
-            .keyring
-            .verify_even_if_expired::<Value>(hint, &issuer)
-            .await
-            .ok()
-            .and_then(|claims| claims.get("aud")?.as_str().map(str::to_owned)),
+        Some(hint) => Some(
+            state
+                .keyring
+                .verify_even_if_expired::<Value>(hint, &issuer)
+                .await
+                .ok()
+                .and_then(|claims| claims.get("aud")?.as_str().map(str::to_owned))?,
+        ),
         None => None,
     };
     let client_id = match (from_hint, request.client_id.as_deref()) {

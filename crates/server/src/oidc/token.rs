@@ -113,7 +113,13 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|value| value.to_str().ok())
-            .is_some_and(|value| value.starts_with("application/x-www-form-urlencoded"));
+            .and_then(|value| value.split(';').next())
+            // RFC 9110 8.3.1: media types are case-insensitive.
+            .is_some_and(|media| {
+                media
+                    .trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            });
         if !form_type {
             return Err(OAuthError::new(
                 "invalid_request",
@@ -153,7 +159,10 @@ pub async fn token(
         request.client_secret.as_deref(),
     )
     .await?;
-    let grant_type = request.grant_type.as_deref().unwrap_or_default();
+    // RFC 6749 3.1: a parameter sent without a value is as one left out.
+    let Some(grant_type) = request.grant_type.as_deref().filter(|g| !g.is_empty()) else {
+        return Err(OAuthError::new("invalid_request", "grant_type is missing"));
+    };
     if !client
         .grant_types()
         .iter()
@@ -487,8 +496,17 @@ fn client_credentials(
     client: &Client,
     request: &TokenRequest,
 ) -> Result<TokenResponse, OAuthError> {
-    let asked: Vec<&str> = match request.scope.as_deref() {
-        Some(scope) => scope.split_whitespace().collect(),
+    // RFC 6749 3.1: an empty scope is as one left out; each scope once.
+    let asked: Vec<&str> = match request.scope.as_deref().filter(|s| !s.trim().is_empty()) {
+        Some(scope) => {
+            let mut asked: Vec<&str> = Vec::new();
+            for scope in scope.split_whitespace() {
+                if !asked.contains(&scope) {
+                    asked.push(scope);
+                }
+            }
+            asked
+        }
         None => client
             .scopes()
             .iter()

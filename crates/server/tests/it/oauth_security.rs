@@ -271,6 +271,7 @@ async fn other_errors_go_back_to_the_client_with_state_and_issuer() {
             "request_uri_not_supported",
         ),
         (("response_mode", "form_post"), "invalid_request"),
+        (("response_type", ""), "invalid_request"),
     ];
     let refused = refused.map(|(parameter, error)| {
         (
@@ -785,6 +786,37 @@ async fn library_systems_get_client_credentials_tokens_they_can_introspect_and_r
         (status, body["error"].as_str()),
         (400, Some("unauthorized_client"))
     );
+    // RFC 6749 3.1: an empty scope is one left out (the client's desk
+    // scopes); a scope twice is granted once.
+    for (scope, granted) in [
+        ("", "desk:register desk:search"),
+        ("desk:search desk:search", "desk:search"),
+    ] {
+        let form = [("grant_type", "client_credentials"), ("scope", scope)];
+        let (status, tokens) = exchange(&app, &id, Some(&secret), &form).await;
+        assert_eq!(
+            (status, tokens["scope"].as_str()),
+            (200, Some(granted)),
+            "{scope:?}"
+        );
+    }
+    let (status, body) = exchange(&app, &id, Some(&secret), &[("scope", "desk:search")]).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_request")),
+        "a missing grant_type is missing, not unsupported"
+    );
+    // RFC 9110 8.3.1: a media type in any case.
+    let answer = app
+        .client
+        .post(app.url("/token"))
+        .basic_auth(&id, Some(&secret))
+        .header("content-type", "Application/X-WWW-Form-URLencoded; charset=UTF-8")
+        .body("grant_type=client_credentials")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
 
     app.client
         .post(app.url("/revoke"))
@@ -1027,6 +1059,8 @@ async fn discovery_describes_the_provider() {
         serde_json::json!(["S256"])
     );
     assert_eq!(document["authorization_response_iss_parameter_supported"], true);
+    assert_eq!(document["backchannel_logout_supported"], true);
+    assert_eq!(document["backchannel_logout_session_supported"], true);
     assert_eq!(
         document["id_token_signing_alg_values_supported"],
         serde_json::json!(["RS256", "ES256", "EdDSA"])
@@ -1086,6 +1120,16 @@ async fn logout_returns_only_to_a_registered_post_logout_uri_of_the_named_client
         (
             vec![
                 ("id_token_hint", "not.a.token"),
+                ("post_logout_redirect_uri", registered),
+            ],
+            false,
+        ),
+        // §4: a hint that fails validation aborts the redirect, whatever
+        // `client_id` says.
+        (
+            vec![
+                ("id_token_hint", "not.a.token"),
+                ("client_id", client_id.as_str()),
                 ("post_logout_redirect_uri", registered),
             ],
             false,
