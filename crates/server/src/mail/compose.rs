@@ -382,6 +382,31 @@ mod tests {
 
     use super::*;
 
+    #[test]
+    fn every_address_the_service_accepts_is_one_the_mail_sender_takes() {
+        let accepted = [
+            "jan@example.nl",
+            "Jan.de.Vries+bieb@mail.example.co.uk",
+            "!#$%&'*+-/=?^_`{|}~@example.nl",
+            "a@x-1.example.nl",
+            &format!("{}@{}.nl", "a".repeat(64), "b".repeat(63)),
+        ];
+        for address in accepted {
+            let email = si_domain::Email::parse(address).expect("the service accepts it");
+            assert!(email.as_str().parse::<Mailbox>().is_ok(), "{address}");
+        }
+        // What RFC 5322 allows but the sender refuses, the service refuses too.
+        for refused in [
+            r#""jan jansen"@example.nl"#,
+            r#"""@example.nl"#,
+            "j@[127.0.0.1]",
+            "j@[IPv6:::1]",
+        ] {
+            assert!(refused.parse::<Mailbox>().is_err(), "{refused}");
+            assert!(si_domain::Email::parse(refused).is_err(), "{refused}");
+        }
+    }
+
     const LINK: &str = "https://login.example/confirm?token=abc123&lang=nl";
     const LINK_IN_HTML: &str = "https://login.example/confirm?token=abc123&#38;lang=nl";
 
