@@ -101,7 +101,7 @@ pub async fn open_store_for(
     workload: Workload,
 ) -> Result<Store, StartError> {
     if config.database_url.is_none() {
-        std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
+        crate::private_dir::create(&config.data_dir).map_err(|source| StartError::DataDir {
             path: config.data_dir.display().to_string(),
             source,
         })?;

@@ -213,7 +213,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
 
 fn database_url_creating_dir(config: &Config) -> anyhow::Result<String> {
     if config.database_url.is_none() {
-        std::fs::create_dir_all(&config.data_dir)?;
+        crate::private_dir::create(&config.data_dir)?;
     }
     Ok(config.database_url())
 }

@@ -13,4 +13,5 @@ pub mod http;
 pub mod mail;
 pub mod migration;
 pub mod oidc;
+pub mod private_dir;
 pub mod selfservice;

@@ -85,7 +85,7 @@ impl Deliverer {
             }
             None => {
                 let dir = mail_dir(&config);
-                std::fs::create_dir_all(&dir).map_err(|source| DeliveryError::MailDir {
+                crate::private_dir::create(&dir).map_err(|source| DeliveryError::MailDir {
                     path: dir.display().to_string(),
                     source,
                 })?;

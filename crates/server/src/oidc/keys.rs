@@ -222,7 +222,7 @@ impl SealingKey {
             source,
         };
         if let Some(dir) = path.parent() {
-            fs::create_dir_all(dir).map_err(failed)?;
+            crate::private_dir::create(dir).map_err(failed)?;
         }
         let mut bytes = [0u8; 32];
         aws_lc_rs::rand::fill(&mut bytes).map_err(|_| failed(io::Error::other("no randomness")))?;

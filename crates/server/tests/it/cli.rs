@@ -56,6 +56,15 @@ async fn serve_with_no_configuration_creates_its_sqlite_database_and_stops_on_si
     let ready = reqwest::get(format!("{}/readyz", serve.url)).await.unwrap();
     assert_eq!(ready.status(), 200);
     assert!(dir.path().join("data/single-identity.db").is_file());
+    // Personal data, mailed links and the key-encryption key: for its user only.
+    for made in ["data", "data/mail"] {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join(made))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700, "{made}");
+    }
     let status = serve.terminate();
     assert!(status.success(), "a graceful stop exits 0, got {status:?}");
 }
