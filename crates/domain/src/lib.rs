@@ -6,6 +6,7 @@
 mod code;
 
 pub mod account;
+pub mod calendar;
 pub mod card_number;
 pub mod email;
 pub mod library;
@@ -14,6 +15,7 @@ pub mod subscription;
 pub mod username;
 
 pub use account::{AccountId, AccountIdError, AccountStatus, UnknownAccountStatus};
+pub use calendar::{EARLIEST_BIRTH_DATE, parse_date};
 pub use card_number::{CardNumber, CardNumberError};
 pub use code::CodeError;
 pub use email::{DomainError, Email, EmailError, LocalPartError};

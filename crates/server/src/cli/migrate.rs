@@ -5,7 +5,7 @@ use std::{path::PathBuf, sync::Arc, time::Duration};
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
 use si_store::{Store, legacy_import::Stage};
-use time::{Date, format_description::well_known::Iso8601};
+use time::Date;
 
 use crate::migration;
 
@@ -41,7 +41,7 @@ pub enum MigrateCommand {
 }
 
 fn parse_date(text: &str) -> Result<Date, String> {
-    Date::parse(text, &Iso8601::DATE).map_err(|_| format!("{text:?} is not a date as YYYY-MM-DD"))
+    si_domain::parse_date(text).ok_or_else(|| format!("{text:?} is not a date as YYYY-MM-DD"))
 }
 
 pub async fn run(store: Store, command: MigrateCommand) -> anyhow::Result<()> {

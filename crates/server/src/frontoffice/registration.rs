@@ -3,8 +3,11 @@
 //! them all at once.
 
 use serde::{Deserialize, Serialize};
-use si_domain::{BranchCode, CardNumber, DisplayName, Email, Money, SubscriptionCode, Username};
-use time::{Date, format_description::well_known::Iso8601};
+use si_domain::{
+    BranchCode, CardNumber, DisplayName, EARLIEST_BIRTH_DATE, Email, Money, SubscriptionCode, Username,
+    parse_date,
+};
+use time::Date;
 use utoipa::ToSchema;
 
 use crate::http::i18n::Language;
@@ -114,8 +117,13 @@ impl RegistrationRequest {
         check(card_number.is_ok(), "card_number", "invalid_card_number");
         let name = DisplayName::parse(&self.name);
         check(name.is_ok(), "name", "invalid_name");
-        let birth_date = Date::parse(self.birth_date.trim(), &Iso8601::DATE);
+        let birth_date = parse_date(&self.birth_date).ok_or(());
         check(birth_date.is_ok(), "birth_date", "invalid_birth_date");
+        check(
+            birth_date.is_err() || birth_date >= Ok(EARLIEST_BIRTH_DATE),
+            "birth_date",
+            "birth_date_too_early",
+        );
         let email = match self.email.as_deref().map(str::trim) {
             None | Some("") => Ok(None),
             Some(typed) => Email::parse(typed).map(Some),

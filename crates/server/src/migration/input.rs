@@ -13,12 +13,9 @@ use std::{
 
 use serde::Deserialize;
 use si_credentials::HashFormat;
-use si_domain::{CardNumber, DisplayName, Email, LibraryCode, Username};
+use si_domain::{CardNumber, DisplayName, EARLIEST_BIRTH_DATE, Email, LibraryCode, Username, parse_date};
 use si_store::{Repositories, Store, StoreError};
-use time::{
-    Date, OffsetDateTime, PrimitiveDateTime, Time,
-    format_description::well_known::{Iso8601, Rfc3339},
-};
+use time::{Date, OffsetDateTime, PrimitiveDateTime, Time, format_description::well_known::Rfc3339};
 
 /// The columns of an export, as `docs/migration.md` documents them.
 const COLUMNS: [&str; 11] = [
@@ -474,12 +471,15 @@ fn check(source: Source, exported: Exported, catalogue: &Catalogue) -> Result<Ro
             )
         })?;
     let name = DisplayName::parse(&exported.name).map_err(|_| "the name is empty or not valid".to_owned())?;
-    let birth_date = date(&exported.birth_date)
+    let birth_date = parse_date(&exported.birth_date)
         .ok_or_else(|| format!("birth date {:?} is not YYYY-MM-DD", exported.birth_date))?;
+    if birth_date < EARLIEST_BIRTH_DATE {
+        return Err(format!("birth date {birth_date} is before {EARLIEST_BIRTH_DATE}"));
+    }
     if birth_date > catalogue.now.date() {
         return Err(format!("birth date {birth_date} is in the future"));
     }
-    let valid_until = date(&exported.valid_until)
+    let valid_until = parse_date(&exported.valid_until)
         .ok_or_else(|| format!("valid until {:?} is not YYYY-MM-DD", exported.valid_until))?;
     let last_login = match exported.last_login.trim() {
         "" => None,
@@ -527,10 +527,6 @@ fn check(source: Source, exported: Exported, catalogue: &Catalogue) -> Result<Ro
     })
 }
 
-fn date(text: &str) -> Option<Date> {
-    Date::parse(text.trim(), &Iso8601::DATE).ok()
-}
-
 /// An RFC 3339 time, a plain `YYYY-MM-DD HH:MM:SS` (taken as UTC) or a date.
 fn moment(text: &str) -> Option<OffsetDateTime> {
     if let Ok(moment) = OffsetDateTime::parse(text, &Rfc3339) {
@@ -540,7 +536,7 @@ fn moment(text: &str) -> Option<OffsetDateTime> {
     if let Ok(moment) = PrimitiveDateTime::parse(text, plain) {
         return Some(moment.assume_utc());
     }
-    date(text).map(|d| PrimitiveDateTime::new(d, Time::MIDNIGHT).assume_utc())
+    parse_date(text).map(|d| PrimitiveDateTime::new(d, Time::MIDNIGHT).assume_utc())
 }
 
 /// The username rule of today, for an old name.

@@ -468,6 +468,18 @@ async fn bad_input_gets_a_problem_with_a_message_per_field_and_writes_nothing() 
     let mut no_mail = adult("20000010101013", "");
     no_mail["email"] = Value::Null;
     checks.push((no_mail, "email", "email_required_for_account"));
+    // ISO 8601 week and ordinal dates are dates too, but no one means one.
+    for (card, birth_date) in [("20000010101014", "1990-W15-4"), ("20000010101015", "1990-102")] {
+        let mut week_date = adult(card, "x@example.nl");
+        week_date["birth_date"] = json!(birth_date);
+        checks.push((week_date, "birth_date", "invalid_birth_date"));
+    }
+    let mut too_early = adult("20000010101016", "x@example.nl");
+    too_early["birth_date"] = json!("0001-01-01");
+    checks.push((too_early, "birth_date", "birth_date_too_early"));
+    let mut undeliverable = adult("20000010101017", r#""anna de boer"@example.nl"#);
+    undeliverable["login_account"] = json!("new");
+    checks.push((undeliverable, "email", "invalid_email"));
     for (request, field, code) in checks {
         let answer = call(&app, &token, "POST", "/api/v1/memberships", Some(&request)).await;
         assert_eq!(answer.status, 422, "{request}");

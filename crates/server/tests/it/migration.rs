@@ -417,6 +417,8 @@ async fn rows_a_broken_export_mangled_are_rejected_by_line_and_the_rest_imported
         row(20_000_000_000_008, "acht"),
         row(20_000_000_000_009, "negen").replace("1980-02-01", "2999-02-01"),
         row(20_000_000_000_010, "tien").replace("2024-01-01", "2999-01-01"),
+        row(20_000_000_000_011, "elf").replace("1980-02-01", "1980-W05-5"),
+        row(20_000_000_000_012, "twaalf").replace("1980-02-01", "1899-12-31"),
     ]
     .concat();
     let file = export_of(&rows);
@@ -440,9 +442,11 @@ async fn rows_a_broken_export_mangled_are_rejected_by_line_and_the_rest_imported
             ],
             ["9", "birth date 2999-02-01 is in the future"],
             ["10", "last login \"2999-01-01\" is in the future"],
+            ["11", "birth date \"1980-W05-5\" is not YYYY-MM-DD"],
+            ["12", "birth date 1899-12-31 is before 1900-01-01"],
         ]
     );
-    assert_eq!((summary.rejected, summary.accounts), (5, 1));
+    assert_eq!((summary.rejected, summary.accounts), (7, 1));
     // PostgreSQL refuses a NUL or an overlong name for a whole batch: the
     // import must never be handed one.
     let imported = import(&app.store, &files).await;

@@ -1,0 +1,50 @@
+//! Dates as the desk and the exports write them: `YYYY-MM-DD` and nothing
+//! else (ISO 8601 also has week dates such as `1980-W01-1` and ordinal dates
+//! such as `1980-001`, into which a typo turns silently), and the earliest
+//! birth date taken.
+
+use time::{
+    Date,
+    macros::{date, format_description},
+};
+
+/// The earliest birth date taken: an earlier one is a typo (`0001-01-01`,
+/// `1090-05-17`), not a member.
+pub const EARLIEST_BIRTH_DATE: Date = date!(1900 - 01 - 01);
+
+/// `YYYY-MM-DD`, surrounding spaces ignored, and a day the calendar has.
+pub fn parse_date(text: &str) -> Option<Date> {
+    let text = text.trim();
+    let shaped = text.len() == 10
+        && text.bytes().enumerate().all(|(index, byte)| match index {
+            4 | 7 => byte == b'-',
+            _ => byte.is_ascii_digit(),
+        });
+    if !shaped {
+        return None;
+    }
+    Date::parse(text, format_description!("[year]-[month]-[day]")).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_year_month_day_and_real_days() {
+        assert_eq!(parse_date(" 1980-02-29 "), Some(date!(1980 - 02 - 29)));
+        for refused in [
+            "1981-02-29",
+            "1980-W01-1",
+            "1980-001",
+            "19800229",
+            "1980-2-29",
+            "+1980-02-29",
+            "80-02-29",
+            "1980-02-29T00:00",
+            "",
+        ] {
+            assert_eq!(parse_date(refused), None, "{refused}");
+        }
+    }
+}
