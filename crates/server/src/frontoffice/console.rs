@@ -331,7 +331,10 @@ impl RegisterForm {
     fn request(&self, mode: LoginAccountMode) -> (RegistrationRequest, Option<FieldError>) {
         let (discount, discount_error) = match euro_cents(&self.discount) {
             Some(cents) => (Some(cents), None),
-            None => (None, Some(FieldError::new("discount_cents", "invalid_discount"))),
+            None => (
+                None,
+                Some(FieldError::new("discount_cents", "discount_not_an_amount")),
+            ),
         };
         let request = RegistrationRequest {
             branch: self.branch.clone(),
@@ -418,7 +421,7 @@ async fn register_page(
     let mut form = form;
     form.csrf = token.token.clone();
     if form.idempotency_key.is_empty() {
-        form.idempotency_key = format!("console-{:032x}", rand::random::<u128>());
+        form.idempotency_key = new_idempotency_key();
     }
     let page = RegisterPage {
         frame: frame(&token, staff, library),
@@ -544,6 +547,13 @@ pub async fn register(
             page.searching = form.existing();
             Ok(show((page, token), StatusCode::UNPROCESSABLE_ENTITY))
         }
+        Err(DeskError::IdempotencyKeyReused) => {
+            // The back button brought back a form that was sent, and it was
+            // changed since: with a new key, sending it again registers it.
+            page.form.idempotency_key = new_idempotency_key();
+            page.errors = vec![("form".into(), language.text("desk-register-sent-before"))];
+            Ok(show((page, token), StatusCode::CONFLICT))
+        }
         Err(error) => {
             page.errors = vec![("form".into(), refusal(&desk, language, &error))];
             let status = match error {
@@ -553,6 +563,11 @@ pub async fn register(
             Ok(show((page, token), status))
         }
     }
+}
+
+/// The key that makes sending one filled-in form twice register it once.
+fn new_idempotency_key() -> String {
+    format!("console-{:032x}", rand::random::<u128>())
 }
 
 fn money(language: Language, cents: i64) -> String {

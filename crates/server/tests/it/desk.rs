@@ -895,14 +895,14 @@ async fn the_console_asks_for_a_login_and_a_desk_role_and_returns_only_to_itself
     assert_eq!(landed, "/account", "never a redirect to another site");
 }
 
-#[tokio::test]
-async fn a_console_registration_posted_twice_registers_once() {
-    let app = spawn_app().await;
-    desk_library(&app, "DRE01", "Biblionet Drenthe").await;
-    crate::desk_browser::staff(&app, &["DRE01"]).await;
+/// A desk employee of DRE01 logged in to the console: the browser, and the
+/// registration page it opened.
+async fn staff_at_the_register_page(app: &TestApp) -> (reqwest::Client, String) {
+    desk_library(app, "DRE01", "Biblionet Drenthe").await;
+    crate::desk_browser::staff(app, &["DRE01"]).await;
     let staff_browser = browser();
     log_in_through(
-        &app,
+        app,
         &staff_browser,
         &app.url("/frontoffice"),
         "balie.anna",
@@ -917,11 +917,16 @@ async fn a_console_registration_posted_twice_registers_once() {
         .text()
         .await
         .unwrap();
-    let form = [
-        ("csrf", hidden_field(&page, "csrf")),
-        ("idempotency_key", hidden_field(&page, "idempotency_key")),
-        ("card_number", "20000024242424".into()),
-        ("name", "Piet Jansen".into()),
+    (staff_browser, page)
+}
+
+/// The registration form of `page` filled in for an adult with a new account.
+fn filled_in(page: &str, card: &str, name: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("csrf", hidden_field(page, "csrf")),
+        ("idempotency_key", hidden_field(page, "idempotency_key")),
+        ("card_number", card.into()),
+        ("name", name.into()),
         ("birth_date", "1980-01-31".into()),
         ("email", "piet@example.nl".into()),
         ("branch", "5280".into()),
@@ -929,7 +934,14 @@ async fn a_console_registration_posted_twice_registers_once() {
         ("discount", "".into()),
         ("use_account", "ja".into()),
         ("account_choice", "new".into()),
-    ];
+    ]
+}
+
+#[tokio::test]
+async fn a_console_registration_posted_twice_registers_once() {
+    let app = spawn_app().await;
+    let (staff_browser, page) = staff_at_the_register_page(&app).await;
+    let form = filled_in(&page, "20000024242424", "Piet Jansen");
     for _ in 0..2 {
         let answer = staff_browser
             .post(app.url("/frontoffice/DRE01/register"))
@@ -980,6 +992,49 @@ async fn a_console_registration_posted_twice_registers_once() {
         .unwrap();
     assert_eq!(forged.status(), 400);
     assert_eq!(pieten().await, 1);
+}
+
+#[tokio::test]
+async fn a_sent_form_brought_back_and_changed_is_explained_and_then_registered() {
+    let app = spawn_app().await;
+    let (staff_browser, page) = staff_at_the_register_page(&app).await;
+    let post = |form: Vec<(&'static str, String)>| {
+        let staff_browser = staff_browser.clone();
+        let url = app.url("/frontoffice/DRE01/register");
+        async move {
+            let answer = staff_browser.post(url).form(&form).send().await.unwrap();
+            (answer.status().as_u16(), answer.text().await.unwrap())
+        }
+    };
+    let (status, _) = post(filled_in(&page, "20000026262626", "Piet Jansen")).await;
+    assert_eq!(status, 201);
+
+    // Back, and the next member typed over the same form: its key was used.
+    let (status, explained) = post(filled_in(&page, "20000027272727", "Klaas Jansen")).await;
+    assert_eq!(status, 409);
+    assert!(
+        explained.contains("Dit formulier is al eens verstuurd"),
+        "{explained}"
+    );
+    assert_ne!(
+        hidden_field(&explained, "idempotency_key"),
+        hidden_field(&page, "idempotency_key"),
+        "a new key, so that the form can be sent again"
+    );
+    let (status, registered) = post(filled_in(&explained, "20000027272727", "Klaas Jansen")).await;
+    assert_eq!(status, 201, "{registered}");
+
+    let mut not_an_amount = filled_in(&explained, "20000028282828", "Kees Jansen");
+    not_an_amount.retain(|(name, _)| *name != "idempotency_key");
+    not_an_amount.push(("idempotency_key", "console-other".into()));
+    not_an_amount.retain(|(name, _)| *name != "discount");
+    not_an_amount.push(("discount", "5,555".into()));
+    let (status, refused) = post(not_an_amount).await;
+    assert_eq!(status, 422);
+    assert!(
+        refused.contains("Vul de korting in als bedrag in euro&#39;s"),
+        "{refused}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
