@@ -197,6 +197,16 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             staff::staff(&store, command).await
         }
         Command::Migrate(command) => {
+            // Every step reads the service's libraries: a new, empty database
+            // would only reject every row (and `plan` changes nothing).
+            let sqlite_file = config.sqlite_file();
+            if config.database_url.is_none() && !sqlite_file.exists() {
+                anyhow::bail!(
+                    "there is no database at {}: set SI_DATA_DIR (or SI_DATABASE_URL) to the service's, \
+                     whose libraries the exports name",
+                    sqlite_file.display()
+                );
+            }
             let store = open_store_for(&config, Arc::new(SystemClock), Workload::BulkLoad).await?;
             migrate::run(store, command).await
         }

@@ -396,7 +396,12 @@ impl Config {
     pub fn database_url(&self) -> String {
         self.database_url
             .clone()
-            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("single-identity.db").display()))
+            .unwrap_or_else(|| format!("sqlite://{}", self.sqlite_file().display()))
+    }
+
+    /// The embedded database's file, when no `database_url` is set.
+    pub fn sqlite_file(&self) -> PathBuf {
+        self.data_dir.join("single-identity.db")
     }
 
     pub fn argon2(&self) -> si_credentials::Argon2Params {

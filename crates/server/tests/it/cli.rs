@@ -1,6 +1,6 @@
 //! The binary as an operator uses it: serve, db, and the catalogue commands.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use si_store::{Repositories, testing::TestDatabase};
 
@@ -67,6 +67,22 @@ async fn serve_with_no_configuration_creates_its_sqlite_database_and_stops_on_si
     }
     let status = serve.terminate();
     assert!(status.success(), "a graceful stop exits 0, got {status:?}");
+}
+
+#[test]
+fn migrate_plan_without_the_services_database_says_so_and_makes_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/migration-sample.csv");
+    let output = binary(dir.path())
+        .args(["migrate", "plan"])
+        .arg(&sample)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(said.contains("there is no database at"), "{said}");
+    assert!(said.contains("SI_DATA_DIR"), "{said}");
+    assert!(!dir.path().join("data").exists(), "plan changes nothing");
 }
 
 #[tokio::test]
