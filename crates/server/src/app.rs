@@ -5,7 +5,7 @@ use std::{net::SocketAddr, sync::Arc};
 
 use axum::{
     Router,
-    extract::{FromRef, Path},
+    extract::FromRef,
     http::{StatusCode, Uri, header},
     middleware,
     response::{IntoResponse, Redirect, Response},
@@ -25,7 +25,7 @@ use tower_http::{
     trace::{DefaultOnResponse, TraceLayer},
 };
 
-use crate::http::page_query::PageQuery;
+use crate::http::page_query::{PagePath, PageQuery};
 use crate::{
     config::{Config, PublicUrl},
     demo, frontoffice, health,
@@ -396,7 +396,7 @@ fn is_local_path(path: &str) -> bool {
 /// member came from: a local path only, never another site.
 async fn switch_language(
     current: Language,
-    Path(code): Path<String>,
+    PagePath(code): PagePath<String>,
     PageQuery(back): PageQuery<ReturnTo>,
 ) -> Result<Response, PageError> {
     let language = Language::from_code(&code).ok_or(PageError::new(current, PageErrorKind::NotFound))?;

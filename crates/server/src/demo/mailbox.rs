@@ -8,13 +8,14 @@ use std::{path::PathBuf, time::SystemTime};
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
-    extract::{Path, State},
+    extract::State,
     http::header,
     response::{IntoResponse, Response},
 };
 use mail_parser::MessageParser;
 use time::{OffsetDateTime, format_description::BorrowedFormatItem, macros::format_description};
 
+use crate::http::page_query::PagePath;
 use crate::{
     app::AppState,
     http::{
@@ -109,7 +110,7 @@ fn is_mail_id(id: &str) -> bool {
 /// One mail's HTML part, as the member would see it.
 pub async fn show(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PagePath(id): PagePath<String>,
     language: Language,
 ) -> Result<Response, PageError> {
     let not_found = || PageError::new(language, PageErrorKind::NotFound);

@@ -17,7 +17,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
     Form,
-    extract::{Path, Query, State, rejection::QueryRejection},
+    extract::{Query, State, rejection::QueryRejection},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Redirect, Response},
 };
@@ -28,6 +28,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use si_credentials::secrets::SecretToken;
 
+use crate::http::page_query::PagePath;
 use crate::{
     app::AppState,
     config::PublicUrl,
@@ -578,7 +579,7 @@ fn at_public_address(state: &AppState, headers: &HeaderMap, path: &str) -> Optio
 /// The site's home page: who is signed in and their memberships.
 pub async fn show(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
+    PagePath(slug): PagePath<String>,
     visit: Result<Query<Visit>, QueryRejection>,
     language: Language,
     headers: HeaderMap,
@@ -601,7 +602,7 @@ pub async fn show(
 /// `/demo/website` is `/demo/website/`: the sites' cookies live under the slash.
 pub async fn with_slash(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
+    PagePath(slug): PagePath<String>,
     language: Language,
 ) -> Result<Redirect, PageError> {
     let (_, site) = sites(&state, &slug, language)?;
@@ -611,7 +612,7 @@ pub async fn with_slash(
 /// "Inloggen": to the provider's login page.
 pub async fn log_in(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
+    PagePath(slug): PagePath<String>,
     language: Language,
 ) -> Result<Response, PageError> {
     let (sites, site) = sites(&state, &slug, language)?;
@@ -629,7 +630,7 @@ pub struct Callback {
 /// The provider sends the browser back here with a code (or an error).
 pub async fn callback(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
+    PagePath(slug): PagePath<String>,
     answer: Result<Query<Callback>, QueryRejection>,
     language: Language,
     headers: HeaderMap,
@@ -678,7 +679,7 @@ pub async fn callback(
 /// own (RP-initiated logout), which then tells the other sites.
 pub async fn log_out(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
+    PagePath(slug): PagePath<String>,
     language: Language,
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
@@ -712,7 +713,7 @@ pub struct LogoutToken {
 /// OpenID Connect Back-Channel Logout: the provider says a session ended.
 pub async fn backchannel_logout(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
+    PagePath(slug): PagePath<String>,
     language: Language,
     Form(form): Form<LogoutToken>,
 ) -> Result<Response, PageError> {

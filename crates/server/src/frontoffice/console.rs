@@ -28,6 +28,7 @@ use super::{
     desk::{AccountSummary, Desk, DeskError, MembershipView, Registered, parse_card, parse_username},
     registration::{FieldError, LoginAccountMode, RegistrationRequest},
 };
+use crate::http::page_query::PagePath;
 use crate::{
     app::AppState,
     http::{
@@ -657,7 +658,7 @@ pub async fn member(
     language: Language,
     headers: HeaderMap,
     at_desk: AtDesk,
-    Path((_, card)): Path<(String, String)>,
+    PagePath((_, card)): PagePath<(String, String)>,
     query: Result<Query<MemberQuery>, QueryRejection>,
 ) -> Result<Response, PageError> {
     let AtDesk { staff, library } = at_desk;
@@ -758,7 +759,7 @@ pub async fn act(
     language: Language,
     headers: HeaderMap,
     at_desk: AtDesk,
-    Path((_, card, action)): Path<(String, String, String)>,
+    PagePath((_, card, action)): PagePath<(String, String, String)>,
     form: Result<Form<ActionForm>, FormRejection>,
 ) -> Result<Response, PageError> {
     let AtDesk { staff, library } = at_desk;

@@ -1582,7 +1582,7 @@ async fn ui_locales_chooses_the_pages_language_unless_the_member_chose_one() {
 }
 
 #[tokio::test]
-async fn a_parameter_given_twice_gets_a_localized_page_not_the_frameworks_text() {
+async fn a_parameter_given_twice_or_not_text_gets_a_localized_page_not_the_frameworks_text() {
     let app = spawn_app().await;
     for path in [
         "/authorize?client_id=a&client_id=b",
@@ -1590,6 +1590,8 @@ async fn a_parameter_given_twice_gets_a_localized_page_not_the_frameworks_text()
         "/logout?state=a&state=b",
         "/confirm?token=a&token=b",
         "/language/en?return=/a&return=/b",
+        // A path parameter that is no text.
+        "/language/%ff",
     ] {
         let response = app
             .client
