@@ -1044,6 +1044,53 @@ async fn max_age_and_prompt_login_ask_for_the_password_again() {
 }
 
 #[tokio::test]
+async fn browser_apps_may_call_the_token_userinfo_and_key_endpoints_from_their_own_origin() {
+    let app = spawn_app().await;
+    let origin = "https://app.example";
+    for path in [
+        "/token",
+        "/userinfo",
+        "/revoke",
+        "/jwks",
+        "/.well-known/openid-configuration",
+    ] {
+        let preflight = app
+            .client
+            .request(reqwest::Method::OPTIONS, app.url(path))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "authorization, content-type")
+            .send()
+            .await
+            .unwrap();
+        assert!(preflight.status().is_success(), "{path}: {}", preflight.status());
+        assert_eq!(preflight.headers()["access-control-allow-origin"], "*", "{path}");
+        let allowed = preflight.headers()["access-control-allow-headers"]
+            .to_str()
+            .unwrap();
+        assert!(allowed.contains("authorization"), "{path}: {allowed}");
+    }
+    let keys = app
+        .client
+        .get(app.url("/jwks"))
+        .header("origin", origin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(keys.headers()["access-control-allow-origin"], "*");
+    // The member's own pages are no API for other origins.
+    let login = app
+        .client
+        .get(app.url("/login"))
+        .header("origin", origin)
+        .send()
+        .await
+        .unwrap();
+    assert!(login.headers().get("access-control-allow-origin").is_none());
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn discovery_describes_the_provider() {
     let app = spawn_app().await;
     let document: serde_json::Value = app
