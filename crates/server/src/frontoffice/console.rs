@@ -556,7 +556,12 @@ pub async fn register(
             Ok(show((page, token), StatusCode::CONFLICT))
         }
         Err(error) => {
-            page.errors = vec![("form".into(), refusal(&desk, language, &error))];
+            // A card registered already is this field's fault.
+            let field = match error {
+                DeskError::CardNumberRegistered => "card_number",
+                _ => "form",
+            };
+            page.errors = vec![(field.into(), refusal(&desk, language, &error))];
             let status = match error {
                 DeskError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
                 _ => StatusCode::CONFLICT,

@@ -1024,6 +1024,17 @@ async fn a_sent_form_brought_back_and_changed_is_explained_and_then_registered()
     let (status, registered) = post(filled_in(&explained, "20000027272727", "Klaas Jansen")).await;
     assert_eq!(status, 201, "{registered}");
 
+    // A card registered already: the card number field says so.
+    let mut again = filled_in(&explained, "20000026262626", "Piet Jansen");
+    again.retain(|(name, _)| *name != "idempotency_key");
+    again.push(("idempotency_key", "console-again".into()));
+    let (status, refused) = post(again).await;
+    assert_eq!(status, 409);
+    assert!(
+        refused.contains(r#"aria-invalid="true" aria-describedby="card_number-error""#),
+        "{refused}"
+    );
+
     let mut not_an_amount = filled_in(&explained, "20000028282828", "Kees Jansen");
     not_an_amount.retain(|(name, _)| *name != "idempotency_key");
     not_an_amount.push(("idempotency_key", "console-other".into()));
