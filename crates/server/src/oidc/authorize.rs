@@ -5,7 +5,7 @@
 
 use axum::{
     Form,
-    extract::{State, rejection::FormRejection},
+    extract::{RawQuery, State, rejection::FormRejection},
     http::{HeaderMap, HeaderValue, header},
     response::{IntoResponse, Redirect, Response},
 };
@@ -18,7 +18,6 @@ use super::{
     session,
     tokens::find_client,
 };
-use crate::http::page_query::PageQuery;
 use crate::{
     app::AppState,
     http::{
@@ -138,9 +137,40 @@ pub async fn authorize(
     State(state): State<AppState>,
     language: Language,
     headers: HeaderMap,
-    PageQuery(request): PageQuery<AuthorizationRequest>,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
-    answer(state, language, headers, request).await
+    let query = query.unwrap_or_default();
+    match serde_urlencoded::from_str::<AuthorizationRequest>(&query) {
+        Ok(request) => answer(state, language, headers, request).await,
+        Err(_) => Ok(unreadable(&state, language, &query).await),
+    }
+}
+
+/// A query that does not read as a request: a parameter given twice (RFC
+/// 6749 3.1) or of the wrong kind. When its client and redirect URI are each
+/// given once and valid, the client hears `invalid_request` (RFC 6749
+/// 4.1.2.1); otherwise the member gets the page.
+async fn unreadable(state: &AppState, language: Language, query: &str) -> Response {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
+    let once = |name: &str| {
+        let mut values = pairs.iter().filter(|(key, _)| key == name);
+        match (values.next(), values.next()) {
+            (Some((_, value)), None) => Some(value.as_str()),
+            _ => None,
+        }
+    };
+    let refusal = match client_and_redirect(state, once("client_id"), once("redirect_uri")).await {
+        Some((_, redirect_uri)) => Refusal::Redirect {
+            redirect_uri,
+            state: once("state")
+                .filter(|s| s.len() <= MAX_OPAQUE_VALUE)
+                .map(str::to_owned),
+            error: "invalid_request",
+            description: "a parameter is given twice, or cannot be read",
+        },
+        None => Refusal::Page,
+    };
+    refuse(state, language, refusal)
 }
 
 /// The same request sent as a form: OIDC Core 3.1.2.1 asks for GET and POST.
@@ -210,20 +240,13 @@ async fn answer(
 pub async fn validate(state: &AppState, request: AuthorizationRequest) -> Result<ValidRequest, Refusal> {
     // RFC 6749 3.1: a parameter sent without a value is treated as omitted.
     let request = request.without_empty_values();
-    let (Some(client_id), Some(redirect_uri)) =
-        (request.client_id.as_deref(), request.redirect_uri.as_deref())
-    else {
-        return Err(Refusal::Page);
-    };
-    let Some(client) = find_client(state, client_id).await else {
-        return Err(Refusal::Page);
-    };
-    if !client.redirect_uri_allowed(redirect_uri)
-        || !client.grant_types().contains(&GrantType::AuthorizationCode)
-    {
-        return Err(Refusal::Page);
-    }
-    let redirect_uri = redirect_uri.to_owned();
+    let (client, redirect_uri) = client_and_redirect(
+        state,
+        request.client_id.as_deref(),
+        request.redirect_uri.as_deref(),
+    )
+    .await
+    .ok_or(Refusal::Page)?;
     let back = |error, description| Refusal::Redirect {
         redirect_uri: redirect_uri.clone(),
         state: request.state.clone().filter(|s| s.len() <= MAX_OPAQUE_VALUE),
@@ -335,6 +358,20 @@ pub async fn validate(state: &AppState, request: AuthorizationRequest) -> Result
 }
 
 /// 43 characters of base64url: the SHA-256 of a verifier (RFC 7636 4.2).
+/// The client and the redirect URI, when the client may use the code flow
+/// and registered exactly this URI: only then may an error go back to it.
+async fn client_and_redirect(
+    state: &AppState,
+    client_id: Option<&str>,
+    redirect_uri: Option<&str>,
+) -> Option<(Client, String)> {
+    let (client_id, redirect_uri) = (client_id.filter(|c| !c.is_empty())?, redirect_uri?);
+    let client = find_client(state, client_id).await?;
+    (client.redirect_uri_allowed(redirect_uri)
+        && client.grant_types().contains(&GrantType::AuthorizationCode))
+    .then(|| (client, redirect_uri.to_owned()))
+}
+
 fn is_s256_challenge(challenge: &str) -> bool {
     challenge.len() == 43
         && challenge

@@ -279,7 +279,13 @@ async fn other_errors_go_back_to_the_client_with_state_and_issuer() {
             error,
         )
     });
-    for (url, error) in cases.into_iter().chain(refused) {
+    // A parameter twice (RFC 6749 3.1), with the client and its redirect
+    // URI given once: the client hears it.
+    let twice = (
+        format!("{}&scope=profile", authorize_url(&app, &public_id, &pkce)),
+        "invalid_request",
+    );
+    for (url, error) in cases.into_iter().chain(refused).chain([twice]) {
         let response = app.client.get(&url).send().await.unwrap();
         assert_eq!(response.status(), 303, "{url}");
         let location = response.headers()["location"].to_str().unwrap();
