@@ -50,14 +50,23 @@ code_type! {
 
 code_type! {
     /// A person's or library's name as shown on screens: 1–200 characters of any script,
-    /// but no control characters (they would break layouts and logs).
+    /// but no control characters (they would break layouts and logs) and no
+    /// bidirectional overrides, embeddings or isolates (`\u{202E}Jan` would show
+    /// as another name at the desk and in mails). Arabic and Hebrew names need none:
+    /// their letters carry their direction.
     DisplayName {
         min_chars: 1,
         max_chars: 200,
-        allowed: |c| !c.is_control(),
+        allowed: |c| !c.is_control() && !is_bidi_control(c),
         normalize: str::to_owned,
         error: CodeError,
     }
+}
+
+/// The explicit direction formatting characters of Unicode's bidirectional
+/// algorithm (UAX #9), and the marks.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 #[cfg(test)]
@@ -115,6 +124,15 @@ mod tests {
 
     #[test]
     fn display_name() {
+        assert_eq!(
+            DisplayName::parse("\u{202E}naJ"),
+            Err(CodeError::InvalidCharacter('\u{202E}'))
+        );
+        assert_eq!(
+            DisplayName::parse("Jan\u{2067}x"),
+            Err(CodeError::InvalidCharacter('\u{2067}'))
+        );
+        assert!(DisplayName::parse("محمد العلي").is_ok());
         assert_eq!(
             DisplayName::parse("  Zoë van 't Hof-Đurić ").unwrap().as_str(),
             "Zoë van 't Hof-Đurić"

@@ -532,6 +532,7 @@ async fn membership(
 
 /// Which account to link.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 struct LinkRequest {
     /// The account's username, exactly as the member spells it (case-sensitive).
     #[schema(pattern = "^[A-Za-z0-9_.@-]{4,80}$", example = "Sanne_2015")]

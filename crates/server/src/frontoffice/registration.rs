@@ -25,8 +25,10 @@ pub enum LoginAccountMode {
     None,
 }
 
-/// Registering a member at this library.
+/// Registering a member at this library. A field it does not know is
+/// refused: a misspelled `discount_cents` must not charge the full fee.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RegistrationRequest {
     /// Branch code (vestiging), e.g. `5280`.
     #[schema(pattern = "^[A-Za-z0-9]{1,16}$", example = "5280")]

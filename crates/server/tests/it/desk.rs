@@ -486,6 +486,26 @@ async fn bad_input_gets_a_problem_with_a_message_per_field_and_writes_nothing() 
         assert_eq!(field_codes(&answer), vec![(field.to_owned(), code.to_owned())]);
     }
 
+    // A field it does not know: `discount` for `discount_cents` would
+    // charge the full fee.
+    let mut misspelled = adult("20000010101018", "x@example.nl");
+    misspelled["discount"] = json!(500);
+    let answer = call(&app, &token, "POST", "/api/v1/memberships", Some(&misspelled)).await;
+    assert_eq!(answer.status, 422, "{:?}", answer.body);
+    assert!(
+        answer.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("unknown field `discount`"),
+        "{:?}",
+        answer.body
+    );
+    let document: Value = app.get("/api/v1/openapi.json").await.json().await.unwrap();
+    assert_eq!(
+        document["components"]["schemas"]["RegistrationRequest"]["additionalProperties"], false,
+        "the document says so too"
+    );
+
     let not_json = app
         .client
         .post(app.url("/api/v1/memberships"))
