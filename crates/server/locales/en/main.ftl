@@ -173,6 +173,7 @@ desk-field-username-required = Enter the username of the existing login account.
 desk-field-invalid-username = A username has 4 to 80 characters: letters, digits and _ - @ .
 desk-field-account-not-found = There is no login account with this username. Note: upper and lower case letters differ.
 desk-field-account-of-another-birth-date = This login account belongs to someone with another birth date. Check the username (case-sensitive) and the birth date of this registration with the member.
+desk-field-account-registered-here = This login account already belongs to a registration of this library. Use an existing account only for a member who comes from another library.
 
 # Desk: the console for desk staff
 desk-console-title = Desk

@@ -575,6 +575,14 @@ impl<'a> Desk<'a> {
         if !memberships.iter().any(|m| m.birth_date == birth_date) {
             return Err(field_error("account_of_another_birth_date"));
         }
+        // The guide: an existing account is for a member who moved here from
+        // another library. A second registration here is a duplicate.
+        if memberships
+            .iter()
+            .any(|m| m.library_code == self.library.code.as_str())
+        {
+            return Err(field_error("account_registered_here"));
+        }
         Ok(account)
     }
 

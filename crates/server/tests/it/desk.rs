@@ -745,24 +745,15 @@ async fn staff_cannot_reset_a_password_but_can_resend_the_confirmation_and_every
             .starts_with("client:ils-")
     );
 
-    member(&app.store, "actief_lid").await;
-    let mut linked = adult("20000056565656", "");
-    linked["login_account"] = json!("existing");
-    linked["username"] = json!("actief_lid");
-    linked["birth_date"] = json!("2015-03-03");
-    linked["subscription_type"] = json!("JEUGD");
-    linked["discount_cents"] = json!(0);
-    assert_eq!(
-        call(&app, &token, "POST", "/api/v1/memberships", Some(&linked))
-            .await
-            .status,
-        201
-    );
+    let active = member(&app.store, "actief_lid").await;
+    let card = app.store.memberships().of_account(&active.id).await.unwrap()[0]
+        .card_number
+        .clone();
     let confirmed = call(
         &app,
         &token,
         "POST",
-        "/api/v1/memberships/20000056565656/confirmation-mail",
+        &format!("/api/v1/memberships/{card}/confirmation-mail"),
         None,
     )
     .await;
@@ -809,6 +800,22 @@ async fn a_username_alone_links_no_one_elses_account_to_another_library() {
 
     let memberships = app.store.memberships().of_account(&sanne.id).await.unwrap();
     assert_eq!(memberships.len(), 1, "still only her own card");
+
+    // Her own library, her own birth date: a second registration there is
+    // a duplicate, not a move.
+    let drenthe = desk_token(&app, "DRE01", ALL_DESK_SCOPES).await;
+    let mut duplicate = adult("20000099887766", "ouders@example.nl");
+    duplicate["login_account"] = json!("existing");
+    duplicate["username"] = json!("Sanne_2015");
+    duplicate["birth_date"] = json!("2015-03-03");
+    duplicate["subscription_type"] = json!("JEUGD");
+    duplicate["discount_cents"] = json!(0);
+    let refused = call(&app, &drenthe, "POST", "/api/v1/memberships", Some(&duplicate)).await;
+    assert_eq!(refused.status, 422, "{:?}", refused.body);
+    assert_eq!(
+        field_codes(&refused),
+        vec![("username".into(), "account_registered_here".into())]
+    );
     let reset = call(
         &app,
         &token,
