@@ -106,6 +106,18 @@ pub fn adult(card: &str, email: &str) -> Value {
     })
 }
 
+/// A registration of Sanne, born 2015-03-03 as `member` made her, with her
+/// existing account `username`.
+fn with_existing_account(card: &str, email: &str, username: &str) -> Value {
+    let mut request = adult(card, email);
+    request["login_account"] = json!("existing");
+    request["username"] = json!(username);
+    request["birth_date"] = json!("2015-03-03");
+    request["subscription_type"] = json!("JEUGD");
+    request["discount_cents"] = json!(0);
+    request
+}
+
 pub struct Answer {
     pub status: u16,
     pub content_type: String,
@@ -322,9 +334,7 @@ async fn a_member_who_moved_is_linked_by_the_exact_username_and_the_owner_is_tol
         "only the username and the masked address"
     );
 
-    let mut request = adult("30000012345678", "ouders@example.nl");
-    request["login_account"] = json!("existing");
-    request["username"] = json!("sanne_2015");
+    let mut request = with_existing_account("30000012345678", "ouders@example.nl", "sanne_2015");
     let wrong_case = call(&app, &token, "POST", "/api/v1/memberships", Some(&request)).await;
     assert_eq!(wrong_case.status, 422);
     assert_eq!(
@@ -333,9 +343,6 @@ async fn a_member_who_moved_is_linked_by_the_exact_username_and_the_owner_is_tol
     );
 
     request["username"] = json!("Sanne_2015");
-    request["birth_date"] = json!("2015-03-03");
-    request["subscription_type"] = json!("JEUGD");
-    request["discount_cents"] = json!(0);
     let linked = call(&app, &token, "POST", "/api/v1/memberships", Some(&request)).await;
     assert_eq!(linked.status, 201, "{:?}", linked.body);
     assert_eq!(
@@ -612,12 +619,7 @@ async fn the_recovery_address_is_reset_to_the_registrations_after_the_member_fol
     let sanne = member(&app.store, "sanne").await;
     desk_library(&app, "GRO01", "Biblionet Groningen").await;
     let token = desk_token(&app, "GRO01", ALL_DESK_SCOPES).await;
-    let mut request = adult("30000098765432", "sanne.nieuw@example.nl");
-    request["login_account"] = json!("existing");
-    request["username"] = json!("sanne");
-    request["birth_date"] = json!("2015-03-03");
-    request["subscription_type"] = json!("JEUGD");
-    request["discount_cents"] = json!(0);
+    let request = with_existing_account("30000098765432", "sanne.nieuw@example.nl", "sanne");
     assert_eq!(
         call(&app, &token, "POST", "/api/v1/memberships", Some(&request))
             .await
@@ -804,12 +806,7 @@ async fn a_username_alone_links_no_one_elses_account_to_another_library() {
     // Her own library, her own birth date: a second registration there is
     // a duplicate, not a move.
     let drenthe = desk_token(&app, "DRE01", ALL_DESK_SCOPES).await;
-    let mut duplicate = adult("20000099887766", "ouders@example.nl");
-    duplicate["login_account"] = json!("existing");
-    duplicate["username"] = json!("Sanne_2015");
-    duplicate["birth_date"] = json!("2015-03-03");
-    duplicate["subscription_type"] = json!("JEUGD");
-    duplicate["discount_cents"] = json!(0);
+    let duplicate = with_existing_account("20000099887766", "ouders@example.nl", "Sanne_2015");
     let refused = call(&app, &drenthe, "POST", "/api/v1/memberships", Some(&duplicate)).await;
     assert_eq!(refused.status, 422, "{:?}", refused.body);
     assert_eq!(

@@ -130,6 +130,19 @@ async fn assert_invalid_grant(app: &TestApp, client_id: &str, secret: &str, form
     );
 }
 
+/// Revokes `token` as the client (RFC 7009), which answers 200 whatever the token.
+async fn revoke(app: &TestApp, client_id: &str, secret: &str, token: &str) {
+    let answer = app
+        .client
+        .post(app.url("/revoke"))
+        .basic_auth(client_id, Some(secret))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+}
+
 /// What `/introspect` says of `token`, asked by the client.
 async fn introspect(app: &TestApp, client_id: &str, secret: &str, token: &str) -> serde_json::Value {
     let response = app
@@ -557,15 +570,7 @@ async fn a_refresh_token_that_was_never_issued_ends_nothing_even_with_a_live_fam
 
     // Revoked (here by the client) is said as such: it is no theft.
     let newest = body["refresh_token"].as_str().unwrap();
-    let revoked = app
-        .client
-        .post(app.url("/revoke"))
-        .basic_auth(&client_id, Some(&secret))
-        .form(&[("token", newest)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(revoked.status(), 200);
+    revoke(&app, &client_id, &secret, newest).await;
     let form = [("grant_type", "refresh_token"), ("refresh_token", newest)];
     let (status, body) = exchange(&app, &client_id, Some(&secret), &form).await;
     assert_eq!(
@@ -587,15 +592,7 @@ async fn revoking_a_refresh_token_also_ends_the_access_tokens_given_with_it_and_
     let newest_refresh = rotated["refresh_token"].as_str().unwrap();
     assert_eq!(userinfo_status(&app, &newest_access).await, 200);
 
-    let revoked = app
-        .client
-        .post(app.url("/revoke"))
-        .basic_auth(&client_id, Some(&secret))
-        .form(&[("token", newest_refresh)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(revoked.status(), 200);
+    revoke(&app, &client_id, &secret, newest_refresh).await;
     for access in [&newest_access, &from_code] {
         let why = "revoked with the refresh token";
         assert_access_token_ended(&app, &client_id, &secret, access, why).await;
@@ -700,15 +697,7 @@ async fn clients_authenticate_and_cannot_use_each_others_tokens() {
     assert_eq!(status, 400, "a refresh token of another client");
 
     // Revocation by its own client ends the family.
-    let revoked = app
-        .client
-        .post(app.url("/revoke"))
-        .basic_auth(&client_id, Some(&secret))
-        .form(&[("token", refresh)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(revoked.status(), 200);
+    revoke(&app, &client_id, &secret, refresh).await;
     let (status, _) = exchange(
         &app,
         &client_id,
@@ -824,13 +813,7 @@ async fn library_systems_get_client_credentials_tokens_they_can_introspect_and_r
         .unwrap();
     assert_eq!(answer.status(), 200);
 
-    app.client
-        .post(app.url("/revoke"))
-        .basic_auth(&id, Some(&secret))
-        .form(&[("token", access)])
-        .send()
-        .await
-        .unwrap();
+    revoke(&app, &id, &secret, access).await;
     assert_eq!(introspect(&app, &id, &secret, access).await["active"], false);
     app.stop().await;
 }
