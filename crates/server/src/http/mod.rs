@@ -1,6 +1,8 @@
 //! Shared web plumbing: errors, languages, form tokens, security headers,
 //! request ids, metrics, the client's address behind proxies, query strings.
 
+use axum::http::{HeaderMap, header};
+
 pub mod client_address;
 pub mod csrf;
 pub mod error;
@@ -8,3 +10,17 @@ pub mod i18n;
 pub mod observe;
 pub mod page_query;
 pub mod security;
+
+/// Whether the body is sent as a form (`application/x-www-form-urlencoded`,
+/// in any case: RFC 9110 8.3.1).
+pub fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|media| {
+            media
+                .trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+}

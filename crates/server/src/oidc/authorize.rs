@@ -4,8 +4,7 @@
 //! other error goes back to the client with `state` and `iss`.
 
 use axum::{
-    Form,
-    extract::{RawQuery, State, rejection::FormRejection},
+    extract::{RawQuery, State, rejection::StringRejection},
     http::{HeaderMap, HeaderValue, header},
     response::{IntoResponse, Redirect, Response},
 };
@@ -178,12 +177,16 @@ pub async fn authorize_form(
     State(state): State<AppState>,
     language: Language,
     headers: HeaderMap,
-    form: Result<Form<AuthorizationRequest>, FormRejection>,
+    body: Result<String, StringRejection>,
 ) -> Result<Response, PageError> {
-    let Ok(Form(request)) = form else {
-        return Err(PageError::new(language, PageErrorKind::BadRequest));
+    let body = match body {
+        Ok(body) if crate::http::is_form(&headers) => body,
+        _ => return Err(PageError::new(language, PageErrorKind::BadRequest)),
     };
-    answer(state, language, headers, request).await
+    match serde_urlencoded::from_str::<AuthorizationRequest>(&body) {
+        Ok(request) => answer(state, language, headers, request).await,
+        Err(_) => Ok(unreadable(&state, language, &body).await),
+    }
 }
 
 async fn answer(

@@ -109,18 +109,7 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<
     type Rejection = OAuthError;
 
     async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
-        let form_type = request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.split(';').next())
-            // RFC 9110 8.3.1: media types are case-insensitive.
-            .is_some_and(|media| {
-                media
-                    .trim()
-                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-            });
-        if !form_type {
+        if !crate::http::is_form(request.headers()) {
             return Err(OAuthError::new(
                 "invalid_request",
                 "send the parameters as application/x-www-form-urlencoded",

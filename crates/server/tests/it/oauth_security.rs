@@ -298,6 +298,20 @@ async fn other_errors_go_back_to_the_client_with_state_and_issuer() {
         format!("{}&scope=profile", authorize_url(&app, &public_id, &pkce)),
         "invalid_request",
     );
+    // The same request as a form (OIDC Core 3.1.2.1), its scope twice.
+    let (_, query) = twice.0.split_once('?').unwrap();
+    let posted = app
+        .client
+        .post(app.url("/authorize"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(query.to_owned())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), 303);
+    let location = posted.headers()["location"].to_str().unwrap();
+    assert!(location.starts_with(REDIRECT_URI), "{location}");
+    assert_eq!(query_value(location, "error").as_deref(), Some("invalid_request"));
     for (url, error) in cases.into_iter().chain(refused).chain([twice]) {
         let response = app.client.get(&url).send().await.unwrap();
         assert_eq!(response.status(), 303, "{url}");
