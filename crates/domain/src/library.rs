@@ -53,7 +53,8 @@ code_type! {
     /// but no control characters (they would break layouts and logs) and no
     /// bidirectional overrides, embeddings or isolates (`\u{202E}Jan` would show
     /// as another name at the desk and in mails). Arabic and Hebrew names need none:
-    /// their letters carry their direction.
+    /// their letters carry their direction. The direction marks (U+200E, U+200F,
+    /// U+061C), which pasted text often carries, move no letter and stay.
     DisplayName {
         min_chars: 1,
         max_chars: 200,
@@ -63,10 +64,10 @@ code_type! {
     }
 }
 
-/// The explicit direction formatting characters of Unicode's bidirectional
-/// algorithm (UAX #9), and the marks.
+/// The explicit embeddings, overrides and isolates of Unicode's
+/// bidirectional algorithm (UAX #9).
 fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 #[cfg(test)]
@@ -133,6 +134,7 @@ mod tests {
             Err(CodeError::InvalidCharacter('\u{2067}'))
         );
         assert!(DisplayName::parse("محمد العلي").is_ok());
+        assert!(DisplayName::parse("Jan\u{200E} Jansen").is_ok(), "a pasted mark");
         assert_eq!(
             DisplayName::parse("  Zoë van 't Hof-Đurić ").unwrap().as_str(),
             "Zoë van 't Hof-Đurić"

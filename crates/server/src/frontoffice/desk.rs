@@ -576,10 +576,12 @@ impl<'a> Desk<'a> {
             return Err(field_error("account_of_another_birth_date"));
         }
         // The guide: an existing account is for a member who moved here from
-        // another library. A second registration here is a duplicate.
+        // another library. A second valid registration here is a duplicate;
+        // one that lapsed may be followed by a new one.
+        let today = self.state.clock().now().date();
         if memberships
             .iter()
-            .any(|m| m.library_code == self.library.code.as_str())
+            .any(|m| m.library_code == self.library.code.as_str() && m.valid_until >= today)
         {
             return Err(field_error("account_registered_here"));
         }

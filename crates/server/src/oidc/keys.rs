@@ -580,10 +580,13 @@ impl Keyring {
     /// The body of a refresh token whose tag holds; `None` for one that was
     /// never issued (made up, cut short, or with something appended).
     pub fn issued_refresh_body<'a>(&self, token: &'a str) -> Option<&'a str> {
-        let (body, tag) = token.rsplit_once('~')?;
-        let tag = base64::decode(tag)?;
+        let (body, given) = token.rsplit_once('~')?;
+        let tag = base64::decode(given)?;
         hmac::verify(&self.0.sealing.refresh_tags, body.as_bytes(), &tag).ok()?;
-        Some(body)
+        // Only as issued: the digest is of the whole string, so another
+        // spelling of the same tag (padding, `+` for `-`) would pass for an
+        // old token of the family.
+        (base64::encode_url(&tag) == given).then_some(body)
     }
 
     /// `{"keys": [...]}`: every published key.

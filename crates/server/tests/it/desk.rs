@@ -803,9 +803,13 @@ async fn a_username_alone_links_no_one_elses_account_to_another_library() {
     let memberships = app.store.memberships().of_account(&sanne.id).await.unwrap();
     assert_eq!(memberships.len(), 1, "still only her own card");
 
-    // Her own library, her own birth date: a second registration there is
-    // a duplicate, not a move.
+    // Her own library, her own birth date: her registration there lapsed
+    // (valid until 2025-05-31), so a new one may follow; a second valid one
+    // is a duplicate, not a move.
     let drenthe = desk_token(&app, "DRE01", ALL_DESK_SCOPES).await;
+    let renewed = with_existing_account("20000099887755", "ouders@example.nl", "Sanne_2015");
+    let renewed = call(&app, &drenthe, "POST", "/api/v1/memberships", Some(&renewed)).await;
+    assert_eq!(renewed.status, 201, "{:?}", renewed.body);
     let duplicate = with_existing_account("20000099887766", "ouders@example.nl", "Sanne_2015");
     let refused = call(&app, &drenthe, "POST", "/api/v1/memberships", Some(&duplicate)).await;
     assert_eq!(refused.status, 422, "{:?}", refused.body);

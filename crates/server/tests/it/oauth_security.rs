@@ -557,6 +557,7 @@ async fn a_refresh_token_that_was_never_issued_ends_nothing_even_with_a_live_fam
 
     for made_up in [
         format!("{current}\n"),
+        format!("{current}="),
         format!("{family}.x"),
         body.to_owned(),
         format!("{family}.{}~{}", "A".repeat(43), "B".repeat(43)),
