@@ -150,6 +150,7 @@ desk-error-already-recovery-address = The registration's e-mail address already 
 desk-error-account-already-confirmed = This login account is confirmed already. If the member forgot the password, point to "Forgot your password?".
 desk-error-password-reset-not-offered = Passwords cannot be reset at the desk. The member chooses a new password with "Forgot your password?" on the login page. More help: { $help_url }
 desk-error-idempotency-key-reused = This Idempotency-Key was used for another request.
+desk-error-link-attempts-wait = Too many attempts for this login account named a wrong birth date or username. Try again later, or let the member log in themselves.
 desk-register-sent-before = This form was sent before with other details (for example before the Back button). Check the details and click Continue again to register the member like this.
 desk-error-internal-error = Something went wrong on our side. Please try again in a few minutes.
 desk-field-invalid-branch = Choose a branch.

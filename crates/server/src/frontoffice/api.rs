@@ -342,6 +342,7 @@ fn refused(desk: &Desk<'_>, language: Language, error: DeskError) -> Response {
         DeskError::Invalid(_) | DeskError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
         DeskError::MembershipNotFound | DeskError::AccountNotFound => StatusCode::NOT_FOUND,
         DeskError::PasswordResetNotOffered => StatusCode::FORBIDDEN,
+        DeskError::LinkAttemptsWait => StatusCode::TOO_MANY_REQUESTS,
         DeskError::Internal(cause) => {
             tracing::error!(%cause, "desk operation failed");
             StatusCode::INTERNAL_SERVER_ERROR
@@ -473,6 +474,7 @@ async fn subscription_types(State(state): State<AppState>, caller: Caller) -> Re
         (status = 409, description = "The card number is registered already, or the account is disabled", body = Problem, content_type = PROBLEM_JSON),
         (status = 415, description = "The body is not JSON", body = Problem, content_type = PROBLEM_JSON),
         (status = 422, description = "Fields are not valid", body = Problem, content_type = PROBLEM_JSON),
+        (status = 429, description = "Too many attempts to link this username named a wrong birth date or username: try later", body = Problem, content_type = PROBLEM_JSON),
     )
 )]
 async fn register(
@@ -555,6 +557,7 @@ struct LinkRequest {
         (status = 409, description = "The registration has an account already, or the account is disabled", body = Problem, content_type = PROBLEM_JSON),
         (status = 415, description = "The body is not JSON", body = Problem, content_type = PROBLEM_JSON),
         (status = 422, description = "Fields are not valid, or no account with the username has a registration of this birth date", body = Problem, content_type = PROBLEM_JSON),
+        (status = 429, description = "Too many attempts to link this username named a wrong birth date or username: try later", body = Problem, content_type = PROBLEM_JSON),
     )
 )]
 async fn link(

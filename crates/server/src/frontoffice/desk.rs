@@ -15,6 +15,7 @@ use si_store::{
     catalogue::Library,
     desk_requests::Earlier,
     memberships::{Membership, NewMembership},
+    throttle::ThrottlePolicy,
 };
 use time::{Date, format_description::well_known::Iso8601};
 use utoipa::ToSchema;
@@ -66,6 +67,8 @@ pub enum DeskError {
     PasswordResetNotOffered,
     #[error("this idempotency key was used for another request")]
     IdempotencyKeyReused,
+    #[error("too many attempts to link this account named a wrong birth date or username")]
+    LinkAttemptsWait,
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -86,6 +89,7 @@ impl DeskError {
             DeskError::AlreadyConfirmed => "account_already_confirmed",
             DeskError::PasswordResetNotOffered => "password_reset_not_offered",
             DeskError::IdempotencyKeyReused => "idempotency_key_reused",
+            DeskError::LinkAttemptsWait => "link_attempts_wait",
             DeskError::Internal(_) => "internal_error",
         }
     }
@@ -279,11 +283,30 @@ impl<'a> Desk<'a> {
             return Ok(earlier);
         }
         let registration = request.parse().map_err(DeskError::Invalid)?;
+        let link_attempt = match &registration.login_account {
+            LoginAccountChoice::Existing(username) => Some(self.count_link_attempt(username).await?),
+            _ => None,
+        };
+        let registered = self
+            .register_parsed(&registration, idempotency_key, &request_digest)
+            .await?;
+        if let Some(subject) = link_attempt {
+            self.succeeded(&subject).await?;
+        }
+        Ok(registered)
+    }
+
+    async fn register_parsed(
+        &self,
+        registration: &Registration,
+        idempotency_key: Option<&str>,
+        request_digest: &str,
+    ) -> Result<Registered, DeskError> {
         // A race is lost to another request: one that generated the same
         // username, or one with the same key that then rolled back. Try again.
         for _ in 0..3 {
             match self
-                .register_once(&registration, idempotency_key, &request_digest)
+                .register_once(registration, idempotency_key, request_digest)
                 .await
             {
                 Ok(registered) => return Ok(registered),
@@ -291,7 +314,7 @@ impl<'a> Desk<'a> {
                 Err(RegisterFailure::UsernameRace) => {}
                 Err(RegisterFailure::KeyTaken) => {
                     let key = idempotency_key.unwrap_or_default();
-                    if let Some(earlier) = self.earlier(key, &request_digest).await? {
+                    if let Some(earlier) = self.earlier(key, request_digest).await? {
                         return Ok(earlier);
                     }
                 }
@@ -588,6 +611,38 @@ impl<'a> Desk<'a> {
         Ok(account)
     }
 
+    /// Counts an attempt to link the account named `username` before it is
+    /// made, as a failure until it succeeds: after a few that named another
+    /// birth date (or no account) the username's links wait, so that a birth
+    /// date cannot be found by trying. Its subject, to give the count back.
+    async fn count_link_attempt(&self, username: &Username) -> Result<String, DeskError> {
+        const POLICY: ThrottlePolicy = ThrottlePolicy {
+            free_failures: 5,
+            first_block: std::time::Duration::from_secs(15 * 60),
+            longest_block: std::time::Duration::from_secs(24 * 60 * 60),
+            forgive_every: std::time::Duration::from_secs(60 * 60),
+        };
+        let subject = format!("link:{username}");
+        let blocked = self
+            .state
+            .store
+            .as_writer()
+            .await
+            .throttle()
+            .charge(&subject, &POLICY)
+            .await?;
+        match blocked {
+            Some(_) => Err(DeskError::LinkAttemptsWait),
+            None => Ok(subject),
+        }
+    }
+
+    /// Gives back the count of a link attempt that succeeded.
+    async fn succeeded(&self, subject: &str) -> Result<(), DeskError> {
+        let writer = self.state.store.as_writer().await;
+        Ok(writer.throttle().refund(subject).await?)
+    }
+
     /// The account's owner hears that this library now uses the account.
     async fn tell_of_link(&self, txn: &impl Repositories, account: &Account) -> Result<(), StoreError> {
         let Some(email) = &account.email else {
@@ -658,6 +713,7 @@ impl<'a> Desk<'a> {
 
     /// Links this library's membership, which has no account yet, to an existing account.
     pub async fn link(&self, card: &CardNumber, username: &Username) -> Result<MembershipView, DeskError> {
+        let attempt = self.count_link_attempt(username).await?;
         let txn = self.state.store.begin().await?;
         let (membership, current) = self.membership_and_account(&txn, card).await?;
         if current.is_some() {
@@ -676,6 +732,7 @@ impl<'a> Desk<'a> {
         )
         .await?;
         txn.commit().await?;
+        self.succeeded(&attempt).await?;
         let linked = Membership {
             account: Some(account.id),
             ..membership

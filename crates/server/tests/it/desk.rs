@@ -826,6 +826,19 @@ async fn a_username_alone_links_no_one_elses_account_to_another_library() {
     )
     .await;
     assert_eq!(reset.body["code"], "no_login_account", "{:?}", reset.body);
+
+    // Trying birth dates: after five wrong ones (two above, the duplicate
+    // counts too; the renewal gave its count back) the username's links
+    // wait, the right birth date included.
+    for day in 10..12 {
+        request["birth_date"] = json!(format!("1990-04-{day}"));
+        let guess = call(&app, &token, "POST", "/api/v1/memberships", Some(&request)).await;
+        assert_eq!(guess.status, 422, "{:?}", guess.body);
+    }
+    let right = with_existing_account("30000012340000", "dief@example.nl", "Sanne_2015");
+    let waits = call(&app, &token, "POST", "/api/v1/memberships", Some(&right)).await;
+    assert_eq!(waits.status, 429, "{:?}", waits.body);
+    assert_eq!(waits.body["code"], "link_attempts_wait");
 }
 
 #[tokio::test]
