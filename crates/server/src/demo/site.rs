@@ -16,7 +16,6 @@ use std::{
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
-    Form,
     extract::{Query, State, rejection::QueryRejection},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Redirect, Response},
@@ -28,7 +27,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use si_credentials::secrets::SecretToken;
 
-use crate::http::page_query::PagePath;
+use crate::http::page_query::{PageForm, PagePath};
 use crate::{
     app::AppState,
     config::PublicUrl,
@@ -715,7 +714,7 @@ pub async fn backchannel_logout(
     State(state): State<AppState>,
     PagePath(slug): PagePath<String>,
     language: Language,
-    Form(form): Form<LogoutToken>,
+    PageForm(form): PageForm<LogoutToken>,
 ) -> Result<Response, PageError> {
     let (sites, site) = sites(&state, &slug, language)?;
     let claims = match sites.discovery().await {

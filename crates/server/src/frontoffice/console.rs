@@ -10,11 +10,8 @@ use std::collections::HashMap;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
-    Form, Router,
-    extract::{
-        FromRequestParts, Path, Query, State,
-        rejection::{FormRejection, QueryRejection},
-    },
+    Router,
+    extract::{FromRequestParts, Path, Query, State, rejection::QueryRejection},
     http::{HeaderMap, StatusCode, request::Parts},
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
@@ -28,7 +25,7 @@ use super::{
     desk::{AccountSummary, Desk, DeskError, MembershipView, Registered, parse_card, parse_username},
     registration::{FieldError, LoginAccountMode, RegistrationRequest},
 };
-use crate::http::page_query::PagePath;
+use crate::http::page_query::{PageForm, PagePath};
 use crate::{
     app::AppState,
     http::{
@@ -496,12 +493,9 @@ pub async fn register(
     language: Language,
     headers: HeaderMap,
     at_desk: AtDesk,
-    form: Result<Form<RegisterForm>, FormRejection>,
+    PageForm(form): PageForm<RegisterForm>,
 ) -> Result<Response, PageError> {
     let AtDesk { staff, library } = at_desk;
-    let Ok(Form(form)) = form else {
-        return Err(PageError::new(language, PageErrorKind::BadRequest));
-    };
     let desk = desk_of(&state, &library, &staff, language);
     let (mut page, token) = register_page(&state, language, &headers, &staff, &library, form.clone()).await?;
     if !csrf::is_valid(&headers, &form.csrf) {
@@ -765,12 +759,9 @@ pub async fn act(
     headers: HeaderMap,
     at_desk: AtDesk,
     PagePath((_, card, action)): PagePath<(String, String, String)>,
-    form: Result<Form<ActionForm>, FormRejection>,
+    PageForm(form): PageForm<ActionForm>,
 ) -> Result<Response, PageError> {
     let AtDesk { staff, library } = at_desk;
-    let Ok(Form(form)) = form else {
-        return Err(PageError::new(language, PageErrorKind::BadRequest));
-    };
     let fail = |error: String| Outcome {
         error: Some(error),
         username: form.username.clone(),

@@ -1,9 +1,11 @@
-//! The query string and the path parameters of a page: one that does not
-//! parse (a field twice, a value of the wrong kind, `%ff` that is no text)
-//! gets the localized "bad request" page, not the framework's text.
+//! The query string, the path parameters and the form body of a page: one
+//! that does not parse (a field twice, a value of the wrong kind, `%ff` that
+//! is no text, a body that is no form) gets the localized "bad request"
+//! page, not the framework's text.
 
 use axum::{
-    extract::{FromRequestParts, Path, Query},
+    body::Bytes,
+    extract::{FromRequest, FromRequestParts, Path, Query, Request},
     http::request::Parts,
 };
 use serde::de::DeserializeOwned;
@@ -36,6 +38,28 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for PagePat
             return Ok(Self(value));
         }
         Err(bad_request(parts, state).await)
+    }
+}
+
+/// A form a page posts (`application/x-www-form-urlencoded`). Unlike axum's
+/// `Form`, the media type is matched without regard to case (RFC 9110 8.3.1).
+pub struct PageForm<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for PageForm<T> {
+    type Rejection = PageError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = request.into_parts();
+        if super::is_form(&parts.headers) {
+            // Read through `Bytes`, which keeps the router's body limit.
+            let request = Request::from_parts(parts.clone(), body);
+            if let Ok(bytes) = Bytes::from_request(request, state).await
+                && let Ok(value) = serde_urlencoded::from_bytes(&bytes)
+            {
+                return Ok(Self(value));
+            }
+        }
+        Err(bad_request(&mut parts, state).await)
     }
 }
 

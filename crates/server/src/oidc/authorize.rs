@@ -13,7 +13,7 @@ use si_credentials::secrets::SecretToken;
 use si_store::{Repositories, grants::CodeGrant, sessions::BrowserSession};
 
 use super::{
-    clients::{Client, ClientKind, GrantType},
+    clients::{Client, ClientKind, GrantType, Scope},
     session,
     tokens::find_client,
 };
@@ -140,9 +140,55 @@ pub async fn authorize(
 ) -> Result<Response, PageError> {
     let query = query.unwrap_or_default();
     match serde_urlencoded::from_str::<AuthorizationRequest>(&query) {
-        Ok(request) => answer(state, language, headers, request).await,
-        Err(_) => Ok(unreadable(&state, language, &query).await),
+        Ok(request) if decodes_exactly(&query) => answer(state, language, headers, request).await,
+        _ => Ok(unreadable(&state, language, &query).await),
     }
+}
+
+/// Whether every name and value of a query or form decodes to UTF-8. The
+/// form parser puts U+FFFD for bytes that do not, and a `state` or `nonce`
+/// changed that way is no longer the client's (RFC 6749 4.1.2).
+fn decodes_exactly(encoded: &str) -> bool {
+    encoded.split('&').all(|part| decode(part).is_some())
+}
+
+/// The name–value pairs of a query or form, each decoded exactly; a pair
+/// that does not decode to UTF-8 is left out, not changed.
+fn exact_pairs(encoded: &str) -> Vec<(String, String)> {
+    encoded
+        .split('&')
+        .filter(|part| !part.is_empty())
+        .filter_map(|part| {
+            let (name, value) = part.split_once('=').unwrap_or((part, ""));
+            Some((decode(name)?, decode(value)?))
+        })
+        .collect()
+}
+
+/// `application/x-www-form-urlencoded` decoding of one name or value: `+`
+/// is a space, `%XX` a byte; none when the bytes are not UTF-8.
+fn decode(encoded: &str) -> Option<String> {
+    let raw = encoded.as_bytes();
+    let hex = |at: usize| raw.get(at).and_then(|&byte| char::from(byte).to_digit(16));
+    let mut bytes = Vec::with_capacity(raw.len());
+    let mut at = 0;
+    while at < raw.len() {
+        match (raw[at], hex(at + 1), hex(at + 2)) {
+            (b'%', Some(high), Some(low)) => {
+                bytes.push((high * 16 + low) as u8);
+                at += 3;
+            }
+            (b'+', _, _) => {
+                bytes.push(b' ');
+                at += 1;
+            }
+            (byte, _, _) => {
+                bytes.push(byte);
+                at += 1;
+            }
+        }
+    }
+    String::from_utf8(bytes).ok()
 }
 
 /// A query that does not read as a request: a parameter given twice (RFC
@@ -150,7 +196,7 @@ pub async fn authorize(
 /// given once and valid, the client hears `invalid_request` (RFC 6749
 /// 4.1.2.1); otherwise the member gets the page.
 async fn unreadable(state: &AppState, language: Language, query: &str) -> Response {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
+    let pairs = exact_pairs(query);
     let once = |name: &str| {
         let mut values = pairs.iter().filter(|(key, _)| key == name);
         match (values.next(), values.next()) {
@@ -165,7 +211,7 @@ async fn unreadable(state: &AppState, language: Language, query: &str) -> Respon
                 .filter(|s| s.len() <= MAX_OPAQUE_VALUE)
                 .map(str::to_owned),
             error: "invalid_request",
-            description: "a parameter is given twice, or cannot be read",
+            description: "a parameter is given twice, is not UTF-8, or cannot be read",
         },
         None => Refusal::Page,
     };
@@ -184,8 +230,8 @@ pub async fn authorize_form(
         _ => return Err(PageError::new(language, PageErrorKind::BadRequest)),
     };
     match serde_urlencoded::from_str::<AuthorizationRequest>(&body) {
-        Ok(request) => answer(state, language, headers, request).await,
-        Err(_) => Ok(unreadable(&state, language, &body).await),
+        Ok(request) if decodes_exactly(&body) => answer(state, language, headers, request).await,
+        _ => Ok(unreadable(&state, language, &body).await),
     }
 }
 
@@ -283,11 +329,15 @@ pub async fn validate(state: &AppState, request: AuthorizationRequest) -> Result
             "only response_type=code is supported",
         ));
     }
+    // Scope values this provider does not know (`offline_access`, `phone`)
+    // are ignored (OIDC Core 3.1.2.1); a known one the client may not use is
+    // refused.
     let scopes: Vec<&str> = request
         .scope
         .as_deref()
         .unwrap_or_default()
         .split_whitespace()
+        .filter(|scope| Scope::parse(scope).is_ok())
         .collect();
     if !scopes.contains(&"openid") {
         return Err(back("invalid_scope", "the openid scope is required"));
@@ -394,8 +444,12 @@ async fn hinted_member(state: &AppState, hint: &str) -> Option<String> {
     claims.get("sub")?.as_str().map(str::to_owned)
 }
 
+/// `max_age=0` asks for the password every time, as `prompt=login` does
+/// (OIDC Core 3.1.2.1): a login earlier in the same second is not fresh.
 fn fresh_enough(state: &AppState, session: &BrowserSession, max_age: Option<i64>) -> bool {
-    max_age.is_none_or(|seconds| (state.clock().now() - session.auth_time).whole_seconds() <= seconds)
+    max_age.is_none_or(|seconds| {
+        seconds > 0 && (state.clock().now() - session.auth_time).whole_seconds() <= seconds
+    })
 }
 
 /// Issues the code for a logged-in member and sends the browser back; the

@@ -7,8 +7,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
-    Form,
-    extract::{State, rejection::FormRejection},
+    extract::State,
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Redirect, Response},
 };
@@ -23,14 +22,14 @@ use super::{
     authorize::{self, AuthorizationRequest, Refusal, ValidRequest},
     backchannel, session,
 };
-use crate::http::page_query::PageQuery;
+use crate::http::page_query::{PageForm, PageQuery};
 use crate::{
     app::AppState,
     frontoffice::FRONTOFFICE_PATH,
     http::{
         client_address::ClientAddress,
         csrf::{self, FormToken},
-        error::{PageError, PageErrorKind, other},
+        error::{PageError, other},
         i18n::Language,
     },
     selfservice::ACCOUNT_PATH,
@@ -139,12 +138,8 @@ pub async fn submit(
     language: Language,
     ClientAddress(client_address): ClientAddress,
     headers: HeaderMap,
-    form: Result<Form<LoginForm>, FormRejection>,
+    PageForm(form): PageForm<LoginForm>,
 ) -> Result<Response, PageError> {
-    // Not a form a browser would send: a localized page, not the framework's text.
-    let Ok(Form(form)) = form else {
-        return Err(PageError::new(language, PageErrorKind::BadRequest));
-    };
     let request: LoginRequest = serde_urlencoded::from_str(&form.request).unwrap_or_default();
     // The form posts without the query that carried `ui_locales`: the
     // answer stays in the language the form was shown in.

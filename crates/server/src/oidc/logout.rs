@@ -9,8 +9,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
-    Form,
-    extract::{State, rejection::FormRejection},
+    extract::State,
     http::{HeaderMap, HeaderValue, header},
     response::{IntoResponse, Redirect, Response},
 };
@@ -23,7 +22,7 @@ use super::{
     backchannel,
     session::{self, SESSION_COOKIE, cookie},
 };
-use crate::http::page_query::PageQuery;
+use crate::http::page_query::{PageForm, PageQuery};
 use crate::{
     app::AppState,
     http::{
@@ -100,9 +99,9 @@ pub async fn confirm(
     State(state): State<AppState>,
     language: Language,
     headers: HeaderMap,
-    form: Result<Form<LogoutRequest>, FormRejection>,
+    form: Result<PageForm<LogoutRequest>, PageError>,
 ) -> Result<Response, PageError> {
-    let request = form.map(|Form(request)| request).unwrap_or_default();
+    let request = form.map(|PageForm(request)| request).unwrap_or_default();
     end(state, language, headers, request).await
 }
 

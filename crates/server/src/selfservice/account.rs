@@ -8,8 +8,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
-    Form,
-    extract::{State, rejection::FormRejection},
+    extract::State,
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Redirect, Response},
 };
@@ -30,12 +29,12 @@ use super::{
     ConfirmationError, NoticePage,
     new_password::{RuleState, acceptable, checklist},
 };
-use crate::http::page_query::PageQuery;
+use crate::http::page_query::{PageForm, PageQuery};
 use crate::{
     app::AppState,
     http::{
         csrf::{self, FormToken},
-        error::{PageError, PageErrorKind, other},
+        error::{PageError, other},
         i18n::Language,
     },
     mail::{self, Mail},
@@ -114,7 +113,7 @@ pub async fn change_username(
     State(state): State<AppState>,
     language: Language,
     headers: HeaderMap,
-    form: Result<Form<AccountForm>, FormRejection>,
+    PageForm(form): PageForm<AccountForm>,
 ) -> Result<Response, PageError> {
     let Some((form, account, _)) = posted(&state, language, &headers, form).await? else {
         return Ok(Redirect::to("/login").into_response());
@@ -164,7 +163,7 @@ pub async fn change_password(
     State(state): State<AppState>,
     language: Language,
     headers: HeaderMap,
-    form: Result<Form<AccountForm>, FormRejection>,
+    PageForm(form): PageForm<AccountForm>,
 ) -> Result<Response, PageError> {
     let Some((form, account, session)) = posted(&state, language, &headers, form).await? else {
         return Ok(Redirect::to("/login").into_response());
@@ -243,7 +242,7 @@ pub async fn change_email(
     State(state): State<AppState>,
     language: Language,
     headers: HeaderMap,
-    form: Result<Form<AccountForm>, FormRejection>,
+    PageForm(form): PageForm<AccountForm>,
 ) -> Result<Response, PageError> {
     let Some((form, account, _)) = posted(&state, language, &headers, form).await? else {
         return Ok(Redirect::to("/login").into_response());
@@ -368,11 +367,8 @@ pub async fn ask_to_confirm_email(
 pub async fn confirm_email(
     State(state): State<AppState>,
     language: Language,
-    form: Result<Form<LinkQuery>, FormRejection>,
+    PageForm(query): PageForm<LinkQuery>,
 ) -> Result<Response, PageError> {
-    let Ok(Form(query)) = form else {
-        return Err(PageError::new(language, PageErrorKind::BadRequest));
-    };
     let confirmed = async {
         let txn = state.store.begin().await?;
         let spent = txn
@@ -461,11 +457,8 @@ async fn posted(
     state: &AppState,
     language: Language,
     headers: &HeaderMap,
-    form: Result<Form<AccountForm>, FormRejection>,
+    form: AccountForm,
 ) -> Result<Option<(AccountForm, Account, String)>, PageError> {
-    let Ok(Form(form)) = form else {
-        return Err(PageError::new(language, PageErrorKind::BadRequest));
-    };
     Ok(signed_in_session(state, language, headers)
         .await?
         .map(|(account, session)| (form, account, session)))

@@ -7,8 +7,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
-    Form,
-    extract::{State, rejection::FormRejection},
+    extract::State,
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
 };
@@ -27,8 +26,9 @@ use crate::{
     app::AppState,
     http::{
         csrf::{self, FormToken},
-        error::{PageError, PageErrorKind, other},
+        error::{PageError, other},
         i18n::Language,
+        page_query::PageForm,
     },
     mail::{self, Mail},
 };
@@ -185,7 +185,7 @@ pub async fn request_password(
     State(state): State<AppState>,
     language: Language,
     headers: HeaderMap,
-    form: Result<Form<ForgotForm>, FormRejection>,
+    PageForm(form): PageForm<ForgotForm>,
 ) -> Result<Response, PageError> {
     request(state, language, &headers, Forgotten::Password, form).await
 }
@@ -194,7 +194,7 @@ pub async fn request_username(
     State(state): State<AppState>,
     language: Language,
     headers: HeaderMap,
-    form: Result<Form<ForgotForm>, FormRejection>,
+    PageForm(form): PageForm<ForgotForm>,
 ) -> Result<Response, PageError> {
     request(state, language, &headers, Forgotten::Username, form).await
 }
@@ -206,11 +206,8 @@ async fn request(
     language: Language,
     headers: &HeaderMap,
     forgotten: Forgotten,
-    form: Result<Form<ForgotForm>, FormRejection>,
+    form: ForgotForm,
 ) -> Result<Response, PageError> {
-    let Ok(Form(form)) = form else {
-        return Err(PageError::new(language, PageErrorKind::BadRequest));
-    };
     let (typed, max_length) = match forgotten {
         Forgotten::Password => (form.username, 80),
         Forgotten::Username => (form.email, 254),

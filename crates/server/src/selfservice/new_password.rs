@@ -10,8 +10,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
-    Form,
-    extract::{State, rejection::FormRejection},
+    extract::State,
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Redirect, Response},
 };
@@ -25,7 +24,7 @@ use si_store::{
 };
 
 use super::{ACCOUNT_PATH, NoticePage, forgot};
-use crate::http::page_query::PageQuery;
+use crate::http::page_query::{PageForm, PageQuery};
 use crate::{
     app::AppState,
     http::{
@@ -154,7 +153,7 @@ pub async fn submit_confirm(
     State(state): State<AppState>,
     language: Language,
     headers: HeaderMap,
-    form: Result<Form<NewPasswordForm>, FormRejection>,
+    PageForm(form): PageForm<NewPasswordForm>,
 ) -> Result<Response, PageError> {
     submit(&state, language, &headers, Flow::Confirm, form).await
 }
@@ -163,7 +162,7 @@ pub async fn submit_reset(
     State(state): State<AppState>,
     language: Language,
     headers: HeaderMap,
-    form: Result<Form<NewPasswordForm>, FormRejection>,
+    PageForm(form): PageForm<NewPasswordForm>,
 ) -> Result<Response, PageError> {
     submit(&state, language, &headers, Flow::Reset, form).await
 }
@@ -199,11 +198,8 @@ async fn submit(
     language: Language,
     headers: &HeaderMap,
     flow: Flow,
-    form: Result<Form<NewPasswordForm>, FormRejection>,
+    form: NewPasswordForm,
 ) -> Result<Response, PageError> {
-    let Ok(Form(form)) = form else {
-        return Err(PageError::new(language, PageErrorKind::BadRequest));
-    };
     let account = match linked_account(state, language, flow, &form.token).await? {
         Ok(account) => account,
         Err(dead) => return Ok(link_not_usable(language, headers, flow, &form.token, dead)),
@@ -281,11 +277,8 @@ pub async fn resend_confirmation(
     State(state): State<AppState>,
     language: Language,
     headers: HeaderMap,
-    form: Result<Form<NewPasswordForm>, FormRejection>,
+    PageForm(form): PageForm<NewPasswordForm>,
 ) -> Result<Response, PageError> {
-    let Ok(Form(form)) = form else {
-        return Err(PageError::new(language, PageErrorKind::BadRequest));
-    };
     let internal = |e: &dyn std::fmt::Display| PageError::internal(language, e);
     let found = state
         .store
