@@ -1,5 +1,6 @@
 // Ticks off the password rules while the member types. The server checks the
-// same rules (and more) on submit; without this script its answer shows them.
+// same rules (and more) on submit; without this script its answer names the
+// rules a refused password did not meet.
 (function () {
   "use strict";
   var form = document.querySelector("form[data-password-checklist]");
@@ -27,4 +28,6 @@
   }
   password.addEventListener("input", update);
   repeat.addEventListener("input", update);
+  // A browser may put back what was typed (the back button).
+  update();
 })();

@@ -27,7 +27,7 @@ use si_store::{
 
 use super::{
     ConfirmationError, NoticePage,
-    new_password::{RuleState, acceptable, checklist},
+    new_password::{PasswordFields, acceptable},
 };
 use crate::http::page_query::{PageForm, PageQuery};
 use crate::{
@@ -61,12 +61,11 @@ struct AccountPage {
     memberships: Vec<MembershipLine>,
     new_username: String,
     username_error: Option<String>,
-    rules: Vec<RuleState>,
-    same: bool,
-    password_errors: Vec<String>,
-    focus_password: bool,
+    current_error: Option<String>,
+    fields: PasswordFields,
     new_email: String,
     email_error: Option<String>,
+    email_current_error: Option<String>,
     done: Option<String>,
 }
 
@@ -169,10 +168,8 @@ pub async fn change_password(
         return Ok(Redirect::to("/login").into_response());
     };
     let internal = |e: &dyn std::fmt::Display| PageError::internal(language, e);
-    let refuse = |keys: Vec<&str>| Outcome {
-        typed_password: form.password.clone(),
-        repeat: form.repeat.clone(),
-        password_errors: keys.into_iter().map(|key| language.text(key)).collect(),
+    let refuse = |problems: Vec<&'static str>| Outcome {
+        password_problems: problems,
         ..Outcome::default()
     };
     if !csrf::is_valid(&headers, &form.csrf) {
@@ -190,8 +187,8 @@ pub async fn change_password(
         .map_err(|e| internal(&e))?
     {
         let outcome = Outcome {
-            password_errors: vec![refusal],
-            ..refuse(vec![])
+            current_error: Some(refusal),
+            ..Outcome::default()
         };
         return page(&state, language, &headers, &account, outcome).await;
     }
@@ -277,7 +274,7 @@ pub async fn change_email(
     {
         let outcome = Outcome {
             new_email: typed.clone(),
-            email_error: Some(refusal),
+            email_current_error: Some(refusal),
             ..Outcome::default()
         };
         return page(&state, language, &headers, &account, outcome).await;
@@ -499,11 +496,12 @@ async fn signed_in_session(
 struct Outcome {
     new_username: String,
     username_error: Option<String>,
-    typed_password: String,
-    repeat: String,
-    password_errors: Vec<String>,
+    current_error: Option<String>,
+    /// Text keys, as [`acceptable`] gives them.
+    password_problems: Vec<&'static str>,
     new_email: String,
     email_error: Option<String>,
+    email_current_error: Option<String>,
     done: Option<String>,
 }
 
@@ -528,8 +526,10 @@ async fn page(
         })
         .collect();
     let refused = outcome.username_error.is_some()
+        || outcome.current_error.is_some()
+        || !outcome.password_problems.is_empty()
         || outcome.email_error.is_some()
-        || !outcome.password_errors.is_empty();
+        || outcome.email_current_error.is_some();
     let status = match refused {
         true => StatusCode::BAD_REQUEST,
         false => StatusCode::OK,
@@ -545,12 +545,15 @@ async fn page(
         memberships,
         new_username: outcome.new_username,
         username_error: outcome.username_error,
-        rules: checklist(language, &outcome.typed_password),
-        same: !outcome.typed_password.is_empty() && outcome.typed_password == outcome.repeat,
-        password_errors: outcome.password_errors,
-        focus_password: false,
+        current_error: outcome.current_error,
+        fields: PasswordFields::new(
+            language,
+            &outcome.password_problems,
+            !outcome.password_problems.is_empty(),
+        ),
         new_email: outcome.new_email,
         email_error: outcome.email_error,
+        email_current_error: outcome.email_current_error,
         done: outcome.done,
     };
     Ok(csrf.attach((status, page).into_response()))

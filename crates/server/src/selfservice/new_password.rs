@@ -53,39 +53,57 @@ struct SetPasswordPage {
     token: String,
     username: String,
     username_line: String,
-    rules: Vec<RuleState>,
-    same: bool,
-    password_errors: Vec<String>,
-    focus_password: bool,
+    fields: PasswordFields,
 }
 
-/// One line of the password checklist, as the server sees the typed password.
-pub(super) struct RuleState {
+/// The two new-password fields (`password_fields.html`). They always come
+/// back empty, so every rule starts unticked (the script ticks them as the
+/// member types); each error is tied to the field it is about.
+pub(super) struct PasswordFields {
+    pub(super) rules: Vec<Rule>,
+    pub(super) errors: Vec<String>,
+    pub(super) repeat_error: Option<String>,
+    /// Whether the first field with an error, or else the first field, takes the focus.
+    pub(super) focus: bool,
+}
+
+/// One line of the password checklist.
+pub(super) struct Rule {
     pub(super) id: &'static str,
     pub(super) text: String,
-    pub(super) met: bool,
 }
 
-/// The guide's rules, each marked met or not by `typed`.
-pub(super) fn checklist(language: Language, typed: &str) -> Vec<RuleState> {
-    PasswordRule::ALL
-        .into_iter()
-        .map(|rule| {
-            let (id, key) = match rule {
-                PasswordRule::MinLength => ("min-length", "rule-min-length"),
-                PasswordRule::UpperCase => ("upper-case", "rule-upper-case"),
-                PasswordRule::LowerCase => ("lower-case", "rule-lower-case"),
-                PasswordRule::Digit => ("digit", "rule-digit"),
-                PasswordRule::Special => ("special", "rule-special"),
-            };
-            RuleState {
-                id,
-                text: language.text(key),
-                met: rule.is_met_by(typed),
-            }
-        })
-        .collect()
+impl PasswordFields {
+    /// The fields with `problems` (text keys, as [`acceptable`] gives them).
+    pub(super) fn new(language: Language, problems: &[&str], focus: bool) -> Self {
+        let rules = PasswordRule::ALL
+            .into_iter()
+            .map(|rule| {
+                let (id, key) = match rule {
+                    PasswordRule::MinLength => ("min-length", "rule-min-length"),
+                    PasswordRule::UpperCase => ("upper-case", "rule-upper-case"),
+                    PasswordRule::LowerCase => ("lower-case", "rule-lower-case"),
+                    PasswordRule::Digit => ("digit", "rule-digit"),
+                    PasswordRule::Special => ("special", "rule-special"),
+                };
+                Rule {
+                    id,
+                    text: language.text(key),
+                }
+            })
+            .collect();
+        let (repeat, password): (Vec<&str>, Vec<&str>) = problems.iter().partition(|&&key| key == NOT_SAME);
+        Self {
+            rules,
+            errors: password.into_iter().map(|key| language.text(key)).collect(),
+            repeat_error: repeat.first().map(|key| language.text(key)),
+            focus,
+        }
+    }
 }
+
+/// The problem that is the repeat field's, not the password's.
+const NOT_SAME: &str = "password-not-same";
 
 #[derive(Deserialize)]
 pub struct LinkQuery {
@@ -178,17 +196,13 @@ async fn show(
         Ok(account) => account,
         Err(dead) => return Ok(link_not_usable(language, headers, flow, &token, dead)),
     };
-    let entered = NewPasswordForm {
-        token,
-        ..NewPasswordForm::default()
-    };
     Ok(page(
         language,
         headers,
         flow,
         &account,
-        &entered,
-        Vec::new(),
+        &token,
+        &[],
         StatusCode::OK,
     ))
 }
@@ -204,19 +218,19 @@ async fn submit(
         Ok(account) => account,
         Err(dead) => return Ok(link_not_usable(language, headers, flow, &form.token, dead)),
     };
-    let again = |errors: Vec<String>| {
+    let again = |problems: &[&str]| {
         page(
             language,
             headers,
             flow,
             &account,
-            &form,
-            errors,
+            &form.token,
+            problems,
             StatusCode::BAD_REQUEST,
         )
     };
     if !csrf::is_valid(headers, &form.csrf) {
-        return Ok(again(vec![language.text("login-expired-form")]));
+        return Ok(again(&["login-expired-form"]));
     }
     let cards: Vec<String> = state
         .store
@@ -229,11 +243,7 @@ async fn submit(
         .collect();
     let password = match acceptable(&form.password, &form.repeat, &account, &cards) {
         Ok(password) => password,
-        Err(problems) => {
-            return Ok(again(
-                problems.into_iter().map(|key| language.text(key)).collect(),
-            ));
-        }
+        Err(problems) => return Ok(again(&problems)),
     };
     let hash = state
         .hasher
@@ -455,13 +465,13 @@ pub(super) fn acceptable(
         Err(PasswordError::Unmet(_)) => {
             let mut problems = vec!["password-rules-unmet"];
             if typed != repeat {
-                problems.push("password-not-same");
+                problems.push(NOT_SAME);
             }
             return Err(problems);
         }
     };
     if typed != repeat {
-        return Err(vec!["password-not-same"]);
+        return Err(vec![NOT_SAME]);
     }
     let identifiers: Vec<&str> = std::iter::once(account.username.as_str())
         .chain(cards.iter().map(String::as_str))
@@ -475,18 +485,16 @@ pub(super) fn acceptable(
     Ok(password)
 }
 
-/// The page, with the checklist showing what `entered` meets.
+/// The page for the link `token`, with `problems` (text keys) of the last try.
 fn page(
     language: Language,
     headers: &HeaderMap,
     flow: Flow,
     account: &Account,
-    entered: &NewPasswordForm,
-    errors: Vec<String>,
+    token: &str,
+    problems: &[&str],
     status: StatusCode,
 ) -> Response {
-    let (token, typed) = (entered.token.as_str(), entered.password.as_str());
-    let rules = checklist(language, typed);
     let csrf = FormToken::for_page(headers);
     let username = account.username.as_str().to_owned();
     let page = SetPasswordPage {
@@ -498,10 +506,7 @@ fn page(
         token: token.to_owned(),
         username_line: language.text_with("set-password-for", &[("username", username.clone().into())]),
         username,
-        rules,
-        same: !typed.is_empty() && typed == entered.repeat,
-        password_errors: errors,
-        focus_password: true,
+        fields: PasswordFields::new(language, problems, true),
     };
     csrf.attach((status, page).into_response())
 }

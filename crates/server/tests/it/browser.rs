@@ -430,8 +430,19 @@ async fn a_new_member_confirms_changes_the_username_and_logs_out() {
     let current = driver.find(By::Id("current")).await.unwrap();
     current.send_keys("not my password").await.unwrap();
     current.send_keys(Key::Enter).await.unwrap();
-    let alert = driver.find(By::Css("#password-errors")).await.unwrap();
+    // The error is the current password's: tied to it, and it has the focus.
+    let alert = driver.find(By::Css("#current-error")).await.unwrap();
     assert!(alert.text().await.unwrap().contains("klopt niet"));
+    let focused = driver.active_element().await.unwrap();
+    assert_eq!(focused.attr("id").await.unwrap().as_deref(), Some("current"));
+    assert_eq!(
+        focused.attr("aria-invalid").await.unwrap().as_deref(),
+        Some("true")
+    );
+    assert_eq!(
+        driver.title().await.unwrap(),
+        "Mijn inlogaccount – Single Identity"
+    );
     browser.assert_accessible("account page with an error").await;
 
     driver

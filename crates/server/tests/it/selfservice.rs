@@ -174,13 +174,20 @@ async fn a_forgotten_password_is_replaced_once_through_the_mailed_link() {
         "{page}"
     );
     let token = hidden_field(&page, "token");
+    // Each refusal is tied to the field it is about; both fields come back
+    // empty, so no rule shows as met.
     let attempts = [
-        ("kort1!", "kort1!", "voldoet nog niet aan alle regels"),
-        (NEW_PASSWORD, "Zonnebloem-tafel-43!", "niet hetzelfde"),
-        ("Sanne-2024-!x", "Sanne-2024-!x", "gebruikersnaam of pasnummer"),
-        ("Password1!", "Password1!", "te makkelijk te raden"),
+        ("kort1!", "kort1!", "voldoet nog niet aan alle regels", "password"),
+        (NEW_PASSWORD, "Zonnebloem-tafel-43!", "niet hetzelfde", "repeat"),
+        (
+            "Sanne-2024-!x",
+            "Sanne-2024-!x",
+            "gebruikersnaam of pasnummer",
+            "password",
+        ),
+        ("Password1!", "Password1!", "te makkelijk te raden", "password"),
     ];
-    for (password, repeat, refusal) in attempts {
+    for (password, repeat, refusal, field) in attempts {
         let (status, page) = submit(
             &app,
             &member_browser,
@@ -190,7 +197,18 @@ async fn a_forgotten_password_is_replaced_once_through_the_mailed_link() {
         .await;
         assert_eq!(status, 400, "{password}");
         assert!(page.contains(refusal), "{password}: {page}");
-        assert!(page.contains("aria-invalid=\"true\""), "the field is marked");
+        for id in ["password", "repeat"] {
+            assert_eq!(
+                input_tag(&page, id).contains("aria-invalid=\"true\""),
+                id == field,
+                "{password}: {}",
+                input_tag(&page, id)
+            );
+        }
+        assert!(
+            !page.contains("class=\"met\""),
+            "{password}: a rule ticked over an empty field"
+        );
     }
     let (status, page) = submit(
         &app,
@@ -943,4 +961,13 @@ async fn asking_a_new_mail_with_a_link_that_still_works_opens_it() {
     assert_eq!(response.status(), 303);
     assert_eq!(response.headers()["location"], "/confirm?token=fresh-token");
     app.stop().await;
+}
+
+/// The `<input>` tag with this id.
+fn input_tag<'p>(page: &'p str, id: &str) -> &'p str {
+    let start = page
+        .find(&format!("<input id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no field {id}"));
+    let end = page[start..].find('>').unwrap() + start;
+    &page[start..=end]
 }
