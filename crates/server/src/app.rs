@@ -377,19 +377,11 @@ async fn method_not_allowed(language: Language, uri: Uri) -> Response {
     PageError::new(language, PageErrorKind::MethodNotAllowed).into_response()
 }
 
+/// The page to go back to, as the language switch and the help page get it.
 #[derive(Deserialize)]
-struct ReturnTo {
+pub struct ReturnTo {
     #[serde(rename = "return")]
-    path: Option<String>,
-}
-
-/// A path on this site, as a browser would follow it: visible ASCII only
-/// (browsers drop tabs and line breaks, so "/\t/x" would lead to "//x"), no
-/// backslash (read as a slash) and no second slash in front.
-fn is_local_path(path: &str) -> bool {
-    path.starts_with('/')
-        && !path.starts_with("//")
-        && path.chars().all(|c| c.is_ascii_graphic() && c != '\\')
+    pub path: Option<String>,
 }
 
 /// Remembers the chosen language for a year and goes back to the page the
@@ -402,7 +394,7 @@ async fn switch_language(
     let language = Language::from_code(&code).ok_or(PageError::new(current, PageErrorKind::NotFound))?;
     let target = back
         .path
-        .filter(|p| is_local_path(p))
+        .filter(|p| crate::http::is_local_path(p))
         .unwrap_or_else(|| "/".to_owned());
     let cookie = format!(
         "{LANGUAGE_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly",

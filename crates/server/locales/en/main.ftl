@@ -45,6 +45,7 @@ logout-confirm-stay = No, stay logged in
 help-title = Help with logging in
 help-body = With one login account you log in to your library's website, to the e-books and to the library's other online services. Your username is usually your library card number, unless you changed it yourself. Note: capital and small letters are different. Forgot your password or username? You can request them here yourself. Still stuck? Ask the staff at your library: they can send a new confirmation mail, but they cannot set your password for you.
 help-more = More help with logging in
+help-back = Back to the previous page
 help-back-to-login = To the login page
 
 # Forgot password or username
@@ -105,6 +106,9 @@ username-changed = Your username has been changed. From now on, log in with your
 
 # Confirming a new login account
 confirm-expired-body = The link in your confirmation mail has expired. Ask for a new mail; its link works for another week.
+link-unknown-title = This link is not right
+confirm-unknown-body = We do not know this link. Perhaps only part of it was copied: open the link again from the mail. Still not working? Ask the staff at your library for a new confirmation mail.
+reset-unknown-body = We do not know this link. Perhaps only part of it was copied: open the link again from the mail, or ask for a new mail below.
 confirm-used-body = This link has been used already: your login account is confirmed. Log in with your username and password. Forgot your password? Choose "Forgot your password?" on the login page.
 confirm-resent-body = We have sent a new confirmation mail. No mail? Look in your junk (spam) folder too.
 account-password = Password

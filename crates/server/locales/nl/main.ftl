@@ -45,6 +45,7 @@ logout-confirm-stay = Nee, ingelogd blijven
 help-title = Hulp bij inloggen
 help-body = Met één inlogaccount log je in op de website van je bibliotheek, bij de e-books en bij de andere online diensten van de bibliotheek. Je gebruikersnaam is meestal je pasnummer, tenzij je hem zelf hebt gewijzigd. Let op: hoofdletters en kleine letters zijn verschillend. Weet je je wachtwoord of gebruikersnaam niet meer? Dan kun je die hier zelf opvragen. Lukt het niet? Vraag het dan aan de medewerkers van je bibliotheek: zij kunnen een nieuwe bevestigingsmail sturen, maar je wachtwoord niet voor je instellen.
 help-more = Meer hulp bij inloggen
+help-back = Terug naar de vorige pagina
 help-back-to-login = Naar de loginpagina
 
 # Wachtwoord of gebruikersnaam vergeten
@@ -105,6 +106,9 @@ username-changed = Je gebruikersnaam is gewijzigd. Log voortaan in met je nieuwe
 
 # Bevestigen van een nieuw inlogaccount
 confirm-expired-body = De link in je bevestigingsmail is verlopen. Vraag een nieuwe mail aan; de link daarin werkt weer een week.
+link-unknown-title = Deze link klopt niet
+confirm-unknown-body = We kennen deze link niet. Misschien is er maar een deel van gekopieerd: open de link opnieuw vanuit de mail. Lukt het dan nog niet? Vraag de medewerkers van je bibliotheek om een nieuwe bevestigingsmail.
+reset-unknown-body = We kennen deze link niet. Misschien is er maar een deel van gekopieerd: open de link opnieuw vanuit de mail, of vraag hieronder een nieuwe mail aan.
 confirm-used-body = Deze link is al gebruikt: je inlogaccount is bevestigd. Log in met je gebruikersnaam en wachtwoord. Weet je je wachtwoord niet meer? Kies dan "Wachtwoord vergeten?" op de loginpagina.
 confirm-resent-body = We hebben een nieuwe bevestigingsmail gestuurd. Geen mail gekregen? Kijk ook in je map met ongewenste mail (spam).
 account-password = Wachtwoord

@@ -24,3 +24,12 @@ pub fn is_form(headers: &HeaderMap) -> bool {
                 .eq_ignore_ascii_case("application/x-www-form-urlencoded")
         })
 }
+
+/// A path on this site, as a browser would follow it: visible ASCII only
+/// (browsers drop tabs and line breaks, so "/\t/x" would lead to "//x"), no
+/// backslash (read as a slash) and no second slash in front.
+pub fn is_local_path(path: &str) -> bool {
+    path.starts_with('/')
+        && !path.starts_with("//")
+        && path.chars().all(|c| c.is_ascii_graphic() && c != '\\')
+}

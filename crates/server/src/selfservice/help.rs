@@ -6,8 +6,8 @@ use askama_web::WebTemplate;
 use axum::extract::State;
 
 use crate::{
-    app::AppState,
-    http::{error::other, i18n::Language},
+    app::{AppState, ReturnTo},
+    http::{error::other, i18n::Language, is_local_path, page_query::PageQuery},
 };
 
 #[derive(Template, WebTemplate)]
@@ -18,19 +18,42 @@ pub struct HelpPage {
     return_to: String,
     paragraphs: Vec<String>,
     more_url: Option<String>,
+    /// The page the member came from, or else the login page.
+    back: String,
+    back_label: &'static str,
 }
 
-pub async fn show(State(state): State<AppState>, language: Language) -> HelpPage {
+pub async fn show(
+    State(state): State<AppState>,
+    language: Language,
+    PageQuery(came_from): PageQuery<ReturnTo>,
+) -> HelpPage {
     let settings = &state.config.selfservice;
     let configured = match language {
         Language::Nl => settings.help_text_nl.clone(),
         Language::En => settings.help_text_en.clone(),
     };
     let text = configured.unwrap_or_else(|| language.text("help-body"));
+    let came_from = came_from
+        .path
+        .filter(|path| is_local_path(path) && !path.starts_with("/help"));
+    let return_to = match &came_from {
+        Some(path) => format!(
+            "/help?{}",
+            serde_urlencoded::to_string([("return", path)]).unwrap_or_default()
+        ),
+        None => "/help".to_owned(),
+    };
+    let (back, back_label) = match came_from {
+        Some(path) => (path, "help-back"),
+        None => ("/login".to_owned(), "help-back-to-login"),
+    };
     HelpPage {
         lang: language,
         other_lang: other(language),
-        return_to: "/help".to_owned(),
+        return_to,
+        back,
+        back_label,
         paragraphs: text
             .split("\n\n")
             .map(str::trim)

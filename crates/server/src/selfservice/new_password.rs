@@ -253,13 +253,14 @@ async fn submit(
     let changed = set_password(state, flow, &form.token, &account, hash)
         .await
         .map_err(|e| PageError::internal(language, &e))?;
+    // Spent meanwhile, by the same link sent twice at once.
     if !changed {
         return Ok(link_not_usable(
             language,
             headers,
             flow,
             &form.token,
-            LinkState::Unknown,
+            LinkState::Used(account.id),
         ));
     }
     match flow {
@@ -269,6 +270,7 @@ async fn submit(
             "password-changed-title",
             "password-changed-body",
         )
+        .with_link("/login", "help-back-to-login")
         .into_response()),
         Flow::Confirm => {
             let (_, cookie) = session::start(state, &state.store.as_writer().await, &account.id)
@@ -533,11 +535,27 @@ fn link_not_usable(
             };
             csrf.attach(page.into_response())
         }
+        (Flow::Confirm, LinkState::Unknown) => NoticePage::new(
+            language,
+            CONFIRM_PATH,
+            "link-unknown-title",
+            "confirm-unknown-body",
+        )
+        .with_link("/help", "help-link")
+        .into_response(),
         (Flow::Confirm, _) => {
             NoticePage::new(language, CONFIRM_PATH, "link-expired-title", "confirm-used-body")
                 .with_link("/login", "help-back-to-login")
                 .into_response()
         }
+        (Flow::Reset, LinkState::Unknown) => NoticePage::new(
+            language,
+            forgot::PASSWORD_PATH,
+            "link-unknown-title",
+            "reset-unknown-body",
+        )
+        .with_link(forgot::PASSWORD_PATH, "link-expired-new-mail")
+        .into_response(),
         (Flow::Reset, _) => NoticePage::new(
             language,
             forgot::PASSWORD_PATH,

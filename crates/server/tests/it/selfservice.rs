@@ -434,6 +434,29 @@ async fn help_shows_the_configured_text_and_link_or_the_built_in_one() {
         !english.contains("More help"),
         "no external link unless configured"
     );
+    // The way back: the page the member came from on this site, else the login page.
+    let from_login = app
+        .get("/help?return=%2Flogin%3Fclient_id%3Dsite%26state%3Dx")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        from_login.contains(r#"<a href="/login?client_id=site&#38;state=x">Terug naar de vorige pagina</a>"#),
+        "{from_login}"
+    );
+    for elsewhere in ["https%3A%2F%2Fevil.example", "%2F%2Fevil.example", ""] {
+        let page = app
+            .get(&format!("/help?return={elsewhere}"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            page.contains(r#"<a href="/login">Naar de loginpagina</a>"#),
+            "{elsewhere}: {page}"
+        );
+    }
     app.stop().await;
 }
 
@@ -446,7 +469,18 @@ async fn an_unknown_or_expired_link_offers_a_new_mail() {
         .text()
         .await
         .unwrap();
-    assert!(page.contains("Deze link werkt niet meer"), "{page}");
+    assert!(page.contains("Deze link klopt niet"), "{page}");
+    // A confirmation link cut short in copying is not "used already": the
+    // account is still waiting for its password.
+    pending_member(&app, "sanne", "a-long-confirmation-token").await;
+    let page = app
+        .get("/confirm?token=a-long-confirm")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Deze link klopt niet"), "{page}");
+    assert!(!page.contains("bevestigd"), "{page}");
     let posted = app
         .client
         .post(app.url("/reset-password"))
@@ -909,7 +943,7 @@ async fn a_link_of_a_disabled_account_sets_no_password() {
         .await
         .unwrap();
     let page = fetch(&browser(), app.url("/reset-password?token=reset-token")).await;
-    assert!(page.contains("Deze link werkt niet meer"), "{page}");
+    assert!(page.contains("Deze link klopt niet"), "{page}");
     let posted = app
         .client
         .post(app.url("/reset-password"))
@@ -921,7 +955,7 @@ async fn a_link_of_a_disabled_account_sets_no_password() {
         .send()
         .await
         .unwrap();
-    assert!(posted.text().await.unwrap().contains("Deze link werkt niet meer"));
+    assert!(posted.text().await.unwrap().contains("Deze link klopt niet"));
     let stored = app.store.accounts().by_id(&account.id).await.unwrap().unwrap();
     assert_eq!(stored.status, AccountStatus::Disabled);
     assert_eq!(
