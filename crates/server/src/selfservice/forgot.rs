@@ -318,11 +318,11 @@ async fn mail_reset_link(state: &AppState, typed: &str, asked_in: Language) -> R
             },
         )
         .await?;
-    let language = Language::from_code(&account.language).unwrap_or(asked_in);
+    // In the language of the page it was asked on: the member reads that one now.
     mail::queue(
         &txn,
         &email,
-        language,
+        asked_in,
         &Mail::ForgotPassword {
             username: account.username.as_str().to_owned(),
             link: format!("{}{RESET_PATH}?token={}", state.public_url, token.expose()),

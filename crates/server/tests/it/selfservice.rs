@@ -269,6 +269,19 @@ async fn a_forgotten_password_is_replaced_once_through_the_mailed_link() {
         page.contains("Deze link werkt niet meer") && page.contains("href=\"/forgot-password\""),
         "a used link offers a new mail: {page}"
     );
+
+    // Asked on the English page, the mail is English too.
+    fetch(&member_browser, app.url("/language/en?return=/forgot-password")).await;
+    let (status, page) = submit(
+        &app,
+        &member_browser,
+        "/forgot-password",
+        &[("username", "sanne")],
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    let received = smtp.wait_for_async(3).await;
+    assert_eq!(subject_of(&received[2]), "Choose a new password");
     app.stop().await;
 }
 
