@@ -66,6 +66,18 @@ impl Browser {
         for arg in &args {
             capabilities.add_arg(arg).expect("chrome argument");
         }
+        // Chrome keeps a window at least 500 pixels wide: a phone's narrower
+        // screen (WCAG 1.4.10 reflows at 320 CSS px) has to be emulated.
+        if width < 500 {
+            capabilities
+                .add_experimental_option(
+                    "mobileEmulation",
+                    serde_json::json!({
+                        "deviceMetrics": { "width": width, "height": height, "pixelRatio": zoom, "touch": false }
+                    }),
+                )
+                .expect("chrome mobile emulation");
+        }
         capabilities
             .set_binary(&std::env::var("SI_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned()))
             .expect("chrome binary");

@@ -239,7 +239,8 @@ async fn the_console_works_in_english_on_a_phone_and_keeps_others_out() {
     desk_library(&app, "DRE01", "Biblionet Drenthe").await;
     desk_library(&app, "GRO01", "Biblionet Groningen").await;
     let staff = staff(&app, &["DRE01"]).await;
-    let browser = Browser::start("en-GB", 360, 740, 1.0).await;
+    // 320 CSS px: the width WCAG 1.4.10 asks pages to reflow in.
+    let browser = Browser::start("en-GB", 320, 740, 1.0).await;
     let driver = browser.driver();
 
     driver.goto(app.url("/frontoffice/DRE01/register")).await.unwrap();
@@ -253,9 +254,30 @@ async fn the_console_works_in_english_on_a_phone_and_keeps_others_out() {
     driver.goto(app.url("/frontoffice/DRE01/register")).await.unwrap();
     browser.expect_heading("Register a member").await;
     browser
-        .assert_accessible("desk: register form (en, 360 px)")
+        .assert_accessible("desk: register form (en, 320 px)")
         .await;
-    let overflow: i64 = driver
+    assert_eq!(sideways_overflow(driver).await, 0, "register form (en)");
+    browser.screenshot("desk-register-en-320").await;
+    // Dutch headings are single long words.
+    driver
+        .goto(app.url("/language/nl?return=/frontoffice/DRE01"))
+        .await
+        .unwrap();
+    browser.expect_heading("Klantenadministratie").await;
+    assert_eq!(sideways_overflow(driver).await, 0, "desk home (nl)");
+    browser.screenshot("desk-home-nl-320").await;
+
+    // Another library's desk is not hers.
+    driver.goto(app.url("/frontoffice/GRO01")).await.unwrap();
+    browser.expect_heading("Geen toegang tot de balie").await;
+    browser.assert_accessible("desk: no access").await;
+    browser.stop().await;
+    app.stop().await;
+}
+
+/// How far the page sticks out sideways, in CSS pixels.
+async fn sideways_overflow(driver: &WebDriver) -> i64 {
+    driver
         .execute(
             "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
             Vec::new(),
@@ -263,14 +285,5 @@ async fn the_console_works_in_english_on_a_phone_and_keeps_others_out() {
         .await
         .unwrap()
         .convert()
-        .unwrap();
-    assert!(overflow <= 0, "no sideways scrolling at 360 px: {overflow}");
-    browser.screenshot("desk-register-en-360").await;
-
-    // Another library's desk is not hers.
-    driver.goto(app.url("/frontoffice/GRO01")).await.unwrap();
-    browser.expect_heading("No access to the desk").await;
-    browser.assert_accessible("desk: no access").await;
-    browser.stop().await;
-    app.stop().await;
+        .unwrap()
 }
