@@ -1,6 +1,6 @@
 //! What can go wrong in storage, in terms a caller can act on.
 
-use sea_orm::{DbErr, SqlErr};
+use sea_orm::{DbErr, RuntimeErr, SqlErr, sqlx};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -22,6 +22,41 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// Whether the database could not be reached or was too busy, so that
+    /// the same request may well succeed a little later: the pool found no
+    /// connection, a connection broke or was ended by the server (PostgreSQL
+    /// classes 08 and 57P), or SQLite's busy timeout ran out.
+    pub fn is_unavailable(&self) -> bool {
+        let StoreError::Database(err) = self else {
+            return false;
+        };
+        let runtime = match err {
+            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => return true,
+            DbErr::Exec(runtime) | DbErr::Query(runtime) => runtime,
+            _ => return false,
+        };
+        let RuntimeErr::SqlxError(sqlx) = runtime else {
+            return false;
+        };
+        match sqlx.as_ref() {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => true,
+            sqlx::Error::Database(database) => {
+                let code = database.code().unwrap_or_default();
+                if database.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                    // SQLITE_BUSY and SQLITE_LOCKED, with their extended codes.
+                    matches!(code.parse::<i32>().map(|c| c & 0xff), Ok(5 | 6))
+                } else {
+                    code.starts_with("08") || code.starts_with("57P")
+                }
+            }
+            _ => false,
+        }
+    }
+
     /// Classifies a database error raised while writing `what`.
     pub(crate) fn on_write(what: &'static str, err: DbErr) -> Self {
         match err.sql_err() {

@@ -52,6 +52,26 @@ impl TestDatabase {
     pub fn is_postgres(&self) -> bool {
         self.postgres.is_some()
     }
+
+    /// Ends every connection to this PostgreSQL database, as a restart or a
+    /// failover of the server does; false on SQLite, which has no server.
+    pub async fn end_connections(&self) -> bool {
+        if !self.is_postgres() {
+            return false;
+        }
+        let admin = Database::connect(&self.url)
+            .await
+            .expect("a connection of the test's own");
+        admin
+            .execute_unprepared(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            )
+            .await
+            .expect("end the other connections");
+        admin.close().await.ok();
+        true
+    }
 }
 
 impl Drop for TestDatabase {

@@ -156,6 +156,7 @@ desk-error-password-reset-not-offered = Passwords cannot be reset at the desk. T
 desk-error-idempotency-key-reused = This Idempotency-Key was used for another request.
 desk-error-link-attempts-wait = Too many attempts for this login account named a wrong birth date or username. Try again later, or let the member log in themselves.
 desk-register-sent-before = This form was sent before with other details (for example before the Back button). Check the details and click Continue again to register the member like this.
+desk-error-unavailable = The service cannot be reached just now. Please try again in a minute.
 desk-error-internal-error = Something went wrong on our side. Please try again in a few minutes.
 desk-field-invalid-branch = Choose a branch.
 desk-field-unknown-branch = This library has no branch with this code.

@@ -156,6 +156,7 @@ desk-error-password-reset-not-offered = Wachtwoorden resetten kan niet aan de ba
 desk-error-idempotency-key-reused = Deze Idempotency-Key is al gebruikt voor een ander verzoek.
 desk-error-link-attempts-wait = Voor dit inlogaccount is te vaak een verkeerde geboortedatum of gebruikersnaam geprobeerd. Probeer het later opnieuw, of laat de klant zelf inloggen.
 desk-register-sent-before = Dit formulier is al eens verstuurd met andere gegevens (bijvoorbeeld vóór de knop Terug). Controleer de gegevens en klik nogmaals op Verder om de klant zo in te schrijven.
+desk-error-unavailable = De dienst is even niet bereikbaar. Probeer het over een minuut opnieuw.
 desk-error-internal-error = Er ging aan onze kant iets mis. Probeer het over een paar minuten opnieuw.
 desk-field-invalid-branch = Kies een vestiging.
 desk-field-unknown-branch = Deze bibliotheek heeft geen vestiging met deze code.

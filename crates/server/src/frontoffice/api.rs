@@ -76,9 +76,14 @@ mod responses {
     #[derive(ToResponse)]
     #[response(content_type = "application/problem+json")]
     pub struct NotACardNumber(Problem);
+
+    /// The database cannot be reached just now: try again in a little while.
+    #[derive(ToResponse)]
+    #[response(content_type = "application/problem+json")]
+    pub struct Unavailable(Problem);
 }
 
-use responses::{Forbidden, NoSuchMembership, NotACardNumber, Unauthorized, Unreadable};
+use responses::{Forbidden, NoSuchMembership, NotACardNumber, Unauthorized, Unavailable, Unreadable};
 
 const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -270,13 +275,12 @@ impl FromRequestParts<AppState> for Caller {
             Err(refused) => {
                 let refused = refused.into_response();
                 let status = refused.status();
-                let code = if status == StatusCode::UNAUTHORIZED {
-                    "invalid_token"
+                let (code, title) = if status == StatusCode::UNAUTHORIZED {
+                    ("invalid_token", "desk-api-unauthorized")
                 } else {
-                    "unavailable"
+                    ("unavailable", "desk-error-unavailable")
                 };
-                let mut response =
-                    Problem::new(status, code, language.text("desk-api-unauthorized")).into_response();
+                let mut response = Problem::new(status, code, language.text(title)).into_response();
                 if let Some(challenge) = refused.headers().get(header::WWW_AUTHENTICATE) {
                     response
                         .headers_mut()
@@ -343,6 +347,10 @@ fn refused(desk: &Desk<'_>, language: Language, error: DeskError) -> Response {
         DeskError::MembershipNotFound | DeskError::AccountNotFound => StatusCode::NOT_FOUND,
         DeskError::PasswordResetNotOffered => StatusCode::FORBIDDEN,
         DeskError::LinkAttemptsWait => StatusCode::TOO_MANY_REQUESTS,
+        DeskError::Unavailable(cause) => {
+            tracing::warn!(%cause, "desk operation failed: database unavailable");
+            StatusCode::SERVICE_UNAVAILABLE
+        }
         DeskError::Internal(cause) => {
             tracing::error!(%cause, "desk operation failed");
             StatusCode::INTERNAL_SERVER_ERROR
@@ -395,6 +403,7 @@ struct SubscriptionTypeView {
         (status = 200, description = "The branches, by code", body = [BranchView]),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
+        (status = 503, response = Unavailable),
     )
 )]
 async fn branches(State(state): State<AppState>, caller: Caller) -> Response {
@@ -427,6 +436,7 @@ async fn branches(State(state): State<AppState>, caller: Caller) -> Response {
         (status = 200, description = "The subscription types, by code", body = [SubscriptionTypeView]),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
+        (status = 503, response = Unavailable),
     )
 )]
 async fn subscription_types(State(state): State<AppState>, caller: Caller) -> Response {
@@ -475,6 +485,7 @@ async fn subscription_types(State(state): State<AppState>, caller: Caller) -> Re
         (status = 415, description = "The body is not JSON", body = Problem, content_type = PROBLEM_JSON),
         (status = 422, description = "Fields are not valid", body = Problem, content_type = PROBLEM_JSON),
         (status = 429, description = "Too many attempts to link this username named a wrong birth date or username: try later", body = Problem, content_type = PROBLEM_JSON),
+        (status = 503, response = Unavailable),
     )
 )]
 async fn register(
@@ -516,6 +527,7 @@ async fn register(
         (status = 403, response = Forbidden),
         (status = 404, response = NoSuchMembership),
         (status = 422, response = NotACardNumber),
+        (status = 503, response = Unavailable),
     )
 )]
 async fn membership(
@@ -558,6 +570,7 @@ struct LinkRequest {
         (status = 415, description = "The body is not JSON", body = Problem, content_type = PROBLEM_JSON),
         (status = 422, description = "Fields are not valid, or no account with the username has a registration of this birth date", body = Problem, content_type = PROBLEM_JSON),
         (status = 429, description = "Too many attempts to link this username named a wrong birth date or username: try later", body = Problem, content_type = PROBLEM_JSON),
+        (status = 503, response = Unavailable),
     )
 )]
 async fn link(
@@ -592,6 +605,7 @@ async fn link(
         (status = 404, response = NoSuchMembership),
         (status = 409, description = "No account, no e-mail in the registration, or nothing to change", body = Problem, content_type = PROBLEM_JSON),
         (status = 422, response = NotACardNumber),
+        (status = 503, response = Unavailable),
     )
 )]
 async fn reset_recovery_email(
@@ -622,6 +636,7 @@ async fn reset_recovery_email(
         (status = 404, response = NoSuchMembership),
         (status = 409, description = "No account, or it is confirmed already", body = Problem, content_type = PROBLEM_JSON),
         (status = 422, response = NotACardNumber),
+        (status = 503, response = Unavailable),
     )
 )]
 async fn resend_confirmation(
@@ -650,6 +665,7 @@ async fn resend_confirmation(
         (status = 403, description = "Refused: members use \"Wachtwoord vergeten\"", body = Problem, content_type = PROBLEM_JSON),
         (status = 404, response = NoSuchMembership),
         (status = 422, response = NotACardNumber),
+        (status = 503, response = Unavailable),
     )
 )]
 async fn password_reset(
@@ -688,6 +704,7 @@ struct AccountQuery {
         (status = 403, response = Forbidden),
         (status = 404, description = "No account has this username", body = Problem, content_type = PROBLEM_JSON),
         (status = 422, description = "Not a possible username", body = Problem, content_type = PROBLEM_JSON),
+        (status = 503, response = Unavailable),
     )
 )]
 async fn find_account(
@@ -724,6 +741,7 @@ struct AuditQuery {
         (status = 400, response = Unreadable),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
+        (status = 503, response = Unavailable),
     )
 )]
 async fn audit(

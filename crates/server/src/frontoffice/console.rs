@@ -274,8 +274,12 @@ fn refusal(desk: &Desk<'_>, language: Language, error: &DeskError) -> String {
     {
         return field.message(language);
     }
-    if let DeskError::Internal(cause) = error {
-        tracing::error!(%cause, "desk operation failed");
+    match error {
+        DeskError::Unavailable(cause) => {
+            tracing::warn!(%cause, "desk operation failed: database unavailable")
+        }
+        DeskError::Internal(cause) => tracing::error!(%cause, "desk operation failed"),
+        _ => {}
     }
     desk.refusal_message(error)
 }
@@ -557,6 +561,7 @@ pub async fn register(
             };
             page.errors = vec![(field.into(), refusal(&desk, language, &error))];
             let status = match error {
+                DeskError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
                 DeskError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
                 _ => StatusCode::CONFLICT,
             };

@@ -69,6 +69,9 @@ pub enum DeskError {
     IdempotencyKeyReused,
     #[error("too many attempts to link this account named a wrong birth date or username")]
     LinkAttemptsWait,
+    /// The database cannot be reached just now; the same request may succeed later.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -90,6 +93,7 @@ impl DeskError {
             DeskError::PasswordResetNotOffered => "password_reset_not_offered",
             DeskError::IdempotencyKeyReused => "idempotency_key_reused",
             DeskError::LinkAttemptsWait => "link_attempts_wait",
+            DeskError::Unavailable(_) => "unavailable",
             DeskError::Internal(_) => "internal_error",
         }
     }
@@ -103,13 +107,20 @@ impl DeskError {
 
 impl From<StoreError> for DeskError {
     fn from(error: StoreError) -> Self {
-        DeskError::Internal(error.to_string())
+        if error.is_unavailable() {
+            DeskError::Unavailable(error.to_string())
+        } else {
+            DeskError::Internal(error.to_string())
+        }
     }
 }
 
 impl From<ConfirmationError> for DeskError {
     fn from(error: ConfirmationError) -> Self {
-        DeskError::Internal(error.to_string())
+        match error {
+            ConfirmationError::Store(store) => store.into(),
+            other => DeskError::Internal(other.to_string()),
+        }
     }
 }
 

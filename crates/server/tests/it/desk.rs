@@ -414,6 +414,52 @@ async fn a_repeated_request_with_the_same_idempotency_key_registers_once() {
     );
 }
 
+/// A PostgreSQL failover ends every connection: the library system hears
+/// "try again" (503), not "our fault" (500). (SQLite's busy and closed
+/// connections are classified alike: the store's suite.)
+#[tokio::test]
+async fn a_registration_while_the_database_fails_over_gets_503_not_500() {
+    let app = spawn_app().await;
+    desk_library(&app, "DRE01", "Biblionet Drenthe").await;
+    let token = desk_token(&app, "DRE01", ALL_DESK_SCOPES).await;
+    let first = call(
+        &app,
+        &token,
+        "POST",
+        "/api/v1/memberships",
+        Some(&adult("20000055556666", "c@example.nl")),
+    )
+    .await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    if !app.end_database_connections().await {
+        return;
+    }
+    let during = call(
+        &app,
+        &token,
+        "POST",
+        "/api/v1/memberships",
+        Some(&adult("20000077778888", "d@example.nl")),
+    )
+    .await;
+    assert_eq!(during.status, 503, "{}", during.body);
+    assert_eq!(during.body["code"], "unavailable");
+    assert_eq!(
+        during.body["title"],
+        "De dienst is even niet bereikbaar. Probeer het over een minuut opnieuw."
+    );
+    // The pool replaces the broken connections: the retry registers.
+    let retry = call(
+        &app,
+        &token,
+        "POST",
+        "/api/v1/memberships",
+        Some(&adult("20000077778888", "d@example.nl")),
+    )
+    .await;
+    assert_eq!(retry.status, 201, "{}", retry.body);
+}
+
 #[tokio::test]
 async fn an_unknown_api_path_or_method_gets_a_problem_not_a_page() {
     let app = spawn_app().await;

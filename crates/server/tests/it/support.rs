@@ -35,6 +35,12 @@ impl TestApp {
         self.client.get(self.url(path)).send().await.expect("request")
     }
 
+    /// Ends the server's database connections as a PostgreSQL failover
+    /// does; false on SQLite.
+    pub async fn end_database_connections(&self) -> bool {
+        self._database.end_connections().await
+    }
+
     pub fn database_url(&self) -> String {
         self._database.url.clone()
     }

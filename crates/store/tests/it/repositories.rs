@@ -1010,3 +1010,28 @@ mod refresh_rotation {
         );
     }
 }
+
+#[tokio::test]
+async fn a_database_gone_away_is_unavailable_and_a_refused_row_is_not() {
+    let (store, database) = fresh_store().await;
+    library_with_catalogue(&store, "DRE01").await;
+    let duplicate = store
+        .catalogue()
+        .create_library(&code("DRE01"), &name("Again"))
+        .await
+        .unwrap_err();
+    assert!(matches!(duplicate, StoreError::Duplicate { .. }), "{duplicate:?}");
+    assert!(
+        !duplicate.is_unavailable(),
+        "a refused row is the request's fault"
+    );
+
+    if database.end_connections().await {
+        let broken = store.catalogue().libraries().await.unwrap_err();
+        assert!(broken.is_unavailable(), "{broken:?}");
+    }
+
+    store.connection().close_by_ref().await.unwrap();
+    let closed = store.catalogue().libraries().await.unwrap_err();
+    assert!(closed.is_unavailable(), "{closed:?}");
+}
