@@ -85,6 +85,9 @@ impl Store {
             // (database restart, proxy, firewall) is checked first.
             .test_before_acquire_if_idle_for(Duration::from_secs(30));
         if url.starts_with("sqlite:") {
+            if let Some(folder) = missing_sqlite_folder(url) {
+                return Err(StoreError::MissingFolder(folder));
+            }
             // WAL lets readers run beside the one writer; the busy timeout makes
             // writers queue instead of failing while another one commits.
             // The statements kept are reused as prepared only because SQLite is
@@ -154,6 +157,20 @@ impl Store {
     }
 }
 
+/// The folder a SQLite URL's file would go in, when it does not exist
+/// (SQLite's own error names neither the path nor the cause).
+fn missing_sqlite_folder(url: &str) -> Option<String> {
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = path.split('?').next().unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        return None;
+    }
+    let folder = std::path::Path::new(path).parent()?;
+    (!folder.as_os_str().is_empty() && !folder.is_dir()).then(|| folder.display().to_string())
+}
+
 /// The URL without its password, for error messages and logs.
 pub fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -195,6 +212,26 @@ mod tests {
         assert!(
             options.iter().any(|option| option == "ENABLE_QPSG"),
             "SQLite built without ENABLE_QPSG: {options:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_sqlite_file_in_a_missing_folder_is_named_not_sqlites_code_14() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/nowhere/si.db?mode=rwc", dir.path().display());
+        let refused = Store::connect(&url, Arc::new(SystemClock)).await.err().unwrap();
+        assert_eq!(
+            refused.to_string(),
+            format!(
+                "the folder {}/nowhere of the SQLite database does not exist: create it, or name another path",
+                dir.path().display()
+            )
+        );
+        assert_eq!(missing_sqlite_folder("sqlite::memory:"), None);
+        assert_eq!(
+            missing_sqlite_folder("sqlite://si.db"),
+            None,
+            "the working directory"
         );
     }
 

@@ -16,6 +16,9 @@ pub enum StoreError {
     /// The database URL is not one we can open.
     #[error("unsupported database URL (use sqlite://PATH or postgres://…): {0}")]
     UnsupportedUrl(String),
+    /// SQLite creates its file, but not the folders above it.
+    #[error("the folder {0} of the SQLite database does not exist: create it, or name another path")]
+    MissingFolder(String),
     /// The database could not be reached or answered with an error.
     #[error("database error: {0}")]
     Database(#[from] DbErr),
