@@ -151,6 +151,7 @@ desk-error-no-login-account = This registration has no login account.
 desk-error-already-linked = This registration is already linked to a login account.
 desk-error-no-registration-email = The registration has no e-mail address.
 desk-error-already-recovery-address = The registration's e-mail address already is the recovery address.
+desk-error-awaiting-confirmation = This login account is still waiting to be confirmed, at this e-mail address. Send the confirmation mail again.
 desk-error-account-already-confirmed = This login account is confirmed already. If the member forgot the password, point to "Forgot your password?".
 desk-error-password-reset-not-offered = Passwords cannot be reset at the desk. The member chooses a new password with "Forgot your password?" on the login page. More help: { $help_url }
 desk-error-idempotency-key-reused = This Idempotency-Key was used for another request.

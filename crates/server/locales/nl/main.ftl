@@ -151,6 +151,7 @@ desk-error-no-login-account = Deze inschrijving heeft geen inlogaccount.
 desk-error-already-linked = Deze inschrijving is al gekoppeld aan een inlogaccount.
 desk-error-no-registration-email = In de inschrijving staat geen e-mailadres.
 desk-error-already-recovery-address = Het e-mailadres van de inschrijving is al het herstel-e-mailadres.
+desk-error-awaiting-confirmation = Dit inlogaccount wacht nog op bevestiging, met dit e-mailadres. Stuur de bevestigingsmail opnieuw.
 desk-error-account-already-confirmed = Dit inlogaccount is al bevestigd. Weet de klant het wachtwoord niet meer, verwijs dan naar "Wachtwoord vergeten?".
 desk-error-password-reset-not-offered = Wachtwoorden resetten kan niet aan de balie. De klant kiest zelf een nieuw wachtwoord via "Wachtwoord vergeten?" op de inlogpagina. Meer hulp: { $help_url }
 desk-error-idempotency-key-reused = Deze Idempotency-Key is al gebruikt voor een ander verzoek.

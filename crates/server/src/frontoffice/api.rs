@@ -603,7 +603,7 @@ async fn link(
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NoSuchMembership),
-        (status = 409, description = "No account, no e-mail in the registration, or nothing to change", body = Problem, content_type = PROBLEM_JSON),
+        (status = 409, description = "No account, no e-mail in the registration, nothing to change, or an account still waiting for its confirmation mail at that address", body = Problem, content_type = PROBLEM_JSON),
         (status = 422, response = NotACardNumber),
         (status = 503, response = Unavailable),
     )

@@ -63,6 +63,10 @@ pub enum DeskError {
     AlreadyRecoveryAddress,
     #[error("the login account is already confirmed")]
     AlreadyConfirmed,
+    /// A pending account's address is proved by its confirmation mail, not
+    /// by a reset to the same address.
+    #[error("the login account still waits for its confirmation at this address")]
+    AwaitingConfirmation,
     #[error("staff cannot reset passwords")]
     PasswordResetNotOffered,
     #[error("this idempotency key was used for another request")]
@@ -90,6 +94,7 @@ impl DeskError {
             DeskError::NoRegistrationEmail => "no_registration_email",
             DeskError::AlreadyRecoveryAddress => "already_recovery_address",
             DeskError::AlreadyConfirmed => "account_already_confirmed",
+            DeskError::AwaitingConfirmation => "awaiting_confirmation",
             DeskError::PasswordResetNotOffered => "password_reset_not_offered",
             DeskError::IdempotencyKeyReused => "idempotency_key_reused",
             DeskError::LinkAttemptsWait => "link_attempts_wait",
@@ -759,8 +764,13 @@ impl<'a> Desk<'a> {
         let (membership, account) = self.membership_and_account(&txn, card).await?;
         let account = account.ok_or(DeskError::NoLoginAccount)?;
         let new = membership.email.ok_or(DeskError::NoRegistrationEmail)?;
-        if account.email.as_ref() == Some(&new) && account.email_verified_at.is_some() {
-            return Err(DeskError::AlreadyRecoveryAddress);
+        if account.email.as_ref() == Some(&new) {
+            if account.status == AccountStatus::Pending {
+                return Err(DeskError::AwaitingConfirmation);
+            }
+            if account.email_verified_at.is_some() {
+                return Err(DeskError::AlreadyRecoveryAddress);
+            }
         }
         let notice = Mail::RecoveryEmailReset {
             username: account.username.as_str().to_owned(),

@@ -738,6 +738,18 @@ async fn staff_cannot_reset_a_password_but_can_resend_the_confirmation_and_every
     .await;
     smtp.wait_for_async(1).await;
 
+    // Waiting for its confirmation at this very address: resending is the way.
+    let same_address = call(
+        &app,
+        &token,
+        "POST",
+        "/api/v1/memberships/20000034343434/recovery-email-reset",
+        None,
+    )
+    .await;
+    assert_eq!(same_address.status, 409);
+    assert_eq!(same_address.body["code"], "awaiting_confirmation");
+
     let reset = call(
         &app,
         &token,
