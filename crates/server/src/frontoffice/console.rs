@@ -17,7 +17,7 @@ use axum::{
     routing::{get, post},
 };
 use serde::Deserialize;
-use si_domain::{LibraryCode, Money, format_month_en, format_month_nl};
+use si_domain::{LibraryCode, Money, SubscriptionCode, format_month_en, format_month_nl};
 use si_store::{Repositories, StoreError, accounts::Account, catalogue::Library};
 use time::{Date, format_description::well_known::Iso8601};
 
@@ -640,6 +640,8 @@ struct MemberPage {
     other_lang: Language,
     return_to: String,
     membership: MembershipView,
+    /// The subscription's name, as the desk chose it ("Jeugd (0-17)").
+    subscription: String,
     birth_date: String,
     valid_until: String,
     done: Option<String>,
@@ -722,7 +724,18 @@ async fn member_page(
             .unwrap_or_default()
     };
     let membership_email = membership.email.clone().unwrap_or_default();
+    let subscription = match SubscriptionCode::parse(&membership.subscription_type) {
+        Ok(code) => state
+            .store
+            .catalogue()
+            .subscription_type(&library.code, &code)
+            .await
+            .map(|found| found.name.to_string())
+            .unwrap_or_else(|_| membership.subscription_type.clone()),
+        Err(_) => membership.subscription_type.clone(),
+    };
     let page = MemberPage {
+        subscription,
         frame: frame(&token, staff, library),
         lang: language,
         other_lang: other(language),

@@ -199,6 +199,8 @@ async fn desk_staff_register_a_new_member_and_link_one_who_moved() {
         .await
         .unwrap();
     browser.expect_heading("Sanne de Vries").await;
+    let facts = text_at(driver, "dl.facts").await;
+    assert!(facts.contains("Jeugd"), "the subscription by its name: {facts}");
     browser.assert_accessible("desk: registration").await;
     driver
         .find(By::LinkText("Herstel e-mailadres resetten"))
