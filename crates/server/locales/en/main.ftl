@@ -199,6 +199,7 @@ desk-search = Search
 desk-search-intro = Enter the details the member gives you.
 desk-result = Result
 desk-link = Link
+desk-edit-details = Change the details
 desk-member-details = Member details
 desk-card-number = Card number
 desk-name = Name

@@ -199,6 +199,7 @@ desk-search = Zoeken
 desk-search-intro = Vul hier de gegevens in die de klant doorgeeft.
 desk-result = Resultaat
 desk-link = Koppelen
+desk-edit-details = Gegevens aanpassen
 desk-member-details = Gegevens van de klant
 desk-card-number = Pasnummer
 desk-name = Naam

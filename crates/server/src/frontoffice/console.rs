@@ -314,7 +314,8 @@ pub struct RegisterForm {
     account_choice: String,
     #[serde(default)]
     username: String,
-    /// "" for the details, "search" to look an account up, "link" to register with it.
+    /// "" for the details, "search" to look an account up, "link" to register
+    /// with it, "edit" to go back to the details from the search.
     #[serde(default)]
     step: String,
 }
@@ -505,6 +506,11 @@ pub async fn register(
     if !csrf::is_valid(&headers, &form.csrf) {
         page.errors = vec![("form".into(), language.text("login-expired-form"))];
         return Ok(show((page, token), StatusCode::BAD_REQUEST));
+    }
+    // Back from the search to the details as typed, e.g. to correct the
+    // birth date an existing account did not match.
+    if form.step == "edit" {
+        return Ok(show((page, token), StatusCode::OK));
     }
 
     let mode = match (form.uses_account(), form.existing()) {

@@ -1036,6 +1036,73 @@ fn filled_in(page: &str, card: &str, name: &str) -> Vec<(&'static str, String)> 
     ]
 }
 
+/// The member who moved gave a birth date the account does not know: the
+/// desk goes back to the details, corrects it, and links.
+#[tokio::test]
+async fn a_birth_date_the_account_does_not_know_is_corrected_in_the_details() {
+    let app = spawn_app().await;
+    member(&app.store, "sanne").await;
+    desk_library(&app, "GRO01", "Biblionet Groningen").await;
+    crate::desk_browser::staff(&app, &["GRO01"]).await;
+    let staff_browser = browser();
+    log_in_through(
+        &app,
+        &staff_browser,
+        &app.url("/frontoffice"),
+        "balie.anna",
+        PASSWORD,
+    )
+    .await;
+    let page = staff_browser
+        .get(app.url("/frontoffice/GRO01/register"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let post = |page: &str, birth_date: &str, step: &str| {
+        let form = vec![
+            ("csrf", hidden_field(page, "csrf")),
+            ("idempotency_key", hidden_field(page, "idempotency_key")),
+            ("card_number", "30000012345678".to_owned()),
+            ("name", "Sanne de Vries".to_owned()),
+            ("birth_date", birth_date.to_owned()),
+            ("email", "ouders@example.nl".to_owned()),
+            ("branch", "5280".to_owned()),
+            ("subscription_type", "JEUGD".to_owned()),
+            ("discount", String::new()),
+            ("use_account", "ja".to_owned()),
+            ("account_choice", "existing".to_owned()),
+            ("username", "sanne".to_owned()),
+            ("step", step.to_owned()),
+        ];
+        let request = staff_browser
+            .post(app.url("/frontoffice/GRO01/register"))
+            .form(&form);
+        async move {
+            let answer = request.send().await.unwrap();
+            (answer.status().as_u16(), answer.text().await.unwrap())
+        }
+    };
+
+    let (status, refused) = post(&page, "2015-03-04", "link").await;
+    assert_eq!(status, 422);
+    assert!(refused.contains("andere geboortedatum"), "{refused}");
+    assert!(refused.contains(r#"id="edit-details""#), "a way back: {refused}");
+    let (status, details) = post(&refused, "2015-03-04", "edit").await;
+    assert_eq!(status, 200);
+    assert!(
+        details.contains(r#"name="birth_date" type="text" value="2015-03-04""#),
+        "the details as typed, to correct: {details}"
+    );
+    assert!(!details.contains("error-summary"), "{details}");
+
+    let (status, linked) = post(&details, "2015-03-03", "link").await;
+    assert_eq!(status, 201, "{linked}");
+    assert!(linked.contains("Opbouw abonnementskosten"), "{linked}");
+}
+
 #[tokio::test]
 async fn a_console_registration_posted_twice_registers_once() {
     let app = spawn_app().await;
