@@ -307,6 +307,7 @@ pub fn router(state: AppState) -> Router {
         .merge(frontoffice::routes())
         .route("/static/site.css", get(stylesheet))
         .route("/static/password-checklist.js", get(checklist_script))
+        .route("/static/desk-register.js", get(desk_register_script))
         .route("/language/{code}", get(switch_language))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -337,6 +338,13 @@ async fn checklist_script() -> Response {
     asset(
         "text/javascript; charset=utf-8",
         include_str!("../static/password-checklist.js"),
+    )
+}
+
+async fn desk_register_script() -> Response {
+    asset(
+        "text/javascript; charset=utf-8",
+        include_str!("../static/desk-register.js"),
     )
 }
 
