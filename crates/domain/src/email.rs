@@ -91,8 +91,13 @@ impl Email {
         let (local, domain) = trimmed.rsplit_once('@').ok_or(EmailError::MissingAt)?;
         check_local_part(local).map_err(EmailError::InvalidLocalPart)?;
         let domain = normalize_domain(domain).map_err(EmailError::InvalidDomain)?;
+        let address = format!("{local}@{domain}");
+        // The ASCII form of an internationalized domain is longer than typed.
+        if address.len() > Self::MAX_CHARS {
+            return Err(EmailError::TooLong { max: Self::MAX_CHARS });
+        }
         Ok(Email {
-            address: format!("{local}@{domain}"),
+            address,
             at: local.len(),
         })
     }
@@ -174,11 +179,21 @@ fn check_local_part(local: &str) -> Result<(), LocalPartError> {
     Ok(())
 }
 
-/// Returns the domain in its stored, lower-case form.
+/// Returns the domain in its stored, lower-case ASCII form: an
+/// internationalized name (`bücher.de`) as mail carries it
+/// (`xn--bcher-kva.de`, IDNA), so that both spellings are one address.
 fn normalize_domain(domain: &str) -> Result<String, DomainError> {
     if domain.is_empty() {
         return Err(DomainError::Empty);
     }
+    let ascii;
+    let domain = match domain.chars().find(|c| !c.is_ascii()) {
+        None => domain,
+        Some(first) => {
+            ascii = idna::domain_to_ascii_strict(domain).map_err(|_| DomainError::InvalidCharacter(first))?;
+            ascii.as_str()
+        }
+    };
     for label in domain.split('.') {
         check_label(label)?;
     }
@@ -352,13 +367,34 @@ mod tests {
             domain_error("jan@exa_mple.nl"),
             DomainError::InvalidCharacter('_')
         );
-        assert_eq!(domain_error("jan@bücher.de"), DomainError::InvalidCharacter('ü'));
+        assert_eq!(domain_error("jan@bü cher.de"), DomainError::InvalidCharacter('ü'));
         assert_eq!(domain_error("jan@1.2.3.4"), DomainError::NumericTopLevelDomain);
         assert!(Email::parse(&format!("a@{}.nl", "b".repeat(63))).is_ok());
         assert_eq!(
             domain_error(&format!("a@{}.nl", "b".repeat(64))),
             DomainError::LabelTooLong { max: 63 }
         );
+    }
+
+    #[test]
+    fn internationalized_domains_are_kept_in_their_ascii_form() {
+        let typed = Email::parse("Jan@Bücher.de").unwrap();
+        assert_eq!(typed.as_str(), "Jan@xn--bcher-kva.de");
+        assert_eq!(typed, Email::parse("Jan@xn--bcher-kva.de").unwrap());
+        assert_eq!(typed, Email::parse("Jan@BÜCHER.DE").unwrap());
+        assert_eq!(
+            Email::parse("a@bibliothèque.fr").unwrap().domain(),
+            "xn--bibliothque-59a.fr"
+        );
+        // Not a name IDNA can write: refused at its first non-ASCII character.
+        assert_eq!(
+            domain_error("jan@bücher\u{202e}.de"),
+            DomainError::InvalidCharacter('ü')
+        );
+        // Longer once written in ASCII than the 254 a mail path holds.
+        let long = format!("{}@{}.de", "a".repeat(64), vec!["ü".repeat(40); 4].join("."));
+        assert!(long.chars().count() <= 254);
+        assert_eq!(Email::parse(&long), Err(EmailError::TooLong { max: 254 }));
     }
 
     #[test]
