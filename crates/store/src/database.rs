@@ -164,7 +164,8 @@ fn missing_sqlite_folder(url: &str) -> Option<String> {
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = path.split('?').next().unwrap_or_default();
-    if path.is_empty() || path == ":memory:" {
+    // A percent-encoded path is sqlx's to decode: let SQLite report it.
+    if path.is_empty() || path == ":memory:" || path.contains('%') {
         return None;
     }
     let folder = std::path::Path::new(path).parent()?;

@@ -25,39 +25,32 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// Whether the database could not be reached or was too busy, so that
-    /// the same request may well succeed a little later: the pool found no
-    /// connection, a connection broke or was ended by the server (PostgreSQL
-    /// classes 08 and 57P), or SQLite's busy timeout ran out.
+    /// Whether the same request may well succeed a little later (see
+    /// [`is_transient`]).
     pub fn is_unavailable(&self) -> bool {
-        let StoreError::Database(err) = self else {
-            return false;
-        };
-        let runtime = match err {
-            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => return true,
-            DbErr::Exec(runtime) | DbErr::Query(runtime) => runtime,
-            _ => return false,
-        };
-        let RuntimeErr::SqlxError(sqlx) = runtime else {
-            return false;
-        };
-        match sqlx.as_ref() {
-            sqlx::Error::Io(_)
-            | sqlx::Error::Protocol(_)
-            | sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::WorkerCrashed => true,
-            sqlx::Error::Database(database) => {
-                let code = database.code().unwrap_or_default();
-                if database.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
-                    // SQLITE_BUSY and SQLITE_LOCKED, with their extended codes.
-                    matches!(code.parse::<i32>().map(|c| c & 0xff), Ok(5 | 6))
-                } else {
-                    code.starts_with("08") || code.starts_with("57P")
-                }
-            }
+        match self {
+            StoreError::Database(err) => is_transient(err),
             _ => false,
         }
+    }
+
+    /// Whether `error`, or an error it was caused by, is a storage failure
+    /// that [`StoreError::is_unavailable`] calls transient. Wrappers that
+    /// forward a store error transparently hide it, but not its cause.
+    pub fn is_unavailable_cause(error: &(dyn std::error::Error + 'static)) -> bool {
+        let mut next = Some(error);
+        while let Some(error) = next {
+            let transient = match (error.downcast_ref::<StoreError>(), error.downcast_ref::<DbErr>()) {
+                (Some(store), _) => store.is_unavailable(),
+                (None, Some(database)) => is_transient(database),
+                (None, None) => false,
+            };
+            if transient {
+                return true;
+            }
+            next = error.source();
+        }
+        false
     }
 
     /// Classifies a database error raised while writing `what`.
@@ -72,6 +65,43 @@ impl StoreError {
     }
 }
 
+/// Whether the same request may well succeed a little later: the pool
+/// found no connection in time, a connection broke or the server ended it (a
+/// restart, a failover), a transaction lost a deadlock or a serialization
+/// conflict, or SQLite stayed busy past its timeout. A refused login to the
+/// database or a missing one is not transient.
+fn is_transient(err: &DbErr) -> bool {
+    let runtime = match err {
+        DbErr::ConnectionAcquire(_) => return true,
+        DbErr::Conn(runtime) | DbErr::Exec(runtime) | DbErr::Query(runtime) => runtime,
+        _ => return false,
+    };
+    let RuntimeErr::SqlxError(sqlx) = runtime else {
+        return false;
+    };
+    match sqlx.as_ref() {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(database) => {
+            let code = database.code().unwrap_or_default();
+            if database.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                // SQLITE_BUSY and SQLITE_LOCKED, with their extended codes.
+                matches!(code.parse::<i32>().map(|c| c & 0xff), Ok(5 | 6))
+            } else {
+                // Connection exceptions (class 08); admin or crash shutdown,
+                // cannot connect now, idle session timeout; serialization
+                // failure and deadlock.
+                code.starts_with("08")
+                    || matches!(&*code, "57P01" | "57P02" | "57P03" | "57P05" | "40001" | "40P01")
+            }
+        }
+        _ => false,
+    }
+}
+
 /// Turns a stored value back into its domain type, or reports the row as corrupt.
 pub(crate) fn parse_stored<T, E>(
     what: &'static str,
@@ -82,4 +112,50 @@ pub(crate) fn parse_stored<T, E>(
         what,
         value: value.to_owned(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use sea_orm::{ConnectOptions, ConnectionTrait, Database};
+
+    use super::*;
+
+    /// Two connections to one SQLite file, neither waiting for a lock.
+    async fn impatient(url: &str) -> sea_orm::DatabaseConnection {
+        let mut options = ConnectOptions::new(url);
+        options
+            .sqlx_logging(false)
+            .map_sqlx_sqlite_opts(|o| o.create_if_missing(true).busy_timeout(Duration::ZERO));
+        Database::connect(options).await.expect("SQLite")
+    }
+
+    #[tokio::test]
+    async fn a_sqlite_writer_that_stays_busy_is_unavailable_a_refused_row_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/busy.db", dir.path().display());
+        let (holder, waiter) = (impatient(&url).await, impatient(&url).await);
+        holder
+            .execute_unprepared("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+            .await
+            .unwrap();
+        holder.execute_unprepared("BEGIN IMMEDIATE").await.unwrap();
+        let busy = waiter
+            .execute_unprepared("INSERT INTO t VALUES (1)")
+            .await
+            .unwrap_err();
+        assert!(StoreError::Database(busy).is_unavailable(), "SQLITE_BUSY");
+        holder.execute_unprepared("COMMIT").await.unwrap();
+
+        waiter
+            .execute_unprepared("INSERT INTO t VALUES (1)")
+            .await
+            .unwrap();
+        let twice = waiter
+            .execute_unprepared("INSERT INTO t VALUES (1)")
+            .await
+            .unwrap_err();
+        assert!(!StoreError::Database(twice).is_unavailable(), "a constraint");
+    }
 }

@@ -825,6 +825,8 @@ pub async fn act(
             done: Some(done),
             ..Outcome::default()
         },
+        // Nothing to show the page with: "try again in a minute".
+        Err(error @ DeskError::Unavailable(_)) => return Err(PageError::internal(language, &error)),
         Err(error) => fail(refusal(&desk, language, &error)),
     };
     member_page(&state, language, &headers, &staff, &library, &card, outcome).await

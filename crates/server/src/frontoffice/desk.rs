@@ -75,7 +75,7 @@ pub enum DeskError {
     LinkAttemptsWait,
     /// The database cannot be reached just now; the same request may succeed later.
     #[error("the database is unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(#[source] StoreError),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -113,7 +113,7 @@ impl DeskError {
 impl From<StoreError> for DeskError {
     fn from(error: StoreError) -> Self {
         if error.is_unavailable() {
-            DeskError::Unavailable(error.to_string())
+            DeskError::Unavailable(error)
         } else {
             DeskError::Internal(error.to_string())
         }

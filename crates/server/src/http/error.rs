@@ -20,6 +20,8 @@ pub enum PageErrorKind {
     MethodNotAllowed,
     /// A website sent the member here with an unknown client or redirect URI.
     InvalidAuthorizationRequest,
+    /// The database cannot be reached just now: try again in a minute.
+    Unavailable,
     Internal,
 }
 
@@ -30,6 +32,7 @@ impl PageErrorKind {
             Self::BadRequest => StatusCode::BAD_REQUEST,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::InvalidAuthorizationRequest => StatusCode::BAD_REQUEST,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -40,6 +43,7 @@ impl PageErrorKind {
             Self::BadRequest => "error-bad-request",
             Self::MethodNotAllowed => "error-method",
             Self::InvalidAuthorizationRequest => "authorize-error",
+            Self::Unavailable => "error-unavailable",
             Self::Internal => "error-internal",
         }
     }
@@ -74,13 +78,20 @@ impl PageError {
         }
     }
 
-    /// Logs the cause under a fresh reference and shows only the reference.
-    pub fn internal(language: Language, cause: &dyn std::fmt::Display) -> Self {
+    /// Logs the cause under a fresh reference and shows only the reference;
+    /// a database that is down or busy for now asks to try again instead.
+    pub fn internal(language: Language, cause: &(dyn std::error::Error + 'static)) -> Self {
         let reference = short_reference();
-        tracing::error!(reference = %reference, "internal error: {cause}");
+        let kind = if si_store::StoreError::is_unavailable_cause(cause) {
+            tracing::warn!(reference = %reference, "database unavailable: {cause}");
+            PageErrorKind::Unavailable
+        } else {
+            tracing::error!(reference = %reference, "internal error: {cause}");
+            PageErrorKind::Internal
+        };
         Self {
             language,
-            kind: PageErrorKind::Internal,
+            kind,
             reference: Some(reference),
         }
     }

@@ -145,11 +145,14 @@ pub async fn authorize(
     }
 }
 
-/// Whether every name and value of a query or form decodes to UTF-8. The
-/// form parser puts U+FFFD for bytes that do not, and a `state` or `nonce`
-/// changed that way is no longer the client's (RFC 6749 4.1.2).
+/// Whether `state` and `nonce`, which come back to the client to compare,
+/// decode to UTF-8. The form parser puts U+FFFD for bytes that do not, and a
+/// value changed that way is no longer the client's (RFC 6749 4.1.2).
 fn decodes_exactly(encoded: &str) -> bool {
-    encoded.split('&').all(|part| decode(part).is_some())
+    encoded.split('&').all(|part| {
+        let (name, value) = part.split_once('=').unwrap_or((part, ""));
+        !matches!(decode(name).as_deref(), Some("state" | "nonce")) || decode(value).is_some()
+    })
 }
 
 /// The name–value pairs of a query or form, each decoded exactly; a pair
@@ -261,7 +264,7 @@ async fn answer(
     });
     match (usable, valid.prompt) {
         (Some(session), _) => {
-            let internal = |e: &dyn std::fmt::Display| PageError::internal(language, e);
+            let internal = |e: &(dyn std::error::Error + 'static)| PageError::internal(language, e);
             let txn = state.store.begin().await.map_err(|e| internal(&e))?;
             let response = complete(&state, &txn, language, &session, &valid).await?;
             txn.commit().await.map_err(|e| internal(&e))?;

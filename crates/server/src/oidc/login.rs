@@ -171,7 +171,7 @@ pub async fn submit(
         ));
     }
 
-    let internal = |e: &dyn std::fmt::Display| PageError::internal(language, e);
+    let internal = |e: &(dyn std::error::Error + 'static)| PageError::internal(language, e);
     // Each attempt counts before its password is checked, so that attempts
     // sent side by side cannot all slip in before the first failure is on
     // record. The address first: an address that must wait adds nothing to

@@ -167,7 +167,7 @@ pub async fn change_password(
     let Some((form, account, session)) = posted(&state, language, &headers, form).await? else {
         return Ok(Redirect::to("/login").into_response());
     };
-    let internal = |e: &dyn std::fmt::Display| PageError::internal(language, e);
+    let internal = |e: &(dyn std::error::Error + 'static)| PageError::internal(language, e);
     let refuse = |problems: Vec<&'static str>| Outcome {
         password_problems: problems,
         ..Outcome::default()

@@ -79,13 +79,7 @@ impl PasswordFields {
         let rules = PasswordRule::ALL
             .into_iter()
             .map(|rule| {
-                let (id, key) = match rule {
-                    PasswordRule::MinLength => ("min-length", "rule-min-length"),
-                    PasswordRule::UpperCase => ("upper-case", "rule-upper-case"),
-                    PasswordRule::LowerCase => ("lower-case", "rule-lower-case"),
-                    PasswordRule::Digit => ("digit", "rule-digit"),
-                    PasswordRule::Special => ("special", "rule-special"),
-                };
+                let (id, key) = rule_names(rule);
                 Rule {
                     id,
                     text: language.text(key),
@@ -99,6 +93,17 @@ impl PasswordFields {
             repeat_error: repeat.first().map(|key| language.text(key)),
             focus,
         }
+    }
+}
+
+/// A rule's id in the page (for the script) and its text's key.
+fn rule_names(rule: PasswordRule) -> (&'static str, &'static str) {
+    match rule {
+        PasswordRule::MinLength => ("min-length", "rule-min-length"),
+        PasswordRule::UpperCase => ("upper-case", "rule-upper-case"),
+        PasswordRule::LowerCase => ("lower-case", "rule-lower-case"),
+        PasswordRule::Digit => ("digit", "rule-digit"),
+        PasswordRule::Special => ("special", "rule-special"),
     }
 }
 
@@ -291,7 +296,7 @@ pub async fn resend_confirmation(
     headers: HeaderMap,
     PageForm(form): PageForm<NewPasswordForm>,
 ) -> Result<Response, PageError> {
-    let internal = |e: &dyn std::fmt::Display| PageError::internal(language, e);
+    let internal = |e: &(dyn std::error::Error + 'static)| PageError::internal(language, e);
     let found = state
         .store
         .account_links()
@@ -464,8 +469,10 @@ pub(super) fn acceptable(
     let password = match Password::parse(typed.to_owned()) {
         Ok(password) => password,
         Err(PasswordError::TooLong { .. }) => return Err(vec!["password-too-long"]),
-        Err(PasswordError::Unmet(_)) => {
+        // Each rule not met, by name: the fields come back empty.
+        Err(PasswordError::Unmet(rules)) => {
             let mut problems = vec!["password-rules-unmet"];
+            problems.extend(rules.into_iter().map(|rule| rule_names(rule).1));
             if typed != repeat {
                 problems.push(NOT_SAME);
             }

@@ -431,33 +431,44 @@ async fn a_registration_while_the_database_fails_over_gets_503_not_500() {
     )
     .await;
     assert_eq!(first.status, 201, "{}", first.body);
-    if !app.end_database_connections().await {
-        return;
+    // The mail worker may take the ended connections first: end them again
+    // until a registration meets one. Never a 500.
+    let mut heard = None;
+    for card in [
+        "20000077778801",
+        "20000077778802",
+        "20000077778803",
+        "20000077778804",
+    ] {
+        if !app.end_database_connections().await {
+            return;
+        }
+        let request = adult(card, "d@example.nl");
+        let during = call(&app, &token, "POST", "/api/v1/memberships", Some(&request)).await;
+        match during.status {
+            503 => {
+                heard = Some((request, during));
+                break;
+            }
+            201 => continue,
+            other => panic!("{other}: {}", during.body),
+        }
     }
-    let during = call(
-        &app,
-        &token,
-        "POST",
-        "/api/v1/memberships",
-        Some(&adult("20000077778888", "d@example.nl")),
-    )
-    .await;
-    assert_eq!(during.status, 503, "{}", during.body);
+    let (request, during) = heard.expect("a registration met an ended connection");
     assert_eq!(during.body["code"], "unavailable");
     assert_eq!(
         during.body["title"],
         "De dienst is even niet bereikbaar. Probeer het over een minuut opnieuw."
     );
-    // The pool replaces the broken connections: the retry registers.
-    let retry = call(
-        &app,
-        &token,
-        "POST",
-        "/api/v1/memberships",
-        Some(&adult("20000077778888", "d@example.nl")),
-    )
-    .await;
-    assert_eq!(retry.status, 201, "{}", retry.body);
+    // The pool replaces the ended connections: sent again, it registers.
+    for _ in 0..5 {
+        let retry = call(&app, &token, "POST", "/api/v1/memberships", Some(&request)).await;
+        if retry.status == 201 {
+            return;
+        }
+        assert_eq!(retry.status, 503, "{}", retry.body);
+    }
+    panic!("a retry never registered");
 }
 
 #[tokio::test]

@@ -1081,6 +1081,11 @@ async fn a_state_that_is_not_utf8_is_refused_never_sent_back_changed() {
     assert!(location.starts_with(REDIRECT_URI), "{location}");
     assert_eq!(query_value(location, "error").as_deref(), Some("invalid_request"));
     assert_eq!(query_value(location, "state"), None, "{location}");
+    // A value that never comes back to the client may be in any encoding.
+    let url = format!("{}&login_hint=Jos%E9", authorize_url(&app, &client_id, &[]));
+    let response = app.client.get(&url).send().await.unwrap();
+    let location = response.headers()["location"].to_str().unwrap();
+    assert!(location.starts_with("/login"), "{location}");
     app.stop().await;
 }
 

@@ -1,6 +1,9 @@
 //! The localized error page and the language switch.
 
-use crate::support::spawn_app;
+use crate::{
+    interop::{LoginForm, PASSWORD, browser, member},
+    support::spawn_app,
+};
 
 #[tokio::test]
 async fn an_unknown_page_says_so_in_dutch_by_default() {
@@ -109,4 +112,38 @@ async fn a_wrong_method_gets_a_localized_page_not_a_bare_status() {
             .contains("This is not possible here")
     );
     app.stop().await;
+}
+
+/// A PostgreSQL failover ends every connection: a member who logs in just
+/// then reads "try again in a minute" (503), not "something went wrong".
+#[tokio::test]
+async fn a_login_while_the_database_fails_over_asks_to_try_again() {
+    let app = spawn_app().await;
+    member(&app.store, "sanne").await;
+    // The mail worker may take the ended connections first: end them again.
+    for _ in 0..4 {
+        let browser = browser();
+        let form = LoginForm::open(&app, &browser, &app.url("/frontoffice"))
+            .await
+            .expect("the login page");
+        if !app.end_database_connections().await {
+            return;
+        }
+        let response = browser
+            .post(app.url("/login"))
+            .form(&form.filled("sanne", PASSWORD))
+            .send()
+            .await
+            .unwrap();
+        match response.status().as_u16() {
+            503 => {
+                let page = response.text().await.unwrap();
+                assert!(page.contains("<h1>Even niet bereikbaar</h1>"), "{page}");
+                return;
+            }
+            303 => continue,
+            other => panic!("{other}: {}", response.text().await.unwrap()),
+        }
+    }
+    panic!("no login met an ended connection");
 }

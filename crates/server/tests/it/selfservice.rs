@@ -177,7 +177,7 @@ async fn a_forgotten_password_is_replaced_once_through_the_mailed_link() {
     // Each refusal is tied to the field it is about; both fields come back
     // empty, so no rule shows as met.
     let attempts = [
-        ("kort1!", "kort1!", "voldoet nog niet aan alle regels", "password"),
+        ("kort1!", "kort1!", "voldoet nog niet aan deze regels", "password"),
         (NEW_PASSWORD, "Zonnebloem-tafel-43!", "niet hetzelfde", "repeat"),
         (
             "Sanne-2024-!x",
@@ -210,6 +210,24 @@ async fn a_forgotten_password_is_replaced_once_through_the_mailed_link() {
             "{password}: a rule ticked over an empty field"
         );
     }
+    // The rules a refused password missed are named in its error.
+    let (_, page) = submit(
+        &app,
+        &member_browser,
+        path,
+        &[("token", &token), ("password", "kort1!"), ("repeat", "kort1!")],
+    )
+    .await;
+    let start = page.find(r#"id="password-errors">"#).expect("an error");
+    let errors = &page[start..start + page[start..].find("</div>").unwrap()];
+    assert!(
+        errors.contains("tenminste 8 tekens") && errors.contains("1 hoofdletter"),
+        "{errors}"
+    );
+    assert!(
+        !errors.contains("1 cijfer") && !errors.contains("kleine letter"),
+        "only the rules it missed: {errors}"
+    );
     let (status, page) = submit(
         &app,
         &member_browser,
