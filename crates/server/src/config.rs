@@ -365,6 +365,13 @@ impl Config {
                 "invalid configuration value for mail.smtp_url (SI_MAIL__SMTP_URL): {err}"
             )));
         }
+        if mail.smtp_url.as_deref().is_some_and(sends_password_in_clear) {
+            return Err(ConfigError(
+                "invalid configuration value for mail.smtp_url (SI_MAIL__SMTP_URL): it has a password but no TLS; \
+                 use smtps://…:465, or add ?tls=required (STARTTLS), so that the password never crosses the network readable"
+                    .to_owned(),
+            ));
+        }
         if mail.batch_size == 0 || mail.concurrency == 0 || mail.lease_seconds == 0 || mail.max_attempts == 0
         {
             return Err(ConfigError(
@@ -414,6 +421,20 @@ impl Config {
     }
 }
 
+/// Whether an SMTP URL logs in without TLS for certain: lettre sends the
+/// password in the clear over `smtp://` unless STARTTLS is required.
+fn sends_password_in_clear(url: &str) -> bool {
+    let Some(rest) = url.trim().strip_prefix("smtp://") else {
+        return false;
+    };
+    let (authority, query) = match rest.split_once('?') {
+        Some((before, query)) => (before, query),
+        None => (rest, ""),
+    };
+    let has_login = authority.split('/').next().unwrap_or_default().contains('@');
+    has_login && !query.split('&').any(|pair| pair == "tls=required")
+}
+
 /// One line: which key, where it came from, what is wrong with it.
 fn describe(error: figment::Error) -> ConfigError {
     let key = error.path.join(".");
@@ -430,5 +451,26 @@ fn describe(error: figment::Error) -> ConfigError {
         ConfigError(format!(
             "invalid configuration value for {key} ({variable}, from {source}): {reason}"
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sends_password_in_clear;
+
+    #[test]
+    fn only_a_password_over_plain_smtp_is_refused() {
+        assert!(sends_password_in_clear("smtp://user:pass@relay.example:587"));
+        assert!(sends_password_in_clear(
+            "smtp://user:pass@relay.example:587?tls=opportunistic"
+        ));
+        for fine in [
+            "smtp://relay.example:25",
+            "smtp://user:pass@relay.example:587?tls=required",
+            "smtps://user:pass@relay.example:465",
+            "smtp://relay.example:25/path@x",
+        ] {
+            assert!(!sends_password_in_clear(fine), "{fine}");
+        }
     }
 }

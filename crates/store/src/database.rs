@@ -117,7 +117,9 @@ impl Store {
         let writer = url
             .starts_with("sqlite:")
             .then(|| Arc::new(tokio::sync::Mutex::new(())));
-        let db = Database::connect(options).await?;
+        let db = Database::connect(options)
+            .await
+            .map_err(|err| connect_error(url, &err))?;
         Ok(Self { db, clock, writer })
     }
 
@@ -170,6 +172,28 @@ fn missing_sqlite_folder(url: &str) -> Option<String> {
     }
     let folder = std::path::Path::new(path).parent()?;
     (!folder.as_os_str().is_empty() && !folder.is_dir()).then(|| folder.display().to_string())
+}
+
+/// Why `url` could not be opened, naming it (the operator sees which
+/// database), without its password: the driver's own message may quote the
+/// whole URL.
+fn connect_error(url: &str, err: &sea_orm::DbErr) -> StoreError {
+    let mut message = err.to_string().replace(url, &redact_url(url));
+    if let Some(password) = password_of(url) {
+        message = message.replace(password, "***");
+    }
+    StoreError::Connect {
+        url: redact_url(url),
+        cause: message,
+    }
+}
+
+/// The password in a URL's user information, if any.
+fn password_of(url: &str) -> Option<&str> {
+    let (_, rest) = url.split_once("://")?;
+    let userinfo = &rest[..rest.rfind('@')?];
+    let (_, password) = userinfo.split_once(':')?;
+    (!password.is_empty()).then_some(password)
 }
 
 /// The URL without its password, for error messages and logs.
@@ -233,6 +257,18 @@ mod tests {
             missing_sqlite_folder("sqlite://si.db"),
             None,
             "the working directory"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_url_the_driver_cannot_read_is_named_without_its_password() {
+        let url = "postgres://si:S3cr3t-Pass@db.example:notaport/si";
+        let refused = Store::connect(url, Arc::new(SystemClock)).await.err().unwrap();
+        let message = refused.to_string();
+        assert!(!message.contains("S3cr3t"), "{message}");
+        assert!(
+            message.starts_with("cannot connect to postgres://si:***@db.example:notaport/si: "),
+            "{message}"
         );
     }
 

@@ -16,6 +16,9 @@ pub enum StoreError {
     /// The database URL is not one we can open.
     #[error("unsupported database URL (use sqlite://PATH or postgres://…): {0}")]
     UnsupportedUrl(String),
+    /// The database could not be opened; `url` and `cause` with the password masked.
+    #[error("cannot connect to {url}: {cause}")]
+    Connect { url: String, cause: String },
     /// SQLite creates its file, but not the folders above it.
     #[error("the folder {0} of the SQLite database does not exist: create it, or name another path")]
     MissingFolder(String),

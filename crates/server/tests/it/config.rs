@@ -38,6 +38,12 @@ fn a_bad_value_stops_start_up_with_one_line_naming_the_key() {
             "http://bibliotheek.example/logo.png",
             "SI_MAIL__LOGO_URL",
         ),
+        // A password over plain SMTP would cross the network readable.
+        (
+            "SI_MAIL__SMTP_URL",
+            "smtp://mailuser:geheim@relay.example:587",
+            "SI_MAIL__SMTP_URL",
+        ),
     ];
     for (variable, value, named) in cases {
         let output = run(binary(dir.path()).env(variable, value).arg("serve"));
