@@ -75,7 +75,11 @@ impl Default for Metrics {
 /// `/accounts/123` and `/accounts/456` are one series.
 pub async fn track_requests(State(metrics): State<Metrics>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().to_string();
+    // A client may send any method name: each would be a series of its own.
+    let method = match request.method().as_str() {
+        known @ ("GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS") => known.to_owned(),
+        _ => "other".to_owned(),
+    };
     let route = request
         .extensions()
         .get::<MatchedPath>()
@@ -90,4 +94,23 @@ pub async fn track_requests(State(metrics): State<Metrics>, request: Request, ne
         metrics::histogram!("http_request_duration_seconds", &labels[..2]).record(seconds);
     });
     response
+}
+
+/// Keeps a request id a balancer set only when it is plain (letters,
+/// digits, `.`, `_`, `-`, at most 128): the id is written into every log line
+/// of the request, and one with spaces or braces could forge log content.
+/// Without it the next layer makes a fresh one.
+pub async fn drop_unplain_request_id(mut request: Request, next: Next) -> Response {
+    let plain = request.headers().get(REQUEST_ID).is_none_or(|id| {
+        let id = id.as_bytes();
+        !id.is_empty()
+            && id.len() <= 128
+            && id
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    });
+    if !plain {
+        request.headers_mut().remove(REQUEST_ID);
+    }
+    next.run(request).await
 }

@@ -22,6 +22,14 @@ async fn metrics_count_requests_by_route_template() {
     }
     app.get("/language/en").await;
     app.get("/language/nl").await;
+    for made_up in ["X1", "X2"] {
+        let method = reqwest::Method::from_bytes(made_up.as_bytes()).unwrap();
+        app.client
+            .request(method, app.url("/healthz"))
+            .send()
+            .await
+            .unwrap();
+    }
     let metrics = app.get("/metrics").await;
     assert_eq!(metrics.status(), 200);
     assert!(
@@ -44,6 +52,12 @@ async fn metrics_count_requests_by_route_template() {
         "{text}"
     );
     assert!(text.contains("password_hash_queue_depth 0"), "{text}");
+    // Made-up methods share one series.
+    assert!(
+        text.contains(r#"http_requests_total{method="other",route="/healthz",status="405"} 2"#),
+        "{text}"
+    );
+    assert!(!text.contains("X1"), "{text}");
     app.stop().await;
 }
 
@@ -68,6 +82,16 @@ async fn every_response_carries_a_request_id() {
         .await
         .unwrap();
     assert_eq!(given.headers()["x-request-id"], "from-the-load-balancer");
+    // One that could pass for log content is replaced.
+    let forged = app
+        .client
+        .get(app.url("/healthz"))
+        .header("x-request-id", "x path=/token}: authorization code replayed")
+        .send()
+        .await
+        .unwrap();
+    let replaced = forged.headers()["x-request-id"].to_str().unwrap();
+    assert_eq!(replaced.len(), 36, "a UUID: {replaced}");
     app.stop().await;
 }
 
