@@ -43,8 +43,8 @@ pub struct AuditArgs {
     /// Only entries about this login account (username, case-sensitive).
     #[arg(long, value_parser = Username::parse)]
     account: Option<Username>,
-    /// How many entries, newest first.
-    #[arg(long, default_value_t = 100)]
+    /// How many entries, newest first (at least 1).
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
     limit: u64,
     #[command(flatten)]
     output: Output,

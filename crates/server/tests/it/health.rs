@@ -11,6 +11,12 @@ async fn health_and_readiness_answer_when_the_database_does() {
     let ready = app.get("/readyz").await;
     assert_eq!(ready.status(), 200);
     assert_eq!(ready.json::<serde_json::Value>().await.unwrap()["database"], "ok");
+    // A PostgreSQL restart ends the pooled connections; the database itself
+    // is back, and so is the node.
+    if app.end_database_connections().await {
+        let ready = app.get("/readyz").await;
+        assert_eq!(ready.status(), 200, "{:?}", ready.text().await);
+    }
     app.stop().await;
 }
 
