@@ -108,6 +108,7 @@ username-changed = Your username has been changed. From now on, log in with your
 
 # Confirming a new login account
 confirm-expired-body = The link in your confirmation mail has expired. Ask for a new mail; its link works for another week.
+link-account-disabled-body = This login account is switched off, so this link does not work. Ask the staff at your library for help.
 link-unknown-title = This link is not valid
 confirm-unknown-body = We do not recognise this link. Perhaps only part of it was copied: open the link again from the mail. Still not working? Ask the staff at your library for a new confirmation mail.
 reset-unknown-body = We do not recognise this link. Perhaps only part of it was copied: open the link again from the mail, or ask for a new mail below.

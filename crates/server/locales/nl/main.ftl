@@ -108,6 +108,7 @@ username-changed = Je gebruikersnaam is gewijzigd. Log voortaan in met je nieuwe
 
 # Bevestigen van een nieuw inlogaccount
 confirm-expired-body = De link in je bevestigingsmail is verlopen. Vraag een nieuwe mail aan; de link daarin werkt weer een week.
+link-account-disabled-body = Dit inlogaccount is uitgeschakeld, dus deze link werkt niet. Vraag de medewerkers van je bibliotheek om hulp.
 link-unknown-title = Deze link klopt niet
 confirm-unknown-body = We kennen deze link niet. Misschien is er maar een deel van gekopieerd: open de link opnieuw vanuit de mail. Lukt het dan nog niet? Vraag de medewerkers van je bibliotheek om een nieuwe bevestigingsmail.
 reset-unknown-body = We kennen deze link niet. Misschien is er maar een deel van gekopieerd: open de link opnieuw vanuit de mail, of vraag hieronder een nieuwe mail aan.

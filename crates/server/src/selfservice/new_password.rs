@@ -265,7 +265,7 @@ async fn submit(
             headers,
             flow,
             &form.token,
-            LinkState::Used(account.id),
+            DeadLink::Link(LinkState::Used(account.id)),
         ));
     }
     match flow {
@@ -314,7 +314,7 @@ pub async fn resend_confirmation(
             &headers,
             Flow::Confirm,
             &form.token,
-            found,
+            DeadLink::Link(found),
         ));
     };
     if !csrf::is_valid(&headers, &form.csrf) {
@@ -392,6 +392,13 @@ pub async fn send_confirmation(
 }
 
 /// The account of a link that can still be used, or what the link is instead.
+/// Why a mailed link leads nowhere.
+enum DeadLink {
+    Link(LinkState),
+    /// The link is fine, but its account was switched off.
+    AccountDisabled,
+}
+
 /// A link of a disabled account is dead: setting a password must not bring
 /// the account back.
 async fn linked_account(
@@ -399,7 +406,7 @@ async fn linked_account(
     language: Language,
     flow: Flow,
     token: &str,
-) -> Result<Result<Account, LinkState>, PageError> {
+) -> Result<Result<Account, DeadLink>, PageError> {
     let internal = |e: si_store::StoreError| PageError::internal(language, &e);
     let found = state
         .store
@@ -408,16 +415,19 @@ async fn linked_account(
         .await
         .map_err(internal)?;
     let LinkState::Valid(link) = found else {
-        return Ok(Err(found));
+        return Ok(Err(DeadLink::Link(found)));
     };
     let account = state
         .store
         .accounts()
         .by_id(&link.account)
         .await
-        .map_err(internal)?
-        .filter(|account| account.status != AccountStatus::Disabled);
-    Ok(account.ok_or(LinkState::Unknown))
+        .map_err(internal)?;
+    Ok(match account {
+        None => Err(DeadLink::Link(LinkState::Unknown)),
+        Some(account) if account.status == AccountStatus::Disabled => Err(DeadLink::AccountDisabled),
+        Some(account) => Ok(account),
+    })
 }
 
 /// Spends the link and stores the password (the address is confirmed by
@@ -527,8 +537,21 @@ fn link_not_usable(
     headers: &HeaderMap,
     flow: Flow,
     token: &str,
-    found: LinkState,
+    dead: DeadLink,
 ) -> Response {
+    let found = match dead {
+        DeadLink::Link(found) => found,
+        DeadLink::AccountDisabled => {
+            return NoticePage::new(
+                language,
+                flow.path(),
+                "link-expired-title",
+                "link-account-disabled-body",
+            )
+            .with_link("/help", "help-link")
+            .into_response();
+        }
+    };
     match (flow, found) {
         (Flow::Confirm, LinkState::Expired(_)) => {
             let csrf = FormToken::for_page(headers);

@@ -1072,7 +1072,9 @@ async fn a_birth_date_the_account_does_not_know_is_corrected_in_the_details() {
         .text()
         .await
         .unwrap();
-    let post = |page: &str, birth_date: &str, step: &str| {
+    // The console's steps as staff take them: "Verder" with the details,
+    // "Zoeken" with the username, then "Koppelen".
+    let post = |page: &str, birth_date: &str, step: &str, username: &str| {
         let form = vec![
             ("csrf", hidden_field(page, "csrf")),
             ("idempotency_key", hidden_field(page, "idempotency_key")),
@@ -1085,7 +1087,7 @@ async fn a_birth_date_the_account_does_not_know_is_corrected_in_the_details() {
             ("discount", String::new()),
             ("use_account", "ja".to_owned()),
             ("account_choice", "existing".to_owned()),
-            ("username", "sanne".to_owned()),
+            ("username", username.to_owned()),
             ("step", step.to_owned()),
         ];
         let request = staff_browser
@@ -1096,12 +1098,19 @@ async fn a_birth_date_the_account_does_not_know_is_corrected_in_the_details() {
             (answer.status().as_u16(), answer.text().await.unwrap())
         }
     };
+    let link_with = |birth_date: &'static str, page: String| async move {
+        let (status, search) = post(&page, birth_date, "", "").await;
+        assert_eq!(status, 200, "{search}");
+        let (status, found) = post(&search, birth_date, "search", "sanne").await;
+        assert_eq!(status, 200, "{found}");
+        post(&found, birth_date, "link", "sanne").await
+    };
 
-    let (status, refused) = post(&page, "2015-03-04", "link").await;
+    let (status, refused) = link_with("2015-03-04", page).await;
     assert_eq!(status, 422);
     assert!(refused.contains("andere geboortedatum"), "{refused}");
     assert!(refused.contains(r#"id="edit-details""#), "a way back: {refused}");
-    let (status, details) = post(&refused, "2015-03-04", "edit").await;
+    let (status, details) = post(&refused, "2015-03-04", "edit", "").await;
     assert_eq!(status, 200);
     assert!(
         details.contains(r#"name="birth_date" type="text" value="2015-03-04""#),
@@ -1109,7 +1118,7 @@ async fn a_birth_date_the_account_does_not_know_is_corrected_in_the_details() {
     );
     assert!(!details.contains("error-summary"), "{details}");
 
-    let (status, linked) = post(&details, "2015-03-03", "link").await;
+    let (status, linked) = link_with("2015-03-03", details).await;
     assert_eq!(status, 201, "{linked}");
     assert!(linked.contains("Opbouw abonnementskosten"), "{linked}");
 }
