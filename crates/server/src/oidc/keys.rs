@@ -758,16 +758,19 @@ pub async fn rotate(
     sealing: &SealingKey,
     overlap: Duration,
 ) -> Result<Vec<RotatedKey>, KeyError> {
+    let mut fresh = Vec::new();
+    for algorithm in SigningAlgorithm::ALL {
+        let created = store.clock().now();
+        fresh.push((algorithm, new_key_off_runtime(algorithm, sealing, created).await?));
+    }
+    let txn = store.begin().await?;
+    // Read the time in the transaction: a rotation run beside this one may
+    // have committed keys made after this one began.
     let now = store.clock().now();
     let until = time::Duration::try_from(overlap)
         .ok()
         .and_then(|overlap| now.checked_add(overlap))
         .unwrap_or(OffsetDateTime::new_utc(time::Date::MAX, time::Time::MIDNIGHT));
-    let mut fresh = Vec::new();
-    for algorithm in SigningAlgorithm::ALL {
-        fresh.push((algorithm, new_key_off_runtime(algorithm, sealing, now).await?));
-    }
-    let txn = store.begin().await?;
     let previous = txn.signing_keys().signing().await?;
     // A key-encryption key that cannot open the keys signing now is not the
     // nodes' key: keys sealed with it would stop every node at its next start.
@@ -779,7 +782,11 @@ pub async fn rotate(
         txn.signing_keys().insert(&key).await?;
         let mut retired = Vec::new();
         for old in previous.iter().filter(|k| k.algorithm == algorithm.as_str()) {
-            txn.signing_keys().retire(&old.kid, now, until).await?;
+            // Never before it was made, however the two rotations met.
+            let retired_at = now.max(old.created_at);
+            txn.signing_keys()
+                .retire(&old.kid, retired_at, until.max(retired_at))
+                .await?;
             retired.push(old.kid.clone());
         }
         rotated.push(RotatedKey {
