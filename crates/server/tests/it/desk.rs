@@ -1005,11 +1005,11 @@ async fn the_console_asks_for_a_login_and_a_desk_role_and_returns_only_to_itself
     assert_eq!(landed, "/account", "never a redirect to another site");
 }
 
-/// A desk employee of DRE01 logged in to the console: the browser, and the
-/// registration page it opened.
-async fn staff_at_the_register_page(app: &TestApp) -> (reqwest::Client, String) {
-    desk_library(app, "DRE01", "Biblionet Drenthe").await;
-    crate::desk_browser::staff(app, &["DRE01"]).await;
+/// A desk employee of library `code` logged in to the console: the browser,
+/// and the registration page it opened.
+async fn staff_at_the_register_page(app: &TestApp, code: &str, name: &str) -> (reqwest::Client, String) {
+    desk_library(app, code, name).await;
+    crate::desk_browser::staff(app, &[code]).await;
     let staff_browser = browser();
     log_in_through(
         app,
@@ -1020,7 +1020,7 @@ async fn staff_at_the_register_page(app: &TestApp) -> (reqwest::Client, String) 
     )
     .await;
     let page = staff_browser
-        .get(app.url("/frontoffice/DRE01/register"))
+        .get(app.url(&format!("/frontoffice/{code}/register")))
         .send()
         .await
         .unwrap()
@@ -1053,25 +1053,7 @@ fn filled_in(page: &str, card: &str, name: &str) -> Vec<(&'static str, String)> 
 async fn a_birth_date_the_account_does_not_know_is_corrected_in_the_details() {
     let app = spawn_app().await;
     member(&app.store, "sanne").await;
-    desk_library(&app, "GRO01", "Biblionet Groningen").await;
-    crate::desk_browser::staff(&app, &["GRO01"]).await;
-    let staff_browser = browser();
-    log_in_through(
-        &app,
-        &staff_browser,
-        &app.url("/frontoffice"),
-        "balie.anna",
-        PASSWORD,
-    )
-    .await;
-    let page = staff_browser
-        .get(app.url("/frontoffice/GRO01/register"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (staff_browser, page) = staff_at_the_register_page(&app, "GRO01", "Biblionet Groningen").await;
     // The console's steps as staff take them: "Verder" with the details,
     // "Zoeken" with the username, then "Koppelen".
     let post = |page: &str, birth_date: &str, step: &str, username: &str| {
@@ -1126,7 +1108,7 @@ async fn a_birth_date_the_account_does_not_know_is_corrected_in_the_details() {
 #[tokio::test]
 async fn a_console_registration_posted_twice_registers_once() {
     let app = spawn_app().await;
-    let (staff_browser, page) = staff_at_the_register_page(&app).await;
+    let (staff_browser, page) = staff_at_the_register_page(&app, "DRE01", "Biblionet Drenthe").await;
     let form = filled_in(&page, "20000024242424", "Piet Jansen");
     for _ in 0..2 {
         let answer = staff_browser
@@ -1183,7 +1165,7 @@ async fn a_console_registration_posted_twice_registers_once() {
 #[tokio::test]
 async fn a_sent_form_brought_back_and_changed_is_explained_and_then_registered() {
     let app = spawn_app().await;
-    let (staff_browser, page) = staff_at_the_register_page(&app).await;
+    let (staff_browser, page) = staff_at_the_register_page(&app, "DRE01", "Biblionet Drenthe").await;
     let post = |form: Vec<(&'static str, String)>| {
         let staff_browser = staff_browser.clone();
         let url = app.url("/frontoffice/DRE01/register");

@@ -83,25 +83,13 @@ async fn desk_staff_register_a_new_member_and_link_one_who_moved() {
     browser.expect_heading("Klant inschrijven").await;
     browser.assert_accessible("desk: register form").await;
     // As in the guide, which account is asked only after "Ja".
-    let existing = "input[name=account_choice][value=existing]";
+    let existing = By::Css("input[name=account_choice][value=existing]");
     click(driver, "input[name=use_account][value=nee]").await;
-    let shown = driver
-        .find(By::Css(existing))
-        .await
-        .unwrap()
-        .is_displayed()
-        .await
-        .unwrap();
-    assert!(!shown, "no account to choose after Nee");
+    let shown = driver.find(existing.clone()).await.unwrap().is_displayed().await;
+    assert!(!shown.unwrap(), "no account to choose after Nee");
     click(driver, "input[name=use_account][value=ja]").await;
-    let shown = driver
-        .find(By::Css(existing))
-        .await
-        .unwrap()
-        .is_displayed()
-        .await
-        .unwrap();
-    assert!(shown, "the choice is back after Ja");
+    let shown = driver.find(existing).await.unwrap().is_displayed().await;
+    assert!(shown.unwrap(), "the choice is back after Ja");
 
     // Nothing filled in: every problem is listed and tied to its field.
     click(driver, "form button.primary").await;
