@@ -134,7 +134,7 @@ library. Password resets by staff do not exist: members use \"Wachtwoord vergete
         audit
     ),
     components(
-        responses(Unreadable, Unauthorized, Forbidden, NoSuchMembership, NotACardNumber),
+        responses(Unreadable, Unauthorized, Forbidden, NoSuchMembership, NotACardNumber, Unavailable),
         schemas(
         Problem,
         FieldProblem,

@@ -929,6 +929,30 @@ async fn the_openapi_document_describes_every_operation() {
     }
     let flow = &document["components"]["securitySchemes"]["library_system"]["flows"]["clientCredentials"];
     assert_eq!(flow["tokenUrl"], app.url("/token"));
+    // Every reference leads somewhere: a client generator stops at the first that does not.
+    let mut references = Vec::new();
+    collect_references(&document, &mut references);
+    assert!(references.len() > 10, "{references:?}");
+    for reference in references {
+        let pointer = reference.strip_prefix('#').expect("a local reference");
+        assert!(document.pointer(pointer).is_some(), "{reference} leads nowhere");
+    }
+}
+
+/// Every `$ref` in a JSON document.
+fn collect_references(value: &Value, into: &mut Vec<String>) {
+    match value {
+        Value::Object(fields) => {
+            for (name, field) in fields {
+                match (name.as_str(), field) {
+                    ("$ref", Value::String(reference)) => into.push(reference.clone()),
+                    _ => collect_references(field, into),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| collect_references(item, into)),
+        _ => {}
+    }
 }
 
 #[tokio::test]
