@@ -10,8 +10,6 @@ use axum::{
 };
 use serde_json::json;
 
-use si_store::StoreError;
-
 use crate::app::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -26,16 +24,7 @@ async fn healthz() -> impl IntoResponse {
 }
 
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    // After a database restart the pool still holds connections the server
-    // ended; each fails once and is dropped. The next ping takes another (or
-    // a new one), so a few stale connections do not report the node unready.
-    let mut pinged = state.store.ping().await;
-    for _ in 0..2 {
-        if !pinged.as_ref().is_err_and(StoreError::is_unavailable) {
-            break;
-        }
-        pinged = state.store.ping().await;
-    }
+    let pinged = state.store.ping().await;
     match pinged {
         Ok(()) => (
             StatusCode::OK,

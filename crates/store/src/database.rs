@@ -134,8 +134,27 @@ impl Store {
     }
 
     /// Answers whether the database is reachable, for readiness probes.
+    ///
+    /// After a database restart the pool still holds the connections the
+    /// server ended; each fails once and is dropped. The ping goes past
+    /// them, at most one try per pooled connection, to a live or a new one.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        Ok(self.db.ping().await?)
+        let mut pinged = self.db.ping().await.map_err(StoreError::from);
+        for _ in 0..self.pooled_connections() {
+            if !pinged.as_ref().is_err_and(StoreError::is_ended_connection) {
+                break;
+            }
+            pinged = self.db.ping().await.map_err(StoreError::from);
+        }
+        pinged
+    }
+
+    /// How many connections the pool holds now, idle or in use.
+    fn pooled_connections(&self) -> u32 {
+        match self.backend() {
+            Backend::Postgres => self.db.get_postgres_connection_pool().size(),
+            Backend::Sqlite => self.db.get_sqlite_connection_pool().size(),
+        }
     }
 
     pub fn backend(&self) -> Backend {

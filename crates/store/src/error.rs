@@ -37,6 +37,13 @@ impl StoreError {
         }
     }
 
+    /// Whether the connection the statement ran on broke or was ended by
+    /// the server, so that the same statement on another connection may
+    /// succeed at once.
+    pub fn is_ended_connection(&self) -> bool {
+        matches!(self, StoreError::Database(err) if ended_connection(err))
+    }
+
     /// Whether `error`, or an error it was caused by, is a storage failure
     /// that [`StoreError::is_unavailable`] calls transient. Wrappers that
     /// forward a store error transparently hide it, but not its cause.
@@ -74,34 +81,47 @@ impl StoreError {
 /// conflict, or SQLite stayed busy past its timeout. A refused login to the
 /// database or a missing one is not transient.
 fn is_transient(err: &DbErr) -> bool {
-    let runtime = match err {
-        DbErr::ConnectionAcquire(_) => return true,
-        DbErr::Conn(runtime) | DbErr::Exec(runtime) | DbErr::Query(runtime) => runtime,
-        _ => return false,
-    };
-    let RuntimeErr::SqlxError(sqlx) = runtime else {
-        return false;
-    };
-    match sqlx.as_ref() {
-        sqlx::Error::Io(_)
-        | sqlx::Error::Protocol(_)
-        | sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => true,
-        sqlx::Error::Database(database) => {
+    if matches!(err, DbErr::ConnectionAcquire(_)) || ended_connection(err) {
+        return true;
+    }
+    match sqlx_error(err) {
+        Some(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed) => true,
+        Some(sqlx::Error::Database(database)) => {
             let code = database.code().unwrap_or_default();
             if database.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
                 // SQLITE_BUSY and SQLITE_LOCKED, with their extended codes.
                 matches!(code.parse::<i32>().map(|c| c & 0xff), Ok(5 | 6))
             } else {
-                // Connection exceptions (class 08); admin or crash shutdown,
-                // cannot connect now, idle session timeout; serialization
-                // failure and deadlock.
-                code.starts_with("08")
-                    || matches!(&*code, "57P01" | "57P02" | "57P03" | "57P05" | "40001" | "40P01")
+                // Cannot connect now (starting up); serialization failure
+                // and deadlock.
+                matches!(&*code, "57P03" | "40001" | "40P01")
             }
         }
         _ => false,
+    }
+}
+
+/// Whether the connection the statement ran on is gone: it broke, or the
+/// server ended it (a restart, a failover, an idle timeout). The pool drops
+/// it; another connection may well work at once.
+fn ended_connection(err: &DbErr) -> bool {
+    match sqlx_error(err) {
+        Some(sqlx::Error::Io(_) | sqlx::Error::Protocol(_)) => true,
+        Some(sqlx::Error::Database(database)) => {
+            let code = database.code().unwrap_or_default();
+            database.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_none()
+                && (code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P05"))
+        }
+        _ => false,
+    }
+}
+
+fn sqlx_error(err: &DbErr) -> Option<&sqlx::Error> {
+    match err {
+        DbErr::Conn(RuntimeErr::SqlxError(sqlx))
+        | DbErr::Exec(RuntimeErr::SqlxError(sqlx))
+        | DbErr::Query(RuntimeErr::SqlxError(sqlx)) => Some(sqlx.as_ref()),
+        _ => None,
     }
 }
 

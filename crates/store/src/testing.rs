@@ -64,7 +64,9 @@ impl TestDatabase {
             .expect("a connection of the test's own");
         admin
             .execute_unprepared(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                // Waits (up to 5 s each) until the backends have exited, so
+                // every pooled connection is dead when this returns.
+                "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity \
                  WHERE datname = current_database() AND pid <> pg_backend_pid()",
             )
             .await

@@ -1,10 +1,10 @@
 //! Probes, metrics, request ids and security headers.
 
-use crate::support::{spawn_app, spawn_app_with};
+use crate::support::{spawn_app, spawn_app_with, spawn_quiet_app};
 
 #[tokio::test]
 async fn health_and_readiness_answer_when_the_database_does() {
-    let app = spawn_app().await;
+    let app = spawn_quiet_app().await;
     let health = app.get("/healthz").await;
     assert_eq!(health.status(), 200);
     assert_eq!(health.json::<serde_json::Value>().await.unwrap()["status"], "ok");

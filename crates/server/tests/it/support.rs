@@ -36,7 +36,8 @@ impl TestApp {
     }
 
     /// Ends the server's database connections as a PostgreSQL failover
-    /// does; false on SQLite.
+    /// does; false on SQLite. Every connection idle in the server's pool is
+    /// then dead; on a [`spawn_quiet_app`] the next request meets one.
     pub async fn end_database_connections(&self) -> bool {
         self._database.end_connections().await
     }
@@ -65,6 +66,12 @@ pub fn test_hashing() -> HashingConfig {
 
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
+}
+
+/// An app whose mail worker looks for work once a minute, so no background
+/// task takes the pool's idle connections between two requests of a test.
+pub async fn spawn_quiet_app() -> TestApp {
+    spawn_app_with(|config| config.mail.poll_interval_ms = 60_000).await
 }
 
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
