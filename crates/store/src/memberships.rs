@@ -128,8 +128,29 @@ impl<'c, C: ConnectionTrait> Memberships<'c, C> {
 
     /// Attaches a membership to a login account.
     pub async fn link(&self, membership_id: i64, account: &AccountId) -> Result<(), StoreError> {
+        self.set(
+            membership_id,
+            membership::Column::AccountId,
+            Some(account.to_string()),
+        )
+        .await
+    }
+
+    /// Replaces the registration's e-mail address (none clears it); the
+    /// login account's recovery address is not touched.
+    pub async fn set_email(&self, membership_id: i64, email: Option<&Email>) -> Result<(), StoreError> {
+        let email = email.map(|e| e.as_str().to_owned());
+        self.set(membership_id, membership::Column::Email, email).await
+    }
+
+    async fn set(
+        &self,
+        membership_id: i64,
+        column: membership::Column,
+        value: Option<String>,
+    ) -> Result<(), StoreError> {
         let result = membership::Entity::update_many()
-            .col_expr(membership::Column::AccountId, account.to_string().into())
+            .col_expr(column, value.into())
             .filter(membership::Column::Id.eq(membership_id))
             .exec(self.conn)
             .await

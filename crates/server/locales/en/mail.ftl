@@ -53,7 +53,7 @@ mail-golive-not-allowed = Your old username { $old } does not fit the new rules 
 mail-golive-missing = You did not have a username for Mijn Menu yet.
 mail-golive-new = So you have been given a new username:
 mail-golive-password-kept = Your password stays the same as for Mijn Menu.
-mail-golive-password-missing = You do not have a password yet. Choose one with “Forgot password?” on the login page.
+mail-golive-password-missing = You do not have a password yet. Choose one with “Forgot your password?” on the login page.
 mail-golive-change = You can always change your username and your password yourself later.
 
 ## Forgot password
@@ -80,7 +80,7 @@ mail-forgot-username-intro =
     }
 mail-forgot-username-family = Sometimes people in one family share an e-mail address. That is why you see all the usernames.
 mail-forgot-username-case = Type capital letters and small letters exactly as they are here.
-mail-forgot-username-password = Forgot your password too? Then choose “Forgot password?” on the login page.
+mail-forgot-username-password = Forgot your password too? Then choose “Forgot your password?” on the login page.
 
 ## Confirm a new e-mail address
 mail-email-verify-subject = Confirm your new e-mail address
@@ -99,11 +99,11 @@ mail-linked-same = You log in there with the same username and password.
 ## Password changed
 mail-password-changed-subject = Your password has been changed
 mail-password-changed-intro = The password of your account { $username } has been changed.
-mail-password-changed-not-you = Was this not you? Then choose a new password straight away with “Forgot password?” on the login page.
+mail-password-changed-not-you = Was this not you? Then choose a new password straight away with “Forgot your password?” on the login page.
 
-## The library reset the e-mail address
-mail-recovery-reset-subject = Your library has changed your e-mail address
-mail-recovery-reset-intro = { $library_name } has changed the e-mail address of your account { $username }.
-mail-recovery-reset-address = The new address is { $new_email }. This is the e-mail address of your library registration.
-mail-recovery-reset-use = We send e-mails to this address when you forget your password or username.
+## The library wants to reset the e-mail address (to the old address)
+mail-recovery-reset-subject = Your library wants to change your e-mail address
+mail-recovery-reset-intro = { $library_name } wants to change the e-mail address of your account { $username } to the e-mail address of your library registration.
+mail-recovery-reset-address = That address is { $new_email }. It changes only once the link in the e-mail to that address is confirmed. Until then, this address stays the e-mail address of your account.
+mail-recovery-reset-use = We send e-mails to your account's e-mail address when you forget your password or username.
 mail-recovery-reset-not-right = Is this not right? Then please contact { $library_name }.

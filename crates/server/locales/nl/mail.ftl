@@ -101,9 +101,9 @@ mail-password-changed-subject = Je wachtwoord is veranderd
 mail-password-changed-intro = Het wachtwoord van je account { $username } is veranderd.
 mail-password-changed-not-you = Was jij dit niet? Kies dan meteen een nieuw wachtwoord met “Wachtwoord vergeten?” op de inlogpagina.
 
-## De bibliotheek heeft het e-mailadres teruggezet
-mail-recovery-reset-subject = Je bibliotheek heeft je e-mailadres aangepast
-mail-recovery-reset-intro = { $library_name } heeft het e-mailadres van je account { $username } aangepast.
-mail-recovery-reset-address = Het nieuwe adres is { $new_email }. Dit is het e-mailadres van je inschrijving.
-mail-recovery-reset-use = Op dit adres krijg je mail als je je wachtwoord of gebruikersnaam vergeten bent.
+## De bibliotheek wil het e-mailadres terugzetten (naar het oude adres)
+mail-recovery-reset-subject = Je bibliotheek wil je e-mailadres aanpassen
+mail-recovery-reset-intro = { $library_name } wil het e-mailadres van je account { $username } veranderen in het e-mailadres van je inschrijving.
+mail-recovery-reset-address = Dat adres is { $new_email }. Het verandert pas als de link in de mail naar dat adres is bevestigd. Tot dan blijft dit adres het e-mailadres van je account.
+mail-recovery-reset-use = Op het e-mailadres van je account krijg je mail als je je wachtwoord of gebruikersnaam vergeten bent.
 mail-recovery-reset-not-right = Klopt dit niet? Neem dan contact op met { $library_name }.

@@ -12,7 +12,7 @@ use axum::{
     },
     http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts},
     response::{IntoResponse, Response},
-    routing::{get, post},
+    routing::{get, post, put},
 };
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use si_domain::CardNumber;
@@ -28,7 +28,7 @@ use utoipa::{
 use super::{
     desk::{
         AccountSummary, AuditLine, CostOverviewView, Desk, DeskError, MembershipView, RecoveryReset,
-        Registered, RegisteredAccount, parse_card, parse_username,
+        Registered, RegisteredAccount, parse_card, parse_email, parse_username,
     },
     registration::{LoginAccountMode, RegistrationRequest},
 };
@@ -96,6 +96,10 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/memberships/{card_number}", get(membership))
         .route("/api/v1/memberships/{card_number}/login-account", post(link))
         .route(
+            "/api/v1/memberships/{card_number}/email",
+            put(change_registration_email),
+        )
+        .route(
             "/api/v1/memberships/{card_number}/recovery-email-reset",
             post(reset_recovery_email),
         )
@@ -127,6 +131,7 @@ library. Password resets by staff do not exist: members use \"Wachtwoord vergete
         register,
         membership,
         link,
+        change_registration_email,
         reset_recovery_email,
         resend_confirmation,
         password_reset,
@@ -148,6 +153,7 @@ library. Password resets by staff do not exist: members use \"Wachtwoord vergete
         RecoveryReset,
         AuditLine,
         LinkRequest,
+        EmailRequest,
         BranchView,
         SubscriptionTypeView
     )
@@ -585,6 +591,53 @@ async fn link(
         let card = card_from_path(path)?;
         let username = parse_username(&request.username)?;
         Ok(desk.link(&card, &username).await?)
+    }
+    .await;
+    caller.respond(&desk, StatusCode::OK, result)
+}
+
+/// The registration's new e-mail address.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct EmailRequest {
+    /// The address the library system holds now; `null` or empty when it
+    /// holds none. Required, so that a body without it clears nothing.
+    #[serde(deserialize_with = "Option::deserialize")]
+    #[schema(required = true, format = Email, max_length = 254, example = "sanne@example.nl")]
+    email: Option<String>,
+}
+
+/// The e-mail address changed in the library system: the registration takes
+/// it. The login account's recovery address stays until the desk resets it
+/// to this one (`recovery-email-reset`), which the member confirms by mail.
+#[utoipa::path(
+    put, path = "/api/v1/memberships/{card_number}/email", tag = "desk",
+    security(("library_system" = ["desk:register"])),
+    params(("card_number" = String, Path, description = "The card number", pattern = "^[A-Za-z0-9]{4,32}$", example = "20000012345678")),
+    request_body = EmailRequest,
+    responses(
+        (status = 200, description = "The registration, with its new address", body = MembershipView),
+        (status = 400, response = Unreadable),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NoSuchMembership),
+        (status = 415, description = "The body is not JSON", body = Problem, content_type = PROBLEM_JSON),
+        (status = 422, description = "Not a card number, or not an e-mail address", body = Problem, content_type = PROBLEM_JSON),
+        (status = 503, response = Unavailable),
+    )
+)]
+async fn change_registration_email(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: Result<Path<String>, PathRejection>,
+    ApiJson(request): ApiJson<EmailRequest>,
+) -> Response {
+    let desk = caller.desk(&state);
+    let result = async {
+        caller.require("desk:register")?;
+        let card = card_from_path(path)?;
+        let email = parse_email(request.email.as_deref())?;
+        Ok(desk.change_registration_email(&card, email).await?)
     }
     .await;
     caller.respond(&desk, StatusCode::OK, result)

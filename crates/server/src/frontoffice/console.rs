@@ -22,7 +22,9 @@ use si_store::{Repositories, StoreError, accounts::Account, catalogue::Library};
 use time::{Date, format_description::well_known::Iso8601};
 
 use super::{
-    desk::{AccountSummary, Desk, DeskError, MembershipView, Registered, parse_card, parse_username},
+    desk::{
+        AccountSummary, Desk, DeskError, MembershipView, Registered, parse_card, parse_email, parse_username,
+    },
     registration::{FieldError, LoginAccountMode, RegistrationRequest},
 };
 use crate::http::page_query::{PageForm, PagePath};
@@ -623,19 +625,11 @@ fn registered_page(
             .unwrap_or_default(),
         expiry_month: expiry.map(|d| month(language, d)).unwrap_or_default(),
         rights_until: date(&cost.rights_until)
-            .map(|d| local_date(language, d))
+            .map(|d| language.date(d))
             .unwrap_or_default(),
         registered,
     };
     token.attach((StatusCode::CREATED, page).into_response())
-}
-
-/// `31-05-2025` in Dutch, `31 May 2025` in English.
-fn local_date(language: Language, date: Date) -> String {
-    match language {
-        Language::Nl => format!("{:02}-{:02}-{}", date.day(), u8::from(date.month()), date.year()),
-        Language::En => format!("{} {} {}", date.day(), date.month(), date.year()),
-    }
 }
 
 #[derive(Template, WebTemplate)]
@@ -656,6 +650,8 @@ struct MemberPage {
     asking: bool,
     question: String,
     username: String,
+    /// The registration's address open for editing, with what was typed.
+    editing_email: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -674,20 +670,13 @@ pub async fn member(
     query: Result<Query<MemberQuery>, QueryRejection>,
 ) -> Result<Response, PageError> {
     let AtDesk { staff, library } = at_desk;
-    let asking = query.is_ok_and(|Query(q)| q.ask.as_deref() == Some("recovery-email"));
-    member_page(
-        &state,
-        language,
-        &headers,
-        &staff,
-        &library,
-        &card,
-        Outcome {
-            asking,
-            ..Outcome::default()
-        },
-    )
-    .await
+    let ask = query.ok().and_then(|Query(q)| q.ask);
+    let outcome = Outcome {
+        asking: ask.as_deref() == Some("recovery-email"),
+        editing_email: (ask.as_deref() == Some("email")).then(String::new),
+        ..Outcome::default()
+    };
+    member_page(&state, language, &headers, &staff, &library, &card, outcome).await
 }
 
 #[derive(Default)]
@@ -696,6 +685,9 @@ struct Outcome {
     error: Option<String>,
     asking: bool,
     username: String,
+    /// Some when the address form is open: what was typed, or empty for
+    /// the registration's current address.
+    editing_email: Option<String>,
 }
 
 async fn member_page(
@@ -726,10 +718,14 @@ async fn member_page(
     );
     let date = |text: &str| {
         Date::parse(text, &Iso8601::DATE)
-            .map(|d| local_date(language, d))
+            .map(|d| language.date(d))
             .unwrap_or_default()
     };
     let membership_email = membership.email.clone().unwrap_or_default();
+    let editing_email = outcome.editing_email.map(|typed| match typed.is_empty() {
+        true => membership_email.clone(),
+        false => typed,
+    });
     let subscription = match SubscriptionCode::parse(&membership.subscription_type) {
         Ok(code) => state
             .store
@@ -754,6 +750,7 @@ async fn member_page(
         done: outcome.done,
         error: outcome.error,
         username: outcome.username,
+        editing_email,
     };
     let status = if page.error.is_some() {
         StatusCode::CONFLICT
@@ -772,6 +769,9 @@ pub struct ActionForm {
     /// The answer to the confirmation question: "ja".
     #[serde(default)]
     answer: String,
+    /// The registration's new e-mail address; blank clears it.
+    #[serde(default)]
+    email: String,
 }
 
 /// The actions of the membership page: resend the confirmation mail, reset
@@ -789,6 +789,8 @@ pub async fn act(
     let fail = |error: String| Outcome {
         error: Some(error),
         username: form.username.clone(),
+        // A refused address stays open, as typed.
+        editing_email: (action == "email").then(|| form.email.trim().to_owned()),
         ..Outcome::default()
     };
     if !csrf::is_valid(&headers, &form.csrf) {
@@ -809,6 +811,20 @@ pub async fn act(
             .await
             .map(|reset| reset.message),
         "recovery-email" => Ok(String::new()),
+        "email" => match parse_email(Some(&form.email)) {
+            Ok(email) => desk
+                .change_registration_email(&parsed, email)
+                .await
+                .map(|changed| match changed.login_account {
+                    Some(_) => format!(
+                        "{} {}",
+                        language.text("desk-email-changed"),
+                        language.text("desk-email-changed-recovery")
+                    ),
+                    None => language.text("desk-email-changed"),
+                }),
+            Err(error) => Err(error),
+        },
         "password-reset" => Err(desk.refuse_password_reset(&parsed).await),
         "login-account" => match parse_username(&form.username) {
             Ok(username) => desk

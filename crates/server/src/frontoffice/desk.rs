@@ -756,6 +756,36 @@ impl<'a> Desk<'a> {
         Ok(self.view(&linked, Some(&account)))
     }
 
+    /// A new e-mail address in the library system (none clears it). Only the
+    /// registration's changes: the account's recovery address follows when
+    /// the desk resets it ("Herstel e-mailadres resetten").
+    pub async fn change_registration_email(
+        &self,
+        card: &CardNumber,
+        email: Option<Email>,
+    ) -> Result<MembershipView, DeskError> {
+        let txn = self.state.store.begin().await?;
+        let (membership, account) = self.membership_and_account(&txn, card).await?;
+        if membership.email == email {
+            return Ok(self.view(&membership, account.as_ref()));
+        }
+        txn.memberships().set_email(membership.id, email.as_ref()).await?;
+        self.audit(
+            &txn,
+            "change_registration_email",
+            account.as_ref(),
+            json!({
+                "card_number": card.as_str(),
+                "old_email_masked": membership.email.as_ref().map(Email::masked),
+                "new_email_masked": email.as_ref().map(Email::masked),
+            }),
+        )
+        .await?;
+        txn.commit().await?;
+        let changed = Membership { email, ..membership };
+        Ok(self.view(&changed, account.as_ref()))
+    }
+
     /// "Herstel e-mailadres resetten": the registration's address becomes the
     /// recovery address once the member follows the link mailed to it; the
     /// old address is told.
@@ -885,6 +915,16 @@ impl From<DeskError> for RegisterFailure {
 pub fn parse_card(input: &str) -> Result<CardNumber, DeskError> {
     CardNumber::parse(input)
         .map_err(|_| DeskError::Invalid(vec![FieldError::new("card_number", "invalid_card_number")]))
+}
+
+/// An e-mail address as typed; blank is none.
+pub fn parse_email(input: Option<&str>) -> Result<Option<Email>, DeskError> {
+    match input.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(typed) => Email::parse(typed)
+            .map(Some)
+            .map_err(|_| DeskError::Invalid(vec![FieldError::new("email", "invalid_email")])),
+    }
 }
 
 pub fn parse_username(input: &str) -> Result<Username, DeskError> {

@@ -28,6 +28,15 @@ pub enum Language {
 impl Language {
     pub const ALL: [Language; 2] = [Language::Nl, Language::En];
 
+    /// A date as staff and members read it: `31-05-2025` in Dutch,
+    /// `31 May 2025` in English.
+    pub fn date(self, date: time::Date) -> String {
+        match self {
+            Language::Nl => format!("{:02}-{:02}-{}", date.day(), u8::from(date.month()), date.year()),
+            Language::En => format!("{} {} {}", date.day(), date.month(), date.year()),
+        }
+    }
+
     pub fn code(self) -> &'static str {
         match self {
             Language::Nl => "nl",

@@ -683,7 +683,7 @@ mod tests {
         assert_says(
             &mail,
             Language::En,
-            &["You do not have a password yet.", "“Forgot password?”"],
+            &["You do not have a password yet.", "“Forgot your password?”"],
         );
     }
 
@@ -834,20 +834,21 @@ mod tests {
             Language::En,
             &[
                 "The password of your account anna88 has been changed.",
-                "“Forgot password?”",
+                "“Forgot your password?”",
             ],
         );
     }
 
     #[test]
-    fn recovery_email_reset_names_library_and_address() {
+    fn recovery_email_reset_notice_says_the_change_waits_for_the_link() {
         let mail = &samples()[12];
         assert_says(
             mail,
             Language::Nl,
             &[
-                "Bibliotheek Assen heeft het e-mailadres van je account anna88 aangepast.",
-                "Het nieuwe adres is a***@example.nl.",
+                "Bibliotheek Assen wil het e-mailadres van je account anna88 veranderen",
+                "Dat adres is a***@example.nl. Het verandert pas als de link",
+                "Tot dan blijft dit adres het e-mailadres van je account.",
                 "Neem dan contact op met Bibliotheek Assen.",
             ],
         );
@@ -855,8 +856,8 @@ mod tests {
             mail,
             Language::En,
             &[
-                "Bibliotheek Assen has changed the e-mail address of your account anna88.",
-                "The new address is a***@example.nl.",
+                "Bibliotheek Assen wants to change the e-mail address of your account anna88",
+                "That address is a***@example.nl. It changes only once the link",
             ],
         );
     }

@@ -522,7 +522,7 @@ async fn page(
         .map(|m| MembershipLine {
             library: m.library_name,
             card_number: m.card_number.as_str().to_owned(),
-            valid_until: m.valid_until.to_string(),
+            valid_until: language.date(m.valid_until),
         })
         .collect();
     let refused = outcome.username_error.is_some()

@@ -17,7 +17,7 @@ pub struct HelpPage {
     other_lang: Language,
     return_to: String,
     paragraphs: Vec<String>,
-    more_url: Option<String>,
+    more_url: String,
     /// The page the member came from, or else the login page.
     back: String,
     back_label: &'static str,
@@ -60,6 +60,11 @@ pub async fn show(
             .filter(|p| !p.is_empty())
             .map(str::to_owned)
             .collect(),
-        more_url: settings.help_url.clone(),
+        // The page the mails and the desk send members to, unless the
+        // pages have one of their own.
+        more_url: settings
+            .help_url
+            .clone()
+            .unwrap_or_else(|| state.config.mail.help_url.clone()),
     }
 }

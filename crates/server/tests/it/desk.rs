@@ -734,6 +734,112 @@ async fn the_recovery_address_is_reset_to_the_registrations_after_the_member_fol
     assert_eq!(again.body["code"], "already_recovery_address");
 }
 
+/// The guide: a reset uses "the address in the library system". When the
+/// member's address changes there, the registration takes it first.
+#[tokio::test]
+async fn a_new_address_in_the_library_system_goes_to_the_registration_and_then_to_the_account() {
+    let smtp = SmtpServer::start();
+    let app = app_with_mail(&smtp).await;
+    let sanne = member(&app.store, "sanne").await;
+    desk_library(&app, "GRO01", "Biblionet Groningen").await;
+    let token = desk_token(&app, "GRO01", ALL_DESK_SCOPES).await;
+    let request = with_existing_account("30000098765432", "ouders@example.nl", "sanne");
+    let registered = call(&app, &token, "POST", "/api/v1/memberships", Some(&request)).await;
+    assert_eq!(registered.status, 201, "{:?}", registered.body);
+    smtp.wait_for_async(1).await;
+    let path = "/api/v1/memberships/30000098765432/email";
+    let reset = "/api/v1/memberships/30000098765432/recovery-email-reset";
+
+    let changed = call(
+        &app,
+        &token,
+        "PUT",
+        path,
+        Some(&json!({ "email": " sanne@example.nl " })),
+    )
+    .await;
+    assert_eq!(changed.status, 200, "{:?}", changed.body);
+    assert_eq!(changed.body["email"], "sanne@example.nl");
+    assert_eq!(changed.body["login_account"]["email_masked"], "o****s@e******.nl");
+    let account = app.store.accounts().by_id(&sanne.id).await.unwrap().unwrap();
+    assert_eq!(
+        account.email.unwrap().as_str(),
+        "ouders@example.nl",
+        "the account's stays"
+    );
+    let same = call(
+        &app,
+        &token,
+        "PUT",
+        path,
+        Some(&json!({ "email": "sanne@example.nl" })),
+    )
+    .await;
+    assert_eq!(same.status, 200);
+
+    let answer = call(&app, &token, "POST", reset, None).await;
+    assert_eq!(answer.status, 202, "{:?}", answer.body);
+    assert_eq!(answer.body["new_email"], "sanne@example.nl");
+    let mails = smtp.wait_for_async(3).await;
+    assert!(
+        mails.iter().any(|m| m.to == ["sanne@example.nl"]),
+        "a verification mail"
+    );
+
+    for (body, status, code) in [
+        (json!({ "email": "not an address" }), 422, "invalid_input"),
+        (json!({}), 422, "invalid_body"),
+        (
+            json!({ "email": "a@example.nl", "discount": 5 }),
+            422,
+            "invalid_body",
+        ),
+    ] {
+        let refused = call(&app, &token, "PUT", path, Some(&body)).await;
+        assert_eq!(
+            (refused.status, refused.body["code"].as_str()),
+            (status, Some(code)),
+            "{body}"
+        );
+    }
+    let unknown = call(
+        &app,
+        &token,
+        "PUT",
+        "/api/v1/memberships/30000000000000/email",
+        Some(&json!({ "email": null })),
+    )
+    .await;
+    assert_eq!(unknown.status, 404);
+    let recovery_only = desk_token(&app, "GRO01", "desk:recovery").await;
+    let forbidden = call(&app, &recovery_only, "PUT", path, Some(&json!({ "email": null }))).await;
+    assert_eq!(forbidden.status, 403);
+
+    let cleared = call(&app, &token, "PUT", path, Some(&json!({ "email": null }))).await;
+    assert_eq!((cleared.status, &cleared.body["email"]), (200, &Value::Null));
+    assert_eq!(
+        call(&app, &token, "POST", reset, None).await.body["code"],
+        "no_registration_email"
+    );
+    let audit = call(&app, &token, "GET", "/api/v1/audit?limit=10", None).await;
+    let changes: Vec<&Value> = audit
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "change_registration_email")
+        .map(|e| &e["detail"])
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            &json!({ "card_number": "30000098765432", "old_email_masked": "s***e@e******.nl", "new_email_masked": null }),
+            &json!({ "card_number": "30000098765432", "old_email_masked": "o****s@e******.nl", "new_email_masked": "s***e@e******.nl" }),
+        ],
+        "two changes, newest first; saving the same address again is none"
+    );
+}
+
 #[tokio::test]
 async fn staff_cannot_reset_a_password_but_can_resend_the_confirmation_and_every_action_is_audited() {
     let smtp = SmtpServer::start();

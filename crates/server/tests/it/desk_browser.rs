@@ -11,7 +11,7 @@ use si_store::Repositories;
 use thirtyfour::{Key, WebDriver, prelude::By};
 
 use crate::{
-    browser::{Browser, click, expect_text, type_into},
+    browser::{Browser, click, expect_text, follow, type_into},
     desk::desk_library,
     interop::{PASSWORD, member},
     selfservice::{app_with_mail, text_of},
@@ -210,6 +210,40 @@ async fn desk_staff_register_a_new_member_and_link_one_who_moved() {
     let facts = text_at(driver, "dl.facts").await;
     assert!(facts.contains("Jeugd"), "the subscription by its name: {facts}");
     browser.assert_accessible("desk: registration").await;
+
+    // The member has a new address: the registration takes it first.
+    follow(driver, "E-mailadres wijzigen").await;
+    let field = driver.find(By::Id("registration-email")).await.unwrap();
+    assert_eq!(
+        field.prop("value").await.unwrap().as_deref(),
+        Some("sanne.nieuw@example.nl")
+    );
+    let focused = driver.active_element().await.unwrap();
+    assert_eq!(focused.id().await.unwrap().as_deref(), Some("registration-email"));
+    browser.assert_accessible("desk: registration address form").await;
+    type_into(driver, "registration-email", "sanne.nu@example").await;
+    click(driver, "form[action$='/email'] button").await;
+    expect_text(driver, "[role=alert]", "Dit e-mailadres klopt niet", false).await;
+    let field = driver.find(By::Id("registration-email")).await.unwrap();
+    assert_eq!(field.attr("aria-invalid").await.unwrap().as_deref(), Some("true"));
+    assert_eq!(
+        field.prop("value").await.unwrap().as_deref(),
+        Some("sanne.nu@example")
+    );
+    browser
+        .assert_accessible("desk: registration address refused")
+        .await;
+    type_into(driver, "registration-email", "sanne.nu@example.nl").await;
+    click(driver, "form[action$='/email'] button").await;
+    expect_text(
+        driver,
+        "[role=status]",
+        "Het e-mailadres van de inschrijving is gewijzigd. Het herstel-e-mailadres",
+        false,
+    )
+    .await;
+    expect_text(driver, "dl.facts", "sanne.nu@example.nl", false).await;
+
     driver
         .find(By::LinkText("Herstel e-mailadres resetten"))
         .await
@@ -217,7 +251,7 @@ async fn desk_staff_register_a_new_member_and_link_one_who_moved() {
         .click()
         .await
         .unwrap();
-    expect_text(driver, ".question", "sanne.nieuw@example.nl", false).await;
+    expect_text(driver, ".question", "sanne.nu@example.nl", false).await;
     browser.assert_accessible("desk: recovery address question").await;
     browser.screenshot("desk-recovery-question-nl").await;
     click(driver, ".question button[value=ja]").await;
@@ -230,8 +264,8 @@ async fn desk_staff_register_a_new_member_and_link_one_who_moved() {
     .await;
     let mails = smtp.wait_for_async(4).await;
     assert!(
-        mails.iter().any(|m| m.to == ["sanne.nieuw@example.nl"]),
-        "a verification mail"
+        mails.iter().any(|m| m.to == ["sanne.nu@example.nl"]),
+        "a verification mail to the registration's new address"
     );
 
     // A password reset is not the desk's to do.

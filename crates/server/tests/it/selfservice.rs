@@ -462,8 +462,8 @@ async fn help_shows_the_configured_text_and_link_or_the_built_in_one() {
         .unwrap();
     assert!(english.contains("<h1>Help with logging in</h1>") && english.contains("library card number"));
     assert!(
-        !english.contains("More help"),
-        "no external link unless configured"
+        english.contains(r#"<a href="https://www.bibliotheek.nl/hulp-bij-inloggen.html">More help"#),
+        "the national help page the mails link to: {english}"
     );
     // The way back: the page the member came from on this site, else the login page.
     let from_login = app
@@ -788,6 +788,8 @@ async fn a_member_changes_password_and_address_from_the_account_page() {
     let account = member(&app.store, "sanne").await;
     let here = logged_in_to_account(&app, "sanne", PASSWORD).await;
     let elsewhere = logged_in_to_account(&app, "sanne", PASSWORD).await;
+    let page = fetch(&here, app.url("/account")).await;
+    assert!(page.contains("Geldig t/m: 31-05-2025"), "{page}");
 
     let password_change = |current: &'static str, new: &'static str| {
         let (app, here) = (&app, &here);

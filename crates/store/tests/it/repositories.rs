@@ -373,6 +373,46 @@ async fn one_account_can_hold_memberships_at_several_libraries() {
         .await
         .unwrap();
     assert_eq!(by_card.and_then(|m| m.account), Some(account.id));
+
+    // A new address in the library system: the registration's changes, the
+    // account's recovery address does not.
+    let card = CardNumber::parse("20000000000001").unwrap();
+    let new = email("sanne@example.nl");
+    store
+        .memberships()
+        .set_email(without_account.id, Some(&new))
+        .await
+        .unwrap();
+    let changed = store
+        .memberships()
+        .by_card(&drenthe, &card)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(changed.email, Some(new));
+    let unchanged = store
+        .memberships()
+        .by_card(&groningen, &card)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(unchanged.email, Some(email("ouders@example.nl")));
+    let recovery = store.accounts().by_id(&account.id).await.unwrap().unwrap().email;
+    assert_eq!(recovery, Some(email("ouders@example.nl")));
+    store
+        .memberships()
+        .set_email(without_account.id, None)
+        .await
+        .unwrap();
+    let cleared = store
+        .memberships()
+        .by_card(&drenthe, &card)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(cleared.email, None);
+    let missing = store.memberships().set_email(i64::MAX, None).await;
+    assert!(matches!(missing, Err(StoreError::NotFound { .. })), "{missing:?}");
 }
 
 #[tokio::test]
