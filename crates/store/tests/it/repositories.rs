@@ -1066,8 +1066,19 @@ async fn a_database_gone_away_is_unavailable_and_a_refused_row_is_not() {
         "a refused row is the request's fault"
     );
 
-    if database.end_connections().await {
-        let broken = store.catalogue().libraries().await.unwrap_err();
+    if database.is_postgres() {
+        // Only a connection used within the last second is not checked
+        // before use: end again if a slow machine let the second pass.
+        let mut broken = None;
+        for _ in 0..4 {
+            store.catalogue().libraries().await.unwrap();
+            database.end_connections().await;
+            if let Err(error) = store.catalogue().libraries().await {
+                broken = Some(error);
+                break;
+            }
+        }
+        let broken = broken.expect("an ended connection fails");
         assert!(broken.is_unavailable(), "{broken:?}");
         assert!(broken.is_ended_connection(), "{broken:?}");
     }
