@@ -79,6 +79,7 @@ rule-special = use at least 1 special character (for example !@#%&*)
 rule-same = passwords are the same
 rule-met = met
 rule-unmet = not met yet
+password-advice = Also choose a password that is not easy to guess: not your username or card number. A few unrelated words work well.
 password-rules-unmet = Your password does not meet these rules yet:
 password-not-same = The two passwords are not the same.
 password-too-long = This password is too long. Use at most 1024 characters.

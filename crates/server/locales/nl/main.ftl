@@ -79,6 +79,7 @@ rule-special = gebruik tenminste 1 speciaal teken (bijvoorbeeld !@#%&*)
 rule-same = wachtwoorden zijn hetzelfde
 rule-met = voldaan
 rule-unmet = nog niet voldaan
+password-advice = Kies ook een wachtwoord dat niet makkelijk te raden is: niet je gebruikersnaam of pasnummer. Een paar losse woorden werkt goed.
 password-rules-unmet = Je wachtwoord voldoet nog niet aan deze regels:
 password-not-same = De twee wachtwoorden zijn niet hetzelfde.
 password-too-long = Dit wachtwoord is te lang. Gebruik hoogstens 1024 tekens.

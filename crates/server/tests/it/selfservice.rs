@@ -638,6 +638,10 @@ async fn a_new_member_confirms_sets_a_password_and_lands_on_the_account_page() {
         page.contains("Stel je wachtwoord in") && page.contains("21234567890123"),
         "{page}"
     );
+    assert!(
+        page.contains("niet makkelijk te raden is: niet je gebruikersnaam of pasnummer"),
+        "the checks no rule ticks off are told before: {page}"
+    );
     let token = hidden_field(&page, "token");
     let form = [
         ("csrf", hidden_field(&page, "csrf")),
