@@ -33,6 +33,8 @@ login-expired-form = This form had expired. Please enter your details again.
 # Errors when another website sends you to log in
 authorize-error-title = Logging in does not work this way
 authorize-error-body = The website that sent you here did not pass valid details. Go back to that website and try again.
+logout-error-title = Logging out does not work this way
+logout-error-body = The website that sent you here passed details that do not belong together. You have not been logged out. Log out through that website, or with the Log out button on your account page.
 
 # Logging out
 logout-title = See you next time

@@ -33,6 +33,8 @@ login-expired-form = Dit formulier was verlopen. Vul je gegevens opnieuw in.
 # Fouten bij het inloggen vanuit een andere website
 authorize-error-title = Inloggen lukt zo niet
 authorize-error-body = De website die je hierheen stuurde, gaf geen geldige gegevens mee. Ga terug naar die website en probeer het opnieuw.
+logout-error-title = Uitloggen lukt zo niet
+logout-error-body = De website die je hierheen stuurde, gaf gegevens mee die niet bij elkaar horen. Je bent niet uitgelogd. Log uit via die website, of met de knop Uitloggen op je accountpagina.
 
 # Uitloggen
 logout-title = Tot de volgende keer

@@ -20,6 +20,9 @@ pub enum PageErrorKind {
     MethodNotAllowed,
     /// A website sent the member here with an unknown client or redirect URI.
     InvalidAuthorizationRequest,
+    /// A website's logout names one client in its ID token and another in
+    /// `client_id`: nothing is ended.
+    InvalidLogoutRequest,
     /// The database cannot be reached just now: try again in a minute.
     Unavailable,
     Internal,
@@ -31,7 +34,7 @@ impl PageErrorKind {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::BadRequest => StatusCode::BAD_REQUEST,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::InvalidAuthorizationRequest => StatusCode::BAD_REQUEST,
+            Self::InvalidAuthorizationRequest | Self::InvalidLogoutRequest => StatusCode::BAD_REQUEST,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -43,6 +46,7 @@ impl PageErrorKind {
             Self::BadRequest => "error-bad-request",
             Self::MethodNotAllowed => "error-method",
             Self::InvalidAuthorizationRequest => "authorize-error",
+            Self::InvalidLogoutRequest => "logout-error",
             Self::Unavailable => "error-unavailable",
             Self::Internal => "error-internal",
         }

@@ -14,6 +14,7 @@ use si_store::{Repositories, grants::CodeGrant, sessions::BrowserSession};
 
 use super::{
     clients::{Client, ClientKind, GrantType, Scope},
+    discovery::AUTHORIZATION_PATH,
     session,
     tokens::find_client,
 };
@@ -222,6 +223,9 @@ async fn unreadable(state: &AppState, language: Language, query: &str) -> Respon
 }
 
 /// The same request sent as a form: OIDC Core 3.1.2.1 asks for GET and POST.
+/// A form from a relying party's page arrives without the SameSite=Lax
+/// session cookie, so the member would have to log in again: it is turned
+/// into the GET, which carries the cookie.
 pub async fn authorize_form(
     State(state): State<AppState>,
     language: Language,
@@ -232,6 +236,12 @@ pub async fn authorize_form(
         Ok(body) if crate::http::is_form(&headers) => body,
         _ => return Err(PageError::new(language, PageErrorKind::BadRequest)),
     };
+    // Only a body that reads the same as a query (no raw space, control or
+    // `#`, which a URL would change or cut) moves there.
+    let same_as_query = body.bytes().all(|byte| byte.is_ascii_graphic() && byte != b'#');
+    if same_as_query && session::cookie(&headers, session::SESSION_COOKIE).is_none() {
+        return Ok(Redirect::to(&format!("{AUTHORIZATION_PATH}?{body}")).into_response());
+    }
     match serde_urlencoded::from_str::<AuthorizationRequest>(&body) {
         Ok(request) if decodes_exactly(&body) => answer(state, language, headers, request).await,
         _ => Ok(unreadable(&state, language, &body).await),

@@ -3,8 +3,9 @@
 //! "Tot de volgende keer" page, or returns to a post-logout URI the client
 //! registered (only with a valid `id_token_hint` or `client_id` naming that
 //! client; never an open redirect). A GET without an ID token of this
-//! session first asks the member (§2: any site can link here); a POST comes
-//! from our own pages, since the session cookie is SameSite=Lax.
+//! session first asks the member (§2: any site can link here). A POST from a
+//! relying party's own page arrives without the SameSite=Lax session cookie
+//! and is turned into that GET, which carries it.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -13,7 +14,7 @@ use axum::{
     http::{HeaderMap, HeaderValue, header},
     response::{IntoResponse, Redirect, Response},
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use si_credentials::secrets::digest;
 use si_store::{Repositories, sessions::BrowserSession};
@@ -26,12 +27,12 @@ use crate::http::page_query::{PageForm, PageQuery};
 use crate::{
     app::AppState,
     http::{
-        error::{PageError, other},
+        error::{PageError, PageErrorKind, other},
         i18n::Language,
     },
 };
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 pub struct LogoutRequest {
     id_token_hint: Option<String>,
     client_id: Option<String>,
@@ -92,9 +93,9 @@ pub async fn ask(
     Ok(([(header::CACHE_CONTROL, "no-store")], page).into_response())
 }
 
-/// The member's own "Uitloggen" button, or the answer to the question. A
-/// POST carries the session cookie only from our own pages (SameSite=Lax),
-/// so one whose body is no form logs out all the same.
+/// The member's own "Uitloggen" button, the answer to the question, or a
+/// relying party's form. A POST carries the session cookie only from our own
+/// pages (SameSite=Lax), so one whose body is no form logs out all the same.
 pub async fn confirm(
     State(state): State<AppState>,
     language: Language,
@@ -102,6 +103,15 @@ pub async fn confirm(
     form: Result<PageForm<LogoutRequest>, PageError>,
 ) -> Result<Response, PageError> {
     let request = form.map(|PageForm(request)| request).unwrap_or_default();
+    let from_a_client = request.id_token_hint.is_some()
+        || request.client_id.is_some()
+        || request.post_logout_redirect_uri.is_some();
+    if from_a_client && cookie(&headers, SESSION_COOKIE).is_none() {
+        // From another site the browser held the cookie back; a GET
+        // navigation brings it (RP-Initiated Logout 1.0 §2: GET and POST).
+        let query = serde_urlencoded::to_string(&request).unwrap_or_default();
+        return Ok(Redirect::to(&format!("{}?{query}", super::discovery::END_SESSION_PATH)).into_response());
+    }
     end(state, language, headers, request).await
 }
 
@@ -126,6 +136,13 @@ async fn end(
     headers: HeaderMap,
     request: LogoutRequest,
 ) -> Result<Response, PageError> {
+    let hinted = hinted_client(&state, request.id_token_hint.as_deref()).await;
+    if let (Ok(Some(hinted)), Some(given)) = (&hinted, request.client_id.as_deref())
+        && hinted != given
+    {
+        // §2: the two must name the same client; §4: say so, end nothing.
+        return Err(PageError::new(language, PageErrorKind::InvalidLogoutRequest));
+    }
     if let Some(token) = cookie(&headers, SESSION_COOKIE) {
         let session_digest = digest(token);
         let ended = state.store.sessions().find(&session_digest).await;
@@ -148,7 +165,7 @@ async fn end(
         }
     }
     let destination = match request.post_logout_redirect_uri.as_deref() {
-        Some(uri) => allowed_destination(&state, &request, uri).await,
+        Some(uri) => allowed_destination(&state, hinted, request.client_id.as_deref(), uri).await,
         None => None,
     };
     let mut response = match destination {
@@ -176,25 +193,29 @@ async fn end(
     Ok(response)
 }
 
+/// The client an `id_token_hint` was issued to: a hint past its expiry
+/// still names it. Err when the hint does not verify.
+async fn hinted_client(state: &AppState, hint: Option<&str>) -> Result<Option<String>, ()> {
+    let Some(hint) = hint else { return Ok(None) };
+    let claims = state
+        .keyring
+        .verify_even_if_expired::<Value>(hint, state.public_url.as_str())
+        .await
+        .map_err(drop)?;
+    let audience = claims.get("aud").and_then(Value::as_str).ok_or(())?;
+    Ok(Some(audience.to_owned()))
+}
+
 /// The post-logout URI, if the client that names it registered it exactly.
-async fn allowed_destination(state: &AppState, request: &LogoutRequest, uri: &str) -> Option<String> {
-    let issuer = state.public_url.to_string();
-    // A hint past its expiry still names its client. One that does not
-    // verify ends the redirect, even beside a `client_id` (RP-Initiated
-    // Logout 1.0 §4: a failed validation aborts what depends on it).
-    let from_hint = match request.id_token_hint.as_deref() {
-        Some(hint) => Some(
-            state
-                .keyring
-                .verify_even_if_expired::<Value>(hint, &issuer)
-                .await
-                .ok()
-                .and_then(|claims| claims.get("aud")?.as_str().map(str::to_owned))?,
-        ),
-        None => None,
-    };
-    let client_id = match (from_hint, request.client_id.as_deref()) {
-        (Some(hinted), Some(given)) if hinted != given => return None,
+/// A hint that does not verify ends the redirect, even beside a `client_id`
+/// (RP-Initiated Logout 1.0 §4: a failed validation aborts what depends on it).
+async fn allowed_destination(
+    state: &AppState,
+    hinted: Result<Option<String>, ()>,
+    given: Option<&str>,
+    uri: &str,
+) -> Option<String> {
+    let client_id = match (hinted.ok()?, given) {
         (Some(hinted), _) => hinted,
         (None, Some(given)) => given.to_owned(),
         (None, None) => return None,

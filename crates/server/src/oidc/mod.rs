@@ -48,6 +48,12 @@ fn for_browser_apps() -> Router<AppState> {
         header::ACCESS_CONTROL_ALLOW_ORIGIN,
         HeaderValue::from_static("*"),
     );
+    // A bearer token's error code is only in this header (RFC 6750 §3),
+    // which a script of another origin otherwise cannot read.
+    let error_readable = SetResponseHeaderLayer::overriding(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static("WWW-Authenticate"),
+    );
     Router::new()
         .route(
             "/.well-known/openid-configuration",
@@ -66,6 +72,7 @@ fn for_browser_apps() -> Router<AppState> {
             post(revocation::revoke).options(preflight),
         )
         .layer(any_origin)
+        .layer(error_readable)
 }
 
 /// A browser's preflight before it sends a request with an `Authorization`

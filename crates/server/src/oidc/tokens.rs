@@ -236,7 +236,8 @@ pub fn session_id(session_digest: &str) -> String {
 }
 
 /// The claims about a member that the granted scopes allow: `sub` always,
-/// `preferred_username`; `email`, `email_verified` with `email`; `name` with
+/// `preferred_username`; `email`, `email_verified` with `email` (when the
+/// account has an address); `name` with
 /// `profile`; `memberships` with `library` (only the client's own library's
 /// when the client is bound to one).
 pub async fn member_claims(
@@ -249,8 +250,11 @@ pub async fn member_claims(
     let mut claims = Map::new();
     claims.insert("sub".into(), json!(account.id.to_string()));
     claims.insert("preferred_username".into(), json!(account.username.as_str()));
-    if scopes.contains(&"email") {
-        claims.insert("email".into(), json!(account.email.as_ref().map(|e| e.as_str())));
+    // Without an address both are left out, not null (OIDC Core 5.3.2).
+    if scopes.contains(&"email")
+        && let Some(email) = &account.email
+    {
+        claims.insert("email".into(), json!(email.as_str()));
         claims.insert(
             "email_verified".into(),
             json!(account.email_verified_at.is_some()),

@@ -573,3 +573,132 @@ pub async fn expect_text(driver: &WebDriver, css: &str, expected: &str, reload: 
     }
     panic!("expected {expected:?} in {css}, saw {seen:?}");
 }
+
+/// Waits (up to 10 s) until the browser is at an address starting with `prefix`.
+async fn wait_for_url(driver: &WebDriver, prefix: &str) -> String {
+    let mut at = String::new();
+    for _ in 0..100 {
+        at = driver.current_url().await.unwrap().to_string();
+        if at.starts_with(prefix) {
+            return at;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("expected an address starting with {prefix}, still at {at}");
+}
+
+/// Submits a form of `fields` from a page of another site (`localhost` is
+/// not the site `127.0.0.1`), as a relying party's own page does: the
+/// browser then holds back the SameSite=Lax session cookie.
+async fn post_from_another_site(driver: &WebDriver, app: &TestApp, path: &str, fields: &[(&str, &str)]) {
+    let elsewhere = app.url("/help").replace("127.0.0.1", "localhost");
+    driver.goto(&elsewhere).await.unwrap();
+    let fields: serde_json::Map<String, Value> = fields
+        .iter()
+        .map(|(name, value)| ((*name).to_owned(), Value::from(*value)))
+        .collect();
+    driver
+        .execute(
+            r#"const form = document.createElement("form");
+            form.method = "post";
+            form.action = arguments[0];
+            for (const [name, value] of Object.entries(arguments[1])) {
+              const input = document.createElement("input");
+              input.type = "hidden"; input.name = name; input.value = value;
+              form.appendChild(input);
+            }
+            document.body.appendChild(form);
+            form.submit();"#,
+            vec![Value::from(app.url(path)), Value::Object(fields)],
+        )
+        .await
+        .unwrap();
+}
+
+// A multi-threaded runtime: the driver's session ends from its own task.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_relying_partys_own_forms_keep_single_sign_on_and_end_the_session() {
+    let app = spawn_app().await;
+    member(&app.store, "sanne").await;
+    let (client_id, secret) = register(&app, ClientKind::Confidential, IdTokenAlgorithm::Rs256).await;
+    let browser = Browser::start("nl-NL", 1280, 900, 1.0).await;
+    let driver = browser.driver();
+    driver.goto(authorize_url(&app, &client_id)).await.unwrap();
+    browser.expect_heading("Inloggen").await;
+    type_into(driver, "username", "sanne").await;
+    type_into(driver, "password", PASSWORD).await;
+    driver
+        .find(By::Id("password"))
+        .await
+        .unwrap()
+        .send_keys(Key::Enter)
+        .await
+        .unwrap();
+    let back = wait_for_url(driver, REDIRECT_URI).await;
+    let code = crate::interop::query_value(&back, "code").expect("a code");
+    let tokens: Value = app
+        .client
+        .post(app.url("/token"))
+        .basic_auth(&client_id, secret.as_deref())
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT_URI),
+            ("code_verifier", "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id_token = tokens["id_token"].as_str().expect("an ID token");
+
+    // OIDC Core 3.1.2.1: the authorization endpoint takes POST as well. From
+    // another site the member is still logged in: a code, no login_required.
+    let authorization: Vec<(&str, &str)> = vec![
+        ("client_id", &client_id),
+        ("redirect_uri", REDIRECT_URI),
+        ("response_type", "code"),
+        ("scope", "openid"),
+        ("state", "form"),
+        ("prompt", "none"),
+        ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
+        ("code_challenge_method", "S256"),
+    ];
+    post_from_another_site(driver, &app, "/authorize", &authorization).await;
+    let back = wait_for_url(driver, REDIRECT_URI).await;
+    assert!(back.contains("code=") && back.contains("state=form"), "{back}");
+
+    // RP-Initiated Logout 1.0 §2: POST as well. The session ends, with its
+    // refresh tokens, and the member returns to the client.
+    post_from_another_site(
+        driver,
+        &app,
+        "/logout",
+        &[
+            ("id_token_hint", id_token),
+            ("post_logout_redirect_uri", "http://127.0.0.1:9/logged-out"),
+            ("state", "bye"),
+        ],
+    )
+    .await;
+    let back = wait_for_url(driver, "http://127.0.0.1:9/logged-out").await;
+    assert!(back.ends_with("state=bye"), "{back}");
+    let refresh = app
+        .client
+        .post(app.url("/token"))
+        .basic_auth(&client_id, secret.as_deref())
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refresh.status(), 400, "the session's refresh token ended with it");
+    driver.goto(authorize_url(&app, &client_id)).await.unwrap();
+    browser.expect_heading("Inloggen").await;
+    browser.stop().await;
+    app.stop().await;
+}

@@ -299,15 +299,22 @@ async fn other_errors_go_back_to_the_client_with_state_and_issuer() {
         "invalid_request",
     );
     // The same request as a form (OIDC Core 3.1.2.1), its scope twice.
+    // Without the session cookie, which a browser holds back from another
+    // site's form, it moves to the query: that GET carries the cookie.
     let (_, query) = twice.0.split_once('?').unwrap();
-    let posted = app
-        .client
-        .post(app.url("/authorize"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(query.to_owned())
-        .send()
-        .await
-        .unwrap();
+    let post = |cookie: &'static str| {
+        app.client
+            .post(app.url("/authorize"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("cookie", cookie)
+            .body(query.to_owned())
+            .send()
+    };
+    let moved = post("other=1").await.unwrap();
+    assert_eq!(moved.status(), 303);
+    assert_eq!(moved.headers()["location"], format!("/authorize?{query}"));
+    // With the cookie (here a stale one) it is answered at once.
+    let posted = post("si_session=stale").await.unwrap();
     assert_eq!(posted.status(), 303);
     let location = posted.headers()["location"].to_str().unwrap();
     assert!(location.starts_with(REDIRECT_URI), "{location}");
@@ -347,6 +354,7 @@ async fn requests_are_read_as_oidc_core_and_rfc_6749_write_them() {
     let posted = app
         .client
         .post(app.url("/authorize"))
+        .header("cookie", "si_session=stale")
         .form(&form)
         .send()
         .await
@@ -734,6 +742,48 @@ fn base64_decode(text: &str) -> Vec<u8> {
     base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(text)
         .unwrap()
+}
+
+/// OIDC Core 5.3.2: a claim the provider has no value for is left out, not
+/// sent as null; `email_verified` says nothing without an address.
+#[tokio::test]
+async fn a_member_without_an_address_gets_no_email_claims_rather_than_null() {
+    let app = spawn_app().await;
+    let params = si_credentials::Argon2Params::new(crate::support::test_hashing().memory_kib, 1, 1).unwrap();
+    app.store
+        .accounts()
+        .create(NewAccount {
+            username: Username::parse("zonder.mail").unwrap(),
+            email: None,
+            status: AccountStatus::Active,
+            language: "nl".into(),
+            password_hash: Some(si_credentials::hash_password(PASSWORD, &params).unwrap()),
+        })
+        .await
+        .unwrap();
+    let (client_id, secret) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Rs256).await;
+    let secret = secret.unwrap();
+    let code = code_after_login(&app, &browser(), &client_id, "zonder.mail", &[]).await;
+    let (status, tokens) = exchange(&app, &client_id, Some(&secret), &code_exchange(&code)).await;
+    assert_eq!(status, 200, "{tokens}");
+    let payload = tokens["id_token"].as_str().unwrap().split('.').nth(1).unwrap();
+    let id_token: serde_json::Value = serde_json::from_slice(&base64_decode(payload)).unwrap();
+    let userinfo: serde_json::Value = app
+        .client
+        .get(app.url("/userinfo"))
+        .bearer_auth(tokens["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for claims in [&id_token, &userinfo] {
+        assert_eq!(claims["preferred_username"], "zonder.mail", "{claims}");
+        assert!(claims.get("email").is_none(), "{claims}");
+        assert!(claims.get("email_verified").is_none(), "{claims}");
+    }
+    app.stop().await;
 }
 
 #[tokio::test]
@@ -1124,6 +1174,26 @@ async fn browser_apps_may_call_the_token_userinfo_and_key_endpoints_from_their_o
         .await
         .unwrap();
     assert_eq!(keys.headers()["access-control-allow-origin"], "*");
+    // A script may read why its token was refused, which only this header says.
+    let refused = app
+        .client
+        .get(app.url("/userinfo"))
+        .header("origin", origin)
+        .bearer_auth("not-a-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    assert!(
+        refused.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains(r#"error="invalid_token""#)
+    );
+    assert_eq!(
+        refused.headers()["access-control-expose-headers"],
+        "WWW-Authenticate"
+    );
     // The member's own pages are no API for other origins.
     let login = app
         .client
@@ -1188,6 +1258,11 @@ async fn logout_returns_only_to_a_registered_post_logout_uri_of_the_named_client
     let (client_id, _) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Rs256).await;
     let registered = "http://127.0.0.1:9/logged-out";
     let expired_hint = expired_id_token(&app, &client_id).await;
+    enum Ends {
+        ReturningToTheClient,
+        OnTheLoggedOutPage,
+        Nothing,
+    }
     let cases = [
         (
             vec![
@@ -1195,29 +1270,32 @@ async fn logout_returns_only_to_a_registered_post_logout_uri_of_the_named_client
                 ("post_logout_redirect_uri", registered),
                 ("state", "bye"),
             ],
-            true,
+            Ends::ReturningToTheClient,
         ),
         (
             vec![
                 ("client_id", client_id.as_str()),
                 ("post_logout_redirect_uri", "https://evil.example/"),
             ],
-            false,
+            Ends::OnTheLoggedOutPage,
         ),
-        (vec![("post_logout_redirect_uri", registered)], false),
+        (
+            vec![("post_logout_redirect_uri", registered)],
+            Ends::OnTheLoggedOutPage,
+        ),
         (
             vec![
                 ("client_id", "no-such-client"),
                 ("post_logout_redirect_uri", registered),
             ],
-            false,
+            Ends::OnTheLoggedOutPage,
         ),
         (
             vec![
                 ("id_token_hint", "not.a.token"),
                 ("post_logout_redirect_uri", registered),
             ],
-            false,
+            Ends::OnTheLoggedOutPage,
         ),
         // §4: a hint that fails validation aborts the redirect, whatever
         // `client_id` says.
@@ -1227,7 +1305,7 @@ async fn logout_returns_only_to_a_registered_post_logout_uri_of_the_named_client
                 ("client_id", client_id.as_str()),
                 ("post_logout_redirect_uri", registered),
             ],
-            false,
+            Ends::OnTheLoggedOutPage,
         ),
         // RP-Initiated Logout 1.0 §2: an expired hint still names its client.
         (
@@ -1236,18 +1314,20 @@ async fn logout_returns_only_to_a_registered_post_logout_uri_of_the_named_client
                 ("post_logout_redirect_uri", registered),
                 ("state", "bye"),
             ],
-            true,
+            Ends::ReturningToTheClient,
         ),
+        // §2: the hint and `client_id` must name the same client; §4: an
+        // error, and nothing ended.
         (
             vec![
                 ("id_token_hint", expired_hint.as_str()),
                 ("client_id", "another-client"),
                 ("post_logout_redirect_uri", registered),
             ],
-            false,
+            Ends::Nothing,
         ),
     ];
-    for (query, redirects) in cases {
+    for (query, ends) in cases {
         let browser = browser();
         log_in_through(
             &app,
@@ -1277,12 +1357,30 @@ async fn logout_returns_only_to_a_registered_post_logout_uri_of_the_named_client
             .send()
             .await
             .unwrap();
+        if let Ends::Nothing = ends {
+            assert_eq!(response.status(), 400, "{query:?}");
+            let page = response.text().await.unwrap();
+            assert!(page.contains("Je bent niet uitgelogd."), "{page}");
+            let still = browser
+                .get(authorize_url(&app, &client_id, &[]))
+                .send()
+                .await
+                .unwrap();
+            assert!(
+                still.headers()["location"]
+                    .to_str()
+                    .unwrap()
+                    .starts_with(REDIRECT_URI),
+                "the session goes on"
+            );
+            continue;
+        }
         let cleared = response.headers()["set-cookie"].to_str().unwrap().to_owned();
         assert!(
             cleared.starts_with("si_session=;") && cleared.contains("Max-Age=0"),
             "{cleared}"
         );
-        if redirects {
+        if let Ends::ReturningToTheClient = ends {
             assert_eq!(response.status(), 303, "{query:?}");
             assert_eq!(response.headers()["location"], format!("{registered}?state=bye"));
         } else {
