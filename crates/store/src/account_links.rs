@@ -5,7 +5,7 @@
 //! spends it, and every other open link of the same purpose for the account.
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Set, sea_query::Expr,
 };
 use si_domain::{AccountId, Email};
 use time::OffsetDateTime;
@@ -151,13 +151,33 @@ impl<'c, C: ConnectionTrait> AccountLinks<'c, C> {
     /// password was set another way, or they went to an address that is no
     /// longer the account's.
     pub async fn end_password_links(&self, account: &AccountId) -> Result<(), StoreError> {
+        let kinds = [LinkKind::Confirm.as_str(), LinkKind::ResetPassword.as_str()];
+        self.end(
+            account,
+            Condition::all().add(account_link::Column::Purpose.is_in(kinds)),
+        )
+        .await
+    }
+
+    /// Ends the open links that would make an address the account's: all of
+    /// them, or those to `to`. Only the newest request may be confirmed, and
+    /// none to an address the library no longer holds.
+    pub async fn end_email_change_links(
+        &self,
+        account: &AccountId,
+        to: Option<&Email>,
+    ) -> Result<(), StoreError> {
+        let which = Condition::all()
+            .add(account_link::Column::Purpose.eq(LinkKind::ChangeEmail.as_str()))
+            .add_option(to.map(|to| account_link::Column::NewEmail.eq(to.as_str())));
+        self.end(account, which).await
+    }
+
+    async fn end(&self, account: &AccountId, which: Condition) -> Result<(), StoreError> {
         account_link::Entity::update_many()
             .col_expr(account_link::Column::UsedAt, Expr::value(self.clock.now_millis()))
             .filter(account_link::Column::AccountId.eq(account.to_string()))
-            .filter(
-                account_link::Column::Purpose
-                    .is_in([LinkKind::Confirm.as_str(), LinkKind::ResetPassword.as_str()]),
-            )
+            .filter(which)
             .filter(account_link::Column::UsedAt.is_null())
             .exec(self.conn)
             .await?;

@@ -770,6 +770,12 @@ impl<'a> Desk<'a> {
             return Ok(self.view(&membership, account.as_ref()));
         }
         txn.memberships().set_email(membership.id, email.as_ref()).await?;
+        // A reset to the address the library no longer holds must not go on.
+        if let (Some(account), Some(old)) = (&account, &membership.email) {
+            txn.account_links()
+                .end_email_change_links(&account.id, Some(old))
+                .await?;
+        }
         self.audit(
             &txn,
             "change_registration_email",

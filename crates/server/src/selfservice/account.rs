@@ -300,7 +300,7 @@ pub async fn change_email(
 
 /// Mails a link to `new` that makes it the recovery address once followed,
 /// and `notice` to the current address (the old one stays until then), in
-/// the caller's transaction.
+/// the caller's transaction. Earlier such links of the account end.
 pub async fn request_email_change(
     state: &AppState,
     repositories: &impl Repositories,
@@ -311,6 +311,12 @@ pub async fn request_email_change(
 ) -> Result<(), ConfirmationError> {
     let token = SecretToken::generate().map_err(|_| ConfirmationError::Randomness)?;
     let valid_for = time::Duration::days(i64::from(state.config.selfservice.confirm_link_days));
+    // Only the newest request may be confirmed: a link sent to a mistyped
+    // address before must not make that address the account's.
+    repositories
+        .account_links()
+        .end_email_change_links(&account.id, None)
+        .await?;
     let link = AccountLink {
         account: account.id,
         purpose: LinkPurpose::ChangeEmail(new.clone()),

@@ -867,11 +867,31 @@ async fn a_member_changes_password_and_address_from_the_account_page() {
     let (status, page) = email_change("ouders@example.nl").await;
     assert_eq!(status, 400);
     assert!(page.contains("Dit is al je e-mailadres"), "{page}");
+    // A typo, corrected at once: only the newest request can be confirmed.
+    let (status, _) = email_change("sanne@exampel.org").await;
+    assert_eq!(status, 200);
     let (status, page) = email_change("sanne@example.org").await;
     assert_eq!(status, 200);
     assert!(page.contains("sanne@example.org"), "{page}");
 
-    let received = smtp.wait_for_async(3).await;
+    let received = smtp.wait_for_async(5).await;
+    let to_mistyped = received
+        .iter()
+        .find(|m| m.to == ["sanne@exampel.org"])
+        .expect("a mail to the mistyped address");
+    let mistyped = link_in(&text_of(to_mistyped), &app.url("/account/email/confirm?token="));
+    let page = browser()
+        .get(&mistyped)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Deze link werkt niet meer"),
+        "a newer request ended it: {page}"
+    );
     let to_new = received
         .iter()
         .find(|m| m.to == ["sanne@example.org"])
