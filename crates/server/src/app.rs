@@ -308,6 +308,7 @@ pub fn router(state: AppState) -> Router {
         .route("/static/site.css", get(stylesheet))
         .route("/static/password-checklist.js", get(checklist_script))
         .route("/static/desk-register.js", get(desk_register_script))
+        .route("/static/carry-on.js", get(carry_on_script))
         .route("/language/{code}", get(switch_language))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -346,6 +347,13 @@ async fn desk_register_script() -> Response {
     asset(
         "text/javascript; charset=utf-8",
         include_str!("../static/desk-register.js"),
+    )
+}
+
+async fn carry_on_script() -> Response {
+    asset(
+        "text/javascript; charset=utf-8",
+        include_str!("../static/carry-on.js"),
     )
 }
 

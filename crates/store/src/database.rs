@@ -139,10 +139,10 @@ impl Store {
     ///
     /// After a database restart the pool still holds the connections the
     /// server ended; each fails once and is dropped. The ping goes past
-    /// them, at most one try per pooled connection, to a live or a new one.
+    /// them, one try more than the pool can hold, to a live or a new one.
     pub async fn ping(&self) -> Result<(), StoreError> {
         let mut pinged = self.db.ping().await.map_err(StoreError::from);
-        for _ in 0..self.pooled_connections() {
+        for _ in 0..self.max_connections() {
             if !pinged.as_ref().is_err_and(StoreError::is_ended_connection) {
                 break;
             }
@@ -151,11 +151,19 @@ impl Store {
         pinged
     }
 
-    /// How many connections the pool holds now, idle or in use.
-    fn pooled_connections(&self) -> u32 {
+    /// How many connections the pool may hold.
+    fn max_connections(&self) -> u32 {
         match self.backend() {
-            Backend::Postgres => self.db.get_postgres_connection_pool().size(),
-            Backend::Sqlite => self.db.get_sqlite_connection_pool().size(),
+            Backend::Postgres => self
+                .db
+                .get_postgres_connection_pool()
+                .options()
+                .get_max_connections(),
+            Backend::Sqlite => self
+                .db
+                .get_sqlite_connection_pool()
+                .options()
+                .get_max_connections(),
         }
     }
 

@@ -1,7 +1,7 @@
 //! Fresh databases for tests: a new SQLite file, or a new PostgreSQL database
 //! on the server named by `SI_TEST_DATABASE_URL` (a missing server fails loudly).
 
-use sea_orm::{ConnectionTrait, Database};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
 
 /// The environment variable that switches the suite to PostgreSQL.
 pub const TEST_DATABASE_URL: &str = "SI_TEST_DATABASE_URL";
@@ -11,6 +11,8 @@ pub struct TestDatabase {
     pub url: String,
     _dir: Option<tempfile::TempDir>,
     postgres: Option<(String, String)>,
+    /// The connection [`TestDatabase::end_connections`] ends the others from.
+    admin: tokio::sync::OnceCell<DatabaseConnection>,
 }
 
 impl TestDatabase {
@@ -28,6 +30,7 @@ impl TestDatabase {
             url,
             _dir: Some(dir),
             postgres: None,
+            admin: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -46,6 +49,7 @@ impl TestDatabase {
             url,
             _dir: None,
             postgres: Some((admin_url, name)),
+            admin: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -59,9 +63,18 @@ impl TestDatabase {
         if !self.is_postgres() {
             return false;
         }
-        let admin = Database::connect(&self.url)
-            .await
-            .expect("a connection of the test's own");
+        // One connection, kept: a test that must end the connections right
+        // after a statement does not wait for a new one each time.
+        let admin = self
+            .admin
+            .get_or_init(|| async {
+                let mut options = ConnectOptions::new(&self.url);
+                options.max_connections(1).sqlx_logging(false);
+                Database::connect(options)
+                    .await
+                    .expect("a connection of the test's own")
+            })
+            .await;
         admin
             .execute_unprepared(
                 // Waits (up to 5 s each) until the backends have exited, so
@@ -71,7 +84,6 @@ impl TestDatabase {
             )
             .await
             .expect("end the other connections");
-        admin.close().await.ok();
         true
     }
 }

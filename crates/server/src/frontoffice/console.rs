@@ -673,7 +673,10 @@ pub async fn member(
     let ask = query.ok().and_then(|Query(q)| q.ask);
     let outcome = Outcome {
         asking: ask.as_deref() == Some("recovery-email"),
-        editing_email: (ask.as_deref() == Some("email")).then(String::new),
+        email_form: match ask.as_deref() {
+            Some("email") => EmailForm::AsItIs,
+            _ => EmailForm::Closed,
+        },
         ..Outcome::default()
     };
     member_page(&state, language, &headers, &staff, &library, &card, outcome).await
@@ -685,9 +688,18 @@ struct Outcome {
     error: Option<String>,
     asking: bool,
     username: String,
-    /// Some when the address form is open: what was typed, or empty for
-    /// the registration's current address.
-    editing_email: Option<String>,
+    email_form: EmailForm,
+}
+
+/// The form for the registration's e-mail address.
+#[derive(Default)]
+enum EmailForm {
+    #[default]
+    Closed,
+    /// Open, with the address the registration holds.
+    AsItIs,
+    /// Open again after a refusal, with what was typed (blank too).
+    Typed(String),
 }
 
 async fn member_page(
@@ -722,10 +734,11 @@ async fn member_page(
             .unwrap_or_default()
     };
     let membership_email = membership.email.clone().unwrap_or_default();
-    let editing_email = outcome.editing_email.map(|typed| match typed.is_empty() {
-        true => membership_email.clone(),
-        false => typed,
-    });
+    let editing_email = match outcome.email_form {
+        EmailForm::Closed => None,
+        EmailForm::AsItIs => Some(membership_email.clone()),
+        EmailForm::Typed(typed) => Some(typed),
+    };
     let subscription = match SubscriptionCode::parse(&membership.subscription_type) {
         Ok(code) => state
             .store
@@ -790,7 +803,10 @@ pub async fn act(
         error: Some(error),
         username: form.username.clone(),
         // A refused address stays open, as typed.
-        editing_email: (action == "email").then(|| form.email.trim().to_owned()),
+        email_form: match action.as_str() {
+            "email" => EmailForm::Typed(form.email.trim().to_owned()),
+            _ => EmailForm::Closed,
+        },
         ..Outcome::default()
     };
     if !csrf::is_valid(&headers, &form.csrf) {

@@ -13,6 +13,7 @@ use si_credentials::secrets::SecretToken;
 use si_store::{Repositories, grants::CodeGrant, sessions::BrowserSession};
 
 use super::{
+    carry_on,
     clients::{Client, ClientKind, GrantType, Scope},
     discovery::AUTHORIZATION_PATH,
     session,
@@ -223,9 +224,8 @@ async fn unreadable(state: &AppState, language: Language, query: &str) -> Respon
 }
 
 /// The same request sent as a form: OIDC Core 3.1.2.1 asks for GET and POST.
-/// A form from a relying party's page arrives without the SameSite=Lax
-/// session cookie, so the member would have to log in again: it is turned
-/// into the GET, which carries the cookie.
+/// A form from a relying party's page arrives without the session cookie:
+/// it is posted again from here ([`carry_on`]).
 pub async fn authorize_form(
     State(state): State<AppState>,
     language: Language,
@@ -236,11 +236,11 @@ pub async fn authorize_form(
         Ok(body) if crate::http::is_form(&headers) => body,
         _ => return Err(PageError::new(language, PageErrorKind::BadRequest)),
     };
-    // Only a body that reads the same as a query (no raw space, control or
-    // `#`, which a URL would change or cut) moves there.
-    let same_as_query = body.bytes().all(|byte| byte.is_ascii_graphic() && byte != b'#');
-    if same_as_query && session::cookie(&headers, session::SESSION_COOKIE).is_none() {
-        return Ok(Redirect::to(&format!("{AUTHORIZATION_PATH}?{body}")).into_response());
+    // Only a body whose every pair decodes can be posted again unchanged.
+    let fields = exact_pairs(&body);
+    let whole = fields.len() == body.split('&').filter(|part| !part.is_empty()).count();
+    if whole && carry_on::is_needed(&headers, &fields) {
+        return Ok(carry_on::page(language, AUTHORIZATION_PATH, fields));
     }
     match serde_urlencoded::from_str::<AuthorizationRequest>(&body) {
         Ok(request) if decodes_exactly(&body) => answer(state, language, headers, request).await,

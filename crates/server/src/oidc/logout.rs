@@ -4,8 +4,8 @@
 //! registered (only with a valid `id_token_hint` or `client_id` naming that
 //! client; never an open redirect). A GET without an ID token of this
 //! session first asks the member (§2: any site can link here). A POST from a
-//! relying party's own page arrives without the SameSite=Lax session cookie
-//! and is turned into that GET, which carries it.
+//! relying party's own page arrives without the SameSite=Lax session cookie:
+//! it is posted again from here ([`carry_on`]) and then decided as its GET.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -14,13 +14,14 @@ use axum::{
     http::{HeaderMap, HeaderValue, header},
     response::{IntoResponse, Redirect, Response},
 };
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 use si_credentials::secrets::digest;
 use si_store::{Repositories, sessions::BrowserSession};
 
 use super::{
-    backchannel,
+    backchannel, carry_on,
+    discovery::END_SESSION_PATH,
     session::{self, SESSION_COOKIE, cookie},
 };
 use crate::http::page_query::{PageForm, PageQuery};
@@ -32,12 +33,29 @@ use crate::{
     },
 };
 
-#[derive(Debug, Default, Deserialize, Serialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct LogoutRequest {
     id_token_hint: Option<String>,
     client_id: Option<String>,
     post_logout_redirect_uri: Option<String>,
     state: Option<String>,
+    /// Set when [`carry_on`] posted a relying party's form again.
+    carried: Option<String>,
+}
+
+impl LogoutRequest {
+    /// The parameters given, to carry on in a form.
+    fn fields(&self) -> Vec<(String, String)> {
+        [
+            ("id_token_hint", &self.id_token_hint),
+            ("client_id", &self.client_id),
+            ("post_logout_redirect_uri", &self.post_logout_redirect_uri),
+            ("state", &self.state),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| Some((name.to_owned(), value.clone()?)))
+        .collect()
+    }
 }
 
 #[derive(Template, WebTemplate)]
@@ -55,7 +73,7 @@ struct ConfirmPage {
     lang: Language,
     other_lang: Language,
     return_to: String,
-    fields: Vec<(&'static str, String)>,
+    fields: Vec<(String, String)>,
 }
 
 /// A link from a relying party (or from anywhere): asks first unless its
@@ -66,36 +84,39 @@ pub async fn ask(
     headers: HeaderMap,
     PageQuery(request): PageQuery<LogoutRequest>,
 ) -> Result<Response, PageError> {
+    ask_or_end(state, language, headers, request).await
+}
+
+async fn ask_or_end(
+    state: AppState,
+    language: Language,
+    headers: HeaderMap,
+    request: LogoutRequest,
+) -> Result<Response, PageError> {
+    let hinted = hinted_client(&state, request.id_token_hint.as_deref()).await;
+    refuse_two_clients(language, &hinted, &request)?;
     let current = session::current(&state, &headers)
         .await
         .map_err(|e| PageError::internal(language, &e))?;
     let Some(current) = current else {
-        return end(state, language, headers, request).await;
+        return end(state, language, headers, request, hinted).await;
     };
     if hint_is_of_session(&state, request.id_token_hint.as_deref(), &current).await {
-        return end(state, language, headers, request).await;
+        return end(state, language, headers, request, hinted).await;
     }
-    let fields = [
-        ("id_token_hint", &request.id_token_hint),
-        ("client_id", &request.client_id),
-        ("post_logout_redirect_uri", &request.post_logout_redirect_uri),
-        ("state", &request.state),
-    ]
-    .into_iter()
-    .filter_map(|(name, value)| Some((name, value.clone()?)))
-    .collect();
     let page = ConfirmPage {
         lang: language,
         other_lang: other(language),
-        return_to: "/logout".to_owned(),
-        fields,
+        return_to: END_SESSION_PATH.to_owned(),
+        fields: request.fields(),
     };
     Ok(([(header::CACHE_CONTROL, "no-store")], page).into_response())
 }
 
 /// The member's own "Uitloggen" button, the answer to the question, or a
 /// relying party's form. A POST carries the session cookie only from our own
-/// pages (SameSite=Lax), so one whose body is no form logs out all the same.
+/// pages (SameSite=Lax), so one whose body is no form logs out all the same;
+/// a relying party's is carried on and then decided as its GET.
 pub async fn confirm(
     State(state): State<AppState>,
     language: Language,
@@ -103,16 +124,32 @@ pub async fn confirm(
     form: Result<PageForm<LogoutRequest>, PageError>,
 ) -> Result<Response, PageError> {
     let request = form.map(|PageForm(request)| request).unwrap_or_default();
-    let from_a_client = request.id_token_hint.is_some()
-        || request.client_id.is_some()
-        || request.post_logout_redirect_uri.is_some();
-    if from_a_client && cookie(&headers, SESSION_COOKIE).is_none() {
-        // From another site the browser held the cookie back; a GET
-        // navigation brings it (RP-Initiated Logout 1.0 §2: GET and POST).
-        let query = serde_urlencoded::to_string(&request).unwrap_or_default();
-        return Ok(Redirect::to(&format!("{}?{query}", super::discovery::END_SESSION_PATH)).into_response());
+    if request.carried.is_some() {
+        return ask_or_end(state, language, headers, request).await;
     }
-    end(state, language, headers, request).await
+    let fields = request.fields();
+    let from_a_client = fields.iter().any(|(name, _)| name != "state");
+    if from_a_client && carry_on::is_needed(&headers, &fields) {
+        return Ok(carry_on::page(language, END_SESSION_PATH, fields));
+    }
+    let hinted = hinted_client(&state, request.id_token_hint.as_deref()).await;
+    refuse_two_clients(language, &hinted, &request)?;
+    end(state, language, headers, request, hinted).await
+}
+
+/// RP-Initiated Logout 1.0 §2: a hint and `client_id` must name the same
+/// client; §4: otherwise an error, and nothing ends.
+fn refuse_two_clients(
+    language: Language,
+    hinted: &Result<Option<String>, ()>,
+    request: &LogoutRequest,
+) -> Result<(), PageError> {
+    match (hinted, request.client_id.as_deref()) {
+        (Ok(Some(hinted)), Some(given)) if hinted != given => {
+            Err(PageError::new(language, PageErrorKind::InvalidLogoutRequest))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Whether `hint` is an ID token this provider issued in `session` (an
@@ -135,14 +172,8 @@ async fn end(
     language: Language,
     headers: HeaderMap,
     request: LogoutRequest,
+    hinted: Result<Option<String>, ()>,
 ) -> Result<Response, PageError> {
-    let hinted = hinted_client(&state, request.id_token_hint.as_deref()).await;
-    if let (Ok(Some(hinted)), Some(given)) = (&hinted, request.client_id.as_deref())
-        && hinted != given
-    {
-        // §2: the two must name the same client; §4: say so, end nothing.
-        return Err(PageError::new(language, PageErrorKind::InvalidLogoutRequest));
-    }
     if let Some(token) = cookie(&headers, SESSION_COOKIE) {
         let session_digest = digest(token);
         let ended = state.store.sessions().find(&session_digest).await;
@@ -182,7 +213,7 @@ async fn end(
         None => LoggedOutPage {
             lang: language,
             other_lang: other(language),
-            return_to: "/logout".to_owned(),
+            return_to: END_SESSION_PATH.to_owned(),
             login_url: "/login".to_owned(),
         }
         .into_response(),

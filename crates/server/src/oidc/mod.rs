@@ -3,6 +3,7 @@
 
 pub mod authorize;
 pub mod backchannel;
+pub mod carry_on;
 pub mod clients;
 pub mod discovery;
 pub mod keys;

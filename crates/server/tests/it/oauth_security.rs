@@ -300,21 +300,26 @@ async fn other_errors_go_back_to_the_client_with_state_and_issuer() {
     );
     // The same request as a form (OIDC Core 3.1.2.1), its scope twice.
     // Without the session cookie, which a browser holds back from another
-    // site's form, it moves to the query: that GET carries the cookie.
+    // site's form, it is posted again from a page of ours, marked as carried.
     let (_, query) = twice.0.split_once('?').unwrap();
-    let post = |cookie: &'static str| {
+    let post = |body: String| {
         app.client
             .post(app.url("/authorize"))
             .header("content-type", "application/x-www-form-urlencoded")
-            .header("cookie", cookie)
-            .body(query.to_owned())
+            .body(body)
             .send()
     };
-    let moved = post("other=1").await.unwrap();
-    assert_eq!(moved.status(), 303);
-    assert_eq!(moved.headers()["location"], format!("/authorize?{query}"));
-    // With the cookie (here a stale one) it is answered at once.
-    let posted = post("si_session=stale").await.unwrap();
+    let carry = post(query.to_owned()).await.unwrap();
+    assert_eq!(carry.status(), 200);
+    let page = carry.text().await.unwrap();
+    assert!(
+        page.contains(r#"<form method="post" action="/authorize" id="carry-on">"#),
+        "{page}"
+    );
+    assert_eq!(hidden_field(&page, "client_id"), public_id);
+    assert_eq!(hidden_field(&page, "carried"), "1");
+    // Carried once, it is answered, cookie or not.
+    let posted = post(format!("{query}&carried=1")).await.unwrap();
     assert_eq!(posted.status(), 303);
     let location = posted.headers()["location"].to_str().unwrap();
     assert!(location.starts_with(REDIRECT_URI), "{location}");
@@ -1337,29 +1342,15 @@ async fn logout_returns_only_to_a_registered_post_logout_uri_of_the_named_client
             PASSWORD,
         )
         .await;
-        // None of these hints is of this session: the member is asked, and
-        // the answer carries the request on.
         let asked = browser
             .get(app.url("/logout"))
             .query(&query)
             .send()
             .await
             .unwrap();
-        let page = asked.text().await.unwrap();
-        assert!(page.contains("Wil je uitloggen?"), "{query:?}: {page}");
-        let answer: Vec<(&str, String)> = query
-            .iter()
-            .map(|(name, _)| (*name, hidden_field(&page, name)))
-            .collect();
-        let response = browser
-            .post(app.url("/logout"))
-            .form(&answer)
-            .send()
-            .await
-            .unwrap();
         if let Ends::Nothing = ends {
-            assert_eq!(response.status(), 400, "{query:?}");
-            let page = response.text().await.unwrap();
+            assert_eq!(asked.status(), 400, "{query:?}");
+            let page = asked.text().await.unwrap();
             assert!(page.contains("Je bent niet uitgelogd."), "{page}");
             let still = browser
                 .get(authorize_url(&app, &client_id, &[]))
@@ -1375,6 +1366,20 @@ async fn logout_returns_only_to_a_registered_post_logout_uri_of_the_named_client
             );
             continue;
         }
+        // None of these hints is of this session: the member is asked, and
+        // the answer carries the request on.
+        let page = asked.text().await.unwrap();
+        assert!(page.contains("Wil je uitloggen?"), "{query:?}: {page}");
+        let answer: Vec<(&str, String)> = query
+            .iter()
+            .map(|(name, _)| (*name, hidden_field(&page, name)))
+            .collect();
+        let response = browser
+            .post(app.url("/logout"))
+            .form(&answer)
+            .send()
+            .await
+            .unwrap();
         let cleared = response.headers()["set-cookie"].to_str().unwrap().to_owned();
         assert!(
             cleared.starts_with("si_session=;") && cleared.contains("Max-Age=0"),
