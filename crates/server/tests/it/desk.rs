@@ -749,15 +749,19 @@ async fn a_new_address_in_the_library_system_goes_to_the_registration_and_then_t
     smtp.wait_for_async(1).await;
     let path = "/api/v1/memberships/30000098765432/email";
     let reset = "/api/v1/memberships/30000098765432/recovery-email-reset";
+    let put_email = |email: &'static str| {
+        let (app, token) = (&app, &token);
+        async move { call(app, token, "PUT", path, Some(&json!({ "email": email }))).await }
+    };
+    let link_to = |mails: &[crate::smtp::ReceivedMail], address: &str| {
+        let mail = mails
+            .iter()
+            .find(|m| m.to == [address])
+            .expect("a verification mail");
+        link_in(&text_of(mail), &app.url("/account/email/confirm?token="))
+    };
 
-    let changed = call(
-        &app,
-        &token,
-        "PUT",
-        path,
-        Some(&json!({ "email": " sanne@example.nl " })),
-    )
-    .await;
+    let changed = put_email(" sanne@example.nl ").await;
     assert_eq!(changed.status, 200, "{:?}", changed.body);
     assert_eq!(changed.body["email"], "sanne@example.nl");
     assert_eq!(changed.body["login_account"]["email_masked"], "o****s@e******.nl");
@@ -767,65 +771,22 @@ async fn a_new_address_in_the_library_system_goes_to_the_registration_and_then_t
         "ouders@example.nl",
         "the account's stays"
     );
-    let same = call(
-        &app,
-        &token,
-        "PUT",
-        path,
-        Some(&json!({ "email": "sanne@example.nl" })),
-    )
-    .await;
-    assert_eq!(same.status, 200);
+    assert_eq!(put_email("sanne@example.nl").await.status, 200);
 
     // A reset to a mistyped address, then the right one: the link mailed to
     // the mistyped one no longer works, so it cannot take the account over.
-    let mistyped = call(
-        &app,
-        &token,
-        "PUT",
-        path,
-        Some(&json!({ "email": "sanne@exampel.nl" })),
-    )
-    .await;
-    assert_eq!(mistyped.status, 200);
+    assert_eq!(put_email("sanne@exampel.nl").await.status, 200);
     assert_eq!(call(&app, &token, "POST", reset, None).await.status, 202);
-    let mails = smtp.wait_for_async(3).await;
-    let to_mistyped = mails
-        .iter()
-        .find(|m| m.to == ["sanne@exampel.nl"])
-        .expect("a verification mail");
-    let mistyped_link = link_in(&text_of(to_mistyped), &app.url("/account/email/confirm?token="));
-    let corrected = call(
-        &app,
-        &token,
-        "PUT",
-        path,
-        Some(&json!({ "email": "sanne@example.nl" })),
-    )
-    .await;
-    assert_eq!(corrected.status, 200);
-    let dead = browser()
-        .get(&mistyped_link)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let mistyped_link = link_to(&smtp.wait_for_async(3).await, "sanne@exampel.nl");
+    assert_eq!(put_email("sanne@example.nl").await.status, 200);
+    let dead = browser().get(&mistyped_link).send().await.unwrap();
+    let dead = dead.text().await.unwrap();
     assert!(dead.contains("Deze link werkt niet meer"), "{dead}");
     let answer = call(&app, &token, "POST", reset, None).await;
     assert_eq!(answer.status, 202, "{:?}", answer.body);
     assert_eq!(answer.body["new_email"], "sanne@example.nl");
-    let mails = smtp.wait_for_async(5).await;
-    let to_right = mails
-        .iter()
-        .find(|m| m.to == ["sanne@example.nl"])
-        .expect("a verification mail");
-    confirm_new_address(
-        &app,
-        &link_in(&text_of(to_right), &app.url("/account/email/confirm?token=")),
-    )
-    .await;
+    let right_link = link_to(&smtp.wait_for_async(5).await, "sanne@example.nl");
+    confirm_new_address(&app, &right_link).await;
     let account = app.store.accounts().by_id(&sanne.id).await.unwrap().unwrap();
     assert_eq!(account.email.unwrap().as_str(), "sanne@example.nl");
 
