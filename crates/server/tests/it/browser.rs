@@ -17,6 +17,7 @@ use thirtyfour::{ChromiumLikeCapabilities, DesiredCapabilities, Key, WebDriver, 
 
 use crate::{
     interop::{PASSWORD, REDIRECT_URI, member, register},
+    oauth_security::{code_exchange, exchange},
     selfservice::{app_with_mail, link_in, pending_member, text_of},
     smtp::SmtpServer,
     support::{TestApp, spawn_app},
@@ -636,22 +637,7 @@ async fn a_relying_partys_own_forms_keep_single_sign_on_and_end_the_session() {
         .unwrap();
     let back = wait_for_url(driver, REDIRECT_URI).await;
     let code = crate::interop::query_value(&back, "code").expect("a code");
-    let tokens: Value = app
-        .client
-        .post(app.url("/token"))
-        .basic_auth(&client_id, secret.as_deref())
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT_URI),
-            ("code_verifier", "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, tokens) = exchange(&app, &client_id, secret.as_deref(), &code_exchange(&code)).await;
     let id_token = tokens["id_token"].as_str().expect("an ID token");
 
     // OIDC Core 3.1.2.1: the authorization endpoint takes POST as well. From
@@ -685,18 +671,12 @@ async fn a_relying_partys_own_forms_keep_single_sign_on_and_end_the_session() {
     .await;
     let back = wait_for_url(driver, "http://127.0.0.1:9/logged-out").await;
     assert!(back.ends_with("state=bye"), "{back}");
-    let refresh = app
-        .client
-        .post(app.url("/token"))
-        .basic_auth(&client_id, secret.as_deref())
-        .form(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(refresh.status(), 400, "the session's refresh token ended with it");
+    let refresh = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+    ];
+    let (status, _) = exchange(&app, &client_id, secret.as_deref(), &refresh).await;
+    assert_eq!(status, 400, "the session's refresh token ended with it");
     driver.goto(authorize_url(&app, &client_id)).await.unwrap();
     browser.expect_heading("Inloggen").await;
     browser.stop().await;

@@ -46,7 +46,7 @@ fn authorize_url(app: &TestApp, client_id: &str, extra: &[(&str, &str)]) -> Stri
     )
 }
 
-async fn exchange(
+pub async fn exchange(
     app: &TestApp,
     client_id: &str,
     secret: Option<&str>,
@@ -170,8 +170,20 @@ async fn userinfo_status(app: &TestApp, access: &str) -> u16 {
     response.status().as_u16()
 }
 
+/// What `/userinfo` says about the member of `access`.
+async fn userinfo(app: &TestApp, access: &serde_json::Value) -> serde_json::Value {
+    let response = app
+        .client
+        .get(app.url("/userinfo"))
+        .bearer_auth(access.as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    response.json().await.unwrap()
+}
+
 /// The token request that exchanges `code` with the right verifier.
-fn code_exchange(code: &str) -> [(&'static str, &str); 4] {
+pub fn code_exchange(code: &str) -> [(&'static str, &str); 4] {
     [
         ("grant_type", "authorization_code"),
         ("code", code),
@@ -773,16 +785,7 @@ async fn a_member_without_an_address_gets_no_email_claims_rather_than_null() {
     assert_eq!(status, 200, "{tokens}");
     let payload = tokens["id_token"].as_str().unwrap().split('.').nth(1).unwrap();
     let id_token: serde_json::Value = serde_json::from_slice(&base64_decode(payload)).unwrap();
-    let userinfo: serde_json::Value = app
-        .client
-        .get(app.url("/userinfo"))
-        .bearer_auth(tokens["access_token"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let userinfo = userinfo(&app, &tokens["access_token"]).await;
     for claims in [&id_token, &userinfo] {
         assert_eq!(claims["preferred_username"], "zonder.mail", "{claims}");
         assert!(claims.get("email").is_none(), "{claims}");
@@ -1657,16 +1660,7 @@ async fn a_client_bound_to_a_library_sees_only_that_librarys_memberships() {
         let form = code_exchange(&code);
         let (status, tokens) = exchange(&app, id, Some(&secret), &form).await;
         assert_eq!(status, 200, "{tokens}");
-        let userinfo: serde_json::Value = app
-            .client
-            .get(app.url("/userinfo"))
-            .bearer_auth(tokens["access_token"].as_str().unwrap())
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let userinfo = userinfo(&app, &tokens["access_token"]).await;
         let libraries: Vec<&str> = userinfo["memberships"]
             .as_array()
             .unwrap()
