@@ -15,7 +15,7 @@ use single_identity::oidc::clients::{
 
 use crate::{
     interop::{PASSWORD, browser, hidden_field, library, log_in_through, member},
-    selfservice::{app_with_mail, confirm_new_address, link_in, text_of},
+    selfservice::{app_with_mail, confirm_new_address, fetch, link_in, text_of},
     smtp::SmtpServer,
     support::{TestApp, spawn_app, spawn_quiet_app},
 };
@@ -779,8 +779,7 @@ async fn a_new_address_in_the_library_system_goes_to_the_registration_and_then_t
     assert_eq!(call(&app, &token, "POST", reset, None).await.status, 202);
     let mistyped_link = link_to(&smtp.wait_for_async(3).await, "sanne@exampel.nl");
     assert_eq!(put_email("sanne@example.nl").await.status, 200);
-    let dead = browser().get(&mistyped_link).send().await.unwrap();
-    let dead = dead.text().await.unwrap();
+    let dead = fetch(&browser(), &mistyped_link).await;
     assert!(dead.contains("Deze link werkt niet meer"), "{dead}");
     let answer = call(&app, &token, "POST", reset, None).await;
     assert_eq!(answer.status, 202, "{:?}", answer.body);

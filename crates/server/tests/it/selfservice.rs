@@ -28,7 +28,7 @@ pub async fn app_with_mail(smtp: &SmtpServer) -> TestApp {
 }
 
 /// The page at `url`, as text.
-async fn fetch(browser: &reqwest::Client, url: impl reqwest::IntoUrl) -> String {
+pub async fn fetch(browser: &reqwest::Client, url: impl reqwest::IntoUrl) -> String {
     browser.get(url).send().await.unwrap().text().await.unwrap()
 }
 
@@ -880,14 +880,7 @@ async fn a_member_changes_password_and_address_from_the_account_page() {
         .find(|m| m.to == ["sanne@exampel.org"])
         .expect("a mail to the mistyped address");
     let mistyped = link_in(&text_of(to_mistyped), &app.url("/account/email/confirm?token="));
-    let page = browser()
-        .get(&mistyped)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = fetch(&browser(), &mistyped).await;
     assert!(
         page.contains("Deze link werkt niet meer"),
         "a newer request ended it: {page}"
