@@ -172,6 +172,8 @@ impl Server {
         let mail_task = tokio::spawn(deliverer.run(mail_stopped.clone()));
         tokio::spawn(refresh_keys(keyring.clone(), mail_stopped.clone()));
         tokio::spawn(keep_house(store.clone(), mail_stopped.clone()));
+        let metrics = Metrics::new();
+        tokio::spawn(observe::keep_metrics(metrics.clone(), mail_stopped.clone()));
         tokio::spawn(
             oidc::backchannel::Notifier::new(store.clone(), keyring.clone(), &config).run(mail_stopped),
         );
@@ -180,7 +182,7 @@ impl Server {
             public_url: public_url.clone(),
             store,
             hasher: permits.map_or_else(HashingPool::sized_to_cpus, HashingPool::new),
-            metrics: Metrics::new(),
+            metrics,
             keyring: keyring.clone(),
             clients,
             demo,

@@ -78,8 +78,10 @@ impl Store {
         let mut options = ConnectOptions::new(url);
         options
             .sqlx_logging(false)
-            .connect_timeout(Duration::from_secs(5))
-            .acquire_timeout(Duration::from_secs(10))
+            .connect_timeout(Duration::from_secs(3))
+            // A database that is down answers "try again" within 3 s: a
+            // member does not wait longer, and requests do not pile up.
+            .acquire_timeout(Duration::from_secs(3))
             // A ping on every checkout doubles the round trips of a one-statement
             // request under load. A connection idle for a second is checked
             // first: after a database restart (or a proxy or firewall dropping

@@ -92,9 +92,10 @@ fn is_transient(err: &DbErr) -> bool {
                 // SQLITE_BUSY and SQLITE_LOCKED, with their extended codes.
                 matches!(code.parse::<i32>().map(|c| c & 0xff), Ok(5 | 6))
             } else {
-                // Cannot connect now (starting up); serialization failure
-                // and deadlock.
-                matches!(&*code, "57P03" | "40001" | "40P01")
+                // Cannot connect now (starting up), too many connections,
+                // a database not accepting connections (55000, as during a
+                // maintenance); serialization failure and deadlock.
+                matches!(&*code, "57P03" | "53300" | "55000" | "40001" | "40P01")
             }
         }
         _ => false,

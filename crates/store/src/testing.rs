@@ -63,19 +63,8 @@ impl TestDatabase {
         if !self.is_postgres() {
             return false;
         }
-        // One connection, kept: a test that must end the connections right
-        // after a statement does not wait for a new one each time.
-        let admin = self
-            .admin
-            .get_or_init(|| async {
-                let mut options = ConnectOptions::new(&self.url);
-                options.max_connections(1).sqlx_logging(false);
-                Database::connect(options)
-                    .await
-                    .expect("a connection of the test's own")
-            })
-            .await;
-        admin
+        self.admin()
+            .await
             .execute_unprepared(
                 // Waits (up to 5 s each) until the backends have exited, so
                 // every pooled connection is dead when this returns.
@@ -84,6 +73,45 @@ impl TestDatabase {
             )
             .await
             .expect("end the other connections");
+        true
+    }
+}
+
+impl TestDatabase {
+    /// A connection of the test's own, kept: a test that must end the
+    /// others right after a statement does not wait for a new one each time.
+    async fn admin(&self) -> &DatabaseConnection {
+        self.admin
+            .get_or_init(|| async {
+                let mut options = ConnectOptions::new(&self.url);
+                options.max_connections(1).sqlx_logging(false);
+                Database::connect(options)
+                    .await
+                    .expect("a connection of the test's own")
+            })
+            .await
+    }
+
+    /// Makes this PostgreSQL database refuse new connections (and ends the
+    /// open ones), or take them again, as a maintenance does; false on SQLite.
+    pub async fn refuse_connections(&self, refuse: bool) -> bool {
+        let Some((server, name)) = &self.postgres else {
+            return false;
+        };
+        // Opened before: it stays when the others are refused.
+        self.admin().await;
+        // From another database: PostgreSQL will not refuse the current one.
+        let elsewhere = Database::connect(server)
+            .await
+            .expect("a connection to the server's own database");
+        elsewhere
+            .execute_unprepared(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS {}", !refuse))
+            .await
+            .expect("allow or refuse connections");
+        elsewhere.close().await.ok();
+        if refuse {
+            self.end_connections().await;
+        }
         true
     }
 }

@@ -63,6 +63,26 @@ impl Metrics {
     pub fn render(&self) -> String {
         self.0.handle().render()
     }
+
+    /// Folds the latency samples recorded since the last time into their
+    /// histograms. A scrape does this too; without one (scraping broken or
+    /// never set up) the samples would pile up, some 20 bytes a request.
+    pub fn fold_samples(&self) {
+        self.0.handle().run_upkeep();
+    }
+}
+
+/// How often the latency samples are folded in, scraped or not.
+const FOLD_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Folds the samples now and then, until `stop` changes.
+pub async fn keep_metrics(metrics: Metrics, mut stop: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(FOLD_INTERVAL) => metrics.fold_samples(),
+            _ = stop.changed() => return,
+        }
+    }
 }
 
 impl Default for Metrics {

@@ -716,9 +716,10 @@ impl Directory {
         }
     }
 
-    /// A registered client by id; unknown ids and unreadable rows alike are none.
+    /// A registered client by id; unknown ids and unreadable rows alike are
+    /// none, and so is a client not read before while the database is down.
     pub async fn find(&self, id: &str) -> Option<Client> {
-        self.entry(id).await.map(|entry| entry.client)
+        self.entry(id).await.ok().flatten().map(|entry| entry.client)
     }
 
     /// [`authenticate`], from the directory.
@@ -727,7 +728,7 @@ impl Directory {
         client_id: &str,
         secret: Option<&str>,
     ) -> Result<Client, ClientAuthError> {
-        let Some(entry) = self.entry(client_id).await else {
+        let Some(entry) = self.entry(client_id).await? else {
             if let Some(secret) = secret {
                 std::hint::black_box(verify_digest(secret, UNKNOWN_CLIENT_DIGEST));
             }
@@ -740,20 +741,30 @@ impl Directory {
         }
     }
 
-    async fn entry(&self, id: &str) -> Option<Entry> {
-        let fresh = self.entries.read().ok().and_then(|entries| {
-            entries
-                .get(id)
-                .filter(|e| e.read_at.elapsed() < DIRECTORY_TTL)
-                .cloned()
-        });
-        if fresh.is_some() {
-            return fresh;
+    async fn entry(&self, id: &str) -> Result<Option<Entry>, StoreError> {
+        let known = self
+            .entries
+            .read()
+            .ok()
+            .and_then(|entries| entries.get(id).cloned());
+        if let Some(entry) = known.as_ref().filter(|e| e.read_at.elapsed() < DIRECTORY_TTL) {
+            return Ok(Some(entry.clone()));
         }
-        let id = ClientId::parse(id).ok()?;
-        let record = self.store.clients().get(id.as_str()).await.ok()??;
+        let Ok(id) = ClientId::parse(id) else {
+            return Ok(None);
+        };
+        let record = match self.store.clients().get(id.as_str()).await {
+            Ok(Some(record)) => record,
+            Ok(None) => return Ok(None),
+            // Registrations rarely change: while the database cannot be
+            // reached, the client as last read goes on serving.
+            Err(err) if err.is_unavailable() && known.is_some() => return Ok(known),
+            Err(err) => return Err(err),
+        };
         let secret_digest = record.secret_digest.clone();
-        let client = Client::from_record(record).ok()?;
+        let Ok(client) = Client::from_record(record) else {
+            return Ok(None);
+        };
         let entry = Entry {
             read_at: std::time::Instant::now(),
             client,
@@ -763,7 +774,7 @@ impl Directory {
             // Only registered clients are kept, so unknown ids cannot grow it.
             entries.insert(id.as_str().to_owned(), entry.clone());
         }
-        Some(entry)
+        Ok(Some(entry))
     }
 }
 

@@ -25,7 +25,7 @@ use si_store::{
 };
 
 use super::{
-    clients::Client,
+    clients::{Client, ClientAuthError},
     tokens::{self, AccessClaims, MemberGrant, NewRefreshToken, TokenError, TokenResponse},
 };
 use crate::app::AppState;
@@ -132,7 +132,18 @@ impl From<TokenError> for OAuthError {
 
 impl From<si_store::StoreError> for OAuthError {
     fn from(err: si_store::StoreError) -> Self {
-        OAuthError::server(&err)
+        if !err.is_unavailable() {
+            return OAuthError::server(&err);
+        }
+        // A database that is down or failing over: the same request may
+        // well succeed a little later, which a 401 or 500 would not say.
+        tracing::warn!("token endpoint: {err}");
+        Self {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            error: "temporarily_unavailable",
+            description: "try again in a minute",
+            challenge: false,
+        }
     }
 }
 
@@ -222,7 +233,10 @@ pub async fn authenticate(
         .clients
         .authenticate(&id, secret.as_deref())
         .await
-        .map_err(|_| OAuthError::invalid_client(via_basic))
+        .map_err(|err| match err {
+            ClientAuthError::Failed => OAuthError::invalid_client(via_basic),
+            ClientAuthError::Store(err) => err.into(),
+        })
 }
 
 /// The credentials after an `Authorization` scheme, whose name is

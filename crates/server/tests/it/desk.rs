@@ -54,8 +54,8 @@ pub async fn desk_library(app: &TestApp, code: &str, name: &str) {
     }
 }
 
-/// A library system of `library` allowed `scopes`, and a fresh access token of it.
-pub async fn desk_token(app: &TestApp, library: &str, scopes: &str) -> String {
+/// A library system of `library` allowed `scopes`: its client id and secret.
+pub async fn library_system(app: &TestApp, library: &str, scopes: &str) -> (String, String) {
     let (client, secret) = register_client(
         &app.store,
         ClientRegistration {
@@ -76,17 +76,26 @@ pub async fn desk_token(app: &TestApp, library: &str, scopes: &str) -> String {
     )
     .await
     .expect("library system registered");
-    let response: Value = app
+    (client.id().to_string(), secret.unwrap().expose().to_owned())
+}
+
+/// The token endpoint's answer to a `client_credentials` request of `client`.
+pub async fn client_credentials(app: &TestApp, (id, secret): &(String, String)) -> (u16, Value) {
+    let response = app
         .client
         .post(app.url("/token"))
-        .basic_auth(client.id().to_string(), Some(secret.unwrap().expose()))
+        .basic_auth(id, Some(secret))
         .form(&[("grant_type", "client_credentials")])
         .send()
         .await
-        .unwrap()
-        .json()
-        .await
         .unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+/// A library system of `library` allowed `scopes`, and a fresh access token of it.
+pub async fn desk_token(app: &TestApp, library: &str, scopes: &str) -> String {
+    let client = library_system(app, library, scopes).await;
+    let (_, response) = client_credentials(app, &client).await;
     response["access_token"]
         .as_str()
         .expect("an access token")

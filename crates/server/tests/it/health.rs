@@ -1,6 +1,12 @@
 //! Probes, metrics, request ids and security headers.
 
-use crate::support::{spawn_app, spawn_app_with, spawn_quiet_app};
+use std::time::{Duration, Instant};
+
+use crate::{
+    desk::{client_credentials, desk_library, library_system},
+    interop::{LoginForm, PASSWORD, browser, member},
+    support::{spawn_app, spawn_app_with, spawn_quiet_app},
+};
 
 #[tokio::test]
 async fn health_and_readiness_answer_when_the_database_does() {
@@ -18,6 +24,64 @@ async fn health_and_readiness_answer_when_the_database_does() {
         assert_eq!(ready.status(), 200, "{:?}", ready.text().await);
     }
     app.stop().await;
+}
+
+/// While the database refuses connections (a maintenance, a stopped
+/// server) nobody waits long and nobody hears "wrong secret": `/readyz`
+/// answers within a balancer's check, a member logging in and a library
+/// system not known yet hear "try again", and one already known gets its
+/// token.
+#[tokio::test]
+async fn while_the_database_refuses_connections_answers_say_try_again() {
+    let app = spawn_quiet_app().await;
+    desk_library(&app, "DRE01", "Biblionet Drenthe").await;
+    let known = library_system(&app, "DRE01", "desk:register").await;
+    let unknown = library_system(&app, "DRE01", "desk:register").await;
+    assert_eq!(client_credentials(&app, &known).await.0, 200);
+    member(&app.store, "sanne").await;
+    let browser = browser();
+    let form = LoginForm::open(&app, &browser, &app.url("/frontoffice"))
+        .await
+        .expect("the login page");
+    if !app.refuse_database_connections(true).await {
+        return;
+    }
+    let login = browser
+        .post(app.url("/login"))
+        .form(&form.filled("sanne", PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 503);
+    assert!(
+        login
+            .text()
+            .await
+            .unwrap()
+            .contains("<h1>Even niet bereikbaar</h1>")
+    );
+    let asked = Instant::now();
+    let ready = app.get("/readyz").await;
+    assert_eq!(ready.status(), 503);
+    assert!(asked.elapsed() < Duration::from_secs(2), "{:?}", asked.elapsed());
+    assert_eq!(client_credentials(&app, &known).await.0, 200);
+    let asked = Instant::now();
+    let (status, body) = client_credentials(&app, &unknown).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (503, Some("temporarily_unavailable")),
+        "{body}"
+    );
+    assert!(asked.elapsed() < Duration::from_secs(5), "{:?}", asked.elapsed());
+
+    app.refuse_database_connections(false).await;
+    for _ in 0..10 {
+        if client_credentials(&app, &unknown).await.0 == 200 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("the token endpoint never recovered");
 }
 
 #[tokio::test]

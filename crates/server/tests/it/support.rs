@@ -42,6 +42,12 @@ impl TestApp {
         self._database.end_connections().await
     }
 
+    /// Makes the server's database refuse connections, or take them again,
+    /// as a maintenance does; false on SQLite.
+    pub async fn refuse_database_connections(&self, refuse: bool) -> bool {
+        self._database.refuse_connections(refuse).await
+    }
+
     pub fn database_url(&self) -> String {
         self._database.url.clone()
     }
