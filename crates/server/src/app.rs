@@ -189,13 +189,9 @@ impl Server {
         };
         let (shutdown, stopped) = oneshot::channel::<()>();
         let app = router(state);
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-                .with_graceful_shutdown(async {
-                    stopped.await.ok();
-                })
-                .await
-        });
+        let task = tokio::spawn(crate::http::serve::serve(listener, app, async {
+            stopped.await.ok();
+        }));
         Ok(Self {
             address,
             public_url,

@@ -1,5 +1,6 @@
 //! Shared web plumbing: errors, languages, form tokens, security headers,
-//! request ids, metrics, the client's address behind proxies, query strings.
+//! request ids, metrics, the client's address behind proxies, query strings,
+//! and the listener.
 
 use axum::http::{HeaderMap, header};
 
@@ -10,6 +11,7 @@ pub mod i18n;
 pub mod observe;
 pub mod page_query;
 pub mod security;
+pub mod serve;
 
 /// Whether the body is sent as a form (`application/x-www-form-urlencoded`,
 /// in any case: RFC 9110 8.3.1).

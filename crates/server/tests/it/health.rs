@@ -226,3 +226,40 @@ async fn behind_https_responses_demand_https() {
     }
     app.stop().await;
 }
+
+/// A client that sends half a request and then nothing (slowloris) is
+/// dropped after 10 s, others are served meanwhile, and a shutdown does not
+/// wait for it forever.
+#[tokio::test]
+async fn a_client_that_stalls_is_dropped_and_does_not_hold_up_a_shutdown() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app().await;
+    let mut stalled = tokio::net::TcpStream::connect(app.address).await.unwrap();
+    stalled
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        .await
+        .unwrap();
+    assert_eq!(app.get("/healthz").await.status(), 200, "others are served");
+
+    // A head larger than 64 KiB is refused outright.
+    let huge = "a".repeat(70 * 1024);
+    let refused = app
+        .client
+        .get(app.url("/healthz"))
+        .header("x-huge", huge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 431);
+
+    let stopping = Instant::now();
+    app.stop().await;
+    assert!(
+        stopping.elapsed() < Duration::from_secs(13),
+        "the shutdown waited {:?}",
+        stopping.elapsed()
+    );
+    let mut rest = Vec::new();
+    let ended = tokio::time::timeout(Duration::from_secs(2), stalled.read_to_end(&mut rest)).await;
+    assert!(ended.is_ok(), "the stalled connection is closed");
+}

@@ -1,0 +1,100 @@
+//! The listener, with the limits a public service needs and axum's own
+//! `serve` does not set: a client has 10 seconds to send a request's head
+//! (which also ends idle keep-alive connections), a head is at most 64 KiB,
+//! a node holds a bounded number of connections (with the open-file limit
+//! raised to match), and a shutdown waits at most 20 seconds for them.
+
+use std::{convert::Infallible, future::Future, net::SocketAddr, sync::Arc, time::Duration};
+
+use axum::{Router, body::Body, extract::ConnectInfo};
+use hyper::{body::Incoming, server::conn::http1};
+use hyper_util::{
+    rt::{TokioIo, TokioTimer},
+    server::graceful::GracefulShutdown,
+    service::TowerToHyperService,
+};
+use tokio::{net::TcpListener, sync::Semaphore};
+use tower::ServiceExt;
+
+/// How long a client may take to send a request's head, or to start the
+/// next one on a kept-alive connection.
+const HEAD_WITHIN: Duration = Duration::from_secs(10);
+/// The most a request's head may take (hyper answers 431 beyond it).
+const MAX_HEAD_BYTES: usize = 64 * 1024;
+/// Connections one node serves at once; more wait to be accepted.
+const MAX_CONNECTIONS: usize = 10_000;
+/// Open files kept for the database, mail and logs beside the connections.
+const RESERVED_FILES: u64 = 256;
+/// How long a shutdown waits for the requests under way.
+const SHUTDOWN_WITHIN: Duration = Duration::from_secs(20);
+
+/// Serves `app` on `listener` until `shutdown` completes, then finishes the
+/// requests under way, for at most [`SHUTDOWN_WITHIN`].
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send,
+) -> std::io::Result<()> {
+    let slots = Arc::new(Semaphore::new(connection_limit()));
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(HEAD_WITHIN)
+        .max_header_size(MAX_HEAD_BYTES)
+        .max_buf_size(MAX_HEAD_BYTES + 8 * 1024);
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+            () = &mut shutdown => break,
+        };
+        let (stream, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(err) => {
+                    // Out of files or the like: wait a moment, then go on.
+                    tracing::warn!("accepting a connection failed: {err}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let service = app.clone().map_request(move |request: hyper::Request<Incoming>| {
+            let mut request = request.map(Body::new);
+            request.extensions_mut().insert(ConnectInfo::<SocketAddr>(remote));
+            request
+        });
+        let service = service.map_err(|never: Infallible| match never {});
+        let connection = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(err) = connection.await {
+                tracing::debug!("connection from {remote} ended: {err}");
+            }
+            drop(slot);
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(SHUTDOWN_WITHIN, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("shutting down: connections still open after {SHUTDOWN_WITHIN:?} are dropped");
+    }
+    Ok(())
+}
+
+/// [`MAX_CONNECTIONS`], or fewer when the open-file limit cannot be raised
+/// far enough (a service unit's soft limit is often 1024).
+fn connection_limit() -> usize {
+    let wanted = MAX_CONNECTIONS as u64 + RESERVED_FILES;
+    let files = rlimit::increase_nofile_limit(wanted).unwrap_or(1024);
+    let limit = files
+        .saturating_sub(RESERVED_FILES)
+        .clamp(64, MAX_CONNECTIONS as u64) as usize;
+    if limit < MAX_CONNECTIONS {
+        tracing::warn!("open-file limit {files}: serving at most {limit} connections at once");
+    }
+    limit
+}
