@@ -196,51 +196,77 @@ pub async fn submit(
             StatusCode::TOO_MANY_REQUESTS,
         ));
     }
-    let [address, username] = &subjects;
-
-    match check_password(&state, &username_typed, form.password)
-        .await
-        .map_err(|e| internal(&e))?
-    {
-        Some(account) => {
-            let earlier = session::current(&state, &headers)
-                .await
-                .map_err(|e| internal(&e))?;
-            // What a login writes commits at once, in one turn as SQLite's
-            // writer: separate statements would each meet the others in
-            // SQLite's busy handler, which sleeps while the hashing threads
-            // run out of work.
-            let txn = state.store.begin().await.map_err(|e| internal(&e))?;
-            txn.throttle().refund(address).await.map_err(|e| internal(&e))?;
-            txn.throttle().reset(username).await.map_err(|e| internal(&e))?;
-            txn.accounts()
-                .record_login(&account.id)
-                .await
-                .map_err(|e| internal(&e))?;
-            let (session, set_cookie, ended) = session::start_or_renew(&state, &txn, &account.id, earlier)
-                .await
-                .map_err(|e| internal(&e))?;
-            let mut response = match destination {
-                Destination::Client(valid) => {
-                    authorize::complete(&state, &txn, language, &session, &valid).await?
-                }
-                Destination::OwnPage(page) => Redirect::to(&page).into_response(),
-            };
-            txn.commit().await.map_err(|e| internal(&e))?;
-            if let Some((earlier_account, ended)) = ended {
-                backchannel::sessions_ended(&state, &earlier_account, &[ended]).await;
-            }
-            if let Some(set_cookie) = set_cookie.or_else(|| session::renewed_cookie(&state, &headers)) {
-                response.headers_mut().append(header::SET_COOKIE, set_cookie);
-            }
-            Ok(response)
-        }
-        None => {
+    // The check and what follows run on their own: a member who closes the
+    // tab or reloads while the password is checked still gets the attempt
+    // back when it was right, as if they had waited.
+    let finish = finish_login(
+        state.clone(),
+        language,
+        headers.clone(),
+        destination,
+        username_typed.clone(),
+        form.password,
+        subjects,
+    );
+    match tokio::spawn(finish).await {
+        Ok(Ok(Some(response))) => Ok(response),
+        Ok(Ok(None)) => {
             // Counted already, before the check.
             tracing::info!("login failed");
             Ok(again(language.text("login-failed"), StatusCode::UNAUTHORIZED))
         }
+        Ok(Err(error)) => Err(error),
+        Err(panicked) => Err(internal(&panicked)),
     }
+}
+
+/// Checks the password; when it is right, gives the attempt back, records
+/// the login and answers with the session; none when it is wrong.
+async fn finish_login(
+    state: AppState,
+    language: Language,
+    headers: HeaderMap,
+    destination: Destination,
+    username_typed: String,
+    password: String,
+    [address, username]: [String; 2],
+) -> Result<Option<Response>, PageError> {
+    let internal = |e: &(dyn std::error::Error + 'static)| PageError::internal(language, e);
+    let Some(account) = check_password(&state, &username_typed, password)
+        .await
+        .map_err(|e| internal(&e))?
+    else {
+        return Ok(None);
+    };
+    let earlier = session::current(&state, &headers)
+        .await
+        .map_err(|e| internal(&e))?;
+    // What a login writes commits at once, in one turn as SQLite's
+    // writer: separate statements would each meet the others in
+    // SQLite's busy handler, which sleeps while the hashing threads
+    // run out of work.
+    let txn = state.store.begin().await.map_err(|e| internal(&e))?;
+    txn.throttle().refund(&address).await.map_err(|e| internal(&e))?;
+    txn.throttle().reset(&username).await.map_err(|e| internal(&e))?;
+    txn.accounts()
+        .record_login(&account.id)
+        .await
+        .map_err(|e| internal(&e))?;
+    let (session, set_cookie, ended) = session::start_or_renew(&state, &txn, &account.id, earlier)
+        .await
+        .map_err(|e| internal(&e))?;
+    let mut response = match destination {
+        Destination::Client(valid) => authorize::complete(&state, &txn, language, &session, &valid).await?,
+        Destination::OwnPage(page) => Redirect::to(&page).into_response(),
+    };
+    txn.commit().await.map_err(|e| internal(&e))?;
+    if let Some((earlier_account, ended)) = ended {
+        backchannel::sessions_ended(&state, &earlier_account, &[ended]).await;
+    }
+    if let Some(set_cookie) = set_cookie.or_else(|| session::renewed_cookie(&state, &headers)) {
+        response.headers_mut().append(header::SET_COOKIE, set_cookie);
+    }
+    Ok(Some(response))
 }
 
 /// Per address: a library's public computers share one, so it gets far more

@@ -1819,3 +1819,47 @@ async fn a_parameter_given_twice_or_not_text_gets_a_localized_page_not_the_frame
     }
     app.stop().await;
 }
+
+/// A member who closes the tab or reloads while the password is checked
+/// gets the attempt back when the password was right, as if they had
+/// waited: abandoned logins must not lock out a school's shared address.
+#[tokio::test]
+async fn a_right_password_abandoned_while_it_is_checked_counts_as_no_failure() {
+    let app = spawn_app().await;
+    // A hash that takes a while to check, so the client is gone meanwhile.
+    let slow = si_credentials::Argon2Params::new(64 * 1024, 3, 1).unwrap();
+    app.store
+        .accounts()
+        .create(NewAccount {
+            username: Username::parse("geduld").unwrap(),
+            email: None,
+            status: AccountStatus::Active,
+            language: "nl".into(),
+            password_hash: Some(si_credentials::hash_password(PASSWORD, &slow).unwrap()),
+        })
+        .await
+        .unwrap();
+    let browser = browser();
+    let login = LoginForm::open(&app, &browser, &app.url("/account"))
+        .await
+        .unwrap();
+    let abandoned = browser
+        .post(app.url("/login"))
+        .form(&login.filled("geduld", PASSWORD))
+        .timeout(std::time::Duration::from_millis(30))
+        .send()
+        .await;
+    assert!(abandoned.is_err(), "the client gave up before the answer");
+    // A right password clears its username's record (and gives the
+    // address its count back); an attempt cut off while checked leaves it.
+    let username = ["user:geduld".to_owned()];
+    for _ in 0..100 {
+        let on_record = app.store.throttle().check(&username).await.unwrap().with_failures;
+        if on_record.is_empty() {
+            app.stop().await;
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the abandoned right password stayed on record as a failure");
+}
