@@ -6,9 +6,14 @@
 //! keeps what a thread freed for that thread. On a few fixed threads that is a
 //! few buffers; spread over tokio's many blocking threads it grew to hundreds
 //! of MiB under a burst of logins.
+//!
+//! The pool keeps a running average of how long a job takes, so a caller
+//! can tell how long new work would wait and turn it away when the queue is
+//! too long (see [`HashingPool::expected_wait`]).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
 
 use tokio::sync::{Semaphore, oneshot};
 
@@ -35,6 +40,9 @@ struct Shared {
     depth: AtomicUsize,
     /// Jobs a thread is working on now.
     running: AtomicUsize,
+    /// How long a job takes, in microseconds: a moving average over about
+    /// the last eight; zero until the first job ends.
+    job_micros: AtomicU64,
     /// To the worker threads; they end when the last clone of the pool is gone.
     jobs: Mutex<mpsc::Sender<Job>>,
 }
@@ -75,6 +83,7 @@ impl HashingPool {
                 size,
                 depth: AtomicUsize::new(0),
                 running: AtomicUsize::new(0),
+                job_micros: AtomicU64::new(0),
                 jobs: Mutex::new(sender),
             }),
         }
@@ -93,6 +102,20 @@ impl HashingPool {
     /// Operations running now; never more than the pool size.
     pub fn running(&self) -> usize {
         self.shared.running.load(Ordering::Relaxed)
+    }
+
+    /// About how long work handed to the pool now would wait before a
+    /// thread starts it: none while a thread is free; otherwise the jobs
+    /// waiting, plus one running to its end, shared over the threads, at
+    /// the average time a job takes (zero until a job has ended).
+    pub fn expected_wait(&self) -> Duration {
+        let size = self.shared.size;
+        let Some(waiting) = self.queue_depth().checked_sub(size) else {
+            return Duration::ZERO;
+        };
+        let micros = self.shared.job_micros.load(Ordering::Relaxed);
+        let turns = waiting as u64 + 1;
+        Duration::from_micros(turns.saturating_mul(micros) / size as u64)
     }
 
     /// [`crate::hash_password`] on the pool.
@@ -135,7 +158,9 @@ impl HashingPool {
         let shared = Arc::clone(&self.shared);
         let work: Job = Box::new(move || {
             shared.running.fetch_add(1, Ordering::Relaxed);
+            let started = Instant::now();
             let outcome = job();
+            shared.record_job(started.elapsed());
             shared.running.fetch_sub(1, Ordering::Relaxed);
             // Released before the caller hears, so it never sees its own job counted.
             drop((slot, depth, shared));
@@ -148,6 +173,20 @@ impl HashingPool {
             .send(work)
             .map_err(|_| CredentialError::WorkerLost)?;
         result.await.map_err(|_| CredentialError::WorkerLost)?
+    }
+}
+
+impl Shared {
+    /// Moves the average an eighth of the way to this job's time. Threads
+    /// racing here may lose one sample, which an average can spare.
+    fn record_job(&self, took: Duration) {
+        let sample = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        let average = self.job_micros.load(Ordering::Relaxed);
+        let next = match average {
+            0 => sample,
+            _ => average - average / 8 + sample / 8,
+        };
+        self.job_micros.store(next.max(1), Ordering::Relaxed);
     }
 }
 

@@ -67,6 +67,18 @@ impl AppState {
     pub fn clock(&self) -> &Arc<dyn Clock> {
         self.store.clock()
     }
+
+    /// Whether a new password check would wait longer than
+    /// `hashing.max_wait_ms` for the hashing threads; such an attempt is
+    /// turned away before it is counted or queued, and `/metrics` counts it.
+    pub fn hashing_overloaded(&self) -> bool {
+        let overloaded = self.hasher.expected_wait() > self.config.hashing.max_wait();
+        if overloaded {
+            self.metrics
+                .record(|| metrics::counter!("password_checks_turned_away_total").increment(1));
+        }
+        overloaded
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

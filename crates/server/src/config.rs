@@ -29,6 +29,7 @@ pub const KEYS: &[&str] = &[
     "hashing.iterations",
     "hashing.parallelism",
     "hashing.concurrency",
+    "hashing.max_wait_ms",
     "mail.sender",
     "mail.library_name",
     "mail.help_url",
@@ -163,6 +164,15 @@ pub struct HashingConfig {
     pub parallelism: u32,
     /// Hashes computed at the same time; 0 means one per CPU core.
     pub concurrency: usize,
+    /// A login or password change that would wait longer than this for the
+    /// hashing threads is turned away with "busy, try again" at once.
+    pub max_wait_ms: u64,
+}
+
+impl HashingConfig {
+    pub fn max_wait(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.max_wait_ms)
+    }
 }
 
 /// Outgoing mail: who it is from, what it links to, and how it is delivered.
@@ -273,6 +283,7 @@ impl Default for Config {
                 iterations: 2,
                 parallelism: 1,
                 concurrency: 0,
+                max_wait_ms: 3000,
             },
             mail: MailConfig::default(),
             oidc: OidcConfig::default(),

@@ -69,3 +69,35 @@ fn a_zero_sized_pool_still_has_one_slot() {
         .unwrap();
     assert!(stored.starts_with("$argon2id$"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tells_how_long_new_work_would_wait() {
+    let pool = HashingPool::new(1);
+    let params = Argon2Params::default();
+    assert_eq!(pool.expected_wait(), Duration::ZERO, "nothing timed yet");
+    let started = std::time::Instant::now();
+    pool.hash("first".into(), params).await.unwrap();
+    let one_job = started.elapsed();
+    assert_eq!(pool.expected_wait(), Duration::ZERO, "idle");
+
+    let jobs: Vec<_> = (0..3)
+        .map(|i| {
+            let pool = pool.clone();
+            tokio::spawn(async move { pool.hash(format!("password {i}"), params).await })
+        })
+        .collect();
+    while pool.queue_depth() < 3 {
+        tokio::time::sleep(Duration::from_micros(200)).await;
+    }
+    // One running and two waiting on one thread: about three jobs' time
+    // (two, if the first ended meanwhile).
+    let wait = pool.expected_wait();
+    assert!(
+        wait >= one_job && wait <= one_job * 4,
+        "expected about 3 × {one_job:?}, got {wait:?}"
+    );
+    for job in jobs {
+        job.await.unwrap().unwrap();
+    }
+    assert_eq!(pool.expected_wait(), Duration::ZERO, "idle again");
+}

@@ -8,6 +8,8 @@ error-not-found-title = Page not found
 error-not-found-body = This page does not exist (any more). Check the address or go back to the previous page.
 error-unavailable-title = Temporarily unavailable
 error-unavailable-body = The service is temporarily unavailable. Please try again in a minute.
+error-busy-title = Very busy right now
+error-busy-body = A great many people are logging in at the same time. Nothing has been changed. Please go back and try again in a few seconds.
 error-internal-title = Something went wrong
 error-internal-body = Something went wrong on our side. Please try again in a few minutes. If it keeps happening, contact your library.
 error-bad-request-title = This request is not right
@@ -24,6 +26,7 @@ login-submit = Log in
 login-forgot-password = Forgot your password?
 login-forgot-username = Forgot your username?
 login-failed = The username or password is not correct. Note: capital and small letters are different.
+login-busy = It is very busy right now. Please try again in a few seconds.
 login-throttled = A wrong password was entered too often. Try again in { $minutes } { $minutes ->
         [one] minute
        *[other] minutes

@@ -8,6 +8,8 @@ error-not-found-title = Pagina niet gevonden
 error-not-found-body = Deze pagina bestaat niet (meer). Controleer het adres of ga terug naar de vorige pagina.
 error-unavailable-title = Even niet bereikbaar
 error-unavailable-body = De dienst is even niet bereikbaar. Probeer het over een minuut opnieuw.
+error-busy-title = Het is nu erg druk
+error-busy-body = Er loggen nu heel veel mensen tegelijk in. Er is niets veranderd. Ga terug en probeer het over een paar seconden opnieuw.
 error-internal-title = Er ging iets mis
 error-internal-body = Er ging aan onze kant iets mis. Probeer het over een paar minuten opnieuw. Blijft het misgaan, neem dan contact op met je bibliotheek.
 error-bad-request-title = Dit verzoek klopt niet
@@ -24,6 +26,7 @@ login-submit = Inloggen
 login-forgot-password = Wachtwoord vergeten?
 login-forgot-username = Gebruikersnaam vergeten?
 login-failed = Gebruikersnaam of wachtwoord klopt niet. Let op: hoofdletters en kleine letters zijn verschillend.
+login-busy = Het is nu erg druk. Probeer het over een paar seconden opnieuw.
 login-throttled = Er is te vaak een verkeerd wachtwoord ingevuld. Probeer het over { $minutes } { $minutes ->
         [one] minuut
        *[other] minuten

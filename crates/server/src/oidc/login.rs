@@ -29,7 +29,7 @@ use crate::{
     http::{
         client_address::ClientAddress,
         csrf::{self, FormToken},
-        error::{PageError, other},
+        error::{BUSY_RETRY_AFTER, PageError, other},
         i18n::Language,
     },
     selfservice::ACCOUNT_PATH,
@@ -171,6 +171,15 @@ pub async fn submit(
         ));
     }
 
+    // An attempt that would wait too long for the hashing threads is
+    // turned away before it counts for any throttle or joins the queue:
+    // past that, a rush only makes every member wait longer, and members
+    // who reload add checks for tabs already closed.
+    if state.hashing_overloaded() {
+        let mut busy = again(language.text("login-busy"), StatusCode::SERVICE_UNAVAILABLE);
+        busy.headers_mut().insert(header::RETRY_AFTER, BUSY_RETRY_AFTER);
+        return Ok(busy);
+    }
     let internal = |e: &(dyn std::error::Error + 'static)| PageError::internal(language, e);
     // Each attempt counts before its password is checked, so that attempts
     // sent side by side cannot all slip in before the first failure is on

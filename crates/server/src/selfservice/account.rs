@@ -34,7 +34,7 @@ use crate::{
     app::AppState,
     http::{
         csrf::{self, FormToken},
-        error::{PageError, other},
+        error::{PageError, PageErrorKind, other},
         i18n::Language,
     },
     mail::{self, Mail},
@@ -182,10 +182,7 @@ pub async fn change_password(
         )
         .await;
     }
-    if let Some(refusal) = prove_current_password(&state, language, &account, &form.current)
-        .await
-        .map_err(|e| internal(&e))?
-    {
+    if let Some(refusal) = prove_current_password(&state, language, &account, &form.current).await? {
         let outcome = Outcome {
             current_error: Some(refusal),
             ..Outcome::default()
@@ -268,10 +265,7 @@ pub async fn change_email(
     }
     // The address that recovers the account: not for whoever finds a
     // session left open on a library's public computer.
-    if let Some(refusal) = prove_current_password(&state, language, &account, &form.current)
-        .await
-        .map_err(|e| PageError::internal(language, &e))?
-    {
+    if let Some(refusal) = prove_current_password(&state, language, &account, &form.current).await? {
         let outcome = Outcome {
             new_email: typed.clone(),
             email_current_error: Some(refusal),
@@ -409,27 +403,37 @@ pub async fn confirm_email(
 /// Why the current password, asked before a change to the password or the
 /// recovery address (ASVS 3.7.1), does not prove the member: `None` when it
 /// does. Guessing it counts as guessing at the login, and as there each
-/// attempt counts before the password is checked.
+/// attempt counts before the password is checked. When the hashing threads
+/// are overloaded nothing is checked or counted: "busy, try again".
 async fn prove_current_password(
     state: &AppState,
     language: Language,
     account: &Account,
     typed: &str,
-) -> Result<Option<String>, si_store::StoreError> {
+) -> Result<Option<String>, PageError> {
+    if state.hashing_overloaded() {
+        return Err(PageError::new(language, PageErrorKind::Busy));
+    }
     let subject = format!("user:{}", account.username.as_str());
-    let txn = state.store.begin().await?;
-    let blocked = txn
-        .throttle()
-        .charge(&subject, &ThrottlePolicy::default())
-        .await?;
-    txn.commit().await?;
+    let blocked = async {
+        let txn = state.store.begin().await?;
+        let blocked = txn
+            .throttle()
+            .charge(&subject, &ThrottlePolicy::default())
+            .await?;
+        txn.commit().await?;
+        Ok::<_, si_store::StoreError>(blocked)
+    }
+    .await
+    .map_err(|e| PageError::internal(language, &e))?;
     if let Some(until) = blocked {
         return Ok(Some(throttled_message(language, state.clock().now(), until)));
     }
     if !current_password_matches(state, account, typed).await {
         return Ok(Some(language.text("password-current-wrong")));
     }
-    state.store.as_writer().await.throttle().reset(&subject).await?;
+    let reset = state.store.as_writer().await.throttle().reset(&subject).await;
+    reset.map_err(|e| PageError::internal(language, &e))?;
     Ok(None)
 }
 

@@ -250,6 +250,10 @@ async fn submit(
         Ok(password) => password,
         Err(problems) => return Ok(again(&problems)),
     };
+    // The link stays usable: nothing is spent until the password is set.
+    if state.hashing_overloaded() {
+        return Err(PageError::new(language, PageErrorKind::Busy));
+    }
     let hash = state
         .hasher
         .hash(password.expose().to_owned(), state.config.argon2())

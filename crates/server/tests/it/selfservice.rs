@@ -971,6 +971,119 @@ async fn guessing_the_current_password_is_throttled_like_the_login() {
     app.stop().await;
 }
 
+/// A login that keeps the node's only hashing thread busy for a while: an
+/// unknown username costs one hash with the node's own (here, slow) settings.
+fn keep_hashing_busy(app: &TestApp) -> tokio::task::JoinHandle<u16> {
+    let (url, stranger) = (app.url("/login"), browser());
+    tokio::spawn(async move {
+        let page = fetch(&stranger, &url).await;
+        let form = [
+            ("csrf", hidden_field(&page, "csrf")),
+            ("request", String::new()),
+            ("username", "niemand-bekend".to_owned()),
+            ("password", "Whatever-1!".to_owned()),
+        ];
+        let response = stranger.post(&url).form(&form).send().await.unwrap();
+        response.status().as_u16()
+    })
+}
+
+/// Waits until `/metrics` shows a password check waiting or running.
+async fn until_hashing(app: &TestApp) {
+    for _ in 0..2000 {
+        let metrics = fetch(&app.client, app.url("/metrics")).await;
+        if !metrics.contains("password_hash_queue_depth 0") && metrics.contains("password_hash_queue_depth") {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    panic!("no password check started");
+}
+
+#[tokio::test]
+async fn password_checks_that_would_wait_too_long_are_turned_away_and_count_for_nothing() {
+    // One slow hashing thread, and no waiting allowed at all.
+    let app = spawn_app_with(|config| {
+        config.hashing.concurrency = 1;
+        config.hashing.memory_kib = 64 * 1024;
+        config.hashing.iterations = 6;
+        config.hashing.max_wait_ms = 0;
+    })
+    .await;
+    member(&app.store, "sanne").await;
+    // The node learns how long a check takes from the first one.
+    assert_eq!(keep_hashing_busy(&app).await.unwrap(), 401);
+
+    let busy = keep_hashing_busy(&app);
+    until_hashing(&app).await;
+    let member_browser = browser();
+    let page = fetch(&member_browser, app.url("/login")).await;
+    let response = member_browser
+        .post(app.url("/login"))
+        .form(&[
+            ("csrf", hidden_field(&page, "csrf").as_str()),
+            ("request", ""),
+            ("username", "sanne"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()["retry-after"], "5");
+    let page = response.text().await.unwrap();
+    assert!(
+        page.contains("Het is nu erg druk. Probeer het over een paar seconden opnieuw."),
+        "{page}"
+    );
+    assert!(
+        page.contains(r#"value="sanne""#),
+        "the username stays typed: {page}"
+    );
+    assert_eq!(busy.await.unwrap(), 401);
+    let counted = app
+        .store
+        .throttle()
+        .check(&["user:sanne".to_owned()])
+        .await
+        .unwrap();
+    assert!(
+        counted.with_failures.is_empty(),
+        "the turned-away attempt counts for no throttle"
+    );
+    let metrics = fetch(&app.client, app.url("/metrics")).await;
+    assert!(
+        metrics.contains("password_checks_turned_away_total 1"),
+        "{metrics}"
+    );
+
+    // Once the queue is gone the same member logs in, and on the account
+    // page a password change waits its turn the same way: nothing changes.
+    let here = logged_in_to_account(&app, "sanne", PASSWORD).await;
+    let page = fetch(&here, app.url("/account")).await;
+    let busy = keep_hashing_busy(&app);
+    until_hashing(&app).await;
+    let response = here
+        .post(app.url("/account/password"))
+        .form(&[
+            ("csrf", hidden_field(&page, "csrf")),
+            ("current", PASSWORD.to_owned()),
+            ("password", NEW_PASSWORD.to_owned()),
+            ("repeat", NEW_PASSWORD.to_owned()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()["retry-after"], "5");
+    let page = response.text().await.unwrap();
+    assert!(page.contains("Het is nu erg druk"), "{page}");
+    assert!(page.contains("Er is niets veranderd."), "{page}");
+    assert_eq!(busy.await.unwrap(), 401);
+    logged_in_to_account(&app, "sanne", PASSWORD).await;
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn a_link_of_a_disabled_account_sets_no_password() {
     let app = spawn_app().await;

@@ -67,6 +67,7 @@ pub fn test_hashing() -> HashingConfig {
         iterations: 1,
         parallelism: 1,
         concurrency: 2,
+        max_wait_ms: 3000,
     }
 }
 
