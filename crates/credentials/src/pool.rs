@@ -7,9 +7,9 @@
 //! few buffers; spread over tokio's many blocking threads it grew to hundreds
 //! of MiB under a burst of logins.
 //!
-//! The pool keeps a running average of how long a job takes, so a caller
-//! can tell how long new work would wait and turn it away when the queue is
-//! too long (see [`HashingPool::expected_wait`]).
+//! The pool keeps a running average of how long a job takes, so a request
+//! can be turned away at once when its work would wait too long
+//! ([`HashingPool::admit`]).
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
@@ -43,6 +43,9 @@ struct Shared {
     /// How long a job takes, in microseconds: a moving average over about
     /// the last eight; zero until the first job ends.
     job_micros: AtomicU64,
+    /// Requests admitted and not done yet, whether their work has reached
+    /// the pool or not.
+    admitted: AtomicUsize,
     /// To the worker threads; they end when the last clone of the pool is gone.
     jobs: Mutex<mpsc::Sender<Job>>,
 }
@@ -84,6 +87,7 @@ impl HashingPool {
                 depth: AtomicUsize::new(0),
                 running: AtomicUsize::new(0),
                 job_micros: AtomicU64::new(0),
+                admitted: AtomicUsize::new(0),
                 jobs: Mutex::new(sender),
             }),
         }
@@ -104,18 +108,17 @@ impl HashingPool {
         self.shared.running.load(Ordering::Relaxed)
     }
 
-    /// About how long work handed to the pool now would wait before a
-    /// thread starts it: none while a thread is free; otherwise the jobs
-    /// waiting, plus one running to its end, shared over the threads, at
-    /// the average time a job takes (zero until a job has ended).
-    pub fn expected_wait(&self) -> Duration {
-        let size = self.shared.size;
-        let Some(waiting) = self.queue_depth().checked_sub(size) else {
-            return Duration::ZERO;
-        };
-        let micros = self.shared.job_micros.load(Ordering::Relaxed);
-        let turns = waiting as u64 + 1;
-        Duration::from_micros(turns.saturating_mul(micros) / size as u64)
+    /// A place in line for a request whose work (a password check) would
+    /// start within `max_wait`, or none when it would wait longer. The
+    /// place counts as waiting from now until it is dropped, also while
+    /// the request does other work before it hands its hash to the pool:
+    /// requests that arrive together see each other and cannot all slip in
+    /// before the first of them is queued.
+    pub fn admit(&self, max_wait: Duration) -> Option<Admission> {
+        let before = self.shared.admitted.fetch_add(1, Ordering::Relaxed);
+        let admission = Admission(Arc::clone(&self.shared));
+        let line = self.queue_depth().max(before);
+        (self.shared.wait_behind(line) <= max_wait).then_some(admission)
     }
 
     /// [`crate::hash_password`] on the pool.
@@ -177,6 +180,19 @@ impl HashingPool {
 }
 
 impl Shared {
+    /// How long work waits behind `line` others: none while a thread is
+    /// free; otherwise the others still waiting, plus one running to its
+    /// end, shared over the threads, at the average time a job takes (zero
+    /// until a job has ended).
+    fn wait_behind(&self, line: usize) -> Duration {
+        let Some(waiting) = line.checked_sub(self.size) else {
+            return Duration::ZERO;
+        };
+        let micros = self.job_micros.load(Ordering::Relaxed);
+        let turns = waiting as u64 + 1;
+        Duration::from_micros(turns.saturating_mul(micros) / self.size as u64)
+    }
+
     /// Moves the average an eighth of the way to this job's time. Threads
     /// racing here may lose one sample, which an average can spare.
     fn record_job(&self, took: Duration) {
@@ -187,6 +203,22 @@ impl Shared {
             _ => average - average / 8 + sample / 8,
         };
         self.job_micros.store(next.max(1), Ordering::Relaxed);
+    }
+}
+
+/// A request's place in line, from [`HashingPool::admit`]; given up when dropped.
+#[must_use = "the place in line is given up when dropped"]
+pub struct Admission(Arc<Shared>);
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        self.0.admitted.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl std::fmt::Debug for Admission {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Admission")
     }
 }
 

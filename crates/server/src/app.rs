@@ -12,7 +12,7 @@ use axum::{
     routing::get,
 };
 use serde::Deserialize;
-use si_credentials::HashingPool;
+use si_credentials::{Admission, HashingPool};
 use si_store::{Clock, Repositories, Store, StoreError, SystemClock, Workload};
 use tokio::{
     net::TcpListener,
@@ -21,6 +21,7 @@ use tokio::{
 };
 use tower::ServiceBuilder;
 use tower_http::{
+    classify::StatusInRangeAsFailures,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     trace::{DefaultOnResponse, TraceLayer},
 };
@@ -68,16 +69,17 @@ impl AppState {
         self.store.clock()
     }
 
-    /// Whether a new password check would wait longer than
-    /// `hashing.max_wait_ms` for the hashing threads; such an attempt is
-    /// turned away before it is counted or queued, and `/metrics` counts it.
-    pub fn hashing_overloaded(&self) -> bool {
-        let overloaded = self.hasher.expected_wait() > self.config.hashing.max_wait();
-        if overloaded {
+    /// A place in line for a password check that would start within
+    /// `hashing.max_wait_ms`; none when it would wait longer. An attempt
+    /// turned away is neither counted for a throttle nor queued, and
+    /// `/metrics` counts it.
+    pub fn admit_password_check(&self) -> Option<Admission> {
+        let admission = self.hasher.admit(self.config.hashing.max_wait());
+        if admission.is_none() {
             self.metrics
-                .record(|| metrics::counter!("password_checks_turned_away_total").increment(1));
+                .record(|| metrics::counter!(observe::PASSWORD_CHECKS_TURNED_AWAY).increment(1));
         }
-        overloaded
+        admission
     }
 }
 
@@ -199,6 +201,10 @@ impl Server {
             clients,
             demo,
         };
+        // One hash timed at start: the first rush after a start is then
+        // weighed against a known hash time, not admitted whole.
+        let (hasher, params) = (state.hasher.clone(), state.config.argon2());
+        tokio::spawn(async move { hasher.dummy_verify(String::new(), params).await });
         let (shutdown, stopped) = oneshot::channel::<()>();
         let app = router(state);
         let task = tokio::spawn(crate::http::serve::serve(listener, app, async {
@@ -327,7 +333,10 @@ pub fn router(state: AppState) -> Router {
             ServiceBuilder::new()
                 .layer(middleware::from_fn(observe::drop_unplain_request_id))
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-                .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::extract::Request| {
+                // A 503 is the designed answer to a database outage or a
+                // rush of logins, counted and logged where it is decided; only
+                // faults are logged as failed responses.
+                .layer(TraceLayer::new(StatusInRangeAsFailures::new(500..=502).into_make_classifier()).make_span_with(|request: &axum::extract::Request| {
                     // The path only: query strings can carry codes and tokens.
                     let id = request
                         .headers()

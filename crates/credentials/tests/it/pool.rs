@@ -71,14 +71,22 @@ fn a_zero_sized_pool_still_has_one_slot() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn tells_how_long_new_work_would_wait() {
+async fn admits_only_requests_whose_work_would_start_in_time() {
     let pool = HashingPool::new(1);
     let params = Argon2Params::default();
-    assert_eq!(pool.expected_wait(), Duration::ZERO, "nothing timed yet");
+    let no_wait = Duration::ZERO;
+    assert!(pool.admit(no_wait).is_some(), "nothing timed yet: no wait known");
     let started = std::time::Instant::now();
     pool.hash("first".into(), params).await.unwrap();
     let one_job = started.elapsed();
-    assert_eq!(pool.expected_wait(), Duration::ZERO, "idle");
+    assert!(pool.admit(no_wait).is_some(), "idle");
+
+    // A request admitted and not at the pool yet holds its place in line.
+    let first = pool.admit(no_wait).expect("idle");
+    assert!(pool.admit(no_wait).is_none(), "one ahead on the only thread");
+    assert!(pool.admit(one_job * 2).is_some(), "one job's wait is allowed");
+    drop(first);
+    assert!(pool.admit(no_wait).is_some(), "the place was given up");
 
     let jobs: Vec<_> = (0..3)
         .map(|i| {
@@ -91,13 +99,10 @@ async fn tells_how_long_new_work_would_wait() {
     }
     // One running and two waiting on one thread: about three jobs' time
     // (two, if the first ended meanwhile).
-    let wait = pool.expected_wait();
-    assert!(
-        wait >= one_job && wait <= one_job * 4,
-        "expected about 3 × {one_job:?}, got {wait:?}"
-    );
+    assert!(pool.admit(one_job / 2).is_none(), "three jobs ahead");
+    assert!(pool.admit(one_job * 4).is_some(), "at most three jobs ahead");
     for job in jobs {
         job.await.unwrap().unwrap();
     }
-    assert_eq!(pool.expected_wait(), Duration::ZERO, "idle again");
+    assert!(pool.admit(no_wait).is_some(), "idle again");
 }

@@ -38,6 +38,10 @@ pub fn init_logging(config: &Config) {
     drop(result);
 }
 
+/// Password checks turned away because they would have waited too long
+/// for the hashing threads ([`crate::app::AppState::admit_password_check`]).
+pub const PASSWORD_CHECKS_TURNED_AWAY: &str = "password_checks_turned_away_total";
+
 /// The metrics registry of one server instance: no process-wide recorder, so
 /// several instances (tests) keep their own counts.
 #[derive(Clone)]
@@ -52,7 +56,10 @@ impl Metrics {
             )
             .map(PrometheusBuilder::build_recorder)
             .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder());
-        Self(Arc::new(recorder))
+        let metrics = Self(Arc::new(recorder));
+        // Shown from the start, so a dashboard sees 0 rather than nothing.
+        metrics.record(|| metrics::counter!(PASSWORD_CHECKS_TURNED_AWAY).absolute(0));
+        metrics
     }
 
     /// Runs `record` with this registry as the metrics destination.

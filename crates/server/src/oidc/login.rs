@@ -45,6 +45,9 @@ struct LoginPage {
     request: String,
     username: String,
     error: Option<String>,
+    /// The message says the username or password was wrong, not that the
+    /// form expired, the member must wait or the node is busy.
+    typed_wrong: bool,
 }
 
 #[derive(Deserialize)]
@@ -175,11 +178,11 @@ pub async fn submit(
     // turned away before it counts for any throttle or joins the queue:
     // past that, a rush only makes every member wait longer, and members
     // who reload add checks for tabs already closed.
-    if state.hashing_overloaded() {
+    let Some(admission) = state.admit_password_check() else {
         let mut busy = again(language.text("login-busy"), StatusCode::SERVICE_UNAVAILABLE);
         busy.headers_mut().insert(header::RETRY_AFTER, BUSY_RETRY_AFTER);
         return Ok(busy);
-    }
+    };
     let internal = |e: &(dyn std::error::Error + 'static)| PageError::internal(language, e);
     // Each attempt counts before its password is checked, so that attempts
     // sent side by side cannot all slip in before the first failure is on
@@ -207,7 +210,8 @@ pub async fn submit(
     }
     // The check and what follows run on their own: a member who closes the
     // tab or reloads while the password is checked still gets the attempt
-    // back when it was right, as if they had waited.
+    // back when it was right, as if they had waited. The place in line is
+    // kept until then.
     let finish = finish_login(
         state.clone(),
         language,
@@ -217,6 +221,11 @@ pub async fn submit(
         form.password,
         subjects,
     );
+    let finish = async move {
+        let finished = finish.await;
+        drop(admission);
+        finished
+    };
     match tokio::spawn(finish).await {
         Ok(Ok(Some(response))) => Ok(response),
         Ok(Ok(None)) => {
@@ -385,6 +394,7 @@ fn page(
         request,
         username,
         error,
+        typed_wrong: status == StatusCode::UNAUTHORIZED,
     };
     let mut response = csrf.attach((status, page).into_response());
     response

@@ -411,9 +411,9 @@ async fn prove_current_password(
     account: &Account,
     typed: &str,
 ) -> Result<Option<String>, PageError> {
-    if state.hashing_overloaded() {
+    let Some(_admission) = state.admit_password_check() else {
         return Err(PageError::new(language, PageErrorKind::Busy));
-    }
+    };
     let subject = format!("user:{}", account.username.as_str());
     let blocked = async {
         let txn = state.store.begin().await?;

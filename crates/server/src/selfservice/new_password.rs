@@ -251,14 +251,15 @@ async fn submit(
         Err(problems) => return Ok(again(&problems)),
     };
     // The link stays usable: nothing is spent until the password is set.
-    if state.hashing_overloaded() {
+    let Some(admission) = state.admit_password_check() else {
         return Err(PageError::new(language, PageErrorKind::Busy));
-    }
+    };
     let hash = state
         .hasher
         .hash(password.expose().to_owned(), state.config.argon2())
         .await
         .map_err(|e| PageError::internal(language, &e))?;
+    drop(admission);
     let changed = set_password(state, flow, &form.token, &account, hash)
         .await
         .map_err(|e| PageError::internal(language, &e))?;

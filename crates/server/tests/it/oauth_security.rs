@@ -918,6 +918,7 @@ async fn unknown_usernames_and_wrong_passwords_get_one_message_and_are_throttled
     assert_eq!((status_unknown, status_wrong), (401, 401));
     let message = "Gebruikersnaam of wachtwoord klopt niet.";
     assert!(unknown.contains(message) && wrong.contains(message));
+    assert!(wrong.contains(r#"aria-invalid="true""#), "{wrong}");
     assert!(
         unknown.contains(r#"value="nobody-here""#),
         "the typed username stays in the field"
@@ -929,6 +930,10 @@ async fn unknown_usernames_and_wrong_passwords_get_one_message_and_are_throttled
     let (status, page) = attempt("sanne", PASSWORD).await;
     assert_eq!(status, 429, "throttled even with the right password: {page}");
     assert!(page.contains("Probeer het over 1 minuut opnieuw."), "{page}");
+    assert!(
+        !page.contains("aria-invalid"),
+        "waiting is not a wrong field: {page}"
+    );
 
     // Another username from the same address is not blocked by these.
     let (status, _) = attempt("someone-else", "Whatever1!").await;

@@ -1011,6 +1011,11 @@ async fn password_checks_that_would_wait_too_long_are_turned_away_and_count_for_
     })
     .await;
     member(&app.store, "sanne").await;
+    let metrics = fetch(&app.client, app.url("/metrics")).await;
+    assert!(
+        metrics.contains("password_checks_turned_away_total 0"),
+        "shown before the first: {metrics}"
+    );
     // The node learns how long a check takes from the first one.
     assert_eq!(keep_hashing_busy(&app).await.unwrap(), 401);
 
@@ -1040,6 +1045,7 @@ async fn password_checks_that_would_wait_too_long_are_turned_away_and_count_for_
         page.contains(r#"value="sanne""#),
         "the username stays typed: {page}"
     );
+    assert!(!page.contains("aria-invalid"), "nothing typed was wrong: {page}");
     assert_eq!(busy.await.unwrap(), 401);
     let counted = app
         .store
@@ -1056,6 +1062,29 @@ async fn password_checks_that_would_wait_too_long_are_turned_away_and_count_for_
         metrics.contains("password_checks_turned_away_total 1"),
         "{metrics}"
     );
+
+    // Attempts that arrive together see each other before any of them has
+    // reached the hashing threads: one goes ahead, the rest are turned away.
+    let mut forms = Vec::new();
+    for n in 0..8 {
+        let stranger = browser();
+        let page = fetch(&stranger, app.url("/login")).await;
+        let form = [
+            ("csrf", hidden_field(&page, "csrf")),
+            ("request", String::new()),
+            ("username", format!("niemand-{n}")),
+            ("password", "Whatever-1!".to_owned()),
+        ];
+        forms.push((stranger, form));
+    }
+    let rush = forms.iter().map(|(stranger, form)| async {
+        let response = stranger.post(app.url("/login")).form(form).send().await;
+        response.unwrap().status().as_u16()
+    });
+    let mut statuses = futures_util::future::join_all(rush).await;
+    statuses.sort_unstable();
+    assert_eq!(statuses[0], 401, "one went ahead: {statuses:?}");
+    assert_eq!(statuses[1..], [503; 7], "{statuses:?}");
 
     // Once the queue is gone the same member logs in, and on the account
     // page a password change waits its turn the same way: nothing changes.
