@@ -203,10 +203,15 @@ pub async fn submit(
     .await
     .map_err(|e| internal(&e))?;
     if let Some(until) = blocked {
-        return Ok(again(
-            throttled_message(language, state.clock().now(), until),
+        let now = state.clock().now();
+        let mut wait = again(
+            throttled_message(language, now, until),
             StatusCode::TOO_MANY_REQUESTS,
-        ));
+        );
+        let seconds = (until - now).whole_seconds().max(1);
+        wait.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        return Ok(wait);
     }
     // The check and what follows run on their own: a member who closes the
     // tab or reloads while the password is checked still gets the attempt

@@ -696,18 +696,7 @@ async fn a_member_changes_the_username_and_the_old_one_stays_held() {
     let to_login = member_browser.get(app.url("/account")).send().await.unwrap();
     assert_eq!(to_login.status(), 303);
     assert_eq!(to_login.headers()["location"], "/login");
-    let page = fetch(&member_browser, app.url("/login")).await;
-    let logged_in = member_browser
-        .post(app.url("/login"))
-        .form(&[
-            ("csrf", hidden_field(&page, "csrf").as_str()),
-            ("request", ""),
-            ("username", "sanne"),
-            ("password", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let logged_in = post_login(&member_browser, &app.url("/login"), "sanne", PASSWORD).await;
     assert_eq!(
         logged_in.headers()["location"],
         "/account",
@@ -767,11 +756,17 @@ async fn a_member_changes_the_username_and_the_old_one_stays_held() {
 }
 
 /// A browser logged in to the member's own account page.
-async fn logged_in_to_account(app: &TestApp, username: &str, password: &str) -> reqwest::Client {
-    let member_browser = browser();
-    let page = fetch(&member_browser, app.url("/login")).await;
-    let response = member_browser
-        .post(app.url("/login"))
+/// Fills in and sends the login page at `login_url` (an app's `/login`,
+/// with no website asking) as `browser`.
+async fn post_login(
+    browser: &reqwest::Client,
+    login_url: &str,
+    username: &str,
+    password: &str,
+) -> reqwest::Response {
+    let page = fetch(browser, login_url).await;
+    browser
+        .post(login_url)
         .form(&[
             ("csrf", hidden_field(&page, "csrf").as_str()),
             ("request", ""),
@@ -780,7 +775,12 @@ async fn logged_in_to_account(app: &TestApp, username: &str, password: &str) -> 
         ])
         .send()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+async fn logged_in_to_account(app: &TestApp, username: &str, password: &str) -> reqwest::Client {
+    let member_browser = browser();
+    let response = post_login(&member_browser, &app.url("/login"), username, password).await;
     assert_eq!(response.headers()["location"], "/account");
     member_browser
 }
@@ -974,16 +974,9 @@ async fn guessing_the_current_password_is_throttled_like_the_login() {
 /// A login that keeps the node's only hashing thread busy for a while: an
 /// unknown username costs one hash with the node's own (here, slow) settings.
 fn keep_hashing_busy(app: &TestApp) -> tokio::task::JoinHandle<u16> {
-    let (url, stranger) = (app.url("/login"), browser());
+    let url = app.url("/login");
     tokio::spawn(async move {
-        let page = fetch(&stranger, &url).await;
-        let form = [
-            ("csrf", hidden_field(&page, "csrf")),
-            ("request", String::new()),
-            ("username", "niemand-bekend".to_owned()),
-            ("password", "Whatever-1!".to_owned()),
-        ];
-        let response = stranger.post(&url).form(&form).send().await.unwrap();
+        let response = post_login(&browser(), &url, "niemand-bekend", "Whatever-1!").await;
         response.status().as_u16()
     })
 }
@@ -1021,19 +1014,7 @@ async fn password_checks_that_would_wait_too_long_are_turned_away_and_count_for_
 
     let busy = keep_hashing_busy(&app);
     until_hashing(&app).await;
-    let member_browser = browser();
-    let page = fetch(&member_browser, app.url("/login")).await;
-    let response = member_browser
-        .post(app.url("/login"))
-        .form(&[
-            ("csrf", hidden_field(&page, "csrf").as_str()),
-            ("request", ""),
-            ("username", "sanne"),
-            ("password", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let response = post_login(&browser(), &app.url("/login"), "sanne", PASSWORD).await;
     assert_eq!(response.status(), 503);
     assert_eq!(response.headers()["retry-after"], "5");
     let page = response.text().await.unwrap();
@@ -1065,21 +1046,13 @@ async fn password_checks_that_would_wait_too_long_are_turned_away_and_count_for_
 
     // Attempts that arrive together see each other before any of them has
     // reached the hashing threads: one goes ahead, the rest are turned away.
-    let mut forms = Vec::new();
-    for n in 0..8 {
-        let stranger = browser();
-        let page = fetch(&stranger, app.url("/login")).await;
-        let form = [
-            ("csrf", hidden_field(&page, "csrf")),
-            ("request", String::new()),
-            ("username", format!("niemand-{n}")),
-            ("password", "Whatever-1!".to_owned()),
-        ];
-        forms.push((stranger, form));
-    }
-    let rush = forms.iter().map(|(stranger, form)| async {
-        let response = stranger.post(app.url("/login")).form(form).send().await;
-        response.unwrap().status().as_u16()
+    let login_url = app.url("/login");
+    let rush = (0..8).map(|n| {
+        let (login_url, username) = (&login_url, format!("niemand-{n}"));
+        async move {
+            let response = post_login(&browser(), login_url, &username, "Whatever-1!").await;
+            response.status().as_u16()
+        }
     });
     let mut statuses = futures_util::future::join_all(rush).await;
     statuses.sort_unstable();
