@@ -162,11 +162,21 @@ impl<'c, C: ConnectionTrait> Throttle<'c, C> {
         Ok(Some(millis_to_time("blocked until", row.blocked_until)?))
     }
 
-    /// Gives back the count of an attempt that succeeded.
-    pub async fn refund(&self, subject: &str) -> Result<(), StoreError> {
-        use login_throttle::Column::{Failures, Subject};
+    /// Gives back the count of an attempt that succeeded. A block the
+    /// count no longer reaches is lifted: attempts in flight count as
+    /// failures until they end, so a shared address whose members all log
+    /// in at once can reach its block with no wrong password typed.
+    pub async fn refund(&self, subject: &str, policy: &ThrottlePolicy) -> Result<(), StoreError> {
+        use login_throttle::Column::{BlockedUntil, Failures, Subject};
+        let left = Expr::col(Failures).sub(1);
         login_throttle::Entity::update_many()
-            .col_expr(Failures, Expr::col(Failures).sub(1))
+            .col_expr(Failures, left.clone())
+            .col_expr(
+                BlockedUntil,
+                Expr::case(left.lt(i64::from(policy.free_failures)), 0i64)
+                    .finally(Expr::col(BlockedUntil))
+                    .into(),
+            )
             .filter(Subject.eq(subject))
             .filter(Failures.gt(0))
             .exec(self.conn)

@@ -627,17 +627,20 @@ impl<'a> Desk<'a> {
         Ok(account)
     }
 
+    /// Links to one account: slower after five attempts that named another
+    /// birth date, one forgiven per hour.
+    const LINK_POLICY: ThrottlePolicy = ThrottlePolicy {
+        free_failures: 5,
+        first_block: std::time::Duration::from_secs(15 * 60),
+        longest_block: std::time::Duration::from_secs(24 * 60 * 60),
+        forgive_every: std::time::Duration::from_secs(60 * 60),
+    };
+
     /// Counts an attempt to link the account named `username` before it is
     /// made, as a failure until it succeeds: after a few that named another
     /// birth date (or no account) the username's links wait, so that a birth
     /// date cannot be found by trying. Its subject, to give the count back.
     async fn count_link_attempt(&self, username: &Username) -> Result<String, DeskError> {
-        const POLICY: ThrottlePolicy = ThrottlePolicy {
-            free_failures: 5,
-            first_block: std::time::Duration::from_secs(15 * 60),
-            longest_block: std::time::Duration::from_secs(24 * 60 * 60),
-            forgive_every: std::time::Duration::from_secs(60 * 60),
-        };
         let subject = format!("link:{username}");
         let blocked = self
             .state
@@ -645,7 +648,7 @@ impl<'a> Desk<'a> {
             .as_writer()
             .await
             .throttle()
-            .charge(&subject, &POLICY)
+            .charge(&subject, &Self::LINK_POLICY)
             .await?;
         match blocked {
             Some(_) => Err(DeskError::LinkAttemptsWait),
@@ -656,7 +659,7 @@ impl<'a> Desk<'a> {
     /// Gives back the count of a link attempt that succeeded.
     async fn succeeded(&self, subject: &str) -> Result<(), DeskError> {
         let writer = self.state.store.as_writer().await;
-        Ok(writer.throttle().refund(subject).await?)
+        Ok(writer.throttle().refund(subject, &Self::LINK_POLICY).await?)
     }
 
     /// The account's owner hears that this library now uses the account.

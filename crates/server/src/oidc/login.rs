@@ -269,7 +269,11 @@ async fn finish_login(
     // SQLite's busy handler, which sleeps while the hashing threads
     // run out of work.
     let txn = state.store.begin().await.map_err(|e| internal(&e))?;
-    txn.throttle().refund(&address).await.map_err(|e| internal(&e))?;
+    let [address_policy, _] = policies();
+    txn.throttle()
+        .refund(&address, &address_policy)
+        .await
+        .map_err(|e| internal(&e))?;
     txn.throttle().reset(&username).await.map_err(|e| internal(&e))?;
     txn.accounts()
         .record_login(&account.id)

@@ -789,13 +789,32 @@ mod throttle {
 
     #[tokio::test]
     async fn a_refund_gives_back_one_attempt_and_a_reset_all() {
-        let (store, _clock, _database) = store_with_clock().await;
+        let (store, clock, _database) = store_with_clock().await;
         let throttle = store.throttle();
         // A shared address with many successful logins is never blocked by them.
         for _ in 0..10 {
             assert_eq!(throttle.charge("ip:c", &POLICY).await.unwrap(), None);
-            throttle.refund("ip:c").await.unwrap();
+            throttle.refund("ip:c", &POLICY).await.unwrap();
         }
+        // Nor when they were all in flight at once: the third set a block,
+        // which ends when their counts come back.
+        for _ in 0..3 {
+            assert_eq!(throttle.charge("ip:d", &POLICY).await.unwrap(), None);
+        }
+        assert!(throttle.charge("ip:d", &POLICY).await.unwrap().is_some());
+        for _ in 0..3 {
+            throttle.refund("ip:d", &POLICY).await.unwrap();
+        }
+        assert_eq!(throttle.charge("ip:d", &POLICY).await.unwrap(), None);
+        // A block that the failures left still reach stays: three failures
+        // and, after their block, a fourth that succeeds.
+        for _ in 0..3 {
+            assert_eq!(throttle.charge("ip:e", &POLICY).await.unwrap(), None);
+        }
+        clock.advance(time::Duration::seconds(31));
+        assert_eq!(throttle.charge("ip:e", &POLICY).await.unwrap(), None);
+        throttle.refund("ip:e", &POLICY).await.unwrap();
+        assert!(throttle.charge("ip:e", &POLICY).await.unwrap().is_some());
         for _ in 0..3 {
             assert_eq!(throttle.charge("user:jan", &POLICY).await.unwrap(), None);
         }
