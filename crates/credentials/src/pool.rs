@@ -40,8 +40,10 @@ struct Shared {
     depth: AtomicUsize,
     /// Jobs a thread is working on now.
     running: AtomicUsize,
-    /// How long a job takes, in microseconds: a moving average over about
-    /// the last eight; zero until the first job ends.
+    /// How long an argon2id job takes, in microseconds: a moving average
+    /// over about the last eight; zero until the first one ends. Legacy
+    /// checks (about a millisecond) are left out: a login that makes one
+    /// also makes an argon2id hash, which is what it waits for.
     job_micros: AtomicU64,
     /// Requests admitted and not done yet, whether their work has reached
     /// the pool or not.
@@ -121,9 +123,20 @@ impl HashingPool {
         (self.shared.wait_behind(line) <= max_wait).then_some(admission)
     }
 
+    /// Whether [`HashingPool::admit`] would admit a request now, without
+    /// taking a place: a cheap first look before work that should not
+    /// hold one.
+    pub fn has_room(&self, max_wait: Duration) -> bool {
+        let line = self
+            .queue_depth()
+            .max(self.shared.admitted.load(Ordering::Relaxed));
+        self.shared.wait_behind(line) <= max_wait
+    }
+
     /// [`crate::hash_password`] on the pool.
     pub async fn hash(&self, password: String, params: Argon2Params) -> Result<String, CredentialError> {
-        self.run(move || crate::hash_password(&password, &params)).await
+        self.run(move || crate::hash_password(&password, &params), Timed::Yes)
+            .await
     }
 
     /// [`crate::verify_password`] on the pool.
@@ -133,22 +146,30 @@ impl HashingPool {
         stored: String,
         params: Argon2Params,
     ) -> Result<Verification, CredentialError> {
-        self.run(move || crate::verify_password(&password, &stored, &params))
+        let timed = match crate::HashFormat::detect(&stored) {
+            Ok(format) if !format.is_legacy() => Timed::Yes,
+            _ => Timed::No,
+        };
+        self.run(move || crate::verify_password(&password, &stored, &params), timed)
             .await
     }
 
     /// [`crate::dummy_verify`] on the pool, so unknown users queue like known ones.
     pub async fn dummy_verify(&self, password: String, params: Argon2Params) -> Result<(), CredentialError> {
-        self.run(move || {
-            crate::dummy_verify(&password, &params);
-            Ok(())
-        })
+        self.run(
+            move || {
+                crate::dummy_verify(&password, &params);
+                Ok(())
+            },
+            Timed::Yes,
+        )
         .await
     }
 
     async fn run<T: Send + 'static>(
         &self,
         job: impl FnOnce() -> Result<T, CredentialError> + Send + 'static,
+        timed: Timed,
     ) -> Result<T, CredentialError> {
         let depth = DepthGuard::enter(Arc::clone(&self.shared));
         let slot = Arc::clone(&self.shared.slots)
@@ -163,7 +184,9 @@ impl HashingPool {
             shared.running.fetch_add(1, Ordering::Relaxed);
             let started = Instant::now();
             let outcome = job();
-            shared.record_job(started.elapsed());
+            if timed == Timed::Yes {
+                shared.record_job(started.elapsed());
+            }
             shared.running.fetch_sub(1, Ordering::Relaxed);
             // Released before the caller hears, so it never sees its own job counted.
             drop((slot, depth, shared));
@@ -204,6 +227,13 @@ impl Shared {
         };
         self.job_micros.store(next.max(1), Ordering::Relaxed);
     }
+}
+
+/// Whether a job's time goes into the average a wait is estimated with.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Timed {
+    Yes,
+    No,
 }
 
 /// A request's place in line, from [`HashingPool::admit`]; given up when dropped.

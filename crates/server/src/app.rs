@@ -76,10 +76,24 @@ impl AppState {
     pub fn admit_password_check(&self) -> Option<Admission> {
         let admission = self.hasher.admit(self.config.hashing.max_wait());
         if admission.is_none() {
-            self.metrics
-                .record(|| metrics::counter!(observe::PASSWORD_CHECKS_TURNED_AWAY).increment(1));
+            self.count_turned_away();
         }
         admission
+    }
+
+    /// Whether [`AppState::admit_password_check`] would admit a check now,
+    /// without taking a place in line; one it would not is counted.
+    pub fn password_check_has_room(&self) -> bool {
+        let room = self.hasher.has_room(self.config.hashing.max_wait());
+        if !room {
+            self.count_turned_away();
+        }
+        room
+    }
+
+    fn count_turned_away(&self) {
+        self.metrics
+            .record(|| metrics::counter!(observe::PASSWORD_CHECKS_TURNED_AWAY).increment(1));
     }
 }
 
@@ -315,7 +329,7 @@ pub fn router(state: AppState) -> Router {
     } else {
         Router::new()
     };
-    Router::new()
+    let router = Router::new()
         .merge(demo)
         .merge(health::routes())
         .merge(oidc::routes())
@@ -328,15 +342,16 @@ pub fn router(state: AppState) -> Router {
         .route("/language/{code}", get(switch_language))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state)
-        .layer(
+        .with_state(state);
+    // A 503 is the designed answer to a database outage (logged where it is
+    // decided) or a rush of logins (counted in /metrics): only faults are
+    // logged as failed responses.
+    let faults = StatusInRangeAsFailures::new(500..=502).into_make_classifier();
+    router.layer(
             ServiceBuilder::new()
                 .layer(middleware::from_fn(observe::drop_unplain_request_id))
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-                // A 503 is the designed answer to a database outage or a
-                // rush of logins, counted and logged where it is decided; only
-                // faults are logged as failed responses.
-                .layer(TraceLayer::new(StatusInRangeAsFailures::new(500..=502).into_make_classifier()).make_span_with(|request: &axum::extract::Request| {
+                .layer(TraceLayer::new(faults).make_span_with(|request: &axum::extract::Request| {
                     // The path only: query strings can carry codes and tokens.
                     let id = request
                         .headers()

@@ -28,14 +28,20 @@ pub struct ThrottlePolicy {
     pub forgive_every: Duration,
 }
 
+impl ThrottlePolicy {
+    /// Slower after 5 failures, from 30 seconds up to 15 minutes; one
+    /// failure forgiven per 15 minutes.
+    pub const DEFAULT: Self = Self {
+        free_failures: 5,
+        first_block: Duration::from_secs(30),
+        longest_block: Duration::from_secs(15 * 60),
+        forgive_every: Duration::from_secs(15 * 60),
+    };
+}
+
 impl Default for ThrottlePolicy {
     fn default() -> Self {
-        Self {
-            free_failures: 5,
-            first_block: Duration::from_secs(30),
-            longest_block: Duration::from_secs(15 * 60),
-            forgive_every: Duration::from_secs(15 * 60),
-        }
+        Self::DEFAULT
     }
 }
 

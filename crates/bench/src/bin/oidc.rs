@@ -415,7 +415,7 @@ fn cpu_seconds_in(stat: &str) -> Result<f64, Error> {
     Ok(ticks as f64 / 100.0)
 }
 
-/// The CPU time the threads of a process named `si-hash-…` (the hashing
+/// The CPU time the threads named `si-hash-…` of a process (the hashing
 /// pool's) have used so far: [`cpu_seconds`] per thread, from
 /// `/proc/PID/task/TID/stat`.
 fn hashing_threads_cpu_seconds(pid: u32) -> Result<f64, Error> {
@@ -423,11 +423,14 @@ fn hashing_threads_cpu_seconds(pid: u32) -> Result<f64, Error> {
     for task in std::fs::read_dir(format!("/proc/{pid}/task"))? {
         let task = task?.path();
         // A thread that ended between the listing and the reading counts for nothing.
-        let Ok(name) = std::fs::read_to_string(task.join("comm")) else {
+        let (Ok(name), Ok(stat)) = (
+            std::fs::read_to_string(task.join("comm")),
+            std::fs::read_to_string(task.join("stat")),
+        ) else {
             continue;
         };
         if name.starts_with("si-hash-") {
-            seconds += cpu_seconds_in(&std::fs::read_to_string(task.join("stat"))?)?;
+            seconds += cpu_seconds_in(&stat)?;
         }
     }
     Ok(seconds)

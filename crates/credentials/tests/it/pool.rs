@@ -75,7 +75,12 @@ async fn admits_only_requests_whose_work_would_start_in_time() {
     let pool = HashingPool::new(1);
     let params = Argon2Params::default();
     let no_wait = Duration::ZERO;
-    assert!(pool.admit(no_wait).is_some(), "nothing timed yet: no wait known");
+    let ahead = pool.admit(no_wait).expect("idle");
+    assert!(
+        pool.admit(no_wait).is_some(),
+        "nothing timed yet: one ahead, but no wait known"
+    );
+    drop(ahead);
     let started = std::time::Instant::now();
     pool.hash("first".into(), params).await.unwrap();
     let one_job = started.elapsed();
@@ -94,9 +99,12 @@ async fn admits_only_requests_whose_work_would_start_in_time() {
             tokio::spawn(async move { pool.hash(format!("password {i}"), params).await })
         })
         .collect();
-    while pool.queue_depth() < 3 {
-        tokio::time::sleep(Duration::from_micros(200)).await;
-    }
+    let queued = tokio::time::timeout(Duration::from_secs(10), async {
+        while pool.queue_depth() < 3 {
+            tokio::time::sleep(Duration::from_micros(200)).await;
+        }
+    });
+    queued.await.expect("three jobs reach the pool");
     // One running and two waiting on one thread: about three jobs' time
     // (two, if the first ended meanwhile).
     assert!(pool.admit(one_job / 2).is_none(), "three jobs ahead");

@@ -13,7 +13,7 @@ use axum::{
 };
 use fluent_templates::fluent_bundle::FluentValue;
 use serde::{Deserialize, Serialize};
-use si_credentials::{HashFormat, Verification};
+use si_credentials::{Admission, HashFormat, Verification};
 use si_domain::{AccountStatus, Username};
 use si_store::{Repositories, accounts::Account, throttle::ThrottlePolicy};
 use time::OffsetDateTime;
@@ -178,11 +178,14 @@ pub async fn submit(
     // turned away before it counts for any throttle or joins the queue:
     // past that, a rush only makes every member wait longer, and members
     // who reload add checks for tabs already closed.
-    let Some(admission) = state.admit_password_check() else {
+    let busy = || {
         let mut busy = again(language.text("login-busy"), StatusCode::SERVICE_UNAVAILABLE);
         busy.headers_mut().insert(header::RETRY_AFTER, BUSY_RETRY_AFTER);
-        return Ok(busy);
+        busy
     };
+    if !state.password_check_has_room() {
+        return Ok(busy());
+    }
     let internal = |e: &(dyn std::error::Error + 'static)| PageError::internal(language, e);
     // Each attempt counts before its password is checked, so that attempts
     // sent side by side cannot all slip in before the first failure is on
@@ -191,7 +194,7 @@ pub async fn submit(
     let subjects = [format!("ip:{client_address}"), format!("user:{username_typed}")];
     let blocked = async {
         let txn = state.store.begin().await?;
-        for (subject, policy) in subjects.iter().zip(policies()) {
+        for (subject, policy) in subjects.iter().zip(POLICIES) {
             if let Some(until) = txn.throttle().charge(subject, &policy).await? {
                 txn.commit().await?;
                 return Ok(Some(until));
@@ -208,29 +211,43 @@ pub async fn submit(
             throttled_message(language, now, until),
             StatusCode::TOO_MANY_REQUESTS,
         );
-        let seconds = (until - now).whole_seconds().max(1);
+        // Whole seconds, rounded up: a client that waits this long is not blocked still.
+        let millis = (until - now).whole_milliseconds().max(1);
+        let seconds = i64::try_from((millis + 999) / 1000).unwrap_or(i64::MAX);
         wait.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         return Ok(wait);
     }
+    // The place in line is taken only now, so that attempts waiting for the
+    // throttle's write hold none. Attempts that arrived together see each
+    // other here; one turned away gets its counts back.
+    let Some(admission) = state.admit_password_check() else {
+        let given_back = async {
+            let txn = state.store.begin().await?;
+            for (subject, policy) in subjects.iter().zip(POLICIES) {
+                txn.throttle().refund(subject, &policy).await?;
+            }
+            txn.commit().await
+        };
+        given_back.await.map_err(|e| internal(&e))?;
+        return Ok(busy());
+    };
     // The check and what follows run on their own: a member who closes the
     // tab or reloads while the password is checked still gets the attempt
-    // back when it was right, as if they had waited. The place in line is
-    // kept until then.
+    // back when it was right, as if they had waited.
+    let attempt = Attempt {
+        username: username_typed.clone(),
+        password: form.password,
+        place_in_line: admission,
+    };
     let finish = finish_login(
         state.clone(),
         language,
         headers.clone(),
         destination,
-        username_typed.clone(),
-        form.password,
+        attempt,
         subjects,
     );
-    let finish = async move {
-        let finished = finish.await;
-        drop(admission);
-        finished
-    };
     match tokio::spawn(finish).await {
         Ok(Ok(Some(response))) => Ok(response),
         Ok(Ok(None)) => {
@@ -243,6 +260,14 @@ pub async fn submit(
     }
 }
 
+/// A login attempt admitted to the password check.
+struct Attempt {
+    username: String,
+    password: String,
+    /// Held until the check ends, hashes and all.
+    place_in_line: Admission,
+}
+
 /// Checks the password; when it is right, gives the attempt back, records
 /// the login and answers with the session; none when it is wrong.
 async fn finish_login(
@@ -250,15 +275,13 @@ async fn finish_login(
     language: Language,
     headers: HeaderMap,
     destination: Destination,
-    username_typed: String,
-    password: String,
+    attempt: Attempt,
     [address, username]: [String; 2],
 ) -> Result<Option<Response>, PageError> {
     let internal = |e: &(dyn std::error::Error + 'static)| PageError::internal(language, e);
-    let Some(account) = check_password(&state, &username_typed, password)
-        .await
-        .map_err(|e| internal(&e))?
-    else {
+    let checked = check_password(&state, &attempt.username, attempt.password).await;
+    drop(attempt.place_in_line);
+    let Some(account) = checked.map_err(|e| internal(&e))? else {
         return Ok(None);
     };
     let earlier = session::current(&state, &headers)
@@ -269,7 +292,7 @@ async fn finish_login(
     // SQLite's busy handler, which sleeps while the hashing threads
     // run out of work.
     let txn = state.store.begin().await.map_err(|e| internal(&e))?;
-    let [address_policy, _] = policies();
+    let [address_policy, _] = POLICIES;
     txn.throttle()
         .refund(&address, &address_policy)
         .await
@@ -296,19 +319,18 @@ async fn finish_login(
     Ok(Some(response))
 }
 
-/// Per address: a library's public computers share one, so it gets far more
-/// room, and its failures leak away fast: one per 30 seconds. Per username:
-/// slower after 5 failures, one forgiven per 15 minutes.
-fn policies() -> [ThrottlePolicy; 2] {
-    [
-        ThrottlePolicy {
-            free_failures: 50,
-            forgive_every: std::time::Duration::from_secs(30),
-            ..ThrottlePolicy::default()
-        },
-        ThrottlePolicy::default(),
-    ]
-}
+/// Per address, then per username. An address: a library's public
+/// computers share one, so it gets far more room, and its failures leak
+/// away fast: one per 30 seconds. A username: slower after 5 failures, one
+/// forgiven per 15 minutes.
+const POLICIES: [ThrottlePolicy; 2] = [
+    ThrottlePolicy {
+        free_failures: 50,
+        forgive_every: std::time::Duration::from_secs(30),
+        ..ThrottlePolicy::DEFAULT
+    },
+    ThrottlePolicy::DEFAULT,
+];
 
 #[derive(Debug, thiserror::Error)]
 enum LoginError {
