@@ -25,8 +25,6 @@ pub enum PageErrorKind {
     InvalidLogoutRequest,
     /// The database cannot be reached just now: try again in a minute.
     Unavailable,
-    /// Too many password checks are waiting: try again in a few seconds.
-    Busy,
     Internal,
 }
 
@@ -37,7 +35,7 @@ impl PageErrorKind {
             Self::BadRequest => StatusCode::BAD_REQUEST,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::InvalidAuthorizationRequest | Self::InvalidLogoutRequest => StatusCode::BAD_REQUEST,
-            Self::Unavailable | Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -50,7 +48,6 @@ impl PageErrorKind {
             Self::InvalidAuthorizationRequest => "authorize-error",
             Self::InvalidLogoutRequest => "logout-error",
             Self::Unavailable => "error-unavailable",
-            Self::Busy => "error-busy",
             Self::Internal => "error-internal",
         }
     }
@@ -115,18 +112,12 @@ impl IntoResponse for PageError {
             body: lang.text(&format!("{}-body", self.kind.key())),
             reference: self.reference,
         };
-        let mut response = (self.kind.status(), page).into_response();
-        if self.kind == PageErrorKind::Busy {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, BUSY_RETRY_AFTER);
-        }
-        response
+        (self.kind.status(), page).into_response()
     }
 }
 
-/// When to try again after "busy": a few seconds, by then the queue of
-/// password checks has moved on.
+/// When to try again after a page said the node is busy with password
+/// checks: a few seconds, by then the queue has moved on.
 pub const BUSY_RETRY_AFTER: header::HeaderValue = header::HeaderValue::from_static("5");
 
 /// The language a page offers to switch to.

@@ -9,7 +9,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
     extract::State,
-    http::{HeaderMap, StatusCode},
+    http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Redirect, Response},
 };
 use serde::Deserialize;
@@ -34,7 +34,7 @@ use crate::{
     app::AppState,
     http::{
         csrf::{self, FormToken},
-        error::{PageError, PageErrorKind, other},
+        error::{BUSY_RETRY_AFTER, PageError, other},
         i18n::Language,
     },
     mail::{self, Mail},
@@ -184,7 +184,8 @@ pub async fn change_password(
     }
     if let Some(refusal) = prove_current_password(&state, language, &account, &form.current).await? {
         let outcome = Outcome {
-            current_error: Some(refusal),
+            current_error: Some(refusal.message),
+            busy: refusal.busy,
             ..Outcome::default()
         };
         return page(&state, language, &headers, &account, outcome).await;
@@ -268,7 +269,8 @@ pub async fn change_email(
     if let Some(refusal) = prove_current_password(&state, language, &account, &form.current).await? {
         let outcome = Outcome {
             new_email: typed.clone(),
-            email_current_error: Some(refusal),
+            email_current_error: Some(refusal.message),
+            busy: refusal.busy,
             ..Outcome::default()
         };
         return page(&state, language, &headers, &account, outcome).await;
@@ -410,9 +412,11 @@ async fn prove_current_password(
     language: Language,
     account: &Account,
     typed: &str,
-) -> Result<Option<String>, PageError> {
+) -> Result<Option<Refusal>, PageError> {
+    let refused = |message: String| Ok(Some(Refusal { message, busy: false }));
     let Some(_admission) = state.admit_password_check() else {
-        return Err(PageError::new(language, PageErrorKind::Busy));
+        let message = language.text("login-busy");
+        return Ok(Some(Refusal { message, busy: true }));
     };
     let subject = format!("user:{}", account.username.as_str());
     let blocked = async {
@@ -427,14 +431,21 @@ async fn prove_current_password(
     .await
     .map_err(|e| PageError::internal(language, &e))?;
     if let Some(until) = blocked {
-        return Ok(Some(throttled_message(language, state.clock().now(), until)));
+        return refused(throttled_message(language, state.clock().now(), until));
     }
     if !current_password_matches(state, account, typed).await {
-        return Ok(Some(language.text("password-current-wrong")));
+        return refused(language.text("password-current-wrong"));
     }
     let reset = state.store.as_writer().await.throttle().reset(&subject).await;
     reset.map_err(|e| PageError::internal(language, &e))?;
     Ok(None)
+}
+
+/// Why the current password did not prove the member.
+struct Refusal {
+    message: String,
+    /// Nothing was checked: the hashing threads are overloaded.
+    busy: bool,
 }
 
 async fn current_password_matches(state: &AppState, account: &Account, typed: &str) -> bool {
@@ -513,6 +524,8 @@ struct Outcome {
     email_error: Option<String>,
     email_current_error: Option<String>,
     done: Option<String>,
+    /// Turned away by a rush of password checks: answered 503, try again soon.
+    busy: bool,
 }
 
 async fn page(
@@ -540,9 +553,10 @@ async fn page(
         || !outcome.password_problems.is_empty()
         || outcome.email_error.is_some()
         || outcome.email_current_error.is_some();
-    let status = match refused {
-        true => StatusCode::BAD_REQUEST,
-        false => StatusCode::OK,
+    let status = match (outcome.busy, refused) {
+        (true, _) => StatusCode::SERVICE_UNAVAILABLE,
+        (false, true) => StatusCode::BAD_REQUEST,
+        (false, false) => StatusCode::OK,
     };
     let csrf = FormToken::for_page(headers);
     let page = AccountPage {
@@ -566,5 +580,11 @@ async fn page(
         email_current_error: outcome.email_current_error,
         done: outcome.done,
     };
-    Ok(csrf.attach((status, page).into_response()))
+    let mut response = csrf.attach((status, page).into_response());
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, BUSY_RETRY_AFTER);
+    }
+    Ok(response)
 }

@@ -29,7 +29,7 @@ use crate::{
     app::AppState,
     http::{
         csrf::{self, FormToken},
-        error::{PageError, PageErrorKind, other},
+        error::{BUSY_RETRY_AFTER, PageError, PageErrorKind, other},
         i18n::Language,
     },
     mail::{self, Mail},
@@ -252,7 +252,17 @@ async fn submit(
     };
     // The link stays usable: nothing is spent until the password is set.
     let Some(admission) = state.admit_password_check() else {
-        return Err(PageError::new(language, PageErrorKind::Busy));
+        let mut busy = page(
+            language,
+            headers,
+            flow,
+            &account,
+            &form.token,
+            &["login-busy"],
+            StatusCode::SERVICE_UNAVAILABLE,
+        );
+        busy.headers_mut().insert(header::RETRY_AFTER, BUSY_RETRY_AFTER);
+        return Ok(busy);
     };
     let hash = state
         .hasher

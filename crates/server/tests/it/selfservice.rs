@@ -1063,7 +1063,8 @@ async fn password_checks_that_would_wait_too_long_are_turned_away_and_count_for_
     assert_eq!(guess().await, 401, "only the one checked counted");
 
     // Once the queue is gone the same member logs in, and on the account
-    // page a password change waits its turn the same way: nothing changes.
+    // page a password change is turned away the same way, with the form
+    // shown again: nothing changes.
     let here = logged_in_to_account(&app, "sanne", PASSWORD).await;
     let page = fetch(&here, app.url("/account")).await;
     let busy = keep_hashing_busy(&app);
@@ -1082,8 +1083,14 @@ async fn password_checks_that_would_wait_too_long_are_turned_away_and_count_for_
     assert_eq!(response.status(), 503);
     assert_eq!(response.headers()["retry-after"], "5");
     let page = response.text().await.unwrap();
-    assert!(page.contains("Het is nu erg druk"), "{page}");
-    assert!(page.contains("Er is niets veranderd."), "{page}");
+    assert!(
+        page.contains("Het is nu erg druk. Probeer het over een paar seconden opnieuw."),
+        "{page}"
+    );
+    assert!(
+        page.contains(r#"name="current""#),
+        "the form is there to try again: {page}"
+    );
     assert_eq!(busy.await.unwrap(), 401);
     logged_in_to_account(&app, "sanne", PASSWORD).await;
     app.stop().await;
