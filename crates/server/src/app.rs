@@ -215,10 +215,6 @@ impl Server {
             clients,
             demo,
         };
-        // One hash timed at start: the first rush after a start is then
-        // weighed against a known hash time, not admitted whole.
-        let (hasher, params) = (state.hasher.clone(), state.config.argon2());
-        tokio::spawn(async move { hasher.dummy_verify(String::new(), params).await });
         let (shutdown, stopped) = oneshot::channel::<()>();
         let app = router(state);
         let task = tokio::spawn(crate::http::serve::serve(listener, app, async {

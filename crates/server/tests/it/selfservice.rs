@@ -1009,7 +1009,7 @@ async fn password_checks_that_would_wait_too_long_are_turned_away_and_count_for_
         metrics.contains("password_checks_turned_away_total 0"),
         "shown before the first: {metrics}"
     );
-    // The node times a hash at start; a first check makes sure it has.
+    // The node learns how long a check takes from the first one.
     assert_eq!(keep_hashing_busy(&app).await.unwrap(), 401);
 
     let busy = keep_hashing_busy(&app);
