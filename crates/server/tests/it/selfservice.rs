@@ -981,6 +981,18 @@ fn keep_hashing_busy(app: &TestApp) -> tokio::task::JoinHandle<u16> {
     })
 }
 
+/// The page of an attempt turned away as busy, after checking it says so.
+async fn turned_away(response: reqwest::Response) -> String {
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()["retry-after"], "5");
+    let page = response.text().await.unwrap();
+    assert!(
+        page.contains("Het is nu erg druk. Probeer het over een paar seconden opnieuw."),
+        "{page}"
+    );
+    page
+}
+
 /// Waits until `/metrics` shows a password check waiting or running.
 async fn until_hashing(app: &TestApp) {
     for _ in 0..2000 {
@@ -1015,13 +1027,7 @@ async fn password_checks_that_would_wait_too_long_are_turned_away_and_count_for_
     let busy = keep_hashing_busy(&app);
     until_hashing(&app).await;
     let response = post_login(&browser(), &app.url("/login"), "sanne", PASSWORD).await;
-    assert_eq!(response.status(), 503);
-    assert_eq!(response.headers()["retry-after"], "5");
-    let page = response.text().await.unwrap();
-    assert!(
-        page.contains("Het is nu erg druk. Probeer het over een paar seconden opnieuw."),
-        "{page}"
-    );
+    let page = turned_away(response).await;
     assert!(
         page.contains(r#"value="sanne""#),
         "the username stays typed: {page}"
@@ -1080,13 +1086,7 @@ async fn password_checks_that_would_wait_too_long_are_turned_away_and_count_for_
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), 503);
-    assert_eq!(response.headers()["retry-after"], "5");
-    let page = response.text().await.unwrap();
-    assert!(
-        page.contains("Het is nu erg druk. Probeer het over een paar seconden opnieuw."),
-        "{page}"
-    );
+    let page = turned_away(response).await;
     assert!(
         page.contains(r#"name="current""#),
         "the form is there to try again: {page}"
