@@ -29,6 +29,10 @@ login-throttled = Er is te vaak een verkeerd wachtwoord ingevuld. Probeer het ov
         [one] minuut
        *[other] minuten
     } opnieuw.
+login-throttled-address = Vanaf dit netwerk wordt nu te vaak geprobeerd in te loggen. Probeer het over { $minutes } { $minutes ->
+        [one] minuut
+       *[other] minuten
+    } opnieuw.
 login-expired-form = Dit formulier was verlopen. Vul je gegevens opnieuw in.
 
 # Fouten bij het inloggen vanuit een andere website

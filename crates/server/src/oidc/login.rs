@@ -194,10 +194,10 @@ pub async fn submit(
     let subjects = [format!("ip:{client_address}"), format!("user:{username_typed}")];
     let blocked = async {
         let txn = state.store.begin().await?;
-        for (subject, policy) in subjects.iter().zip(POLICIES) {
+        for ((subject, policy), says) in subjects.iter().zip(POLICIES).zip(THROTTLED_SAYS) {
             if let Some(until) = txn.throttle().charge(subject, &policy).await? {
                 txn.commit().await?;
-                return Ok(Some(until));
+                return Ok(Some((says, until)));
             }
         }
         txn.commit().await?;
@@ -205,10 +205,10 @@ pub async fn submit(
     }
     .await
     .map_err(|e| internal(&e))?;
-    if let Some(until) = blocked {
+    if let Some((says, until)) = blocked {
         let now = state.clock().now();
         let mut wait = again(
-            throttled_message(language, now, until),
+            throttled_message(language, says, now, until),
             StatusCode::TOO_MANY_REQUESTS,
         );
         // Whole seconds, rounded up: a client that waits this long is not blocked still.
@@ -332,6 +332,11 @@ const POLICIES: [ThrottlePolicy; 2] = [
     ThrottlePolicy::DEFAULT,
 ];
 
+/// What a blocked attempt is told, per subject as in [`POLICIES`]. An
+/// address's count holds attempts still being checked, so its block need
+/// not mean that anyone typed a wrong password.
+const THROTTLED_SAYS: [&str; 2] = ["login-throttled-address", "login-throttled"];
+
 #[derive(Debug, thiserror::Error)]
 enum LoginError {
     #[error(transparent)]
@@ -399,13 +404,16 @@ async fn check_password(
     }
 }
 
-/// "Try again in N minutes", for a throttled password attempt.
-pub(crate) fn throttled_message(language: Language, now: OffsetDateTime, until: OffsetDateTime) -> String {
+/// "Try again in N minutes", for a throttled password attempt: the text
+/// `key` (`login-throttled` for a username) with the minutes filled in.
+pub(crate) fn throttled_message(
+    language: Language,
+    key: &str,
+    now: OffsetDateTime,
+    until: OffsetDateTime,
+) -> String {
     let minutes = ((until - now).whole_seconds() + 59) / 60;
-    language.text_with(
-        "login-throttled",
-        &[("minutes", FluentValue::from(minutes.max(1)))],
-    )
+    language.text_with(key, &[("minutes", FluentValue::from(minutes.max(1)))])
 }
 
 fn page(

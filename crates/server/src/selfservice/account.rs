@@ -431,7 +431,8 @@ async fn prove_current_password(
     .await
     .map_err(|e| PageError::internal(language, &e))?;
     if let Some(until) = blocked {
-        return refused(throttled_message(language, state.clock().now(), until));
+        let now = state.clock().now();
+        return refused(throttled_message(language, "login-throttled", now, until));
     }
     if !current_password_matches(state, account, typed).await {
         return refused(language.text("password-current-wrong"));

@@ -963,6 +963,36 @@ async fn unknown_usernames_and_wrong_passwords_get_one_message_and_are_throttled
 }
 
 #[tokio::test]
+async fn an_address_that_tried_too_often_is_told_so_not_that_a_password_was_wrong() {
+    let app = spawn_app().await;
+    let (client_id, _) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Rs256).await;
+    let browser = browser();
+    let login = LoginForm::open(&app, &browser, &authorize_url(&app, &client_id, &[]))
+        .await
+        .unwrap();
+    let attempt = |n: usize| {
+        let form = login.filled(&format!("niemand-{n}"), "Whatever1!");
+        let response = browser.post(app.url("/login")).form(&form).send();
+        async move {
+            let response = response.await.unwrap();
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+    // Fifty usernames, one attempt each: the address's free attempts.
+    for n in 0..50 {
+        assert_eq!(attempt(n).await.0, 401);
+    }
+    let (status, page) = attempt(50).await;
+    assert_eq!(status, 429);
+    assert!(
+        page.contains("Vanaf dit netwerk wordt nu te vaak geprobeerd in te loggen."),
+        "{page}"
+    );
+    assert!(!page.contains("verkeerd wachtwoord"), "{page}");
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn guesses_sent_side_by_side_are_throttled_like_guesses_sent_one_by_one() {
     let app = spawn_app().await;
     member(&app.store, "sanne").await;
