@@ -134,6 +134,17 @@ impl<'c, C: ConnectionTrait> Accounts<'c, C> {
         .await
     }
 
+    /// The address of an account nobody has confirmed yet, corrected at the
+    /// desk (none clears it): still unproven, as before.
+    pub async fn readdress_pending(&self, id: &AccountId, email: Option<&Email>) -> Result<(), StoreError> {
+        let email = email.map(|email| email.as_str().to_owned());
+        self.update(id, |row| {
+            row.email = Set(email);
+            row.email_verified_at = Set(None);
+        })
+        .await
+    }
+
     pub async fn rename(&self, id: &AccountId, username: &Username) -> Result<(), StoreError> {
         let username = username.as_str().to_owned();
         self.update(id, |row| row.username = Set(username)).await

@@ -17,7 +17,7 @@ use axum::{
     routing::{get, post},
 };
 use serde::Deserialize;
-use si_domain::{LibraryCode, Money, SubscriptionCode, format_month_en, format_month_nl};
+use si_domain::{AccountStatus, LibraryCode, Money, SubscriptionCode, format_month_en, format_month_nl};
 use si_store::{Repositories, StoreError, accounts::Account, catalogue::Library};
 use time::{Date, format_description::well_known::Iso8601};
 
@@ -831,13 +831,19 @@ pub async fn act(
             Ok(email) => desk
                 .change_registration_email(&parsed, email)
                 .await
-                .map(|changed| match changed.login_account {
-                    Some(_) => format!(
+                .map(|changed| {
+                    let account_says = match changed.login_account {
+                        Some(account) if account.status == AccountStatus::Pending.as_str() => {
+                            "desk-email-changed-confirmation"
+                        }
+                        Some(_) => "desk-email-changed-recovery",
+                        None => return language.text("desk-email-changed"),
+                    };
+                    format!(
                         "{} {}",
                         language.text("desk-email-changed"),
-                        language.text("desk-email-changed-recovery")
-                    ),
-                    None => language.text("desk-email-changed"),
+                        language.text(account_says)
+                    )
                 }),
             Err(error) => Err(error),
         },

@@ -761,7 +761,8 @@ impl<'a> Desk<'a> {
 
     /// A new e-mail address in the library system (none clears it). Only the
     /// registration's changes: the account's recovery address follows when
-    /// the desk resets it ("Herstel e-mailadres resetten").
+    /// the desk resets it ("Herstel e-mailadres resetten"), unless the account
+    /// still waits for its confirmation, which then goes to the new address.
     pub async fn change_registration_email(
         &self,
         card: &CardNumber,
@@ -773,12 +774,37 @@ impl<'a> Desk<'a> {
             return Ok(self.view(&membership, account.as_ref()));
         }
         txn.memberships().set_email(membership.id, email.as_ref()).await?;
-        // A reset to the address the library no longer holds must not go on.
-        if let (Some(account), Some(old)) = (&account, &membership.email) {
-            txn.account_links()
-                .end_email_change_links(&account.id, Some(old))
-                .await?;
-        }
+        let account = match account {
+            // Nobody has proved the address of an account still waiting for
+            // its confirmation: it follows the registration, and only a link
+            // mailed to the new address confirms it. The link mailed to the
+            // old one (a typo, say) would hand a stranger the account.
+            Some(pending)
+                if pending.status == AccountStatus::Pending && pending.email == membership.email =>
+            {
+                txn.accounts()
+                    .readdress_pending(&pending.id, email.as_ref())
+                    .await?;
+                txn.account_links().end_password_links(&pending.id).await?;
+                let readdressed = Account {
+                    email: email.clone(),
+                    email_verified_at: None,
+                    ..pending
+                };
+                selfservice::send_confirmation(self.state, &txn, &readdressed).await?;
+                Some(readdressed)
+            }
+            // A reset to the address the library no longer holds must not go on.
+            Some(account) => {
+                if let Some(old) = &membership.email {
+                    txn.account_links()
+                        .end_email_change_links(&account.id, Some(old))
+                        .await?;
+                }
+                Some(account)
+            }
+            None => None,
+        };
         self.audit(
             &txn,
             "change_registration_email",

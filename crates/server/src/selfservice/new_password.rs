@@ -129,7 +129,7 @@ pub struct NewPasswordForm {
 }
 
 /// Which mailed link brought the member here.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Flow {
     /// The confirmation mail of an account the desk made: afterwards the
     /// member is logged in and sees the account page.
@@ -406,16 +406,19 @@ pub async fn send_confirmation(
     Ok(())
 }
 
-/// The account of a link that can still be used, or what the link is instead.
 /// Why a mailed link leads nowhere.
 enum DeadLink {
     Link(LinkState),
     /// The link is fine, but its account was switched off.
     AccountDisabled,
+    /// A confirmation link ended unused: the account still waits, for the
+    /// link of a newer mail (its address was corrected at the desk, say).
+    Superseded,
 }
 
-/// A link of a disabled account is dead: setting a password must not bring
-/// the account back.
+/// The account of a link that can still be used, or what the link is
+/// instead. A link of a disabled account is dead: setting a password must
+/// not bring the account back.
 async fn linked_account(
     state: &AppState,
     language: Language,
@@ -429,19 +432,20 @@ async fn linked_account(
         .check(&digest(token), flow.link_kind())
         .await
         .map_err(internal)?;
-    let LinkState::Valid(link) = found else {
-        return Ok(Err(DeadLink::Link(found)));
+    let (link, account) = match found {
+        LinkState::Valid(ref link) => (Some(link), link.account),
+        LinkState::Used(account) if flow == Flow::Confirm => (None, account),
+        _ => return Ok(Err(DeadLink::Link(found))),
     };
-    let account = state
-        .store
-        .accounts()
-        .by_id(&link.account)
-        .await
-        .map_err(internal)?;
-    Ok(match account {
-        None => Err(DeadLink::Link(LinkState::Unknown)),
-        Some(account) if account.status == AccountStatus::Disabled => Err(DeadLink::AccountDisabled),
-        Some(account) => Ok(account),
+    let account = state.store.accounts().by_id(&account).await.map_err(internal)?;
+    Ok(match (link, account) {
+        (None, Some(account)) if account.status == AccountStatus::Pending => Err(DeadLink::Superseded),
+        (None, _) => Err(DeadLink::Link(found)),
+        (Some(_), None) => Err(DeadLink::Link(LinkState::Unknown)),
+        (Some(_), Some(account)) if account.status == AccountStatus::Disabled => {
+            Err(DeadLink::AccountDisabled)
+        }
+        (Some(_), Some(account)) => Ok(account),
     })
 }
 
@@ -562,6 +566,16 @@ fn link_not_usable(
                 flow.path(),
                 "link-expired-title",
                 "link-account-disabled-body",
+            )
+            .with_link("/help", "help-link")
+            .into_response();
+        }
+        DeadLink::Superseded => {
+            return NoticePage::new(
+                language,
+                CONFIRM_PATH,
+                "link-expired-title",
+                "confirm-superseded-body",
             )
             .with_link("/help", "help-link")
             .into_response();

@@ -854,6 +854,64 @@ async fn a_new_address_in_the_library_system_goes_to_the_registration_and_then_t
     );
 }
 
+/// A typo in the address of a member who has not confirmed yet, corrected
+/// at the desk: the confirmation goes to the corrected address, and the link
+/// mailed to the typo no longer works, so whoever owns that address cannot
+/// set the password and take the account.
+#[tokio::test]
+async fn a_corrected_address_of_an_unconfirmed_account_gets_the_confirmation_and_the_first_link_dies() {
+    let smtp = SmtpServer::start();
+    let app = app_with_mail(&smtp).await;
+    desk_library(&app, "DRE01", "Biblionet Drenthe").await;
+    let token = desk_token(&app, "DRE01", ALL_DESK_SCOPES).await;
+    let typo = adult("20000056565656", "anna@exampel.nl");
+    let registered = call(&app, &token, "POST", "/api/v1/memberships", Some(&typo)).await;
+    assert_eq!(registered.status, 201, "{:?}", registered.body);
+    let first = smtp.wait_for_async(1).await;
+    assert_eq!(first[0].to, ["anna@exampel.nl"]);
+    let typo_link = link_in(&text_of(&first[0]), &app.url("/confirm?token="));
+
+    let path = "/api/v1/memberships/20000056565656/email";
+    let corrected = json!({ "email": "anna@example.nl" });
+    let changed = call(&app, &token, "PUT", path, Some(&corrected)).await;
+
+    assert_eq!(changed.status, 200, "{:?}", changed.body);
+    assert_eq!(changed.body["login_account"]["status"], "pending");
+    let mails = smtp.wait_for_async(2).await;
+    assert_eq!(mails[1].to, ["anna@example.nl"]);
+    assert!(
+        text_of(&mails[1]).contains("Je inlogaccount is bijna klaar voor gebruik"),
+        "{}",
+        text_of(&mails[1])
+    );
+    let right_link = link_in(&text_of(&mails[1]), &app.url("/confirm?token="));
+    let account = app
+        .store
+        .accounts()
+        .by_username(&Username::parse("20000056565656").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        account.email.map(|e| e.as_str().to_owned()).as_deref(),
+        Some("anna@example.nl")
+    );
+    assert_eq!(
+        (account.status, account.email_verified_at),
+        (AccountStatus::Pending, None)
+    );
+
+    let dead = fetch(&browser(), &typo_link).await;
+    assert!(dead.contains("Deze link werkt niet meer"), "{dead}");
+    assert!(
+        dead.contains("Er is een nieuwere bevestigingsmail verstuurd"),
+        "{dead}"
+    );
+    assert!(!dead.contains("Stel je wachtwoord in"), "{dead}");
+    let live = fetch(&browser(), &right_link).await;
+    assert!(live.contains("Stel je wachtwoord in"), "{live}");
+}
+
 #[tokio::test]
 async fn staff_cannot_reset_a_password_but_can_resend_the_confirmation_and_every_action_is_audited() {
     let smtp = SmtpServer::start();
