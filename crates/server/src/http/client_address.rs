@@ -155,6 +155,23 @@ impl TrustedProxies {
 /// The request's client address, see the module header.
 pub struct ClientAddress(pub IpAddr);
 
+impl ClientAddress {
+    /// What an address throttle counts: one IPv4 address, or the /64 of an
+    /// IPv6 address. A household or a library is given a whole /64, so its
+    /// other addresses must not be a fresh allowance each.
+    pub fn throttle_subject(&self) -> String {
+        let v6 = match self.0 {
+            IpAddr::V4(v4) => return format!("ip:{v4}"),
+            IpAddr::V6(v6) => v6,
+        };
+        if let Some(v4) = v6.to_ipv4_mapped() {
+            return format!("ip:{v4}");
+        }
+        let [a, b, c, d, ..] = v6.segments();
+        format!("ip:{a:x}:{b:x}:{c:x}:{d:x}::/64")
+    }
+}
+
 impl FromRequestParts<AppState> for ClientAddress {
     type Rejection = std::convert::Infallible;
 
@@ -177,8 +194,21 @@ impl FromRequestParts<AppState> for ClientAddress {
 
 #[cfg(test)]
 mod tests {
-    use super::{Network, ProxyList, TrustedProxies};
+    use super::{ClientAddress, Network, ProxyList, TrustedProxies};
     use std::net::IpAddr;
+
+    #[test]
+    fn an_ipv6_client_is_throttled_by_its_64_and_an_ipv4_one_by_its_address() {
+        let subject = |text: &str| ClientAddress(ip(text)).throttle_subject();
+        assert_eq!(subject("192.0.2.7"), "ip:192.0.2.7");
+        assert_eq!(subject("::ffff:192.0.2.7"), "ip:192.0.2.7");
+        assert_eq!(subject("2001:db8:0:1::7"), "ip:2001:db8:0:1::/64");
+        assert_eq!(
+            subject("2001:db8:0:1:ffff:ffff:ffff:fffe"),
+            subject("2001:db8:0:1::7")
+        );
+        assert_ne!(subject("2001:db8:0:2::7"), subject("2001:db8:0:1::7"));
+    }
 
     fn ip(text: &str) -> IpAddr {
         text.parse().unwrap()

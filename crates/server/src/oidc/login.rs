@@ -139,7 +139,7 @@ pub async fn show(
 pub async fn submit(
     State(state): State<AppState>,
     language: Language,
-    ClientAddress(client_address): ClientAddress,
+    client_address: ClientAddress,
     headers: HeaderMap,
     PageForm(form): PageForm<LoginForm>,
 ) -> Result<Response, PageError> {
@@ -191,7 +191,13 @@ pub async fn submit(
     // sent side by side cannot all slip in before the first failure is on
     // record. The address first: an address that must wait adds nothing to
     // the username's count.
-    let subjects = [format!("ip:{client_address}"), format!("user:{username_typed}")];
+    // The username as the check will look it up: whitespace inside what was
+    // typed must not make a fresh count for the same account.
+    let username = Username::parse(&form.username).ok();
+    let counted_as = username
+        .as_ref()
+        .map_or(username_typed.as_str(), Username::as_str);
+    let subjects = [client_address.throttle_subject(), format!("user:{counted_as}")];
     let blocked = async {
         let txn = state.store.begin().await?;
         for ((subject, policy), says) in subjects.iter().zip(POLICIES).zip(THROTTLED_SAYS) {
@@ -236,7 +242,7 @@ pub async fn submit(
     // tab or reloads while the password is checked still gets the attempt
     // back when it was right, as if they had waited.
     let attempt = Attempt {
-        username: username_typed.clone(),
+        username,
         password: form.password,
         place_in_line: admission,
     };
@@ -262,7 +268,8 @@ pub async fn submit(
 
 /// A login attempt admitted to the password check.
 struct Attempt {
-    username: String,
+    /// None when what was typed cannot be a username.
+    username: Option<Username>,
     password: String,
     /// Held until the check ends, hashes and all.
     place_in_line: Admission,
@@ -279,7 +286,7 @@ async fn finish_login(
     [address, username]: [String; 2],
 ) -> Result<Option<Response>, PageError> {
     let internal = |e: &(dyn std::error::Error + 'static)| PageError::internal(language, e);
-    let checked = check_password(&state, &attempt.username, attempt.password).await;
+    let checked = check_password(&state, attempt.username.as_ref(), attempt.password).await;
     drop(attempt.place_in_line);
     let Some(account) = checked.map_err(|e| internal(&e))? else {
         return Ok(None);
@@ -350,13 +357,13 @@ enum LoginError {
 /// timing tells nothing.
 async fn check_password(
     state: &AppState,
-    username: &str,
+    username: Option<&Username>,
     password: String,
 ) -> Result<Option<Account>, LoginError> {
     let params = state.config.argon2();
-    let account = match Username::parse(username) {
-        Ok(username) => state.store.accounts().by_username(&username).await?,
-        Err(_) => None,
+    let account = match username {
+        Some(username) => state.store.accounts().by_username(username).await?,
+        None => None,
     };
     let usable = account.filter(|a| a.status == AccountStatus::Active && a.password_hash.is_some());
     let Some(account) = usable else {

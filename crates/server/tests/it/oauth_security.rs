@@ -950,6 +950,13 @@ async fn unknown_usernames_and_wrong_passwords_get_one_message_and_are_throttled
         "waiting is not a wrong field: {page}"
     );
 
+    // Whitespace around or inside the name is no fresh count for the account.
+    let (status, _) = attempt("\t sanne \u{a0}", PASSWORD).await;
+    assert_eq!(status, 429, "the same account, the same count");
+    let padded = format!("sanne{}x", " ".repeat(75));
+    let (status, page) = attempt(&padded, PASSWORD).await;
+    assert_eq!(status, 401, "no account has that name: {page}");
+
     // Another username from the same address is not blocked by these.
     let (status, _) = attempt("someone-else", "Whatever1!").await;
     assert_eq!(status, 401);
@@ -1024,8 +1031,9 @@ async fn guesses_sent_side_by_side_are_throttled_like_guesses_sent_one_by_one() 
     app.stop().await;
 }
 
-/// One failed login sent with `X-Forwarded-For`; the throttle subjects on record after it.
-async fn address_counted(app: &TestApp) -> (bool, bool) {
+/// One failed login sent with `X-Forwarded-For: 198.51.100.7, {client}`;
+/// whether the address throttle counted `subject`, and the peer's address.
+async fn address_counted(app: &TestApp, client: &str, subject: &str) -> (bool, bool) {
     let (client_id, _) = register_rp(app, ClientKind::Confidential, IdTokenAlgorithm::Rs256).await;
     let browser = browser();
     let login = LoginForm::open(app, &browser, &authorize_url(app, &client_id, &[]))
@@ -1034,7 +1042,7 @@ async fn address_counted(app: &TestApp) -> (bool, bool) {
     let form = login.filled("nobody-here", "Whatever1!");
     let response = browser
         .post(app.url("/login"))
-        .header("x-forwarded-for", "198.51.100.7, 203.0.113.9")
+        .header("x-forwarded-for", format!("198.51.100.7, {client}"))
         .form(&form)
         .send()
         .await
@@ -1043,12 +1051,12 @@ async fn address_counted(app: &TestApp) -> (bool, bool) {
     let on_record = app
         .store
         .throttle()
-        .check(&["ip:203.0.113.9".to_owned(), "ip:127.0.0.1".to_owned()])
+        .check(&[subject.to_owned(), "ip:127.0.0.1".to_owned()])
         .await
         .unwrap()
         .with_failures;
     (
-        on_record.contains(&"ip:203.0.113.9".to_owned()),
+        on_record.contains(&subject.to_owned()),
         on_record.contains(&"ip:127.0.0.1".to_owned()),
     )
 }
@@ -1057,7 +1065,7 @@ async fn address_counted(app: &TestApp) -> (bool, bool) {
 async fn behind_a_trusted_balancer_failures_count_against_the_members_address_not_the_balancers() {
     let direct = spawn_app().await;
     assert_eq!(
-        address_counted(&direct).await,
+        address_counted(&direct, "203.0.113.9", "ip:203.0.113.9").await,
         (false, true),
         "a header from an untrusted peer is ignored"
     );
@@ -1066,7 +1074,15 @@ async fn behind_a_trusted_balancer_failures_count_against_the_members_address_no
         config.trusted_proxies = serde_json::from_value(serde_json::json!("127.0.0.1/32")).unwrap();
     })
     .await;
-    assert_eq!(address_counted(&proxied).await, (true, false));
+    assert_eq!(
+        address_counted(&proxied, "203.0.113.9", "ip:203.0.113.9").await,
+        (true, false)
+    );
+    // An IPv6 client is counted by its /64: its neighbours are no fresh allowance.
+    assert_eq!(
+        address_counted(&proxied, "2001:db8:0:1::7", "ip:2001:db8:0:1::/64").await,
+        (true, false)
+    );
     proxied.stop().await;
 }
 
