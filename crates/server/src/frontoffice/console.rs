@@ -99,7 +99,7 @@ impl FromRequestParts<AppState> for AtDesk {
             .into_iter()
             .find(|library| Some(&library.code) == code.as_ref())
             .map(|library| AtDesk { staff, library })
-            .ok_or_else(|| no_access(language))
+            .ok_or_else(|| no_access(language, &parts.headers))
     }
 }
 
@@ -131,17 +131,21 @@ struct ChoosePage {
     lang: Language,
     other_lang: Language,
     return_to: String,
+    /// Of the logout button, shown when there is no library to choose.
+    csrf: String,
     libraries: Vec<(String, String)>,
 }
 
-fn no_access(language: Language) -> Response {
+fn no_access(language: Language, headers: &HeaderMap) -> Response {
+    let token = FormToken::for_page(headers);
     let page = ChoosePage {
         lang: language,
         other_lang: other(language),
         return_to: FRONTOFFICE_PATH.to_owned(),
+        csrf: token.token.clone(),
         libraries: Vec::new(),
     };
-    (StatusCode::FORBIDDEN, page).into_response()
+    token.attach((StatusCode::FORBIDDEN, page).into_response())
 }
 
 /// `/frontoffice`: straight on to the one library, or a choice of several.
@@ -160,12 +164,13 @@ pub async fn choose(
         .await
         .map_err(|e| PageError::internal(language, &e))?;
     match libraries.as_slice() {
-        [] => Ok(no_access(language)),
+        [] => Ok(no_access(language, &headers)),
         [only] => Ok(Redirect::to(&format!("{FRONTOFFICE_PATH}/{}", only.code)).into_response()),
         several => Ok(ChoosePage {
             lang: language,
             other_lang: other(language),
             return_to: FRONTOFFICE_PATH.to_owned(),
+            csrf: String::new(),
             libraries: several
                 .iter()
                 .map(|l| (l.code.to_string(), l.name.to_string()))

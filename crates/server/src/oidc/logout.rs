@@ -2,10 +2,12 @@
 //! session, revokes the refresh tokens issued in it, and shows the guide's
 //! "Tot de volgende keer" page, or returns to a post-logout URI the client
 //! registered (only with a valid `id_token_hint` or `client_id` naming that
-//! client; never an open redirect). A GET without an ID token of this
-//! session first asks the member (§2: any site can link here). A POST from a
-//! relying party's own page arrives without the SameSite=Lax session cookie:
-//! it is posted again from here ([`carry_on`]) and then decided as its GET.
+//! client; never an open redirect). A request without an ID token of this
+//! session first asks the member (§2: any site can link here), unless it is
+//! the answer, or our own "Uitloggen" button, posted with the form's CSRF
+//! token. A POST from a relying party's own page arrives without the
+//! SameSite=Lax session cookie: it is posted again from here ([`carry_on`])
+//! and then decided as its GET.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -28,6 +30,7 @@ use crate::http::page_query::{PageForm, PageQuery};
 use crate::{
     app::AppState,
     http::{
+        csrf::{self, FormToken},
         error::{PageError, PageErrorKind, other},
         i18n::Language,
     },
@@ -41,6 +44,8 @@ pub struct LogoutRequest {
     state: Option<String>,
     /// Set when [`carry_on`] posted a relying party's form again.
     carried: Option<String>,
+    /// The token of our own logout forms: the member asked for this.
+    csrf: Option<String>,
 }
 
 impl LogoutRequest {
@@ -73,6 +78,7 @@ struct ConfirmPage {
     lang: Language,
     other_lang: Language,
     return_to: String,
+    csrf: String,
     fields: Vec<(String, String)>,
 }
 
@@ -104,19 +110,21 @@ async fn ask_or_end(
     if hint_is_of_session(&state, request.id_token_hint.as_deref(), &current).await {
         return end(state, language, headers, request, hinted).await;
     }
+    let csrf = FormToken::for_page(&headers);
     let page = ConfirmPage {
         lang: language,
         other_lang: other(language),
         return_to: END_SESSION_PATH.to_owned(),
+        csrf: csrf.token.clone(),
         fields: request.fields(),
     };
-    Ok(([(header::CACHE_CONTROL, "no-store")], page).into_response())
+    Ok(csrf.attach(([(header::CACHE_CONTROL, "no-store")], page).into_response()))
 }
 
 /// The member's own "Uitloggen" button, the answer to the question, or a
-/// relying party's form. A POST carries the session cookie only from our own
-/// pages (SameSite=Lax), so one whose body is no form logs out all the same;
-/// a relying party's is carried on and then decided as its GET.
+/// relying party's form. Only our own forms carry the CSRF token: any other
+/// POST (a page of a sibling site gets the SameSite=Lax cookie sent too) is
+/// decided as its GET, after a relying party's is carried on.
 pub async fn confirm(
     State(state): State<AppState>,
     language: Language,
@@ -131,6 +139,10 @@ pub async fn confirm(
     let from_a_client = fields.iter().any(|(name, _)| name != "state");
     if from_a_client && carry_on::is_needed(&headers, &fields) {
         return Ok(carry_on::page(language, END_SESSION_PATH, fields));
+    }
+    let asked = (request.csrf.as_deref()).is_some_and(|token| csrf::is_valid(&headers, token));
+    if !asked {
+        return ask_or_end(state, language, headers, request).await;
     }
     let hinted = hinted_client(&state, request.id_token_hint.as_deref()).await;
     refuse_two_clients(language, &hinted, &request)?;

@@ -25,7 +25,7 @@ use single_identity::oidc::{
 };
 
 use crate::{
-    interop::{PASSWORD, REDIRECT_URI, browser, hidden_field, log_in_through, member},
+    interop::{PASSWORD, REDIRECT_URI, browser, hidden_field, log_in_through, member, press_log_out},
     support::{spawn_app, test_config},
 };
 
@@ -102,13 +102,7 @@ async fn logging_out_tells_the_relying_parties_of_the_session() {
         REDIRECT_URI
     );
     log_in_through(&app, &browser, &url, "sanne", PASSWORD).await;
-    // The member's own "Uitloggen" button.
-    let logout = browser
-        .post(app.url("/logout"))
-        .form(&[] as &[(&str, &str)])
-        .send()
-        .await
-        .unwrap();
+    let logout = press_log_out(&app, &browser).await;
     assert_eq!(logout.status(), 200);
 
     let deadline = Instant::now() + Duration::from_secs(30);

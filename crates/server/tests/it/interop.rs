@@ -166,6 +166,14 @@ pub fn browser() -> reqwest::Client {
 }
 
 /// The value of a hidden form field on a page.
+/// The member's own "Uitloggen" button, on the account page.
+pub async fn press_log_out(app: &TestApp, browser: &reqwest::Client) -> reqwest::Response {
+    let page = browser.get(app.url("/account")).send().await.unwrap();
+    let csrf = hidden_field(&page.text().await.unwrap(), "csrf");
+    let form = [("csrf", csrf)];
+    browser.post(app.url("/logout")).form(&form).send().await.unwrap()
+}
+
 pub fn hidden_field(page: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let start = page

@@ -17,7 +17,7 @@ use single_identity::{
 use crate::{
     interop::{
         LoginForm, PASSWORD, REDIRECT_URI, browser, hidden_field, library, log_in_through, member,
-        query_value, register as register_rp,
+        press_log_out, query_value, register as register_rp,
     },
     support::{TestApp, spawn_app, spawn_app_with},
 };
@@ -1441,7 +1441,9 @@ async fn logout_returns_only_to_a_registered_post_logout_uri_of_the_named_client
         assert!(page.contains("Wil je uitloggen?"), "{query:?}: {page}");
         let answer: Vec<(&str, String)> = query
             .iter()
-            .map(|(name, _)| (*name, hidden_field(&page, name)))
+            .map(|(name, _)| *name)
+            .chain(["csrf"])
+            .map(|name| (name, hidden_field(&page, name)))
             .collect();
         let response = browser
             .post(app.url("/logout"))
@@ -1510,12 +1512,7 @@ async fn logging_in_again_in_one_browser_keeps_one_session_that_one_logout_ends(
     );
     let location = answered.headers()["location"].to_str().unwrap();
     let unredeemed = query_value(location, "code").unwrap();
-    let answered = browser
-        .post(app.url("/logout"))
-        .form(&[] as &[(&str, &str)])
-        .send()
-        .await
-        .unwrap();
+    let answered = press_log_out(&app, &browser).await;
     assert!(answered.text().await.unwrap().contains("Tot de volgende keer"));
 
     let refresh = [
@@ -1624,13 +1621,17 @@ async fn a_link_to_logout_asks_first_and_logging_out_revokes_the_sessions_refres
         assert!(still_signed_in(&browser).await, "{query:?}");
     }
 
+    // A form posted from a sibling site gets the SameSite=Lax cookie sent
+    // too, but not our form's token: a question, nothing ended (§2).
+    for form in [vec![], vec![("csrf", "forged")], vec![("state", "x")]] {
+        let asked = browser.post(app.url("/logout")).form(&form).send().await.unwrap();
+        assert_eq!(asked.status(), 200);
+        assert!(asked.text().await.unwrap().contains("Uitloggen?"), "{form:?}");
+        assert!(still_signed_in(&browser).await, "{form:?}");
+    }
+
     // The member's own button: logged out, and the session's refresh token is dead.
-    let answered = browser
-        .post(app.url("/logout"))
-        .form(&[] as &[(&str, &str)])
-        .send()
-        .await
-        .unwrap();
+    let answered = press_log_out(&app, &browser).await;
     assert!(answered.text().await.unwrap().contains("Tot de volgende keer"));
     assert!(!still_signed_in(&browser).await);
     let (status, refused) = exchange(
