@@ -52,8 +52,11 @@ const UNKNOWN_KID_RELOAD_EVERY: Duration = Duration::from_secs(1);
 /// that fetch the JWKS a little late.
 const ROTATION_MARGIN: Duration = Duration::from_secs(5 * 60);
 
-/// Clock difference between nodes tolerated on `exp` and `nbf`.
-const LEEWAY_SECONDS: f64 = 60.0;
+/// Clock difference between nodes tolerated on `nbf`: a token made on a node
+/// whose clock runs ahead is good at once on the others. `exp` is exact: a
+/// token is checked here only for this provider's own answers (introspection,
+/// userinfo), which must not call an expired token active (RFC 7662 §2.2).
+const NOT_BEFORE_LEEWAY_SECONDS: f64 = 60.0;
 
 /// Whether a token past its `exp` is refused.
 #[derive(Debug, Clone, Copy)]
@@ -686,13 +689,13 @@ impl Keyring {
         let now = self.now().unix_timestamp() as f64;
         let moment = |name: &str| claims.get(name).and_then(serde_json::Value::as_f64);
         match (moment("exp"), expiry) {
-            (Some(exp), Expiry::Enforce) if now > exp + LEEWAY_SECONDS => {
+            (Some(exp), Expiry::Enforce) if now >= exp => {
                 return Err(KeyError::InvalidToken("expired".to_owned()));
             }
             (Some(_), _) => {}
             (None, _) => return Err(KeyError::InvalidToken("exp is not a number".to_owned())),
         }
-        if moment("nbf").is_some_and(|nbf| nbf > now + LEEWAY_SECONDS) {
+        if moment("nbf").is_some_and(|nbf| nbf > now + NOT_BEFORE_LEEWAY_SECONDS) {
             return Err(KeyError::InvalidToken("not valid yet".to_owned()));
         }
         serde_json::from_value(claims).map_err(|e| KeyError::InvalidToken(e.to_string()))
@@ -1074,13 +1077,16 @@ mod tests {
         let forged = format!("{}{swapped}{}", &token[..at], &token[at + 1..]);
         assert!(keyring.verify::<Claims>(&forged, None, ISSUER).await.is_err());
 
-        clock.advance(time::Duration::minutes(12));
+        clock.advance(time::Duration::minutes(10) - time::Duration::seconds(1));
+        assert!(keyring.verify::<Claims>(&token, None, ISSUER).await.is_ok());
+        clock.advance(time::Duration::seconds(1));
         let err = keyring.verify::<Claims>(&token, None, ISSUER).await.unwrap_err();
         assert!(
             matches!(err, KeyError::InvalidToken(ref why) if why == "expired"),
-            "{err}"
+            "at its exp: {err}"
         );
         // A logout hint may be expired, but never forged or from another issuer.
+        clock.advance(time::Duration::minutes(2));
         let hint: Claims = keyring.verify_even_if_expired(&token, ISSUER).await.unwrap();
         assert_eq!(hint.exp, claims(&clock, time::Duration::minutes(-2)).exp);
         assert!(
