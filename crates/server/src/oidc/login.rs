@@ -197,7 +197,7 @@ pub async fn submit(
     let counted_as = username
         .as_ref()
         .map_or(username_typed.as_str(), Username::as_str);
-    let subjects = [client_address.throttle_subject(), format!("user:{counted_as}")];
+    let subjects = [client_address.throttle_subject(), username_subject(counted_as)];
     let blocked = async {
         let txn = state.store.begin().await?;
         for ((subject, policy), says) in subjects.iter().zip(POLICIES).zip(THROTTLED_SAYS) {
@@ -324,6 +324,11 @@ async fn finish_login(
         response.headers_mut().append(header::SET_COOKIE, set_cookie);
     }
     Ok(Some(response))
+}
+
+/// What the username throttle counts a username's attempts under.
+pub(crate) fn username_subject(username: &str) -> String {
+    format!("user:{username}")
 }
 
 /// Per address, then per username. An address: a library's public

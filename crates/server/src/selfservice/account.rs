@@ -38,7 +38,11 @@ use crate::{
         i18n::Language,
     },
     mail::{self, Mail},
-    oidc::{backchannel, login::throttled_message, session},
+    oidc::{
+        backchannel,
+        login::{self, throttled_message},
+        session,
+    },
 };
 
 pub const ACCOUNT_PATH: &str = "/account";
@@ -212,6 +216,10 @@ pub async fn change_password(
         let txn = state.store.begin().await?;
         txn.accounts().set_password_hash(&account.id, hash).await?;
         txn.account_links().end_password_links(&account.id).await?;
+        // A change of address asked for with the old password is off too.
+        txn.account_links()
+            .end_email_change_links(&account.id, None)
+            .await?;
         let ended = txn.sessions().end_all_of(&account.id, Some(&session)).await?;
         txn.grants().revoke_account(&account.id).await?;
         if let Some(email) = &account.email {
@@ -418,7 +426,7 @@ async fn prove_current_password(
         let message = language.text("login-busy");
         return Ok(Some(Refusal { message, busy: true }));
     };
-    let subject = format!("user:{}", account.username.as_str());
+    let subject = login::username_subject(account.username.as_str());
     let blocked = async {
         let txn = state.store.begin().await?;
         let blocked = txn

@@ -33,7 +33,7 @@ use crate::{
         i18n::Language,
     },
     mail::{self, Mail},
-    oidc::{backchannel, session},
+    oidc::{backchannel, login, session},
 };
 
 pub const RESET_PATH: &str = "/reset-password";
@@ -469,8 +469,17 @@ async fn set_password(
         return Ok(false);
     }
     // A confirmation link and a reset link both set the password: whichever
-    // was used, the other kind is spent too.
+    // was used, the other kind is spent too. So is a change of address that
+    // whoever had the old password may have asked for.
     txn.account_links().end_password_links(&account.id).await?;
+    txn.account_links()
+        .end_email_change_links(&account.id, None)
+        .await?;
+    // Whoever got this link owns the recovery address: guesses at the
+    // username by others no longer keep them waiting.
+    txn.throttle()
+        .reset(&login::username_subject(account.username.as_str()))
+        .await?;
     let accounts = txn.accounts();
     accounts.set_password_hash(&account.id, hash).await?;
     accounts.confirm_email(&account.id).await?;

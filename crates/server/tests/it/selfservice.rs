@@ -935,6 +935,72 @@ async fn a_member_changes_password_and_address_from_the_account_page() {
     app.stop().await;
 }
 
+/// Whoever had the password asks to move the account to their own address
+/// and guesses at the username; the member, warned by the notice, sets a
+/// new password through the mailed link: the move is off, and the guesses
+/// no longer keep the member waiting.
+#[tokio::test]
+async fn a_password_reset_ends_an_address_change_and_the_wait_others_caused() {
+    let smtp = SmtpServer::start();
+    let app = app_with_mail(&smtp).await;
+    let account = member(&app.store, "sanne").await;
+    let intruder = logged_in_to_account(&app, "sanne", PASSWORD).await;
+    let page = fetch(&intruder, app.url("/account")).await;
+    let form = [
+        ("csrf", hidden_field(&page, "csrf")),
+        ("email", "indringer@example.org".to_owned()),
+        ("current", PASSWORD.to_owned()),
+    ];
+    let asked = intruder
+        .post(app.url("/account/email"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(asked.status(), 200);
+    let mails = smtp.wait_for_async(2).await;
+    let to_intruder = mails.iter().find(|m| m.to == ["indringer@example.org"]).unwrap();
+    let move_link = link_in(&text_of(to_intruder), &app.url("/account/email/confirm?token="));
+    for _ in 0..5 {
+        post_login(&browser(), &app.url("/login"), "sanne", "Gok-maar-raak-1!").await;
+    }
+    let blocked = post_login(&browser(), &app.url("/login"), "sanne", PASSWORD).await;
+    assert_eq!(blocked.status(), 429);
+
+    let member_browser = browser();
+    submit(
+        &app,
+        &member_browser,
+        "/forgot-password",
+        &[("username", "sanne")],
+    )
+    .await;
+    let mails = smtp.wait_for_async(3).await;
+    let reset_prefix = app.url("/reset-password?token=");
+    let reset = mails
+        .iter()
+        .map(text_of)
+        .find(|text| text.contains(&reset_prefix))
+        .expect("the reset mail");
+    let link = link_in(&reset, &reset_prefix);
+    let token = hidden_field(&fetch(&member_browser, &link).await, "token");
+    let path = link.trim_start_matches(&app.url(""));
+    let fields = [
+        ("token", token.as_str()),
+        ("password", NEW_PASSWORD),
+        ("repeat", NEW_PASSWORD),
+    ];
+    let (status, page) = submit(&app, &member_browser, path, &fields).await;
+    assert_eq!(status, 200, "{page}");
+
+    let dead = fetch(&browser(), &move_link).await;
+    assert!(dead.contains("Deze link werkt niet meer"), "{dead}");
+    let kept = app.store.accounts().by_id(&account.id).await.unwrap().unwrap();
+    assert_eq!(kept.email.unwrap().as_str(), "ouders@example.nl");
+    let back = post_login(&browser(), &app.url("/login"), "sanne", NEW_PASSWORD).await;
+    assert_eq!(back.status(), 303, "no wait after the reset");
+}
+
 #[tokio::test]
 async fn guessing_the_current_password_is_throttled_like_the_login() {
     let app = spawn_app().await;
