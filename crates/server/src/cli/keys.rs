@@ -19,9 +19,11 @@ pub enum KeysCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Create a new signing key for every algorithm. The current keys stop
-    /// signing now and stay published until every token they signed has
-    /// expired; keys whose publication has ended are removed.
+    /// Create a new signing key for every algorithm, published at once. It
+    /// signs after 6 minutes, when every node and every cached JWKS has it;
+    /// the current keys stop signing then and stay published until every
+    /// token they signed has expired. Keys whose publication has ended are
+    /// removed.
     Rotate {
         /// Print JSON instead of text.
         #[arg(long)]
@@ -46,14 +48,22 @@ struct Listed {
 #[derive(Debug, Clone, Copy, Serialize)]
 #[serde(rename_all = "lowercase")]
 enum State {
+    /// Published, and signs once the key it replaces retires.
+    Waiting,
     Signing,
     Retired,
     Expired,
 }
 
 impl State {
-    fn of(key: &StoredKey, now: OffsetDateTime) -> Self {
-        if key.retire_at.is_none_or(|at| at > now) {
+    fn of(key: &StoredKey, all: &[StoredKey], now: OffsetDateTime) -> Self {
+        let replaces_one_still_signing = || {
+            all.iter()
+                .any(|other| other.algorithm == key.algorithm && other.retire_at.is_some_and(|at| at > now))
+        };
+        if key.retire_at.is_none() && replaces_one_still_signing() {
+            Self::Waiting
+        } else if key.retire_at.is_none_or(|at| at > now) {
             Self::Signing
         } else if key.expires_at.is_none_or(|at| at > now) {
             Self::Retired
@@ -64,6 +74,7 @@ impl State {
 
     fn describe(self) -> &'static str {
         match self {
+            Self::Waiting => "published, signs when the one it replaces retires",
             Self::Signing => "signing",
             Self::Retired => "retired, still published",
             Self::Expired => "expired",
@@ -75,13 +86,12 @@ pub async fn run(store: Store, config: Config, command: KeysCommand) -> anyhow::
     match command {
         KeysCommand::List { json } => {
             let now = store.clock().now();
-            let listed: Vec<Listed> = store
-                .signing_keys()
-                .all()
-                .await?
-                .into_iter()
+            let all = store.signing_keys().all().await?;
+            let listed: Vec<Listed> = all
+                .iter()
+                .cloned()
                 .map(|key| Listed {
-                    state: State::of(&key, now),
+                    state: State::of(&key, &all, now),
                     kid: key.kid,
                     algorithm: key.algorithm,
                     created_at: key.created_at,
@@ -112,16 +122,21 @@ pub async fn run(store: Store, config: Config, command: KeysCommand) -> anyhow::
         KeysCommand::Rotate { json } => {
             let sealing = SealingKey::load(&config, &store).await?;
             let overlap = keys::rotation_overlap(&config.oidc);
-            let rotated = keys::rotate(&store, &sealing, overlap).await?;
+            let rotated = keys::rotate(&store, &sealing, keys::PUBLISH_BEFORE_SIGNING, overlap).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&rotated)?);
                 return Ok(());
             }
             for key in &rotated {
-                println!("{:<5}  new key {}", key.algorithm, key.kid);
+                println!(
+                    "{:<5}  new key {}, published now, signs from {}",
+                    key.algorithm,
+                    key.kid,
+                    moment(Some(key.signs_from))
+                );
                 for old in &key.retired {
                     println!(
-                        "       retired {old}, published until {}",
+                        "       retires {old} then, published until {}",
                         moment(Some(key.published_until))
                     );
                 }

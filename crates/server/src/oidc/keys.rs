@@ -45,6 +45,15 @@ pub const KEY_ENCRYPTION_KEY_FILE: &str = "key-encryption.key";
 /// How often each node should call [`Keyring::refresh`] to see other nodes'
 /// rotations; a retired key stays published at least this much longer.
 pub const REFRESH_INTERVAL: Duration = Duration::from_secs(60);
+/// How long relying parties (and caches between) may keep the JWKS.
+const JWKS_MAX_AGE: Duration = Duration::from_secs(300);
+/// How long a rotation's new key is published before it signs: every node
+/// has refreshed by then and serves it in its JWKS, and a cached JWKS
+/// without it has run out, so a relying party that fetches the JWKS again
+/// for an unknown `kid` (OIDC Core 10.1.1) finds it, whichever node answers.
+pub const PUBLISH_BEFORE_SIGNING: Duration = Duration::from_secs(60 + 300);
+const _: () =
+    assert!(PUBLISH_BEFORE_SIGNING.as_secs() >= REFRESH_INTERVAL.as_secs() + JWKS_MAX_AGE.as_secs());
 /// The most often a token with an unknown `kid` makes a node reload its keys.
 const UNKNOWN_KID_RELOAD_EVERY: Duration = Duration::from_secs(1);
 
@@ -604,7 +613,8 @@ impl Keyring {
         serde_json::json!({ "keys": keys })
     }
 
-    /// Signs `claims` with the newest signing key of `algorithm`; the header
+    /// Signs `claims` with the signing key of `algorithm` that retires first
+    /// (a rotation's new key waits until its predecessor retires); the header
     /// carries its `kid` and the given `typ` (`JWT`, `at+jwt`, `logout+jwt`).
     pub fn sign(
         &self,
@@ -614,10 +624,13 @@ impl Keyring {
     ) -> Result<String, KeyError> {
         let now = self.now();
         let keys = self.snapshot();
-        let (kid, signer) = keys
+        let (_, kid, signer) = keys
             .iter()
             .filter(|k| k.algorithm == algorithm)
-            .find_map(|k| k.signing_at(now).map(|e| (&k.kid, e)))
+            .filter_map(|k| Some((k.retire_at, &k.kid, k.signing_at(now)?)))
+            .min_by_key(|(retire_at, ..)| {
+                retire_at.unwrap_or(OffsetDateTime::new_utc(time::Date::MAX, time::Time::MIDNIGHT))
+            })
             .ok_or(KeyError::NoSigningKey(algorithm))?;
         let mut header = Header::new(algorithm.jwt());
         header.kid = Some(kid.clone());
@@ -745,20 +758,25 @@ pub fn rotation_overlap(config: &OidcConfig) -> Duration {
 #[derive(Debug, Clone, Serialize)]
 pub struct RotatedKey {
     pub algorithm: SigningAlgorithm,
-    /// The key that signs from now on.
+    /// The new key, published now.
     pub kid: String,
-    /// The keys that stopped signing.
+    /// When the new key takes over the signing.
+    #[serde(with = "time::serde::rfc3339")]
+    pub signs_from: OffsetDateTime,
+    /// The keys that stop signing then.
     pub retired: Vec<String>,
     /// Until when the retired keys stay published.
     #[serde(with = "time::serde::rfc3339")]
     pub published_until: OffsetDateTime,
 }
 
-/// Creates a new signing key of every algorithm; the keys signing until now
-/// retire now and stay published for `overlap`. Also removes expired keys.
+/// Creates a new signing key of every algorithm, published at once; after
+/// `publish_first` it signs instead of the key signing until then, which
+/// stays published for `overlap` more. Also removes expired keys.
 pub async fn rotate(
     store: &Store,
     sealing: &SealingKey,
+    publish_first: Duration,
     overlap: Duration,
 ) -> Result<Vec<RotatedKey>, KeyError> {
     let mut fresh = Vec::new();
@@ -770,11 +788,17 @@ pub async fn rotate(
     // Read the time in the transaction: a rotation run beside this one may
     // have committed keys made after this one began.
     let now = store.clock().now();
-    let until = time::Duration::try_from(overlap)
-        .ok()
-        .and_then(|overlap| now.checked_add(overlap))
-        .unwrap_or(OffsetDateTime::new_utc(time::Date::MAX, time::Time::MIDNIGHT));
-    let previous = txn.signing_keys().signing().await?;
+    let later = |from: OffsetDateTime, by: Duration| {
+        time::Duration::try_from(by)
+            .ok()
+            .and_then(|by| from.checked_add(by))
+            .unwrap_or(OffsetDateTime::new_utc(time::Date::MAX, time::Time::MIDNIGHT))
+    };
+    let signs_from = later(now, publish_first);
+    let until = later(signs_from, overlap);
+    // A key retiring already (a rotation shortly before this one) keeps its time.
+    let mut previous = txn.signing_keys().signing().await?;
+    previous.retain(|key| key.retire_at.is_none());
     // A key-encryption key that cannot open the keys signing now is not the
     // nodes' key: keys sealed with it would stop every node at its next start.
     for old in &previous {
@@ -786,7 +810,7 @@ pub async fn rotate(
         let mut retired = Vec::new();
         for old in previous.iter().filter(|k| k.algorithm == algorithm.as_str()) {
             // Never before it was made, however the two rotations met.
-            let retired_at = now.max(old.created_at);
+            let retired_at = signs_from.max(old.created_at);
             txn.signing_keys()
                 .retire(&old.kid, retired_at, until.max(retired_at))
                 .await?;
@@ -795,6 +819,7 @@ pub async fn rotate(
         rotated.push(RotatedKey {
             algorithm,
             kid: key.kid,
+            signs_from,
             retired,
             published_until: until,
         });
@@ -805,13 +830,10 @@ pub async fn rotate(
     Ok(rotated)
 }
 
-/// `GET` the JWKS; relying parties may cache it for five minutes.
+/// `GET` the JWKS; relying parties may cache it for [`JWKS_MAX_AGE`].
 pub async fn jwks_endpoint(State(keyring): State<Keyring>) -> Response {
-    (
-        [(header::CACHE_CONTROL, "public, max-age=300")],
-        Json(keyring.jwks()),
-    )
-        .into_response()
+    let cache_control = format!("public, max-age={}", JWKS_MAX_AGE.as_secs());
+    ([(header::CACHE_CONTROL, cache_control)], Json(keyring.jwks())).into_response()
 }
 
 /// Base64 as the key material needs it. The server crate has no base64
@@ -1111,14 +1133,19 @@ mod tests {
             .sign(SigningAlgorithm::EdDsa, "JWT", &claims(&clock, long))
             .unwrap();
 
-        let rotated = rotate(&store, &sealing, Duration::from_secs(15 * 60))
-            .await
-            .unwrap();
+        let (publish_first, overlap) = (Duration::from_secs(6 * 60), Duration::from_secs(15 * 60));
+        let rotated = rotate(&store, &sealing, publish_first, overlap).await.unwrap();
         assert_eq!(rotated.len(), 3);
         assert!(rotated.iter().all(|r| r.retired.len() == 1));
         keyring.refresh().await.unwrap();
         assert_eq!(keyring.jwks()["keys"].as_array().unwrap().len(), 6);
 
+        // Published first, everywhere, before it signs anything.
+        let meanwhile = keyring
+            .sign(SigningAlgorithm::EdDsa, "JWT", &claims(&clock, long))
+            .unwrap();
+        assert_eq!(kid_of(&meanwhile), kid_of(&old));
+        clock.advance(time::Duration::minutes(6));
         let new = keyring
             .sign(SigningAlgorithm::EdDsa, "JWT", &claims(&clock, long))
             .unwrap();
@@ -1130,7 +1157,9 @@ mod tests {
         );
         assert!(keyring.verify::<Claims>(&old, None, ISSUER).await.is_ok());
 
-        clock.advance(time::Duration::minutes(16));
+        clock.advance(time::Duration::minutes(14));
+        assert_eq!(keyring.jwks()["keys"].as_array().unwrap().len(), 6);
+        clock.advance(time::Duration::minutes(2));
         assert_eq!(keyring.jwks()["keys"].as_array().unwrap().len(), 3);
         let err = keyring.verify::<Claims>(&old, None, ISSUER).await.unwrap_err();
         assert!(

@@ -77,7 +77,8 @@ async fn two_nodes_starting_at_once_publish_the_same_keys_and_follow_a_rotation(
     }
 
     let old = first.sign(SigningAlgorithm::Es256, "at+jwt", &claims()).unwrap();
-    let rotated = keys::rotate(&a, &sealing, Duration::from_secs(3600))
+    // No time to publish first: the new key signs at once.
+    let rotated = keys::rotate(&a, &sealing, Duration::ZERO, Duration::from_secs(3600))
         .await
         .unwrap();
     let new_es256 = rotated
@@ -196,9 +197,10 @@ async fn keys_rotate_then_list_shows_the_new_and_the_retired_keys() {
     for algorithm in ["RS256", "ES256", "EdDSA"] {
         assert!(text.contains(&format!("{algorithm:<5}  new key ")), "{text}");
     }
+    assert_eq!(text.matches(", published now, signs from ").count(), 3, "{text}");
     for kid in &before {
         assert!(
-            text.contains(&format!("retired {kid}, published until ")),
+            text.contains(&format!("retires {kid} then, published until ")),
             "{text}"
         );
     }
@@ -207,28 +209,34 @@ async fn keys_rotate_then_list_shows_the_new_and_the_retired_keys() {
     assert!(listed.status.success(), "{}", stderr(&listed));
     let listed: Vec<Listed> = serde_json::from_str(&stdout(&listed)).unwrap();
     assert_eq!(listed.len(), 6);
-    let (retired, signing): (Vec<_>, Vec<_>) = listed.iter().partition(|k| before.contains(&k.kid));
+    let (old, new): (Vec<_>, Vec<_>) = listed.iter().partition(|k| before.contains(&k.kid));
+    // The old keys sign until every node and cached JWKS has the new ones.
     assert!(
-        retired
-            .iter()
-            .all(|k| k.state == "retired" && k.retire_at.is_some() && k.expires_at.is_some())
+        old.iter()
+            .all(|k| k.state == "signing" && k.retire_at.is_some() && k.expires_at.is_some())
     );
     assert!(
-        signing
-            .iter()
-            .all(|k| k.state == "signing" && k.retire_at.is_none() && k.expires_at.is_none())
+        new.iter()
+            .all(|k| k.state == "waiting" && k.retire_at.is_none() && k.expires_at.is_none())
     );
-    let mut algorithms: Vec<&str> = signing.iter().map(|k| k.algorithm.as_str()).collect();
+    let mut algorithms: Vec<&str> = new.iter().map(|k| k.algorithm.as_str()).collect();
     algorithms.sort();
     assert_eq!(algorithms, ["ES256", "EdDSA", "RS256"]);
 
-    // The binary sealed the new keys with the same key file: a node loads them.
+    // The binary sealed the new keys with the same key file: a node loads
+    // and publishes them, and signs on with the old one meanwhile.
     keyring.refresh().await.unwrap();
+    assert_eq!(kids(&keyring.jwks()).len(), 6);
     let token = keyring.sign(SigningAlgorithm::Rs256, "JWT", &claims()).unwrap();
-    assert!(signing.iter().any(|k| k.kid == kid_of(&token)));
+    assert!(old.iter().any(|k| k.kid == kid_of(&token)));
 
     let text = stdout(&si(&["keys", "list"]));
-    assert_eq!(text.matches("retired, still published").count(), 3, "{text}");
+    assert_eq!(
+        text.matches("published, signs when the one it replaces retires")
+            .count(),
+        3,
+        "{text}"
+    );
     assert_eq!(
         text.lines().filter(|l| l.ends_with("  signing")).count(),
         3,
@@ -265,11 +273,12 @@ async fn keys_rotate_then_list_shows_the_new_and_the_retired_keys() {
     );
     assert_eq!(
         si_store::Repositories::signing_keys(&store)
-            .signing()
+            .all()
             .await
             .unwrap()
             .len(),
-        3
+        6,
+        "no keys added"
     );
 }
 
