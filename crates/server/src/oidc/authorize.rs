@@ -291,7 +291,13 @@ async fn answer(
             },
         )),
         (None, _) => {
-            let carried = serde_urlencoded::to_string(&valid.original).unwrap_or_default();
+            // The hint has done its work (above); an ID token names the
+            // member and would stay in the history of a shared computer.
+            let login_request = AuthorizationRequest {
+                id_token_hint: None,
+                ..valid.original
+            };
+            let carried = serde_urlencoded::to_string(&login_request).unwrap_or_default();
             Ok(Redirect::to(&format!("/login?{carried}")).into_response())
         }
     }

@@ -1551,6 +1551,14 @@ async fn prompt_none_with_another_members_id_token_hint_answers_login_required()
             assert_eq!(query_value(location, "error").as_deref(), Some("login_required"));
         }
     }
+
+    // Asked to log in, a new browser is not sent on with the ID token in
+    // the login page's address, where it would stay in the history.
+    let url = authorize_url(&app, &client_id, &[("id_token_hint", &sannes)]);
+    let response = browser().get(&url).send().await.unwrap();
+    let location = response.headers()["location"].to_str().unwrap();
+    assert!(location.starts_with("/login?"), "{location}");
+    assert!(!location.contains("id_token_hint"), "{location}");
     app.stop().await;
 }
 
