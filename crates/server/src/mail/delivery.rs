@@ -4,13 +4,14 @@
 //! failures come back later with exponential backoff and jitter; permanent
 //! ones are kept with the server's answer.
 
-use std::{path::PathBuf, sync::Arc, time::Duration};
+use std::{
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::Duration,
+};
 
 use futures_util::{StreamExt, stream};
-use lettre::{
-    AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
-    transport::smtp::PoolConfig,
-};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor, transport::smtp::PoolConfig};
 use serde::Serialize;
 use si_store::{Repositories, Store, StoreError, outbox::ClaimedMail};
 use tokio::sync::watch;
@@ -33,7 +34,8 @@ pub enum DeliveryError {
 #[derive(Clone)]
 enum Transport {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
-    Files(AsyncFileTransport<Tokio1Executor>),
+    /// The directory of the `.eml` files.
+    Files(PathBuf),
 }
 
 /// Why one mail did not go.
@@ -89,7 +91,7 @@ impl Deliverer {
                     path: dir.display().to_string(),
                     source,
                 })?;
-                Transport::Files(AsyncFileTransport::new(dir))
+                Transport::Files(dir)
             }
         };
         let message_domain = config
@@ -245,8 +247,7 @@ impl Deliverer {
                     .get::<lettre::message::header::Subject>()
                     .map(|subject| subject.as_ref().to_owned())
                     .unwrap_or_default();
-                files
-                    .send(message)
+                write_eml(files, &claimed.message_key, &message.formatted())
                     .await
                     .map_err(|e| SendFailure::Temporary(e.to_string()))?;
                 // Only the domain: a member's address does not belong in logs.
@@ -255,6 +256,16 @@ impl Deliverer {
             }
         }
     }
+}
+
+/// Writes a mail as `<key>.eml`, whole or not at all: written beside it
+/// first, then renamed, so a reader (the dev mailbox, an operator's pick-up
+/// job) never meets half a mail. A retry of the same mail writes the same
+/// file again.
+async fn write_eml(dir: &Path, message_key: &str, bytes: &[u8]) -> std::io::Result<()> {
+    let partial = dir.join(format!("{message_key}.eml.partial"));
+    tokio::fs::write(&partial, bytes).await?;
+    tokio::fs::rename(&partial, dir.join(format!("{message_key}.eml"))).await
 }
 
 /// Where the embedded default writes mails.
