@@ -150,7 +150,7 @@ pub async fn authorize(
 /// Whether `state` and `nonce`, which come back to the client to compare,
 /// decode to UTF-8. The form parser puts U+FFFD for bytes that do not, and a
 /// value changed that way is no longer the client's (RFC 6749 4.1.2).
-fn decodes_exactly(encoded: &str) -> bool {
+pub(super) fn decodes_exactly(encoded: &str) -> bool {
     encoded.split('&').all(|part| {
         let (name, value) = part.split_once('=').unwrap_or((part, ""));
         !matches!(decode(name).as_deref(), Some("state" | "nonce")) || decode(value).is_some()

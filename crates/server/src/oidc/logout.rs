@@ -12,7 +12,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
-    extract::State,
+    extract::{RawQuery, State},
     http::{HeaderMap, HeaderValue, header},
     response::{IntoResponse, Redirect, Response},
 };
@@ -22,7 +22,7 @@ use si_credentials::secrets::digest;
 use si_store::{Repositories, sessions::BrowserSession};
 
 use super::{
-    backchannel, carry_on,
+    authorize, backchannel, carry_on,
     discovery::END_SESSION_PATH,
     session::{self, SESSION_COOKIE, cookie},
 };
@@ -83,13 +83,18 @@ struct ConfirmPage {
 }
 
 /// A link from a relying party (or from anywhere): asks first unless its
-/// `id_token_hint` was issued in this browser's session.
+/// `id_token_hint` was issued in this browser's session. A `state` that is
+/// not UTF-8 is refused: changed, it would no longer be the client's (§3).
 pub async fn ask(
     State(state): State<AppState>,
     language: Language,
     headers: HeaderMap,
+    RawQuery(query): RawQuery,
     PageQuery(request): PageQuery<LogoutRequest>,
 ) -> Result<Response, PageError> {
+    if !authorize::decodes_exactly(&query.unwrap_or_default()) {
+        return Err(PageError::new(language, PageErrorKind::InvalidLogoutRequest));
+    }
     ask_or_end(state, language, headers, request).await
 }
 

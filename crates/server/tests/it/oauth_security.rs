@@ -1210,6 +1210,21 @@ async fn a_state_that_is_not_utf8_is_refused_never_sent_back_changed() {
     let response = app.client.get(&url).send().await.unwrap();
     let location = response.headers()["location"].to_str().unwrap();
     assert!(location.starts_with("/login"), "{location}");
+
+    // The same at logout (RP-Initiated Logout 1.0 §3: `state` comes back unchanged).
+    let logout = format!(
+        "{}?client_id={client_id}&post_logout_redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Flogged-out&state=ab%FFcd",
+        app.url("/logout")
+    );
+    let response = app.client.get(&logout).send().await.unwrap();
+    assert_eq!(response.status(), 400);
+    assert!(response.headers().get("location").is_none());
+    let fine = logout.replace("ab%FFcd", "ab%C3%A9cd");
+    let response = app.client.get(&fine).send().await.unwrap();
+    assert_eq!(
+        response.headers()["location"],
+        "http://127.0.0.1:9/logged-out?state=ab%C3%A9cd"
+    );
     app.stop().await;
 }
 
