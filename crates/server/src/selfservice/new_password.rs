@@ -293,11 +293,22 @@ async fn submit(
         .with_link("/login", "help-back-to-login")
         .into_response()),
         Flow::Confirm => {
-            let (_, cookie) = session::start(state, &state.store.as_writer().await, &account.id)
+            // Logged in as at the login page: another member's session in
+            // this browser (a shared computer) ends, and its sites are told.
+            let internal = |e: &(dyn std::error::Error + 'static)| PageError::internal(language, e);
+            let earlier = session::current(state, headers).await.map_err(|e| internal(&e))?;
+            let txn = state.store.begin().await.map_err(|e| internal(&e))?;
+            let (_, cookie, ended) = session::start_or_renew(state, &txn, &account.id, earlier)
                 .await
-                .map_err(|e| PageError::internal(language, &e))?;
+                .map_err(|e| internal(&e))?;
+            txn.commit().await.map_err(|e| internal(&e))?;
+            if let Some((earlier_account, ended)) = ended {
+                backchannel::sessions_ended(state, &earlier_account, &[ended]).await;
+            }
             let mut response = Redirect::to(ACCOUNT_PATH).into_response();
-            response.headers_mut().append(header::SET_COOKIE, cookie);
+            if let Some(cookie) = cookie.or_else(|| session::renewed_cookie(state, headers)) {
+                response.headers_mut().append(header::SET_COOKIE, cookie);
+            }
             Ok(response)
         }
     }

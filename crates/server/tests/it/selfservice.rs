@@ -615,6 +615,15 @@ async fn a_new_member_confirms_sets_a_password_and_lands_on_the_account_page() {
     let app = app_with_mail(&smtp).await;
     let account = pending_member(&app, "21234567890123", "expired-token").await;
     let member_browser = browser();
+    // A shared computer: someone else is still logged in in this browser.
+    member(&app.store, "sanne").await;
+    let sanne = post_login(&member_browser, &app.url("/login"), "sanne", PASSWORD).await;
+    let sannes_session = sanne.headers()["set-cookie"].to_str().unwrap();
+    let sannes_session = sannes_session["si_session=".len()..]
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
 
     let page = fetch(&member_browser, app.url("/confirm?token=expired-token")).await;
     assert!(
@@ -674,6 +683,10 @@ async fn a_new_member_confirms_sets_a_password_and_lands_on_the_account_page() {
     assert_eq!(account_page.status(), 200, "logged in after confirming");
     let account_page = account_page.text().await.unwrap();
     assert!(account_page.contains("Mijn inlogaccount") && account_page.contains("Biblionet Drenthe"));
+    assert!(!account_page.contains("sanne"), "{account_page}");
+    let digest = si_credentials::secrets::digest(&sannes_session);
+    let left = app.store.sessions().find(&digest).await.unwrap();
+    assert!(left.is_none(), "the other member's session ended");
 
     let stored = app.store.accounts().by_id(&account.id).await.unwrap().unwrap();
     assert_eq!(stored.status, AccountStatus::Active);
