@@ -176,6 +176,8 @@ pub struct SealingKey {
     /// Derived from the same 32 bytes: tags the refresh tokens, so that a
     /// token that was never issued is told apart from an old one that was.
     refresh_tags: hmac::Key,
+    /// Derived likewise: tags the device cookies of `oidc::device`.
+    device_tags: hmac::Key,
 }
 
 impl fmt::Debug for SealingKey {
@@ -218,13 +220,14 @@ impl SealingKey {
             return None;
         }
         let key = UnboundKey::new(&AES_256_GCM, bytes).ok()?;
-        let derived = hmac::sign(
-            &hmac::Key::new(hmac::HMAC_SHA256, bytes),
-            b"single-identity refresh token tags",
-        );
+        let derive = |purpose: &[u8]| {
+            let derived = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, bytes), purpose);
+            hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref())
+        };
         Some(Self {
             aead: Arc::new(LessSafeKey::new(key)),
-            refresh_tags: hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref()),
+            refresh_tags: derive(b"single-identity refresh token tags"),
+            device_tags: derive(b"single-identity device cookie tags"),
         })
     }
 
@@ -589,6 +592,23 @@ impl Keyring {
         format!("{body}~{}", base64::encode_url(tag.as_ref()))
     }
 
+    /// `{nonce}.{tag}`: a device cookie of `username` only this provider
+    /// (and the nodes sharing its key) can have issued.
+    pub fn tag_device(&self, nonce: &str, username: &str) -> String {
+        let tag = hmac::sign(&self.0.sealing.device_tags, &device_message(nonce, username));
+        format!("{nonce}.{}", base64::encode_url(tag.as_ref()))
+    }
+
+    /// The nonce of a device cookie issued for `username`; `None` for any
+    /// other value, or a cookie of another username.
+    pub fn device_nonce<'a>(&self, cookie: &'a str, username: &str) -> Option<&'a str> {
+        let (nonce, given) = cookie.split_once('.')?;
+        let tag = base64::decode(given)?;
+        let message = device_message(nonce, username);
+        hmac::verify(&self.0.sealing.device_tags, &message, &tag).ok()?;
+        Some(nonce)
+    }
+
     /// The body of a refresh token whose tag holds; `None` for one that was
     /// never issued (made up, cut short, or with something appended).
     pub fn issued_refresh_body<'a>(&self, token: &'a str) -> Option<&'a str> {
@@ -745,6 +765,11 @@ impl Keyring {
     fn now(&self) -> OffsetDateTime {
         self.0.store.clock().now()
     }
+}
+
+/// What a device cookie's tag covers: its nonce and the username, apart.
+fn device_message(nonce: &str, username: &str) -> Vec<u8> {
+    [nonce.as_bytes(), b"\0", username.as_bytes()].concat()
 }
 
 /// How long a retired key stays published: the longest a token lives, plus
@@ -1167,6 +1192,23 @@ mod tests {
             "{err}"
         );
         assert!(keyring.verify::<Claims>(&new, None, ISSUER).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_device_cookie_holds_only_for_its_username_and_as_issued() {
+        let (ours, _store, _clock, _sealing, _db) = keyring().await;
+        let cookie = ours.tag_device("nonce-1", "sanne");
+        assert_eq!(ours.device_nonce(&cookie, "sanne"), Some("nonce-1"));
+        assert_eq!(ours.device_nonce(&cookie, "Sanne"), None);
+        let other_nonce = cookie.replacen("nonce-1", "nonce-2", 1);
+        assert_eq!(ours.device_nonce(&other_nonce, "sanne"), None);
+        assert_eq!(ours.device_nonce("nonce-1", "sanne"), None);
+        let (other, ..) = keyring().await;
+        assert_eq!(
+            other.device_nonce(&cookie, "sanne"),
+            None,
+            "another provider's key"
+        );
     }
 
     #[test]

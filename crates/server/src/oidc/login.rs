@@ -20,7 +20,7 @@ use time::OffsetDateTime;
 
 use super::{
     authorize::{self, AuthorizationRequest, Refusal, ValidRequest},
-    backchannel, session,
+    backchannel, device, session,
 };
 use crate::http::page_query::{PageForm, PageQuery};
 use crate::{
@@ -192,12 +192,19 @@ pub async fn submit(
     // record. The address first: an address that must wait adds nothing to
     // the username's count.
     // The username as the check will look it up: whitespace inside what was
-    // typed must not make a fresh count for the same account.
+    // typed must not make a fresh count for the same account. A browser that
+    // logged in to it before has a count of its own.
     let username = Username::parse(&form.username).ok();
     let counted_as = username
         .as_ref()
         .map_or(username_typed.as_str(), Username::as_str);
-    let subjects = [client_address.throttle_subject(), username_subject(counted_as)];
+    let of_this_device = username
+        .as_ref()
+        .and_then(|username| device::recognised(&state, &headers, username));
+    let subjects = [
+        client_address.throttle_subject(),
+        of_this_device.unwrap_or_else(|| username_subject(counted_as)),
+    ];
     let blocked = async {
         let txn = state.store.begin().await?;
         for ((subject, policy), says) in subjects.iter().zip(POLICIES).zip(THROTTLED_SAYS) {
@@ -275,15 +282,16 @@ struct Attempt {
     place_in_line: Admission,
 }
 
-/// Checks the password; when it is right, gives the attempt back, records
-/// the login and answers with the session; none when it is wrong.
+/// Checks the password; when it is right, gives the attempt back, clears
+/// the counts of the username and of this device, records the login and
+/// answers with the session and a renewed device cookie; none when it is wrong.
 async fn finish_login(
     state: AppState,
     language: Language,
     headers: HeaderMap,
     destination: Destination,
     attempt: Attempt,
-    [address, username]: [String; 2],
+    [address, username_or_device]: [String; 2],
 ) -> Result<Option<Response>, PageError> {
     let internal = |e: &(dyn std::error::Error + 'static)| PageError::internal(language, e);
     let checked = check_password(&state, attempt.username.as_ref(), attempt.password).await;
@@ -304,7 +312,12 @@ async fn finish_login(
         .refund(&address, &address_policy)
         .await
         .map_err(|e| internal(&e))?;
+    let username = username_subject(account.username.as_str());
     txn.throttle().reset(&username).await.map_err(|e| internal(&e))?;
+    if username_or_device != username {
+        let device = username_or_device;
+        txn.throttle().reset(&device).await.map_err(|e| internal(&e))?;
+    }
     txn.accounts()
         .record_login(&account.id)
         .await
@@ -322,6 +335,9 @@ async fn finish_login(
     }
     if let Some(set_cookie) = set_cookie.or_else(|| session::renewed_cookie(&state, &headers)) {
         response.headers_mut().append(header::SET_COOKIE, set_cookie);
+    }
+    if let Some(device_cookie) = device::cookie_for(&state, &account.username) {
+        response.headers_mut().append(header::SET_COOKIE, device_cookie);
     }
     Ok(Some(response))
 }

@@ -5,6 +5,7 @@ pub mod authorize;
 pub mod backchannel;
 pub mod carry_on;
 pub mod clients;
+pub mod device;
 pub mod discovery;
 pub mod keys;
 pub mod login;

@@ -969,6 +969,65 @@ async fn unknown_usernames_and_wrong_passwords_get_one_message_and_are_throttled
     app.stop().await;
 }
 
+/// Whoever fails at a member's username on purpose blocks their own tries,
+/// not the member in a browser that logged in to that username before
+/// (OWASP's device cookies): no lockout an attacker can keep up.
+#[tokio::test]
+async fn failing_at_a_members_username_on_purpose_does_not_keep_the_member_out_of_their_own_browser() {
+    let app = spawn_app().await;
+    member(&app.store, "sanne").await;
+    member(&app.store, "daan-2015").await;
+    let (client_id, _) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Rs256).await;
+    let ask_again = authorize_url(&app, &client_id, &[("prompt", "login")]);
+    let attempt = |browser: reqwest::Client, username: &'static str, password: &'static str| {
+        let (app, ask_again) = (&app, &ask_again);
+        async move {
+            let login = LoginForm::open(app, &browser, ask_again).await.unwrap();
+            let form = login.filled(username, password);
+            browser.post(app.url("/login")).form(&form).send().await.unwrap()
+        }
+    };
+    let own = browser();
+    let first = attempt(own.clone(), "sanne", PASSWORD).await;
+    assert_eq!(first.status(), 303);
+    let device = first
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|value| value.to_str().unwrap())
+        .find(|value| value.starts_with("si_device="))
+        .expect("a device cookie")
+        .to_owned();
+    for part in ["HttpOnly", "SameSite=Lax", "Path=/login", "Max-Age=31536000"] {
+        assert!(device.contains(part), "{device}");
+    }
+
+    let attacker = browser();
+    for _ in 0..5 {
+        let failed = attempt(attacker.clone(), "sanne", "Gok-maar-raak-1!").await;
+        assert_eq!(failed.status(), 401);
+    }
+    let blocked = attempt(attacker.clone(), "sanne", PASSWORD).await;
+    assert_eq!(blocked.status(), 429, "the guesser waits");
+    let own_login = attempt(own.clone(), "sanne", PASSWORD).await;
+    assert_eq!(own_login.status(), 303, "the member's own browser does not");
+
+    // The cookie is for that username only.
+    for _ in 0..5 {
+        attempt(attacker.clone(), "daan-2015", "Gok-maar-raak-1!").await;
+    }
+    let other = attempt(own.clone(), "daan-2015", PASSWORD).await;
+    assert_eq!(other.status(), 429);
+
+    // Guesses from the member's own browser count against it, as any others.
+    for _ in 0..5 {
+        let failed = attempt(own.clone(), "sanne", "Gok-maar-raak-1!").await;
+        assert_eq!(failed.status(), 401);
+    }
+    assert_eq!(attempt(own.clone(), "sanne", PASSWORD).await.status(), 429);
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn an_address_that_tried_too_often_is_told_so_not_that_a_password_was_wrong() {
     let app = spawn_app().await;
