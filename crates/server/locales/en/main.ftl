@@ -33,6 +33,10 @@ login-throttled-address = Too many logins are being tried from this network just
         [one] minute
        *[other] minutes
     }.
+forgot-throttled-address = Too many recovery mails have been asked for from this network just now. Try again in { $minutes } { $minutes ->
+        [one] minute
+       *[other] minutes
+    }.
 login-expired-form = This form had expired. Please enter your details again.
 
 # Errors when another website sends you to log in

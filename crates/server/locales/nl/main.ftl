@@ -33,6 +33,10 @@ login-throttled-address = Vanaf dit netwerk wordt nu te vaak geprobeerd in te lo
         [one] minuut
        *[other] minuten
     } opnieuw.
+forgot-throttled-address = Vanaf dit netwerk zijn nu te veel herstelmails aangevraagd. Probeer het over { $minutes } { $minutes ->
+        [one] minuut
+       *[other] minuten
+    } opnieuw.
 login-expired-form = Dit formulier was verlopen. Vul je gegevens opnieuw in.
 
 # Fouten bij het inloggen vanuit een andere website

@@ -224,11 +224,8 @@ pub async fn submit(
             throttled_message(language, says, now, until),
             StatusCode::TOO_MANY_REQUESTS,
         );
-        // Whole seconds, rounded up: a client that waits this long is not blocked still.
-        let millis = (until - now).whole_milliseconds().max(1);
-        let seconds = i64::try_from((millis + 999) / 1000).unwrap_or(i64::MAX);
         wait.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            .insert(header::RETRY_AFTER, retry_after(now, until));
         return Ok(wait);
     }
     // The place in line is taken only now, so that attempts waiting for the
@@ -430,6 +427,13 @@ async fn check_password(
             Ok(None)
         }
     }
+}
+
+/// `Retry-After` for a subject blocked until `until`: whole seconds, rounded
+/// up, so that a client that waits this long is not blocked still.
+pub(crate) fn retry_after(now: OffsetDateTime, until: OffsetDateTime) -> HeaderValue {
+    let millis = (until - now).whole_milliseconds().max(1);
+    HeaderValue::from(i64::try_from((millis + 999) / 1000).unwrap_or(i64::MAX))
 }
 
 /// "Try again in N minutes", for a throttled password attempt: the text

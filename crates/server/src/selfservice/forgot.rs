@@ -8,7 +8,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
     extract::State,
-    http::{HeaderMap, StatusCode},
+    http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use fluent_templates::fluent_bundle::FluentValue;
@@ -25,12 +25,14 @@ use super::new_password::RESET_PATH;
 use crate::{
     app::AppState,
     http::{
+        client_address::ClientAddress,
         csrf::{self, FormToken},
         error::{PageError, other},
         i18n::Language,
         page_query::PageForm,
     },
     mail::{self, Mail},
+    oidc::login::{retry_after, throttled_message},
 };
 
 pub const PASSWORD_PATH: &str = "/forgot-password";
@@ -184,19 +186,29 @@ pub async fn show_username(
 pub async fn request_password(
     State(state): State<AppState>,
     language: Language,
+    from: ClientAddress,
     headers: HeaderMap,
     PageForm(form): PageForm<ForgotForm>,
 ) -> Result<Response, PageError> {
-    request(state, language, &headers, Forgotten::Password, form).await
+    let asked = Asked { form, from };
+    request(state, language, &headers, Forgotten::Password, asked).await
 }
 
 pub async fn request_username(
     State(state): State<AppState>,
     language: Language,
+    from: ClientAddress,
     headers: HeaderMap,
     PageForm(form): PageForm<ForgotForm>,
 ) -> Result<Response, PageError> {
-    request(state, language, &headers, Forgotten::Username, form).await
+    let asked = Asked { form, from };
+    request(state, language, &headers, Forgotten::Username, asked).await
+}
+
+/// A forgot page's form, and where it came from.
+struct Asked {
+    form: ForgotForm,
+    from: ClientAddress,
 }
 
 /// Checks the form, answers "Kijk in je mail", and only then looks for the
@@ -206,7 +218,7 @@ async fn request(
     language: Language,
     headers: &HeaderMap,
     forgotten: Forgotten,
-    form: ForgotForm,
+    Asked { form, from }: Asked,
 ) -> Result<Response, PageError> {
     let (typed, max_length) = match forgotten {
         Forgotten::Password => (form.username, 80),
@@ -225,6 +237,9 @@ async fn request(
     };
     if !csrf::is_valid(headers, &form.csrf) {
         return refuse("login-expired-form");
+    }
+    if let Some(wait) = too_often_from(&state, language, headers, forgotten, &from, &typed).await? {
+        return Ok(wait);
     }
     let background = state.clone();
     match forgotten {
@@ -250,6 +265,47 @@ async fn request(
         }
     }
     Ok(forgotten.check_mail(&state, language))
+}
+
+/// Recovery requests from one address (an IPv6 /64): 30 at once, then one
+/// a minute. A library's public computers share an address; a script that
+/// tries every card number from one network soon waits.
+const REQUESTS_PER_ADDRESS: ThrottlePolicy = ThrottlePolicy {
+    free_failures: 30,
+    first_block: std::time::Duration::from_secs(60),
+    longest_block: std::time::Duration::from_secs(15 * 60),
+    forgive_every: std::time::Duration::from_secs(60),
+};
+
+/// Counts a request from `from`; the page that says to wait when it must.
+/// Every request counts alike, so the answer says nothing about accounts.
+async fn too_often_from(
+    state: &AppState,
+    language: Language,
+    headers: &HeaderMap,
+    forgotten: Forgotten,
+    from: &ClientAddress,
+    typed: &str,
+) -> Result<Option<Response>, PageError> {
+    let subject = format!("recovery-{}", from.throttle_subject());
+    let blocked = state
+        .store
+        .as_writer()
+        .await
+        .throttle()
+        .charge(&subject, &REQUESTS_PER_ADDRESS)
+        .await
+        .map_err(|e| PageError::internal(language, &e))?;
+    let Some(until) = blocked else {
+        return Ok(None);
+    };
+    let now = state.clock().now();
+    let says = throttled_message(language, "forgot-throttled-address", now, until);
+    let status = StatusCode::TOO_MANY_REQUESTS;
+    let mut wait = forgotten.page(state, language, headers, typed.to_owned(), Some(says), status);
+    wait.headers_mut()
+        .insert(header::RETRY_AFTER, retry_after(now, until));
+    Ok(Some(wait))
 }
 
 /// Recovery mails to one account or address: three at once, then one after

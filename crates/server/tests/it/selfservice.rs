@@ -436,6 +436,35 @@ async fn asking_again_and_again_sends_three_mails_not_a_flood() {
     app.stop().await;
 }
 
+/// Every card number tried from one network: after 30 requests (a
+/// library's public computers share an address) the next waits, on both
+/// forgot pages alike, whatever was typed.
+#[tokio::test]
+async fn one_network_asking_for_recovery_mails_for_many_accounts_soon_waits() {
+    let app = spawn_app().await;
+    let visitor = browser();
+    for n in 0..30 {
+        let card = format!("2000001234{n:04}");
+        let fields = [("username", card.as_str())];
+        let (status, _) = submit(&app, &visitor, "/forgot-password", &fields).await;
+        assert_eq!(status, 200, "request {n}");
+    }
+    let fields = [("email", "ouders@example.nl")];
+    let (status, page) = submit(&app, &visitor, "/forgot-username", &fields).await;
+    assert_eq!(status, 429);
+    assert!(
+        page.contains(
+            "Vanaf dit netwerk zijn nu te veel herstelmails aangevraagd. Probeer het over 1 minuut opnieuw."
+        ),
+        "{page}"
+    );
+    assert!(
+        page.contains(r#"value="ouders@example.nl""#),
+        "what was typed stays: {page}"
+    );
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn help_shows_the_configured_text_and_link_or_the_built_in_one() {
     let app = spawn_app_with(|config| {
