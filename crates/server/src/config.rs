@@ -30,6 +30,7 @@ pub const KEYS: &[&str] = &[
     "hashing.parallelism",
     "hashing.concurrency",
     "hashing.max_wait_ms",
+    "hashing.failed_login_ms",
     "mail.sender",
     "mail.library_name",
     "mail.help_url",
@@ -167,11 +168,19 @@ pub struct HashingConfig {
     /// A login or password change that would wait longer than this for the
     /// hashing threads is turned away with "busy, try again" at once.
     pub max_wait_ms: u64,
+    /// A failed login answers no sooner than this after it arrived, so that
+    /// the time does not tell a migrated account's slow legacy hash apart
+    /// from an unknown username.
+    pub failed_login_ms: u64,
 }
 
 impl HashingConfig {
     pub fn max_wait(&self) -> std::time::Duration {
         std::time::Duration::from_millis(self.max_wait_ms)
+    }
+
+    pub fn failed_login(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.failed_login_ms)
     }
 }
 
@@ -284,6 +293,7 @@ impl Default for Config {
                 parallelism: 1,
                 concurrency: 0,
                 max_wait_ms: 3000,
+                failed_login_ms: 400,
             },
             mail: MailConfig::default(),
             oidc: OidcConfig::default(),
@@ -387,6 +397,11 @@ impl Config {
         {
             return Err(ConfigError(
                 "invalid configuration value for mail (SI_MAIL__*): batch_size, concurrency, lease_seconds and max_attempts must be at least 1".to_owned(),
+            ));
+        }
+        if self.hashing.failed_login_ms > 10_000 {
+            return Err(ConfigError(
+                "invalid configuration value for hashing.failed_login_ms (SI_HASHING__FAILED_LOGIN_MS): at most 10000 (10 s)".to_owned(),
             ));
         }
         if self.selfservice.reset_link_minutes == 0 || self.selfservice.confirm_link_days == 0 {

@@ -143,6 +143,7 @@ pub async fn submit(
     headers: HeaderMap,
     PageForm(form): PageForm<LoginForm>,
 ) -> Result<Response, PageError> {
+    let arrived = tokio::time::Instant::now();
     let request: LoginRequest = serde_urlencoded::from_str(&form.request).unwrap_or_default();
     // The form posts without the query that carried `ui_locales`: the
     // answer stays in the language the form was shown in.
@@ -261,8 +262,12 @@ pub async fn submit(
     match tokio::spawn(finish).await {
         Ok(Ok(Some(response))) => Ok(response),
         Ok(Ok(None)) => {
-            // Counted already, before the check.
+            // Counted already, before the check. A migrated account's legacy
+            // check (bcrypt, scrypt: tens of milliseconds) comes on top of
+            // the argon2id work an unknown username gets: the answer waits,
+            // so its time does not tell which accounts still hold one.
             tracing::info!("login failed");
+            tokio::time::sleep_until(arrived + state.config.hashing.failed_login()).await;
             Ok(again(language.text("login-failed"), StatusCode::UNAUTHORIZED))
         }
         Ok(Err(error)) => Err(error),

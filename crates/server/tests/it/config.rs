@@ -31,6 +31,11 @@ fn a_bad_value_stops_start_up_with_one_line_naming_the_key() {
         ("SI_LOG_FORMAT", "xml", "SI_LOG_FORMAT"),
         ("SI_HASHING__MEMORY_KIB", "lots", "SI_HASHING__MEMORY_KIB"),
         ("SI_HASHING__ITERATIONS", "0", "SI_HASHING"),
+        (
+            "SI_HASHING__FAILED_LOGIN_MS",
+            "60000",
+            "SI_HASHING__FAILED_LOGIN_MS",
+        ),
         ("SI_TRUSTED_PROXIES", "10.0.0.0/33", "SI_TRUSTED_PROXIES"),
         ("SI_LOG_FILTER", "single_identity=loud", "SI_LOG_FILTER"),
         (

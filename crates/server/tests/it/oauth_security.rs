@@ -1145,6 +1145,43 @@ async fn behind_a_trusted_balancer_failures_count_against_the_members_address_no
     proxied.stop().await;
 }
 
+/// A wrong password for a migrated account's legacy hash costs that check on
+/// top of the argon2id work an unknown username gets: every failed login
+/// waits for `hashing.failed_login_ms`, so the answer's time tells nothing.
+#[tokio::test]
+async fn a_failed_login_is_answered_no_sooner_than_the_configured_time() {
+    let app = spawn_app_with(|config| config.hashing.failed_login_ms = 300).await;
+    member(&app.store, "anchor").await;
+    app.store
+        .accounts()
+        .create(NewAccount {
+            username: Username::parse("oud.lid").unwrap(),
+            email: None,
+            status: AccountStatus::Active,
+            language: "nl".into(),
+            password_hash: Some("{SSHA}jdALDtX0+MVMkRsX0ilHz0O6Uos95D4s".into()),
+        })
+        .await
+        .unwrap();
+    let (client_id, _) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Rs256).await;
+    let browser = browser();
+    let login = LoginForm::open(&app, &browser, &authorize_url(&app, &client_id, &[]))
+        .await
+        .unwrap();
+    for username in ["oud.lid", "anchor", "niemand-hier"] {
+        let started = std::time::Instant::now();
+        let form = login.filled(username, "Niet-het-wachtwoord-1");
+        let response = browser.post(app.url("/login")).form(&form).send().await.unwrap();
+        let took = started.elapsed();
+        assert_eq!(response.status(), 401, "{username}");
+        assert!(
+            took >= std::time::Duration::from_millis(300),
+            "{username}: {took:?}"
+        );
+    }
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn a_legacy_password_works_once_and_is_then_stored_as_argon2id() {
     let app = spawn_app().await;
