@@ -96,6 +96,11 @@ mail-linked-subject = Your account is linked to { $library_name }
 mail-linked-intro = Your registration at { $library_name } has been linked to your account { $username }.
 mail-linked-same = You log in there with the same username and password.
 
+## Username changed
+mail-username-changed-subject = Your username has been changed
+mail-username-changed-intro = The username of your account has been changed from { $old } to { $new }. From now on, log in with { $new }.
+mail-username-changed-not-you = Was this not you? Then choose a new password straight away with “Forgot your password?” on the login page, with your username { $new }. After that you can change your username back.
+
 ## Password changed
 mail-password-changed-subject = Your password has been changed
 mail-password-changed-intro = The password of your account { $username } has been changed.

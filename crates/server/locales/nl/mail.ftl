@@ -96,6 +96,11 @@ mail-linked-subject = Je account is gekoppeld aan { $library_name }
 mail-linked-intro = Je inschrijving bij { $library_name } is gekoppeld aan je account { $username }.
 mail-linked-same = Je logt daar in met dezelfde gebruikersnaam en hetzelfde wachtwoord.
 
+## Gebruikersnaam gewijzigd
+mail-username-changed-subject = Je gebruikersnaam is veranderd
+mail-username-changed-intro = De gebruikersnaam van je account is veranderd van { $old } in { $new }. Log voortaan in met { $new }.
+mail-username-changed-not-you = Was jij dit niet? Kies dan meteen een nieuw wachtwoord met “Wachtwoord vergeten?” op de inlogpagina, met je gebruikersnaam { $new }. Daarna kun je je gebruikersnaam weer terugzetten.
+
 ## Wachtwoord veranderd
 mail-password-changed-subject = Je wachtwoord is veranderd
 mail-password-changed-intro = Het wachtwoord van je account { $username } is veranderd.

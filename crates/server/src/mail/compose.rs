@@ -310,6 +310,20 @@ impl Body {
                 button: None,
                 notes: vec![text("mail-done-yourself"), text("mail-password-changed-not-you")],
             },
+            Mail::UsernameChanged { old, new } => Body {
+                subject: text("mail-username-changed-subject"),
+                greeting: text("mail-greeting"),
+                paragraphs: vec![language.text_with(
+                    "mail-username-changed-intro",
+                    &[("old", old.as_str().into()), ("new", new.as_str().into())],
+                )],
+                list: Vec::new(),
+                button: None,
+                notes: vec![
+                    text("mail-done-yourself"),
+                    with("mail-username-changed-not-you", "new", new),
+                ],
+            },
             Mail::RecoveryEmailReset {
                 username,
                 library_name,
@@ -478,6 +492,10 @@ mod tests {
                 library_name: "Bibliotheek Assen".to_owned(),
                 new_email_masked: "a***@example.nl".to_owned(),
             },
+            Mail::UsernameChanged {
+                old: "anna88".to_owned(),
+                new: "Anna.deBoer".to_owned(),
+            },
         ]
     }
 
@@ -511,7 +529,7 @@ mod tests {
     #[test]
     fn the_samples_cover_every_kind() {
         let kinds: BTreeSet<_> = samples().iter().map(Mail::template).collect();
-        assert_eq!(kinds.len(), 10);
+        assert_eq!(kinds.len(), 11);
     }
 
     #[test]
@@ -835,6 +853,27 @@ mod tests {
             &[
                 "The password of your account anna88 has been changed.",
                 "“Forgot your password?”",
+            ],
+        );
+    }
+
+    #[test]
+    fn a_changed_username_is_told_with_the_way_back_if_it_was_not_the_member() {
+        let mail = &samples()[13];
+        assert_says(
+            mail,
+            Language::Nl,
+            &[
+                "De gebruikersnaam van je account is veranderd van anna88 in Anna.deBoer.",
+                "met je gebruikersnaam Anna.deBoer",
+            ],
+        );
+        assert_says(
+            mail,
+            Language::En,
+            &[
+                "has been changed from anna88 to Anna.deBoer.",
+                "with your username Anna.deBoer",
             ],
         );
     }

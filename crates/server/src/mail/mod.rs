@@ -70,6 +70,8 @@ pub enum Mail {
     AccountLinked { username: String, library_name: String },
     /// The password was changed.
     PasswordChanged { username: String },
+    /// The username was changed on the account page.
+    UsernameChanged { old: String, new: String },
     /// A desk reset the recovery address to the one in the registration.
     RecoveryEmailReset {
         username: String,
@@ -112,6 +114,7 @@ impl Mail {
             Mail::EmailChangedNotice { .. } => "email_changed_notice",
             Mail::AccountLinked { .. } => "account_linked",
             Mail::PasswordChanged { .. } => "password_changed",
+            Mail::UsernameChanged { .. } => "username_changed",
             Mail::RecoveryEmailReset { .. } => "recovery_email_reset",
         }
     }

@@ -137,9 +137,18 @@ pub async fn change_username(
         return page(&state, language, &headers, &account, refuse("username-same")).await;
     }
     let hold_until = state.clock().now() + time::Duration::days(HOLD_DAYS);
+    // The recovery address hears of it: on a shared computer it may not
+    // have been the member, who would otherwise only find out at the next login.
     let renamed = async {
         let txn = state.store.begin().await?;
         txn.accounts().change_username(&account, &new, hold_until).await?;
+        if let Some(email) = &account.email {
+            let notice = Mail::UsernameChanged {
+                old: account.username.as_str().to_owned(),
+                new: new.as_str().to_owned(),
+            };
+            mail::queue(&txn, email, account_language(&account), &notice).await?;
+        }
         txn.commit().await
     }
     .await;

@@ -730,7 +730,8 @@ async fn a_new_member_confirms_sets_a_password_and_lands_on_the_account_page() {
 
 #[tokio::test]
 async fn a_member_changes_the_username_and_the_old_one_stays_held() {
-    let app = spawn_app().await;
+    let smtp = SmtpServer::start();
+    let app = app_with_mail(&smtp).await;
     member(&app.store, "sanne").await;
     member(&app.store, "daan.jansen").await;
     let member_browser = browser();
@@ -766,6 +767,13 @@ async fn a_member_changes_the_username_and_the_old_one_stays_held() {
     assert!(
         page.contains("Je gebruikersnaam is gewijzigd") && page.contains("Sanne.deVries"),
         "{page}"
+    );
+    let notice = &smtp.wait_for_async(1).await[0];
+    assert_eq!(notice.to, ["ouders@example.nl"]);
+    let text = text_of(notice);
+    assert!(
+        text.contains("is veranderd van sanne in Sanne.deVries. Log voortaan in met Sanne.deVries."),
+        "{text}"
     );
 
     // Someone else cannot take the old name over; its owner can take it back.
