@@ -47,6 +47,7 @@ pub const KEYS: &[&str] = &[
     "oidc.code_seconds",
     "oidc.refresh_token_days",
     "oidc.session_hours",
+    "oidc.session_idle_minutes",
     "selfservice.help_url",
     "selfservice.help_text_nl",
     "selfservice.help_text_en",
@@ -126,6 +127,8 @@ pub struct OidcConfig {
     pub refresh_token_days: u32,
     /// How long a browser session gives single sign-on without a password.
     pub session_hours: u32,
+    /// A session not used for this long ends before that (0: never).
+    pub session_idle_minutes: u32,
 }
 
 impl Default for OidcConfig {
@@ -137,11 +140,20 @@ impl Default for OidcConfig {
             code_seconds: 60,
             refresh_token_days: 30,
             session_hours: 12,
+            session_idle_minutes: 30,
         }
     }
 }
 
 impl OidcConfig {
+    /// How long a session may go unused; no limit for 0.
+    pub fn session_idle(&self) -> std::time::Duration {
+        match self.session_idle_minutes {
+            0 => std::time::Duration::MAX,
+            minutes => std::time::Duration::from_secs(u64::from(minutes) * 60),
+        }
+    }
+
     /// The longest a token signed now stays valid: a retired key stays
     /// published at least this long.
     pub fn longest_token_lifetime(&self) -> std::time::Duration {

@@ -1,8 +1,11 @@
 //! Browser sessions: what gives single sign-on. The cookie holds a random
 //! token; the database holds only its digest, the account and the times.
 
+use std::time::Duration;
+
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, sea_query::OnConflict,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
+    sea_query::{Expr, OnConflict},
 };
 use si_domain::AccountId;
 use time::OffsetDateTime;
@@ -92,21 +95,37 @@ impl<'c, C: ConnectionTrait> Sessions<'c, C> {
 
     /// The session behind a cookie's digest, if it has not expired.
     pub async fn find(&self, digest: &str) -> Result<Option<BrowserSession>, StoreError> {
-        let Some(row) = browser_session::Entity::find_by_id(digest.to_owned())
+        let row = browser_session::Entity::find_by_id(digest.to_owned())
             .one(self.conn)
-            .await?
+            .await?;
+        match row {
+            Some(row) if row.expires_at > self.clock.now_millis() => session_from_row(row).map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    /// As [`Self::find`], and only while it is in use: used within `idle`
+    /// (single sign-on ends for a browser left alone, as a library's public
+    /// computer may be). The use is recorded, at most once a minute, so a
+    /// session in use goes on.
+    pub async fn in_use(&self, digest: &str, idle: Duration) -> Result<Option<BrowserSession>, StoreError> {
+        let row = browser_session::Entity::find_by_id(digest.to_owned())
+            .one(self.conn)
+            .await?;
+        let now = self.clock.now_millis();
+        let idle = i64::try_from(idle.as_millis()).unwrap_or(i64::MAX);
+        let Some(row) = row.filter(|row| row.expires_at > now && row.last_seen_at.saturating_add(idle) > now)
         else {
             return Ok(None);
         };
-        if row.expires_at <= self.clock.now_millis() {
-            return Ok(None);
+        if now - row.last_seen_at >= RECORD_USE_EVERY_MILLIS {
+            browser_session::Entity::update_many()
+                .col_expr(browser_session::Column::LastSeenAt, Expr::value(now))
+                .filter(browser_session::Column::IdDigest.eq(digest))
+                .exec(self.conn)
+                .await?;
         }
-        Ok(Some(BrowserSession {
-            account: parse_stored("account id", &row.account_id, AccountId::parse)?,
-            auth_time: millis_to_time("auth time", row.auth_time)?,
-            expires_at: millis_to_time("session expiry", row.expires_at)?,
-            digest: row.id_digest,
-        }))
+        session_from_row(row).map(Some)
     }
 
     /// Ends one session, and the codes it gave that are not yet redeemed
@@ -183,6 +202,19 @@ impl<'c, C: ConnectionTrait> Sessions<'c, C> {
             .map(|row| row.client_id)
             .collect())
     }
+}
+
+/// How often a session's use is written down: a minute is exact enough for
+/// an idle limit counted in minutes, and spares a write per request.
+const RECORD_USE_EVERY_MILLIS: i64 = 60_000;
+
+fn session_from_row(row: browser_session::Model) -> Result<BrowserSession, StoreError> {
+    Ok(BrowserSession {
+        account: parse_stored("account id", &row.account_id, AccountId::parse)?,
+        auth_time: millis_to_time("auth time", row.auth_time)?,
+        expires_at: millis_to_time("session expiry", row.expires_at)?,
+        digest: row.id_digest,
+    })
 }
 
 pub(crate) fn to_millis(moment: OffsetDateTime) -> i64 {

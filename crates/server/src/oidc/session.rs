@@ -26,10 +26,12 @@ pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
         .map(|(_, value)| value)
 }
 
-/// The live session of this browser, if any.
+/// The live session of this browser, if any: not expired, and used within
+/// `oidc.session_idle_minutes`. Asking counts as a use.
 pub async fn current(state: &AppState, headers: &HeaderMap) -> Result<Option<BrowserSession>, StoreError> {
+    let idle = state.config.oidc.session_idle();
     match cookie(headers, SESSION_COOKIE) {
-        Some(token) if token.len() == 43 => state.store.sessions().find(&digest(token)).await,
+        Some(token) if token.len() == 43 => state.store.sessions().in_use(&digest(token), idle).await,
         _ => Ok(None),
     }
 }

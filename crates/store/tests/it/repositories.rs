@@ -516,6 +516,44 @@ async fn store_with_clock() -> (Store, FixedClock, TestDatabase) {
     (store, clock, database)
 }
 
+/// Single sign-on ends for a browser left alone (a library's public
+/// computer); a session in use goes on, and its row stays for logout.
+#[tokio::test]
+async fn a_session_left_unused_ends_and_one_in_use_goes_on() {
+    let (store, clock, _database) = store_with_clock().await;
+    let account = store.accounts().create(new_account("sanne", None)).await.unwrap();
+    let sessions = store.sessions();
+    let idle = std::time::Duration::from_secs(30 * 60);
+    let ends = si_store::Clock::now(&clock) + si_store::time::Duration::hours(12);
+    for digest in ["in-use", "left"] {
+        sessions.create(digest, &account.id, ends).await.unwrap();
+    }
+    let minutes = si_store::time::Duration::minutes;
+
+    clock.advance(minutes(29));
+    assert!(sessions.in_use("in-use", idle).await.unwrap().is_some());
+    clock.advance(minutes(29));
+    assert!(
+        sessions.in_use("in-use", idle).await.unwrap().is_some(),
+        "used 29 minutes ago"
+    );
+    assert!(
+        sessions.in_use("left", idle).await.unwrap().is_none(),
+        "58 minutes unused"
+    );
+    assert!(
+        sessions.find("left").await.unwrap().is_some(),
+        "still there for a logout to end and tell its clients"
+    );
+    clock.advance(minutes(30));
+    assert!(sessions.in_use("in-use", idle).await.unwrap().is_none());
+    let never = std::time::Duration::MAX;
+    assert!(
+        sessions.in_use("left", never).await.unwrap().is_some(),
+        "no limit"
+    );
+}
+
 mod outbox {
     use std::{collections::BTreeSet, sync::Arc, time::Duration};
 
