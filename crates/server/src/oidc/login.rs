@@ -335,7 +335,7 @@ async fn finish_login(
     if let Some((earlier_account, ended)) = ended {
         backchannel::sessions_ended(&state, &earlier_account, &[ended]).await;
     }
-    if let Some(set_cookie) = set_cookie.or_else(|| session::renewed_cookie(&state, &headers)) {
+    if let Some(set_cookie) = set_cookie {
         response.headers_mut().append(header::SET_COOKIE, set_cookie);
     }
     if let Some(device_cookie) = device::cookie_for(&state, &account.username) {

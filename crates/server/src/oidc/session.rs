@@ -1,6 +1,7 @@
 //! The browser session cookie that gives single sign-on: a random token in
 //! an HttpOnly, SameSite=Lax cookie (made Secure behind https by
-//! `http::security`); the database keeps only its digest.
+//! `http::security`) that ends with the browser; the database keeps only
+//! its digest, and when the session ends.
 
 use axum::http::{HeaderMap, HeaderValue, header};
 use si_credentials::secrets::{SecretToken, digest};
@@ -50,15 +51,14 @@ pub async fn start(
         .sessions()
         .create(&token.digest(), account, expires_at)
         .await?;
-    let cookie = session_cookie(token.expose(), lifetime.whole_seconds());
-    Ok((session, cookie))
+    Ok((session, session_cookie(token.expose())))
 }
 
 /// A login in a browser that has a session already. The same member's
 /// session goes on, from this login (a new one would leave the clients of
 /// the old one out of the next logout); another member's session is ended
 /// first, as a logout would, and a new one starts. The `Set-Cookie` value
-/// comes only with a new session (see [`renewed_cookie`] for the other).
+/// comes only with a new session.
 pub async fn start_or_renew(
     state: &AppState,
     repositories: &impl Repositories,
@@ -100,26 +100,19 @@ pub async fn start_or_renew(
     }
 }
 
-/// The `Set-Cookie` value that carries this browser's session cookie on
-/// for a whole session lifetime again, after [`start_or_renew`] renewed it.
-pub fn renewed_cookie(state: &AppState, headers: &HeaderMap) -> Option<HeaderValue> {
-    let token = cookie(headers, SESSION_COOKIE).filter(|token| {
-        token
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    })?;
-    let lifetime = time::Duration::hours(i64::from(state.config.oidc.session_hours));
-    Some(session_cookie(token, lifetime.whole_seconds()))
-}
-
 /// The `Set-Cookie` value that removes the session cookie.
 pub fn clear() -> HeaderValue {
-    session_cookie("", 0)
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax"
+    ))
+    .expect("cookie made of safe characters")
 }
 
-fn session_cookie(value: &str, max_age: i64) -> HeaderValue {
+/// No `Max-Age`: the cookie ends when the browser closes, as on a library's
+/// public computer at the end of a turn. The session's own end is kept here.
+fn session_cookie(token: &str) -> HeaderValue {
     HeaderValue::from_str(&format!(
-        "{SESSION_COOKIE}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax"
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax"
     ))
     .expect("cookie made of safe characters")
 }
