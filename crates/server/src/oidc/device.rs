@@ -7,6 +7,7 @@
 use axum::http::{HeaderMap, HeaderValue};
 use si_credentials::secrets::{SecretToken, digest};
 use si_domain::Username;
+use si_store::accounts::Account;
 
 use super::session::cookie;
 use crate::app::AppState;
@@ -16,12 +17,15 @@ pub const DEVICE_COOKIE: &str = "si_device";
 /// A year: the cookie is renewed at every login on the device.
 const LIFETIME_SECONDS: i64 = 365 * 24 * 60 * 60;
 
-/// The throttle subject of this browser's attempts at `username`, when it
-/// carries that username's device cookie; the username's own otherwise.
-pub fn recognised(state: &AppState, headers: &HeaderMap, username: &Username) -> Option<String> {
+/// The throttle subject of this browser's attempts at `account`, when it
+/// carries a device cookie of its username. The password in use is part of
+/// it: once the member sets a new one (after locking their own device out,
+/// say), the device starts afresh.
+pub fn recognised(state: &AppState, headers: &HeaderMap, account: &Account) -> Option<String> {
     let value = cookie(headers, DEVICE_COOKIE)?;
-    let nonce = state.keyring.device_nonce(value, username.as_str())?;
-    Some(format!("device:{}", digest(nonce)))
+    let nonce = state.keyring.device_nonce(value, account.username.as_str())?;
+    let password = account.password_hash.as_deref().unwrap_or_default();
+    Some(format!("device:{}", digest(&format!("{nonce}\0{password}"))))
 }
 
 /// The `Set-Cookie` value that makes this browser a known device of

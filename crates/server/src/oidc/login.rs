@@ -192,16 +192,20 @@ pub async fn submit(
     // sent side by side cannot all slip in before the first failure is on
     // record. The address first: an address that must wait adds nothing to
     // the username's count.
-    // The username as the check will look it up: whitespace inside what was
+    // The username as the check looks it up: whitespace inside what was
     // typed must not make a fresh count for the same account. A browser that
-    // logged in to it before has a count of its own.
+    // logged in to the account before has a count of its own.
     let username = Username::parse(&form.username).ok();
+    let account = match &username {
+        Some(username) => (state.store.accounts().by_username(username).await).map_err(|e| internal(&e))?,
+        None => None,
+    };
     let counted_as = username
         .as_ref()
         .map_or(username_typed.as_str(), Username::as_str);
-    let of_this_device = username
+    let of_this_device = account
         .as_ref()
-        .and_then(|username| device::recognised(&state, &headers, username));
+        .and_then(|account| device::recognised(&state, &headers, account));
     let subjects = [
         client_address.throttle_subject(),
         of_this_device.unwrap_or_else(|| username_subject(counted_as)),
@@ -247,7 +251,7 @@ pub async fn submit(
     // tab or reloads while the password is checked still gets the attempt
     // back when it was right, as if they had waited.
     let attempt = Attempt {
-        username,
+        account,
         password: form.password,
         place_in_line: admission,
     };
@@ -277,26 +281,28 @@ pub async fn submit(
 
 /// A login attempt admitted to the password check.
 struct Attempt {
-    /// None when what was typed cannot be a username.
-    username: Option<Username>,
+    /// None when no account has the username typed.
+    account: Option<Account>,
     password: String,
     /// Held until the check ends, hashes and all.
     place_in_line: Admission,
 }
 
 /// Checks the password; when it is right, gives the attempt back, clears
-/// the counts of the username and of this device, records the login and
-/// answers with the session and a renewed device cookie; none when it is wrong.
+/// the count it was made under (the username's, or this device's: a member
+/// logging in on their own device gives a guesser elsewhere no fresh
+/// tries), records the login and answers with the session and a renewed
+/// device cookie; none when it is wrong.
 async fn finish_login(
     state: AppState,
     language: Language,
     headers: HeaderMap,
     destination: Destination,
     attempt: Attempt,
-    [address, username_or_device]: [String; 2],
+    [address, counted_under]: [String; 2],
 ) -> Result<Option<Response>, PageError> {
     let internal = |e: &(dyn std::error::Error + 'static)| PageError::internal(language, e);
-    let checked = check_password(&state, attempt.username.as_ref(), attempt.password).await;
+    let checked = check_password(&state, attempt.account, attempt.password).await;
     drop(attempt.place_in_line);
     let Some(account) = checked.map_err(|e| internal(&e))? else {
         return Ok(None);
@@ -314,12 +320,10 @@ async fn finish_login(
         .refund(&address, &address_policy)
         .await
         .map_err(|e| internal(&e))?;
-    let username = username_subject(account.username.as_str());
-    txn.throttle().reset(&username).await.map_err(|e| internal(&e))?;
-    if username_or_device != username {
-        let device = username_or_device;
-        txn.throttle().reset(&device).await.map_err(|e| internal(&e))?;
-    }
+    txn.throttle()
+        .reset(&counted_under)
+        .await
+        .map_err(|e| internal(&e))?;
     txn.accounts()
         .record_login(&account.id)
         .await
@@ -375,19 +379,15 @@ enum LoginError {
     Credentials(#[from] si_credentials::CredentialError),
 }
 
-/// The account, if the password is right. An unknown username, a legacy hash
-/// and an unreadable one cost the same hashing work as a current hash, so
-/// timing tells nothing.
+/// `account` (the one with the username typed, if any), if the password is
+/// right. An unknown username, a legacy hash and an unreadable one cost the
+/// same hashing work as a current hash, so timing tells nothing.
 async fn check_password(
     state: &AppState,
-    username: Option<&Username>,
+    account: Option<Account>,
     password: String,
 ) -> Result<Option<Account>, LoginError> {
     let params = state.config.argon2();
-    let account = match username {
-        Some(username) => state.store.accounts().by_username(username).await?,
-        None => None,
-    };
     let usable = account.filter(|a| a.status == AccountStatus::Active && a.password_hash.is_some());
     let Some(account) = usable else {
         state.hasher.dummy_verify(password, params).await?;

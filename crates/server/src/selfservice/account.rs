@@ -38,11 +38,7 @@ use crate::{
         i18n::Language,
     },
     mail::{self, Mail},
-    oidc::{
-        backchannel,
-        login::{self, throttled_message},
-        session,
-    },
+    oidc::{backchannel, login::throttled_message, session},
 };
 
 pub const ACCOUNT_PATH: &str = "/account";
@@ -195,7 +191,11 @@ pub async fn change_password(
         )
         .await;
     }
-    if let Some(refusal) = prove_current_password(&state, language, &account, &form.current).await? {
+    let proving = Proving {
+        account: &account,
+        session: &session,
+    };
+    if let Some(refusal) = prove_current_password(&state, language, proving, &form.current).await? {
         let outcome = Outcome {
             current_error: Some(refusal.message),
             busy: refusal.busy,
@@ -256,7 +256,7 @@ pub async fn change_email(
     headers: HeaderMap,
     PageForm(form): PageForm<AccountForm>,
 ) -> Result<Response, PageError> {
-    let Some((form, account, _)) = posted(&state, language, &headers, form).await? else {
+    let Some((form, account, session)) = posted(&state, language, &headers, form).await? else {
         return Ok(Redirect::to("/login").into_response());
     };
     let typed = form.email.trim().to_owned();
@@ -283,7 +283,11 @@ pub async fn change_email(
     }
     // The address that recovers the account: not for whoever finds a
     // session left open on a library's public computer.
-    if let Some(refusal) = prove_current_password(&state, language, &account, &form.current).await? {
+    let proving = Proving {
+        account: &account,
+        session: &session,
+    };
+    if let Some(refusal) = prove_current_password(&state, language, proving, &form.current).await? {
         let outcome = Outcome {
             new_email: typed.clone(),
             email_current_error: Some(refusal.message),
@@ -418,16 +422,25 @@ pub async fn confirm_email(
     Ok(page.with_link(ACCOUNT_PATH, "account-to-account").into_response())
 }
 
-/// Whether `typed` is the account's password (the same hashing work either way).
+/// Whose current password is asked, in which session.
+#[derive(Clone, Copy)]
+struct Proving<'a> {
+    account: &'a Account,
+    /// The session's digest.
+    session: &'a str,
+}
+
 /// Why the current password, asked before a change to the password or the
 /// recovery address (ASVS 3.7.1), does not prove the member: `None` when it
-/// does. Guessing it counts as guessing at the login, and as there each
-/// attempt counts before the password is checked. When the hashing threads
-/// are overloaded nothing is checked or counted: "busy, try again".
+/// does. Guesses count per session, as at the login each before its check:
+/// whoever finds a session left open soon waits, while guesses at the login
+/// page do not keep the member out of their own account page. When the
+/// hashing threads are overloaded nothing is checked or counted: "busy, try
+/// again".
 async fn prove_current_password(
     state: &AppState,
     language: Language,
-    account: &Account,
+    Proving { account, session }: Proving<'_>,
     typed: &str,
 ) -> Result<Option<Refusal>, PageError> {
     let refused = |message: String| Ok(Some(Refusal { message, busy: false }));
@@ -435,7 +448,7 @@ async fn prove_current_password(
         let message = language.text("login-busy");
         return Ok(Some(Refusal { message, busy: true }));
     };
-    let subject = login::username_subject(account.username.as_str());
+    let subject = format!("session:{session}");
     let blocked = async {
         let txn = state.store.begin().await?;
         let blocked = txn
@@ -466,6 +479,7 @@ struct Refusal {
     busy: bool,
 }
 
+/// Whether `typed` is the account's password (the same hashing work either way).
 async fn current_password_matches(state: &AppState, account: &Account, typed: &str) -> bool {
     let params = state.config.argon2();
     match &account.password_hash {

@@ -1024,6 +1024,12 @@ async fn failing_at_a_members_username_on_purpose_does_not_keep_the_member_out_o
     assert_eq!(blocked.status(), 429, "the guesser waits");
     let own_login = attempt(own.clone(), "sanne", PASSWORD).await;
     assert_eq!(own_login.status(), 303, "the member's own browser does not");
+    let still = attempt(attacker.clone(), "sanne", PASSWORD).await;
+    assert_eq!(
+        still.status(),
+        429,
+        "and its login gives the guesser no fresh tries"
+    );
 
     // The cookie is for that username only.
     for _ in 0..5 {

@@ -15,7 +15,10 @@ use si_store::{
 use single_identity::oidc::clients::{ClientKind, IdTokenAlgorithm};
 
 use crate::{
-    interop::{PASSWORD, REDIRECT_URI, browser, hidden_field, log_in_through, member, query_value, register},
+    interop::{
+        PASSWORD, REDIRECT_URI, browser, hidden_field, log_in_through, member, press_log_out, query_value,
+        register,
+    },
     smtp::{ReceivedMail, SmtpServer},
     support::{TestApp, spawn_app, spawn_app_with},
 };
@@ -994,6 +997,9 @@ async fn a_password_reset_ends_an_address_change_and_the_wait_others_caused() {
     let smtp = SmtpServer::start();
     let app = app_with_mail(&smtp).await;
     let account = member(&app.store, "sanne").await;
+    // The member's own browser has logged in before: it has a device cookie.
+    let member_browser = logged_in_to_account(&app, "sanne", PASSWORD).await;
+    press_log_out(&app, &member_browser).await;
     let intruder = logged_in_to_account(&app, "sanne", PASSWORD).await;
     let page = fetch(&intruder, app.url("/account")).await;
     let form = [
@@ -1016,8 +1022,13 @@ async fn a_password_reset_ends_an_address_change_and_the_wait_others_caused() {
     }
     let blocked = post_login(&browser(), &app.url("/login"), "sanne", PASSWORD).await;
     assert_eq!(blocked.status(), 429);
+    // The member, on their own device, has forgotten the password too.
+    for _ in 0..5 {
+        post_login(&member_browser, &app.url("/login"), "sanne", "Was-het-dit-1!").await;
+    }
+    let own_device = post_login(&member_browser, &app.url("/login"), "sanne", PASSWORD).await;
+    assert_eq!(own_device.status(), 429);
 
-    let member_browser = browser();
     submit(
         &app,
         &member_browser,
@@ -1049,6 +1060,8 @@ async fn a_password_reset_ends_an_address_change_and_the_wait_others_caused() {
     assert_eq!(kept.email.unwrap().as_str(), "ouders@example.nl");
     let back = post_login(&browser(), &app.url("/login"), "sanne", NEW_PASSWORD).await;
     assert_eq!(back.status(), 303, "no wait after the reset");
+    let back = post_login(&member_browser, &app.url("/login"), "sanne", NEW_PASSWORD).await;
+    assert_eq!(back.status(), 303, "nor on the member's own device");
 }
 
 #[tokio::test]
@@ -1056,6 +1069,25 @@ async fn guessing_the_current_password_is_throttled_like_the_login() {
     let app = spawn_app().await;
     member(&app.store, "sanne").await;
     let here = logged_in_to_account(&app, "sanne", PASSWORD).await;
+    // Guesses at the login page block the username there, not the member's
+    // own account page: its guesses count per session.
+    for _ in 0..6 {
+        post_login(&browser(), &app.url("/login"), "sanne", "Gok-maar-raak-1!").await;
+    }
+    let page = fetch(&here, app.url("/account")).await;
+    let form = [
+        ("csrf", hidden_field(&page, "csrf")),
+        ("email", "sanne@example.org".to_owned()),
+        ("current", PASSWORD.to_owned()),
+    ];
+    let response = here
+        .post(app.url("/account/email"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+
     let mut last = String::new();
     for _ in 0..6 {
         let page = fetch(&here, app.url("/account")).await;
