@@ -12,7 +12,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
-    extract::{RawQuery, State},
+    extract::{RawQuery, State, rejection::StringRejection},
     http::{HeaderMap, HeaderValue, header},
     response::{IntoResponse, Redirect, Response},
 };
@@ -26,7 +26,7 @@ use super::{
     discovery::END_SESSION_PATH,
     session::{self, SESSION_COOKIE, cookie},
 };
-use crate::http::page_query::{PageForm, PageQuery};
+use crate::http::page_query::PageQuery;
 use crate::{
     app::AppState,
     http::{
@@ -129,14 +129,23 @@ async fn ask_or_end(
 /// The member's own "Uitloggen" button, the answer to the question, or a
 /// relying party's form. Only our own forms carry the CSRF token: any other
 /// POST (a page of a sibling site gets the SameSite=Lax cookie sent too) is
-/// decided as its GET, after a relying party's is carried on.
+/// decided as its GET, after a relying party's is carried on. A `state` that
+/// is not UTF-8 is refused, as by GET.
 pub async fn confirm(
     State(state): State<AppState>,
     language: Language,
     headers: HeaderMap,
-    form: Result<PageForm<LogoutRequest>, PageError>,
+    body: Result<String, StringRejection>,
 ) -> Result<Response, PageError> {
-    let request = form.map(|PageForm(request)| request).unwrap_or_default();
+    let body = body
+        .ok()
+        .filter(|_| crate::http::is_form(&headers))
+        .unwrap_or_default();
+    if !authorize::decodes_exactly(&body) {
+        return Err(PageError::new(language, PageErrorKind::InvalidLogoutRequest));
+    }
+    // A body that is no form asks, as a link would.
+    let request: LogoutRequest = serde_urlencoded::from_str(&body).unwrap_or_default();
     if request.carried.is_some() {
         return ask_or_end(state, language, headers, request).await;
     }

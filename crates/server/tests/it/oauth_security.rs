@@ -1334,6 +1334,18 @@ async fn a_state_that_is_not_utf8_is_refused_never_sent_back_changed() {
     let response = app.client.get(&logout).send().await.unwrap();
     assert_eq!(response.status(), 400);
     assert!(response.headers().get("location").is_none());
+    // Posted, by a relying party's page or ours, the same.
+    let (_, query) = logout.split_once('?').unwrap();
+    let posted = app
+        .client
+        .post(app.url("/logout"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(query.to_owned())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), 400);
+    assert!(posted.headers().get("location").is_none());
     let fine = logout.replace("ab%FFcd", "ab%C3%A9cd");
     let response = app.client.get(&fine).send().await.unwrap();
     assert_eq!(
