@@ -56,14 +56,23 @@ enum State {
 }
 
 impl State {
+    /// As the nodes sign: of an algorithm's keys not retired yet, the one
+    /// that retires first signs, and the others wait their turn.
     fn of(key: &StoredKey, all: &[StoredKey], now: OffsetDateTime) -> Self {
-        let replaces_one_still_signing = || {
-            all.iter()
-                .any(|other| other.algorithm == key.algorithm && other.retire_at.is_some_and(|at| at > now))
+        let not_retired = |k: &StoredKey| k.retire_at.is_none_or(|at| at > now);
+        let retires = |k: &StoredKey| {
+            k.retire_at
+                .unwrap_or(OffsetDateTime::new_utc(time::Date::MAX, time::Time::MIDNIGHT))
         };
-        if key.retire_at.is_none() && replaces_one_still_signing() {
+        let signs_before = |other: &StoredKey| {
+            other.kid != key.kid
+                && other.algorithm == key.algorithm
+                && not_retired(other)
+                && retires(other) < retires(key)
+        };
+        if not_retired(key) && all.iter().any(signs_before) {
             Self::Waiting
-        } else if key.retire_at.is_none_or(|at| at > now) {
+        } else if not_retired(key) {
             Self::Signing
         } else if key.expires_at.is_none_or(|at| at > now) {
             Self::Retired

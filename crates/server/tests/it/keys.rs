@@ -280,6 +280,20 @@ async fn keys_rotate_then_list_shows_the_new_and_the_retired_keys() {
         6,
         "no keys added"
     );
+
+    // A second rotation while the first one's keys wait: each waits its turn.
+    let again = si(&["keys", "rotate"]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    let listed = stdout(&si(&["keys", "list", "--json"]));
+    let listed: Vec<Listed> = serde_json::from_str(&listed).unwrap();
+    let count = |state: &str| listed.iter().filter(|k| k.state == state).count();
+    assert_eq!((count("signing"), count("waiting")), (3, 6), "{listed:?}");
+    keyring.refresh().await.unwrap();
+    let token = keyring.sign(SigningAlgorithm::Rs256, "JWT", &claims()).unwrap();
+    assert!(
+        old.iter().any(|k| k.kid == kid_of(&token)),
+        "the first keys sign on"
+    );
 }
 
 #[test]
