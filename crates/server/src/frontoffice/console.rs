@@ -131,7 +131,7 @@ struct ChoosePage {
     lang: Language,
     other_lang: Language,
     return_to: String,
-    /// Of the logout button, shown when there is no library to choose.
+    /// Of the logout button.
     csrf: String,
     libraries: Vec<(String, String)>,
 }
@@ -166,17 +166,20 @@ pub async fn choose(
     match libraries.as_slice() {
         [] => Ok(no_access(language, &headers)),
         [only] => Ok(Redirect::to(&format!("{FRONTOFFICE_PATH}/{}", only.code)).into_response()),
-        several => Ok(ChoosePage {
-            lang: language,
-            other_lang: other(language),
-            return_to: FRONTOFFICE_PATH.to_owned(),
-            csrf: String::new(),
-            libraries: several
-                .iter()
-                .map(|l| (l.code.to_string(), l.name.to_string()))
-                .collect(),
+        several => {
+            let token = FormToken::for_page(&headers);
+            let page = ChoosePage {
+                lang: language,
+                other_lang: other(language),
+                return_to: FRONTOFFICE_PATH.to_owned(),
+                csrf: token.token.clone(),
+                libraries: several
+                    .iter()
+                    .map(|l| (l.code.to_string(), l.name.to_string()))
+                    .collect(),
+            };
+            Ok(token.attach(page.into_response()))
         }
-        .into_response()),
     }
 }
 

@@ -1157,6 +1157,23 @@ async fn the_console_asks_for_a_login_and_a_desk_role_and_returns_only_to_itself
         "/frontoffice/DRE01",
         "one library: straight there"
     );
+    // Two: a choice, and a way out.
+    desk_library(&app, "GRO01", "Biblionet Groningen").await;
+    let anna = Username::parse("balie.anna").unwrap();
+    let anna = app.store.accounts().by_username(&anna).await.unwrap().unwrap();
+    let groningen = LibraryCode::parse("GRO01").unwrap();
+    let groningen = app.store.catalogue().library(&groningen).await.unwrap();
+    app.store.staff().grant(&anna.id, &groningen).await.unwrap();
+    let choice = fetch(&staff_browser, app.url("/frontoffice")).await;
+    assert!(choice.contains("Kies je bibliotheek") && choice.contains("Biblionet Groningen (GRO01)"));
+    let logout = [("csrf", hidden_field(&choice, "csrf"))];
+    let out = staff_browser
+        .post(app.url("/logout"))
+        .form(&logout)
+        .send()
+        .await
+        .unwrap();
+    assert!(out.text().await.unwrap().contains("Tot de volgende keer"));
 
     let member_browser = browser();
     let landed = log_in_through(
