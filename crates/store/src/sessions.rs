@@ -106,19 +106,21 @@ impl<'c, C: ConnectionTrait> Sessions<'c, C> {
 
     /// As [`Self::find`], and only while it is in use: used within `idle`
     /// (single sign-on ends for a browser left alone, as a library's public
-    /// computer may be). The use is recorded, at most once a minute, so a
-    /// session in use goes on.
+    /// computer may be). The use is recorded at most once a minute, so the
+    /// limit counts from the last use to within a minute: never sooner.
     pub async fn in_use(&self, digest: &str, idle: Duration) -> Result<Option<BrowserSession>, StoreError> {
         let row = browser_session::Entity::find_by_id(digest.to_owned())
             .one(self.conn)
             .await?;
         let now = self.clock.now_millis();
         let idle = i64::try_from(idle.as_millis()).unwrap_or(i64::MAX);
-        let Some(row) = row.filter(|row| row.expires_at > now && row.last_seen_at.saturating_add(idle) > now)
-        else {
+        // The last use may have come up to a minute after the last record.
+        let unused_for = |row: &browser_session::Model| now - row.last_seen_at;
+        let limit = idle.saturating_add(RECORD_USE_EVERY_MILLIS);
+        let Some(row) = row.filter(|row| row.expires_at > now && unused_for(row) < limit) else {
             return Ok(None);
         };
-        if now - row.last_seen_at >= RECORD_USE_EVERY_MILLIS {
+        if unused_for(&row) >= RECORD_USE_EVERY_MILLIS {
             browser_session::Entity::update_many()
                 .col_expr(browser_session::Column::LastSeenAt, Expr::value(now))
                 .filter(browser_session::Column::IdDigest.eq(digest))

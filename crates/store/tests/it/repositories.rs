@@ -545,8 +545,21 @@ async fn a_session_left_unused_ends_and_one_in_use_goes_on() {
         sessions.find("left").await.unwrap().is_some(),
         "still there for a logout to end and tell its clients"
     );
-    clock.advance(minutes(30));
+    clock.advance(minutes(32));
     assert!(sessions.in_use("in-use", idle).await.unwrap().is_none());
+
+    // Uses between the records count too: a one-minute limit is not a
+    // minute from the login.
+    let one_minute = std::time::Duration::from_secs(60);
+    let seconds = si_store::time::Duration::seconds;
+    let later = ends + minutes(120);
+    sessions.create("short", &account.id, later).await.unwrap();
+    for _ in 0..4 {
+        clock.advance(seconds(40));
+        assert!(sessions.in_use("short", one_minute).await.unwrap().is_some());
+    }
+    clock.advance(seconds(121));
+    assert!(sessions.in_use("short", one_minute).await.unwrap().is_none());
     let never = std::time::Duration::MAX;
     assert!(
         sessions.in_use("left", never).await.unwrap().is_some(),
