@@ -32,9 +32,24 @@ pub fn recognised(state: &AppState, headers: &HeaderMap, account: &Account) -> O
 /// `username`; none if the random generator failed (the login still holds).
 pub fn cookie_for(state: &AppState, username: &Username) -> Option<HeaderValue> {
     let nonce = SecretToken::generate().ok()?;
-    let value = state.keyring.tag_device(nonce.expose(), username.as_str());
+    set_cookie(state, nonce.expose(), username)
+}
+
+/// After the member renamed the account in this browser: its device cookie,
+/// if it has one of the old name, for the new one. The same device, so the
+/// same count (a new cookie would be five fresh guesses per rename for
+/// whoever finds a session left open).
+pub fn renamed(state: &AppState, headers: &HeaderMap, old: &Username, new: &Username) -> Option<HeaderValue> {
+    let nonce = state
+        .keyring
+        .device_nonce(cookie(headers, DEVICE_COOKIE)?, old.as_str())?;
+    set_cookie(state, nonce, new)
+}
+
+fn set_cookie(state: &AppState, nonce: &str, username: &Username) -> Option<HeaderValue> {
+    let value = state.keyring.tag_device(nonce, username.as_str());
     HeaderValue::from_str(&format!(
-        "{DEVICE_COOKIE}={value}; Path=/login; Max-Age={LIFETIME_SECONDS}; HttpOnly; SameSite=Lax"
+        "{DEVICE_COOKIE}={value}; Path=/; Max-Age={LIFETIME_SECONDS}; HttpOnly; SameSite=Lax"
     ))
     .ok()
 }

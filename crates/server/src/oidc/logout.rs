@@ -12,7 +12,8 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
-    extract::{RawQuery, State, rejection::StringRejection},
+    body::Bytes,
+    extract::{RawQuery, State},
     http::{HeaderMap, HeaderValue, header},
     response::{IntoResponse, Redirect, Response},
 };
@@ -135,15 +136,14 @@ pub async fn confirm(
     State(state): State<AppState>,
     language: Language,
     headers: HeaderMap,
-    body: Result<String, StringRejection>,
+    body: Bytes,
 ) -> Result<Response, PageError> {
-    let body = body
-        .ok()
-        .filter(|_| crate::http::is_form(&headers))
-        .unwrap_or_default();
-    if !authorize::decodes_exactly(&body) {
-        return Err(PageError::new(language, PageErrorKind::InvalidLogoutRequest));
-    }
+    let form = crate::http::is_form(&headers).then(|| String::from_utf8(body.to_vec()));
+    let body = match form {
+        Some(Ok(body)) if authorize::decodes_exactly(&body) => body,
+        Some(_) => return Err(PageError::new(language, PageErrorKind::InvalidLogoutRequest)),
+        None => String::new(),
+    };
     // A body that is no form asks, as a link would.
     let request: LogoutRequest = serde_urlencoded::from_str(&body).unwrap_or_default();
     if request.carried.is_some() {

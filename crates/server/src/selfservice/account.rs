@@ -38,7 +38,7 @@ use crate::{
         i18n::Language,
     },
     mail::{self, Mail},
-    oidc::{backchannel, login::throttled_message, session},
+    oidc::{backchannel, device, login::throttled_message, session},
 };
 
 pub const ACCOUNT_PATH: &str = "/account";
@@ -150,6 +150,8 @@ pub async fn change_username(
     .await;
     match renamed {
         Ok(()) => {
+            // This browser stays the member's device under the new name.
+            let device_cookie = device::renamed(&state, &headers, &account.username, &new);
             let account = Account {
                 username: new,
                 ..account
@@ -158,7 +160,11 @@ pub async fn change_username(
                 done: Some(language.text("username-changed")),
                 ..Outcome::default()
             };
-            page(&state, language, &headers, &account, done).await
+            let mut response = page(&state, language, &headers, &account, done).await?;
+            if let Some(device_cookie) = device_cookie {
+                response.headers_mut().append(header::SET_COOKIE, device_cookie);
+            }
+            Ok(response)
         }
         Err(StoreError::Duplicate { .. }) => {
             page(&state, language, &headers, &account, refuse("username-taken")).await

@@ -1000,7 +1000,7 @@ async fn failing_at_a_members_username_on_purpose_does_not_keep_the_member_out_o
             .unwrap_or_else(|| panic!("no {name} cookie"))
     };
     let device = set_cookie("si_device");
-    for part in ["HttpOnly", "SameSite=Lax", "Path=/login", "Max-Age=31536000"] {
+    for part in ["HttpOnly", "SameSite=Lax", "Path=/;", "Max-Age=31536000"] {
         assert!(device.contains(part), "{device}");
     }
     // The session's cookie ends with the browser (a library's public
@@ -1044,6 +1044,57 @@ async fn failing_at_a_members_username_on_purpose_does_not_keep_the_member_out_o
         assert_eq!(failed.status(), 401);
     }
     assert_eq!(attempt(own.clone(), "sanne", PASSWORD).await.status(), 429);
+    app.stop().await;
+}
+
+/// A member who renames the account in their own browser keeps it as their
+/// device under the new name.
+#[tokio::test]
+async fn a_browser_stays_the_members_device_after_a_rename_there() {
+    let app = spawn_app().await;
+    member(&app.store, "sanne").await;
+    let (client_id, _) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Rs256).await;
+    let log_in = |browser: reqwest::Client, username: &'static str, password: &'static str| {
+        let (app, client_id) = (&app, &client_id);
+        async move {
+            let login = LoginForm::open(app, &browser, &authorize_url(app, client_id, &[]))
+                .await
+                .unwrap();
+            let form = login.filled(username, password);
+            let response = browser.post(app.url("/login")).form(&form).send().await.unwrap();
+            response.status().as_u16()
+        }
+    };
+    let own = browser();
+    assert_eq!(log_in(own.clone(), "sanne", PASSWORD).await, 303);
+    let page = own
+        .get(app.url("/account"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let form = [
+        ("csrf", hidden_field(&page, "csrf")),
+        ("username", "sanne.devries".to_owned()),
+    ];
+    let renamed = own
+        .post(app.url("/account/username"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(renamed.status(), 200);
+    press_log_out(&app, &own).await;
+
+    let attacker = browser();
+    for _ in 0..5 {
+        let status = log_in(attacker.clone(), "sanne.devries", "Gok-maar-raak-1!").await;
+        assert_eq!(status, 401);
+    }
+    assert_eq!(log_in(attacker.clone(), "sanne.devries", PASSWORD).await, 429);
+    assert_eq!(log_in(own.clone(), "sanne.devries", PASSWORD).await, 303);
     app.stop().await;
 }
 
@@ -1346,6 +1397,16 @@ async fn a_state_that_is_not_utf8_is_refused_never_sent_back_changed() {
         .unwrap();
     assert_eq!(posted.status(), 400);
     assert!(posted.headers().get("location").is_none());
+    let raw = [b"state=ab".as_slice(), &[0xff], b"cd"].concat();
+    let posted = app
+        .client
+        .post(app.url("/logout"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(raw)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), 400, "a byte that is no UTF-8, not even encoded");
     let fine = logout.replace("ab%FFcd", "ab%C3%A9cd");
     let response = app.client.get(&fine).send().await.unwrap();
     assert_eq!(
