@@ -1218,21 +1218,27 @@ async fn behind_a_trusted_balancer_failures_count_against_the_members_address_no
 /// A wrong password for a migrated account's legacy hash costs that check on
 /// top of the argon2id work an unknown username gets: every failed login
 /// waits for `hashing.failed_login_ms`, so the answer's time tells nothing.
-#[tokio::test]
-async fn a_failed_login_is_answered_no_sooner_than_the_configured_time() {
-    let app = spawn_app_with(|config| config.hashing.failed_login_ms = 300).await;
-    member(&app.store, "anchor").await;
+/// `oud.lid`, migrated with an old portal's `{SSHA}` hash of "password"
+/// (from 389-ds' tests, the credentials crate's vectors).
+async fn migrated_member(app: &TestApp, email: Option<&str>) -> si_store::accounts::Account {
     app.store
         .accounts()
         .create(NewAccount {
             username: Username::parse("oud.lid").unwrap(),
-            email: None,
+            email: email.map(|email| Email::parse(email).unwrap()),
             status: AccountStatus::Active,
             language: "nl".into(),
             password_hash: Some("{SSHA}jdALDtX0+MVMkRsX0ilHz0O6Uos95D4s".into()),
         })
         .await
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_failed_login_is_answered_no_sooner_than_the_configured_time() {
+    let app = spawn_app_with(|config| config.hashing.failed_login_ms = 300).await;
+    member(&app.store, "anchor").await;
+    migrated_member(&app, None).await;
     let (client_id, _) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Rs256).await;
     let browser = browser();
     let login = LoginForm::open(&app, &browser, &authorize_url(&app, &client_id, &[]))
@@ -1256,19 +1262,7 @@ async fn a_failed_login_is_answered_no_sooner_than_the_configured_time() {
 async fn a_legacy_password_works_once_and_is_then_stored_as_argon2id() {
     let app = spawn_app().await;
     member(&app.store, "anchor").await; // the library, branch and subscription
-    let account = app
-        .store
-        .accounts()
-        .create(NewAccount {
-            username: Username::parse("oud.lid").unwrap(),
-            email: Some(Email::parse("oud@example.nl").unwrap()),
-            status: AccountStatus::Active,
-            language: "nl".into(),
-            // {SSHA} of "password", from 389-ds' tests (the credentials crate's vectors).
-            password_hash: Some("{SSHA}jdALDtX0+MVMkRsX0ilHz0O6Uos95D4s".into()),
-        })
-        .await
-        .unwrap();
+    let account = migrated_member(&app, Some("oud@example.nl")).await;
     let (client_id, _) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Rs256).await;
     let back = log_in_through(
         &app,

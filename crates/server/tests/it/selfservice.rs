@@ -831,6 +831,25 @@ async fn post_login(
         .unwrap()
 }
 
+/// The account page's form for a new address, posted with `current` as the
+/// current password.
+async fn ask_address_change(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    address: &str,
+    current: &str,
+) -> reqwest::Response {
+    let page = fetch(browser, app.url("/account")).await;
+    let csrf = hidden_field(&page, "csrf");
+    let form = [("csrf", csrf.as_str()), ("email", address), ("current", current)];
+    browser
+        .post(app.url("/account/email"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+}
+
 async fn logged_in_to_account(app: &TestApp, username: &str, password: &str) -> reqwest::Client {
     let member_browser = browser();
     let response = post_login(&member_browser, &app.url("/login"), username, password).await;
@@ -1001,18 +1020,7 @@ async fn a_password_reset_ends_an_address_change_and_the_wait_others_caused() {
     let member_browser = logged_in_to_account(&app, "sanne", PASSWORD).await;
     press_log_out(&app, &member_browser).await;
     let intruder = logged_in_to_account(&app, "sanne", PASSWORD).await;
-    let page = fetch(&intruder, app.url("/account")).await;
-    let form = [
-        ("csrf", hidden_field(&page, "csrf")),
-        ("email", "indringer@example.org".to_owned()),
-        ("current", PASSWORD.to_owned()),
-    ];
-    let asked = intruder
-        .post(app.url("/account/email"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let asked = ask_address_change(&app, &intruder, "indringer@example.org", PASSWORD).await;
     assert_eq!(asked.status(), 200);
     let mails = smtp.wait_for_async(2).await;
     let to_intruder = mails.iter().find(|m| m.to == ["indringer@example.org"]).unwrap();
@@ -1074,18 +1082,7 @@ async fn guessing_the_current_password_is_throttled_like_the_login() {
     for _ in 0..6 {
         post_login(&browser(), &app.url("/login"), "sanne", "Gok-maar-raak-1!").await;
     }
-    let page = fetch(&here, app.url("/account")).await;
-    let form = [
-        ("csrf", hidden_field(&page, "csrf")),
-        ("email", "sanne@example.org".to_owned()),
-        ("current", PASSWORD.to_owned()),
-    ];
-    let response = here
-        .post(app.url("/account/email"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let response = ask_address_change(&app, &here, "sanne@example.org", PASSWORD).await;
     assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
 
     let mut last = String::new();
