@@ -1067,14 +1067,7 @@ async fn a_browser_stays_the_members_device_after_a_rename_there() {
     };
     let own = browser();
     assert_eq!(log_in(own.clone(), "sanne", PASSWORD).await, 303);
-    let page = own
-        .get(app.url("/account"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = crate::selfservice::fetch(&own, app.url("/account")).await;
     let form = [
         ("csrf", hidden_field(&page, "csrf")),
         ("username", "sanne.devries".to_owned()),
