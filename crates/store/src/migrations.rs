@@ -5,7 +5,7 @@ use sea_orm::{
     ConnectionTrait, DatabaseConnection, DbErr, TransactionTrait,
     sea_query::{
         Alias, ColumnDef, Expr, ExprTrait, ForeignKey, ForeignKeyAction, ForeignKeyCreateStatement, Index,
-        IndexCreateStatement, Query, Table, TableCreateStatement,
+        IndexCreateStatement, Query, Table, TableAlterStatement, TableCreateStatement, UpdateStatement,
     },
 };
 
@@ -18,6 +18,8 @@ struct Migration {
     /// Tables this step replaces, dropped before its own are created.
     drops: &'static [&'static str],
     tables: fn() -> Vec<TableCreateStatement>,
+    /// Columns added to existing tables, and the values they start with.
+    columns: fn() -> Vec<(TableAlterStatement, UpdateStatement)>,
     indexes: fn() -> Vec<IndexCreateStatement>,
 }
 
@@ -27,6 +29,7 @@ const MIGRATIONS: &[Migration] = &[
         name: "0001_foundation",
         drops: &[],
         tables: foundation_tables,
+        columns: Vec::new,
         indexes: foundation_indexes,
     },
     Migration {
@@ -34,6 +37,7 @@ const MIGRATIONS: &[Migration] = &[
         name: "0002_openid_connect",
         drops: &[],
         tables: openid_connect_tables,
+        columns: Vec::new,
         indexes: openid_connect_indexes,
     },
     Migration {
@@ -41,6 +45,7 @@ const MIGRATIONS: &[Migration] = &[
         name: "0003_refresh_families",
         drops: &["refresh_tokens"],
         tables: refresh_family_tables,
+        columns: Vec::new,
         indexes: refresh_family_indexes,
     },
     Migration {
@@ -48,6 +53,7 @@ const MIGRATIONS: &[Migration] = &[
         name: "0004_account_links",
         drops: &[],
         tables: account_link_tables,
+        columns: Vec::new,
         indexes: account_link_indexes,
     },
     Migration {
@@ -55,6 +61,7 @@ const MIGRATIONS: &[Migration] = &[
         name: "0005_frontoffice",
         drops: &[],
         tables: frontoffice_tables,
+        columns: Vec::new,
         indexes: frontoffice_indexes,
     },
     Migration {
@@ -62,6 +69,7 @@ const MIGRATIONS: &[Migration] = &[
         name: "0006_legacy_import",
         drops: &[],
         tables: legacy_import_tables,
+        columns: Vec::new,
         indexes: legacy_import_indexes,
     },
     Migration {
@@ -69,7 +77,16 @@ const MIGRATIONS: &[Migration] = &[
         name: "0007_refresh_families_by_session",
         drops: &[],
         tables: Vec::new,
+        columns: Vec::new,
         indexes: refresh_families_by_session,
+    },
+    Migration {
+        version: 8,
+        name: "0008_session_tokens",
+        drops: &[],
+        tables: Vec::new,
+        columns: session_token_column,
+        indexes: session_token_index,
     },
 ];
 
@@ -107,6 +124,10 @@ pub(crate) async fn apply(db: &DatabaseConnection, now_millis: i64) -> Result<Ve
         }
         for table in (migration.tables)() {
             txn.execute(&table).await?;
+        }
+        for (column, start) in (migration.columns)() {
+            txn.execute(&column).await?;
+            txn.execute(&start).await?;
         }
         for index in (migration.indexes)() {
             txn.execute(&index).await?;
@@ -619,6 +640,31 @@ fn refresh_families_by_session() -> Vec<IndexCreateStatement> {
         "refresh_families",
         &["session_digest"],
         false,
+    )]
+}
+
+/// A session's cookie token, renewed at every login in its browser, apart
+/// from the session's own digest, which stays (and with it the `sid` that
+/// clients hold). A session from before starts with the token it had.
+fn session_token_column() -> Vec<(TableAlterStatement, UpdateStatement)> {
+    vec![(
+        Table::alter()
+            .table(Alias::new("browser_sessions"))
+            .add_column(optional_text("token_digest", 64))
+            .to_owned(),
+        Query::update()
+            .table(Alias::new("browser_sessions"))
+            .value(Alias::new("token_digest"), Expr::col(Alias::new("id_digest")))
+            .to_owned(),
+    )]
+}
+
+fn session_token_index() -> Vec<IndexCreateStatement> {
+    vec![index_on(
+        "ux_browser_sessions_token",
+        "browser_sessions",
+        &["token_digest"],
+        true,
     )]
 }
 

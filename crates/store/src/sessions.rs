@@ -1,5 +1,7 @@
 //! Browser sessions: what gives single sign-on. The cookie holds a random
-//! token; the database holds only its digest, the account and the times.
+//! token; the database holds only its digest, the account and the times. A
+//! session keeps the digest of its first token as its name (the `sid` its
+//! clients hold is made from it), and finds its cookie by the current one.
 
 use std::time::Duration;
 
@@ -19,6 +21,7 @@ use crate::{
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BrowserSession {
+    /// The session's name: the digest of its first token.
     pub digest: String,
     pub account: AccountId,
     /// When the member last typed their password (OIDC `auth_time`).
@@ -43,7 +46,8 @@ impl<'c, C: ConnectionTrait> Sessions<'c, C> {
         Self { conn, clock }
     }
 
-    /// Starts a session for an account that has just logged in.
+    /// Starts a session for an account that has just logged in, named by
+    /// the digest of its first token.
     pub async fn create(
         &self,
         digest: &str,
@@ -53,6 +57,7 @@ impl<'c, C: ConnectionTrait> Sessions<'c, C> {
         let now = self.clock.now_millis();
         browser_session::ActiveModel {
             id_digest: Set(digest.to_owned()),
+            token_digest: Set(Some(digest.to_owned())),
             account_id: Set(account.to_string()),
             created_at: Set(now),
             auth_time: Set(now),
@@ -70,15 +75,19 @@ impl<'c, C: ConnectionTrait> Sessions<'c, C> {
     }
 
     /// The member typed the password again in a browser that has a session
-    /// of the same account: the session goes on, from now (`auth_time`).
+    /// of the same account: the session goes on, from now (`auth_time`),
+    /// under a new token (`token_digest`): one learnt before the login, such
+    /// as one planted in the browser, no longer leads to it.
     pub async fn reauthenticated(
         &self,
         session: &BrowserSession,
+        token_digest: &str,
         expires_at: OffsetDateTime,
     ) -> Result<BrowserSession, StoreError> {
         let now = self.clock.now_millis();
         browser_session::ActiveModel {
             id_digest: sea_orm::Unchanged(session.digest.clone()),
+            token_digest: Set(Some(token_digest.to_owned())),
             auth_time: Set(now),
             last_seen_at: Set(now),
             expires_at: Set(to_millis(expires_at)),
@@ -93,11 +102,10 @@ impl<'c, C: ConnectionTrait> Sessions<'c, C> {
         })
     }
 
-    /// The session behind a cookie's digest, if it has not expired.
-    pub async fn find(&self, digest: &str) -> Result<Option<BrowserSession>, StoreError> {
-        let row = browser_session::Entity::find_by_id(digest.to_owned())
-            .one(self.conn)
-            .await?;
+    /// The session whose cookie's token has this digest now, if it has not
+    /// expired.
+    pub async fn find(&self, token_digest: &str) -> Result<Option<BrowserSession>, StoreError> {
+        let row = self.with_token(token_digest).await?;
         match row {
             Some(row) if row.expires_at > self.clock.now_millis() => session_from_row(row).map(Some),
             _ => Ok(None),
@@ -108,10 +116,12 @@ impl<'c, C: ConnectionTrait> Sessions<'c, C> {
     /// (single sign-on ends for a browser left alone, as a library's public
     /// computer may be). The use is recorded at most once a minute, so the
     /// limit counts from the last use to within a minute: never sooner.
-    pub async fn in_use(&self, digest: &str, idle: Duration) -> Result<Option<BrowserSession>, StoreError> {
-        let row = browser_session::Entity::find_by_id(digest.to_owned())
-            .one(self.conn)
-            .await?;
+    pub async fn in_use(
+        &self,
+        token_digest: &str,
+        idle: Duration,
+    ) -> Result<Option<BrowserSession>, StoreError> {
+        let row = self.with_token(token_digest).await?;
         let now = self.clock.now_millis();
         let idle = i64::try_from(idle.as_millis()).unwrap_or(i64::MAX);
         // The last use may have come up to a minute after the last record.
@@ -123,11 +133,18 @@ impl<'c, C: ConnectionTrait> Sessions<'c, C> {
         if unused_for(&row) >= RECORD_USE_EVERY_MILLIS {
             browser_session::Entity::update_many()
                 .col_expr(browser_session::Column::LastSeenAt, Expr::value(now))
-                .filter(browser_session::Column::IdDigest.eq(digest))
+                .filter(browser_session::Column::IdDigest.eq(&row.id_digest))
                 .exec(self.conn)
                 .await?;
         }
         session_from_row(row).map(Some)
+    }
+
+    async fn with_token(&self, token_digest: &str) -> Result<Option<browser_session::Model>, StoreError> {
+        Ok(browser_session::Entity::find()
+            .filter(browser_session::Column::TokenDigest.eq(token_digest))
+            .one(self.conn)
+            .await?)
     }
 
     /// Ends one session, and the codes it gave that are not yet redeemed

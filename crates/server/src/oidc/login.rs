@@ -328,7 +328,7 @@ async fn finish_login(
         .record_login(&account.id)
         .await
         .map_err(|e| internal(&e))?;
-    let (session, set_cookie, ended) = session::start_or_renew(&state, &txn, &account.id, earlier)
+    let (session, session_cookie, ended) = session::start_or_renew(&state, &txn, &account.id, earlier)
         .await
         .map_err(|e| internal(&e))?;
     let mut response = match destination {
@@ -339,9 +339,7 @@ async fn finish_login(
     if let Some((earlier_account, ended)) = ended {
         backchannel::sessions_ended(&state, &earlier_account, &[ended]).await;
     }
-    if let Some(set_cookie) = set_cookie {
-        response.headers_mut().append(header::SET_COOKIE, set_cookie);
-    }
+    response.headers_mut().append(header::SET_COOKIE, session_cookie);
     if let Some(device_cookie) = device::cookie_for(&state, &account.username) {
         response.headers_mut().append(header::SET_COOKIE, device_cookie);
     }

@@ -201,21 +201,20 @@ async fn end(
     hinted: Result<Option<String>, ()>,
 ) -> Result<Response, PageError> {
     if let Some(token) = cookie(&headers, SESSION_COOKIE) {
-        let session_digest = digest(token);
-        let ended = state.store.sessions().find(&session_digest).await;
-        let ended = ended.map_err(|e| PageError::internal(language, &e))?;
-        let clients = state.store.sessions().end(&session_digest).await;
-        let clients = clients.map_err(|e| PageError::internal(language, &e))?;
-        state
-            .store
-            .grants()
-            .revoke_session(&session_digest)
-            .await
-            .map_err(|e| PageError::internal(language, &e))?;
-        if let Some(session) = ended {
+        let session = state.store.sessions().find(&digest(token)).await;
+        let session = session.map_err(|e| PageError::internal(language, &e))?;
+        if let Some(session) = session {
+            let clients = state.store.sessions().end(&session.digest).await;
+            let clients = clients.map_err(|e| PageError::internal(language, &e))?;
+            state
+                .store
+                .grants()
+                .revoke_session(&session.digest)
+                .await
+                .map_err(|e| PageError::internal(language, &e))?;
             // The member is logged out here whatever happens to the notices.
             if let Err(err) =
-                backchannel::session_ended(&state, &session_digest, &session.account, &clients).await
+                backchannel::session_ended(&state, &session.digest, &session.account, &clients).await
             {
                 tracing::error!("queueing back-channel logout failed: {err}");
             }

@@ -56,30 +56,25 @@ pub async fn start(
 
 /// A login in a browser that has a session already. The same member's
 /// session goes on, from this login (a new one would leave the clients of
-/// the old one out of the next logout); another member's session is ended
-/// first, as a logout would, and a new one starts. The `Set-Cookie` value
-/// comes only with a new session.
+/// the old one out of the next logout), under a new token; another member's
+/// session is ended first, as a logout would, and a new one starts. Either
+/// way the browser gets a new cookie: a token known before the login (one
+/// planted in the browser, one seen over its shoulder) leads nowhere after.
 pub async fn start_or_renew(
     state: &AppState,
     repositories: &impl Repositories,
     account: &AccountId,
     earlier: Option<BrowserSession>,
-) -> Result<
-    (
-        BrowserSession,
-        Option<HeaderValue>,
-        Option<(AccountId, EndedSession)>,
-    ),
-    StartError,
-> {
+) -> Result<(BrowserSession, HeaderValue, Option<(AccountId, EndedSession)>), StartError> {
     let lifetime = time::Duration::hours(i64::from(state.config.oidc.session_hours));
     match earlier {
         Some(earlier) if earlier.account == *account => {
+            let token = SecretToken::generate().map_err(|_| StartError::Randomness)?;
             let renewed = repositories
                 .sessions()
-                .reauthenticated(&earlier, state.clock().now() + lifetime)
+                .reauthenticated(&earlier, &token.digest(), state.clock().now() + lifetime)
                 .await?;
-            Ok((renewed, None, None))
+            Ok((renewed, session_cookie(token.expose()), None))
         }
         earlier => {
             let ended = match earlier {
@@ -95,7 +90,7 @@ pub async fn start_or_renew(
                 None => None,
             };
             let (session, cookie) = start(state, repositories, account).await?;
-            Ok((session, Some(cookie), ended))
+            Ok((session, cookie, ended))
         }
     }
 }

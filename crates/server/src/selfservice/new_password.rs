@@ -306,9 +306,7 @@ async fn submit(
                 backchannel::sessions_ended(state, &earlier_account, &[ended]).await;
             }
             let mut response = Redirect::to(ACCOUNT_PATH).into_response();
-            if let Some(cookie) = cookie {
-                response.headers_mut().append(header::SET_COOKIE, cookie);
-            }
+            response.headers_mut().append(header::SET_COOKIE, cookie);
             Ok(response)
         }
     }

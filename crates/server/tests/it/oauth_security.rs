@@ -1670,53 +1670,82 @@ async fn logout_returns_only_to_a_registered_post_logout_uri_of_the_named_client
 }
 
 #[tokio::test]
-async fn logging_in_again_in_one_browser_keeps_one_session_that_one_logout_ends() {
+async fn logging_in_again_in_one_browser_renews_its_cookie_and_keeps_one_session_that_one_logout_ends() {
     let app = spawn_app().await;
     member(&app.store, "sanne").await;
     let (client_id, secret) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Es256).await;
     let secret = secret.unwrap();
     let browser = browser();
-    let code = code_after_login(&app, &browser, &client_id, "sanne", &[]).await;
-    let first_refresh = refresh_token_for(&app, &client_id, &secret, &code).await;
+    let with_pkce = [("code_challenge", CHALLENGE), ("code_challenge_method", "S256")];
+    let sid_of = |tokens: &serde_json::Value| {
+        let id_token = tokens["id_token"].as_str().unwrap();
+        let claims = jsonwebtoken::dangerous::insecure_decode::<serde_json::Value>(id_token).unwrap();
+        claims.claims["sid"].as_str().unwrap().to_owned()
+    };
+    let (first_cookie, code) =
+        log_in_at_page(&app, &browser, &authorize_url(&app, &client_id, &with_pkce)).await;
+    let (_, first) = exchange(&app, &client_id, Some(&secret), &code_exchange(&code)).await;
 
-    // The password again (prompt=login): the session goes on, with the
-    // same cookie; and a code not yet redeemed at the logout.
-    let again = [
-        ("code_challenge", CHALLENGE),
-        ("code_challenge_method", "S256"),
-        ("prompt", "login"),
-    ];
-    let login = LoginForm::open(&app, &browser, &authorize_url(&app, &client_id, &again))
+    // The password again (prompt=login): a new cookie, so that a token
+    // known before (one planted in this browser) leads nowhere; and a code
+    // not yet redeemed at the logout.
+    let again = [with_pkce[0], with_pkce[1], ("prompt", "login")];
+    let (renewed_cookie, unredeemed) =
+        log_in_at_page(&app, &browser, &authorize_url(&app, &client_id, &again)).await;
+    assert!(first_cookie.is_some() && renewed_cookie.is_some());
+    assert_ne!(first_cookie, renewed_cookie);
+    let silently = authorize_url(
+        &app,
+        &client_id,
+        &[with_pkce[0], with_pkce[1], ("prompt", "none")],
+    );
+    let planted = crate::interop::browser()
+        .get(&silently)
+        .header("cookie", format!("si_session={}", first_cookie.unwrap()))
+        .send()
         .await
         .unwrap();
+    let location = planted.headers()["location"].to_str().unwrap();
+    assert_eq!(query_value(location, "error").as_deref(), Some("login_required"));
+
+    // The same session goes on: its clients keep the `sid` they know.
+    let signed_in = browser.get(&silently).send().await.unwrap();
+    let code = query_value(signed_in.headers()["location"].to_str().unwrap(), "code").unwrap();
+    let (_, later) = exchange(&app, &client_id, Some(&secret), &code_exchange(&code)).await;
+    assert_eq!(sid_of(&later), sid_of(&first));
+
+    let answered = press_log_out(&app, &browser).await;
+    assert!(answered.text().await.unwrap().contains("Tot de volgende keer"));
+    for refresh_token in [&first["refresh_token"], &later["refresh_token"]] {
+        let refresh = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token.as_str().unwrap()),
+        ];
+        assert_invalid_grant(&app, &client_id, &secret, &refresh).await;
+    }
+    assert_invalid_grant(&app, &client_id, &secret, &code_exchange(&unredeemed)).await;
+    app.stop().await;
+}
+
+/// Logs "sanne" in at the login page `url` leads to: the session cookie's
+/// value, if one is set, and the code.
+async fn log_in_at_page(app: &TestApp, browser: &reqwest::Client, url: &str) -> (Option<String>, String) {
+    let login = LoginForm::open(app, browser, url).await.unwrap();
     let answered = browser
         .post(app.url("/login"))
         .form(&login.filled("sanne", PASSWORD))
         .send()
         .await
         .unwrap();
-    let set_cookies: Vec<&str> = answered
+    let session = answered
         .headers()
         .get_all("set-cookie")
         .iter()
-        .map(|value| value.to_str().unwrap())
-        .collect();
-    assert!(
-        !set_cookies.iter().any(|c| c.starts_with("si_session=")),
-        "{set_cookies:?}"
-    );
+        .find_map(|value| value.to_str().unwrap().strip_prefix("si_session="))
+        .and_then(|cookie| cookie.split(';').next())
+        .map(str::to_owned);
     let location = answered.headers()["location"].to_str().unwrap();
-    let unredeemed = query_value(location, "code").unwrap();
-    let answered = press_log_out(&app, &browser).await;
-    assert!(answered.text().await.unwrap().contains("Tot de volgende keer"));
-
-    let refresh = [
-        ("grant_type", "refresh_token"),
-        ("refresh_token", first_refresh.as_str()),
-    ];
-    assert_invalid_grant(&app, &client_id, &secret, &refresh).await;
-    assert_invalid_grant(&app, &client_id, &secret, &code_exchange(&unredeemed)).await;
-    app.stop().await;
+    (session, query_value(location, "code").unwrap())
 }
 
 #[tokio::test]

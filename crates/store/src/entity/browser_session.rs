@@ -5,6 +5,8 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id_digest: String,
+    /// The digest of the cookie's token now (none: the session's first).
+    pub token_digest: Option<String>,
     pub account_id: String,
     pub created_at: i64,
     pub auth_time: i64,

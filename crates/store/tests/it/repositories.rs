@@ -567,6 +567,55 @@ async fn a_session_left_unused_ends_and_one_in_use_goes_on() {
     );
 }
 
+/// A login again in the same browser gives the session a new token: the
+/// old one leads nowhere, the session keeps its name (and so its clients).
+#[tokio::test]
+async fn a_session_renewed_answers_to_its_new_token_only() {
+    let (store, clock, _database) = store_with_clock().await;
+    let account = store.accounts().create(new_account("sanne", None)).await.unwrap();
+    let sessions = store.sessions();
+    let ends = si_store::Clock::now(&clock) + si_store::time::Duration::hours(12);
+    let first = sessions.create("first", &account.id, ends).await.unwrap();
+    sessions.add_client("first", "ebooks").await.unwrap();
+
+    let renewed = sessions.reauthenticated(&first, "second", ends).await.unwrap();
+    assert_eq!(renewed.digest, "first", "the session keeps its name");
+    assert!(sessions.find("first").await.unwrap().is_none());
+    let found = sessions.find("second").await.unwrap().unwrap();
+    assert_eq!(found.digest, "first");
+    let idle = std::time::Duration::from_secs(60);
+    assert!(sessions.in_use("first", idle).await.unwrap().is_none());
+    assert!(sessions.in_use("second", idle).await.unwrap().is_some());
+    assert_eq!(sessions.end(&found.digest).await.unwrap(), ["ebooks"]);
+    assert!(sessions.find("second").await.unwrap().is_none());
+}
+
+/// Sessions started before tokens were kept apart still answer to their
+/// cookie after the step that adds them.
+#[tokio::test]
+async fn a_session_from_before_the_token_step_keeps_its_cookie() {
+    use sea_orm::ConnectionTrait;
+    let (store, clock, _database) = store_with_clock().await;
+    let account = store.accounts().create(new_account("sanne", None)).await.unwrap();
+    let ends = si_store::Clock::now(&clock) + si_store::time::Duration::hours(12);
+    store
+        .sessions()
+        .create("before", &account.id, ends)
+        .await
+        .unwrap();
+    // Back to the schema before the step, the session's row as it was then.
+    for undo in [
+        "DROP INDEX ux_browser_sessions_token",
+        "ALTER TABLE browser_sessions DROP COLUMN token_digest",
+        "DELETE FROM schema_migrations WHERE version = 8",
+    ] {
+        store.connection().execute_unprepared(undo).await.unwrap();
+    }
+    assert_eq!(store.migrate().await.unwrap(), ["0008_session_tokens"]);
+    let found = store.sessions().find("before").await.unwrap().unwrap();
+    assert_eq!(found.digest, "before");
+}
+
 mod outbox {
     use std::{collections::BTreeSet, sync::Arc, time::Duration};
 
