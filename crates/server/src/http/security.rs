@@ -1,12 +1,12 @@
 //! Security headers on every response: no framing, no sniffing, no referrer
 //! leaks, a strict content security policy, and no caching unless the
 //! response allows it (pages show personal data on a library's shared
-//! computers); behind https, HSTS and the `Secure` attribute on every cookie
-//! set.
+//! computers); behind https, HSTS, the `Secure` attribute on every cookie
+//! set, and the `__Host-` prefix on our own cookies.
 
 use axum::{
     extract::{Request, State},
-    http::{HeaderName, HeaderValue, header},
+    http::{HeaderMap, HeaderName, HeaderValue, header},
     middleware::Next,
     response::Response,
 };
@@ -27,9 +27,12 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
 
 pub async fn add_security_headers(
     State(policy): State<SecurityHeaders>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
+    if policy.strict_transport {
+        take_off_host_prefix(request.headers_mut());
+    }
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     let mut set = |name: HeaderName, value: &'static str| {
@@ -58,8 +61,44 @@ pub async fn add_security_headers(
     response
 }
 
-/// Every cookie set over https is sent back over https only.
-fn secure_cookies(headers: &mut axum::http::HeaderMap) {
+/// Our own cookies (the session, the form token, the device, the language)
+/// are named `__Host-si_…` behind https. A browser accepts such a cookie
+/// only from this very host, over https, for every path: a site on a
+/// sibling domain (`*.bibliotheek.example`) cannot plant a session or a
+/// form token of its choosing in a member's browser. The handlers keep the
+/// plain names: the prefix goes on here on the way out and comes off on the
+/// way in.
+const HOST_PREFIX: &str = "__Host-";
+const OUR_COOKIES: &str = "si_";
+
+/// The cookies a request brings, with ours under their plain names, and any
+/// of ours that came without the prefix left out: only another site can
+/// have set those.
+fn take_off_host_prefix(headers: &mut HeaderMap) {
+    let values: Vec<HeaderValue> = headers.get_all(header::COOKIE).iter().cloned().collect();
+    if values.is_empty() {
+        return;
+    }
+    let pairs: Vec<&str> = values
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|cookies| cookies.split(';'))
+        .map(str::trim)
+        .filter_map(|pair| match pair.strip_prefix(HOST_PREFIX) {
+            Some(ours) if ours.starts_with(OUR_COOKIES) => Some(ours),
+            _ if pair.starts_with(OUR_COOKIES) => None,
+            _ => Some(pair),
+        })
+        .collect();
+    headers.remove(header::COOKIE);
+    if let Ok(kept) = HeaderValue::from_str(&pairs.join("; ")) {
+        headers.insert(header::COOKIE, kept);
+    }
+}
+
+/// Every cookie set over https is sent back over https only, and ours
+/// (all set for `Path=/` and no `Domain`) only to this host.
+fn secure_cookies(headers: &mut HeaderMap) {
     let cookies: Vec<HeaderValue> = headers.get_all(header::SET_COOKIE).iter().cloned().collect();
     if cookies.is_empty() {
         return;
@@ -67,8 +106,15 @@ fn secure_cookies(headers: &mut axum::http::HeaderMap) {
     headers.remove(header::SET_COOKIE);
     for cookie in cookies {
         let secured = match cookie.to_str() {
-            Ok(text) if !text.split(';').any(|a| a.trim().eq_ignore_ascii_case("secure")) => {
-                HeaderValue::from_str(&format!("{text}; Secure")).unwrap_or(cookie)
+            Ok(text) => {
+                let prefix = if text.starts_with(OUR_COOKIES) {
+                    HOST_PREFIX
+                } else {
+                    ""
+                };
+                let already = text.split(';').any(|a| a.trim().eq_ignore_ascii_case("secure"));
+                let secure = if already { "" } else { "; Secure" };
+                HeaderValue::from_str(&format!("{prefix}{text}{secure}")).unwrap_or(cookie)
             }
             _ => cookie,
         };

@@ -223,6 +223,51 @@ async fn behind_https_responses_demand_https() {
     assert_eq!(cookies.len(), 2, "{cookies:?}");
     for cookie in cookies {
         assert!(cookie.ends_with("; Secure"), "{cookie}");
+        // Only this host sets them: not a site on a sibling domain.
+        assert!(
+            cookie.starts_with("__Host-si_") && cookie.contains("; Path=/;") && !cookie.contains("Domain"),
+            "{cookie}"
+        );
+    }
+
+    // A cookie of ours without the prefix can only come from another site:
+    // it counts for nothing, not the language...
+    let page_in = |cookie: &'static str| {
+        let app = &app;
+        async move {
+            let page = app
+                .client
+                .get(app.url("/login"))
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap();
+            page.text().await.unwrap()
+        }
+    };
+    assert!(page_in("si_lang=en").await.contains(r#"<html lang="nl">"#));
+    assert!(page_in("__Host-si_lang=en").await.contains(r#"<html lang="en">"#));
+    // ...nor a form token planted to match a forged form.
+    let planted = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFG";
+    for (cookie, status) in [
+        (format!("si_csrf={planted}"), 400),
+        (format!("__Host-si_csrf={planted}"), 401),
+    ] {
+        let form = [
+            ("csrf", planted),
+            ("request", ""),
+            ("username", "nobody"),
+            ("password", "wrong"),
+        ];
+        let answer = app
+            .client
+            .post(app.url("/login"))
+            .header("cookie", &cookie)
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), status, "{cookie}");
     }
     app.stop().await;
 }
