@@ -32,10 +32,10 @@ use crate::{
     app::AppState,
     config::PublicUrl,
     http::{
+        cookies,
         error::{PageError, PageErrorKind, other},
         i18n::Language,
     },
-    oidc::session::cookie,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -291,7 +291,7 @@ impl Sites {
 
     /// The sign-in this browser started at this site with this `state`.
     fn take_flow(&self, site: SiteKind, headers: &HeaderMap, state: &str) -> Option<Flow> {
-        if cookie(headers, site.flow_cookie()) != Some(state) {
+        if cookies::value(headers, site.flow_cookie()) != Some(state) {
             return None;
         }
         let flow = self.flows.lock().expect("flows lock").remove(state)?;
@@ -385,7 +385,7 @@ impl Sites {
     }
 
     fn session(&self, site: SiteKind, headers: &HeaderMap) -> Option<SiteSession> {
-        let id = cookie(headers, site.session_cookie())?;
+        let id = cookies::value(headers, site.session_cookie())?;
         let sessions = self.sessions.lock().expect("sessions lock");
         sessions
             .get(id)
@@ -394,7 +394,7 @@ impl Sites {
     }
 
     fn end(&self, site: SiteKind, headers: &HeaderMap) -> Option<SiteSession> {
-        let id = cookie(headers, site.session_cookie())?;
+        let id = cookies::value(headers, site.session_cookie())?;
         let mut sessions = self.sessions.lock().expect("sessions lock");
         if sessions.get(id).is_some_and(|s| s.site == site) {
             sessions.remove(id)

@@ -8,7 +8,7 @@ use axum::{
 };
 use si_credentials::secrets::{SecretToken, digest, verify_digest};
 
-use crate::oidc::session::cookie;
+use super::cookies;
 
 const COOKIE: &str = "si_csrf";
 /// Length of a token as [`SecretToken`] writes it.
@@ -23,7 +23,7 @@ pub struct FormToken {
 impl FormToken {
     /// The browser's token, or a new one.
     pub fn for_page(headers: &HeaderMap) -> Self {
-        match cookie(headers, COOKIE).filter(|t| t.len() == TOKEN_CHARS) {
+        match cookies::value(headers, COOKIE).filter(|t| t.len() == TOKEN_CHARS) {
             Some(token) => Self {
                 token: token.to_owned(),
                 set_cookie: None,
@@ -52,5 +52,6 @@ impl FormToken {
 
 /// Whether a posted form's token matches the browser's cookie.
 pub fn is_valid(headers: &HeaderMap, posted: &str) -> bool {
-    cookie(headers, COOKIE).is_some_and(|token| !posted.is_empty() && verify_digest(posted, &digest(token)))
+    cookies::value(headers, COOKIE)
+        .is_some_and(|token| !posted.is_empty() && verify_digest(posted, &digest(token)))
 }

@@ -54,14 +54,7 @@ impl Language {
 
     /// The language the member chose with the switch, remembered in a cookie.
     pub fn chosen(headers: &axum::http::HeaderMap) -> Option<Self> {
-        headers
-            .get_all(axum::http::header::COOKIE)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|cookies| cookies.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(name, _)| *name == LANGUAGE_COOKIE)
-            .and_then(|(_, value)| Language::from_code(value))
+        super::cookies::value(headers, LANGUAGE_COOKIE).and_then(Language::from_code)
     }
 
     /// The first supported language in `ui_locales`: BCP 47 tags in order

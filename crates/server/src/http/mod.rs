@@ -1,10 +1,11 @@
-//! Shared web plumbing: errors, languages, form tokens, security headers,
+//! Shared web plumbing: errors, languages, cookies, form tokens, security headers,
 //! request ids, metrics, the client's address behind proxies, query strings,
 //! and the listener.
 
 use axum::http::{HeaderMap, header};
 
 pub mod client_address;
+pub mod cookies;
 pub mod csrf;
 pub mod error;
 pub mod i18n;

@@ -73,25 +73,22 @@ const OUR_COOKIES: &str = "si_";
 
 /// The cookies a request brings, with ours under their plain names, and any
 /// of ours that came without the prefix left out: only another site can
-/// have set those.
+/// have set those. Cookies that are not plain text pass as they came.
 fn take_off_host_prefix(headers: &mut HeaderMap) {
-    let values: Vec<HeaderValue> = headers.get_all(header::COOKIE).iter().cloned().collect();
-    if values.is_empty() {
+    if !headers.contains_key(header::COOKIE) {
         return;
     }
-    let pairs: Vec<&str> = values
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|cookies| cookies.split(';'))
-        .map(str::trim)
-        .filter_map(|pair| match pair.strip_prefix(HOST_PREFIX) {
-            Some(ours) if ours.starts_with(OUR_COOKIES) => Some(ours),
-            _ if pair.starts_with(OUR_COOKIES) => None,
+    let (prefix, ours) = (HOST_PREFIX.as_bytes(), OUR_COOKIES.as_bytes());
+    let kept: Vec<&[u8]> = super::cookies::pairs(headers)
+        .filter_map(|pair| match pair.strip_prefix(prefix) {
+            Some(named) if named.starts_with(ours) => Some(named),
+            _ if pair.starts_with(ours) => None,
             _ => Some(pair),
         })
         .collect();
+    let kept = HeaderValue::from_bytes(&kept.join(&b"; "[..]));
     headers.remove(header::COOKIE);
-    if let Ok(kept) = HeaderValue::from_str(&pairs.join("; ")) {
+    if let Ok(kept) = kept {
         headers.insert(header::COOKIE, kept);
     }
 }

@@ -14,7 +14,8 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use super::session::{SESSION_COOKIE, cookie};
+use super::session::SESSION_COOKIE;
+use crate::http::cookies;
 use crate::http::{error::other, i18n::Language};
 
 /// The field that marks a request as posted again by [`page`]: it is never
@@ -34,7 +35,7 @@ struct CarryOnPage {
 /// Whether a posted request came without the session cookie and was not
 /// carried on yet.
 pub fn is_needed(headers: &HeaderMap, fields: &[(String, String)]) -> bool {
-    cookie(headers, SESSION_COOKIE).is_none() && !fields.iter().any(|(name, _)| name == CARRIED)
+    cookies::value(headers, SESSION_COOKIE).is_none() && !fields.iter().any(|(name, _)| name == CARRIED)
 }
 
 /// The page that posts `fields` (and [`CARRIED`]) to `action` again.

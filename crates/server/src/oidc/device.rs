@@ -9,8 +9,8 @@ use si_credentials::secrets::{SecretToken, digest};
 use si_domain::Username;
 use si_store::accounts::Account;
 
-use super::session::cookie;
 use crate::app::AppState;
+use crate::http::cookies;
 
 pub const DEVICE_COOKIE: &str = "si_device";
 
@@ -22,7 +22,7 @@ const LIFETIME_SECONDS: i64 = 365 * 24 * 60 * 60;
 /// it: once the member sets a new one (after locking their own device out,
 /// say), the device starts afresh.
 pub fn recognised(state: &AppState, headers: &HeaderMap, account: &Account) -> Option<String> {
-    let value = cookie(headers, DEVICE_COOKIE)?;
+    let value = cookies::value(headers, DEVICE_COOKIE)?;
     let nonce = state.keyring.device_nonce(value, account.username.as_str())?;
     let password = account.password_hash.as_deref().unwrap_or_default();
     Some(format!("device:{}", digest(&format!("{nonce}\0{password}"))))
@@ -42,7 +42,7 @@ pub fn cookie_for(state: &AppState, username: &Username) -> Option<HeaderValue> 
 pub fn renamed(state: &AppState, headers: &HeaderMap, old: &Username, new: &Username) -> Option<HeaderValue> {
     let nonce = state
         .keyring
-        .device_nonce(cookie(headers, DEVICE_COOKIE)?, old.as_str())?;
+        .device_nonce(cookies::value(headers, DEVICE_COOKIE)?, old.as_str())?;
     set_cookie(state, nonce, new)
 }
 

@@ -25,9 +25,9 @@ use si_store::{Repositories, sessions::BrowserSession};
 use super::{
     authorize, backchannel, carry_on,
     discovery::END_SESSION_PATH,
-    session::{self, SESSION_COOKIE, cookie},
+    session::{self, SESSION_COOKIE},
 };
-use crate::http::page_query::PageQuery;
+use crate::http::{cookies, page_query::PageQuery};
 use crate::{
     app::AppState,
     http::{
@@ -200,7 +200,7 @@ async fn end(
     request: LogoutRequest,
     hinted: Result<Option<String>, ()>,
 ) -> Result<Response, PageError> {
-    if let Some(token) = cookie(&headers, SESSION_COOKIE) {
+    if let Some(token) = cookies::value(&headers, SESSION_COOKIE) {
         let session = state.store.sessions().find(&digest(token)).await;
         let session = session.map_err(|e| PageError::internal(language, &e))?;
         if let Some(session) = session {

@@ -3,7 +3,7 @@
 //! `http::security`) that ends with the browser; the database keeps only
 //! its digest, and when the session ends.
 
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue};
 use si_credentials::secrets::{SecretToken, digest};
 use si_domain::AccountId;
 use si_store::{
@@ -11,27 +11,15 @@ use si_store::{
     sessions::{BrowserSession, EndedSession},
 };
 
-use crate::app::AppState;
+use crate::{app::AppState, http::cookies};
 
 pub const SESSION_COOKIE: &str = "si_session";
-
-/// The value of a cookie in a request, if present.
-pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|cookies| cookies.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value)
-}
 
 /// The live session of this browser, if any: not expired, and used within
 /// `oidc.session_idle_minutes`. Asking counts as a use.
 pub async fn current(state: &AppState, headers: &HeaderMap) -> Result<Option<BrowserSession>, StoreError> {
     let idle = state.config.oidc.session_idle();
-    match cookie(headers, SESSION_COOKIE) {
+    match cookies::value(headers, SESSION_COOKIE) {
         Some(token) if token.len() == 43 => state.store.sessions().in_use(&digest(token), idle).await,
         _ => Ok(None),
     }

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use crate::{
     desk::{client_credentials, desk_library, library_system},
     interop::{LoginForm, PASSWORD, browser, member},
-    support::{spawn_app, spawn_app_with, spawn_quiet_app},
+    support::{TestApp, spawn_app, spawn_app_with, spawn_quiet_app},
 };
 
 #[tokio::test]
@@ -231,45 +231,75 @@ async fn behind_https_responses_demand_https() {
     }
 
     // A cookie of ours without the prefix can only come from another site:
-    // it counts for nothing, not the language...
-    let page_in = |cookie: &'static str| {
-        let app = &app;
-        async move {
-            let page = app
-                .client
-                .get(app.url("/login"))
-                .header("cookie", cookie)
-                .send()
-                .await
-                .unwrap();
-            page.text().await.unwrap()
-        }
-    };
-    assert!(page_in("si_lang=en").await.contains(r#"<html lang="nl">"#));
-    assert!(page_in("__Host-si_lang=en").await.contains(r#"<html lang="en">"#));
-    // ...nor a form token planted to match a forged form.
-    let planted = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFG";
+    // it counts for nothing, not the language nor a form token planted to
+    // match a forged form. One that is not plain text hides none of ours.
+    let odd = b"pref=J\xc3\xb6rg; __Host-si_lang=en; x=\xff";
+    assert_eq!(login_page_language(&app, b"si_lang=en").await, "nl");
+    assert_eq!(login_page_language(&app, b"__Host-si_lang=en").await, "en");
+    assert_eq!(login_page_language(&app, odd).await, "en");
+    let odd = format!("pref=J\u{f6}rg; __Host-si_csrf={PLANTED}");
     for (cookie, status) in [
-        (format!("si_csrf={planted}"), 400),
-        (format!("__Host-si_csrf={planted}"), 401),
+        (format!("si_csrf={PLANTED}"), 400),
+        (format!("__Host-si_csrf={PLANTED}"), 401),
+        (odd, 401),
     ] {
-        let form = [
-            ("csrf", planted),
-            ("request", ""),
-            ("username", "nobody"),
-            ("password", "wrong"),
-        ];
-        let answer = app
-            .client
-            .post(app.url("/login"))
-            .header("cookie", &cookie)
-            .form(&form)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(answer.status(), status, "{cookie}");
+        assert_eq!(login_answer(&app, cookie.as_bytes()).await, status, "{cookie}");
     }
     app.stop().await;
+}
+
+#[tokio::test]
+async fn a_cookie_that_is_not_plain_text_hides_none_of_ours() {
+    let app = spawn_app().await;
+    let odd = b"pref=J\xc3\xb6rg; si_lang=en; x=\xe9";
+    assert_eq!(login_page_language(&app, odd).await, "en");
+    let odd = format!("pref=J\u{f6}rg; si_csrf={PLANTED}; x=\u{e9}");
+    assert_eq!(
+        login_answer(&app, odd.as_bytes()).await,
+        401,
+        "past the form token"
+    );
+    app.stop().await;
+}
+
+/// A form token a test sets as a cookie and sends in a form.
+const PLANTED: &str = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFG";
+
+/// The language of the login page asked for with this `Cookie` header.
+async fn login_page_language(app: &TestApp, cookie: &[u8]) -> String {
+    let cookie = reqwest::header::HeaderValue::from_bytes(cookie).unwrap();
+    let page = app
+        .client
+        .get(app.url("/login"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    let page = page.text().await.unwrap();
+    let (_, rest) = page.split_once("<html lang=\"").unwrap();
+    rest[..2].to_owned()
+}
+
+/// The status of a login with a wrong password whose form carries
+/// [`PLANTED`], sent with this `Cookie` header: 400 when the form token is
+/// not taken from it.
+async fn login_answer(app: &TestApp, cookie: &[u8]) -> u16 {
+    let cookie = reqwest::header::HeaderValue::from_bytes(cookie).unwrap();
+    let form = [
+        ("csrf", PLANTED),
+        ("request", ""),
+        ("username", "nobody"),
+        ("password", "wrong"),
+    ];
+    let answer = app
+        .client
+        .post(app.url("/login"))
+        .header("cookie", cookie)
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    answer.status().as_u16()
 }
 
 /// A client that sends half a request and then nothing (slowloris) is
