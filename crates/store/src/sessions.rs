@@ -77,29 +77,29 @@ impl<'c, C: ConnectionTrait> Sessions<'c, C> {
     /// The member typed the password again in a browser that has a session
     /// of the same account: the session goes on, from now (`auth_time`),
     /// under a new token (`token_digest`): one learnt before the login, such
-    /// as one planted in the browser, no longer leads to it.
+    /// as one planted in the browser, no longer leads to it. None when the
+    /// session ended meanwhile (a logout in another tab).
     pub async fn reauthenticated(
         &self,
         session: &BrowserSession,
         token_digest: &str,
         expires_at: OffsetDateTime,
-    ) -> Result<BrowserSession, StoreError> {
+    ) -> Result<Option<BrowserSession>, StoreError> {
+        use browser_session::Column::{AuthTime, ExpiresAt, IdDigest, LastSeenAt, TokenDigest};
         let now = self.clock.now_millis();
-        browser_session::ActiveModel {
-            id_digest: sea_orm::Unchanged(session.digest.clone()),
-            token_digest: Set(Some(token_digest.to_owned())),
-            auth_time: Set(now),
-            last_seen_at: Set(now),
-            expires_at: Set(to_millis(expires_at)),
-            ..Default::default()
-        }
-        .update(self.conn)
-        .await?;
-        Ok(BrowserSession {
+        let renewed = browser_session::Entity::update_many()
+            .col_expr(TokenDigest, Expr::value(token_digest))
+            .col_expr(AuthTime, Expr::value(now))
+            .col_expr(LastSeenAt, Expr::value(now))
+            .col_expr(ExpiresAt, Expr::value(to_millis(expires_at)))
+            .filter(IdDigest.eq(&session.digest))
+            .exec(self.conn)
+            .await?;
+        Ok((renewed.rows_affected == 1).then(|| BrowserSession {
             auth_time: self.clock.now(),
             expires_at,
             ..session.clone()
-        })
+        }))
     }
 
     /// The session whose cookie's token has this digest now, if it has not

@@ -15,7 +15,7 @@ use fluent_templates::fluent_bundle::FluentValue;
 use serde::{Deserialize, Serialize};
 use si_credentials::{Admission, HashFormat, Verification};
 use si_domain::{AccountStatus, Username};
-use si_store::{Repositories, accounts::Account, throttle::ThrottlePolicy};
+use si_store::{Repositories, accounts::Account, sessions::BrowserSession, throttle::ThrottlePolicy};
 use time::OffsetDateTime;
 
 use super::{
@@ -196,6 +196,12 @@ pub async fn submit(
     // typed must not make a fresh count for the same account. A browser that
     // logged in to the account before has a count of its own.
     let username = Username::parse(&form.username).ok();
+    // The browser's session as it is now, before the check: a second login
+    // sent beside this one with the same cookie finds the session too, not
+    // the cookie this one's renewal would leave it behind with.
+    let earlier = session::current(&state, &headers)
+        .await
+        .map_err(|e| internal(&e))?;
     let account = match &username {
         Some(username) => (state.store.accounts().by_username(username).await).map_err(|e| internal(&e))?,
         None => None,
@@ -252,17 +258,11 @@ pub async fn submit(
     // back when it was right, as if they had waited.
     let attempt = Attempt {
         account,
+        earlier,
         password: form.password,
         place_in_line: admission,
     };
-    let finish = finish_login(
-        state.clone(),
-        language,
-        headers.clone(),
-        destination,
-        attempt,
-        subjects,
-    );
+    let finish = finish_login(state.clone(), language, destination, attempt, subjects);
     match tokio::spawn(finish).await {
         Ok(Ok(Some(response))) => Ok(response),
         Ok(Ok(None)) => {
@@ -283,6 +283,8 @@ pub async fn submit(
 struct Attempt {
     /// None when no account has the username typed.
     account: Option<Account>,
+    /// The browser's session when the attempt arrived.
+    earlier: Option<BrowserSession>,
     password: String,
     /// Held until the check ends, hashes and all.
     place_in_line: Admission,
@@ -296,7 +298,6 @@ struct Attempt {
 async fn finish_login(
     state: AppState,
     language: Language,
-    headers: HeaderMap,
     destination: Destination,
     attempt: Attempt,
     [address, counted_under]: [String; 2],
@@ -307,9 +308,6 @@ async fn finish_login(
     let Some(account) = checked.map_err(|e| internal(&e))? else {
         return Ok(None);
     };
-    let earlier = session::current(&state, &headers)
-        .await
-        .map_err(|e| internal(&e))?;
     // What a login writes commits at once, in one turn as SQLite's
     // writer: separate statements would each meet the others in
     // SQLite's busy handler, which sleeps while the hashing threads
@@ -328,9 +326,10 @@ async fn finish_login(
         .record_login(&account.id)
         .await
         .map_err(|e| internal(&e))?;
-    let (session, session_cookie, ended) = session::start_or_renew(&state, &txn, &account.id, earlier)
-        .await
-        .map_err(|e| internal(&e))?;
+    let (session, session_cookie, ended) =
+        session::start_or_renew(&state, &txn, &account.id, attempt.earlier)
+            .await
+            .map_err(|e| internal(&e))?;
     let mut response = match destination {
         Destination::Client(valid) => authorize::complete(&state, &txn, language, &session, &valid).await?,
         Destination::OwnPage(page) => Redirect::to(&page).into_response(),

@@ -55,32 +55,33 @@ pub async fn start_or_renew(
     earlier: Option<BrowserSession>,
 ) -> Result<(BrowserSession, HeaderValue, Option<(AccountId, EndedSession)>), StartError> {
     let lifetime = time::Duration::hours(i64::from(state.config.oidc.session_hours));
-    match earlier {
-        Some(earlier) if earlier.account == *account => {
-            let token = SecretToken::generate().map_err(|_| StartError::Randomness)?;
-            let renewed = repositories
-                .sessions()
-                .reauthenticated(&earlier, &token.digest(), state.clock().now() + lifetime)
-                .await?;
-            Ok((renewed, session_cookie(token.expose()), None))
+    if let Some(same) = earlier.as_ref().filter(|earlier| earlier.account == *account) {
+        let token = SecretToken::generate().map_err(|_| StartError::Randomness)?;
+        let renewed = repositories
+            .sessions()
+            .reauthenticated(same, &token.digest(), state.clock().now() + lifetime)
+            .await?;
+        if let Some(renewed) = renewed {
+            return Ok((renewed, session_cookie(token.expose()), None));
         }
-        earlier => {
-            let ended = match earlier {
-                Some(earlier) => {
-                    let clients = repositories.sessions().end(&earlier.digest).await?;
-                    repositories.grants().revoke_session(&earlier.digest).await?;
-                    let ended = EndedSession {
-                        digest: earlier.digest,
-                        clients,
-                    };
-                    Some((earlier.account, ended))
-                }
-                None => None,
-            };
-            let (session, cookie) = start(state, repositories, account).await?;
-            Ok((session, cookie, ended))
-        }
+        // Ended since it was looked up (a logout in another tab): a new one.
+        let (session, cookie) = start(state, repositories, account).await?;
+        return Ok((session, cookie, None));
     }
+    let ended = match earlier {
+        Some(earlier) => {
+            let clients = repositories.sessions().end(&earlier.digest).await?;
+            repositories.grants().revoke_session(&earlier.digest).await?;
+            let ended = EndedSession {
+                digest: earlier.digest,
+                clients,
+            };
+            Some((earlier.account, ended))
+        }
+        None => None,
+    };
+    let (session, cookie) = start(state, repositories, account).await?;
+    Ok((session, cookie, ended))
 }
 
 /// The `Set-Cookie` value that removes the session cookie.

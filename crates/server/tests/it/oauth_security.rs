@@ -1677,11 +1677,6 @@ async fn logging_in_again_in_one_browser_renews_its_cookie_and_keeps_one_session
     let secret = secret.unwrap();
     let browser = browser();
     let with_pkce = [("code_challenge", CHALLENGE), ("code_challenge_method", "S256")];
-    let sid_of = |tokens: &serde_json::Value| {
-        let id_token = tokens["id_token"].as_str().unwrap();
-        let claims = jsonwebtoken::dangerous::insecure_decode::<serde_json::Value>(id_token).unwrap();
-        claims.claims["sid"].as_str().unwrap().to_owned()
-    };
     let (first_cookie, code) =
         log_in_at_page(&app, &browser, &authorize_url(&app, &client_id, &with_pkce)).await;
     let (_, first) = exchange(&app, &client_id, Some(&secret), &code_exchange(&code)).await;
@@ -1725,6 +1720,109 @@ async fn logging_in_again_in_one_browser_renews_its_cookie_and_keeps_one_session
     }
     assert_invalid_grant(&app, &client_id, &secret, &code_exchange(&unredeemed)).await;
     app.stop().await;
+}
+
+/// Two logins sent side by side from one browser (two tabs asking for the
+/// password again) go on with its one session, so that one logout still
+/// ends everything.
+#[tokio::test]
+async fn two_logins_sent_together_from_one_browser_keep_its_one_session() {
+    let app = spawn_app_with(|config| {
+        // One hashing thread and a slow hash: the second login's check ends
+        // well after the first one renewed the session's cookie.
+        config.hashing.concurrency = 1;
+        config.hashing.memory_kib = 19 * 1024;
+        config.hashing.iterations = 3;
+    })
+    .await;
+    member(&app.store, "sanne").await;
+    let (client_id, secret) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Es256).await;
+    let secret = secret.unwrap();
+    let browser = browser();
+    let with_pkce = [("code_challenge", CHALLENGE), ("code_challenge_method", "S256")];
+    let (_, code) = log_in_at_page(&app, &browser, &authorize_url(&app, &client_id, &with_pkce)).await;
+    let (_, first) = exchange(&app, &client_id, Some(&secret), &code_exchange(&code)).await;
+
+    let again = authorize_url(
+        &app,
+        &client_id,
+        &[with_pkce[0], with_pkce[1], ("prompt", "login")],
+    );
+    let mut tabs = Vec::new();
+    for _ in 0..2 {
+        tabs.push(LoginForm::open(&app, &browser, &again).await.unwrap());
+    }
+    let post = |tab: &LoginForm| {
+        browser
+            .post(app.url("/login"))
+            .form(&tab.filled("sanne", PASSWORD))
+            .send()
+    };
+    let (one, two) = tokio::join!(post(&tabs[0]), post(&tabs[1]));
+    let mut refresh_tokens = vec![first["refresh_token"].clone()];
+    for answered in [one.unwrap(), two.unwrap()] {
+        let code = query_value(answered.headers()["location"].to_str().unwrap(), "code").unwrap();
+        let (_, tokens) = exchange(&app, &client_id, Some(&secret), &code_exchange(&code)).await;
+        assert_eq!(sid_of(&tokens), sid_of(&first), "one session");
+        refresh_tokens.push(tokens["refresh_token"].clone());
+    }
+
+    press_log_out(&app, &browser).await;
+    for refresh_token in &refresh_tokens {
+        let refresh = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token.as_str().unwrap()),
+        ];
+        assert_invalid_grant(&app, &client_id, &secret, &refresh).await;
+    }
+    app.stop().await;
+}
+
+/// A logout in another tab while a login of the same member is being
+/// checked: the login starts a session of its own.
+#[tokio::test]
+async fn a_login_whose_session_ended_while_it_was_checked_starts_a_new_one() {
+    let app = spawn_app_with(|config| {
+        config.hashing.memory_kib = 19 * 1024;
+        config.hashing.iterations = 3;
+    })
+    .await;
+    member(&app.store, "sanne").await;
+    let (client_id, secret) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Es256).await;
+    let secret = secret.unwrap();
+    let browser = browser();
+    let with_pkce = [("code_challenge", CHALLENGE), ("code_challenge_method", "S256")];
+    let (_, code) = log_in_at_page(&app, &browser, &authorize_url(&app, &client_id, &with_pkce)).await;
+    let (_, first) = exchange(&app, &client_id, Some(&secret), &code_exchange(&code)).await;
+
+    let again = authorize_url(
+        &app,
+        &client_id,
+        &[with_pkce[0], with_pkce[1], ("prompt", "login")],
+    );
+    let tab = LoginForm::open(&app, &browser, &again).await.unwrap();
+    let login = browser
+        .post(app.url("/login"))
+        .form(&tab.filled("sanne", PASSWORD))
+        .send();
+    let logout = async {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        press_log_out(&app, &browser).await
+    };
+    let (answered, _) = tokio::join!(login, logout);
+    let answered = answered.unwrap();
+    assert_eq!(answered.status(), 303);
+    let code = query_value(answered.headers()["location"].to_str().unwrap(), "code").unwrap();
+    let (_, tokens) = exchange(&app, &client_id, Some(&secret), &code_exchange(&code)).await;
+    assert_ne!(sid_of(&tokens), sid_of(&first), "a session of its own");
+    app.stop().await;
+}
+
+/// The session (`sid`) an ID token was issued in.
+fn sid_of(tokens: &serde_json::Value) -> String {
+    let id_token = tokens["id_token"].as_str().unwrap();
+    let claims = jsonwebtoken::dangerous::insecure_decode::<serde_json::Value>(id_token).unwrap();
+    claims.claims["sid"].as_str().unwrap().to_owned()
 }
 
 /// Logs "sanne" in at the login page `url` leads to: the session cookie's

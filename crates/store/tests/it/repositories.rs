@@ -579,7 +579,7 @@ async fn a_session_renewed_answers_to_its_new_token_only() {
     sessions.add_client("first", "ebooks").await.unwrap();
 
     let renewed = sessions.reauthenticated(&first, "second", ends).await.unwrap();
-    assert_eq!(renewed.digest, "first", "the session keeps its name");
+    assert_eq!(renewed.unwrap().digest, "first", "the session keeps its name");
     assert!(sessions.find("first").await.unwrap().is_none());
     let found = sessions.find("second").await.unwrap().unwrap();
     assert_eq!(found.digest, "first");
@@ -588,6 +588,9 @@ async fn a_session_renewed_answers_to_its_new_token_only() {
     assert!(sessions.in_use("second", idle).await.unwrap().is_some());
     assert_eq!(sessions.end(&found.digest).await.unwrap(), ["ebooks"]);
     assert!(sessions.find("second").await.unwrap().is_none());
+    let after_the_end = sessions.reauthenticated(&found, "third", ends).await.unwrap();
+    assert!(after_the_end.is_none(), "an ended session is not renewed");
+    assert!(sessions.find("third").await.unwrap().is_none());
 }
 
 /// Sessions started before tokens were kept apart still answer to their
