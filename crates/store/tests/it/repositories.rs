@@ -606,14 +606,12 @@ async fn a_session_from_before_the_token_step_keeps_its_cookie() {
         .create("before", &account.id, ends)
         .await
         .unwrap();
-    // Back to the schema before the step, the session's row as it was then.
-    for undo in [
-        "DROP INDEX ux_browser_sessions_token",
-        "ALTER TABLE browser_sessions DROP COLUMN token_digest",
-        "DELETE FROM schema_migrations WHERE version = 8",
-    ] {
-        store.connection().execute_unprepared(undo).await.unwrap();
-    }
+    // Back to the schema before the step, the session's row as it was then
+    // (on one connection, so that each statement sees the one before).
+    let undo = "DROP INDEX ux_browser_sessions_token; \
+        ALTER TABLE browser_sessions DROP COLUMN token_digest; \
+        DELETE FROM schema_migrations WHERE version = 8";
+    store.connection().execute_unprepared(undo).await.unwrap();
     assert_eq!(store.migrate().await.unwrap(), ["0008_session_tokens"]);
     let found = store.sessions().find("before").await.unwrap().unwrap();
     assert_eq!(found.digest, "before");
