@@ -1711,12 +1711,8 @@ async fn logging_in_again_in_one_browser_renews_its_cookie_and_keeps_one_session
 
     let answered = press_log_out(&app, &browser).await;
     assert!(answered.text().await.unwrap().contains("Tot de volgende keer"));
-    for refresh_token in [&first["refresh_token"], &later["refresh_token"]] {
-        let refresh = [
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh_token.as_str().unwrap()),
-        ];
-        assert_invalid_grant(&app, &client_id, &secret, &refresh).await;
+    for tokens in [&first, &later] {
+        assert_refresh_refused(&app, &client_id, &secret, tokens).await;
     }
     assert_invalid_grant(&app, &client_id, &secret, &code_exchange(&unredeemed)).await;
     app.stop().await;
@@ -1727,27 +1723,16 @@ async fn logging_in_again_in_one_browser_renews_its_cookie_and_keeps_one_session
 /// ends everything.
 #[tokio::test]
 async fn two_logins_sent_together_from_one_browser_keep_its_one_session() {
-    let app = spawn_app_with(|config| {
-        // One hashing thread and a slow hash: the second login's check ends
-        // well after the first one renewed the session's cookie.
-        config.hashing.concurrency = 1;
-        config.hashing.memory_kib = 19 * 1024;
-        config.hashing.iterations = 3;
-    })
-    .await;
-    member(&app.store, "sanne").await;
-    let (client_id, secret) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Es256).await;
-    let secret = secret.unwrap();
-    let browser = browser();
-    let with_pkce = [("code_challenge", CHALLENGE), ("code_challenge_method", "S256")];
-    let (_, code) = log_in_at_page(&app, &browser, &authorize_url(&app, &client_id, &with_pkce)).await;
-    let (_, first) = exchange(&app, &client_id, Some(&secret), &code_exchange(&code)).await;
-
-    let again = authorize_url(
-        &app,
-        &client_id,
-        &[with_pkce[0], with_pkce[1], ("prompt", "login")],
-    );
+    // One hashing thread and a slow hash: the second login's check ends
+    // well after the first one renewed the session's cookie.
+    let SignedIn {
+        app,
+        client_id,
+        secret,
+        browser,
+        first,
+        again,
+    } = signed_in_with_checks_of(1, 3).await;
     let mut tabs = Vec::new();
     for _ in 0..2 {
         tabs.push(LoginForm::open(&app, &browser, &again).await.unwrap());
@@ -1759,21 +1744,17 @@ async fn two_logins_sent_together_from_one_browser_keep_its_one_session() {
             .send()
     };
     let (one, two) = tokio::join!(post(&tabs[0]), post(&tabs[1]));
-    let mut refresh_tokens = vec![first["refresh_token"].clone()];
+    let mut all_tokens = vec![first.clone()];
     for answered in [one.unwrap(), two.unwrap()] {
         let code = query_value(answered.headers()["location"].to_str().unwrap(), "code").unwrap();
         let (_, tokens) = exchange(&app, &client_id, Some(&secret), &code_exchange(&code)).await;
         assert_eq!(sid_of(&tokens), sid_of(&first), "one session");
-        refresh_tokens.push(tokens["refresh_token"].clone());
+        all_tokens.push(tokens);
     }
 
     press_log_out(&app, &browser).await;
-    for refresh_token in &refresh_tokens {
-        let refresh = [
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh_token.as_str().unwrap()),
-        ];
-        assert_invalid_grant(&app, &client_id, &secret, &refresh).await;
+    for tokens in &all_tokens {
+        assert_refresh_refused(&app, &client_id, &secret, tokens).await;
     }
     app.stop().await;
 }
@@ -1782,26 +1763,16 @@ async fn two_logins_sent_together_from_one_browser_keep_its_one_session() {
 /// checked: the login starts a session of its own.
 #[tokio::test]
 async fn a_login_whose_session_ended_while_it_was_checked_starts_a_new_one() {
-    let app = spawn_app_with(|config| {
-        // A check long enough (a good half second) for the logout to end
-        // before it, even on a busy machine.
-        config.hashing.memory_kib = 19 * 1024;
-        config.hashing.iterations = 25;
-    })
-    .await;
-    member(&app.store, "sanne").await;
-    let (client_id, secret) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Es256).await;
-    let secret = secret.unwrap();
-    let browser = browser();
-    let with_pkce = [("code_challenge", CHALLENGE), ("code_challenge_method", "S256")];
-    let (_, code) = log_in_at_page(&app, &browser, &authorize_url(&app, &client_id, &with_pkce)).await;
-    let (_, first) = exchange(&app, &client_id, Some(&secret), &code_exchange(&code)).await;
-
-    let again = authorize_url(
-        &app,
-        &client_id,
-        &[with_pkce[0], with_pkce[1], ("prompt", "login")],
-    );
+    // A check long enough (a good half second) for the logout to end
+    // before it, even on a busy machine.
+    let SignedIn {
+        app,
+        client_id,
+        secret,
+        browser,
+        first,
+        again,
+    } = signed_in_with_checks_of(2, 25).await;
     let tab = LoginForm::open(&app, &browser, &again).await.unwrap();
     let login = browser
         .post(app.url("/login"))
@@ -1818,6 +1789,57 @@ async fn a_login_whose_session_ended_while_it_was_checked_starts_a_new_one() {
     let (_, tokens) = exchange(&app, &client_id, Some(&secret), &code_exchange(&code)).await;
     assert_ne!(sid_of(&tokens), sid_of(&first), "a session of its own");
     app.stop().await;
+}
+
+/// "sanne" signed in to a client in a browser, on a server with this many
+/// hashing threads and argon2id iterations (19 MiB each): the tokens of that
+/// login, and the address that asks the browser for the password again.
+struct SignedIn {
+    app: TestApp,
+    client_id: String,
+    secret: String,
+    browser: reqwest::Client,
+    first: serde_json::Value,
+    again: String,
+}
+
+async fn signed_in_with_checks_of(threads: usize, iterations: u32) -> SignedIn {
+    let app = spawn_app_with(|config| {
+        config.hashing.concurrency = threads;
+        config.hashing.memory_kib = 19 * 1024;
+        config.hashing.iterations = iterations;
+    })
+    .await;
+    member(&app.store, "sanne").await;
+    let (client_id, secret) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Es256).await;
+    let secret = secret.unwrap();
+    let browser = browser();
+    let with_pkce = [("code_challenge", CHALLENGE), ("code_challenge_method", "S256")];
+    let (_, code) = log_in_at_page(&app, &browser, &authorize_url(&app, &client_id, &with_pkce)).await;
+    let (_, first) = exchange(&app, &client_id, Some(&secret), &code_exchange(&code)).await;
+
+    let again = authorize_url(
+        &app,
+        &client_id,
+        &[with_pkce[0], with_pkce[1], ("prompt", "login")],
+    );
+    SignedIn {
+        app,
+        client_id,
+        secret,
+        browser,
+        first,
+        again,
+    }
+}
+
+/// The refresh token among `tokens` is refused: its session ended.
+async fn assert_refresh_refused(app: &TestApp, client_id: &str, secret: &str, tokens: &serde_json::Value) {
+    let refresh = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+    ];
+    assert_invalid_grant(app, client_id, secret, &refresh).await;
 }
 
 /// The session (`sid`) an ID token was issued in.
