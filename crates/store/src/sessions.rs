@@ -23,10 +23,23 @@ use crate::{
 pub struct BrowserSession {
     /// The session's name: the digest of its first token.
     pub digest: String,
+    /// The digest of its cookie's token when it was read.
+    pub token_digest: String,
     pub account: AccountId,
     /// When the member last typed their password (OIDC `auth_time`).
     pub auth_time: OffsetDateTime,
     pub expires_at: OffsetDateTime,
+}
+
+/// What [`Sessions::reauthenticated`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Renewal {
+    /// Renewed under the new token.
+    NewToken(BrowserSession),
+    /// Renewed, under the token another login gave it meanwhile.
+    TokenOfAnotherLogin(BrowserSession),
+    /// The session ended meanwhile (a logout in another tab).
+    Ended,
 }
 
 /// A session that [`Sessions::end_all_of`] ended.
@@ -68,6 +81,7 @@ impl<'c, C: ConnectionTrait> Sessions<'c, C> {
         .await?;
         Ok(BrowserSession {
             digest: digest.to_owned(),
+            token_digest: digest.to_owned(),
             account: *account,
             auth_time: self.clock.now(),
             expires_at,
@@ -77,29 +91,45 @@ impl<'c, C: ConnectionTrait> Sessions<'c, C> {
     /// The member typed the password again in a browser that has a session
     /// of the same account: the session goes on, from now (`auth_time`),
     /// under a new token (`token_digest`): one learnt before the login, such
-    /// as one planted in the browser, no longer leads to it. None when the
-    /// session ended meanwhile (a logout in another tab).
+    /// as one planted in the browser, no longer leads to it. Unless another
+    /// login in the same browser renewed it since it was read: that login's
+    /// answer brings the browser its token, and two logins sent together
+    /// must not leave the browser holding the one that lost.
     pub async fn reauthenticated(
         &self,
         session: &BrowserSession,
         token_digest: &str,
         expires_at: OffsetDateTime,
-    ) -> Result<Option<BrowserSession>, StoreError> {
+    ) -> Result<Renewal, StoreError> {
         use browser_session::Column::{AuthTime, ExpiresAt, IdDigest, LastSeenAt, TokenDigest};
         let now = self.clock.now_millis();
-        let renewed = browser_session::Entity::update_many()
-            .col_expr(TokenDigest, Expr::value(token_digest))
-            .col_expr(AuthTime, Expr::value(now))
-            .col_expr(LastSeenAt, Expr::value(now))
-            .col_expr(ExpiresAt, Expr::value(to_millis(expires_at)))
-            .filter(IdDigest.eq(&session.digest))
-            .exec(self.conn)
-            .await?;
-        Ok((renewed.rows_affected == 1).then(|| BrowserSession {
+        let renew = || {
+            browser_session::Entity::update_many()
+                .col_expr(AuthTime, Expr::value(now))
+                .col_expr(LastSeenAt, Expr::value(now))
+                .col_expr(ExpiresAt, Expr::value(to_millis(expires_at)))
+                .filter(IdDigest.eq(&session.digest))
+        };
+        let renewed = BrowserSession {
             auth_time: self.clock.now(),
             expires_at,
             ..session.clone()
-        }))
+        };
+        let with_new_token = renew()
+            .col_expr(TokenDigest, Expr::value(token_digest))
+            .filter(TokenDigest.eq(&session.token_digest))
+            .exec(self.conn)
+            .await?;
+        if with_new_token.rows_affected == 1 {
+            return Ok(Renewal::NewToken(BrowserSession {
+                token_digest: token_digest.to_owned(),
+                ..renewed
+            }));
+        }
+        if renew().exec(self.conn).await?.rows_affected == 1 {
+            return Ok(Renewal::TokenOfAnotherLogin(renewed));
+        }
+        Ok(Renewal::Ended)
     }
 
     /// The session whose cookie's token has this digest now, if it has not
@@ -232,6 +262,7 @@ fn session_from_row(row: browser_session::Model) -> Result<BrowserSession, Store
         account: parse_stored("account id", &row.account_id, AccountId::parse)?,
         auth_time: millis_to_time("auth time", row.auth_time)?,
         expires_at: millis_to_time("session expiry", row.expires_at)?,
+        token_digest: row.token_digest.unwrap_or_else(|| row.id_digest.clone()),
         digest: row.id_digest,
     })
 }

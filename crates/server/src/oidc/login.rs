@@ -338,7 +338,9 @@ async fn finish_login(
     if let Some((earlier_account, ended)) = ended {
         backchannel::sessions_ended(&state, &earlier_account, &[ended]).await;
     }
-    response.headers_mut().append(header::SET_COOKIE, session_cookie);
+    if let Some(session_cookie) = session_cookie {
+        response.headers_mut().append(header::SET_COOKIE, session_cookie);
+    }
     if let Some(device_cookie) = device::cookie_for(&state, &account.username) {
         response.headers_mut().append(header::SET_COOKIE, device_cookie);
     }

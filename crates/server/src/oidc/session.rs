@@ -8,7 +8,7 @@ use si_credentials::secrets::{SecretToken, digest};
 use si_domain::AccountId;
 use si_store::{
     Repositories, StoreError,
-    sessions::{BrowserSession, EndedSession},
+    sessions::{BrowserSession, EndedSession, Renewal},
 };
 
 use crate::{app::AppState, http::cookies};
@@ -45,28 +45,40 @@ pub async fn start(
 /// A login in a browser that has a session already. The same member's
 /// session goes on, from this login (a new one would leave the clients of
 /// the old one out of the next logout), under a new token; another member's
-/// session is ended first, as a logout would, and a new one starts. Either
-/// way the browser gets a new cookie: a token known before the login (one
-/// planted in the browser, one seen over its shoulder) leads nowhere after.
+/// session is ended first, as a logout would, and a new one starts. The
+/// `Set-Cookie` value comes with every new token: a token known before the
+/// login (one planted in the browser, one seen over its shoulder) leads
+/// nowhere after. None when another login sent beside this one renewed the
+/// session first: its answer carries the cookie.
 pub async fn start_or_renew(
     state: &AppState,
     repositories: &impl Repositories,
     account: &AccountId,
     earlier: Option<BrowserSession>,
-) -> Result<(BrowserSession, HeaderValue, Option<(AccountId, EndedSession)>), StartError> {
+) -> Result<
+    (
+        BrowserSession,
+        Option<HeaderValue>,
+        Option<(AccountId, EndedSession)>,
+    ),
+    StartError,
+> {
     let lifetime = time::Duration::hours(i64::from(state.config.oidc.session_hours));
     if let Some(same) = earlier.as_ref().filter(|earlier| earlier.account == *account) {
         let token = SecretToken::generate().map_err(|_| StartError::Randomness)?;
-        let renewed = repositories
+        let renewal = repositories
             .sessions()
             .reauthenticated(same, &token.digest(), state.clock().now() + lifetime)
             .await?;
-        if let Some(renewed) = renewed {
-            return Ok((renewed, session_cookie(token.expose()), None));
+        match renewal {
+            Renewal::NewToken(renewed) => return Ok((renewed, Some(session_cookie(token.expose())), None)),
+            Renewal::TokenOfAnotherLogin(renewed) => return Ok((renewed, None, None)),
+            // Ended since it was looked up (a logout in another tab): a new one.
+            Renewal::Ended => {
+                let (session, cookie) = start(state, repositories, account).await?;
+                return Ok((session, Some(cookie), None));
+            }
         }
-        // Ended since it was looked up (a logout in another tab): a new one.
-        let (session, cookie) = start(state, repositories, account).await?;
-        return Ok((session, cookie, None));
     }
     let ended = match earlier {
         Some(earlier) => {
@@ -81,7 +93,7 @@ pub async fn start_or_renew(
         None => None,
     };
     let (session, cookie) = start(state, repositories, account).await?;
-    Ok((session, cookie, ended))
+    Ok((session, Some(cookie), ended))
 }
 
 /// The `Set-Cookie` value that removes the session cookie.

@@ -306,7 +306,9 @@ async fn submit(
                 backchannel::sessions_ended(state, &earlier_account, &[ended]).await;
             }
             let mut response = Redirect::to(ACCOUNT_PATH).into_response();
-            response.headers_mut().append(header::SET_COOKIE, cookie);
+            if let Some(cookie) = cookie {
+                response.headers_mut().append(header::SET_COOKIE, cookie);
+            }
             Ok(response)
         }
     }

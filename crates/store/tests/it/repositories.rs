@@ -571,6 +571,7 @@ async fn a_session_left_unused_ends_and_one_in_use_goes_on() {
 /// old one leads nowhere, the session keeps its name (and so its clients).
 #[tokio::test]
 async fn a_session_renewed_answers_to_its_new_token_only() {
+    use si_store::sessions::Renewal;
     let (store, clock, _database) = store_with_clock().await;
     let account = store.accounts().create(new_account("sanne", None)).await.unwrap();
     let sessions = store.sessions();
@@ -579,7 +580,15 @@ async fn a_session_renewed_answers_to_its_new_token_only() {
     sessions.add_client("first", "ebooks").await.unwrap();
 
     let renewed = sessions.reauthenticated(&first, "second", ends).await.unwrap();
-    assert_eq!(renewed.unwrap().digest, "first", "the session keeps its name");
+    let Renewal::NewToken(renewed) = renewed else {
+        panic!("{renewed:?}")
+    };
+    assert_eq!(renewed.digest, "first", "the session keeps its name");
+    // A second login sent beside the first read the session before it was
+    // renewed: the session keeps the token the first one gave it.
+    let beside = sessions.reauthenticated(&first, "beside", ends).await.unwrap();
+    assert!(matches!(beside, Renewal::TokenOfAnotherLogin(_)), "{beside:?}");
+    assert!(sessions.find("beside").await.unwrap().is_none());
     assert!(sessions.find("first").await.unwrap().is_none());
     let found = sessions.find("second").await.unwrap().unwrap();
     assert_eq!(found.digest, "first");
@@ -589,7 +598,7 @@ async fn a_session_renewed_answers_to_its_new_token_only() {
     assert_eq!(sessions.end(&found.digest).await.unwrap(), ["ebooks"]);
     assert!(sessions.find("second").await.unwrap().is_none());
     let after_the_end = sessions.reauthenticated(&found, "third", ends).await.unwrap();
-    assert!(after_the_end.is_none(), "an ended session is not renewed");
+    assert_eq!(after_the_end, Renewal::Ended);
     assert!(sessions.find("third").await.unwrap().is_none());
 }
 
