@@ -88,6 +88,14 @@ const MIGRATIONS: &[Migration] = &[
         columns: session_token_column,
         indexes: session_token_index,
     },
+    Migration {
+        version: 9,
+        name: "0009_previous_session_tokens",
+        drops: &[],
+        tables: Vec::new,
+        columns: previous_session_token_column,
+        indexes: previous_session_token_index,
+    },
 ];
 
 const LEDGER: &str = "schema_migrations";
@@ -665,6 +673,30 @@ fn session_token_index() -> Vec<IndexCreateStatement> {
         "browser_sessions",
         &["token_digest"],
         true,
+    )]
+}
+
+/// The token a session's last renewal replaced, so that a login or logout
+/// sent before the browser had the new cookie still finds the session.
+fn previous_session_token_column() -> Vec<(TableAlterStatement, UpdateStatement)> {
+    vec![(
+        Table::alter()
+            .table(Alias::new("browser_sessions"))
+            .add_column(optional_text("previous_token_digest", 64))
+            .to_owned(),
+        Query::update()
+            .table(Alias::new("browser_sessions"))
+            .value(Alias::new("previous_token_digest"), Expr::null())
+            .to_owned(),
+    )]
+}
+
+fn previous_session_token_index() -> Vec<IndexCreateStatement> {
+    vec![index_on(
+        "ix_browser_sessions_previous_token",
+        "browser_sessions",
+        &["previous_token_digest"],
+        false,
     )]
 }
 

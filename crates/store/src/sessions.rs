@@ -1,13 +1,14 @@
 //! Browser sessions: what gives single sign-on. The cookie holds a random
 //! token; the database holds only its digest, the account and the times. A
 //! session keeps the digest of its first token as its name (the `sid` its
-//! clients hold is made from it), and finds its cookie by the current one.
+//! clients hold is made from it), and finds its cookie by the current one;
+//! a login or a logout also by the one its last renewal replaced.
 
 use std::time::Duration;
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
-    sea_query::{Expr, OnConflict},
+    sea_query::{Expr, ExprTrait, OnConflict},
 };
 use si_domain::AccountId;
 use time::OffsetDateTime;
@@ -25,10 +26,23 @@ pub struct BrowserSession {
     pub digest: String,
     /// The digest of its cookie's token when it was read.
     pub token_digest: String,
+    /// Found by the token its last renewal replaced: the browser asked
+    /// before it had the new cookie (two tabs, a lost answer).
+    pub found_by_previous_token: bool,
     pub account: AccountId,
     /// When the member last typed their password (OIDC `auth_time`).
     pub auth_time: OffsetDateTime,
     pub expires_at: OffsetDateTime,
+}
+
+/// Which of a session's tokens a lookup accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tokens {
+    /// Only the cookie's token now: what gives single sign-on.
+    Current,
+    /// Also the one the last renewal replaced: for a login, which asks for
+    /// the password anyway and renews the session again, and for a logout.
+    CurrentOrPrevious,
 }
 
 /// What [`Sessions::reauthenticated`] did.
@@ -71,6 +85,7 @@ impl<'c, C: ConnectionTrait> Sessions<'c, C> {
         browser_session::ActiveModel {
             id_digest: Set(digest.to_owned()),
             token_digest: Set(Some(digest.to_owned())),
+            previous_token_digest: Set(None),
             account_id: Set(account.to_string()),
             created_at: Set(now),
             auth_time: Set(now),
@@ -82,6 +97,7 @@ impl<'c, C: ConnectionTrait> Sessions<'c, C> {
         Ok(BrowserSession {
             digest: digest.to_owned(),
             token_digest: digest.to_owned(),
+            found_by_previous_token: false,
             account: *account,
             auth_time: self.clock.now(),
             expires_at,
@@ -91,7 +107,8 @@ impl<'c, C: ConnectionTrait> Sessions<'c, C> {
     /// The member typed the password again in a browser that has a session
     /// of the same account: the session goes on, from now (`auth_time`),
     /// under a new token (`token_digest`): one learnt before the login, such
-    /// as one planted in the browser, no longer leads to it. Unless another
+    /// as one planted in the browser, no longer gives access to it (the one
+    /// replaced is kept only for a login or logout). Unless another
     /// login in the same browser renewed it since it was read: that login's
     /// answer brings the browser its token, and two logins sent together
     /// must not leave the browser holding the one that lost.
@@ -101,7 +118,9 @@ impl<'c, C: ConnectionTrait> Sessions<'c, C> {
         token_digest: &str,
         expires_at: OffsetDateTime,
     ) -> Result<Renewal, StoreError> {
-        use browser_session::Column::{AuthTime, ExpiresAt, IdDigest, LastSeenAt, TokenDigest};
+        use browser_session::Column::{
+            AuthTime, ExpiresAt, IdDigest, LastSeenAt, PreviousTokenDigest, TokenDigest,
+        };
         let now = self.clock.now_millis();
         let renew = || {
             browser_session::Entity::update_many()
@@ -113,10 +132,12 @@ impl<'c, C: ConnectionTrait> Sessions<'c, C> {
         let renewed = BrowserSession {
             auth_time: self.clock.now(),
             expires_at,
+            found_by_previous_token: false,
             ..session.clone()
         };
         let with_new_token = renew()
             .col_expr(TokenDigest, Expr::value(token_digest))
+            .col_expr(PreviousTokenDigest, Expr::value(&session.token_digest))
             .filter(TokenDigest.eq(&session.token_digest))
             .exec(self.conn)
             .await?;
@@ -132,12 +153,18 @@ impl<'c, C: ConnectionTrait> Sessions<'c, C> {
         Ok(Renewal::Ended)
     }
 
-    /// The session whose cookie's token has this digest now, if it has not
-    /// expired.
-    pub async fn find(&self, token_digest: &str) -> Result<Option<BrowserSession>, StoreError> {
-        let row = self.with_token(token_digest).await?;
+    /// The session whose cookie's token has this digest (as `tokens`
+    /// accepts), if it has not expired.
+    pub async fn find(
+        &self,
+        token_digest: &str,
+        tokens: Tokens,
+    ) -> Result<Option<BrowserSession>, StoreError> {
+        let row = self.with_token(token_digest, tokens).await?;
         match row {
-            Some(row) if row.expires_at > self.clock.now_millis() => session_from_row(row).map(Some),
+            Some(row) if row.expires_at > self.clock.now_millis() => {
+                session_from_row(row, token_digest).map(Some)
+            }
             _ => Ok(None),
         }
     }
@@ -149,9 +176,10 @@ impl<'c, C: ConnectionTrait> Sessions<'c, C> {
     pub async fn in_use(
         &self,
         token_digest: &str,
+        tokens: Tokens,
         idle: Duration,
     ) -> Result<Option<BrowserSession>, StoreError> {
-        let row = self.with_token(token_digest).await?;
+        let row = self.with_token(token_digest, tokens).await?;
         let now = self.clock.now_millis();
         let idle = i64::try_from(idle.as_millis()).unwrap_or(i64::MAX);
         // The last use may have come up to a minute after the last record.
@@ -167,12 +195,23 @@ impl<'c, C: ConnectionTrait> Sessions<'c, C> {
                 .exec(self.conn)
                 .await?;
         }
-        session_from_row(row).map(Some)
+        session_from_row(row, token_digest).map(Some)
     }
 
-    async fn with_token(&self, token_digest: &str) -> Result<Option<browser_session::Model>, StoreError> {
+    async fn with_token(
+        &self,
+        token_digest: &str,
+        tokens: Tokens,
+    ) -> Result<Option<browser_session::Model>, StoreError> {
+        use browser_session::Column::{PreviousTokenDigest, TokenDigest};
+        let matches = match tokens {
+            Tokens::Current => TokenDigest.eq(token_digest),
+            Tokens::CurrentOrPrevious => TokenDigest
+                .eq(token_digest)
+                .or(PreviousTokenDigest.eq(token_digest)),
+        };
         Ok(browser_session::Entity::find()
-            .filter(browser_session::Column::TokenDigest.eq(token_digest))
+            .filter(matches)
             .one(self.conn)
             .await?)
     }
@@ -257,12 +296,15 @@ impl<'c, C: ConnectionTrait> Sessions<'c, C> {
 /// an idle limit counted in minutes, and spares a write per request.
 const RECORD_USE_EVERY_MILLIS: i64 = 60_000;
 
-fn session_from_row(row: browser_session::Model) -> Result<BrowserSession, StoreError> {
+/// The session of `row`, found by the token with `found_by` as its digest.
+fn session_from_row(row: browser_session::Model, found_by: &str) -> Result<BrowserSession, StoreError> {
+    let token_digest = row.token_digest.unwrap_or_else(|| row.id_digest.clone());
     Ok(BrowserSession {
         account: parse_stored("account id", &row.account_id, AccountId::parse)?,
         auth_time: millis_to_time("auth time", row.auth_time)?,
         expires_at: millis_to_time("session expiry", row.expires_at)?,
-        token_digest: row.token_digest.unwrap_or_else(|| row.id_digest.clone()),
+        found_by_previous_token: token_digest != found_by,
+        token_digest,
         digest: row.id_digest,
     })
 }

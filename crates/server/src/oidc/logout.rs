@@ -20,7 +20,10 @@ use axum::{
 use serde::Deserialize;
 use serde_json::Value;
 use si_credentials::secrets::digest;
-use si_store::{Repositories, sessions::BrowserSession};
+use si_store::{
+    Repositories,
+    sessions::{BrowserSession, Tokens},
+};
 
 use super::{
     authorize, backchannel, carry_on,
@@ -107,7 +110,7 @@ async fn ask_or_end(
 ) -> Result<Response, PageError> {
     let hinted = hinted_client(&state, request.id_token_hint.as_deref()).await;
     refuse_two_clients(language, &hinted, &request)?;
-    let current = session::current(&state, &headers)
+    let current = session::current(&state, &headers, Tokens::CurrentOrPrevious)
         .await
         .map_err(|e| PageError::internal(language, &e))?;
     let Some(current) = current else {
@@ -201,7 +204,11 @@ async fn end(
     hinted: Result<Option<String>, ()>,
 ) -> Result<Response, PageError> {
     if let Some(token) = cookies::value(&headers, SESSION_COOKIE) {
-        let session = state.store.sessions().find(&digest(token)).await;
+        let session = state
+            .store
+            .sessions()
+            .find(&digest(token), Tokens::CurrentOrPrevious)
+            .await;
         let session = session.map_err(|e| PageError::internal(language, &e))?;
         if let Some(session) = session {
             let clients = state.store.sessions().end(&session.digest).await;

@@ -8,7 +8,7 @@ use si_credentials::secrets::{SecretToken, digest};
 use si_domain::AccountId;
 use si_store::{
     Repositories, StoreError,
-    sessions::{BrowserSession, EndedSession, Renewal},
+    sessions::{BrowserSession, EndedSession, Renewal, Tokens},
 };
 
 use crate::{app::AppState, http::cookies};
@@ -16,11 +16,17 @@ use crate::{app::AppState, http::cookies};
 pub const SESSION_COOKIE: &str = "si_session";
 
 /// The live session of this browser, if any: not expired, and used within
-/// `oidc.session_idle_minutes`. Asking counts as a use.
-pub async fn current(state: &AppState, headers: &HeaderMap) -> Result<Option<BrowserSession>, StoreError> {
+/// `oidc.session_idle_minutes`. Asking counts as a use. Single sign-on
+/// accepts only the cookie's current token; a login or a logout also the one
+/// the session's last renewal replaced.
+pub async fn current(
+    state: &AppState,
+    headers: &HeaderMap,
+    tokens: Tokens,
+) -> Result<Option<BrowserSession>, StoreError> {
     let idle = state.config.oidc.session_idle();
     match cookies::value(headers, SESSION_COOKIE) {
-        Some(token) if token.len() == 43 => state.store.sessions().in_use(&digest(token), idle).await,
+        Some(token) if token.len() == 43 => state.store.sessions().in_use(&digest(token), tokens, idle).await,
         _ => Ok(None),
     }
 }
@@ -47,9 +53,12 @@ pub async fn start(
 /// the old one out of the next logout), under a new token; another member's
 /// session is ended first, as a logout would, and a new one starts. The
 /// `Set-Cookie` value comes with every new token: a token known before the
-/// login (one planted in the browser, one seen over its shoulder) leads
-/// nowhere after. None when another login sent beside this one renewed the
-/// session first: its answer carries the cookie.
+/// login (one planted in the browser, one seen over its shoulder) gives no
+/// access after. None when another login sent beside this one renewed the
+/// session first: its answer carries the cookie. A session found by the
+/// token its last renewal replaced goes on too, under yet another token
+/// (the browser may never have had the one in between); when it is another
+/// member's, it is left alone: a token that old must not end a session.
 pub async fn start_or_renew(
     state: &AppState,
     repositories: &impl Repositories,
@@ -80,7 +89,7 @@ pub async fn start_or_renew(
             }
         }
     }
-    let ended = match earlier {
+    let ended = match earlier.filter(|earlier| !earlier.found_by_previous_token) {
         Some(earlier) => {
             let clients = repositories.sessions().end(&earlier.digest).await?;
             repositories.grants().revoke_session(&earlier.digest).await?;

@@ -21,6 +21,7 @@ use si_store::{
     Repositories,
     account_links::{AccountLink, LinkKind, LinkPurpose, LinkState},
     accounts::Account,
+    sessions::Tokens,
 };
 
 use super::{ACCOUNT_PATH, NoticePage, forgot};
@@ -296,7 +297,9 @@ async fn submit(
             // Logged in as at the login page: another member's session in
             // this browser (a shared computer) ends, and its sites are told.
             let internal = |e: &(dyn std::error::Error + 'static)| PageError::internal(language, e);
-            let earlier = session::current(state, headers).await.map_err(|e| internal(&e))?;
+            let earlier = session::current(state, headers, Tokens::CurrentOrPrevious)
+                .await
+                .map_err(|e| internal(&e))?;
             let txn = state.store.begin().await.map_err(|e| internal(&e))?;
             let (_, cookie, ended) = session::start_or_renew(state, &txn, &account.id, earlier)
                 .await

@@ -1,6 +1,8 @@
 //! The RFC 9700 MUSTs and the login rules, each as an attack or a mistake a
 //! client or a person could make.
 
+use std::sync::Arc;
+
 use si_domain::{AccountStatus, Email, Username};
 use si_store::{Repositories, accounts::NewAccount};
 use single_identity::{
@@ -1774,6 +1776,102 @@ async fn two_logins_sent_together_from_one_browser_keep_its_one_session() {
         assert_refresh_refused(&app, &client_id, &secret, tokens).await;
     }
     app.stop().await;
+}
+
+/// A login sent from a browser that had not yet the cookie of the login
+/// before it (a tab whose answer came late, an answer lost) goes on with
+/// the browser's one session; a browser left holding the token in between
+/// (the two answers read in the other order) can still log out of it.
+#[tokio::test]
+async fn a_login_or_logout_with_the_cookie_from_before_the_last_login_keeps_to_one_session() {
+    let app = spawn_app().await;
+    member(&app.store, "sanne").await;
+    let (client_id, secret) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Es256).await;
+    let secret = secret.unwrap();
+    let (browser, jar) = browser_with_jar();
+    let with_pkce = [("code_challenge", CHALLENGE), ("code_challenge_method", "S256")];
+    let (first_cookie, code) =
+        log_in_at_page(&app, &browser, &authorize_url(&app, &client_id, &with_pkce)).await;
+    let (_, first) = exchange(&app, &client_id, Some(&secret), &code_exchange(&code)).await;
+    let again = authorize_url(
+        &app,
+        &client_id,
+        &[with_pkce[0], with_pkce[1], ("prompt", "login")],
+    );
+    let late_tab = LoginForm::open(&app, &browser, &again).await.unwrap();
+    let (renewed_cookie, code) = log_in_at_page(&app, &browser, &again).await;
+    let (_, renewed) = exchange(&app, &client_id, Some(&secret), &code_exchange(&code)).await;
+
+    hold_session_cookie(&app, &jar, &first_cookie.unwrap());
+    let answered = browser
+        .post(app.url("/login"))
+        .form(&late_tab.filled("sanne", PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    let sets_session = answered
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .any(|value| value.to_str().unwrap().starts_with("si_session="));
+    assert!(sets_session, "the browser gets a token that works");
+    let code = query_value(answered.headers()["location"].to_str().unwrap(), "code").unwrap();
+    let (_, late) = exchange(&app, &client_id, Some(&secret), &code_exchange(&code)).await;
+    assert_eq!(sid_of(&renewed), sid_of(&first));
+    assert_eq!(sid_of(&late), sid_of(&first), "one session");
+
+    hold_session_cookie(&app, &jar, &renewed_cookie.unwrap());
+    let hint = [("id_token_hint", late["id_token"].as_str().unwrap())];
+    let answered = browser.get(app.url("/logout")).query(&hint).send().await.unwrap();
+    assert!(answered.text().await.unwrap().contains("Tot de volgende keer"));
+    for tokens in [&first, &renewed, &late] {
+        assert_refresh_refused(&app, &client_id, &secret, tokens).await;
+    }
+    app.stop().await;
+}
+
+/// Another member's login in a browser whose cookie is one login old leaves
+/// the session alone: a copied token that old must not end it.
+#[tokio::test]
+async fn another_members_login_with_a_cookie_one_login_old_leaves_the_session_alone() {
+    let app = spawn_app().await;
+    member(&app.store, "sanne").await;
+    member(&app.store, "daan-2015").await;
+    let (client_id, secret) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Es256).await;
+    let secret = secret.unwrap();
+    let browser = browser();
+    let with_pkce = [("code_challenge", CHALLENGE), ("code_challenge_method", "S256")];
+    let (old_cookie, _) = log_in_at_page(&app, &browser, &authorize_url(&app, &client_id, &with_pkce)).await;
+    let code = code_after_login(&app, &browser, &client_id, "sanne", &[("prompt", "login")]).await;
+    let sannes = refresh_token_for(&app, &client_id, &secret, &code).await;
+
+    let (elsewhere, jar) = browser_with_jar();
+    hold_session_cookie(&app, &jar, &old_cookie.unwrap());
+    code_after_login(&app, &elsewhere, &client_id, "daan-2015", &[]).await;
+    let refresh = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", sannes.as_str()),
+    ];
+    let (status, _) = exchange(&app, &client_id, Some(&secret), &refresh).await;
+    assert_eq!(status, 200, "sanne is still signed in");
+    app.stop().await;
+}
+
+/// A browser whose cookies the test can set, as a browser holds them.
+fn browser_with_jar() -> (reqwest::Client, Arc<reqwest::cookie::Jar>) {
+    let jar = Arc::new(reqwest::cookie::Jar::default());
+    let browser = reqwest::Client::builder()
+        .cookie_provider(jar.clone())
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    (browser, jar)
+}
+
+/// The browser of `jar` holds `token` as its session cookie.
+fn hold_session_cookie(app: &TestApp, jar: &reqwest::cookie::Jar, token: &str) {
+    let url = app.url("/").parse().unwrap();
+    jar.add_cookie_str(&format!("si_session={token}; Path=/"), &url);
 }
 
 /// A logout in another tab while a login of the same member is being

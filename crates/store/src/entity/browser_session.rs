@@ -7,6 +7,8 @@ pub struct Model {
     pub id_digest: String,
     /// The digest of the cookie's token now (none: the session's first).
     pub token_digest: Option<String>,
+    /// The digest of the token the last renewal replaced, if any.
+    pub previous_token_digest: Option<String>,
     pub account_id: String,
     pub created_at: i64,
     pub auth_time: i64,

@@ -12,6 +12,7 @@ use si_store::{
     audit::{AuditFilter, NewAuditEntry},
     catalogue::{Library, NewSubscriptionType},
     memberships::NewMembership,
+    sessions::{Renewal, Tokens},
     testing::TestDatabase,
     time::{Date, Month, macros::datetime},
 };
@@ -520,6 +521,7 @@ async fn store_with_clock() -> (Store, FixedClock, TestDatabase) {
 /// computer); a session in use goes on, and its row stays for logout.
 #[tokio::test]
 async fn a_session_left_unused_ends_and_one_in_use_goes_on() {
+    use Tokens::Current;
     let (store, clock, _database) = store_with_clock().await;
     let account = store.accounts().create(new_account("sanne", None)).await.unwrap();
     let sessions = store.sessions();
@@ -531,22 +533,22 @@ async fn a_session_left_unused_ends_and_one_in_use_goes_on() {
     let minutes = si_store::time::Duration::minutes;
 
     clock.advance(minutes(29));
-    assert!(sessions.in_use("in-use", idle).await.unwrap().is_some());
+    assert!(sessions.in_use("in-use", Current, idle).await.unwrap().is_some());
     clock.advance(minutes(29));
     assert!(
-        sessions.in_use("in-use", idle).await.unwrap().is_some(),
+        sessions.in_use("in-use", Current, idle).await.unwrap().is_some(),
         "used 29 minutes ago"
     );
     assert!(
-        sessions.in_use("left", idle).await.unwrap().is_none(),
+        sessions.in_use("left", Current, idle).await.unwrap().is_none(),
         "58 minutes unused"
     );
     assert!(
-        sessions.find("left").await.unwrap().is_some(),
+        sessions.find("left", Current).await.unwrap().is_some(),
         "still there for a logout to end and tell its clients"
     );
     clock.advance(minutes(32));
-    assert!(sessions.in_use("in-use", idle).await.unwrap().is_none());
+    assert!(sessions.in_use("in-use", Current, idle).await.unwrap().is_none());
 
     // Uses between the records count too: a one-minute limit is not a
     // minute from the login.
@@ -556,13 +558,25 @@ async fn a_session_left_unused_ends_and_one_in_use_goes_on() {
     sessions.create("short", &account.id, later).await.unwrap();
     for _ in 0..4 {
         clock.advance(seconds(40));
-        assert!(sessions.in_use("short", one_minute).await.unwrap().is_some());
+        assert!(
+            sessions
+                .in_use("short", Current, one_minute)
+                .await
+                .unwrap()
+                .is_some()
+        );
     }
     clock.advance(seconds(121));
-    assert!(sessions.in_use("short", one_minute).await.unwrap().is_none());
+    assert!(
+        sessions
+            .in_use("short", Current, one_minute)
+            .await
+            .unwrap()
+            .is_none()
+    );
     let never = std::time::Duration::MAX;
     assert!(
-        sessions.in_use("left", never).await.unwrap().is_some(),
+        sessions.in_use("left", Current, never).await.unwrap().is_some(),
         "no limit"
     );
 }
@@ -571,7 +585,6 @@ async fn a_session_left_unused_ends_and_one_in_use_goes_on() {
 /// old one leads nowhere, the session keeps its name (and so its clients).
 #[tokio::test]
 async fn a_session_renewed_answers_to_its_new_token_only() {
-    use si_store::sessions::Renewal;
     let (store, clock, _database) = store_with_clock().await;
     let account = store.accounts().create(new_account("sanne", None)).await.unwrap();
     let sessions = store.sessions();
@@ -588,18 +601,91 @@ async fn a_session_renewed_answers_to_its_new_token_only() {
     // renewed: the session keeps the token the first one gave it.
     let beside = sessions.reauthenticated(&first, "beside", ends).await.unwrap();
     assert!(matches!(beside, Renewal::TokenOfAnotherLogin(_)), "{beside:?}");
-    assert!(sessions.find("beside").await.unwrap().is_none());
-    assert!(sessions.find("first").await.unwrap().is_none());
-    let found = sessions.find("second").await.unwrap().unwrap();
+    assert!(sessions.find("beside", Tokens::Current).await.unwrap().is_none());
+    assert!(sessions.find("first", Tokens::Current).await.unwrap().is_none());
+    let found = sessions.find("second", Tokens::Current).await.unwrap().unwrap();
     assert_eq!(found.digest, "first");
     let idle = std::time::Duration::from_secs(60);
-    assert!(sessions.in_use("first", idle).await.unwrap().is_none());
-    assert!(sessions.in_use("second", idle).await.unwrap().is_some());
+    assert!(
+        sessions
+            .in_use("first", Tokens::Current, idle)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        sessions
+            .in_use("second", Tokens::Current, idle)
+            .await
+            .unwrap()
+            .is_some()
+    );
     assert_eq!(sessions.end(&found.digest).await.unwrap(), ["ebooks"]);
-    assert!(sessions.find("second").await.unwrap().is_none());
+    assert!(sessions.find("second", Tokens::Current).await.unwrap().is_none());
     let after_the_end = sessions.reauthenticated(&found, "third", ends).await.unwrap();
     assert_eq!(after_the_end, Renewal::Ended);
-    assert!(sessions.find("third").await.unwrap().is_none());
+    assert!(sessions.find("third", Tokens::Current).await.unwrap().is_none());
+}
+
+/// The token a renewal replaced still finds the session for a login or a
+/// logout (sent by a browser that had not yet the new cookie), never for
+/// single sign-on, and only until the next renewal.
+#[tokio::test]
+async fn the_token_a_renewal_replaced_finds_the_session_for_a_login_until_the_next() {
+    let (store, clock, _database) = store_with_clock().await;
+    let account = store.accounts().create(new_account("sanne", None)).await.unwrap();
+    let sessions = store.sessions();
+    let ends = si_store::Clock::now(&clock) + si_store::time::Duration::hours(12);
+    let idle = std::time::Duration::from_secs(60);
+    let first = sessions.create("first", &account.id, ends).await.unwrap();
+    let renewed = sessions.reauthenticated(&first, "second", ends).await.unwrap();
+    assert!(matches!(renewed, Renewal::NewToken(_)), "{renewed:?}");
+
+    assert!(
+        sessions
+            .in_use("first", Tokens::Current, idle)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let by_previous = sessions
+        .in_use("first", Tokens::CurrentOrPrevious, idle)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(by_previous.digest, "first");
+    assert_eq!(by_previous.token_digest, "second", "the token it has now");
+    assert!(by_previous.found_by_previous_token);
+    let by_current = sessions
+        .find("second", Tokens::CurrentOrPrevious)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!by_current.found_by_previous_token);
+
+    // The login that found it by the old token renews it again: the token
+    // in between is now the one replaced, and the first leads nowhere.
+    let again = sessions
+        .reauthenticated(&by_previous, "third", ends)
+        .await
+        .unwrap();
+    assert!(matches!(again, Renewal::NewToken(_)), "{again:?}");
+    assert!(
+        sessions
+            .find("first", Tokens::CurrentOrPrevious)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let in_between = sessions
+        .find("second", Tokens::CurrentOrPrevious)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(in_between.found_by_previous_token);
+    assert_eq!(in_between.digest, "first");
+    let now = sessions.find("third", Tokens::Current).await.unwrap().unwrap();
+    assert_eq!(now.digest, "first");
 }
 
 /// Sessions started before tokens were kept apart still answer to their
@@ -622,7 +708,12 @@ async fn a_session_from_before_the_token_step_keeps_its_cookie() {
         DELETE FROM schema_migrations WHERE version = 8";
     store.connection().execute_unprepared(undo).await.unwrap();
     assert_eq!(store.migrate().await.unwrap(), ["0008_session_tokens"]);
-    let found = store.sessions().find("before").await.unwrap().unwrap();
+    let found = store
+        .sessions()
+        .find("before", Tokens::Current)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(found.digest, "before");
 }
 
@@ -1016,7 +1107,13 @@ mod housekeeping {
             "{swept:?}"
         );
         assert_eq!(swept.total(), 4, "{swept:?}");
-        assert!(sessions.find("alive").await.unwrap().is_some());
+        assert!(
+            sessions
+                .find("alive", si_store::sessions::Tokens::Current)
+                .await
+                .unwrap()
+                .is_some()
+        );
         assert_eq!(sessions.clients_of("alive").await.unwrap(), ["ebooks"]);
         assert!(grants.is_access_token_revoked("jti-new").await.unwrap());
 
