@@ -24,24 +24,24 @@ use crate::{
 pub struct BrowserSession {
     /// The session's name: the digest of its first token.
     pub digest: String,
-    /// The digest of its cookie's token when it was read.
+    /// The digest of the session's current token when it was read (not
+    /// necessarily the one it was found by: see [`Tokens`]).
     pub token_digest: String,
-    /// Found by the token its last renewal replaced: the browser asked
-    /// before it had the new cookie (two tabs, a lost answer).
-    pub found_by_previous_token: bool,
     pub account: AccountId,
     /// When the member last typed their password (OIDC `auth_time`).
     pub auth_time: OffsetDateTime,
     pub expires_at: OffsetDateTime,
 }
 
-/// Which of a session's tokens a lookup accepts.
+/// Which of a session's tokens [`Sessions::find`] accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tokens {
-    /// Only the cookie's token now: what gives single sign-on.
+    /// Only the cookie's token now.
     Current,
-    /// Also the one the last renewal replaced: for a login, which asks for
-    /// the password anyway and renews the session again, and for a logout.
+    /// Also the one the last renewal replaced, which a browser still sends
+    /// when it asked before it had the new cookie (two tabs, a lost answer):
+    /// for a login, which asks for the password anyway and renews the
+    /// session again, and for a logout.
     CurrentOrPrevious,
 }
 
@@ -97,7 +97,6 @@ impl<'c, C: ConnectionTrait> Sessions<'c, C> {
         Ok(BrowserSession {
             digest: digest.to_owned(),
             token_digest: digest.to_owned(),
-            found_by_previous_token: false,
             account: *account,
             auth_time: self.clock.now(),
             expires_at,
@@ -132,7 +131,6 @@ impl<'c, C: ConnectionTrait> Sessions<'c, C> {
         let renewed = BrowserSession {
             auth_time: self.clock.now(),
             expires_at,
-            found_by_previous_token: false,
             ..session.clone()
         };
         let with_new_token = renew()
@@ -154,7 +152,8 @@ impl<'c, C: ConnectionTrait> Sessions<'c, C> {
     }
 
     /// The session whose cookie's token has this digest (as `tokens`
-    /// accepts), if it has not expired.
+    /// accepts), if it has not expired, however long it has been left alone:
+    /// a login or a logout acts on it as it is. Not counted as a use.
     pub async fn find(
         &self,
         token_digest: &str,
@@ -162,24 +161,22 @@ impl<'c, C: ConnectionTrait> Sessions<'c, C> {
     ) -> Result<Option<BrowserSession>, StoreError> {
         let row = self.with_token(token_digest, tokens).await?;
         match row {
-            Some(row) if row.expires_at > self.clock.now_millis() => {
-                session_from_row(row, token_digest).map(Some)
-            }
+            Some(row) if row.expires_at > self.clock.now_millis() => session_from_row(row).map(Some),
             _ => Ok(None),
         }
     }
 
-    /// As [`Self::find`], and only while it is in use: used within `idle`
-    /// (single sign-on ends for a browser left alone, as a library's public
-    /// computer may be). The use is recorded at most once a minute, so the
-    /// limit counts from the last use to within a minute: never sooner.
+    /// The session whose current token has this digest, if it has not
+    /// expired and is in use: used within `idle` (single sign-on ends for a
+    /// browser left alone, as a library's public computer may be). Asking
+    /// counts as a use, recorded at most once a minute, so the limit counts
+    /// from the last use to within a minute: never sooner.
     pub async fn in_use(
         &self,
         token_digest: &str,
-        tokens: Tokens,
         idle: Duration,
     ) -> Result<Option<BrowserSession>, StoreError> {
-        let row = self.with_token(token_digest, tokens).await?;
+        let row = self.with_token(token_digest, Tokens::Current).await?;
         let now = self.clock.now_millis();
         let idle = i64::try_from(idle.as_millis()).unwrap_or(i64::MAX);
         // The last use may have come up to a minute after the last record.
@@ -195,7 +192,7 @@ impl<'c, C: ConnectionTrait> Sessions<'c, C> {
                 .exec(self.conn)
                 .await?;
         }
-        session_from_row(row, token_digest).map(Some)
+        session_from_row(row).map(Some)
     }
 
     async fn with_token(
@@ -296,15 +293,12 @@ impl<'c, C: ConnectionTrait> Sessions<'c, C> {
 /// an idle limit counted in minutes, and spares a write per request.
 const RECORD_USE_EVERY_MILLIS: i64 = 60_000;
 
-/// The session of `row`, found by the token with `found_by` as its digest.
-fn session_from_row(row: browser_session::Model, found_by: &str) -> Result<BrowserSession, StoreError> {
-    let token_digest = row.token_digest.unwrap_or_else(|| row.id_digest.clone());
+fn session_from_row(row: browser_session::Model) -> Result<BrowserSession, StoreError> {
     Ok(BrowserSession {
         account: parse_stored("account id", &row.account_id, AccountId::parse)?,
         auth_time: millis_to_time("auth time", row.auth_time)?,
         expires_at: millis_to_time("session expiry", row.expires_at)?,
-        found_by_previous_token: token_digest != found_by,
-        token_digest,
+        token_digest: row.token_digest.unwrap_or_else(|| row.id_digest.clone()),
         digest: row.id_digest,
     })
 }

@@ -18,7 +18,7 @@ use axum::{
 };
 use serde::Deserialize;
 use si_domain::{AccountStatus, LibraryCode, Money, SubscriptionCode, format_month_en, format_month_nl};
-use si_store::{Repositories, StoreError, accounts::Account, catalogue::Library, sessions::Tokens};
+use si_store::{Repositories, StoreError, accounts::Account, catalogue::Library};
 use time::{Date, format_description::well_known::Iso8601};
 
 use super::{
@@ -109,10 +109,7 @@ async fn signed_in(
     headers: &HeaderMap,
 ) -> Result<Option<Account>, PageError> {
     let internal = |e: StoreError| PageError::internal(language, &e);
-    let Some(session) = session::current(state, headers, Tokens::Current)
-        .await
-        .map_err(internal)?
-    else {
+    let Some(session) = session::current(state, headers).await.map_err(internal)? else {
         return Ok(None);
     };
     state

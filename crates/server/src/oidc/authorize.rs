@@ -10,11 +10,7 @@ use axum::{
 };
 use serde::{Deserialize, Serialize};
 use si_credentials::secrets::SecretToken;
-use si_store::{
-    Repositories,
-    grants::CodeGrant,
-    sessions::{BrowserSession, Tokens},
-};
+use si_store::{Repositories, grants::CodeGrant, sessions::BrowserSession};
 
 use super::{
     carry_on,
@@ -262,7 +258,7 @@ async fn answer(
         Ok(valid) => valid,
         Err(refusal) => return Ok(refuse(&state, language, refusal)),
     };
-    let session = session::current(&state, &headers, Tokens::Current)
+    let session = session::current(&state, &headers)
         .await
         .map_err(|e| PageError::internal(language, &e))?;
     let hinted = match valid.original.id_token_hint.as_deref() {

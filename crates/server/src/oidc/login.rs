@@ -15,12 +15,7 @@ use fluent_templates::fluent_bundle::FluentValue;
 use serde::{Deserialize, Serialize};
 use si_credentials::{Admission, HashFormat, Verification};
 use si_domain::{AccountStatus, Username};
-use si_store::{
-    Repositories,
-    accounts::Account,
-    sessions::{BrowserSession, Tokens},
-    throttle::ThrottlePolicy,
-};
+use si_store::{Repositories, accounts::Account, sessions::BrowserSession, throttle::ThrottlePolicy};
 use time::OffsetDateTime;
 
 use super::{
@@ -121,7 +116,7 @@ pub async fn show(
     match Destination::of(&state, request.clone()).await {
         Err(refusal) => return Ok(authorize::refuse(&state, language, refusal)),
         Ok(Destination::OwnPage(page)) => {
-            let signed_in = session::current(&state, &headers, Tokens::Current)
+            let signed_in = session::current(&state, &headers)
                 .await
                 .map_err(|e| PageError::internal(language, &e))?;
             if signed_in.is_some() {
@@ -204,7 +199,7 @@ pub async fn submit(
     // The browser's session as it is now, before the check: a second login
     // sent beside this one with the same cookie finds the session too, not
     // the cookie this one's renewal would leave it behind with.
-    let earlier = session::current(&state, &headers, Tokens::CurrentOrPrevious)
+    let earlier = session::to_log_in_or_out(&state, &headers)
         .await
         .map_err(|e| internal(&e))?;
     let account = match &username {

@@ -19,18 +19,10 @@ use axum::{
 };
 use serde::Deserialize;
 use serde_json::Value;
-use si_credentials::secrets::digest;
-use si_store::{
-    Repositories,
-    sessions::{BrowserSession, Tokens},
-};
+use si_store::{Repositories, sessions::BrowserSession};
 
-use super::{
-    authorize, backchannel, carry_on,
-    discovery::END_SESSION_PATH,
-    session::{self, SESSION_COOKIE},
-};
-use crate::http::{cookies, page_query::PageQuery};
+use super::{authorize, backchannel, carry_on, discovery::END_SESSION_PATH, session};
+use crate::http::page_query::PageQuery;
 use crate::{
     app::AppState,
     http::{
@@ -110,14 +102,14 @@ async fn ask_or_end(
 ) -> Result<Response, PageError> {
     let hinted = hinted_client(&state, request.id_token_hint.as_deref()).await;
     refuse_two_clients(language, &hinted, &request)?;
-    let current = session::current(&state, &headers, Tokens::CurrentOrPrevious)
+    let session = session::to_log_in_or_out(&state, &headers)
         .await
         .map_err(|e| PageError::internal(language, &e))?;
-    let Some(current) = current else {
-        return end(state, language, headers, request, hinted).await;
+    let Some(session) = session else {
+        return end(state, language, None, request, hinted).await;
     };
-    if hint_is_of_session(&state, request.id_token_hint.as_deref(), &current).await {
-        return end(state, language, headers, request, hinted).await;
+    if hint_is_of_session(&state, request.id_token_hint.as_deref(), &session).await {
+        return end(state, language, Some(session), request, hinted).await;
     }
     let csrf = FormToken::for_page(&headers);
     let page = ConfirmPage {
@@ -163,7 +155,10 @@ pub async fn confirm(
     }
     let hinted = hinted_client(&state, request.id_token_hint.as_deref()).await;
     refuse_two_clients(language, &hinted, &request)?;
-    end(state, language, headers, request, hinted).await
+    let session = session::to_log_in_or_out(&state, &headers)
+        .await
+        .map_err(|e| PageError::internal(language, &e))?;
+    end(state, language, session, request, hinted).await
 }
 
 /// RP-Initiated Logout 1.0 §2: a hint and `client_id` must name the same
@@ -196,35 +191,29 @@ async fn hint_is_of_session(state: &AppState, hint: Option<&str>, session: &Brow
     claims.get("sid").and_then(Value::as_str) == Some(sid.as_str())
 }
 
+/// Ends `session` by its name, so that a login renewing it meanwhile in
+/// another tab does not make the logout miss it.
 async fn end(
     state: AppState,
     language: Language,
-    headers: HeaderMap,
+    session: Option<BrowserSession>,
     request: LogoutRequest,
     hinted: Result<Option<String>, ()>,
 ) -> Result<Response, PageError> {
-    if let Some(token) = cookies::value(&headers, SESSION_COOKIE) {
-        let session = state
+    if let Some(session) = session {
+        let clients = state.store.sessions().end(&session.digest).await;
+        let clients = clients.map_err(|e| PageError::internal(language, &e))?;
+        state
             .store
-            .sessions()
-            .find(&digest(token), Tokens::CurrentOrPrevious)
-            .await;
-        let session = session.map_err(|e| PageError::internal(language, &e))?;
-        if let Some(session) = session {
-            let clients = state.store.sessions().end(&session.digest).await;
-            let clients = clients.map_err(|e| PageError::internal(language, &e))?;
-            state
-                .store
-                .grants()
-                .revoke_session(&session.digest)
-                .await
-                .map_err(|e| PageError::internal(language, &e))?;
-            // The member is logged out here whatever happens to the notices.
-            if let Err(err) =
-                backchannel::session_ended(&state, &session.digest, &session.account, &clients).await
-            {
-                tracing::error!("queueing back-channel logout failed: {err}");
-            }
+            .grants()
+            .revoke_session(&session.digest)
+            .await
+            .map_err(|e| PageError::internal(language, &e))?;
+        // The member is logged out here whatever happens to the notices.
+        if let Err(err) =
+            backchannel::session_ended(&state, &session.digest, &session.account, &clients).await
+        {
+            tracing::error!("queueing back-channel logout failed: {err}");
         }
     }
     let destination = match request.post_logout_redirect_uri.as_deref() {

@@ -15,20 +15,37 @@ use crate::{app::AppState, http::cookies};
 
 pub const SESSION_COOKIE: &str = "si_session";
 
-/// The live session of this browser, if any: not expired, and used within
-/// `oidc.session_idle_minutes`. Asking counts as a use. Single sign-on
-/// accepts only the cookie's current token; a login or a logout also the one
-/// the session's last renewal replaced.
-pub async fn current(
+/// The session that gives this browser single sign-on, if any: found by
+/// the cookie's current token, not expired, and used within
+/// `oidc.session_idle_minutes`. Asking counts as a use.
+pub async fn current(state: &AppState, headers: &HeaderMap) -> Result<Option<BrowserSession>, StoreError> {
+    let idle = state.config.oidc.session_idle();
+    match session_token(headers) {
+        Some(token) => state.store.sessions().in_use(&digest(token), idle).await,
+        None => Ok(None),
+    }
+}
+
+/// The session a login or a logout in this browser acts on: found also by
+/// the token its last renewal replaced, and however long it was left alone
+/// (a login renews it, a logout ends it: neither may leave it behind for
+/// its clients' tokens to outlive).
+pub async fn to_log_in_or_out(
     state: &AppState,
     headers: &HeaderMap,
-    tokens: Tokens,
 ) -> Result<Option<BrowserSession>, StoreError> {
-    let idle = state.config.oidc.session_idle();
-    match cookies::value(headers, SESSION_COOKIE) {
-        Some(token) if token.len() == 43 => state.store.sessions().in_use(&digest(token), tokens, idle).await,
-        _ => Ok(None),
+    match session_token(headers) {
+        Some(token) => {
+            (state.store.sessions())
+                .find(&digest(token), Tokens::CurrentOrPrevious)
+                .await
+        }
+        None => Ok(None),
     }
+}
+
+fn session_token(headers: &HeaderMap) -> Option<&str> {
+    cookies::value(headers, SESSION_COOKIE).filter(|token| token.len() == 43)
 }
 
 /// Starts a session, written through `repositories` (so that it commits with
@@ -57,8 +74,8 @@ pub async fn start(
 /// access after. None when another login sent beside this one renewed the
 /// session first: its answer carries the cookie. A session found by the
 /// token its last renewal replaced goes on too, under yet another token
-/// (the browser may never have had the one in between); when it is another
-/// member's, it is left alone: a token that old must not end a session.
+/// (the browser may never have had the one in between), or ends when it is
+/// another member's, as a logout with that token would end it.
 pub async fn start_or_renew(
     state: &AppState,
     repositories: &impl Repositories,
@@ -89,7 +106,7 @@ pub async fn start_or_renew(
             }
         }
     }
-    let ended = match earlier.filter(|earlier| !earlier.found_by_previous_token) {
+    let ended = match earlier {
         Some(earlier) => {
             let clients = repositories.sessions().end(&earlier.digest).await?;
             repositories.grants().revoke_session(&earlier.digest).await?;

@@ -22,7 +22,6 @@ use si_store::{
     Repositories, StoreError,
     account_links::{AccountLink, LinkKind, LinkPurpose, LinkState},
     accounts::Account,
-    sessions::Tokens,
     throttle::ThrottlePolicy,
 };
 
@@ -539,10 +538,7 @@ async fn signed_in_session(
     headers: &HeaderMap,
 ) -> Result<Option<(Account, String)>, PageError> {
     let internal = |e: StoreError| PageError::internal(language, &e);
-    let Some(session) = session::current(state, headers, Tokens::Current)
-        .await
-        .map_err(internal)?
-    else {
+    let Some(session) = session::current(state, headers).await.map_err(internal)? else {
         return Ok(None);
     };
     let account = state

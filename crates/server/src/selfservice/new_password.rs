@@ -21,7 +21,6 @@ use si_store::{
     Repositories,
     account_links::{AccountLink, LinkKind, LinkPurpose, LinkState},
     accounts::Account,
-    sessions::Tokens,
 };
 
 use super::{ACCOUNT_PATH, NoticePage, forgot};
@@ -297,7 +296,7 @@ async fn submit(
             // Logged in as at the login page: another member's session in
             // this browser (a shared computer) ends, and its sites are told.
             let internal = |e: &(dyn std::error::Error + 'static)| PageError::internal(language, e);
-            let earlier = session::current(state, headers, Tokens::CurrentOrPrevious)
+            let earlier = session::to_log_in_or_out(state, headers)
                 .await
                 .map_err(|e| internal(&e))?;
             let txn = state.store.begin().await.map_err(|e| internal(&e))?;

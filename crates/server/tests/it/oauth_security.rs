@@ -1830,10 +1830,11 @@ async fn a_login_or_logout_with_the_cookie_from_before_the_last_login_keeps_to_o
     app.stop().await;
 }
 
-/// Another member's login in a browser whose cookie is one login old leaves
-/// the session alone: a copied token that old must not end it.
+/// Another member's login in a browser whose cookie is one login old ends
+/// that session, as a logout with the cookie would: the member before must
+/// not stay signed in on a shared computer.
 #[tokio::test]
-async fn another_members_login_with_a_cookie_one_login_old_leaves_the_session_alone() {
+async fn another_members_login_with_a_cookie_one_login_old_ends_the_session() {
     let app = spawn_app().await;
     member(&app.store, "sanne").await;
     member(&app.store, "daan-2015").await;
@@ -1852,8 +1853,49 @@ async fn another_members_login_with_a_cookie_one_login_old_leaves_the_session_al
         ("grant_type", "refresh_token"),
         ("refresh_token", sannes.as_str()),
     ];
-    let (status, _) = exchange(&app, &client_id, Some(&secret), &refresh).await;
-    assert_eq!(status, 200, "sanne is still signed in");
+    assert_invalid_grant(&app, &client_id, &secret, &refresh).await;
+    app.stop().await;
+}
+
+/// A session left alone past the idle limit gives no single sign-on, but a
+/// logout link still asks before it ends it, and a login goes on with it:
+/// one logout then ends the tokens from before the pause too.
+#[tokio::test]
+async fn a_session_left_idle_is_asked_about_at_logout_and_goes_on_at_login() {
+    let app = spawn_app().await;
+    member(&app.store, "sanne").await;
+    let (client_id, secret) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Es256).await;
+    let secret = secret.unwrap();
+    let browser = browser();
+    let with_pkce = [("code_challenge", CHALLENGE), ("code_challenge_method", "S256")];
+    let url = authorize_url(&app, &client_id, &with_pkce);
+    let (_, code) = log_in_at_page(&app, &browser, &url).await;
+    let (_, before) = exchange(&app, &client_id, Some(&secret), &code_exchange(&code)).await;
+    use sea_orm::ConnectionTrait;
+    let half_an_hour_and_a_minute_ago = "UPDATE browser_sessions SET last_seen_at = last_seen_at - 1860000";
+    (app.store.connection())
+        .execute_unprepared(half_an_hour_and_a_minute_ago)
+        .await
+        .unwrap();
+
+    let asked = browser.get(app.url("/logout")).send().await.unwrap();
+    let question = asked.text().await.unwrap();
+    assert!(question.contains("Uitloggen?"), "{question}");
+    let (_, code) = log_in_at_page(&app, &browser, &url).await;
+    let (_, after) = exchange(&app, &client_id, Some(&secret), &code_exchange(&code)).await;
+    assert_eq!(sid_of(&after), sid_of(&before), "one session");
+
+    let confirmed = [("csrf", hidden_field(&question, "csrf"))];
+    let answered = browser
+        .post(app.url("/logout"))
+        .form(&confirmed)
+        .send()
+        .await
+        .unwrap();
+    assert!(answered.text().await.unwrap().contains("Tot de volgende keer"));
+    for tokens in [&before, &after] {
+        assert_refresh_refused(&app, &client_id, &secret, tokens).await;
+    }
     app.stop().await;
 }
 

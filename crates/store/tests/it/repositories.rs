@@ -521,7 +521,6 @@ async fn store_with_clock() -> (Store, FixedClock, TestDatabase) {
 /// computer); a session in use goes on, and its row stays for logout.
 #[tokio::test]
 async fn a_session_left_unused_ends_and_one_in_use_goes_on() {
-    use Tokens::Current;
     let (store, clock, _database) = store_with_clock().await;
     let account = store.accounts().create(new_account("sanne", None)).await.unwrap();
     let sessions = store.sessions();
@@ -533,22 +532,21 @@ async fn a_session_left_unused_ends_and_one_in_use_goes_on() {
     let minutes = si_store::time::Duration::minutes;
 
     clock.advance(minutes(29));
-    assert!(sessions.in_use("in-use", Current, idle).await.unwrap().is_some());
+    assert!(sessions.in_use("in-use", idle).await.unwrap().is_some());
     clock.advance(minutes(29));
+    let in_use = sessions.in_use("in-use", idle).await.unwrap();
+    assert!(in_use.is_some(), "used 29 minutes ago");
+    let left = sessions.in_use("left", idle).await.unwrap();
+    assert!(left.is_none(), "58 minutes unused");
+    let for_a_login = sessions.find("left", Tokens::Current).await.unwrap();
     assert!(
-        sessions.in_use("in-use", Current, idle).await.unwrap().is_some(),
-        "used 29 minutes ago"
+        for_a_login.is_some(),
+        "still there for a login to renew or a logout to end"
     );
-    assert!(
-        sessions.in_use("left", Current, idle).await.unwrap().is_none(),
-        "58 minutes unused"
-    );
-    assert!(
-        sessions.find("left", Current).await.unwrap().is_some(),
-        "still there for a logout to end and tell its clients"
-    );
+    let left = sessions.in_use("left", idle).await.unwrap();
+    assert!(left.is_none(), "a login or logout looking it up is no use");
     clock.advance(minutes(32));
-    assert!(sessions.in_use("in-use", Current, idle).await.unwrap().is_none());
+    assert!(sessions.in_use("in-use", idle).await.unwrap().is_none());
 
     // Uses between the records count too: a one-minute limit is not a
     // minute from the login.
@@ -558,33 +556,20 @@ async fn a_session_left_unused_ends_and_one_in_use_goes_on() {
     sessions.create("short", &account.id, later).await.unwrap();
     for _ in 0..4 {
         clock.advance(seconds(40));
-        assert!(
-            sessions
-                .in_use("short", Current, one_minute)
-                .await
-                .unwrap()
-                .is_some()
-        );
+        assert!(sessions.in_use("short", one_minute).await.unwrap().is_some());
     }
     clock.advance(seconds(121));
-    assert!(
-        sessions
-            .in_use("short", Current, one_minute)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(sessions.in_use("short", one_minute).await.unwrap().is_none());
     let never = std::time::Duration::MAX;
-    assert!(
-        sessions.in_use("left", Current, never).await.unwrap().is_some(),
-        "no limit"
-    );
+    let left = sessions.in_use("left", never).await.unwrap();
+    assert!(left.is_some(), "no limit");
 }
 
-/// A login again in the same browser gives the session a new token: the
-/// old one leads nowhere, the session keeps its name (and so its clients).
+/// A login again in the same browser gives the session a new token: only
+/// that one finds it now, and it keeps its name (and so its clients).
 #[tokio::test]
-async fn a_session_renewed_answers_to_its_new_token_only() {
+async fn a_session_renewed_answers_to_its_new_token() {
+    use Tokens::Current;
     let (store, clock, _database) = store_with_clock().await;
     let account = store.accounts().create(new_account("sanne", None)).await.unwrap();
     let sessions = store.sessions();
@@ -601,37 +586,27 @@ async fn a_session_renewed_answers_to_its_new_token_only() {
     // renewed: the session keeps the token the first one gave it.
     let beside = sessions.reauthenticated(&first, "beside", ends).await.unwrap();
     assert!(matches!(beside, Renewal::TokenOfAnotherLogin(_)), "{beside:?}");
-    assert!(sessions.find("beside", Tokens::Current).await.unwrap().is_none());
-    assert!(sessions.find("first", Tokens::Current).await.unwrap().is_none());
-    let found = sessions.find("second", Tokens::Current).await.unwrap().unwrap();
+    assert!(sessions.find("beside", Current).await.unwrap().is_none());
+    assert!(sessions.find("first", Current).await.unwrap().is_none());
+    let found = sessions.find("second", Current).await.unwrap().unwrap();
     assert_eq!(found.digest, "first");
     let idle = std::time::Duration::from_secs(60);
-    assert!(
-        sessions
-            .in_use("first", Tokens::Current, idle)
-            .await
-            .unwrap()
-            .is_none()
-    );
-    assert!(
-        sessions
-            .in_use("second", Tokens::Current, idle)
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert!(sessions.in_use("first", idle).await.unwrap().is_none());
+    assert!(sessions.in_use("second", idle).await.unwrap().is_some());
     assert_eq!(sessions.end(&found.digest).await.unwrap(), ["ebooks"]);
-    assert!(sessions.find("second", Tokens::Current).await.unwrap().is_none());
+    assert!(sessions.find("second", Current).await.unwrap().is_none());
     let after_the_end = sessions.reauthenticated(&found, "third", ends).await.unwrap();
     assert_eq!(after_the_end, Renewal::Ended);
-    assert!(sessions.find("third", Tokens::Current).await.unwrap().is_none());
+    assert!(sessions.find("third", Current).await.unwrap().is_none());
 }
 
 /// The token a renewal replaced still finds the session for a login or a
 /// logout (sent by a browser that had not yet the new cookie), never for
-/// single sign-on, and only until the next renewal.
+/// single sign-on, only until the next renewal, and never keeps the session
+/// from going idle.
 #[tokio::test]
 async fn the_token_a_renewal_replaced_finds_the_session_for_a_login_until_the_next() {
+    use Tokens::{Current, CurrentOrPrevious};
     let (store, clock, _database) = store_with_clock().await;
     let account = store.accounts().create(new_account("sanne", None)).await.unwrap();
     let sessions = store.sessions();
@@ -641,27 +616,25 @@ async fn the_token_a_renewal_replaced_finds_the_session_for_a_login_until_the_ne
     let renewed = sessions.reauthenticated(&first, "second", ends).await.unwrap();
     assert!(matches!(renewed, Renewal::NewToken(_)), "{renewed:?}");
 
-    assert!(
-        sessions
-            .in_use("first", Tokens::Current, idle)
-            .await
-            .unwrap()
-            .is_none()
-    );
-    let by_previous = sessions
-        .in_use("first", Tokens::CurrentOrPrevious, idle)
-        .await
-        .unwrap()
-        .unwrap();
+    assert!(sessions.in_use("first", idle).await.unwrap().is_none());
+    assert!(sessions.find("first", Current).await.unwrap().is_none());
+    let by_previous = sessions.find("first", CurrentOrPrevious).await.unwrap().unwrap();
     assert_eq!(by_previous.digest, "first");
     assert_eq!(by_previous.token_digest, "second", "the token it has now");
-    assert!(by_previous.found_by_previous_token);
-    let by_current = sessions
-        .find("second", Tokens::CurrentOrPrevious)
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(!by_current.found_by_previous_token);
+    let by_current = sessions.find("second", CurrentOrPrevious).await.unwrap().unwrap();
+    assert_eq!(by_current, by_previous);
+
+    // Someone who copied the old token and sends it now and then (to a
+    // logout never confirmed) does not keep the session in use.
+    let seconds = si_store::time::Duration::seconds;
+    for _ in 0..2 {
+        clock.advance(seconds(90));
+        assert!(sessions.find("first", CurrentOrPrevious).await.unwrap().is_some());
+    }
+    assert!(
+        sessions.in_use("second", idle).await.unwrap().is_none(),
+        "3 minutes unused"
+    );
 
     // The login that found it by the old token renews it again: the token
     // in between is now the one replaced, and the first leads nowhere.
@@ -670,22 +643,18 @@ async fn the_token_a_renewal_replaced_finds_the_session_for_a_login_until_the_ne
         .await
         .unwrap();
     assert!(matches!(again, Renewal::NewToken(_)), "{again:?}");
-    assert!(
-        sessions
-            .find("first", Tokens::CurrentOrPrevious)
-            .await
-            .unwrap()
-            .is_none()
+    assert!(sessions.find("first", CurrentOrPrevious).await.unwrap().is_none());
+    let in_between = sessions.find("second", CurrentOrPrevious).await.unwrap().unwrap();
+    assert_eq!(
+        (in_between.digest.as_str(), in_between.token_digest.as_str()),
+        ("first", "third")
     );
-    let in_between = sessions
-        .find("second", Tokens::CurrentOrPrevious)
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(in_between.found_by_previous_token);
-    assert_eq!(in_between.digest, "first");
-    let now = sessions.find("third", Tokens::Current).await.unwrap().unwrap();
+    let now = sessions.find("third", Current).await.unwrap().unwrap();
     assert_eq!(now.digest, "first");
+    assert!(
+        sessions.in_use("third", idle).await.unwrap().is_some(),
+        "the login was a use"
+    );
 }
 
 /// Sessions started before tokens were kept apart still answer to their
