@@ -1,7 +1,7 @@
 //! Housekeeping: what has outlived its use is deleted, so that tables do
-//! not grow for ever — ended sessions, spent codes, dead refresh tokens,
-//! revocations past the token's expiry, old throttle counters, and, after
-//! a retention period, sent mail, used links and idempotency records. The
+//! not grow for ever — ended sessions (once no refresh token issued in
+//! them lives), spent codes, dead refresh tokens, revocations past the
+//! token's expiry, old throttle counters, and, after a retention period, sent mail, used links and idempotency records. The
 //! audit log and accounts are never touched. Deletes go in batches, so one
 //! sweep never holds SQLite's writer, or a PostgreSQL lock, for long; any
 //! number of nodes may sweep at once.
@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use sea_orm::{
     ConnectionTrait, DbErr,
-    sea_query::{Alias, Condition, Expr, ExprTrait, Query},
+    sea_query::{Alias, Condition, Expr, ExprTrait, Order, Query},
 };
 use serde::Serialize;
 
@@ -92,23 +92,10 @@ impl<'c, C: ConnectionTrait> Housekeeping<'c, C> {
         let now = self.clock.now_millis();
         let kept = |d: Duration| now - i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 2);
         let records = kept(retention.records);
-        let ended_sessions = Query::select()
-            .column(Alias::new("id_digest"))
-            .from(Alias::new("browser_sessions"))
-            .and_where(col("expires_at").lt(now))
-            .to_owned();
+        let (browser_sessions, session_clients) = self.sweep_sessions(now).await?;
         Ok(Swept {
-            // The clients of a session first: they are found through it.
-            session_clients: self
-                .delete(
-                    "session_clients",
-                    "session_digest",
-                    Condition::all().add(col("session_digest").in_subquery(ended_sessions)),
-                )
-                .await?,
-            browser_sessions: self
-                .delete("browser_sessions", "id_digest", col("expires_at").lt(now).into())
-                .await?,
+            browser_sessions,
+            session_clients,
             // A day after expiry a replay would be refused as unknown anyway.
             authorization_codes: self
                 .delete(
@@ -189,6 +176,55 @@ impl<'c, C: ConnectionTrait> Housekeeping<'c, C> {
         })
     }
 
+    /// Deletes the sessions past their end once no refresh token issued in
+    /// them lives (a logout in their browser still ends those), with the
+    /// clients they had; returns how many of each. The sessions kept can be
+    /// many, each checked against its tokens, so they are passed over by a
+    /// read, in key order, and only the batch found is checked again as it
+    /// is deleted: no delete holds SQLite's writer for the whole table.
+    async fn sweep_sessions(&self, now: i64) -> Result<(u64, u64), DbErr> {
+        let (mut sessions, mut clients) = (0, 0);
+        let mut after = String::new();
+        loop {
+            let batch = Query::select()
+                .column(Alias::new("id_digest"))
+                .from(Alias::new("browser_sessions"))
+                .cond_where(session_ended(now))
+                .and_where(col("id_digest").gt(after.as_str()))
+                .order_by(Alias::new("id_digest"), Order::Asc)
+                .limit(BATCH)
+                .to_owned();
+            let keys = (self.conn.query_all(&batch).await?.iter())
+                .map(|row| row.try_get::<String>("", "id_digest"))
+                .collect::<Result<Vec<_>, _>>()?;
+            let Some(last) = keys.last().cloned() else {
+                return Ok((sessions, clients));
+            };
+            // Checked again: a login may have renewed one since.
+            let still_ended = || session_ended(now).add(col("id_digest").is_in(keys.iter()));
+            // The clients of a session first: they are found through it.
+            let of_those = Query::select()
+                .column(Alias::new("id_digest"))
+                .from(Alias::new("browser_sessions"))
+                .cond_where(still_ended())
+                .to_owned();
+            let delete_clients = Query::delete()
+                .from_table(Alias::new("session_clients"))
+                .and_where(col("session_digest").in_subquery(of_those))
+                .to_owned();
+            clients += self.conn.execute(&delete_clients).await?.rows_affected();
+            let delete_sessions = Query::delete()
+                .from_table(Alias::new("browser_sessions"))
+                .cond_where(still_ended())
+                .to_owned();
+            sessions += self.conn.execute(&delete_sessions).await?.rows_affected();
+            if keys.len() < BATCH as usize {
+                return Ok((sessions, clients));
+            }
+            after = last;
+        }
+    }
+
     /// Deletes the rows of `table` that meet `condition`, about `BATCH` at a
     /// time, each batch found by `key`.
     async fn delete(&self, table: &str, key: &str, condition: Condition) -> Result<u64, DbErr> {
@@ -211,4 +247,19 @@ impl<'c, C: ConnectionTrait> Housekeeping<'c, C> {
             }
         }
     }
+}
+
+/// A session past its end in which no refresh token lives any more.
+fn session_ended(now: i64) -> Condition {
+    let family = |name: &str| Expr::col((Alias::new("refresh_families"), Alias::new(name)));
+    let live_tokens_of_the_session = Query::select()
+        .expr(Expr::val(1))
+        .from(Alias::new("refresh_families"))
+        .and_where(family("session_digest").equals((Alias::new("browser_sessions"), Alias::new("id_digest"))))
+        .and_where(family("revoked_at").is_null())
+        .and_where(family("expires_at").gte(now))
+        .to_owned();
+    Condition::all()
+        .add(Expr::col((Alias::new("browser_sessions"), Alias::new("expires_at"))).lt(now))
+        .add(Expr::exists(live_tokens_of_the_session).not())
 }

@@ -2,7 +2,9 @@
 //! token; the database holds only its digest, the account and the times. A
 //! session keeps the digest of its first token as its name (the `sid` its
 //! clients hold is made from it), and finds its cookie by the current one;
-//! a login or a logout also by the one its last renewal replaced.
+//! a login or a logout also by the one its last renewal replaced, and also
+//! after the session's end, while tokens issued in it live (housekeeping
+//! keeps it until then).
 
 use std::time::Duration;
 
@@ -25,24 +27,12 @@ pub struct BrowserSession {
     /// The session's name: the digest of its first token.
     pub digest: String,
     /// The digest of the session's current token when it was read (not
-    /// necessarily the one it was found by: see [`Tokens`]).
+    /// necessarily the one it was found by: see [`Sessions::find`]).
     pub token_digest: String,
     pub account: AccountId,
     /// When the member last typed their password (OIDC `auth_time`).
     pub auth_time: OffsetDateTime,
     pub expires_at: OffsetDateTime,
-}
-
-/// Which of a session's tokens [`Sessions::find`] accepts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tokens {
-    /// Only the cookie's token now.
-    Current,
-    /// Also the one the last renewal replaced, which a browser still sends
-    /// when it asked before it had the new cookie (two tabs, a lost answer):
-    /// for a login, which asks for the password anyway and renews the
-    /// session again, and for a logout.
-    CurrentOrPrevious,
 }
 
 /// What [`Sessions::reauthenticated`] did.
@@ -151,19 +141,23 @@ impl<'c, C: ConnectionTrait> Sessions<'c, C> {
         Ok(Renewal::Ended)
     }
 
-    /// The session whose cookie's token has this digest (as `tokens`
-    /// accepts), if it has not expired, however long it has been left alone:
-    /// a login or a logout acts on it as it is. Not counted as a use.
-    pub async fn find(
-        &self,
-        token_digest: &str,
-        tokens: Tokens,
-    ) -> Result<Option<BrowserSession>, StoreError> {
-        let row = self.with_token(token_digest, tokens).await?;
-        match row {
-            Some(row) if row.expires_at > self.clock.now_millis() => session_from_row(row).map(Some),
-            _ => Ok(None),
-        }
+    /// The session a login or a logout in the browser whose cookie's token
+    /// has this digest acts on (a login renews it, a logout ends it). Found
+    /// also by the token its last renewal replaced, which a browser still
+    /// sends when it asked before it had the new cookie (two tabs, a lost
+    /// answer); however long it was left alone, and after its end (neither
+    /// may leave it behind for the tokens issued in it to outlive). Not
+    /// counted as a use.
+    pub async fn find(&self, token_digest: &str) -> Result<Option<BrowserSession>, StoreError> {
+        use browser_session::Column::{PreviousTokenDigest, TokenDigest};
+        let by_either_token = TokenDigest
+            .eq(token_digest)
+            .or(PreviousTokenDigest.eq(token_digest));
+        let row = browser_session::Entity::find()
+            .filter(by_either_token)
+            .one(self.conn)
+            .await?;
+        row.map(session_from_row).transpose()
     }
 
     /// The session whose current token has this digest, if it has not
@@ -176,7 +170,10 @@ impl<'c, C: ConnectionTrait> Sessions<'c, C> {
         token_digest: &str,
         idle: Duration,
     ) -> Result<Option<BrowserSession>, StoreError> {
-        let row = self.with_token(token_digest, Tokens::Current).await?;
+        let row = browser_session::Entity::find()
+            .filter(browser_session::Column::TokenDigest.eq(token_digest))
+            .one(self.conn)
+            .await?;
         let now = self.clock.now_millis();
         let idle = i64::try_from(idle.as_millis()).unwrap_or(i64::MAX);
         // The last use may have come up to a minute after the last record.
@@ -193,24 +190,6 @@ impl<'c, C: ConnectionTrait> Sessions<'c, C> {
                 .await?;
         }
         session_from_row(row).map(Some)
-    }
-
-    async fn with_token(
-        &self,
-        token_digest: &str,
-        tokens: Tokens,
-    ) -> Result<Option<browser_session::Model>, StoreError> {
-        use browser_session::Column::{PreviousTokenDigest, TokenDigest};
-        let matches = match tokens {
-            Tokens::Current => TokenDigest.eq(token_digest),
-            Tokens::CurrentOrPrevious => TokenDigest
-                .eq(token_digest)
-                .or(PreviousTokenDigest.eq(token_digest)),
-        };
-        Ok(browser_session::Entity::find()
-            .filter(matches)
-            .one(self.conn)
-            .await?)
     }
 
     /// Ends one session, and the codes it gave that are not yet redeemed

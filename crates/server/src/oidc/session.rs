@@ -8,7 +8,7 @@ use si_credentials::secrets::{SecretToken, digest};
 use si_domain::AccountId;
 use si_store::{
     Repositories, StoreError,
-    sessions::{BrowserSession, EndedSession, Renewal, Tokens},
+    sessions::{BrowserSession, EndedSession, Renewal},
 };
 
 use crate::{app::AppState, http::cookies};
@@ -27,19 +27,15 @@ pub async fn current(state: &AppState, headers: &HeaderMap) -> Result<Option<Bro
 }
 
 /// The session a login or a logout in this browser acts on: found also by
-/// the token its last renewal replaced, and however long it was left alone
-/// (a login renews it, a logout ends it: neither may leave it behind for
-/// its clients' tokens to outlive).
+/// the token its last renewal replaced, however long it was left alone and
+/// after its end (a login renews it, a logout ends it: neither may leave it
+/// behind for its clients' tokens to outlive).
 pub async fn to_log_in_or_out(
     state: &AppState,
     headers: &HeaderMap,
 ) -> Result<Option<BrowserSession>, StoreError> {
     match session_token(headers) {
-        Some(token) => {
-            (state.store.sessions())
-                .find(&digest(token), Tokens::CurrentOrPrevious)
-                .await
-        }
+        Some(token) => state.store.sessions().find(&digest(token)).await,
         None => Ok(None),
     }
 }

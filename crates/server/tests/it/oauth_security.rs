@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use si_domain::{AccountStatus, Email, Username};
-use si_store::{Repositories, accounts::NewAccount};
+use si_store::{Repositories, accounts::NewAccount, housekeeping::Retention};
 use single_identity::{
     config::Config,
     oidc::{
@@ -93,6 +93,15 @@ async fn code_after_login(
 async fn refresh_token_for(app: &TestApp, client_id: &str, secret: &str, code: &str) -> String {
     let (_, tokens) = exchange(app, client_id, Some(secret), &code_exchange(code)).await;
     tokens["refresh_token"].as_str().unwrap().to_owned()
+}
+
+/// An app with the member "sanne" and a confidential client (ES256 ID
+/// tokens): the client's id and secret.
+async fn sanne_and_a_client() -> (TestApp, String, String) {
+    let app = spawn_app().await;
+    member(&app.store, "sanne").await;
+    let (client_id, secret) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Es256).await;
+    (app, client_id, secret.unwrap())
 }
 
 /// The tokens of a login through the code flow, and those its refresh
@@ -360,10 +369,7 @@ async fn other_errors_go_back_to_the_client_with_state_and_issuer() {
 
 #[tokio::test]
 async fn requests_are_read_as_oidc_core_and_rfc_6749_write_them() {
-    let app = spawn_app().await;
-    member(&app.store, "sanne").await;
-    let (client_id, secret) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Es256).await;
-    let secret = secret.unwrap();
+    let (app, client_id, secret) = sanne_and_a_client().await;
 
     // POST as well as GET; prompt is a list; an empty value is no value.
     let url = authorize_url(&app, &client_id, &[("prompt", "login consent")]);
@@ -509,10 +515,7 @@ async fn a_replayed_code_fails_and_revokes_what_it_gave() {
 
 #[tokio::test]
 async fn a_refresh_may_narrow_the_access_token_but_the_family_keeps_its_scope() {
-    let app = spawn_app().await;
-    member(&app.store, "sanne").await;
-    let (client_id, secret) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Es256).await;
-    let secret = secret.unwrap();
+    let (app, client_id, secret) = sanne_and_a_client().await;
     let code = code_for(&app, &client_id, Some(CHALLENGE)).await;
     let form = code_exchange(&code);
     let (_, tokens) = exchange(&app, &client_id, Some(&secret), &form).await;
@@ -557,10 +560,7 @@ async fn a_refresh_may_narrow_the_access_token_but_the_family_keeps_its_scope() 
 
 #[tokio::test]
 async fn a_reused_refresh_token_also_ends_the_access_token_given_with_the_newest_one() {
-    let app = spawn_app().await;
-    member(&app.store, "sanne").await;
-    let (client_id, secret) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Es256).await;
-    let secret = secret.unwrap();
+    let (app, client_id, secret) = sanne_and_a_client().await;
     let (tokens, rotated) = login_and_first_refresh(&app, &client_id, &secret).await;
     let first = tokens["refresh_token"].as_str().unwrap();
     let refresh_with_first = [("grant_type", "refresh_token"), ("refresh_token", first)];
@@ -577,10 +577,7 @@ async fn a_reused_refresh_token_also_ends_the_access_token_given_with_the_newest
 
 #[tokio::test]
 async fn a_refresh_token_that_was_never_issued_ends_nothing_even_with_a_live_familys_name() {
-    let app = spawn_app().await;
-    member(&app.store, "sanne").await;
-    let (client_id, secret) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Es256).await;
-    let secret = secret.unwrap();
+    let (app, client_id, secret) = sanne_and_a_client().await;
     let (_, rotated) = login_and_first_refresh(&app, &client_id, &secret).await;
     let current = rotated["refresh_token"].as_str().unwrap();
     let access = rotated["access_token"].as_str().unwrap();
@@ -629,10 +626,7 @@ async fn a_refresh_token_that_was_never_issued_ends_nothing_even_with_a_live_fam
 
 #[tokio::test]
 async fn revoking_a_refresh_token_also_ends_the_access_tokens_given_with_it_and_its_code() {
-    let app = spawn_app().await;
-    member(&app.store, "sanne").await;
-    let (client_id, secret) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Es256).await;
-    let secret = secret.unwrap();
+    let (app, client_id, secret) = sanne_and_a_client().await;
     let (tokens, rotated) = login_and_first_refresh(&app, &client_id, &secret).await;
     let from_code = tokens["access_token"].as_str().unwrap().to_owned();
     let newest_access = rotated["access_token"].as_str().unwrap().to_owned();
@@ -1673,10 +1667,7 @@ async fn logout_returns_only_to_a_registered_post_logout_uri_of_the_named_client
 
 #[tokio::test]
 async fn logging_in_again_in_one_browser_renews_its_cookie_and_keeps_one_session_that_one_logout_ends() {
-    let app = spawn_app().await;
-    member(&app.store, "sanne").await;
-    let (client_id, secret) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Es256).await;
-    let secret = secret.unwrap();
+    let (app, client_id, secret) = sanne_and_a_client().await;
     let browser = browser();
     let with_pkce = [("code_challenge", CHALLENGE), ("code_challenge_method", "S256")];
     let (first_cookie, code) =
@@ -1784,10 +1775,7 @@ async fn two_logins_sent_together_from_one_browser_keep_its_one_session() {
 /// (the two answers read in the other order) can still log out of it.
 #[tokio::test]
 async fn a_login_or_logout_with_the_cookie_from_before_the_last_login_keeps_to_one_session() {
-    let app = spawn_app().await;
-    member(&app.store, "sanne").await;
-    let (client_id, secret) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Es256).await;
-    let secret = secret.unwrap();
+    let (app, client_id, secret) = sanne_and_a_client().await;
     let (browser, jar) = browser_with_jar();
     let with_pkce = [("code_challenge", CHALLENGE), ("code_challenge_method", "S256")];
     let (first_cookie, code) =
@@ -1835,11 +1823,8 @@ async fn a_login_or_logout_with_the_cookie_from_before_the_last_login_keeps_to_o
 /// not stay signed in on a shared computer.
 #[tokio::test]
 async fn another_members_login_with_a_cookie_one_login_old_ends_the_session() {
-    let app = spawn_app().await;
-    member(&app.store, "sanne").await;
+    let (app, client_id, secret) = sanne_and_a_client().await;
     member(&app.store, "daan-2015").await;
-    let (client_id, secret) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Es256).await;
-    let secret = secret.unwrap();
     let browser = browser();
     let with_pkce = [("code_challenge", CHALLENGE), ("code_challenge_method", "S256")];
     let (old_cookie, _) = log_in_at_page(&app, &browser, &authorize_url(&app, &client_id, &with_pkce)).await;
@@ -1857,46 +1842,63 @@ async fn another_members_login_with_a_cookie_one_login_old_ends_the_session() {
     app.stop().await;
 }
 
-/// A session left alone past the idle limit gives no single sign-on, but a
-/// logout link still asks before it ends it, and a login goes on with it:
-/// one logout then ends the tokens from before the pause too.
+/// A session left alone past the idle limit, or past its hours after the
+/// password, gives no single sign-on, but a logout link still asks before
+/// it ends it, and a login goes on with it: one logout then ends the tokens
+/// from before the pause too. Housekeeping keeps it while they live.
 #[tokio::test]
-async fn a_session_left_idle_is_asked_about_at_logout_and_goes_on_at_login() {
-    let app = spawn_app().await;
-    member(&app.store, "sanne").await;
-    let (client_id, secret) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Es256).await;
-    let secret = secret.unwrap();
-    let browser = browser();
-    let with_pkce = [("code_challenge", CHALLENGE), ("code_challenge_method", "S256")];
-    let url = authorize_url(&app, &client_id, &with_pkce);
-    let (_, code) = log_in_at_page(&app, &browser, &url).await;
-    let (_, before) = exchange(&app, &client_id, Some(&secret), &code_exchange(&code)).await;
-    use sea_orm::ConnectionTrait;
-    let half_an_hour_and_a_minute_ago = "UPDATE browser_sessions SET last_seen_at = last_seen_at - 1860000";
-    (app.store.connection())
-        .execute_unprepared(half_an_hour_and_a_minute_ago)
-        .await
-        .unwrap();
+async fn a_session_left_idle_or_past_its_end_is_asked_about_at_logout_and_goes_on_at_login() {
+    let idle = "UPDATE browser_sessions SET last_seen_at = last_seen_at - 1860000";
+    let past_its_end = "UPDATE browser_sessions SET expires_at = last_seen_at - 60000";
+    for aged in [idle, past_its_end] {
+        let (app, client_id, secret) = sanne_and_a_client().await;
+        let browser = browser();
+        let with_pkce = [("code_challenge", CHALLENGE), ("code_challenge_method", "S256")];
+        let url = authorize_url(&app, &client_id, &with_pkce);
+        let (_, code) = log_in_at_page(&app, &browser, &url).await;
+        let (_, before) = exchange(&app, &client_id, Some(&secret), &code_exchange(&code)).await;
+        use sea_orm::ConnectionTrait;
+        app.store.connection().execute_unprepared(aged).await.unwrap();
+        let swept = app
+            .store
+            .housekeeping()
+            .sweep(Retention::default())
+            .await
+            .unwrap();
+        assert_eq!(swept.browser_sessions, 0, "{aged}");
 
-    let asked = browser.get(app.url("/logout")).send().await.unwrap();
-    let question = asked.text().await.unwrap();
-    assert!(question.contains("Uitloggen?"), "{question}");
-    let (_, code) = log_in_at_page(&app, &browser, &url).await;
-    let (_, after) = exchange(&app, &client_id, Some(&secret), &code_exchange(&code)).await;
-    assert_eq!(sid_of(&after), sid_of(&before), "one session");
+        let silently = [with_pkce[0], with_pkce[1], ("prompt", "none")];
+        let asked = browser
+            .get(authorize_url(&app, &client_id, &silently))
+            .send()
+            .await
+            .unwrap();
+        let location = asked.headers()["location"].to_str().unwrap();
+        assert_eq!(
+            query_value(location, "error").as_deref(),
+            Some("login_required"),
+            "{aged}"
+        );
+        let asked = browser.get(app.url("/logout")).send().await.unwrap();
+        let question = asked.text().await.unwrap();
+        assert!(question.contains("Uitloggen?"), "{aged}: {question}");
+        let (_, code) = log_in_at_page(&app, &browser, &url).await;
+        let (_, after) = exchange(&app, &client_id, Some(&secret), &code_exchange(&code)).await;
+        assert_eq!(sid_of(&after), sid_of(&before), "{aged}: one session");
 
-    let confirmed = [("csrf", hidden_field(&question, "csrf"))];
-    let answered = browser
-        .post(app.url("/logout"))
-        .form(&confirmed)
-        .send()
-        .await
-        .unwrap();
-    assert!(answered.text().await.unwrap().contains("Tot de volgende keer"));
-    for tokens in [&before, &after] {
-        assert_refresh_refused(&app, &client_id, &secret, tokens).await;
+        let confirmed = [("csrf", hidden_field(&question, "csrf"))];
+        let answered = browser
+            .post(app.url("/logout"))
+            .form(&confirmed)
+            .send()
+            .await
+            .unwrap();
+        assert!(answered.text().await.unwrap().contains("Tot de volgende keer"));
+        for tokens in [&before, &after] {
+            assert_refresh_refused(&app, &client_id, &secret, tokens).await;
+        }
+        app.stop().await;
     }
-    app.stop().await;
 }
 
 /// A browser whose cookies the test can set, as a browser holds them.
@@ -2029,11 +2031,8 @@ async fn log_in_at_page(app: &TestApp, browser: &reqwest::Client, url: &str) -> 
 
 #[tokio::test]
 async fn prompt_none_with_another_members_id_token_hint_answers_login_required() {
-    let app = spawn_app().await;
-    member(&app.store, "sanne").await;
+    let (app, client_id, secret) = sanne_and_a_client().await;
     member(&app.store, "daan-2015").await;
-    let (client_id, secret) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Es256).await;
-    let secret = secret.unwrap();
     let id_token_of = |username: &'static str, browser: reqwest::Client| {
         let (app, client_id, secret) = (&app, &client_id, &secret);
         async move {
@@ -2067,11 +2066,8 @@ async fn prompt_none_with_another_members_id_token_hint_answers_login_required()
 
 #[tokio::test]
 async fn another_member_logging_in_in_the_same_browser_ends_the_first_ones_session() {
-    let app = spawn_app().await;
-    member(&app.store, "sanne").await;
+    let (app, client_id, secret) = sanne_and_a_client().await;
     member(&app.store, "daan-2015").await;
-    let (client_id, secret) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Es256).await;
-    let secret = secret.unwrap();
     let browser = browser();
     let code = code_after_login(&app, &browser, &client_id, "sanne", &[]).await;
     let sannes = refresh_token_for(&app, &client_id, &secret, &code).await;
@@ -2087,10 +2083,7 @@ async fn another_member_logging_in_in_the_same_browser_ends_the_first_ones_sessi
 
 #[tokio::test]
 async fn a_link_to_logout_asks_first_and_logging_out_revokes_the_sessions_refresh_tokens() {
-    let app = spawn_app().await;
-    member(&app.store, "sanne").await;
-    let (client_id, secret) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Es256).await;
-    let secret = secret.unwrap();
+    let (app, client_id, secret) = sanne_and_a_client().await;
     let browser = browser();
     let extra = [("code_challenge", CHALLENGE), ("code_challenge_method", "S256")];
     let back = log_in_through(

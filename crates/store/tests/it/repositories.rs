@@ -12,7 +12,7 @@ use si_store::{
     audit::{AuditFilter, NewAuditEntry},
     catalogue::{Library, NewSubscriptionType},
     memberships::NewMembership,
-    sessions::{Renewal, Tokens},
+    sessions::Renewal,
     testing::TestDatabase,
     time::{Date, Month, macros::datetime},
 };
@@ -538,9 +538,9 @@ async fn a_session_left_unused_ends_and_one_in_use_goes_on() {
     assert!(in_use.is_some(), "used 29 minutes ago");
     let left = sessions.in_use("left", idle).await.unwrap();
     assert!(left.is_none(), "58 minutes unused");
-    let for_a_login = sessions.find("left", Tokens::Current).await.unwrap();
+    let for_a_login_or_logout = sessions.find("left").await.unwrap();
     assert!(
-        for_a_login.is_some(),
+        for_a_login_or_logout.is_some(),
         "still there for a login to renew or a logout to end"
     );
     let left = sessions.in_use("left", idle).await.unwrap();
@@ -566,10 +566,10 @@ async fn a_session_left_unused_ends_and_one_in_use_goes_on() {
 }
 
 /// A login again in the same browser gives the session a new token: only
-/// that one finds it now, and it keeps its name (and so its clients).
+/// that one gives single sign-on now, and the session keeps its name (and
+/// so its clients).
 #[tokio::test]
 async fn a_session_renewed_answers_to_its_new_token() {
-    use Tokens::Current;
     let (store, clock, _database) = store_with_clock().await;
     let account = store.accounts().create(new_account("sanne", None)).await.unwrap();
     let sessions = store.sessions();
@@ -586,18 +586,20 @@ async fn a_session_renewed_answers_to_its_new_token() {
     // renewed: the session keeps the token the first one gave it.
     let beside = sessions.reauthenticated(&first, "beside", ends).await.unwrap();
     assert!(matches!(beside, Renewal::TokenOfAnotherLogin(_)), "{beside:?}");
-    assert!(sessions.find("beside", Current).await.unwrap().is_none());
-    assert!(sessions.find("first", Current).await.unwrap().is_none());
-    let found = sessions.find("second", Current).await.unwrap().unwrap();
-    assert_eq!(found.digest, "first");
+    assert!(sessions.find("beside").await.unwrap().is_none());
+    let found = sessions.find("second").await.unwrap().unwrap();
+    assert_eq!(
+        (found.digest.as_str(), found.token_digest.as_str()),
+        ("first", "second")
+    );
     let idle = std::time::Duration::from_secs(60);
     assert!(sessions.in_use("first", idle).await.unwrap().is_none());
     assert!(sessions.in_use("second", idle).await.unwrap().is_some());
     assert_eq!(sessions.end(&found.digest).await.unwrap(), ["ebooks"]);
-    assert!(sessions.find("second", Current).await.unwrap().is_none());
+    assert!(sessions.find("second").await.unwrap().is_none());
     let after_the_end = sessions.reauthenticated(&found, "third", ends).await.unwrap();
     assert_eq!(after_the_end, Renewal::Ended);
-    assert!(sessions.find("third", Current).await.unwrap().is_none());
+    assert!(sessions.find("third").await.unwrap().is_none());
 }
 
 /// The token a renewal replaced still finds the session for a login or a
@@ -606,7 +608,6 @@ async fn a_session_renewed_answers_to_its_new_token() {
 /// from going idle.
 #[tokio::test]
 async fn the_token_a_renewal_replaced_finds_the_session_for_a_login_until_the_next() {
-    use Tokens::{Current, CurrentOrPrevious};
     let (store, clock, _database) = store_with_clock().await;
     let account = store.accounts().create(new_account("sanne", None)).await.unwrap();
     let sessions = store.sessions();
@@ -617,19 +618,19 @@ async fn the_token_a_renewal_replaced_finds_the_session_for_a_login_until_the_ne
     assert!(matches!(renewed, Renewal::NewToken(_)), "{renewed:?}");
 
     assert!(sessions.in_use("first", idle).await.unwrap().is_none());
-    assert!(sessions.find("first", Current).await.unwrap().is_none());
-    let by_previous = sessions.find("first", CurrentOrPrevious).await.unwrap().unwrap();
+    let by_previous = sessions.find("first").await.unwrap().unwrap();
     assert_eq!(by_previous.digest, "first");
     assert_eq!(by_previous.token_digest, "second", "the token it has now");
-    let by_current = sessions.find("second", CurrentOrPrevious).await.unwrap().unwrap();
+    let by_current = sessions.find("second").await.unwrap().unwrap();
     assert_eq!(by_current, by_previous);
 
     // Someone who copied the old token and sends it now and then (to a
-    // logout never confirmed) does not keep the session in use.
+    // logout never confirmed) does not keep the session in use: looking it
+    // up for a login or a logout is no use.
     let seconds = si_store::time::Duration::seconds;
     for _ in 0..2 {
         clock.advance(seconds(90));
-        assert!(sessions.find("first", CurrentOrPrevious).await.unwrap().is_some());
+        assert!(sessions.find("first").await.unwrap().is_some());
     }
     assert!(
         sessions.in_use("second", idle).await.unwrap().is_none(),
@@ -643,18 +644,40 @@ async fn the_token_a_renewal_replaced_finds_the_session_for_a_login_until_the_ne
         .await
         .unwrap();
     assert!(matches!(again, Renewal::NewToken(_)), "{again:?}");
-    assert!(sessions.find("first", CurrentOrPrevious).await.unwrap().is_none());
-    let in_between = sessions.find("second", CurrentOrPrevious).await.unwrap().unwrap();
+    assert!(sessions.find("first").await.unwrap().is_none());
+    let in_between = sessions.find("second").await.unwrap().unwrap();
     assert_eq!(
         (in_between.digest.as_str(), in_between.token_digest.as_str()),
         ("first", "third")
     );
-    let now = sessions.find("third", Current).await.unwrap().unwrap();
-    assert_eq!(now.digest, "first");
     assert!(
         sessions.in_use("third", idle).await.unwrap().is_some(),
         "the login was a use"
     );
+}
+
+/// A session past its end gives no single sign-on, but a login or a logout
+/// in its browser still finds it: the member's next login goes on with it,
+/// for another member's or a logout to end it with the tokens issued in it.
+#[tokio::test]
+async fn a_session_past_its_end_is_found_for_a_login_or_logout_only() {
+    let (store, clock, _database) = store_with_clock().await;
+    let account = store.accounts().create(new_account("sanne", None)).await.unwrap();
+    let sessions = store.sessions();
+    let hours = si_store::time::Duration::hours;
+    let ends = si_store::Clock::now(&clock) + hours(12);
+    sessions.create("morning", &account.id, ends).await.unwrap();
+
+    clock.advance(hours(13));
+    let never = std::time::Duration::MAX;
+    assert!(sessions.in_use("morning", never).await.unwrap().is_none());
+    let found = sessions.find("morning").await.unwrap().unwrap();
+    assert_eq!(found.expires_at, ends);
+    let later = si_store::Clock::now(&clock) + hours(12);
+    let renewed = sessions.reauthenticated(&found, "evening", later).await.unwrap();
+    assert!(matches!(renewed, Renewal::NewToken(_)), "{renewed:?}");
+    let renewed = sessions.in_use("evening", never).await.unwrap().unwrap();
+    assert_eq!((renewed.digest.as_str(), renewed.expires_at), ("morning", later));
 }
 
 /// Sessions started before tokens were kept apart still answer to their
@@ -677,12 +700,7 @@ async fn a_session_from_before_the_token_step_keeps_its_cookie() {
         DELETE FROM schema_migrations WHERE version = 8";
     store.connection().execute_unprepared(undo).await.unwrap();
     assert_eq!(store.migrate().await.unwrap(), ["0008_session_tokens"]);
-    let found = store
-        .sessions()
-        .find("before", Tokens::Current)
-        .await
-        .unwrap()
-        .unwrap();
+    let found = store.sessions().find("before").await.unwrap().unwrap();
     assert_eq!(found.digest, "before");
 }
 
@@ -1010,7 +1028,12 @@ mod housekeeping {
         let now = clock.now();
         let hour = time::Duration::hours(1);
         let sessions = store.sessions();
-        for (digest, expires) in [("ended", now + hour), ("alive", now + 3 * hour)] {
+        let ending = [
+            ("ended", now + hour),
+            ("ended-with-tokens", now + hour),
+            ("alive", now + 3 * hour),
+        ];
+        for (digest, expires) in ending {
             sessions.create(digest, &account.id, expires).await.unwrap();
             sessions.add_client(digest, "ebooks").await.unwrap();
         }
@@ -1019,7 +1042,7 @@ mod housekeeping {
             family_id: id.to_owned(),
             client_id: "ebooks".to_owned(),
             account: account.id,
-            session_digest: None,
+            session_digest: (id == "of-ended-session").then(|| "ended-with-tokens".to_owned()),
             code_digest: None,
             scope: "openid".to_owned(),
             auth_time: now,
@@ -1036,6 +1059,10 @@ mod housekeeping {
             .unwrap();
         grants
             .start_family(&family("current", now + 60 * 24 * hour))
+            .await
+            .unwrap();
+        grants
+            .start_family(&family("of-ended-session", now + 30 * hour))
             .await
             .unwrap();
         grants.revoke_family("revoked").await.unwrap();
@@ -1061,8 +1088,8 @@ mod housekeeping {
             .unwrap();
         store.outbox().mark_sent("w", &[claimed[0].id]).await.unwrap();
 
-        // Two hours on: only the ended session, the expired family and the
-        // revocation of a token that has expired go.
+        // Two hours on: only the ended session without live tokens, the
+        // expired family and the revocation of a token that has expired go.
         clock.advance(2 * hour);
         let swept = store.housekeeping().sweep(Retention::default()).await.unwrap();
         assert_eq!(
@@ -1076,24 +1103,30 @@ mod housekeeping {
             "{swept:?}"
         );
         assert_eq!(swept.total(), 4, "{swept:?}");
-        assert!(
-            sessions
-                .find("alive", si_store::sessions::Tokens::Current)
-                .await
-                .unwrap()
-                .is_some()
-        );
-        assert_eq!(sessions.clients_of("alive").await.unwrap(), ["ebooks"]);
+        // A session past its end stays while a token issued in it lives: a
+        // logout in its browser still ends that, and tells its clients.
+        for kept in ["alive", "ended-with-tokens"] {
+            assert!(sessions.find(kept).await.unwrap().is_some(), "{kept}");
+            assert_eq!(sessions.clients_of(kept).await.unwrap(), ["ebooks"]);
+        }
         assert!(grants.is_access_token_revoked("jti-new").await.unwrap());
 
-        // Two days on: the revoked family and the throttle counter too; a
-        // month on, the sent mail.
+        // Two days on: the other sessions (the one with tokens now that they
+        // have expired), the revoked and the expired family and the throttle
+        // counter too; a month on, the sent mail.
         clock.advance(48 * hour);
         let swept = store.housekeeping().sweep(Retention::default()).await.unwrap();
         assert_eq!(
-            (swept.refresh_families, swept.login_throttle, swept.mail_outbox),
-            (1, 1, 0)
+            (
+                swept.browser_sessions,
+                swept.session_clients,
+                swept.refresh_families,
+                swept.login_throttle,
+                swept.mail_outbox
+            ),
+            (2, 2, 2, 1, 0)
         );
+        assert!(sessions.find("ended-with-tokens").await.unwrap().is_none());
         assert_eq!(
             grants
                 .current_refresh("current", "current-token")
