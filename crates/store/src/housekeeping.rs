@@ -1,11 +1,11 @@
 //! Housekeeping: what has outlived its use is deleted, so that tables do
-//! not grow for ever — ended sessions (once no refresh token issued in
-//! them lives), spent codes, dead refresh tokens, revocations past the
-//! token's expiry, old throttle counters, and, after a retention period, sent mail, used links and idempotency records. The
+//! not grow for ever — ended sessions (a day after their end, once no
+//! refresh token issued in them lives), spent codes, dead refresh tokens,
+//! revocations past the token's expiry, old throttle counters, and, after
+//! a retention period, sent mail, used links and idempotency records. The
 //! audit log and accounts are never touched. Deletes go in batches, so one
 //! sweep never holds SQLite's writer, or a PostgreSQL lock, for long; any
 //! number of nodes may sweep at once.
-
 use std::time::Duration;
 
 use sea_orm::{
@@ -176,12 +176,13 @@ impl<'c, C: ConnectionTrait> Housekeeping<'c, C> {
         })
     }
 
-    /// Deletes the sessions past their end once no refresh token issued in
-    /// them lives (a logout in their browser still ends those), with the
-    /// clients they had; returns how many of each. The sessions kept can be
-    /// many, each checked against its tokens, so they are passed over by a
-    /// read, in key order, and only the batch found is checked again as it
-    /// is deleted: no delete holds SQLite's writer for the whole table.
+    /// Deletes the sessions a day past their end once no refresh token
+    /// issued in them lives (a logout in their browser still ends those),
+    /// with the clients they had; returns how many of each. The sessions
+    /// kept can be many, each checked against its tokens, so they are
+    /// passed over by a read, in key order, and only the batch found is
+    /// checked again as it is deleted: no delete holds SQLite's writer for
+    /// the whole table.
     async fn sweep_sessions(&self, now: i64) -> Result<(u64, u64), DbErr> {
         let (mut sessions, mut clients) = (0, 0);
         let mut after = String::new();
@@ -201,23 +202,25 @@ impl<'c, C: ConnectionTrait> Housekeeping<'c, C> {
                 return Ok((sessions, clients));
             };
             // Checked again: a login may have renewed one since.
-            let still_ended = || session_ended(now).add(col("id_digest").is_in(keys.iter()));
-            // The clients of a session first: they are found through it.
-            let of_those = Query::select()
+            let delete_sessions = Query::delete()
+                .from_table(Alias::new("browser_sessions"))
+                .cond_where(session_ended(now))
+                .and_where(col("id_digest").is_in(keys.iter()))
+                .to_owned();
+            sessions += self.conn.execute(&delete_sessions).await?.rows_affected();
+            // Then the clients of those that went: a session renewed in
+            // between keeps its clients, for its next logout to tell.
+            let remaining = Query::select()
                 .column(Alias::new("id_digest"))
                 .from(Alias::new("browser_sessions"))
-                .cond_where(still_ended())
+                .and_where(col("id_digest").is_in(keys.iter()))
                 .to_owned();
             let delete_clients = Query::delete()
                 .from_table(Alias::new("session_clients"))
-                .and_where(col("session_digest").in_subquery(of_those))
+                .and_where(col("session_digest").is_in(keys.iter()))
+                .and_where(col("session_digest").not_in_subquery(remaining))
                 .to_owned();
             clients += self.conn.execute(&delete_clients).await?.rows_affected();
-            let delete_sessions = Query::delete()
-                .from_table(Alias::new("browser_sessions"))
-                .cond_where(still_ended())
-                .to_owned();
-            sessions += self.conn.execute(&delete_sessions).await?.rows_affected();
             if keys.len() < BATCH as usize {
                 return Ok((sessions, clients));
             }
@@ -249,7 +252,9 @@ impl<'c, C: ConnectionTrait> Housekeeping<'c, C> {
     }
 }
 
-/// A session past its end in which no refresh token lives any more.
+/// A session a day past its end (a code it gave just before may still be
+/// redeemed, and start a refresh family in it) in which no refresh token
+/// lives any more.
 fn session_ended(now: i64) -> Condition {
     let family = |name: &str| Expr::col((Alias::new("refresh_families"), Alias::new(name)));
     let live_tokens_of_the_session = Query::select()
@@ -260,6 +265,6 @@ fn session_ended(now: i64) -> Condition {
         .and_where(family("expires_at").gte(now))
         .to_owned();
     Condition::all()
-        .add(Expr::col((Alias::new("browser_sessions"), Alias::new("expires_at"))).lt(now))
+        .add(Expr::col((Alias::new("browser_sessions"), Alias::new("expires_at"))).lt(now - DAY_MS))
         .add(Expr::exists(live_tokens_of_the_session).not())
 }

@@ -1042,7 +1042,12 @@ mod housekeeping {
             family_id: id.to_owned(),
             client_id: "ebooks".to_owned(),
             account: account.id,
-            session_digest: (id == "of-ended-session").then(|| "ended-with-tokens".to_owned()),
+            // A session is kept for a live family of its own, not for one revoked.
+            session_digest: match id {
+                "of-ended-session" => Some("ended-with-tokens".to_owned()),
+                "revoked" => Some("ended".to_owned()),
+                _ => None,
+            },
             code_digest: None,
             scope: "openid".to_owned(),
             auth_time: now,
@@ -1062,7 +1067,7 @@ mod housekeeping {
             .await
             .unwrap();
         grants
-            .start_family(&family("of-ended-session", now + 30 * hour))
+            .start_family(&family("of-ended-session", now + 40 * hour))
             .await
             .unwrap();
         grants.revoke_family("revoked").await.unwrap();
@@ -1088,45 +1093,56 @@ mod housekeeping {
             .unwrap();
         store.outbox().mark_sent("w", &[claimed[0].id]).await.unwrap();
 
-        // Two hours on: only the ended session without live tokens, the
-        // expired family and the revocation of a token that has expired go.
+        // Two hours on: the expired family and the revocation of a token
+        // that has expired go; sessions stay a day past their end.
         clock.advance(2 * hour);
+        let swept = store.housekeeping().sweep(Retention::default()).await.unwrap();
+        assert_eq!(
+            (swept.refresh_families, swept.revoked_access_tokens),
+            (1, 1),
+            "{swept:?}"
+        );
+        assert_eq!(swept.total(), 2, "{swept:?}");
+        assert!(grants.is_access_token_revoked("jti-new").await.unwrap());
+
+        // A day on: the session ended a day ago without live tokens, the
+        // family revoked a day ago and the throttle counter go. A session
+        // past its end stays while a token issued in it lives: a logout in
+        // its browser still ends that, and tells its clients.
+        clock.advance(24 * hour);
         let swept = store.housekeeping().sweep(Retention::default()).await.unwrap();
         assert_eq!(
             (
                 swept.browser_sessions,
                 swept.session_clients,
                 swept.refresh_families,
-                swept.revoked_access_tokens
+                swept.login_throttle
             ),
             (1, 1, 1, 1),
             "{swept:?}"
         );
-        assert_eq!(swept.total(), 4, "{swept:?}");
-        // A session past its end stays while a token issued in it lives: a
-        // logout in its browser still ends that, and tells its clients.
+        assert!(sessions.find("ended").await.unwrap().is_none());
         for kept in ["alive", "ended-with-tokens"] {
             assert!(sessions.find(kept).await.unwrap().is_some(), "{kept}");
             assert_eq!(sessions.clients_of(kept).await.unwrap(), ["ebooks"]);
         }
-        assert!(grants.is_access_token_revoked("jti-new").await.unwrap());
 
-        // Two days on: the other sessions (the one with tokens now that they
-        // have expired), the revoked and the expired family and the throttle
-        // counter too; a month on, the sent mail.
-        clock.advance(48 * hour);
+        // Another day on: the other sessions go too, the one with tokens
+        // now that they have expired, with their clients and that family.
+        clock.advance(24 * hour);
         let swept = store.housekeeping().sweep(Retention::default()).await.unwrap();
         assert_eq!(
             (
                 swept.browser_sessions,
                 swept.session_clients,
                 swept.refresh_families,
-                swept.login_throttle,
                 swept.mail_outbox
             ),
-            (2, 2, 2, 1, 0)
+            (2, 2, 1, 0),
+            "{swept:?}"
         );
         assert!(sessions.find("ended-with-tokens").await.unwrap().is_none());
+        assert!(sessions.clients_of("ended-with-tokens").await.unwrap().is_empty());
         assert_eq!(
             grants
                 .current_refresh("current", "current-token")
@@ -1136,6 +1152,7 @@ mod housekeeping {
                 .as_deref(),
             Some("current")
         );
+        // A month on, the sent mail.
         clock.advance(30 * 24 * hour);
         let swept = store.housekeeping().sweep(Retention::default()).await.unwrap();
         assert_eq!(swept.mail_outbox, 1);
