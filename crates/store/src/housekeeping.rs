@@ -6,6 +6,7 @@
 //! audit log and accounts are never touched. Deletes go in batches, so one
 //! sweep never holds SQLite's writer, or a PostgreSQL lock, for long; any
 //! number of nodes may sweep at once.
+
 use std::time::Duration;
 
 use sea_orm::{
