@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use sea_orm::{
-    ConnectionTrait, DbErr,
+    ConnectionTrait, DbErr, SqliteTransactionMode, TransactionOptions, TransactionSession, TransactionTrait,
     sea_query::{Alias, Condition, Expr, ExprTrait, Order, Query},
 };
 use serde::Serialize;
@@ -87,7 +87,9 @@ impl<'c, C: ConnectionTrait> Housekeeping<'c, C> {
     pub(crate) fn new(conn: &'c C, clock: &'c dyn Clock) -> Self {
         Self { conn, clock }
     }
+}
 
+impl<C: ConnectionTrait + TransactionTrait> Housekeeping<'_, C> {
     /// Deletes everything that has outlived its use, as of now.
     pub async fn sweep(&self, retention: Retention) -> Result<Swept, StoreError> {
         let now = self.clock.now_millis();
@@ -183,7 +185,9 @@ impl<'c, C: ConnectionTrait> Housekeeping<'c, C> {
     /// kept can be many, each checked against its tokens, so they are
     /// passed over by a read, in key order, and only the batch found is
     /// checked again as it is deleted: no delete holds SQLite's writer for
-    /// the whole table.
+    /// the whole table. A batch's sessions and clients go in one
+    /// transaction: a sweep stopped between the two (a node killed) leaves
+    /// no clients behind whose session no later sweep would find.
     async fn sweep_sessions(&self, now: i64) -> Result<(u64, u64), DbErr> {
         let (mut sessions, mut clients) = (0, 0);
         let mut after = String::new();
@@ -203,12 +207,18 @@ impl<'c, C: ConnectionTrait> Housekeeping<'c, C> {
                 return Ok((sessions, clients));
             };
             // Checked again: a login may have renewed one since.
+            let txn = (self.conn)
+                .begin_with_options(TransactionOptions {
+                    sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                    ..TransactionOptions::default()
+                })
+                .await?;
             let delete_sessions = Query::delete()
                 .from_table(Alias::new("browser_sessions"))
                 .cond_where(session_ended(now))
                 .and_where(col("id_digest").is_in(keys.iter()))
                 .to_owned();
-            sessions += self.conn.execute(&delete_sessions).await?.rows_affected();
+            sessions += txn.execute(&delete_sessions).await?.rows_affected();
             // Then the clients of those that went: a session renewed in
             // between keeps its clients, for its next logout to tell.
             let remaining = Query::select()
@@ -221,7 +231,8 @@ impl<'c, C: ConnectionTrait> Housekeeping<'c, C> {
                 .and_where(col("session_digest").is_in(keys.iter()))
                 .and_where(col("session_digest").not_in_subquery(remaining))
                 .to_owned();
-            clients += self.conn.execute(&delete_clients).await?.rows_affected();
+            clients += txn.execute(&delete_clients).await?.rows_affected();
+            txn.commit().await?;
             if keys.len() < BATCH as usize {
                 return Ok((sessions, clients));
             }

@@ -1162,6 +1162,44 @@ mod housekeeping {
             "accounts stay"
         );
     }
+    /// A sweep stopped between a batch's sessions and their clients (here
+    /// by a client table that cannot be written) deletes neither: the next
+    /// sweep finds both, where clients left alone would never be swept.
+    #[tokio::test]
+    async fn a_sweep_stopped_halfway_leaves_no_clients_without_their_session() {
+        use sea_orm::ConnectionTrait;
+
+        let (store, clock, _database) = store_with_clock().await;
+        let account = store.accounts().create(new_account("sanne", None)).await.unwrap();
+        let sessions = store.sessions();
+        sessions
+            .create("ended", &account.id, clock.now() + time::Duration::hours(1))
+            .await
+            .unwrap();
+        sessions.add_client("ended", "ebooks").await.unwrap();
+        clock.advance(time::Duration::hours(26));
+        let stop_at_the_clients = "ALTER TABLE session_clients RENAME TO session_clients_away";
+        store
+            .connection()
+            .execute_unprepared(stop_at_the_clients)
+            .await
+            .unwrap();
+
+        let stopped = store.housekeeping().sweep(Retention::default()).await;
+
+        assert!(stopped.is_err(), "{stopped:?}");
+        let back = "ALTER TABLE session_clients_away RENAME TO session_clients";
+        store.connection().execute_unprepared(back).await.unwrap();
+        assert!(sessions.find("ended").await.unwrap().is_some());
+        assert_eq!(sessions.clients_of("ended").await.unwrap(), ["ebooks"]);
+        let swept = store.housekeeping().sweep(Retention::default()).await.unwrap();
+        assert_eq!(
+            (swept.browser_sessions, swept.session_clients),
+            (1, 1),
+            "{swept:?}"
+        );
+        assert!(sessions.clients_of("ended").await.unwrap().is_empty());
+    }
 }
 
 mod refresh_rotation {
