@@ -1,8 +1,9 @@
 //! The OpenID Connect provider under load, side by side in one run: the raw
 //! argon2id hash rate, full password logins (authorize → login form → code →
-//! token) with the CPU time the server and this program spend on each,
-//! `client_credentials` grants, refresh grants with rotation, and the
-//! server's resident memory idle and at its peak. The server runs as its
+//! token) with the CPU time the server and this program spend on each and
+//! how often the server's threads were switched, `client_credentials`
+//! grants, refresh grants with rotation, and the server's resident memory
+//! idle and at its peak. The server runs as its
 //! own process (the release binary); this program is the load generator.
 //!
 //! Usage: `oidc [--binary PATH] [--database-url URL] [--seconds N]`
@@ -111,8 +112,9 @@ async fn run(binary: &str, database_url: Option<String>, phase: Duration) -> Res
     // server's and this process's (the load generator) while logins run.
     let (mut hashing_cpu, mut server_cpu, mut generator_cpu) = (0.0, 0.0, 0.0);
     // Of the server's: its hashing threads', to tell a hash slowed down by
-    // the work beside it from the work itself.
-    let mut server_hashing_cpu = 0.0;
+    // the work beside it from the work itself; and how often its threads
+    // were switched, as every hand-off between them wakes one.
+    let (mut server_hashing_cpu, mut server_switches) = (0.0, 0);
     let own_pid = std::process::id();
     for _ in 0..SLICES {
         let pool = pool.clone();
@@ -130,7 +132,7 @@ async fn run(binary: &str, database_url: Option<String>, phase: Duration) -> Res
         let before = (
             cpu_seconds(server.pid())?,
             cpu_seconds(own_pid)?,
-            hashing_threads_cpu_seconds(server.pid())?,
+            threads_so_far(server.pid())?,
         );
         let (login_http, login_base, rp) = (http.clone(), base.clone(), clients.rp.clone());
         let slice_logins = rate(slice, 8, move |worker| {
@@ -144,7 +146,9 @@ async fn run(binary: &str, database_url: Option<String>, phase: Duration) -> Res
         .await;
         server_cpu += cpu_seconds(server.pid())? - before.0;
         generator_cpu += cpu_seconds(own_pid)? - before.1;
-        server_hashing_cpu += hashing_threads_cpu_seconds(server.pid())? - before.2;
+        let server_threads = threads_so_far(server.pid())?;
+        server_hashing_cpu += server_threads.hashing_cpu_seconds - before.2.hashing_cpu_seconds;
+        server_switches += server_threads.context_switches - before.2.context_switches;
         hashes += slice_hashes / f64::from(SLICES);
         logins += slice_logins / f64::from(SLICES);
         slice_ratios.push(slice_logins / slice_hashes);
@@ -245,6 +249,11 @@ async fn run(binary: &str, database_url: Option<String>, phase: Duration) -> Res
         "  of which in the server's hashing threads",
         1000.0 * server_hashing_cpu / logins_done,
         per_hash_ms
+    );
+    println!(
+        "{:<58} {:>10.0}",
+        "  the server's threads switched per login",
+        server_switches as f64 / logins_done
     );
     println!(
         "{:<58} {:>10.2} ms",
@@ -416,24 +425,39 @@ fn cpu_seconds_in(stat: &str) -> Result<f64, Error> {
 }
 
 /// The CPU time the threads named `si-hash-…` of a process (the hashing
-/// pool's) have used so far: [`cpu_seconds`] per thread, from
-/// `/proc/PID/task/TID/stat`.
-fn hashing_threads_cpu_seconds(pid: u32) -> Result<f64, Error> {
-    let mut seconds = 0.0;
+/// pool's) have used so far, and the context switches of all its threads:
+/// each switch is a thread that slept (or was preempted) and woke again.
+fn threads_so_far(pid: u32) -> Result<ThreadsSoFar, Error> {
+    let mut so_far = ThreadsSoFar::default();
     for task in std::fs::read_dir(format!("/proc/{pid}/task"))? {
         let task = task?.path();
         // A thread that ended between the listing and the reading counts for nothing.
-        let (Ok(name), Ok(stat)) = (
+        let (Ok(name), Ok(stat), Ok(status)) = (
             std::fs::read_to_string(task.join("comm")),
             std::fs::read_to_string(task.join("stat")),
+            std::fs::read_to_string(task.join("status")),
         ) else {
             continue;
         };
         if name.starts_with("si-hash-") {
-            seconds += cpu_seconds_in(&stat)?;
+            so_far.hashing_cpu_seconds += cpu_seconds_in(&stat)?;
+        }
+        for line in status.lines() {
+            let switches = line
+                .strip_prefix("voluntary_ctxt_switches:")
+                .or_else(|| line.strip_prefix("nonvoluntary_ctxt_switches:"));
+            if let Some(switches) = switches {
+                so_far.context_switches += switches.trim().parse::<u64>()?;
+            }
         }
     }
-    Ok(seconds)
+    Ok(so_far)
+}
+
+#[derive(Default)]
+struct ThreadsSoFar {
+    hashing_cpu_seconds: f64,
+    context_switches: u64,
 }
 
 /// Members with passwords and memberships, and the three clients.
