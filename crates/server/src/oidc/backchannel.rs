@@ -25,12 +25,6 @@ const ATTEMPTS: u32 = 10;
 const LEASE: Duration = Duration::from_secs(60);
 const BATCH: u32 = 100;
 
-#[derive(Debug, thiserror::Error)]
-pub enum NotifyError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
 /// A logout token before signing: what the queue keeps.
 #[derive(Serialize, Deserialize)]
 struct Unsigned {
@@ -38,13 +32,16 @@ struct Unsigned {
     claims: Map<String, Value>,
 }
 
-/// Queues a logout token for each client of the ended session.
+/// Queues a logout token for each client of the ended session, through
+/// `repositories`: in the transaction that ended it, so that a node killed
+/// in between cannot end a session without its clients ever hearing.
 pub async fn session_ended(
     state: &AppState,
+    repositories: &impl Repositories,
     session_digest: &str,
     account: &AccountId,
     client_ids: &[String],
-) -> Result<u32, NotifyError> {
+) -> Result<u32, StoreError> {
     let mut queued = 0;
     for client_id in client_ids {
         let Some(client) = find_client(state, client_id).await else {
@@ -68,8 +65,7 @@ pub async fn session_ended(
             },
         };
         let to_sign = serde_json::to_string(&unsigned).expect("JSON values serialize");
-        state
-            .store
+        repositories
             .logout_queue()
             .enqueue(client.id().as_str(), uri.as_str(), &to_sign)
             .await?;
@@ -78,14 +74,18 @@ pub async fn session_ended(
     Ok(queued)
 }
 
-/// Tells the clients of sessions that a password change or reset ended.
-/// The sessions are gone already; a notice that cannot be queued is logged.
-pub async fn sessions_ended(state: &AppState, account: &AccountId, ended: &[EndedSession]) {
+/// [`session_ended`] for each of the sessions a password change, a reset or
+/// another member's login ended.
+pub async fn sessions_ended(
+    state: &AppState,
+    repositories: &impl Repositories,
+    account: &AccountId,
+    ended: &[EndedSession],
+) -> Result<(), StoreError> {
     for session in ended {
-        if let Err(err) = session_ended(state, &session.digest, account, &session.clients).await {
-            tracing::error!("queueing back-channel logout failed: {err}");
-        }
+        session_ended(state, repositories, &session.digest, account, &session.clients).await?;
     }
+    Ok(())
 }
 
 /// Why one delivery did not happen: worth retrying, or never.

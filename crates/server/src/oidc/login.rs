@@ -334,10 +334,12 @@ async fn finish_login(
         Destination::Client(valid) => authorize::complete(&state, &txn, language, &session, &valid).await?,
         Destination::OwnPage(page) => Redirect::to(&page).into_response(),
     };
-    txn.commit().await.map_err(|e| internal(&e))?;
     if let Some((earlier_account, ended)) = ended {
-        backchannel::sessions_ended(&state, &earlier_account, &[ended]).await;
+        backchannel::sessions_ended(&state, &txn, &earlier_account, &[ended])
+            .await
+            .map_err(|e| internal(&e))?;
     }
+    txn.commit().await.map_err(|e| internal(&e))?;
     if let Some(session_cookie) = session_cookie {
         response.headers_mut().append(header::SET_COOKIE, session_cookie);
     }

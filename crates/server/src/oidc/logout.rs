@@ -201,20 +201,17 @@ async fn end(
     hinted: Result<Option<String>, ()>,
 ) -> Result<Response, PageError> {
     if let Some(session) = session {
-        let clients = state.store.sessions().end(&session.digest).await;
-        let clients = clients.map_err(|e| PageError::internal(language, &e))?;
-        state
-            .store
-            .grants()
-            .revoke_session(&session.digest)
-            .await
-            .map_err(|e| PageError::internal(language, &e))?;
-        // The member is logged out here whatever happens to the notices.
-        if let Err(err) =
-            backchannel::session_ended(&state, &session.digest, &session.account, &clients).await
-        {
-            tracing::error!("queueing back-channel logout failed: {err}");
-        }
+        // All or nothing: a logout stopped half-way (a node killed) must not
+        // leave the session gone but its tokens alive or its clients untold,
+        // for no second logout would find it.
+        let ended = async {
+            let txn = state.store.begin().await?;
+            let clients = txn.sessions().end(&session.digest).await?;
+            txn.grants().revoke_session(&session.digest).await?;
+            backchannel::session_ended(&state, &txn, &session.digest, &session.account, &clients).await?;
+            txn.commit().await
+        };
+        ended.await.map_err(|e| PageError::internal(language, &e))?;
     }
     let destination = match request.post_logout_redirect_uri.as_deref() {
         Some(uri) => allowed_destination(&state, hinted, request.client_id.as_deref(), uri).await,

@@ -237,18 +237,17 @@ pub async fn change_password(
             .await?;
         let ended = txn.sessions().end_all_of(&account.id, Some(&session)).await?;
         txn.grants().revoke_account(&account.id).await?;
+        backchannel::sessions_ended(&state, &txn, &account.id, &ended).await?;
         if let Some(email) = &account.email {
             let notice = Mail::PasswordChanged {
                 username: account.username.as_str().to_owned(),
             };
             mail::queue(&txn, email, account_language(&account), &notice).await?;
         }
-        txn.commit().await?;
-        Ok::<_, StoreError>(ended)
+        txn.commit().await
     }
     .await;
-    let ended = ended.map_err(|e| internal(&e))?;
-    backchannel::sessions_ended(&state, &account.id, &ended).await;
+    ended.map_err(|e| internal(&e))?;
     let done = Outcome {
         done: Some(language.text("password-changed-here")),
         ..Outcome::default()

@@ -303,10 +303,12 @@ async fn submit(
             let (_, cookie, ended) = session::start_or_renew(state, &txn, &account.id, earlier)
                 .await
                 .map_err(|e| internal(&e))?;
-            txn.commit().await.map_err(|e| internal(&e))?;
             if let Some((earlier_account, ended)) = ended {
-                backchannel::sessions_ended(state, &earlier_account, &[ended]).await;
+                backchannel::sessions_ended(state, &txn, &earlier_account, &[ended])
+                    .await
+                    .map_err(|e| internal(&e))?;
             }
+            txn.commit().await.map_err(|e| internal(&e))?;
             let mut response = Redirect::to(ACCOUNT_PATH).into_response();
             if let Some(cookie) = cookie {
                 response.headers_mut().append(header::SET_COOKIE, cookie);
@@ -498,6 +500,7 @@ async fn set_password(
     accounts.confirm_email(&account.id).await?;
     let ended = txn.sessions().end_all_of(&account.id, None).await?;
     txn.grants().revoke_account(&account.id).await?;
+    backchannel::sessions_ended(state, &txn, &account.id, &ended).await?;
     if let (Flow::Reset, Some(email)) = (flow, &account.email) {
         let language = Language::from_code(&account.language).unwrap_or_default();
         let notice = Mail::PasswordChanged {
@@ -506,7 +509,6 @@ async fn set_password(
         mail::queue(&txn, email, language, &notice).await?;
     }
     txn.commit().await?;
-    backchannel::sessions_ended(state, &account.id, &ended).await;
     Ok(true)
 }
 

@@ -25,7 +25,9 @@ use single_identity::oidc::{
 };
 
 use crate::{
-    interop::{PASSWORD, REDIRECT_URI, browser, hidden_field, log_in_through, member, press_log_out},
+    interop::{
+        PASSWORD, REDIRECT_URI, browser, hidden_field, log_in_through, member, press_log_out, query_value,
+    },
     support::{spawn_app, test_config},
 };
 
@@ -133,6 +135,51 @@ async fn logging_out_tells_the_relying_parties_of_the_session() {
         claims.get("nonce").is_none(),
         "a logout token never carries a nonce"
     );
+    app.stop().await;
+}
+
+/// A logout stopped half-way (here: its notices cannot be queued; a node
+/// killed is another way) ends nothing, so that the next one still finds
+/// the session and ends it whole, its clients told. Ended with the notices
+/// left to chance, no second logout would have found the session.
+#[tokio::test]
+async fn a_logout_that_cannot_finish_ends_nothing_and_the_next_one_ends_all() {
+    use sea_orm::ConnectionTrait;
+
+    let app = spawn_app().await;
+    member(&app.store, "sanne").await;
+    let rp = receiver(0).await;
+    let client_id =
+        register_with_backchannel(&app.store, &format!("http://{}/backchannel", rp.address)).await;
+    let url = format!(
+        "{}?client_id={client_id}&redirect_uri={}&response_type=code&scope=openid&state=s",
+        app.url("/authorize"),
+        REDIRECT_URI
+    );
+    let browser = browser();
+    log_in_through(&app, &browser, &url, "sanne", PASSWORD).await;
+    let database = app.store.connection();
+    let no_queue = "ALTER TABLE logout_notifications RENAME TO logout_notifications_away";
+    database.execute_unprepared(no_queue).await.unwrap();
+
+    let stopped = press_log_out(&app, &browser).await;
+
+    assert_eq!(stopped.status(), 500);
+    let back = "ALTER TABLE logout_notifications_away RENAME TO logout_notifications";
+    database.execute_unprepared(back).await.unwrap();
+    let still_signed_in = browser.get(format!("{url}&prompt=none")).send().await.unwrap();
+    let location = still_signed_in.headers()["location"].to_str().unwrap();
+    assert!(query_value(location, "code").is_some(), "{location}");
+    let logout = press_log_out(&app, &browser).await;
+    assert_eq!(logout.status(), 200);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while rp.tokens.lock().unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "no logout token within 30 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let signed_out = browser.get(format!("{url}&prompt=none")).send().await.unwrap();
+    let location = signed_out.headers()["location"].to_str().unwrap();
+    assert_eq!(query_value(location, "error").as_deref(), Some("login_required"));
     app.stop().await;
 }
 
