@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
     sea_query::{Expr, ExprTrait, OnConflict},
 };
 use si_domain::AccountId;
@@ -192,14 +192,29 @@ impl<'c, C: ConnectionTrait> Sessions<'c, C> {
         session_from_row(row).map(Some)
     }
 
+    /// Whether the session is still there, holding it until the transaction
+    /// ends: a code issued in it then commits before a logout ends it (and
+    /// with it that code), or not at all after.
+    pub async fn hold(&self, digest: &str) -> Result<bool, StoreError> {
+        use browser_session::Column::{IdDigest, LastSeenAt};
+        let held = browser_session::Entity::update_many()
+            .col_expr(LastSeenAt, Expr::col(LastSeenAt).into())
+            .filter(IdDigest.eq(digest))
+            .exec(self.conn)
+            .await?;
+        Ok(held.rows_affected == 1)
+    }
+
     /// Ends one session, and the codes it gave that are not yet redeemed
     /// (else a code issued just before a logout would start a refresh family
     /// that no logout ends); returns the clients it had signed in to.
     pub async fn end(&self, digest: &str) -> Result<Vec<String>, StoreError> {
-        let clients = self.clients_of(digest).await?;
+        // The session first: a single sign-on holding it (see `hold`) has
+        // committed its code and client by the time this goes on.
         browser_session::Entity::delete_by_id(digest.to_owned())
             .exec(self.conn)
             .await?;
+        let clients = self.clients_of(digest).await?;
         authorization_code::Entity::delete_many()
             .filter(authorization_code::Column::ExpiresAt.gt(self.clock.now_millis()))
             .filter(authorization_code::Column::SessionDigest.eq(digest))
@@ -221,8 +236,12 @@ impl<'c, C: ConnectionTrait> Sessions<'c, C> {
         account: &AccountId,
         keep: Option<&str>,
     ) -> Result<Vec<EndedSession>, StoreError> {
+        // In key order, as housekeeping finds them: two transactions ending
+        // the same sessions then wait for each other's rows in one order, not
+        // in a circle (a deadlock PostgreSQL ends by failing one).
         let mut query = browser_session::Entity::find()
-            .filter(browser_session::Column::AccountId.eq(account.to_string()));
+            .filter(browser_session::Column::AccountId.eq(account.to_string()))
+            .order_by_asc(browser_session::Column::IdDigest);
         if let Some(keep) = keep {
             query = query.filter(browser_session::Column::IdDigest.ne(keep));
         }

@@ -272,15 +272,24 @@ async fn answer(
                 .as_ref()
                 .is_none_or(|member| member.as_deref() == Some(s.account.to_string().as_str()))
     });
-    match (usable, valid.prompt) {
-        (Some(session), _) => {
-            let internal = |e: &(dyn std::error::Error + 'static)| PageError::internal(language, e);
-            let txn = state.store.begin().await.map_err(|e| internal(&e))?;
+    if let Some(session) = usable {
+        let internal = |e: &(dyn std::error::Error + 'static)| PageError::internal(language, e);
+        let txn = state.store.begin().await.map_err(|e| internal(&e))?;
+        // A logout in another tab may have ended the session since it was
+        // read: a code issued in it now would start tokens it cannot end.
+        if txn
+            .sessions()
+            .hold(&session.digest)
+            .await
+            .map_err(|e| internal(&e))?
+        {
             let response = complete(&state, &txn, language, &session, &valid).await?;
             txn.commit().await.map_err(|e| internal(&e))?;
-            Ok(response)
+            return Ok(response);
         }
-        (None, Prompt::None) => Ok(refuse(
+    }
+    match valid.prompt {
+        Prompt::None => Ok(refuse(
             &state,
             language,
             Refusal::Redirect {
@@ -290,7 +299,7 @@ async fn answer(
                 description: "the member is not logged in",
             },
         )),
-        (None, _) => {
+        _ => {
             // The hint has done its work (above); an ID token names the
             // member and would stay in the history of a shared computer.
             let login_request = AuthorizationRequest {

@@ -602,6 +602,37 @@ async fn a_session_renewed_answers_to_its_new_token() {
     assert!(sessions.find("third").await.unwrap().is_none());
 }
 
+/// Single sign-on holds the session while it issues a code in it: a
+/// logout that ended the session first makes it wait and then find nothing;
+/// the code it would have issued is never written.
+#[tokio::test]
+async fn a_session_a_logout_is_ending_is_not_held_for_single_sign_on() {
+    let (store, clock, _database) = store_with_clock().await;
+    let account = store.accounts().create(new_account("sanne", None)).await.unwrap();
+    let ends = si_store::Clock::now(&clock) + si_store::time::Duration::hours(12);
+    for digest in ["ending", "staying"] {
+        store.sessions().create(digest, &account.id, ends).await.unwrap();
+    }
+    let logout = store.begin().await.unwrap();
+    logout.sessions().end("ending").await.unwrap();
+
+    let single_sign_on = tokio::spawn({
+        let store = store.clone();
+        async move {
+            let txn = store.begin().await?;
+            let held = txn.sessions().hold("ending").await?;
+            txn.commit().await?;
+            Ok::<_, si_store::StoreError>(held)
+        }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!single_sign_on.is_finished(), "waits for the logout");
+    logout.commit().await.unwrap();
+
+    assert!(!single_sign_on.await.unwrap().unwrap(), "ended meanwhile");
+    assert!(store.sessions().hold("staying").await.unwrap());
+}
+
 /// The token a renewal replaced still finds the session for a login or a
 /// logout (sent by a browser that had not yet the new cookie), never for
 /// single sign-on, only until the next renewal, and never keeps the session
