@@ -411,6 +411,13 @@ impl Config {
                 "invalid configuration value for mail (SI_MAIL__*): batch_size, concurrency, lease_seconds and max_attempts must be at least 1".to_owned(),
             ));
         }
+        // RFC 6749 4.1.2 recommends ten minutes at most; housekeeping keeps
+        // a session a day past its end for the codes it gave.
+        if !(1..=600).contains(&self.oidc.code_seconds) {
+            return Err(ConfigError(
+                "invalid configuration value for oidc.code_seconds (SI_OIDC__CODE_SECONDS): from 1 to 600 (10 minutes)".to_owned(),
+            ));
+        }
         if self.hashing.failed_login_ms > 10_000 {
             return Err(ConfigError(
                 "invalid configuration value for hashing.failed_login_ms (SI_HASHING__FAILED_LOGIN_MS): at most 10000 (10 s)".to_owned(),

@@ -36,6 +36,10 @@ fn a_bad_value_stops_start_up_with_one_line_naming_the_key() {
             "60000",
             "SI_HASHING__FAILED_LOGIN_MS",
         ),
+        // A code living past the day housekeeping keeps its session could
+        // start tokens in a session no logout finds.
+        ("SI_OIDC__CODE_SECONDS", "86400", "SI_OIDC__CODE_SECONDS"),
+        ("SI_OIDC__CODE_SECONDS", "0", "SI_OIDC__CODE_SECONDS"),
         ("SI_TRUSTED_PROXIES", "10.0.0.0/33", "SI_TRUSTED_PROXIES"),
         ("SI_LOG_FILTER", "single_identity=loud", "SI_LOG_FILTER"),
         (
