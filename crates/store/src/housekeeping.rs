@@ -119,7 +119,8 @@ impl<C: ConnectionTrait + TransactionTrait> Housekeeping<'_, C> {
             revoked_access_tokens: self
                 .delete("revoked_access_tokens", "jti", col("expires_at").lt(now).into())
                 .await?,
-            // A day without failures: whatever was counted is forgiven.
+            // A day without failures (to within one forgiveness interval):
+            // whatever was counted is forgiven.
             login_throttle: self
                 .delete(
                     "login_throttle",

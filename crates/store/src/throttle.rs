@@ -142,14 +142,24 @@ impl<'c, C: ConnectionTrait> Throttle<'c, C> {
         let forgiven = Expr::val(now)
             .sub(Expr::col((login_throttle::Entity, LastFailureAt)))
             .div(interval);
-        let counted: Expr = Expr::case(forgiven.clone().gte(failures.clone()), 1i64)
-            .finally(failures.sub(forgiven).add(1))
+        let all_forgiven = forgiven.clone().gte(failures.clone());
+        let counted: Expr = Expr::case(all_forgiven.clone(), 1i64)
+            .finally(failures.sub(forgiven.clone()).add(1))
+            .into();
+        // Forgiveness counts on from the last failure forgiven, not from
+        // this attempt: attempts coming more often than `forgive_every` (a
+        // busy library's address, each given back at its success) would
+        // otherwise keep every earlier count (one left by a node killed
+        // during a check) for ever.
+        let last = Expr::col((login_throttle::Entity, LastFailureAt));
+        let forgiven_until: Expr = Expr::case(all_forgiven, now)
+            .finally(last.add(forgiven.mul(interval)))
             .into();
         let mut charge = login_throttle::Entity::insert(first)
             .on_conflict(
                 OnConflict::column(Subject)
                     .value(Failures, counted.clone())
-                    .value(LastFailureAt, now)
+                    .value(LastFailureAt, forgiven_until)
                     .value(BlockedUntil, policy.blocked_until_expr(counted, now))
                     .action_and_where(Expr::col((login_throttle::Entity, BlockedUntil)).lte(now))
                     .to_owned(),

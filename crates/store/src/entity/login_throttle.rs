@@ -6,6 +6,8 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub subject: String,
     pub failures: i64,
+    /// When the count was last whole: the last failure, or the moment the
+    /// last one forgiven was due. Forgiveness counts from here.
     pub last_failure_at: i64,
     pub blocked_until: i64,
 }

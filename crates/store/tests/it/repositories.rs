@@ -971,6 +971,32 @@ mod throttle {
         assert_eq!(failures(&store, "ip:b").await, ["ip:b"]);
     }
 
+    /// Counts no success gave back (attempts in flight when a node was
+    /// killed) leak away even while members log in more often than one
+    /// is forgiven: afterwards a whole class logging in at once fits again.
+    #[tokio::test]
+    async fn counts_left_behind_leak_away_while_members_keep_logging_in() {
+        let (store, clock, _database) = store_with_clock().await;
+        let throttle = store.throttle();
+        for _ in 0..2 {
+            assert_eq!(throttle.charge("ip:school", &POLICY).await.unwrap(), None);
+        }
+        // A successful login every 40 seconds, for six minutes.
+        for _ in 0..9 {
+            clock.advance(time::Duration::seconds(40));
+            assert_eq!(throttle.charge("ip:school", &POLICY).await.unwrap(), None);
+            throttle.refund("ip:school", &POLICY).await.unwrap();
+        }
+
+        for _ in 0..3 {
+            assert_eq!(
+                throttle.charge("ip:school", &POLICY).await.unwrap(),
+                None,
+                "three side by side fit the free failures again"
+            );
+        }
+    }
+
     #[tokio::test]
     async fn each_attempt_past_the_free_ones_doubles_the_wait_up_to_the_ceiling() {
         let (store, clock, _database) = store_with_clock().await;
