@@ -1219,6 +1219,46 @@ mod housekeeping {
             "accounts stay"
         );
     }
+    /// A session the sweep found ended but did not delete (a login renewed
+    /// it between the sweep's read and its delete; here a trigger keeps
+    /// it, as that renewal would) keeps its clients: its next logout tells
+    /// them.
+    #[tokio::test]
+    async fn a_session_renewed_while_the_sweep_runs_keeps_its_clients() {
+        use sea_orm::ConnectionTrait;
+
+        let (store, clock, database) = store_with_clock().await;
+        let account = store.accounts().create(new_account("sanne", None)).await.unwrap();
+        let sessions = store.sessions();
+        for digest in ["ended", "renewed"] {
+            let ends = clock.now() + time::Duration::hours(1);
+            sessions.create(digest, &account.id, ends).await.unwrap();
+            sessions.add_client(digest, "ebooks").await.unwrap();
+        }
+        clock.advance(time::Duration::hours(26));
+        let renewal = if database.is_postgres() {
+            "CREATE FUNCTION keep_renewed() RETURNS trigger AS $$ BEGIN \
+               IF OLD.id_digest = 'renewed' THEN RETURN NULL; END IF; RETURN OLD; \
+             END $$ LANGUAGE plpgsql; \
+             CREATE TRIGGER keep_renewed BEFORE DELETE ON browser_sessions \
+             FOR EACH ROW EXECUTE FUNCTION keep_renewed();"
+        } else {
+            "CREATE TRIGGER keep_renewed BEFORE DELETE ON browser_sessions \
+             WHEN OLD.id_digest = 'renewed' BEGIN SELECT RAISE(IGNORE); END;"
+        };
+        store.connection().execute_unprepared(renewal).await.unwrap();
+
+        let swept = store.housekeeping().sweep(Retention::default()).await.unwrap();
+
+        assert_eq!(
+            (swept.browser_sessions, swept.session_clients),
+            (1, 1),
+            "{swept:?}"
+        );
+        assert!(sessions.clients_of("ended").await.unwrap().is_empty());
+        assert_eq!(sessions.clients_of("renewed").await.unwrap(), ["ebooks"]);
+    }
+
     /// A sweep stopped between a batch's sessions and their clients (here
     /// by a client table that cannot be written) deletes neither: the next
     /// sweep finds both, where clients left alone would never be swept.
