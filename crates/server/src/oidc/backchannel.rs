@@ -7,6 +7,7 @@
 
 use std::{sync::Arc, time::Duration};
 
+use futures_util::{StreamExt, stream::FuturesUnordered};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use si_domain::AccountId;
@@ -122,12 +123,16 @@ impl Notifier {
         }
     }
 
-    /// Delivers what is due now; returns how many were claimed.
+    /// Delivers what is due now; returns how many were claimed. The whole
+    /// batch goes at once: relying parties are independent, one that
+    /// hangs must not hold up the others' notices, and a round then lasts
+    /// one request's timeout at most, well within its lease.
     pub async fn round(&self) -> Result<usize, StoreError> {
         let queue = self.store.logout_queue();
         let batch = queue.claim(&self.worker, BATCH, LEASE).await?;
-        for notification in &batch {
-            match self.deliver(notification).await {
+        let mut outcomes: FuturesUnordered<_> = batch.iter().map(|n| self.outcome(n)).collect();
+        while let Some((notification, outcome)) = outcomes.next().await {
+            match outcome {
                 Ok(()) => queue.delivered(&self.worker, notification.id).await?,
                 Err(Failure::Temporary(reason)) if notification.attempts < ATTEMPTS => {
                     tracing::warn!(client = %notification.client_id, "back-channel logout will be retried: {reason}");
@@ -157,6 +162,13 @@ impl Notifier {
         self.keyring
             .sign(algorithm, "logout+jwt", &Value::Object(claims))
             .map_err(|e| Failure::Temporary(e.to_string()))
+    }
+
+    async fn outcome<'n>(
+        &self,
+        notification: &'n LogoutNotification,
+    ) -> (&'n LogoutNotification, Result<(), Failure>) {
+        (notification, self.deliver(notification).await)
     }
 
     async fn deliver(&self, notification: &LogoutNotification) -> Result<(), Failure> {

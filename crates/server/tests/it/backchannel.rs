@@ -183,8 +183,16 @@ async fn a_logout_that_cannot_finish_ends_nothing_and_the_next_one_ends_all() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn a_relying_party_that_is_down_hears_of_the_logout_when_it_is_back() {
+/// A store on a clock of its own, with the notifier that delivers its queue.
+struct Queue {
+    store: Store,
+    clock: FixedClock,
+    notifier: Notifier,
+    _database: TestDatabase,
+    _dir: tempfile::TempDir,
+}
+
+async fn queue() -> Queue {
     let database = TestDatabase::create().await;
     let dir = tempfile::tempdir().unwrap();
     let clock = FixedClock::at(datetime!(2024-06-19 10:00 UTC));
@@ -192,18 +200,37 @@ async fn a_relying_party_that_is_down_hears_of_the_logout_when_it_is_back() {
         .await
         .unwrap();
     store.migrate().await.unwrap();
-    let rp = receiver(1).await;
-    let uri = format!("http://{}/backchannel", rp.address);
-    let to_sign = r#"{"alg":"ES256","claims":{"iss":"http://si.example","aud":"ebooks","sub":"s","sid":"x","events":{"http://schemas.openid.net/event/backchannel-logout":{}}}}"#;
-    store
-        .logout_queue()
-        .enqueue("ebooks", &uri, to_sign)
-        .await
-        .unwrap();
     let config = test_config(&database, dir.path());
     let sealing = SealingKey::load(&config, &store).await.unwrap();
     let keyring = Keyring::load_or_create(&store, &sealing).await.unwrap();
     let notifier = Notifier::new(store.clone(), keyring, &Arc::new(config));
+    Queue {
+        store,
+        clock,
+        notifier,
+        _database: database,
+        _dir: dir,
+    }
+}
+
+/// What the queue keeps for a logout token to the client "ebooks".
+const TO_SIGN: &str = r#"{"alg":"ES256","claims":{"iss":"http://si.example","aud":"ebooks","sub":"s","sid":"x","events":{"http://schemas.openid.net/event/backchannel-logout":{}}}}"#;
+
+#[tokio::test]
+async fn a_relying_party_that_is_down_hears_of_the_logout_when_it_is_back() {
+    let Queue {
+        store,
+        clock,
+        notifier,
+        ..
+    } = queue().await;
+    let rp = receiver(1).await;
+    let uri = format!("http://{}/backchannel", rp.address);
+    store
+        .logout_queue()
+        .enqueue("ebooks", &uri, TO_SIGN)
+        .await
+        .unwrap();
 
     assert_eq!(notifier.round().await.unwrap(), 1);
     let waiting = store.logout_queue().entries().await.unwrap();
@@ -238,6 +265,37 @@ async fn a_relying_party_that_is_down_hears_of_the_logout_when_it_is_back() {
         store.logout_queue().entries().await.unwrap().is_empty(),
         "delivered notifications are removed"
     );
+}
+
+/// A relying party that never answers does not hold up the notices of the
+/// others: they are told at once, not after its request times out.
+#[tokio::test]
+async fn a_relying_party_that_hangs_does_not_hold_up_the_others() {
+    let Queue { store, notifier, .. } = queue().await;
+    // Takes the connection, never reads the request nor answers it.
+    let hanging = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let rp = receiver(0).await;
+    for address in [hanging.local_addr().unwrap(), rp.address] {
+        let uri = format!("http://{address}/backchannel");
+        store
+            .logout_queue()
+            .enqueue("ebooks", &uri, TO_SIGN)
+            .await
+            .unwrap();
+    }
+
+    let round = tokio::spawn(async move { notifier.round().await });
+
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while rp.tokens.lock().unwrap().is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the answering relying party waited for the hanging one"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    round.abort();
+    drop(hanging);
 }
 
 #[tokio::test]
