@@ -28,7 +28,7 @@ use crate::{
     interop::{
         PASSWORD, REDIRECT_URI, browser, hidden_field, log_in_through, member, press_log_out, query_value,
     },
-    support::{spawn_app, test_config},
+    support::{TestApp, spawn_app, test_config},
 };
 
 /// A relying party's back-channel endpoint that records the tokens it gets and
@@ -90,20 +90,48 @@ async fn register_with_backchannel(store: &Store, uri: &str) -> String {
     client.id().to_string()
 }
 
-#[tokio::test]
-async fn logging_out_tells_the_relying_parties_of_the_session() {
+/// An app with the member "sanne" and the client "ebooks", whose
+/// back-channel logout URI is a receiver of the test's own.
+struct SanneAndEbooks {
+    app: TestApp,
+    account: si_store::accounts::Account,
+    rp: Receiver,
+    client_id: String,
+    /// Where the client sends the browser to log in.
+    authorize_url: String,
+}
+
+async fn sanne_and_ebooks() -> SanneAndEbooks {
     let app = spawn_app().await;
     let account = member(&app.store, "sanne").await;
     let rp = receiver(0).await;
     let client_id =
         register_with_backchannel(&app.store, &format!("http://{}/backchannel", rp.address)).await;
-    let browser = browser();
-    let url = format!(
+    let authorize_url = format!(
         "{}?client_id={client_id}&redirect_uri={}&response_type=code&scope=openid&state=s",
         app.url("/authorize"),
         REDIRECT_URI
     );
-    log_in_through(&app, &browser, &url, "sanne", PASSWORD).await;
+    SanneAndEbooks {
+        app,
+        account,
+        rp,
+        client_id,
+        authorize_url,
+    }
+}
+
+#[tokio::test]
+async fn logging_out_tells_the_relying_parties_of_the_session() {
+    let SanneAndEbooks {
+        app,
+        account,
+        rp,
+        client_id,
+        authorize_url,
+    } = sanne_and_ebooks().await;
+    let browser = browser();
+    log_in_through(&app, &browser, &authorize_url, "sanne", PASSWORD).await;
     let logout = press_log_out(&app, &browser).await;
     assert_eq!(logout.status(), 200);
 
@@ -146,16 +174,12 @@ async fn logging_out_tells_the_relying_parties_of_the_session() {
 async fn a_logout_that_cannot_finish_ends_nothing_and_the_next_one_ends_all() {
     use sea_orm::ConnectionTrait;
 
-    let app = spawn_app().await;
-    member(&app.store, "sanne").await;
-    let rp = receiver(0).await;
-    let client_id =
-        register_with_backchannel(&app.store, &format!("http://{}/backchannel", rp.address)).await;
-    let url = format!(
-        "{}?client_id={client_id}&redirect_uri={}&response_type=code&scope=openid&state=s",
-        app.url("/authorize"),
-        REDIRECT_URI
-    );
+    let SanneAndEbooks {
+        app,
+        rp,
+        authorize_url: url,
+        ..
+    } = sanne_and_ebooks().await;
     let browser = browser();
     log_in_through(&app, &browser, &url, "sanne", PASSWORD).await;
     let database = app.store.connection();
@@ -183,7 +207,8 @@ async fn a_logout_that_cannot_finish_ends_nothing_and_the_next_one_ends_all() {
     app.stop().await;
 }
 
-/// A store on a clock of its own, with the notifier that delivers its queue.
+/// A store on a clock of its own, with the notifier that delivers its
+/// queue (and the database and directory they live in, kept to the end).
 struct Queue {
     store: Store,
     clock: FixedClock,
@@ -218,12 +243,8 @@ const TO_SIGN: &str = r#"{"alg":"ES256","claims":{"iss":"http://si.example","aud
 
 #[tokio::test]
 async fn a_relying_party_that_is_down_hears_of_the_logout_when_it_is_back() {
-    let Queue {
-        store,
-        clock,
-        notifier,
-        ..
-    } = queue().await;
+    let queue = queue().await;
+    let (store, clock, notifier) = (&queue.store, &queue.clock, &queue.notifier);
     let rp = receiver(1).await;
     let uri = format!("http://{}/backchannel", rp.address);
     store
@@ -271,7 +292,8 @@ async fn a_relying_party_that_is_down_hears_of_the_logout_when_it_is_back() {
 /// others: they are told at once, not after its request times out.
 #[tokio::test]
 async fn a_relying_party_that_hangs_does_not_hold_up_the_others() {
-    let Queue { store, notifier, .. } = queue().await;
+    let queue = queue().await;
+    let store = &queue.store;
     // Takes the connection, never reads the request nor answers it.
     let hanging = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let rp = receiver(0).await;
@@ -284,6 +306,7 @@ async fn a_relying_party_that_hangs_does_not_hold_up_the_others() {
             .unwrap();
     }
 
+    let notifier = queue.notifier.clone();
     let round = tokio::spawn(async move { notifier.round().await });
 
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -300,17 +323,14 @@ async fn a_relying_party_that_hangs_does_not_hold_up_the_others() {
 
 #[tokio::test]
 async fn a_password_reset_tells_the_relying_parties_of_the_sessions_it_ends() {
-    let app = spawn_app().await;
-    let account = member(&app.store, "sanne").await;
-    let rp = receiver(0).await;
-    let client_id =
-        register_with_backchannel(&app.store, &format!("http://{}/backchannel", rp.address)).await;
-    let url = format!(
-        "{}?client_id={client_id}&redirect_uri={}&response_type=code&scope=openid&state=s",
-        app.url("/authorize"),
-        REDIRECT_URI
-    );
-    log_in_through(&app, &browser(), &url, "sanne", PASSWORD).await;
+    let SanneAndEbooks {
+        app,
+        account,
+        rp,
+        client_id,
+        authorize_url,
+    } = sanne_and_ebooks().await;
+    log_in_through(&app, &browser(), &authorize_url, "sanne", PASSWORD).await;
     app.store
         .account_links()
         .issue(

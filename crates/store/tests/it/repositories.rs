@@ -1072,7 +1072,7 @@ mod housekeeping {
     use std::time::Duration;
 
     use si_store::{
-        Clock, Repositories, grants::RefreshGrant, housekeeping::Retention, outbox::NewMail,
+        Clock, Repositories, Store, grants::RefreshGrant, housekeeping::Retention, outbox::NewMail,
         throttle::ThrottlePolicy, time,
     };
 
@@ -1248,14 +1248,8 @@ mod housekeeping {
         };
         store.connection().execute_unprepared(renewal).await.unwrap();
 
-        let swept = store.housekeeping().sweep(Retention::default()).await.unwrap();
+        sweep_takes_the_ended_session_and_its_client(&store).await;
 
-        assert_eq!(
-            (swept.browser_sessions, swept.session_clients),
-            (1, 1),
-            "{swept:?}"
-        );
-        assert!(sessions.clients_of("ended").await.unwrap().is_empty());
         assert_eq!(sessions.clients_of("renewed").await.unwrap(), ["ebooks"]);
     }
 
@@ -1289,13 +1283,18 @@ mod housekeeping {
         store.connection().execute_unprepared(back).await.unwrap();
         assert!(sessions.find("ended").await.unwrap().is_some());
         assert_eq!(sessions.clients_of("ended").await.unwrap(), ["ebooks"]);
+        sweep_takes_the_ended_session_and_its_client(&store).await;
+    }
+
+    /// Sweeps: the session "ended" goes, and its one client with it.
+    async fn sweep_takes_the_ended_session_and_its_client(store: &Store) {
         let swept = store.housekeeping().sweep(Retention::default()).await.unwrap();
         assert_eq!(
             (swept.browser_sessions, swept.session_clients),
             (1, 1),
             "{swept:?}"
         );
-        assert!(sessions.clients_of("ended").await.unwrap().is_empty());
+        assert!(store.sessions().clients_of("ended").await.unwrap().is_empty());
     }
 }
 
