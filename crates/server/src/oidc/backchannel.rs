@@ -15,8 +15,9 @@ use si_store::{Repositories, Store, StoreError, logout_queue::LogoutNotification
 use tokio::sync::watch;
 
 use super::{
+    clients::Client,
     keys::{Keyring, SigningAlgorithm},
-    tokens::{self, find_client},
+    tokens,
 };
 use crate::{app::AppState, backoff::backoff, config::Config};
 
@@ -35,7 +36,10 @@ struct Unsigned {
 
 /// Queues a logout token for each client of the ended session, through
 /// `repositories`: in the transaction that ended it, so that a node killed
-/// in between cannot end a session without its clients ever hearing.
+/// in between cannot end a session without its clients ever hearing. The
+/// clients are read through it too: a second connection could wait for the
+/// one this transaction holds, and a client not read must not pass for one
+/// without a back-channel URI.
 pub async fn session_ended(
     state: &AppState,
     repositories: &impl Repositories,
@@ -45,8 +49,18 @@ pub async fn session_ended(
 ) -> Result<u32, StoreError> {
     let mut queued = 0;
     for client_id in client_ids {
-        let Some(client) = find_client(state, client_id).await else {
+        // A client deleted since goes untold; so does one whose registration
+        // was edited by hand into something unreadable, rather than keep every
+        // member of its sessions from logging out.
+        let Some(record) = repositories.clients().get(client_id).await? else {
             continue;
+        };
+        let client = match Client::from_record(record) {
+            Ok(client) => client,
+            Err(err) => {
+                tracing::error!(client = %client_id, "no back-channel logout for an unreadable client: {err}");
+                continue;
+            }
         };
         let Some(uri) = client.backchannel_logout_uri() else {
             continue;
@@ -126,12 +140,24 @@ impl Notifier {
     /// Delivers what is due now; returns how many were claimed. The whole
     /// batch goes at once: relying parties are independent, one that
     /// hangs must not hold up the others' notices, and a round then lasts
-    /// one request's timeout at most, well within its lease.
+    /// one request's timeout at most, well within its lease. The outcomes
+    /// are recorded when all have come, together: a write waiting for its
+    /// turn would leave answers unread until they timed out.
     pub async fn round(&self) -> Result<usize, StoreError> {
-        let queue = self.store.logout_queue();
-        let batch = queue.claim(&self.worker, BATCH, LEASE).await?;
-        let mut outcomes: FuturesUnordered<_> = batch.iter().map(|n| self.outcome(n)).collect();
-        while let Some((notification, outcome)) = outcomes.next().await {
+        let batch = self
+            .store
+            .logout_queue()
+            .claim(&self.worker, BATCH, LEASE)
+            .await?;
+        let outcomes: Vec<_> = batch
+            .iter()
+            .map(|n| self.outcome(n))
+            .collect::<FuturesUnordered<_>>()
+            .collect()
+            .await;
+        let txn = self.store.begin().await?;
+        let queue = txn.logout_queue();
+        for (notification, outcome) in outcomes {
             match outcome {
                 Ok(()) => queue.delivered(&self.worker, notification.id).await?,
                 Err(Failure::Temporary(reason)) if notification.attempts < ATTEMPTS => {
@@ -145,6 +171,7 @@ impl Notifier {
                 }
             }
         }
+        txn.commit().await?;
         Ok(batch.len())
     }
 
