@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use sea_orm::{
     ConnectionTrait, DbErr, SqliteTransactionMode, TransactionOptions, TransactionSession, TransactionTrait,
-    sea_query::{Alias, Condition, Expr, ExprTrait, Order, Query},
+    sea_query::{Alias, Condition, Expr, ExprTrait, LockType, Order, Query},
 };
 use serde::Serialize;
 
@@ -214,6 +214,19 @@ impl<C: ConnectionTrait + TransactionTrait> Housekeeping<'_, C> {
                     ..TransactionOptions::default()
                 })
                 .await?;
+            // On PostgreSQL the batch's rows are locked in key order first, as
+            // a password change ending an account's sessions takes them: a
+            // delete takes them in whatever order its plan reads them, and the
+            // two could wait for each other (SQLite has one writer, and
+            // ignores the lock).
+            let in_key_order = Query::select()
+                .column(Alias::new("id_digest"))
+                .from(Alias::new("browser_sessions"))
+                .and_where(col("id_digest").is_in(keys.iter()))
+                .order_by(Alias::new("id_digest"), Order::Asc)
+                .lock(LockType::Update)
+                .to_owned();
+            txn.query_all(&in_key_order).await?;
             let delete_sessions = Query::delete()
                 .from_table(Alias::new("browser_sessions"))
                 .cond_where(session_ended(now))

@@ -236,7 +236,7 @@ impl<'c, C: ConnectionTrait> Sessions<'c, C> {
         account: &AccountId,
         keep: Option<&str>,
     ) -> Result<Vec<EndedSession>, StoreError> {
-        // In key order, as housekeeping finds them: two transactions ending
+        // In key order, as housekeeping locks them: two transactions ending
         // the same sessions then wait for each other's rows in one order, not
         // in a circle (a deadlock PostgreSQL ends by failing one).
         let mut query = browser_session::Entity::find()

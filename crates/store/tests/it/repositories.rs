@@ -633,6 +633,35 @@ async fn a_session_a_logout_is_ending_is_not_held_for_single_sign_on() {
     assert!(store.sessions().hold("staying").await.unwrap());
 }
 
+/// A logout that comes while single sign-on holds the session waits for it,
+/// and tells the client that sign-on gave a code to as well.
+#[tokio::test]
+async fn a_logout_waiting_for_single_sign_on_tells_the_client_it_signed_in() {
+    let (store, clock, _database) = store_with_clock().await;
+    let account = store.accounts().create(new_account("sanne", None)).await.unwrap();
+    let ends = si_store::Clock::now(&clock) + si_store::time::Duration::hours(12);
+    store.sessions().create("s", &account.id, ends).await.unwrap();
+    let single_sign_on = store.begin().await.unwrap();
+    assert!(single_sign_on.sessions().hold("s").await.unwrap());
+    single_sign_on.sessions().add_client("s", "ebooks").await.unwrap();
+
+    let logout = tokio::spawn({
+        let store = store.clone();
+        async move {
+            let txn = store.begin().await?;
+            let clients = txn.sessions().end("s").await?;
+            txn.commit().await?;
+            Ok::<_, si_store::StoreError>(clients)
+        }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!logout.is_finished(), "waits for single sign-on");
+    single_sign_on.commit().await.unwrap();
+
+    assert_eq!(logout.await.unwrap().unwrap(), ["ebooks"]);
+    assert!(store.sessions().clients_of("s").await.unwrap().is_empty());
+}
+
 /// The token a renewal replaced still finds the session for a login or a
 /// logout (sent by a browser that had not yet the new cookie), never for
 /// single sign-on, only until the next renewal, and never keeps the session
