@@ -198,7 +198,7 @@ impl<'c, C: ConnectionTrait> Sessions<'c, C> {
     pub async fn hold(&self, digest: &str) -> Result<bool, StoreError> {
         use browser_session::Column::{IdDigest, LastSeenAt};
         let held = browser_session::Entity::update_many()
-            .col_expr(LastSeenAt, Expr::col(LastSeenAt).into())
+            .col_expr(LastSeenAt, Expr::col(LastSeenAt))
             .filter(IdDigest.eq(digest))
             .exec(self.conn)
             .await?;
