@@ -96,6 +96,14 @@ const MIGRATIONS: &[Migration] = &[
         columns: previous_session_token_column,
         indexes: previous_session_token_index,
     },
+    Migration {
+        version: 10,
+        name: "0010_throttle_attempts_in_flight",
+        drops: &[],
+        tables: Vec::new,
+        columns: throttle_in_flight_columns,
+        indexes: Vec::new,
+    },
 ];
 
 const LEDGER: &str = "schema_migrations";
@@ -698,6 +706,26 @@ fn previous_session_token_index() -> Vec<IndexCreateStatement> {
         &["previous_token_digest"],
         false,
     )]
+}
+
+/// How many of a throttle subject's counts are attempts still being
+/// checked, and since when they leak away (see `throttle`).
+fn throttle_in_flight_columns() -> Vec<(TableAlterStatement, UpdateStatement)> {
+    ["in_flight", "in_flight_since"]
+        .into_iter()
+        .map(|name| {
+            (
+                Table::alter()
+                    .table(Alias::new("login_throttle"))
+                    .add_column(integer(name).default(0).to_owned())
+                    .to_owned(),
+                Query::update()
+                    .table(Alias::new("login_throttle"))
+                    .value(Alias::new(name), 0)
+                    .to_owned(),
+            )
+        })
+        .collect()
 }
 
 /// Single-use links mailed to members: confirm the account, reset the

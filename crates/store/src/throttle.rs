@@ -4,7 +4,9 @@
 //! failures each further one blocks the subject a little longer, up to a
 //! ceiling: slow for an attacker, never a lockout an attacker can make
 //! permanent. Failures leak away with time (one per `forgive_every`), so the
-//! typos of a busy library's shared address never add up to a block.
+//! typos of a busy library's shared address never add up to a block. A
+//! login attempt counts as in flight until its check ends; counts whose
+//! end never came (a node stopped hard) leak away within seconds.
 
 use std::time::Duration;
 
@@ -77,6 +79,21 @@ impl ThrottlePolicy {
     }
 }
 
+/// Attempts in flight leak away one per this many milliseconds, however
+/// many there are: attempts sent together still see each other (a check
+/// waits at most a few seconds for its turn), while what a crash left
+/// behind on an address stops holding anyone back within seconds.
+const IN_FLIGHT_LEAKS_EVERY_MS: i64 = 2_000;
+
+/// How a charge counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Counted {
+    /// A failure at once, until given back.
+    Failure,
+    /// A failure while in flight, until its end says which it was.
+    InFlight,
+}
+
 /// What [`Throttle::check`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ThrottleCheck {
@@ -113,55 +130,105 @@ impl<'c, C: ConnectionTrait> Throttle<'c, C> {
         })
     }
 
-    /// Counts an attempt as a failure before its password is checked, and
-    /// returns until when the subject must wait if it already must (that
-    /// attempt is then not counted and must not go ahead). Counting first
-    /// makes attempts sent side by side wait their turn: the one that
-    /// reaches the block sets it at once, in the same statement, and every
-    /// later one finds it. An attempt that succeeds gives its count back
-    /// with [`Throttle::refund`] or clears the subject with [`Throttle::reset`].
+    /// Counts a failure (a recovery mail asked for, a link attempt) before
+    /// the work it guards, and returns until when the subject must wait if
+    /// it already must (that attempt is then not counted and must not go
+    /// ahead). Counting first makes attempts sent side by side wait their
+    /// turn: the one that reaches the block sets it at once, in the same
+    /// statement, and every later one finds it. An attempt that succeeds
+    /// gives its count back with [`Throttle::refund`].
     pub async fn charge(
         &self,
         subject: &str,
         policy: &ThrottlePolicy,
     ) -> Result<Option<OffsetDateTime>, StoreError> {
-        use login_throttle::Column::{BlockedUntil, Failures, LastFailureAt, Subject};
+        self.count(subject, policy, Counted::Failure).await
+    }
+
+    /// Counts a login attempt as a failure until it ends, as
+    /// [`Throttle::charge`] does, and as in flight: it must end with
+    /// [`Throttle::attempt_succeeded`] or [`Throttle::attempt_failed`].
+    /// Attempts whose end never comes (their node was stopped hard) leak
+    /// away one per two seconds, so a crash during a rush does not keep a
+    /// library's address waiting.
+    pub async fn charge_attempt(
+        &self,
+        subject: &str,
+        policy: &ThrottlePolicy,
+    ) -> Result<Option<OffsetDateTime>, StoreError> {
+        self.count(subject, policy, Counted::InFlight).await
+    }
+
+    async fn count(
+        &self,
+        subject: &str,
+        policy: &ThrottlePolicy,
+        counted: Counted,
+    ) -> Result<Option<OffsetDateTime>, StoreError> {
+        use login_throttle::Column::{
+            BlockedUntil, Failures, InFlight, InFlightSince, LastFailureAt, Subject,
+        };
         let now = self.clock.now_millis();
+        let added_in_flight = i64::from(counted == Counted::InFlight);
         let first = login_throttle::ActiveModel {
             subject: Set(subject.to_owned()),
             failures: Set(1),
             last_failure_at: Set(now),
             blocked_until: Set(0),
+            in_flight: Set(added_in_flight),
+            in_flight_since: Set(now),
         };
-        // The failures left after those forgiven since the last one, plus this attempt.
+        let column = |column| Expr::col((login_throttle::Entity, column));
+        // Attempts in flight leak away, one per interval since the last
+        // leak (never more than there are, never a negative number when
+        // another node's clock is ahead).
+        let in_flight = column(InFlight);
+        let leak_due = Expr::val(now)
+            .sub(column(InFlightSince))
+            .div(IN_FLIGHT_LEAKS_EVERY_MS);
+        let leaked: Expr = Expr::case(leak_due.clone().lte(0), 0i64)
+            .case(leak_due.clone().gte(in_flight.clone()), in_flight.clone())
+            .finally(leak_due)
+            .into();
+        let still_in_flight = in_flight.clone().sub(leaked.clone());
+        let in_flight_since: Expr = Expr::case(still_in_flight.clone().eq(0), now)
+            .finally(column(InFlightSince).add(leaked.mul(IN_FLIGHT_LEAKS_EVERY_MS)))
+            .into();
+        // The failures that ended, less those forgiven since the last one.
         let interval = Ord::max(
             i64::try_from(policy.forgive_every.as_millis()).unwrap_or(i64::MAX),
             1,
         );
-        let failures = Expr::col((login_throttle::Entity, Failures));
-        let forgiven = Expr::val(now)
-            .sub(Expr::col((login_throttle::Entity, LastFailureAt)))
-            .div(interval);
-        let all_forgiven = forgiven.clone().gte(failures.clone());
-        let counted: Expr = Expr::case(all_forgiven.clone(), 1i64)
-            .finally(failures.sub(forgiven.clone()).add(1))
+        let ended = column(Failures).sub(in_flight);
+        let forgiven = Expr::val(now).sub(column(LastFailureAt)).div(interval);
+        let all_forgiven = forgiven.clone().gte(ended.clone());
+        let left: Expr = Expr::case(all_forgiven.clone(), 0i64)
+            .finally(ended.sub(forgiven.clone()))
             .into();
+        let before: Expr = left.add(still_in_flight.clone());
+        let counted = before.clone().add(1);
         // Forgiveness counts on from the last failure forgiven, not from
         // this attempt: attempts coming more often than `forgive_every` (a
         // busy library's address, each given back at its success) would
-        // otherwise keep every earlier count (one left by a node killed
-        // during a check) for ever.
-        let last = Expr::col((login_throttle::Entity, LastFailureAt));
+        // otherwise keep every earlier count for ever.
+        let last = column(LastFailureAt);
         let forgiven_until: Expr = Expr::case(all_forgiven, now)
             .finally(last.add(forgiven.mul(interval)))
             .into();
+        // A block that the count no longer reaches (its attempts leaked
+        // away, or were forgiven) holds no one back.
+        let may_go_ahead = column(BlockedUntil)
+            .lte(now)
+            .or(before.lt(i64::from(policy.free_failures)));
         let mut charge = login_throttle::Entity::insert(first)
             .on_conflict(
                 OnConflict::column(Subject)
                     .value(Failures, counted.clone())
                     .value(LastFailureAt, forgiven_until)
                     .value(BlockedUntil, policy.blocked_until_expr(counted, now))
-                    .action_and_where(Expr::col((login_throttle::Entity, BlockedUntil)).lte(now))
+                    .value(InFlight, still_in_flight.add(added_in_flight))
+                    .value(InFlightSince, in_flight_since)
+                    .action_and_where(may_go_ahead)
                     .to_owned(),
             )
             .into_query();
@@ -183,9 +250,25 @@ impl<'c, C: ConnectionTrait> Throttle<'c, C> {
     /// failures until they end, so a shared address whose members all log
     /// in at once can reach its block with no wrong password typed.
     pub async fn refund(&self, subject: &str, policy: &ThrottlePolicy) -> Result<(), StoreError> {
-        use login_throttle::Column::{BlockedUntil, Failures, Subject};
+        self.give_back(subject, policy, Counted::Failure).await
+    }
+
+    /// Ends an attempt counted with [`Throttle::charge_attempt`] that
+    /// succeeded: its count is given back as by [`Throttle::refund`]. When
+    /// it leaked away already, nothing is given back twice.
+    pub async fn attempt_succeeded(&self, subject: &str, policy: &ThrottlePolicy) -> Result<(), StoreError> {
+        self.give_back(subject, policy, Counted::InFlight).await
+    }
+
+    async fn give_back(
+        &self,
+        subject: &str,
+        policy: &ThrottlePolicy,
+        counted: Counted,
+    ) -> Result<(), StoreError> {
+        use login_throttle::Column::{BlockedUntil, Failures, InFlight, Subject};
         let left = Expr::col(Failures).sub(1);
-        login_throttle::Entity::update_many()
+        let mut give_back = login_throttle::Entity::update_many()
             .col_expr(Failures, left.clone())
             .col_expr(
                 BlockedUntil,
@@ -193,8 +276,37 @@ impl<'c, C: ConnectionTrait> Throttle<'c, C> {
                     .finally(Expr::col(BlockedUntil))
                     .into(),
             )
+            .filter(Subject.eq(subject));
+        give_back = match counted {
+            Counted::Failure => give_back.filter(Failures.gt(0)),
+            Counted::InFlight => give_back
+                .col_expr(InFlight, Expr::col(InFlight).sub(1))
+                .filter(InFlight.gt(0)),
+        };
+        give_back.exec(self.conn).await?;
+        Ok(())
+    }
+
+    /// Ends an attempt counted with [`Throttle::charge_attempt`] that
+    /// failed: its count stays, as a failure. One that leaked away while
+    /// its check waited is counted again.
+    pub async fn attempt_failed(&self, subject: &str) -> Result<(), StoreError> {
+        use login_throttle::Column::{Failures, InFlight, Subject};
+        let was_in_flight = Expr::col(InFlight).gt(0);
+        login_throttle::Entity::update_many()
+            .col_expr(
+                InFlight,
+                Expr::case(was_in_flight.clone(), Expr::col(InFlight).sub(1))
+                    .finally(0i64)
+                    .into(),
+            )
+            .col_expr(
+                Failures,
+                Expr::case(was_in_flight, Expr::col(Failures))
+                    .finally(Expr::col(Failures).add(1))
+                    .into(),
+            )
             .filter(Subject.eq(subject))
-            .filter(Failures.gt(0))
             .exec(self.conn)
             .await?;
         Ok(())

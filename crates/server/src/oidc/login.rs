@@ -219,7 +219,7 @@ pub async fn submit(
     let blocked = async {
         let txn = state.store.begin().await?;
         for ((subject, policy), says) in subjects.iter().zip(POLICIES).zip(THROTTLED_SAYS) {
-            if let Some(until) = txn.throttle().charge(subject, &policy).await? {
+            if let Some(until) = txn.throttle().charge_attempt(subject, &policy).await? {
                 txn.commit().await?;
                 return Ok(Some((says, until)));
             }
@@ -246,7 +246,7 @@ pub async fn submit(
         let given_back = async {
             let txn = state.store.begin().await?;
             for (subject, policy) in subjects.iter().zip(POLICIES) {
-                txn.throttle().refund(subject, &policy).await?;
+                txn.throttle().attempt_succeeded(subject, &policy).await?;
             }
             txn.commit().await
         };
@@ -266,7 +266,7 @@ pub async fn submit(
     match tokio::spawn(finish).await {
         Ok(Ok(Some(response))) => Ok(response),
         Ok(Ok(None)) => {
-            // Counted already, before the check. A migrated account's legacy
+            // Counted as a failure already. A migrated account's legacy
             // check (bcrypt, scrypt: tens of milliseconds) comes on top of
             // the argon2id work an unknown username gets: the answer waits,
             // so its time does not tell which accounts still hold one.
@@ -294,7 +294,7 @@ struct Attempt {
 /// the count it was made under (the username's, or this device's: a member
 /// logging in on their own device gives a guesser elsewhere no fresh
 /// tries), records the login and answers with the session and a renewed
-/// device cookie; none when it is wrong.
+/// device cookie; none when it is wrong, its count kept as a failure.
 async fn finish_login(
     state: AppState,
     language: Language,
@@ -306,6 +306,13 @@ async fn finish_login(
     let checked = check_password(&state, attempt.account, attempt.password).await;
     drop(attempt.place_in_line);
     let Some(account) = checked.map_err(|e| internal(&e))? else {
+        let counted = async {
+            let txn = state.store.begin().await?;
+            txn.throttle().attempt_failed(&address).await?;
+            txn.throttle().attempt_failed(&counted_under).await?;
+            txn.commit().await
+        };
+        counted.await.map_err(|e| internal(&e))?;
         return Ok(None);
     };
     // What a login writes commits at once, in one turn as SQLite's
@@ -315,7 +322,7 @@ async fn finish_login(
     let txn = state.store.begin().await.map_err(|e| internal(&e))?;
     let [address_policy, _] = POLICIES;
     txn.throttle()
-        .refund(&address, &address_policy)
+        .attempt_succeeded(&address, &address_policy)
         .await
         .map_err(|e| internal(&e))?;
     txn.throttle()

@@ -10,6 +10,11 @@ pub struct Model {
     /// last one forgiven was due. Forgiveness counts from here.
     pub last_failure_at: i64,
     pub blocked_until: i64,
+    /// Of `failures`, the attempts counted before their check that have
+    /// not ended yet (see `throttle`).
+    pub in_flight: i64,
+    /// From when the attempts in flight leak away.
+    pub in_flight_since: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1095,6 +1095,121 @@ mod throttle {
         throttle.reset("user:jan").await.unwrap();
         assert_eq!(throttle.charge("user:jan", &POLICY).await.unwrap(), None);
     }
+
+    /// Login attempts in flight when their node was stopped hard never
+    /// end: their counts leak away within seconds instead of keeping a
+    /// library's address waiting for minutes.
+    #[tokio::test]
+    async fn attempts_a_stopped_node_left_in_flight_leak_away_within_seconds() {
+        let (store, clock, _database) = store_with_clock().await;
+        let throttle = store.throttle();
+        for _ in 0..3 {
+            assert_eq!(
+                throttle.charge_attempt("ip:library", &POLICY).await.unwrap(),
+                None
+            );
+        }
+        assert!(
+            throttle
+                .charge_attempt("ip:library", &POLICY)
+                .await
+                .unwrap()
+                .is_some()
+        );
+
+        // The node is gone: no attempt ends. One leaks away per two seconds.
+        clock.advance(time::Duration::seconds(2));
+        assert_eq!(
+            throttle.charge_attempt("ip:library", &POLICY).await.unwrap(),
+            None
+        );
+        assert!(
+            throttle
+                .charge_attempt("ip:library", &POLICY)
+                .await
+                .unwrap()
+                .is_some(),
+            "one leaked, one more fits"
+        );
+        clock.advance(time::Duration::seconds(10));
+        for _ in 0..3 {
+            assert_eq!(
+                throttle.charge_attempt("ip:library", &POLICY).await.unwrap(),
+                None,
+                "all leaked: three side by side fit again"
+            );
+        }
+
+        // Failures counted as such stay where attempts in flight leak.
+        for _ in 0..3 {
+            assert_eq!(throttle.charge("ip:other", &POLICY).await.unwrap(), None);
+        }
+        clock.advance(time::Duration::seconds(12));
+        assert!(throttle.charge("ip:other", &POLICY).await.unwrap().is_some());
+    }
+
+    /// An attempt that waited longer for its check than its count stayed in
+    /// flight still ends right: a failure is counted once, a success gives
+    /// back nothing that was not there.
+    #[tokio::test]
+    async fn an_attempt_whose_count_leaked_while_it_waited_ends_right() {
+        let (store, clock, _database) = store_with_clock().await;
+        let throttle = store.throttle();
+        let unforgiving = ThrottlePolicy {
+            forgive_every: Duration::from_secs(24 * 3600),
+            ..POLICY
+        };
+        // One wrong password from the address before.
+        assert_eq!(throttle.charge_attempt("ip:c", &unforgiving).await.unwrap(), None);
+        throttle.attempt_failed("ip:c").await.unwrap();
+        for subject in ["user:jan", "ip:c"] {
+            for _ in 0..2 {
+                assert_eq!(
+                    throttle.charge_attempt(subject, &unforgiving).await.unwrap(),
+                    None
+                );
+            }
+            clock.advance(time::Duration::seconds(10));
+            // A third attempt comes; the two before it leak away.
+            assert_eq!(
+                throttle.charge_attempt(subject, &unforgiving).await.unwrap(),
+                None
+            );
+        }
+
+        // All three fail: three failures, the free ones used up.
+        for _ in 0..3 {
+            throttle.attempt_failed("user:jan").await.unwrap();
+        }
+        assert_eq!(
+            throttle.charge_attempt("user:jan", &unforgiving).await.unwrap(),
+            None
+        );
+        assert!(
+            throttle
+                .charge_attempt("user:jan", &unforgiving)
+                .await
+                .unwrap()
+                .is_some(),
+            "the fourth failure set a block"
+        );
+
+        // All three succeed: the earlier failure is left, not forgiven by
+        // the counts that had leaked away already.
+        for _ in 0..3 {
+            throttle.attempt_succeeded("ip:c", &unforgiving).await.unwrap();
+        }
+        for _ in 0..2 {
+            assert_eq!(throttle.charge_attempt("ip:c", &unforgiving).await.unwrap(), None);
+        }
+        assert!(
+            throttle
+                .charge_attempt("ip:c", &unforgiving)
+                .await
+                .unwrap()
+                .is_some()
+        );
+    }
 }
 
 mod housekeeping {
