@@ -218,8 +218,14 @@ pub async fn submit(
     ];
     let blocked = async {
         let txn = state.store.begin().await?;
-        for ((subject, policy), says) in subjects.iter().zip(POLICIES).zip(THROTTLED_SAYS) {
+        let charges = subjects.iter().zip(POLICIES).zip(THROTTLED_SAYS);
+        for (charged, ((subject, policy), says)) in charges.enumerate() {
             if let Some(until) = txn.throttle().charge_attempt(subject, &policy).await? {
+                // Turned away: the counts it made so far (the address's,
+                // when the username must wait) stay, as failures.
+                for earlier in &subjects[..charged] {
+                    txn.throttle().attempt_failed(earlier).await?;
+                }
                 txn.commit().await?;
                 return Ok(Some((says, until)));
             }

@@ -1152,6 +1152,50 @@ async fn guesses_sent_side_by_side_are_throttled_like_guesses_sent_one_by_one() 
     app.stop().await;
 }
 
+/// Guesses turned away because the username must wait still count for
+/// the address, as failures: they do not leak away as the counts of
+/// attempts in flight do, so a machine guessing at one account from one
+/// address soon waits for every account.
+#[tokio::test]
+async fn guesses_turned_away_for_the_username_count_for_the_address_and_stay() {
+    let app = spawn_app().await;
+    member(&app.store, "sanne").await;
+    let (client_id, _) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Rs256).await;
+    let browser = browser();
+    let login = LoginForm::open(&app, &browser, &authorize_url(&app, &client_id, &[]))
+        .await
+        .unwrap();
+    let attempt = |username: &str| {
+        let response = browser
+            .post(app.url("/login"))
+            .form(&login.filled(username, "Guess1!x"))
+            .send();
+        async move {
+            let response = response.await.unwrap();
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+    // The address's 50 free failures: 5 checked, 45 turned away.
+    let guesses = futures_util::future::join_all((0..50).map(|_| attempt("sanne"))).await;
+    let checked = guesses.iter().filter(|(status, _)| *status == 401).count();
+    assert_eq!(
+        checked,
+        5,
+        "{:?}",
+        guesses.iter().map(|(status, _)| status).collect::<Vec<_>>()
+    );
+
+    // Longer than an attempt in flight would be counted.
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let (status, page) = attempt("someone-else").await;
+    assert_eq!(status, 429, "{page}");
+    assert!(
+        page.contains("Vanaf dit netwerk wordt nu te vaak geprobeerd in te loggen."),
+        "{page}"
+    );
+    app.stop().await;
+}
+
 /// One failed login sent with `X-Forwarded-For: 198.51.100.7, {client}`;
 /// whether the address throttle counted `subject`, and the peer's address.
 async fn address_counted(app: &TestApp, client: &str, subject: &str) -> (bool, bool) {
