@@ -66,7 +66,7 @@ fn for_browser_apps() -> Router<AppState> {
         .route(
             discovery::USERINFO_PATH,
             get(userinfo::userinfo)
-                .post(userinfo::userinfo)
+                .post(userinfo::userinfo_posted)
                 .options(preflight),
         )
         .route(

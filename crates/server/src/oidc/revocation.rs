@@ -98,7 +98,7 @@ pub async fn introspect(
 ) -> Result<Response, OAuthError> {
     let (client, token) = authenticated(&state, &headers, &form).await?;
     if client.kind() == ClientKind::Public {
-        return Err(OAuthError::invalid_client(false));
+        return Err(OAuthError::invalid_client());
     }
     let inactive = json!({ "active": false });
     let answer: Value = if looks_like_jwt(token) {
@@ -122,7 +122,6 @@ pub async fn introspect(
             Some((grant, _)) if grant.client_id == client.id().as_str() => {
                 json!({
                     "active": true,
-                    "token_type": "refresh_token",
                     "scope": grant.scope,
                     "client_id": grant.client_id,
                     "sub": grant.account.to_string(),

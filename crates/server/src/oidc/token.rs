@@ -25,7 +25,7 @@ use si_store::{
 };
 
 use super::{
-    clients::{Client, ClientAuthError},
+    clients::{Client, ClientAuthError, Scope},
     tokens::{self, AccessClaims, MemberGrant, NewRefreshToken, TokenError, TokenResponse},
 };
 use crate::app::AppState;
@@ -48,8 +48,6 @@ pub struct OAuthError {
     status: StatusCode,
     error: &'static str,
     description: &'static str,
-    /// Ask for Basic credentials again (a failed Basic authentication).
-    challenge: bool,
 }
 
 impl OAuthError {
@@ -58,16 +56,14 @@ impl OAuthError {
             status: StatusCode::BAD_REQUEST,
             error,
             description,
-            challenge: false,
         }
     }
 
-    pub(crate) fn invalid_client(challenge: bool) -> Self {
+    pub(crate) fn invalid_client() -> Self {
         Self {
             status: StatusCode::UNAUTHORIZED,
             error: "invalid_client",
             description: "client authentication failed",
-            challenge,
         }
     }
 
@@ -77,7 +73,6 @@ impl OAuthError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             error: "server_error",
             description: "try again later",
-            challenge: false,
         }
     }
 }
@@ -91,7 +86,9 @@ impl IntoResponse for OAuthError {
             .into_response();
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        if self.challenge {
+        // Every 401 says how to authenticate (RFC 9110 §15.5.2), also to a
+        // client that sent its secret in the form or no credentials at all.
+        if self.status == StatusCode::UNAUTHORIZED {
             headers.insert(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Basic realm=\"token\""),
@@ -142,7 +139,6 @@ impl From<si_store::StoreError> for OAuthError {
             status: StatusCode::SERVICE_UNAVAILABLE,
             error: "temporarily_unavailable",
             description: "try again in a minute",
-            challenge: false,
         }
     }
 }
@@ -202,7 +198,7 @@ pub async fn authenticate(
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| auth_scheme_value(value, "Basic"));
-    let (id, secret, via_basic) = match basic {
+    let (id, secret) = match basic {
         Some(encoded) => {
             if form_secret.is_some_and(|secret| !secret.is_empty()) {
                 return Err(OAuthError::new(
@@ -212,21 +208,21 @@ pub async fn authenticate(
             }
             let decoded = STANDARD
                 .decode(encoded.trim())
-                .map_err(|_| OAuthError::invalid_client(true))?;
-            let decoded = String::from_utf8(decoded).map_err(|_| OAuthError::invalid_client(true))?;
-            let (id, secret) = decoded.split_once(':').ok_or(OAuthError::invalid_client(true))?;
-            let id: String = form_decode(id).ok_or(OAuthError::invalid_client(true))?;
-            let secret: String = form_decode(secret).ok_or(OAuthError::invalid_client(true))?;
+                .map_err(|_| OAuthError::invalid_client())?;
+            let decoded = String::from_utf8(decoded).map_err(|_| OAuthError::invalid_client())?;
+            let (id, secret) = decoded.split_once(':').ok_or(OAuthError::invalid_client())?;
+            let id: String = form_decode(id).ok_or(OAuthError::invalid_client())?;
+            let secret: String = form_decode(secret).ok_or(OAuthError::invalid_client())?;
             if form_id.is_some_and(|given| given != id) {
-                return Err(OAuthError::invalid_client(true));
+                return Err(OAuthError::invalid_client());
             }
-            (id, Some(secret), true)
+            (id, Some(secret))
         }
         None => {
-            let id = form_id.ok_or(OAuthError::invalid_client(false))?.to_owned();
+            let id = form_id.ok_or(OAuthError::invalid_client())?.to_owned();
             // RFC 6749 3.2: an empty value counts as none.
             let secret = form_secret.filter(|secret| !secret.is_empty());
-            (id, secret.map(str::to_owned), false)
+            (id, secret.map(str::to_owned))
         }
     };
     state
@@ -234,7 +230,7 @@ pub async fn authenticate(
         .authenticate(&id, secret.as_deref())
         .await
         .map_err(|err| match err {
-            ClientAuthError::Failed => OAuthError::invalid_client(via_basic),
+            ClientAuthError::Failed => OAuthError::invalid_client(),
             ClientAuthError::Store(err) => err.into(),
         })
 }
@@ -262,6 +258,11 @@ async fn authorization_code(
         .code
         .as_deref()
         .ok_or(OAuthError::new("invalid_request", "code is missing"))?;
+    // Every authorization request carries one, so every token request must
+    // (RFC 6749 §4.1.3); without it the code is not spent.
+    if request.redirect_uri.is_none() {
+        return Err(OAuthError::new("invalid_request", "redirect_uri is missing"));
+    }
     let code_digest = digest(code);
     // Spending the code, or revoking after a replay, and issuing the refresh
     // token commit together. A code that fails a later check stays spent.
@@ -385,9 +386,14 @@ async fn refresh(
     let client_id = client.id().as_str();
     // A narrower scope is checked against the grant before anything changes.
     // RFC 6749 6: without a scope (an empty one included) the grant's own.
-    let narrowed = match request.scope.as_deref().filter(|asked| !asked.trim().is_empty()) {
-        None => None,
-        Some(asked) => {
+    // Values this provider does not know are ignored, as at /authorize: a
+    // client may send again the scope it asked for there.
+    let asked: Vec<&str> = (request.scope.as_deref().unwrap_or_default().split_whitespace())
+        .filter(|scope| Scope::parse(scope).is_ok())
+        .collect();
+    let narrowed = match asked.is_empty() {
+        true => None,
+        false => {
             let current = state
                 .store
                 .grants()
@@ -395,7 +401,7 @@ async fn refresh(
                 .await?
                 .filter(|(grant, _)| grant.client_id == client_id);
             match current {
-                Some((grant, _)) => Some(narrower_scope(&grant.scope, asked)?),
+                Some((grant, _)) => Some(narrower_scope(&grant.scope, &asked)?),
                 None => return Err(refused(state, client, family, &presented_digest).await?),
             }
         }
@@ -437,15 +443,15 @@ async fn refresh(
 }
 
 /// The scopes a refresh asked for, when the grant holds every one of them.
-fn narrower_scope(granted: &str, asked: &str) -> Result<String, OAuthError> {
+fn narrower_scope(granted: &str, asked: &[&str]) -> Result<String, OAuthError> {
     let granted: Vec<&str> = granted.split_whitespace().collect();
-    if asked.split_whitespace().any(|s| !granted.contains(&s)) {
+    if asked.iter().any(|s| !granted.contains(s)) {
         return Err(OAuthError::new(
             "invalid_scope",
             "a refresh cannot widen the scope",
         ));
     }
-    Ok(asked.split_whitespace().collect::<Vec<_>>().join(" "))
+    Ok(asked.join(" "))
 }
 
 /// The error for a refresh token that could not be used (a reused one

@@ -2,6 +2,7 @@
 
 use axum::{
     Json,
+    body::Bytes,
     extract::State,
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
@@ -16,9 +17,39 @@ use super::{
 use crate::app::AppState;
 
 pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    match answer(&state, &headers).await {
-        Ok(response) => response,
-        Err(error) => error.into_response(),
+    let answer = async { answer(&state, bearer(&state, &headers).await?).await };
+    answer.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// A POST may carry the token in its form body instead (RFC 6750 §2.2), as
+/// some relying-party libraries send it; in one place only.
+pub async fn userinfo_posted(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let answer = async {
+        let in_body = match crate::http::is_form(&headers) {
+            true => access_token_in(&body)?,
+            false => None,
+        };
+        let claims = match in_body {
+            Some(_) if headers.contains_key(header::AUTHORIZATION) => {
+                return Err(BearerError(StatusCode::BAD_REQUEST, "invalid_request"));
+            }
+            Some(token) => verify(&state, &token).await?,
+            None => bearer(&state, &headers).await?,
+        };
+        answer(&state, claims).await
+    };
+    answer.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// The `access_token` of a form body: none, or one.
+fn access_token_in(body: &[u8]) -> Result<Option<String>, BearerError> {
+    let malformed = || BearerError(StatusCode::BAD_REQUEST, "invalid_request");
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).map_err(|_| malformed())?;
+    let mut tokens = pairs.into_iter().filter(|(name, _)| name == "access_token");
+    match (tokens.next(), tokens.next()) {
+        (Some((_, token)), None) => Ok(Some(token)),
+        (None, _) => Ok(None),
+        (Some(_), Some(_)) => Err(malformed()),
     }
 }
 
@@ -47,6 +78,10 @@ pub async fn bearer(state: &AppState, headers: &HeaderMap) -> Result<AccessClaim
         .and_then(|value| value.to_str().ok())
         .and_then(|value| auth_scheme_value(value, "Bearer"))
         .ok_or(BearerError(StatusCode::UNAUTHORIZED, ""))?;
+    verify(state, token).await
+}
+
+async fn verify(state: &AppState, token: &str) -> Result<AccessClaims, BearerError> {
     let issuer = state.public_url.to_string();
     let claims: AccessClaims = state
         .keyring
@@ -65,8 +100,7 @@ pub async fn bearer(state: &AppState, headers: &HeaderMap) -> Result<AccessClaim
     Ok(claims)
 }
 
-async fn answer(state: &AppState, headers: &HeaderMap) -> Result<Response, BearerError> {
-    let claims = bearer(state, headers).await?;
+async fn answer(state: &AppState, claims: AccessClaims) -> Result<Response, BearerError> {
     if !claims.has_scope("openid") {
         return Err(BearerError(StatusCode::FORBIDDEN, "insufficient_scope"));
     }

@@ -663,6 +663,130 @@ async fn a_public_client_cannot_introspect_for_its_id_proves_nothing() {
 }
 
 #[tokio::test]
+async fn every_refused_client_authentication_says_how_to_authenticate() {
+    let (app, client_id, _) = sanne_and_a_client().await;
+    let grant = ("grant_type", "client_credentials");
+    let post = |path: &str| app.client.post(app.url(path));
+    let cases = [
+        (
+            "a wrong secret in the form",
+            post("/token").form(&[
+                grant,
+                ("client_id", client_id.as_str()),
+                ("client_secret", "wrong"),
+            ]),
+        ),
+        ("no credentials", post("/token").form(&[grant])),
+        ("a bearer token", post("/token").bearer_auth("xyz").form(&[grant])),
+        (
+            "a wrong secret by HTTP Basic",
+            post("/revoke")
+                .basic_auth(&client_id, Some("wrong"))
+                .form(&[("token", "xyz")]),
+        ),
+        (
+            "introspection without credentials",
+            post("/introspect").form(&[("token", "xyz")]),
+        ),
+    ];
+    for (case, request) in cases {
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 401, "{case}");
+        assert_eq!(
+            response
+                .headers()
+                .get("www-authenticate")
+                .map(|v| v.to_str().unwrap()),
+            Some(r#"Basic realm="token""#),
+            "{case}"
+        );
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_code_exchange_without_its_redirect_uri_is_malformed_and_spends_no_code() {
+    let (app, client_id, secret) = sanne_and_a_client().await;
+    let code = code_for(&app, &client_id, Some(CHALLENGE)).await;
+    let without: Vec<_> = code_exchange(&code)
+        .into_iter()
+        .filter(|(name, _)| *name != "redirect_uri")
+        .collect();
+    let (status, body) = exchange(&app, &client_id, Some(&secret), &without).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_request")),
+        "{body}"
+    );
+    let (status, tokens) = exchange(&app, &client_id, Some(&secret), &code_exchange(&code)).await;
+    assert_eq!(status, 200, "the code still works: {tokens}");
+
+    // Introspection gives a token type (RFC 6749 §5.1) for access tokens only.
+    let access = introspect(
+        &app,
+        &client_id,
+        &secret,
+        tokens["access_token"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (access["active"].as_bool(), access["token_type"].as_str()),
+        (Some(true), Some("Bearer"))
+    );
+    let refresh = introspect(
+        &app,
+        &client_id,
+        &secret,
+        tokens["refresh_token"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(refresh["active"], true);
+    assert!(refresh.get("token_type").is_none(), "{refresh}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn userinfo_takes_the_token_from_a_posted_form_too_but_from_one_place_only() {
+    let (app, client_id, secret) = sanne_and_a_client().await;
+    let code = code_for(&app, &client_id, Some(CHALLENGE)).await;
+    let (_, tokens) = exchange(&app, &client_id, Some(&secret), &code_exchange(&code)).await;
+    let access = tokens["access_token"].as_str().unwrap();
+    let posted = app
+        .client
+        .post(app.url("/userinfo"))
+        .form(&[("access_token", access)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), 200);
+    let claims: serde_json::Value = posted.json().await.unwrap();
+    assert_eq!(claims["preferred_username"], "sanne");
+
+    let twice = app
+        .client
+        .post(app.url("/userinfo"))
+        .bearer_auth(access)
+        .form(&[("access_token", access)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(twice.status(), 400);
+    assert_eq!(
+        twice.headers()["www-authenticate"],
+        r#"Bearer error="invalid_request""#
+    );
+    let forged = app
+        .client
+        .post(app.url("/userinfo"))
+        .form(&[("access_token", "not-a-token")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 401);
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn a_disabled_account_cannot_refresh_until_it_is_enabled_again() {
     let app = spawn_app().await;
     let account = member(&app.store, "sanne").await;
@@ -1387,6 +1511,27 @@ async fn scopes_the_provider_does_not_know_are_ignored_not_refused() {
     let (status, tokens) = exchange(&app, &client_id, secret.as_deref(), &code_exchange(&code)).await;
     assert_eq!(status, 200, "{tokens}");
     assert_eq!(tokens["scope"], "openid email");
+
+    // A refresh that sends the same scope again is read the same way.
+    let mut refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+    for (asked, granted) in [
+        ("openid offline_access phone email", "openid email"),
+        ("offline_access", "openid email"),
+        ("openid offline_access", "openid"),
+    ] {
+        let form = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh.as_str()),
+            ("scope", asked),
+        ];
+        let (status, rotated) = exchange(&app, &client_id, secret.as_deref(), &form).await;
+        assert_eq!(
+            (status, rotated["scope"].as_str()),
+            (200, Some(granted)),
+            "{asked}: {rotated}"
+        );
+        refresh = rotated["refresh_token"].as_str().unwrap().to_owned();
+    }
     app.stop().await;
 }
 
