@@ -1016,8 +1016,9 @@ async fn library_systems_get_client_credentials_tokens_they_can_introspect_and_r
     app.stop().await;
 }
 
-#[tokio::test]
-async fn unknown_usernames_and_wrong_passwords_get_one_message_and_are_throttled() {
+/// An app with the member "sanne", and a browser at the login page of a
+/// confidential client.
+async fn sanne_at_the_login_page() -> (TestApp, reqwest::Client, LoginForm) {
     let app = spawn_app().await;
     member(&app.store, "sanne").await;
     let (client_id, _) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Rs256).await;
@@ -1025,6 +1026,12 @@ async fn unknown_usernames_and_wrong_passwords_get_one_message_and_are_throttled
     let login = LoginForm::open(&app, &browser, &authorize_url(&app, &client_id, &[]))
         .await
         .unwrap();
+    (app, browser, login)
+}
+
+#[tokio::test]
+async fn unknown_usernames_and_wrong_passwords_get_one_message_and_are_throttled() {
+    let (app, browser, login) = sanne_at_the_login_page().await;
     let attempt = |username: &str, password: &str| {
         let form = login.filled(username, password);
         let response = browser.post(app.url("/login")).form(&form).send();
@@ -1246,13 +1253,7 @@ async fn an_address_that_tried_too_often_is_told_so_not_that_a_password_was_wron
 
 #[tokio::test]
 async fn guesses_sent_side_by_side_are_throttled_like_guesses_sent_one_by_one() {
-    let app = spawn_app().await;
-    member(&app.store, "sanne").await;
-    let (client_id, _) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Rs256).await;
-    let browser = browser();
-    let login = LoginForm::open(&app, &browser, &authorize_url(&app, &client_id, &[]))
-        .await
-        .unwrap();
+    let (app, browser, login) = sanne_at_the_login_page().await;
     let attempt = |password: &str| {
         let response = browser
             .post(app.url("/login"))
@@ -1282,13 +1283,7 @@ async fn guesses_sent_side_by_side_are_throttled_like_guesses_sent_one_by_one() 
 /// address soon waits for every account.
 #[tokio::test]
 async fn guesses_turned_away_for_the_username_count_for_the_address_and_stay() {
-    let app = spawn_app().await;
-    member(&app.store, "sanne").await;
-    let (client_id, _) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Rs256).await;
-    let browser = browser();
-    let login = LoginForm::open(&app, &browser, &authorize_url(&app, &client_id, &[]))
-        .await
-        .unwrap();
+    let (app, browser, login) = sanne_at_the_login_page().await;
     let attempt = |username: &str| {
         let response = browser
             .post(app.url("/login"))
