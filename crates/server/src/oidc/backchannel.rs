@@ -7,7 +7,6 @@
 
 use std::{sync::Arc, time::Duration};
 
-use futures_util::{StreamExt, stream::FuturesUnordered};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use si_domain::AccountId;
@@ -26,6 +25,8 @@ const LOGOUT_TOKEN_SECONDS: i64 = 120;
 const ATTEMPTS: u32 = 10;
 const LEASE: Duration = Duration::from_secs(60);
 const BATCH: u32 = 100;
+/// Rounds under way at once on one node, each with up to a batch.
+const ROUNDS_AT_ONCE: usize = 4;
 
 /// A logout token before signing: what the queue keeps.
 #[derive(Serialize, Deserialize)]
@@ -138,41 +139,52 @@ impl Notifier {
     }
 
     /// Delivers what is due now; returns how many were claimed. The whole
-    /// batch goes at once: relying parties are independent, one that
-    /// hangs must not hold up the others' notices, and a round then lasts
-    /// one request's timeout at most, well within its lease. The outcomes
-    /// are recorded when all have come, together: a write waiting for its
-    /// turn would leave answers unread until they timed out.
+    /// batch goes at once, relying parties being independent, and each
+    /// outcome is recorded as it comes: a website that hangs holds up
+    /// neither the others' notices nor the record of their answers, which
+    /// a node stopped in between would otherwise send again.
     pub async fn round(&self) -> Result<usize, StoreError> {
         let batch = self
             .store
             .logout_queue()
             .claim(&self.worker, BATCH, LEASE)
             .await?;
-        let outcomes: Vec<_> = batch
-            .iter()
-            .map(|n| self.outcome(n))
-            .collect::<FuturesUnordered<_>>()
-            .collect()
-            .await;
-        let txn = self.store.begin().await?;
-        let queue = txn.logout_queue();
-        for (notification, outcome) in outcomes {
-            match outcome {
-                Ok(()) => queue.delivered(&self.worker, notification.id).await?,
-                Err(Failure::Temporary(reason)) if notification.attempts < ATTEMPTS => {
-                    tracing::warn!(client = %notification.client_id, "back-channel logout will be retried: {reason}");
-                    let at = self.store.clock().now() + backoff(notification.attempts);
-                    queue.retry_at(&self.worker, notification.id, &reason, at).await?;
-                }
-                Err(Failure::Temporary(reason) | Failure::Permanent(reason)) => {
-                    tracing::error!(client = %notification.client_id, "back-channel logout failed: {reason}");
-                    queue.mark_failed(&self.worker, notification.id, &reason).await?;
-                }
+        let claimed = batch.len();
+        let mut deliveries = tokio::task::JoinSet::new();
+        for notification in batch {
+            let notifier = self.clone();
+            deliveries.spawn(async move {
+                let outcome = notifier.deliver(&notification).await;
+                notifier.record(&notification, outcome).await
+            });
+        }
+        let mut first_error = Ok(());
+        while let Some(recorded) = deliveries.join_next().await {
+            if let (Ok(Err(err)), Ok(())) = (recorded, &first_error) {
+                first_error = Err(err);
             }
         }
-        txn.commit().await?;
-        Ok(batch.len())
+        first_error.map(|()| claimed)
+    }
+
+    async fn record(
+        &self,
+        notification: &LogoutNotification,
+        outcome: Result<(), Failure>,
+    ) -> Result<(), StoreError> {
+        let queue = self.store.logout_queue();
+        match outcome {
+            Ok(()) => queue.delivered(&self.worker, notification.id).await,
+            Err(Failure::Temporary(reason)) if notification.attempts < ATTEMPTS => {
+                tracing::warn!(client = %notification.client_id, "back-channel logout will be retried: {reason}");
+                let at = self.store.clock().now() + backoff(notification.attempts);
+                queue.retry_at(&self.worker, notification.id, &reason, at).await
+            }
+            Err(Failure::Temporary(reason) | Failure::Permanent(reason)) => {
+                tracing::error!(client = %notification.client_id, "back-channel logout failed: {reason}");
+                queue.mark_failed(&self.worker, notification.id, &reason).await
+            }
+        }
     }
 
     /// Signs the logout token now: valid for two minutes from this attempt.
@@ -189,13 +201,6 @@ impl Notifier {
         self.keyring
             .sign(algorithm, "logout+jwt", &Value::Object(claims))
             .map_err(|e| Failure::Temporary(e.to_string()))
-    }
-
-    async fn outcome<'n>(
-        &self,
-        notification: &'n LogoutNotification,
-    ) -> (&'n LogoutNotification, Result<(), Failure>) {
-        (notification, self.deliver(notification).await)
     }
 
     async fn deliver(&self, notification: &LogoutNotification) -> Result<(), Failure> {
@@ -217,21 +222,32 @@ impl Notifier {
         }
     }
 
+    /// Starts a round every poll interval, and at once after one that
+    /// found a full batch. Rounds overlap: one waiting for a website that
+    /// hangs (up to its 10 s timeout) keeps no later notice waiting. On
+    /// stop, the rounds under way finish.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        let mut rounds = tokio::task::JoinSet::new();
+        let mut next_round = tokio::time::Instant::now();
         while !*stop.borrow() {
-            let busy = match self.round().await {
-                Ok(claimed) => claimed >= BATCH as usize,
-                Err(err) => {
-                    tracing::warn!("back-channel logout round failed: {err}");
-                    false
-                }
-            };
-            if !busy {
-                tokio::select! {
-                    _ = tokio::time::sleep(self.poll) => {}
-                    _ = stop.changed() => {}
-                }
+            let room = rounds.len() < ROUNDS_AT_ONCE;
+            if room && tokio::time::Instant::now() >= next_round {
+                let notifier = self.clone();
+                rounds.spawn(async move { notifier.round().await });
+                next_round = tokio::time::Instant::now() + self.poll;
+                continue;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep_until(next_round), if room => {}
+                Some(ended) = rounds.join_next() => match ended {
+                    Ok(Ok(claimed)) if claimed >= BATCH as usize => next_round = tokio::time::Instant::now(),
+                    Ok(Ok(_)) => {}
+                    Ok(Err(err)) => tracing::warn!("back-channel logout round failed: {err}"),
+                    Err(err) => tracing::error!("back-channel logout round ended: {err}"),
+                },
+                _ = stop.changed() => {}
             }
         }
+        while rounds.join_next().await.is_some() {}
     }
 }
