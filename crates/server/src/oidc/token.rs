@@ -115,9 +115,14 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<
         let body = axum::body::Bytes::from_request(request, state)
             .await
             .map_err(|_| OAuthError::new("invalid_request", "the request body could not be read"))?;
-        serde_urlencoded::from_bytes(&body)
+        let malformed = || OAuthError::new("invalid_request", "the form parameters are malformed");
+        // RFC 6749 §3.2: a parameter sent without a value counts as omitted.
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).map_err(|_| malformed())?;
+        let given: Vec<_> = pairs.into_iter().filter(|(_, value)| !value.is_empty()).collect();
+        let given = serde_urlencoded::to_string(given).map_err(|_| malformed())?;
+        serde_urlencoded::from_str(&given)
             .map(OAuthForm)
-            .map_err(|_| OAuthError::new("invalid_request", "the form parameters are malformed"))
+            .map_err(|_| malformed())
     }
 }
 
@@ -156,7 +161,7 @@ pub async fn token(
     )
     .await?;
     // RFC 6749 3.1: a parameter sent without a value is as one left out.
-    let Some(grant_type) = request.grant_type.as_deref().filter(|g| !g.is_empty()) else {
+    let Some(grant_type) = request.grant_type.as_deref() else {
         return Err(OAuthError::new("invalid_request", "grant_type is missing"));
     };
     if !client
@@ -200,7 +205,7 @@ pub async fn authenticate(
         .and_then(|value| auth_scheme_value(value, "Basic"));
     let (id, secret) = match basic {
         Some(encoded) => {
-            if form_secret.is_some_and(|secret| !secret.is_empty()) {
+            if form_secret.is_some() {
                 return Err(OAuthError::new(
                     "invalid_request",
                     "use one client authentication method",
@@ -220,9 +225,7 @@ pub async fn authenticate(
         }
         None => {
             let id = form_id.ok_or(OAuthError::invalid_client())?.to_owned();
-            // RFC 6749 3.2: an empty value counts as none.
-            let secret = form_secret.filter(|secret| !secret.is_empty());
-            (id, secret.map(str::to_owned))
+            (id, form_secret.map(str::to_owned))
         }
     };
     state
@@ -388,9 +391,12 @@ async fn refresh(
     // RFC 6749 6: without a scope (an empty one included) the grant's own.
     // Values this provider does not know are ignored, as at /authorize: a
     // client may send again the scope it asked for there.
-    let asked: Vec<&str> = (request.scope.as_deref().unwrap_or_default().split_whitespace())
-        .filter(|scope| Scope::parse(scope).is_ok())
-        .collect();
+    let mut asked: Vec<&str> = Vec::new();
+    for scope in request.scope.as_deref().unwrap_or_default().split_whitespace() {
+        if Scope::parse(scope).is_ok() && !asked.contains(&scope) {
+            asked.push(scope);
+        }
+    }
     let narrowed = match asked.is_empty() {
         true => None,
         false => {

@@ -712,12 +712,16 @@ async fn a_code_exchange_without_its_redirect_uri_is_malformed_and_spends_no_cod
         .into_iter()
         .filter(|(name, _)| *name != "redirect_uri")
         .collect();
-    let (status, body) = exchange(&app, &client_id, Some(&secret), &without).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("invalid_request")),
-        "{body}"
-    );
+    // RFC 6749 §3.2: sent without a value is as not sent.
+    let empty: Vec<_> = without.iter().copied().chain([("redirect_uri", "")]).collect();
+    for form in [without, empty] {
+        let (status, body) = exchange(&app, &client_id, Some(&secret), &form).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_request")),
+            "{form:?}: {body}"
+        );
+    }
     let (status, tokens) = exchange(&app, &client_id, Some(&secret), &code_exchange(&code)).await;
     assert_eq!(status, 200, "the code still works: {tokens}");
 
@@ -742,6 +746,15 @@ async fn a_code_exchange_without_its_redirect_uri_is_malformed_and_spends_no_cod
     .await;
     assert_eq!(refresh["active"], true);
     assert!(refresh.get("token_type").is_none(), "{refresh}");
+    let empty = app
+        .client
+        .post(app.url("/introspect"))
+        .basic_auth(&client_id, Some(&secret))
+        .form(&[("token", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(empty.status(), 400, "an empty token is no token");
     app.stop().await;
 }
 
@@ -1513,6 +1526,7 @@ async fn scopes_the_provider_does_not_know_are_ignored_not_refused() {
         ("openid offline_access phone email", "openid email"),
         ("offline_access", "openid email"),
         ("openid offline_access", "openid"),
+        ("openid openid", "openid"),
     ] {
         let form = [
             ("grant_type", "refresh_token"),
