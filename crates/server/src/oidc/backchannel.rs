@@ -24,9 +24,13 @@ use crate::{app::AppState, backoff::backoff, config::Config};
 const LOGOUT_TOKEN_SECONDS: i64 = 120;
 const ATTEMPTS: u32 = 10;
 const LEASE: Duration = Duration::from_secs(60);
-const BATCH: u32 = 100;
-/// Rounds under way at once on one node, each with up to a batch.
-const ROUNDS_AT_ONCE: usize = 4;
+const BATCH: usize = 100;
+/// Deliveries under way at once on one node. A website that hangs holds
+/// the places of its own notices only, each for up to its 10 s timeout.
+const IN_FLIGHT: usize = 400;
+
+/// Deliveries under way, each ending with its outcome on record.
+type Deliveries = tokio::task::JoinSet<Result<(), StoreError>>;
 
 /// A logout token before signing: what the queue keeps.
 #[derive(Serialize, Deserialize)]
@@ -138,26 +142,11 @@ impl Notifier {
         }
     }
 
-    /// Delivers what is due now; returns how many were claimed. The whole
-    /// batch goes at once, relying parties being independent, and each
-    /// outcome is recorded as it comes: a website that hangs holds up
-    /// neither the others' notices nor the record of their answers, which
-    /// a node stopped in between would otherwise send again.
+    /// Delivers what is due now, a batch at most; returns how many were
+    /// claimed, once each outcome is on record.
     pub async fn round(&self) -> Result<usize, StoreError> {
-        let batch = self
-            .store
-            .logout_queue()
-            .claim(&self.worker, BATCH, LEASE)
-            .await?;
-        let claimed = batch.len();
-        let mut deliveries = tokio::task::JoinSet::new();
-        for notification in batch {
-            let notifier = self.clone();
-            deliveries.spawn(async move {
-                let outcome = notifier.deliver(&notification).await;
-                notifier.record(&notification, outcome).await
-            });
-        }
+        let mut deliveries = Deliveries::new();
+        let claimed = self.start(BATCH, &mut deliveries).await?;
         let mut first_error = Ok(());
         while let Some(recorded) = deliveries.join_next().await {
             if let (Ok(Err(err)), Ok(())) = (recorded, &first_error) {
@@ -165,6 +154,28 @@ impl Notifier {
             }
         }
         first_error.map(|()| claimed)
+    }
+
+    /// Claims up to `limit` notices that are due and starts delivering each
+    /// of them on its own, relying parties being independent. Each outcome
+    /// is recorded as it comes: a website that hangs holds up neither the
+    /// others' notices nor the record of their answers, which a node
+    /// stopped in between would otherwise send again.
+    async fn start(&self, limit: usize, deliveries: &mut Deliveries) -> Result<usize, StoreError> {
+        let batch = self
+            .store
+            .logout_queue()
+            .claim(&self.worker, u32::try_from(limit).unwrap_or(u32::MAX), LEASE)
+            .await?;
+        let claimed = batch.len();
+        for notification in batch {
+            let notifier = self.clone();
+            deliveries.spawn(async move {
+                let outcome = notifier.deliver(&notification).await;
+                notifier.record(&notification, outcome).await
+            });
+        }
+        Ok(claimed)
     }
 
     async fn record(
@@ -222,32 +233,43 @@ impl Notifier {
         }
     }
 
-    /// Starts a round every poll interval, and at once after one that
-    /// found a full batch. Rounds overlap: one waiting for a website that
-    /// hangs (up to its 10 s timeout) keeps no later notice waiting. On
-    /// stop, the rounds under way finish.
+    /// Claims what is due every poll interval, and again at once after a
+    /// claim that filled every free place, while fewer than `IN_FLIGHT`
+    /// deliveries are under way. Deliveries do not wait for each other: one
+    /// to a website that hangs keeps no later notice waiting. On stop, the
+    /// deliveries under way finish.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
-        let mut rounds = tokio::task::JoinSet::new();
-        let mut next_round = tokio::time::Instant::now();
+        let mut deliveries = Deliveries::new();
+        let mut next_claim = tokio::time::Instant::now();
         while !*stop.borrow() {
-            let room = rounds.len() < ROUNDS_AT_ONCE;
-            if room && tokio::time::Instant::now() >= next_round {
-                let notifier = self.clone();
-                rounds.spawn(async move { notifier.round().await });
-                next_round = tokio::time::Instant::now() + self.poll;
+            let room = IN_FLIGHT.saturating_sub(deliveries.len()).min(BATCH);
+            if room > 0 && tokio::time::Instant::now() >= next_claim {
+                next_claim = match self.start(room, &mut deliveries).await {
+                    Ok(claimed) if claimed == room => tokio::time::Instant::now(),
+                    Ok(_) => tokio::time::Instant::now() + self.poll,
+                    Err(err) => {
+                        tracing::warn!("claiming back-channel logouts failed: {err}");
+                        tokio::time::Instant::now() + self.poll
+                    }
+                };
                 continue;
             }
             tokio::select! {
-                _ = tokio::time::sleep_until(next_round), if room => {}
-                Some(ended) = rounds.join_next() => match ended {
-                    Ok(Ok(claimed)) if claimed >= BATCH as usize => next_round = tokio::time::Instant::now(),
-                    Ok(Ok(_)) => {}
-                    Ok(Err(err)) => tracing::warn!("back-channel logout round failed: {err}"),
-                    Err(err) => tracing::error!("back-channel logout round ended: {err}"),
-                },
+                _ = tokio::time::sleep_until(next_claim), if room > 0 => {}
+                Some(ended) = deliveries.join_next() => log_delivery(ended),
                 _ = stop.changed() => {}
             }
         }
-        while rounds.join_next().await.is_some() {}
+        while let Some(ended) = deliveries.join_next().await {
+            log_delivery(ended);
+        }
+    }
+}
+
+fn log_delivery(ended: Result<Result<(), StoreError>, tokio::task::JoinError>) {
+    match ended {
+        Ok(Ok(())) => {}
+        Ok(Err(err)) => tracing::warn!("recording a back-channel logout failed: {err}"),
+        Err(err) => tracing::error!("a back-channel logout delivery ended: {err}"),
     }
 }

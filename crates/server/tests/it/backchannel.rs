@@ -38,6 +38,25 @@ struct Receiver {
     tokens: Arc<Mutex<Vec<String>>>,
 }
 
+impl Receiver {
+    /// The first logout token it got, waiting up to `within` for one.
+    async fn first_token(&self, within: Duration) -> String {
+        let tokens = &self.tokens;
+        let came = || async move { !tokens.lock().unwrap().is_empty() };
+        eventually(within, "no logout token came in time", came).await;
+        self.tokens.lock().unwrap()[0].clone()
+    }
+}
+
+/// Waits until `done` answers true, failing with `failure` after `within`.
+async fn eventually<F: Future<Output = bool>>(within: Duration, failure: &str, mut done: impl FnMut() -> F) {
+    let deadline = Instant::now() + within;
+    while !done().await {
+        assert!(Instant::now() < deadline, "{failure}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 async fn receiver(refuse: u32) -> Receiver {
     let tokens = Arc::new(Mutex::new(Vec::new()));
     let refusals = Arc::new(AtomicU32::new(refuse));
@@ -135,14 +154,7 @@ async fn logging_out_tells_the_relying_parties_of_the_session() {
     let logout = press_log_out(&app, &browser).await;
     assert_eq!(logout.status(), 200);
 
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let token = loop {
-        if let Some(token) = rp.tokens.lock().unwrap().first().cloned() {
-            break token;
-        }
-        assert!(Instant::now() < deadline, "no logout token within 30 s");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let token = rp.first_token(Duration::from_secs(30)).await;
     let header = jsonwebtoken::decode_header(&token).unwrap();
     assert_eq!(header.typ.as_deref(), Some("logout+jwt"));
     let jwks: JwkSet = app.get("/jwks").await.json().await.unwrap();
@@ -196,11 +208,7 @@ async fn a_logout_that_cannot_finish_ends_nothing_and_the_next_one_ends_all() {
     assert!(query_value(location, "code").is_some(), "{location}");
     let logout = press_log_out(&app, &browser).await;
     assert_eq!(logout.status(), 200);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while rp.tokens.lock().unwrap().is_empty() {
-        assert!(Instant::now() < deadline, "no logout token within 30 s");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    rp.first_token(Duration::from_secs(30)).await;
     let signed_out = browser.get(format!("{url}&prompt=none")).send().await.unwrap();
     let location = signed_out.headers()["location"].to_str().unwrap();
     assert_eq!(query_value(location, "error").as_deref(), Some("login_required"));
@@ -309,48 +317,41 @@ async fn a_relying_party_that_hangs_does_not_hold_up_the_others() {
     let notifier = queue.notifier.clone();
     let round = tokio::spawn(async move { notifier.round().await });
 
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while rp.tokens.lock().unwrap().is_empty() {
-        assert!(
-            Instant::now() < deadline,
-            "the answering relying party waited for the hanging one"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    rp.first_token(Duration::from_secs(5)).await;
     // Its answer is on record at once, not when the hanging one times out:
     // a node stopped in between would send it again.
-    while store.logout_queue().entries().await.unwrap().len() > 1 {
-        assert!(
-            Instant::now() < deadline,
-            "the delivery waited for the hanging one to be recorded"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let recorded = || async move { store.logout_queue().entries().await.unwrap().len() == 1 };
+    let waited = "the delivery waited for the hanging one to be recorded";
+    eventually(Duration::from_secs(5), waited, recorded).await;
     assert!(!round.is_finished(), "the hanging request is still under way");
     round.abort();
     drop(hanging);
 }
 
-/// A notice queued while a round waits for a website that hangs goes out
-/// in a round of its own, not after that website's request times out.
+/// Notices queued while earlier ones wait for a website that hangs go out
+/// at once, however many of those are waiting (each was claimed on its
+/// own), not after that website's requests time out.
 #[tokio::test]
-async fn a_notice_queued_while_a_round_waits_for_a_hanging_website_goes_out_at_once() {
+async fn notices_queued_while_others_wait_for_a_hanging_website_go_out_at_once() {
     let queue = queue().await;
     let store = &queue.store;
     let hanging = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let rp = receiver(0).await;
     let hanging_uri = format!("http://{}/backchannel", hanging.local_addr().unwrap());
-    store
-        .logout_queue()
-        .enqueue("ebooks", &hanging_uri, TO_SIGN)
-        .await
-        .unwrap();
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let running = tokio::spawn(queue.notifier.clone().run(stopped));
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while store.logout_queue().entries().await.unwrap()[0].status != "sending" {
-        assert!(Instant::now() < deadline, "the hanging notice was never claimed");
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    for _ in 0..6 {
+        store
+            .logout_queue()
+            .enqueue("ebooks", &hanging_uri, TO_SIGN)
+            .await
+            .unwrap();
+        let all_claimed = || async move {
+            let entries = store.logout_queue().entries().await.unwrap();
+            entries.iter().all(|entry| entry.status == "sending")
+        };
+        let waited = "a notice to the hanging website was not claimed while others waited";
+        eventually(Duration::from_secs(5), waited, all_claimed).await;
     }
 
     let uri = format!("http://{}/backchannel", rp.address);
@@ -359,14 +360,7 @@ async fn a_notice_queued_while_a_round_waits_for_a_hanging_website_goes_out_at_o
         .enqueue("ebooks", &uri, TO_SIGN)
         .await
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while rp.tokens.lock().unwrap().is_empty() {
-        assert!(
-            Instant::now() < deadline,
-            "the new notice waited for the hanging website's round"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    rp.first_token(Duration::from_secs(5)).await;
     stop.send(true).unwrap();
     running.abort();
     drop(hanging);
@@ -416,14 +410,7 @@ async fn a_password_reset_tells_the_relying_parties_of_the_sessions_it_ends() {
         .unwrap();
     assert_eq!(reset.status(), 200);
 
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let token = loop {
-        if let Some(token) = rp.tokens.lock().unwrap().first().cloned() {
-            break token;
-        }
-        assert!(Instant::now() < deadline, "no logout token within 30 s");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let token = rp.first_token(Duration::from_secs(30)).await;
     let claims = jsonwebtoken::dangerous::insecure_decode::<serde_json::Value>(&token)
         .unwrap()
         .claims;
