@@ -13,7 +13,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
     body::Bytes,
-    extract::{RawQuery, State},
+    extract::{RawQuery, State, rejection::BytesRejection},
     http::{HeaderMap, HeaderValue, header},
     response::{IntoResponse, Redirect, Response},
 };
@@ -131,8 +131,9 @@ pub async fn confirm(
     State(state): State<AppState>,
     language: Language,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, PageError> {
+    let body = body.map_err(|_| PageError::new(language, PageErrorKind::BadRequest))?;
     let form = crate::http::is_form(&headers).then(|| String::from_utf8(body.to_vec()));
     let body = match form {
         Some(Ok(body)) if authorize::decodes_exactly(&body) => body,

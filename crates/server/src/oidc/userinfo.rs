@@ -3,7 +3,7 @@
 use axum::{
     Json,
     body::Bytes,
-    extract::State,
+    extract::{State, rejection::BytesRejection},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -22,9 +22,15 @@ pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Resp
 }
 
 /// A POST may carry the token in its form body instead (RFC 6750 §2.2), as
-/// some relying-party libraries send it; in one place only.
-pub async fn userinfo_posted(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+/// some relying-party libraries send it; in one place only. A body too
+/// large to read is a bad request, as a malformed one.
+pub async fn userinfo_posted(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     let answer = async {
+        let body = body.map_err(|_| BearerError(StatusCode::BAD_REQUEST, "invalid_request"))?;
         let in_body = match crate::http::is_form(&headers) {
             true => access_token_in(&body)?,
             false => None,

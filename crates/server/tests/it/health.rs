@@ -338,3 +338,48 @@ async fn a_client_that_stalls_is_dropped_and_does_not_hold_up_a_shutdown() {
     let ended = tokio::time::timeout(Duration::from_secs(2), stalled.read_to_end(&mut rest)).await;
     assert!(ended.is_ok(), "the stalled connection is closed");
 }
+
+/// A body over the 2 MiB limit gets the answer of the endpoint's own kind
+/// (an OAuth error, a Bearer challenge, a page in the member's language), not
+/// the framework's plain text.
+#[tokio::test]
+async fn a_body_too_large_gets_the_endpoints_own_kind_of_error() {
+    let app = spawn_quiet_app().await;
+    let too_large = format!("access_token={}", "a".repeat(3 * 1024 * 1024));
+    let post = |path: &str| {
+        app.client
+            .post(app.url(path))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("accept-language", "en")
+            .body(too_large.clone())
+            .send()
+    };
+    let media_type =
+        |answer: &reqwest::Response| answer.headers()["content-type"].to_str().unwrap().to_owned();
+
+    let token = post("/token").await.unwrap();
+    assert_eq!(
+        (token.status().as_u16(), media_type(&token)),
+        (400, "application/json".into())
+    );
+    assert_eq!(
+        token.json::<serde_json::Value>().await.unwrap()["error"],
+        "invalid_request"
+    );
+
+    let userinfo = post("/userinfo").await.unwrap();
+    assert_eq!(userinfo.status(), 400);
+    assert_eq!(
+        userinfo.headers()["www-authenticate"],
+        r#"Bearer error="invalid_request""#
+    );
+
+    for page in ["/logout", "/login", "/forgot-password"] {
+        let answer = post(page).await.unwrap();
+        assert_eq!(answer.status(), 400, "{page}");
+        assert!(media_type(&answer).starts_with("text/html"), "{page}");
+        let text = answer.text().await.unwrap();
+        assert!(text.contains(r#"<html lang="en">"#), "{page}: {text}");
+    }
+    app.stop().await;
+}
