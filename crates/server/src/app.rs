@@ -149,6 +149,7 @@ pub struct Server {
     task: JoinHandle<std::io::Result<()>>,
     stop_mail: watch::Sender<bool>,
     mail_task: JoinHandle<()>,
+    notifier_task: JoinHandle<()>,
 }
 
 impl Server {
@@ -202,7 +203,7 @@ impl Server {
         tokio::spawn(keep_house(store.clone(), mail_stopped.clone()));
         let metrics = Metrics::new();
         tokio::spawn(observe::keep_metrics(metrics.clone(), mail_stopped.clone()));
-        tokio::spawn(
+        let notifier_task = tokio::spawn(
             oidc::backchannel::Notifier::new(store.clone(), keyring.clone(), &config).run(mail_stopped),
         );
         let state = AppState {
@@ -228,6 +229,7 @@ impl Server {
             task,
             stop_mail,
             mail_task,
+            notifier_task,
         })
     }
 
@@ -236,8 +238,11 @@ impl Server {
         let _ = self.shutdown.send(());
         let _ = self.stop_mail.send(true);
         let served = self.task.await.unwrap_or_else(|e| Err(std::io::Error::other(e)));
-        // The worker finishes the batch in hand; what it had not claimed stays queued.
-        let _ = self.mail_task.await;
+        // The mail worker finishes the batch in hand, the back-channel
+        // notifier the deliveries under way (each within its 10 s timeout),
+        // so that no answer goes unrecorded; what they had not claimed stays
+        // queued.
+        let _ = tokio::join!(self.mail_task, self.notifier_task);
         served
     }
 

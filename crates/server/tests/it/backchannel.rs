@@ -58,6 +58,11 @@ async fn eventually<F: Future<Output = bool>>(within: Duration, failure: &str, m
 }
 
 async fn receiver(refuse: u32) -> Receiver {
+    receiver_answering_after(refuse, Duration::ZERO).await
+}
+
+/// A receiver that takes `delay` over each answer.
+async fn receiver_answering_after(refuse: u32, delay: Duration) -> Receiver {
     let tokens = Arc::new(Mutex::new(Vec::new()));
     let refusals = Arc::new(AtomicU32::new(refuse));
     let recorded = tokens.clone();
@@ -67,6 +72,7 @@ async fn receiver(refuse: u32) -> Receiver {
             let recorded = recorded.clone();
             let refusals = refusals.clone();
             async move {
+                tokio::time::sleep(delay).await;
                 if refusals
                     .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
                     .is_ok()
@@ -121,9 +127,12 @@ struct SanneAndEbooks {
 }
 
 async fn sanne_and_ebooks() -> SanneAndEbooks {
+    sanne_and_ebooks_answering(receiver(0).await).await
+}
+
+async fn sanne_and_ebooks_answering(rp: Receiver) -> SanneAndEbooks {
     let app = spawn_app().await;
     let account = member(&app.store, "sanne").await;
-    let rp = receiver(0).await;
     let client_id =
         register_with_backchannel(&app.store, &format!("http://{}/backchannel", rp.address)).await;
     let authorize_url = format!(
@@ -176,6 +185,35 @@ async fn logging_out_tells_the_relying_parties_of_the_session() {
         "a logout token never carries a nonce"
     );
     app.stop().await;
+}
+
+/// A node stopped while a website is still answering its notice waits for
+/// the answer and records it: the notice is neither lost nor, after the
+/// lease, sent a second time.
+#[tokio::test]
+async fn a_node_that_stops_records_the_answers_under_way() {
+    let rp = receiver_answering_after(0, Duration::from_secs(1)).await;
+    let SanneAndEbooks {
+        mut app,
+        rp,
+        authorize_url,
+        ..
+    } = sanne_and_ebooks_answering(rp).await;
+    let browser = browser();
+    log_in_through(&app, &browser, &authorize_url, "sanne", PASSWORD).await;
+    assert_eq!(press_log_out(&app, &browser).await.status(), 200);
+    let store = &app.store;
+    let sending = || async move {
+        let entries = store.logout_queue().entries().await.unwrap();
+        entries.first().is_some_and(|entry| entry.status == "sending")
+    };
+    eventually(Duration::from_secs(5), "the notice was never claimed", sending).await;
+
+    app.stop_serving().await;
+
+    let left = app.store.logout_queue().entries().await.unwrap();
+    assert!(left.is_empty(), "the answer is on record: {left:?}");
+    assert_eq!(rp.tokens.lock().unwrap().len(), 1);
 }
 
 /// A logout stopped half-way (here: its notices cannot be queued; a node

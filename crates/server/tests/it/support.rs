@@ -53,6 +53,11 @@ impl TestApp {
     }
 
     pub async fn stop(mut self) {
+        self.stop_serving().await;
+    }
+
+    /// Stops the server gracefully and keeps its database to inspect.
+    pub async fn stop_serving(&mut self) {
         if let Some(server) = self.server.take() {
             server.stop().await.expect("graceful stop");
         }
