@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+};
 use time::OffsetDateTime;
 
 use crate::{
@@ -60,14 +62,20 @@ impl<'c, C: ConnectionTrait> LogoutQueue<'c, C> {
         Ok(row.id)
     }
 
+    /// Claims up to `limit` due notifications for `worker`, none to the
+    /// logout URIs in `not_to` (websites that have enough under way).
     pub async fn claim(
         &self,
         worker: &str,
         limit: u32,
+        not_to: &[String],
         lease: Duration,
     ) -> Result<Vec<LogoutNotification>, StoreError> {
+        let wanted = Condition::all()
+            .add_option((!not_to.is_empty()).then(|| Column::LogoutUri.is_not_in(not_to.iter().cloned())));
+        let now = self.clock.now_millis();
         let rows: Vec<logout_notification::Model> =
-            work_queue::claim(self.conn, TABLE, worker, limit, lease, self.clock.now_millis()).await?;
+            work_queue::claim(self.conn, TABLE, worker, limit, wanted, lease, now).await?;
         Ok(rows.into_iter().map(notification_from_row).collect())
     }
 

@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    Set, sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, Set, sea_query::Expr,
 };
 use serde::Serialize;
 use si_domain::Email;
@@ -113,7 +113,7 @@ impl<'c, C: ConnectionTrait> Outbox<'c, C> {
     ) -> Result<Vec<ClaimedMail>, StoreError> {
         let now = self.clock.now_millis();
         let mut rows: Vec<outbox_mail::Model> =
-            work_queue::claim(self.conn, TABLE, worker, limit, lease, now).await?;
+            work_queue::claim(self.conn, TABLE, worker, limit, Condition::all(), lease, now).await?;
         rows.sort_by_key(|row| row.id);
         Ok(rows
             .into_iter()

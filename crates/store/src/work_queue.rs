@@ -18,13 +18,16 @@ fn column(name: &str) -> Expr {
     Expr::col(Alias::new(name))
 }
 
-/// Claims up to `limit` due rows of `table` for `worker`: pending rows whose
-/// time has come, and rows whose previous worker's lease ran out.
+/// Claims up to `limit` due rows of `table` for `worker` that also meet
+/// `wanted` (`Condition::all()` for any): pending rows whose time has come,
+/// and rows whose previous worker's lease ran out; rows tried fewer times
+/// first.
 pub(crate) async fn claim<M: FromQueryResult, C: ConnectionTrait>(
     conn: &C,
     table: &str,
     worker: &str,
     limit: u32,
+    wanted: Condition,
     lease: Duration,
     now: i64,
 ) -> Result<Vec<M>, DbErr> {
@@ -45,6 +48,11 @@ pub(crate) async fn claim<M: FromQueryResult, C: ConnectionTrait>(
         .column(Alias::new("id"))
         .from(Alias::new(table))
         .cond_where(due())
+        .cond_where(wanted)
+        // First attempts before retries: rows that keep failing (a relying
+        // party that hangs, a mail domain that refuses) must not hold up new
+        // ones. Among these, the longest due first.
+        .order_by(Alias::new("attempts"), sea_orm::Order::Asc)
         .order_by(Alias::new("next_attempt_at"), sea_orm::Order::Asc)
         .order_by(Alias::new("id"), sea_orm::Order::Asc)
         .limit(u64::from(limit))

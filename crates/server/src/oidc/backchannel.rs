@@ -5,13 +5,13 @@
 //! each attempt signs a fresh token: one signed at the logout would have
 //! expired before the retries of a relying party that is down for long.
 
-use std::{sync::Arc, time::Duration};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use si_domain::AccountId;
 use si_store::{Repositories, Store, StoreError, logout_queue::LogoutNotification, sessions::EndedSession};
-use tokio::sync::watch;
+use tokio::{sync::watch, task::JoinSet};
 
 use super::{
     clients::Client,
@@ -28,9 +28,64 @@ const BATCH: usize = 100;
 /// Deliveries under way at once on one node. A website that hangs holds
 /// the places of its own notices only, each for up to its 10 s timeout.
 const IN_FLIGHT: usize = 400;
+/// Deliveries to one logout URI under way at once on one node before no
+/// more are claimed for it (a claim may bring up to a batch beyond): a
+/// website that hangs takes at most about half of the places.
+const PER_WEBSITE: usize = 100;
 
-/// Deliveries under way, each ending with its outcome on record.
-type Deliveries = tokio::task::JoinSet<Result<(), StoreError>>;
+/// Deliveries under way, each ending with its outcome on record, counted
+/// per logout URI.
+#[derive(Default)]
+struct Deliveries {
+    tasks: JoinSet<Result<(), StoreError>>,
+    uris: HashMap<tokio::task::Id, String>,
+    per_uri: HashMap<String, usize>,
+}
+
+impl Deliveries {
+    fn len(&self) -> usize {
+        self.tasks.len()
+    }
+
+    fn spawn(&mut self, notifier: Notifier, notification: LogoutNotification) {
+        let uri = notification.logout_uri.clone();
+        let task = self.tasks.spawn(async move {
+            let outcome = notifier.deliver(&notification).await;
+            notifier.record(&notification, outcome).await
+        });
+        *self.per_uri.entry(uri.clone()).or_default() += 1;
+        self.uris.insert(task.id(), uri);
+    }
+
+    /// The logout URIs that have as many deliveries under way as they get.
+    fn full(&self) -> Vec<String> {
+        let full = self.per_uri.iter().filter(|(_, count)| **count >= PER_WEBSITE);
+        full.map(|(uri, _)| uri.clone()).collect()
+    }
+
+    /// The next delivery to end, its outcome on record or not.
+    async fn next(&mut self) -> Option<Result<(), DeliveryEnded>> {
+        let (id, outcome) = match self.tasks.join_next_with_id().await? {
+            Ok((id, recorded)) => (id, recorded.map_err(DeliveryEnded::Unrecorded)),
+            Err(err) => (err.id(), Err(DeliveryEnded::Aborted(err))),
+        };
+        if let Some(uri) = self.uris.remove(&id)
+            && let Some(count) = self.per_uri.get_mut(&uri)
+        {
+            *count -= 1;
+            if *count == 0 {
+                self.per_uri.remove(&uri);
+            }
+        }
+        Some(outcome)
+    }
+}
+
+/// How a delivery ended without its outcome on record.
+enum DeliveryEnded {
+    Unrecorded(StoreError),
+    Aborted(tokio::task::JoinError),
+}
 
 /// A logout token before signing: what the queue keeps.
 #[derive(Serialize, Deserialize)]
@@ -145,35 +200,32 @@ impl Notifier {
     /// Delivers what is due now, a batch at most; returns how many were
     /// claimed, once each outcome is on record.
     pub async fn round(&self) -> Result<usize, StoreError> {
-        let mut deliveries = Deliveries::new();
+        let mut deliveries = Deliveries::default();
         let claimed = self.start(BATCH, &mut deliveries).await?;
         let mut first_error = Ok(());
-        while let Some(recorded) = deliveries.join_next().await {
-            if let (Ok(Err(err)), Ok(())) = (recorded, &first_error) {
-                first_error = Err(err);
+        while let Some(ended) = deliveries.next().await {
+            match (ended, &first_error) {
+                (Err(DeliveryEnded::Unrecorded(err)), Ok(())) => first_error = Err(err),
+                (ended, _) => log_delivery(ended),
             }
         }
         first_error.map(|()| claimed)
     }
 
-    /// Claims up to `limit` notices that are due and starts delivering each
-    /// of them on its own, relying parties being independent. Each outcome
-    /// is recorded as it comes: a website that hangs holds up neither the
-    /// others' notices nor the record of their answers, which a node
-    /// stopped in between would otherwise send again.
+    /// Claims up to `limit` notices that are due, none to a website with
+    /// `PER_WEBSITE` under way, and starts delivering each of them on its
+    /// own, relying parties being independent. Each outcome is recorded as
+    /// it comes: a website that hangs holds up neither the others' notices
+    /// nor the record of their answers, which a node stopped in between
+    /// would otherwise send again.
     async fn start(&self, limit: usize, deliveries: &mut Deliveries) -> Result<usize, StoreError> {
-        let batch = self
-            .store
-            .logout_queue()
-            .claim(&self.worker, u32::try_from(limit).unwrap_or(u32::MAX), LEASE)
+        let limit = u32::try_from(limit).unwrap_or(u32::MAX);
+        let batch = (self.store.logout_queue())
+            .claim(&self.worker, limit, &deliveries.full(), LEASE)
             .await?;
         let claimed = batch.len();
         for notification in batch {
-            let notifier = self.clone();
-            deliveries.spawn(async move {
-                let outcome = notifier.deliver(&notification).await;
-                notifier.record(&notification, outcome).await
-            });
+            deliveries.spawn(self.clone(), notification);
         }
         Ok(claimed)
     }
@@ -234,18 +286,19 @@ impl Notifier {
     }
 
     /// Claims what is due every poll interval, and again at once after a
-    /// claim that filled every free place, while fewer than `IN_FLIGHT`
-    /// deliveries are under way. Deliveries do not wait for each other: one
+    /// full batch, while fewer than `IN_FLIGHT` deliveries are under way
+    /// (places that free up between are filled at the next poll, in one
+    /// claim rather than one each). Deliveries do not wait for each other: one
     /// to a website that hangs keeps no later notice waiting. On stop, the
     /// deliveries under way finish.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
-        let mut deliveries = Deliveries::new();
+        let mut deliveries = Deliveries::default();
         let mut next_claim = tokio::time::Instant::now();
         while !*stop.borrow() {
             let room = IN_FLIGHT.saturating_sub(deliveries.len()).min(BATCH);
             if room > 0 && tokio::time::Instant::now() >= next_claim {
                 next_claim = match self.start(room, &mut deliveries).await {
-                    Ok(claimed) if claimed == room => tokio::time::Instant::now(),
+                    Ok(claimed) if claimed == BATCH => tokio::time::Instant::now(),
                     Ok(_) => tokio::time::Instant::now() + self.poll,
                     Err(err) => {
                         tracing::warn!("claiming back-channel logouts failed: {err}");
@@ -256,20 +309,22 @@ impl Notifier {
             }
             tokio::select! {
                 _ = tokio::time::sleep_until(next_claim), if room > 0 => {}
-                Some(ended) = deliveries.join_next() => log_delivery(ended),
+                Some(ended) = deliveries.next() => log_delivery(ended),
                 _ = stop.changed() => {}
             }
         }
-        while let Some(ended) = deliveries.join_next().await {
+        while let Some(ended) = deliveries.next().await {
             log_delivery(ended);
         }
     }
 }
 
-fn log_delivery(ended: Result<Result<(), StoreError>, tokio::task::JoinError>) {
+fn log_delivery(ended: Result<(), DeliveryEnded>) {
     match ended {
-        Ok(Ok(())) => {}
-        Ok(Err(err)) => tracing::warn!("recording a back-channel logout failed: {err}"),
-        Err(err) => tracing::error!("a back-channel logout delivery ended: {err}"),
+        Ok(()) => {}
+        Err(DeliveryEnded::Unrecorded(err)) => {
+            tracing::warn!("recording a back-channel logout failed: {err}")
+        }
+        Err(DeliveryEnded::Aborted(err)) => tracing::error!("a back-channel logout delivery ended: {err}"),
     }
 }

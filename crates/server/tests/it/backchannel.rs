@@ -404,6 +404,50 @@ async fn notices_queued_while_others_wait_for_a_hanging_website_go_out_at_once()
     drop(hanging);
 }
 
+/// A website that hangs with more notices due than a node delivers at once
+/// takes only its share of the places: another website's notice still goes
+/// out at once, not after the hanging requests time out.
+#[tokio::test]
+async fn a_website_that_hangs_with_hundreds_of_notices_due_keeps_no_other_waiting() {
+    let queue = queue().await;
+    let store = &queue.store;
+    let hanging = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hanging_uri = format!("http://{}/backchannel", hanging.local_addr().unwrap());
+    for _ in 0..450 {
+        store
+            .logout_queue()
+            .enqueue("ebooks", &hanging_uri, TO_SIGN)
+            .await
+            .unwrap();
+    }
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(queue.notifier.clone().run(stopped));
+    let some_sending = || async move {
+        let entries = store.logout_queue().entries().await.unwrap();
+        entries.iter().any(|entry| entry.status == "sending")
+    };
+    eventually(Duration::from_secs(5), "no notice was claimed", some_sending).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let rp = receiver(0).await;
+    let uri = format!("http://{}/backchannel", rp.address);
+    store
+        .logout_queue()
+        .enqueue("ebooks", &uri, TO_SIGN)
+        .await
+        .unwrap();
+    rp.first_token(Duration::from_secs(5)).await;
+    let entries = store.logout_queue().entries().await.unwrap();
+    let sending = entries.iter().filter(|entry| entry.status == "sending").count();
+    assert!(
+        sending <= 200,
+        "{sending} notices to the hanging website under way"
+    );
+    stop.send(true).unwrap();
+    running.abort();
+    drop(hanging);
+}
+
 #[tokio::test]
 async fn a_password_reset_tells_the_relying_parties_of_the_sessions_it_ends() {
     let SanneAndEbooks {

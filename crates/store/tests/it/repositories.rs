@@ -943,6 +943,63 @@ mod outbox {
     use si_store::Clock as _;
 }
 
+/// Back-channel logout notices: who gets a place when many are due.
+mod logout_queue {
+    use std::time::Duration;
+
+    use si_store::{Clock as _, Repositories, time};
+
+    use super::store_with_clock;
+
+    const TO_SIGN: &str = "{}";
+
+    #[tokio::test]
+    async fn a_first_attempt_goes_before_retries_due_longer() {
+        let (store, clock, _db) = store_with_clock().await;
+        let queue = store.logout_queue();
+        let lease = Duration::from_secs(60);
+        let retried = queue
+            .enqueue("ebooks", "https://hangs.example/bc", TO_SIGN)
+            .await
+            .unwrap();
+        queue.claim("node", 10, &[], lease).await.unwrap();
+        queue
+            .retry_at("node", retried, "timed out", clock.now())
+            .await
+            .unwrap();
+        clock.advance(time::Duration::minutes(1));
+        let fresh = queue
+            .enqueue("ebooks", "https://answers.example/bc", TO_SIGN)
+            .await
+            .unwrap();
+
+        let first = queue.claim("node", 1, &[], lease).await.unwrap();
+        assert_eq!(first.iter().map(|n| n.id).collect::<Vec<_>>(), [fresh]);
+        let then = queue.claim("node", 1, &[], lease).await.unwrap();
+        assert_eq!(then.iter().map(|n| n.id).collect::<Vec<_>>(), [retried]);
+    }
+
+    #[tokio::test]
+    async fn notices_to_a_website_with_enough_under_way_wait() {
+        let (store, _clock, _db) = store_with_clock().await;
+        let queue = store.logout_queue();
+        let full = "https://hangs.example/bc".to_owned();
+        queue.enqueue("ebooks", &full, TO_SIGN).await.unwrap();
+        let other = queue
+            .enqueue("website", "https://answers.example/bc", TO_SIGN)
+            .await
+            .unwrap();
+
+        let lease = Duration::from_secs(60);
+        let claimed = queue
+            .claim("node", 10, std::slice::from_ref(&full), lease)
+            .await
+            .unwrap();
+        assert_eq!(claimed.iter().map(|n| n.id).collect::<Vec<_>>(), [other]);
+        assert_eq!(queue.claim("node", 10, &[], lease).await.unwrap().len(), 1);
+    }
+}
+
 mod throttle {
     use std::time::Duration;
 
