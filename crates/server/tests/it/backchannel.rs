@@ -284,6 +284,23 @@ async fn queue() -> Queue {
     }
 }
 
+/// Queues a notice to `uri` for the client "ebooks".
+async fn queue_notice(store: &Store, uri: &str) {
+    store
+        .logout_queue()
+        .enqueue("ebooks", uri, TO_SIGN)
+        .await
+        .unwrap();
+}
+
+/// A website that takes the connection and never reads the request nor
+/// answers it, and its logout URI.
+async fn hanging_website() -> (tokio::net::TcpListener, String) {
+    let hanging = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let uri = format!("http://{}/backchannel", hanging.local_addr().unwrap());
+    (hanging, uri)
+}
+
 /// What the queue keeps for a logout token to the client "ebooks".
 const TO_SIGN: &str = r#"{"alg":"ES256","claims":{"iss":"http://si.example","aud":"ebooks","sub":"s","sid":"x","events":{"http://schemas.openid.net/event/backchannel-logout":{}}}}"#;
 
@@ -293,11 +310,7 @@ async fn a_relying_party_that_is_down_hears_of_the_logout_when_it_is_back() {
     let (store, clock, notifier) = (&queue.store, &queue.clock, &queue.notifier);
     let rp = receiver(1).await;
     let uri = format!("http://{}/backchannel", rp.address);
-    store
-        .logout_queue()
-        .enqueue("ebooks", &uri, TO_SIGN)
-        .await
-        .unwrap();
+    queue_notice(store, &uri).await;
 
     assert_eq!(notifier.round().await.unwrap(), 1);
     let waiting = store.logout_queue().entries().await.unwrap();
@@ -340,17 +353,10 @@ async fn a_relying_party_that_is_down_hears_of_the_logout_when_it_is_back() {
 async fn a_relying_party_that_hangs_does_not_hold_up_the_others() {
     let queue = queue().await;
     let store = &queue.store;
-    // Takes the connection, never reads the request nor answers it.
-    let hanging = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (hanging, hanging_uri) = hanging_website().await;
     let rp = receiver(0).await;
-    for address in [hanging.local_addr().unwrap(), rp.address] {
-        let uri = format!("http://{address}/backchannel");
-        store
-            .logout_queue()
-            .enqueue("ebooks", &uri, TO_SIGN)
-            .await
-            .unwrap();
-    }
+    queue_notice(store, &hanging_uri).await;
+    queue_notice(store, &format!("http://{}/backchannel", rp.address)).await;
 
     let notifier = queue.notifier.clone();
     let round = tokio::spawn(async move { notifier.round().await });
@@ -373,17 +379,12 @@ async fn a_relying_party_that_hangs_does_not_hold_up_the_others() {
 async fn notices_queued_while_others_wait_for_a_hanging_website_go_out_at_once() {
     let queue = queue().await;
     let store = &queue.store;
-    let hanging = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (hanging, hanging_uri) = hanging_website().await;
     let rp = receiver(0).await;
-    let hanging_uri = format!("http://{}/backchannel", hanging.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let running = tokio::spawn(queue.notifier.clone().run(stopped));
     for _ in 0..6 {
-        store
-            .logout_queue()
-            .enqueue("ebooks", &hanging_uri, TO_SIGN)
-            .await
-            .unwrap();
+        queue_notice(store, &hanging_uri).await;
         let all_claimed = || async move {
             let entries = store.logout_queue().entries().await.unwrap();
             entries.iter().all(|entry| entry.status == "sending")
@@ -393,11 +394,7 @@ async fn notices_queued_while_others_wait_for_a_hanging_website_go_out_at_once()
     }
 
     let uri = format!("http://{}/backchannel", rp.address);
-    store
-        .logout_queue()
-        .enqueue("ebooks", &uri, TO_SIGN)
-        .await
-        .unwrap();
+    queue_notice(store, &uri).await;
     rp.first_token(Duration::from_secs(5)).await;
     stop.send(true).unwrap();
     running.abort();
@@ -411,14 +408,9 @@ async fn notices_queued_while_others_wait_for_a_hanging_website_go_out_at_once()
 async fn a_website_that_hangs_with_hundreds_of_notices_due_keeps_no_other_waiting() {
     let queue = queue().await;
     let store = &queue.store;
-    let hanging = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let hanging_uri = format!("http://{}/backchannel", hanging.local_addr().unwrap());
+    let (hanging, hanging_uri) = hanging_website().await;
     for _ in 0..450 {
-        store
-            .logout_queue()
-            .enqueue("ebooks", &hanging_uri, TO_SIGN)
-            .await
-            .unwrap();
+        queue_notice(store, &hanging_uri).await;
     }
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let running = tokio::spawn(queue.notifier.clone().run(stopped));
@@ -431,11 +423,7 @@ async fn a_website_that_hangs_with_hundreds_of_notices_due_keeps_no_other_waitin
 
     let rp = receiver(0).await;
     let uri = format!("http://{}/backchannel", rp.address);
-    store
-        .logout_queue()
-        .enqueue("ebooks", &uri, TO_SIGN)
-        .await
-        .unwrap();
+    queue_notice(store, &uri).await;
     rp.first_token(Duration::from_secs(5)).await;
     let entries = store.logout_queue().entries().await.unwrap();
     let sending = entries.iter().filter(|entry| entry.status == "sending").count();
