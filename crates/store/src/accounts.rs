@@ -3,7 +3,7 @@
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
-    sea_query::OnConflict,
+    sea_query::{Expr, OnConflict},
 };
 use serde::Serialize;
 use si_domain::{AccountId, AccountStatus, Email, Username};
@@ -153,17 +153,30 @@ impl<'c, C: ConnectionTrait> Accounts<'c, C> {
     /// A member's own change of username: the new one must be free (not in
     /// use, not held for someone else), and the old one is held for this
     /// account until `hold_until`, so no one takes it over at once. Run it in
-    /// a transaction: the checks and the writes belong together.
+    /// a transaction: the checks and the writes belong together. False, and
+    /// nothing changed, when the account no longer has the username it had
+    /// in `account`: a change sent beside this one came first, and the name
+    /// it left must stay held.
     pub async fn change_username(
         &self,
         account: &Account,
         new: &Username,
         hold_until: OffsetDateTime,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         if !self.is_free_for(new, Some(&account.id)).await? {
             return Err(StoreError::Duplicate { what: "username" });
         }
-        self.rename(&account.id, new).await?;
+        let renamed = account::Entity::update_many()
+            .col_expr(account::Column::Username, Expr::value(new.as_str()))
+            .col_expr(account::Column::UpdatedAt, Expr::value(self.clock.now_millis()))
+            .filter(account::Column::Id.eq(account.id.to_string()))
+            .filter(account::Column::Username.eq(account.username.as_str()))
+            .exec(self.conn)
+            .await
+            .map_err(|e| StoreError::on_write("username", e))?;
+        if renamed.rows_affected == 0 {
+            return Ok(false);
+        }
         username_reservation::Entity::delete_by_id(new.as_str().to_owned())
             .exec(self.conn)
             .await?;
@@ -182,7 +195,7 @@ impl<'c, C: ConnectionTrait> Accounts<'c, C> {
         )
         .exec_without_returning(self.conn)
         .await?;
-        Ok(())
+        Ok(true)
     }
 
     /// Whether a new account may take `username`: no account has it and it is

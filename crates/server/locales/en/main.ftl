@@ -120,6 +120,7 @@ username-invalid = This username is not possible. Use 4 to 80 characters: letter
 username-same = This is your username already.
 username-taken = This username is in use already. Choose another one.
 username-changed = Your username has been changed. From now on, log in with your new username.
+username-changed-meanwhile = Your username was changed a moment ago, in another window or tab. Below is what it is now; to choose another one, try again.
 
 # Confirming a new login account
 confirm-expired-body = The link in your confirmation mail has expired. Ask for a new mail; its link works for another week.
@@ -169,6 +170,7 @@ desk-error-account-disabled = This login account is blocked and cannot be linked
 desk-error-no-login-account = This registration has no login account.
 desk-error-already-linked = This registration is already linked to a login account.
 desk-error-no-registration-email = The registration has no e-mail address.
+desk-error-no-account-email = The login account has no e-mail address, so no confirmation mail was sent.
 desk-error-already-recovery-address = The registration's e-mail address already is the recovery address.
 desk-error-awaiting-confirmation = This login account is still waiting for confirmation through this e-mail address. Send the confirmation mail again.
 desk-error-account-already-confirmed = This login account is confirmed already. If the member forgot the password, point to "Forgot your password?".

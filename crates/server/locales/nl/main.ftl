@@ -120,6 +120,7 @@ username-invalid = Deze gebruikersnaam kan niet. Gebruik 4 tot 80 tekens: letter
 username-same = Dit is al je gebruikersnaam.
 username-taken = Deze gebruikersnaam is al in gebruik. Kies een andere.
 username-changed = Je gebruikersnaam is gewijzigd. Log voortaan in met je nieuwe gebruikersnaam.
+username-changed-meanwhile = Je gebruikersnaam is net al gewijzigd, in een ander venster of tabblad. Hieronder staat hoe hij nu is; wil je een andere, probeer het dan opnieuw.
 
 # Bevestigen van een nieuw inlogaccount
 confirm-expired-body = De link in je bevestigingsmail is verlopen. Vraag een nieuwe mail aan; de link daarin werkt weer een week.
@@ -169,6 +170,7 @@ desk-error-account-disabled = Dit inlogaccount is geblokkeerd en kan niet worden
 desk-error-no-login-account = Deze inschrijving heeft geen inlogaccount.
 desk-error-already-linked = Deze inschrijving is al gekoppeld aan een inlogaccount.
 desk-error-no-registration-email = In de inschrijving staat geen e-mailadres.
+desk-error-no-account-email = Het inlogaccount heeft geen e-mailadres, dus er is geen bevestigingsmail verstuurd.
 desk-error-already-recovery-address = Het e-mailadres van de inschrijving is al het herstel-e-mailadres.
 desk-error-awaiting-confirmation = Dit inlogaccount wacht nog op bevestiging via dit e-mailadres. Stuur de bevestigingsmail opnieuw.
 desk-error-account-already-confirmed = Dit inlogaccount is al bevestigd. Weet de klant het wachtwoord niet meer, verwijs dan naar "Wachtwoord vergeten?".

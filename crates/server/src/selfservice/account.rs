@@ -137,7 +137,9 @@ pub async fn change_username(
     // have been the member, who would otherwise only find out at the next login.
     let renamed = async {
         let txn = state.store.begin().await?;
-        txn.accounts().change_username(&account, &new, hold_until).await?;
+        if !txn.accounts().change_username(&account, &new, hold_until).await? {
+            return Ok(false);
+        }
         if let Some(email) = &account.email {
             let notice = Mail::UsernameChanged {
                 old: account.username.as_str().to_owned(),
@@ -145,11 +147,29 @@ pub async fn change_username(
             };
             mail::queue(&txn, email, account_language(&account), &notice).await?;
         }
-        txn.commit().await
+        txn.commit().await.map(|()| true)
     }
     .await;
     match renamed {
-        Ok(()) => {
+        Ok(false) => {
+            // Another change (a second tab, a double submit with another
+            // name) came first: show the name it left, change nothing.
+            let current = state.store.accounts().by_id(&account.id).await;
+            match current.map_err(|e| PageError::internal(language, &e))? {
+                Some(current) => {
+                    page(
+                        &state,
+                        language,
+                        &headers,
+                        &current,
+                        refuse("username-changed-meanwhile"),
+                    )
+                    .await
+                }
+                None => Ok(Redirect::to("/login").into_response()),
+            }
+        }
+        Ok(true) => {
             // This browser stays the member's device under the new name.
             let device_cookie = device::renamed(&state, &headers, &account.username, &new);
             let account = Account {

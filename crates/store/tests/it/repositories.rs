@@ -334,6 +334,31 @@ async fn account_changes_are_stored() {
     ));
 }
 
+/// Two changes sent together both start from the name the account had: the
+/// second finds it gone and changes nothing, so the name the first one left
+/// stays held for the member and the names in the mails stay true.
+#[tokio::test]
+async fn a_username_change_from_a_name_the_account_no_longer_has_changes_nothing() {
+    let (store, _db) = fresh_store().await;
+    let accounts = store.accounts();
+    let before = accounts.create(new_account("sanne", None)).await.unwrap();
+    let hold_until = datetime!(2099-01-01 0:00 UTC);
+
+    let first = accounts
+        .change_username(&before, &username("sanne.a"), hold_until)
+        .await;
+    assert!(first.unwrap());
+    let second = accounts
+        .change_username(&before, &username("sanne.b"), hold_until)
+        .await;
+    assert!(!second.unwrap(), "the account is no longer called sanne");
+
+    let stored = accounts.by_id(&before.id).await.unwrap().unwrap();
+    assert_eq!(stored.username.as_str(), "sanne.a");
+    assert!(!accounts.is_free(&username("sanne")).await.unwrap(), "held");
+    assert!(accounts.is_free(&username("sanne.b")).await.unwrap());
+}
+
 #[tokio::test]
 async fn one_account_can_hold_memberships_at_several_libraries() {
     let (store, _db) = fresh_store().await;
