@@ -32,7 +32,7 @@ impl CodeRule {
     /// the member has to change rather than as too short.
     pub(crate) fn check<'a>(&self, input: &'a str) -> Result<&'a str, CodeError> {
         let trimmed = input.trim();
-        if trimmed.is_empty() {
+        if trimmed.chars().all(shows_nothing) {
             return Err(CodeError::Empty);
         }
         if let Some(bad) = trimmed.chars().find(|&c| !(self.allowed)(c)) {
@@ -47,6 +47,37 @@ impl CodeRule {
         }
         Ok(trimmed)
     }
+}
+
+/// Whether `c` shows nothing on its own: white space, and the invisible
+/// characters text can carry (zero-width spaces and joiners, format and
+/// direction marks, the byte-order mark, variation selectors, tags, and the
+/// Hangul and Braille fillers, which render as blank). A string made of
+/// these alone is empty to a reader; within a name, some are needed
+/// (U+200C in Persian names).
+fn shows_nothing(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{034F}'
+                | '\u{061C}'
+                | '\u{115F}'
+                | '\u{1160}'
+                | '\u{17B4}'
+                | '\u{17B5}'
+                | '\u{180B}'..='\u{180F}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{206F}'
+                | '\u{2800}'
+                | '\u{3164}'
+                | '\u{FE00}'..='\u{FE0F}'
+                | '\u{FEFF}'
+                | '\u{FFA0}'
+                | '\u{E0000}'..='\u{E007F}'
+                | '\u{E0100}'..='\u{E01EF}'
+        )
 }
 
 /// Defines a string newtype that exists only after passing a [`CodeRule`].

@@ -134,6 +134,19 @@ mod tests {
             Err(CodeError::InvalidCharacter('\u{2067}'))
         );
         assert!(DisplayName::parse("محمد العلي").is_ok());
+        for blank in [
+            "\u{200B}",
+            "\u{FEFF}",
+            "\u{115F}",
+            "\u{3164} \u{200D}",
+            "\u{2800}",
+        ] {
+            assert_eq!(DisplayName::parse(blank), Err(CodeError::Empty), "{blank:?}");
+        }
+        assert!(
+            DisplayName::parse("Mohammad\u{200C}Reza").is_ok(),
+            "a joiner within a name"
+        );
         assert!(DisplayName::parse("Jan\u{200E} Jansen").is_ok(), "a pasted mark");
         assert_eq!(
             DisplayName::parse("  Zoë van 't Hof-Đurić ").unwrap().as_str(),

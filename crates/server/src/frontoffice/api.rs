@@ -687,7 +687,7 @@ async fn reset_recovery_email(
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NoSuchMembership),
-        (status = 409, description = "No account, or it is confirmed already", body = Problem, content_type = PROBLEM_JSON),
+        (status = 409, description = "No account, no address to send the mail to, or it is confirmed already", body = Problem, content_type = PROBLEM_JSON),
         (status = 422, response = NotACardNumber),
         (status = 503, response = Unavailable),
     )

@@ -74,11 +74,14 @@ impl FromRequestParts<AppState> for AtDesk {
         let language = Language::from_request_parts(parts, state)
             .await
             .unwrap_or_default();
-        let code = Path::<HashMap<String, String>>::from_request_parts(parts, state)
-            .await
-            .ok()
-            .and_then(|Path(params)| params.get("library").cloned())
-            .and_then(|code| LibraryCode::parse(&code).ok());
+        // A path that does not decode (`%FF`) is a bad request, not a
+        // library this staff member has no role at.
+        let Ok(Path(params)) = Path::<HashMap<String, String>>::from_request_parts(parts, state).await else {
+            return Err(PageError::new(language, PageErrorKind::BadRequest).into_response());
+        };
+        let code = params
+            .get("library")
+            .and_then(|code| LibraryCode::parse(code).ok());
         let Some(staff) = signed_in(state, language, &parts.headers)
             .await
             .map_err(IntoResponse::into_response)?

@@ -63,6 +63,8 @@ pub enum DeskError {
     AlreadyRecoveryAddress,
     #[error("the login account is already confirmed")]
     AlreadyConfirmed,
+    #[error("the login account has no e-mail address to send its confirmation to")]
+    NoAccountEmail,
     /// A pending account's address is proved by its confirmation mail, not
     /// by a reset to the same address.
     #[error("the login account still waits for its confirmation at this address")]
@@ -94,6 +96,7 @@ impl DeskError {
             DeskError::NoRegistrationEmail => "no_registration_email",
             DeskError::AlreadyRecoveryAddress => "already_recovery_address",
             DeskError::AlreadyConfirmed => "account_already_confirmed",
+            DeskError::NoAccountEmail => "no_account_email",
             DeskError::AwaitingConfirmation => "awaiting_confirmation",
             DeskError::PasswordResetNotOffered => "password_reset_not_offered",
             DeskError::IdempotencyKeyReused => "idempotency_key_reused",
@@ -866,6 +869,9 @@ impl<'a> Desk<'a> {
         let account = account.ok_or(DeskError::NoLoginAccount)?;
         if account.status != AccountStatus::Pending {
             return Err(DeskError::AlreadyConfirmed);
+        }
+        if account.email.is_none() {
+            return Err(DeskError::NoAccountEmail);
         }
         selfservice::send_confirmation(self.state, &txn, &account).await?;
         self.audit(

@@ -1009,6 +1009,23 @@ async fn staff_cannot_reset_a_password_but_can_resend_the_confirmation_and_every
     .await;
     assert_eq!(confirmed.status, 409);
     assert_eq!(confirmed.body["code"], "account_already_confirmed");
+
+    // Without an address there is no mail to send, and the desk hears so.
+    let path = "/api/v1/memberships/20000034343434";
+    let cleared = call(
+        &app,
+        &token,
+        "PUT",
+        &format!("{path}/email"),
+        Some(&json!({ "email": null })),
+    )
+    .await;
+    assert_eq!((cleared.status, &cleared.body["email"]), (200, &Value::Null));
+    let nowhere = call(&app, &token, "POST", &format!("{path}/confirmation-mail"), None).await;
+    assert_eq!(nowhere.status, 409, "{:?}", nowhere.body);
+    assert_eq!(nowhere.body["code"], "no_account_email");
+    let title = nowhere.body["title"].as_str().unwrap();
+    assert!(title.contains("geen bevestigingsmail verstuurd"), "{title}");
 }
 
 #[tokio::test]
@@ -1156,6 +1173,19 @@ async fn the_console_asks_for_a_login_and_a_desk_role_and_returns_only_to_itself
         console.headers()["location"],
         "/frontoffice/DRE01",
         "one library: straight there"
+    );
+    let undecodable = staff_browser
+        .get(app.url("/frontoffice/DRE01/members/%FF"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(undecodable.status(), 400, "not a missing desk role");
+    assert!(
+        undecodable
+            .text()
+            .await
+            .unwrap()
+            .contains("Dit verzoek klopt niet")
     );
     // Two: a choice, and a way out.
     desk_library(&app, "GRO01", "Biblionet Groningen").await;
