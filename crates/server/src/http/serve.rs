@@ -1,24 +1,43 @@
 //! The listener, with the limits a public service needs and axum's own
 //! `serve` does not set: a client has 10 seconds to send a request's head
-//! (which also ends idle keep-alive connections), a head is at most 64 KiB,
+//! (which also ends idle keep-alive connections) and 10 more for its body,
+//! a head is at most 64 KiB,
 //! a node holds a bounded number of connections (with the open-file limit
 //! raised to match), and a shutdown waits at most 20 seconds for them.
 
-use std::{convert::Infallible, future::Future, net::SocketAddr, sync::Arc, time::Duration};
+use std::{
+    convert::Infallible,
+    future::Future,
+    net::SocketAddr,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+    time::Duration,
+};
 
 use axum::{Router, body::Body, extract::ConnectInfo};
-use hyper::{body::Incoming, server::conn::http1};
+use hyper::{
+    body::{Bytes, Frame, Incoming, SizeHint},
+    server::conn::http1,
+};
 use hyper_util::{
     rt::{TokioIo, TokioTimer},
     server::graceful::GracefulShutdown,
     service::TowerToHyperService,
 };
-use tokio::{net::TcpListener, sync::Semaphore};
+use tokio::{
+    net::TcpListener,
+    sync::Semaphore,
+    time::{Instant, Sleep},
+};
 use tower::ServiceExt;
 
 /// How long a client may take to send a request's head, or to start the
 /// next one on a kept-alive connection.
 const HEAD_WITHIN: Duration = Duration::from_secs(10);
+/// How long after its head a request's body must have arrived whole: a
+/// client that sends a length and then nothing would hold its connection.
+const BODY_WITHIN: Duration = Duration::from_secs(10);
 /// The most a request's head may take (hyper answers 431 beyond it).
 const MAX_HEAD_BYTES: usize = 64 * 1024;
 /// Connections one node serves at once; more wait to be accepted.
@@ -61,7 +80,7 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let service = app.clone().map_request(move |request: hyper::Request<Incoming>| {
-            let mut request = request.map(Body::new);
+            let mut request = request.map(|body| Body::new(BodyWithin::new(body)));
             request.extensions_mut().insert(ConnectInfo::<SocketAddr>(remote));
             request
         });
@@ -97,4 +116,54 @@ fn connection_limit() -> usize {
         tracing::warn!("open-file limit {files}: serving at most {limit} connections at once");
     }
     limit
+}
+
+/// A request body that fails once [`BODY_WITHIN`] has passed since the head
+/// without its end, so the handler answers (a bad request) and the
+/// connection closes. The timer is only set when the body is not all there
+/// at once, as it mostly is.
+struct BodyWithin {
+    body: Incoming,
+    deadline: Instant,
+    timer: Option<Pin<Box<Sleep>>>,
+}
+
+impl BodyWithin {
+    fn new(body: Incoming) -> Self {
+        Self {
+            body,
+            deadline: Instant::now() + BODY_WITHIN,
+            timer: None,
+        }
+    }
+}
+
+impl hyper::body::Body for BodyWithin {
+    type Data = Bytes;
+    type Error = axum::BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        if let Poll::Ready(frame) = Pin::new(&mut self.body).poll_frame(cx) {
+            return Poll::Ready(frame.map(|frame| frame.map_err(Into::into)));
+        }
+        let deadline = self.deadline;
+        let timer = self
+            .timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        match timer.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Some(Err("the request body did not arrive in time".into()))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
 }

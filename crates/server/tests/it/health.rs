@@ -383,3 +383,29 @@ async fn a_body_too_large_gets_the_endpoints_own_kind_of_error() {
     }
     app.stop().await;
 }
+
+/// A client that sends a request's head and then not all of its body does
+/// not hold the connection: after 10 s the request is refused and the
+/// connection closed, so such clients cannot use up a node's connections.
+#[tokio::test]
+async fn a_body_that_never_arrives_is_refused_and_its_connection_closed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_quiet_app().await;
+    let mut stalled = tokio::net::TcpStream::connect(app.address).await.unwrap();
+    let head = "POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\na";
+    stalled.write_all(head.as_bytes()).await.unwrap();
+    let started = Instant::now();
+
+    let mut answer = Vec::new();
+    let ended = tokio::time::timeout(Duration::from_secs(20), stalled.read_to_end(&mut answer)).await;
+    assert!(ended.is_ok(), "the connection is still open after 20 s");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("invalid_request"), "{answer}");
+    assert!(
+        started.elapsed() >= Duration::from_secs(9),
+        "{:?}",
+        started.elapsed()
+    );
+    app.stop().await;
+}
