@@ -3,7 +3,7 @@
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
-    sea_query::{Expr, OnConflict},
+    sea_query::{Expr, ExprTrait, Func, OnConflict},
 };
 use serde::Serialize;
 use si_domain::{AccountId, AccountStatus, Email, Username};
@@ -92,10 +92,12 @@ impl<'c, C: ConnectionTrait> Accounts<'c, C> {
             .transpose()
     }
 
-    /// Every account on a recovery address: families share addresses.
+    /// Every account on a recovery address, in any case: families share
+    /// addresses, and `Ouders@…` and `ouders@…` reach the same mailbox.
     pub async fn by_email(&self, email: &Email) -> Result<Vec<Account>, StoreError> {
+        let lower_case = email.as_str().to_ascii_lowercase();
         account::Entity::find()
-            .filter(account::Column::Email.eq(email.as_str()))
+            .filter(Expr::expr(Func::lower(Expr::col(account::Column::Email))).eq(lower_case))
             .order_by_asc(account::Column::Username)
             .all(self.conn)
             .await?

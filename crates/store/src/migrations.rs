@@ -21,6 +21,9 @@ struct Migration {
     /// Columns added to existing tables, and the values they start with.
     columns: fn() -> Vec<(TableAlterStatement, UpdateStatement)>,
     indexes: fn() -> Vec<IndexCreateStatement>,
+    /// Plain SQL, the same on both databases, for what the builders cannot
+    /// write for SQLite (an index on an expression); run last.
+    statements: &'static [&'static str],
 }
 
 const MIGRATIONS: &[Migration] = &[
@@ -31,6 +34,7 @@ const MIGRATIONS: &[Migration] = &[
         tables: foundation_tables,
         columns: Vec::new,
         indexes: foundation_indexes,
+        statements: &[],
     },
     Migration {
         version: 2,
@@ -39,6 +43,7 @@ const MIGRATIONS: &[Migration] = &[
         tables: openid_connect_tables,
         columns: Vec::new,
         indexes: openid_connect_indexes,
+        statements: &[],
     },
     Migration {
         version: 3,
@@ -47,6 +52,7 @@ const MIGRATIONS: &[Migration] = &[
         tables: refresh_family_tables,
         columns: Vec::new,
         indexes: refresh_family_indexes,
+        statements: &[],
     },
     Migration {
         version: 4,
@@ -55,6 +61,7 @@ const MIGRATIONS: &[Migration] = &[
         tables: account_link_tables,
         columns: Vec::new,
         indexes: account_link_indexes,
+        statements: &[],
     },
     Migration {
         version: 5,
@@ -63,6 +70,7 @@ const MIGRATIONS: &[Migration] = &[
         tables: frontoffice_tables,
         columns: Vec::new,
         indexes: frontoffice_indexes,
+        statements: &[],
     },
     Migration {
         version: 6,
@@ -71,6 +79,7 @@ const MIGRATIONS: &[Migration] = &[
         tables: legacy_import_tables,
         columns: Vec::new,
         indexes: legacy_import_indexes,
+        statements: &[],
     },
     Migration {
         version: 7,
@@ -79,6 +88,7 @@ const MIGRATIONS: &[Migration] = &[
         tables: Vec::new,
         columns: Vec::new,
         indexes: refresh_families_by_session,
+        statements: &[],
     },
     Migration {
         version: 8,
@@ -87,6 +97,7 @@ const MIGRATIONS: &[Migration] = &[
         tables: Vec::new,
         columns: session_token_column,
         indexes: session_token_index,
+        statements: &[],
     },
     Migration {
         version: 9,
@@ -95,6 +106,7 @@ const MIGRATIONS: &[Migration] = &[
         tables: Vec::new,
         columns: previous_session_token_column,
         indexes: previous_session_token_index,
+        statements: &[],
     },
     Migration {
         version: 10,
@@ -103,6 +115,22 @@ const MIGRATIONS: &[Migration] = &[
         tables: Vec::new,
         columns: throttle_in_flight_columns,
         indexes: Vec::new,
+        statements: &[],
+    },
+    Migration {
+        version: 11,
+        name: "0011_addresses_in_any_case",
+        drops: &[],
+        tables: Vec::new,
+        columns: Vec::new,
+        indexes: Vec::new,
+        // Recovery addresses are found in any case (`Ouders@…` by `ouders@…`).
+        // Local parts are ASCII and domains are stored lower-case, so `LOWER`
+        // means the same on both databases.
+        statements: &[
+            "DROP INDEX ix_accounts_email",
+            "CREATE INDEX ix_accounts_email_lower ON accounts (LOWER(email))",
+        ],
     },
 ];
 
@@ -147,6 +175,9 @@ pub(crate) async fn apply(db: &DatabaseConnection, now_millis: i64) -> Result<Ve
         }
         for index in (migration.indexes)() {
             txn.execute(&index).await?;
+        }
+        for statement in migration.statements {
+            txn.execute_unprepared(statement).await?;
         }
         txn.commit().await?;
         applied.push(migration.name);

@@ -390,23 +390,27 @@ async fn mail_reset_link(state: &AppState, typed: &str, asked_in: Language) -> R
     Ok(())
 }
 
-/// One mail listing every username on the address (families share one).
-async fn mail_usernames(state: &AppState, email: &Email, asked_in: Language) -> Result<(), QueueError> {
-    let usernames: Vec<String> = state
+/// One mail listing every username on the address, typed in any case
+/// (families share one). It goes to the address as the accounts have it.
+async fn mail_usernames(state: &AppState, typed: &Email, asked_in: Language) -> Result<(), QueueError> {
+    let accounts: Vec<_> = state
         .store
         .accounts()
-        .by_email(email)
+        .by_email(typed)
         .await?
         .into_iter()
         .filter(|account| account.status != AccountStatus::Disabled)
+        .collect();
+    let Some(on_record) = accounts.first().and_then(|account| account.email.clone()) else {
+        return Ok(());
+    };
+    let usernames = accounts
+        .iter()
         .map(|account| account.username.as_str().to_owned())
         .collect();
-    if usernames.is_empty() {
-        return Ok(());
-    }
     let txn = state.store.begin().await?;
-    if may_send_recovery_mail(&txn, &email.as_str().to_lowercase()).await? {
-        mail::queue(&txn, email, asked_in, &Mail::ForgotUsername { usernames }).await?;
+    if may_send_recovery_mail(&txn, &on_record.as_str().to_ascii_lowercase()).await? {
+        mail::queue(&txn, &on_record, asked_in, &Mail::ForgotUsername { usernames }).await?;
     }
     txn.commit().await?;
     Ok(())

@@ -400,6 +400,56 @@ async fn the_answer_tells_nothing_about_which_usernames_and_addresses_exist() {
     app.stop().await;
 }
 
+/// The address is found however it is typed, the mail goes to it as the
+/// accounts have it, and every spelling counts towards the same limit.
+#[tokio::test]
+async fn a_username_reminder_finds_the_address_in_any_case() {
+    let smtp = SmtpServer::start();
+    let app = app_with_mail(&smtp).await;
+    for (username, address) in [
+        ("daan", "Ouders.Jansen@Example.NL"),
+        ("evaj", "ouders.jansen@example.nl"),
+    ] {
+        app.store
+            .accounts()
+            .create(NewAccount {
+                username: Username::parse(username).unwrap(),
+                email: Some(Email::parse(address).unwrap()),
+                status: AccountStatus::Active,
+                language: "nl".into(),
+                password_hash: None,
+            })
+            .await
+            .unwrap();
+    }
+    let member_browser = browser();
+    for typed in [
+        "ouders.jansen@example.nl",
+        "OUDERS.JANSEN@EXAMPLE.NL",
+        "Ouders.Jansen@example.nl",
+        "oUDERS.jANSEN@example.nl",
+    ] {
+        let (status, _) = submit(&app, &member_browser, "/forgot-username", &[("email", typed)]).await;
+        assert_eq!(status, 200);
+    }
+    let received = smtp.wait_for_async(3).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        smtp.received().len(),
+        3,
+        "one address, however typed: three mails"
+    );
+    for reminder in &received {
+        assert_eq!(reminder.to, ["Ouders.Jansen@example.nl"], "the address on record");
+        let text = text_of(reminder);
+        assert!(
+            text.contains("daan") && text.contains("evaj"),
+            "both usernames: {text}"
+        );
+    }
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn asking_again_and_again_sends_three_mails_not_a_flood() {
     let smtp = SmtpServer::start();

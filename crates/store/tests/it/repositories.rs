@@ -272,24 +272,39 @@ async fn usernames_are_unique_exactly_as_typed_and_case_sensitive() {
 async fn every_account_on_a_shared_family_address_is_found() {
     let (store, _db) = fresh_store().await;
     let accounts = store.accounts();
-    for child in ["sanne2015", "pieter2017", "moeder"] {
-        accounts
-            .create(new_account(child, Some("Familie@Example.NL")))
-            .await
-            .unwrap();
+    for (member, address) in [
+        ("sanne2015", "Familie@Example.NL"),
+        ("pieter2017", "Familie@Example.NL"),
+        ("moeder", "familie@example.nl"),
+        ("vader", "FAMILIE@example.nl"),
+    ] {
+        accounts.create(new_account(member, Some(address))).await.unwrap();
     }
-    accounts
-        .create(new_account("buurman", Some("buurman@example.nl")))
-        .await
-        .unwrap();
-    let names: Vec<String> = accounts
-        .by_email(&email("Familie@example.nl"))
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|a| a.username.to_string())
-        .collect();
-    assert_eq!(names, ["moeder", "pieter2017", "sanne2015"]);
+    for (member, address) in [
+        ("buurman", "buurman@example.nl"),
+        ("nicht", "familie2@example.nl"),
+    ] {
+        accounts.create(new_account(member, Some(address))).await.unwrap();
+    }
+    for typed in ["Familie@example.nl", "familie@EXAMPLE.nl", "fAmIlIe@example.nl"] {
+        let found: Vec<(String, String)> = accounts
+            .by_email(&email(typed))
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|a| (a.username.to_string(), a.email.unwrap().to_string()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("moeder".into(), "familie@example.nl".into()),
+                ("pieter2017".into(), "Familie@example.nl".into()),
+                ("sanne2015".into(), "Familie@example.nl".into()),
+                ("vader".into(), "FAMILIE@example.nl".into()),
+            ],
+            "typed {typed}: every account on the address in any case, each as stored"
+        );
+    }
 }
 
 #[tokio::test]
@@ -787,6 +802,31 @@ async fn a_session_from_before_the_token_step_keeps_its_cookie() {
     assert_eq!(store.migrate().await.unwrap(), ["0008_session_tokens"]);
     let found = store.sessions().find("before").await.unwrap().unwrap();
     assert_eq!(found.digest, "before");
+}
+
+/// Addresses stored before the step that finds them in any case are found
+/// in any case after it.
+#[tokio::test]
+async fn addresses_from_before_the_any_case_step_are_found_in_any_case() {
+    use sea_orm::ConnectionTrait;
+    let (store, _database) = fresh_store().await;
+    let undo = "DROP INDEX ix_accounts_email_lower; \
+        CREATE INDEX ix_accounts_email ON accounts (email); \
+        DELETE FROM schema_migrations WHERE version = 11";
+    store.connection().execute_unprepared(undo).await.unwrap();
+    store
+        .accounts()
+        .create(new_account("daan", Some("Ouders@example.nl")))
+        .await
+        .unwrap();
+    assert_eq!(store.migrate().await.unwrap(), ["0011_addresses_in_any_case"]);
+    let found = store
+        .accounts()
+        .by_email(&email("ouders@example.nl"))
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].username.as_str(), "daan");
 }
 
 mod outbox {
