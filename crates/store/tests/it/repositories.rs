@@ -899,6 +899,36 @@ mod outbox {
         assert_eq!(store.outbox().status().await.unwrap().sending, 300);
     }
 
+    /// A claim passes over the mails another worker is claiming, rather than
+    /// waiting for them: on PostgreSQL, two claims that waited on each
+    /// other's rows deadlocked. (SQLite has one writer: the second claim
+    /// comes after the first.)
+    #[tokio::test]
+    async fn a_claim_passes_over_mails_another_worker_is_still_claiming() {
+        let (store, _clock, database) = store_with_clock().await;
+        let to = email("sanne@example.nl");
+        let mails = (0..20).map(|n| mail(&to, n)).collect();
+        store.outbox().enqueue_many(mails).await.unwrap();
+        let clock = Arc::new(FixedClock::at(datetime!(2024-06-19 10:00 UTC)));
+        let other = Store::connect(&database.url, clock).await.unwrap();
+        let lease = Duration::from_secs(60);
+        let claiming = store.begin().await.unwrap();
+        let first = claiming.outbox().claim("node-a", 10, lease).await.unwrap();
+        let other_outbox = other.outbox();
+        let second = if database.is_postgres() {
+            let passing_over = other_outbox.claim("node-b", 10, lease);
+            let second = tokio::time::timeout(Duration::from_secs(5), passing_over).await;
+            claiming.commit().await.unwrap();
+            second.expect("node-b waited for node-a's rows").unwrap()
+        } else {
+            claiming.commit().await.unwrap();
+            other_outbox.claim("node-b", 10, lease).await.unwrap()
+        };
+        let ids: BTreeSet<i64> = first.iter().chain(&second).map(|mail| mail.id).collect();
+        assert_eq!((first.len(), second.len(), ids.len()), (10, 10, 20));
+        assert_eq!(store.outbox().status().await.unwrap().sending, 20);
+    }
+
     #[tokio::test]
     async fn a_worker_still_sending_renews_its_lease_and_keeps_its_mails() {
         let (store, clock, _db) = store_with_clock().await;
