@@ -15,6 +15,13 @@ use crate::{
     error::parse_stored,
 };
 
+/// A username an account gave up, held for it until `until`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldName {
+    pub username: String,
+    pub until: OffsetDateTime,
+}
+
 /// What a new account starts with. The id is drawn here, from the OS generator.
 #[derive(Debug, Clone)]
 pub struct NewAccount {
@@ -198,6 +205,25 @@ impl<'c, C: ConnectionTrait> Accounts<'c, C> {
         .exec_without_returning(self.conn)
         .await?;
         Ok(true)
+    }
+
+    /// The usernames this account gave up that are still held for it, the
+    /// one held shortest first.
+    pub async fn names_held_for(&self, id: &AccountId) -> Result<Vec<HeldName>, StoreError> {
+        username_reservation::Entity::find()
+            .filter(username_reservation::Column::AccountId.eq(id.to_string()))
+            .filter(username_reservation::Column::ReservedUntil.gt(self.clock.now_millis()))
+            .order_by_asc(username_reservation::Column::ReservedUntil)
+            .all(self.conn)
+            .await?
+            .into_iter()
+            .map(|row| {
+                Ok(HeldName {
+                    until: millis_to_time("name held until", row.reserved_until)?,
+                    username: row.username,
+                })
+            })
+            .collect()
     }
 
     /// Whether a new account may take `username`: no account has it and it is

@@ -132,6 +132,15 @@ const MIGRATIONS: &[Migration] = &[
             "CREATE INDEX ix_accounts_email_lower ON accounts (LOWER(email))",
         ],
     },
+    Migration {
+        version: 12,
+        name: "0012_names_held_by_account",
+        drops: &[],
+        tables: Vec::new,
+        columns: Vec::new,
+        indexes: names_held_by_account,
+        statements: &[],
+    },
 ];
 
 const LEDGER: &str = "schema_migrations";
@@ -757,6 +766,16 @@ fn throttle_in_flight_columns() -> Vec<(TableAlterStatement, UpdateStatement)> {
             )
         })
         .collect()
+}
+
+/// The names an account holds (a member may hold only a few at once).
+fn names_held_by_account() -> Vec<IndexCreateStatement> {
+    vec![index_on(
+        "ix_username_reservations_account",
+        "username_reservations",
+        &["account_id", "reserved_until"],
+        false,
+    )]
 }
 
 /// Single-use links mailed to members: confirm the account, reset the

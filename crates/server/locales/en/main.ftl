@@ -121,6 +121,10 @@ username-same = This is your username already.
 username-taken = This username is in use already. Choose another one.
 username-changed = Your username has been changed. From now on, log in with your new username.
 username-changed-meanwhile = Your username was changed a moment ago, in another window or tab. Below is what it is now; to choose another one, try again.
+username-too-many-held = You have changed your username several times lately: your old usernames are still held for you. You can change it again in { $days ->
+        [one] 1 day
+       *[other] { $days } days
+    }, or take back one of your old usernames now.
 
 # Confirming a new login account
 confirm-expired-body = The link in your confirmation mail has expired. Ask for a new mail; its link works for another week.

@@ -121,6 +121,10 @@ username-same = Dit is al je gebruikersnaam.
 username-taken = Deze gebruikersnaam is al in gebruik. Kies een andere.
 username-changed = Je gebruikersnaam is gewijzigd. Log voortaan in met je nieuwe gebruikersnaam.
 username-changed-meanwhile = Je gebruikersnaam is net al gewijzigd, in een ander venster of tabblad. Hieronder staat hoe hij nu is; wil je een andere, probeer het dan opnieuw.
+username-too-many-held = Je hebt je gebruikersnaam de laatste tijd al vaak gewijzigd: je oude gebruikersnamen worden nog voor je vastgehouden. Je kunt hem weer wijzigen over { $days ->
+        [one] 1 dag
+       *[other] { $days } dagen
+    }, of nu een van je oude gebruikersnamen terugnemen.
 
 # Bevestigen van een nieuw inlogaccount
 confirm-expired-body = De link in je bevestigingsmail is verlopen. Vraag een nieuwe mail aan; de link daarin werkt weer een week.

@@ -48,6 +48,9 @@ pub const EMAIL_PATH: &str = "/account/email";
 pub const EMAIL_CONFIRM_PATH: &str = "/account/email/confirm";
 /// How long a username given up stays held for its former owner.
 const HOLD_DAYS: i64 = 90;
+/// Names one member may hold at once by renaming: enough to correct a typo
+/// twice, too few to keep names (future card numbers) from other members.
+const MOST_NAMES_HELD: usize = 3;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "account.html")]
@@ -132,6 +135,14 @@ pub async fn change_username(
     if new == account.username {
         return page(&state, language, &headers, &account, refuse("username-same")).await;
     }
+    if let Some(days) = days_until_renaming_again(&state, language, &account, &new).await? {
+        let refusal = Outcome {
+            new_username: typed,
+            username_error: Some(language.text_with("username-too-many-held", &[("days", days.into())])),
+            ..Outcome::default()
+        };
+        return page(&state, language, &headers, &account, refusal).await;
+    }
     let hold_until = state.clock().now() + time::Duration::days(HOLD_DAYS);
     // The recovery address hears of it: on a shared computer it may not
     // have been the member, who would otherwise only find out at the next login.
@@ -191,6 +202,24 @@ pub async fn change_username(
         }
         Err(err) => Err(PageError::internal(language, &err)),
     }
+}
+
+/// In how many days the member may rename again, when `MOST_NAMES_HELD`
+/// names are held for them already; taking one of them back is always allowed.
+async fn days_until_renaming_again(
+    state: &AppState,
+    language: Language,
+    account: &Account,
+    new: &Username,
+) -> Result<Option<i64>, PageError> {
+    let held = state.store.accounts().names_held_for(&account.id).await;
+    let held = held.map_err(|e| PageError::internal(language, &e))?;
+    if held.len() < MOST_NAMES_HELD || held.iter().any(|name| name.username == new.as_str()) {
+        return Ok(None);
+    }
+    let freed_first = held[held.len() - MOST_NAMES_HELD].until;
+    let seconds = (freed_first - state.clock().now()).whole_seconds();
+    Ok(Some((seconds + 86_399) / 86_400))
 }
 
 pub async fn change_password(

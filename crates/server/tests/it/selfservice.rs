@@ -900,6 +900,58 @@ async fn ask_address_change(
         .unwrap()
 }
 
+/// Each rename holds the old name for the member: three are held at most,
+/// so no one keeps a row of names (future card numbers) from others.
+#[tokio::test]
+async fn a_member_holds_three_old_names_at_most() {
+    let app = spawn_app().await;
+    member(&app.store, "sanne").await;
+    let member_browser = logged_in_to_account(&app, "sanne", PASSWORD).await;
+    for new in ["sanne.a", "sanne.b", "sanne.c"] {
+        let (status, page) = submit(&app, &member_browser, "/account", &[("username", new)]).await;
+        assert_eq!(status, 200, "{new}: {page}");
+    }
+    let (status, page) = submit(&app, &member_browser, "/account", &[("username", "sanne.d")]).await;
+    assert_eq!(status, 400);
+    assert!(
+        page.contains(
+            "Je kunt hem weer wijzigen over 90 dagen, of nu een van je oude gebruikersnamen terugnemen."
+        ),
+        "{page}"
+    );
+    assert!(
+        page.contains(r#"value="sanne.d""#),
+        "what was typed stays: {page}"
+    );
+    let nobody = app
+        .store
+        .accounts()
+        .by_username(&Username::parse("sanne.d").unwrap())
+        .await;
+    assert!(nobody.unwrap().is_none());
+    assert!(
+        app.store
+            .accounts()
+            .is_free(&Username::parse("sanne.d").unwrap())
+            .await
+            .unwrap()
+    );
+
+    let (status, page) = submit(&app, &member_browser, "/account", &[("username", "sanne")]).await;
+    assert_eq!(status, 200, "an old name is taken back: {page}");
+    let held = app
+        .store
+        .accounts()
+        .by_username(&Username::parse("sanne").unwrap())
+        .await;
+    let account = held.unwrap().expect("sanne again");
+    let held = app.store.accounts().names_held_for(&account.id).await.unwrap();
+    let mut held: Vec<_> = held.iter().map(|name| name.username.as_str()).collect();
+    held.sort();
+    assert_eq!(held, ["sanne.a", "sanne.b", "sanne.c"]);
+    app.stop().await;
+}
+
 async fn logged_in_to_account(app: &TestApp, username: &str, password: &str) -> reqwest::Client {
     let member_browser = browser();
     let response = post_login(&member_browser, &app.url("/login"), username, password).await;

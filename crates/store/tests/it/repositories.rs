@@ -374,6 +374,51 @@ async fn a_username_change_from_a_name_the_account_no_longer_has_changes_nothing
     assert!(accounts.is_free(&username("sanne.b")).await.unwrap());
 }
 
+/// The names an account gave up are listed while they are held for it,
+/// the one held shortest first, and no longer once their time is up.
+#[tokio::test]
+async fn the_names_held_for_an_account_are_listed_until_their_time_is_up() {
+    let (store, clock, _db) = store_with_clock().await;
+    let accounts = store.accounts();
+    let mut account = accounts.create(new_account("sanne", None)).await.unwrap();
+    let other = accounts.create(new_account("daan", None)).await.unwrap();
+    let start = si_store::Clock::now(&clock);
+    for (n, new) in ["sanne.a", "sanne.b"].into_iter().enumerate() {
+        let hold_until = start + si_store::time::Duration::days(10 - n as i64);
+        assert!(
+            accounts
+                .change_username(&account, &username(new), hold_until)
+                .await
+                .unwrap()
+        );
+        account = accounts.by_id(&account.id).await.unwrap().unwrap();
+    }
+    let until = start + si_store::time::Duration::days(20);
+    assert!(
+        accounts
+            .change_username(&other, &username("daan.b"), until)
+            .await
+            .unwrap()
+    );
+
+    let held = accounts.names_held_for(&account.id).await.unwrap();
+    let held: Vec<_> = held
+        .iter()
+        .map(|name| (name.username.as_str(), name.until))
+        .collect();
+    assert_eq!(
+        held,
+        [
+            ("sanne.a", start + si_store::time::Duration::days(9)),
+            ("sanne", start + si_store::time::Duration::days(10)),
+        ]
+    );
+    clock.advance(si_store::time::Duration::days(9));
+    let held = accounts.names_held_for(&account.id).await.unwrap();
+    assert_eq!(held.len(), 1, "{held:?}");
+    assert_eq!(held[0].username, "sanne");
+}
+
 #[tokio::test]
 async fn one_account_can_hold_memberships_at_several_libraries() {
     let (store, _db) = fresh_store().await;
