@@ -431,10 +431,19 @@ pub async fn ask_to_confirm_email(
             "email-confirm-body",
         )
         .with_button(EMAIL_CONFIRM_PATH, &query.token, "email-confirm-button"),
-        _ => NoticePage::new(language, ACCOUNT_PATH, "link-expired-title", "link-expired-body")
-            .with_link(ACCOUNT_PATH, "account-to-account"),
+        dead => dead_email_link(language, &dead),
     };
     Ok(page.into_response())
+}
+
+/// A change-of-address link that does not work: a mangled one is told apart
+/// from one used or expired, as the other mailed links do.
+fn dead_email_link(language: Language, dead: &LinkState) -> NoticePage {
+    let (title, body) = match dead {
+        LinkState::Unknown => ("link-unknown-title", "email-link-unknown-body"),
+        _ => ("link-expired-title", "email-link-expired-body"),
+    };
+    NoticePage::new(language, ACCOUNT_PATH, title, body).with_link(ACCOUNT_PATH, "account-to-account")
 }
 
 /// The button on that page: the address becomes the recovery address.
@@ -455,25 +464,26 @@ pub async fn confirm_email(
             ..
         }) = spent
         else {
-            return Ok(false);
+            return Ok(Err(spent));
         };
         txn.accounts().set_verified_email(&account, &email).await?;
         // Links mailed to the old address no longer set a password.
         txn.account_links().end_password_links(&account).await?;
         txn.commit().await?;
-        Ok::<_, StoreError>(true)
+        Ok::<_, StoreError>(Ok(()))
     }
     .await;
     let page = match confirmed.map_err(|e| PageError::internal(language, &e))? {
-        true => NoticePage::new(
+        Ok(()) => NoticePage::new(
             language,
             ACCOUNT_PATH,
             "email-changed-title",
             "email-changed-body",
-        ),
-        false => NoticePage::new(language, ACCOUNT_PATH, "link-expired-title", "link-expired-body"),
+        )
+        .with_link(ACCOUNT_PATH, "account-to-account"),
+        Err(dead) => dead_email_link(language, &dead),
     };
-    Ok(page.with_link(ACCOUNT_PATH, "account-to-account").into_response())
+    Ok(page.into_response())
 }
 
 /// Whose current password is asked, in which session.

@@ -1106,6 +1106,21 @@ async fn a_member_changes_password_and_address_from_the_account_page() {
         .unwrap();
     let again = again.text().await.unwrap();
     assert!(again.contains("Deze link werkt niet meer"), "used once: {again}");
+    assert!(again.contains("Vul het nieuwe adres dan opnieuw in"), "{again}");
+    let mangled = &link[..link.len() - 5];
+    let page = browser().get(mangled).send().await.unwrap().text().await.unwrap();
+    assert!(
+        page.contains("Deze link klopt niet") && page.contains("maar een deel van gekopieerd"),
+        "a mangled link is not called used: {page}"
+    );
+    let mangled_token = &token[..token.len() - 5];
+    let again = browser()
+        .post(app.url("/account/email/confirm"))
+        .form(&[("token", mangled_token)])
+        .send()
+        .await
+        .unwrap();
+    assert!(again.text().await.unwrap().contains("Deze link klopt niet"));
     app.stop().await;
 }
 
