@@ -480,7 +480,7 @@ async fn subscription_types(State(state): State<AppState>, caller: Caller) -> Re
 #[utoipa::path(
     post, path = "/api/v1/memberships", tag = "desk",
     security(("library_system" = ["desk:register"])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Any unique string of 1 to 255 characters")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Any unique string of 1 to 255 visible ASCII characters, no spaces", pattern = "^[!-~]{1,255}$")),
     request_body = RegistrationRequest,
     responses(
         (status = 201, description = "Registered", body = Registered),
@@ -508,10 +508,12 @@ async fn register(
         }
         let key = match headers.get("idempotency-key").map(HeaderValue::to_str) {
             None => None,
-            Some(Ok(key)) if (1..=255).contains(&key.len()) => Some(key),
+            Some(Ok(key)) if (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic()) => {
+                Some(key)
+            }
             Some(_) => {
                 return Err(Refusal::Unreadable(
-                    "Idempotency-Key must be 1 to 255 visible ASCII characters".into(),
+                    "Idempotency-Key must be 1 to 255 visible ASCII characters, no spaces".into(),
                 ));
             }
         };

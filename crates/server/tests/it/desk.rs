@@ -414,6 +414,16 @@ async fn a_repeated_request_with_the_same_idempotency_key_registers_once() {
     assert_eq!(reused.status, 422);
     assert_eq!(reused.body["code"], "idempotency_key_reused");
 
+    for unusable in ["wise 7f3a", &"k".repeat(256)] {
+        let key = [("idempotency-key", unusable)];
+        let refused = call_with(&app, &token, "POST", "/api/v1/memberships", Some(&other), &key).await;
+        assert_eq!(refused.status, 400, "{unusable}");
+        assert_eq!(
+            refused.body["detail"],
+            "Idempotency-Key must be 1 to 255 visible ASCII characters, no spaces"
+        );
+    }
+
     let without_key = call(&app, &token, "POST", "/api/v1/memberships", Some(&request)).await;
     assert_eq!(without_key.status, 409);
     assert_eq!(without_key.body["code"], "card_number_registered");
