@@ -204,6 +204,7 @@ desk-field-discount-not-an-amount = Enter the discount as an amount in euros, su
 desk-field-discount-exceeds-fee = The discount is higher than the subscription fee.
 desk-field-invalid-language = Choose Dutch (nl) or English (en).
 desk-field-username-required = Enter the username of the existing login account.
+desk-field-username-without-existing-account = A username belongs only with an existing login account (login_account: existing).
 desk-field-invalid-username = A username has 4 to 80 characters: letters, digits and _ - @ .
 desk-field-account-not-found = There is no login account with this username. Note: upper and lower case letters differ.
 desk-field-account-of-another-birth-date = This login account belongs to someone with another birth date. Check the username (case-sensitive) and the birth date of this registration with the member.

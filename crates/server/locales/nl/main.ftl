@@ -204,6 +204,7 @@ desk-field-discount-not-an-amount = Vul de korting in als bedrag in euro's, zoal
 desk-field-discount-exceeds-fee = De korting is hoger dan de abonnementskosten.
 desk-field-invalid-language = Kies Nederlands (nl) of Engels (en).
 desk-field-username-required = Vul de gebruikersnaam van het bestaande inlogaccount in.
+desk-field-username-without-existing-account = Een gebruikersnaam hoort alleen bij een bestaand inlogaccount (login_account: existing).
 desk-field-invalid-username = Een gebruikersnaam heeft 4 tot 80 tekens: letters, cijfers en _ - @ .
 desk-field-account-not-found = Er is geen inlogaccount met deze gebruikersnaam. Let op: hoofdletters en kleine letters zijn verschillend.
 desk-field-account-of-another-birth-date = Dit inlogaccount hoort bij iemand met een andere geboortedatum. Controleer met de klant de gebruikersnaam (hoofdlettergevoelig) en de geboortedatum van deze inschrijving.

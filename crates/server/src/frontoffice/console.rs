@@ -361,7 +361,8 @@ impl RegisterForm {
             subscription_type: self.subscription_type.clone(),
             discount_cents: discount,
             login_account: mode,
-            username: Some(self.username.clone()),
+            // Left in the form from an earlier choice, it means nothing now.
+            username: (mode == LoginAccountMode::Existing).then(|| self.username.clone()),
             language: None,
         };
         (request, discount_error)

@@ -55,7 +55,8 @@ pub struct RegistrationRequest {
     #[serde(default)]
     pub login_account: LoginAccountMode,
     /// The existing account's username, exactly as the member spells it
-    /// (case-sensitive); only with `login_account: existing`.
+    /// (case-sensitive); only with `login_account: existing`, refused with
+    /// the others.
     #[serde(default)]
     #[schema(pattern = "^[A-Za-z0-9_.@-]{4,80}$")]
     pub username: Option<String>,
@@ -144,7 +145,17 @@ impl RegistrationRequest {
             Some(code) => Language::from_code(code),
         };
         check(language.is_some(), "language", "invalid_language");
+        let username_given = self
+            .username
+            .as_deref()
+            .is_some_and(|typed| !typed.trim().is_empty());
         let login_account = match self.login_account {
+            LoginAccountMode::None | LoginAccountMode::New if username_given => {
+                // A library system that meant to link an existing account
+                // must not get a new one (or none) without hearing of it.
+                check(false, "username", "username_without_existing_account");
+                None
+            }
             LoginAccountMode::None => Some(LoginAccountChoice::None),
             LoginAccountMode::New => {
                 let has_email = matches!(email, Ok(Some(_)));

@@ -564,6 +564,13 @@ async fn bad_input_gets_a_problem_with_a_message_per_field_and_writes_nothing() 
     let mut undeliverable = adult("20000010101017", r#""anna de boer"@example.nl"#);
     undeliverable["login_account"] = json!("new");
     checks.push((undeliverable, "email", "invalid_email"));
+    // A username means "link this account": a new one, or none, would not.
+    for (card, mode) in [("20000010101019", "new"), ("20000010101020", "none")] {
+        let mut meant_to_link = adult(card, "x@example.nl");
+        meant_to_link["login_account"] = json!(mode);
+        meant_to_link["username"] = json!("sanne");
+        checks.push((meant_to_link, "username", "username_without_existing_account"));
+    }
     for (request, field, code) in checks {
         let answer = call(&app, &token, "POST", "/api/v1/memberships", Some(&request)).await;
         assert_eq!(answer.status, 422, "{request}");
