@@ -126,7 +126,8 @@ impl Email {
     /// Every hidden character becomes one `*`. The local part keeps its first and last
     /// character when it has at least 4 characters, and only its first otherwise
     /// (`jan` → `j**`). Of the domain, the first label keeps only its first character and
-    /// the other labels stay visible (`mail.example.nl` → `m***.example.nl`).
+    /// the other labels stay visible (`mail.example.nl` → `m***.example.nl`). A part of
+    /// one character, whose first would be all of it, is hidden (`a@b.nl` → `*@*.nl`).
     pub fn masked(&self) -> String {
         let local = self.local_part();
         let local_keeps_last = local.chars().count() >= 4;
@@ -140,13 +141,14 @@ impl Email {
     }
 }
 
-/// Replaces every character by `*` except the first and, if asked, the last.
+/// Replaces every character by `*` except the first and, if asked, the last;
+/// all of a part of one character.
 fn mask(part: &str, keep_last: bool) -> String {
     let last = part.chars().count().saturating_sub(1);
     part.chars()
         .enumerate()
         .map(|(i, c)| {
-            if i == 0 || (keep_last && i == last) {
+            if last > 0 && (i == 0 || (keep_last && i == last)) {
                 c
             } else {
                 '*'
@@ -403,7 +405,8 @@ mod tests {
         assert_eq!(masked("jansen@example.nl"), "j****n@e******.nl");
         assert_eq!(masked("jans@example.nl"), "j**s@e******.nl");
         assert_eq!(masked("jan@example.nl"), "j**@e******.nl");
-        assert_eq!(masked("j@x.nl"), "j@x.nl");
+        assert_eq!(masked("j@x.nl"), "*@*.nl");
+        assert_eq!(masked("jo@xy.nl"), "j*@x*.nl");
         assert_eq!(masked("jansen@mail.example.co.uk"), "j****n@m***.example.co.uk");
     }
 
@@ -451,14 +454,16 @@ mod tests {
             let (masked_first, masked_others) = masked_domain.split_once('.').unwrap();
 
             prop_assert_eq!(masked_local.len(), local.len());
-            prop_assert_eq!(masked_local.chars().next(), local.chars().next());
+            let visible_head = usize::from(local.len() > 1);
+            prop_assert_eq!(&masked_local[..visible_head], &local[..visible_head]);
             let visible_tail = if local.len() >= 4 { 1 } else { 0 };
-            let hidden = &masked_local[1..local.len() - visible_tail];
+            let hidden = &masked_local[visible_head..local.len() - visible_tail];
             prop_assert!(hidden.chars().all(|c| c == '*'));
             prop_assert_eq!(&masked_local[local.len() - visible_tail..], &local[local.len() - visible_tail..]);
 
-            prop_assert_eq!(masked_first.chars().next(), first_label.chars().next());
-            prop_assert!(masked_first[1..].chars().all(|c| c == '*'));
+            let visible_head = usize::from(first_label.len() > 1);
+            prop_assert_eq!(&masked_first[..visible_head], &first_label[..visible_head]);
+            prop_assert!(masked_first[visible_head..].chars().all(|c| c == '*'));
             prop_assert_eq!(masked_first.len(), first_label.len());
             prop_assert_eq!(masked_others, other_labels);
         }
