@@ -580,12 +580,7 @@ pub async fn register(
                 _ => "form",
             };
             page.errors = vec![(field.into(), refusal(&desk, language, &error))];
-            let status = match error {
-                DeskError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-                DeskError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-                _ => StatusCode::CONFLICT,
-            };
-            Ok(show((page, token), status))
+            Ok(show((page, token), refusal_status(&error)))
         }
     }
 }
@@ -697,7 +692,8 @@ pub async fn member(
 #[derive(Default)]
 struct Outcome {
     done: Option<String>,
-    error: Option<String>,
+    /// Why the action was refused, and the page's status for it.
+    refused: Option<(StatusCode, String)>,
     asking: bool,
     username: String,
     email_form: EmailForm,
@@ -773,16 +769,23 @@ async fn member_page(
         asking: outcome.asking,
         question: language.text_with("desk-reset-question", &[("email", membership_email.into())]),
         done: outcome.done,
-        error: outcome.error,
+        error: outcome.refused.as_ref().map(|(_, message)| message.clone()),
         username: outcome.username,
         editing_email,
     };
-    let status = if page.error.is_some() {
-        StatusCode::CONFLICT
-    } else {
-        StatusCode::OK
-    };
+    let status = outcome.refused.map_or(StatusCode::OK, |(status, _)| status);
     Ok(token.attach((status, page).into_response()))
+}
+
+/// The status of a page that shows why the desk refused: what was typed
+/// (422), the state of the registration or account (409), or the service.
+fn refusal_status(error: &DeskError) -> StatusCode {
+    match error {
+        DeskError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        DeskError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        DeskError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::CONFLICT,
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -811,8 +814,8 @@ pub async fn act(
     PageForm(form): PageForm<ActionForm>,
 ) -> Result<Response, PageError> {
     let AtDesk { staff, library } = at_desk;
-    let fail = |error: String| Outcome {
-        error: Some(error),
+    let fail = |status: StatusCode, error: String| Outcome {
+        refused: Some((status, error)),
         username: form.username.clone(),
         // A refused address stays open, as typed.
         email_form: match action.as_str() {
@@ -822,7 +825,7 @@ pub async fn act(
         ..Outcome::default()
     };
     if !csrf::is_valid(&headers, &form.csrf) {
-        let outcome = fail(language.text("login-expired-form"));
+        let outcome = fail(StatusCode::BAD_REQUEST, language.text("login-expired-form"));
         return member_page(&state, language, &headers, &staff, &library, &card, outcome).await;
     }
     let desk = desk_of(&state, &library, &staff, language);
@@ -877,7 +880,7 @@ pub async fn act(
         },
         // Nothing to show the page with: "try again in a minute".
         Err(error @ DeskError::Unavailable(_)) => return Err(PageError::internal(language, &error)),
-        Err(error) => fail(refusal(&desk, language, &error)),
+        Err(error) => fail(refusal_status(&error), refusal(&desk, language, &error)),
     };
     member_page(&state, language, &headers, &staff, &library, &card, outcome).await
 }

@@ -1372,6 +1372,73 @@ async fn a_birth_date_the_account_does_not_know_is_corrected_in_the_details() {
     assert!(linked.contains("Opbouw abonnementskosten"), "{linked}");
 }
 
+/// The member page's actions answer as the registration form does: 422 for
+/// an address that is not one, 400 for a form from elsewhere, 409 when the
+/// registration's state refuses; the registration is left as it was.
+#[tokio::test]
+async fn a_refused_member_page_action_says_why_in_its_status() {
+    let app = spawn_app().await;
+    let (staff_browser, page) = staff_at_the_register_page(&app, "DRE01", "Biblionet Drenthe").await;
+    let registered = staff_browser
+        .post(app.url("/frontoffice/DRE01/register"))
+        .form(&filled_in(&page, "20000025252525", "Piet Jansen"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(registered.status(), 201);
+    let member_page = app.url("/frontoffice/DRE01/members/20000025252525");
+    let page = staff_browser
+        .get(&member_page)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden_field(&page, "csrf");
+    let act = |action: &str, form: Vec<(&'static str, String)>| {
+        let request = staff_browser.post(format!("{member_page}/{action}")).form(&form);
+        async move {
+            let answer = request.send().await.unwrap();
+            (answer.status().as_u16(), answer.text().await.unwrap())
+        }
+    };
+
+    let (status, page) = act(
+        "email",
+        vec![("csrf", csrf.clone()), ("email", "geen adres".into())],
+    )
+    .await;
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains(r#"value="geen adres""#), "as typed: {page}");
+    let (status, page) = act(
+        "email",
+        vec![("csrf", "elders".into()), ("email", "a@example.nl".into())],
+    )
+    .await;
+    assert_eq!(status, 400, "{page}");
+    let (status, page) = act(
+        "login-account",
+        vec![("csrf", csrf.clone()), ("username", "sanne".into())],
+    )
+    .await;
+    assert_eq!(status, 409, "has an account already: {page}");
+
+    let drenthe = app
+        .store
+        .catalogue()
+        .library(&LibraryCode::parse("DRE01").unwrap())
+        .await
+        .unwrap();
+    let memberships = app.store.memberships().of_library(&drenthe).await.unwrap();
+    let piet = memberships
+        .iter()
+        .find(|m| m.card_number.as_str() == "20000025252525")
+        .unwrap();
+    let email = piet.email.as_ref().map(|email| email.as_str());
+    assert_eq!(email, Some("piet@example.nl"), "unchanged");
+}
+
 #[tokio::test]
 async fn a_console_registration_posted_twice_registers_once() {
     let app = spawn_app().await;
