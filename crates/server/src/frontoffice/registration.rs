@@ -2,7 +2,7 @@
 //! every field is checked and every refusal is named, so a form can show
 //! them all at once.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, de::Error as _};
 use si_domain::{
     BranchCode, CardNumber, DisplayName, EARLIEST_BIRTH_DATE, Email, Money, SubscriptionCode, Username,
     parse_date,
@@ -52,7 +52,7 @@ pub struct RegistrationRequest {
     #[serde(default)]
     #[schema(minimum = 0, example = 0)]
     pub discount_cents: Option<i64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "not_null")]
     pub login_account: LoginAccountMode,
     /// The existing account's username, exactly as the member spells it
     /// (case-sensitive); only with `login_account: existing`, refused with
@@ -64,6 +64,13 @@ pub struct RegistrationRequest {
     #[serde(default)]
     #[schema(pattern = "^(nl|en)$", example = "nl")]
     pub language: Option<String>,
+}
+
+/// Left out is the default; `null` is refused as a value of the wrong type
+/// (422), not read as "new" or "none", which the sender may not have meant.
+fn not_null<'de, D: Deserializer<'de>>(deserializer: D) -> Result<LoginAccountMode, D::Error> {
+    Option::<LoginAccountMode>::deserialize(deserializer)?
+        .ok_or_else(|| D::Error::invalid_type(serde::de::Unexpected::Unit, &"new, existing or none"))
 }
 
 /// One refused field: which, and a stable code naming why.

@@ -577,6 +577,18 @@ async fn bad_input_gets_a_problem_with_a_message_per_field_and_writes_nothing() 
         assert_eq!(field_codes(&answer), vec![(field.to_owned(), code.to_owned())]);
     }
 
+    // null is not a choice: not "new", not "none".
+    let mut no_choice = adult("20000010101021", "x@example.nl");
+    no_choice["login_account"] = Value::Null;
+    let answer = call(&app, &token, "POST", "/api/v1/memberships", Some(&no_choice)).await;
+    assert_eq!(answer.status, 422, "{:?}", answer.body);
+    assert_eq!(answer.body["code"], "invalid_body");
+    let detail = answer.body["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("login_account") && detail.contains("new, existing or none"),
+        "{detail}"
+    );
+
     // A field it does not know: `discount` for `discount_cents` would
     // charge the full fee.
     let mut misspelled = adult("20000010101018", "x@example.nl");
