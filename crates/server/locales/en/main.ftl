@@ -124,7 +124,7 @@ username-changed-meanwhile = Your username was changed a moment ago, in another 
 username-too-many-held = You have changed your username several times lately: your old usernames are still held for you. You can change it again in { $days ->
         [one] 1 day
        *[other] { $days } days
-    }, or take back one of your old usernames now.
+    }, or take back one of your old usernames now: { $held }.
 
 # Confirming a new login account
 confirm-expired-body = The link in your confirmation mail has expired. Ask for a new mail; its link works for another week.

@@ -124,7 +124,7 @@ username-changed-meanwhile = Je gebruikersnaam is net al gewijzigd, in een ander
 username-too-many-held = Je hebt je gebruikersnaam de laatste tijd al vaak gewijzigd: je oude gebruikersnamen worden nog voor je vastgehouden. Je kunt hem weer wijzigen over { $days ->
         [one] 1 dag
        *[other] { $days } dagen
-    }, of nu een van je oude gebruikersnamen terugnemen.
+    }, of nu een van je oude gebruikersnamen terugnemen: { $held }.
 
 # Bevestigen van een nieuw inlogaccount
 confirm-expired-body = De link in je bevestigingsmail is verlopen. Vraag een nieuwe mail aan; de link daarin werkt weer een week.

@@ -135,10 +135,14 @@ pub async fn change_username(
     if new == account.username {
         return page(&state, language, &headers, &account, refuse("username-same")).await;
     }
-    if let Some(days) = days_until_renaming_again(&state, language, &account, &new).await? {
+    if let Some((days, held)) = renaming_again(&state, language, &account, &new).await? {
+        let says = language.text_with(
+            "username-too-many-held",
+            &[("days", days.into()), ("held", held.into())],
+        );
         let refusal = Outcome {
             new_username: typed,
-            username_error: Some(language.text_with("username-too-many-held", &[("days", days.into())])),
+            username_error: Some(says),
             ..Outcome::default()
         };
         return page(&state, language, &headers, &account, refusal).await;
@@ -204,14 +208,15 @@ pub async fn change_username(
     }
 }
 
-/// In how many days the member may rename again, when `MOST_NAMES_HELD`
-/// names are held for them already; taking one of them back is always allowed.
-async fn days_until_renaming_again(
+/// When `MOST_NAMES_HELD` names are held for the member already: in how
+/// many days they may rename again, and the names they may take back now
+/// (always allowed).
+async fn renaming_again(
     state: &AppState,
     language: Language,
     account: &Account,
     new: &Username,
-) -> Result<Option<i64>, PageError> {
+) -> Result<Option<(i64, String)>, PageError> {
     let held = state.store.accounts().names_held_for(&account.id).await;
     let held = held.map_err(|e| PageError::internal(language, &e))?;
     if held.len() < MOST_NAMES_HELD || held.iter().any(|name| name.username == new.as_str()) {
@@ -219,7 +224,9 @@ async fn days_until_renaming_again(
     }
     let freed_first = held[held.len() - MOST_NAMES_HELD].until;
     let seconds = (freed_first - state.clock().now()).whole_seconds();
-    Ok(Some((seconds + 86_399) / 86_400))
+    let mut names: Vec<&str> = held.iter().map(|name| name.username.as_str()).collect();
+    names.sort_unstable();
+    Ok(Some(((seconds + 86_399) / 86_400, names.join(", "))))
 }
 
 pub async fn change_password(

@@ -915,7 +915,7 @@ async fn a_member_holds_three_old_names_at_most() {
     assert_eq!(status, 400);
     assert!(
         page.contains(
-            "Je kunt hem weer wijzigen over 90 dagen, of nu een van je oude gebruikersnamen terugnemen."
+            "Je kunt hem weer wijzigen over 90 dagen, of nu een van je oude gebruikersnamen terugnemen: sanne, sanne.a, sanne.b."
         ),
         "{page}"
     );
