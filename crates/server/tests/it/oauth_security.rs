@@ -1275,11 +1275,14 @@ async fn guesses_sent_side_by_side_are_throttled_like_guesses_sent_one_by_one() 
         async move { response.await.unwrap().status().as_u16() }
     };
     let guesses = (0..20).map(|n| attempt(&format!("Guess{n}!x")));
+    let started = std::time::Instant::now();
     let mut statuses = futures_util::future::join_all(guesses).await;
+    // One attempt in flight leaks away per 2 s (on a very busy machine).
+    let leaked = (started.elapsed().as_millis() / 2000) as usize;
     statuses.sort_unstable();
     let checked = statuses.iter().filter(|&&status| status == 401).count();
-    assert_eq!(
-        checked, 5,
+    assert!(
+        (5..=5 + leaked).contains(&checked),
         "only the free attempts had their password checked: {statuses:?}"
     );
     assert!(
@@ -1310,12 +1313,16 @@ async fn guesses_turned_away_for_the_username_count_for_the_address_and_stay() {
     // Past the address's 50 free failures: 5 checked, the rest turned away.
     // Five more than 50, so that the one failure forgiven per 30 s on a
     // machine slowed down by other work changes nothing.
+    // One attempt in flight leaks away per 2 s: on a machine so busy that
+    // the guesses take longer, that many more are checked, by design.
+    let started = std::time::Instant::now();
     let guesses = futures_util::future::join_all((0..55).map(|_| attempt("sanne"))).await;
+    let leaked = (started.elapsed().as_millis() / 2000) as usize;
     let checked = guesses.iter().filter(|(status, _)| *status == 401).count();
-    assert_eq!(
-        checked,
-        5,
-        "{:?}",
+    assert!(
+        (5..=5 + leaked).contains(&checked),
+        "{checked} checked in {:?}: {:?}",
+        started.elapsed(),
         guesses.iter().map(|(status, _)| status).collect::<Vec<_>>()
     );
 
