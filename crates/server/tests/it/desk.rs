@@ -308,12 +308,7 @@ async fn without_a_login_account_the_answer_says_the_member_cannot_log_in() {
             .unwrap()
             .contains("kan niet inloggen")
     );
-    let drenthe = app
-        .store
-        .catalogue()
-        .library(&LibraryCode::parse("DRE01").unwrap())
-        .await
-        .unwrap();
+    let drenthe = drenthe(&app).await;
     let stored = app
         .store
         .memberships()
@@ -397,12 +392,7 @@ async fn a_repeated_request_with_the_same_idempotency_key_registers_once() {
     assert_eq!(first.status, 201);
     assert_eq!(again.status, 201);
     assert_eq!(first.body, again.body, "the repeat gets the first answer");
-    let drenthe = app
-        .store
-        .catalogue()
-        .library(&LibraryCode::parse("DRE01").unwrap())
-        .await
-        .unwrap();
+    let drenthe = drenthe(&app).await;
     assert_eq!(
         app.store.memberships().of_library(&drenthe).await.unwrap().len(),
         1
@@ -619,12 +609,7 @@ async fn bad_input_gets_a_problem_with_a_message_per_field_and_writes_nothing() 
         .unwrap();
     assert_eq!(not_json.status(), 415);
     assert_eq!(not_json.headers()["content-type"], "application/problem+json");
-    let drenthe = app
-        .store
-        .catalogue()
-        .library(&LibraryCode::parse("DRE01").unwrap())
-        .await
-        .unwrap();
+    let drenthe = drenthe(&app).await;
     assert!(
         app.store
             .memberships()
@@ -1284,6 +1269,12 @@ async fn the_console_asks_for_a_login_and_a_desk_role_and_returns_only_to_itself
     assert_eq!(landed, "/account", "never a redirect to another site");
 }
 
+/// Biblionet Drenthe as stored.
+async fn drenthe(app: &TestApp) -> si_store::catalogue::Library {
+    let code = LibraryCode::parse("DRE01").unwrap();
+    app.store.catalogue().library(&code).await.unwrap()
+}
+
 /// A desk employee of library `code` logged in to the console: the browser,
 /// and the registration page it opened.
 async fn staff_at_the_register_page(app: &TestApp, code: &str, name: &str) -> (reqwest::Client, String) {
@@ -1399,14 +1390,7 @@ async fn a_refused_member_page_action_says_why_in_its_status() {
         .unwrap();
     assert_eq!(registered.status(), 201);
     let member_page = app.url("/frontoffice/DRE01/members/20000025252525");
-    let page = staff_browser
-        .get(&member_page)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = fetch(&staff_browser, &member_page).await;
     let csrf = hidden_field(&page, "csrf");
     let act = |action: &str, form: Vec<(&'static str, String)>| {
         let request = staff_browser.post(format!("{member_page}/{action}")).form(&form);
@@ -1436,12 +1420,7 @@ async fn a_refused_member_page_action_says_why_in_its_status() {
     .await;
     assert_eq!(status, 409, "has an account already: {page}");
 
-    let drenthe = app
-        .store
-        .catalogue()
-        .library(&LibraryCode::parse("DRE01").unwrap())
-        .await
-        .unwrap();
+    let drenthe = drenthe(&app).await;
     let memberships = app.store.memberships().of_library(&drenthe).await.unwrap();
     let piet = memberships
         .iter()
@@ -1472,12 +1451,7 @@ async fn a_console_registration_posted_twice_registers_once() {
                 .contains("Genereren van inlogaccount gelukt")
         );
     }
-    let drenthe = app
-        .store
-        .catalogue()
-        .library(&LibraryCode::parse("DRE01").unwrap())
-        .await
-        .unwrap();
+    let drenthe = drenthe(&app).await;
     let pieten = || async {
         let all = app.store.memberships().of_library(&drenthe).await.unwrap();
         all.iter()
@@ -1579,12 +1553,7 @@ async fn the_same_registration_sent_at_once_from_five_connections_registers_once
         assert_eq!(answer.status, 201, "{:?}", answer.body);
         assert_eq!(answer.body, answers[0].body, "every repeat gets the first answer");
     }
-    let drenthe = app
-        .store
-        .catalogue()
-        .library(&LibraryCode::parse("DRE01").unwrap())
-        .await
-        .unwrap();
+    let drenthe = drenthe(&app).await;
     assert_eq!(
         app.store.memberships().of_library(&drenthe).await.unwrap().len(),
         1
