@@ -126,10 +126,12 @@ const MIGRATIONS: &[Migration] = &[
         indexes: Vec::new,
         // Recovery addresses are found in any case (`Ouders@…` by `ouders@…`).
         // Local parts are ASCII and domains are stored lower-case, so `LOWER`
-        // means the same on both databases.
+        // means the same on both databases. The old index goes last: on
+        // PostgreSQL, dropping it locks out even reads until the commit, and
+        // building the new one only holds up writes.
         statements: &[
-            "DROP INDEX ix_accounts_email",
             "CREATE INDEX ix_accounts_email_lower ON accounts (LOWER(email))",
+            "DROP INDEX ix_accounts_email",
         ],
     },
     Migration {
