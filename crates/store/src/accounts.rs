@@ -2,7 +2,8 @@
 //! (exact and case-sensitive) or by its recovery e-mail address.
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
     sea_query::{Expr, ExprTrait, Func, OnConflict},
 };
 use serde::Serialize;
@@ -89,6 +90,18 @@ impl<'c, C: ConnectionTrait> Accounts<'c, C> {
             .transpose()
     }
 
+    /// The account, its row held until the transaction ends, so that
+    /// changes of one account sent together wait for each other (on
+    /// PostgreSQL; SQLite's one writer does so anyway).
+    pub async fn lock(&self, id: &AccountId) -> Result<Option<Account>, StoreError> {
+        account::Entity::find_by_id(id.to_string())
+            .lock_exclusive()
+            .one(self.conn)
+            .await?
+            .map(account_from_row)
+            .transpose()
+    }
+
     /// Exact, case-sensitive lookup: `Jan` and `jan` are two accounts.
     pub async fn by_username(&self, username: &Username) -> Result<Option<Account>, StoreError> {
         account::Entity::find()
@@ -162,7 +175,8 @@ impl<'c, C: ConnectionTrait> Accounts<'c, C> {
     /// A member's own change of username: the new one must be free (not in
     /// use, not held for someone else), and the old one is held for this
     /// account until `hold_until`, so no one takes it over at once. Run it in
-    /// a transaction: the checks and the writes belong together. False, and
+    /// a transaction, and commit only on `Ok`: the checks and the writes
+    /// belong together (`Duplicate` may come after the rename). False, and
     /// nothing changed, when the account no longer has the username it had
     /// in `account`: a change sent beside this one came first, and the name
     /// it left must stay held.
@@ -186,9 +200,26 @@ impl<'c, C: ConnectionTrait> Accounts<'c, C> {
         if renamed.rows_affected == 0 {
             return Ok(false);
         }
-        username_reservation::Entity::delete_by_id(new.as_str().to_owned())
+        // Taking a name back ends its hold, as does a hold run out. A name
+        // another member gave up since the check above (their change
+        // committed while it ran) is held for them: the caller's transaction
+        // must not commit.
+        let now = self.clock.now_millis();
+        username_reservation::Entity::delete_many()
+            .filter(username_reservation::Column::Username.eq(new.as_str()))
+            .filter(
+                Condition::any()
+                    .add(username_reservation::Column::AccountId.eq(account.id.to_string()))
+                    .add(username_reservation::Column::ReservedUntil.lte(now)),
+            )
             .exec(self.conn)
             .await?;
+        let held_for_another = username_reservation::Entity::find_by_id(new.as_str().to_owned())
+            .one(self.conn)
+            .await?;
+        if held_for_another.is_some() {
+            return Err(StoreError::Duplicate { what: "username" });
+        }
         username_reservation::Entity::insert(username_reservation::ActiveModel {
             username: Set(account.username.as_str().to_owned()),
             account_id: Set(account.id.to_string()),

@@ -135,38 +135,21 @@ pub async fn change_username(
     if new == account.username {
         return page(&state, language, &headers, &account, refuse("username-same")).await;
     }
-    if let Some((days, held)) = renaming_again(&state, language, &account, &new).await? {
-        let says = language.text_with(
-            "username-too-many-held",
-            &[("days", days.into()), ("held", held.into())],
-        );
-        let refusal = Outcome {
-            new_username: typed,
-            username_error: Some(says),
-            ..Outcome::default()
-        };
-        return page(&state, language, &headers, &account, refusal).await;
-    }
-    let hold_until = state.clock().now() + time::Duration::days(HOLD_DAYS);
-    // The recovery address hears of it: on a shared computer it may not
-    // have been the member, who would otherwise only find out at the next login.
-    let renamed = async {
-        let txn = state.store.begin().await?;
-        if !txn.accounts().change_username(&account, &new, hold_until).await? {
-            return Ok(false);
-        }
-        if let Some(email) = &account.email {
-            let notice = Mail::UsernameChanged {
-                old: account.username.as_str().to_owned(),
-                new: new.as_str().to_owned(),
-            };
-            mail::queue(&txn, email, account_language(&account), &notice).await?;
-        }
-        txn.commit().await.map(|()| true)
-    }
-    .await;
+    let renamed = rename(&state, &account, &new).await;
     match renamed {
-        Ok(false) => {
+        Ok(Renamed::TooManyHeld { days, held }) => {
+            let says = language.text_with(
+                "username-too-many-held",
+                &[("days", days.into()), ("held", held.into())],
+            );
+            let refusal = Outcome {
+                new_username: typed,
+                username_error: Some(says),
+                ..Outcome::default()
+            };
+            page(&state, language, &headers, &account, refusal).await
+        }
+        Ok(Renamed::ChangedMeanwhile) => {
             // Another change (a second tab, a double submit with another
             // name) came first: show the name it left, change nothing.
             let current = state.store.accounts().by_id(&account.id).await;
@@ -184,7 +167,7 @@ pub async fn change_username(
                 None => Ok(Redirect::to("/login").into_response()),
             }
         }
-        Ok(true) => {
+        Ok(Renamed::Done) => {
             // This browser stays the member's device under the new name.
             let device_cookie = device::renamed(&state, &headers, &account.username, &new);
             let account = Account {
@@ -208,25 +191,53 @@ pub async fn change_username(
     }
 }
 
-/// When `MOST_NAMES_HELD` names are held for the member already: in how
-/// many days they may rename again, and the names they may take back now
-/// (always allowed).
-async fn renaming_again(
-    state: &AppState,
-    language: Language,
-    account: &Account,
-    new: &Username,
-) -> Result<Option<(i64, String)>, PageError> {
-    let held = state.store.accounts().names_held_for(&account.id).await;
-    let held = held.map_err(|e| PageError::internal(language, &e))?;
-    if held.len() < MOST_NAMES_HELD || held.iter().any(|name| name.username == new.as_str()) {
-        return Ok(None);
+/// How a rename ended.
+enum Renamed {
+    Done,
+    /// Another change of this account (a second tab, a double submit with
+    /// another name) came first.
+    ChangedMeanwhile,
+    /// `MOST_NAMES_HELD` names are held for the member already: the days
+    /// until one is freed, and the names they may take back now.
+    TooManyHeld {
+        days: i64,
+        held: String,
+    },
+}
+
+/// Renames the account, holding its old name for it, unless it holds too
+/// many; the recovery address hears of it: on a shared computer it may not
+/// have been the member, who would otherwise only find out at the next
+/// login. The account's row is held meanwhile, so that renames sent
+/// together count each other's held names.
+async fn rename(state: &AppState, account: &Account, new: &Username) -> Result<Renamed, StoreError> {
+    let txn = state.store.begin().await?;
+    if txn.accounts().lock(&account.id).await?.is_none() {
+        return Ok(Renamed::ChangedMeanwhile);
     }
-    let freed_first = held[held.len() - MOST_NAMES_HELD].until;
-    let seconds = (freed_first - state.clock().now()).whole_seconds();
-    let mut names: Vec<&str> = held.iter().map(|name| name.username.as_str()).collect();
-    names.sort_unstable();
-    Ok(Some(((seconds + 86_399) / 86_400, names.join(", "))))
+    let held = txn.accounts().names_held_for(&account.id).await?;
+    let taking_back = held.iter().any(|name| name.username == new.as_str());
+    if held.len() >= MOST_NAMES_HELD && !taking_back {
+        let freed_first = held[held.len() - MOST_NAMES_HELD].until;
+        let seconds = (freed_first - state.clock().now()).whole_seconds();
+        let mut names: Vec<&str> = held.iter().map(|name| name.username.as_str()).collect();
+        names.sort_unstable();
+        let (days, held) = ((seconds + 86_399) / 86_400, names.join(", "));
+        return Ok(Renamed::TooManyHeld { days, held });
+    }
+    let hold_until = state.clock().now() + time::Duration::days(HOLD_DAYS);
+    if !txn.accounts().change_username(account, new, hold_until).await? {
+        return Ok(Renamed::ChangedMeanwhile);
+    }
+    if let Some(email) = &account.email {
+        let notice = Mail::UsernameChanged {
+            old: account.username.as_str().to_owned(),
+            new: new.as_str().to_owned(),
+        };
+        mail::queue(&txn, email, account_language(account), &notice).await?;
+    }
+    txn.commit().await?;
+    Ok(Renamed::Done)
 }
 
 pub async fn change_password(

@@ -952,6 +952,51 @@ async fn a_member_holds_three_old_names_at_most() {
     app.stop().await;
 }
 
+/// A rename sent while another change of the account is under way (a
+/// second tab renaming and taking the name back) waits for it, and counts
+/// the name it left held: no fourth name slips through.
+#[tokio::test]
+async fn a_rename_waits_for_one_under_way_and_counts_the_name_it_held() {
+    let app = spawn_app().await;
+    let account = member(&app.store, "sanne").await;
+    let member_browser = logged_in_to_account(&app, "sanne", PASSWORD).await;
+    for new in ["sanne.a", "sanne.b"] {
+        let (status, page) = submit(&app, &member_browser, "/account", &[("username", new)]).await;
+        assert_eq!(status, 200, "{new}: {page}");
+    }
+    let hold_until = si_store::time::OffsetDateTime::now_utc() + si_store::time::Duration::days(90);
+    let other_tab = app.store.begin().await.unwrap();
+    {
+        let accounts = other_tab.accounts();
+        for new in ["sanne.y", "sanne.b"] {
+            let current = accounts.lock(&account.id).await.unwrap().unwrap();
+            let new = Username::parse(new).unwrap();
+            let renamed = accounts.change_username(&current, &new, hold_until);
+            assert!(renamed.await.unwrap(), "{new}");
+        }
+    }
+    let this_tab = submit(&app, &member_browser, "/account", &[("username", "sanne.n")]);
+    let other_tab_ends = async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        other_tab.commit().await.unwrap();
+    };
+    let ((status, page), ()) = tokio::join!(this_tab, other_tab_ends);
+    assert_eq!(status, 400, "{page}");
+    assert!(page.contains("terugnemen: sanne, sanne.a, sanne.y."), "{page}");
+    let current = app.store.accounts().by_id(&account.id).await.unwrap().unwrap();
+    assert_eq!(current.username.as_str(), "sanne.b");
+    assert_eq!(
+        app.store
+            .accounts()
+            .names_held_for(&account.id)
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+    app.stop().await;
+}
+
 async fn logged_in_to_account(app: &TestApp, username: &str, password: &str) -> reqwest::Client {
     let member_browser = browser();
     let response = post_login(&member_browser, &app.url("/login"), username, password).await;
