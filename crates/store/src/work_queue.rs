@@ -48,6 +48,11 @@ pub(crate) async fn claim<M: FromQueryResult, C: ConnectionTrait>(
     let candidates = Query::select()
         .column(Alias::new("id"))
         .from(Alias::new(table))
+        // Implied by `due`, but said outright, in literals that a prepared
+        // plan sees too, it lets both databases read the rows in claim order
+        // from the index of live rows (step 0013): with half a million
+        // waiting, a claim took 0.2–0.4 s, now 1 ms.
+        .and_where(Expr::cust(format!("status IN ('{PENDING}', '{SENDING}')")))
         .cond_where(due)
         .cond_where(wanted)
         // First attempts before retries: rows that keep failing (a relying
