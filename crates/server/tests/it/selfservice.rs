@@ -311,17 +311,13 @@ async fn the_answer_tells_nothing_about_which_usernames_and_addresses_exist() {
     let smtp = SmtpServer::start();
     let app = app_with_mail(&smtp).await;
     member(&app.store, "sanne").await;
-    app.store
-        .accounts()
-        .create(NewAccount {
-            username: Username::parse("daan").unwrap(),
-            email: Some(Email::parse("ouders@example.nl").unwrap()),
-            status: AccountStatus::Pending,
-            language: "nl".into(),
-            password_hash: None,
-        })
-        .await
-        .unwrap();
+    account_without_password(
+        app.store.accounts(),
+        "daan",
+        "ouders@example.nl",
+        AccountStatus::Pending,
+    )
+    .await;
     let member_browser = browser();
 
     let (_, known) = submit(
@@ -410,17 +406,7 @@ async fn a_username_reminder_finds_the_address_in_any_case() {
         ("daan", "Ouders.Jansen@Example.NL"),
         ("evaj", "ouders.jansen@example.nl"),
     ] {
-        app.store
-            .accounts()
-            .create(NewAccount {
-                username: Username::parse(username).unwrap(),
-                email: Some(Email::parse(address).unwrap()),
-                status: AccountStatus::Active,
-                language: "nl".into(),
-                password_hash: None,
-            })
-            .await
-            .unwrap();
+        account_without_password(app.store.accounts(), username, address, AccountStatus::Active).await;
     }
     let member_browser = browser();
     for typed in [
@@ -610,21 +596,29 @@ async fn an_unknown_or_expired_link_offers_a_new_mail() {
     app.stop().await;
 }
 
+/// An account on `address` that has no password yet.
+async fn account_without_password<C: sea_orm::ConnectionTrait>(
+    accounts: si_store::accounts::Accounts<'_, C>,
+    username: &str,
+    address: &str,
+    status: AccountStatus,
+) -> si_store::accounts::Account {
+    let new = NewAccount {
+        username: Username::parse(username).unwrap(),
+        email: Some(Email::parse(address).unwrap()),
+        status,
+        language: "nl".into(),
+        password_hash: None,
+    };
+    accounts.create(new).await.unwrap()
+}
+
 /// A member the desk registered: pending, no password yet, with an expired
 /// confirmation link (`token`) as a mail of weeks ago would carry.
 pub async fn pending_member(app: &TestApp, username: &str, token: &str) -> si_store::accounts::Account {
-    let account = app
-        .store
-        .accounts()
-        .create(NewAccount {
-            username: Username::parse(username).unwrap(),
-            email: Some(Email::parse("ouders@example.nl").unwrap()),
-            status: AccountStatus::Pending,
-            language: "nl".into(),
-            password_hash: None,
-        })
-        .await
-        .unwrap();
+    let accounts = app.store.accounts();
+    let account =
+        account_without_password(accounts, username, "ouders@example.nl", AccountStatus::Pending).await;
     let drenthe = crate::interop::library(&app.store, "DRE01", "Biblionet Drenthe").await;
     crate::interop::enroll(&app.store, &drenthe, account.id).await;
     app.store
