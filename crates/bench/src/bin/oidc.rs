@@ -3,8 +3,11 @@
 //! token) with the CPU time the server and this program spend on each and
 //! how often the server's threads were switched, `client_credentials`
 //! grants, refresh grants with rotation, and the server's resident memory
-//! idle and at its peak. The server runs as its
-//! own process (the release binary); this program is the load generator.
+//! idle and at its peak. Last, the same logins with argon2id at its least
+//! cost, on a server configured for it: what a login costs besides its
+//! hash, which is what keeps the login rate under the raw hash rate. The
+//! server runs as its own process (the release binary); this program is
+//! the load generator.
 //!
 //! Usage: `oidc [--binary PATH] [--database-url URL] [--seconds N]`
 //! (defaults: target/release/single-identity, a fresh SQLite file, 5 s per phase).
@@ -28,7 +31,9 @@ use si_domain::{
     SubscriptionCode, SubscriptionTerms, TariffCode, Username,
 };
 use si_store::{
-    Repositories, Store, SystemClock, accounts::NewAccount, catalogue::NewSubscriptionType,
+    Repositories, Store, SystemClock,
+    accounts::NewAccount,
+    catalogue::{Branch, Library, NewSubscriptionType, SubscriptionType},
     memberships::NewMembership,
 };
 use single_identity::oidc::clients::{
@@ -38,6 +43,9 @@ use single_identity::oidc::clients::{
 const PASSWORD: &str = "Bench!Passw0rd";
 const REDIRECT_URI: &str = "http://127.0.0.1:9/callback";
 const MEMBERS: usize = 64;
+/// argon2id at the least cost it allows (8 KiB, one pass): a hash of a few
+/// microseconds, for measuring the rest of a login.
+const LEAST_COST: [(&str, &str); 2] = [("SI_HASHING__MEMORY_KIB", "8"), ("SI_HASHING__ITERATIONS", "1")];
 /// How many alternating slices the hash and login phases are cut into.
 const SLICES: u32 = 4;
 /// The start of every measured stretch that does not count.
@@ -88,7 +96,7 @@ async fn run(binary: &str, database_url: Option<String>, phase: Duration) -> Res
     let clients = prepare(&store).await?;
     drop(store);
 
-    let mut server = Server::start(binary, &url, dir.path())?;
+    let mut server = Server::start(binary, &url, dir.path(), &[])?;
     let base = server.url.clone();
     tokio::time::sleep(Duration::from_secs(1)).await;
     let idle_rss = server.rss_kib("VmRSS")?;
@@ -96,10 +104,7 @@ async fn run(binary: &str, database_url: Option<String>, phase: Duration) -> Res
     // One connection pool for all simulated browsers: building a client per
     // login would load the system's root certificates each time and make the
     // load generator, not the server, the cost being measured.
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(64)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()?;
+    let http = login_http_client()?;
 
     // The raw hash rate and the login rate in alternating slices, so that the
     // machine's noise falls on both alike.
@@ -214,6 +219,26 @@ async fn run(binary: &str, database_url: Option<String>, phase: Duration) -> Res
     let peak_rss = server.rss_kib("VmHWM")?;
     server.stop();
 
+    // The same logins on a server that hashes at the least cost, as members
+    // whose hashes have that cost (so none is upgraded at login).
+    let mut server = Server::start(binary, &url, dir.path(), &LEAST_COST)?;
+    let quick_base = server.url.clone();
+    let before = (cpu_seconds(server.pid())?, cpu_seconds(own_pid)?);
+    let (quick_http, rp) = (login_http_client()?, clients.rp.clone());
+    let quick_logins = rate(phase, 8, move |worker| {
+        let (http, base, rp) = (quick_http.clone(), quick_base.clone(), rp.clone());
+        async move {
+            login(&http, &base, &rp, &format!("quick{}", worker % MEMBERS))
+                .await
+                .is_ok()
+        }
+    })
+    .await;
+    let quick_done = quick_logins * phase.as_secs_f64();
+    let quick_server_ms = 1000.0 * (cpu_seconds(server.pid())? - before.0) / quick_done;
+    let quick_generator_ms = 1000.0 * (cpu_seconds(own_pid)? - before.1) / quick_done;
+    server.stop();
+
     println!(
         "OpenID Connect provider on {backend}, {} s per phase, load generator on the same 2 cores",
         phase.as_secs()
@@ -269,6 +294,13 @@ async fn run(binary: &str, database_url: Option<String>, phase: Duration) -> Res
         "refresh grants with rotation (durable, ES256)", refreshes
     );
     println!(
+        "{:<58} {:>10.1} /s  (server CPU {:.2} ms, load generator {:.2} ms each)",
+        "password logins, argon2id at least cost (m=8 t=1)",
+        quick_logins,
+        quick_server_ms,
+        quick_generator_ms
+    );
+    println!(
         "{:<58} {:>10.1} MiB",
         "server resident memory, idle",
         idle_rss as f64 / 1024.0
@@ -308,6 +340,15 @@ where
         let _ = handle.await;
     }
     done.load(Ordering::Relaxed) as f64 / (phase - WARM_UP).as_secs_f64()
+}
+
+/// The HTTP client of every simulated browser: redirects are the flow's
+/// own steps, not followed.
+fn login_http_client() -> Result<reqwest::Client, Error> {
+    Ok(reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?)
 }
 
 /// A whole browser login with PKCE, as a new browser with no cookies yet;
@@ -485,32 +526,17 @@ async fn prepare(store: &Store) -> Result<Clients, Error> {
             },
         )
         .await?;
-    let hash = hash_password(PASSWORD, &Argon2Params::default())?;
-    for n in 0..MEMBERS {
-        let account = store
-            .accounts()
-            .create(NewAccount {
-                username: Username::parse(&format!("member{n}"))?,
-                email: Some(Email::parse("bench@example.nl")?),
-                status: AccountStatus::Active,
-                language: "nl".into(),
-                password_hash: Some(hash.clone()),
-            })
-            .await?;
-        store
-            .memberships()
-            .create(NewMembership {
-                library: &library,
-                branch: &branch,
-                subscription: &subscription,
-                card_number: CardNumber::parse(&format!("2000{n:010}"))?,
-                member_name: DisplayName::parse("Bench Member")?,
-                birth_date: time::Date::from_calendar_date(1990, time::Month::January, 1)?,
-                email: None,
-                valid_until: time::Date::from_calendar_date(2030, time::Month::January, 1)?,
-                account: Some(account.id),
-            })
-            .await?;
+    let least_cost = Argon2Params::new(8, 1, 1)?;
+    for (kind, (prefix, cost)) in [("member", Argon2Params::default()), ("quick", least_cost)]
+        .into_iter()
+        .enumerate()
+    {
+        let home = Home {
+            library: &library,
+            branch: &branch,
+            subscription: &subscription,
+        };
+        members(store, prefix, &cost, kind * MEMBERS, home).await?;
     }
     let rp = client(
         store,
@@ -544,6 +570,52 @@ async fn prepare(store: &Store) -> Result<Clients, Error> {
         refresher,
         system,
     })
+}
+
+/// Where the bench's members are members.
+struct Home<'a> {
+    library: &'a Library,
+    branch: &'a Branch,
+    subscription: &'a SubscriptionType,
+}
+
+/// [`MEMBERS`] accounts `{prefix}0`, `{prefix}1`, … with [`PASSWORD`]
+/// hashed at `cost`, each with a card from `first_card` on.
+async fn members(
+    store: &Store,
+    prefix: &str,
+    cost: &Argon2Params,
+    first_card: usize,
+    home: Home<'_>,
+) -> Result<(), Error> {
+    let hash = hash_password(PASSWORD, cost)?;
+    for n in 0..MEMBERS {
+        let account = store
+            .accounts()
+            .create(NewAccount {
+                username: Username::parse(&format!("{prefix}{n}"))?,
+                email: Some(Email::parse("bench@example.nl")?),
+                status: AccountStatus::Active,
+                language: "nl".into(),
+                password_hash: Some(hash.clone()),
+            })
+            .await?;
+        store
+            .memberships()
+            .create(NewMembership {
+                library: home.library,
+                branch: home.branch,
+                subscription: home.subscription,
+                card_number: CardNumber::parse(&format!("2000{:010}", first_card + n))?,
+                member_name: DisplayName::parse("Bench Member")?,
+                birth_date: time::Date::from_calendar_date(1990, time::Month::January, 1)?,
+                email: None,
+                valid_until: time::Date::from_calendar_date(2030, time::Month::January, 1)?,
+                account: Some(account.id),
+            })
+            .await?;
+    }
+    Ok(())
 }
 
 async fn client(
@@ -588,9 +660,17 @@ struct Server {
 }
 
 impl Server {
-    fn start(binary: &str, database_url: &str, data_dir: &std::path::Path) -> Result<Self, Error> {
+    /// Starts `binary` on the database, with `settings` (environment
+    /// variables) on top of the bench's own.
+    fn start(
+        binary: &str,
+        database_url: &str,
+        data_dir: &std::path::Path,
+        settings: &[(&str, &str)],
+    ) -> Result<Self, Error> {
         let mut child = Command::new(binary)
             .arg("serve")
+            .envs(settings.iter().copied())
             .env("SI_LISTEN", "127.0.0.1:0")
             .env("SI_DATABASE_URL", database_url)
             .env("SI_DATA_DIR", data_dir)
