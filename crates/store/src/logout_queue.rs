@@ -32,6 +32,15 @@ pub struct LogoutNotification {
     pub last_error: Option<String>,
 }
 
+/// The logout URIs a claim takes notifications for.
+#[derive(Debug, Clone, Copy)]
+pub enum Websites<'a> {
+    /// Every one but these (websites that have enough under way).
+    AllBut(&'a [String]),
+    /// This one alone.
+    Only(&'a str),
+}
+
 pub struct LogoutQueue<'c, C> {
     conn: &'c C,
     clock: &'c dyn Clock,
@@ -62,17 +71,22 @@ impl<'c, C: ConnectionTrait> LogoutQueue<'c, C> {
         Ok(row.id)
     }
 
-    /// Claims up to `limit` due notifications for `worker`, none to the
-    /// logout URIs in `not_to` (websites that have enough under way).
+    /// Claims up to `limit` due notifications for `worker`, to the
+    /// `websites` (logout URIs) given.
     pub async fn claim(
         &self,
         worker: &str,
         limit: u32,
-        not_to: &[String],
+        websites: Websites<'_>,
         lease: Duration,
     ) -> Result<Vec<LogoutNotification>, StoreError> {
-        let wanted = Condition::all()
-            .add_option((!not_to.is_empty()).then(|| Column::LogoutUri.is_not_in(not_to.iter().cloned())));
+        let wanted = match websites {
+            Websites::AllBut([]) => Condition::all(),
+            Websites::AllBut(not_to) => {
+                Condition::all().add(Column::LogoutUri.is_not_in(not_to.iter().cloned()))
+            }
+            Websites::Only(uri) => Condition::all().add(Column::LogoutUri.eq(uri)),
+        };
         let now = self.clock.now_millis();
         let rows: Vec<logout_notification::Model> =
             work_queue::claim(self.conn, TABLE, worker, limit, wanted, lease, now).await?;

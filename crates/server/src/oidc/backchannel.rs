@@ -5,12 +5,20 @@
 //! each attempt signs a fresh token: one signed at the logout would have
 //! expired before the retries of a relying party that is down for long.
 
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+    time::Duration,
+};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use si_domain::AccountId;
-use si_store::{Repositories, Store, StoreError, logout_queue::LogoutNotification, sessions::EndedSession};
+use si_store::{
+    Repositories, Store, StoreError,
+    logout_queue::{LogoutNotification, Websites},
+    sessions::EndedSession,
+};
 use tokio::{sync::watch, task::JoinSet};
 
 use super::{
@@ -32,14 +40,28 @@ const IN_FLIGHT: usize = 400;
 /// more are claimed for it (a claim may bring up to a batch beyond): a
 /// website that hangs takes at most about half of the places.
 const PER_WEBSITE: usize = 100;
+/// Deliveries under way at once to a website whose last answer was none
+/// (a timeout, a refused connection) or an error: it gets its notices a
+/// few at a time, each claimed for it alone, until one goes through. So
+/// websites that hang keep the places of only their first notices, for
+/// one timeout.
+const PER_WEBSITE_UNANSWERED: usize = 2;
 
 /// Deliveries under way, each ending with its outcome on record, counted
-/// per logout URI.
+/// per logout URI, and the websites that did not answer the last one.
 #[derive(Default)]
 struct Deliveries {
-    tasks: JoinSet<Result<(), StoreError>>,
+    tasks: JoinSet<(Option<Answered>, Result<(), StoreError>)>,
     uris: HashMap<tokio::task::Id, String>,
     per_uri: HashMap<String, usize>,
+    unanswered: HashSet<String>,
+}
+
+/// Whether a website took a notice sent to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answered {
+    Yes,
+    No,
 }
 
 impl Deliveries {
@@ -50,34 +72,76 @@ impl Deliveries {
     fn spawn(&mut self, notifier: Notifier, notification: LogoutNotification) {
         let uri = notification.logout_uri.clone();
         let task = self.tasks.spawn(async move {
-            let outcome = notifier.deliver(&notification).await;
-            notifier.record(&notification, outcome).await
+            // A token that cannot be signed says nothing of the website.
+            let (outcome, answered) = match notifier.sign(&notification) {
+                Err(failure) => (Err(failure), None),
+                Ok(token) => {
+                    let sent = notifier.send(&notification, &token).await;
+                    let answered = if sent.is_ok() { Answered::Yes } else { Answered::No };
+                    (sent, Some(answered))
+                }
+            };
+            (answered, notifier.record(&notification, outcome).await)
         });
         *self.per_uri.entry(uri.clone()).or_default() += 1;
         self.uris.insert(task.id(), uri);
     }
 
-    /// The logout URIs that have as many deliveries under way as they get.
-    fn full(&self) -> Vec<String> {
+    fn under_way(&self, uri: &str) -> usize {
+        self.per_uri.get(uri).copied().unwrap_or(0)
+    }
+
+    /// The logout URIs not to claim for with the others: those that have
+    /// as many deliveries under way as they get, and those that did not
+    /// answer (claimed for on their own, a few at a time).
+    fn not_with_the_others(&self) -> Vec<String> {
         let full = self.per_uri.iter().filter(|(_, count)| **count >= PER_WEBSITE);
-        full.map(|(uri, _)| uri.clone()).collect()
+        let full = full.map(|(uri, _)| uri.clone());
+        full.chain(self.unanswered.iter().cloned()).collect()
+    }
+
+    /// The websites that did not answer and have room for another try,
+    /// with how many more they get now.
+    fn to_try_again(&self) -> Vec<(String, usize)> {
+        let room = |uri: &String| PER_WEBSITE_UNANSWERED.saturating_sub(self.under_way(uri));
+        let with_room = self.unanswered.iter().map(|uri| (uri.clone(), room(uri)));
+        with_room.filter(|(_, room)| *room > 0).collect()
     }
 
     /// The next delivery to end, its outcome on record or not.
     async fn next(&mut self) -> Option<Result<(), DeliveryEnded>> {
-        let (id, outcome) = match self.tasks.join_next_with_id().await? {
-            Ok((id, recorded)) => (id, recorded.map_err(DeliveryEnded::Unrecorded)),
-            Err(err) => (err.id(), Err(DeliveryEnded::Aborted(err))),
+        let (id, answered, outcome) = match self.tasks.join_next_with_id().await? {
+            Ok((id, (answered, recorded))) => (id, answered, recorded.map_err(DeliveryEnded::Unrecorded)),
+            Err(err) => (err.id(), None, Err(DeliveryEnded::Aborted(err))),
         };
-        if let Some(uri) = self.uris.remove(&id)
-            && let Some(count) = self.per_uri.get_mut(&uri)
-        {
-            *count -= 1;
-            if *count == 0 {
-                self.per_uri.remove(&uri);
+        if let Some(uri) = self.uris.remove(&id) {
+            if let Some(count) = self.per_uri.get_mut(&uri) {
+                *count -= 1;
+                if *count == 0 {
+                    self.per_uri.remove(&uri);
+                }
             }
+            self.heard(uri, answered);
         }
         Some(outcome)
+    }
+
+    /// Keeps track of the websites that answer and those that do not.
+    fn heard(&mut self, uri: String, answered: Option<Answered>) {
+        match (answered, self.unanswered.contains(&uri)) {
+            (Some(Answered::Yes), true) => {
+                tracing::info!(logout_uri = %uri, "a website answers back-channel logouts again");
+                self.unanswered.remove(&uri);
+            }
+            (Some(Answered::No), false) => {
+                tracing::warn!(
+                    logout_uri = %uri,
+                    "a website did not take a back-channel logout: {PER_WEBSITE_UNANSWERED} at a time to it until one goes through"
+                );
+                self.unanswered.insert(uri);
+            }
+            _ => {}
+        }
     }
 }
 
@@ -213,21 +277,37 @@ impl Notifier {
     }
 
     /// Claims up to `limit` notices that are due, none to a website with
-    /// `PER_WEBSITE` under way, and starts delivering each of them on its
-    /// own, relying parties being independent. Each outcome is recorded as
-    /// it comes: a website that hangs holds up neither the others' notices
-    /// nor the record of their answers, which a node stopped in between
-    /// would otherwise send again.
+    /// `PER_WEBSITE` under way and a few at most to one that did not
+    /// answer, and starts delivering each of them on its own, relying
+    /// parties being independent. Each outcome is recorded as it comes: a
+    /// website that hangs holds up neither the others' notices nor the
+    /// record of their answers, which a node stopped in between would
+    /// otherwise send again.
     async fn start(&self, limit: usize, deliveries: &mut Deliveries) -> Result<usize, StoreError> {
-        let limit = u32::try_from(limit).unwrap_or(u32::MAX);
-        let batch = (self.store.logout_queue())
-            .claim(&self.worker, limit, &deliveries.full(), LEASE)
-            .await?;
+        let not_now = deliveries.not_with_the_others();
+        let mut batch = self.claim(limit, Websites::AllBut(&not_now)).await?;
+        for (uri, room) in deliveries.to_try_again() {
+            let room = room.min(limit.saturating_sub(batch.len()));
+            if room > 0 {
+                batch.extend(self.claim(room, Websites::Only(&uri)).await?);
+            }
+        }
         let claimed = batch.len();
         for notification in batch {
             deliveries.spawn(self.clone(), notification);
         }
         Ok(claimed)
+    }
+
+    async fn claim(
+        &self,
+        limit: usize,
+        websites: Websites<'_>,
+    ) -> Result<Vec<LogoutNotification>, StoreError> {
+        let limit = u32::try_from(limit).unwrap_or(u32::MAX);
+        (self.store.logout_queue())
+            .claim(&self.worker, limit, websites, LEASE)
+            .await
     }
 
     async fn record(
@@ -266,12 +346,12 @@ impl Notifier {
             .map_err(|e| Failure::Temporary(e.to_string()))
     }
 
-    async fn deliver(&self, notification: &LogoutNotification) -> Result<(), Failure> {
-        let token = self.sign(notification)?;
+    /// Posts the signed `token` to the notice's website.
+    async fn send(&self, notification: &LogoutNotification, token: &str) -> Result<(), Failure> {
         let response = self
             .http
             .post(&notification.logout_uri)
-            .form(&[("logout_token", token.as_str())])
+            .form(&[("logout_token", token)])
             .send()
             .await
             .map_err(|e| Failure::Temporary(e.to_string()))?;

@@ -36,6 +36,9 @@ use crate::{
 struct Receiver {
     address: SocketAddr,
     tokens: Arc<Mutex<Vec<String>>>,
+    /// For each request in the order they came: how many were under way
+    /// as it came, itself included.
+    arrivals: Arc<Mutex<Vec<u32>>>,
 }
 
 impl Receiver {
@@ -64,15 +67,20 @@ async fn receiver(refuse: u32) -> Receiver {
 /// A receiver that takes `delay` over each answer.
 async fn receiver_answering_after(refuse: u32, delay: Duration) -> Receiver {
     let tokens = Arc::new(Mutex::new(Vec::new()));
+    let arrivals = Arc::new(Mutex::new(Vec::new()));
     let refusals = Arc::new(AtomicU32::new(refuse));
-    let recorded = tokens.clone();
+    let under_way = Arc::new(AtomicU32::new(0));
+    let (recorded, arrived) = (tokens.clone(), arrivals.clone());
     let app = Router::new().route(
         "/backchannel",
         post(move |Form(form): Form<Vec<(String, String)>>| {
-            let recorded = recorded.clone();
-            let refusals = refusals.clone();
+            let (recorded, arrived) = (recorded.clone(), arrived.clone());
+            let (refusals, under_way) = (refusals.clone(), under_way.clone());
             async move {
+                let now_under_way = under_way.fetch_add(1, Ordering::SeqCst) + 1;
+                arrived.lock().unwrap().push(now_under_way);
                 tokio::time::sleep(delay).await;
+                under_way.fetch_sub(1, Ordering::SeqCst);
                 if refusals
                     .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
                     .is_ok()
@@ -91,7 +99,11 @@ async fn receiver_answering_after(refuse: u32, delay: Duration) -> Receiver {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
-    Receiver { address, tokens }
+    Receiver {
+        address,
+        tokens,
+        arrivals,
+    }
 }
 
 async fn register_with_backchannel(store: &Store, uri: &str) -> String {
@@ -434,6 +446,53 @@ async fn a_website_that_hangs_with_hundreds_of_notices_due_keeps_no_other_waitin
     stop.send(true).unwrap();
     running.abort();
     drop(hanging);
+}
+
+/// A website that stops taking notices gets them two at a time, each
+/// claimed for it alone, so that its notices hold no places they cannot
+/// use; once one goes through, the rest go out side by side again.
+#[tokio::test]
+async fn a_website_that_does_not_answer_gets_its_notices_two_at_a_time_until_it_does() {
+    let queue = queue().await;
+    let store = &queue.store;
+    // Refuses the first five notices it gets; takes 200 ms over each.
+    let struggling = receiver_answering_after(5, Duration::from_millis(200)).await;
+    let struggling_uri = format!("http://{}/backchannel", struggling.address);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(queue.notifier.clone().run(stopped));
+    queue_notice(store, &struggling_uri).await;
+    let refused = || async move {
+        let entries = store.logout_queue().entries().await.unwrap();
+        entries
+            .iter()
+            .any(|entry| entry.attempts == 1 && entry.status == "pending")
+    };
+    eventually(
+        Duration::from_secs(5),
+        "the first notice was not refused",
+        refused,
+    )
+    .await;
+    // The refusal is on record a moment before the notifier has heard of it.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    for _ in 0..20 {
+        queue_notice(store, &struggling_uri).await;
+    }
+    let answering = receiver(0).await;
+    queue_notice(store, &format!("http://{}/backchannel", answering.address)).await;
+    answering.first_token(Duration::from_secs(5)).await;
+    // Two pairs refused, then one taken; the other 14 after it together.
+    let tokens = &struggling.tokens;
+    let all_taken = || async move { tokens.lock().unwrap().len() == 16 };
+    eventually(Duration::from_secs(10), "the notices were not taken", all_taken).await;
+    let arrivals = struggling.arrivals.lock().unwrap().clone();
+    assert_eq!(arrivals.len(), 21, "{arrivals:?}");
+    let (until_taken, after) = arrivals.split_at(7);
+    assert!(until_taken.iter().all(|&at_once| at_once <= 2), "{arrivals:?}");
+    assert!(after.iter().any(|&at_once| at_once > 2), "{arrivals:?}");
+    stop.send(true).unwrap();
+    running.abort();
 }
 
 #[tokio::test]

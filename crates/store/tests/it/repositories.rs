@@ -1087,7 +1087,7 @@ mod outbox {
 mod logout_queue {
     use std::time::Duration;
 
-    use si_store::{Clock as _, Repositories, time};
+    use si_store::{Clock as _, Repositories, logout_queue::Websites, time};
 
     use super::store_with_clock;
 
@@ -1102,7 +1102,10 @@ mod logout_queue {
             .enqueue("ebooks", "https://hangs.example/bc", TO_SIGN)
             .await
             .unwrap();
-        queue.claim("node", 10, &[], lease).await.unwrap();
+        queue
+            .claim("node", 10, Websites::AllBut(&[]), lease)
+            .await
+            .unwrap();
         queue
             .retry_at("node", retried, "timed out", clock.now())
             .await
@@ -1113,9 +1116,15 @@ mod logout_queue {
             .await
             .unwrap();
 
-        let first = queue.claim("node", 1, &[], lease).await.unwrap();
+        let first = queue
+            .claim("node", 1, Websites::AllBut(&[]), lease)
+            .await
+            .unwrap();
         assert_eq!(first.iter().map(|n| n.id).collect::<Vec<_>>(), [fresh]);
-        let then = queue.claim("node", 1, &[], lease).await.unwrap();
+        let then = queue
+            .claim("node", 1, Websites::AllBut(&[]), lease)
+            .await
+            .unwrap();
         assert_eq!(then.iter().map(|n| n.id).collect::<Vec<_>>(), [retried]);
     }
 
@@ -1132,11 +1141,54 @@ mod logout_queue {
 
         let lease = Duration::from_secs(60);
         let claimed = queue
-            .claim("node", 10, std::slice::from_ref(&full), lease)
+            .claim("node", 10, Websites::AllBut(std::slice::from_ref(&full)), lease)
             .await
             .unwrap();
         assert_eq!(claimed.iter().map(|n| n.id).collect::<Vec<_>>(), [other]);
-        assert_eq!(queue.claim("node", 10, &[], lease).await.unwrap().len(), 1);
+        assert_eq!(
+            queue
+                .claim("node", 10, Websites::AllBut(&[]), lease)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+    }
+
+    #[tokio::test]
+    async fn a_claim_for_one_website_takes_its_notices_only() {
+        let (store, _clock, _db) = store_with_clock().await;
+        let queue = store.logout_queue();
+        let struggling = "https://hangs.example/bc";
+        let mut its_own = Vec::new();
+        for _ in 0..3 {
+            its_own.push(queue.enqueue("ebooks", struggling, TO_SIGN).await.unwrap());
+        }
+        queue
+            .enqueue("website", "https://answers.example/bc", TO_SIGN)
+            .await
+            .unwrap();
+
+        let lease = Duration::from_secs(60);
+        let ids = |claimed: Vec<si_store::logout_queue::LogoutNotification>| {
+            claimed.into_iter().map(|n| n.id).collect::<Vec<_>>()
+        };
+        let first = queue
+            .claim("node", 2, Websites::Only(struggling), lease)
+            .await
+            .unwrap();
+        assert_eq!(ids(first), its_own[..2]);
+        let rest = queue
+            .claim("node", 10, Websites::Only(struggling), lease)
+            .await
+            .unwrap();
+        assert_eq!(ids(rest), its_own[2..]);
+        let others = queue
+            .claim("node", 10, Websites::AllBut(&[]), lease)
+            .await
+            .unwrap();
+        let to = others.iter().map(|n| n.logout_uri.as_str()).collect::<Vec<_>>();
+        assert_eq!(to, ["https://answers.example/bc"]);
     }
 }
 
