@@ -148,8 +148,16 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Db(DbCommand::Status) => {
-            let store =
-                si_store::Store::connect(&database_url_creating_dir(&config)?, Arc::new(SystemClock)).await?;
+            // A look changes nothing: no embedded database is made for it.
+            let sqlite_file = config.sqlite_file();
+            if config.database_url.is_none() && !sqlite_file.exists() {
+                println!(
+                    "There is no database at {} yet: `single-identity db migrate` or `serve` makes it.",
+                    sqlite_file.display()
+                );
+                return Ok(());
+            }
+            let store = si_store::Store::connect(&config.database_url(), Arc::new(SystemClock)).await?;
             let pending = store.pending_migrations().await?;
             if pending.is_empty() {
                 println!("The database is up to date.");

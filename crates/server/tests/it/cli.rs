@@ -85,6 +85,18 @@ fn migrate_plan_without_the_services_database_says_so_and_makes_none() {
     assert!(!dir.path().join("data").exists(), "plan changes nothing");
 }
 
+#[test]
+fn db_status_without_the_embedded_database_says_so_and_makes_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run(binary(dir.path()).args(["db", "status"]));
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        stdout(&output).trim(),
+        "There is no database at data/single-identity.db yet: `single-identity db migrate` or `serve` makes it."
+    );
+    assert!(!dir.path().join("data").exists(), "status changes nothing");
+}
+
 #[tokio::test]
 async fn db_migrate_applies_once_and_status_then_has_nothing_pending() {
     let database = TestDatabase::create().await;
