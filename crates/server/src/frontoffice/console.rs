@@ -11,7 +11,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
     Router,
-    extract::{FromRequestParts, Path, Query, State, rejection::QueryRejection},
+    extract::{FromRequestParts, Path, State},
     http::{HeaderMap, StatusCode, request::Parts},
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
@@ -27,7 +27,7 @@ use super::{
     },
     registration::{FieldError, LoginAccountMode, RegistrationRequest},
 };
-use crate::http::page_query::{PageForm, PagePath};
+use crate::http::page_query::{PageForm, PagePath, PageQuery};
 use crate::{
     app::AppState,
     http::{
@@ -209,7 +209,7 @@ struct HomePage {
     found: Option<AccountSummary>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize)]
 pub struct HomeQuery {
     #[serde(default)]
     card_number: Option<String>,
@@ -224,10 +224,9 @@ pub async fn home(
     language: Language,
     headers: HeaderMap,
     at_desk: AtDesk,
-    query: Result<Query<HomeQuery>, QueryRejection>,
+    PageQuery(query): PageQuery<HomeQuery>,
 ) -> Result<Response, PageError> {
     let AtDesk { staff, library } = at_desk;
-    let query = query.map(|Query(query)| query).unwrap_or_default();
     let desk = desk_of(&state, &library, &staff, language);
     let mut card_error = None;
     if let Some(typed) = query.card_number.as_deref() {
@@ -319,27 +318,57 @@ pub struct RegisterForm {
     subscription_type: String,
     #[serde(default)]
     discount: String,
-    /// "ja" (default) or "nee".
     #[serde(default)]
-    use_account: String,
-    /// "new" (default) or "existing".
+    use_account: UseAccount,
     #[serde(default)]
-    account_choice: String,
+    account_choice: AccountChoice,
     #[serde(default)]
     username: String,
-    /// "" for the details, "search" to look an account up, "link" to register
-    /// with it, "edit" to go back to the details from the search.
     #[serde(default)]
-    step: String,
+    step: Step,
+}
+
+/// The guide's "Inlogaccount gebruiken?". Another value than the form's
+/// two is refused, not read as either.
+#[derive(Deserialize, Default, Clone, Copy, PartialEq, Eq)]
+enum UseAccount {
+    #[default]
+    #[serde(rename = "ja")]
+    Yes,
+    #[serde(rename = "nee")]
+    No,
+}
+
+/// A new login account (the default) or an existing one.
+#[derive(Deserialize, Default, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+enum AccountChoice {
+    #[default]
+    New,
+    Existing,
+}
+
+/// The button pressed: the details, the search for an existing account,
+/// registering with the account found, or back from the search to the
+/// details.
+#[derive(Deserialize, Default, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+enum Step {
+    #[default]
+    #[serde(rename = "")]
+    Details,
+    Search,
+    Link,
+    Edit,
 }
 
 impl RegisterForm {
     fn uses_account(&self) -> bool {
-        self.use_account != "nee"
+        self.use_account == UseAccount::Yes
     }
 
     fn existing(&self) -> bool {
-        self.uses_account() && self.account_choice == "existing"
+        self.uses_account() && self.account_choice == AccountChoice::Existing
     }
 
     /// The request the desk takes, and a refusal of the discount when it is
@@ -523,14 +552,14 @@ pub async fn register(
     }
     // Back from the search to the details as typed, e.g. to correct the
     // birth date an existing account did not match.
-    if form.step == "edit" {
+    if form.step == Step::Edit {
         return Ok(show((page, token), StatusCode::OK));
     }
 
     let mode = match (form.uses_account(), form.existing()) {
         (false, _) => LoginAccountMode::None,
         (true, false) => LoginAccountMode::New,
-        (true, true) if form.step == "link" => LoginAccountMode::Existing,
+        (true, true) if form.step == Step::Link => LoginAccountMode::Existing,
         // Check the details before the search, which has no other errors to show.
         (true, true) => LoginAccountMode::None,
     };
@@ -542,12 +571,12 @@ pub async fn register(
             .iter()
             .map(|e| (e.field.to_owned(), e.message(language)))
             .collect();
-        page.searching = form.step == "search";
+        page.searching = form.step == Step::Search;
         return Ok(show((page, token), StatusCode::UNPROCESSABLE_ENTITY));
     }
-    if form.existing() && form.step != "link" {
+    if form.existing() && form.step != Step::Link {
         page.searching = true;
-        if form.step == "search" {
+        if form.step == Step::Search {
             match search(&desk, language, &form.username).await {
                 Ok(found) => page.found = Some(found),
                 Err(message) => page.search_error = Some(message),
@@ -661,7 +690,7 @@ struct MemberPage {
     editing_email: Option<String>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize)]
 pub struct MemberQuery {
     #[serde(default)]
     ask: Option<String>,
@@ -674,10 +703,9 @@ pub async fn member(
     headers: HeaderMap,
     at_desk: AtDesk,
     PagePath((_, card)): PagePath<(String, String)>,
-    query: Result<Query<MemberQuery>, QueryRejection>,
+    PageQuery(MemberQuery { ask }): PageQuery<MemberQuery>,
 ) -> Result<Response, PageError> {
     let AtDesk { staff, library } = at_desk;
-    let ask = query.ok().and_then(|Query(q)| q.ask);
     let outcome = Outcome {
         asking: ask.as_deref() == Some("recovery-email"),
         email_form: match ask.as_deref() {

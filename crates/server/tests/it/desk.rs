@@ -1430,6 +1430,50 @@ async fn a_refused_member_page_action_says_why_in_its_status() {
     assert_eq!(email, Some("piet@example.nl"), "unchanged");
 }
 
+/// What no form of the console sends (a choice it does not offer, a
+/// search field twice) gets the "bad request" page, not a guess.
+#[tokio::test]
+async fn the_console_refuses_what_its_forms_never_send() {
+    let app = spawn_app().await;
+    let (staff_browser, page) = staff_at_the_register_page(&app, "DRE01", "Biblionet Drenthe").await;
+    let bad_request = |answer: reqwest::Response| async move {
+        let status = answer.status();
+        let page = answer.text().await.unwrap();
+        assert_eq!(status, 400, "{page}");
+        assert!(page.contains("Dit verzoek klopt niet"), "{page}");
+    };
+    for (field, value) in [
+        ("use_account", "misschien"),
+        ("account_choice", "beide"),
+        ("step", "skip"),
+    ] {
+        let mut form = filled_in(&page, "20000025252525", "Piet Jansen");
+        form.retain(|(name, _)| *name != field);
+        form.push((field, value.to_owned()));
+        let answer = staff_browser
+            .post(app.url("/frontoffice/DRE01/register"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        bad_request(answer).await;
+    }
+    let drenthe = drenthe(&app).await;
+    let memberships = app.store.memberships().of_library(&drenthe).await.unwrap();
+    let piet = memberships
+        .iter()
+        .find(|m| m.card_number.as_str() == "20000025252525");
+    assert!(piet.is_none(), "nothing registered");
+
+    for search in [
+        "/frontoffice/DRE01?card_number=20000025252525&card_number=2",
+        "/frontoffice/DRE01?username=sanne&username=piet",
+        "/frontoffice/DRE01/members/20000025252525?ask=email&ask=recovery-email",
+    ] {
+        bad_request(staff_browser.get(app.url(search)).send().await.unwrap()).await;
+    }
+}
+
 #[tokio::test]
 async fn a_console_registration_posted_twice_registers_once() {
     let app = spawn_app().await;
