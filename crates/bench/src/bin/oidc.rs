@@ -139,16 +139,7 @@ async fn run(binary: &str, database_url: Option<String>, phase: Duration) -> Res
             cpu_seconds(own_pid)?,
             threads_so_far(server.pid())?,
         );
-        let (login_http, login_base, rp) = (http.clone(), base.clone(), clients.rp.clone());
-        let slice_logins = rate(slice, 8, move |worker| {
-            let (http, base, rp) = (login_http.clone(), login_base.clone(), rp.clone());
-            async move {
-                login(&http, &base, &rp, &format!("member{}", worker % MEMBERS))
-                    .await
-                    .is_ok()
-            }
-        })
-        .await;
+        let slice_logins = login_rate(slice, &http, &base, &clients.rp, "member").await;
         server_cpu += cpu_seconds(server.pid())? - before.0;
         generator_cpu += cpu_seconds(own_pid)? - before.1;
         let server_threads = threads_so_far(server.pid())?;
@@ -222,18 +213,9 @@ async fn run(binary: &str, database_url: Option<String>, phase: Duration) -> Res
     // The same logins on a server that hashes at the least cost, as members
     // whose hashes have that cost (so none is upgraded at login).
     let mut server = Server::start(binary, &url, dir.path(), &LEAST_COST)?;
-    let quick_base = server.url.clone();
+    let quick_http = login_http_client()?;
     let before = (cpu_seconds(server.pid())?, cpu_seconds(own_pid)?);
-    let (quick_http, rp) = (login_http_client()?, clients.rp.clone());
-    let quick_logins = rate(phase, 8, move |worker| {
-        let (http, base, rp) = (quick_http.clone(), quick_base.clone(), rp.clone());
-        async move {
-            login(&http, &base, &rp, &format!("quick{}", worker % MEMBERS))
-                .await
-                .is_ok()
-        }
-    })
-    .await;
+    let quick_logins = login_rate(phase, &quick_http, &server.url, &clients.rp, "quick").await;
     let quick_done = quick_logins * phase.as_secs_f64();
     let quick_server_ms = 1000.0 * (cpu_seconds(server.pid())? - before.0) / quick_done;
     let quick_generator_ms = 1000.0 * (cpu_seconds(own_pid)? - before.1) / quick_done;
@@ -340,6 +322,27 @@ where
         let _ = handle.await;
     }
     done.load(Ordering::Relaxed) as f64 / (phase - WARM_UP).as_secs_f64()
+}
+
+/// The steady rate of whole browser logins by 8 simulated browsers for
+/// `phase`, as the members `{prefix}0`, `{prefix}1`, … in turn.
+async fn login_rate(
+    phase: Duration,
+    http: &reqwest::Client,
+    base: &str,
+    client: &(String, String),
+    prefix: &'static str,
+) -> f64 {
+    let (http, base, client) = (http.clone(), base.to_owned(), client.clone());
+    rate(phase, 8, move |worker| {
+        let (http, base, client) = (http.clone(), base.clone(), client.clone());
+        async move {
+            login(&http, &base, &client, &format!("{prefix}{}", worker % MEMBERS))
+                .await
+                .is_ok()
+        }
+    })
+    .await
 }
 
 /// The HTTP client of every simulated browser: redirects are the flow's

@@ -1300,6 +1300,20 @@ async fn staff_at_the_register_page(app: &TestApp, code: &str, name: &str) -> (r
     (staff_browser, page)
 }
 
+/// The console's registration form posted at library DRE01.
+async fn register_at_drenthe(
+    app: &TestApp,
+    staff_browser: &reqwest::Client,
+    form: &(impl serde::Serialize + ?Sized),
+) -> reqwest::Response {
+    staff_browser
+        .post(app.url("/frontoffice/DRE01/register"))
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
 /// The registration form of `page` filled in for an adult with a new account.
 fn filled_in(page: &str, card: &str, name: &str) -> Vec<(&'static str, String)> {
     vec![
@@ -1382,12 +1396,8 @@ async fn a_birth_date_the_account_does_not_know_is_corrected_in_the_details() {
 async fn a_refused_member_page_action_says_why_in_its_status() {
     let app = spawn_app().await;
     let (staff_browser, page) = staff_at_the_register_page(&app, "DRE01", "Biblionet Drenthe").await;
-    let registered = staff_browser
-        .post(app.url("/frontoffice/DRE01/register"))
-        .form(&filled_in(&page, "20000025252525", "Piet Jansen"))
-        .send()
-        .await
-        .unwrap();
+    let form = filled_in(&page, "20000025252525", "Piet Jansen");
+    let registered = register_at_drenthe(&app, &staff_browser, &form).await;
     assert_eq!(registered.status(), 201);
     let member_page = app.url("/frontoffice/DRE01/members/20000025252525");
     let page = fetch(&staff_browser, &member_page).await;
@@ -1450,13 +1460,7 @@ async fn the_console_refuses_what_its_forms_never_send() {
         let mut form = filled_in(&page, "20000025252525", "Piet Jansen");
         form.retain(|(name, _)| *name != field);
         form.push((field, value.to_owned()));
-        let answer = staff_browser
-            .post(app.url("/frontoffice/DRE01/register"))
-            .form(&form)
-            .send()
-            .await
-            .unwrap();
-        bad_request(answer).await;
+        bad_request(register_at_drenthe(&app, &staff_browser, &form).await).await;
     }
     let drenthe = drenthe(&app).await;
     let memberships = app.store.memberships().of_library(&drenthe).await.unwrap();
@@ -1480,12 +1484,7 @@ async fn a_console_registration_posted_twice_registers_once() {
     let (staff_browser, page) = staff_at_the_register_page(&app, "DRE01", "Biblionet Drenthe").await;
     let form = filled_in(&page, "20000024242424", "Piet Jansen");
     for _ in 0..2 {
-        let answer = staff_browser
-            .post(app.url("/frontoffice/DRE01/register"))
-            .form(&form)
-            .send()
-            .await
-            .unwrap();
+        let answer = register_at_drenthe(&app, &staff_browser, &form).await;
         assert_eq!(answer.status(), 201);
         assert!(
             answer
@@ -1516,12 +1515,8 @@ async fn a_console_registration_posted_twice_registers_once() {
     assert_eq!(audit.len(), 1);
     assert_eq!(audit[0].actor, "staff:balie.anna");
 
-    let forged = staff_browser
-        .post(app.url("/frontoffice/DRE01/register"))
-        .form(&[("csrf", "forged"), ("card_number", "20000025252525")])
-        .send()
-        .await
-        .unwrap();
+    let forged = [("csrf", "forged"), ("card_number", "20000025252525")];
+    let forged = register_at_drenthe(&app, &staff_browser, &forged).await;
     assert_eq!(forged.status(), 400);
     assert_eq!(pieten().await, 1);
 }
