@@ -6,9 +6,9 @@
 //! expired before the retries of a relying party that is down for long.
 
 use std::{
-    collections::{HashMap, HashSet},
+    collections::HashMap,
     sync::Arc,
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use serde::{Deserialize, Serialize};
@@ -46,15 +46,21 @@ const PER_WEBSITE: usize = 100;
 /// websites that hang keep the places of only their first notices, for
 /// one timeout.
 const PER_WEBSITE_UNANSWERED: usize = 2;
+/// How long a website that did not answer is claimed for on its own after
+/// its last failure while none of its notices are due: long enough for
+/// the next logouts to find it so, short enough that a website gone for
+/// good is not looked for in the queue twice a poll for ever.
+const UNANSWERED_REMEMBERED: Duration = Duration::from_secs(10 * 60);
 
 /// Deliveries under way, each ending with its outcome on record, counted
-/// per logout URI, and the websites that did not answer the last one.
+/// per logout URI, and the websites that did not answer the last one,
+/// with when that was.
 #[derive(Default)]
 struct Deliveries {
     tasks: JoinSet<(Option<Answered>, Result<(), StoreError>)>,
     uris: HashMap<tokio::task::Id, String>,
     per_uri: HashMap<String, usize>,
-    unanswered: HashSet<String>,
+    unanswered: HashMap<String, Instant>,
 }
 
 /// Whether a website took a notice sent to it.
@@ -97,14 +103,14 @@ impl Deliveries {
     fn not_with_the_others(&self) -> Vec<String> {
         let full = self.per_uri.iter().filter(|(_, count)| **count >= PER_WEBSITE);
         let full = full.map(|(uri, _)| uri.clone());
-        full.chain(self.unanswered.iter().cloned()).collect()
+        full.chain(self.unanswered.keys().cloned()).collect()
     }
 
     /// The websites that did not answer and have room for another try,
     /// with how many more they get now.
     fn to_try_again(&self) -> Vec<(String, usize)> {
         let room = |uri: &String| PER_WEBSITE_UNANSWERED.saturating_sub(self.under_way(uri));
-        let with_room = self.unanswered.iter().map(|uri| (uri.clone(), room(uri)));
+        let with_room = self.unanswered.keys().map(|uri| (uri.clone(), room(uri)));
         with_room.filter(|(_, room)| *room > 0).collect()
     }
 
@@ -128,19 +134,30 @@ impl Deliveries {
 
     /// Keeps track of the websites that answer and those that do not.
     fn heard(&mut self, uri: String, answered: Option<Answered>) {
-        match (answered, self.unanswered.contains(&uri)) {
+        match (answered, self.unanswered.contains_key(&uri)) {
             (Some(Answered::Yes), true) => {
                 tracing::info!(logout_uri = %uri, "a website answers back-channel logouts again");
                 self.unanswered.remove(&uri);
             }
-            (Some(Answered::No), false) => {
-                tracing::warn!(
-                    logout_uri = %uri,
-                    "a website did not take a back-channel logout: {PER_WEBSITE_UNANSWERED} at a time to it until one goes through"
-                );
-                self.unanswered.insert(uri);
+            (Some(Answered::No), known) => {
+                if !known {
+                    tracing::warn!(
+                        logout_uri = %uri,
+                        "a website did not take a back-channel logout: {PER_WEBSITE_UNANSWERED} at a time to it until one goes through"
+                    );
+                }
+                self.unanswered.insert(uri, Instant::now());
             }
             _ => {}
+        }
+    }
+
+    /// Claims for `uri` found nothing due `now`: with none under way either
+    /// and its last failure long ago, it is claimed for with the others again.
+    fn nothing_due_for(&mut self, uri: &str, now: Instant) {
+        let long_ago = |failed: &Instant| now.duration_since(*failed) >= UNANSWERED_REMEMBERED;
+        if self.under_way(uri) == 0 && self.unanswered.get(uri).is_some_and(long_ago) {
+            self.unanswered.remove(uri);
         }
     }
 }
@@ -289,7 +306,11 @@ impl Notifier {
         for (uri, room) in deliveries.to_try_again() {
             let room = room.min(limit.saturating_sub(batch.len()));
             if room > 0 {
-                batch.extend(self.claim(room, Websites::Only(&uri)).await?);
+                let tried = self.claim(room, Websites::Only(&uri)).await?;
+                if tried.is_empty() {
+                    deliveries.nothing_due_for(&uri, Instant::now());
+                }
+                batch.extend(tried);
             }
         }
         let claimed = batch.len();
@@ -406,5 +427,33 @@ fn log_delivery(ended: Result<(), DeliveryEnded>) {
             tracing::warn!("recording a back-channel logout failed: {err}")
         }
         Err(DeliveryEnded::Aborted(err)) => tracing::error!("a back-channel logout delivery ended: {err}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_website_that_did_not_answer_is_claimed_with_the_others_after_long_with_nothing_due() {
+        let mut deliveries = Deliveries::default();
+        let uri = "https://hangs.example/backchannel".to_owned();
+        deliveries.heard(uri.clone(), Some(Answered::No));
+        let failed = Instant::now();
+        assert_eq!(deliveries.to_try_again(), [(uri.clone(), PER_WEBSITE_UNANSWERED)]);
+
+        deliveries.nothing_due_for(&uri, failed + UNANSWERED_REMEMBERED / 2);
+        let remembered = deliveries.not_with_the_others();
+        assert_eq!(remembered, std::slice::from_ref(&uri), "still remembered");
+        deliveries.nothing_due_for(&uri, failed + UNANSWERED_REMEMBERED + Duration::from_secs(1));
+        assert!(deliveries.not_with_the_others().is_empty());
+        assert!(deliveries.to_try_again().is_empty());
+
+        deliveries.heard(uri.clone(), Some(Answered::No));
+        deliveries.heard(uri.clone(), Some(Answered::Yes));
+        assert!(
+            deliveries.not_with_the_others().is_empty(),
+            "an answer ends it at once"
+        );
     }
 }
