@@ -401,7 +401,14 @@ async fn mail_usernames(state: &AppState, typed: &Email, asked_in: Language) -> 
         .into_iter()
         .filter(|account| account.status != AccountStatus::Disabled)
         .collect();
-    let Some(on_record) = accounts.first().and_then(|account| account.email.clone()) else {
+    // The spelling typed, when an account has it as typed: the member
+    // knows it reaches them, where another spelling's local part might not.
+    let spellings = || accounts.iter().filter_map(|account| account.email.as_ref());
+    let Some(on_record) = spellings()
+        .find(|spelling| *spelling == typed)
+        .or_else(|| spellings().next())
+        .cloned()
+    else {
         return Ok(());
     };
     let usernames = accounts
