@@ -4,6 +4,8 @@ use std::time::Duration;
 
 /// Longest wait between two attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(3600);
+/// Longest wait between two attempts, jitter included.
+pub const LONGEST_BACKOFF: Duration = Duration::from_secs(MAX_BACKOFF.as_secs() * 6 / 5);
 /// Wait after the first failed attempt; doubles with every further one.
 const FIRST_BACKOFF: Duration = Duration::from_secs(30);
 
@@ -18,7 +20,7 @@ pub fn backoff(attempts: u32) -> time::Duration {
 
 #[cfg(test)]
 mod tests {
-    use super::backoff;
+    use super::{LONGEST_BACKOFF, backoff};
 
     #[test]
     fn backoff_doubles_with_jitter_and_stops_at_an_hour() {
@@ -26,6 +28,10 @@ mod tests {
             let wait = backoff(attempts).as_seconds_f64();
             assert!(
                 (base * 0.8..=base * 1.2).contains(&wait),
+                "attempt {attempts}: {wait}"
+            );
+            assert!(
+                wait <= LONGEST_BACKOFF.as_secs_f64(),
                 "attempt {attempts}: {wait}"
             );
         }

@@ -7,7 +7,7 @@
 
 use std::{
     collections::HashMap,
-    sync::Arc,
+    sync::{Arc, Mutex, MutexGuard, PoisonError},
     time::{Duration, Instant},
 };
 
@@ -26,7 +26,11 @@ use super::{
     keys::{Keyring, SigningAlgorithm},
     tokens,
 };
-use crate::{app::AppState, backoff::backoff, config::Config};
+use crate::{
+    app::AppState,
+    backoff::{LONGEST_BACKOFF, backoff},
+    config::Config,
+};
 
 /// How long a logout token is valid (the spec recommends at most two minutes).
 const LOGOUT_TOKEN_SECONDS: i64 = 120;
@@ -47,20 +51,19 @@ const PER_WEBSITE: usize = 100;
 /// one timeout.
 const PER_WEBSITE_UNANSWERED: usize = 2;
 /// How long a website that did not answer is claimed for on its own after
-/// its last failure while none of its notices are due: long enough for
-/// the next logouts to find it so, short enough that a website gone for
-/// good is not looked for in the queue twice a poll for ever.
-const UNANSWERED_REMEMBERED: Duration = Duration::from_secs(10 * 60);
+/// its last failure while none of its notices are due: until the retries
+/// of its last notices are due, so that they too go a few at a time. A
+/// website gone for good costs one look in the queue a poll meanwhile.
+const UNANSWERED_REMEMBERED: Duration = LONGEST_BACKOFF;
 
 /// Deliveries under way, each ending with its outcome on record, counted
-/// per logout URI, and the websites that did not answer the last one,
-/// with when that was.
+/// per logout URI, and the websites that did not answer.
 #[derive(Default)]
 struct Deliveries {
-    tasks: JoinSet<(Option<Answered>, Result<(), StoreError>)>,
+    tasks: JoinSet<Result<(), StoreError>>,
     uris: HashMap<tokio::task::Id, String>,
     per_uri: HashMap<String, usize>,
-    unanswered: HashMap<String, Instant>,
+    unanswered: Unanswered,
 }
 
 /// Whether a website took a notice sent to it.
@@ -70,27 +73,80 @@ enum Answered {
     No,
 }
 
+/// The websites that did not take the last notice sent to them, by logout
+/// URI, with when that was. Each delivery tells it of its answer before
+/// the outcome goes on record: a claim made after that record knows.
+#[derive(Default, Clone)]
+struct Unanswered(Arc<Mutex<HashMap<String, Instant>>>);
+
+impl Unanswered {
+    fn websites(&self) -> MutexGuard<'_, HashMap<String, Instant>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn heard(&self, notification: &LogoutNotification, answered: Answered, now: Instant) {
+        let uri = &notification.logout_uri;
+        let client = &notification.client_id;
+        let mut websites = self.websites();
+        match answered {
+            Answered::Yes => {
+                if websites.remove(uri).is_some() {
+                    tracing::info!(%client, "a website answers back-channel logouts again");
+                }
+            }
+            Answered::No => {
+                if websites.insert(uri.clone(), now).is_none() {
+                    tracing::warn!(
+                        %client,
+                        "a website did not take a back-channel logout: {PER_WEBSITE_UNANSWERED} at a time to it until one goes through"
+                    );
+                }
+            }
+        }
+    }
+
+    fn uris(&self) -> Vec<String> {
+        self.websites().keys().cloned().collect()
+    }
+
+    /// Forgets `uri` if its last failure was long before `now`.
+    fn forget_if_long_ago(&self, uri: &str, now: Instant) {
+        let mut websites = self.websites();
+        let long_ago = |failed: &Instant| now.duration_since(*failed) >= UNANSWERED_REMEMBERED;
+        if websites.get(uri).is_some_and(long_ago) {
+            websites.remove(uri);
+        }
+    }
+}
+
 impl Deliveries {
     fn len(&self) -> usize {
         self.tasks.len()
     }
 
-    fn spawn(&mut self, notifier: Notifier, notification: LogoutNotification) {
-        let uri = notification.logout_uri.clone();
-        let task = self.tasks.spawn(async move {
-            // A token that cannot be signed says nothing of the website.
-            let (outcome, answered) = match notifier.sign(&notification) {
-                Err(failure) => (Err(failure), None),
-                Ok(token) => {
-                    let sent = notifier.send(&notification, &token).await;
-                    let answered = if sent.is_ok() { Answered::Yes } else { Answered::No };
-                    (sent, Some(answered))
-                }
-            };
-            (answered, notifier.record(&notification, outcome).await)
-        });
-        *self.per_uri.entry(uri.clone()).or_default() += 1;
-        self.uris.insert(task.id(), uri);
+    /// Starts delivering each of `notifications`; returns how many.
+    fn spawn(&mut self, notifier: &Notifier, notifications: Vec<LogoutNotification>) -> usize {
+        let started = notifications.len();
+        for notification in notifications {
+            let (notifier, unanswered) = (notifier.clone(), self.unanswered.clone());
+            let uri = notification.logout_uri.clone();
+            let task = self.tasks.spawn(async move {
+                // A token that cannot be signed says nothing of the website.
+                let outcome = match notifier.sign(&notification) {
+                    Err(failure) => Err(failure),
+                    Ok(token) => {
+                        let sent = notifier.send(&notification, &token).await;
+                        let answered = if sent.is_ok() { Answered::Yes } else { Answered::No };
+                        unanswered.heard(&notification, answered, Instant::now());
+                        sent
+                    }
+                };
+                notifier.record(&notification, outcome).await
+            });
+            *self.per_uri.entry(uri.clone()).or_default() += 1;
+            self.uris.insert(task.id(), uri);
+        }
+        started
     }
 
     fn under_way(&self, uri: &str) -> usize {
@@ -103,61 +159,41 @@ impl Deliveries {
     fn not_with_the_others(&self) -> Vec<String> {
         let full = self.per_uri.iter().filter(|(_, count)| **count >= PER_WEBSITE);
         let full = full.map(|(uri, _)| uri.clone());
-        full.chain(self.unanswered.keys().cloned()).collect()
+        full.chain(self.unanswered.uris()).collect()
     }
 
     /// The websites that did not answer and have room for another try,
     /// with how many more they get now.
     fn to_try_again(&self) -> Vec<(String, usize)> {
-        let room = |uri: &String| PER_WEBSITE_UNANSWERED.saturating_sub(self.under_way(uri));
-        let with_room = self.unanswered.keys().map(|uri| (uri.clone(), room(uri)));
+        let with_room = self.unanswered.uris().into_iter().map(|uri| {
+            let room = PER_WEBSITE_UNANSWERED.saturating_sub(self.under_way(&uri));
+            (uri, room)
+        });
         with_room.filter(|(_, room)| *room > 0).collect()
     }
 
     /// The next delivery to end, its outcome on record or not.
     async fn next(&mut self) -> Option<Result<(), DeliveryEnded>> {
-        let (id, answered, outcome) = match self.tasks.join_next_with_id().await? {
-            Ok((id, (answered, recorded))) => (id, answered, recorded.map_err(DeliveryEnded::Unrecorded)),
-            Err(err) => (err.id(), None, Err(DeliveryEnded::Aborted(err))),
+        let (id, outcome) = match self.tasks.join_next_with_id().await? {
+            Ok((id, recorded)) => (id, recorded.map_err(DeliveryEnded::Unrecorded)),
+            Err(err) => (err.id(), Err(DeliveryEnded::Aborted(err))),
         };
-        if let Some(uri) = self.uris.remove(&id) {
-            if let Some(count) = self.per_uri.get_mut(&uri) {
-                *count -= 1;
-                if *count == 0 {
-                    self.per_uri.remove(&uri);
-                }
+        if let Some(uri) = self.uris.remove(&id)
+            && let Some(count) = self.per_uri.get_mut(&uri)
+        {
+            *count -= 1;
+            if *count == 0 {
+                self.per_uri.remove(&uri);
             }
-            self.heard(uri, answered);
         }
         Some(outcome)
     }
 
-    /// Keeps track of the websites that answer and those that do not.
-    fn heard(&mut self, uri: String, answered: Option<Answered>) {
-        match (answered, self.unanswered.contains_key(&uri)) {
-            (Some(Answered::Yes), true) => {
-                tracing::info!(logout_uri = %uri, "a website answers back-channel logouts again");
-                self.unanswered.remove(&uri);
-            }
-            (Some(Answered::No), known) => {
-                if !known {
-                    tracing::warn!(
-                        logout_uri = %uri,
-                        "a website did not take a back-channel logout: {PER_WEBSITE_UNANSWERED} at a time to it until one goes through"
-                    );
-                }
-                self.unanswered.insert(uri, Instant::now());
-            }
-            _ => {}
-        }
-    }
-
     /// Claims for `uri` found nothing due `now`: with none under way either
     /// and its last failure long ago, it is claimed for with the others again.
-    fn nothing_due_for(&mut self, uri: &str, now: Instant) {
-        let long_ago = |failed: &Instant| now.duration_since(*failed) >= UNANSWERED_REMEMBERED;
-        if self.under_way(uri) == 0 && self.unanswered.get(uri).is_some_and(long_ago) {
-            self.unanswered.remove(uri);
+    fn nothing_due_for(&self, uri: &str, now: Instant) {
+        if self.under_way(uri) == 0 {
+            self.unanswered.forget_if_long_ago(uri, now);
         }
     }
 }
@@ -282,7 +318,7 @@ impl Notifier {
     /// claimed, once each outcome is on record.
     pub async fn round(&self) -> Result<usize, StoreError> {
         let mut deliveries = Deliveries::default();
-        let claimed = self.start(BATCH, &mut deliveries).await?;
+        let started = self.start(BATCH, &mut deliveries).await;
         let mut first_error = Ok(());
         while let Some(ended) = deliveries.next().await {
             match (ended, &first_error) {
@@ -290,34 +326,40 @@ impl Notifier {
                 (ended, _) => log_delivery(ended),
             }
         }
-        first_error.map(|()| claimed)
+        let started = started?;
+        first_error.map(|()| started)
     }
 
-    /// Claims up to `limit` notices that are due, none to a website with
-    /// `PER_WEBSITE` under way and a few at most to one that did not
-    /// answer, and starts delivering each of them on its own, relying
-    /// parties being independent. Each outcome is recorded as it comes: a
-    /// website that hangs holds up neither the others' notices nor the
-    /// record of their answers, which a node stopped in between would
-    /// otherwise send again.
+    /// Claims up to `limit` notices that are due and starts delivering each
+    /// of them on its own, relying parties being independent. Websites that
+    /// did not answer come first, a few notices each and half the places at
+    /// most: a backlog to the others keeps none of them from the try that
+    /// shows it is back, nor do they keep the others waiting. Each outcome
+    /// is recorded as it comes: a website that hangs holds up neither the
+    /// others' notices nor the record of their answers, which a node
+    /// stopped in between would otherwise send again. A claim that fails
+    /// leaves the deliveries started before it under way.
     async fn start(&self, limit: usize, deliveries: &mut Deliveries) -> Result<usize, StoreError> {
-        let not_now = deliveries.not_with_the_others();
-        let mut batch = self.claim(limit, Websites::AllBut(&not_now)).await?;
+        let for_unanswered = limit.div_ceil(2);
+        let mut started = 0;
         for (uri, room) in deliveries.to_try_again() {
-            let room = room.min(limit.saturating_sub(batch.len()));
-            if room > 0 {
-                let tried = self.claim(room, Websites::Only(&uri)).await?;
-                if tried.is_empty() {
-                    deliveries.nothing_due_for(&uri, Instant::now());
-                }
-                batch.extend(tried);
+            let room = room.min(for_unanswered - started);
+            if room == 0 {
+                break;
             }
+            let tried = self.claim(room, Websites::Only(&uri)).await?;
+            if tried.is_empty() {
+                deliveries.nothing_due_for(&uri, Instant::now());
+            }
+            started += deliveries.spawn(self, tried);
         }
-        let claimed = batch.len();
-        for notification in batch {
-            deliveries.spawn(self.clone(), notification);
+        let room = limit - started;
+        if room > 0 {
+            let not_now = deliveries.not_with_the_others();
+            let batch = self.claim(room, Websites::AllBut(&not_now)).await?;
+            started += deliveries.spawn(self, batch);
         }
-        Ok(claimed)
+        Ok(started)
     }
 
     async fn claim(
@@ -375,7 +417,7 @@ impl Notifier {
             .form(&[("logout_token", token)])
             .send()
             .await
-            .map_err(|e| Failure::Temporary(e.to_string()))?;
+            .map_err(|e| Failure::Temporary(no_answer(e)))?;
         if response.status().is_success() {
             Ok(())
         } else {
@@ -420,6 +462,20 @@ impl Notifier {
     }
 }
 
+/// Why a request got no answer, down to its first cause (a timeout, a
+/// refused connection, a name that does not resolve), without the logout
+/// URI: its query may hold what a relying party keeps secret.
+fn no_answer(err: reqwest::Error) -> String {
+    let err = err.without_url();
+    let mut reason = err.to_string();
+    let mut cause = std::error::Error::source(&err);
+    while let Some(underneath) = cause {
+        reason = format!("{reason}: {underneath}");
+        cause = underneath.source();
+    }
+    reason
+}
+
 fn log_delivery(ended: Result<(), DeliveryEnded>) {
     match ended {
         Ok(()) => {}
@@ -436,10 +492,19 @@ mod tests {
 
     #[test]
     fn a_website_that_did_not_answer_is_claimed_with_the_others_after_long_with_nothing_due() {
-        let mut deliveries = Deliveries::default();
-        let uri = "https://hangs.example/backchannel".to_owned();
-        deliveries.heard(uri.clone(), Some(Answered::No));
+        let deliveries = Deliveries::default();
+        let notice = LogoutNotification {
+            id: 1,
+            client_id: "ebooks".into(),
+            logout_uri: "https://hangs.example/backchannel".into(),
+            to_sign: String::new(),
+            attempts: 1,
+            status: "sending".into(),
+            last_error: None,
+        };
+        let uri = notice.logout_uri.clone();
         let failed = Instant::now();
+        deliveries.unanswered.heard(&notice, Answered::No, failed);
         assert_eq!(deliveries.to_try_again(), [(uri.clone(), PER_WEBSITE_UNANSWERED)]);
 
         deliveries.nothing_due_for(&uri, failed + UNANSWERED_REMEMBERED / 2);
@@ -449,8 +514,9 @@ mod tests {
         assert!(deliveries.not_with_the_others().is_empty());
         assert!(deliveries.to_try_again().is_empty());
 
-        deliveries.heard(uri.clone(), Some(Answered::No));
-        deliveries.heard(uri.clone(), Some(Answered::Yes));
+        let later = failed + UNANSWERED_REMEMBERED * 2;
+        deliveries.unanswered.heard(&notice, Answered::No, later);
+        deliveries.unanswered.heard(&notice, Answered::Yes, later);
         assert!(
             deliveries.not_with_the_others().is_empty(),
             "an answer ends it at once"

@@ -36,9 +36,16 @@ use crate::{
 struct Receiver {
     address: SocketAddr,
     tokens: Arc<Mutex<Vec<String>>>,
-    /// For each request in the order they came: how many were under way
-    /// as it came, itself included.
-    arrivals: Arc<Mutex<Vec<u32>>>,
+    /// Each request, in the order they came.
+    arrivals: Arc<Mutex<Vec<Arrival>>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Arrival {
+    /// How many requests were under way as it came, itself included.
+    at_once: u32,
+    /// Whether a token had been taken (answered 200) before it came.
+    after_one_taken: bool,
 }
 
 impl Receiver {
@@ -77,8 +84,12 @@ async fn receiver_answering_after(refuse: u32, delay: Duration) -> Receiver {
             let (recorded, arrived) = (recorded.clone(), arrived.clone());
             let (refusals, under_way) = (refusals.clone(), under_way.clone());
             async move {
-                let now_under_way = under_way.fetch_add(1, Ordering::SeqCst) + 1;
-                arrived.lock().unwrap().push(now_under_way);
+                let at_once = under_way.fetch_add(1, Ordering::SeqCst) + 1;
+                let after_one_taken = !recorded.lock().unwrap().is_empty();
+                arrived.lock().unwrap().push(Arrival {
+                    at_once,
+                    after_one_taken,
+                });
                 tokio::time::sleep(delay).await;
                 under_way.fetch_sub(1, Ordering::SeqCst);
                 if refusals
@@ -384,6 +395,23 @@ async fn a_relying_party_that_hangs_does_not_hold_up_the_others() {
     drop(hanging);
 }
 
+/// A website that refuses the connection: the reason kept for the operator
+/// says so, and leaves out the logout URI, whose query may hold a secret.
+#[tokio::test]
+async fn the_reason_kept_for_a_refused_connection_says_so_without_the_uri() {
+    let queue = queue().await;
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let uri = format!("http://{}/backchannel?key=geheim", closed.local_addr().unwrap());
+    drop(closed);
+    queue_notice(&queue.store, &uri).await;
+
+    assert_eq!(queue.notifier.round().await.unwrap(), 1);
+    let entries = queue.store.logout_queue().entries().await.unwrap();
+    let reason = entries[0].last_error.clone().unwrap_or_default();
+    assert!(reason.to_lowercase().contains("connection refused"), "{reason}");
+    assert!(!reason.contains("geheim"), "{reason}");
+}
+
 /// Notices queued while earlier ones wait for a website that hangs go out
 /// at once, however many of those are waiting (each was claimed on its
 /// own), not after that website's requests time out.
@@ -473,8 +501,6 @@ async fn a_website_that_does_not_answer_gets_its_notices_two_at_a_time_until_it_
         refused,
     )
     .await;
-    // The refusal is on record a moment before the notifier has heard of it.
-    tokio::time::sleep(Duration::from_millis(100)).await;
 
     for _ in 0..20 {
         queue_notice(store, &struggling_uri).await;
@@ -482,15 +508,66 @@ async fn a_website_that_does_not_answer_gets_its_notices_two_at_a_time_until_it_
     let answering = receiver(0).await;
     queue_notice(store, &format!("http://{}/backchannel", answering.address)).await;
     answering.first_token(Duration::from_secs(5)).await;
-    // Two pairs refused, then one taken; the other 14 after it together.
+    // Four more refused, two at a time, until one is taken; most of the
+    // rest then side by side.
     let tokens = &struggling.tokens;
     let all_taken = || async move { tokens.lock().unwrap().len() == 16 };
     eventually(Duration::from_secs(10), "the notices were not taken", all_taken).await;
     let arrivals = struggling.arrivals.lock().unwrap().clone();
     assert_eq!(arrivals.len(), 21, "{arrivals:?}");
-    let (until_taken, after) = arrivals.split_at(7);
-    assert!(until_taken.iter().all(|&at_once| at_once <= 2), "{arrivals:?}");
-    assert!(after.iter().any(|&at_once| at_once > 2), "{arrivals:?}");
+    let (before, after): (Vec<Arrival>, Vec<Arrival>) =
+        arrivals.iter().partition(|arrival| !arrival.after_one_taken);
+    assert!(before.iter().all(|arrival| arrival.at_once <= 2), "{arrivals:?}");
+    assert!(after.iter().any(|arrival| arrival.at_once > 2), "{arrivals:?}");
+    stop.send(true).unwrap();
+    running.abort();
+}
+
+/// A website that failed once gets its next notice as soon as a place is
+/// free, ahead of a backlog to other websites: else it could not show that
+/// it is back before they had all gone out.
+#[tokio::test]
+async fn a_website_that_failed_once_is_tried_again_ahead_of_a_backlog() {
+    let queue = queue().await;
+    let store = &queue.store;
+    let struggling = receiver(1).await;
+    let struggling_uri = format!("http://{}/backchannel", struggling.address);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(queue.notifier.clone().run(stopped));
+    queue_notice(store, &struggling_uri).await;
+    let refused = || async move {
+        let entries = store.logout_queue().entries().await.unwrap();
+        entries.iter().any(|entry| entry.attempts == 1)
+    };
+    eventually(
+        Duration::from_secs(5),
+        "the first notice was not refused",
+        refused,
+    )
+    .await;
+
+    // Five websites that take 3 s over each answer, 600 notices: more than
+    // a node has places for.
+    let slow = receiver_answering_after(0, Duration::from_secs(3)).await;
+    for n in 0..600 {
+        let website = n % 5;
+        queue_notice(
+            store,
+            &format!("http://{}/backchannel?site={website}", slow.address),
+        )
+        .await;
+    }
+    let places_taken = || async move {
+        let entries = store.logout_queue().entries().await.unwrap();
+        entries.iter().filter(|entry| entry.status == "sending").count() >= 400
+    };
+    eventually(Duration::from_secs(10), "the places were not taken", places_taken).await;
+    queue_notice(store, &struggling_uri).await;
+
+    struggling.first_token(Duration::from_secs(15)).await;
+    let entries = store.logout_queue().entries().await.unwrap();
+    let never_claimed = entries.iter().filter(|entry| entry.attempts == 0).count();
+    assert!(never_claimed > 0, "it waited for the whole backlog");
     stop.send(true).unwrap();
     running.abort();
 }
