@@ -105,7 +105,7 @@ async fn db_migrate_applies_once_and_status_then_has_nothing_pending() {
     assert!(first.status.success(), "{}", stderr(&first));
     assert_eq!(
         stdout(&first).trim(),
-        "applied 0001_foundation\napplied 0002_openid_connect\napplied 0003_refresh_families\napplied 0004_account_links\napplied 0005_frontoffice\napplied 0006_legacy_import\napplied 0007_refresh_families_by_session\napplied 0008_session_tokens\napplied 0009_previous_session_tokens\napplied 0010_throttle_attempts_in_flight\napplied 0011_addresses_in_any_case\napplied 0012_names_held_by_account\napplied 0013_queues_in_claim_order"
+        "applied 0001_foundation\napplied 0002_openid_connect\napplied 0003_refresh_families\napplied 0004_account_links\napplied 0005_frontoffice\napplied 0006_legacy_import\napplied 0007_refresh_families_by_session\napplied 0008_session_tokens\napplied 0009_previous_session_tokens\napplied 0010_throttle_attempts_in_flight\napplied 0011_addresses_in_any_case\napplied 0012_names_held_by_account\napplied 0013_queues_in_claim_order\napplied 0014_logout_notifications_by_website"
     );
     let second = run(against(&database, dir.path()).args(["db", "migrate"]));
     assert_eq!(stdout(&second).trim(), "The database is up to date.");
