@@ -148,9 +148,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Db(DbCommand::Status) => {
-            // A look changes nothing: no embedded database is made for it.
-            let sqlite_file = config.sqlite_file();
-            if config.database_url.is_none() && !sqlite_file.exists() {
+            // A look changes nothing: no SQLite file is made for it.
+            if let Some(sqlite_file) = si_store::missing_sqlite_file(&config.database_url()) {
                 println!(
                     "There is no database at {} yet: `single-identity db migrate` or `serve` makes it.",
                     sqlite_file.display()
@@ -207,8 +206,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Migrate(command) => {
             // Every step reads the service's libraries: a new, empty database
             // would only reject every row (and `plan` changes nothing).
-            let sqlite_file = config.sqlite_file();
-            if config.database_url.is_none() && !sqlite_file.exists() {
+            if let Some(sqlite_file) = si_store::missing_sqlite_file(&config.database_url()) {
                 anyhow::bail!(
                     "there is no database at {}: set SI_DATA_DIR (or SI_DATABASE_URL) to the service's, \
                      whose libraries the exports name",

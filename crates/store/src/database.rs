@@ -1,7 +1,11 @@
 //! Opening the database (SQLite or PostgreSQL) and the `Store` handle every
 //! repository hangs off.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::Duration,
+};
 
 use sea_orm::{
     ConnectOptions, Database, DatabaseConnection, DbBackend,
@@ -190,19 +194,29 @@ impl Store {
     }
 }
 
-/// The folder a SQLite URL's file would go in, when it does not exist
-/// (SQLite's own error names neither the path nor the cause).
-fn missing_sqlite_folder(url: &str) -> Option<String> {
+/// The file a SQLite URL names; None for another database, one in memory,
+/// or a percent-encoded path (sqlx's to decode: let SQLite report it).
+fn sqlite_path(url: &str) -> Option<&Path> {
     let path = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = path.split('?').next().unwrap_or_default();
-    // A percent-encoded path is sqlx's to decode: let SQLite report it.
-    if path.is_empty() || path == ":memory:" || path.contains('%') {
-        return None;
-    }
-    let folder = std::path::Path::new(path).parent()?;
+    let named = !(path.is_empty() || path == ":memory:" || path.contains('%'));
+    named.then(|| Path::new(path))
+}
+
+/// The folder a SQLite URL's file would go in, when it does not exist
+/// (SQLite's own error names neither the path nor the cause).
+fn missing_sqlite_folder(url: &str) -> Option<String> {
+    let folder = sqlite_path(url)?.parent()?;
     (!folder.as_os_str().is_empty() && !folder.is_dir()).then(|| folder.display().to_string())
+}
+
+/// The file a SQLite URL names, when there is none there yet: connecting
+/// would make it, and a look at the database must change nothing.
+pub fn missing_sqlite_file(url: &str) -> Option<PathBuf> {
+    let file = sqlite_path(url)?;
+    (!file.exists()).then(|| file.to_path_buf())
 }
 
 /// Why `url` could not be opened, naming it (the operator sees which

@@ -95,6 +95,20 @@ fn db_status_without_the_embedded_database_says_so_and_makes_none() {
         "There is no database at data/single-identity.db yet: `single-identity db migrate` or `serve` makes it."
     );
     assert!(!dir.path().join("data").exists(), "status changes nothing");
+
+    // Nor for a SQLite URL that names a file not there (a typo, say).
+    let typo = dir.path().join("singel-identity.db");
+    let url = format!("sqlite://{}", typo.display());
+    let output = run(binary(dir.path())
+        .env("SI_DATABASE_URL", &url)
+        .args(["db", "status"]));
+    assert!(output.status.success(), "{}", stderr(&output));
+    let said = stdout(&output);
+    assert!(
+        said.starts_with(&format!("There is no database at {} yet", typo.display())),
+        "{said}"
+    );
+    assert!(!typo.exists(), "status changes nothing");
 }
 
 #[tokio::test]
