@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use time::OffsetDateTime;
 
@@ -116,6 +117,20 @@ impl<'c, C: ConnectionTrait> LogoutQueue<'c, C> {
     pub async fn mark_failed(&self, worker: &str, id: i64, error: &str) -> Result<(), StoreError> {
         let now = self.clock.now_millis();
         Ok(work_queue::release(self.conn, TABLE, worker, id, FAILED, error, now).await?)
+    }
+
+    /// The logout URIs of the websites that did not take the last notice
+    /// sent to them: those with a notice waiting for its retry.
+    pub async fn websites_awaiting_retry(&self) -> Result<Vec<String>, StoreError> {
+        Ok(logout_notification::Entity::find()
+            .select_only()
+            .column(Column::LogoutUri)
+            .distinct()
+            .filter(Column::Status.eq(PENDING))
+            .filter(Column::LastError.is_not_null())
+            .into_tuple()
+            .all(self.conn)
+            .await?)
     }
 
     /// Every notification still kept (waiting or failed), oldest first.

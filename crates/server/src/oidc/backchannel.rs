@@ -66,13 +66,6 @@ struct Deliveries {
     unanswered: Unanswered,
 }
 
-/// Whether a website took a notice sent to it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Answered {
-    Yes,
-    No,
-}
-
 /// The websites that did not take the last notice sent to them, by logout
 /// URI, with when that was. Each delivery tells it of its answer before
 /// the outcome goes on record: a claim made after that record knows.
@@ -84,25 +77,33 @@ impl Unanswered {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn heard(&self, notification: &LogoutNotification, answered: Answered, now: Instant) {
+    /// Notes whether the website took `notification`, logging when that
+    /// changes: a website that is down is warned of once, not at each of
+    /// its retries.
+    fn heard(&self, notification: &LogoutNotification, sent: &Result<(), Failure>, now: Instant) {
         let uri = &notification.logout_uri;
         let client = &notification.client_id;
         let mut websites = self.websites();
-        match answered {
-            Answered::Yes => {
+        match sent {
+            Ok(()) => {
                 if websites.remove(uri).is_some() {
                     tracing::info!(%client, "a website answers back-channel logouts again");
                 }
             }
-            Answered::No => {
+            Err(Failure::Temporary(reason) | Failure::Permanent(reason)) => {
                 if websites.insert(uri.clone(), now).is_none() {
                     tracing::warn!(
                         %client,
-                        "a website did not take a back-channel logout: {PER_WEBSITE_UNANSWERED} at a time to it until one goes through"
+                        "a website did not take a back-channel logout ({reason}): {PER_WEBSITE_UNANSWERED} at a time to it until one goes through"
                     );
                 }
             }
         }
+    }
+
+    /// Takes `uris` for websites that did not answer as of `now`.
+    fn remember(&self, uris: Vec<String>, now: Instant) {
+        self.websites().extend(uris.into_iter().map(|uri| (uri, now)));
     }
 
     fn uris(&self) -> Vec<String> {
@@ -136,8 +137,7 @@ impl Deliveries {
                     Err(failure) => Err(failure),
                     Ok(token) => {
                         let sent = notifier.send(&notification, &token).await;
-                        let answered = if sent.is_ok() { Answered::Yes } else { Answered::No };
-                        unanswered.heard(&notification, answered, Instant::now());
+                        unanswered.heard(&notification, &sent, Instant::now());
                         sent
                     }
                 };
@@ -382,7 +382,7 @@ impl Notifier {
         match outcome {
             Ok(()) => queue.delivered(&self.worker, notification.id).await,
             Err(Failure::Temporary(reason)) if notification.attempts < ATTEMPTS => {
-                tracing::warn!(client = %notification.client_id, "back-channel logout will be retried: {reason}");
+                tracing::debug!(client = %notification.client_id, "back-channel logout will be retried: {reason}");
                 let at = self.store.clock().now() + backoff(notification.attempts);
                 queue.retry_at(&self.worker, notification.id, &reason, at).await
             }
@@ -436,6 +436,12 @@ impl Notifier {
     /// deliveries under way finish.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         let mut deliveries = Deliveries::default();
+        // A node that starts knows the websites that did not answer from the
+        // queue, instead of sending each of them a batch that may hang.
+        match self.store.logout_queue().websites_awaiting_retry().await {
+            Ok(uris) => deliveries.unanswered.remember(uris, Instant::now()),
+            Err(err) => tracing::warn!("reading the websites that did not answer failed: {err}"),
+        }
         let mut next_claim = tokio::time::Instant::now();
         while !*stop.borrow() {
             let room = IN_FLIGHT.saturating_sub(deliveries.len()).min(BATCH);
@@ -503,8 +509,9 @@ mod tests {
             last_error: None,
         };
         let uri = notice.logout_uri.clone();
+        let refused = Err(Failure::Temporary("the relying party answered 503".into()));
         let failed = Instant::now();
-        deliveries.unanswered.heard(&notice, Answered::No, failed);
+        deliveries.unanswered.heard(&notice, &refused, failed);
         assert_eq!(deliveries.to_try_again(), [(uri.clone(), PER_WEBSITE_UNANSWERED)]);
 
         deliveries.nothing_due_for(&uri, failed + UNANSWERED_REMEMBERED / 2);
@@ -515,8 +522,8 @@ mod tests {
         assert!(deliveries.to_try_again().is_empty());
 
         let later = failed + UNANSWERED_REMEMBERED * 2;
-        deliveries.unanswered.heard(&notice, Answered::No, later);
-        deliveries.unanswered.heard(&notice, Answered::Yes, later);
+        deliveries.unanswered.heard(&notice, &refused, later);
+        deliveries.unanswered.heard(&notice, &Ok(()), later);
         assert!(
             deliveries.not_with_the_others().is_empty(),
             "an answer ends it at once"

@@ -15,6 +15,7 @@ use jsonwebtoken::{DecodingKey, Validation, jwk::JwkSet};
 use si_store::{
     FixedClock, Repositories, Store,
     account_links::{AccountLink, LinkPurpose},
+    logout_queue::Websites,
     testing::TestDatabase,
     time::macros::datetime,
 };
@@ -521,6 +522,47 @@ async fn a_website_that_does_not_answer_gets_its_notices_two_at_a_time_until_it_
     assert!(after.iter().any(|arrival| arrival.at_once > 2), "{arrivals:?}");
     stop.send(true).unwrap();
     running.abort();
+}
+
+/// A node that starts finds the websites that did not answer in the queue:
+/// one with a notice waiting for its retry gets two at a time from the
+/// start, not a batch that would hang.
+#[tokio::test]
+async fn a_node_that_starts_knows_the_websites_that_did_not_answer() {
+    let queue = queue().await;
+    let store = &queue.store;
+    let (hanging, hanging_uri) = hanging_website().await;
+    queue_notice(store, &hanging_uri).await;
+    let logout_queue = store.logout_queue();
+    let lease = Duration::from_secs(60);
+    let earlier = logout_queue
+        .claim("an earlier node", 1, Websites::AllBut(&[]), lease)
+        .await
+        .unwrap();
+    let timed_out = "error sending request: operation timed out";
+    let retry_at = datetime!(2024-06-19 10:30 UTC);
+    logout_queue
+        .retry_at("an earlier node", earlier[0].id, timed_out, retry_at)
+        .await
+        .unwrap();
+    for _ in 0..150 {
+        queue_notice(store, &hanging_uri).await;
+    }
+    let rp = receiver(0).await;
+    queue_notice(store, &format!("http://{}/backchannel", rp.address)).await;
+
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(queue.notifier.clone().run(stopped));
+    rp.first_token(Duration::from_secs(5)).await;
+    let entries = logout_queue.entries().await.unwrap();
+    let to_the_hanging_one = entries
+        .iter()
+        .filter(|entry| entry.logout_uri == hanging_uri && entry.status == "sending")
+        .count();
+    assert_eq!(to_the_hanging_one, 2);
+    stop.send(true).unwrap();
+    running.abort();
+    drop(hanging);
 }
 
 /// A website that failed once gets its next notice as soon as a place is
