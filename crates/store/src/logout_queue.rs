@@ -2,16 +2,18 @@
 //! queue like the mail outbox, so a relying party that is down hears of the
 //! logout when it is back.
 
-use std::time::Duration;
+use std::{collections::BTreeMap, time::Duration};
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
 };
+use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::{
     Clock, StoreError,
+    accounts::millis_to_time,
     entity::logout_notification::{self, Column},
     sessions::to_millis,
     work_queue::{self, FAILED, PENDING},
@@ -30,6 +32,21 @@ pub struct LogoutNotification {
     pub to_sign: String,
     pub attempts: u32,
     pub status: String,
+    pub last_error: Option<String>,
+}
+
+/// One client's notifications still kept, for the operator.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ClientBacklog {
+    pub client_id: String,
+    /// Waiting for their first attempt or a retry, or under way.
+    pub waiting: u64,
+    /// Given up after their last attempt (kept until housekeeping).
+    pub failed: u64,
+    /// When the oldest one waiting was queued.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub oldest_waiting_since: Option<OffsetDateTime>,
+    /// The reason kept with the newest notice that failed an attempt.
     pub last_error: Option<String>,
 }
 
@@ -131,6 +148,54 @@ impl<'c, C: ConnectionTrait> LogoutQueue<'c, C> {
             .into_tuple()
             .all(self.conn)
             .await?)
+    }
+
+    /// Per client with notifications still kept: how many wait, how many
+    /// failed, and the newest reason kept; by client id.
+    pub async fn backlog_per_client(&self) -> Result<Vec<ClientBacklog>, StoreError> {
+        let counts: Vec<(String, String, i64, i64)> = logout_notification::Entity::find()
+            .select_only()
+            .column(Column::ClientId)
+            .column(Column::Status)
+            .column_as(Column::Id.count(), "notices")
+            .column_as(Column::CreatedAt.min(), "oldest")
+            .group_by(Column::ClientId)
+            .group_by(Column::Status)
+            .into_tuple()
+            .all(self.conn)
+            .await?;
+        let mut per_client = BTreeMap::<String, ClientBacklog>::new();
+        for (client_id, status, notices, oldest) in counts {
+            let backlog = per_client
+                .entry(client_id.clone())
+                .or_insert_with(|| ClientBacklog {
+                    client_id,
+                    ..Default::default()
+                });
+            let notices = u64::try_from(notices).unwrap_or_default();
+            if status == FAILED {
+                backlog.failed += notices;
+            } else {
+                backlog.waiting += notices;
+                let since = millis_to_time("queued at", oldest)?;
+                let earliest = backlog
+                    .oldest_waiting_since
+                    .map_or(since, |known| known.min(since));
+                backlog.oldest_waiting_since = Some(earliest);
+            }
+        }
+        for backlog in per_client.values_mut() {
+            backlog.last_error = logout_notification::Entity::find()
+                .select_only()
+                .column(Column::LastError)
+                .filter(Column::ClientId.eq(&backlog.client_id))
+                .filter(Column::LastError.is_not_null())
+                .order_by_desc(Column::Id)
+                .into_tuple()
+                .one(self.conn)
+                .await?;
+        }
+        Ok(per_client.into_values().collect())
     }
 
     /// Every notification still kept (waiting or failed), oldest first.

@@ -1,13 +1,14 @@
 //! `client`: registering relying parties (library websites, apps, the e-book
-//! service) and library systems, listing, showing and deleting them. A
-//! confidential client's secret is printed once, at creation, and never again.
+//! service) and library systems, listing, showing and deleting them, and the
+//! back-channel logout notices waiting for them. A confidential client's
+//! secret is printed once, at creation, and never again.
 
 use anyhow::anyhow;
 use clap::Subcommand;
 use serde::Serialize;
 use si_domain::{DisplayName, LibraryCode};
-use si_store::{Repositories, Store, StoreError};
-use time::format_description::well_known::Rfc3339;
+use si_store::{Repositories, Store, StoreError, logout_queue::ClientBacklog};
+use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
 use crate::oidc::clients::{
     Client, ClientId, ClientKind, ClientRegistration, GrantType, IdTokenAlgorithm, RegisterError, Scope,
@@ -81,6 +82,13 @@ pub enum ClientCommand {
     Show {
         /// The client_id.
         id: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Back-channel logout notices still kept, per client: how many wait,
+    /// since when, how many failed, and why the last attempt failed.
+    Logouts {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -191,6 +199,19 @@ pub async fn run(store: Store, command: ClientCommand) -> anyhow::Result<()> {
                 println!("{}", describe(&client)?);
             }
         }
+        ClientCommand::Logouts { json } => {
+            let backlogs = store.logout_queue().backlog_per_client().await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&backlogs)?);
+            } else if backlogs.is_empty() {
+                println!("No back-channel logout notice is waiting or has failed.");
+            } else {
+                let now = store.clock().now();
+                for backlog in &backlogs {
+                    println!("{}", describe_backlog(backlog, now));
+                }
+            }
+        }
         ClientCommand::Delete { id } => {
             store.clients().delete(&id).await.map_err(|e| match e {
                 StoreError::NotFound { .. } => anyhow!("client {id} not found"),
@@ -200,6 +221,22 @@ pub async fn run(store: Store, command: ClientCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// One client's logout notices on a line: "ebooks: 12 waiting (the oldest
+/// queued 3 minutes ago), 0 failed; last failure: …".
+fn describe_backlog(backlog: &ClientBacklog, now: OffsetDateTime) -> String {
+    let since = backlog.oldest_waiting_since.map_or_else(String::new, |since| {
+        format!(
+            " (the oldest queued {} minutes ago)",
+            (now - since).whole_minutes()
+        )
+    });
+    let reason = backlog.last_error.as_deref().unwrap_or("-");
+    format!(
+        "{}: {} waiting{since}, {} failed; last failure: {reason}",
+        backlog.client_id, backlog.waiting, backlog.failed
+    )
 }
 
 /// A client as lines of `field: value`, lists joined by spaces.

@@ -2,11 +2,11 @@
 //! database: a secret shown once and stored only as a digest, and refusals of
 //! every redirect URI that could hand a login to someone else.
 
-use std::{process::Output, sync::Arc};
+use std::{process::Output, sync::Arc, time::Duration};
 
 use serde_json::Value;
 use si_credentials::secrets::digest;
-use si_store::{Repositories, Store, SystemClock, testing::TestDatabase};
+use si_store::{Repositories, Store, SystemClock, logout_queue::Websites, testing::TestDatabase};
 use single_identity::oidc::clients::{ClientAuthError, ClientKind, authenticate};
 
 use crate::support::{binary, run, stderr, stdout};
@@ -57,6 +57,7 @@ fn every_client_subcommand_has_help() {
         &["client", "create"],
         &["client", "list"],
         &["client", "show"],
+        &["client", "logouts"],
         &["client", "delete"],
     ] {
         let output = run(binary(dir.path()).args(command).arg("--help"));
@@ -76,6 +77,58 @@ fn every_client_subcommand_has_help() {
     ] {
         assert!(create.contains(flag), "{flag} in {create}");
     }
+}
+
+/// The operator sees, per client, the back-channel logout notices that
+/// wait or gave up, and why the last attempt failed.
+#[tokio::test]
+async fn client_logouts_shows_what_waits_for_each_client_and_why() {
+    let si = Operator::new().await;
+    assert_eq!(
+        si.ok(&["client", "logouts"]).trim(),
+        "No back-channel logout notice is waiting or has failed."
+    );
+    let store = si.store().await;
+    let queue = store.logout_queue();
+    for client in ["mijnmenu", "ebooks", "ebooks"] {
+        let uri = format!("https://{client}.example/backchannel");
+        queue.enqueue(client, &uri, "{}").await.unwrap();
+    }
+    let lease = Duration::from_secs(60);
+    let claimed = queue
+        .claim("node", 3, Websites::AllBut(&[]), lease)
+        .await
+        .unwrap();
+    let later = store.clock().now() + si_store::time::Duration::minutes(5);
+    let refused = "error sending request: client error (Connect): tcp connect error: Connection refused";
+    queue.mark_failed("node", claimed[0].id, refused).await.unwrap();
+    let timed_out = "error sending request: operation timed out";
+    queue
+        .retry_at("node", claimed[1].id, timed_out, later)
+        .await
+        .unwrap();
+    let answered = "the relying party answered 503 Service Unavailable";
+    queue
+        .retry_at("node", claimed[2].id, answered, later)
+        .await
+        .unwrap();
+
+    assert_eq!(
+        si.ok(&["client", "logouts"]),
+        format!(
+            "ebooks: 2 waiting (the oldest queued 0 minutes ago), 0 failed; last failure: {answered}\n\
+             mijnmenu: 0 waiting, 1 failed; last failure: {refused}\n"
+        )
+    );
+    let listed = si.json(&["client", "logouts", "--json"]);
+    assert_eq!(listed[0]["client_id"], "ebooks");
+    assert_eq!(
+        (listed[0]["waiting"].as_u64(), listed[0]["failed"].as_u64()),
+        (Some(2), Some(0))
+    );
+    assert!(listed[0]["oldest_waiting_since"].is_string(), "{listed}");
+    assert_eq!(listed[1]["oldest_waiting_since"], Value::Null);
+    assert_eq!(listed[1]["last_error"], refused);
 }
 
 #[tokio::test]
