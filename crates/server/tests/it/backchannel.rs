@@ -317,6 +317,40 @@ async fn queue_notice(store: &Store, uri: &str) {
         .unwrap();
 }
 
+/// A notifier's `run` loop, as in `serve`, stopped when this is dropped.
+struct Running {
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        self.task.abort();
+    }
+}
+
+impl Queue {
+    fn run(&self) -> Running {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(self.notifier.clone().run(stopped));
+        Running { stop, task }
+    }
+
+    /// Waits until the first notice was refused and waits for its retry.
+    async fn first_refusal(&self) {
+        let store = &self.store;
+        let refused = || async move {
+            let entries = store.logout_queue().entries().await.unwrap();
+            entries
+                .iter()
+                .any(|entry| entry.attempts == 1 && entry.status == "pending")
+        };
+        let failure = "the first notice was not refused";
+        eventually(Duration::from_secs(5), failure, refused).await;
+    }
+}
+
 /// A website that takes the connection and never reads the request nor
 /// answers it, and its logout URI.
 async fn hanging_website() -> (tokio::net::TcpListener, String) {
@@ -422,8 +456,7 @@ async fn notices_queued_while_others_wait_for_a_hanging_website_go_out_at_once()
     let store = &queue.store;
     let (hanging, hanging_uri) = hanging_website().await;
     let rp = receiver(0).await;
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let running = tokio::spawn(queue.notifier.clone().run(stopped));
+    let _running = queue.run();
     for _ in 0..6 {
         queue_notice(store, &hanging_uri).await;
         let all_claimed = || async move {
@@ -437,8 +470,6 @@ async fn notices_queued_while_others_wait_for_a_hanging_website_go_out_at_once()
     let uri = format!("http://{}/backchannel", rp.address);
     queue_notice(store, &uri).await;
     rp.first_token(Duration::from_secs(5)).await;
-    stop.send(true).unwrap();
-    running.abort();
     drop(hanging);
 }
 
@@ -453,8 +484,7 @@ async fn a_website_that_hangs_with_hundreds_of_notices_due_keeps_no_other_waitin
     for _ in 0..450 {
         queue_notice(store, &hanging_uri).await;
     }
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let running = tokio::spawn(queue.notifier.clone().run(stopped));
+    let _running = queue.run();
     let some_sending = || async move {
         let entries = store.logout_queue().entries().await.unwrap();
         entries.iter().any(|entry| entry.status == "sending")
@@ -472,8 +502,6 @@ async fn a_website_that_hangs_with_hundreds_of_notices_due_keeps_no_other_waitin
         sending <= 200,
         "{sending} notices to the hanging website under way"
     );
-    stop.send(true).unwrap();
-    running.abort();
     drop(hanging);
 }
 
@@ -487,21 +515,9 @@ async fn a_website_that_does_not_answer_gets_its_notices_two_at_a_time_until_it_
     // Refuses the first five notices it gets; takes 200 ms over each.
     let struggling = receiver_answering_after(5, Duration::from_millis(200)).await;
     let struggling_uri = format!("http://{}/backchannel", struggling.address);
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let running = tokio::spawn(queue.notifier.clone().run(stopped));
+    let _running = queue.run();
     queue_notice(store, &struggling_uri).await;
-    let refused = || async move {
-        let entries = store.logout_queue().entries().await.unwrap();
-        entries
-            .iter()
-            .any(|entry| entry.attempts == 1 && entry.status == "pending")
-    };
-    eventually(
-        Duration::from_secs(5),
-        "the first notice was not refused",
-        refused,
-    )
-    .await;
+    queue.first_refusal().await;
 
     for _ in 0..20 {
         queue_notice(store, &struggling_uri).await;
@@ -520,8 +536,6 @@ async fn a_website_that_does_not_answer_gets_its_notices_two_at_a_time_until_it_
         arrivals.iter().partition(|arrival| !arrival.after_one_taken);
     assert!(before.iter().all(|arrival| arrival.at_once <= 2), "{arrivals:?}");
     assert!(after.iter().any(|arrival| arrival.at_once > 2), "{arrivals:?}");
-    stop.send(true).unwrap();
-    running.abort();
 }
 
 /// A node that starts finds the websites that did not answer in the queue:
@@ -551,8 +565,7 @@ async fn a_node_that_starts_knows_the_websites_that_did_not_answer() {
     let rp = receiver(0).await;
     queue_notice(store, &format!("http://{}/backchannel", rp.address)).await;
 
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let running = tokio::spawn(queue.notifier.clone().run(stopped));
+    let _running = queue.run();
     rp.first_token(Duration::from_secs(5)).await;
     let entries = logout_queue.entries().await.unwrap();
     let to_the_hanging_one = entries
@@ -560,8 +573,6 @@ async fn a_node_that_starts_knows_the_websites_that_did_not_answer() {
         .filter(|entry| entry.logout_uri == hanging_uri && entry.status == "sending")
         .count();
     assert_eq!(to_the_hanging_one, 2);
-    stop.send(true).unwrap();
-    running.abort();
     drop(hanging);
 }
 
@@ -574,19 +585,9 @@ async fn a_website_that_failed_once_is_tried_again_ahead_of_a_backlog() {
     let store = &queue.store;
     let struggling = receiver(1).await;
     let struggling_uri = format!("http://{}/backchannel", struggling.address);
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let running = tokio::spawn(queue.notifier.clone().run(stopped));
+    let _running = queue.run();
     queue_notice(store, &struggling_uri).await;
-    let refused = || async move {
-        let entries = store.logout_queue().entries().await.unwrap();
-        entries.iter().any(|entry| entry.attempts == 1)
-    };
-    eventually(
-        Duration::from_secs(5),
-        "the first notice was not refused",
-        refused,
-    )
-    .await;
+    queue.first_refusal().await;
 
     // Five websites that take 3 s over each answer, 600 notices: more than
     // a node has places for.
@@ -610,8 +611,6 @@ async fn a_website_that_failed_once_is_tried_again_ahead_of_a_backlog() {
     let entries = store.logout_queue().entries().await.unwrap();
     let never_claimed = entries.iter().filter(|entry| entry.attempts == 0).count();
     assert!(never_claimed > 0, "it waited for the whole backlog");
-    stop.send(true).unwrap();
-    running.abort();
 }
 
 #[tokio::test]
