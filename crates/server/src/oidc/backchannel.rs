@@ -110,6 +110,15 @@ impl Unanswered {
         self.websites().keys().cloned().collect()
     }
 
+    /// The websites, the one that failed longest ago first: each gets its
+    /// turn, however many there are.
+    fn longest_failed_first(&self) -> Vec<String> {
+        let websites = self.websites();
+        let mut in_turn: Vec<_> = websites.iter().collect();
+        in_turn.sort_by_key(|(_, failed)| **failed);
+        in_turn.into_iter().map(|(uri, _)| uri.clone()).collect()
+    }
+
     /// Forgets `uri` if its last failure was long before `now`.
     fn forget_if_long_ago(&self, uri: &str, now: Instant) {
         let mut websites = self.websites();
@@ -163,9 +172,9 @@ impl Deliveries {
     }
 
     /// The websites that did not answer and have room for another try,
-    /// with how many more they get now.
+    /// with how many more they get, in turn.
     fn to_try_again(&self) -> Vec<(String, usize)> {
-        let with_room = self.unanswered.uris().into_iter().map(|uri| {
+        let with_room = self.unanswered.longest_failed_first().into_iter().map(|uri| {
             let room = PER_WEBSITE_UNANSWERED.saturating_sub(self.under_way(&uri));
             (uri, room)
         });
@@ -439,7 +448,14 @@ impl Notifier {
         // A node that starts knows the websites that did not answer from the
         // queue, instead of sending each of them a batch that may hang.
         match self.store.logout_queue().websites_awaiting_retry().await {
-            Ok(uris) => deliveries.unanswered.remember(uris, Instant::now()),
+            Ok(uris) if uris.is_empty() => {}
+            Ok(uris) => {
+                tracing::warn!(
+                    "websites that did not take their last back-channel logout: {}; {PER_WEBSITE_UNANSWERED} at a time to each until one goes through",
+                    uris.len()
+                );
+                deliveries.unanswered.remember(uris, Instant::now());
+            }
             Err(err) => tracing::warn!("reading the websites that did not answer failed: {err}"),
         }
         let mut next_claim = tokio::time::Instant::now();
@@ -496,37 +512,79 @@ fn log_delivery(ended: Result<(), DeliveryEnded>) {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_website_that_did_not_answer_is_claimed_with_the_others_after_long_with_nothing_due() {
-        let deliveries = Deliveries::default();
-        let notice = LogoutNotification {
+    fn notice_to(uri: &str) -> LogoutNotification {
+        LogoutNotification {
             id: 1,
             client_id: "ebooks".into(),
-            logout_uri: "https://hangs.example/backchannel".into(),
+            logout_uri: uri.into(),
             to_sign: String::new(),
             attempts: 1,
             status: "sending".into(),
             last_error: None,
-        };
+        }
+    }
+
+    fn refused() -> Result<(), Failure> {
+        Err(Failure::Temporary("the relying party answered 503".into()))
+    }
+
+    #[test]
+    fn a_website_that_did_not_answer_is_claimed_with_the_others_after_long_with_nothing_due() {
+        let deliveries = Deliveries::default();
+        let notice = notice_to("https://hangs.example/backchannel");
         let uri = notice.logout_uri.clone();
-        let refused = Err(Failure::Temporary("the relying party answered 503".into()));
         let failed = Instant::now();
-        deliveries.unanswered.heard(&notice, &refused, failed);
+        deliveries.unanswered.heard(&notice, &refused(), failed);
         assert_eq!(deliveries.to_try_again(), [(uri.clone(), PER_WEBSITE_UNANSWERED)]);
 
         deliveries.nothing_due_for(&uri, failed + UNANSWERED_REMEMBERED / 2);
-        let remembered = deliveries.not_with_the_others();
-        assert_eq!(remembered, std::slice::from_ref(&uri), "still remembered");
+        assert_eq!(
+            deliveries.not_with_the_others(),
+            std::slice::from_ref(&uri),
+            "still remembered"
+        );
         deliveries.nothing_due_for(&uri, failed + UNANSWERED_REMEMBERED + Duration::from_secs(1));
         assert!(deliveries.not_with_the_others().is_empty());
         assert!(deliveries.to_try_again().is_empty());
 
         let later = failed + UNANSWERED_REMEMBERED * 2;
-        deliveries.unanswered.heard(&notice, &refused, later);
+        deliveries.unanswered.heard(&notice, &refused(), later);
         deliveries.unanswered.heard(&notice, &Ok(()), later);
         assert!(
             deliveries.not_with_the_others().is_empty(),
             "an answer ends it at once"
+        );
+    }
+
+    #[test]
+    fn websites_that_did_not_answer_take_turns_the_longest_failed_first() {
+        let deliveries = Deliveries::default();
+        let start = Instant::now();
+        let uris = [
+            "https://a.example/bc",
+            "https://b.example/bc",
+            "https://c.example/bc",
+        ];
+        for (n, uri) in uris.iter().enumerate() {
+            let failed = start + Duration::from_secs(n as u64);
+            deliveries.unanswered.heard(&notice_to(uri), &refused(), failed);
+        }
+        let in_turn = || -> Vec<String> {
+            deliveries
+                .to_try_again()
+                .into_iter()
+                .map(|(uri, _)| uri)
+                .collect()
+        };
+        assert_eq!(in_turn(), uris);
+        let later = start + Duration::from_secs(10);
+        deliveries
+            .unanswered
+            .heard(&notice_to(uris[0]), &refused(), later);
+        assert_eq!(
+            in_turn(),
+            [uris[1], uris[2], uris[0]],
+            "tried and failed again: last"
         );
     }
 }
