@@ -16,7 +16,7 @@ use crate::{
     accounts::millis_to_time,
     entity::logout_notification::{self, Column},
     sessions::to_millis,
-    work_queue::{self, FAILED, PENDING},
+    work_queue::{self, FAILED, PENDING, SENDING},
 };
 
 const TABLE: &str = "logout_notifications";
@@ -137,13 +137,14 @@ impl<'c, C: ConnectionTrait> LogoutQueue<'c, C> {
     }
 
     /// The logout URIs of the websites that did not take the last notice
-    /// sent to them: those with a notice waiting for its retry.
+    /// sent to them: those with a notice waiting for its retry, or whose
+    /// retry was under way on a node that stopped.
     pub async fn websites_awaiting_retry(&self) -> Result<Vec<String>, StoreError> {
         Ok(logout_notification::Entity::find()
             .select_only()
             .column(Column::LogoutUri)
             .distinct()
-            .filter(Column::Status.eq(PENDING))
+            .filter(Column::Status.is_in([PENDING, SENDING]))
             .filter(Column::LastError.is_not_null())
             .into_tuple()
             .all(self.conn)
@@ -184,16 +185,26 @@ impl<'c, C: ConnectionTrait> LogoutQueue<'c, C> {
                 backlog.oldest_waiting_since = Some(earliest);
             }
         }
-        for backlog in per_client.values_mut() {
-            backlog.last_error = logout_notification::Entity::find()
-                .select_only()
-                .column(Column::LastError)
-                .filter(Column::ClientId.eq(&backlog.client_id))
-                .filter(Column::LastError.is_not_null())
-                .order_by_desc(Column::Id)
-                .into_tuple()
-                .one(self.conn)
-                .await?;
+        let newest_failed: Vec<i64> = logout_notification::Entity::find()
+            .select_only()
+            .column_as(Column::Id.max(), "newest")
+            .filter(Column::LastError.is_not_null())
+            .group_by(Column::ClientId)
+            .into_tuple()
+            .all(self.conn)
+            .await?;
+        let errors: Vec<(String, Option<String>)> = logout_notification::Entity::find()
+            .select_only()
+            .column(Column::ClientId)
+            .column(Column::LastError)
+            .filter(Column::Id.is_in(newest_failed))
+            .into_tuple()
+            .all(self.conn)
+            .await?;
+        for (client_id, last_error) in errors {
+            if let Some(backlog) = per_client.get_mut(&client_id) {
+                backlog.last_error = last_error;
+            }
         }
         Ok(per_client.into_values().collect())
     }

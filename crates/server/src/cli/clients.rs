@@ -224,7 +224,7 @@ pub async fn run(store: Store, command: ClientCommand) -> anyhow::Result<()> {
 }
 
 /// One client's logout notices on a line: "ebooks: 12 waiting (the oldest
-/// queued 3 minutes ago), 0 failed; last failure: …".
+/// queued 3 minutes ago), 0 failed; last error: …".
 fn describe_backlog(backlog: &ClientBacklog, now: OffsetDateTime) -> String {
     let since = backlog.oldest_waiting_since.map_or_else(String::new, |since| {
         format!(
@@ -234,7 +234,7 @@ fn describe_backlog(backlog: &ClientBacklog, now: OffsetDateTime) -> String {
     });
     let reason = backlog.last_error.as_deref().unwrap_or("-");
     format!(
-        "{}: {} waiting{since}, {} failed; last failure: {reason}",
+        "{}: {} waiting{since}, {} failed; last error: {reason}",
         backlog.client_id, backlog.waiting, backlog.failed
     )
 }

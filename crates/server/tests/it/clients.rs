@@ -95,10 +95,12 @@ async fn client_logouts_shows_what_waits_for_each_client_and_why() {
         queue.enqueue(client, &uri, "{}").await.unwrap();
     }
     let lease = Duration::from_secs(60);
-    let claimed = queue
+    let mut claimed = queue
         .claim("node", 3, Websites::AllBut(&[]), lease)
         .await
         .unwrap();
+    // By id: mijnmenu's, then ebooks' two, the newer last.
+    claimed.sort_by_key(|notice| notice.id);
     let later = store.clock().now() + si_store::time::Duration::minutes(5);
     let refused = "error sending request: client error (Connect): tcp connect error: Connection refused";
     queue.mark_failed("node", claimed[0].id, refused).await.unwrap();
@@ -116,8 +118,8 @@ async fn client_logouts_shows_what_waits_for_each_client_and_why() {
     assert_eq!(
         si.ok(&["client", "logouts"]),
         format!(
-            "ebooks: 2 waiting (the oldest queued 0 minutes ago), 0 failed; last failure: {answered}\n\
-             mijnmenu: 0 waiting, 1 failed; last failure: {refused}\n"
+            "ebooks: 2 waiting (the oldest queued 0 minutes ago), 0 failed; last error: {answered}\n\
+             mijnmenu: 0 waiting, 1 failed; last error: {refused}\n"
         )
     );
     let listed = si.json(&["client", "logouts", "--json"]);
