@@ -200,8 +200,9 @@ fn sqlite_path(url: &str) -> Option<&Path> {
     let path = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))?;
-    let path = path.split('?').next().unwrap_or_default();
-    let named = !(path.is_empty() || path == ":memory:" || path.contains('%'));
+    let (path, options) = path.split_once('?').unwrap_or((path, ""));
+    let in_memory = path == ":memory:" || options.contains("mode=memory");
+    let named = !(path.is_empty() || in_memory || path.contains('%'));
     named.then(|| Path::new(path))
 }
 
@@ -303,6 +304,20 @@ mod tests {
             None,
             "the working directory"
         );
+    }
+
+    #[test]
+    fn a_sqlite_file_not_there_is_named_and_one_in_memory_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let absent = dir.path().join("typo.db");
+        let url = format!("sqlite://{}?mode=rwc", absent.display());
+        assert_eq!(missing_sqlite_file(&url), Some(absent.clone()));
+        std::fs::write(&absent, b"").unwrap();
+        assert_eq!(missing_sqlite_file(&url), None, "it is there now");
+        for in_memory in ["sqlite::memory:", "sqlite://shared?mode=memory&cache=shared"] {
+            assert_eq!(missing_sqlite_file(in_memory), None, "{in_memory}");
+        }
+        assert_eq!(missing_sqlite_file("postgres://si@db.example/si"), None);
     }
 
     #[tokio::test]

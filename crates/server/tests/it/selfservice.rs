@@ -419,12 +419,17 @@ async fn a_username_reminder_finds_the_address_in_any_case() {
         assert_eq!(status, 200);
     }
     let received = smtp.wait_for_async(3).await;
+    // A fourth spelling is one request too many for the same address.
+    let (status, _) = submit(
+        &app,
+        &member_browser,
+        "/forgot-username",
+        &[("email", "oUDERS.jANSEN@example.nl")],
+    )
+    .await;
+    assert_eq!(status, 200, "the page answers alike, mail or not");
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(
-        smtp.received().len(),
-        3,
-        "one reminder for each request, however typed"
-    );
+    assert_eq!(smtp.received().len(), 3, "no fourth mail, however typed");
     let mut sent_to: Vec<_> = received.iter().map(|reminder| reminder.to.join(",")).collect();
     sent_to.sort();
     assert_eq!(
