@@ -41,8 +41,12 @@ pub struct CodeGrant {
 pub enum Redemption {
     /// First use, not expired: the code is now spent.
     Redeemed(CodeGrant),
-    /// Used before: a replay. The caller revokes what the first use issued.
+    /// Used before by its own client: a replay. The caller revokes what the
+    /// first use issued.
     Replayed(CodeGrant),
+    /// Issued to another client, and left as it was: only its own client
+    /// can spend it or, using it again, end what it gave.
+    OtherClient,
     Expired,
     Unknown,
 }
@@ -137,15 +141,16 @@ impl<'c, C: ConnectionTrait> Grants<'c, C> {
         Ok(())
     }
 
-    /// Spends a code. The conditional UPDATE comes first, so that of two
-    /// concurrent redemptions exactly one wins, and so that in a transaction
-    /// the write lock is taken at once (SQLite cannot upgrade a reader that
-    /// another writer overtook).
-    pub async fn redeem_code(&self, code_digest: &str) -> Result<Redemption, StoreError> {
+    /// Spends a code of `client_id`. The conditional UPDATE comes first, so
+    /// that of two concurrent redemptions exactly one wins, and so that in a
+    /// transaction the write lock is taken at once (SQLite cannot upgrade a
+    /// reader that another writer overtook).
+    pub async fn redeem_code(&self, code_digest: &str, client_id: &str) -> Result<Redemption, StoreError> {
         let now = self.clock.now_millis();
         let spent = authorization_code::Entity::update_many()
             .col_expr(authorization_code::Column::UsedAt, Expr::value(now))
             .filter(authorization_code::Column::CodeDigest.eq(code_digest))
+            .filter(authorization_code::Column::ClientId.eq(client_id))
             .filter(authorization_code::Column::UsedAt.is_null())
             .filter(authorization_code::Column::ExpiresAt.gt(now))
             .exec_with_returning(self.conn)
@@ -159,6 +164,9 @@ impl<'c, C: ConnectionTrait> Grants<'c, C> {
         else {
             return Ok(Redemption::Unknown);
         };
+        if row.client_id != client_id {
+            return Ok(Redemption::OtherClient);
+        }
         match row.used_at {
             Some(_) => Ok(Redemption::Replayed(code_from_row(row)?)),
             None => Ok(Redemption::Expired),

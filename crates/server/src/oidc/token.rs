@@ -271,10 +271,14 @@ async fn authorization_code(
     // token commit together. A code that fails a later check stays spent.
     let txn = state.store.begin().await?;
     let grants = txn.grants();
-    let grant = match grants.redeem_code(&code_digest).await? {
+    let grant = match grants.redeem_code(&code_digest, client.id().as_str()).await? {
         Redemption::Redeemed(grant) => grant,
         Redemption::Replayed(grant) => {
-            // RFC 9700 §4.2.4: a code used twice was stolen; take back what it gave.
+            // RFC 9700 §4.2.4: a code used twice was stolen; take back what
+            // it gave. Unless this use fails the code's checks: a thief
+            // without the PKCE verifier got nothing, and must not be able to
+            // end the member's tokens by sending the code again.
+            check_code_use(request, &grant)?;
             grants.revoke_from_code(&code_digest).await?;
             // Its access token was issued before the code expired, if at all.
             grants
@@ -287,11 +291,19 @@ async fn authorization_code(
             tracing::warn!(client = %client.id(), "authorization code replayed: its tokens are revoked");
             return Err(OAuthError::new("invalid_grant", "the code was already used"));
         }
+        // Neither spent nor revoked: a public client's id is no secret, and
+        // a code leaked in a log must not let anyone log the member out.
+        Redemption::OtherClient => {
+            return Err(OAuthError::new(
+                "invalid_grant",
+                "the code was issued to another client",
+            ));
+        }
         Redemption::Expired | Redemption::Unknown => {
             return Err(OAuthError::new("invalid_grant", "the code is unknown or expired"));
         }
     };
-    if let Err(refusal) = check_code_use(client, request, &grant) {
+    if let Err(refusal) = check_code_use(request, &grant) {
         txn.commit().await?;
         return Err(refusal);
     }
@@ -318,14 +330,9 @@ async fn authorization_code(
     Ok(answer)
 }
 
-/// The code's client, redirect URI and PKCE challenge must all match.
-fn check_code_use(client: &Client, request: &TokenRequest, grant: &CodeGrant) -> Result<(), OAuthError> {
-    if grant.client_id != client.id().as_str() {
-        return Err(OAuthError::new(
-            "invalid_grant",
-            "the code was issued to another client",
-        ));
-    }
+/// The code's redirect URI and PKCE challenge must both match (its client
+/// matched when it was redeemed).
+fn check_code_use(request: &TokenRequest, grant: &CodeGrant) -> Result<(), OAuthError> {
     if request.redirect_uri.as_deref() != Some(grant.redirect_uri.as_str()) {
         return Err(OAuthError::new(
             "invalid_grant",

@@ -514,6 +514,61 @@ async fn a_replayed_code_fails_and_revokes_what_it_gave() {
 }
 
 #[tokio::test]
+async fn a_code_sent_by_another_client_or_without_its_verifier_ends_nothing() {
+    let app = spawn_app().await;
+    member(&app.store, "sanne").await;
+    let (client_id, secret) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Rs256).await;
+    let secret = secret.unwrap();
+    // A public client's id is no secret: anyone who saw the code can send it as that client.
+    let (public_id, _) = register_rp(&app, ClientKind::Public, IdTokenAlgorithm::Rs256).await;
+    let code = code_for(&app, &client_id, Some(CHALLENGE)).await;
+    let form = code_exchange(&code);
+
+    let (status, body) = exchange(&app, &public_id, None, &form).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "another client's use: {body}"
+    );
+    let (status, tokens) = exchange(&app, &client_id, Some(&secret), &form).await;
+    assert_eq!(
+        status, 200,
+        "the code was not spent by the other client: {tokens}"
+    );
+    let access = tokens["access_token"].as_str().unwrap();
+
+    let (status, _) = exchange(&app, &public_id, None, &form).await;
+    assert_eq!(status, 400, "another client's use after the code's own");
+    let without_verifier: Vec<_> = form
+        .iter()
+        .filter(|(name, _)| *name != "code_verifier")
+        .copied()
+        .collect();
+    let (status, body) = exchange(&app, &client_id, Some(&secret), &without_verifier).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "a use without the verifier"
+    );
+
+    assert_eq!(
+        userinfo_status(&app, access).await,
+        200,
+        "the member's access token lives on"
+    );
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    let (status, body) = exchange(
+        &app,
+        &client_id,
+        Some(&secret),
+        &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
+    )
+    .await;
+    assert_eq!(status, 200, "and so does the refresh token: {body}");
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn a_refresh_may_narrow_the_access_token_but_the_family_keeps_its_scope() {
     let (app, client_id, secret) = sanne_and_a_client().await;
     let code = code_for(&app, &client_id, Some(CHALLENGE)).await;
