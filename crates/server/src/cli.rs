@@ -132,7 +132,55 @@ fn one_line(err: &anyhow::Error) -> String {
     line
 }
 
+impl Command {
+    /// Whether it only shows what the database holds: a new, empty database
+    /// made for it would answer as if all were well ("no notice waiting").
+    fn only_reads(&self) -> bool {
+        use catalogue::{BranchCommand, LibraryCommand, SubscriptionCommand};
+        use clients::ClientCommand;
+        matches!(
+            self,
+            Command::Library(LibraryCommand::List { .. })
+                | Command::Branch(BranchCommand::List { .. })
+                | Command::Subscription(SubscriptionCommand::List { .. })
+                | Command::Mail(mail::MailCommand::Status { .. })
+                | Command::Client(
+                    ClientCommand::List { .. } | ClientCommand::Show { .. } | ClientCommand::Logouts { .. }
+                )
+                | Command::Keys(keys::KeysCommand::List { .. })
+                | Command::Staff(staff::StaffCommand::List { .. })
+                | Command::Audit(_)
+        )
+    }
+}
+
+/// How long ago `span` was, as an operator reads it: "less than a minute",
+/// "1 minute", "90 minutes", "5 hours", "3 days".
+fn how_long(span: time::Duration) -> String {
+    let (count, unit) = match span.whole_minutes() {
+        ..1 => return "less than a minute".to_owned(),
+        minutes @ ..120 => (minutes, "minute"),
+        minutes @ ..2880 => (minutes / 60, "hour"),
+        minutes => (minutes / 1440, "day"),
+    };
+    format!("{count} {unit}{}", if count == 1 { "" } else { "s" })
+}
+
+/// Refuses to go on without the service's SQLite file, saying `why` it is needed.
+fn require_database(config: &Config, why: &str) -> anyhow::Result<()> {
+    match si_store::missing_sqlite_file(&config.database_url()) {
+        Some(sqlite_file) => anyhow::bail!(
+            "there is no database at {}: set SI_DATA_DIR (or SI_DATABASE_URL) to the service's, {why}",
+            sqlite_file.display()
+        ),
+        None => Ok(()),
+    }
+}
+
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    if command.only_reads() {
+        require_database(&config, "whose data this shows")?;
+    }
     match command {
         Command::Serve(args) => serve(config, args).await,
         Command::Db(DbCommand::Migrate) => {
@@ -206,13 +254,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Migrate(command) => {
             // Every step reads the service's libraries: a new, empty database
             // would only reject every row (and `plan` changes nothing).
-            if let Some(sqlite_file) = si_store::missing_sqlite_file(&config.database_url()) {
-                anyhow::bail!(
-                    "there is no database at {}: set SI_DATA_DIR (or SI_DATABASE_URL) to the service's, \
-                     whose libraries the exports name",
-                    sqlite_file.display()
-                );
-            }
+            require_database(&config, "whose libraries the exports name")?;
             let store = open_store_for(&config, Arc::new(SystemClock), Workload::BulkLoad).await?;
             migrate::run(store, command).await
         }
@@ -257,4 +299,27 @@ async fn serve(mut config: Config, args: ServeArgs) -> anyhow::Result<()> {
     }
     server.run_until(signals).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::how_long;
+    use time::Duration;
+
+    #[test]
+    fn how_long_reads_as_an_operator_would_say_it() {
+        let said = [
+            (Duration::seconds(59), "less than a minute"),
+            (Duration::minutes(1), "1 minute"),
+            (Duration::minutes(119), "119 minutes"),
+            (Duration::minutes(120), "2 hours"),
+            (Duration::hours(47), "47 hours"),
+            (Duration::hours(48), "2 days"),
+            (Duration::days(1000), "1000 days"),
+            (Duration::seconds(-5), "less than a minute"),
+        ];
+        for (span, expected) in said {
+            assert_eq!(how_long(span), expected, "{span}");
+        }
+    }
 }

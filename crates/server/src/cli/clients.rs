@@ -227,10 +227,7 @@ pub async fn run(store: Store, command: ClientCommand) -> anyhow::Result<()> {
 /// queued 3 minutes ago), 0 failed; last error: …".
 fn describe_backlog(backlog: &ClientBacklog, now: OffsetDateTime) -> String {
     let since = backlog.oldest_waiting_since.map_or_else(String::new, |since| {
-        format!(
-            " (the oldest queued {} minutes ago)",
-            (now - since).whole_minutes()
-        )
+        format!(" (the oldest queued {} ago)", super::how_long(now - since))
     });
     let reason = backlog.last_error.as_deref().unwrap_or("-");
     format!(

@@ -45,7 +45,7 @@ pub async fn run(store: Store, config: Config, command: MailCommand) -> anyhow::
             match status.oldest_pending_since {
                 Some(since) => {
                     let age = store.clock().now() - since;
-                    println!("oldest waiting mail queued {} minutes ago", age.whole_minutes());
+                    println!("oldest waiting mail queued {} ago", super::how_long(age));
                 }
                 None => println!("no mail waiting"),
             }

@@ -31,7 +31,7 @@ fn every_subcommand_has_help() {
         &["subscription", "list"],
         &["staff", "grant"],
         &["staff", "revoke"],
-        &["staff", "list"],
+        &["staff", "list", "--library", "DRE01"],
         &["audit"],
         &["migrate", "plan"],
         &["migrate", "import"],
@@ -83,6 +83,32 @@ fn migrate_plan_without_the_services_database_says_so_and_makes_none() {
     assert!(said.contains("there is no database at"), "{said}");
     assert!(said.contains("SI_DATA_DIR"), "{said}");
     assert!(!dir.path().join("data").exists(), "plan changes nothing");
+}
+
+/// A look at a database that is not there (the wrong directory, a typo)
+/// is an error, not an empty database made for it that shows all is well.
+#[test]
+fn commands_that_only_show_refuse_a_database_that_is_not_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let looks: [&[&str]; 6] = [
+        &["client", "logouts"],
+        &["client", "list", "--json"],
+        &["keys", "list"],
+        &["staff", "list", "--library", "DRE01"],
+        &["mail", "status"],
+        &["library", "list"],
+    ];
+    for look in looks {
+        let output = binary(dir.path()).args(look).output().unwrap();
+        assert!(!output.status.success(), "{look:?}");
+        let said = stderr(&output);
+        assert!(
+            said.starts_with("error: there is no database at data/single-identity.db: set SI_DATA_DIR"),
+            "{look:?}: {said}"
+        );
+        assert!(stdout(&output).is_empty(), "{look:?}");
+    }
+    assert!(!dir.path().join("data").exists(), "a look changes nothing");
 }
 
 #[test]

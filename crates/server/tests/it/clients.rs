@@ -84,6 +84,7 @@ fn every_client_subcommand_has_help() {
 #[tokio::test]
 async fn client_logouts_shows_what_waits_for_each_client_and_why() {
     let si = Operator::new().await;
+    si.ok(&["db", "migrate"]);
     assert_eq!(
         si.ok(&["client", "logouts"]).trim(),
         "No back-channel logout notice is waiting or has failed."
@@ -118,7 +119,7 @@ async fn client_logouts_shows_what_waits_for_each_client_and_why() {
     assert_eq!(
         si.ok(&["client", "logouts"]),
         format!(
-            "ebooks: 2 waiting (the oldest queued 0 minutes ago), 0 failed; last error: {answered}\n\
+            "ebooks: 2 waiting (the oldest queued less than a minute ago), 0 failed; last error: {answered}\n\
              mijnmenu: 0 waiting, 1 failed; last error: {refused}\n"
         )
     );
