@@ -6,7 +6,7 @@ use std::{collections::BTreeMap, time::Duration};
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    QuerySelect, Set, sea_query::Expr,
 };
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -48,6 +48,16 @@ pub struct ClientBacklog {
     pub oldest_waiting_since: Option<OffsetDateTime>,
     /// The reason kept with the newest notice that failed an attempt.
     pub last_error: Option<String>,
+}
+
+/// A website whose last notice failed, as the queue keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnansweredWebsite {
+    pub logout_uri: String,
+    /// The client of its newest notice that failed.
+    pub client_id: String,
+    /// Why that notice failed.
+    pub last_error: String,
 }
 
 /// The logout URIs a claim takes notifications for.
@@ -136,19 +146,56 @@ impl<'c, C: ConnectionTrait> LogoutQueue<'c, C> {
         Ok(work_queue::release(self.conn, TABLE, worker, id, FAILED, error, now).await?)
     }
 
-    /// The logout URIs of the websites that did not take the last notice
-    /// sent to them: those with a notice waiting for its retry, or whose
-    /// retry was under way on a node that stopped.
-    pub async fn websites_awaiting_retry(&self) -> Result<Vec<String>, StoreError> {
-        Ok(logout_notification::Entity::find()
+    /// The websites that did not take the last notice sent to them: those
+    /// with a notice waiting for its retry, or whose retry was under way on
+    /// a node that stopped; each with the client and the reason of its
+    /// newest such notice. By logout URI.
+    pub async fn websites_awaiting_retry(&self) -> Result<Vec<UnansweredWebsite>, StoreError> {
+        let newest: Vec<i64> = logout_notification::Entity::find()
             .select_only()
-            .column(Column::LogoutUri)
-            .distinct()
+            .column_as(Column::Id.max(), "newest")
             .filter(Column::Status.is_in([PENDING, SENDING]))
             .filter(Column::LastError.is_not_null())
+            .group_by(Column::LogoutUri)
             .into_tuple()
             .all(self.conn)
-            .await?)
+            .await?;
+        let websites: Vec<(String, String, Option<String>)> = logout_notification::Entity::find()
+            .select_only()
+            .column(Column::LogoutUri)
+            .column(Column::ClientId)
+            .column(Column::LastError)
+            .filter(Column::Id.is_in(newest))
+            .order_by_asc(Column::LogoutUri)
+            .into_tuple()
+            .all(self.conn)
+            .await?;
+        Ok(websites
+            .into_iter()
+            .map(|(logout_uri, client_id, last_error)| UnansweredWebsite {
+                logout_uri,
+                client_id,
+                last_error: last_error.unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    /// Makes the notices to `logout_uri` that wait out a backoff due now:
+    /// the website takes notices again, and they need not each wait for
+    /// its own retry (up to an hour). Returns how many.
+    pub async fn due_now_for(&self, logout_uri: &str) -> Result<u64, StoreError> {
+        let now = self.clock.now_millis();
+        let made_due = logout_notification::Entity::update_many()
+            .col_expr(Column::NextAttemptAt, Expr::value(now))
+            // In literals, as the index of live notices by website (step
+            // 0014) has it, so that a prepared plan uses it too.
+            .filter(Expr::cust(format!("status IN ('{PENDING}', '{SENDING}')")))
+            .filter(Column::Status.eq(PENDING))
+            .filter(Column::LogoutUri.eq(logout_uri))
+            .filter(Column::NextAttemptAt.gt(now))
+            .exec(self.conn)
+            .await?;
+        Ok(made_due.rows_affected)
     }
 
     /// Per client with notifications still kept: how many wait, how many

@@ -16,7 +16,7 @@ use serde_json::{Map, Value, json};
 use si_domain::AccountId;
 use si_store::{
     Repositories, Store, StoreError,
-    logout_queue::{LogoutNotification, Websites},
+    logout_queue::{LogoutNotification, UnansweredWebsite, Websites},
     sessions::EndedSession,
 };
 use tokio::{sync::watch, task::JoinSet};
@@ -66,65 +66,97 @@ struct Deliveries {
     unanswered: Unanswered,
 }
 
-/// The websites that did not take the last notice sent to them, by logout
-/// URI, with when that was. Each delivery tells it of its answer before
-/// the outcome goes on record: a claim made after that record knows.
+/// The websites that did not take the last notice sent to them. Each
+/// delivery tells it of its answer before the outcome goes on record: a
+/// claim made after that record knows.
 #[derive(Default, Clone)]
-struct Unanswered(Arc<Mutex<HashMap<String, Instant>>>);
+struct Unanswered(Arc<Mutex<Answers>>);
+
+/// What the websites answered, by logout URI.
+#[derive(Default)]
+struct Answers {
+    /// Those whose last answer was none or an error, with when it came.
+    failed: HashMap<String, Instant>,
+    /// When each last took a notice.
+    took: HashMap<String, Instant>,
+}
 
 impl Unanswered {
-    fn websites(&self) -> MutexGuard<'_, HashMap<String, Instant>> {
+    fn answers(&self) -> MutexGuard<'_, Answers> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Notes whether the website took `notification`, logging when that
-    /// changes: a website that is down is warned of once, not at each of
-    /// its retries.
-    fn heard(&self, notification: &LogoutNotification, sent: &Result<(), Failure>, now: Instant) {
+    /// Notes whether the website took `notification`, sent at `sent_at`,
+    /// logging when that changes: a website that is down is warned of
+    /// once, not at each of its retries. A notice sent before the website
+    /// last took one tells nothing by failing: a website back while its
+    /// earlier requests time out is not down again. True when the website
+    /// takes notices again.
+    fn heard(
+        &self,
+        notification: &LogoutNotification,
+        answer: &Result<(), Failure>,
+        sent_at: Instant,
+        now: Instant,
+    ) -> bool {
         let uri = &notification.logout_uri;
         let client = &notification.client_id;
-        let mut websites = self.websites();
-        match sent {
+        let mut answers = self.answers();
+        match answer {
             Ok(()) => {
-                if websites.remove(uri).is_some() {
+                answers.took.insert(uri.clone(), now);
+                let again = answers.failed.remove(uri).is_some();
+                if again {
                     tracing::info!(%client, "a website answers back-channel logouts again");
                 }
+                again
             }
             Err(Failure::Temporary(reason) | Failure::Permanent(reason)) => {
-                if websites.insert(uri.clone(), now).is_none() {
+                let took_one_since = answers.took.get(uri).is_some_and(|took| *took > sent_at);
+                if !took_one_since && answers.failed.insert(uri.clone(), now).is_none() {
                     tracing::warn!(
                         %client,
                         "a website did not take a back-channel logout ({reason}): {PER_WEBSITE_UNANSWERED} at a time to it until one goes through"
                     );
                 }
+                false
             }
         }
     }
 
-    /// Takes `uris` for websites that did not answer as of `now`.
-    fn remember(&self, uris: Vec<String>, now: Instant) {
-        self.websites().extend(uris.into_iter().map(|uri| (uri, now)));
+    /// Takes the websites the queue says did not answer, as of `now`, and
+    /// warns of each as if it had just failed.
+    fn remember(&self, websites: Vec<UnansweredWebsite>, now: Instant) {
+        let mut answers = self.answers();
+        for website in websites {
+            tracing::warn!(
+                client = %website.client_id,
+                "a website did not take its last back-channel logout before this node started ({}): {PER_WEBSITE_UNANSWERED} at a time to it until one goes through",
+                website.last_error
+            );
+            answers.failed.insert(website.logout_uri, now);
+        }
     }
 
     fn uris(&self) -> Vec<String> {
-        self.websites().keys().cloned().collect()
+        self.answers().failed.keys().cloned().collect()
     }
 
     /// The websites, the one that failed longest ago first: each gets its
     /// turn, however many there are.
     fn longest_failed_first(&self) -> Vec<String> {
-        let websites = self.websites();
-        let mut in_turn: Vec<_> = websites.iter().collect();
+        let answers = self.answers();
+        let mut in_turn: Vec<_> = answers.failed.iter().collect();
         in_turn.sort_by_key(|(_, failed)| **failed);
         in_turn.into_iter().map(|(uri, _)| uri.clone()).collect()
     }
 
     /// Forgets `uri` if its last failure was long before `now`.
     fn forget_if_long_ago(&self, uri: &str, now: Instant) {
-        let mut websites = self.websites();
+        let mut answers = self.answers();
         let long_ago = |failed: &Instant| now.duration_since(*failed) >= UNANSWERED_REMEMBERED;
-        if websites.get(uri).is_some_and(long_ago) {
-            websites.remove(uri);
+        if answers.failed.get(uri).is_some_and(long_ago) {
+            answers.failed.remove(uri);
         }
     }
 }
@@ -142,15 +174,23 @@ impl Deliveries {
             let uri = notification.logout_uri.clone();
             let task = self.tasks.spawn(async move {
                 // A token that cannot be signed says nothing of the website.
-                let outcome = match notifier.sign(&notification) {
-                    Err(failure) => Err(failure),
+                let (outcome, back) = match notifier.sign(&notification) {
+                    Err(failure) => (Err(failure), false),
                     Ok(token) => {
-                        let sent = notifier.send(&notification, &token).await;
-                        unanswered.heard(&notification, &sent, Instant::now());
-                        sent
+                        let sent_at = Instant::now();
+                        let answer = notifier.send(&notification, &token).await;
+                        let back = unanswered.heard(&notification, &answer, sent_at, Instant::now());
+                        (answer, back)
                     }
                 };
-                notifier.record(&notification, outcome).await
+                notifier.record(&notification, outcome).await?;
+                if back {
+                    // Its notices waiting out their backoff need not each
+                    // wait for its own retry, up to an hour away.
+                    let queue = notifier.store.logout_queue();
+                    queue.due_now_for(&notification.logout_uri).await?;
+                }
+                Ok(())
             });
             *self.per_uri.entry(uri.clone()).or_default() += 1;
             self.uris.insert(task.id(), uri);
@@ -448,14 +488,7 @@ impl Notifier {
         // A node that starts knows the websites that did not answer from the
         // queue, instead of sending each of them a batch that may hang.
         match self.store.logout_queue().websites_awaiting_retry().await {
-            Ok(uris) if uris.is_empty() => {}
-            Ok(uris) => {
-                tracing::warn!(
-                    "websites that did not take their last back-channel logout: {}; {PER_WEBSITE_UNANSWERED} at a time to each until one goes through",
-                    uris.len()
-                );
-                deliveries.unanswered.remember(uris, Instant::now());
-            }
+            Ok(websites) => deliveries.unanswered.remember(websites, Instant::now()),
             Err(err) => tracing::warn!("reading the websites that did not answer failed: {err}"),
         }
         let mut next_claim = tokio::time::Instant::now();
@@ -534,7 +567,7 @@ mod tests {
         let notice = notice_to("https://hangs.example/backchannel");
         let uri = notice.logout_uri.clone();
         let failed = Instant::now();
-        deliveries.unanswered.heard(&notice, &refused(), failed);
+        deliveries.unanswered.heard(&notice, &refused(), failed, failed);
         assert_eq!(deliveries.to_try_again(), [(uri.clone(), PER_WEBSITE_UNANSWERED)]);
 
         deliveries.nothing_due_for(&uri, failed + UNANSWERED_REMEMBERED / 2);
@@ -548,8 +581,8 @@ mod tests {
         assert!(deliveries.to_try_again().is_empty());
 
         let later = failed + UNANSWERED_REMEMBERED * 2;
-        deliveries.unanswered.heard(&notice, &refused(), later);
-        deliveries.unanswered.heard(&notice, &Ok(()), later);
+        deliveries.unanswered.heard(&notice, &refused(), later, later);
+        deliveries.unanswered.heard(&notice, &Ok(()), later, later);
         assert!(
             deliveries.not_with_the_others().is_empty(),
             "an answer ends it at once"
@@ -567,7 +600,9 @@ mod tests {
         ];
         for (n, uri) in uris.iter().enumerate() {
             let failed = start + Duration::from_secs(n as u64);
-            deliveries.unanswered.heard(&notice_to(uri), &refused(), failed);
+            deliveries
+                .unanswered
+                .heard(&notice_to(uri), &refused(), failed, failed);
         }
         let in_turn = || -> Vec<String> {
             deliveries
@@ -580,11 +615,35 @@ mod tests {
         let later = start + Duration::from_secs(10);
         deliveries
             .unanswered
-            .heard(&notice_to(uris[0]), &refused(), later);
+            .heard(&notice_to(uris[0]), &refused(), later, later);
         assert_eq!(
             in_turn(),
             [uris[1], uris[2], uris[0]],
             "tried and failed again: last"
         );
+    }
+
+    #[test]
+    fn a_notice_sent_before_the_website_took_one_tells_nothing_by_failing() {
+        let deliveries = Deliveries::default();
+        let unanswered = &deliveries.unanswered;
+        let notice = notice_to("https://back.example/bc");
+        let uri = notice.logout_uri.clone();
+        let at = |seconds| Instant::now() + Duration::from_secs(seconds);
+        let (start, back) = (at(0), at(2));
+        assert!(!unanswered.heard(&notice, &refused(), start, at(1)));
+        assert!(unanswered.heard(&notice, &Ok(()), back, at(3)), "it is back");
+
+        // Sent while it hung, timed out after it came back.
+        assert!(!unanswered.heard(&notice, &refused(), at(1), at(11)));
+        assert!(deliveries.not_with_the_others().is_empty(), "still back");
+        assert!(
+            !unanswered.heard(&notice, &Ok(()), at(4), at(12)),
+            "not back again"
+        );
+
+        // Sent after it last took one: down again.
+        assert!(!unanswered.heard(&notice, &refused(), at(13), at(14)));
+        assert_eq!(deliveries.not_with_the_others(), [uri]);
     }
 }

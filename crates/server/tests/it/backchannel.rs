@@ -541,16 +541,48 @@ async fn a_website_that_does_not_answer_gets_its_notices_two_at_a_time_until_it_
     queue_notice(store, &format!("http://{}/backchannel", answering.address)).await;
     answering.first_token(Duration::from_secs(5)).await;
     // Four more refused, two at a time, until one is taken; most of the
-    // rest then side by side.
+    // rest then side by side, the five refused again with them.
     let tokens = &struggling.tokens;
-    let all_taken = || async move { tokens.lock().unwrap().len() == 16 };
+    let all_taken = || async move { tokens.lock().unwrap().len() == 21 };
     eventually(Duration::from_secs(10), "the notices were not taken", all_taken).await;
     let arrivals = struggling.arrivals.lock().unwrap().clone();
-    assert_eq!(arrivals.len(), 21, "{arrivals:?}");
+    assert_eq!(arrivals.len(), 26, "{arrivals:?}");
     let (before, after): (Vec<Arrival>, Vec<Arrival>) =
         arrivals.iter().partition(|arrival| !arrival.after_one_taken);
     assert!(before.iter().all(|arrival| arrival.at_once <= 2), "{arrivals:?}");
     assert!(after.iter().any(|arrival| arrival.at_once > 2), "{arrivals:?}");
+}
+
+/// A website that takes notices again gets those waiting for their retry
+/// at once, not each at its own time (up to an hour away).
+#[tokio::test]
+async fn a_website_that_is_back_gets_the_notices_waiting_for_a_retry_at_once() {
+    let queue = queue().await;
+    let store = &queue.store;
+    // Refuses the first three notices it gets.
+    let rp = receiver(3).await;
+    let uri = format!("http://{}/backchannel", rp.address);
+    for _ in 0..3 {
+        queue_notice(store, &uri).await;
+    }
+    let _running = queue.run();
+    let all_refused = || async move {
+        let entries = store.logout_queue().entries().await.unwrap();
+        entries.len() == 3
+            && entries
+                .iter()
+                .all(|entry| entry.attempts == 1 && entry.status == "pending")
+    };
+    eventually(Duration::from_secs(5), "the three were not refused", all_refused).await;
+
+    // The store's clock stands still: their retries never come due by
+    // themselves. A new notice is taken, and shows the website is back.
+    queue_notice(store, &uri).await;
+    let tokens = &rp.tokens;
+    let all_taken = || async move { tokens.lock().unwrap().len() == 4 };
+    let failure = "the notices waiting for a retry did not go when the website was back";
+    eventually(Duration::from_secs(5), failure, all_taken).await;
+    assert!(store.logout_queue().entries().await.unwrap().is_empty());
 }
 
 /// A node that starts finds the websites that did not answer in the queue:

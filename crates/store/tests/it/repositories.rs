@@ -1190,6 +1190,90 @@ mod logout_queue {
         let to = others.iter().map(|n| n.logout_uri.as_str()).collect::<Vec<_>>();
         assert_eq!(to, ["https://answers.example/bc"]);
     }
+
+    #[tokio::test]
+    async fn the_websites_awaiting_a_retry_are_named_with_the_newest_reason() {
+        let (store, clock, _db) = store_with_clock().await;
+        let queue = store.logout_queue();
+        let notices = [
+            ("ebooks", "https://a.example/bc"),
+            ("ebooks", "https://a.example/bc"),
+            ("website", "https://b.example/bc"),
+            ("app", "https://c.example/bc"),
+            ("other", "https://d.example/bc"),
+        ];
+        for (client, uri) in notices {
+            queue.enqueue(client, uri, TO_SIGN).await.unwrap();
+        }
+        let lease = Duration::from_secs(60);
+        let mut claimed = queue
+            .claim("node", 4, Websites::AllBut(&[]), lease)
+            .await
+            .unwrap();
+        claimed.sort_by_key(|notice| notice.id);
+        let later = clock.now() + time::Duration::minutes(5);
+        let failures = [
+            (claimed[0].id, "timed out"),
+            (claimed[1].id, "answered 503"),
+            (claimed[2].id, "connection refused"),
+        ];
+        for (id, reason) in failures {
+            queue.retry_at("node", id, reason, later).await.unwrap();
+        }
+        // Given up for good: not waiting for a retry. And d.example was
+        // never tried.
+        queue.mark_failed("node", claimed[3].id, "gone").await.unwrap();
+
+        let unanswered = queue.websites_awaiting_retry().await.unwrap();
+        let named: Vec<_> = unanswered
+            .iter()
+            .map(|w| (w.logout_uri.as_str(), w.client_id.as_str(), w.last_error.as_str()))
+            .collect();
+        assert_eq!(
+            named,
+            [
+                ("https://a.example/bc", "ebooks", "answered 503"),
+                ("https://b.example/bc", "website", "connection refused"),
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_website_that_answers_again_has_its_waiting_notices_due_at_once() {
+        let (store, clock, _db) = store_with_clock().await;
+        let queue = store.logout_queue();
+        let back = "https://back.example/bc";
+        for uri in [back, back, back, "https://down.example/bc"] {
+            queue.enqueue("ebooks", uri, TO_SIGN).await.unwrap();
+        }
+        let lease = Duration::from_secs(60);
+        let claimed = queue
+            .claim("node", 10, Websites::AllBut(&[]), lease)
+            .await
+            .unwrap();
+        let later = clock.now() + time::Duration::minutes(30);
+        for notice in &claimed {
+            queue
+                .retry_at("node", notice.id, "timed out", later)
+                .await
+                .unwrap();
+        }
+        let due = || queue.claim("node", 10, Websites::AllBut(&[]), lease);
+        assert!(due().await.unwrap().is_empty(), "all wait out their backoff");
+
+        assert_eq!(queue.due_now_for(back).await.unwrap(), 3);
+        let now_due = due().await.unwrap();
+        assert_eq!(now_due.len(), 3);
+        assert!(
+            now_due.iter().all(|notice| notice.logout_uri == back),
+            "{now_due:?}"
+        );
+        assert_eq!(
+            queue.due_now_for(back).await.unwrap(),
+            0,
+            "those under way stay so"
+        );
+    }
 }
 
 mod throttle {
