@@ -33,7 +33,10 @@ pub fn routes() -> Router<AppState> {
             get(authorize::authorize).post(authorize::authorize_form),
         )
         .route("/login", get(login::show).post(login::submit))
-        .route(discovery::INTROSPECTION_PATH, post(revocation::introspect))
+        .route(
+            discovery::INTROSPECTION_PATH,
+            post(revocation::introspect).fallback(json_method_not_allowed),
+        )
         .route(
             discovery::END_SESSION_PATH,
             get(logout::ask).post(logout::confirm),
@@ -73,8 +76,14 @@ fn for_browser_apps() -> Router<AppState> {
             discovery::REVOCATION_PATH,
             post(revocation::revoke).options(preflight),
         )
+        .method_not_allowed_fallback(json_method_not_allowed)
         .layer(any_origin)
         .layer(error_readable)
+}
+
+/// Endpoints that programs call answer a wrong method in JSON too.
+async fn json_method_not_allowed() -> token::OAuthError {
+    token::OAuthError::method_not_allowed()
 }
 
 /// A browser's preflight before it sends a request with an `Authorization`

@@ -67,6 +67,16 @@ impl OAuthError {
         }
     }
 
+    /// A method the endpoint does not take: said in JSON, as its other
+    /// answers are, not on a page (the `Allow` header lists those it takes).
+    pub(crate) fn method_not_allowed() -> Self {
+        Self {
+            status: StatusCode::METHOD_NOT_ALLOWED,
+            error: "invalid_request",
+            description: "this endpoint does not take this HTTP method",
+        }
+    }
+
     fn server(err: &dyn std::fmt::Display) -> Self {
         tracing::error!("token endpoint: {err}");
         Self {

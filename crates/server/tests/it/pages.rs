@@ -114,6 +114,36 @@ async fn a_wrong_method_gets_a_localized_page_not_a_bare_status() {
     app.stop().await;
 }
 
+/// The endpoints programs call say so in JSON, as all their other answers,
+/// with the methods they take; a page would be the wrong kind of answer.
+#[tokio::test]
+async fn a_wrong_method_at_an_oauth_endpoint_gets_an_oauth_error() {
+    let app = spawn_app().await;
+    let wrong = [
+        ("GET", "/token", "POST"),
+        ("GET", "/revoke", "POST"),
+        ("GET", "/introspect", "POST"),
+        ("PUT", "/userinfo", "GET"),
+        ("POST", "/jwks", "GET"),
+        ("DELETE", "/.well-known/openid-configuration", "GET"),
+    ];
+    for (method, path, allowed) in wrong {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let response = app
+            .client
+            .request(method.clone(), app.url(path))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 405, "{method} {path}");
+        let allow = response.headers()["allow"].to_str().unwrap().to_owned();
+        assert!(allow.contains(allowed), "{method} {path}: {allow}");
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_request", "{method} {path}");
+    }
+    app.stop().await;
+}
+
 /// A PostgreSQL failover ends every connection. In a quiet moment the node
 /// checks its idle connections and the member sees nothing; a member who
 /// logs in just then reads "try again in a minute" (503), not "something
