@@ -27,9 +27,13 @@ use crate::{
     },
 };
 
-/// Longest `state` or `nonce` we carry: enough for any real client, and
-/// bounded so the database and redirects stay small.
-const MAX_OPAQUE_VALUE: usize = 512;
+/// Longest `state` we carry back. Some frameworks keep their own data in
+/// it, encrypted (ASP.NET Core's OpenID Connect handler: hundreds of
+/// characters); bounded so that redirects stay well within what browsers
+/// and proxies take.
+const MAX_STATE: usize = 2048;
+/// Longest `nonce` we keep, with the code, for the ID token.
+const MAX_NONCE: usize = 512;
 
 /// The parameters of an authorization request, as received.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -212,9 +216,7 @@ async fn unreadable(state: &AppState, language: Language, query: &str) -> Respon
     let refusal = match client_and_redirect(state, once("client_id"), once("redirect_uri")).await {
         Some((_, redirect_uri)) => Refusal::Redirect {
             redirect_uri,
-            state: once("state")
-                .filter(|s| s.len() <= MAX_OPAQUE_VALUE)
-                .map(str::to_owned),
+            state: once("state").filter(|s| s.len() <= MAX_STATE).map(str::to_owned),
             error: "invalid_request",
             description: "a parameter is given twice, is not UTF-8, or cannot be read",
         },
@@ -326,12 +328,12 @@ pub async fn validate(state: &AppState, request: AuthorizationRequest) -> Result
     .ok_or(Refusal::Page)?;
     let back = |error, description| Refusal::Redirect {
         redirect_uri: redirect_uri.clone(),
-        state: request.state.clone().filter(|s| s.len() <= MAX_OPAQUE_VALUE),
+        state: request.state.clone().filter(|s| s.len() <= MAX_STATE),
         error,
         description,
     };
-    if request.state.as_ref().is_some_and(|s| s.len() > MAX_OPAQUE_VALUE)
-        || request.nonce.as_ref().is_some_and(|n| n.len() > MAX_OPAQUE_VALUE)
+    if request.state.as_ref().is_some_and(|s| s.len() > MAX_STATE)
+        || request.nonce.as_ref().is_some_and(|n| n.len() > MAX_NONCE)
     {
         return Err(back("invalid_request", "state or nonce is too long"));
     }

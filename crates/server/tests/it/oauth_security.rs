@@ -367,6 +367,37 @@ async fn other_errors_go_back_to_the_client_with_state_and_issuer() {
     app.stop().await;
 }
 
+/// Some frameworks keep their own data, encrypted, in `state`: it comes
+/// back whole through the login page. Past 2,048 characters it is refused,
+/// and not sent back.
+#[tokio::test]
+async fn a_long_state_comes_back_whole_and_one_too_long_is_refused() {
+    let app = spawn_app().await;
+    member(&app.store, "sanne").await;
+    let (client_id, _) = register_rp(&app, ClientKind::Public, IdTokenAlgorithm::Rs256).await;
+    let pkce = [("code_challenge", CHALLENGE), ("code_challenge_method", "S256")];
+    let long_state = format!("CfDJ8{}", "Ab-_9".repeat(300));
+    let mut query = pkce.to_vec();
+    query.push(("state", &long_state));
+    let url = authorize_url(&app, &client_id, &query);
+    let back = log_in_through(&app, &browser(), &url, "sanne", PASSWORD).await;
+    assert!(query_value(&back, "code").is_some(), "{back}");
+    assert_eq!(query_value(&back, "state"), Some(long_state));
+
+    let too_long = "x".repeat(2049);
+    let mut query = pkce.to_vec();
+    query.push(("state", &too_long));
+    let response = browser()
+        .get(authorize_url(&app, &client_id, &query))
+        .send()
+        .await
+        .unwrap();
+    let back = response.headers()["location"].to_str().unwrap();
+    assert_eq!(query_value(back, "error").as_deref(), Some("invalid_request"));
+    assert_eq!(query_value(back, "state"), None);
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn requests_are_read_as_oidc_core_and_rfc_6749_write_them() {
     let (app, client_id, secret) = sanne_and_a_client().await;
