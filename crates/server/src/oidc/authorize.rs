@@ -27,7 +27,7 @@ use crate::{
     },
 };
 
-/// Longest `state` we carry back. Some frameworks keep their own data in
+/// Longest `state` we carry back, in bytes. Some frameworks keep their own data in
 /// it, encrypted (ASP.NET Core's OpenID Connect handler: hundreds of
 /// characters); bounded so that redirects stay well within what browsers
 /// and proxies take.

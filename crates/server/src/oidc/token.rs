@@ -298,7 +298,7 @@ async fn authorization_code(
                 )
                 .await?;
             txn.commit().await?;
-            tracing::warn!(client = %client.id(), "authorization code replayed: its tokens are revoked");
+            tracing::warn!(client = %client.id(), "authorization code used again: whatever its first use gave is revoked");
             return Err(OAuthError::new("invalid_grant", "the code was already used"));
         }
         // Neither spent nor revoked: a public client's id is no secret, and
