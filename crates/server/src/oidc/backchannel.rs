@@ -104,7 +104,11 @@ impl Unanswered {
         let mut answers = self.answers();
         match answer {
             Ok(()) => {
-                answers.took.insert(uri.clone(), now);
+                // Once per website, not per notice: each delivery ends here.
+                match answers.took.get_mut(uri) {
+                    Some(took) => *took = now,
+                    None => _ = answers.took.insert(uri.clone(), now),
+                }
                 let again = answers.failed.remove(uri).is_some();
                 if again {
                     tracing::info!(%client, "a website answers back-channel logouts again");
