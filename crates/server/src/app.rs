@@ -13,7 +13,7 @@ use axum::{
 };
 use serde::Deserialize;
 use si_credentials::{Admission, HashingPool};
-use si_store::{Clock, Repositories, Store, StoreError, SystemClock, Workload};
+use si_store::{Clock, Repositories, Store, StoreError, SystemClock};
 use tokio::{
     net::TcpListener,
     sync::{oneshot, watch},
@@ -119,22 +119,13 @@ pub enum StartError {
 /// Opens the database, creating the data directory for the embedded default,
 /// and brings the schema up to date.
 pub async fn open_store(config: &Config, clock: Arc<dyn Clock>) -> Result<Store, StartError> {
-    open_store_for(config, clock, Workload::Service).await
-}
-
-/// [`open_store`] for a workload.
-pub async fn open_store_for(
-    config: &Config,
-    clock: Arc<dyn Clock>,
-    workload: Workload,
-) -> Result<Store, StartError> {
     if config.database_url.is_none() {
         crate::private_dir::create(&config.data_dir).map_err(|source| StartError::DataDir {
             path: config.data_dir.display().to_string(),
             source,
         })?;
     }
-    let store = Store::connect_for(&config.database_url(), clock, workload).await?;
+    let store = Store::connect(&config.database_url(), clock).await?;
     store.migrate().await?;
     Ok(store)
 }

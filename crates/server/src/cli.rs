@@ -12,10 +12,10 @@ mod staff;
 use std::{path::PathBuf, process::ExitCode, sync::Arc};
 
 use clap::{Parser, Subcommand};
-use si_store::{Repositories, SystemClock, Workload};
+use si_store::{Repositories, Schema, Store, SystemClock, Workload};
 
 use crate::{
-    app::{Server, ShutdownSignals, open_store, open_store_for},
+    app::{Server, ShutdownSignals, open_store},
     config::Config,
     http::observe,
 };
@@ -177,15 +177,53 @@ fn require_database(config: &Config, why: &str) -> anyhow::Result<()> {
     }
 }
 
-async fn run(command: Command, config: Config) -> anyhow::Result<()> {
-    if command.only_reads() {
-        require_database(&config, "whose data this shows")?;
+/// Opens the service's own database, never a new one nor another
+/// program's: what runs next needs the data already there. A look
+/// (`reads_only`) writes nothing, so it refuses a schema behind this
+/// program's instead of bringing it up to date.
+async fn open_existing(
+    config: &Config,
+    workload: Workload,
+    why: &str,
+    reads_only: bool,
+) -> anyhow::Result<Store> {
+    require_database(config, why)?;
+    let url = config.database_url();
+    let store = Store::connect_for(&url, Arc::new(SystemClock), workload).await?;
+    match store.schema().await? {
+        Schema::Missing => anyhow::bail!(
+            "{} holds no Single Identity database: set SI_DATA_DIR (or SI_DATABASE_URL) to the service's, {why}",
+            si_store::redact_url(&url)
+        ),
+        Schema::Behind(pending) if reads_only => anyhow::bail!(
+            "the database at {} lacks {} of this program's schema steps (from {}): `single-identity db migrate` brings it up to date",
+            si_store::redact_url(&url),
+            pending.len(),
+            pending[0]
+        ),
+        Schema::Behind(_) => {
+            store.migrate().await?;
+        }
+        Schema::UpToDate => {}
     }
+    Ok(store)
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    // Commands that change data bring a schema up to date, or make a new
+    // database; a look takes the service's database as it is.
+    let reads_only = command.only_reads();
+    let open = async |config: &Config| {
+        if reads_only {
+            open_existing(config, Workload::Service, "whose data this shows", true).await
+        } else {
+            Ok(open_store(config, Arc::new(SystemClock)).await?)
+        }
+    };
     match command {
         Command::Serve(args) => serve(config, args).await,
         Command::Db(DbCommand::Migrate) => {
-            let store =
-                si_store::Store::connect(&database_url_creating_dir(&config)?, Arc::new(SystemClock)).await?;
+            let store = Store::connect(&database_url_creating_dir(&config)?, Arc::new(SystemClock)).await?;
             let applied = store.migrate().await?;
             if applied.is_empty() {
                 println!("The database is up to date.");
@@ -204,18 +242,24 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 );
                 return Ok(());
             }
-            let store = si_store::Store::connect(&config.database_url(), Arc::new(SystemClock)).await?;
-            let pending = store.pending_migrations().await?;
-            if pending.is_empty() {
-                println!("The database is up to date.");
-            }
-            for name in pending {
-                println!("pending {name}");
+            let url = config.database_url();
+            let store = Store::connect(&url, Arc::new(SystemClock)).await?;
+            match store.schema().await? {
+                Schema::Missing => println!(
+                    "{} holds no Single Identity database yet: `single-identity db migrate` or `serve` makes it.",
+                    si_store::redact_url(&url)
+                ),
+                Schema::Behind(pending) => {
+                    for name in pending {
+                        println!("pending {name}");
+                    }
+                }
+                Schema::UpToDate => println!("The database is up to date."),
             }
             Ok(())
         }
         Command::Db(DbCommand::Sweep { json }) => {
-            let store = open_store(&config, Arc::new(SystemClock)).await?;
+            let store = open(&config).await?;
             let swept = store.housekeeping().sweep(Default::default()).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&swept)?);
@@ -228,42 +272,47 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Library(command) => {
-            let store = open_store(&config, Arc::new(SystemClock)).await?;
+            let store = open(&config).await?;
             catalogue::library(&store, command).await
         }
         Command::Branch(command) => {
-            let store = open_store(&config, Arc::new(SystemClock)).await?;
+            let store = open(&config).await?;
             catalogue::branch(&store, command).await
         }
         Command::Subscription(command) => {
-            let store = open_store(&config, Arc::new(SystemClock)).await?;
+            let store = open(&config).await?;
             catalogue::subscription(&store, command).await
         }
         Command::Mail(command) => {
-            let store = open_store(&config, Arc::new(SystemClock)).await?;
+            let store = open(&config).await?;
             mail::run(store, config, command).await
         }
         Command::Client(command) => {
-            let store = open_store(&config, Arc::new(SystemClock)).await?;
+            let store = open(&config).await?;
             clients::run(store, command).await
         }
         Command::Staff(command) => {
-            let store = open_store(&config, Arc::new(SystemClock)).await?;
+            let store = open(&config).await?;
             staff::staff(&store, command).await
         }
         Command::Migrate(command) => {
             // Every step reads the service's libraries: a new, empty database
             // would only reject every row (and `plan` changes nothing).
-            require_database(&config, "whose libraries the exports name")?;
-            let store = open_store_for(&config, Arc::new(SystemClock), Workload::BulkLoad).await?;
+            let store = open_existing(
+                &config,
+                Workload::BulkLoad,
+                "whose libraries the exports name",
+                false,
+            )
+            .await?;
             migrate::run(store, command).await
         }
         Command::Audit(args) => {
-            let store = open_store(&config, Arc::new(SystemClock)).await?;
+            let store = open(&config).await?;
             staff::audit(&store, args).await
         }
         Command::Keys(command) => {
-            let store = open_store(&config, Arc::new(SystemClock)).await?;
+            let store = open(&config).await?;
             keys::run(store, config, command).await
         }
     }

@@ -12,7 +12,10 @@ use sea_orm::{
     sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
 };
 
-use crate::{Clock, StoreError, migrations};
+use crate::{
+    Clock, StoreError,
+    migrations::{self, Schema},
+};
 
 /// Which database engine a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,9 +139,15 @@ impl Store {
         migrations::apply(&self.db, self.clock.now_millis()).await
     }
 
-    /// Names of migrations not yet applied.
+    /// Names of migrations not yet applied. Writes nothing.
     pub async fn pending_migrations(&self) -> Result<Vec<&'static str>, StoreError> {
         migrations::pending(&self.db).await
+    }
+
+    /// Where the schema stands: whether this is the service's database at
+    /// all, and if so whether it is up to date. Writes nothing.
+    pub async fn schema(&self) -> Result<Schema, StoreError> {
+        migrations::schema(&self.db).await
     }
 
     /// Answers whether the database is reachable, for readiness probes.
@@ -225,7 +234,7 @@ pub fn missing_sqlite_file(url: &str) -> Option<PathBuf> {
 /// whole URL.
 fn connect_error(url: &str, err: &sea_orm::DbErr) -> StoreError {
     let mut message = err.to_string().replace(url, &redact_url(url));
-    if let Some(password) = password_of(url) {
+    for password in passwords_in(url) {
         message = message.replace(password, "***");
     }
     StoreError::Connect {
@@ -234,24 +243,86 @@ fn connect_error(url: &str, err: &sea_orm::DbErr) -> StoreError {
     }
 }
 
-/// The password in a URL's user information, if any.
-fn password_of(url: &str) -> Option<&str> {
-    let (_, rest) = url.split_once("://")?;
-    let userinfo = &rest[..rest.rfind('@')?];
-    let (_, password) = userinfo.split_once(':')?;
-    (!password.is_empty()).then_some(password)
+/// A URL cut where its passwords are: the user information's (`user:pw@`)
+/// and a `password=` query parameter's, which PostgreSQL's driver takes too.
+struct UrlParts<'a> {
+    /// Up to the user name, `postgres://si`; empty without user information.
+    user: &'a str,
+    password: Option<&'a str>,
+    /// From the host to the query, without `?`.
+    place: &'a str,
+    query: Option<&'a str>,
 }
 
-/// The URL without its password, for error messages and logs.
-pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => {
-            let userinfo = &url[scheme_end + 3..at];
-            let user = userinfo.split(':').next().unwrap_or_default();
-            format!("{}://{}:***@{}", &url[..scheme_end], user, &url[at + 1..])
+impl<'a> UrlParts<'a> {
+    fn of(url: &'a str) -> Self {
+        let (address, query) = url.split_once('?').map_or((url, None), |(a, q)| (a, Some(q)));
+        let userinfo = address
+            .find("://")
+            .and_then(|scheme_end| Some((scheme_end, address.rfind('@').filter(|&at| at > scheme_end)?)));
+        match userinfo {
+            Some((scheme_end, at)) => {
+                let user_starts = scheme_end + 3;
+                let (user, password) = match address[user_starts..at].split_once(':') {
+                    Some((user, password)) => (&address[..user_starts + user.len()], Some(password)),
+                    None => (&address[..at], None),
+                };
+                Self {
+                    user,
+                    password,
+                    place: &address[at + 1..],
+                    query,
+                }
+            }
+            None => Self {
+                user: "",
+                password: None,
+                place: address,
+                query,
+            },
         }
-        _ => url.to_owned(),
     }
+
+    fn query_passwords(&self) -> impl Iterator<Item = &'a str> {
+        self.query
+            .into_iter()
+            .flat_map(|query| query.split('&'))
+            .filter_map(|parameter| parameter.split_once('='))
+            .filter(|(key, _)| key.eq_ignore_ascii_case("password"))
+            .map(|(_, password)| password)
+    }
+}
+
+/// Every password in `url`, to be struck from what the driver says.
+fn passwords_in(url: &str) -> Vec<&str> {
+    let parts = UrlParts::of(url);
+    parts
+        .password
+        .into_iter()
+        .chain(parts.query_passwords())
+        .filter(|password| !password.is_empty())
+        .collect()
+}
+
+/// The URL without its passwords, for error messages and logs.
+pub fn redact_url(url: &str) -> String {
+    let parts = UrlParts::of(url);
+    let mut redacted = match (parts.user, parts.password) {
+        ("", _) => parts.place.to_owned(),
+        (user, None) => format!("{user}@{}", parts.place),
+        (user, Some(_)) => format!("{user}:***@{}", parts.place),
+    };
+    if let Some(query) = parts.query {
+        let parameters: Vec<String> = query
+            .split('&')
+            .map(|parameter| match parameter.split_once('=') {
+                Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+                _ => parameter.to_owned(),
+            })
+            .collect();
+        redacted = format!("{redacted}?{}", parameters.join("&"));
+    }
+    redacted
 }
 
 #[cfg(test)]
@@ -339,5 +410,35 @@ mod tests {
             "postgres://si:***@db:5432/si"
         );
         assert_eq!(redact_url("sqlite://data/si.db"), "sqlite://data/si.db");
+        assert_eq!(
+            redact_url("sqlite://data/si.db?mode=rwc"),
+            "sqlite://data/si.db?mode=rwc"
+        );
+        // A user without a password is shown as is: nothing hides there.
+        assert_eq!(
+            redact_url("postgres://postgres@127.0.0.1:5432/si"),
+            "postgres://postgres@127.0.0.1:5432/si"
+        );
+        // A password in the query, which the PostgreSQL driver reads too.
+        assert_eq!(
+            redact_url("postgres://si@db/si?sslmode=require&password=s3cret"),
+            "postgres://si@db/si?sslmode=require&password=***"
+        );
+        assert_eq!(
+            redact_url("postgres://si:p@ss:w0rd@db/si?Password=x"),
+            "postgres://si:***@db/si?Password=***"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_password_in_the_query_is_struck_from_the_connect_error() {
+        let url = "postgres://si@db.example:notaport/si?password=Qu3ry-Pass";
+        let refused = Store::connect(url, Arc::new(SystemClock)).await.err().unwrap();
+        let message = refused.to_string();
+        assert!(!message.contains("Qu3ry"), "{message}");
+        assert!(
+            message.starts_with("cannot connect to postgres://si@db.example:notaport/si?password=***: "),
+            "{message}"
+        );
     }
 }

@@ -31,5 +31,6 @@ pub mod throttle;
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use database::{Backend, Store, Workload, missing_sqlite_file, redact_url};
 pub use error::StoreError;
+pub use migrations::Schema;
 pub use repositories::{Repositories, Transaction, Writer};
 pub use time;

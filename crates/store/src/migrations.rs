@@ -2,7 +2,7 @@
 //! sea-query's builders, applied in order, each recorded in `schema_migrations`.
 
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DbErr, TransactionTrait,
+    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, TransactionTrait,
     sea_query::{
         Alias, ColumnDef, Expr, ExprTrait, ForeignKey, ForeignKeyAction, ForeignKeyCreateStatement, Index,
         IndexCreateStatement, Query, Table, TableAlterStatement, TableCreateStatement, UpdateStatement,
@@ -229,8 +229,22 @@ pub(crate) async fn apply(db: &DatabaseConnection, now_millis: i64) -> Result<Ve
     Ok(applied)
 }
 
+/// Where the database's schema stands against this program's migrations.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Schema {
+    /// None of them applied: a new, empty database, or another program's.
+    Missing,
+    /// Some applied; these, in order, not yet.
+    Behind(Vec<&'static str>),
+    UpToDate,
+}
+
+/// The migrations not applied yet, read without writing anything: a
+/// database without the ledger has all of them pending.
 pub(crate) async fn pending(db: &DatabaseConnection) -> Result<Vec<&'static str>, StoreError> {
-    ensure_ledger(db).await?;
+    if !has_ledger(db).await? {
+        return Ok(MIGRATIONS.iter().map(|migration| migration.name).collect());
+    }
     let mut pending = Vec::new();
     for migration in MIGRATIONS {
         if !is_applied(db, migration.version).await? {
@@ -238,6 +252,36 @@ pub(crate) async fn pending(db: &DatabaseConnection) -> Result<Vec<&'static str>
         }
     }
     Ok(pending)
+}
+
+/// [`pending`], told as where the schema stands.
+pub(crate) async fn schema(db: &DatabaseConnection) -> Result<Schema, StoreError> {
+    let pending = pending(db).await?;
+    Ok(match pending.len() {
+        0 => Schema::UpToDate,
+        all if all == MIGRATIONS.len() => Schema::Missing,
+        _ => Schema::Behind(pending),
+    })
+}
+
+/// Whether the ledger table is there, asked of the database's catalogue.
+async fn has_ledger(db: &DatabaseConnection) -> Result<bool, DbErr> {
+    let backend = db.get_database_backend();
+    let query = match backend {
+        DbBackend::Postgres => Query::select()
+            .expr(Expr::val(1))
+            .from((Alias::new("information_schema"), Alias::new("tables")))
+            .and_where(Expr::col(Alias::new("table_schema")).eq(Expr::cust("current_schema()")))
+            .and_where(Expr::col(Alias::new("table_name")).eq(LEDGER))
+            .to_owned(),
+        _ => Query::select()
+            .expr(Expr::val(1))
+            .from(Alias::new("sqlite_master"))
+            .and_where(Expr::col(Alias::new("type")).eq("table"))
+            .and_where(Expr::col(Alias::new("name")).eq(LEDGER))
+            .to_owned(),
+    };
+    Ok(db.query_one_raw(backend.build(&query)).await?.is_some())
 }
 
 async fn ensure_ledger(db: &DatabaseConnection) -> Result<(), DbErr> {

@@ -111,6 +111,114 @@ fn commands_that_only_show_refuse_a_database_that_is_not_there() {
     assert!(!dir.path().join("data").exists(), "a look changes nothing");
 }
 
+/// The tables in `url`'s database, counted in its own catalogue.
+async fn tables_in(url: &str) -> i64 {
+    use sea_orm::{ConnectionTrait, Statement};
+    let db = sea_orm::Database::connect(url).await.unwrap();
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        sea_orm::DbBackend::Postgres => {
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema()"
+        }
+        _ => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'",
+    };
+    let row = db
+        .query_one_raw(Statement::from_string(backend, sql))
+        .await
+        .unwrap();
+    row.unwrap().try_get_by_index::<i64>(0).unwrap()
+}
+
+/// A wrong SI_DATABASE_URL that names some other database, empty or not:
+/// a look says so, and neither it nor `db status` makes our tables there.
+#[tokio::test]
+async fn looks_at_a_database_without_the_services_schema_refuse_it_and_make_none() {
+    let database = TestDatabase::create().await;
+    // On SQLite, a file made empty (`touch`); on PostgreSQL, a new database.
+    if let Some(file) = database.url.strip_prefix("sqlite://") {
+        std::fs::write(file, b"").unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let sample = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/migration-sample.csv");
+    let looks: [&[&str]; 4] = [
+        &["client", "list"],
+        &["keys", "list"],
+        &["mail", "status"],
+        &["migrate", "plan", sample.to_str().unwrap()],
+    ];
+    for look in looks {
+        let output = against(&database, dir.path()).args(look).output().unwrap();
+        assert!(!output.status.success(), "{look:?}");
+        let said = stderr(&output);
+        assert!(
+            said.starts_with(&format!(
+                "error: {} holds no Single Identity database: set SI_DATA_DIR (or SI_DATABASE_URL) to the service's, whose",
+                database.url
+            )),
+            "{look:?}: {said}"
+        );
+        assert!(stdout(&output).is_empty(), "{look:?}");
+    }
+    let status = run(against(&database, dir.path()).args(["db", "status"]));
+    assert_eq!(
+        stdout(&status).trim(),
+        format!(
+            "{} holds no Single Identity database yet: `single-identity db migrate` or `serve` makes it.",
+            database.url
+        )
+    );
+    assert_eq!(tables_in(&database.url).await, 0, "a look makes no table");
+}
+
+/// A look at the service's database from a newer program: it says what is
+/// missing instead of bringing the schema up to date on its own.
+#[tokio::test]
+async fn a_look_at_a_schema_behind_the_program_says_to_migrate_and_changes_nothing() {
+    use sea_orm::ConnectionTrait;
+    let database = TestDatabase::create().await;
+    let dir = tempfile::tempdir().unwrap();
+    let migrated = run(against(&database, dir.path()).args(["db", "migrate"]));
+    assert!(migrated.status.success(), "{}", stderr(&migrated));
+    // As if the last step were new in this program: its ledger row gone.
+    let db = sea_orm::Database::connect(&database.url).await.unwrap();
+    db.execute_unprepared(
+        "DELETE FROM schema_migrations WHERE version = (SELECT MAX(version) FROM schema_migrations)",
+    )
+    .await
+    .unwrap();
+    let tables = tables_in(&database.url).await;
+
+    let output = against(&database, dir.path())
+        .args(["client", "list"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert_eq!(
+        stderr(&output).trim(),
+        format!(
+            "error: the database at {} lacks 1 of this program's schema steps (from 0014_logout_notifications_by_website): `single-identity db migrate` brings it up to date",
+            database.url
+        )
+    );
+    let status = run(against(&database, dir.path()).args(["db", "status"]));
+    assert_eq!(
+        stdout(&status).trim(),
+        "pending 0014_logout_notifications_by_website"
+    );
+    assert_eq!(tables_in(&database.url).await, tables);
+    let ledger = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT COUNT(*) FROM schema_migrations",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get_by_index::<i64>(0)
+        .unwrap();
+    assert_eq!(ledger, 13, "the look applied nothing");
+}
+
 #[test]
 fn db_status_without_the_embedded_database_says_so_and_makes_none() {
     let dir = tempfile::tempdir().unwrap();
