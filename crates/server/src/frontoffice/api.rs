@@ -281,10 +281,10 @@ impl FromRequestParts<AppState> for Caller {
             Err(refused) => {
                 let refused = refused.into_response();
                 let status = refused.status();
-                let (code, title) = if status == StatusCode::UNAUTHORIZED {
-                    ("invalid_token", "desk-api-unauthorized")
-                } else {
-                    ("unavailable", "desk-error-unavailable")
+                let (code, title) = match status {
+                    StatusCode::UNAUTHORIZED => ("invalid_token", "desk-api-unauthorized"),
+                    StatusCode::BAD_REQUEST => ("invalid_request", "desk-api-invalid-body"),
+                    _ => ("unavailable", "desk-error-unavailable"),
                 };
                 let mut response = Problem::new(status, code, language.text(title)).into_response();
                 if let Some(challenge) = refused.headers().get(header::WWW_AUTHENTICATE) {

@@ -337,6 +337,16 @@ pub async fn validate(state: &AppState, request: AuthorizationRequest) -> Result
     {
         return Err(back("invalid_request", "state or nonce is too long"));
     }
+    // The nonce is kept with the code until the ID token carries it back. A
+    // control character (a NUL, which PostgreSQL cannot store) is no value
+    // a client made up.
+    if request
+        .nonce
+        .as_ref()
+        .is_some_and(|n| n.chars().any(char::is_control))
+    {
+        return Err(back("invalid_request", "nonce holds a control character"));
+    }
     if request.request.is_some() {
         return Err(back("request_not_supported", "request objects are not supported"));
     }

@@ -362,9 +362,12 @@ async fn finish_login(
     Ok(Some(response))
 }
 
-/// What the username throttle counts a username's attempts under.
+/// What the username throttle counts a username's attempts under: what
+/// was typed without control characters, which no username holds and
+/// PostgreSQL cannot store all of (a NUL).
 pub(crate) fn username_subject(username: &str) -> String {
-    format!("user:{username}")
+    let typed: String = username.chars().filter(|c| !c.is_control()).collect();
+    format!("user:{typed}")
 }
 
 /// Per address, then per username. An address: a library's public

@@ -209,6 +209,13 @@ pub async fn authenticate(
     form_id: Option<&str>,
     form_secret: Option<&str>,
 ) -> Result<Client, OAuthError> {
+    // Two headers would be two authentications, one of them left unread.
+    if headers.get_all(header::AUTHORIZATION).iter().nth(1).is_some() {
+        return Err(OAuthError::new(
+            "invalid_request",
+            "send one Authorization header",
+        ));
+    }
     let basic = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())

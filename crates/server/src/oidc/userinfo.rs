@@ -79,6 +79,9 @@ impl IntoResponse for BearerError {
 
 /// The claims of a valid, unrevoked access token from the request.
 pub async fn bearer(state: &AppState, headers: &HeaderMap) -> Result<AccessClaims, BearerError> {
+    if headers.get_all(header::AUTHORIZATION).iter().nth(1).is_some() {
+        return Err(BearerError(StatusCode::BAD_REQUEST, "invalid_request"));
+    }
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())

@@ -398,6 +398,98 @@ async fn a_long_state_comes_back_whole_and_one_too_long_is_refused() {
     app.stop().await;
 }
 
+/// A NUL byte is text SQLite keeps and PostgreSQL refuses: on either
+/// database it gets the answer any wrong input gets, never a 500.
+#[tokio::test]
+async fn a_nul_in_a_nonce_or_a_username_gets_the_usual_refusal() {
+    let app = spawn_app().await;
+    member(&app.store, "sanne").await;
+    let (client_id, _) = register_rp(&app, ClientKind::Public, IdTokenAlgorithm::Rs256).await;
+    let pkce = [("code_challenge", CHALLENGE), ("code_challenge_method", "S256")];
+
+    let mut query = pkce.to_vec();
+    query.push(("nonce", "n\0n"));
+    query.push(("state", "kept"));
+    let response = browser()
+        .get(authorize_url(&app, &client_id, &query))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    let back = response.headers()["location"].to_str().unwrap();
+    assert_eq!(
+        query_value(back, "error").as_deref(),
+        Some("invalid_request"),
+        "{back}"
+    );
+    assert_eq!(query_value(back, "state").as_deref(), Some("kept"));
+
+    let browser = browser();
+    let url = authorize_url(&app, &client_id, &pkce);
+    let form = LoginForm::open(&app, &browser, &url).await.unwrap();
+    let refused = browser
+        .post(app.url("/login"))
+        .form(&form.filled("sa\0nne", PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("Gebruikersnaam of wachtwoord klopt niet"),
+        "the page any wrong login gets"
+    );
+    // The member logs in as before.
+    let back = log_in_through(&app, &browser, &url, "sanne", PASSWORD).await;
+    assert!(query_value(&back, "code").is_some(), "{back}");
+    app.stop().await;
+}
+
+/// RFC 6749 2.3: one authentication per request. Two `Authorization`
+/// headers are refused, not read as whichever comes first.
+#[tokio::test]
+async fn two_authorization_headers_are_refused() {
+    let (app, client_id, secret) = sanne_and_a_client().await;
+    let code = code_for(&app, &client_id, Some(CHALLENGE)).await;
+    let basic = |id: &str, secret: &str| {
+        let pair = base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            format!("{id}:{secret}"),
+        );
+        format!("Basic {pair}")
+    };
+    let response = app
+        .client
+        .post(app.url("/token"))
+        .header("authorization", basic(&client_id, &secret))
+        .header("authorization", basic("someone-else", "guess"))
+        .form(&code_exchange(&code))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_request", "{body}");
+    // The code was not spent by the refused request.
+    let (status, tokens) = exchange(&app, &client_id, Some(&secret), &code_exchange(&code)).await;
+    assert_eq!(status, 200, "{tokens}");
+
+    let access = tokens["access_token"].as_str().unwrap();
+    let response = app
+        .client
+        .get(app.url("/userinfo"))
+        .header("authorization", format!("Bearer {access}"))
+        .header("authorization", "Bearer forged")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn requests_are_read_as_oidc_core_and_rfc_6749_write_them() {
     let (app, client_id, secret) = sanne_and_a_client().await;
