@@ -31,7 +31,7 @@ use crate::{
 /// own data in it, encrypted (ASP.NET Core's OpenID Connect handler:
 /// hundreds of characters); bounded so that redirects stay well within
 /// what browsers and proxies take.
-const MAX_STATE: usize = 2048;
+pub(crate) const MAX_STATE: usize = 2048;
 /// Longest `nonce` we keep, with the code, for the ID token.
 const MAX_NONCE: usize = 512;
 

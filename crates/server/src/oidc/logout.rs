@@ -22,7 +22,6 @@ use serde_json::Value;
 use si_store::{Repositories, sessions::BrowserSession};
 
 use super::{authorize, backchannel, carry_on, discovery::END_SESSION_PATH, session};
-use crate::http::page_query::PageQuery;
 use crate::{
     app::AppState,
     http::{
@@ -45,6 +44,26 @@ pub struct LogoutRequest {
 }
 
 impl LogoutRequest {
+    /// Read from a query or a form: a parameter given twice, or text that is
+    /// not UTF-8, makes no request.
+    fn read(language: Language, text: &str) -> Result<Self, PageError> {
+        let refused = || PageError::new(language, PageErrorKind::InvalidLogoutRequest);
+        if !authorize::decodes_exactly(text) {
+            return Err(refused());
+        }
+        let request: Self = serde_urlencoded::from_str(text).map_err(|_| refused())?;
+        // The state comes back in the redirect's URL: as at /authorize, one
+        // that could not pass a proxy's limit on it is refused.
+        if request
+            .state
+            .as_ref()
+            .is_some_and(|s| s.len() > authorize::MAX_STATE)
+        {
+            return Err(refused());
+        }
+        Ok(request)
+    }
+
     /// The parameters given, to carry on in a form.
     fn fields(&self) -> Vec<(String, String)> {
         [
@@ -80,17 +99,15 @@ struct ConfirmPage {
 
 /// A link from a relying party (or from anywhere): asks first unless its
 /// `id_token_hint` was issued in this browser's session. A `state` that is
-/// not UTF-8 is refused: changed, it would no longer be the client's (§3).
+/// not UTF-8 is refused: changed, it would no longer be the client's (§3);
+/// so is one longer than `/authorize` takes.
 pub async fn ask(
     State(state): State<AppState>,
     language: Language,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
-    PageQuery(request): PageQuery<LogoutRequest>,
 ) -> Result<Response, PageError> {
-    if !authorize::decodes_exactly(&query.unwrap_or_default()) {
-        return Err(PageError::new(language, PageErrorKind::InvalidLogoutRequest));
-    }
+    let request = LogoutRequest::read(language, &query.unwrap_or_default())?;
     ask_or_end(state, language, headers, request).await
 }
 
@@ -135,13 +152,12 @@ pub async fn confirm(
 ) -> Result<Response, PageError> {
     let body = body.map_err(|_| PageError::new(language, PageErrorKind::BadRequest))?;
     let form = crate::http::is_form(&headers).then(|| String::from_utf8(body.to_vec()));
-    let body = match form {
-        Some(Ok(body)) if authorize::decodes_exactly(&body) => body,
-        Some(_) => return Err(PageError::new(language, PageErrorKind::InvalidLogoutRequest)),
-        None => String::new(),
-    };
     // A body that is no form asks, as a link would.
-    let request: LogoutRequest = serde_urlencoded::from_str(&body).unwrap_or_default();
+    let request = match form {
+        Some(Ok(body)) => LogoutRequest::read(language, &body)?,
+        Some(Err(_)) => return Err(PageError::new(language, PageErrorKind::InvalidLogoutRequest)),
+        None => LogoutRequest::default(),
+    };
     if request.carried.is_some() {
         return ask_or_end(state, language, headers, request).await;
     }

@@ -1787,6 +1787,40 @@ async fn a_state_that_is_not_utf8_is_refused_never_sent_back_changed() {
     app.stop().await;
 }
 
+/// At logout as at /authorize: a state up to 2,048 bytes comes back; a
+/// longer one, or one given twice, gets the logout's own error page.
+#[tokio::test]
+async fn a_logout_state_too_long_or_given_twice_gets_the_logout_error_page() {
+    let app = spawn_app().await;
+    let (client_id, _) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Rs256).await;
+    let logout = |state: &str| {
+        format!(
+            "{}?client_id={client_id}&post_logout_redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Flogged-out&{state}",
+            app.url("/logout")
+        )
+    };
+    let longest = "s".repeat(2048);
+    let response = app
+        .client
+        .get(logout(&format!("state={longest}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers()["location"],
+        format!("http://127.0.0.1:9/logged-out?state={longest}").as_str()
+    );
+    for state in [format!("state={longest}s"), "state=a&state=b".to_owned()] {
+        let response = app.client.get(logout(&state)).send().await.unwrap();
+        assert_eq!(response.status(), 400, "{state}");
+        assert!(response.headers().get("location").is_none());
+        let page = response.text().await.unwrap();
+        assert!(page.contains("Uitloggen lukt zo niet"), "{page}");
+        assert!(page.contains("gaf gegevens mee die niet kloppen"), "{page}");
+    }
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn browser_apps_may_call_the_token_userinfo_and_key_endpoints_from_their_own_origin() {
     let app = spawn_app().await;
