@@ -13,6 +13,7 @@ use rand::rngs::OsRng;
 use subtle::ConstantTimeEq;
 
 use crate::format::check_password_length;
+use crate::normalize::normalized;
 use crate::{CredentialError, HashFormat};
 
 /// 16 bytes as recommended by RFC 9106; more adds nothing against precomputation.
@@ -130,12 +131,13 @@ fn hash_into(
 /// Hashes `password` with argon2id, a fresh random salt from the OS and `params`;
 /// the result is a PHC string that records all of them.
 pub fn hash_password(password: &str, params: &Argon2Params) -> Result<String, CredentialError> {
-    check_password_length(password)?;
+    let password = normalized(password);
+    check_password_length(&password)?;
     let mut salt = [0u8; SALT_BYTES];
     OsRng
         .try_fill_bytes(&mut salt)
         .map_err(|_| CredentialError::Randomness)?;
-    phc_string(password, params, &salt)
+    phc_string(&password, params, &salt)
 }
 
 /// The argon2id PHC string of `password` with this salt.
@@ -161,23 +163,25 @@ fn phc_string(
 
 /// Spends the same work as verifying a password hashed with `current`, for a login
 /// whose username does not exist: without it, "no such user" answers measurably
-/// faster than "wrong password" and leaks which usernames exist.
+/// faster than "wrong password" and leaks which usernames exist. A password
+/// not in NFKC is hashed twice, as [`crate::verify_password`] checks it.
 pub fn dummy_verify(password: &str, current: &Argon2Params) {
     /// Any fixed salt does: the output is thrown away.
     const DUMMY_SALT: &[u8; SALT_BYTES] = b"si-dummy-verify!";
     let mut output = [0u8; OUTPUT_BYTES];
+    let normalized = normalized(password);
+    let forms = [
+        Some(normalized.as_ref()),
+        (normalized != password).then_some(password),
+    ];
     // A password over the limit is rejected before hashing for real users too, and
     // valid params cannot fail to hash, so there is nothing to report.
-    if check_password_length(password).is_ok()
-        && let Ok(hasher) = current.hasher()
-    {
-        let _ = hash_into(
-            &hasher,
-            hasher.params(),
-            password.as_bytes(),
-            DUMMY_SALT,
-            &mut output,
-        );
+    for form in forms.into_iter().flatten() {
+        if check_password_length(form).is_ok()
+            && let Ok(hasher) = current.hasher()
+        {
+            let _ = hash_into(&hasher, hasher.params(), form.as_bytes(), DUMMY_SALT, &mut output);
+        }
     }
     std::hint::black_box(output);
 }

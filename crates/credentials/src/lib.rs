@@ -12,6 +12,7 @@ mod argon2id;
 mod error;
 mod format;
 mod legacy;
+mod normalize;
 mod pool;
 pub mod secrets;
 mod verify;

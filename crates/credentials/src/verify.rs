@@ -2,6 +2,7 @@
 //! row should be rewritten as a current argon2id hash.
 
 use crate::format::{Scheme, check_password_length, parse};
+use crate::normalize::normalized;
 use crate::{Argon2Params, CredentialError};
 
 /// The outcome of checking a password against a stored hash.
@@ -17,25 +18,35 @@ pub enum Verification {
 
 /// Checks `password` against `stored` in any supported format. Legacy formats always
 /// need an upgrade; argon2 ones when they are not argon2id v1.3 with `current`.
+///
+/// The password is checked in NFKC, the form [`crate::hash_password`] hashes.
+/// A hash made of other bytes (by an old system, or before passwords were
+/// normalized) is checked with the password as typed too, and then needs an
+/// upgrade: from then on any form of it matches.
 pub fn verify_password(
     password: &str,
     stored: &str,
     current: &Argon2Params,
 ) -> Result<Verification, CredentialError> {
     let parsed = parse(stored)?;
-    check_password_length(password)?;
-    let (matched, needs_upgrade) = match &parsed.scheme {
-        Scheme::Argon2(hash) => (hash.verify(password, parsed.format)?, hash.needs_upgrade(current)),
-        Scheme::Bcrypt(hash) => (hash.verify(password), true),
-        Scheme::Pbkdf2(hash) => (hash.verify(password), true),
-        Scheme::Scrypt(hash) => (hash.verify(password), true),
-        Scheme::ShaCrypt(hash) => (hash.verify(password), true),
-        Scheme::Md5Crypt(hash) => (hash.verify(password), true),
-        Scheme::Ldap(hash) => (hash.verify(password), true),
+    let check = |password: &str| -> Result<(bool, bool), CredentialError> {
+        check_password_length(password)?;
+        Ok(match &parsed.scheme {
+            Scheme::Argon2(hash) => (hash.verify(password, parsed.format)?, hash.needs_upgrade(current)),
+            Scheme::Bcrypt(hash) => (hash.verify(password), true),
+            Scheme::Pbkdf2(hash) => (hash.verify(password), true),
+            Scheme::Scrypt(hash) => (hash.verify(password), true),
+            Scheme::ShaCrypt(hash) => (hash.verify(password), true),
+            Scheme::Md5Crypt(hash) => (hash.verify(password), true),
+            Scheme::Ldap(hash) => (hash.verify(password), true),
+        })
     };
-    Ok(if matched {
-        Verification::Match { needs_upgrade }
-    } else {
-        Verification::Mismatch
-    })
+    let normalized = normalized(password);
+    if let (true, needs_upgrade) = check(&normalized)? {
+        return Ok(Verification::Match { needs_upgrade });
+    }
+    if normalized != password && check(password)?.0 {
+        return Ok(Verification::Match { needs_upgrade: true });
+    }
+    Ok(Verification::Mismatch)
 }

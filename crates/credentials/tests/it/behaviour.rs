@@ -22,6 +22,61 @@ fn a_fresh_default_hash_matches_without_upgrade() {
     );
 }
 
+/// "é" as one character (NFC) or as "e" and a combining accent (NFD), as
+/// keyboards and phones give either: one password (NIST SP 800-63B 5.1.1.2).
+#[test]
+fn a_password_is_the_same_in_either_unicode_form() {
+    let current = Argon2Params::new(8, 1, 1).unwrap();
+    let (composed, decomposed) = ("Caf\u{e9}-Pw1!xyz", "Cafe\u{301}-Pw1!xyz");
+    for set in [composed, decomposed] {
+        let stored = hash_password(set, &current).unwrap();
+        for typed in [composed, decomposed] {
+            assert_eq!(
+                verify_password(typed, &stored, &current),
+                Ok(Verification::Match { needs_upgrade: false }),
+                "set {set:?}, typed {typed:?}"
+            );
+        }
+        assert_eq!(
+            verify_password("Cafe-Pw1!xyz", &stored, &current),
+            Ok(Verification::Mismatch)
+        );
+    }
+}
+
+/// A hash made of the bytes as typed, before passwords were normalized (or
+/// by an old system): the password as typed still matches it, and the hash
+/// is to be upgraded, after which any form matches.
+#[test]
+fn a_hash_of_the_password_as_typed_still_matches_and_is_upgraded() {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    let current = Argon2Params::new(8, 1, 1).unwrap();
+    let decomposed = "Cafe\u{301}-Pw1!xyz";
+    let salt = SaltString::encode_b64(b"sixteen byte slt").unwrap();
+    let hasher = argon2::Argon2::new(
+        argon2::Algorithm::Argon2id,
+        argon2::Version::V0x13,
+        argon2::Params::new(8, 1, 1, None).unwrap(),
+    );
+    let stored = hasher
+        .hash_password(decomposed.as_bytes(), &salt)
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        verify_password(decomposed, &stored, &current),
+        Ok(Verification::Match { needs_upgrade: true })
+    );
+    assert_eq!(
+        verify_password("Cafe-Pw1!xyz", &stored, &current),
+        Ok(Verification::Mismatch)
+    );
+    let upgraded = hash_password(decomposed, &current).unwrap();
+    assert_eq!(
+        verify_password("Caf\u{e9}-Pw1!xyz", &upgraded, &current),
+        Ok(Verification::Match { needs_upgrade: false })
+    );
+}
+
 #[test]
 fn salts_are_random() {
     let current = Argon2Params::default();

@@ -1,0 +1,36 @@
+//! Passwords in one Unicode form (NFKC), as NIST SP 800-63B §5.1.1.2 asks:
+//! "é" typed as one character or as "e" and a combining accent, which
+//! keyboards, phones and paste give alike, is one password.
+
+use std::borrow::Cow;
+
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
+
+/// `password` in NFKC; borrowed when it is so already (every ASCII password).
+pub(crate) fn normalized(password: &str) -> Cow<'_, str> {
+    match is_nfkc_quick(password.chars()) {
+        IsNormalized::Yes => Cow::Borrowed(password),
+        _ => {
+            let nfkc: String = password.nfkc().collect();
+            if nfkc == password {
+                Cow::Borrowed(password)
+            } else {
+                Cow::Owned(nfkc)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn composed_and_decomposed_accents_become_one_form_and_ascii_stays_as_it_is() {
+        assert_eq!(normalized("Cafe\u{301}-Pw1!"), "Caf\u{e9}-Pw1!");
+        assert_eq!(normalized("Caf\u{e9}-Pw1!"), "Caf\u{e9}-Pw1!");
+        assert!(matches!(normalized("Bench!Passw0rd"), Cow::Borrowed(_)));
+        // Compatibility forms too: a full-width letter, a ligature.
+        assert_eq!(normalized("\u{ff21}\u{fb01}"), "Afi");
+    }
+}
