@@ -143,6 +143,29 @@ pub enum UriRule {
     PrivateSchemeWithoutDot,
     #[error("a private-use scheme must be followed by a path, such as nl.bibliotheek.app:/callback")]
     PrivateSchemeWithoutPath,
+    #[error("must not have {0} in its query: the service adds it to every answer")]
+    ResponseParameter(&'static str),
+}
+
+/// What the service adds to a redirect URI's query (RFC 6749 4.1.2 and
+/// 4.1.2.1, RFC 9207; `state` after logout too). Registered in the URI as
+/// well, it would come twice, and which one a website reads is anyone's
+/// guess: a fixed `iss` would undo the mix-up defence.
+const RESPONSE_PARAMETERS: [&str; 6] = ["code", "state", "iss", "error", "error_description", "error_uri"];
+
+/// Refuses a query that holds one of [`RESPONSE_PARAMETERS`].
+fn check_no_response_parameters(uri: &str) -> Result<(), UriRule> {
+    let Some((_, query)) = uri.split_once('?') else {
+        return Ok(());
+    };
+    let names: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
+    match RESPONSE_PARAMETERS
+        .into_iter()
+        .find(|parameter| names.iter().any(|(name, _)| name == parameter))
+    {
+        Some(parameter) => Err(UriRule::ResponseParameter(parameter)),
+        None => Ok(()),
+    }
 }
 
 /// Defines a closed set of protocol keywords, parsed and printed as their names.
@@ -611,6 +634,19 @@ pub async fn register(
         registration.scopes,
         registration.library.is_some(),
     )?;
+    // New registrations only: a client stored before this rule still loads.
+    let redirects = [
+        (UriRole::Redirect, &registration.redirect_uris),
+        (
+            UriRole::PostLogoutRedirect,
+            &registration.post_logout_redirect_uris,
+        ),
+    ];
+    for (role, uris) in redirects {
+        for uri in uris {
+            check_no_response_parameters(uri).map_err(uri_error(role, uri))?;
+        }
+    }
     let id = registration.id.unwrap_or_else(ClientId::generate);
     let secret = match registration.kind {
         ClientKind::Confidential => Some(ClientSecret(
@@ -1097,6 +1133,23 @@ mod tests {
             Err(TooLong)
         );
         assert_eq!(app("nl.bibliotheek.app:callback"), Err(PrivateSchemeWithoutPath));
+        for (uri, parameter) in [
+            ("https://good.example/cb?state=fixed", "state"),
+            (
+                "https://good.example/cb?lang=nl&iss=https%3A%2F%2Fevil.example",
+                "iss",
+            ),
+            ("https://good.example/cb?c%6Fde=x", "code"),
+            ("https://good.example/cb?error=", "error"),
+        ] {
+            assert_eq!(
+                check_no_response_parameters(uri),
+                Err(ResponseParameter(parameter)),
+                "{uri}"
+            );
+        }
+        let own_query = "https://good.example/cb?lang=nl&codes=1&state_of=x";
+        assert_eq!(check_no_response_parameters(own_query), Ok(()));
         assert_eq!(app("nl..app:/cb"), Err(PrivateSchemeWithoutDot));
         assert_eq!(app("nl.app://evil@x/cb"), Err(UserInfo));
         assert_eq!(web("javascript:alert(1)"), Err(PrivateSchemeNotAllowed));

@@ -357,6 +357,11 @@ async fn hostile_redirect_uris_are_refused_with_the_rule_and_nothing_is_written(
             "must not have a fragment (#)",
         ),
         ("confidential", "http://example.org/cb", loopback_only),
+        (
+            "confidential",
+            "https://good.example/cb?iss=https%3A%2F%2Fevil.example",
+            "must not have iss in its query: the service adds it to every answer",
+        ),
         ("confidential", "http://127.0.0.1.nip.io/", loopback_only),
         ("confidential", "http://localhost.evil.example/", loopback_only),
         (
