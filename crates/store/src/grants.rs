@@ -287,9 +287,13 @@ impl<'c, C: ConnectionTrait> Grants<'c, C> {
             return Ok(RefreshUse::Revoked);
         }
         if row.token_digest != presented_digest {
-            self.revoke_family(&row.family_id).await?;
-            return Ok(RefreshUse::Reused {
-                newest_digest: row.token_digest,
+            // The newest token is the one current when the family is revoked,
+            // not when it was read: a rotation may commit in between.
+            return Ok(match self.revoke_family(family_id, client_id).await? {
+                Some(revoked) => RefreshUse::Reused {
+                    newest_digest: revoked.token_digest,
+                },
+                None => RefreshUse::Revoked,
             });
         }
         if row.expires_at <= self.clock.now_millis() {
@@ -298,9 +302,27 @@ impl<'c, C: ConnectionTrait> Grants<'c, C> {
         Ok(RefreshUse::AccountNotActive)
     }
 
-    pub async fn revoke_family(&self, family_id: &str) -> Result<u64, StoreError> {
-        self.revoke_where(refresh_family::Column::FamilyId.eq(family_id))
-            .await
+    /// Revokes a client's family; none when it is not that client's or was
+    /// revoked already. One statement, which returns the family as it is
+    /// when revoked: a rotation that commits while this waits for the row
+    /// (PostgreSQL) or for the writer (SQLite) is seen, so the newest
+    /// token, whose access token must go too, is the one named.
+    pub async fn revoke_family(
+        &self,
+        family_id: &str,
+        client_id: &str,
+    ) -> Result<Option<RefreshGrant>, StoreError> {
+        let revoked = refresh_family::Entity::update_many()
+            .col_expr(
+                refresh_family::Column::RevokedAt,
+                Expr::value(self.clock.now_millis()),
+            )
+            .filter(refresh_family::Column::FamilyId.eq(family_id))
+            .filter(refresh_family::Column::ClientId.eq(client_id))
+            .filter(refresh_family::Column::RevokedAt.is_null())
+            .exec_with_returning(self.conn)
+            .await?;
+        revoked.into_iter().next().map(refresh_from_row).transpose()
     }
 
     /// Revokes the refresh tokens issued in a browser session that ended.

@@ -69,21 +69,24 @@ pub async fn revoke(
                 time::OffsetDateTime::from_unix_timestamp(claims.exp).unwrap_or(state.clock().now());
             grants.revoke_access_token(&claims.jti, expires).await?;
         }
-    } else if let Some((grant, _)) = current_refresh(&state, token).await?
-        && grant.client_id == client.id().as_str()
-    {
-        // RFC 7009 §2.1: the access tokens that came with this refresh token
-        // and with the family's code go too (older ones cannot be named and
-        // end with their short life).
-        let access_tokens = [
-            Some(tokens::jti_for_refresh(&digest(token))),
-            grant.code_digest.as_deref().map(tokens::jti_for_code),
-        ];
-        let until = revoked_until(&state, state.clock().now());
+    } else if let Some(family) = tokens::refresh_family(&state.keyring, token) {
+        // Any token of the family ends it, the current one or an older one:
+        // a client that revokes at logout while it refreshes elsewhere sends
+        // the one it had. RFC 7009 §2.1: the access tokens that came with
+        // this token, with the family's newest one and with its code go too
+        // (others cannot be named and end with their short life).
         let txn = state.store.begin().await?;
-        txn.grants().revoke_family(&grant.family_id).await?;
-        for jti in access_tokens.iter().flatten() {
-            txn.grants().revoke_access_token(jti, until).await?;
+        if let Some(revoked) = txn.grants().revoke_family(family, client.id().as_str()).await? {
+            let presented = digest(token);
+            let mut access_tokens = vec![tokens::jti_for_refresh(&presented)];
+            if revoked.token_digest != presented {
+                access_tokens.push(tokens::jti_for_refresh(&revoked.token_digest));
+            }
+            access_tokens.extend(revoked.code_digest.as_deref().map(tokens::jti_for_code));
+            let until = revoked_until(&state, state.clock().now());
+            for jti in &access_tokens {
+                txn.grants().revoke_access_token(jti, until).await?;
+            }
         }
         txn.commit().await?;
     }

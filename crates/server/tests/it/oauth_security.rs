@@ -819,6 +819,29 @@ async fn revoking_a_refresh_token_also_ends_the_access_tokens_given_with_it_and_
     app.stop().await;
 }
 
+/// A client that revokes the token it had while a refresh elsewhere has
+/// rotated it already: the grant ends all the same, newest tokens too.
+#[tokio::test]
+async fn revoking_an_older_refresh_token_ends_its_family_and_the_newest_tokens() {
+    let (app, client_id, secret) = sanne_and_a_client().await;
+    let (tokens, rotated) = login_and_first_refresh(&app, &client_id, &secret).await;
+    let older = tokens["refresh_token"].as_str().unwrap();
+    let newest_access = rotated["access_token"].as_str().unwrap();
+    let newest_refresh = rotated["refresh_token"].as_str().unwrap();
+
+    revoke(&app, &client_id, &secret, older).await;
+    let why = "the family was revoked through an older token";
+    assert_access_token_ended(&app, &client_id, &secret, newest_access, why).await;
+    let refresh = [("grant_type", "refresh_token"), ("refresh_token", newest_refresh)];
+    let (status, refused) = exchange(&app, &client_id, Some(&secret), &refresh).await;
+    assert_eq!(
+        (status, refused["error_description"].as_str()),
+        (400, Some("the refresh token was revoked")),
+        "{refused}"
+    );
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn a_public_client_cannot_introspect_for_its_id_proves_nothing() {
     let app = spawn_app().await;

@@ -1574,7 +1574,7 @@ mod housekeeping {
             .start_family(&family("of-ended-session", now + 40 * hour))
             .await
             .unwrap();
-        grants.revoke_family("revoked").await.unwrap();
+        grants.revoke_family("revoked", "ebooks").await.unwrap();
         grants.revoke_access_token("jti-old", now + hour).await.unwrap();
         grants
             .revoke_access_token("jti-new", now + 3 * hour)
@@ -1832,6 +1832,36 @@ mod refresh_rotation {
             RefreshUse::Revoked,
             "revoked once, not again"
         );
+    }
+
+    /// Another node rotates the family while an older token of it is
+    /// refused: the reuse names the token the rotation made, whose access
+    /// token is the one still to be revoked, not the one it read first.
+    #[tokio::test]
+    async fn a_reuse_beside_a_rotation_names_the_token_current_when_the_family_ends() {
+        use sea_orm::{ConnectionTrait, TransactionTrait};
+        let (store, _clock, _account, database) = family().await;
+        let other_node = sea_orm::Database::connect(&database.url).await.unwrap();
+        let rotation = other_node.begin().await.unwrap();
+        rotation
+            .execute_unprepared("UPDATE refresh_families SET token_digest = 'second' WHERE family_id = 'fam'")
+            .await
+            .unwrap();
+        let reuse = tokio::spawn({
+            let store = store.clone();
+            async move { store.grants().refuse_refresh("fam", "older", "ebooks").await }
+        });
+        // The reuse has read the family and waits for the row (or writer).
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        rotation.commit().await.unwrap();
+        assert_eq!(
+            reuse.await.unwrap().unwrap(),
+            RefreshUse::Reused {
+                newest_digest: "second".to_owned()
+            }
+        );
+        let revoked = store.grants().revoke_family("fam", "ebooks").await.unwrap();
+        assert_eq!(revoked, None, "the reuse revoked it");
     }
 
     #[tokio::test]
