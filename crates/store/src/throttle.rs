@@ -94,6 +94,16 @@ enum Counted {
     InFlight,
 }
 
+/// Why an attempt must wait, and until when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Wait {
+    pub until: OffsetDateTime,
+    /// What holds it back are attempts still being checked, counted as
+    /// failures until they end, not failures that ended: it lifts as soon
+    /// as enough of them turn out right.
+    pub for_attempts_in_flight: bool,
+}
+
 /// What [`Throttle::check`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ThrottleCheck {
@@ -142,7 +152,8 @@ impl<'c, C: ConnectionTrait> Throttle<'c, C> {
         subject: &str,
         policy: &ThrottlePolicy,
     ) -> Result<Option<OffsetDateTime>, StoreError> {
-        self.count(subject, policy, Counted::Failure).await
+        let wait = self.count(subject, policy, Counted::Failure).await?;
+        Ok(wait.map(|wait| wait.until))
     }
 
     /// Counts a login attempt as a failure until it ends, as
@@ -155,7 +166,7 @@ impl<'c, C: ConnectionTrait> Throttle<'c, C> {
         &self,
         subject: &str,
         policy: &ThrottlePolicy,
-    ) -> Result<Option<OffsetDateTime>, StoreError> {
+    ) -> Result<Option<Wait>, StoreError> {
         self.count(subject, policy, Counted::InFlight).await
     }
 
@@ -164,7 +175,7 @@ impl<'c, C: ConnectionTrait> Throttle<'c, C> {
         subject: &str,
         policy: &ThrottlePolicy,
         counted: Counted,
-    ) -> Result<Option<OffsetDateTime>, StoreError> {
+    ) -> Result<Option<Wait>, StoreError> {
         use login_throttle::Column::{
             BlockedUntil, Failures, InFlight, InFlightSince, LastFailureAt, Subject,
         };
@@ -242,7 +253,11 @@ impl<'c, C: ConnectionTrait> Throttle<'c, C> {
             .ok_or(StoreError::NotFound {
                 what: "throttle entry",
             })?;
-        Ok(Some(millis_to_time("blocked until", row.blocked_until)?))
+        let ended_failures = row.failures - row.in_flight;
+        Ok(Some(Wait {
+            until: millis_to_time("blocked until", row.blocked_until)?,
+            for_attempts_in_flight: row.in_flight > 0 && ended_failures < i64::from(policy.free_failures),
+        }))
     }
 
     /// Gives back the count of an attempt that succeeded. A block the

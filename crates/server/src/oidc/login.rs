@@ -220,14 +220,19 @@ pub async fn submit(
         let txn = state.store.begin().await?;
         let charges = subjects.iter().zip(POLICIES).zip(THROTTLED_SAYS);
         for (charged, ((subject, policy), says)) in charges.enumerate() {
-            if let Some(until) = txn.throttle().charge_attempt(subject, &policy).await? {
+            if let Some(wait) = txn.throttle().charge_attempt(subject, &policy).await? {
                 // Turned away: the counts it made so far (the address's,
                 // when the username must wait) stay, as failures.
                 for earlier in &subjects[..charged] {
                     txn.throttle().attempt_failed(earlier).await?;
                 }
                 txn.commit().await?;
-                return Ok(Some((says, until)));
+                let (for_failures, for_attempts_in_flight) = says;
+                let says = match wait.for_attempts_in_flight {
+                    true => for_attempts_in_flight,
+                    false => for_failures,
+                };
+                return Ok(Some((says, wait.until)));
             }
         }
         txn.commit().await?;
@@ -383,10 +388,14 @@ const POLICIES: [ThrottlePolicy; 2] = [
     ThrottlePolicy::DEFAULT,
 ];
 
-/// What a blocked attempt is told, per subject as in [`POLICIES`]. An
-/// address's count holds attempts still being checked, so its block need
+/// What a blocked attempt is told, per subject as in [`POLICIES`]: when
+/// failures hold it back, and when attempts still being checked do (several
+/// logins sent at once). An address's message fits both: its block need
 /// not mean that anyone typed a wrong password.
-const THROTTLED_SAYS: [&str; 2] = ["login-throttled-address", "login-throttled"];
+const THROTTLED_SAYS: [(&str, &str); 2] = [
+    ("login-throttled-address", "login-throttled-address"),
+    ("login-throttled", "login-throttled-in-flight"),
+];
 
 #[derive(Debug, thiserror::Error)]
 enum LoginError {

@@ -1435,6 +1435,28 @@ mod throttle {
         blocked.is_none()
     }
 
+    /// A wait made of attempts still being checked (several logins sent at
+    /// once) says so: no wrong password was typed, and it lifts when they
+    /// turn out right. One made of failures that ended says that.
+    #[tokio::test]
+    async fn a_wait_tells_whether_failures_or_attempts_being_checked_hold_it() {
+        let (store, _clock, _database) = store_with_clock().await;
+        let throttle = store.throttle();
+        for _ in 0..3 {
+            assert!(goes_ahead(&store, "user:sanne", &POLICY).await);
+        }
+        let wait = throttle.charge_attempt("user:sanne", &POLICY).await.unwrap();
+        assert!(wait.unwrap().for_attempts_in_flight, "{wait:?}");
+        for _ in 0..3 {
+            throttle.attempt_failed("user:sanne").await.unwrap();
+        }
+        let wait = throttle.charge_attempt("user:sanne", &POLICY).await.unwrap();
+        assert!(
+            !wait.unwrap().for_attempts_in_flight,
+            "three wrong passwords: {wait:?}"
+        );
+    }
+
     /// Login attempts in flight when their node was stopped hard never
     /// end: their counts leak away within seconds instead of keeping a
     /// library's address waiting for minutes.
