@@ -20,7 +20,7 @@ pub enum KeysCommand {
         json: bool,
     },
     /// Create a new signing key for every algorithm, published at once. It
-    /// signs after 6 minutes, when every node and every cached JWKS has it;
+    /// signs after 7 minutes, when every node and every cached JWKS has it;
     /// the current keys stop signing then and stay published until every
     /// token they signed has expired. Keys whose publication has ended are
     /// removed.
@@ -138,7 +138,7 @@ pub async fn run(store: Store, config: Config, command: KeysCommand) -> anyhow::
             }
             for key in &rotated {
                 println!(
-                    "{:<5}  new key {}, published now, signs from {}",
+                    "{:<5}  new key {}, published now (by every node within a minute), signs from {}",
                     key.algorithm,
                     key.kid,
                     moment(Some(key.signs_from))

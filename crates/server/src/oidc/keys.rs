@@ -51,9 +51,10 @@ const JWKS_MAX_AGE: Duration = Duration::from_secs(300);
 /// has refreshed by then and serves it in its JWKS, and a cached JWKS
 /// without it has run out, so a relying party that fetches the JWKS again
 /// for an unknown `kid` (OIDC Core 10.1.1) finds it, whichever node answers.
-pub const PUBLISH_BEFORE_SIGNING: Duration = Duration::from_secs(60 + 300);
-const _: () =
-    assert!(PUBLISH_BEFORE_SIGNING.as_secs() >= REFRESH_INTERVAL.as_secs() + JWKS_MAX_AGE.as_secs());
+/// A minute more: a reload may start late on a busy node, and the clock
+/// that set `signs from` is not every node's.
+pub const PUBLISH_BEFORE_SIGNING: Duration = Duration::from_secs(60 + 300 + 60);
+const _: () = assert!(PUBLISH_BEFORE_SIGNING.as_secs() > REFRESH_INTERVAL.as_secs() + JWKS_MAX_AGE.as_secs());
 /// The most often a token with an unknown `kid` makes a node reload its keys.
 const UNKNOWN_KID_RELOAD_EVERY: Duration = Duration::from_secs(1);
 

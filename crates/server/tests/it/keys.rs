@@ -197,7 +197,12 @@ async fn keys_rotate_then_list_shows_the_new_and_the_retired_keys() {
     for algorithm in ["RS256", "ES256", "EdDSA"] {
         assert!(text.contains(&format!("{algorithm:<5}  new key ")), "{text}");
     }
-    assert_eq!(text.matches(", published now, signs from ").count(), 3, "{text}");
+    assert_eq!(
+        text.matches(", published now (by every node within a minute), signs from ")
+            .count(),
+        3,
+        "{text}"
+    );
     for kid in &before {
         assert!(
             text.contains(&format!("retires {kid} then, published until ")),
