@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, IdenStatic,
-    Iterable, QueryFilter, Set, Statement,
+    Iterable, QueryFilter, QuerySelect, Set, Statement,
     sea_query::{Expr, OnConflict},
 };
 use si_domain::{AccountId, AccountStatus};
@@ -64,6 +64,16 @@ pub struct RefreshGrant {
     pub scope: String,
     pub auth_time: OffsetDateTime,
     pub expires_at: OffsetDateTime,
+}
+
+/// What the access tokens of a browser session that ended were given with,
+/// and so can be named by: each refresh family's newest token, and each
+/// code redeemed in the session. Those a family's older tokens gave cannot
+/// be named, and end with their short life.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionGrants {
+    pub newest_refresh_digests: Vec<String>,
+    pub code_digests: Vec<String>,
 }
 
 /// A refresh token presented for rotation, and the successor to store.
@@ -325,10 +335,38 @@ impl<'c, C: ConnectionTrait> Grants<'c, C> {
         revoked.into_iter().next().map(refresh_from_row).transpose()
     }
 
-    /// Revokes the refresh tokens issued in a browser session that ended.
-    pub async fn revoke_session(&self, session_digest: &str) -> Result<u64, StoreError> {
-        self.revoke_where(refresh_family::Column::SessionDigest.eq(session_digest))
-            .await
+    /// Revokes the refresh tokens issued in a browser session that ended,
+    /// and returns what the access tokens given in it can be named by.
+    pub async fn revoke_session(&self, session_digest: &str) -> Result<SessionGrants, StoreError> {
+        let families = refresh_family::Entity::update_many()
+            .col_expr(
+                refresh_family::Column::RevokedAt,
+                Expr::value(self.clock.now_millis()),
+            )
+            .filter(refresh_family::Column::SessionDigest.eq(session_digest))
+            .filter(refresh_family::Column::RevokedAt.is_null())
+            .exec_with_returning(self.conn)
+            .await?;
+        let mut code_digests: Vec<String> = authorization_code::Entity::find()
+            .select_only()
+            .column(authorization_code::Column::CodeDigest)
+            .filter(authorization_code::Column::SessionDigest.eq(session_digest))
+            .filter(authorization_code::Column::UsedAt.is_not_null())
+            .into_tuple()
+            .all(self.conn)
+            .await?;
+        // A code swept since still names its family's first access token.
+        for family in &families {
+            if let Some(code) = &family.code_digest
+                && !code_digests.contains(code)
+            {
+                code_digests.push(code.clone());
+            }
+        }
+        Ok(SessionGrants {
+            newest_refresh_digests: families.into_iter().map(|family| family.token_digest).collect(),
+            code_digests,
+        })
     }
 
     /// Revokes the refresh tokens that came from a (replayed) code.

@@ -224,7 +224,7 @@ async fn end(
         let ended = async {
             let txn = state.store.begin().await?;
             let clients = txn.sessions().end(&session.digest).await?;
-            txn.grants().revoke_session(&session.digest).await?;
+            session::revoke_tokens_of(&state, &txn, &session.digest).await?;
             backchannel::session_ended(&state, &txn, &session.digest, &session.account, &clients).await?;
             txn.commit().await
         };

@@ -11,6 +11,7 @@ use si_store::{
     sessions::{BrowserSession, EndedSession, Renewal},
 };
 
+use super::{token::revoked_until, tokens};
 use crate::{app::AppState, http::cookies};
 
 pub const SESSION_COOKIE: &str = "si_session";
@@ -24,6 +25,27 @@ pub async fn current(state: &AppState, headers: &HeaderMap) -> Result<Option<Bro
         Some(token) => state.store.sessions().in_use(&digest(token), idle).await,
         None => Ok(None),
     }
+}
+
+/// Revokes what a browser session that ended gave: its refresh tokens, and
+/// the access tokens that can be named (see [`si_store::grants::SessionGrants`]), so that
+/// introspection and `/userinfo` no longer honour them.
+pub async fn revoke_tokens_of(
+    state: &AppState,
+    repositories: &impl Repositories,
+    session_digest: &str,
+) -> Result<(), StoreError> {
+    let given = repositories.grants().revoke_session(session_digest).await?;
+    let access_tokens = given
+        .newest_refresh_digests
+        .iter()
+        .map(|refresh| tokens::jti_for_refresh(refresh))
+        .chain(given.code_digests.iter().map(|code| tokens::jti_for_code(code)));
+    let until = revoked_until(state, state.clock().now());
+    for jti in access_tokens {
+        repositories.grants().revoke_access_token(&jti, until).await?;
+    }
+    Ok(())
 }
 
 /// The session a login or a logout in this browser acts on: found also by
@@ -105,7 +127,7 @@ pub async fn start_or_renew(
     let ended = match earlier {
         Some(earlier) => {
             let clients = repositories.sessions().end(&earlier.digest).await?;
-            repositories.grants().revoke_session(&earlier.digest).await?;
+            revoke_tokens_of(state, repositories, &earlier.digest).await?;
             let ended = EndedSession {
                 digest: earlier.digest,
                 clients,

@@ -2528,7 +2528,7 @@ async fn another_member_logging_in_in_the_same_browser_ends_the_first_ones_sessi
 }
 
 #[tokio::test]
-async fn a_link_to_logout_asks_first_and_logging_out_revokes_the_sessions_refresh_tokens() {
+async fn a_link_to_logout_asks_first_and_logging_out_revokes_the_sessions_tokens() {
     let (app, client_id, secret) = sanne_and_a_client().await;
     let browser = browser();
     let extra = [("code_challenge", CHALLENGE), ("code_challenge_method", "S256")];
@@ -2542,7 +2542,12 @@ async fn a_link_to_logout_asks_first_and_logging_out_revokes_the_sessions_refres
     .await;
     let code = query_value(&back, "code").unwrap();
     let (_, tokens) = exchange(&app, &client_id, Some(&secret), &code_exchange(&code)).await;
-    let refresh_token = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let from_code = tokens["access_token"].as_str().unwrap().to_owned();
+    let first_refresh = tokens["refresh_token"].as_str().unwrap();
+    let refresh = [("grant_type", "refresh_token"), ("refresh_token", first_refresh)];
+    let (_, rotated) = exchange(&app, &client_id, Some(&secret), &refresh).await;
+    let refresh_token = rotated["refresh_token"].as_str().unwrap().to_owned();
+    let newest_access = rotated["access_token"].as_str().unwrap().to_owned();
     let still_signed_in = |browser: &reqwest::Client| {
         let request = browser.get(authorize_url(&app, &client_id, &[])).send();
         async move {
@@ -2580,10 +2585,15 @@ async fn a_link_to_logout_asks_first_and_logging_out_revokes_the_sessions_refres
         assert!(still_signed_in(&browser).await, "{form:?}");
     }
 
-    // The member's own button: logged out, and the session's refresh token is dead.
+    // The member's own button: logged out, and the session's tokens are dead.
+    assert_eq!(userinfo_status(&app, &newest_access).await, 200);
     let answered = press_log_out(&app, &browser).await;
     assert!(answered.text().await.unwrap().contains("Tot de volgende keer"));
     assert!(!still_signed_in(&browser).await);
+    for access in [&newest_access, &from_code] {
+        let why = "given in the session that ended";
+        assert_access_token_ended(&app, &client_id, &secret, access, why).await;
+    }
     let (status, refused) = exchange(
         &app,
         &client_id,
