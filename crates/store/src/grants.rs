@@ -66,14 +66,32 @@ pub struct RefreshGrant {
     pub expires_at: OffsetDateTime,
 }
 
-/// What the access tokens of a browser session that ended were given with,
-/// and so can be named by: each refresh family's newest token, and each
-/// code redeemed in the session. Those a family's older tokens gave cannot
-/// be named, and end with their short life.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SessionGrants {
+/// What the access tokens of revoked grants were given with, and so can be
+/// named by: each refresh family's newest token, and each code redeemed.
+/// Those a family's older tokens gave cannot be named, and end with their
+/// short life.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RevokedGrants {
     pub newest_refresh_digests: Vec<String>,
     pub code_digests: Vec<String>,
+}
+
+impl RevokedGrants {
+    /// Names the access tokens of these revoked families, beside those of
+    /// `codes` (the family's own code among them or not).
+    fn of(families: Vec<refresh_family::Model>, mut codes: Vec<String>) -> Self {
+        for family in &families {
+            if let Some(code) = &family.code_digest
+                && !codes.contains(code)
+            {
+                codes.push(code.clone());
+            }
+        }
+        Self {
+            newest_refresh_digests: families.into_iter().map(|family| family.token_digest).collect(),
+            code_digests: codes,
+        }
+    }
 }
 
 /// A refresh token presented for rotation, and the successor to store.
@@ -337,17 +355,12 @@ impl<'c, C: ConnectionTrait> Grants<'c, C> {
 
     /// Revokes the refresh tokens issued in a browser session that ended,
     /// and returns what the access tokens given in it can be named by.
-    pub async fn revoke_session(&self, session_digest: &str) -> Result<SessionGrants, StoreError> {
-        let families = refresh_family::Entity::update_many()
-            .col_expr(
-                refresh_family::Column::RevokedAt,
-                Expr::value(self.clock.now_millis()),
-            )
-            .filter(refresh_family::Column::SessionDigest.eq(session_digest))
-            .filter(refresh_family::Column::RevokedAt.is_null())
-            .exec_with_returning(self.conn)
+    pub async fn revoke_session(&self, session_digest: &str) -> Result<RevokedGrants, StoreError> {
+        let families = self
+            .revoke_where(refresh_family::Column::SessionDigest.eq(session_digest))
             .await?;
-        let mut code_digests: Vec<String> = authorization_code::Entity::find()
+        // A code swept since still names its family's first access token.
+        let redeemed = authorization_code::Entity::find()
             .select_only()
             .column(authorization_code::Column::CodeDigest)
             .filter(authorization_code::Column::SessionDigest.eq(session_digest))
@@ -355,43 +368,42 @@ impl<'c, C: ConnectionTrait> Grants<'c, C> {
             .into_tuple()
             .all(self.conn)
             .await?;
-        // A code swept since still names its family's first access token.
-        for family in &families {
-            if let Some(code) = &family.code_digest
-                && !code_digests.contains(code)
-            {
-                code_digests.push(code.clone());
-            }
-        }
-        Ok(SessionGrants {
-            newest_refresh_digests: families.into_iter().map(|family| family.token_digest).collect(),
-            code_digests,
-        })
+        Ok(RevokedGrants::of(families, redeemed))
     }
 
-    /// Revokes the refresh tokens that came from a (replayed) code.
-    pub async fn revoke_from_code(&self, code_digest: &str) -> Result<u64, StoreError> {
-        self.revoke_where(refresh_family::Column::CodeDigest.eq(code_digest))
-            .await
+    /// Revokes the refresh tokens that came from a (replayed) code, and
+    /// returns what the access tokens it gave can be named by.
+    pub async fn revoke_from_code(&self, code_digest: &str) -> Result<RevokedGrants, StoreError> {
+        let families = self
+            .revoke_where(refresh_family::Column::CodeDigest.eq(code_digest))
+            .await?;
+        Ok(RevokedGrants::of(families, vec![code_digest.to_owned()]))
     }
 
-    /// Revokes every refresh token of an account (password change or reset).
-    pub async fn revoke_account(&self, account: &AccountId) -> Result<u64, StoreError> {
-        self.revoke_where(refresh_family::Column::AccountId.eq(account.to_string()))
-            .await
+    /// Revokes every refresh token of an account (password change or
+    /// reset), and returns what their access tokens can be named by.
+    pub async fn revoke_account(&self, account: &AccountId) -> Result<RevokedGrants, StoreError> {
+        let families = self
+            .revoke_where(refresh_family::Column::AccountId.eq(account.to_string()))
+            .await?;
+        Ok(RevokedGrants::of(families, Vec::new()))
     }
 
-    async fn revoke_where(&self, condition: sea_orm::sea_query::SimpleExpr) -> Result<u64, StoreError> {
-        let result = refresh_family::Entity::update_many()
+    /// Revokes the families not revoked yet that meet `condition`, and
+    /// returns them as revoked.
+    async fn revoke_where(
+        &self,
+        condition: sea_orm::sea_query::SimpleExpr,
+    ) -> Result<Vec<refresh_family::Model>, StoreError> {
+        Ok(refresh_family::Entity::update_many()
             .col_expr(
                 refresh_family::Column::RevokedAt,
                 Expr::value(self.clock.now_millis()),
             )
             .filter(condition)
             .filter(refresh_family::Column::RevokedAt.is_null())
-            .exec(self.conn)
-            .await?;
-        Ok(result.rows_affected)
+            .exec_with_returning(self.conn)
+            .await?)
     }
 
     /// Remembers a revoked access token until it would have expired anyway.

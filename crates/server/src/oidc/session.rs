@@ -11,7 +11,7 @@ use si_store::{
     sessions::{BrowserSession, EndedSession, Renewal},
 };
 
-use super::{token::revoked_until, tokens};
+use super::tokens;
 use crate::{app::AppState, http::cookies};
 
 pub const SESSION_COOKIE: &str = "si_session";
@@ -35,17 +35,8 @@ pub async fn revoke_tokens_of(
     repositories: &impl Repositories,
     session_digest: &str,
 ) -> Result<(), StoreError> {
-    let given = repositories.grants().revoke_session(session_digest).await?;
-    let access_tokens = given
-        .newest_refresh_digests
-        .iter()
-        .map(|refresh| tokens::jti_for_refresh(refresh))
-        .chain(given.code_digests.iter().map(|code| tokens::jti_for_code(code)));
-    let until = revoked_until(state, state.clock().now());
-    for jti in access_tokens {
-        repositories.grants().revoke_access_token(&jti, until).await?;
-    }
-    Ok(())
+    let revoked = repositories.grants().revoke_session(session_digest).await?;
+    tokens::revoke_access_tokens(state, repositories, &revoked).await
 }
 
 /// The session a login or a logout in this browser acts on: found also by

@@ -296,14 +296,8 @@ async fn authorization_code(
             // without the PKCE verifier got nothing, and must not be able to
             // end the member's tokens by sending the code again.
             check_code_use(request, &grant)?;
-            grants.revoke_from_code(&code_digest).await?;
-            // Its access token was issued before the code expired, if at all.
-            grants
-                .revoke_access_token(
-                    &tokens::jti_for_code(&code_digest),
-                    revoked_until(state, grant.expires_at),
-                )
-                .await?;
+            let revoked = grants.revoke_from_code(&code_digest).await?;
+            tokens::revoke_access_tokens(state, &txn, &revoked).await?;
             txn.commit().await?;
             tracing::warn!(client = %client.id(), "authorization code used again: whatever its first use gave is revoked");
             return Err(OAuthError::new("invalid_grant", "the code was already used"));

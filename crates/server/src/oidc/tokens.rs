@@ -4,12 +4,17 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use si_credentials::secrets::{SecretToken, digest};
-use si_store::{Repositories, StoreError, accounts::Account, grants::RefreshGrant};
+use si_store::{
+    Repositories, StoreError,
+    accounts::Account,
+    grants::{RefreshGrant, RevokedGrants},
+};
 use time::OffsetDateTime;
 
 use super::{
     clients::{Client, GrantType},
     keys::{KeyError, Keyring, SigningAlgorithm},
+    token::revoked_until,
 };
 use crate::app::AppState;
 
@@ -90,6 +95,25 @@ pub fn jti_for_code(code_digest: &str) -> String {
 /// that went with the family's newest refresh token.
 pub fn jti_for_refresh(refresh_digest: &str) -> String {
     digest(&format!("access-token-with:{refresh_digest}"))[..32].to_owned()
+}
+
+/// Revokes the access tokens that `revoked` names, until every one of
+/// them, issued by now, has expired.
+pub async fn revoke_access_tokens(
+    state: &AppState,
+    repositories: &impl Repositories,
+    revoked: &RevokedGrants,
+) -> Result<(), StoreError> {
+    let access_tokens = revoked
+        .newest_refresh_digests
+        .iter()
+        .map(|refresh| jti_for_refresh(refresh))
+        .chain(revoked.code_digests.iter().map(|code| jti_for_code(code)));
+    let until = revoked_until(state, state.clock().now());
+    for jti in access_tokens {
+        repositories.grants().revoke_access_token(&jti, until).await?;
+    }
+    Ok(())
 }
 
 pub fn random_jti() -> Result<String, TokenError> {

@@ -303,7 +303,8 @@ pub async fn change_password(
             .end_email_change_links(&account.id, None)
             .await?;
         let ended = txn.sessions().end_all_of(&account.id, Some(&session)).await?;
-        txn.grants().revoke_account(&account.id).await?;
+        let revoked = txn.grants().revoke_account(&account.id).await?;
+        crate::oidc::tokens::revoke_access_tokens(&state, &txn, &revoked).await?;
         backchannel::sessions_ended(&state, &txn, &account.id, &ended).await?;
         if let Some(email) = &account.email {
             let notice = Mail::PasswordChanged {

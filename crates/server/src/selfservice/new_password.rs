@@ -499,7 +499,8 @@ async fn set_password(
     accounts.set_password_hash(&account.id, hash).await?;
     accounts.confirm_email(&account.id).await?;
     let ended = txn.sessions().end_all_of(&account.id, None).await?;
-    txn.grants().revoke_account(&account.id).await?;
+    let revoked = txn.grants().revoke_account(&account.id).await?;
+    crate::oidc::tokens::revoke_access_tokens(state, &txn, &revoked).await?;
     backchannel::sessions_ended(state, &txn, &account.id, &ended).await?;
     if let (Flow::Reset, Some(email)) = (flow, &account.email) {
         let language = Language::from_code(&account.language).unwrap_or_default();

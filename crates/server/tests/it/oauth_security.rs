@@ -610,14 +610,21 @@ async fn a_replayed_code_fails_and_revokes_what_it_gave() {
     let (status, tokens) = exchange(&app, &client_id, Some(&secret), &form).await;
     assert_eq!(status, 200, "{tokens}");
     let access = tokens["access_token"].as_str().unwrap().to_owned();
-    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
-    assert_eq!(userinfo_status(&app, &access).await, 200);
+    let first_refresh = tokens["refresh_token"].as_str().unwrap();
+    // The thief's copy comes in after a refresh: its tokens go as well.
+    let refreshed = [("grant_type", "refresh_token"), ("refresh_token", first_refresh)];
+    let (_, rotated) = exchange(&app, &client_id, Some(&secret), &refreshed).await;
+    let refresh = rotated["refresh_token"].as_str().unwrap().to_owned();
+    let newest_access = rotated["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(userinfo_status(&app, &newest_access).await, 200);
 
     let (status, body) = exchange(&app, &client_id, Some(&secret), &form).await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
 
-    let why = "the access token from the replayed code is revoked";
-    assert_access_token_ended(&app, &client_id, &secret, &access, why).await;
+    for access in [&access, &newest_access] {
+        let why = "the access tokens from the replayed code and its refresh are revoked";
+        assert_access_token_ended(&app, &client_id, &secret, access, why).await;
+    }
     let (status, body) = exchange(
         &app,
         &client_id,

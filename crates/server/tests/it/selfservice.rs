@@ -155,6 +155,12 @@ async fn a_forgotten_password_is_replaced_once_through_the_mailed_link() {
         .await
         .unwrap();
     let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let userinfo = |access: String| {
+        let request = app.client.get(app.url("/userinfo")).bearer_auth(access).send();
+        async move { request.await.unwrap().status() }
+    };
+    assert_eq!(userinfo(access.clone()).await, 200);
 
     let member_browser = browser();
     let (status, page) = submit(
@@ -275,6 +281,11 @@ async fn a_forgotten_password_is_replaced_once_through_the_mailed_link() {
         .await
         .unwrap();
     assert_eq!(refreshed.status(), 400, "the refresh token was revoked");
+    assert_eq!(
+        userinfo(access).await,
+        401,
+        "so was the access token given with it"
+    );
     let back = log_in_through(
         &app,
         &browser(),
