@@ -8,6 +8,7 @@ use axum::{
     http::{HeaderMap, HeaderValue, header},
     response::{IntoResponse, Redirect, Response},
 };
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde::{Deserialize, Serialize};
 use si_credentials::secrets::SecretToken;
 use si_store::{Repositories, grants::CodeGrant, sessions::BrowserSession};
@@ -450,7 +451,6 @@ pub async fn validate(state: &AppState, request: AuthorizationRequest) -> Result
     })
 }
 
-/// 43 characters of base64url: the SHA-256 of a verifier (RFC 7636 4.2).
 /// The client and the redirect URI, when the client may use the code flow
 /// and registered exactly this URI: only then may an error go back to it.
 async fn client_and_redirect(
@@ -465,11 +465,15 @@ async fn client_and_redirect(
     .then(|| (client, redirect_uri.to_owned()))
 }
 
+/// 43 characters of base64url: the SHA-256 of a verifier (RFC 7636 4.2),
+/// written as the client's verifier will be hashed and encoded at the token
+/// endpoint. Other spellings of the same bits (the last character's unused
+/// bits set) decode elsewhere, but no verifier could ever match them.
 fn is_s256_challenge(challenge: &str) -> bool {
     challenge.len() == 43
-        && challenge
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && URL_SAFE_NO_PAD
+            .decode(challenge)
+            .is_ok_and(|sha256| sha256.len() == 32)
 }
 
 /// The member an `id_token_hint` names, if it is an ID token of ours
