@@ -237,6 +237,18 @@ fn connect_error(url: &str, err: &sea_orm::DbErr) -> StoreError {
     for password in passwords_in(url) {
         message = message.replace(password, "***");
     }
+    // PostgreSQL names the line of its own source that raised the error:
+    // nothing an operator can use.
+    if let Some((said, line)) = message.rsplit_once(" at line ")
+        && !line.is_empty()
+        && line.bytes().all(|b| b.is_ascii_digit())
+    {
+        message.truncate(said.len());
+    }
+    // sqlx says only that its pool waited: the server did not answer.
+    if message.ends_with("pool timed out while waiting for an open connection") {
+        message.push_str(" (no answer within 3 s: is the database server running, and reachable from here?)");
+    }
     StoreError::Connect {
         url: redact_url(url),
         cause: message,
@@ -399,6 +411,40 @@ mod tests {
         assert!(!message.contains("S3cr3t"), "{message}");
         assert!(
             message.starts_with("cannot connect to postgres://si:***@db.example:notaport/si: "),
+            "{message}"
+        );
+    }
+
+    /// What an operator can act on, and nothing else: a port that does not
+    /// answer says so; PostgreSQL's own source line is left out.
+    #[tokio::test]
+    async fn a_database_that_does_not_answer_or_is_not_there_is_said_plainly() {
+        let closed = "postgres://si@127.0.0.1:1/si";
+        let message = Store::connect(closed, Arc::new(SystemClock))
+            .await
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            message.ends_with(
+                "(no answer within 3 s: is the database server running, and reachable from here?)"
+            ),
+            "{message}"
+        );
+        // With the suite on PostgreSQL: a database name the server does not have.
+        let server = std::env::var("SI_TEST_DATABASE_URL").unwrap_or_default();
+        if server.is_empty() {
+            return;
+        }
+        let (server, _) = server.rsplit_once('/').unwrap();
+        let missing = format!("{server}/si_no_such_database");
+        let message = Store::connect(&missing, Arc::new(SystemClock))
+            .await
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            message.ends_with("database \"si_no_such_database\" does not exist"),
             "{message}"
         );
     }
