@@ -111,22 +111,22 @@ fn commands_that_only_show_refuse_a_database_that_is_not_there() {
     assert!(!dir.path().join("data").exists(), "a look changes nothing");
 }
 
-/// The tables in `url`'s database, counted in its own catalogue.
-async fn tables_in(url: &str) -> i64 {
+/// The number `sql` counts in `url`'s database.
+async fn count(url: &str, sql: &str) -> i64 {
     use sea_orm::{ConnectionTrait, Statement};
     let db = sea_orm::Database::connect(url).await.unwrap();
-    let backend = db.get_database_backend();
-    let sql = match backend {
-        sea_orm::DbBackend::Postgres => {
-            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema()"
-        }
-        _ => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'",
-    };
-    let row = db
-        .query_one_raw(Statement::from_string(backend, sql))
-        .await
-        .unwrap();
+    let statement = Statement::from_string(db.get_database_backend(), sql);
+    let row = db.query_one_raw(statement).await.unwrap();
     row.unwrap().try_get_by_index::<i64>(0).unwrap()
+}
+
+/// The tables in `url`'s database, counted in its own catalogue.
+async fn tables_in(url: &str) -> i64 {
+    let sql = match url.starts_with("postgres") {
+        true => "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema()",
+        false => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'",
+    };
+    count(url, sql).await
 }
 
 /// A wrong SI_DATABASE_URL that names some other database, empty or not:
@@ -206,16 +206,7 @@ async fn a_look_at_a_schema_behind_the_program_says_to_migrate_and_changes_nothi
         "pending 0014_logout_notifications_by_website"
     );
     assert_eq!(tables_in(&database.url).await, tables);
-    let ledger = db
-        .query_one_raw(sea_orm::Statement::from_string(
-            db.get_database_backend(),
-            "SELECT COUNT(*) FROM schema_migrations",
-        ))
-        .await
-        .unwrap()
-        .unwrap()
-        .try_get_by_index::<i64>(0)
-        .unwrap();
+    let ledger = count(&database.url, "SELECT COUNT(*) FROM schema_migrations").await;
     assert_eq!(ledger, 13, "the look applied nothing");
 }
 
