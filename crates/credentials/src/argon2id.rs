@@ -131,8 +131,8 @@ fn hash_into(
 /// Hashes `password` with argon2id, a fresh random salt from the OS and `params`;
 /// the result is a PHC string that records all of them.
 pub fn hash_password(password: &str, params: &Argon2Params) -> Result<String, CredentialError> {
+    check_password_length(password)?;
     let password = normalized(password);
-    check_password_length(&password)?;
     let mut salt = [0u8; SALT_BYTES];
     OsRng
         .try_fill_bytes(&mut salt)
@@ -169,17 +169,17 @@ pub fn dummy_verify(password: &str, current: &Argon2Params) {
     /// Any fixed salt does: the output is thrown away.
     const DUMMY_SALT: &[u8; SALT_BYTES] = b"si-dummy-verify!";
     let mut output = [0u8; OUTPUT_BYTES];
-    let normalized = normalized(password);
-    let forms = [
-        Some(normalized.as_ref()),
-        (normalized != password).then_some(password),
-    ];
     // A password over the limit is rejected before hashing for real users too, and
     // valid params cannot fail to hash, so there is nothing to report.
-    for form in forms.into_iter().flatten() {
-        if check_password_length(form).is_ok()
-            && let Ok(hasher) = current.hasher()
-        {
+    if check_password_length(password).is_ok()
+        && let Ok(hasher) = current.hasher()
+    {
+        let normalized = normalized(password);
+        let forms = [
+            Some(normalized.as_ref()),
+            (normalized != password).then_some(password),
+        ];
+        for form in forms.into_iter().flatten() {
             let _ = hash_into(&hasher, hasher.params(), form.as_bytes(), DUMMY_SALT, &mut output);
         }
     }

@@ -6,18 +6,22 @@ use std::borrow::Cow;
 
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
 
-/// `password` in NFKC; borrowed when it is so already (every ASCII password).
+use crate::MAX_PASSWORD_BYTES;
+
+/// `password` in NFKC; borrowed when it is so already (every ASCII
+/// password). A password whose NFKC form outgrows [`MAX_PASSWORD_BYTES`]
+/// (a few characters spell out to dozens) stays as typed: the limit keeps
+/// the legacy hashes' work bounded, and the password typed must still
+/// count as the same one at every login.
 pub(crate) fn normalized(password: &str) -> Cow<'_, str> {
-    match is_nfkc_quick(password.chars()) {
-        IsNormalized::Yes => Cow::Borrowed(password),
-        _ => {
-            let nfkc: String = password.nfkc().collect();
-            if nfkc == password {
-                Cow::Borrowed(password)
-            } else {
-                Cow::Owned(nfkc)
-            }
-        }
+    if is_nfkc_quick(password.chars()) == IsNormalized::Yes {
+        return Cow::Borrowed(password);
+    }
+    let nfkc: String = password.nfkc().collect();
+    if nfkc == password || nfkc.len() > MAX_PASSWORD_BYTES {
+        Cow::Borrowed(password)
+    } else {
+        Cow::Owned(nfkc)
     }
 }
 
@@ -32,5 +36,10 @@ mod tests {
         assert!(matches!(normalized("Bench!Passw0rd"), Cow::Borrowed(_)));
         // Compatibility forms too: a full-width letter, a ligature.
         assert_eq!(normalized("\u{ff21}\u{fb01}"), "Afi");
+        // One character that spells out to 18 words' worth: past the limit
+        // in NFKC, so kept as typed.
+        let grows = format!("Aa1!{}", "\u{fdfa}".repeat(60));
+        assert!(grows.len() <= MAX_PASSWORD_BYTES);
+        assert!(matches!(normalized(&grows), Cow::Borrowed(_)));
     }
 }

@@ -29,8 +29,8 @@ pub fn verify_password(
     current: &Argon2Params,
 ) -> Result<Verification, CredentialError> {
     let parsed = parse(stored)?;
+    check_password_length(password)?;
     let check = |password: &str| -> Result<(bool, bool), CredentialError> {
-        check_password_length(password)?;
         Ok(match &parsed.scheme {
             Scheme::Argon2(hash) => (hash.verify(password, parsed.format)?, hash.needs_upgrade(current)),
             Scheme::Bcrypt(hash) => (hash.verify(password), true),

@@ -77,6 +77,20 @@ fn a_hash_of_the_password_as_typed_still_matches_and_is_upgraded() {
     );
 }
 
+/// A password within the limit whose NFKC form is not (a few characters
+/// that each spell out to many): it is hashed and checked as typed, so it
+/// is set, and an old system's hash of it still matches.
+#[test]
+fn a_password_that_outgrows_the_limit_in_nfkc_is_kept_as_typed() {
+    let current = Argon2Params::new(8, 1, 1).unwrap();
+    let grows = format!("Aa1!{}", "\u{fdfa}".repeat(60));
+    let stored = hash_password(&grows, &current).unwrap();
+    assert_eq!(
+        verify_password(&grows, &stored, &current),
+        Ok(Verification::Match { needs_upgrade: false })
+    );
+}
+
 #[test]
 fn salts_are_random() {
     let current = Argon2Params::default();
