@@ -150,6 +150,7 @@ impl Command {
                 | Command::Keys(keys::KeysCommand::List { .. })
                 | Command::Staff(staff::StaffCommand::List { .. })
                 | Command::Audit(_)
+                | Command::Migrate(migrate::MigrateCommand::Plan { .. })
         )
     }
 }
@@ -302,7 +303,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 &config,
                 Workload::BulkLoad,
                 "whose libraries the exports name",
-                false,
+                reads_only,
             )
             .await?;
             migrate::run(store, command).await

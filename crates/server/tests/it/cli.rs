@@ -188,18 +188,22 @@ async fn a_look_at_a_schema_behind_the_program_says_to_migrate_and_changes_nothi
     .unwrap();
     let tables = tables_in(&database.url).await;
 
-    let output = against(&database, dir.path())
-        .args(["client", "list"])
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    assert_eq!(
-        stderr(&output).trim(),
-        format!(
-            "error: the database at {} lacks 1 of this program's schema steps (from 0014_logout_notifications_by_website): `single-identity db migrate` brings it up to date",
-            database.url
-        )
-    );
+    let sample = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/migration-sample.csv");
+    for look in [
+        &["client", "list"][..],
+        &["migrate", "plan", sample.to_str().unwrap()],
+    ] {
+        let output = against(&database, dir.path()).args(look).output().unwrap();
+        assert!(!output.status.success(), "{look:?}");
+        assert_eq!(
+            stderr(&output).trim(),
+            format!(
+                "error: the database at {} lacks 1 of this program's schema steps (from 0014_logout_notifications_by_website): `single-identity db migrate` brings it up to date",
+                database.url
+            ),
+            "{look:?}"
+        );
+    }
     let status = run(against(&database, dir.path()).args(["db", "status"]));
     assert_eq!(
         stdout(&status).trim(),
