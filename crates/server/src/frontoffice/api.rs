@@ -28,7 +28,7 @@ use utoipa::{
 use super::{
     desk::{
         AccountSummary, AuditLine, CostOverviewView, Desk, DeskError, MembershipView, RecoveryReset,
-        Registered, RegisteredAccount, parse_card, parse_email, parse_username,
+        Registered, RegisteredAccount, is_idempotency_key, parse_card, parse_email, parse_username,
     },
     registration::{LoginAccountMode, RegistrationRequest},
 };
@@ -508,9 +508,7 @@ async fn register(
         }
         let key = match headers.get("idempotency-key").map(HeaderValue::to_str) {
             None => None,
-            Some(Ok(key)) if (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic()) => {
-                Some(key)
-            }
+            Some(Ok(key)) if is_idempotency_key(key) => Some(key),
             Some(_) => {
                 return Err(Refusal::Unreadable(
                     "Idempotency-Key must be 1 to 255 visible ASCII characters, no spaces".into(),

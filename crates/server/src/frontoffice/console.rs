@@ -23,7 +23,8 @@ use time::{Date, format_description::well_known::Iso8601};
 
 use super::{
     desk::{
-        AccountSummary, Desk, DeskError, MembershipView, Registered, parse_card, parse_email, parse_username,
+        AccountSummary, Desk, DeskError, MembershipView, Registered, is_idempotency_key, parse_card,
+        parse_email, parse_username,
     },
     registration::{FieldError, LoginAccountMode, RegistrationRequest},
 };
@@ -466,7 +467,8 @@ async fn register_page(
     let return_to = format!("{FRONTOFFICE_PATH}/{}/register", library.code);
     let mut form = form;
     form.csrf = token.token.clone();
-    if form.idempotency_key.is_empty() {
+    // None yet, or one sent back changed into something no key is.
+    if !is_idempotency_key(&form.idempotency_key) {
         form.idempotency_key = new_idempotency_key();
     }
     let page = RegisterPage {
@@ -585,7 +587,8 @@ pub async fn register(
         return Ok(show((page, token), StatusCode::OK));
     }
 
-    match desk.register(&request, Some(&form.idempotency_key)).await {
+    let key = Some(form.idempotency_key.as_str()).filter(|key| is_idempotency_key(key));
+    match desk.register(&request, key).await {
         Ok(registered) => Ok(registered_page(language, &headers, &staff, &library, registered)),
         Err(DeskError::Invalid(fields)) => {
             page.errors = fields

@@ -287,8 +287,9 @@ impl<'a> Desk<'a> {
             .map(drop)
     }
 
-    /// Registers a member. With an idempotency key, a repeat of the same
-    /// request answers as the first did and changes nothing.
+    /// Registers a member. With an idempotency key (see
+    /// [`is_idempotency_key`]), a repeat of the same request answers as the
+    /// first did and changes nothing.
     pub async fn register(
         &self,
         request: &RegistrationRequest,
@@ -971,4 +972,9 @@ pub fn parse_email(input: Option<&str>) -> Result<Option<Email>, DeskError> {
 pub fn parse_username(input: &str) -> Result<Username, DeskError> {
     Username::parse(input)
         .map_err(|_| DeskError::Invalid(vec![FieldError::new("username", "invalid_username")]))
+}
+
+/// An idempotency key the desk keeps: 1 to 255 visible ASCII characters.
+pub fn is_idempotency_key(key: &str) -> bool {
+    (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic())
 }

@@ -1573,6 +1573,15 @@ async fn a_sent_form_brought_back_and_changed_is_explained_and_then_registered()
         refused.contains("Vul de korting in als bedrag in euro&#39;s"),
         "{refused}"
     );
+
+    // A key sent back as no key is (a NUL, which PostgreSQL cannot store):
+    // the form registers as one without a key would, and the page sent
+    // back carries a new one.
+    let mut changed = filled_in(&explained, "20000029292929", "Joop Jansen");
+    changed.retain(|(name, _)| *name != "idempotency_key");
+    changed.push(("idempotency_key", "console-\0".into()));
+    let (status, registered) = post(changed).await;
+    assert_eq!(status, 201, "{registered}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
