@@ -35,6 +35,17 @@ pub async fn register(
     kind: ClientKind,
     algorithm: IdTokenAlgorithm,
 ) -> (String, Option<String>) {
+    let grant_types = vec![GrantType::AuthorizationCode, GrantType::RefreshToken];
+    register_with_grants(app, kind, algorithm, grant_types).await
+}
+
+/// [`register`] with these grant types.
+pub async fn register_with_grants(
+    app: &TestApp,
+    kind: ClientKind,
+    algorithm: IdTokenAlgorithm,
+    grant_types: Vec<GrantType>,
+) -> (String, Option<String>) {
     let scopes = ["openid", "profile", "email", "library"]
         .map(|s| ClientScope::parse(s).unwrap())
         .to_vec();
@@ -47,7 +58,7 @@ pub async fn register(
             redirect_uris: vec![REDIRECT_URI.to_owned()],
             post_logout_redirect_uris: vec!["http://127.0.0.1:9/logged-out".to_owned()],
             backchannel_logout_uri: None,
-            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+            grant_types,
             scopes,
             library: None,
             id_token_algorithm: algorithm,

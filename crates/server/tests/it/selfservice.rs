@@ -12,12 +12,12 @@ use si_store::{
     account_links::{AccountLink, LinkPurpose},
     accounts::NewAccount,
 };
-use single_identity::oidc::clients::{ClientKind, IdTokenAlgorithm};
+use single_identity::oidc::clients::{ClientKind, GrantType, IdTokenAlgorithm};
 
 use crate::{
     interop::{
         PASSWORD, REDIRECT_URI, browser, hidden_field, log_in_through, member, press_log_out, query_value,
-        register,
+        register, register_with_grants,
     },
     smtp::{ReceivedMail, SmtpServer},
     support::{TestApp, spawn_app, spawn_app_with},
@@ -120,28 +120,19 @@ fn authorize_url(app: &TestApp, client_id: &str) -> String {
     )
 }
 
-#[tokio::test]
-async fn a_forgotten_password_is_replaced_once_through_the_mailed_link() {
-    let smtp = SmtpServer::start();
-    let app = app_with_mail(&smtp).await;
-    member(&app.store, "sanne").await;
-    let (client_id, secret) = register(&app, ClientKind::Confidential, IdTokenAlgorithm::Es256).await;
-    let secret = secret.unwrap();
-    // Logged in somewhere, with a refresh token: both must end with the reset.
-    let logged_in = browser();
-    let back = log_in_through(
-        &app,
-        &logged_in,
-        &authorize_url(&app, &client_id),
-        "sanne",
-        PASSWORD,
-    )
-    .await;
+/// The tokens `client_id` gets for a login in `browser` (with the password
+/// the first time, by single sign-on after).
+async fn tokens_at(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    client_id: &str,
+    secret: &str,
+) -> serde_json::Value {
+    let back = log_in_through(app, browser, &authorize_url(app, client_id), "sanne", PASSWORD).await;
     let code = query_value(&back, "code").unwrap();
-    let tokens: serde_json::Value = app
-        .client
+    app.client
         .post(app.url("/token"))
-        .basic_auth(&client_id, Some(&secret))
+        .basic_auth(client_id, Some(secret))
         .form(&[
             ("grant_type", "authorization_code"),
             ("code", code.as_str()),
@@ -153,14 +144,33 @@ async fn a_forgotten_password_is_replaced_once_through_the_mailed_link() {
         .unwrap()
         .json()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_forgotten_password_is_replaced_once_through_the_mailed_link() {
+    let smtp = SmtpServer::start();
+    let app = app_with_mail(&smtp).await;
+    member(&app.store, "sanne").await;
+    let (client_id, secret) = register(&app, ClientKind::Confidential, IdTokenAlgorithm::Es256).await;
+    let secret = secret.unwrap();
+    let code_only = vec![GrantType::AuthorizationCode];
+    let (website, website_secret) =
+        register_with_grants(&app, ClientKind::Confidential, IdTokenAlgorithm::Es256, code_only).await;
+    // Logged in somewhere, with a refresh token, and at a website that gets
+    // none: what each got must end with the reset.
+    let logged_in = browser();
+    let tokens = tokens_at(&app, &logged_in, &client_id, &secret).await;
     let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
     let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let website_tokens = tokens_at(&app, &logged_in, &website, &website_secret.unwrap()).await;
+    let website_access = website_tokens["access_token"].as_str().unwrap().to_owned();
     let userinfo = |access: String| {
         let request = app.client.get(app.url("/userinfo")).bearer_auth(access).send();
         async move { request.await.unwrap().status() }
     };
     assert_eq!(userinfo(access.clone()).await, 200);
+    assert_eq!(userinfo(website_access.clone()).await, 200);
 
     let member_browser = browser();
     let (status, page) = submit(
@@ -285,6 +295,11 @@ async fn a_forgotten_password_is_replaced_once_through_the_mailed_link() {
         userinfo(access).await,
         401,
         "so was the access token given with it"
+    );
+    assert_eq!(
+        userinfo(website_access).await,
+        401,
+        "and the one of the ended session's website"
     );
     let back = log_in_through(
         &app,
