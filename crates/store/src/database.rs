@@ -300,9 +300,34 @@ impl<'a> UrlParts<'a> {
             .into_iter()
             .flat_map(|query| query.split('&'))
             .filter_map(|parameter| parameter.split_once('='))
-            .filter(|(key, _)| key.eq_ignore_ascii_case("password"))
+            .filter(|(key, _)| is_password_key(key))
             .map(|(_, password)| password)
     }
+}
+
+/// Whether a query parameter is the password, named in any case and with
+/// any of its letters percent-encoded, as the driver decodes it.
+fn is_password_key(key: &str) -> bool {
+    let bytes = key.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut at = 0;
+    while at < bytes.len() {
+        let escaped = bytes
+            .get(at + 1..at + 3)
+            .filter(|hex| bytes[at] == b'%' && hex.iter().all(u8::is_ascii_hexdigit))
+            .and_then(|hex| u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok());
+        match escaped {
+            Some(byte) => {
+                decoded.push(byte);
+                at += 3;
+            }
+            None => {
+                decoded.push(bytes[at]);
+                at += 1;
+            }
+        }
+    }
+    decoded.eq_ignore_ascii_case(b"password")
 }
 
 /// Every password in `url`, to be struck from what the driver says.
@@ -328,7 +353,7 @@ pub fn redact_url(url: &str) -> String {
         let parameters: Vec<String> = query
             .split('&')
             .map(|parameter| match parameter.split_once('=') {
-                Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+                Some((key, _)) if is_password_key(key) => format!("{key}=***"),
                 _ => parameter.to_owned(),
             })
             .collect();
@@ -473,6 +498,15 @@ mod tests {
         assert_eq!(
             redact_url("postgres://si:p@ss:w0rd@db/si?Password=x"),
             "postgres://si:***@db/si?Password=***"
+        );
+        // The driver decodes the parameter's name as well.
+        assert_eq!(
+            redact_url("postgres://si@db/si?pass%77ord=S3cret&applic%61tion_name=x"),
+            "postgres://si@db/si?pass%77ord=***&applic%61tion_name=x"
+        );
+        assert_eq!(
+            redact_url("postgres://si@db/si?%=x&pw%7=y"),
+            "postgres://si@db/si?%=x&pw%7=y"
         );
     }
 

@@ -153,15 +153,18 @@ pub enum UriRule {
 /// guess: a fixed `iss` would undo the mix-up defence.
 const RESPONSE_PARAMETERS: [&str; 6] = ["code", "state", "iss", "error", "error_description", "error_uri"];
 
-/// Refuses a query that holds one of [`RESPONSE_PARAMETERS`].
+/// Refuses a query that holds one of [`RESPONSE_PARAMETERS`], however a
+/// website's framework may read it: names in any case, percent-encoded,
+/// parameters split at `;` as well as `&`.
 fn check_no_response_parameters(uri: &str) -> Result<(), UriRule> {
     let Some((_, query)) = uri.split_once('?') else {
         return Ok(());
     };
-    let names: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
+    let names: Vec<(String, String)> =
+        serde_urlencoded::from_str(&query.replace(';', "&")).unwrap_or_default();
     match RESPONSE_PARAMETERS
         .into_iter()
-        .find(|parameter| names.iter().any(|(name, _)| name == parameter))
+        .find(|parameter| names.iter().any(|(name, _)| name.eq_ignore_ascii_case(parameter)))
     {
         Some(parameter) => Err(UriRule::ResponseParameter(parameter)),
         None => Ok(()),
@@ -1141,6 +1144,8 @@ mod tests {
             ),
             ("https://good.example/cb?c%6Fde=x", "code"),
             ("https://good.example/cb?error=", "error"),
+            ("https://good.example/cb?STATE=fixed", "state"),
+            ("https://good.example/cb?a=1;Iss=x", "iss"),
         ] {
             assert_eq!(
                 check_no_response_parameters(uri),
