@@ -29,10 +29,7 @@ login-throttled = A wrong password was entered too often. Try again in { $minute
         [one] minute
        *[other] minutes
     }.
-login-throttled-in-flight = Logging in with this username is being tried many times at once just now. Try again in { $minutes } { $minutes ->
-        [one] minute
-       *[other] minutes
-    }.
+login-throttled-in-flight = Logging in with this username is being tried many times at once just now. Please try again in a few seconds.
 login-throttled-address = Too many logins are being tried from this network just now. Try again in { $minutes } { $minutes ->
         [one] minute
        *[other] minutes

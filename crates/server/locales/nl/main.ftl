@@ -29,10 +29,7 @@ login-throttled = Er is te vaak een verkeerd wachtwoord ingevuld. Probeer het ov
         [one] minuut
        *[other] minuten
     } opnieuw.
-login-throttled-in-flight = Er wordt nu vaak tegelijk geprobeerd in te loggen met deze gebruikersnaam. Probeer het over { $minutes } { $minutes ->
-        [one] minuut
-       *[other] minuten
-    } opnieuw.
+login-throttled-in-flight = Er wordt nu vaak tegelijk geprobeerd in te loggen met deze gebruikersnaam. Probeer het over een paar seconden opnieuw.
 login-throttled-address = Vanaf dit netwerk wordt nu te vaak geprobeerd in te loggen. Probeer het over { $minutes } { $minutes ->
         [one] minuut
        *[other] minuten
