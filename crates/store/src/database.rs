@@ -119,6 +119,14 @@ impl Store {
                         .row_buffer_size(sqlite_rows_buffered)
                 });
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            // The driver takes the password parameter only as `password`; it
+            // logs any other spelling, value and all, as one it does not know.
+            let misspelled = UrlParts::of(url)
+                .query_passwords_named()
+                .any(|(key, _)| decoded_name(key) != b"password");
+            if misspelled {
+                return Err(StoreError::PasswordParameterSpelling(redact_url(url)));
+            }
             options
                 .max_connections(20)
                 .map_sqlx_postgres_opts(move |o| o.statement_cache_capacity(statements_kept));
@@ -296,18 +304,27 @@ impl<'a> UrlParts<'a> {
     }
 
     fn query_passwords(&self) -> impl Iterator<Item = &'a str> {
+        self.query_passwords_named().map(|(_, password)| password)
+    }
+
+    /// The password parameters, each with its name as written.
+    fn query_passwords_named(&self) -> impl Iterator<Item = (&'a str, &'a str)> {
         self.query
             .into_iter()
             .flat_map(|query| query.split('&'))
             .filter_map(|parameter| parameter.split_once('='))
             .filter(|(key, _)| is_password_key(key))
-            .map(|(_, password)| password)
     }
 }
 
 /// Whether a query parameter is the password, named in any case and with
-/// any of its letters percent-encoded, as the driver decodes it.
+/// any of its letters percent-encoded.
 fn is_password_key(key: &str) -> bool {
+    decoded_name(key).eq_ignore_ascii_case(b"password")
+}
+
+/// A query parameter's name as the driver reads it: `%XX` decoded.
+fn decoded_name(key: &str) -> Vec<u8> {
     let bytes = key.as_bytes();
     let mut decoded = Vec::with_capacity(bytes.len());
     let mut at = 0;
@@ -327,7 +344,7 @@ fn is_password_key(key: &str) -> bool {
             }
         }
     }
-    decoded.eq_ignore_ascii_case(b"password")
+    decoded
 }
 
 /// Every password in `url`, to be struck from what the driver says.
@@ -508,6 +525,24 @@ mod tests {
             redact_url("postgres://si@db/si?%=x&pw%7=y"),
             "postgres://si@db/si?%=x&pw%7=y"
         );
+    }
+
+    /// `PASSWORD=` or `Pass%57ord=`: the driver would not use it, and would
+    /// log it with its value as a parameter it does not know.
+    #[tokio::test]
+    async fn a_password_parameter_spelt_otherwise_is_refused_before_the_driver_sees_it() {
+        for url in [
+            "postgres://si@db.example/si?PASSWORD=S3cret",
+            "postgres://si@db.example/si?Pass%57ord=S3cret",
+        ] {
+            let refused = Store::connect(url, Arc::new(SystemClock)).await.err().unwrap();
+            let message = refused.to_string();
+            assert!(!message.contains("S3cret"), "{message}");
+            assert!(
+                message.starts_with("write the password parameter of postgres://si@db.example/si?"),
+                "{message}"
+            );
+        }
     }
 
     #[tokio::test]

@@ -16,6 +16,11 @@ pub enum StoreError {
     /// The database URL is not one we can open.
     #[error("unsupported database URL (use sqlite://PATH or postgres://…): {0}")]
     UnsupportedUrl(String),
+    /// A password parameter the driver would not read, and would log.
+    #[error(
+        "write the password parameter of {0} as password=, in small letters: PostgreSQL's driver reads no other spelling"
+    )]
+    PasswordParameterSpelling(String),
     /// The database could not be opened; `url` and `cause` with the password masked.
     #[error("cannot connect to {url}: {cause}")]
     Connect { url: String, cause: String },
