@@ -15,7 +15,12 @@ use fluent_templates::fluent_bundle::FluentValue;
 use serde::{Deserialize, Serialize};
 use si_credentials::{Admission, HashFormat, Verification};
 use si_domain::{AccountStatus, Username};
-use si_store::{Repositories, accounts::Account, sessions::BrowserSession, throttle::ThrottlePolicy};
+use si_store::{
+    Repositories,
+    accounts::Account,
+    sessions::BrowserSession,
+    throttle::{ThrottlePolicy, Wait},
+};
 use time::OffsetDateTime;
 
 use super::{
@@ -227,12 +232,7 @@ pub async fn submit(
                     txn.throttle().attempt_failed(earlier).await?;
                 }
                 txn.commit().await?;
-                let (for_failures, for_attempts_in_flight) = says;
-                let says = match wait.for_attempts_in_flight {
-                    true => for_attempts_in_flight,
-                    false => for_failures,
-                };
-                return Ok(Some((says, wait.until)));
+                return Ok(Some(told(says, wait, state.clock().now())));
             }
         }
         txn.commit().await?;
@@ -388,13 +388,30 @@ const POLICIES: [ThrottlePolicy; 2] = [
     ThrottlePolicy::DEFAULT,
 ];
 
+/// When to try again while attempts in flight hold a username back: as
+/// the page says, a few seconds.
+const IN_FLIGHT_RETRY: time::Duration = time::Duration::seconds(2);
+
+/// What a blocked attempt is told, and until when it waits: attempts in
+/// flight end within seconds, and the wait with them.
+fn told(
+    (for_failures, for_attempts_in_flight): (&'static str, Option<&'static str>),
+    wait: Wait,
+    now: OffsetDateTime,
+) -> (&'static str, OffsetDateTime) {
+    match (wait.for_attempts_in_flight, for_attempts_in_flight) {
+        (true, Some(says)) => (says, now + IN_FLIGHT_RETRY),
+        _ => (for_failures, wait.until),
+    }
+}
+
 /// What a blocked attempt is told, per subject as in [`POLICIES`]: when
 /// failures hold it back, and when attempts still being checked do (several
 /// logins sent at once). An address's message fits both: its block need
 /// not mean that anyone typed a wrong password.
-const THROTTLED_SAYS: [(&str, &str); 2] = [
-    ("login-throttled-address", "login-throttled-address"),
-    ("login-throttled", "login-throttled-in-flight"),
+const THROTTLED_SAYS: [(&str, Option<&str>); 2] = [
+    ("login-throttled-address", None),
+    ("login-throttled", Some("login-throttled-in-flight")),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -507,7 +524,33 @@ fn page(
 
 #[cfg(test)]
 mod tests {
-    use super::is_own_page;
+    use si_store::throttle::Wait;
+    use time::macros::datetime;
+
+    use super::{THROTTLED_SAYS, is_own_page, told};
+
+    #[test]
+    fn a_wait_for_attempts_in_flight_says_a_few_seconds_for_a_username_only() {
+        let now = datetime!(2026-12-05 21:00 UTC);
+        let wait = |for_attempts_in_flight| Wait {
+            until: now + time::Duration::seconds(30),
+            for_attempts_in_flight,
+        };
+        let [address, username] = THROTTLED_SAYS;
+        assert_eq!(
+            told(username, wait(true), now),
+            ("login-throttled-in-flight", now + time::Duration::seconds(2))
+        );
+        assert_eq!(
+            told(username, wait(false), now),
+            ("login-throttled", now + time::Duration::seconds(30))
+        );
+        // An address's message fits both, with the wait its count made.
+        assert_eq!(
+            told(address, wait(true), now),
+            ("login-throttled-address", now + time::Duration::seconds(30))
+        );
+    }
 
     #[test]
     fn only_the_desk_console_is_a_page_to_return_to() {
