@@ -13,11 +13,15 @@ use axum::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 use si_credentials::secrets::digest;
-use si_store::{Repositories, StoreError, accounts::Account, grants::RefreshGrant};
+use si_store::{
+    Repositories, StoreError,
+    accounts::Account,
+    grants::{RefreshGrant, RevokedGrants},
+};
 
 use super::{
     clients::{Client, ClientKind},
-    token::{OAuthError, OAuthForm, authenticate, revoked_until},
+    token::{OAuthError, OAuthForm, authenticate},
     tokens::{self, AccessClaims},
 };
 use crate::app::AppState;
@@ -76,17 +80,17 @@ pub async fn revoke(
         // this token, with the family's newest one and with its code go too
         // (others cannot be named and end with their short life).
         let txn = state.store.begin().await?;
-        if let Some(revoked) = txn.grants().revoke_family(family, client.id().as_str()).await? {
+        if let Some(family) = txn.grants().revoke_family(family, client.id().as_str()).await? {
             let presented = digest(token);
-            let mut access_tokens = vec![tokens::jti_for_refresh(&presented)];
-            if revoked.token_digest != presented {
-                access_tokens.push(tokens::jti_for_refresh(&revoked.token_digest));
+            let mut newest_refresh_digests = vec![family.token_digest];
+            if newest_refresh_digests[0] != presented {
+                newest_refresh_digests.push(presented);
             }
-            access_tokens.extend(revoked.code_digest.as_deref().map(tokens::jti_for_code));
-            let until = revoked_until(&state, state.clock().now());
-            for jti in &access_tokens {
-                txn.grants().revoke_access_token(jti, until).await?;
-            }
+            let revoked = RevokedGrants {
+                newest_refresh_digests,
+                code_digests: family.code_digest.into_iter().collect(),
+            };
+            tokens::revoke_access_tokens(&state, &txn, &revoked).await?;
         }
         txn.commit().await?;
     }

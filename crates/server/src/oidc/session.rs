@@ -28,14 +28,31 @@ pub async fn current(state: &AppState, headers: &HeaderMap) -> Result<Option<Bro
 }
 
 /// Revokes what a browser session that ended gave: its refresh tokens, and
-/// the access tokens that can be named (see [`si_store::grants::SessionGrants`]), so that
-/// introspection and `/userinfo` no longer honour them.
+/// the access tokens that can be named (see [`si_store::grants::RevokedGrants`]),
+/// so that introspection and `/userinfo` no longer honour them.
 pub async fn revoke_tokens_of(
     state: &AppState,
     repositories: &impl Repositories,
     session_digest: &str,
 ) -> Result<(), StoreError> {
     let revoked = repositories.grants().revoke_session(session_digest).await?;
+    tokens::revoke_access_tokens(state, repositories, &revoked).await
+}
+
+/// After a password change or reset: revokes what the sessions it `ended`
+/// gave (a website that gets no refresh token holds only those access
+/// tokens), then every refresh token of the account and the access tokens
+/// given with them.
+pub async fn revoke_tokens_of_account(
+    state: &AppState,
+    repositories: &impl Repositories,
+    account: &AccountId,
+    ended: &[EndedSession],
+) -> Result<(), StoreError> {
+    for session in ended {
+        revoke_tokens_of(state, repositories, &session.digest).await?;
+    }
+    let revoked = repositories.grants().revoke_account(account).await?;
     tokens::revoke_access_tokens(state, repositories, &revoked).await
 }
 

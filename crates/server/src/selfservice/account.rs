@@ -303,13 +303,7 @@ pub async fn change_password(
             .end_email_change_links(&account.id, None)
             .await?;
         let ended = txn.sessions().end_all_of(&account.id, Some(&session)).await?;
-        // The access tokens of the sessions that ended (a website that gets
-        // no refresh token has only those), then of every refresh token.
-        for session in &ended {
-            crate::oidc::session::revoke_tokens_of(&state, &txn, &session.digest).await?;
-        }
-        let revoked = txn.grants().revoke_account(&account.id).await?;
-        crate::oidc::tokens::revoke_access_tokens(&state, &txn, &revoked).await?;
+        crate::oidc::session::revoke_tokens_of_account(&state, &txn, &account.id, &ended).await?;
         backchannel::sessions_ended(&state, &txn, &account.id, &ended).await?;
         if let Some(email) = &account.email {
             let notice = Mail::PasswordChanged {

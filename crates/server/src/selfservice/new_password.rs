@@ -499,13 +499,7 @@ async fn set_password(
     accounts.set_password_hash(&account.id, hash).await?;
     accounts.confirm_email(&account.id).await?;
     let ended = txn.sessions().end_all_of(&account.id, None).await?;
-    // The access tokens of the sessions that ended (a website that gets
-    // no refresh token has only those), then of every refresh token.
-    for session in &ended {
-        crate::oidc::session::revoke_tokens_of(state, &txn, &session.digest).await?;
-    }
-    let revoked = txn.grants().revoke_account(&account.id).await?;
-    crate::oidc::tokens::revoke_access_tokens(state, &txn, &revoked).await?;
+    crate::oidc::session::revoke_tokens_of_account(state, &txn, &account.id, &ended).await?;
     backchannel::sessions_ended(state, &txn, &account.id, &ended).await?;
     if let (Flow::Reset, Some(email)) = (flow, &account.email) {
         let language = Language::from_code(&account.language).unwrap_or_default();
