@@ -549,7 +549,7 @@ pub async fn register(
     let desk = desk_of(&state, &library, &staff, language);
     let (mut page, token) = register_page(&state, language, &headers, &staff, &library, form.clone()).await?;
     if !csrf::is_valid(&headers, &form.csrf) {
-        page.errors = vec![("form".into(), language.text("login-expired-form"))];
+        page.errors = vec![("form".into(), language.text("desk-expired-form"))];
         return Ok(show((page, token), StatusCode::BAD_REQUEST));
     }
     // Back from the search to the details as typed, e.g. to correct the
@@ -573,10 +573,17 @@ pub async fn register(
             .iter()
             .map(|e| (e.field.to_owned(), e.message(language)))
             .collect();
-        page.searching = form.step == Step::Search;
+        page.searching = searching_with(&form, &page.errors);
         return Ok(show((page, token), StatusCode::UNPROCESSABLE_ENTITY));
     }
     if form.existing() && form.step != Step::Link {
+        // Refusals that do not depend on the account, such as a
+        // subscription for another age, are shown with the details they
+        // concern, before the search.
+        if let Err(error) = desk.check_details(&request).await {
+            page.errors = refused_details(&desk, language, &error);
+            return Ok(show((page, token), refusal_status(&error)));
+        }
         page.searching = true;
         if form.step == Step::Search {
             match search(&desk, language, &form.username).await {
@@ -590,14 +597,6 @@ pub async fn register(
     let key = Some(form.idempotency_key.as_str()).filter(|key| is_idempotency_key(key));
     match desk.register(&request, key).await {
         Ok(registered) => Ok(registered_page(language, &headers, &staff, &library, registered)),
-        Err(DeskError::Invalid(fields)) => {
-            page.errors = fields
-                .iter()
-                .map(|e| (e.field.to_owned(), e.message(language)))
-                .collect();
-            page.searching = form.existing();
-            Ok(show((page, token), StatusCode::UNPROCESSABLE_ENTITY))
-        }
         Err(DeskError::IdempotencyKeyReused) => {
             // The back button brought back a form that was sent, and it was
             // changed since: with a new key, sending it again registers it.
@@ -606,14 +605,33 @@ pub async fn register(
             Ok(show((page, token), StatusCode::CONFLICT))
         }
         Err(error) => {
-            // A card registered already is this field's fault.
-            let field = match error {
-                DeskError::CardNumberRegistered => "card_number",
-                _ => "form",
-            };
-            page.errors = vec![(field.into(), refusal(&desk, language, &error))];
+            page.errors = refused_details(&desk, language, &error);
+            page.searching = searching_with(&form, &page.errors);
             Ok(show((page, token), refusal_status(&error)))
         }
+    }
+}
+
+/// Whether a refused form comes back at the existing-account search step.
+/// That step shows only the username: a refusal of any other field comes
+/// back with the details, where it can be corrected.
+fn searching_with(form: &RegisterForm, errors: &[(String, String)]) -> bool {
+    form.existing()
+        && form.step != Step::Details
+        && errors.iter().all(|(field, _)| matches!(field.as_str(), "username" | "form"))
+}
+
+/// A refusal of the registration's details as messages by field: a field's
+/// own, a card registered already at the card number, anything else for
+/// the whole form.
+fn refused_details(desk: &Desk<'_>, language: Language, error: &DeskError) -> Vec<(String, String)> {
+    match error {
+        DeskError::Invalid(fields) => fields
+            .iter()
+            .map(|e| (e.field.to_owned(), e.message(language)))
+            .collect(),
+        DeskError::CardNumberRegistered => vec![("card_number".into(), refusal(desk, language, error))],
+        _ => vec![("form".into(), refusal(desk, language, error))],
     }
 }
 
@@ -856,7 +874,7 @@ pub async fn act(
         ..Outcome::default()
     };
     if !csrf::is_valid(&headers, &form.csrf) {
-        let outcome = fail(StatusCode::BAD_REQUEST, language.text("login-expired-form"));
+        let outcome = fail(StatusCode::BAD_REQUEST, language.text("desk-expired-form"));
         return member_page(&state, language, &headers, &staff, &library, &card, outcome).await;
     }
     let desk = desk_of(&state, &library, &staff, language);

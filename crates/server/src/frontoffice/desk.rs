@@ -12,7 +12,7 @@ use si_store::{
     Repositories, StoreError,
     accounts::{Account, NewAccount},
     audit::{AuditFilter, NewAuditEntry},
-    catalogue::Library,
+    catalogue::{Branch, Library, SubscriptionType},
     desk_requests::Earlier,
     memberships::{Membership, NewMembership},
     throttle::ThrottlePolicy,
@@ -396,42 +396,11 @@ impl<'a> Desk<'a> {
         registration: &Registration,
     ) -> Result<Registered, RegisterFailure> {
         let invalid = |field, code| DeskError::Invalid(vec![FieldError::new(field, code)]);
-        let catalogue = txn.catalogue();
-        let branch = match catalogue.branch(&self.library.code, &registration.branch).await {
-            Err(StoreError::NotFound { .. }) => return Err(invalid("branch", "unknown_branch").into()),
-            other => other.map_err(DeskError::from)?,
-        };
-        let subscription = match catalogue
-            .subscription_type(&self.library.code, &registration.subscription_type)
-            .await
-        {
-            Err(StoreError::NotFound { .. }) => {
-                return Err(invalid("subscription_type", "unknown_subscription_type").into());
-            }
-            other => other.map_err(DeskError::from)?,
-        };
-        let today = self.state.clock().now().date();
-        let cost = CostOverview::compute(
-            &subscription.terms,
-            registration.birth_date,
-            today,
-            registration.discount,
-        )
-        .map_err(|error| match error {
-            CostError::BirthDateInFuture { .. } => invalid("birth_date", "birth_date_in_future"),
-            CostError::AgeOutOfRange { .. } => invalid("birth_date", "age_outside_subscription"),
-            CostError::DiscountExceedsFee { .. } => invalid("discount_cents", "discount_exceeds_fee"),
-            CostError::ValidityBeyondCalendar => invalid("subscription_type", "validity_beyond_calendar"),
-        })?;
-        if txn
-            .memberships()
-            .by_card(self.library, &registration.card_number)
-            .await
-            .map_err(DeskError::from)?
-            .is_some()
-        {
-            return Err(DeskError::CardNumberRegistered.into());
-        }
+        let Terms {
+            branch,
+            subscription,
+            cost,
+        } = self.terms(txn, registration).await?;
 
         let (account, generated) = match &registration.login_account {
             LoginAccountChoice::None => (None, false),
@@ -568,6 +537,66 @@ impl<'a> Desk<'a> {
             },
             login_account,
             membership: self.view(&membership, account.as_ref()),
+        })
+    }
+
+    /// What a registration would be refused for before any account is
+    /// chosen: its branch, its subscription and the member's age, the
+    /// discount, and its card number. The console asks this before it
+    /// searches for an existing account, so that the details are corrected
+    /// where they were typed.
+    pub async fn check_details(&self, request: &RegistrationRequest) -> Result<(), DeskError> {
+        let registration = request.parse().map_err(DeskError::Invalid)?;
+        self.terms(&self.state.store, &registration).await.map(drop)
+    }
+
+    /// The registration's branch and subscription, the cost overview its
+    /// member's age and discount give, and a card number not yet registered here.
+    async fn terms(
+        &self,
+        repositories: &impl Repositories,
+        registration: &Registration,
+    ) -> Result<Terms, DeskError> {
+        let invalid = |field, code| DeskError::Invalid(vec![FieldError::new(field, code)]);
+        let catalogue = repositories.catalogue();
+        let branch = match catalogue.branch(&self.library.code, &registration.branch).await {
+            Err(StoreError::NotFound { .. }) => return Err(invalid("branch", "unknown_branch")),
+            other => other?,
+        };
+        let subscription = match catalogue
+            .subscription_type(&self.library.code, &registration.subscription_type)
+            .await
+        {
+            Err(StoreError::NotFound { .. }) => {
+                return Err(invalid("subscription_type", "unknown_subscription_type"));
+            }
+            other => other?,
+        };
+        let today = self.state.clock().now().date();
+        let cost = CostOverview::compute(
+            &subscription.terms,
+            registration.birth_date,
+            today,
+            registration.discount,
+        )
+        .map_err(|error| match error {
+            CostError::BirthDateInFuture { .. } => invalid("birth_date", "birth_date_in_future"),
+            CostError::AgeOutOfRange { .. } => invalid("birth_date", "age_outside_subscription"),
+            CostError::DiscountExceedsFee { .. } => invalid("discount_cents", "discount_exceeds_fee"),
+            CostError::ValidityBeyondCalendar => invalid("subscription_type", "validity_beyond_calendar"),
+        })?;
+        if repositories
+            .memberships()
+            .by_card(self.library, &registration.card_number)
+            .await?
+            .is_some()
+        {
+            return Err(DeskError::CardNumberRegistered);
+        }
+        Ok(Terms {
+            branch,
+            subscription,
+            cost,
         })
     }
 
@@ -936,6 +965,13 @@ impl<'a> Desk<'a> {
     pub fn refusal_message(&self, error: &DeskError) -> String {
         error.message(self.language, self.help_url())
     }
+}
+
+/// What a registration is made on: see [`Desk::terms`].
+struct Terms {
+    branch: Branch,
+    subscription: SubscriptionType,
+    cost: CostOverview,
 }
 
 /// Why one attempt at a registration did not commit.

@@ -1331,6 +1331,43 @@ fn filled_in(page: &str, card: &str, name: &str) -> Vec<(&'static str, String)> 
     ]
 }
 
+/// One step of the console's registration of Sanne de Vries, who moved,
+/// at GRO01 with an existing account, as staff take them: "Verder" with the
+/// details (`step` empty), "Zoeken" with the username (`search`), then
+/// "Koppelen" (`link`), or back to the details (`edit`). `page` is the page
+/// the step is taken from; answers the status and the page it led to.
+async fn step_for_sanne(
+    app: &TestApp,
+    staff_browser: &reqwest::Client,
+    page: &str,
+    (birth_date, subscription): (&str, &str),
+    step: &str,
+    username: &str,
+) -> (u16, String) {
+    let form = vec![
+        ("csrf", hidden_field(page, "csrf")),
+        ("idempotency_key", hidden_field(page, "idempotency_key")),
+        ("card_number", "30000012345678".to_owned()),
+        ("name", "Sanne de Vries".to_owned()),
+        ("birth_date", birth_date.to_owned()),
+        ("email", "ouders@example.nl".to_owned()),
+        ("branch", "5280".to_owned()),
+        ("subscription_type", subscription.to_owned()),
+        ("discount", String::new()),
+        ("use_account", "ja".to_owned()),
+        ("account_choice", "existing".to_owned()),
+        ("username", username.to_owned()),
+        ("step", step.to_owned()),
+    ];
+    let answer = staff_browser
+        .post(app.url("/frontoffice/GRO01/register"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    (answer.status().as_u16(), answer.text().await.unwrap())
+}
+
 /// The member who moved gave a birth date the account does not know: the
 /// desk goes back to the details, corrects it, and links.
 #[tokio::test]
@@ -1338,45 +1375,24 @@ async fn a_birth_date_the_account_does_not_know_is_corrected_in_the_details() {
     let app = spawn_app().await;
     member(&app.store, "sanne").await;
     let (staff_browser, page) = staff_at_the_register_page(&app, "GRO01", "Biblionet Groningen").await;
-    // The console's steps as staff take them: "Verder" with the details,
-    // "Zoeken" with the username, then "Koppelen".
-    let post = |page: &str, birth_date: &str, step: &str, username: &str| {
-        let form = vec![
-            ("csrf", hidden_field(page, "csrf")),
-            ("idempotency_key", hidden_field(page, "idempotency_key")),
-            ("card_number", "30000012345678".to_owned()),
-            ("name", "Sanne de Vries".to_owned()),
-            ("birth_date", birth_date.to_owned()),
-            ("email", "ouders@example.nl".to_owned()),
-            ("branch", "5280".to_owned()),
-            ("subscription_type", "JEUGD".to_owned()),
-            ("discount", String::new()),
-            ("use_account", "ja".to_owned()),
-            ("account_choice", "existing".to_owned()),
-            ("username", username.to_owned()),
-            ("step", step.to_owned()),
-        ];
-        let request = staff_browser
-            .post(app.url("/frontoffice/GRO01/register"))
-            .form(&form);
-        async move {
-            let answer = request.send().await.unwrap();
-            (answer.status().as_u16(), answer.text().await.unwrap())
-        }
+    let post = |page: String, birth_date: &'static str, step: &'static str, username: &'static str| {
+        let staff_browser = staff_browser.clone();
+        let app = &app;
+        async move { step_for_sanne(app, &staff_browser, &page, (birth_date, "JEUGD"), step, username).await }
     };
     let link_with = |birth_date: &'static str, page: String| async move {
-        let (status, search) = post(&page, birth_date, "", "").await;
+        let (status, search) = post(page, birth_date, "", "").await;
         assert_eq!(status, 200, "{search}");
-        let (status, found) = post(&search, birth_date, "search", "sanne").await;
+        let (status, found) = post(search, birth_date, "search", "sanne").await;
         assert_eq!(status, 200, "{found}");
-        post(&found, birth_date, "link", "sanne").await
+        post(found, birth_date, "link", "sanne").await
     };
 
     let (status, refused) = link_with("2015-03-04", page).await;
     assert_eq!(status, 422);
     assert!(refused.contains("andere geboortedatum"), "{refused}");
     assert!(refused.contains(r#"id="edit-details""#), "a way back: {refused}");
-    let (status, details) = post(&refused, "2015-03-04", "edit", "").await;
+    let (status, details) = post(refused, "2015-03-04", "edit", "").await;
     assert_eq!(status, 200);
     assert!(
         details.contains(r#"name="birth_date" type="text" value="2015-03-04""#),
@@ -1387,6 +1403,78 @@ async fn a_birth_date_the_account_does_not_know_is_corrected_in_the_details() {
     let (status, linked) = link_with("2015-03-03", details).await;
     assert_eq!(status, 201, "{linked}");
     assert!(linked.contains("Opbouw abonnementskosten"), "{linked}");
+}
+
+/// What is wrong with the details of a member who moved is said with the
+/// details, where each message's link finds its field: a subscription for
+/// another age before the search, a card number registered meanwhile at
+/// the last step. Nothing is registered.
+#[tokio::test]
+async fn refused_details_of_a_member_who_moved_come_back_with_the_details() {
+    let app = spawn_app().await;
+    member(&app.store, "sanne").await;
+    let (staff_browser, page) = staff_at_the_register_page(&app, "GRO01", "Biblionet Groningen").await;
+    let with_the_details = |page: &str, field: &str, says: &str| {
+        assert!(page.contains("<h1>Klant inschrijven</h1>"), "{page}");
+        assert!(page.contains(says), "{says}: {page}");
+        assert!(page.contains(&format!(r##"<a href="#{field}">"##)), "{page}");
+        let input = page
+            .split_once(&format!(r#"<input id="{field}" name="{field}""#))
+            .and_then(|(_, rest)| rest.split_once('>'))
+            .map(|(attributes, _)| attributes)
+            .unwrap_or_else(|| panic!("no field {field}: {page}"));
+        assert!(input.contains(r#"aria-invalid="true""#), "{input}");
+    };
+
+    let adult = ("1980-03-03", "JEUGD");
+    let (status, refused) = step_for_sanne(&app, &staff_browser, &page, adult, "", "").await;
+    assert_eq!(status, 422);
+    with_the_details(&refused, "birth_date", "past niet bij de leeftijd");
+
+    let child = ("2015-03-03", "JEUGD");
+    let (status, search) = step_for_sanne(&app, &staff_browser, &refused, child, "", "").await;
+    assert_eq!(status, 200, "{search}");
+    let (status, found) = step_for_sanne(&app, &staff_browser, &search, child, "search", "sanne").await;
+    assert_eq!(status, 200, "{found}");
+    // Meanwhile the card is registered from another form, without an account.
+    let without_account = [
+        ("csrf", hidden_field(&search, "csrf")),
+        ("idempotency_key", "console-another-form".to_owned()),
+        ("card_number", "30000012345678".to_owned()),
+        ("name", "Sanne de Vries".to_owned()),
+        ("birth_date", child.0.to_owned()),
+        ("branch", "5280".to_owned()),
+        ("subscription_type", "JEUGD".to_owned()),
+        ("use_account", "nee".to_owned()),
+    ];
+    let registered = staff_browser
+        .post(app.url("/frontoffice/GRO01/register"))
+        .form(&without_account)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(registered.status().as_u16(), 201);
+
+    let (status, refused) = step_for_sanne(&app, &staff_browser, &found, child, "link", "sanne").await;
+    assert_eq!(status, 409, "{refused}");
+    with_the_details(&refused, "card_number", "al ingeschreven");
+    let sanne = app
+        .store
+        .accounts()
+        .by_username(&Username::parse("sanne").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let libraries: Vec<String> = app
+        .store
+        .memberships()
+        .of_account(&sanne.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.library_code)
+        .collect();
+    assert!(!libraries.contains(&"GRO01".to_owned()), "{libraries:?}");
 }
 
 /// The member page's actions answer as the registration form does: 422 for
