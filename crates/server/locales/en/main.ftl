@@ -1,5 +1,6 @@
 # General
 service-name = Single Identity
+skip-to-content = Skip to content
 language-switch = Nederlands
 help-link = Help with logging in
 
@@ -248,6 +249,7 @@ desk-subscription = Subscription
 desk-discount = Discount
 desk-discount-hint = In euros, for example 5.00. Leave empty for no discount.
 desk-continue = Continue
+desk-expired-form = This form had expired. Please check the details and send it again.
 desk-errors-title = Please check the details
 desk-cost-title = Subscription cost overview
 desk-cost-intro = Member is being created; branch { $branch }

@@ -1,5 +1,6 @@
 # Algemeen
 service-name = Single Identity
+skip-to-content = Naar de inhoud
 language-switch = English
 help-link = Hulp bij inloggen
 
@@ -248,6 +249,7 @@ desk-subscription = Abonnement
 desk-discount = Korting
 desk-discount-hint = In euro's, bijvoorbeeld 5,00. Leeg laten als er geen korting is.
 desk-continue = Verder
+desk-expired-form = Dit formulier was verlopen. Controleer de gegevens en verstuur het opnieuw.
 desk-errors-title = Controleer de gegevens
 desk-cost-title = Opbouw abonnementskosten
 desk-cost-intro = Klant wordt gegenereerd; vestiging { $branch }

@@ -11,7 +11,7 @@ use si_store::Repositories;
 use thirtyfour::{Key, WebDriver, prelude::By};
 
 use crate::{
-    browser::{Browser, click, expect_text, follow, type_into},
+    browser::{Browser, click, expect_text, follow, sideways_overflow, type_into},
     desk::desk_library,
     interop::{PASSWORD, member},
     selfservice::{app_with_mail, text_of},
@@ -104,6 +104,7 @@ async fn desk_staff_register_a_new_member_and_link_one_who_moved() {
         invalid.attr("aria-invalid").await.unwrap().as_deref(),
         Some("true")
     );
+    assert_eq!(focused(driver).await, "error-summary", "the list of problems is read first");
     browser.assert_accessible("desk: register form with errors").await;
     browser.screenshot("desk-register-errors-nl").await;
 
@@ -137,15 +138,26 @@ async fn desk_staff_register_a_new_member_and_link_one_who_moved() {
         text_of(&mail)
     );
 
-    // At the other library: a member who moved keeps the account.
+    // At the other library: a member who moved keeps the account. A
+    // subscription for another age is refused with the details, before the
+    // search, where the birth date can be corrected.
     driver.goto(app.url("/frontoffice/GRO01/register")).await.unwrap();
     browser.expect_heading("Klant inschrijven").await;
     type_into(driver, "card_number", "30000012345678").await;
     type_into(driver, "name", "Sanne de Vries").await;
-    type_into(driver, "birth_date", "2015-03-03").await;
+    type_into(driver, "birth_date", "1980-03-03").await;
     type_into(driver, "email", "sanne.nieuw@example.nl").await;
     click(driver, "input[name=account_choice][value=existing]").await;
     click(driver, "#subscription_type option[value=JEUGD]").await;
+    click(driver, "form button.primary").await;
+    expect_text(driver, "#error-summary", "past niet bij de leeftijd", false).await;
+    browser.expect_heading("Klant inschrijven").await;
+    assert_eq!(focused(driver).await, "error-summary");
+    let leads_to = driver.find(By::Css("#error-summary a")).await.unwrap().attr("href").await.unwrap();
+    assert_eq!(leads_to.as_deref(), Some("#birth_date"), "the summary leads to the field");
+    let field = driver.find(By::Id("birth_date")).await.unwrap();
+    assert_eq!(field.attr("aria-invalid").await.unwrap().as_deref(), Some("true"));
+    type_into(driver, "birth_date", "2015-03-03").await;
     click(driver, "form button.primary").await;
     browser.expect_heading("Bestaand inlogaccount zoeken").await;
     assert!(
@@ -163,6 +175,7 @@ async fn desk_staff_register_a_new_member_and_link_one_who_moved() {
         false,
     )
     .await;
+    assert_eq!(focused(driver).await, "username", "back at the username to correct");
     browser.assert_accessible("desk: search without result").await;
     type_into(driver, "username", "Sanne_2015").await;
     click(driver, "button[value=search]").await;
@@ -319,15 +332,13 @@ async fn the_console_works_in_english_on_a_phone_and_keeps_others_out() {
     app.stop().await;
 }
 
-/// How far the page sticks out sideways, in CSS pixels.
-async fn sideways_overflow(driver: &WebDriver) -> i64 {
+/// The `id` of the element that has the keyboard's focus.
+async fn focused(driver: &WebDriver) -> String {
     driver
-        .execute(
-            "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
-            Vec::new(),
-        )
+        .execute("return document.activeElement.id;", Vec::new())
         .await
         .unwrap()
         .convert()
         .unwrap()
 }
+
