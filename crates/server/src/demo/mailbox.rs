@@ -35,6 +35,9 @@ struct Listed {
     received: String,
     to: String,
     subject: String,
+    /// The mail's own language (`Content-Language`), which the list's
+    /// page need not share.
+    language: String,
 }
 
 #[derive(Template, WebTemplate)]
@@ -96,6 +99,12 @@ fn newest(dir: PathBuf) -> Vec<Listed> {
                     .unwrap_or_default(),
                 to,
                 subject: message.subject().unwrap_or_default().to_owned(),
+                language: message
+                    .header_raw("Content-Language")
+                    .map(str::trim)
+                    .filter(|code| Language::from_code(code).is_some())
+                    .unwrap_or_default()
+                    .to_owned(),
                 id,
             })
         })

@@ -12,7 +12,7 @@ use si_store::testing::TestDatabase;
 use thirtyfour::{Key, prelude::By};
 
 use crate::{
-    browser::{Browser, click, expect_text, follow, type_into},
+    browser::{Browser, click, expect_text, follow, sideways_overflow, type_into},
     support::{ServeProcess, binary, run, stderr},
 };
 
@@ -241,6 +241,10 @@ async fn the_demo_walkthrough_from_the_desk_to_the_ebook_service_and_a_member_wh
         "{memberships}"
     );
     screenshot(&home, "11-library-website-two-libraries").await;
+    // On the narrowest phone the table scrolls on its own, not the page.
+    member.set_window_rect(0, 0, 320, 800).await.unwrap();
+    assert_eq!(sideways_overflow(member).await, 0, "the library website at 320 px");
+    home.assert_accessible("library website, two libraries, 320 px").await;
 
     home.stop().await;
     desk.stop().await;
