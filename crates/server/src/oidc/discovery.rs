@@ -1,5 +1,6 @@
 //! OpenID Provider metadata (OIDC Discovery 1.0, RFC 8414) at
-//! `/.well-known/openid-configuration`.
+//! `/.well-known/openid-configuration` and, for plain OAuth 2.0 clients,
+//! `/.well-known/oauth-authorization-server`.
 
 use axum::{
     Json,

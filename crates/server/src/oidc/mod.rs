@@ -64,6 +64,11 @@ fn for_browser_apps() -> Router<AppState> {
             "/.well-known/openid-configuration",
             get(discovery::configuration).options(preflight),
         )
+        // The same metadata where plain OAuth 2.0 clients look (RFC 8414 §3).
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(discovery::configuration).options(preflight),
+        )
         .route(discovery::JWKS_PATH, get(keys::jwks_endpoint).options(preflight))
         .route(discovery::TOKEN_PATH, post(token::token).options(preflight))
         .route(

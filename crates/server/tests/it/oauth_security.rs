@@ -1942,6 +1942,13 @@ async fn discovery_describes_the_provider() {
         .unwrap();
     let issuer = app.url("");
     assert_eq!(document["issuer"], issuer.as_str());
+    let for_oauth_clients: serde_json::Value = app
+        .get("/.well-known/oauth-authorization-server")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(for_oauth_clients, document, "RFC 8414's address has the same metadata");
     assert_eq!(
         document["code_challenge_methods_supported"],
         serde_json::json!(["S256"])
