@@ -618,7 +618,9 @@ pub async fn register(
 fn searching_with(form: &RegisterForm, errors: &[(String, String)]) -> bool {
     form.existing()
         && form.step != Step::Details
-        && errors.iter().all(|(field, _)| matches!(field.as_str(), "username" | "form"))
+        && errors
+            .iter()
+            .all(|(field, _)| matches!(field.as_str(), "username" | "form"))
 }
 
 /// A refusal of the registration's details as messages by field: a field's

@@ -26,7 +26,7 @@ use si_store::{
 };
 
 use super::{
-    ConfirmationError, NoticePage,
+    ConfirmationError, NoticePage, dead_link_status,
     new_password::{PasswordFields, acceptable},
 };
 use crate::http::page_query::{PageForm, PageQuery};
@@ -448,20 +448,23 @@ pub async fn ask_to_confirm_email(
             "email-confirm-title",
             "email-confirm-body",
         )
-        .with_button(EMAIL_CONFIRM_PATH, &query.token, "email-confirm-button"),
+        .with_button(EMAIL_CONFIRM_PATH, &query.token, "email-confirm-button")
+        .into_response(),
         dead => dead_email_link(language, &dead),
     };
-    Ok(page.into_response())
+    Ok(page)
 }
 
 /// A change-of-address link that does not work: a mangled one is told apart
 /// from one used or expired, as the other mailed links do.
-fn dead_email_link(language: Language, dead: &LinkState) -> NoticePage {
+fn dead_email_link(language: Language, dead: &LinkState) -> Response {
     let (title, body) = match dead {
         LinkState::Unknown => ("link-unknown-title", "email-link-unknown-body"),
         _ => ("link-expired-title", "email-link-expired-body"),
     };
-    NoticePage::new(language, ACCOUNT_PATH, title, body).with_link(ACCOUNT_PATH, "account-to-account")
+    let page =
+        NoticePage::new(language, ACCOUNT_PATH, title, body).with_link(ACCOUNT_PATH, "account-to-account");
+    (dead_link_status(dead), page).into_response()
 }
 
 /// The button on that page: the address becomes the recovery address.
@@ -498,10 +501,11 @@ pub async fn confirm_email(
             "email-changed-title",
             "email-changed-body",
         )
-        .with_link(ACCOUNT_PATH, "account-to-account"),
+        .with_link(ACCOUNT_PATH, "account-to-account")
+        .into_response(),
         Err(dead) => dead_email_link(language, &dead),
     };
-    Ok(page.into_response())
+    Ok(page)
 }
 
 /// Whose current password is asked, in which session.

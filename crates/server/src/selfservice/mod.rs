@@ -12,8 +12,10 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
     Router,
+    http::StatusCode,
     routing::{get, post},
 };
+use si_store::account_links::LinkState;
 
 use crate::{
     app::AppState,
@@ -51,6 +53,15 @@ pub fn routes() -> Router<AppState> {
             get(new_password::show_confirm).post(new_password::submit_confirm),
         )
         .route(new_password::RESEND_PATH, post(new_password::resend_confirmation))
+}
+
+/// The status of a page for a mailed link that does not work: not found
+/// for a token no link has, gone for one used or expired.
+fn dead_link_status(link: &LinkState) -> StatusCode {
+    match link {
+        LinkState::Unknown => StatusCode::NOT_FOUND,
+        _ => StatusCode::GONE,
+    }
 }
 
 /// A page that tells one thing, with at most one way on.

@@ -23,7 +23,7 @@ use si_store::{
     accounts::Account,
 };
 
-use super::{ACCOUNT_PATH, NoticePage, forgot};
+use super::{ACCOUNT_PATH, NoticePage, dead_link_status, forgot};
 use crate::http::page_query::{PageForm, PageQuery};
 use crate::{
     app::AppState,
@@ -573,9 +573,26 @@ fn page(
     csrf.attach((status, page).into_response())
 }
 
-/// Not an error page: what the member can do instead. An expired
-/// confirmation link of an account still waiting offers a new mail at once.
+/// Not an error page: what the member can do instead, answered as a link
+/// that is not one (404) or no longer works (410). An expired confirmation
+/// link of an account still waiting offers a new mail at once.
 fn link_not_usable(
+    language: Language,
+    headers: &HeaderMap,
+    flow: Flow,
+    token: &str,
+    dead: DeadLink,
+) -> Response {
+    let status = match &dead {
+        DeadLink::Link(found) => dead_link_status(found),
+        DeadLink::AccountDisabled | DeadLink::Superseded => StatusCode::GONE,
+    };
+    let mut response = what_to_do_instead(language, headers, flow, token, dead);
+    *response.status_mut() = status;
+    response
+}
+
+fn what_to_do_instead(
     language: Language,
     headers: &HeaderMap,
     flow: Flow,

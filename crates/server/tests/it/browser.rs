@@ -281,7 +281,11 @@ async fn the_pages_switch_to_english_and_fit_a_phone_screen() {
         .await
         .unwrap();
     browser.expect_heading("Log in").await;
-    assert_eq!(sideways_overflow(driver).await, 0, "nothing sticks out sideways at 360 px");
+    assert_eq!(
+        sideways_overflow(driver).await,
+        0,
+        "nothing sticks out sideways at 360 px"
+    );
     browser.assert_accessible("login page (en, 360 px)").await;
     browser.screenshot("login-en-phone").await;
 
@@ -502,7 +506,11 @@ async fn a_forgotten_username_arrives_by_mail_and_the_pages_work_at_200_percent_
         serde_json::json!([640, 2]),
         "a 1280-pixel screen at 200%"
     );
-    assert_eq!(sideways_overflow(driver).await, 0, "nothing sticks out sideways at 200%");
+    assert_eq!(
+        sideways_overflow(driver).await,
+        0,
+        "nothing sticks out sideways at 200%"
+    );
     browser.assert_accessible("forgot username, 200%").await;
     browser.screenshot("forgot-username-nl-200").await;
     let field = driver.active_element().await.unwrap();

@@ -243,8 +243,13 @@ async fn the_demo_walkthrough_from_the_desk_to_the_ebook_service_and_a_member_wh
     screenshot(&home, "11-library-website-two-libraries").await;
     // On the narrowest phone the table scrolls on its own, not the page.
     member.set_window_rect(0, 0, 320, 800).await.unwrap();
-    assert_eq!(sideways_overflow(member).await, 0, "the library website at 320 px");
-    home.assert_accessible("library website, two libraries, 320 px").await;
+    assert_eq!(
+        sideways_overflow(member).await,
+        0,
+        "the library website at 320 px"
+    );
+    home.assert_accessible("library website, two libraries, 320 px")
+        .await;
 
     home.stop().await;
     desk.stop().await;

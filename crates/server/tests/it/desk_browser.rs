@@ -104,7 +104,11 @@ async fn desk_staff_register_a_new_member_and_link_one_who_moved() {
         invalid.attr("aria-invalid").await.unwrap().as_deref(),
         Some("true")
     );
-    assert_eq!(focused(driver).await, "error-summary", "the list of problems is read first");
+    assert_eq!(
+        focused(driver).await,
+        "error-summary",
+        "the list of problems is read first"
+    );
     browser.assert_accessible("desk: register form with errors").await;
     browser.screenshot("desk-register-errors-nl").await;
 
@@ -153,8 +157,18 @@ async fn desk_staff_register_a_new_member_and_link_one_who_moved() {
     expect_text(driver, "#error-summary", "past niet bij de leeftijd", false).await;
     browser.expect_heading("Klant inschrijven").await;
     assert_eq!(focused(driver).await, "error-summary");
-    let leads_to = driver.find(By::Css("#error-summary a")).await.unwrap().attr("href").await.unwrap();
-    assert_eq!(leads_to.as_deref(), Some("#birth_date"), "the summary leads to the field");
+    let leads_to = driver
+        .find(By::Css("#error-summary a"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap();
+    assert_eq!(
+        leads_to.as_deref(),
+        Some("#birth_date"),
+        "the summary leads to the field"
+    );
     let field = driver.find(By::Id("birth_date")).await.unwrap();
     assert_eq!(field.attr("aria-invalid").await.unwrap().as_deref(), Some("true"));
     type_into(driver, "birth_date", "2015-03-03").await;
@@ -175,7 +189,11 @@ async fn desk_staff_register_a_new_member_and_link_one_who_moved() {
         false,
     )
     .await;
-    assert_eq!(focused(driver).await, "username", "back at the username to correct");
+    assert_eq!(
+        focused(driver).await,
+        "username",
+        "back at the username to correct"
+    );
     browser.assert_accessible("desk: search without result").await;
     type_into(driver, "username", "Sanne_2015").await;
     click(driver, "button[value=search]").await;
@@ -341,4 +359,3 @@ async fn focused(driver: &WebDriver) -> String {
         .convert()
         .unwrap()
 }
-

@@ -1948,7 +1948,10 @@ async fn discovery_describes_the_provider() {
         .json()
         .await
         .unwrap();
-    assert_eq!(for_oauth_clients, document, "RFC 8414's address has the same metadata");
+    assert_eq!(
+        for_oauth_clients, document,
+        "RFC 8414's address has the same metadata"
+    );
     assert_eq!(
         document["code_challenge_methods_supported"],
         serde_json::json!(["S256"])

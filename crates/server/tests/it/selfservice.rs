@@ -603,24 +603,29 @@ async fn help_shows_the_configured_text_and_link_or_the_built_in_one() {
 #[tokio::test]
 async fn an_unknown_or_expired_link_offers_a_new_mail() {
     let app = spawn_app().await;
-    let page = app
-        .get("/reset-password?token=not-a-token")
-        .await
-        .text()
-        .await
-        .unwrap();
-    assert!(page.contains("Deze link klopt niet"), "{page}");
+    let page = |path: &'static str| {
+        let answer = app.get(path);
+        async move {
+            let answer = answer.await;
+            (answer.status().as_u16(), answer.text().await.unwrap())
+        }
+    };
+    let (status, unknown) = page("/reset-password?token=not-a-token").await;
+    assert_eq!(status, 404, "a link that is not one");
+    assert!(unknown.contains("Deze link klopt niet"), "{unknown}");
     // A confirmation link cut short in copying is not "used already": the
     // account is still waiting for its password.
     pending_member(&app, "sanne", "a-long-confirmation-token").await;
-    let page = app
-        .get("/confirm?token=a-long-confirm")
-        .await
-        .text()
-        .await
-        .unwrap();
-    assert!(page.contains("Deze link klopt niet"), "{page}");
-    assert!(!page.contains("bevestigd"), "{page}");
+    let (status, cut_short) = page("/confirm?token=a-long-confirm").await;
+    assert_eq!(status, 404);
+    assert!(cut_short.contains("Deze link klopt niet"), "{cut_short}");
+    assert!(!cut_short.contains("bevestigd"), "{cut_short}");
+    let (status, expired) = page("/confirm?token=a-long-confirmation-token").await;
+    assert_eq!(status, 410, "a link that no longer works: {expired}");
+    assert!(
+        expired.contains(r#"action="/confirm/new-mail""#),
+        "a new mail at once: {expired}"
+    );
     let posted = app
         .client
         .post(app.url("/reset-password"))
@@ -632,7 +637,7 @@ async fn an_unknown_or_expired_link_offers_a_new_mail() {
         .send()
         .await
         .unwrap();
-    assert_eq!(posted.status(), 200);
+    assert_eq!(posted.status(), 404);
     assert!(posted.text().await.unwrap().contains("Stuur een nieuwe mail"));
     app.stop().await;
 }
@@ -1175,7 +1180,9 @@ async fn a_member_changes_password_and_address_from_the_account_page() {
         Some("sanne@example.org")
     );
     assert!(stored.email_verified_at.is_some());
-    let page = browser().get(&link).send().await.unwrap().text().await.unwrap();
+    let used = browser().get(&link).send().await.unwrap();
+    assert_eq!(used.status(), 410, "gone once used");
+    let page = used.text().await.unwrap();
     assert!(page.contains("Deze link werkt niet meer"), "used once: {page}");
     let token = link.split_once("token=").unwrap().1;
     let again = browser()
