@@ -247,7 +247,14 @@ impl Caller {
                     self.language.text("desk-api-insufficient-scope"),
                 );
                 problem.detail = Some(format!("scope {scope}"));
-                problem.into_response()
+                let mut response = problem.into_response();
+                // As every bearer refusal says it (RFC 6750 §3), for clients
+                // that read the challenge rather than the body.
+                let challenge = format!(r#"Bearer error="insufficient_scope", scope="{scope}""#);
+                if let Ok(challenge) = HeaderValue::from_str(&challenge) {
+                    response.headers_mut().insert(header::WWW_AUTHENTICATE, challenge);
+                }
+                response
             }
         }
     }

@@ -130,6 +130,8 @@ fn with_existing_account(card: &str, email: &str, username: &str) -> Value {
 pub struct Answer {
     pub status: u16,
     pub content_type: String,
+    /// The `WWW-Authenticate` challenge, empty when none.
+    pub challenge: String,
     pub body: Value,
 }
 
@@ -163,11 +165,17 @@ pub async fn call_with(
         .get("content-type")
         .map(|v| v.to_str().unwrap().to_owned())
         .unwrap_or_default();
+    let challenge = response
+        .headers()
+        .get("www-authenticate")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
     let text = response.text().await.unwrap();
     let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
     Answer {
         status,
         content_type,
+        challenge,
         body,
     }
 }
@@ -666,6 +674,10 @@ async fn only_a_library_systems_own_token_with_the_right_scope_gets_in() {
     .await;
     assert_eq!(narrow.status, 403);
     assert_eq!(narrow.body["code"], "insufficient_scope");
+    assert_eq!(
+        narrow.challenge, r#"Bearer error="insufficient_scope", scope="desk:register""#,
+        "as /userinfo says it (RFC 6750 §3)"
+    );
 
     let own = call(&app, &drenthe, "GET", "/api/v1/memberships/20000012121212", None).await;
     assert_eq!(own.status, 200);
