@@ -180,6 +180,25 @@ pub async fn call_with(
     }
 }
 
+/// The libraries, by code, whose registrations the account `username` has.
+pub async fn libraries_of(app: &TestApp, username: &str) -> Vec<String> {
+    let account = app
+        .store
+        .accounts()
+        .by_username(&Username::parse(username).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    app.store
+        .memberships()
+        .of_account(&account.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.library_code)
+        .collect()
+}
+
 fn field_codes(answer: &Answer) -> Vec<(String, String)> {
     answer.body["errors"]
         .as_array()
@@ -332,7 +351,7 @@ async fn without_a_login_account_the_answer_says_the_member_cannot_log_in() {
 async fn a_member_who_moved_is_linked_by_the_exact_username_and_the_owner_is_told() {
     let smtp = SmtpServer::start();
     let app = app_with_mail(&smtp).await;
-    let sanne = member(&app.store, "Sanne_2015").await;
+    member(&app.store, "Sanne_2015").await;
     desk_library(&app, "GRO01", "Biblionet Groningen").await;
     let token = desk_token(&app, "GRO01", ALL_DESK_SCOPES).await;
 
@@ -367,16 +386,7 @@ async fn a_member_who_moved_is_linked_by_the_exact_username_and_the_owner_is_tol
         Email::parse("ouders@example.nl").unwrap().masked()
     );
 
-    let libraries: Vec<String> = app
-        .store
-        .memberships()
-        .of_account(&sanne.id)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|m| m.library_code)
-        .collect();
-    assert_eq!(libraries, vec!["DRE01", "GRO01"]);
+    assert_eq!(libraries_of(&app, "Sanne_2015").await, vec!["DRE01", "GRO01"]);
     let notice = &smtp.wait_for_async(1).await[0];
     assert_eq!(notice.to, vec!["ouders@example.nl".to_owned()]);
     assert!(
@@ -1470,22 +1480,7 @@ async fn refused_details_of_a_member_who_moved_come_back_with_the_details() {
     let (status, refused) = step_for_sanne(&app, &staff_browser, &found, child, "link", "sanne").await;
     assert_eq!(status, 409, "{refused}");
     with_the_details(&refused, "card_number", "al ingeschreven");
-    let sanne = app
-        .store
-        .accounts()
-        .by_username(&Username::parse("sanne").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    let libraries: Vec<String> = app
-        .store
-        .memberships()
-        .of_account(&sanne.id)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|m| m.library_code)
-        .collect();
+    let libraries = libraries_of(&app, "sanne").await;
     assert!(!libraries.contains(&"GRO01".to_owned()), "{libraries:?}");
 }
 

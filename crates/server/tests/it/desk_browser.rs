@@ -6,13 +6,13 @@
 //! be told that a password reset is not theirs to do. Every screen is checked
 //! with axe-core.
 
-use si_domain::{Email, LibraryCode, Username};
+use si_domain::{Email, LibraryCode};
 use si_store::Repositories;
 use thirtyfour::{Key, WebDriver, prelude::By};
 
 use crate::{
     browser::{Browser, click, expect_text, follow, sideways_overflow, type_into},
-    desk::desk_library,
+    desk::{desk_library, libraries_of},
     interop::{PASSWORD, member},
     selfservice::{app_with_mail, text_of},
     smtp::SmtpServer,
@@ -211,23 +211,7 @@ async fn desk_staff_register_a_new_member_and_link_one_who_moved() {
         false,
     )
     .await;
-    let account = app
-        .store
-        .accounts()
-        .by_username(&Username::parse("Sanne_2015").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    let libraries: Vec<String> = app
-        .store
-        .memberships()
-        .of_account(&account.id)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|m| m.library_code)
-        .collect();
-    assert_eq!(libraries, vec!["DRE01", "GRO01"]);
+    assert_eq!(libraries_of(&app, "Sanne_2015").await, vec!["DRE01", "GRO01"]);
 
     // The registration: reset the recovery address after the guide's question.
     driver
