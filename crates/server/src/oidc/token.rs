@@ -238,7 +238,9 @@ pub async fn authenticate(
             if form_id.is_some_and(|given| given != id) {
                 return Err(OAuthError::invalid_client());
             }
-            (id, Some(secret))
+            // An empty password is none: some libraries name a public
+            // client this way, and no confidential client has it as secret.
+            (id, Some(secret).filter(|secret| !secret.is_empty()))
         }
         None => {
             let id = form_id.ok_or(OAuthError::invalid_client())?.to_owned();

@@ -883,6 +883,27 @@ async fn a_public_client_cannot_introspect_for_its_id_proves_nothing() {
     app.stop().await;
 }
 
+/// Some libraries send a public client's id as HTTP Basic with an empty
+/// password: it names the client and proves nothing, as `client_id` in the
+/// form does. A confidential client's empty password is no secret.
+#[tokio::test]
+async fn an_empty_basic_password_names_a_public_client_and_fails_a_confidential_one() {
+    let app = spawn_app().await;
+    member(&app.store, "sanne").await;
+    let (public_id, _) = register_rp(&app, ClientKind::Public, IdTokenAlgorithm::Es256).await;
+    let code = code_for(&app, &public_id, Some(CHALLENGE)).await;
+    let (status, tokens) = exchange(&app, &public_id, Some(""), &code_exchange(&code)).await;
+    assert_eq!(status, 200, "{tokens}");
+    assert!(tokens["access_token"].is_string(), "{tokens}");
+
+    let (confidential_id, _) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Es256).await;
+    let code = code_for(&app, &confidential_id, Some(CHALLENGE)).await;
+    let (status, refused) = exchange(&app, &confidential_id, Some(""), &code_exchange(&code)).await;
+    assert_eq!(status, 401, "{refused}");
+    assert_eq!(refused["error"], "invalid_client");
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn every_refused_client_authentication_says_how_to_authenticate() {
     let (app, client_id, _) = sanne_and_a_client().await;
