@@ -153,7 +153,7 @@ email-confirm-button = Confirm
 email-changed-title = Your e-mail address has been changed
 email-changed-body = Your new e-mail address is now your recovery address: mails about your login account go there from now on.
 email-link-expired-body = This link has been used already or has expired. Do you still want to change your e-mail address? Then enter the new address again on your account page; you will get a new mail.
-email-link-unknown-body = We do not know this link. Perhaps only part of it was copied: open the link again from the mail. Still not working? Enter your new e-mail address again on your account page; you will get a new mail.
+email-link-unknown-body = We do not recognise this link. Perhaps only part of it was copied: open the link again from the mail. Still not working? Enter your new e-mail address again on your account page; you will get a new mail.
 account-to-account = To my login account
 
 # Desk: answers of the desk API and the console

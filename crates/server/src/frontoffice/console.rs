@@ -705,6 +705,9 @@ struct MemberPage {
     valid_until: String,
     done: Option<String>,
     error: Option<String>,
+    /// The error is about what was typed in the open form, not that the
+    /// form expired.
+    typed_wrong: bool,
     /// The guide's question before the recovery address is reset.
     asking: bool,
     question: String,
@@ -745,6 +748,8 @@ struct Outcome {
     done: Option<String>,
     /// Why the action was refused, and the page's status for it.
     refused: Option<(StatusCode, String)>,
+    /// Refused because the form had expired, whatever was typed in it.
+    expired: bool,
     asking: bool,
     username: String,
     email_form: EmailForm,
@@ -821,6 +826,7 @@ async fn member_page(
         question: language.text_with("desk-reset-question", &[("email", membership_email.into())]),
         done: outcome.done,
         error: outcome.refused.as_ref().map(|(_, message)| message.clone()),
+        typed_wrong: outcome.refused.is_some() && !outcome.expired,
         username: outcome.username,
         editing_email,
     };
@@ -876,7 +882,10 @@ pub async fn act(
         ..Outcome::default()
     };
     if !csrf::is_valid(&headers, &form.csrf) {
-        let outcome = fail(StatusCode::BAD_REQUEST, language.text("desk-expired-form"));
+        let outcome = Outcome {
+            expired: true,
+            ..fail(StatusCode::BAD_REQUEST, language.text("desk-expired-form"))
+        };
         return member_page(&state, language, &headers, &staff, &library, &card, outcome).await;
     }
     let desk = desk_of(&state, &library, &staff, language);

@@ -1512,12 +1512,21 @@ async fn a_refused_member_page_action_says_why_in_its_status() {
     .await;
     assert_eq!(status, 422, "{page}");
     assert!(page.contains(r#"value="geen adres""#), "as typed: {page}");
+    let typed_field = |page: &str| {
+        let (_, rest) = page.split_once(r#"<input id="registration-email""#).unwrap();
+        rest.split_once('>').unwrap().0.to_owned()
+    };
+    assert!(typed_field(&page).contains(r#"aria-invalid="true""#), "{page}");
     let (status, page) = act(
         "email",
         vec![("csrf", "elders".into()), ("email", "a@example.nl".into())],
     )
     .await;
     assert_eq!(status, 400, "{page}");
+    assert!(
+        !typed_field(&page).contains("aria-invalid"),
+        "an expired form is not the address's fault: {page}"
+    );
     let (status, page) = act(
         "login-account",
         vec![("csrf", csrf.clone()), ("username", "sanne".into())],
