@@ -569,20 +569,20 @@ pub async fn register(
     let mut errors: Vec<FieldError> = request.parse().err().unwrap_or_default();
     errors.extend(discount_error);
     if !errors.is_empty() {
-        page.errors = errors
-            .iter()
-            .map(|e| (e.field.to_owned(), e.message(language)))
-            .collect();
-        page.searching = searching_with(&form, &page.errors);
-        return Ok(show((page, token), StatusCode::UNPROCESSABLE_ENTITY));
+        return Ok(refused_form(
+            page,
+            token,
+            &form,
+            &desk,
+            &DeskError::Invalid(errors),
+        ));
     }
     if form.existing() && form.step != Step::Link {
         // Refusals that do not depend on the account, such as a
         // subscription for another age, are shown with the details they
         // concern, before the search.
         if let Err(error) = desk.check_details(&request).await {
-            page.errors = refused_details(&desk, language, &error);
-            return Ok(show((page, token), refusal_status(&error)));
+            return Ok(refused_form(page, token, &form, &desk, &error));
         }
         page.searching = true;
         if form.step == Step::Search {
@@ -604,11 +604,7 @@ pub async fn register(
             page.errors = vec![("form".into(), language.text("desk-register-sent-before"))];
             Ok(show((page, token), StatusCode::CONFLICT))
         }
-        Err(error) => {
-            page.errors = refused_details(&desk, language, &error);
-            page.searching = searching_with(&form, &page.errors);
-            Ok(show((page, token), refusal_status(&error)))
-        }
+        Err(error) => Ok(refused_form(page, token, &form, &desk, &error)),
     }
 }
 
@@ -623,18 +619,27 @@ fn searching_with(form: &RegisterForm, errors: &[(String, String)]) -> bool {
             .all(|(field, _)| matches!(field.as_str(), "username" | "form"))
 }
 
-/// A refusal of the registration's details as messages by field: a field's
-/// own, a card registered already at the card number, anything else for
-/// the whole form.
-fn refused_details(desk: &Desk<'_>, language: Language, error: &DeskError) -> Vec<(String, String)> {
-    match error {
+/// The registration form back with why it was refused, at the step that
+/// shows the fields concerned: a field's own message, a card registered
+/// already at the card number, anything else for the whole form.
+fn refused_form(
+    mut page: RegisterPage,
+    token: FormToken,
+    form: &RegisterForm,
+    desk: &Desk<'_>,
+    error: &DeskError,
+) -> Response {
+    let language = page.lang;
+    page.errors = match error {
         DeskError::Invalid(fields) => fields
             .iter()
             .map(|e| (e.field.to_owned(), e.message(language)))
             .collect(),
         DeskError::CardNumberRegistered => vec![("card_number".into(), refusal(desk, language, error))],
         _ => vec![("form".into(), refusal(desk, language, error))],
-    }
+    };
+    page.searching = searching_with(form, &page.errors);
+    show((page, token), refusal_status(error))
 }
 
 /// The key that makes sending one filled-in form twice register it once.
