@@ -1,7 +1,7 @@
-//! Dates as the desk and the exports write them: `YYYY-MM-DD` and nothing
+//! Dates as the API and the exports write them: `YYYY-MM-DD` and nothing
 //! else (ISO 8601 also has week dates such as `1980-W01-1` and ordinal dates
-//! such as `1980-001`, into which a typo turns silently), and the earliest
-//! birth date taken.
+//! such as `1980-001`, into which a typo turns silently); as desk staff type
+//! them, `DD-MM-YYYY` too; and the earliest birth date taken.
 
 use time::{
     Date,
@@ -26,6 +26,21 @@ pub fn parse_date(text: &str) -> Option<Date> {
     Date::parse(text, format_description!("[year]-[month]-[day]")).ok()
 }
 
+/// A date as desk staff type it: `DD-MM-YYYY`, as the desk's screens show
+/// dates, or `YYYY-MM-DD`; where the four-digit year stands tells which.
+pub fn parse_typed_date(text: &str) -> Option<Date> {
+    let text = text.trim();
+    let day_first = text.len() == 10
+        && text.bytes().enumerate().all(|(index, byte)| match index {
+            2 | 5 => byte == b'-',
+            _ => byte.is_ascii_digit(),
+        });
+    if !day_first {
+        return parse_date(text);
+    }
+    Date::parse(text, format_description!("[day]-[month]-[year]")).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -45,6 +60,24 @@ mod tests {
             "",
         ] {
             assert_eq!(parse_date(refused), None, "{refused}");
+        }
+    }
+
+    #[test]
+    fn typed_dates_day_first_or_year_first() {
+        assert_eq!(parse_typed_date(" 03-03-2015 "), Some(date!(2015 - 03 - 03)));
+        assert_eq!(parse_typed_date("2015-03-03"), Some(date!(2015 - 03 - 03)));
+        assert_eq!(parse_typed_date("29-02-1980"), Some(date!(1980 - 02 - 29)));
+        for refused in [
+            "29-02-1981",
+            "3-3-2015",
+            "03/03/2015",
+            "03-03-15",
+            "13-13-2015",
+            "1980-W01-1",
+            "",
+        ] {
+            assert_eq!(parse_typed_date(refused), None, "{refused}");
         }
     }
 }

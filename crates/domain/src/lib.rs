@@ -15,7 +15,7 @@ pub mod subscription;
 pub mod username;
 
 pub use account::{AccountId, AccountIdError, AccountStatus, UnknownAccountStatus};
-pub use calendar::{EARLIEST_BIRTH_DATE, parse_date};
+pub use calendar::{EARLIEST_BIRTH_DATE, parse_date, parse_typed_date};
 pub use card_number::{CardNumber, CardNumberError};
 pub use code::CodeError;
 pub use email::{DomainError, Email, EmailError, LocalPartError};

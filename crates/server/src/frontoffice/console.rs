@@ -17,7 +17,9 @@ use axum::{
     routing::{get, post},
 };
 use serde::Deserialize;
-use si_domain::{AccountStatus, LibraryCode, Money, SubscriptionCode, format_month_en, format_month_nl};
+use si_domain::{
+    AccountStatus, LibraryCode, Money, SubscriptionCode, format_month_en, format_month_nl, parse_typed_date,
+};
 use si_store::{Repositories, StoreError, accounts::Account, catalogue::Library};
 use time::{Date, format_description::well_known::Iso8601};
 
@@ -386,7 +388,9 @@ impl RegisterForm {
             branch: self.branch.clone(),
             card_number: self.card_number.clone(),
             name: self.name.clone(),
-            birth_date: self.birth_date.clone(),
+            // Typed as the screens show dates, handed on as the API takes them.
+            birth_date: parse_typed_date(&self.birth_date)
+                .map_or_else(|| self.birth_date.clone(), |date| date.to_string()),
             email: Some(self.email.clone()),
             subscription_type: self.subscription_type.clone(),
             discount_cents: discount,

@@ -1625,6 +1625,48 @@ async fn a_console_registration_posted_twice_registers_once() {
     assert_eq!(pieten().await, 1);
 }
 
+/// Staff type a birth date as the desk's screens show one, day first; a
+/// day the calendar does not have is refused at the field, nothing stored.
+#[tokio::test]
+async fn the_console_takes_a_birth_date_typed_day_first() {
+    let app = spawn_app().await;
+    let (staff_browser, page) = staff_at_the_register_page(&app, "DRE01", "Biblionet Drenthe").await;
+    let drenthe = drenthe(&app).await;
+    let birth_dates = || async {
+        let all = app.store.memberships().of_library(&drenthe).await.unwrap();
+        all.iter()
+            .filter(|m| m.member_name.as_str() == "Piet Jansen")
+            .map(|m| m.birth_date.to_string())
+            .collect::<Vec<_>>()
+    };
+
+    let mut form = filled_in(&page, "20000026262626", "Piet Jansen");
+    form.retain(|(name, _)| *name != "birth_date");
+    form.push(("birth_date", "30-02-1980".into()));
+    let refused = register_at_drenthe(&app, &staff_browser, &form).await;
+    assert_eq!(refused.status(), 422);
+    let refused = refused.text().await.unwrap();
+    assert!(refused.contains("Vul een geboortedatum in"), "{refused}");
+    assert!(
+        refused.contains(r#"type="text" value="30-02-1980""#),
+        "as typed: {refused}"
+    );
+    assert_eq!(birth_dates().await, Vec::<String>::new());
+
+    let mut form = filled_in(&refused, "20000026262626", "Piet Jansen");
+    form.retain(|(name, _)| *name != "birth_date");
+    form.push(("birth_date", " 29-02-1980 ".into()));
+    let registered = register_at_drenthe(&app, &staff_browser, &form).await;
+    assert_eq!(registered.status(), 201, "{}", registered.text().await.unwrap());
+    assert_eq!(birth_dates().await, ["1980-02-29"]);
+    let member_page = fetch(
+        &staff_browser,
+        &app.url("/frontoffice/DRE01/members/20000026262626"),
+    )
+    .await;
+    assert!(member_page.contains("29-02-1980"), "{member_page}");
+}
+
 #[tokio::test]
 async fn a_sent_form_brought_back_and_changed_is_explained_and_then_registered() {
     let app = spawn_app().await;
