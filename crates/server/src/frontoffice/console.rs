@@ -806,6 +806,17 @@ async fn member_page(
             .map(|d| language.date(d))
             .unwrap_or_default()
     };
+    // Without an address in the registration there is nothing to ask about:
+    // the page says so at once, as answering "Ja" would.
+    let outcome = if outcome.asking && membership.email.is_none() {
+        let no_address = DeskError::NoRegistrationEmail;
+        Outcome {
+            refused: Some((refusal_status(&no_address), refusal(&desk, language, &no_address))),
+            ..Outcome::default()
+        }
+    } else {
+        outcome
+    };
     let membership_email = membership.email.clone().unwrap_or_default();
     let editing_email = match outcome.email_form {
         EmailForm::Closed => None,

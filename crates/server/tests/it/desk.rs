@@ -1544,6 +1544,52 @@ async fn a_refused_member_page_action_says_why_in_its_status() {
     assert_eq!(email, Some("piet@example.nl"), "unchanged");
 }
 
+/// "Herstel e-mailadres resetten" for a registration without an e-mail
+/// address: the page says at once that there is none, instead of asking
+/// whether to use an empty address.
+#[tokio::test]
+async fn resetting_the_recovery_address_without_one_in_the_registration_says_so() {
+    let app = spawn_app().await;
+    member(&app.store, "sanne").await;
+    let (staff_browser, page) = staff_at_the_register_page(&app, "DRE01", "Biblionet Drenthe").await;
+    let mut form = filled_in(&page, "20000027272727", "Sanne de Vries");
+    form.retain(|(name, _)| !["email", "use_account", "account_choice", "birth_date"].contains(name));
+    form.extend([("use_account", "nee".into()), ("birth_date", "2015-03-03".into())]);
+    form.retain(|(name, _)| *name != "subscription_type");
+    form.push(("subscription_type", "JEUGD".into()));
+    let registered = register_at_drenthe(&app, &staff_browser, &form).await;
+    assert_eq!(registered.status(), 201, "{}", registered.text().await.unwrap());
+    let member_page = app.url("/frontoffice/DRE01/members/20000027272727");
+    let page = fetch(&staff_browser, &member_page).await;
+    let linked = staff_browser
+        .post(format!("{member_page}/login-account"))
+        .form(&[
+            ("csrf", hidden_field(&page, "csrf")),
+            ("username", "sanne".into()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(linked.status(), 200, "{}", linked.text().await.unwrap());
+
+    let asked = staff_browser
+        .get(format!("{member_page}?ask=recovery-email"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(asked.status(), 409);
+    let asked = asked.text().await.unwrap();
+    assert!(
+        asked.contains("In de inschrijving staat geen e-mailadres."),
+        "{asked}"
+    );
+    assert!(
+        !asked.contains("uit de inschrijving: ."),
+        "no question with an empty address: {asked}"
+    );
+    assert!(!asked.contains(r#"name="answer" value="ja""#), "{asked}");
+}
+
 /// What no form of the console sends (a choice it does not offer, a
 /// search field twice) gets the "bad request" page, not a guess.
 #[tokio::test]
