@@ -14,7 +14,7 @@ use axum::{
     extract::{FromRequestParts, Path, State},
     http::{HeaderMap, StatusCode, request::Parts},
     response::{IntoResponse, Redirect, Response},
-    routing::{get, post},
+    routing::get,
 };
 use serde::Deserialize;
 use si_domain::{
@@ -52,7 +52,10 @@ pub fn routes() -> Router<AppState> {
             get(register_form).post(register),
         )
         .route("/frontoffice/{library}/members/{card}", get(member))
-        .route("/frontoffice/{library}/members/{card}/{action}", post(act))
+        .route(
+            "/frontoffice/{library}/members/{card}/{action}",
+            get(back_to_member).post(act),
+        )
 }
 
 /// What every console page shows around its content.
@@ -877,6 +880,31 @@ pub struct ActionForm {
     /// The registration's new e-mail address; blank clears it.
     #[serde(default)]
     email: String,
+}
+
+/// The member page's actions, by the last part of their address.
+const MEMBER_ACTIONS: [&str; 5] = [
+    "confirmation-mail",
+    "recovery-email",
+    "email",
+    "password-reset",
+    "login-account",
+];
+
+/// An action's address opened as a page (from the address bar after its
+/// answer, or in a new tab) goes back to the member page; it does nothing.
+pub async fn back_to_member(
+    language: Language,
+    at_desk: AtDesk,
+    PagePath((_, card, action)): PagePath<(String, String, String)>,
+) -> Result<Response, PageError> {
+    match parse_card(&card) {
+        Ok(card) if MEMBER_ACTIONS.contains(&action.as_str()) => {
+            let member_page = format!("{FRONTOFFICE_PATH}/{}/members/{card}", at_desk.library.code);
+            Ok(Redirect::to(&member_page).into_response())
+        }
+        _ => Err(PageError::new(language, PageErrorKind::NotFound)),
+    }
 }
 
 /// The actions of the membership page: resend the confirmation mail, reset

@@ -1590,6 +1590,44 @@ async fn resetting_the_recovery_address_without_one_in_the_registration_says_so(
     assert!(!asked.contains(r#"name="answer" value="ja""#), "{asked}");
 }
 
+/// After an action the address bar shows the action's address: opened
+/// again as a page (Enter, a new tab) it leads back to the member page
+/// instead of "this is not possible here"; an address no action has is not
+/// found.
+#[tokio::test]
+async fn an_action_address_opened_as_a_page_goes_back_to_the_member() {
+    let app = spawn_app().await;
+    let (staff_browser, page) = staff_at_the_register_page(&app, "DRE01", "Biblionet Drenthe").await;
+    let form = filled_in(&page, "20000028282828", "Piet Jansen");
+    assert_eq!(
+        register_at_drenthe(&app, &staff_browser, &form).await.status(),
+        201
+    );
+    let member_page = "/frontoffice/DRE01/members/20000028282828";
+    for action in [
+        "confirmation-mail",
+        "recovery-email",
+        "email",
+        "password-reset",
+        "login-account",
+    ] {
+        let opened = staff_browser
+            .get(app.url(&format!("{member_page}/{action}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(opened.status(), 303, "{action}");
+        assert_eq!(opened.headers()["location"], member_page, "{action}");
+    }
+    for unknown in [
+        format!("{member_page}/delete"),
+        "/frontoffice/DRE01/members/12/email".to_owned(),
+    ] {
+        let opened = staff_browser.get(app.url(&unknown)).send().await.unwrap();
+        assert_eq!(opened.status(), 404, "{unknown}");
+    }
+}
+
 /// What no form of the console sends (a choice it does not offer, a
 /// search field twice) gets the "bad request" page, not a guess.
 #[tokio::test]
