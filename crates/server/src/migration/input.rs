@@ -313,6 +313,14 @@ pub fn read(
                             Err(format!(
                                 "lines {line}–{last_line} read as one row: a quote that is not closed, or a line break inside a field"
                             ))
+                        } else if record.len() > headers.len() {
+                            // Read by the header's names, a value past the last
+                            // one would be dropped in silence.
+                            Err(format!(
+                                "{} fields where the header names {}: a comma outside quotes, or a value too many",
+                                record.len(),
+                                headers.len()
+                            ))
                         } else {
                             record
                                 .deserialize::<Exported>(Some(&headers))

@@ -419,6 +419,9 @@ async fn rows_a_broken_export_mangled_are_rejected_by_line_and_the_rest_imported
         row(20_000_000_000_010, "tien").replace("2024-01-01", "2999-01-01"),
         row(20_000_000_000_011, "elf").replace("1980-02-01", "1980-W05-5"),
         row(20_000_000_000_012, "twaalf").replace("1980-02-01", "1899-12-31"),
+        // A value past the header's last column, which naming by the
+        // header would drop.
+        row(20_000_000_000_013, "dertien").replace("2024-01-01\n", "2024-01-01,2025-06-01T00:00:00Z\n"),
     ]
     .concat();
     let file = export_of(&rows);
@@ -444,9 +447,13 @@ async fn rows_a_broken_export_mangled_are_rejected_by_line_and_the_rest_imported
             ["10", "last login \"2999-01-01\" is in the future"],
             ["11", "birth date \"1980-W05-5\" is not YYYY-MM-DD"],
             ["12", "birth date 1899-12-31 is before 1900-01-01"],
+            [
+                "13",
+                "12 fields where the header names 11: a comma outside quotes, or a value too many"
+            ],
         ]
     );
-    assert_eq!((summary.rejected, summary.accounts), (7, 1));
+    assert_eq!((summary.rejected, summary.accounts), (8, 1));
     // PostgreSQL refuses a NUL or an overlong name for a whole batch: the
     // import must never be handed one.
     let imported = import(&app.store, &files).await;
