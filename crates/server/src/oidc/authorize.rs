@@ -162,6 +162,15 @@ pub(super) fn decodes_exactly(encoded: &str) -> bool {
     })
 }
 
+/// Whether every name and value of a query or form decodes to UTF-8: none
+/// was changed by the form parser's U+FFFD.
+pub(super) fn all_decode_exactly(encoded: &str) -> bool {
+    encoded.split('&').all(|part| {
+        let (name, value) = part.split_once('=').unwrap_or((part, ""));
+        decode(name).is_some() && decode(value).is_some()
+    })
+}
+
 /// The name–value pairs of a query or form, each decoded exactly; a pair
 /// that does not decode to UTF-8 is left out, not changed.
 fn exact_pairs(encoded: &str) -> Vec<(String, String)> {

@@ -48,7 +48,7 @@ impl LogoutRequest {
     /// not UTF-8, makes no request.
     fn read(language: Language, text: &str) -> Result<Self, PageError> {
         let refused = || PageError::new(language, PageErrorKind::InvalidLogoutRequest);
-        if !authorize::decodes_exactly(text) {
+        if !authorize::all_decode_exactly(text) {
             return Err(refused());
         }
         let request: Self = serde_urlencoded::from_str(text).map_err(|_| refused())?;

@@ -1852,9 +1852,10 @@ async fn a_state_that_is_not_utf8_is_refused_never_sent_back_changed() {
 }
 
 /// At logout as at /authorize: a state up to 2,048 bytes comes back; a
-/// longer one, or one given twice, gets the logout's own error page.
+/// longer one, one given twice, or any parameter that is not UTF-8 gets the
+/// logout's own error page.
 #[tokio::test]
-async fn a_logout_state_too_long_or_given_twice_gets_the_logout_error_page() {
+async fn a_logout_parameter_too_long_given_twice_or_not_utf8_gets_the_logout_error_page() {
     let app = spawn_app().await;
     let (client_id, _) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Rs256).await;
     let logout = |state: &str| {
@@ -1874,9 +1875,23 @@ async fn a_logout_state_too_long_or_given_twice_gets_the_logout_error_page() {
         response.headers()["location"],
         format!("http://127.0.0.1:9/logged-out?state={longest}").as_str()
     );
-    for state in [format!("state={longest}s"), "state=a&state=b".to_owned()] {
-        let response = app.client.get(logout(&state)).send().await.unwrap();
-        assert_eq!(response.status(), 400, "{state}");
+    let not_utf8 = [
+        format!(
+            "{}?client_id=%FF&post_logout_redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Flogged-out",
+            app.url("/logout")
+        ),
+        format!(
+            "{}?client_id={client_id}&post_logout_redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2F%FF",
+            app.url("/logout")
+        ),
+        logout("id_token_hint=ab%FFcd"),
+    ];
+    for url in [logout(&format!("state={longest}s")), logout("state=a&state=b")]
+        .into_iter()
+        .chain(not_utf8)
+    {
+        let response = app.client.get(&url).send().await.unwrap();
+        assert_eq!(response.status(), 400, "{url}");
         assert!(response.headers().get("location").is_none());
         let page = response.text().await.unwrap();
         assert!(page.contains("Uitloggen lukt zo niet"), "{page}");
