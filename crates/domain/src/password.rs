@@ -69,6 +69,10 @@ impl PasswordPolicy {
 pub enum PasswordError {
     #[error("password is longer than {max_bytes} bytes")]
     TooLong { max_bytes: usize },
+    /// A NUL, tab, line break or escape: no keyboard types one into a
+    /// password field, and a member could not type it at the next login.
+    #[error("password holds a control character")]
+    ControlCharacter,
     #[error("password does not meet the rules {0:?}")]
     Unmet(Vec<PasswordRule>),
 }
@@ -85,6 +89,9 @@ impl Password {
             return Err(PasswordError::TooLong {
                 max_bytes: PasswordPolicy::MAX_BYTES,
             });
+        }
+        if candidate.chars().any(char::is_control) {
+            return Err(PasswordError::ControlCharacter);
         }
         let unmet = PasswordPolicy::unmet(&candidate);
         if unmet.is_empty() {
@@ -166,6 +173,22 @@ mod tests {
     }
 
     #[test]
+    fn control_characters_are_refused() {
+        for typed in [
+            "Abcdef1!\0zz",
+            "Abcdef1!\tzz",
+            "Abcdef1!\r\nzz",
+            "Abcdef1!\u{1b}[2J",
+        ] {
+            assert_eq!(
+                Password::parse(typed.to_owned()).err(),
+                Some(PasswordError::ControlCharacter),
+                "{typed:?}"
+            );
+        }
+    }
+
+    #[test]
     fn byte_limit() {
         let at_limit = format!("Aa1!{}", "x".repeat(1020));
         assert!(Password::parse(at_limit).is_ok());
@@ -243,9 +266,14 @@ mod tests {
         fn any_unicode_up_to_128_chars_is_judged_by_the_rules_alone(
             s in prop::collection::vec(any::<char>(), 0..=128).prop_map(String::from_iter)
         ) {
-            // 128 characters are at most 512 bytes, so only the rules can refuse them.
+            // 128 characters are at most 512 bytes, so only a control
+            // character or the rules can refuse them.
             let unmet = PasswordPolicy::unmet(&s);
-            let expected = (!unmet.is_empty()).then_some(PasswordError::Unmet(unmet));
+            let expected = if s.chars().any(char::is_control) {
+                Some(PasswordError::ControlCharacter)
+            } else {
+                (!unmet.is_empty()).then_some(PasswordError::Unmet(unmet))
+            };
             prop_assert_eq!(Password::parse(s).err(), expected);
         }
 

@@ -99,6 +99,7 @@ password-advice = Also choose a password that is not easy to guess: not your use
 password-rules-unmet = Your password does not meet these rules yet:
 password-not-same = The two passwords are not the same.
 password-too-long = This password is too long. Use at most 1024 characters.
+password-control-character = This password holds a character you cannot type, such as a tab or a line break. Use letters, digits, spaces and punctuation.
 password-contains-name = Do not use your username or library card number in your password.
 password-too-common = This password is too easy to guess. Make it longer or less predictable, for example with a few unrelated words.
 password-changed-title = Your password has been changed

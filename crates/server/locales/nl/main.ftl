@@ -99,6 +99,7 @@ password-advice = Kies ook een wachtwoord dat niet makkelijk te raden is: niet j
 password-rules-unmet = Je wachtwoord voldoet nog niet aan deze regels:
 password-not-same = De twee wachtwoorden zijn niet hetzelfde.
 password-too-long = Dit wachtwoord is te lang. Gebruik hoogstens 1024 tekens.
+password-control-character = Dit wachtwoord bevat een teken dat je niet kunt typen, zoals een tab of een regeleinde. Gebruik letters, cijfers, spaties en leestekens.
 password-contains-name = Gebruik je gebruikersnaam of pasnummer niet in je wachtwoord.
 password-too-common = Dit wachtwoord is te makkelijk te raden. Maak het langer of minder voorspelbaar, bijvoorbeeld met een paar losse woorden.
 password-changed-title = Je wachtwoord is gewijzigd

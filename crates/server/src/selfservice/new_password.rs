@@ -522,6 +522,7 @@ pub(super) fn acceptable(
     let password = match Password::parse(typed.to_owned()) {
         Ok(password) => password,
         Err(PasswordError::TooLong { .. }) => return Err(vec!["password-too-long"]),
+        Err(PasswordError::ControlCharacter) => return Err(vec!["password-control-character"]),
         // Each rule not met, by name: the fields come back empty.
         Err(PasswordError::Unmet(rules)) => {
             let mut problems = vec!["password-rules-unmet"];

@@ -205,6 +205,12 @@ async fn a_forgotten_password_is_replaced_once_through_the_mailed_link() {
             "password",
         ),
         ("Password1!", "Password1!", "te makkelijk te raden", "password"),
+        (
+            "Zonnebloem\0tafel-43!",
+            "Zonnebloem\0tafel-43!",
+            "een teken dat je niet kunt typen",
+            "password",
+        ),
     ];
     for (password, repeat, refusal, field) in attempts {
         let (status, page) = submit(
