@@ -15,12 +15,7 @@ pub const EARLIEST_BIRTH_DATE: Date = date!(1900 - 01 - 01);
 /// `YYYY-MM-DD`, surrounding spaces ignored, and a day the calendar has.
 pub fn parse_date(text: &str) -> Option<Date> {
     let text = text.trim();
-    let shaped = text.len() == 10
-        && text.bytes().enumerate().all(|(index, byte)| match index {
-            4 | 7 => byte == b'-',
-            _ => byte.is_ascii_digit(),
-        });
-    if !shaped {
+    if !digits_and_dashes_at(text, [4, 7]) {
         return None;
     }
     Date::parse(text, format_description!("[year]-[month]-[day]")).ok()
@@ -30,15 +25,22 @@ pub fn parse_date(text: &str) -> Option<Date> {
 /// dates, or `YYYY-MM-DD`; where the four-digit year stands tells which.
 pub fn parse_typed_date(text: &str) -> Option<Date> {
     let text = text.trim();
-    let day_first = text.len() == 10
-        && text.bytes().enumerate().all(|(index, byte)| match index {
-            2 | 5 => byte == b'-',
-            _ => byte.is_ascii_digit(),
-        });
-    if !day_first {
+    if !digits_and_dashes_at(text, [2, 5]) {
         return parse_date(text);
     }
     Date::parse(text, format_description!("[day]-[month]-[year]")).ok()
+}
+
+/// Ten ASCII characters: dashes at `dashes`, digits elsewhere.
+fn digits_and_dashes_at(text: &str, dashes: [usize; 2]) -> bool {
+    text.len() == 10
+        && text.bytes().enumerate().all(|(index, byte)| {
+            if dashes.contains(&index) {
+                byte == b'-'
+            } else {
+                byte.is_ascii_digit()
+            }
+        })
 }
 
 #[cfg(test)]
