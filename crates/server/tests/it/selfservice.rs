@@ -562,6 +562,13 @@ async fn help_shows_the_configured_text_and_link_or_the_built_in_one() {
     assert!(page.contains("<h1>Hulp bij inloggen</h1>"), "{page}");
     assert!(page.contains("<p>Bel de bibliotheek.</p>") && page.contains("<p>Of kom langs.</p>"));
     assert!(page.contains("href=\"https://www.bibliotheek.example/hulp\""));
+    // The header's help link is this page: marked so, for screen readers.
+    assert!(
+        page.contains(r#"aria-current="page">Hulp bij inloggen</a>"#),
+        "{page}"
+    );
+    let login = app.get("/login").await.text().await.unwrap();
+    assert!(!login.contains("aria-current"), "{login}");
     app.stop().await;
 
     let app = spawn_app().await;
@@ -847,6 +854,8 @@ async fn a_member_changes_the_username_and_the_old_one_stays_held() {
 
     let attempts = [
         ("ab", "Deze gebruikersnaam kan niet"),
+        // Letters with accents are letters too: the message says which are meant.
+        ("jän1", "letters zonder accent (a–z, A–Z)"),
         ("sanne", "Dit is al je gebruikersnaam"),
         ("daan.jansen", "al in gebruik"),
     ];
