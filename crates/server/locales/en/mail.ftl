@@ -65,7 +65,7 @@ mail-forgot-password-valid =
         [one] 1 minute
        *[other] { $minutes } minutes
     }.
-mail-forgot-password-ignore = Did you not ask for this? Then you can ignore this e-mail. Your password stays the same.
+mail-forgot-password-ignore = Did you not ask for this? Then you can ignore this e-mail: nothing about your login account changes.
 
 ## Forgot username
 mail-forgot-username-subject =
@@ -84,8 +84,8 @@ mail-forgot-username-password = Forgot your password too? Then choose “Forgot 
 
 ## Confirm a new e-mail address
 mail-email-verify-subject = Confirm your new e-mail address
-mail-email-verify-intro = You want to use this e-mail address for your account { $username }. Confirm it by clicking the button below.
-mail-email-verify-ignore = Did you not ask for this? Then you can ignore this e-mail. Nothing will change.
+mail-email-verify-intro = This e-mail address becomes the recovery address of your account { $username } once you confirm it. Click the button below to do so.
+mail-email-verify-ignore = Did you not ask for this, yourself or at the library? Then you can ignore this e-mail. Nothing will change.
 
 ## To the old address: the e-mail address is changing
 mail-email-changed-subject = The e-mail address of your account is changing

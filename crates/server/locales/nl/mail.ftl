@@ -65,7 +65,7 @@ mail-forgot-password-valid =
         [one] 1 minuut
        *[other] { $minutes } minuten
     }.
-mail-forgot-password-ignore = Heb je dit niet zelf gevraagd? Dan kun je deze mail negeren. Je wachtwoord blijft dan hetzelfde.
+mail-forgot-password-ignore = Heb je dit niet zelf gevraagd? Dan kun je deze mail negeren: er verandert dan niets aan je inlogaccount.
 
 ## Gebruikersnaam vergeten
 mail-forgot-username-subject =
@@ -84,8 +84,8 @@ mail-forgot-username-password = Weet je je wachtwoord niet meer? Kies dan “Wac
 
 ## Nieuw e-mailadres bevestigen
 mail-email-verify-subject = Bevestig je nieuwe e-mailadres
-mail-email-verify-intro = Je wilt dit e-mailadres gebruiken voor je account { $username }. Bevestig het door op de knop hieronder te klikken.
-mail-email-verify-ignore = Heb je dit niet zelf gevraagd? Dan kun je deze mail negeren. Er verandert dan niets.
+mail-email-verify-intro = Dit e-mailadres wordt het herstel-adres van je account { $username } zodra je het bevestigt. Klik daarvoor op de knop hieronder.
+mail-email-verify-ignore = Heb je dit niet zelf gevraagd, ook niet bij de bibliotheek? Dan kun je deze mail negeren. Er verandert dan niets.
 
 ## Naar het oude adres: het e-mailadres verandert
 mail-email-changed-subject = Het e-mailadres van je account verandert

@@ -715,7 +715,8 @@ mod tests {
                 "nieuw wachtwoord voor anna88",
                 "Nieuw wachtwoord kiezen",
                 "Deze link werkt 60 minuten.",
-                "Heb je dit niet zelf gevraagd? Dan kun je deze mail negeren.",
+                // True also for a migrated account that never had a password here.
+                "Heb je dit niet zelf gevraagd? Dan kun je deze mail negeren: er verandert dan niets aan je inlogaccount.",
             ],
         );
         assert!(nl.text.lines().any(|line| line == LINK));
@@ -725,7 +726,7 @@ mod tests {
             Language::En,
             &[
                 "This link works for 60 minutes.",
-                "Did you not ask for this? Then you can ignore this e-mail. Your password stays the same.",
+                "Did you not ask for this? Then you can ignore this e-mail: nothing about your login account changes.",
             ],
         );
         let one_minute = Mail::ForgotPassword {
@@ -782,7 +783,9 @@ mod tests {
             mail,
             Language::Nl,
             &[
-                "Je wilt dit e-mailadres gebruiken voor je account anna88.",
+                "Dit e-mailadres wordt het herstel-adres van je account anna88 zodra je het bevestigt.",
+                // Asked for by the member, or for them at the desk.
+                "Heb je dit niet zelf gevraagd, ook niet bij de bibliotheek?",
                 "Bevestigen",
             ],
         );
@@ -793,7 +796,8 @@ mod tests {
             mail,
             Language::En,
             &[
-                "You want to use this e-mail address for your account anna88.",
+                "This e-mail address becomes the recovery address of your account anna88 once you confirm it.",
+                "Did you not ask for this, yourself or at the library?",
                 "Confirm",
             ],
         );
