@@ -24,6 +24,7 @@ use si_store::{Repositories, sessions::BrowserSession};
 use super::{authorize, backchannel, carry_on, discovery::END_SESSION_PATH, session};
 use crate::{
     app::AppState,
+    frontoffice::FRONTOFFICE_PATH,
     http::{
         csrf::{self, FormToken},
         error::{PageError, PageErrorKind, other},
@@ -41,6 +42,8 @@ pub struct LogoutRequest {
     carried: Option<String>,
     /// The token of our own logout forms: the member asked for this.
     csrf: Option<String>,
+    /// Set by the desk console's logout: the way back leads to the console.
+    desk: Option<String>,
 }
 
 impl LogoutRequest {
@@ -249,7 +252,10 @@ async fn end(
             lang: language,
             other_lang: other(language),
             return_to: END_SESSION_PATH.to_owned(),
-            login_url: "/login".to_owned(),
+            login_url: match request.desk {
+                Some(_) => FRONTOFFICE_PATH.to_owned(),
+                None => "/login".to_owned(),
+            },
         }
         .into_response(),
     };

@@ -1232,14 +1232,22 @@ async fn the_console_asks_for_a_login_and_a_desk_role_and_returns_only_to_itself
     app.store.staff().grant(&anna.id, &groningen).await.unwrap();
     let choice = fetch(&staff_browser, app.url("/frontoffice")).await;
     assert!(choice.contains("Kies je bibliotheek") && choice.contains("Biblionet Groningen (GRO01)"));
-    let logout = [("csrf", hidden_field(&choice, "csrf"))];
+    let logout = [
+        ("csrf", hidden_field(&choice, "csrf")),
+        ("desk", hidden_field(&choice, "desk")),
+    ];
     let out = staff_browser
         .post(app.url("/logout"))
         .form(&logout)
         .send()
         .await
         .unwrap();
-    assert!(out.text().await.unwrap().contains("Tot de volgende keer"));
+    let out = out.text().await.unwrap();
+    assert!(out.contains("Tot de volgende keer"), "{out}");
+    assert!(
+        out.contains(r#"<a href="/frontoffice">Terug naar de loginpagina</a>"#),
+        "the way back leads to the desk: {out}"
+    );
 
     let member_browser = browser();
     let landed = log_in_through(
