@@ -333,7 +333,16 @@ pub fn read(
                     Err(error) if error.is_io_error() => return Err(std::io::Error::other(error)),
                     Err(error) => {
                         let line = lines.at(error.position().map_or(0, csv::Position::byte))?;
-                        if each(checked(line, Err(format!("not a valid CSV row: {error}")))).is_break() {
+                        let reason = match error.kind() {
+                            // The crate's own message counts records and lines
+                            // its own way: name only the column, the line is ours.
+                            csv::ErrorKind::Utf8 { err, .. } => format!(
+                                "{} is not UTF-8 text",
+                                headers.get(err.field()).unwrap_or("a column")
+                            ),
+                            _ => format!("not a valid CSV row: {error}"),
+                        };
+                        if each(checked(line, Err(reason))).is_break() {
                             return Ok(());
                         }
                     }

@@ -424,7 +424,15 @@ async fn rows_a_broken_export_mangled_are_rejected_by_line_and_the_rest_imported
         row(20_000_000_000_013, "dertien").replace("2024-01-01\n", "2024-01-01,2025-06-01T00:00:00Z\n"),
     ]
     .concat();
-    let file = export_of(&rows);
+    let mut file = export_of(&rows);
+    // An export in Latin-1: the name's ë is one byte, not UTF-8.
+    let latin1: Vec<u8> = row(20_000_000_000_014, "veertien")
+        .replace("Lid 20000000000014", "Zo# de Vries")
+        .bytes()
+        .map(|byte| if byte == b'#' { 0xEB } else { byte })
+        .collect();
+    file.write_all(&latin1).unwrap();
+    file.flush().unwrap();
     let files = vec![file.path().to_owned()];
     let reports = tempfile::tempdir().unwrap();
 
@@ -451,9 +459,10 @@ async fn rows_a_broken_export_mangled_are_rejected_by_line_and_the_rest_imported
                 "13",
                 "12 fields where the header names 11: a comma outside quotes, or a value too many"
             ],
+            ["14", "name is not UTF-8 text"],
         ]
     );
-    assert_eq!((summary.rejected, summary.accounts), (8, 1));
+    assert_eq!((summary.rejected, summary.accounts), (9, 1));
     // PostgreSQL refuses a NUL or an overlong name for a whole batch: the
     // import must never be handed one.
     let imported = import(&app.store, &files).await;
