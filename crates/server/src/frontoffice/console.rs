@@ -882,14 +882,29 @@ pub struct ActionForm {
     email: String,
 }
 
-/// The member page's actions, by the last part of their address.
-const MEMBER_ACTIONS: [&str; 5] = [
-    "confirmation-mail",
-    "recovery-email",
-    "email",
-    "password-reset",
-    "login-account",
-];
+/// The member page's actions.
+#[derive(Clone, Copy, PartialEq)]
+enum MemberAction {
+    ConfirmationMail,
+    RecoveryEmail,
+    Email,
+    PasswordReset,
+    LoginAccount,
+}
+
+impl MemberAction {
+    /// The action named by the last part of its address.
+    fn named(name: &str) -> Option<Self> {
+        Some(match name {
+            "confirmation-mail" => Self::ConfirmationMail,
+            "recovery-email" => Self::RecoveryEmail,
+            "email" => Self::Email,
+            "password-reset" => Self::PasswordReset,
+            "login-account" => Self::LoginAccount,
+            _ => return None,
+        })
+    }
+}
 
 /// An action's address opened as a page (from the address bar after its
 /// answer, or in a new tab) goes back to the member page; it does nothing.
@@ -899,7 +914,7 @@ pub async fn back_to_member(
     PagePath((_, card, action)): PagePath<(String, String, String)>,
 ) -> Result<Response, PageError> {
     match parse_card(&card) {
-        Ok(card) if MEMBER_ACTIONS.contains(&action.as_str()) => {
+        Ok(card) if MemberAction::named(&action).is_some() => {
             let member_page = format!("{FRONTOFFICE_PATH}/{}/members/{card}", at_desk.library.code);
             Ok(Redirect::to(&member_page).into_response())
         }
@@ -919,12 +934,15 @@ pub async fn act(
     PageForm(form): PageForm<ActionForm>,
 ) -> Result<Response, PageError> {
     let AtDesk { staff, library } = at_desk;
+    let Some(action) = MemberAction::named(&action) else {
+        return Err(PageError::new(language, PageErrorKind::NotFound));
+    };
     let fail = |status: StatusCode, error: String| Outcome {
         refused: Some((status, error)),
         username: form.username.clone(),
         // A refused address stays open, as typed.
-        email_form: match action.as_str() {
-            "email" => EmailForm::Typed(form.email.trim().to_owned()),
+        email_form: match action {
+            MemberAction::Email => EmailForm::Typed(form.email.trim().to_owned()),
             _ => EmailForm::Closed,
         },
         ..Outcome::default()
@@ -940,17 +958,17 @@ pub async fn act(
     let Ok(parsed) = parse_card(&card) else {
         return Err(PageError::new(language, PageErrorKind::NotFound));
     };
-    let result: Result<String, DeskError> = match action.as_str() {
-        "confirmation-mail" => desk
+    let result: Result<String, DeskError> = match action {
+        MemberAction::ConfirmationMail => desk
             .resend_confirmation(&parsed)
             .await
             .map(|_| language.text("desk-resent")),
-        "recovery-email" if form.answer == "ja" => desk
+        MemberAction::RecoveryEmail if form.answer == "ja" => desk
             .reset_recovery_email(&parsed)
             .await
             .map(|reset| reset.message),
-        "recovery-email" => Ok(String::new()),
-        "email" => match parse_email(Some(&form.email)) {
+        MemberAction::RecoveryEmail => Ok(String::new()),
+        MemberAction::Email => match parse_email(Some(&form.email)) {
             Ok(email) => desk
                 .change_registration_email(&parsed, email)
                 .await
@@ -970,15 +988,14 @@ pub async fn act(
                 }),
             Err(error) => Err(error),
         },
-        "password-reset" => Err(desk.refuse_password_reset(&parsed).await),
-        "login-account" => match parse_username(&form.username) {
+        MemberAction::PasswordReset => Err(desk.refuse_password_reset(&parsed).await),
+        MemberAction::LoginAccount => match parse_username(&form.username) {
             Ok(username) => desk
                 .link(&parsed, &username)
                 .await
                 .map(|_| language.text("desk-linked")),
             Err(error) => Err(error),
         },
-        _ => return Err(PageError::new(language, PageErrorKind::NotFound)),
     };
     let outcome = match result {
         Ok(done) if done.is_empty() => Outcome::default(),
