@@ -126,14 +126,17 @@ impl<'c, C: ConnectionTrait> Memberships<'c, C> {
         membership_from_row(row, library, &subscription.code).map(Some)
     }
 
-    /// Attaches a membership to a login account.
-    pub async fn link(&self, membership_id: i64, account: &AccountId) -> Result<(), StoreError> {
-        self.set(
-            membership_id,
-            membership::Column::AccountId,
-            Some(account.to_string()),
-        )
-        .await
+    /// Attaches a membership that has no login account to `account`; false
+    /// when it has one (another desk may just have linked it), which stays.
+    pub async fn link(&self, membership_id: i64, account: &AccountId) -> Result<bool, StoreError> {
+        let result = membership::Entity::update_many()
+            .col_expr(membership::Column::AccountId, Some(account.to_string()).into())
+            .filter(membership::Column::Id.eq(membership_id))
+            .filter(membership::Column::AccountId.is_null())
+            .exec(self.conn)
+            .await
+            .map_err(|e| StoreError::on_write("membership", e))?;
+        Ok(result.rows_affected == 1)
     }
 
     /// Replaces the registration's e-mail address (none clears it); the

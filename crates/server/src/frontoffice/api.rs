@@ -27,10 +27,11 @@ use utoipa::{
 
 use super::{
     desk::{
-        AccountSummary, AuditLine, CostOverviewView, Desk, DeskError, MembershipView, RecoveryReset,
-        Registered, RegisteredAccount, is_idempotency_key, parse_card, parse_email, parse_username,
+        AccountSummary, AuditLine, CostOverviewView, Desk, DeskError, GeneratedAccount, MembershipView,
+        RecoveryReset, Registered, RegisteredAccount, is_idempotency_key, parse_card, parse_email,
+        parse_username,
     },
-    registration::{LoginAccountMode, RegistrationRequest},
+    registration::{FieldError, LoginAccountMode, RegistrationRequest, mail_language},
 };
 use crate::{
     app::AppState,
@@ -96,6 +97,10 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/memberships/{card_number}", get(membership))
         .route("/api/v1/memberships/{card_number}/login-account", post(link))
         .route(
+            "/api/v1/memberships/{card_number}/new-login-account",
+            post(generate_account),
+        )
+        .route(
             "/api/v1/memberships/{card_number}/email",
             put(change_registration_email),
         )
@@ -121,7 +126,7 @@ pub fn routes() -> Router<AppState> {
         title = "Single Identity desk API",
         version = "1",
         description = "What a library system does at the desk: register members with or without a login \
-account, find and link existing accounts, reset the recovery e-mail address and resend the confirmation \
+account, generate one later, find and link existing accounts, reset the recovery e-mail address and resend the confirmation \
 mail. Authenticate with an access token from the client_credentials grant of a client bound to your \
 library. Password resets by staff do not exist: members use \"Wachtwoord vergeten\" on the login page."
     ),
@@ -131,6 +136,7 @@ library. Password resets by staff do not exist: members use \"Wachtwoord vergete
         register,
         membership,
         link,
+        generate_account,
         change_registration_email,
         reset_recovery_email,
         resend_confirmation,
@@ -153,6 +159,8 @@ library. Password resets by staff do not exist: members use \"Wachtwoord vergete
         RecoveryReset,
         AuditLine,
         LinkRequest,
+        NewAccountRequest,
+        GeneratedAccount,
         EmailRequest,
         BranchView,
         SubscriptionTypeView
@@ -171,7 +179,7 @@ pub fn openapi(state: &AppState) -> utoipa::openapi::OpenApi {
     let scopes = Scopes::from_iter([
         (
             "desk:register",
-            "register members; read this library's memberships and catalogue",
+            "register members and generate their login accounts; read this library's memberships and catalogue",
         ),
         ("desk:search", "find a login account by its exact username"),
         ("desk:link", "link a registration to an existing login account"),
@@ -601,6 +609,56 @@ async fn link(
     }
     .await;
     caller.respond(&desk, StatusCode::OK, result)
+}
+
+/// How the new login account's member is written to.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct NewAccountRequest {
+    /// The member's language for mails: `nl` (default) or `en`.
+    #[serde(default)]
+    #[schema(pattern = "^(nl|en)$", example = "nl")]
+    language: Option<String>,
+}
+
+/// "Nieuw inlogaccount genereren" for a registration made without a login
+/// account: a new account for the registration's e-mail address, its
+/// username the card number where that is free, and the confirmation mail
+/// with which the member sets a password. Send `{}` for Dutch mails. A
+/// repeat finds the registration linked (409) and creates nothing.
+#[utoipa::path(
+    post, path = "/api/v1/memberships/{card_number}/new-login-account", tag = "desk",
+    security(("library_system" = ["desk:register"])),
+    params(("card_number" = String, Path, description = "The card number", pattern = "^[A-Za-z0-9]{4,32}$", example = "20000012345678")),
+    request_body = NewAccountRequest,
+    responses(
+        (status = 201, description = "Generated; the confirmation mail is on its way", body = GeneratedAccount),
+        (status = 400, response = Unreadable),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NoSuchMembership),
+        (status = 409, description = "The registration has an account already, or no e-mail address", body = Problem, content_type = PROBLEM_JSON),
+        (status = 415, description = "The body is not JSON", body = Problem, content_type = PROBLEM_JSON),
+        (status = 422, description = "Not a card number, or not a language", body = Problem, content_type = PROBLEM_JSON),
+        (status = 503, response = Unavailable),
+    )
+)]
+async fn generate_account(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: Result<Path<String>, PathRejection>,
+    ApiJson(request): ApiJson<NewAccountRequest>,
+) -> Response {
+    let desk = caller.desk(&state);
+    let result = async {
+        caller.require("desk:register")?;
+        let card = card_from_path(path)?;
+        let language = mail_language(request.language.as_deref())
+            .ok_or_else(|| DeskError::Invalid(vec![FieldError::new("language", "invalid_language")]))?;
+        Ok(desk.generate_account(&card, language).await?)
+    }
+    .await;
+    caller.respond(&desk, StatusCode::CREATED, result)
 }
 
 /// The registration's new e-mail address.

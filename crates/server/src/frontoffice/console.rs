@@ -716,10 +716,16 @@ struct MemberPage {
     birth_date: String,
     valid_until: String,
     done: Option<String>,
+    /// What the desk should tell the member after it.
+    done_notes: Vec<String>,
     error: Option<String>,
     /// The error is about what was typed in the open form, not that the
     /// form expired.
     typed_wrong: bool,
+    /// The error answers the form that links an existing account.
+    refused_link: bool,
+    /// What "Nieuw inlogaccount genereren" will do, with the address.
+    new_account_hint: String,
     /// The guide's question before the recovery address is reset.
     asking: bool,
     question: String,
@@ -758,8 +764,11 @@ pub async fn member(
 #[derive(Default)]
 struct Outcome {
     done: Option<String>,
+    done_notes: Vec<String>,
     /// Why the action was refused, and the page's status for it.
     refused: Option<(StatusCode, String)>,
+    /// Refused by the form that links an existing account.
+    refused_link: bool,
     /// Refused because the form had expired, whatever was typed in it.
     expired: bool,
     asking: bool,
@@ -846,10 +855,16 @@ async fn member_page(
         valid_until: date(&membership.valid_until),
         membership,
         asking: outcome.asking,
+        new_account_hint: language.text_with(
+            "desk-new-account-hint",
+            &[("email", membership_email.clone().into())],
+        ),
         question: language.text_with("desk-reset-question", &[("email", membership_email.into())]),
         done: outcome.done,
+        done_notes: outcome.done_notes,
         error: outcome.refused.as_ref().map(|(_, message)| message.clone()),
         typed_wrong: outcome.refused.is_some() && !outcome.expired,
+        refused_link: outcome.refused_link,
         username: outcome.username,
         editing_email,
     };
@@ -890,6 +905,7 @@ enum MemberAction {
     Email,
     PasswordReset,
     LoginAccount,
+    NewLoginAccount,
 }
 
 impl MemberAction {
@@ -901,6 +917,7 @@ impl MemberAction {
             "email" => Self::Email,
             "password-reset" => Self::PasswordReset,
             "login-account" => Self::LoginAccount,
+            "new-login-account" => Self::NewLoginAccount,
             _ => return None,
         })
     }
@@ -923,8 +940,8 @@ pub async fn back_to_member(
 }
 
 /// The actions of the membership page: resend the confirmation mail, reset
-/// the recovery address (after "Ja"), link an existing account, and the
-/// refused password reset.
+/// the recovery address (after "Ja"), generate a new account or link an
+/// existing one, and the refused password reset.
 pub async fn act(
     State(state): State<AppState>,
     language: Language,
@@ -939,6 +956,7 @@ pub async fn act(
     };
     let fail = |status: StatusCode, error: String| Outcome {
         refused: Some((status, error)),
+        refused_link: action == MemberAction::LoginAccount,
         username: form.username.clone(),
         // A refused address stays open, as typed.
         email_form: match action {
@@ -958,11 +976,21 @@ pub async fn act(
     let Ok(parsed) = parse_card(&card) else {
         return Err(PageError::new(language, PageErrorKind::NotFound));
     };
+    let mut done_notes = Vec::new();
     let result: Result<String, DeskError> = match action {
         MemberAction::ConfirmationMail => desk
             .resend_confirmation(&parsed)
             .await
             .map(|_| language.text("desk-resent")),
+        // Mails of the console's accounts are in Dutch, as its registrations'.
+        MemberAction::NewLoginAccount => {
+            desk.generate_account(&parsed, Language::default())
+                .await
+                .map(|generated| {
+                    done_notes = generated.notes;
+                    generated.message
+                })
+        }
         MemberAction::RecoveryEmail if form.answer == "ja" => desk
             .reset_recovery_email(&parsed)
             .await
@@ -1001,6 +1029,7 @@ pub async fn act(
         Ok(done) if done.is_empty() => Outcome::default(),
         Ok(done) => Outcome {
             done: Some(done),
+            done_notes,
             ..Outcome::default()
         },
         // Nothing to show the page with: "try again in a minute".

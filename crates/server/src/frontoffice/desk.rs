@@ -59,6 +59,9 @@ pub enum DeskError {
     AlreadyLinked,
     #[error("the registration has no e-mail address")]
     NoRegistrationEmail,
+    /// A new login account needs the registration's address for its confirmation.
+    #[error("the registration has no e-mail address for a new login account")]
+    NoEmailForAccount,
     #[error("the registration's e-mail address is already the recovery address")]
     AlreadyRecoveryAddress,
     #[error("the login account is already confirmed")]
@@ -94,6 +97,7 @@ impl DeskError {
             DeskError::NoLoginAccount => "no_login_account",
             DeskError::AlreadyLinked => "already_linked",
             DeskError::NoRegistrationEmail => "no_registration_email",
+            DeskError::NoEmailForAccount => "no_email_for_account",
             DeskError::AlreadyRecoveryAddress => "already_recovery_address",
             DeskError::AlreadyConfirmed => "account_already_confirmed",
             DeskError::NoAccountEmail => "no_account_email",
@@ -221,6 +225,17 @@ pub struct Registered {
     pub can_log_in: bool,
     pub cost_overview: CostOverviewView,
     pub login_account: Option<RegisteredAccount>,
+    pub membership: MembershipView,
+}
+
+/// The answer to "Nieuw inlogaccount genereren" for a registration without one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct GeneratedAccount {
+    /// "Genereren van inlogaccount gelukt".
+    pub message: String,
+    /// Further things the desk should tell the member.
+    pub notes: Vec<String>,
+    pub login_account: RegisteredAccount,
     pub membership: MembershipView,
 }
 
@@ -409,21 +424,10 @@ impl<'a> Desk<'a> {
                     .email
                     .clone()
                     .ok_or_else(|| invalid("email", "email_required_for_account"))?;
-                let (username, generated) = self.free_username(txn, &registration.card_number).await?;
-                let account = txn
-                    .accounts()
-                    .create(NewAccount {
-                        username,
-                        email: Some(email),
-                        status: AccountStatus::Pending,
-                        language: registration.language.code().to_owned(),
-                        password_hash: None,
-                    })
-                    .await
-                    .map_err(|error| match error {
-                        StoreError::Duplicate { .. } => RegisterFailure::UsernameRace,
-                        other => DeskError::from(other).into(),
-                    })?;
+                let (account, generated) = self
+                    .create_pending_account(txn, &registration.card_number, email, registration.language)
+                    .await?
+                    .ok_or(RegisterFailure::UsernameRace)?;
                 (Some(account), generated)
             }
             LoginAccountChoice::Existing(username) => {
@@ -457,26 +461,9 @@ impl<'a> Desk<'a> {
         let mut notes = Vec::new();
         let (message, login_account, action) = match (&registration.login_account, &account) {
             (LoginAccountChoice::New, Some(account)) => {
-                selfservice::send_confirmation(self.state, txn, account)
-                    .await
-                    .map_err(DeskError::from)?;
-                if generated {
-                    notes.push(language.text_with(
-                        "desk-note-username-generated",
-                        &[
-                            ("card", registration.card_number.as_str().to_owned().into()),
-                            ("username", account.username.as_str().to_owned().into()),
-                        ],
-                    ));
-                }
-                notes.push(language.text("desk-note-confirmation-sent"));
-                let registered = RegisteredAccount {
-                    origin: "generated".into(),
-                    username: account.username.as_str().to_owned(),
-                    email: account.email.as_ref().map(|e| e.as_str().to_owned()),
-                    status: account.status.as_str().to_owned(),
-                    username_generated: generated,
-                };
+                let registered = self
+                    .welcome(txn, account, generated, &registration.card_number, &mut notes)
+                    .await?;
                 (
                     language.text("desk-generated"),
                     Some(registered),
@@ -622,6 +609,64 @@ impl<'a> Desk<'a> {
         Err(DeskError::Internal(
             "no free username near the card number".into(),
         ))
+    }
+
+    /// A login account waiting for its confirmation at `email`, named after
+    /// the card number where it can be; `true` when the name had to be
+    /// generated. None when another request took that name first.
+    async fn create_pending_account(
+        &self,
+        txn: &impl Repositories,
+        card: &CardNumber,
+        email: Email,
+        language: Language,
+    ) -> Result<Option<(Account, bool)>, DeskError> {
+        let (username, generated) = self.free_username(txn, card).await?;
+        let created = txn
+            .accounts()
+            .create(NewAccount {
+                username,
+                email: Some(email),
+                status: AccountStatus::Pending,
+                language: language.code().to_owned(),
+                password_hash: None,
+            })
+            .await;
+        match created {
+            Ok(account) => Ok(Some((account, generated))),
+            Err(StoreError::Duplicate { .. }) => Ok(None),
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    /// Sends a new account its confirmation mail; what the desk tells the
+    /// member goes to `notes`.
+    async fn welcome(
+        &self,
+        txn: &impl Repositories,
+        account: &Account,
+        generated: bool,
+        card: &CardNumber,
+        notes: &mut Vec<String>,
+    ) -> Result<RegisteredAccount, DeskError> {
+        selfservice::send_confirmation(self.state, txn, account).await?;
+        if generated {
+            notes.push(self.language.text_with(
+                "desk-note-username-generated",
+                &[
+                    ("card", card.as_str().to_owned().into()),
+                    ("username", account.username.as_str().to_owned().into()),
+                ],
+            ));
+        }
+        notes.push(self.language.text("desk-note-confirmation-sent"));
+        Ok(RegisteredAccount {
+            origin: "generated".into(),
+            username: account.username.as_str().to_owned(),
+            email: account.email.as_ref().map(|e| e.as_str().to_owned()),
+            status: account.status.as_str().to_owned(),
+            username_generated: generated,
+        })
     }
 
     /// The account with `username`, for a registration of someone born on
@@ -774,7 +819,9 @@ impl<'a> Desk<'a> {
         let account = self
             .existing_account(&txn, username, membership.birth_date)
             .await?;
-        txn.memberships().link(membership.id, &account.id).await?;
+        if !txn.memberships().link(membership.id, &account.id).await? {
+            return Err(DeskError::AlreadyLinked);
+        }
         self.tell_of_link(&txn, &account).await?;
         self.audit(
             &txn,
@@ -790,6 +837,69 @@ impl<'a> Desk<'a> {
             ..membership
         };
         Ok(self.view(&linked, Some(&account)))
+    }
+
+    /// "Nieuw inlogaccount genereren" for a registration made without one:
+    /// a login account for the registration's e-mail address, named after
+    /// the card number where it can be, and its confirmation mail in
+    /// `mail_language`. A second request finds the registration linked.
+    pub async fn generate_account(
+        &self,
+        card: &CardNumber,
+        mail_language: Language,
+    ) -> Result<GeneratedAccount, DeskError> {
+        // A lost race for the generated username: try again.
+        for _ in 0..3 {
+            if let Some(generated) = self.generate_account_once(card, mail_language).await? {
+                return Ok(generated);
+            }
+        }
+        Err(DeskError::Internal(
+            "generating an account kept losing races".into(),
+        ))
+    }
+
+    async fn generate_account_once(
+        &self,
+        card: &CardNumber,
+        mail_language: Language,
+    ) -> Result<Option<GeneratedAccount>, DeskError> {
+        let txn = self.state.store.begin().await?;
+        let (membership, current) = self.membership_and_account(&txn, card).await?;
+        if current.is_some() {
+            return Err(DeskError::AlreadyLinked);
+        }
+        let email = membership.email.clone().ok_or(DeskError::NoEmailForAccount)?;
+        let Some((account, generated)) = self
+            .create_pending_account(&txn, card, email, mail_language)
+            .await?
+        else {
+            return Ok(None);
+        };
+        // Another desk may have linked it since it was read: theirs stays.
+        if !txn.memberships().link(membership.id, &account.id).await? {
+            return Err(DeskError::AlreadyLinked);
+        }
+        let mut notes = Vec::new();
+        let login_account = self.welcome(&txn, &account, generated, card, &mut notes).await?;
+        self.audit(
+            &txn,
+            "generate_account",
+            Some(&account),
+            json!({ "card_number": card.as_str(), "username": account.username.as_str() }),
+        )
+        .await?;
+        txn.commit().await?;
+        let linked = Membership {
+            account: Some(account.id),
+            ..membership
+        };
+        Ok(Some(GeneratedAccount {
+            message: self.language.text("desk-generated"),
+            notes,
+            login_account,
+            membership: self.view(&linked, Some(&account)),
+        }))
     }
 
     /// A new e-mail address in the library system (none clears it). Only the

@@ -147,10 +147,7 @@ impl RegistrationRequest {
         );
         let discount = Money::from_cents(self.discount_cents.unwrap_or(0));
         check(discount.is_ok(), "discount_cents", "invalid_discount");
-        let language = match self.language.as_deref() {
-            None | Some("") => Some(Language::default()),
-            Some(code) => Language::from_code(code),
-        };
+        let language = mail_language(self.language.as_deref());
         check(language.is_some(), "language", "invalid_language");
         let username_given = self
             .username
@@ -215,5 +212,14 @@ impl RegistrationRequest {
             }),
             _ => Err(errors),
         }
+    }
+}
+
+/// The member's language for mails as a desk gives it: `nl`, `en`, or none
+/// for Dutch. None when it is neither.
+pub fn mail_language(code: Option<&str>) -> Option<Language> {
+    match code {
+        None | Some("") => Some(Language::default()),
+        Some(code) => Language::from_code(code),
     }
 }

@@ -396,6 +396,169 @@ async fn a_member_who_moved_is_linked_by_the_exact_username_and_the_owner_is_tol
     );
 }
 
+/// Registers `card` at DRE01 with "Nee" ("none") and the address `email`
+/// (empty for none) through the API.
+async fn registered_without_account(app: &TestApp, token: &str, card: &str, email: &str) {
+    let mut request = adult(card, email);
+    request["login_account"] = json!("none");
+    let registered = call(app, token, "POST", "/api/v1/memberships", Some(&request)).await;
+    assert_eq!(registered.status, 201, "{:?}", registered.body);
+}
+
+/// A member registered with "Nee" who later wants to log in gets a new
+/// account: named after the card number, waiting for the confirmation mail
+/// with which the member sets a password. A repeat creates nothing more.
+#[tokio::test]
+async fn a_registration_made_without_an_account_gets_a_new_one_later_once() {
+    let smtp = SmtpServer::start();
+    let app = app_with_mail(&smtp).await;
+    desk_library(&app, "DRE01", "Biblionet Drenthe").await;
+    let token = desk_token(&app, "DRE01", ALL_DESK_SCOPES).await;
+    registered_without_account(&app, &token, "20000031313131", "anna@example.nl").await;
+    let path = "/api/v1/memberships/20000031313131/new-login-account";
+
+    let generated = call(&app, &token, "POST", path, Some(&json!({}))).await;
+
+    assert_eq!(generated.status, 201, "{:?}", generated.body);
+    assert_eq!(generated.body["message"], "Genereren van inlogaccount gelukt");
+    let account = &generated.body["login_account"];
+    assert_eq!(account["origin"], "generated");
+    assert_eq!(account["username"], "20000031313131");
+    assert_eq!(account["email"], "anna@example.nl");
+    assert_eq!(account["status"], "pending");
+    assert_eq!(account["username_generated"], false);
+    assert_eq!(
+        generated.body["membership"]["login_account"]["username"],
+        "20000031313131"
+    );
+    assert_eq!(libraries_of(&app, "20000031313131").await, vec!["DRE01"]);
+    let mail = &smtp.wait_for_async(1).await[0];
+    assert_eq!(mail.to, vec!["anna@example.nl".to_owned()]);
+    let text = text_of(mail);
+    assert!(
+        text.contains("Je inlogaccount is bijna klaar voor gebruik"),
+        "{text}"
+    );
+    let confirm = link_in(&text, &app.url("/confirm?token="));
+    let page = fetch(&app.client, &confirm).await;
+    assert!(page.contains("Stel je wachtwoord in"), "{page}");
+
+    let again = call(&app, &token, "POST", path, Some(&json!({}))).await;
+    assert_eq!(again.status, 409, "{:?}", again.body);
+    assert_eq!(again.body["code"], "already_linked");
+    let anna = Email::parse("anna@example.nl").unwrap();
+    let accounts = app.store.accounts().by_email(&anna).await.unwrap();
+    assert_eq!(accounts.len(), 1, "one account: {accounts:?}");
+    let audit = call(&app, &token, "GET", "/api/v1/audit?limit=10", None).await;
+    let generations = audit
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "generate_account")
+        .count();
+    assert_eq!(generations, 1);
+}
+
+/// What a new account for a registration is refused for, each with its own
+/// answer, and the English mail and the numbered username it can get.
+#[tokio::test]
+async fn a_new_account_for_a_registration_needs_its_address_and_says_what_it_got() {
+    let smtp = SmtpServer::start();
+    let app = app_with_mail(&smtp).await;
+    desk_library(&app, "DRE01", "Biblionet Drenthe").await;
+    member(&app.store, "20000032323232").await;
+    let token = desk_token(&app, "DRE01", ALL_DESK_SCOPES).await;
+    registered_without_account(&app, &token, "20000033333333", "").await;
+    registered_without_account(&app, &token, "20000032323232", "kees@example.nl").await;
+    let generate = |card: &str, body: Value, token: &str| {
+        let path = format!("/api/v1/memberships/{card}/new-login-account");
+        let (app, token) = (&app, token.to_owned());
+        async move { call(app, &token, "POST", &path, Some(&body)).await }
+    };
+
+    let no_address = generate("20000033333333", json!({}), &token).await;
+    assert_eq!(no_address.status, 409, "{:?}", no_address.body);
+    assert_eq!(no_address.body["code"], "no_email_for_account");
+    assert!(
+        no_address.body["title"]
+            .as_str()
+            .unwrap()
+            .contains("Vul eerst het e-mailadres van de inschrijving in"),
+        "{:?}",
+        no_address.body
+    );
+    let unknown = generate("20000034343434", json!({}), &token).await;
+    assert_eq!(unknown.status, 404, "{:?}", unknown.body);
+    let german = generate("20000032323232", json!({"language": "de"}), &token).await;
+    assert_eq!(german.status, 422, "{:?}", german.body);
+    assert_eq!(
+        field_codes(&german),
+        vec![("language".into(), "invalid_language".into())]
+    );
+    let misspelled = generate("20000032323232", json!({"langauge": "en"}), &token).await;
+    assert_eq!(misspelled.status, 422, "{:?}", misspelled.body);
+    let search_only = desk_token(&app, "DRE01", "desk:search desk:link").await;
+    let not_allowed = generate("20000032323232", json!({}), &search_only).await;
+    assert_eq!(not_allowed.status, 403, "{:?}", not_allowed.body);
+    let drenthe = drenthe(&app).await;
+    for card in ["20000033333333", "20000032323232"] {
+        let card = si_domain::CardNumber::parse(card).unwrap();
+        let membership = app.store.memberships().by_card(&drenthe, &card).await.unwrap();
+        assert_eq!(membership.unwrap().account, None, "nothing generated yet");
+    }
+
+    // The card number is someone's username already.
+    let generated = generate("20000032323232", json!({"language": "en"}), &token).await;
+    assert_eq!(generated.status, 201, "{:?}", generated.body);
+    let account = &generated.body["login_account"];
+    assert_eq!(account["username"], "20000032323232-2");
+    assert_eq!(account["username_generated"], true);
+    let notes = generated.body["notes"].to_string();
+    assert!(
+        notes.contains("De gebruikersnaam is daarom 20000032323232-2"),
+        "{notes}"
+    );
+    let mail = &smtp.wait_for_async(1).await[0];
+    assert_eq!(mail.to, vec!["kees@example.nl".to_owned()]);
+    let text = text_of(mail);
+    assert!(
+        text.contains("Your login account is almost ready to use"),
+        "{text}"
+    );
+}
+
+/// Two desks (or a double click) generate an account for the same
+/// registration at once: one account, the others told it has one.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_account_asked_for_at_once_from_six_connections_is_made_once() {
+    let app = spawn_app().await;
+    desk_library(&app, "DRE01", "Biblionet Drenthe").await;
+    let token = desk_token(&app, "DRE01", ALL_DESK_SCOPES).await;
+    registered_without_account(&app, &token, "20000035353535", "duo@example.nl").await;
+    let path = "/api/v1/memberships/20000035353535/new-login-account";
+    let empty = json!({});
+
+    let answers =
+        futures_util::future::join_all((0..6).map(|_| call(&app, &token, "POST", path, Some(&empty)))).await;
+
+    let mut statuses: Vec<u16> = answers.iter().map(|answer| answer.status).collect();
+    statuses.sort_unstable();
+    assert_eq!(
+        statuses,
+        [201, 409, 409, 409, 409, 409],
+        "{:?}",
+        answers.iter().map(|a| &a.body).collect::<Vec<_>>()
+    );
+    let duo = Email::parse("duo@example.nl").unwrap();
+    let accounts = app.store.accounts().by_email(&duo).await.unwrap();
+    assert_eq!(accounts.len(), 1, "{accounts:?}");
+    assert_eq!(
+        libraries_of(&app, accounts[0].username.as_str()).await,
+        vec!["DRE01"]
+    );
+}
+
 #[tokio::test]
 async fn a_repeated_request_with_the_same_idempotency_key_registers_once() {
     let app = spawn_app().await;
@@ -1151,6 +1314,7 @@ async fn the_openapi_document_describes_every_operation() {
         "/api/v1/memberships",
         "/api/v1/memberships/{card_number}",
         "/api/v1/memberships/{card_number}/login-account",
+        "/api/v1/memberships/{card_number}/new-login-account",
         "/api/v1/memberships/{card_number}/recovery-email-reset",
         "/api/v1/memberships/{card_number}/confirmation-mail",
         "/api/v1/memberships/{card_number}/password-reset",
@@ -1598,6 +1762,90 @@ async fn resetting_the_recovery_address_without_one_in_the_registration_says_so(
     assert!(!asked.contains(r#"name="answer" value="ja""#), "{asked}");
 }
 
+/// A member registered at the console with "Nee" changes their mind: the
+/// member page offers "Nieuw inlogaccount genereren" beside linking an
+/// existing account, says where the mail goes, and then shows the account.
+/// Without an address in the registration it says to fill one in first.
+#[tokio::test]
+async fn the_member_page_generates_an_account_for_a_registration_without_one() {
+    let smtp = SmtpServer::start();
+    let app = app_with_mail(&smtp).await;
+    let (staff_browser, page) = staff_at_the_register_page(&app, "DRE01", "Biblionet Drenthe").await;
+    for (card, email) in [("20000036363636", "piet@example.nl"), ("20000037373737", "")] {
+        let mut form = filled_in(&page, card, "Piet Jansen");
+        form.retain(|(name, _)| !["email", "use_account", "idempotency_key"].contains(name));
+        form.extend([("use_account", "nee".into()), ("email", email.into())]);
+        let registered = register_at_drenthe(&app, &staff_browser, &form).await;
+        assert_eq!(registered.status(), 201, "{}", registered.text().await.unwrap());
+    }
+
+    let without_address = fetch(
+        &staff_browser,
+        app.url("/frontoffice/DRE01/members/20000037373737"),
+    )
+    .await;
+    assert!(
+        without_address.contains("Vul eerst het e-mailadres van de inschrijving in."),
+        "{without_address}"
+    );
+    assert!(
+        !without_address.contains("/new-login-account"),
+        "{without_address}"
+    );
+
+    let member_page = app.url("/frontoffice/DRE01/members/20000036363636");
+    let page = fetch(&staff_browser, &member_page).await;
+    assert!(
+        page.contains("<h3 id=\"new-account-heading\">Nieuw inlogaccount genereren</h3>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<h3 id=\"existing-account-heading\">Bestaand inlogaccount gebruiken</h3>"),
+        "{page}"
+    );
+    assert!(page.contains("De klant krijgt een mail op"), "{page}");
+    assert!(page.contains("piet@example.nl"), "{page}");
+    let generated = staff_browser
+        .post(format!("{member_page}/new-login-account"))
+        .form(&[("csrf", hidden_field(&page, "csrf"))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(generated.status(), 200);
+    let generated = generated.text().await.unwrap();
+    assert!(
+        generated.contains("<p>Genereren van inlogaccount gelukt</p>"),
+        "{generated}"
+    );
+    assert!(
+        generated.contains("Laat de klant in de map met ongewenste mail (spam) kijken."),
+        "{generated}"
+    );
+    assert!(
+        generated.contains("<dd>20000036363636</dd>"),
+        "the username: {generated}"
+    );
+    assert!(!generated.contains("/new-login-account"), "{generated}");
+    let mail = &smtp.wait_for_async(1).await[0];
+    assert_eq!(mail.to, vec!["piet@example.nl".to_owned()]);
+
+    // The same form sent again (a double click, the back button).
+    let again = staff_browser
+        .post(format!("{member_page}/new-login-account"))
+        .form(&[("csrf", hidden_field(&page, "csrf"))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 409);
+    let again = again.text().await.unwrap();
+    assert!(
+        again.contains("Deze inschrijving is al gekoppeld aan een inlogaccount."),
+        "{again}"
+    );
+    let piet = Email::parse("piet@example.nl").unwrap();
+    assert_eq!(app.store.accounts().by_email(&piet).await.unwrap().len(), 1);
+}
+
 /// After an action the address bar shows the action's address: opened
 /// again as a page (Enter, a new tab) it leads back to the member page
 /// instead of "this is not possible here"; an address no action has is not
@@ -1618,6 +1866,7 @@ async fn an_action_address_opened_as_a_page_goes_back_to_the_member() {
         "email",
         "password-reset",
         "login-account",
+        "new-login-account",
     ] {
         let opened = staff_browser
             .get(app.url(&format!("{member_page}/{action}")))

@@ -12,7 +12,7 @@ use thirtyfour::{Key, WebDriver, prelude::By};
 
 use crate::{
     browser::{Browser, click, expect_text, follow, sideways_overflow, type_into},
-    desk::{desk_library, libraries_of},
+    desk::{ALL_DESK_SCOPES, adult, call, desk_library, desk_token, libraries_of},
     interop::{PASSWORD, member},
     selfservice::{app_with_mail, text_of},
     smtp::SmtpServer,
@@ -287,6 +287,57 @@ async fn desk_staff_register_a_new_member_and_link_one_who_moved() {
     click(driver, "form[action$='/password-reset'] button").await;
     expect_text(driver, "[role=alert]", "Wachtwoord vergeten?", false).await;
     browser.assert_accessible("desk: password reset refused").await;
+    browser.stop().await;
+    app.stop().await;
+}
+
+/// A member registered with "Nee" by the library system later wants to log
+/// in: the member page generates the account, by keyboard alone.
+// A multi-threaded runtime: the driver's session ends from its own task.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_member_registered_without_an_account_gets_one_at_the_member_page() {
+    let smtp = SmtpServer::start();
+    let app = app_with_mail(&smtp).await;
+    desk_library(&app, "DRE01", "Biblionet Drenthe").await;
+    let staff = staff(&app, &["DRE01"]).await;
+    let token = desk_token(&app, "DRE01", ALL_DESK_SCOPES).await;
+    let mut request = adult("20000038383838", "anna@example.nl");
+    request["login_account"] = serde_json::json!("none");
+    let registered = call(&app, &token, "POST", "/api/v1/memberships", Some(&request)).await;
+    assert_eq!(registered.status, 201, "{:?}", registered.body);
+    let browser = Browser::start("nl-NL", 1280, 1000, 1.0).await;
+    let driver = browser.driver();
+
+    driver.goto(app.url("/frontoffice")).await.unwrap();
+    log_in(&browser, staff).await;
+    browser.expect_heading("Klantenadministratie").await;
+    driver
+        .goto(app.url("/frontoffice/DRE01/members/20000038383838"))
+        .await
+        .unwrap();
+    browser.expect_heading("Anna de Boer").await;
+    expect_text(driver, "#new-account-hint", "anna@example.nl", false).await;
+    browser
+        .assert_accessible("desk: registration without an account")
+        .await;
+    browser.screenshot("desk-member-without-account-nl").await;
+    let generate = driver
+        .find(By::Css("form[action$='/new-login-account'] button"))
+        .await
+        .unwrap();
+    generate.send_keys(Key::Enter).await.unwrap();
+    expect_text(
+        driver,
+        "[role=status]",
+        "Genereren van inlogaccount gelukt",
+        false,
+    )
+    .await;
+    expect_text(driver, "#account-heading + dl.facts", "20000038383838", false).await;
+    browser.assert_accessible("desk: account generated").await;
+    let mail = &smtp.wait_for_async(1).await[0];
+    assert_eq!(mail.to, vec!["anna@example.nl".to_owned()]);
+    assert!(text_of(mail).contains("Bevestigen"));
     browser.stop().await;
     app.stop().await;
 }

@@ -435,11 +435,16 @@ async fn one_account_can_hold_memberships_at_several_libraries() {
         .create(new_account("20000000000001", Some("ouders@example.nl")))
         .await
         .unwrap();
-    store
-        .memberships()
-        .link(without_account.id, &account.id)
+    let linked = store.memberships().link(without_account.id, &account.id).await;
+    assert!(linked.unwrap());
+    // A second link (another desk, a moment later) leaves the first.
+    let other = store
+        .accounts()
+        .create(new_account("20000000000001-2", Some("ander@example.nl")))
         .await
         .unwrap();
+    let relinked = store.memberships().link(without_account.id, &other.id).await;
+    assert!(!relinked.unwrap(), "the first link stays");
     // The same card number at another library is another registration.
     register(&store, &groningen, "20000000000001", Some(account.id))
         .await
