@@ -21,15 +21,15 @@ use si_store::{
     throttle::ThrottlePolicy,
 };
 
-use super::new_password::RESET_PATH;
+use super::{login_return::LoginReturn, new_password::RESET_PATH};
 use crate::{
-    app::AppState,
+    app::{AppState, ReturnTo},
     http::{
         client_address::ClientAddress,
         csrf::{self, FormToken},
         error::{PageError, other},
         i18n::Language,
-        page_query::PageForm,
+        page_query::{PageForm, PageQuery},
     },
     mail::{self, Mail},
     oidc::login::{retry_after, throttled_message},
@@ -51,6 +51,9 @@ struct ForgotPage {
     value: String,
     error: Option<String>,
     csrf: String,
+    /// The `return` field: the sign-in's login page, or empty.
+    login_return: String,
+    login_page: String,
 }
 
 /// The one field a forgot page asks for.
@@ -69,6 +72,7 @@ struct CheckMailPage {
     other_lang: Language,
     return_to: String,
     message: String,
+    login_page: String,
 }
 
 #[derive(Deserialize)]
@@ -79,6 +83,9 @@ pub struct ForgotForm {
     username: String,
     #[serde(default)]
     email: String,
+    /// The login page of the sign-in that sent the member here.
+    #[serde(default, rename = "return")]
+    login_return: String,
 }
 
 /// What the member forgot.
@@ -95,9 +102,18 @@ impl Forgotten {
             Forgotten::Username => USERNAME_PATH,
         }
     }
+}
 
+/// A forgot page as the member came to it: what was forgotten, and the way
+/// back to the sign-in that sent them, if one did.
+struct Forgot {
+    what: Forgotten,
+    back: LoginReturn,
+}
+
+impl Forgot {
     fn page(
-        self,
+        &self,
         state: &AppState,
         language: Language,
         headers: &HeaderMap,
@@ -106,7 +122,7 @@ impl Forgotten {
         status: StatusCode,
     ) -> Response {
         let minutes = FluentValue::from(state.config.selfservice.reset_link_minutes);
-        let (title, intro, field) = match self {
+        let (title, intro, field) = match self.what {
             Forgotten::Password => (
                 language.text("forgot-password-title"),
                 language.text_with("forgot-password-intro", &[("minutes", minutes)]),
@@ -134,20 +150,22 @@ impl Forgotten {
         let page = ForgotPage {
             lang: language,
             other_lang: other(language),
-            return_to: self.path().to_owned(),
+            return_to: self.back.add_to(self.what.path(), None),
             title,
             intro,
-            action: self.path(),
+            action: self.what.path(),
             field,
             value,
             error,
             csrf: csrf.token.clone(),
+            login_return: self.back.field().to_owned(),
+            login_page: self.back.login_page().to_owned(),
         };
         csrf.attach((status, page).into_response())
     }
 
-    fn check_mail(self, state: &AppState, language: Language) -> Response {
-        let message = match self {
+    fn check_mail(&self, state: &AppState, language: Language) -> Response {
+        let message = match self.what {
             Forgotten::Password => language.text_with(
                 "check-mail-password",
                 &[(
@@ -160,8 +178,9 @@ impl Forgotten {
         CheckMailPage {
             lang: language,
             other_lang: other(language),
-            return_to: self.path().to_owned(),
+            return_to: self.back.add_to(self.what.path(), None),
             message,
+            login_page: self.back.login_page().to_owned(),
         }
         .into_response()
     }
@@ -171,16 +190,26 @@ pub async fn show_password(
     State(state): State<AppState>,
     language: Language,
     headers: HeaderMap,
+    PageQuery(came_from): PageQuery<ReturnTo>,
 ) -> Response {
-    Forgotten::Password.page(&state, language, &headers, String::new(), None, StatusCode::OK)
+    let forgot = Forgot {
+        what: Forgotten::Password,
+        back: LoginReturn::from_given(came_from.path.as_deref()),
+    };
+    forgot.page(&state, language, &headers, String::new(), None, StatusCode::OK)
 }
 
 pub async fn show_username(
     State(state): State<AppState>,
     language: Language,
     headers: HeaderMap,
+    PageQuery(came_from): PageQuery<ReturnTo>,
 ) -> Response {
-    Forgotten::Username.page(&state, language, &headers, String::new(), None, StatusCode::OK)
+    let forgot = Forgot {
+        what: Forgotten::Username,
+        back: LoginReturn::from_given(came_from.path.as_deref()),
+    };
+    forgot.page(&state, language, &headers, String::new(), None, StatusCode::OK)
 }
 
 pub async fn request_password(
@@ -220,13 +249,17 @@ async fn request(
     forgotten: Forgotten,
     Asked { form, from }: Asked,
 ) -> Result<Response, PageError> {
+    let forgot = Forgot {
+        what: forgotten,
+        back: LoginReturn::from_given(Some(&form.login_return)),
+    };
     let (typed, max_length) = match forgotten {
         Forgotten::Password => (form.username, 80),
         Forgotten::Username => (form.email, 254),
     };
     let typed: String = typed.trim().chars().take(max_length).collect();
     let refuse = |key: &str| {
-        Ok(forgotten.page(
+        Ok(forgot.page(
             &state,
             language,
             headers,
@@ -238,7 +271,7 @@ async fn request(
     if !csrf::is_valid(headers, &form.csrf) {
         return refuse("login-expired-form");
     }
-    if let Some(wait) = too_often_from(&state, language, headers, forgotten, &from, &typed).await? {
+    if let Some(wait) = too_often_from(&state, language, headers, &forgot, &from, &typed).await? {
         return Ok(wait);
     }
     let background = state.clone();
@@ -247,8 +280,9 @@ async fn request(
             if typed.is_empty() {
                 return refuse("forgot-username-missing");
             }
+            let back = forgot.back.clone();
             tokio::spawn(async move {
-                if let Err(err) = mail_reset_link(&background, &typed, language).await {
+                if let Err(err) = mail_reset_link(&background, &typed, language, &back).await {
                     tracing::error!("a reset link could not be queued: {err}");
                 }
             });
@@ -264,7 +298,7 @@ async fn request(
             });
         }
     }
-    Ok(forgotten.check_mail(&state, language))
+    Ok(forgot.check_mail(&state, language))
 }
 
 /// Recovery requests from one address (an IPv6 /64): 30 at once, then one
@@ -283,7 +317,7 @@ async fn too_often_from(
     state: &AppState,
     language: Language,
     headers: &HeaderMap,
-    forgotten: Forgotten,
+    forgot: &Forgot,
     from: &ClientAddress,
     typed: &str,
 ) -> Result<Option<Response>, PageError> {
@@ -302,7 +336,7 @@ async fn too_often_from(
     let now = state.clock().now();
     let says = throttled_message(language, "forgot-throttled-address", now, until);
     let status = StatusCode::TOO_MANY_REQUESTS;
-    let mut wait = forgotten.page(state, language, headers, typed.to_owned(), Some(says), status);
+    let mut wait = forgot.page(state, language, headers, typed.to_owned(), Some(says), status);
     wait.headers_mut()
         .insert(header::RETRY_AFTER, retry_after(now, until));
     Ok(Some(wait))
@@ -345,7 +379,13 @@ enum QueueError {
 
 /// A reset link to the account's recovery address, if there is such an
 /// account and it may log in (a pending account proves its address this way).
-async fn mail_reset_link(state: &AppState, typed: &str, asked_in: Language) -> Result<(), QueueError> {
+/// The link carries the way `back` to the sign-in that sent the member.
+async fn mail_reset_link(
+    state: &AppState,
+    typed: &str,
+    asked_in: Language,
+    back: &LoginReturn,
+) -> Result<(), QueueError> {
     let Ok(username) = Username::parse(typed) else {
         return Ok(());
     };
@@ -381,7 +421,11 @@ async fn mail_reset_link(state: &AppState, typed: &str, asked_in: Language) -> R
         asked_in,
         &Mail::ForgotPassword {
             username: account.username.as_str().to_owned(),
-            link: format!("{}{RESET_PATH}?token={}", state.public_url, token.expose()),
+            link: format!(
+                "{}{}",
+                state.public_url,
+                back.add_to(RESET_PATH, Some(token.expose()))
+            ),
             valid_minutes: minutes,
         },
     )

@@ -6,6 +6,7 @@
 mod account;
 mod forgot;
 mod help;
+mod login_return;
 mod new_password;
 
 use askama::Template;

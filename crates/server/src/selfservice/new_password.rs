@@ -23,7 +23,7 @@ use si_store::{
     accounts::Account,
 };
 
-use super::{ACCOUNT_PATH, NoticePage, dead_link_status, forgot};
+use super::{ACCOUNT_PATH, NoticePage, dead_link_status, forgot, login_return::LoginReturn};
 use crate::http::page_query::{PageForm, PageQuery};
 use crate::{
     app::AppState,
@@ -51,6 +51,8 @@ struct SetPasswordPage {
     action: &'static str,
     csrf: String,
     token: String,
+    /// The `return` field: the login page of the sign-in that asked for the reset, or empty.
+    login_return: String,
     username: String,
     username_line: String,
     fields: PasswordFields,
@@ -114,6 +116,8 @@ const NOT_SAME: &str = "password-not-same";
 pub struct LinkQuery {
     #[serde(default)]
     token: String,
+    #[serde(default, rename = "return")]
+    login_return: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -122,10 +126,33 @@ pub struct NewPasswordForm {
     csrf: String,
     #[serde(default)]
     token: String,
+    #[serde(default, rename = "return")]
+    login_return: String,
     #[serde(default)]
     password: String,
     #[serde(default)]
     repeat: String,
+}
+
+/// The mailed link that brought the member here: its token and, for a
+/// reset asked for from a website's sign-in, the way back to it.
+struct MailedLink {
+    token: String,
+    back: LoginReturn,
+}
+
+impl MailedLink {
+    fn new(flow: Flow, token: &str, login_return: Option<&str>) -> Self {
+        let back = match flow {
+            Flow::Reset => LoginReturn::from_given(login_return),
+            // A confirmation logs the member in and shows the account.
+            Flow::Confirm => LoginReturn::default(),
+        };
+        Self {
+            token: token.to_owned(),
+            back,
+        }
+    }
 }
 
 /// Which mailed link brought the member here.
@@ -160,7 +187,8 @@ pub async fn show_confirm(
     headers: HeaderMap,
     PageQuery(query): PageQuery<LinkQuery>,
 ) -> Result<Response, PageError> {
-    show(&state, language, &headers, Flow::Confirm, query.token).await
+    let link = MailedLink::new(Flow::Confirm, &query.token, None);
+    show(&state, language, &headers, Flow::Confirm, link).await
 }
 
 pub async fn show_reset(
@@ -169,7 +197,8 @@ pub async fn show_reset(
     headers: HeaderMap,
     PageQuery(query): PageQuery<LinkQuery>,
 ) -> Result<Response, PageError> {
-    show(&state, language, &headers, Flow::Reset, query.token).await
+    let link = MailedLink::new(Flow::Reset, &query.token, query.login_return.as_deref());
+    show(&state, language, &headers, Flow::Reset, link).await
 }
 
 pub async fn submit_confirm(
@@ -195,18 +224,18 @@ async fn show(
     language: Language,
     headers: &HeaderMap,
     flow: Flow,
-    token: String,
+    link: MailedLink,
 ) -> Result<Response, PageError> {
-    let account = match linked_account(state, language, flow, &token).await? {
+    let account = match linked_account(state, language, flow, &link.token).await? {
         Ok(account) => account,
-        Err(dead) => return Ok(link_not_usable(language, headers, flow, &token, dead)),
+        Err(dead) => return Ok(link_not_usable(language, headers, flow, &link, dead)),
     };
     Ok(page(
         language,
         headers,
         flow,
         &account,
-        &token,
+        &link,
         &[],
         StatusCode::OK,
     ))
@@ -219,9 +248,10 @@ async fn submit(
     flow: Flow,
     form: NewPasswordForm,
 ) -> Result<Response, PageError> {
-    let account = match linked_account(state, language, flow, &form.token).await? {
+    let link = MailedLink::new(flow, &form.token, Some(&form.login_return));
+    let account = match linked_account(state, language, flow, &link.token).await? {
         Ok(account) => account,
-        Err(dead) => return Ok(link_not_usable(language, headers, flow, &form.token, dead)),
+        Err(dead) => return Ok(link_not_usable(language, headers, flow, &link, dead)),
     };
     let again = |problems: &[&str]| {
         page(
@@ -229,7 +259,7 @@ async fn submit(
             headers,
             flow,
             &account,
-            &form.token,
+            &link,
             problems,
             StatusCode::BAD_REQUEST,
         )
@@ -257,7 +287,7 @@ async fn submit(
             headers,
             flow,
             &account,
-            &form.token,
+            &link,
             &["login-busy"],
             StatusCode::SERVICE_UNAVAILABLE,
         );
@@ -270,7 +300,7 @@ async fn submit(
         .await
         .map_err(|e| PageError::internal(language, &e))?;
     drop(admission);
-    let changed = set_password(state, flow, &form.token, &account, hash)
+    let changed = set_password(state, flow, &link.token, &account, hash)
         .await
         .map_err(|e| PageError::internal(language, &e))?;
     // Spent meanwhile, by the same link sent twice at once.
@@ -279,7 +309,7 @@ async fn submit(
             language,
             headers,
             flow,
-            &form.token,
+            &link,
             DeadLink::Link(LinkState::Used(account.id)),
         ));
     }
@@ -290,7 +320,7 @@ async fn submit(
             "password-changed-title",
             "password-changed-body",
         )
-        .with_link("/login", "help-back-to-login")
+        .with_link(link.back.login_page(), "help-back-to-login")
         .into_response()),
         Flow::Confirm => {
             // Logged in as at the login page: another member's session in
@@ -343,7 +373,7 @@ pub async fn resend_confirmation(
             language,
             &headers,
             Flow::Confirm,
-            &form.token,
+            &MailedLink::new(Flow::Confirm, &form.token, None),
             DeadLink::Link(found),
         ));
     };
@@ -548,13 +578,13 @@ pub(super) fn acceptable(
     Ok(password)
 }
 
-/// The page for the link `token`, with `problems` (text keys) of the last try.
+/// The page for `link`, with `problems` (text keys) of the last try.
 fn page(
     language: Language,
     headers: &HeaderMap,
     flow: Flow,
     account: &Account,
-    token: &str,
+    link: &MailedLink,
     problems: &[&str],
     status: StatusCode,
 ) -> Response {
@@ -563,10 +593,11 @@ fn page(
     let page = SetPasswordPage {
         lang: language,
         other_lang: other(language),
-        return_to: format!("{}?token={token}", flow.path()),
+        return_to: link.back.add_to(flow.path(), Some(&link.token)),
         action: flow.path(),
         csrf: csrf.token.clone(),
-        token: token.to_owned(),
+        token: link.token.clone(),
+        login_return: link.back.field().to_owned(),
         username_line: language.text_with("set-password-for", &[("username", username.clone().into())]),
         username,
         fields: PasswordFields::new(language, problems, true),
@@ -581,14 +612,14 @@ fn link_not_usable(
     language: Language,
     headers: &HeaderMap,
     flow: Flow,
-    token: &str,
+    link: &MailedLink,
     dead: DeadLink,
 ) -> Response {
     let status = match &dead {
         DeadLink::Link(found) => dead_link_status(found),
         DeadLink::AccountDisabled | DeadLink::Superseded => StatusCode::GONE,
     };
-    let mut response = what_to_do_instead(language, headers, flow, token, dead);
+    let mut response = what_to_do_instead(language, headers, flow, link, dead);
     *response.status_mut() = status;
     response
 }
@@ -597,9 +628,11 @@ fn what_to_do_instead(
     language: Language,
     headers: &HeaderMap,
     flow: Flow,
-    token: &str,
+    link: &MailedLink,
     dead: DeadLink,
 ) -> Response {
+    let token = &link.token;
+    let new_mail = link.back.add_to(forgot::PASSWORD_PATH, None);
     let found = match dead {
         DeadLink::Link(found) => found,
         DeadLink::AccountDisabled => {
@@ -655,7 +688,7 @@ fn what_to_do_instead(
             "link-unknown-title",
             "reset-unknown-body",
         )
-        .with_link(forgot::PASSWORD_PATH, "link-expired-new-mail")
+        .with_link(&new_mail, "link-expired-new-mail")
         .into_response(),
         (Flow::Reset, _) => NoticePage::new(
             language,
@@ -663,7 +696,7 @@ fn what_to_do_instead(
             "link-expired-title",
             "link-expired-body",
         )
-        .with_link(forgot::PASSWORD_PATH, "link-expired-new-mail")
+        .with_link(&new_mail, "link-expired-new-mail")
         .into_response(),
     }
 }

@@ -215,8 +215,13 @@ impl LoginForm {
         if !location.starts_with("/login") {
             return Err(location);
         }
+        Ok(Self::open_page(app, browser, &location).await)
+    }
+
+    /// The login page at `path` (`/login?…`).
+    pub async fn open_page(app: &TestApp, browser: &reqwest::Client, path: &str) -> Self {
         let page = browser
-            .get(app.url(&location))
+            .get(app.url(path))
             .send()
             .await
             .unwrap()
@@ -224,10 +229,10 @@ impl LoginForm {
             .await
             .unwrap();
         assert!(page.contains("<h1>Inloggen</h1>"), "{page}");
-        Ok(Self {
+        Self {
             csrf: hidden_field(&page, "csrf"),
             request: hidden_field(&page, "request"),
-        })
+        }
     }
 
     pub fn filled(&self, username: &str, password: &str) -> [(&'static str, String); 4] {

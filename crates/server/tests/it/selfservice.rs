@@ -16,8 +16,8 @@ use single_identity::oidc::clients::{ClientKind, GrantType, IdTokenAlgorithm};
 
 use crate::{
     interop::{
-        PASSWORD, REDIRECT_URI, browser, hidden_field, log_in_through, member, press_log_out, query_value,
-        register, register_with_grants,
+        LoginForm, PASSWORD, REDIRECT_URI, browser, hidden_field, log_in_through, member, press_log_out,
+        query_value, register, register_with_grants,
     },
     smtp::{ReceivedMail, SmtpServer},
     support::{TestApp, spawn_app, spawn_app_with},
@@ -335,6 +335,113 @@ async fn a_forgotten_password_is_replaced_once_through_the_mailed_link() {
     assert_eq!(status, 200, "{page}");
     let received = smtp.wait_for_async(3).await;
     assert_eq!(subject_of(&received[2]), "Choose a new password");
+    app.stop().await;
+}
+
+/// Where the link with `text` on `page` leads, as a browser reads it.
+fn link_with_text(page: &str, text: &str) -> String {
+    let text_at = page
+        .find(&format!(">{text}</a>"))
+        .unwrap_or_else(|| panic!("no link {text} in {page}"));
+    let start = page[..text_at].rfind("href=\"").unwrap() + "href=\"".len();
+    let end = start + page[start..].find('"').unwrap();
+    page[start..end]
+        .replace("&#38;", "&")
+        .replace("&amp;", "&")
+        .replace("&#61;", "=")
+        .replace("&#43;", "+")
+}
+
+/// "Wachtwoord vergeten?" on a website's sign-in: the way back to that
+/// sign-in travels through the forgot page and the mailed link, so that
+/// after the new password the member logs in and lands on the website,
+/// not on the account page.
+#[tokio::test]
+async fn a_password_forgotten_at_a_websites_login_leads_back_to_that_website() {
+    let smtp = SmtpServer::start();
+    let app = app_with_mail(&smtp).await;
+    member(&app.store, "sanne").await;
+    let (client_id, _) = register(&app, ClientKind::Confidential, IdTokenAlgorithm::Es256).await;
+    let member_browser = browser();
+    let sign_in = member_browser
+        .get(authorize_url(&app, &client_id))
+        .send()
+        .await
+        .unwrap();
+    let login_path = sign_in.headers()["location"].to_str().unwrap().to_owned();
+    assert!(login_path.starts_with("/login?"), "{login_path}");
+    let login_page = fetch(&member_browser, app.url(&login_path)).await;
+
+    let forgot_path = link_with_text(&login_page, "Wachtwoord vergeten?");
+    assert!(
+        forgot_path.starts_with("/forgot-password?return="),
+        "{forgot_path}"
+    );
+    let forgot_page = fetch(&member_browser, app.url(&forgot_path)).await;
+    assert_eq!(link_with_text(&forgot_page, "Naar de loginpagina"), login_path);
+    let asked = member_browser
+        .post(app.url("/forgot-password"))
+        .form(&[
+            ("csrf", hidden_field(&forgot_page, "csrf")),
+            ("return", hidden_field(&forgot_page, "return")),
+            ("username", "sanne".into()),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(asked.contains("Kijk in je mail"), "{asked}");
+    assert_eq!(link_with_text(&asked, "Naar de loginpagina"), login_path);
+    let received = smtp.wait_for_async(1).await;
+    let link = link_in(&text_of(&received[0]), &app.url("/reset-password?token="));
+    assert_eq!(query_value(&link, "return").as_deref(), Some(login_path.as_str()));
+
+    let page = fetch(&member_browser, &link).await;
+    assert!(page.contains("Stel je wachtwoord in"), "{page}");
+    let changed = member_browser
+        .post(app.url("/reset-password"))
+        .form(&[
+            ("csrf", hidden_field(&page, "csrf")),
+            ("token", hidden_field(&page, "token")),
+            ("return", hidden_field(&page, "return")),
+            ("password", NEW_PASSWORD.into()),
+            ("repeat", NEW_PASSWORD.into()),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(changed.contains("Je wachtwoord is gewijzigd"), "{changed}");
+    let back = link_with_text(&changed, "Naar de loginpagina");
+    assert_eq!(back, login_path);
+
+    let form = LoginForm::open_page(&app, &member_browser, &back).await;
+    let logged_in = member_browser
+        .post(app.url("/login"))
+        .form(&form.filled("sanne", NEW_PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logged_in.status(), 303);
+    let website = logged_in.headers()["location"].to_str().unwrap();
+    assert!(
+        website.starts_with(REDIRECT_URI),
+        "back at the website: {website}"
+    );
+    assert!(query_value(website, "code").is_some(), "{website}");
+
+    // Only a login page of this site rides along; anything else is dropped.
+    let elsewhere = fetch(
+        &member_browser,
+        app.url("/forgot-password?return=https%3A%2F%2Fevil.example%2Flogin%3Fx%3D1"),
+    )
+    .await;
+    assert_eq!(link_with_text(&elsewhere, "Naar de loginpagina"), "/login");
+    assert!(!elsewhere.contains("evil.example"), "{elsewhere}");
     app.stop().await;
 }
 
