@@ -124,6 +124,24 @@ impl<'c, C: ConnectionTrait> AccountLinks<'c, C> {
         Ok(())
     }
 
+    /// Whether a link of `kind` that is still open was issued to the account
+    /// at `since` or later.
+    pub async fn open_one_issued_since(
+        &self,
+        account: &AccountId,
+        kind: LinkKind,
+        since: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let found = account_link::Entity::find()
+            .filter(account_link::Column::AccountId.eq(account.to_string()))
+            .filter(account_link::Column::Purpose.eq(kind.as_str()))
+            .filter(account_link::Column::CreatedAt.gte(to_millis(since)))
+            .filter(account_link::Column::UsedAt.is_null())
+            .one(self.conn)
+            .await?;
+        Ok(found.is_some())
+    }
+
     /// The link's state, without using it (to show its page).
     pub async fn check(&self, token_digest: &str, kind: LinkKind) -> Result<LinkState, StoreError> {
         let Some(row) = account_link::Entity::find_by_id(token_digest.to_owned())

@@ -277,6 +277,7 @@ desk-status-active = Active
 desk-status-disabled = Blocked
 desk-resend = Send the confirmation mail again
 desk-resent = The confirmation mail was sent again, with a new link. No mail? Ask the member to look in the junk (spam) folder.
+desk-resent-just-now = A confirmation mail was sent less than a minute ago, so no second one goes. No mail? Ask the member to look in the junk (spam) folder, or try again in a minute.
 desk-reset-recovery = Reset recovery e-mail address
 desk-reset-question = The recovery e-mail address becomes the address in the registration: { $email }. The member gets a mail there to confirm it. Do you want to continue?
 desk-password-reset = Reset password

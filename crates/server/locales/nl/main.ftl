@@ -277,6 +277,7 @@ desk-status-active = Actief
 desk-status-disabled = Geblokkeerd
 desk-resend = Bevestigingsmail opnieuw versturen
 desk-resent = De bevestigingsmail is opnieuw verstuurd, met een nieuwe link. Geen mail gekregen? Laat de klant in de map met ongewenste mail (spam) kijken.
+desk-resent-just-now = Er is minder dan een minuut geleden al een bevestigingsmail verstuurd, dus er gaat geen tweede. Geen mail gekregen? Laat de klant in de map met ongewenste mail (spam) kijken, of probeer het over een minuut opnieuw.
 desk-reset-recovery = Herstel e-mailadres resetten
 desk-reset-question = Het herstel-e-mailadres wordt het e-mailadres uit de inschrijving: { $email }. De klant krijgt daar een mail om het te bevestigen. Wil je doorgaan?
 desk-password-reset = Wachtwoord resetten

@@ -335,7 +335,9 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-/// A JSON body whose every rejection is a problem document.
+/// A JSON object body whose every rejection is a problem document. Only an
+/// object: serde would also read a struct from an array of its fields in
+/// order, which the document does not offer.
 pub struct ApiJson<T>(T);
 
 impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
@@ -346,18 +348,21 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
         let language = Language::from_request_parts(&mut parts, state)
             .await
             .unwrap_or_default();
-        match Json::<T>::from_request(Request::from_parts(parts, body), state).await {
-            Ok(Json(value)) => Ok(ApiJson(value)),
-            Err(rejection) => {
-                let mut problem = Problem::new(
-                    rejection.status(),
-                    "invalid_body",
-                    language.text("desk-api-invalid-body"),
-                );
-                problem.detail = Some(rejection.body_text());
-                Err(problem.into_response())
-            }
-        }
+        let refused = |status: StatusCode, detail: String| {
+            let mut problem = Problem::new(status, "invalid_body", language.text("desk-api-invalid-body"));
+            problem.detail = Some(detail);
+            problem.into_response()
+        };
+        let Json(object) = Json::<serde_json::Map<String, serde_json::Value>>::from_request(
+            Request::from_parts(parts, body),
+            state,
+        )
+        .await
+        .map_err(|rejection| refused(rejection.status(), rejection.body_text()))?;
+        // The detail names the field: "login_account: invalid type: null, …".
+        serde_path_to_error::deserialize(serde_json::Value::Object(object))
+            .map(ApiJson)
+            .map_err(|error| refused(StatusCode::UNPROCESSABLE_ENTITY, error.to_string()))
     }
 }
 
@@ -741,7 +746,8 @@ async fn reset_recovery_email(
 }
 
 /// Sends the confirmation mail of a login account that is not confirmed yet
-/// again, with a new link.
+/// again, with a new link. Within a minute of the last one (a double click)
+/// no second mail goes: the first one's link stays the one that works.
 #[utoipa::path(
     post, path = "/api/v1/memberships/{card_number}/confirmation-mail", tag = "desk",
     security(("library_system" = ["desk:recovery"])),
@@ -765,7 +771,7 @@ async fn resend_confirmation(
     let desk = caller.desk(&state);
     let result = async {
         caller.require("desk:recovery")?;
-        Ok(desk.resend_confirmation(&card_from_path(path)?).await?)
+        Ok(desk.resend_confirmation(&card_from_path(path)?).await?.account)
     }
     .await;
     caller.respond(&desk, StatusCode::ACCEPTED, result)

@@ -978,10 +978,13 @@ pub async fn act(
     };
     let mut done_notes = Vec::new();
     let result: Result<String, DeskError> = match action {
-        MemberAction::ConfirmationMail => desk
-            .resend_confirmation(&parsed)
-            .await
-            .map(|_| language.text("desk-resent")),
+        MemberAction::ConfirmationMail => desk.resend_confirmation(&parsed).await.map(|resent| {
+            language.text(if resent.mailed {
+                "desk-resent"
+            } else {
+                "desk-resent-just-now"
+            })
+        }),
         // Mails of the console's accounts are in Dutch, as its registrations'.
         MemberAction::NewLoginAccount => {
             desk.generate_account(&parsed, Language::default())

@@ -10,6 +10,7 @@ use serde_json::json;
 use si_domain::{AccountStatus, CardNumber, CostError, CostOverview, Email, Username};
 use si_store::{
     Repositories, StoreError,
+    account_links::LinkKind,
     accounts::{Account, NewAccount},
     audit::{AuditFilter, NewAuditEntry},
     catalogue::{Branch, Library, SubscriptionType},
@@ -30,6 +31,9 @@ use crate::{
 
 /// How many numbered names to try when the card number is taken as a username.
 const GENERATED_NAME_ATTEMPTS: u32 = 50;
+
+/// How long after a confirmation mail the desk's "send again" sends none.
+pub const RESEND_PAUSE: time::Duration = time::Duration::minutes(1);
 
 /// Who acts at the desk of which library, in which language answers are given.
 pub struct Desk<'a> {
@@ -108,6 +112,18 @@ impl DeskError {
             DeskError::Unavailable(_) => "unavailable",
             DeskError::Internal(_) => "internal_error",
         }
+    }
+
+    /// A link refused because the username names no account, or one of
+    /// another birth date: what someone guessing a birth date would get.
+    fn is_wrong_guess(&self) -> bool {
+        let DeskError::Invalid(fields) = self else {
+            return false;
+        };
+        fields.iter().any(|field| {
+            field.field == "username"
+                && matches!(field.code, "account_not_found" | "account_of_another_birth_date")
+        })
     }
 
     /// The message for people, in `language`.
@@ -239,6 +255,14 @@ pub struct GeneratedAccount {
     pub membership: MembershipView,
 }
 
+/// The answer to "send the confirmation mail again".
+pub struct Resent {
+    pub account: AccountSummary,
+    /// False when a confirmation mail went less than [`RESEND_PAUSE`] ago:
+    /// that one stands, and no second follows.
+    pub mailed: bool,
+}
+
 /// The answer to a reset of the recovery address.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct RecoveryReset {
@@ -318,17 +342,11 @@ impl<'a> Desk<'a> {
             return Ok(earlier);
         }
         let registration = request.parse().map_err(DeskError::Invalid)?;
-        let link_attempt = match &registration.login_account {
-            LoginAccountChoice::Existing(username) => Some(self.count_link_attempt(username).await?),
-            _ => None,
-        };
-        let registered = self
-            .register_parsed(&registration, idempotency_key, &request_digest)
-            .await?;
-        if let Some(subject) = link_attempt {
-            self.succeeded(&subject).await?;
+        let registering = self.register_parsed(&registration, idempotency_key, &request_digest);
+        match &registration.login_account {
+            LoginAccountChoice::Existing(username) => self.counted_link(username, registering).await,
+            _ => registering.await,
         }
-        Ok(registered)
     }
 
     async fn register_parsed(
@@ -714,11 +732,17 @@ impl<'a> Desk<'a> {
         forgive_every: std::time::Duration::from_secs(60 * 60),
     };
 
-    /// Counts an attempt to link the account named `username` before it is
-    /// made, as a failure until it succeeds: after a few that named another
-    /// birth date (or no account) the username's links wait, so that a birth
-    /// date cannot be found by trying. Its subject, to give the count back.
-    async fn count_link_attempt(&self, username: &Username) -> Result<String, DeskError> {
+    /// Runs `attempt`, a link to the account named `username`, counted as a
+    /// failure before it runs (so that attempts at once count too) and given
+    /// back unless it named no account or one of another birth date: after a
+    /// few such guesses the username's links wait, so that a birth date
+    /// cannot be found by trying. A retry, a lost race or a refused branch
+    /// is no guess and does not count.
+    async fn counted_link<T>(
+        &self,
+        username: &Username,
+        attempt: impl Future<Output = Result<T, DeskError>>,
+    ) -> Result<T, DeskError> {
         let subject = format!("link:{username}");
         let blocked = self
             .state
@@ -728,16 +752,18 @@ impl<'a> Desk<'a> {
             .throttle()
             .charge(&subject, &Self::LINK_POLICY)
             .await?;
-        match blocked {
-            Some(_) => Err(DeskError::LinkAttemptsWait),
-            None => Ok(subject),
+        if blocked.is_some() {
+            return Err(DeskError::LinkAttemptsWait);
         }
-    }
-
-    /// Gives back the count of a link attempt that succeeded.
-    async fn succeeded(&self, subject: &str) -> Result<(), DeskError> {
-        let writer = self.state.store.as_writer().await;
-        Ok(writer.throttle().refund(subject, &Self::LINK_POLICY).await?)
+        let result = attempt.await;
+        if !matches!(&result, Err(error) if error.is_wrong_guess()) {
+            let writer = self.state.store.as_writer().await;
+            if let Err(error) = writer.throttle().refund(&subject, &Self::LINK_POLICY).await {
+                // The attempt's own answer stands; the count is forgiven in time.
+                tracing::warn!(%error, "a link attempt's count was not given back");
+            }
+        }
+        result
     }
 
     /// The account's owner hears that this library now uses the account.
@@ -810,7 +836,15 @@ impl<'a> Desk<'a> {
 
     /// Links this library's membership, which has no account yet, to an existing account.
     pub async fn link(&self, card: &CardNumber, username: &Username) -> Result<MembershipView, DeskError> {
-        let attempt = self.count_link_attempt(username).await?;
+        self.counted_link(username, self.link_uncounted(card, username))
+            .await
+    }
+
+    async fn link_uncounted(
+        &self,
+        card: &CardNumber,
+        username: &Username,
+    ) -> Result<MembershipView, DeskError> {
         let txn = self.state.store.begin().await?;
         let (membership, current) = self.membership_and_account(&txn, card).await?;
         if current.is_some() {
@@ -831,7 +865,6 @@ impl<'a> Desk<'a> {
         )
         .await?;
         txn.commit().await?;
-        self.succeeded(&attempt).await?;
         let linked = Membership {
             account: Some(account.id),
             ..membership
@@ -1002,8 +1035,10 @@ impl<'a> Desk<'a> {
         })
     }
 
-    /// Sends the confirmation mail of a pending account again, with a new link.
-    pub async fn resend_confirmation(&self, card: &CardNumber) -> Result<AccountSummary, DeskError> {
+    /// Sends the confirmation mail of a pending account again, with a new
+    /// link; not when one went less than [`RESEND_PAUSE`] ago (a double
+    /// click, two desks at once), whose link would die by the new one.
+    pub async fn resend_confirmation(&self, card: &CardNumber) -> Result<Resent, DeskError> {
         let txn = self.state.store.begin().await?;
         let (_, account) = self.membership_and_account(&txn, card).await?;
         let account = account.ok_or(DeskError::NoLoginAccount)?;
@@ -1012,6 +1047,19 @@ impl<'a> Desk<'a> {
         }
         if account.email.is_none() {
             return Err(DeskError::NoAccountEmail);
+        }
+        // Two resends at once take turns here (PostgreSQL; SQLite has one writer).
+        txn.accounts().lock(&account.id).await?;
+        let pause_began = self.state.clock().now() - RESEND_PAUSE;
+        if txn
+            .account_links()
+            .open_one_issued_since(&account.id, LinkKind::Confirm, pause_began)
+            .await?
+        {
+            return Ok(Resent {
+                account: AccountSummary::of(&account),
+                mailed: false,
+            });
         }
         selfservice::send_confirmation(self.state, &txn, &account).await?;
         self.audit(
@@ -1022,7 +1070,10 @@ impl<'a> Desk<'a> {
         )
         .await?;
         txn.commit().await?;
-        Ok(AccountSummary::of(&account))
+        Ok(Resent {
+            account: AccountSummary::of(&account),
+            mailed: true,
+        })
     }
 
     /// Staff cannot reset a password; the attempt is logged and refused with

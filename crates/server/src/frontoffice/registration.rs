@@ -215,11 +215,14 @@ impl RegistrationRequest {
     }
 }
 
-/// The member's language for mails as a desk gives it: `nl`, `en`, or none
-/// for Dutch. None when it is neither.
+/// The member's language for mails as a desk gives it: exactly `nl` or
+/// `en`, as the API document says, or none for Dutch. None when it is
+/// anything else.
 pub fn mail_language(code: Option<&str>) -> Option<Language> {
     match code {
-        None | Some("") => Some(Language::default()),
-        Some(code) => Language::from_code(code),
+        None => Some(Language::default()),
+        Some("nl") => Some(Language::Nl),
+        Some("en") => Some(Language::En),
+        Some(_) => None,
     }
 }

@@ -334,6 +334,16 @@ async fn a_member_registered_without_an_account_gets_one_at_the_member_page() {
     )
     .await;
     expect_text(driver, "#account-heading + dl.facts", "20000038383838", false).await;
+    let focus_on_status: bool = driver
+        .execute(
+            "return document.activeElement.getAttribute('role') === 'status';",
+            Vec::new(),
+        )
+        .await
+        .unwrap()
+        .convert()
+        .unwrap();
+    assert!(focus_on_status, "the keyboard's focus is on what happened");
     browser.assert_accessible("desk: account generated").await;
     let mail = &smtp.wait_for_async(1).await[0];
     assert_eq!(mail.to, vec!["anna@example.nl".to_owned()]);
