@@ -139,6 +139,19 @@ impl<'c, C: ConnectionTrait> Memberships<'c, C> {
         Ok(result.rows_affected == 1)
     }
 
+    /// Detaches a membership from `account`; false when it is not attached
+    /// to that account (any more), which then stays as it is.
+    pub async fn unlink(&self, membership_id: i64, account: &AccountId) -> Result<bool, StoreError> {
+        let result = membership::Entity::update_many()
+            .col_expr(membership::Column::AccountId, Option::<String>::None.into())
+            .filter(membership::Column::Id.eq(membership_id))
+            .filter(membership::Column::AccountId.eq(account.to_string()))
+            .exec(self.conn)
+            .await
+            .map_err(|e| StoreError::on_write("membership", e))?;
+        Ok(result.rows_affected == 1)
+    }
+
     /// Replaces the registration's e-mail address (none clears it); the
     /// login account's recovery address is not touched.
     pub async fn set_email(&self, membership_id: i64, email: Option<&Email>) -> Result<(), StoreError> {

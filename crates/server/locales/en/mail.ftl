@@ -96,6 +96,11 @@ mail-linked-subject = Your account is linked to { $library_name }
 mail-linked-intro = Your registration at { $library_name } has been linked to your account { $username }.
 mail-linked-same = You log in there with the same username and password.
 
+## A registration was unlinked from the account
+mail-unlinked-subject = Your account is no longer linked to { $library_name }
+mail-unlinked-intro = { $library_name } has unlinked a registration from your account { $username }.
+mail-unlinked-rest = That registration no longer belongs to your account. Your other registrations, your username and your password stay as they were.
+
 ## Username changed
 mail-username-changed-subject = Your username has been changed
 mail-username-changed-intro = The username of your account has been changed from { $old } to { $new }. From now on, log in with { $new }.

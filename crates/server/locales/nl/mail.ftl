@@ -96,6 +96,11 @@ mail-linked-subject = Je account is gekoppeld aan { $library_name }
 mail-linked-intro = Je inschrijving bij { $library_name } is gekoppeld aan je account { $username }.
 mail-linked-same = Je logt daar in met dezelfde gebruikersnaam en hetzelfde wachtwoord.
 
+## Een inschrijving is van het account losgekoppeld
+mail-unlinked-subject = Je account is losgekoppeld van { $library_name }
+mail-unlinked-intro = { $library_name } heeft een inschrijving losgekoppeld van je account { $username }.
+mail-unlinked-rest = Die inschrijving hoort niet meer bij je account. Je andere inschrijvingen, je gebruikersnaam en je wachtwoord blijven zoals ze waren.
+
 ## Gebruikersnaam gewijzigd
 mail-username-changed-subject = Je gebruikersnaam is veranderd
 mail-username-changed-intro = De gebruikersnaam van je account is veranderd van { $old } in { $new }. Log voortaan in met { $new }.

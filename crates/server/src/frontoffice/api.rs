@@ -95,7 +95,10 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/subscription-types", get(subscription_types))
         .route("/api/v1/memberships", post(register))
         .route("/api/v1/memberships/{card_number}", get(membership))
-        .route("/api/v1/memberships/{card_number}/login-account", post(link))
+        .route(
+            "/api/v1/memberships/{card_number}/login-account",
+            post(link).delete(unlink),
+        )
         .route(
             "/api/v1/memberships/{card_number}/new-login-account",
             post(generate_account),
@@ -126,7 +129,7 @@ pub fn routes() -> Router<AppState> {
         title = "Single Identity desk API",
         version = "1",
         description = "What a library system does at the desk: register members with or without a login \
-account, generate one later, find and link existing accounts, reset the recovery e-mail address and resend the confirmation \
+account, generate one later, find and link existing accounts (and undo a link made by mistake), reset the recovery e-mail address and resend the confirmation \
 mail. Authenticate with an access token from the client_credentials grant of a client bound to your \
 library. Password resets by staff do not exist: members use \"Wachtwoord vergeten\" on the login page."
     ),
@@ -136,6 +139,7 @@ library. Password resets by staff do not exist: members use \"Wachtwoord vergete
         register,
         membership,
         link,
+        unlink,
         generate_account,
         change_registration_email,
         reset_recovery_email,
@@ -182,7 +186,10 @@ pub fn openapi(state: &AppState) -> utoipa::openapi::OpenApi {
             "register members and generate their login accounts; read this library's memberships and catalogue",
         ),
         ("desk:search", "find a login account by its exact username"),
-        ("desk:link", "link a registration to an existing login account"),
+        (
+            "desk:link",
+            "link a registration to an existing login account, or undo that link",
+        ),
         (
             "desk:recovery",
             "reset the recovery e-mail address; resend the confirmation mail",
@@ -611,6 +618,39 @@ async fn link(
         let card = card_from_path(path)?;
         let username = parse_username(&request.username)?;
         Ok(desk.link(&card, &username).await?)
+    }
+    .await;
+    caller.respond(&desk, StatusCode::OK, result)
+}
+
+/// Takes the registration off its login account, for a link made by
+/// mistake (a twin's account, say). The account stays, with its other
+/// registrations; its owner gets a mail about it. The registration can then
+/// be linked to the right account or get a new one.
+#[utoipa::path(
+    delete, path = "/api/v1/memberships/{card_number}/login-account", tag = "desk",
+    security(("library_system" = ["desk:link"])),
+    params(("card_number" = String, Path, description = "The card number", pattern = "^[A-Za-z0-9]{4,32}$", example = "20000012345678")),
+    responses(
+        (status = 200, description = "Unlinked: the registration, without a login account", body = MembershipView),
+        (status = 400, response = Unreadable),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NoSuchMembership),
+        (status = 409, description = "The registration has no login account", body = Problem, content_type = PROBLEM_JSON),
+        (status = 422, response = NotACardNumber),
+        (status = 503, response = Unavailable),
+    )
+)]
+async fn unlink(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: Result<Path<String>, PathRejection>,
+) -> Response {
+    let desk = caller.desk(&state);
+    let result = async {
+        caller.require("desk:link")?;
+        Ok(desk.unlink(&card_from_path(path)?).await?)
     }
     .await;
     caller.respond(&desk, StatusCode::OK, result)

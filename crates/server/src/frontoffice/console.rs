@@ -726,9 +726,8 @@ struct MemberPage {
     refused_link: bool,
     /// What "Nieuw inlogaccount genereren" will do, with the address.
     new_account_hint: String,
-    /// The guide's question before the recovery address is reset.
-    asking: bool,
-    question: String,
+    /// The question asked before an action that cannot be taken back.
+    question: Option<QuestionView>,
     username: String,
     /// The registration's address open for editing, with what was typed.
     editing_email: Option<String>,
@@ -751,7 +750,11 @@ pub async fn member(
 ) -> Result<Response, PageError> {
     let AtDesk { staff, library } = at_desk;
     let outcome = Outcome {
-        asking: ask.as_deref() == Some("recovery-email"),
+        asking: match ask.as_deref() {
+            Some("recovery-email") => Some(Question::RecoveryEmail),
+            Some("unlink") => Some(Question::Unlink),
+            _ => None,
+        },
         email_form: match ask.as_deref() {
             Some("email") => EmailForm::AsItIs,
             _ => EmailForm::Closed,
@@ -771,9 +774,57 @@ struct Outcome {
     refused_link: bool,
     /// Refused because the form had expired, whatever was typed in it.
     expired: bool,
-    asking: bool,
+    asking: Option<Question>,
     username: String,
     email_form: EmailForm,
+}
+
+/// The member page's questions, answered "Ja" or "Nee" before the action.
+#[derive(Clone, Copy, PartialEq)]
+enum Question {
+    /// The guide's question before "Herstel e-mailadres resetten".
+    RecoveryEmail,
+    /// Before a link made by mistake is undone.
+    Unlink,
+}
+
+/// A question as the page shows it: its heading, its words, and the
+/// action "Ja" posts to.
+struct QuestionView {
+    heading: String,
+    text: String,
+    action: &'static str,
+}
+
+impl QuestionView {
+    fn of(question: Question, language: Language, membership: &MembershipView) -> Self {
+        match question {
+            Question::RecoveryEmail => Self {
+                heading: language.text("desk-reset-recovery"),
+                text: language.text_with(
+                    "desk-reset-question",
+                    &[("email", membership.email.clone().unwrap_or_default().into())],
+                ),
+                action: "recovery-email",
+            },
+            Question::Unlink => Self {
+                heading: language.text("desk-unlink"),
+                text: language.text_with(
+                    "desk-unlink-question",
+                    &[(
+                        "username",
+                        membership
+                            .login_account
+                            .as_ref()
+                            .map(|account| account.username.clone())
+                            .unwrap_or_default()
+                            .into(),
+                    )],
+                ),
+                action: "unlink",
+            },
+        }
+    }
 }
 
 /// The form for the registration's e-mail address.
@@ -820,7 +871,7 @@ async fn member_page(
     };
     // Without an address in the registration there is nothing to ask about:
     // the page says so at once, as answering "Ja" would.
-    let outcome = if outcome.asking && membership.email.is_none() {
+    let outcome = if outcome.asking == Some(Question::RecoveryEmail) && membership.email.is_none() {
         let no_address = DeskError::NoRegistrationEmail;
         Outcome {
             refused: Some((refusal_status(&no_address), refusal(&desk, language, &no_address))),
@@ -845,6 +896,11 @@ async fn member_page(
             .unwrap_or_else(|_| membership.subscription_type.clone()),
         Err(_) => membership.subscription_type.clone(),
     };
+    // Both questions are about the login account: none without one.
+    let question = outcome
+        .asking
+        .filter(|_| membership.login_account.is_some())
+        .map(|question| QuestionView::of(question, language, &membership));
     let page = MemberPage {
         subscription,
         frame: frame(&token, staff, library),
@@ -854,12 +910,11 @@ async fn member_page(
         birth_date: date(&membership.birth_date),
         valid_until: date(&membership.valid_until),
         membership,
-        asking: outcome.asking,
+        question,
         new_account_hint: language.text_with(
             "desk-new-account-hint",
             &[("email", membership_email.clone().into())],
         ),
-        question: language.text_with("desk-reset-question", &[("email", membership_email.into())]),
         done: outcome.done,
         done_notes: outcome.done_notes,
         error: outcome.refused.as_ref().map(|(_, message)| message.clone()),
@@ -906,6 +961,7 @@ enum MemberAction {
     PasswordReset,
     LoginAccount,
     NewLoginAccount,
+    Unlink,
 }
 
 impl MemberAction {
@@ -918,6 +974,7 @@ impl MemberAction {
             "password-reset" => Self::PasswordReset,
             "login-account" => Self::LoginAccount,
             "new-login-account" => Self::NewLoginAccount,
+            "unlink" => Self::Unlink,
             _ => return None,
         })
     }
@@ -941,7 +998,7 @@ pub async fn back_to_member(
 
 /// The actions of the membership page: resend the confirmation mail, reset
 /// the recovery address (after "Ja"), generate a new account or link an
-/// existing one, and the refused password reset.
+/// existing one, undo a link (after "Ja"), and the refused password reset.
 pub async fn act(
     State(state): State<AppState>,
     language: Language,
@@ -999,6 +1056,10 @@ pub async fn act(
             .await
             .map(|reset| reset.message),
         MemberAction::RecoveryEmail => Ok(String::new()),
+        MemberAction::Unlink if form.answer == "ja" => {
+            desk.unlink(&parsed).await.map(|_| language.text("desk-unlinked"))
+        }
+        MemberAction::Unlink => Ok(String::new()),
         MemberAction::Email => match parse_email(Some(&form.email)) {
             Ok(email) => desk
                 .change_registration_email(&parsed, email)

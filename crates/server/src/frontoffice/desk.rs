@@ -1,9 +1,10 @@
 //! The desk's operations, shared by the REST API of library systems and the
 //! staff console: register a member with a new, an existing or no login
-//! account; find and link an account; reset the recovery address to the
-//! registration's; send the confirmation mail again. Each runs in one
-//! transaction with its mails and its audit entry. A password reset by staff
-//! does not exist: it is refused, and the refusal is logged too.
+//! account; find and link an account, or generate one later; undo a link
+//! made by mistake; reset the recovery address to the registration's; send
+//! the confirmation mail again. Each runs in one transaction with its mails
+//! and its audit entry. A password reset by staff does not exist: it is
+//! refused, and the refusal is logged too.
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -768,15 +769,26 @@ impl<'a> Desk<'a> {
 
     /// The account's owner hears that this library now uses the account.
     async fn tell_of_link(&self, txn: &impl Repositories, account: &Account) -> Result<(), StoreError> {
-        let Some(email) = &account.email else {
-            return Ok(());
-        };
         let mail = Mail::AccountLinked {
             username: account.username.as_str().to_owned(),
             library_name: self.library.name.as_str().to_owned(),
         };
+        self.tell_owner(txn, account, &mail).await
+    }
+
+    /// `mail` to the account's recovery address, in the account's language;
+    /// nothing without an address.
+    async fn tell_owner(
+        &self,
+        txn: &impl Repositories,
+        account: &Account,
+        mail: &Mail,
+    ) -> Result<(), StoreError> {
+        let Some(email) = &account.email else {
+            return Ok(());
+        };
         let language = Language::from_code(&account.language).unwrap_or_default();
-        mail::queue(txn, email, language, &mail).await.map(drop)
+        mail::queue(txn, email, language, mail).await.map(drop)
     }
 
     fn view(&self, membership: &Membership, account: Option<&Account>) -> MembershipView {
@@ -870,6 +882,38 @@ impl<'a> Desk<'a> {
             ..membership
         };
         Ok(self.view(&linked, Some(&account)))
+    }
+
+    /// Takes this library's registration off its login account, for a link
+    /// made by mistake (a twin's account, say): the registration is then
+    /// without one, to be linked or given a new one. The account stays, with
+    /// its other registrations, and its owner is told.
+    pub async fn unlink(&self, card: &CardNumber) -> Result<MembershipView, DeskError> {
+        let txn = self.state.store.begin().await?;
+        let (membership, account) = self.membership_and_account(&txn, card).await?;
+        let account = account.ok_or(DeskError::NoLoginAccount)?;
+        // Another desk may have unlinked it since it was read.
+        if !txn.memberships().unlink(membership.id, &account.id).await? {
+            return Err(DeskError::NoLoginAccount);
+        }
+        let mail = Mail::AccountUnlinked {
+            username: account.username.as_str().to_owned(),
+            library_name: self.library.name.as_str().to_owned(),
+        };
+        self.tell_owner(&txn, &account, &mail).await?;
+        self.audit(
+            &txn,
+            "unlink_account",
+            Some(&account),
+            json!({ "card_number": card.as_str(), "username": account.username.as_str() }),
+        )
+        .await?;
+        txn.commit().await?;
+        let unlinked = Membership {
+            account: None,
+            ..membership
+        };
+        Ok(self.view(&unlinked, None))
     }
 
     /// "Nieuw inlogaccount genereren" for a registration made without one:

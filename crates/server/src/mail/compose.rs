@@ -302,6 +302,26 @@ impl Body {
                 button: None,
                 notes: vec![text("mail-not-you-library")],
             },
+            Mail::AccountUnlinked {
+                username,
+                library_name,
+            } => Body {
+                subject: with("mail-unlinked-subject", "library_name", library_name),
+                greeting: text("mail-greeting"),
+                paragraphs: vec![
+                    language.text_with(
+                        "mail-unlinked-intro",
+                        &[
+                            ("username", username.as_str().into()),
+                            ("library_name", library_name.as_str().into()),
+                        ],
+                    ),
+                    text("mail-unlinked-rest"),
+                ],
+                list: Vec::new(),
+                button: None,
+                notes: vec![text("mail-not-you-library")],
+            },
             Mail::PasswordChanged { username } => Body {
                 subject: text("mail-password-changed-subject"),
                 greeting: text("mail-greeting"),
@@ -496,6 +516,10 @@ mod tests {
                 old: "anna88".to_owned(),
                 new: "Anna.deBoer".to_owned(),
             },
+            Mail::AccountUnlinked {
+                username: "anna88".to_owned(),
+                library_name: "Bibliotheek Assen".to_owned(),
+            },
         ]
     }
 
@@ -529,7 +553,7 @@ mod tests {
     #[test]
     fn the_samples_cover_every_kind() {
         let kinds: BTreeSet<_> = samples().iter().map(Mail::template).collect();
-        assert_eq!(kinds.len(), 11);
+        assert_eq!(kinds.len(), 12);
     }
 
     #[test]
@@ -837,6 +861,26 @@ mod tests {
             mail,
             Language::En,
             &["Your registration at Bibliotheek Assen has been linked to your account anna88."],
+        );
+    }
+
+    #[test]
+    fn account_unlinked_names_the_library_and_what_stays() {
+        let mail = &samples()[14];
+        let nl = assert_says(
+            mail,
+            Language::Nl,
+            &[
+                "Bibliotheek Assen heeft een inschrijving losgekoppeld van je account anna88.",
+                "je gebruikersnaam en je wachtwoord blijven zoals ze waren",
+                "Was jij dit niet? Neem dan contact op met je bibliotheek.",
+            ],
+        );
+        assert_eq!(nl.subject, "Je account is losgekoppeld van Bibliotheek Assen");
+        assert_says(
+            mail,
+            Language::En,
+            &["Bibliotheek Assen has unlinked a registration from your account anna88."],
         );
     }
 

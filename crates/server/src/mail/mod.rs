@@ -68,6 +68,8 @@ pub enum Mail {
     },
     /// A library linked a new registration to the account.
     AccountLinked { username: String, library_name: String },
+    /// A library took its registration off the account (linked by mistake).
+    AccountUnlinked { username: String, library_name: String },
     /// The password was changed.
     PasswordChanged { username: String },
     /// The username was changed on the account page.
@@ -113,6 +115,7 @@ impl Mail {
             Mail::EmailChangeVerification { .. } => "email_change_verification",
             Mail::EmailChangedNotice { .. } => "email_changed_notice",
             Mail::AccountLinked { .. } => "account_linked",
+            Mail::AccountUnlinked { .. } => "account_unlinked",
             Mail::PasswordChanged { .. } => "password_changed",
             Mail::UsernameChanged { .. } => "username_changed",
             Mail::RecoveryEmailReset { .. } => "recovery_email_reset",

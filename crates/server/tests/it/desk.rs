@@ -568,6 +568,56 @@ async fn a_new_account_asked_for_at_once_from_six_connections_is_made_once() {
     );
 }
 
+/// A registration linked to the wrong account (a twin's, say) is taken off
+/// it: the account keeps its other registrations, its owner is told, and
+/// the registration can then get the right account.
+#[tokio::test]
+async fn a_link_made_by_mistake_is_undone_and_the_owner_told() {
+    let smtp = SmtpServer::start();
+    let app = app_with_mail(&smtp).await;
+    member(&app.store, "Sanne_2015").await;
+    desk_library(&app, "GRO01", "Biblionet Groningen").await;
+    let token = desk_token(&app, "GRO01", ALL_DESK_SCOPES).await;
+    let request = with_existing_account("30000043434343", "tweeling@example.nl", "Sanne_2015");
+    let linked = call(&app, &token, "POST", "/api/v1/memberships", Some(&request)).await;
+    assert_eq!(linked.status, 201, "{:?}", linked.body);
+    smtp.wait_for_async(1).await;
+    let path = "/api/v1/memberships/30000043434343/login-account";
+
+    let register_only = desk_token(&app, "GRO01", "desk:register desk:recovery").await;
+    let not_allowed = call(&app, &register_only, "DELETE", path, None).await;
+    assert_eq!(not_allowed.status, 403, "{:?}", not_allowed.body);
+    let unlinked = call(&app, &token, "DELETE", path, None).await;
+
+    assert_eq!(unlinked.status, 200, "{:?}", unlinked.body);
+    assert_eq!(unlinked.body["login_account"], Value::Null);
+    assert_eq!(libraries_of(&app, "Sanne_2015").await, vec!["DRE01"]);
+    let notice = &smtp.wait_for_async(2).await[1];
+    assert_eq!(notice.to, vec!["ouders@example.nl".to_owned()]);
+    let text = text_of(notice);
+    assert!(
+        text.contains("Biblionet Groningen heeft een inschrijving losgekoppeld van je account Sanne_2015."),
+        "{text}"
+    );
+    let again = call(&app, &token, "DELETE", path, None).await;
+    assert_eq!(again.status, 409, "{:?}", again.body);
+    assert_eq!(again.body["code"], "no_login_account");
+    let audit = call(&app, &token, "GET", "/api/v1/audit?limit=10", None).await;
+    assert_eq!(audit.body[0]["action"], "unlink_account");
+    assert_eq!(audit.body[0]["detail"]["username"], "Sanne_2015");
+
+    let generated = call(
+        &app,
+        &token,
+        "POST",
+        "/api/v1/memberships/30000043434343/new-login-account",
+        Some(&json!({})),
+    )
+    .await;
+    assert_eq!(generated.status, 201, "{:?}", generated.body);
+    assert_eq!(generated.body["login_account"]["email"], "tweeling@example.nl");
+}
+
 #[tokio::test]
 async fn a_repeated_request_with_the_same_idempotency_key_registers_once() {
     let app = spawn_app().await;
@@ -1977,6 +2027,67 @@ async fn the_member_page_generates_an_account_for_a_registration_without_one() {
     assert_eq!(app.store.accounts().by_email(&piet).await.unwrap().len(), 1);
 }
 
+/// The console undoes a link made by mistake only after "Ja", and then
+/// offers a new account or the right one.
+#[tokio::test]
+async fn the_member_page_unlinks_an_account_after_the_question() {
+    let smtp = SmtpServer::start();
+    let app = app_with_mail(&smtp).await;
+    member(&app.store, "sanne").await;
+    let (staff_browser, page) = staff_at_the_register_page(&app, "DRE01", "Biblionet Drenthe").await;
+    let form = filled_in(&page, "20000044444444", "Piet Jansen");
+    assert_eq!(
+        register_at_drenthe(&app, &staff_browser, &form).await.status(),
+        201
+    );
+    let member_page = app.url("/frontoffice/DRE01/members/20000044444444");
+    let page = fetch(&staff_browser, &member_page).await;
+    assert!(
+        page.contains("?ask=unlink\">Inlogaccount ontkoppelen</a>"),
+        "{page}"
+    );
+
+    let asked = fetch(&staff_browser, format!("{member_page}?ask=unlink")).await;
+    assert!(
+        asked.contains("Wil je deze inschrijving loskoppelen van inlogaccount"),
+        "{asked}"
+    );
+    assert!(asked.contains("20000044444444"), "names the account: {asked}");
+    let csrf = hidden_field(&asked, "csrf");
+    let unlink = |answer: &'static str| {
+        staff_browser
+            .post(format!("{member_page}/unlink"))
+            .form(&[("csrf", csrf.clone()), ("answer", answer.to_owned())])
+            .send()
+    };
+    let not_answered = unlink("").await.unwrap();
+    assert_eq!(not_answered.status(), 200);
+    let drenthe = drenthe(&app).await;
+    let card = si_domain::CardNumber::parse("20000044444444").unwrap();
+    let still = app.store.memberships().by_card(&drenthe, &card).await.unwrap();
+    assert!(still.unwrap().account.is_some(), "nothing without Ja");
+
+    let unlinked = unlink("ja").await.unwrap();
+    assert_eq!(unlinked.status(), 200);
+    let unlinked = unlinked.text().await.unwrap();
+    assert!(
+        unlinked.contains("De inschrijving is losgekoppeld van het inlogaccount."),
+        "{unlinked}"
+    );
+    assert!(
+        unlinked.contains(">Nieuw inlogaccount genereren</h3>"),
+        "{unlinked}"
+    );
+    let now = app.store.memberships().by_card(&drenthe, &card).await.unwrap();
+    assert_eq!(now.unwrap().account, None);
+    // Asked again (the back button): there is nothing left to unlink.
+    let asked_again = fetch(&staff_browser, format!("{member_page}?ask=unlink")).await;
+    assert!(
+        !asked_again.contains("Wil je deze inschrijving loskoppelen"),
+        "{asked_again}"
+    );
+}
+
 /// After an action the address bar shows the action's address: opened
 /// again as a page (Enter, a new tab) it leads back to the member page
 /// instead of "this is not possible here"; an address no action has is not
@@ -1998,6 +2109,7 @@ async fn an_action_address_opened_as_a_page_goes_back_to_the_member() {
         "password-reset",
         "login-account",
         "new-login-account",
+        "unlink",
     ] {
         let opened = staff_browser
             .get(app.url(&format!("{member_page}/{action}")))

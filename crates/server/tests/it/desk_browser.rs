@@ -292,7 +292,8 @@ async fn desk_staff_register_a_new_member_and_link_one_who_moved() {
 }
 
 /// A member registered with "Nee" by the library system later wants to log
-/// in: the member page generates the account, by keyboard alone.
+/// in: the member page generates the account, by keyboard alone, and undoes
+/// it after "Ja".
 // A multi-threaded runtime: the driver's session ends from its own task.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_member_registered_without_an_account_gets_one_at_the_member_page() {
@@ -348,6 +349,21 @@ async fn a_member_registered_without_an_account_gets_one_at_the_member_page() {
     let mail = &smtp.wait_for_async(1).await[0];
     assert_eq!(mail.to, vec!["anna@example.nl".to_owned()]);
     assert!(text_of(mail).contains("Bevestigen"));
+
+    // Generated for the wrong registration after all: undone after "Ja".
+    let unlink = driver
+        .find(By::LinkText("Inlogaccount ontkoppelen"))
+        .await
+        .unwrap();
+    unlink.send_keys(Key::Enter).await.unwrap();
+    expect_text(driver, ".question", "20000038383838", false).await;
+    browser.assert_accessible("desk: unlink question").await;
+    let yes = driver.find(By::Css(".question button[value=ja]")).await.unwrap();
+    yes.send_keys(Key::Enter).await.unwrap();
+    expect_text(driver, "[role=status]", "De inschrijving is losgekoppeld", false).await;
+    browser.expect_heading("Anna de Boer").await;
+    assert!(driver.find(By::Id("new-account-heading")).await.is_ok());
+    browser.assert_accessible("desk: unlinked").await;
     browser.stop().await;
     app.stop().await;
 }
