@@ -5,6 +5,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::State;
 
+use super::{forgot, login_return::LoginReturn};
 use crate::{
     app::{AppState, ReturnTo},
     http::{error::other, i18n::Language, is_local_path, page_query::PageQuery},
@@ -21,6 +22,9 @@ pub struct HelpPage {
     /// The page the member came from, or else the login page.
     back: String,
     back_label: &'static str,
+    /// The forgot pages, with the way back to a website's sign-in.
+    forgot_password: String,
+    forgot_username: String,
 }
 
 pub async fn show(
@@ -44,6 +48,7 @@ pub async fn show(
         ),
         None => "/help".to_owned(),
     };
+    let sign_in = LoginReturn::from_given(came_from.as_deref());
     let (back, back_label) = match came_from {
         Some(path) => (path, "help-back"),
         None => ("/login".to_owned(), "help-back-to-login"),
@@ -54,6 +59,8 @@ pub async fn show(
         return_to,
         back,
         back_label,
+        forgot_password: sign_in.add_to(forgot::PASSWORD_PATH, None),
+        forgot_username: sign_in.add_to(forgot::USERNAME_PATH, None),
         paragraphs: text
             .split("\n\n")
             .map(str::trim)

@@ -377,6 +377,17 @@ async fn a_password_forgotten_at_a_websites_login_leads_back_to_that_website() {
         forgot_path.starts_with("/forgot-password?return="),
         "{forgot_path}"
     );
+    // Through "Hulp bij inloggen" the way back goes along too.
+    let help = fetch(
+        &member_browser,
+        app.url(&link_with_text(&login_page, "Hulp bij inloggen")),
+    )
+    .await;
+    let forgot_from_help = link_with_text(&help, "Wachtwoord vergeten?");
+    assert_eq!(
+        query_value(&forgot_from_help, "return").as_deref(),
+        Some(login_path.as_str())
+    );
     let forgot_page = fetch(&member_browser, app.url(&forgot_path)).await;
     assert_eq!(link_with_text(&forgot_page, "Naar de loginpagina"), login_path);
     let asked = member_browser
