@@ -178,6 +178,7 @@ desk-error-account-not-found = There is no login account with this username. Not
 desk-error-account-disabled = This login account is blocked and cannot be linked.
 desk-error-no-login-account = This registration has no login account.
 desk-error-already-linked = This registration is already linked to a login account.
+desk-error-other-account-linked = This registration has meanwhile been linked to another login account. Look at the registration again.
 desk-error-no-registration-email = The registration has no e-mail address.
 desk-error-no-email-for-account = A new login account needs an e-mail address. First fill in the registration's e-mail address.
 desk-error-no-account-email = The login account has no e-mail address, so no confirmation mail was sent.

@@ -178,6 +178,7 @@ desk-error-account-not-found = Er is geen inlogaccount met deze gebruikersnaam. 
 desk-error-account-disabled = Dit inlogaccount is geblokkeerd en kan niet worden gekoppeld.
 desk-error-no-login-account = Deze inschrijving heeft geen inlogaccount.
 desk-error-already-linked = Deze inschrijving is al gekoppeld aan een inlogaccount.
+desk-error-other-account-linked = Deze inschrijving is intussen aan een ander inlogaccount gekoppeld. Bekijk de inschrijving opnieuw.
 desk-error-no-registration-email = In de inschrijving staat geen e-mailadres.
 desk-error-no-email-for-account = Voor een nieuw inlogaccount is een e-mailadres nodig. Vul eerst het e-mailadres van de inschrijving in.
 desk-error-no-account-email = Het inlogaccount heeft geen e-mailadres, dus er is geen bevestigingsmail verstuurd.

@@ -623,22 +623,35 @@ async fn link(
     caller.respond(&desk, StatusCode::OK, result)
 }
 
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct UnlinkQuery {
+    /// Only when the registration is on the account with this exact
+    /// username: the one the member was asked about.
+    #[param(pattern = "^[A-Za-z0-9_.@-]{4,80}$", example = "Sanne_2015")]
+    username: Option<String>,
+}
+
 /// Takes the registration off its login account, for a link made by
 /// mistake (a twin's account, say). The account stays, with its other
 /// registrations; its owner gets a mail about it. The registration can then
-/// be linked to the right account or get a new one.
+/// be linked to the right account or get a new one. Name the account with
+/// `username` to be sure no other was linked meanwhile.
 #[utoipa::path(
     delete, path = "/api/v1/memberships/{card_number}/login-account", tag = "desk",
     security(("library_system" = ["desk:link"])),
-    params(("card_number" = String, Path, description = "The card number", pattern = "^[A-Za-z0-9]{4,32}$", example = "20000012345678")),
+    params(
+        ("card_number" = String, Path, description = "The card number", pattern = "^[A-Za-z0-9]{4,32}$", example = "20000012345678"),
+        UnlinkQuery,
+    ),
     responses(
         (status = 200, description = "Unlinked: the registration, without a login account", body = MembershipView),
         (status = 400, response = Unreadable),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NoSuchMembership),
-        (status = 409, description = "The registration has no login account", body = Problem, content_type = PROBLEM_JSON),
-        (status = 422, response = NotACardNumber),
+        (status = 409, description = "The registration has no login account, or another than the one named", body = Problem, content_type = PROBLEM_JSON),
+        (status = 422, description = "Not a card number, or not a username", body = Problem, content_type = PROBLEM_JSON),
         (status = 503, response = Unavailable),
     )
 )]
@@ -646,11 +659,15 @@ async fn unlink(
     State(state): State<AppState>,
     caller: Caller,
     path: Result<Path<String>, PathRejection>,
+    query: Result<Query<UnlinkQuery>, QueryRejection>,
 ) -> Response {
     let desk = caller.desk(&state);
     let result = async {
         caller.require("desk:link")?;
-        Ok(desk.unlink(&card_from_path(path)?).await?)
+        let card = card_from_path(path)?;
+        let Query(query) = query.map_err(|rejection| Refusal::Unreadable(rejection.body_text()))?;
+        let expected = query.username.as_deref().map(parse_username).transpose()?;
+        Ok(desk.unlink(&card, expected.as_ref()).await?)
     }
     .await;
     caller.respond(&desk, StatusCode::OK, result)

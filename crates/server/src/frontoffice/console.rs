@@ -794,6 +794,8 @@ struct QuestionView {
     heading: String,
     text: String,
     action: &'static str,
+    /// The account the question is about, sent back with "Ja".
+    username: Option<String>,
 }
 
 impl QuestionView {
@@ -806,23 +808,21 @@ impl QuestionView {
                     &[("email", membership.email.clone().unwrap_or_default().into())],
                 ),
                 action: "recovery-email",
+                username: None,
             },
-            Question::Unlink => Self {
-                heading: language.text("desk-unlink"),
-                text: language.text_with(
-                    "desk-unlink-question",
-                    &[(
-                        "username",
-                        membership
-                            .login_account
-                            .as_ref()
-                            .map(|account| account.username.clone())
-                            .unwrap_or_default()
-                            .into(),
-                    )],
-                ),
-                action: "unlink",
-            },
+            Question::Unlink => {
+                let username = membership
+                    .login_account
+                    .as_ref()
+                    .map(|account| account.username.clone());
+                let named = username.clone().unwrap_or_default();
+                Self {
+                    heading: language.text("desk-unlink"),
+                    text: language.text_with("desk-unlink-question", &[("username", named.into())]),
+                    action: "unlink",
+                    username,
+                }
+            }
         }
     }
 }
@@ -1057,7 +1057,14 @@ pub async fn act(
             .map(|reset| reset.message),
         MemberAction::RecoveryEmail => Ok(String::new()),
         MemberAction::Unlink if form.answer == "ja" => {
-            desk.unlink(&parsed).await.map(|_| language.text("desk-unlinked"))
+            // Only off the account the question named.
+            match parse_username(&form.username) {
+                Ok(asked_about) => desk
+                    .unlink(&parsed, Some(&asked_about))
+                    .await
+                    .map(|_| language.text("desk-unlinked")),
+                Err(error) => Err(error),
+            }
         }
         MemberAction::Unlink => Ok(String::new()),
         MemberAction::Email => match parse_email(Some(&form.email)) {

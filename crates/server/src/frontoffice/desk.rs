@@ -62,6 +62,9 @@ pub enum DeskError {
     NoLoginAccount,
     #[error("the membership already has a login account")]
     AlreadyLinked,
+    /// The registration is on another account than the one named.
+    #[error("the membership is linked to another login account than the one named")]
+    OtherAccountLinked,
     #[error("the registration has no e-mail address")]
     NoRegistrationEmail,
     /// A new login account needs the registration's address for its confirmation.
@@ -101,6 +104,7 @@ impl DeskError {
             DeskError::AccountDisabled => "account_disabled",
             DeskError::NoLoginAccount => "no_login_account",
             DeskError::AlreadyLinked => "already_linked",
+            DeskError::OtherAccountLinked => "other_account_linked",
             DeskError::NoRegistrationEmail => "no_registration_email",
             DeskError::NoEmailForAccount => "no_email_for_account",
             DeskError::AlreadyRecoveryAddress => "already_recovery_address",
@@ -865,36 +869,62 @@ impl<'a> Desk<'a> {
         let account = self
             .existing_account(&txn, username, membership.birth_date)
             .await?;
+        let linked = self.put_on(&txn, membership, &account, "link_account").await?;
+        self.tell_of_link(&txn, &account).await?;
+        txn.commit().await?;
+        Ok(self.view(&linked, Some(&account)))
+    }
+
+    /// Puts `account` on this library's `membership`, which had none when
+    /// read, and logs `action`. Another desk may have put one on since:
+    /// theirs stays, and this one is refused.
+    async fn put_on(
+        &self,
+        txn: &impl Repositories,
+        membership: Membership,
+        account: &Account,
+        action: &str,
+    ) -> Result<Membership, DeskError> {
         if !txn.memberships().link(membership.id, &account.id).await? {
             return Err(DeskError::AlreadyLinked);
         }
-        self.tell_of_link(&txn, &account).await?;
-        self.audit(
-            &txn,
-            "link_account",
-            Some(&account),
-            json!({ "card_number": card.as_str(), "username": account.username.as_str() }),
-        )
-        .await?;
-        txn.commit().await?;
-        let linked = Membership {
+        let detail = json!({
+            "card_number": membership.card_number.as_str(),
+            "username": account.username.as_str(),
+        });
+        self.audit(txn, action, Some(account), detail).await?;
+        Ok(Membership {
             account: Some(account.id),
             ..membership
-        };
-        Ok(self.view(&linked, Some(&account)))
+        })
     }
 
     /// Takes this library's registration off its login account, for a link
     /// made by mistake (a twin's account, say): the registration is then
     /// without one, to be linked or given a new one. The account stays, with
-    /// its other registrations, and its owner is told.
-    pub async fn unlink(&self, card: &CardNumber) -> Result<MembershipView, DeskError> {
+    /// its other registrations, and its owner is told. With `expected`, only
+    /// off the account of that username: the one the desk was asked about.
+    /// An account still waiting for its confirmation that is left without
+    /// registrations is no one's: its mailed links stop working.
+    pub async fn unlink(
+        &self,
+        card: &CardNumber,
+        expected: Option<&Username>,
+    ) -> Result<MembershipView, DeskError> {
         let txn = self.state.store.begin().await?;
         let (membership, account) = self.membership_and_account(&txn, card).await?;
         let account = account.ok_or(DeskError::NoLoginAccount)?;
+        if expected.is_some_and(|username| *username != account.username) {
+            return Err(DeskError::OtherAccountLinked);
+        }
         // Another desk may have unlinked it since it was read.
         if !txn.memberships().unlink(membership.id, &account.id).await? {
             return Err(DeskError::NoLoginAccount);
+        }
+        if account.status == AccountStatus::Pending
+            && txn.memberships().of_account(&account.id).await?.is_empty()
+        {
+            txn.account_links().end_password_links(&account.id).await?;
         }
         let mail = Mail::AccountUnlinked {
             username: account.username.as_str().to_owned(),
@@ -953,24 +983,12 @@ impl<'a> Desk<'a> {
         else {
             return Ok(None);
         };
-        // Another desk may have linked it since it was read: theirs stays.
-        if !txn.memberships().link(membership.id, &account.id).await? {
-            return Err(DeskError::AlreadyLinked);
-        }
+        let linked = self
+            .put_on(&txn, membership, &account, "generate_account")
+            .await?;
         let mut notes = Vec::new();
         let login_account = self.welcome(&txn, &account, generated, card, &mut notes).await?;
-        self.audit(
-            &txn,
-            "generate_account",
-            Some(&account),
-            json!({ "card_number": card.as_str(), "username": account.username.as_str() }),
-        )
-        .await?;
         txn.commit().await?;
-        let linked = Membership {
-            account: Some(account.id),
-            ..membership
-        };
         Ok(Some(GeneratedAccount {
             message: self.language.text("desk-generated"),
             notes,
