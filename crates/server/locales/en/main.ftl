@@ -213,6 +213,7 @@ desk-field-username-without-existing-account = A username belongs only with an e
 desk-field-invalid-username = A username has 4 to 80 characters: letters without accents (a–z, A–Z), digits and _ - @ .
 desk-field-account-not-found = There is no login account with this username. Note: upper and lower case letters differ.
 desk-field-account-of-another-birth-date = This login account belongs to someone with another birth date. Check the username (case-sensitive) and the birth date of this registration with the member.
+desk-field-account-without-registration = This login account belongs to no registration, so it cannot be linked. Generate a new login account.
 desk-field-account-registered-here = This login account already belongs to a registration of this library. Use an existing account only for a member who comes from another library.
 
 # Desk: the console for desk staff

@@ -213,6 +213,7 @@ desk-field-username-without-existing-account = Een gebruikersnaam hoort alleen b
 desk-field-invalid-username = Een gebruikersnaam heeft 4 tot 80 tekens: letters zonder accent (a–z, A–Z), cijfers en _ - @ .
 desk-field-account-not-found = Er is geen inlogaccount met deze gebruikersnaam. Let op: hoofdletters en kleine letters zijn verschillend.
 desk-field-account-of-another-birth-date = Dit inlogaccount hoort bij iemand met een andere geboortedatum. Controleer met de klant de gebruikersnaam (hoofdlettergevoelig) en de geboortedatum van deze inschrijving.
+desk-field-account-without-registration = Dit inlogaccount hoort bij geen enkele inschrijving, dus het kan niet worden gekoppeld. Genereer een nieuw inlogaccount.
 desk-field-account-registered-here = Dit inlogaccount hoort al bij een inschrijving van deze bibliotheek. Een bestaand inlogaccount gebruik je alleen voor een klant die van een andere bibliotheek komt.
 
 # Balie: de console voor baliemedewerkers

@@ -623,7 +623,9 @@ async fn link(
     caller.respond(&desk, StatusCode::OK, result)
 }
 
+/// A misspelled `username` must not drop the precondition unseen.
 #[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 struct UnlinkQuery {
     /// Only when the registration is on the account with this exact

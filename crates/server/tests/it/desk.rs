@@ -587,6 +587,8 @@ async fn a_link_made_by_mistake_is_undone_and_the_owner_told() {
     let register_only = desk_token(&app, "GRO01", "desk:register desk:recovery").await;
     let not_allowed = call(&app, &register_only, "DELETE", path, None).await;
     assert_eq!(not_allowed.status, 403, "{:?}", not_allowed.body);
+    let misspelled = call(&app, &token, "DELETE", &format!("{path}?user=Tim_2015"), None).await;
+    assert_eq!(misspelled.status, 400, "{:?}", misspelled.body);
     let other = call(&app, &token, "DELETE", &format!("{path}?username=Tim_2015"), None).await;
     assert_eq!(other.status, 409, "{:?}", other.body);
     assert_eq!(other.body["code"], "other_account_linked");
@@ -636,6 +638,14 @@ async fn a_link_made_by_mistake_is_undone_and_the_owner_told() {
     assert_eq!(unlinked.status, 200, "{:?}", unlinked.body);
     let dead = app.client.get(&confirm).send().await.unwrap();
     assert_eq!(dead.status(), 410);
+    // It belongs to no one now: no library can take it in.
+    let relink = json!({"username": "30000043434343"});
+    let refused = call(&app, &token, "POST", path, Some(&relink)).await;
+    assert_eq!(refused.status, 422, "{:?}", refused.body);
+    assert_eq!(
+        field_codes(&refused),
+        vec![("username".into(), "account_without_registration".into())]
+    );
 }
 
 #[tokio::test]
