@@ -34,7 +34,7 @@ use crate::{
 const GENERATED_NAME_ATTEMPTS: u32 = 50;
 
 /// How long after a confirmation mail the desk's "send again" sends none.
-pub const RESEND_PAUSE: time::Duration = time::Duration::minutes(1);
+const RESEND_PAUSE: time::Duration = time::Duration::minutes(1);
 
 /// Who acts at the desk of which library, in which language answers are given.
 pub struct Desk<'a> {

@@ -192,7 +192,12 @@ pub fn hidden_field(page: &str, name: &str) -> String {
         .unwrap_or_else(|| panic!("no field {name} in {page}"))
         + marker.len();
     let end = page[start..].find('"').unwrap() + start;
-    page[start..end]
+    attribute_value(&page[start..end])
+}
+
+/// An attribute's value as the browser reads it: the page's escapes undone.
+pub fn attribute_value(escaped: &str) -> String {
+    escaped
         .replace("&#38;", "&")
         .replace("&amp;", "&")
         .replace("&#61;", "=")

@@ -16,8 +16,8 @@ use single_identity::oidc::clients::{ClientKind, GrantType, IdTokenAlgorithm};
 
 use crate::{
     interop::{
-        LoginForm, PASSWORD, REDIRECT_URI, browser, hidden_field, log_in_through, member, press_log_out,
-        query_value, register, register_with_grants,
+        LoginForm, PASSWORD, REDIRECT_URI, attribute_value, browser, hidden_field, log_in_through, member,
+        press_log_out, query_value, register, register_with_grants,
     },
     smtp::{ReceivedMail, SmtpServer},
     support::{TestApp, spawn_app, spawn_app_with},
@@ -345,11 +345,7 @@ fn link_with_text(page: &str, text: &str) -> String {
         .unwrap_or_else(|| panic!("no link {text} in {page}"));
     let start = page[..text_at].rfind("href=\"").unwrap() + "href=\"".len();
     let end = start + page[start..].find('"').unwrap();
-    page[start..end]
-        .replace("&#38;", "&")
-        .replace("&amp;", "&")
-        .replace("&#61;", "=")
-        .replace("&#43;", "+")
+    attribute_value(&page[start..end])
 }
 
 /// "Wachtwoord vergeten?" on a website's sign-in: the way back to that
