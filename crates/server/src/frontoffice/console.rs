@@ -28,7 +28,7 @@ use super::{
         AccountSummary, Desk, DeskError, MembershipView, Registered, is_idempotency_key, parse_card,
         parse_email, parse_username,
     },
-    registration::{FieldError, LoginAccountMode, RegistrationRequest},
+    registration::{FieldError, LoginAccountMode, RegistrationRequest, mail_language},
 };
 use crate::http::page_query::{PageForm, PagePath, PageQuery};
 use crate::{
@@ -330,6 +330,9 @@ pub struct RegisterForm {
     account_choice: AccountChoice,
     #[serde(default)]
     username: String,
+    /// The language of the member's mails, `nl` or `en`; left out is Dutch.
+    #[serde(default)]
+    mail_language: String,
     #[serde(default)]
     step: Step,
 }
@@ -400,10 +403,16 @@ impl RegisterForm {
             login_account: mode,
             // Left in the form from an earlier choice, it means nothing now.
             username: (mode == LoginAccountMode::Existing).then(|| self.username.clone()),
-            language: None,
+            language: typed_language(&self.mail_language),
         };
         (request, discount_error)
     }
+}
+
+/// The language a form's choice names, as the API takes it: a form that
+/// leaves the choice out means Dutch.
+fn typed_language(typed: &str) -> Option<String> {
+    Some(typed.to_owned()).filter(|code| !code.is_empty())
 }
 
 /// `5`, `5,50` or `5.50` euros as cents; empty is no discount.
@@ -950,6 +959,9 @@ pub struct ActionForm {
     /// The registration's new e-mail address; blank clears it.
     #[serde(default)]
     email: String,
+    /// The language of a generated account's mails, `nl` or `en`.
+    #[serde(default)]
+    mail_language: String,
 }
 
 /// The member page's actions.
@@ -1042,14 +1054,20 @@ pub async fn act(
                 "desk-resent-just-now"
             })
         }),
-        // Mails of the console's accounts are in Dutch, as its registrations'.
         MemberAction::NewLoginAccount => {
-            desk.generate_account(&parsed, Language::default())
-                .await
-                .map(|generated| {
-                    done_notes = generated.notes;
-                    generated.message
-                })
+            match mail_language(typed_language(&form.mail_language).as_deref()) {
+                Some(mail_language) => desk
+                    .generate_account(&parsed, mail_language)
+                    .await
+                    .map(|generated| {
+                        done_notes = generated.notes;
+                        generated.message
+                    }),
+                None => Err(DeskError::Invalid(vec![FieldError::new(
+                    "language",
+                    "invalid_language",
+                )])),
+            }
         }
         MemberAction::RecoveryEmail if form.answer == "ja" => desk
             .reset_recovery_email(&parsed)

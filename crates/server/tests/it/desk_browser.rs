@@ -82,14 +82,24 @@ async fn desk_staff_register_a_new_member_and_link_one_who_moved() {
         .unwrap();
     browser.expect_heading("Klant inschrijven").await;
     browser.assert_accessible("desk: register form").await;
-    // As in the guide, which account is asked only after "Ja".
+    // As in the guide, which account is asked only after "Ja", and the
+    // language of the mails only for a new account.
     let existing = By::Css("input[name=account_choice][value=existing]");
+    let english = By::Css("input[name=mail_language][value=en]");
+    let shown = |by: &By| {
+        let by = by.clone();
+        async move { driver.find(by).await.unwrap().is_displayed().await.unwrap() }
+    };
+    assert!(shown(&english).await, "the mails' language for a new account");
     click(driver, "input[name=use_account][value=nee]").await;
-    let shown = driver.find(existing.clone()).await.unwrap().is_displayed().await;
-    assert!(!shown.unwrap(), "no account to choose after Nee");
+    assert!(!shown(&existing).await, "no account to choose after Nee");
+    assert!(!shown(&english).await, "no mails to send after Nee");
     click(driver, "input[name=use_account][value=ja]").await;
-    let shown = driver.find(existing).await.unwrap().is_displayed().await;
-    assert!(shown.unwrap(), "the choice is back after Ja");
+    assert!(shown(&existing).await, "the choice is back after Ja");
+    click(driver, "input[name=account_choice][value=existing]").await;
+    assert!(!shown(&english).await, "an existing account keeps its language");
+    click(driver, "input[name=account_choice][value=new]").await;
+    assert!(shown(&english).await, "the question is back for a new account");
 
     // Nothing filled in: every problem is listed and tied to its field.
     click(driver, "form button.primary").await;
