@@ -80,14 +80,16 @@ pub enum Prompt {
     Default,
     /// Never show a page: answer at once, with `login_required` if need be.
     None,
-    /// Ask for the password even when a session exists.
+    /// Show the login page even when a session exists.
     Login,
 }
 
 impl Prompt {
-    /// OIDC Core 3.1.2.1: a space-separated list; `none` only alone. There
-    /// is no consent screen and one account per browser, so `consent` and
-    /// `select_account` ask for nothing more.
+    /// OIDC Core 3.1.2.1: a space-separated list; `none` only alone. A
+    /// browser holds one account's session, so `select_account` shows the
+    /// login page as `login` does: another member at a shared computer
+    /// logs in there. The libraries' services are their own, without a
+    /// consent screen, so `consent` asks for nothing more.
     fn parse(values: &str) -> Option<Self> {
         let values: Vec<&str> = values.split_whitespace().collect();
         if values
@@ -96,7 +98,8 @@ impl Prompt {
         {
             return None;
         }
-        match (values.contains(&"none"), values.contains(&"login")) {
+        let asks_login = values.contains(&"login") || values.contains(&"select_account");
+        match (values.contains(&"none"), asks_login) {
             (true, _) if values.len() > 1 => None,
             (true, _) => Some(Prompt::None),
             (false, true) => Some(Prompt::Login),

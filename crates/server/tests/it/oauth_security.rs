@@ -1713,6 +1713,9 @@ async fn a_legacy_password_works_once_and_is_then_stored_as_argon2id() {
     app.stop().await;
 }
 
+/// `prompt=login`, `max_age` and `prompt=select_account` show the login
+/// page although the browser has a session: `select_account` so that
+/// someone else at a shared family computer can log in with their own account.
 #[tokio::test]
 async fn max_age_and_prompt_login_ask_for_the_password_again() {
     let app = spawn_app().await;
@@ -1737,7 +1740,11 @@ async fn max_age_and_prompt_login_ask_for_the_password_again() {
         "prompt=none with a session"
     );
     // max_age=0 asks again even within the second of the last login.
-    for extra in [("prompt", "login"), ("max_age", "0")] {
+    for extra in [
+        ("prompt", "login"),
+        ("max_age", "0"),
+        ("prompt", "select_account"),
+    ] {
         let response = browser
             .get(authorize_url(&app, &client_id, &[extra]))
             .send()
