@@ -246,6 +246,7 @@ impl Caller {
         match result {
             Ok(value) => (status, Json(value)).into_response(),
             Err(Refusal::Desk(error)) => refused(desk, self.language, error),
+            Err(Refusal::Body(problem)) => problem,
             Err(Refusal::Unreadable(detail)) => {
                 let mut problem = Problem::new(
                     StatusCode::BAD_REQUEST,
@@ -281,6 +282,8 @@ enum Refusal {
     Desk(DeskError),
     /// A path, query or header that cannot be read.
     Unreadable(String),
+    /// A body that cannot be read, with the problem document that says why.
+    Body(Response),
     /// The token lacks the scope the operation needs.
     Scope(&'static str),
 }
@@ -344,8 +347,48 @@ impl FromRequestParts<AppState> for Caller {
 
 /// A JSON object body whose every rejection is a problem document. Only an
 /// object: serde would also read a struct from an array of its fields in
-/// order, which the document does not offer.
+/// order, which the document does not offer. Operations take it as a
+/// `Result` and read it with [`ApiJson::read`] after the scope check, so
+/// that a caller without the scope learns nothing of the body's rules.
 pub struct ApiJson<T>(T);
+
+impl<T> ApiJson<T> {
+    fn read(body: Result<Self, Response>) -> Result<T, Refusal> {
+        body.map(|ApiJson(value)| value).map_err(Refusal::Body)
+    }
+}
+
+/// A JSON object that names each field once: `{"branch":"1","branch":"2"}`
+/// is refused, not read as the last value, so that a proxy that reads the
+/// first one and this service cannot see two different requests.
+struct Object(serde_json::Map<String, serde_json::Value>);
+
+impl<'de> Deserialize<'de> for Object {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(ObjectVisitor)
+    }
+}
+
+struct ObjectVisitor;
+
+impl<'de> serde::de::Visitor<'de> for ObjectVisitor {
+    type Value = Object;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        formatter.write_str("a JSON object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut fields: A) -> Result<Object, A::Error> {
+        let mut object = serde_json::Map::new();
+        while let Some(name) = fields.next_key::<String>()? {
+            if object.contains_key(&name) {
+                return Err(serde::de::Error::custom(format_args!("duplicate field `{name}`")));
+            }
+            object.insert(name, fields.next_value()?);
+        }
+        Ok(Object(object))
+    }
+}
 
 impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     type Rejection = Response;
@@ -360,12 +403,9 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
             problem.detail = Some(detail);
             problem.into_response()
         };
-        let Json(object) = Json::<serde_json::Map<String, serde_json::Value>>::from_request(
-            Request::from_parts(parts, body),
-            state,
-        )
-        .await
-        .map_err(|rejection| refused(rejection.status(), rejection.body_text()))?;
+        let Json(Object(object)) = Json::<Object>::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(|rejection| refused(rejection.status(), rejection.body_text()))?;
         // The detail names the field: "login_account: invalid type: null, …".
         serde_path_to_error::deserialize(serde_json::Value::Object(object))
             .map(ApiJson)
@@ -525,11 +565,12 @@ async fn register(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
-    ApiJson(request): ApiJson<RegistrationRequest>,
+    body: Result<ApiJson<RegistrationRequest>, Response>,
 ) -> Response {
     let desk = caller.desk(&state);
     let result = async {
         caller.require("desk:register")?;
+        let request = ApiJson::read(body)?;
         if request.login_account == LoginAccountMode::Existing {
             caller.require("desk:link")?;
         }
@@ -610,12 +651,13 @@ async fn link(
     State(state): State<AppState>,
     caller: Caller,
     path: Result<Path<String>, PathRejection>,
-    ApiJson(request): ApiJson<LinkRequest>,
+    body: Result<ApiJson<LinkRequest>, Response>,
 ) -> Response {
     let desk = caller.desk(&state);
     let result = async {
         caller.require("desk:link")?;
         let card = card_from_path(path)?;
+        let request = ApiJson::read(body)?;
         let username = parse_username(&request.username)?;
         Ok(desk.link(&card, &username).await?)
     }
@@ -711,12 +753,13 @@ async fn generate_account(
     State(state): State<AppState>,
     caller: Caller,
     path: Result<Path<String>, PathRejection>,
-    ApiJson(request): ApiJson<NewAccountRequest>,
+    body: Result<ApiJson<NewAccountRequest>, Response>,
 ) -> Response {
     let desk = caller.desk(&state);
     let result = async {
         caller.require("desk:register")?;
         let card = card_from_path(path)?;
+        let request = ApiJson::read(body)?;
         let language = mail_language(request.language.as_deref())
             .ok_or_else(|| DeskError::Invalid(vec![FieldError::new("language", "invalid_language")]))?;
         Ok(desk.generate_account(&card, language).await?)
@@ -759,12 +802,13 @@ async fn change_registration_email(
     State(state): State<AppState>,
     caller: Caller,
     path: Result<Path<String>, PathRejection>,
-    ApiJson(request): ApiJson<EmailRequest>,
+    body: Result<ApiJson<EmailRequest>, Response>,
 ) -> Response {
     let desk = caller.desk(&state);
     let result = async {
         caller.require("desk:register")?;
         let card = card_from_path(path)?;
+        let request = ApiJson::read(body)?;
         let email = parse_email(request.email.as_deref())?;
         Ok(desk.change_registration_email(&card, email).await?)
     }

@@ -507,6 +507,21 @@ async fn a_new_account_for_a_registration_needs_its_address_and_says_what_it_got
         let refused = generate("20000032323232", not_as_documented.clone(), &token).await;
         assert_eq!(refused.status, 422, "{not_as_documented}: {:?}", refused.body);
     }
+    // A field given twice is refused, not read as its last value.
+    let twice = app
+        .client
+        .post(app.url("/api/v1/memberships/20000032323232/new-login-account"))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body(r#"{"language": "nl", "language": "en"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(twice.status(), 422);
+    let problem: Value = twice.json().await.unwrap();
+    assert_eq!(problem["code"], "invalid_body");
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(detail.contains("duplicate field `language`"), "{detail}");
     let search_only = desk_token(&app, "DRE01", "desk:search desk:link").await;
     let not_allowed = generate("20000032323232", json!({}), &search_only).await;
     assert_eq!(not_allowed.status, 403, "{:?}", not_allowed.body);
@@ -940,6 +955,21 @@ async fn only_a_library_systems_own_token_with_the_right_scope_gets_in() {
         narrow.challenge, r#"Bearer error="insufficient_scope", scope="desk:register""#,
         "as /userinfo says it (RFC 6750 §3)"
     );
+    // Without the scope a body is not read: a caller cannot learn its rules.
+    let card = "/api/v1/memberships/20000012121212";
+    for (method, path) in [
+        ("POST", "/api/v1/memberships".to_owned()),
+        ("POST", format!("{card}/login-account")),
+        ("POST", format!("{card}/new-login-account")),
+        ("PUT", format!("{card}/email")),
+    ] {
+        let answer = call(&app, &search_only, method, &path, Some(&json!({ "x": 1 }))).await;
+        assert_eq!(
+            (answer.status, answer.body["code"].as_str()),
+            (403, Some("insufficient_scope")),
+            "{method} {path}"
+        );
+    }
 
     let own = call(&app, &drenthe, "GET", "/api/v1/memberships/20000012121212", None).await;
     assert_eq!(own.status, 200);
@@ -2051,6 +2081,84 @@ async fn the_member_page_generates_an_account_for_a_registration_without_one() {
     );
     let piet = Email::parse("piet@example.nl").unwrap();
     assert_eq!(app.store.accounts().by_email(&piet).await.unwrap().len(), 1);
+}
+
+/// A member who reads English gets the account's mails in English: staff
+/// choose the language at the console's registration and when they
+/// generate an account later, and the account keeps it for later mails.
+/// Dutch is the default; a language the form does not offer is refused.
+#[tokio::test]
+async fn the_console_sends_an_account_s_mails_in_the_language_staff_choose() {
+    let smtp = SmtpServer::start();
+    let app = app_with_mail(&smtp).await;
+    let (staff_browser, page) = staff_at_the_register_page(&app, "DRE01", "Biblionet Drenthe").await;
+    assert!(
+        page.contains("<legend>Taal van de mails aan de klant</legend>"),
+        "{page}"
+    );
+    assert!(
+        page.contains(r#"name="mail_language" value="nl" id="language" checked>"#),
+        "Dutch unless staff choose otherwise: {page}"
+    );
+
+    let mut form = filled_in(&page, "20000038383838", "Tom Baker");
+    form.retain(|(name, _)| *name != "email");
+    form.extend([("email", "tom@example.nl".into()), ("mail_language", "en".into())]);
+    let registered = register_at_drenthe(&app, &staff_browser, &form).await;
+    assert_eq!(registered.status(), 201, "{}", registered.text().await.unwrap());
+    let mail = &smtp.wait_for_async(1).await[0];
+    assert_eq!(mail.to, vec!["tom@example.nl".to_owned()]);
+    assert_eq!(
+        mail.header("Subject").as_deref(),
+        Some("Confirm your login account")
+    );
+    let tom = Username::parse("20000038383838").unwrap();
+    let tom = app.store.accounts().by_username(&tom).await.unwrap().unwrap();
+    assert_eq!(tom.language, "en");
+
+    // Registered with "Nee", an account generated later from the member page.
+    let page = fetch(&staff_browser, app.url("/frontoffice/DRE01/register")).await;
+    let mut form = filled_in(&page, "20000039393939", "Jane Baker");
+    form.retain(|(name, _)| !["email", "use_account"].contains(name));
+    form.extend([("use_account", "nee".into()), ("email", "jane@example.nl".into())]);
+    let registered = register_at_drenthe(&app, &staff_browser, &form).await;
+    assert_eq!(registered.status(), 201, "{}", registered.text().await.unwrap());
+    let member_page = app.url("/frontoffice/DRE01/members/20000039393939");
+    let page = fetch(&staff_browser, &member_page).await;
+    assert!(
+        page.contains("<legend>Taal van de mails aan de klant</legend>"),
+        "{page}"
+    );
+    let generate = |language: &'static str| {
+        staff_browser
+            .post(format!("{member_page}/new-login-account"))
+            .form(&[
+                ("csrf", hidden_field(&page, "csrf")),
+                ("mail_language", language.into()),
+            ])
+            .send()
+    };
+    let refused = generate("de").await.unwrap();
+    assert_eq!(refused.status(), 422);
+    let refused = refused.text().await.unwrap();
+    assert!(
+        refused.contains("Kies Nederlands (nl) of Engels (en)."),
+        "{refused}"
+    );
+    let jane = Email::parse("jane@example.nl").unwrap();
+    assert!(app.store.accounts().by_email(&jane).await.unwrap().is_empty());
+
+    let generated = generate("en").await.unwrap();
+    assert_eq!(generated.status(), 200, "{}", generated.text().await.unwrap());
+    let mail = &smtp.wait_for_async(2).await[1];
+    assert_eq!(mail.to, vec!["jane@example.nl".to_owned()]);
+    assert_eq!(
+        mail.header("Subject").as_deref(),
+        Some("Confirm your login account")
+    );
+    let accounts = app.store.accounts().by_email(&jane).await.unwrap();
+    assert_eq!(accounts.len(), 1);
+    assert_eq!(accounts[0].language, "en");
 }
 
 /// The console undoes a link made by mistake only after "Ja", and then
