@@ -481,17 +481,21 @@ impl<'c, C: ConnectionTrait> LegacyImport<'c, C> {
         Ok(removed.rows_affected)
     }
 
+    /// How many migrated accounts `stage` has not reached yet.
+    pub async fn waiting_count(&self, stage: Stage) -> Result<u64, StoreError> {
+        Ok(migrated_account::Entity::find()
+            .filter(done_at(stage).is_null())
+            .count(self.conn)
+            .await?)
+    }
+
     /// Up to `limit` migrated members whose mail of `stage` has not gone out,
     /// held for the transaction until it marks them: a second run beside
     /// this one takes other members, never the same (on SQLite the writer's
     /// transaction keeps it out altogether).
     pub async fn waiting(&self, stage: Stage, limit: u64) -> Result<Vec<MigratedMember>, StoreError> {
-        let column = match stage {
-            Stage::Announcement => migrated_account::Column::AnnouncedAt,
-            Stage::GoLive => migrated_account::Column::WentLiveAt,
-        };
         let rows = migrated_account::Entity::find()
-            .filter(column.is_null())
+            .filter(done_at(stage).is_null())
             .order_by_asc(migrated_account::Column::AccountId)
             .limit(limit)
             .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
@@ -549,12 +553,8 @@ impl<'c, C: ConnectionTrait> LegacyImport<'c, C> {
     pub async fn mark(&self, stage: Stage, accounts: &[AccountId]) -> Result<(), StoreError> {
         let ids: Vec<String> = accounts.iter().map(ToString::to_string).collect();
         let now = self.clock.now_millis();
-        let column = match stage {
-            Stage::Announcement => migrated_account::Column::AnnouncedAt,
-            Stage::GoLive => migrated_account::Column::WentLiveAt,
-        };
         migrated_account::Entity::update_many()
-            .col_expr(column, now.into())
+            .col_expr(done_at(stage), now.into())
             .filter(migrated_account::Column::AccountId.is_in(ids.clone()))
             .exec(self.conn)
             .await?;
@@ -613,4 +613,12 @@ fn no_row_with<E: EntityTrait>(table: E, column: E::Column, id: impl IntoColumnR
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The column that says when an account reached `stage`.
+fn done_at(stage: Stage) -> migrated_account::Column {
+    match stage {
+        Stage::Announcement => migrated_account::Column::AnnouncedAt,
+        Stage::GoLive => migrated_account::Column::WentLiveAt,
+    }
 }

@@ -1,13 +1,13 @@
 //! `migrate`: the old per-library portal accounts on go-live day.
 
-use std::{path::PathBuf, sync::Arc, time::Duration};
+use std::{fmt::Write, path::PathBuf, sync::Arc, time::Duration};
 
 use clap::Subcommand;
-use indicatif::{ProgressBar, ProgressStyle};
-use si_store::{Store, legacy_import::Stage};
+use indicatif::{ProgressBar, ProgressState, ProgressStyle};
+use si_store::{Repositories, Store, legacy_import::Stage};
 use time::Date;
 
-use crate::migration;
+use crate::migration::{self, Catalogue, Plan};
 
 #[derive(Debug, Subcommand)]
 pub enum MigrateCommand {
@@ -44,27 +44,60 @@ fn parse_date(text: &str) -> Result<Date, String> {
     si_domain::parse_date(text).ok_or_else(|| format!("{text:?} is not a date as YYYY-MM-DD"))
 }
 
+/// A bar on the terminal (none when the output goes elsewhere) for `len`
+/// of `what`, with the rate and the time left.
+fn progress_bar(len: u64, what: &str) -> anyhow::Result<ProgressBar> {
+    let bar = ProgressBar::new(len);
+    let template = format!(
+        "{{elapsed_precise}} [{{bar:40}}] {{human_pos}}/{{human_len}} {what}, {{rate}}, {{eta}} left"
+    );
+    bar.set_style(
+        ProgressStyle::with_template(&template)?
+            .with_key("rate", |state: &ProgressState, out: &mut dyn std::fmt::Write| {
+                let _ = write!(out, "{:.0}/s", state.per_sec());
+            })
+            .progress_chars("=> "),
+    );
+    bar.enable_steady_tick(Duration::from_millis(500));
+    Ok(bar)
+}
+
+/// The plan, with a spinner while the exports are read (tens of seconds
+/// for a whole country).
+async fn plan_with_spinner(store: &Store, files: &[PathBuf]) -> anyhow::Result<(Plan, Catalogue)> {
+    let spinner = ProgressBar::new_spinner();
+    spinner.set_style(ProgressStyle::with_template(
+        "{spinner} {elapsed_precise} reading the exports and making the plan",
+    )?);
+    spinner.enable_steady_tick(Duration::from_millis(200));
+    let planned = migration::plan(store, files).await;
+    spinner.finish_and_clear();
+    Ok(planned?)
+}
+
+/// Queues `stage`'s mails with a bar over the accounts waiting for them.
+async fn send_with_bar(store: &Store, stage: Stage, go_live: Option<Date>) -> anyhow::Result<u64> {
+    let waiting = store.legacy_import().waiting_count(stage).await?;
+    let bar = progress_bar(waiting, "accounts")?;
+    let sent = migration::send(store, stage, go_live, |accounts| bar.inc(accounts)).await;
+    bar.finish();
+    Ok(sent?)
+}
+
 pub async fn run(store: Store, command: MigrateCommand) -> anyhow::Result<()> {
     match command {
         MigrateCommand::Plan { files, report } => {
-            let (plan, catalogue) = migration::plan(&store, &files).await?;
+            let (plan, catalogue) = plan_with_spinner(&store, &files).await?;
             let summary = migration::report(&plan, &catalogue, &files, &report)?;
             println!("{summary}");
             println!("Nothing was changed. Reports: {}", report.display());
             Ok(())
         }
         MigrateCommand::Import { files, report } => {
-            let (plan, catalogue) = migration::plan(&store, &files).await?;
+            let (plan, catalogue) = plan_with_spinner(&store, &files).await?;
             let summary = migration::report(&plan, &catalogue, &files, &report)?;
             println!("{summary}");
-            let bar = ProgressBar::new(plan.row_account.len() as u64);
-            bar.set_style(
-                ProgressStyle::with_template(
-                    "{elapsed_precise} [{bar:40}] {human_pos}/{human_len} memberships, {per_sec}, {eta} left",
-                )?
-                .progress_chars("=> "),
-            );
-            bar.enable_steady_tick(Duration::from_millis(500));
+            let bar = progress_bar(plan.row_account.len() as u64, "memberships")?;
             let imported = migration::import(&store, files, Arc::new(plan), Arc::new(catalogue), |rows| {
                 bar.inc(rows)
             })
@@ -86,12 +119,12 @@ pub async fn run(store: Store, command: MigrateCommand) -> anyhow::Result<()> {
             Ok(())
         }
         MigrateCommand::Announce { go_live } => {
-            let sent = migration::send(&store, Stage::Announcement, Some(go_live)).await?;
+            let sent = send_with_bar(&store, Stage::Announcement, Some(go_live)).await?;
             println!("Announcement mails queued: {sent}.");
             Ok(())
         }
         MigrateCommand::GoLive => {
-            let sent = migration::send(&store, Stage::GoLive, None).await?;
+            let sent = send_with_bar(&store, Stage::GoLive, None).await?;
             println!("Migrated accounts are active. Username mails queued: {sent}.");
             Ok(())
         }

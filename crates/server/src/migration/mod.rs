@@ -45,6 +45,10 @@ pub enum MigrationError {
     Read { path: String, source: std::io::Error },
     #[error("cannot write the report: {0}")]
     Report(std::io::Error),
+    #[error(
+        "the go-live date {0} is in the past: the announcement names it, and each member gets it only once"
+    )]
+    GoLiveInThePast(Date),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -409,7 +413,18 @@ impl Batch {
 
 /// Queues the mail of `stage` for every migrated account that has not had
 /// it, in rounds that each commit with their marks; returns how many mails.
-pub async fn send(store: &Store, stage: Stage, go_live: Option<Date>) -> Result<u64, MigrationError> {
+/// `progress` hears how many accounts each round took. An announcement of a
+/// go-live date before today is refused: members would read it once, wrong.
+pub async fn send(
+    store: &Store,
+    stage: Stage,
+    go_live: Option<Date>,
+    progress: impl Fn(u64),
+) -> Result<u64, MigrationError> {
+    let today = store.clock().now().date();
+    if let Some(date) = go_live.filter(|date| *date < today) {
+        return Err(MigrationError::GoLiveInThePast(date));
+    }
     let mut sent = 0;
     loop {
         let txn = store.begin().await?;
@@ -422,7 +437,7 @@ pub async fn send(store: &Store, stage: Stage, go_live: Option<Date>) -> Result<
             let mail = match stage {
                 Stage::Announcement => Mail::MigrationAnnouncement {
                     name: member.name.clone(),
-                    go_live: go_live.unwrap_or_else(|| store.clock().now().date()),
+                    go_live: go_live.unwrap_or(today),
                 },
                 Stage::GoLive => Mail::GoLiveUsername {
                     name: member.name.clone(),
@@ -438,6 +453,7 @@ pub async fn send(store: &Store, stage: Stage, go_live: Option<Date>) -> Result<
         let ids: Vec<AccountId> = waiting.iter().map(|m| m.account).collect();
         txn.legacy_import().mark(stage, &ids).await?;
         txn.commit().await?;
+        progress(ids.len() as u64);
     }
 }
 

@@ -202,16 +202,24 @@ async fn announce_and_go_live_send_each_mail_once_and_activate_the_accounts() {
         "a second run adds nothing"
     );
 
-    let go_live = time::macros::date!(2026 - 12 - 14);
+    // Two weeks from now, as the docs advise; a day already gone is refused.
+    let today = time::OffsetDateTime::now_utc().date();
+    let yesterday = today.previous_day().unwrap();
+    let refused = migration::send(&app.store, Stage::Announcement, Some(yesterday), |_| ()).await;
+    assert!(
+        matches!(refused, Err(migration::MigrationError::GoLiveInThePast(date)) if date == yesterday),
+        "{refused:?}"
+    );
+    let go_live = today + time::Duration::days(14);
     // Six accounts have an address; one member gets no mail.
     assert_eq!(
-        migration::send(&app.store, Stage::Announcement, Some(go_live))
+        migration::send(&app.store, Stage::Announcement, Some(go_live), |_| ())
             .await
             .unwrap(),
         6
     );
     assert_eq!(
-        migration::send(&app.store, Stage::Announcement, Some(go_live))
+        migration::send(&app.store, Stage::Announcement, Some(go_live), |_| ())
             .await
             .unwrap(),
         0
@@ -226,11 +234,16 @@ async fn announce_and_go_live_send_each_mail_once_and_activate_the_accounts() {
     assert_eq!(jansen.status, AccountStatus::Pending, "not before go-live");
     // Two operators starting go-live at once: each mail still goes once.
     let (first, second) = tokio::join!(
-        migration::send(&app.store, Stage::GoLive, None),
-        migration::send(&app.store, Stage::GoLive, None)
+        migration::send(&app.store, Stage::GoLive, None, |_| ()),
+        migration::send(&app.store, Stage::GoLive, None, |_| ())
     );
     assert_eq!(first.unwrap() + second.unwrap(), 6);
-    assert_eq!(migration::send(&app.store, Stage::GoLive, None).await.unwrap(), 0);
+    assert_eq!(
+        migration::send(&app.store, Stage::GoLive, None, |_| ())
+            .await
+            .unwrap(),
+        0
+    );
     let jansen = app.store.accounts().by_id(&jansen.id).await.unwrap().unwrap();
     assert_eq!(jansen.status, AccountStatus::Active);
 
@@ -245,7 +258,9 @@ async fn migrated_members_log_in_with_the_old_password_or_their_new_username() {
     let app = spawn_app().await;
     libraries(&app).await;
     import(&app.store, &[sample()]).await;
-    migration::send(&app.store, Stage::GoLive, None).await.unwrap();
+    migration::send(&app.store, Stage::GoLive, None, |_| ())
+        .await
+        .unwrap();
     let (client_id, _) = register(&app, ClientKind::Confidential, IdTokenAlgorithm::Rs256).await;
     let authorize = format!(
         "{}?client_id={client_id}&redirect_uri={}&response_type=code&scope=openid&state=s",
