@@ -1,6 +1,6 @@
 //! `migrate`: the old per-library portal accounts on go-live day.
 
-use std::{fmt::Write, path::PathBuf, sync::Arc, time::Duration};
+use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressState, ProgressStyle};

@@ -246,7 +246,7 @@ impl Caller {
         match result {
             Ok(value) => (status, Json(value)).into_response(),
             Err(Refusal::Desk(error)) => refused(desk, self.language, error),
-            Err(Refusal::Body(problem)) => problem,
+            Err(Refusal::Body(problem)) => *problem,
             Err(Refusal::Unreadable(detail)) => {
                 let mut problem = Problem::new(
                     StatusCode::BAD_REQUEST,
@@ -283,7 +283,7 @@ enum Refusal {
     /// A path, query or header that cannot be read.
     Unreadable(String),
     /// A body that cannot be read, with the problem document that says why.
-    Body(Response),
+    Body(Box<Response>),
     /// The token lacks the scope the operation needs.
     Scope(&'static str),
 }
@@ -354,7 +354,8 @@ pub struct ApiJson<T>(T);
 
 impl<T> ApiJson<T> {
     fn read(body: Result<Self, Response>) -> Result<T, Refusal> {
-        body.map(|ApiJson(value)| value).map_err(Refusal::Body)
+        body.map(|ApiJson(value)| value)
+            .map_err(|problem| Refusal::Body(Box::new(problem)))
     }
 }
 
