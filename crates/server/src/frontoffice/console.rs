@@ -462,6 +462,17 @@ impl RegisterPage {
             .find(|(f, _)| f == field)
             .map(|(_, m)| m.as_str())
     }
+
+    /// The list above the form: each message once, leading to its first field.
+    fn summary(&self) -> Vec<&(String, String)> {
+        let mut listed: Vec<&(String, String)> = Vec::new();
+        for error in &self.errors {
+            if listed.iter().all(|(_, message)| *message != error.1) {
+                listed.push(error);
+            }
+        }
+        listed
+    }
 }
 
 async fn register_page(
@@ -649,13 +660,28 @@ fn refused_form(
     page.errors = match error {
         DeskError::Invalid(fields) => fields
             .iter()
-            .map(|e| (e.field.to_owned(), e.message(language)))
+            .flat_map(|e| {
+                let message = typed_field_message(e, language);
+                // Either may be what is wrong: both are marked, the list names it once.
+                let subscription = (e.code == "age_outside_subscription")
+                    .then(|| ("subscription_type".to_owned(), message.clone()));
+                std::iter::once((e.field.to_owned(), message)).chain(subscription)
+            })
             .collect(),
         DeskError::CardNumberRegistered => vec![("card_number".into(), refusal(desk, language, error))],
         _ => vec![("form".into(), refusal(desk, language, error))],
     };
     page.searching = searching_with(form, &page.errors);
     show((page, token), refusal_status(error))
+}
+
+/// A field's message for the form, where staff type a date as DD-MM-JJJJ
+/// (the API's message names its own format).
+fn typed_field_message(error: &FieldError, language: Language) -> String {
+    match error.code {
+        "invalid_birth_date" => language.text("desk-typed-birth-date-invalid"),
+        _ => error.message(language),
+    }
 }
 
 /// The key that makes sending one filled-in form twice register it once.

@@ -109,6 +109,10 @@ async fn desk_staff_register_a_new_member_and_link_one_who_moved() {
         summary.contains("Een pasnummer heeft 4 tot 32 letters of cijfers"),
         "{summary}"
     );
+    assert!(
+        summary.contains("Vul een geboortedatum in die bestaat, als DD-MM-JJJJ"),
+        "in the format the hint gives: {summary}"
+    );
     let invalid = driver.find(By::Id("card_number")).await.unwrap();
     assert_eq!(
         invalid.attr("aria-invalid").await.unwrap().as_deref(),
@@ -179,11 +183,22 @@ async fn desk_staff_register_a_new_member_and_link_one_who_moved() {
         Some("#birth_date"),
         "the summary leads to the field"
     );
-    let field = driver.find(By::Id("birth_date")).await.unwrap();
-    assert_eq!(field.attr("aria-invalid").await.unwrap().as_deref(), Some("true"));
+    // Either the birth date or the subscription may be what is wrong: both
+    // are marked, and the list names the problem once.
+    for id in ["birth_date", "subscription_type"] {
+        let field = driver.find(By::Id(id)).await.unwrap();
+        assert_eq!(
+            field.attr("aria-invalid").await.unwrap().as_deref(),
+            Some("true"),
+            "{id}"
+        );
+    }
+    let listed = driver.find_all(By::Css("#error-summary li")).await.unwrap();
+    assert_eq!(listed.len(), 1);
     type_into(driver, "birth_date", "2015-03-03").await;
     click(driver, "form button.primary").await;
     browser.expect_heading("Bestaand inlogaccount zoeken").await;
+    assert_eq!(focused(driver).await, "username", "ready for the username");
     assert!(
         text_at(driver, "#username-hint")
             .await
@@ -208,6 +223,7 @@ async fn desk_staff_register_a_new_member_and_link_one_who_moved() {
     type_into(driver, "username", "Sanne_2015").await;
     click(driver, "button[value=search]").await;
     expect_text(driver, "dl.facts", "Sanne_2015", false).await;
+    assert_eq!(focused(driver).await, "result", "the account found is read next");
     let result = text_at(driver, "dl.facts").await;
     let masked = Email::parse("ouders@example.nl").unwrap().masked();
     assert!(result.contains(&masked), "the address is masked: {result}");
@@ -243,8 +259,7 @@ async fn desk_staff_register_a_new_member_and_link_one_who_moved() {
         field.prop("value").await.unwrap().as_deref(),
         Some("sanne.nieuw@example.nl")
     );
-    let focused = driver.active_element().await.unwrap();
-    assert_eq!(focused.id().await.unwrap().as_deref(), Some("registration-email"));
+    assert_eq!(focused(driver).await, "registration-email");
     browser.assert_accessible("desk: registration address form").await;
     type_into(driver, "registration-email", "sanne.nu@example").await;
     click(driver, "form[action$='/email'] button").await;
@@ -277,6 +292,7 @@ async fn desk_staff_register_a_new_member_and_link_one_who_moved() {
         .await
         .unwrap();
     expect_text(driver, ".question", "sanne.nu@example.nl", false).await;
+    assert_eq!(focused(driver).await, "question", "the question is read first");
     browser.assert_accessible("desk: recovery address question").await;
     browser.screenshot("desk-recovery-question-nl").await;
     click(driver, ".question button[value=ja]").await;
