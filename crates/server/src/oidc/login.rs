@@ -179,6 +179,14 @@ pub async fn submit(
             StatusCode::BAD_REQUEST,
         ));
     }
+    // A field left empty (the browser's own check skipped): said so, and
+    // nothing counted, for no password was tried.
+    if username_typed.is_empty() || form.password.is_empty() {
+        return Ok(again(
+            language.text("login-fields-empty"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ));
+    }
 
     // An attempt that would wait too long for the hashing threads is
     // turned away before it counts for any throttle or joins the queue:

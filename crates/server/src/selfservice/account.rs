@@ -100,15 +100,26 @@ pub struct LinkQuery {
     token: String,
 }
 
+/// `?confirmed`: the member just confirmed the account and set its password.
+#[derive(Deserialize)]
+pub struct ShowQuery {
+    confirmed: Option<String>,
+}
+
 pub async fn show(
     State(state): State<AppState>,
     language: Language,
     headers: HeaderMap,
+    PageQuery(query): PageQuery<ShowQuery>,
 ) -> Result<Response, PageError> {
     let Some(account) = signed_in(&state, language, &headers).await? else {
         return Ok(Redirect::to("/login").into_response());
     };
-    page(&state, language, &headers, &account, Outcome::default()).await
+    let outcome = Outcome {
+        done: query.confirmed.map(|_| language.text("account-ready")),
+        ..Outcome::default()
+    };
+    page(&state, language, &headers, &account, outcome).await
 }
 
 pub async fn change_username(

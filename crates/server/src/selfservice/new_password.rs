@@ -339,7 +339,7 @@ async fn submit(
                     .map_err(|e| internal(&e))?;
             }
             txn.commit().await.map_err(|e| internal(&e))?;
-            let mut response = Redirect::to(ACCOUNT_PATH).into_response();
+            let mut response = Redirect::to(&format!("{ACCOUNT_PATH}?confirmed")).into_response();
             if let Some(cookie) = cookie {
                 response.headers_mut().append(header::SET_COOKIE, cookie);
             }

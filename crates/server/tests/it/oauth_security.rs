@@ -455,6 +455,21 @@ async fn a_nul_in_a_nonce_or_a_username_gets_the_usual_refusal() {
             .contains("Gebruikersnaam of wachtwoord klopt niet"),
         "the page any wrong login gets"
     );
+    // A field left empty is said as such, and counts for nothing.
+    for (username, password) in [("", PASSWORD), ("sanne", ""), ("  ", "")] {
+        let empty = browser
+            .post(app.url("/login"))
+            .form(&form.filled(username, password))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(empty.status(), 422, "{username:?} {password:?}");
+        let page = empty.text().await.unwrap();
+        assert!(
+            page.contains("Vul je gebruikersnaam en je wachtwoord in."),
+            "{page}"
+        );
+    }
     // The member logs in as before.
     let back = log_in_through(&app, &browser, &url, "sanne", PASSWORD).await;
     assert!(query_value(&back, "code").is_some(), "{back}");

@@ -927,11 +927,19 @@ async fn a_new_member_confirms_sets_a_password_and_lands_on_the_account_page() {
         .await
         .unwrap();
     assert_eq!(confirmed.status(), 303);
-    assert_eq!(confirmed.headers()["location"], "/account");
-    let account_page = member_browser.get(app.url("/account")).send().await.unwrap();
+    assert_eq!(confirmed.headers()["location"], "/account?confirmed");
+    let account_page = member_browser
+        .get(app.url("/account?confirmed"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(account_page.status(), 200, "logged in after confirming");
     let account_page = account_page.text().await.unwrap();
     assert!(account_page.contains("Mijn inlogaccount") && account_page.contains("Biblionet Drenthe"));
+    assert!(
+        account_page.contains("Je inlogaccount is klaar voor gebruik."),
+        "the member hears it worked: {account_page}"
+    );
     assert!(!account_page.contains("sanne"), "{account_page}");
     let digest = si_credentials::secrets::digest(&sannes_session);
     let left = app.store.sessions().find(&digest).await.unwrap();
