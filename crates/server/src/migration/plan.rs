@@ -21,6 +21,7 @@
 use std::{
     collections::{HashMap, HashSet},
     hash::{BuildHasher, DefaultHasher, Hash, Hasher, RandomState},
+    num::NonZeroU64,
 };
 
 use hashbrown::HashTable;
@@ -38,7 +39,12 @@ pub struct Candidate {
     pub library: usize,
     pub card: CardNumber,
     pub old_username: Option<Box<str>>,
-    person: Option<u64>,
+    /// Name and birth date together with the e-mail address; none without
+    /// one. Not zero, so that the option takes no room of its own.
+    person: Option<NonZeroU64>,
+    /// Name (any case and spacing) and birth date alone: the same for two
+    /// accounts that may be one person's after all, for the report.
+    pub namesake: u64,
     /// Milliseconds since the epoch; rows never used sort first.
     recency: i64,
     pub email: Presence,
@@ -66,24 +72,28 @@ impl Presence {
 
 impl Candidate {
     pub fn of(row: &Row) -> Self {
+        let mut hasher = DefaultHasher::new();
+        let name: Vec<String> = row
+            .name
+            .as_str()
+            .split_whitespace()
+            .map(str::to_lowercase)
+            .collect();
+        name.hash(&mut hasher);
+        row.birth_date.hash(&mut hasher);
+        let namesake = hasher.finish();
         let person = row.email.as_ref().map(|email| {
             let mut hasher = DefaultHasher::new();
             email.as_str().to_lowercase().hash(&mut hasher);
-            let name: Vec<String> = row
-                .name
-                .as_str()
-                .split_whitespace()
-                .map(str::to_lowercase)
-                .collect();
-            name.hash(&mut hasher);
-            row.birth_date.hash(&mut hasher);
-            hasher.finish()
+            namesake.hash(&mut hasher);
+            NonZeroU64::new(hasher.finish()).unwrap_or(NonZeroU64::MIN)
         });
         Self {
             library: row.library,
             card: row.card.clone(),
             old_username: row.old_username.as_deref().map(Box::from),
             person,
+            namesake,
             recency: row
                 .last_login
                 .map_or(i64::MIN, |at| (at.unix_timestamp_nanos() / 1_000_000) as i64),
@@ -306,7 +316,7 @@ impl Plan {
         // Same person: one account per person key; rows without one stand alone.
         let mut accounts: Vec<PlannedAccount> = Vec::new();
         let mut row_account = Vec::with_capacity(candidates.len());
-        let mut by_person: HashMap<u64, u32> = HashMap::new();
+        let mut by_person: HashMap<NonZeroU64, u32> = HashMap::new();
         for (row, candidate) in candidates.iter().enumerate() {
             let row = row as u32;
             let existing = candidate

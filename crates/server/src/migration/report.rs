@@ -1,7 +1,7 @@
 //! The plan's report: a summary for the screen and one CSV file per thing
 //! that would otherwise go unnoticed on go-live day: renamed accounts,
-//! merged accounts, rejected rows, members who get no mail and members who
-//! must use "Wachtwoord vergeten".
+//! merged accounts, accounts that may be one person's, rejected rows,
+//! members who get no mail and members who must use "Wachtwoord vergeten".
 
 use std::{
     borrow::Cow,
@@ -24,6 +24,8 @@ pub struct Summary {
     pub rejected: u64,
     pub accounts: u64,
     pub merged_accounts: u64,
+    /// Accounts with the name and birth date of an account listed before.
+    pub possible_duplicates: u64,
     pub kept: u64,
     pub renamed: u64,
     pub without_email: u64,
@@ -36,6 +38,7 @@ impl fmt::Display for Summary {
         writeln!(f, "rows rejected:                {}", self.rejected)?;
         writeln!(f, "accounts:                     {}", self.accounts)?;
         writeln!(f, "  of several memberships:     {}", self.merged_accounts)?;
+        writeln!(f, "  same name and birth date:   {}", self.possible_duplicates)?;
         writeln!(f, "  old username kept:          {}", self.kept)?;
         writeln!(f, "  given a new username:       {}", self.renamed)?;
         writeln!(f, "  without e-mail (no mail):   {}", self.without_email)?;
@@ -209,6 +212,8 @@ pub fn write(
         }
     }
 
+    let possible_duplicates = possible_duplicates(plan, catalogue, dir, &mut summary)?;
+
     let mut rejected = ReportFile::create(dir, "rejected.csv", &["file", "line", "reason"])?;
     for rejection in &plan.rejections {
         let file = files
@@ -221,12 +226,72 @@ pub fn write(
             rejection.reason.as_str(),
         ])?;
     }
-    let complete = [renamed, merged, no_email, no_password, rejected]
-        .into_iter()
-        .map(ReportFile::complete)
-        .collect::<Result<Vec<_>, _>>()?;
+    let complete = [
+        renamed,
+        merged,
+        possible_duplicates,
+        no_email,
+        no_password,
+        rejected,
+    ]
+    .into_iter()
+    .map(ReportFile::complete)
+    .collect::<Result<Vec<_>, _>>()?;
     for (partial, path) in complete {
         fs::rename(partial, path).map_err(MigrationError::Report)?;
     }
     Ok(summary)
+}
+
+/// The accounts with the name (any case and spacing) and birth date of
+/// another, which the plan kept apart because no e-mail address joined
+/// them: a member who moved and gave the new library another address gets
+/// two accounts, and the desk may want to tell them. Each such account is
+/// listed beside the first of its name and birth date, in the plan's order.
+fn possible_duplicates(
+    plan: &Plan,
+    catalogue: &Catalogue,
+    dir: &Path,
+    summary: &mut Summary,
+) -> Result<ReportFile, MigrationError> {
+    let mut file = ReportFile::create(
+        dir,
+        "possible_duplicates.csv",
+        &[
+            "username",
+            "library_code",
+            "card_number",
+            "same_name_and_birth_date_as_username",
+            "its_library_code",
+            "its_card_number",
+        ],
+    )?;
+    // Sorted pairs rather than a map: 16 bytes an account, the least memory.
+    let mut namesakes: Vec<(u64, u32)> = (plan.accounts.iter().enumerate())
+        .map(|(index, account)| (plan.candidates[account.primary as usize].namesake, index as u32))
+        .collect();
+    namesakes.sort_unstable();
+    let mut pairs: Vec<(u32, u32)> = namesakes
+        .chunk_by(|a, b| a.0 == b.0)
+        .flat_map(|same| same[1..].iter().map(|&(_, later)| (later, same[0].1)))
+        .collect();
+    drop(namesakes);
+    pairs.sort_unstable();
+    for (account, first) in pairs {
+        let (account, first) = (&plan.accounts[account as usize], &plan.accounts[first as usize]);
+        let (row, its_row) = (
+            &plan.candidates[account.primary as usize],
+            &plan.candidates[first.primary as usize],
+        );
+        file.row(&[
+            plan.username(account).as_str(),
+            catalogue.libraries[row.library].code.as_str(),
+            row.card.as_str(),
+            plan.username(first).as_str(),
+            catalogue.libraries[its_row.library].code.as_str(),
+            its_row.card.as_str(),
+        ])?;
+        summary.possible_duplicates += 1;
+    }
+    Ok(file)
 }
