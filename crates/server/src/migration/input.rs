@@ -321,6 +321,12 @@ pub fn read(
                                 record.len(),
                                 headers.len()
                             ))
+                        } else if record.len() < headers.len() {
+                            Err(format!(
+                                "{} fields where the header names {}: a value or its comma is missing",
+                                record.len(),
+                                headers.len()
+                            ))
                         } else {
                             record
                                 .deserialize::<Exported>(Some(&headers))

@@ -486,6 +486,8 @@ async fn rows_a_broken_export_mangled_are_rejected_by_line_and_the_rest_imported
         // A value past the header's last column, which naming by the
         // header would drop.
         row(20_000_000_000_013, "dertien").replace("2024-01-01\n", "2024-01-01,2025-06-01T00:00:00Z\n"),
+        // One short: the last login left out with its comma.
+        row(20_000_000_000_015, "vijftien").replace(",2024-01-01\n", "\n"),
     ]
     .concat();
     let mut file = export_of(&rows);
@@ -523,10 +525,14 @@ async fn rows_a_broken_export_mangled_are_rejected_by_line_and_the_rest_imported
                 "13",
                 "12 fields where the header names 11: a comma outside quotes, or a value too many"
             ],
-            ["14", "name is not UTF-8 text"],
+            [
+                "14",
+                "10 fields where the header names 11: a value or its comma is missing"
+            ],
+            ["15", "name is not UTF-8 text"],
         ]
     );
-    assert_eq!((summary.rejected, summary.accounts), (9, 1));
+    assert_eq!((summary.rejected, summary.accounts), (10, 1));
     // PostgreSQL refuses a NUL or an overlong name for a whole batch: the
     // import must never be handed one.
     let imported = import(&app.store, &files).await;
