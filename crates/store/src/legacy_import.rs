@@ -345,21 +345,25 @@ impl<'c, C: ConnectionTrait> LegacyImport<'c, C> {
         }
     }
 
-    /// Hands `each` the library id, card number and account id of every
-    /// membership that has an account, a page at a time in id order.
+    /// Hands `each` every membership that has an account, a page at a time
+    /// in id order.
     pub async fn each_membership_account(
         &self,
-        mut each: impl FnMut(i64, &str, AccountId),
+        mut each: impl FnMut(MembershipHeld<'_>),
     ) -> Result<(), StoreError> {
         self.fresh_statistics("memberships").await?;
         let mut after = 0;
         loop {
-            let page: Vec<(i64, i64, String, String)> = membership::Entity::find()
+            type Held = (i64, i64, String, String, String, Date, Option<String>);
+            let page: Vec<Held> = membership::Entity::find()
                 .select_only()
                 .column(membership::Column::Id)
                 .column(membership::Column::LibraryId)
                 .column(membership::Column::CardNumber)
                 .column(membership::Column::AccountId)
+                .column(membership::Column::MemberName)
+                .column(membership::Column::BirthDate)
+                .column(membership::Column::Email)
                 .filter(membership::Column::Id.gt(after))
                 .filter(membership::Column::AccountId.is_not_null())
                 .order_by_asc(membership::Column::Id)
@@ -371,12 +375,15 @@ impl<'c, C: ConnectionTrait> LegacyImport<'c, C> {
                 return Ok(());
             };
             after = *last;
-            for (_, library, card, account) in &page {
-                each(
-                    *library,
+            for (_, library, card, account, name, birth_date, email) in &page {
+                each(MembershipHeld {
+                    library: *library,
                     card,
-                    parse_stored("account id", account, AccountId::parse)?,
-                );
+                    account: parse_stored("account id", account, AccountId::parse)?,
+                    name,
+                    birth_date: *birth_date,
+                    email: email.as_deref(),
+                });
             }
         }
     }
@@ -621,4 +628,15 @@ fn done_at(stage: Stage) -> migrated_account::Column {
         Stage::Announcement => migrated_account::Column::AnnouncedAt,
         Stage::GoLive => migrated_account::Column::WentLiveAt,
     }
+}
+
+/// A membership with an account, as
+/// [`LegacyImport::each_membership_account`] hands it.
+pub struct MembershipHeld<'a> {
+    pub library: i64,
+    pub card: &'a str,
+    pub account: AccountId,
+    pub name: &'a str,
+    pub birth_date: Date,
+    pub email: Option<&'a str>,
 }

@@ -80,7 +80,11 @@ async fn send_with_bar(store: &Store, stage: Stage, go_live: Option<Date>) -> an
     let waiting = store.legacy_import().waiting_count(stage).await?;
     let bar = progress_bar(waiting, "accounts")?;
     let sent = migration::send(store, stage, go_live, |accounts| bar.inc(accounts)).await;
-    bar.finish();
+    match &sent {
+        Ok(_) => bar.finish(),
+        // A refusal stands on a line of its own.
+        Err(_) => bar.finish_and_clear(),
+    }
     Ok(sent?)
 }
 

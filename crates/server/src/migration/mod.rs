@@ -26,7 +26,7 @@ use time::Date;
 pub use input::Catalogue;
 use input::{Rejection, Row, read};
 pub use plan::Plan;
-use plan::{Candidate, EarlierImports, SeenCards, account_id};
+use plan::{Candidate, Changed, EarlierImports, SeenCards, account_id, changed_from};
 pub use report::{Summary, write as report};
 
 use crate::{
@@ -94,8 +94,10 @@ pub async fn plan(store: &Store, files: &[PathBuf]) -> Result<(Plan, Catalogue),
     .map_err(read_error)?;
     let in_use = store.legacy_import().usernames_in_use().await?;
     let codes: Vec<String> = catalogue.libraries.iter().map(|l| l.code.to_string()).collect();
-    let earlier = earlier_imports(store, &catalogue, &codes).await?;
-    let plan = Plan::make(candidates, rejections, &in_use, &earlier, &codes);
+    let (earlier, changed) = earlier_imports(store, &catalogue, &codes, (&candidates, &seen)).await?;
+    drop(seen);
+    let mut plan = Plan::make(candidates, rejections, &in_use, &earlier, &codes);
+    plan.changed = changed;
     let (mut plan, mut elsewhere) = without_rows_imported_elsewhere(plan, &in_use, &earlier, &codes);
     if !elsewhere.is_empty() {
         // Candidates keep no file and line (memory): those few rows are read again.
@@ -167,6 +169,7 @@ fn without_rows_imported_elsewhere(
             rejections,
             accounts,
             row_account,
+            mut changed,
         } = plan;
         // Before the plan is made again, which makes its own: at 3.6 million
         // rows they weigh 80 MiB.
@@ -180,18 +183,32 @@ fn without_rows_imported_elsewhere(
             index += 1;
             !rows.contains(&(index - 1))
         });
+        // The changed rows by their places without the rows taken out, which
+        // are rejected with the reason why and not listed as changed too.
+        let mut taken_out: Vec<u32> = rows.iter().copied().collect();
+        taken_out.sort_unstable();
+        changed.retain_mut(|(row, _)| {
+            let before = taken_out.partition_point(|&out| out < *row);
+            let kept = taken_out.get(before) != Some(row);
+            *row -= before as u32;
+            kept
+        });
         plan = Plan::make(candidates, rejections, in_use, earlier, codes);
+        plan.changed = changed;
     }
 }
 
-/// What earlier runs of the import made, when one has run.
+/// What earlier runs of the import made, when one has run, and the rows
+/// (`rows` read so far, and where each card is among them) whose card a
+/// run made holds with another name, birth date or address.
 async fn earlier_imports(
     store: &Store,
     catalogue: &Catalogue,
     codes: &[String],
-) -> Result<EarlierImports, MigrationError> {
+    (rows, seen): (&[Candidate], &SeenCards),
+) -> Result<(EarlierImports, Vec<(u32, Changed)>), MigrationError> {
     let Some(salt) = store.legacy_import().salt_if_made().await? else {
-        return Ok(EarlierImports::default());
+        return Ok((EarlierImports::default(), Vec::new()));
     };
     let accounts = store.legacy_import().account_count().await?;
     let mut earlier = EarlierImports::new(salt, accounts as usize);
@@ -202,15 +219,23 @@ async fn earlier_imports(
     let library_of: HashMap<i64, usize> = (catalogue.libraries.iter().enumerate())
         .map(|(index, library)| (library.id, index))
         .collect();
+    let mut changed = Vec::new();
     store
         .legacy_import()
-        .each_membership_account(|library, card, account| {
-            if let Some(&library) = library_of.get(&library) {
-                earlier.place(library, &codes[library], card, account);
+        .each_membership_account(|held| {
+            let Some(&library) = library_of.get(&held.library) else {
+                return;
+            };
+            earlier.place(library, &codes[library], held.card, held.account);
+            let Some(row) = seen.find(rows, library, held.card) else {
+                return;
+            };
+            if let Some(what) = changed_from(&rows[row as usize], held.name, held.birth_date, held.email) {
+                changed.push((row, what));
             }
         })
         .await?;
-    Ok(earlier)
+    Ok((earlier, changed))
 }
 
 fn files_named(files: &[PathBuf]) -> String {

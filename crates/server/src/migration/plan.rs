@@ -29,6 +29,7 @@ use hashbrown::HashTable;
 use sha2::{Digest, Sha256};
 use si_domain::{AccountId, CardNumber, Username};
 use si_store::legacy_import::UsernameOutcome;
+use time::Date;
 
 use super::input::{Rejection, Row, allowed_username};
 
@@ -70,24 +71,44 @@ impl Presence {
     }
 }
 
+/// A row's namesake and person keys (see [`Candidate`]): the name in any
+/// case and spacing, the e-mail address in any case.
+fn person_keys(name: &str, birth_date: Date, email: Option<&str>) -> (u64, Option<NonZeroU64>) {
+    let mut hasher = DefaultHasher::new();
+    let name: Vec<String> = name.split_whitespace().map(str::to_lowercase).collect();
+    name.hash(&mut hasher);
+    birth_date.hash(&mut hasher);
+    let namesake = hasher.finish();
+    let person = email.map(|email| {
+        let mut hasher = DefaultHasher::new();
+        email.to_lowercase().hash(&mut hasher);
+        namesake.hash(&mut hasher);
+        NonZeroU64::new(hasher.finish()).unwrap_or(NonZeroU64::MIN)
+    });
+    (namesake, person)
+}
+
+/// What differs between an export's row and its card's membership as an
+/// earlier import wrote it (or the desk changed it since).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Changed {
+    NameOrBirthDate,
+    Email,
+}
+
+impl Changed {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Changed::NameOrBirthDate => "name or birth date",
+            Changed::Email => "e-mail address",
+        }
+    }
+}
+
 impl Candidate {
     pub fn of(row: &Row) -> Self {
-        let mut hasher = DefaultHasher::new();
-        let name: Vec<String> = row
-            .name
-            .as_str()
-            .split_whitespace()
-            .map(str::to_lowercase)
-            .collect();
-        name.hash(&mut hasher);
-        row.birth_date.hash(&mut hasher);
-        let namesake = hasher.finish();
-        let person = row.email.as_ref().map(|email| {
-            let mut hasher = DefaultHasher::new();
-            email.as_str().to_lowercase().hash(&mut hasher);
-            namesake.hash(&mut hasher);
-            NonZeroU64::new(hasher.finish()).unwrap_or(NonZeroU64::MIN)
-        });
+        let email = row.email.as_ref().map(|email| email.as_str());
+        let (namesake, person) = person_keys(row.name.as_str(), row.birth_date, email);
         Self {
             library: row.library,
             card: row.card.clone(),
@@ -130,6 +151,34 @@ impl SeenCards {
                 hash(earlier.library, &earlier.card)
             });
         false
+    }
+
+    /// The candidate with this library and card number, if any.
+    pub fn find(&self, candidates: &[Candidate], library: usize, card: &str) -> Option<u32> {
+        let hash = self.hasher.hash_one((library, card));
+        self.table
+            .find(hash, |index| {
+                let candidate = &candidates[*index as usize];
+                candidate.library == library && candidate.card.as_str() == card
+            })
+            .copied()
+    }
+}
+
+/// What differs between this row and a membership held with its card.
+pub fn changed_from(
+    candidate: &Candidate,
+    name: &str,
+    birth_date: Date,
+    email: Option<&str>,
+) -> Option<Changed> {
+    let (namesake, person) = person_keys(name, birth_date, email);
+    if namesake != candidate.namesake {
+        Some(Changed::NameOrBirthDate)
+    } else if person != candidate.person {
+        Some(Changed::Email)
+    } else {
+        None
     }
 }
 
@@ -292,6 +341,10 @@ pub struct Plan {
     pub accounts: Vec<PlannedAccount>,
     /// For each accepted row, in reading order: its account.
     pub row_account: Vec<u32>,
+    /// Rows (places in `candidates`) whose card an earlier import holds
+    /// with another name, birth date or address: the import leaves the card
+    /// as it is. 8 bytes each, should an export change every row.
+    pub changed: Vec<(u32, Changed)>,
 }
 
 impl Plan {
@@ -421,6 +474,7 @@ impl Plan {
             rejections,
             accounts,
             row_account,
+            changed: Vec::new(),
         }
     }
 

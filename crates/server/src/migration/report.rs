@@ -1,7 +1,8 @@
 //! The plan's report: a summary for the screen and one CSV file per thing
 //! that would otherwise go unnoticed on go-live day: renamed accounts,
-//! merged accounts, accounts that may be one person's, rejected rows,
-//! members who get no mail and members who must use "Wachtwoord vergeten".
+//! merged accounts, accounts that may be one person's, rejected rows, rows
+//! changed since an import, members who get no mail and members who must
+//! use "Wachtwoord vergeten".
 
 use std::{
     borrow::Cow,
@@ -22,6 +23,8 @@ use super::{
 pub struct Summary {
     pub rows: u64,
     pub rejected: u64,
+    /// Rows whose card an earlier import holds with other details.
+    pub changed_since_import: u64,
     pub accounts: u64,
     pub merged_accounts: u64,
     /// Accounts with the name and birth date of an account listed before.
@@ -36,6 +39,7 @@ impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "rows read:                    {}", self.rows)?;
         writeln!(f, "rows rejected:                {}", self.rejected)?;
+        writeln!(f, "rows changed since imported:  {}", self.changed_since_import)?;
         writeln!(f, "accounts:                     {}", self.accounts)?;
         writeln!(f, "  of several memberships:     {}", self.merged_accounts)?;
         writeln!(f, "  same name and birth date:   {}", self.possible_duplicates)?;
@@ -213,6 +217,16 @@ pub fn write(
     }
 
     let possible_duplicates = possible_duplicates(plan, catalogue, dir, &mut summary)?;
+    let mut changed = ReportFile::create(
+        dir,
+        "changed_since_import.csv",
+        &["library_code", "card_number", "changed"],
+    )?;
+    for &(row, what) in &plan.changed {
+        let candidate = &plan.candidates[row as usize];
+        changed.row(&[code(candidate).as_str(), candidate.card.as_str(), what.as_str()])?;
+    }
+    summary.changed_since_import = plan.changed.len() as u64;
 
     let mut rejected = ReportFile::create(dir, "rejected.csv", &["file", "line", "reason"])?;
     for rejection in &plan.rejections {
@@ -230,6 +244,7 @@ pub fn write(
         renamed,
         merged,
         possible_duplicates,
+        changed,
         no_email,
         no_password,
         rejected,

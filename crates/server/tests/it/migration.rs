@@ -119,6 +119,7 @@ async fn the_plan_reports_collisions_merges_and_bad_rows_and_changes_nothing() {
     assert_eq!(
         files,
         [
+            "changed_since_import.csv",
             "merged.csv",
             "no_email.csv",
             "no_password.csv",
@@ -784,6 +785,7 @@ struct PlanAgain {
     summary: migration::Summary,
     rejected: Vec<[String; 2]>,
     merged: Vec<Vec<String>>,
+    changed: Vec<Vec<String>>,
 }
 
 /// Imports `first`, then plans `then` over it, and imports `then` too: that
@@ -810,7 +812,44 @@ async fn import_then_plan_again(first: &str, then: &str) -> PlanAgain {
         summary,
         rejected: rejected_lines(reports.path()),
         merged: read_csv(reports.path().join("merged.csv")),
+        changed: read_csv(reports.path().join("changed_since_import.csv")),
     }
+}
+
+/// A member's address, name or birth date changed in the exports after an
+/// import: the card stays as imported (the go-live mail goes to the address
+/// imported), and the report lists the rows that differ, so that they can be
+/// corrected at the desk. Another case or spacing is no change.
+#[tokio::test]
+async fn rows_changed_in_the_exports_since_an_import_are_reported() {
+    let first = "DRE01,20000000000001,5280,jansen,,jan@example.nl,Jan de Vries,1980-02-01,VOLWASSEN,2027-05-31,2024-06-01\n\
+                 DRE01,20000000000002,5280,pietj,,piet@example.nl,Piet Jansen,1975-07-15,VOLWASSEN,2027-05-31,2024-05-20\n\
+                 DRE01,20000000000003,5280,kees_b,,kees@example.nl,Kees Bakker,1990-11-30,VOLWASSEN,2027-05-31,2024-05-20\n";
+    let then = first
+        .replace("jan@example.nl", "jan.nieuw@example.nl")
+        .replace("1975-07-15", "1975-07-16")
+        .replace("Kees Bakker", "kees  BAKKER")
+        .replace("kees@example.nl", "Kees@Example.nl");
+    let again = import_then_plan_again(first, &then).await;
+    assert_eq!(
+        (again.summary.changed_since_import, again.summary.rejected),
+        (2, 0)
+    );
+    assert_eq!(
+        again.changed,
+        vec![
+            vec!["DRE01", "20000000000001", "e-mail address"],
+            vec!["DRE01", "20000000000002", "name or birth date"],
+        ]
+    );
+    assert!(
+        again
+            .summary
+            .to_string()
+            .contains("rows changed since imported:  2"),
+        "{}",
+        again.summary
+    );
 }
 
 /// Anna at two libraries; her row in Groningen is the more recent one.
@@ -838,6 +877,11 @@ async fn a_card_whose_person_changed_in_the_exports_since_an_import_stays_where_
              there and this row is not imported"
                 .to_owned()
         ]]
+    );
+    assert!(
+        again.changed.is_empty(),
+        "rejected, not listed twice: {:?}",
+        again.changed
     );
 }
 
