@@ -198,6 +198,7 @@ desk-field-invalid-card-number = A card number has 4 to 32 letters or digits.
 desk-field-invalid-name = Enter a name (at most 200 characters).
 desk-field-invalid-birth-date = Enter a birth date as YYYY-MM-DD.
 desk-typed-birth-date-invalid = Enter a birth date that exists, as DD-MM-YYYY, for example 03-03-2015.
+desk-typed-birth-date-too-early = The birth date is before 1900: enter the birth date as DD-MM-YYYY, for example 03-03-2015.
 desk-field-birth-date-in-future = The birth date is in the future.
 desk-field-birth-date-too-early = The birth date is before 1900: enter the birth date as YYYY-MM-DD.
 desk-field-age-outside-subscription = This subscription does not fit the member's age.

@@ -198,6 +198,7 @@ desk-field-invalid-card-number = Een pasnummer heeft 4 tot 32 letters of cijfers
 desk-field-invalid-name = Vul een naam in (hoogstens 200 tekens).
 desk-field-invalid-birth-date = Vul een geboortedatum in als JJJJ-MM-DD.
 desk-typed-birth-date-invalid = Vul een geboortedatum in die bestaat, als DD-MM-JJJJ, bijvoorbeeld 03-03-2015.
+desk-typed-birth-date-too-early = De geboortedatum ligt vóór 1900: vul de geboortedatum in als DD-MM-JJJJ, bijvoorbeeld 03-03-2015.
 desk-field-birth-date-in-future = De geboortedatum ligt in de toekomst.
 desk-field-birth-date-too-early = De geboortedatum ligt vóór 1900: vul de geboortedatum in als JJJJ-MM-DD.
 desk-field-age-outside-subscription = Dit abonnement past niet bij de leeftijd van de klant.

@@ -403,7 +403,8 @@ impl RegisterForm {
             login_account: mode,
             // Left in the form from an earlier choice, it means nothing now.
             username: (mode == LoginAccountMode::Existing).then(|| self.username.clone()),
-            language: typed_language(&self.mail_language),
+            // Asked for a new account only; a hidden choice means nothing.
+            language: typed_language(&self.mail_language).filter(|_| mode == LoginAccountMode::New),
         };
         (request, discount_error)
     }
@@ -680,6 +681,7 @@ fn refused_form(
 fn typed_field_message(error: &FieldError, language: Language) -> String {
     match error.code {
         "invalid_birth_date" => language.text("desk-typed-birth-date-invalid"),
+        "birth_date_too_early" => language.text("desk-typed-birth-date-too-early"),
         _ => error.message(language),
     }
 }

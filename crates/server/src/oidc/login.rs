@@ -50,9 +50,11 @@ struct LoginPage {
     request: String,
     username: String,
     error: Option<String>,
-    /// The message says the username or password was wrong, not that the
-    /// form expired, the member must wait or the node is busy.
-    typed_wrong: bool,
+    /// The fields the message is about: both when the username or password
+    /// was wrong, the one left empty; none when the form expired, the
+    /// member must wait or the node is busy.
+    username_invalid: bool,
+    password_invalid: bool,
 }
 
 #[derive(Deserialize)]
@@ -512,6 +514,12 @@ fn page(
     error: Option<String>,
     status: StatusCode,
 ) -> Response {
+    let (username_invalid, password_invalid) = match status {
+        StatusCode::UNAUTHORIZED => (true, true),
+        // A field left empty: the username when it is, else the password.
+        StatusCode::UNPROCESSABLE_ENTITY => (username.is_empty(), !username.is_empty()),
+        _ => (false, false),
+    };
     let csrf = FormToken::for_page(headers);
     let page = LoginPage {
         lang: language,
@@ -521,7 +529,8 @@ fn page(
         request,
         username,
         error,
-        typed_wrong: status == StatusCode::UNAUTHORIZED,
+        username_invalid,
+        password_invalid,
     };
     let mut response = csrf.attach((status, page).into_response());
     response

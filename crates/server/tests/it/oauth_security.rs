@@ -469,6 +469,23 @@ async fn a_nul_in_a_nonce_or_a_username_gets_the_usual_refusal() {
             page.contains("Vul je gebruikersnaam en je wachtwoord in."),
             "{page}"
         );
+        // The field left empty is marked and has the focus.
+        let field = |id: &str| {
+            let start = page.find(&format!(r#"<input id="{id}""#)).unwrap();
+            page[start..start + page[start..].find('>').unwrap()].to_owned()
+        };
+        let (empty_one, other) = if username.trim().is_empty() {
+            ("username", "password")
+        } else {
+            ("password", "username")
+        };
+        assert!(
+            field(empty_one).contains(r#"aria-invalid="true""#),
+            "{}",
+            field(empty_one)
+        );
+        assert!(field(empty_one).contains("autofocus"), "{}", field(empty_one));
+        assert!(!field(other).contains("autofocus"), "{}", field(other));
     }
     // The member logs in as before.
     let back = log_in_through(&app, &browser, &url, "sanne", PASSWORD).await;
