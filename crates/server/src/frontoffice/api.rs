@@ -348,8 +348,9 @@ impl FromRequestParts<AppState> for Caller {
 /// A JSON object body whose every rejection is a problem document. Only an
 /// object: serde would also read a struct from an array of its fields in
 /// order, which the document does not offer. Operations take it as a
-/// `Result` and read it with [`ApiJson::read`] after the scope check, so
-/// that a caller without the scope learns nothing of the body's rules.
+/// `Result` and look at it with [`ApiJson::read`] only after the scope
+/// check: a caller without the scope hears of the scope, not of what is
+/// wrong with its body.
 pub struct ApiJson<T>(T);
 
 impl<T> ApiJson<T> {
