@@ -10,6 +10,7 @@ pub mod demo;
 pub mod frontoffice;
 pub mod health;
 pub mod http;
+pub mod json_fields;
 pub mod mail;
 pub mod migration;
 pub mod oidc;

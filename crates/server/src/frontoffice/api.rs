@@ -14,7 +14,10 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{get, post, put},
 };
-use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use serde::{
+    Deserialize, Serialize,
+    de::{DeserializeOwned, value::MapDeserializer},
+};
 use si_domain::CardNumber;
 use si_store::{Repositories, catalogue::Library};
 use utoipa::{
@@ -39,6 +42,7 @@ use crate::{
         error::{FieldProblem, Problem},
         i18n::Language,
     },
+    json_fields::JsonFields,
     oidc::{discovery::TOKEN_PATH, tokens::find_client, userinfo::bearer},
 };
 
@@ -360,38 +364,6 @@ impl<T> ApiJson<T> {
     }
 }
 
-/// A JSON object that names each field once: `{"branch":"1","branch":"2"}`
-/// is refused, not read as the last value, so that a proxy that reads the
-/// first one and this service cannot see two different requests.
-struct Object(serde_json::Map<String, serde_json::Value>);
-
-impl<'de> Deserialize<'de> for Object {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(ObjectVisitor)
-    }
-}
-
-struct ObjectVisitor;
-
-impl<'de> serde::de::Visitor<'de> for ObjectVisitor {
-    type Value = Object;
-
-    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
-        formatter.write_str("a JSON object")
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut fields: A) -> Result<Object, A::Error> {
-        let mut object = serde_json::Map::new();
-        while let Some(name) = fields.next_key::<String>()? {
-            if object.contains_key(&name) {
-                return Err(serde::de::Error::custom(format_args!("duplicate field `{name}`")));
-            }
-            object.insert(name, fields.next_value()?);
-        }
-        Ok(Object(object))
-    }
-}
-
 impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     type Rejection = Response;
 
@@ -405,11 +377,14 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
             problem.detail = Some(detail);
             problem.into_response()
         };
-        let Json(Object(object)) = Json::<Object>::from_request(Request::from_parts(parts, body), state)
-            .await
-            .map_err(|rejection| refused(rejection.status(), rejection.body_text()))?;
-        // The detail names the field: "login_account: invalid type: null, …".
-        serde_path_to_error::deserialize(serde_json::Value::Object(object))
+        let Json(JsonFields(fields)) =
+            Json::<JsonFields>::from_request(Request::from_parts(parts, body), state)
+                .await
+                .map_err(|rejection| refused(rejection.status(), rejection.body_text()))?;
+        // The detail names the field: "login_account: invalid type: null, …",
+        // or "duplicate field `language`" for one given twice.
+        let fields = MapDeserializer::<_, serde_json::Error>::new(fields.into_iter());
+        serde_path_to_error::deserialize(fields)
             .map(ApiJson)
             .map_err(|error| refused(StatusCode::UNPROCESSABLE_ENTITY, error.to_string()))
     }

@@ -17,6 +17,8 @@ use si_domain::{CardNumber, DisplayName, EARLIEST_BIRTH_DATE, Email, LibraryCode
 use si_store::{Repositories, Store, StoreError};
 use time::{Date, OffsetDateTime, PrimitiveDateTime, Time, format_description::well_known::Rfc3339};
 
+use crate::json_fields::JsonFields;
+
 /// The columns of an export, as `docs/migration.md` documents them.
 const COLUMNS: [&str; 11] = [
     "library_code",
@@ -81,7 +83,7 @@ impl Exported {
     /// A JSON object's values as the text a CSV cell would hold: a number as
     /// written (card numbers are often exported as numbers), `null` as empty.
     fn from_json(line: &str) -> Result<Self, String> {
-        let Fields(fields) = serde_json::from_str(line).map_err(|e| format!("not a JSON row: {e}"))?;
+        let JsonFields(fields) = serde_json::from_str(line).map_err(|e| format!("not a JSON row: {e}"))?;
         let mut texts = Vec::with_capacity(fields.len());
         for (key, value) in fields {
             let text = match value {
@@ -98,32 +100,6 @@ impl Exported {
             serde::de::value::MapDeserializer::<_, serde::de::value::Error>::new(texts.into_iter()),
         )
         .map_err(|e| format!("not a JSON row: {e}"))
-    }
-}
-
-/// A JSON object's keys and values in their order, a key given twice kept
-/// twice: the row is then refused, where a map would keep one value unseen.
-struct Fields(Vec<(String, serde_json::Value)>);
-
-impl<'de> Deserialize<'de> for Fields {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = Fields;
-
-            fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
-                formatter.write_str("an object")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Fields, A::Error> {
-                let mut fields = Vec::new();
-                while let Some(field) = map.next_entry()? {
-                    fields.push(field);
-                }
-                Ok(Fields(fields))
-            }
-        }
-        deserializer.deserialize_map(Visitor)
     }
 }
 
