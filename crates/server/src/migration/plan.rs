@@ -73,15 +73,24 @@ impl Presence {
 
 /// A row's namesake and person keys (see [`Candidate`]): the name in any
 /// case and spacing, the e-mail address in any case.
+/// Hashed a character at a time, with no lowercased copies: the pass over
+/// an earlier import's memberships does this millions of times.
 fn person_keys(name: &str, birth_date: Date, email: Option<&str>) -> (u64, Option<NonZeroU64>) {
+    let lowercased = |text: &str, hasher: &mut DefaultHasher| {
+        text.chars()
+            .flat_map(char::to_lowercase)
+            .for_each(|c| c.hash(hasher));
+    };
     let mut hasher = DefaultHasher::new();
-    let name: Vec<String> = name.split_whitespace().map(str::to_lowercase).collect();
-    name.hash(&mut hasher);
+    for word in name.split_whitespace() {
+        lowercased(word, &mut hasher);
+        ' '.hash(&mut hasher);
+    }
     birth_date.hash(&mut hasher);
     let namesake = hasher.finish();
     let person = email.map(|email| {
         let mut hasher = DefaultHasher::new();
-        email.to_lowercase().hash(&mut hasher);
+        lowercased(email, &mut hasher);
         namesake.hash(&mut hasher);
         NonZeroU64::new(hasher.finish()).unwrap_or(NonZeroU64::MIN)
     });
