@@ -32,9 +32,9 @@ use super::{
     desk::{
         AccountSummary, AuditLine, CostOverviewView, Desk, DeskError, GeneratedAccount, MembershipView,
         RecoveryReset, Registered, RegisteredAccount, is_idempotency_key, parse_card, parse_email,
-        parse_username,
+        parse_mail_language, parse_username,
     },
-    registration::{FieldError, LoginAccountMode, RegistrationRequest, mail_language},
+    registration::{LoginAccountMode, RegistrationRequest},
 };
 use crate::{
     app::AppState,
@@ -737,8 +737,7 @@ async fn generate_account(
         caller.require("desk:register")?;
         let card = card_from_path(path)?;
         let request = ApiJson::read(body)?;
-        let language = mail_language(request.language.as_deref())
-            .ok_or_else(|| DeskError::Invalid(vec![FieldError::new("language", "invalid_language")]))?;
+        let language = parse_mail_language(request.language.as_deref())?;
         Ok(desk.generate_account(&card, language).await?)
     }
     .await;

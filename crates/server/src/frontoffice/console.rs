@@ -26,9 +26,9 @@ use time::{Date, format_description::well_known::Iso8601};
 use super::{
     desk::{
         AccountSummary, Desk, DeskError, MembershipView, Registered, is_idempotency_key, parse_card,
-        parse_email, parse_username,
+        parse_email, parse_mail_language, parse_username,
     },
-    registration::{FieldError, LoginAccountMode, RegistrationRequest, mail_language},
+    registration::{FieldError, LoginAccountMode, RegistrationRequest},
 };
 use crate::http::page_query::{PageForm, PagePath, PageQuery};
 use crate::{
@@ -1083,18 +1083,16 @@ pub async fn act(
             })
         }),
         MemberAction::NewLoginAccount => {
-            match mail_language(typed_language(&form.mail_language).as_deref()) {
-                Some(mail_language) => desk
+            let mail_language = parse_mail_language(typed_language(&form.mail_language).as_deref());
+            match mail_language {
+                Ok(mail_language) => desk
                     .generate_account(&parsed, mail_language)
                     .await
                     .map(|generated| {
                         done_notes = generated.notes;
                         generated.message
                     }),
-                None => Err(DeskError::Invalid(vec![FieldError::new(
-                    "language",
-                    "invalid_language",
-                )])),
+                Err(error) => Err(error),
             }
         }
         MemberAction::RecoveryEmail if form.answer == "ja" => desk

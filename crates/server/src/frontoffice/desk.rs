@@ -22,7 +22,7 @@ use si_store::{
 use time::{Date, format_description::well_known::Iso8601};
 use utoipa::ToSchema;
 
-use super::registration::{FieldError, LoginAccountChoice, Registration, RegistrationRequest};
+use super::registration::{FieldError, LoginAccountChoice, Registration, RegistrationRequest, mail_language};
 use crate::{
     app::AppState,
     http::i18n::Language,
@@ -1236,6 +1236,12 @@ pub fn parse_email(input: Option<&str>) -> Result<Option<Email>, DeskError> {
 pub fn parse_username(input: &str) -> Result<Username, DeskError> {
     Username::parse(input)
         .map_err(|_| DeskError::Invalid(vec![FieldError::new("username", "invalid_username")]))
+}
+
+/// The member's language for mails, as [`mail_language`] reads it.
+pub fn parse_mail_language(input: Option<&str>) -> Result<Language, DeskError> {
+    mail_language(input)
+        .ok_or_else(|| DeskError::Invalid(vec![FieldError::new("language", "invalid_language")]))
 }
 
 /// An idempotency key the desk keeps: 1 to 255 visible ASCII characters.
