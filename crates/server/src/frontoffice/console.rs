@@ -36,7 +36,7 @@ use crate::{
     http::{
         csrf::{self, FormToken},
         error::{PageError, PageErrorKind, other},
-        i18n::Language,
+        i18n::{Language, LinkedText},
     },
     oidc::session,
 };
@@ -755,7 +755,9 @@ struct MemberPage {
     done: Option<String>,
     /// What the desk should tell the member after it.
     done_notes: Vec<String>,
-    error: Option<String>,
+    noted: Option<String>,
+    /// Why the action was refused, with the help address as a link.
+    error: Option<LinkedText>,
     /// The error is about what was typed in the open form, not that the
     /// form expired.
     typed_wrong: bool,
@@ -805,6 +807,8 @@ pub async fn member(
 struct Outcome {
     done: Option<String>,
     done_notes: Vec<String>,
+    /// Nothing was done, and why that is fine ("a mail went a minute ago").
+    noted: Option<String>,
     /// Why the action was refused, and the page's status for it.
     refused: Option<(StatusCode, String)>,
     /// Refused by the form that links an existing account.
@@ -954,7 +958,11 @@ async fn member_page(
         ),
         done: outcome.done,
         done_notes: outcome.done_notes,
-        error: outcome.refused.as_ref().map(|(_, message)| message.clone()),
+        noted: outcome.noted,
+        error: outcome
+            .refused
+            .as_ref()
+            .map(|(_, message)| LinkedText::around(message.clone(), &state.config.mail.help_url)),
         typed_wrong: outcome.refused.is_some() && !outcome.expired,
         refused_link: outcome.refused_link,
         username: outcome.username,
@@ -1074,13 +1082,15 @@ pub async fn act(
         return Err(PageError::new(language, PageErrorKind::NotFound));
     };
     let mut done_notes = Vec::new();
+    let mut noted = None;
     let result: Result<String, DeskError> = match action {
         MemberAction::ConfirmationMail => desk.resend_confirmation(&parsed).await.map(|resent| {
-            language.text(if resent.mailed {
-                "desk-resent"
+            if resent.mailed {
+                language.text("desk-resent")
             } else {
-                "desk-resent-just-now"
-            })
+                noted = Some(language.text("desk-resent-just-now"));
+                String::new()
+            }
         }),
         MemberAction::NewLoginAccount => {
             let mail_language = parse_mail_language(typed_language(&form.mail_language).as_deref());
@@ -1141,7 +1151,10 @@ pub async fn act(
         },
     };
     let outcome = match result {
-        Ok(done) if done.is_empty() => Outcome::default(),
+        Ok(done) if done.is_empty() => Outcome {
+            noted,
+            ..Outcome::default()
+        },
         Ok(done) => Outcome {
             done: Some(done),
             done_notes,

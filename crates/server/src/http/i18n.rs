@@ -132,6 +132,33 @@ impl Language {
     }
 }
 
+/// A sentence that names an address, split around it so that a page or a
+/// mail can show the address as a link. Without the address in it, the
+/// whole sentence is `before`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkedText {
+    pub before: String,
+    pub url: Option<String>,
+    pub after: String,
+}
+
+impl LinkedText {
+    pub fn around(text: String, url: &str) -> Self {
+        match text.split_once(url).filter(|_| !url.is_empty()) {
+            Some((before, after)) => LinkedText {
+                before: before.to_owned(),
+                url: Some(url.to_owned()),
+                after: after.to_owned(),
+            },
+            None => LinkedText {
+                before: text,
+                url: None,
+                after: String::new(),
+            },
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,7 +12,10 @@ use lettre::message::{
 use time::Date;
 
 use super::{Mail, RenameReason, UsernameChange};
-use crate::{config::MailConfig, http::i18n::Language};
+use crate::{
+    config::MailConfig,
+    http::i18n::{Language, LinkedText},
+};
 
 /// A mail ready to send: the subject and the same content as text and HTML.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,9 +115,7 @@ struct Frame<'a> {
     lang: &'static str,
     button_fallback: String,
     /// The help sentence, split around its link.
-    help_before: String,
-    help_url: &'a str,
-    help_after: String,
+    help: LinkedText,
     closing: String,
     signature: &'a str,
     footer: String,
@@ -378,16 +379,10 @@ impl<'a> Frame<'a> {
     fn new(language: Language, settings: &'a MailConfig) -> Self {
         let help_url = settings.help_url.as_str();
         let help = language.text_with("mail-help", &[("help_url", help_url.into())]);
-        let (help_before, help_after) = help
-            .split_once(help_url)
-            .map(|(before, after)| (before.to_owned(), after.to_owned()))
-            .unwrap_or_else(|| (format!("{help} "), String::new()));
         Frame {
             lang: language.code(),
             button_fallback: language.text("mail-button-fallback"),
-            help_before,
-            help_url,
-            help_after,
+            help: LinkedText::around(help, help_url),
             closing: language.text("mail-closing"),
             signature: &settings.library_name,
             footer: language.text("mail-footer"),

@@ -312,6 +312,15 @@ async fn desk_staff_register_a_new_member_and_link_one_who_moved() {
     // A password reset is not the desk's to do.
     click(driver, "form[action$='/password-reset'] button").await;
     expect_text(driver, "[role=alert]", "Wachtwoord vergeten?", false).await;
+    assert_eq!(
+        text_at(
+            driver,
+            "[role=alert] a[href='https://www.bibliotheek.nl/hulp-bij-inloggen.html']"
+        )
+        .await,
+        "https://www.bibliotheek.nl/hulp-bij-inloggen.html",
+        "the help address is a link"
+    );
     browser.assert_accessible("desk: password reset refused").await;
     browser.stop().await;
     app.stop().await;
