@@ -150,6 +150,16 @@ pub struct Source {
     pub line: u64,
 }
 
+impl Source {
+    /// The file's name, as it was given.
+    pub fn file_name(&self, files: &[PathBuf]) -> String {
+        files
+            .get(self.file)
+            .map(|f| f.display().to_string())
+            .unwrap_or_default()
+    }
+}
+
 /// A row that passed every check.
 #[derive(Debug, Clone)]
 pub struct Row {
@@ -177,6 +187,9 @@ pub struct Row {
 pub struct Rejection {
     pub source: Source,
     pub reason: String,
+    /// The row's library and card number, when those two could be read:
+    /// a later row with the same card must not take it meanwhile.
+    pub card: Option<(usize, CardNumber)>,
 }
 
 /// The libraries, branches and subscription types rows refer to.
@@ -243,9 +256,16 @@ pub fn read(
     for (file, path) in files.iter().enumerate() {
         let checked = |line: u64, exported: Result<Exported, String>| {
             let source = Source { file, line };
-            exported
-                .and_then(|exported| check(source, exported, catalogue))
-                .map_err(|reason| Rejection { source, reason })
+            let exported = exported.map_err(|reason| Rejection {
+                source,
+                reason,
+                card: None,
+            })?;
+            check(source, &exported, catalogue).map_err(|reason| Rejection {
+                source,
+                reason,
+                card: card_of(&exported, catalogue).ok(),
+            })
         };
         if is_json_lines(path) {
             let mut reader = BufReader::new(File::open(path)?);
@@ -419,7 +439,7 @@ fn is_json_lines(path: &Path) -> bool {
     )
 }
 
-fn check(source: Source, exported: Exported, catalogue: &Catalogue) -> Result<Row, String> {
+fn check(source: Source, exported: &Exported, catalogue: &Catalogue) -> Result<Row, String> {
     // A NUL or line break is no part of any value: it is an export fault, and
     // PostgreSQL would refuse a whole batch over it.
     if let Some((column, _)) = exported
@@ -436,13 +456,9 @@ fn check(source: Source, exported: Exported, catalogue: &Catalogue) -> Result<Ro
             "the username is longer than {OLD_USERNAME_MAX_CHARS} characters"
         ));
     }
-    let code = LibraryCode::parse(&exported.library_code)
-        .map_err(|_| format!("library code {:?} is not valid", exported.library_code))?;
-    let library = *catalogue
-        .by_code
-        .get(code.as_str())
-        .ok_or_else(|| format!("library {code} is not in the catalogue"))?;
+    let (library, card) = card_of(exported, catalogue)?;
     let entry = &catalogue.libraries[library];
+    let code = &entry.code;
     let branch = exported.branch.trim();
     let branch_id = if branch.is_empty() {
         entry.branches.first().map(|(_, id)| *id)
@@ -454,12 +470,6 @@ fn check(source: Source, exported: Exported, catalogue: &Catalogue) -> Result<Ro
             .map(|(_, id)| *id)
     }
     .ok_or_else(|| format!("library {code} has no branch {branch:?}"))?;
-    let card = CardNumber::parse(&exported.card_number).map_err(|_| {
-        format!(
-            "card number {:?} is not 4 to 32 letters or digits",
-            exported.card_number
-        )
-    })?;
     let subscription_type_id = *entry
         .subscriptions
         .get(exported.subscription_type.trim())
@@ -524,6 +534,23 @@ fn check(source: Source, exported: Exported, catalogue: &Catalogue) -> Result<Ro
         valid_until,
         last_login,
     })
+}
+
+/// The row's library (its place in the catalogue) and card number.
+fn card_of(exported: &Exported, catalogue: &Catalogue) -> Result<(usize, CardNumber), String> {
+    let code = LibraryCode::parse(&exported.library_code)
+        .map_err(|_| format!("library code {:?} is not valid", exported.library_code))?;
+    let library = *catalogue
+        .by_code
+        .get(code.as_str())
+        .ok_or_else(|| format!("library {code} is not in the catalogue"))?;
+    let card = CardNumber::parse(&exported.card_number).map_err(|_| {
+        format!(
+            "card number {:?} is not 4 to 32 letters or digits",
+            exported.card_number
+        )
+    })?;
+    Ok((library, card))
 }
 
 /// An RFC 3339 time, a plain `YYYY-MM-DD HH:MM:SS` (taken as UTC) or a date.

@@ -24,7 +24,7 @@ use si_store::{
 use time::Date;
 
 pub use input::Catalogue;
-use input::{Rejection, Row, read};
+use input::{Rejection, Row, Source, read};
 pub use plan::Plan;
 use plan::{Candidate, Changed, EarlierImports, SeenCards, account_id, changed_from};
 pub use report::{Summary, write as report};
@@ -71,7 +71,11 @@ pub async fn plan(store: &Store, files: &[PathBuf]) -> Result<(Plan, Catalogue),
             "card number {} of library {} {why}",
             row.card, catalogue.libraries[row.library].code
         ),
+        card: None,
     };
+    // The cards of rejected rows no row before them holds: the first row
+    // of a card decides, so a later one waits until that row is fixed.
+    let mut rejected_cards: HashMap<(usize, CardNumber), Source> = HashMap::new();
     let read_error = |source| MigrationError::Read {
         path: files_named(files),
         source,
@@ -82,12 +86,32 @@ pub async fn plan(store: &Store, files: &[PathBuf]) -> Result<(Plan, Catalogue),
                 &row,
                 "is registered already, not by the migration: that registration stays and this row is not imported",
             )),
-            Ok(row) if seen.repeats(&candidates, &row) => rejections.push(rejection(
-                &row,
-                "is on an earlier row too; this row is not imported",
-            )),
-            Ok(row) => candidates.push(Candidate::of(&row)),
-            Err(rejection) => rejections.push(rejection),
+            Ok(row) => match rejected_cards.get(&(row.library, row.card.clone())) {
+                Some(first) => rejections.push(rejection(
+                    &row,
+                    &format!(
+                        "is on {} line {} too, which is rejected: the first row of a card decides, \
+                         so this row is not imported until that one is fixed or removed",
+                        first.file_name(files),
+                        first.line
+                    ),
+                )),
+                None if seen.repeats(&candidates, &row) => rejections.push(rejection(
+                    &row,
+                    "is on an earlier row too; this row is not imported",
+                )),
+                None => candidates.push(Candidate::of(&row)),
+            },
+            Err(rejected) => {
+                if let Some((library, card)) = &rejected.card
+                    && seen.find(&candidates, *library, card.as_str()).is_none()
+                {
+                    rejected_cards
+                        .entry((*library, card.clone()))
+                        .or_insert(rejected.source);
+                }
+                rejections.push(rejected);
+            }
         }
         ControlFlow::Continue(())
     })

@@ -230,10 +230,7 @@ pub fn write(
 
     let mut rejected = ReportFile::create(dir, "rejected.csv", &["file", "line", "reason"])?;
     for rejection in &plan.rejections {
-        let file = files
-            .get(rejection.source.file)
-            .map(|f| f.display().to_string())
-            .unwrap_or_default();
+        let file = rejection.source.file_name(files);
         rejected.row(&[
             file.as_str(),
             rejection.source.line.to_string().as_str(),

@@ -1046,6 +1046,71 @@ async fn a_card_number_given_twice_at_a_library_is_reported_and_the_first_row_im
     assert_eq!(account.username.as_str(), "eerste");
 }
 
+/// A card given out twice whose first row is rejected for another reason
+/// goes to no one: the later row would take the card, and the first row,
+/// fixed, could then no longer have it.
+#[tokio::test]
+async fn a_card_whose_first_row_is_rejected_waits_for_that_row() {
+    let app = spawn_app().await;
+    libraries(&app).await;
+    let file = export_of(
+        "DRE01,20000000000001,9999,eerste,,eerste@example.nl,Eerste Lid,1980-02-01,VOLWASSEN,2027-05-31,2024-01-01\n\
+         DRE01,20000000000001,5280,tweede,,tweede@example.nl,Tweede Lid,1981-03-02,VOLWASSEN,2027-05-31,2024-06-01\n\
+         DRE01,20000000000002,5280,derde,,derde@example.nl,Derde Lid,1982-04-03,VOLWASSEN,2027-05-31,\n\
+         DRE01,20000000000002,5280,vierde,,vierde@example.nl,Vierde Lid,1983-05-04,ONBEKEND,2027-05-31,\n\
+         DRE01,20000000000002,5280,vijfde,,vijfde@example.nl,Vijfde Lid,1984-06-05,VOLWASSEN,2027-05-31,\n",
+    );
+    let files = vec![file.path().to_owned()];
+    let reports = tempfile::tempdir().unwrap();
+
+    let (plan, catalogue) = migration::plan(&app.store, &files).await.unwrap();
+    let summary = migration::report(&plan, &catalogue, &files, reports.path()).unwrap();
+    assert_eq!((summary.rows, summary.rejected, summary.accounts), (5, 4, 1));
+    let rejected: Vec<(String, String)> = read_csv(reports.path().join("rejected.csv"))
+        .into_iter()
+        .map(|row| (row[1].clone(), row[2].clone()))
+        .collect();
+    let name = file.path().display();
+    assert_eq!(
+        rejected,
+        [
+            ("2", "library DRE01 has no branch \"9999\"".to_owned()),
+            (
+                "3",
+                format!(
+                    "card number 20000000000001 of library DRE01 is on {name} line 2 too, which is \
+                     rejected: the first row of a card decides, so this row is not imported until \
+                     that one is fixed or removed"
+                )
+            ),
+            ("5", "library DRE01 has no subscription type \"ONBEKEND\"".to_owned()),
+            (
+                "6",
+                "card number 20000000000002 of library DRE01 is on an earlier row too; this row is not imported"
+                    .to_owned()
+            ),
+        ]
+        .map(|(line, reason)| (line.to_owned(), reason)),
+        "a card whose first row was imported keeps its usual message"
+    );
+    import(&app.store, &files).await;
+    let drenthe = drenthe(&app.store).await;
+    let cards: Vec<String> = app
+        .store
+        .memberships()
+        .of_library(&drenthe)
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.card_number.to_string())
+        .collect();
+    assert_eq!(
+        cards,
+        ["20000000000002"],
+        "nothing took the card of the rejected row"
+    );
+}
+
 #[tokio::test]
 async fn a_card_registered_at_the_desk_before_the_import_is_reported_and_left_as_it_is() {
     let app = spawn_app().await;
