@@ -257,6 +257,12 @@ impl PublicUrl {
     pub fn is_https(&self) -> bool {
         self.0.starts_with("https://")
     }
+
+    /// What follows the host, if anything (`/sso` in `https://example.nl/sso`).
+    pub fn path(&self) -> Option<&str> {
+        let after_scheme = self.0.split_once("://").map_or(self.0.as_str(), |(_, rest)| rest);
+        after_scheme.find('/').map(|slash| &after_scheme[slash..])
+    }
 }
 
 impl TryFrom<String> for PublicUrl {
@@ -344,6 +350,16 @@ impl Config {
     }
 
     fn check(&self) -> Result<(), ConfigError> {
+        // The routes, the links in mails and the `__Host-` cookies all
+        // start at `/`: under a path, nothing would answer.
+        if let Some(url) = &self.public_url
+            && url.path().is_some()
+        {
+            return Err(ConfigError(format!(
+                "invalid configuration value for public_url (SI_PUBLIC_URL): {:?} has a path; the service answers at the root of a host name of its own, such as \"https://login.bibliotheek.example\"",
+                url.as_str()
+            )));
+        }
         if let Err(err) = tracing_subscriber::EnvFilter::try_new(&self.log_filter) {
             return Err(ConfigError(format!(
                 "invalid configuration value for log_filter (SI_LOG_FILTER): {:?} is not a filter such as \"info\" or \"single_identity=debug,info\" ({err})",

@@ -55,6 +55,9 @@ pub struct AuthorizationRequest {
     /// Request objects (OIDC Core 6) are not supported: refused by name.
     pub request: Option<String>,
     pub request_uri: Option<String>,
+    /// Client metadata in the request (OIDC Core 7.2.1) is not supported
+    /// either: clients are registered by the operator.
+    pub registration: Option<String>,
     /// The languages the relying party asks the pages in; carried to the
     /// login page, where [`Language`] reads it.
     pub ui_locales: Option<String>,
@@ -126,6 +129,7 @@ impl AuthorizationRequest {
             id_token_hint: given(self.id_token_hint),
             request: given(self.request),
             request_uri: given(self.request_uri),
+            registration: given(self.registration),
             ui_locales: given(self.ui_locales),
         }
     }
@@ -280,6 +284,7 @@ async fn answer(
         Some(hint) => Some(hinted_member(&state, hint).await),
         None => None,
     };
+    let logged_in = session.is_some();
     let usable = session.filter(|s| {
         valid.prompt != Prompt::Login
             && fresh_enough(&state, s, valid.max_age)
@@ -311,7 +316,11 @@ async fn answer(
                 redirect_uri: valid.redirect_uri,
                 state: valid.state,
                 error: "login_required",
-                description: "the member is not logged in",
+                description: if logged_in {
+                    "the member must log in again (max_age, or the ID token hint names another member)"
+                } else {
+                    "the member is not logged in"
+                },
             },
         )),
         _ => {
@@ -365,6 +374,12 @@ pub async fn validate(state: &AppState, request: AuthorizationRequest) -> Result
     }
     if request.request_uri.is_some() {
         return Err(back("request_uri_not_supported", "request_uri is not supported"));
+    }
+    if request.registration.is_some() {
+        return Err(back(
+            "registration_not_supported",
+            "registration is not supported: the operator registers clients",
+        ));
     }
     if request
         .response_mode

@@ -27,6 +27,12 @@ fn a_bad_value_stops_start_up_with_one_line_naming_the_key() {
     let cases = [
         ("SI_LISTEN", "not-an-address", "SI_LISTEN"),
         ("SI_PUBLIC_URL", "ftp://x", "SI_PUBLIC_URL"),
+        // Nothing is served under a path: discovery would name endpoints that 404.
+        (
+            "SI_PUBLIC_URL",
+            "https://bibliotheek.example/sso",
+            "SI_PUBLIC_URL",
+        ),
         ("SI_DATABASE_URL", "mysql://root@localhost/si", "SI_DATABASE_URL"),
         ("SI_LOG_FORMAT", "xml", "SI_LOG_FORMAT"),
         ("SI_HASHING__MEMORY_KIB", "lots", "SI_HASHING__MEMORY_KIB"),

@@ -319,6 +319,10 @@ async fn other_errors_go_back_to_the_client_with_state_and_issuer() {
             ("request_uri", "https://rp.example/request.jwt"),
             "request_uri_not_supported",
         ),
+        (
+            ("registration", r#"{"client_name":"rp"}"#),
+            "registration_not_supported",
+        ),
         (("response_mode", "form_post"), "invalid_request"),
         (("response_type", ""), "invalid_request"),
     ];
@@ -1790,6 +1794,22 @@ async fn max_age_and_prompt_login_ask_for_the_password_again() {
             "{extra:?}"
         );
     }
+    // Silently, it is refused: not for want of a login, but for its age.
+    let silent = browser
+        .get(authorize_url(
+            &app,
+            &client_id,
+            &[("prompt", "none"), ("max_age", "0")],
+        ))
+        .send()
+        .await
+        .unwrap();
+    let location = silent.headers()["location"].to_str().unwrap();
+    assert_eq!(query_value(location, "error").as_deref(), Some("login_required"));
+    assert_eq!(
+        query_value(location, "error_description").as_deref(),
+        Some("the member must log in again (max_age, or the ID token hint names another member)")
+    );
     app.stop().await;
 }
 
