@@ -769,6 +769,7 @@ struct EmailRequest {
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NoSuchMembership),
+        (status = 409, description = "No address (`null`) while the registration's login account waits for its confirmation at this registration's address: `no_email_for_account`", body = Problem, content_type = PROBLEM_JSON),
         (status = 415, description = "The body is not JSON", body = Problem, content_type = PROBLEM_JSON),
         (status = 422, description = "Not a card number, or not an e-mail address", body = Problem, content_type = PROBLEM_JSON),
         (status = 503, response = Unavailable),

@@ -1025,6 +1025,10 @@ impl<'a> Desk<'a> {
             Some(pending)
                 if pending.status == AccountStatus::Pending && pending.email == membership.email =>
             {
+                // Without an address, nothing could ever confirm it.
+                if email.is_none() {
+                    return Err(DeskError::NoEmailForAccount);
+                }
                 txn.accounts()
                     .readdress_pending(&pending.id, email.as_ref())
                     .await?;

@@ -139,7 +139,7 @@ pub async fn show(
         carried,
         String::new(),
         None,
-        StatusCode::OK,
+        (StatusCode::OK, Marked::default()),
     ))
 }
 
@@ -165,14 +165,26 @@ pub async fn submit(
         Err(refusal) => return Ok(authorize::refuse(&state, language, refusal)),
     };
     let username_typed: String = form.username.trim().chars().take(80).collect();
+    let password_empty = form.password.is_empty();
     let again = |error: String, status| {
+        let marked = match status {
+            StatusCode::UNAUTHORIZED => Marked {
+                username: true,
+                password: true,
+            },
+            StatusCode::UNPROCESSABLE_ENTITY => Marked {
+                username: username_typed.is_empty(),
+                password: password_empty,
+            },
+            _ => Marked::default(),
+        };
         page(
             language,
             &headers,
             form.request.clone(),
             username_typed.clone(),
             Some(error),
-            status,
+            (status, marked),
         )
     };
     if !csrf::is_valid(&headers, &form.csrf) {
@@ -183,7 +195,7 @@ pub async fn submit(
     }
     // A field left empty (the browser's own check skipped): said so, and
     // nothing counted, for no password was tried.
-    if username_typed.is_empty() || form.password.is_empty() {
+    if username_typed.is_empty() || password_empty {
         return Ok(again(
             language.text("login-fields-empty"),
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -506,20 +518,21 @@ pub(crate) fn throttled_message(
     language.text_with(key, &[("minutes", FluentValue::from(minutes.max(1)))])
 }
 
+/// The fields a login page marks as wrong (or left empty).
+#[derive(Clone, Copy, Default)]
+struct Marked {
+    username: bool,
+    password: bool,
+}
+
 fn page(
     language: Language,
     headers: &HeaderMap,
     request: String,
     username: String,
     error: Option<String>,
-    status: StatusCode,
+    (status, marked): (StatusCode, Marked),
 ) -> Response {
-    let (username_invalid, password_invalid) = match status {
-        StatusCode::UNAUTHORIZED => (true, true),
-        // A field left empty: the username when it is, else the password.
-        StatusCode::UNPROCESSABLE_ENTITY => (username.is_empty(), !username.is_empty()),
-        _ => (false, false),
-    };
     let csrf = FormToken::for_page(headers);
     let page = LoginPage {
         lang: language,
@@ -529,8 +542,8 @@ fn page(
         request,
         username,
         error,
-        username_invalid,
-        password_invalid,
+        username_invalid: marked.username,
+        password_invalid: marked.password,
     };
     let mut response = csrf.attach((status, page).into_response());
     response

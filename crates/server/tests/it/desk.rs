@@ -1190,6 +1190,12 @@ async fn a_corrected_address_of_an_unconfirmed_account_gets_the_confirmation_and
     let typo_link = link_in(&text_of(&first[0]), &app.url("/confirm?token="));
 
     let path = "/api/v1/memberships/20000056565656/email";
+    // No address at all would leave the account nothing to be confirmed by.
+    let cleared = call(&app, &token, "PUT", path, Some(&json!({ "email": null }))).await;
+    assert_eq!(cleared.status, 409, "{:?}", cleared.body);
+    assert_eq!(cleared.body["code"], "no_email_for_account");
+    let registration = call(&app, &token, "GET", "/api/v1/memberships/20000056565656", None).await;
+    assert_eq!(registration.body["email"], "anna@exampel.nl", "nothing changed");
     let corrected = json!({ "email": "anna@example.nl" });
     let changed = call(&app, &token, "PUT", path, Some(&corrected)).await;
 

@@ -490,6 +490,13 @@ async fn a_nul_in_a_nonce_or_a_username_gets_the_usual_refusal() {
         );
         assert!(field(empty_one).contains("autofocus"), "{}", field(empty_one));
         assert!(!field(other).contains("autofocus"), "{}", field(other));
+        // The other is marked too when it is empty as well, and only then.
+        assert_eq!(
+            field(other).contains(r#"aria-invalid="true""#),
+            password.is_empty() && username.trim().is_empty(),
+            "{}",
+            field(other)
+        );
     }
     // The member logs in as before.
     let back = log_in_through(&app, &browser, &url, "sanne", PASSWORD).await;
