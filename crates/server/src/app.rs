@@ -32,7 +32,7 @@ use crate::{
     demo, frontoffice, health,
     http::{
         error::{PageError, PageErrorKind, Problem},
-        i18n::{LANGUAGE_COOKIE, Language},
+        i18n::Language,
         observe::{self, Metrics, REQUEST_ID},
         security::{self, SecurityHeaders},
     },
@@ -439,9 +439,5 @@ async fn switch_language(
         .path
         .filter(|p| crate::http::is_local_path(p))
         .unwrap_or_else(|| "/".to_owned());
-    let cookie = format!(
-        "{LANGUAGE_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly",
-        language.code()
-    );
-    Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&target)).into_response())
+    Ok(([(header::SET_COOKIE, language.remembered())], Redirect::to(&target)).into_response())
 }

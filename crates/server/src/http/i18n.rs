@@ -57,6 +57,14 @@ impl Language {
         super::cookies::value(headers, LANGUAGE_COOKIE).and_then(Language::from_code)
     }
 
+    /// The `Set-Cookie` value that remembers this language for a year.
+    pub fn remembered(self) -> String {
+        format!(
+            "{LANGUAGE_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly",
+            self.code()
+        )
+    }
+
     /// The first supported language in `ui_locales`: BCP 47 tags in order
     /// of preference, separated by spaces (`en-GB nl`).
     pub fn from_ui_locales(locales: &str) -> Option<Self> {
