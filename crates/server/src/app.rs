@@ -439,5 +439,9 @@ async fn switch_language(
         .path
         .filter(|p| crate::http::is_local_path(p))
         .unwrap_or_else(|| "/".to_owned());
-    Ok(([(header::SET_COOKIE, language.remembered())], Redirect::to(&target)).into_response())
+    Ok((
+        [(header::SET_COOKIE, language.remembered())],
+        Redirect::to(&target),
+    )
+        .into_response())
 }

@@ -452,15 +452,17 @@ pub async fn ask_to_confirm_email(
         .check(&digest(&query.token), LinkKind::ChangeEmail)
         .await
         .map_err(|e| PageError::internal(language, &e))?;
+    // The language switch comes back to this question, link and all.
+    let this_page = format!(
+        "{EMAIL_CONFIRM_PATH}?{}",
+        serde_urlencoded::to_string([("token", &query.token)]).unwrap_or_default()
+    );
     let page = match found {
-        LinkState::Valid(_) => NoticePage::new(
-            language,
-            ACCOUNT_PATH,
-            "email-confirm-title",
-            "email-confirm-body",
-        )
-        .with_button(EMAIL_CONFIRM_PATH, &query.token, "email-confirm-button")
-        .into_response(),
+        LinkState::Valid(_) => {
+            NoticePage::new(language, &this_page, "email-confirm-title", "email-confirm-body")
+                .with_button(EMAIL_CONFIRM_PATH, &query.token, "email-confirm-button")
+                .into_response()
+        }
         dead => dead_email_link(language, &dead),
     };
     Ok(page)

@@ -314,9 +314,10 @@ async fn submit(
         ));
     }
     match flow {
+        // The language switch leads on to where the page does.
         Flow::Reset => Ok(NoticePage::new(
             language,
-            "/help",
+            link.back.login_page(),
             "password-changed-title",
             "password-changed-body",
         )

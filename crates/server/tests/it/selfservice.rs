@@ -60,6 +60,22 @@ fn subject_of(mail: &ReceivedMail) -> String {
 pub async fn confirm_new_address(app: &TestApp, link: &str) -> String {
     let asked = browser().get(link).send().await.unwrap().text().await.unwrap();
     assert!(asked.contains("Nieuw e-mailadres bevestigen"), "{asked}");
+    // The language switch comes back to the same question, not to the
+    // account page, which needs a login on this device.
+    let switch = asked
+        .split_once(r#"<a href="/language/en?return="#)
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map(|(path, _)| format!("/language/en?return={path}"))
+        .expect("a language switch");
+    let other_browser = browser();
+    let switched = other_browser.get(app.url(&switch)).send().await.unwrap();
+    assert_eq!(
+        app.url(switched.headers()["location"].to_str().unwrap()),
+        link,
+        "back to the same link"
+    );
+    let english = fetch(&other_browser, link).await;
+    assert!(english.contains("Confirm your new e-mail address"), "{english}");
     browser()
         .post(app.url("/account/email/confirm"))
         .form(&[("token", hidden_field(&asked, "token"))])
@@ -266,6 +282,10 @@ async fn a_forgotten_password_is_replaced_once_through_the_mailed_link() {
     .await;
     assert_eq!(status, 200);
     assert!(page.contains("Je wachtwoord is gewijzigd"), "{page}");
+    assert!(
+        page.contains(r#"<a href="/language/en?return=/login""#),
+        "the language switch leads on to the login page, as the page does: {page}"
+    );
 
     let received = smtp.wait_for_async(2).await;
     assert!(
