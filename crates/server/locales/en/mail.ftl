@@ -53,7 +53,7 @@ mail-golive-not-allowed = Your old username { $old } does not fit the new rules 
 mail-golive-missing = You did not have a username for Mijn Menu yet.
 mail-golive-new = So you have been given a new username:
 mail-golive-password-kept = Your password stays the same as for Mijn Menu.
-mail-golive-password-missing = You do not have a password yet. Choose one with “Forgot your password?” on the login page.
+mail-golive-password-missing = You do not have a password yet. Choose one with “Forgot your password?”: { $forgot_url }
 mail-golive-change = You can always change your username and your password yourself later.
 
 ## Forgot password
@@ -80,7 +80,7 @@ mail-forgot-username-intro =
     }
 mail-forgot-username-family = Sometimes people in one family share an e-mail address. That is why you see all the usernames.
 mail-forgot-username-case = Type capital letters and small letters exactly as they are here.
-mail-forgot-username-password = Forgot your password too? Then choose “Forgot your password?” on the login page.
+mail-forgot-username-password = Forgot your password too? Then choose a new one with “Forgot your password?”: { $forgot_url }
 
 ## Confirm a new e-mail address
 mail-email-verify-subject = Confirm your new e-mail address
@@ -104,12 +104,12 @@ mail-unlinked-rest = That registration no longer belongs to your account. Your o
 ## Username changed
 mail-username-changed-subject = Your username has been changed
 mail-username-changed-intro = The username of your account has been changed from { $old } to { $new }. From now on, log in with { $new }.
-mail-username-changed-not-you = Was this not you? Then choose a new password straight away with “Forgot your password?” on the login page, with your username { $new }. After that you can change your username back.
+mail-username-changed-not-you = Was this not you? Then choose a new password straight away with “Forgot your password?”, with your username { $new }: { $forgot_url } After that you can change your username back.
 
 ## Password changed
 mail-password-changed-subject = Your password has been changed
 mail-password-changed-intro = The password of your account { $username } has been changed.
-mail-password-changed-not-you = Was this not you? Then choose a new password straight away with “Forgot your password?” on the login page.
+mail-password-changed-not-you = Was this not you? Then choose a new password straight away with “Forgot your password?”: { $forgot_url }
 
 ## The library wants to reset the e-mail address (to the old address)
 mail-recovery-reset-subject = Your library wants to change your e-mail address

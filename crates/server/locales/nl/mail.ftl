@@ -53,7 +53,7 @@ mail-golive-not-allowed = Je oude gebruikersnaam { $old } past niet bij de nieuw
 mail-golive-missing = Je had nog geen gebruikersnaam voor Mijn Menu.
 mail-golive-new = Daarom heb je een nieuwe gebruikersnaam gekregen:
 mail-golive-password-kept = Je wachtwoord blijft hetzelfde als voor Mijn Menu.
-mail-golive-password-missing = Je hebt nog geen wachtwoord. Kies er een met “Wachtwoord vergeten?” op de inlogpagina.
+mail-golive-password-missing = Je hebt nog geen wachtwoord. Kies er een met “Wachtwoord vergeten?”: { $forgot_url }
 mail-golive-change = Je kunt je gebruikersnaam en je wachtwoord later altijd zelf veranderen.
 
 ## Wachtwoord vergeten
@@ -80,7 +80,7 @@ mail-forgot-username-intro =
     }
 mail-forgot-username-family = Soms gebruiken mensen uit één gezin hetzelfde e-mailadres. Daarom zie je alle gebruikersnamen.
 mail-forgot-username-case = Typ hoofdletters en kleine letters precies zoals ze hier staan.
-mail-forgot-username-password = Weet je je wachtwoord niet meer? Kies dan “Wachtwoord vergeten?” op de inlogpagina.
+mail-forgot-username-password = Weet je je wachtwoord niet meer? Kies dan een nieuw wachtwoord met “Wachtwoord vergeten?”: { $forgot_url }
 
 ## Nieuw e-mailadres bevestigen
 mail-email-verify-subject = Bevestig je nieuwe e-mailadres
@@ -104,12 +104,12 @@ mail-unlinked-rest = Die inschrijving hoort niet meer bij je account. Je andere 
 ## Gebruikersnaam gewijzigd
 mail-username-changed-subject = Je gebruikersnaam is veranderd
 mail-username-changed-intro = De gebruikersnaam van je account is veranderd van { $old } in { $new }. Log voortaan in met { $new }.
-mail-username-changed-not-you = Was jij dit niet? Kies dan meteen een nieuw wachtwoord met “Wachtwoord vergeten?” op de inlogpagina, met je gebruikersnaam { $new }. Daarna kun je je gebruikersnaam weer terugzetten.
+mail-username-changed-not-you = Was jij dit niet? Kies dan meteen een nieuw wachtwoord met “Wachtwoord vergeten?”, met je gebruikersnaam { $new }: { $forgot_url } Daarna kun je je gebruikersnaam weer terugzetten.
 
 ## Wachtwoord veranderd
 mail-password-changed-subject = Je wachtwoord is veranderd
 mail-password-changed-intro = Het wachtwoord van je account { $username } is veranderd.
-mail-password-changed-not-you = Was jij dit niet? Kies dan meteen een nieuw wachtwoord met “Wachtwoord vergeten?” op de inlogpagina.
+mail-password-changed-not-you = Was jij dit niet? Kies dan meteen een nieuw wachtwoord met “Wachtwoord vergeten?”: { $forgot_url }
 
 ## De bibliotheek wil het e-mailadres terugzetten (naar het oude adres)
 mail-recovery-reset-subject = Je bibliotheek wil je e-mailadres aanpassen

@@ -15,6 +15,7 @@ use super::{Mail, RenameReason, UsernameChange};
 use crate::{
     config::MailConfig,
     http::i18n::{Language, LinkedText},
+    selfservice::FORGOT_PASSWORD_PATH,
 };
 
 /// A mail ready to send: the subject and the same content as text and HTML.
@@ -41,9 +42,11 @@ pub enum ComposeError {
 }
 
 /// The subject and the text of `mail` in `language`, as plain text and HTML.
-pub fn render(mail: &Mail, language: Language, settings: &MailConfig) -> ComposedMail {
-    let body = Body::of(mail, language, settings);
-    let frame = Frame::new(language, settings);
+/// `public_url` is the service's, for the links a mail names.
+pub fn render(mail: &Mail, language: Language, settings: &MailConfig, public_url: &str) -> ComposedMail {
+    let forgot_password_url = format!("{public_url}{FORGOT_PASSWORD_PATH}");
+    let body = Body::of(mail, language, settings, &forgot_password_url);
+    let frame = Frame::new(language, settings, forgot_password_url);
     let text = TextMail {
         body: &body,
         frame: &frame,
@@ -64,7 +67,7 @@ pub fn message(
     mail: &Mail,
     language: Language,
     to: &str,
-    settings: &MailConfig,
+    (settings, public_url): (&MailConfig, &str),
     message_id: &str,
 ) -> Result<lettre::Message, ComposeError> {
     let from: Mailbox = settings.sender.parse().map_err(|source| ComposeError::Sender {
@@ -72,7 +75,7 @@ pub fn message(
         source,
     })?;
     let to: Mailbox = to.parse().map_err(ComposeError::Recipient)?;
-    let composed = render(mail, language, settings);
+    let composed = render(mail, language, settings, public_url);
     let message = lettre::Message::builder()
         .from(from)
         .to(to)
@@ -116,6 +119,8 @@ struct Frame<'a> {
     button_fallback: String,
     /// The help sentence, split around its link.
     help: LinkedText,
+    /// Sentences that send the member to "Wachtwoord vergeten?" name this.
+    forgot_password_url: String,
     closing: String,
     signature: &'a str,
     footer: String,
@@ -137,8 +142,10 @@ struct TextMail<'a> {
 }
 
 impl Body {
-    fn of(mail: &Mail, language: Language, settings: &MailConfig) -> Self {
+    fn of(mail: &Mail, language: Language, settings: &MailConfig, forgot_password_url: &str) -> Self {
         let text = |key: &str| language.text(key);
+        // A sentence that sends the member to "Wachtwoord vergeten?", with its address.
+        let forgot = |key: &str| language.text_with(key, &[("forgot_url", forgot_password_url.into())]);
         let with =
             |key: &str, name: &'static str, value: &str| language.text_with(key, &[(name, value.into())]);
         let library = settings.library_name.as_str();
@@ -204,9 +211,9 @@ impl Body {
                     }
                 }
                 let password = if *has_password {
-                    "mail-golive-password-kept"
+                    text("mail-golive-password-kept")
                 } else {
-                    "mail-golive-password-missing"
+                    forgot("mail-golive-password-missing")
                 };
                 Body {
                     subject: with("mail-golive-subject", "library_name", library),
@@ -214,7 +221,7 @@ impl Body {
                     paragraphs,
                     list: vec![username.clone()],
                     button: None,
-                    notes: vec![text(password), text("mail-golive-change")],
+                    notes: vec![password, text("mail-golive-change")],
                 }
             }
             Mail::ForgotPassword {
@@ -246,7 +253,7 @@ impl Body {
                 }
                 notes.extend([
                     text("mail-forgot-username-case"),
-                    text("mail-forgot-username-password"),
+                    forgot("mail-forgot-username-password"),
                     text("mail-ignore"),
                 ]);
                 Body {
@@ -329,7 +336,10 @@ impl Body {
                 paragraphs: vec![with("mail-password-changed-intro", "username", username)],
                 list: Vec::new(),
                 button: None,
-                notes: vec![text("mail-done-yourself"), text("mail-password-changed-not-you")],
+                notes: vec![
+                    text("mail-done-yourself"),
+                    forgot("mail-password-changed-not-you"),
+                ],
             },
             Mail::UsernameChanged { old, new } => Body {
                 subject: text("mail-username-changed-subject"),
@@ -342,7 +352,13 @@ impl Body {
                 button: None,
                 notes: vec![
                     text("mail-done-yourself"),
-                    with("mail-username-changed-not-you", "new", new),
+                    language.text_with(
+                        "mail-username-changed-not-you",
+                        &[
+                            ("new", new.as_str().into()),
+                            ("forgot_url", forgot_password_url.into()),
+                        ],
+                    ),
                 ],
             },
             Mail::RecoveryEmailReset {
@@ -376,18 +392,24 @@ impl Body {
 }
 
 impl<'a> Frame<'a> {
-    fn new(language: Language, settings: &'a MailConfig) -> Self {
+    fn new(language: Language, settings: &'a MailConfig, forgot_password_url: String) -> Self {
         let help_url = settings.help_url.as_str();
         let help = language.text_with("mail-help", &[("help_url", help_url.into())]);
         Frame {
             lang: language.code(),
             button_fallback: language.text("mail-button-fallback"),
             help: LinkedText::around(help, help_url),
+            forgot_password_url,
             closing: language.text("mail-closing"),
             signature: &settings.library_name,
             footer: language.text("mail-footer"),
             logo_url: settings.logo_url.as_deref().filter(|url| !url.is_empty()),
         }
+    }
+
+    /// A note of the body, with the "Wachtwoord vergeten?" address in it as a link.
+    fn linked(&self, note: &str) -> LinkedText {
+        LinkedText::around(note.to_owned(), &self.forgot_password_url)
     }
 }
 
@@ -436,6 +458,7 @@ mod tests {
         }
     }
 
+    const PUBLIC_URL: &str = "https://login.example";
     const LINK: &str = "https://login.example/confirm?token=abc123&lang=nl";
     const LINK_IN_HTML: &str = "https://login.example/confirm?token=abc123&#38;lang=nl";
 
@@ -529,7 +552,7 @@ mod tests {
 
     /// Renders `mail` and checks that each phrase is in the text and the HTML.
     fn assert_says(mail: &Mail, language: Language, phrases: &[&str]) -> ComposedMail {
-        let composed = render(mail, language, &settings());
+        let composed = render(mail, language, &settings(), PUBLIC_URL);
         for phrase in phrases {
             assert!(
                 composed.text.contains(phrase),
@@ -711,10 +734,7 @@ mod tests {
         let nl = assert_says(
             &mail,
             Language::Nl,
-            &[
-                "Je hebt nog geen wachtwoord.",
-                "“Wachtwoord vergeten?” op de inlogpagina",
-            ],
+            &["Je hebt nog geen wachtwoord.", "“Wachtwoord vergeten?”:"],
         );
         assert!(!nl.text.contains("Je wachtwoord blijft hetzelfde"));
         assert_says(
@@ -949,7 +969,7 @@ mod tests {
         let settings = settings();
         for mail in samples() {
             for language in Language::ALL {
-                let composed = render(&mail, language, &settings);
+                let composed = render(&mail, language, &settings, PUBLIC_URL);
                 let kind = mail.template();
                 assert!(!composed.subject.trim().is_empty(), "{kind} {language:?}");
                 for (part, output) in [
@@ -992,11 +1012,52 @@ mod tests {
         }
     }
 
+    /// A mail that sends the member to "Wachtwoord vergeten?" links the page:
+    /// for a member migrated without a password it is the only way in.
+    #[test]
+    fn a_mail_that_names_forgot_password_links_it() {
+        let page = format!("{PUBLIC_URL}/forgot-password");
+        let mut linking = Vec::new();
+        for mail in samples() {
+            for language in Language::ALL {
+                let composed = render(&mail, language, &settings(), PUBLIC_URL);
+                let names_it = ["Wachtwoord vergeten?", "Forgot your password?"]
+                    .iter()
+                    .any(|name| composed.text.contains(name));
+                if names_it {
+                    assert!(
+                        composed.text.contains(&page),
+                        "{}:\n{}",
+                        mail.template(),
+                        composed.text
+                    );
+                    assert!(
+                        composed.html.contains(&format!(r#"<a href="{page}""#)),
+                        "{}:\n{}",
+                        mail.template(),
+                        composed.html
+                    );
+                    linking.push(mail.template());
+                }
+            }
+        }
+        linking.dedup();
+        assert_eq!(
+            linking,
+            [
+                "go_live_username",
+                "forgot_username",
+                "password_changed",
+                "username_changed"
+            ]
+        );
+    }
+
     #[test]
     fn the_languages_differ() {
         for mail in samples() {
-            let nl = render(&mail, Language::Nl, &settings());
-            let en = render(&mail, Language::En, &settings());
+            let nl = render(&mail, Language::Nl, &settings(), PUBLIC_URL);
+            let en = render(&mail, Language::En, &settings(), PUBLIC_URL);
             assert_ne!(nl.subject, en.subject, "{}", mail.template());
             assert_ne!(nl.text, en.text, "{}", mail.template());
         }
@@ -1009,7 +1070,7 @@ mod tests {
             username: "a\"b".to_owned(),
             link: r#"https://login.example/c?t=1&x="><script>"#.to_owned(),
         };
-        let composed = render(&mail, Language::Nl, &settings());
+        let composed = render(&mail, Language::Nl, &settings(), PUBLIC_URL);
         assert!(!composed.html.contains("<script>"), "{}", composed.html);
         assert!(
             composed
@@ -1032,7 +1093,7 @@ mod tests {
             library_name: "Bibliotheek <Drenthe>".to_owned(),
             ..MailConfig::default()
         };
-        let composed = render(&samples()[0], Language::Nl, &settings);
+        let composed = render(&samples()[0], Language::Nl, &settings, PUBLIC_URL);
         assert!(composed.html.contains(
             r#"<img src="https://cdn.example/logo.png?v=1&#38;w=200" alt="Bibliotheek &#60;Drenthe&#62;""#
         ));
@@ -1045,7 +1106,7 @@ mod tests {
             &samples()[0],
             Language::Nl,
             "Anna de Vries <anna@example.nl>",
-            &settings(),
+            (&settings(), PUBLIC_URL),
             "<0190a1b2-test@bibliotheek.example>",
         )
         .expect("message");
@@ -1081,7 +1142,7 @@ mod tests {
             &samples()[0],
             Language::Nl,
             "anna@example.nl",
-            &bad_sender,
+            (&bad_sender, PUBLIC_URL),
             "<a@b>",
         );
         assert!(matches!(result, Err(ComposeError::Sender { .. })), "{result:?}");
@@ -1089,7 +1150,7 @@ mod tests {
             &samples()[0],
             Language::Nl,
             "anna.example.nl",
-            &settings(),
+            (&settings(), PUBLIC_URL),
             "<a@b>",
         );
         assert!(matches!(result, Err(ComposeError::Recipient(_))), "{result:?}");

@@ -226,7 +226,7 @@ impl Deliverer {
             &mail,
             language,
             &claimed.recipient,
-            &self.config.mail,
+            (&self.config.mail, self.config.public_url().as_str()),
             &message_id,
         )
         .map_err(|e| SendFailure::Permanent(e.to_string()))?;

@@ -24,6 +24,7 @@ use crate::{
 };
 
 pub use account::{ACCOUNT_PATH, request_email_change};
+pub use forgot::PASSWORD_PATH as FORGOT_PASSWORD_PATH;
 pub use new_password::{ConfirmationError, send_confirmation};
 
 pub fn routes() -> Router<AppState> {
