@@ -227,6 +227,7 @@ desk-no-access-title = No access to the desk
 desk-no-access-body = Your login account has no desk role at this library. Ask the administrator to give you access.
 desk-home-title = Member administration
 desk-register = Register a member
+desk-register-with-account = Register a member with this login account
 desk-find-member = Find a member
 desk-open = Open
 desk-search-title = Find an existing login account

@@ -227,6 +227,7 @@ desk-no-access-title = Geen toegang tot de balie
 desk-no-access-body = Je inlogaccount heeft geen baliefunctie bij deze bibliotheek. Vraag de beheerder om je toegang te geven.
 desk-home-title = Klantenadministratie
 desk-register = Klant inschrijven
+desk-register-with-account = Klant inschrijven met dit inlogaccount
 desk-find-member = Klant opzoeken
 desk-open = Openen
 desk-search-title = Bestaand inlogaccount zoeken

@@ -530,22 +530,32 @@ fn show((page, token): (RegisterPage, FormToken), status: StatusCode) -> Respons
     token.attach((status, page).into_response())
 }
 
+/// An account found on the home page, to register the member with.
+#[derive(Deserialize)]
+pub struct RegisterStart {
+    #[serde(default)]
+    username: Option<String>,
+}
+
 pub async fn register_form(
     State(state): State<AppState>,
     language: Language,
     headers: HeaderMap,
     at_desk: AtDesk,
+    PageQuery(start): PageQuery<RegisterStart>,
 ) -> Result<Response, PageError> {
     let AtDesk { staff, library } = at_desk;
-    let page = register_page(
-        &state,
-        language,
-        &headers,
-        &staff,
-        &library,
-        RegisterForm::default(),
-    )
-    .await?;
+    // "Bestaand inlogaccount gebruiken", and the search after the details
+    // filled in with the account's username.
+    let form = match start.username {
+        Some(username) if !username.trim().is_empty() => RegisterForm {
+            account_choice: AccountChoice::Existing,
+            username,
+            ..RegisterForm::default()
+        },
+        _ => RegisterForm::default(),
+    };
+    let page = register_page(&state, language, &headers, &staff, &library, form).await?;
     Ok(show(page, StatusCode::OK))
 }
 
