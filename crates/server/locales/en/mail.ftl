@@ -10,7 +10,7 @@ mail-help = For more information, go to { $help_url }
 mail-closing = Kind regards,
 mail-footer = This e-mail was sent automatically. You cannot reply to it.
 mail-button-confirm = Confirm
-mail-ignore = Did you not ask for this? Then you can ignore this e-mail.
+mail-ignore = Didn't ask for this? Then you can ignore this e-mail.
 mail-done-yourself = Did you do this yourself? Then you do not need to do anything.
 mail-not-you-library = Was this not you? Then please contact your library.
 mail-date =
@@ -39,7 +39,7 @@ mail-confirm-username = Your username is { $username }. This is usually the numb
 mail-announce-subject = Soon one account for { $library_name }
 mail-announce-intro = Soon you can log in to all services of { $library_name } in one way, with one account.
 mail-announce-date = This starts on { $date }.
-mail-announce-services = You will then use the same username and password for your library's website (Mijn Menu), the Online Bibliotheek and the apps.
+mail-announce-services = You will then use the same username and password for your library's website (Mijn Menu), the Online Library and the apps.
 mail-announce-next = On { $date } you will get another e-mail. It tells you which username to log in with.
 mail-announce-nothing = You do not need to do anything now.
 mail-announce-spam = Can you not find that e-mail? Then also look in your spam or junk mail folder.
@@ -65,7 +65,7 @@ mail-forgot-password-valid =
         [one] 1 minute
        *[other] { $minutes } minutes
     }.
-mail-forgot-password-ignore = Did you not ask for this? Then you can ignore this e-mail: nothing about your login account changes.
+mail-forgot-password-ignore = Didn't ask for this? Then you can ignore this e-mail: nothing about your login account changes.
 
 ## Forgot username
 mail-forgot-username-subject =
@@ -85,7 +85,7 @@ mail-forgot-username-password = Forgot your password too? Then choose a new one 
 ## Confirm a new e-mail address
 mail-email-verify-subject = Confirm your new e-mail address
 mail-email-verify-intro = This e-mail address becomes the recovery address of your account { $username } once you confirm it. Click the button below to do so.
-mail-email-verify-ignore = Did you not ask for this, yourself or at the library? Then you can ignore this e-mail. Nothing will change.
+mail-email-verify-ignore = Didn't ask for this, yourself or at the library? Then you can ignore this e-mail. Nothing will change.
 
 ## To the old address: the e-mail address is changing
 mail-email-changed-subject = The e-mail address of your account is changing

@@ -43,9 +43,9 @@ forgot-throttled-address = Too many recovery mails have been asked for from this
 login-expired-form = This form had expired. Please enter your details again.
 
 # Errors when another website sends you to log in
-authorize-error-title = Logging in does not work this way
+authorize-error-title = Logging in could not start
 authorize-error-body = The website that sent you here did not pass valid details. Go back to that website and try again.
-logout-error-title = Logging out does not work this way
+logout-error-title = Logging out could not start
 logout-error-body = The website that sent you here passed details that are not right. You have not been logged out. To log out, choose Log out on your account page.
 carry-on-title = One moment
 carry-on-body = You are going on to the website that sent you here.
@@ -62,15 +62,15 @@ logout-confirm-stay = No, stay logged in
 
 # Help with logging in
 help-title = Help with logging in
-help-body = With one login account you log in to your library's website, to the e-books and to the library's other online services. Your username is usually your library card number, unless you changed it yourself. Note: capital and small letters are different. Forgot your password or username? You can request them here yourself. Still stuck? Ask the staff at your library: they can send a new confirmation mail, but they cannot set your password for you.
+help-body = With one login account you log in to your library's website, to the e-books and to the library's other online services. Your username is usually your library card number, unless you changed it yourself. Note: capital and small letters are different. Forgot your password or username? You can choose a new password or look up your username here yourself. Still stuck? Ask the staff at your library: they can send a new confirmation mail, but they cannot set your password for you.
 help-more = More help with logging in
 help-back = Back to the previous page
 help-back-to-login = To the login page
 
 # Forgot password or username
-forgot-password-title = Forgot your password
+forgot-password-title = Forgot your password?
 forgot-password-intro = Enter your username. We will send a mail with a link to choose a new password. The link works for { $minutes } minutes.
-forgot-username-title = Forgot your username
+forgot-username-title = Forgot your username?
 forgot-username-intro = Enter the e-mail address of your login account. We will send a mail with every username that belongs to that address.
 forgot-email = E-mail address
 forgot-submit = Send
@@ -106,7 +106,7 @@ password-too-common = This password is too easy to guess. Make it longer or less
 password-changed-title = Your password has been changed
 password-changed-body = You can now log in with your new password. For your safety you have been logged out everywhere you were still logged in.
 link-expired-title = This link no longer works
-link-expired-body = This link has been used already or has expired. Ask for a new mail below.
+link-expired-body = This link has already been used or has expired. Ask for a new mail below.
 link-expired-new-mail = Send a new mail
 
 # My login account
@@ -120,9 +120,9 @@ account-no-memberships = No memberships are linked to this account yet.
 account-card-number = Card number
 account-valid-until = Valid through
 account-logout = Log out
-username-invalid = This username is not possible. Use 4 to 80 characters: letters without accents (a–z, A–Z), digits and _ - @ .
-username-same = This is your username already.
-username-taken = This username is in use already. Choose another one.
+username-invalid = This username can't be used. Use 4 to 80 characters: letters without accents (a–z, A–Z), digits and _ - @ .
+username-same = This is already your username.
+username-taken = This username is already in use. Choose another one.
 username-changed = Your username has been changed. From now on, log in with your new username.
 username-changed-meanwhile = Your username was changed a moment ago, in another window or tab. Below is what it is now; to choose another one, try again.
 username-too-many-held = You have changed your username several times lately: your old usernames are still held for you. You can change it again in { $days ->
@@ -136,7 +136,7 @@ link-account-disabled-body = This login account is switched off, so this link do
 link-unknown-title = This link is not valid
 confirm-unknown-body = We do not recognise this link. Perhaps only part of it was copied: open the link again from the mail. Still not working? Ask the staff at your library for a new confirmation mail.
 reset-unknown-body = We do not recognise this link. Perhaps only part of it was copied: open the link again from the mail, or ask for a new mail below.
-confirm-used-body = This link has been used already: your login account is confirmed. Log in with your username and password. Forgot your password? Choose "Forgot your password?" on the login page.
+confirm-used-body = This link has already been used: your login account is confirmed. Log in with your username and password. Forgot your password? Choose "Forgot your password?" on the login page.
 confirm-superseded-body = A newer confirmation mail has been sent: use the link in the newest mail. No mail? Look in your spam folder too, or ask the staff at your library for a new confirmation mail.
 confirm-resent-body = We have sent a new confirmation mail. No mail? Look in your junk (spam) folder too.
 account-password = Password
@@ -154,7 +154,7 @@ email-confirm-body = Click Confirm to make this address the recovery address of 
 email-confirm-button = Confirm
 email-changed-title = Your e-mail address has been changed
 email-changed-body = Your new e-mail address is now your recovery address: mails about your login account go there from now on.
-email-link-expired-body = This link has been used already or has expired. Do you still want to change your e-mail address? Then enter the new address again on your account page; you will get a new mail.
+email-link-expired-body = This link has already been used or has expired. Do you still want to change your e-mail address? Then enter the new address again on your account page; you will get a new mail.
 email-link-unknown-body = We do not recognise this link. Perhaps only part of it was copied: open the link again from the mail. Still not working? Enter your new e-mail address again on your account page; you will get a new mail.
 account-to-account = To my login account
 
@@ -183,7 +183,7 @@ desk-error-other-account-linked = This registration has meanwhile been linked to
 desk-error-no-registration-email = The registration has no e-mail address.
 desk-error-no-email-for-account = A new login account needs an e-mail address. First fill in the registration's e-mail address.
 desk-error-no-account-email = The login account has no e-mail address, so no confirmation mail was sent.
-desk-error-already-recovery-address = The registration's e-mail address already is the recovery address.
+desk-error-already-recovery-address = The registration's e-mail address is already the recovery address.
 desk-error-awaiting-confirmation = This login account is still waiting for confirmation through this e-mail address. Send the confirmation mail again.
 desk-error-account-already-confirmed = This login account is confirmed already. If the member forgot the password, point to "Forgot your password?".
 desk-error-password-reset-not-offered = Passwords cannot be reset at the desk. The member chooses a new password with "Forgot your password?" on the login page. More help: { $help_url }
@@ -288,7 +288,7 @@ desk-status-active = Active
 desk-status-disabled = Blocked
 desk-resend = Send the confirmation mail again
 desk-resent = The confirmation mail was sent again, with a new link. No mail? Ask the member to look in the junk (spam) folder.
-desk-resent-just-now = A confirmation mail was sent less than a minute ago, so no second one goes. No mail? Ask the member to look in the junk (spam) folder, or try again in a minute.
+desk-resent-just-now = A confirmation mail was sent less than a minute ago, so no new one was sent. No mail? Ask the member to look in the junk (spam) folder, or try again in a minute.
 desk-reset-recovery = Reset recovery e-mail address
 desk-reset-question = The recovery e-mail address becomes the address in the registration: { $email }. The member gets a mail there to confirm it. Do you want to continue?
 desk-password-reset = Reset password

@@ -62,7 +62,7 @@ logout-confirm-stay = Nee, ingelogd blijven
 
 # Hulp bij inloggen
 help-title = Hulp bij inloggen
-help-body = Met één inlogaccount log je in op de website van je bibliotheek, bij de e-books en bij de andere online diensten van de bibliotheek. Je gebruikersnaam is meestal je pasnummer, tenzij je hem zelf hebt gewijzigd. Let op: hoofdletters en kleine letters zijn verschillend. Weet je je wachtwoord of gebruikersnaam niet meer? Dan kun je die hier zelf opvragen. Lukt het niet? Vraag het dan aan de medewerkers van je bibliotheek: zij kunnen een nieuwe bevestigingsmail sturen, maar je wachtwoord niet voor je instellen.
+help-body = Met één inlogaccount log je in op de website van je bibliotheek, bij de e-books en bij de andere online diensten van de bibliotheek. Je gebruikersnaam is meestal je pasnummer, tenzij je hem zelf hebt gewijzigd. Let op: hoofdletters en kleine letters zijn verschillend. Weet je je wachtwoord of gebruikersnaam niet meer? Dan kun je hier zelf een nieuw wachtwoord kiezen of je gebruikersnaam opvragen. Lukt het niet? Vraag het dan aan de medewerkers van je bibliotheek: zij kunnen een nieuwe bevestigingsmail sturen, maar je wachtwoord niet voor je instellen.
 help-more = Meer hulp bij inloggen
 help-back = Terug naar de vorige pagina
 help-back-to-login = Naar de loginpagina
@@ -288,7 +288,7 @@ desk-status-active = Actief
 desk-status-disabled = Geblokkeerd
 desk-resend = Bevestigingsmail opnieuw versturen
 desk-resent = De bevestigingsmail is opnieuw verstuurd, met een nieuwe link. Geen mail gekregen? Laat de klant in de map met ongewenste mail (spam) kijken.
-desk-resent-just-now = Er is minder dan een minuut geleden al een bevestigingsmail verstuurd, dus er gaat geen tweede. Geen mail gekregen? Laat de klant in de map met ongewenste mail (spam) kijken, of probeer het over een minuut opnieuw.
+desk-resent-just-now = Er is minder dan een minuut geleden al een bevestigingsmail verstuurd, dus er is geen nieuwe verstuurd. Geen mail gekregen? Laat de klant in de map met ongewenste mail (spam) kijken, of probeer het over een minuut opnieuw.
 desk-reset-recovery = Herstel e-mailadres resetten
 desk-reset-question = Het herstel-e-mailadres wordt het e-mailadres uit de inschrijving: { $email }. De klant krijgt daar een mail om het te bevestigen. Wil je doorgaan?
 desk-password-reset = Wachtwoord resetten

@@ -765,7 +765,7 @@ mod tests {
             Language::En,
             &[
                 "This link works for 60 minutes.",
-                "Did you not ask for this? Then you can ignore this e-mail: nothing about your login account changes.",
+                "Didn't ask for this? Then you can ignore this e-mail: nothing about your login account changes.",
             ],
         );
         let one_minute = Mail::ForgotPassword {
@@ -836,7 +836,7 @@ mod tests {
             Language::En,
             &[
                 "This e-mail address becomes the recovery address of your account anna88 once you confirm it.",
-                "Did you not ask for this, yourself or at the library?",
+                "Didn't ask for this, yourself or at the library?",
                 "Confirm",
             ],
         );

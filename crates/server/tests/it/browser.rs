@@ -291,7 +291,7 @@ async fn the_pages_switch_to_english_and_fit_a_phone_screen() {
 
     for (path, heading) in [
         ("/help", "Help with logging in"),
-        ("/forgot-username", "Forgot your username"),
+        ("/forgot-username", "Forgot your username?"),
     ] {
         driver.goto(app.url(path)).await.unwrap();
         browser.expect_heading(heading).await;
