@@ -5,7 +5,7 @@
 use std::fmt;
 
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Select, Set,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, Select, Set,
     sea_query::{Condition, Expr},
 };
 use time::OffsetDateTime;
@@ -57,6 +57,19 @@ pub struct SigningKeys<'c, C> {
 impl<'c, C: ConnectionTrait> SigningKeys<'c, C> {
     pub(crate) fn new(conn: &'c C, clock: &'c dyn Clock) -> Self {
         Self { conn, clock }
+    }
+
+    /// Holds the keys until the transaction ends, so that nodes starting
+    /// together on an empty database make one set of keys, not one each:
+    /// an advisory lock on PostgreSQL, the one writer on SQLite (taken by a
+    /// write that changes nothing).
+    pub async fn hold(&self) -> Result<(), StoreError> {
+        let statement = match self.conn.get_database_backend() {
+            DbBackend::Postgres => "SELECT pg_advisory_xact_lock(7263)",
+            _ => "UPDATE signing_keys SET kid = kid WHERE 1 = 0",
+        };
+        self.conn.execute_unprepared(statement).await?;
+        Ok(())
     }
 
     /// Adds a key; a kid already in use is `StoreError::Duplicate`.

@@ -553,16 +553,36 @@ impl fmt::Debug for Keyring {
 
 impl Keyring {
     /// Makes sure there is a signing key of every algorithm, then loads the
-    /// published keys. Two nodes starting at once may each add a key; the
-    /// newest then signs on both, and the other stays published and harmless.
+    /// published keys. Nodes starting together on an empty database make one
+    /// set: each makes the keys it found missing, then, one node at a time,
+    /// stores those still missing.
     pub async fn load_or_create(store: &Store, sealing: &SealingKey) -> Result<Self, KeyError> {
-        let signing = store.signing_keys().signing().await?;
-        for algorithm in SigningAlgorithm::ALL {
-            if !signing.iter().any(|k| k.algorithm == algorithm.as_str()) {
-                let key = new_key_off_runtime(algorithm, sealing, store.clock().now()).await?;
-                store.signing_keys().insert(&key).await?;
-                tracing::info!(kid = %key.kid, algorithm = %algorithm, "created a signing key");
+        let missing = |signing: &[StoredKey]| -> Vec<SigningAlgorithm> {
+            SigningAlgorithm::ALL
+                .into_iter()
+                .filter(|algorithm| !signing.iter().any(|k| k.algorithm == algorithm.as_str()))
+                .collect()
+        };
+        let wanted = missing(&store.signing_keys().signing().await?);
+        if !wanted.is_empty() {
+            // Made before the hold: an RSA key takes up to a few hundred ms.
+            let mut made = Vec::new();
+            for algorithm in wanted {
+                made.push((
+                    algorithm,
+                    new_key_off_runtime(algorithm, sealing, store.clock().now()).await?,
+                ));
             }
+            let txn = store.begin().await?;
+            txn.signing_keys().hold().await?;
+            let still_missing = missing(&txn.signing_keys().signing().await?);
+            for (algorithm, key) in made {
+                if still_missing.contains(&algorithm) {
+                    txn.signing_keys().insert(&key).await?;
+                    tracing::info!(kid = %key.kid, algorithm = %algorithm, "created a signing key");
+                }
+            }
+            txn.commit().await?;
         }
         let keyring = Self(Arc::new(Shared {
             store: store.clone(),
