@@ -505,7 +505,15 @@ fn describe(error: figment::Error) -> ConfigError {
         .as_ref()
         .map(|m| m.name.to_string())
         .unwrap_or_else(|| "configuration".to_owned());
-    let reason = error.kind.to_string();
+    // A TOML syntax error quotes the line it is on, which may hold a
+    // password: only its place and what is wrong are said.
+    let reason = error
+        .kind
+        .to_string()
+        .lines()
+        .filter(|line| !line.contains('|'))
+        .collect::<Vec<_>>()
+        .join(": ");
     if key.is_empty() {
         ConfigError(format!("invalid configuration ({source}): {reason}"))
     } else {

@@ -111,6 +111,19 @@ fn a_toml_file_is_read_and_typos_in_it_are_named() {
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("listne"), "{}", stderr(&output));
 
+    // A syntax error names its place, not the line: that may hold a password.
+    std::fs::write(
+        &file,
+        "database_url = \"postgres://si:Geheim-wachtwoord@db.example/si\n",
+    )
+    .unwrap();
+    let output = run(binary(dir.path()).args(["--config", file.to_str().unwrap(), "db", "status"]));
+    assert_eq!(output.status.code(), Some(2));
+    let message = stderr(&output);
+    assert!(message.contains("TOML parse error at line 1"), "{message}");
+    assert!(!message.contains("Geheim"), "{message}");
+    assert_eq!(message.trim().lines().count(), 1, "{message}");
+
     let output = run(binary(dir.path()).args(["--config", "missing.toml", "db", "status"]));
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("missing.toml"), "{}", stderr(&output));
