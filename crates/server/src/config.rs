@@ -452,6 +452,14 @@ impl Config {
                 si_store::redact_url(url)
             )));
         }
+        if let Some(url) = &self.database_url
+            && let Some(problem) = si_store::url_problem(url)
+        {
+            return Err(ConfigError(format!(
+                "invalid configuration value for database_url (SI_DATABASE_URL): {}: {problem}",
+                si_store::redact_url(url)
+            )));
+        }
         Ok(())
     }
 

@@ -119,12 +119,7 @@ impl Store {
                         .row_buffer_size(sqlite_rows_buffered)
                 });
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            // The driver takes the password parameter only as `password`; it
-            // logs any other spelling, value and all, as one it does not know.
-            let misspelled = UrlParts::of(url)
-                .query_passwords_named()
-                .any(|(key, _)| decoded_name(key) != b"password");
-            if misspelled {
+            if misspells_password(url) {
                 return Err(StoreError::PasswordParameterSpelling(redact_url(url)));
             }
             options
@@ -237,14 +232,52 @@ pub fn missing_sqlite_file(url: &str) -> Option<PathBuf> {
     (!file.exists()).then(|| file.to_path_buf())
 }
 
+/// What is wrong with `url` as a database of the service, read as the
+/// driver will read it, so that a mistake is said as one in the
+/// configuration before anything is opened. Without its passwords.
+pub fn url_problem(url: &str) -> Option<String> {
+    use sea_orm::sqlx::{postgres::PgConnectOptions, sqlite::SqliteConnectOptions};
+    use std::str::FromStr;
+    if url.starts_with("sqlite:") {
+        if sqlite_path(url).is_none() && !url.contains('%') {
+            return Some(
+                "it names no file: a database in memory would lose everything at a restart".to_owned(),
+            );
+        }
+        return SqliteConnectOptions::from_str(url)
+            .err()
+            .map(|err| without_passwords(url, err.to_string()));
+    }
+    if misspells_password(url) {
+        return Some(StoreError::PasswordParameterSpelling(redact_url(url)).to_string());
+    }
+    PgConnectOptions::from_str(url)
+        .err()
+        .map(|err| without_passwords(url, err.to_string()))
+}
+
+/// The driver takes the password parameter only as `password`; it logs any
+/// other spelling, value and all, as one it does not know.
+fn misspells_password(url: &str) -> bool {
+    UrlParts::of(url)
+        .query_passwords_named()
+        .any(|(key, _)| decoded_name(key) != b"password")
+}
+
+/// A driver's message with `url` and its passwords masked.
+fn without_passwords(url: &str, message: String) -> String {
+    let mut message = message.replace(url, &redact_url(url));
+    for password in passwords_in(url) {
+        message = message.replace(password, "***");
+    }
+    message
+}
+
 /// Why `url` could not be opened, naming it (the operator sees which
 /// database), without its password: the driver's own message may quote the
 /// whole URL.
 fn connect_error(url: &str, err: &sea_orm::DbErr) -> StoreError {
-    let mut message = err.to_string().replace(url, &redact_url(url));
-    for password in passwords_in(url) {
-        message = message.replace(password, "***");
-    }
+    let mut message = without_passwords(url, err.to_string());
     // PostgreSQL names the line of its own source that raised the error:
     // nothing an operator can use.
     if let Some((said, line)) = message.rsplit_once(" at line ")

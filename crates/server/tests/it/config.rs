@@ -34,6 +34,19 @@ fn a_bad_value_stops_start_up_with_one_line_naming_the_key() {
             "SI_PUBLIC_URL",
         ),
         ("SI_DATABASE_URL", "mysql://root@localhost/si", "SI_DATABASE_URL"),
+        // Read as the driver reads it, before anything is opened.
+        (
+            "SI_DATABASE_URL",
+            "postgres://si@db.example:port/si",
+            "SI_DATABASE_URL",
+        ),
+        (
+            "SI_DATABASE_URL",
+            "postgres://si@db.example/si?PASSWORD=x",
+            "SI_DATABASE_URL",
+        ),
+        // Everything would be lost at a restart.
+        ("SI_DATABASE_URL", "sqlite::memory:", "SI_DATABASE_URL"),
         ("SI_LOG_FORMAT", "xml", "SI_LOG_FORMAT"),
         ("SI_HASHING__MEMORY_KIB", "lots", "SI_HASHING__MEMORY_KIB"),
         ("SI_HASHING__ITERATIONS", "0", "SI_HASHING"),
