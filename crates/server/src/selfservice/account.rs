@@ -140,6 +140,9 @@ pub async fn change_username(
     if !csrf::is_valid(&headers, &form.csrf) {
         return page(&state, language, &headers, &account, refuse("login-expired-form")).await;
     }
+    if typed.is_empty() {
+        return page(&state, language, &headers, &account, refuse("username-empty")).await;
+    }
     let Ok(new) = Username::parse(&typed) else {
         return page(&state, language, &headers, &account, refuse("username-invalid")).await;
     };
@@ -543,6 +546,10 @@ async fn prove_current_password(
     typed: &str,
 ) -> Result<Option<Refusal>, PageError> {
     let refused = |message: String| Ok(Some(Refusal { message, busy: false }));
+    // Left empty: no guess, so nothing is counted or checked.
+    if typed.is_empty() {
+        return refused(language.text("password-current-empty"));
+    }
     let Some(_admission) = state.admit_password_check() else {
         let message = language.text("login-busy");
         return Ok(Some(Refusal { message, busy: true }));

@@ -995,6 +995,7 @@ async fn a_member_changes_the_username_and_the_old_one_stays_held() {
     );
 
     let attempts = [
+        ("  ", "Vul een nieuwe gebruikersnaam in."),
         ("ab", "Deze gebruikersnaam kan niet"),
         // Letters with accents are letters too: the message says which are meant.
         ("jän1", "letters zonder accent (a–z, A–Z)"),
@@ -1230,6 +1231,9 @@ async fn a_member_changes_password_and_address_from_the_account_page() {
             (response.status().as_u16(), response.text().await.unwrap())
         }
     };
+    let (status, page) = password_change("", NEW_PASSWORD).await;
+    assert_eq!(status, 400);
+    assert!(page.contains("Vul je huidige wachtwoord in."), "{page}");
     let (status, page) = password_change("not-it", NEW_PASSWORD).await;
     assert_eq!(status, 400);
     assert!(page.contains("Je huidige wachtwoord klopt niet"), "{page}");
@@ -1272,10 +1276,13 @@ async fn a_member_changes_password_and_address_from_the_account_page() {
         }
     };
     let email_change = |address: &'static str| email_change_proved_by(address, NEW_PASSWORD);
-    for current in ["", PASSWORD] {
+    for (current, refusal) in [
+        ("", "Vul je huidige wachtwoord in."),
+        (PASSWORD, "Je huidige wachtwoord klopt niet"),
+    ] {
         let (status, page) = email_change_proved_by("sanne@example.org", current).await;
         assert_eq!(status, 400, "{current}");
-        assert!(page.contains("Je huidige wachtwoord klopt niet"), "{page}");
+        assert!(page.contains(refusal), "{page}");
     }
     let (status, page) = email_change("geen adres").await;
     assert_eq!(status, 400);
