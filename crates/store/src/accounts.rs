@@ -156,6 +156,12 @@ impl<'c, C: ConnectionTrait> Accounts<'c, C> {
         .await
     }
 
+    /// The language of the account's mails (`nl`, `en`).
+    pub async fn set_language(&self, id: &AccountId, language: &str) -> Result<(), StoreError> {
+        let language = language.to_owned();
+        self.update(id, |row| row.language = Set(language)).await
+    }
+
     /// The address of an account nobody has confirmed yet, corrected at the
     /// desk (none clears it): still unproven, as before.
     pub async fn readdress_pending(&self, id: &AccountId, email: Option<&Email>) -> Result<(), StoreError> {

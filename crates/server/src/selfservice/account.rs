@@ -609,15 +609,24 @@ fn account_language(account: &Account) -> Language {
 
 /// A form posted to the account page, with the account and session it acts
 /// for; none when the browser is not signed in.
+/// The member acts in the page's language, so the account's mails follow
+/// it from then on: the notices of this very change included.
 async fn posted(
     state: &AppState,
     language: Language,
     headers: &HeaderMap,
     form: AccountForm,
 ) -> Result<Option<(AccountForm, Account, String)>, PageError> {
-    Ok(signed_in_session(state, language, headers)
-        .await?
-        .map(|(account, session)| (form, account, session)))
+    let Some((mut account, session)) = signed_in_session(state, language, headers).await? else {
+        return Ok(None);
+    };
+    if account_language(&account) != language && csrf::is_valid(headers, &form.csrf) {
+        let writer = state.store.as_writer().await;
+        let changed = writer.accounts().set_language(&account.id, language.code()).await;
+        changed.map_err(|e| PageError::internal(language, &e))?;
+        account.language = language.code().to_owned();
+    }
+    Ok(Some((form, account, session)))
 }
 
 /// The account of this browser's session, if it is signed in.

@@ -1202,6 +1202,37 @@ async fn logged_in_to_account(app: &TestApp, username: &str, password: &str) -> 
     member_browser
 }
 
+/// A member who uses the account page in English gets the account's mails
+/// in English from then on, the notice of that very change included; the
+/// desk made the account with Dutch mails.
+#[tokio::test]
+async fn the_account_pages_language_becomes_the_language_of_its_mails() {
+    let smtp = SmtpServer::start();
+    let app = app_with_mail(&smtp).await;
+    let account = member(&app.store, "sanne").await;
+    assert_eq!(account.language, "nl");
+    let here = logged_in_to_account(&app, "sanne", PASSWORD).await;
+    here.get(app.url("/language/en")).send().await.unwrap();
+    let page = fetch(&here, app.url("/account")).await;
+    let form = [
+        ("csrf", hidden_field(&page, "csrf")),
+        ("current", PASSWORD.to_owned()),
+        ("password", NEW_PASSWORD.to_owned()),
+        ("repeat", NEW_PASSWORD.to_owned()),
+    ];
+    let changed = here
+        .post(app.url("/account/password"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), 200);
+    let mails = smtp.wait_for_async(1).await;
+    assert_eq!(subject_of(&mails[0]), "Your password has been changed");
+    let stored = app.store.accounts().by_id(&account.id).await.unwrap().unwrap();
+    assert_eq!(stored.language, "en");
+}
+
 #[tokio::test]
 async fn a_member_changes_password_and_address_from_the_account_page() {
     let smtp = SmtpServer::start();
