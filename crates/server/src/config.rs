@@ -505,6 +505,13 @@ fn sends_password_in_clear(url: &str) -> bool {
 }
 
 /// One line: which key, where it came from, what is wrong with it.
+/// A line of a TOML error that shows the file (`1 | key = "…`, or the
+/// markers under it): `|` after nothing but a line number and spaces.
+fn is_quoted_source(line: &str) -> bool {
+    line.split_once('|')
+        .is_some_and(|(before, _)| before.trim().bytes().all(|b| b.is_ascii_digit()))
+}
+
 fn describe(error: figment::Error) -> ConfigError {
     let key = error.path.join(".");
     let variable = format!("SI_{}", key.replace('.', "__").to_uppercase());
@@ -519,7 +526,7 @@ fn describe(error: figment::Error) -> ConfigError {
         .kind
         .to_string()
         .lines()
-        .filter(|line| !line.contains('|'))
+        .filter(|line| !is_quoted_source(line))
         .collect::<Vec<_>>()
         .join(": ");
     if key.is_empty() {

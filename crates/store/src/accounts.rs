@@ -163,11 +163,11 @@ impl<'c, C: ConnectionTrait> Accounts<'c, C> {
     }
 
     /// The address of an account nobody has confirmed yet, corrected at the
-    /// desk (none clears it): still unproven, as before.
-    pub async fn readdress_pending(&self, id: &AccountId, email: Option<&Email>) -> Result<(), StoreError> {
-        let email = email.map(|email| email.as_str().to_owned());
+    /// desk: still unproven, as before.
+    pub async fn readdress_pending(&self, id: &AccountId, email: &Email) -> Result<(), StoreError> {
+        let email = email.as_str().to_owned();
         self.update(id, |row| {
-            row.email = Set(email);
+            row.email = Set(Some(email));
             row.email_verified_at = Set(None);
         })
         .await

@@ -49,6 +49,10 @@ impl fmt::Debug for StoredKey {
     }
 }
 
+/// The advisory lock (PostgreSQL) that nodes making signing keys take turns
+/// at: any number no other lock of the database uses.
+const KEY_CREATION_LOCK: i64 = 7263;
+
 pub struct SigningKeys<'c, C> {
     conn: &'c C,
     clock: &'c dyn Clock,
@@ -60,15 +64,19 @@ impl<'c, C: ConnectionTrait> SigningKeys<'c, C> {
     }
 
     /// Holds the keys until the transaction ends, so that nodes starting
-    /// together on an empty database make one set of keys, not one each:
-    /// an advisory lock on PostgreSQL, the one writer on SQLite (taken by a
-    /// write that changes nothing).
+    /// together on an empty database make one set of keys, not one each.
+    /// The first statement of a transaction: on PostgreSQL an advisory lock,
+    /// with each later statement seeing what was committed before it (a
+    /// database whose default isolation is stricter would show the keys as
+    /// they were when the lock was asked for); on SQLite the transaction
+    /// holds the one writer from its start.
     pub async fn hold(&self) -> Result<(), StoreError> {
-        let statement = match self.conn.get_database_backend() {
-            DbBackend::Postgres => "SELECT pg_advisory_xact_lock(7263)",
-            _ => "UPDATE signing_keys SET kid = kid WHERE 1 = 0",
-        };
-        self.conn.execute_unprepared(statement).await?;
+        if self.conn.get_database_backend() == DbBackend::Postgres {
+            let hold = format!(
+                "SET TRANSACTION ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock({KEY_CREATION_LOCK})"
+            );
+            self.conn.execute_unprepared(&hold).await?;
+        }
         Ok(())
     }
 

@@ -1026,12 +1026,10 @@ impl<'a> Desk<'a> {
                 if pending.status == AccountStatus::Pending && pending.email == membership.email =>
             {
                 // Without an address, nothing could ever confirm it.
-                if email.is_none() {
+                let Some(new) = &email else {
                     return Err(DeskError::NoEmailForAccount);
-                }
-                txn.accounts()
-                    .readdress_pending(&pending.id, email.as_ref())
-                    .await?;
+                };
+                txn.accounts().readdress_pending(&pending.id, new).await?;
                 txn.account_links().end_password_links(&pending.id).await?;
                 let readdressed = Account {
                     email: email.clone(),

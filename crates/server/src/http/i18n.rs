@@ -17,6 +17,9 @@ const EN: LanguageIdentifier = langid!("en");
 
 /// The cookie that remembers the member's choice.
 pub const LANGUAGE_COOKIE: &str = "si_lang";
+/// The language a relying party asked for (`ui_locales`), kept until the
+/// browser closes for the pages its login page leads to.
+const ASKED_LANGUAGE_COOKIE: &str = "si_lang_asked";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Language {
@@ -57,10 +60,21 @@ impl Language {
         super::cookies::value(headers, LANGUAGE_COOKIE).and_then(Language::from_code)
     }
 
-    /// The `Set-Cookie` value that remembers this language for a year.
+    /// The `Set-Cookie` value that remembers this language, chosen by the
+    /// member, for a year.
     pub fn remembered(self) -> String {
         format!(
             "{LANGUAGE_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly",
+            self.code()
+        )
+    }
+
+    /// The `Set-Cookie` value that keeps this language, asked for by a
+    /// relying party, until the browser closes: not a choice of the member,
+    /// so the next website's `ui_locales` and the browser's preference still count.
+    pub fn asked_for(self) -> String {
+        format!(
+            "{ASKED_LANGUAGE_COOKIE}={}; Path=/; SameSite=Lax; HttpOnly",
             self.code()
         )
     }
@@ -99,8 +113,9 @@ impl Language {
 }
 
 /// The language of a request: the member's remembered choice, else the
-/// `ui_locales` a relying party asked for (OpenID Connect Core §3.1.2.1),
-/// else the browser's preference, else Dutch.
+/// `ui_locales` a relying party asked for (OpenID Connect Core §3.1.2.1)
+/// in this request or earlier in this browser's session, else the browser's
+/// preference, else Dutch.
 impl<S: Send + Sync> FromRequestParts<S> for Language {
     type Rejection = std::convert::Infallible;
 
@@ -118,8 +133,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Language {
                 .and_then(|value| value.to_str().ok())
                 .and_then(Language::from_accept_language)
         };
+        let asked_earlier =
+            || super::cookies::value(&parts.headers, ASKED_LANGUAGE_COOKIE).and_then(Language::from_code);
         Ok(Language::chosen(&parts.headers)
             .or_else(asked)
+            .or_else(asked_earlier)
             .or_else(from_header)
             .unwrap_or_default())
     }

@@ -284,14 +284,18 @@ async fn answer(
         Some(hint) => Some(hinted_member(&state, hint).await),
         None => None,
     };
-    let logged_in = session.is_some();
-    let usable = session.filter(|s| {
-        valid.prompt != Prompt::Login
-            && fresh_enough(&state, s, valid.max_age)
-            && hinted
-                .as_ref()
-                .is_none_or(|member| member.as_deref() == Some(s.account.to_string().as_str()))
-    });
+    let is_hinted = |s: &BrowserSession| {
+        hinted
+            .as_ref()
+            .is_none_or(|member| member.as_deref() == Some(s.account.to_string().as_str()))
+    };
+    // Said to the client only of the member it may ask about: that another
+    // member is logged in here is none of its business.
+    let too_old = session
+        .as_ref()
+        .is_some_and(|s| is_hinted(s) && !fresh_enough(&state, s, valid.max_age));
+    let usable = session
+        .filter(|s| valid.prompt != Prompt::Login && fresh_enough(&state, s, valid.max_age) && is_hinted(s));
     if let Some(session) = usable {
         let internal = |e: &(dyn std::error::Error + 'static)| PageError::internal(language, e);
         let txn = state.store.begin().await.map_err(|e| internal(&e))?;
@@ -316,8 +320,8 @@ async fn answer(
                 redirect_uri: valid.redirect_uri,
                 state: valid.state,
                 error: "login_required",
-                description: if logged_in {
-                    "the member must log in again (max_age, or the ID token hint names another member)"
+                description: if too_old {
+                    "the member logged in longer ago than max_age allows"
                 } else {
                     "the member is not logged in"
                 },

@@ -132,9 +132,9 @@ pub async fn show(
         }
         Ok(Destination::Client(_)) => {}
     }
-    // The language a relying party asked for is kept for the pages the
-    // login page leads to ("Wachtwoord vergeten?", and the mail it sends),
-    // unless the member chose one.
+    // The language a relying party asked for is kept, until the browser
+    // closes, for the pages the login page leads to ("Wachtwoord vergeten?",
+    // and the mail it sends), unless the member chose one.
     let asked = request
         .authorization
         .ui_locales
@@ -151,7 +151,7 @@ pub async fn show(
         (StatusCode::OK, Marked::default()),
     );
     if let Some(asked) = remember
-        && let Ok(cookie) = HeaderValue::from_str(&asked.remembered())
+        && let Ok(cookie) = HeaderValue::from_str(&asked.asked_for())
     {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }

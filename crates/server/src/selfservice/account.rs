@@ -609,8 +609,11 @@ fn account_language(account: &Account) -> Language {
 
 /// A form posted to the account page, with the account and session it acts
 /// for; none when the browser is not signed in.
-/// The member acts in the page's language, so the account's mails follow
-/// it from then on: the notices of this very change included.
+///
+/// A member who chose a language with the switch acts in it, so the
+/// account's mails follow it from then on, the notices of this very change
+/// included. A language only the browser or a website preferred changes
+/// nothing: the desk may have chosen another with the member.
 async fn posted(
     state: &AppState,
     language: Language,
@@ -620,7 +623,10 @@ async fn posted(
     let Some((mut account, session)) = signed_in_session(state, language, headers).await? else {
         return Ok(None);
     };
-    if account_language(&account) != language && csrf::is_valid(headers, &form.csrf) {
+    let chosen = Language::chosen(headers).filter(|chosen| *chosen != account_language(&account));
+    if let Some(language) = chosen
+        && csrf::is_valid(headers, &form.csrf)
+    {
         let writer = state.store.as_writer().await;
         let changed = writer.accounts().set_language(&account.id, language.code()).await;
         changed.map_err(|e| PageError::internal(language, &e))?;

@@ -1815,7 +1815,7 @@ async fn max_age_and_prompt_login_ask_for_the_password_again() {
     assert_eq!(query_value(location, "error").as_deref(), Some("login_required"));
     assert_eq!(
         query_value(location, "error_description").as_deref(),
-        Some("the member must log in again (max_age, or the ID token hint names another member)")
+        Some("the member logged in longer ago than max_age allows")
     );
     app.stop().await;
 }
@@ -2939,6 +2939,22 @@ async fn ui_locales_chooses_the_pages_language_unless_the_member_chose_one() {
     // So do the pages the login page leads to, without the query.
     let forgot = crate::selfservice::fetch(&english, app.url("/forgot-password")).await;
     assert!(forgot.contains(r#"<html lang="en">"#), "{forgot}");
+    // Until the browser closes, and not over the next website's own wish:
+    // it was not the member's choice.
+    let start = english
+        .get(authorize_url(&app, &client_id, &[("ui_locales", "nl")]))
+        .send()
+        .await
+        .unwrap();
+    let location = start.headers()["location"].to_str().unwrap().to_owned();
+    let login = english.get(app.url(&location)).send().await.unwrap();
+    for cookie in login.headers().get_all("set-cookie") {
+        assert!(
+            !cookie.to_str().unwrap().contains("Max-Age"),
+            "kept for the browser's session only: {cookie:?}"
+        );
+    }
+    assert!(login.text().await.unwrap().contains("<h1>Inloggen</h1>"));
 
     // The member's own choice wins over the relying party's.
     let dutch = browser();

@@ -1212,23 +1212,39 @@ async fn the_account_pages_language_becomes_the_language_of_its_mails() {
     let account = member(&app.store, "sanne").await;
     assert_eq!(account.language, "nl");
     let here = logged_in_to_account(&app, "sanne", PASSWORD).await;
+    let change_password = |from: &'static str, to: &'static str| {
+        let (app, here) = (&app, &here);
+        async move {
+            let page = fetch(here, app.url("/account")).await;
+            let form = [
+                ("csrf", hidden_field(&page, "csrf")),
+                ("current", from.to_owned()),
+                ("password", to.to_owned()),
+                ("repeat", to.to_owned()),
+            ];
+            let changed = here
+                .post(app.url("/account/password"))
+                .header("accept-language", "en")
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(changed.status(), 200);
+        }
+    };
+    // A browser that prefers English is no choice of the member's.
+    change_password(PASSWORD, NEW_PASSWORD).await;
+    assert_eq!(
+        subject_of(&smtp.wait_for_async(1).await[0]),
+        "Je wachtwoord is veranderd"
+    );
+
     here.get(app.url("/language/en")).send().await.unwrap();
-    let page = fetch(&here, app.url("/account")).await;
-    let form = [
-        ("csrf", hidden_field(&page, "csrf")),
-        ("current", PASSWORD.to_owned()),
-        ("password", NEW_PASSWORD.to_owned()),
-        ("repeat", NEW_PASSWORD.to_owned()),
-    ];
-    let changed = here
-        .post(app.url("/account/password"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(changed.status(), 200);
-    let mails = smtp.wait_for_async(1).await;
-    assert_eq!(subject_of(&mails[0]), "Your password has been changed");
+    change_password(NEW_PASSWORD, PASSWORD).await;
+    assert_eq!(
+        subject_of(&smtp.wait_for_async(2).await[1]),
+        "Your password has been changed"
+    );
     let stored = app.store.accounts().by_id(&account.id).await.unwrap().unwrap();
     assert_eq!(stored.language, "en");
 }
