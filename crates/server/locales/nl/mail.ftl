@@ -33,7 +33,7 @@ mail-date =
 mail-confirm-subject = Bevestig je inlogaccount
 mail-confirm-intro = Je inlogaccount is bijna klaar voor gebruik. Bevestig je e-mailadres door op de knop hieronder te klikken.
 mail-confirm-password = Daarna kies je zelf een wachtwoord.
-mail-confirm-username = Je gebruikersnaam is { $username }. Meestal is dat het nummer van je bibliotheekpas. Je kunt je gebruikersnaam later zelf veranderen.
+mail-confirm-username = Je gebruikersnaam is { $username }. Meestal is dat het nummer van je bibliotheekpas. Je kunt je gebruikersnaam later zelf wijzigen.
 
 ## Aankondiging, ongeveer twee weken voor de start
 mail-announce-subject = Binnenkort één account voor { $library_name }
@@ -54,7 +54,7 @@ mail-golive-missing = Je had nog geen gebruikersnaam voor Mijn Menu.
 mail-golive-new = Daarom heb je een nieuwe gebruikersnaam gekregen:
 mail-golive-password-kept = Je wachtwoord blijft hetzelfde als voor Mijn Menu.
 mail-golive-password-missing = Je hebt nog geen wachtwoord. Kies er een met “Wachtwoord vergeten?”: { $forgot_url }
-mail-golive-change = Je kunt je gebruikersnaam en je wachtwoord later altijd zelf veranderen.
+mail-golive-change = Je kunt je gebruikersnaam en je wachtwoord later altijd zelf wijzigen.
 
 ## Wachtwoord vergeten
 mail-forgot-password-subject = Kies een nieuw wachtwoord
@@ -88,8 +88,8 @@ mail-email-verify-intro = Dit e-mailadres wordt het herstel-adres van je account
 mail-email-verify-ignore = Heb je dit niet zelf gevraagd, ook niet bij de bibliotheek? Dan kun je deze mail negeren. Er verandert dan niets.
 
 ## Naar het oude adres: het e-mailadres verandert
-mail-email-changed-subject = Het e-mailadres van je account verandert
-mail-email-changed-intro = Het e-mailadres van je account { $username } wordt veranderd in { $new_email }.
+mail-email-changed-subject = Het e-mailadres van je account wordt gewijzigd
+mail-email-changed-intro = Het e-mailadres van je account { $username } wordt gewijzigd in { $new_email }.
 
 ## Een inschrijving is aan het account gekoppeld
 mail-linked-subject = Je account is gekoppeld aan { $library_name }
@@ -102,18 +102,18 @@ mail-unlinked-intro = { $library_name } heeft een inschrijving losgekoppeld van 
 mail-unlinked-rest = Die inschrijving hoort niet meer bij je account. Je andere inschrijvingen, je gebruikersnaam en je wachtwoord blijven zoals ze waren.
 
 ## Gebruikersnaam gewijzigd
-mail-username-changed-subject = Je gebruikersnaam is veranderd
-mail-username-changed-intro = De gebruikersnaam van je account is veranderd van { $old } in { $new }. Log voortaan in met { $new }.
+mail-username-changed-subject = Je gebruikersnaam is gewijzigd
+mail-username-changed-intro = De gebruikersnaam van je account is gewijzigd van { $old } in { $new }. Log voortaan in met { $new }.
 mail-username-changed-not-you = Was jij dit niet? Kies dan meteen een nieuw wachtwoord met “Wachtwoord vergeten?”, met je gebruikersnaam { $new }: { $forgot_url } Daarna kun je je gebruikersnaam weer terugzetten.
 
-## Wachtwoord veranderd
-mail-password-changed-subject = Je wachtwoord is veranderd
-mail-password-changed-intro = Het wachtwoord van je account { $username } is veranderd.
+## Wachtwoord gewijzigd
+mail-password-changed-subject = Je wachtwoord is gewijzigd
+mail-password-changed-intro = Het wachtwoord van je account { $username } is gewijzigd.
 mail-password-changed-not-you = Was jij dit niet? Kies dan meteen een nieuw wachtwoord met “Wachtwoord vergeten?”: { $forgot_url }
 
 ## De bibliotheek wil het e-mailadres terugzetten (naar het oude adres)
 mail-recovery-reset-subject = Je bibliotheek wil je e-mailadres aanpassen
-mail-recovery-reset-intro = { $library_name } wil het e-mailadres van je account { $username } veranderen in het e-mailadres van je inschrijving.
+mail-recovery-reset-intro = { $library_name } wil het e-mailadres van je account { $username } wijzigen in het e-mailadres van je inschrijving.
 mail-recovery-reset-address = Dat adres is { $new_email }. Het verandert pas als de link in de mail naar dat adres is bevestigd. Tot dan blijft dit adres het e-mailadres van je account.
 mail-recovery-reset-use = Op het e-mailadres van je account krijg je mail als je je wachtwoord of gebruikersnaam vergeten bent.
 mail-recovery-reset-not-right = Klopt dit niet? Neem dan contact op met { $library_name }.

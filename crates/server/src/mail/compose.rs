@@ -673,7 +673,7 @@ mod tests {
                 "Beste Sanne,",
                 "Je gebruikersnaam blijft hetzelfde als voor Mijn Menu:",
                 "Je wachtwoord blijft hetzelfde als voor Mijn Menu.",
-                "zelf veranderen",
+                "zelf wijzigen",
             ],
         );
         assert!(nl.text.contains("\n- sanne_2012\n"), "{}", nl.text);
@@ -849,7 +849,7 @@ mod tests {
             mail,
             Language::Nl,
             &[
-                "Het e-mailadres van je account anna88 wordt veranderd in a***@example.nl.",
+                "Het e-mailadres van je account anna88 wordt gewijzigd in a***@example.nl.",
                 "Was jij dit niet? Neem dan contact op met je bibliotheek.",
             ],
         );
@@ -906,7 +906,7 @@ mod tests {
             mail,
             Language::Nl,
             &[
-                "Het wachtwoord van je account anna88 is veranderd.",
+                "Het wachtwoord van je account anna88 is gewijzigd.",
                 "Was jij dit niet? Kies dan meteen een nieuw wachtwoord met “Wachtwoord vergeten?”",
             ],
         );
@@ -927,7 +927,7 @@ mod tests {
             mail,
             Language::Nl,
             &[
-                "De gebruikersnaam van je account is veranderd van anna88 in Anna.deBoer.",
+                "De gebruikersnaam van je account is gewijzigd van anna88 in Anna.deBoer.",
                 "met je gebruikersnaam Anna.deBoer",
             ],
         );
@@ -948,7 +948,7 @@ mod tests {
             mail,
             Language::Nl,
             &[
-                "Bibliotheek Assen wil het e-mailadres van je account anna88 veranderen",
+                "Bibliotheek Assen wil het e-mailadres van je account anna88 wijzigen",
                 "Dat adres is a***@example.nl. Het verandert pas als de link",
                 "Tot dan blijft dit adres het e-mailadres van je account.",
                 "Neem dan contact op met Bibliotheek Assen.",

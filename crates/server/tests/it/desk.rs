@@ -1863,6 +1863,22 @@ async fn an_account_found_on_the_home_page_leads_to_a_registration_with_it() {
         search.contains(r#"<input id="username" name="username" type="text" value="sanne""#),
         "{search}"
     );
+    // Back to the details ("Gegevens wijzigen") and on: still filled in.
+    let carried = hidden_field(&search, "username");
+    let (status, details) = step_for_sanne(
+        &app,
+        &staff_browser,
+        &search,
+        ("2015-03-03", "JEUGD"),
+        "edit",
+        &carried,
+    )
+    .await;
+    assert_eq!(status, 200, "{details}");
+    assert!(
+        details.contains(r#"<input type="hidden" name="username" value="sanne">"#),
+        "{details}"
+    );
 }
 
 /// The member who moved gave a birth date the account does not know: the

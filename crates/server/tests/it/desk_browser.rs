@@ -263,7 +263,7 @@ async fn desk_staff_register_a_new_member_and_link_one_who_moved() {
     browser.assert_accessible("desk: registration address form").await;
     type_into(driver, "registration-email", "sanne.nu@example").await;
     click(driver, "form[action$='/email'] button").await;
-    expect_text(driver, "[role=alert]", "Dit e-mailadres klopt niet", false).await;
+    expect_text(driver, "[role=alert]", "Vul een geldig e-mailadres in", false).await;
     let field = driver.find(By::Id("registration-email")).await.unwrap();
     assert_eq!(field.attr("aria-invalid").await.unwrap().as_deref(), Some("true"));
     assert_eq!(

@@ -1023,7 +1023,7 @@ async fn a_member_changes_the_username_and_the_old_one_stays_held() {
     assert_eq!(notice.to, ["ouders@example.nl"]);
     let text = text_of(notice);
     assert!(
-        text.contains("is veranderd van sanne in Sanne.deVries. Log voortaan in met Sanne.deVries."),
+        text.contains("is gewijzigd van sanne in Sanne.deVries. Log voortaan in met Sanne.deVries."),
         "{text}"
     );
 
@@ -1236,7 +1236,7 @@ async fn the_account_pages_language_becomes_the_language_of_its_mails() {
     change_password(PASSWORD, NEW_PASSWORD).await;
     assert_eq!(
         subject_of(&smtp.wait_for_async(1).await[0]),
-        "Je wachtwoord is veranderd"
+        "Je wachtwoord is gewijzigd"
     );
 
     here.get(app.url("/language/en")).send().await.unwrap();
