@@ -84,7 +84,7 @@ mail-forgot-username-password = Weet je je wachtwoord niet meer? Kies dan een ni
 
 ## Nieuw e-mailadres bevestigen
 mail-email-verify-subject = Bevestig je nieuwe e-mailadres
-mail-email-verify-intro = Dit e-mailadres wordt het herstel-adres van je account { $username } zodra je het bevestigt. Klik daarvoor op de knop hieronder.
+mail-email-verify-intro = Dit e-mailadres wordt het herstel-e-mailadres van je account { $username } zodra je het bevestigt. Klik daarvoor op de knop hieronder.
 mail-email-verify-ignore = Heb je dit niet zelf gevraagd, ook niet bij de bibliotheek? Dan kun je deze mail negeren. Er verandert dan niets.
 
 ## Naar het oude adres: het e-mailadres verandert

@@ -822,7 +822,7 @@ mod tests {
             mail,
             Language::Nl,
             &[
-                "Dit e-mailadres wordt het herstel-adres van je account anna88 zodra je het bevestigt.",
+                "Dit e-mailadres wordt het herstel-e-mailadres van je account anna88 zodra je het bevestigt.",
                 // Asked for by the member, or for them at the desk.
                 "Heb je dit niet zelf gevraagd, ook niet bij de bibliotheek?",
                 "Bevestigen",

@@ -2260,7 +2260,7 @@ async fn the_member_page_unlinks_an_account_after_the_question() {
     let member_page = app.url("/frontoffice/DRE01/members/20000044444444");
     let page = fetch(&staff_browser, &member_page).await;
     assert!(
-        page.contains("?ask=unlink\">Inlogaccount ontkoppelen</a>"),
+        page.contains("?ask=unlink\">Inlogaccount loskoppelen</a>"),
         "{page}"
     );
 

@@ -387,7 +387,7 @@ async fn a_member_registered_without_an_account_gets_one_at_the_member_page() {
 
     // Generated for the wrong registration after all: undone after "Ja".
     let unlink = driver
-        .find(By::LinkText("Inlogaccount ontkoppelen"))
+        .find(By::LinkText("Inlogaccount loskoppelen"))
         .await
         .unwrap();
     unlink.send_keys(Key::Enter).await.unwrap();
