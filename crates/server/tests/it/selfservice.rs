@@ -1202,6 +1202,30 @@ async fn logged_in_to_account(app: &TestApp, username: &str, password: &str) -> 
     member_browser
 }
 
+/// The account page's password form, filled in and posted as the page
+/// sends it, with the browser's `Accept-Language` when given; the status
+/// and the page it answers.
+async fn change_password_on_account_page(
+    app: &TestApp,
+    here: &reqwest::Client,
+    (current, new): (&str, &str),
+    accept_language: Option<&str>,
+) -> (u16, String) {
+    let page = fetch(here, app.url("/account")).await;
+    let form = [
+        ("csrf", hidden_field(&page, "csrf")),
+        ("current", current.to_owned()),
+        ("password", new.to_owned()),
+        ("repeat", new.to_owned()),
+    ];
+    let mut request = here.post(app.url("/account/password")).form(&form);
+    if let Some(language) = accept_language {
+        request = request.header("accept-language", language);
+    }
+    let response = request.send().await.unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
 /// A member who uses the account page in English gets the account's mails
 /// in English from then on, the notice of that very change included; the
 /// desk made the account with Dutch mails.
@@ -1215,21 +1239,8 @@ async fn the_account_pages_language_becomes_the_language_of_its_mails() {
     let change_password = |from: &'static str, to: &'static str| {
         let (app, here) = (&app, &here);
         async move {
-            let page = fetch(here, app.url("/account")).await;
-            let form = [
-                ("csrf", hidden_field(&page, "csrf")),
-                ("current", from.to_owned()),
-                ("password", to.to_owned()),
-                ("repeat", to.to_owned()),
-            ];
-            let changed = here
-                .post(app.url("/account/password"))
-                .header("accept-language", "en")
-                .form(&form)
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(changed.status(), 200);
+            let (status, page) = change_password_on_account_page(app, here, (from, to), Some("en")).await;
+            assert_eq!(status, 200, "{page}");
         }
     };
     // A browser that prefers English is no choice of the member's.
@@ -1261,22 +1272,7 @@ async fn a_member_changes_password_and_address_from_the_account_page() {
 
     let password_change = |current: &'static str, new: &'static str| {
         let (app, here) = (&app, &here);
-        async move {
-            let page = fetch(here, app.url("/account")).await;
-            let form = [
-                ("csrf", hidden_field(&page, "csrf")),
-                ("current", current.to_owned()),
-                ("password", new.to_owned()),
-                ("repeat", new.to_owned()),
-            ];
-            let response = here
-                .post(app.url("/account/password"))
-                .form(&form)
-                .send()
-                .await
-                .unwrap();
-            (response.status().as_u16(), response.text().await.unwrap())
-        }
+        async move { change_password_on_account_page(app, here, (current, new), None).await }
     };
     let (status, page) = password_change("", NEW_PASSWORD).await;
     assert_eq!(status, 400);
