@@ -354,6 +354,7 @@ pub fn router(state: AppState) -> Router {
                 }).on_response(DefaultOnResponse::new().level(tracing::Level::INFO)))
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
                 .layer(middleware::from_fn_with_state(security, security::add_security_headers))
+                .layer(middleware::from_fn(crate::http::i18n::keep_asked_language))
                 .layer(middleware::from_fn_with_state(metrics, observe::track_requests)),
         )
 }

@@ -1,7 +1,12 @@
 //! Languages: Dutch by default, English on request. Every user-facing sentence
 //! comes from `locales/{nl,en}/*.ftl`, compiled into the binary.
 
-use axum::{extract::FromRequestParts, http::request::Parts};
+use axum::{
+    extract::{FromRequestParts, Request},
+    http::{HeaderValue, Method, header, request::Parts},
+    middleware::Next,
+    response::Response,
+};
 use fluent_templates::{LanguageIdentifier, Loader, fluent_bundle::FluentValue, langid};
 
 fluent_templates::static_loader! {
@@ -17,9 +22,12 @@ const EN: LanguageIdentifier = langid!("en");
 
 /// The cookie that remembers the member's choice.
 pub const LANGUAGE_COOKIE: &str = "si_lang";
-/// The language a relying party asked for (`ui_locales`), kept until the
-/// browser closes for the pages its login page leads to.
+/// The language a link asked for, kept until the browser closes for the
+/// pages that page leads to.
 const ASKED_LANGUAGE_COOKIE: &str = "si_lang_asked";
+/// The query parameter of the links in our mails that asks for the mail's
+/// language; relying parties ask with `ui_locales`.
+pub const LANGUAGE_PARAMETER: &str = "lang";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Language {
@@ -70,13 +78,32 @@ impl Language {
     }
 
     /// The `Set-Cookie` value that keeps this language, asked for by a
-    /// relying party, until the browser closes: not a choice of the member,
-    /// so the next website's `ui_locales` and the browser's preference still count.
-    pub fn asked_for(self) -> String {
+    /// link, until the browser closes: not a choice of the member, so the
+    /// next link's wish and the browser's preference still count.
+    fn asked_for(self) -> String {
         format!(
             "{ASKED_LANGUAGE_COOKIE}={}; Path=/; SameSite=Lax; HttpOnly",
             self.code()
         )
+    }
+
+    /// The language a link asks for in its query: a relying party's
+    /// `ui_locales` (OpenID Connect Core §3.1.2.1), or `lang` in the links
+    /// of our mails.
+    pub fn asked_in(query: &str) -> Option<Self> {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).ok()?;
+        pairs.iter().find_map(|(name, value)| match name.as_str() {
+            "ui_locales" => Language::from_ui_locales(value),
+            LANGUAGE_PARAMETER => Language::from_code(value),
+            _ => None,
+        })
+    }
+
+    /// `url` with this language asked for, for a link in a mail: the page
+    /// it opens speaks the mail's language, whatever the browser prefers.
+    pub fn asked_by_link(self, url: &str) -> String {
+        let separator = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{separator}{LANGUAGE_PARAMETER}={}", self.code())
     }
 
     /// The first supported language in `ui_locales`: BCP 47 tags in order
@@ -113,19 +140,14 @@ impl Language {
 }
 
 /// The language of a request: the member's remembered choice, else the
-/// `ui_locales` a relying party asked for (OpenID Connect Core §3.1.2.1)
-/// in this request or earlier in this browser's session, else the browser's
-/// preference, else Dutch.
+/// language a link asked for ([`Language::asked_in`]) in this request or
+/// earlier in this browser's session, else the browser's preference, else
+/// Dutch.
 impl<S: Send + Sync> FromRequestParts<S> for Language {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let asked = || {
-            let query = parts.uri.query()?;
-            let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).ok()?;
-            let (_, locales) = pairs.into_iter().find(|(name, _)| name == "ui_locales")?;
-            Language::from_ui_locales(&locales)
-        };
+        let asked = || Language::asked_in(parts.uri.query()?);
         let from_header = || {
             parts
                 .headers
@@ -141,6 +163,28 @@ impl<S: Send + Sync> FromRequestParts<S> for Language {
             .or_else(from_header)
             .unwrap_or_default())
     }
+}
+
+/// Keeps the language a page's link asked for ([`Language::asked_in`]) for
+/// the pages it leads to, until the browser closes: the forms they post
+/// carry no query, and a mailed link's page leads on to the account page.
+/// Not over the member's own choice.
+pub async fn keep_asked_language(request: Request, next: Next) -> Response {
+    let asked = (request.method() == Method::GET)
+        .then(|| request.uri().query().and_then(Language::asked_in))
+        .flatten()
+        .filter(|_| Language::chosen(request.headers()).is_none());
+    let mut response = next.run(request).await;
+    let is_page = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"text/html"));
+    if let Some(asked) = asked.filter(|_| is_page)
+        && let Ok(cookie) = HeaderValue::from_str(&asked.asked_for())
+    {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
 }
 
 impl Language {

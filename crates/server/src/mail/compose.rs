@@ -42,9 +42,10 @@ pub enum ComposeError {
 }
 
 /// The subject and the text of `mail` in `language`, as plain text and HTML.
-/// `public_url` is the service's, for the links a mail names.
+/// `public_url` is the service's, for the links a mail names; they open
+/// their pages in the mail's language.
 pub fn render(mail: &Mail, language: Language, settings: &MailConfig, public_url: &str) -> ComposedMail {
-    let forgot_password_url = format!("{public_url}{FORGOT_PASSWORD_PATH}");
+    let forgot_password_url = language.asked_by_link(&format!("{public_url}{FORGOT_PASSWORD_PATH}"));
     let body = Body::of(mail, language, settings, &forgot_password_url);
     let frame = Frame::new(language, settings, forgot_password_url);
     let text = TextMail {
@@ -159,7 +160,7 @@ impl Body {
         let confirm = |link: &str| {
             Some(Button {
                 label: text("mail-button-confirm"),
-                url: link.to_owned(),
+                url: language.asked_by_link(link),
             })
         };
         match mail {
@@ -235,7 +236,7 @@ impl Body {
                 list: Vec::new(),
                 button: Some(Button {
                     label: text("mail-forgot-password-button"),
-                    url: link.clone(),
+                    url: language.asked_by_link(link),
                 }),
                 notes: vec![
                     language.text_with(
@@ -459,8 +460,10 @@ mod tests {
     }
 
     const PUBLIC_URL: &str = "https://login.example";
-    const LINK: &str = "https://login.example/confirm?token=abc123&lang=nl";
-    const LINK_IN_HTML: &str = "https://login.example/confirm?token=abc123&#38;lang=nl";
+    const LINK: &str = "https://login.example/confirm?token=abc123";
+    /// The link as a Dutch mail shows it: its page opens in Dutch.
+    const DUTCH_LINK: &str = "https://login.example/confirm?token=abc123&lang=nl";
+    const DUTCH_LINK_IN_HTML: &str = "https://login.example/confirm?token=abc123&#38;lang=nl";
 
     fn settings() -> MailConfig {
         MailConfig::default()
@@ -598,9 +601,9 @@ mod tests {
         assert!(nl.html.contains(
             r#"Kijk voor meer informatie op <a href="https://www.bibliotheek.nl/hulp-bij-inloggen.html""#
         ));
-        assert!(nl.text.lines().any(|line| line == LINK), "{}", nl.text);
-        assert!(nl.html.contains(&format!(r#"<a href="{LINK_IN_HTML}""#)));
-        assert!(nl.html.contains(&format!(">{LINK_IN_HTML}</a>")));
+        assert!(nl.text.lines().any(|line| line == DUTCH_LINK), "{}", nl.text);
+        assert!(nl.html.contains(&format!(r#"<a href="{DUTCH_LINK_IN_HTML}""#)));
+        assert!(nl.html.contains(&format!(">{DUTCH_LINK_IN_HTML}</a>")));
 
         let en = assert_says(
             &mail,
@@ -618,7 +621,7 @@ mod tests {
             en.text
                 .contains("For more information, go to https://www.bibliotheek.nl/hulp-bij-inloggen.html\n")
         );
-        assert!(en.text.lines().any(|line| line == LINK));
+        assert!(en.text.lines().any(|line| line == format!("{LINK}&lang=en")));
         assert!(!en.text.contains("Je inlogaccount"));
     }
 
@@ -758,8 +761,8 @@ mod tests {
                 "Heb je dit niet zelf gevraagd? Dan kun je deze mail negeren: er verandert dan niets aan je inlogaccount.",
             ],
         );
-        assert!(nl.text.lines().any(|line| line == LINK));
-        assert!(nl.html.contains(LINK_IN_HTML));
+        assert!(nl.text.lines().any(|line| line == DUTCH_LINK));
+        assert!(nl.html.contains(DUTCH_LINK_IN_HTML));
         assert_says(
             mail,
             Language::En,
@@ -829,8 +832,8 @@ mod tests {
             ],
         );
         assert_eq!(nl.subject, "Bevestig je nieuwe e-mailadres");
-        assert!(nl.text.lines().any(|line| line == LINK));
-        assert!(nl.html.contains(LINK_IN_HTML));
+        assert!(nl.text.lines().any(|line| line == DUTCH_LINK));
+        assert!(nl.html.contains(DUTCH_LINK_IN_HTML));
         assert_says(
             mail,
             Language::En,
@@ -1016,10 +1019,10 @@ mod tests {
     /// for a member migrated without a password it is the only way in.
     #[test]
     fn a_mail_that_names_forgot_password_links_it() {
-        let page = format!("{PUBLIC_URL}/forgot-password");
         let mut linking = Vec::new();
         for mail in samples() {
             for language in Language::ALL {
+                let page = format!("{PUBLIC_URL}/forgot-password?lang={}", language.code());
                 let composed = render(&mail, language, &settings(), PUBLIC_URL);
                 let names_it = ["Wachtwoord vergeten?", "Forgot your password?"]
                     .iter()
@@ -1078,9 +1081,9 @@ mod tests {
                 .contains("&#60;script&#62;alert(1)&#60;/script&#62; &#38; Zn")
         );
         assert!(
-            composed
-                .html
-                .contains(r#"href="https://login.example/c?t=1&#38;x=&#34;&#62;&#60;script&#62;""#)
+            composed.html.contains(
+                r#"href="https://login.example/c?t=1&#38;x=&#34;&#62;&#60;script&#62;&#38;lang=nl""#
+            )
         );
         assert!(composed.text.contains("Beste <script>alert(1)</script> & Zn,"));
         assert!(composed.text.contains("Je gebruikersnaam is a\"b."));

@@ -132,30 +132,15 @@ pub async fn show(
         }
         Ok(Destination::Client(_)) => {}
     }
-    // The language a relying party asked for is kept, until the browser
-    // closes, for the pages the login page leads to ("Wachtwoord vergeten?",
-    // and the mail it sends), unless the member chose one.
-    let asked = request
-        .authorization
-        .ui_locales
-        .as_deref()
-        .and_then(Language::from_ui_locales);
-    let remember = asked.filter(|_| Language::chosen(&headers).is_none());
     let carried = serde_urlencoded::to_string(&request).unwrap_or_default();
-    let mut response = page(
+    Ok(page(
         language,
         &headers,
         carried,
         String::new(),
         None,
         (StatusCode::OK, Marked::default()),
-    );
-    if let Some(asked) = remember
-        && let Ok(cookie) = HeaderValue::from_str(&asked.asked_for())
-    {
-        response.headers_mut().append(header::SET_COOKIE, cookie);
-    }
-    Ok(response)
+    ))
 }
 
 pub async fn submit(

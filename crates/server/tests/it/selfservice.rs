@@ -69,9 +69,11 @@ pub async fn confirm_new_address(app: &TestApp, link: &str) -> String {
         .expect("a language switch");
     let other_browser = browser();
     let switched = other_browser.get(app.url(&switch)).send().await.unwrap();
+    let back = switched.headers()["location"].to_str().unwrap();
+    assert!(back.starts_with("/account/email/confirm?"), "{back}");
     assert_eq!(
-        app.url(switched.headers()["location"].to_str().unwrap()),
-        link,
+        query_value(back, "token"),
+        query_value(link, "token"),
         "back to the same link"
     );
     let english = fetch(&other_browser, link).await;
@@ -976,6 +978,84 @@ async fn a_new_member_confirms_sets_a_password_and_lands_on_the_account_page() {
     app.stop().await;
 }
 
+/// A mail in English opens its pages in English, in a browser that prefers
+/// Dutch, up to the account page the link leads to; the member's own choice
+/// of language still wins.
+#[tokio::test]
+async fn a_mailed_link_opens_its_pages_in_the_mails_language() {
+    let smtp = SmtpServer::start();
+    let app = app_with_mail(&smtp).await;
+    let account = pending_member(&app, "21234567890123", "expired-token").await;
+    app.store
+        .accounts()
+        .set_language(&account.id, "en")
+        .await
+        .unwrap();
+    let dutch_browser = || {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("accept-language", "nl-NL,nl;q=0.9".parse().unwrap());
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .default_headers(headers)
+            .build()
+            .unwrap()
+    };
+    let (status, _) = submit(
+        &app,
+        &dutch_browser(),
+        "/confirm?token=expired-token",
+        &[("token", "expired-token")],
+    )
+    .await;
+    assert_eq!(status, 200);
+    let mail = &smtp.wait_for_async(1).await[0];
+    assert_eq!(subject_of(mail), "Confirm your login account");
+    let link = link_in(&text_of(mail), &app.url("/confirm?token="));
+    assert_eq!(query_value(&link, "lang").as_deref(), Some("en"), "{link}");
+
+    let member_browser = dutch_browser();
+    let page = fetch(&member_browser, &link).await;
+    assert!(page.contains("Set your password"), "{page}");
+    // The form posts without the link's query, and still answers in English.
+    let form = [
+        ("csrf", hidden_field(&page, "csrf")),
+        ("token", hidden_field(&page, "token")),
+        ("password", NEW_PASSWORD.to_owned()),
+        ("repeat", "Something-else-1!".to_owned()),
+    ];
+    let refused = member_browser
+        .post(app.url("/confirm"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+    assert!(refused.text().await.unwrap().contains("Set your password"));
+    let form = [
+        ("csrf", hidden_field(&page, "csrf")),
+        ("token", hidden_field(&page, "token")),
+        ("password", NEW_PASSWORD.to_owned()),
+        ("repeat", NEW_PASSWORD.to_owned()),
+    ];
+    let confirmed = member_browser
+        .post(app.url("/confirm"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(confirmed.status(), 303);
+    let account_page = fetch(&member_browser, app.url("/account?confirmed")).await;
+    assert!(account_page.contains("My login account"), "{account_page}");
+
+    // A member who chose Dutch with the switch gets Dutch.
+    let chose_dutch = dutch_browser();
+    chose_dutch.get(app.url("/language/nl")).send().await.unwrap();
+    let page = fetch(&chose_dutch, &link).await;
+    assert!(page.contains("Deze link werkt niet meer"), "{page}");
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn a_member_changes_the_username_and_the_old_one_stays_held() {
     let smtp = SmtpServer::start();
@@ -1391,7 +1471,8 @@ async fn a_member_changes_password_and_address_from_the_account_page() {
     assert_eq!(used.status(), 410, "gone once used");
     let page = used.text().await.unwrap();
     assert!(page.contains("Deze link werkt niet meer"), "used once: {page}");
-    let token = link.split_once("token=").unwrap().1;
+    let token = query_value(&link, "token").unwrap();
+    let token = token.as_str();
     let again = browser()
         .post(app.url("/account/email/confirm"))
         .form(&[("token", token)])
@@ -1401,8 +1482,15 @@ async fn a_member_changes_password_and_address_from_the_account_page() {
     let again = again.text().await.unwrap();
     assert!(again.contains("Deze link werkt niet meer"), "used once: {again}");
     assert!(again.contains("Vul het nieuwe adres dan opnieuw in"), "{again}");
-    let mangled = &link[..link.len() - 5];
-    let page = browser().get(mangled).send().await.unwrap().text().await.unwrap();
+    let mangled = link.replace(token, &token[..token.len() - 5]);
+    let page = browser()
+        .get(&mangled)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(
         page.contains("Deze link klopt niet") && page.contains("maar een deel van gekopieerd"),
         "a mangled link is not called used: {page}"
