@@ -5,7 +5,8 @@
 //! spends it, and every other open link of the same purpose for the account.
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Set, sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    sea_query::Expr,
 };
 use si_domain::{AccountId, Email};
 use time::OffsetDateTime;
@@ -140,6 +141,23 @@ impl<'c, C: ConnectionTrait> AccountLinks<'c, C> {
             .one(self.conn)
             .await?;
         Ok(found.is_some())
+    }
+
+    /// The address the account's open change link would make its recovery
+    /// address: the newest request that waits for its link to be followed.
+    pub async fn pending_email_change(&self, account: &AccountId) -> Result<Option<Email>, StoreError> {
+        let newest = account_link::Entity::find()
+            .filter(account_link::Column::AccountId.eq(account.to_string()))
+            .filter(account_link::Column::Purpose.eq(LinkKind::ChangeEmail.as_str()))
+            .filter(account_link::Column::UsedAt.is_null())
+            .filter(account_link::Column::ExpiresAt.gt(self.clock.now_millis()))
+            .order_by_desc(account_link::Column::CreatedAt)
+            .one(self.conn)
+            .await?;
+        match newest.map(|row| LinkPurpose::from_row(&row)).transpose()? {
+            Some(LinkPurpose::ChangeEmail(email)) => Ok(Some(email)),
+            _ => Ok(None),
+        }
     }
 
     /// The link's state, without using it (to show its page).

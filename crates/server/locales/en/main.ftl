@@ -146,6 +146,7 @@ account-change-password = Change password
 account-new-email = New e-mail address
 account-change-email = Change e-mail address
 account-email-hint = We send a mail to the new address. Only when you click the link in that mail do we use the new address. Until then the old address stays your recovery address.
+account-email-pending = Waiting for confirmation: { $email }. Click the link in the mail we sent to that address. Until then the address above stays your recovery address.
 password-current-wrong = Your current password is not correct.
 password-current-empty = Enter your current password.
 password-changed-here = Your password has been changed. You have been logged out on other devices and websites.

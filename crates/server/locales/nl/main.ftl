@@ -146,6 +146,7 @@ account-change-password = Wachtwoord wijzigen
 account-new-email = Nieuw e-mailadres
 account-change-email = E-mailadres wijzigen
 account-email-hint = We sturen een mail naar het nieuwe adres. Pas als je op de link in die mail klikt, gebruiken we het nieuwe adres. Tot dan blijft het oude adres je herstel-e-mailadres.
+account-email-pending = Wacht op bevestiging: { $email }. Klik op de link in de mail die we naar dat adres stuurden. Tot dan blijft het adres hierboven je herstel-e-mailadres.
 password-current-wrong = Je huidige wachtwoord klopt niet.
 password-current-empty = Vul je huidige wachtwoord in.
 password-changed-here = Je wachtwoord is gewijzigd. Op andere apparaten en websites ben je uitgelogd.

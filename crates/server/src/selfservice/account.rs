@@ -61,6 +61,8 @@ struct AccountPage {
     csrf: String,
     username: String,
     email: Option<String>,
+    /// The sentence about an address change that waits for its link.
+    pending_email: Option<String>,
     memberships: Vec<MembershipLine>,
     new_username: String,
     username_error: Option<String>,
@@ -701,6 +703,18 @@ async fn page(
             valid_until: language.date(m.valid_until),
         })
         .collect();
+    let pending_email = state
+        .store
+        .account_links()
+        .pending_email_change(&account.id)
+        .await
+        .map_err(|e| PageError::internal(language, &e))?
+        .map(|new| {
+            language.text_with(
+                "account-email-pending",
+                &[("email", new.as_str().to_owned().into())],
+            )
+        });
     let refused = outcome.username_error.is_some()
         || outcome.current_error.is_some()
         || !outcome.password_problems.is_empty()
@@ -719,6 +733,7 @@ async fn page(
         csrf: csrf.token.clone(),
         username: account.username.as_str().to_owned(),
         email: account.email.as_ref().map(|e| e.as_str().to_owned()),
+        pending_email,
         memberships,
         new_username: outcome.new_username,
         username_error: outcome.username_error,

@@ -1419,6 +1419,12 @@ async fn a_member_changes_password_and_address_from_the_account_page() {
     let (status, page) = email_change("sanne@example.org").await;
     assert_eq!(status, 200);
     assert!(page.contains("sanne@example.org"), "{page}");
+    // The account page tells, until the link is followed, which address waits.
+    let page = fetch(&here, app.url("/account")).await;
+    assert!(
+        page.contains("Wacht op bevestiging: sanne@example.org.") && !page.contains("exampel"),
+        "{page}"
+    );
 
     let received = smtp.wait_for_async(5).await;
     let to_mistyped = received
@@ -1461,6 +1467,11 @@ async fn a_member_changes_password_and_address_from_the_account_page() {
     );
     let page = confirm_new_address(&app, &link).await;
     assert!(page.contains("Je e-mailadres is gewijzigd"), "{page}");
+    let page = fetch(&here, app.url("/account")).await;
+    assert!(
+        page.contains("<p class=\"value\">sanne@example.org</p>") && !page.contains("Wacht op bevestiging"),
+        "{page}"
+    );
     let stored = app.store.accounts().by_id(&account.id).await.unwrap().unwrap();
     assert_eq!(
         stored.email.as_ref().map(|e| e.as_str()),
