@@ -60,10 +60,14 @@ impl std::fmt::Debug for Shared {
     }
 }
 
+/// The most threads a pool runs: each holds a hash's memory while it works.
+pub const MOST_HASHES_AT_ONCE: usize = 1024;
+
 impl HashingPool {
-    /// A pool running at most `permits` operations at once (at least one).
+    /// A pool running at most `permits` operations at once (at least one,
+    /// at most [`MOST_HASHES_AT_ONCE`]).
     pub fn new(permits: usize) -> Self {
-        let size = permits.clamp(1, 1024);
+        let size = permits.clamp(1, MOST_HASHES_AT_ONCE);
         let (sender, receiver) = mpsc::channel::<Job>();
         let receiver = Arc::new(Mutex::new(receiver));
         for n in 0..size {

@@ -150,7 +150,7 @@ impl Server {
     }
 
     pub async fn start_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
-        let store = open_store(&config, clock).await?;
+        // The address first: a node started on a port in use changes nothing.
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|source| StartError::Listen {
@@ -161,6 +161,7 @@ impl Server {
             address: config.listen,
             source,
         })?;
+        let store = open_store(&config, clock).await?;
         let public_url = config.public_url.clone().unwrap_or_else(|| {
             PublicUrl::try_from(format!("http://{address}")).expect("a socket address makes a URL")
         });

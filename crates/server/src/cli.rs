@@ -120,7 +120,9 @@ pub fn main() -> ExitCode {
 }
 
 /// The error and its causes on one line, each cause once: many of our
-/// errors already say their cause in their own message.
+/// errors already say their cause in their own message. Control characters
+/// in what it quotes (an argument, a line of a file) are written as escapes,
+/// so they neither break the line nor steer the operator's terminal.
 fn one_line(err: &anyhow::Error) -> String {
     let mut line = err.to_string();
     for cause in err.chain().skip(1) {
@@ -129,7 +131,15 @@ fn one_line(err: &anyhow::Error) -> String {
             line = format!("{line}: {cause}");
         }
     }
-    line
+    line.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 impl Command {
@@ -353,8 +363,14 @@ async fn serve(mut config: Config, args: ServeArgs) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::how_long;
+    use super::{how_long, one_line};
     use time::Duration;
+
+    #[test]
+    fn an_error_quoting_control_characters_stays_one_plain_line() {
+        let err = anyhow::anyhow!("client \u{1b}[2Jx\nevil not found").context("cannot show");
+        assert_eq!(one_line(&err), "cannot show: client \\u{1b}[2Jx\\nevil not found");
+    }
 
     #[test]
     fn how_long_reads_as_an_operator_would_say_it() {

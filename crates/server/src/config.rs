@@ -9,9 +9,11 @@ use std::{
 
 use figment::{
     Figment,
+    error::Kind,
     providers::{Env, Format, Serialized, Toml},
 };
 use serde::{Deserialize, Serialize};
+use si_credentials::MOST_HASHES_AT_ONCE;
 
 use crate::http::client_address::TrustedProxies;
 
@@ -434,6 +436,11 @@ impl Config {
                 "invalid configuration value for oidc.code_seconds (SI_OIDC__CODE_SECONDS): from 1 to 600 (10 minutes)".to_owned(),
             ));
         }
+        if self.hashing.concurrency > MOST_HASHES_AT_ONCE {
+            return Err(ConfigError(format!(
+                "invalid configuration value for hashing.concurrency (SI_HASHING__CONCURRENCY): at most {MOST_HASHES_AT_ONCE}, or 0 for one per CPU"
+            )));
+        }
         if self.hashing.failed_login_ms > 10_000 {
             return Err(ConfigError(
                 "invalid configuration value for hashing.failed_login_ms (SI_HASHING__FAILED_LOGIN_MS): at most 10000 (10 s)".to_owned(),
@@ -512,6 +519,19 @@ fn is_quoted_source(line: &str) -> bool {
         .is_some_and(|(before, _)| before.trim().bytes().all(|b| b.is_ascii_digit()))
 }
 
+/// What a key takes, in an operator's words rather than the names of the
+/// program's types (`u32`, `struct HashingConfig`).
+fn expected_in_plain_words(expected: &str, key: &str) -> String {
+    match expected {
+        "u8" | "u16" | "u32" | "u64" | "usize" => "a whole number, 0 or more".to_owned(),
+        "i8" | "i16" | "i32" | "i64" | "isize" => "a whole number".to_owned(),
+        "f32" | "f64" => "a number".to_owned(),
+        "socket address" => "an address with a port, such as \"0.0.0.0:8080\"".to_owned(),
+        table if table.starts_with("struct ") => format!("a table of keys ([{key}])"),
+        other => other.to_owned(),
+    }
+}
+
 fn describe(error: figment::Error) -> ConfigError {
     let key = error.path.join(".");
     let variable = format!("SI_{}", key.replace('.', "__").to_uppercase());
@@ -520,15 +540,28 @@ fn describe(error: figment::Error) -> ConfigError {
         .as_ref()
         .map(|m| m.name.to_string())
         .unwrap_or_else(|| "configuration".to_owned());
-    // A TOML syntax error quotes the line it is on, which may hold a
-    // password: only its place and what is wrong are said.
-    let reason = error
-        .kind
-        .to_string()
-        .lines()
-        .filter(|line| !is_quoted_source(line))
-        .collect::<Vec<_>>()
-        .join(": ");
+    let reason = match &error.kind {
+        Kind::InvalidType(found, expected) => {
+            format!(
+                "found {found}, expected {}",
+                expected_in_plain_words(expected, &key)
+            )
+        }
+        Kind::InvalidValue(found, expected) => {
+            format!(
+                "found {found}, expected {}",
+                expected_in_plain_words(expected, &key)
+            )
+        }
+        // A TOML syntax error quotes the line it is on, which may hold a
+        // password: only its place and what is wrong are said.
+        kind => kind
+            .to_string()
+            .lines()
+            .filter(|line| !is_quoted_source(line))
+            .collect::<Vec<_>>()
+            .join(": "),
+    };
     if key.is_empty() {
         ConfigError(format!("invalid configuration ({source}): {reason}"))
     } else {

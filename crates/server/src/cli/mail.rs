@@ -27,6 +27,13 @@ pub async fn run(store: Store, config: Config, command: MailCommand) -> anyhow::
                 "sent {}, to retry later {}, failed {}",
                 report.sent, report.retry_later, report.failed
             );
+            // A scheduled run must not look fine when mail did not go.
+            if report.retry_later + report.failed > 0 {
+                anyhow::bail!(
+                    "not every mail was sent: `single-identity mail status` lists the failures; \
+                     mails to retry go at the next run or from `serve`"
+                );
+            }
             Ok(())
         }
         MailCommand::Status { json } => {

@@ -532,4 +532,8 @@ fn a_port_in_use_is_said_once_on_one_line() {
         "{message}"
     );
     assert_eq!(message.matches("in use").count(), 1, "{message}");
+    assert!(
+        !dir.path().join("data").exists(),
+        "no database made for a node that cannot serve"
+    );
 }

@@ -50,6 +50,7 @@ fn a_bad_value_stops_start_up_with_one_line_naming_the_key() {
         ("SI_LOG_FORMAT", "xml", "SI_LOG_FORMAT"),
         ("SI_HASHING__MEMORY_KIB", "lots", "SI_HASHING__MEMORY_KIB"),
         ("SI_HASHING__ITERATIONS", "0", "SI_HASHING"),
+        ("SI_HASHING__CONCURRENCY", "5000", "SI_HASHING__CONCURRENCY"),
         (
             "SI_HASHING__FAILED_LOGIN_MS",
             "60000",
@@ -123,6 +124,30 @@ fn a_toml_file_is_read_and_typos_in_it_are_named() {
     let output = run(binary(dir.path()).args(["--config", file.to_str().unwrap(), "db", "status"]));
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("listne"), "{}", stderr(&output));
+
+    // A value of the wrong kind is said in words, not in the program's types.
+    for (toml, said) in [
+        ("hashing = 5\n", "hashing (SI_HASHING, from TOML file"),
+        (
+            "[hashing]\nmemory_kib = \"lots\"\n",
+            "expected a whole number, 0 or more",
+        ),
+        ("[mail]\nconcurrency = -1\n", "expected a whole number, 0 or more"),
+    ] {
+        std::fs::write(&file, toml).unwrap();
+        let message = Config::load(Some(&file)).unwrap_err().to_string();
+        assert!(message.contains(said), "{message}");
+        assert!(
+            !message.contains("struct") && !message.contains("u32"),
+            "{message}"
+        );
+    }
+    std::fs::write(&file, "hashing = 5\n").unwrap();
+    let message = Config::load(Some(&file)).unwrap_err().to_string();
+    assert!(
+        message.ends_with("expected a table of keys ([hashing])"),
+        "{message}"
+    );
 
     // A syntax error names its place, not the line: that may hold a password.
     std::fs::write(

@@ -258,6 +258,37 @@ async fn with_no_smtp_configured_mails_are_written_as_eml_files() {
     app.stop().await;
 }
 
+/// `mail deliver` in a scheduled job: a mail refused for good makes the run
+/// fail, so the job's monitoring sees it.
+#[tokio::test]
+async fn mail_deliver_fails_when_a_mail_did_not_go() {
+    let smtp = SmtpServer::start();
+    let database = TestDatabase::create().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::connect(&database.url, Arc::new(si_store::SystemClock))
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    for to in ["member@example.nl", "bounce@example.nl"] {
+        mail::queue(&store, &address(to), Language::Nl, &password_changed())
+            .await
+            .unwrap();
+    }
+    let output = run(binary(dir.path())
+        .env("SI_DATABASE_URL", &database.url)
+        .env("SI_MAIL__SMTP_URL", smtp.url())
+        .args(["mail", "deliver"]));
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "sent 1, to retry later 0, failed 1\n");
+    assert!(
+        stderr(&output).contains("not every mail was sent: `single-identity mail status` lists the failures"),
+        "{}",
+        stderr(&output)
+    );
+    let status = store.outbox().status().await.unwrap();
+    assert_eq!((status.sent, status.failed), (1, 1));
+}
+
 #[tokio::test]
 async fn killing_the_delivering_process_mid_batch_loses_no_mail() {
     let smtp = SmtpServer::start_slow(Duration::from_millis(15));
