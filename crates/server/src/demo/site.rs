@@ -147,6 +147,17 @@ struct MembershipRow {
     valid_until: String,
 }
 
+impl MembershipRow {
+    /// The claim's `valid_until` (`2025-05-31`) as the site's visitors read
+    /// dates; as it came when it is no date.
+    fn valid_until_in(&self, language: Language) -> String {
+        let format = time::macros::format_description!("[year]-[month]-[day]");
+        time::Date::parse(&self.valid_until, format)
+            .map(|date| language.date(date))
+            .unwrap_or_else(|_| self.valid_until.clone())
+    }
+}
+
 /// What the provider publishes at `/.well-known/openid-configuration`.
 #[derive(Deserialize)]
 struct Discovery {

@@ -178,6 +178,18 @@ async fn the_demo_walkthrough_from_the_desk_to_the_ebook_service_and_a_member_wh
     expect_text(member, "#signed-in-username", NEW_USERNAME, false).await;
     let memberships = expect_text(member, "#memberships", "Bibliotheek Drenthe", false).await;
     assert!(memberships.contains("21000012345678"), "{memberships}");
+    // The claim's date as a Dutch reader writes it: 31-05-2026, not 2026-05-31.
+    let dates: Vec<&str> = memberships
+        .split_whitespace()
+        .filter(|word| word.contains('-') && word.chars().all(|c| c.is_ascii_digit() || c == '-'))
+        .collect();
+    assert!(
+        !dates.is_empty()
+            && dates
+                .iter()
+                .all(|date| date.len() == 10 && date.find('-') == Some(2)),
+        "{memberships}"
+    );
     home.assert_accessible("demo: library website, logged in").await;
     screenshot(&home, "07-library-website").await;
 
