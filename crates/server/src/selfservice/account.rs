@@ -67,6 +67,8 @@ struct AccountPage {
     new_username: String,
     username_error: Option<String>,
     current_error: Option<String>,
+    /// The new password was refused, and the current one is asked again.
+    current_again: bool,
     fields: PasswordFields,
     new_email: String,
     email_error: Option<String>,
@@ -738,11 +740,10 @@ async fn page(
         new_username: outcome.new_username,
         username_error: outcome.username_error,
         current_error: outcome.current_error,
-        fields: PasswordFields::new(
-            language,
-            &outcome.password_problems,
-            !outcome.password_problems.is_empty(),
-        ),
+        // A refused new password empties every field of the form: the
+        // current password, its first, takes the focus.
+        current_again: !outcome.password_problems.is_empty(),
+        fields: PasswordFields::new(language, &outcome.password_problems, false),
         new_email: outcome.new_email,
         email_error: outcome.email_error,
         email_current_error: outcome.email_current_error,

@@ -65,7 +65,8 @@ pub(super) struct PasswordFields {
     pub(super) rules: Vec<Rule>,
     pub(super) errors: Vec<String>,
     pub(super) repeat_error: Option<String>,
-    /// Whether the first field with an error, or else the first field, takes the focus.
+    /// Whether the new password's field takes the focus: it is the first
+    /// field to fill in again, whichever field the error is about.
     pub(super) focus: bool,
 }
 

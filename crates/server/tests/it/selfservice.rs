@@ -252,6 +252,17 @@ async fn a_forgotten_password_is_replaced_once_through_the_mailed_link() {
             !page.contains("class=\"met\""),
             "{password}: a rule ticked over an empty field"
         );
+        // Both fields come back empty: the focus goes to the first, which
+        // is described by every error, the other field's too.
+        let first = input_tag(&page, "password");
+        assert!(first.contains("autofocus"), "{password}: {first}");
+        assert!(!input_tag(&page, "repeat").contains("autofocus"), "{password}");
+        let error_id = if field == "repeat" {
+            "repeat-error"
+        } else {
+            "password-errors"
+        };
+        assert!(first.contains(error_id), "{password}: {first}");
     }
     // The rules a refused password missed are named in its error.
     let (_, page) = submit(
@@ -1363,6 +1374,18 @@ async fn a_member_changes_password_and_address_from_the_account_page() {
     let (status, page) = password_change(PASSWORD, "Password1!").await;
     assert_eq!(status, 400);
     assert!(page.contains("te makkelijk te raden"), "{page}");
+    // Every field of the form comes back empty: the first takes the focus,
+    // asks for the current password again and tells what was wrong.
+    let current = input_tag(&page, "current");
+    assert!(
+        current.contains("autofocus") && current.contains("current-again password-errors"),
+        "{current}"
+    );
+    assert!(
+        page.contains("Vul ook je huidige wachtwoord opnieuw in."),
+        "{page}"
+    );
+    assert!(!input_tag(&page, "password").contains("autofocus"), "{page}");
     let (status, page) = password_change(PASSWORD, NEW_PASSWORD).await;
     assert_eq!(status, 200);
     assert!(page.contains("Je wachtwoord is gewijzigd"), "{page}");
