@@ -50,6 +50,8 @@ struct LoginPage {
     request: String,
     username: String,
     error: Option<String>,
+    /// Why the member is here, when it is no error of theirs.
+    notice: Option<String>,
     /// The fields the message is about: both when the username or password
     /// was wrong, the one left empty; none when the form expired, the
     /// member must wait or the node is busy.
@@ -77,7 +79,16 @@ pub struct LoginRequest {
     authorization: AuthorizationRequest,
     #[serde(skip_serializing_if = "Option::is_none")]
     next: Option<String>,
+    /// `?session_ended`: a form came after the member's session had ended
+    /// ([`SESSION_ENDED_PATH`]). Said once, not carried on.
+    #[serde(skip_serializing)]
+    session_ended: Option<String>,
 }
+
+/// Where a form of the member's own pages sends a member whose session
+/// ended meanwhile: the login page says why they are there and that what
+/// they typed was not kept.
+pub const SESSION_ENDED_PATH: &str = "/login?session_ended";
 
 /// Where a login leads: back to a client with a code, or (no client named)
 /// to one of our own pages: the desk console when asked for, else the
@@ -133,12 +144,16 @@ pub async fn show(
         Ok(Destination::Client(_)) => {}
     }
     let carried = serde_urlencoded::to_string(&request).unwrap_or_default();
+    let notice = request
+        .session_ended
+        .is_some()
+        .then(|| language.text("login-session-ended"));
     Ok(page(
         language,
         &headers,
         carried,
         String::new(),
-        None,
+        (None, notice),
         (StatusCode::OK, Marked::default()),
     ))
 }
@@ -183,7 +198,7 @@ pub async fn submit(
             &headers,
             form.request.clone(),
             username_typed.clone(),
-            Some(error),
+            (Some(error), None),
             (status, marked),
         )
     };
@@ -530,7 +545,7 @@ fn page(
     headers: &HeaderMap,
     request: String,
     username: String,
-    error: Option<String>,
+    (error, notice): (Option<String>, Option<String>),
     (status, marked): (StatusCode, Marked),
 ) -> Response {
     let csrf = FormToken::for_page(headers);
@@ -542,6 +557,7 @@ fn page(
         request,
         username,
         error,
+        notice,
         username_invalid: marked.username,
         password_invalid: marked.password,
     };

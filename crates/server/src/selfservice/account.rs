@@ -38,7 +38,11 @@ use crate::{
         i18n::Language,
     },
     mail::{self, Mail},
-    oidc::{backchannel, device, login::throttled_message, session},
+    oidc::{
+        backchannel, device,
+        login::{SESSION_ENDED_PATH, throttled_message},
+        session,
+    },
 };
 
 pub const ACCOUNT_PATH: &str = "/account";
@@ -133,7 +137,7 @@ pub async fn change_username(
     PageForm(form): PageForm<AccountForm>,
 ) -> Result<Response, PageError> {
     let Some((form, account, _)) = posted(&state, language, &headers, form).await? else {
-        return Ok(Redirect::to("/login").into_response());
+        return Ok(Redirect::to(SESSION_ENDED_PATH).into_response());
     };
     let typed = form.username.trim().to_owned();
     let refuse = |key: &str| Outcome {
@@ -182,7 +186,7 @@ pub async fn change_username(
                     )
                     .await
                 }
-                None => Ok(Redirect::to("/login").into_response()),
+                None => Ok(Redirect::to(SESSION_ENDED_PATH).into_response()),
             }
         }
         Ok(Renamed::Done) => {
@@ -265,7 +269,7 @@ pub async fn change_password(
     PageForm(form): PageForm<AccountForm>,
 ) -> Result<Response, PageError> {
     let Some((form, account, session)) = posted(&state, language, &headers, form).await? else {
-        return Ok(Redirect::to("/login").into_response());
+        return Ok(Redirect::to(SESSION_ENDED_PATH).into_response());
     };
     let internal = |e: &(dyn std::error::Error + 'static)| PageError::internal(language, e);
     let refuse = |problems: Vec<&'static str>| Outcome {
@@ -347,7 +351,7 @@ pub async fn change_email(
     PageForm(form): PageForm<AccountForm>,
 ) -> Result<Response, PageError> {
     let Some((form, account, session)) = posted(&state, language, &headers, form).await? else {
-        return Ok(Redirect::to("/login").into_response());
+        return Ok(Redirect::to(SESSION_ENDED_PATH).into_response());
     };
     let typed = form.email.trim().to_owned();
     let refuse = |key: &str| Outcome {

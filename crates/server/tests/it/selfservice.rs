@@ -1358,6 +1358,7 @@ async fn a_member_changes_password_and_address_from_the_account_page() {
     let account = member(&app.store, "sanne").await;
     let here = logged_in_to_account(&app, "sanne", PASSWORD).await;
     let elsewhere = logged_in_to_account(&app, "sanne", PASSWORD).await;
+    let page_left_open = fetch(&elsewhere, app.url("/account")).await;
     let page = fetch(&here, app.url("/account")).await;
     assert!(page.contains("Geldig t/m: 31-05-2025"), "{page}");
 
@@ -1401,6 +1402,24 @@ async fn a_member_changes_password_and_address_from_the_account_page() {
         303,
         "every other session ended"
     );
+    // A form sent from a page left open there: the login page says why.
+    let sent = elsewhere
+        .post(app.url("/account/username"))
+        .form(&[
+            ("csrf", hidden_field(&page_left_open, "csrf")),
+            ("username", "sanne2".to_owned()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 303);
+    let login = fetch(&elsewhere, app.url(sent.headers()["location"].to_str().unwrap())).await;
+    assert!(
+        login.contains("<h1>Inloggen</h1>") && login.contains("Wat je net had ingevuld, is niet opgeslagen."),
+        "{login}"
+    );
+    let stored = app.store.accounts().by_id(&account.id).await.unwrap().unwrap();
+    assert_eq!(stored.username.as_str(), "sanne", "nothing changed");
     logged_in_to_account(&app, "sanne", NEW_PASSWORD).await;
 
     let email_change_proved_by = |address: &'static str, current: &'static str| {
