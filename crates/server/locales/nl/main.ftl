@@ -26,7 +26,7 @@ login-forgot-password = Wachtwoord vergeten?
 login-forgot-username = Gebruikersnaam vergeten?
 login-failed = Gebruikersnaam of wachtwoord klopt niet. Let op: hoofdletters en kleine letters zijn verschillend.
 login-fields-empty = Vul je gebruikersnaam en je wachtwoord in.
-login-session-ended = Je was een tijd niet actief en bent daarom uitgelogd. Log opnieuw in. Wat je net had ingevuld, is niet opgeslagen.
+login-session-ended = Je bent intussen uitgelogd, bijvoorbeeld omdat je een tijd niet actief was. Log opnieuw in. Wat je net had ingevuld, is niet opgeslagen.
 login-busy = Het is nu erg druk. Probeer het over een paar seconden opnieuw.
 login-throttled = Er is te vaak een verkeerd wachtwoord ingevuld. Probeer het over { $minutes } { $minutes ->
         [one] minuut
