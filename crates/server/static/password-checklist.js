@@ -18,8 +18,10 @@
   function show(item, met) {
     item.classList.toggle("met", met);
     item.classList.toggle("unmet", !met);
+    // The list is a live region: only a rule that turns is said again.
     var state = item.querySelector(".visually-hidden");
-    state.textContent = met ? state.dataset.met : state.dataset.unmet;
+    var said = met ? state.dataset.met : state.dataset.unmet;
+    if (state.textContent !== said) state.textContent = said;
   }
   function update() {
     form.querySelectorAll("li[data-rule]").forEach(function (item) {

@@ -363,6 +363,12 @@ async fn a_member_resets_a_forgotten_password_while_the_checklist_ticks() {
         .map(|(rule, met)| (rule.to_owned(), met)),
         "the checklist follows the typing"
     );
+    // A screen reader hears each rule that turns, as it turns.
+    let checklist = driver.find(By::Id("password-rules")).await.unwrap();
+    assert_eq!(
+        checklist.attr("aria-live").await.unwrap().as_deref(),
+        Some("polite")
+    );
     password.send_keys("-tafel-42!").await.unwrap();
     password.send_keys(Key::Tab).await.unwrap();
     let repeat = driver.active_element().await.unwrap();
