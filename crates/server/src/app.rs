@@ -356,6 +356,7 @@ pub fn router(state: AppState) -> Router {
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
                 .layer(middleware::from_fn_with_state(security, security::add_security_headers))
                 .layer(middleware::from_fn(crate::http::i18n::keep_asked_language))
+                .layer(middleware::from_fn(crate::http::error::keep_asked_address))
                 .layer(middleware::from_fn_with_state(metrics, observe::track_requests)),
         )
 }

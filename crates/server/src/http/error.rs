@@ -5,12 +5,33 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
     Json,
-    http::{StatusCode, header},
+    extract::Request,
+    http::{Method, StatusCode, header},
+    middleware::Next,
     response::{IntoResponse, Response},
 };
 use serde::Serialize;
 
 use super::i18n::Language;
+
+tokio::task_local! {
+    /// The address a GET asked for, while it is answered.
+    static ASKED_ADDRESS: String;
+}
+
+/// Keeps the address (path and query) a GET asked for while it is answered,
+/// so that the language switch of an error page comes back to it: the same
+/// page in the other language, not the start page.
+pub async fn keep_asked_address(request: Request, next: Next) -> Response {
+    if request.method() != Method::GET {
+        return next.run(request).await;
+    }
+    let asked = request
+        .uri()
+        .path_and_query()
+        .map_or_else(|| "/".to_owned(), |asked| asked.as_str().to_owned());
+    ASKED_ADDRESS.scope(asked, next.run(request)).await
+}
 
 /// What kind of failure a page reports; each has its own localized text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,7 +128,9 @@ impl IntoResponse for PageError {
         let page = ErrorTemplate {
             lang,
             other_lang: other(lang),
-            return_to: "/".to_owned(),
+            return_to: ASKED_ADDRESS
+                .try_with(String::clone)
+                .unwrap_or_else(|_| "/".to_owned()),
             title: lang.text(&format!("{}-title", self.kind.key())),
             body: lang.text(&format!("{}-body", self.kind.key())),
             reference: self.reference,

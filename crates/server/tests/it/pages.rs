@@ -23,6 +23,44 @@ async fn an_unknown_page_says_so_in_dutch_by_default() {
     app.stop().await;
 }
 
+/// The language switch of an error page shows the same page in the other
+/// language, not the start page.
+#[tokio::test]
+async fn the_language_switch_of_an_error_page_comes_back_to_it() {
+    let app = spawn_app().await;
+    for asked in [
+        "/bestaat-niet?x=1",
+        "/authorize?client_id=onbekend&response_type=code",
+    ] {
+        let member = browser();
+        let page = member
+            .get(app.url(asked))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let switch = page
+            .split_once(r#"<a href="/language/en?"#)
+            .and_then(|(_, rest)| rest.split_once('"'))
+            .map(|(query, _)| format!("/language/en?{}", query.replace("&#38;", "&")))
+            .unwrap_or_else(|| panic!("a language switch on {asked}: {page}"));
+        let switched = member.get(app.url(&switch)).send().await.unwrap();
+        assert_eq!(switched.headers()["location"], asked, "{switch}");
+        let english = member
+            .get(app.url(asked))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(english.contains(r#"<html lang="en">"#), "{english}");
+    }
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn the_browser_language_and_then_the_remembered_choice_decide() {
     let app = spawn_app().await;
