@@ -148,6 +148,11 @@ impl Default for OidcConfig {
 }
 
 impl OidcConfig {
+    /// The longest a browser session lives.
+    pub fn session_lifetime(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(u64::from(self.session_hours) * 3600)
+    }
+
     /// How long a session may go unused; no limit for 0.
     pub fn session_idle(&self) -> std::time::Duration {
         match self.session_idle_minutes {

@@ -103,15 +103,6 @@ impl<'c, C: ConnectionTrait> SigningKeys<'c, C> {
         self.fetch(signing_key::Entity::find()).await
     }
 
-    /// Keys that belong in the JWKS: not expired yet. Newest first.
-    pub async fn published(&self) -> Result<Vec<StoredKey>, StoreError> {
-        let now = self.clock.now_millis();
-        let open = Condition::any()
-            .add(Column::ExpiresAt.is_null())
-            .add(Column::ExpiresAt.gt(now));
-        self.fetch(signing_key::Entity::find().filter(open)).await
-    }
-
     /// Keys that may sign new tokens: not retired yet. Newest first, so the
     /// first of an algorithm is the one to use.
     pub async fn signing(&self) -> Result<Vec<StoredKey>, StoreError> {
@@ -141,11 +132,11 @@ impl<'c, C: ConnectionTrait> SigningKeys<'c, C> {
         Ok(())
     }
 
-    /// Removes keys whose publication has ended; returns how many.
-    pub async fn delete_expired(&self) -> Result<u64, StoreError> {
-        let now = self.clock.now_millis();
+    /// Removes keys whose publication ended at `before` or earlier; returns
+    /// how many.
+    pub async fn delete_expired(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
         let result = signing_key::Entity::delete_many()
-            .filter(Column::ExpiresAt.lte(now))
+            .filter(Column::ExpiresAt.lte(to_millis(before)))
             .exec(self.conn)
             .await?;
         Ok(result.rows_affected)

@@ -131,7 +131,8 @@ pub async fn run(store: Store, config: Config, command: KeysCommand) -> anyhow::
         KeysCommand::Rotate { json } => {
             let sealing = SealingKey::load(&config, &store).await?;
             let overlap = keys::rotation_overlap(&config.oidc);
-            let rotated = keys::rotate(&store, &sealing, keys::PUBLISH_BEFORE_SIGNING, overlap).await?;
+            let windows = (keys::PUBLISH_BEFORE_SIGNING, overlap);
+            let rotated = keys::rotate(&store, &sealing, windows, config.oidc.session_lifetime()).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&rotated)?);
                 return Ok(());

@@ -68,8 +68,11 @@ const ROTATION_MARGIN: Duration = Duration::from_secs(5 * 60);
 /// userinfo), which must not call an expired token active (RFC 7662 §2.2).
 const NOT_BEFORE_LEEWAY_SECONDS: f64 = 60.0;
 
-/// Whether a token past its `exp` is refused.
-#[derive(Debug, Clone, Copy)]
+/// Whether a token past its `exp` is refused. One that is not (an
+/// `id_token_hint`) may also be signed by a key no longer published: a
+/// website keeps the ID token of a login for the whole session, across a
+/// rotation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Expiry {
     Enforce,
     Ignore,
@@ -594,11 +597,13 @@ impl Keyring {
         Ok(keyring)
     }
 
-    /// Reloads the published keys, so this node follows rotations made elsewhere.
+    /// Reloads the keys, so this node follows rotations made elsewhere: the
+    /// published ones, and those a rotation unpublished and keeps for
+    /// checking `id_token_hint`s.
     pub async fn refresh(&self) -> Result<(), KeyError> {
         let now = self.now();
         let mut keys = Vec::new();
-        for stored in self.0.store.signing_keys().published().await? {
+        for stored in self.0.store.signing_keys().all().await? {
             keys.extend(LoadedKey::load(stored, &self.0.sealing, now)?);
         }
         *self.0.keys.write().unwrap_or_else(PoisonError::into_inner) = Arc::from(keys);
@@ -717,11 +722,11 @@ impl Keyring {
             .map_err(invalid)?
             .kid
             .ok_or_else(|| KeyError::InvalidToken("no kid in the header".to_owned()))?;
-        if self.find(&kid).is_none() && self.may_reload_for_unknown_kid() {
+        if self.find(&kid, expiry).is_none() && self.may_reload_for_unknown_kid() {
             // Perhaps another node rotated since our last refresh.
             self.refresh().await?;
         }
-        let (algorithm, decoding) = self.find(&kid).ok_or(KeyError::UnknownKey { kid })?;
+        let (algorithm, decoding) = self.find(&kid, expiry).ok_or(KeyError::UnknownKey { kid })?;
         let mut validation = Validation::new(algorithm.jwt());
         // jsonwebtoken reads the system clock; time here comes from the store's.
         validation.validate_exp = false;
@@ -771,11 +776,13 @@ impl Keyring {
         true
     }
 
-    fn find(&self, kid: &str) -> Option<(SigningAlgorithm, DecodingKey)> {
+    /// The key `kid`: published, or for a token whose expiry does not
+    /// count (an `id_token_hint`) any key still kept.
+    fn find(&self, kid: &str, expiry: Expiry) -> Option<(SigningAlgorithm, DecodingKey)> {
         let now = self.now();
         self.snapshot()
             .iter()
-            .find(|k| k.kid == kid && k.published_at(now))
+            .find(|k| k.kid == kid && (expiry == Expiry::Ignore || k.published_at(now)))
             .map(|k| (k.algorithm, k.decoding.clone()))
     }
 
@@ -818,12 +825,14 @@ pub struct RotatedKey {
 
 /// Creates a new signing key of every algorithm, published at once; after
 /// `publish_first` it signs instead of the key signing until then, which
-/// stays published for `overlap` more. Also removes expired keys.
+/// stays published for `overlap` more. Also removes keys unpublished longer
+/// than `kept_for_hints` ago: until then they check the ID tokens websites
+/// send back as `id_token_hint` (as long as a session lives).
 pub async fn rotate(
     store: &Store,
     sealing: &SealingKey,
-    publish_first: Duration,
-    overlap: Duration,
+    (publish_first, overlap): (Duration, Duration),
+    kept_for_hints: Duration,
 ) -> Result<Vec<RotatedKey>, KeyError> {
     let mut fresh = Vec::new();
     for algorithm in SigningAlgorithm::ALL {
@@ -870,7 +879,10 @@ pub async fn rotate(
             published_until: until,
         });
     }
-    let deleted = txn.signing_keys().delete_expired().await?;
+    let forgotten_before = now
+        .checked_sub(time::Duration::try_from(kept_for_hints).unwrap_or(time::Duration::MAX))
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let deleted = txn.signing_keys().delete_expired(forgotten_before).await?;
     txn.commit().await?;
     tracing::info!(deleted, "rotated the signing keys");
     Ok(rotated)
@@ -1179,8 +1191,9 @@ mod tests {
             .sign(SigningAlgorithm::EdDsa, "JWT", &claims(&clock, long))
             .unwrap();
 
-        let (publish_first, overlap) = (Duration::from_secs(6 * 60), Duration::from_secs(15 * 60));
-        let rotated = rotate(&store, &sealing, publish_first, overlap).await.unwrap();
+        let windows = (Duration::from_secs(6 * 60), Duration::from_secs(15 * 60));
+        let kept_for_hints = Duration::from_secs(3600);
+        let rotated = rotate(&store, &sealing, windows, kept_for_hints).await.unwrap();
         assert_eq!(rotated.len(), 3);
         assert!(rotated.iter().all(|r| r.retired.len() == 1));
         keyring.refresh().await.unwrap();
@@ -1213,6 +1226,20 @@ mod tests {
             "{err}"
         );
         assert!(keyring.verify::<Claims>(&new, None, ISSUER).await.is_ok());
+        // A website still holds the old ID token as the hint of its session.
+        let hinted: Claims = keyring.verify_even_if_expired(&old, ISSUER).await.unwrap();
+        assert_eq!(hinted.sub, "member-1");
+
+        // A rotation more than `kept_for_hints` after the old key left the
+        // JWKS forgets it.
+        clock.advance(time::Duration::minutes(61));
+        rotate(&store, &sealing, windows, kept_for_hints).await.unwrap();
+        keyring.refresh().await.unwrap();
+        let err = keyring
+            .verify_even_if_expired::<Claims>(&old, ISSUER)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, KeyError::UnknownKey { .. }), "{err}");
     }
 
     #[tokio::test]

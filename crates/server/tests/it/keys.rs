@@ -81,7 +81,8 @@ async fn two_nodes_starting_at_once_publish_the_same_keys_and_follow_a_rotation(
 
     let old = first.sign(SigningAlgorithm::Es256, "at+jwt", &claims()).unwrap();
     // No time to publish first: the new key signs at once.
-    let rotated = keys::rotate(&a, &sealing, Duration::ZERO, Duration::from_secs(3600))
+    let windows = (Duration::ZERO, Duration::from_secs(3600));
+    let rotated = keys::rotate(&a, &sealing, windows, Duration::from_secs(3600))
         .await
         .unwrap();
     let new_es256 = rotated

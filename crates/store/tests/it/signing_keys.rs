@@ -68,11 +68,10 @@ async fn lists_are_newest_first() {
 
     assert_eq!(kids(&keys.all().await.unwrap()), ["new", "mid", "old"]);
     assert_eq!(kids(&keys.signing().await.unwrap()), ["new", "mid", "old"]);
-    assert_eq!(kids(&keys.published().await.unwrap()), ["new", "mid", "old"]);
 }
 
 #[tokio::test]
-async fn signing_and_published_windows_move_with_time() {
+async fn the_signing_window_moves_with_time_and_unpublished_keys_go_when_told() {
     let (store, clock, _db) = fresh_store().await;
     let keys = store.signing_keys();
     keys.insert(&key("old", "ES256", START - Duration::days(1)))
@@ -88,13 +87,18 @@ async fn signing_and_published_windows_move_with_time() {
 
     clock.advance(Duration::minutes(5));
     assert_eq!(kids(&keys.signing().await.unwrap()), ["new"]);
-    assert_eq!(kids(&keys.published().await.unwrap()), ["new", "old"]);
-    assert_eq!(keys.delete_expired().await.unwrap(), 0);
 
-    clock.advance(Duration::minutes(25));
-    assert_eq!(kids(&keys.published().await.unwrap()), ["new"]);
+    // Unpublished at +30 minutes: kept when asked to forget keys
+    // unpublished before that, gone when asked to forget those of +30.
+    assert_eq!(
+        keys.delete_expired(START + Duration::minutes(29)).await.unwrap(),
+        0
+    );
     assert_eq!(kids(&keys.all().await.unwrap()), ["new", "old"]);
-    assert_eq!(keys.delete_expired().await.unwrap(), 1);
+    assert_eq!(
+        keys.delete_expired(START + Duration::minutes(30)).await.unwrap(),
+        1
+    );
     assert_eq!(kids(&keys.all().await.unwrap()), ["new"]);
 }
 
