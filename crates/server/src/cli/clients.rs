@@ -29,7 +29,7 @@ pub enum ClientCommand {
         kind: ClientKind,
         /// The client_id: 3–64 characters of a-z, 0-9, '-', '_' and '.';
         /// leave out to get a random one (si-…).
-        #[arg(long, value_parser = ClientId::parse)]
+        #[arg(long, value_parser = ClientId::parse_new)]
         id: Option<ClientId>,
         /// Where members return after logging in, compared exactly; repeat for
         /// more. https, http only on 127.0.0.1, [::1] or localhost, or (public

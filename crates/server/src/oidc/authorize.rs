@@ -320,10 +320,10 @@ async fn answer(
                 redirect_uri: valid.redirect_uri,
                 state: valid.state,
                 error: "login_required",
-                description: if too_old {
-                    "the member logged in longer ago than max_age allows"
-                } else {
-                    "the member is not logged in"
+                description: match (too_old, &hinted) {
+                    (true, _) => "the member logged in longer ago than max_age allows",
+                    (false, Some(None)) => "the id_token_hint is not an ID token of this provider",
+                    (false, _) => "the member is not logged in",
                 },
             },
         )),

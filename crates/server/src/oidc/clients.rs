@@ -51,6 +51,10 @@ const UNKNOWN_CLIENT_DIGEST: &str = "0000000000000000000000000000000000000000000
 pub enum ClientError {
     #[error("client id {0:?} must be 3 to 64 characters of a-z, 0-9, '-', '_' and '.'")]
     InvalidId(String),
+    #[error(
+        "client id {0:?} has the form of a member's account id: its access tokens' sub would name a member; choose another"
+    )]
+    LooksLikeAccountId(String),
     #[error("unknown {what} {value:?} (known: {known})")]
     Unknown {
         what: &'static str,
@@ -302,6 +306,17 @@ impl ClientId {
             Ok(Self(input.to_owned()))
         } else {
             Err(ClientError::InvalidId(input.to_owned()))
+        }
+    }
+
+    /// An id for a new client: also not of the form of an account id, for a
+    /// client's `sub` (`client_credentials`) must never name a member
+    /// (RFC 9068 §5).
+    pub fn parse_new(input: &str) -> Result<Self, ClientError> {
+        let id = Self::parse(input)?;
+        match si_domain::AccountId::parse(input) {
+            Ok(_) => Err(ClientError::LooksLikeAccountId(input.to_owned())),
+            Err(_) => Ok(id),
         }
     }
 
@@ -1212,8 +1227,15 @@ mod tests {
         ] {
             assert!(ClientId::parse(bad).is_err(), "{bad}");
         }
+        let member = si_domain::AccountId::from_bytes([7; 16]).to_string();
+        assert!(ClientId::parse(&member).is_ok(), "an id as stored");
+        assert_eq!(
+            ClientId::parse_new(&member),
+            Err(ClientError::LooksLikeAccountId(member.clone())),
+            "never a new client's"
+        );
         let generated = ClientId::generate();
-        assert!(ClientId::parse(generated.as_str()).is_ok());
+        assert!(ClientId::parse_new(generated.as_str()).is_ok());
         assert_eq!(generated.as_str().len(), 19);
         assert!(generated.as_str().starts_with("si-"));
     }

@@ -1817,6 +1817,23 @@ async fn max_age_and_prompt_login_ask_for_the_password_again() {
         query_value(location, "error_description").as_deref(),
         Some("the member logged in longer ago than max_age allows")
     );
+    // A hint that is no ID token of ours is said to be that, not taken for
+    // a member who is not logged in.
+    let silent = browser
+        .get(authorize_url(
+            &app,
+            &client_id,
+            &[("prompt", "none"), ("id_token_hint", "not.a.token")],
+        ))
+        .send()
+        .await
+        .unwrap();
+    let location = silent.headers()["location"].to_str().unwrap();
+    assert_eq!(query_value(location, "error").as_deref(), Some("login_required"));
+    assert_eq!(
+        query_value(location, "error_description").as_deref(),
+        Some("the id_token_hint is not an ID token of this provider")
+    );
     app.stop().await;
 }
 
