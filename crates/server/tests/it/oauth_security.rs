@@ -1801,38 +1801,35 @@ async fn max_age_and_prompt_login_ask_for_the_password_again() {
             "{extra:?}"
         );
     }
+    // The error and its description that a silent request gets back.
+    let silent_refusal = |extra: (&'static str, &'static str)| {
+        let (app, browser, client_id) = (&app, &browser, &client_id);
+        async move {
+            let url = authorize_url(app, client_id, &[("prompt", "none"), extra]);
+            let silent = browser.get(url).send().await.unwrap();
+            let location = silent.headers()["location"].to_str().unwrap().to_owned();
+            (
+                query_value(&location, "error").unwrap_or_default(),
+                query_value(&location, "error_description").unwrap_or_default(),
+            )
+        }
+    };
     // Silently, it is refused: not for want of a login, but for its age.
-    let silent = browser
-        .get(authorize_url(
-            &app,
-            &client_id,
-            &[("prompt", "none"), ("max_age", "0")],
-        ))
-        .send()
-        .await
-        .unwrap();
-    let location = silent.headers()["location"].to_str().unwrap();
-    assert_eq!(query_value(location, "error").as_deref(), Some("login_required"));
     assert_eq!(
-        query_value(location, "error_description").as_deref(),
-        Some("the member logged in longer ago than max_age allows")
+        silent_refusal(("max_age", "0")).await,
+        (
+            "login_required".to_owned(),
+            "the member logged in longer ago than max_age allows".to_owned()
+        )
     );
     // A hint that is no ID token of ours is said to be that, not taken for
     // a member who is not logged in.
-    let silent = browser
-        .get(authorize_url(
-            &app,
-            &client_id,
-            &[("prompt", "none"), ("id_token_hint", "not.a.token")],
-        ))
-        .send()
-        .await
-        .unwrap();
-    let location = silent.headers()["location"].to_str().unwrap();
-    assert_eq!(query_value(location, "error").as_deref(), Some("login_required"));
     assert_eq!(
-        query_value(location, "error_description").as_deref(),
-        Some("the id_token_hint is not an ID token of this provider")
+        silent_refusal(("id_token_hint", "not.a.token")).await,
+        (
+            "login_required".to_owned(),
+            "the id_token_hint is not an ID token of this provider".to_owned()
+        )
     );
     app.stop().await;
 }

@@ -2,6 +2,7 @@
 
 use crate::{
     interop::{LoginForm, PASSWORD, browser, member},
+    selfservice::fetch,
     support::{spawn_app, spawn_quiet_app},
 };
 
@@ -33,14 +34,7 @@ async fn the_language_switch_of_an_error_page_comes_back_to_it() {
         "/authorize?client_id=onbekend&response_type=code",
     ] {
         let member = browser();
-        let page = member
-            .get(app.url(asked))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let page = fetch(&member, app.url(asked)).await;
         let switch = page
             .split_once(r#"<a href="/language/en?"#)
             .and_then(|(_, rest)| rest.split_once('"'))
@@ -48,14 +42,7 @@ async fn the_language_switch_of_an_error_page_comes_back_to_it() {
             .unwrap_or_else(|| panic!("a language switch on {asked}: {page}"));
         let switched = member.get(app.url(&switch)).send().await.unwrap();
         assert_eq!(switched.headers()["location"], asked, "{switch}");
-        let english = member
-            .get(app.url(asked))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let english = fetch(&member, app.url(asked)).await;
         assert!(english.contains(r#"<html lang="en">"#), "{english}");
     }
     app.stop().await;

@@ -891,6 +891,28 @@ async fn a_password_set_through_a_reset_link_ends_the_confirmation_link_too() {
     app.stop().await;
 }
 
+/// Posts the password form of a confirmation link's `page`, as the browser
+/// that shows it: the password and its repeat.
+async fn set_first_password(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    page: &str,
+    (password, repeat): (&str, &str),
+) -> reqwest::Response {
+    let form = [
+        ("csrf", hidden_field(page, "csrf")),
+        ("token", hidden_field(page, "token")),
+        ("password", password.to_owned()),
+        ("repeat", repeat.to_owned()),
+    ];
+    browser
+        .post(app.url("/confirm"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn a_new_member_confirms_sets_a_password_and_lands_on_the_account_page() {
     let smtp = SmtpServer::start();
@@ -933,32 +955,10 @@ async fn a_new_member_confirms_sets_a_password_and_lands_on_the_account_page() {
         page.contains("niet makkelijk te raden is: niet je gebruikersnaam of pasnummer"),
         "the checks no rule ticks off are told before: {page}"
     );
-    let token = hidden_field(&page, "token");
-    let form = [
-        ("csrf", hidden_field(&page, "csrf")),
-        ("token", token.clone()),
-        ("password", "21234567890123-Ab!".to_owned()),
-        ("repeat", "21234567890123-Ab!".to_owned()),
-    ];
-    let refused = member_browser
-        .post(app.url("/confirm"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let password = "21234567890123-Ab!";
+    let refused = set_first_password(&app, &member_browser, &page, (password, password)).await;
     assert_eq!(refused.status(), 400, "the card number inside the password");
-    let form = [
-        ("csrf", hidden_field(&page, "csrf")),
-        ("token", token),
-        ("password", NEW_PASSWORD.to_owned()),
-        ("repeat", NEW_PASSWORD.to_owned()),
-    ];
-    let confirmed = member_browser
-        .post(app.url("/confirm"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let confirmed = set_first_password(&app, &member_browser, &page, (NEW_PASSWORD, NEW_PASSWORD)).await;
     assert_eq!(confirmed.status(), 303);
     assert_eq!(confirmed.headers()["location"], "/account?confirmed");
     let account_page = member_browser
@@ -1029,32 +1029,10 @@ async fn a_mailed_link_opens_its_pages_in_the_mails_language() {
     let page = fetch(&member_browser, &link).await;
     assert!(page.contains("Set your password"), "{page}");
     // The form posts without the link's query, and still answers in English.
-    let form = [
-        ("csrf", hidden_field(&page, "csrf")),
-        ("token", hidden_field(&page, "token")),
-        ("password", NEW_PASSWORD.to_owned()),
-        ("repeat", "Something-else-1!".to_owned()),
-    ];
-    let refused = member_browser
-        .post(app.url("/confirm"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let refused = set_first_password(&app, &member_browser, &page, (NEW_PASSWORD, "Something-else-1!")).await;
     assert_eq!(refused.status(), 400);
     assert!(refused.text().await.unwrap().contains("Set your password"));
-    let form = [
-        ("csrf", hidden_field(&page, "csrf")),
-        ("token", hidden_field(&page, "token")),
-        ("password", NEW_PASSWORD.to_owned()),
-        ("repeat", NEW_PASSWORD.to_owned()),
-    ];
-    let confirmed = member_browser
-        .post(app.url("/confirm"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let confirmed = set_first_password(&app, &member_browser, &page, (NEW_PASSWORD, NEW_PASSWORD)).await;
     assert_eq!(confirmed.status(), 303);
     let account_page = fetch(&member_browser, app.url("/account?confirmed")).await;
     assert!(account_page.contains("My login account"), "{account_page}");
