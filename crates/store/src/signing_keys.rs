@@ -134,7 +134,7 @@ impl<'c, C: ConnectionTrait> SigningKeys<'c, C> {
 
     /// Removes keys whose publication ended at `before` or earlier; returns
     /// how many.
-    pub async fn delete_expired(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
+    pub async fn delete_unpublished_before(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
         let result = signing_key::Entity::delete_many()
             .filter(Column::ExpiresAt.lte(to_millis(before)))
             .exec(self.conn)

@@ -22,8 +22,9 @@ pub enum KeysCommand {
     /// Create a new signing key for every algorithm, published at once. It
     /// signs after 7 minutes, when every node and every cached JWKS has it;
     /// the current keys stop signing then and stay published until every
-    /// token they signed has expired. Keys whose publication has ended are
-    /// removed.
+    /// token they signed has expired. Keys unpublished longer than a session
+    /// lives (oidc.session_hours) ago are removed; until then they only check
+    /// the ID tokens websites send back as id_token_hint.
     Rotate {
         /// Print JSON instead of text.
         #[arg(long)]

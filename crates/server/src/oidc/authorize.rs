@@ -513,7 +513,11 @@ fn is_s256_challenge(challenge: &str) -> bool {
 async fn hinted_member(state: &AppState, hint: &str) -> Option<String> {
     let claims = state
         .keyring
-        .verify_even_if_expired::<serde_json::Value>(hint, state.public_url.as_str())
+        .verify_id_token_hint::<serde_json::Value>(
+            hint,
+            state.public_url.as_str(),
+            state.config.oidc.session_lifetime(),
+        )
         .await
         .ok()?;
     claims.get("sub")?.as_str().map(str::to_owned)

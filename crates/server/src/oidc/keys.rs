@@ -68,14 +68,17 @@ const ROTATION_MARGIN: Duration = Duration::from_secs(5 * 60);
 /// userinfo), which must not call an expired token active (RFC 7662 §2.2).
 const NOT_BEFORE_LEEWAY_SECONDS: f64 = 60.0;
 
-/// Whether a token past its `exp` is refused. One that is not (an
-/// `id_token_hint`) may also be signed by a key no longer published: a
-/// website keeps the ID token of a login for the whole session, across a
-/// rotation.
+/// What a token is checked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Expiry {
-    Enforce,
-    Ignore,
+enum Check {
+    /// A token this provider answers for (an access token): signed by a
+    /// published key, and refused past its `exp`.
+    Token,
+    /// A website's `id_token_hint`: expired or not, and signed by a
+    /// published key or one unpublished less than this long ago, for a
+    /// website keeps the ID token of a login for the whole session, across
+    /// a rotation.
+    IdTokenHint { sessions_last: Duration },
 }
 
 /// A JWS algorithm the provider signs with.
@@ -437,7 +440,8 @@ fn der_element(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
     Some((tag, contents, rest))
 }
 
-/// A published key as a node holds it in memory.
+/// A key as a node holds it in memory: published, or kept unpublished for
+/// `id_token_hint`s.
 struct LoadedKey {
     kid: String,
     algorithm: SigningAlgorithm,
@@ -556,7 +560,7 @@ impl fmt::Debug for Keyring {
 
 impl Keyring {
     /// Makes sure there is a signing key of every algorithm, then loads the
-    /// published keys. Nodes starting together on an empty database make one
+    /// keys. Nodes starting together on an empty database make one
     /// set: each makes the keys it found missing, then, one node at a time,
     /// stores those still missing.
     pub async fn load_or_create(store: &Store, sealing: &SealingKey) -> Result<Self, KeyError> {
@@ -696,18 +700,22 @@ impl Keyring {
         audiences: Option<&[&str]>,
         issuer: &str,
     ) -> Result<T, KeyError> {
-        self.check(token, audiences, issuer, Expiry::Enforce).await
+        self.check(token, audiences, issuer, Check::Token).await
     }
 
-    /// As [`Self::verify`], but an expired token passes: an `id_token_hint`
-    /// still names its client and session after it expired (RP-Initiated
-    /// Logout 1.0 §2). Signature, key and issuer are checked all the same.
-    pub async fn verify_even_if_expired<T: DeserializeOwned>(
+    /// Checks a website's `id_token_hint`: as [`Self::verify`], but an
+    /// expired token passes, for it still names its client and session
+    /// (RP-Initiated Logout 1.0 §2), and so does one signed by a key
+    /// unpublished less than `sessions_last` ago, the longest a session the
+    /// hint may name lives. Signature and issuer are checked all the same.
+    pub async fn verify_id_token_hint<T: DeserializeOwned>(
         &self,
         token: &str,
         issuer: &str,
+        sessions_last: Duration,
     ) -> Result<T, KeyError> {
-        self.check(token, None, issuer, Expiry::Ignore).await
+        self.check(token, None, issuer, Check::IdTokenHint { sessions_last })
+            .await
     }
 
     async fn check<T: DeserializeOwned>(
@@ -715,18 +723,18 @@ impl Keyring {
         token: &str,
         audiences: Option<&[&str]>,
         issuer: &str,
-        expiry: Expiry,
+        check: Check,
     ) -> Result<T, KeyError> {
         let invalid = |e: jsonwebtoken::errors::Error| KeyError::InvalidToken(e.to_string());
         let kid = jsonwebtoken::decode_header(token)
             .map_err(invalid)?
             .kid
             .ok_or_else(|| KeyError::InvalidToken("no kid in the header".to_owned()))?;
-        if self.find(&kid, expiry).is_none() && self.may_reload_for_unknown_kid() {
+        if self.find(&kid, check).is_none() && self.may_reload_for_unknown_kid() {
             // Perhaps another node rotated since our last refresh.
             self.refresh().await?;
         }
-        let (algorithm, decoding) = self.find(&kid, expiry).ok_or(KeyError::UnknownKey { kid })?;
+        let (algorithm, decoding) = self.find(&kid, check).ok_or(KeyError::UnknownKey { kid })?;
         let mut validation = Validation::new(algorithm.jwt());
         // jsonwebtoken reads the system clock; time here comes from the store's.
         validation.validate_exp = false;
@@ -747,8 +755,8 @@ impl Keyring {
             .claims;
         let now = self.now().unix_timestamp() as f64;
         let moment = |name: &str| claims.get(name).and_then(serde_json::Value::as_f64);
-        match (moment("exp"), expiry) {
-            (Some(exp), Expiry::Enforce) if now >= exp => {
+        match (moment("exp"), check) {
+            (Some(exp), Check::Token) if now >= exp => {
                 return Err(KeyError::InvalidToken("expired".to_owned()));
             }
             (Some(_), _) => {}
@@ -776,13 +784,20 @@ impl Keyring {
         true
     }
 
-    /// The key `kid`: published, or for a token whose expiry does not
-    /// count (an `id_token_hint`) any key still kept.
-    fn find(&self, kid: &str, expiry: Expiry) -> Option<(SigningAlgorithm, DecodingKey)> {
+    /// The key `kid`, if it may check a token of this kind ([`Check`]).
+    fn find(&self, kid: &str, check: Check) -> Option<(SigningAlgorithm, DecodingKey)> {
         let now = self.now();
+        let usable = |key: &LoadedKey| match check {
+            Check::Token => key.published_at(now),
+            Check::IdTokenHint { sessions_last } => {
+                let sessions_last = time::Duration::try_from(sessions_last).unwrap_or(time::Duration::MAX);
+                key.expires_at
+                    .is_none_or(|at| at.checked_add(sessions_last).is_none_or(|until| until > now))
+            }
+        };
         self.snapshot()
             .iter()
-            .find(|k| k.kid == kid && (expiry == Expiry::Ignore || k.published_at(now)))
+            .find(|k| k.kid == kid && usable(k))
             .map(|k| (k.algorithm, k.decoding.clone()))
     }
 
@@ -882,7 +897,10 @@ pub async fn rotate(
     let forgotten_before = now
         .checked_sub(time::Duration::try_from(kept_for_hints).unwrap_or(time::Duration::MAX))
         .unwrap_or(OffsetDateTime::UNIX_EPOCH);
-    let deleted = txn.signing_keys().delete_expired(forgotten_before).await?;
+    let deleted = txn
+        .signing_keys()
+        .delete_unpublished_before(forgotten_before)
+        .await?;
     txn.commit().await?;
     tracing::info!(deleted, "rotated the signing keys");
     Ok(rotated)
@@ -980,6 +998,8 @@ mod tests {
     }
 
     const ISSUER: &str = "https://login.bibliotheek.example";
+    /// How long the sessions of these tests last.
+    const HOUR: Duration = Duration::from_secs(3600);
 
     fn random_sealing_key() -> SealingKey {
         SealingKey::from_base64(&base64::encode_standard(&rand::random::<[u8; 32]>())).unwrap()
@@ -1167,24 +1187,24 @@ mod tests {
         );
         // A logout hint may be expired, but never forged or from another issuer.
         clock.advance(time::Duration::minutes(2));
-        let hint: Claims = keyring.verify_even_if_expired(&token, ISSUER).await.unwrap();
+        let hint: Claims = keyring.verify_id_token_hint(&token, ISSUER, HOUR).await.unwrap();
         assert_eq!(hint.exp, claims(&clock, time::Duration::minutes(-2)).exp);
         assert!(
             keyring
-                .verify_even_if_expired::<Claims>(&forged, ISSUER)
+                .verify_id_token_hint::<Claims>(&forged, ISSUER, HOUR)
                 .await
                 .is_err()
         );
         assert!(
             keyring
-                .verify_even_if_expired::<Claims>(&token, "https://evil.example")
+                .verify_id_token_hint::<Claims>(&token, "https://evil.example", HOUR)
                 .await
                 .is_err()
         );
     }
 
     #[tokio::test]
-    async fn a_retired_key_verifies_until_it_expires() {
+    async fn a_retired_key_verifies_until_it_expires_and_hints_until_sessions_end() {
         let (keyring, store, clock, sealing, _db) = keyring().await;
         let long = time::Duration::hours(2);
         let old = keyring
@@ -1192,7 +1212,7 @@ mod tests {
             .unwrap();
 
         let windows = (Duration::from_secs(6 * 60), Duration::from_secs(15 * 60));
-        let kept_for_hints = Duration::from_secs(3600);
+        let kept_for_hints = HOUR;
         let rotated = rotate(&store, &sealing, windows, kept_for_hints).await.unwrap();
         assert_eq!(rotated.len(), 3);
         assert!(rotated.iter().all(|r| r.retired.len() == 1));
@@ -1226,20 +1246,20 @@ mod tests {
             "{err}"
         );
         assert!(keyring.verify::<Claims>(&new, None, ISSUER).await.is_ok());
-        // A website still holds the old ID token as the hint of its session.
-        let hinted: Claims = keyring.verify_even_if_expired(&old, ISSUER).await.unwrap();
+        // A website still holds the old ID token as the hint of its session,
+        let hinted: Claims = keyring.verify_id_token_hint(&old, ISSUER, HOUR).await.unwrap();
         assert_eq!(hinted.sub, "member-1");
-
-        // A rotation more than `kept_for_hints` after the old key left the
-        // JWKS forgets it.
+        // until every session it may name is over.
         clock.advance(time::Duration::minutes(61));
-        rotate(&store, &sealing, windows, kept_for_hints).await.unwrap();
-        keyring.refresh().await.unwrap();
         let err = keyring
-            .verify_even_if_expired::<Claims>(&old, ISSUER)
+            .verify_id_token_hint::<Claims>(&old, ISSUER, HOUR)
             .await
             .unwrap_err();
         assert!(matches!(err, KeyError::UnknownKey { .. }), "{err}");
+        // Then the next rotation deletes it.
+        rotate(&store, &sealing, windows, kept_for_hints).await.unwrap();
+        let kept = store.signing_keys().all().await.unwrap();
+        assert!(!kept.iter().any(|k| k.kid == kid_of(&old)));
     }
 
     #[tokio::test]

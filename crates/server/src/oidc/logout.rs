@@ -202,7 +202,11 @@ async fn hint_is_of_session(state: &AppState, hint: Option<&str>, session: &Brow
     let Some(hint) = hint else { return false };
     let Ok(claims) = state
         .keyring
-        .verify_even_if_expired::<Value>(hint, state.public_url.as_str())
+        .verify_id_token_hint::<Value>(
+            hint,
+            state.public_url.as_str(),
+            state.config.oidc.session_lifetime(),
+        )
         .await
     else {
         return false;
@@ -271,7 +275,11 @@ async fn hinted_client(state: &AppState, hint: Option<&str>) -> Result<Option<St
     let Some(hint) = hint else { return Ok(None) };
     let claims = state
         .keyring
-        .verify_even_if_expired::<Value>(hint, state.public_url.as_str())
+        .verify_id_token_hint::<Value>(
+            hint,
+            state.public_url.as_str(),
+            state.config.oidc.session_lifetime(),
+        )
         .await
         .map_err(drop)?;
     let audience = claims.get("aud").and_then(Value::as_str).ok_or(())?;

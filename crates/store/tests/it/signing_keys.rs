@@ -91,12 +91,16 @@ async fn the_signing_window_moves_with_time_and_unpublished_keys_go_when_told() 
     // Unpublished at +30 minutes: kept when asked to forget keys
     // unpublished before that, gone when asked to forget those of +30.
     assert_eq!(
-        keys.delete_expired(START + Duration::minutes(29)).await.unwrap(),
+        keys.delete_unpublished_before(START + Duration::minutes(29))
+            .await
+            .unwrap(),
         0
     );
     assert_eq!(kids(&keys.all().await.unwrap()), ["new", "old"]);
     assert_eq!(
-        keys.delete_expired(START + Duration::minutes(30)).await.unwrap(),
+        keys.delete_unpublished_before(START + Duration::minutes(30))
+            .await
+            .unwrap(),
         1
     );
     assert_eq!(kids(&keys.all().await.unwrap()), ["new"]);
