@@ -133,13 +133,19 @@ fn one_line(err: &anyhow::Error) -> String {
     }
     line.chars()
         .map(|c| {
-            if c.is_control() {
+            if steers_a_terminal(c) {
                 c.escape_default().to_string()
             } else {
                 c.to_string()
             }
         })
         .collect()
+}
+
+/// A control character, or a mark that reorders the text around it
+/// (bidirectional embeddings, overrides and isolates).
+fn steers_a_terminal(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 impl Command {
@@ -368,8 +374,11 @@ mod tests {
 
     #[test]
     fn an_error_quoting_control_characters_stays_one_plain_line() {
-        let err = anyhow::anyhow!("client \u{1b}[2Jx\nevil not found").context("cannot show");
-        assert_eq!(one_line(&err), "cannot show: client \\u{1b}[2Jx\\nevil not found");
+        let err = anyhow::anyhow!("client \u{1b}[2Jx\nevil\u{202e}txt not found").context("cannot show");
+        assert_eq!(
+            one_line(&err),
+            "cannot show: client \\u{1b}[2Jx\\nevil\\u{202e}txt not found"
+        );
     }
 
     #[test]

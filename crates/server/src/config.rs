@@ -546,13 +546,7 @@ fn describe(error: figment::Error) -> ConfigError {
         .map(|m| m.name.to_string())
         .unwrap_or_else(|| "configuration".to_owned());
     let reason = match &error.kind {
-        Kind::InvalidType(found, expected) => {
-            format!(
-                "found {found}, expected {}",
-                expected_in_plain_words(expected, &key)
-            )
-        }
-        Kind::InvalidValue(found, expected) => {
+        Kind::InvalidType(found, expected) | Kind::InvalidValue(found, expected) => {
             format!(
                 "found {found}, expected {}",
                 expected_in_plain_words(expected, &key)

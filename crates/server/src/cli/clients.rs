@@ -27,8 +27,9 @@ pub enum ClientCommand {
         /// systems) or public (a browser or native app, which cannot).
         #[arg(long, value_parser = ClientKind::parse, default_value = "confidential")]
         kind: ClientKind,
-        /// The client_id: 3–64 characters of a-z, 0-9, '-', '_' and '.';
-        /// leave out to get a random one (si-…).
+        /// The client_id: 3–64 characters of a-z, 0-9, '-', '_' and '.', not
+        /// in the form of a member's account id; leave out to get a random
+        /// one (si-…).
         #[arg(long, value_parser = ClientId::parse_new)]
         id: Option<ClientId>,
         /// Where members return after logging in, compared exactly; repeat for

@@ -665,7 +665,10 @@ pub async fn register(
             check_no_response_parameters(uri).map_err(uri_error(role, uri))?;
         }
     }
-    let id = registration.id.unwrap_or_else(ClientId::generate);
+    let id = match registration.id {
+        Some(id) => ClientId::parse_new(id.as_str())?,
+        None => ClientId::generate(),
+    };
     let secret = match registration.kind {
         ClientKind::Confidential => Some(ClientSecret(
             SecretToken::generate().map_err(|_| RegisterError::Randomness)?,

@@ -552,7 +552,11 @@ fn page(
     let page = LoginPage {
         lang: language,
         other_lang: other(language),
-        return_to: format!("/login?{request}"),
+        // The language switch keeps the notice: it comes with no request.
+        return_to: match notice {
+            Some(_) => SESSION_ENDED_PATH.to_owned(),
+            None => format!("/login?{request}"),
+        },
         csrf: csrf.token.clone(),
         request,
         username,

@@ -469,8 +469,14 @@ pub async fn ask_to_confirm_email(
         serde_urlencoded::to_string([("token", &query.token)]).unwrap_or_default()
     );
     let page = match found {
-        LinkState::Valid(_) => {
+        // The page names the address the member is about to confirm.
+        LinkState::Valid(AccountLink {
+            purpose: LinkPurpose::ChangeEmail(new),
+            ..
+        }) => {
+            let body = language.text_with("email-confirm-body", &[("email", new.as_str().to_owned().into())]);
             NoticePage::new(language, &this_page, "email-confirm-title", "email-confirm-body")
+                .with_body(body)
                 .with_button(EMAIL_CONFIRM_PATH, &query.token, "email-confirm-button")
                 .into_response()
         }

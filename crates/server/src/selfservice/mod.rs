@@ -98,6 +98,12 @@ impl NoticePage {
         self
     }
 
+    /// The body as given, for a text with variables.
+    fn with_body(mut self, body: String) -> Self {
+        self.body = body;
+        self
+    }
+
     fn with_link(mut self, url: &str, text: &str) -> Self {
         self.link = Some((url.to_owned(), self.lang.text(text)));
         self

@@ -460,6 +460,8 @@ async fn hostile_redirect_uris_are_refused_with_the_rule_and_nothing_is_written(
     // Refused while parsing the command line, before the database is opened.
     for args in [
         &["--id", "Bad Id"][..],
+        // A member's account id: the client's sub would name the member.
+        &["--id", "5t62ahefyntav27w87e6pztc5f"],
         &["--grant-type", "implicit"],
         &["--scope", "admin"],
         &["--id-token-alg", "none"],

@@ -287,6 +287,22 @@ async fn mail_deliver_fails_when_a_mail_did_not_go() {
     );
     let status = store.outbox().status().await.unwrap();
     assert_eq!((status.sent, status.failed), (1, 1));
+
+    // So does a mail that waits for a server that is down.
+    mail::queue(
+        &store,
+        &address("member@example.nl"),
+        Language::Nl,
+        &password_changed(),
+    )
+    .await
+    .unwrap();
+    let output = run(binary(dir.path())
+        .env("SI_DATABASE_URL", &database.url)
+        .env("SI_MAIL__SMTP_URL", format!("smtp://{}", unused_address()))
+        .args(["mail", "deliver"]));
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "sent 0, to retry later 1, failed 0\n");
 }
 
 #[tokio::test]

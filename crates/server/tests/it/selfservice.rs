@@ -1396,6 +1396,24 @@ async fn a_member_changes_password_and_address_from_the_account_page() {
         login.contains("<h1>Inloggen</h1>") && login.contains("Wat je net had ingevuld, is niet opgeslagen."),
         "{login}"
     );
+    // The field the focus lands on reads it out, and the other language
+    // says it too.
+    assert!(
+        input_tag(&login, "username").contains(r#"aria-describedby="login-notice""#),
+        "{login}"
+    );
+    let switch = login
+        .split_once(r#"<a href="/language/en?"#)
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map(|(query, _)| format!("/language/en?{query}"))
+        .expect("a language switch");
+    let switched = elsewhere.get(app.url(&switch)).send().await.unwrap();
+    let back = switched.headers()["location"].to_str().unwrap().to_owned();
+    let english = fetch(&elsewhere, app.url(&back)).await;
+    assert!(
+        english.contains("What you had just filled in was not saved."),
+        "{english}"
+    );
     let stored = app.store.accounts().by_id(&account.id).await.unwrap().unwrap();
     assert_eq!(stored.username.as_str(), "sanne", "nothing changed");
     logged_in_to_account(&app, "sanne", NEW_PASSWORD).await;
@@ -1479,6 +1497,11 @@ async fn a_member_changes_password_and_address_from_the_account_page() {
     // A mail scanner or preview fetching the link changes nothing.
     let head = browser().head(&link).send().await.unwrap();
     assert_eq!(head.status(), 200);
+    let question = fetch(&browser(), &link).await;
+    assert!(
+        question.contains("Klik op Bevestigen om sanne@example.org het herstel-e-mailadres"),
+        "the question names the address: {question}"
+    );
     let stored = app.store.accounts().by_id(&account.id).await.unwrap().unwrap();
     assert_eq!(
         stored.email.as_ref().map(|e| e.as_str()),
