@@ -25,6 +25,8 @@ login-submit = Log in
 login-forgot-password = Forgot your password?
 login-forgot-username = Forgot your username?
 login-failed = The username or password is not correct. Note: capital and small letters are different.
+# Before a page's title when a form on it was refused.
+title-refused = Error:
 login-fields-empty = Enter your username and your password.
 login-session-ended = You have been logged out meanwhile, for example because you were not active for a while. Log in again. What you had just filled in was not saved.
 login-busy = It is very busy right now. Please try again in a few seconds.

@@ -25,6 +25,8 @@ login-submit = Inloggen
 login-forgot-password = Wachtwoord vergeten?
 login-forgot-username = Gebruikersnaam vergeten?
 login-failed = Gebruikersnaam of wachtwoord klopt niet. Let op: hoofdletters en kleine letters zijn verschillend.
+# Before a page's title when a form on it was refused.
+title-refused = Fout:
 login-fields-empty = Vul je gebruikersnaam en je wachtwoord in.
 login-session-ended = Je bent intussen uitgelogd, bijvoorbeeld omdat je een tijd niet actief was. Log opnieuw in. Wat je net had ingevuld, is niet opgeslagen.
 login-busy = Het is nu erg druk. Probeer het over een paar seconden opnieuw.

@@ -73,6 +73,8 @@ struct AccountPage {
     current_error: Option<String>,
     /// The new password was refused, and the current one is asked again.
     current_again: bool,
+    /// A form of the page was refused: the title says so.
+    refused: bool,
     fields: PasswordFields,
     new_email: String,
     email_error: Option<String>,
@@ -753,6 +755,7 @@ async fn page(
         // A refused new password empties every field of the form: the
         // current password, its first, takes the focus.
         current_again: !outcome.password_problems.is_empty(),
+        refused,
         fields: PasswordFields::new(language, &outcome.password_problems, false),
         new_email: outcome.new_email,
         email_error: outcome.email_error,

@@ -97,6 +97,11 @@ impl PasswordFields {
             focus,
         }
     }
+
+    /// Whether the password was refused: the page's title says so.
+    pub(super) fn refused(&self) -> bool {
+        !self.errors.is_empty() || self.repeat_error.is_some()
+    }
 }
 
 /// A rule's id in the page (for the script) and its text's key.

@@ -455,7 +455,8 @@ async fn a_new_member_confirms_changes_the_username_and_logs_out() {
     );
     assert_eq!(
         driver.title().await.unwrap(),
-        "Mijn inlogaccount – Single Identity"
+        "Fout: Mijn inlogaccount – Single Identity",
+        "the title says a form was refused"
     );
     browser.assert_accessible("account page with an error").await;
 

@@ -2949,7 +2949,9 @@ async fn ui_locales_chooses_the_pages_language_unless_the_member_chose_one() {
     ];
     let again = english.post(app.url("/login")).form(&form).send().await.unwrap();
     assert_eq!(again.status(), 401);
-    assert!(again.text().await.unwrap().contains("<h1>Log in</h1>"));
+    let again = again.text().await.unwrap();
+    assert!(again.contains("<h1>Log in</h1>"), "{again}");
+    assert!(again.contains("<title>Error: Log in – "), "{again}");
     // So do the pages the login page leads to, without the query.
     let forgot = crate::selfservice::fetch(&english, app.url("/forgot-password")).await;
     assert!(forgot.contains(r#"<html lang="en">"#), "{forgot}");

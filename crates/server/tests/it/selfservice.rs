@@ -240,6 +240,10 @@ async fn a_forgotten_password_is_replaced_once_through_the_mailed_link() {
         .await;
         assert_eq!(status, 400, "{password}");
         assert!(page.contains(refusal), "{password}: {page}");
+        assert!(
+            page.contains("<title>Fout: Stel je wachtwoord in"),
+            "{password}: {page}"
+        );
         for id in ["password", "repeat"] {
             assert_eq!(
                 input_tag(&page, id).contains("aria-invalid=\"true\""),
@@ -556,6 +560,7 @@ async fn the_answer_tells_nothing_about_which_usernames_and_addresses_exist() {
     let (status, page) = submit(&app, &member_browser, "/forgot-password", &[("username", "  ")]).await;
     assert_eq!(status, 400);
     assert!(page.contains("Vul je gebruikersnaam in"), "{page}");
+    assert!(page.contains("<title>Fout: "), "the title says it too: {page}");
     let forged = app
         .client
         .post(app.url("/forgot-password"))
@@ -1363,6 +1368,12 @@ async fn a_member_changes_password_and_address_from_the_account_page() {
     assert!(
         page.contains("Vul ook je huidige wachtwoord opnieuw in."),
         "{page}"
+    );
+    assert!(page.contains("<title>Fout: Mijn inlogaccount"), "{page}");
+    let page = fetch(&here, app.url("/account")).await;
+    assert!(
+        page.contains("<title>Mijn inlogaccount"),
+        "no error, no prefix: {page}"
     );
     assert!(!input_tag(&page, "password").contains("autofocus"), "{page}");
     let (status, page) = password_change(PASSWORD, NEW_PASSWORD).await;
