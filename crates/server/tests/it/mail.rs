@@ -269,15 +269,20 @@ async fn mail_deliver_fails_when_a_mail_did_not_go() {
         .await
         .unwrap();
     store.migrate().await.unwrap();
+    let queue = |to: &'static str| {
+        let store = &store;
+        async move { mail::queue(store, &address(to), Language::Nl, &password_changed()).await }
+    };
+    let deliver = |smtp_url: String| {
+        run(binary(dir.path())
+            .env("SI_DATABASE_URL", &database.url)
+            .env("SI_MAIL__SMTP_URL", smtp_url)
+            .args(["mail", "deliver"]))
+    };
     for to in ["member@example.nl", "bounce@example.nl"] {
-        mail::queue(&store, &address(to), Language::Nl, &password_changed())
-            .await
-            .unwrap();
+        queue(to).await.unwrap();
     }
-    let output = run(binary(dir.path())
-        .env("SI_DATABASE_URL", &database.url)
-        .env("SI_MAIL__SMTP_URL", smtp.url())
-        .args(["mail", "deliver"]));
+    let output = deliver(smtp.url());
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     assert_eq!(stdout(&output), "sent 1, to retry later 0, failed 1\n");
     assert!(
@@ -289,18 +294,8 @@ async fn mail_deliver_fails_when_a_mail_did_not_go() {
     assert_eq!((status.sent, status.failed), (1, 1));
 
     // So does a mail that waits for a server that is down.
-    mail::queue(
-        &store,
-        &address("member@example.nl"),
-        Language::Nl,
-        &password_changed(),
-    )
-    .await
-    .unwrap();
-    let output = run(binary(dir.path())
-        .env("SI_DATABASE_URL", &database.url)
-        .env("SI_MAIL__SMTP_URL", format!("smtp://{}", unused_address()))
-        .args(["mail", "deliver"]));
+    queue("member@example.nl").await.unwrap();
+    let output = deliver(format!("smtp://{}", unused_address()));
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     assert_eq!(stdout(&output), "sent 0, to retry later 1, failed 0\n");
 }
