@@ -221,7 +221,7 @@ fn decode(encoded: &str) -> Option<String> {
 /// 6749 3.1) or of the wrong kind. When its client and redirect URI are each
 /// given once and valid, the client hears `invalid_request` (RFC 6749
 /// 4.1.2.1); otherwise the member gets the page.
-async fn unreadable(state: &AppState, language: Language, query: &str) -> Response {
+pub(super) async fn unreadable(state: &AppState, language: Language, query: &str) -> Response {
     let pairs = exact_pairs(query);
     let once = |name: &str| {
         let mut values = pairs.iter().filter(|(key, _)| key == name);

@@ -166,7 +166,13 @@ pub async fn submit(
     PageForm(form): PageForm<LoginForm>,
 ) -> Result<Response, PageError> {
     let arrived = tokio::time::Instant::now();
-    let request: LoginRequest = serde_urlencoded::from_str(&form.request).unwrap_or_default();
+    // The page wrote this field; one that no longer reads as one request
+    // was edited, and is answered as `/authorize` answers such a query,
+    // never taken for a login without a website.
+    let request: LoginRequest = match serde_urlencoded::from_str(&form.request) {
+        Ok(request) if authorize::decodes_exactly(&form.request) => request,
+        _ => return Ok(authorize::unreadable(&state, language, &form.request).await),
+    };
     // The form posts without the query that carried `ui_locales`: the
     // answer stays in the language the form was shown in.
     let language = match &request.authorization.ui_locales {

@@ -1327,6 +1327,48 @@ async fn sanne_at_the_login_page() -> (TestApp, reqwest::Client, LoginForm) {
     (app, browser, login)
 }
 
+/// The login form's hidden request, edited to give `state` twice, reads as
+/// no request at all; it must not log the member in to our own account
+/// page instead of answering the website.
+#[tokio::test]
+async fn a_login_form_whose_carried_request_was_edited_answers_the_website_with_an_error() {
+    let (app, browser, login) = sanne_at_the_login_page().await;
+    let mut form = login.filled("sanne", PASSWORD);
+    form[1].1.push_str("&state=another");
+    let response = browser.post(app.url("/login")).form(&form).send().await.unwrap();
+    assert_eq!(response.status(), 303);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.starts_with(REDIRECT_URI), "{location}");
+    assert_eq!(
+        query_value(&location, "error").as_deref(),
+        Some("invalid_request")
+    );
+    assert_eq!(query_value(&location, "code"), None);
+    assert_eq!(
+        query_value(&location, "state"),
+        None,
+        "which of the two is not ours to pick"
+    );
+
+    // No session began: the account page still asks for a login.
+    let account = browser.get(app.url("/account")).send().await.unwrap();
+    assert_eq!(account.status(), 303);
+    assert!(
+        account.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/login")
+    );
+
+    // Edited past the client's name, it gets the page, not a redirect.
+    let mut form = login.filled("sanne", PASSWORD);
+    form[1].1.push_str("&client_id=another");
+    let response = browser.post(app.url("/login")).form(&form).send().await.unwrap();
+    assert_eq!(response.status(), 400);
+    assert!(response.text().await.unwrap().contains("<html lang=\"nl\">"));
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn unknown_usernames_and_wrong_passwords_get_one_message_and_are_throttled() {
     let (app, browser, login) = sanne_at_the_login_page().await;
