@@ -37,6 +37,7 @@ use serde::{Serialize, Serializer, de::DeserializeOwned};
 use si_store::{Repositories, Store, StoreError, signing_keys::StoredKey};
 use time::OffsetDateTime;
 
+use super::tokens::{ACCESS_TOKEN_TYPE, ID_TOKEN_TYPE};
 use crate::config::{Config, OidcConfig};
 
 /// The file in the data directory that holds a generated key-encryption key.
@@ -73,12 +74,34 @@ const NOT_BEFORE_LEEWAY_SECONDS: f64 = 60.0;
 enum Check {
     /// A token this provider answers for (an access token): signed by a
     /// published key, and refused past its `exp`.
-    Token,
+    AccessToken,
     /// A website's `id_token_hint`: expired or not, and signed by a
     /// published key or one unpublished less than this long ago, for a
     /// website keeps the ID token of a login for the whole session, across
     /// a rotation.
     IdTokenHint { sessions_last: Duration },
+}
+
+impl Check {
+    /// The `typ` of the header the token must have: the provider signs
+    /// access, ID and logout tokens with the same keys, and one must not
+    /// pass for another (RFC 8725 §3.11, RFC 9068 §4).
+    fn token_type(self) -> &'static str {
+        match self {
+            Check::AccessToken => ACCESS_TOKEN_TYPE,
+            Check::IdTokenHint { .. } => ID_TOKEN_TYPE,
+        }
+    }
+}
+
+/// Whether a header's `typ` names `expected`: in any case, with or without
+/// the `application/` that RFC 7515 §4.1.9 lets a sender leave out.
+fn is_media_type(typ: &str, expected: &str) -> bool {
+    let typ = match typ.get(..12) {
+        Some(prefix) if prefix.eq_ignore_ascii_case("application/") => &typ[12..],
+        _ => typ,
+    };
+    typ.eq_ignore_ascii_case(expected)
 }
 
 /// A JWS algorithm the provider signs with.
@@ -692,15 +715,16 @@ impl Keyring {
         Ok(format!("{signing_input}.{}", base64::encode_url(&signature)))
     }
 
-    /// Checks a token this provider signed: a published key by `kid`, its
-    /// signature, `iss`, `aud` (when given), and `exp`/`nbf` by the store's clock.
-    pub async fn verify<T: DeserializeOwned>(
+    /// Checks an access token this provider signed: its `typ`, a published
+    /// key by `kid`, its signature, `iss`, `aud` (when given), and
+    /// `exp`/`nbf` by the store's clock.
+    pub async fn verify_access_token<T: DeserializeOwned>(
         &self,
         token: &str,
         audiences: Option<&[&str]>,
         issuer: &str,
     ) -> Result<T, KeyError> {
-        self.check(token, audiences, issuer, Check::Token).await
+        self.check(token, audiences, issuer, Check::AccessToken).await
     }
 
     /// Checks a website's `id_token_hint`: as [`Self::verify`], but an
@@ -726,8 +750,16 @@ impl Keyring {
         check: Check,
     ) -> Result<T, KeyError> {
         let invalid = |e: jsonwebtoken::errors::Error| KeyError::InvalidToken(e.to_string());
-        let kid = jsonwebtoken::decode_header(token)
-            .map_err(invalid)?
+        let header = jsonwebtoken::decode_header(token).map_err(invalid)?;
+        let expected = check.token_type();
+        if !header
+            .typ
+            .as_deref()
+            .is_some_and(|typ| is_media_type(typ, expected))
+        {
+            return Err(KeyError::InvalidToken(format!("the typ is not {expected}")));
+        }
+        let kid = header
             .kid
             .ok_or_else(|| KeyError::InvalidToken("no kid in the header".to_owned()))?;
         if self.find(&kid, check).is_none() && self.may_reload_for_unknown_kid() {
@@ -756,7 +788,7 @@ impl Keyring {
         let now = self.now().unix_timestamp() as f64;
         let moment = |name: &str| claims.get(name).and_then(serde_json::Value::as_f64);
         match (moment("exp"), check) {
-            (Some(exp), Check::Token) if now >= exp => {
+            (Some(exp), Check::AccessToken) if now >= exp => {
                 return Err(KeyError::InvalidToken("expired".to_owned()));
             }
             (Some(_), _) => {}
@@ -788,7 +820,7 @@ impl Keyring {
     fn find(&self, kid: &str, check: Check) -> Option<(SigningAlgorithm, DecodingKey)> {
         let now = self.now();
         let usable = |key: &LoadedKey| match check {
-            Check::Token => key.published_at(now),
+            Check::AccessToken => key.published_at(now),
             Check::IdTokenHint { sessions_last } => {
                 let sessions_last = time::Duration::try_from(sessions_last).unwrap_or(time::Duration::MAX);
                 key.expires_at
@@ -1109,7 +1141,7 @@ mod tests {
             assert_eq!(header.alg, algorithm.jwt());
 
             let verified: Claims = keyring
-                .verify(&token, Some(&["wise-drenthe"]), ISSUER)
+                .verify_access_token(&token, Some(&["wise-drenthe"]), ISSUER)
                 .await
                 .unwrap();
             assert_eq!(verified, claims);
@@ -1150,54 +1182,100 @@ mod tests {
     #[tokio::test]
     async fn verification_checks_issuer_audience_expiry_and_signature() {
         let (keyring, _store, clock, _sealing, _db) = keyring().await;
-        let token = keyring
-            .sign(
-                SigningAlgorithm::Es256,
-                "JWT",
-                &claims(&clock, time::Duration::minutes(10)),
-            )
-            .unwrap();
-        assert!(keyring.verify::<Claims>(&token, None, ISSUER).await.is_ok());
+        let signed = |typ| {
+            keyring
+                .sign(
+                    SigningAlgorithm::Es256,
+                    typ,
+                    &claims(&clock, time::Duration::minutes(10)),
+                )
+                .unwrap()
+        };
+        let (token, id_token) = (signed(ACCESS_TOKEN_TYPE), signed(ID_TOKEN_TYPE));
+        // One kind of token does not pass for another, though one key signed both.
         assert!(
             keyring
-                .verify::<Claims>(&token, Some(&["other"]), ISSUER)
+                .verify_access_token::<Claims>(&id_token, None, ISSUER)
                 .await
                 .is_err()
         );
         assert!(
             keyring
-                .verify::<Claims>(&token, None, "https://evil.example")
+                .verify_id_token_hint::<Claims>(&token, ISSUER, HOUR)
+                .await
+                .is_err()
+        );
+        assert!(
+            keyring
+                .verify_access_token::<Claims>(&signed("Application/AT+JWT"), None, ISSUER)
+                .await
+                .is_ok()
+        );
+        assert!(
+            keyring
+                .verify_access_token::<Claims>(&token, None, ISSUER)
+                .await
+                .is_ok()
+        );
+        assert!(
+            keyring
+                .verify_access_token::<Claims>(&token, Some(&["other"]), ISSUER)
+                .await
+                .is_err()
+        );
+        assert!(
+            keyring
+                .verify_access_token::<Claims>(&token, None, "https://evil.example")
                 .await
                 .is_err()
         );
 
         // A character well inside the signature, so every bit of it counts.
-        let at = token.len() - 10;
-        let swapped = if &token[at..=at] == "A" { "B" } else { "A" };
-        let forged = format!("{}{swapped}{}", &token[..at], &token[at + 1..]);
-        assert!(keyring.verify::<Claims>(&forged, None, ISSUER).await.is_err());
+        let forge = |token: &str| {
+            let at = token.len() - 10;
+            let swapped = if &token[at..=at] == "A" { "B" } else { "A" };
+            format!("{}{swapped}{}", &token[..at], &token[at + 1..])
+        };
+        let (forged, forged_id_token) = (forge(&token), forge(&id_token));
+        assert!(
+            keyring
+                .verify_access_token::<Claims>(&forged, None, ISSUER)
+                .await
+                .is_err()
+        );
 
         clock.advance(time::Duration::minutes(10) - time::Duration::seconds(1));
-        assert!(keyring.verify::<Claims>(&token, None, ISSUER).await.is_ok());
+        assert!(
+            keyring
+                .verify_access_token::<Claims>(&token, None, ISSUER)
+                .await
+                .is_ok()
+        );
         clock.advance(time::Duration::seconds(1));
-        let err = keyring.verify::<Claims>(&token, None, ISSUER).await.unwrap_err();
+        let err = keyring
+            .verify_access_token::<Claims>(&token, None, ISSUER)
+            .await
+            .unwrap_err();
         assert!(
             matches!(err, KeyError::InvalidToken(ref why) if why == "expired"),
             "at its exp: {err}"
         );
         // A logout hint may be expired, but never forged or from another issuer.
         clock.advance(time::Duration::minutes(2));
-        let hint: Claims = keyring.verify_id_token_hint(&token, ISSUER, HOUR).await.unwrap();
+        let hint: Claims = keyring
+            .verify_id_token_hint(&id_token, ISSUER, HOUR)
+            .await
+            .unwrap();
         assert_eq!(hint.exp, claims(&clock, time::Duration::minutes(-2)).exp);
         assert!(
             keyring
-                .verify_id_token_hint::<Claims>(&forged, ISSUER, HOUR)
+                .verify_id_token_hint::<Claims>(&forged_id_token, ISSUER, HOUR)
                 .await
                 .is_err()
         );
         assert!(
             keyring
-                .verify_id_token_hint::<Claims>(&token, "https://evil.example", HOUR)
+                .verify_id_token_hint::<Claims>(&id_token, "https://evil.example", HOUR)
                 .await
                 .is_err()
         );
@@ -1207,9 +1285,12 @@ mod tests {
     async fn a_retired_key_verifies_until_it_expires_and_hints_until_sessions_end() {
         let (keyring, store, clock, sealing, _db) = keyring().await;
         let long = time::Duration::hours(2);
-        let old = keyring
-            .sign(SigningAlgorithm::EdDsa, "JWT", &claims(&clock, long))
-            .unwrap();
+        let signed = |typ| {
+            keyring
+                .sign(SigningAlgorithm::EdDsa, typ, &claims(&clock, long))
+                .unwrap()
+        };
+        let (old, old_id_token) = (signed(ACCESS_TOKEN_TYPE), signed(ID_TOKEN_TYPE));
 
         let windows = (Duration::from_secs(6 * 60), Duration::from_secs(15 * 60));
         let kept_for_hints = HOUR;
@@ -1220,39 +1301,51 @@ mod tests {
         assert_eq!(keyring.jwks()["keys"].as_array().unwrap().len(), 6);
 
         // Published first, everywhere, before it signs anything.
-        let meanwhile = keyring
-            .sign(SigningAlgorithm::EdDsa, "JWT", &claims(&clock, long))
-            .unwrap();
+        let meanwhile = signed(ACCESS_TOKEN_TYPE);
         assert_eq!(kid_of(&meanwhile), kid_of(&old));
         clock.advance(time::Duration::minutes(6));
-        let new = keyring
-            .sign(SigningAlgorithm::EdDsa, "JWT", &claims(&clock, long))
-            .unwrap();
+        let new = signed(ACCESS_TOKEN_TYPE);
         assert_ne!(kid_of(&new), kid_of(&old));
         assert!(
             rotated
                 .iter()
                 .any(|r| r.kid == kid_of(&new) && r.retired == [kid_of(&old)])
         );
-        assert!(keyring.verify::<Claims>(&old, None, ISSUER).await.is_ok());
+        assert!(
+            keyring
+                .verify_access_token::<Claims>(&old, None, ISSUER)
+                .await
+                .is_ok()
+        );
 
         clock.advance(time::Duration::minutes(14));
         assert_eq!(keyring.jwks()["keys"].as_array().unwrap().len(), 6);
         clock.advance(time::Duration::minutes(2));
         assert_eq!(keyring.jwks()["keys"].as_array().unwrap().len(), 3);
-        let err = keyring.verify::<Claims>(&old, None, ISSUER).await.unwrap_err();
+        let err = keyring
+            .verify_access_token::<Claims>(&old, None, ISSUER)
+            .await
+            .unwrap_err();
         assert!(
             matches!(err, KeyError::UnknownKey { ref kid } if *kid == kid_of(&old)),
             "{err}"
         );
-        assert!(keyring.verify::<Claims>(&new, None, ISSUER).await.is_ok());
+        assert!(
+            keyring
+                .verify_access_token::<Claims>(&new, None, ISSUER)
+                .await
+                .is_ok()
+        );
         // A website still holds the old ID token as the hint of its session,
-        let hinted: Claims = keyring.verify_id_token_hint(&old, ISSUER, HOUR).await.unwrap();
+        let hinted: Claims = keyring
+            .verify_id_token_hint(&old_id_token, ISSUER, HOUR)
+            .await
+            .unwrap();
         assert_eq!(hinted.sub, "member-1");
         // until every session it may name is over.
         clock.advance(time::Duration::minutes(61));
         let err = keyring
-            .verify_id_token_hint::<Claims>(&old, ISSUER, HOUR)
+            .verify_id_token_hint::<Claims>(&old_id_token, ISSUER, HOUR)
             .await
             .unwrap_err();
         assert!(matches!(err, KeyError::UnknownKey { .. }), "{err}");

@@ -158,7 +158,7 @@ async fn own_access_token(state: &AppState, token: &str) -> Option<AccessClaims>
     let issuer = state.public_url.to_string();
     state
         .keyring
-        .verify::<AccessClaims>(token, Some(&[issuer.as_str()]), &issuer)
+        .verify_access_token::<AccessClaims>(token, Some(&[issuer.as_str()]), &issuer)
         .await
         .ok()
 }

@@ -22,6 +22,8 @@ use crate::app::AppState;
 /// the token endpoint must sustain, and what every JOSE library verifies.
 pub const ACCESS_TOKEN_ALGORITHM: SigningAlgorithm = SigningAlgorithm::Es256;
 pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
+/// The `typ` of ID tokens, which OIDC Core leaves to the JWT default.
+pub const ID_TOKEN_TYPE: &str = "JWT";
 
 /// The claims of our access tokens.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -213,7 +215,11 @@ pub async fn for_member(
             .as_str()
             .parse()
             .unwrap_or(SigningAlgorithm::Rs256);
-        Some(state.keyring.sign(algorithm, "JWT", &Value::Object(claims))?)
+        Some(
+            state
+                .keyring
+                .sign(algorithm, ID_TOKEN_TYPE, &Value::Object(claims))?,
+        )
     } else {
         None
     };

@@ -94,7 +94,7 @@ async fn verify(state: &AppState, token: &str) -> Result<AccessClaims, BearerErr
     let issuer = state.public_url.to_string();
     let claims: AccessClaims = state
         .keyring
-        .verify(token.trim(), Some(&[issuer.as_str()]), &issuer)
+        .verify_access_token(token.trim(), Some(&[issuer.as_str()]), &issuer)
         .await
         .map_err(|_| BearerError(StatusCode::UNAUTHORIZED, "invalid_token"))?;
     let revoked = state

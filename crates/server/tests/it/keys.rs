@@ -72,10 +72,10 @@ async fn two_nodes_starting_at_once_publish_the_same_keys_and_follow_a_rotation(
         SigningAlgorithm::ALL.len()
     );
     for algorithm in SigningAlgorithm::ALL {
-        let by_first = first.sign(algorithm, "JWT", &claims()).unwrap();
-        let by_second = second.sign(algorithm, "JWT", &claims()).unwrap();
+        let by_first = first.sign(algorithm, "at+jwt", &claims()).unwrap();
+        let by_second = second.sign(algorithm, "at+jwt", &claims()).unwrap();
         assert_eq!(kid_of(&by_first), kid_of(&by_second), "{algorithm}");
-        let verified: Claims = second.verify(&by_first, None, ISSUER).await.unwrap();
+        let verified: Claims = second.verify_access_token(&by_first, None, ISSUER).await.unwrap();
         assert_eq!(verified.sub, "member-1");
     }
 
@@ -94,14 +94,14 @@ async fn two_nodes_starting_at_once_publish_the_same_keys_and_follow_a_rotation(
     second.refresh().await.unwrap();
     let new = second.sign(SigningAlgorithm::Es256, "at+jwt", &claims()).unwrap();
     assert_eq!(kid_of(&new), new_es256.kid);
-    let verified: Claims = second.verify(&old, None, ISSUER).await.unwrap();
+    let verified: Claims = second.verify_access_token(&old, None, ISSUER).await.unwrap();
     assert_eq!(verified.sub, "member-1");
     assert!(kids(&second.jwks()).contains(&kid_of(&old)));
     assert!(kids(&second.jwks()).contains(&new_es256.kid));
 
     // The first node has not refreshed: a token with a kid it does not know
     // makes it look again instead of failing.
-    let verified: Claims = first.verify(&new, None, ISSUER).await.unwrap();
+    let verified: Claims = first.verify_access_token(&new, None, ISSUER).await.unwrap();
     assert_eq!(verified.sub, "member-1");
     assert_eq!(kids(&first.jwks()), kids(&second.jwks()));
 }

@@ -1876,6 +1876,53 @@ async fn max_age_and_prompt_login_ask_for_the_password_again() {
     app.stop().await;
 }
 
+/// The provider signs access tokens with the keys of its ID tokens: one
+/// kind must not pass for the other (RFC 8725 §3.11).
+#[tokio::test]
+async fn an_access_token_is_no_id_token_hint_and_an_id_token_no_access_token() {
+    let app = spawn_app().await;
+    member(&app.store, "sanne").await;
+    let (client_id, secret) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Es256).await;
+    let browser = browser();
+    let code = code_after_login(&app, &browser, &client_id, "sanne", &[]).await;
+    let (status, tokens) = exchange(&app, &client_id, secret.as_deref(), &code_exchange(&code)).await;
+    assert_eq!(status, 200, "{tokens}");
+    let silently_with = |hint: &str| {
+        let url = authorize_url(&app, &client_id, &[("prompt", "none"), ("id_token_hint", hint)]);
+        let sent = browser.get(url).send();
+        async move {
+            let location = sent.await.unwrap().headers()["location"]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            (
+                query_value(&location, "code").is_some(),
+                query_value(&location, "error_description"),
+            )
+        }
+    };
+    assert_eq!(
+        silently_with(tokens["id_token"].as_str().unwrap()).await,
+        (true, None)
+    );
+    assert_eq!(
+        silently_with(tokens["access_token"].as_str().unwrap()).await,
+        (
+            false,
+            Some("the id_token_hint is not an ID token of this provider".to_owned())
+        )
+    );
+    assert_eq!(
+        userinfo_status(&app, tokens["id_token"].as_str().unwrap()).await,
+        401
+    );
+    assert_eq!(
+        userinfo_status(&app, tokens["access_token"].as_str().unwrap()).await,
+        200
+    );
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn scopes_the_provider_does_not_know_are_ignored_not_refused() {
     let app = spawn_app().await;
