@@ -67,9 +67,8 @@ pub struct RefreshGrant {
 }
 
 /// What the access tokens of revoked grants were given with, and so can be
-/// named by: each refresh family's newest token, and each code redeemed.
-/// Those a family's older tokens gave cannot be named, and end with their
-/// short life.
+/// named by: each code redeemed (every access token of its grant carries
+/// its mark), and each refresh family's newest token.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RevokedGrants {
     pub newest_refresh_digests: Vec<String>,
@@ -77,6 +76,14 @@ pub struct RevokedGrants {
 }
 
 impl RevokedGrants {
+    /// Names the access tokens of one revoked family.
+    pub fn of_family(family: RefreshGrant) -> Self {
+        Self {
+            newest_refresh_digests: vec![family.token_digest],
+            code_digests: family.code_digest.into_iter().collect(),
+        }
+    }
+
     /// Names the access tokens of these revoked families, beside those of
     /// `codes` (the family's own code among them or not).
     fn of(families: Vec<refresh_family::Model>, mut codes: Vec<String>) -> Self {
@@ -108,10 +115,9 @@ pub struct Rotation<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RefreshUse {
     /// An earlier token of the family: reuse. The whole family has been
-    /// revoked; `newest_digest` is the digest of the token it had last given
-    /// out, whose access token the caller revokes too.
+    /// revoked; `revoked` names its access tokens, which the caller revokes too.
     Reused {
-        newest_digest: String,
+        revoked: RevokedGrants,
     },
     /// The family was revoked before (logout, revocation, a password
     /// change, an earlier reuse): nothing more to do.
@@ -318,8 +324,8 @@ impl<'c, C: ConnectionTrait> Grants<'c, C> {
             // The newest token is the one current when the family is revoked,
             // not when it was read: a rotation may commit in between.
             return Ok(match self.revoke_family(family_id, client_id).await? {
-                Some(revoked) => RefreshUse::Reused {
-                    newest_digest: revoked.token_digest,
+                Some(family) => RefreshUse::Reused {
+                    revoked: RevokedGrants::of_family(family),
                 },
                 None => RefreshUse::Revoked,
             });
@@ -422,8 +428,10 @@ impl<'c, C: ConnectionTrait> Grants<'c, C> {
         Ok(())
     }
 
-    pub async fn is_access_token_revoked(&self, jti: &str) -> Result<bool, StoreError> {
-        Ok(revoked_access_token::Entity::find_by_id(jti.to_owned())
+    /// Whether any of these ids (an access token's own, its grant's) was revoked.
+    pub async fn is_any_access_token_revoked(&self, ids: &[&str]) -> Result<bool, StoreError> {
+        Ok(revoked_access_token::Entity::find()
+            .filter(revoked_access_token::Column::Jti.is_in(ids.iter().copied()))
             .one(self.conn)
             .await?
             .is_some())

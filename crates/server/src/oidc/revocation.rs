@@ -64,33 +64,22 @@ pub async fn revoke(
     OAuthForm(form): OAuthForm<TokenForm>,
 ) -> Result<Response, OAuthError> {
     let (client, token) = authenticated(&state, &headers, &form).await?;
-    let grants = state.store.grants();
     if looks_like_jwt(token) {
         if let Some(claims) = own_access_token(&state, token).await
             && claims.client_id == client.id().as_str()
         {
             let expires =
                 time::OffsetDateTime::from_unix_timestamp(claims.exp).unwrap_or(state.clock().now());
-            grants.revoke_access_token(&claims.jti, expires).await?;
+            tokens::revoke_access_token(&state.store, &claims.jti, expires).await?;
         }
     } else if let Some(family) = tokens::refresh_family(&state.keyring, token) {
         // Any token of the family ends it, the current one or an older one:
         // a client that revokes at logout while it refreshes elsewhere sends
-        // the one it had. RFC 7009 §2.1: the access tokens that came with
-        // this token, with the family's newest one and with its code go too
-        // (others cannot be named and end with their short life).
+        // the one it had. RFC 7009 §2.1: the access tokens of the grant go
+        // too, every one the code and the family's refresh tokens gave.
         let txn = state.store.begin().await?;
         if let Some(family) = txn.grants().revoke_family(family, client.id().as_str()).await? {
-            let presented = digest(token);
-            let mut newest_refresh_digests = vec![family.token_digest];
-            if newest_refresh_digests[0] != presented {
-                newest_refresh_digests.push(presented);
-            }
-            let revoked = RevokedGrants {
-                newest_refresh_digests,
-                code_digests: family.code_digest.into_iter().collect(),
-            };
-            tokens::revoke_access_tokens(&state, &txn, &revoked).await?;
+            tokens::revoke_access_tokens(&state, &txn, &RevokedGrants::of_family(family)).await?;
         }
         txn.commit().await?;
     }
@@ -110,7 +99,7 @@ pub async fn introspect(
     let inactive = json!({ "active": false });
     let answer: Value = if looks_like_jwt(token) {
         match own_access_token(&state, token).await {
-            Some(claims) if !state.store.grants().is_access_token_revoked(&claims.jti).await? => json!({
+            Some(claims) if !tokens::is_access_token_revoked(&state.store, &claims.jti).await? => json!({
                 "active": true,
                 "token_type": "Bearer",
                 "scope": claims.scope,

@@ -28,7 +28,7 @@ pub async fn current(state: &AppState, headers: &HeaderMap) -> Result<Option<Bro
 }
 
 /// Revokes what a browser session that ended gave: its refresh tokens, and
-/// the access tokens that can be named (see [`si_store::grants::RevokedGrants`]),
+/// the access tokens of its grants (see [`si_store::grants::RevokedGrants`]),
 /// so that introspection and `/userinfo` no longer honour them.
 pub async fn revoke_tokens_of(
     state: &AppState,

@@ -461,7 +461,7 @@ async fn refresh(
             session_digest: grant.session_digest.as_deref(),
             code_digest: grant.code_digest.as_deref(),
             rotated_to: Some(&successor.token),
-            jti: tokens::jti_for_refresh(&successor.digest),
+            jti: tokens::jti_for_refresh(grant.code_digest.as_deref(), &successor.digest),
         },
     )
     .await?
@@ -493,20 +493,13 @@ async fn refused(
         .grants()
         .refuse_refresh(family, presented_digest, client.id().as_str())
         .await?;
-    if let RefreshUse::Reused { newest_digest } = &refused {
-        // The access token that went with the newest refresh token was
-        // issued by now, if at all.
-        txn.grants()
-            .revoke_access_token(
-                &tokens::jti_for_refresh(newest_digest),
-                revoked_until(state, state.clock().now()),
-            )
-            .await?;
+    if let RefreshUse::Reused { revoked } = &refused {
+        tokens::revoke_access_tokens(state, &txn, revoked).await?;
     }
     txn.commit().await?;
     Ok(match refused {
         RefreshUse::Reused { .. } => {
-            tracing::warn!(client = %client.id(), "refresh token reused: its family and newest access token are revoked");
+            tracing::warn!(client = %client.id(), "refresh token reused: its family and its access tokens are revoked");
             OAuthError::new("invalid_grant", "the refresh token was already used")
         }
         RefreshUse::AccountNotActive => account_not_active(),

@@ -86,34 +86,82 @@ pub struct MemberGrant<'a> {
     pub jti: String,
 }
 
-/// The access token id of the tokens a code is exchanged for: derived from the
-/// code, so that a replayed code can revoke that access token without storing it.
+/// The grant an authorization code began: the first part of the id of
+/// every access token the code and its refresh tokens give, so that ending
+/// the grant ends all of them.
+fn grant_id(code_digest: &str) -> String {
+    digest(&format!("grant-of:{code_digest}"))[..GRANT_ID_LENGTH].to_owned()
+}
+const GRANT_ID_LENGTH: usize = 24;
+
+/// The id of the access token a code is exchanged for: its grant's and
+/// one derived from the code (`{grant}.{own}`), stored nowhere.
 pub fn jti_for_code(code_digest: &str) -> String {
-    digest(&format!("access-token-of:{code_digest}"))[..32].to_owned()
+    let own = &digest(&format!("access-token-of:{code_digest}"))[..32];
+    format!("{}.{own}", grant_id(code_digest))
 }
 
-/// The access token id of the tokens a refresh gives: derived from the new
-/// refresh token, so that a reuse found later can revoke the access token
+/// The id of the access token a refresh gives: its grant's (when the family
+/// began with a code, as every family does) and one derived from the new
+/// refresh token, so that a reuse found later can name the access token
 /// that went with the family's newest refresh token.
-pub fn jti_for_refresh(refresh_digest: &str) -> String {
+pub fn jti_for_refresh(code_digest: Option<&str>, refresh_digest: &str) -> String {
+    let own = own_jti_for_refresh(refresh_digest);
+    match code_digest {
+        Some(code) => format!("{}.{own}", grant_id(code)),
+        None => own,
+    }
+}
+
+fn own_jti_for_refresh(refresh_digest: &str) -> String {
     digest(&format!("access-token-with:{refresh_digest}"))[..32].to_owned()
 }
 
-/// Revokes the access tokens that `revoked` names, until every one of
-/// them, issued by now, has expired.
+/// The ids an access token is revoked by: its own (the part after the
+/// dot), or its grant's.
+fn revocation_ids(jti: &str) -> Vec<&str> {
+    match jti.split_once('.') {
+        Some((grant, own)) => vec![grant, own],
+        None => vec![jti],
+    }
+}
+
+/// Revokes one access token, until it has expired.
+pub async fn revoke_access_token(
+    repositories: &impl Repositories,
+    jti: &str,
+    expires_at: OffsetDateTime,
+) -> Result<(), StoreError> {
+    let own = jti.rsplit_once('.').map_or(jti, |(_, own)| own);
+    repositories.grants().revoke_access_token(own, expires_at).await
+}
+
+pub async fn is_access_token_revoked(
+    repositories: &impl Repositories,
+    jti: &str,
+) -> Result<bool, StoreError> {
+    repositories
+        .grants()
+        .is_any_access_token_revoked(&revocation_ids(jti))
+        .await
+}
+
+/// Revokes the access tokens of the grants `revoked` names, until every
+/// one of them, issued by now, has expired: every token of a grant that
+/// began with a code, and the one given with a family's newest refresh token.
 pub async fn revoke_access_tokens(
     state: &AppState,
     repositories: &impl Repositories,
     revoked: &RevokedGrants,
 ) -> Result<(), StoreError> {
-    let access_tokens = revoked
+    let ids = revoked
         .newest_refresh_digests
         .iter()
-        .map(|refresh| jti_for_refresh(refresh))
-        .chain(revoked.code_digests.iter().map(|code| jti_for_code(code)));
+        .map(|refresh| own_jti_for_refresh(refresh))
+        .chain(revoked.code_digests.iter().map(|code| grant_id(code)));
     let until = revoked_until(state, state.clock().now());
-    for jti in access_tokens {
-        repositories.grants().revoke_access_token(&jti, until).await?;
+    for id in ids {
+        repositories.grants().revoke_access_token(&id, until).await?;
     }
     Ok(())
 }

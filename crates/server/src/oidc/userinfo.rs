@@ -97,10 +97,7 @@ async fn verify(state: &AppState, token: &str) -> Result<AccessClaims, BearerErr
         .verify_access_token(token.trim(), Some(&[issuer.as_str()]), &issuer)
         .await
         .map_err(|_| BearerError(StatusCode::UNAUTHORIZED, "invalid_token"))?;
-    let revoked = state
-        .store
-        .grants()
-        .is_access_token_revoked(&claims.jti)
+    let revoked = tokens::is_access_token_revoked(&state.store, &claims.jti)
         .await
         .map_err(|_| BearerError(StatusCode::SERVICE_UNAVAILABLE, ""))?;
     if revoked {

@@ -120,6 +120,21 @@ async fn login_and_first_refresh(
     (tokens, rotated)
 }
 
+/// The access tokens of one login, from its code and from each of two
+/// refreshes, and its refresh tokens in the order they were given.
+async fn login_and_two_refreshes(app: &TestApp, client_id: &str, secret: &str) -> ([String; 3], [String; 3]) {
+    let (tokens, rotated) = login_and_first_refresh(app, client_id, secret).await;
+    let refresh = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", rotated["refresh_token"].as_str().unwrap()),
+    ];
+    let (status, newest) = exchange(app, client_id, Some(secret), &refresh).await;
+    assert_eq!(status, 200, "{newest}");
+    let field =
+        |name: &str| [&tokens, &rotated, &newest].map(|given| given[name].as_str().unwrap().to_owned());
+    (field("access_token"), field("refresh_token"))
+}
+
 /// An access token the provider no longer honours: `/userinfo` refuses it
 /// and `/introspect` calls it inactive.
 async fn assert_access_token_ended(app: &TestApp, client_id: &str, secret: &str, access: &str, why: &str) {
@@ -667,18 +682,25 @@ async fn a_replayed_code_fails_and_revokes_what_it_gave() {
     assert_eq!(status, 200, "{tokens}");
     let access = tokens["access_token"].as_str().unwrap().to_owned();
     let first_refresh = tokens["refresh_token"].as_str().unwrap();
-    // The thief's copy comes in after a refresh: its tokens go as well.
-    let refreshed = [("grant_type", "refresh_token"), ("refresh_token", first_refresh)];
-    let (_, rotated) = exchange(&app, &client_id, Some(&secret), &refreshed).await;
-    let refresh = rotated["refresh_token"].as_str().unwrap().to_owned();
-    let newest_access = rotated["access_token"].as_str().unwrap().to_owned();
-    assert_eq!(userinfo_status(&app, &newest_access).await, 200);
+    // The thief's copy comes in after two refreshes: their tokens go as well.
+    let mut refresh = first_refresh.to_owned();
+    let mut given = vec![access];
+    for _ in 0..2 {
+        let refreshed = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh.as_str()),
+        ];
+        let (_, rotated) = exchange(&app, &client_id, Some(&secret), &refreshed).await;
+        refresh = rotated["refresh_token"].as_str().unwrap().to_owned();
+        given.push(rotated["access_token"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(userinfo_status(&app, &given[2]).await, 200);
 
     let (status, body) = exchange(&app, &client_id, Some(&secret), &form).await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
 
-    for access in [&access, &newest_access] {
-        let why = "the access tokens from the replayed code and its refresh are revoked";
+    for access in &given {
+        let why = "the access tokens from the replayed code and each refresh are revoked";
         assert_access_token_ended(&app, &client_id, &secret, access, why).await;
     }
     let (status, body) = exchange(
@@ -800,19 +822,24 @@ async fn a_refresh_may_narrow_the_access_token_but_the_family_keeps_its_scope() 
 }
 
 #[tokio::test]
-async fn a_reused_refresh_token_also_ends_the_access_token_given_with_the_newest_one() {
+async fn a_reused_refresh_token_ends_every_access_token_of_its_login() {
     let (app, client_id, secret) = sanne_and_a_client().await;
-    let (tokens, rotated) = login_and_first_refresh(&app, &client_id, &secret).await;
-    let first = tokens["refresh_token"].as_str().unwrap();
-    let refresh_with_first = [("grant_type", "refresh_token"), ("refresh_token", first)];
-    let newest_access = rotated["access_token"].as_str().unwrap().to_owned();
-    assert_eq!(userinfo_status(&app, &newest_access).await, 200);
+    let (access, refresh) = login_and_two_refreshes(&app, &client_id, &secret).await;
+    for token in &access {
+        assert_eq!(userinfo_status(&app, token).await, 200);
+    }
 
     // The first token again: a thief's copy, or the member's after the thief.
-    let (status, body) = exchange(&app, &client_id, Some(&secret), &refresh_with_first).await;
+    let reuse = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh[0].as_str()),
+    ];
+    let (status, body) = exchange(&app, &client_id, Some(&secret), &reuse).await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
-    let why = "the access token given with the newest refresh token is revoked";
-    assert_access_token_ended(&app, &client_id, &secret, &newest_access, why).await;
+    for token in &access {
+        let why = "every access token of the login is revoked, the code's and each refresh's";
+        assert_access_token_ended(&app, &client_id, &secret, token, why).await;
+    }
     app.stop().await;
 }
 
@@ -866,19 +893,37 @@ async fn a_refresh_token_that_was_never_issued_ends_nothing_even_with_a_live_fam
 }
 
 #[tokio::test]
-async fn revoking_a_refresh_token_also_ends_the_access_tokens_given_with_it_and_its_code() {
+async fn revoking_a_refresh_token_also_ends_every_access_token_of_its_login() {
     let (app, client_id, secret) = sanne_and_a_client().await;
-    let (tokens, rotated) = login_and_first_refresh(&app, &client_id, &secret).await;
-    let from_code = tokens["access_token"].as_str().unwrap().to_owned();
-    let newest_access = rotated["access_token"].as_str().unwrap().to_owned();
-    let newest_refresh = rotated["refresh_token"].as_str().unwrap();
-    assert_eq!(userinfo_status(&app, &newest_access).await, 200);
+    let (access, refresh) = login_and_two_refreshes(&app, &client_id, &secret).await;
+    assert_eq!(userinfo_status(&app, &access[2]).await, 200);
 
-    revoke(&app, &client_id, &secret, newest_refresh).await;
-    for access in [&newest_access, &from_code] {
-        let why = "revoked with the refresh token";
-        assert_access_token_ended(&app, &client_id, &secret, access, why).await;
+    revoke(&app, &client_id, &secret, &refresh[2]).await;
+    for token in &access {
+        let why = "revoked with the refresh token: the code's, and each refresh's";
+        assert_access_token_ended(&app, &client_id, &secret, token, why).await;
     }
+    app.stop().await;
+}
+
+/// Revoking one access token ends that one only: the login's other tokens
+/// live on (RFC 7009 §2.1 leaves the rest to the server).
+#[tokio::test]
+async fn revoking_an_access_token_ends_that_one_only() {
+    let (app, client_id, secret) = sanne_and_a_client().await;
+    let (access, refresh) = login_and_two_refreshes(&app, &client_id, &secret).await;
+    revoke(&app, &client_id, &secret, &access[1]).await;
+    let why = "revoked at /revoke";
+    assert_access_token_ended(&app, &client_id, &secret, &access[1], why).await;
+    for token in [&access[0], &access[2]] {
+        assert_eq!(userinfo_status(&app, token).await, 200);
+    }
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh[2].as_str()),
+    ];
+    let (status, body) = exchange(&app, &client_id, Some(&secret), &form).await;
+    assert_eq!(status, 200, "the refresh token lives on: {body}");
     app.stop().await;
 }
 
@@ -2781,6 +2826,12 @@ async fn a_link_to_logout_asks_first_and_logging_out_revokes_the_sessions_tokens
     let first_refresh = tokens["refresh_token"].as_str().unwrap();
     let refresh = [("grant_type", "refresh_token"), ("refresh_token", first_refresh)];
     let (_, rotated) = exchange(&app, &client_id, Some(&secret), &refresh).await;
+    let from_first_refresh = rotated["access_token"].as_str().unwrap().to_owned();
+    let refresh = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", rotated["refresh_token"].as_str().unwrap()),
+    ];
+    let (_, rotated) = exchange(&app, &client_id, Some(&secret), &refresh).await;
     let refresh_token = rotated["refresh_token"].as_str().unwrap().to_owned();
     let newest_access = rotated["access_token"].as_str().unwrap().to_owned();
     let still_signed_in = |browser: &reqwest::Client| {
@@ -2825,7 +2876,7 @@ async fn a_link_to_logout_asks_first_and_logging_out_revokes_the_sessions_tokens
     let answered = press_log_out(&app, &browser).await;
     assert!(answered.text().await.unwrap().contains("Tot de volgende keer"));
     assert!(!still_signed_in(&browser).await);
-    for access in [&newest_access, &from_code] {
+    for access in [&newest_access, &from_first_refresh, &from_code] {
         let why = "given in the session that ended";
         assert_access_token_ended(&app, &client_id, &secret, access, why).await;
     }

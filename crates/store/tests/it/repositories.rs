@@ -1634,7 +1634,19 @@ mod housekeeping {
             "{swept:?}"
         );
         assert_eq!(swept.total(), 2, "{swept:?}");
-        assert!(grants.is_access_token_revoked("jti-new").await.unwrap());
+        assert!(grants.is_any_access_token_revoked(&["jti-new"]).await.unwrap());
+        assert!(
+            grants
+                .is_any_access_token_revoked(&["grant-never-revoked", "jti-new"])
+                .await
+                .unwrap()
+        );
+        assert!(
+            !grants
+                .is_any_access_token_revoked(&["jti-old", "grant-never-revoked"])
+                .await
+                .unwrap()
+        );
 
         // A day on: the session ended a day ago without live tokens, the
         // family revoked a day ago and the throttle counter go. A session
@@ -1776,7 +1788,7 @@ mod refresh_rotation {
     use si_domain::AccountStatus;
     use si_store::{
         Clock, FixedClock, Repositories, Store,
-        grants::{RefreshGrant, RefreshUse, Rotation},
+        grants::{RefreshGrant, RefreshUse, RevokedGrants, Rotation},
         time,
     };
 
@@ -1798,13 +1810,24 @@ mod refresh_rotation {
             client_id: "ebooks".to_owned(),
             account: account.id,
             session_digest: None,
-            code_digest: None,
+            code_digest: Some("the-code".to_owned()),
             scope: "openid".to_owned(),
             auth_time: clock.now(),
             expires_at: clock.now() + time::Duration::days(30),
         };
         store.grants().start_family(&grant).await.unwrap();
         (store, clock, account.id, database)
+    }
+
+    /// A reuse of family `fam` once `newest` was its current token: its
+    /// access tokens are named by that token and by the family's code.
+    fn reused_after(newest: &str) -> RefreshUse {
+        RefreshUse::Reused {
+            revoked: RevokedGrants {
+                newest_refresh_digests: vec![newest.to_owned()],
+                code_digests: vec!["the-code".to_owned()],
+            },
+        }
     }
 
     /// Presenting `presented` of family `fam` as `client`, to be replaced by `successor`.
@@ -1842,9 +1865,7 @@ mod refresh_rotation {
         let winner = grant.token_digest.clone();
         assert_eq!(
             grants.refuse_refresh("fam", "first", "ebooks").await.unwrap(),
-            RefreshUse::Reused {
-                newest_digest: winner.clone()
-            }
+            reused_after(&winner)
         );
         assert_eq!(
             store
@@ -1881,12 +1902,7 @@ mod refresh_rotation {
         // The reuse has read the family and waits for the row (or writer).
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
         rotation.commit().await.unwrap();
-        assert_eq!(
-            reuse.await.unwrap().unwrap(),
-            RefreshUse::Reused {
-                newest_digest: "second".to_owned()
-            }
-        );
+        assert_eq!(reuse.await.unwrap().unwrap(), reused_after("second"));
         let revoked = store.grants().revoke_family("fam", "ebooks").await.unwrap();
         assert_eq!(revoked, None, "the reuse revoked it");
     }
