@@ -220,7 +220,8 @@ fn decode(encoded: &str) -> Option<String> {
 /// A query that does not read as a request: a parameter given twice (RFC
 /// 6749 3.1) or of the wrong kind. When its client and redirect URI are each
 /// given once and valid, the client hears `invalid_request` (RFC 6749
-/// 4.1.2.1); otherwise the member gets the page.
+/// 4.1.2.1), with its `state`; otherwise, or when no one `state` can go
+/// back as it came, the member gets the page.
 pub(super) async fn unreadable(state: &AppState, language: Language, query: &str) -> Response {
     let pairs = exact_pairs(query);
     let once = |name: &str| {
@@ -230,14 +231,20 @@ pub(super) async fn unreadable(state: &AppState, language: Language, query: &str
             _ => None,
         }
     };
-    let refusal = match client_and_redirect(state, once("client_id"), once("redirect_uri")).await {
-        Some((_, redirect_uri)) => Refusal::Redirect {
+    let names_state = query.split('&').any(|part| {
+        let name = part.split_once('=').map_or(part, |(name, _)| name);
+        decode(name).as_deref() == Some("state")
+    });
+    let client_state = once("state");
+    let redirect = client_and_redirect(state, once("client_id"), once("redirect_uri")).await;
+    let refusal = match redirect {
+        Some((_, redirect_uri)) if client_state.is_some() || !names_state => Refusal::Redirect {
             redirect_uri,
-            state: once("state").filter(|s| s.len() <= MAX_STATE).map(str::to_owned),
+            state: client_state.map(str::to_owned),
             error: "invalid_request",
             description: "a parameter is given twice, is not UTF-8, or cannot be read",
         },
-        None => Refusal::Page,
+        _ => Refusal::Page,
     };
     refuse(state, language, refusal)
 }
@@ -352,9 +359,10 @@ pub async fn validate(state: &AppState, request: AuthorizationRequest) -> Result
     )
     .await
     .ok_or(Refusal::Page)?;
+    // RFC 6749 4.1.2.1: `state` goes back as it came, too long or not.
     let back = |error, description| Refusal::Redirect {
         redirect_uri: redirect_uri.clone(),
-        state: request.state.clone().filter(|s| s.len() <= MAX_STATE),
+        state: request.state.clone(),
         error,
         description,
     };

@@ -379,6 +379,12 @@ async fn other_errors_go_back_to_the_client_with_state_and_issuer() {
     let location = posted.headers()["location"].to_str().unwrap();
     assert!(location.starts_with(REDIRECT_URI), "{location}");
     assert_eq!(query_value(location, "error").as_deref(), Some("invalid_request"));
+    // A state given twice cannot go back as it came: the member gets the
+    // page, as for a wrong redirect URI.
+    let url = format!("{}&state=other", authorize_url(&app, &public_id, &pkce));
+    let response = app.client.get(&url).send().await.unwrap();
+    assert_eq!(response.status(), 400, "{url}");
+    assert!(response.headers().get("location").is_none(), "{url}");
     // A nonce that is not UTF-8 cannot come back unchanged in the ID token.
     let not_text = (
         format!("{}&nonce=n%FF", authorize_url(&app, &public_id, &pkce)).replace("&nonce=n-456", ""),
@@ -401,7 +407,7 @@ async fn other_errors_go_back_to_the_client_with_state_and_issuer() {
 
 /// Some frameworks keep their own data, encrypted, in `state`: it comes
 /// back whole through the login page. Past 2,048 characters it is refused,
-/// and not sent back.
+/// and comes back with the error all the same (RFC 6749 4.1.2.1).
 #[tokio::test]
 async fn a_long_state_comes_back_whole_and_one_too_long_is_refused() {
     let app = spawn_app().await;
@@ -426,7 +432,7 @@ async fn a_long_state_comes_back_whole_and_one_too_long_is_refused() {
         .unwrap();
     let back = response.headers()["location"].to_str().unwrap();
     assert_eq!(query_value(back, "error").as_deref(), Some("invalid_request"));
-    assert_eq!(query_value(back, "state"), None);
+    assert_eq!(query_value(back, "state"), Some(too_long));
     app.stop().await;
 }
 
@@ -1372,14 +1378,14 @@ async fn sanne_at_the_login_page() -> (TestApp, reqwest::Client, LoginForm) {
     (app, browser, login)
 }
 
-/// The login form's hidden request, edited to give `state` twice, reads as
-/// no request at all; it must not log the member in to our own account
-/// page instead of answering the website.
+/// The login form's hidden request, edited to give a parameter twice,
+/// reads as no request at all; it must not log the member in to our own
+/// account page instead of answering the website.
 #[tokio::test]
 async fn a_login_form_whose_carried_request_was_edited_answers_the_website_with_an_error() {
     let (app, browser, login) = sanne_at_the_login_page().await;
     let mut form = login.filled("sanne", PASSWORD);
-    form[1].1.push_str("&state=another");
+    form[1].1.push_str("&nonce=another");
     let response = browser.post(app.url("/login")).form(&form).send().await.unwrap();
     assert_eq!(response.status(), 303);
     let location = response.headers()["location"].to_str().unwrap().to_owned();
@@ -1389,11 +1395,7 @@ async fn a_login_form_whose_carried_request_was_edited_answers_the_website_with_
         Some("invalid_request")
     );
     assert_eq!(query_value(&location, "code"), None);
-    assert_eq!(
-        query_value(&location, "state"),
-        None,
-        "which of the two is not ours to pick"
-    );
+    assert_eq!(query_value(&location, "state").as_deref(), Some("st-123"));
 
     // No session began: the account page still asks for a login.
     let account = browser.get(app.url("/account")).send().await.unwrap();
@@ -1405,12 +1407,15 @@ async fn a_login_form_whose_carried_request_was_edited_answers_the_website_with_
             .starts_with("/login")
     );
 
-    // Edited past the client's name, it gets the page, not a redirect.
-    let mut form = login.filled("sanne", PASSWORD);
-    form[1].1.push_str("&client_id=another");
-    let response = browser.post(app.url("/login")).form(&form).send().await.unwrap();
-    assert_eq!(response.status(), 400);
-    assert!(response.text().await.unwrap().contains("<html lang=\"nl\">"));
+    // Edited in the client's name, or in its state, which then cannot go
+    // back as it came: the page, not a redirect.
+    for edit in ["&client_id=another", "&state=another"] {
+        let mut form = login.filled("sanne", PASSWORD);
+        form[1].1.push_str(edit);
+        let response = browser.post(app.url("/login")).form(&form).send().await.unwrap();
+        assert_eq!(response.status(), 400, "{edit}");
+        assert!(response.text().await.unwrap().contains("<html lang=\"nl\">"));
+    }
     app.stop().await;
 }
 
@@ -2015,11 +2020,11 @@ async fn a_state_that_is_not_utf8_is_refused_never_sent_back_changed() {
     let (client_id, _) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Rs256).await;
     let url = authorize_url(&app, &client_id, &[]).replace("state=st-123", "state=ab%FFcd");
     let response = app.client.get(&url).send().await.unwrap();
-    assert_eq!(response.status(), 303);
-    let location = response.headers()["location"].to_str().unwrap();
-    assert!(location.starts_with(REDIRECT_URI), "{location}");
-    assert_eq!(query_value(location, "error").as_deref(), Some("invalid_request"));
-    assert_eq!(query_value(location, "state"), None, "{location}");
+    // An error must go back with the state as it came (RFC 6749 4.1.2.1),
+    // and this one cannot: the member gets the page, as for a wrong
+    // redirect URI.
+    assert_eq!(response.status(), 400);
+    assert!(response.headers().get("location").is_none());
     // A value that never comes back to the client may be in any encoding.
     let url = format!("{}&login_hint=Jos%E9", authorize_url(&app, &client_id, &[]));
     let response = app.client.get(&url).send().await.unwrap();
