@@ -4,7 +4,7 @@
 //! them, `DD-MM-YYYY` too; and the earliest birth date taken.
 
 use time::{
-    Date,
+    Date, Month,
     macros::{date, format_description},
 };
 
@@ -22,13 +22,20 @@ pub fn parse_date(text: &str) -> Option<Date> {
 }
 
 /// A date as desk staff type it: `DD-MM-YYYY`, as the desk's screens show
-/// dates, or `YYYY-MM-DD`; where the four-digit year stands tells which.
+/// dates (a day or month of one digit too: `1-2-1980`), or `YYYY-MM-DD`;
+/// where the four-digit year stands tells which.
 pub fn parse_typed_date(text: &str) -> Option<Date> {
     let text = text.trim();
-    if !digits_and_dashes_at(text, [2, 5]) {
-        return parse_date(text);
+    let digits = |part: &str, most: usize| {
+        (1..=most).contains(&part.len()) && part.bytes().all(|byte| byte.is_ascii_digit())
+    };
+    match text.split('-').collect::<Vec<_>>()[..] {
+        [day, month, year] if digits(day, 2) && digits(month, 2) && year.len() == 4 && digits(year, 4) => {
+            let month = Month::try_from(month.parse::<u8>().ok()?).ok()?;
+            Date::from_calendar_date(year.parse().ok()?, month, day.parse().ok()?).ok()
+        }
+        _ => parse_date(text),
     }
-    Date::parse(text, format_description!("[day]-[month]-[year]")).ok()
 }
 
 /// Ten ASCII characters: dashes at `dashes`, digits elsewhere.
@@ -70,9 +77,15 @@ mod tests {
         assert_eq!(parse_typed_date(" 03-03-2015 "), Some(date!(2015 - 03 - 03)));
         assert_eq!(parse_typed_date("2015-03-03"), Some(date!(2015 - 03 - 03)));
         assert_eq!(parse_typed_date("29-02-1980"), Some(date!(1980 - 02 - 29)));
+        assert_eq!(parse_typed_date("1-2-1980"), Some(date!(1980 - 02 - 01)));
+        assert_eq!(parse_typed_date("3-03-2015"), Some(date!(2015 - 03 - 03)));
         for refused in [
             "29-02-1981",
-            "3-3-2015",
+            "003-3-2015",
+            "3-3-02015",
+            "+3-3-2015",
+            "3--2015",
+            "0-3-2015",
             "03/03/2015",
             "03-03-15",
             "13-13-2015",

@@ -793,7 +793,7 @@ async fn change_registration_email(
     caller.respond(&desk, StatusCode::OK, result)
 }
 
-/// "Herstel e-mailadres resetten": the registration's e-mail address becomes
+/// "Herstel-e-mailadres resetten": the registration's e-mail address becomes
 /// the account's recovery address once the member follows the link mailed to
 /// it; the old address gets a notice. Ask the desk's confirmation question first.
 #[utoipa::path(

@@ -833,7 +833,7 @@ struct Outcome {
 /// The member page's questions, answered "Ja" or "Nee" before the action.
 #[derive(Clone, Copy, PartialEq)]
 enum Question {
-    /// The guide's question before "Herstel e-mailadres resetten".
+    /// The guide's question before "Herstel-e-mailadres resetten".
     RecoveryEmail,
     /// Before a link made by mistake is undone.
     Unlink,

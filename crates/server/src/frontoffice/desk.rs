@@ -1004,7 +1004,7 @@ impl<'a> Desk<'a> {
 
     /// A new e-mail address in the library system (none clears it). Only the
     /// registration's changes: the account's recovery address follows when
-    /// the desk resets it ("Herstel e-mailadres resetten"), unless the account
+    /// the desk resets it ("Herstel-e-mailadres resetten"), unless the account
     /// still waits for its confirmation, which then goes to the new address.
     pub async fn change_registration_email(
         &self,
@@ -1066,7 +1066,7 @@ impl<'a> Desk<'a> {
         Ok(self.view(&changed, account.as_ref()))
     }
 
-    /// "Herstel e-mailadres resetten": the registration's address becomes the
+    /// "Herstel-e-mailadres resetten": the registration's address becomes the
     /// recovery address once the member follows the link mailed to it; the
     /// old address is told.
     pub async fn reset_recovery_email(&self, card: &CardNumber) -> Result<RecoveryReset, DeskError> {

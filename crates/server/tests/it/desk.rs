@@ -2035,7 +2035,7 @@ async fn a_refused_member_page_action_says_why_in_its_status() {
     assert_eq!(email, Some("piet@example.nl"), "unchanged");
 }
 
-/// "Herstel e-mailadres resetten" for a registration without an e-mail
+/// "Herstel-e-mailadres resetten" for a registration without an e-mail
 /// address: the page says at once that there is none, instead of asking
 /// whether to use an empty address.
 #[tokio::test]
@@ -2443,6 +2443,44 @@ async fn a_console_registration_posted_twice_registers_once() {
 
 /// Staff type a birth date as the desk's screens show one, day first; a
 /// day the calendar does not have is refused at the field, nothing stored.
+/// A library the operator has not given a branch yet: the console says
+/// what is missing and who adds it, instead of a form no one can complete.
+#[tokio::test]
+async fn the_console_says_a_library_without_a_branch_cannot_register_yet() {
+    let app = spawn_app().await;
+    let groningen = LibraryCode::parse("GRO01").unwrap();
+    app.store
+        .catalogue()
+        .create_library(&groningen, &DisplayName::parse("Bibliotheek Groningen").unwrap())
+        .await
+        .unwrap();
+    crate::desk_browser::staff(&app, &["GRO01"]).await;
+    let staff_browser = browser();
+    log_in_through(
+        &app,
+        &staff_browser,
+        &app.url("/frontoffice"),
+        "balie.anna",
+        PASSWORD,
+    )
+    .await;
+    let page = fetch(&staff_browser, &app.url("/frontoffice/GRO01/register")).await;
+    assert!(
+        page.contains("Bij deze bibliotheek kun je nog niemand inschrijven: er is nog geen vestiging"),
+        "{page}"
+    );
+    assert!(
+        !page.contains(r#"id="card_number""#),
+        "no form to fill in: {page}"
+    );
+
+    // Once the operator added a branch and a subscription, the form is there.
+    let (_, _, _) = library(&app.store, "GRO01", "Bibliotheek Groningen").await;
+    let page = fetch(&staff_browser, &app.url("/frontoffice/GRO01/register")).await;
+    assert!(page.contains(r#"id="card_number""#), "{page}");
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn the_console_takes_a_birth_date_typed_day_first() {
     let app = spawn_app().await;

@@ -285,7 +285,7 @@ async fn desk_staff_register_a_new_member_and_link_one_who_moved() {
     expect_text(driver, "dl.facts", "sanne.nu@example.nl", false).await;
 
     driver
-        .find(By::LinkText("Herstel e-mailadres resetten"))
+        .find(By::LinkText("Herstel-e-mailadres resetten"))
         .await
         .unwrap()
         .click()
