@@ -12,7 +12,7 @@ use askama_web::WebTemplate;
 use axum::{
     Router,
     extract::{FromRequestParts, Path, State},
-    http::{HeaderMap, StatusCode, request::Parts},
+    http::{HeaderMap, Method, StatusCode, request::Parts},
     response::{IntoResponse, Redirect, Response},
     routing::get,
 };
@@ -38,7 +38,7 @@ use crate::{
         error::{PageError, PageErrorKind, other},
         i18n::{Language, LinkedText},
     },
-    oidc::session,
+    oidc::{login::SESSION_ENDED_PATH, session},
 };
 
 pub const FRONTOFFICE_PATH: &str = "/frontoffice";
@@ -92,11 +92,16 @@ impl FromRequestParts<AppState> for AtDesk {
             .await
             .map_err(IntoResponse::into_response)?
         else {
+            // A form sent after the session ended: the login says what
+            // was lost and leads back to the form's page.
+            if parts.method == Method::POST {
+                return Err(to_login(parts.uri.path(), FormLost::Yes));
+            }
             let path = match &code {
                 Some(code) => format!("{FRONTOFFICE_PATH}/{code}"),
                 None => FRONTOFFICE_PATH.to_owned(),
             };
-            return Err(to_login(&path));
+            return Err(to_login(&path, FormLost::No));
         };
         let libraries = state
             .store
@@ -129,9 +134,20 @@ async fn signed_in(
         .map_err(internal)
 }
 
-fn to_login(next: &str) -> Response {
+/// Whether a request that finds no session sent a form, whose content
+/// is then lost.
+enum FormLost {
+    Yes,
+    No,
+}
+
+fn to_login(next: &str, form_lost: FormLost) -> Response {
     let query = serde_urlencoded::to_string([("next", next)]).unwrap_or_default();
-    Redirect::to(&format!("/login?{query}")).into_response()
+    match form_lost {
+        FormLost::Yes => Redirect::to(&format!("{SESSION_ENDED_PATH}&{query}")),
+        FormLost::No => Redirect::to(&format!("/login?{query}")),
+    }
+    .into_response()
 }
 
 #[derive(Template, WebTemplate)]
@@ -164,7 +180,7 @@ pub async fn choose(
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
     let Some(account) = signed_in(&state, language, &headers).await? else {
-        return Ok(to_login(FRONTOFFICE_PATH));
+        return Ok(to_login(FRONTOFFICE_PATH, FormLost::No));
     };
     let libraries = state
         .store

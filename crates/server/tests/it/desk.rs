@@ -2443,6 +2443,65 @@ async fn a_console_registration_posted_twice_registers_once() {
 
 /// Staff type a birth date as the desk's screens show one, day first; a
 /// day the calendar does not have is refused at the field, nothing stored.
+/// A registration sent after the staff member's session ended (logged out
+/// in another tab, or idle too long): the login says the form was not kept,
+/// and leads back to the form.
+#[tokio::test]
+async fn a_form_sent_after_the_desk_session_ended_says_so_and_leads_back_to_it() {
+    let app = spawn_app().await;
+    let (staff_browser, page) = staff_at_the_register_page(&app, "DRE01", "Biblionet Drenthe").await;
+    let logout = [
+        ("csrf", hidden_field(&page, "csrf")),
+        ("desk", hidden_field(&page, "desk")),
+    ];
+    staff_browser
+        .post(app.url("/logout"))
+        .form(&logout)
+        .send()
+        .await
+        .unwrap();
+
+    let sent = register_at_drenthe(
+        &app,
+        &staff_browser,
+        &filled_in(&page, "20000011111111", "Piet Jansen"),
+    )
+    .await;
+    assert_eq!(sent.status(), 303);
+    let login = sent.headers()["location"].to_str().unwrap().to_owned();
+    let login_page = fetch(&staff_browser, app.url(&login)).await;
+    assert!(
+        login_page.contains("Wat je net had ingevuld, is niet opgeslagen."),
+        "{login_page}"
+    );
+    let registered = app
+        .store
+        .memberships()
+        .of_library(&drenthe(&app).await)
+        .await
+        .unwrap();
+    assert!(
+        !registered.iter().any(|m| m.member_name.as_str() == "Piet Jansen"),
+        "nothing registered without a session"
+    );
+
+    let form = [
+        ("csrf", hidden_field(&login_page, "csrf")),
+        ("request", hidden_field(&login_page, "request")),
+        ("username", "balie.anna".to_owned()),
+        ("password", PASSWORD.to_owned()),
+    ];
+    let back = staff_browser
+        .post(app.url("/login"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(back.status(), 303);
+    assert_eq!(back.headers()["location"], "/frontoffice/DRE01/register");
+    app.stop().await;
+}
+
 /// A library the operator has not given a branch yet: the console says
 /// what is missing and who adds it, instead of a form no one can complete.
 #[tokio::test]
