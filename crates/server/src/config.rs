@@ -446,6 +446,15 @@ impl Config {
                 "invalid configuration value for hashing.concurrency (SI_HASHING__CONCURRENCY): at most {MOST_HASHES_AT_ONCE}, or 0 for one per CPU"
             )));
         }
+        // Refused here, before a database is created or migrated for a
+        // node that could not open its keys.
+        if let Some(key) = &self.oidc.key_encryption_key
+            && crate::oidc::keys::SealingKey::from_base64(key).is_err()
+        {
+            return Err(ConfigError(
+                "invalid configuration value for oidc.key_encryption_key (SI_OIDC__KEY_ENCRYPTION_KEY): base64 of exactly 32 bytes, for example the output of `openssl rand -base64 32`".to_owned(),
+            ));
+        }
         if self.hashing.failed_login_ms > 10_000 {
             return Err(ConfigError(
                 "invalid configuration value for hashing.failed_login_ms (SI_HASHING__FAILED_LOGIN_MS): at most 10000 (10 s)".to_owned(),

@@ -51,6 +51,12 @@ fn a_bad_value_stops_start_up_with_one_line_naming_the_key() {
         ("SI_HASHING__MEMORY_KIB", "lots", "SI_HASHING__MEMORY_KIB"),
         ("SI_HASHING__ITERATIONS", "0", "SI_HASHING"),
         ("SI_HASHING__CONCURRENCY", "5000", "SI_HASHING__CONCURRENCY"),
+        // Its database would be made before the key was found wanting.
+        (
+            "SI_OIDC__KEY_ENCRYPTION_KEY",
+            "abc",
+            "SI_OIDC__KEY_ENCRYPTION_KEY",
+        ),
         (
             "SI_HASHING__FAILED_LOGIN_MS",
             "60000",
