@@ -67,6 +67,11 @@ impl Browser {
         for arg in &args {
             capabilities.add_arg(arg).expect("chrome argument");
         }
+        // chromedriver turns the back-forward cache off; a member's browser
+        // has it, and shows a page again from it on Back.
+        capabilities
+            .add_experimental_option("excludeSwitches", ["disable-back-forward-cache"])
+            .expect("chrome switches");
         // Chrome keeps a window at least 500 pixels wide: a phone's narrower
         // screen (WCAG 1.4.10 reflows at 320 CSS px) has to be emulated.
         if width < 500 {
@@ -460,6 +465,8 @@ async fn a_new_member_confirms_changes_the_username_and_logs_out() {
     );
     browser.assert_accessible("account page with an error").await;
 
+    driver.goto(app.url("/account")).await.unwrap();
+    browser.expect_heading("Mijn inlogaccount").await;
     driver
         .find(By::Css("form[action='/logout'] button"))
         .await
@@ -467,6 +474,12 @@ async fn a_new_member_confirms_changes_the_username_and_logs_out() {
         .click()
         .await
         .unwrap();
+    browser.expect_heading("Tot de volgende keer").await;
+    // Back, as the next person at a library's computer might press it:
+    // the account page does not come back from the browser's cache.
+    driver.back().await.unwrap();
+    browser.expect_heading("Inloggen").await;
+    driver.goto(app.url("/logout")).await.unwrap();
     browser.expect_heading("Tot de volgende keer").await;
     driver
         .find(By::LinkText("Terug naar de loginpagina"))
