@@ -537,7 +537,10 @@ fn is_quoted_source(line: &str) -> bool {
 /// program's types (`u32`, `struct HashingConfig`).
 fn expected_in_plain_words(expected: &str, key: &str) -> String {
     match expected {
-        "u8" | "u16" | "u32" | "u64" | "usize" => "a whole number, 0 or more".to_owned(),
+        "u8" => format!("a whole number from 0 to {}", u8::MAX),
+        "u16" => format!("a whole number from 0 to {}", u16::MAX),
+        "u32" => format!("a whole number from 0 to {}", u32::MAX),
+        "u64" | "usize" => format!("a whole number from 0 to {}", u64::MAX),
         "i8" | "i16" | "i32" | "i64" | "isize" => "a whole number".to_owned(),
         "f32" | "f64" => "a number".to_owned(),
         "socket address" => "an address with a port, such as \"0.0.0.0:8080\"".to_owned(),

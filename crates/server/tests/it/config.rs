@@ -136,9 +136,17 @@ fn a_toml_file_is_read_and_typos_in_it_are_named() {
         ("hashing = 5\n", "hashing (SI_HASHING, from TOML file"),
         (
             "[hashing]\nmemory_kib = \"lots\"\n",
-            "expected a whole number, 0 or more",
+            "expected a whole number from 0 to 4294967295",
         ),
-        ("[mail]\nconcurrency = -1\n", "expected a whole number, 0 or more"),
+        (
+            "[mail]\nconcurrency = -1\n",
+            "expected a whole number from 0 to 4294967295",
+        ),
+        // Past the largest it takes, the message says where that is.
+        (
+            "[oidc]\nsession_hours = 999999999999\n",
+            "`999999999999`, expected a whole number from 0 to 4294967295",
+        ),
     ] {
         std::fs::write(&file, toml).unwrap();
         let message = Config::load(Some(&file)).unwrap_err().to_string();
