@@ -122,13 +122,21 @@ impl DeskError {
     /// A link refused because the username names no account, or one of
     /// another birth date: what someone guessing a birth date would get.
     fn is_wrong_guess(&self) -> bool {
+        matches!(
+            self.field_code("username"),
+            Some("account_not_found" | "account_of_another_birth_date")
+        )
+    }
+
+    /// The code of the error of `field`, when the input was refused for it.
+    fn field_code(&self, field: &str) -> Option<&'static str> {
         let DeskError::Invalid(fields) = self else {
-            return false;
+            return None;
         };
-        fields.iter().any(|field| {
-            field.field == "username"
-                && matches!(field.code, "account_not_found" | "account_of_another_birth_date")
-        })
+        fields
+            .iter()
+            .find(|error| error.field == field)
+            .map(|error| error.code)
     }
 
     /// The message for people, in `language`.
@@ -763,17 +771,42 @@ impl<'a> Desk<'a> {
             .charge(&subject, &Self::LINK_POLICY)
             .await?;
         if blocked.is_some() {
+            self.audit_refused_link(username, "link_attempts_wait").await;
             return Err(DeskError::LinkAttemptsWait);
         }
         let result = attempt.await;
-        if !matches!(&result, Err(error) if error.is_wrong_guess()) {
-            let writer = self.state.store.as_writer().await;
-            if let Err(error) = writer.throttle().refund(&subject, &Self::LINK_POLICY).await {
-                // The attempt's own answer stands; the count is forgiven in time.
-                tracing::warn!(%error, "a link attempt's count was not given back");
+        match &result {
+            Err(error) if error.is_wrong_guess() => {
+                let reason = error.field_code("username").unwrap_or_default();
+                self.audit_refused_link(username, reason).await;
+            }
+            _ => {
+                let writer = self.state.store.as_writer().await;
+                if let Err(error) = writer.throttle().refund(&subject, &Self::LINK_POLICY).await {
+                    // The attempt's own answer stands; the count is forgiven in time.
+                    tracing::warn!(%error, "a link attempt's count was not given back");
+                }
             }
         }
         result
+    }
+
+    /// A link refused as a guess, or held back after guesses, in the audit
+    /// log: an operator sees who tries accounts by username and birth date.
+    async fn audit_refused_link(&self, username: &Username, reason: &str) {
+        let writer = self.state.store.as_writer().await;
+        let detail = json!({ "username": username.as_str(), "reason": reason });
+        let recorded = async {
+            // Under the account too, when there is one, so that its owner's
+            // entries show who tried it.
+            let account = writer.accounts().by_username(username).await?;
+            self.audit(&writer, "link_refused", account.as_ref(), detail)
+                .await
+        };
+        if let Err(error) = recorded.await {
+            // The refusal stands; only its record is missing, and said so.
+            tracing::warn!(%error, "a refused link was not written to the audit log");
+        }
     }
 
     /// The account's owner hears that this library now uses the account.

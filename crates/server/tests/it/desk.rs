@@ -8,7 +8,7 @@ use si_domain::{
     AccountStatus, AgeRange, DisplayName, Email, LibraryCode, Money, SubscriptionCode, SubscriptionTerms,
     TariffCode, Username,
 };
-use si_store::{Repositories, catalogue::NewSubscriptionType};
+use si_store::{Repositories, audit::AuditFilter, catalogue::NewSubscriptionType};
 use single_identity::oidc::clients::{
     ClientId, ClientKind, ClientRegistration, GrantType, IdTokenAlgorithm, Scope, register as register_client,
 };
@@ -1569,6 +1569,40 @@ async fn a_username_alone_links_no_one_elses_account_to_another_library() {
     let waits = call(&app, &token, "POST", "/api/v1/memberships", Some(&right)).await;
     assert_eq!(waits.status, 429, "{:?}", waits.body);
     assert_eq!(waits.body["code"], "link_attempts_wait");
+
+    // Each refusal is in the library's audit log, with the username tried.
+    let audit = call(&app, &token, "GET", "/api/v1/audit?limit=20", None).await;
+    let refused: Vec<(&str, &str)> = audit
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|entry| entry["action"] == "link_refused")
+        .map(|entry| {
+            (
+                entry["detail"]["username"].as_str().unwrap(),
+                entry["detail"]["reason"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let mut expected = vec![("Sanne_2015", "link_attempts_wait")];
+    expected.extend([("Sanne_2015", "account_of_another_birth_date"); 5]);
+    assert_eq!(refused, expected);
+    // Also among the entries about her account.
+    let hers = app
+        .store
+        .audit()
+        .list(AuditFilter {
+            library: None,
+            account: Some(&sanne.id),
+            limit: 20,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        hers.iter().filter(|entry| entry.action == "link_refused").count(),
+        6
+    );
 }
 
 #[tokio::test]
