@@ -936,16 +936,22 @@ async fn member_page(
             .map(|d| language.date(d))
             .unwrap_or_default()
     };
-    // Without an address in the registration there is nothing to ask about:
-    // the page says so at once, as answering "Ja" would.
-    let outcome = if outcome.asking == Some(Question::RecoveryEmail) && membership.email.is_none() {
-        let no_address = DeskError::NoRegistrationEmail;
-        Outcome {
-            refused: Some((refusal_status(&no_address), refusal(&desk, language, &no_address))),
+    // A reset that "Ja" could not do (no address in the registration, or
+    // it is the account's already): the page says so at once, as answering
+    // "Ja" would, instead of asking.
+    let cannot_reset = match (outcome.asking, parse_card(card)) {
+        (Some(Question::RecoveryEmail), Ok(card)) => desk
+            .recovery_reset_refusal(&card)
+            .await
+            .map_err(|error| PageError::internal(language, &error))?,
+        _ => None,
+    };
+    let outcome = match cannot_reset {
+        Some(refused) => Outcome {
+            refused: Some((refusal_status(&refused), refusal(&desk, language, &refused))),
             ..Outcome::default()
-        }
-    } else {
-        outcome
+        },
+        None => outcome,
     };
     let membership_email = membership.email.clone().unwrap_or_default();
     let editing_email = match outcome.email_form {

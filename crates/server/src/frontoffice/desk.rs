@@ -1099,33 +1099,31 @@ impl<'a> Desk<'a> {
         Ok(self.view(&changed, account.as_ref()))
     }
 
+    /// Why "Herstel-e-mailadres resetten" would be refused for this
+    /// registration now, if it would: the desk says so before it asks.
+    pub async fn recovery_reset_refusal(&self, card: &CardNumber) -> Result<Option<DeskError>, DeskError> {
+        let (membership, account) = self.membership_and_account(&self.state.store, card).await?;
+        Ok(recovery_reset_of(&membership, account.as_ref()).err())
+    }
+
     /// "Herstel-e-mailadres resetten": the registration's address becomes the
     /// recovery address once the member follows the link mailed to it; the
     /// old address is told.
     pub async fn reset_recovery_email(&self, card: &CardNumber) -> Result<RecoveryReset, DeskError> {
         let txn = self.state.store.begin().await?;
         let (membership, account) = self.membership_and_account(&txn, card).await?;
-        let account = account.ok_or(DeskError::NoLoginAccount)?;
-        let new = membership.email.ok_or(DeskError::NoRegistrationEmail)?;
-        if account.email.as_ref() == Some(&new) {
-            if account.status == AccountStatus::Pending {
-                return Err(DeskError::AwaitingConfirmation);
-            }
-            if account.email_verified_at.is_some() {
-                return Err(DeskError::AlreadyRecoveryAddress);
-            }
-        }
+        let (account, new) = recovery_reset_of(&membership, account.as_ref())?;
         let notice = Mail::RecoveryEmailReset {
             username: account.username.as_str().to_owned(),
             library_name: self.library.name.as_str().to_owned(),
             new_email_masked: new.masked(),
         };
         let language = Language::from_code(&account.language).unwrap_or_default();
-        selfservice::request_email_change(self.state, &txn, &account, &new, language, notice).await?;
+        selfservice::request_email_change(self.state, &txn, account, new, language, notice).await?;
         self.audit(
             &txn,
             "reset_recovery_email",
-            Some(&account),
+            Some(account),
             json!({ "card_number": card.as_str(), "new_email_masked": new.masked() }),
         )
         .await?;
@@ -1282,4 +1280,25 @@ pub fn parse_mail_language(input: Option<&str>) -> Result<Language, DeskError> {
 /// An idempotency key the desk keeps: 1 to 255 visible ASCII characters.
 pub fn is_idempotency_key(key: &str) -> bool {
     (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// The account whose recovery address the registration's address would
+/// become, and that address; or why it cannot: no account or no address,
+/// or the address is already the account's (waiting for its confirmation,
+/// or confirmed).
+fn recovery_reset_of<'a>(
+    membership: &'a Membership,
+    account: Option<&'a Account>,
+) -> Result<(&'a Account, &'a Email), DeskError> {
+    let account = account.ok_or(DeskError::NoLoginAccount)?;
+    let new = membership.email.as_ref().ok_or(DeskError::NoRegistrationEmail)?;
+    if account.email.as_ref() == Some(new) {
+        if account.status == AccountStatus::Pending {
+            return Err(DeskError::AwaitingConfirmation);
+        }
+        if account.email_verified_at.is_some() {
+            return Err(DeskError::AlreadyRecoveryAddress);
+        }
+    }
+    Ok((account, new))
 }

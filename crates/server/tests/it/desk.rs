@@ -2115,6 +2115,34 @@ async fn resetting_the_recovery_address_without_one_in_the_registration_says_so(
     assert!(!asked.contains(r#"name="answer" value="ja""#), "{asked}");
 }
 
+/// A new account waits for its confirmation at the registration's own
+/// address: "Herstel-e-mailadres resetten" could do nothing, and the page
+/// says why instead of asking "Ja" first.
+#[tokio::test]
+async fn a_reset_that_could_do_nothing_is_explained_not_asked() {
+    let app = spawn_app().await;
+    let (staff_browser, page) = staff_at_the_register_page(&app, "DRE01", "Biblionet Drenthe").await;
+    let registered = register_at_drenthe(
+        &app,
+        &staff_browser,
+        &filled_in(&page, "20000028282828", "Piet Jansen"),
+    )
+    .await;
+    assert_eq!(registered.status(), 201, "{}", registered.text().await.unwrap());
+    let asked = staff_browser
+        .get(app.url("/frontoffice/DRE01/members/20000028282828?ask=recovery-email"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(asked.status(), 409);
+    let asked = asked.text().await.unwrap();
+    assert!(
+        asked.contains("Dit inlogaccount wacht nog op bevestiging"),
+        "{asked}"
+    );
+    assert!(!asked.contains(r#"name="answer" value="ja""#), "{asked}");
+}
+
 /// A member registered at the console with "Nee" changes their mind: the
 /// member page offers "Nieuw inlogaccount genereren" beside linking an
 /// existing account, says where the mail goes, and then shows the account.
