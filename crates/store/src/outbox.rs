@@ -55,6 +55,10 @@ pub struct OutboxStatus {
     pub failed: u64,
     #[serde(with = "time::serde::rfc3339::option")]
     pub oldest_pending_since: Option<OffsetDateTime>,
+    /// The end of the latest lease on a mail being sent: a worker that
+    /// stopped holds its mails until then, and they go again after.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub sending_held_until: Option<OffsetDateTime>,
 }
 
 /// One row as the operator sees it (without its payload).
@@ -201,6 +205,11 @@ impl<'c, C: ConnectionTrait> Outbox<'c, C> {
             .order_by_asc(Column::CreatedAt)
             .one(self.conn)
             .await?;
+        let latest_lease = outbox_mail::Entity::find()
+            .filter(Column::Status.eq(SENDING))
+            .order_by_desc(Column::LeaseUntil)
+            .one(self.conn)
+            .await?;
         Ok(OutboxStatus {
             pending: count(PENDING).await?,
             sending: count(SENDING).await?,
@@ -208,6 +217,10 @@ impl<'c, C: ConnectionTrait> Outbox<'c, C> {
             failed: count(FAILED).await?,
             oldest_pending_since: oldest
                 .map(|row| millis_to_time("queued at", row.created_at))
+                .transpose()?,
+            sending_held_until: latest_lease
+                .and_then(|row| row.lease_until)
+                .map(|until| millis_to_time("leased until", until))
                 .transpose()?,
         })
     }

@@ -46,7 +46,20 @@ pub async fn run(store: Store, config: Config, command: MailCommand) -> anyhow::
                 return Ok(());
             }
             println!("pending  {}", status.pending);
-            println!("sending  {}", status.sending);
+            match status.sending_held_until {
+                // A worker that stopped keeps its mails until its lease ends.
+                Some(until) if until > store.clock().now() => println!(
+                    "sending  {} (held by the workers that took them for {} at most; \
+                     those of a worker that stopped go again after that)",
+                    status.sending,
+                    super::how_long(until - store.clock().now())
+                ),
+                Some(_) => println!(
+                    "sending  {} (their workers' leases ran out: they go at the next run)",
+                    status.sending
+                ),
+                None => println!("sending  {}", status.sending),
+            }
             println!("sent     {}", status.sent);
             println!("failed   {}", status.failed);
             match status.oldest_pending_since {

@@ -421,4 +421,26 @@ async fn mail_status_shows_counts_and_recent_failures() {
         .env("SI_DATABASE_URL", &database.url)
         .args(["mail", "status"]));
     assert!(stdout(&text).contains("failed   1"), "{}", stdout(&text));
+
+    // A worker took the waiting mail on 2024-06-19 and was stopped hard: its
+    // lease has long run out, and the mail goes at the next run.
+    let taken = store
+        .outbox()
+        .claim("stopped-node", 10, std::time::Duration::from_secs(120))
+        .await
+        .unwrap();
+    assert_eq!(taken.len(), 1);
+    let output = run(binary(dir.path())
+        .env("SI_DATABASE_URL", &database.url)
+        .args(["mail", "status", "--json"]));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(json["status"]["sending_held_until"], "2024-06-19T10:02:00Z");
+    let text = run(binary(dir.path())
+        .env("SI_DATABASE_URL", &database.url)
+        .args(["mail", "status"]));
+    assert!(
+        stdout(&text).contains("sending  1 (their workers' leases ran out: they go at the next run)"),
+        "{}",
+        stdout(&text)
+    );
 }

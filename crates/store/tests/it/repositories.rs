@@ -976,7 +976,13 @@ mod outbox {
         };
         let ids: BTreeSet<i64> = first.iter().chain(&second).map(|mail| mail.id).collect();
         assert_eq!((first.len(), second.len(), ids.len()), (10, 10, 20));
-        assert_eq!(store.outbox().status().await.unwrap().sending, 20);
+        let status = store.outbox().status().await.unwrap();
+        assert_eq!(status.sending, 20);
+        assert_eq!(
+            status.sending_held_until,
+            Some(store.clock().now() + time::Duration::seconds(60)),
+            "a stopped worker's mails wait for the end of its lease"
+        );
     }
 
     #[tokio::test]
