@@ -14,7 +14,7 @@ use single_identity::oidc::clients::{
 };
 
 use crate::{
-    interop::{PASSWORD, browser, hidden_field, library, log_in_through, member},
+    interop::{LoginForm, PASSWORD, browser, hidden_field, library, log_in_through, member},
     selfservice::{app_with_mail, confirm_new_address, fetch, link_in, text_of},
     smtp::SmtpServer,
     support::{TestApp, spawn_app, spawn_quiet_app},
@@ -1769,10 +1769,8 @@ async fn drenthe(app: &TestApp) -> si_store::catalogue::Library {
     app.store.catalogue().library(&code).await.unwrap()
 }
 
-/// A desk employee of library `code` logged in to the console: the browser,
-/// and the registration page it opened.
-async fn staff_at_the_register_page(app: &TestApp, code: &str, name: &str) -> (reqwest::Client, String) {
-    desk_library(app, code, name).await;
+/// The browser of a desk employee of library `code`, logged in to the console.
+async fn staff_logged_in(app: &TestApp, code: &str) -> reqwest::Client {
     crate::desk_browser::staff(app, &[code]).await;
     let staff_browser = browser();
     log_in_through(
@@ -1783,6 +1781,14 @@ async fn staff_at_the_register_page(app: &TestApp, code: &str, name: &str) -> (r
         PASSWORD,
     )
     .await;
+    staff_browser
+}
+
+/// A desk employee of library `code` logged in to the console: the browser,
+/// and the registration page it opened.
+async fn staff_at_the_register_page(app: &TestApp, code: &str, name: &str) -> (reqwest::Client, String) {
+    desk_library(app, code, name).await;
+    let staff_browser = staff_logged_in(app, code).await;
     let page = staff_browser
         .get(app.url(&format!("/frontoffice/{code}/register")))
         .send()
@@ -2097,6 +2103,22 @@ async fn resetting_the_recovery_address_without_one_in_the_registration_says_so(
         .unwrap();
     assert_eq!(linked.status(), 200, "{}", linked.text().await.unwrap());
 
+    let asked = reset_told_not_asked(
+        &staff_browser,
+        &member_page,
+        "In de inschrijving staat geen e-mailadres.",
+    )
+    .await;
+    assert!(
+        !asked.contains("uit de inschrijving: ."),
+        "no question with an empty address: {asked}"
+    );
+}
+
+/// "Herstel-e-mailadres resetten" chosen on the member page at
+/// `member_page`: the page `says` why it cannot be done, asks no "Ja",
+/// and is returned.
+async fn reset_told_not_asked(staff_browser: &reqwest::Client, member_page: &str, says: &str) -> String {
     let asked = staff_browser
         .get(format!("{member_page}?ask=recovery-email"))
         .send()
@@ -2104,15 +2126,9 @@ async fn resetting_the_recovery_address_without_one_in_the_registration_says_so(
         .unwrap();
     assert_eq!(asked.status(), 409);
     let asked = asked.text().await.unwrap();
-    assert!(
-        asked.contains("In de inschrijving staat geen e-mailadres."),
-        "{asked}"
-    );
-    assert!(
-        !asked.contains("uit de inschrijving: ."),
-        "no question with an empty address: {asked}"
-    );
+    assert!(asked.contains(says), "{asked}");
     assert!(!asked.contains(r#"name="answer" value="ja""#), "{asked}");
+    asked
 }
 
 /// A new account waits for its confirmation at the registration's own
@@ -2129,18 +2145,12 @@ async fn a_reset_that_could_do_nothing_is_explained_not_asked() {
     )
     .await;
     assert_eq!(registered.status(), 201, "{}", registered.text().await.unwrap());
-    let asked = staff_browser
-        .get(app.url("/frontoffice/DRE01/members/20000028282828?ask=recovery-email"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(asked.status(), 409);
-    let asked = asked.text().await.unwrap();
-    assert!(
-        asked.contains("Dit inlogaccount wacht nog op bevestiging"),
-        "{asked}"
-    );
-    assert!(!asked.contains(r#"name="answer" value="ja""#), "{asked}");
+    reset_told_not_asked(
+        &staff_browser,
+        &app.url("/frontoffice/DRE01/members/20000028282828"),
+        "Dit inlogaccount wacht nog op bevestiging",
+    )
+    .await;
 }
 
 /// A member registered at the console with "Nee" changes their mind: the
@@ -2547,15 +2557,10 @@ async fn a_form_sent_after_the_desk_session_ended_says_so_and_leads_back_to_it()
         "nothing registered without a session"
     );
 
-    let form = [
-        ("csrf", hidden_field(&login_page, "csrf")),
-        ("request", hidden_field(&login_page, "request")),
-        ("username", "balie.anna".to_owned()),
-        ("password", PASSWORD.to_owned()),
-    ];
+    let login = LoginForm::open_page(&app, &staff_browser, &login).await;
     let back = staff_browser
         .post(app.url("/login"))
-        .form(&form)
+        .form(&login.filled("balie.anna", PASSWORD))
         .send()
         .await
         .unwrap();
@@ -2575,16 +2580,7 @@ async fn the_console_says_a_library_without_a_branch_cannot_register_yet() {
         .create_library(&groningen, &DisplayName::parse("Bibliotheek Groningen").unwrap())
         .await
         .unwrap();
-    crate::desk_browser::staff(&app, &["GRO01"]).await;
-    let staff_browser = browser();
-    log_in_through(
-        &app,
-        &staff_browser,
-        &app.url("/frontoffice"),
-        "balie.anna",
-        PASSWORD,
-    )
-    .await;
+    let staff_browser = staff_logged_in(&app, "GRO01").await;
     let page = fetch(&staff_browser, &app.url("/frontoffice/GRO01/register")).await;
     assert!(
         page.contains("Bij deze bibliotheek kun je nog niemand inschrijven: er is nog geen vestiging"),
