@@ -387,12 +387,21 @@ impl<'c, C: ConnectionTrait> Grants<'c, C> {
     }
 
     /// Revokes every refresh token of an account (password change or
-    /// reset), and returns what their access tokens can be named by.
+    /// reset), and returns what the access tokens of all its logins can be
+    /// named by: those with a refresh token and those without.
     pub async fn revoke_account(&self, account: &AccountId) -> Result<RevokedGrants, StoreError> {
         let families = self
             .revoke_where(refresh_family::Column::AccountId.eq(account.to_string()))
             .await?;
-        Ok(RevokedGrants::of(families, Vec::new()))
+        let redeemed = authorization_code::Entity::find()
+            .select_only()
+            .column(authorization_code::Column::CodeDigest)
+            .filter(authorization_code::Column::AccountId.eq(account.to_string()))
+            .filter(authorization_code::Column::UsedAt.is_not_null())
+            .into_tuple()
+            .all(self.conn)
+            .await?;
+        Ok(RevokedGrants::of(families, redeemed))
     }
 
     /// Revokes the families not revoked yet that meet `condition`, and

@@ -176,6 +176,17 @@ const MIGRATIONS: &[Migration] = &[
              (logout_uri, attempts, next_attempt_at, id) WHERE status IN ('pending', 'sending')",
         ],
     },
+    Migration {
+        version: 15,
+        name: "0015_codes_by_account",
+        drops: &[],
+        tables: Vec::new,
+        columns: Vec::new,
+        indexes: Vec::new,
+        // A password change ends the access tokens of every login of the
+        // account, those without a refresh token too: found by their codes.
+        statements: &["CREATE INDEX ix_authorization_codes_account ON authorization_codes (account_id)"],
+    },
 ];
 
 const LEDGER: &str = "schema_migrations";

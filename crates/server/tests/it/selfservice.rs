@@ -1344,6 +1344,17 @@ async fn a_member_changes_password_and_address_from_the_account_page() {
     let page_left_open = fetch(&elsewhere, app.url("/account")).await;
     let page = fetch(&here, app.url("/account")).await;
     assert!(page.contains("Geldig t/m: 31-05-2025"), "{page}");
+    // In this same session, a website that gets no refresh token.
+    let code_only = vec![GrantType::AuthorizationCode];
+    let (website, website_secret) =
+        register_with_grants(&app, ClientKind::Confidential, IdTokenAlgorithm::Es256, code_only).await;
+    let website_tokens = tokens_at(&app, &here, &website, &website_secret.unwrap()).await;
+    let website_access = website_tokens["access_token"].as_str().unwrap().to_owned();
+    let userinfo = |access: String| {
+        let request = app.client.get(app.url("/userinfo")).bearer_auth(access).send();
+        async move { request.await.unwrap().status() }
+    };
+    assert_eq!(userinfo(website_access.clone()).await, 200);
 
     let password_change = |current: &'static str, new: &'static str| {
         let (app, here) = (&app, &here);
@@ -1385,6 +1396,11 @@ async fn a_member_changes_password_and_address_from_the_account_page() {
         here.get(app.url("/account")).send().await.unwrap().status(),
         200,
         "this session stays"
+    );
+    assert_eq!(
+        userinfo(website_access).await,
+        401,
+        "what the old password let websites do ends, in this session too"
     );
     assert_eq!(
         elsewhere.get(app.url("/account")).send().await.unwrap().status(),
