@@ -221,7 +221,8 @@ fn decode(encoded: &str) -> Option<String> {
 /// 6749 3.1) or of the wrong kind. When its client and redirect URI are each
 /// given once and valid, the client hears `invalid_request` (RFC 6749
 /// 4.1.2.1), with its `state`; otherwise, or when no one `state` can go
-/// back as it came, the member gets the page.
+/// back as it came (given twice, not UTF-8, or too long), the member gets
+/// the page.
 pub(super) async fn unreadable(state: &AppState, language: Language, query: &str) -> Response {
     let pairs = exact_pairs(query);
     let once = |name: &str| {
@@ -235,7 +236,7 @@ pub(super) async fn unreadable(state: &AppState, language: Language, query: &str
         let name = part.split_once('=').map_or(part, |(name, _)| name);
         decode(name).as_deref() == Some("state")
     });
-    let client_state = once("state");
+    let client_state = once("state").filter(|s| s.len() <= MAX_STATE);
     let redirect = client_and_redirect(state, once("client_id"), once("redirect_uri")).await;
     let refusal = match redirect {
         Some((_, redirect_uri)) if client_state.is_some() || !names_state => Refusal::Redirect {
@@ -359,17 +360,20 @@ pub async fn validate(state: &AppState, request: AuthorizationRequest) -> Result
     )
     .await
     .ok_or(Refusal::Page)?;
-    // RFC 6749 4.1.2.1: `state` goes back as it came, too long or not.
+    // RFC 6749 4.1.2.1: an error goes back with the `state` as it came. One
+    // too long to go back in a redirect gets the page, as a wrong redirect
+    // URI does.
+    if request.state.as_ref().is_some_and(|s| s.len() > MAX_STATE) {
+        return Err(Refusal::Page);
+    }
     let back = |error, description| Refusal::Redirect {
         redirect_uri: redirect_uri.clone(),
         state: request.state.clone(),
         error,
         description,
     };
-    if request.state.as_ref().is_some_and(|s| s.len() > MAX_STATE)
-        || request.nonce.as_ref().is_some_and(|n| n.len() > MAX_NONCE)
-    {
-        return Err(back("invalid_request", "state or nonce is too long"));
+    if request.nonce.as_ref().is_some_and(|n| n.len() > MAX_NONCE) {
+        return Err(back("invalid_request", "the nonce is too long"));
     }
     // The nonce is kept with the code until the ID token carries it back. A
     // control character (a NUL, which PostgreSQL cannot store) is no value

@@ -406,8 +406,9 @@ async fn other_errors_go_back_to_the_client_with_state_and_issuer() {
 }
 
 /// Some frameworks keep their own data, encrypted, in `state`: it comes
-/// back whole through the login page. Past 2,048 characters it is refused,
-/// and comes back with the error all the same (RFC 6749 4.1.2.1).
+/// back whole through the login page. Past 2,048 characters it is refused
+/// with the page: an error must go back with the state (RFC 6749
+/// 4.1.2.1), and one that long would not pass every proxy on its way.
 #[tokio::test]
 async fn a_long_state_comes_back_whole_and_one_too_long_is_refused() {
     let app = spawn_app().await;
@@ -430,9 +431,8 @@ async fn a_long_state_comes_back_whole_and_one_too_long_is_refused() {
         .send()
         .await
         .unwrap();
-    let back = response.headers()["location"].to_str().unwrap();
-    assert_eq!(query_value(back, "error").as_deref(), Some("invalid_request"));
-    assert_eq!(query_value(back, "state"), Some(too_long));
+    assert_eq!(response.status(), 400);
+    assert!(response.headers().get("location").is_none());
     app.stop().await;
 }
 
