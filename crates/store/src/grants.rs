@@ -421,10 +421,11 @@ impl<'c, C: ConnectionTrait> Grants<'c, C> {
             .await?)
     }
 
-    /// Remembers a revoked access token until it would have expired anyway.
-    pub async fn revoke_access_token(&self, jti: &str, expires_at: OffsetDateTime) -> Result<(), StoreError> {
+    /// Remembers a revoked access token, or the grant of revoked ones (the
+    /// `jti` column holds either id), until it would have expired anyway.
+    pub async fn revoke_access_token(&self, id: &str, expires_at: OffsetDateTime) -> Result<(), StoreError> {
         revoked_access_token::Entity::insert(revoked_access_token::ActiveModel {
-            jti: Set(jti.to_owned()),
+            jti: Set(id.to_owned()),
             expires_at: Set(to_millis(expires_at)),
         })
         .on_conflict(

@@ -95,75 +95,98 @@ fn grant_id(code_digest: &str) -> String {
 const GRANT_ID_LENGTH: usize = 24;
 
 /// The id of the access token a code is exchanged for: its grant's and
-/// one derived from the code (`{grant}.{own}`), stored nowhere.
+/// its own, derived from the code (`{grant}.{own}`); stored nowhere.
 pub fn jti_for_code(code_digest: &str) -> String {
-    let own = &digest(&format!("access-token-of:{code_digest}"))[..32];
-    format!("{}.{own}", grant_id(code_digest))
+    format!("{}.{}", grant_id(code_digest), own_id_for_code(code_digest))
 }
 
-/// The id of the access token a refresh gives: its grant's (when the family
-/// began with a code, as every family does) and one derived from the new
-/// refresh token, so that a reuse found later can name the access token
-/// that went with the family's newest refresh token.
+/// The id of the access token a refresh gives: its grant's and its own,
+/// derived from the new refresh token, so that a reuse found later can
+/// name the access token that went with the family's newest refresh token.
+/// Every family begins with a code; one without (none is made so) gives
+/// ids of its own part alone.
 pub fn jti_for_refresh(code_digest: Option<&str>, refresh_digest: &str) -> String {
-    let own = own_jti_for_refresh(refresh_digest);
+    let own = own_id_for_refresh(refresh_digest);
     match code_digest {
         Some(code) => format!("{}.{own}", grant_id(code)),
         None => own,
     }
 }
 
-fn own_jti_for_refresh(refresh_digest: &str) -> String {
+/// The own part of the id of a code's access token: the whole id the
+/// versions before grant ids gave it.
+fn own_id_for_code(code_digest: &str) -> String {
+    digest(&format!("access-token-of:{code_digest}"))[..32].to_owned()
+}
+
+fn own_id_for_refresh(refresh_digest: &str) -> String {
     digest(&format!("access-token-with:{refresh_digest}"))[..32].to_owned()
 }
 
-/// The ids an access token is revoked by: its own (the part after the
-/// dot), or its grant's.
-fn revocation_ids(jti: &str) -> Vec<&str> {
+/// An access token's id in its parts: its grant's, when it has one, and its own.
+fn id_parts(jti: &str) -> (Option<&str>, &str) {
     match jti.split_once('.') {
-        Some((grant, own)) => vec![grant, own],
-        None => vec![jti],
+        Some((grant, own)) => (Some(grant), own),
+        None => (None, jti),
     }
 }
 
-/// Revokes one access token, until it has expired.
+/// Revokes one access token, by its own id, until it has expired.
 pub async fn revoke_access_token(
     repositories: &impl Repositories,
     jti: &str,
     expires_at: OffsetDateTime,
 ) -> Result<(), StoreError> {
-    let own = jti.rsplit_once('.').map_or(jti, |(_, own)| own);
+    let (_, own) = id_parts(jti);
     repositories.grants().revoke_access_token(own, expires_at).await
 }
 
+/// Whether an access token was revoked: by its own id, by its grant's, or
+/// (revoked by a node of the version before grant ids) by the whole id.
 pub async fn is_access_token_revoked(
     repositories: &impl Repositories,
     jti: &str,
 ) -> Result<bool, StoreError> {
     repositories
         .grants()
-        .is_any_access_token_revoked(&revocation_ids(jti))
+        .is_any_access_token_revoked(&ids_revoking(jti))
         .await
+}
+
+/// The ids any of which, revoked, ends the access token `jti`.
+fn ids_revoking(jti: &str) -> Vec<&str> {
+    let (grant, own) = id_parts(jti);
+    [Some(jti), grant, Some(own)].into_iter().flatten().collect()
 }
 
 /// Revokes the access tokens of the grants `revoked` names, until every
 /// one of them, issued by now, has expired: every token of a grant that
-/// began with a code, and the one given with a family's newest refresh token.
+/// began with a code, and the one given with a family's newest refresh
+/// token. A code's own id goes too, for the tokens that nodes of the
+/// version before grant ids issued while old and new ran side by side.
 pub async fn revoke_access_tokens(
     state: &AppState,
     repositories: &impl Repositories,
     revoked: &RevokedGrants,
 ) -> Result<(), StoreError> {
-    let ids = revoked
-        .newest_refresh_digests
-        .iter()
-        .map(|refresh| own_jti_for_refresh(refresh))
-        .chain(revoked.code_digests.iter().map(|code| grant_id(code)));
     let until = revoked_until(state, state.clock().now());
-    for id in ids {
+    for id in ids_revoked_with(revoked) {
         repositories.grants().revoke_access_token(&id, until).await?;
     }
     Ok(())
+}
+
+/// The ids [`revoke_access_tokens`] puts on the list for `revoked`.
+fn ids_revoked_with(revoked: &RevokedGrants) -> Vec<String> {
+    let newest = revoked
+        .newest_refresh_digests
+        .iter()
+        .map(|refresh| own_id_for_refresh(refresh));
+    let of_codes = revoked
+        .code_digests
+        .iter()
+        .flat_map(|code| [grant_id(code), own_id_for_code(code)]);
+    newest.chain(of_codes).collect()
 }
 
 pub fn random_jti() -> Result<String, TokenError> {
@@ -375,4 +398,60 @@ pub async fn member_claims(
 /// A registered client by id; unknown ids and unreadable rows alike are none.
 pub async fn find_client(state: &AppState, id: &str) -> Option<Client> {
     state.clients.find(id).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whether revoking `revoked` ends the access token `jti`.
+    fn ends(revoked: &RevokedGrants, jti: &str) -> bool {
+        let listed = ids_revoked_with(revoked);
+        ids_revoking(jti)
+            .iter()
+            .any(|id| listed.iter().any(|listed| listed == id))
+    }
+
+    #[test]
+    fn ending_a_grant_ends_each_of_its_access_tokens_and_no_others() {
+        let code = digest("code-1");
+        let (first, second) = (digest("refresh-1"), digest("refresh-2"));
+        let given = [
+            jti_for_code(&code),
+            jti_for_refresh(Some(&code), &first),
+            jti_for_refresh(Some(&code), &second),
+        ];
+        for jti in &given {
+            assert!(jti.len() <= 64, "fits the revocation list's column: {jti}");
+        }
+        let ended = RevokedGrants {
+            newest_refresh_digests: vec![second.clone()],
+            code_digests: vec![code.clone()],
+        };
+        assert!(given.iter().all(|jti| ends(&ended, jti)));
+        // As the version before grant ids named a code's and a refresh's
+        // tokens, issued by an old node while old and new ran side by side.
+        assert!(ends(&ended, &own_id_for_code(&code)));
+        assert!(ends(&ended, &own_id_for_refresh(&second)));
+
+        let other_code = digest("code-2");
+        let other_login = [
+            jti_for_code(&other_code),
+            jti_for_refresh(Some(&other_code), &digest("refresh-3")),
+        ];
+        assert!(!other_login.iter().any(|jti| ends(&ended, jti)));
+    }
+
+    #[test]
+    fn revoking_one_access_token_names_it_alone() {
+        let code = digest("code-1");
+        let one = jti_for_refresh(Some(&code), &digest("refresh-1"));
+        let sibling = jti_for_refresh(Some(&code), &digest("refresh-2"));
+        let (_, own) = id_parts(&one);
+        assert!(ids_revoking(&one).contains(&own));
+        assert!(!ids_revoking(&sibling).contains(&own));
+        assert!(!ids_revoking(&jti_for_code(&code)).contains(&own));
+        // An old node revoking a new token puts its whole id on the list.
+        assert!(ids_revoking(&one).contains(&one.as_str()));
+    }
 }
