@@ -558,10 +558,12 @@ fn page(
     let page = LoginPage {
         lang: language,
         other_lang: other(language),
-        // The language switch keeps the notice: it comes with no request.
-        return_to: match notice {
-            Some(_) => SESSION_ENDED_PATH.to_owned(),
-            None => format!("/login?{request}"),
+        // The language switch keeps the notice, and where the login leads
+        // (the desk's form, after its session ended).
+        return_to: match (notice.is_some(), request.is_empty()) {
+            (true, true) => SESSION_ENDED_PATH.to_owned(),
+            (true, false) => format!("{SESSION_ENDED_PATH}&{request}"),
+            (false, _) => format!("/login?{request}"),
         },
         csrf: csrf.token.clone(),
         request,

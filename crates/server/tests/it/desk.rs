@@ -15,7 +15,7 @@ use single_identity::oidc::clients::{
 
 use crate::{
     interop::{LoginForm, PASSWORD, browser, hidden_field, library, log_in_through, member},
-    selfservice::{app_with_mail, confirm_new_address, fetch, link_in, text_of},
+    selfservice::{app_with_mail, confirm_new_address, fetch, link_in, text_of, to_english},
     smtp::SmtpServer,
     support::{TestApp, spawn_app, spawn_quiet_app},
 };
@@ -2557,10 +2557,21 @@ async fn a_form_sent_after_the_desk_session_ended_says_so_and_leads_back_to_it()
         "nothing registered without a session"
     );
 
-    let login = LoginForm::open_page(&app, &staff_browser, &login).await;
+    // In English, the login still leads back to the form.
+    let switched = staff_browser
+        .get(app.url(&to_english(&login_page)))
+        .send()
+        .await
+        .unwrap();
+    let english = switched.headers()["location"].to_str().unwrap().to_owned();
+    let english_page = fetch(&staff_browser, app.url(&english)).await;
+    assert!(
+        english_page.contains("What you had just filled in was not saved."),
+        "{english_page}"
+    );
     let back = staff_browser
         .post(app.url("/login"))
-        .form(&login.filled("balie.anna", PASSWORD))
+        .form(&LoginForm::of(&english_page).filled("balie.anna", PASSWORD))
         .send()
         .await
         .unwrap();

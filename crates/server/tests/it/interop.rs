@@ -234,9 +234,14 @@ impl LoginForm {
             .await
             .unwrap();
         assert!(page.contains("<h1>Inloggen</h1>"), "{page}");
+        Self::of(&page)
+    }
+
+    /// The form of a login page already fetched, in either language.
+    pub fn of(page: &str) -> Self {
         Self {
-            csrf: hidden_field(&page, "csrf"),
-            request: hidden_field(&page, "request"),
+            csrf: hidden_field(page, "csrf"),
+            request: hidden_field(page, "request"),
         }
     }
 

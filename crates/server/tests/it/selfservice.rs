@@ -138,6 +138,14 @@ fn authorize_url(app: &TestApp, client_id: &str) -> String {
     )
 }
 
+/// The address of `page`'s switch to English.
+pub fn to_english(page: &str) -> String {
+    page.split_once(r#"<a href="/language/en?"#)
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map(|(query, _)| format!("/language/en?{query}"))
+        .expect("a language switch")
+}
+
 /// The tokens `client_id` gets for a login in `browser` (with the password
 /// the first time, by single sign-on after).
 async fn tokens_at(
@@ -1429,12 +1437,7 @@ async fn a_member_changes_password_and_address_from_the_account_page() {
         input_tag(&login, "username").contains(r#"aria-describedby="login-notice""#),
         "{login}"
     );
-    let switch = login
-        .split_once(r#"<a href="/language/en?"#)
-        .and_then(|(_, rest)| rest.split_once('"'))
-        .map(|(query, _)| format!("/language/en?{query}"))
-        .expect("a language switch");
-    let switched = elsewhere.get(app.url(&switch)).send().await.unwrap();
+    let switched = elsewhere.get(app.url(&to_english(&login))).send().await.unwrap();
     let back = switched.headers()["location"].to_str().unwrap().to_owned();
     let english = fetch(&elsewhere, app.url(&back)).await;
     assert!(
