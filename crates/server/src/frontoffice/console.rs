@@ -915,17 +915,14 @@ async fn member_page(
     outcome: Outcome,
 ) -> Result<Response, PageError> {
     let desk = desk_of(state, library, staff, language);
-    let membership = match parse_card(card) {
-        Ok(card) => desk.membership(&card).await,
-        Err(error) => Err(error),
-    };
-    let membership = match membership {
-        Ok(membership) => membership,
-        Err(DeskError::MembershipNotFound | DeskError::Invalid(_)) => {
-            return Err(PageError::new(language, PageErrorKind::NotFound));
+    let not_found = |error| match error {
+        DeskError::MembershipNotFound | DeskError::Invalid(_) => {
+            PageError::new(language, PageErrorKind::NotFound)
         }
-        Err(error) => return Err(PageError::internal(language, &error)),
+        error => PageError::internal(language, &error),
     };
+    let card = parse_card(card).map_err(not_found)?;
+    let membership = desk.membership(&card).await.map_err(not_found)?;
     let token = FormToken::for_page(headers);
     let return_to = format!(
         "{FRONTOFFICE_PATH}/{}/members/{}",
@@ -936,14 +933,12 @@ async fn member_page(
             .map(|d| language.date(d))
             .unwrap_or_default()
     };
-    // A reset that "Ja" could not do (no address in the registration, or
-    // it is the account's already): the page says so at once, as answering
-    // "Ja" would, instead of asking.
-    let cannot_reset = match (outcome.asking, parse_card(card)) {
-        (Some(Question::RecoveryEmail), Ok(card)) => desk
-            .recovery_reset_refusal(&card)
-            .await
-            .map_err(|error| PageError::internal(language, &error))?,
+    // A reset that "Ja" could not do (no account, no address in the
+    // registration, or it is the account's already, confirmed or waiting
+    // for that): the page says so at once, as answering "Ja" would,
+    // instead of asking.
+    let cannot_reset = match outcome.asking {
+        Some(Question::RecoveryEmail) => desk.recovery_reset_refusal(&card).await.map_err(not_found)?,
         _ => None,
     };
     let outcome = match cannot_reset {
