@@ -727,7 +727,7 @@ impl Keyring {
         self.check(token, audiences, issuer, Check::AccessToken).await
     }
 
-    /// Checks a website's `id_token_hint`: as [`Self::verify`], but an
+    /// Checks a website's `id_token_hint`: as [`Self::verify_access_token`], but an
     /// expired token passes, for it still names its client and session
     /// (RP-Initiated Logout 1.0 §2), and so does one signed by a key
     /// unpublished less than `sessions_last` ago, the longest a session the
@@ -1199,12 +1199,14 @@ mod tests {
                 .await
                 .is_err()
         );
-        assert!(
-            keyring
-                .verify_id_token_hint::<Claims>(&token, ISSUER, HOUR)
-                .await
-                .is_err()
-        );
+        for not_an_id_token in [&token, &signed("logout+jwt")] {
+            assert!(
+                keyring
+                    .verify_id_token_hint::<Claims>(not_an_id_token, ISSUER, HOUR)
+                    .await
+                    .is_err()
+            );
+        }
         assert!(
             keyring
                 .verify_access_token::<Claims>(&signed("Application/AT+JWT"), None, ISSUER)

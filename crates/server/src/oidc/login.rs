@@ -166,9 +166,14 @@ pub async fn submit(
     PageForm(form): PageForm<LoginForm>,
 ) -> Result<Response, PageError> {
     let arrived = tokio::time::Instant::now();
-    // The page wrote this field; one that no longer reads as one request
-    // was edited, and is answered as `/authorize` answers such a query,
-    // never taken for a login without a website.
+    // The page wrote this field, percent-encoded and so all ASCII; one
+    // that no longer reads as one request was edited, and is answered as
+    // `/authorize` answers such a query, never taken for a login without a
+    // website. Other characters came from bytes the form's decoding could
+    // not read (U+FFFD): what `state` was is lost, and nothing goes back.
+    if !form.request.is_ascii() {
+        return Ok(authorize::refuse(&state, language, Refusal::Page));
+    }
     let request: LoginRequest = match serde_urlencoded::from_str(&form.request) {
         Ok(request) if authorize::decodes_exactly(&form.request) => request,
         _ => return Ok(authorize::unreadable(&state, language, &form.request).await),

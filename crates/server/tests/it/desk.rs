@@ -2513,8 +2513,6 @@ async fn a_console_registration_posted_twice_registers_once() {
     assert_eq!(pieten().await, 1);
 }
 
-/// Staff type a birth date as the desk's screens show one, day first; a
-/// day the calendar does not have is refused at the field, nothing stored.
 /// A registration sent after the staff member's session ended (logged out
 /// in another tab, or idle too long): the login says the form was not kept,
 /// and leads back to the form.
@@ -2609,6 +2607,8 @@ async fn the_console_says_a_library_without_a_branch_cannot_register_yet() {
     app.stop().await;
 }
 
+/// Staff type a birth date as the desk's screens show one, day first; a
+/// day the calendar does not have is refused at the field, nothing stored.
 #[tokio::test]
 async fn the_console_takes_a_birth_date_typed_day_first() {
     let app = spawn_app().await;

@@ -1407,6 +1407,24 @@ async fn a_login_form_whose_carried_request_was_edited_answers_the_website_with_
             .starts_with("/login")
     );
 
+    // A byte that is no UTF-8 in the field itself, read as U+FFFD: the
+    // state it sits in cannot go back as it came.
+    let [csrf, request, username, password] = login.filled("sanne", PASSWORD);
+    let body = format!(
+        "{}%FF&{}",
+        serde_urlencoded::to_string([csrf, request]).unwrap(),
+        serde_urlencoded::to_string([username, password]).unwrap()
+    );
+    let response = browser
+        .post(app.url("/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    assert!(response.headers().get("location").is_none());
+
     // Edited in the client's name, or in its state, which then cannot go
     // back as it came: the page, not a redirect.
     for edit in ["&client_id=another", "&state=another"] {
