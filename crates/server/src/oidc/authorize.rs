@@ -289,7 +289,7 @@ async fn answer(
         .await
         .map_err(|e| PageError::internal(language, &e))?;
     let hinted = match valid.original.id_token_hint.as_deref() {
-        Some(hint) => Some(hinted_member(&state, hint).await),
+        Some(hint) => Some(hinted_member(&state, hint, valid.client.id().as_str()).await),
         None => None,
     };
     let is_hinted = |s: &BrowserSession| {
@@ -330,7 +330,9 @@ async fn answer(
                 error: "login_required",
                 description: match (too_old, &hinted) {
                     (true, _) => "the member logged in longer ago than max_age allows",
-                    (false, Some(None)) => "the id_token_hint is not an ID token of this provider",
+                    (false, Some(None)) => {
+                        "the id_token_hint is not an ID token this provider issued to this client"
+                    }
                     (false, _) => "the member is not logged in",
                 },
             },
@@ -519,10 +521,11 @@ fn is_s256_challenge(challenge: &str) -> bool {
             .is_ok_and(|sha256| sha256.len() == 32)
 }
 
-/// The member an `id_token_hint` names, if it is an ID token of ours
-/// (expired or not). A session of another member is not used for the
-/// request: with `prompt=none` the client hears `login_required`.
-async fn hinted_member(state: &AppState, hint: &str) -> Option<String> {
+/// The member an `id_token_hint` names, if it is an ID token we issued
+/// (expired or not) to `client` (OIDC Core 3.1.2.1: about the member's
+/// session with the client). A session of another member is not used for
+/// the request: with `prompt=none` the client hears `login_required`.
+async fn hinted_member(state: &AppState, hint: &str, client: &str) -> Option<String> {
     let claims = state
         .keyring
         .verify_id_token_hint::<serde_json::Value>(
@@ -532,6 +535,14 @@ async fn hinted_member(state: &AppState, hint: &str) -> Option<String> {
         )
         .await
         .ok()?;
+    let issued_to_client = match claims.get("aud")? {
+        serde_json::Value::String(audience) => audience == client,
+        serde_json::Value::Array(audiences) => audiences.iter().any(|audience| audience == client),
+        _ => false,
+    };
+    if !issued_to_client {
+        return None;
+    }
     claims.get("sub")?.as_str().map(str::to_owned)
 }
 

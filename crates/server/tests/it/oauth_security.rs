@@ -1938,16 +1938,17 @@ async fn max_age_and_prompt_login_ask_for_the_password_again() {
         silent_refusal(("id_token_hint", "not.a.token")).await,
         (
             "login_required".to_owned(),
-            "the id_token_hint is not an ID token of this provider".to_owned()
+            "the id_token_hint is not an ID token this provider issued to this client".to_owned()
         )
     );
     app.stop().await;
 }
 
 /// The provider signs access tokens with the keys of its ID tokens: one
-/// kind must not pass for the other (RFC 8725 §3.11).
+/// kind must not pass for the other (RFC 8725 §3.11), nor one client's ID
+/// token for another's hint.
 #[tokio::test]
-async fn an_access_token_is_no_id_token_hint_and_an_id_token_no_access_token() {
+async fn only_an_id_token_issued_to_the_client_is_its_hint_and_no_id_token_an_access_token() {
     let app = spawn_app().await;
     member(&app.store, "sanne").await;
     let (client_id, secret) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Es256).await;
@@ -1955,8 +1956,9 @@ async fn an_access_token_is_no_id_token_hint_and_an_id_token_no_access_token() {
     let code = code_after_login(&app, &browser, &client_id, "sanne", &[]).await;
     let (status, tokens) = exchange(&app, &client_id, secret.as_deref(), &code_exchange(&code)).await;
     assert_eq!(status, 200, "{tokens}");
-    let silently_with = |hint: &str| {
-        let url = authorize_url(&app, &client_id, &[("prompt", "none"), ("id_token_hint", hint)]);
+    let (other_client, _) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Es256).await;
+    let silently_at = |client: &str, hint: &str| {
+        let url = authorize_url(&app, client, &[("prompt", "none"), ("id_token_hint", hint)]);
         let sent = browser.get(url).send();
         async move {
             let location = sent.await.unwrap().headers()["location"]
@@ -1969,16 +1971,23 @@ async fn an_access_token_is_no_id_token_hint_and_an_id_token_no_access_token() {
             )
         }
     };
-    assert_eq!(
-        silently_with(tokens["id_token"].as_str().unwrap()).await,
-        (true, None)
+    let refused = (
+        false,
+        Some("the id_token_hint is not an ID token this provider issued to this client".to_owned()),
     );
+    let id_token = tokens["id_token"].as_str().unwrap();
+    assert_eq!(silently_at(&client_id, id_token).await, (true, None));
     assert_eq!(
-        silently_with(tokens["access_token"].as_str().unwrap()).await,
-        (
-            false,
-            Some("the id_token_hint is not an ID token of this provider".to_owned())
-        )
+        silently_at(&client_id, tokens["access_token"].as_str().unwrap()).await,
+        refused
+    );
+    // Another client's ID token is about the member's session with that
+    // client, not with this one (OIDC Core 3.1.2.1).
+    assert_eq!(silently_at(&other_client, id_token).await, refused);
+    assert_eq!(
+        silently_at(&other_client, "").await,
+        (true, None),
+        "without a hint, single sign-on goes on"
     );
     assert_eq!(
         userinfo_status(&app, tokens["id_token"].as_str().unwrap()).await,
