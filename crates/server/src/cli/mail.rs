@@ -46,13 +46,14 @@ pub async fn run(store: Store, config: Config, command: MailCommand) -> anyhow::
                 return Ok(());
             }
             println!("pending  {}", status.pending);
+            let now = store.clock().now();
             match status.sending_held_until {
                 // A worker that stopped keeps its mails until its lease ends.
-                Some(until) if until > store.clock().now() => println!(
+                Some(until) if until > now => println!(
                     "sending  {} (held by the workers that took them for {} at most; \
                      those of a worker that stopped go again after that)",
                     status.sending,
-                    super::how_long(until - store.clock().now())
+                    super::how_long(until - now)
                 ),
                 Some(_) => println!(
                     "sending  {} (their workers' leases ran out: they go at the next run)",
@@ -64,7 +65,7 @@ pub async fn run(store: Store, config: Config, command: MailCommand) -> anyhow::
             println!("failed   {}", status.failed);
             match status.oldest_pending_since {
                 Some(since) => {
-                    let age = store.clock().now() - since;
+                    let age = now - since;
                     println!("oldest waiting mail queued {} ago", super::how_long(age));
                 }
                 None => println!("no mail waiting"),

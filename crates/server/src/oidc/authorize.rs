@@ -153,16 +153,25 @@ pub async fn authorize(
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
     let query = query.unwrap_or_default();
-    match serde_urlencoded::from_str::<AuthorizationRequest>(&query) {
-        Ok(request) if decodes_exactly(&query) => answer(state, language, headers, request).await,
-        _ => Ok(unreadable(&state, language, &query).await),
+    match read_request(&query) {
+        Some(request) => answer(state, language, headers, request).await,
+        None => Ok(unreadable(&state, language, &query).await),
     }
+}
+
+/// A query or form read as a request: none when it does not read as one,
+/// or its `state` or `nonce` would not go back as it came; then
+/// [`unreadable`] answers it.
+pub(super) fn read_request<T: serde::de::DeserializeOwned>(encoded: &str) -> Option<T> {
+    serde_urlencoded::from_str(encoded)
+        .ok()
+        .filter(|_| decodes_exactly(encoded))
 }
 
 /// Whether `state` and `nonce`, which come back to the client to compare,
 /// decode to UTF-8. The form parser puts U+FFFD for bytes that do not, and a
 /// value changed that way is no longer the client's (RFC 6749 4.1.2).
-pub(super) fn decodes_exactly(encoded: &str) -> bool {
+fn decodes_exactly(encoded: &str) -> bool {
     encoded.split('&').all(|part| {
         let (name, value) = part.split_once('=').unwrap_or((part, ""));
         !matches!(decode(name).as_deref(), Some("state" | "nonce")) || decode(value).is_some()
@@ -269,9 +278,9 @@ pub async fn authorize_form(
     if whole && carry_on::is_needed(&headers, &fields) {
         return Ok(carry_on::page(language, AUTHORIZATION_PATH, fields));
     }
-    match serde_urlencoded::from_str::<AuthorizationRequest>(&body) {
-        Ok(request) if decodes_exactly(&body) => answer(state, language, headers, request).await,
-        _ => Ok(unreadable(&state, language, &body).await),
+    match read_request(&body) {
+        Some(request) => answer(state, language, headers, request).await,
+        None => Ok(unreadable(&state, language, &body).await),
     }
 }
 

@@ -174,9 +174,8 @@ pub async fn submit(
     if !form.request.is_ascii() {
         return Ok(authorize::refuse(&state, language, Refusal::Page));
     }
-    let request: LoginRequest = match serde_urlencoded::from_str(&form.request) {
-        Ok(request) if authorize::decodes_exactly(&form.request) => request,
-        _ => return Ok(authorize::unreadable(&state, language, &form.request).await),
+    let Some(request) = authorize::read_request::<LoginRequest>(&form.request) else {
+        return Ok(authorize::unreadable(&state, language, &form.request).await);
     };
     // The form posts without the query that carried `ui_locales`: the
     // answer stays in the language the form was shown in.

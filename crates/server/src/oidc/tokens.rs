@@ -155,8 +155,10 @@ pub async fn is_access_token_revoked(
 
 /// The ids any of which, revoked, ends the access token `jti`.
 fn ids_revoking(jti: &str) -> Vec<&str> {
-    let (grant, own) = id_parts(jti);
-    [Some(jti), grant, Some(own)].into_iter().flatten().collect()
+    match id_parts(jti) {
+        (Some(grant), own) => vec![jti, grant, own],
+        (None, _) => vec![jti],
+    }
 }
 
 /// Revokes the access tokens of the grants `revoked` names, until every

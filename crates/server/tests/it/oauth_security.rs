@@ -185,7 +185,7 @@ async fn introspect(app: &TestApp, client_id: &str, secret: &str, token: &str) -
 }
 
 /// The status `/userinfo` answers an access token with.
-async fn userinfo_status(app: &TestApp, access: &str) -> u16 {
+pub async fn userinfo_status(app: &TestApp, access: &str) -> u16 {
     let response = app
         .client
         .get(app.url("/userinfo"))

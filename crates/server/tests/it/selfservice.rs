@@ -19,6 +19,7 @@ use crate::{
         LoginForm, PASSWORD, REDIRECT_URI, attribute_value, browser, hidden_field, log_in_through, member,
         press_log_out, query_value, register, register_with_grants,
     },
+    oauth_security::userinfo_status,
     smtp::{ReceivedMail, SmtpServer},
     support::{TestApp, spawn_app, spawn_app_with},
 };
@@ -146,6 +147,16 @@ pub fn to_english(page: &str) -> String {
         .expect("a language switch")
 }
 
+/// The access token a website that gets no refresh token, registered
+/// now, gets for a login in `browser`.
+async fn code_only_website_access(app: &TestApp, browser: &reqwest::Client) -> String {
+    let code_only = vec![GrantType::AuthorizationCode];
+    let (website, secret) =
+        register_with_grants(app, ClientKind::Confidential, IdTokenAlgorithm::Es256, code_only).await;
+    let tokens = tokens_at(app, browser, &website, &secret.unwrap()).await;
+    tokens["access_token"].as_str().unwrap().to_owned()
+}
+
 /// The tokens `client_id` gets for a login in `browser` (with the password
 /// the first time, by single sign-on after).
 async fn tokens_at(
@@ -180,23 +191,15 @@ async fn a_forgotten_password_is_replaced_once_through_the_mailed_link() {
     member(&app.store, "sanne").await;
     let (client_id, secret) = register(&app, ClientKind::Confidential, IdTokenAlgorithm::Es256).await;
     let secret = secret.unwrap();
-    let code_only = vec![GrantType::AuthorizationCode];
-    let (website, website_secret) =
-        register_with_grants(&app, ClientKind::Confidential, IdTokenAlgorithm::Es256, code_only).await;
     // Logged in somewhere, with a refresh token, and at a website that gets
     // none: what each got must end with the reset.
     let logged_in = browser();
     let tokens = tokens_at(&app, &logged_in, &client_id, &secret).await;
     let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
     let access = tokens["access_token"].as_str().unwrap().to_owned();
-    let website_tokens = tokens_at(&app, &logged_in, &website, &website_secret.unwrap()).await;
-    let website_access = website_tokens["access_token"].as_str().unwrap().to_owned();
-    let userinfo = |access: String| {
-        let request = app.client.get(app.url("/userinfo")).bearer_auth(access).send();
-        async move { request.await.unwrap().status() }
-    };
-    assert_eq!(userinfo(access.clone()).await, 200);
-    assert_eq!(userinfo(website_access.clone()).await, 200);
+    let website_access = code_only_website_access(&app, &logged_in).await;
+    assert_eq!(userinfo_status(&app, &access).await, 200);
+    assert_eq!(userinfo_status(&app, &website_access).await, 200);
 
     let member_browser = browser();
     let (status, page) = submit(
@@ -343,12 +346,12 @@ async fn a_forgotten_password_is_replaced_once_through_the_mailed_link() {
         .unwrap();
     assert_eq!(refreshed.status(), 400, "the refresh token was revoked");
     assert_eq!(
-        userinfo(access).await,
+        userinfo_status(&app, &access).await,
         401,
         "so was the access token given with it"
     );
     assert_eq!(
-        userinfo(website_access).await,
+        userinfo_status(&app, &website_access).await,
         401,
         "and the one of the ended session's website"
     );
@@ -1353,16 +1356,8 @@ async fn a_member_changes_password_and_address_from_the_account_page() {
     let page = fetch(&here, app.url("/account")).await;
     assert!(page.contains("Geldig t/m: 31-05-2025"), "{page}");
     // In this same session, a website that gets no refresh token.
-    let code_only = vec![GrantType::AuthorizationCode];
-    let (website, website_secret) =
-        register_with_grants(&app, ClientKind::Confidential, IdTokenAlgorithm::Es256, code_only).await;
-    let website_tokens = tokens_at(&app, &here, &website, &website_secret.unwrap()).await;
-    let website_access = website_tokens["access_token"].as_str().unwrap().to_owned();
-    let userinfo = |access: String| {
-        let request = app.client.get(app.url("/userinfo")).bearer_auth(access).send();
-        async move { request.await.unwrap().status() }
-    };
-    assert_eq!(userinfo(website_access.clone()).await, 200);
+    let website_access = code_only_website_access(&app, &here).await;
+    assert_eq!(userinfo_status(&app, &website_access).await, 200);
 
     let password_change = |current: &'static str, new: &'static str| {
         let (app, here) = (&app, &here);
@@ -1406,7 +1401,7 @@ async fn a_member_changes_password_and_address_from_the_account_page() {
         "this session stays"
     );
     assert_eq!(
-        userinfo(website_access).await,
+        userinfo_status(&app, &website_access).await,
         401,
         "what the old password let websites do ends, in this session too"
     );
