@@ -5,7 +5,7 @@ use std::{net::SocketAddr, sync::Arc};
 
 use axum::{
     Router,
-    extract::FromRef,
+    extract::{DefaultBodyLimit, FromRef},
     http::{StatusCode, Uri, header},
     middleware,
     response::{IntoResponse, Redirect, Response},
@@ -335,6 +335,7 @@ pub fn router(state: AppState) -> Router {
         .route("/language/{code}", get(switch_language))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(crate::http::BODY_LIMIT))
         .with_state(state);
     // A 503 is the designed answer to a database outage (logged where it is
     // decided) or a rush of logins (counted in /metrics): only faults are

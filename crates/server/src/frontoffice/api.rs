@@ -82,13 +82,20 @@ mod responses {
     #[response(content_type = "application/problem+json")]
     pub struct NotACardNumber(Problem);
 
+    /// The body is larger than 64 KiB, far more than any operation takes.
+    #[derive(ToResponse)]
+    #[response(content_type = "application/problem+json")]
+    pub struct TooLarge(Problem);
+
     /// The database cannot be reached just now: try again in a little while.
     #[derive(ToResponse)]
     #[response(content_type = "application/problem+json")]
     pub struct Unavailable(Problem);
 }
 
-use responses::{Forbidden, NoSuchMembership, NotACardNumber, Unauthorized, Unavailable, Unreadable};
+use responses::{
+    Forbidden, NoSuchMembership, NotACardNumber, TooLarge, Unauthorized, Unavailable, Unreadable,
+};
 
 const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -153,7 +160,7 @@ library. Password resets by staff do not exist: members use \"Wachtwoord vergete
         audit
     ),
     components(
-        responses(Unreadable, Unauthorized, Forbidden, NoSuchMembership, NotACardNumber, Unavailable),
+        responses(Unreadable, Unauthorized, Forbidden, NoSuchMembership, NotACardNumber, TooLarge, Unavailable),
         schemas(
         Problem,
         FieldProblem,
@@ -532,6 +539,7 @@ async fn subscription_types(State(state): State<AppState>, caller: Caller) -> Re
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 409, description = "The card number is registered already, or the account is disabled", body = Problem, content_type = PROBLEM_JSON),
+        (status = 413, response = TooLarge),
         (status = 415, description = "The body is not JSON", body = Problem, content_type = PROBLEM_JSON),
         (status = 422, description = "Fields are not valid", body = Problem, content_type = PROBLEM_JSON),
         (status = 429, description = "Too many attempts to link this username named a wrong birth date or username: try later", body = Problem, content_type = PROBLEM_JSON),
@@ -618,6 +626,7 @@ struct LinkRequest {
         (status = 403, response = Forbidden),
         (status = 404, response = NoSuchMembership),
         (status = 409, description = "The registration has an account already, or the account is disabled", body = Problem, content_type = PROBLEM_JSON),
+        (status = 413, response = TooLarge),
         (status = 415, description = "The body is not JSON", body = Problem, content_type = PROBLEM_JSON),
         (status = 422, description = "Fields are not valid, or no account with the username has a registration of this birth date", body = Problem, content_type = PROBLEM_JSON),
         (status = 429, description = "Too many attempts to link this username named a wrong birth date or username: try later", body = Problem, content_type = PROBLEM_JSON),
@@ -721,6 +730,7 @@ struct NewAccountRequest {
         (status = 403, response = Forbidden),
         (status = 404, response = NoSuchMembership),
         (status = 409, description = "The registration has an account already, or no e-mail address", body = Problem, content_type = PROBLEM_JSON),
+        (status = 413, response = TooLarge),
         (status = 415, description = "The body is not JSON", body = Problem, content_type = PROBLEM_JSON),
         (status = 422, description = "Not a card number, or not a language", body = Problem, content_type = PROBLEM_JSON),
         (status = 503, response = Unavailable),
@@ -770,6 +780,7 @@ struct EmailRequest {
         (status = 403, response = Forbidden),
         (status = 404, response = NoSuchMembership),
         (status = 409, description = "No address (`null`) while the registration's login account waits for its confirmation at this registration's address: `no_email_for_account`", body = Problem, content_type = PROBLEM_JSON),
+        (status = 413, response = TooLarge),
         (status = 415, description = "The body is not JSON", body = Problem, content_type = PROBLEM_JSON),
         (status = 422, description = "Not a card number, or not an e-mail address", body = Problem, content_type = PROBLEM_JSON),
         (status = 503, response = Unavailable),

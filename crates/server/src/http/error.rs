@@ -5,7 +5,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
     Json,
-    extract::Request,
+    extract::{Request, rejection::BytesRejection},
     http::{Method, StatusCode, header},
     middleware::Next,
     response::{IntoResponse, Response},
@@ -38,6 +38,8 @@ pub async fn keep_asked_address(request: Request, next: Next) -> Response {
 pub enum PageErrorKind {
     NotFound,
     BadRequest,
+    /// A body over [`super::BODY_LIMIT`]: no form of ours sends one.
+    TooLarge,
     MethodNotAllowed,
     /// A website sent the member here with an unknown client or redirect URI.
     InvalidAuthorizationRequest,
@@ -54,6 +56,7 @@ impl PageErrorKind {
         match self {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::BadRequest => StatusCode::BAD_REQUEST,
+            Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::InvalidAuthorizationRequest | Self::InvalidLogoutRequest => StatusCode::BAD_REQUEST,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -65,6 +68,7 @@ impl PageErrorKind {
         match self {
             Self::NotFound => "error-not-found",
             Self::BadRequest => "error-bad-request",
+            Self::TooLarge => "error-too-large",
             Self::MethodNotAllowed => "error-method",
             Self::InvalidAuthorizationRequest => "authorize-error",
             Self::InvalidLogoutRequest => "logout-error",
@@ -101,6 +105,15 @@ impl PageError {
             kind,
             reference: None,
         }
+    }
+
+    /// A form body that could not be read: too large, or otherwise unreadable.
+    pub fn unread_body(language: Language, rejection: &BytesRejection) -> Self {
+        let kind = match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => PageErrorKind::TooLarge,
+            _ => PageErrorKind::BadRequest,
+        };
+        Self::new(language, kind)
     }
 
     /// Logs the cause under a fresh reference and shows only the reference;

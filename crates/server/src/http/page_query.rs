@@ -53,10 +53,16 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for PageForm<T> {
         if super::is_form(&parts.headers) {
             // Read through `Bytes`, which keeps the router's body limit.
             let request = Request::from_parts(parts.clone(), body);
-            if let Ok(bytes) = Bytes::from_request(request, state).await
-                && let Ok(value) = serde_urlencoded::from_bytes(&bytes)
-            {
-                return Ok(Self(value));
+            match Bytes::from_request(request, state).await {
+                Ok(bytes) => {
+                    if let Ok(value) = serde_urlencoded::from_bytes(&bytes) {
+                        return Ok(Self(value));
+                    }
+                }
+                Err(rejection) => {
+                    let Ok(language) = Language::from_request_parts(&mut parts, state).await;
+                    return Err(PageError::unread_body(language, &rejection));
+                }
             }
         }
         Err(bad_request(&mut parts, state).await)

@@ -122,9 +122,16 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<
                 "send the parameters as application/x-www-form-urlencoded",
             ));
         }
-        let body = axum::body::Bytes::from_request(request, state)
-            .await
-            .map_err(|_| OAuthError::new("invalid_request", "the request body could not be read"))?;
+        let body =
+            axum::body::Bytes::from_request(request, state)
+                .await
+                .map_err(|rejection| match rejection.status() {
+                    StatusCode::PAYLOAD_TOO_LARGE => OAuthError {
+                        status: StatusCode::PAYLOAD_TOO_LARGE,
+                        ..OAuthError::new("invalid_request", crate::http::BODY_LIMIT_EXCEEDED)
+                    },
+                    _ => OAuthError::new("invalid_request", "the request body could not be read"),
+                })?;
         let malformed = || OAuthError::new("invalid_request", "the form parameters are malformed");
         // RFC 6749 §3.2: a parameter sent without a value counts as omitted.
         let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).map_err(|_| malformed())?;

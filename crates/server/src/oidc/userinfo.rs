@@ -22,15 +22,19 @@ pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Resp
 }
 
 /// A POST may carry the token in its form body instead (RFC 6750 §2.2), as
-/// some relying-party libraries send it; in one place only. A body too
-/// large to read is a bad request, as a malformed one.
+/// some relying-party libraries send it; in one place only. A body over
+/// the limit is refused as such (413), one that cannot be read otherwise
+/// as a bad request.
 pub async fn userinfo_posted(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let answer = async {
-        let body = body.map_err(|_| BearerError(StatusCode::BAD_REQUEST, "invalid_request"))?;
+        let body = body.map_err(|rejection| match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => BearerError(StatusCode::PAYLOAD_TOO_LARGE, "invalid_request"),
+            _ => BearerError(StatusCode::BAD_REQUEST, "invalid_request"),
+        })?;
         let in_body = match crate::http::is_form(&headers) {
             true => access_token_in(&body)?,
             false => None,

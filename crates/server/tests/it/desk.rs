@@ -894,6 +894,19 @@ async fn bad_input_gets_a_problem_with_a_message_per_field_and_writes_nothing() 
         .unwrap();
     assert_eq!(not_json.status(), 415);
     assert_eq!(not_json.headers()["content-type"], "application/problem+json");
+
+    // A body far beyond any registration's is refused unread.
+    let mut padded = adult("20000010101018", "x@example.nl");
+    padded["first_name"] = json!("a".repeat(70 * 1024));
+    let too_large = call(&app, &token, "POST", "/api/v1/memberships", Some(&padded)).await;
+    assert_eq!(too_large.status, 413, "{:?}", too_large.body);
+    assert_eq!(too_large.body["code"], "invalid_body");
+    assert!(
+        document["paths"]["/api/v1/memberships"]["post"]["responses"]
+            .get("413")
+            .is_some(),
+        "the document lists the refusal"
+    );
     let drenthe = drenthe(&app).await;
     assert!(
         app.store

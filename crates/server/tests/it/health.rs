@@ -339,47 +339,60 @@ async fn a_client_that_stalls_is_dropped_and_does_not_hold_up_a_shutdown() {
     assert!(ended.is_ok(), "the stalled connection is closed");
 }
 
-/// A body over the 2 MiB limit gets the answer of the endpoint's own kind
-/// (an OAuth error, a Bearer challenge, a page in the member's language), not
-/// the framework's plain text.
+/// A body over the 64 KiB limit is refused unread (413) with the answer of
+/// the endpoint's own kind (an OAuth error, a Bearer challenge, a page in
+/// the member's language), not the framework's plain text; one just under
+/// the limit is read as usual.
 #[tokio::test]
 async fn a_body_too_large_gets_the_endpoints_own_kind_of_error() {
     let app = spawn_quiet_app().await;
-    let too_large = format!("access_token={}", "a".repeat(3 * 1024 * 1024));
-    let post = |path: &str| {
+    let sized = |bytes: usize| format!("access_token={}", "a".repeat(bytes));
+    let post = |path: &str, body: String| {
         app.client
             .post(app.url(path))
             .header("content-type", "application/x-www-form-urlencoded")
             .header("accept-language", "en")
-            .body(too_large.clone())
+            .body(body)
             .send()
     };
     let media_type =
         |answer: &reqwest::Response| answer.headers()["content-type"].to_str().unwrap().to_owned();
 
-    let token = post("/token").await.unwrap();
+    for bytes in [65 * 1024, 3 * 1024 * 1024] {
+        let token = post("/token", sized(bytes)).await.unwrap();
+        assert_eq!(
+            (token.status().as_u16(), media_type(&token)),
+            (413, "application/json".into())
+        );
+        let error: serde_json::Value = token.json().await.unwrap();
+        assert_eq!(error["error"], "invalid_request");
+        assert_eq!(
+            error["error_description"],
+            "the request body is larger than 64 KiB"
+        );
+    }
+    // Read, and so refused for what it lacks: a client.
+    let under_the_limit = post("/token", sized(60 * 1024)).await.unwrap();
+    assert_eq!(under_the_limit.status(), 401);
     assert_eq!(
-        (token.status().as_u16(), media_type(&token)),
-        (400, "application/json".into())
-    );
-    assert_eq!(
-        token.json::<serde_json::Value>().await.unwrap()["error"],
-        "invalid_request"
+        under_the_limit.json::<serde_json::Value>().await.unwrap()["error"],
+        "invalid_client"
     );
 
-    let userinfo = post("/userinfo").await.unwrap();
-    assert_eq!(userinfo.status(), 400);
+    let userinfo = post("/userinfo", sized(65 * 1024)).await.unwrap();
+    assert_eq!(userinfo.status(), 413);
     assert_eq!(
         userinfo.headers()["www-authenticate"],
         r#"Bearer error="invalid_request""#
     );
 
     for page in ["/logout", "/login", "/forgot-password"] {
-        let answer = post(page).await.unwrap();
-        assert_eq!(answer.status(), 400, "{page}");
+        let answer = post(page, sized(65 * 1024)).await.unwrap();
+        assert_eq!(answer.status(), 413, "{page}");
         assert!(media_type(&answer).starts_with("text/html"), "{page}");
         let text = answer.text().await.unwrap();
         assert!(text.contains(r#"<html lang="en">"#), "{page}: {text}");
+        assert!(text.contains("This request is too large"), "{page}: {text}");
     }
     app.stop().await;
 }
