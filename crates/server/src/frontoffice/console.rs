@@ -12,13 +12,14 @@ use askama_web::WebTemplate;
 use axum::{
     Router,
     extract::{FromRequestParts, Path, State},
-    http::{HeaderMap, Method, StatusCode, request::Parts},
+    http::{HeaderMap, Method, StatusCode, header, request::Parts},
     response::{IntoResponse, Redirect, Response},
     routing::get,
 };
 use serde::Deserialize;
 use si_domain::{
-    AccountStatus, LibraryCode, Money, SubscriptionCode, format_month_en, format_month_nl, parse_typed_date,
+    AccountStatus, CardNumber, LibraryCode, Money, SubscriptionCode, format_month_en, format_month_nl,
+    parse_typed_date,
 };
 use si_store::{Repositories, StoreError, accounts::Account, catalogue::Library};
 use time::{Date, format_description::well_known::Iso8601};
@@ -28,6 +29,7 @@ use super::{
         AccountSummary, Desk, DeskError, MembershipView, Registered, is_idempotency_key, parse_card,
         parse_email, parse_mail_language, parse_username,
     },
+    done_notice::DoneNotice,
     registration::{FieldError, LoginAccountMode, RegistrationRequest},
 };
 use crate::http::page_query::{PageForm, PagePath, PageQuery};
@@ -814,7 +816,14 @@ pub async fn member(
     PageQuery(MemberQuery { ask }): PageQuery<MemberQuery>,
 ) -> Result<Response, PageError> {
     let AtDesk { staff, library } = at_desk;
+    let notice = parse_card(&card)
+        .ok()
+        .and_then(|parsed| DoneNotice::brought_to(&headers, &member_path(&library, &parsed)))
+        .unwrap_or_default();
     let outcome = Outcome {
+        done: notice.done,
+        done_notes: notice.notes,
+        noted: notice.noted,
         asking: match ask.as_deref() {
             Some("recovery-email") => Some(Question::RecoveryEmail),
             Some("unlink") => Some(Question::Unlink),
@@ -826,7 +835,16 @@ pub async fn member(
         },
         ..Outcome::default()
     };
-    member_page(&state, language, &headers, &staff, &library, &card, outcome).await
+    let mut page = member_page(&state, language, &headers, &staff, &library, &card, outcome).await?;
+    if DoneNotice::is_brought(&headers) {
+        page.headers_mut().append(header::SET_COOKIE, DoneNotice::CLEARED);
+    }
+    Ok(page)
+}
+
+/// The address of the member page of the registration with `card`.
+fn member_path(library: &Library, card: &CardNumber) -> String {
+    format!("{FRONTOFFICE_PATH}/{}/members/{}", library.code, card.as_str())
 }
 
 #[derive(Default)]
@@ -1064,8 +1082,7 @@ pub async fn back_to_member(
 ) -> Result<Response, PageError> {
     match parse_card(&card) {
         Ok(card) if MemberAction::named(&action).is_some() => {
-            let member_page = format!("{FRONTOFFICE_PATH}/{}/members/{card}", at_desk.library.code);
-            Ok(Redirect::to(&member_page).into_response())
+            Ok(Redirect::to(&member_path(&at_desk.library, &card)).into_response())
         }
         _ => Err(PageError::new(language, PageErrorKind::NotFound)),
     }
@@ -1177,19 +1194,24 @@ pub async fn act(
             Err(error) => Err(error),
         },
     };
-    let outcome = match result {
-        Ok(done) if done.is_empty() => Outcome {
-            noted,
-            ..Outcome::default()
-        },
-        Ok(done) => Outcome {
-            done: Some(done),
-            done_notes,
-            ..Outcome::default()
-        },
+    let page = member_path(&library, &parsed);
+    let notice = match result {
+        Ok(done) if done.is_empty() => DoneNotice::for_page(&page, None, Vec::new(), noted),
+        Ok(done) => DoneNotice::for_page(&page, Some(done), done_notes, None),
         // Nothing to show the page with: "try again in a minute".
         Err(error @ DeskError::Unavailable(_)) => return Err(PageError::internal(language, &error)),
-        Err(error) => fail(refusal_status(&error), refusal(&desk, language, &error)),
+        // Shown at once, with what was typed, to be corrected and sent again.
+        Err(error) => {
+            let outcome = fail(refusal_status(&error), refusal(&desk, language, &error));
+            return member_page(&state, language, &headers, &staff, &library, &card, outcome).await;
+        }
     };
-    member_page(&state, language, &headers, &staff, &library, &card, outcome).await
+    // Done (or answered "Nee"): the member page is shown by its own GET.
+    let mut to_page = Redirect::to(&page).into_response();
+    if (notice.done.is_some() || notice.noted.is_some())
+        && let Some(cookie) = notice.cookie()
+    {
+        to_page.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    Ok(to_page)
 }

@@ -6,6 +6,7 @@
 mod api;
 mod console;
 mod desk;
+mod done_notice;
 mod registration;
 
 use axum::Router;

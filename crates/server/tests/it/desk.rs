@@ -1430,8 +1430,9 @@ async fn a_confirmation_mail_sent_again_twice_at_once_goes_once() {
         let request = staff_browser
             .post(format!("{member_page}/confirmation-mail"))
             .form(&[("csrf", csrf.clone())]);
+        let staff_browser = staff_browser.clone();
         async move {
-            let answer = request.send().await.unwrap();
+            let answer = as_the_browser_shows(&staff_browser, request.send().await.unwrap()).await;
             (answer.status().as_u16(), answer.text().await.unwrap())
         }
     };
@@ -2043,8 +2044,9 @@ async fn a_refused_member_page_action_says_why_in_its_status() {
     let csrf = hidden_field(&page, "csrf");
     let act = |action: &str, form: Vec<(&'static str, String)>| {
         let request = staff_browser.post(format!("{member_page}/{action}")).form(&form);
+        let staff_browser = staff_browser.clone();
         async move {
-            let answer = request.send().await.unwrap();
+            let answer = as_the_browser_shows(&staff_browser, request.send().await.unwrap()).await;
             (answer.status().as_u16(), answer.text().await.unwrap())
         }
     };
@@ -2114,6 +2116,7 @@ async fn resetting_the_recovery_address_without_one_in_the_registration_says_so(
         .send()
         .await
         .unwrap();
+    let linked = as_the_browser_shows(&staff_browser, linked).await;
     assert_eq!(linked.status(), 200, "{}", linked.text().await.unwrap());
 
     let asked = reset_told_not_asked(
@@ -2126,6 +2129,19 @@ async fn resetting_the_recovery_address_without_one_in_the_registration_says_so(
         !asked.contains("uit de inschrijving: ."),
         "no question with an empty address: {asked}"
     );
+}
+
+/// A member-page action's answer as the browser shows it: a done action
+/// redirects (303) to the member page, which the browser then asks for; a
+/// refused one is answered with the page itself.
+async fn as_the_browser_shows(browser: &reqwest::Client, answer: reqwest::Response) -> reqwest::Response {
+    if answer.status() != reqwest::StatusCode::SEE_OTHER {
+        return answer;
+    }
+    let location = answer.headers()[reqwest::header::LOCATION].to_str().unwrap();
+    let page = answer.url().join(location).unwrap();
+    assert!(page.path().starts_with("/frontoffice/"), "{page}");
+    browser.get(page).send().await.unwrap()
 }
 
 /// "Herstel-e-mailadres resetten" chosen on the member page at
@@ -2216,6 +2232,12 @@ async fn the_member_page_generates_an_account_for_a_registration_without_one() {
             .send()
     };
     let generated = generate().await.unwrap();
+    assert_eq!(
+        generated.status(),
+        303,
+        "done: the member page is shown by its own GET, so Back and reload do not send it again"
+    );
+    let generated = as_the_browser_shows(&staff_browser, generated).await;
     assert_eq!(generated.status(), 200);
     let generated = generated.text().await.unwrap();
     assert!(
@@ -2231,6 +2253,12 @@ async fn the_member_page_generates_an_account_for_a_registration_without_one() {
         "the username: {generated}"
     );
     assert!(!generated.contains("/new-login-account"), "{generated}");
+    let reloaded = fetch(&staff_browser, &member_page).await;
+    assert!(
+        !reloaded.contains("Genereren van inlogaccount gelukt"),
+        "what was done is told once: {reloaded}"
+    );
+    assert!(reloaded.contains("<dd>20000036363636</dd>"), "{reloaded}");
     let mail = &smtp.wait_for_async(1).await[0];
     assert_eq!(mail.to, vec!["piet@example.nl".to_owned()]);
 
@@ -2316,7 +2344,7 @@ async fn the_console_sends_an_account_s_mails_in_the_language_staff_choose() {
     let jane = Email::parse("jane@example.nl").unwrap();
     assert!(app.store.accounts().by_email(&jane).await.unwrap().is_empty());
 
-    let generated = generate("en").await.unwrap();
+    let generated = as_the_browser_shows(&staff_browser, generate("en").await.unwrap()).await;
     assert_eq!(generated.status(), 200, "{}", generated.text().await.unwrap());
     let mail = &smtp.wait_for_async(2).await[1];
     assert_eq!(mail.to, vec!["jane@example.nl".to_owned()]);
@@ -2377,14 +2405,14 @@ async fn the_member_page_unlinks_an_account_after_the_question() {
         stale.contains("intussen aan een ander inlogaccount gekoppeld"),
         "{stale}"
     );
-    let not_answered = unlink("").await.unwrap();
+    let not_answered = as_the_browser_shows(&staff_browser, unlink("").await.unwrap()).await;
     assert_eq!(not_answered.status(), 200);
     let drenthe = drenthe(&app).await;
     let card = si_domain::CardNumber::parse("20000044444444").unwrap();
     let still = app.store.memberships().by_card(&drenthe, &card).await.unwrap();
     assert!(still.unwrap().account.is_some(), "nothing without Ja");
 
-    let unlinked = unlink("ja").await.unwrap();
+    let unlinked = as_the_browser_shows(&staff_browser, unlink("ja").await.unwrap()).await;
     assert_eq!(unlinked.status(), 200);
     let unlinked = unlinked.text().await.unwrap();
     assert!(

@@ -381,6 +381,16 @@ async fn a_member_registered_without_an_account_gets_one_at_the_member_page() {
         .unwrap();
     assert!(focus_on_status, "the keyboard's focus is on what happened");
     browser.assert_accessible("desk: account generated").await;
+    // The page after the action is a GET: reloading it sends nothing again
+    // and no longer tells what was done.
+    driver.refresh().await.unwrap();
+    browser.expect_heading("Anna de Boer").await;
+    expect_text(driver, "#account-heading + dl.facts", "20000038383838", false).await;
+    let told_again = driver
+        .find_all(By::Css("[role=status], [role=alert]"))
+        .await
+        .unwrap();
+    assert!(told_again.is_empty(), "told once, and not sent again");
     let mail = &smtp.wait_for_async(1).await[0];
     assert_eq!(mail.to, vec!["anna@example.nl".to_owned()]);
     assert!(text_of(mail).contains("Bevestigen"));
