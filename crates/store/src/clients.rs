@@ -12,7 +12,7 @@ use crate::{
     Clock, StoreError,
     accounts::millis_to_time,
     catalogue::{Catalogue, Library},
-    entity::{client, library, refresh_family},
+    entity::{authorization_code, client, library, refresh_family},
     error::parse_stored,
 };
 
@@ -126,8 +126,8 @@ impl<'c, C: ConnectionTrait> Clients<'c, C> {
             .collect()
     }
 
-    /// Deletes the client and the refresh tokens it holds: a client made
-    /// again under the same id must not inherit them.
+    /// Deletes the client with the refresh tokens and codes it holds: a
+    /// client made again under the same id must not inherit them.
     pub async fn delete(&self, id: &str) -> Result<(), StoreError> {
         let result = client::Entity::delete_by_id(id.to_owned())
             .exec(self.conn)
@@ -137,6 +137,12 @@ impl<'c, C: ConnectionTrait> Clients<'c, C> {
         }
         refresh_family::Entity::delete_many()
             .filter(refresh_family::Column::ClientId.eq(id))
+            .exec(self.conn)
+            .await?;
+        // Codes in flight too: a client created again with this id must not
+        // redeem what the deleted one was given.
+        authorization_code::Entity::delete_many()
+            .filter(authorization_code::Column::ClientId.eq(id))
             .exec(self.conn)
             .await?;
         Ok(())

@@ -214,10 +214,13 @@ pub async fn run(store: Store, command: ClientCommand) -> anyhow::Result<()> {
             }
         }
         ClientCommand::Delete { id } => {
-            store.clients().delete(&id).await.map_err(|e| match e {
+            // The client and what it holds go together, or not at all.
+            let txn = store.begin().await?;
+            txn.clients().delete(&id).await.map_err(|e| match e {
                 StoreError::NotFound { .. } => anyhow!("client {id} not found"),
                 other => other.into(),
             })?;
+            txn.commit().await?;
             println!("Deleted client {id}.");
         }
     }

@@ -437,10 +437,7 @@ pub async fn validate(state: &AppState, request: AuthorizationRequest) -> Result
     if !scopes.contains(&"openid") {
         return Err(back("invalid_scope", "the openid scope is required"));
     }
-    if scopes
-        .iter()
-        .any(|scope| !client.scopes().iter().any(|allowed| allowed.as_str() == *scope))
-    {
+    if !client.allows_scopes(scopes.iter().copied()) {
         return Err(back(
             "invalid_scope",
             "a requested scope is not allowed for this client",

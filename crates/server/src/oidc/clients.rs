@@ -443,6 +443,11 @@ impl Client {
         self.created_at
     }
 
+    /// Whether the client is registered for every one of `scopes`.
+    pub fn allows_scopes<'s>(&self, mut scopes: impl Iterator<Item = &'s str>) -> bool {
+        scopes.all(|scope| self.scopes().iter().any(|allowed| allowed.as_str() == scope))
+    }
+
     /// Whether `uri` is one of the registered redirect URIs, compared as
     /// strings (RFC 9700 §4.1.3). The one exception is RFC 8252 §7.3: a
     /// public client registered with an http loopback IP literal may use any

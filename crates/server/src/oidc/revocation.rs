@@ -99,7 +99,13 @@ pub async fn introspect(
     let inactive = json!({ "active": false });
     let answer: Value = if looks_like_jwt(token) {
         match own_access_token(&state, token).await {
-            Some(claims) if !tokens::is_access_token_revoked(&state.store, &claims.jti).await? => json!({
+            // Active as `/userinfo` and the desk API take it: unrevoked, and
+            // issued to the client as it is registered now.
+            Some(claims)
+                if tokens::issuing_client(&state, &claims).await.is_some()
+                    && !tokens::is_access_token_revoked(&state.store, &claims.jti).await? =>
+            {
+                json!({
                 "active": true,
                 "token_type": "Bearer",
                 "scope": claims.scope,
@@ -110,7 +116,8 @@ pub async fn introspect(
                 "exp": claims.exp,
                 "iat": claims.iat,
                 "jti": claims.jti,
-            }),
+                })
+            }
             _ => inactive,
         }
     } else {

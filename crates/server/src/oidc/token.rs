@@ -327,6 +327,16 @@ async fn authorization_code(
         txn.commit().await?;
         return Err(refusal);
     }
+    // A client's codes are deleted with it, but a node that still had the
+    // deleted registration in its cache may have given out one more: it
+    // gets no scope the registration made anew does not allow.
+    if !client.allows_scopes(grant.scope.split_whitespace()) {
+        txn.commit().await?;
+        return Err(OAuthError::new(
+            "invalid_grant",
+            "the code asks for a scope this client is no longer registered for",
+        ));
+    }
     let account = active_account(&txn, &grant.account).await?;
     let answer = tokens::for_member(
         state,
@@ -549,10 +559,7 @@ fn client_credentials(
             .map(|s| s.as_str())
             .collect(),
     };
-    if asked
-        .iter()
-        .any(|s| !client.scopes().iter().any(|allowed| allowed.as_str() == *s))
-    {
+    if !client.allows_scopes(asked.iter().copied()) {
         return Err(OAuthError::new(
             "invalid_scope",
             "a requested scope is not allowed for this client",

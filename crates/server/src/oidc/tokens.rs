@@ -402,6 +402,16 @@ pub async fn find_client(state: &AppState, id: &str) -> Option<Client> {
     state.clients.find(id).await
 }
 
+/// The client an access token was issued to, as registered now: none once
+/// it is deleted, nor once it is created again (for a new secret, say): a
+/// registration made anew inherits no token of the one before, whatever
+/// scopes or library that one had. Told apart to the second, as `iat` is.
+pub async fn issuing_client(state: &AppState, claims: &AccessClaims) -> Option<Client> {
+    find_client(state, &claims.client_id)
+        .await
+        .filter(|client| client.created_at().unix_timestamp() <= claims.iat)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

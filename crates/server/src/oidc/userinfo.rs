@@ -81,7 +81,8 @@ impl IntoResponse for BearerError {
     }
 }
 
-/// The claims of a valid, unrevoked access token from the request.
+/// The claims of a valid, unrevoked access token from the request, issued
+/// to a client as it is registered now.
 pub async fn bearer(state: &AppState, headers: &HeaderMap) -> Result<AccessClaims, BearerError> {
     if headers.get_all(header::AUTHORIZATION).iter().nth(1).is_some() {
         return Err(BearerError(StatusCode::BAD_REQUEST, "invalid_request"));
@@ -104,7 +105,7 @@ async fn verify(state: &AppState, token: &str) -> Result<AccessClaims, BearerErr
     let revoked = tokens::is_access_token_revoked(&state.store, &claims.jti)
         .await
         .map_err(|_| BearerError(StatusCode::SERVICE_UNAVAILABLE, ""))?;
-    if revoked {
+    if revoked || tokens::issuing_client(state, &claims).await.is_none() {
         return Err(BearerError(StatusCode::UNAUTHORIZED, "invalid_token"));
     }
     Ok(claims)

@@ -1,9 +1,9 @@
 //! The RFC 9700 MUSTs and the login rules, each as an attack or a mistake a
 //! client or a person could make.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
-use si_domain::{AccountStatus, Email, Username};
+use si_domain::{AccountStatus, DisplayName, Email, LibraryCode, Username};
 use si_store::{Repositories, accounts::NewAccount, housekeeping::Retention};
 use single_identity::{
     config::Config,
@@ -1132,6 +1132,136 @@ async fn userinfo_takes_the_token_from_a_posted_form_too_but_from_one_place_only
         .await
         .unwrap();
     assert_eq!(forged.status(), 401);
+    app.stop().await;
+}
+
+/// A client deleted and created again under its id (the way to a new
+/// secret) inherits nothing of the registration before: not a code in
+/// flight, nor an access token, at `/userinfo`, `/introspect` or the desk
+/// API, whatever scopes or library the new registration has. Checked on
+/// another node, whose cache read the new registration.
+#[tokio::test]
+async fn a_client_created_again_under_its_id_inherits_no_token_of_the_one_before() {
+    let (app, client_id, secret) = sanne_and_a_client().await;
+    crate::desk::desk_library(&app, "DRE01", "Biblionet Drenthe").await;
+    crate::desk::desk_library(&app, "GRO01", "Biblionet Groningen").await;
+    let code = code_for(&app, &client_id, Some(CHALLENGE)).await;
+    let (_, tokens) = exchange(&app, &client_id, Some(&secret), &code_exchange(&code)).await;
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let in_flight = code_for(&app, &client_id, Some(CHALLENGE)).await;
+    // A website whose registration stays: its token works on the other node.
+    let (kept, kept_secret) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Es256).await;
+    let kept_code = code_for(&app, &kept, Some(CHALLENGE)).await;
+    let (_, kept_tokens) = exchange(&app, &kept, kept_secret.as_deref(), &code_exchange(&kept_code)).await;
+    let (system, system_secret) = crate::desk::library_system(&app, "DRE01", "desk:search").await;
+    let (_, granted) = crate::desk::client_credentials(&app, &(system.clone(), system_secret)).await;
+    let system_access = granted["access_token"].as_str().unwrap().to_owned();
+    // Registrations are told apart to the second, as tokens' `iat` is.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+
+    let again = |id: &str, scopes: &[&str], grant_types: Vec<GrantType>, library: Option<&str>| {
+        let id = RegisteredId::parse(id).unwrap();
+        let store = app.store.clone();
+        let registration = ClientRegistration {
+            id: Some(id.clone()),
+            name: DisplayName::parse("Opnieuw").unwrap(),
+            kind: ClientKind::Confidential,
+            redirect_uris: match grant_types.contains(&GrantType::AuthorizationCode) {
+                true => vec![REDIRECT_URI.to_owned()],
+                false => vec![],
+            },
+            post_logout_redirect_uris: vec![],
+            backchannel_logout_uri: None,
+            grant_types,
+            scopes: scopes.iter().map(|s| Scope::parse(s).unwrap()).collect(),
+            library: library.map(|code| LibraryCode::parse(code).unwrap()),
+            id_token_algorithm: IdTokenAlgorithm::Rs256,
+        };
+        async move {
+            let txn = store.begin().await.unwrap();
+            txn.clients().delete(id.as_str()).await.unwrap();
+            txn.commit().await.unwrap();
+            let (_, secret) = register(&store, registration).await.unwrap();
+            secret.unwrap().expose().to_owned()
+        }
+    };
+    let new_secret = again(
+        &client_id,
+        &["openid"],
+        vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+        None,
+    )
+    .await;
+    let new_system_secret = again(
+        &system,
+        &["desk:register"],
+        vec![GrantType::ClientCredentials],
+        Some("GRO01"),
+    )
+    .await;
+
+    let node = app.another_node().await;
+    let at_node = |path: &str| format!("http://{}{path}", node.address);
+    let kept_userinfo = app
+        .client
+        .get(at_node("/userinfo"))
+        .bearer_auth(kept_tokens["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(kept_userinfo.status(), 200);
+    let userinfo = app
+        .client
+        .get(at_node("/userinfo"))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(userinfo.status(), 401);
+    let introspected: serde_json::Value = app
+        .client
+        .post(at_node("/introspect"))
+        .basic_auth(&client_id, Some(&new_secret))
+        .form(&[("token", access.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(introspected, serde_json::json!({ "active": false }));
+    let redeemed = app
+        .client
+        .post(at_node("/token"))
+        .basic_auth(&client_id, Some(&new_secret))
+        .form(&code_exchange(&in_flight))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(redeemed.status(), 400);
+    let refused: serde_json::Value = redeemed.json().await.unwrap();
+    assert_eq!(refused["error"], "invalid_grant", "{refused}");
+
+    let branches = |token: String| {
+        app.client
+            .get(at_node("/api/v1/branches"))
+            .bearer_auth(token)
+            .send()
+    };
+    assert_eq!(branches(system_access).await.unwrap().status(), 401);
+    // The registration made anew works, for its own library.
+    let fresh = app
+        .client
+        .post(at_node("/token"))
+        .basic_auth(&system, Some(&new_system_secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    let fresh: serde_json::Value = fresh.json().await.unwrap();
+    let fresh = fresh["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(branches(fresh).await.unwrap().status(), 200);
+    node.stop().await.unwrap();
     app.stop().await;
 }
 

@@ -52,6 +52,23 @@ impl TestApp {
         self._database.url.clone()
     }
 
+    /// A second node on the app's database and data directory, under the
+    /// app's address as its public one (the balancer's), with caches of its
+    /// own: what another node behind the balancer sees. Stop it with
+    /// [`Server::stop`].
+    pub async fn another_node(&self) -> Server {
+        let public_url = format!("http://{}", self.address).try_into().expect("public URL");
+        let config = Config {
+            listen: "127.0.0.1:0".parse().expect("address"),
+            public_url: Some(public_url),
+            database_url: Some(self.database_url()),
+            data_dir: self.data_dir.path().to_owned(),
+            hashing: test_hashing(),
+            ..Config::default()
+        };
+        Server::start(config).await.expect("a second node starts")
+    }
+
     pub async fn stop(mut self) {
         self.stop_serving().await;
     }
