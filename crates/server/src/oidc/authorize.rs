@@ -161,11 +161,18 @@ pub async fn authorize(
 
 /// A query or form read as a request: none when it does not read as one,
 /// or its `state` or `nonce` would not go back as it came; then
-/// [`unreadable`] answers it.
+/// [`unreadable`] answers it. A parameter without a value counts as
+/// omitted (RFC 6749 3.1), and so as no second value either, as at the
+/// token endpoint.
 pub(super) fn read_request<T: serde::de::DeserializeOwned>(encoded: &str) -> Option<T> {
-    serde_urlencoded::from_str(encoded)
+    let given = encoded
+        .split('&')
+        .filter(|part| part.split_once('=').is_some_and(|(_, value)| !value.is_empty()))
+        .collect::<Vec<_>>()
+        .join("&");
+    serde_urlencoded::from_str(&given)
         .ok()
-        .filter(|_| decodes_exactly(encoded))
+        .filter(|_| decodes_exactly(&given))
 }
 
 /// Whether `state` and `nonce`, which come back to the client to compare,

@@ -588,6 +588,16 @@ async fn requests_are_read_as_oidc_core_and_rfc_6749_write_them() {
     let location = posted.headers()["location"].to_str().unwrap();
     assert!(location.starts_with("/login?"), "{location}");
 
+    // And so no second value either: read as at the token endpoint.
+    let twice_once_empty = format!(
+        "{}&prompt=",
+        authorize_url(&app, &client_id, &[("prompt", "login")])
+    );
+    let answer = app.client.get(&twice_once_empty).send().await.unwrap();
+    assert_eq!(answer.status(), 303);
+    let location = answer.headers()["location"].to_str().unwrap();
+    assert!(location.starts_with("/login?"), "{location}");
+
     // A refresh with an empty scope keeps the grant's scope; the scheme's
     // name is case-insensitive.
     let code = code_for(&app, &client_id, Some(CHALLENGE)).await;
