@@ -52,6 +52,8 @@ pub struct AuthorizationRequest {
     pub response_mode: Option<String>,
     /// An ID token of the member the client expects (OIDC Core 3.1.2.1).
     pub id_token_hint: Option<String>,
+    /// The username the member will likely use: filled in on the login page.
+    pub login_hint: Option<String>,
     /// Request objects (OIDC Core 6) are not supported: refused by name.
     pub request: Option<String>,
     pub request_uri: Option<String>,
@@ -127,6 +129,7 @@ impl AuthorizationRequest {
             max_age: given(self.max_age),
             response_mode: given(self.response_mode),
             id_token_hint: given(self.id_token_hint),
+            login_hint: given(self.login_hint),
             request: given(self.request),
             request_uri: given(self.request_uri),
             registration: given(self.registration),

@@ -57,6 +57,9 @@ struct LoginPage {
     /// member must wait or the node is busy.
     username_invalid: bool,
     password_invalid: bool,
+    /// Where the keyboard starts: the password when only it is marked, or
+    /// when the username is filled in and nothing went wrong.
+    focus_password: bool,
 }
 
 #[derive(Deserialize)]
@@ -148,11 +151,19 @@ pub async fn show(
         .session_ended
         .is_some()
         .then(|| language.text("login-session-ended"));
+    // A website's `login_hint` fills in the username, as a member would
+    // type it (OIDC Core 3.1.2.1); the member may change it.
+    let hinted_username = request
+        .authorization
+        .login_hint
+        .as_deref()
+        .map(|hint| hint.trim().chars().filter(|c| !c.is_control()).take(80).collect())
+        .unwrap_or_default();
     Ok(page(
         language,
         &headers,
         carried,
-        String::new(),
+        hinted_username,
         (None, notice),
         (StatusCode::OK, Marked::default()),
     ))
@@ -559,6 +570,7 @@ fn page(
     (status, marked): (StatusCode, Marked),
 ) -> Response {
     let csrf = FormToken::for_page(headers);
+    let focus_password = !marked.username && (marked.password || (error.is_none() && !username.is_empty()));
     let page = LoginPage {
         lang: language,
         other_lang: other(language),
@@ -576,6 +588,7 @@ fn page(
         notice,
         username_invalid: marked.username,
         password_invalid: marked.password,
+        focus_password,
     };
     let mut response = csrf.attach((status, page).into_response());
     response

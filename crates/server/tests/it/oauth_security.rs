@@ -1518,6 +1518,45 @@ async fn sanne_at_the_login_page() -> (TestApp, reqwest::Client, LoginForm) {
     (app, browser, login)
 }
 
+/// A website's `login_hint` fills in the username, as typed but without
+/// control characters, and the keyboard starts at the password.
+#[tokio::test]
+async fn a_login_hint_fills_in_the_username_and_the_password_is_next() {
+    let app = spawn_app().await;
+    member(&app.store, "sanne").await;
+    let (client_id, _) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Rs256).await;
+    let input = |page: &str, id: &str| {
+        let (_, rest) = page.split_once(&format!(r#"<input id="{id}""#)).unwrap();
+        rest.split_once('>').unwrap().0.to_owned()
+    };
+    let login_page = |extra: &[(&str, &str)]| {
+        let authorize = authorize_url(&app, &client_id, extra);
+        let app = &app;
+        async move {
+            let browser = browser();
+            let answer = browser.get(&authorize).send().await.unwrap();
+            let location = answer.headers()["location"].to_str().unwrap().to_owned();
+            browser
+                .get(app.url(&location))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let page = login_page(&[("login_hint", " sanne\u{7}")]).await;
+    assert!(input(&page, "username").contains(r#"value="sanne""#), "{page}");
+    assert!(!input(&page, "username").contains("autofocus"), "{page}");
+    assert!(input(&page, "password").contains("autofocus"), "{page}");
+
+    let page = login_page(&[]).await;
+    assert!(input(&page, "username").contains(r#"value="""#), "{page}");
+    assert!(input(&page, "username").contains("autofocus"), "{page}");
+    app.stop().await;
+}
+
 /// The login form's hidden request, edited to give a parameter twice,
 /// reads as no request at all; it must not log the member in to our own
 /// account page instead of answering the website.
