@@ -468,6 +468,12 @@ pub async fn validate(state: &AppState, request: AuthorizationRequest) -> Result
         (Some(_), Some("S256")) => {
             return Err(back("invalid_request", "code_challenge is not a S256 challenge"));
         }
+        (None, Some("S256")) => {
+            return Err(back(
+                "invalid_request",
+                "code_challenge_method is given without a code_challenge",
+            ));
+        }
         (_, _) => {
             return Err(back(
                 "invalid_request",

@@ -275,6 +275,10 @@ async fn other_errors_go_back_to_the_client_with_state_and_issuer() {
             ),
             "invalid_request",
         ),
+        (
+            authorize_url(&app, &public_id, &[("code_challenge_method", "S256")]),
+            "invalid_request",
+        ),
         // 43 base64url characters whose last one has bits no SHA-256 sets:
         // no verifier could ever be hashed to it.
         (
