@@ -835,10 +835,13 @@ pub async fn member(
         },
         ..Outcome::default()
     };
-    let mut page = member_page(&state, language, &headers, &staff, &library, &card, outcome).await?;
-    if DoneNotice::is_brought(&headers) {
-        page.headers_mut().append(header::SET_COOKIE, DoneNotice::CLEARED);
+    let shown = member_page(&state, language, &headers, &staff, &library, &card, outcome).await;
+    if !DoneNotice::is_brought(&headers) {
+        return shown;
     }
+    // Shown, or not (the registration is gone meanwhile): the notice is spent.
+    let mut page = shown.unwrap_or_else(IntoResponse::into_response);
+    page.headers_mut().append(header::SET_COOKIE, DoneNotice::CLEARED);
     Ok(page)
 }
 
