@@ -63,6 +63,21 @@ impl<'c, C: ConnectionTrait> DeskRequests<'c, C> {
         Ok(())
     }
 
+    /// The answer stored under `key` at `library`, whatever request it
+    /// answered: for showing again what a request did.
+    pub async fn answer_of(&self, library: &Library, key: &str) -> Result<Option<Earlier>, StoreError> {
+        let row = desk_request::Entity::find()
+            .filter(desk_request::Column::LibraryId.eq(library.id))
+            .filter(desk_request::Column::IdempotencyKey.eq(key))
+            .filter(desk_request::Column::ResponseStatus.ne(PENDING))
+            .one(self.conn)
+            .await?;
+        Ok(row.map(|row| Earlier::Answered {
+            status: u16::try_from(row.response_status).unwrap_or_default(),
+            body: row.response_body,
+        }))
+    }
+
     pub async fn earlier(
         &self,
         library: &Library,

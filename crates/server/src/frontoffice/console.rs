@@ -53,6 +53,7 @@ pub fn routes() -> Router<AppState> {
             "/frontoffice/{library}/register",
             get(register_form).post(register),
         )
+        .route("/frontoffice/{library}/registered/{key}", get(registered))
         .route("/frontoffice/{library}/members/{card}", get(member))
         .route(
             "/frontoffice/{library}/members/{card}/{action}",
@@ -652,6 +653,12 @@ pub async fn register(
 
     let key = Some(form.idempotency_key.as_str()).filter(|key| is_idempotency_key(key));
     match desk.register(&request, key).await {
+        // Shown by its own GET, so that Back and reload never send the form
+        // again: the answer is kept under the form's key.
+        Ok(_) if let Some(key) = key.filter(|key| is_path_safe(key)) => {
+            let shown_at = format!("{FRONTOFFICE_PATH}/{}/registered/{key}", library.code);
+            Ok(Redirect::to(&shown_at).into_response())
+        }
         Ok(registered) => Ok(registered_page(language, &headers, &staff, &library, registered)),
         Err(DeskError::IdempotencyKeyReused) => {
             // The back button brought back a form that was sent, and it was
@@ -715,6 +722,30 @@ fn typed_field_message(error: &FieldError, language: Language) -> String {
 }
 
 /// The key that makes sending one filled-in form twice register it once.
+/// The cost overview and account of a registration done at the desk, as
+/// its form's idempotency key keeps them (for 7 days, as the desk API's).
+pub async fn registered(
+    State(state): State<AppState>,
+    language: Language,
+    headers: HeaderMap,
+    at_desk: AtDesk,
+    PagePath((_, key)): PagePath<(String, String)>,
+) -> Result<Response, PageError> {
+    let AtDesk { staff, library } = at_desk;
+    let desk = desk_of(&state, &library, &staff, language);
+    match desk.registered(&key).await {
+        Ok(Some(registered)) => Ok(registered_page(language, &headers, &staff, &library, registered)),
+        Ok(None) => Err(PageError::new(language, PageErrorKind::NotFound)),
+        Err(error) => Err(PageError::internal(language, &error)),
+    }
+}
+
+/// Whether a key can stand in a path as it is, as the console's own can.
+fn is_path_safe(key: &str) -> bool {
+    key.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 fn new_idempotency_key() -> String {
     format!("console-{:032x}", rand::random::<u128>())
 }
@@ -765,7 +796,7 @@ fn registered_page(
             .unwrap_or_default(),
         registered,
     };
-    token.attach((StatusCode::CREATED, page).into_response())
+    token.attach(page.into_response())
 }
 
 #[derive(Template, WebTemplate)]

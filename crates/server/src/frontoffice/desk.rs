@@ -389,6 +389,21 @@ impl<'a> Desk<'a> {
         Err(DeskError::Internal("registration kept losing races".into()))
     }
 
+    /// What the registration sent with idempotency key `key` answered, to
+    /// show it again; none for a key unknown here, or not a registration's.
+    pub async fn registered(&self, key: &str) -> Result<Option<Registered>, DeskError> {
+        let answer = self
+            .state
+            .store
+            .desk_requests()
+            .answer_of(self.library, key)
+            .await?;
+        Ok(match answer {
+            Some(Earlier::Answered { status: 201, body }) => serde_json::from_str(&body).ok(),
+            _ => None,
+        })
+    }
+
     async fn earlier(&self, key: &str, request_digest: &str) -> Result<Option<Registered>, DeskError> {
         match self
             .state

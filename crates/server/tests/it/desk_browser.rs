@@ -148,6 +148,15 @@ async fn desk_staff_register_a_new_member_and_link_one_who_moved() {
     );
     browser.assert_accessible("desk: cost overview and success").await;
     browser.screenshot("desk-registered-nl").await;
+    // The result has an address of its own: a reload shows it again and
+    // sends nothing.
+    driver.refresh().await.unwrap();
+    browser.expect_heading("Opbouw abonnementskosten").await;
+    let shown_again = text_at(driver, "[role=status]").await;
+    assert!(
+        shown_again.contains("Genereren van inlogaccount gelukt"),
+        "{shown_again}"
+    );
     let mail = smtp.wait_for_async(1).await.remove(0);
     assert_eq!(mail.to, vec!["anna@example.nl".to_owned()]);
     assert!(
