@@ -835,6 +835,9 @@ struct MemberPage {
 pub struct MemberQuery {
     #[serde(default)]
     ask: Option<String>,
+    /// The id of the notice of an action just done here.
+    #[serde(default)]
+    done: Option<String>,
 }
 
 /// One registration of this library, with what the desk can do for it.
@@ -844,12 +847,13 @@ pub async fn member(
     headers: HeaderMap,
     at_desk: AtDesk,
     PagePath((_, card)): PagePath<(String, String)>,
-    PageQuery(MemberQuery { ask }): PageQuery<MemberQuery>,
+    PageQuery(MemberQuery { ask, done }): PageQuery<MemberQuery>,
 ) -> Result<Response, PageError> {
     let AtDesk { staff, library } = at_desk;
     let notice = parse_card(&card)
         .ok()
-        .and_then(|parsed| DoneNotice::brought_to(&headers, &member_path(&library, &parsed)))
+        .zip(done.as_deref())
+        .and_then(|(parsed, id)| DoneNotice::brought_to(&headers, id, &member_path(&library, &parsed)))
         .unwrap_or_default();
     let outcome = Outcome {
         done: notice.done,
@@ -867,12 +871,12 @@ pub async fn member(
         ..Outcome::default()
     };
     let shown = member_page(&state, language, &headers, &staff, &library, &card, outcome).await;
-    if !DoneNotice::is_brought(&headers) {
+    let Some(cleared) = done.as_deref().and_then(DoneNotice::cleared) else {
         return shown;
-    }
+    };
     // Shown, or not (the registration is gone meanwhile): the notice is spent.
     let mut page = shown.unwrap_or_else(IntoResponse::into_response);
-    page.headers_mut().append(header::SET_COOKIE, DoneNotice::CLEARED);
+    page.headers_mut().append(header::SET_COOKIE, cleared);
     Ok(page)
 }
 
@@ -1241,11 +1245,15 @@ pub async fn act(
         }
     };
     // Done (or answered "Nee"): the member page is shown by its own GET.
-    let mut to_page = Redirect::to(&page).into_response();
-    if (notice.done.is_some() || notice.noted.is_some())
-        && let Some(cookie) = notice.cookie()
-    {
-        to_page.headers_mut().append(header::SET_COOKIE, cookie);
-    }
-    Ok(to_page)
+    let told = (notice.done.is_some() || notice.noted.is_some())
+        .then(|| notice.cookie())
+        .flatten();
+    Ok(match told {
+        Some((id, cookie)) => {
+            let mut to_page = Redirect::to(&format!("{page}?done={id}")).into_response();
+            to_page.headers_mut().append(header::SET_COOKIE, cookie);
+            to_page
+        }
+        None => Redirect::to(&page).into_response(),
+    })
 }

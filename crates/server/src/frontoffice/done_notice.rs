@@ -1,9 +1,11 @@
 //! What a member-page action did, carried from its POST to the member page
 //! it redirects to (303 See Other), so that the browser's history holds
-//! only GETs: Back and reload never offer to send the action again. It
-//! travels in a cookie of our own (`__Host-` and Secure behind https),
-//! SameSite=Strict, for one minute, bound to that one member page, and read
-//! once.
+//! only GETs: Back and reload never offer to send the action again. Each
+//! action's notice has an id of its own, in the redirect's address
+//! (`?done=<id>`) and in the name of the cookie that carries it (ours, so
+//! `__Host-` and Secure behind https), SameSite=Strict, for one minute,
+//! bound to that one member page, read once. Actions in two tabs, or sent
+//! side by side, each find their own.
 
 use axum::http::{HeaderMap, HeaderValue};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
@@ -11,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::http::cookies;
 
-const COOKIE: &str = "si_desk_done";
+const COOKIE_PREFIX: &str = "si_desk_done_";
 
 /// The notice of an action, in the language it was taken in.
 #[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -36,34 +38,38 @@ impl DoneNotice {
         }
     }
 
-    /// The `Set-Cookie` value that carries this notice to its page.
-    pub fn cookie(&self) -> Option<HeaderValue> {
+    /// A new notice id, and the `Set-Cookie` value that carries this notice
+    /// under it to its page.
+    pub fn cookie(&self) -> Option<(String, HeaderValue)> {
+        let id = format!("{:016x}", rand::random::<u64>());
         let json = serde_json::to_vec(self).ok()?;
         let value = URL_SAFE_NO_PAD.encode(json);
-        HeaderValue::from_str(&format!(
-            "{COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=60"
+        let cookie = HeaderValue::from_str(&format!(
+            "{COOKIE_PREFIX}{id}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=60"
         ))
-        .ok()
+        .ok()?;
+        Some((id, cookie))
     }
 
-    /// The notice the request brings for `page`, if any. Whether or not
-    /// there is one, the page clears the cookie with [`Self::CLEARED`].
-    pub fn brought_to(headers: &HeaderMap, page: &str) -> Option<Self> {
-        let value = cookies::value(headers, COOKIE)?;
+    /// The notice with `id` the request brings for `page`, if any.
+    pub fn brought_to(headers: &HeaderMap, id: &str, page: &str) -> Option<Self> {
+        let value = cookies::value(headers, &cookie_name(id)?)?;
         let json = URL_SAFE_NO_PAD.decode(value).ok()?;
         serde_json::from_slice::<Self>(&json)
             .ok()
             .filter(|notice| notice.page == page)
     }
 
-    /// Whether the request brings a notice cookie, for any page.
-    pub fn is_brought(headers: &HeaderMap) -> bool {
-        cookies::value(headers, COOKIE).is_some()
+    /// The `Set-Cookie` value that ends the notice with `id` once shown.
+    pub fn cleared(id: &str) -> Option<HeaderValue> {
+        let name = cookie_name(id)?;
+        HeaderValue::from_str(&format!("{name}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")).ok()
     }
+}
 
-    /// The `Set-Cookie` value that ends the notice once shown.
-    pub const CLEARED: HeaderValue =
-        HeaderValue::from_static("si_desk_done=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+/// The cookie of notice `id`; none for an id that is not one of ours.
+fn cookie_name(id: &str) -> Option<String> {
+    (id.len() == 16 && id.bytes().all(|b| b.is_ascii_hexdigit())).then(|| format!("{COOKIE_PREFIX}{id}"))
 }
 
 #[cfg(test)]
@@ -72,36 +78,56 @@ mod tests {
 
     use super::*;
 
-    fn request_with(cookie: &HeaderValue) -> HeaderMap {
-        let pair = cookie.to_str().unwrap().split(';').next().unwrap().to_owned();
+    fn request_with(cookies: &[&HeaderValue]) -> HeaderMap {
+        let pairs: Vec<&str> = cookies
+            .iter()
+            .map(|cookie| cookie.to_str().unwrap().split(';').next().unwrap())
+            .collect();
         let mut headers = HeaderMap::new();
-        headers.insert(header::COOKIE, HeaderValue::from_str(&pair).unwrap());
+        headers.insert(header::COOKIE, HeaderValue::from_str(&pairs.join("; ")).unwrap());
         headers
     }
 
     #[test]
-    fn a_notice_reaches_its_own_page_only() {
+    fn each_notice_reaches_its_own_page_under_its_own_id_only() {
         let page = "/frontoffice/DRE01/members/20000012345678";
-        let notice = DoneNotice::for_page(
+        let linked = DoneNotice::for_page(
             page,
             Some("Gekoppeld; \"klaar\" — één".into()),
             vec!["Een mail gaat naar de eigenaar.".into()],
             None,
         );
-        let headers = request_with(&notice.cookie().unwrap());
-        assert_eq!(DoneNotice::brought_to(&headers, page), Some(notice));
+        let resent = DoneNotice::for_page(page, None, Vec::new(), Some("Net verstuurd.".into()));
+        let (linked_id, linked_cookie) = linked.cookie().unwrap();
+        let (resent_id, resent_cookie) = resent.cookie().unwrap();
+        assert_ne!(linked_id, resent_id);
+        let headers = request_with(&[&linked_cookie, &resent_cookie]);
+        assert_eq!(DoneNotice::brought_to(&headers, &linked_id, page), Some(linked));
+        assert_eq!(DoneNotice::brought_to(&headers, &resent_id, page), Some(resent));
         assert_eq!(
-            DoneNotice::brought_to(&headers, "/frontoffice/DRE01/members/20000087654321"),
+            DoneNotice::brought_to(&headers, &linked_id, "/frontoffice/DRE01/members/20000087654321"),
             None
         );
-        assert!(DoneNotice::is_brought(&headers));
+        let cleared = DoneNotice::cleared(&linked_id).unwrap();
+        assert!(
+            cleared
+                .to_str()
+                .unwrap()
+                .starts_with(&format!("si_desk_done_{linked_id}=;"))
+        );
     }
 
     #[test]
-    fn a_cookie_that_does_not_read_as_a_notice_shows_nothing() {
-        for value in ["si_desk_done=", "si_desk_done=%%%", "si_desk_done=e30"] {
-            let headers = request_with(&HeaderValue::from_static(value));
-            assert_eq!(DoneNotice::brought_to(&headers, "/frontoffice"), None, "{value}");
+    fn an_id_or_a_cookie_that_is_not_ours_shows_nothing() {
+        let page = "/frontoffice";
+        let id = "0123456789abcdef";
+        for value in ["", "%%%", "e30"] {
+            let cookie = HeaderValue::from_str(&format!("si_desk_done_{id}={value}")).unwrap();
+            let headers = request_with(&[&cookie]);
+            assert_eq!(DoneNotice::brought_to(&headers, id, page), None, "{value}");
+        }
+        for id in ["", "x", "0123456789abcdef0", "0123456789abcdeg", "../../etc"] {
+            assert_eq!(DoneNotice::cleared(id), None, "{id}");
         }
     }
 }
