@@ -99,11 +99,12 @@ pub async fn introspect(
     let inactive = json!({ "active": false });
     let answer: Value = if looks_like_jwt(token) {
         match own_access_token(&state, token).await {
-            // Active as `/userinfo` and the desk API take it: unrevoked, and
+            // Active as `/userinfo` and the desk API take it: unrevoked (a
+            // database that cannot say gets 503, not "inactive"), and
             // issued to the client as it is registered now.
             Some(claims)
-                if tokens::issuing_client(&state, &claims).await.is_some()
-                    && !tokens::is_access_token_revoked(&state.store, &claims.jti).await? =>
+                if !tokens::is_access_token_revoked(&state.store, &claims.jti).await?
+                    && tokens::issuing_client(&state, &claims).await.is_some() =>
             {
                 json!({
                 "active": true,

@@ -577,6 +577,7 @@ fn client_credentials(
         exp: now + i64::from(state.config.oidc.access_token_seconds),
         jti: tokens::random_jti()?,
         auth_time: None,
+        client_registered_at: Some(tokens::registered_at(client)),
     };
     let access_token = state
         .keyring

@@ -39,6 +39,11 @@ pub struct AccessClaims {
     pub jti: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_time: Option<i64>,
+    /// When the client was registered (Unix milliseconds): which of the
+    /// registrations of its id the token was issued to. Absent from the
+    /// tokens of versions before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_registered_at: Option<i64>,
 }
 
 impl AccessClaims {
@@ -261,6 +266,7 @@ pub async fn for_member(
         exp: now.unix_timestamp() + i64::from(oidc.access_token_seconds),
         jti: grant.jti,
         auth_time: Some(grant.auth_time.unix_timestamp()),
+        client_registered_at: Some(registered_at(grant.client)),
     };
     let access_token = state
         .keyring
@@ -404,12 +410,23 @@ pub async fn find_client(state: &AppState, id: &str) -> Option<Client> {
 
 /// The client an access token was issued to, as registered now: none once
 /// it is deleted, nor once it is created again (for a new secret, say): a
-/// registration made anew inherits no token of the one before, whatever
-/// scopes or library that one had. Told apart to the second, as `iat` is.
+/// registration made anew inherits no token of the one before, not even one
+/// a node still holding the old registration issued after the new one was
+/// made. A token of a version before `client_registered_at` is told apart
+/// by its `iat`, to the second. Either way it keeps no scope the client is
+/// no longer registered for.
 pub async fn issuing_client(state: &AppState, claims: &AccessClaims) -> Option<Client> {
-    find_client(state, &claims.client_id)
-        .await
-        .filter(|client| client.created_at().unix_timestamp() <= claims.iat)
+    let client = find_client(state, &claims.client_id).await?;
+    let same_registration = match claims.client_registered_at {
+        Some(at) => at == registered_at(&client),
+        None => client.created_at().unix_timestamp() <= claims.iat,
+    };
+    (same_registration && client.allows_scopes(claims.scope.split_whitespace())).then_some(client)
+}
+
+/// [`AccessClaims::client_registered_at`] of `client`'s tokens.
+pub fn registered_at(client: &Client) -> i64 {
+    i64::try_from(client.created_at().unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]

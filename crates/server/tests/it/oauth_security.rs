@@ -1167,8 +1167,8 @@ async fn a_client_created_again_under_its_id_inherits_no_token_of_the_one_before
     let (kept, kept_secret) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Es256).await;
     let kept_code = code_for(&app, &kept, Some(CHALLENGE)).await;
     let (_, kept_tokens) = exchange(&app, &kept, kept_secret.as_deref(), &code_exchange(&kept_code)).await;
-    let (system, system_secret) = crate::desk::library_system(&app, "DRE01", "desk:search").await;
-    let (_, granted) = crate::desk::client_credentials(&app, &(system.clone(), system_secret)).await;
+    let (system, system_secret) = crate::desk::library_system(&app, "DRE01", "desk:register").await;
+    let (_, granted) = crate::desk::client_credentials(&app, &(system.clone(), system_secret.clone())).await;
     let system_access = granted["access_token"].as_str().unwrap().to_owned();
     // Registrations are told apart to the second, as tokens' `iat` is.
     tokio::time::sleep(Duration::from_millis(1100)).await;
@@ -1255,6 +1255,10 @@ async fn a_client_created_again_under_its_id_inherits_no_token_of_the_one_before
     assert_eq!(redeemed.status(), 400);
     let refused: serde_json::Value = redeemed.json().await.unwrap();
     assert_eq!(refused["error"], "invalid_grant", "{refused}");
+    assert_eq!(
+        refused["error_description"], "the code is unknown or expired",
+        "deleted with its client: {refused}"
+    );
 
     let branches = |token: String| {
         app.client
@@ -1263,6 +1267,24 @@ async fn a_client_created_again_under_its_id_inherits_no_token_of_the_one_before
             .send()
     };
     assert_eq!(branches(system_access).await.unwrap().status(), 401);
+    // The first node still holds the old registration (for up to 30 s) and
+    // takes the old secret: what it issues now is not the new one's either.
+    let (status, stale) = crate::desk::client_credentials(&app, &(system.clone(), system_secret)).await;
+    assert_eq!(status, 200, "{stale}");
+    let stale = stale["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(branches(stale.clone()).await.unwrap().status(), 401);
+    let introspected: serde_json::Value = app
+        .client
+        .post(at_node("/introspect"))
+        .basic_auth(&system, Some(&new_system_secret))
+        .form(&[("token", stale.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(introspected, serde_json::json!({ "active": false }));
     // The registration made anew works, for its own library.
     let fresh = app
         .client
