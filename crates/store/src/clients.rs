@@ -127,7 +127,8 @@ impl<'c, C: ConnectionTrait> Clients<'c, C> {
     }
 
     /// Deletes the client with the refresh tokens and codes it holds: a
-    /// client made again under the same id must not inherit them.
+    /// client made again under the same id must not inherit them. Call it
+    /// in a transaction, so that all of it goes or none.
     pub async fn delete(&self, id: &str) -> Result<(), StoreError> {
         let result = client::Entity::delete_by_id(id.to_owned())
             .exec(self.conn)

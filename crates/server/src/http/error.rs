@@ -5,7 +5,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
     Json,
-    extract::{Request, rejection::BytesRejection},
+    extract::Request,
     http::{Method, StatusCode, header},
     middleware::Next,
     response::{IntoResponse, Response},
@@ -108,8 +108,9 @@ impl PageError {
     }
 
     /// A form body that could not be read: too large, or otherwise unreadable.
-    pub fn unread_body(language: Language, rejection: &BytesRejection) -> Self {
-        let kind = match rejection.status() {
+    /// `status` is the rejection's own.
+    pub fn unread_body(language: Language, status: StatusCode) -> Self {
+        let kind = match status {
             StatusCode::PAYLOAD_TOO_LARGE => PageErrorKind::TooLarge,
             _ => PageErrorKind::BadRequest,
         };

@@ -6,8 +6,9 @@ use axum::http::{HeaderMap, header};
 
 /// The most a request body may hold. Every form and JSON body the service
 /// takes is a few KiB at most (a login form with its carried authorization
-/// request, a registration); a larger one is refused with 413 before it is
-/// read, so that many connections cannot make a node hold megabytes each.
+/// request, a registration); a larger one is refused with 413 as soon as
+/// more has arrived, so that many connections cannot make a node hold
+/// megabytes each.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
 /// What a refused body is told, in the error responses that name it.

@@ -61,7 +61,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for PageForm<T> {
                 }
                 Err(rejection) => {
                     let Ok(language) = Language::from_request_parts(&mut parts, state).await;
-                    return Err(PageError::unread_body(language, &rejection));
+                    return Err(PageError::unread_body(language, rejection.status()));
                 }
             }
         }

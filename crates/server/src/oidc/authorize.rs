@@ -11,6 +11,7 @@ use axum::{
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde::{Deserialize, Serialize};
 use si_credentials::secrets::SecretToken;
+use si_domain::Username;
 use si_store::{Repositories, grants::CodeGrant, sessions::BrowserSession};
 
 use super::{
@@ -33,6 +34,9 @@ use crate::{
 /// hundreds of characters); bounded so that redirects stay well within
 /// what browsers and proxies take.
 pub(crate) const MAX_STATE: usize = 2048;
+
+/// The longest `ui_locales` carried to the login page: a few tags.
+const MAX_UI_LOCALES: usize = 256;
 /// Longest `nonce` we keep, with the code, for the ID token.
 const MAX_NONCE: usize = 512;
 
@@ -168,14 +172,19 @@ pub async fn authorize(
 /// omitted (RFC 6749 3.1), and so as no second value either, as at the
 /// token endpoint.
 pub(super) fn read_request<T: serde::de::DeserializeOwned>(encoded: &str) -> Option<T> {
-    let given = encoded
-        .split('&')
-        .filter(|part| part.split_once('=').is_some_and(|(_, value)| !value.is_empty()))
-        .collect::<Vec<_>>()
-        .join("&");
+    let given = given_parameters(encoded);
     serde_urlencoded::from_str(&given)
         .ok()
         .filter(|_| decodes_exactly(&given))
+}
+
+/// A query or form without its parameters that have no value.
+fn given_parameters(encoded: &str) -> String {
+    encoded
+        .split('&')
+        .filter(|part| part.split_once('=').is_some_and(|(_, value)| !value.is_empty()))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// Whether `state` and `nonce`, which come back to the client to compare,
@@ -243,7 +252,9 @@ fn decode(encoded: &str) -> Option<String> {
 /// back as it came (given twice, not UTF-8, or too long), the member gets
 /// the page.
 pub(super) async fn unreadable(state: &AppState, language: Language, query: &str) -> Response {
-    let pairs = exact_pairs(query);
+    // Read as `read_request` reads it: a parameter without a value is none.
+    let query = given_parameters(query);
+    let pairs = exact_pairs(&query);
     let once = |name: &str| {
         let mut values = pairs.iter().filter(|(key, _)| key == name);
         match (values.next(), values.next()) {
@@ -280,7 +291,8 @@ pub async fn authorize_form(
 ) -> Result<Response, PageError> {
     let body = match body {
         Ok(body) if crate::http::is_form(&headers) => body,
-        _ => return Err(PageError::new(language, PageErrorKind::BadRequest)),
+        Ok(_) => return Err(PageError::new(language, PageErrorKind::BadRequest)),
+        Err(rejection) => return Err(PageError::unread_body(language, rejection.status())),
     };
     // Only a body whose every pair decodes can be posted again unchanged.
     let fields = exact_pairs(&body);
@@ -359,8 +371,18 @@ async fn answer(
         _ => {
             // The hint has done its work (above); an ID token names the
             // member and would stay in the history of a shared computer.
+            // What the login page cannot use is not carried either: the
+            // form must stay small enough to be sent.
             let login_request = AuthorizationRequest {
                 id_token_hint: None,
+                login_hint: valid
+                    .original
+                    .login_hint
+                    .filter(|hint| Username::parse(hint).is_ok()),
+                ui_locales: valid
+                    .original
+                    .ui_locales
+                    .filter(|locales| locales.len() <= MAX_UI_LOCALES),
                 ..valid.original
             };
             let carried = serde_urlencoded::to_string(&login_request).unwrap_or_default();

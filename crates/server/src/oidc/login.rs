@@ -151,13 +151,14 @@ pub async fn show(
         .session_ended
         .is_some()
         .then(|| language.text("login-session-ended"));
-    // A website's `login_hint` fills in the username, as a member would
-    // type it (OIDC Core 3.1.2.1); the member may change it.
+    // A website's `login_hint` fills in the username (OIDC Core 3.1.2.1)
+    // when it is one; the member may change it.
     let hinted_username = request
         .authorization
         .login_hint
         .as_deref()
-        .map(|hint| hint.trim().chars().filter(|c| !c.is_control()).take(80).collect())
+        .and_then(|hint| Username::parse(hint).ok())
+        .map(|username| username.as_str().to_owned())
         .unwrap_or_default();
     Ok(page(
         language,

@@ -153,7 +153,7 @@ pub async fn confirm(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, PageError> {
-    let body = body.map_err(|rejection| PageError::unread_body(language, &rejection))?;
+    let body = body.map_err(|rejection| PageError::unread_body(language, rejection.status()))?;
     let form = crate::http::is_form(&headers).then(|| String::from_utf8(body.to_vec()));
     // A body that is no form asks, as a link would.
     let request = match form {

@@ -386,7 +386,7 @@ async fn a_body_too_large_gets_the_endpoints_own_kind_of_error() {
         r#"Bearer error="invalid_request""#
     );
 
-    for page in ["/logout", "/login", "/forgot-password"] {
+    for page in ["/logout", "/login", "/forgot-password", "/authorize"] {
         let answer = post(page, sized(65 * 1024)).await.unwrap();
         assert_eq!(answer.status(), 413, "{page}");
         assert!(media_type(&answer).starts_with("text/html"), "{page}");

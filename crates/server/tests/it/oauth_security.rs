@@ -601,6 +601,30 @@ async fn requests_are_read_as_oidc_core_and_rfc_6749_write_them() {
     assert_eq!(answer.status(), 303);
     let location = answer.headers()["location"].to_str().unwrap();
     assert!(location.starts_with("/login?"), "{location}");
+    assert!(location.contains("prompt=login"), "{location}");
+    // Also when the request is refused: the empty `state` is none, so the
+    // error goes back with the one that has a value.
+    let without = authorize_url(&app, &client_id, &[("state", ""), ("nonce", "")]);
+    let refused = format!("{without}&state=abc&nonce=%FF&state=");
+    let answer = app.client.get(&refused).send().await.unwrap();
+    assert_eq!(answer.status(), 303);
+    let location = answer.headers()["location"].to_str().unwrap();
+    assert_eq!(
+        query_value(location, "state").as_deref(),
+        Some("abc"),
+        "{location}"
+    );
+    assert_eq!(query_value(location, "error").as_deref(), Some("invalid_request"));
+
+    // A method without a challenge is told so.
+    let method_only = authorize_url(&app, &client_id, &[("code_challenge_method", "S256")]);
+    let answer = app.client.get(&method_only).send().await.unwrap();
+    let location = answer.headers()["location"].to_str().unwrap();
+    assert_eq!(
+        query_value(location, "error_description").as_deref(),
+        Some("code_challenge_method is given without a code_challenge"),
+        "{location}"
+    );
 
     // A refresh with an empty scope keeps the grant's scope; the scheme's
     // name is case-insensitive.
@@ -1544,8 +1568,8 @@ async fn sanne_at_the_login_page() -> (TestApp, reqwest::Client, LoginForm) {
     (app, browser, login)
 }
 
-/// A website's `login_hint` fills in the username, as typed but without
-/// control characters, and the keyboard starts at the password.
+/// A website's `login_hint` fills in the username when it is one, and the
+/// keyboard starts at the password; one that is no username is dropped.
 #[tokio::test]
 async fn a_login_hint_fills_in_the_username_and_the_password_is_next() {
     let app = spawn_app().await;
@@ -1572,14 +1596,18 @@ async fn a_login_hint_fills_in_the_username_and_the_password_is_next() {
                 .unwrap()
         }
     };
-    let page = login_page(&[("login_hint", " sanne\u{7}")]).await;
+    let page = login_page(&[("login_hint", " sanne ")]).await;
     assert!(input(&page, "username").contains(r#"value="sanne""#), "{page}");
     assert!(!input(&page, "username").contains("autofocus"), "{page}");
     assert!(input(&page, "password").contains("autofocus"), "{page}");
 
-    let page = login_page(&[]).await;
-    assert!(input(&page, "username").contains(r#"value="""#), "{page}");
-    assert!(input(&page, "username").contains("autofocus"), "{page}");
+    let long = "é".repeat(7000);
+    for hint in ["", "\u{202e}sanne", long.as_str()] {
+        let page = login_page(&[("login_hint", hint)]).await;
+        assert!(input(&page, "username").contains(r#"value="""#), "{page}");
+        assert!(input(&page, "username").contains("autofocus"), "{page}");
+        assert!(page.len() < 20_000, "nothing carried that the form cannot send");
+    }
     app.stop().await;
 }
 
