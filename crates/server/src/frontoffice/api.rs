@@ -43,7 +43,7 @@ use crate::{
         i18n::Language,
     },
     json_fields::JsonFields,
-    oidc::{discovery::TOKEN_PATH, tokens::find_client, userinfo::bearer},
+    oidc::{discovery::TOKEN_PATH, userinfo::bearer},
 };
 
 /// The problem responses many operations share, named once in the document.
@@ -312,8 +312,8 @@ impl FromRequestParts<AppState> for Caller {
         let language = Language::from_request_parts(parts, state)
             .await
             .unwrap_or_default();
-        let claims = match bearer(state, &parts.headers).await {
-            Ok(claims) => claims,
+        let (claims, client) = match bearer(state, &parts.headers).await {
+            Ok(verified) => verified,
             Err(refused) => {
                 let refused = refused.into_response();
                 let status = refused.status();
@@ -343,10 +343,7 @@ impl FromRequestParts<AppState> for Caller {
         if claims.sub != claims.client_id {
             return Err(forbidden());
         }
-        let library = find_client(state, &claims.client_id)
-            .await
-            .and_then(|client| client.library().cloned())
-            .ok_or_else(forbidden)?;
+        let library = client.library().cloned().ok_or_else(forbidden)?;
         Ok(Caller {
             client_id: claims.client_id,
             library,

@@ -11,6 +11,7 @@ use si_domain::{AccountId, AccountStatus};
 use si_store::Repositories;
 
 use super::{
+    clients::Client,
     token::auth_scheme_value,
     tokens::{self, AccessClaims},
 };
@@ -39,14 +40,14 @@ pub async fn userinfo_posted(
             true => access_token_in(&body)?,
             false => None,
         };
-        let claims = match in_body {
+        let verified = match in_body {
             Some(_) if headers.contains_key(header::AUTHORIZATION) => {
                 return Err(BearerError(StatusCode::BAD_REQUEST, "invalid_request"));
             }
             Some(token) => verify(&state, &token).await?,
             None => bearer(&state, &headers).await?,
         };
-        answer(&state, claims).await
+        answer(&state, verified).await
     };
     answer.await.unwrap_or_else(IntoResponse::into_response)
 }
@@ -81,9 +82,9 @@ impl IntoResponse for BearerError {
     }
 }
 
-/// The claims of a valid, unrevoked access token from the request, issued
-/// to a client as it is registered now.
-pub async fn bearer(state: &AppState, headers: &HeaderMap) -> Result<AccessClaims, BearerError> {
+/// The claims of a valid, unrevoked access token from the request, and the
+/// client it was issued to, as that is registered now.
+pub async fn bearer(state: &AppState, headers: &HeaderMap) -> Result<(AccessClaims, Client), BearerError> {
     if headers.get_all(header::AUTHORIZATION).iter().nth(1).is_some() {
         return Err(BearerError(StatusCode::BAD_REQUEST, "invalid_request"));
     }
@@ -95,7 +96,7 @@ pub async fn bearer(state: &AppState, headers: &HeaderMap) -> Result<AccessClaim
     verify(state, token).await
 }
 
-async fn verify(state: &AppState, token: &str) -> Result<AccessClaims, BearerError> {
+async fn verify(state: &AppState, token: &str) -> Result<(AccessClaims, Client), BearerError> {
     let issuer = state.public_url.to_string();
     let claims: AccessClaims = state
         .keyring
@@ -105,13 +106,17 @@ async fn verify(state: &AppState, token: &str) -> Result<AccessClaims, BearerErr
     let revoked = tokens::is_access_token_revoked(&state.store, &claims.jti)
         .await
         .map_err(|_| BearerError(StatusCode::SERVICE_UNAVAILABLE, ""))?;
-    if revoked || tokens::issuing_client(state, &claims).await.is_none() {
-        return Err(BearerError(StatusCode::UNAUTHORIZED, "invalid_token"));
-    }
-    Ok(claims)
+    let client = if revoked {
+        None
+    } else {
+        tokens::issuing_client(state, &claims).await
+    };
+    client
+        .map(|client| (claims, client))
+        .ok_or(BearerError(StatusCode::UNAUTHORIZED, "invalid_token"))
 }
 
-async fn answer(state: &AppState, claims: AccessClaims) -> Result<Response, BearerError> {
+async fn answer(state: &AppState, (claims, client): (AccessClaims, Client)) -> Result<Response, BearerError> {
     if !claims.has_scope("openid") {
         return Err(BearerError(StatusCode::FORBIDDEN, "insufficient_scope"));
     }
@@ -125,9 +130,6 @@ async fn answer(state: &AppState, claims: AccessClaims) -> Result<Response, Bear
         .await
         .map_err(unavailable)?
         .filter(|a| a.status == AccountStatus::Active)
-        .ok_or_else(invalid)?;
-    let client = tokens::find_client(state, &claims.client_id)
-        .await
         .ok_or_else(invalid)?;
     let member = tokens::member_claims(&state.store, &account, &claims.scope, &client)
         .await
