@@ -721,7 +721,6 @@ fn typed_field_message(error: &FieldError, language: Language) -> String {
     }
 }
 
-/// The key that makes sending one filled-in form twice register it once.
 /// The cost overview and account of a registration done at the desk, as
 /// its form's idempotency key keeps them (for 7 days, as the desk API's).
 pub async fn registered(
@@ -746,6 +745,7 @@ fn is_path_safe(key: &str) -> bool {
         .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// The key that makes sending one filled-in form twice register it once.
 fn new_idempotency_key() -> String {
     format!("console-{:032x}", rand::random::<u128>())
 }

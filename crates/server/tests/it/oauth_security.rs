@@ -1256,18 +1256,27 @@ async fn a_client_created_again_under_its_id_inherits_no_token_of_the_one_before
         .await
         .unwrap();
     assert_eq!(userinfo.status(), 401);
-    let introspected: serde_json::Value = app
-        .client
-        .post(at_node("/introspect"))
-        .basic_auth(&client_id, Some(&new_secret))
-        .form(&[("token", access.as_str())])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(introspected, serde_json::json!({ "active": false }));
+    let introspected_at_node = |id: &str, secret: &str, token: &str| {
+        let request = app
+            .client
+            .post(at_node("/introspect"))
+            .basic_auth(id, Some(secret))
+            .form(&[("token", token)]);
+        async move {
+            request
+                .send()
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let inactive = serde_json::json!({ "active": false });
+    assert_eq!(
+        introspected_at_node(&client_id, &new_secret, &access).await,
+        inactive
+    );
     let redeemed = app
         .client
         .post(at_node("/token"))
@@ -1297,18 +1306,10 @@ async fn a_client_created_again_under_its_id_inherits_no_token_of_the_one_before
     assert_eq!(status, 200, "{stale}");
     let stale = stale["access_token"].as_str().unwrap().to_owned();
     assert_eq!(branches(stale.clone()).await.unwrap().status(), 401);
-    let introspected: serde_json::Value = app
-        .client
-        .post(at_node("/introspect"))
-        .basic_auth(&system, Some(&new_system_secret))
-        .form(&[("token", stale.as_str())])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(introspected, serde_json::json!({ "active": false }));
+    assert_eq!(
+        introspected_at_node(&system, &new_system_secret, &stale).await,
+        inactive
+    );
     // The registration made anew works, for its own library.
     let fresh = app
         .client
@@ -1586,14 +1587,7 @@ async fn a_login_hint_fills_in_the_username_and_the_password_is_next() {
             let browser = browser();
             let answer = browser.get(&authorize).send().await.unwrap();
             let location = answer.headers()["location"].to_str().unwrap().to_owned();
-            browser
-                .get(app.url(&location))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap()
+            crate::selfservice::fetch(&browser, app.url(&location)).await
         }
     };
     let page = login_page(&[("login_hint", " sanne ")]).await;
