@@ -4,7 +4,7 @@
 
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
-use crate::{Clock, StoreError, catalogue::Library, entity::desk_request};
+use crate::{Clock, StoreError, catalogue::Library, entity::desk_request, housekeeping::Retention};
 
 /// What became of an earlier request with the same key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,12 +64,15 @@ impl<'c, C: ConnectionTrait> DeskRequests<'c, C> {
     }
 
     /// The answer stored under `key` at `library`, whatever request it
-    /// answered: for showing again what a request did.
+    /// answered, while the housekeeping's retention keeps it: for showing
+    /// again what a request did.
     pub async fn answer_of(&self, library: &Library, key: &str) -> Result<Option<Earlier>, StoreError> {
+        let retention = i64::try_from(Retention::default().idempotency.as_millis()).unwrap_or(i64::MAX);
         let row = desk_request::Entity::find()
             .filter(desk_request::Column::LibraryId.eq(library.id))
             .filter(desk_request::Column::IdempotencyKey.eq(key))
             .filter(desk_request::Column::ResponseStatus.ne(PENDING))
+            .filter(desk_request::Column::CreatedAt.gte(self.clock.now_millis().saturating_sub(retention)))
             .one(self.conn)
             .await?;
         Ok(row.map(|row| Earlier::Answered {

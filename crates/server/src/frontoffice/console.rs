@@ -655,11 +655,21 @@ pub async fn register(
     match desk.register(&request, key).await {
         // Shown by its own GET, so that Back and reload never send the form
         // again: the answer is kept under the form's key.
-        Ok(_) if let Some(key) = key.filter(|key| is_path_safe(key)) => {
-            let shown_at = format!("{FRONTOFFICE_PATH}/{}/registered/{key}", library.code);
-            Ok(Redirect::to(&shown_at).into_response())
+        Ok(_)
+            if let Some(key) = key.filter(|key| key.starts_with(CONSOLE_KEY_PREFIX) && is_path_safe(key)) =>
+        {
+            Ok(Redirect::to(&registered_path(&library, key)).into_response())
         }
-        Ok(registered) => Ok(registered_page(language, &headers, &staff, &library, registered)),
+        Ok(registered) => {
+            let home = format!("{FRONTOFFICE_PATH}/{}", library.code);
+            Ok(registered_page(
+                language,
+                &headers,
+                (&staff, &library),
+                registered,
+                home,
+            ))
+        }
         Err(DeskError::IdempotencyKeyReused) => {
             // The back button brought back a form that was sent, and it was
             // changed since: with a new key, sending it again registers it.
@@ -731,9 +741,23 @@ pub async fn registered(
     PagePath((_, key)): PagePath<(String, String)>,
 ) -> Result<Response, PageError> {
     let AtDesk { staff, library } = at_desk;
+    // Only the console's own keys: an API system's may be guessable, and
+    // its answer is the system's to show.
+    if !(key.starts_with(CONSOLE_KEY_PREFIX) && is_path_safe(&key)) {
+        return Err(PageError::new(language, PageErrorKind::NotFound));
+    }
     let desk = desk_of(&state, &library, &staff, language);
     match desk.registered(&key).await {
-        Ok(Some(registered)) => Ok(registered_page(language, &headers, &staff, &library, registered)),
+        Ok(Some(registered)) => {
+            let shown_at = registered_path(&library, &key);
+            Ok(registered_page(
+                language,
+                &headers,
+                (&staff, &library),
+                registered,
+                shown_at,
+            ))
+        }
         Ok(None) => Err(PageError::new(language, PageErrorKind::NotFound)),
         Err(error) => Err(PageError::internal(language, &error)),
     }
@@ -745,9 +769,17 @@ fn is_path_safe(key: &str) -> bool {
         .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// How the console's idempotency keys begin.
+const CONSOLE_KEY_PREFIX: &str = "console-";
+
 /// The key that makes sending one filled-in form twice register it once.
 fn new_idempotency_key() -> String {
-    format!("console-{:032x}", rand::random::<u128>())
+    format!("{CONSOLE_KEY_PREFIX}{:032x}", rand::random::<u128>())
+}
+
+/// Where the registration sent with console key `key` is shown again.
+fn registered_path(library: &Library, key: &str) -> String {
+    format!("{FRONTOFFICE_PATH}/{}/registered/{key}", library.code)
 }
 
 fn money(language: Language, cents: i64) -> String {
@@ -765,19 +797,20 @@ fn month(language: Language, date: Date) -> String {
     }
 }
 
+/// The cost overview of a registration; `return_to` is where the language
+/// switch comes back to.
 fn registered_page(
     language: Language,
     headers: &HeaderMap,
-    staff: &Account,
-    library: &Library,
+    (staff, library): (&Account, &Library),
     registered: Registered,
+    return_to: String,
 ) -> Response {
     let token = FormToken::for_page(headers);
     let cost = &registered.cost_overview;
     let date = |text: &str| Date::parse(text, &Iso8601::DATE).ok();
     let valid_until = date(&cost.valid_until);
     let expiry = date(&format!("{}-01", cost.expiry_month));
-    let return_to = format!("{FRONTOFFICE_PATH}/{}", library.code);
     let page = RegisteredPage {
         frame: frame(&token, staff, library),
         lang: language,

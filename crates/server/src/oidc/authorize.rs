@@ -37,6 +37,10 @@ pub(crate) const MAX_STATE: usize = 2048;
 
 /// The longest `ui_locales` carried to the login page: a few tags.
 const MAX_UI_LOCALES: usize = 256;
+
+/// The longest request carried to the login page, encoded: its form holds
+/// it encoded once more, and must stay well within the body limit.
+const MAX_CARRIED: usize = 16 * 1024;
 /// Longest `nonce` we keep, with the code, for the ID token.
 const MAX_NONCE: usize = 512;
 
@@ -371,10 +375,12 @@ async fn answer(
         _ => {
             // The hint has done its work (above); an ID token names the
             // member and would stay in the history of a shared computer.
-            // What the login page cannot use is not carried either: the
+            // What the login page cannot use is not carried either (the
+            // scope only as checked, without values we do not know): the
             // form must stay small enough to be sent.
             let login_request = AuthorizationRequest {
                 id_token_hint: None,
+                scope: Some(valid.scope.clone()),
                 login_hint: valid
                     .original
                     .login_hint
@@ -386,6 +392,18 @@ async fn answer(
                 ..valid.original
             };
             let carried = serde_urlencoded::to_string(&login_request).unwrap_or_default();
+            if carried.len() > MAX_CARRIED {
+                return Ok(refuse(
+                    &state,
+                    language,
+                    Refusal::Redirect {
+                        redirect_uri: valid.redirect_uri,
+                        state: valid.state,
+                        error: "invalid_request",
+                        description: "the authorization request is too long",
+                    },
+                ));
+            }
             Ok(Redirect::to(&format!("/login?{carried}")).into_response())
         }
     }

@@ -784,6 +784,15 @@ impl Directory {
         self.entry(id).await.ok().flatten().map(|entry| entry.client)
     }
 
+    /// [`Self::find`], read from the database even when this node holds
+    /// the client: for a token of a registration newer than the one held.
+    pub async fn find_anew(&self, id: &str) -> Option<Client> {
+        if let Ok(mut entries) = self.entries.write() {
+            entries.remove(id);
+        }
+        self.find(id).await
+    }
+
     /// [`authenticate`], from the directory.
     pub async fn authenticate(
         &self,

@@ -416,7 +416,13 @@ pub async fn find_client(state: &AppState, id: &str) -> Option<Client> {
 /// by its `iat`, to the second. Either way it keeps no scope the client is
 /// no longer registered for.
 pub async fn issuing_client(state: &AppState, claims: &AccessClaims) -> Option<Client> {
-    let client = find_client(state, &claims.client_id).await?;
+    let held = find_client(state, &claims.client_id).await?;
+    // Created again since this node read it (another node issued the
+    // token): read anew, rather than refuse the new registration's tokens.
+    let client = match claims.client_registered_at {
+        Some(at) if at > registered_at(&held) => state.clients.find_anew(&claims.client_id).await?,
+        _ => held,
+    };
     let same_registration = match claims.client_registered_at {
         Some(at) => at == registered_at(&client),
         None => client.created_at().unix_timestamp() <= claims.iat,

@@ -1321,7 +1321,16 @@ async fn a_client_created_again_under_its_id_inherits_no_token_of_the_one_before
         .unwrap();
     let fresh: serde_json::Value = fresh.json().await.unwrap();
     let fresh = fresh["access_token"].as_str().unwrap().to_owned();
-    assert_eq!(branches(fresh).await.unwrap().status(), 200);
+    assert_eq!(branches(fresh.clone()).await.unwrap().status(), 200);
+    // Also at the first node, which held the old registration until now.
+    let at_first = app
+        .client
+        .get(app.url("/api/v1/branches"))
+        .bearer_auth(&fresh)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(at_first.status(), 200);
     node.stop().await.unwrap();
     app.stop().await;
 }
@@ -1602,6 +1611,16 @@ async fn a_login_hint_fills_in_the_username_and_the_password_is_next() {
         assert!(input(&page, "username").contains("autofocus"), "{page}");
         assert!(page.len() < 20_000, "nothing carried that the form cannot send");
     }
+    let many_scopes = format!("openid{}", " zz".repeat(15_000));
+    let page = login_page(&[("scope", many_scopes.as_str())]).await;
+    assert!(page.len() < 20_000, "the scope is carried as checked");
+    // A request too long to carry in a form that can be sent is refused.
+    let many_prompts = vec!["login"; 5_000].join(" ");
+    let too_long = authorize_url(&app, &client_id, &[("prompt", many_prompts.as_str())]);
+    let answer = app.client.get(&too_long).send().await.unwrap();
+    let location = answer.headers()["location"].to_str().unwrap();
+    assert!(location.starts_with(REDIRECT_URI), "{location}");
+    assert_eq!(query_value(location, "error").as_deref(), Some("invalid_request"));
     app.stop().await;
 }
 
