@@ -655,9 +655,7 @@ pub async fn register(
     match desk.register(&request, key).await {
         // Shown by its own GET, so that Back and reload never send the form
         // again: the answer is kept under the form's key.
-        Ok(_)
-            if let Some(key) = key.filter(|key| key.starts_with(CONSOLE_KEY_PREFIX) && is_path_safe(key)) =>
-        {
+        Ok(_) if let Some(key) = key.filter(|key| is_console_key(key)) => {
             Ok(Redirect::to(&registered_path(&library, key)).into_response())
         }
         Ok(registered) => {
@@ -743,7 +741,7 @@ pub async fn registered(
     let AtDesk { staff, library } = at_desk;
     // Only the console's own keys: an API system's may be guessable, and
     // its answer is the system's to show.
-    if !(key.starts_with(CONSOLE_KEY_PREFIX) && is_path_safe(&key)) {
+    if !is_console_key(&key) {
         return Err(PageError::new(language, PageErrorKind::NotFound));
     }
     let desk = desk_of(&state, &library, &staff, language);
@@ -763,10 +761,13 @@ pub async fn registered(
     }
 }
 
-/// Whether a key can stand in a path as it is, as the console's own can.
-fn is_path_safe(key: &str) -> bool {
-    key.bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+/// Whether `key` is of the kind the console gives its forms, which can
+/// stand in a path as it is.
+fn is_console_key(key: &str) -> bool {
+    key.strip_prefix(CONSOLE_KEY_PREFIX).is_some_and(|rest| {
+        rest.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    })
 }
 
 /// How the console's idempotency keys begin.
@@ -1013,10 +1014,7 @@ async fn member_page(
     let card = parse_card(card).map_err(not_found)?;
     let membership = desk.membership(&card).await.map_err(not_found)?;
     let token = FormToken::for_page(headers);
-    let return_to = format!(
-        "{FRONTOFFICE_PATH}/{}/members/{}",
-        library.code, membership.card_number
-    );
+    let return_to = member_path(library, &card);
     let date = |text: &str| {
         Date::parse(text, &Iso8601::DATE)
             .map(|d| language.date(d))

@@ -41,6 +41,7 @@ const MAX_UI_LOCALES: usize = 256;
 /// The longest request carried to the login page, encoded: its form holds
 /// it encoded once more, and must stay well within the body limit.
 const MAX_CARRIED: usize = 16 * 1024;
+
 /// Longest `nonce` we keep, with the code, for the ID token.
 const MAX_NONCE: usize = 512;
 
