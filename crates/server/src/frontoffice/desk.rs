@@ -243,6 +243,33 @@ pub struct RegisteredAccount {
     pub username_generated: bool,
 }
 
+/// [`RegisteredAccount::origin`] of an account made at the registration.
+const GENERATED: &str = "generated";
+/// [`RegisteredAccount::origin`] of an account the registration was linked to.
+const EXISTING: &str = "existing";
+
+impl RegisteredAccount {
+    /// What the desk tells the member of this account, in `language`.
+    fn notes(&self, language: Language, card: &str) -> Vec<String> {
+        if self.origin == EXISTING {
+            return vec![language.text("desk-note-linked-mail")];
+        }
+        let renamed = self.username_generated.then(|| {
+            language.text_with(
+                "desk-note-username-generated",
+                &[
+                    ("card", card.to_owned().into()),
+                    ("username", self.username.clone().into()),
+                ],
+            )
+        });
+        renamed
+            .into_iter()
+            .chain([language.text("desk-note-confirmation-sent")])
+            .collect()
+    }
+}
+
 /// The answer to a registration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Registered {
@@ -255,6 +282,29 @@ pub struct Registered {
     pub cost_overview: CostOverviewView,
     pub login_account: Option<RegisteredAccount>,
     pub membership: MembershipView,
+}
+
+impl Registered {
+    /// The answer with what happened and its notes in `language`: they
+    /// follow from the account it names, so the desk can show a kept
+    /// answer again in the language it reads now.
+    pub fn told_in(self, language: Language) -> Self {
+        let message = match self.login_account.as_ref().map(|a| a.origin.as_str()) {
+            Some(EXISTING) => "desk-linked",
+            Some(_) => "desk-generated",
+            None => "desk-no-account",
+        };
+        let notes = self
+            .login_account
+            .as_ref()
+            .map(|a| a.notes(language, &self.membership.card_number))
+            .unwrap_or_default();
+        Self {
+            message: language.text(message),
+            notes,
+            ..self
+        }
+    }
 }
 
 /// The answer to "Nieuw inlogaccount genereren" for a registration without one.
@@ -399,7 +449,9 @@ impl<'a> Desk<'a> {
             .answer_of(self.library, key)
             .await?;
         Ok(match answer {
-            Some(Earlier::Answered { status: 201, body }) => serde_json::from_str(&body).ok(),
+            Some(Earlier::Answered { status: 201, body }) => serde_json::from_str::<Registered>(&body)
+                .ok()
+                .map(|registered| registered.told_in(self.language)),
             _ => None,
         })
     }
@@ -503,36 +555,23 @@ impl<'a> Desk<'a> {
                 other => other.into(),
             })?;
 
-        let language = self.language;
-        let mut notes = Vec::new();
-        let (message, login_account, action) = match (&registration.login_account, &account) {
+        let (login_account, action) = match (&registration.login_account, &account) {
             (LoginAccountChoice::New, Some(account)) => {
-                let registered = self
-                    .welcome(txn, account, generated, &registration.card_number, &mut notes)
-                    .await?;
-                (
-                    language.text("desk-generated"),
-                    Some(registered),
-                    "register_new_account",
-                )
+                let registered = self.welcome(txn, account, generated).await?;
+                (Some(registered), "register_new_account")
             }
             (LoginAccountChoice::Existing(_), Some(account)) => {
                 self.tell_of_link(txn, account).await.map_err(DeskError::from)?;
-                notes.push(language.text("desk-note-linked-mail"));
                 let registered = RegisteredAccount {
-                    origin: "existing".into(),
+                    origin: EXISTING.into(),
                     username: account.username.as_str().to_owned(),
                     email: account.email.as_ref().map(Email::masked),
                     status: account.status.as_str().to_owned(),
                     username_generated: false,
                 };
-                (
-                    language.text("desk-linked"),
-                    Some(registered),
-                    "register_existing_account",
-                )
+                (Some(registered), "register_existing_account")
             }
-            _ => (language.text("desk-no-account"), None, "register_without_account"),
+            _ => (None, "register_without_account"),
         };
         self.audit(
             txn,
@@ -549,9 +588,9 @@ impl<'a> Desk<'a> {
         .map_err(DeskError::from)?;
 
         let expiry = cost.valid_until().next_day().unwrap_or(cost.valid_until());
-        Ok(Registered {
-            message,
-            notes,
+        let registered = Registered {
+            message: String::new(),
+            notes: Vec::new(),
             can_log_in: account.is_some(),
             cost_overview: CostOverviewView {
                 branch_code: branch.code.as_str().to_owned(),
@@ -570,7 +609,8 @@ impl<'a> Desk<'a> {
             },
             login_account,
             membership: self.view(&membership, account.as_ref()),
-        })
+        };
+        Ok(registered.told_in(self.language))
     }
 
     /// What a registration would be refused for before any account is
@@ -685,29 +725,16 @@ impl<'a> Desk<'a> {
         }
     }
 
-    /// Sends a new account its confirmation mail; what the desk tells the
-    /// member goes to `notes`.
+    /// Sends a new account its confirmation mail.
     async fn welcome(
         &self,
         txn: &impl Repositories,
         account: &Account,
         generated: bool,
-        card: &CardNumber,
-        notes: &mut Vec<String>,
     ) -> Result<RegisteredAccount, DeskError> {
         selfservice::send_confirmation(self.state, txn, account).await?;
-        if generated {
-            notes.push(self.language.text_with(
-                "desk-note-username-generated",
-                &[
-                    ("card", card.as_str().to_owned().into()),
-                    ("username", account.username.as_str().to_owned().into()),
-                ],
-            ));
-        }
-        notes.push(self.language.text("desk-note-confirmation-sent"));
         Ok(RegisteredAccount {
-            origin: "generated".into(),
+            origin: GENERATED.into(),
             username: account.username.as_str().to_owned(),
             email: account.email.as_ref().map(|e| e.as_str().to_owned()),
             status: account.status.as_str().to_owned(),
@@ -1039,12 +1066,11 @@ impl<'a> Desk<'a> {
         let linked = self
             .put_on(&txn, membership, &account, "generate_account")
             .await?;
-        let mut notes = Vec::new();
-        let login_account = self.welcome(&txn, &account, generated, card, &mut notes).await?;
+        let login_account = self.welcome(&txn, &account, generated).await?;
         txn.commit().await?;
         Ok(Some(GeneratedAccount {
             message: self.language.text("desk-generated"),
-            notes,
+            notes: login_account.notes(self.language, card.as_str()),
             login_account,
             membership: self.view(&linked, Some(&account)),
         }))

@@ -2545,6 +2545,25 @@ async fn a_console_registration_posted_twice_registers_once() {
         );
         assert!(reloaded.contains("20000024242424"), "{reloaded}");
     }
+    // The language switch brings the kept answer back in the language
+    // chosen, what happened and what to tell the member included.
+    let switch_to = |language: &str| {
+        let switch = app.url(&format!("/language/{language}?return={shown_at}"));
+        let (staff_browser, shown_at) = (&staff_browser, &shown_at);
+        async move {
+            let switched = staff_browser.get(switch).send().await.unwrap();
+            assert_eq!(switched.headers()["location"], shown_at.as_str());
+        }
+    };
+    switch_to("en").await;
+    let in_english = fetch(&staff_browser, &app.url(&shown_at)).await;
+    assert!(in_english.contains("Login account generated"), "{in_english}");
+    assert!(
+        in_english.contains("No mail? Ask the member to look in the junk (spam) folder."),
+        "{in_english}"
+    );
+    assert!(!in_english.contains("gelukt"), "{in_english}");
+    switch_to("nl").await;
     for _ in 0..2 {
         let answer = register_at_drenthe(&app, &staff_browser, &form).await;
         assert_eq!(answer.status(), 200);
