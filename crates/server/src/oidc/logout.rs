@@ -29,6 +29,7 @@ use crate::{
         csrf::{self, FormToken},
         error::{PageError, PageErrorKind, other},
         i18n::Language,
+        page_query::PageQuery,
     },
 };
 
@@ -252,14 +253,12 @@ async fn end(
             };
             Redirect::to(&location).into_response()
         }
-        None => LoggedOutPage {
-            lang: language,
-            other_lang: other(language),
-            return_to: END_SESSION_PATH.to_owned(),
-            login_url: match request.desk {
-                Some(_) => FRONTOFFICE_PATH.to_owned(),
-                None => "/login".to_owned(),
-            },
+        // The guide's page at an address of its own: the ID token a
+        // website sent along (name, e-mail address, card number) must not
+        // stay in the history of a library's shared computer.
+        None => match request.desk {
+            Some(_) => Redirect::to(&format!("{LOGGED_OUT_PATH}?desk")),
+            None => Redirect::to(LOGGED_OUT_PATH),
         }
         .into_response(),
     };
@@ -267,6 +266,42 @@ async fn end(
     headers.append(header::SET_COOKIE, session::clear());
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
+}
+
+/// Where a logout that returns to no website ends.
+pub const LOGGED_OUT_PATH: &str = "/logout/done";
+
+#[derive(Deserialize)]
+pub struct LoggedOutQuery {
+    /// The desk console's logout: the way back leads to the console.
+    desk: Option<String>,
+}
+
+/// "Tot de volgende keer", for a browser without a session: one logged in
+/// again since (another tab) is asked whether to log out instead.
+pub async fn logged_out(
+    State(state): State<AppState>,
+    language: Language,
+    headers: HeaderMap,
+    PageQuery(query): PageQuery<LoggedOutQuery>,
+) -> Result<Response, PageError> {
+    let session = session::to_log_in_or_out(&state, &headers)
+        .await
+        .map_err(|e| PageError::internal(language, &e))?;
+    if session.is_some() {
+        return Ok(Redirect::to(END_SESSION_PATH).into_response());
+    }
+    let (login_url, return_to) = match query.desk {
+        Some(_) => (FRONTOFFICE_PATH, format!("{LOGGED_OUT_PATH}?desk")),
+        None => ("/login", LOGGED_OUT_PATH.to_owned()),
+    };
+    let page = LoggedOutPage {
+        lang: language,
+        other_lang: other(language),
+        return_to,
+        login_url: login_url.to_owned(),
+    };
+    Ok(([(header::CACHE_CONTROL, "no-store")], page).into_response())
 }
 
 /// The client an `id_token_hint` was issued to: a hint past its expiry

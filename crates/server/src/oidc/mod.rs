@@ -41,6 +41,7 @@ pub fn routes() -> Router<AppState> {
             discovery::END_SESSION_PATH,
             get(logout::ask).post(logout::confirm),
         )
+        .route(logout::LOGGED_OUT_PATH, get(logout::logged_out))
         .merge(for_browser_apps())
 }
 

@@ -14,7 +14,9 @@ use single_identity::oidc::clients::{
 };
 
 use crate::{
-    interop::{LoginForm, PASSWORD, browser, hidden_field, library, log_in_through, member},
+    interop::{
+        LoginForm, PASSWORD, browser, hidden_field, library, log_in_through, member, shown_after_logout,
+    },
     selfservice::{app_with_mail, confirm_new_address, fetch, link_in, text_of, to_english},
     smtp::SmtpServer,
     support::{TestApp, spawn_app, spawn_quiet_app},
@@ -1720,8 +1722,7 @@ async fn the_console_asks_for_a_login_and_a_desk_role_and_returns_only_to_itself
         .send()
         .await
         .unwrap();
-    let out = out.text().await.unwrap();
-    assert!(out.contains("Tot de volgende keer"), "{out}");
+    let out = shown_after_logout(&app, &staff_browser, out).await;
     assert!(
         out.contains(r#"<a href="/frontoffice">Terug naar de loginpagina</a>"#),
         "the way back leads to the desk: {out}"

@@ -185,6 +185,24 @@ pub async fn press_log_out(app: &TestApp, browser: &reqwest::Client) -> reqwest:
     browser.post(app.url("/logout")).form(&form).send().await.unwrap()
 }
 
+/// The guide's "Tot de volgende keer" page that a logout returning to no
+/// website ends on: its answer sends the browser on to an address of its
+/// own, so that no ID token stays in the browser's history.
+pub async fn shown_after_logout(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    answer: reqwest::Response,
+) -> String {
+    assert_eq!(answer.status(), 303);
+    let location = answer.headers()["location"].to_str().unwrap();
+    assert!(location.starts_with("/logout/done"), "{location}");
+    let page = browser.get(app.url(location)).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.unwrap();
+    assert!(page.contains("Tot de volgende keer"), "{page}");
+    page
+}
+
 pub fn hidden_field(page: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let start = page
@@ -410,8 +428,12 @@ async fn a_third_party_relying_party_library_completes_the_whole_flow() {
         .send()
         .await
         .unwrap();
-    let page = logout.text().await.unwrap();
-    assert!(page.contains("Tot de volgende keer"), "{page}");
+    assert_eq!(
+        logout.headers()["location"],
+        "/logout/done",
+        "no ID token left in the history"
+    );
+    let page = shown_after_logout(&app, &browser, logout).await;
     assert!(page.contains("Je bent nu succesvol uitgelogd."));
     assert!(page.contains("Terug naar de loginpagina"));
     let after = browser.get(url.as_str()).send().await.unwrap();
