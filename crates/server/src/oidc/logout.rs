@@ -136,11 +136,38 @@ async fn ask_or_end(
     let page = ConfirmPage {
         lang: language,
         other_lang: other(language),
-        return_to: END_SESSION_PATH.to_owned(),
+        return_to: asked_again(&request, &hinted),
         csrf: csrf.token.clone(),
         fields: request.fields(),
     };
     Ok(csrf.attach(([(header::CACHE_CONTROL, "no-store")], page).into_response()))
+}
+
+/// Where the question's language switch and help link come back to: the
+/// question again, with the way back to the website as decided here. The
+/// ID token is left out (it names a member, and the address stays in the
+/// history) and its client named instead; a hint that did not verify ends
+/// the way back, as it does at the answer.
+fn asked_again(request: &LogoutRequest, hinted: &Result<Option<String>, ()>) -> String {
+    let Ok(hinted) = hinted else {
+        return END_SESSION_PATH.to_owned();
+    };
+    let client_id = hinted.as_ref().or(request.client_id.as_ref());
+    let given: Vec<(&str, &String)> = [
+        ("client_id", client_id),
+        (
+            "post_logout_redirect_uri",
+            request.post_logout_redirect_uri.as_ref(),
+        ),
+        ("state", request.state.as_ref()),
+    ]
+    .into_iter()
+    .filter_map(|(name, value)| Some((name, value?)))
+    .collect();
+    match serde_urlencoded::to_string(given) {
+        Ok(query) if !query.is_empty() => format!("{END_SESSION_PATH}?{query}"),
+        _ => END_SESSION_PATH.to_owned(),
+    }
 }
 
 /// The member's own "Uitloggen" button, the answer to the question, or a

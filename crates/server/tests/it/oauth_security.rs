@@ -3177,6 +3177,71 @@ async fn a_link_to_logout_asks_first_and_logging_out_revokes_the_sessions_tokens
 }
 
 /// An ID token for `client_id` signed with the app's own keys, expired an hour ago.
+#[tokio::test]
+async fn the_logout_questions_language_switch_keeps_the_way_back_to_the_website() {
+    let (app, client_id, _) = sanne_and_a_client().await;
+    let browser = browser();
+    log_in_through(
+        &app,
+        &browser,
+        &authorize_url(&app, &client_id, &[]),
+        "sanne",
+        PASSWORD,
+    )
+    .await;
+    // An ID token of an earlier session: the member is asked.
+    let hint = expired_id_token(&app, &client_id).await;
+    let query = [
+        ("id_token_hint", hint.as_str()),
+        ("post_logout_redirect_uri", "http://127.0.0.1:9/logged-out"),
+        ("state", "bye"),
+    ];
+    let asked = browser
+        .get(app.url("/logout"))
+        .query(&query)
+        .send()
+        .await
+        .unwrap();
+    let asked = asked.text().await.unwrap();
+    assert!(asked.contains("Uitloggen?"), "{asked}");
+    let (_, switch) = asked.split_once(r#"<a href="/language/en?"#).unwrap();
+    let switch = format!(
+        "/language/en?{}",
+        switch.split_once('"').unwrap().0.replace("&#38;", "&")
+    );
+    let switched = browser.get(app.url(&switch)).send().await.unwrap();
+    let back = switched.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        !back.contains("id_token_hint"),
+        "the member's token stays out of the history: {back}"
+    );
+
+    let asked = browser
+        .get(app.url(&back))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(asked.contains("Log out?"), "{asked}");
+    let answer: Vec<(&str, String)> = ["csrf", "client_id", "post_logout_redirect_uri", "state"]
+        .into_iter()
+        .map(|name| (name, hidden_field(&asked, name)))
+        .collect();
+    let out = browser
+        .post(app.url("/logout"))
+        .form(&answer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 303);
+    assert_eq!(
+        out.headers()["location"],
+        "http://127.0.0.1:9/logged-out?state=bye"
+    );
+}
+
 async fn expired_id_token(app: &TestApp, client_id: &str) -> String {
     let config = Config {
         data_dir: app.data_dir.path().to_owned(),
