@@ -16,7 +16,7 @@ use axum::{
 
 use super::session::SESSION_COOKIE;
 use crate::http::cookies;
-use crate::http::{error::other, i18n::Language};
+use crate::http::i18n::Language;
 
 /// The field that marks a request as posted again by [`page`]: it is never
 /// carried twice, so a member without a session cannot loop.
@@ -26,8 +26,6 @@ pub const CARRIED: &str = "carried";
 #[template(path = "carry_on.html")]
 struct CarryOnPage {
     lang: Language,
-    other_lang: Language,
-    return_to: String,
     action: &'static str,
     fields: Vec<(String, String)>,
 }
@@ -43,8 +41,6 @@ pub fn page(language: Language, action: &'static str, mut fields: Vec<(String, S
     fields.push((CARRIED.to_owned(), "1".to_owned()));
     let page = CarryOnPage {
         lang: language,
-        other_lang: other(language),
-        return_to: action.to_owned(),
         action,
         fields,
     };

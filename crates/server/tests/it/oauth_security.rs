@@ -377,6 +377,9 @@ async fn other_errors_go_back_to_the_client_with_state_and_issuer() {
     );
     assert_eq!(hidden_field(&page, "client_id"), public_id);
     assert_eq!(hidden_field(&page, "carried"), "1");
+    // Only the form leads on: a link away (language, help) could not come
+    // back to a request that lives in it alone.
+    assert!(!page.contains("/language/") && !page.contains("/help"), "{page}");
     // Carried once, it is answered, cookie or not.
     let posted = post(format!("{query}&carried=1")).await.unwrap();
     assert_eq!(posted.status(), 303);
