@@ -23,6 +23,7 @@ error-reference = Error reference
 login-title = Log in
 login-username = Username
 login-password = Password
+login-continue-to = Log in to continue to { $website }.
 login-submit = Log in
 login-forgot-password = Forgot your password?
 login-forgot-username = Forgot your username?

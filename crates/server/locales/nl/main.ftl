@@ -23,6 +23,7 @@ error-reference = Foutcode
 login-title = Inloggen
 login-username = Gebruikersnaam
 login-password = Wachtwoord
+login-continue-to = Log in om verder te gaan naar { $website }.
 login-submit = Inloggen
 login-forgot-password = Wachtwoord vergeten?
 login-forgot-username = Gebruikersnaam vergeten?

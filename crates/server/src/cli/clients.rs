@@ -20,7 +20,7 @@ pub enum ClientCommand {
     /// Register a client. A confidential client's secret is printed once, now;
     /// only its digest is kept.
     Create {
-        /// Name shown to members on the login and consent pages.
+        /// Name shown to members on the login page ("Log in to continue to …").
         #[arg(long, value_parser = DisplayName::parse)]
         name: DisplayName,
         /// confidential (a server that keeps a secret: websites, library

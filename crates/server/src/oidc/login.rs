@@ -48,6 +48,8 @@ struct LoginPage {
     return_to: String,
     csrf: String,
     request: String,
+    /// "Log in to continue to …": the website the login leads back to.
+    continue_to: Option<String>,
     username: String,
     error: Option<String>,
     /// Why the member is here, when it is no error of theirs.
@@ -114,6 +116,14 @@ impl Destination {
             authorize::validate(state, request.authorization).await?,
         )))
     }
+
+    /// The name of the website the login leads back to, as registered.
+    fn website(&self) -> Option<&str> {
+        match self {
+            Destination::Client(valid) => Some(valid.client.name().as_str()),
+            Destination::OwnPage(_) => None,
+        }
+    }
 }
 
 /// Only the desk console, never another site: `next` must not become an open redirect.
@@ -134,17 +144,17 @@ pub async fn show(
     headers: HeaderMap,
     PageQuery(request): PageQuery<LoginRequest>,
 ) -> Result<Response, PageError> {
-    match Destination::of(&state, request.clone()).await {
+    let destination = match Destination::of(&state, request.clone()).await {
         Err(refusal) => return Ok(authorize::refuse(&state, language, refusal)),
-        Ok(Destination::OwnPage(page)) => {
-            let signed_in = session::current(&state, &headers)
-                .await
-                .map_err(|e| PageError::internal(language, &e))?;
-            if signed_in.is_some() {
-                return Ok(Redirect::to(&page).into_response());
-            }
+        Ok(destination) => destination,
+    };
+    if let Destination::OwnPage(page) = &destination {
+        let signed_in = session::current(&state, &headers)
+            .await
+            .map_err(|e| PageError::internal(language, &e))?;
+        if signed_in.is_some() {
+            return Ok(Redirect::to(page).into_response());
         }
-        Ok(Destination::Client(_)) => {}
     }
     let carried = serde_urlencoded::to_string(&request).unwrap_or_default();
     let notice = request
@@ -163,7 +173,7 @@ pub async fn show(
     Ok(page(
         language,
         &headers,
-        carried,
+        (carried, destination.website()),
         hinted_username,
         (None, notice),
         (StatusCode::OK, Marked::default()),
@@ -201,6 +211,7 @@ pub async fn submit(
         Ok(destination) => destination,
         Err(refusal) => return Ok(authorize::refuse(&state, language, refusal)),
     };
+    let website = destination.website().map(str::to_owned);
     let username_typed: String = form.username.trim().chars().take(80).collect();
     let password_empty = form.password.is_empty();
     let again = |error: String, status| {
@@ -218,7 +229,7 @@ pub async fn submit(
         page(
             language,
             &headers,
-            form.request.clone(),
+            (form.request.clone(), website.as_deref()),
             username_typed.clone(),
             (Some(error), None),
             (status, marked),
@@ -562,10 +573,12 @@ struct Marked {
     password: bool,
 }
 
+/// The login page, carrying `request` through its form, for the website
+/// named (none: one of our own pages).
 fn page(
     language: Language,
     headers: &HeaderMap,
-    request: String,
+    (request, website): (String, Option<&str>),
     username: String,
     (error, notice): (Option<String>, Option<String>),
     (status, marked): (StatusCode, Marked),
@@ -584,6 +597,8 @@ fn page(
         },
         csrf: csrf.token.clone(),
         request,
+        continue_to: website
+            .map(|name| language.text_with("login-continue-to", &[("website", name.to_owned().into())])),
         username,
         error,
         notice,

@@ -3445,6 +3445,14 @@ async fn ui_locales_chooses_the_pages_language_unless_the_member_chose_one() {
     let again = again.text().await.unwrap();
     assert!(again.contains("<h1>Log in</h1>"), "{again}");
     assert!(again.contains("<title>Error: Log in – "), "{again}");
+    // The member sees which website the login is for, as its operator named it.
+    assert!(
+        again.contains("<p>Log in to continue to Mijn Menu.</p>"),
+        "{again}"
+    );
+    let own_account = crate::selfservice::fetch(&english, app.url("/login")).await;
+    assert!(own_account.contains("<h1>Log in</h1>"), "{own_account}");
+    assert!(!own_account.contains("continue to"), "no website: {own_account}");
     // So do the pages the login page leads to, without the query.
     let forgot = crate::selfservice::fetch(&english, app.url("/forgot-password")).await;
     assert!(forgot.contains(r#"<html lang="en">"#), "{forgot}");
@@ -3470,6 +3478,10 @@ async fn ui_locales_chooses_the_pages_language_unless_the_member_chose_one() {
     dutch.get(app.url("/language/nl")).send().await.unwrap();
     let (_, page) = login_page(dutch).await;
     assert!(page.contains("<h1>Inloggen</h1>"), "{page}");
+    assert!(
+        page.contains("<p>Log in om verder te gaan naar Mijn Menu.</p>"),
+        "{page}"
+    );
     app.stop().await;
 }
 
