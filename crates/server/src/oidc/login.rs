@@ -287,22 +287,27 @@ pub async fn submit(
     let of_this_device = account
         .as_ref()
         .and_then(|account| device::recognised(&state, &headers, account));
-    let subjects = [
-        client_address.throttle_subject(),
-        of_this_device.unwrap_or_else(|| username_subject(counted_as)),
-    ];
+    // A browser that logged in to the account before is counted on its
+    // own: its attempts guess at no other username, and a guesser on the
+    // same network (a school's) must not keep it out with the address.
+    let counts = match of_this_device {
+        Some(device) => vec![(device, &USERNAME)],
+        None => vec![
+            (client_address.throttle_subject(), &ADDRESS),
+            (username_subject(counted_as), &USERNAME),
+        ],
+    };
     let blocked = async {
         let txn = state.store.begin().await?;
-        let charges = subjects.iter().zip(POLICIES).zip(THROTTLED_SAYS);
-        for (charged, ((subject, policy), says)) in charges.enumerate() {
-            if let Some(wait) = txn.throttle().charge_attempt(subject, &policy).await? {
+        for (charged, (subject, counter)) in counts.iter().enumerate() {
+            if let Some(wait) = txn.throttle().charge_attempt(subject, &counter.policy).await? {
                 // Turned away: the counts it made so far (the address's,
                 // when the username must wait) stay, as failures.
-                for earlier in &subjects[..charged] {
+                for (earlier, _) in &counts[..charged] {
                     txn.throttle().attempt_failed(earlier).await?;
                 }
                 txn.commit().await?;
-                return Ok(Some(told(says, wait, state.clock().now())));
+                return Ok(Some(told(counter.says, wait, state.clock().now())));
             }
         }
         txn.commit().await?;
@@ -326,8 +331,8 @@ pub async fn submit(
     let Some(admission) = state.admit_password_check() else {
         let given_back = async {
             let txn = state.store.begin().await?;
-            for (subject, policy) in subjects.iter().zip(POLICIES) {
-                txn.throttle().attempt_succeeded(subject, &policy).await?;
+            for (subject, counter) in &counts {
+                txn.throttle().attempt_succeeded(subject, &counter.policy).await?;
             }
             txn.commit().await
         };
@@ -343,7 +348,7 @@ pub async fn submit(
         password: form.password,
         place_in_line: admission,
     };
-    let finish = finish_login(state.clone(), language, destination, attempt, subjects);
+    let finish = finish_login(state.clone(), language, destination, attempt, counts);
     match tokio::spawn(finish).await {
         Ok(Ok(Some(response))) => Ok(response),
         Ok(Ok(None)) => {
@@ -371,17 +376,18 @@ struct Attempt {
     place_in_line: Admission,
 }
 
-/// Checks the password; when it is right, gives the attempt back, clears
-/// the count it was made under (the username's, or this device's: a member
-/// logging in on their own device gives a guesser elsewhere no fresh
-/// tries), records the login and answers with the session and a renewed
-/// device cookie; none when it is wrong, its count kept as a failure.
+/// Checks the password; when it is right, gives the attempt back to the
+/// address, clears the count it was made under (the username's, or this
+/// device's: a member logging in on their own device gives a guesser
+/// elsewhere no fresh tries), records the login and answers with the
+/// session and a renewed device cookie; none when it is wrong, its counts
+/// kept as failures.
 async fn finish_login(
     state: AppState,
     language: Language,
     destination: Destination,
     attempt: Attempt,
-    [address, counted_under]: [String; 2],
+    counts: Vec<(String, &'static Counter)>,
 ) -> Result<Option<Response>, PageError> {
     let internal = |e: &(dyn std::error::Error + 'static)| PageError::internal(language, e);
     let checked = check_password(&state, attempt.account, attempt.password).await;
@@ -389,8 +395,9 @@ async fn finish_login(
     let Some(account) = checked.map_err(|e| internal(&e))? else {
         let counted = async {
             let txn = state.store.begin().await?;
-            txn.throttle().attempt_failed(&address).await?;
-            txn.throttle().attempt_failed(&counted_under).await?;
+            for (subject, _) in &counts {
+                txn.throttle().attempt_failed(subject).await?;
+            }
             txn.commit().await
         };
         counted.await.map_err(|e| internal(&e))?;
@@ -401,15 +408,13 @@ async fn finish_login(
     // SQLite's busy handler, which sleeps while the hashing threads
     // run out of work.
     let txn = state.store.begin().await.map_err(|e| internal(&e))?;
-    let [address_policy, _] = POLICIES;
-    txn.throttle()
-        .attempt_succeeded(&address, &address_policy)
-        .await
-        .map_err(|e| internal(&e))?;
-    txn.throttle()
-        .reset(&counted_under)
-        .await
-        .map_err(|e| internal(&e))?;
+    for (subject, counter) in &counts {
+        let settled = match counter.cleared_by_success {
+            true => txn.throttle().reset(subject).await,
+            false => txn.throttle().attempt_succeeded(subject, &counter.policy).await,
+        };
+        settled.map_err(|e| internal(&e))?;
+    }
     txn.accounts()
         .record_login(&account.id)
         .await
@@ -445,18 +450,38 @@ pub(crate) fn username_subject(username: &str) -> String {
     format!("user:{typed}")
 }
 
-/// Per address, then per username. An address: a library's public
-/// computers share one, so it gets far more room, and its failures leak
-/// away fast: one per 30 seconds. A username: slower after 5 failures, one
-/// forgiven per 15 minutes.
-const POLICIES: [ThrottlePolicy; 2] = [
-    ThrottlePolicy {
+/// A throttle count that login attempts are made under.
+struct Counter {
+    policy: ThrottlePolicy,
+    /// What a blocked attempt is told: when failures hold it back, and
+    /// when attempts still being checked do (several logins sent at once).
+    says: (&'static str, Option<&'static str>),
+    /// A success clears the count (a username's, a device's), or only
+    /// gives its attempt back (an address's, which others share).
+    cleared_by_success: bool,
+}
+
+/// Per address: a library's public computers share one, so it gets far
+/// more room, and its failures leak away fast: one per 30 seconds. Its
+/// message fits failures and attempts in flight alike: its block need not
+/// mean that anyone typed a wrong password.
+const ADDRESS: Counter = Counter {
+    policy: ThrottlePolicy {
         free_failures: 50,
         forgive_every: std::time::Duration::from_secs(30),
         ..ThrottlePolicy::DEFAULT
     },
-    ThrottlePolicy::DEFAULT,
-];
+    says: ("login-throttled-address", None),
+    cleared_by_success: false,
+};
+
+/// Per username, or per device of a username: slower after 5 failures, one
+/// forgiven per 15 minutes.
+const USERNAME: Counter = Counter {
+    policy: ThrottlePolicy::DEFAULT,
+    says: ("login-throttled", Some("login-throttled-in-flight")),
+    cleared_by_success: true,
+};
 
 /// When to try again while attempts in flight hold a username back: as
 /// the page says, a few seconds.
@@ -474,15 +499,6 @@ fn told(
         _ => (for_failures, wait.until),
     }
 }
-
-/// What a blocked attempt is told, per subject as in [`POLICIES`]: when
-/// failures hold it back, and when attempts still being checked do (several
-/// logins sent at once). An address's message fits both: its block need
-/// not mean that anyone typed a wrong password.
-const THROTTLED_SAYS: [(&str, Option<&str>); 2] = [
-    ("login-throttled-address", None),
-    ("login-throttled", Some("login-throttled-in-flight")),
-];
 
 #[derive(Debug, thiserror::Error)]
 enum LoginError {
@@ -618,7 +634,7 @@ mod tests {
     use si_store::throttle::Wait;
     use time::macros::datetime;
 
-    use super::{THROTTLED_SAYS, is_own_page, told};
+    use super::{ADDRESS, USERNAME, is_own_page, told};
 
     #[test]
     fn a_wait_for_attempts_in_flight_says_a_few_seconds_for_a_username_only() {
@@ -627,7 +643,7 @@ mod tests {
             until: now + time::Duration::seconds(30),
             for_attempts_in_flight,
         };
-        let [address, username] = THROTTLED_SAYS;
+        let (address, username) = (ADDRESS.says, USERNAME.says);
         assert_eq!(
             told(username, wait(true), now),
             ("login-throttled-in-flight", now + time::Duration::seconds(2))

@@ -1834,6 +1834,45 @@ async fn failing_at_a_members_username_on_purpose_does_not_keep_the_member_out_o
     app.stop().await;
 }
 
+/// A guesser on the member's network (a school's) who runs its address
+/// into a wait keeps out the browsers that never logged in to the account,
+/// not the member's own: its attempts guess at no other username.
+#[tokio::test]
+async fn a_guesser_on_the_members_network_does_not_keep_the_member_out_of_their_own_browser() {
+    let app = spawn_app().await;
+    member(&app.store, "sanne").await;
+    let (client_id, _) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Rs256).await;
+    let ask_again = authorize_url(&app, &client_id, &[("prompt", "login")]);
+    let own = browser();
+    let log_in_own = || async {
+        let login = LoginForm::open(&app, &own, &ask_again).await.unwrap();
+        let form = login.filled("sanne", PASSWORD);
+        own.post(app.url("/login"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+    assert_eq!(log_in_own().await, 303);
+
+    let guesser = browser();
+    let login = LoginForm::open(&app, &guesser, &ask_again).await.unwrap();
+    let guess = |username: &str, password: &str| {
+        let response = guesser
+            .post(app.url("/login"))
+            .form(&login.filled(username, password))
+            .send();
+        async move { response.await.unwrap().status() }
+    };
+    for n in 0..50 {
+        assert_eq!(guess(&format!("niemand-{n}"), "Whatever1!").await, 401);
+    }
+    assert_eq!(guess("sanne", PASSWORD).await, 429, "the address waits");
+    assert_eq!(log_in_own().await, 303, "the member's own browser does not");
+    app.stop().await;
+}
+
 /// A member who renames the account in their own browser keeps it as their
 /// device under the new name.
 #[tokio::test]
