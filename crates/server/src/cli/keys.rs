@@ -19,8 +19,9 @@ pub enum KeysCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Create a new signing key for every algorithm, published at once. It
-    /// signs after 7 minutes, when every node and every cached JWKS has it;
+    /// Create a new signing key for every algorithm, published at once (every
+    /// node serves it within a minute). It signs after 7 minutes, when every
+    /// node and every cached JWKS has it;
     /// the current keys stop signing then and stay published until every
     /// token they signed has expired. Keys unpublished longer than a session
     /// lives (oidc.session_hours) ago are removed; until then they only check
