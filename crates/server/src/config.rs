@@ -275,18 +275,42 @@ impl PublicUrl {
 impl TryFrom<String> for PublicUrl {
     type Error = String;
 
+    /// The URL as relying parties will type it, since the issuer must match
+    /// it exactly: the host in lower case and without a default port.
     fn try_from(value: String) -> Result<Self, Self::Error> {
         let trimmed = value.trim().trim_end_matches('/');
-        let host = trimmed
-            .strip_prefix("https://")
-            .or_else(|| trimmed.strip_prefix("http://"))
-            .ok_or_else(|| format!("{value:?} is not an http:// or https:// URL"))?;
-        if host.is_empty() || host.contains(|c: char| c.is_whitespace() || c == '?' || c == '#') {
+        let (scheme, default_port) = match trimmed.get(..8).map(str::to_ascii_lowercase).as_deref() {
+            Some("https://") => ("https://", ":443"),
+            _ if trimmed
+                .get(..7)
+                .is_some_and(|s| s.eq_ignore_ascii_case("http://")) =>
+            {
+                ("http://", ":80")
+            }
+            _ => return Err(format!("{value:?} is not an http:// or https:// URL")),
+        };
+        let rest = &trimmed[scheme.len()..];
+        if rest.is_empty() || rest.contains(|c: char| c.is_whitespace() || c == '?' || c == '#') {
             return Err(format!(
                 "{value:?} is not a valid URL (no host, or a query or fragment)"
             ));
         }
-        Ok(Self(trimmed.to_owned()))
+        let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        if authority.contains('@') {
+            return Err(format!(
+                "{value:?} holds a user name or password: give the scheme and the host only"
+            ));
+        }
+        let host = match authority.strip_prefix('[') {
+            Some(_) => authority.split_inclusive(']').next().unwrap_or(authority),
+            None => authority.split(':').next().unwrap_or(authority),
+        };
+        if host.is_empty() || host.ends_with('.') {
+            return Err(format!("{value:?} has no host name, or one that ends with a dot"));
+        }
+        let authority = authority.to_ascii_lowercase();
+        let authority = authority.strip_suffix(default_port).unwrap_or(&authority);
+        Ok(Self(format!("{scheme}{authority}{path}")))
     }
 }
 
@@ -600,6 +624,35 @@ mod tests {
             "smtp://relay.example:25/path@x",
         ] {
             assert!(!sends_password_in_clear(fine), "{fine}");
+        }
+    }
+
+    #[test]
+    fn a_public_url_is_kept_as_relying_parties_type_the_issuer() {
+        let kept = |value: &str| super::PublicUrl::try_from(value.to_owned()).map(String::from);
+        for (given, issuer) in [
+            ("https://login.example/", "https://login.example"),
+            ("HTTPS://Login.Example:443", "https://login.example"),
+            ("http://127.0.0.1:80", "http://127.0.0.1"),
+            ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
+            ("https://[::1]:443", "https://[::1]"),
+            ("https://[::1]:8443", "https://[::1]:8443"),
+            ("https://login.example:4430", "https://login.example:4430"),
+            ("https://www.example.nl/Hulp", "https://www.example.nl/Hulp"),
+        ] {
+            assert_eq!(kept(given).as_deref(), Ok(issuer), "{given}");
+        }
+        for refused in [
+            "https://user@login.example",
+            "https://user:secret@login.example",
+            "https://login.example.",
+            "https://login.example.:443",
+            "https://:443",
+            "https://",
+            "ftp://login.example",
+            "https://login.example?x=1",
+        ] {
+            assert!(kept(refused).is_err(), "{refused}");
         }
     }
 }
