@@ -88,9 +88,13 @@ pub async fn bearer(state: &AppState, headers: &HeaderMap) -> Result<(AccessClai
     if headers.get_all(header::AUTHORIZATION).iter().nth(1).is_some() {
         return Err(BearerError(StatusCode::BAD_REQUEST, "invalid_request"));
     }
-    let token = headers
+    // Bytes that are not text make a token that verifies as nothing: an
+    // invalid token, not a request without one.
+    let value = headers
         .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
+        .map(|value| String::from_utf8_lossy(value.as_bytes()));
+    let token = value
+        .as_deref()
         .and_then(|value| auth_scheme_value(value, "Bearer"))
         .ok_or(BearerError(StatusCode::UNAUTHORIZED, ""))?;
     verify(state, token).await

@@ -2489,6 +2489,21 @@ async fn browser_apps_may_call_the_token_userinfo_and_key_endpoints_from_their_o
         refused.headers()["access-control-expose-headers"],
         "WWW-Authenticate"
     );
+    // A token of bytes that are not text is as invalid, and a request
+    // without one is told only the scheme (RFC 6750 §3.1).
+    let not_text = reqwest::header::HeaderValue::from_bytes(b"Bearer \xff\xfe").unwrap();
+    for (authorization, challenge) in [
+        (Some(not_text), r#"Bearer error="invalid_token""#),
+        (None, "Bearer"),
+    ] {
+        let mut request = app.client.get(app.url("/userinfo"));
+        if let Some(value) = authorization {
+            request = request.header("authorization", value);
+        }
+        let refused = request.send().await.unwrap();
+        assert_eq!(refused.status(), 401);
+        assert_eq!(refused.headers()["www-authenticate"], challenge);
+    }
     // The member's own pages are no API for other origins.
     let login = app
         .client
