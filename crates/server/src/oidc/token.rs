@@ -370,8 +370,16 @@ fn check_code_use(request: &TokenRequest, grant: &CodeGrant) -> Result<(), OAuth
         ));
     }
     match (&grant.code_challenge, request.code_verifier.as_deref()) {
+        (Some(_), Some(verifier)) if !is_well_formed_verifier(verifier) => Err(OAuthError::new(
+            "invalid_grant",
+            "code_verifier is not 43 to 128 characters of A-Z, a-z, 0-9, '-', '.', '_' and '~' (RFC 7636 section 4.1)",
+        )),
         (Some(challenge), Some(verifier)) if verifier_matches(verifier, challenge) => Ok(()),
-        (Some(_), _) => Err(OAuthError::new("invalid_grant", "code_verifier does not match")),
+        (Some(_), Some(_)) => Err(OAuthError::new("invalid_grant", "code_verifier does not match")),
+        (Some(_), None) => Err(OAuthError::new(
+            "invalid_grant",
+            "a code_challenge was sent for this code: its code_verifier is required",
+        )),
         // A verifier without a challenge is a downgrade attempt (RFC 9700 §4.8.2).
         (None, Some(_)) => Err(OAuthError::new(
             "invalid_grant",
@@ -402,13 +410,15 @@ fn account_not_active() -> OAuthError {
 
 /// RFC 7636 §4.6: BASE64URL(SHA256(verifier)) == challenge, verifier 43–128
 /// unreserved characters.
-fn verifier_matches(verifier: &str, challenge: &str) -> bool {
-    let well_formed = (43..=128).contains(&verifier.len())
+fn is_well_formed_verifier(verifier: &str) -> bool {
+    (43..=128).contains(&verifier.len())
         && verifier
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
-    let computed = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
-    well_formed && computed == challenge
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+}
+
+fn verifier_matches(verifier: &str, challenge: &str) -> bool {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())) == challenge
 }
 
 async fn refresh(
@@ -595,7 +605,7 @@ fn client_credentials(
 
 #[cfg(test)]
 mod tests {
-    use super::verifier_matches;
+    use super::{is_well_formed_verifier, verifier_matches};
 
     #[test]
     fn the_rfc_7636_example_verifier_matches_its_challenge() {
@@ -607,6 +617,10 @@ mod tests {
             "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXl",
             challenge
         ));
-        assert!(!verifier_matches("short", challenge));
+        assert!(is_well_formed_verifier(verifier));
+        let too_long = "a".repeat(129);
+        for malformed in ["short", &format!("{verifier}+"), &too_long] {
+            assert!(!is_well_formed_verifier(malformed), "{malformed}");
+        }
     }
 }
