@@ -59,8 +59,9 @@ struct LoginPage {
     /// member must wait or the node is busy.
     username_invalid: bool,
     password_invalid: bool,
-    /// Where the keyboard starts: the password when only it is marked, or
-    /// when the username is filled in and nothing went wrong.
+    /// Where the keyboard starts: the password once the username is filled
+    /// in (a password is never shown again), unless only the username is
+    /// marked as left empty.
     focus_password: bool,
 }
 
@@ -600,7 +601,7 @@ fn page(
     (status, marked): (StatusCode, Marked),
 ) -> Response {
     let csrf = FormToken::for_page(headers);
-    let focus_password = !marked.username && (marked.password || (error.is_none() && !username.is_empty()));
+    let focus_password = !username.is_empty() && (marked.password || !marked.username);
     let page = LoginPage {
         lang: language,
         other_lang: other(language),

@@ -479,14 +479,18 @@ async fn a_nul_in_a_nonce_or_a_username_gets_the_usual_refusal() {
         .await
         .unwrap();
     assert_eq!(refused.status(), 401);
+    let page = refused.text().await.unwrap();
     assert!(
-        refused
-            .text()
-            .await
-            .unwrap()
-            .contains("Gebruikersnaam of wachtwoord klopt niet"),
+        page.contains("Gebruikersnaam of wachtwoord klopt niet"),
         "the page any wrong login gets"
     );
+    // The username stays filled in: the keyboard starts at the password.
+    let input = |id: &str| {
+        let start = page.find(&format!(r#"<input id="{id}""#)).unwrap();
+        page[start..start + page[start..].find('>').unwrap()].to_owned()
+    };
+    assert!(input("password").contains("autofocus"), "{page}");
+    assert!(!input("username").contains("autofocus"), "{page}");
     // A field left empty is said as such, and counts for nothing.
     for (username, password) in [("", PASSWORD), ("sanne", ""), ("  ", "")] {
         let empty = browser
