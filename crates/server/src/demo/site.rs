@@ -646,16 +646,23 @@ pub async fn callback(
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
     let (sites, site) = sites(&state, &slug, language)?;
+    // An answer that matches no sign-in of this browser (one used already,
+    // after Back; an older tab's) changes nothing for a member signed in
+    // here already: the site's page, not "not signed in".
+    let unknown_flow = || match sites.session(site, &headers) {
+        Some(_) => Redirect::to(&format!("{}/", site.path())).into_response(),
+        None => failed(language, site, &SiteError::UnknownFlow),
+    };
     // An answer that does not parse (a field twice) matches no sign-in.
     let Ok(Query(answer)) = answer else {
-        return Ok(failed(language, site, &SiteError::UnknownFlow));
+        return Ok(unknown_flow());
     };
     let Some(flow) = answer
         .state
         .as_deref()
         .and_then(|s| sites.take_flow(site, &headers, s))
     else {
-        return Ok(failed(language, site, &SiteError::UnknownFlow));
+        return Ok(unknown_flow());
     };
     let clear_flow = site_cookie(site.flow_cookie(), site, "", 0);
     if let Some(error) = answer.error {

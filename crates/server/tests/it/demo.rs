@@ -192,6 +192,14 @@ async fn the_demo_walkthrough_from_the_desk_to_the_ebook_service_and_a_member_wh
     );
     home.assert_accessible("demo: library website, logged in").await;
     screenshot(&home, "07-library-website").await;
+    // An answer that matches no sign-in here (Back to one used already, an
+    // older tab's) leaves the member signed in, and says so.
+    member
+        .goto(demo.url("/demo/website/callback?code=used&state=used"))
+        .await
+        .unwrap();
+    home.expect_heading(WEBSITE).await;
+    expect_text(member, "#signed-in-username", NEW_USERNAME, false).await;
 
     // 5. The e-book service: in without a second prompt.
     follow(member, "Naar de Online Bibliotheek").await;
