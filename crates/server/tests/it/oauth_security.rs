@@ -3237,7 +3237,8 @@ async fn a_link_to_logout_asks_first_and_logging_out_revokes_the_sessions_tokens
     app.stop().await;
 }
 
-/// An ID token for `client_id` signed with the app's own keys, expired an hour ago.
+/// The question's language switch comes back to it with the way back to
+/// the website, and without the ID token.
 #[tokio::test]
 async fn the_logout_questions_language_switch_keeps_the_way_back_to_the_website() {
     let (app, client_id, _) = sanne_and_a_client().await;
@@ -3303,6 +3304,7 @@ async fn the_logout_questions_language_switch_keeps_the_way_back_to_the_website(
     );
 }
 
+/// An ID token for `client_id` signed with the app's own keys, expired an hour ago.
 async fn expired_id_token(app: &TestApp, client_id: &str) -> String {
     let config = Config {
         data_dir: app.data_dir.path().to_owned(),
