@@ -266,11 +266,8 @@ pub async fn submit(
     let internal = |e: &(dyn std::error::Error + 'static)| PageError::internal(language, e);
     // Each attempt counts before its password is checked, so that attempts
     // sent side by side cannot all slip in before the first failure is on
-    // record. The address first: an address that must wait adds nothing to
-    // the username's count.
-    // The username as the check looks it up: whitespace inside what was
-    // typed must not make a fresh count for the same account. A browser that
-    // logged in to the account before has a count of its own.
+    // record. The username as the check looks it up: whitespace inside what
+    // was typed must not make a fresh count for the same account.
     let username = Username::parse(&form.username).ok();
     // The browser's session as it is now, before the check: a second login
     // sent beside this one with the same cookie finds the session too, not
@@ -288,9 +285,11 @@ pub async fn submit(
     let of_this_device = account
         .as_ref()
         .and_then(|account| device::recognised(&state, &headers, account));
-    // A browser that logged in to the account before is counted on its
-    // own: its attempts guess at no other username, and a guesser on the
-    // same network (a school's) must not keep it out with the address.
+    // The address first: an address that must wait adds nothing to the
+    // username's count. A browser that logged in to the account before is
+    // counted on its own: its attempts guess at no other username, and a
+    // guesser on the same network (a school's) must not keep it out with
+    // the address.
     let counts = match of_this_device {
         Some(device) => vec![(device, &USERNAME)],
         None => vec![
@@ -410,9 +409,10 @@ async fn finish_login(
     // run out of work.
     let txn = state.store.begin().await.map_err(|e| internal(&e))?;
     for (subject, counter) in &counts {
-        let settled = match counter.cleared_by_success {
-            true => txn.throttle().reset(subject).await,
-            false => txn.throttle().attempt_succeeded(subject, &counter.policy).await,
+        let settled = if counter.cleared_by_success {
+            txn.throttle().reset(subject).await
+        } else {
+            txn.throttle().attempt_succeeded(subject, &counter.policy).await
         };
         settled.map_err(|e| internal(&e))?;
     }

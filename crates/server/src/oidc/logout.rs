@@ -75,6 +75,7 @@ impl LogoutRequest {
             ("client_id", &self.client_id),
             ("post_logout_redirect_uri", &self.post_logout_redirect_uri),
             ("state", &self.state),
+            ("desk", &self.desk),
         ]
         .into_iter()
         .filter_map(|(name, value)| Some((name.to_owned(), value.clone()?)))
@@ -132,34 +133,42 @@ async fn ask_or_end(
     if hint_is_of_session(&state, request.id_token_hint.as_deref(), &session).await {
         return end(state, language, Some(session), request, hinted).await;
     }
+    let question = question_path(&request, &hinted);
+    // The ID token names a member: the question is asked at an address
+    // without it, so that it stays in no history of a shared computer.
+    if request.id_token_hint.is_some() {
+        let asked_there = Redirect::to(&question);
+        return Ok(([(header::CACHE_CONTROL, "no-store")], asked_there).into_response());
+    }
     let csrf = FormToken::for_page(&headers);
     let page = ConfirmPage {
         lang: language,
         other_lang: other(language),
-        return_to: asked_again(&request, &hinted),
+        return_to: question,
         csrf: csrf.token.clone(),
         fields: request.fields(),
     };
     Ok(csrf.attach(([(header::CACHE_CONTROL, "no-store")], page).into_response()))
 }
 
-/// Where the question's language switch and help link come back to: the
-/// question again, with the way back to the website as decided here. The
-/// ID token is left out (it names a member, and the address stays in the
-/// history) and its client named instead; a hint that did not verify ends
-/// the way back, as it does at the answer.
-fn asked_again(request: &LogoutRequest, hinted: &Result<Option<String>, ()>) -> String {
-    let Ok(hinted) = hinted else {
-        return END_SESSION_PATH.to_owned();
-    };
-    let client_id = hinted.as_ref().or(request.client_id.as_ref());
+/// Where the member is asked whether to log out: `/logout` with the way
+/// back to the website as decided here, without the ID token (its client
+/// named instead). A hint that did not verify ends the way back, as it
+/// does at the answer. The language switch and help link come back to it.
+fn question_path(request: &LogoutRequest, hinted: &Result<Option<String>, ()>) -> String {
+    let way_back = hinted.is_ok();
+    let client_id = hinted
+        .as_ref()
+        .ok()
+        .and_then(|hinted| hinted.as_ref().or(request.client_id.as_ref()));
     let given: Vec<(&str, &String)> = [
         ("client_id", client_id),
         (
             "post_logout_redirect_uri",
-            request.post_logout_redirect_uri.as_ref(),
+            request.post_logout_redirect_uri.as_ref().filter(|_| way_back),
         ),
-        ("state", request.state.as_ref()),
+        ("state", request.state.as_ref().filter(|_| way_back)),
+        ("desk", request.desk.as_ref()),
     ]
     .into_iter()
     .filter_map(|(name, value)| Some((name, value?)))
@@ -193,7 +202,9 @@ pub async fn confirm(
         return ask_or_end(state, language, headers, request).await;
     }
     let fields = request.fields();
-    let from_a_client = fields.iter().any(|(name, _)| name != "state");
+    let from_a_client = fields
+        .iter()
+        .any(|(name, _)| !matches!(name.as_str(), "state" | "desk"));
     if from_a_client && carry_on::is_needed(&headers, &fields) {
         return Ok(carry_on::page(language, END_SESSION_PATH, fields));
     }
@@ -283,11 +294,12 @@ async fn end(
         // The guide's page at an address of its own: the ID token a
         // website sent along (name, e-mail address, card number) must not
         // stay in the history of a library's shared computer.
-        None => match request.desk {
-            Some(_) => Redirect::to(&format!("{LOGGED_OUT_PATH}?desk")),
-            None => Redirect::to(LOGGED_OUT_PATH),
+        // Shown in the language of this request, which may be one the
+        // website asked for with `ui_locales`.
+        None => {
+            let page = logged_out_path(request.desk.is_some());
+            Redirect::to(&language.asked_by_link(&page)).into_response()
         }
-        .into_response(),
     };
     let headers = response.headers_mut();
     headers.append(header::SET_COOKIE, session::clear());
@@ -297,6 +309,15 @@ async fn end(
 
 /// Where a logout that returns to no website ends.
 pub const LOGGED_OUT_PATH: &str = "/logout/done";
+
+/// [`LOGGED_OUT_PATH`], for the desk console's logout with the way back to it.
+fn logged_out_path(desk: bool) -> String {
+    if desk {
+        format!("{LOGGED_OUT_PATH}?desk")
+    } else {
+        LOGGED_OUT_PATH.to_owned()
+    }
+}
 
 #[derive(Deserialize)]
 pub struct LoggedOutQuery {
@@ -315,18 +336,20 @@ pub async fn logged_out(
     let session = session::to_log_in_or_out(&state, &headers)
         .await
         .map_err(|e| PageError::internal(language, &e))?;
+    let desk = query.desk.is_some();
     if session.is_some() {
-        return Ok(Redirect::to(END_SESSION_PATH).into_response());
+        let asked = if desk {
+            format!("{END_SESSION_PATH}?desk")
+        } else {
+            END_SESSION_PATH.to_owned()
+        };
+        return Ok(Redirect::to(&asked).into_response());
     }
-    let (login_url, return_to) = match query.desk {
-        Some(_) => (FRONTOFFICE_PATH, format!("{LOGGED_OUT_PATH}?desk")),
-        None => ("/login", LOGGED_OUT_PATH.to_owned()),
-    };
     let page = LoggedOutPage {
         lang: language,
         other_lang: other(language),
-        return_to,
-        login_url: login_url.to_owned(),
+        return_to: logged_out_path(desk),
+        login_url: if desk { FRONTOFFICE_PATH } else { "/login" }.to_owned(),
     };
     Ok(([(header::CACHE_CONTROL, "no-store")], page).into_response())
 }

@@ -408,8 +408,7 @@ fn account_not_active() -> OAuthError {
     OAuthError::new("invalid_grant", "the account is not active")
 }
 
-/// RFC 7636 §4.6: BASE64URL(SHA256(verifier)) == challenge, verifier 43–128
-/// unreserved characters.
+/// RFC 7636 §4.1: a verifier is 43–128 unreserved characters.
 fn is_well_formed_verifier(verifier: &str) -> bool {
     (43..=128).contains(&verifier.len())
         && verifier
@@ -417,6 +416,7 @@ fn is_well_formed_verifier(verifier: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
 }
 
+/// RFC 7636 §4.6: BASE64URL(SHA256(verifier)) == challenge.
 fn verifier_matches(verifier: &str, challenge: &str) -> bool {
     URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())) == challenge
 }

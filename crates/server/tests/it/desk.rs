@@ -1712,10 +1712,21 @@ async fn the_console_asks_for_a_login_and_a_desk_role_and_returns_only_to_itself
     app.store.staff().grant(&anna.id, &groningen).await.unwrap();
     let choice = fetch(&staff_browser, app.url("/frontoffice")).await;
     assert!(choice.contains("Kies je bibliotheek") && choice.contains("Biblionet Groningen (GRO01)"));
-    let logout = [
-        ("csrf", hidden_field(&choice, "csrf")),
+    // A form that expired asks first, and keeps the way back to the desk.
+    let expired = [
+        ("csrf", "expired".to_owned()),
         ("desk", hidden_field(&choice, "desk")),
     ];
+    let asked = staff_browser
+        .post(app.url("/logout"))
+        .form(&expired)
+        .send()
+        .await
+        .unwrap();
+    let asked = asked.text().await.unwrap();
+    assert!(asked.contains("Uitloggen?"), "{asked}");
+    let logout = crate::interop::hidden_fields(&asked);
+    assert!(logout.iter().any(|(name, _)| name == "desk"), "{asked}");
     let out = staff_browser
         .post(app.url("/logout"))
         .form(&logout)

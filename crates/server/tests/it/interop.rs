@@ -203,6 +203,19 @@ pub async fn shown_after_logout(
     page
 }
 
+/// Every hidden field of the page's forms, as the browser would send them.
+pub fn hidden_fields(page: &str) -> Vec<(String, String)> {
+    let marker = r#"<input type="hidden" name=""#;
+    page.match_indices(marker)
+        .map(|(at, _)| {
+            let rest = &page[at + marker.len()..];
+            let name = &rest[..rest.find('"').unwrap()];
+            // Read from this field on: a name given twice reads this one.
+            (name.to_owned(), hidden_field(&page[at..], name))
+        })
+        .collect()
+}
+
 pub fn hidden_field(page: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let start = page
@@ -430,7 +443,7 @@ async fn a_third_party_relying_party_library_completes_the_whole_flow() {
         .unwrap();
     assert_eq!(
         logout.headers()["location"],
-        "/logout/done",
+        "/logout/done?lang=nl",
         "no ID token left in the history"
     );
     let page = shown_after_logout(&app, &browser, logout).await;
