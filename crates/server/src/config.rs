@@ -278,39 +278,101 @@ impl TryFrom<String> for PublicUrl {
     /// The URL as relying parties will type it, since the issuer must match
     /// it exactly: the host in lower case and without a default port.
     fn try_from(value: String) -> Result<Self, Self::Error> {
+        let url = WebAddress::parse(&value)?;
+        if url.rest.contains(['?', '#']) {
+            return Err(format!("{value:?} has a query or a fragment"));
+        }
+        Ok(Self(format!("{}://{}{}", url.scheme, url.authority, url.rest)))
+    }
+}
+
+/// An http:// or https:// address as a browser would follow it, its
+/// scheme and host in lower case and without a default port.
+struct WebAddress<'v> {
+    scheme: &'static str,
+    authority: String,
+    /// The path, query and fragment, as given.
+    rest: &'v str,
+}
+
+impl<'v> WebAddress<'v> {
+    fn parse(value: &'v str) -> Result<Self, String> {
         let trimmed = value.trim().trim_end_matches('/');
-        let (scheme, default_port) = match trimmed.get(..8).map(str::to_ascii_lowercase).as_deref() {
-            Some("https://") => ("https://", ":443"),
-            _ if trimmed
-                .get(..7)
-                .is_some_and(|s| s.eq_ignore_ascii_case("http://")) =>
-            {
-                ("http://", ":80")
-            }
-            _ => return Err(format!("{value:?} is not an http:// or https:// URL")),
+        let not_http = || format!("{value:?} is not an http:// or https:// URL");
+        let (scheme, rest) = trimmed.split_once("://").ok_or_else(not_http)?;
+        let (scheme, default_port) = match scheme.to_ascii_lowercase().as_str() {
+            "https" => ("https", 443),
+            "http" => ("http", 80),
+            _ => return Err(not_http()),
         };
-        let rest = &trimmed[scheme.len()..];
-        if rest.is_empty() || rest.contains(|c: char| c.is_whitespace() || c == '?' || c == '#') {
+        let at = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let (authority, rest) = rest.split_at(at);
+        // Browsers read a backslash as a slash, and drop tabs and line breaks.
+        if rest.contains(|c: char| !c.is_ascii_graphic() || c == '\\') {
             return Err(format!(
-                "{value:?} is not a valid URL (no host, or a query or fragment)"
+                "{value:?} holds characters a URL cannot hold as they are (spaces, a backslash, letters outside ASCII): percent-encode them"
             ));
         }
-        let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
         if authority.contains('@') {
             return Err(format!(
                 "{value:?} holds a user name or password: give the scheme and the host only"
             ));
         }
-        let host = match authority.strip_prefix('[') {
-            Some(_) => authority.split_inclusive(']').next().unwrap_or(authority),
-            None => authority.split(':').next().unwrap_or(authority),
+        let (host, port) = match authority.strip_prefix('[') {
+            Some(bracketed) => {
+                let (address, after) = bracketed
+                    .split_once(']')
+                    .ok_or_else(|| format!("{value:?} opens an IPv6 address with [ and does not close it"))?;
+                if address.is_empty()
+                    || !address
+                        .chars()
+                        .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
+                {
+                    return Err(format!("{value:?} has no IPv6 address between [ and ]"));
+                }
+                let port = match after {
+                    "" => None,
+                    _ => Some(
+                        after
+                            .strip_prefix(':')
+                            .ok_or_else(|| format!("{value:?} has text after its IPv6 address"))?,
+                    ),
+                };
+                (&authority[..address.len() + 2], port)
+            }
+            None => match authority.split_once(':') {
+                Some((host, port)) => (host, Some(port)),
+                None => (authority, None),
+            },
         };
-        if host.is_empty() || host.ends_with('.') {
-            return Err(format!("{value:?} has no host name, or one that ends with a dot"));
+        let is_label =
+            |label: &str| !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+        if !host.starts_with('[') && !host.split('.').all(is_label) {
+            return Err(format!(
+                "{value:?} has no host name, or one that is not letters, digits, '-' and dots (a name outside ASCII goes in its xn-- form; no dot at the end)"
+            ));
         }
-        let authority = authority.to_ascii_lowercase();
-        let authority = authority.strip_suffix(default_port).unwrap_or(&authority);
-        Ok(Self(format!("{scheme}{authority}{path}")))
+        let port = match port {
+            None => None,
+            Some(port) => match port.parse::<u16>() {
+                Ok(0) | Err(_) => {
+                    return Err(format!(
+                        "{value:?} has a port that is not a number from 1 to 65535"
+                    ));
+                }
+                Ok(port) if port == default_port => None,
+                Ok(port) => Some(port),
+            },
+        };
+        let host = host.to_ascii_lowercase();
+        Ok(Self {
+            scheme,
+            authority: match port {
+                Some(port) => format!("{host}:{port}"),
+                None => host,
+            },
+            rest,
+        })
     }
 }
 
@@ -423,16 +485,16 @@ impl Config {
             ),
         ] {
             if let Some(url) = url
-                && PublicUrl::try_from(url.clone()).is_err()
+                && let Err(why) = WebAddress::parse(url)
             {
                 return Err(ConfigError(format!(
-                    "invalid configuration value for {key} ({variable}): {url:?} is not an http:// or https:// URL"
+                    "invalid configuration value for {key} ({variable}): {why}"
                 )));
             }
         }
         // Mail programs block images over plain http, or warn about them.
         if let Some(url) = &mail.logo_url
-            && !url.trim().starts_with("https://")
+            && WebAddress::parse(url).is_ok_and(|url| url.scheme != "https")
         {
             return Err(ConfigError(format!(
                 "invalid configuration value for mail.logo_url (SI_MAIL__LOGO_URL): {url:?} is not an https:// URL"
@@ -509,9 +571,10 @@ impl Config {
     }
 
     pub fn public_url(&self) -> PublicUrl {
-        self.public_url
-            .clone()
-            .unwrap_or_else(|| PublicUrl(format!("http://{}", self.listen)))
+        self.public_url.clone().unwrap_or_else(|| {
+            let listening = format!("http://{}", self.listen);
+            PublicUrl::try_from(listening.clone()).unwrap_or(PublicUrl(listening))
+        })
     }
 
     pub fn database_url(&self) -> String {
@@ -638,6 +701,8 @@ mod tests {
             ("https://[::1]:443", "https://[::1]"),
             ("https://[::1]:8443", "https://[::1]:8443"),
             ("https://login.example:4430", "https://login.example:4430"),
+            ("https://login.example:0443", "https://login.example"),
+            ("https://xn--bblotheek-p3a.nl", "https://xn--bblotheek-p3a.nl"),
             ("https://www.example.nl/Hulp", "https://www.example.nl/Hulp"),
         ] {
             assert_eq!(kept(given).as_deref(), Ok(issuer), "{given}");
@@ -651,8 +716,44 @@ mod tests {
             "https://",
             "ftp://login.example",
             "https://login.example?x=1",
+            "https://login.example/#top",
+            "https://login.example:",
+            "https://login.example:abc",
+            "https://login.example:99999",
+            "https://login.example:443:443",
+            "https://[::1",
+            "https://[::1]x",
+            "https://[::1]]",
+            "https://[]",
+            "https://login.example;x",
+            "https://evil.example\\.bibliotheek.nl/help",
+            "https://BÏBLIOTHEEK.NL",
+            "https://login..example",
+            "https://login.example/a b",
         ] {
             assert!(kept(refused).is_err(), "{refused}");
+        }
+    }
+
+    #[test]
+    fn a_link_in_mails_and_pages_may_have_a_query_and_a_fragment_but_only_a_web_host() {
+        for fine in [
+            "https://www.bibliotheek.nl/hulp-bij-inloggen.html#wachtwoord",
+            "HTTPS://cdn.example/logo.png?v=2",
+            "http://127.0.0.1:8080/help",
+        ] {
+            assert!(super::WebAddress::parse(fine).is_ok(), "{fine}");
+        }
+        assert_eq!(
+            super::WebAddress::parse("HTTPS://cdn.example/logo.png").map(|url| url.scheme),
+            Ok("https")
+        );
+        for refused in [
+            "https://user@cdn.example/logo.png",
+            "ftp://cdn.example/logo.png",
+            "https://cdn.example/a\\b",
+        ] {
+            assert!(super::WebAddress::parse(refused).is_err(), "{refused}");
         }
     }
 }
