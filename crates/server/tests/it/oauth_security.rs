@@ -3307,11 +3307,11 @@ async fn the_logout_question_keeps_the_id_token_out_of_the_address_and_the_way_b
     );
 
     // A logout that ends at once speaks the language the website asked for.
-    let dutch = crate::interop::browser();
+    let fresh = crate::interop::browser();
     let pkce = [("code_challenge", CHALLENGE), ("code_challenge_method", "S256")];
     let back_again = log_in_through(
         &app,
-        &dutch,
+        &fresh,
         &authorize_url(&app, &client_id, &pkce),
         "sanne",
         PASSWORD,
@@ -3324,9 +3324,9 @@ async fn the_logout_question_keeps_the_id_token_out_of_the_address_and_the_way_b
         ("id_token_hint", tokens["id_token"].as_str().unwrap()),
         ("ui_locales", "en"),
     ];
-    let ended = dutch.get(app.url("/logout")).query(&hint).send().await.unwrap();
+    let ended = fresh.get(app.url("/logout")).query(&hint).send().await.unwrap();
     assert_eq!(ended.headers()["location"], "/logout/done?lang=en");
-    let page = crate::selfservice::fetch(&dutch, app.url("/logout/done?lang=en")).await;
+    let page = crate::selfservice::fetch(&fresh, app.url("/logout/done?lang=en")).await;
     assert!(page.contains("<h1>See you next time</h1>"), "{page}");
     app.stop().await;
 }
