@@ -679,6 +679,24 @@ async fn pkce_must_match_and_cannot_be_downgraded() {
         (400, Some("invalid_grant")),
         "missing verifier"
     );
+    // The description says what is wrong, for the website's developer.
+    let described = body["error_description"].as_str().unwrap();
+    assert!(described.contains("code_verifier is required"), "{described}");
+
+    let code = code_for(&app, &client_id, Some(CHALLENGE)).await;
+    let malformed = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT_URI),
+        ("code_verifier", "abc"),
+    ];
+    let (status, body) = exchange(&app, &client_id, Some(&secret), &malformed).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    let described = body["error_description"].as_str().unwrap();
+    assert!(
+        described.starts_with("code_verifier is not 43 to 128 characters"),
+        "{described}"
+    );
 
     let code = code_for(&app, &client_id, Some(CHALLENGE)).await;
     let wrong = [
@@ -693,6 +711,7 @@ async fn pkce_must_match_and_cannot_be_downgraded() {
         (400, Some("invalid_grant")),
         "wrong verifier"
     );
+    assert_eq!(body["error_description"], "code_verifier does not match");
 
     // Downgrade: no challenge at /authorize, a verifier at /token.
     let code = code_for(&app, &client_id, None).await;
