@@ -13,7 +13,7 @@ use rand::rngs::OsRng;
 use subtle::ConstantTimeEq;
 
 use crate::format::check_password_length;
-use crate::normalize::normalized;
+use crate::normalize::normalized_password;
 use crate::{CredentialError, HashFormat};
 
 /// 16 bytes as recommended by RFC 9106; more adds nothing against precomputation.
@@ -132,7 +132,7 @@ fn hash_into(
 /// the result is a PHC string that records all of them.
 pub fn hash_password(password: &str, params: &Argon2Params) -> Result<String, CredentialError> {
     check_password_length(password)?;
-    let password = normalized(password);
+    let password = normalized_password(password);
     let mut salt = [0u8; SALT_BYTES];
     OsRng
         .try_fill_bytes(&mut salt)
@@ -174,7 +174,7 @@ pub fn dummy_verify(password: &str, current: &Argon2Params) {
     if check_password_length(password).is_ok()
         && let Ok(hasher) = current.hasher()
     {
-        let normalized = normalized(password);
+        let normalized = normalized_password(password);
         let forms = [
             Some(normalized.as_ref()),
             (normalized != password).then_some(password),

@@ -20,5 +20,6 @@ mod verify;
 pub use argon2id::{Argon2Params, dummy_verify, hash_password};
 pub use error::CredentialError;
 pub use format::{HashFormat, MAX_PASSWORD_BYTES};
+pub use normalize::normalized_password;
 pub use pool::{Admission, HashingPool, MOST_HASHES_AT_ONCE};
 pub use verify::{Verification, verify_password};

@@ -2,7 +2,7 @@
 //! row should be rewritten as a current argon2id hash.
 
 use crate::format::{Scheme, check_password_length, parse};
-use crate::normalize::normalized;
+use crate::normalize::normalized_password;
 use crate::{Argon2Params, CredentialError};
 
 /// The outcome of checking a password against a stored hash.
@@ -41,7 +41,7 @@ pub fn verify_password(
             Scheme::Ldap(hash) => (hash.verify(password), true),
         })
     };
-    let normalized = normalized(password);
+    let normalized = normalized_password(password);
     if let (true, needs_upgrade) = check(&normalized)? {
         return Ok(Verification::Match { needs_upgrade });
     }

@@ -62,6 +62,16 @@ impl PasswordPolicy {
             .filter(|rule| !rule.is_met_by(candidate))
             .collect()
     }
+
+    /// Whether `password` contains `identifier` (a username or card number), ignoring
+    /// case. Identifiers shorter than 4 characters after trimming are ignored: they would
+    /// refuse too many good passwords.
+    pub fn contains_identifier(password: &str, identifier: &str) -> bool {
+        const MIN_IDENTIFIER_CHARS: usize = 4;
+        let identifier = identifier.trim();
+        identifier.chars().nth(MIN_IDENTIFIER_CHARS - 1).is_some()
+            && password.to_lowercase().contains(&identifier.to_lowercase())
+    }
 }
 
 /// Why a password was refused.
@@ -69,10 +79,12 @@ impl PasswordPolicy {
 pub enum PasswordError {
     #[error("password is longer than {max_bytes} bytes")]
     TooLong { max_bytes: usize },
-    /// A NUL, tab, line break or escape: no keyboard types one into a
-    /// password field, and a member could not type it at the next login.
-    #[error("password holds a control character")]
-    ControlCharacter,
+    /// A NUL, tab, line break or escape, or an invisible mark such as a
+    /// zero-width space or a direction override: a keyboard types none of
+    /// them on purpose, so a member could not type the password again at
+    /// the next login.
+    #[error("password holds a character that cannot be typed")]
+    UntypableCharacter,
     #[error("password does not meet the rules {0:?}")]
     Unmet(Vec<PasswordRule>),
 }
@@ -90,8 +102,8 @@ impl Password {
                 max_bytes: PasswordPolicy::MAX_BYTES,
             });
         }
-        if candidate.chars().any(char::is_control) {
-            return Err(PasswordError::ControlCharacter);
+        if candidate.chars().any(is_untypable) {
+            return Err(PasswordError::UntypableCharacter);
         }
         let unmet = PasswordPolicy::unmet(&candidate);
         if unmet.is_empty() {
@@ -105,16 +117,27 @@ impl Password {
     pub fn expose(&self) -> &str {
         &self.0
     }
+}
 
-    /// Whether the password contains `identifier` (a username or card number), ignoring
-    /// case. Identifiers shorter than 4 characters after trimming are ignored: they would
-    /// refuse too many good passwords.
-    pub fn contains_identifier(&self, identifier: &str) -> bool {
-        const MIN_IDENTIFIER_CHARS: usize = 4;
-        let identifier = identifier.trim();
-        identifier.chars().nth(MIN_IDENTIFIER_CHARS - 1).is_some()
-            && self.0.to_lowercase().contains(&identifier.to_lowercase())
-    }
+/// Control characters, and the invisible marks that paste or a stray
+/// shortcut leave in a password: soft hyphen, zero-width space, word
+/// joiner, direction marks and overrides, line and paragraph separators,
+/// byte-order mark. The zero-width (non-)joiners stay allowed: some
+/// scripts (Persian, the Indic ones) and emoji need them as typed.
+fn is_untypable(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{ad}'
+                | '\u{180e}'
+                | '\u{200b}'
+                | '\u{200e}'..='\u{200f}'
+                | '\u{2028}'..='\u{202e}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{206f}'
+                | '\u{feff}'
+                | '\u{fff9}'..='\u{fffb}'
+        )
 }
 
 impl fmt::Debug for Password {
@@ -179,12 +202,26 @@ mod tests {
             "Abcdef1!\tzz",
             "Abcdef1!\r\nzz",
             "Abcdef1!\u{1b}[2J",
+            "Abcdefgh1\u{200b}qwz",
+            "Abcdef1!\u{2028}zz",
+            "Abcdef1!\u{202e}zz",
+            "\u{feff}Abcdef1!zz",
         ] {
             assert_eq!(
                 Password::parse(typed.to_owned()).err(),
-                Some(PasswordError::ControlCharacter),
+                Some(PasswordError::UntypableCharacter),
                 "{typed:?}"
             );
+        }
+    }
+
+    #[test]
+    fn joiners_that_scripts_and_emoji_need_are_kept() {
+        for typed in [
+            "Famil1e!\u{1f468}\u{200d}\u{1f467}",
+            "Ketab1!\u{6a9}\u{200c}\u{647}A",
+        ] {
+            assert_eq!(Password::parse(typed.to_owned()).unwrap().expose(), typed);
         }
     }
 
@@ -220,21 +257,21 @@ mod tests {
 
     #[test]
     fn identifier_check() {
-        let password = Password::parse("xxJANSEN99!".to_owned()).unwrap();
-        assert!(password.contains_identifier("jansen"));
-        assert!(password.contains_identifier(" Jansen "));
-        assert!(password.contains_identifier("n99!"));
-        assert!(!password.contains_identifier("jansen1"));
-        assert!(!password.contains_identifier("jan"));
-        assert!(!password.contains_identifier(""));
-        let card = Password::parse("Pas2000001234!".to_owned()).unwrap();
-        assert!(card.contains_identifier("2000001234"));
+        let contains = PasswordPolicy::contains_identifier;
+        assert!(contains("xxJANSEN99!", "jansen"));
+        assert!(contains("xxJANSEN99!", " Jansen "));
+        assert!(contains("xxJANSEN99!", "n99!"));
+        assert!(!contains("xxJANSEN99!", "jansen1"));
+        assert!(!contains("xxJANSEN99!", "jan"));
+        assert!(!contains("xxJANSEN99!", ""));
+        assert!(contains("Pas2000001234!", "2000001234"));
     }
 
     proptest! {
         #[test]
         fn unmet_is_empty_iff_parse_succeeds(s in "\\PC{0,40}") {
-            prop_assume!(s.len() <= PasswordPolicy::MAX_BYTES);
+            // A line separator is no control character but is refused too.
+            prop_assume!(!s.chars().any(is_untypable));
             let unmet = PasswordPolicy::unmet(&s);
             match Password::parse(s.clone()) {
                 Ok(password) => {
@@ -266,11 +303,11 @@ mod tests {
         fn any_unicode_up_to_128_chars_is_judged_by_the_rules_alone(
             s in prop::collection::vec(any::<char>(), 0..=128).prop_map(String::from_iter)
         ) {
-            // 128 characters are at most 512 bytes, so only a control
+            // 128 characters are at most 512 bytes, so only an untypable
             // character or the rules can refuse them.
             let unmet = PasswordPolicy::unmet(&s);
-            let expected = if s.chars().any(char::is_control) {
-                Some(PasswordError::ControlCharacter)
+            let expected = if s.chars().any(is_untypable) {
+                Some(PasswordError::UntypableCharacter)
             } else {
                 (!unmet.is_empty()).then_some(PasswordError::Unmet(unmet))
             };

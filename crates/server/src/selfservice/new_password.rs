@@ -16,7 +16,7 @@ use axum::{
 };
 use serde::Deserialize;
 use si_credentials::secrets::{SecretToken, digest};
-use si_domain::{AccountStatus, Password, PasswordError, PasswordRule};
+use si_domain::{AccountStatus, Password, PasswordError, PasswordPolicy, PasswordRule};
 use si_store::{
     Repositories,
     account_links::{AccountLink, LinkKind, LinkPurpose, LinkState},
@@ -559,7 +559,7 @@ pub(super) fn acceptable(
     let password = match Password::parse(typed.to_owned()) {
         Ok(password) => password,
         Err(PasswordError::TooLong { .. }) => return Err(vec!["password-too-long"]),
-        Err(PasswordError::ControlCharacter) => return Err(vec!["password-control-character"]),
+        Err(PasswordError::UntypableCharacter) => return Err(vec!["password-untypable-character"]),
         // Each rule not met, by name: the fields come back empty.
         Err(PasswordError::Unmet(rules)) => {
             let mut problems = vec!["password-rules-unmet"];
@@ -576,10 +576,16 @@ pub(super) fn acceptable(
     let identifiers: Vec<&str> = std::iter::once(account.username.as_str())
         .chain(cards.iter().map(String::as_str))
         .collect();
-    if identifiers.iter().any(|id| password.contains_identifier(id)) {
+    // Judged in the form it is hashed and checked in: full-width
+    // "Ｗｅｌｋｏｍ０１！" logs in as "Welkom01!" too, so it is as easy to guess.
+    let as_checked = si_credentials::normalized_password(password.expose());
+    if identifiers
+        .iter()
+        .any(|id| PasswordPolicy::contains_identifier(&as_checked, id))
+    {
         return Err(vec!["password-contains-name"]);
     }
-    if zxcvbn::zxcvbn(typed, &identifiers).score() < MIN_STRENGTH {
+    if zxcvbn::zxcvbn(&as_checked, &identifiers).score() < MIN_STRENGTH {
         return Err(vec!["password-too-common"]);
     }
     Ok(password)

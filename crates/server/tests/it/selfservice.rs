@@ -234,10 +234,30 @@ async fn a_forgotten_password_is_replaced_once_through_the_mailed_link() {
             "password",
         ),
         ("Password1!", "Password1!", "te makkelijk te raden", "password"),
+        // Full-width letters log in as plain ones (NFKC), so they are
+        // judged as those: "Password1!" and "Sanne-2024-!x" again.
+        (
+            "\u{ff30}\u{ff41}\u{ff53}\u{ff53}\u{ff57}\u{ff4f}\u{ff52}\u{ff44}\u{ff11}\u{ff01}",
+            "\u{ff30}\u{ff41}\u{ff53}\u{ff53}\u{ff57}\u{ff4f}\u{ff52}\u{ff44}\u{ff11}\u{ff01}",
+            "te makkelijk te raden",
+            "password",
+        ),
+        (
+            "\u{ff33}\u{ff41}\u{ff4e}\u{ff4e}\u{ff45}-2024-!x",
+            "\u{ff33}\u{ff41}\u{ff4e}\u{ff4e}\u{ff45}-2024-!x",
+            "gebruikersnaam of pasnummer",
+            "password",
+        ),
         (
             "Zonnebloem\0tafel-43!",
             "Zonnebloem\0tafel-43!",
             "een teken dat je niet kunt typen",
+            "password",
+        ),
+        (
+            "Zonnebloem\u{200b}tafel-43!",
+            "Zonnebloem\u{200b}tafel-43!",
+            "een onzichtbaar teken",
             "password",
         ),
     ];
