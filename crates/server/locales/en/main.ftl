@@ -157,6 +157,10 @@ password-current-wrong = Your current password is not correct.
 password-current-empty = Enter your current password.
 password-current-again = Enter your current password again too.
 password-changed-here = Your password has been changed. You have been logged out on other devices and websites.
+email-change-throttled = You have just changed your e-mail address a few times. Try again in { $minutes } { $minutes ->
+        [one] minute
+       *[other] minutes
+    }.
 email-same = This is your e-mail address already.
 email-verify-sent = We have sent a mail to { $email }. Click the link in that mail to start using the new address.
 email-confirm-title = Confirm your new e-mail address

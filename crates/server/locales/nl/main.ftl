@@ -157,6 +157,10 @@ password-current-wrong = Je huidige wachtwoord klopt niet.
 password-current-empty = Vul je huidige wachtwoord in.
 password-current-again = Vul ook je huidige wachtwoord opnieuw in.
 password-changed-here = Je wachtwoord is gewijzigd. Op andere apparaten en websites ben je uitgelogd.
+email-change-throttled = Je hebt je e-mailadres net al een paar keer gewijzigd. Probeer het over { $minutes } { $minutes ->
+        [one] minuut
+       *[other] minuten
+    } opnieuw.
 email-same = Dit is al je e-mailadres.
 email-verify-sent = We hebben een mail gestuurd naar { $email }. Klik op de link in die mail om het nieuwe adres te gaan gebruiken.
 email-confirm-title = Nieuw e-mailadres bevestigen

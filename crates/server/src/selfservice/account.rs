@@ -26,7 +26,7 @@ use si_store::{
 };
 
 use super::{
-    ConfirmationError, NoticePage, dead_link_status,
+    ConfirmationError, NoticePage, dead_link_status, forgot,
     new_password::{PasswordFields, acceptable},
 };
 use crate::http::page_query::{PageForm, PageQuery};
@@ -40,7 +40,7 @@ use crate::{
     mail::{self, Mail},
     oidc::{
         backchannel, device,
-        login::{SESSION_ENDED_PATH, throttled_message},
+        login::{SESSION_ENDED_PATH, retry_after, throttled_message},
         session,
     },
 };
@@ -356,11 +356,12 @@ pub async fn change_email(
         return Ok(Redirect::to(SESSION_ENDED_PATH).into_response());
     };
     let typed = form.email.trim().to_owned();
-    let refuse = |key: &str| Outcome {
+    let refuse_with = |message: String| Outcome {
         new_email: typed.clone(),
-        email_error: Some(language.text(key)),
+        email_error: Some(message),
         ..Outcome::default()
     };
+    let refuse = |key: &str| refuse_with(language.text(key));
     if !csrf::is_valid(&headers, &form.csrf) {
         return page(&state, language, &headers, &account, refuse("login-expired-form")).await;
     }
@@ -394,15 +395,32 @@ pub async fn change_email(
     }
     let queued = async {
         let txn = state.store.begin().await?;
+        // Each change mails the address typed, and the member's own: a few
+        // at once, then waits, so that no member floods someone's mailbox.
+        // A change that must wait writes nothing.
+        let subject = format!("email-change:{}", account.id);
+        if let Some(until) = forgot::recovery_mail_wait(&txn, &subject).await? {
+            return Ok(Some(until));
+        }
         let notice = Mail::EmailChangedNotice {
             username: account.username.as_str().to_owned(),
             new_email_masked: new.masked(),
         };
         request_email_change(&state, &txn, &account, &new, language, notice).await?;
-        txn.commit().await.map_err(ConfirmationError::from)
+        txn.commit().await?;
+        Ok::<_, ConfirmationError>(None)
     }
     .await;
-    queued.map_err(|e| PageError::internal(language, &e))?;
+    let must_wait = queued.map_err(|e| PageError::internal(language, &e))?;
+    if let Some(until) = must_wait {
+        let now = state.clock().now();
+        let says = throttled_message(language, "email-change-throttled", now, until);
+        let mut wait = page(&state, language, &headers, &account, refuse_with(says)).await?;
+        *wait.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+        wait.headers_mut()
+            .insert(header::RETRY_AFTER, retry_after(now, until));
+        return Ok(wait);
+    }
     let sent = language.text_with("email-verify-sent", &[("email", new.as_str().to_owned().into())]);
     let done = Outcome {
         done: Some(sent),

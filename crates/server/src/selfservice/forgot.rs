@@ -20,6 +20,7 @@ use si_store::{
     account_links::{AccountLink, LinkPurpose},
     throttle::ThrottlePolicy,
 };
+use time::OffsetDateTime;
 
 use super::{login_return::LoginReturn, new_password::RESET_PATH};
 use crate::{
@@ -359,14 +360,21 @@ pub(super) async fn may_send_recovery_mail(
     repositories: &impl Repositories,
     recipient: &str,
 ) -> Result<bool, si_store::StoreError> {
-    let blocked = repositories
-        .throttle()
-        .charge(&format!("mail:{recipient}"), &RECOVERY_MAILS)
-        .await?;
+    let blocked = recovery_mail_wait(repositories, &format!("mail:{recipient}")).await?;
+    Ok(blocked.is_none())
+}
+
+/// Counts a recovery mail under `subject` in the caller's transaction;
+/// until when the next must wait, when this one must not go now.
+pub(super) async fn recovery_mail_wait(
+    repositories: &impl Repositories,
+    subject: &str,
+) -> Result<Option<OffsetDateTime>, si_store::StoreError> {
+    let blocked = repositories.throttle().charge(subject, &RECOVERY_MAILS).await?;
     if blocked.is_some() {
         tracing::info!("a recovery mail was asked for too often and is not sent");
     }
-    Ok(blocked.is_none())
+    Ok(blocked)
 }
 
 #[derive(Debug, thiserror::Error)]

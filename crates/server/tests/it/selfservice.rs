@@ -1300,6 +1300,70 @@ async fn a_rename_waits_for_one_under_way_and_counts_the_name_it_held() {
     app.stop().await;
 }
 
+/// Each address change mails the address typed: after a few, the member
+/// waits, however often a stranger's address is typed, and a change that
+/// waits mails no one.
+#[tokio::test]
+async fn address_changes_asked_too_often_wait_and_mail_no_one() {
+    let app = spawn_app().await;
+    member(&app.store, "sanne").await;
+    let here = logged_in_to_account(&app, "sanne", PASSWORD).await;
+    let change_to = |address: &'static str| {
+        let (app, here) = (&app, &here);
+        async move {
+            let page = fetch(here, app.url("/account")).await;
+            let form = [
+                ("csrf", hidden_field(&page, "csrf")),
+                ("email", address.to_owned()),
+                ("current", PASSWORD.to_owned()),
+            ];
+            let response = here
+                .post(app.url("/account/email"))
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            let retry_after = response.headers().get("retry-after").cloned();
+            (
+                response.status().as_u16(),
+                retry_after,
+                response.text().await.unwrap(),
+            )
+        }
+    };
+    let mails_to = |address: &'static str| {
+        let app = &app;
+        async move {
+            let entries = app.store.outbox().entries().await.unwrap();
+            entries.iter().filter(|m| m.recipient == address).count()
+        }
+    };
+    for address in ["een@example.org", "twee@example.org", "een@example.org"] {
+        let (status, _, page) = change_to(address).await;
+        assert_eq!(status, 200, "{page}");
+    }
+    let (status, retry_after, page) = change_to("twee@example.org").await;
+    assert_eq!(status, 429, "{page}");
+    assert!(
+        page.contains(
+            "Je hebt je e-mailadres net al een paar keer gewijzigd. Probeer het over 5 minuten opnieuw."
+        ),
+        "{page}"
+    );
+    assert_eq!(retry_after.unwrap(), "300");
+    assert!(
+        input_tag(&page, "email").contains(r#"value="twee@example.org""#),
+        "what was typed stays: {page}"
+    );
+    assert_eq!(mails_to("een@example.org").await, 2);
+    assert_eq!(mails_to("twee@example.org").await, 1);
+    assert_eq!(
+        mails_to("ouders@example.nl").await,
+        3,
+        "a notice per change that went"
+    );
+}
+
 async fn logged_in_to_account(app: &TestApp, username: &str, password: &str) -> reqwest::Client {
     let member_browser = browser();
     let response = post_login(&member_browser, &app.url("/login"), username, password).await;
