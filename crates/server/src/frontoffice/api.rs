@@ -43,7 +43,7 @@ use crate::{
         i18n::Language,
     },
     json_fields::JsonFields,
-    oidc::{discovery::TOKEN_PATH, userinfo::bearer},
+    oidc::{discovery::TOKEN_PATH, userinfo::bearer_of_current_client},
 };
 
 /// The problem responses many operations share, named once in the document.
@@ -312,7 +312,7 @@ impl FromRequestParts<AppState> for Caller {
         let language = Language::from_request_parts(parts, state)
             .await
             .unwrap_or_default();
-        let (claims, client) = match bearer(state, &parts.headers).await {
+        let (claims, client) = match bearer_of_current_client(state, &parts.headers).await {
             Ok(verified) => verified,
             Err(refused) => {
                 let refused = refused.into_response();

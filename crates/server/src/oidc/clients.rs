@@ -812,6 +812,12 @@ impl Directory {
         }
     }
 
+    /// [`Self::find`], read from the database whatever this node holds,
+    /// and an error when it cannot be read.
+    pub async fn find_current(&self, id: &str) -> Result<Option<Client>, StoreError> {
+        Ok(self.read(id, None).await?.map(|entry| entry.client))
+    }
+
     async fn entry(&self, id: &str) -> Result<Option<Entry>, StoreError> {
         let known = self
             .entries
@@ -821,12 +827,24 @@ impl Directory {
         if let Some(entry) = known.as_ref().filter(|e| e.read_at.elapsed() < DIRECTORY_TTL) {
             return Ok(Some(entry.clone()));
         }
+        self.read(id, known).await
+    }
+
+    /// The client as the database holds it, kept for [`DIRECTORY_TTL`];
+    /// `known` (as read before) while the database cannot be reached.
+    async fn read(&self, id: &str, known: Option<Entry>) -> Result<Option<Entry>, StoreError> {
         let Ok(id) = ClientId::parse(id) else {
             return Ok(None);
         };
         let record = match self.store.clients().get(id.as_str()).await {
             Ok(Some(record)) => record,
-            Ok(None) => return Ok(None),
+            Ok(None) => {
+                // Deleted: gone from this node too, for every endpoint.
+                if let Ok(mut entries) = self.entries.write() {
+                    entries.remove(id.as_str());
+                }
+                return Ok(None);
+            }
             // Registrations rarely change: while the database cannot be
             // reached, the client as last read goes on serving.
             Err(err) if err.is_unavailable() && known.is_some() => return Ok(known),

@@ -100,6 +100,32 @@ pub async fn bearer(state: &AppState, headers: &HeaderMap) -> Result<(AccessClai
     verify(state, token).await
 }
 
+/// [`bearer`], with the client as the database holds it now, not as this
+/// node's directory last read it: for a library system's token, which
+/// writes members' data, so that a client deleted or registered anew (its
+/// secret leaked) is refused on every node at once, not within
+/// [`super::clients::DIRECTORY_TTL`].
+pub async fn bearer_of_current_client(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<(AccessClaims, Client), BearerError> {
+    let (claims, held) = bearer(state, headers).await?;
+    let current = state
+        .clients
+        .find_current(&claims.client_id)
+        .await
+        .map_err(|_| BearerError(StatusCode::SERVICE_UNAVAILABLE, ""))?;
+    match current {
+        Some(client)
+            if tokens::registered_at(&client) == tokens::registered_at(&held)
+                && client.allows_scopes(claims.scope.split_whitespace()) =>
+        {
+            Ok((claims, client))
+        }
+        _ => Err(BearerError(StatusCode::UNAUTHORIZED, "invalid_token")),
+    }
+}
+
 async fn verify(state: &AppState, token: &str) -> Result<(AccessClaims, Client), BearerError> {
     let issuer = state.public_url.to_string();
     let claims: AccessClaims = state

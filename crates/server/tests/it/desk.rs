@@ -710,6 +710,58 @@ async fn a_repeated_request_with_the_same_idempotency_key_registers_once() {
     );
 }
 
+/// A library system deleted (its secret leaked, say) registers no one
+/// more with the tokens it took, not even on the node that read its
+/// registration a moment ago: the desk API does not wait for the client
+/// cache to expire.
+#[tokio::test]
+async fn a_deleted_library_system_is_refused_at_once() {
+    let app = spawn_app().await;
+    desk_library(&app, "DRE01", "Biblionet Drenthe").await;
+    let system = library_system(&app, "DRE01", ALL_DESK_SCOPES).await;
+    let (_, granted) = client_credentials(&app, &system).await;
+    let token = granted["access_token"].as_str().unwrap().to_owned();
+    let before = call(
+        &app,
+        &token,
+        "POST",
+        "/api/v1/memberships",
+        Some(&adult("20000011112222", "a@example.nl")),
+    )
+    .await;
+    assert_eq!(before.status, 201, "{:?}", before.body);
+
+    let txn = app.store.begin().await.unwrap();
+    txn.clients().delete(&system.0).await.unwrap();
+    txn.commit().await.unwrap();
+
+    let after = call(
+        &app,
+        &token,
+        "POST",
+        "/api/v1/memberships",
+        Some(&adult("20000033334444", "b@example.nl")),
+    )
+    .await;
+    assert_eq!(after.status, 401, "{:?}", after.body);
+    assert_eq!(after.body["code"], "invalid_token");
+    assert_eq!(
+        app.store
+            .memberships()
+            .of_library(&drenthe(&app).await)
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "nothing registered after the deletion"
+    );
+    let (status, _) = client_credentials(&app, &system).await;
+    assert_eq!(
+        status, 401,
+        "and this node, having seen it gone, gives no new token"
+    );
+}
+
 /// A card typed by hand in lower case is the card its barcode scans as:
 /// one registration, one username, found however it is typed.
 #[tokio::test]
