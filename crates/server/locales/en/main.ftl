@@ -202,7 +202,10 @@ desk-error-awaiting-confirmation = This login account is still waiting for confi
 desk-error-account-already-confirmed = This login account is confirmed already. If the member forgot the password, point to "Forgot your password?".
 desk-error-password-reset-not-offered = Passwords cannot be reset at the desk. The member chooses a new password with "Forgot your password?" on the login page. More help: { $help_url }
 desk-error-idempotency-key-reused = This Idempotency-Key was used for another request.
-desk-error-link-attempts-wait = Too many attempts for this login account named a wrong birth date or username. Try again later, or let the member log in themselves.
+desk-error-link-attempts-wait = Too many attempts to link this login account gave a wrong birth date or username. Linking works again in { $minutes } { $minutes ->
+        [one] minute
+       *[other] minutes
+    }. Meanwhile, register the member without a login account, and link the account from the member's details afterwards.
 desk-register-sent-before = This form was sent before with other details (for example before the Back button). Check the details and click Continue again to register the member like this.
 desk-error-unavailable = The service is temporarily unavailable. Please try again in a minute.
 desk-error-internal-error = Something went wrong on our side. Please try again in a few minutes.

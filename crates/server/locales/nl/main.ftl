@@ -202,7 +202,10 @@ desk-error-awaiting-confirmation = Dit inlogaccount wacht nog op bevestiging via
 desk-error-account-already-confirmed = Dit inlogaccount is al bevestigd. Weet de klant het wachtwoord niet meer, verwijs dan naar "Wachtwoord vergeten?".
 desk-error-password-reset-not-offered = Wachtwoorden resetten kan niet aan de balie. De klant kiest zelf een nieuw wachtwoord via "Wachtwoord vergeten?" op de inlogpagina. Meer hulp: { $help_url }
 desk-error-idempotency-key-reused = Deze Idempotency-Key is al gebruikt voor een ander verzoek.
-desk-error-link-attempts-wait = Voor dit inlogaccount is te vaak een verkeerde geboortedatum of gebruikersnaam geprobeerd. Probeer het later opnieuw, of laat de klant zelf inloggen.
+desk-error-link-attempts-wait = Voor dit inlogaccount is te vaak een verkeerde geboortedatum of gebruikersnaam geprobeerd. Koppelen kan weer over { $minutes } { $minutes ->
+        [one] minuut
+       *[other] minuten
+    }. Schrijf de klant intussen in zonder inlogaccount; koppel het account daarna vanuit de klantgegevens.
 desk-register-sent-before = Dit formulier is al eens verstuurd met andere gegevens (bijvoorbeeld vóór de knop Terug). Controleer de gegevens en klik nogmaals op Verder om de klant zo in te schrijven.
 desk-error-unavailable = De dienst is even niet bereikbaar. Probeer het over een minuut opnieuw.
 desk-error-internal-error = Er ging aan onze kant iets mis. Probeer het over een paar minuten opnieuw.

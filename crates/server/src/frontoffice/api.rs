@@ -400,7 +400,7 @@ fn refused(desk: &Desk<'_>, language: Language, error: DeskError) -> Response {
         DeskError::Invalid(_) | DeskError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
         DeskError::MembershipNotFound | DeskError::AccountNotFound => StatusCode::NOT_FOUND,
         DeskError::PasswordResetNotOffered => StatusCode::FORBIDDEN,
-        DeskError::LinkAttemptsWait => StatusCode::TOO_MANY_REQUESTS,
+        DeskError::LinkAttemptsWait { .. } => StatusCode::TOO_MANY_REQUESTS,
         DeskError::Unavailable(cause) => {
             tracing::warn!(%cause, "desk operation failed: database unavailable");
             StatusCode::SERVICE_UNAVAILABLE
@@ -422,7 +422,13 @@ fn refused(desk: &Desk<'_>, language: Language, error: DeskError) -> Response {
             })
             .collect();
     }
-    problem.into_response()
+    let mut response = problem.into_response();
+    if let DeskError::LinkAttemptsWait { seconds } = error {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
 }
 
 fn card_from_path(path: Result<Path<String>, PathRejection>) -> Result<CardNumber, Refusal> {
@@ -539,7 +545,7 @@ async fn subscription_types(State(state): State<AppState>, caller: Caller) -> Re
         (status = 413, response = TooLarge),
         (status = 415, description = "The body is not JSON", body = Problem, content_type = PROBLEM_JSON),
         (status = 422, description = "Fields are not valid", body = Problem, content_type = PROBLEM_JSON),
-        (status = 429, description = "Too many attempts to link this username named a wrong birth date or username: try later", body = Problem, content_type = PROBLEM_JSON),
+        (status = 429, description = "Too many attempts to link this username named a wrong birth date or username: try again after Retry-After", body = Problem, content_type = PROBLEM_JSON, headers(("Retry-After" = i64, description = "Seconds until links to this username are taken again"))),
         (status = 503, response = Unavailable),
     )
 )]
@@ -626,7 +632,7 @@ struct LinkRequest {
         (status = 413, response = TooLarge),
         (status = 415, description = "The body is not JSON", body = Problem, content_type = PROBLEM_JSON),
         (status = 422, description = "Fields are not valid, or no account with the username has a registration of this birth date", body = Problem, content_type = PROBLEM_JSON),
-        (status = 429, description = "Too many attempts to link this username named a wrong birth date or username: try later", body = Problem, content_type = PROBLEM_JSON),
+        (status = 429, description = "Too many attempts to link this username named a wrong birth date or username: try again after Retry-After", body = Problem, content_type = PROBLEM_JSON, headers(("Retry-After" = i64, description = "Seconds until links to this username are taken again"))),
         (status = 503, response = Unavailable),
     )
 )]

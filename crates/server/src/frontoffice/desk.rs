@@ -85,7 +85,10 @@ pub enum DeskError {
     #[error("this idempotency key was used for another request")]
     IdempotencyKeyReused,
     #[error("too many attempts to link this account named a wrong birth date or username")]
-    LinkAttemptsWait,
+    LinkAttemptsWait {
+        /// Until the next attempt is taken, rounded up to whole seconds.
+        seconds: i64,
+    },
     /// The database cannot be reached just now; the same request may succeed later.
     #[error("the database is unavailable: {0}")]
     Unavailable(#[source] StoreError),
@@ -113,7 +116,7 @@ impl DeskError {
             DeskError::AwaitingConfirmation => "awaiting_confirmation",
             DeskError::PasswordResetNotOffered => "password_reset_not_offered",
             DeskError::IdempotencyKeyReused => "idempotency_key_reused",
-            DeskError::LinkAttemptsWait => "link_attempts_wait",
+            DeskError::LinkAttemptsWait { .. } => "link_attempts_wait",
             DeskError::Unavailable(_) => "unavailable",
             DeskError::Internal(_) => "internal_error",
         }
@@ -142,7 +145,17 @@ impl DeskError {
     /// The message for people, in `language`.
     pub fn message(&self, language: Language, help_url: &str) -> String {
         let key = format!("desk-error-{}", self.code().replace('_', "-"));
-        language.text_with(&key, &[("help_url", help_url.to_owned().into())])
+        let minutes = match self {
+            DeskError::LinkAttemptsWait { seconds } => (seconds + 59) / 60,
+            _ => 0,
+        };
+        language.text_with(
+            &key,
+            &[
+                ("help_url", help_url.to_owned().into()),
+                ("minutes", minutes.into()),
+            ],
+        )
     }
 }
 
@@ -812,9 +825,13 @@ impl<'a> Desk<'a> {
             .throttle()
             .charge(&subject, &Self::LINK_POLICY)
             .await?;
-        if blocked.is_some() {
+        if let Some(until) = blocked {
             self.audit_refused_link(username, "link_attempts_wait").await;
-            return Err(DeskError::LinkAttemptsWait);
+            let wait = until - self.state.clock().now();
+            let seconds = wait.whole_seconds() + i64::from(wait.subsec_nanoseconds() > 0);
+            return Err(DeskError::LinkAttemptsWait {
+                seconds: seconds.max(1),
+            });
         }
         let result = attempt.await;
         match &result {

@@ -134,6 +134,8 @@ pub struct Answer {
     pub content_type: String,
     /// The `WWW-Authenticate` challenge, empty when none.
     pub challenge: String,
+    /// `Retry-After`, empty when none.
+    pub retry_after: String,
     pub body: Value,
 }
 
@@ -167,17 +169,21 @@ pub async fn call_with(
         .get("content-type")
         .map(|v| v.to_str().unwrap().to_owned())
         .unwrap_or_default();
-    let challenge = response
-        .headers()
-        .get("www-authenticate")
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default()
+    };
+    let (challenge, retry_after) = (header("www-authenticate"), header("retry-after"));
     let text = response.text().await.unwrap();
     let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
     Answer {
         status,
         content_type,
         challenge,
+        retry_after,
         body,
     }
 }
@@ -1669,6 +1675,14 @@ async fn a_username_alone_links_no_one_elses_account_to_another_library() {
     let waits = call(&app, &token, "POST", "/api/v1/memberships", Some(&right)).await;
     assert_eq!(waits.status, 429, "{:?}", waits.body);
     assert_eq!(waits.body["code"], "link_attempts_wait");
+    // It says how long, and what the desk can do meanwhile.
+    assert_eq!(waits.retry_after, "900");
+    let told = waits.body["title"].as_str().unwrap();
+    assert!(
+        told.contains("Koppelen kan weer over 15 minuten.")
+            && told.contains("Schrijf de klant intussen in zonder inlogaccount"),
+        "{told}"
+    );
 
     // Each refusal is in the library's audit log, with the username tried.
     let audit = call(&app, &token, "GET", "/api/v1/audit?limit=20", None).await;
