@@ -29,7 +29,6 @@ use super::{
         AccountSummary, Desk, DeskError, MembershipView, Registered, is_idempotency_key, parse_card,
         parse_email, parse_mail_language, parse_username,
     },
-    done_notice::DoneNotice,
     registration::{FieldError, LoginAccountMode, RegistrationRequest},
 };
 use crate::http::page_query::{PageForm, PagePath, PageQuery};
@@ -37,6 +36,7 @@ use crate::{
     app::AppState,
     http::{
         csrf::{self, FormToken},
+        done_notice::DoneNotice,
         error::{PageError, PageErrorKind, other},
         i18n::{Language, LinkedText},
     },
@@ -1277,15 +1277,5 @@ pub async fn act(
         }
     };
     // Done (or answered "Nee"): the member page is shown by its own GET.
-    let told = (notice.done.is_some() || notice.noted.is_some())
-        .then(|| notice.cookie())
-        .flatten();
-    Ok(match told {
-        Some((id, cookie)) => {
-            let mut to_page = Redirect::to(&format!("{page}?done={id}")).into_response();
-            to_page.headers_mut().append(header::SET_COOKIE, cookie);
-            to_page
-        }
-        None => Redirect::to(&page).into_response(),
-    })
+    Ok(notice.redirect())
 }

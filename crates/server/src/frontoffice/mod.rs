@@ -6,7 +6,6 @@
 mod api;
 mod console;
 mod desk;
-mod done_notice;
 mod registration;
 
 use axum::Router;

@@ -17,6 +17,7 @@ pub const BODY_LIMIT_EXCEEDED: &str = "the request body is larger than 64 KiB";
 pub mod client_address;
 pub mod cookies;
 pub mod csrf;
+pub mod done_notice;
 pub mod error;
 pub mod i18n;
 pub mod observe;

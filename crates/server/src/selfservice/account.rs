@@ -34,6 +34,7 @@ use crate::{
     app::AppState,
     http::{
         csrf::{self, FormToken},
+        done_notice::DoneNotice,
         error::{BUSY_RETRY_AFTER, PageError, other},
         i18n::Language,
     },
@@ -110,10 +111,12 @@ pub struct LinkQuery {
     token: String,
 }
 
-/// `?confirmed`: the member just confirmed the account and set its password.
+/// `?confirmed`: the member just confirmed the account and set its
+/// password; `?done=<id>`: a change on this page was made.
 #[derive(Deserialize)]
 pub struct ShowQuery {
     confirmed: Option<String>,
+    done: Option<String>,
 }
 
 pub async fn show(
@@ -125,11 +128,26 @@ pub async fn show(
     let Some(account) = signed_in(&state, language, &headers).await? else {
         return Ok(Redirect::to("/login").into_response());
     };
+    let made = query
+        .done
+        .as_deref()
+        .and_then(|id| DoneNotice::brought_to(&headers, id, ACCOUNT_PATH))
+        .and_then(|notice| notice.done);
     let outcome = Outcome {
-        done: query.confirmed.map(|_| language.text("account-ready")),
+        done: query.confirmed.map(|_| language.text("account-ready")).or(made),
         ..Outcome::default()
     };
-    page(&state, language, &headers, &account, outcome).await
+    let mut shown = page(&state, language, &headers, &account, outcome).await?;
+    if let Some(cleared) = query.done.as_deref().and_then(DoneNotice::cleared) {
+        shown.headers_mut().append(header::SET_COOKIE, cleared);
+    }
+    Ok(shown)
+}
+
+/// A change made: to the account page by its own GET (303), which says
+/// so once, so that a reload or Back never sends the form again.
+fn changed(said: String) -> Response {
+    DoneNotice::for_page(ACCOUNT_PATH, Some(said), Vec::new(), None).redirect()
 }
 
 pub async fn change_username(
@@ -194,15 +212,7 @@ pub async fn change_username(
         Ok(Renamed::Done) => {
             // This browser stays the member's device under the new name.
             let device_cookie = device::renamed(&state, &headers, &account.username, &new);
-            let account = Account {
-                username: new,
-                ..account
-            };
-            let done = Outcome {
-                done: Some(language.text("username-changed")),
-                ..Outcome::default()
-            };
-            let mut response = page(&state, language, &headers, &account, done).await?;
+            let mut response = changed(language.text("username-changed"));
             if let Some(device_cookie) = device_cookie {
                 response.headers_mut().append(header::SET_COOKIE, device_cookie);
             }
@@ -339,11 +349,7 @@ pub async fn change_password(
     }
     .await;
     ended.map_err(|e| internal(&e))?;
-    let done = Outcome {
-        done: Some(language.text("password-changed-here")),
-        ..Outcome::default()
-    };
-    page(&state, language, &headers, &account, done).await
+    Ok(changed(language.text("password-changed-here")))
 }
 
 pub async fn change_email(
@@ -422,11 +428,7 @@ pub async fn change_email(
         return Ok(wait);
     }
     let sent = language.text_with("email-verify-sent", &[("email", new.as_str().to_owned().into())]);
-    let done = Outcome {
-        done: Some(sent),
-        ..Outcome::default()
-    };
-    page(&state, language, &headers, &account, done).await
+    Ok(changed(sent))
 }
 
 /// Mails a link to `new` that makes it the recovery address once followed,

@@ -1927,7 +1927,7 @@ async fn a_browser_stays_the_members_device_after_a_rename_there() {
         .send()
         .await
         .unwrap();
-    assert_eq!(renamed.status(), 200);
+    assert_eq!(renamed.status(), 303);
     press_log_out(&app, &own).await;
 
     let attacker = browser();

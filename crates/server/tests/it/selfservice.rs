@@ -120,7 +120,24 @@ async fn submit(
     let mut form = vec![("csrf", csrf.as_str())];
     form.extend_from_slice(fields);
     let response = browser.post(app.url(&action)).form(&form).send().await.unwrap();
-    (response.status().as_u16(), response.text().await.unwrap())
+    shown(app, browser, response).await
+}
+
+/// The status of `response`, and the page a browser shows for it: a
+/// redirect to the account page with its notice (a change made there) is
+/// followed, as a browser does.
+pub async fn shown(app: &TestApp, browser: &reqwest::Client, response: reqwest::Response) -> (u16, String) {
+    let status = response.status().as_u16();
+    let to_notice = response
+        .headers()
+        .get("location")
+        .and_then(|location| location.to_str().ok())
+        .filter(|location| location.starts_with("/account?done="))
+        .map(str::to_owned);
+    match to_notice {
+        Some(location) => (status, fetch(browser, app.url(&location)).await),
+        None => (status, response.text().await.unwrap()),
+    }
 }
 
 fn authorize_url(app: &TestApp, client_id: &str) -> String {
@@ -1119,10 +1136,19 @@ async fn a_member_changes_the_username_and_the_old_one_stays_held() {
         &[("username", "Sanne.deVries")],
     )
     .await;
-    assert_eq!(status, 200);
+    assert_eq!(
+        status, 303,
+        "to the account page, so a reload sends nothing again"
+    );
     assert!(
         page.contains("Je gebruikersnaam is gewijzigd") && page.contains("Sanne.deVries"),
         "{page}"
+    );
+    // Said once: the page reloaded is the page as it is.
+    let reloaded = fetch(&member_browser, app.url("/account")).await;
+    assert!(
+        !reloaded.contains("Je gebruikersnaam is gewijzigd") && reloaded.contains("Sanne.deVries"),
+        "{reloaded}"
     );
     let notice = &smtp.wait_for_async(1).await[0];
     assert_eq!(notice.to, ["ouders@example.nl"]);
@@ -1150,7 +1176,7 @@ async fn a_member_changes_the_username_and_the_old_one_stays_held() {
     assert_eq!(status, 400);
     assert!(page.contains("al in gebruik"), "{page}");
     let (status, _) = submit(&app, &member_browser, "/account", &[("username", "sanne")]).await;
-    assert_eq!(status, 200, "the owner takes the old name back");
+    assert_eq!(status, 303, "the owner takes the old name back");
     let renamed = app
         .store
         .accounts()
@@ -1212,7 +1238,7 @@ async fn a_member_holds_three_old_names_at_most() {
     let member_browser = logged_in_to_account(&app, "sanne", PASSWORD).await;
     for new in ["sanne.a", "sanne.b", "sanne.c"] {
         let (status, page) = submit(&app, &member_browser, "/account", &[("username", new)]).await;
-        assert_eq!(status, 200, "{new}: {page}");
+        assert_eq!(status, 303, "{new}: {page}");
     }
     let (status, page) = submit(&app, &member_browser, "/account", &[("username", "sanne.d")]).await;
     assert_eq!(status, 400);
@@ -1241,7 +1267,7 @@ async fn a_member_holds_three_old_names_at_most() {
     );
 
     let (status, page) = submit(&app, &member_browser, "/account", &[("username", "sanne")]).await;
-    assert_eq!(status, 200, "an old name is taken back: {page}");
+    assert_eq!(status, 303, "an old name is taken back: {page}");
     let held = app
         .store
         .accounts()
@@ -1265,7 +1291,7 @@ async fn a_rename_waits_for_one_under_way_and_counts_the_name_it_held() {
     let member_browser = logged_in_to_account(&app, "sanne", PASSWORD).await;
     for new in ["sanne.a", "sanne.b"] {
         let (status, page) = submit(&app, &member_browser, "/account", &[("username", new)]).await;
-        assert_eq!(status, 200, "{new}: {page}");
+        assert_eq!(status, 303, "{new}: {page}");
     }
     let hold_until = si_store::time::OffsetDateTime::now_utc() + si_store::time::Duration::days(90);
     let other_tab = app.store.begin().await.unwrap();
@@ -1324,11 +1350,8 @@ async fn address_changes_asked_too_often_wait_and_mail_no_one() {
                 .await
                 .unwrap();
             let retry_after = response.headers().get("retry-after").cloned();
-            (
-                response.status().as_u16(),
-                retry_after,
-                response.text().await.unwrap(),
-            )
+            let (status, page) = shown(app, here, response).await;
+            (status, retry_after, page)
         }
     };
     let mails_to = |address: &'static str| {
@@ -1340,7 +1363,11 @@ async fn address_changes_asked_too_often_wait_and_mail_no_one() {
     };
     for address in ["een@example.org", "twee@example.org", "een@example.org"] {
         let (status, _, page) = change_to(address).await;
-        assert_eq!(status, 200, "{page}");
+        assert_eq!(status, 303, "{page}");
+        assert!(
+            page.contains(&format!("We hebben een mail gestuurd naar {address}")),
+            "{page}"
+        );
     }
     let (status, retry_after, page) = change_to("twee@example.org").await;
     assert_eq!(status, 429, "{page}");
@@ -1392,7 +1419,7 @@ async fn change_password_on_account_page(
         request = request.header("accept-language", language);
     }
     let response = request.send().await.unwrap();
-    (response.status().as_u16(), response.text().await.unwrap())
+    shown(app, here, response).await
 }
 
 /// A member who uses the account page in English gets the account's mails
@@ -1409,7 +1436,7 @@ async fn the_account_pages_language_becomes_the_language_of_its_mails() {
         let (app, here) = (&app, &here);
         async move {
             let (status, page) = change_password_on_account_page(app, here, (from, to), Some("en")).await;
-            assert_eq!(status, 200, "{page}");
+            assert_eq!(status, 303, "{page}");
         }
     };
     // A browser that prefers English is no choice of the member's.
@@ -1475,7 +1502,7 @@ async fn a_member_changes_password_and_address_from_the_account_page() {
     );
     assert!(!input_tag(&page, "password").contains("autofocus"), "{page}");
     let (status, page) = password_change(PASSWORD, NEW_PASSWORD).await;
-    assert_eq!(status, 200);
+    assert_eq!(status, 303);
     assert!(page.contains("Je wachtwoord is gewijzigd"), "{page}");
     let notice = &smtp.wait_for_async(1).await[0];
     assert_eq!(notice.to, ["ouders@example.nl"]);
@@ -1542,7 +1569,7 @@ async fn a_member_changes_password_and_address_from_the_account_page() {
                 .send()
                 .await
                 .unwrap();
-            (response.status().as_u16(), response.text().await.unwrap())
+            shown(app, here, response).await
         }
     };
     let email_change = |address: &'static str| email_change_proved_by(address, NEW_PASSWORD);
@@ -1562,10 +1589,13 @@ async fn a_member_changes_password_and_address_from_the_account_page() {
     assert!(page.contains("Dit is al je e-mailadres"), "{page}");
     // A typo, corrected at once: only the newest request can be confirmed.
     let (status, _) = email_change("sanne@exampel.org").await;
-    assert_eq!(status, 200);
+    assert_eq!(status, 303);
     let (status, page) = email_change("sanne@example.org").await;
-    assert_eq!(status, 200);
-    assert!(page.contains("sanne@example.org"), "{page}");
+    assert_eq!(status, 303);
+    assert!(
+        page.contains("We hebben een mail gestuurd naar sanne@example.org"),
+        "{page}"
+    );
     // The account page tells, until the link is followed, which address waits.
     let page = fetch(&here, app.url("/account")).await;
     assert!(
@@ -1683,7 +1713,7 @@ async fn a_password_reset_ends_an_address_change_and_the_wait_others_caused() {
     press_log_out(&app, &member_browser).await;
     let intruder = logged_in_to_account(&app, "sanne", PASSWORD).await;
     let asked = ask_address_change(&app, &intruder, "indringer@example.org", PASSWORD).await;
-    assert_eq!(asked.status(), 200);
+    assert_eq!(asked.status(), 303);
     let mails = smtp.wait_for_async(2).await;
     let to_intruder = mails.iter().find(|m| m.to == ["indringer@example.org"]).unwrap();
     let move_link = link_in(&text_of(to_intruder), &app.url("/account/email/confirm?token="));
@@ -1745,7 +1775,7 @@ async fn guessing_the_current_password_is_throttled_like_the_login() {
         post_login(&browser(), &app.url("/login"), "sanne", "Gok-maar-raak-1!").await;
     }
     let response = ask_address_change(&app, &here, "sanne@example.org", PASSWORD).await;
-    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    assert_eq!(response.status(), 303, "{}", response.text().await.unwrap());
 
     let mut last = String::new();
     for _ in 0..6 {

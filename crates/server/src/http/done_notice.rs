@@ -1,19 +1,23 @@
-//! What a member-page action did, carried from its POST to the member page
-//! it redirects to (303 See Other), so that the browser's history holds
-//! only GETs: Back and reload never offer to send the action again. Each
+//! What an action did, carried from its POST to the page it redirects to
+//! (303 See Other): the desk's member page, the member's account page. So
+//! the browser's history holds only GETs: Back and reload never offer to
+//! send the action again. Each
 //! action's notice has an id of its own, in the redirect's address
 //! (`?done=<id>`) and in the name of the cookie that carries it (ours, so
 //! `__Host-` and Secure behind https), SameSite=Strict, for one minute,
 //! bound to that one member page, read once. Actions in two tabs, or sent
 //! side by side, each find their own.
 
-use axum::http::{HeaderMap, HeaderValue};
+use axum::{
+    http::{HeaderMap, HeaderValue, header},
+    response::{IntoResponse, Redirect, Response},
+};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde::{Deserialize, Serialize};
 
 use crate::http::cookies;
 
-const COOKIE_PREFIX: &str = "si_desk_done_";
+const COOKIE_PREFIX: &str = "si_done_";
 
 /// The notice of an action, in the language it was taken in.
 #[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -51,6 +55,22 @@ impl DoneNotice {
         Some((id, cookie))
     }
 
+    /// The redirect (303) to the notice's page, carrying it when there is
+    /// anything to tell.
+    pub fn redirect(&self) -> Response {
+        let told = (self.done.is_some() || self.noted.is_some())
+            .then(|| self.cookie())
+            .flatten();
+        match told {
+            Some((id, cookie)) => {
+                let mut to_page = Redirect::to(&format!("{}?done={id}", self.page)).into_response();
+                to_page.headers_mut().append(header::SET_COOKIE, cookie);
+                to_page
+            }
+            None => Redirect::to(&self.page).into_response(),
+        }
+    }
+
     /// The notice with `id` the request brings for `page`, if any.
     pub fn brought_to(headers: &HeaderMap, id: &str, page: &str) -> Option<Self> {
         let value = cookies::value(headers, &cookie_name(id)?)?;
@@ -74,8 +94,6 @@ fn cookie_name(id: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use axum::http::header;
-
     use super::*;
 
     fn request_with(cookies: &[&HeaderValue]) -> HeaderMap {
@@ -113,7 +131,7 @@ mod tests {
             cleared
                 .to_str()
                 .unwrap()
-                .starts_with(&format!("si_desk_done_{linked_id}=;"))
+                .starts_with(&format!("si_done_{linked_id}=;"))
         );
     }
 
@@ -122,7 +140,7 @@ mod tests {
         let page = "/frontoffice";
         let id = "0123456789abcdef";
         for value in ["", "%%%", "e30"] {
-            let cookie = HeaderValue::from_str(&format!("si_desk_done_{id}={value}")).unwrap();
+            let cookie = HeaderValue::from_str(&format!("si_done_{id}={value}")).unwrap();
             let headers = request_with(&[&cookie]);
             assert_eq!(DoneNotice::brought_to(&headers, id, page), None, "{value}");
         }
