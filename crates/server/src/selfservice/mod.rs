@@ -50,6 +50,7 @@ pub fn routes() -> Router<AppState> {
             new_password::RESET_PATH,
             get(new_password::show_reset).post(new_password::submit_reset),
         )
+        .route(new_password::RESET_DONE_PATH, get(new_password::reset_done))
         .route(
             new_password::CONFIRM_PATH,
             get(new_password::show_confirm).post(new_password::submit_confirm),

@@ -37,6 +37,8 @@ use crate::{
 };
 
 pub const RESET_PATH: &str = "/reset-password";
+/// Where a password set through a reset link is said to be changed.
+pub const RESET_DONE_PATH: &str = "/reset-password/done";
 pub const CONFIRM_PATH: &str = "/confirm";
 pub const RESEND_PATH: &str = "/confirm/new-mail";
 /// The lowest zxcvbn score (0–4) a new password may have.
@@ -207,6 +209,23 @@ pub async fn show_reset(
     show(&state, language, &headers, Flow::Reset, link).await
 }
 
+/// The page after a password set through a reset link, shown by its own
+/// GET (the form redirects here, 303), so that a reload does not send the
+/// spent link again and say it no longer works. It leads on to the login
+/// page of the sign-in that sent the member, when one did.
+pub async fn reset_done(language: Language, PageQuery(query): PageQuery<LinkQuery>) -> Response {
+    let back = LoginReturn::from_given(query.login_return.as_deref());
+    // The language switch leads on to where the page does.
+    NoticePage::new(
+        language,
+        back.login_page(),
+        "password-changed-title",
+        "password-changed-body",
+    )
+    .with_link(back.login_page(), "help-back-to-login")
+    .into_response()
+}
+
 pub async fn submit_confirm(
     State(state): State<AppState>,
     language: Language,
@@ -320,15 +339,7 @@ async fn submit(
         ));
     }
     match flow {
-        // The language switch leads on to where the page does.
-        Flow::Reset => Ok(NoticePage::new(
-            language,
-            link.back.login_page(),
-            "password-changed-title",
-            "password-changed-body",
-        )
-        .with_link(link.back.login_page(), "help-back-to-login")
-        .into_response()),
+        Flow::Reset => Ok(Redirect::to(&link.back.add_to(RESET_DONE_PATH, None)).into_response()),
         Flow::Confirm => {
             // Logged in as at the login page: another member's session in
             // this browser (a shared computer) ends, and its sites are told.

@@ -705,7 +705,7 @@ async fn a_password_reset_tells_the_relying_parties_of_the_sessions_it_ends() {
         .send()
         .await
         .unwrap();
-    assert_eq!(reset.status(), 200);
+    assert_eq!(reset.status(), 303);
 
     let token = rp.first_token(Duration::from_secs(30)).await;
     let claims = jsonwebtoken::dangerous::insecure_decode::<serde_json::Value>(&token)
