@@ -840,14 +840,16 @@ async fn reset_recovery_email(
 }
 
 /// Sends the confirmation mail of a login account that is not confirmed yet
-/// again, with a new link. Within a minute of the last one (a double click)
-/// no second mail goes: the first one's link stays the one that works.
+/// again, with a new link (202). Within a minute of the last one (a double
+/// click) no second mail goes, and the answer is 200: the first one's link
+/// stays the one that works.
 #[utoipa::path(
     post, path = "/api/v1/memberships/{card_number}/confirmation-mail", tag = "desk",
     security(("library_system" = ["desk:recovery"])),
     params(("card_number" = String, Path, description = "The card number (letters in either case: read as upper case)", pattern = "^[A-Za-z0-9]{4,32}$", example = "20000012345678")),
     responses(
         (status = 202, description = "The mail is on its way", body = AccountSummary),
+        (status = 200, description = "A mail went less than a minute ago (a double click): no second one goes, and that mail's link is the one that works", body = AccountSummary),
         (status = 400, response = Unreadable),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -865,10 +867,14 @@ async fn resend_confirmation(
     let desk = caller.desk(&state);
     let result = async {
         caller.require("desk:recovery")?;
-        Ok(desk.resend_confirmation(&card_from_path(path)?).await?.account)
+        Ok(desk.resend_confirmation(&card_from_path(path)?).await?)
     }
     .await;
-    caller.respond(&desk, StatusCode::ACCEPTED, result)
+    let status = match &result {
+        Ok(resent) if !resent.mailed => StatusCode::OK,
+        _ => StatusCode::ACCEPTED,
+    };
+    caller.respond(&desk, status, result.map(|resent| resent.account))
 }
 
 /// Always refused: staff cannot reset passwords. Members choose a new one

@@ -1400,6 +1400,17 @@ async fn staff_cannot_reset_a_password_but_can_resend_the_confirmation_and_every
         smtp.wait_for_async(2).await[1].to,
         vec!["f@example.nl".to_owned()]
     );
+    // A double click sends no second mail, and says so: 200, not 202.
+    let double_click = call(
+        &app,
+        &token,
+        "POST",
+        "/api/v1/memberships/20000034343434/confirmation-mail",
+        None,
+    )
+    .await;
+    assert_eq!(double_click.status, 200, "{:?}", double_click.body);
+    assert_eq!(double_click.body, resent.body);
 
     let audit = call(&app, &token, "GET", "/api/v1/audit?limit=10", None).await;
     assert_eq!(audit.status, 200);
