@@ -22,7 +22,9 @@ use si_store::{
 use time::{Date, format_description::well_known::Iso8601};
 use utoipa::ToSchema;
 
-use super::registration::{FieldError, LoginAccountChoice, Registration, RegistrationRequest, mail_language};
+use super::registration::{
+    FieldError, LoginAccountChoice, Registration, RegistrationRequest, card_refusal, mail_language,
+};
 use crate::{
     app::AppState,
     http::i18n::Language,
@@ -1310,8 +1312,9 @@ impl From<DeskError> for RegisterFailure {
 
 /// Parsing helpers shared by the API and the console.
 pub fn parse_card(input: &str) -> Result<CardNumber, DeskError> {
-    CardNumber::parse(input)
-        .map_err(|_| DeskError::Invalid(vec![FieldError::new("card_number", "invalid_card_number")]))
+    let parsed = CardNumber::parse(input);
+    let refusal = card_refusal(&parsed);
+    parsed.map_err(|_| DeskError::Invalid(vec![FieldError::new("card_number", refusal)]))
 }
 
 /// An e-mail address as typed; blank is none.
@@ -1325,8 +1328,11 @@ pub fn parse_email(input: Option<&str>) -> Result<Option<Email>, DeskError> {
 }
 
 pub fn parse_username(input: &str) -> Result<Username, DeskError> {
-    Username::parse(input)
-        .map_err(|_| DeskError::Invalid(vec![FieldError::new("username", "invalid_username")]))
+    let refusal = match input.trim() {
+        "" => "username_required",
+        _ => "invalid_username",
+    };
+    Username::parse(input).map_err(|_| DeskError::Invalid(vec![FieldError::new("username", refusal)]))
 }
 
 /// The member's language for mails, as [`mail_language`] reads it.

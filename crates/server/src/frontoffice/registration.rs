@@ -4,8 +4,8 @@
 
 use serde::{Deserialize, Deserializer, Serialize, de::Error as _};
 use si_domain::{
-    BranchCode, CardNumber, DisplayName, EARLIEST_BIRTH_DATE, Email, Money, SubscriptionCode, Username,
-    parse_date,
+    BranchCode, CardNumber, CodeError, DisplayName, EARLIEST_BIRTH_DATE, Email, Money, SubscriptionCode,
+    Username, parse_date,
 };
 use time::Date;
 use utoipa::ToSchema;
@@ -124,9 +124,10 @@ impl RegistrationRequest {
         let branch = BranchCode::parse(&self.branch);
         check(branch.is_ok(), "branch", "invalid_branch");
         let card_number = CardNumber::parse(&self.card_number);
-        check(card_number.is_ok(), "card_number", "invalid_card_number");
+        check(card_number.is_ok(), "card_number", card_refusal(&card_number));
         let name = DisplayName::parse(&self.name);
-        check(name.is_ok(), "name", "invalid_name");
+        let name_refusal = refusal_code(&name, "name_required", "invalid_name");
+        check(name.is_ok(), "name", name_refusal);
         let birth_date = parse_date(&self.birth_date).ok_or(());
         check(birth_date.is_ok(), "birth_date", "invalid_birth_date");
         check(
@@ -225,4 +226,22 @@ pub fn mail_language(code: Option<&str>) -> Option<Language> {
         Some("en") => Some(Language::En),
         Some(_) => None,
     }
+}
+
+/// The field code of a value refused by its parser: `required` when
+/// nothing was typed (an empty field needs no rule), else `invalid`.
+fn refusal_code<T>(
+    parsed: &Result<T, CodeError>,
+    required: &'static str,
+    invalid: &'static str,
+) -> &'static str {
+    match parsed {
+        Err(CodeError::Empty) => required,
+        _ => invalid,
+    }
+}
+
+/// The field code of a card number refused by its parser.
+pub fn card_refusal(parsed: &Result<CardNumber, CodeError>) -> &'static str {
+    refusal_code(parsed, "card_number_required", "invalid_card_number")
 }
