@@ -2,6 +2,18 @@
 //! set up libraries, branches and subscription types, clients, keys, desk
 //! staff and the audit log.
 
+/// `println!` for what a command prints, except that a reader who stops
+/// reading (`| head`) ends the command as other command-line tools end,
+/// where `println!` would panic.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(error) = writeln!(std::io::stdout(), $($arg)*) {
+            $crate::cli::output_failed(&error);
+        }
+    }};
+}
+
 mod catalogue;
 mod clients;
 mod keys;
@@ -117,6 +129,17 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Ends the command when its output cannot be written: with the status of
+/// a process whose reader has gone (128 + SIGPIPE) and nothing more to
+/// say, or saying why.
+pub(crate) fn output_failed(error: &std::io::Error) -> ! {
+    if error.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(141);
+    }
+    eprintln!("error: cannot write the output: {error}");
+    std::process::exit(1)
 }
 
 /// The error and its causes on one line, each cause once: many of our
@@ -243,17 +266,17 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let store = Store::connect(&database_url_creating_dir(&config)?, Arc::new(SystemClock)).await?;
             let applied = store.migrate().await?;
             if applied.is_empty() {
-                println!("The database is up to date.");
+                out!("The database is up to date.");
             }
             for name in applied {
-                println!("applied {name}");
+                out!("applied {name}");
             }
             Ok(())
         }
         Command::Db(DbCommand::Status) => {
             // A look changes nothing: no SQLite file is made for it.
             if let Some(sqlite_file) = si_store::missing_sqlite_file(&config.database_url()) {
-                println!(
+                out!(
                     "There is no database at {} yet: `single-identity db migrate` or `serve` makes it.",
                     sqlite_file.display()
                 );
@@ -262,16 +285,16 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let url = config.database_url();
             let store = Store::connect(&url, Arc::new(SystemClock)).await?;
             match store.schema().await? {
-                Schema::Missing => println!(
+                Schema::Missing => out!(
                     "{} holds no Single Identity database yet: `single-identity db migrate` or `serve` makes it.",
                     si_store::redact_url(&url)
                 ),
                 Schema::Behind(pending) => {
                     for name in pending {
-                        println!("pending {name}");
+                        out!("pending {name}");
                     }
                 }
-                Schema::UpToDate => println!("The database is up to date."),
+                Schema::UpToDate => out!("The database is up to date."),
             }
             Ok(())
         }
@@ -279,11 +302,11 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let store = open(&config).await?;
             let swept = store.housekeeping().sweep(Default::default()).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&swept)?);
+                out!("{}", serde_json::to_string_pretty(&swept)?);
             } else {
                 let counts = serde_json::to_value(&swept)?;
                 for (table, count) in counts.as_object().into_iter().flatten() {
-                    println!("{table:<24} {count:>9} deleted");
+                    out!("{table:<24} {count:>9} deleted");
                 }
             }
             Ok(())
@@ -359,9 +382,9 @@ async fn serve(mut config: Config, args: ServeArgs) -> anyhow::Result<()> {
     let signals = ShutdownSignals::listen();
     let server = Server::start(config).await?;
     tracing::info!(database = %database, "started");
-    println!("Single Identity is serving at {}", server.public_url);
+    out!("Single Identity is serving at {}", server.public_url);
     if let Some(welcome) = &server.demo {
-        println!("{welcome}");
+        out!("{welcome}");
     }
     server.run_until(signals).await?;
     Ok(())

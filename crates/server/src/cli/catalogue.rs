@@ -234,9 +234,9 @@ pub(super) fn print<T: Serialize>(
     human: impl FnOnce() -> String,
 ) -> anyhow::Result<()> {
     if output.json {
-        println!("{}", serde_json::to_string_pretty(value)?);
+        out!("{}", serde_json::to_string_pretty(value)?);
     } else {
-        println!("{}", human());
+        out!("{}", human());
     }
     Ok(())
 }

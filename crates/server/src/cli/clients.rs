@@ -152,16 +152,16 @@ pub async fn run(store: Store, command: ClientCommand) -> anyhow::Result<()> {
                     client: &client,
                     client_secret: secret,
                 };
-                println!("{}", serde_json::to_string_pretty(&created)?);
+                out!("{}", serde_json::to_string_pretty(&created)?);
                 if secret.is_some() {
                     eprintln!("{SHOWN_ONCE}");
                 }
             } else {
-                println!("Created {} client {}.", client.kind(), client.id());
-                println!("{}", describe(&client)?);
+                out!("Created {} client {}.", client.kind(), client.id());
+                out!("{}", describe(&client)?);
                 if let Some(secret) = secret {
-                    println!("Client secret: {secret}");
-                    println!("{SHOWN_ONCE}");
+                    out!("Client secret: {secret}");
+                    out!("{SHOWN_ONCE}");
                 }
             }
         }
@@ -174,16 +174,16 @@ pub async fn run(store: Store, command: ClientCommand) -> anyhow::Result<()> {
                 .map(Client::from_record)
                 .collect::<Result<Vec<_>, _>>()?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&clients)?);
+                out!("{}", serde_json::to_string_pretty(&clients)?);
             } else if clients.is_empty() {
-                println!("(none)");
+                out!("(none)");
             } else {
                 for client in &clients {
                     let library = client
                         .library()
                         .map(|l| format!(", library {}", l.code))
                         .unwrap_or_default();
-                    println!("{}: {} ({}{library})", client.id(), client.name(), client.kind());
+                    out!("{}: {} ({}{library})", client.id(), client.name(), client.kind());
                 }
             }
         }
@@ -195,21 +195,21 @@ pub async fn run(store: Store, command: ClientCommand) -> anyhow::Result<()> {
                 .ok_or_else(|| anyhow!("client {id} not found"))?;
             let client = Client::from_record(record)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&client)?);
+                out!("{}", serde_json::to_string_pretty(&client)?);
             } else {
-                println!("{}", describe(&client)?);
+                out!("{}", describe(&client)?);
             }
         }
         ClientCommand::Logouts { json } => {
             let backlogs = store.logout_queue().backlog_per_client().await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&backlogs)?);
+                out!("{}", serde_json::to_string_pretty(&backlogs)?);
             } else if backlogs.is_empty() {
-                println!("No back-channel logout notice is waiting or has failed.");
+                out!("No back-channel logout notice is waiting or has failed.");
             } else {
                 let now = store.clock().now();
                 for backlog in &backlogs {
-                    println!("{}", describe_backlog(backlog, now));
+                    out!("{}", describe_backlog(backlog, now));
                 }
             }
         }
@@ -221,7 +221,7 @@ pub async fn run(store: Store, command: ClientCommand) -> anyhow::Result<()> {
                 other => other.into(),
             })?;
             txn.commit().await?;
-            println!("Deleted client {id}.");
+            out!("Deleted client {id}.");
         }
     }
     Ok(())

@@ -111,14 +111,14 @@ pub async fn run(store: Store, config: Config, command: KeysCommand) -> anyhow::
                 })
                 .collect();
             if json {
-                println!("{}", serde_json::to_string_pretty(&listed)?);
+                out!("{}", serde_json::to_string_pretty(&listed)?);
                 return Ok(());
             }
             if listed.is_empty() {
-                println!("No signing keys yet: `serve` creates them on its first start.");
+                out!("No signing keys yet: `serve` creates them on its first start.");
             }
             for key in listed {
-                println!(
+                out!(
                     "{:<22}  {:<5}  created {}  retire {}  expires {}  {}",
                     key.kid,
                     key.algorithm,
@@ -136,18 +136,18 @@ pub async fn run(store: Store, config: Config, command: KeysCommand) -> anyhow::
             let windows = (keys::PUBLISH_BEFORE_SIGNING, overlap);
             let rotated = keys::rotate(&store, &sealing, windows, config.oidc.session_lifetime()).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&rotated)?);
+                out!("{}", serde_json::to_string_pretty(&rotated)?);
                 return Ok(());
             }
             for key in &rotated {
-                println!(
+                out!(
                     "{:<5}  new key {}, published now (by every node within a minute), signs from {}",
                     key.algorithm,
                     key.kid,
                     moment(Some(key.signs_from))
                 );
                 for old in &key.retired {
-                    println!(
+                    out!(
                         "       retires {old} then, published until {}",
                         moment(Some(key.published_until))
                     );

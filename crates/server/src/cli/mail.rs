@@ -23,9 +23,11 @@ pub async fn run(store: Store, config: Config, command: MailCommand) -> anyhow::
     match command {
         MailCommand::Deliver => {
             let report = Deliverer::new(store, Arc::new(config))?.drain().await?;
-            println!(
+            out!(
                 "sent {}, to retry later {}, failed {}",
-                report.sent, report.retry_later, report.failed
+                report.sent,
+                report.retry_later,
+                report.failed
             );
             // A scheduled run must not look fine when mail did not go.
             if report.retry_later + report.failed > 0 {
@@ -42,36 +44,36 @@ pub async fn run(store: Store, config: Config, command: MailCommand) -> anyhow::
             let failures = outbox.failures(10).await?;
             if json {
                 let value = serde_json::json!({ "status": status, "recent_failures": failures });
-                println!("{}", serde_json::to_string_pretty(&value)?);
+                out!("{}", serde_json::to_string_pretty(&value)?);
                 return Ok(());
             }
-            println!("pending  {}", status.pending);
+            out!("pending  {}", status.pending);
             let now = store.clock().now();
             match status.sending_held_until {
                 // A worker that stopped keeps its mails until its lease ends.
-                Some(until) if until > now => println!(
+                Some(until) if until > now => out!(
                     "sending  {} (held by the workers that took them for {} at most; \
                      those of a worker that stopped go again after that)",
                     status.sending,
                     super::how_long(until - now)
                 ),
-                Some(_) => println!(
+                Some(_) => out!(
                     "sending  {} (their workers' leases ran out: they go at the next run)",
                     status.sending
                 ),
-                None => println!("sending  {}", status.sending),
+                None => out!("sending  {}", status.sending),
             }
-            println!("sent     {}", status.sent);
-            println!("failed   {}", status.failed);
+            out!("sent     {}", status.sent);
+            out!("failed   {}", status.failed);
             match status.oldest_pending_since {
                 Some(since) => {
                     let age = now - since;
-                    println!("oldest waiting mail queued {} ago", super::how_long(age));
+                    out!("oldest waiting mail queued {} ago", super::how_long(age));
                 }
-                None => println!("no mail waiting"),
+                None => out!("no mail waiting"),
             }
             for failure in failures {
-                println!(
+                out!(
                     "failed #{} {} to {} after {} attempts: {}",
                     failure.id,
                     failure.template,

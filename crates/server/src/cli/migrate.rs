@@ -93,28 +93,28 @@ pub async fn run(store: Store, command: MigrateCommand) -> anyhow::Result<()> {
         MigrateCommand::Plan { files, report } => {
             let (plan, catalogue) = plan_with_spinner(&store, &files).await?;
             let summary = migration::report(&plan, &catalogue, &files, &report)?;
-            println!("{summary}");
-            println!("Nothing was changed. Reports: {}", report.display());
+            out!("{summary}");
+            out!("Nothing was changed. Reports: {}", report.display());
             Ok(())
         }
         MigrateCommand::Import { files, report } => {
             let (plan, catalogue) = plan_with_spinner(&store, &files).await?;
             let summary = migration::report(&plan, &catalogue, &files, &report)?;
-            println!("{summary}");
+            out!("{summary}");
             let bar = progress_bar(plan.row_account.len() as u64, "memberships")?;
             let imported = migration::import(&store, files, Arc::new(plan), Arc::new(catalogue), |rows| {
                 bar.inc(rows)
             })
             .await?;
             bar.finish();
-            println!(
+            out!(
                 "Imported: {} new accounts and {} new memberships (rows already there were skipped). Reports: {}",
                 imported.accounts,
                 imported.memberships,
                 report.display()
             );
             if imported.left_out > 0 {
-                println!(
+                out!(
                     "Left out: {} accounts, because every card of theirs was registered at the desk \
                      while the import ran; `migrate plan` now lists those rows in rejected.csv.",
                     imported.left_out
@@ -124,12 +124,12 @@ pub async fn run(store: Store, command: MigrateCommand) -> anyhow::Result<()> {
         }
         MigrateCommand::Announce { go_live } => {
             let sent = send_with_bar(&store, Stage::Announcement, Some(go_live)).await?;
-            println!("Announcement mails queued: {sent}.");
+            out!("Announcement mails queued: {sent}.");
             Ok(())
         }
         MigrateCommand::GoLive => {
             let sent = send_with_bar(&store, Stage::GoLive, None).await?;
-            println!("Migrated accounts are active. Username mails queued: {sent}.");
+            out!("Migrated accounts are active. Username mails queued: {sent}.");
             Ok(())
         }
     }

@@ -44,7 +44,7 @@ pub struct AuditArgs {
     #[arg(long, value_parser = Username::parse)]
     account: Option<Username>,
     /// How many entries, newest first (at least 1).
-    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=i64::MAX.unsigned_abs()))]
     limit: u64,
     #[command(flatten)]
     output: Output,
@@ -55,18 +55,19 @@ pub async fn staff(store: &Store, command: StaffCommand) -> anyhow::Result<()> {
         StaffCommand::Grant { library, username } => {
             let (library, account) = library_and_account(store, &library, &username).await?;
             store.staff().grant(&account.id, &library).await?;
-            println!(
+            out!(
                 "{username} now works at the desk of {} ({}).",
-                library.code, library.name
+                library.code,
+                library.name
             );
             Ok(())
         }
         StaffCommand::Revoke { library, username } => {
             let (library, account) = library_and_account(store, &library, &username).await?;
             if store.staff().revoke(&account.id, &library).await? {
-                println!("{username} no longer works at the desk of {}.", library.code);
+                out!("{username} no longer works at the desk of {}.", library.code);
             } else {
-                println!("{username} did not work at the desk of {}.", library.code);
+                out!("{username} did not work at the desk of {}.", library.code);
             }
             Ok(())
         }

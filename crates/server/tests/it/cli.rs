@@ -485,6 +485,28 @@ async fn operators_give_desk_roles_and_read_the_audit_log() {
     assert_eq!(entries[0]["action"], "search_account");
     let table = si(&["audit"]);
     assert!(stdout(&table).contains("search_account"), "{}", stdout(&table));
+    // Past what a database counts: refused as the argument it is.
+    let too_many = si(&["audit", "--limit", "9223372036854775808"]);
+    assert_eq!(too_many.status.code(), Some(2), "{}", stderr(&too_many));
+    assert!(stderr(&too_many).contains("--limit"), "{}", stderr(&too_many));
+
+    // A reader that stops reading (`| head`) ends the command, without a
+    // panic: the status of a process whose pipe closed, and nothing said.
+    let mut piped = against(&database, dir.path())
+        .args(["audit", "--limit", "1"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(piped.stdout.take());
+    let ended = piped.wait_with_output().unwrap();
+    assert!(
+        matches!(ended.status.code(), Some(0 | 141)),
+        "{:?}: {}",
+        ended.status,
+        stderr(&ended)
+    );
+    assert!(!stderr(&ended).contains("panicked"), "{}", stderr(&ended));
 
     let revoked = si(&["staff", "revoke", "--library", "DRE01", "balie.anna"]);
     assert!(stdout(&revoked).contains("no longer works at the desk of DRE01"));
