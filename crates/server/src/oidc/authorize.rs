@@ -19,7 +19,6 @@ use super::{
     clients::{Client, ClientKind, GrantType, Scope},
     discovery::AUTHORIZATION_PATH,
     session,
-    tokens::find_client,
 };
 use crate::{
     app::AppState,
@@ -150,6 +149,9 @@ impl AuthorizationRequest {
 /// Why a request is refused; `Page` errors never redirect.
 pub enum Refusal {
     Page,
+    /// The client could not be looked up: the database is down. Not the
+    /// website's fault, and nothing can go back to it.
+    Unavailable,
     Redirect {
         redirect_uri: String,
         state: Option<String>,
@@ -274,7 +276,8 @@ pub(super) async fn unreadable(state: &AppState, language: Language, query: &str
     let client_state = once("state").filter(|s| s.len() <= MAX_STATE);
     let redirect = client_and_redirect(state, once("client_id"), once("redirect_uri")).await;
     let refusal = match redirect {
-        Some((_, redirect_uri)) if client_state.is_some() || !names_state => Refusal::Redirect {
+        Err(refusal) => refusal,
+        Ok(Some((_, redirect_uri))) if client_state.is_some() || !names_state => Refusal::Redirect {
             redirect_uri,
             state: client_state.map(str::to_owned),
             error: "invalid_request",
@@ -420,7 +423,7 @@ pub async fn validate(state: &AppState, request: AuthorizationRequest) -> Result
         request.client_id.as_deref(),
         request.redirect_uri.as_deref(),
     )
-    .await
+    .await?
     .ok_or(Refusal::Page)?;
     // RFC 6749 4.1.2.1: an error goes back with the `state` as it came. One
     // too long to go back in a redirect gets the page, as a wrong redirect
@@ -561,16 +564,25 @@ pub async fn validate(state: &AppState, request: AuthorizationRequest) -> Result
 
 /// The client and the redirect URI, when the client may use the code flow
 /// and registered exactly this URI: only then may an error go back to it.
+/// [`Refusal::Unavailable`] when the database cannot say which clients there are.
 async fn client_and_redirect(
     state: &AppState,
     client_id: Option<&str>,
     redirect_uri: Option<&str>,
-) -> Option<(Client, String)> {
-    let (client_id, redirect_uri) = (client_id.filter(|c| !c.is_empty())?, redirect_uri?);
-    let client = find_client(state, client_id).await?;
-    (client.redirect_uri_allowed(redirect_uri)
-        && client.grant_types().contains(&GrantType::AuthorizationCode))
-    .then(|| (client, redirect_uri.to_owned()))
+) -> Result<Option<(Client, String)>, Refusal> {
+    let (Some(client_id), Some(redirect_uri)) = (client_id.filter(|c| !c.is_empty()), redirect_uri) else {
+        return Ok(None);
+    };
+    let found = state.clients.lookup(client_id).await.map_err(|cause| {
+        tracing::warn!("a client could not be looked up, database unavailable: {cause}");
+        Refusal::Unavailable
+    })?;
+    Ok(found
+        .filter(|client| {
+            client.redirect_uri_allowed(redirect_uri)
+                && client.grant_types().contains(&GrantType::AuthorizationCode)
+        })
+        .map(|client| (client, redirect_uri.to_owned())))
 }
 
 /// 43 characters of base64url: the SHA-256 of a verifier (RFC 7636 4.2),
@@ -662,6 +674,7 @@ pub async fn complete(
 pub fn refuse(state: &AppState, language: Language, refusal: Refusal) -> Response {
     match refusal {
         Refusal::Page => PageError::new(language, PageErrorKind::InvalidAuthorizationRequest).into_response(),
+        Refusal::Unavailable => PageError::new(language, PageErrorKind::Unavailable).into_response(),
         Refusal::Redirect {
             redirect_uri,
             state: client_state,

@@ -785,7 +785,13 @@ impl Directory {
     /// A registered client by id; unknown ids and unreadable rows alike are
     /// none, and so is a client not read before while the database is down.
     pub async fn find(&self, id: &str) -> Option<Client> {
-        self.entry(id).await.ok().flatten().map(|entry| entry.client)
+        self.lookup(id).await.ok().flatten()
+    }
+
+    /// [`Self::find`], with an error when the database cannot tell: a
+    /// client not read before while it is down is not an unknown one.
+    pub async fn lookup(&self, id: &str) -> Result<Option<Client>, StoreError> {
+        Ok(self.entry(id).await?.map(|entry| entry.client))
     }
 
     /// [`Self::find`], read from the database even when this node holds

@@ -21,7 +21,7 @@ use crate::{
         LoginForm, PASSWORD, REDIRECT_URI, browser, hidden_field, hidden_fields, library, log_in_through,
         member, press_log_out, query_value, register as register_rp, shown_after_logout,
     },
-    support::{TestApp, spawn_app, spawn_app_with},
+    support::{TestApp, spawn_app, spawn_app_with, spawn_quiet_app},
 };
 
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
@@ -3668,4 +3668,42 @@ async fn a_right_password_abandoned_while_it_is_checked_counts_as_no_failure() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     panic!("the abandoned right password stayed on record as a failure");
+}
+
+/// A PostgreSQL failover while a website sends a member in: "try again in
+/// a minute" (503), not a page that blames the website (400) for a client
+/// this node had not read yet. (SQLite's connections do not end so.)
+#[tokio::test]
+async fn an_authorization_request_while_the_database_fails_over_gets_503_not_400() {
+    let app = spawn_quiet_app().await;
+    let mut websites = Vec::new();
+    for _ in 0..4 {
+        websites.push(
+            register_rp(&app, ClientKind::Public, IdTokenAlgorithm::Es256)
+                .await
+                .0,
+        );
+    }
+    for website in websites {
+        if !app.end_database_connections().await {
+            return;
+        }
+        let url = authorize_url(
+            &app,
+            &website,
+            &[("code_challenge", CHALLENGE), ("code_challenge_method", "S256")],
+        );
+        let response = browser().get(url).send().await.unwrap();
+        match response.status().as_u16() {
+            503 => {
+                let page = response.text().await.unwrap();
+                assert!(page.contains("Even niet bereikbaar"), "{page}");
+                return;
+            }
+            // A fresh connection answered: on to the login page.
+            303 => continue,
+            other => panic!("{other}: {}", response.text().await.unwrap()),
+        }
+    }
+    panic!("no authorization request met an ended connection");
 }
