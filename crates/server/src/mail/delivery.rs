@@ -127,9 +127,12 @@ impl Deliverer {
                 (claimed, result)
             })
             .buffer_unordered(concurrency)
-            // Record outcomes as they come in, a few at a time: a worker killed
-            // mid-batch then re-sends only the handful it had not recorded yet.
-            .chunks(concurrency);
+            // Record each outcome as soon as it is in, with whatever others
+            // came in meanwhile: a worker killed mid-batch then re-sends only
+            // the mails in flight and the few not recorded yet. (Waiting to
+            // record `concurrency` at once left up to that many mails, all
+            // accepted by the relay, to be sent again: a slow one holds the rest.)
+            .ready_chunks(concurrency);
         let mut report = DeliveryReport::default();
         // A slow relay can take longer than one lease for a whole batch:
         // renew it at a third of its length while mails are still going.
