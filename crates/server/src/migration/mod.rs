@@ -49,6 +49,13 @@ pub enum MigrationError {
         "the go-live date {0} is in the past: the announcement names it, and each member gets it only once"
     )]
     GoLiveInThePast(Date),
+    /// The desk made an account while the import ran, with a username the
+    /// plan gave (the card number of a card it had just registered): the
+    /// batch that met it wrote nothing.
+    #[error(
+        "a username this import gives was taken while it ran (the desk made an account meanwhile); what was imported stays: run the same `migrate import` again, which plans anew, leaves the taken ones out and lists them in rejected.csv"
+    )]
+    UsernameTakenMeanwhile,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -366,7 +373,12 @@ pub async fn import(
     let mut account_for = |joined: Result<Result<Written, StoreError>, tokio::task::JoinError>| {
         // A writer that panicked panics here. None is cancelled while this
         // runs; on an early return the other's transaction rolls back.
-        let written = joined.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
+        let written = joined
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+            .map_err(|error| match error {
+                StoreError::Duplicate { what: "username" } => MigrationError::UsernameTakenMeanwhile,
+                other => other.into(),
+            })?;
         imported.accounts += written.inserted.accounts;
         imported.memberships += written.inserted.memberships;
         imported.left_out += written.inserted.left_out;

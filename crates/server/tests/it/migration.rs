@@ -13,7 +13,7 @@ use single_identity::{
 };
 
 use crate::{
-    desk::desk_library,
+    desk::{ALL_DESK_SCOPES, adult, call, desk_library, desk_token},
     interop::{browser, log_in_through, query_value, register},
     support::{TestApp, spawn_app},
 };
@@ -1229,4 +1229,62 @@ async fn register_at_the_desk(
         })
         .await
         .unwrap()
+}
+
+/// The desk registers a card, and makes its account with the card number
+/// as username, after the plan gave that username to the card's legacy
+/// account: the import stops, saying what happened, and run again it
+/// leaves the card out and lists it.
+#[tokio::test]
+async fn a_username_the_desk_took_while_the_import_ran_stops_it_with_a_way_on() {
+    let app = spawn_app().await;
+    libraries(&app).await;
+    let mut export = tempfile::NamedTempFile::new().unwrap();
+    writeln!(
+        export,
+        "library_code,card_number,branch,username,password_hash,email,name,birth_date,subscription_type,valid_until,last_login\n\
+         DRE01,20000000000077,5280,,,anna@example.nl,Anna de Boer,1990-04-12,VOLWASSEN,2025-05-31,"
+    )
+    .unwrap();
+    let files = vec![export.path().to_owned()];
+    let (plan, catalogue) = migration::plan(&app.store, &files).await.unwrap();
+
+    let token = desk_token(&app, "DRE01", ALL_DESK_SCOPES).await;
+    let registered = call(
+        &app,
+        &token,
+        "POST",
+        "/api/v1/memberships",
+        Some(&adult("20000000000077", "anna@example.nl")),
+    )
+    .await;
+    assert_eq!(registered.status, 201, "{:?}", registered.body);
+    assert_eq!(registered.body["login_account"]["username"], "20000000000077");
+
+    let stopped = migration::import(
+        &app.store,
+        files.clone(),
+        std::sync::Arc::new(plan),
+        std::sync::Arc::new(catalogue),
+        |_| {},
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(stopped, migration::MigrationError::UsernameTakenMeanwhile),
+        "{stopped}"
+    );
+    assert!(
+        stopped
+            .to_string()
+            .contains("run the same `migrate import` again"),
+        "{stopped}"
+    );
+
+    let again = import(&app.store, &files).await;
+    assert_eq!((again.accounts, again.memberships), (0, 0));
+    let (plan, catalogue) = migration::plan(&app.store, &files).await.unwrap();
+    let reports = tempfile::tempdir().unwrap();
+    let summary = migration::report(&plan, &catalogue, &files, reports.path()).unwrap();
+    assert_eq!(summary.rejected, 1, "the card registered at the desk");
 }
