@@ -453,6 +453,14 @@ impl Config {
                 url.as_str()
             )));
         }
+        // Every token and mailed link names `public_url`, and
+        // "http://0.0.0.0:8080" reaches no one.
+        if self.public_url.is_none() && self.listen.ip().is_unspecified() {
+            return Err(ConfigError(format!(
+                "invalid configuration value for public_url (SI_PUBLIC_URL): it must be set when listen is {}, which answers on every address of this machine and names none of them; set it to the address members reach the service at, such as \"https://login.bibliotheek.example\"",
+                self.listen
+            )));
+        }
         if let Err(err) = tracing_subscriber::EnvFilter::try_new(&self.log_filter) {
             return Err(ConfigError(format!(
                 "invalid configuration value for log_filter (SI_LOG_FILTER): {:?} is not a filter such as \"info\" or \"single_identity=debug,info\" ({err})",

@@ -68,6 +68,8 @@ fn a_bad_value_stops_start_up_with_one_line_naming_the_key() {
         ("SI_OIDC__CODE_SECONDS", "0", "SI_OIDC__CODE_SECONDS"),
         ("SI_TRUSTED_PROXIES", "10.0.0.0/33", "SI_TRUSTED_PROXIES"),
         ("SI_LOG_FILTER", "single_identity=loud", "SI_LOG_FILTER"),
+        // Every address, so no address to name in tokens and mails.
+        ("SI_LISTEN", "0.0.0.0:8080", "SI_PUBLIC_URL"),
         (
             "SI_MAIL__LOGO_URL",
             "http://bibliotheek.example/logo.png",
