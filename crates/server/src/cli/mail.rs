@@ -5,7 +5,10 @@ use std::sync::Arc;
 use clap::Subcommand;
 use si_store::{Repositories, Store};
 
-use crate::{config::Config, mail::delivery::Deliverer};
+use crate::{
+    config::Config,
+    mail::delivery::{Deliverer, mail_dir},
+};
 
 #[derive(Debug, Subcommand)]
 pub enum MailCommand {
@@ -22,6 +25,14 @@ pub enum MailCommand {
 pub async fn run(store: Store, config: Config, command: MailCommand) -> anyhow::Result<()> {
     match command {
         MailCommand::Deliver => {
+            // Run without the service's settings, it would "send" real mail
+            // into files: said before anything goes.
+            if config.mail.smtp_url.is_none() {
+                eprintln!(
+                    "note: no mail.smtp_url (SI_MAIL__SMTP_URL) is set: the mails are written as .eml files under {}, not sent",
+                    mail_dir(&config).display()
+                );
+            }
             let report = Deliverer::new(store, Arc::new(config))?.drain().await?;
             out!(
                 "sent {}, to retry later {}, failed {}",

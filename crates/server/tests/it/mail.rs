@@ -298,6 +298,22 @@ async fn mail_deliver_fails_when_a_mail_did_not_go() {
     let output = deliver(format!("smtp://{}", unused_address()));
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     assert_eq!(stdout(&output), "sent 0, to retry later 1, failed 0\n");
+    assert!(!stderr(&output).contains(".eml"), "{}", stderr(&output));
+
+    // Without the service's relay the mail is written as a file, and the
+    // operator is told so before it goes.
+    queue("member@example.nl").await.unwrap();
+    let output = run(binary(dir.path())
+        .env("SI_DATABASE_URL", &database.url)
+        .args(["mail", "deliver"]));
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains(
+            "no mail.smtp_url (SI_MAIL__SMTP_URL) is set: the mails are written as .eml files under"
+        ),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[tokio::test]
