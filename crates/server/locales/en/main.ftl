@@ -138,7 +138,7 @@ username-too-many-held = You have changed your username several times lately: yo
     }, or take back one of your old usernames now: { $held }.
 
 # Confirming a new login account
-confirm-expired-body = The link in your confirmation mail has expired. Ask for a new mail; its link works for another week.
+confirm-expired-body = The link in your confirmation mail has expired. Ask for a new mail below, with a new link.
 link-account-disabled-body = This login account is switched off, so this link does not work. Ask the staff at your library for help.
 link-unknown-title = This link is not valid
 confirm-unknown-body = We do not recognise this link. Perhaps only part of it was copied: open the link again from the mail. Still not working? Ask the staff at your library for a new confirmation mail.
@@ -315,6 +315,7 @@ desk-password-reset = Reset password
 desk-change-email = Change e-mail address
 desk-email-change-hint = The e-mail address the member gives now. Leave it empty when there is none.
 desk-email-change-recovery-hint = The login account's recovery address does not change with it: use "Reset recovery e-mail address" for that afterwards.
+desk-email-change-confirmation-hint = The login account is still waiting for confirmation: it gets the new address, and the confirmation mail goes again, to that address.
 desk-save = Save
 desk-cancel = Cancel
 desk-email-changed = The registration's e-mail address has been changed.

@@ -138,7 +138,7 @@ username-too-many-held = Je hebt je gebruikersnaam de laatste tijd al vaak gewij
     }, of nu een van je oude gebruikersnamen terugnemen: { $held }.
 
 # Bevestigen van een nieuw inlogaccount
-confirm-expired-body = De link in je bevestigingsmail is verlopen. Vraag een nieuwe mail aan; de link daarin werkt weer een week.
+confirm-expired-body = De link in je bevestigingsmail is verlopen. Vraag hieronder een nieuwe mail aan, met een nieuwe link.
 link-account-disabled-body = Dit inlogaccount is uitgeschakeld, dus deze link werkt niet. Vraag de medewerkers van je bibliotheek om hulp.
 link-unknown-title = Deze link klopt niet
 confirm-unknown-body = We kennen deze link niet. Misschien is er maar een deel van gekopieerd: open de link opnieuw vanuit de mail. Lukt het dan nog niet? Vraag de medewerkers van je bibliotheek om een nieuwe bevestigingsmail.
@@ -315,6 +315,7 @@ desk-password-reset = Wachtwoord resetten
 desk-change-email = E-mailadres wijzigen
 desk-email-change-hint = Het e-mailadres dat de klant nu doorgeeft. Leeg laten als er geen is.
 desk-email-change-recovery-hint = Het herstel-e-mailadres van het inlogaccount verandert niet mee: gebruik daarvoor daarna "Herstel-e-mailadres resetten".
+desk-email-change-confirmation-hint = Het inlogaccount wacht nog op bevestiging: het krijgt het nieuwe adres, en de bevestigingsmail gaat opnieuw, naar dat adres.
 desk-save = Opslaan
 desk-cancel = Annuleren
 desk-email-changed = Het e-mailadres van de inschrijving is gewijzigd.

@@ -2637,6 +2637,31 @@ async fn the_console_refuses_what_its_forms_never_send() {
     }
 }
 
+/// Changing the address of a registration whose account still waits for
+/// its confirmation changes the account's address too: the form says so,
+/// not that the recovery address stays.
+#[tokio::test]
+async fn the_address_form_of_an_unconfirmed_account_says_the_account_follows() {
+    let app = spawn_app().await;
+    let (staff_browser, page) = staff_at_the_register_page(&app, "DRE01", "Biblionet Drenthe").await;
+    let form = filled_in(&page, "20000026262626", "Piet Jansen");
+    let registered = register_at_drenthe(&app, &staff_browser, &form).await;
+    assert_eq!(registered.status(), 200);
+    let page = staff_browser
+        .get(app.url("/frontoffice/DRE01/members/20000026262626?ask=email"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("het krijgt het nieuwe adres, en de bevestigingsmail gaat opnieuw")
+            && !page.contains("verandert niet mee"),
+        "{page}"
+    );
+}
+
 #[tokio::test]
 async fn a_console_registration_posted_twice_registers_once() {
     let app = spawn_app().await;
