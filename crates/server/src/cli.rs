@@ -131,6 +131,9 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// The actor of audit entries of what an operator did on the command line.
+const OPERATOR: &str = "operator";
+
 /// Ends the command when its output cannot be written: with the status of
 /// a process whose reader has gone (128 + SIGPIPE) and nothing more to
 /// say, or saying why.

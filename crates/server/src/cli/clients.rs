@@ -7,7 +7,7 @@ use anyhow::anyhow;
 use clap::Subcommand;
 use serde::Serialize;
 use si_domain::{DisplayName, LibraryCode};
-use si_store::{Repositories, Store, StoreError, logout_queue::ClientBacklog};
+use si_store::{Repositories, Store, StoreError, audit::NewAuditEntry, logout_queue::ClientBacklog};
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
 use crate::oidc::clients::{
@@ -146,6 +146,18 @@ pub async fn run(store: Store, command: ClientCommand) -> anyhow::Result<()> {
                 }
                 other => other.into(),
             })?;
+            let entry = NewAuditEntry {
+                actor: super::OPERATOR,
+                action: "client_created",
+                library: client.library(),
+                account: None,
+                detail: serde_json::json!({
+                    "client_id": client.id().as_str(),
+                    "grant_types": client.grant_types(),
+                    "scopes": client.scopes(),
+                }),
+            };
+            store.audit().record(entry).await?;
             let secret = secret.as_ref().map(|s| s.expose());
             if json {
                 let created = Created {
@@ -220,6 +232,14 @@ pub async fn run(store: Store, command: ClientCommand) -> anyhow::Result<()> {
                 StoreError::NotFound { .. } => anyhow!("client {id} not found"),
                 other => other.into(),
             })?;
+            let entry = NewAuditEntry {
+                actor: super::OPERATOR,
+                action: "client_deleted",
+                library: None,
+                account: None,
+                detail: serde_json::json!({ "client_id": id }),
+            };
+            txn.audit().record(entry).await?;
             txn.commit().await?;
             out!("Deleted client {id}.");
         }

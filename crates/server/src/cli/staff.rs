@@ -4,7 +4,12 @@ use anyhow::anyhow;
 use clap::{Args, Subcommand};
 use serde::Serialize;
 use si_domain::{LibraryCode, Username};
-use si_store::{Repositories, Store, accounts::Account, audit::AuditFilter, catalogue::Library};
+use si_store::{
+    Repositories, Store,
+    accounts::Account,
+    audit::{AuditFilter, NewAuditEntry},
+    catalogue::Library,
+};
 
 use super::catalogue::{Output, explain, print, table};
 
@@ -54,7 +59,10 @@ pub async fn staff(store: &Store, command: StaffCommand) -> anyhow::Result<()> {
     match command {
         StaffCommand::Grant { library, username } => {
             let (library, account) = library_and_account(store, &library, &username).await?;
-            store.staff().grant(&account.id, &library).await?;
+            let txn = store.begin().await?;
+            txn.staff().grant(&account.id, &library).await?;
+            record(&txn, "staff_granted", Some(&library), &account).await?;
+            txn.commit().await?;
             out!(
                 "{username} now works at the desk of {} ({}).",
                 library.code,
@@ -64,7 +72,13 @@ pub async fn staff(store: &Store, command: StaffCommand) -> anyhow::Result<()> {
         }
         StaffCommand::Revoke { library, username } => {
             let (library, account) = library_and_account(store, &library, &username).await?;
-            if store.staff().revoke(&account.id, &library).await? {
+            let txn = store.begin().await?;
+            let revoked = txn.staff().revoke(&account.id, &library).await?;
+            if revoked {
+                record(&txn, "staff_revoked", Some(&library), &account).await?;
+            }
+            txn.commit().await?;
+            if revoked {
                 out!("{username} no longer works at the desk of {}.", library.code);
             } else {
                 out!("{username} did not work at the desk of {}.", library.code);
@@ -79,6 +93,25 @@ pub async fn staff(store: &Store, command: StaffCommand) -> anyhow::Result<()> {
             })
         }
     }
+}
+
+/// Records a change of who works at a desk in the audit log, in the
+/// change's transaction: an operator's doing, from the command line.
+async fn record(
+    repositories: &impl Repositories,
+    action: &str,
+    library: Option<&Library>,
+    account: &Account,
+) -> anyhow::Result<()> {
+    let entry = NewAuditEntry {
+        actor: super::OPERATOR,
+        action,
+        library,
+        account: Some(&account.id),
+        detail: serde_json::json!({ "username": account.username.as_str() }),
+    };
+    repositories.audit().record(entry).await?;
+    Ok(())
 }
 
 async fn library_named(store: &Store, code: &LibraryCode) -> anyhow::Result<Library> {

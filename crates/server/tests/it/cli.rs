@@ -514,6 +514,29 @@ async fn operators_give_desk_roles_and_read_the_audit_log() {
         stdout(&si(&["staff", "list", "--library", "DRE01"])).trim(),
         "(none)"
     );
+    // Who may work at a desk changed: the audit log says who changed it.
+    let audit = si(&["audit", "--account", "balie.anna", "--json"]);
+    let entries: serde_json::Value = serde_json::from_str(&stdout(&audit)).unwrap();
+    let by_operator: Vec<(&str, &str)> = entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|entry| entry["actor"] == "operator")
+        .map(|entry| {
+            (
+                entry["action"].as_str().unwrap(),
+                entry["library"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        by_operator,
+        [
+            ("staff_revoked", "DRE01"),
+            ("staff_granted", "DRE01"),
+            ("staff_granted", "DRE01")
+        ]
+    );
 }
 
 #[test]

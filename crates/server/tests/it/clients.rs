@@ -236,6 +236,28 @@ async fn a_library_system_gets_a_secret_once_and_the_database_keeps_only_its_dig
     assert_eq!(stderr(&again).trim(), "error: client wise-dre01 not found");
     let show = si.run(&["client", "show", "wise-dre01"]);
     assert_eq!(show.status.code(), Some(1));
+    // Who was given access, and when it was taken: in the audit log.
+    let audit = si.json(&["audit", "--json"]);
+    let changes: Vec<(&str, &str, &str)> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|entry| entry["detail"]["client_id"] == "wise-dre01")
+        .map(|entry| {
+            (
+                entry["actor"].as_str().unwrap(),
+                entry["action"].as_str().unwrap(),
+                entry["detail"]["scopes"].as_array().map_or("", |_| "with scopes"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            ("operator", "client_deleted", ""),
+            ("operator", "client_created", "with scopes")
+        ]
+    );
 }
 
 #[tokio::test]
