@@ -1364,18 +1364,7 @@ async fn address_changes_asked_too_often_wait_and_mail_no_one() {
     let change_to = |address: &'static str| {
         let (app, here) = (&app, &here);
         async move {
-            let page = fetch(here, app.url("/account")).await;
-            let form = [
-                ("csrf", hidden_field(&page, "csrf")),
-                ("email", address.to_owned()),
-                ("current", PASSWORD.to_owned()),
-            ];
-            let response = here
-                .post(app.url("/account/email"))
-                .form(&form)
-                .send()
-                .await
-                .unwrap();
+            let response = ask_address_change(app, here, address, PASSWORD).await;
             let retry_after = response.headers().get("retry-after").cloned();
             let (status, page) = shown(app, here, response).await;
             (status, retry_after, page)
@@ -1584,18 +1573,7 @@ async fn a_member_changes_password_and_address_from_the_account_page() {
     let email_change_proved_by = |address: &'static str, current: &'static str| {
         let (app, here) = (&app, &here);
         async move {
-            let page = fetch(here, app.url("/account")).await;
-            let form = [
-                ("csrf", hidden_field(&page, "csrf")),
-                ("email", address.to_owned()),
-                ("current", current.to_owned()),
-            ];
-            let response = here
-                .post(app.url("/account/email"))
-                .form(&form)
-                .send()
-                .await
-                .unwrap();
+            let response = ask_address_change(app, here, address, current).await;
             shown(app, here, response).await
         }
     };
