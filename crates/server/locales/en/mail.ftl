@@ -80,6 +80,7 @@ mail-forgot-username-intro =
     }
 mail-forgot-username-family = Sometimes people in one family share an e-mail address. That is why you see all the usernames.
 mail-forgot-username-case = Type capital letters and small letters exactly as they are here.
+mail-forgot-username-names = The name between brackets is not part of the username: it is the name the library knows its member by.
 mail-forgot-username-password = Forgot your password too? Then choose a new one with “Forgot your password?”: { $forgot_url }
 
 ## Confirm a new e-mail address

@@ -80,6 +80,7 @@ mail-forgot-username-intro =
     }
 mail-forgot-username-family = Soms gebruiken mensen uit één gezin hetzelfde e-mailadres. Daarom zie je alle gebruikersnamen.
 mail-forgot-username-case = Typ hoofdletters en kleine letters precies zoals ze hier staan.
+mail-forgot-username-names = De naam tussen haakjes hoort niet bij de gebruikersnaam: het is de naam waaronder de bibliotheek het lid kent.
 mail-forgot-username-password = Weet je je wachtwoord niet meer? Kies dan een nieuw wachtwoord met “Wachtwoord vergeten?”: { $forgot_url }
 
 ## Nieuw e-mailadres bevestigen

@@ -252,11 +252,12 @@ impl Body {
                 if usernames.len() > 1 {
                     notes.push(text("mail-forgot-username-family"));
                 }
-                notes.extend([
-                    text("mail-forgot-username-case"),
-                    forgot("mail-forgot-username-password"),
-                    text("mail-ignore"),
-                ]);
+                notes.push(text("mail-forgot-username-case"));
+                // A username holds no bracket: one opens the member's name.
+                if usernames.iter().any(|line| line.contains('(')) {
+                    notes.push(text("mail-forgot-username-names"));
+                }
+                notes.extend([forgot("mail-forgot-username-password"), text("mail-ignore")]);
                 Body {
                     subject: language.text_with("mail-forgot-username-subject", &count),
                     greeting: text("mail-greeting"),
@@ -511,7 +512,11 @@ mod tests {
                 valid_minutes: 60,
             },
             Mail::ForgotUsername {
-                usernames: vec!["mama_jansen".into(), "Tim2015".into(), "lotte.j".into()],
+                usernames: vec![
+                    "mama_jansen (Els Jansen)".into(),
+                    "Tim2015 (Tim Jansen)".into(),
+                    "lotte.j".into(),
+                ],
             },
             Mail::EmailChangeVerification {
                 username: "anna88".to_owned(),
@@ -793,9 +798,9 @@ mod tests {
             ],
         );
         assert_eq!(nl.subject, "Je gebruikersnamen");
-        for username in ["mama_jansen", "Tim2015", "lotte.j"] {
-            assert!(nl.text.contains(&format!("\n- {username}\n")), "{}", nl.text);
-            assert!(nl.html.contains(&format!(">{username}</li>")));
+        for line in ["mama_jansen (Els Jansen)", "Tim2015 (Tim Jansen)", "lotte.j"] {
+            assert!(nl.text.contains(&format!("\n- {line}\n")), "{}", nl.text);
+            assert!(nl.html.contains(&format!(">{line}</li>")));
         }
         assert_says(
             mail,
@@ -803,6 +808,8 @@ mod tests {
             &[
                 "These 3 usernames belong to this e-mail address:",
                 "share an e-mail address",
+                "Tim2015 (Tim Jansen)",
+                "The name between brackets is not part of the username",
             ],
         );
 
@@ -816,6 +823,7 @@ mod tests {
         );
         assert_eq!(nl.subject, "Je gebruikersnaam");
         assert!(!nl.text.contains("gezin"));
+        assert!(!nl.text.contains("haakjes"), "no name, nothing to explain");
     }
 
     #[test]

@@ -463,10 +463,16 @@ async fn mail_usernames(state: &AppState, typed: &Email, asked_in: Language) -> 
     else {
         return Ok(());
     };
-    let usernames = accounts
-        .iter()
-        .map(|account| account.username.as_str().to_owned())
-        .collect();
+    // Each with the name the library knows its member by, so that a
+    // parent sees which child's username is which.
+    let mut usernames = Vec::with_capacity(accounts.len());
+    for account in &accounts {
+        let memberships = state.store.memberships().of_account(&account.id).await?;
+        usernames.push(match memberships.first() {
+            Some(membership) => format!("{} ({})", account.username, membership.member_name),
+            None => account.username.as_str().to_owned(),
+        });
+    }
     let txn = state.store.begin().await?;
     if may_send_recovery_mail(&txn, &on_record.as_str().to_ascii_lowercase()).await? {
         mail::queue(&txn, &on_record, asked_in, &Mail::ForgotUsername { usernames }).await?;

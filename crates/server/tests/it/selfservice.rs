@@ -595,8 +595,10 @@ async fn the_answer_tells_nothing_about_which_usernames_and_addresses_exist() {
         .find(|mail| !text_of(mail).contains("reset-password"))
         .expect("the username reminder");
     let text = text_of(reminder);
+    // Every username, with the name of its member where a library has one,
+    // so that a parent sees whose is whose.
     assert!(
-        text.contains("sanne") && text.contains("daan"),
+        text.contains("sanne (Sanne de Vries)") && text.contains("daan"),
         "every username: {text}"
     );
 
