@@ -128,7 +128,6 @@ account-valid-until = Valid through
 account-logout = Log out
 username-invalid = This username can't be used. Use 4 to 80 characters: letters without accents (a–z, A–Z), digits and _ - @ .
 username-same = This is already your username.
-username-is-password = Choose a username that is not your password: others can see your username.
 username-empty = Enter a new username.
 username-taken = This username is already in use. Choose another one.
 username-changed = Your username has been changed. From now on, log in with your new username.

@@ -128,7 +128,6 @@ account-valid-until = Geldig t/m
 account-logout = Uitloggen
 username-invalid = Deze gebruikersnaam kan niet. Gebruik 4 tot 80 tekens: letters zonder accent (a–z, A–Z), cijfers en _ - @ .
 username-same = Dit is al je gebruikersnaam.
-username-is-password = Kies een gebruikersnaam die niet je wachtwoord is: je gebruikersnaam is voor anderen te zien.
 username-empty = Vul een nieuwe gebruikersnaam in.
 username-taken = Deze gebruikersnaam is al in gebruik. Kies een andere.
 username-changed = Je gebruikersnaam is gewijzigd. Log voortaan in met je nieuwe gebruikersnaam.

@@ -177,17 +177,6 @@ pub async fn change_username(
     if new == account.username {
         return page(&state, language, &headers, &account, refuse("username-same")).await;
     }
-    // A username is shown on websites and in mails: never the password.
-    if is_the_password(&state, &account, &new).await {
-        return page(
-            &state,
-            language,
-            &headers,
-            &account,
-            refuse("username-is-password"),
-        )
-        .await;
-    }
     let renamed = rename(&state, &account, &new).await;
     match renamed {
         Ok(Renamed::TooManyHeld { days, held }) => {
@@ -234,23 +223,6 @@ pub async fn change_username(
         }
         Err(err) => Err(PageError::internal(language, &err)),
     }
-}
-
-/// Whether `name` is the account's password: one hash check on the hashing
-/// threads, skipped (no) when they have no room, for it only spares the
-/// member a mistake.
-async fn is_the_password(state: &AppState, account: &Account, name: &Username) -> bool {
-    let Some(stored) = account.password_hash.clone() else {
-        return false;
-    };
-    let Some(_place_in_line) = state.admit_password_check() else {
-        return false;
-    };
-    let checked = state
-        .hasher
-        .verify(name.as_str().to_owned(), stored, state.config.argon2())
-        .await;
-    matches!(checked, Ok(Verification::Match { .. }))
 }
 
 /// How a rename ended.

@@ -1333,28 +1333,6 @@ async fn a_rename_waits_for_one_under_way_and_counts_the_name_it_held() {
     app.stop().await;
 }
 
-/// A username is shown on websites and in mails: the member's password is
-/// refused as one.
-#[tokio::test]
-async fn the_password_is_refused_as_a_username() {
-    let app = spawn_app().await;
-    let account = member(&app.store, "sanne").await;
-    let here = logged_in_to_account(&app, "sanne", PASSWORD).await;
-    let (status, page) =
-        change_password_on_account_page(&app, &here, (PASSWORD, "Lantaarn-Paal-42"), None).await;
-    assert_eq!(status, 303, "{page}");
-    let (status, page) = submit(&app, &here, "/account", &[("username", "Lantaarn-Paal-42")]).await;
-    assert_eq!(status, 400);
-    assert!(
-        page.contains("Kies een gebruikersnaam die niet je wachtwoord is"),
-        "{page}"
-    );
-    let stored = app.store.accounts().by_id(&account.id).await.unwrap().unwrap();
-    assert_eq!(stored.username.as_str(), "sanne");
-    let (status, _) = submit(&app, &here, "/account", &[("username", "Lantaarn-Paal")]).await;
-    assert_eq!(status, 303, "a name near it is the member's choice");
-}
-
 /// Each address change mails the address typed: after a few, the member
 /// waits, however often a stranger's address is typed, and a change that
 /// waits mails no one.
