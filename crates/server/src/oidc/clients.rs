@@ -84,9 +84,7 @@ pub enum ClientError {
     NoScope,
     #[error("clients that use authorization_code need the openid scope")]
     OpenidRequired,
-    #[error(
-        "scope {0} is only for confidential clients bound to a library that use client_credentials (the desk API takes no member's token)"
-    )]
+    #[error("scope {0} is only for confidential clients bound to a library")]
     DeskScopeNotAllowed(Scope),
 }
 
@@ -582,9 +580,7 @@ impl Settings {
         if logs_in && !scopes.iter().any(|s| s.as_str() == "openid") {
             return Err(ClientError::OpenidRequired);
         }
-        let desk_allowed = kind == ClientKind::Confidential
-            && bound_to_library
-            && grant_types.contains(&GrantType::ClientCredentials);
+        let desk_allowed = kind == ClientKind::Confidential && bound_to_library;
         if let Some(desk) = scopes.iter().find(|s| s.is_desk() && !desk_allowed) {
             return Err(ClientError::DeskScopeNotAllowed(*desk));
         }
@@ -1372,14 +1368,9 @@ mod tests {
             check(Confidential, &[], &[ClientCredentials], &[], true).unwrap_err(),
             ClientError::NoScope
         );
-        for (kind, bound, grants) in [
-            (Confidential, false, &[AuthorizationCode, ClientCredentials][..]),
-            (Public, true, &[AuthorizationCode][..]),
-            // A website's member tokens would carry it, and be refused.
-            (Confidential, true, &[AuthorizationCode][..]),
-        ] {
+        for (kind, bound) in [(Confidential, false), (Public, true)] {
             assert!(matches!(
-                check(kind, &cb, grants, &["openid", "desk:audit"], bound),
+                check(kind, &cb, &[AuthorizationCode], &["openid", "desk:audit"], bound),
                 Err(ClientError::DeskScopeNotAllowed(_))
             ));
         }
