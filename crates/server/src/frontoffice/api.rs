@@ -581,7 +581,7 @@ async fn register(
 #[utoipa::path(
     get, path = "/api/v1/memberships/{card_number}", tag = "desk",
     security(("library_system" = ["desk:register"])),
-    params(("card_number" = String, Path, description = "The card number (letters in either case: read as upper case)", pattern = "^[A-Za-z0-9]{4,32}$", example = "20000012345678")),
+    params(("card_number" = String, Path, description = "The card number", pattern = "^[A-Za-z0-9]{4,32}$", example = "20000012345678")),
     responses(
         (status = 200, description = "The registration", body = MembershipView),
         (status = 400, response = Unreadable),
@@ -620,7 +620,7 @@ struct LinkRequest {
 #[utoipa::path(
     post, path = "/api/v1/memberships/{card_number}/login-account", tag = "desk",
     security(("library_system" = ["desk:link"])),
-    params(("card_number" = String, Path, description = "The card number (letters in either case: read as upper case)", pattern = "^[A-Za-z0-9]{4,32}$", example = "20000012345678")),
+    params(("card_number" = String, Path, description = "The card number", pattern = "^[A-Za-z0-9]{4,32}$", example = "20000012345678")),
     request_body = LinkRequest,
     responses(
         (status = 200, description = "Linked", body = MembershipView),
@@ -674,7 +674,7 @@ struct UnlinkQuery {
     delete, path = "/api/v1/memberships/{card_number}/login-account", tag = "desk",
     security(("library_system" = ["desk:link"])),
     params(
-        ("card_number" = String, Path, description = "The card number (letters in either case: read as upper case)", pattern = "^[A-Za-z0-9]{4,32}$", example = "20000012345678"),
+        ("card_number" = String, Path, description = "The card number", pattern = "^[A-Za-z0-9]{4,32}$", example = "20000012345678"),
         UnlinkQuery,
     ),
     responses(
@@ -724,7 +724,7 @@ struct NewAccountRequest {
 #[utoipa::path(
     post, path = "/api/v1/memberships/{card_number}/new-login-account", tag = "desk",
     security(("library_system" = ["desk:register"])),
-    params(("card_number" = String, Path, description = "The card number (letters in either case: read as upper case)", pattern = "^[A-Za-z0-9]{4,32}$", example = "20000012345678")),
+    params(("card_number" = String, Path, description = "The card number", pattern = "^[A-Za-z0-9]{4,32}$", example = "20000012345678")),
     request_body = NewAccountRequest,
     responses(
         (status = 201, description = "Generated; the confirmation mail is on its way", body = GeneratedAccount),
@@ -774,7 +774,7 @@ struct EmailRequest {
 #[utoipa::path(
     put, path = "/api/v1/memberships/{card_number}/email", tag = "desk",
     security(("library_system" = ["desk:register"])),
-    params(("card_number" = String, Path, description = "The card number (letters in either case: read as upper case)", pattern = "^[A-Za-z0-9]{4,32}$", example = "20000012345678")),
+    params(("card_number" = String, Path, description = "The card number", pattern = "^[A-Za-z0-9]{4,32}$", example = "20000012345678")),
     request_body = EmailRequest,
     responses(
         (status = 200, description = "The registration, with its new address", body = MembershipView),
@@ -813,7 +813,7 @@ async fn change_registration_email(
 #[utoipa::path(
     post, path = "/api/v1/memberships/{card_number}/recovery-email-reset", tag = "desk",
     security(("library_system" = ["desk:recovery"])),
-    params(("card_number" = String, Path, description = "The card number (letters in either case: read as upper case)", pattern = "^[A-Za-z0-9]{4,32}$", example = "20000012345678")),
+    params(("card_number" = String, Path, description = "The card number", pattern = "^[A-Za-z0-9]{4,32}$", example = "20000012345678")),
     responses(
         (status = 202, description = "The verification mail is on its way", body = RecoveryReset),
         (status = 400, response = Unreadable),
@@ -846,7 +846,7 @@ async fn reset_recovery_email(
 #[utoipa::path(
     post, path = "/api/v1/memberships/{card_number}/confirmation-mail", tag = "desk",
     security(("library_system" = ["desk:recovery"])),
-    params(("card_number" = String, Path, description = "The card number (letters in either case: read as upper case)", pattern = "^[A-Za-z0-9]{4,32}$", example = "20000012345678")),
+    params(("card_number" = String, Path, description = "The card number", pattern = "^[A-Za-z0-9]{4,32}$", example = "20000012345678")),
     responses(
         (status = 202, description = "The mail is on its way", body = AccountSummary),
         (status = 200, description = "A mail went less than a minute ago (a double click): no second one goes, and that mail's link is the one that works", body = AccountSummary),
@@ -882,7 +882,7 @@ async fn resend_confirmation(
 #[utoipa::path(
     post, path = "/api/v1/memberships/{card_number}/password-reset", tag = "desk",
     security(("library_system" = [])),
-    params(("card_number" = String, Path, description = "The card number (letters in either case: read as upper case)", pattern = "^[A-Za-z0-9]{4,32}$", example = "20000012345678")),
+    params(("card_number" = String, Path, description = "The card number", pattern = "^[A-Za-z0-9]{4,32}$", example = "20000012345678")),
     responses(
         (status = 400, response = Unreadable),
         (status = 401, response = Unauthorized),

@@ -768,38 +768,6 @@ async fn a_deleted_library_system_is_refused_at_once() {
     );
 }
 
-/// A card typed by hand in lower case is the card its barcode scans as:
-/// one registration, one username, found however it is typed.
-#[tokio::test]
-async fn a_card_number_is_one_card_in_upper_and_lower_case() {
-    let app = spawn_app().await;
-    desk_library(&app, "DRE01", "Biblionet Drenthe").await;
-    let token = desk_token(&app, "DRE01", ALL_DESK_SCOPES).await;
-
-    let typed = adult("AbCd1234", "c@example.nl");
-    let first = call(&app, &token, "POST", "/api/v1/memberships", Some(&typed)).await;
-    assert_eq!(first.status, 201, "{:?}", first.body);
-    assert_eq!(first.body["membership"]["card_number"], "ABCD1234");
-    assert_eq!(first.body["login_account"]["username"], "ABCD1234");
-
-    let scanned = adult("ABCD1234", "d@example.nl");
-    let again = call(&app, &token, "POST", "/api/v1/memberships", Some(&scanned)).await;
-    assert_eq!(again.status, 409, "{:?}", again.body);
-    assert_eq!(again.body["code"], "card_number_registered");
-    let found = call(&app, &token, "GET", "/api/v1/memberships/abcd1234", None).await;
-    assert_eq!(found.status, 200, "{:?}", found.body);
-    assert_eq!(found.body["card_number"], "ABCD1234");
-    assert_eq!(
-        app.store
-            .memberships()
-            .of_library(&drenthe(&app).await)
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
-}
-
 /// A PostgreSQL failover ends every connection: the library system hears
 /// "try again" (503), not "our fault" (500). (SQLite's busy and closed
 /// connections are classified alike: the store's suite.)
