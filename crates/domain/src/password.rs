@@ -120,16 +120,22 @@ impl Password {
 }
 
 /// Control characters, and the invisible marks that paste or a stray
-/// shortcut leave in a password: soft hyphen, zero-width space, word
-/// joiner, direction marks and overrides, line and paragraph separators,
-/// byte-order mark. The zero-width (non-)joiners stay allowed: some
-/// scripts (Persian, the Indic ones) and emoji need them as typed.
+/// shortcut leave in a password: soft hyphen, combining grapheme joiner,
+/// zero-width space, word joiner, direction marks and overrides, line and
+/// paragraph separators, Hangul fillers, byte-order mark. The zero-width
+/// (non-)joiners, variation selectors and tags stay allowed: some scripts
+/// (Persian, the Indic ones) and emoji (flags of regions) need them.
 fn is_untypable(c: char) -> bool {
     c.is_control()
         || matches!(
             c,
             '\u{ad}'
+                | '\u{34f}'
+                | '\u{61c}'
+                | '\u{115f}'..='\u{1160}'
                 | '\u{180e}'
+                | '\u{3164}'
+                | '\u{ffa0}'
                 | '\u{200b}'
                 | '\u{200e}'..='\u{200f}'
                 | '\u{2028}'..='\u{202e}'
@@ -206,6 +212,8 @@ mod tests {
             "Abcdef1!\u{2028}zz",
             "Abcdef1!\u{202e}zz",
             "\u{feff}Abcdef1!zz",
+            "Abcdef1!\u{3164}zz",
+            "Abcdef1!\u{61c}zz",
         ] {
             assert_eq!(
                 Password::parse(typed.to_owned()).err(),
