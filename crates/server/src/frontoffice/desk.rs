@@ -29,6 +29,7 @@ use crate::{
     app::AppState,
     http::i18n::Language,
     mail::{self, Mail},
+    oidc::login::seconds_until,
     selfservice::{self, ConfirmationError},
 };
 
@@ -829,10 +830,8 @@ impl<'a> Desk<'a> {
             .await?;
         if let Some(until) = blocked {
             self.audit_refused_link(username, "link_attempts_wait").await;
-            let wait = until - self.state.clock().now();
-            let seconds = wait.whole_seconds() + i64::from(wait.subsec_nanoseconds() > 0);
             return Err(DeskError::LinkAttemptsWait {
-                seconds: seconds.max(1),
+                seconds: seconds_until(self.state.clock().now(), until),
             });
         }
         let result = attempt.await;

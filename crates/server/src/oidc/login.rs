@@ -567,8 +567,14 @@ async fn check_password(
 /// `Retry-After` for a subject blocked until `until`: whole seconds, rounded
 /// up, so that a client that waits this long is not blocked still.
 pub(crate) fn retry_after(now: OffsetDateTime, until: OffsetDateTime) -> HeaderValue {
+    HeaderValue::from(seconds_until(now, until))
+}
+
+/// The whole seconds from `now` to `until`, rounded up, at least one: what
+/// `Retry-After` says, so that a retry at that second is never early.
+pub(crate) fn seconds_until(now: OffsetDateTime, until: OffsetDateTime) -> i64 {
     let millis = (until - now).whole_milliseconds().max(1);
-    HeaderValue::from(i64::try_from((millis + 999) / 1000).unwrap_or(i64::MAX))
+    i64::try_from((millis + 999) / 1000).unwrap_or(i64::MAX)
 }
 
 /// "Try again in N minutes", for a throttled password attempt: the text
