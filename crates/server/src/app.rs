@@ -192,6 +192,7 @@ impl Server {
         let (stop_mail, mail_stopped) = watch::channel(false);
         let mail_task = tokio::spawn(deliverer.run(mail_stopped.clone()));
         tokio::spawn(refresh_keys(keyring.clone(), mail_stopped.clone()));
+        tokio::spawn(clients.clone().watch_deletions(mail_stopped.clone()));
         tokio::spawn(keep_house(store.clone(), mail_stopped.clone()));
         let metrics = Metrics::new();
         tokio::spawn(observe::keep_metrics(metrics.clone(), mail_stopped.clone()));

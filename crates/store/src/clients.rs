@@ -3,7 +3,9 @@
 
 use std::collections::HashMap;
 
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, Statement,
+};
 use serde::Serialize;
 use si_domain::{DisplayName, LibraryCode};
 use time::OffsetDateTime;
@@ -126,6 +128,23 @@ impl<'c, C: ConnectionTrait> Clients<'c, C> {
             .collect()
     }
 
+    /// How many clients were ever deleted: a node that held a client may
+    /// hold it no longer once this moved. (No client is changed in place,
+    /// and one created was not held before.)
+    pub async fn deletions(&self) -> Result<i64, StoreError> {
+        let row = self
+            .conn
+            .query_one_raw(Statement::from_string(
+                self.conn.get_database_backend(),
+                "SELECT deleted FROM client_deletions",
+            ))
+            .await?
+            .ok_or(StoreError::NotFound {
+                what: "client deletions",
+            })?;
+        Ok(row.try_get::<i64>("", "deleted")?)
+    }
+
     /// Deletes the client with the refresh tokens and codes it holds: a
     /// client made again under the same id must not inherit them. Call it
     /// in a transaction, so that all of it goes or none.
@@ -136,6 +155,12 @@ impl<'c, C: ConnectionTrait> Clients<'c, C> {
         if result.rows_affected == 0 {
             return Err(StoreError::NotFound { what: "client" });
         }
+        self.conn
+            .execute_raw(Statement::from_string(
+                self.conn.get_database_backend(),
+                "UPDATE client_deletions SET deleted = deleted + 1",
+            ))
+            .await?;
         refresh_family::Entity::delete_many()
             .filter(refresh_family::Column::ClientId.eq(id))
             .exec(self.conn)

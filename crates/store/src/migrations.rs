@@ -187,6 +187,22 @@ const MIGRATIONS: &[Migration] = &[
         // account, those without a refresh token too: found by their codes.
         statements: &["CREATE INDEX ix_authorization_codes_account ON authorization_codes (account_id)"],
     },
+    Migration {
+        version: 16,
+        name: "0016_client_deletions",
+        drops: &[],
+        tables: Vec::new,
+        columns: Vec::new,
+        indexes: Vec::new,
+        // One row counting the clients ever deleted: a node that sees the
+        // count move forgets the clients it holds. A count, because a
+        // client created and deleted between two looks leaves the clients
+        // table as it was.
+        statements: &[
+            "CREATE TABLE client_deletions (id INTEGER PRIMARY KEY, deleted BIGINT NOT NULL)",
+            "INSERT INTO client_deletions (id, deleted) VALUES (1, 0)",
+        ],
+    },
 ];
 
 const LEDGER: &str = "schema_migrations";

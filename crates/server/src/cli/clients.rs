@@ -11,8 +11,8 @@ use si_store::{Repositories, Store, StoreError, audit::NewAuditEntry, logout_que
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
 use crate::oidc::clients::{
-    Client, ClientId, ClientKind, ClientRegistration, GrantType, IdTokenAlgorithm, RegisterError, Scope,
-    register,
+    Client, ClientId, ClientKind, ClientRegistration, DELETION_SEEN_WITHIN, GrantType, IdTokenAlgorithm,
+    RegisterError, Scope, register,
 };
 
 #[derive(Debug, Subcommand)]
@@ -241,7 +241,11 @@ pub async fn run(store: Store, command: ClientCommand) -> anyhow::Result<()> {
             };
             txn.audit().record(entry).await?;
             txn.commit().await?;
-            out!("Deleted client {id}.");
+            // Not done until the running nodes have let go of it: an
+            // operator deletes a client whose secret leaked, and a script
+            // may check at once that it is refused.
+            tokio::time::sleep(DELETION_SEEN_WITHIN).await;
+            out!("Deleted client {id}; running nodes refuse it from now on.");
         }
     }
     Ok(())

@@ -11,8 +11,14 @@
 //! registered.
 
 use std::{
+    collections::HashMap,
     fmt,
     net::{Ipv4Addr, Ipv6Addr},
+    sync::{
+        Arc, RwLock,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
 };
 
 use serde::{Serialize, Serializer};
@@ -24,6 +30,7 @@ use si_store::{
     clients::{ClientRecord, NewClient},
     time::OffsetDateTime,
 };
+use tokio::sync::watch;
 
 /// Every scope a client may be granted. The `desk:` scopes open the desk API
 /// (registering members, searching, linking cards, account recovery, audit).
@@ -751,16 +758,29 @@ fn credentials_match(kind: ClientKind, digest: Option<&str>, secret: Option<&str
 }
 
 /// How long a node keeps a client it read: every token request needs one, so
-/// reading and re-checking it each time cost more than the token itself. A
-/// deleted or changed client takes effect on every node within this time.
-pub const DIRECTORY_TTL: std::time::Duration = std::time::Duration::from_secs(30);
+/// reading and re-checking it each time cost more than the token itself.
+/// [`Directory::watch_deletions`] forgets them all sooner, whenever a client
+/// is deleted; this bounds what it cannot see.
+pub const DIRECTORY_TTL: Duration = Duration::from_secs(30);
+
+/// How often each node asks the database whether a client was deleted since
+/// (one small query, whatever the load).
+pub const DELETIONS_CHECK_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Within this time of a client's deletion every running node that can reach
+/// the database refuses it: a check, and the query's time with room to spare.
+pub const DELETION_SEEN_WITHIN: Duration = Duration::from_secs(2);
+const _: () = assert!(DELETION_SEEN_WITHIN.as_millis() >= 2 * DELETIONS_CHECK_INTERVAL.as_millis());
 
 /// The registered clients as the endpoints use them, read from the database
 /// at most once per [`DIRECTORY_TTL`] per client on each node.
 #[derive(Clone)]
 pub struct Directory {
     store: si_store::Store,
-    entries: std::sync::Arc<std::sync::RwLock<std::collections::HashMap<String, Entry>>>,
+    entries: Arc<RwLock<HashMap<String, Entry>>>,
+    /// Counts [`Self::forget_all`], so that a read begun before one does not
+    /// put back what it read.
+    forgotten: Arc<AtomicU64>,
 }
 
 #[derive(Clone)]
@@ -775,6 +795,38 @@ impl Directory {
         Self {
             store,
             entries: Default::default(),
+            forgotten: Default::default(),
+        }
+    }
+
+    /// Forgets every client this node holds whenever a client was deleted
+    /// (on any node, or with `single-identity client`), looked for every
+    /// [`DELETIONS_CHECK_INTERVAL`] until `stop`. While the database
+    /// cannot be reached, nothing is forgotten.
+    pub async fn watch_deletions(self, mut stop: watch::Receiver<bool>) {
+        let mut seen = None;
+        loop {
+            match self.store.clients().deletions().await {
+                Ok(deletions) if seen != Some(deletions) => {
+                    // Also at the first look: whatever was read before it
+                    // may be out of date.
+                    self.forget_all();
+                    seen = Some(deletions);
+                }
+                Ok(_) => {}
+                Err(err) => tracing::debug!("looking for deleted clients failed: {err}"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(DELETIONS_CHECK_INTERVAL) => {}
+                _ = stop.changed() => return,
+            }
+        }
+    }
+
+    fn forget_all(&self) {
+        if let Ok(mut entries) = self.entries.write() {
+            entries.clear();
+            self.forgotten.fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -842,6 +894,7 @@ impl Directory {
         let Ok(id) = ClientId::parse(id) else {
             return Ok(None);
         };
+        let forgotten = self.forgotten.load(Ordering::Relaxed);
         let record = match self.store.clients().get(id.as_str()).await {
             Ok(Some(record)) => record,
             Ok(None) => {
@@ -865,7 +918,9 @@ impl Directory {
             client,
             secret_digest,
         };
-        if let Ok(mut entries) = self.entries.write() {
+        if let Ok(mut entries) = self.entries.write()
+            && self.forgotten.load(Ordering::Relaxed) == forgotten
+        {
             // Only registered clients are kept, so unknown ids cannot grow it.
             entries.insert(id.as_str().to_owned(), entry.clone());
         }

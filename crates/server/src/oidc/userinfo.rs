@@ -103,8 +103,8 @@ pub async fn bearer(state: &AppState, headers: &HeaderMap) -> Result<(AccessClai
 /// [`bearer`], with the client as the database holds it now, not as this
 /// node's directory last read it: for a library system's token, which
 /// writes members' data, so that a client deleted or registered anew (its
-/// secret leaked) is refused on every node at once, not within
-/// [`super::clients::DIRECTORY_TTL`].
+/// secret leaked) is refused on every node at once, not after the
+/// directory's next look ([`super::clients::DELETIONS_CHECK_INTERVAL`]).
 pub async fn bearer_of_current_client(
     state: &AppState,
     headers: &HeaderMap,

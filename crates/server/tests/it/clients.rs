@@ -9,7 +9,10 @@ use si_credentials::secrets::digest;
 use si_store::{Repositories, Store, SystemClock, logout_queue::Websites, testing::TestDatabase};
 use single_identity::oidc::clients::{ClientAuthError, ClientKind, authenticate};
 
-use crate::support::{binary, run, stderr, stdout};
+use crate::{
+    desk::{desk_library, library_system},
+    support::{binary, run, spawn_app, stderr, stdout},
+};
 
 /// Runs the binary against the test database in a scratch directory.
 struct Operator {
@@ -524,4 +527,48 @@ async fn hostile_redirect_uris_are_refused_with_the_rule_and_nothing_is_written(
         serde_json::json!(["HTTPS://Good.Example/cb"]),
         "stored exactly as given"
     );
+}
+
+/// An operator deletes a library system whose secret leaked. Both running
+/// nodes gave it a token a moment before, so both hold its registration;
+/// once `client delete` has ended, neither gives it another.
+#[tokio::test]
+async fn once_client_delete_ends_no_running_node_gives_the_client_a_token() {
+    let app = spawn_app().await;
+    desk_library(&app, "DRE01", "Biblionet Drenthe").await;
+    let system = library_system(&app, "DRE01", "desk:search").await;
+    let node = app.another_node().await;
+    let grant_status = |base: String| {
+        let request = app
+            .client
+            .post(format!("{base}/token"))
+            .basic_auth(&system.0, Some(&system.1))
+            .form(&[("grant_type", "client_credentials")]);
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    let nodes = [app.url(""), format!("http://{}", node.address)];
+    for base in &nodes {
+        assert_eq!(grant_status(base.clone()).await, 200, "{base}");
+    }
+
+    // Off the test's thread, which also runs both nodes.
+    let mut delete = binary(app.data_dir.path());
+    delete
+        .env("SI_DATABASE_URL", app.database_url())
+        .args(["client", "delete", &system.0]);
+    let deleted = tokio::task::spawn_blocking(move || run(&mut delete))
+        .await
+        .unwrap();
+    assert!(deleted.status.success(), "{}", stderr(&deleted));
+    assert_eq!(
+        stdout(&deleted).trim(),
+        format!(
+            "Deleted client {}; running nodes refuse it from now on.",
+            system.0
+        )
+    );
+    for base in &nodes {
+        assert_eq!(grant_status(base.clone()).await, 401, "{base}");
+    }
+    node.stop().await.unwrap();
 }
