@@ -359,6 +359,18 @@ impl<'c, C: ConnectionTrait> Grants<'c, C> {
         revoked.into_iter().next().map(refresh_from_row).transpose()
     }
 
+    /// The client a refresh family was issued to, whatever its state; none
+    /// for a family swept away or never issued.
+    pub async fn family_client(&self, family_id: &str) -> Result<Option<String>, StoreError> {
+        Ok(refresh_family::Entity::find()
+            .select_only()
+            .column(refresh_family::Column::ClientId)
+            .filter(refresh_family::Column::FamilyId.eq(family_id))
+            .into_tuple()
+            .one(self.conn)
+            .await?)
+    }
+
     /// Revokes the refresh tokens issued in a browser session that ended,
     /// and returns what the access tokens given in it can be named by.
     pub async fn revoke_session(&self, session_digest: &str) -> Result<RevokedGrants, StoreError> {

@@ -536,12 +536,14 @@ pub async fn validate(state: &AppState, request: AuthorizationRequest) -> Result
     };
     let max_age = match request.max_age.as_deref() {
         None => None,
-        Some(text) => match text.parse::<u32>() {
-            Ok(seconds) => Some(i64::from(seconds)),
-            Err(_) => {
-                return Err(back("invalid_request", "max_age must be a number of seconds"));
-            }
-        },
+        // Any non-negative integer (OIDC Core 3.1.2.1); one too large to
+        // hold is longer ago than any login.
+        Some(text) if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) => {
+            Some(text.parse::<i64>().unwrap_or(i64::MAX))
+        }
+        Some(_) => {
+            return Err(back("invalid_request", "max_age must be a number of seconds"));
+        }
     };
     let mut unique_scopes: Vec<&str> = Vec::with_capacity(scopes.len());
     for scope in scopes {

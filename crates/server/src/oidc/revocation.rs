@@ -65,9 +65,10 @@ pub async fn revoke(
 ) -> Result<Response, OAuthError> {
     let (client, token) = authenticated(&state, &headers, &form).await?;
     if looks_like_jwt(token) {
-        if let Some(claims) = own_access_token(&state, token).await
-            && claims.client_id == client.id().as_str()
-        {
+        if let Some(claims) = own_access_token(&state, token).await {
+            if claims.client_id != client.id().as_str() {
+                return Err(issued_to_another_client());
+            }
             let expires =
                 time::OffsetDateTime::from_unix_timestamp(claims.exp).unwrap_or(state.clock().now());
             tokens::revoke_access_token(&state.store, &claims.jti, expires).await?;
@@ -78,13 +79,32 @@ pub async fn revoke(
         // the one it had. RFC 7009 §2.1: the access tokens of the grant go
         // too, every one the code and the family's refresh tokens gave.
         let txn = state.store.begin().await?;
-        if let Some(family) = txn.grants().revoke_family(family, client.id().as_str()).await? {
-            tokens::revoke_access_tokens(&state, &txn, &RevokedGrants::of_family(family)).await?;
+        match txn.grants().revoke_family(family, client.id().as_str()).await? {
+            Some(family) => {
+                tokens::revoke_access_tokens(&state, &txn, &RevokedGrants::of_family(family)).await?
+            }
+            None => {
+                if txn
+                    .grants()
+                    .family_client(family)
+                    .await?
+                    .is_some_and(|owner| owner != client.id().as_str())
+                {
+                    return Err(issued_to_another_client());
+                }
+            }
         }
         txn.commit().await?;
     }
-    // RFC 7009 §2.2: unknown and foreign tokens get the same answer.
+    // RFC 7009 §2.2: an invalid, expired or revoked token gets the answer
+    // of one revoked now.
     Ok(no_store(Json(json!({})).into_response()))
+}
+
+/// RFC 7009 §2.1: a client may revoke only its own tokens, and is told so
+/// when it sends another's (which it should not hold). Nothing is revoked.
+fn issued_to_another_client() -> OAuthError {
+    OAuthError::new("unauthorized_client", "this token was issued to another client")
 }
 
 pub async fn introspect(

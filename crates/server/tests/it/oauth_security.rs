@@ -156,8 +156,15 @@ async fn assert_invalid_grant(app: &TestApp, client_id: &str, secret: &str, form
     );
 }
 
-/// Revokes `token` as the client (RFC 7009), which answers 200 whatever the token.
+/// Revokes `token` as the client (RFC 7009): 200 for its own tokens, and
+/// for tokens that are no longer (or never were) valid.
 async fn revoke(app: &TestApp, client_id: &str, secret: &str, token: &str) {
+    let (status, body) = revocation(app, client_id, secret, token).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+/// `/revoke`'s answer to the client sending `token`.
+async fn revocation(app: &TestApp, client_id: &str, secret: &str, token: &str) -> (u16, serde_json::Value) {
     let answer = app
         .client
         .post(app.url("/revoke"))
@@ -166,7 +173,7 @@ async fn revoke(app: &TestApp, client_id: &str, secret: &str, token: &str) {
         .send()
         .await
         .unwrap();
-    assert_eq!(answer.status(), 200);
+    (answer.status().as_u16(), answer.json().await.unwrap())
 }
 
 /// What `/introspect` says of `token`, asked by the client.
@@ -1435,6 +1442,17 @@ async fn clients_authenticate_and_cannot_use_each_others_tokens() {
     )
     .await;
     assert_eq!(status, 400, "a refresh token of another client");
+    // RFC 7009 §2.1: another client's revocation is refused, and revokes
+    // nothing.
+    for token in [refresh, tokens["access_token"].as_str().unwrap()] {
+        let (status, body) = revocation(&app, &other_id, &other_secret, token).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("unauthorized_client")),
+            "{body}"
+        );
+        assert_eq!(introspect(&app, &client_id, &secret, token).await["active"], true);
+    }
 
     // Revocation by its own client ends the family.
     revoke(&app, &client_id, &secret, refresh).await;
@@ -2203,6 +2221,13 @@ async fn max_age_and_prompt_login_ask_for_the_password_again() {
         query_value(silent.headers()["location"].to_str().unwrap(), "code").is_some(),
         "prompt=none with a session"
     );
+    // Any non-negative integer, also one too large for 32 or 64 bits.
+    for max_age in ["3600", "4294967296", "123456789012345678901234567890"] {
+        let url = authorize_url(&app, &client_id, &[("prompt", "none"), ("max_age", max_age)]);
+        let silent = browser.get(url).send().await.unwrap();
+        let location = silent.headers()["location"].to_str().unwrap();
+        assert!(query_value(location, "code").is_some(), "{max_age}: {location}");
+    }
     // max_age=0 asks again even within the second of the last login.
     for extra in [
         ("prompt", "login"),
@@ -2243,6 +2268,16 @@ async fn max_age_and_prompt_login_ask_for_the_password_again() {
             "the member logged in longer ago than max_age allows".to_owned()
         )
     );
+    for not_a_number in ["-1", "1.5", "+10", "ten"] {
+        assert_eq!(
+            silent_refusal(("max_age", not_a_number)).await,
+            (
+                "invalid_request".to_owned(),
+                "max_age must be a number of seconds".to_owned()
+            ),
+            "{not_a_number}"
+        );
+    }
     // A hint that is no ID token of ours is said to be that, not taken for
     // a member who is not logged in.
     assert_eq!(
