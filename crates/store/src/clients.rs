@@ -66,7 +66,8 @@ impl<'c, C: ConnectionTrait> Clients<'c, C> {
     }
 
     /// Stores the client; an id already in use is `StoreError::Duplicate`, an
-    /// unknown library `StoreError::NotFound { what: "library" }`.
+    /// unknown library `StoreError::NotFound { what: "library" }`. Call it
+    /// in a transaction, so that the client comes with a clean slate.
     pub async fn create(&self, new: NewClient) -> Result<ClientRecord, StoreError> {
         let library = match &new.library {
             Some(code) => Some(self.catalogue().library(code).await?),
@@ -89,6 +90,9 @@ impl<'c, C: ConnectionTrait> Clients<'c, C> {
         .insert(self.conn)
         .await
         .map_err(|e| StoreError::on_write("client", e))?;
+        // Grants under this id are an earlier registration's: a node that
+        // still held it in the second after its deletion may have given some.
+        self.delete_grants(&row.id).await?;
         client_from_row(row, |_| library.clone())
     }
 
@@ -161,12 +165,15 @@ impl<'c, C: ConnectionTrait> Clients<'c, C> {
                 "UPDATE client_deletions SET deleted = deleted + 1",
             ))
             .await?;
+        self.delete_grants(id).await
+    }
+
+    /// The refresh tokens and the codes in flight given to a client id.
+    async fn delete_grants(&self, id: &str) -> Result<(), StoreError> {
         refresh_family::Entity::delete_many()
             .filter(refresh_family::Column::ClientId.eq(id))
             .exec(self.conn)
             .await?;
-        // Codes in flight too: a client created again with this id must not
-        // redeem what the deleted one was given.
         authorization_code::Entity::delete_many()
             .filter(authorization_code::Column::ClientId.eq(id))
             .exec(self.conn)

@@ -140,7 +140,9 @@ pub async fn run(store: Store, command: ClientCommand) -> anyhow::Result<()> {
                 library,
                 id_token_algorithm,
             };
-            let (client, secret) = register(&store, registration).await.map_err(|e| match e {
+            // The client and its audit entry go together, or not at all.
+            let txn = store.begin().await?;
+            let (client, secret) = register(&txn, registration).await.map_err(|e| match e {
                 RegisterError::UnknownLibrary(code) => {
                     anyhow!("library {code} not found: create it first with `library create`")
                 }
@@ -157,7 +159,8 @@ pub async fn run(store: Store, command: ClientCommand) -> anyhow::Result<()> {
                     "scopes": client.scopes(),
                 }),
             };
-            store.audit().record(entry).await?;
+            txn.audit().record(entry).await?;
+            txn.commit().await?;
             let secret = secret.as_ref().map(|s| s.expose());
             if json {
                 let created = Created {

@@ -1,11 +1,12 @@
-//! OpenID Connect clients as stored: round trip, library reference, duplicates, delete.
+//! OpenID Connect clients as stored: round trip, library reference, duplicates,
+//! delete, and a clean slate for a client created again.
 
 use std::sync::Arc;
 
-use si_domain::{DisplayName, LibraryCode};
+use si_domain::{AccountStatus, DisplayName, LibraryCode, Username};
 use si_store::{
-    FixedClock, Repositories, Store, StoreError, clients::NewClient, testing::TestDatabase,
-    time::macros::datetime,
+    FixedClock, Repositories, Store, StoreError, accounts::NewAccount, clients::NewClient,
+    grants::RefreshGrant, testing::TestDatabase, time, time::macros::datetime,
 };
 
 async fn fresh_store() -> (Store, TestDatabase) {
@@ -111,4 +112,50 @@ async fn a_duplicate_id_or_an_unknown_library_is_refused_and_writes_nothing() {
         Err(StoreError::NotFound { what: "library" })
     ));
     assert_eq!(clients.list().await.unwrap().len(), 1);
+}
+
+/// A node that still held a deleted client may give it a refresh token in
+/// the second after: the client created again under its id does not
+/// inherit it.
+#[tokio::test]
+async fn a_client_created_again_inherits_no_grant_given_under_its_id() {
+    let (store, _db) = fresh_store().await;
+    store.clients().create(new_client("ebooks", None)).await.unwrap();
+    store.clients().delete("ebooks").await.unwrap();
+    let account = store
+        .accounts()
+        .create(NewAccount {
+            username: Username::parse("sanne").unwrap(),
+            email: None,
+            status: AccountStatus::Active,
+            language: "nl".into(),
+            password_hash: None,
+        })
+        .await
+        .unwrap();
+    let now = datetime!(2024-06-19 10:00 UTC);
+    let given_after_the_deletion = RefreshGrant {
+        token_digest: "late".to_owned(),
+        family_id: "fam".to_owned(),
+        client_id: "ebooks".to_owned(),
+        account: account.id,
+        session_digest: None,
+        code_digest: None,
+        scope: "openid".to_owned(),
+        auth_time: now,
+        expires_at: now + time::Duration::days(30),
+    };
+    store
+        .grants()
+        .start_family(&given_after_the_deletion)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.grants().family_client("fam").await.unwrap().as_deref(),
+        Some("ebooks")
+    );
+
+    store.clients().create(new_client("ebooks", None)).await.unwrap();
+    assert_eq!(store.grants().family_client("fam").await.unwrap(), None);
+    assert_eq!(store.grants().current_refresh("fam", "late").await.unwrap(), None);
 }
