@@ -282,6 +282,12 @@ pub async fn submit(
     let counted_as = username
         .as_ref()
         .map_or(username_typed.as_str(), Username::as_str);
+    // Who and from where, for the log: the account, never what was typed,
+    // which may be a password typed in the wrong field.
+    let account_logged = account
+        .as_ref()
+        .map_or_else(|| "none".to_owned(), |a| a.id.to_string());
+    let address = client_address.0;
     let of_this_device = account
         .as_ref()
         .and_then(|account| device::recognised(&state, &headers, account));
@@ -316,6 +322,7 @@ pub async fn submit(
     .await
     .map_err(|e| internal(&e))?;
     if let Some((says, until)) = blocked {
+        tracing::info!(account = %account_logged, %address, "login throttled");
         let now = state.clock().now();
         let mut wait = again(
             throttled_message(language, says, now, until),
@@ -350,13 +357,16 @@ pub async fn submit(
     };
     let finish = finish_login(state.clone(), language, destination, attempt, counts);
     match tokio::spawn(finish).await {
-        Ok(Ok(Some(response))) => Ok(response),
+        Ok(Ok(Some(response))) => {
+            tracing::info!(account = %account_logged, %address, "logged in");
+            Ok(response)
+        }
         Ok(Ok(None)) => {
             // Counted as a failure already. A migrated account's legacy
             // check (bcrypt, scrypt: tens of milliseconds) comes on top of
             // the argon2id work an unknown username gets: the answer waits,
             // so its time does not tell which accounts still hold one.
-            tracing::info!("login failed");
+            tracing::info!(account = %account_logged, %address, "login failed");
             tokio::time::sleep_until(arrived + state.config.hashing.failed_login()).await;
             Ok(again(language.text("login-failed"), StatusCode::UNAUTHORIZED))
         }

@@ -275,6 +275,7 @@ async fn end(
             txn.commit().await
         };
         ended.await.map_err(|e| PageError::internal(language, &e))?;
+        tracing::info!(account = %session.account, "logged out");
     }
     let destination = match request.post_logout_redirect_uri.as_deref() {
         Some(uri) => allowed_destination(&state, hinted, request.client_id.as_deref(), uri).await,

@@ -259,7 +259,13 @@ pub async fn authenticate(
         .authenticate(&id, secret.as_deref())
         .await
         .map_err(|err| match err {
-            ClientAuthError::Failed => OAuthError::invalid_client(),
+            ClientAuthError::Failed => {
+                // The id as sent, within bounds and without control
+                // characters: it is not a secret, and says who is tried.
+                let tried: String = id.chars().filter(|c| !c.is_control()).take(64).collect();
+                tracing::info!(client = %tried, "client authentication failed");
+                OAuthError::invalid_client()
+            }
             ClientAuthError::Store(err) => err.into(),
         })
 }

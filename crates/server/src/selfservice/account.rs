@@ -349,6 +349,7 @@ pub async fn change_password(
     }
     .await;
     ended.map_err(|e| internal(&e))?;
+    tracing::info!(account = %account.id, "password changed; the account's other sessions ended");
     Ok(changed(language.text("password-changed-here")))
 }
 

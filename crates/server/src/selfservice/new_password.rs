@@ -339,6 +339,10 @@ async fn submit(
         ));
     }
     match flow {
+        Flow::Reset => tracing::info!(account = %account.id, "password reset through a mailed link"),
+        Flow::Confirm => tracing::info!(account = %account.id, "address confirmed and password set"),
+    }
+    match flow {
         Flow::Reset => Ok(Redirect::to(&link.back.add_to(RESET_DONE_PATH, None)).into_response()),
         Flow::Confirm => {
             // Logged in as at the login page: another member's session in

@@ -13,6 +13,7 @@ use thirtyfour::{Key, prelude::By};
 
 use crate::{
     browser::{Browser, click, expect_text, follow, sideways_overflow, type_into},
+    interop::LoginForm,
     support::{ServeProcess, binary, run, stderr},
 };
 
@@ -322,6 +323,55 @@ async fn a_second_start_keeps_the_members_and_gives_the_desk_a_new_password() {
         again.url
     );
     assert!(again.terminate().success());
+}
+
+/// ASVS 7.1: the log tells an operator of every login, failed, throttled
+/// or not, with the account and the address; never what was typed, which
+/// may be a password in the username field.
+#[tokio::test]
+async fn the_log_names_each_logins_account_and_address_but_nothing_typed() {
+    let database = TestDatabase::create().await;
+    let demo = Demo::start(&database);
+    let browser = crate::interop::browser();
+    let log_in = async |username: &str, password: &str| {
+        let page = browser.get(demo.url("/login")).send().await.unwrap();
+        let form = LoginForm::of(&page.text().await.unwrap());
+        let answer = browser
+            .post(demo.url("/login"))
+            .form(&form.filled(username, password))
+            .send()
+            .await
+            .unwrap();
+        answer.status().as_u16()
+    };
+    let typed_as_username = "Wachtwoord-in-het-verkeerde-veld-1";
+    assert_eq!(log_in(typed_as_username, "iets").await, 401);
+    assert_eq!(log_in("balie", "niet-het-wachtwoord").await, 401);
+    assert_eq!(log_in("balie", &demo.staff_password).await, 303);
+
+    let (status, log) = demo.serve.terminate_and_read_log();
+    assert!(status.success());
+    let lines = |event: &str| -> Vec<&str> { log.lines().filter(|l| l.contains(event)).collect() };
+    let failed = lines("login failed");
+    assert_eq!(failed.len(), 2, "{log}");
+    assert!(failed[0].contains("account=none address="), "{}", failed[0]);
+    let logged_in = lines("logged in");
+    assert_eq!(logged_in.len(), 1, "{log}");
+    let balie = logged_in[0]
+        .split_whitespace()
+        .find_map(|field| field.strip_prefix("account="))
+        .unwrap_or_else(|| panic!("an account in {}", logged_in[0]));
+    assert!(failed[1].contains(&format!("account={balie}")), "{}", failed[1]);
+    for line in failed.iter().chain(&logged_in) {
+        assert!(line.contains("address=127.0.0.1"), "{line}");
+    }
+    for typed in [
+        typed_as_username,
+        "niet-het-wachtwoord",
+        demo.staff_password.as_str(),
+    ] {
+        assert!(!log.contains(typed), "{typed} in the log");
+    }
 }
 
 #[tokio::test]

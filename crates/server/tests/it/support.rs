@@ -226,6 +226,15 @@ impl ServeProcess {
             .expect("readable line")
     }
 
+    /// [`Self::terminate`], and what the process wrote to stderr: its log.
+    pub fn terminate_and_read_log(mut self) -> (std::process::ExitStatus, String) {
+        let mut stderr = self.child.stderr.take().expect("stderr");
+        let status = self.terminate();
+        let mut log = String::new();
+        std::io::Read::read_to_string(&mut stderr, &mut log).expect("readable log");
+        (status, log)
+    }
+
     /// Sends SIGTERM and waits (with a deadline) for the process to exit.
     pub fn terminate(mut self) -> std::process::ExitStatus {
         let status = Command::new("kill")
