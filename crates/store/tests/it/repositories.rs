@@ -985,6 +985,59 @@ mod outbox {
         );
     }
 
+    /// A sent mail's link is wiped from its row, and on SQLite from the
+    /// database file too: a copy of the file (a backup) holds no link still
+    /// valid. (PostgreSQL keeps a wiped row's old version until VACUUM;
+    /// `pg_dump` copies only the wiped one.)
+    #[tokio::test]
+    async fn a_sent_mails_link_is_wiped_from_its_row_and_the_sqlite_file() {
+        use sea_orm::{ConnectionTrait, Statement};
+        let (store, _clock, database) = store_with_clock().await;
+        let link = "https://login.example/reset-password?token=vDq3-secret-of-the-link";
+        let to = email("sanne@example.nl");
+        store
+            .outbox()
+            .enqueue(NewMail {
+                recipient: &to,
+                template: "forgot_password",
+                language: "nl",
+                payload: serde_json::json!({ "link": link }).to_string(),
+            })
+            .await
+            .unwrap();
+        // Other mails around it, waiting and sent, as in a day's outbox.
+        for n in 0..30 {
+            store.outbox().enqueue(mail(&to, n)).await.unwrap();
+        }
+        let claimed = store
+            .outbox()
+            .claim("w", 10, Duration::from_secs(60))
+            .await
+            .unwrap();
+        store.outbox().mark_sent("w", &[claimed[0].id]).await.unwrap();
+        let connection = store.connection();
+        let select = format!("SELECT payload FROM mail_outbox WHERE id = {}", claimed[0].id);
+        let row = connection
+            .query_one_raw(Statement::from_string(connection.get_database_backend(), select))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.try_get::<String>("", "payload").unwrap(), "{}");
+
+        let Some(path) = database.url.strip_prefix("sqlite://") else {
+            return;
+        };
+        connection
+            .execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
+            .await
+            .unwrap();
+        for file in [path.to_owned(), format!("{path}-wal")] {
+            let bytes = std::fs::read(&file).unwrap_or_default();
+            let found = bytes.windows(link.len()).any(|window| window == link.as_bytes());
+            assert!(!found, "the link is still in {file}");
+        }
+    }
+
     #[tokio::test]
     async fn a_worker_still_sending_renews_its_lease_and_keeps_its_mails() {
         let (store, clock, _db) = store_with_clock().await;
