@@ -315,7 +315,10 @@ async fn authorization_code(
             tokens::revoke_access_tokens(state, &txn, &revoked).await?;
             txn.commit().await?;
             tracing::warn!(client = %client.id(), "authorization code used again: whatever its first use gave is revoked");
-            return Err(OAuthError::new("invalid_grant", "the code was already used"));
+            return Err(OAuthError::new(
+                "invalid_grant",
+                "the code was already used: its first token request spends it, also one that failed",
+            ));
         }
         // Neither spent nor revoked: a public client's id is no secret, and
         // a code leaked in a log must not let anyone log the member out.

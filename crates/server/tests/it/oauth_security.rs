@@ -719,6 +719,13 @@ async fn pkce_must_match_and_cannot_be_downgraded() {
         "wrong verifier"
     );
     assert_eq!(body["error_description"], "code_verifier does not match");
+    // The refused request spent the code, and the retry is told so.
+    let (status, body) = exchange(&app, &client_id, Some(&secret), &code_exchange(&code)).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["error_description"],
+        "the code was already used: its first token request spends it, also one that failed"
+    );
 
     // Downgrade: no challenge at /authorize, a verifier at /token.
     let code = code_for(&app, &client_id, None).await;
@@ -1424,7 +1431,7 @@ async fn clients_authenticate_and_cannot_use_each_others_tokens() {
         "a code of another client"
     );
 
-    // The code is spent now (the other client's attempt counts), so use a fresh one.
+    // The other client left the code as it was; its own client spends a new one.
     let code = code_for(&app, &client_id, Some(CHALLENGE)).await;
     let form = code_exchange(&code);
     let (status, tokens) = exchange(&app, &client_id, Some(&secret), &form).await;
