@@ -1005,7 +1005,8 @@ mod outbox {
             })
             .await
             .unwrap();
-        // Other mails around it, waiting and sent, as in a day's outbox.
+        // Other mails after it, as in a day's outbox: alone in its page,
+        // the wiped row's page happened to be rewritten clean.
         for n in 0..30 {
             store.outbox().enqueue(mail(&to, n)).await.unwrap();
         }
