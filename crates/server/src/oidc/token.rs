@@ -254,20 +254,22 @@ pub async fn authenticate(
             (id, form_secret.map(str::to_owned))
         }
     };
-    state
-        .clients
-        .authenticate(&id, secret.as_deref())
-        .await
-        .map_err(|err| match err {
-            ClientAuthError::Failed => {
-                // The id as sent, within bounds and without control
-                // characters: it is not a secret, and says who is tried.
-                let tried: String = id.chars().filter(|c| !c.is_control()).take(64).collect();
-                tracing::info!(client = %tried, "client authentication failed");
-                OAuthError::invalid_client()
-            }
-            ClientAuthError::Store(err) => err.into(),
-        })
+    match state.clients.authenticate(&id, secret.as_deref()).await {
+        Ok(client) => Ok(client),
+        Err(ClientAuthError::Failed) => {
+            // A registered client by its id; anything else as unknown, for
+            // what was sent as the id may be a secret in the wrong field.
+            let known = state
+                .clients
+                .find(&id)
+                .await
+                .map(|client| client.id().to_string());
+            let client = known.as_deref().unwrap_or("unknown");
+            tracing::info!(client = %client, "client authentication failed");
+            Err(OAuthError::invalid_client())
+        }
+        Err(ClientAuthError::Store(err)) => Err(err.into()),
+    }
 }
 
 /// The credentials after an `Authorization` scheme, whose name is

@@ -326,8 +326,9 @@ async fn a_second_start_keeps_the_members_and_gives_the_desk_a_new_password() {
 }
 
 /// ASVS 7.1: the log tells an operator of every login, failed, throttled
-/// or not, with the account and the address; never what was typed, which
-/// may be a password in the username field.
+/// or not, with the account and the address, and of every failed client
+/// authentication; never what was typed, which may be a password in the
+/// username field or a secret in the client id.
 #[tokio::test]
 async fn the_log_names_each_logins_account_and_address_but_nothing_typed() {
     let database = TestDatabase::create().await;
@@ -348,6 +349,18 @@ async fn the_log_names_each_logins_account_and_address_but_nothing_typed() {
     assert_eq!(log_in(typed_as_username, "iets").await, 401);
     assert_eq!(log_in("balie", "niet-het-wachtwoord").await, 401);
     assert_eq!(log_in("balie", &demo.staff_password).await, 303);
+    // A website's wrong secret, and a secret sent as the client id.
+    let secret_as_id = "g7Xq2-secret-sent-in-the-wrong-field";
+    for (id, secret) in [("demo-website", "not-its-secret"), (secret_as_id, "demo-website")] {
+        let answer = browser
+            .post(demo.url("/token"))
+            .basic_auth(id, Some(secret))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 401);
+    }
 
     let (status, log) = demo.serve.terminate_and_read_log();
     assert!(status.success());
@@ -365,10 +378,24 @@ async fn the_log_names_each_logins_account_and_address_but_nothing_typed() {
     for line in failed.iter().chain(&logged_in) {
         assert!(line.contains("address=127.0.0.1"), "{line}");
     }
+    let refused_clients = lines("client authentication failed");
+    assert_eq!(refused_clients.len(), 2, "{log}");
+    assert!(
+        refused_clients[0].contains("client=demo-website"),
+        "{}",
+        refused_clients[0]
+    );
+    assert!(
+        refused_clients[1].contains("client=unknown"),
+        "{}",
+        refused_clients[1]
+    );
     for typed in [
         typed_as_username,
         "niet-het-wachtwoord",
         demo.staff_password.as_str(),
+        secret_as_id,
+        "not-its-secret",
     ] {
         assert!(!log.contains(typed), "{typed} in the log");
     }
