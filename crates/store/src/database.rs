@@ -116,10 +116,10 @@ impl Store {
                         // batch) spills pages to the WAL before it commits.
                         .pragma("cache_size", "-16384")
                         // What a row held is overwritten when it is deleted or
-                        // changed, where that costs no extra write: a mail's
-                        // link, wiped once sent, is then gone from a copy of
-                        // the file too, not only from the row.
-                        .pragma("secure_delete", "fast")
+                        // changed, overflow pages freed too: a mail's link,
+                        // wiped once sent, is then gone from a copy of the
+                        // file, not only from the row.
+                        .pragma("secure_delete", "on")
                         .statement_cache_capacity(statements_kept)
                         .row_buffer_size(sqlite_rows_buffered)
                 });

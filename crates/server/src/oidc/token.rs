@@ -209,13 +209,49 @@ pub async fn token(
 }
 
 /// Basic credentials (RFC 6749 §2.3.1: form-encoded, then base64) or the
-/// form's `client_id`/`client_secret`; never both.
+/// form's `client_id`/`client_secret`; never both. Every failure is logged.
 pub async fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
     form_id: Option<&str>,
     form_secret: Option<&str>,
 ) -> Result<Client, OAuthError> {
+    let (id, secret) = match presented_credentials(headers, form_id, form_secret) {
+        Ok(credentials) => credentials,
+        Err(refusal) => {
+            if refusal.status == StatusCode::UNAUTHORIZED {
+                log_refused_client("unknown");
+            }
+            return Err(refusal);
+        }
+    };
+    match state.clients.authenticate(&id, secret.as_deref()).await {
+        Ok(client) => Ok(client),
+        Err(ClientAuthError::Failed) => {
+            // A registered client by its id; anything else as unknown, for
+            // what was sent as the id may be a secret in the wrong field.
+            let known = state
+                .clients
+                .find(&id)
+                .await
+                .map(|client| client.id().to_string());
+            log_refused_client(known.as_deref().unwrap_or("unknown"));
+            Err(OAuthError::invalid_client())
+        }
+        Err(ClientAuthError::Store(err)) => Err(err.into()),
+    }
+}
+
+fn log_refused_client(client: &str) {
+    tracing::info!(client = %client, "client authentication failed");
+}
+
+/// The client id and secret as the request presents them, not yet checked.
+fn presented_credentials(
+    headers: &HeaderMap,
+    form_id: Option<&str>,
+    form_secret: Option<&str>,
+) -> Result<(String, Option<String>), OAuthError> {
     // Two headers would be two authentications, one of them left unread.
     if headers.get_all(header::AUTHORIZATION).iter().nth(1).is_some() {
         return Err(OAuthError::new(
@@ -254,22 +290,7 @@ pub async fn authenticate(
             (id, form_secret.map(str::to_owned))
         }
     };
-    match state.clients.authenticate(&id, secret.as_deref()).await {
-        Ok(client) => Ok(client),
-        Err(ClientAuthError::Failed) => {
-            // A registered client by its id; anything else as unknown, for
-            // what was sent as the id may be a secret in the wrong field.
-            let known = state
-                .clients
-                .find(&id)
-                .await
-                .map(|client| client.id().to_string());
-            let client = known.as_deref().unwrap_or("unknown");
-            tracing::info!(client = %client, "client authentication failed");
-            Err(OAuthError::invalid_client())
-        }
-        Err(ClientAuthError::Store(err)) => Err(err.into()),
-    }
+    Ok((id, secret))
 }
 
 /// The credentials after an `Authorization` scheme, whose name is
@@ -316,7 +337,7 @@ async fn authorization_code(
             let revoked = grants.revoke_from_code(&code_digest).await?;
             tokens::revoke_access_tokens(state, &txn, &revoked).await?;
             txn.commit().await?;
-            tracing::warn!(client = %client.id(), "authorization code used again: whatever its first use gave is revoked");
+            tracing::warn!(client = %client.id(), "authorization code used again: whatever its first use gave, if anything, is revoked");
             return Err(OAuthError::new(
                 "invalid_grant",
                 "the code was already used: its first token request spends it, also one that failed",
