@@ -14,6 +14,7 @@ use thirtyfour::{Key, prelude::By};
 use crate::{
     browser::{Browser, click, expect_text, follow, sideways_overflow, type_into},
     interop::LoginForm,
+    selfservice::fetch,
     support::{ServeProcess, binary, run, stderr},
 };
 
@@ -335,8 +336,7 @@ async fn the_log_names_each_logins_account_and_address_but_nothing_typed() {
     let demo = Demo::start(&database);
     let browser = crate::interop::browser();
     let log_in = async |username: &str, password: &str| {
-        let page = browser.get(demo.url("/login")).send().await.unwrap();
-        let form = LoginForm::of(&page.text().await.unwrap());
+        let form = LoginForm::of(&fetch(&browser, demo.url("/login")).await);
         let answer = browser
             .post(demo.url("/login"))
             .form(&form.filled(username, password))

@@ -2615,14 +2615,11 @@ async fn the_address_form_of_an_unconfirmed_account_says_the_account_follows() {
     let form = filled_in(&page, "20000026262626", "Piet Jansen");
     let registered = register_at_drenthe(&app, &staff_browser, &form).await;
     assert_eq!(registered.status(), 200);
-    let page = staff_browser
-        .get(app.url("/frontoffice/DRE01/members/20000026262626?ask=email"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = fetch(
+        &staff_browser,
+        app.url("/frontoffice/DRE01/members/20000026262626?ask=email"),
+    )
+    .await;
     assert!(
         page.contains("het krijgt het nieuwe adres, en de bevestigingsmail gaat opnieuw")
             && !page.contains("verandert niet mee"),
