@@ -851,7 +851,7 @@ impl Directory {
         self.find(id).await
     }
 
-    /// [`authenticate`], from the directory.
+    /// [`authenticate`], from the directory; a failure is logged.
     pub async fn authenticate(
         &self,
         client_id: &str,
@@ -861,11 +861,14 @@ impl Directory {
             if let Some(secret) = secret {
                 std::hint::black_box(verify_digest(secret, UNKNOWN_CLIENT_DIGEST));
             }
+            // Not the id as sent: it may be a secret in the wrong field.
+            log_failed_authentication("unknown");
             return Err(ClientAuthError::Failed);
         };
         if credentials_match(entry.client.kind, entry.secret_digest.as_deref(), secret) {
             Ok(entry.client)
         } else {
+            log_failed_authentication(entry.client.id().as_str());
             Err(ClientAuthError::Failed)
         }
     }
@@ -926,6 +929,12 @@ impl Directory {
         }
         Ok(Some(entry))
     }
+}
+
+/// The log line of a refused client authentication: a registered client by
+/// its id, anything else as `unknown`.
+pub(crate) fn log_failed_authentication(client: &str) {
+    tracing::info!(client = %client, "client authentication failed");
 }
 
 /// Which schemes a URI may use where it is registered.

@@ -25,7 +25,7 @@ use si_store::{
 };
 
 use super::{
-    clients::{Client, ClientAuthError, Scope},
+    clients::{Client, ClientAuthError, Scope, log_failed_authentication},
     tokens::{self, AccessClaims, MemberGrant, NewRefreshToken, TokenError, TokenResponse},
 };
 use crate::app::AppState;
@@ -220,30 +220,19 @@ pub async fn authenticate(
         Ok(credentials) => credentials,
         Err(refusal) => {
             if refusal.status == StatusCode::UNAUTHORIZED {
-                log_refused_client("unknown");
+                log_failed_authentication("unknown");
             }
             return Err(refusal);
         }
     };
-    match state.clients.authenticate(&id, secret.as_deref()).await {
-        Ok(client) => Ok(client),
-        Err(ClientAuthError::Failed) => {
-            // A registered client by its id; anything else as unknown, for
-            // what was sent as the id may be a secret in the wrong field.
-            let known = state
-                .clients
-                .find(&id)
-                .await
-                .map(|client| client.id().to_string());
-            log_refused_client(known.as_deref().unwrap_or("unknown"));
-            Err(OAuthError::invalid_client())
-        }
-        Err(ClientAuthError::Store(err)) => Err(err.into()),
-    }
-}
-
-fn log_refused_client(client: &str) {
-    tracing::info!(client = %client, "client authentication failed");
+    state
+        .clients
+        .authenticate(&id, secret.as_deref())
+        .await
+        .map_err(|err| match err {
+            ClientAuthError::Failed => OAuthError::invalid_client(),
+            ClientAuthError::Store(err) => err.into(),
+        })
 }
 
 /// The client id and secret as the request presents them, not yet checked.
