@@ -21,7 +21,7 @@ use crate::{
         LoginForm, PASSWORD, REDIRECT_URI, browser, hidden_field, hidden_fields, library, log_in_through,
         member, press_log_out, query_value, register as register_rp, shown_after_logout,
     },
-    support::{TestApp, spawn_app, spawn_app_with, spawn_quiet_app},
+    support::{ATTEMPTS_TO_MEET_AN_ENDED_CONNECTION, TestApp, spawn_app, spawn_app_with, spawn_quiet_app},
 };
 
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
@@ -3723,15 +3723,9 @@ async fn a_right_password_abandoned_while_it_is_checked_counts_as_no_failure() {
 #[tokio::test]
 async fn an_authorization_request_while_the_database_fails_over_gets_503_not_400() {
     let app = spawn_quiet_app().await;
-    let mut websites = Vec::new();
-    for _ in 0..4 {
-        websites.push(
-            register_rp(&app, ClientKind::Public, IdTokenAlgorithm::Es256)
-                .await
-                .0,
-        );
-    }
-    for website in websites {
+    for _ in 0..ATTEMPTS_TO_MEET_AN_ENDED_CONNECTION {
+        // A website this node has not read yet.
+        let (website, _) = register_rp(&app, ClientKind::Public, IdTokenAlgorithm::Es256).await;
         if !app.end_database_connections().await {
             return;
         }

@@ -3,7 +3,7 @@
 use crate::{
     interop::{LoginForm, PASSWORD, browser, member},
     selfservice::fetch,
-    support::{spawn_app, spawn_quiet_app},
+    support::{ATTEMPTS_TO_MEET_AN_ENDED_CONNECTION, spawn_app, spawn_quiet_app},
 };
 
 #[tokio::test]
@@ -196,9 +196,9 @@ async fn a_login_while_the_database_fails_over_asks_to_try_again() {
 
     // A connection used within the second before the restart is not
     // checked again: the login meets it (end again if a slow machine let
-    // the second pass).
+    // the second pass, or the look for deleted clients took it first).
     let mut heard = None;
-    for _ in 0..4 {
+    for _ in 0..ATTEMPTS_TO_MEET_AN_ENDED_CONNECTION {
         login().await.unwrap();
         app.end_database_connections().await;
         let during = login().await.unwrap();

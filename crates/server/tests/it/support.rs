@@ -99,8 +99,16 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
-/// An app whose mail worker looks for work once a minute, so no background
-/// task takes the pool's idle connections between two requests of a test.
+/// How often a test ends the database connections before a request of
+/// its own meets one: each time, the directory's look for deleted clients
+/// (every second) may take the ended connection first.
+pub const ATTEMPTS_TO_MEET_AN_ENDED_CONNECTION: usize = 30;
+
+/// An app whose mail worker looks for work once a minute, so it does not
+/// take the pool's idle connections between two requests of a test. The
+/// directory still looks for deleted clients every second: a test that
+/// needs a request to meet an ended connection ends them again until one
+/// does ([`ATTEMPTS_TO_MEET_AN_ENDED_CONNECTION`]).
 pub async fn spawn_quiet_app() -> TestApp {
     spawn_app_with(|config| config.mail.poll_interval_ms = 60_000).await
 }
