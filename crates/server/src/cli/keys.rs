@@ -2,7 +2,7 @@
 
 use clap::Subcommand;
 use serde::Serialize;
-use si_store::{Repositories, Store, audit::NewAuditEntry, signing_keys::StoredKey};
+use si_store::{Repositories, Store, signing_keys::StoredKey};
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
 use crate::{
@@ -134,15 +134,8 @@ pub async fn run(store: Store, config: Config, command: KeysCommand) -> anyhow::
             let sealing = SealingKey::load(&config, &store).await?;
             let overlap = keys::rotation_overlap(&config.oidc);
             let windows = (keys::PUBLISH_BEFORE_SIGNING, overlap);
-            let rotated = keys::rotate(&store, &sealing, windows, config.oidc.session_lifetime()).await?;
-            let entry = NewAuditEntry {
-                actor: super::OPERATOR,
-                action: "keys_rotated",
-                library: None,
-                account: None,
-                detail: serde_json::json!({ "new_keys": rotated.iter().map(|key| &key.kid).collect::<Vec<_>>() }),
-            };
-            store.audit().record(entry).await?;
+            let kept_for_hints = config.oidc.session_lifetime();
+            let rotated = keys::rotate(&store, &sealing, windows, kept_for_hints, super::OPERATOR).await?;
             if json {
                 out!("{}", serde_json::to_string_pretty(&rotated)?);
                 return Ok(());

@@ -34,7 +34,7 @@ use jsonwebtoken::{
     jwk::{Jwk, PublicKeyUse},
 };
 use serde::{Serialize, Serializer, de::DeserializeOwned};
-use si_store::{Repositories, Store, StoreError, signing_keys::StoredKey};
+use si_store::{Repositories, Store, StoreError, audit::NewAuditEntry, signing_keys::StoredKey};
 use time::OffsetDateTime;
 
 use super::tokens::{ACCESS_TOKEN_TYPE, ID_TOKEN_TYPE};
@@ -874,12 +874,14 @@ pub struct RotatedKey {
 /// `publish_first` it signs instead of the key signing until then, which
 /// stays published for `overlap` more. Also removes keys unpublished longer
 /// than `kept_for_hints` ago: until then they check the ID tokens websites
-/// send back as `id_token_hint` (as long as a session lives).
+/// send back as `id_token_hint` (as long as a session lives). The audit log
+/// records it for `actor` in the same transaction.
 pub async fn rotate(
     store: &Store,
     sealing: &SealingKey,
     (publish_first, overlap): (Duration, Duration),
     kept_for_hints: Duration,
+    actor: &str,
 ) -> Result<Vec<RotatedKey>, KeyError> {
     let mut fresh = Vec::new();
     for algorithm in SigningAlgorithm::ALL {
@@ -932,6 +934,16 @@ pub async fn rotate(
     let deleted = txn
         .signing_keys()
         .delete_unpublished_before(forgotten_before)
+        .await?;
+    let new_keys: Vec<&str> = rotated.iter().map(|key| key.kid.as_str()).collect();
+    txn.audit()
+        .record(NewAuditEntry {
+            actor,
+            action: "keys_rotated",
+            library: None,
+            account: None,
+            detail: serde_json::json!({ "new_keys": new_keys }),
+        })
         .await?;
     txn.commit().await?;
     tracing::info!(deleted, "rotated the signing keys");
@@ -1016,7 +1028,7 @@ mod tests {
     use std::sync::Arc;
 
     use serde::Deserialize;
-    use si_store::{FixedClock, testing::TestDatabase};
+    use si_store::{FixedClock, audit::AuditFilter, testing::TestDatabase};
 
     use super::*;
 
@@ -1296,9 +1308,19 @@ mod tests {
 
         let windows = (Duration::from_secs(6 * 60), Duration::from_secs(15 * 60));
         let kept_for_hints = HOUR;
-        let rotated = rotate(&store, &sealing, windows, kept_for_hints).await.unwrap();
+        let rotated = rotate(&store, &sealing, windows, kept_for_hints, "operator")
+            .await
+            .unwrap();
         assert_eq!(rotated.len(), 3);
         assert!(rotated.iter().all(|r| r.retired.len() == 1));
+        let everything = AuditFilter {
+            limit: 10,
+            ..AuditFilter::default()
+        };
+        let audit = store.audit().list(everything).await.unwrap();
+        assert_eq!((audit.len(), audit[0].action.as_str()), (1, "keys_rotated"));
+        let new_keys: Vec<&str> = rotated.iter().map(|r| r.kid.as_str()).collect();
+        assert_eq!(audit[0].detail, serde_json::json!({ "new_keys": new_keys }));
         keyring.refresh().await.unwrap();
         assert_eq!(keyring.jwks()["keys"].as_array().unwrap().len(), 6);
 
@@ -1352,7 +1374,9 @@ mod tests {
             .unwrap_err();
         assert!(matches!(err, KeyError::UnknownKey { .. }), "{err}");
         // Then the next rotation deletes it.
-        rotate(&store, &sealing, windows, kept_for_hints).await.unwrap();
+        rotate(&store, &sealing, windows, kept_for_hints, "operator")
+            .await
+            .unwrap();
         let kept = store.signing_keys().all().await.unwrap();
         assert!(!kept.iter().any(|k| k.kid == kid_of(&old)));
     }

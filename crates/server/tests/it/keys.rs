@@ -82,7 +82,7 @@ async fn two_nodes_starting_at_once_publish_the_same_keys_and_follow_a_rotation(
     let old = first.sign(SigningAlgorithm::Es256, "at+jwt", &claims()).unwrap();
     // No time to publish first: the new key signs at once.
     let windows = (Duration::ZERO, Duration::from_secs(3600));
-    let rotated = keys::rotate(&a, &sealing, windows, Duration::from_secs(3600))
+    let rotated = keys::rotate(&a, &sealing, windows, Duration::from_secs(3600), "operator")
         .await
         .unwrap();
     let new_es256 = rotated
