@@ -243,6 +243,11 @@ impl StoredArgon2 {
         Ok(computed.ct_eq(&self.expected).into())
     }
 
+    /// Memory in KiB, iterations and parallelism.
+    pub(crate) fn parameters(&self) -> [u32; 3] {
+        [self.params.m_cost(), self.params.t_cost(), self.params.p_cost()]
+    }
+
     /// Anything but argon2id v1.3 with exactly `current` and our output length is
     /// rehashed, so parameter changes roll out at each user's next login.
     pub(crate) fn needs_upgrade(&self, current: &Argon2Params) -> bool {

@@ -136,6 +136,63 @@ impl fmt::Display for HashFormat {
     }
 }
 
+/// What checking a stored hash costs: its format and work parameters. Hashes
+/// made with the same settings cost the same, so a few of them stand for an
+/// export of millions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct HashCost {
+    format: HashFormat,
+    /// bcrypt's cost; PBKDF2's or SHA-crypt's rounds; scrypt's log₂ N, r
+    /// and p; argon2's memory (KiB), iterations and parallelism.
+    parameters: [u32; 3],
+}
+
+impl HashCost {
+    /// Classifies and checks `stored` as [`HashFormat::detect`] does.
+    pub fn of(stored: &str) -> Result<Self, CredentialError> {
+        let parsed = parse(stored)?;
+        let parameters = match &parsed.scheme {
+            Scheme::Argon2(hash) => hash.parameters(),
+            Scheme::Bcrypt(hash) => [hash.cost(), 0, 0],
+            Scheme::Pbkdf2(hash) => [hash.rounds(), 0, 0],
+            Scheme::Scrypt(hash) => hash.parameters(),
+            Scheme::ShaCrypt(hash) => [hash.rounds(), 0, 0],
+            Scheme::Md5Crypt(_) | Scheme::Ldap(_) => [0; 3],
+        };
+        Ok(Self {
+            format: parsed.format,
+            parameters,
+        })
+    }
+
+    pub fn format(self) -> HashFormat {
+        self.format
+    }
+}
+
+impl fmt::Display for HashCost {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let [first, second, third] = self.parameters;
+        match self.format {
+            HashFormat::Argon2id | HashFormat::Argon2i | HashFormat::Argon2d => {
+                write!(f, "{} (m={first}, t={second}, p={third})", self.format)
+            }
+            HashFormat::Bcrypt => write!(f, "bcrypt (cost {first})"),
+            HashFormat::Pbkdf2Sha1
+            | HashFormat::Pbkdf2Sha256
+            | HashFormat::Pbkdf2Sha512
+            | HashFormat::ShaCrypt256
+            | HashFormat::ShaCrypt512 => write!(f, "{} ({first} rounds)", self.format),
+            HashFormat::Scrypt => write!(f, "scrypt (ln={first}, r={second}, p={third})"),
+            HashFormat::Md5Crypt
+            | HashFormat::Sha1
+            | HashFormat::Ssha1
+            | HashFormat::Ssha256
+            | HashFormat::Ssha512 => write!(f, "{}", self.format),
+        }
+    }
+}
+
 /// A stored hash that passed all structural and budget checks.
 pub(crate) struct ParsedHash<'a> {
     pub(crate) format: HashFormat,

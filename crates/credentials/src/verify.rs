@@ -1,9 +1,12 @@
 //! Checking a password against whatever a user row stores, and saying whether that
 //! row should be rewritten as a current argon2id hash.
 
+use std::time::{Duration, Instant};
+
 use crate::format::{Scheme, check_password_length, parse};
+use crate::legacy::sha_crypt;
 use crate::normalize::normalized_password;
-use crate::{Argon2Params, CredentialError};
+use crate::{Argon2Params, CredentialError, HashFormat, MAX_PASSWORD_BYTES};
 
 /// The outcome of checking a password against a stored hash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,4 +52,26 @@ pub fn verify_password(
         return Ok(Verification::Match { needs_upgrade: true });
     }
     Ok(Verification::Mismatch)
+}
+
+/// How long [`verify_password`] takes here, at most, to refuse a wrong
+/// password for `stored`: the password is as long as the format checks and
+/// not in NFKC, so it is checked in both forms, as an attacker would send
+/// it. The shorter of two tries, so that a pause of this machine does not
+/// count; takes that long twice.
+pub fn slowest_refusal(stored: &str, current: &Argon2Params) -> Result<Duration, CredentialError> {
+    let longest = match HashFormat::detect(stored)? {
+        HashFormat::ShaCrypt256 | HashFormat::ShaCrypt512 => sha_crypt::MAX_PASSWORD_BYTES,
+        _ => MAX_PASSWORD_BYTES,
+    };
+    // "\u{FB01}" (the ligature fi, 3 bytes) is "fi" in NFKC.
+    let mut password = "\u{FB01}".repeat(longest / 3);
+    password.push_str(&"x".repeat(longest % 3));
+    let mut shortest = Duration::MAX;
+    for _ in 0..2 {
+        let started = Instant::now();
+        verify_password(&password, stored, current)?;
+        shortest = shortest.min(started.elapsed());
+    }
+    Ok(shortest)
 }

@@ -348,7 +348,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 reads_only,
             )
             .await?;
-            migrate::run(store, command).await
+            migrate::run(store, &config, command).await
         }
         Command::Audit(args) => {
             let store = open(&config).await?;

@@ -50,6 +50,10 @@ impl BcryptHash {
         Ok(Self { cost, salt, expected })
     }
 
+    pub(crate) fn cost(&self) -> u32 {
+        self.cost
+    }
+
     pub(crate) fn verify(&self, password: &str) -> bool {
         // What every bcrypt does with the key: NUL-terminate, then keep 72 bytes.
         let mut key = Vec::with_capacity(password.len() + 1);

@@ -58,6 +58,10 @@ impl Pbkdf2Hash {
         })
     }
 
+    pub(crate) fn rounds(&self) -> u32 {
+        self.rounds
+    }
+
     pub(crate) fn verify(&self, password: &str) -> bool {
         let mut computed = vec![0u8; self.expected.len()];
         let password = password.as_bytes();

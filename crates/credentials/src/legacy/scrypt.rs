@@ -80,6 +80,11 @@ impl ScryptHash {
         })
     }
 
+    /// log₂ N, r and p.
+    pub(crate) fn parameters(&self) -> [u32; 3] {
+        [u32::from(self.params.log_n()), self.params.r(), self.params.p()]
+    }
+
     pub(crate) fn verify(&self, password: &str) -> bool {
         let mut computed = vec![0u8; self.expected.len()];
         // The output length was validated against the params in `parse`.

@@ -63,6 +63,11 @@ impl<'a> ShaCryptHash<'a> {
         })
     }
 
+    pub(crate) fn rounds(&self) -> u32 {
+        // At most MAX_ROUNDS.
+        u32::try_from(self.rounds).unwrap_or(u32::MAX)
+    }
+
     pub(crate) fn verify(&self, password: &str) -> bool {
         if password.len() > MAX_PASSWORD_BYTES {
             return false;

@@ -2,8 +2,8 @@
 //! over-expensive stored hashes.
 
 use si_credentials::{
-    Argon2Params, CredentialError, HashFormat, MAX_PASSWORD_BYTES, Verification, dummy_verify, hash_password,
-    verify_password,
+    Argon2Params, CredentialError, HashCost, HashFormat, MAX_PASSWORD_BYTES, Verification, dummy_verify,
+    hash_password, slowest_refusal, verify_password,
 };
 
 #[test]
@@ -392,4 +392,52 @@ fn errors_do_not_echo_the_stored_hash() {
     let stored = "$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOe";
     let message = HashFormat::detect(stored).unwrap_err().to_string();
     assert!(!message.contains("CCCC"), "{message}");
+}
+
+/// Hashes of one setting, whatever their salt, cost the same; the setting
+/// is named as an operator would look it up.
+#[test]
+fn a_hash_cost_names_the_format_and_its_settings() {
+    let current = Argon2Params::new(8, 1, 1).unwrap();
+    let bcrypt_12 = |password: &str| {
+        let hash = bcrypt::hash_with_result(password, 12).unwrap();
+        hash.format_for_version(bcrypt::Version::TwoB)
+    };
+    let (one, other) = (bcrypt_12("een"), bcrypt_12("twee"));
+    assert_ne!(one, other);
+    assert_eq!(HashCost::of(&one), HashCost::of(&other));
+    let named = |stored: &str| HashCost::of(stored).unwrap().to_string();
+    assert_eq!(named(&one), "bcrypt (cost 12)");
+    assert_eq!(
+        named("$scrypt$ln=8,r=8,p=1$wlhLyXmP8b53bm1NKYVQqg$mTpvG8lzuuDk+DWz8HZIB6Vum6erDuUm0As5yU+VxWA"),
+        "scrypt (ln=8, r=8, p=1)"
+    );
+    assert_eq!(
+        named("$pbkdf2-sha256$1212$4vjV83LKPjQzk31VI4E0Vw$hsYF68OiOUPdDZ1Fg.fJPeq1h/gXXY7acBp9/6c.tmQ"),
+        "pbkdf2-sha256 (1212 rounds)"
+    );
+    assert_eq!(
+        named(&hash_password("een", &current).unwrap()),
+        "argon2id (m=8, t=1, p=1)"
+    );
+    assert_eq!(named("{SSHA}jdALDtX0+MVMkRsX0ilHz0O6Uos95D4s"), "{SSHA}");
+    assert_eq!(HashCost::of("{MD5}abc"), Err(CredentialError::UnknownFormat));
+}
+
+/// The worst refusal grows with the work the hash asks: bcrypt at cost 10
+/// does 64 times the work of cost 4.
+#[test]
+fn the_slowest_refusal_grows_with_the_hashs_cost() {
+    let current = Argon2Params::new(8, 1, 1).unwrap();
+    let bcrypt = |cost| {
+        let hash = bcrypt::hash_with_result("geheim", cost).unwrap();
+        hash.format_for_version(bcrypt::Version::TwoB)
+    };
+    let cheap = slowest_refusal(&bcrypt(4), &current).unwrap();
+    let dear = slowest_refusal(&bcrypt(10), &current).unwrap();
+    assert!(dear > cheap * 8, "cost 4: {cheap:?}, cost 10: {dear:?}");
+    assert_eq!(
+        slowest_refusal("{MD5}abc", &current),
+        Err(CredentialError::UnknownFormat)
+    );
 }

@@ -7,7 +7,10 @@ use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 use si_store::{Repositories, Store, legacy_import::Stage};
 use time::Date;
 
-use crate::migration::{self, Catalogue, Plan};
+use crate::{
+    config::Config,
+    migration::{self, Catalogue, HashTimes, Plan},
+};
 
 #[derive(Debug, Subcommand)]
 pub enum MigrateCommand {
@@ -75,6 +78,21 @@ async fn plan_with_spinner(store: &Store, files: &[PathBuf]) -> anyhow::Result<(
     Ok(planned?)
 }
 
+/// What the plan's password hashes cost a failed login, with a spinner
+/// while they are timed (seconds for the costliest).
+async fn time_hashes_with_spinner(plan: &mut Plan, config: &Config) -> anyhow::Result<HashTimes> {
+    let spinner = ProgressBar::new_spinner();
+    spinner.set_style(ProgressStyle::with_template(
+        "{spinner} {elapsed_precise} timing a failed login on each kind of password hash",
+    )?);
+    spinner.enable_steady_tick(Duration::from_millis(200));
+    let settings = std::mem::take(&mut plan.hash_settings);
+    let (current, wait) = (config.argon2(), config.hashing.failed_login());
+    let timed = tokio::task::spawn_blocking(move || migration::time_hashes(settings, &current, wait)).await;
+    spinner.finish_and_clear();
+    Ok(timed?)
+}
+
 /// Queues `stage`'s mails with a bar over the accounts waiting for them.
 async fn send_with_bar(store: &Store, stage: Stage, go_live: Option<Date>) -> anyhow::Result<u64> {
     let waiting = store.legacy_import().waiting_count(stage).await?;
@@ -88,19 +106,21 @@ async fn send_with_bar(store: &Store, stage: Stage, go_live: Option<Date>) -> an
     Ok(sent?)
 }
 
-pub async fn run(store: Store, command: MigrateCommand) -> anyhow::Result<()> {
+pub async fn run(store: Store, config: &Config, command: MigrateCommand) -> anyhow::Result<()> {
     match command {
         MigrateCommand::Plan { files, report } => {
-            let (plan, catalogue) = plan_with_spinner(&store, &files).await?;
+            let (mut plan, catalogue) = plan_with_spinner(&store, &files).await?;
             let summary = migration::report(&plan, &catalogue, &files, &report)?;
             out!("{summary}");
+            out!("{}", time_hashes_with_spinner(&mut plan, config).await?);
             out!("Nothing was changed. Reports: {}", report.display());
             Ok(())
         }
         MigrateCommand::Import { files, report } => {
-            let (plan, catalogue) = plan_with_spinner(&store, &files).await?;
+            let (mut plan, catalogue) = plan_with_spinner(&store, &files).await?;
             let summary = migration::report(&plan, &catalogue, &files, &report)?;
             out!("{summary}");
+            out!("{}", time_hashes_with_spinner(&mut plan, config).await?);
             let bar = progress_bar(plan.row_account.len() as u64, "memberships")?;
             let imported = migration::import(&store, files, Arc::new(plan), Arc::new(catalogue), |rows| {
                 bar.inc(rows)

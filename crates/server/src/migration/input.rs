@@ -12,7 +12,7 @@ use std::{
 };
 
 use serde::Deserialize;
-use si_credentials::HashFormat;
+use si_credentials::HashCost;
 use si_domain::{CardNumber, DisplayName, EARLIEST_BIRTH_DATE, Email, LibraryCode, Username, parse_date};
 use si_store::{Repositories, Store, StoreError};
 use time::{Date, OffsetDateTime, PrimitiveDateTime, Time, format_description::well_known::Rfc3339};
@@ -171,6 +171,8 @@ pub struct Row {
     /// The portal username exactly as exported, when there was one.
     pub old_username: Option<String>,
     pub password_hash: Option<String>,
+    /// What checking `password_hash` costs.
+    pub hash_cost: Option<HashCost>,
     /// Why an exported hash is not kept (the member must use "Wachtwoord vergeten").
     pub hash_problem: Option<String>,
     pub email: Option<Email>,
@@ -510,11 +512,11 @@ fn check(source: Source, exported: &Exported, catalogue: &Catalogue) -> Result<R
             Err(_) => (None, Some(format!("e-mail address {text:?} is not valid"))),
         },
     };
-    let (password_hash, hash_problem) = match exported.password_hash.trim() {
-        "" => (None, None),
-        hash => match HashFormat::detect(hash) {
-            Ok(_) => (Some(hash.to_owned()), None),
-            Err(error) => (None, Some(format!("password hash not usable: {error}"))),
+    let (password_hash, hash_cost, hash_problem) = match exported.password_hash.trim() {
+        "" => (None, None, None),
+        hash => match HashCost::of(hash) {
+            Ok(cost) => (Some(hash.to_owned()), Some(cost), None),
+            Err(error) => (None, None, Some(format!("password hash not usable: {error}"))),
         },
     };
     let old_username = Some(exported.username.trim().to_owned()).filter(|u| !u.is_empty());
@@ -526,6 +528,7 @@ fn check(source: Source, exported: &Exported, catalogue: &Catalogue) -> Result<R
         card,
         old_username,
         password_hash,
+        hash_cost,
         hash_problem,
         email,
         email_problem,

@@ -5,6 +5,7 @@
 //! `go-live` queue the two mails, each at most once per account. The input
 //! format is in `docs/migration.md`.
 
+mod hash_costs;
 mod input;
 mod plan;
 mod report;
@@ -23,6 +24,8 @@ use si_store::{
 };
 use time::Date;
 
+use hash_costs::HashSettings;
+pub use hash_costs::{HashTimes, time as time_hashes};
 pub use input::Catalogue;
 use input::{Rejection, Row, Source, read};
 pub use plan::Plan;
@@ -66,6 +69,7 @@ pub async fn plan(store: &Store, files: &[PathBuf]) -> Result<(Plan, Catalogue),
     let mut candidates = Vec::new();
     let mut rejections = Vec::new();
     let mut seen = SeenCards::default();
+    let mut hash_settings = HashSettings::default();
     let registered = store.legacy_import().cards_registered().await?;
     let is_registered = |row: &Row| {
         registered
@@ -107,7 +111,10 @@ pub async fn plan(store: &Store, files: &[PathBuf]) -> Result<(Plan, Catalogue),
                     &row,
                     "is on an earlier row too; this row is not imported",
                 )),
-                None => candidates.push(Candidate::of(&row)),
+                None => {
+                    hash_settings.count(&row);
+                    candidates.push(Candidate::of(&row));
+                }
             },
             Err(rejected) => {
                 if let Some((library, card)) = &rejected.card
@@ -129,6 +136,7 @@ pub async fn plan(store: &Store, files: &[PathBuf]) -> Result<(Plan, Catalogue),
     drop(seen);
     let mut plan = Plan::make(candidates, rejections, &in_use, &earlier, &codes);
     plan.changed = changed;
+    plan.hash_settings = hash_settings;
     let (mut plan, mut elsewhere) = without_rows_imported_elsewhere(plan, &in_use, &earlier, &codes);
     if !elsewhere.is_empty() {
         // Candidates keep no file and line (memory): those few rows are read again.
@@ -201,6 +209,7 @@ fn without_rows_imported_elsewhere(
             accounts,
             row_account,
             mut changed,
+            hash_settings,
         } = plan;
         // Before the plan is made again, which makes its own: at 3.6 million
         // rows they weigh 80 MiB.
@@ -226,6 +235,7 @@ fn without_rows_imported_elsewhere(
         });
         plan = Plan::make(candidates, rejections, in_use, earlier, codes);
         plan.changed = changed;
+        plan.hash_settings = hash_settings;
     }
 }
 

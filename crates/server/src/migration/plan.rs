@@ -31,7 +31,10 @@ use si_domain::{AccountId, CardNumber, Username};
 use si_store::legacy_import::UsernameOutcome;
 use time::Date;
 
-use super::input::{Rejection, Row, allowed_username};
+use super::{
+    hash_costs::HashSettings,
+    input::{Rejection, Row, allowed_username},
+};
 
 /// The little a row must keep while the plan is made: with 3.6 million rows,
 /// whole rows would not fit the memory budget.
@@ -354,6 +357,8 @@ pub struct Plan {
     /// with another name, birth date or address: the import leaves the card
     /// as it is. 8 bytes each, should an export change every row.
     pub changed: Vec<(u32, Changed)>,
+    /// The settings of the accepted rows' password hashes.
+    pub hash_settings: HashSettings,
 }
 
 impl Plan {
@@ -484,6 +489,7 @@ impl Plan {
             accounts,
             row_account,
             changed: Vec::new(),
+            hash_settings: HashSettings::default(),
         }
     }
 

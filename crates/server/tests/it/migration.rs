@@ -1288,3 +1288,78 @@ async fn a_username_the_desk_took_while_the_import_ran_stops_it_with_a_way_on() 
     let summary = migration::report(&plan, &catalogue, &files, reports.path()).unwrap();
     assert_eq!(summary.rejected, 1, "the card registered at the desk");
 }
+
+/// An old hash that takes longer to refuse than every failed login waits
+/// tells an attacker which usernames exist: the plan times a failed login
+/// on each kind of hash, as the nodes check it, and says what to set.
+#[tokio::test]
+async fn the_plan_warns_of_old_hashes_slower_to_refuse_than_a_failed_logins_wait() {
+    let app = spawn_app().await;
+    libraries(&app).await;
+    let file = export_of(concat!(
+        "DRE01,20000000000101,5280,traag,$2b$10$aPeK/qZ6NAT3YqIBEroN1uxZZndAi/3KDvW/N8N.oHTG/WrY29UXC,",
+        "traag@example.nl,Tim Traag,1990-01-01,VOLWASSEN,2027-05-31,\n",
+        "DRE01,20000000000102,5280,snel,{SSHA}jdALDtX0+MVMkRsX0ilHz0O6Uos95D4s,",
+        "snel@example.nl,Sam Snel,1990-01-01,VOLWASSEN,2027-05-31,\n",
+    ));
+    let plan = |wait_ms: &str| {
+        let output = crate::support::run(
+            crate::support::binary(app.data_dir.path())
+                .env("SI_DATABASE_URL", app.database_url())
+                .env("SI_HASHING__MEMORY_KIB", "1024")
+                .env("SI_HASHING__ITERATIONS", "1")
+                .env("SI_HASHING__FAILED_LOGIN_MS", wait_ms)
+                .args(["migrate", "plan", "--report"])
+                .arg(app.data_dir.path().join("report"))
+                .arg(file.path()),
+        );
+        assert!(output.status.success(), "{}", crate::support::stderr(&output));
+        crate::support::stdout(&output)
+    };
+    let line_of = |said: &str, kind: &str| {
+        let line = said.lines().find(|line| line.trim_start().starts_with(kind));
+        line.unwrap_or_else(|| panic!("no line for {kind}: {said}"))
+            .to_owned()
+    };
+    let seconds = |line: &str| -> f64 {
+        let figure = line
+            .split_whitespace()
+            .find(|word| word.contains('.') && !word.contains('('));
+        figure.unwrap().parse().unwrap()
+    };
+
+    // bcrypt at cost 10 takes tens of milliseconds, twice (the password in
+    // both Unicode forms); an {SSHA} digest microseconds.
+    let said = plan("20");
+    let bcrypt = line_of(&said, "bcrypt (cost 10)");
+    assert!(bcrypt.ends_with("slower than the wait"), "{said}");
+    assert_eq!(bcrypt.split_whitespace().nth(3), Some("1"), "{bcrypt}");
+    assert!(!line_of(&said, "{SSHA}").contains("slower"), "{said}");
+    assert!(
+        said.contains("Every failed login waits 0.02 s (hashing.failed_login_ms)."),
+        "{said}"
+    );
+    let warning = line_of(&said, "Warning:");
+    assert!(
+        warning.starts_with(
+            "Warning: a failed login on an account with a hash marked (1 row) takes longer than that wait, \
+             so its time tells those usernames apart from unknown ones. Set hashing.failed_login_ms to "
+        ),
+        "{warning}"
+    );
+    let advised: f64 = warning
+        .split("Set hashing.failed_login_ms to ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|ms| ms.parse().ok())
+        .unwrap();
+    assert!(
+        advised / 1000.0 >= 1.5 * seconds(&bcrypt) - 0.005,
+        "{advised} for {bcrypt}"
+    );
+
+    // A wait long enough for every kind: nothing marked, no warning.
+    let said = plan("10000");
+    assert!(!said.contains("slower") && !said.contains("Warning"), "{said}");
+    assert!(line_of(&said, "bcrypt (cost 10)").contains(" s"), "{said}");
+}
