@@ -27,7 +27,7 @@ use clap::{Parser, Subcommand};
 use si_store::{Repositories, Schema, Store, SystemClock, Workload};
 
 use crate::{
-    app::{Server, ShutdownSignals, open_store},
+    app::{Server, ShutdownSignals, StartError, open_store},
     config::Config,
     http::observe,
 };
@@ -363,7 +363,10 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
 
 fn database_url_creating_dir(config: &Config) -> anyhow::Result<String> {
     if config.database_url.is_none() {
-        crate::private_dir::create(&config.data_dir)?;
+        crate::private_dir::create(&config.data_dir).map_err(|source| StartError::DataDir {
+            path: config.data_dir.display().to_string(),
+            source,
+        })?;
     }
     Ok(config.database_url())
 }

@@ -99,6 +99,9 @@ impl Store {
             if let Some(folder) = missing_sqlite_folder(url) {
                 return Err(StoreError::MissingFolder(folder));
             }
+            if let Some((path, source)) = sqlite_access_denied(url) {
+                return Err(StoreError::NoAccess { path, source });
+            }
             // WAL lets readers run beside the one writer; the busy timeout makes
             // writers queue instead of failing while another one commits.
             // The statements kept are reused as prepared only because SQLite is
@@ -230,11 +233,26 @@ fn missing_sqlite_folder(url: &str) -> Option<String> {
     (!folder.as_os_str().is_empty() && !folder.is_dir()).then(|| folder.display().to_string())
 }
 
+/// Why this user may not open the SQLite file a URL names, when it may not
+/// (SQLite's own error, "unable to open database file", tells neither).
+fn sqlite_access_denied(url: &str) -> Option<(String, std::io::Error)> {
+    let file = sqlite_path(url)?;
+    let denied = match file.try_exists() {
+        Ok(true) => std::fs::File::open(file).err(),
+        Ok(false) => None,
+        Err(err) => Some(err),
+    };
+    denied
+        .filter(|err| err.kind() == std::io::ErrorKind::PermissionDenied)
+        .map(|err| (file.display().to_string(), err))
+}
+
 /// The file a SQLite URL names, when there is none there yet: connecting
-/// would make it, and a look at the database must change nothing.
+/// would make it, and a look at the database must change nothing. A file
+/// this user may not see is not missing: opening it says so.
 pub fn missing_sqlite_file(url: &str) -> Option<PathBuf> {
     let file = sqlite_path(url)?;
-    (!file.exists()).then(|| file.to_path_buf())
+    matches!(file.try_exists(), Ok(false)).then(|| file.to_path_buf())
 }
 
 /// What is wrong with `url` as a database of the service, read as the

@@ -27,6 +27,11 @@ pub enum StoreError {
     /// SQLite creates its file, but not the folders above it.
     #[error("the folder {0} of the SQLite database does not exist: create it, or name another path")]
     MissingFolder(String),
+    /// The SQLite file, or a folder on its way, is not this user's to open.
+    #[error(
+        "cannot open {path}: {source}: run the command as the user the service runs as, who owns the data directory"
+    )]
+    NoAccess { path: String, source: std::io::Error },
     /// The database could not be reached or answered with an error.
     #[error("database error: {0}")]
     Database(#[from] DbErr),

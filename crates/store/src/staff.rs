@@ -22,8 +22,9 @@ impl<'c, C: ConnectionTrait> Staff<'c, C> {
     }
 
     /// Gives the account the staff role at the library; granting it again changes nothing.
-    pub async fn grant(&self, account: &AccountId, library: &Library) -> Result<(), StoreError> {
-        staff_role::Entity::insert(staff_role::ActiveModel {
+    /// Gives the role; `false` when the account had it already.
+    pub async fn grant(&self, account: &AccountId, library: &Library) -> Result<bool, StoreError> {
+        let inserted = staff_role::Entity::insert(staff_role::ActiveModel {
             account_id: Set(account.to_string()),
             library_id: Set(library.id),
             granted_at: Set(self.clock.now_millis()),
@@ -37,7 +38,7 @@ impl<'c, C: ConnectionTrait> Staff<'c, C> {
         .exec_without_returning(self.conn)
         .await
         .map_err(|e| StoreError::on_write("staff role", e))?;
-        Ok(())
+        Ok(inserted > 0)
     }
 
     /// Takes the role away; `false` when the account did not have it.

@@ -60,14 +60,20 @@ pub async fn staff(store: &Store, command: StaffCommand) -> anyhow::Result<()> {
         StaffCommand::Grant { library, username } => {
             let (library, account) = library_and_account(store, &library, &username).await?;
             let txn = store.begin().await?;
-            txn.staff().grant(&account.id, &library).await?;
-            record(&txn, "staff_granted", Some(&library), &account).await?;
+            let granted = txn.staff().grant(&account.id, &library).await?;
+            if granted {
+                record(&txn, "staff_granted", Some(&library), &account).await?;
+            }
             txn.commit().await?;
-            out!(
-                "{username} now works at the desk of {} ({}).",
-                library.code,
-                library.name
-            );
+            if granted {
+                out!(
+                    "{username} now works at the desk of {} ({}).",
+                    library.code,
+                    library.name
+                );
+            } else {
+                out!("{username} worked at the desk of {} already.", library.code);
+            }
             Ok(())
         }
         StaffCommand::Revoke { library, username } => {

@@ -119,6 +119,30 @@ async fn migrating_twice_changes_nothing_the_second_time() {
     assert!(store.migrate().await.unwrap().is_empty());
 }
 
+/// A database brought up to date by its owner is run by a role that may
+/// only read and write rows: migrating it then asks for no DDL, so a
+/// connection that may change nothing at all finds nothing to do.
+#[tokio::test]
+async fn migrating_an_up_to_date_database_changes_nothing_at_all() {
+    let (_store, db) = fresh_store().await;
+    let read_only = if db.is_postgres() {
+        format!("{}?options=-c%20default_transaction_read_only%3Don", db.url)
+    } else {
+        format!("{}?mode=ro", db.url)
+    };
+    let clock = Arc::new(FixedClock::at(datetime!(2024-06-19 10:00 UTC)));
+    let store = Store::connect(&read_only, clock).await.unwrap();
+    assert!(store.migrate().await.unwrap().is_empty());
+    // The connection does refuse a change.
+    assert!(
+        store
+            .catalogue()
+            .create_library(&code("RO01"), &name("Alleen lezen"))
+            .await
+            .is_err()
+    );
+}
+
 #[tokio::test]
 async fn two_nodes_migrating_at_once_both_succeed() {
     let database = TestDatabase::create().await;
