@@ -141,6 +141,14 @@ pub async fn run(store: Store, config: Config, command: KeysCommand) -> anyhow::
                 return Ok(());
             }
             for key in &rotated {
+                if key.retired.is_empty() {
+                    out!(
+                        "{:<5}  new key {}, published and signing now: it replaces none",
+                        key.algorithm,
+                        key.kid
+                    );
+                    continue;
+                }
                 out!(
                     "{:<5}  new key {}, published now (by every node within a minute), signs from {}",
                     key.algorithm,

@@ -891,15 +891,17 @@ pub async fn rotate(
     let txn = store.begin().await?;
     // Read the time in the transaction: a rotation run beside this one may
     // have committed keys made after this one began.
+    // In whole milliseconds, as the keys are kept (and listed).
     let now = store.clock().now();
+    let now = now
+        .replace_nanosecond(now.nanosecond() / 1_000_000 * 1_000_000)
+        .unwrap_or(now);
     let later = |from: OffsetDateTime, by: Duration| {
         time::Duration::try_from(by)
             .ok()
             .and_then(|by| from.checked_add(by))
             .unwrap_or(OffsetDateTime::new_utc(time::Date::MAX, time::Time::MIDNIGHT))
     };
-    let signs_from = later(now, publish_first);
-    let until = later(signs_from, overlap);
     // A key retiring already (a rotation shortly before this one) keeps its time.
     let mut previous = txn.signing_keys().signing().await?;
     previous.retain(|key| key.retire_at.is_none());
@@ -911,8 +913,20 @@ pub async fn rotate(
     let mut rotated = Vec::new();
     for (algorithm, key) in fresh {
         txn.signing_keys().insert(&key).await?;
+        let replaced: Vec<&StoredKey> = previous
+            .iter()
+            .filter(|k| k.algorithm == algorithm.as_str())
+            .collect();
+        // A key that replaces none (a database no node has started on yet)
+        // signs at once, as the nodes see it.
+        let signs_from = if replaced.is_empty() {
+            now
+        } else {
+            later(now, publish_first)
+        };
+        let until = later(signs_from, overlap);
         let mut retired = Vec::new();
-        for old in previous.iter().filter(|k| k.algorithm == algorithm.as_str()) {
+        for old in replaced {
             // Never before it was made, however the two rotations met.
             let retired_at = signs_from.max(old.created_at);
             txn.signing_keys()

@@ -314,3 +314,30 @@ fn keys_subcommands_have_help() {
         assert!(stdout(&output).contains("--json"), "{command:?}");
     }
 }
+
+/// On a database no node has started on yet, a rotation's keys replace
+/// none: they sign at once, and the command says so, as `keys list` does.
+#[tokio::test]
+async fn a_rotation_on_a_database_without_keys_signs_at_once() {
+    let database = TestDatabase::create().await;
+    let dir = tempfile::tempdir().unwrap();
+    let si = |args: &[&str]| {
+        let output = run(binary(dir.path())
+            .env("SI_DATABASE_URL", &database.url)
+            .env("SI_DATA_DIR", dir.path().join("data"))
+            .args(args));
+        assert!(output.status.success(), "{args:?}: {}", stderr(&output));
+        stdout(&output)
+    };
+    si(&["db", "migrate"]);
+    let said = si(&["keys", "rotate"]);
+    assert_eq!(
+        said.matches(", published and signing now: it replaces none")
+            .count(),
+        3,
+        "{said}"
+    );
+    let listed: Vec<Listed> = serde_json::from_str(&si(&["keys", "list", "--json"])).unwrap();
+    assert_eq!(listed.len(), 3);
+    assert!(listed.iter().all(|k| k.state == "signing"), "{listed:?}");
+}
