@@ -165,6 +165,13 @@ impl Server {
         let public_url = config.public_url.clone().unwrap_or_else(|| {
             PublicUrl::try_from(format!("http://{address}")).expect("a socket address makes a URL")
         });
+        if config.public_url.is_none() && store.backend() == si_store::Backend::Postgres {
+            tracing::warn!(
+                "public_url (SI_PUBLIC_URL) is not set: this node names itself {public_url} in every token and link, \
+                 and a node that shares this database under another name refuses its tokens; set the one address \
+                 members reach the service at on every node"
+            );
+        }
         let permits = match config.hashing.concurrency {
             0 => None,
             n => Some(n),
