@@ -168,27 +168,49 @@ impl HashCost {
     pub fn format(self) -> HashFormat {
         self.format
     }
-}
 
-impl fmt::Display for HashCost {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    /// The work a check does, in units of its format: of two costs of one
+    /// format, the one with more work takes longer.
+    pub fn work(self) -> u128 {
+        let [first, second, third] = self.parameters.map(u128::from);
+        match self.format {
+            HashFormat::Bcrypt => 1 << first,
+            HashFormat::Scrypt => (1 << first) * second * third,
+            HashFormat::Argon2id | HashFormat::Argon2i | HashFormat::Argon2d => first * second,
+            _ => first,
+        }
+    }
+
+    /// The settings alone, as `cost 12` or `29000 rounds`; empty for a
+    /// format that has none.
+    pub fn settings(self) -> String {
         let [first, second, third] = self.parameters;
         match self.format {
             HashFormat::Argon2id | HashFormat::Argon2i | HashFormat::Argon2d => {
-                write!(f, "{} (m={first}, t={second}, p={third})", self.format)
+                format!("m={first}, t={second}, p={third}")
             }
-            HashFormat::Bcrypt => write!(f, "bcrypt (cost {first})"),
+            HashFormat::Bcrypt => format!("cost {first}"),
             HashFormat::Pbkdf2Sha1
             | HashFormat::Pbkdf2Sha256
             | HashFormat::Pbkdf2Sha512
             | HashFormat::ShaCrypt256
-            | HashFormat::ShaCrypt512 => write!(f, "{} ({first} rounds)", self.format),
-            HashFormat::Scrypt => write!(f, "scrypt (ln={first}, r={second}, p={third})"),
+            | HashFormat::ShaCrypt512 => format!("{first} rounds"),
+            HashFormat::Scrypt => format!("ln={first}, r={second}, p={third}"),
             HashFormat::Md5Crypt
             | HashFormat::Sha1
             | HashFormat::Ssha1
             | HashFormat::Ssha256
-            | HashFormat::Ssha512 => write!(f, "{}", self.format),
+            | HashFormat::Ssha512 => String::new(),
+        }
+    }
+}
+
+/// The format and its settings: `bcrypt (cost 12)`, `md5-crypt`.
+impl fmt::Display for HashCost {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.settings() {
+            settings if settings.is_empty() => write!(f, "{}", self.format),
+            settings => write!(f, "{} ({settings})", self.format),
         }
     }
 }

@@ -1,16 +1,23 @@
 //! What the exports' password hashes cost: the settings they were made
-//! with, and how long a failed login on each takes on this machine, against
+//! with, and how long a failed login on them takes on this machine, against
 //! the wait every failed login gets (`hashing.failed_login_ms`). A failed
 //! login that takes longer than that wait tells which usernames exist.
 
 use std::{collections::HashMap, fmt, time::Duration};
 
-use si_credentials::{Argon2Params, HashCost, dummy_verify, slowest_refusal};
+use si_credentials::{Argon2Params, HashCost, HashFormat, dummy_verify, slowest_refusal};
 
 use super::input::Row;
 
 /// The highest `hashing.failed_login_ms` the configuration takes.
 const LONGEST_WAIT: Duration = Duration::from_secs(10);
+
+/// Tries per timing; their median counts.
+const TRIES: usize = 3;
+
+/// Differences smaller than this are lost in a network's jitter, and the
+/// throttle allows a username few tries to average them out.
+const SAME_WITHIN: Duration = Duration::from_millis(5);
 
 /// The settings of the exports' hashes, each with how many rows hold one
 /// and one of them to time.
@@ -25,75 +32,124 @@ impl HashSettings {
     }
 }
 
-/// One setting, timed.
+/// Settings of one format, from `cheapest` to `costliest`, on one side of
+/// the wait.
 #[derive(Debug, Clone, PartialEq)]
-pub struct TimedSetting {
-    pub cost: HashCost,
+pub struct Band {
+    pub cheapest: HashCost,
+    pub costliest: HashCost,
     pub rows: u64,
     /// A failed login on an account with such a hash, at worst: its check
-    /// of the longest password, and the argon2id work an old format adds.
-    pub failed_login: Duration,
+    /// of the costliest password, and the argon2id work an old format
+    /// adds. For the cheapest setting and the costliest.
+    pub failed_login: (Duration, Duration),
+    /// Whether that time tells the account apart from an unknown username.
+    pub slower: bool,
 }
 
-/// The timed settings, slowest first, and what they are held against.
+/// The bands, slowest first, and what they are held against.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HashTimes {
-    pub settings: Vec<TimedSetting>,
+    pub bands: Vec<Band>,
     /// A failed login on a username no account has: one argon2id check.
     pub unknown_username: Duration,
     /// `hashing.failed_login_ms`.
     pub wait: Duration,
 }
 
-/// Times a failed login for each setting with the nodes' argon2id
-/// parameters, as the login does it. Busy for a few times the slowest
-/// check (bcrypt at its highest cost: seconds): run it off the runtime.
+fn median(mut tries: Vec<Duration>) -> Duration {
+    tries.sort();
+    tries[tries.len() / 2]
+}
+
+/// Times a failed login on the exports' hashes with the nodes' argon2id
+/// parameters, as the login does it. Of each format, the costliest setting
+/// first; when that one is slower than the wait, a search for the cheapest
+/// one that is: a few timings per format however many settings an old
+/// system made. Busy for seconds (a few times the costliest check): run it
+/// off the runtime.
 pub fn time(settings: HashSettings, current: &Argon2Params, wait: Duration) -> HashTimes {
-    let unknown_username = (0..2)
-        .map(|_| {
-            let started = std::time::Instant::now();
-            dummy_verify("not anyone's password", current);
-            started.elapsed()
-        })
-        .min()
-        .unwrap_or_default();
-    let mut timed = Vec::new();
+    let unknown_username = median(
+        (0..TRIES)
+            .map(|_| {
+                let started = std::time::Instant::now();
+                dummy_verify("not anyone's password", current);
+                started.elapsed()
+            })
+            .collect(),
+    );
+    let tells_apart = |failed_login: Duration| failed_login > wait.max(unknown_username) + SAME_WITHIN;
+    let mut by_format: HashMap<HashFormat, Vec<(HashCost, u64, String)>> = HashMap::new();
     for (cost, (rows, hash)) in settings.0 {
-        // The plan kept only hashes that parse: none is refused here.
-        let Ok(refusal) = slowest_refusal(&hash, current) else {
-            continue;
-        };
-        let extra = if cost.format().is_legacy() {
-            unknown_username
-        } else {
-            Duration::ZERO
-        };
-        timed.push(TimedSetting {
-            cost,
-            rows,
-            failed_login: refusal + extra,
-        });
+        by_format
+            .entry(cost.format())
+            .or_default()
+            .push((cost, rows, hash));
     }
-    timed.sort_by(|a, b| b.failed_login.cmp(&a.failed_login).then(b.rows.cmp(&a.rows)));
+    let mut bands = Vec::new();
+    for (format, mut settings) in by_format {
+        settings.sort_by_key(|(cost, ..)| cost.work());
+        let mut timed: HashMap<usize, Duration> = HashMap::new();
+        let mut failed_login = |index: usize| {
+            *timed.entry(index).or_insert_with(|| {
+                let hash: &str = &settings[index].2;
+                // The plan kept only hashes that parse: none is refused here.
+                let refusal = median(
+                    (0..TRIES)
+                        .map(|_| slowest_refusal(hash, current).unwrap_or_default())
+                        .collect(),
+                );
+                refusal
+                    + if format.is_legacy() {
+                        unknown_username
+                    } else {
+                        Duration::ZERO
+                    }
+            })
+        };
+        let last = settings.len() - 1;
+        // The first setting that tells apart; more work is never faster.
+        let (mut fast, mut slow) = (0, settings.len());
+        if tells_apart(failed_login(last)) {
+            slow = last;
+            while fast < slow {
+                let middle = (fast + slow) / 2;
+                if tells_apart(failed_login(middle)) {
+                    slow = middle;
+                } else {
+                    fast = middle + 1;
+                }
+            }
+        }
+        let mut band = |range: std::ops::Range<usize>, slower: bool| {
+            if range.is_empty() {
+                return;
+            }
+            let (first, end) = (range.start, range.end - 1);
+            bands.push(Band {
+                cheapest: settings[first].0,
+                costliest: settings[end].0,
+                rows: settings[range].iter().map(|(_, rows, _)| rows).sum(),
+                failed_login: (failed_login(first), failed_login(end)),
+                slower,
+            });
+        };
+        band(0..slow, false);
+        band(slow..settings.len(), true);
+    }
+    bands.sort_by(|a, b| b.failed_login.1.cmp(&a.failed_login.1).then(b.rows.cmp(&a.rows)));
     HashTimes {
-        settings: timed,
+        bands,
         unknown_username,
         wait,
     }
 }
 
 impl HashTimes {
-    /// The settings whose failed login outlasts the wait.
-    pub fn too_slow(&self) -> impl Iterator<Item = &TimedSetting> {
-        self.settings
-            .iter()
-            .filter(|setting| setting.failed_login > self.wait)
-    }
-
-    /// A wait that covers the slowest setting with room for a busier node:
+    /// A wait that covers the slowest band with room for a busier node:
     /// half as long again, in whole tenths of a second.
     fn wait_needed(&self) -> Option<Duration> {
-        let slowest = self.settings.first()?.failed_login.mul_f64(1.5);
+        let slowest = self.bands.first()?.failed_login.1.mul_f64(1.5);
         Some(Duration::from_millis(
             slowest.as_millis().div_ceil(100) as u64 * 100,
         ))
@@ -104,36 +160,66 @@ fn seconds(duration: Duration) -> String {
     format!("{:.2} s", duration.as_secs_f64())
 }
 
+impl Band {
+    /// `bcrypt (cost 12)`, or `bcrypt (cost 4 to cost 12)`.
+    fn kind(&self) -> String {
+        if self.cheapest == self.costliest {
+            return self.costliest.to_string();
+        }
+        format!(
+            "{} ({} to {})",
+            self.costliest.format(),
+            self.cheapest.settings(),
+            self.costliest.settings()
+        )
+    }
+
+    fn time(&self) -> String {
+        let (cheapest, costliest) = self.failed_login;
+        if self.cheapest == self.costliest {
+            seconds(costliest)
+        } else {
+            format!("{} to {}", seconds(cheapest), seconds(costliest))
+        }
+    }
+}
+
 impl fmt::Display for HashTimes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "password hashes (kind, rows, a failed login on one here):")?;
-        for setting in &self.settings {
-            let marked = if setting.failed_login > self.wait {
-                "  slower than the wait"
-            } else {
-                ""
-            };
-            write!(
-                f,
-                "\n  {:<34}{:>10}  {}{marked}",
-                setting.cost.to_string(),
-                setting.rows,
-                seconds(setting.failed_login)
-            )?;
+        let unknown = "(a username no account has)";
+        let kinds: Vec<String> = self.bands.iter().map(Band::kind).collect();
+        let width = kinds
+            .iter()
+            .map(String::len)
+            .chain([unknown.len()])
+            .max()
+            .unwrap_or_default();
+        for (band, kind) in self.bands.iter().zip(kinds) {
+            let marked = if band.slower { "  slower than the wait" } else { "" };
+            write!(f, "\n  {kind:<width$}{:>10}  {}{marked}", band.rows, band.time())?;
         }
         write!(
             f,
-            "\n  {:<34}{:>10}  {}",
-            "(a username no account has)",
+            "\n  {unknown:<width$}{:>10}  {}",
             "",
             seconds(self.unknown_username)
         )?;
-        write!(
-            f,
-            "\nEvery failed login waits {} (hashing.failed_login_ms).",
-            seconds(self.wait)
-        )?;
-        let rows: u64 = self.too_slow().map(|setting| setting.rows).sum();
+        if self.wait.is_zero() {
+            write!(f, "\nFailed logins do not wait (hashing.failed_login_ms is 0).")?;
+        } else {
+            write!(
+                f,
+                "\nEvery failed login waits {} (hashing.failed_login_ms).",
+                seconds(self.wait)
+            )?;
+        }
+        let rows: u64 = self
+            .bands
+            .iter()
+            .filter(|band| band.slower)
+            .map(|band| band.rows)
+            .sum();
         if rows == 0 {
             return Ok(());
         }
@@ -144,19 +230,20 @@ impl fmt::Display for HashTimes {
         };
         write!(
             f,
-            "\nWarning: a failed login on an account with a hash marked ({rows}) takes longer than that \
-             wait, so its time tells those usernames apart from unknown ones."
+            "\nWarning: a failed login on an account with a hash marked ({rows}) takes longer than one on \
+             an unknown username, so its time tells those usernames apart."
         )?;
+        let leave_out = "leave those hashes out of the export, so that these members set a password with \
+                         \"Wachtwoord vergeten\"";
         match self.wait_needed() {
             Some(needed) if needed <= LONGEST_WAIT => write!(
                 f,
-                " Set hashing.failed_login_ms to {} or more on every node before go-live.",
+                " Set hashing.failed_login_ms to {} or more on every node before go-live, or {leave_out}.",
                 needed.as_millis()
             ),
             _ => write!(
                 f,
-                " No wait is that long (hashing.failed_login_ms is at most 10000): leave those hashes out \
-                 of the export, so that these members set a password with \"Wachtwoord vergeten\"."
+                " No wait is that long (hashing.failed_login_ms is at most 10000): {leave_out}."
             ),
         }
     }
