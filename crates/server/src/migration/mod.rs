@@ -46,8 +46,8 @@ const MAIL_BATCH: u64 = 1_000;
 pub enum MigrationError {
     #[error("cannot read {path}: {source}")]
     Read { path: String, source: std::io::Error },
-    #[error("cannot write the report: {0}")]
-    Report(std::io::Error),
+    #[error("cannot write the report {}: {source}", path.display())]
+    Report { path: PathBuf, source: std::io::Error },
     #[error(
         "the go-live date {0} is in the past: the announcement names it, and each member gets it only once"
     )]

@@ -78,7 +78,9 @@ impl ReportFile {
         let partial = dir.join(format!(".{name}.partial"));
         // One a stopped run left keeps its mode when opened: start anew.
         match fs::remove_file(&partial) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(MigrationError::Report(e)),
+            Err(source) if source.kind() != std::io::ErrorKind::NotFound => {
+                return Err(report_error(&partial, source));
+            }
             _ => {}
         }
         let file = fs::OpenOptions::new()
@@ -87,7 +89,7 @@ impl ReportFile {
             .truncate(true)
             .mode(0o600)
             .open(&partial)
-            .map_err(MigrationError::Report)?;
+            .map_err(|source| report_error(&partial, source))?;
         let mut file = Self {
             writer: csv::Writer::from_writer(file),
             partial,
@@ -98,7 +100,7 @@ impl ReportFile {
     }
 
     fn row(&mut self, cells: &[&str]) -> Result<(), MigrationError> {
-        let failed = |e: csv::Error| MigrationError::Report(e.into());
+        let failed = |e: csv::Error| report_error(&self.partial, e.into());
         for cell in cells {
             self.writer
                 .write_field(as_text(cell).as_bytes())
@@ -112,9 +114,17 @@ impl ReportFile {
         let file = self
             .writer
             .into_inner()
-            .map_err(|e| MigrationError::Report(e.into_error()))?;
-        file.sync_all().map_err(MigrationError::Report)?;
+            .map_err(|e| report_error(&self.partial, e.into_error()))?;
+        file.sync_all()
+            .map_err(|source| report_error(&self.partial, source))?;
         Ok((self.partial, self.path))
+    }
+}
+
+fn report_error(path: &Path, source: std::io::Error) -> MigrationError {
+    MigrationError::Report {
+        path: path.to_owned(),
+        source,
     }
 }
 
@@ -137,7 +147,7 @@ pub fn write(
         .recursive(true)
         .mode(0o700)
         .create(dir)
-        .map_err(MigrationError::Report)?;
+        .map_err(|source| report_error(dir, source))?;
     let code = |c: &Candidate| catalogue.libraries[c.library].code.to_string();
 
     let mut renamed = ReportFile::create(
@@ -250,7 +260,7 @@ pub fn write(
     .map(ReportFile::complete)
     .collect::<Result<Vec<_>, _>>()?;
     for (partial, path) in complete {
-        fs::rename(partial, path).map_err(MigrationError::Report)?;
+        fs::rename(&partial, &path).map_err(|source| report_error(&partial, source))?;
     }
     Ok(summary)
 }

@@ -1400,3 +1400,21 @@ async fn the_plan_warns_of_old_hashes_slower_to_refuse_than_a_failed_logins_wait
     let bcrypt = line_of(&said, "bcrypt (cost 4 to cost 12)");
     assert_eq!(bcrypt.split_whitespace().nth(6), Some("2"), "{said}");
 }
+
+/// A report that cannot be written names where it was to go.
+#[tokio::test]
+async fn a_report_that_cannot_be_written_names_its_place() {
+    let app = spawn_app().await;
+    libraries(&app).await;
+    let (plan, catalogue) = migration::plan(&app.store, &[sample()]).await.unwrap();
+    let not_a_folder = tempfile::NamedTempFile::new().unwrap();
+    let place = not_a_folder.path().join("report");
+    let refused = migration::report(&plan, &catalogue, &[sample()], &place).unwrap_err();
+    assert_eq!(
+        refused.to_string(),
+        format!(
+            "cannot write the report {}: Not a directory (os error 20)",
+            place.display()
+        )
+    );
+}
