@@ -75,7 +75,7 @@ help-back-to-login = To the login page
 
 # Forgot password or username
 forgot-password-title = Forgot your password?
-forgot-password-intro = Enter your username. We will send a mail with a link to choose a new password. The link works for { $minutes } minutes.
+forgot-password-intro = Enter your username. Note: capital and small letters are different. We will send a mail with a link to choose a new password. The link works for { $minutes } minutes.
 forgot-username-title = Forgot your username?
 forgot-username-intro = Enter the e-mail address of your login account. We will send a mail with every username that belongs to that address.
 forgot-email = E-mail address

@@ -75,7 +75,7 @@ help-back-to-login = Naar de loginpagina
 
 # Wachtwoord of gebruikersnaam vergeten
 forgot-password-title = Wachtwoord vergeten
-forgot-password-intro = Vul je gebruikersnaam in. We sturen een mail met een link waarmee je een nieuw wachtwoord kiest. De link werkt { $minutes } minuten.
+forgot-password-intro = Vul je gebruikersnaam in. Let op: hoofdletters en kleine letters zijn verschillend. We sturen een mail met een link waarmee je een nieuw wachtwoord kiest. De link werkt { $minutes } minuten.
 forgot-username-title = Gebruikersnaam vergeten
 forgot-username-intro = Vul het e-mailadres in dat bij je inlogaccount hoort. We sturen een mail met alle gebruikersnamen die bij dat adres horen.
 forgot-email = E-mailadres

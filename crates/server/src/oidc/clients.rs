@@ -93,6 +93,10 @@ pub enum ClientError {
     OpenidRequired,
     #[error("scope {0} is only for confidential clients bound to a library")]
     DeskScopeNotAllowed(Scope),
+    #[error(
+        "client_credentials tokens open the desk API only: give the client a desk scope (desk:register, desk:search, desk:link, desk:recovery, desk:audit) and its library"
+    )]
+    ClientCredentialsWithoutDeskScope,
 }
 
 /// Which of a client's URIs a [`UriRule`] refused.
@@ -664,7 +668,11 @@ pub async fn register(
         registration.scopes,
         registration.library.is_some(),
     )?;
-    // New registrations only: a client stored before this rule still loads.
+    // New registrations only: a client stored before these rules still loads.
+    let library_system = settings.grant_types.contains(&GrantType::ClientCredentials);
+    if library_system && !settings.scopes.iter().any(|scope| scope.is_desk()) {
+        return Err(ClientError::ClientCredentialsWithoutDeskScope.into());
+    }
     let redirects = [
         (UriRole::Redirect, &registration.redirect_uris),
         (

@@ -468,11 +468,15 @@ async fn hostile_redirect_uris_are_refused_with_the_rule_and_nothing_is_written(
                 "--grant-type",
                 "client_credentials",
                 "--scope",
-                "openid",
+                "desk:search",
                 "--library",
                 "NOPE",
             ],
             "library NOPE not found",
+        ),
+        (
+            &["--grant-type", "client_credentials", "--library", "DRE01"],
+            "client_credentials tokens open the desk API only: give the client a desk scope",
         ),
     ];
     for (args, message) in refused_elsewhere {

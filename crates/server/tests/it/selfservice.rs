@@ -554,6 +554,12 @@ async fn the_answer_tells_nothing_about_which_usernames_and_addresses_exist() {
     )
     .await;
     let member_browser = browser();
+    // The form says, before anything is sent, that case matters.
+    let form = fetch(&member_browser, app.url("/forgot-password")).await;
+    assert!(
+        form.contains("Vul je gebruikersnaam in. Let op: hoofdletters en kleine letters zijn verschillend."),
+        "{form}"
+    );
 
     let (_, known) = submit(
         &app,
