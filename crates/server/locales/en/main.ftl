@@ -168,7 +168,7 @@ email-confirm-body = Click Confirm to make { $email } the recovery address of yo
 email-confirm-button = Confirm
 email-changed-title = Your e-mail address has been changed
 email-changed-body = Your new e-mail address is now your recovery address: mails about your login account go there from now on.
-email-link-expired-body = This link has already been used or has expired. Do you still want to change your e-mail address? Then enter the new address again on your account page; you will get a new mail.
+email-link-expired-body = This link has already been used or has expired, or was withdrawn because your password was changed since. Do you still want to change your e-mail address? Then enter the new address again on your account page; you will get a new mail.
 email-link-unknown-body = We do not recognise this link. Perhaps only part of it was copied: open the link again from the mail. Still not working? Enter your new e-mail address again on your account page; you will get a new mail.
 account-to-account = To my login account
 

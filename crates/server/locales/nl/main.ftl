@@ -168,7 +168,7 @@ email-confirm-body = Klik op Bevestigen om { $email } het herstel-e-mailadres va
 email-confirm-button = Bevestigen
 email-changed-title = Je e-mailadres is gewijzigd
 email-changed-body = Je nieuwe e-mailadres is nu je herstel-e-mailadres: daar sturen we voortaan de mails over je inlogaccount naartoe.
-email-link-expired-body = Deze link is al gebruikt of verlopen. Wil je je e-mailadres nog wijzigen? Vul het nieuwe adres dan opnieuw in op je accountpagina; je krijgt een nieuwe mail.
+email-link-expired-body = Deze link is al gebruikt of verlopen, of ingetrokken doordat je wachtwoord daarna is gewijzigd. Wil je je e-mailadres nog wijzigen? Vul het nieuwe adres dan opnieuw in op je accountpagina; je krijgt een nieuwe mail.
 email-link-unknown-body = We kennen deze link niet. Misschien is er maar een deel van gekopieerd: open de link opnieuw vanuit de mail. Lukt het dan nog niet? Vul je nieuwe e-mailadres opnieuw in op je accountpagina; je krijgt een nieuwe mail.
 account-to-account = Naar mijn inlogaccount
 

@@ -1748,6 +1748,10 @@ async fn a_password_reset_ends_an_address_change_and_the_wait_others_caused() {
 
     let dead = fetch(&browser(), &move_link).await;
     assert!(dead.contains("Deze link werkt niet meer"), "{dead}");
+    assert!(
+        dead.contains("of ingetrokken doordat je wachtwoord daarna is gewijzigd"),
+        "{dead}"
+    );
     let kept = app.store.accounts().by_id(&account.id).await.unwrap().unwrap();
     assert_eq!(kept.email.unwrap().as_str(), "ouders@example.nl");
     let back = post_login(&browser(), &app.url("/login"), "sanne", NEW_PASSWORD).await;
