@@ -23,4 +23,4 @@ pub use error::CredentialError;
 pub use format::{HashCost, HashFormat, MAX_PASSWORD_BYTES};
 pub use normalize::normalized_password;
 pub use pool::{Admission, HashingPool, MOST_HASHES_AT_ONCE};
-pub use verify::{Verification, slowest_refusal, verify_password};
+pub use verify::{Verification, costliest_password, slowest_refusal, verify_password};

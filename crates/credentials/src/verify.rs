@@ -54,18 +54,25 @@ pub fn verify_password(
     Ok(Verification::Mismatch)
 }
 
-/// How long [`verify_password`] takes here to refuse the wrong password
-/// that costs most for `stored`: one as long as the format checks and not
-/// in NFKC, so that it is checked in both forms, as an attacker would send
-/// it. One try: time a few and take their median.
-pub fn slowest_refusal(stored: &str, current: &Argon2Params) -> Result<Duration, CredentialError> {
-    let longest = match HashFormat::detect(stored)? {
+/// The wrong password that costs most to check against a hash of
+/// `format`: as long as the format checks, and not in NFKC, so that it is
+/// checked in both forms, as an attacker would send it. "\u{F900}" is
+/// "\u{8C48}" in NFKC, 3 bytes either way: both checks are at full length.
+pub fn costliest_password(format: HashFormat) -> String {
+    let longest = match format {
         HashFormat::ShaCrypt256 | HashFormat::ShaCrypt512 => sha_crypt::MAX_PASSWORD_BYTES,
         _ => MAX_PASSWORD_BYTES,
     };
-    // "\u{FB01}" (the ligature fi, 3 bytes) is "fi" in NFKC.
-    let mut password = "\u{FB01}".repeat(longest / 3);
+    let mut password = "\u{F900}".repeat(longest / 3);
     password.push_str(&"x".repeat(longest % 3));
+    password
+}
+
+/// How long [`verify_password`] takes here to refuse the
+/// [`costliest_password`] for `stored`. One try: time a few and take their
+/// median.
+pub fn slowest_refusal(stored: &str, current: &Argon2Params) -> Result<Duration, CredentialError> {
+    let password = costliest_password(HashFormat::detect(stored)?);
     let started = Instant::now();
     verify_password(&password, stored, current)?;
     Ok(started.elapsed())

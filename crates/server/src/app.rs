@@ -119,15 +119,22 @@ pub enum StartError {
 /// Opens the database, creating the data directory for the embedded default,
 /// and brings the schema up to date.
 pub async fn open_store(config: &Config, clock: Arc<dyn Clock>) -> Result<Store, StartError> {
+    create_data_dir(config)?;
+    let store = Store::connect(&config.database_url(), clock).await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+/// Makes the data directory, private, for the embedded database when no
+/// database URL is configured.
+pub fn create_data_dir(config: &Config) -> Result<(), StartError> {
     if config.database_url.is_none() {
         crate::private_dir::create(&config.data_dir).map_err(|source| StartError::DataDir {
             path: config.data_dir.display().to_string(),
             source,
         })?;
     }
-    let store = Store::connect(&config.database_url(), clock).await?;
-    store.migrate().await?;
-    Ok(store)
+    Ok(())
 }
 
 /// A running server.

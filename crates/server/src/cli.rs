@@ -27,7 +27,7 @@ use clap::{Parser, Subcommand};
 use si_store::{Repositories, Schema, Store, SystemClock, Workload};
 
 use crate::{
-    app::{Server, ShutdownSignals, StartError, open_store},
+    app::{Server, ShutdownSignals, create_data_dir, open_store},
     config::Config,
     http::observe,
 };
@@ -362,12 +362,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
 }
 
 fn database_url_creating_dir(config: &Config) -> anyhow::Result<String> {
-    if config.database_url.is_none() {
-        crate::private_dir::create(&config.data_dir).map_err(|source| StartError::DataDir {
-            path: config.data_dir.display().to_string(),
-            source,
-        })?;
-    }
+    create_data_dir(config)?;
     Ok(config.database_url())
 }
 

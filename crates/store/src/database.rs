@@ -228,17 +228,27 @@ fn sqlite_path(url: &str) -> Option<&Path> {
 
 /// The folder a SQLite URL's file would go in, when it does not exist
 /// (SQLite's own error names neither the path nor the cause).
+/// A folder this user may not look into is not missing: opening the file
+/// says so.
 fn missing_sqlite_folder(url: &str) -> Option<String> {
     let folder = sqlite_path(url)?.parent()?;
-    (!folder.as_os_str().is_empty() && !folder.is_dir()).then(|| folder.display().to_string())
+    let missing = matches!(folder.try_exists(), Ok(false)) || folder.is_file();
+    (!folder.as_os_str().is_empty() && missing).then(|| folder.display().to_string())
 }
 
-/// Why this user may not open the SQLite file a URL names, when it may not
-/// (SQLite's own error, "unable to open database file", tells neither).
+/// Why this user may not open the SQLite file a URL names, or its folder,
+/// when it may not (SQLite's own errors, "unable to open database file" or
+/// "attempt to write a readonly database", tell neither). The file is
+/// opened for writing too, unless the URL asks for reading only.
 fn sqlite_access_denied(url: &str) -> Option<(String, std::io::Error)> {
     let file = sqlite_path(url)?;
+    let read_only = url.contains("mode=ro");
     let denied = match file.try_exists() {
-        Ok(true) => std::fs::File::open(file).err(),
+        Ok(true) => std::fs::OpenOptions::new()
+            .read(true)
+            .write(!read_only)
+            .open(file)
+            .err(),
         Ok(false) => None,
         Err(err) => Some(err),
     };

@@ -21,8 +21,8 @@ impl<'c, C: ConnectionTrait> Staff<'c, C> {
         Self { conn, clock }
     }
 
-    /// Gives the account the staff role at the library; granting it again changes nothing.
-    /// Gives the role; `false` when the account had it already.
+    /// Gives the account the staff role at the library; `false`, and no
+    /// change, when it had it already.
     pub async fn grant(&self, account: &AccountId, library: &Library) -> Result<bool, StoreError> {
         let inserted = staff_role::Entity::insert(staff_role::ActiveModel {
             account_id: Set(account.to_string()),

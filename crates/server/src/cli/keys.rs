@@ -158,7 +158,7 @@ pub async fn run(store: Store, config: Config, command: KeysCommand) -> anyhow::
                 for old in &key.retired {
                     out!(
                         "       retires {old} then, published until {}",
-                        moment(Some(key.published_until))
+                        moment(key.published_until)
                     );
                 }
             }

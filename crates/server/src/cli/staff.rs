@@ -72,7 +72,11 @@ pub async fn staff(store: &Store, command: StaffCommand) -> anyhow::Result<()> {
                     library.name
                 );
             } else {
-                out!("{username} worked at the desk of {} already.", library.code);
+                out!(
+                    "{username} already works at the desk of {} ({}): nothing changed.",
+                    library.code,
+                    library.name
+                );
             }
             Ok(())
         }

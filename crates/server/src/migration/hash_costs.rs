@@ -5,7 +5,7 @@
 
 use std::{collections::HashMap, fmt, time::Duration};
 
-use si_credentials::{Argon2Params, HashCost, HashFormat, dummy_verify, slowest_refusal};
+use si_credentials::{Argon2Params, HashCost, HashFormat, costliest_password, dummy_verify, slowest_refusal};
 
 use super::input::Row;
 
@@ -44,14 +44,15 @@ pub struct Band {
     /// adds. For the cheapest setting and the costliest.
     pub failed_login: (Duration, Duration),
     /// Whether that time tells the account apart from an unknown username.
-    pub slower: bool,
+    pub told_apart: bool,
 }
 
 /// The bands, slowest first, and what they are held against.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HashTimes {
     pub bands: Vec<Band>,
-    /// A failed login on a username no account has: one argon2id check.
+    /// A failed login on a username no account has: the argon2id work of
+    /// the costliest password.
     pub unknown_username: Duration,
     /// `hashing.failed_login_ms`.
     pub wait: Duration,
@@ -63,22 +64,34 @@ fn median(mut tries: Vec<Duration>) -> Duration {
 }
 
 /// Times a failed login on the exports' hashes with the nodes' argon2id
-/// parameters, as the login does it. Of each format, the costliest setting
-/// first; when that one is slower than the wait, a search for the cheapest
-/// one that is: a few timings per format however many settings an old
-/// system made. Busy for seconds (a few times the costliest check): run it
-/// off the runtime.
+/// parameters, as the login does it: the costliest password, and each
+/// answer held back until the wait has passed. Of each format, the
+/// costliest setting first; when a failed login on it tells the username
+/// apart, a search for the cheapest setting that does: a few timings per
+/// format however many settings an old system made. Busy for seconds (a
+/// few times the costliest check): run it off the runtime.
 pub fn time(settings: HashSettings, current: &Argon2Params, wait: Duration) -> HashTimes {
+    if settings.0.is_empty() {
+        return HashTimes {
+            bands: Vec::new(),
+            unknown_username: Duration::ZERO,
+            wait,
+        };
+    }
+    let unknown_password = costliest_password(HashFormat::Argon2id);
     let unknown_username = median(
         (0..TRIES)
             .map(|_| {
                 let started = std::time::Instant::now();
-                dummy_verify("not anyone's password", current);
+                dummy_verify(&unknown_password, current);
                 started.elapsed()
             })
             .collect(),
     );
-    let tells_apart = |failed_login: Duration| failed_login > wait.max(unknown_username) + SAME_WITHIN;
+    // What the member waits for: the check, or the wait when that is longer.
+    let answered = |failed_login: Duration| failed_login.max(wait);
+    let tells_apart =
+        |failed_login: Duration| answered(failed_login) > answered(unknown_username) + SAME_WITHIN;
     let mut by_format: HashMap<HashFormat, Vec<(HashCost, u64, String)>> = HashMap::new();
     for (cost, (rows, hash)) in settings.0 {
         by_format
@@ -93,7 +106,8 @@ pub fn time(settings: HashSettings, current: &Argon2Params, wait: Duration) -> H
         let mut failed_login = |index: usize| {
             *timed.entry(index).or_insert_with(|| {
                 let hash: &str = &settings[index].2;
-                // The plan kept only hashes that parse: none is refused here.
+                // The plan kept only hashes that parse, and the password is
+                // within every format's limit: nothing is refused here.
                 let refusal = median(
                     (0..TRIES)
                         .map(|_| slowest_refusal(hash, current).unwrap_or_default())
@@ -121,7 +135,7 @@ pub fn time(settings: HashSettings, current: &Argon2Params, wait: Duration) -> H
                 }
             }
         }
-        let mut band = |range: std::ops::Range<usize>, slower: bool| {
+        let mut band = |range: std::ops::Range<usize>, told_apart: bool| {
             if range.is_empty() {
                 return;
             }
@@ -131,7 +145,7 @@ pub fn time(settings: HashSettings, current: &Argon2Params, wait: Duration) -> H
                 costliest: settings[end].0,
                 rows: settings[range].iter().map(|(_, rows, _)| rows).sum(),
                 failed_login: (failed_login(first), failed_login(end)),
-                slower,
+                told_apart,
             });
         };
         band(0..slow, false);
@@ -146,13 +160,15 @@ pub fn time(settings: HashSettings, current: &Argon2Params, wait: Duration) -> H
 }
 
 impl HashTimes {
-    /// A wait that covers the slowest band with room for a busier node:
-    /// half as long again, in whole tenths of a second.
-    fn wait_needed(&self) -> Option<Duration> {
-        let slowest = self.bands.first()?.failed_login.1.mul_f64(1.5);
-        Some(Duration::from_millis(
-            slowest.as_millis().div_ceil(100) as u64 * 100,
-        ))
+    /// A wait that covers the slowest failed login with room for a busier
+    /// node: half as long again, in whole tenths of a second.
+    fn wait_needed(&self) -> Duration {
+        let slowest = self
+            .bands
+            .first()
+            .map_or(Duration::ZERO, |band| band.failed_login.1);
+        let slowest = slowest.max(self.unknown_username).mul_f64(1.5);
+        Duration::from_millis(slowest.as_millis().div_ceil(100) as u64 * 100)
     }
 }
 
@@ -186,6 +202,9 @@ impl Band {
 
 impl fmt::Display for HashTimes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.bands.is_empty() {
+            return write!(f, "No password hashes in the exports.");
+        }
         write!(f, "password hashes (kind, rows, a failed login on one here):")?;
         let unknown = "(a username no account has)";
         let kinds: Vec<String> = self.bands.iter().map(Band::kind).collect();
@@ -196,7 +215,11 @@ impl fmt::Display for HashTimes {
             .max()
             .unwrap_or_default();
         for (band, kind) in self.bands.iter().zip(kinds) {
-            let marked = if band.slower { "  slower than the wait" } else { "" };
+            let marked = if band.told_apart {
+                "  tells the username apart"
+            } else {
+                ""
+            };
             write!(f, "\n  {kind:<width$}{:>10}  {}{marked}", band.rows, band.time())?;
         }
         write!(
@@ -205,8 +228,17 @@ impl fmt::Display for HashTimes {
             "",
             seconds(self.unknown_username)
         )?;
-        if self.wait.is_zero() {
-            write!(f, "\nFailed logins do not wait (hashing.failed_login_ms is 0).")?;
+        if self.wait < self.unknown_username {
+            // An imported argon2id hash cheaper than the nodes' settings
+            // answers sooner than an unknown username then.
+            write!(
+                f,
+                "\nWarning: failed logins wait {} (hashing.failed_login_ms), less than one on an unknown \
+                 username takes, so an account whose hash is checked sooner is told apart too. Set it to {} \
+                 or more on every node.",
+                seconds(self.wait),
+                self.wait_needed().as_millis()
+            )?;
         } else {
             write!(
                 f,
@@ -217,7 +249,7 @@ impl fmt::Display for HashTimes {
         let rows: u64 = self
             .bands
             .iter()
-            .filter(|band| band.slower)
+            .filter(|band| band.told_apart)
             .map(|band| band.rows)
             .sum();
         if rows == 0 {
@@ -230,13 +262,13 @@ impl fmt::Display for HashTimes {
         };
         write!(
             f,
-            "\nWarning: a failed login on an account with a hash marked ({rows}) takes longer than one on \
-             an unknown username, so its time tells those usernames apart."
+            "\nWarning: a failed login on an account with a hash marked ({rows}) takes longer than one \
+             on an unknown username, so its time tells those usernames apart."
         )?;
         let leave_out = "leave those hashes out of the export, so that these members set a password with \
                          \"Wachtwoord vergeten\"";
         match self.wait_needed() {
-            Some(needed) if needed <= LONGEST_WAIT => write!(
+            needed if needed <= LONGEST_WAIT => write!(
                 f,
                 " Set hashing.failed_login_ms to {} or more on every node before go-live, or {leave_out}.",
                 needed.as_millis()

@@ -357,7 +357,8 @@ pub struct Plan {
     /// with another name, birth date or address: the import leaves the card
     /// as it is. 8 bytes each, should an export change every row.
     pub changed: Vec<(u32, Changed)>,
-    /// The settings of the accepted rows' password hashes.
+    /// The settings of the password hashes of the rows accepted as they
+    /// were read (before rows imported elsewhere are taken out).
     pub hash_settings: HashSettings,
 }
 

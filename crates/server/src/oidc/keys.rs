@@ -865,9 +865,9 @@ pub struct RotatedKey {
     pub signs_from: OffsetDateTime,
     /// The keys that stop signing then.
     pub retired: Vec<String>,
-    /// Until when the retired keys stay published.
-    #[serde(with = "time::serde::rfc3339")]
-    pub published_until: OffsetDateTime,
+    /// Until when the retired keys stay published; none when none retires.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub published_until: Option<OffsetDateTime>,
 }
 
 /// Creates a new signing key of every algorithm, published at once; after
@@ -934,12 +934,13 @@ pub async fn rotate(
                 .await?;
             retired.push(old.kid.clone());
         }
+        let published_until = (!retired.is_empty()).then_some(until);
         rotated.push(RotatedKey {
             algorithm,
             kid: key.kid,
             signs_from,
             retired,
-            published_until: until,
+            published_until,
         });
     }
     let forgotten_before = now

@@ -212,38 +212,41 @@ async fn a_look_at_a_schema_behind_the_program_says_to_migrate_and_changes_nothi
 }
 
 /// An operator who runs a command as a user who may not open the service's
-/// database hears that, with the path, instead of "there is no database"
-/// or SQLite's "unable to open database file".
+/// database, or may only read it, hears that, with the path, instead of
+/// "there is no database", "unable to open database file" or "attempt to
+/// write a readonly database".
 #[test]
 fn a_command_run_by_a_user_who_may_not_open_the_database_says_so() {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let mode = |path: &Path, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
+    let file = data.join("single-identity.db");
     let migrated = run(binary(dir.path())
         .env("SI_DATA_DIR", &data)
         .args(["db", "migrate"]));
     assert!(migrated.status.success(), "{}", stderr(&migrated));
-    // Root opens anything: it runs the command as the user nobody, from a
-    // copy of the binary nobody may run. Anyone else closes the folder.
+    // Root opens anything: it runs the commands as the user nobody, from a
+    // copy of the binary nobody may run. Anyone else is refused by the
+    // modes of their own files.
     let as_root = std::fs::metadata(dir.path()).unwrap().uid() == 0;
     let copies = tempfile::Builder::new()
         .permissions(std::fs::Permissions::from_mode(0o755))
         .tempdir()
         .unwrap();
+    let copy = copies.path().join("single-identity");
+    std::fs::copy(env!("CARGO_BIN_EXE_single-identity"), &copy).unwrap();
     let someone_else = |args: &[&str]| {
         let mut command = if as_root {
-            let copy = copies.path().join("single-identity");
-            if !copy.exists() {
-                std::fs::copy(env!("CARGO_BIN_EXE_single-identity"), &copy).unwrap();
-            }
             let mut command = std::process::Command::new("setpriv");
             command
                 .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-                .arg(copy);
+                .arg(&copy);
             command
         } else {
-            std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o000)).unwrap();
-            std::process::Command::new(env!("CARGO_BIN_EXE_single-identity"))
+            std::process::Command::new(&copy)
         };
         command
             .env_clear()
@@ -252,21 +255,33 @@ fn a_command_run_by_a_user_who_may_not_open_the_database_says_so() {
             .args(args);
         run(&mut command)
     };
-    let file = data.join("single-identity.db");
-    for command in [&["client", "list"][..], &["db", "migrate"], &["library", "list"]] {
-        let output = someone_else(command);
-        assert_eq!(output.status.code(), Some(1), "{command:?}: {}", stderr(&output));
-        let said = stderr(&output);
-        assert!(said.starts_with("error: "), "{command:?}: {said}");
-        assert!(
-            said.trim_end().ends_with(&format!(
-                "cannot open {}: Permission denied (os error 13): run the command as the user the service runs as, who owns the data directory",
-                file.display()
-            )),
-            "{command:?}: {said}"
-        );
+    let refused = |case: &str| {
+        for command in [&["client", "list"][..], &["db", "migrate"], &["library", "list"]] {
+            let output = someone_else(command);
+            let said = stderr(&output);
+            assert_eq!(output.status.code(), Some(1), "{case} {command:?}: {said}");
+            assert!(said.starts_with("error: "), "{case} {command:?}: {said}");
+            assert!(
+                said.trim_end().ends_with(&format!(
+                    "cannot open {}: Permission denied (os error 13): run the command as the user the service runs as, who owns the data directory",
+                    file.display()
+                )),
+                "{case} {command:?}: {said}"
+            );
+        }
+    };
+    // A folder on the way they may not enter (the temporary folder is 0700).
+    if !as_root {
+        mode(&data, 0o000);
     }
-    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700)).unwrap();
+    refused("closed folder");
+    // A file they may read but not write.
+    mode(dir.path(), 0o755);
+    mode(&data, 0o755);
+    mode(&file, if as_root { 0o644 } else { 0o444 });
+    refused("read-only file");
+    mode(&file, 0o600);
+    mode(&data, 0o700);
 }
 
 #[test]
@@ -514,7 +529,7 @@ async fn operators_give_desk_roles_and_read_the_audit_log() {
     assert!(again.status.success(), "twice is fine");
     assert_eq!(
         stdout(&again).trim(),
-        "balie.anna worked at the desk of DRE01 already."
+        "balie.anna already works at the desk of DRE01 (Biblionet Drenthe): nothing changed."
     );
     let listed = si(&["staff", "list", "--library", "DRE01", "--json"]);
     assert_eq!(stdout(&listed).trim(), "[\n  \"balie.anna\"\n]");

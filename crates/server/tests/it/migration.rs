@@ -1311,7 +1311,7 @@ const PBKDF2_OVER_THE_YEARS: [&str; 12] = [
 /// The settings of one format make at most two lines: those that tell apart
 /// and those that do not.
 #[tokio::test]
-async fn the_plan_warns_of_old_hashes_slower_to_refuse_than_a_failed_logins_wait() {
+async fn the_plan_warns_of_old_hashes_that_tell_a_failed_login_apart() {
     let app = spawn_app().await;
     libraries(&app).await;
     let row = |card: u64, hash: &str| {
@@ -1359,20 +1359,20 @@ async fn the_plan_warns_of_old_hashes_slower_to_refuse_than_a_failed_logins_wait
     };
 
     // bcrypt at cost 12 takes a quarter of a second, twice (the password in
-    // both Unicode forms); an {SSHA} digest microseconds, and the argon2id
-    // work of these tests a few milliseconds.
-    let said = plan("100");
+    // both Unicode forms); PBKDF2 at 12,000 rounds and the argon2id work of
+    // these tests some milliseconds, an {SSHA} digest microseconds.
+    let said = plan("300");
     let bcrypt = line_of(&said, "bcrypt (cost 12)");
-    assert!(bcrypt.ends_with("slower than the wait"), "{said}");
+    assert!(bcrypt.ends_with("tells the username apart"), "{said}");
     assert_eq!(bcrypt.split_whitespace().nth(3), Some("1"), "{bcrypt}");
-    assert!(!line_of(&said, "{SSHA}").contains("slower"), "{said}");
-    assert!(!line_of(&said, "bcrypt (cost 4)").contains("slower"), "{said}");
+    assert!(!line_of(&said, "{SSHA}").contains("apart"), "{said}");
+    assert!(!line_of(&said, "bcrypt (cost 4)").contains("apart"), "{said}");
     let pbkdf2 = line_of(&said, "pbkdf2-sha256 (1000 rounds to 12000 rounds)");
     assert_eq!(pbkdf2.split_whitespace().nth(6), Some("12"), "{pbkdf2}");
-    assert!(!pbkdf2.contains("slower"), "{said}");
+    assert!(!pbkdf2.contains("apart"), "{said}");
     assert_eq!(said.matches("pbkdf2").count(), 1, "{said}");
     assert!(
-        said.contains("Every failed login waits 0.10 s (hashing.failed_login_ms)."),
+        said.contains("Every failed login waits 0.30 s (hashing.failed_login_ms)."),
         "{said}"
     );
     let warning = line_of(&said, "Warning:");
@@ -1394,9 +1394,17 @@ async fn the_plan_warns_of_old_hashes_slower_to_refuse_than_a_failed_logins_wait
         "{advised} for {bcrypt}"
     );
 
+    // No wait at all: a failed login on an unknown username is itself
+    // shorter or longer than on an account, and the plan says so.
+    let said = plan("0");
+    assert!(
+        said.contains("Warning: failed logins wait 0.00 s (hashing.failed_login_ms), less than one on an unknown username takes"),
+        "{said}"
+    );
+
     // A wait long enough for every kind: nothing marked, no warning.
     let said = plan("10000");
-    assert!(!said.contains("slower") && !said.contains("Warning"), "{said}");
+    assert!(!said.contains("apart") && !said.contains("Warning"), "{said}");
     let bcrypt = line_of(&said, "bcrypt (cost 4 to cost 12)");
     assert_eq!(bcrypt.split_whitespace().nth(6), Some("2"), "{said}");
 }

@@ -125,11 +125,12 @@ async fn migrating_twice_changes_nothing_the_second_time() {
 #[tokio::test]
 async fn migrating_an_up_to_date_database_changes_nothing_at_all() {
     let (_store, db) = fresh_store().await;
-    let read_only = if db.is_postgres() {
-        format!("{}?options=-c%20default_transaction_read_only%3Don", db.url)
-    } else {
-        format!("{}?mode=ro", db.url)
-    };
+    // SQLite runs CREATE TABLE IF NOT EXISTS of a table it has on a
+    // read-only connection too: only PostgreSQL tells.
+    if !db.is_postgres() {
+        return;
+    }
+    let read_only = format!("{}?options=-c%20default_transaction_read_only%3Don", db.url);
     let clock = Arc::new(FixedClock::at(datetime!(2024-06-19 10:00 UTC)));
     let store = Store::connect(&read_only, clock).await.unwrap();
     assert!(store.migrate().await.unwrap().is_empty());
