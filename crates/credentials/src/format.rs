@@ -3,12 +3,12 @@
 
 use std::fmt;
 
-use crate::CredentialError;
 use crate::argon2id::StoredArgon2;
 use crate::legacy::{
     bcrypt::BcryptHash, ldap::LdapDigest, md5_crypt::Md5CryptHash, pbkdf2::Pbkdf2Hash, scrypt::ScryptHash,
     sha_crypt::ShaCryptHash,
 };
+use crate::{Argon2Params, CredentialError};
 
 /// Longest stored string accepted. Every supported format with sane parameters fits
 /// in far less; the cap keeps a corrupt row from costing more than a short parse.
@@ -167,6 +167,13 @@ impl HashCost {
 
     pub fn format(self) -> HashFormat {
         self.format
+    }
+
+    /// Whether this is a hash the nodes would make now: argon2id with
+    /// `current`.
+    pub fn is_current(self, current: &Argon2Params) -> bool {
+        self.format == HashFormat::Argon2id
+            && self.parameters == [current.memory_kib(), current.iterations(), current.parallelism()]
     }
 
     /// The work a check does, in units of its format: of two costs of one

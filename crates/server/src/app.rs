@@ -126,9 +126,11 @@ pub async fn open_store(config: &Config, clock: Arc<dyn Clock>) -> Result<Store,
 }
 
 /// Makes the data directory, private, for the embedded database when no
-/// database URL is configured.
+/// database URL is configured. One this user may not look for is left to
+/// the database to report (`cannot open …`: run as the service's user).
 pub fn create_data_dir(config: &Config) -> Result<(), StartError> {
-    if config.database_url.is_none() {
+    let unseen = config.data_dir.try_exists().is_err();
+    if config.database_url.is_none() && !unseen {
         crate::private_dir::create(&config.data_dir).map_err(|source| StartError::DataDir {
             path: config.data_dir.display().to_string(),
             source,

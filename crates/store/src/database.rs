@@ -242,7 +242,8 @@ fn missing_sqlite_folder(url: &str) -> Option<String> {
 /// opened for writing too, unless the URL asks for reading only.
 fn sqlite_access_denied(url: &str) -> Option<(String, std::io::Error)> {
     let file = sqlite_path(url)?;
-    let read_only = url.contains("mode=ro");
+    let options = url.split_once('?').map_or("", |(_, options)| options);
+    let read_only = options.split('&').any(|option| option == "mode=ro");
     let denied = match file.try_exists() {
         Ok(true) => std::fs::OpenOptions::new()
             .read(true)

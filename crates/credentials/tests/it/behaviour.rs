@@ -437,6 +437,12 @@ fn a_hash_cost_names_the_format_and_its_settings() {
             .settings(),
         ""
     );
+
+    // A hash the nodes would make now, and one they would not.
+    let made_now = HashCost::of(&hash_password("een", &current).unwrap()).unwrap();
+    assert!(made_now.is_current(&current));
+    assert!(!made_now.is_current(&Argon2Params::new(16, 1, 1).unwrap()));
+    assert!(!HashCost::of(&one).unwrap().is_current(&current));
 }
 
 /// The worst refusal grows with the work the hash asks: bcrypt at cost 10

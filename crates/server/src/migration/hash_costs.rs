@@ -12,8 +12,12 @@ use super::input::Row;
 /// The highest `hashing.failed_login_ms` the configuration takes.
 const LONGEST_WAIT: Duration = Duration::from_secs(10);
 
-/// Tries per timing; their median counts.
+/// Tries per timing; the shortest counts.
 const TRIES: usize = 3;
+
+/// Room for a node busier than the machine the plan runs on: half as long
+/// again, for the marks and for the wait advised.
+const HEADROOM: f64 = 1.5;
 
 /// Differences smaller than this are lost in a network's jitter, and the
 /// throttle allows a username few tries to average them out.
@@ -58,18 +62,22 @@ pub struct HashTimes {
     pub wait: Duration,
 }
 
-fn median(mut tries: Vec<Duration>) -> Duration {
-    tries.sort();
-    tries[tries.len() / 2]
+/// The shortest of a few tries: what the work itself takes, without the
+/// pauses of a busy machine.
+fn shortest(try_once: impl Fn() -> Duration) -> Duration {
+    (0..TRIES).map(|_| try_once()).min().unwrap_or_default()
 }
 
 /// Times a failed login on the exports' hashes with the nodes' argon2id
 /// parameters, as the login does it: the costliest password, and each
-/// answer held back until the wait has passed. Of each format, the
-/// costliest setting first; when a failed login on it tells the username
-/// apart, a search for the cheapest setting that does: a few timings per
-/// format however many settings an old system made. Busy for seconds (a
-/// few times the costliest check): run it off the runtime.
+/// answer held back until the wait has passed. A setting tells the username
+/// apart when its failed login, with half as much again for a busier node,
+/// ends later than an unknown username's, or (an argon2id hash cheaper than
+/// the nodes' settings, when the wait is short) sooner. Of each format the
+/// costliest and the cheapest setting first; only when one of them tells
+/// apart, a search for where that stops: a few timings per format however
+/// many settings an old system made. Busy for seconds (a few times the
+/// costliest check): run it off the runtime.
 pub fn time(settings: HashSettings, current: &Argon2Params, wait: Duration) -> HashTimes {
     if settings.0.is_empty() {
         return HashTimes {
@@ -79,19 +87,17 @@ pub fn time(settings: HashSettings, current: &Argon2Params, wait: Duration) -> H
         };
     }
     let unknown_password = costliest_password(HashFormat::Argon2id);
-    let unknown_username = median(
-        (0..TRIES)
-            .map(|_| {
-                let started = std::time::Instant::now();
-                dummy_verify(&unknown_password, current);
-                started.elapsed()
-            })
-            .collect(),
-    );
+    let unknown_username = shortest(|| {
+        let started = std::time::Instant::now();
+        dummy_verify(&unknown_password, current);
+        started.elapsed()
+    });
     // What the member waits for: the check, or the wait when that is longer.
     let answered = |failed_login: Duration| failed_login.max(wait);
-    let tells_apart =
-        |failed_login: Duration| answered(failed_login) > answered(unknown_username) + SAME_WITHIN;
+    let later = |failed_login: Duration| {
+        answered(failed_login.mul_f64(HEADROOM)) > answered(unknown_username.mul_f64(HEADROOM)) + SAME_WITHIN
+    };
+    let sooner = |failed_login: Duration| answered(failed_login) + SAME_WITHIN < answered(unknown_username);
     let mut by_format: HashMap<HashFormat, Vec<(HashCost, u64, String)>> = HashMap::new();
     for (cost, (rows, hash)) in settings.0 {
         by_format
@@ -104,15 +110,16 @@ pub fn time(settings: HashSettings, current: &Argon2Params, wait: Duration) -> H
         settings.sort_by_key(|(cost, ..)| cost.work());
         let mut timed: HashMap<usize, Duration> = HashMap::new();
         let mut failed_login = |index: usize| {
+            let (cost, _, hash) = &settings[index];
             *timed.entry(index).or_insert_with(|| {
-                let hash: &str = &settings[index].2;
+                // The nodes' own settings: an unknown username's work, by
+                // construction.
+                if cost.is_current(current) {
+                    return unknown_username;
+                }
                 // The plan kept only hashes that parse, and the password is
                 // within every format's limit: nothing is refused here.
-                let refusal = median(
-                    (0..TRIES)
-                        .map(|_| slowest_refusal(hash, current).unwrap_or_default())
-                        .collect(),
-                );
+                let refusal = shortest(|| slowest_refusal(hash, current).unwrap_or_default());
                 refusal
                     + if format.is_legacy() {
                         unknown_username
@@ -121,20 +128,19 @@ pub fn time(settings: HashSettings, current: &Argon2Params, wait: Duration) -> H
                     }
             })
         };
-        let last = settings.len() - 1;
-        // The first setting that tells apart; more work is never faster.
-        let (mut fast, mut slow) = (0, settings.len());
-        if tells_apart(failed_login(last)) {
-            slow = last;
-            while fast < slow {
-                let middle = (fast + slow) / 2;
-                if tells_apart(failed_login(middle)) {
-                    slow = middle;
-                } else {
-                    fast = middle + 1;
-                }
-            }
-        }
+        // More work is never faster: the settings that answer sooner come
+        // first, those that answer later last, each found by a search.
+        let count = settings.len();
+        let first_not_sooner = if sooner(failed_login(0)) {
+            first_where(1, count, |index| !sooner(failed_login(index)))
+        } else {
+            0
+        };
+        let first_later = if later(failed_login(count - 1)) {
+            first_where(first_not_sooner, count - 1, |index| later(failed_login(index)))
+        } else {
+            count
+        };
         let mut band = |range: std::ops::Range<usize>, told_apart: bool| {
             if range.is_empty() {
                 return;
@@ -148,8 +154,9 @@ pub fn time(settings: HashSettings, current: &Argon2Params, wait: Duration) -> H
                 told_apart,
             });
         };
-        band(0..slow, false);
-        band(slow..settings.len(), true);
+        band(0..first_not_sooner, true);
+        band(first_not_sooner..first_later, false);
+        band(first_later..count, true);
     }
     bands.sort_by(|a, b| b.failed_login.1.cmp(&a.failed_login.1).then(b.rows.cmp(&a.rows)));
     HashTimes {
@@ -157,6 +164,21 @@ pub fn time(settings: HashSettings, current: &Argon2Params, wait: Duration) -> H
         unknown_username,
         wait,
     }
+}
+
+/// The first index in `from..=to` where `holds`, given that it holds at
+/// `to` and, once it holds, for every index after.
+fn first_where(from: usize, to: usize, mut holds: impl FnMut(usize) -> bool) -> usize {
+    let (mut low, mut high) = (from, to);
+    while low < high {
+        let middle = (low + high) / 2;
+        if holds(middle) {
+            high = middle;
+        } else {
+            low = middle + 1;
+        }
+    }
+    high
 }
 
 impl HashTimes {
@@ -167,7 +189,7 @@ impl HashTimes {
             .bands
             .first()
             .map_or(Duration::ZERO, |band| band.failed_login.1);
-        let slowest = slowest.max(self.unknown_username).mul_f64(1.5);
+        let slowest = slowest.max(self.unknown_username).mul_f64(HEADROOM);
         Duration::from_millis(slowest.as_millis().div_ceil(100) as u64 * 100)
     }
 }
@@ -191,11 +213,11 @@ impl Band {
     }
 
     fn time(&self) -> String {
-        let (cheapest, costliest) = self.failed_login;
-        if self.cheapest == self.costliest {
-            seconds(costliest)
+        let (cheapest, costliest) = (seconds(self.failed_login.0), seconds(self.failed_login.1));
+        if cheapest == costliest {
+            costliest
         } else {
-            format!("{} to {}", seconds(cheapest), seconds(costliest))
+            format!("{cheapest} to {costliest}")
         }
     }
 }
@@ -203,7 +225,7 @@ impl Band {
 impl fmt::Display for HashTimes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.bands.is_empty() {
-            return write!(f, "No password hashes in the exports.");
+            return write!(f, "No password hashes in the rows accepted.");
         }
         write!(f, "password hashes (kind, rows, a failed login on one here):")?;
         let unknown = "(a username no account has)";
@@ -228,17 +250,8 @@ impl fmt::Display for HashTimes {
             "",
             seconds(self.unknown_username)
         )?;
-        if self.wait < self.unknown_username {
-            // An imported argon2id hash cheaper than the nodes' settings
-            // answers sooner than an unknown username then.
-            write!(
-                f,
-                "\nWarning: failed logins wait {} (hashing.failed_login_ms), less than one on an unknown \
-                 username takes, so an account whose hash is checked sooner is told apart too. Set it to {} \
-                 or more on every node.",
-                seconds(self.wait),
-                self.wait_needed().as_millis()
-            )?;
+        if self.wait.is_zero() {
+            write!(f, "\nFailed logins do not wait (hashing.failed_login_ms is 0).")?;
         } else {
             write!(
                 f,
@@ -262,8 +275,8 @@ impl fmt::Display for HashTimes {
         };
         write!(
             f,
-            "\nWarning: a failed login on an account with a hash marked ({rows}) takes longer than one \
-             on an unknown username, so its time tells those usernames apart."
+            "\nWarning: a failed login on an account with a hash marked ({rows}) does not take as long \
+             as one on an unknown username, so its time tells those usernames apart."
         )?;
         let leave_out = "leave those hashes out of the export, so that these members set a password with \
                          \"Wachtwoord vergeten\"";

@@ -270,11 +270,16 @@ fn a_command_run_by_a_user_who_may_not_open_the_database_says_so() {
             );
         }
     };
-    // A folder on the way they may not enter (the temporary folder is 0700).
+    // The data folder they may not enter (the service made it 0700)...
+    mode(dir.path(), 0o755);
     if !as_root {
         mode(&data, 0o000);
     }
-    refused("closed folder");
+    refused("closed data folder");
+    // ... or the folder it is in.
+    mode(&data, 0o700);
+    mode(dir.path(), if as_root { 0o700 } else { 0o000 });
+    refused("closed folder above");
     // A file they may read but not write.
     mode(dir.path(), 0o755);
     mode(&data, 0o755);

@@ -1316,7 +1316,7 @@ async fn the_plan_warns_of_old_hashes_that_tell_a_failed_login_apart() {
     libraries(&app).await;
     let row = |card: u64, hash: &str| {
         format!(
-            "DRE01,{card},5280,lid{card},{hash},lid{card}@example.nl,Lid {card},1990-01-01,VOLWASSEN,2027-05-31,\n"
+            "DRE01,{card},5280,lid{card},\"{hash}\",lid{card}@example.nl,Lid {card},1990-01-01,VOLWASSEN,2027-05-31,\n"
         )
     };
     let mut rows = row(
@@ -1331,13 +1331,19 @@ async fn the_plan_warns_of_old_hashes_that_tell_a_failed_login_apart() {
     for (n, hash) in PBKDF2_OVER_THE_YEARS.iter().enumerate() {
         rows += &row(20000000000200 + n as u64, hash);
     }
+    // argon2id at the nodes' default settings, and far cheaper ones.
+    for (card, memory_kib, iterations) in [(20000000000301, 19456, 2), (20000000000302, 8, 1)] {
+        let params = si_credentials::Argon2Params::new(memory_kib, iterations, 1).unwrap();
+        rows += &row(card, &si_credentials::hash_password("oud", &params).unwrap());
+    }
     let file = export_of(&rows);
-    let plan = |wait_ms: &str| {
+    // The nodes' argon2id settings: those of these tests, or the default.
+    let plan_with = |wait_ms: &str, (memory_kib, iterations): (&str, &str)| {
         let output = crate::support::run(
             crate::support::binary(app.data_dir.path())
                 .env("SI_DATABASE_URL", app.database_url())
-                .env("SI_HASHING__MEMORY_KIB", "1024")
-                .env("SI_HASHING__ITERATIONS", "1")
+                .env("SI_HASHING__MEMORY_KIB", memory_kib)
+                .env("SI_HASHING__ITERATIONS", iterations)
                 .env("SI_HASHING__FAILED_LOGIN_MS", wait_ms)
                 .args(["migrate", "plan", "--report"])
                 .arg(app.data_dir.path().join("report"))
@@ -1346,6 +1352,7 @@ async fn the_plan_warns_of_old_hashes_that_tell_a_failed_login_apart() {
         assert!(output.status.success(), "{}", crate::support::stderr(&output));
         crate::support::stdout(&output)
     };
+    let plan = |wait_ms: &str| plan_with(wait_ms, ("1024", "1"));
     let line_of = |said: &str, kind: &str| {
         let line = said.lines().find(|line| line.trim_start().starts_with(kind));
         line.unwrap_or_else(|| panic!("no line for {kind}: {said}"))
@@ -1378,8 +1385,8 @@ async fn the_plan_warns_of_old_hashes_that_tell_a_failed_login_apart() {
     let warning = line_of(&said, "Warning:");
     assert!(
         warning.starts_with(
-            "Warning: a failed login on an account with a hash marked (1 row) takes longer than one on \
-             an unknown username, so its time tells those usernames apart. Set hashing.failed_login_ms to "
+            "Warning: a failed login on an account with a hash marked (1 row) does not take as long as \
+             one on an unknown username, so its time tells those usernames apart. Set hashing.failed_login_ms to "
         ),
         "{warning}"
     );
@@ -1394,11 +1401,18 @@ async fn the_plan_warns_of_old_hashes_that_tell_a_failed_login_apart() {
         "{advised} for {bcrypt}"
     );
 
-    // No wait at all: a failed login on an unknown username is itself
-    // shorter or longer than on an account, and the plan says so.
-    let said = plan("0");
+    // No wait, and the default argon2id settings (two checks, tens of
+    // milliseconds): a hash far cheaper answers sooner than an unknown
+    // username, one made with those settings as soon.
+    let said = plan_with("0", ("19456", "2"));
     assert!(
-        said.contains("Warning: failed logins wait 0.00 s (hashing.failed_login_ms), less than one on an unknown username takes"),
+        said.contains("Failed logins do not wait (hashing.failed_login_ms is 0)."),
+        "{said}"
+    );
+    let cheap = line_of(&said, "argon2id (m=8, t=1, p=1)");
+    assert!(cheap.ends_with("tells the username apart"), "{said}");
+    assert!(
+        !line_of(&said, "argon2id (m=19456, t=2, p=1)").contains("apart"),
         "{said}"
     );
 
