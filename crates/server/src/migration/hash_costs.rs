@@ -1,7 +1,8 @@
 //! What the exports' password hashes cost: the settings they were made
 //! with, and how long a failed login on them takes on this machine, against
-//! the wait every failed login gets (`hashing.failed_login_ms`). A failed
-//! login that takes longer than that wait tells which usernames exist.
+//! one on an unknown username and the wait every failed login gets
+//! (`hashing.failed_login_ms`). A failed login whose answer comes later or
+//! sooner than an unknown username's tells which usernames exist.
 
 use std::{collections::HashMap, fmt, time::Duration};
 
@@ -36,8 +37,8 @@ impl HashSettings {
     }
 }
 
-/// Settings of one format, from `cheapest` to `costliest`, on one side of
-/// the wait.
+/// Settings of one format, from `cheapest` to `costliest`, that all tell
+/// the username apart or all do not.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Band {
     pub cheapest: HashCost,
