@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use time::{Date, Month};
 
-/// A non-negative amount of euros, held in cents so sums are exact.
+/// A non-negative amount of euros up to a million, held in cents so sums
+/// are exact (and every amount is a number JavaScript reads exactly).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "i64", into = "i64")]
 pub struct Money(i64);
@@ -16,16 +17,53 @@ pub struct Money(i64);
 pub enum MoneyError {
     #[error("amount of {cents} cents is negative")]
     Negative { cents: i64 },
+    #[error("the amount is more than a million euros")]
+    TooLarge,
+    #[error("{typed:?} is not an amount in euros such as 52.50")]
+    NotAnAmount { typed: String },
 }
 
 impl Money {
     pub const ZERO: Money = Money(0);
+    /// A million euros: no fee or discount of a library comes near it, so
+    /// an amount above is a typing mistake.
+    pub const MAX_CENTS: i64 = 100_000_000;
 
     pub fn from_cents(cents: i64) -> Result<Money, MoneyError> {
         if cents < 0 {
             return Err(MoneyError::Negative { cents });
         }
+        if cents > Self::MAX_CENTS {
+            return Err(MoneyError::TooLarge);
+        }
         Ok(Money(cents))
+    }
+
+    /// Euros as typed at a desk or a command line: `52`, `52.5`, `52.50` or
+    /// `52,50`, spaces around it left out.
+    pub fn parse_euros(typed: &str) -> Result<Money, MoneyError> {
+        let not_an_amount = || MoneyError::NotAnAmount {
+            typed: typed.to_owned(),
+        };
+        let normalized = typed.trim().replace(',', ".");
+        let (whole, fraction) = match normalized.split_once('.') {
+            Some((whole, fraction)) if (1..=2).contains(&fraction.len()) => (whole, fraction),
+            Some(_) => return Err(not_an_amount()),
+            None => (normalized.as_str(), ""),
+        };
+        let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if whole.is_empty() || !digits(whole) || !digits(fraction) {
+            return Err(not_an_amount());
+        }
+        // Past a million euros by its length alone: refused as too large
+        // before it could overflow.
+        let whole = whole.trim_start_matches('0');
+        if whole.len() > 7 {
+            return Err(MoneyError::TooLarge);
+        }
+        let euros: i64 = whole.parse().unwrap_or(0);
+        let cents: i64 = format!("{fraction:0<2}").parse().unwrap_or(0);
+        Money::from_cents(euros * 100 + cents)
     }
 
     pub fn cents(self) -> i64 {
@@ -81,11 +119,26 @@ pub struct AgeRange {
 pub enum AgeRangeError {
     #[error("minimum age {min_years} is above maximum age {max_years}")]
     MinAboveMax { min_years: u8, max_years: u8 },
+    #[error("age {years} is past the oldest a member can be ({oldest})")]
+    PastOldest { years: u8, oldest: u8 },
 }
 
 impl AgeRange {
+    /// No member is older: the earliest birth date accepted is in 1900.
+    pub const OLDEST_YEARS: u8 = 130;
+
     /// `max_years: None` means no upper limit.
     pub fn new(min_years: u8, max_years: Option<u8>) -> Result<AgeRange, AgeRangeError> {
+        if let Some(years) = Some(min_years)
+            .into_iter()
+            .chain(max_years)
+            .find(|&y| y > Self::OLDEST_YEARS)
+        {
+            return Err(AgeRangeError::PastOldest {
+                years,
+                oldest: Self::OLDEST_YEARS,
+            });
+        }
         match max_years {
             Some(max_years) if min_years > max_years => {
                 Err(AgeRangeError::MinAboveMax { min_years, max_years })
@@ -350,6 +403,33 @@ mod tests {
             assert_eq!(money(cents).format_en(), en);
         }
         assert_eq!(Money::from_cents(-1), Err(MoneyError::Negative { cents: -1 }));
+        assert_eq!(Money::from_cents(100_000_001), Err(MoneyError::TooLarge));
+    }
+
+    #[test]
+    fn euros_are_read_as_typed() {
+        for (typed, cents) in [
+            ("52,50", 5250),
+            ("52.5", 5250),
+            (" 7 ", 700),
+            ("0", 0),
+            ("0001,05", 105),
+        ] {
+            assert_eq!(Money::parse_euros(typed), Ok(money(cents)), "{typed}");
+        }
+        assert_eq!(Money::parse_euros("1000000"), Ok(money(Money::MAX_CENTS)));
+        for bad in ["", "-1", "1.234", "1,2,3", "5.", ".5", "abc", "1 000"] {
+            assert!(
+                matches!(Money::parse_euros(bad), Err(MoneyError::NotAnAmount { .. })),
+                "{bad}"
+            );
+        }
+        for too_large in ["1000000,01", "99999999999999999999"] {
+            assert!(
+                Money::parse_euros(too_large) == Err(MoneyError::TooLarge),
+                "{too_large}"
+            );
+        }
     }
 
     #[test]
@@ -375,6 +455,16 @@ mod tests {
         assert!(AgeRange::new(5, Some(5)).unwrap().contains(5));
         assert_eq!(youth.to_string(), "0-17");
         assert_eq!(adult.to_string(), "18+");
+        assert!(AgeRange::new(0, Some(130)).is_ok());
+        for (min, max) in [(131, None), (18, Some(200)), (200, Some(255))] {
+            assert!(
+                matches!(
+                    AgeRange::new(min, max),
+                    Err(AgeRangeError::PastOldest { oldest: 130, .. })
+                ),
+                "{min}-{max:?}"
+            );
+        }
     }
 
     #[test]

@@ -73,14 +73,14 @@ pub enum SubscriptionCommand {
         /// Tariff code (tariefcode), e.g. J01.
         #[arg(long, value_parser = TariffCode::parse)]
         tariff_code: TariffCode,
-        /// Youngest age in years this subscription is for.
+        /// Youngest age in years this subscription is for (0 to 130).
         #[arg(long, default_value_t = 0)]
         min_age: u8,
-        /// Oldest age in years; leave out for no upper limit.
+        /// Oldest age in years (up to 130); leave out for no upper limit.
         #[arg(long)]
         max_age: Option<u8>,
-        /// Yearly fee in euros, e.g. 52.50 or 52,50.
-        #[arg(long, value_parser = parse_euros)]
+        /// Yearly fee in euros, e.g. 52.50 or 52,50; at most a million.
+        #[arg(long, value_parser = Money::parse_euros)]
         yearly_fee: Money,
         /// How many months a registration or renewal is valid (1 to 120).
         #[arg(long, default_value_t = 12)]
@@ -266,36 +266,4 @@ pub(super) fn table<const N: usize>(headers: [&str; N], rows: impl Iterator<Item
     let mut lines = vec![line(headers.iter().map(|h| h.to_string()).collect())];
     lines.extend(rows.into_iter().map(|row| line(row.to_vec())));
     lines.join("\n")
-}
-
-/// Euros as typed at a desk: `52`, `52.50` or `52,50`.
-fn parse_euros(input: &str) -> Result<Money, String> {
-    let normalized = input.trim().replace(',', ".");
-    let (whole, fraction) = normalized.split_once('.').unwrap_or((&normalized, ""));
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    if !digits(whole) || !(fraction.is_empty() || (fraction.len() <= 2 && digits(fraction))) {
-        return Err(format!("{input:?} is not an amount in euros such as 52.50"));
-    }
-    let euros: i64 = whole.parse().map_err(|_| format!("{input:?} is too large"))?;
-    let cents: i64 = format!("{fraction:0<2}").parse().unwrap_or(0);
-    let total = euros
-        .checked_mul(100)
-        .and_then(|c| c.checked_add(cents))
-        .ok_or(format!("{input:?} is too large"))?;
-    Money::from_cents(total).map_err(|e| e.to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_euros;
-
-    #[test]
-    fn euros_are_read_as_typed_at_a_desk() {
-        assert_eq!(parse_euros("52,50").unwrap().cents(), 5250);
-        assert_eq!(parse_euros("52.5").unwrap().cents(), 5250);
-        assert_eq!(parse_euros("0").unwrap().cents(), 0);
-        for bad in ["", "-1", "1.234", "1,2,3", "abc", "99999999999999999999"] {
-            assert!(parse_euros(bad).is_err(), "{bad}");
-        }
-    }
 }

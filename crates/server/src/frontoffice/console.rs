@@ -18,8 +18,8 @@ use axum::{
 };
 use serde::Deserialize;
 use si_domain::{
-    AccountStatus, CardNumber, LibraryCode, Money, SubscriptionCode, format_month_en, format_month_nl,
-    parse_typed_date,
+    AccountStatus, CardNumber, LibraryCode, Money, MoneyError, SubscriptionCode, format_month_en,
+    format_month_nl, parse_typed_date,
 };
 use si_store::{Repositories, StoreError, accounts::Account, catalogue::Library};
 use time::{Date, format_description::well_known::Iso8601};
@@ -402,9 +402,12 @@ impl RegisterForm {
     /// The request the desk takes, and a refusal of the discount when it is
     /// not an amount of euros.
     fn request(&self, mode: LoginAccountMode) -> (RegistrationRequest, Option<FieldError>) {
-        let (discount, discount_error) = match euro_cents(&self.discount) {
-            Some(cents) => (Some(cents), None),
-            None => (
+        let typed = self.discount.trim();
+        let (discount, discount_error) = match Money::parse_euros(typed) {
+            _ if typed.is_empty() => (Some(0), None),
+            Ok(amount) => (Some(amount.cents()), None),
+            Err(MoneyError::TooLarge) => (None, Some(FieldError::new("discount_cents", "invalid_discount"))),
+            Err(_) => (
                 None,
                 Some(FieldError::new("discount_cents", "discount_not_an_amount")),
             ),
@@ -433,28 +436,6 @@ impl RegisterForm {
 /// leaves the choice out means Dutch.
 fn typed_language(typed: &str) -> Option<String> {
     Some(typed.to_owned()).filter(|code| !code.is_empty())
-}
-
-/// `5`, `5,50` or `5.50` euros as cents; empty is no discount.
-fn euro_cents(typed: &str) -> Option<i64> {
-    let typed = typed.trim().replace(',', ".");
-    if typed.is_empty() {
-        return Some(0);
-    }
-    let (euros, cents) = typed.split_once('.').unwrap_or((&typed, "0"));
-    if euros.is_empty() || cents.is_empty() || cents.len() > 2 || euros.len() > 7 {
-        return None;
-    }
-    let all_digits = |s: &str| s.chars().all(|c| c.is_ascii_digit());
-    if !all_digits(euros) || !all_digits(cents) {
-        return None;
-    }
-    let cents = if cents.len() == 1 {
-        format!("{cents}0")
-    } else {
-        cents.to_owned()
-    };
-    Some(euros.parse::<i64>().ok()? * 100 + cents.parse::<i64>().ok()?)
 }
 
 #[derive(Template, WebTemplate)]

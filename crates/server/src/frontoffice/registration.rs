@@ -48,9 +48,10 @@ pub struct RegistrationRequest {
     /// Code of one of this library's subscription types.
     #[schema(pattern = "^[A-Za-z0-9_-]{1,32}$", example = "JEUGD")]
     pub subscription_type: String,
-    /// Discount (korting) on the subscription fee, in euro cents.
+    /// Discount (korting) on the subscription fee, in euro cents, at most a
+    /// million euros (and never more than the fee).
     #[serde(default)]
-    #[schema(minimum = 0, example = 0)]
+    #[schema(minimum = 0, maximum = 100000000, example = 0)]
     pub discount_cents: Option<i64>,
     #[serde(default, deserialize_with = "not_null")]
     pub login_account: LoginAccountMode,

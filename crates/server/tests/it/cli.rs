@@ -446,6 +446,30 @@ async fn operators_set_up_libraries_branches_and_subscription_types() {
     ]);
     assert_eq!(inverted.status.code(), Some(1));
     assert!(stderr(&inverted).contains("--min-age"), "{}", stderr(&inverted));
+    let ancient = si(&[
+        "subscription",
+        "create",
+        "--library",
+        "DRE01",
+        "--code",
+        "OUD",
+        "--name",
+        "Oud",
+        "--tariff-code",
+        "O01",
+        "--min-age",
+        "65",
+        "--max-age",
+        "200",
+        "--yearly-fee",
+        "1",
+    ]);
+    assert_eq!(ancient.status.code(), Some(1));
+    assert!(
+        stderr(&ancient).contains("age 200 is past the oldest a member can be (130)"),
+        "{}",
+        stderr(&ancient)
+    );
 
     let list = si(&["subscription", "list", "--library", "DRE01", "--json"]);
     let types: serde_json::Value = serde_json::from_str(&stdout(&list)).unwrap();
@@ -499,6 +523,20 @@ fn bad_values_are_refused_before_anything_is_written() {
             "1",
             "--min-age",
             "300",
+        ],
+        &[
+            "subscription",
+            "create",
+            "--library",
+            "DRE01",
+            "--code",
+            "X",
+            "--name",
+            "X",
+            "--tariff-code",
+            "T",
+            "--yearly-fee",
+            "1000000,01",
         ],
     ];
     for args in cases {

@@ -879,6 +879,10 @@ async fn bad_input_gets_a_problem_with_a_message_per_field_and_writes_nothing() 
     let mut too_much = adult("20000010101012", "x@example.nl");
     too_much["discount_cents"] = json!(9000);
     checks.push((too_much, "discount_cents", "discount_exceeds_fee"));
+    // Past a million euros, and past what JavaScript reads exactly.
+    let mut absurd = adult("20000010101018", "x@example.nl");
+    absurd["discount_cents"] = json!(9_007_199_254_740_993_i64);
+    checks.push((absurd, "discount_cents", "invalid_discount"));
     let mut no_mail = adult("20000010101013", "");
     no_mail["email"] = Value::Null;
     checks.push((no_mail, "email", "email_required_for_account"));
