@@ -139,9 +139,10 @@ impl Store {
         let writer = url
             .starts_with("sqlite:")
             .then(|| Arc::new(tokio::sync::Mutex::new(())));
-        let db = Database::connect(options)
-            .await
-            .map_err(|err| connect_error(url, &err))?;
+        let db = match Database::connect(options).await {
+            Ok(db) => db,
+            Err(err) => return Err(connect_error(url, &err, refusal_behind_timeout(url, &err).await)),
+        };
         Ok(Self { db, clock, writer })
     }
 
@@ -307,11 +308,40 @@ fn without_passwords(url: &str, message: String) -> String {
     message
 }
 
+/// What a PostgreSQL server said to one connection of its own when the pool
+/// only timed out: the pool tries again on a refused connection (a server
+/// still starting refuses) until its wait is over, and then names the wait,
+/// not the refusal. `None` when that connection got no answer either.
+async fn refusal_behind_timeout(url: &str, err: &sea_orm::DbErr) -> Option<String> {
+    use sea_orm::sqlx::{Connection, PgConnection, postgres::PgConnectOptions};
+    use std::str::FromStr;
+    if !is_pool_timeout(err) || url.starts_with("sqlite:") {
+        return None;
+    }
+    let options = PgConnectOptions::from_str(url).ok()?;
+    match tokio::time::timeout(Duration::from_secs(3), PgConnection::connect_with(&options)).await {
+        Ok(Err(refused)) => Some(refused.to_string()),
+        Ok(Ok(connection)) => {
+            let _ = connection.close().await;
+            None
+        }
+        Err(_) => None,
+    }
+}
+
+fn is_pool_timeout(err: &sea_orm::DbErr) -> bool {
+    err.to_string().ends_with(POOL_TIMED_OUT)
+}
+
+/// How sqlx says that its pool waited for a connection in vain.
+const POOL_TIMED_OUT: &str = "pool timed out while waiting for an open connection";
+
 /// Why `url` could not be opened, naming it (the operator sees which
 /// database), without its password: the driver's own message may quote the
-/// whole URL.
-fn connect_error(url: &str, err: &sea_orm::DbErr) -> StoreError {
-    let mut message = without_passwords(url, err.to_string());
+/// whole URL. `refusal` is what the server said when the pool only says it
+/// waited.
+fn connect_error(url: &str, err: &sea_orm::DbErr, refusal: Option<String>) -> StoreError {
+    let mut message = without_passwords(url, refusal.unwrap_or_else(|| err.to_string()));
     // PostgreSQL names the line of its own source that raised the error:
     // nothing an operator can use.
     if let Some((said, line)) = message.rsplit_once(" at line ")
@@ -321,7 +351,7 @@ fn connect_error(url: &str, err: &sea_orm::DbErr) -> StoreError {
         message.truncate(said.len());
     }
     // sqlx says only that its pool waited: the server did not answer.
-    if message.ends_with("pool timed out while waiting for an open connection") {
+    if message.ends_with(POOL_TIMED_OUT) {
         message.push_str(" (no answer within 3 s: is the database server running, and reachable from here?)");
     }
     StoreError::Connect {
@@ -524,12 +554,26 @@ mod tests {
         );
     }
 
-    /// What an operator can act on, and nothing else: a port that does not
-    /// answer says so; PostgreSQL's own source line is left out.
+    /// What an operator can act on, and nothing else: a port no server
+    /// listens on is a refused connection, not a wait; PostgreSQL's own
+    /// source line is left out.
     #[tokio::test]
-    async fn a_database_that_does_not_answer_or_is_not_there_is_said_plainly() {
+    async fn a_database_that_refuses_or_is_not_there_is_said_plainly() {
         let closed = "postgres://si@127.0.0.1:1/si";
         let message = Store::connect(closed, Arc::new(SystemClock))
+            .await
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            message.starts_with("cannot connect to postgres://si@127.0.0.1:1/si: ")
+                && message.ends_with("Connection refused (os error 111)"),
+            "{message}"
+        );
+        // A port that takes the connection and never answers.
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let silent_url = format!("postgres://si@{}/si", silent.local_addr().unwrap());
+        let message = Store::connect(&silent_url, Arc::new(SystemClock))
             .await
             .err()
             .unwrap()
