@@ -293,9 +293,17 @@ pub fn read(
                 }
             }
         } else {
-            let mut reader = csv::ReaderBuilder::new().flexible(true).from_path(path)?;
-            let mut lines = LineNumbers::open(path)?;
-            let headers = reader.headers().map_err(std::io::Error::other)?.clone();
+            let line_end = csv_line_end(path)?;
+            let mut reader = csv::ReaderBuilder::new()
+                .flexible(true)
+                .terminator(match line_end {
+                    LineEnd::LineFeed => csv::Terminator::Any(b'\n'),
+                    LineEnd::CarriageReturn => csv::Terminator::CRLF,
+                })
+                .from_path(path)?;
+            let mut lines = LineNumbers::open(path, line_end)?;
+            let mut headers = reader.headers().map_err(std::io::Error::other)?.clone();
+            without_carriage_return(&mut headers);
             check_header(&headers)
                 .map_err(|problem| std::io::Error::other(format!("{}: {problem}", path.display())))?;
             let mut record = csv::StringRecord::new();
@@ -303,6 +311,7 @@ pub fn read(
                 match reader.read_record(&mut record) {
                     Ok(false) => break,
                     Ok(true) => {
+                        without_carriage_return(&mut record);
                         let line = lines.at(record.position().map_or(0, csv::Position::byte))?;
                         // A quote left open runs on over the next lines, as one
                         // row: name them all, so none of them is lost in silence.
@@ -357,29 +366,76 @@ pub fn read(
     Ok(())
 }
 
+/// How the lines of a CSV export end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LineEnd {
+    /// `\n`, or `\r\n` as Windows writes: a `\r` anywhere else is a
+    /// character of its field (and refused there as a control character),
+    /// so that it cannot cut a row in two.
+    LineFeed,
+    /// A lone `\r`, as the "CSV (Macintosh)" files of spreadsheets have.
+    CarriageReturn,
+}
+
+/// How the lines of the export at `path` end, told by its first line.
+fn csv_line_end(path: &Path) -> std::io::Result<LineEnd> {
+    let mut head = Vec::new();
+    File::open(path)?.take(HEADER_MAX_BYTES).read_to_end(&mut head)?;
+    let lone_carriage_return = head
+        .iter()
+        .position(|&b| b == b'\n' || b == b'\r')
+        .is_some_and(|end| head[end] == b'\r' && head.get(end + 1).is_some_and(|&next| next != b'\n'));
+    Ok(if lone_carriage_return {
+        LineEnd::CarriageReturn
+    } else {
+        LineEnd::LineFeed
+    })
+}
+
+/// Far more than a header of the documented columns takes.
+const HEADER_MAX_BYTES: u64 = 64 * 1024;
+
+/// Takes the `\r` of a `\r\n` line end off a row's last field: lines are
+/// read up to their `\n`.
+fn without_carriage_return(record: &mut csv::StringRecord) {
+    let Some(last) = record.len().checked_sub(1) else {
+        return;
+    };
+    if let Some(value) = record.get(last).and_then(|value| value.strip_suffix('\r')) {
+        let value = value.to_owned();
+        record.truncate(last);
+        record.push_field(&value);
+    }
+}
+
 /// Line numbers of the csv crate's byte offsets, counted in a reading of
 /// the file of its own. The crate's own line count runs one behind after a
 /// `\r\n` line end (rust-csv #395), as Windows exports have, and the
 /// operator fixes rows by the line we name.
 struct LineNumbers {
     file: BufReader<File>,
+    line_end: u8,
     /// Bytes counted so far, and the line the byte after them is on.
     offset: u64,
     line: u64,
 }
 
 impl LineNumbers {
-    fn open(path: &Path) -> std::io::Result<Self> {
+    fn open(path: &Path, line_end: LineEnd) -> std::io::Result<Self> {
         Ok(Self {
             file: BufReader::new(File::open(path)?),
+            line_end: match line_end {
+                LineEnd::LineFeed => b'\n',
+                LineEnd::CarriageReturn => b'\r',
+            },
             offset: 0,
             line: 1,
         })
     }
 
     /// The line of the byte at `offset`; offsets come in reading order.
-    /// That byte counts too: after a `\r` the crate puts the start of the
-    /// next row on the `\n` that ends the line before it.
+    /// That byte counts too: the crate may put the start of a row on the
+    /// line end before it.
     fn at(&mut self, offset: u64) -> std::io::Result<u64> {
         let through = offset.saturating_add(1);
         while self.offset < through {
@@ -390,7 +446,7 @@ impl LineNumbers {
             let counted = buffer
                 .len()
                 .min(usize::try_from(through - self.offset).unwrap_or(usize::MAX));
-            self.line += buffer[..counted].iter().filter(|&&b| b == b'\n').count() as u64;
+            self.line += buffer[..counted].iter().filter(|&&b| b == self.line_end).count() as u64;
             self.file.consume(counted);
             self.offset += counted as u64;
         }

@@ -489,6 +489,9 @@ async fn rows_a_broken_export_mangled_are_rejected_by_line_and_the_rest_imported
         row(20_000_000_000_013, "dertien").replace("2024-01-01\n", "2024-01-01,2025-06-01T00:00:00Z\n"),
         // One short: the last login left out with its comma.
         row(20_000_000_000_015, "vijftien").replace(",2024-01-01\n", "\n"),
+        // A lone carriage return in a name is a character of the name, not
+        // a line end that would make two short rows of one.
+        row(20_000_000_000_016, "zestien").replace("Lid 20000000000016", "Lid\r16"),
     ]
     .concat();
     let mut file = export_of(&rows);
@@ -530,10 +533,15 @@ async fn rows_a_broken_export_mangled_are_rejected_by_line_and_the_rest_imported
                 "14",
                 "10 fields where the header names 11: a value or its comma is missing"
             ],
-            ["15", "name is not UTF-8 text"],
+            ["15", "name holds a control character (a NUL, tab or line break)"],
+            ["16", "name is not UTF-8 text"],
         ]
     );
-    assert_eq!((summary.rejected, summary.accounts), (10, 1));
+    assert_eq!(
+        (summary.rows, summary.rejected, summary.accounts),
+        (12, 11, 1),
+        "16 lines, of which 4 to 7 are one row; the carriage return cuts none in two"
+    );
     // PostgreSQL refuses a NUL or an overlong name for a whole batch: the
     // import must never be handed one.
     let imported = import(&app.store, &files).await;
@@ -548,14 +556,16 @@ async fn rows_a_broken_export_mangled_are_rejected_by_line_and_the_rest_imported
 }
 
 #[tokio::test]
-async fn a_windows_export_with_crlf_line_ends_names_the_same_lines() {
+async fn windows_and_old_mac_exports_name_the_same_lines() {
     let app = spawn_app().await;
     libraries(&app).await;
     let text = std::fs::read_to_string(sample()).unwrap();
     let mut windows = tempfile::Builder::new().suffix(".csv").tempfile().unwrap();
     windows.write_all(text.replace('\n', "\r\n").as_bytes()).unwrap();
+    let mut mac = tempfile::Builder::new().suffix(".csv").tempfile().unwrap();
+    mac.write_all(text.replace('\n', "\r").as_bytes()).unwrap();
     let mut rejected = Vec::new();
-    for file in [sample(), windows.path().to_owned()] {
+    for file in [sample(), windows.path().to_owned(), mac.path().to_owned()] {
         let files = vec![file];
         let reports = tempfile::tempdir().unwrap();
         let (plan, catalogue) = migration::plan(&app.store, &files).await.unwrap();
@@ -567,6 +577,7 @@ async fn a_windows_export_with_crlf_line_ends_names_the_same_lines() {
         rejected[1], rejected[0],
         "the csv crate alone runs one line behind"
     );
+    assert_eq!(rejected[2], rejected[0], "lines that end in a lone \\r");
 }
 
 #[tokio::test]
