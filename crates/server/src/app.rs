@@ -346,9 +346,22 @@ pub fn router(state: AppState) -> Router {
         .merge(selfservice::routes())
         .merge(frontoffice::routes())
         .route("/static/site.css", get(stylesheet))
-        .route("/static/password-checklist.js", get(checklist_script))
-        .route("/static/desk-register.js", get(desk_register_script))
-        .route("/static/carry-on.js", get(carry_on_script))
+        .route(
+            "/static/password-checklist.js",
+            get(|| script(include_str!("../static/password-checklist.js"))),
+        )
+        .route(
+            "/static/desk-register.js",
+            get(|| script(include_str!("../static/desk-register.js"))),
+        )
+        .route(
+            "/static/carry-on.js",
+            get(|| script(include_str!("../static/carry-on.js"))),
+        )
+        .route(
+            "/static/keep-typed.js",
+            get(|| script(include_str!("../static/keep-typed.js"))),
+        )
         .route("/language/{code}", get(switch_language))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -383,25 +396,8 @@ async fn stylesheet() -> Response {
     asset("text/css; charset=utf-8", include_str!("../static/site.css"))
 }
 
-async fn checklist_script() -> Response {
-    asset(
-        "text/javascript; charset=utf-8",
-        include_str!("../static/password-checklist.js"),
-    )
-}
-
-async fn desk_register_script() -> Response {
-    asset(
-        "text/javascript; charset=utf-8",
-        include_str!("../static/desk-register.js"),
-    )
-}
-
-async fn carry_on_script() -> Response {
-    asset(
-        "text/javascript; charset=utf-8",
-        include_str!("../static/carry-on.js"),
-    )
+async fn script(body: &'static str) -> Response {
+    asset("text/javascript; charset=utf-8", body)
 }
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {

@@ -448,11 +448,47 @@ async fn the_console_works_in_english_on_a_phone_and_keeps_others_out() {
         .await;
     assert_eq!(sideways_overflow(driver).await, 0, "register form (en)");
     browser.screenshot("desk-register-en-320").await;
-    // Dutch headings are single long words.
-    driver
-        .goto(app.url("/language/nl?return=/frontoffice/DRE01"))
+    // Switching the language halfway keeps what was typed and chosen.
+    type_into(driver, "card_number", "20000012345678").await;
+    type_into(driver, "name", "Anna de Boer").await;
+    click(driver, "input[name=use_account][value=nee]").await;
+    click(driver, "a[hreflang=nl]").await;
+    browser.expect_heading("Klant inschrijven").await;
+    let value = |id: &'static str| async move {
+        driver
+            .find(By::Id(id))
+            .await
+            .unwrap()
+            .value()
+            .await
+            .unwrap()
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        (value("card_number").await, value("name").await),
+        ("20000012345678".to_owned(), "Anna de Boer".to_owned())
+    );
+    let no = driver
+        .find(By::Css("input[name=use_account][value=nee]"))
         .await
         .unwrap();
+    assert!(no.is_selected().await.unwrap(), "the choice Nee is kept");
+    assert!(
+        !driver
+            .find(By::Css("input[name=account_choice][value=existing]"))
+            .await
+            .unwrap()
+            .is_displayed()
+            .await
+            .unwrap(),
+        "and the questions after it stay hidden"
+    );
+    // Only once: shown again, the form is empty.
+    driver.refresh().await.unwrap();
+    browser.expect_heading("Klant inschrijven").await;
+    assert_eq!(value("card_number").await, "");
+    // Dutch headings are single long words.
+    driver.goto(app.url("/frontoffice/DRE01")).await.unwrap();
     browser.expect_heading("Klantenadministratie").await;
     assert_eq!(sideways_overflow(driver).await, 0, "desk home (nl)");
     browser.screenshot("desk-home-nl-320").await;
