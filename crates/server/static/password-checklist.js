@@ -1,20 +1,50 @@
 // Ticks off the password rules while the member types. The server checks the
 // same rules (and more) on submit; without this script its answer names the
-// rules a refused password did not meet.
+// rules a refused password did not meet. Whether the password is easy to
+// guess only the server can tell: once the guide's five rules are met, the
+// script asks it, a moment after the typing stops.
 (function () {
   "use strict";
   var form = document.querySelector("form[data-password-checklist]");
   if (!form) return;
   var password = form.querySelector("#password");
   var repeat = form.querySelector("#repeat");
+  var GUIDE_RULES = ["min-length", "upper-case", "lower-case", "digit", "special"];
+  var ASK_AFTER_MS = 300;
+  // The last password the server judged, and its answer.
+  var judged = { password: null, easy: true };
+  var asking = null;
   var rules = {
     "min-length": function (value) { return Array.from(value).length >= 8; },
     "upper-case": function (value) { return /\p{Uppercase}/u.test(value); },
     "lower-case": function (value) { return /\p{Lowercase}/u.test(value); },
     "digit": function (value) { return /\p{N}/u.test(value); },
     "special": function (value) { return /[^\p{Alphabetic}\p{N}\p{White_Space}]/u.test(value); },
+    "hard-to-guess": function (value) { return judged.password === value && !judged.easy; },
     "same": function (value) { return value.length > 0 && value === repeat.value; }
   };
+  function ask() {
+    var value = password.value;
+    clearTimeout(asking);
+    var guideMet = GUIDE_RULES.every(function (rule) { return rules[rule](value); });
+    if (!guideMet || judged.password === value) return;
+    asking = setTimeout(function () {
+      fetch("/password/guessable", {
+        method: "POST",
+        headers: { "Content-Type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ password: value }),
+        credentials: "same-origin"
+      }).then(function (response) {
+        if (!response.ok) throw new Error(response.status);
+        return response.json();
+      }).then(function (answer) {
+        judged = { password: value, easy: answer.easy_to_guess };
+        update();
+      }).catch(function () {
+        // Not told: the line stays unticked, and the server judges on submit.
+      });
+    }, ASK_AFTER_MS);
+  }
   function show(item, met) {
     item.classList.toggle("met", met);
     item.classList.toggle("unmet", !met);
@@ -29,7 +59,9 @@
     });
   }
   password.addEventListener("input", update);
+  password.addEventListener("input", ask);
   repeat.addEventListener("input", update);
   // A browser may put back what was typed (the back button).
   update();
+  ask();
 })();

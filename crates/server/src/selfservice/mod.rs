@@ -4,7 +4,9 @@
 //! account, or a reset).
 
 mod account;
+mod dutch_words;
 mod forgot;
+mod guessable;
 mod help;
 mod login_return;
 mod new_password;
@@ -56,6 +58,7 @@ pub fn routes() -> Router<AppState> {
             get(new_password::show_confirm).post(new_password::submit_confirm),
         )
         .route(new_password::RESEND_PATH, post(new_password::resend_confirmation))
+        .route(guessable::PATH, post(guessable::judge))
 }
 
 /// The status of a page for a mailed link that does not work: not found

@@ -4,7 +4,7 @@
 //! a checklist that ticks off while the member types (a small script; without
 //! it the server's answer shows the same), both fields the same, not the
 //! username or a card number, not among common passwords (zxcvbn score at
-//! least 3). A new password ends every session and refresh token of the
+//! least 3, common Dutch words counted as known). A new password ends every session and refresh token of the
 //! account and sends a notice.
 
 use askama::Template;
@@ -23,7 +23,7 @@ use si_store::{
     accounts::Account,
 };
 
-use super::{ACCOUNT_PATH, NoticePage, dead_link_status, forgot, login_return::LoginReturn};
+use super::{ACCOUNT_PATH, NoticePage, dead_link_status, dutch_words, forgot, login_return::LoginReturn};
 use crate::http::page_query::{PageForm, PageQuery};
 use crate::{
     app::AppState,
@@ -81,14 +81,15 @@ pub(super) struct Rule {
 impl PasswordFields {
     /// The fields with `problems` (text keys, as [`acceptable`] gives them).
     pub(super) fn new(language: Language, problems: &[&str], focus: bool) -> Self {
+        // The guide's five, and whether it is easy to guess: the script
+        // asks the server, which refuses such a password anyway.
         let rules = PasswordRule::ALL
             .into_iter()
-            .map(|rule| {
-                let (id, key) = rule_names(rule);
-                Rule {
-                    id,
-                    text: language.text(key),
-                }
+            .map(rule_names)
+            .chain([HARD_TO_GUESS])
+            .map(|(id, key)| Rule {
+                id,
+                text: language.text(key),
             })
             .collect();
         let (repeat, password): (Vec<&str>, Vec<&str>) = problems.iter().partition(|&&key| key == NOT_SAME);
@@ -116,6 +117,9 @@ fn rule_names(rule: PasswordRule) -> (&'static str, &'static str) {
         PasswordRule::Special => ("special", "rule-special"),
     }
 }
+
+/// The checklist's line after the guide's five rules.
+const HARD_TO_GUESS: (&str, &str) = ("hard-to-guess", "rule-hard-to-guess");
 
 /// The problem that is the repeat field's, not the password's.
 const NOT_SAME: &str = "password-not-same";
@@ -600,10 +604,18 @@ pub(super) fn acceptable(
     {
         return Err(vec!["password-contains-name"]);
     }
-    if zxcvbn::zxcvbn(&as_checked, &identifiers).score() < MIN_STRENGTH {
+    if easy_to_guess(&as_checked, &identifiers) {
         return Err(vec!["password-too-common"]);
     }
     Ok(password)
+}
+
+/// Whether a password, in the form it is checked in, is among the common
+/// ones or made like them; `identifiers` (the username, card numbers) and
+/// common Dutch words count as known words.
+pub(super) fn easy_to_guess(as_checked: &str, identifiers: &[&str]) -> bool {
+    let known: Vec<&str> = identifiers.iter().chain(dutch_words::WORDS).copied().collect();
+    zxcvbn::zxcvbn(as_checked, &known).score() < MIN_STRENGTH
 }
 
 /// The page for `link`, with `problems` (text keys) of the last try.
