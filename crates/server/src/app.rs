@@ -54,6 +54,7 @@ pub struct AppState {
     pub metrics: Metrics,
     pub keyring: Keyring,
     pub clients: oidc::clients::Directory,
+    pub strength_checks: selfservice::StrengthChecks,
     /// The demo sites, with `serve --demo` only.
     pub demo: Option<Arc<demo::Sites>>,
 }
@@ -223,6 +224,7 @@ impl Server {
             metrics,
             keyring: keyring.clone(),
             clients,
+            strength_checks: selfservice::StrengthChecks::default(),
             demo,
         };
         let (shutdown, stopped) = oneshot::channel::<()>();

@@ -20,14 +20,22 @@
     "lower-case": function (value) { return /\p{Lowercase}/u.test(value); },
     "digit": function (value) { return /\p{N}/u.test(value); },
     "special": function (value) { return /[^\p{Alphabetic}\p{N}\p{White_Space}]/u.test(value); },
-    "hard-to-guess": function (value) { return judged.password === value && !judged.easy; },
+    // Unknown (null) while the server has not judged what is typed: the
+    // line stays as it was, so a screen reader does not hear it flip at
+    // every key.
+    "hard-to-guess": function (value) {
+      if (!guideMet(value)) return false;
+      return judged.password === value ? !judged.easy : null;
+    },
     "same": function (value) { return value.length > 0 && value === repeat.value; }
   };
+  function guideMet(value) {
+    return GUIDE_RULES.every(function (rule) { return rules[rule](value); });
+  }
   function ask() {
     var value = password.value;
     clearTimeout(asking);
-    var guideMet = GUIDE_RULES.every(function (rule) { return rules[rule](value); });
-    if (!guideMet || judged.password === value) return;
+    if (!guideMet(value) || judged.password === value) return;
     asking = setTimeout(function () {
       fetch("/password/guessable", {
         method: "POST",
@@ -41,7 +49,9 @@
         judged = { password: value, easy: answer.easy_to_guess };
         update();
       }).catch(function () {
-        // Not told: the line stays unticked, and the server judges on submit.
+        // Not told (busy, or offline): unticked, and the server judges on submit.
+        judged = { password: value, easy: true };
+        update();
       });
     }, ASK_AFTER_MS);
   }
@@ -55,7 +65,8 @@
   }
   function update() {
     form.querySelectorAll("li[data-rule]").forEach(function (item) {
-      show(item, rules[item.dataset.rule](password.value));
+      var met = rules[item.dataset.rule](password.value);
+      if (met !== null) show(item, met);
     });
   }
   password.addEventListener("input", update);

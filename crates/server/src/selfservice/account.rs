@@ -319,7 +319,7 @@ pub async fn change_password(
         .into_iter()
         .map(|m| m.card_number.as_str().to_owned())
         .collect();
-    let password = match acceptable(&form.password, &form.repeat, &account, &cards) {
+    let password = match acceptable(&state, &form.password, &form.repeat, &account, &cards).await {
         Ok(password) => password,
         Err(problems) => return page(&state, language, &headers, &account, refuse(problems)).await,
     };

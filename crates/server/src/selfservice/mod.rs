@@ -6,10 +6,10 @@
 mod account;
 mod dutch_words;
 mod forgot;
-mod guessable;
 mod help;
 mod login_return;
 mod new_password;
+mod strength;
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -28,6 +28,7 @@ use crate::{
 pub use account::{ACCOUNT_PATH, request_email_change};
 pub use forgot::PASSWORD_PATH as FORGOT_PASSWORD_PATH;
 pub use new_password::{ConfirmationError, send_confirmation};
+pub use strength::StrengthChecks;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -58,7 +59,7 @@ pub fn routes() -> Router<AppState> {
             get(new_password::show_confirm).post(new_password::submit_confirm),
         )
         .route(new_password::RESEND_PATH, post(new_password::resend_confirmation))
-        .route(guessable::PATH, post(guessable::judge))
+        .route(strength::PATH, post(strength::judge_typed))
 }
 
 /// The status of a page for a mailed link that does not work: not found

@@ -23,7 +23,7 @@ use si_store::{
     accounts::Account,
 };
 
-use super::{ACCOUNT_PATH, NoticePage, dead_link_status, dutch_words, forgot, login_return::LoginReturn};
+use super::{ACCOUNT_PATH, NoticePage, dead_link_status, forgot, login_return::LoginReturn, strength};
 use crate::http::page_query::{PageForm, PageQuery};
 use crate::{
     app::AppState,
@@ -41,8 +41,6 @@ pub const RESET_PATH: &str = "/reset-password";
 pub const RESET_DONE_PATH: &str = "/reset-password/done";
 pub const CONFIRM_PATH: &str = "/confirm";
 pub const RESEND_PATH: &str = "/confirm/new-mail";
-/// The lowest zxcvbn score (0–4) a new password may have.
-const MIN_STRENGTH: zxcvbn::Score = zxcvbn::Score::Three;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "set_password.html")]
@@ -305,7 +303,7 @@ async fn submit(
         .into_iter()
         .map(|m| m.card_number.as_str().to_owned())
         .collect();
-    let password = match acceptable(&form.password, &form.repeat, &account, &cards) {
+    let password = match acceptable(state, &form.password, &form.repeat, &account, &cards).await {
         Ok(password) => password,
         Err(problems) => return Ok(again(&problems)),
     };
@@ -569,7 +567,8 @@ async fn set_password(
 }
 
 /// The password, or the text keys of what is wrong with it.
-pub(super) fn acceptable(
+pub(super) async fn acceptable(
+    state: &AppState,
     typed: &str,
     repeat: &str,
     account: &Account,
@@ -604,18 +603,10 @@ pub(super) fn acceptable(
     {
         return Err(vec!["password-contains-name"]);
     }
-    if easy_to_guess(&as_checked, &identifiers) {
+    if strength::easy_to_guess(state, &as_checked, &identifiers).await {
         return Err(vec!["password-too-common"]);
     }
     Ok(password)
-}
-
-/// Whether a password, in the form it is checked in, is among the common
-/// ones or made like them; `identifiers` (the username, card numbers) and
-/// common Dutch words count as known words.
-pub(super) fn easy_to_guess(as_checked: &str, identifiers: &[&str]) -> bool {
-    let known: Vec<&str> = identifiers.iter().chain(dutch_words::WORDS).copied().collect();
-    zxcvbn::zxcvbn(as_checked, &known).score() < MIN_STRENGTH
 }
 
 /// The page for `link`, with `problems` (text keys) of the last try.

@@ -487,8 +487,37 @@ async fn the_console_works_in_english_on_a_phone_and_keeps_others_out() {
     driver.refresh().await.unwrap();
     browser.expect_heading("Klant inschrijven").await;
     assert_eq!(value("card_number").await, "");
+    // On the search step the details ride along in hidden fields: switched
+    // there, they fill the first step's fields again, "Bestaand" chosen.
+    type_into(driver, "card_number", "20000012345679").await;
+    type_into(driver, "name", "Bram de Boer").await;
+    type_into(driver, "birth_date", "1990-04-12").await;
+    type_into(driver, "email", "bram@example.nl").await;
+    click(driver, "input[name=account_choice][value=existing]").await;
+    click(driver, "#subscription_type option[value=VOLWASSEN]").await;
+    click(driver, "form button.primary").await;
+    browser.expect_heading("Bestaand inlogaccount zoeken").await;
+    click(driver, "a[hreflang=en]").await;
+    browser.expect_heading("Register a member").await;
+    assert_eq!(
+        [
+            value("card_number").await,
+            value("name").await,
+            value("birth_date").await,
+            value("subscription_type").await
+        ],
+        ["20000012345679", "Bram de Boer", "1990-04-12", "VOLWASSEN"]
+    );
+    let existing = driver
+        .find(By::Css("input[name=account_choice][value=existing]"))
+        .await
+        .unwrap();
+    assert!(existing.is_selected().await.unwrap(), "Bestaand is chosen again");
     // Dutch headings are single long words.
-    driver.goto(app.url("/frontoffice/DRE01")).await.unwrap();
+    driver
+        .goto(app.url("/language/nl?return=/frontoffice/DRE01"))
+        .await
+        .unwrap();
     browser.expect_heading("Klantenadministratie").await;
     assert_eq!(sideways_overflow(driver).await, 0, "desk home (nl)");
     browser.screenshot("desk-home-nl-320").await;

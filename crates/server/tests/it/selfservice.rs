@@ -1021,7 +1021,7 @@ async fn a_new_member_confirms_sets_a_password_and_lands_on_the_account_page() {
     );
     assert!(
         page.contains("niet makkelijk te raden")
-            && page.contains("Gebruik ook je gebruikersnaam of pasnummer niet."),
+            && page.contains("Zet je gebruikersnaam of pasnummer er ook niet in."),
         "the checks beyond the guide's rules are told before: {page}"
     );
     let password = "21234567890123-Ab!";
@@ -2060,6 +2060,8 @@ async fn the_checklist_asks_whether_a_password_is_easy_to_guess() {
         (b"pass=x".to_vec(), 400),
         (b"password=x&password=y".to_vec(), 400),
         (form(&"Aa1!".repeat(257)), 413),
+        // Past the limit on every request body.
+        (form(&"Aa1!".repeat(20_000)), 413),
     ] {
         let answer = judge(body).await.unwrap();
         assert_eq!(answer.status(), status);
