@@ -109,7 +109,17 @@ impl Exported {
 fn check_header(header: &csv::StringRecord) -> Result<(), String> {
     let names: Vec<&str> = header.iter().collect();
     let count = |column: &str| names.iter().filter(|name| **name == column).count();
-    let list = |columns: Vec<&str>| columns.join(", ");
+    let list = |columns: Vec<&str>| {
+        let mut shown: Vec<String> = columns
+            .iter()
+            .take(SHOWN_NAMES)
+            .map(|name| shown_name(name))
+            .collect();
+        if columns.len() > SHOWN_NAMES {
+            shown.push(format!("and {} more", columns.len() - SHOWN_NAMES));
+        }
+        shown.join(", ")
+    };
     let unknown: Vec<&str> = names
         .iter()
         .copied()
@@ -131,10 +141,39 @@ fn check_header(header: &csv::StringRecord) -> Result<(), String> {
         return Ok(());
     }
     Err(format!(
-        "the header {}: it must name each of these columns once, in any order: {}",
+        "the header {}: {}",
         problems.join(", "),
-        COLUMNS.join(",")
+        columns_wanted()
     ))
+}
+
+/// What a header must name.
+fn columns_wanted() -> String {
+    format!(
+        "it must name each of these columns once, in any order: {}",
+        COLUMNS.join(",")
+    )
+}
+
+/// How many unknown names a header's error lists, and how much of each: a
+/// quote left open in a header takes the rows after it into one "name",
+/// and what they hold (addresses, password hashes) does not belong in a
+/// terminal or a log.
+const SHOWN_NAMES: usize = 12;
+const SHOWN_NAME_CHARS: usize = 40;
+
+/// A name as an error shows it: line breaks and other control characters
+/// escaped, cut after [`SHOWN_NAME_CHARS`].
+fn shown_name(name: &str) -> String {
+    let mut shown: String = name
+        .chars()
+        .take(SHOWN_NAME_CHARS)
+        .flat_map(|c| c.escape_debug())
+        .collect();
+    if name.chars().count() > SHOWN_NAME_CHARS {
+        shown.push('…');
+    }
+    shown
 }
 
 /// The longest old username kept (the column's size); a longer one is an export error.
@@ -292,161 +331,275 @@ pub fn read(
                     return Ok(());
                 }
             }
-        } else {
-            let line_end = csv_line_end(path)?;
-            let mut reader = csv::ReaderBuilder::new()
-                .flexible(true)
-                .terminator(match line_end {
-                    LineEnd::LineFeed => csv::Terminator::Any(b'\n'),
-                    LineEnd::CarriageReturn => csv::Terminator::CRLF,
-                })
-                .from_path(path)?;
-            let mut lines = LineNumbers::open(path, line_end)?;
-            let mut headers = reader.headers().map_err(std::io::Error::other)?.clone();
-            without_carriage_return(&mut headers);
-            check_header(&headers)
-                .map_err(|problem| std::io::Error::other(format!("{}: {problem}", path.display())))?;
-            let mut record = csv::StringRecord::new();
-            loop {
-                match reader.read_record(&mut record) {
-                    Ok(false) => break,
-                    Ok(true) => {
-                        without_carriage_return(&mut record);
-                        let line = lines.at(record.position().map_or(0, csv::Position::byte))?;
-                        // A quote left open runs on over the next lines, as one
-                        // row: name them all, so none of them is lost in silence.
-                        let last_line = lines.at(reader.position().byte())?.saturating_sub(1);
-                        let exported = if last_line > line {
-                            Err(format!(
-                                "lines {line}–{last_line} read as one row: a quote that is not closed, or a line break inside a field"
-                            ))
-                        } else if record.len() > headers.len() {
-                            // Read by the header's names, a value past the last
-                            // one would be dropped in silence.
-                            Err(format!(
-                                "{} fields where the header names {}: a comma outside quotes, or a value too many",
-                                record.len(),
-                                headers.len()
-                            ))
-                        } else if record.len() < headers.len() {
-                            Err(format!(
-                                "{} fields where the header names {}: a value or its comma is missing",
-                                record.len(),
-                                headers.len()
-                            ))
-                        } else {
-                            record
-                                .deserialize::<Exported>(Some(&headers))
-                                .map_err(|e| format!("not a valid CSV row: {e}"))
-                        };
-                        if each(checked(line, exported)).is_break() {
-                            return Ok(());
-                        }
-                    }
-                    Err(error) if error.is_io_error() => return Err(std::io::Error::other(error)),
-                    Err(error) => {
-                        let line = lines.at(error.position().map_or(0, csv::Position::byte))?;
-                        let reason = match error.kind() {
-                            // The crate's own message counts records and lines
-                            // its own way: name only the column, the line is ours.
-                            csv::ErrorKind::Utf8 { err, .. } => format!(
-                                "{} is not UTF-8 text",
-                                headers.get(err.field()).unwrap_or("a column")
-                            ),
-                            _ => format!("not a valid CSV row: {error}"),
-                        };
-                        if each(checked(line, Err(reason))).is_break() {
-                            return Ok(());
-                        }
-                    }
-                }
-            }
+        } else if read_csv(path, |line, exported| each(checked(line, exported)))?.is_break() {
+            return Ok(());
         }
     }
     Ok(())
 }
 
+/// Reads a CSV export row by row, handing `row` each with the line it
+/// starts on, until `row` breaks off. Blank lines are skipped; a header
+/// that is wrong stops the file before any row.
+fn read_csv(
+    path: &Path,
+    mut row: impl FnMut(u64, Result<Exported, String>) -> ControlFlow<()>,
+) -> std::io::Result<ControlFlow<()>> {
+    let in_file = |problem: String| std::io::Error::other(format!("{}: {problem}", path.display()));
+    let layout = CsvLayout::of(path)?.map_err(in_file)?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(layout.delimiter)
+        .terminator(match layout.line_end {
+            LineEnd::LineFeed => csv::Terminator::Any(b'\n'),
+            LineEnd::CarriageReturn => csv::Terminator::CRLF,
+        })
+        .from_path(path)?;
+    let mut lines = LineNumbers::open(path, layout.line_end)?;
+    let file_length = std::fs::metadata(path)?.len();
+    let mut record = csv::StringRecord::new();
+    let mut headers = None;
+    loop {
+        let line = match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => lines.first_line_of(record.position().map_or(0, csv::Position::byte))?,
+            Err(error) if error.is_io_error() => return Err(std::io::Error::other(error)),
+            Err(error) => {
+                let line = lines.first_line_of(error.position().map_or(0, csv::Position::byte))?;
+                let Some(headers) = &headers else {
+                    return Err(in_file(format!(
+                        "the header on line {line} is not CSV text: {error}"
+                    )));
+                };
+                let reason = match error.kind() {
+                    // The crate's own message counts records and lines
+                    // its own way: name only the column, the line is ours.
+                    csv::ErrorKind::Utf8 { err, .. } => format!(
+                        "{} is not UTF-8 text",
+                        csv::StringRecord::get(headers, err.field()).unwrap_or("a column")
+                    ),
+                    _ => format!("not a valid CSV row: {error}"),
+                };
+                if row(line, Err(reason)).is_break() {
+                    return Ok(ControlFlow::Break(()));
+                }
+                continue;
+            }
+        };
+        without_carriage_returns(&mut record);
+        if is_blank(&record) {
+            continue;
+        }
+        let Some(headers) = &headers else {
+            check_header(&record).map_err(in_file)?;
+            headers = Some(record.clone());
+            continue;
+        };
+        // A quote left open runs on over the next lines, as one row: name
+        // them all, so none of them is lost in silence.
+        let mut last_line = line
+            + record
+                .iter()
+                .map(|field| layout.line_end.breaks_in(field))
+                .sum::<u64>();
+        // A quote still open at the end of the file took its last line end
+        // too: no line follows that one.
+        let at_end = reader.position().byte() >= file_length;
+        if at_end
+            && record
+                .iter()
+                .next_back()
+                .is_some_and(|field| field.ends_with(['\n', '\r']))
+        {
+            last_line -= 1;
+        }
+        let exported = if last_line > line {
+            Err(format!(
+                "lines {line}–{last_line} read as one row: a quote that is not closed, or a line break inside a field"
+            ))
+        } else if record.len() > headers.len() {
+            // Read by the header's names, a value past the last one would
+            // be dropped in silence.
+            Err(format!(
+                "{} fields where the header names {}: a comma outside quotes, or a value too many",
+                record.len(),
+                headers.len()
+            ))
+        } else if record.len() < headers.len() {
+            Err(format!(
+                "{} fields where the header names {}: a value or its comma is missing",
+                record.len(),
+                headers.len()
+            ))
+        } else {
+            record
+                .deserialize::<Exported>(Some(headers))
+                .map_err(|e| format!("not a valid CSV row: {e}"))
+        };
+        if row(line, exported).is_break() {
+            return Ok(ControlFlow::Break(()));
+        }
+    }
+    if headers.is_none() {
+        return Err(in_file(format!(
+            "the file has no header, it is empty: {}",
+            columns_wanted()
+        )));
+    }
+    Ok(ControlFlow::Continue(()))
+}
+
 /// How the lines of a CSV export end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum LineEnd {
-    /// `\n`, or `\r\n` as Windows writes: a `\r` anywhere else is a
-    /// character of its field (and refused there as a control character),
+    /// `\n`, or `\r\n` as Windows writes (or `\r\r\n`, as a program that
+    /// wrote `\r\n` through Windows' text mode does): a `\r` anywhere else is
+    /// a character of its field (and refused there as a control character),
     /// so that it cannot cut a row in two.
     LineFeed,
-    /// A lone `\r`, as the "CSV (Macintosh)" files of spreadsheets have.
+    /// A lone `\r`, as the "CSV (Macintosh)" files of spreadsheets have; a
+    /// `\n` or `\r\n` ends a line there too.
     CarriageReturn,
 }
 
-/// How the lines of the export at `path` end, told by its first line.
-fn csv_line_end(path: &Path) -> std::io::Result<LineEnd> {
-    let mut head = Vec::new();
-    File::open(path)?.take(HEADER_MAX_BYTES).read_to_end(&mut head)?;
-    let lone_carriage_return = head
-        .iter()
-        .position(|&b| b == b'\n' || b == b'\r')
-        .is_some_and(|end| head[end] == b'\r' && head.get(end + 1).is_some_and(|&next| next != b'\n'));
-    Ok(if lone_carriage_return {
-        LineEnd::CarriageReturn
-    } else {
-        LineEnd::LineFeed
-    })
+impl LineEnd {
+    /// The line breaks inside a field's text, as an editor shows them.
+    fn breaks_in(self, text: &str) -> u64 {
+        match self {
+            LineEnd::LineFeed => text.bytes().filter(|&b| b == b'\n').count() as u64,
+            LineEnd::CarriageReturn => text
+                .replace("\r\n", "\n")
+                .bytes()
+                .filter(|&b| b == b'\n' || b == b'\r')
+                .count() as u64,
+        }
+    }
+}
+
+/// How an export is laid out, told by its header line.
+struct CsvLayout {
+    line_end: LineEnd,
+    /// `,`, or `;` as spreadsheets with a Dutch locale save "CSV".
+    delimiter: u8,
 }
 
 /// Far more than a header of the documented columns takes.
 const HEADER_MAX_BYTES: u64 = 64 * 1024;
 
-/// Takes the `\r` of a `\r\n` line end off a row's last field: lines are
-/// read up to their `\n`.
-fn without_carriage_return(record: &mut csv::StringRecord) {
+impl CsvLayout {
+    /// The layout of the export at `path`, or why it is no CSV export of
+    /// ours at all.
+    fn of(path: &Path) -> std::io::Result<Result<CsvLayout, String>> {
+        let mut head = Vec::new();
+        File::open(path)?.take(HEADER_MAX_BYTES).read_to_end(&mut head)?;
+        if head.starts_with(&[0xff, 0xfe]) || head.starts_with(&[0xfe, 0xff]) {
+            return Ok(Err(
+                "the file is UTF-16 text: save it as UTF-8 (CSV UTF-8)".to_owned()
+            ));
+        }
+        let text = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&head);
+        let text = &text[text
+            .iter()
+            .position(|&b| b != b'\n' && b != b'\r')
+            .unwrap_or(text.len())..];
+        if text.first() == Some(&b'{') {
+            return Ok(Err(
+                "this is JSON, not CSV: a JSON Lines export is read when its name ends in .jsonl".to_owned(),
+            ));
+        }
+        let header = &text[..text
+            .iter()
+            .position(|&b| b == b'\n' || b == b'\r')
+            .unwrap_or(text.len())];
+        // `\r\n`, and `\r\r\n` too, end in `\n`.
+        let after_carriage_returns = text[header.len()..].iter().find(|&&b| b != b'\r');
+        let lone_carriage_return =
+            text.get(header.len()) == Some(&b'\r') && after_carriage_returns.is_some_and(|&b| b != b'\n');
+        let semicolons = !header.contains(&b',') && header.contains(&b';');
+        Ok(Ok(CsvLayout {
+            line_end: if lone_carriage_return {
+                LineEnd::CarriageReturn
+            } else {
+                LineEnd::LineFeed
+            },
+            delimiter: if semicolons { b';' } else { b',' },
+        }))
+    }
+}
+
+/// Takes the `\r` of a `\r\n` line end (or `\r\r\n`) off a row's last
+/// field: lines are read up to their `\n`.
+fn without_carriage_returns(record: &mut csv::StringRecord) {
     let Some(last) = record.len().checked_sub(1) else {
         return;
     };
-    if let Some(value) = record.get(last).and_then(|value| value.strip_suffix('\r')) {
-        let value = value.to_owned();
+    if let Some(value) = record.get(last).filter(|value| value.ends_with('\r')) {
+        let value = value.trim_end_matches('\r').to_owned();
         record.truncate(last);
         record.push_field(&value);
     }
 }
 
+/// A line with nothing on it but spaces.
+fn is_blank(record: &csv::StringRecord) -> bool {
+    record.len() == 1 && record[0].trim().is_empty()
+}
+
 /// Line numbers of the csv crate's byte offsets, counted in a reading of
-/// the file of its own. The crate's own line count runs one behind after a
-/// `\r\n` line end (rust-csv #395), as Windows exports have, and the
-/// operator fixes rows by the line we name.
+/// the file of its own: the operator fixes rows by the line we name.
 struct LineNumbers {
     file: BufReader<File>,
-    line_end: u8,
+    line_end: LineEnd,
     /// Bytes counted so far, and the line the byte after them is on.
     offset: u64,
     line: u64,
+    /// Whether the last byte counted was a `\r`: the `\n` after it ends
+    /// the same line.
+    after_carriage_return: bool,
 }
 
 impl LineNumbers {
     fn open(path: &Path, line_end: LineEnd) -> std::io::Result<Self> {
         Ok(Self {
             file: BufReader::new(File::open(path)?),
-            line_end: match line_end {
-                LineEnd::LineFeed => b'\n',
-                LineEnd::CarriageReturn => b'\r',
-            },
+            line_end,
             offset: 0,
             line: 1,
+            after_carriage_return: false,
         })
     }
 
-    /// The line of the byte at `offset`; offsets come in reading order.
-    /// That byte counts too: the crate may put the start of a row on the
-    /// line end before it.
-    fn at(&mut self, offset: u64) -> std::io::Result<u64> {
-        let through = offset.saturating_add(1);
-        while self.offset < through {
+    /// The line a row begins on that the crate says starts at `start`
+    /// (offsets come in reading order). The crate puts that start before
+    /// the line ends it skipped on the way: the blank lines before the row,
+    /// and the end of the line before it.
+    fn first_line_of(&mut self, start: u64) -> std::io::Result<u64> {
+        loop {
             let buffer = self.file.fill_buf()?;
-            if buffer.is_empty() {
+            let Some(&next) = buffer.first() else {
                 break;
+            };
+            let is_line_end = next == b'\n' || (next == b'\r' && self.line_end == LineEnd::CarriageReturn);
+            let counted = if self.offset < start {
+                buffer
+                    .len()
+                    .min(usize::try_from(start - self.offset).unwrap_or(usize::MAX))
+            } else if is_line_end {
+                1
+            } else {
+                break;
+            };
+            let (mut line, mut after_carriage_return) = (self.line, self.after_carriage_return);
+            for &byte in &buffer[..counted] {
+                let ends_line = match self.line_end {
+                    LineEnd::LineFeed => byte == b'\n',
+                    LineEnd::CarriageReturn => byte == b'\r' || (byte == b'\n' && !after_carriage_return),
+                };
+                line += u64::from(ends_line);
+                after_carriage_return = byte == b'\r';
             }
-            let counted = buffer
-                .len()
-                .min(usize::try_from(through - self.offset).unwrap_or(usize::MAX));
-            self.line += buffer[..counted].iter().filter(|&&b| b == self.line_end).count() as u64;
+            (self.line, self.after_carriage_return) = (line, after_carriage_return);
             self.file.consume(counted);
             self.offset += counted as u64;
         }
@@ -491,10 +644,9 @@ fn next_line<'a>(reader: &mut impl BufRead, bytes: &'a mut Vec<u8>) -> std::io::
 }
 
 fn is_json_lines(path: &Path) -> bool {
-    matches!(
-        path.extension().and_then(|e| e.to_str()),
-        Some("jsonl" | "ndjson")
-    )
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("jsonl") || e.eq_ignore_ascii_case("ndjson"))
 }
 
 fn check(source: Source, exported: &Exported, catalogue: &Catalogue) -> Result<Row, String> {
