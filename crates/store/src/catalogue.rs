@@ -232,8 +232,14 @@ fn subscription_type_from_row(
     let corrupt = || StoreError::Corrupt {
         what: "subscription terms",
         value: format!(
-            "fee {} months {} ages {}-{:?}",
-            row.yearly_fee_cents, row.validity_months, row.min_age, row.max_age
+            "{} {}: a yearly fee of {} cents, {} months, ages {} to {}",
+            owner.code,
+            row.code,
+            row.yearly_fee_cents,
+            row.validity_months,
+            row.min_age,
+            row.max_age
+                .map_or_else(|| "any".to_owned(), |max| max.to_string())
         ),
     };
     let small = |value: i64| u8::try_from(value).map_err(|_| corrupt());

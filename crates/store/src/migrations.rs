@@ -203,6 +203,24 @@ const MIGRATIONS: &[Migration] = &[
             "INSERT INTO client_deletions (id, deleted) VALUES (1, 0)",
         ],
     },
+    Migration {
+        version: 17,
+        name: "0017_subscription_limits",
+        drops: &[],
+        tables: Vec::new,
+        columns: Vec::new,
+        indexes: Vec::new,
+        // Subscription types now stop at 130 years of age and a million
+        // euros a year; types stored before hold to those limits too, or
+        // none of their library's types could be read. An upper age past
+        // 130 leaves no one out (no upper age); a fee past a million was a
+        // typing mistake no desk could charge.
+        statements: &[
+            "UPDATE subscription_types SET max_age = NULL WHERE max_age > 130",
+            "UPDATE subscription_types SET min_age = 130 WHERE min_age > 130",
+            "UPDATE subscription_types SET yearly_fee_cents = 100000000 WHERE yearly_fee_cents > 100000000",
+        ],
+    },
 ];
 
 const LEDGER: &str = "schema_migrations";

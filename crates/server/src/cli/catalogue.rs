@@ -74,10 +74,10 @@ pub enum SubscriptionCommand {
         #[arg(long, value_parser = TariffCode::parse)]
         tariff_code: TariffCode,
         /// Youngest age in years this subscription is for (0 to 130).
-        #[arg(long, default_value_t = 0)]
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=i64::from(AgeRange::OLDEST_YEARS)))]
         min_age: u8,
         /// Oldest age in years (up to 130); leave out for no upper limit.
-        #[arg(long)]
+        #[arg(long, value_parser = clap::value_parser!(u8).range(0..=i64::from(AgeRange::OLDEST_YEARS)))]
         max_age: Option<u8>,
         /// Yearly fee in euros, e.g. 52.50 or 52,50; at most a million.
         #[arg(long, value_parser = Money::parse_euros)]

@@ -227,6 +227,44 @@ async fn branches_belong_to_an_existing_library_and_are_unique_within_it() {
     assert_eq!(branches[0].name.as_str(), "Assen");
 }
 
+/// Types an older version stored past today's limits (an age of 200, a
+/// fee past a million euros) made their library's catalogue unreadable;
+/// step 0017 holds them to the limits.
+#[tokio::test]
+async fn subscription_types_stored_past_the_limits_are_held_to_them() {
+    use sea_orm::ConnectionTrait;
+    let (store, _db) = fresh_store().await;
+    let library = library_with_catalogue(&store, "DRE01").await;
+    let old = "UPDATE subscription_types SET min_age = 200, max_age = 250, yearly_fee_cents = 150000000";
+    store.connection().execute_unprepared(old).await.unwrap();
+    let unreadable = store
+        .catalogue()
+        .subscription_types(&library.code)
+        .await
+        .unwrap_err();
+    assert!(
+        unreadable
+            .to_string()
+            .contains("DRE01 JEUGD: a yearly fee of 150000000 cents, 12 months, ages 200 to 250"),
+        "{unreadable}"
+    );
+    let before_the_step = "DELETE FROM schema_migrations WHERE version = 17";
+    store
+        .connection()
+        .execute_unprepared(before_the_step)
+        .await
+        .unwrap();
+
+    assert_eq!(store.migrate().await.unwrap(), ["0017_subscription_limits"]);
+
+    let types = store.catalogue().subscription_types(&library.code).await.unwrap();
+    assert_eq!(types[0].terms.age_range(), AgeRange::new(130, None).unwrap());
+    assert_eq!(
+        types[0].terms.yearly_fee(),
+        Money::from_cents(100_000_000).unwrap()
+    );
+}
+
 #[tokio::test]
 async fn subscription_types_keep_their_terms() {
     let (store, _db) = fresh_store().await;
