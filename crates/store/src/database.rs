@@ -352,7 +352,7 @@ fn connect_error(url: &str, err: &sea_orm::DbErr, refusal: Option<String>) -> St
     }
     // sqlx says only that its pool waited: the server did not answer.
     if message.ends_with(POOL_TIMED_OUT) {
-        message.push_str(" (no answer within 3 s: is the database server running, and reachable from here?)");
+        message.push_str(" (the server did not answer in time: is it running, and reachable from here?)");
     }
     StoreError::Connect {
         url: redact_url(url),
@@ -457,6 +457,15 @@ fn passwords_in(url: &str) -> Vec<&str> {
 
 /// The URL without its passwords, for error messages and logs.
 pub fn redact_url(url: &str) -> String {
+    // Not a URL: a libpq keyword/value string (`host=db password=…`), which
+    // the service does not take but an operator may try. Its password may
+    // be quoted and hold spaces: everything from it on is left out.
+    if !url.contains("://") {
+        return match url.to_ascii_lowercase().find("password") {
+            Some(at) => format!("{}password=***", &url[..at]),
+            None => url.to_owned(),
+        };
+    }
     let parts = UrlParts::of(url);
     let mut redacted = match (parts.user, parts.password) {
         ("", _) => parts.place.to_owned(),
@@ -579,9 +588,7 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(
-            message.ends_with(
-                "(no answer within 3 s: is the database server running, and reachable from here?)"
-            ),
+            message.ends_with("(the server did not answer in time: is it running, and reachable from here?)"),
             "{message}"
         );
         // With the suite on PostgreSQL: a database name the server does not have.
@@ -604,6 +611,10 @@ mod tests {
 
     #[test]
     fn passwords_never_appear_in_redacted_urls() {
+        assert_eq!(
+            redact_url("host=127.0.0.1 PASSWORD='Hunter2 Secret' dbname=si"),
+            "host=127.0.0.1 password=***"
+        );
         assert_eq!(
             redact_url("postgres://si:s3cret@db:5432/si"),
             "postgres://si:***@db:5432/si"
