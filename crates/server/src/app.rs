@@ -123,6 +123,14 @@ pub async fn open_store(config: &Config, clock: Arc<dyn Clock>) -> Result<Store,
     create_data_dir(config)?;
     let store = Store::connect(&config.database_url(), clock).await?;
     store.migrate().await?;
+    // During a rolling upgrade an older node restarts on the newer schema:
+    // it runs, and says so.
+    if let si_store::Schema::Ahead(unknown) = store.schema().await? {
+        tracing::warn!(
+            steps = %unknown.join(", "),
+            "the database has schema steps this version does not know: a newer version migrated it; upgrade this node"
+        );
+    }
     Ok(store)
 }
 

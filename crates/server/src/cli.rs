@@ -247,9 +247,24 @@ async fn open_existing(
         Schema::Behind(_) => {
             store.migrate().await?;
         }
+        Schema::Ahead(unknown) => anyhow::bail!(
+            "the database at {} {}",
+            si_store::redact_url(&url),
+            newer_schema(&unknown)
+        ),
         Schema::UpToDate => {}
     }
     Ok(store)
+}
+
+/// What to do about a database a newer version of the program migrated:
+/// this one may read or write it wrongly.
+fn newer_schema(unknown: &[String]) -> String {
+    format!(
+        "has {} schema step(s) this program does not know ({}): a newer version migrated it; run that version",
+        unknown.len(),
+        unknown.join(", ")
+    )
 }
 
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {
@@ -260,7 +275,15 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         if reads_only {
             open_existing(config, Workload::Service, "whose data this shows", true).await
         } else {
-            Ok(open_store(config, Arc::new(SystemClock)).await?)
+            let store = open_store(config, Arc::new(SystemClock)).await?;
+            if let Schema::Ahead(unknown) = store.schema().await? {
+                anyhow::bail!(
+                    "the database at {} {}",
+                    si_store::redact_url(&config.database_url()),
+                    newer_schema(&unknown)
+                );
+            }
+            Ok(store)
         }
     };
     match command {
@@ -298,6 +321,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                     }
                 }
                 Schema::UpToDate => out!("The database is up to date."),
+                Schema::Ahead(unknown) => out!("The database {}.", newer_schema(&unknown)),
             }
             Ok(())
         }

@@ -287,6 +287,9 @@ pub enum Schema {
     /// Some applied; these, in order, not yet.
     Behind(Vec<&'static str>),
     UpToDate,
+    /// All applied, and these too, which a newer version of the program
+    /// applied and this one does not know.
+    Ahead(Vec<String>),
 }
 
 /// The migrations not applied yet, read without writing anything: a
@@ -308,10 +311,30 @@ pub(crate) async fn pending(db: &DatabaseConnection) -> Result<Vec<&'static str>
 pub(crate) async fn schema(db: &DatabaseConnection) -> Result<Schema, StoreError> {
     let pending = pending(db).await?;
     Ok(match pending.len() {
-        0 => Schema::UpToDate,
+        0 => match unknown_steps(db).await? {
+            unknown if unknown.is_empty() => Schema::UpToDate,
+            unknown => Schema::Ahead(unknown),
+        },
         all if all == MIGRATIONS.len() => Schema::Missing,
         _ => Schema::Behind(pending),
     })
+}
+
+/// The steps in the ledger past this program's last, in order.
+async fn unknown_steps(db: &DatabaseConnection) -> Result<Vec<String>, DbErr> {
+    let last_known = MIGRATIONS.last().map_or(0, |migration| migration.version);
+    let query = Query::select()
+        .column(Alias::new("name"))
+        .from(Alias::new(LEDGER))
+        .and_where(Expr::col(Alias::new("version")).gt(last_known))
+        .order_by(Alias::new("version"), sea_orm::Order::Asc)
+        .to_owned();
+    let backend = db.get_database_backend();
+    db.query_all_raw(backend.build(&query))
+        .await?
+        .iter()
+        .map(|row| row.try_get::<String>("", "name"))
+        .collect()
 }
 
 /// Whether the ledger table is there, asked of the database's catalogue.

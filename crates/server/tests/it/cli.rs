@@ -211,6 +211,45 @@ async fn a_look_at_a_schema_behind_the_program_says_to_migrate_and_changes_nothi
     assert_eq!(ledger, 16, "the look applied nothing");
 }
 
+/// A database a newer version migrated: a command of this one refuses it
+/// rather than read or write it wrongly, and `db status` says why.
+#[tokio::test]
+async fn a_schema_ahead_of_the_program_is_named_and_left_alone() {
+    use sea_orm::ConnectionTrait;
+    let database = TestDatabase::create().await;
+    let dir = tempfile::tempdir().unwrap();
+    let migrated = run(against(&database, dir.path()).args(["db", "migrate"]));
+    assert!(migrated.status.success(), "{}", stderr(&migrated));
+    let db = sea_orm::Database::connect(&database.url).await.unwrap();
+    db.execute_unprepared(
+        "INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, '0999_from_a_newer_version', 0)",
+    )
+    .await
+    .unwrap();
+    let tables = tables_in(&database.url).await;
+
+    let status = run(against(&database, dir.path()).args(["db", "status"]));
+    assert_eq!(
+        stdout(&status).trim(),
+        "The database has 1 schema step(s) this program does not know (0999_from_a_newer_version): a newer version migrated it; run that version."
+    );
+    for command in [
+        &["client", "list"][..],
+        &["library", "create", "--code", "NEW01", "--name", "Nieuw"],
+    ] {
+        let output = run(against(&database, dir.path()).args(command));
+        assert_eq!(output.status.code(), Some(1), "{command:?}");
+        assert!(
+            stderr(&output)
+                .contains("has 1 schema step(s) this program does not know (0999_from_a_newer_version)"),
+            "{command:?}: {}",
+            stderr(&output)
+        );
+    }
+    assert_eq!(tables_in(&database.url).await, tables);
+    assert_eq!(count(&database.url, "SELECT COUNT(*) FROM libraries").await, 0);
+}
+
 /// An operator who runs a command as a user who may not open the service's
 /// database, or may only read it, hears that, with the path, instead of
 /// "there is no database", "unable to open database file" or "attempt to
