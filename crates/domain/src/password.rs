@@ -64,13 +64,15 @@ impl PasswordPolicy {
     }
 
     /// Whether `password` contains `identifier` (a username or card number), ignoring
-    /// case. Identifiers shorter than 4 characters after trimming are ignored: they would
-    /// refuse too many good passwords.
+    /// case, forwards or backwards. Identifiers shorter than 4 characters after trimming
+    /// are ignored: they would refuse too many good passwords.
     pub fn contains_identifier(password: &str, identifier: &str) -> bool {
         const MIN_IDENTIFIER_CHARS: usize = 4;
-        let identifier = identifier.trim();
+        let identifier = identifier.trim().to_lowercase();
+        let password = password.to_lowercase();
+        let backwards: String = identifier.chars().rev().collect();
         identifier.chars().nth(MIN_IDENTIFIER_CHARS - 1).is_some()
-            && password.to_lowercase().contains(&identifier.to_lowercase())
+            && (password.contains(&identifier) || password.contains(&backwards))
     }
 }
 
@@ -273,6 +275,9 @@ mod tests {
         assert!(!contains("xxJANSEN99!", "jan"));
         assert!(!contains("xxJANSEN99!", ""));
         assert!(contains("Pas2000001234!", "2000001234"));
+        // A card number typed backwards is as easy to find.
+        assert!(contains("Ab!30001111000002", "20000011110003"));
+        assert!(contains("xxNESNAJ99!", "jansen"));
     }
 
     proptest! {

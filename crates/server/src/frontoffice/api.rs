@@ -390,8 +390,29 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
         let fields = MapDeserializer::<_, serde_json::Error>::new(fields.into_iter());
         serde_path_to_error::deserialize(fields)
             .map(ApiJson)
-            .map_err(|error| refused(StatusCode::UNPROCESSABLE_ENTITY, error.to_string()))
+            .map_err(|error| {
+                refused(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    in_plain_words(&error.to_string()),
+                )
+            })
     }
+}
+
+/// serde's message with the Rust types it names said as a library system's
+/// developer reads them: "expected i64" is "expected a whole number".
+fn in_plain_words(detail: &str) -> String {
+    [
+        ("i64", "a whole number"),
+        ("u64", "a whole number"),
+        ("i32", "a whole number"),
+        ("u32", "a whole number"),
+        ("u8", "a whole number"),
+    ]
+    .iter()
+    .fold(detail.to_owned(), |detail, (rust, plain)| {
+        detail.replace(&format!("expected {rust}"), &format!("expected {plain}"))
+    })
 }
 
 /// The problem document for a refusal of the desk.

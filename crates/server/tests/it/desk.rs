@@ -922,6 +922,15 @@ async fn bad_input_gets_a_problem_with_a_message_per_field_and_writes_nothing() 
         detail.contains("login_account") && detail.contains("new, existing or none"),
         "{detail}"
     );
+    // A type named as a developer of another language reads it, not Rust's.
+    let mut text_discount = adult("20000010101022", "x@example.nl");
+    text_discount["discount_cents"] = json!("5,00");
+    let answer = call(&app, &token, "POST", "/api/v1/memberships", Some(&text_discount)).await;
+    assert_eq!(answer.status, 422, "{:?}", answer.body);
+    assert_eq!(
+        answer.body["detail"],
+        "discount_cents: invalid type: string \"5,00\", expected a whole number"
+    );
 
     // A field it does not know: `discount` for `discount_cents` would
     // charge the full fee.
