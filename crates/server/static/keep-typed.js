@@ -4,7 +4,8 @@
 // until the page shows again. Never a password or a hidden field, except
 // those marked data-kept: the desk's details carried from its first step,
 // which come back in that step's fields. Without this script the page comes
-// back empty, as before.
+// back empty, as before. Loaded in the head with defer, it restores before
+// the page's own scripts run, so that they see the restored choices.
 (function () {
   "use strict";
   var KEY = "si-typed";

@@ -32,7 +32,7 @@
   function guideMet(value) {
     return GUIDE_RULES.every(function (rule) { return rules[rule](value); });
   }
-  function ask() {
+  function ask(afterMs) {
     var value = password.value;
     clearTimeout(asking);
     if (!guideMet(value) || judged.password === value) return;
@@ -43,17 +43,22 @@
         body: new URLSearchParams({ password: value }),
         credentials: "same-origin"
       }).then(function (response) {
-        if (!response.ok) throw new Error(response.status);
-        return response.json();
+        if (response.ok) return response.json();
+        // Busy: asked again when the server says, while this is still typed.
+        var seconds = parseInt(response.headers.get("Retry-After"), 10);
+        if (response.status === 503 && seconds > 0 && password.value === value) {
+          ask(seconds * 1000);
+        }
+        return null;
       }).then(function (answer) {
+        if (!answer) return;
         judged = { password: value, easy: answer.easy_to_guess };
         update();
       }).catch(function () {
-        // Not told (busy, or offline): unticked, and the server judges on submit.
-        judged = { password: value, easy: true };
-        update();
+        // Not told (offline): the line stays as it is, and the server
+        // judges on submit.
       });
-    }, ASK_AFTER_MS);
+    }, typeof afterMs === "number" ? afterMs : ASK_AFTER_MS);
   }
   function show(item, met) {
     item.classList.toggle("met", met);

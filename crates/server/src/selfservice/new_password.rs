@@ -1,11 +1,11 @@
 //! "Stel je wachtwoord in" through a mailed link, the confirmation mail of a
 //! new account (which also confirms the address and logs the member in) or a
-//! "Wachtwoord vergeten" mail: the guide's five rules as
-//! a checklist that ticks off while the member types (a small script; without
-//! it the server's answer shows the same), both fields the same, not the
-//! username or a card number, not among common passwords (zxcvbn score at
-//! least 3, common Dutch words counted as known). A new password ends every session and refresh token of the
-//! account and sends a notice.
+//! "Wachtwoord vergeten" mail: the guide's five rules as a checklist that
+//! ticks off while the member types (a small script; without it the
+//! server's answer shows the same), both fields the same, not the username
+//! or a card number, not easy to guess (the `strength` module). A new
+//! password ends every session and refresh token of the account and sends
+//! a notice.
 
 use askama::Template;
 use askama_web::WebTemplate;

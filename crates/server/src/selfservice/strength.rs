@@ -8,9 +8,10 @@
 //! zxcvbn's time grows steeply with the length it judges (about 0.6 s of CPU
 //! for 100 characters full of digits and signs it reads as letters), so it
 //! judges the first [`JUDGED_CHARS`], one check at a time, off the request
-//! threads; the live question is answered "busy" rather than queued.
+//! threads; the live question waits a moment for its turn, then is answered
+//! "busy".
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use axum::{
     body::Bytes,
@@ -20,7 +21,7 @@ use axum::{
 };
 use serde::{Deserialize, Serialize};
 use si_domain::PasswordPolicy;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::dutch_words;
 use crate::{
@@ -51,22 +52,38 @@ impl Default for StrengthChecks {
     }
 }
 
+/// How long the live question waits for the check before it.
+const LIVE_WAIT: Duration = Duration::from_secs(1);
+
 /// Whether the check of a password set now found it easy to guess, in the
 /// form it is checked in; `identifiers` (the username, card numbers) count
 /// as known words. Waits for the check before it.
 pub(super) async fn easy_to_guess(state: &AppState, as_checked: &str, identifiers: &[&str]) -> bool {
-    // A closed semaphore (never) judges on this thread rather than not at all.
-    let _turn = state.strength_checks.0.acquire().await.ok();
-    judge_off_thread(as_checked, identifiers).await
+    let turn = Arc::clone(&state.strength_checks.0).acquire_owned().await.ok();
+    judge_off_thread(turn, as_checked, identifiers).await
 }
 
-async fn judge_off_thread(as_checked: &str, identifiers: &[&str]) -> bool {
-    let judged: String = as_checked.chars().take(JUDGED_CHARS).collect();
+/// Judges on a blocking thread, holding `turn` until the judging ends: a
+/// request given up meanwhile does not free the turn while zxcvbn runs.
+async fn judge_off_thread(
+    turn: Option<OwnedSemaphorePermit>,
+    as_checked: &str,
+    identifiers: &[&str],
+) -> bool {
+    let judged = judged_part(as_checked);
     let known: Vec<String> = identifiers.iter().map(|id| (*id).to_owned()).collect();
-    tokio::task::spawn_blocking(move || judge(&judged, &known))
-        .await
-        // A check that panicked judged nothing: the password is refused.
-        .unwrap_or(true)
+    tokio::task::spawn_blocking(move || {
+        let easy = judge(&judged, &known);
+        drop(turn);
+        easy
+    })
+    .await
+    // A check that panicked judged nothing: the password is refused.
+    .unwrap_or(true)
+}
+
+fn judged_part(as_checked: &str) -> String {
+    as_checked.chars().take(JUDGED_CHARS).collect()
 }
 
 fn judge(judged: &str, identifiers: &[String]) -> bool {
@@ -89,7 +106,7 @@ struct Judgement {
 }
 
 /// `POST` with the form field `password`: `{"easy_to_guess": true|false}`,
-/// or 503 while another check runs. Nothing is stored or logged; the answer
+/// or 503 when the checks before it take longer than [`LIVE_WAIT`]. Nothing is stored or logged; the answer
 /// is not cached.
 pub async fn judge_typed(
     State(state): State<AppState>,
@@ -105,7 +122,8 @@ pub async fn judge_typed(
         Ok(_) => return unreadable(language, StatusCode::PAYLOAD_TOO_LARGE),
         Err(_) => return unreadable(language, StatusCode::BAD_REQUEST),
     };
-    let Ok(_turn) = state.strength_checks.0.try_acquire() else {
+    let waited = tokio::time::timeout(LIVE_WAIT, Arc::clone(&state.strength_checks.0).acquire_owned()).await;
+    let Ok(Ok(turn)) = waited else {
         let mut busy = Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "busy",
@@ -117,7 +135,7 @@ pub async fn judge_typed(
     };
     let as_checked = si_credentials::normalized_password(&candidate.password);
     let mut response = Json(Judgement {
-        easy_to_guess: judge_off_thread(&as_checked, &[]).await,
+        easy_to_guess: judge_off_thread(Some(turn), &as_checked, &[]).await,
     })
     .into_response();
     response
@@ -132,11 +150,11 @@ fn unreadable(language: Language, status: StatusCode) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use super::judge;
+    use super::{judge, judged_part};
 
     #[test]
     fn only_the_first_characters_are_judged_and_dutch_words_are_known() {
-        let first = |typed: &str| typed.chars().take(super::JUDGED_CHARS).collect::<String>();
+        let first = judged_part;
         for (typed, easy) in [
             ("Welkom123!", true),
             ("Wachtwoord2024!", true),
