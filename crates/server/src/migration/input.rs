@@ -4,11 +4,13 @@
 //! reason, and the rows after it are read as usual.
 
 use std::{
+    cell::Cell,
     collections::HashMap,
     fs::File,
     io::{BufRead, BufReader, Read},
     ops::ControlFlow,
     path::{Path, PathBuf},
+    rc::Rc,
 };
 
 use serde::Deserialize;
@@ -108,23 +110,29 @@ impl Exported {
 /// whole library in silence.
 fn check_header(header: &csv::StringRecord) -> Result<(), String> {
     let names: Vec<&str> = header.iter().collect();
+    // No column of ours at all: a row where the header should be, or no
+    // export. Its values are members' data: none is shown.
+    if !names.iter().any(|name| COLUMNS.contains(name)) {
+        return Err(format!(
+            "the first line is no header of an export: none of its {} values names a column (a row where the header should be, or another kind of file?); {}",
+            names.len(),
+            columns_wanted()
+        ));
+    }
     let count = |column: &str| names.iter().filter(|name| **name == column).count();
-    let list = |columns: Vec<&str>| {
-        let mut shown: Vec<String> = columns
-            .iter()
-            .take(SHOWN_NAMES)
-            .map(|name| shown_name(name))
-            .collect();
+    let list = |columns: Vec<String>| {
+        let mut shown: Vec<String> = columns.iter().take(SHOWN_NAMES).cloned().collect();
         if columns.len() > SHOWN_NAMES {
             shown.push(format!("and {} more", columns.len() - SHOWN_NAMES));
         }
         shown.join(", ")
     };
-    let unknown: Vec<&str> = names
+    let unknown: Vec<String> = names
         .iter()
-        .copied()
         .filter(|name| !COLUMNS.contains(name))
+        .map(|name| shown_name(name))
         .collect();
+    let ours = |columns: Vec<&str>| columns.into_iter().map(str::to_owned).collect();
     let missing: Vec<&str> = COLUMNS.into_iter().filter(|column| count(column) == 0).collect();
     let twice: Vec<&str> = COLUMNS.into_iter().filter(|column| count(column) > 1).collect();
     let mut problems = Vec::new();
@@ -132,10 +140,10 @@ fn check_header(header: &csv::StringRecord) -> Result<(), String> {
         problems.push(format!("has unknown columns ({})", list(unknown)));
     }
     if !missing.is_empty() {
-        problems.push(format!("lacks columns ({})", list(missing)));
+        problems.push(format!("lacks columns ({})", list(ours(missing))));
     }
     if !twice.is_empty() {
-        problems.push(format!("names columns twice ({})", list(twice)));
+        problems.push(format!("names columns twice ({})", list(ours(twice))));
     }
     if problems.is_empty() {
         return Ok(());
@@ -162,18 +170,20 @@ fn columns_wanted() -> String {
 const SHOWN_NAMES: usize = 12;
 const SHOWN_NAME_CHARS: usize = 40;
 
-/// A name as an error shows it: line breaks and other control characters
-/// escaped, cut after [`SHOWN_NAME_CHARS`].
+/// An unknown name as an error shows it: quoted (an empty one too), cut
+/// at a line break (a quote left open runs on into the rows) or after
+/// [`SHOWN_NAME_CHARS`], other control characters escaped.
 fn shown_name(name: &str) -> String {
-    let mut shown: String = name
+    let first_line = name.split(['\n', '\r']).next().unwrap_or_default();
+    let mut shown: String = first_line
         .chars()
         .take(SHOWN_NAME_CHARS)
         .flat_map(|c| c.escape_debug())
         .collect();
-    if name.chars().count() > SHOWN_NAME_CHARS {
+    if name.chars().count() > shown.chars().count() {
         shown.push('…');
     }
-    shown
+    format!("\"{shown}\"")
 }
 
 /// The longest old username kept (the column's size); a longer one is an export error.
@@ -182,7 +192,8 @@ const OLD_USERNAME_MAX_CHARS: usize = 255;
 /// without line breaks must not be read into memory whole.
 const JSON_LINE_MAX_BYTES: u64 = 64 * 1024;
 
-/// Where a row came from: the file (as given) and its line, counting the header as line 1.
+/// Where a row came from: the file (as given) and its line, counted from the
+/// file's first line as an editor counts them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Source {
     pub file: usize,
@@ -339,14 +350,16 @@ pub fn read(
 }
 
 /// Reads a CSV export row by row, handing `row` each with the line it
-/// starts on, until `row` breaks off. Blank lines are skipped; a header
-/// that is wrong stops the file before any row.
+/// starts on, until `row` breaks off. Blank lines (and rows of empty
+/// fields) are skipped; a header that is wrong stops the file before any
+/// row.
 fn read_csv(
     path: &Path,
     mut row: impl FnMut(u64, Result<Exported, String>) -> ControlFlow<()>,
 ) -> std::io::Result<ControlFlow<()>> {
     let in_file = |problem: String| std::io::Error::other(format!("{}: {problem}", path.display()));
     let layout = CsvLayout::of(path)?.map_err(in_file)?;
+    let read_since_row = Rc::new(Cell::new(0));
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -355,30 +368,45 @@ fn read_csv(
             LineEnd::LineFeed => csv::Terminator::Any(b'\n'),
             LineEnd::CarriageReturn => csv::Terminator::CRLF,
         })
-        .from_path(path)?;
+        .from_reader(RowLimit {
+            file: File::open(path)?,
+            read_since_row: Rc::clone(&read_since_row),
+        });
     let mut lines = LineNumbers::open(path, layout.line_end)?;
-    let file_length = std::fs::metadata(path)?.len();
+    let separator = match layout.delimiter {
+        b';' => "semicolon",
+        _ => "comma",
+    };
     let mut record = csv::StringRecord::new();
     let mut headers = None;
+    let mut separator_line = layout.separator_line;
     loop {
-        let line = match reader.read_record(&mut record) {
+        let read = reader.read_record(&mut record);
+        read_since_row.set(0);
+        let line = match read {
             Ok(false) => break,
             Ok(true) => lines.first_line_of(record.position().map_or(0, csv::Position::byte))?,
-            Err(error) if error.is_io_error() => return Err(std::io::Error::other(error)),
+            Err(error) if error.is_io_error() => {
+                let after = lines.first_line_of(reader.position().byte())?;
+                return Err(in_file(format!("from line {after} on: {error}")));
+            }
             Err(error) => {
                 let line = lines.first_line_of(error.position().map_or(0, csv::Position::byte))?;
-                let Some(headers) = &headers else {
-                    return Err(in_file(format!(
-                        "the header on line {line} is not CSV text: {error}"
-                    )));
-                };
-                let reason = match error.kind() {
+                let last_line = lines
+                    .line_of(reader.position().byte().saturating_sub(1))?
+                    .max(line);
+                let reason = match (error.kind(), &headers) {
+                    (_, Some(_)) if last_line > line => spanning(line, last_line),
                     // The crate's own message counts records and lines
                     // its own way: name only the column, the line is ours.
-                    csv::ErrorKind::Utf8 { err, .. } => format!(
+                    (csv::ErrorKind::Utf8 { err, .. }, Some(headers)) => format!(
                         "{} is not UTF-8 text",
                         csv::StringRecord::get(headers, err.field()).unwrap_or("a column")
                     ),
+                    (csv::ErrorKind::Utf8 { .. }, None) => {
+                        return Err(in_file(format!("the header on line {line} is not UTF-8 text")));
+                    }
+                    (_, None) => return Err(in_file(format!("the header on line {line} cannot be read"))),
                     _ => format!("not a valid CSV row: {error}"),
                 };
                 if row(line, Err(reason)).is_break() {
@@ -387,8 +415,18 @@ fn read_csv(
                 continue;
             }
         };
+        // The row's last line is the one its last byte (its line end, or
+        // the end of the file) is on: a quote left open runs on over the
+        // next lines, as one row, and they are all named, so none of them
+        // is lost in silence.
+        let last_line = lines
+            .line_of(reader.position().byte().saturating_sub(1))?
+            .max(line);
         without_carriage_returns(&mut record);
         if is_blank(&record) {
+            continue;
+        }
+        if std::mem::take(&mut separator_line) {
             continue;
         }
         let Some(headers) = &headers else {
@@ -396,39 +434,25 @@ fn read_csv(
             headers = Some(record.clone());
             continue;
         };
-        // A quote left open runs on over the next lines, as one row: name
-        // them all, so none of them is lost in silence.
-        let mut last_line = line
-            + record
-                .iter()
-                .map(|field| layout.line_end.breaks_in(field))
-                .sum::<u64>();
-        // A quote still open at the end of the file took its last line end
-        // too: no line follows that one.
-        let at_end = reader.position().byte() >= file_length;
-        if at_end
-            && record
-                .iter()
-                .next_back()
-                .is_some_and(|field| field.ends_with(['\n', '\r']))
-        {
-            last_line -= 1;
-        }
         let exported = if last_line > line {
+            Err(spanning(line, last_line))
+        } else if record.iter().any(|field| field.contains('\r')) && record.len() != headers.len() {
             Err(format!(
-                "lines {line}–{last_line} read as one row: a quote that is not closed, or a line break inside a field"
+                "{} fields where the header names {}: a line that ends in a lone carriage return (\\r) ran on into the next",
+                record.len(),
+                headers.len()
             ))
         } else if record.len() > headers.len() {
             // Read by the header's names, a value past the last one would
             // be dropped in silence.
             Err(format!(
-                "{} fields where the header names {}: a comma outside quotes, or a value too many",
+                "{} fields where the header names {}: a {separator} outside quotes, or a value too many",
                 record.len(),
                 headers.len()
             ))
         } else if record.len() < headers.len() {
             Err(format!(
-                "{} fields where the header names {}: a value or its comma is missing",
+                "{} fields where the header names {}: a value or its {separator} is missing",
                 record.len(),
                 headers.len()
             ))
@@ -450,6 +474,39 @@ fn read_csv(
     Ok(ControlFlow::Continue(()))
 }
 
+/// Why a row that covers more than one line is refused.
+fn spanning(line: u64, last_line: u64) -> String {
+    format!(
+        "lines {line}–{last_line} read as one row: a quote that is not closed, or a line break inside a field"
+    )
+}
+
+/// The file of a CSV export, read by the csv crate, refusing to go on once
+/// more than [`ROW_MAX_BYTES`] were read for one row: a quote left open
+/// near the top of a large export would take the rest of it into one row,
+/// in memory.
+struct RowLimit {
+    file: File,
+    /// Reset by the reader at each row.
+    read_since_row: Rc<Cell<u64>>,
+}
+
+/// Far more than a row of the documented columns takes.
+const ROW_MAX_BYTES: u64 = 1024 * 1024;
+
+impl Read for RowLimit {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        if self.read_since_row.get() > ROW_MAX_BYTES {
+            return Err(std::io::Error::other(
+                "a row runs on past 1 MiB: a quote that is not closed?",
+            ));
+        }
+        let read = self.file.read(buffer)?;
+        self.read_since_row.set(self.read_since_row.get() + read as u64);
+        Ok(read)
+    }
+}
+
 /// How the lines of a CSV export end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum LineEnd {
@@ -463,25 +520,14 @@ enum LineEnd {
     CarriageReturn,
 }
 
-impl LineEnd {
-    /// The line breaks inside a field's text, as an editor shows them.
-    fn breaks_in(self, text: &str) -> u64 {
-        match self {
-            LineEnd::LineFeed => text.bytes().filter(|&b| b == b'\n').count() as u64,
-            LineEnd::CarriageReturn => text
-                .replace("\r\n", "\n")
-                .bytes()
-                .filter(|&b| b == b'\n' || b == b'\r')
-                .count() as u64,
-        }
-    }
-}
-
 /// How an export is laid out, told by its header line.
 struct CsvLayout {
     line_end: LineEnd,
-    /// `,`, or `;` as spreadsheets with a Dutch locale save "CSV".
+    /// `,`, or `;` as spreadsheets with a Dutch locale save "CSV", or the
+    /// one a `sep=` line names.
     delimiter: u8,
+    /// Whether the header comes after a `sep=;` line, as Excel may write.
+    separator_line: bool,
 }
 
 /// Far more than a header of the documented columns takes.
@@ -493,29 +539,34 @@ impl CsvLayout {
     fn of(path: &Path) -> std::io::Result<Result<CsvLayout, String>> {
         let mut head = Vec::new();
         File::open(path)?.take(HEADER_MAX_BYTES).read_to_end(&mut head)?;
-        if head.starts_with(&[0xff, 0xfe]) || head.starts_with(&[0xfe, 0xff]) {
+        // With its byte-order mark, or without: then every other byte of
+        // the header's letters is a NUL.
+        let utf16 = matches!(
+            head.as_slice(),
+            [0xff, 0xfe, ..] | [0xfe, 0xff, ..] | [_, 0, _, 0, ..] | [0, _, 0, _, ..]
+        );
+        if utf16 {
             return Ok(Err(
                 "the file is UTF-16 text: save it as UTF-8 (CSV UTF-8)".to_owned()
             ));
         }
         let text = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&head);
-        let text = &text[text
-            .iter()
-            .position(|&b| b != b'\n' && b != b'\r')
-            .unwrap_or(text.len())..];
-        if text.first() == Some(&b'{') {
+        let (mut header, mut after) = first_filled_line(text);
+        if matches!(header.trim_ascii_start().first(), Some(b'{' | b'[')) {
             return Ok(Err(
                 "this is JSON, not CSV: a JSON Lines export is read when its name ends in .jsonl".to_owned(),
             ));
         }
-        let header = &text[..text
-            .iter()
-            .position(|&b| b == b'\n' || b == b'\r')
-            .unwrap_or(text.len())];
+        let named_separator = match header.trim_ascii() {
+            [b's', b'e', b'p', b'=', separator] => Some(*separator),
+            _ => None,
+        };
+        if named_separator.is_some() {
+            (header, after) = first_filled_line(after);
+        }
         // `\r\n`, and `\r\r\n` too, end in `\n`.
-        let after_carriage_returns = text[header.len()..].iter().find(|&&b| b != b'\r');
         let lone_carriage_return =
-            text.get(header.len()) == Some(&b'\r') && after_carriage_returns.is_some_and(|&b| b != b'\n');
+            after.first() == Some(&b'\r') && after.iter().find(|&&b| b != b'\r').is_some_and(|&b| b != b'\n');
         let semicolons = !header.contains(&b',') && header.contains(&b';');
         Ok(Ok(CsvLayout {
             line_end: if lone_carriage_return {
@@ -523,8 +574,28 @@ impl CsvLayout {
             } else {
                 LineEnd::LineFeed
             },
-            delimiter: if semicolons { b';' } else { b',' },
+            delimiter: named_separator.unwrap_or(if semicolons { b';' } else { b',' }),
+            separator_line: named_separator.is_some(),
         }))
+    }
+}
+
+/// The first line of `text` with more than spaces on it, and what follows
+/// it (its line end first).
+fn first_filled_line(mut text: &[u8]) -> (&[u8], &[u8]) {
+    loop {
+        let end = text
+            .iter()
+            .position(|&b| b == b'\n' || b == b'\r')
+            .unwrap_or(text.len());
+        let (line, rest) = text.split_at(end);
+        if !line.trim_ascii().is_empty() || rest.is_empty() {
+            return (line, rest);
+        }
+        text = &rest[rest
+            .iter()
+            .position(|&b| b != b'\n' && b != b'\r')
+            .unwrap_or(rest.len())..];
     }
 }
 
@@ -541,9 +612,10 @@ fn without_carriage_returns(record: &mut csv::StringRecord) {
     }
 }
 
-/// A line with nothing on it but spaces.
+/// A line with nothing on it but spaces, or a spreadsheet's empty row
+/// (`,,,,`): no value to import or reject.
 fn is_blank(record: &csv::StringRecord) -> bool {
-    record.len() == 1 && record[0].trim().is_empty()
+    record.iter().all(|field| field.trim().is_empty())
 }
 
 /// Line numbers of the csv crate's byte offsets, counted in a reading of
@@ -575,35 +647,43 @@ impl LineNumbers {
     /// the line ends it skipped on the way: the blank lines before the row,
     /// and the end of the line before it.
     fn first_line_of(&mut self, start: u64) -> std::io::Result<u64> {
-        loop {
-            let buffer = self.file.fill_buf()?;
-            let Some(&next) = buffer.first() else {
+        self.line_of(start)?;
+        while let Some(&next) = self.file.fill_buf()?.first() {
+            if !(next == b'\n' || (next == b'\r' && self.line_end == LineEnd::CarriageReturn)) {
                 break;
-            };
-            let is_line_end = next == b'\n' || (next == b'\r' && self.line_end == LineEnd::CarriageReturn);
-            let counted = if self.offset < start {
-                buffer
-                    .len()
-                    .min(usize::try_from(start - self.offset).unwrap_or(usize::MAX))
-            } else if is_line_end {
-                1
-            } else {
-                break;
-            };
-            let (mut line, mut after_carriage_return) = (self.line, self.after_carriage_return);
-            for &byte in &buffer[..counted] {
-                let ends_line = match self.line_end {
-                    LineEnd::LineFeed => byte == b'\n',
-                    LineEnd::CarriageReturn => byte == b'\r' || (byte == b'\n' && !after_carriage_return),
-                };
-                line += u64::from(ends_line);
-                after_carriage_return = byte == b'\r';
             }
-            (self.line, self.after_carriage_return) = (line, after_carriage_return);
-            self.file.consume(counted);
-            self.offset += counted as u64;
+            self.count(1)?;
         }
         Ok(self.line)
+    }
+
+    /// The line the byte at `offset` is on (offsets come in reading order).
+    fn line_of(&mut self, offset: u64) -> std::io::Result<u64> {
+        while self.offset < offset {
+            let ahead = usize::try_from(offset - self.offset).unwrap_or(usize::MAX);
+            if self.count(ahead)? == 0 {
+                break;
+            }
+        }
+        Ok(self.line)
+    }
+
+    /// Counts the line ends in up to `most` bytes more; how many it read
+    /// (none at the end of the file).
+    fn count(&mut self, most: usize) -> std::io::Result<usize> {
+        let buffer = self.file.fill_buf()?;
+        let counted = buffer.len().min(most);
+        for &byte in &buffer[..counted] {
+            let ends_line = match self.line_end {
+                LineEnd::LineFeed => byte == b'\n',
+                LineEnd::CarriageReturn => byte == b'\r' || (byte == b'\n' && !self.after_carriage_return),
+            };
+            self.line += u64::from(ends_line);
+            self.after_carriage_return = byte == b'\r';
+        }
+        self.file.consume(counted);
+        self.offset += counted as u64;
+        Ok(counted)
     }
 }
 

@@ -591,8 +591,26 @@ async fn exports_in_every_line_end_and_separator_plan_as_the_sample() {
         ("crlf", text.replace('\n', "\r\n"), &rejected),
         ("cr", text.replace('\n', "\r"), &rejected),
         ("crcrlf", text.replace('\n', "\r\r\n"), &rejected),
-        ("semicolons", text.replace(',', ";"), &rejected),
+        // A name with a comma in it, quoted as spreadsheets quote it.
+        (
+            "semicolons",
+            text.replace(',', ";")
+                .replacen("Jan de Vries", "\"de Vries, Jan\"", 1),
+            &rejected,
+        ),
         ("blank lines", blanks.clone(), &one_line_down),
+        // Excel: a line naming the separator, then empty rows of separators.
+        (
+            "excel",
+            format!("sep=;\n{}\n;;;;;;;;;;\n", text.replace(',', ";").trim_end()),
+            &one_line_down,
+        ),
+        // Spaces before a semicolon header.
+        (
+            "spaces first",
+            format!("  \n{}", text.replace(',', ";")),
+            &one_line_down,
+        ),
         ("blank lines, crlf", blanks.replace('\n', "\r\n"), &one_line_down),
         ("blank lines, cr", blanks.replace('\n', "\r"), &one_line_down),
     ];
@@ -601,6 +619,29 @@ async fn exports_in_every_line_end_and_separator_plan_as_the_sample() {
         assert_eq!(variant_counts, counts, "{name}");
         assert_eq!(&variant_rejected, expected, "{name}");
     }
+    // A quote left open in a row that is not UTF-8 either: the lines it
+    // took are named all the same.
+    let mut latin1 = tempfile::Builder::new().suffix(".csv").tempfile().unwrap();
+    let open_in_latin1 =
+        text.replacen(",jansen,", ",\"jansen,", 1)
+            .replacen("Jan de Vries", "Jan de Vri#s", 1);
+    let bytes: Vec<u8> = open_in_latin1
+        .bytes()
+        .map(|b| if b == b'#' { 0xEB } else { b })
+        .collect();
+    latin1.write_all(&bytes).unwrap();
+    let files = vec![latin1.path().to_owned()];
+    let reports = tempfile::tempdir().unwrap();
+    let (plan, catalogue) = migration::plan(&app.store, &files).await.unwrap();
+    migration::report(&plan, &catalogue, &files, reports.path()).unwrap();
+    assert_eq!(
+        rejected_lines(reports.path()),
+        [[
+            "2".to_owned(),
+            "lines 2–11 read as one row: a quote that is not closed, or a line break inside a field"
+                .to_owned()
+        ]]
+    );
     // A quote left open runs to the end over blank lines, each line named.
     let open_quote = blanks.replacen(",jansen,", ",\"jansen,", 1);
     let (_, open_rejected) = plan_of(open_quote).await;
@@ -622,23 +663,24 @@ async fn a_broken_header_is_named_without_the_rows_behind_it() {
     let app = spawn_app().await;
     let text = std::fs::read_to_string(sample()).unwrap();
     for (name, broken) in [
-        ("quote", format!("\"{text}")),
+        ("quote", format!("\"{text}").into_bytes()),
         (
             "json",
-            "{\"library_code\": \"DRE01\", \"password_hash\": \"$2b$04$secret\"}\n".to_owned(),
+            b"{\"library_code\": \"DRE01\", \"password_hash\": \"$2b$04$secret\"}\n".to_vec(),
         ),
+        ("utf-16", vec![0xff, 0xfe, b'l', 0, b'i', 0]),
+        // UTF-16 without its byte-order mark.
+        ("utf-16", vec![b'l', 0, b'i', 0]),
+        ("no header", text.split_once('\n').unwrap().1.as_bytes().to_vec()),
+        // The last name's quote left open: the rows run into it.
         (
-            "utf-16",
-            String::from_utf8_lossy(&[0xff, 0xfe, b'l', 0]).into_owned(),
+            "open last name",
+            text.replacen("last_login", "\"last_login", 1).into_bytes(),
         ),
-        ("empty", "\n\n".to_owned()),
+        ("empty", b"\n\n".to_vec()),
     ] {
         let mut file = tempfile::Builder::new().suffix(".csv").tempfile().unwrap();
-        if name == "utf-16" {
-            file.write_all(&[0xff, 0xfe, b'l', 0, b'i', 0]).unwrap();
-        } else {
-            file.write_all(broken.as_bytes()).unwrap();
-        }
+        file.write_all(&broken).unwrap();
         let error = migration::plan(&app.store, &[file.path().to_owned()])
             .await
             .err()
@@ -649,9 +691,10 @@ async fn a_broken_header_is_named_without_the_rows_behind_it() {
             assert!(!error.contains(secret), "{name}: {error}");
         }
         let said = match name {
-            "quote" => "the header has unknown columns (library_code,card_number,branch,username…)",
+            "quote" | "no header" => "the first line is no header of an export",
             "json" => "this is JSON, not CSV: a JSON Lines export is read when its name ends in .jsonl",
             "utf-16" => "the file is UTF-16 text: save it as UTF-8 (CSV UTF-8)",
+            "open last name" => "has unknown columns (\"last_login…\")",
             _ => "the file has no header, it is empty",
         };
         assert!(error.contains(said), "{name}: {error}");
@@ -716,7 +759,7 @@ async fn a_header_with_a_column_misspelled_left_out_or_twice_stops_the_plan_nami
     for (header, problem) in [
         (
             documented.replace("password_hash", "passwd_hash"),
-            "the header has unknown columns (passwd_hash), lacks columns (password_hash)",
+            "the header has unknown columns (\"passwd_hash\"), lacks columns (password_hash)",
         ),
         (
             documented.replace(",email", ""),
