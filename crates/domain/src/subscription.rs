@@ -61,7 +61,12 @@ impl Money {
         if whole.len() > 7 {
             return Err(MoneyError::TooLarge);
         }
-        let euros: i64 = whole.parse().unwrap_or(0);
+        // All zeros, or none after them: no whole euros.
+        let euros: i64 = if whole.is_empty() {
+            0
+        } else {
+            whole.parse().map_err(|_| not_an_amount())?
+        };
         let cents: i64 = format!("{fraction:0<2}").parse().unwrap_or(0);
         Money::from_cents(euros * 100 + cents)
     }

@@ -123,14 +123,6 @@ pub async fn open_store(config: &Config, clock: Arc<dyn Clock>) -> Result<Store,
     create_data_dir(config)?;
     let store = Store::connect(&config.database_url(), clock).await?;
     store.migrate().await?;
-    // During a rolling upgrade an older node restarts on the newer schema:
-    // it runs, and says so.
-    if let si_store::Schema::Ahead(unknown) = store.schema().await? {
-        tracing::warn!(
-            steps = %unknown.join(", "),
-            "the database has schema steps this version does not know: a newer version migrated it; upgrade this node"
-        );
-    }
     Ok(store)
 }
 
@@ -180,6 +172,14 @@ impl Server {
             source,
         })?;
         let store = open_store(&config, clock).await?;
+        // During a rolling upgrade an older node restarts on the newer
+        // schema: it runs, and says so.
+        if let si_store::Schema::Ahead(unknown) = store.schema().await? {
+            tracing::warn!(
+                steps = %unknown.join(", "),
+                "the database has schema steps this version does not know: a newer version migrated it; upgrade this node"
+            );
+        }
         let public_url = config.public_url.clone().unwrap_or_else(|| {
             PublicUrl::try_from(format!("http://{address}")).expect("a socket address makes a URL")
         });

@@ -247,21 +247,18 @@ async fn open_existing(
         Schema::Behind(_) => {
             store.migrate().await?;
         }
-        Schema::Ahead(unknown) => anyhow::bail!(
-            "the database at {} {}",
-            si_store::redact_url(&url),
-            newer_schema(&unknown)
-        ),
+        Schema::Ahead(unknown) => return Err(newer_schema(&url, &unknown)),
         Schema::UpToDate => {}
     }
     Ok(store)
 }
 
-/// What to do about a database a newer version of the program migrated:
+/// The refusal of a database a newer version of the program migrated:
 /// this one may read or write it wrongly.
-fn newer_schema(unknown: &[String]) -> String {
-    format!(
-        "has {} schema step(s) this program does not know ({}): a newer version migrated it; run that version",
+fn newer_schema(url: &str, unknown: &[String]) -> anyhow::Error {
+    anyhow::anyhow!(
+        "the database at {} has {} schema step(s) this program does not know ({}): a newer version migrated it; run that version",
+        si_store::redact_url(url),
         unknown.len(),
         unknown.join(", ")
     )
@@ -277,11 +274,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         } else {
             let store = open_store(config, Arc::new(SystemClock)).await?;
             if let Schema::Ahead(unknown) = store.schema().await? {
-                anyhow::bail!(
-                    "the database at {} {}",
-                    si_store::redact_url(&config.database_url()),
-                    newer_schema(&unknown)
-                );
+                return Err(newer_schema(&config.database_url(), &unknown));
             }
             Ok(store)
         }
@@ -289,8 +282,12 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
         Command::Serve(args) => serve(config, args).await,
         Command::Db(DbCommand::Migrate) => {
-            let store = Store::connect(&database_url_creating_dir(&config)?, Arc::new(SystemClock)).await?;
+            let url = database_url_creating_dir(&config)?;
+            let store = Store::connect(&url, Arc::new(SystemClock)).await?;
             let applied = store.migrate().await?;
+            if let Schema::Ahead(unknown) = store.schema().await? {
+                return Err(newer_schema(&url, &unknown));
+            }
             if applied.is_empty() {
                 out!("The database is up to date.");
             }
@@ -321,7 +318,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                     }
                 }
                 Schema::UpToDate => out!("The database is up to date."),
-                Schema::Ahead(unknown) => out!("The database {}.", newer_schema(&unknown)),
+                Schema::Ahead(unknown) => return Err(newer_schema(&url, &unknown)),
             }
             Ok(())
         }

@@ -457,10 +457,14 @@ fn passwords_in(url: &str) -> Vec<&str> {
 
 /// The URL without its passwords, for error messages and logs.
 pub fn redact_url(url: &str) -> String {
-    // Not a URL: a libpq keyword/value string (`host=db password=…`), which
-    // the service does not take but an operator may try. Its password may
-    // be quoted and hold spaces: everything from it on is left out.
-    if !url.contains("://") {
+    // Not a URL of ours: a libpq keyword/value string (`host=db
+    // password=…`), which the service does not take but an operator may
+    // try. Its password may be quoted and hold spaces: everything from it
+    // on is left out.
+    if !["sqlite:", "postgres:", "postgresql:"]
+        .iter()
+        .any(|scheme| url.starts_with(scheme))
+    {
         return match url.to_ascii_lowercase().find("password") {
             Some(at) => format!("{}password=***", &url[..at]),
             None => url.to_owned(),
@@ -614,6 +618,10 @@ mod tests {
         assert_eq!(
             redact_url("host=127.0.0.1 PASSWORD='Hunter2 Secret' dbname=si"),
             "host=127.0.0.1 password=***"
+        );
+        assert_eq!(
+            redact_url("sqlite:/srv/password-store/si.db"),
+            "sqlite:/srv/password-store/si.db"
         );
         assert_eq!(
             redact_url("postgres://si:s3cret@db:5432/si"),

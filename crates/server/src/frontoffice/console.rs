@@ -402,9 +402,11 @@ impl RegisterForm {
     /// The request the desk takes, and a refusal of the discount when it is
     /// not an amount of euros.
     fn request(&self, mode: LoginAccountMode) -> (RegistrationRequest, Option<FieldError>) {
-        let typed = self.discount.trim();
+        // Left empty: no discount.
+        let typed = Some(self.discount.trim())
+            .filter(|typed| !typed.is_empty())
+            .unwrap_or("0");
         let (discount, discount_error) = match Money::parse_euros(typed) {
-            _ if typed.is_empty() => (Some(0), None),
             Ok(amount) => (Some(amount.cents()), None),
             Err(MoneyError::TooLarge) => (None, Some(FieldError::new("discount_cents", "invalid_discount"))),
             Err(_) => (

@@ -211,8 +211,9 @@ async fn a_look_at_a_schema_behind_the_program_says_to_migrate_and_changes_nothi
     assert_eq!(ledger, 16, "the look applied nothing");
 }
 
-/// A database a newer version migrated: a command of this one refuses it
-/// rather than read or write it wrongly, and `db status` says why.
+/// A database a newer version migrated: every command of this one refuses
+/// it, naming the steps it does not know, rather than read or write it
+/// wrongly (and `db status` and `db migrate` do not call it up to date).
 #[tokio::test]
 async fn a_schema_ahead_of_the_program_is_named_and_left_alone() {
     use sea_orm::ConnectionTrait;
@@ -228,20 +229,18 @@ async fn a_schema_ahead_of_the_program_is_named_and_left_alone() {
     .unwrap();
     let tables = tables_in(&database.url).await;
 
-    let status = run(against(&database, dir.path()).args(["db", "status"]));
-    assert_eq!(
-        stdout(&status).trim(),
-        "The database has 1 schema step(s) this program does not know (0999_from_a_newer_version): a newer version migrated it; run that version."
-    );
     for command in [
-        &["client", "list"][..],
+        &["db", "status"][..],
+        &["db", "migrate"],
+        &["client", "list"],
         &["library", "create", "--code", "NEW01", "--name", "Nieuw"],
     ] {
         let output = run(against(&database, dir.path()).args(command));
         assert_eq!(output.status.code(), Some(1), "{command:?}");
         assert!(
-            stderr(&output)
-                .contains("has 1 schema step(s) this program does not know (0999_from_a_newer_version)"),
+            stderr(&output).contains(
+                "has 1 schema step(s) this program does not know (0999_from_a_newer_version): a newer version migrated it; run that version"
+            ),
             "{command:?}: {}",
             stderr(&output)
         );
