@@ -32,8 +32,11 @@
   function guideMet(value) {
     return GUIDE_RULES.every(function (rule) { return rules[rule](value); });
   }
-  function ask(afterMs) {
+  // How often one password is asked again while the server is busy.
+  var MOST_RETRIES = 3;
+  function ask(afterMs, retries) {
     var value = password.value;
+    var retried = typeof retries === "number" ? retries : 0;
     clearTimeout(asking);
     if (!guideMet(value) || judged.password === value) return;
     asking = setTimeout(function () {
@@ -46,17 +49,20 @@
         if (response.ok) return response.json();
         // Busy: asked again when the server says, while this is still typed.
         var seconds = parseInt(response.headers.get("Retry-After"), 10);
-        if (response.status === 503 && seconds > 0 && password.value === value) {
-          ask(seconds * 1000);
+        if (response.status === 503 && seconds > 0 && retried < MOST_RETRIES) {
+          if (password.value === value) ask(seconds * 1000, retried + 1);
+          return null;
         }
-        return null;
+        throw new Error(response.status);
       }).then(function (answer) {
         if (!answer) return;
         judged = { password: value, easy: answer.easy_to_guess };
         update();
       }).catch(function () {
-        // Not told (offline): the line stays as it is, and the server
-        // judges on submit.
+        // Not told (offline, or busy for long): unticked, so that no tick
+        // of an earlier password stays; typing on asks again, and the
+        // server judges on submit.
+        if (password.value === value) show(form.querySelector("li[data-rule=hard-to-guess]"), false);
       });
     }, typeof afterMs === "number" ? afterMs : ASK_AFTER_MS);
   }

@@ -457,14 +457,16 @@ fn passwords_in(url: &str) -> Vec<&str> {
 
 /// The URL without its passwords, for error messages and logs.
 pub fn redact_url(url: &str) -> String {
-    // Not a URL of ours: a libpq keyword/value string (`host=db
+    // Not a URL: a libpq keyword/value string (`host=db
     // password=…`), which the service does not take but an operator may
     // try. Its password may be quoted and hold spaces: everything from it
     // on is left out.
-    if !["sqlite:", "postgres:", "postgresql:"]
-        .iter()
-        .any(|scheme| url.starts_with(scheme))
-    {
+    let is_url = url.contains("://")
+        || ["sqlite:", "postgres:", "postgresql:"].iter().any(|scheme| {
+            url.get(..scheme.len())
+                .is_some_and(|start| start.eq_ignore_ascii_case(scheme))
+        });
+    if !is_url {
         return match url.to_ascii_lowercase().find("password") {
             Some(at) => format!("{}password=***", &url[..at]),
             None => url.to_owned(),
@@ -622,6 +624,11 @@ mod tests {
         assert_eq!(
             redact_url("sqlite:/srv/password-store/si.db"),
             "sqlite:/srv/password-store/si.db"
+        );
+        // A scheme misspelt is still a URL, its password masked.
+        assert_eq!(
+            redact_url("postgress://si:s3cret@db/si"),
+            "postgress://si:***@db/si"
         );
         assert_eq!(
             redact_url("postgres://si:s3cret@db:5432/si"),

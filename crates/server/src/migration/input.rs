@@ -180,7 +180,7 @@ fn shown_name(name: &str) -> String {
         .take(SHOWN_NAME_CHARS)
         .flat_map(|c| c.escape_debug())
         .collect();
-    if name.chars().count() > shown.chars().count() {
+    if first_line.len() < name.len() || first_line.chars().count() > SHOWN_NAME_CHARS {
         shown.push('…');
     }
     format!("\"{shown}\"")
@@ -374,8 +374,10 @@ fn read_csv(
         });
     let mut lines = LineNumbers::open(path, layout.line_end)?;
     let separator = match layout.delimiter {
+        b',' => "comma",
         b';' => "semicolon",
-        _ => "comma",
+        b'\t' => "tab",
+        _ => "separator",
     };
     let mut record = csv::StringRecord::new();
     let mut headers = None;
@@ -387,8 +389,8 @@ fn read_csv(
             Ok(false) => break,
             Ok(true) => lines.first_line_of(record.position().map_or(0, csv::Position::byte))?,
             Err(error) if error.is_io_error() => {
-                let after = lines.first_line_of(reader.position().byte())?;
-                return Err(in_file(format!("from line {after} on: {error}")));
+                let from = lines.first_line_of(record.position().map_or(0, csv::Position::byte))?;
+                return Err(in_file(format!("from line {from} on: {error}")));
             }
             Err(error) => {
                 let line = lines.first_line_of(error.position().map_or(0, csv::Position::byte))?;
@@ -430,6 +432,13 @@ fn read_csv(
             continue;
         }
         let Some(headers) = &headers else {
+            // A quote left open runs into the rows: what the header would
+            // name is members' data.
+            if last_line > line || record.iter().any(|name| name.contains(['\n', '\r'])) {
+                return Err(in_file(format!(
+                    "the header runs on from line {line} to {last_line}: a quote that is not closed?"
+                )));
+            }
             check_header(&record).map_err(in_file)?;
             headers = Some(record.clone());
             continue;
@@ -557,8 +566,10 @@ impl CsvLayout {
                 "this is JSON, not CSV: a JSON Lines export is read when its name ends in .jsonl".to_owned(),
             ));
         }
-        let named_separator = match header.trim_ascii() {
-            [b's', b'e', b'p', b'=', separator] => Some(*separator),
+        let named_separator = match header {
+            [b's', b'e', b'p', b'=', separator, rest @ ..] if rest.trim_ascii().is_empty() => {
+                Some(*separator)
+            }
             _ => None,
         };
         if named_separator.is_some() {
@@ -648,6 +659,10 @@ impl LineNumbers {
     /// and the end of the line before it.
     fn first_line_of(&mut self, start: u64) -> std::io::Result<u64> {
         self.line_of(start)?;
+        // The crate puts the first row at 0, before the byte-order mark.
+        if self.offset == 0 && self.file.fill_buf()?.starts_with(b"\xef\xbb\xbf") {
+            self.count(3)?;
+        }
         while let Some(&next) = self.file.fill_buf()?.first() {
             if !(next == b'\n' || (next == b'\r' && self.line_end == LineEnd::CarriageReturn)) {
                 break;

@@ -672,10 +672,18 @@ async fn a_broken_header_is_named_without_the_rows_behind_it() {
         // UTF-16 without its byte-order mark.
         ("utf-16", vec![b'l', 0, b'i', 0]),
         ("no header", text.split_once('\n').unwrap().1.as_bytes().to_vec()),
-        // The last name's quote left open: the rows run into it.
+        // The last name's quote left open: the rows run into it, and in a
+        // file whose values are quoted the next quote closes it, the rest
+        // of that row read as names.
         (
             "open last name",
             text.replacen("last_login", "\"last_login", 1).into_bytes(),
+        ),
+        (
+            "open last name, quoted values",
+            text.replacen("last_login", "\"last_login", 1)
+                .replace("\nDRE01,", "\n\"DRE01\",")
+                .into_bytes(),
         ),
         ("empty", b"\n\n".to_vec()),
     ] {
@@ -691,10 +699,13 @@ async fn a_broken_header_is_named_without_the_rows_behind_it() {
             assert!(!error.contains(secret), "{name}: {error}");
         }
         let said = match name {
-            "quote" | "no header" => "the first line is no header of an export",
+            "no header" => "the first line is no header of an export",
+            "quote" | "open last name" => "the header runs on from line 1 to 11: a quote that is not closed?",
+            "open last name, quoted values" => {
+                "the header runs on from line 1 to 2: a quote that is not closed?"
+            }
             "json" => "this is JSON, not CSV: a JSON Lines export is read when its name ends in .jsonl",
             "utf-16" => "the file is UTF-16 text: save it as UTF-8 (CSV UTF-8)",
-            "open last name" => "has unknown columns (\"last_login…\")",
             _ => "the file has no header, it is empty",
         };
         assert!(error.contains(said), "{name}: {error}");
@@ -770,6 +781,15 @@ async fn a_header_with_a_column_misspelled_left_out_or_twice_stops_the_plan_nami
             "the header names columns twice (email)",
         ),
         (String::new(), "the file has no header, it is empty"),
+        // Cut after 40 characters, a tab escaped, an empty name quoted.
+        (
+            format!("{documented},{}\tx,", "n".repeat(45)),
+            &format!("the header has unknown columns (\"{}…\", \"\"):", "n".repeat(40)),
+        ),
+        (
+            format!("{documented},a\tb"),
+            "the header has unknown columns (\"a\\tb\"):",
+        ),
     ] {
         let mut file = tempfile::Builder::new().suffix(".csv").tempfile().unwrap();
         if !header.is_empty() {
