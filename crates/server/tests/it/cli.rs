@@ -170,22 +170,28 @@ async fn looks_at_a_database_without_the_services_schema_refuse_it_and_make_none
     assert_eq!(tables_in(&database.url).await, 0, "a look makes no table");
 }
 
-/// A look at the service's database from a newer program: it says what is
-/// missing instead of bringing the schema up to date on its own.
-#[tokio::test]
-async fn a_look_at_a_schema_behind_the_program_says_to_migrate_and_changes_nothing() {
+/// A database `db migrate` brought up to date, then changed by `sql`; and
+/// the working directory of the commands run against it.
+async fn migrated_then(sql: &str) -> (TestDatabase, tempfile::TempDir) {
     use sea_orm::ConnectionTrait;
     let database = TestDatabase::create().await;
     let dir = tempfile::tempdir().unwrap();
     let migrated = run(against(&database, dir.path()).args(["db", "migrate"]));
     assert!(migrated.status.success(), "{}", stderr(&migrated));
-    // As if the last step were new in this program: its ledger row gone.
     let db = sea_orm::Database::connect(&database.url).await.unwrap();
-    db.execute_unprepared(
+    db.execute_unprepared(sql).await.unwrap();
+    (database, dir)
+}
+
+/// A look at the service's database from a newer program: it says what is
+/// missing instead of bringing the schema up to date on its own.
+#[tokio::test]
+async fn a_look_at_a_schema_behind_the_program_says_to_migrate_and_changes_nothing() {
+    // As if the last step were new in this program: its ledger row gone.
+    let (database, dir) = migrated_then(
         "DELETE FROM schema_migrations WHERE version = (SELECT MAX(version) FROM schema_migrations)",
     )
-    .await
-    .unwrap();
+    .await;
     let tables = tables_in(&database.url).await;
 
     let sample = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/migration-sample.csv");
@@ -216,17 +222,10 @@ async fn a_look_at_a_schema_behind_the_program_says_to_migrate_and_changes_nothi
 /// wrongly (and `db status` and `db migrate` do not call it up to date).
 #[tokio::test]
 async fn a_schema_ahead_of_the_program_is_named_and_left_alone() {
-    use sea_orm::ConnectionTrait;
-    let database = TestDatabase::create().await;
-    let dir = tempfile::tempdir().unwrap();
-    let migrated = run(against(&database, dir.path()).args(["db", "migrate"]));
-    assert!(migrated.status.success(), "{}", stderr(&migrated));
-    let db = sea_orm::Database::connect(&database.url).await.unwrap();
-    db.execute_unprepared(
+    let (database, dir) = migrated_then(
         "INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, '0999_from_a_newer_version', 0)",
     )
-    .await
-    .unwrap();
+    .await;
     let tables = tables_in(&database.url).await;
 
     for command in [
