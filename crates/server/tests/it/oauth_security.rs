@@ -3723,9 +3723,21 @@ async fn a_right_password_abandoned_while_it_is_checked_counts_as_no_failure() {
 #[tokio::test]
 async fn an_authorization_request_while_the_database_fails_over_gets_503_not_400() {
     let app = spawn_quiet_app().await;
+    // Websites this node has not read yet, one per try, registered before
+    // any connection is ended: the test's own connection would meet one.
+    let mut websites = Vec::new();
     for _ in 0..ATTEMPTS_TO_MEET_AN_ENDED_CONNECTION {
-        // A website this node has not read yet.
-        let (website, _) = register_rp(&app, ClientKind::Public, IdTokenAlgorithm::Es256).await;
+        websites.push(
+            register_rp(&app, ClientKind::Public, IdTokenAlgorithm::Es256)
+                .await
+                .0,
+        );
+    }
+    for website in websites {
+        // The node uses a connection (its readiness check goes past ended
+        // ones), which is then ended while it counts as just used.
+        let ready = browser().get(app.url("/readyz")).send().await.unwrap();
+        assert_eq!(ready.status(), 200);
         if !app.end_database_connections().await {
             return;
         }
