@@ -329,18 +329,17 @@ async fn refusal_behind_timeout(url: &str, err: &sea_orm::DbErr) -> Option<Strin
     }
 }
 
+/// Whether sqlx's pool waited for a connection in vain.
 fn is_pool_timeout(err: &sea_orm::DbErr) -> bool {
-    err.to_string().ends_with(POOL_TIMED_OUT)
+    matches!(crate::error::sqlx_error(err), Some(sea_orm::sqlx::Error::PoolTimedOut))
 }
-
-/// How sqlx says that its pool waited for a connection in vain.
-const POOL_TIMED_OUT: &str = "pool timed out while waiting for an open connection";
 
 /// Why `url` could not be opened, naming it (the operator sees which
 /// database), without its password: the driver's own message may quote the
 /// whole URL. `refusal` is what the server said when the pool only says it
 /// waited.
 fn connect_error(url: &str, err: &sea_orm::DbErr, refusal: Option<String>) -> StoreError {
+    let waited_in_vain = refusal.is_none() && is_pool_timeout(err);
     let mut message = without_passwords(url, refusal.unwrap_or_else(|| err.to_string()));
     // PostgreSQL names the line of its own source that raised the error:
     // nothing an operator can use.
@@ -351,7 +350,7 @@ fn connect_error(url: &str, err: &sea_orm::DbErr, refusal: Option<String>) -> St
         message.truncate(said.len());
     }
     // sqlx says only that its pool waited: the server did not answer.
-    if message.ends_with(POOL_TIMED_OUT) {
+    if waited_in_vain {
         message.push_str(" (the server did not answer in time: is it running, and reachable from here?)");
     }
     StoreError::Connect {

@@ -127,7 +127,7 @@ fn ended_connection(err: &DbErr) -> bool {
     }
 }
 
-fn sqlx_error(err: &DbErr) -> Option<&sqlx::Error> {
+pub(crate) fn sqlx_error(err: &DbErr) -> Option<&sqlx::Error> {
     match err {
         DbErr::Conn(RuntimeErr::SqlxError(sqlx))
         | DbErr::Exec(RuntimeErr::SqlxError(sqlx))
