@@ -340,6 +340,20 @@ async fn keep_house(store: Store, mut stop: watch::Receiver<bool>) {
     }
 }
 
+/// The pages' scripts, each at its path.
+const SCRIPTS: [(&str, &str); 4] = [
+    (
+        "/static/password-checklist.js",
+        include_str!("../static/password-checklist.js"),
+    ),
+    (
+        "/static/desk-register.js",
+        include_str!("../static/desk-register.js"),
+    ),
+    ("/static/carry-on.js", include_str!("../static/carry-on.js")),
+    ("/static/keep-typed.js", include_str!("../static/keep-typed.js")),
+];
+
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
     let security = SecurityHeaders::new(state.public_url.is_https());
@@ -349,29 +363,17 @@ pub fn router(state: AppState) -> Router {
     } else {
         Router::new()
     };
+    let scripts = SCRIPTS.into_iter().fold(Router::new(), |routes, (path, body)| {
+        routes.route(path, get(move || script(body)))
+    });
     let router = Router::new()
         .merge(demo)
+        .merge(scripts)
         .merge(health::routes())
         .merge(oidc::routes())
         .merge(selfservice::routes())
         .merge(frontoffice::routes())
         .route("/static/site.css", get(stylesheet))
-        .route(
-            "/static/password-checklist.js",
-            get(|| script(include_str!("../static/password-checklist.js"))),
-        )
-        .route(
-            "/static/desk-register.js",
-            get(|| script(include_str!("../static/desk-register.js"))),
-        )
-        .route(
-            "/static/carry-on.js",
-            get(|| script(include_str!("../static/carry-on.js"))),
-        )
-        .route(
-            "/static/keep-typed.js",
-            get(|| script(include_str!("../static/keep-typed.js"))),
-        )
         .route("/language/{code}", get(switch_language))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

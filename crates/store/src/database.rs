@@ -331,7 +331,10 @@ async fn refusal_behind_timeout(url: &str, err: &sea_orm::DbErr) -> Option<Strin
 
 /// Whether sqlx's pool waited for a connection in vain.
 fn is_pool_timeout(err: &sea_orm::DbErr) -> bool {
-    matches!(crate::error::sqlx_error(err), Some(sea_orm::sqlx::Error::PoolTimedOut))
+    matches!(
+        crate::error::sqlx_error(err),
+        Some(sea_orm::sqlx::Error::PoolTimedOut)
+    )
 }
 
 /// Why `url` could not be opened, naming it (the operator sees which

@@ -505,10 +505,9 @@ async fn operators_set_up_libraries_branches_and_subscription_types() {
 #[test]
 fn bad_values_are_refused_before_anything_is_written() {
     let dir = tempfile::tempdir().unwrap();
-    let cases: &[&[&str]] = &[
-        &["library", "create", "--code", "a b", "--name", "X"],
-        &["library", "create", "--code", "DRE01", "--name", ""],
-        &[
+    // A subscription type that is right but for the values after it.
+    let subscription = |bad: &[&'static str]| -> Vec<&'static str> {
+        let mut args = vec![
             "subscription",
             "create",
             "--library",
@@ -519,57 +518,20 @@ fn bad_values_are_refused_before_anything_is_written() {
             "X",
             "--tariff-code",
             "T",
-            "--yearly-fee=-5",
-        ],
-        &[
-            "subscription",
-            "create",
-            "--library",
-            "DRE01",
-            "--code",
-            "X",
-            "--name",
-            "X",
-            "--tariff-code",
-            "T",
-            "--yearly-fee",
-            "1",
-            "--min-age",
-            "300",
-        ],
-        &[
-            "subscription",
-            "create",
-            "--library",
-            "DRE01",
-            "--code",
-            "X",
-            "--name",
-            "X",
-            "--tariff-code",
-            "T",
-            "--yearly-fee",
-            "1000000,01",
-        ],
-        &[
-            "subscription",
-            "create",
-            "--library",
-            "DRE01",
-            "--code",
-            "X",
-            "--name",
-            "X",
-            "--tariff-code",
-            "T",
-            "--yearly-fee",
-            "1",
-            "--max-age",
-            "131",
-        ],
+        ];
+        args.extend_from_slice(bad);
+        args
+    };
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["library", "create", "--code", "a b", "--name", "X"],
+        vec!["library", "create", "--code", "DRE01", "--name", ""],
+        subscription(&["--yearly-fee=-5"]),
+        subscription(&["--yearly-fee", "1", "--min-age", "300"]),
+        subscription(&["--yearly-fee", "1000000,01"]),
+        subscription(&["--yearly-fee", "1", "--max-age", "131"]),
     ];
     for args in cases {
-        let output = run(binary(dir.path()).args(*args));
+        let output = run(binary(dir.path()).args(&args));
         assert_eq!(output.status.code(), Some(2), "{args:?}: {}", stderr(&output));
         assert!(
             stderr(&output).contains("invalid value"),
