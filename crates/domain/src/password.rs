@@ -63,6 +63,12 @@ impl PasswordPolicy {
             .collect()
     }
 
+    /// Whether `candidate` holds a character a keyboard does not type
+    /// (see [`PasswordError::UntypableCharacter`]).
+    pub fn has_untypable(candidate: &str) -> bool {
+        candidate.chars().any(is_untypable)
+    }
+
     /// Whether `password` contains `identifier` (a username or card number), ignoring
     /// case, forwards or backwards. Identifiers shorter than 4 characters after trimming
     /// are ignored: they would refuse too many good passwords.
@@ -104,7 +110,7 @@ impl Password {
                 max_bytes: PasswordPolicy::MAX_BYTES,
             });
         }
-        if candidate.chars().any(is_untypable) {
+        if PasswordPolicy::has_untypable(&candidate) {
             return Err(PasswordError::UntypableCharacter);
         }
         let unmet = PasswordPolicy::unmet(&candidate);

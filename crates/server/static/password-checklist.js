@@ -2,17 +2,20 @@
 // same rules (and more) on submit; without this script its answer names the
 // rules a refused password did not meet. Whether the password is easy to
 // guess only the server can tell: once the guide's five rules are met, the
-// script asks it, a moment after the typing stops.
+// script asks it, a moment after the typing stops. The server also tells
+// whether the password holds a character that cannot be typed (an invisible
+// one from pasting), which would refuse it on submit: that is said at once.
 (function () {
   "use strict";
   var form = document.querySelector("form[data-password-checklist]");
   if (!form) return;
   var password = form.querySelector("#password");
   var repeat = form.querySelector("#repeat");
+  var untypable = form.querySelector("#password-untypable");
   var GUIDE_RULES = ["min-length", "upper-case", "lower-case", "digit", "special"];
   var ASK_AFTER_MS = 300;
   // The last password the server judged, and its answer.
-  var judged = { password: null, easy: true };
+  var judged = { password: null, easy: true, untypable: false };
   var asking = null;
   var rules = {
     "min-length": function (value) { return Array.from(value).length >= 8; },
@@ -25,7 +28,7 @@
     // every key.
     "hard-to-guess": function (value) {
       if (!guideMet(value)) return false;
-      return judged.password === value ? !judged.easy : null;
+      return judged.password === value ? !judged.easy && !judged.untypable : null;
     },
     "same": function (value) { return value.length > 0 && value === repeat.value; }
   };
@@ -56,7 +59,7 @@
         throw new Error(response.status);
       }).then(function (answer) {
         if (!answer) return;
-        judged = { password: value, easy: answer.easy_to_guess };
+        judged = { password: value, easy: answer.easy_to_guess, untypable: answer.untypable };
         update();
       }).catch(function () {
         // Not told (offline, or busy for long): unticked, so that no tick
@@ -79,6 +82,16 @@
       var met = rules[item.dataset.rule](password.value);
       if (met !== null) show(item, met);
     });
+    // Said while the password the server judged untypable is what is typed.
+    var say = judged.untypable && judged.password === password.value;
+    if (say && !untypable.firstChild) {
+      var alert = document.createElement("p");
+      alert.className = "alert";
+      alert.textContent = untypable.dataset.text;
+      untypable.appendChild(alert);
+    } else if (!say && untypable.firstChild) {
+      untypable.textContent = "";
+    }
   }
   password.addEventListener("input", update);
   password.addEventListener("input", ask);

@@ -103,11 +103,15 @@ struct Candidate {
 #[derive(Serialize)]
 struct Judgement {
     easy_to_guess: bool,
+    /// It holds a character that cannot be typed, which refuses it on
+    /// submit whatever its strength.
+    untypable: bool,
 }
 
-/// `POST` with the form field `password`: `{"easy_to_guess": true|false}`,
-/// or 503 when the checks before it take longer than [`LIVE_WAIT`]. Nothing is stored or logged; the answer
-/// is not cached.
+/// `POST` with the form field `password`:
+/// `{"easy_to_guess": true|false, "untypable": true|false}`, or 503 when
+/// the checks before it take longer than [`LIVE_WAIT`]. Nothing is stored
+/// or logged; the answer is not cached.
 pub async fn judge_typed(
     State(state): State<AppState>,
     language: Language,
@@ -136,6 +140,7 @@ pub async fn judge_typed(
     let as_checked = si_credentials::normalized_password(&candidate.password);
     let mut response = Json(Judgement {
         easy_to_guess: judge_off_thread(Some(turn), &as_checked, &[]).await,
+        untypable: PasswordPolicy::has_untypable(&candidate.password),
     })
     .into_response();
     response

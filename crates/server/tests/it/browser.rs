@@ -411,6 +411,24 @@ async fn a_member_resets_a_forgotten_password_while_the_checklist_ticks() {
     }
     assert_eq!(browser.answers_from("/password/guessable").await, 1);
     browser.expect_unmet_rules(&["hard-to-guess", "same"]).await;
+    // An invisible character from pasting is said at once, not only when
+    // the password is sent and refused.
+    let untypable = driver.find(By::Id("password-untypable")).await.unwrap();
+    assert_eq!(untypable.text().await.unwrap(), "");
+    password.clear().await.unwrap();
+    password.send_keys("Zonnebloem\u{200b}-tafel-42!").await.unwrap();
+    let said = "Dit wachtwoord bevat een teken dat je niet kunt typen, zoals een tab, een regeleinde of een onzichtbaar teken van kopiëren en plakken. Gebruik letters, cijfers, spaties en leestekens.";
+    for _ in 0..100 {
+        if untypable.text().await.unwrap() == said {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(untypable.text().await.unwrap(), said);
+    browser.expect_unmet_rules(&["hard-to-guess", "same"]).await;
+    browser
+        .assert_accessible("set password, an invisible character")
+        .await;
     password.clear().await.unwrap();
     password.send_keys("Zonnebloem").await.unwrap();
     // A screen reader hears each rule that turns, as it turns.

@@ -2041,20 +2041,28 @@ async fn the_checklist_asks_whether_a_password_is_easy_to_guess() {
             .unwrap()
             .into_bytes()
     };
-    for (password, easy) in [
-        ("Password1!", true),
-        ("Welkom123!", true),
+    let with_zero_width_space = format!("Zonnebloem\u{200b}-tafel-42!");
+    for (password, easy, untypable) in [
+        ("Password1!", true, false),
+        ("Welkom123!", true, false),
         (
             "\u{ff30}\u{ff41}\u{ff53}\u{ff53}\u{ff57}\u{ff4f}\u{ff52}\u{ff44}\u{ff11}\u{ff01}",
             true,
+            false,
         ),
-        (NEW_PASSWORD, false),
+        (NEW_PASSWORD, false, false),
+        // Hard to guess, and refused on submit all the same.
+        (&with_zero_width_space, false, true),
     ] {
         let answer = judge(form(password)).await.unwrap();
         assert_eq!(answer.status(), 200, "{password}");
         assert_eq!(answer.headers()["cache-control"], "no-store");
         let body: serde_json::Value = answer.json().await.unwrap();
-        assert_eq!(body, serde_json::json!({"easy_to_guess": easy}), "{password}");
+        assert_eq!(
+            body,
+            serde_json::json!({"easy_to_guess": easy, "untypable": untypable}),
+            "{password}"
+        );
     }
     for (body, status) in [
         (b"pass=x".to_vec(), 400),
