@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect, QueryTrait, Set, Statement,
     sea_query::{
         Alias, Expr, ExprTrait, IntoColumnRef, LockBehavior, LockType, OnConflict, Query, SelectStatement,
@@ -491,7 +491,7 @@ impl<'c, C: ConnectionTrait> LegacyImport<'c, C> {
     /// How many migrated accounts `stage` has not reached yet.
     pub async fn waiting_count(&self, stage: Stage) -> Result<u64, StoreError> {
         Ok(migrated_account::Entity::find()
-            .filter(done_at(stage).is_null())
+            .filter(waiting_for(stage))
             .count(self.conn)
             .await?)
     }
@@ -502,7 +502,7 @@ impl<'c, C: ConnectionTrait> LegacyImport<'c, C> {
     /// transaction keeps it out altogether).
     pub async fn waiting(&self, stage: Stage, limit: u64) -> Result<Vec<MigratedMember>, StoreError> {
         let rows = migrated_account::Entity::find()
-            .filter(done_at(stage).is_null())
+            .filter(waiting_for(stage))
             .order_by_asc(migrated_account::Column::AccountId)
             .limit(limit)
             .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
@@ -620,6 +620,19 @@ fn no_row_with<E: EntityTrait>(table: E, column: E::Column, id: impl IntoColumnR
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The migrated accounts `stage` has not reached yet. An account live
+/// already is past its announcement: "soon one account" would be news
+/// from before the mail it had at going live.
+fn waiting_for(stage: Stage) -> Condition {
+    let not_live = done_at(Stage::GoLive).is_null();
+    match stage {
+        Stage::Announcement => Condition::all()
+            .add(done_at(Stage::Announcement).is_null())
+            .add(not_live),
+        Stage::GoLive => Condition::all().add(not_live),
+    }
 }
 
 /// The column that says when an account reached `stage`.

@@ -304,6 +304,34 @@ async fn announce_and_go_live_send_each_mail_once_and_activate_the_accounts() {
 }
 
 #[tokio::test]
+async fn an_announcement_after_go_live_skips_the_members_live_already() {
+    let app = spawn_app().await;
+    libraries(&app).await;
+    import(&app.store, &[sample()]).await;
+    assert_eq!(
+        migration::send(&app.store, Stage::GoLive, None, |_| ())
+            .await
+            .unwrap(),
+        6
+    );
+    // An announcement for a later batch: "soon one account" is not news
+    // to members who had their username mail.
+    let go_live = time::OffsetDateTime::now_utc().date() + time::Duration::days(14);
+    assert_eq!(
+        migration::send(&app.store, Stage::Announcement, Some(go_live), |_| ())
+            .await
+            .unwrap(),
+        0
+    );
+    let queued = app.store.outbox().entries().await.unwrap();
+    assert!(
+        queued.iter().all(|m| m.template == "go_live_username"),
+        "{queued:?}"
+    );
+    assert_eq!(queued.len(), 6);
+}
+
+#[tokio::test]
 async fn migrated_members_log_in_with_the_old_password_or_their_new_username() {
     let app = spawn_app().await;
     libraries(&app).await;
