@@ -221,6 +221,7 @@ impl Server {
         tokio::spawn(keep_house(store.clone(), mail_stopped.clone()));
         let metrics = Metrics::new();
         tokio::spawn(observe::keep_metrics(metrics.clone(), mail_stopped.clone()));
+        let recovery_stopped = mail_stopped.clone();
         let notifier_task = tokio::spawn(
             oidc::backchannel::Notifier::new(store.clone(), keyring.clone(), &config).run(mail_stopped),
         );
@@ -235,6 +236,10 @@ impl Server {
             strength_checks: selfservice::StrengthChecks::default(),
             demo,
         };
+        tokio::spawn(selfservice::finish_recovery_requests(
+            state.clone(),
+            recovery_stopped,
+        ));
         let (shutdown, stopped) = oneshot::channel::<()>();
         let app = router(state);
         let task = tokio::spawn(crate::http::serve::serve(listener, app, async {

@@ -21,6 +21,7 @@ pub mod legacy_import;
 pub mod logout_queue;
 pub mod memberships;
 pub mod outbox;
+pub mod recovery_requests;
 pub mod sessions;
 pub mod signing_keys;
 pub mod staff;

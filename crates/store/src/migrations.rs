@@ -221,6 +221,15 @@ const MIGRATIONS: &[Migration] = &[
             "UPDATE subscription_types SET yearly_fee_cents = 100000000 WHERE yearly_fee_cents > 100000000",
         ],
     },
+    Migration {
+        version: 18,
+        name: "0018_recovery_requests",
+        drops: &[],
+        tables: recovery_request_tables,
+        columns: Vec::new,
+        indexes: Vec::new,
+        statements: &[],
+    },
 ];
 
 const LEDGER: &str = "schema_migrations";
@@ -988,6 +997,22 @@ fn account_link_indexes() -> Vec<IndexCreateStatement> {
 
 /// Who works at which library's desk, and the answers of desk requests sent
 /// with an idempotency key, so a repeated request gets the first answer.
+/// "Wachtwoord vergeten" and "Gebruikersnaam vergeten" as asked, from the
+/// answer until their mail is queued: a few rows at most, for milliseconds.
+fn recovery_request_tables() -> Vec<TableCreateStatement> {
+    vec![
+        Table::create()
+            .table(Alias::new("recovery_requests"))
+            .col(id("id"))
+            .col(text("kind", 16))
+            .col(text("typed", 254))
+            .col(text("language", 8))
+            .col(long_text("login_return"))
+            .col(integer("asked_at"))
+            .to_owned(),
+    ]
+}
+
 fn frontoffice_tables() -> Vec<TableCreateStatement> {
     vec![
         Table::create()

@@ -10,8 +10,8 @@ use crate::{
     Clock, Store, StoreError, account_links::AccountLinks, accounts::Accounts, audit::AuditLog,
     catalogue::Catalogue, clients::Clients, desk_requests::DeskRequests, grants::Grants,
     housekeeping::Housekeeping, legacy_import::LegacyImport, logout_queue::LogoutQueue,
-    memberships::Memberships, outbox::Outbox, sessions::Sessions, signing_keys::SigningKeys, staff::Staff,
-    throttle::Throttle,
+    memberships::Memberships, outbox::Outbox, recovery_requests::RecoveryRequests, sessions::Sessions,
+    signing_keys::SigningKeys, staff::Staff, throttle::Throttle,
 };
 
 /// Anything repositories can run on: the store itself or an open transaction.
@@ -65,6 +65,9 @@ pub trait Repositories {
     }
     fn legacy_import(&self) -> LegacyImport<'_, Self::Conn> {
         LegacyImport::new(self.conn(), self.clock())
+    }
+    fn recovery_requests(&self) -> RecoveryRequests<'_, Self::Conn> {
+        RecoveryRequests::new(self.conn(), self.clock())
     }
     fn housekeeping(&self) -> Housekeeping<'_, Self::Conn> {
         Housekeeping::new(self.conn(), self.clock())

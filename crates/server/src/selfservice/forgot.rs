@@ -2,7 +2,9 @@
 //! e-mail address). The answer on screen is the same whatever was typed and
 //! comes as fast: looking the account up and queueing the mail happen after
 //! the answer has gone, so neither the words nor the timing tell whether an
-//! account exists.
+//! account exists. The request is stored before the answer, so that a node
+//! that stops in between leaves it for a node to finish: a member told to
+//! look in their mail gets it.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -16,8 +18,9 @@ use serde::Deserialize;
 use si_credentials::secrets::SecretToken;
 use si_domain::{AccountStatus, Email, Username};
 use si_store::{
-    Repositories,
+    Repositories, Transaction,
     account_links::{AccountLink, LinkPurpose},
+    recovery_requests::RecoveryRequest,
     throttle::ThrottlePolicy,
 };
 use time::OffsetDateTime;
@@ -275,31 +278,90 @@ async fn request(
     if let Some(wait) = too_often_from(&state, language, headers, &forgot, &from, &typed).await? {
         return Ok(wait);
     }
-    let background = state.clone();
-    match forgotten {
-        Forgotten::Password => {
-            if typed.is_empty() {
-                return refuse("forgot-username-missing");
-            }
-            let back = forgot.back.clone();
-            tokio::spawn(async move {
-                if let Err(err) = mail_reset_link(&background, &typed, language, &back).await {
-                    tracing::error!("a reset link could not be queued: {err}");
-                }
-            });
+    let kind = match forgotten {
+        Forgotten::Password if typed.is_empty() => return refuse("forgot-username-missing"),
+        Forgotten::Password => PASSWORD_KIND,
+        Forgotten::Username if Email::parse(&typed).is_err() => return refuse("forgot-email-invalid"),
+        Forgotten::Username => USERNAME_KIND,
+    };
+    let asked = RecoveryRequest {
+        kind: kind.to_owned(),
+        typed,
+        language: language.code().to_owned(),
+        login_return: form.login_return,
+    };
+    let id = state
+        .store
+        .as_writer()
+        .await
+        .recovery_requests()
+        .add(&asked)
+        .await
+        .map_err(|e| PageError::internal(language, &e))?;
+    tokio::spawn(finish(state.clone(), id));
+    Ok(forgot.check_mail(&state, language))
+}
+
+/// How a stored request names what was forgotten.
+const PASSWORD_KIND: &str = "password";
+const USERNAME_KIND: &str = "username";
+
+/// Looks the account(s) up and queues the mail of the stored request
+/// `id`, in one transaction with taking it; nothing when another node took
+/// it. A request that fails stays for [`finish_left_over`].
+async fn finish(state: AppState, id: i64) {
+    if let Err(err) = try_finish(&state, id).await {
+        tracing::error!("a recovery mail could not be queued, it is tried again later: {err}");
+    }
+}
+
+async fn try_finish(state: &AppState, id: i64) -> Result<(), QueueError> {
+    let txn = state.store.begin().await?;
+    let Some(asked) = txn.recovery_requests().take(id).await? else {
+        return Ok(());
+    };
+    let language = Language::from_code(&asked.language).unwrap_or_default();
+    match asked.kind.as_str() {
+        PASSWORD_KIND => {
+            let back = LoginReturn::from_given(Some(&asked.login_return));
+            mail_reset_link(state, &txn, &asked.typed, language, &back).await?;
         }
-        Forgotten::Username => {
-            let Ok(email) = Email::parse(&typed) else {
-                return refuse("forgot-email-invalid");
-            };
-            tokio::spawn(async move {
-                if let Err(err) = mail_usernames(&background, &email, language).await {
-                    tracing::error!("a username reminder could not be queued: {err}");
-                }
-            });
+        _ => {
+            if let Ok(email) = Email::parse(&asked.typed) {
+                mail_usernames(&txn, &email, language).await?;
+            }
         }
     }
-    Ok(forgot.check_mail(&state, language))
+    Ok(txn.commit().await?)
+}
+
+/// How long a request waits before another task takes it as left over: far
+/// longer than finishing it takes.
+const LEFT_OVER_AFTER: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Finishes the requests a node left when it stopped (or whose mail could
+/// not be queued): at start every one stored, then every [`LEFT_OVER_AFTER`]
+/// those older than that, until `stop`. Taking a request another node is
+/// finishing takes nothing.
+pub async fn finish_left_over(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
+    // A hundred at a time: a node stops with a few under way at most.
+    const BATCH: u64 = 100;
+    let mut age = std::time::Duration::ZERO;
+    loop {
+        match state.store.recovery_requests().left_over(age, BATCH).await {
+            Ok(ids) => {
+                for id in ids {
+                    finish(state.clone(), id).await;
+                }
+            }
+            Err(err) => tracing::warn!("recovery requests left over could not be read: {err}"),
+        }
+        age = LEFT_OVER_AFTER;
+        tokio::select! {
+            () = tokio::time::sleep(LEFT_OVER_AFTER) => {}
+            _ = stop.changed() => return,
+        }
+    }
 }
 
 /// Recovery requests from one address (an IPv6 /64): 30 at once, then one
@@ -390,6 +452,7 @@ enum QueueError {
 /// The link carries the way `back` to the sign-in that sent the member.
 async fn mail_reset_link(
     state: &AppState,
+    txn: &Transaction<'_>,
     typed: &str,
     asked_in: Language,
     back: &LoginReturn,
@@ -397,7 +460,7 @@ async fn mail_reset_link(
     let Ok(username) = Username::parse(typed) else {
         return Ok(());
     };
-    let Some(account) = state.store.accounts().by_username(&username).await? else {
+    let Some(account) = txn.accounts().by_username(&username).await? else {
         return Ok(());
     };
     let Some(email) = account.email.clone() else {
@@ -408,9 +471,8 @@ async fn mail_reset_link(
     }
     let token = SecretToken::generate().map_err(|_| QueueError::Randomness)?;
     let minutes = state.config.selfservice.reset_link_minutes;
-    let txn = state.store.begin().await?;
-    if !may_send_recovery_mail(&txn, &account.id.to_string()).await? {
-        return Ok(txn.commit().await?);
+    if !may_send_recovery_mail(txn, &account.id.to_string()).await? {
+        return Ok(());
     }
     txn.account_links()
         .issue(
@@ -424,7 +486,7 @@ async fn mail_reset_link(
         .await?;
     // In the language of the page it was asked on: the member reads that one now.
     mail::queue(
-        &txn,
+        txn,
         &email,
         asked_in,
         &Mail::ForgotPassword {
@@ -438,15 +500,13 @@ async fn mail_reset_link(
         },
     )
     .await?;
-    txn.commit().await?;
     Ok(())
 }
 
 /// One mail listing every username on the address, typed in any case
 /// (families share one). It goes to the address as the accounts have it.
-async fn mail_usernames(state: &AppState, typed: &Email, asked_in: Language) -> Result<(), QueueError> {
-    let accounts: Vec<_> = state
-        .store
+async fn mail_usernames(txn: &Transaction<'_>, typed: &Email, asked_in: Language) -> Result<(), QueueError> {
+    let accounts: Vec<_> = txn
         .accounts()
         .by_email(typed)
         .await?
@@ -467,16 +527,14 @@ async fn mail_usernames(state: &AppState, typed: &Email, asked_in: Language) -> 
     // parent sees which child's username is which.
     let mut usernames = Vec::with_capacity(accounts.len());
     for account in &accounts {
-        let memberships = state.store.memberships().of_account(&account.id).await?;
+        let memberships = txn.memberships().of_account(&account.id).await?;
         usernames.push(match memberships.first() {
             Some(membership) => format!("{} ({})", account.username, membership.member_name),
             None => account.username.as_str().to_owned(),
         });
     }
-    let txn = state.store.begin().await?;
-    if may_send_recovery_mail(&txn, &on_record.as_str().to_ascii_lowercase()).await? {
-        mail::queue(&txn, &on_record, asked_in, &Mail::ForgotUsername { usernames }).await?;
+    if may_send_recovery_mail(txn, &on_record.as_str().to_ascii_lowercase()).await? {
+        mail::queue(txn, &on_record, asked_in, &Mail::ForgotUsername { usernames }).await?;
     }
-    txn.commit().await?;
     Ok(())
 }

@@ -26,7 +26,7 @@ use crate::{
 };
 
 pub use account::{ACCOUNT_PATH, request_email_change};
-pub use forgot::PASSWORD_PATH as FORGOT_PASSWORD_PATH;
+pub use forgot::{PASSWORD_PATH as FORGOT_PASSWORD_PATH, finish_left_over as finish_recovery_requests};
 pub use new_password::{ConfirmationError, send_confirmation};
 pub use strength::StrengthChecks;
 

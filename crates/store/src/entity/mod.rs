@@ -16,6 +16,7 @@ pub mod membership;
 pub mod migrated_account;
 pub mod migration_setting;
 pub mod outbox_mail;
+pub mod recovery_request;
 pub mod refresh_family;
 pub mod revoked_access_token;
 pub mod session_client;
