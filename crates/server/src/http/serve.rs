@@ -1,6 +1,7 @@
 //! The listener, with the limits a public service needs and axum's own
 //! `serve` does not set: a client has 10 seconds to send a request's head
-//! (which also ends idle keep-alive connections) and 10 more for its body,
+//! (which also ends idle keep-alive connections) and 10 more for its body
+//! (one declared larger than [`BODY_LIMIT`] is refused at once),
 //! a head is at most 64 KiB,
 //! a node holds a bounded number of connections (with the open-file limit
 //! raised to match), and a shutdown waits at most 20 seconds for them.
@@ -31,6 +32,8 @@ use tokio::{
     time::{Instant, Sleep},
 };
 use tower::ServiceExt;
+
+use super::BODY_LIMIT;
 
 /// How long a client may take to send a request's head, or to start the
 /// next one on a kept-alive connection.
@@ -80,7 +83,11 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let service = app.clone().map_request(move |request: hyper::Request<Incoming>| {
-            let mut request = request.map(|body| Body::new(BodyWithin::new(body)));
+            let mut request = if declares_past_the_limit(&request) {
+                request.map(|_unread| Body::from(Bytes::from_static(&PAST_THE_LIMIT)))
+            } else {
+                request.map(|body| Body::new(BodyWithin::new(body)))
+            };
             request.extensions_mut().insert(ConnectInfo::<SocketAddr>(remote));
             request
         });
@@ -117,6 +124,21 @@ fn connection_limit() -> usize {
     }
     limit
 }
+
+/// Whether a request says its body is larger than any the service takes.
+fn declares_past_the_limit<B>(request: &hyper::Request<B>) -> bool {
+    request
+        .headers()
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|length| length.to_str().ok()?.parse::<u64>().ok())
+        .is_some_and(|length| length > BODY_LIMIT as u64)
+}
+
+/// What such a request is read as instead of its body: one byte past
+/// [`BODY_LIMIT`], so that it is refused at once, with the 413 its route
+/// answers a large body with, instead of after waiting for bytes it would
+/// not read. Its connection closes after the answer.
+static PAST_THE_LIMIT: [u8; BODY_LIMIT + 1] = [0; BODY_LIMIT + 1];
 
 /// A request body that fails once [`BODY_WITHIN`] has passed since the head
 /// without its end, so the handler answers (a bad request) and the

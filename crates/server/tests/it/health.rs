@@ -397,6 +397,39 @@ async fn a_body_too_large_gets_the_endpoints_own_kind_of_error() {
     app.stop().await;
 }
 
+/// A body declared larger than any the service takes is refused at once,
+/// in each route's own words, without waiting for it.
+#[tokio::test]
+async fn a_body_declared_too_large_is_refused_before_it_arrives() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_quiet_app().await;
+    for (path, content_type, says) in [
+        (
+            "/token",
+            "application/x-www-form-urlencoded",
+            "the request body is larger than 64 KiB",
+        ),
+        (
+            "/login",
+            "application/x-www-form-urlencoded",
+            "This request is too large",
+        ),
+    ] {
+        let mut client = tokio::net::TcpStream::connect(app.address).await.unwrap();
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: x\r\nAccept-Language: en\r\nContent-Type: {content_type}\r\nContent-Length: 99999999999\r\n\r\na"
+        );
+        client.write_all(head.as_bytes()).await.unwrap();
+        let mut answer = Vec::new();
+        let ended = tokio::time::timeout(Duration::from_secs(5), client.read_to_end(&mut answer)).await;
+        assert!(ended.is_ok(), "{path}: no answer and no end within 5 s");
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 413"), "{path}: {answer}");
+        assert!(answer.contains(says), "{path}: {answer}");
+    }
+    app.stop().await;
+}
+
 /// A client that sends a request's head and then not all of its body does
 /// not hold the connection: after 10 s the request is refused and the
 /// connection closed, so such clients cannot use up a node's connections.
