@@ -121,18 +121,31 @@ pub async fn run(store: Store, config: &Config, command: MigrateCommand) -> anyh
             let summary = migration::report(&plan, &catalogue, &files, &report)?;
             out!("{summary}");
             out!("{}", time_hashes_with_spinner(&mut plan, config).await?);
-            let bar = progress_bar(plan.row_account.len() as u64, "memberships")?;
+            let planned = plan.row_account.len() as u64;
+            let bar = progress_bar(planned, "memberships")?;
             let imported = migration::import(&store, files, Arc::new(plan), Arc::new(catalogue), |rows| {
                 bar.inc(rows)
             })
             .await?;
             bar.finish();
             out!(
-                "Imported: {} new accounts and {} new memberships (rows already there were skipped). Reports: {}",
+                "Imported: {} new accounts and {} new memberships. Reports: {}",
                 imported.accounts,
                 imported.memberships,
                 report.display()
             );
+            // A run after one that stopped half-way (or after a finished one).
+            let not_written = planned.saturating_sub(imported.memberships);
+            if not_written > 0 {
+                out!(
+                    "Skipped: {not_written} of the {planned} memberships were there already, from an earlier run{}.",
+                    if imported.left_out > 0 {
+                        ", or are left out (below)"
+                    } else {
+                        ""
+                    }
+                );
+            }
             if imported.left_out > 0 {
                 out!(
                     "Left out: {} accounts, because every card of theirs was registered at the desk \

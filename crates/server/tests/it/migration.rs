@@ -440,6 +440,13 @@ async fn an_import_killed_half_way_ends_as_an_uninterrupted_one_when_run_again()
     // SIGKILL: no chance to clean up.
     child.kill().unwrap();
     child.wait().unwrap();
+    let written = killed
+        .store
+        .memberships()
+        .of_library(&drenthe)
+        .await
+        .unwrap()
+        .len();
 
     let output = crate::support::run(
         crate::support::binary(killed.data_dir.path())
@@ -449,6 +456,22 @@ async fn an_import_killed_half_way_ends_as_an_uninterrupted_one_when_run_again()
             .arg(file.path()),
     );
     assert!(output.status.success(), "{}", crate::support::stderr(&output));
+    // The operator is told what the first run had done.
+    let said = crate::support::stdout(&output);
+    assert!(
+        said.contains(&format!(
+            "Imported: {} new accounts and {} new memberships.",
+            members - written,
+            members - written
+        )),
+        "{said}"
+    );
+    assert!(
+        said.contains(&format!(
+            "Skipped: {written} of the {members} memberships were there already, from an earlier run."
+        )),
+        "{said}"
+    );
 
     let expected = usernames(&uninterrupted.store).await;
     assert_eq!(expected.len(), members);
