@@ -405,7 +405,8 @@ pub fn router(state: AppState) -> Router {
                 .layer(middleware::from_fn_with_state(security, security::add_security_headers))
                 .layer(middleware::from_fn(crate::http::i18n::keep_asked_language))
                 .layer(middleware::from_fn(crate::http::error::keep_asked_address))
-                .layer(middleware::from_fn_with_state(metrics, observe::track_requests)),
+                .layer(middleware::from_fn_with_state(metrics, observe::track_requests))
+                .layer(middleware::from_fn(crate::http::serve::refuse_without_one_host)),
         )
 }
 

@@ -15,6 +15,7 @@ error-bad-request-title = This request is not right
 error-bad-request-body = The data in this request could not be read. Go back and try again.
 error-too-large-title = This request is too large
 error-too-large-body = This request holds more data than our forms ever send, so it was not read. Go back and try again.
+error-host = An HTTP/1.1 request needs exactly one Host header.
 error-method-title = This is not possible here
 error-method-body = This page cannot be used this way.
 error-reference = Error reference

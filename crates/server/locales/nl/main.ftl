@@ -15,6 +15,7 @@ error-bad-request-title = Dit verzoek klopt niet
 error-bad-request-body = De gegevens in dit verzoek konden niet worden gelezen. Ga terug en probeer het opnieuw.
 error-too-large-title = Dit verzoek is te groot
 error-too-large-body = Dit verzoek bevat meer gegevens dan onze formulieren ooit versturen en is daarom niet gelezen. Ga terug en probeer het opnieuw.
+error-host = Een HTTP/1.1-verzoek heeft precies één Host-header nodig.
 error-method-title = Dit kan hier niet
 error-method-body = Deze pagina kan niet op deze manier worden gebruikt.
 error-reference = Foutcode

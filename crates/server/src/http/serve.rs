@@ -33,7 +33,14 @@ use tokio::{
 };
 use tower::ServiceExt;
 
-use super::BODY_LIMIT;
+use axum::{
+    extract::Request,
+    http::StatusCode,
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+
+use super::{BODY_LIMIT, error::Problem, i18n::Language};
 
 /// How long a client may take to send a request's head, or to start the
 /// next one on a kept-alive connection.
@@ -123,6 +130,22 @@ fn connection_limit() -> usize {
         tracing::warn!("open-file limit {files}: serving at most {limit} connections at once");
     }
     limit
+}
+
+/// Refuses an HTTP/1.1 request without a Host header, or with more than
+/// one (RFC 9112 3.2: a server must), with a problem. No browser sends
+/// such a request.
+pub async fn refuse_without_one_host(language: Language, request: Request, next: Next) -> Response {
+    let hosts = request.headers().get_all(hyper::header::HOST).iter().count();
+    if request.version() == hyper::Version::HTTP_11 && hosts != 1 {
+        return Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            language.text("error-host"),
+        )
+        .into_response();
+    }
+    next.run(request).await
 }
 
 /// Whether a request says its body is larger than any the service takes.

@@ -397,6 +397,41 @@ async fn a_body_too_large_gets_the_endpoints_own_kind_of_error() {
     app.stop().await;
 }
 
+/// An HTTP/1.1 request names its host exactly once (RFC 9112 3.2).
+#[tokio::test]
+async fn a_request_without_one_host_is_refused() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_quiet_app().await;
+    for (request, answered) in [
+        (
+            "GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n",
+            "HTTP/1.1 400",
+        ),
+        (
+            "GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n",
+            "HTTP/1.1 400",
+        ),
+        (
+            "GET /healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+            "HTTP/1.1 200",
+        ),
+        // HTTP/1.0 had no Host header.
+        ("GET /healthz HTTP/1.0\r\n\r\n", "HTTP/1.0 200"),
+    ] {
+        let mut client = tokio::net::TcpStream::connect(app.address).await.unwrap();
+        client.write_all(request.as_bytes()).await.unwrap();
+        let mut answer = Vec::new();
+        client.read_to_end(&mut answer).await.unwrap();
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with(answered), "{request:?}: {answer}");
+        if answered.ends_with("400") {
+            assert!(answer.contains("application/problem+json"), "{answer}");
+            assert!(answer.contains("precies één Host-header"), "{answer}");
+        }
+    }
+    app.stop().await;
+}
+
 /// A body declared larger than any the service takes is refused at once,
 /// in each route's own words, without waiting for it.
 #[tokio::test]
