@@ -15,7 +15,11 @@
   var GUIDE_RULES = ["min-length", "upper-case", "lower-case", "digit", "special"];
   var ASK_AFTER_MS = 300;
   // The last password the server judged, and its answer.
-  var judged = { password: null, easy: true, untypable: false };
+  var judged = { password: null, easy: true };
+  // Whether the server's last answer found a character that cannot be
+  // typed: said until the next answer, so that it does not flicker (and is
+  // not read out again) at every key.
+  var untypableFound = false;
   var asking = null;
   var rules = {
     "min-length": function (value) { return Array.from(value).length >= 8; },
@@ -28,7 +32,7 @@
     // every key.
     "hard-to-guess": function (value) {
       if (!guideMet(value)) return false;
-      return judged.password === value ? !judged.easy && !judged.untypable : null;
+      return judged.password === value ? !judged.easy : null;
     },
     "same": function (value) { return value.length > 0 && value === repeat.value; }
   };
@@ -59,7 +63,8 @@
         throw new Error(response.status);
       }).then(function (answer) {
         if (!answer) return;
-        judged = { password: value, easy: answer.easy_to_guess, untypable: answer.untypable };
+        judged = { password: value, easy: answer.easy_to_guess };
+        untypableFound = answer.untypable;
         update();
       }).catch(function () {
         // Not told (offline, or busy for long): unticked, so that no tick
@@ -82,8 +87,8 @@
       var met = rules[item.dataset.rule](password.value);
       if (met !== null) show(item, met);
     });
-    // Said while the password the server judged untypable is what is typed.
-    var say = judged.untypable && judged.password === password.value;
+    // Nothing is asked while the guide's rules are not met.
+    var say = untypableFound && guideMet(password.value);
     if (say && !untypable.firstChild) {
       var alert = document.createElement("p");
       alert.className = "alert";

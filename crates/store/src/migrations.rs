@@ -995,8 +995,6 @@ fn account_link_indexes() -> Vec<IndexCreateStatement> {
     )]
 }
 
-/// Who works at which library's desk, and the answers of desk requests sent
-/// with an idempotency key, so a repeated request gets the first answer.
 /// "Wachtwoord vergeten" and "Gebruikersnaam vergeten" as asked, from the
 /// answer until their mail is queued: a few rows at most, for milliseconds.
 fn recovery_request_tables() -> Vec<TableCreateStatement> {
@@ -1009,10 +1007,15 @@ fn recovery_request_tables() -> Vec<TableCreateStatement> {
             .col(text("language", 8))
             .col(long_text("login_return"))
             .col(integer("asked_at"))
+            // Since when it waits to be finished: its asking, or the failure
+            // that put it back in line.
+            .col(integer("waiting_since"))
             .to_owned(),
     ]
 }
 
+/// Who works at which library's desk, and the answers of desk requests sent
+/// with an idempotency key, so a repeated request gets the first answer.
 fn frontoffice_tables() -> Vec<TableCreateStatement> {
     vec![
         Table::create()

@@ -9,6 +9,8 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
+use std::time::Duration;
+
 use crate::{Clock, StoreError, entity::recovery_request};
 
 /// A request as the member asked it.
@@ -42,6 +44,7 @@ impl<'c, C: ConnectionTrait> RecoveryRequests<'c, C> {
             language: Set(request.language.clone()),
             login_return: Set(request.login_return.clone()),
             asked_at: Set(self.clock.now_millis()),
+            waiting_since: Set(self.clock.now_millis()),
             ..Default::default()
         }
         .insert(self.conn)
@@ -68,18 +71,47 @@ impl<'c, C: ConnectionTrait> RecoveryRequests<'c, C> {
         }))
     }
 
-    /// The ids of up to `limit` requests asked longer than `age` ago, the
-    /// oldest first: left by a node that stopped before it finished them.
-    pub async fn left_over(&self, age: std::time::Duration, limit: u64) -> Result<Vec<i64>, StoreError> {
-        let age = i64::try_from(age.as_millis()).unwrap_or(i64::MAX);
+    /// The ids of up to `limit` requests waiting `age` or longer, the
+    /// longest first: left by a node that stopped before it finished them,
+    /// or put back in line after a failure.
+    pub async fn left_over(&self, age: Duration, limit: u64) -> Result<Vec<i64>, StoreError> {
         Ok(recovery_request::Entity::find()
             .select_only()
             .column(recovery_request::Column::Id)
-            .filter(recovery_request::Column::AskedAt.lt(self.clock.now_millis().saturating_sub(age)))
+            .filter(recovery_request::Column::WaitingSince.lte(self.since(age)))
+            .order_by_asc(recovery_request::Column::WaitingSince)
             .order_by_asc(recovery_request::Column::Id)
             .limit(limit)
             .into_tuple()
             .all(self.conn)
             .await?)
+    }
+
+    /// Puts the request `id` back in line, behind those waiting now.
+    pub async fn postpone(&self, id: i64) -> Result<(), StoreError> {
+        recovery_request::Entity::update_many()
+            .col_expr(
+                recovery_request::Column::WaitingSince,
+                self.clock.now_millis().into(),
+            )
+            .filter(recovery_request::Column::Id.eq(id))
+            .exec(self.conn)
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes the requests asked longer than `age` ago; how many.
+    pub async fn drop_older_than(&self, age: Duration) -> Result<u64, StoreError> {
+        let dropped = recovery_request::Entity::delete_many()
+            .filter(recovery_request::Column::AskedAt.lt(self.since(age)))
+            .exec(self.conn)
+            .await?;
+        Ok(dropped.rows_affected)
+    }
+
+    /// The moment `age` ago, in the table's milliseconds.
+    fn since(&self, age: Duration) -> i64 {
+        let age = i64::try_from(age.as_millis()).unwrap_or(i64::MAX);
+        self.clock.now_millis().saturating_sub(age)
     }
 }

@@ -138,9 +138,9 @@ pub async fn run(store: Store, config: &Config, command: MigrateCommand) -> anyh
             let not_written = planned.saturating_sub(imported.memberships);
             if not_written > 0 {
                 out!(
-                    "Skipped: {not_written} of the {planned} memberships were there already, from an earlier run{}.",
+                    "Skipped: {not_written} of the {planned} memberships, there already (from an earlier run, or registered at the desk meanwhile){}.",
                     if imported.left_out > 0 {
-                        ", or are left out (below)"
+                        " or left out (below)"
                     } else {
                         ""
                     }

@@ -261,7 +261,14 @@ async fn request(
         Forgotten::Password => (form.username, 80),
         Forgotten::Username => (form.email, 254),
     };
-    let typed: String = typed.trim().chars().take(max_length).collect();
+    // No username or address holds a control character (PostgreSQL would
+    // not even store a NUL): left out, as the login leaves them out.
+    let typed: String = typed
+        .trim()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(max_length)
+        .collect();
     let refuse = |key: &str| {
         Ok(forgot.page(
             &state,
@@ -288,7 +295,7 @@ async fn request(
         kind: kind.to_owned(),
         typed,
         language: language.code().to_owned(),
-        login_return: form.login_return,
+        login_return: forgot.back.field().to_owned(),
     };
     let id = state
         .store
@@ -308,10 +315,21 @@ const USERNAME_KIND: &str = "username";
 
 /// Looks the account(s) up and queues the mail of the stored request
 /// `id`, in one transaction with taking it; nothing when another node took
-/// it. A request that fails stays for [`finish_left_over`].
+/// it. A request that fails stays for [`finish_left_over`], behind the
+/// others.
 async fn finish(state: AppState, id: i64) {
     if let Err(err) = try_finish(&state, id).await {
         tracing::error!("a recovery mail could not be queued, it is tried again later: {err}");
+        let postponed = state
+            .store
+            .as_writer()
+            .await
+            .recovery_requests()
+            .postpone(id)
+            .await;
+        if let Err(err) = postponed {
+            tracing::warn!("a recovery request could not be put back in line: {err}");
+        }
     }
 }
 
@@ -326,11 +344,12 @@ async fn try_finish(state: &AppState, id: i64) -> Result<(), QueueError> {
             let back = LoginReturn::from_given(Some(&asked.login_return));
             mail_reset_link(state, &txn, &asked.typed, language, &back).await?;
         }
-        _ => {
+        USERNAME_KIND => {
             if let Ok(email) = Email::parse(&asked.typed) {
                 mail_usernames(&txn, &email, language).await?;
             }
         }
+        unknown => tracing::warn!("a recovery request of an unknown kind ({unknown}) is dropped"),
     }
     Ok(txn.commit().await?)
 }
@@ -339,15 +358,31 @@ async fn try_finish(state: &AppState, id: i64) -> Result<(), QueueError> {
 /// longer than finishing it takes.
 const LEFT_OVER_AFTER: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// How long a request that keeps failing is tried: past it, the member
+/// has long asked again or given up, and what they typed is not kept.
+const TRIED_FOR: std::time::Duration = std::time::Duration::from_secs(24 * 60 * 60);
+
 /// Finishes the requests a node left when it stopped (or whose mail could
-/// not be queued): at start every one stored, then every [`LEFT_OVER_AFTER`]
-/// those older than that, until `stop`. Taking a request another node is
-/// finishing takes nothing.
+/// not be queued), a hundred at a time, the longest waiting first: at start
+/// those stored, then every [`LEFT_OVER_AFTER`] those older than that,
+/// until `stop`. Taking a request another node is finishing takes nothing.
 pub async fn finish_left_over(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
-    // A hundred at a time: a node stops with a few under way at most.
+    // A node stops with a few under way at most.
     const BATCH: u64 = 100;
     let mut age = std::time::Duration::ZERO;
     loop {
+        match state
+            .store
+            .as_writer()
+            .await
+            .recovery_requests()
+            .drop_older_than(TRIED_FOR)
+            .await
+        {
+            Ok(0) => {}
+            Ok(dropped) => tracing::warn!("{dropped} recovery requests failed for a day and are dropped"),
+            Err(err) => tracing::warn!("recovery requests past their day could not be dropped: {err}"),
+        }
         match state.store.recovery_requests().left_over(age, BATCH).await {
             Ok(ids) => {
                 for id in ids {

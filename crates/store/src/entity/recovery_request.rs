@@ -10,6 +10,7 @@ pub struct Model {
     pub language: String,
     pub login_return: String,
     pub asked_at: i64,
+    pub waiting_since: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

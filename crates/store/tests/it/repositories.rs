@@ -2148,3 +2148,69 @@ async fn a_ping_after_a_database_restart_goes_past_every_ended_connection() {
         store.catalogue().libraries().await.expect("a live connection");
     }
 }
+
+/// A recovery request is taken once, whichever node asks; one that failed
+/// waits behind the others, and one failing for a day is dropped.
+#[tokio::test]
+async fn a_recovery_request_is_taken_once_and_a_failing_one_waits_its_turn() {
+    use si_store::recovery_requests::RecoveryRequest;
+    let (store, clock, _database) = store_with_clock().await;
+    let asked = |typed: &str| RecoveryRequest {
+        kind: "password".to_owned(),
+        typed: typed.to_owned(),
+        language: "nl".to_owned(),
+        login_return: String::new(),
+    };
+    let requests = store.recovery_requests();
+    let first = requests.add(&asked("sanne")).await.unwrap();
+    clock.advance(si_store::time::Duration::seconds(1));
+    let second = requests.add(&asked("piet")).await.unwrap();
+    let minute = std::time::Duration::from_secs(60);
+    assert!(
+        requests.left_over(minute, 10).await.unwrap().is_empty(),
+        "none waits a minute yet"
+    );
+    assert_eq!(
+        requests.left_over(std::time::Duration::ZERO, 10).await.unwrap(),
+        [first, second]
+    );
+
+    // The first failed: back in line, behind the second.
+    clock.advance(si_store::time::Duration::seconds(1));
+    requests.postpone(first).await.unwrap();
+    assert_eq!(
+        requests.left_over(std::time::Duration::ZERO, 10).await.unwrap(),
+        [second, first]
+    );
+
+    // Two nodes take the second: one gets it.
+    let txn = store.begin().await.unwrap();
+    assert_eq!(
+        txn.recovery_requests().take(second).await.unwrap(),
+        Some(asked("piet"))
+    );
+    txn.commit().await.unwrap();
+    let txn = store.begin().await.unwrap();
+    assert_eq!(txn.recovery_requests().take(second).await.unwrap(), None);
+    drop(txn);
+    // Taken in a transaction that rolled back: still there.
+    let txn = store.begin().await.unwrap();
+    assert!(txn.recovery_requests().take(first).await.unwrap().is_some());
+    drop(txn);
+    assert_eq!(
+        requests.left_over(std::time::Duration::ZERO, 10).await.unwrap(),
+        [first]
+    );
+
+    let day = std::time::Duration::from_secs(24 * 60 * 60);
+    assert_eq!(requests.drop_older_than(day).await.unwrap(), 0);
+    clock.advance(si_store::time::Duration::days(1));
+    assert_eq!(requests.drop_older_than(day).await.unwrap(), 1);
+    assert!(
+        requests
+            .left_over(std::time::Duration::ZERO, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
