@@ -3726,13 +3726,14 @@ async fn an_authorization_request_while_the_database_fails_over_gets_503_not_400
     // Websites this node has not read yet, one per try, registered before
     // any connection is ended: the test's own connection would meet one.
     let mut websites = Vec::new();
-    for _ in 0..ATTEMPTS_TO_MEET_AN_ENDED_CONNECTION {
+    for _ in 0..=ATTEMPTS_TO_MEET_AN_ENDED_CONNECTION {
         websites.push(
             register_rp(&app, ClientKind::Public, IdTokenAlgorithm::Es256)
                 .await
                 .0,
         );
     }
+    let last = websites.pop().expect("one website for the end");
     for website in websites {
         // The node uses a connection (its readiness check goes past ended
         // ones), which is then ended while it counts as just used.
@@ -3758,5 +3759,19 @@ async fn an_authorization_request_while_the_database_fails_over_gets_503_not_400
             other => panic!("{other}: {}", response.text().await.unwrap()),
         }
     }
-    panic!("no authorization request met an ended connection");
+    // On a slow machine every try may have had a fresh connection (the
+    // pool checks one idle for a second before it hands it out). The
+    // failover's next moment, a server that refuses connections, fails
+    // the same lookup.
+    app.refuse_database_connections(true).await;
+    let url = authorize_url(
+        &app,
+        &last,
+        &[("code_challenge", CHALLENGE), ("code_challenge_method", "S256")],
+    );
+    let response = browser().get(url).send().await.unwrap();
+    app.refuse_database_connections(false).await;
+    assert_eq!(response.status(), 503);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("Even niet bereikbaar"), "{page}");
 }
