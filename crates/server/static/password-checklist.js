@@ -4,7 +4,8 @@
 // guess only the server can tell: once the guide's five rules are met, the
 // script asks it, a moment after the typing stops. The server also tells
 // whether the password holds a character that cannot be typed (an invisible
-// one from pasting), which would refuse it on submit: that is said at once.
+// one from pasting), which would refuse it on submit: that is said with the
+// answer, before the password is sent.
 (function () {
   "use strict";
   var form = document.querySelector("form[data-password-checklist]");

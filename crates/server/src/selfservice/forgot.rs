@@ -100,6 +100,20 @@ enum Forgotten {
 }
 
 impl Forgotten {
+    /// How a stored request names what was forgotten.
+    fn stored_name(self) -> &'static str {
+        match self {
+            Forgotten::Password => "password",
+            Forgotten::Username => "username",
+        }
+    }
+
+    fn from_stored_name(name: &str) -> Option<Self> {
+        [Forgotten::Password, Forgotten::Username]
+            .into_iter()
+            .find(|forgotten| forgotten.stored_name() == name)
+    }
+
     fn path(self) -> &'static str {
         match self {
             Forgotten::Password => PASSWORD_PATH,
@@ -285,14 +299,13 @@ async fn request(
     if let Some(wait) = too_often_from(&state, language, headers, &forgot, &from, &typed).await? {
         return Ok(wait);
     }
-    let kind = match forgotten {
+    match forgotten {
         Forgotten::Password if typed.is_empty() => return refuse("forgot-username-missing"),
-        Forgotten::Password => PASSWORD_KIND,
         Forgotten::Username if Email::parse(&typed).is_err() => return refuse("forgot-email-invalid"),
-        Forgotten::Username => USERNAME_KIND,
-    };
+        _ => {}
+    }
     let asked = RecoveryRequest {
-        kind: kind.to_owned(),
+        kind: forgotten.stored_name().to_owned(),
         typed,
         language: language.code().to_owned(),
         login_return: forgot.back.field().to_owned(),
@@ -308,10 +321,6 @@ async fn request(
     tokio::spawn(finish(state.clone(), id));
     Ok(forgot.check_mail(&state, language))
 }
-
-/// How a stored request names what was forgotten.
-const PASSWORD_KIND: &str = "password";
-const USERNAME_KIND: &str = "username";
 
 /// Looks the account(s) up and queues the mail of the stored request
 /// `id`, in one transaction with taking it; nothing when another node took
@@ -339,17 +348,20 @@ async fn try_finish(state: &AppState, id: i64) -> Result<(), QueueError> {
         return Ok(());
     };
     let language = Language::from_code(&asked.language).unwrap_or_default();
-    match asked.kind.as_str() {
-        PASSWORD_KIND => {
+    match Forgotten::from_stored_name(&asked.kind) {
+        Some(Forgotten::Password) => {
             let back = LoginReturn::from_given(Some(&asked.login_return));
             mail_reset_link(state, &txn, &asked.typed, language, &back).await?;
         }
-        USERNAME_KIND => {
+        Some(Forgotten::Username) => {
             if let Ok(email) = Email::parse(&asked.typed) {
                 mail_usernames(&txn, &email, language).await?;
             }
         }
-        unknown => tracing::warn!("a recovery request of an unknown kind ({unknown}) is dropped"),
+        None => tracing::warn!(
+            "a recovery request of an unknown kind ({}) is dropped",
+            asked.kind
+        ),
     }
     Ok(txn.commit().await?)
 }
