@@ -94,7 +94,9 @@ struct ServeArgs {
 enum DbCommand {
     /// Apply the migrations that are not applied yet.
     Migrate,
-    /// List the migrations that are not applied yet.
+    /// List the migrations that are not applied yet. Exits with 0 when
+    /// there are none, 3 when `db migrate` has work (steps pending, or no
+    /// database yet), 1 on an error.
     Status,
     /// Delete what has outlived its use now (serve does this every 10 minutes).
     Sweep {
@@ -123,7 +125,7 @@ pub fn main() -> ExitCode {
         }
     };
     match runtime.block_on(run(cli.command, config)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(err) => {
             eprintln!("error: {}", one_line(&err));
             ExitCode::FAILURE
@@ -264,7 +266,9 @@ fn newer_schema(url: &str, unknown: &[String]) -> anyhow::Error {
     )
 }
 
-async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+/// Runs the command; the exit status is success unless it says otherwise
+/// (`db status`).
+async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
     // Commands that change data bring a schema up to date, or make a new
     // database; a look takes the service's database as it is.
     let reads_only = command.only_reads();
@@ -279,7 +283,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(store)
         }
     };
-    match command {
+    let done = match command {
         Command::Serve(args) => serve(config, args).await,
         Command::Db(DbCommand::Migrate) => {
             let url = database_url_creating_dir(&config)?;
@@ -296,32 +300,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Db(DbCommand::Status) => {
-            // A look changes nothing: no SQLite file is made for it.
-            if let Some(sqlite_file) = si_store::missing_sqlite_file(&config.database_url()) {
-                out!(
-                    "There is no database at {} yet: `single-identity db migrate` or `serve` makes it.",
-                    sqlite_file.display()
-                );
-                return Ok(());
-            }
-            let url = config.database_url();
-            let store = Store::connect(&url, Arc::new(SystemClock)).await?;
-            match store.schema().await? {
-                Schema::Missing => out!(
-                    "{} holds no Single Identity database yet: `single-identity db migrate` or `serve` makes it.",
-                    si_store::redact_url(&url)
-                ),
-                Schema::Behind(pending) => {
-                    for name in pending {
-                        out!("pending {name}");
-                    }
-                }
-                Schema::UpToDate => out!("The database is up to date."),
-                Schema::Ahead(unknown) => return Err(newer_schema(&url, &unknown)),
-            }
-            Ok(())
-        }
+        Command::Db(DbCommand::Status) => return db_status(&config).await,
         Command::Db(DbCommand::Sweep { json }) => {
             let store = open(&config).await?;
             let swept = store.housekeeping().sweep(Default::default()).await?;
@@ -379,7 +358,43 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let store = open(&config).await?;
             keys::run(store, config, command).await
         }
+    };
+    done.map(|()| ExitCode::SUCCESS)
+}
+
+/// The exit status of `db status` when `db migrate` has work to do, so that
+/// a deployment script can tell it from "up to date" (0) and from an error (1).
+const MIGRATIONS_PENDING: u8 = 3;
+
+/// `db status`: what `db migrate` would apply, said and told by the exit
+/// status. A look changes nothing: no SQLite file is made for it.
+async fn db_status(config: &Config) -> anyhow::Result<ExitCode> {
+    if let Some(sqlite_file) = si_store::missing_sqlite_file(&config.database_url()) {
+        out!(
+            "There is no database at {} yet: `single-identity db migrate` or `serve` makes it.",
+            sqlite_file.display()
+        );
+        return Ok(ExitCode::from(MIGRATIONS_PENDING));
     }
+    let url = config.database_url();
+    let store = Store::connect(&url, Arc::new(SystemClock)).await?;
+    match store.schema().await? {
+        Schema::Missing => out!(
+            "{} holds no Single Identity database yet: `single-identity db migrate` or `serve` makes it.",
+            si_store::redact_url(&url)
+        ),
+        Schema::Behind(pending) => {
+            for name in pending {
+                out!("pending {name}");
+            }
+        }
+        Schema::UpToDate => {
+            out!("The database is up to date.");
+            return Ok(ExitCode::SUCCESS);
+        }
+        Schema::Ahead(unknown) => return Err(newer_schema(&url, &unknown)),
+    }
+    Ok(ExitCode::from(MIGRATIONS_PENDING))
 }
 
 fn database_url_creating_dir(config: &Config) -> anyhow::Result<String> {

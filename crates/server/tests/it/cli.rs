@@ -160,6 +160,7 @@ async fn looks_at_a_database_without_the_services_schema_refuse_it_and_make_none
         assert!(stdout(&output).is_empty(), "{look:?}");
     }
     let status = run(against(&database, dir.path()).args(["db", "status"]));
+    assert_eq!(status.status.code(), Some(3), "db migrate has work");
     assert_eq!(
         stdout(&status).trim(),
         format!(
@@ -212,6 +213,7 @@ async fn a_look_at_a_schema_behind_the_program_says_to_migrate_and_changes_nothi
     }
     let status = run(against(&database, dir.path()).args(["db", "status"]));
     assert_eq!(stdout(&status).trim(), "pending 0018_recovery_requests");
+    assert_eq!(status.status.code(), Some(3), "{}", stderr(&status));
     assert_eq!(tables_in(&database.url).await, tables);
     let ledger = count(&database.url, "SELECT COUNT(*) FROM schema_migrations").await;
     assert_eq!(ledger, 17, "the look applied nothing");
@@ -327,10 +329,10 @@ fn a_command_run_by_a_user_who_may_not_open_the_database_says_so() {
 }
 
 #[test]
-fn db_status_without_the_embedded_database_says_so_and_makes_none() {
+fn db_status_without_the_embedded_database_says_so_exits_3_and_makes_none() {
     let dir = tempfile::tempdir().unwrap();
     let output = run(binary(dir.path()).args(["db", "status"]));
-    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
     assert_eq!(
         stdout(&output).trim(),
         "There is no database at data/single-identity.db yet: `single-identity db migrate` or `serve` makes it."
@@ -343,7 +345,7 @@ fn db_status_without_the_embedded_database_says_so_and_makes_none() {
     let output = run(binary(dir.path())
         .env("SI_DATABASE_URL", &url)
         .args(["db", "status"]));
-    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
     let said = stdout(&output);
     assert!(
         said.starts_with(&format!("There is no database at {} yet", typo.display())),
@@ -366,6 +368,7 @@ async fn db_migrate_applies_once_and_status_then_has_nothing_pending() {
     assert_eq!(stdout(&second).trim(), "The database is up to date.");
     let status = run(against(&database, dir.path()).args(["db", "status"]));
     assert_eq!(stdout(&status).trim(), "The database is up to date.");
+    assert_eq!(status.status.code(), Some(0), "{}", stderr(&status));
 }
 
 #[tokio::test]
@@ -590,6 +593,10 @@ async fn operators_give_desk_roles_and_read_the_audit_log() {
     assert_eq!(entries[0]["actor"], "staff:balie.anna");
     assert_eq!(entries[0]["library"], "DRE01");
     assert_eq!(entries[0]["action"], "search_account");
+    // Milliseconds always written, so that the times line up.
+    let at = entries[0]["at"].as_str().unwrap();
+    assert_eq!(at.len(), "2026-12-07T17:05:12.150Z".len(), "{at}");
+    assert_eq!(&at[19..20], ".", "{at}");
     let table = si(&["audit"]);
     assert!(stdout(&table).contains("search_account"), "{}", stdout(&table));
     // Past what a database counts: refused as the argument it is.
