@@ -6,6 +6,7 @@
 
 use axum::{
     Json, Router,
+    body::{Body, Bytes},
     extract::{
         FromRequest, FromRequestParts, Path, Query, Request, State,
         rejection::{PathRejection, QueryRejection},
@@ -381,8 +382,18 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
             problem.detail = Some(detail);
             problem.into_response()
         };
+        // A byte order mark before the JSON, as some platforms' UTF-8
+        // writers put there, is passed over (RFC 8259 8.1 allows it).
+        let bytes = Bytes::from_request(Request::from_parts(parts.clone(), body), state)
+            .await
+            .map_err(|rejection| refused(rejection.status(), rejection.body_text()))?;
+        let json = if bytes.starts_with(UTF8_BYTE_ORDER_MARK) {
+            bytes.slice(UTF8_BYTE_ORDER_MARK.len()..)
+        } else {
+            bytes
+        };
         let Json(JsonFields(fields)) =
-            Json::<JsonFields>::from_request(Request::from_parts(parts, body), state)
+            Json::<JsonFields>::from_request(Request::from_parts(parts, Body::from(json)), state)
                 .await
                 .map_err(|rejection| refused(rejection.status(), rejection.body_text()))?;
         // The detail names the field: "login_account: invalid type: null, …",
@@ -398,6 +409,8 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
             })
     }
 }
+
+const UTF8_BYTE_ORDER_MARK: &[u8] = "\u{feff}".as_bytes();
 
 /// serde's message with the Rust type it names (the requests' numbers are
 /// `i64`) said as a library system's developer reads it.

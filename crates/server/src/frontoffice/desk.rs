@@ -36,7 +36,8 @@ use crate::{
 /// How many numbered names to try when the card number is taken as a username.
 const GENERATED_NAME_ATTEMPTS: u32 = 50;
 
-/// How long after a confirmation mail the desk's "send again" sends none.
+/// How long after a confirmation mail the desk's "send again" sends none,
+/// and after a reset of the recovery address a second reset to it.
 const RESEND_PAUSE: time::Duration = time::Duration::minutes(1);
 
 /// Who acts at the desk of which library, in which language answers are given.
@@ -1172,26 +1173,48 @@ impl<'a> Desk<'a> {
         let txn = self.state.store.begin().await?;
         let (membership, account) = self.membership_and_account(&txn, card).await?;
         let (account, new) = recovery_reset_of(&membership, account.as_ref())?;
-        let notice = Mail::RecoveryEmailReset {
-            username: account.username.as_str().to_owned(),
-            library_name: self.library.name.as_str().to_owned(),
-            new_email_masked: new.masked(),
-        };
-        let language = Language::from_code(&account.language).unwrap_or_default();
-        selfservice::request_email_change(self.state, &txn, account, new, language, notice).await?;
-        self.audit(
-            &txn,
-            "reset_recovery_email",
-            Some(account),
-            json!({ "card_number": card.as_str(), "new_email_masked": new.masked() }),
-        )
-        .await?;
-        txn.commit().await?;
+        // Two resets at once take turns here (PostgreSQL; SQLite has one
+        // writer). A reset to this address a moment ago (a double click, the
+        // form sent again) stands: its link would die by a second one.
+        txn.accounts().lock(&account.id).await?;
+        if !self.asked_a_moment_ago(&txn, account, new).await? {
+            let notice = Mail::RecoveryEmailReset {
+                username: account.username.as_str().to_owned(),
+                library_name: self.library.name.as_str().to_owned(),
+                new_email_masked: new.masked(),
+            };
+            let language = Language::from_code(&account.language).unwrap_or_default();
+            selfservice::request_email_change(self.state, &txn, account, new, language, notice).await?;
+            self.audit(
+                &txn,
+                "reset_recovery_email",
+                Some(account),
+                json!({ "card_number": card.as_str(), "new_email_masked": new.masked() }),
+            )
+            .await?;
+            txn.commit().await?;
+        }
         Ok(RecoveryReset {
             message: self.language.text("desk-recovery-reset-done"),
             username: account.username.as_str().to_owned(),
             new_email: new.as_str().to_owned(),
         })
+    }
+
+    /// Whether the account's newest open change of address, made less than
+    /// [`RESEND_PAUSE`] ago, is to `new`.
+    async fn asked_a_moment_ago(
+        &self,
+        txn: &impl Repositories,
+        account: &Account,
+        new: &Email,
+    ) -> Result<bool, DeskError> {
+        let pause_began = self.state.clock().now() - RESEND_PAUSE;
+        let links = txn.account_links();
+        Ok(links
+            .open_one_issued_since(&account.id, LinkKind::ChangeEmail, pause_began)
+            .await?
+            && links.pending_email_change(&account.id).await?.as_ref() == Some(new))
     }
 
     /// Sends the confirmation mail of a pending account again, with a new

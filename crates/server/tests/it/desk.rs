@@ -986,6 +986,28 @@ async fn bad_input_gets_a_problem_with_a_message_per_field_and_writes_nothing() 
     );
 }
 
+/// Some platforms' UTF-8 writers (.NET's, Windows PowerShell's) start a
+/// body with a byte order mark: the registration goes through all the same.
+#[tokio::test]
+async fn a_body_that_starts_with_a_byte_order_mark_is_read() {
+    let app = spawn_app().await;
+    desk_library(&app, "DRE01", "Biblionet Drenthe").await;
+    let token = desk_token(&app, "DRE01", ALL_DESK_SCOPES).await;
+    let body = format!("\u{feff}{}", adult("20000010101030", "bom@example.nl"));
+    let response = app
+        .client
+        .post(app.url("/api/v1/memberships"))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    assert_eq!(status, 201, "{}", response.text().await.unwrap());
+    assert_eq!(libraries_of(&app, "20000010101030").await, ["DRE01"]);
+}
+
 #[tokio::test]
 async fn only_a_library_systems_own_token_with_the_right_scope_gets_in() {
     let app = spawn_app().await;
@@ -1105,6 +1127,33 @@ async fn the_recovery_address_is_reset_to_the_registrations_after_the_member_fol
 
     assert_eq!(answer.status, 202, "{:?}", answer.body);
     assert_eq!(answer.body["new_email"], "sanne.nieuw@example.nl");
+    // The same reset again a moment later (a double click): the same
+    // answer, and no second pair of mails whose link would end the first.
+    let queued = app.store.outbox().entries().await.unwrap().len();
+    let again = call(
+        &app,
+        &token,
+        "POST",
+        "/api/v1/memberships/30000098765432/recovery-email-reset",
+        None,
+    )
+    .await;
+    assert_eq!((again.status, &again.body), (202, &answer.body));
+    assert_eq!(app.store.outbox().entries().await.unwrap().len(), queued);
+    let resets = app
+        .store
+        .audit()
+        .list(AuditFilter {
+            library: None,
+            account: Some(&sanne.id),
+            limit: 20,
+        })
+        .await
+        .unwrap();
+    let resets = resets
+        .iter()
+        .filter(|entry| entry.action == "reset_recovery_email");
+    assert_eq!(resets.count(), 1);
     let mails = smtp.wait_for_async(3).await;
     let to_new = mails
         .iter()
