@@ -76,7 +76,10 @@ help-back-to-login = To the login page
 
 # Forgot password or username
 forgot-password-title = Forgot your password?
-forgot-password-intro = Enter your username. Note: capital and small letters are different. We will send a mail with a link to choose a new password. The link works for { $minutes } minutes.
+forgot-password-intro = Enter your username. Note: capital and small letters are different. We will send a mail with a link to choose a new password. The link works for { $minutes ->
+        [one] 1 minute
+       *[other] { $minutes } minutes
+    }.
 forgot-username-title = Forgot your username?
 forgot-username-intro = Enter the e-mail address of your login account. We will send a mail with every username that belongs to that address.
 forgot-email = E-mail address
@@ -84,7 +87,10 @@ forgot-submit = Send
 forgot-username-missing = Enter your username.
 forgot-email-invalid = Enter a valid e-mail address, for example name@example.com.
 check-mail-title = Check your mail
-check-mail-password = If this username exists and has an e-mail address, we have sent a mail with a link to choose a new password. The link works for { $minutes } minutes.
+check-mail-password = If this username exists and has an e-mail address, we have sent a mail with a link to choose a new password. The link works for { $minutes ->
+        [one] 1 minute
+       *[other] { $minutes } minutes
+    }.
 check-mail-username = If login accounts belong to this e-mail address, we have sent a mail with their usernames.
 check-mail-spam = No mail? Look in your junk (spam) folder too.
 
@@ -280,7 +286,7 @@ desk-new = Generate new login account
 desk-new-account-hint = The username will be the card number, unless it is already in use. The member gets a mail at { $email } to confirm the e-mail address and choose a password.
 desk-generate = Generate
 desk-mail-language = Language of the mails to the member
-desk-mail-language-hint = The confirmation mail and later mails about the login account.
+desk-mail-language-hint = The confirmation mail and later mails about the login account. A mail the member asks for (a forgotten password or username) comes in the language of the page they ask on.
 desk-unlink = Unlink login account
 desk-unlink-question = Do you want to unlink this registration from login account { $username }? Only do this if the registration was linked to this account by mistake. The account stays; its owner gets a mail.
 desk-unlinked = The registration was unlinked from the login account. The account's owner gets a mail. Now link the right account, or generate a new one.

@@ -76,7 +76,10 @@ help-back-to-login = Naar de loginpagina
 
 # Wachtwoord of gebruikersnaam vergeten
 forgot-password-title = Wachtwoord vergeten
-forgot-password-intro = Vul je gebruikersnaam in. Let op: hoofdletters en kleine letters zijn verschillend. We sturen een mail met een link waarmee je een nieuw wachtwoord kiest. De link werkt { $minutes } minuten.
+forgot-password-intro = Vul je gebruikersnaam in. Let op: hoofdletters en kleine letters zijn verschillend. We sturen een mail met een link waarmee je een nieuw wachtwoord kiest. De link werkt { $minutes ->
+        [one] 1 minuut
+       *[other] { $minutes } minuten
+    }.
 forgot-username-title = Gebruikersnaam vergeten
 forgot-username-intro = Vul het e-mailadres in dat bij je inlogaccount hoort. We sturen een mail met alle gebruikersnamen die bij dat adres horen.
 forgot-email = E-mailadres
@@ -84,7 +87,10 @@ forgot-submit = Verstuur
 forgot-username-missing = Vul je gebruikersnaam in.
 forgot-email-invalid = Vul een geldig e-mailadres in, bijvoorbeeld naam@voorbeeld.nl.
 check-mail-title = Kijk in je mail
-check-mail-password = Als deze gebruikersnaam bestaat en er een e-mailadres bij hoort, hebben we een mail gestuurd met een link om een nieuw wachtwoord te kiezen. De link werkt { $minutes } minuten.
+check-mail-password = Als deze gebruikersnaam bestaat en er een e-mailadres bij hoort, hebben we een mail gestuurd met een link om een nieuw wachtwoord te kiezen. De link werkt { $minutes ->
+        [one] 1 minuut
+       *[other] { $minutes } minuten
+    }.
 check-mail-username = Als er inlogaccounts bij dit e-mailadres horen, hebben we een mail gestuurd met de gebruikersnamen.
 check-mail-spam = Geen mail gekregen? Kijk ook in je map met ongewenste mail (spam).
 
@@ -280,7 +286,7 @@ desk-new = Nieuw inlogaccount genereren
 desk-new-account-hint = De gebruikersnaam wordt het pasnummer, tenzij dat al in gebruik is. De klant krijgt een mail op { $email } om het e-mailadres te bevestigen en een wachtwoord in te stellen.
 desk-generate = Genereren
 desk-mail-language = Taal van de mails aan de klant
-desk-mail-language-hint = De bevestigingsmail en latere mails over het inlogaccount.
+desk-mail-language-hint = De bevestigingsmail en latere mails over het inlogaccount. Een mail die de klant zelf aanvraagt (wachtwoord of gebruikersnaam vergeten), komt in de taal van de pagina waarop hij die aanvraagt.
 desk-unlink = Inlogaccount loskoppelen
 desk-unlink-question = Wil je deze inschrijving loskoppelen van inlogaccount { $username }? Doe dit alleen als de inschrijving per vergissing aan dit account is gekoppeld. Het account blijft bestaan; de eigenaar krijgt een mail.
 desk-unlinked = De inschrijving is losgekoppeld van het inlogaccount. De eigenaar van het account krijgt een mail. Koppel nu het juiste account, of genereer een nieuw.

@@ -2131,3 +2131,19 @@ async fn the_checklist_asks_whether_a_password_is_easy_to_guess() {
     }
     app.stop().await;
 }
+
+/// The reset link's life in words a member reads: "1 minuut", not "1 minuten".
+#[tokio::test]
+async fn the_forgot_password_page_says_the_links_life_in_the_right_number() {
+    let app = spawn_app_with(|config| config.selfservice.reset_link_minutes = 1).await;
+    let member_browser = browser();
+    let page = fetch(&member_browser, app.url("/forgot-password")).await;
+    assert!(page.contains("De link werkt 1 minuut."), "{page}");
+    fetch(&member_browser, app.url("/language/en?return=/forgot-password")).await;
+    let page = fetch(&member_browser, app.url("/forgot-password")).await;
+    assert!(page.contains("The link works for 1 minute."), "{page}");
+
+    let app = spawn_app().await;
+    let page = fetch(&browser(), app.url("/forgot-password")).await;
+    assert!(page.contains("De link werkt 30 minuten."), "{page}");
+}
