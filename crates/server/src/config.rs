@@ -522,12 +522,15 @@ impl Config {
                     .to_owned(),
             ));
         }
-        if mail.batch_size == 0 || mail.concurrency == 0 || mail.lease_seconds == 0 || mail.max_attempts == 0
-        {
-            return Err(ConfigError(
-                "invalid configuration value for mail (SI_MAIL__*): batch_size, concurrency, lease_seconds and max_attempts must be at least 1".to_owned(),
-            ));
-        }
+        at_least_one(
+            "mail",
+            &[
+                ("batch_size", mail.batch_size),
+                ("concurrency", mail.concurrency),
+                ("lease_seconds", mail.lease_seconds),
+                ("max_attempts", mail.max_attempts),
+            ],
+        )?;
         // RFC 6749 4.1.2 recommends ten minutes at most; housekeeping keeps
         // a session a day past its end for the codes it gave.
         if !(1..=600).contains(&self.oidc.code_seconds) {
@@ -554,11 +557,13 @@ impl Config {
                 "invalid configuration value for hashing.failed_login_ms (SI_HASHING__FAILED_LOGIN_MS): at most 10000 (10 s)".to_owned(),
             ));
         }
-        if self.selfservice.reset_link_minutes == 0 || self.selfservice.confirm_link_days == 0 {
-            return Err(ConfigError(
-                "invalid configuration value for selfservice (SI_SELFSERVICE__*): reset_link_minutes and confirm_link_days must be at least 1".to_owned(),
-            ));
-        }
+        at_least_one(
+            "selfservice",
+            &[
+                ("reset_link_minutes", self.selfservice.reset_link_minutes),
+                ("confirm_link_days", self.selfservice.confirm_link_days),
+            ],
+        )?;
         if let Some(url) = &self.database_url
             && !(url.starts_with("sqlite:") || url.starts_with("postgres:") || url.starts_with("postgresql:"))
         {
@@ -608,6 +613,19 @@ impl Config {
 
 /// Whether an SMTP URL logs in without TLS for certain: lettre sends the
 /// password in the clear over `smtp://` unless STARTTLS is required.
+/// Refuses the first of a section's counts that is 0, naming its key and
+/// its environment variable.
+fn at_least_one(section: &str, counts: &[(&str, u32)]) -> Result<(), ConfigError> {
+    match counts.iter().find(|(_, count)| *count == 0) {
+        Some((key, _)) => Err(ConfigError(format!(
+            "invalid configuration value for {section}.{key} (SI_{}__{}): at least 1",
+            section.to_uppercase(),
+            key.to_uppercase()
+        ))),
+        None => Ok(()),
+    }
+}
+
 fn sends_password_in_clear(url: &str) -> bool {
     let Some(rest) = url.trim().strip_prefix("smtp://") else {
         return false;

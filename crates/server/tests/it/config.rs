@@ -144,6 +144,15 @@ fn a_toml_file_is_read_and_typos_in_it_are_named() {
             "[mail]\nconcurrency = -1\n",
             "expected a whole number from 0 to 4294967295",
         ),
+        // A count that must be at least 1 is named alone, with its variable.
+        (
+            "[selfservice]\nreset_link_minutes = 5\nconfirm_link_days = 0\n",
+            "invalid configuration value for selfservice.confirm_link_days (SI_SELFSERVICE__CONFIRM_LINK_DAYS): at least 1",
+        ),
+        (
+            "[mail]\nlease_seconds = 0\n",
+            "invalid configuration value for mail.lease_seconds (SI_MAIL__LEASE_SECONDS): at least 1",
+        ),
         // Past the largest it takes, the message says where that is.
         (
             "[oidc]\nsession_hours = 999999999999\n",
