@@ -32,10 +32,14 @@ pub struct AuditEntry {
 }
 
 impl AuditEntry {
-    /// When, as RFC 3339 text.
+    /// When, as RFC 3339 text in UTC with milliseconds always written, so
+    /// that the entries of a list line up.
     pub fn at_rfc3339(&self) -> String {
         self.at
-            .format(&time::format_description::well_known::Rfc3339)
+            .to_offset(time::UtcOffset::UTC)
+            .format(time::macros::format_description!(
+                "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+            ))
             .unwrap_or_default()
     }
 }
