@@ -38,6 +38,8 @@ pub struct Membership {
     pub birth_date: Date,
     pub email: Option<Email>,
     pub subscription_code: String,
+    /// The subscription type's name, as the library calls it ("Jeugd").
+    pub subscription_name: String,
     pub valid_until: Date,
     pub account: Option<AccountId>,
 }
@@ -71,7 +73,12 @@ impl<'c, C: ConnectionTrait> Memberships<'c, C> {
         .insert(self.conn)
         .await
         .map_err(|e| StoreError::on_write("card number at this library", e))?;
-        membership_from_row(row, new.library, new.subscription.code.as_str())
+        membership_from_row(
+            row,
+            new.library,
+            new.subscription.code.as_str(),
+            new.subscription.name.as_str(),
+        )
     }
 
     /// Every membership of an account, ordered by library code.
@@ -97,7 +104,12 @@ impl<'c, C: ConnectionTrait> Memberships<'c, C> {
                 code: parse_stored("library code", &library.code, si_domain::LibraryCode::parse)?,
                 name: parse_stored("library name", &library.name, DisplayName::parse)?,
             };
-            memberships.push(membership_from_row(row, &library, &subscription.code)?);
+            memberships.push(membership_from_row(
+                row,
+                &library,
+                &subscription.code,
+                &subscription.name,
+            )?);
         }
         memberships.sort_by(|a, b| a.library_code.cmp(&b.library_code));
         Ok(memberships)
@@ -123,7 +135,7 @@ impl<'c, C: ConnectionTrait> Memberships<'c, C> {
             .ok_or(StoreError::NotFound {
                 what: "subscription type",
             })?;
-        membership_from_row(row, library, &subscription.code).map(Some)
+        membership_from_row(row, library, &subscription.code, &subscription.name).map(Some)
     }
 
     /// Attaches a membership that has no login account to `account`; false
@@ -190,14 +202,13 @@ impl<'c, C: ConnectionTrait> Memberships<'c, C> {
             .await?;
         rows.into_iter()
             .map(|row| {
-                let code = subscriptions
+                let subscription = subscriptions
                     .iter()
                     .find(|s| s.id == row.subscription_type_id)
-                    .map(|s| s.code.clone())
                     .ok_or(StoreError::NotFound {
                         what: "subscription type",
                     })?;
-                membership_from_row(row, library, &code)
+                membership_from_row(row, library, &subscription.code, &subscription.name)
             })
             .collect()
     }
@@ -207,6 +218,7 @@ fn membership_from_row(
     row: membership::Model,
     library: &Library,
     subscription_code: &str,
+    subscription_name: &str,
 ) -> Result<Membership, StoreError> {
     Ok(Membership {
         id: row.id,
@@ -221,6 +233,7 @@ fn membership_from_row(
             .map(|e| parse_stored("e-mail", e, Email::parse))
             .transpose()?,
         subscription_code: subscription_code.to_owned(),
+        subscription_name: subscription_name.to_owned(),
         valid_until: row.valid_until,
         account: row
             .account_id

@@ -436,7 +436,7 @@ impl Profile {
                     .map(|m| MembershipRow {
                         library: string(m, "library_name").unwrap_or_default(),
                         card_number: string(m, "card_number").unwrap_or_default(),
-                        subscription: string(m, "subscription_type").unwrap_or_default(),
+                        subscription: string(m, "subscription_name").unwrap_or_default(),
                         valid_until: string(m, "valid_until").unwrap_or_default(),
                     })
                     .collect()

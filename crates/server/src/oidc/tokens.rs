@@ -393,6 +393,7 @@ pub async fn member_claims(
                         "library_name": m.library_name,
                         "card_number": m.card_number.as_str(),
                         "subscription_type": m.subscription_code,
+                        "subscription_name": m.subscription_name,
                         "valid_until": m.valid_until.to_string(),
                     })
                 })

@@ -180,6 +180,11 @@ async fn the_demo_walkthrough_from_the_desk_to_the_ebook_service_and_a_member_wh
     expect_text(member, "#signed-in-username", NEW_USERNAME, false).await;
     let memberships = expect_text(member, "#memberships", "Bibliotheek Drenthe", false).await;
     assert!(memberships.contains("21000012345678"), "{memberships}");
+    // The subscription by its name, not its code.
+    assert!(
+        memberships.contains("Volwassenen") && !memberships.contains("VOLWASSEN"),
+        "{memberships}"
+    );
     // The claim's date as a Dutch reader writes it: 31-05-2026, not 2026-05-31.
     let dates: Vec<&str> = memberships
         .split_whitespace()

@@ -388,6 +388,8 @@ async fn a_third_party_relying_party_library_completes_the_whole_flow() {
         .await
         .unwrap();
     assert_eq!(raw["memberships"][0]["library_code"], "DRE01");
+    assert_eq!(raw["memberships"][0]["subscription_type"], "JEUGD");
+    assert_eq!(raw["memberships"][0]["subscription_name"], "Jeugd");
     assert_eq!(raw["memberships"][0]["valid_until"], "2025-05-31");
     assert_eq!(raw["name"], "Sanne de Vries");
 
