@@ -611,8 +611,6 @@ impl Config {
     }
 }
 
-/// Whether an SMTP URL logs in without TLS for certain: lettre sends the
-/// password in the clear over `smtp://` unless STARTTLS is required.
 /// Refuses the first of a section's counts that is 0, naming its key and
 /// its environment variable.
 fn at_least_one(section: &str, counts: &[(&str, u32)]) -> Result<(), ConfigError> {
@@ -626,6 +624,8 @@ fn at_least_one(section: &str, counts: &[(&str, u32)]) -> Result<(), ConfigError
     }
 }
 
+/// Whether an SMTP URL logs in without TLS for certain: lettre sends the
+/// password in the clear over `smtp://` unless STARTTLS is required.
 fn sends_password_in_clear(url: &str) -> bool {
     let Some(rest) = url.trim().strip_prefix("smtp://") else {
         return false;
