@@ -2,7 +2,7 @@
 //! gets. Deterministic, so `plan` and every run of `import` decide alike.
 //!
 //! - **Same person**: rows with the same e-mail address (any case), name
-//!   (any case and spacing) and birth date are one person with several
+//!   (any case, spacing and Unicode form) and birth date are one person with several
 //!   memberships. Rows without an address are never merged: families share
 //!   addresses, and a name and birth date alone are too weak a match.
 //! - **Usernames** are exact and case-sensitive, as at the login: `jan` and
@@ -30,6 +30,7 @@ use sha2::{Digest, Sha256};
 use si_domain::{AccountId, CardNumber, Username};
 use si_store::legacy_import::UsernameOutcome;
 use time::Date;
+use unicode_normalization::UnicodeNormalization;
 
 use super::{
     hash_costs::HashSettings,
@@ -46,7 +47,7 @@ pub struct Candidate {
     /// Name and birth date together with the e-mail address; none without
     /// one. Not zero, so that the option takes no room of its own.
     person: Option<NonZeroU64>,
-    /// Name (any case and spacing) and birth date alone: the same for two
+    /// Name (any case, spacing and Unicode form) and birth date alone: the same for two
     /// accounts that may be one person's after all, for the report.
     pub namesake: u64,
     /// Milliseconds since the epoch; rows never used sort first.
@@ -75,14 +76,18 @@ impl Presence {
 }
 
 /// A row's namesake and person keys (see [`Candidate`]): the name in any
-/// case and spacing, the e-mail address in any case.
-/// Hashed a character at a time, with no lowercased copies: the pass over
-/// an earlier import's memberships does this millions of times.
+/// case, spacing and Unicode form ("ë" as one character or as "e" and a
+/// combining diaeresis, as some systems store it), the e-mail address in
+/// any case. Hashed a character at a time, with no lowercased copies: the
+/// pass over an earlier import's memberships does this millions of times.
 fn person_keys(name: &str, birth_date: Date, email: Option<&str>) -> (u64, Option<NonZeroU64>) {
     let lowercased = |text: &str, hasher: &mut DefaultHasher| {
-        text.chars()
-            .flat_map(char::to_lowercase)
-            .for_each(|c| c.hash(hasher));
+        let hash = |c: char| c.hash(hasher);
+        if text.is_ascii() {
+            text.chars().flat_map(char::to_lowercase).for_each(hash);
+        } else {
+            text.nfc().flat_map(char::to_lowercase).for_each(hash);
+        }
     };
     let mut hasher = DefaultHasher::new();
     for word in name.split_whitespace() {

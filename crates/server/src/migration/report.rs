@@ -161,7 +161,13 @@ pub fn write(
             "reason",
         ],
     )?;
-    let mut merged = ReportFile::create(dir, "merged.csv", &["username", "library_code", "card_number"])?;
+    // Each membership's own old username: the ones the account does not
+    // keep stop working, and their owner logs in with the one it keeps.
+    let mut merged = ReportFile::create(
+        dir,
+        "merged.csv",
+        &["username", "library_code", "card_number", "old_username"],
+    )?;
     let mut no_email = ReportFile::create(
         dir,
         "no_email.csv",
@@ -222,6 +228,7 @@ pub fn write(
                 plan.username(account).as_str(),
                 code(candidate).as_str(),
                 candidate.card.as_str(),
+                candidate.old_username.as_deref().unwrap_or_default(),
             ])?;
         }
     }

@@ -148,10 +148,11 @@ async fn the_plan_reports_collisions_merges_and_bad_rows_and_changes_nothing() {
     assert_eq!(
         read_csv(reports.path().join("merged.csv")),
         vec![
-            vec!["sanne_2015", "DRE01", "20000000000003"],
-            vec!["sanne_2015", "GRO01", "30000000000002"],
+            vec!["sanne_2015", "DRE01", "20000000000003", "sanne_2015"],
+            vec!["sanne_2015", "GRO01", "30000000000002", "sanne.dv"],
         ],
-        "same address (any case), name (any spacing) and birth date: one person"
+        "same address (any case), name (any spacing) and birth date: one person, \
+         the old username it does not keep named"
     );
     let rejected = read_csv(reports.path().join("rejected.csv"));
     assert_eq!(rejected.len(), 2);
@@ -1103,6 +1104,32 @@ async fn a_card_whose_account_was_named_by_a_row_gone_from_the_exports_stays_in_
     );
 }
 
+/// One name in two Unicode forms, as when one system stores "ë" as "e"
+/// and a combining diaeresis: the same name, so one person.
+#[tokio::test]
+async fn a_name_in_another_unicode_form_is_the_same_name() {
+    let app = spawn_app().await;
+    libraries(&app).await;
+    let composed = "Zo\u{eb} \u{c7}elik";
+    let decomposed = "Zoe\u{308} C\u{327}elik";
+    let export = export_of(&format!(
+        "DRE01,20000000000001,5280,zoe,,zoe@example.nl,{composed},1970-01-01,VOLWASSEN,2027-05-31,2024-01-01\n\
+         GRO01,30000000000001,,zoe_c,,zoe@example.nl,{decomposed},1970-01-01,VOLWASSEN,2027-05-31,2024-06-01\n"
+    ));
+    let files = vec![export.path().to_owned()];
+    let reports = tempfile::tempdir().unwrap();
+    let (plan, catalogue) = migration::plan(&app.store, &files).await.unwrap();
+    let summary = migration::report(&plan, &catalogue, &files, reports.path()).unwrap();
+    assert_eq!((summary.accounts, summary.merged_accounts), (1, 1));
+    assert_eq!(
+        read_csv(reports.path().join("merged.csv")),
+        vec![
+            vec!["zoe_c", "DRE01", "20000000000001", "zoe"],
+            vec!["zoe_c", "GRO01", "30000000000001", "zoe_c"],
+        ]
+    );
+}
+
 #[tokio::test]
 async fn two_accounts_an_import_made_for_one_person_are_not_reported_as_merged() {
     // A typo in Drenthe's address made two accounts of Anna; it is fixed in
@@ -1581,7 +1608,7 @@ async fn the_plan_warns_of_old_hashes_that_tell_a_failed_login_apart() {
     let warning = line_of(&said, "Warning:");
     assert!(
         warning.starts_with(
-            "Warning: a failed login on an account with a hash marked (1 row) does not take as long as \
+            "Warning: a failed login on an account with a hash marked (1 row) takes longer than \
              one on an unknown username, so its time tells those usernames apart. Set hashing.failed_login_ms to "
         ),
         "{warning}"
