@@ -507,7 +507,7 @@ impl Read for RowLimit {
     fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
         if self.read_since_row.get() > ROW_MAX_BYTES {
             return Err(std::io::Error::other(
-                "a row runs on past 1 MiB: a quote that is not closed?",
+                "a row runs on past 1 MiB: a quote that is not closed, or a value far longer than any member's",
             ));
         }
         let read = self.file.read(buffer)?;
@@ -550,10 +550,11 @@ impl CsvLayout {
         File::open(path)?.take(HEADER_MAX_BYTES).read_to_end(&mut head)?;
         // With its byte-order mark, or without: then every other byte of
         // the header's letters is a NUL.
-        let utf16 = matches!(
-            head.as_slice(),
-            [0xff, 0xfe, ..] | [0xfe, 0xff, ..] | [_, 0, _, 0, ..] | [0, _, 0, _, ..]
-        );
+        let utf16 = match head.as_slice() {
+            [0xff, 0xfe, ..] | [0xfe, 0xff, ..] => true,
+            [a, 0, b, 0, ..] | [0, a, 0, b, ..] => *a != 0 && *b != 0,
+            _ => false,
+        };
         if utf16 {
             return Ok(Err(
                 "the file is UTF-16 text: save it as UTF-8 (CSV UTF-8)".to_owned()

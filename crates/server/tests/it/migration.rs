@@ -719,6 +719,8 @@ async fn a_broken_header_is_named_without_the_rows_behind_it() {
         ("utf-16", vec![0xff, 0xfe, b'l', 0, b'i', 0]),
         // UTF-16 without its byte-order mark.
         ("utf-16", vec![b'l', 0, b'i', 0]),
+        // Not text at all (`/dev/zero`): no UTF-16 either.
+        ("zeros", vec![0; 4096]),
         ("no header", text.split_once('\n').unwrap().1.as_bytes().to_vec()),
         // The last name's quote left open: the rows run into it, and in a
         // file whose values are quoted the next quote closes it, the rest
@@ -747,7 +749,7 @@ async fn a_broken_header_is_named_without_the_rows_behind_it() {
             assert!(!error.contains(secret), "{name}: {error}");
         }
         let said = match name {
-            "no header" => "the first line is no header of an export",
+            "no header" | "zeros" => "the first line is no header of an export",
             "quote" | "open last name" => "the header runs on from line 1 to 11: a quote that is not closed?",
             "open last name, quoted values" => {
                 "the header runs on from line 1 to 2: a quote that is not closed?"
