@@ -395,13 +395,18 @@ pub async fn import(
         progress(written.rows);
         Ok::<_, MigrationError>(())
     };
-    while let Some(batch) = ready.recv().await {
-        if writing.len() >= writers
-            && let Some(written) = writing.join_next().await
-        {
-            account_for(written)?;
+    // A batch written is counted as soon as it commits, not when the next
+    // one is ready: the progress bar shows what a kill would leave.
+    loop {
+        tokio::select! {
+            Some(written) = writing.join_next(), if !writing.is_empty() => account_for(written)?,
+            batch = ready.recv(), if writing.len() < writers => match batch {
+                Some(batch) => {
+                    writing.spawn(write(store.clone(), batch));
+                }
+                None => break,
+            },
         }
-        writing.spawn(write(store.clone(), batch));
     }
     while let Some(written) = writing.join_next().await {
         account_for(written)?;

@@ -29,15 +29,21 @@ async fn libraries(app: &TestApp) {
 
 async fn import(store: &Store, files: &[PathBuf]) -> migration::Imported {
     let (plan, catalogue) = migration::plan(store, files).await.unwrap();
-    migration::import(
+    let planned = plan.candidates.len() as u64;
+    let heard = std::sync::atomic::AtomicU64::new(0);
+    let imported = migration::import(
         store,
         files.to_vec(),
         std::sync::Arc::new(plan),
         std::sync::Arc::new(catalogue),
-        |_| {},
+        |rows| {
+            heard.fetch_add(rows, std::sync::atomic::Ordering::Relaxed);
+        },
     )
     .await
-    .unwrap()
+    .unwrap();
+    assert_eq!(heard.into_inner(), planned, "the progress bar reaches its end");
+    imported
 }
 
 /// The library the exports of these tests mostly belong to.
