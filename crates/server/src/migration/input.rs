@@ -110,9 +110,12 @@ impl Exported {
 /// whole library in silence.
 fn check_header(header: &csv::StringRecord) -> Result<(), String> {
     let names: Vec<&str> = header.iter().collect();
+    let in_other_case = names.iter().any(|name| {
+        !COLUMNS.contains(name) && COLUMNS.contains(&name.to_ascii_lowercase().as_str())
+    });
     // No column of ours at all: a row where the header should be, or no
     // export. Its values are members' data: none is shown.
-    if !names.iter().any(|name| COLUMNS.contains(name)) {
+    if !in_other_case && !names.iter().any(|name| COLUMNS.contains(name)) {
         return Err(format!(
             "the first line is no header of an export: none of its {} values names a column (a row where the header should be, or another kind of file?); {}",
             names.len(),
@@ -148,8 +151,18 @@ fn check_header(header: &csv::StringRecord) -> Result<(), String> {
     if problems.is_empty() {
         return Ok(());
     }
+    // What a spreadsheet did to the header, said in the operator's terms.
+    let mut hints = String::new();
+    if in_other_case {
+        hints.push_str("; column names are written in lower case");
+    }
+    if names.contains(&"") {
+        hints.push_str(
+            "; delete the empty columns a spreadsheet left at the end of each line (columns without a name)",
+        );
+    }
     Err(format!(
-        "the header {}: {}",
+        "the header {}{hints}: {}",
         problems.join(", "),
         columns_wanted()
     ))

@@ -840,7 +840,17 @@ async fn a_header_with_a_column_misspelled_left_out_or_twice_stops_the_plan_nami
         // Cut after 40 characters, a tab escaped, an empty name quoted.
         (
             format!("{documented},{}\tx,", "n".repeat(45)),
-            &format!("the header has unknown columns (\"{}…\", \"\"):", "n".repeat(40)),
+            &format!("the header has unknown columns (\"{}…\", \"\");", "n".repeat(40)),
+        ),
+        // A spreadsheet's empty columns at the end of each line.
+        (
+            format!("{documented},,"),
+            "the header has unknown columns (\"\", \"\"); delete the empty columns a spreadsheet left \
+             at the end of each line (columns without a name): it must name",
+        ),
+        (
+            documented.to_uppercase(),
+            "; column names are written in lower case: it must name",
         ),
         (
             format!("{documented},a\tb"),
