@@ -110,9 +110,9 @@ impl Exported {
 /// whole library in silence.
 fn check_header(header: &csv::StringRecord) -> Result<(), String> {
     let names: Vec<&str> = header.iter().collect();
-    let in_other_case = names.iter().any(|name| {
-        !COLUMNS.contains(name) && COLUMNS.contains(&name.to_ascii_lowercase().as_str())
-    });
+    let in_other_case = names
+        .iter()
+        .any(|name| !COLUMNS.contains(name) && COLUMNS.contains(&name.to_ascii_lowercase().as_str()));
     // No column of ours at all: a row where the header should be, or no
     // export. Its values are members' data: none is shown.
     if !in_other_case && !names.iter().any(|name| COLUMNS.contains(name)) {

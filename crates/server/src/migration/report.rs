@@ -62,7 +62,8 @@ fn presence(state: Presence) -> &'static str {
 /// legacy username is whatever the old portal let through: a cell that
 /// starts with `=`, `+`, `-`, `@`, a tab or a carriage return is written
 /// with a leading apostrophe, so that a spreadsheet shows it as text instead
-/// of running it as a formula (OWASP: CSV injection).
+/// of running it as a formula (OWASP: CSV injection), and characters that
+/// do not show themselves are written as their codes.
 ///
 /// The files name members, so only their owner may read them. Each is
 /// written beside its place and moved there when all are complete: a run
@@ -129,11 +130,34 @@ fn report_error(path: &Path, source: std::io::Error) -> MigrationError {
 }
 
 fn as_text(cell: &str) -> Cow<'_, str> {
+    let cell = with_invisibles_shown(cell);
     if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         Cow::Owned(format!("'{cell}"))
     } else {
-        Cow::Borrowed(cell)
+        cell
     }
+}
+
+/// The cell with each character that changes how text looks without
+/// showing itself (a right-to-left override, a zero-width space) written as
+/// its code, `\u{202e}`: an old username holding one would otherwise show
+/// in the spreadsheet as another.
+fn with_invisibles_shown(cell: &str) -> Cow<'_, str> {
+    let invisible = |c: char| {
+        matches!(c, '\u{ad}' | '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}'
+            | '\u{2060}'..='\u{2069}' | '\u{feff}')
+    };
+    if !cell.contains(invisible) {
+        return Cow::Borrowed(cell);
+    }
+    Cow::Owned(
+        cell.chars()
+            .map(|c| match invisible(c) {
+                true => format!("\\u{{{:x}}}", u32::from(c)),
+                false => c.to_string(),
+            })
+            .collect(),
+    )
 }
 
 /// Counts the plan and writes the CSV files into `dir`.

