@@ -1140,20 +1140,7 @@ async fn the_recovery_address_is_reset_to_the_registrations_after_the_member_fol
     .await;
     assert_eq!((again.status, &again.body), (202, &answer.body));
     assert_eq!(app.store.outbox().entries().await.unwrap().len(), queued);
-    let resets = app
-        .store
-        .audit()
-        .list(AuditFilter {
-            library: None,
-            account: Some(&sanne.id),
-            limit: 20,
-        })
-        .await
-        .unwrap();
-    let resets = resets
-        .iter()
-        .filter(|entry| entry.action == "reset_recovery_email");
-    assert_eq!(resets.count(), 1);
+    assert_eq!(audited(&app, &sanne.id, "reset_recovery_email").await, 1);
     let mails = smtp.wait_for_async(3).await;
     let to_new = mails
         .iter()
@@ -1739,20 +1726,22 @@ async fn a_username_alone_links_no_one_elses_account_to_another_library() {
     expected.extend([("Sanne_2015", "account_of_another_birth_date"); 5]);
     assert_eq!(refused, expected);
     // Also among the entries about her account.
-    let hers = app
+    assert_eq!(audited(&app, &sanne.id, "link_refused").await, 6);
+}
+
+/// How many of the audit log's entries about `account` record `action`.
+async fn audited(app: &TestApp, account: &si_domain::AccountId, action: &str) -> usize {
+    let entries = app
         .store
         .audit()
         .list(AuditFilter {
             library: None,
-            account: Some(&sanne.id),
-            limit: 20,
+            account: Some(account),
+            limit: 100,
         })
         .await
         .unwrap();
-    assert_eq!(
-        hers.iter().filter(|entry| entry.action == "link_refused").count(),
-        6
-    );
+    entries.iter().filter(|entry| entry.action == action).count()
 }
 
 #[tokio::test]
