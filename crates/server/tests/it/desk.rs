@@ -1115,29 +1115,22 @@ async fn the_recovery_address_is_reset_to_the_registrations_after_the_member_fol
         201
     );
     smtp.wait_for_async(1).await;
+    let reset = || {
+        let (app, token) = (&app, &token);
+        async move {
+            let path = "/api/v1/memberships/30000098765432/recovery-email-reset";
+            call(app, token, "POST", path, None).await
+        }
+    };
 
-    let answer = call(
-        &app,
-        &token,
-        "POST",
-        "/api/v1/memberships/30000098765432/recovery-email-reset",
-        None,
-    )
-    .await;
+    let answer = reset().await;
 
     assert_eq!(answer.status, 202, "{:?}", answer.body);
     assert_eq!(answer.body["new_email"], "sanne.nieuw@example.nl");
     // The same reset again a moment later (a double click): the same
     // answer, and no second pair of mails whose link would end the first.
     let queued = app.store.outbox().entries().await.unwrap().len();
-    let again = call(
-        &app,
-        &token,
-        "POST",
-        "/api/v1/memberships/30000098765432/recovery-email-reset",
-        None,
-    )
-    .await;
+    let again = reset().await;
     assert_eq!((again.status, &again.body), (202, &answer.body));
     assert_eq!(app.store.outbox().entries().await.unwrap().len(), queued);
     assert_eq!(audited(&app, &sanne.id, "reset_recovery_email").await, 1);
@@ -1166,14 +1159,7 @@ async fn the_recovery_address_is_reset_to_the_registrations_after_the_member_fol
     let changed = app.store.accounts().by_id(&sanne.id).await.unwrap().unwrap();
     assert_eq!(changed.email.unwrap().as_str(), "sanne.nieuw@example.nl");
 
-    let again = call(
-        &app,
-        &token,
-        "POST",
-        "/api/v1/memberships/30000098765432/recovery-email-reset",
-        None,
-    )
-    .await;
+    let again = reset().await;
     assert_eq!(again.status, 409);
     assert_eq!(again.body["code"], "already_recovery_address");
 }
