@@ -96,7 +96,7 @@ enum DbCommand {
     Migrate,
     /// List the migrations that are not applied yet. Exits with 0 when
     /// there are none, 3 when `db migrate` has work (steps pending, or no
-    /// database yet), 1 on an error.
+    /// database yet), 2 when the configuration is refused, 1 on another error.
     Status,
     /// Delete what has outlived its use now (serve does this every 10 minutes).
     Sweep {

@@ -383,7 +383,9 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
             problem.into_response()
         };
         // A byte order mark before the JSON, as some platforms' UTF-8
-        // writers put there, is passed over (RFC 8259 8.1 allows it).
+        // writers put there, is passed over (RFC 8259 8.1 allows it). The
+        // body is read first, so one past the limit is refused as too large
+        // (413) before its content type is looked at (415).
         let bytes = Bytes::from_request(Request::from_parts(parts.clone(), body), state)
             .await
             .map_err(|rejection| refused(rejection.status(), rejection.body_text()))?;

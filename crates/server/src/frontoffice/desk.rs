@@ -1172,11 +1172,13 @@ impl<'a> Desk<'a> {
     pub async fn reset_recovery_email(&self, card: &CardNumber) -> Result<RecoveryReset, DeskError> {
         let txn = self.state.store.begin().await?;
         let (membership, account) = self.membership_and_account(&txn, card).await?;
-        let (account, new) = recovery_reset_of(&membership, account.as_ref())?;
+        let (as_read, _) = recovery_reset_of(&membership, account.as_ref())?;
         // Two resets at once take turns here (PostgreSQL; SQLite has one
-        // writer). A reset to this address a moment ago (a double click, the
-        // form sent again) stands: its link would die by a second one.
-        txn.accounts().lock(&account.id).await?;
+        // writer), each judged on the account as the other left it. A reset
+        // to this address a moment ago (a double click, the form sent
+        // again) stands: its link would die by a second one.
+        let locked = txn.accounts().lock(&as_read.id).await?;
+        let (account, new) = recovery_reset_of(&membership, locked.as_ref())?;
         if !self.asked_a_moment_ago(&txn, account, new).await? {
             let notice = Mail::RecoveryEmailReset {
                 username: account.username.as_str().to_owned(),

@@ -276,8 +276,8 @@ impl fmt::Display for HashTimes {
         };
         write!(
             f,
-            "\nWarning: a failed login on an account with a hash marked ({rows}) takes longer \
-             than one on an unknown username, so its time tells those usernames apart."
+            "\nWarning: a failed login on an account with a hash marked ({rows}) does not take \
+             the same time as one on an unknown username, so its time tells those usernames apart."
         )?;
         let leave_out = "leave those hashes out of the export, so that these members set a password with \
                          \"Wachtwoord vergeten\"";

@@ -110,9 +110,14 @@ impl Exported {
 /// whole library in silence.
 fn check_header(header: &csv::StringRecord) -> Result<(), String> {
     let names: Vec<&str> = header.iter().collect();
+    // Most of our columns named in other letters: a header in capitals.
+    // One value that happens to match (a row's username "Name") does not
+    // make a row a header, whose values must not be shown.
     let in_other_case = names
         .iter()
-        .any(|name| !COLUMNS.contains(name) && COLUMNS.contains(&name.to_ascii_lowercase().as_str()));
+        .filter(|name| !COLUMNS.contains(name) && COLUMNS.contains(&name.to_ascii_lowercase().as_str()))
+        .count()
+        > COLUMNS.len() / 2;
     // No column of ours at all: a row where the header should be, or no
     // export. Its values are members' data: none is shown.
     if !in_other_case && !names.iter().any(|name| COLUMNS.contains(name)) {

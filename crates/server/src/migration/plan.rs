@@ -76,8 +76,8 @@ impl Presence {
 }
 
 /// A row's namesake and person keys (see [`Candidate`]): the name in any
-/// case, spacing and Unicode form ("ë" as one character or as "e" and a
-/// combining diaeresis, as some systems store it), the e-mail address in
+/// case, spacing and Unicode form ("ë" composed as one character or
+/// decomposed as "e" and a combining diaeresis), the e-mail address in
 /// any case. Hashed a character at a time, with no lowercased copies: the
 /// pass over an earlier import's memberships does this millions of times.
 fn person_keys(name: &str, birth_date: Date, email: Option<&str>) -> (u64, Option<NonZeroU64>) {

@@ -60,10 +60,10 @@ fn presence(state: Presence) -> &'static str {
 
 /// One CSV file of the report. The files are meant for a spreadsheet, and a
 /// legacy username is whatever the old portal let through: a cell that
-/// starts with `=`, `+`, `-`, `@`, a tab or a carriage return is written
-/// with a leading apostrophe, so that a spreadsheet shows it as text instead
-/// of running it as a formula (OWASP: CSV injection), and characters that
-/// do not show themselves are written as their codes.
+/// starts with `=`, `+`, `-` or `@` is written with a leading apostrophe,
+/// so that a spreadsheet shows it as text instead of running it as a
+/// formula (OWASP: CSV injection), and characters that do not show
+/// themselves (a tab, a right-to-left override) are written as their codes.
 ///
 /// The files name members, so only their owner may read them. Each is
 /// written beside its place and moved there when all are complete: a run
@@ -131,7 +131,7 @@ fn report_error(path: &Path, source: std::io::Error) -> MigrationError {
 
 fn as_text(cell: &str) -> Cow<'_, str> {
     let cell = with_invisibles_shown(cell);
-    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+    if cell.starts_with(['=', '+', '-', '@']) {
         Cow::Owned(format!("'{cell}"))
     } else {
         cell
@@ -143,21 +143,29 @@ fn as_text(cell: &str) -> Cow<'_, str> {
 /// its code, `\u{202e}`: an old username holding one would otherwise show
 /// in the spreadsheet as another.
 fn with_invisibles_shown(cell: &str) -> Cow<'_, str> {
-    let invisible = |c: char| {
-        matches!(c, '\u{ad}' | '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}'
-            | '\u{2060}'..='\u{2069}' | '\u{feff}')
-    };
-    if !cell.contains(invisible) {
+    if !cell.contains(is_invisible) {
         return Cow::Borrowed(cell);
     }
     Cow::Owned(
         cell.chars()
-            .map(|c| match invisible(c) {
+            .map(|c| match is_invisible(c) {
                 true => format!("\\u{{{:x}}}", u32::from(c)),
                 false => c.to_string(),
             })
             .collect(),
     )
+}
+
+/// Control characters, and the characters Unicode lists as ignorable by
+/// default (bidirectional controls, zero-width and blank fillers, variation
+/// selectors, tags): none shows as itself.
+fn is_invisible(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{ad}' | '\u{34f}' | '\u{61c}' | '\u{115f}'..='\u{1160}'
+            | '\u{17b4}'..='\u{17b5}' | '\u{180b}'..='\u{180f}' | '\u{200b}'..='\u{200f}'
+            | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{206f}' | '\u{3164}'
+            | '\u{fe00}'..='\u{fe0f}' | '\u{feff}' | '\u{ffa0}' | '\u{fff0}'..='\u{fff8}'
+            | '\u{e0000}'..='\u{e0fff}')
 }
 
 /// Counts the plan and writes the CSV files into `dir`.
@@ -296,7 +304,7 @@ pub fn write(
     Ok(summary)
 }
 
-/// The accounts with the name (any case and spacing) and birth date of
+/// The accounts with the name (any case, spacing and Unicode form) and birth date of
 /// another, which the plan kept apart because no e-mail address joined
 /// them: a member who moved and gave the new library another address gets
 /// two accounts, and the desk may want to tell them. Each such account is

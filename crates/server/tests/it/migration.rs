@@ -728,6 +728,16 @@ async fn a_broken_header_is_named_without_the_rows_behind_it() {
         // Not text at all (`/dev/zero`): no UTF-16 either.
         ("zeros", vec![0; 4096]),
         ("no header", text.split_once('\n').unwrap().1.as_bytes().to_vec()),
+        // A first row whose username happens to be a column's name in
+        // other letters is no header in capitals: its values stay unshown.
+        (
+            "no header",
+            text.split_once('\n')
+                .unwrap()
+                .1
+                .replacen("jansen", "Name", 1)
+                .into_bytes(),
+        ),
         // The last name's quote left open: the rows run into it, and in a
         // file whose values are quoted the next quote closes it, the rest
         // of that row read as names.
@@ -1637,8 +1647,8 @@ async fn the_plan_warns_of_old_hashes_that_tell_a_failed_login_apart() {
     let warning = line_of(&said, "Warning:");
     assert!(
         warning.starts_with(
-            "Warning: a failed login on an account with a hash marked (1 row) takes longer than \
-             one on an unknown username, so its time tells those usernames apart. Set hashing.failed_login_ms to "
+            "Warning: a failed login on an account with a hash marked (1 row) does not take the same \
+             time as one on an unknown username, so its time tells those usernames apart. Set hashing.failed_login_ms to "
         ),
         "{warning}"
     );

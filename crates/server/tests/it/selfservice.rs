@@ -2142,8 +2142,10 @@ async fn the_forgot_password_page_says_the_links_life_in_the_right_number() {
     fetch(&member_browser, app.url("/language/en?return=/forgot-password")).await;
     let page = fetch(&member_browser, app.url("/forgot-password")).await;
     assert!(page.contains("The link works for 1 minute."), "{page}");
+    app.stop().await;
 
     let app = spawn_app().await;
     let page = fetch(&browser(), app.url("/forgot-password")).await;
     assert!(page.contains("De link werkt 30 minuten."), "{page}");
+    app.stop().await;
 }
