@@ -11,6 +11,7 @@ use sea_orm::{
         Alias, Expr, ExprTrait, IntoColumnRef, LockBehavior, LockType, OnConflict, Query, SelectStatement,
     },
 };
+use serde::{Deserialize, Serialize};
 use si_domain::{AccountId, AccountStatus, CardNumber, DisplayName, Email, Username};
 use time::{Date, OffsetDateTime};
 
@@ -53,6 +54,25 @@ impl UsernameOutcome {
     }
 }
 
+/// How the rows merged into one account logged in before. The account keeps
+/// the username and password of one row (`kept_from`, its library); what
+/// the other rows had stops working, and the go-live mail says so.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MergedLogins {
+    /// The name of the library whose row the account keeps.
+    pub kept_from: String,
+    /// The other rows' old usernames, none the account's own.
+    pub dropped: Vec<DroppedUsername>,
+    /// Another row had a password hash of its own: its password stops working.
+    pub other_passwords: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DroppedUsername {
+    pub library: String,
+    pub username: String,
+}
+
 /// A login account the import creates, pending until go-live.
 #[derive(Debug, Clone)]
 pub struct ImportedAccount {
@@ -64,6 +84,8 @@ pub struct ImportedAccount {
     pub last_login_at: Option<OffsetDateTime>,
     pub old_username: Option<String>,
     pub outcome: UsernameOutcome,
+    /// For an account of several rows whose logins differed.
+    pub merged: Option<MergedLogins>,
 }
 
 /// A registration the import creates; catalogue rows are already resolved.
@@ -146,6 +168,11 @@ impl ImportBatch {
                             username_outcome: Set(new.outcome.as_str().to_owned()),
                             announced_at: Set(None),
                             went_live_at: Set(None),
+                            // Strings and a bool: writing them as JSON cannot fail.
+                            merged_logins: Set(new
+                                .merged
+                                .as_ref()
+                                .and_then(|m| serde_json::to_string(m).ok())),
                         };
                         (row, migrated)
                     })
@@ -211,6 +238,7 @@ pub struct MigratedMember {
     pub name: String,
     pub old_username: Option<String>,
     pub outcome: UsernameOutcome,
+    pub merged: Option<MergedLogins>,
     pub has_password: bool,
 }
 
@@ -549,6 +577,16 @@ impl<'c, C: ConnectionTrait> LegacyImport<'c, C> {
                             value: row.username_outcome.clone(),
                         }
                     })?,
+                    merged: row
+                        .merged_logins
+                        .as_deref()
+                        .map(|json| {
+                            serde_json::from_str(json).map_err(|_| StoreError::Corrupt {
+                                what: "merged logins",
+                                value: json.to_owned(),
+                            })
+                        })
+                        .transpose()?,
                     has_password: account.password_hash.is_some(),
                 })
             })

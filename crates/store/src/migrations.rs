@@ -230,6 +230,18 @@ const MIGRATIONS: &[Migration] = &[
         indexes: Vec::new,
         statements: &[],
     },
+    Migration {
+        version: 19,
+        name: "0019_merged_logins",
+        drops: &[],
+        tables: Vec::new,
+        columns: Vec::new,
+        indexes: Vec::new,
+        // The logins a merged account's other rows had (JSON), for its
+        // go-live mail: which old usernames stop working. Accounts imported
+        // before have none recorded.
+        statements: &["ALTER TABLE migrated_accounts ADD COLUMN merged_logins TEXT"],
+    },
 ];
 
 const LEDGER: &str = "schema_migrations";

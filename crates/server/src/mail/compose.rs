@@ -197,11 +197,15 @@ impl Body {
                 name,
                 username,
                 change,
+                merged,
                 has_password,
             } => {
                 let mut paragraphs = vec![with("mail-golive-intro", "library_name", library)];
                 match change {
-                    UsernameChange::Kept => paragraphs.push(text("mail-golive-kept")),
+                    UsernameChange::Kept => paragraphs.push(match merged {
+                        Some(merged) => with("mail-golive-kept-at", "library", &merged.kept_from),
+                        None => text("mail-golive-kept"),
+                    }),
                     UsernameChange::Replaced { old, reason } => {
                         paragraphs.push(match reason {
                             RenameReason::TakenByAnother => with("mail-golive-taken", "old", old),
@@ -211,18 +215,35 @@ impl Body {
                         paragraphs.push(text("mail-golive-new"));
                     }
                 }
-                let password = if *has_password {
-                    text("mail-golive-password-kept")
-                } else {
-                    forgot("mail-golive-password-missing")
-                };
+                // The old usernames of a merged account's other rows stop working: each is named.
+                let mut notes: Vec<String> = merged
+                    .iter()
+                    .flat_map(|merged| &merged.dropped)
+                    .map(|dropped| {
+                        language.text_with(
+                            "mail-golive-dropped",
+                            &[
+                                ("library", dropped.library.as_str().into()),
+                                ("old", dropped.username.as_str().into()),
+                            ],
+                        )
+                    })
+                    .collect();
+                notes.push(match merged {
+                    _ if !*has_password => forgot("mail-golive-password-missing"),
+                    Some(merged) if merged.other_passwords => {
+                        with("mail-golive-password-kept-at", "library", &merged.kept_from)
+                    }
+                    _ => text("mail-golive-password-kept"),
+                });
+                notes.push(text("mail-golive-change"));
                 Body {
                     subject: with("mail-golive-subject", "library_name", library),
                     greeting: greet(name),
                     paragraphs,
                     list: vec![username.clone()],
                     button: None,
-                    notes: vec![password, text("mail-golive-change")],
+                    notes,
                 }
             }
             Mail::ForgotPassword {
@@ -431,6 +452,7 @@ fn format_date(date: Date, language: Language) -> String {
 mod tests {
     use std::collections::BTreeSet;
 
+    use si_store::legacy_import::{DroppedUsername, MergedLogins};
     use time::macros::date;
 
     use super::*;
@@ -483,8 +505,25 @@ mod tests {
             name: "Sanne".to_owned(),
             username: "sanne_2012".to_owned(),
             change,
+            merged: None,
             has_password,
         }
+    }
+
+    /// Sanne had cards at Assen (kept) and Emmen, with another username there.
+    fn go_live_merged(other_passwords: bool) -> Mail {
+        let mut mail = go_live(UsernameChange::Kept, true);
+        if let Mail::GoLiveUsername { merged, .. } = &mut mail {
+            *merged = Some(MergedLogins {
+                kept_from: "Bibliotheek Assen".to_owned(),
+                dropped: vec![DroppedUsername {
+                    library: "Bibliotheek Emmen".to_owned(),
+                    username: "sanne.dv".to_owned(),
+                }],
+                other_passwords,
+            });
+        }
+        mail
     }
 
     fn replaced(reason: RenameReason) -> UsernameChange {
@@ -546,6 +585,7 @@ mod tests {
                 username: "anna88".to_owned(),
                 library_name: "Bibliotheek Assen".to_owned(),
             },
+            go_live_merged(true),
         ]
     }
 
@@ -696,6 +736,42 @@ mod tests {
                 "sanne_2012",
             ],
         );
+    }
+
+    #[test]
+    fn go_live_of_a_merged_account_names_the_login_it_keeps_and_those_that_stop_working() {
+        let nl = assert_says(
+            &go_live_merged(true),
+            Language::Nl,
+            &[
+                "Je gebruikersnaam blijft hetzelfde als voor Mijn Menu van Bibliotheek Assen:",
+                "Voor Mijn Menu van Bibliotheek Emmen had je de gebruikersnaam sanne.dv. Die werkt vanaf nu niet meer",
+                "Je wachtwoord is het wachtwoord dat je had voor Mijn Menu van Bibliotheek Assen.",
+            ],
+        );
+        let username = nl.text.find("\n- sanne_2012\n").expect("the username in a list");
+        assert!(
+            nl.text.find("sanne.dv").is_some_and(|dropped| dropped > username),
+            "below it: {}",
+            nl.text
+        );
+        assert!(!nl.text.contains("Je wachtwoord blijft hetzelfde"));
+        assert_says(
+            &go_live_merged(true),
+            Language::En,
+            &[
+                "Your username stays the same as for Mijn Menu of Bibliotheek Assen:",
+                "For Mijn Menu of Bibliotheek Emmen you had the username sanne.dv. It no longer works",
+                "Your password is the one you had for Mijn Menu of Bibliotheek Assen.",
+            ],
+        );
+        // No other password: the one there was stays, as for any member.
+        let nl = assert_says(
+            &go_live_merged(false),
+            Language::Nl,
+            &["sanne.dv", "Je wachtwoord blijft hetzelfde als voor Mijn Menu."],
+        );
+        assert!(!nl.text.contains("Je wachtwoord is het wachtwoord"));
     }
 
     #[test]

@@ -6,7 +6,7 @@ pub mod delivery;
 
 use serde::{Deserialize, Serialize};
 use si_domain::Email;
-use si_store::{Repositories, StoreError, outbox::NewMail};
+use si_store::{Repositories, StoreError, legacy_import::MergedLogins, outbox::NewMail};
 use time::Date;
 
 use crate::http::i18n::Language;
@@ -49,6 +49,9 @@ pub enum Mail {
         name: String,
         username: String,
         change: UsernameChange,
+        /// What the other rows of a merged account logged in with, which stops working.
+        #[serde(default)]
+        merged: Option<MergedLogins>,
         has_password: bool,
     },
     /// "Wachtwoord vergeten": a reset link.

@@ -274,6 +274,7 @@ pub struct Catalogue {
 pub struct LibraryEntry {
     pub id: i64,
     pub code: LibraryCode,
+    pub name: DisplayName,
     /// Branch code → id; the first by code serves rows without a branch.
     branches: Vec<(String, i64)>,
     subscriptions: HashMap<String, i64>,
@@ -299,6 +300,7 @@ impl Catalogue {
             libraries.push(LibraryEntry {
                 id: library.id,
                 code: library.code,
+                name: library.name,
                 branches,
                 subscriptions,
             });

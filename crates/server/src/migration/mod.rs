@@ -17,10 +17,13 @@ use std::{
     sync::Arc,
 };
 
-use si_domain::{AccountId, CardNumber};
+use si_domain::{AccountId, CardNumber, Username};
 use si_store::{
     Backend, Repositories, Store, StoreError,
-    legacy_import::{ImportBatch, ImportedAccount, ImportedMembership, Inserted, Stage, UsernameOutcome},
+    legacy_import::{
+        DroppedUsername, ImportBatch, ImportedAccount, ImportedMembership, Inserted, MergedLogins, Stage,
+        UsernameOutcome,
+    },
 };
 use time::Date;
 
@@ -457,6 +460,7 @@ impl Batch {
         let Some((_, primary)) = rows.iter().find(|(index, _)| *index == planned.primary) else {
             return;
         };
+        let username = plan.username(planned);
         let id = account_id(
             salt,
             catalogue.libraries[primary.library].code.as_str(),
@@ -464,12 +468,20 @@ impl Batch {
         );
         self.accounts.push(ImportedAccount {
             id,
-            username: plan.username(planned),
             email: primary.email.clone(),
             password_hash: primary.password_hash.clone(),
             last_login_at: primary.last_login,
             old_username: plan.old_username(planned).map(str::to_owned),
             outcome: planned.outcome,
+            merged: merged_logins(
+                catalogue,
+                &username,
+                primary,
+                rows.iter()
+                    .filter(|(index, _)| *index != planned.primary)
+                    .map(|(_, row)| row),
+            ),
+            username,
         });
         for (_, row) in rows {
             self.memberships.push(ImportedMembership {
@@ -485,6 +497,42 @@ impl Batch {
             });
         }
     }
+}
+
+/// What the member of an account of several rows logged in with that stops
+/// working: the other rows' old usernames, and whether they had passwords
+/// of their own. `None` when nothing does.
+fn merged_logins<'r>(
+    catalogue: &Catalogue,
+    kept: &Username,
+    primary: &Row,
+    others: impl Iterator<Item = &'r Row>,
+) -> Option<MergedLogins> {
+    let library = |row: &Row| catalogue.libraries[row.library].name.as_str().to_owned();
+    let mut dropped: Vec<DroppedUsername> = Vec::new();
+    let mut other_passwords = false;
+    for row in others {
+        other_passwords |= row.password_hash.is_some() && row.password_hash != primary.password_hash;
+        let Some(old) = row.old_username.as_deref() else {
+            continue;
+        };
+        // The account's own name, and the primary's old name (its mail names it already), work or are told.
+        if old == kept.as_str() || Some(old) == primary.old_username.as_deref() {
+            continue;
+        }
+        let entry = DroppedUsername {
+            library: library(row),
+            username: old.to_owned(),
+        };
+        if !dropped.contains(&entry) {
+            dropped.push(entry);
+        }
+    }
+    (!dropped.is_empty() || other_passwords).then(|| MergedLogins {
+        kept_from: library(primary),
+        dropped,
+        other_passwords,
+    })
 }
 
 /// Queues the mail of `stage` for every migrated account that has not had
@@ -519,6 +567,7 @@ pub async fn send(
                     name: member.name.clone(),
                     username: member.username.as_str().to_owned(),
                     change: change(member.outcome, member.old_username.as_deref()),
+                    merged: member.merged.clone(),
                     has_password: member.has_password,
                 },
             };

@@ -205,18 +205,18 @@ async fn a_look_at_a_schema_behind_the_program_says_to_migrate_and_changes_nothi
         assert_eq!(
             stderr(&output).trim(),
             format!(
-                "error: the database at {} lacks 1 of this program's schema steps (from 0018_recovery_requests): `single-identity db migrate` brings it up to date",
+                "error: the database at {} lacks 1 of this program's schema steps (from 0019_merged_logins): `single-identity db migrate` brings it up to date",
                 database.url
             ),
             "{look:?}"
         );
     }
     let status = run(against(&database, dir.path()).args(["db", "status"]));
-    assert_eq!(stdout(&status).trim(), "pending 0018_recovery_requests");
+    assert_eq!(stdout(&status).trim(), "pending 0019_merged_logins");
     assert_eq!(status.status.code(), Some(3), "{}", stderr(&status));
     assert_eq!(tables_in(&database.url).await, tables);
     let ledger = count(&database.url, "SELECT COUNT(*) FROM schema_migrations").await;
-    assert_eq!(ledger, 17, "the look applied nothing");
+    assert_eq!(ledger, 18, "the look applied nothing");
 }
 
 /// A database a newer version migrated: every command of this one refuses
@@ -362,7 +362,7 @@ async fn db_migrate_applies_once_and_status_then_has_nothing_pending() {
     assert!(first.status.success(), "{}", stderr(&first));
     assert_eq!(
         stdout(&first).trim(),
-        "applied 0001_foundation\napplied 0002_openid_connect\napplied 0003_refresh_families\napplied 0004_account_links\napplied 0005_frontoffice\napplied 0006_legacy_import\napplied 0007_refresh_families_by_session\napplied 0008_session_tokens\napplied 0009_previous_session_tokens\napplied 0010_throttle_attempts_in_flight\napplied 0011_addresses_in_any_case\napplied 0012_names_held_by_account\napplied 0013_queues_in_claim_order\napplied 0014_logout_notifications_by_website\napplied 0015_codes_by_account\napplied 0016_client_deletions\napplied 0017_subscription_limits\napplied 0018_recovery_requests"
+        "applied 0001_foundation\napplied 0002_openid_connect\napplied 0003_refresh_families\napplied 0004_account_links\napplied 0005_frontoffice\napplied 0006_legacy_import\napplied 0007_refresh_families_by_session\napplied 0008_session_tokens\napplied 0009_previous_session_tokens\napplied 0010_throttle_attempts_in_flight\napplied 0011_addresses_in_any_case\napplied 0012_names_held_by_account\napplied 0013_queues_in_claim_order\napplied 0014_logout_notifications_by_website\napplied 0015_codes_by_account\napplied 0016_client_deletions\napplied 0017_subscription_limits\napplied 0018_recovery_requests\napplied 0019_merged_logins"
     );
     let second = run(against(&database, dir.path()).args(["db", "migrate"]));
     assert_eq!(stdout(&second).trim(), "The database is up to date.");

@@ -15,6 +15,8 @@ use single_identity::{
 use crate::{
     desk::{ALL_DESK_SCOPES, adult, call, desk_library, desk_token},
     interop::{browser, log_in_through, query_value, register},
+    selfservice::{app_with_mail, text_of},
+    smtp::SmtpServer,
     support::{TestApp, spawn_app},
 };
 
@@ -308,6 +310,44 @@ async fn announce_and_go_live_send_each_mail_once_and_activate_the_accounts() {
     let count = |template: &str| queued.iter().filter(|m| m.template == template).count();
     assert_eq!(count("migration_announcement"), 6);
     assert_eq!(count("go_live_username"), 6);
+}
+
+/// Anna had a card and a login at each of two libraries: one account, with
+/// the username and password of the login she used last. Her go-live mail
+/// names the other username, which stops working, and whose password counts.
+#[tokio::test]
+async fn the_go_live_mail_of_a_merged_account_names_the_old_username_that_stops_working() {
+    let smtp = SmtpServer::start();
+    let app = app_with_mail(&smtp).await;
+    libraries(&app).await;
+    let export = export_of(concat!(
+        "DRE01,20000000000011,5280,anna_d,{SSHA}jdALDtX0+MVMkRsX0ilHz0O6Uos95D4s,anna@example.nl,",
+        "Anna de Boer,1988-04-04,VOLWASSEN,2027-05-31,2024-06-01T10:00:00Z\n",
+        "GRO01,30000000000011,,anna.g,$1$dXc3I7Rw$ctlgjDdWJLMT.qwHsWhXR1,ANNA@example.nl,",
+        "Anna de Boer,1988-04-04,VOLWASSEN,2027-02-28,2023-12-24\n",
+    ));
+    let imported = import(&app.store, &[export.path().to_owned()]).await;
+    assert_eq!((imported.accounts, imported.memberships), (1, 2));
+
+    let sent = migration::send(&app.store, Stage::GoLive, None, |_| ())
+        .await
+        .unwrap();
+    assert_eq!(sent, 1);
+    let mails = smtp.wait_for_async(1).await;
+    let text = text_of(&mails[0]);
+    for phrase in [
+        "Je gebruikersnaam blijft hetzelfde als voor Mijn Menu van Biblionet Drenthe:",
+        "- anna_d",
+        "Voor Mijn Menu van Biblionet Groningen had je de gebruikersnaam anna.g. Die werkt vanaf nu niet meer",
+        "Je wachtwoord is het wachtwoord dat je had voor Mijn Menu van Biblionet Drenthe.",
+    ] {
+        assert!(text.contains(phrase), "{phrase:?} missing from:\n{text}");
+    }
+    assert_eq!(
+        usernames(&app.store).await.into_values().collect::<Vec<_>>(),
+        ["anna_d", "anna_d"],
+        "both cards in the one account"
+    );
 }
 
 #[tokio::test]

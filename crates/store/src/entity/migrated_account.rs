@@ -9,6 +9,8 @@ pub struct Model {
     pub username_outcome: String,
     pub announced_at: Option<i64>,
     pub went_live_at: Option<i64>,
+    /// [`crate::legacy_import::MergedLogins`] as JSON.
+    pub merged_logins: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
