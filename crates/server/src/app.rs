@@ -379,6 +379,9 @@ pub fn router(state: AppState) -> Router {
         .merge(selfservice::routes())
         .merge(frontoffice::routes())
         .route("/static/site.css", get(stylesheet))
+        // Browsers ask for /favicon.ico whatever a page names.
+        .route("/static/favicon.svg", get(icon))
+        .route("/favicon.ico", get(icon))
         .route("/language/{code}", get(switch_language))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -412,6 +415,10 @@ pub fn router(state: AppState) -> Router {
 
 async fn stylesheet() -> Response {
     asset("text/css; charset=utf-8", include_str!("../static/site.css"))
+}
+
+async fn icon() -> Response {
+    asset("image/svg+xml", include_str!("../static/favicon.svg"))
 }
 
 async fn script(body: &'static str) -> Response {

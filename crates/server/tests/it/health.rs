@@ -201,6 +201,26 @@ async fn security_headers_are_on_pages_api_answers_and_errors() {
     app.stop().await;
 }
 
+/// The icon a page names, and the one a browser asks for by itself, are
+/// there: no page leaves a failed request in the browser's console.
+#[tokio::test]
+async fn the_pages_icon_is_served() {
+    let app = spawn_app().await;
+    let page = app.get("/forgot-password").await.text().await.unwrap();
+    let named = page
+        .split("<link rel=\"icon\" href=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the page names its icon");
+    for path in [named, "/favicon.ico"] {
+        let response = app.get(path).await;
+        assert_eq!(response.status(), 200, "{path}");
+        assert_eq!(response.headers()["content-type"], "image/svg+xml", "{path}");
+        assert!(response.text().await.unwrap().starts_with("<svg "), "{path}");
+    }
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn behind_https_responses_demand_https() {
     let app = spawn_app_with(|config| {
