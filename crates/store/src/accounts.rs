@@ -281,9 +281,26 @@ impl<'c, C: ConnectionTrait> Accounts<'c, C> {
         Ok(!held && self.by_username(username).await?.is_none())
     }
 
-    pub async fn record_login(&self, id: &AccountId) -> Result<(), StoreError> {
+    /// Records a login whose password was checked against the hash
+    /// `checked`, if the account is still active with that hash; false when
+    /// a change, a reset or a block came in between, which then wins.
+    pub async fn record_login(&self, id: &AccountId, checked: &str) -> Result<bool, StoreError> {
         let now = self.clock.now_millis();
-        self.update(id, |row| row.last_login_at = Set(Some(now))).await
+        self.update_if_checked(id, checked, |row| row.last_login_at = Set(Some(now)))
+            .await
+    }
+
+    /// Replaces the password hash `checked` (the one a password was just
+    /// proven against) with `hash`, if the account is still active with it;
+    /// false when a change, a reset or a block came in between.
+    pub async fn replace_password_hash(
+        &self,
+        id: &AccountId,
+        checked: &str,
+        hash: String,
+    ) -> Result<bool, StoreError> {
+        self.update_if_checked(id, checked, |row| row.password_hash = Set(Some(hash)))
+            .await
     }
 
     async fn update(
@@ -291,6 +308,45 @@ impl<'c, C: ConnectionTrait> Accounts<'c, C> {
         id: &AccountId,
         change: impl FnOnce(&mut account::ActiveModel),
     ) -> Result<(), StoreError> {
+        if self.update_where(id, Condition::all(), change).await? == 0 {
+            return Err(StoreError::NotFound { what: "account" });
+        }
+        Ok(())
+    }
+
+    /// Holds the account to the end of the transaction (PostgreSQL locks
+    /// its row, SQLite's one writer holds all), if it is still active with
+    /// the password hash `checked`; false when it is not.
+    pub async fn hold_checked(&self, id: &AccountId, checked: &str) -> Result<bool, StoreError> {
+        use account::Column::{Id, UpdatedAt};
+        let held = account::Entity::update_many()
+            .col_expr(UpdatedAt, Expr::col(UpdatedAt))
+            .filter(Id.eq(id.to_string()))
+            .filter(still_checked(checked))
+            .exec(self.conn)
+            .await?;
+        Ok(held.rows_affected == 1)
+    }
+
+    /// As [`Self::update`], only while the account is active with the
+    /// password hash `checked`; the row is then held as by
+    /// [`Self::hold_checked`].
+    async fn update_if_checked(
+        &self,
+        id: &AccountId,
+        checked: &str,
+        change: impl FnOnce(&mut account::ActiveModel),
+    ) -> Result<bool, StoreError> {
+        Ok(self.update_where(id, still_checked(checked), change).await? == 1)
+    }
+
+    /// Changes the account `id` if it meets `condition`; how many rows changed.
+    async fn update_where(
+        &self,
+        id: &AccountId,
+        condition: Condition,
+        change: impl FnOnce(&mut account::ActiveModel),
+    ) -> Result<u64, StoreError> {
         let mut row = account::ActiveModel {
             id: sea_orm::Unchanged(id.to_string()),
             updated_at: Set(self.clock.now_millis()),
@@ -300,14 +356,19 @@ impl<'c, C: ConnectionTrait> Accounts<'c, C> {
         let result = account::Entity::update_many()
             .set(row)
             .filter(account::Column::Id.eq(id.to_string()))
+            .filter(condition)
             .exec(self.conn)
             .await
             .map_err(|e| StoreError::on_write("username", e))?;
-        if result.rows_affected == 0 {
-            return Err(StoreError::NotFound { what: "account" });
-        }
-        Ok(())
+        Ok(result.rows_affected)
     }
+}
+
+/// An account still active with the password hash `checked`.
+fn still_checked(checked: &str) -> Condition {
+    Condition::all()
+        .add(account::Column::PasswordHash.eq(checked))
+        .add(account::Column::Status.eq(AccountStatus::Active.as_str()))
 }
 
 pub(crate) fn millis_to_time(what: &'static str, millis: i64) -> Result<OffsetDateTime, StoreError> {

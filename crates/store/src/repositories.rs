@@ -153,6 +153,13 @@ impl Transaction<'_> {
     pub async fn commit(self) -> Result<(), StoreError> {
         Ok(self.txn.commit().await?)
     }
+
+    /// Undoes what it wrote, at once, before SQLite's writer turn passes
+    /// on (dropping it rolls back too, but only when the connection is next
+    /// used).
+    pub async fn rollback(self) -> Result<(), StoreError> {
+        Ok(self.txn.rollback().await?)
+    }
 }
 
 impl Repositories for Transaction<'_> {

@@ -402,15 +402,15 @@ async fn finish_login(
     let internal = |e: &(dyn std::error::Error + 'static)| PageError::internal(language, e);
     let checked = check_password(&state, attempt.account, attempt.password).await;
     drop(attempt.place_in_line);
-    let Some(account) = checked.map_err(|e| internal(&e))? else {
-        let counted = async {
-            let txn = state.store.begin().await?;
-            for (subject, _) in &counts {
-                txn.throttle().attempt_failed(subject).await?;
-            }
-            txn.commit().await
-        };
-        counted.await.map_err(|e| internal(&e))?;
+    let failed = || async {
+        let txn = state.store.begin().await?;
+        for (subject, _) in &counts {
+            txn.throttle().attempt_failed(subject).await?;
+        }
+        txn.commit().await
+    };
+    let Some((account, checked_hash)) = checked.map_err(|e| internal(&e))? else {
+        failed().await.map_err(|e| internal(&e))?;
         return Ok(None);
     };
     // What a login writes commits at once, in one turn as SQLite's
@@ -426,10 +426,14 @@ async fn finish_login(
         };
         settled.map_err(|e| internal(&e))?;
     }
-    txn.accounts()
-        .record_login(&account.id)
-        .await
-        .map_err(|e| internal(&e))?;
+    // The password was right for the hash it was checked against; a change
+    // or a reset that came in since has ended that password.
+    let recorded = txn.accounts().record_login(&account.id, &checked_hash).await;
+    if !recorded.map_err(|e| internal(&e))? {
+        txn.rollback().await.map_err(|e| internal(&e))?;
+        failed().await.map_err(|e| internal(&e))?;
+        return Ok(None);
+    }
     let (session, session_cookie, ended) =
         session::start_or_renew(&state, &txn, &account.id, attempt.earlier)
             .await
@@ -519,14 +523,16 @@ enum LoginError {
     Credentials(#[from] si_credentials::CredentialError),
 }
 
-/// `account` (the one with the username typed, if any), if the password is
-/// right. An unknown username, a legacy hash and an unreadable one cost the
-/// same hashing work as a current hash, so timing tells nothing.
+/// `account` (the one with the username typed, if any) and the hash the
+/// password was found right for. An unknown username, a legacy hash and an
+/// unreadable one cost the same hashing work as a current hash, so timing
+/// tells nothing. A hash upgraded on the way replaces the one checked only
+/// while the account still has that one.
 async fn check_password(
     state: &AppState,
     account: Option<Account>,
     password: String,
-) -> Result<Option<Account>, LoginError> {
+) -> Result<Option<(Account, String)>, LoginError> {
     let params = state.config.argon2();
     let usable = account.filter(|a| a.status == AccountStatus::Active && a.password_hash.is_some());
     let Some(account) = usable else {
@@ -539,18 +545,15 @@ async fn check_password(
         .verify(password.clone(), stored.clone(), params)
         .await
     {
-        Ok(Verification::Match { needs_upgrade }) => {
-            if needs_upgrade {
-                let fresh = state.hasher.hash(password, params).await?;
-                state
-                    .store
-                    .as_writer()
-                    .await
-                    .accounts()
-                    .set_password_hash(&account.id, fresh)
-                    .await?;
-            }
-            Ok(Some(account))
+        Ok(Verification::Match { needs_upgrade: false }) => Ok(Some((account, stored))),
+        Ok(Verification::Match { needs_upgrade: true }) => {
+            let fresh = state.hasher.hash(password, params).await?;
+            let writer = state.store.as_writer().await;
+            let upgraded = writer
+                .accounts()
+                .replace_password_hash(&account.id, &stored, fresh.clone())
+                .await?;
+            Ok(upgraded.then_some((account, fresh)))
         }
         Ok(Verification::Mismatch) => {
             // A migrated legacy hash is checked in about a millisecond: without

@@ -328,8 +328,12 @@ pub async fn change_password(
         .hash(password.expose().to_owned(), state.config.argon2())
         .await
         .map_err(|e| internal(&e))?;
-    let ended = async {
+    let written = async {
         let txn = state.store.begin().await?;
+        if let Some(meanwhile) = proof_still_holds(&txn, &account, &session).await? {
+            txn.rollback().await?;
+            return Ok(Err(meanwhile));
+        }
         txn.accounts().set_password_hash(&account.id, hash).await?;
         txn.account_links().end_password_links(&account.id).await?;
         // A change of address asked for with the old password is off too.
@@ -345,10 +349,13 @@ pub async fn change_password(
             };
             mail::queue(&txn, email, account_language(&account), &notice).await?;
         }
-        txn.commit().await
+        txn.commit().await?;
+        Ok::<_, StoreError>(Ok(()))
     }
     .await;
-    ended.map_err(|e| internal(&e))?;
+    if let Err(meanwhile) = written.map_err(|e| internal(&e))? {
+        return meanwhile.answer(&state, language, &headers, &account).await;
+    }
     tracing::info!(account = %account.id, "password changed; the account's other sessions ended");
     Ok(changed(language.text("password-changed-here")))
 }
@@ -402,12 +409,16 @@ pub async fn change_email(
     }
     let queued = async {
         let txn = state.store.begin().await?;
+        if let Some(meanwhile) = proof_still_holds(&txn, &account, &session).await? {
+            txn.rollback().await?;
+            return Ok(Err(meanwhile));
+        }
         // Each change mails the address typed, and the member's own: a few
         // at once, then waits, so that no member floods someone's mailbox.
         // A change that must wait writes nothing.
         let subject = format!("email-change:{}", account.id);
         if let Some(until) = forgot::recovery_mail_wait(&txn, &subject).await? {
-            return Ok(Some(until));
+            return Ok(Ok(Some(until)));
         }
         let notice = Mail::EmailChangedNotice {
             username: account.username.as_str().to_owned(),
@@ -415,10 +426,13 @@ pub async fn change_email(
         };
         request_email_change(&state, &txn, &account, &new, language, notice).await?;
         txn.commit().await?;
-        Ok::<_, ConfirmationError>(None)
+        Ok::<_, ConfirmationError>(Ok(None))
     }
     .await;
-    let must_wait = queued.map_err(|e| PageError::internal(language, &e))?;
+    let must_wait = match queued.map_err(|e| PageError::internal(language, &e))? {
+        Ok(must_wait) => must_wait,
+        Err(meanwhile) => return meanwhile.answer(&state, language, &headers, &account).await,
+    };
     if let Some(until) = must_wait {
         let now = state.clock().now();
         let says = throttled_message(language, "email-change-throttled", now, until);
@@ -612,6 +626,54 @@ async fn prove_current_password(
     }
     let reset = state.store.as_writer().await.throttle().reset(&subject).await;
     reset.map_err(|e| PageError::internal(language, &e))?;
+    Ok(None)
+}
+
+/// What came in between the proof of the current password and its use.
+enum Meanwhile {
+    /// A logout, or a reset or change in another browser, ended this session.
+    SessionEnded,
+    /// The password was changed (in another tab of this session) or the
+    /// account blocked: the password typed proves nothing any more.
+    PasswordChanged,
+}
+
+impl Meanwhile {
+    async fn answer(
+        self,
+        state: &AppState,
+        language: Language,
+        headers: &HeaderMap,
+        account: &Account,
+    ) -> Result<Response, PageError> {
+        match self {
+            Meanwhile::SessionEnded => Ok(Redirect::to(SESSION_ENDED_PATH).into_response()),
+            Meanwhile::PasswordChanged => {
+                let outcome = Outcome {
+                    current_error: Some(language.text("password-current-wrong")),
+                    ..Outcome::default()
+                };
+                page(state, language, headers, account, outcome).await
+            }
+        }
+    }
+}
+
+/// Holds this browser's session and the account as the current password
+/// was proven against them, to the end of `txn`; what changed, if either
+/// did: a reset, a logout or a change that came in between wins.
+async fn proof_still_holds(
+    txn: &impl Repositories,
+    account: &Account,
+    session: &str,
+) -> Result<Option<Meanwhile>, StoreError> {
+    if !txn.sessions().hold(session).await? {
+        return Ok(Some(Meanwhile::SessionEnded));
+    }
+    let proven = account.password_hash.as_deref().unwrap_or_default();
+    if !txn.accounts().hold_checked(&account.id, proven).await? {
+        return Ok(Some(Meanwhile::PasswordChanged));
+    }
     Ok(None)
 }
 

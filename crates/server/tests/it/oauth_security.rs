@@ -21,6 +21,7 @@ use crate::{
         LoginForm, PASSWORD, REDIRECT_URI, browser, hidden_field, hidden_fields, library, log_in_through,
         member, press_log_out, query_value, register as register_rp, shown_after_logout,
     },
+    selfservice::{keep_hashing_busy, until_hash_queue_holds},
     support::{ATTEMPTS_TO_MEET_AN_ENDED_CONNECTION, TestApp, spawn_app, spawn_app_with, spawn_quiet_app},
 };
 
@@ -2204,6 +2205,81 @@ async fn a_legacy_password_works_once_and_is_then_stored_as_argon2id() {
         query_value(&again, "code").is_some(),
         "the upgraded hash verifies"
     );
+    app.stop().await;
+}
+
+/// A member resets the password on one device while a login with the old
+/// one is being checked on another: the reset wins. The login, right when
+/// its check began, opens no session, and the old password is not stored
+/// again as an upgraded hash. The check waits behind another in the one
+/// hashing thread, so that the reset lands in between; once for a hash the
+/// login would upgrade (stored at another cost) and once for one it would not.
+#[tokio::test]
+async fn a_login_checked_while_the_password_is_reset_opens_no_session_and_keeps_the_new_password() {
+    // Slow enough that the check holding the thread outlasts a few requests.
+    let params = si_credentials::Argon2Params::new(65_536, 12, 1).unwrap();
+    let app = spawn_app_with(|config| {
+        config.hashing.memory_kib = params.memory_kib();
+        config.hashing.iterations = params.iterations();
+        config.hashing.concurrency = 1;
+        config.hashing.max_wait_ms = 600_000;
+    })
+    .await;
+    let (client_id, _) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Rs256).await;
+    for upgraded in [true, false] {
+        let username = if upgraded { "anna" } else { "bert" };
+        let account = member(&app.store, username).await;
+        if !upgraded {
+            let at_the_nodes_cost = si_credentials::hash_password(PASSWORD, &params).unwrap();
+            app.store
+                .accounts()
+                .set_password_hash(&account.id, at_the_nodes_cost)
+                .await
+                .unwrap();
+        }
+        // Hashed first: hashing here would hold up the server's requests too.
+        let new = si_credentials::hash_password("Zonnebloem-tafel-42!", &params).unwrap();
+        // An unknown username's check holds the one hashing thread.
+        let busy = keep_hashing_busy(&app);
+        until_hash_queue_holds(&app, 1).await;
+        let member_login = async {
+            let browser = browser();
+            let form = LoginForm::open(&app, &browser, &authorize_url(&app, &client_id, &[]))
+                .await
+                .unwrap();
+            let filled = form.filled(username, PASSWORD);
+            browser
+                .post(app.url("/login"))
+                .form(&filled)
+                .send()
+                .await
+                .unwrap()
+        };
+        // The member's login has read the account and waits to be checked.
+        let reset = async {
+            until_hash_queue_holds(&app, 2).await;
+            app.store
+                .accounts()
+                .set_password_hash(&account.id, new.clone())
+                .await
+                .unwrap();
+            new
+        };
+        let (member_login, reset) = tokio::join!(member_login, reset);
+        assert_eq!(busy.await.unwrap(), 401);
+        assert_eq!(member_login.status(), 401, "upgraded: {upgraded}");
+        assert!(member_login.headers().get("location").is_none());
+        let stored = app.store.accounts().by_id(&account.id).await.unwrap().unwrap();
+        assert_eq!(stored.password_hash, Some(reset), "upgraded: {upgraded}");
+        assert_eq!(stored.last_login_at, None, "upgraded: {upgraded}");
+        let cookies: Vec<_> = member_login.headers().get_all("set-cookie").iter().collect();
+        assert!(
+            !cookies
+                .iter()
+                .any(|c| c.to_str().unwrap().starts_with("si_session=")),
+            "no session: {cookies:?}"
+        );
+    }
     app.stop().await;
 }
 

@@ -1861,7 +1861,7 @@ async fn guessing_the_current_password_is_throttled_like_the_login() {
 
 /// A login that keeps the node's only hashing thread busy for a while: an
 /// unknown username costs one hash with the node's own (here, slow) settings.
-fn keep_hashing_busy(app: &TestApp) -> tokio::task::JoinHandle<u16> {
+pub fn keep_hashing_busy(app: &TestApp) -> tokio::task::JoinHandle<u16> {
     let url = app.url("/login");
     tokio::spawn(async move {
         let response = post_login(&browser(), &url, "niemand-bekend", "Whatever-1!").await;
@@ -1881,16 +1881,129 @@ async fn turned_away(response: reqwest::Response) -> String {
     page
 }
 
-/// Waits until `/metrics` shows a password check waiting or running.
-async fn until_hashing(app: &TestApp) {
+/// Waits until `/metrics` shows `depth` password checks running or waiting.
+pub async fn until_hash_queue_holds(app: &TestApp, depth: u32) {
     for _ in 0..2000 {
         let metrics = fetch(&app.client, app.url("/metrics")).await;
-        if !metrics.contains("password_hash_queue_depth 0") && metrics.contains("password_hash_queue_depth") {
+        let now = metrics
+            .lines()
+            .find_map(|line| line.strip_prefix("password_hash_queue_depth "))
+            .and_then(|now| now.trim().parse::<u32>().ok());
+        if now == Some(depth) {
             return;
         }
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
-    panic!("no password check started");
+    panic!("the hashing queue never held {depth}");
+}
+
+/// A change on the account page whose current password is being checked
+/// when a reset comes in (by mail, on another device) writes nothing: the
+/// reset's password stays, no address link goes out, and the page says the
+/// session ended. A change made in another tab of the same session in
+/// between leaves the current password typed wrong. Each check waits
+/// behind another in the one hashing thread, so that the other change
+/// lands in between.
+#[tokio::test]
+async fn a_change_on_the_account_page_proven_before_a_reset_writes_nothing() {
+    let app = spawn_app_with(|config| {
+        config.hashing.concurrency = 1;
+        config.hashing.memory_kib = 64 * 1024;
+        config.hashing.iterations = 12;
+        config.hashing.max_wait_ms = 600_000;
+    })
+    .await;
+    let account = member(&app.store, "sanne").await;
+    let params = si_credentials::Argon2Params::new(64 * 1024, 12, 1).unwrap();
+    // Hashed before each race: hashing here would hold up the server's requests too.
+    let hashed = |password: &str| si_credentials::hash_password(password, &params).unwrap();
+    let replaced = |hash: String, end_sessions: bool| {
+        let app = &app;
+        async move {
+            until_hash_queue_holds(app, 2).await;
+            app.store
+                .accounts()
+                .set_password_hash(&account.id, hash.clone())
+                .await
+                .unwrap();
+            if end_sessions {
+                app.store.sessions().end_all_of(&account.id, None).await.unwrap();
+            }
+            hash
+        }
+    };
+    let stored_hash = || async {
+        app.store
+            .accounts()
+            .by_id(&account.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .password_hash
+    };
+
+    // A reset while a password change is checked.
+    let here = logged_in_to_account(&app, "sanne", PASSWORD).await;
+    let page = fetch(&here, app.url("/account")).await;
+    let reset = hashed(NEW_PASSWORD);
+    let busy = keep_hashing_busy(&app);
+    until_hash_queue_holds(&app, 1).await;
+    let change = here
+        .post(app.url("/account/password"))
+        .form(&[
+            ("csrf", hidden_field(&page, "csrf")),
+            ("current", PASSWORD.to_owned()),
+            ("password", "Ander-wachtwoord-77!".to_owned()),
+            ("repeat", "Ander-wachtwoord-77!".to_owned()),
+        ])
+        .send();
+    let (change, reset) = tokio::join!(change, replaced(reset, true));
+    assert_eq!(busy.await.unwrap(), 401);
+    let change = change.unwrap();
+    assert_eq!(change.status(), 303);
+    assert_eq!(change.headers()["location"], "/login?session_ended");
+    assert_eq!(stored_hash().await, Some(reset));
+
+    // A reset while an address change is checked.
+    let here = logged_in_to_account(&app, "sanne", NEW_PASSWORD).await;
+    let reset = hashed(PASSWORD);
+    let busy = keep_hashing_busy(&app);
+    until_hash_queue_holds(&app, 1).await;
+    let change = ask_address_change(&app, &here, "nieuw@example.org", NEW_PASSWORD);
+    let (change, reset) = tokio::join!(change, replaced(reset, true));
+    assert_eq!(busy.await.unwrap(), 401);
+    assert_eq!(change.headers()["location"], "/login?session_ended");
+    assert_eq!(stored_hash().await, Some(reset));
+    let queued = app.store.outbox().entries().await.unwrap();
+    assert!(
+        !queued
+            .iter()
+            .any(|mail| mail.template == "email_change_verification"),
+        "no link to the new address"
+    );
+
+    // Another tab of this session changed the password in between.
+    let here = logged_in_to_account(&app, "sanne", PASSWORD).await;
+    let page = fetch(&here, app.url("/account")).await;
+    let other_tab = hashed(NEW_PASSWORD);
+    let busy = keep_hashing_busy(&app);
+    until_hash_queue_holds(&app, 1).await;
+    let change = here
+        .post(app.url("/account/password"))
+        .form(&[
+            ("csrf", hidden_field(&page, "csrf")),
+            ("current", PASSWORD.to_owned()),
+            ("password", "Ander-wachtwoord-77!".to_owned()),
+            ("repeat", "Ander-wachtwoord-77!".to_owned()),
+        ])
+        .send();
+    let (change, other_tab) = tokio::join!(change, replaced(other_tab, false));
+    assert_eq!(busy.await.unwrap(), 401);
+    let (status, page) = shown(&app, &here, change.unwrap()).await;
+    assert_eq!(status, 400, "{page}");
+    assert!(page.contains("Je huidige wachtwoord klopt niet."), "{page}");
+    assert_eq!(stored_hash().await, Some(other_tab));
+    app.stop().await;
 }
 
 #[tokio::test]
@@ -1913,7 +2026,7 @@ async fn password_checks_that_would_wait_too_long_are_turned_away_and_count_for_
     assert_eq!(keep_hashing_busy(&app).await.unwrap(), 401);
 
     let busy = keep_hashing_busy(&app);
-    until_hashing(&app).await;
+    until_hash_queue_holds(&app, 1).await;
     let response = post_login(&browser(), &app.url("/login"), "sanne", PASSWORD).await;
     let page = turned_away(response).await;
     assert!(
@@ -1962,7 +2075,7 @@ async fn password_checks_that_would_wait_too_long_are_turned_away_and_count_for_
     let here = logged_in_to_account(&app, "sanne", PASSWORD).await;
     let page = fetch(&here, app.url("/account")).await;
     let busy = keep_hashing_busy(&app);
-    until_hashing(&app).await;
+    until_hash_queue_holds(&app, 1).await;
     let response = here
         .post(app.url("/account/password"))
         .form(&[

@@ -388,7 +388,8 @@ async fn account_changes_are_stored() {
         .set_status(&account.id, AccountStatus::Active)
         .await
         .unwrap();
-    accounts.record_login(&account.id).await.unwrap();
+    let checked = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA";
+    assert!(accounts.record_login(&account.id, checked).await.unwrap());
     let renamed = accounts.rename(&account.id, &username("taken")).await;
     assert!(
         matches!(renamed, Err(StoreError::Duplicate { .. })),
@@ -410,6 +411,55 @@ async fn account_changes_are_stored() {
         accounts.set_status(&ghost, AccountStatus::Disabled).await,
         Err(StoreError::NotFound { .. })
     ));
+}
+
+/// A login or a change proven against a password hash the account no
+/// longer has (a reset came in between, or a block) writes nothing.
+#[tokio::test]
+async fn writes_proven_against_a_replaced_password_hash_change_nothing() {
+    let (store, _db) = fresh_store().await;
+    let accounts = store.accounts();
+    let account = accounts.create(new_account("sanne", None)).await.unwrap();
+    let (old, reset) = (
+        "$argon2id$v=19$m=8,t=1,p=1$b2xk$b2xk",
+        "$argon2id$v=19$m=8,t=1,p=1$bmV3$bmV3",
+    );
+    accounts.set_password_hash(&account.id, old.into()).await.unwrap();
+    accounts
+        .set_status(&account.id, AccountStatus::Active)
+        .await
+        .unwrap();
+    assert!(accounts.hold_checked(&account.id, old).await.unwrap());
+
+    accounts
+        .set_password_hash(&account.id, reset.into())
+        .await
+        .unwrap();
+    assert!(!accounts.record_login(&account.id, old).await.unwrap());
+    assert!(!accounts.hold_checked(&account.id, old).await.unwrap());
+    let upgraded = accounts.replace_password_hash(&account.id, old, "$argon2id$upgraded".into());
+    assert!(!upgraded.await.unwrap());
+    let stored = accounts.by_id(&account.id).await.unwrap().unwrap();
+    assert_eq!(stored.password_hash.as_deref(), Some(reset));
+    assert_eq!(stored.last_login_at, None);
+
+    // A blocked account takes no login, whatever its hash.
+    accounts
+        .set_status(&account.id, AccountStatus::Disabled)
+        .await
+        .unwrap();
+    assert!(!accounts.record_login(&account.id, reset).await.unwrap());
+    accounts
+        .set_status(&account.id, AccountStatus::Active)
+        .await
+        .unwrap();
+    assert!(accounts.record_login(&account.id, reset).await.unwrap());
+    assert!(
+        accounts
+            .replace_password_hash(&account.id, reset, "$argon2id$upgraded".into())
+            .await
+            .unwrap()
+    );
 }
 
 /// Two changes sent together both start from the name the account had: the
