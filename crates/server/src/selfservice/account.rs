@@ -51,6 +51,7 @@ pub const USERNAME_PATH: &str = "/account/username";
 pub const PASSWORD_PATH: &str = "/account/password";
 pub const EMAIL_PATH: &str = "/account/email";
 pub const EMAIL_CONFIRM_PATH: &str = "/account/email/confirm";
+pub const EMAIL_CANCEL_PATH: &str = "/account/email/cancel";
 /// How long a username given up stays held for its former owner.
 const HOLD_DAYS: i64 = 90;
 /// Names one member may hold at once by renaming: enough to correct a typo
@@ -444,6 +445,44 @@ pub async fn change_email(
     }
     let sent = language.text_with("email-verify-sent", &[("email", new.as_str().to_owned().into())]);
     Ok(changed(sent))
+}
+
+/// "Wijziging annuleren": the link mailed for a new address (a mistyped one,
+/// say) stops working, and the address stays as it is. No password is
+/// asked: undoing a change that is not done yet gives no one anything.
+pub async fn cancel_email_change(
+    State(state): State<AppState>,
+    language: Language,
+    headers: HeaderMap,
+    PageForm(form): PageForm<AccountForm>,
+) -> Result<Response, PageError> {
+    let Some((form, account, session)) = posted(&state, language, &headers, form).await? else {
+        return Ok(Redirect::to(SESSION_ENDED_PATH).into_response());
+    };
+    if !csrf::is_valid(&headers, &form.csrf) {
+        let outcome = Outcome {
+            email_error: Some(language.text("login-expired-form")),
+            ..Outcome::default()
+        };
+        return page(&state, language, &headers, &account, outcome).await;
+    }
+    let cancelled = async {
+        let txn = state.store.begin().await?;
+        if !txn.sessions().hold(&session).await? {
+            return Ok(false);
+        }
+        txn.account_links()
+            .end_email_change_links(&account.id, None)
+            .await?;
+        txn.commit().await?;
+        Ok::<_, StoreError>(true)
+    }
+    .await;
+    if !cancelled.map_err(|e| PageError::internal(language, &e))? {
+        return Ok(Redirect::to(SESSION_ENDED_PATH).into_response());
+    }
+    tracing::info!(account = %account.id, "address change cancelled");
+    Ok(changed(language.text("email-change-cancelled")))
 }
 
 /// Mails a link to `new` that makes it the recovery address once followed,

@@ -36,6 +36,7 @@ pub fn routes() -> Router<AppState> {
         .route(account::USERNAME_PATH, post(account::change_username))
         .route(account::PASSWORD_PATH, post(account::change_password))
         .route(account::EMAIL_PATH, post(account::change_email))
+        .route(account::EMAIL_CANCEL_PATH, post(account::cancel_email_change))
         .route(
             account::EMAIL_CONFIRM_PATH,
             get(account::ask_to_confirm_email).post(account::confirm_email),

@@ -148,17 +148,31 @@ impl Browser {
     /// Waits (up to 10 s) for the page whose heading is `expected`: after a
     /// click or Enter the browser may still be on the page before.
     pub async fn expect_heading(&self, expected: &str) {
+        self.wait_for_text("h1", |seen| seen == expected, "the page", expected)
+            .await;
+    }
+
+    /// Waits until the element `css` shows a text `done` accepts; `what` and
+    /// `expected` name it when it does not come.
+    async fn wait_for_text(&self, css: &str, done: impl Fn(&str) -> bool, what: &str, expected: &str) {
         let mut seen = String::new();
         for _ in 0..100 {
-            if let Ok(heading) = self.driver().find(By::Css("h1")).await {
-                seen = heading.text().await.unwrap_or_default();
-                if seen == expected {
+            if let Ok(element) = self.driver().find(By::Css(css)).await {
+                seen = element.text().await.unwrap_or_default();
+                if done(&seen) {
                     return;
                 }
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        panic!("expected the page {expected:?}, still on {seen:?}");
+        panic!("expected {what} {expected:?}, still {seen:?}");
+    }
+
+    /// Waits until the page's status message starts with `expected`.
+    pub async fn expect_status(&self, expected: &str) {
+        let starts = |seen: &str| seen.starts_with(expected);
+        self.wait_for_text("[role=status]", starts, "the status", expected)
+            .await;
     }
 
     /// Which checklist rules the page shows as met, in order.
@@ -526,6 +540,45 @@ async fn a_new_member_confirms_changes_the_username_and_logs_out() {
         "the title says a form was refused"
     );
     browser.assert_accessible("account page with an error").await;
+
+    // A new address waits for its confirmation, and the change is cancelled.
+    driver.goto(app.url("/account")).await.unwrap();
+    let email = driver.find(By::Id("email")).await.unwrap();
+    email.send_keys("sanne@gmial.com").await.unwrap();
+    email.send_keys(Key::Tab).await.unwrap();
+    let current = driver.active_element().await.unwrap();
+    current.send_keys("Zonnebloem-tafel-42!").await.unwrap();
+    current.send_keys(Key::Enter).await.unwrap();
+    let pending = driver.find(By::Css(".notice")).await.unwrap();
+    assert!(
+        pending
+            .text()
+            .await
+            .unwrap()
+            .contains("Wacht op bevestiging: sanne@gmial.com.")
+    );
+    browser.assert_accessible("account page, address waiting").await;
+    let cancel = driver.find(By::Css(".notice button")).await.unwrap();
+    assert_eq!(cancel.text().await.unwrap(), "Wijziging annuleren");
+    cancel.focus().await.unwrap();
+    driver
+        .active_element()
+        .await
+        .unwrap()
+        .send_keys(Key::Enter)
+        .await
+        .unwrap();
+    // The button sends the form; the page that follows says it is done.
+    browser
+        .expect_status("De wijziging van je e-mailadres is geannuleerd.")
+        .await;
+    assert!(
+        driver
+            .find_all(By::Css(".notice button"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     driver.goto(app.url("/account")).await.unwrap();
     browser.expect_heading("Mijn inlogaccount").await;

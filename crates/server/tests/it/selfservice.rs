@@ -1745,6 +1745,74 @@ async fn a_member_changes_password_and_address_from_the_account_page() {
     app.stop().await;
 }
 
+/// A member who sees a typo in the address waiting for confirmation
+/// cancels the change: the link mailed to the mistyped address stops
+/// working, whoever reads that mailbox, and the address stays.
+#[tokio::test]
+async fn a_pending_address_change_is_cancelled_and_its_link_stops_working() {
+    let smtp = SmtpServer::start();
+    let app = app_with_mail(&smtp).await;
+    let account = member(&app.store, "sanne").await;
+    let here = logged_in_to_account(&app, "sanne", PASSWORD).await;
+    let asked = ask_address_change(&app, &here, "sanne@gmial.com", PASSWORD).await;
+    assert_eq!(asked.status(), 303);
+    let page = fetch(&here, app.url("/account")).await;
+    assert!(page.contains("Wacht op bevestiging: sanne@gmial.com."), "{page}");
+    let cancel = [("csrf", hidden_field(&page, "csrf"))];
+    assert!(
+        page.contains(r#"<form method="post" action="/account/email/cancel">"#),
+        "{page}"
+    );
+    assert!(page.contains(">Wijziging annuleren</button>"), "{page}");
+
+    // A form from another site (no form token) cancels nothing.
+    let forged = here
+        .post(app.url("/account/email/cancel"))
+        .form(&[("csrf", "not-the-token")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 400);
+    let response = here
+        .post(app.url("/account/email/cancel"))
+        .form(&cancel)
+        .send()
+        .await
+        .unwrap();
+    let (status, page) = shown(&app, &here, response).await;
+    assert_eq!(status, 303);
+    assert!(
+        page.contains("De wijziging van je e-mailadres is geannuleerd. De link in de mail werkt niet meer."),
+        "{page}"
+    );
+    assert!(!page.contains("Wacht op bevestiging"), "{page}");
+    assert!(
+        page.contains("<p class=\"value\">ouders@example.nl</p>"),
+        "{page}"
+    );
+
+    let received = smtp.wait_for_async(2).await;
+    let to_typo = received
+        .iter()
+        .find(|m| m.to == ["sanne@gmial.com"])
+        .expect("a mail to the mistyped address");
+    let link = link_in(&text_of(to_typo), &app.url("/account/email/confirm?token="));
+    let token = query_value(&link, "token").unwrap();
+    let tried = browser()
+        .post(app.url("/account/email/confirm"))
+        .form(&[("token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert!(tried.text().await.unwrap().contains("Deze link werkt niet meer"));
+    let stored = app.store.accounts().by_id(&account.id).await.unwrap().unwrap();
+    assert_eq!(
+        stored.email.as_ref().map(|e| e.as_str()),
+        Some("ouders@example.nl")
+    );
+    app.stop().await;
+}
+
 /// Whoever had the password asks to move the account to their own address
 /// and guesses at the username; the member, warned by the notice, sets a
 /// new password through the mailed link: the move is off, and the guesses
