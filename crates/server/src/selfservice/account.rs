@@ -355,7 +355,13 @@ pub async fn change_password(
     }
     .await;
     if let Err(meanwhile) = written.map_err(|e| internal(&e))? {
-        return meanwhile.answer(&state, language, &headers, &account).await;
+        let refused = |message| Outcome {
+            current_error: Some(message),
+            ..Outcome::default()
+        };
+        return meanwhile
+            .answer(&state, language, &headers, &account, refused)
+            .await;
     }
     tracing::info!(account = %account.id, "password changed; the account's other sessions ended");
     Ok(changed(language.text("password-changed-here")))
@@ -432,7 +438,16 @@ pub async fn change_email(
     .await;
     let must_wait = match queued.map_err(|e| PageError::internal(language, &e))? {
         Ok(must_wait) => must_wait,
-        Err(meanwhile) => return meanwhile.answer(&state, language, &headers, &account).await,
+        Err(meanwhile) => {
+            let refused = |message| Outcome {
+                new_email: typed.clone(),
+                email_current_error: Some(message),
+                ..Outcome::default()
+            };
+            return meanwhile
+                .answer(&state, language, &headers, &account, refused)
+                .await;
+        }
     };
     if let Some(until) = must_wait {
         let now = state.clock().now();
@@ -678,20 +693,21 @@ enum Meanwhile {
 }
 
 impl Meanwhile {
+    /// The answer: the login page when the session ended, else the account
+    /// page with `refused` (the form's own current-password error) saying
+    /// that the password typed is not the account's.
     async fn answer(
         self,
         state: &AppState,
         language: Language,
         headers: &HeaderMap,
         account: &Account,
+        refused: impl FnOnce(String) -> Outcome,
     ) -> Result<Response, PageError> {
         match self {
             Meanwhile::SessionEnded => Ok(Redirect::to(SESSION_ENDED_PATH).into_response()),
             Meanwhile::PasswordChanged => {
-                let outcome = Outcome {
-                    current_error: Some(language.text("password-current-wrong")),
-                    ..Outcome::default()
-                };
+                let outcome = refused(language.text("password-current-wrong"));
                 page(state, language, headers, account, outcome).await
             }
         }

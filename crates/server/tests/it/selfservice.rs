@@ -2071,6 +2071,25 @@ async fn a_change_on_the_account_page_proven_before_a_reset_writes_nothing() {
     assert_eq!(status, 400, "{page}");
     assert!(page.contains("Je huidige wachtwoord klopt niet."), "{page}");
     assert_eq!(stored_hash().await, Some(other_tab));
+
+    // The same for an address change: the error is at its own form.
+    let other_tab = hashed(PASSWORD);
+    let busy = keep_hashing_busy(&app);
+    until_hash_queue_holds(&app, 1).await;
+    let change = ask_address_change(&app, &here, "nieuw@example.org", NEW_PASSWORD);
+    let (change, other_tab) = tokio::join!(change, replaced(other_tab, false));
+    assert_eq!(busy.await.unwrap(), 401);
+    let (status, page) = shown(&app, &here, change).await;
+    assert_eq!(status, 400, "{page}");
+    assert!(
+        page.contains(r#"<div class="alert" role="alert" id="email-current-error">Je huidige wachtwoord klopt niet.</div>"#),
+        "{page}"
+    );
+    assert!(
+        page.contains(r#"value="nieuw@example.org""#),
+        "what was typed stays: {page}"
+    );
+    assert_eq!(stored_hash().await, Some(other_tab));
     app.stop().await;
 }
 
