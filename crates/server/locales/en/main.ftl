@@ -211,6 +211,7 @@ desk-error-no-email-for-account = A new login account needs an e-mail address. F
 desk-error-no-account-email = The login account has no e-mail address, so no confirmation mail was sent.
 desk-error-already-recovery-address = The registration's e-mail address is already the recovery address.
 desk-error-awaiting-confirmation = This login account is still waiting for confirmation through this e-mail address. Send the confirmation mail again.
+desk-error-staff-account = This login account belongs to desk staff. Its recovery e-mail address can only be reset after an operator has taken away the desk role.
 desk-error-account-already-confirmed = This login account is confirmed already. If the member forgot the password, point to "Forgot your password?".
 desk-error-password-reset-not-offered = Passwords cannot be reset at the desk. The member chooses a new password with "Forgot your password?" on the login page. More help: { $help_url }
 desk-error-idempotency-key-reused = This Idempotency-Key was used for another request.

@@ -211,6 +211,7 @@ desk-error-no-email-for-account = Voor een nieuw inlogaccount is een e-mailadres
 desk-error-no-account-email = Het inlogaccount heeft geen e-mailadres, dus er is geen bevestigingsmail verstuurd.
 desk-error-already-recovery-address = Het e-mailadres van de inschrijving is al het herstel-e-mailadres.
 desk-error-awaiting-confirmation = Dit inlogaccount wacht nog op bevestiging via dit e-mailadres. Stuur de bevestigingsmail opnieuw.
+desk-error-staff-account = Dit inlogaccount is van een baliemedewerker. Het herstel-e-mailadres kan alleen opnieuw worden ingesteld nadat een beheerder de baliefunctie heeft ingetrokken.
 desk-error-account-already-confirmed = Dit inlogaccount is al bevestigd. Weet de klant het wachtwoord niet meer, verwijs dan naar "Wachtwoord vergeten?".
 desk-error-password-reset-not-offered = Wachtwoorden resetten kan niet aan de balie. De klant kiest zelf een nieuw wachtwoord via "Wachtwoord vergeten?" op de inlogpagina. Meer hulp: { $help_url }
 desk-error-idempotency-key-reused = Deze Idempotency-Key is al gebruikt voor een ander verzoek.

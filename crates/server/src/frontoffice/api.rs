@@ -905,14 +905,16 @@ async fn resend_confirmation(
 
 /// Always refused: staff cannot reset passwords. Members choose a new one
 /// with "Wachtwoord vergeten" on the login page; the refusal says where.
+/// Asked only with the scope of the resets staff can do, as every operation
+/// checks its scope before it looks at anything.
 #[utoipa::path(
     post, path = "/api/v1/memberships/{card_number}/password-reset", tag = "desk",
-    security(("library_system" = [])),
+    security(("library_system" = ["desk:recovery"])),
     params(("card_number" = String, Path, description = "The card number", pattern = "^[A-Za-z0-9]{4,32}$", example = "20000012345678")),
     responses(
         (status = 400, response = Unreadable),
         (status = 401, response = Unauthorized),
-        (status = 403, description = "Refused: members use \"Wachtwoord vergeten\"", body = Problem, content_type = PROBLEM_JSON),
+        (status = 403, description = "Refused: members use \"Wachtwoord vergeten\" (or the token lacks `desk:recovery`)", body = Problem, content_type = PROBLEM_JSON),
         (status = 404, response = NoSuchMembership),
         (status = 422, response = NotACardNumber),
         (status = 503, response = Unavailable),
@@ -925,6 +927,7 @@ async fn password_reset(
 ) -> Response {
     let desk = caller.desk(&state);
     let result: Result<(), Refusal> = async {
+        caller.require("desk:recovery")?;
         let card = card_from_path(path)?;
         Err(desk.refuse_password_reset(&card).await.into())
     }

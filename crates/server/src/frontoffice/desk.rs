@@ -86,6 +86,10 @@ pub enum DeskError {
     AwaitingConfirmation,
     #[error("staff cannot reset passwords")]
     PasswordResetNotOffered,
+    /// The account holds the desk role at a library: its recovery address
+    /// is changed only after an operator takes the role off.
+    #[error("the login account belongs to desk staff")]
+    StaffAccount,
     #[error("this idempotency key was used for another request")]
     IdempotencyKeyReused,
     #[error("too many attempts to link this account named a wrong birth date or username")]
@@ -119,6 +123,7 @@ impl DeskError {
             DeskError::NoAccountEmail => "no_account_email",
             DeskError::AwaitingConfirmation => "awaiting_confirmation",
             DeskError::PasswordResetNotOffered => "password_reset_not_offered",
+            DeskError::StaffAccount => "staff_account",
             DeskError::IdempotencyKeyReused => "idempotency_key_reused",
             DeskError::LinkAttemptsWait { .. } => "link_attempts_wait",
             DeskError::Unavailable(_) => "unavailable",
@@ -770,9 +775,16 @@ impl<'a> Desk<'a> {
         birth_date: Date,
     ) -> Result<Account, DeskError> {
         let field_error = |code| DeskError::Invalid(vec![FieldError::new("username", code)]);
-        let account = txn
+        let found = txn
             .accounts()
             .by_username(username)
+            .await?
+            .ok_or_else(|| field_error("account_not_found"))?;
+        // Held to the end of the transaction: two desks linking the account
+        // at once take turns, the second seeing the first's registration.
+        let account = txn
+            .accounts()
+            .lock(&found.id)
             .await?
             .ok_or_else(|| field_error("account_not_found"))?;
         if account.status == AccountStatus::Disabled {
@@ -1110,13 +1122,21 @@ impl<'a> Desk<'a> {
             return Ok(self.view(&membership, account.as_ref()));
         }
         txn.memberships().set_email(membership.id, email.as_ref()).await?;
+        // Staff confirm their own account: a desk moving its confirmation
+        // could take it over (see `not_of_staff`).
+        let of_staff = match &account {
+            Some(account) => holds_staff_role(&txn, account).await?,
+            None => false,
+        };
         let account = match account {
             // Nobody has proved the address of an account still waiting for
             // its confirmation: it follows the registration, and only a link
             // mailed to the new address confirms it. The link mailed to the
             // old one (a typo, say) would hand a stranger the account.
             Some(pending)
-                if pending.status == AccountStatus::Pending && pending.email == membership.email =>
+                if pending.status == AccountStatus::Pending
+                    && pending.email == membership.email
+                    && !of_staff =>
             {
                 // Without an address, nothing could ever confirm it.
                 let Some(new) = &email else {
@@ -1162,8 +1182,13 @@ impl<'a> Desk<'a> {
     /// Why "Herstel-e-mailadres resetten" would be refused for this
     /// registration now, if it would: the desk says so before it asks.
     pub async fn recovery_reset_refusal(&self, card: &CardNumber) -> Result<Option<DeskError>, DeskError> {
-        let (membership, account) = self.membership_and_account(&self.state.store, card).await?;
-        Ok(recovery_reset_of(&membership, account.as_ref()).err())
+        let store = &self.state.store;
+        let (membership, account) = self.membership_and_account(store, card).await?;
+        let refusal = match recovery_reset_of(&membership, account.as_ref()) {
+            Ok((account, _)) => not_of_staff(store, account).await.err(),
+            Err(refusal) => Some(refusal),
+        };
+        Ok(refusal)
     }
 
     /// "Herstel-e-mailadres resetten": the registration's address becomes the
@@ -1179,6 +1204,7 @@ impl<'a> Desk<'a> {
         // again) stands: its link would die by a second one.
         let locked = txn.accounts().lock(&as_read.id).await?;
         let (account, new) = recovery_reset_of(&membership, locked.as_ref())?;
+        not_of_staff(&txn, account).await?;
         if !self.asked_a_moment_ago(&txn, account, new).await? {
             let notice = Mail::RecoveryEmailReset {
                 username: account.username.as_str().to_owned(),
@@ -1374,6 +1400,20 @@ pub fn is_idempotency_key(key: &str) -> bool {
 /// become, and that address; or why it cannot: no account or no address,
 /// or the address is already the account's (waiting for its confirmation,
 /// or confirmed).
+/// Refuses an account that holds the desk role at any library: a desk that
+/// could move its recovery address could take it over, and with it the
+/// consoles of other libraries.
+async fn not_of_staff(repositories: &impl Repositories, account: &Account) -> Result<(), DeskError> {
+    if holds_staff_role(repositories, account).await? {
+        return Err(DeskError::StaffAccount);
+    }
+    Ok(())
+}
+
+async fn holds_staff_role(repositories: &impl Repositories, account: &Account) -> Result<bool, StoreError> {
+    Ok(!repositories.staff().libraries_of(&account.id).await?.is_empty())
+}
+
 fn recovery_reset_of<'a>(
     membership: &'a Membership,
     account: Option<&'a Account>,

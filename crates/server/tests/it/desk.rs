@@ -591,6 +591,43 @@ async fn a_new_account_asked_for_at_once_from_six_connections_is_made_once() {
     );
 }
 
+/// Two desks of one library link the same account at once, each with a
+/// card of its own: one registration is made, the other is told the member
+/// is registered here already (the guide's duplicate).
+#[tokio::test]
+async fn one_account_linked_at_once_by_two_desks_of_a_library_is_registered_there_once() {
+    let app = spawn_app().await;
+    member(&app.store, "sanne").await;
+    desk_library(&app, "GRO01", "Biblionet Groningen").await;
+    let token = desk_token(&app, "GRO01", ALL_DESK_SCOPES).await;
+    let cards = [
+        "30000011111111",
+        "30000022222222",
+        "30000033333333",
+        "30000044444444",
+    ];
+    let answers = futures_util::future::join_all(cards.map(|card| {
+        let request = with_existing_account(card, "ouders@example.nl", "sanne");
+        let (app, token) = (&app, &token);
+        async move { call(app, token, "POST", "/api/v1/memberships", Some(&request)).await }
+    }))
+    .await;
+    let mut statuses: Vec<u16> = answers.iter().map(|answer| answer.status).collect();
+    statuses.sort_unstable();
+    assert_eq!(
+        statuses,
+        [201, 422, 422, 422],
+        "{:?}",
+        answers.iter().map(|a| &a.body).collect::<Vec<_>>()
+    );
+    let duplicate = |answer: &&Answer| {
+        let codes = field_codes(answer);
+        codes.iter().any(|(_, code)| code == "account_registered_here")
+    };
+    assert_eq!(answers.iter().filter(duplicate).count(), 3);
+    assert_eq!(libraries_of(&app, "sanne").await, vec!["DRE01", "GRO01"]);
+}
+
 /// A registration linked to the wrong account (a twin's, say) is taken off
 /// it: the account keeps its other registrations, its owner is told, and
 /// the registration can then get the right account.
@@ -1065,6 +1102,7 @@ async fn only_a_library_systems_own_token_with_the_right_scope_gets_in() {
         ("POST", format!("{card}/login-account")),
         ("POST", format!("{card}/new-login-account")),
         ("PUT", format!("{card}/email")),
+        ("POST", format!("{card}/password-reset")),
     ] {
         let answer = call(&app, &search_only, method, &path, Some(&json!({ "x": 1 }))).await;
         assert_eq!(
@@ -1162,6 +1200,80 @@ async fn the_recovery_address_is_reset_to_the_registrations_after_the_member_fol
     let again = reset().await;
     assert_eq!(again.status, 409);
     assert_eq!(again.body["code"], "already_recovery_address");
+}
+
+/// A desk that could move a staff member's recovery address could take the
+/// account over, and with it the consoles of other libraries: neither the
+/// reset nor a new address for an unconfirmed staff account goes through
+/// until an operator has taken the role off.
+#[tokio::test]
+async fn the_recovery_address_of_a_staff_account_is_not_moved_by_a_desk() {
+    let smtp = SmtpServer::start();
+    let app = app_with_mail(&smtp).await;
+    let sanne = member(&app.store, "sanne").await;
+    let drenthe = drenthe(&app).await;
+    assert!(app.store.staff().grant(&sanne.id, &drenthe).await.unwrap());
+    desk_library(&app, "GRO01", "Biblionet Groningen").await;
+    let token = desk_token(&app, "GRO01", ALL_DESK_SCOPES).await;
+    let request = with_existing_account("30000098765432", "andere@example.nl", "sanne");
+    let linked = call(&app, &token, "POST", "/api/v1/memberships", Some(&request)).await;
+    assert_eq!(linked.status, 201, "{:?}", linked.body);
+    smtp.wait_for_async(1).await;
+    let path = "/api/v1/memberships/30000098765432/recovery-email-reset";
+
+    let refused = call(&app, &token, "POST", path, None).await;
+    assert_eq!(
+        (refused.status, refused.body["code"].as_str()),
+        (409, Some("staff_account"))
+    );
+    assert!(
+        refused.body["title"]
+            .as_str()
+            .unwrap()
+            .contains("baliemedewerker"),
+        "{:?}",
+        refused.body
+    );
+    let queued = app.store.outbox().entries().await.unwrap();
+    assert!(
+        !queued.iter().any(|mail| mail.recipient == "andere@example.nl"),
+        "no link"
+    );
+    assert_eq!(audited(&app, &sanne.id, "reset_recovery_email").await, 0);
+
+    // The operator takes the role off: the reset is the desk's again.
+    assert!(app.store.staff().revoke(&sanne.id, &drenthe).await.unwrap());
+    assert_eq!(call(&app, &token, "POST", path, None).await.status, 202);
+
+    // An unconfirmed staff account keeps the address its confirmation went to.
+    let typo = adult("30000056565656", "balie.bert@exampel.nl");
+    let registered = call(&app, &token, "POST", "/api/v1/memberships", Some(&typo)).await;
+    assert_eq!(registered.status, 201, "{:?}", registered.body);
+    let bert = app
+        .store
+        .accounts()
+        .by_username(&Username::parse("30000056565656").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let groningen = app
+        .store
+        .catalogue()
+        .library(&LibraryCode::parse("GRO01").unwrap())
+        .await
+        .unwrap();
+    app.store.staff().grant(&bert.id, &groningen).await.unwrap();
+    let moved = json!({ "email": "iemand@example.org" });
+    let path = "/api/v1/memberships/30000056565656/email";
+    let changed = call(&app, &token, "PUT", path, Some(&moved)).await;
+    assert_eq!(changed.status, 200, "{:?}", changed.body);
+    let bert = app.store.accounts().by_id(&bert.id).await.unwrap().unwrap();
+    assert_eq!(bert.email.unwrap().as_str(), "balie.bert@exampel.nl");
+    let queued = app.store.outbox().entries().await.unwrap();
+    assert!(
+        !queued.iter().any(|mail| mail.recipient == "iemand@example.org"),
+        "no confirmation"
+    );
 }
 
 /// The guide: a reset uses "the address in the library system". When the
