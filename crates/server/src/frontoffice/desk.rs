@@ -193,7 +193,7 @@ impl From<ConfirmationError> for DeskError {
 pub struct AccountSummary {
     /// Exactly as the member types it (case-sensitive).
     pub username: String,
-    /// The recovery e-mail address, partly masked, e.g. `j***@e***.nl`.
+    /// The recovery e-mail address, partly masked and of no telling length, e.g. `j***n@e***.nl`.
     pub email_masked: Option<String>,
     /// `pending` until the member confirms the mail, then `active`; or `disabled`.
     pub status: String,
