@@ -219,6 +219,10 @@ desk-error-link-attempts-wait = Too many attempts to link this login account gav
         [one] minute
        *[other] minutes
     }. Meanwhile, register the member without a login account, and link the account from the member's details afterwards.
+desk-error-caller-link-attempts-wait = From this desk (or this library system), linking has given a wrong birth date or username too often, for several login accounts. Linking works again in { $minutes } { $minutes ->
+        [one] minute
+       *[other] minutes
+    }. The operators of Single Identity have been warned. Meanwhile, register the member without a login account.
 desk-register-sent-before = This form was sent before with other details (for example before the Back button). Check the details and click Continue again to register the member like this.
 desk-error-unavailable = The service is temporarily unavailable. Please try again in a minute.
 desk-error-internal-error = Something went wrong on our side. Please try again in a few minutes.

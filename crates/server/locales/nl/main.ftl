@@ -219,6 +219,10 @@ desk-error-link-attempts-wait = Voor dit inlogaccount is te vaak een verkeerde g
         [one] minuut
        *[other] minuten
     }. Schrijf de klant intussen in zonder inlogaccount; koppel het account daarna vanuit de klantgegevens.
+desk-error-caller-link-attempts-wait = Vanaf deze balie (of dit bibliotheeksysteem) zijn bij het koppelen te vaak verkeerde geboortedata of gebruikersnamen geprobeerd, bij verschillende inlogaccounts. Koppelen kan weer over { $minutes } { $minutes ->
+        [one] minuut
+       *[other] minuten
+    }. De beheerder van Single Identity is gewaarschuwd. Schrijf de klant intussen in zonder inlogaccount.
 desk-register-sent-before = Dit formulier is al eens verstuurd met andere gegevens (bijvoorbeeld vóór de knop Terug). Controleer de gegevens en klik nogmaals op Verder om de klant zo in te schrijven.
 desk-error-unavailable = De dienst is even niet bereikbaar. Probeer het over een minuut opnieuw.
 desk-error-internal-error = Er ging aan onze kant iets mis. Probeer het over een paar minuten opnieuw.

@@ -449,7 +449,7 @@ fn refused(desk: &Desk<'_>, language: Language, error: DeskError) -> Response {
             .collect();
     }
     let mut response = problem.into_response();
-    if let DeskError::LinkAttemptsWait { seconds } = error {
+    if let DeskError::LinkAttemptsWait { seconds, .. } = error {
         response
             .headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(seconds));

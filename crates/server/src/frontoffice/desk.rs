@@ -92,10 +92,12 @@ pub enum DeskError {
     StaffAccount,
     #[error("this idempotency key was used for another request")]
     IdempotencyKeyReused,
-    #[error("too many attempts to link this account named a wrong birth date or username")]
+    #[error("too many attempts to link an account named a wrong birth date or username")]
     LinkAttemptsWait {
         /// Until the next attempt is taken, rounded up to whole seconds.
         seconds: i64,
+        /// Whose attempts wait: the account's, or all of this caller's.
+        of: LinkWait,
     },
     /// The database cannot be reached just now; the same request may succeed later.
     #[error("the database is unavailable: {0}")]
@@ -125,7 +127,13 @@ impl DeskError {
             DeskError::PasswordResetNotOffered => "password_reset_not_offered",
             DeskError::StaffAccount => "staff_account",
             DeskError::IdempotencyKeyReused => "idempotency_key_reused",
-            DeskError::LinkAttemptsWait { .. } => "link_attempts_wait",
+            DeskError::LinkAttemptsWait {
+                of: LinkWait::Account,
+                ..
+            } => "link_attempts_wait",
+            DeskError::LinkAttemptsWait {
+                of: LinkWait::Caller, ..
+            } => "caller_link_attempts_wait",
             DeskError::Unavailable(_) => "unavailable",
             DeskError::Internal(_) => "internal_error",
         }
@@ -155,7 +163,7 @@ impl DeskError {
     pub fn message(&self, language: Language, help_url: &str) -> String {
         let key = format!("desk-error-{}", self.code().replace('_', "-"));
         let minutes = match self {
-            DeskError::LinkAttemptsWait { seconds } => (seconds + 59) / 60,
+            DeskError::LinkAttemptsWait { seconds, .. } => (seconds + 59) / 60,
             _ => 0,
         };
         language.text_with(
@@ -185,6 +193,16 @@ impl From<ConfirmationError> for DeskError {
             other => DeskError::Internal(other.to_string()),
         }
     }
+}
+
+/// Which count of wrong guesses holds links back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkWait {
+    /// The account's: its birth date was guessed at too often.
+    Account,
+    /// The caller's (a library system, or a desk employee): it guessed at
+    /// too many accounts, one or a few times each.
+    Caller,
 }
 
 /// A login account as the desk may see it: the username, the recovery
@@ -821,31 +839,60 @@ impl<'a> Desk<'a> {
         forgive_every: std::time::Duration::from_secs(60 * 60),
     };
 
+    /// Links by one caller (a library system, or a desk employee): a desk
+    /// mistypes a birth date now and then, but one that guesses at many
+    /// accounts, a few times each, is held back after twenty, one forgiven
+    /// every three minutes.
+    const CALLER_LINK_POLICY: ThrottlePolicy = ThrottlePolicy {
+        free_failures: 20,
+        first_block: std::time::Duration::from_secs(15 * 60),
+        longest_block: std::time::Duration::from_secs(24 * 60 * 60),
+        forgive_every: std::time::Duration::from_secs(3 * 60),
+    };
+
     /// Runs `attempt`, a link to the account named `username`, counted as a
     /// failure before it runs (so that attempts at once count too) and given
     /// back unless it named no account or one of another birth date: after a
-    /// few such guesses the username's links wait, so that a birth date
-    /// cannot be found by trying. A retry, a lost race or a refused branch
+    /// few such guesses the username's links wait, and after more the
+    /// caller's, so that a birth date cannot be found by trying, neither for
+    /// one account nor across many. A retry, a lost race or a refused branch
     /// is no guess and does not count.
     async fn counted_link<T>(
         &self,
         username: &Username,
         attempt: impl Future<Output = Result<T, DeskError>>,
     ) -> Result<T, DeskError> {
-        let subject = format!("link:{username}");
-        let blocked = self
-            .state
-            .store
-            .as_writer()
-            .await
-            .throttle()
-            .charge(&subject, &Self::LINK_POLICY)
-            .await?;
-        if let Some(until) = blocked {
-            self.audit_refused_link(username, "link_attempts_wait").await;
-            return Err(DeskError::LinkAttemptsWait {
-                seconds: seconds_until(self.state.clock().now(), until),
-            });
+        let counts = [
+            (
+                format!("link-by:{}", self.actor),
+                &Self::CALLER_LINK_POLICY,
+                LinkWait::Caller,
+            ),
+            (format!("link:{username}"), &Self::LINK_POLICY, LinkWait::Account),
+        ];
+        // The caller's count first: a caller that must wait adds nothing to
+        // the account's.
+        for (charged, (subject, policy, of)) in counts.iter().enumerate() {
+            let blocked = self
+                .state
+                .store
+                .as_writer()
+                .await
+                .throttle()
+                .charge(subject, policy)
+                .await?;
+            if let Some(until) = blocked {
+                self.refund_link_counts(&counts[..charged]).await;
+                if *of == LinkWait::Caller {
+                    tracing::warn!(actor = %self.actor, library = %self.library.code, "links held back: too many wrong guesses");
+                }
+                let error = DeskError::LinkAttemptsWait {
+                    seconds: seconds_until(self.state.clock().now(), until),
+                    of: *of,
+                };
+                self.audit_refused_link(username, error.code()).await;
+                return Err(error);
+            }
         }
         let result = attempt.await;
         match &result {
@@ -853,15 +900,20 @@ impl<'a> Desk<'a> {
                 let reason = error.field_code("username").unwrap_or_default();
                 self.audit_refused_link(username, reason).await;
             }
-            _ => {
-                let writer = self.state.store.as_writer().await;
-                if let Err(error) = writer.throttle().refund(&subject, &Self::LINK_POLICY).await {
-                    // The attempt's own answer stands; the count is forgiven in time.
-                    tracing::warn!(%error, "a link attempt's count was not given back");
-                }
-            }
+            _ => self.refund_link_counts(&counts).await,
         }
         result
+    }
+
+    /// Gives back the link attempts charged to `counts`.
+    async fn refund_link_counts(&self, counts: &[(String, &ThrottlePolicy, LinkWait)]) {
+        let writer = self.state.store.as_writer().await;
+        for (subject, policy, _) in counts {
+            if let Err(error) = writer.throttle().refund(subject, policy).await {
+                // The attempt's own answer stands; the count is forgiven in time.
+                tracing::warn!(%error, "a link attempt's count was not given back");
+            }
+        }
     }
 
     /// A link refused as a guess, or held back after guesses, in the audit

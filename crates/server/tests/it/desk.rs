@@ -1827,6 +1827,57 @@ async fn a_username_alone_links_no_one_elses_account_to_another_library() {
     assert_eq!(audited(&app, &sanne.id, "link_refused").await, 6);
 }
 
+/// A library system that guesses at many accounts, a few birth dates each
+/// (under any one account's limit), is held back after twenty wrong
+/// guesses, for every account; another library system is not. A link with
+/// the right birth date gives its count back.
+#[tokio::test]
+async fn a_caller_guessing_at_many_accounts_is_held_back_and_others_are_not() {
+    let app = spawn_app().await;
+    for n in 0..10 {
+        member(&app.store, &format!("lid{n}")).await;
+    }
+    desk_library(&app, "GRO01", "Biblionet Groningen").await;
+    let guesser = desk_token(&app, "GRO01", ALL_DESK_SCOPES).await;
+    let guess = |n: u32, day: u32| {
+        let mut request = adult(&format!("300000{n:02}{day:06}"), "dief@example.nl");
+        request["login_account"] = json!("existing");
+        request["username"] = json!(format!("lid{n}"));
+        request["birth_date"] = json!(format!("1990-04-{day:02}"));
+        request
+    };
+    // Two wrong birth dates at each of ten accounts: twenty, all answered.
+    for n in 0..10 {
+        for day in 10..12 {
+            let answer = call(
+                &app,
+                &guesser,
+                "POST",
+                "/api/v1/memberships",
+                Some(&guess(n, day)),
+            )
+            .await;
+            assert_eq!(answer.status, 422, "{:?}", answer.body);
+        }
+    }
+    let held = call(&app, &guesser, "POST", "/api/v1/memberships", Some(&guess(0, 12))).await;
+    assert_eq!(held.status, 429, "{:?}", held.body);
+    assert_eq!(held.body["code"], "caller_link_attempts_wait");
+    assert_eq!(held.retry_after, "900");
+    let told = held.body["title"].as_str().unwrap();
+    assert!(told.contains("bij verschillende inlogaccounts"), "{told}");
+    // The right birth date waits too: the guesser learns nothing more.
+    let right = with_existing_account("30000099999999", "ouders@example.nl", "lid9");
+    let waits = call(&app, &guesser, "POST", "/api/v1/memberships", Some(&right)).await;
+    assert_eq!(waits.status, 429, "{:?}", waits.body);
+
+    // Another library system links lid9 at once; its right link costs nothing.
+    let other = desk_token(&app, "DRE01", ALL_DESK_SCOPES).await;
+    let renewed = with_existing_account("20000099999999", "ouders@example.nl", "lid9");
+    let linked = call(&app, &other, "POST", "/api/v1/memberships", Some(&renewed)).await;
+    assert_eq!(linked.status, 201, "{:?}", linked.body);
+}
+
 /// How many of the audit log's entries about `account` record `action`.
 async fn audited(app: &TestApp, account: &si_domain::AccountId, action: &str) -> usize {
     let entries = app
