@@ -63,7 +63,8 @@ pub struct MergedLogins {
     pub kept_from: String,
     /// The other rows' old usernames, none the account's own.
     pub dropped: Vec<DroppedUsername>,
-    /// Another row had a password hash of its own: its password stops working.
+    /// Another row had a password hash of its own, which stops counting. It
+    /// may hold the same password: hashes are salted, so no one can tell.
     pub other_passwords: bool,
 }
 

@@ -52,10 +52,12 @@ mail-golive-kept-at = Your username stays the same as for Mijn Menu of { $librar
 mail-golive-taken = Someone else already uses the username { $old }.
 mail-golive-not-allowed = Your old username { $old } does not fit the new rules for usernames.
 mail-golive-missing = You did not have a username for Mijn Menu yet.
+mail-golive-missing-at = You did not have a username for Mijn Menu of { $library } yet.
 mail-golive-new = So you have been given a new username:
 mail-golive-dropped = For Mijn Menu of { $library } you had the username { $old }. It no longer works: you have one account for all your libraries. Log in there too with the username above.
 mail-golive-password-kept = Your password stays the same as for Mijn Menu.
-mail-golive-password-kept-at = Your password is the one you had for Mijn Menu of { $library }. Another password you had at another library no longer works.
+mail-golive-password-kept-at = Your password is the one you had for Mijn Menu of { $library }. Did you have another password at another library? That one no longer works.
+mail-golive-password-missing-at = For Mijn Menu of { $library } you did not have a password yet, and a password you had at another library no longer works. Choose a password with “Forgot your password?”: { $forgot_url }
 mail-golive-password-missing = You do not have a password yet. Choose one with “Forgot your password?”: { $forgot_url }
 mail-golive-change = You can always change your username and your password yourself later.
 

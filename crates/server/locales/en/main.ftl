@@ -165,6 +165,7 @@ account-email-hint = We send a mail to the new address. Only when you click the 
 account-email-pending = Waiting for confirmation: { $email }. Click the link in the mail we sent to that address. Until then the address above stays your recovery address.
 account-email-cancel = Cancel the change
 email-change-cancelled = The change of your e-mail address is cancelled. The link in the mail no longer works.
+email-change-none-waiting = No change of your e-mail address is waiting any more: it was confirmed or cancelled already. Your recovery e-mail address is below.
 password-current-wrong = Your current password is not correct.
 password-current-empty = Enter your current password.
 password-current-again = Enter your current password again too.
@@ -222,7 +223,7 @@ desk-error-link-attempts-wait = Too many attempts to link this login account gav
 desk-error-caller-link-attempts-wait = From this desk (or this library system), linking has given a wrong birth date or username too often, for several login accounts. Linking works again in { $minutes } { $minutes ->
         [one] minute
        *[other] minutes
-    }. The operators of Single Identity have been warned. Meanwhile, register the member without a login account.
+    }. This is in the operators' log of Single Identity. Meanwhile, register the member without a login account.
 desk-register-sent-before = This form was sent before with other details (for example before the Back button). Check the details and click Continue again to register the member like this.
 desk-error-unavailable = The service is temporarily unavailable. Please try again in a minute.
 desk-error-internal-error = Something went wrong on our side. Please try again in a few minutes.

@@ -52,10 +52,12 @@ mail-golive-kept-at = Je gebruikersnaam blijft hetzelfde als voor Mijn Menu van 
 mail-golive-taken = Iemand anders gebruikt de gebruikersnaam { $old } al.
 mail-golive-not-allowed = Je oude gebruikersnaam { $old } past niet bij de nieuwe regels voor gebruikersnamen.
 mail-golive-missing = Je had nog geen gebruikersnaam voor Mijn Menu.
+mail-golive-missing-at = Je had nog geen gebruikersnaam voor Mijn Menu van { $library }.
 mail-golive-new = Daarom heb je een nieuwe gebruikersnaam gekregen:
 mail-golive-dropped = Voor Mijn Menu van { $library } had je de gebruikersnaam { $old }. Die werkt vanaf nu niet meer: je hebt één account voor al je bibliotheken. Log ook daar in met de gebruikersnaam hierboven.
 mail-golive-password-kept = Je wachtwoord blijft hetzelfde als voor Mijn Menu.
-mail-golive-password-kept-at = Je wachtwoord is het wachtwoord dat je had voor Mijn Menu van { $library }. Een ander wachtwoord dat je bij een andere bibliotheek had, werkt niet meer.
+mail-golive-password-kept-at = Je wachtwoord is het wachtwoord dat je had voor Mijn Menu van { $library }. Had je bij een andere bibliotheek een ander wachtwoord? Dat werkt niet meer.
+mail-golive-password-missing-at = Voor Mijn Menu van { $library } had je nog geen wachtwoord, en een wachtwoord dat je bij een andere bibliotheek had, werkt niet meer. Kies een wachtwoord met “Wachtwoord vergeten?”: { $forgot_url }
 mail-golive-password-missing = Je hebt nog geen wachtwoord. Kies er een met “Wachtwoord vergeten?”: { $forgot_url }
 mail-golive-change = Je kunt je gebruikersnaam en je wachtwoord later altijd zelf wijzigen.
 

@@ -165,6 +165,7 @@ account-email-hint = We sturen een mail naar het nieuwe adres. Pas als je op de 
 account-email-pending = Wacht op bevestiging: { $email }. Klik op de link in de mail die we naar dat adres stuurden. Tot dan blijft het adres hierboven je herstel-e-mailadres.
 account-email-cancel = Wijziging annuleren
 email-change-cancelled = De wijziging van je e-mailadres is geannuleerd. De link in de mail werkt niet meer.
+email-change-none-waiting = Er wacht geen wijziging van je e-mailadres meer: ze is al bevestigd of geannuleerd. Je herstel-e-mailadres staat hieronder.
 password-current-wrong = Je huidige wachtwoord klopt niet.
 password-current-empty = Vul je huidige wachtwoord in.
 password-current-again = Vul ook je huidige wachtwoord opnieuw in.
@@ -222,7 +223,7 @@ desk-error-link-attempts-wait = Voor dit inlogaccount is te vaak een verkeerde g
 desk-error-caller-link-attempts-wait = Vanaf deze balie (of dit bibliotheeksysteem) zijn bij het koppelen te vaak verkeerde geboortedata of gebruikersnamen geprobeerd, bij verschillende inlogaccounts. Koppelen kan weer over { $minutes } { $minutes ->
         [one] minuut
        *[other] minuten
-    }. De beheerder van Single Identity is gewaarschuwd. Schrijf de klant intussen in zonder inlogaccount.
+    }. Dit staat in het logboek van de beheerders van Single Identity. Schrijf de klant intussen in zonder inlogaccount.
 desk-register-sent-before = Dit formulier is al eens verstuurd met andere gegevens (bijvoorbeeld vóór de knop Terug). Controleer de gegevens en klik nogmaals op Verder om de klant zo in te schrijven.
 desk-error-unavailable = De dienst is even niet bereikbaar. Probeer het over een minuut opnieuw.
 desk-error-internal-error = Er ging aan onze kant iets mis. Probeer het over een paar minuten opnieuw.

@@ -61,8 +61,14 @@ pub async fn staff(store: &Store, command: StaffCommand) -> anyhow::Result<()> {
             let (library, account) = library_and_account(store, &library, &username).await?;
             let txn = store.begin().await?;
             let granted = txn.staff().grant(&account.id, &library).await?;
+            // A change of the recovery address still waiting may be one a
+            // desk asked for (see `not_of_staff` at the desk): it ends.
+            let waiting = txn.account_links().pending_email_change(&account.id).await?;
             if granted {
                 record(&txn, "staff_granted", Some(&library), &account).await?;
+                txn.account_links()
+                    .end_email_change_links(&account.id, None)
+                    .await?;
             }
             txn.commit().await?;
             if granted {
@@ -71,6 +77,11 @@ pub async fn staff(store: &Store, command: StaffCommand) -> anyhow::Result<()> {
                     library.code,
                     library.name
                 );
+                if waiting.is_some() {
+                    out!(
+                        "A change of its recovery e-mail address was waiting for confirmation and is ended: if the staff member asked for it, they ask again on their account page."
+                    );
+                }
             } else {
                 out!(
                     "{username} already works at the desk of {} ({}): nothing changed.",

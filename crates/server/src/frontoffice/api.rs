@@ -571,7 +571,7 @@ async fn subscription_types(State(state): State<AppState>, caller: Caller) -> Re
         (status = 413, response = TooLarge),
         (status = 415, description = "The body is not JSON", body = Problem, content_type = PROBLEM_JSON),
         (status = 422, description = "Fields are not valid", body = Problem, content_type = PROBLEM_JSON),
-        (status = 429, description = "Too many attempts to link this username named a wrong birth date or username: try again after Retry-After", body = Problem, content_type = PROBLEM_JSON, headers(("Retry-After" = i64, description = "Seconds until links to this username are taken again"))),
+        (status = 429, description = "Too many attempts named a wrong birth date or username: to link this username (`link_attempts_wait`), or by this library system at any accounts (`caller_link_attempts_wait`); try again after Retry-After", body = Problem, content_type = PROBLEM_JSON, headers(("Retry-After" = i64, description = "Seconds until such links are taken again"))),
         (status = 503, response = Unavailable),
     )
 )]
@@ -658,7 +658,7 @@ struct LinkRequest {
         (status = 413, response = TooLarge),
         (status = 415, description = "The body is not JSON", body = Problem, content_type = PROBLEM_JSON),
         (status = 422, description = "Fields are not valid, or no account with the username has a registration of this birth date", body = Problem, content_type = PROBLEM_JSON),
-        (status = 429, description = "Too many attempts to link this username named a wrong birth date or username: try again after Retry-After", body = Problem, content_type = PROBLEM_JSON, headers(("Retry-After" = i64, description = "Seconds until links to this username are taken again"))),
+        (status = 429, description = "Too many attempts named a wrong birth date or username: to link this username (`link_attempts_wait`), or by this library system at any accounts (`caller_link_attempts_wait`); try again after Retry-After", body = Problem, content_type = PROBLEM_JSON, headers(("Retry-After" = i64, description = "Seconds until such links are taken again"))),
         (status = 503, response = Unavailable),
     )
 )]
@@ -846,7 +846,7 @@ async fn change_registration_email(
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NoSuchMembership),
-        (status = 409, description = "No account, no e-mail in the registration, nothing to change, or an account still waiting for its confirmation mail at that address", body = Problem, content_type = PROBLEM_JSON),
+        (status = 409, description = "No account, no e-mail in the registration, nothing to change, an account still waiting for its confirmation mail at that address, or an account of desk staff (`staff_account`: an operator takes the role off first)", body = Problem, content_type = PROBLEM_JSON),
         (status = 422, response = NotACardNumber),
         (status = 503, response = Unavailable),
     )

@@ -873,14 +873,21 @@ impl<'a> Desk<'a> {
         // The caller's count first: a caller that must wait adds nothing to
         // the account's.
         for (charged, (subject, policy, of)) in counts.iter().enumerate() {
-            let blocked = self
+            let charge = self
                 .state
                 .store
                 .as_writer()
                 .await
                 .throttle()
                 .charge(subject, policy)
-                .await?;
+                .await;
+            let blocked = match charge {
+                Ok(blocked) => blocked,
+                Err(error) => {
+                    self.refund_link_counts(&counts[..charged]).await;
+                    return Err(error.into());
+                }
+            };
             if let Some(until) = blocked {
                 self.refund_link_counts(&counts[..charged]).await;
                 if *of == LinkWait::Caller {
@@ -1256,7 +1263,10 @@ impl<'a> Desk<'a> {
         // again) stands: its link would die by a second one.
         let locked = txn.accounts().lock(&as_read.id).await?;
         let (account, new) = recovery_reset_of(&membership, locked.as_ref())?;
-        not_of_staff(&txn, account).await?;
+        if let Err(refusal) = not_of_staff(&txn, account).await {
+            txn.rollback().await?;
+            return Err(refusal);
+        }
         if !self.asked_a_moment_ago(&txn, account, new).await? {
             let notice = Mail::RecoveryEmailReset {
                 username: account.username.as_str().to_owned(),
@@ -1448,10 +1458,6 @@ pub fn is_idempotency_key(key: &str) -> bool {
     (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic())
 }
 
-/// The account whose recovery address the registration's address would
-/// become, and that address; or why it cannot: no account or no address,
-/// or the address is already the account's (waiting for its confirmation,
-/// or confirmed).
 /// Refuses an account that holds the desk role at any library: a desk that
 /// could move its recovery address could take it over, and with it the
 /// consoles of other libraries.
@@ -1466,6 +1472,10 @@ async fn holds_staff_role(repositories: &impl Repositories, account: &Account) -
     Ok(!repositories.staff().libraries_of(&account.id).await?.is_empty())
 }
 
+/// The account whose recovery address the registration's address would
+/// become, and that address; or why it cannot: no account or no address,
+/// or the address is already the account's (waiting for its confirmation,
+/// or confirmed).
 fn recovery_reset_of<'a>(
     membership: &'a Membership,
     account: Option<&'a Account>,

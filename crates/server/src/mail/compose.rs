@@ -210,7 +210,10 @@ impl Body {
                         paragraphs.push(match reason {
                             RenameReason::TakenByAnother => with("mail-golive-taken", "old", old),
                             RenameReason::NotAllowed => with("mail-golive-not-allowed", "old", old),
-                            RenameReason::Missing => text("mail-golive-missing"),
+                            RenameReason::Missing => match merged {
+                                Some(merged) => with("mail-golive-missing-at", "library", &merged.kept_from),
+                                None => text("mail-golive-missing"),
+                            },
                         });
                         paragraphs.push(text("mail-golive-new"));
                     }
@@ -230,6 +233,13 @@ impl Body {
                     })
                     .collect();
                 notes.push(match merged {
+                    Some(merged) if !*has_password && merged.other_passwords => language.text_with(
+                        "mail-golive-password-missing-at",
+                        &[
+                            ("library", merged.kept_from.as_str().into()),
+                            ("forgot_url", forgot_password_url.into()),
+                        ],
+                    ),
                     _ if !*has_password => forgot("mail-golive-password-missing"),
                     Some(merged) if merged.other_passwords => {
                         with("mail-golive-password-kept-at", "library", &merged.kept_from)
@@ -772,6 +782,34 @@ mod tests {
             &["sanne.dv", "Je wachtwoord blijft hetzelfde als voor Mijn Menu."],
         );
         assert!(!nl.text.contains("Je wachtwoord is het wachtwoord"));
+
+        // The row kept had neither a username nor a password; the other had both.
+        let mut neither = go_live_merged(true);
+        if let Mail::GoLiveUsername {
+            change, has_password, ..
+        } = &mut neither
+        {
+            *change = replaced(RenameReason::Missing);
+            *has_password = false;
+        }
+        let nl = assert_says(
+            &neither,
+            Language::Nl,
+            &[
+                "Je had nog geen gebruikersnaam voor Mijn Menu van Bibliotheek Assen.",
+                "Voor Mijn Menu van Bibliotheek Emmen had je de gebruikersnaam sanne.dv.",
+                "Voor Mijn Menu van Bibliotheek Assen had je nog geen wachtwoord",
+            ],
+        );
+        assert!(!nl.text.contains("Je hebt nog geen wachtwoord"), "{}", nl.text);
+        assert_says(
+            &neither,
+            Language::En,
+            &[
+                "You did not have a username for Mijn Menu of Bibliotheek Assen yet.",
+                "For Mijn Menu of Bibliotheek Assen you did not have a password yet",
+            ],
+        );
     }
 
     #[test]

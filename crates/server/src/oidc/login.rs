@@ -418,6 +418,16 @@ async fn finish_login(
     // SQLite's busy handler, which sleeps while the hashing threads
     // run out of work.
     let txn = state.store.begin().await.map_err(|e| internal(&e))?;
+    // The password was right for the hash it was checked against; a change
+    // or a reset that came in since has ended that password. The account's
+    // row first, as in every change of it, so that a reset at this moment
+    // waits for this login (or this login for it) instead of deadlocking.
+    let recorded = txn.accounts().record_login(&account.id, &checked_hash).await;
+    if !recorded.map_err(|e| internal(&e))? {
+        txn.rollback().await.map_err(|e| internal(&e))?;
+        failed().await.map_err(|e| internal(&e))?;
+        return Ok(None);
+    }
     for (subject, counter) in &counts {
         let settled = if counter.cleared_by_success {
             txn.throttle().reset(subject).await
@@ -425,14 +435,6 @@ async fn finish_login(
             txn.throttle().attempt_succeeded(subject, &counter.policy).await
         };
         settled.map_err(|e| internal(&e))?;
-    }
-    // The password was right for the hash it was checked against; a change
-    // or a reset that came in since has ended that password.
-    let recorded = txn.accounts().record_login(&account.id, &checked_hash).await;
-    if !recorded.map_err(|e| internal(&e))? {
-        txn.rollback().await.map_err(|e| internal(&e))?;
-        failed().await.map_err(|e| internal(&e))?;
-        return Ok(None);
     }
     let (session, session_cookie, ended) =
         session::start_or_renew(&state, &txn, &account.id, attempt.earlier)

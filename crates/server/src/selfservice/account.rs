@@ -425,6 +425,7 @@ pub async fn change_email(
         // A change that must wait writes nothing.
         let subject = format!("email-change:{}", account.id);
         if let Some(until) = forgot::recovery_mail_wait(&txn, &subject).await? {
+            txn.rollback().await?;
             return Ok(Ok(Some(until)));
         }
         let notice = Mail::EmailChangedNotice {
@@ -483,21 +484,31 @@ pub async fn cancel_email_change(
     }
     let cancelled = async {
         let txn = state.store.begin().await?;
+        // The account's row first, as in every change of it.
+        txn.accounts().lock(&account.id).await?;
         if !txn.sessions().hold(&session).await? {
-            return Ok(false);
+            txn.rollback().await?;
+            return Ok(None);
         }
-        txn.account_links()
-            .end_email_change_links(&account.id, None)
-            .await?;
+        // Confirmed or cancelled in another tab a moment ago: nothing waits.
+        let waiting = txn.account_links().pending_email_change(&account.id).await?;
+        if waiting.is_some() {
+            txn.account_links()
+                .end_email_change_links(&account.id, None)
+                .await?;
+        }
         txn.commit().await?;
-        Ok::<_, StoreError>(true)
+        Ok::<_, StoreError>(Some(waiting.is_some()))
     }
     .await;
-    if !cancelled.map_err(|e| PageError::internal(language, &e))? {
-        return Ok(Redirect::to(SESSION_ENDED_PATH).into_response());
+    match cancelled.map_err(|e| PageError::internal(language, &e))? {
+        None => Ok(Redirect::to(SESSION_ENDED_PATH).into_response()),
+        Some(true) => {
+            tracing::info!(account = %account.id, "address change cancelled");
+            Ok(changed(language.text("email-change-cancelled")))
+        }
+        Some(false) => Ok(changed(language.text("email-change-none-waiting"))),
     }
-    tracing::info!(account = %account.id, "address change cancelled");
-    Ok(changed(language.text("email-change-cancelled")))
 }
 
 /// Mails a link to `new` that makes it the recovery address once followed,
@@ -596,10 +607,14 @@ pub async fn confirm_email(
 ) -> Result<Response, PageError> {
     let confirmed = async {
         let txn = state.store.begin().await?;
-        let spent = txn
-            .account_links()
-            .spend(&digest(&query.token), LinkKind::ChangeEmail)
-            .await?;
+        // The account's row first, as in every change of it: a change of
+        // address asked at this moment waits instead of deadlocking.
+        let token_digest = digest(&query.token);
+        let links = txn.account_links();
+        if let LinkState::Valid(link) = links.check(&token_digest, LinkKind::ChangeEmail).await? {
+            txn.accounts().lock(&link.account).await?;
+        }
+        let spent = links.spend(&token_digest, LinkKind::ChangeEmail).await?;
         let LinkState::Valid(AccountLink {
             account,
             purpose: LinkPurpose::ChangeEmail(email),
@@ -714,19 +729,22 @@ impl Meanwhile {
     }
 }
 
-/// Holds this browser's session and the account as the current password
+/// Holds the account and this browser's session as the current password
 /// was proven against them, to the end of `txn`; what changed, if either
-/// did: a reset, a logout or a change that came in between wins.
+/// did: a reset, a logout or a change that came in between wins. The
+/// account's row first, as in every change of an account (a reset, a
+/// login), so that two changes wait for each other and never deadlock.
 async fn proof_still_holds(
     txn: &impl Repositories,
     account: &Account,
     session: &str,
 ) -> Result<Option<Meanwhile>, StoreError> {
+    let proven = account.password_hash.as_deref().unwrap_or_default();
+    let still_proven = txn.accounts().hold_checked(&account.id, proven).await?;
     if !txn.sessions().hold(session).await? {
         return Ok(Some(Meanwhile::SessionEnded));
     }
-    let proven = account.password_hash.as_deref().unwrap_or_default();
-    if !txn.accounts().hold_checked(&account.id, proven).await? {
+    if !still_proven {
         return Ok(Some(Meanwhile::PasswordChanged));
     }
     Ok(None)

@@ -530,11 +530,16 @@ async fn set_password(
     hash: String,
 ) -> Result<bool, si_store::StoreError> {
     let txn = state.store.begin().await?;
+    // The account's row first, as in every change of it: a login or a
+    // change on the account page at this moment waits instead of
+    // deadlocking (PostgreSQL), and then finds the new password.
+    txn.accounts().lock(&account.id).await?;
     let spent = txn
         .account_links()
         .spend(&digest(token), flow.link_kind())
         .await?;
     if !matches!(spent, LinkState::Valid(_)) {
+        txn.rollback().await?;
         return Ok(false);
     }
     // A confirmation link and a reset link both set the password: whichever

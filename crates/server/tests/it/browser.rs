@@ -549,14 +549,10 @@ async fn a_new_member_confirms_changes_the_username_and_logs_out() {
     let current = driver.active_element().await.unwrap();
     current.send_keys("Zonnebloem-tafel-42!").await.unwrap();
     current.send_keys(Key::Enter).await.unwrap();
-    let pending = driver.find(By::Css(".notice")).await.unwrap();
-    assert!(
-        pending
-            .text()
-            .await
-            .unwrap()
-            .contains("Wacht op bevestiging: sanne@gmial.com.")
-    );
+    // The page that follows shows the address waiting.
+    let waits = "Wacht op bevestiging: sanne@gmial.com.";
+    let shown = |seen: &str| seen.contains(waits);
+    browser.wait_for_text(".notice", shown, "the notice", waits).await;
     browser.assert_accessible("account page, address waiting").await;
     let cancel = driver.find(By::Css(".notice button")).await.unwrap();
     assert_eq!(cancel.text().await.unwrap(), "Wijziging annuleren");

@@ -559,9 +559,27 @@ async fn operators_give_desk_roles_and_read_the_audit_log() {
     let unknown = si(&["staff", "grant", "--library", "DRE01", "Balie.anna"]);
     assert_eq!(unknown.status.code(), Some(1));
     assert!(stderr(&unknown).contains("no login account has the username Balie.anna"));
+    // A change of address waiting (a desk may have asked for it) ends with the grant.
+    let waiting = si_store::account_links::AccountLink {
+        account: anna.id,
+        purpose: si_store::account_links::LinkPurpose::ChangeEmail(
+            si_domain::Email::parse("iemand@example.org").unwrap(),
+        ),
+        expires_at: time::OffsetDateTime::now_utc() + time::Duration::days(7),
+    };
+    store.account_links().issue("a-digest", &waiting).await.unwrap();
     let granted = si(&["staff", "grant", "--library", "dre01", "balie.anna"]);
     assert!(granted.status.success(), "{}", stderr(&granted));
     assert!(stdout(&granted).contains("balie.anna now works at the desk of DRE01"));
+    assert!(stdout(&granted).contains("A change of its recovery e-mail address was waiting"));
+    assert_eq!(
+        store
+            .account_links()
+            .pending_email_change(&anna.id)
+            .await
+            .unwrap(),
+        None
+    );
     let again = si(&["staff", "grant", "--library", "DRE01", "balie.anna"]);
     assert!(again.status.success(), "twice is fine");
     assert_eq!(

@@ -1773,6 +1773,11 @@ async fn a_pending_address_change_is_cancelled_and_its_link_stops_working() {
         .await
         .unwrap();
     assert_eq!(forged.status(), 400);
+    let page = fetch(&here, app.url("/account")).await;
+    assert!(
+        page.contains("Wacht op bevestiging: sanne@gmial.com."),
+        "still waits: {page}"
+    );
     let response = here
         .post(app.url("/account/email/cancel"))
         .form(&cancel)
@@ -1788,6 +1793,18 @@ async fn a_pending_address_change_is_cancelled_and_its_link_stops_working() {
     assert!(!page.contains("Wacht op bevestiging"), "{page}");
     assert!(
         page.contains("<p class=\"value\">ouders@example.nl</p>"),
+        "{page}"
+    );
+    // The same form sent again (another tab): nothing waits any more.
+    let again = here
+        .post(app.url("/account/email/cancel"))
+        .form(&cancel)
+        .send()
+        .await
+        .unwrap();
+    let (_, page) = shown(&app, &here, again).await;
+    assert!(
+        page.contains("Er wacht geen wijziging van je e-mailadres meer"),
         "{page}"
     );
 
