@@ -2027,21 +2027,25 @@ async fn a_change_on_the_account_page_proven_before_a_reset_writes_nothing() {
             .password_hash
     };
 
+    // The account page's password form, sent with the current password.
+    let change_from = |here: &reqwest::Client, page: &str| {
+        here.post(app.url("/account/password"))
+            .form(&[
+                ("csrf", hidden_field(page, "csrf")),
+                ("current", PASSWORD.to_owned()),
+                ("password", "Ander-wachtwoord-77!".to_owned()),
+                ("repeat", "Ander-wachtwoord-77!".to_owned()),
+            ])
+            .send()
+    };
+
     // A reset while a password change is checked.
     let here = logged_in_to_account(&app, "sanne", PASSWORD).await;
     let page = fetch(&here, app.url("/account")).await;
     let reset = hashed(NEW_PASSWORD);
     let busy = keep_hashing_busy(&app);
     until_hash_queue_holds(&app, 1).await;
-    let change = here
-        .post(app.url("/account/password"))
-        .form(&[
-            ("csrf", hidden_field(&page, "csrf")),
-            ("current", PASSWORD.to_owned()),
-            ("password", "Ander-wachtwoord-77!".to_owned()),
-            ("repeat", "Ander-wachtwoord-77!".to_owned()),
-        ])
-        .send();
+    let change = change_from(&here, &page);
     let (change, reset) = tokio::join!(change, replaced(reset, true));
     assert_eq!(busy.await.unwrap(), 401);
     let change = change.unwrap();
@@ -2073,15 +2077,7 @@ async fn a_change_on_the_account_page_proven_before_a_reset_writes_nothing() {
     let other_tab = hashed(NEW_PASSWORD);
     let busy = keep_hashing_busy(&app);
     until_hash_queue_holds(&app, 1).await;
-    let change = here
-        .post(app.url("/account/password"))
-        .form(&[
-            ("csrf", hidden_field(&page, "csrf")),
-            ("current", PASSWORD.to_owned()),
-            ("password", "Ander-wachtwoord-77!".to_owned()),
-            ("repeat", "Ander-wachtwoord-77!".to_owned()),
-        ])
-        .send();
+    let change = change_from(&here, &page);
     let (change, other_tab) = tokio::join!(change, replaced(other_tab, false));
     assert_eq!(busy.await.unwrap(), 401);
     let (status, page) = shown(&app, &here, change.unwrap()).await;
