@@ -272,6 +272,7 @@ desk-search-title = Find an existing login account
 desk-search-username = Login account username
 desk-case-sensitive = Case-sensitive
 desk-search = Search
+desk-search-started-elsewhere = This search came from another website and has not been run. Check what is filled in, then choose Open or Search yourself.
 desk-search-intro = Enter the details the member gives you.
 desk-result = Result
 desk-link = Link

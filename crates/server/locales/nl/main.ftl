@@ -272,6 +272,7 @@ desk-search-title = Bestaand inlogaccount zoeken
 desk-search-username = Inlogaccount gebruikersnaam
 desk-case-sensitive = Hoofdlettergevoelig
 desk-search = Zoeken
+desk-search-started-elsewhere = Deze zoekopdracht kwam via een andere website en is nog niet uitgevoerd. Controleer wat er is ingevuld en kies zelf Openen of Zoeken.
 desk-search-intro = Vul hier de gegevens in die de klant doorgeeft.
 desk-result = Resultaat
 desk-link = Koppelen

@@ -232,6 +232,8 @@ struct HomePage {
     username: String,
     search_error: Option<String>,
     found: Option<AccountSummary>,
+    /// A link on another site filled in the search, which was not sent.
+    started_elsewhere: bool,
 }
 
 #[derive(Deserialize)]
@@ -253,8 +255,12 @@ pub async fn home(
 ) -> Result<Response, PageError> {
     let AtDesk { staff, library } = at_desk;
     let desk = desk_of(&state, &library, &staff, language);
+    // A search is written to the audit log in the staff member's name, so
+    // one another site started waits for the staff member to send it.
+    let started_elsewhere =
+        csrf::sent_by_another_site(&headers) && (query.card_number.is_some() || query.username.is_some());
     let mut card_error = None;
-    if let Some(typed) = query.card_number.as_deref() {
+    if let Some(typed) = query.card_number.as_deref().filter(|_| !started_elsewhere) {
         match parse_card(typed) {
             Ok(card) => match desk.membership(&card).await {
                 Ok(_) => {
@@ -269,7 +275,7 @@ pub async fn home(
         }
     }
     let (mut found, mut search_error) = (None, None);
-    if let Some(typed) = query.username.as_deref() {
+    if let Some(typed) = query.username.as_deref().filter(|_| !started_elsewhere) {
         match search(&desk, language, typed).await {
             Ok(account) => found = Some(account),
             Err(message) => search_error = Some(message),
@@ -287,6 +293,7 @@ pub async fn home(
         username: query.username.unwrap_or_default(),
         search_error,
         found,
+        started_elsewhere,
     };
     Ok(token.attach(page.into_response()))
 }

@@ -1,6 +1,7 @@
 //! Forms carry a token that must match the `si_csrf` cookie (double submit):
 //! another site can make a browser post a form, but cannot read the cookie
-//! to put its token in the form.
+//! to put its token in the form. A link on another site can still make
+//! the browser open a page: [`sent_by_another_site`] tells those apart.
 
 use axum::{
     http::{HeaderMap, HeaderValue, header},
@@ -54,4 +55,14 @@ impl FormToken {
 pub fn is_valid(headers: &HeaderMap, posted: &str) -> bool {
     cookies::value(headers, COOKIE)
         .is_some_and(|token| !posted.is_empty() && verify_digest(posted, &digest(token)))
+}
+
+/// Whether the browser says another site sent this request (Fetch
+/// Metadata's `Sec-Fetch-Site`): a link or a script elsewhere, rather than
+/// our own pages, a bookmark or the address bar. A browser that sends no
+/// such header is taken at its word.
+pub fn sent_by_another_site(headers: &HeaderMap) -> bool {
+    headers
+        .get("sec-fetch-site")
+        .is_some_and(|site| !matches!(site.as_bytes(), b"same-origin" | b"none"))
 }

@@ -2168,6 +2168,46 @@ async fn step_for_sanne(
     (answer.status().as_u16(), answer.text().await.unwrap())
 }
 
+/// A link on another site that opens the console's search fills it in but
+/// does not run it: the search would be in the audit log in the staff
+/// member's name. The staff member's own "Zoeken" runs it.
+#[tokio::test]
+async fn a_search_another_site_links_to_waits_for_the_staff_member() {
+    let app = spawn_app().await;
+    let sanne = member(&app.store, "sanne").await;
+    let (staff_browser, _) = staff_at_the_register_page(&app, "GRO01", "Biblionet Groningen").await;
+    let sent_from = |site: &'static str, query: &str| {
+        staff_browser
+            .get(app.url(&format!("/frontoffice/GRO01?{query}")))
+            .header("sec-fetch-site", site)
+            .send()
+    };
+    let notice = "Deze zoekopdracht kwam via een andere website en is nog niet uitgevoerd.";
+    let found = "Klant inschrijven met dit inlogaccount";
+
+    for site in ["cross-site", "same-site"] {
+        let linked = sent_from(site, "username=sanne").await.unwrap();
+        assert_eq!(linked.status(), 200);
+        let page = linked.text().await.unwrap();
+        assert!(page.contains(notice), "{page}");
+        assert!(
+            page.contains(r#"id="username" name="username" type="text" value="sanne""#),
+            "{page}"
+        );
+        assert!(!page.contains(found), "nothing found yet: {page}");
+        let card = sent_from(site, "card_number=30000012345678").await.unwrap();
+        assert_eq!(card.url().path(), "/frontoffice/GRO01", "not opened");
+        assert!(card.text().await.unwrap().contains(notice));
+    }
+    assert_eq!(audited(&app, &sanne.id, "search_account").await, 0);
+
+    let searched = sent_from("same-origin", "username=sanne").await.unwrap();
+    let page = searched.text().await.unwrap();
+    assert!(!page.contains(notice), "{page}");
+    assert!(page.contains(found), "{page}");
+    assert_eq!(audited(&app, &sanne.id, "search_account").await, 1);
+}
+
 /// An account found on the console's home page leads on to a registration
 /// with it: "Bestaand inlogaccount gebruiken" chosen, and the search after
 /// the details filled in with its username.
