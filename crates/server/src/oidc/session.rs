@@ -115,18 +115,12 @@ pub async fn start_or_renew(
     ),
     StartError,
 > {
-    let lifetime = time::Duration::hours(i64::from(state.config.oidc.session_hours));
     if let Some(same) = earlier.as_ref().filter(|earlier| earlier.account == *account) {
-        let token = SecretToken::generate().map_err(|_| StartError::Randomness)?;
-        let renewal = repositories
-            .sessions()
-            .reauthenticated(same, &token.digest(), state.clock().now() + lifetime)
-            .await?;
-        match renewal {
-            Renewal::NewToken(renewed) => return Ok((renewed, Some(session_cookie(token.expose())), None)),
-            Renewal::TokenOfAnotherLogin(renewed) => return Ok((renewed, None, None)),
+        match renew(state, repositories, same).await? {
+            (Renewal::NewToken(renewed), cookie) => return Ok((renewed, cookie, None)),
+            (Renewal::TokenOfAnotherLogin(renewed), _) => return Ok((renewed, None, None)),
             // Ended since it was looked up (a logout in another tab): a new one.
-            Renewal::Ended => {
+            (Renewal::Ended, _) => {
                 let (session, cookie) = start(state, repositories, account).await?;
                 return Ok((session, Some(cookie), None));
             }
@@ -146,6 +140,25 @@ pub async fn start_or_renew(
     };
     let (session, cookie) = start(state, repositories, account).await?;
     Ok((session, Some(cookie), ended))
+}
+
+/// The member typed the password again in `same` (a login, a password
+/// change): it goes on from now under a new token, with the `Set-Cookie`
+/// value that carries it when [`Renewal::NewToken`]. A token learnt before
+/// gives no access after.
+pub async fn renew(
+    state: &AppState,
+    repositories: &impl Repositories,
+    same: &BrowserSession,
+) -> Result<(Renewal, Option<HeaderValue>), StartError> {
+    let lifetime = time::Duration::hours(i64::from(state.config.oidc.session_hours));
+    let token = SecretToken::generate().map_err(|_| StartError::Randomness)?;
+    let renewal = repositories
+        .sessions()
+        .reauthenticated(same, &token.digest(), state.clock().now() + lifetime)
+        .await?;
+    let cookie = matches!(renewal, Renewal::NewToken(_)).then(|| session_cookie(token.expose()));
+    Ok((renewal, cookie))
 }
 
 /// The `Set-Cookie` value that removes the session cookie.

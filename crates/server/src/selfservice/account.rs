@@ -2,8 +2,9 @@
 //! username with "Gebruikersnaam wijzigen" right there, the password, the
 //! recovery address, the library memberships, and "Uitloggen". A username
 //! given up stays held for the account for a while, so no one takes it over
-//! at once. A new password ends every other session and refresh token; a new
-//! address becomes the recovery address only once its link is followed.
+//! at once. A new password ends every other session and refresh token, and
+//! this one goes on under a new token; a new address becomes the recovery
+//! address only once its link is followed.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -22,6 +23,7 @@ use si_store::{
     Repositories, StoreError,
     account_links::{AccountLink, LinkKind, LinkPurpose, LinkState},
     accounts::Account,
+    sessions::{BrowserSession, Renewal},
     throttle::ThrottlePolicy,
 };
 
@@ -301,7 +303,7 @@ pub async fn change_password(
     }
     let proving = Proving {
         account: &account,
-        session: &session,
+        session: &session.digest,
     };
     if let Some(refusal) = prove_current_password(&state, language, proving, &form.current).await? {
         let outcome = Outcome {
@@ -341,9 +343,22 @@ pub async fn change_password(
         txn.account_links()
             .end_email_change_links(&account.id, None)
             .await?;
-        let ended = txn.sessions().end_all_of(&account.id, Some(&session)).await?;
-        crate::oidc::session::revoke_tokens_of_account(&state, &txn, &account.id, &ended).await?;
+        let ended = txn
+            .sessions()
+            .end_all_of(&account.id, Some(&session.digest))
+            .await?;
+        session::revoke_tokens_of_account(&state, &txn, &account.id, &ended).await?;
         backchannel::sessions_ended(&state, &txn, &account.id, &ended).await?;
+        // This one goes on under a new token, as after a login: one learnt
+        // before the change (over the shoulder, planted) gives no access.
+        let cookie = match session::renew(&state, &txn, &session).await? {
+            (Renewal::Ended, _) => {
+                txn.rollback().await?;
+                return Ok(Err(Meanwhile::SessionEnded));
+            }
+            // Renewed by a login in another tab: its answer has the cookie.
+            (_, cookie) => cookie,
+        };
         if let Some(email) = &account.email {
             let notice = Mail::PasswordChanged {
                 username: account.username.as_str().to_owned(),
@@ -351,20 +366,27 @@ pub async fn change_password(
             mail::queue(&txn, email, account_language(&account), &notice).await?;
         }
         txn.commit().await?;
-        Ok::<_, StoreError>(Ok(()))
+        Ok::<_, session::StartError>(Ok(cookie))
     }
     .await;
-    if let Err(meanwhile) = written.map_err(|e| internal(&e))? {
-        let refused = |message| Outcome {
-            current_error: Some(message),
-            ..Outcome::default()
-        };
-        return meanwhile
-            .answer(&state, language, &headers, &account, refused)
-            .await;
-    }
+    let cookie = match written.map_err(|e| internal(&e))? {
+        Ok(cookie) => cookie,
+        Err(meanwhile) => {
+            let refused = |message| Outcome {
+                current_error: Some(message),
+                ..Outcome::default()
+            };
+            return meanwhile
+                .answer(&state, language, &headers, &account, refused)
+                .await;
+        }
+    };
     tracing::info!(account = %account.id, "password changed; the account's other sessions ended");
-    Ok(changed(language.text("password-changed-here")))
+    let mut answer = changed(language.text("password-changed-here"));
+    if let Some(cookie) = cookie {
+        answer.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    Ok(answer)
 }
 
 pub async fn change_email(
@@ -403,7 +425,7 @@ pub async fn change_email(
     // session left open on a library's public computer.
     let proving = Proving {
         account: &account,
-        session: &session,
+        session: &session.digest,
     };
     if let Some(refusal) = prove_current_password(&state, language, proving, &form.current).await? {
         let outcome = Outcome {
@@ -486,7 +508,7 @@ pub async fn cancel_email_change(
         let txn = state.store.begin().await?;
         // The account's row first, as in every change of it.
         txn.accounts().lock(&account.id).await?;
-        if !txn.sessions().hold(&session).await? {
+        if !txn.sessions().hold(&session.digest).await? {
             txn.rollback().await?;
             return Ok(None);
         }
@@ -737,11 +759,11 @@ impl Meanwhile {
 async fn proof_still_holds(
     txn: &impl Repositories,
     account: &Account,
-    session: &str,
+    session: &BrowserSession,
 ) -> Result<Option<Meanwhile>, StoreError> {
     let proven = account.password_hash.as_deref().unwrap_or_default();
     let still_proven = txn.accounts().hold_checked(&account.id, proven).await?;
-    if !txn.sessions().hold(session).await? {
+    if !txn.sessions().hold(&session.digest).await? {
         return Ok(Some(Meanwhile::SessionEnded));
     }
     if !still_proven {
@@ -791,7 +813,7 @@ async fn posted(
     language: Language,
     headers: &HeaderMap,
     form: AccountForm,
-) -> Result<Option<(AccountForm, Account, String)>, PageError> {
+) -> Result<Option<(AccountForm, Account, BrowserSession)>, PageError> {
     let Some((mut account, session)) = signed_in_session(state, language, headers).await? else {
         return Ok(None);
     };
@@ -823,7 +845,7 @@ async fn signed_in_session(
     state: &AppState,
     language: Language,
     headers: &HeaderMap,
-) -> Result<Option<(Account, String)>, PageError> {
+) -> Result<Option<(Account, BrowserSession)>, PageError> {
     let internal = |e: StoreError| PageError::internal(language, &e);
     let Some(session) = session::current(state, headers).await.map_err(internal)? else {
         return Ok(None);
@@ -834,7 +856,7 @@ async fn signed_in_session(
         .by_id(&session.account)
         .await
         .map_err(internal)?;
-    Ok(account.map(|account| (account, session.digest)))
+    Ok(account.map(|account| (account, session)))
 }
 
 /// What the last action left to show.

@@ -1513,6 +1513,62 @@ async fn the_account_pages_language_becomes_the_language_of_its_mails() {
     assert_eq!(stored.language, "en");
 }
 
+/// The account page's password change proves the member as a login does:
+/// the session goes on under a new token, and the one from before (seen
+/// over the shoulder, planted in the browser) no longer opens the account.
+#[tokio::test]
+async fn a_password_change_renews_the_session_cookie() {
+    let app = spawn_app().await;
+    member(&app.store, "sanne").await;
+    let here = browser();
+    let session_token_set_by = |response: &reqwest::Response| {
+        response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .find_map(|value| value.to_str().unwrap().strip_prefix("si_session="))
+            .and_then(|cookie| cookie.split(';').next())
+            .map(str::to_owned)
+    };
+    let login = post_login(&here, &app.url("/login"), "sanne", PASSWORD).await;
+    let before = session_token_set_by(&login).expect("a session cookie");
+    let page = fetch(&here, app.url("/account")).await;
+    let form = [
+        ("csrf", hidden_field(&page, "csrf")),
+        ("current", PASSWORD.to_owned()),
+        ("password", NEW_PASSWORD.to_owned()),
+        ("repeat", NEW_PASSWORD.to_owned()),
+    ];
+    let changed = here
+        .post(app.url("/account/password"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), 303);
+    let after = session_token_set_by(&changed).expect("a new session cookie");
+    assert_ne!(after, before);
+    let shown_at = changed.headers()["location"].to_str().unwrap();
+    let page = fetch(&here, app.url(shown_at)).await;
+    assert!(page.contains("Je wachtwoord is gewijzigd"), "{page}");
+
+    let with_the_old_token = browser()
+        .get(app.url("/account"))
+        .header("cookie", format!("si_session={before}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with_the_old_token.status(), 303);
+    assert!(
+        with_the_old_token.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/login"),
+        "{:?}",
+        with_the_old_token.headers()
+    );
+}
+
 #[tokio::test]
 async fn a_member_changes_password_and_address_from_the_account_page() {
     let smtp = SmtpServer::start();
