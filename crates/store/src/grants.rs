@@ -3,18 +3,15 @@
 //! family, holding the digest of its one current token), and the ids of
 //! revoked access tokens. Only digests of codes and tokens are stored.
 
-use std::sync::LazyLock;
-
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, IdenStatic,
-    Iterable, QueryFilter, QuerySelect, Set, Statement,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait, Set,
     sea_query::{Expr, OnConflict},
 };
 use si_domain::{AccountId, AccountStatus};
 use time::OffsetDateTime;
 
 use crate::{
-    Backend, Clock, Repositories, Store, StoreError,
+    Clock, StoreError,
     accounts::{Account, account_from_row, millis_to_time},
     entity::{account, authorization_code, refresh_family, revoked_access_token},
     error::parse_stored,
@@ -128,24 +125,6 @@ pub enum RefreshUse {
     Unknown,
 }
 
-/// PostgreSQL's rotation: the UPDATE joins the account and returns both rows,
-/// their columns prefixed `f_` and `a_` (both tables have a `created_at`).
-static ROTATE_RETURNING_ACCOUNT: LazyLock<String> = LazyLock::new(|| {
-    let returned: Vec<String> = refresh_family::Column::iter()
-        .map(|c| format!("f.{0} AS f_{0}", c.as_str()))
-        .chain(account::Column::iter().map(|c| format!("a.{0} AS a_{0}", c.as_str())))
-        .collect();
-    format!(
-        "UPDATE refresh_families AS f SET token_digest = $1, expires_at = $2, rotated_at = $3 \
-         FROM accounts AS a \
-         WHERE f.family_id = $4 AND f.token_digest = $5 AND f.client_id = $6 \
-         AND f.revoked_at IS NULL AND f.expires_at > $3 \
-         AND a.id = f.account_id AND a.status = $7 \
-         RETURNING {}",
-        returned.join(", ")
-    )
-});
-
 pub struct Grants<'c, C> {
     conn: &'c C,
     clock: &'c dyn Clock,
@@ -250,36 +229,18 @@ impl<'c, C: ConnectionTrait> Grants<'c, C> {
         }
     }
 
-    /// PostgreSQL's [`Store::rotate_refresh`]: one statement.
-    async fn rotate_returning_account(
-        &self,
-        rotation: Rotation<'_>,
-    ) -> Result<Option<(RefreshGrant, Account)>, StoreError> {
-        let statement = Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            ROTATE_RETURNING_ACCOUNT.as_str(),
-            [
-                rotation.successor_digest.into(),
-                to_millis(rotation.successor_expires_at).into(),
-                self.clock.now_millis().into(),
-                rotation.family_id.into(),
-                rotation.presented_digest.into(),
-                rotation.client_id.into(),
-                AccountStatus::Active.as_str().into(),
-            ],
-        );
-        let Some(row) = self.conn.query_one_raw(statement).await? else {
-            return Ok(None);
-        };
-        let grant = refresh_family::Model::from_query_result(&row, "f_")?;
-        let account = account::Model::from_query_result(&row, "a_")?;
-        Ok(Some((refresh_from_row(grant)?, account_from_row(account)?)))
-    }
-
-    /// SQLite's rotation: the conditional UPDATE alone, after the caller read
-    /// the grant and checked its account.
-    async fn rotate_current(&self, rotation: Rotation<'_>) -> Result<Option<RefreshGrant>, StoreError> {
+    /// Replaces a refresh family's current token by its successor when the
+    /// presented token is that current one, unrevoked, unexpired, of this
+    /// client, and its account is active; whether it did. A conditional
+    /// UPDATE decides, so that of two uses of the same token exactly one
+    /// wins. When nothing was rotated, [`Grants::refuse_refresh`] tells why.
+    pub async fn rotate_refresh(&self, rotation: Rotation<'_>) -> Result<bool, StoreError> {
         let now = self.clock.now_millis();
+        let active_accounts = account::Entity::find()
+            .select_only()
+            .column(account::Column::Id)
+            .filter(account::Column::Status.eq(AccountStatus::Active.as_str()))
+            .into_query();
         let rotated = refresh_family::Entity::update_many()
             .col_expr(
                 refresh_family::Column::TokenDigest,
@@ -295,9 +256,10 @@ impl<'c, C: ConnectionTrait> Grants<'c, C> {
             .filter(refresh_family::Column::ClientId.eq(rotation.client_id))
             .filter(refresh_family::Column::RevokedAt.is_null())
             .filter(refresh_family::Column::ExpiresAt.gt(now))
-            .exec_with_returning(self.conn)
+            .filter(refresh_family::Column::AccountId.in_subquery(active_accounts))
+            .exec(self.conn)
             .await?;
-        rotated.into_iter().next().map(refresh_from_row).transpose()
+        Ok(rotated.rows_affected == 1)
     }
 
     /// Why a presented token is not usable. A token of the family that is not
@@ -457,40 +419,6 @@ impl<'c, C: ConnectionTrait> Grants<'c, C> {
             .one(self.conn)
             .await?
             .is_some())
-    }
-}
-
-impl Store {
-    /// Replaces a refresh family's current token by its successor when the
-    /// presented token is that current one, unrevoked, unexpired, of this
-    /// client, and the account is active; returns the grant and its account.
-    /// A conditional UPDATE decides, so that of two uses of the same token
-    /// exactly one wins. When nothing was rotated,
-    /// [`Grants::refuse_refresh`] tells why.
-    ///
-    /// Each statement costs a round trip, and sqlx one more to check the
-    /// connection it gets back. On PostgreSQL one statement rotates and
-    /// returns the account. SQLite cannot return a joined table's columns,
-    /// and has one writer: it reads first, beside the writer, and only the
-    /// UPDATE takes the writer's turn.
-    pub async fn rotate_refresh(
-        &self,
-        rotation: Rotation<'_>,
-    ) -> Result<Option<(RefreshGrant, Account)>, StoreError> {
-        if self.backend() == Backend::Postgres {
-            return self.grants().rotate_returning_account(rotation).await;
-        }
-        let current = self
-            .grants()
-            .current_refresh(rotation.family_id, rotation.presented_digest)
-            .await?;
-        let Some((_, account)) = current.filter(|(grant, account)| {
-            grant.client_id == rotation.client_id && account.status == AccountStatus::Active
-        }) else {
-            return Ok(None);
-        };
-        let rotated = self.as_writer().await.grants().rotate_current(rotation).await?;
-        Ok(rotated.map(|grant| (grant, account)))
     }
 }
 

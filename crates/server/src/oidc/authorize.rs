@@ -18,7 +18,7 @@ use super::{
     carry_on,
     clients::{Client, ClientKind, GrantType, Scope},
     discovery::AUTHORIZATION_PATH,
-    session,
+    session, tokens,
 };
 use crate::{
     app::AppState,
@@ -343,8 +343,20 @@ async fn answer(
         .is_some_and(|s| is_hinted(s) && !fresh_enough(&state, s, valid.max_age));
     let usable = session
         .filter(|s| valid.prompt != Prompt::Login && fresh_enough(&state, s, valid.max_age) && is_hinted(s));
+    let internal = |e: &(dyn std::error::Error + 'static)| PageError::internal(language, e);
+    // The session of a blocked account signs no one in (OIDC Core 3.1.2.6:
+    // `login_required`, not a code its token request then refuses).
+    let usable = match usable {
+        Some(s)
+            if tokens::is_account_active(&state.store, &s.account)
+                .await
+                .map_err(|e| internal(&e))? =>
+        {
+            Some(s)
+        }
+        _ => None,
+    };
     if let Some(session) = usable {
-        let internal = |e: &(dyn std::error::Error + 'static)| PageError::internal(language, e);
         let txn = state.store.begin().await.map_err(|e| internal(&e))?;
         // A logout in another tab may have ended the session since it was
         // read: a code issued in it now would start tokens it cannot end.

@@ -13,6 +13,7 @@ use axum::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 use si_credentials::secrets::digest;
+use si_domain::{AccountId, AccountStatus};
 use si_store::{
     Repositories, StoreError,
     accounts::Account,
@@ -120,11 +121,13 @@ pub async fn introspect(
     let answer: Value = if looks_like_jwt(token) {
         match own_access_token(&state, token).await {
             // Active as `/userinfo` and the desk API take it: unrevoked (a
-            // database that cannot say gets 503, not "inactive"), and
-            // issued to the client as it is registered now.
+            // database that cannot say gets 503, not "inactive"), issued to
+            // the client as it is registered now, of a member whose account
+            // is active.
             Some(claims)
                 if !tokens::is_access_token_revoked(&state.store, &claims.jti).await?
-                    && tokens::issuing_client(&state, &claims).await.is_some() =>
+                    && tokens::issuing_client(&state, &claims).await.is_some()
+                    && subject_is_active(&state, &claims.sub).await? =>
             {
                 json!({
                 "active": true,
@@ -143,7 +146,9 @@ pub async fn introspect(
         }
     } else {
         match current_refresh(&state, token).await? {
-            Some((grant, _)) if grant.client_id == client.id().as_str() => {
+            Some((grant, account))
+                if grant.client_id == client.id().as_str() && account.status == AccountStatus::Active =>
+            {
                 json!({
                     "active": true,
                     "scope": grant.scope,
@@ -167,6 +172,16 @@ async fn current_refresh(
     match tokens::refresh_family(&state.keyring, token) {
         Some(family) => state.store.grants().current_refresh(family, &digest(token)).await,
         None => Ok(None),
+    }
+}
+
+/// Whether an access token's subject may still use it: a member's account
+/// that is active (a blocked one is refused at `/userinfo` and `/token`
+/// too), or a client itself (`client_credentials`).
+async fn subject_is_active(state: &AppState, sub: &str) -> Result<bool, StoreError> {
+    match AccountId::parse(sub) {
+        Ok(account) => tokens::is_account_active(&state.store, &account).await,
+        Err(_) => Ok(true),
     }
 }
 

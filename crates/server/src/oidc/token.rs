@@ -145,7 +145,10 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<
 
 impl From<TokenError> for OAuthError {
     fn from(err: TokenError) -> Self {
-        OAuthError::server(&err)
+        match err {
+            TokenError::Store(store) => store.into(),
+            other => OAuthError::server(&other),
+        }
     }
 }
 
@@ -455,8 +458,7 @@ async fn refresh(
     let family = tokens::refresh_family(&state.keyring, presented).ok_or_else(unknown)?;
     let presented_digest = digest(presented);
     let client_id = client.id().as_str();
-    // A narrower scope is checked against the grant before anything changes.
-    // RFC 6749 6: without a scope (an empty one included) the grant's own.
+    // RFC 6749 6: a narrower scope, or without one (an empty one included) the grant's own.
     // Values this provider does not know are ignored, as at /authorize: a
     // client may send again the scope it asked for there.
     let mut asked: Vec<&str> = Vec::new();
@@ -465,39 +467,24 @@ async fn refresh(
             asked.push(scope);
         }
     }
-    let narrowed = match asked.is_empty() {
-        true => None,
-        false => {
-            let current = state
-                .store
-                .grants()
-                .current_refresh(family, &presented_digest)
-                .await?
-                .filter(|(grant, _)| grant.client_id == client_id);
-            match current {
-                Some((grant, _)) => Some(narrower_scope(&grant.scope, &asked)?),
-                None => return Err(refused(state, client, family, &presented_digest).await?),
-            }
-        }
-    };
-    // The rotation decides; the tokens are signed after it.
-    let successor = NewRefreshToken::of_family(family, &state.keyring)?;
-    let lifetime = time::Duration::days(i64::from(state.config.oidc.refresh_token_days));
-    let rotated = state
+    let current = state
         .store
-        .rotate_refresh(Rotation {
-            family_id: family,
-            presented_digest: &presented_digest,
-            client_id,
-            successor_digest: &successor.digest,
-            successor_expires_at: state.clock().now() + lifetime,
-        })
-        .await?;
-    let Some((grant, account)) = rotated else {
+        .grants()
+        .current_refresh(family, &presented_digest)
+        .await?
+        .filter(|(grant, account)| grant.client_id == client_id && account.status == AccountStatus::Active);
+    let Some((grant, account)) = current else {
         return Err(refused(state, client, family, &presented_digest).await?);
     };
-    let scope = narrowed.unwrap_or_else(|| grant.scope.clone());
-    Ok(tokens::for_member(
+    let scope = match asked.is_empty() {
+        true => grant.scope.clone(),
+        false => narrower_scope(&grant.scope, &asked)?,
+    };
+    // Signed before the rotation, which then decides: whatever fails on the
+    // way (the database, a moment) leaves the presented token current, so
+    // the client's retry is no reuse that would end the member's login.
+    let successor = NewRefreshToken::of_family(family, &state.keyring)?;
+    let issued = tokens::for_member(
         state,
         &state.store,
         MemberGrant {
@@ -512,8 +499,25 @@ async fn refresh(
             jti: tokens::jti_for_refresh(grant.code_digest.as_deref(), &successor.digest),
         },
     )
-    .await?
-    .response)
+    .await?;
+    let lifetime = time::Duration::days(i64::from(state.config.oidc.refresh_token_days));
+    let rotated = state
+        .store
+        .as_writer()
+        .await
+        .grants()
+        .rotate_refresh(Rotation {
+            family_id: family,
+            presented_digest: &presented_digest,
+            client_id,
+            successor_digest: &successor.digest,
+            successor_expires_at: state.clock().now() + lifetime,
+        })
+        .await?;
+    if !rotated {
+        return Err(refused(state, client, family, &presented_digest).await?);
+    }
+    Ok(issued.response)
 }
 
 /// The scopes a refresh asked for, when the grant holds every one of them.

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use si_credentials::secrets::{SecretToken, digest};
+use si_domain::{AccountId, AccountStatus};
 use si_store::{
     Repositories, StoreError,
     accounts::Account,
@@ -84,8 +85,8 @@ pub struct MemberGrant<'a> {
     pub session_digest: Option<&'a str>,
     /// The code this grant came from, when it did: a replay revokes by it.
     pub code_digest: Option<&'a str>,
-    /// The refresh token a rotation already stored, or none to start a new
-    /// family (when the client may refresh).
+    /// The successor of a rotation, which stores it once these tokens are
+    /// signed; or none to start a new family (when the client may refresh).
     pub rotated_to: Option<&'a str>,
     /// The access token id to use (derived from the code on first issue).
     pub jti: String,
@@ -144,6 +145,17 @@ pub async fn revoke_access_token(
 ) -> Result<(), StoreError> {
     let (_, own) = id_parts(jti);
     repositories.grants().revoke_access_token(own, expires_at).await
+}
+
+/// Whether the account may use what it was given (a session, a token): it
+/// is there and active. A blocked account gets nothing until it is active
+/// again.
+pub async fn is_account_active(
+    repositories: &impl Repositories,
+    account: &AccountId,
+) -> Result<bool, StoreError> {
+    let account = repositories.accounts().by_id(account).await?;
+    Ok(account.is_some_and(|account| account.status == AccountStatus::Active))
 }
 
 /// Whether an access token was revoked: by its own id, by its grant's, or

@@ -906,6 +906,41 @@ async fn a_refresh_may_narrow_the_access_token_but_the_family_keeps_its_scope() 
     app.stop().await;
 }
 
+/// A refresh that fails on its way (the database, while it reads the
+/// member's libraries) leaves the presented token current: the client's
+/// retry, as the 5xx asks, is no reuse that would end the member's login.
+#[tokio::test]
+async fn a_refresh_that_failed_can_be_retried_with_the_same_token() {
+    use sea_orm::ConnectionTrait;
+    let (app, client_id, secret) = sanne_and_a_client().await;
+    let browser = browser();
+    let extra = [("scope", "openid profile library")];
+    let code = code_after_login(&app, &browser, &client_id, "sanne", &extra).await;
+    let first = refresh_token_for(&app, &client_id, &secret, &code).await;
+    let refresh = [("grant_type", "refresh_token"), ("refresh_token", first.as_str())];
+    let database = app.store.connection();
+    database
+        .execute_unprepared("ALTER TABLE memberships RENAME TO memberships_away")
+        .await
+        .unwrap();
+
+    let (status, body) = exchange(&app, &client_id, Some(&secret), &refresh).await;
+
+    database
+        .execute_unprepared("ALTER TABLE memberships_away RENAME TO memberships")
+        .await
+        .unwrap();
+    assert!(status >= 500, "{status} {body}");
+    let (status, retried) = exchange(&app, &client_id, Some(&secret), &refresh).await;
+    assert_eq!(status, 200, "{retried}");
+    assert!(retried["id_token"].is_string(), "{retried}");
+    let next = retried["refresh_token"].as_str().unwrap();
+    let again = [("grant_type", "refresh_token"), ("refresh_token", next)];
+    let (status, body) = exchange(&app, &client_id, Some(&secret), &again).await;
+    assert_eq!(status, 200, "the family goes on: {body}");
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn a_reused_refresh_token_ends_every_access_token_of_its_login() {
     let (app, client_id, secret) = sanne_and_a_client().await;
@@ -1381,6 +1416,52 @@ async fn a_client_created_again_under_its_id_inherits_no_token_of_the_one_before
     app.stop().await;
 }
 
+/// The session of an account blocked after its login signs no one in: a
+/// silent request gets `login_required` (OIDC Core 3.1.2.6), not a code
+/// the token endpoint would then refuse; and signs in again once unblocked.
+#[tokio::test]
+async fn a_blocked_accounts_session_gives_no_single_sign_on() {
+    let app = spawn_app().await;
+    let account = member(&app.store, "sanne").await;
+    let (client_id, _) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Es256).await;
+    let browser = browser();
+    code_after_login(&app, &browser, &client_id, "sanne", &[]).await;
+    let silently = authorize_url(
+        &app,
+        &client_id,
+        &[
+            ("prompt", "none"),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+        ],
+    );
+    let silent_answer = async || {
+        let answer = browser.get(&silently).send().await.unwrap();
+        answer.headers()["location"].to_str().unwrap().to_owned()
+    };
+
+    let accounts = app.store.accounts();
+    accounts
+        .set_status(&account.id, AccountStatus::Disabled)
+        .await
+        .unwrap();
+    let refused = silent_answer().await;
+    assert_eq!(
+        query_value(&refused, "error").as_deref(),
+        Some("login_required"),
+        "{refused}"
+    );
+    accounts
+        .set_status(&account.id, AccountStatus::Active)
+        .await
+        .unwrap();
+    let signed_in = silent_answer().await;
+    assert!(query_value(&signed_in, "code").is_some(), "{signed_in}");
+    app.stop().await;
+}
+
+/// A blocked account's tokens are refused everywhere while it is blocked:
+/// `/token`, `/userinfo`, and `/introspect`, which a resource server asks.
 #[tokio::test]
 async fn a_disabled_account_cannot_refresh_until_it_is_enabled_again() {
     let app = spawn_app().await;
@@ -1405,6 +1486,12 @@ async fn a_disabled_account_cannot_refresh_until_it_is_enabled_again() {
         (status, body["error_description"].as_str()),
         (400, Some("the account is not active"))
     );
+    let access = tokens["access_token"].as_str().unwrap();
+    assert_eq!(userinfo_status(&app, access).await, 401);
+    for token in [access, refresh.as_str()] {
+        let answer = introspect(&app, &client_id, &secret, token).await;
+        assert_eq!(answer, serde_json::json!({ "active": false }));
+    }
     accounts
         .set_status(&account.id, AccountStatus::Active)
         .await
@@ -1415,6 +1502,10 @@ async fn a_disabled_account_cannot_refresh_until_it_is_enabled_again() {
         "the refusal neither rotated nor revoked the family: {body}"
     );
     assert_ne!(body["refresh_token"].as_str(), Some(refresh.as_str()));
+    assert_eq!(
+        introspect(&app, &client_id, &secret, access).await["active"],
+        true
+    );
     app.stop().await;
 }
 
