@@ -3,15 +3,18 @@
 //! family, holding the digest of its one current token), and the ids of
 //! revoked access tokens. Only digests of codes and tokens are stored.
 
+use std::sync::LazyLock;
+
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, IdenStatic,
+    Iterable, QueryFilter, QuerySelect, QueryTrait, Set, Statement,
     sea_query::{Expr, OnConflict},
 };
 use si_domain::{AccountId, AccountStatus};
 use time::OffsetDateTime;
 
 use crate::{
-    Clock, StoreError,
+    Backend, Clock, Repositories, Store, StoreError,
     accounts::{Account, account_from_row, millis_to_time},
     entity::{account, authorization_code, refresh_family, revoked_access_token},
     error::parse_stored,
@@ -125,6 +128,24 @@ pub enum RefreshUse {
     Unknown,
 }
 
+/// PostgreSQL's rotation: the UPDATE joins the account and returns both rows,
+/// their columns prefixed `f_` and `a_` (both tables have a `created_at`).
+static ROTATE_RETURNING_ACCOUNT: LazyLock<String> = LazyLock::new(|| {
+    let returned: Vec<String> = refresh_family::Column::iter()
+        .map(|c| format!("f.{0} AS f_{0}", c.as_str()))
+        .chain(account::Column::iter().map(|c| format!("a.{0} AS a_{0}", c.as_str())))
+        .collect();
+    format!(
+        "UPDATE refresh_families AS f SET token_digest = $1, expires_at = $2, rotated_at = $3 \
+         FROM accounts AS a \
+         WHERE f.family_id = $4 AND f.token_digest = $5 AND f.client_id = $6 \
+         AND f.revoked_at IS NULL AND f.expires_at > $3 \
+         AND a.id = f.account_id AND a.status = $7 \
+         RETURNING {}",
+        returned.join(", ")
+    )
+});
+
 pub struct Grants<'c, C> {
     conn: &'c C,
     clock: &'c dyn Clock,
@@ -229,12 +250,35 @@ impl<'c, C: ConnectionTrait> Grants<'c, C> {
         }
     }
 
-    /// Replaces a refresh family's current token by its successor when the
-    /// presented token is that current one, unrevoked, unexpired, of this
-    /// client, and its account is active; whether it did. A conditional
-    /// UPDATE decides, so that of two uses of the same token exactly one
-    /// wins. When nothing was rotated, [`Grants::refuse_refresh`] tells why.
-    pub async fn rotate_refresh(&self, rotation: Rotation<'_>) -> Result<bool, StoreError> {
+    /// PostgreSQL's [`Store::rotate_refresh`]: one statement.
+    async fn rotate_returning_account(
+        &self,
+        rotation: Rotation<'_>,
+    ) -> Result<Option<(RefreshGrant, Account)>, StoreError> {
+        let statement = Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            ROTATE_RETURNING_ACCOUNT.as_str(),
+            [
+                rotation.successor_digest.into(),
+                to_millis(rotation.successor_expires_at).into(),
+                self.clock.now_millis().into(),
+                rotation.family_id.into(),
+                rotation.presented_digest.into(),
+                rotation.client_id.into(),
+                AccountStatus::Active.as_str().into(),
+            ],
+        );
+        let Some(row) = self.conn.query_one_raw(statement).await? else {
+            return Ok(None);
+        };
+        let grant = refresh_family::Model::from_query_result(&row, "f_")?;
+        let account = account::Model::from_query_result(&row, "a_")?;
+        Ok(Some((refresh_from_row(grant)?, account_from_row(account)?)))
+    }
+
+    /// SQLite's rotation: the conditional UPDATE alone, after the caller read
+    /// the grant (see [`Store::rotate_refresh`]); whether it rotated.
+    async fn rotate_current(&self, rotation: Rotation<'_>) -> Result<bool, StoreError> {
         let now = self.clock.now_millis();
         let active_accounts = account::Entity::find()
             .select_only()
@@ -419,6 +463,49 @@ impl<'c, C: ConnectionTrait> Grants<'c, C> {
             .one(self.conn)
             .await?
             .is_some())
+    }
+}
+
+impl Store {
+    /// Replaces a refresh family's current token by its successor when the
+    /// presented token is that current one, unrevoked, unexpired, of this
+    /// client, and its account is active, and issues what `issue` makes of
+    /// the grant and its account; none when nothing was rotated
+    /// ([`Grants::refuse_refresh`] tells why). A conditional UPDATE
+    /// decides, so that of two uses of the same token exactly one wins.
+    ///
+    /// SQLite reads the grant first, beside its one writer, then `issue`
+    /// runs, and only the UPDATE takes the writer's turn: whatever fails on
+    /// the way leaves the presented token current, so that the client's
+    /// retry is no reuse. PostgreSQL rotates first, in one statement that
+    /// returns the grant and its account, and `issue` runs after it: a
+    /// read before it cost a third of the refreshes per second (BENCHMARKS.md,
+    /// forty-third session), for a failure (a failover) in the moment
+    /// between the rotation and the membership read of the scopes `profile`
+    /// and `library`.
+    pub async fn rotate_refresh<T, E: From<StoreError>>(
+        &self,
+        rotation: Rotation<'_>,
+        issue: impl AsyncFnOnce(&RefreshGrant, &Account) -> Result<T, E>,
+    ) -> Result<Option<T>, E> {
+        if self.backend() == Backend::Postgres {
+            let Some((grant, account)) = self.grants().rotate_returning_account(rotation).await? else {
+                return Ok(None);
+            };
+            return issue(&grant, &account).await.map(Some);
+        }
+        let current = self
+            .grants()
+            .current_refresh(rotation.family_id, rotation.presented_digest)
+            .await?;
+        let Some((grant, account)) = current.filter(|(grant, account)| {
+            grant.client_id == rotation.client_id && account.status == AccountStatus::Active
+        }) else {
+            return Ok(None);
+        };
+        let issued = issue(&grant, &account).await?;
+        let rotated = self.as_writer().await.grants().rotate_current(rotation).await?;
+        Ok(rotated.then_some(issued))
     }
 }
 

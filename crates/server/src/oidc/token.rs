@@ -21,7 +21,7 @@ use si_domain::AccountStatus;
 use si_store::{
     Repositories,
     accounts::Account,
-    grants::{CodeGrant, Redemption, RefreshUse, Rotation},
+    grants::{CodeGrant, Redemption, RefreshGrant, RefreshUse, Rotation},
 };
 
 use super::{
@@ -458,7 +458,8 @@ async fn refresh(
     let family = tokens::refresh_family(&state.keyring, presented).ok_or_else(unknown)?;
     let presented_digest = digest(presented);
     let client_id = client.id().as_str();
-    // RFC 6749 6: a narrower scope, or without one (an empty one included) the grant's own.
+    // A narrower scope is checked against the grant before anything changes.
+    // RFC 6749 6: without a scope (an empty one included) the grant's own.
     // Values this provider does not know are ignored, as at /authorize: a
     // client may send again the scope it asked for there.
     let mut asked: Vec<&str> = Vec::new();
@@ -467,29 +468,35 @@ async fn refresh(
             asked.push(scope);
         }
     }
-    let current = state
-        .store
-        .grants()
-        .current_refresh(family, &presented_digest)
-        .await?
-        .filter(|(grant, account)| grant.client_id == client_id && account.status == AccountStatus::Active);
-    let Some((grant, account)) = current else {
-        return Err(refused(state, client, family, &presented_digest).await?);
+    let narrowed = match asked.is_empty() {
+        true => None,
+        false => {
+            let current = state
+                .store
+                .grants()
+                .current_refresh(family, &presented_digest)
+                .await?
+                .filter(|(grant, _)| grant.client_id == client_id);
+            match current {
+                Some((grant, _)) => Some(narrower_scope(&grant.scope, &asked)?),
+                None => return Err(refused(state, client, family, &presented_digest).await?),
+            }
+        }
     };
-    let scope = match asked.is_empty() {
-        true => grant.scope.clone(),
-        false => narrower_scope(&grant.scope, &asked)?,
-    };
-    // Signed before the rotation, which then decides: whatever fails on the
-    // way (the database, a moment) leaves the presented token current, so
-    // the client's retry is no reuse that would end the member's login.
     let successor = NewRefreshToken::of_family(family, &state.keyring)?;
-    let issued = tokens::for_member(
-        state,
-        &state.store,
-        MemberGrant {
+    let lifetime = time::Duration::days(i64::from(state.config.oidc.refresh_token_days));
+    let rotation = Rotation {
+        family_id: family,
+        presented_digest: &presented_digest,
+        client_id,
+        successor_digest: &successor.digest,
+        successor_expires_at: state.clock().now() + lifetime,
+    };
+    let sign = async |grant: &RefreshGrant, account: &Account| {
+        let scope = narrowed.clone().unwrap_or_else(|| grant.scope.clone());
+        let member = MemberGrant {
             client,
-            account: &account,
+            account,
             scope: &scope,
             auth_time: grant.auth_time,
             nonce: None,
@@ -497,27 +504,13 @@ async fn refresh(
             code_digest: grant.code_digest.as_deref(),
             rotated_to: Some(&successor.token),
             jti: tokens::jti_for_refresh(grant.code_digest.as_deref(), &successor.digest),
-        },
-    )
-    .await?;
-    let lifetime = time::Duration::days(i64::from(state.config.oidc.refresh_token_days));
-    let rotated = state
-        .store
-        .as_writer()
-        .await
-        .grants()
-        .rotate_refresh(Rotation {
-            family_id: family,
-            presented_digest: &presented_digest,
-            client_id,
-            successor_digest: &successor.digest,
-            successor_expires_at: state.clock().now() + lifetime,
-        })
-        .await?;
-    if !rotated {
-        return Err(refused(state, client, family, &presented_digest).await?);
+        };
+        tokens::for_member(state, &state.store, member).await
+    };
+    match state.store.rotate_refresh(rotation, sign).await? {
+        Some(issued) => Ok(issued.response),
+        None => Err(refused(state, client, family, &presented_digest).await?),
     }
-    Ok(issued.response)
 }
 
 /// The scopes a refresh asked for, when the grant holds every one of them.

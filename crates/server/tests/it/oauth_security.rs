@@ -4,7 +4,7 @@
 use std::{sync::Arc, time::Duration};
 
 use si_domain::{AccountStatus, DisplayName, Email, LibraryCode, Username};
-use si_store::{Repositories, accounts::NewAccount, housekeeping::Retention};
+use si_store::{Backend, Repositories, accounts::NewAccount, housekeeping::Retention};
 use single_identity::{
     config::Config,
     oidc::{
@@ -907,10 +907,13 @@ async fn a_refresh_may_narrow_the_access_token_but_the_family_keeps_its_scope() 
 }
 
 /// A refresh that fails on its way (the database, while it reads the
-/// member's libraries) leaves the presented token current: the client's
-/// retry, as the 5xx asks, is no reuse that would end the member's login.
+/// member's libraries). On SQLite the tokens are signed before the rotation
+/// and the presented token stays current: the client's retry, as the 5xx
+/// asks, is no reuse that would end the member's login. PostgreSQL rotates
+/// first, in one statement (a read before it costs a third of the refresh
+/// rate): there the retry counts as reuse, as relying-parties.md says.
 #[tokio::test]
-async fn a_refresh_that_failed_can_be_retried_with_the_same_token() {
+async fn a_refresh_that_failed_can_be_retried_on_sqlite_and_ends_the_login_on_postgresql() {
     use sea_orm::ConnectionTrait;
     let (app, client_id, secret) = sanne_and_a_client().await;
     let browser = browser();
@@ -932,6 +935,13 @@ async fn a_refresh_that_failed_can_be_retried_with_the_same_token() {
         .unwrap();
     assert!(status >= 500, "{status} {body}");
     let (status, retried) = exchange(&app, &client_id, Some(&secret), &refresh).await;
+    if app.store.backend() == Backend::Postgres {
+        assert_eq!(
+            (status, retried["error_description"].as_str()),
+            (400, Some("the refresh token was already used"))
+        );
+        return app.stop().await;
+    }
     assert_eq!(status, 200, "{retried}");
     assert!(retried["id_token"].is_string(), "{retried}");
     let next = retried["refresh_token"].as_str().unwrap();
