@@ -204,6 +204,28 @@ async fn desk_staff_register_a_new_member_and_link_one_who_moved() {
     }
     let listed = driver.find_all(By::Css("#error-summary li")).await.unwrap();
     assert_eq!(listed.len(), 1);
+    // The summary's link, followed with the keyboard, shows the field with
+    // its label and its error above it, not scrolled out of sight.
+    let link = driver.find(By::Css("#error-summary a")).await.unwrap();
+    link.send_keys(Key::Enter).await.unwrap();
+    assert_eq!(focused(driver).await, "birth_date");
+    let label_top = driver
+        .execute(
+            "return document.querySelector('label[for=birth_date]').getBoundingClientRect().top;",
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    let label_top = label_top.json().as_f64().unwrap();
+    assert!(label_top >= 0.0, "the label is {label_top}px above the window");
+    // The choice of account is read out with its advice, not only its legend.
+    let choice = driver
+        .find(By::Css("fieldset[data-account-choice]"))
+        .await
+        .unwrap();
+    let described_by = choice.attr("aria-describedby").await.unwrap().unwrap_or_default();
+    let advice = text_at(driver, &format!("#{described_by}")).await;
+    assert!(advice.contains("Bestaand inlogaccount gebruiken"), "{advice}");
     type_into(driver, "birth_date", "2015-03-03").await;
     click(driver, "form button.primary").await;
     browser.expect_heading("Bestaand inlogaccount zoeken").await;
