@@ -301,18 +301,6 @@ pub async fn change_password(
         )
         .await;
     }
-    let proving = Proving {
-        account: &account,
-        session: &session.digest,
-    };
-    if let Some(refusal) = prove_current_password(&state, language, proving, &form.current).await? {
-        let outcome = Outcome {
-            current_error: Some(refusal.message),
-            busy: refusal.busy,
-            ..Outcome::default()
-        };
-        return page(&state, language, &headers, &account, outcome).await;
-    }
     let cards: Vec<String> = state
         .store
         .memberships()
@@ -322,7 +310,23 @@ pub async fn change_password(
         .into_iter()
         .map(|m| m.card_number.as_str().to_owned())
         .collect();
-    let password = match acceptable(&state, &form.password, &form.repeat, &account, &cards).await {
+    let new_password = acceptable(&state, &form.password, &form.repeat, &account, &cards).await;
+    let proving = Proving {
+        account: &account,
+        session: &session.digest,
+    };
+    if let Some(refusal) = prove_current_password(&state, language, proving, &form.current).await? {
+        // What is wrong with the new password too, so that one more try
+        // can get everything right.
+        let outcome = Outcome {
+            current_error: Some(refusal.message),
+            busy: refusal.busy,
+            password_problems: new_password.err().unwrap_or_default(),
+            ..Outcome::default()
+        };
+        return page(&state, language, &headers, &account, outcome).await;
+    }
+    let password = match new_password {
         Ok(password) => password,
         Err(problems) => return page(&state, language, &headers, &account, refuse(problems)).await,
     };
@@ -929,10 +933,11 @@ async fn page(
         memberships,
         new_username: outcome.new_username,
         username_error: outcome.username_error,
-        current_error: outcome.current_error,
         // A refused new password empties every field of the form: the
-        // current password, its first, takes the focus.
-        current_again: !outcome.password_problems.is_empty(),
+        // current password, its first, takes the focus, and asks for the
+        // password again unless it was wrong itself.
+        current_again: !outcome.password_problems.is_empty() && outcome.current_error.is_none(),
+        current_error: outcome.current_error,
         refused,
         fields: PasswordFields::new(language, &outcome.password_problems, false),
         new_email: outcome.new_email,

@@ -1593,6 +1593,18 @@ async fn a_member_changes_password_and_address_from_the_account_page() {
     let (status, page) = password_change("not-it", NEW_PASSWORD).await;
     assert_eq!(status, 400);
     assert!(page.contains("Je huidige wachtwoord klopt niet"), "{page}");
+    // A new password that is no good either: both said at once, and the
+    // first field names both.
+    let (status, page) = password_change("not-it", "kort").await;
+    assert_eq!(status, 400);
+    assert!(page.contains("Je huidige wachtwoord klopt niet"), "{page}");
+    assert!(page.contains("Je wachtwoord voldoet nog niet aan"), "{page}");
+    let current = input_tag(&page, "current");
+    assert!(
+        current.contains(r#"aria-describedby="current-error password-errors""#),
+        "{current}"
+    );
+    assert_eq!(current.matches("aria-describedby").count(), 1, "{current}");
     let (status, page) = password_change(PASSWORD, "Password1!").await;
     assert_eq!(status, 400);
     assert!(page.contains("te makkelijk te raden"), "{page}");
