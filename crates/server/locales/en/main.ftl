@@ -224,6 +224,10 @@ desk-error-caller-link-attempts-wait = From this desk (or this library system), 
         [one] minute
        *[other] minutes
     }. This is in the operators' log of Single Identity. Meanwhile, register the member without a login account.
+desk-error-search-attempts-wait = From this desk (or this library system), searches have too often named a login account that does not exist. Searching works again in { $minutes } { $minutes ->
+        [one] minute
+       *[other] minutes
+    }. This is in the operators' log of Single Identity.
 desk-register-sent-before = This form was sent before with other details (for example before the Back button). Check the details and click Continue again to register the member like this.
 desk-error-unavailable = The service is temporarily unavailable. Please try again in a minute.
 desk-error-internal-error = Something went wrong on our side. Please try again in a few minutes.

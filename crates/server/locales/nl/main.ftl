@@ -224,6 +224,10 @@ desk-error-caller-link-attempts-wait = Vanaf deze balie (of dit bibliotheeksyste
         [one] minuut
        *[other] minuten
     }. Dit staat in het logboek van de beheerders van Single Identity. Schrijf de klant intussen in zonder inlogaccount.
+desk-error-search-attempts-wait = Vanaf deze balie (of dit bibliotheeksysteem) is te vaak gezocht naar inlogaccounts die niet bestaan. Zoeken kan weer over { $minutes } { $minutes ->
+        [one] minuut
+       *[other] minuten
+    }. Dit staat in het logboek van de beheerders van Single Identity.
 desk-register-sent-before = Dit formulier is al eens verstuurd met andere gegevens (bijvoorbeeld vóór de knop Terug). Controleer de gegevens en klik nogmaals op Verder om de klant zo in te schrijven.
 desk-error-unavailable = De dienst is even niet bereikbaar. Probeer het over een minuut opnieuw.
 desk-error-internal-error = Er ging aan onze kant iets mis. Probeer het over een paar minuten opnieuw.

@@ -426,7 +426,7 @@ fn refused(desk: &Desk<'_>, language: Language, error: DeskError) -> Response {
         DeskError::Invalid(_) | DeskError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
         DeskError::MembershipNotFound | DeskError::AccountNotFound => StatusCode::NOT_FOUND,
         DeskError::PasswordResetNotOffered => StatusCode::FORBIDDEN,
-        DeskError::LinkAttemptsWait { .. } => StatusCode::TOO_MANY_REQUESTS,
+        DeskError::LinkAttemptsWait { .. } | DeskError::SearchesWait { .. } => StatusCode::TOO_MANY_REQUESTS,
         DeskError::Unavailable(cause) => {
             tracing::warn!(%cause, "desk operation failed: database unavailable");
             StatusCode::SERVICE_UNAVAILABLE
@@ -449,7 +449,7 @@ fn refused(desk: &Desk<'_>, language: Language, error: DeskError) -> Response {
             .collect();
     }
     let mut response = problem.into_response();
-    if let DeskError::LinkAttemptsWait { seconds, .. } = error {
+    if let DeskError::LinkAttemptsWait { seconds, .. } | DeskError::SearchesWait { seconds } = error {
         response
             .headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
@@ -957,6 +957,7 @@ struct AccountQuery {
         (status = 403, response = Forbidden),
         (status = 404, description = "No account has this username", body = Problem, content_type = PROBLEM_JSON),
         (status = 422, description = "Not a possible username", body = Problem, content_type = PROBLEM_JSON),
+        (status = 429, description = "Too many searches by this library system found no account (`search_attempts_wait`); try again after Retry-After", body = Problem, content_type = PROBLEM_JSON, headers(("Retry-After" = i64, description = "Seconds until searches are taken again"))),
         (status = 503, response = Unavailable),
     )
 )]

@@ -1081,7 +1081,7 @@ async fn member_page(
 fn refusal_status(error: &DeskError) -> StatusCode {
     match error {
         DeskError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        DeskError::LinkAttemptsWait { .. } => StatusCode::TOO_MANY_REQUESTS,
+        DeskError::LinkAttemptsWait { .. } | DeskError::SearchesWait { .. } => StatusCode::TOO_MANY_REQUESTS,
         DeskError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         DeskError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         _ => StatusCode::CONFLICT,

@@ -99,6 +99,11 @@ pub enum DeskError {
         /// Whose attempts wait: the account's, or all of this caller's.
         of: LinkWait,
     },
+    #[error("too many searches by this caller found no account")]
+    SearchesWait {
+        /// Until the next search is taken, rounded up to whole seconds.
+        seconds: i64,
+    },
     /// The database cannot be reached just now; the same request may succeed later.
     #[error("the database is unavailable: {0}")]
     Unavailable(#[source] StoreError),
@@ -134,6 +139,7 @@ impl DeskError {
             DeskError::LinkAttemptsWait {
                 of: LinkWait::Caller, ..
             } => "caller_link_attempts_wait",
+            DeskError::SearchesWait { .. } => "search_attempts_wait",
             DeskError::Unavailable(_) => "unavailable",
             DeskError::Internal(_) => "internal_error",
         }
@@ -163,7 +169,9 @@ impl DeskError {
     pub fn message(&self, language: Language, help_url: &str) -> String {
         let key = format!("desk-error-{}", self.code().replace('_', "-"));
         let minutes = match self {
-            DeskError::LinkAttemptsWait { seconds, .. } => (seconds + 59) / 60,
+            DeskError::LinkAttemptsWait { seconds, .. } | DeskError::SearchesWait { seconds } => {
+                (seconds + 59) / 60
+            }
             _ => 0,
         };
         language.text_with(
@@ -1002,11 +1010,39 @@ impl<'a> Desk<'a> {
         Ok(self.view(&membership, account.as_ref()))
     }
 
+    /// Searches by one caller (a library system, or a desk employee) that
+    /// find no account: a desk mistypes a username now and then, but one
+    /// that walks through card numbers to learn which have an account, and
+    /// its masked address, is held back after sixty, one forgiven every
+    /// twenty seconds.
+    const CALLER_SEARCH_POLICY: ThrottlePolicy = ThrottlePolicy {
+        free_failures: 60,
+        first_block: std::time::Duration::from_secs(60),
+        longest_block: std::time::Duration::from_secs(60 * 60),
+        forgive_every: std::time::Duration::from_secs(20),
+    };
+
     /// "Bestaand inlogaccount zoeken": exact and case-sensitive, across all
     /// libraries; only the username and the masked address are shown.
+    /// Counted as a miss before it runs, and given back when it finds the
+    /// account (see [`Self::CALLER_SEARCH_POLICY`]).
     pub async fn find_account(&self, username: &Username) -> Result<AccountSummary, DeskError> {
         let writer = self.state.store.as_writer().await;
+        let searches = format!("search-by:{}", self.actor);
+        let policy = &Self::CALLER_SEARCH_POLICY;
+        if let Some(until) = writer.throttle().charge(&searches, policy).await? {
+            tracing::warn!(actor = %self.actor, library = %self.library.code, "searches held back: too many found no account");
+            return Err(DeskError::SearchesWait {
+                seconds: seconds_until(self.state.clock().now(), until),
+            });
+        }
         let account = writer.accounts().by_username(username).await?;
+        if account.is_some()
+            && let Err(error) = writer.throttle().refund(&searches, policy).await
+        {
+            // The answer stands; the count is forgiven in time.
+            tracing::warn!(%error, "a search's count was not given back");
+        }
         self.audit(
             &writer,
             "search_account",

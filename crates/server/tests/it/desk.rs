@@ -1878,6 +1878,49 @@ async fn a_caller_guessing_at_many_accounts_is_held_back_and_others_are_not() {
     assert_eq!(linked.status, 201, "{:?}", linked.body);
 }
 
+/// A library system that searches for usernames no account has (walking
+/// through card numbers to learn which have an account) is held back after
+/// sixty; searches that find one cost nothing, and another library system
+/// still searches at once.
+#[tokio::test]
+async fn a_caller_searching_for_many_missing_accounts_is_held_back_and_others_are_not() {
+    let app = spawn_app().await;
+    member(&app.store, "lid1").await;
+    desk_library(&app, "GRO01", "Biblionet Groningen").await;
+    let walker = desk_token(&app, "GRO01", ALL_DESK_SCOPES).await;
+    let search = |token: &str, username: &str| {
+        let path = format!("/api/v1/accounts?username={username}");
+        let token = token.to_owned();
+        let app = &app;
+        async move { call(app, &token, "GET", &path, None).await }
+    };
+    for _ in 0..70 {
+        assert_eq!(
+            search(&walker, "lid1").await.status,
+            200,
+            "a search that finds costs nothing"
+        );
+    }
+    for n in 0..60 {
+        let missing = search(&walker, &format!("3000000000{n:04}")).await;
+        assert_eq!(missing.status, 404, "{:?}", missing.body);
+    }
+    let held = search(&walker, "30000000000060").await;
+    assert_eq!(held.status, 429, "{:?}", held.body);
+    assert_eq!(held.body["code"], "search_attempts_wait");
+    assert_eq!(held.retry_after, "60");
+    let told = held.body["title"].as_str().unwrap();
+    assert!(
+        told.contains("te vaak gezocht naar inlogaccounts die niet bestaan"),
+        "{told}"
+    );
+    let found_too = search(&walker, "lid1").await;
+    assert_eq!(found_too.status, 429, "the walker learns nothing more meanwhile");
+
+    let other = desk_token(&app, "DRE01", ALL_DESK_SCOPES).await;
+    assert_eq!(search(&other, "lid1").await.status, 200);
+}
+
 /// How many of the audit log's entries about `account` record `action`.
 async fn audited(app: &TestApp, account: &si_domain::AccountId, action: &str) -> usize {
     let entries = app
