@@ -104,12 +104,19 @@ impl TryFrom<ProxyList> for TrustedProxies {
             ProxyList::Commas(text) => text.split(',').map(str::to_owned).collect(),
             ProxyList::List(items) => items,
         };
-        items
+        let networks: Vec<Network> = items
             .iter()
             .filter(|item| !item.trim().is_empty())
             .map(|item| Network::parse(item))
-            .collect::<Result<_, _>>()
-            .map(Self)
+            .collect::<Result<_, _>>()?;
+        // Trusting every address lets any client write the address it is
+        // counted under (and logged as) into `X-Forwarded-For`.
+        if let Some(everyone) = networks.iter().find(|network| network.prefix == 0) {
+            return Err(format!(
+                "{everyone} trusts every address, so any client could choose the address it is throttled under: name the proxies' own addresses or networks"
+            ));
+        }
+        Ok(Self(networks))
     }
 }
 
@@ -120,6 +127,10 @@ impl From<TrustedProxies> for Vec<String> {
 }
 
 impl TrustedProxies {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     fn trusts(&self, address: IpAddr) -> bool {
         self.0.iter().any(|network| network.contains(address))
     }
@@ -134,7 +145,7 @@ impl TrustedProxies {
             .into_iter()
             .flat_map(|header| header.split(','))
             .rev()
-            .map(|hop| hop.trim().parse::<IpAddr>().map(canonical));
+            .map(|hop| parse_hop(hop.trim()).map(canonical));
         let mut client = peer;
         for hop in hops {
             match hop {
@@ -150,6 +161,13 @@ impl TrustedProxies {
         }
         client
     }
+}
+
+/// One hop of `X-Forwarded-For`: an address, or one with its port
+/// (`192.0.2.7:51234`, `[2001:db8::7]:51234`), as some proxies write it.
+fn parse_hop(hop: &str) -> Result<IpAddr, std::net::AddrParseError> {
+    hop.parse::<IpAddr>()
+        .or_else(|_| hop.parse::<SocketAddr>().map(|address| address.ip()))
 }
 
 /// The request's client address, see the module header.
@@ -180,11 +198,14 @@ impl FromRequestParts<AppState> for ClientAddress {
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map_or(IpAddr::from([0, 0, 0, 0]), |ConnectInfo(address)| address.ip());
+        // Read leniently: a byte a client put in its own part of the header
+        // must not make the proxies' part unreadable (the client would then
+        // be counted as the balancer).
         let forwarded_for = parts
             .headers
             .get_all("x-forwarded-for")
             .iter()
-            .filter_map(|value| value.to_str().ok())
+            .map(|value| String::from_utf8_lossy(value.as_bytes()))
             .collect::<Vec<_>>()
             .join(",");
         let forwarded_for = (!forwarded_for.is_empty()).then_some(forwarded_for.as_str());
@@ -263,5 +284,23 @@ mod tests {
             ip("10.0.0.7")
         );
         assert_eq!(trusted.client(ip("10.0.0.5"), None), ip("10.0.0.5"));
+        // Proxies that write the port.
+        assert_eq!(
+            trusted.client(ip("10.0.0.5"), Some("203.0.113.9:51234")),
+            ip("203.0.113.9")
+        );
+        assert_eq!(
+            trusted.client(ip("10.0.0.5"), Some("[2001:db8::7]:443, 10.0.0.7:80")),
+            ip("2001:db8::7")
+        );
+    }
+
+    #[test]
+    fn trusting_every_address_is_refused() {
+        for everyone in ["0.0.0.0/0", "10.0.0.1, ::/0"] {
+            let refused = TrustedProxies::try_from(ProxyList::Commas(everyone.to_owned()));
+            let message = refused.unwrap_err();
+            assert!(message.contains("trusts every address"), "{message}");
+        }
     }
 }

@@ -2175,9 +2175,10 @@ async fn guesses_turned_away_for_the_username_count_for_the_address_and_stay() {
     app.stop().await;
 }
 
-/// One failed login sent with `X-Forwarded-For: 198.51.100.7, {client}`;
+/// One failed login sent with `X-Forwarded-For: {forged}, {client}`, as a
+/// balancer passes on a client's own forged entry with the address it saw;
 /// whether the address throttle counted `subject`, and the peer's address.
-async fn address_counted(app: &TestApp, client: &str, subject: &str) -> (bool, bool) {
+async fn address_counted(app: &TestApp, (forged, client): (&[u8], &str), subject: &str) -> (bool, bool) {
     let (client_id, _) = register_rp(app, ClientKind::Confidential, IdTokenAlgorithm::Rs256).await;
     let browser = browser();
     let login = LoginForm::open(app, &browser, &authorize_url(app, &client_id, &[]))
@@ -2186,7 +2187,10 @@ async fn address_counted(app: &TestApp, client: &str, subject: &str) -> (bool, b
     let form = login.filled("nobody-here", "Whatever1!");
     let response = browser
         .post(app.url("/login"))
-        .header("x-forwarded-for", format!("198.51.100.7, {client}"))
+        .header(
+            "x-forwarded-for",
+            reqwest::header::HeaderValue::from_bytes(&[forged, b", ", client.as_bytes()].concat()).unwrap(),
+        )
         .form(&form)
         .send()
         .await
@@ -2209,7 +2213,7 @@ async fn address_counted(app: &TestApp, client: &str, subject: &str) -> (bool, b
 async fn behind_a_trusted_balancer_failures_count_against_the_members_address_not_the_balancers() {
     let direct = spawn_app().await;
     assert_eq!(
-        address_counted(&direct, "203.0.113.9", "ip:203.0.113.9").await,
+        address_counted(&direct, (b"198.51.100.7", "203.0.113.9"), "ip:203.0.113.9").await,
         (false, true),
         "a header from an untrusted peer is ignored"
     );
@@ -2219,12 +2223,23 @@ async fn behind_a_trusted_balancer_failures_count_against_the_members_address_no
     })
     .await;
     assert_eq!(
-        address_counted(&proxied, "203.0.113.9", "ip:203.0.113.9").await,
+        address_counted(&proxied, (b"198.51.100.7", "203.0.113.9"), "ip:203.0.113.9").await,
+        (true, false)
+    );
+    // A byte that is no text in the client's own part leaves what the
+    // balancer wrote readable: not the balancer's address counted.
+    assert_eq!(
+        address_counted(&proxied, (b"\x80", "203.0.113.10"), "ip:203.0.113.10").await,
         (true, false)
     );
     // An IPv6 client is counted by its /64: its neighbours are no fresh allowance.
     assert_eq!(
-        address_counted(&proxied, "2001:db8:0:1::7", "ip:2001:db8:0:1::/64").await,
+        address_counted(
+            &proxied,
+            (b"198.51.100.7", "2001:db8:0:1::7"),
+            "ip:2001:db8:0:1::/64"
+        )
+        .await,
         (true, false)
     );
     proxied.stop().await;
