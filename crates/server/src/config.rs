@@ -265,6 +265,21 @@ impl PublicUrl {
         self.0.starts_with("https://")
     }
 
+    /// Whether the host is this machine (`localhost`, `127.x.x.x`, `[::1]`):
+    /// plain http there crosses no network.
+    pub fn is_loopback(&self) -> bool {
+        let after_scheme = self.0.split_once("://").map_or(self.0.as_str(), |(_, rest)| rest);
+        let authority = after_scheme.split('/').next().unwrap_or_default();
+        let host = match authority.strip_prefix('[') {
+            Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+            None => authority.split(':').next().unwrap_or_default(),
+        };
+        host == "localhost"
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|address| address.is_loopback())
+    }
+
     /// What follows the host, if anything (`/sso` in `https://example.nl/sso`).
     pub fn path(&self) -> Option<&str> {
         let after_scheme = self.0.split_once("://").map_or(self.0.as_str(), |(_, rest)| rest);
@@ -460,6 +475,25 @@ impl Config {
                 "invalid configuration value for public_url (SI_PUBLIC_URL): it must be set when listen is {}, which answers on every address of this machine and names none of them; set it to the address members reach the service at, such as \"https://login.bibliotheek.example\"",
                 self.listen
             )));
+        }
+        // Plain http elsewhere than this machine sends passwords and the
+        // session cookie across the network in clear, and turns off Secure
+        // cookies and HSTS, which follow the scheme of `public_url`.
+        if let Some(url) = &self.public_url
+            && !url.is_https()
+            && !url.is_loopback()
+        {
+            return Err(ConfigError(format!(
+                "invalid configuration value for public_url (SI_PUBLIC_URL): {:?} is plain http on another machine than this one, so passwords and session cookies would cross the network unencrypted; put TLS in front of the service (see deployment.md) and give its https address, or use http://127.0.0.1 for a trial on this machine",
+                url.as_str()
+            )));
+        }
+        // Behind a proxy the default (this node's own http address) is not
+        // where members are, and would leave cookies without Secure.
+        if self.public_url.is_none() && !self.trusted_proxies.is_empty() {
+            return Err(ConfigError(
+                "invalid configuration value for public_url (SI_PUBLIC_URL): it must be set when trusted_proxies names a proxy in front of the service; set it to the https address members reach the service at, such as \"https://login.bibliotheek.example\"".to_owned(),
+            ));
         }
         if let Err(err) = tracing_subscriber::EnvFilter::try_new(&self.log_filter) {
             return Err(ConfigError(format!(
@@ -758,6 +792,32 @@ mod tests {
             "https://login.example/a b",
         ] {
             assert!(kept(refused).is_err(), "{refused}");
+        }
+    }
+
+    #[test]
+    fn only_this_machine_is_loopback() {
+        let loopback = |value: &str| {
+            super::PublicUrl::try_from(value.to_owned())
+                .unwrap()
+                .is_loopback()
+        };
+        for here in [
+            "http://localhost:8080",
+            "http://127.0.0.1",
+            "http://127.8.9.10:8080",
+            "http://[::1]:8080",
+        ] {
+            assert!(loopback(here), "{here}");
+        }
+        for elsewhere in [
+            "http://localhost.example",
+            "http://10.0.0.5:8080",
+            "http://[2001:db8::1]",
+            "https://login.example",
+            "http://127.0.0.1.example",
+        ] {
+            assert!(!loopback(elsewhere), "{elsewhere}");
         }
     }
 

@@ -67,6 +67,17 @@ fn a_bad_value_stops_start_up_with_one_line_naming_the_key() {
         ("SI_OIDC__CODE_SECONDS", "86400", "SI_OIDC__CODE_SECONDS"),
         ("SI_OIDC__CODE_SECONDS", "0", "SI_OIDC__CODE_SECONDS"),
         ("SI_TRUSTED_PROXIES", "10.0.0.0/33", "SI_TRUSTED_PROXIES"),
+        // Any client could write the address it is throttled under.
+        ("SI_TRUSTED_PROXIES", "0.0.0.0/0", "SI_TRUSTED_PROXIES"),
+        // Behind a proxy, this node's own http address is not the members'.
+        ("SI_TRUSTED_PROXIES", "10.0.0.1", "SI_PUBLIC_URL"),
+        // Passwords and session cookies would cross the network in clear.
+        (
+            "SI_PUBLIC_URL",
+            "http://login.bibliotheek.example",
+            "SI_PUBLIC_URL",
+        ),
+        ("SI_PUBLIC_URL", "http://10.0.0.5:8080", "SI_PUBLIC_URL"),
         ("SI_LOG_FILTER", "single_identity=loud", "SI_LOG_FILTER"),
         // Every address, so no address to name in tokens and mails.
         ("SI_LISTEN", "0.0.0.0:8080", "SI_PUBLIC_URL"),
