@@ -232,7 +232,7 @@ impl Deliverer {
             (&self.config.mail, self.config.public_url().as_str()),
             &message_id,
         )
-        .map_err(|e| SendFailure::Permanent(e.to_string()))?;
+        .map_err(|e| SendFailure::Permanent(without_addresses(&e.to_string())))?;
         self.transmit(message, claimed).await
     }
 
@@ -241,8 +241,10 @@ impl Deliverer {
         match &self.transport {
             Transport::Smtp(smtp) => match smtp.send(message).await {
                 Ok(_) => Ok(()),
-                Err(err) if err.is_permanent() => Err(SendFailure::Permanent(err.to_string())),
-                Err(err) => Err(SendFailure::Temporary(err.to_string())),
+                Err(err) if err.is_permanent() => {
+                    Err(SendFailure::Permanent(without_addresses(&err.to_string())))
+                }
+                Err(err) => Err(SendFailure::Temporary(without_addresses(&err.to_string()))),
             },
             Transport::Files(files) => {
                 let subject = message
@@ -259,6 +261,17 @@ impl Deliverer {
             }
         }
     }
+}
+
+/// A relay's answer without the addresses in it ("550 5.1.1
+/// <anna@example.nl>: Recipient address rejected"), as it goes to the logs
+/// and to `mail status`: a member's address does not belong there.
+fn without_addresses(reason: &str) -> String {
+    reason
+        .split(' ')
+        .map(|word| if word.contains('@') { "<address>" } else { word })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Writes a mail as `<key>.eml`, whole or not at all: written beside it

@@ -1,6 +1,7 @@
 //! A real SMTP server for the tests (mailin-embedded), recording what it
-//! receives. Recipients starting with `bounce` are refused for good (550),
-//! those starting with `later` for now (451).
+//! receives. Recipients starting with `bounce` are refused for good (550,
+//! naming the address as Postfix does), those starting with `later` for
+//! now (451).
 
 use std::{
     net::{SocketAddr, TcpListener},
@@ -39,7 +40,10 @@ struct Recorder {
 impl Handler for Recorder {
     fn rcpt(&mut self, to: &str) -> Response {
         if to.starts_with("bounce") {
-            response::NO_MAILBOX
+            Response::custom(
+                550,
+                format!("5.1.1 <{to}>: Recipient address rejected: User unknown"),
+            )
         } else if to.starts_with("later") {
             response::INTERNAL_ERROR
         } else {
