@@ -363,6 +363,7 @@ const SCRIPTS: [(&str, &str); 4] = [
 pub fn router(state: AppState) -> Router {
     let security = SecurityHeaders::new(state.public_url.is_https());
     let metrics = state.metrics.clone();
+    let proxies = state.config.trusted_proxies.clone();
     let demo = if state.demo.is_some() {
         demo::routes()
     } else {
@@ -393,7 +394,7 @@ pub fn router(state: AppState) -> Router {
     let faults = StatusInRangeAsFailures::new(500..=502).into_make_classifier();
     router.layer(
             ServiceBuilder::new()
-                .layer(middleware::from_fn(observe::drop_unplain_request_id))
+                .layer(middleware::from_fn_with_state(proxies, observe::keep_request_id_of_proxies))
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
                 .layer(TraceLayer::new(faults).make_span_with(|request: &axum::extract::Request| {
                     // The path only: query strings can carry codes and tokens.

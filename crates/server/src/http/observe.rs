@@ -1,10 +1,10 @@
 //! What operators see: request ids in the logs, Prometheus metrics by route,
 //! and the log format chosen in the configuration.
 
-use std::{sync::Arc, time::Instant};
+use std::{net::SocketAddr, sync::Arc, time::Instant};
 
 use axum::{
-    extract::{MatchedPath, Request, State},
+    extract::{ConnectInfo, MatchedPath, Request, State},
     http::HeaderName,
     middleware::Next,
     response::Response,
@@ -12,6 +12,7 @@ use axum::{
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusRecorder};
 use tracing_subscriber::{EnvFilter, fmt};
 
+use super::client_address::TrustedProxies;
 use crate::config::{Config, LogFormat};
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -123,11 +124,21 @@ pub async fn track_requests(State(metrics): State<Metrics>, request: Request, ne
     response
 }
 
-/// Keeps a request id a balancer set only when it is plain (letters,
-/// digits, `.`, `_`, `-`, at most 128): the id is written into every log line
-/// of the request, and one with spaces or braces could forge log content.
-/// Without it the next layer makes a fresh one.
-pub async fn drop_unplain_request_id(mut request: Request, next: Next) -> Response {
+/// Keeps a request id only when one of the operator's proxies
+/// (`trusted_proxies`) set it, and it is plain (letters, digits, `.`, `_`,
+/// `-`, at most 128): the id is written into every log line of the
+/// request, so a client's own could tie its requests to another's, and one
+/// with spaces or braces could forge log content. Without it the next
+/// layer makes a fresh one.
+pub async fn keep_request_id_of_proxies(
+    State(proxies): State<TrustedProxies>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let from_a_proxy = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .is_some_and(|ConnectInfo(peer)| proxies.trusts(peer.ip()));
     let plain = request.headers().get(REQUEST_ID).is_none_or(|id| {
         let id = id.as_bytes();
         !id.is_empty()
@@ -136,7 +147,7 @@ pub async fn drop_unplain_request_id(mut request: Request, next: Next) -> Respon
                 .iter()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
     });
-    if !plain {
+    if !plain || !from_a_proxy {
         request.headers_mut().remove(REQUEST_ID);
     }
     next.run(request).await

@@ -144,25 +144,31 @@ async fn every_response_carries_a_request_id() {
         .to_owned();
     assert_eq!(first.len(), 36, "a UUID: {first}");
     assert_ne!(first, second);
-    let given = app
-        .client
-        .get(app.url("/healthz"))
-        .header("x-request-id", "from-the-load-balancer")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(given.headers()["x-request-id"], "from-the-load-balancer");
-    // One that could pass for log content is replaced.
-    let forged = app
-        .client
-        .get(app.url("/healthz"))
-        .header("x-request-id", "x path=/token}: authorization code replayed")
-        .send()
+    // A client's own id is replaced: it could tie its requests to another's.
+    let given = |app: &TestApp, id: &'static str| {
+        app.client
+            .get(app.url("/healthz"))
+            .header("x-request-id", id)
+            .send()
+    };
+    let own = given(&app, "from-the-load-balancer").await.unwrap();
+    let replaced = own.headers()["x-request-id"].to_str().unwrap();
+    assert_eq!(replaced.len(), 36, "a UUID: {replaced}");
+    app.stop().await;
+
+    // One the operator's balancer set is kept, unless it could pass for log content.
+    let proxied = spawn_app_with(|config| {
+        config.trusted_proxies = serde_json::from_value(serde_json::json!("127.0.0.1/32")).unwrap();
+    })
+    .await;
+    let kept = given(&proxied, "from-the-load-balancer").await.unwrap();
+    assert_eq!(kept.headers()["x-request-id"], "from-the-load-balancer");
+    let forged = given(&proxied, "x path=/token}: authorization code replayed")
         .await
         .unwrap();
     let replaced = forged.headers()["x-request-id"].to_str().unwrap();
     assert_eq!(replaced.len(), 36, "a UUID: {replaced}");
-    app.stop().await;
+    proxied.stop().await;
 }
 
 #[tokio::test]
