@@ -1456,14 +1456,13 @@ async fn logged_in_to_account(app: &TestApp, username: &str, password: &str) -> 
 }
 
 /// The account page's password form, filled in and posted as the page
-/// sends it, with the browser's `Accept-Language` when given; the status
-/// and the page it answers.
-async fn change_password_on_account_page(
+/// sends it, with the browser's `Accept-Language` when given; the answer.
+async fn post_password_form(
     app: &TestApp,
     here: &reqwest::Client,
     (current, new): (&str, &str),
     accept_language: Option<&str>,
-) -> (u16, String) {
+) -> reqwest::Response {
     let page = fetch(here, app.url("/account")).await;
     let form = [
         ("csrf", hidden_field(&page, "csrf")),
@@ -1475,7 +1474,17 @@ async fn change_password_on_account_page(
     if let Some(language) = accept_language {
         request = request.header("accept-language", language);
     }
-    let response = request.send().await.unwrap();
+    request.send().await.unwrap()
+}
+
+/// [`post_password_form`]'s status, and the page it leads to.
+async fn change_password_on_account_page(
+    app: &TestApp,
+    here: &reqwest::Client,
+    typed: (&str, &str),
+    accept_language: Option<&str>,
+) -> (u16, String) {
+    let response = post_password_form(app, here, typed, accept_language).await;
     shown(app, here, response).await
 }
 
@@ -1532,19 +1541,7 @@ async fn a_password_change_renews_the_session_cookie() {
     };
     let login = post_login(&here, &app.url("/login"), "sanne", PASSWORD).await;
     let before = session_token_set_by(&login).expect("a session cookie");
-    let page = fetch(&here, app.url("/account")).await;
-    let form = [
-        ("csrf", hidden_field(&page, "csrf")),
-        ("current", PASSWORD.to_owned()),
-        ("password", NEW_PASSWORD.to_owned()),
-        ("repeat", NEW_PASSWORD.to_owned()),
-    ];
-    let changed = here
-        .post(app.url("/account/password"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let changed = post_password_form(&app, &here, (PASSWORD, NEW_PASSWORD), None).await;
     assert_eq!(changed.status(), 303);
     let after = session_token_set_by(&changed).expect("a new session cookie");
     assert_ne!(after, before);
@@ -1983,19 +1980,7 @@ async fn guessing_the_current_password_is_throttled_like_the_login() {
 
     let mut last = String::new();
     for _ in 0..6 {
-        let page = fetch(&here, app.url("/account")).await;
-        let form = [
-            ("csrf", hidden_field(&page, "csrf")),
-            ("current", "a guess".to_owned()),
-            ("password", NEW_PASSWORD.to_owned()),
-            ("repeat", NEW_PASSWORD.to_owned()),
-        ];
-        let response = here
-            .post(app.url("/account/password"))
-            .form(&form)
-            .send()
-            .await
-            .unwrap();
+        let response = post_password_form(&app, &here, ("a guess", NEW_PASSWORD), None).await;
         assert_eq!(response.status(), 400);
         last = response.text().await.unwrap();
     }
