@@ -176,6 +176,31 @@ impl HashCost {
             && self.parameters == [current.memory_kib(), current.iterations(), current.parallelism()]
     }
 
+    /// Whether the hash is as hard to crack as OWASP's Password Storage
+    /// Cheat Sheet asks of its format: argon2 of 7 MiB × 5 passes or more
+    /// (19 MiB × 2, and the other pairs it lists), bcrypt cost 10, PBKDF2
+    /// of 1,300,000 (SHA-1), 600,000 (SHA-256) or 210,000 (SHA-512) rounds,
+    /// scrypt of N=2¹⁷, r=8, p=1 or as much work, SHA-crypt of its default
+    /// 5,000 rounds. Unsalted or single-round digests (`{SHA}`, `{SSHA…}`)
+    /// and MD5-crypt never are.
+    pub fn meets_owasp_minimum(self) -> bool {
+        let [first, ..] = self.parameters;
+        match self.format {
+            HashFormat::Argon2id | HashFormat::Argon2i | HashFormat::Argon2d => self.work() >= 7 * 1024 * 5,
+            HashFormat::Bcrypt => first >= 10,
+            HashFormat::Pbkdf2Sha1 => first >= 1_300_000,
+            HashFormat::Pbkdf2Sha256 => first >= 600_000,
+            HashFormat::Pbkdf2Sha512 => first >= 210_000,
+            HashFormat::Scrypt => self.work() >= (1 << 17) * 8,
+            HashFormat::ShaCrypt256 | HashFormat::ShaCrypt512 => first >= 5_000,
+            HashFormat::Md5Crypt
+            | HashFormat::Sha1
+            | HashFormat::Ssha1
+            | HashFormat::Ssha256
+            | HashFormat::Ssha512 => false,
+        }
+    }
+
     /// The work a check does, in units of its format: of two costs of one
     /// format, the one with more work takes longer.
     pub fn work(self) -> u128 {

@@ -445,6 +445,37 @@ fn a_hash_cost_names_the_format_and_its_settings() {
     assert!(!HashCost::of(&one).unwrap().is_current(&current));
 }
 
+/// Whether a hash is as hard to crack as OWASP asks of its format: the
+/// migration plan warns of those that are not.
+#[test]
+fn a_hash_cost_says_whether_it_meets_owasps_minimum() {
+    let meets = |stored: &str| HashCost::of(stored).unwrap().meets_owasp_minimum();
+    let bcrypt = |cost| {
+        let hash = bcrypt::hash_with_result("een", cost).unwrap();
+        hash.format_for_version(bcrypt::Version::TwoB)
+    };
+    assert!(meets(&bcrypt(10)));
+    assert!(!meets(&bcrypt(9)));
+    let owasp = Argon2Params::new(19 * 1024, 2, 1).unwrap();
+    assert!(meets(&hash_password("een", &owasp).unwrap()));
+    let cheap = Argon2Params::new(8, 1, 1).unwrap();
+    assert!(!meets(&hash_password("een", &cheap).unwrap()));
+    let pbkdf2 = |rounds: u32| {
+        format!("$pbkdf2-sha256${rounds}$4vjV83LKPjQzk31VI4E0Vw$hsYF68OiOUPdDZ1Fg.fJPeq1h/gXXY7acBp9/6c.tmQ")
+    };
+    assert!(meets(&pbkdf2(600_000)));
+    assert!(!meets(&pbkdf2(599_999)));
+    assert!(!meets(
+        "$scrypt$ln=8,r=8,p=1$wlhLyXmP8b53bm1NKYVQqg$mTpvG8lzuuDk+DWz8HZIB6Vum6erDuUm0As5yU+VxWA"
+    ));
+    for never in [
+        "{SSHA}jdALDtX0+MVMkRsX0ilHz0O6Uos95D4s",
+        "{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=",
+    ] {
+        assert!(!meets(never), "{never}");
+    }
+}
+
 /// The worst refusal grows with the work the hash asks: bcrypt at cost 10
 /// does 64 times the work of cost 4.
 #[test]

@@ -61,6 +61,9 @@ pub struct HashTimes {
     pub unknown_username: Duration,
     /// `hashing.failed_login_ms`.
     pub wait: Duration,
+    /// Rows whose hash is weaker than OWASP asks of its format: kept as it
+    /// is until the member's next login upgrades it.
+    pub weak_rows: u64,
 }
 
 /// The shortest of a few tries: what the work itself takes, without the
@@ -85,8 +88,15 @@ pub fn time(settings: HashSettings, current: &Argon2Params, wait: Duration) -> H
             bands: Vec::new(),
             unknown_username: Duration::ZERO,
             wait,
+            weak_rows: 0,
         };
     }
+    let weak_rows = settings
+        .0
+        .iter()
+        .filter(|(cost, _)| !cost.meets_owasp_minimum())
+        .map(|(_, (rows, _))| rows)
+        .sum();
     let unknown_password = costliest_password(HashFormat::Argon2id);
     let unknown_username = shortest(|| {
         let started = std::time::Instant::now();
@@ -164,6 +174,7 @@ pub fn time(settings: HashSettings, current: &Argon2Params, wait: Duration) -> H
         bands,
         unknown_username,
         wait,
+        weak_rows,
     }
 }
 
@@ -223,6 +234,14 @@ impl Band {
     }
 }
 
+/// `1 row`, `212 rows`.
+fn counted_rows(rows: u64) -> String {
+    match rows {
+        1 => "1 row".to_owned(),
+        rows => format!("{rows} rows"),
+    }
+}
+
 impl fmt::Display for HashTimes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.bands.is_empty() {
@@ -260,6 +279,18 @@ impl fmt::Display for HashTimes {
                 seconds(self.wait)
             )?;
         }
+        if self.weak_rows > 0 {
+            write!(
+                f,
+                "\nWarning: {} hold a hash weaker than OWASP's minimum for storing passwords \
+                 (an unsalted or fast digest, MD5-crypt, bcrypt below cost 10, too few PBKDF2 rounds). \
+                 Each stays as it is until its member's next login upgrades it to argon2id, so a copy \
+                 of the database or of its backups lets those passwords be cracked quickly. Guard such \
+                 copies until then, or leave those hashes out of the export, so that these members set \
+                 a password with \"Wachtwoord vergeten\".",
+                counted_rows(self.weak_rows)
+            )?;
+        }
         let rows: u64 = self
             .bands
             .iter()
@@ -269,11 +300,7 @@ impl fmt::Display for HashTimes {
         if rows == 0 {
             return Ok(());
         }
-        let rows = if rows == 1 {
-            "1 row".to_owned()
-        } else {
-            format!("{rows} rows")
-        };
+        let rows = counted_rows(rows);
         write!(
             f,
             "\nWarning: a failed login on an account with a hash marked ({rows}) does not take \
