@@ -177,22 +177,34 @@ impl HashCost {
     }
 
     /// Whether the hash is as hard to crack as OWASP's Password Storage
-    /// Cheat Sheet asks of its format: argon2 of 7 MiB × 5 passes or more
-    /// (19 MiB × 2, and the other pairs it lists), bcrypt cost 10, PBKDF2
-    /// of 1,300,000 (SHA-1), 600,000 (SHA-256) or 210,000 (SHA-512) rounds,
-    /// scrypt of N=2¹⁷, r=8, p=1 or as much work, SHA-crypt of its default
-    /// 5,000 rounds. Unsalted or single-round digests (`{SHA}`, `{SSHA…}`)
-    /// and MD5-crypt never are.
+    /// Cheat Sheet asks of its format: argon2 with one of the memory and
+    /// pass pairs it lists (46 MiB × 1, 19 MiB × 2, 12 MiB × 3, 9 MiB × 4,
+    /// 7 MiB × 5) or more, bcrypt cost 10, PBKDF2 of 1,300,000 (SHA-1),
+    /// 600,000 (SHA-256) or 210,000 (SHA-512) rounds, scrypt with as much
+    /// work as the lightest set it lists (N=2¹³, r=8, p=10). It names no
+    /// minimum for SHA-crypt, whose rounds are those of PBKDF2 with the
+    /// same digest: held to the same counts. Unsalted or single-round
+    /// digests (`{SHA}`, `{SSHA…}`) and MD5-crypt never are.
     pub fn meets_owasp_minimum(self) -> bool {
-        let [first, ..] = self.parameters;
+        let [first, second, _] = self.parameters;
         match self.format {
-            HashFormat::Argon2id | HashFormat::Argon2i | HashFormat::Argon2d => self.work() >= 7 * 1024 * 5,
+            HashFormat::Argon2id | HashFormat::Argon2i | HashFormat::Argon2d => {
+                let (memory_kib, passes) = (first, second);
+                let least_memory_mib = match passes {
+                    0 => return false,
+                    1 => 46,
+                    2 => 19,
+                    3 => 12,
+                    4 => 9,
+                    _ => 7,
+                };
+                memory_kib >= least_memory_mib * 1024
+            }
             HashFormat::Bcrypt => first >= 10,
             HashFormat::Pbkdf2Sha1 => first >= 1_300_000,
-            HashFormat::Pbkdf2Sha256 => first >= 600_000,
-            HashFormat::Pbkdf2Sha512 => first >= 210_000,
-            HashFormat::Scrypt => self.work() >= (1 << 17) * 8,
-            HashFormat::ShaCrypt256 | HashFormat::ShaCrypt512 => first >= 5_000,
+            HashFormat::Pbkdf2Sha256 | HashFormat::ShaCrypt256 => first >= 600_000,
+            HashFormat::Pbkdf2Sha512 | HashFormat::ShaCrypt512 => first >= 210_000,
+            HashFormat::Scrypt => self.work() >= (1 << 13) * 8 * 10,
             HashFormat::Md5Crypt
             | HashFormat::Sha1
             | HashFormat::Ssha1

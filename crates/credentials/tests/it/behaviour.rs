@@ -458,8 +458,13 @@ fn a_hash_cost_says_whether_it_meets_owasps_minimum() {
     assert!(!meets(&bcrypt(9)));
     let owasp = Argon2Params::new(19 * 1024, 2, 1).unwrap();
     assert!(meets(&hash_password("een", &owasp).unwrap()));
-    let cheap = Argon2Params::new(8, 1, 1).unwrap();
-    assert!(!meets(&hash_password("een", &cheap).unwrap()));
+    for (memory_kib, passes) in [(8, 1), (35 * 1024, 1), (19 * 1024 - 1, 2)] {
+        let cheap = Argon2Params::new(memory_kib, passes, 1).unwrap();
+        assert!(
+            !meets(&hash_password("een", &cheap).unwrap()),
+            "m={memory_kib} t={passes}"
+        );
+    }
     let pbkdf2 = |rounds: u32| {
         format!("$pbkdf2-sha256${rounds}$4vjV83LKPjQzk31VI4E0Vw$hsYF68OiOUPdDZ1Fg.fJPeq1h/gXXY7acBp9/6c.tmQ")
     };
@@ -468,6 +473,16 @@ fn a_hash_cost_says_whether_it_meets_owasps_minimum() {
     assert!(!meets(
         "$scrypt$ln=8,r=8,p=1$wlhLyXmP8b53bm1NKYVQqg$mTpvG8lzuuDk+DWz8HZIB6Vum6erDuUm0As5yU+VxWA"
     ));
+    let scrypt = |ln: u32, p: u32| {
+        format!(
+            "$scrypt$ln={ln},r=8,p={p}$wlhLyXmP8b53bm1NKYVQqg$mTpvG8lzuuDk+DWz8HZIB6Vum6erDuUm0As5yU+VxWA"
+        )
+    };
+    assert!(meets(&scrypt(15, 3)), "a set OWASP lists");
+    assert!(!meets(&scrypt(16, 1)));
+    let sha_crypt = |rounds: u32| format!("$6$rounds={rounds}$saltsalt$") + &"a".repeat(86);
+    assert!(!meets(&sha_crypt(5_000)));
+    assert!(meets(&sha_crypt(210_000)));
     for never in [
         "{SSHA}jdALDtX0+MVMkRsX0ilHz0O6Uos95D4s",
         "{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=",

@@ -282,13 +282,16 @@ impl fmt::Display for HashTimes {
         if self.weak_rows > 0 {
             write!(
                 f,
-                "\nWarning: {} hold a hash weaker than OWASP's minimum for storing passwords \
+                "\nWarning: {} a hash weaker than OWASP's minimum for storing passwords \
                  (an unsalted or fast digest, MD5-crypt, bcrypt below cost 10, too few PBKDF2 rounds). \
                  Each stays as it is until its member's next login upgrades it to argon2id, so a copy \
                  of the database or of its backups lets those passwords be cracked quickly. Guard such \
                  copies until then, or leave those hashes out of the export, so that these members set \
                  a password with \"Wachtwoord vergeten\".",
-                counted_rows(self.weak_rows)
+                match self.weak_rows {
+                    1 => "1 row holds".to_owned(),
+                    rows => format!("{rows} rows hold"),
+                }
             )?;
         }
         let rows: u64 = self
