@@ -488,6 +488,15 @@ impl Config {
                 url.as_str()
             )));
         }
+        // The default is `http://` and the listen address: another machine's
+        // is refused as a plain http `public_url` would be.
+        if self.public_url.is_none() && !self.listen.ip().is_loopback() && !self.listen.ip().is_unspecified()
+        {
+            return Err(ConfigError(format!(
+                "invalid configuration value for public_url (SI_PUBLIC_URL): it must be set when listen is {}, another address than this machine's own, since the default http://{} would carry passwords and session cookies across the network unencrypted; set it to the https address of the TLS in front of the service",
+                self.listen, self.listen
+            )));
+        }
         // Behind a proxy the default (this node's own http address) is not
         // where members are, and would leave cookies without Secure.
         if self.public_url.is_none() && !self.trusted_proxies.is_empty() {

@@ -109,11 +109,14 @@ impl TryFrom<ProxyList> for TrustedProxies {
             .filter(|item| !item.trim().is_empty())
             .map(|item| Network::parse(item))
             .collect::<Result<_, _>>()?;
-        // Trusting every address lets any client write the address it is
-        // counted under (and logged as) into `X-Forwarded-For`.
-        if let Some(everyone) = networks.iter().find(|network| network.prefix == 0) {
+        // Trusting every address (or a good part of the Internet) lets any
+        // client write the address it is counted under (and logged as) into
+        // `X-Forwarded-For`. No private network is wider than 10.0.0.0/8 or
+        // fc00::/7.
+        let too_wide = |network: &&Network| network.prefix < if network.address.is_ipv4() { 8 } else { 7 };
+        if let Some(wide) = networks.iter().find(too_wide) {
             return Err(format!(
-                "{everyone} trusts every address, so any client could choose the address it is throttled under: name the proxies' own addresses or networks"
+                "{wide} trusts every address or a good part of them, so any client could choose the address it is throttled under: name the proxies' own addresses or networks (none wider than /8, or /7 for IPv6)"
             ));
         }
         Ok(Self(networks))
@@ -297,10 +300,21 @@ mod tests {
 
     #[test]
     fn trusting_every_address_is_refused() {
-        for everyone in ["0.0.0.0/0", "10.0.0.1, ::/0"] {
+        for everyone in [
+            "0.0.0.0/0",
+            "10.0.0.1, ::/0",
+            "0.0.0.0/1, 128.0.0.0/1",
+            "2000::/3",
+        ] {
             let refused = TrustedProxies::try_from(ProxyList::Commas(everyone.to_owned()));
             let message = refused.unwrap_err();
             assert!(message.contains("trusts every address"), "{message}");
+        }
+        for private in ["10.0.0.0/8", "fc00::/7", "192.168.0.0/16"] {
+            assert!(
+                TrustedProxies::try_from(ProxyList::Commas(private.to_owned())).is_ok(),
+                "{private}"
+            );
         }
     }
 }

@@ -78,6 +78,8 @@ fn a_bad_value_stops_start_up_with_one_line_naming_the_key() {
             "SI_PUBLIC_URL",
         ),
         ("SI_PUBLIC_URL", "http://10.0.0.5:8080", "SI_PUBLIC_URL"),
+        // The default, http:// and the listen address, on another address.
+        ("SI_LISTEN", "192.0.2.10:8080", "SI_PUBLIC_URL"),
         ("SI_LOG_FILTER", "single_identity=loud", "SI_LOG_FILTER"),
         // Every address, so no address to name in tokens and mails.
         ("SI_LISTEN", "0.0.0.0:8080", "SI_PUBLIC_URL"),
