@@ -1010,16 +1010,16 @@ impl<'a> Desk<'a> {
         Ok(self.view(&membership, account.as_ref()))
     }
 
-    /// Searches by one caller (a library system, or a desk employee) that
-    /// find no account: a desk mistypes a username now and then, but one
-    /// that walks through card numbers to learn which have an account, and
-    /// its masked address, is held back after sixty, one forgiven every
-    /// twenty seconds.
+    /// Searches by one caller that find no account: desks mistype a
+    /// username now and then (a library system's searches are those of all
+    /// its desks: ten a minute go on for ever), but one that walks through
+    /// card numbers to learn which have an account, and its masked address,
+    /// is held back after a hundred, one forgiven every six seconds.
     const CALLER_SEARCH_POLICY: ThrottlePolicy = ThrottlePolicy {
-        free_failures: 60,
+        free_failures: 100,
         first_block: std::time::Duration::from_secs(60),
         longest_block: std::time::Duration::from_secs(60 * 60),
-        forgive_every: std::time::Duration::from_secs(20),
+        forgive_every: std::time::Duration::from_secs(6),
     };
 
     /// "Bestaand inlogaccount zoeken": exact and case-sensitive, across all

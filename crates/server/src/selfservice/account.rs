@@ -310,23 +310,30 @@ pub async fn change_password(
         .into_iter()
         .map(|m| m.card_number.as_str().to_owned())
         .collect();
-    let new_password = acceptable(&state, &form.password, &form.repeat, &account, &cards).await;
     let proving = Proving {
         account: &account,
         session: &session.digest,
     };
     if let Some(refusal) = prove_current_password(&state, language, proving, &form.current).await? {
         // What is wrong with the new password too, so that one more try
-        // can get everything right.
+        // can get everything right; not while the page is held back (no
+        // strength check spent on guesses).
+        let password_problems = match refusal.busy || refusal.throttled {
+            true => Vec::new(),
+            false => acceptable(&state, &form.password, &form.repeat, &account, &cards)
+                .await
+                .err()
+                .unwrap_or_default(),
+        };
         let outcome = Outcome {
             current_error: Some(refusal.message),
             busy: refusal.busy,
-            password_problems: new_password.err().unwrap_or_default(),
+            password_problems,
             ..Outcome::default()
         };
         return page(&state, language, &headers, &account, outcome).await;
     }
-    let password = match new_password {
+    let password = match acceptable(&state, &form.password, &form.repeat, &account, &cards).await {
         Ok(password) => password,
         Err(problems) => return page(&state, language, &headers, &account, refuse(problems)).await,
     };
@@ -691,14 +698,24 @@ async fn prove_current_password(
     Proving { account, session }: Proving<'_>,
     typed: &str,
 ) -> Result<Option<Refusal>, PageError> {
-    let refused = |message: String| Ok(Some(Refusal { message, busy: false }));
+    let refused = |message: String| {
+        Ok(Some(Refusal {
+            message,
+            busy: false,
+            throttled: false,
+        }))
+    };
     // Left empty: no guess, so nothing is counted or checked.
     if typed.is_empty() {
         return refused(language.text("password-current-empty"));
     }
     let Some(_admission) = state.admit_password_check() else {
         let message = language.text("login-busy");
-        return Ok(Some(Refusal { message, busy: true }));
+        return Ok(Some(Refusal {
+            message,
+            busy: true,
+            throttled: false,
+        }));
     };
     let subject = format!("session:{session}");
     let blocked = async {
@@ -714,7 +731,11 @@ async fn prove_current_password(
     .map_err(|e| PageError::internal(language, &e))?;
     if let Some(until) = blocked {
         let now = state.clock().now();
-        return refused(throttled_message(language, "login-throttled", now, until));
+        return Ok(Some(Refusal {
+            message: throttled_message(language, "login-throttled", now, until),
+            busy: false,
+            throttled: true,
+        }));
     }
     if !current_password_matches(state, account, typed).await {
         return refused(language.text("password-current-wrong"));
@@ -781,6 +802,8 @@ struct Refusal {
     message: String,
     /// Nothing was checked: the hashing threads are overloaded.
     busy: bool,
+    /// Held back: too many wrong guesses in this session.
+    throttled: bool,
 }
 
 /// Whether `typed` is the account's password (the same hashing work either way).
