@@ -84,10 +84,12 @@ impl ReportFile {
             }
             _ => {}
         }
+        // A new file, never one (or a link) that appeared meanwhile: in a
+        // directory others can write to, a link planted there would have
+        // the report overwrite whatever it points at.
         let file = fs::OpenOptions::new()
             .write(true)
-            .create(true)
-            .truncate(true)
+            .create_new(true)
             .mode(0o600)
             .open(&partial)
             .map_err(|source| report_error(&partial, source))?;
