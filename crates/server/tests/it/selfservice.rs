@@ -1823,7 +1823,13 @@ async fn a_pending_address_change_is_cancelled_and_its_link_stops_working() {
     assert_eq!(asked.status(), 303);
     let page = fetch(&here, app.url("/account")).await;
     assert!(page.contains("Wacht op bevestiging: sanne@gmial.com."), "{page}");
-    let cancel = [("csrf", hidden_field(&page, "csrf"))];
+    let token = hidden_field(&page, "csrf");
+    // The page's "Wijziging annuleren", sent with this form token.
+    let cancel = |csrf: &str| {
+        here.post(app.url("/account/email/cancel"))
+            .form(&[("csrf", csrf)])
+            .send()
+    };
     assert!(
         page.contains(r#"<form method="post" action="/account/email/cancel">"#),
         "{page}"
@@ -1831,24 +1837,14 @@ async fn a_pending_address_change_is_cancelled_and_its_link_stops_working() {
     assert!(page.contains(">Wijziging annuleren</button>"), "{page}");
 
     // A form from another site (no form token) cancels nothing.
-    let forged = here
-        .post(app.url("/account/email/cancel"))
-        .form(&[("csrf", "not-the-token")])
-        .send()
-        .await
-        .unwrap();
+    let forged = cancel("not-the-token").await.unwrap();
     assert_eq!(forged.status(), 400);
     let page = fetch(&here, app.url("/account")).await;
     assert!(
         page.contains("Wacht op bevestiging: sanne@gmial.com."),
         "still waits: {page}"
     );
-    let response = here
-        .post(app.url("/account/email/cancel"))
-        .form(&cancel)
-        .send()
-        .await
-        .unwrap();
+    let response = cancel(&token).await.unwrap();
     let (status, page) = shown(&app, &here, response).await;
     assert_eq!(status, 303);
     assert!(
@@ -1861,12 +1857,7 @@ async fn a_pending_address_change_is_cancelled_and_its_link_stops_working() {
         "{page}"
     );
     // The same form sent again (another tab): nothing waits any more.
-    let again = here
-        .post(app.url("/account/email/cancel"))
-        .form(&cancel)
-        .send()
-        .await
-        .unwrap();
+    let again = cancel(&token).await.unwrap();
     let (_, page) = shown(&app, &here, again).await;
     assert!(
         page.contains("Er wacht geen wijziging van je e-mailadres meer"),
