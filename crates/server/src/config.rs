@@ -48,6 +48,7 @@ pub const KEYS: &[&str] = &[
     "oidc.id_token_seconds",
     "oidc.code_seconds",
     "oidc.refresh_token_days",
+    "oidc.refresh_max_days",
     "oidc.session_hours",
     "oidc.session_idle_minutes",
     "selfservice.help_url",
@@ -126,7 +127,11 @@ pub struct OidcConfig {
     pub id_token_seconds: u32,
     /// Authorization codes are single-use and short-lived.
     pub code_seconds: u32,
+    /// A refresh token's life: each use gives a successor that lives this long.
     pub refresh_token_days: u32,
+    /// The longest the refresh tokens of one login live, counted from the
+    /// member's password, however often they are used (ASVS 5 V10.4.8).
+    pub refresh_max_days: u32,
     /// How long a browser session gives single sign-on without a password.
     pub session_hours: u32,
     /// A session not used for this long ends before that (0: never).
@@ -141,6 +146,7 @@ impl Default for OidcConfig {
             id_token_seconds: 600,
             code_seconds: 60,
             refresh_token_days: 30,
+            refresh_max_days: 365,
             session_hours: 12,
             session_idle_minutes: 30,
         }
@@ -148,6 +154,16 @@ impl Default for OidcConfig {
 }
 
 impl OidcConfig {
+    /// How long a refresh token given now lives.
+    pub fn refresh_token_lifetime(&self) -> time::Duration {
+        time::Duration::days(i64::from(self.refresh_token_days))
+    }
+
+    /// How long the refresh tokens of one login live at most, from its `auth_time`.
+    pub fn refresh_login_lifetime(&self) -> time::Duration {
+        time::Duration::days(i64::from(self.refresh_max_days))
+    }
+
     /// The longest a browser session lives.
     pub fn session_lifetime(&self) -> std::time::Duration {
         std::time::Duration::from_secs(u64::from(self.session_hours) * 3600)
@@ -574,13 +590,7 @@ impl Config {
                 ("max_attempts", mail.max_attempts),
             ],
         )?;
-        // RFC 6749 4.1.2 recommends ten minutes at most; housekeeping keeps
-        // a session a day past its end for the codes it gave.
-        if !(1..=600).contains(&self.oidc.code_seconds) {
-            return Err(ConfigError(
-                "invalid configuration value for oidc.code_seconds (SI_OIDC__CODE_SECONDS): from 1 to 600 (10 minutes)".to_owned(),
-            ));
-        }
+        self.check_lifetimes()?;
         if self.hashing.concurrency > MOST_HASHES_AT_ONCE {
             return Err(ConfigError(format!(
                 "invalid configuration value for hashing.concurrency (SI_HASHING__CONCURRENCY): at most {MOST_HASHES_AT_ONCE}, or 0 for one per CPU"
@@ -600,13 +610,6 @@ impl Config {
                 "invalid configuration value for hashing.failed_login_ms (SI_HASHING__FAILED_LOGIN_MS): at most 10000 (10 s)".to_owned(),
             ));
         }
-        at_least_one(
-            "selfservice",
-            &[
-                ("reset_link_minutes", self.selfservice.reset_link_minutes),
-                ("confirm_link_days", self.selfservice.confirm_link_days),
-            ],
-        )?;
         if let Some(url) = &self.database_url
             && !(url.starts_with("sqlite:") || url.starts_with("postgres:") || url.starts_with("postgresql:"))
         {
@@ -621,6 +624,60 @@ impl Config {
             return Err(ConfigError(format!(
                 "invalid configuration value for database_url (SI_DATABASE_URL): {}: {problem}",
                 si_store::redact_url(url)
+            )));
+        }
+        Ok(())
+    }
+
+    /// How long tokens, links and sessions live. At 0 they would be dead
+    /// at birth; the upper bounds keep every end a date that the clock and
+    /// the databases hold (far past them, issuing a token would fail) and
+    /// follow the specifications where they set one.
+    fn check_lifetimes(&self) -> Result<(), ConfigError> {
+        let (oidc, selfservice) = (&self.oidc, &self.selfservice);
+        for (key, value, most, in_words) in [
+            (
+                "oidc.access_token_seconds",
+                oidc.access_token_seconds,
+                86_400,
+                "a day",
+            ),
+            ("oidc.id_token_seconds", oidc.id_token_seconds, 86_400, "a day"),
+            // RFC 6749 4.1.2 recommends ten minutes at most; housekeeping keeps
+            // a session a day past its end for the codes it gave.
+            ("oidc.code_seconds", oidc.code_seconds, 600, "10 minutes"),
+            (
+                "oidc.refresh_token_days",
+                oidc.refresh_token_days,
+                3_650,
+                "10 years",
+            ),
+            ("oidc.refresh_max_days", oidc.refresh_max_days, 3_650, "10 years"),
+            ("oidc.session_hours", oidc.session_hours, 8_784, "a year"),
+            (
+                "selfservice.reset_link_minutes",
+                selfservice.reset_link_minutes,
+                10_080,
+                "a week",
+            ),
+            (
+                "selfservice.confirm_link_days",
+                selfservice.confirm_link_days,
+                366,
+                "a year",
+            ),
+        ] {
+            if !(1..=most).contains(&value) {
+                return Err(ConfigError(format!(
+                    "invalid configuration value for {key} ({}): from 1 to {most} ({in_words})",
+                    variable_of(key)
+                )));
+            }
+        }
+        if oidc.session_idle_minutes > 527_040 {
+            return Err(ConfigError(format!(
+                "invalid configuration value for oidc.session_idle_minutes ({}): at most 527040 (a year), or 0 for no idle limit",
+                variable_of("oidc.session_idle_minutes")
             )));
         }
         Ok(())
@@ -659,12 +716,17 @@ impl Config {
 fn at_least_one(section: &str, counts: &[(&str, u32)]) -> Result<(), ConfigError> {
     match counts.iter().find(|(_, count)| *count == 0) {
         Some((key, _)) => Err(ConfigError(format!(
-            "invalid configuration value for {section}.{key} (SI_{}__{}): at least 1",
-            section.to_uppercase(),
-            key.to_uppercase()
+            "invalid configuration value for {section}.{key} ({}): at least 1",
+            variable_of(&format!("{section}.{key}"))
         ))),
         None => Ok(()),
     }
+}
+
+/// The environment variable of a key: `oidc.code_seconds` is
+/// `SI_OIDC__CODE_SECONDS`.
+fn variable_of(key: &str) -> String {
+    format!("SI_{}", key.to_uppercase().replace('.', "__"))
 }
 
 /// Whether an SMTP URL logs in without TLS for certain: lettre sends the
@@ -708,7 +770,7 @@ fn expected_in_plain_words(expected: &str, key: &str) -> String {
 
 fn describe(error: figment::Error) -> ConfigError {
     let key = error.path.join(".");
-    let variable = format!("SI_{}", key.replace('.', "__").to_uppercase());
+    let variable = variable_of(&key);
     let source = error
         .metadata
         .as_ref()

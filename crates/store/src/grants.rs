@@ -8,7 +8,7 @@ use std::sync::LazyLock;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, IdenStatic,
     Iterable, QueryFilter, QuerySelect, QueryTrait, Set, Statement,
-    sea_query::{Expr, OnConflict},
+    sea_query::{Expr, ExprTrait, OnConflict},
 };
 use si_domain::{AccountId, AccountStatus};
 use time::OffsetDateTime;
@@ -109,6 +109,10 @@ pub struct Rotation<'a> {
     pub client_id: &'a str,
     pub successor_digest: &'a str,
     pub successor_expires_at: OffsetDateTime,
+    /// How long a login's refresh tokens last at most, counted from the
+    /// member's authentication (`auth_time`), however often they rotate:
+    /// the successor expires no later, and a family past it is expired.
+    pub login_lifetime: time::Duration,
 }
 
 /// What presenting a refresh token found.
@@ -136,10 +140,11 @@ static ROTATE_RETURNING_ACCOUNT: LazyLock<String> = LazyLock::new(|| {
         .chain(account::Column::iter().map(|c| format!("a.{0} AS a_{0}", c.as_str())))
         .collect();
     format!(
-        "UPDATE refresh_families AS f SET token_digest = $1, expires_at = $2, rotated_at = $3 \
+        "UPDATE refresh_families AS f SET token_digest = $1, \
+         expires_at = CASE WHEN f.auth_time + $8 < $2 THEN f.auth_time + $8 ELSE $2 END, rotated_at = $3 \
          FROM accounts AS a \
          WHERE f.family_id = $4 AND f.token_digest = $5 AND f.client_id = $6 \
-         AND f.revoked_at IS NULL AND f.expires_at > $3 \
+         AND f.revoked_at IS NULL AND f.expires_at > $3 AND f.auth_time + $8 > $3 \
          AND a.id = f.account_id AND a.status = $7 \
          RETURNING {}",
         returned.join(", ")
@@ -229,11 +234,13 @@ impl<'c, C: ConnectionTrait> Grants<'c, C> {
     }
 
     /// The family whose current, unexpired token has this digest, if the
-    /// family is not revoked, with its account (one query). Reads only.
+    /// family is not revoked and its login within `login_lifetime` (see
+    /// [`Rotation`]), with its account (one query). Reads only.
     pub async fn current_refresh(
         &self,
         family_id: &str,
         token_digest: &str,
+        login_lifetime: time::Duration,
     ) -> Result<Option<(RefreshGrant, Account)>, StoreError> {
         let now = self.clock.now_millis();
         let found = refresh_family::Entity::find_by_id(family_id.to_owned())
@@ -242,7 +249,9 @@ impl<'c, C: ConnectionTrait> Grants<'c, C> {
             .await?;
         match found {
             Some((row, Some(account)))
-                if row.token_digest == token_digest && row.revoked_at.is_none() && row.expires_at > now =>
+                if row.token_digest == token_digest
+                    && row.revoked_at.is_none()
+                    && !is_expired(&row, login_lifetime, now) =>
             {
                 Ok(Some((refresh_from_row(row)?, account_from_row(account)?)))
             }
@@ -266,6 +275,7 @@ impl<'c, C: ConnectionTrait> Grants<'c, C> {
                 rotation.presented_digest.into(),
                 rotation.client_id.into(),
                 AccountStatus::Active.as_str().into(),
+                millis(rotation.login_lifetime).into(),
             ],
         );
         let Some(row) = self.conn.query_one_raw(statement).await? else {
@@ -280,6 +290,8 @@ impl<'c, C: ConnectionTrait> Grants<'c, C> {
     /// the grant (see [`Store::rotate_refresh`]); whether it rotated.
     async fn rotate_current(&self, rotation: Rotation<'_>) -> Result<bool, StoreError> {
         let now = self.clock.now_millis();
+        let successor_expires_at = to_millis(rotation.successor_expires_at);
+        let login_end = || Expr::col(refresh_family::Column::AuthTime).add(millis(rotation.login_lifetime));
         let active_accounts = account::Entity::find()
             .select_only()
             .column(account::Column::Id)
@@ -292,7 +304,9 @@ impl<'c, C: ConnectionTrait> Grants<'c, C> {
             )
             .col_expr(
                 refresh_family::Column::ExpiresAt,
-                Expr::value(to_millis(rotation.successor_expires_at)),
+                Expr::case(login_end().lt(successor_expires_at), login_end())
+                    .finally(successor_expires_at)
+                    .into(),
             )
             .col_expr(refresh_family::Column::RotatedAt, Expr::value(now))
             .filter(refresh_family::Column::FamilyId.eq(rotation.family_id))
@@ -300,6 +314,7 @@ impl<'c, C: ConnectionTrait> Grants<'c, C> {
             .filter(refresh_family::Column::ClientId.eq(rotation.client_id))
             .filter(refresh_family::Column::RevokedAt.is_null())
             .filter(refresh_family::Column::ExpiresAt.gt(now))
+            .filter(login_end().gt(now))
             .filter(refresh_family::Column::AccountId.in_subquery(active_accounts))
             .exec(self.conn)
             .await?;
@@ -315,6 +330,7 @@ impl<'c, C: ConnectionTrait> Grants<'c, C> {
         family_id: &str,
         presented_digest: &str,
         client_id: &str,
+        login_lifetime: time::Duration,
     ) -> Result<RefreshUse, StoreError> {
         let Some(row) = refresh_family::Entity::find_by_id(family_id.to_owned())
             .one(self.conn)
@@ -336,7 +352,7 @@ impl<'c, C: ConnectionTrait> Grants<'c, C> {
                 None => RefreshUse::Revoked,
             });
         }
-        if row.expires_at <= self.clock.now_millis() {
+        if is_expired(&row, login_lifetime, self.clock.now_millis()) {
             return Ok(RefreshUse::Expired);
         }
         Ok(RefreshUse::AccountNotActive)
@@ -496,7 +512,11 @@ impl Store {
         }
         let current = self
             .grants()
-            .current_refresh(rotation.family_id, rotation.presented_digest)
+            .current_refresh(
+                rotation.family_id,
+                rotation.presented_digest,
+                rotation.login_lifetime,
+            )
             .await?;
         let Some((grant, account)) = current.filter(|(grant, account)| {
             grant.client_id == rotation.client_id && account.status == AccountStatus::Active
@@ -507,6 +527,16 @@ impl Store {
         let rotated = self.as_writer().await.grants().rotate_current(rotation).await?;
         Ok(rotated.then_some(issued))
     }
+}
+
+/// Whether a family's current token has expired, or its login has outlived
+/// `login_lifetime` (a family rotated before the lifetime was shortened).
+fn is_expired(row: &refresh_family::Model, login_lifetime: time::Duration, now: i64) -> bool {
+    row.expires_at <= now || row.auth_time.saturating_add(millis(login_lifetime)) <= now
+}
+
+fn millis(duration: time::Duration) -> i64 {
+    i64::try_from(duration.whole_milliseconds()).unwrap_or(i64::MAX)
 }
 
 fn code_from_row(row: authorization_code::Model) -> Result<CodeGrant, StoreError> {

@@ -170,7 +170,14 @@ async fn current_refresh(
     token: &str,
 ) -> Result<Option<(RefreshGrant, Account)>, StoreError> {
     match tokens::refresh_family(&state.keyring, token) {
-        Some(family) => state.store.grants().current_refresh(family, &digest(token)).await,
+        Some(family) => {
+            let lifetime = state.config.oidc.refresh_login_lifetime();
+            state
+                .store
+                .grants()
+                .current_refresh(family, &digest(token), lifetime)
+                .await
+        }
         None => Ok(None),
     }
 }

@@ -458,6 +458,7 @@ async fn refresh(
     let family = tokens::refresh_family(&state.keyring, presented).ok_or_else(unknown)?;
     let presented_digest = digest(presented);
     let client_id = client.id().as_str();
+    let login_lifetime = state.config.oidc.refresh_login_lifetime();
     // A narrower scope is checked against the grant before anything changes.
     // RFC 6749 6: without a scope (an empty one included) the grant's own.
     // Values this provider does not know are ignored, as at /authorize: a
@@ -474,7 +475,7 @@ async fn refresh(
             let current = state
                 .store
                 .grants()
-                .current_refresh(family, &presented_digest)
+                .current_refresh(family, &presented_digest, login_lifetime)
                 .await?
                 .filter(|(grant, _)| grant.client_id == client_id);
             match current {
@@ -484,13 +485,13 @@ async fn refresh(
         }
     };
     let successor = NewRefreshToken::of_family(family, &state.keyring)?;
-    let lifetime = time::Duration::days(i64::from(state.config.oidc.refresh_token_days));
     let rotation = Rotation {
         family_id: family,
         presented_digest: &presented_digest,
         client_id,
         successor_digest: &successor.digest,
-        successor_expires_at: state.clock().now() + lifetime,
+        successor_expires_at: state.clock().now() + state.config.oidc.refresh_token_lifetime(),
+        login_lifetime,
     };
     let sign = async |grant: &RefreshGrant, account: &Account| {
         let scope = narrowed.clone().unwrap_or_else(|| grant.scope.clone());
@@ -536,7 +537,12 @@ async fn refused(
     let txn = state.store.begin().await?;
     let refused = txn
         .grants()
-        .refuse_refresh(family, presented_digest, client.id().as_str())
+        .refuse_refresh(
+            family,
+            presented_digest,
+            client.id().as_str(),
+            state.config.oidc.refresh_login_lifetime(),
+        )
         .await?;
     if let RefreshUse::Reused { revoked } = &refused {
         tokens::revoke_access_tokens(state, &txn, revoked).await?;

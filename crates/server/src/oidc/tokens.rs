@@ -315,7 +315,10 @@ pub async fn for_member(
         None
     };
 
-    let may_refresh = grant.client.grant_types().contains(&GrantType::RefreshToken);
+    // A login older than the refresh tokens may live (a session kept past
+    // it through single sign-on) gets none.
+    let login_ends = grant.auth_time + oidc.refresh_login_lifetime();
+    let may_refresh = grant.client.grant_types().contains(&GrantType::RefreshToken) && login_ends > now;
     let (refresh_token, refresh) = if let Some(successor) = grant.rotated_to {
         (Some(successor.to_owned()), None)
     } else if may_refresh {
@@ -330,7 +333,7 @@ pub async fn for_member(
             code_digest: grant.code_digest.map(str::to_owned),
             scope: grant.scope.to_owned(),
             auth_time: grant.auth_time,
-            expires_at: now + time::Duration::days(i64::from(oidc.refresh_token_days)),
+            expires_at: (now + oidc.refresh_token_lifetime()).min(login_ends),
         };
         (Some(token.token), Some(refresh))
     } else {

@@ -160,7 +160,29 @@ fn a_toml_file_is_read_and_typos_in_it_are_named() {
         // A count that must be at least 1 is named alone, with its variable.
         (
             "[selfservice]\nreset_link_minutes = 5\nconfirm_link_days = 0\n",
-            "invalid configuration value for selfservice.confirm_link_days (SI_SELFSERVICE__CONFIRM_LINK_DAYS): at least 1",
+            "invalid configuration value for selfservice.confirm_link_days (SI_SELFSERVICE__CONFIRM_LINK_DAYS): from 1 to 366 (a year)",
+        ),
+        // A lifetime so long that its end is no date: the service would
+        // start, and then fail at every login.
+        (
+            "[oidc]\nsession_hours = 4000000000\n",
+            "invalid configuration value for oidc.session_hours (SI_OIDC__SESSION_HOURS): from 1 to 8784 (a year)",
+        ),
+        (
+            "[oidc]\nrefresh_token_days = 3000000\n",
+            "invalid configuration value for oidc.refresh_token_days (SI_OIDC__REFRESH_TOKEN_DAYS): from 1 to 3650 (10 years)",
+        ),
+        (
+            "[oidc]\nrefresh_max_days = 0\n",
+            "invalid configuration value for oidc.refresh_max_days (SI_OIDC__REFRESH_MAX_DAYS): from 1 to 3650 (10 years)",
+        ),
+        (
+            "[oidc]\naccess_token_seconds = 0\n",
+            "invalid configuration value for oidc.access_token_seconds (SI_OIDC__ACCESS_TOKEN_SECONDS): from 1 to 86400 (a day)",
+        ),
+        (
+            "[oidc]\nsession_idle_minutes = 4000000000\n",
+            "invalid configuration value for oidc.session_idle_minutes (SI_OIDC__SESSION_IDLE_MINUTES): at most 527040 (a year), or 0 for no idle limit",
         ),
         (
             "[mail]\nlease_seconds = 0\n",

@@ -906,6 +906,80 @@ async fn a_refresh_may_narrow_the_access_token_but_the_family_keeps_its_scope() 
     app.stop().await;
 }
 
+/// ASVS 5 V10.4.8: the refresh tokens of one login end
+/// `oidc.refresh_max_days` (365) after the member typed the password,
+/// however often the client refreshed. The login is moved back in time in
+/// the database, as the days would.
+#[tokio::test]
+async fn a_login_kept_alive_by_refreshes_ends_a_year_after_the_password() {
+    use sea_orm::ConnectionTrait;
+    let (app, client_id, secret) = sanne_and_a_client().await;
+    let (_, rotated) = login_and_first_refresh(&app, &client_id, &secret).await;
+    let age_login_by_days = async |days: i64| {
+        let sql = format!(
+            "UPDATE refresh_families SET auth_time = auth_time - {}",
+            days * 86_400_000
+        );
+        app.store.connection().execute_unprepared(&sql).await.unwrap();
+    };
+    let refresh = async |token: &str, scope: Option<&str>| {
+        let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", token)];
+        form.extend(scope.map(|scope| ("scope", scope)));
+        exchange(&app, &client_id, Some(&secret), &form).await
+    };
+
+    // 364 days on, a refresh still works, but what it gives lasts the one
+    // day the login has left, not 30.
+    age_login_by_days(364).await;
+    let (status, later) = refresh(rotated["refresh_token"].as_str().unwrap(), None).await;
+    assert_eq!(status, 200, "{later}");
+    let last = later["refresh_token"].as_str().unwrap();
+    let answer = introspect(&app, &client_id, &secret, last).await;
+    assert_eq!(answer["active"], true, "{answer}");
+    let lasts = answer["exp"].as_i64().unwrap() - si_store::time::OffsetDateTime::now_utc().unix_timestamp();
+    assert!((86_000..=86_400).contains(&lasts), "{lasts} s");
+
+    // A day later it has ended, with or without a narrower scope, and not
+    // as a reuse: the member just logs in again.
+    age_login_by_days(1).await;
+    for scope in [Some("openid"), None] {
+        let (status, body) = refresh(last, scope).await;
+        assert_eq!(
+            (status, body["error_description"].as_str()),
+            (400, Some("the refresh token is unknown or expired"))
+        );
+    }
+    assert_eq!(introspect(&app, &client_id, &secret, last).await["active"], false);
+    app.stop().await;
+}
+
+/// A login older than its refresh tokens may live (a session kept through
+/// single sign-on, with `oidc.session_hours` above a day) gets no refresh
+/// token, rather than one that could never be used.
+#[tokio::test]
+async fn a_code_from_a_login_older_than_refresh_tokens_may_live_gives_none() {
+    use sea_orm::ConnectionTrait;
+    let app = spawn_app_with(|config| config.oidc.refresh_max_days = 1).await;
+    member(&app.store, "sanne").await;
+    let (client_id, secret) = register_rp(&app, ClientKind::Confidential, IdTokenAlgorithm::Es256).await;
+    let secret = secret.unwrap();
+    let fresh = code_for(&app, &client_id, Some(CHALLENGE)).await;
+    let (_, tokens) = exchange(&app, &client_id, Some(&secret), &code_exchange(&fresh)).await;
+    assert!(tokens["refresh_token"].is_string(), "{tokens}");
+
+    let old = code_for(&app, &client_id, Some(CHALLENGE)).await;
+    app.store
+        .connection()
+        .execute_unprepared("UPDATE authorization_codes SET auth_time = auth_time - 90000000")
+        .await
+        .unwrap();
+    let (status, tokens) = exchange(&app, &client_id, Some(&secret), &code_exchange(&old)).await;
+    assert_eq!(status, 200, "{tokens}");
+    assert!(tokens["access_token"].is_string() && tokens["id_token"].is_string());
+    assert_eq!(tokens.get("refresh_token"), None, "{tokens}");
+    app.stop().await;
+}
+
 /// A refresh that fails on its way (the database, while it reads the
 /// member's libraries). On SQLite the tokens are signed before the rotation
 /// and the presented token stays current: the client's retry, as the 5xx

@@ -157,5 +157,12 @@ async fn a_client_created_again_inherits_no_grant_given_under_its_id() {
 
     store.clients().create(new_client("ebooks", None)).await.unwrap();
     assert_eq!(store.grants().family_client("fam").await.unwrap(), None);
-    assert_eq!(store.grants().current_refresh("fam", "late").await.unwrap(), None);
+    assert_eq!(
+        store
+            .grants()
+            .current_refresh("fam", "late", crate::LOGIN_LIFETIME)
+            .await
+            .unwrap(),
+        None
+    );
 }

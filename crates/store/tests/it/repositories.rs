@@ -1870,7 +1870,7 @@ mod housekeeping {
         assert!(sessions.clients_of("ended-with-tokens").await.unwrap().is_empty());
         assert_eq!(
             grants
-                .current_refresh("current", "current-token")
+                .current_refresh("current", "current-token", crate::LOGIN_LIFETIME)
                 .await
                 .unwrap()
                 .map(|(g, _)| g.family_id)
@@ -2035,6 +2035,7 @@ mod refresh_rotation {
             client_id: client,
             successor_digest: successor,
             successor_expires_at: until,
+            login_lifetime: crate::LOGIN_LIFETIME,
         }
     }
 
@@ -2054,7 +2055,12 @@ mod refresh_rotation {
         assert_eq!(member.username.as_str(), "sanne");
         let mut current = Vec::new();
         for successor in ["second-a", "second-b"] {
-            if grants.current_refresh("fam", successor).await.unwrap().is_some() {
+            if grants
+                .current_refresh("fam", successor, crate::LOGIN_LIFETIME)
+                .await
+                .unwrap()
+                .is_some()
+            {
                 current.push(successor);
             }
         }
@@ -2062,7 +2068,10 @@ mod refresh_rotation {
             panic!("one successor is current: {current:?}");
         };
         assert_eq!(
-            grants.refuse_refresh("fam", "first", "ebooks").await.unwrap(),
+            grants
+                .refuse_refresh("fam", "first", "ebooks", crate::LOGIN_LIFETIME)
+                .await
+                .unwrap(),
             reused_after(winner)
         );
         assert_eq!(
@@ -2071,7 +2080,10 @@ mod refresh_rotation {
             "the reuse revoked the family"
         );
         assert_eq!(
-            grants.refuse_refresh("fam", "first", "ebooks").await.unwrap(),
+            grants
+                .refuse_refresh("fam", "first", "ebooks", crate::LOGIN_LIFETIME)
+                .await
+                .unwrap(),
             RefreshUse::Revoked,
             "revoked once, not again"
         );
@@ -2092,7 +2104,12 @@ mod refresh_rotation {
             .unwrap();
         let reuse = tokio::spawn({
             let store = store.clone();
-            async move { store.grants().refuse_refresh("fam", "older", "ebooks").await }
+            async move {
+                store
+                    .grants()
+                    .refuse_refresh("fam", "older", "ebooks", crate::LOGIN_LIFETIME)
+                    .await
+            }
         });
         // The reuse has read the family and waits for the row (or writer).
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
@@ -2112,7 +2129,10 @@ mod refresh_rotation {
                 rotated(&store, rotation(digest, client, "next", until)).await,
                 None
             );
-            grants.refuse_refresh("fam", digest, client).await.unwrap()
+            grants
+                .refuse_refresh("fam", digest, client, crate::LOGIN_LIFETIME)
+                .await
+                .unwrap()
         };
 
         assert_eq!(refused("first", "other-client").await, RefreshUse::Unknown);
@@ -2129,13 +2149,87 @@ mod refresh_rotation {
             .unwrap();
         clock.advance(time::Duration::days(31));
         assert_eq!(refused("first", "ebooks").await, RefreshUse::Expired);
-        let current = grants.current_refresh("fam", "first").await.unwrap();
+        let current = grants
+            .current_refresh("fam", "first", crate::LOGIN_LIFETIME)
+            .await
+            .unwrap();
         assert_eq!(current, None, "expired, but neither rotated nor revoked");
         clock.advance(-time::Duration::days(31));
         assert!(
             rotated(&store, rotation("first", "ebooks", "next", until))
                 .await
                 .is_some()
+        );
+    }
+
+    /// However often a family rotates, no token of it outlives its login's
+    /// `auth_time` plus the login lifetime, and past that the family has
+    /// expired (not been reused).
+    #[tokio::test]
+    async fn a_family_ends_with_its_login_however_often_it_rotates() {
+        let (store, clock, _account, _database) = family().await;
+        let logged_in = clock.now();
+        let grants = store.grants();
+        let short = |presented, successor| Rotation {
+            login_lifetime: time::Duration::days(40),
+            ..rotation(
+                presented,
+                "ebooks",
+                successor,
+                clock.now() + time::Duration::days(30),
+            )
+        };
+        let expiry_of = async |digest: &str| {
+            let current = grants
+                .current_refresh("fam", digest, time::Duration::days(40))
+                .await
+                .unwrap();
+            current.map(|(grant, _)| grant.expires_at)
+        };
+
+        clock.advance(time::Duration::days(5));
+        assert!(rotated(&store, short("first", "second")).await.is_some());
+        assert_eq!(
+            expiry_of("second").await,
+            Some(clock.now() + time::Duration::days(30)),
+            "a successor lives its 30 days while the login has more"
+        );
+        clock.advance(time::Duration::days(25));
+        assert!(rotated(&store, short("second", "third")).await.is_some());
+        assert_eq!(
+            expiry_of("third").await,
+            Some(logged_in + time::Duration::days(40)),
+            "and only what the login has left after that"
+        );
+        clock.advance(time::Duration::days(10));
+        assert_eq!(rotated(&store, short("third", "fourth")).await, None);
+        assert_eq!(
+            grants
+                .refuse_refresh("fam", "third", "ebooks", time::Duration::days(40))
+                .await
+                .unwrap(),
+            RefreshUse::Expired
+        );
+
+        // A lifetime shortened since the last rotation ends the family at
+        // once, though its token's own expiry is still ahead.
+        clock.advance(-time::Duration::days(15));
+        let shortened = time::Duration::days(20);
+        let rotation = Rotation {
+            login_lifetime: shortened,
+            ..short("third", "fourth")
+        };
+        assert_eq!(rotated(&store, rotation).await, None);
+        assert_eq!(
+            grants.current_refresh("fam", "third", shortened).await.unwrap(),
+            None
+        );
+        assert_eq!(
+            grants
+                .refuse_refresh("fam", "third", "ebooks", shortened)
+                .await
+                .unwrap(),
+            RefreshUse::Expired
         );
     }
 }
