@@ -212,7 +212,7 @@ impl Server {
             (None, None)
         };
         let config = Arc::new(config);
-        let deliverer = Deliverer::new(store.clone(), config.clone())?;
+        let deliverer = Deliverer::new(store.clone(), sealing.clone(), config.clone())?;
         let clients = oidc::clients::Directory::new(store.clone());
         let (stop_mail, mail_stopped) = watch::channel(false);
         let mail_task = tokio::spawn(deliverer.run(mail_stopped.clone()));

@@ -20,6 +20,7 @@ use single_identity::{
     config::Config,
     http::i18n::Language,
     mail::{self, Mail, delivery::Deliverer},
+    oidc::keys::SealingKey,
 };
 use tokio::{
     io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
@@ -68,23 +69,24 @@ async fn run(
     let message = Mail::PasswordChanged {
         username: "20000000000001".into(),
     };
+    // Mails are sealed as the service seals them; the key is thrown away.
+    let sealing = SealingKey::from_base64(&"A".repeat(43))?;
 
     let started = Instant::now();
     for _ in 0..mails / 2 {
         let txn = store.begin().await?;
-        mail::queue(&txn, &to, Language::Nl, &message).await?;
+        mail::queue(&txn, &sealing, &to, Language::Nl, &message).await?;
         txn.commit().await?;
     }
     let single = rate(mails / 2, started);
 
-    let payload = serde_json::to_string(&message)?;
     let started = Instant::now();
     let rows = (0..mails - mails / 2)
         .map(|_| NewMail {
             recipient: &to,
             template: message.template(),
             language: "nl",
-            payload: payload.clone(),
+            payload: mail::sealed_payload(&sealing, &to, &message),
         })
         .collect();
     store.outbox().enqueue_many(rows).await?;
@@ -97,7 +99,7 @@ async fn run(
     };
     config.mail.smtp_url = Some(format!("smtp://{sink}"));
     config.mail.concurrency = concurrency;
-    let deliverer = Deliverer::new(store.clone(), Arc::new(config))?;
+    let deliverer = Deliverer::new(store.clone(), sealing, Arc::new(config))?;
     let started = Instant::now();
     let report = deliverer.drain().await?;
     let delivered = rate(report.sent, started);

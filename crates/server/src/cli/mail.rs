@@ -8,6 +8,7 @@ use si_store::{Repositories, Store};
 use crate::{
     config::Config,
     mail::delivery::{Deliverer, mail_dir},
+    oidc::keys::Keyring,
 };
 
 #[derive(Debug, Subcommand)]
@@ -33,7 +34,8 @@ pub async fn run(store: Store, config: Config, command: MailCommand) -> anyhow::
                     mail_dir(&config).display()
                 );
             }
-            let report = Deliverer::new(store, Arc::new(config))?.drain().await?;
+            let sealing = Keyring::load_sealing_key(&config, &store).await?;
+            let report = Deliverer::new(store, sealing, Arc::new(config))?.drain().await?;
             out!(
                 "sent {}, to retry later {}, failed {}",
                 report.sent,

@@ -10,6 +10,7 @@ use time::Date;
 use crate::{
     config::Config,
     migration::{self, Catalogue, HashTimes, Plan},
+    oidc::keys::Keyring,
 };
 
 #[derive(Debug, Subcommand)]
@@ -94,10 +95,16 @@ async fn time_hashes_with_spinner(plan: &mut Plan, config: &Config) -> anyhow::R
 }
 
 /// Queues `stage`'s mails with a bar over the accounts waiting for them.
-async fn send_with_bar(store: &Store, stage: Stage, go_live: Option<Date>) -> anyhow::Result<u64> {
+async fn send_with_bar(
+    store: &Store,
+    config: &Config,
+    stage: Stage,
+    go_live: Option<Date>,
+) -> anyhow::Result<u64> {
+    let sealing = Keyring::load_sealing_key(config, store).await?;
     let waiting = store.legacy_import().waiting_count(stage).await?;
     let bar = progress_bar(waiting, "accounts")?;
-    let sent = migration::send(store, stage, go_live, |accounts| bar.inc(accounts)).await;
+    let sent = migration::send(store, &sealing, stage, go_live, |accounts| bar.inc(accounts)).await;
     match &sent {
         Ok(_) => bar.finish(),
         // A refusal stands on a line of its own.
@@ -156,12 +163,12 @@ pub async fn run(store: Store, config: &Config, command: MigrateCommand) -> anyh
             Ok(())
         }
         MigrateCommand::Announce { go_live } => {
-            let sent = send_with_bar(&store, Stage::Announcement, Some(go_live)).await?;
+            let sent = send_with_bar(&store, config, Stage::Announcement, Some(go_live)).await?;
             out!("Announcement mails queued: {sent}.");
             Ok(())
         }
         MigrateCommand::GoLive => {
-            let sent = send_with_bar(&store, Stage::GoLive, None).await?;
+            let sent = send_with_bar(&store, config, Stage::GoLive, None).await?;
             out!("Migrated accounts are active. Username mails queued: {sent}.");
             Ok(())
         }

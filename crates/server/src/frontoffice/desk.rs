@@ -970,7 +970,9 @@ impl<'a> Desk<'a> {
             return Ok(());
         };
         let language = Language::from_code(&account.language).unwrap_or_default();
-        mail::queue(txn, email, language, mail).await.map(drop)
+        mail::queue(txn, self.state.keyring.sealing(), email, language, mail)
+            .await
+            .map(drop)
     }
 
     fn view(&self, membership: &Membership, account: Option<&Account>) -> MembershipView {

@@ -18,7 +18,7 @@ use tokio::sync::watch;
 
 use super::{Mail, compose};
 use crate::backoff::backoff;
-use crate::{config::Config, http::i18n::Language};
+use crate::{config::Config, http::i18n::Language, oidc::keys::SealingKey};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DeliveryError {
@@ -66,6 +66,8 @@ impl DeliveryReport {
 #[derive(Clone)]
 pub struct Deliverer {
     store: Store,
+    /// Opens the mails, sealed in the outbox.
+    sealing: SealingKey,
     transport: Transport,
     config: Arc<Config>,
     worker: String,
@@ -73,7 +75,7 @@ pub struct Deliverer {
 }
 
 impl Deliverer {
-    pub fn new(store: Store, config: Arc<Config>) -> Result<Self, DeliveryError> {
+    pub fn new(store: Store, sealing: SealingKey, config: Arc<Config>) -> Result<Self, DeliveryError> {
         let transport = match &config.mail.smtp_url {
             Some(url) => {
                 let builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
@@ -103,6 +105,7 @@ impl Deliverer {
         let worker = format!("{}-{:08x}", std::process::id(), rand::random::<u32>());
         Ok(Self {
             store,
+            sealing,
             transport,
             config,
             worker,
@@ -221,7 +224,20 @@ impl Deliverer {
     }
 
     async fn send(&self, claimed: &ClaimedMail) -> Result<(), SendFailure> {
-        let mail: Mail = serde_json::from_str(&claimed.payload)
+        let json = super::open_queued(
+            &self.sealing,
+            &claimed.recipient,
+            &claimed.template,
+            &claimed.payload,
+        )
+        .ok_or_else(|| {
+            SendFailure::Permanent(
+                "the mail does not open with this node's key-encryption key (nodes sharing a database \
+                     must share oidc.key_encryption_key), or its stored form was altered"
+                    .to_owned(),
+            )
+        })?;
+        let mail: Mail = serde_json::from_str(&json)
             .map_err(|e| SendFailure::Permanent(format!("unreadable mail data: {e}")))?;
         let language = Language::from_code(&claimed.language).unwrap_or_default();
         let message_id = format!("<{}@{}>", claimed.message_key, self.message_domain);

@@ -9,26 +9,53 @@ use si_domain::Email;
 use si_store::{Repositories, StoreError, legacy_import::MergedLogins, outbox::NewMail};
 use time::Date;
 
-use crate::http::i18n::Language;
+use crate::{http::i18n::Language, oidc::keys::SealingKey};
 
 /// Queues `mail` for `to` in the member's language, inside the caller's
-/// transaction when `repositories` is one: no commit, no mail.
+/// transaction when `repositories` is one: no commit, no mail. The mail is
+/// stored sealed with the key-encryption key until it is sent.
 pub async fn queue<R: Repositories>(
     repositories: &R,
+    sealing: &SealingKey,
     to: &Email,
     language: Language,
     mail: &Mail,
 ) -> Result<i64, StoreError> {
-    let payload = serde_json::to_string(mail).expect("mail data always serializes");
     repositories
         .outbox()
         .enqueue(NewMail {
             recipient: to,
             template: mail.template(),
             language: language.code(),
-            payload,
+            payload: sealed_payload(sealing, to, mail),
         })
         .await
+}
+
+/// `mail` as the outbox stores it for `to`: sealed JSON.
+pub fn sealed_payload(sealing: &SealingKey, to: &Email, mail: &Mail) -> String {
+    let json = serde_json::to_string(mail).expect("mail data always serializes");
+    let context = sealing_context(to.as_str(), mail.template());
+    format!("{SEALED}{}", sealing.seal_mail(&context, &json))
+}
+
+/// Marks a sealed outbox payload. One without it is JSON that a version
+/// before the sealing queued, read as it is so that an upgrade loses no mail.
+const SEALED: &str = "sealed:";
+
+/// A queued mail's JSON, opened; none when it does not open with this key
+/// on this row.
+pub fn open_queued(sealing: &SealingKey, recipient: &str, template: &str, payload: &str) -> Option<String> {
+    match payload.strip_prefix(SEALED) {
+        Some(sealed) => sealing.open_mail(&sealing_context(recipient, template), sealed),
+        None => Some(payload.to_owned()),
+    }
+}
+
+/// What a sealed mail is bound to: a payload moved onto a row for another
+/// address or kind of mail does not open.
+fn sealing_context(recipient: &str, template: &str) -> String {
+    format!("{template}\n{recipient}")
 }
 
 /// Every mail the service sends, with the facts it needs. Stored in the outbox

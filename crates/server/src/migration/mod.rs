@@ -38,6 +38,7 @@ pub use report::{Summary, write as report};
 use crate::{
     http::i18n::Language,
     mail::{self, Mail, RenameReason, UsernameChange},
+    oidc::keys::SealingKey,
 };
 
 /// How many memberships one import transaction writes.
@@ -541,6 +542,7 @@ fn merged_logins<'r>(
 /// go-live date before today is refused: members would read it once, wrong.
 pub async fn send(
     store: &Store,
+    sealing: &SealingKey,
     stage: Stage,
     go_live: Option<Date>,
     progress: impl Fn(u64),
@@ -572,7 +574,7 @@ pub async fn send(
                 },
             };
             let language = Language::from_code(&member.language).unwrap_or_default();
-            mail::queue(&txn, email, language, &mail).await?;
+            mail::queue(&txn, sealing, email, language, &mail).await?;
             sent += 1;
         }
         let ids: Vec<AccountId> = waiting.iter().map(|m| m.account).collect();

@@ -199,10 +199,14 @@ pub enum KeyError {
     Store(#[from] StoreError),
 }
 
-/// The key-encryption key: seals the signing keys' private halves at rest.
+/// The key-encryption key: seals the signing keys' private halves, and the
+/// mails waiting in the outbox, at rest.
 #[derive(Clone)]
 pub struct SealingKey {
-    aead: Arc<LessSafeKey>,
+    keys: Arc<Sealer>,
+    /// Derived from the same 32 bytes: seals the outbox's mails, whose links
+    /// are secrets, so that a copy of the database does not give them away.
+    mail: Arc<Sealer>,
     /// Derived from the same 32 bytes: tags the refresh tokens, so that a
     /// token that was never issued is told apart from an old one that was.
     refresh_tags: hmac::Key,
@@ -249,13 +253,13 @@ impl SealingKey {
         if bytes.len() != 32 {
             return None;
         }
-        let key = UnboundKey::new(&AES_256_GCM, bytes).ok()?;
-        let derive = |purpose: &[u8]| {
-            let derived = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, bytes), purpose);
-            hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref())
-        };
+        let derive_bytes = |purpose: &[u8]| hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, bytes), purpose);
+        let derive = |purpose: &[u8]| hmac::Key::new(hmac::HMAC_SHA256, derive_bytes(purpose).as_ref());
         Some(Self {
-            aead: Arc::new(LessSafeKey::new(key)),
+            keys: Arc::new(Sealer::new(bytes)?),
+            mail: Arc::new(Sealer::new(
+                derive_bytes(b"single-identity mail outbox").as_ref(),
+            )?),
             refresh_tags: derive(b"single-identity refresh token tags"),
             device_tags: derive(b"single-identity device cookie tags"),
         })
@@ -307,16 +311,50 @@ impl SealingKey {
         }
     }
 
-    /// base64url(nonce || ciphertext || tag); the kid is bound in as associated
-    /// data, so a sealed key copied onto another row does not open.
+    /// The kid is bound in as associated data, so a sealed key copied onto
+    /// another row does not open.
     fn seal(&self, kid: &str, plaintext: &[u8]) -> Option<String> {
-        let mut nonce = [0u8; NONCE_LEN];
-        aws_lc_rs::rand::fill(&mut nonce).ok()?;
+        self.keys.seal(kid.as_bytes(), plaintext)
+    }
+
+    fn open(&self, kid: &str, sealed: &str) -> Result<Vec<u8>, KeyError> {
+        self.keys
+            .open(kid.as_bytes(), sealed)
+            .ok_or_else(|| KeyError::Unseal { kid: kid.to_owned() })
+    }
+
+    /// Seals a mail for the outbox; `context` (its recipient and kind) is
+    /// bound in, so that it opens only on the row it was queued on.
+    pub fn seal_mail(&self, context: &str, mail: &str) -> String {
+        self.mail
+            .seal(context.as_bytes(), mail.as_bytes())
+            .expect("a mail is far below AES-GCM's limit of 64 GiB")
+    }
+
+    /// A mail sealed by [`SealingKey::seal_mail`] with the same `context`;
+    /// none when it was sealed with another key or altered.
+    pub fn open_mail(&self, context: &str, sealed: &str) -> Option<String> {
+        let opened = self.mail.open(context.as_bytes(), sealed)?;
+        String::from_utf8(opened).ok()
+    }
+}
+
+/// AES-256-GCM with a fresh random nonce per message, written as
+/// base64url(nonce || ciphertext || tag).
+struct Sealer(LessSafeKey);
+
+impl Sealer {
+    fn new(key: &[u8]) -> Option<Self> {
+        Some(Self(LessSafeKey::new(UnboundKey::new(&AES_256_GCM, key).ok()?)))
+    }
+
+    fn seal(&self, associated: &[u8], plaintext: &[u8]) -> Option<String> {
+        let nonce: [u8; NONCE_LEN] = rand::random();
         let mut sealed = plaintext.to_vec();
-        self.aead
+        self.0
             .seal_in_place_append_tag(
                 Nonce::assume_unique_for_key(nonce),
-                Aad::from(kid.as_bytes()),
+                Aad::from(associated),
                 &mut sealed,
             )
             .ok()?;
@@ -325,17 +363,16 @@ impl SealingKey {
         Some(base64::encode_url(&out))
     }
 
-    fn open(&self, kid: &str, sealed: &str) -> Result<Vec<u8>, KeyError> {
-        let unseal = || KeyError::Unseal { kid: kid.to_owned() };
-        let bytes = base64::decode(sealed).ok_or_else(unseal)?;
-        let (nonce, ciphertext) = bytes.split_at_checked(NONCE_LEN).ok_or_else(unseal)?;
-        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| unseal())?;
+    fn open(&self, associated: &[u8], sealed: &str) -> Option<Vec<u8>> {
+        let bytes = base64::decode(sealed)?;
+        let (nonce, ciphertext) = bytes.split_at_checked(NONCE_LEN)?;
+        let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
         let mut in_out = ciphertext.to_vec();
         let plaintext = self
-            .aead
-            .open_in_place(nonce, Aad::from(kid.as_bytes()), &mut in_out)
-            .map_err(|_| unseal())?;
-        Ok(plaintext.to_vec())
+            .0
+            .open_in_place(nonce, Aad::from(associated), &mut in_out)
+            .ok()?;
+        Some(plaintext.to_vec())
     }
 }
 
@@ -582,6 +619,21 @@ impl fmt::Debug for Keyring {
 }
 
 impl Keyring {
+    /// The configured key-encryption key, proven to open the signing keys
+    /// it sealed (made now in a database without any): for commands that
+    /// seal or open mails, so that one run with another node's key fails
+    /// at once rather than on every mail.
+    pub async fn load_sealing_key(config: &Config, store: &Store) -> Result<SealingKey, KeyError> {
+        let sealing = SealingKey::load(config, store).await?;
+        Self::load_or_create(store, &sealing).await?;
+        Ok(sealing)
+    }
+
+    /// The key-encryption key these keys were opened with.
+    pub fn sealing(&self) -> &SealingKey {
+        &self.0.sealing
+    }
+
     /// Makes sure there is a signing key of every algorithm, then loads the
     /// keys. Nodes starting together on an empty database make one
     /// set: each makes the keys it found missing, then, one node at a time,
@@ -1134,6 +1186,26 @@ mod tests {
             );
             assert!(err.to_string().contains(kid));
         }
+    }
+
+    #[test]
+    fn a_sealed_mail_opens_only_with_its_key_and_its_context() {
+        let key = random_sealing_key();
+        let sealed = key.seal_mail("forgot_password\nsanne@example.nl", "{\"link\":\"secret\"}");
+        assert!(!sealed.contains("secret"));
+        assert_eq!(
+            key.open_mail("forgot_password\nsanne@example.nl", &sealed)
+                .as_deref(),
+            Some("{\"link\":\"secret\"}")
+        );
+        assert_eq!(key.open_mail("forgot_password\npieter@example.nl", &sealed), None);
+        assert_eq!(
+            random_sealing_key().open_mail("forgot_password\nsanne@example.nl", &sealed),
+            None
+        );
+        // The signing keys' sealing is another key: neither opens the other's.
+        let as_key = key.seal("forgot_password\nsanne@example.nl", b"{}").unwrap();
+        assert_eq!(key.open_mail("forgot_password\nsanne@example.nl", &as_key), None);
     }
 
     #[test]

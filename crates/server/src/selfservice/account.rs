@@ -271,7 +271,14 @@ async fn rename(state: &AppState, account: &Account, new: &Username) -> Result<R
             old: account.username.as_str().to_owned(),
             new: new.as_str().to_owned(),
         };
-        mail::queue(&txn, email, account_language(account), &notice).await?;
+        mail::queue(
+            &txn,
+            state.keyring.sealing(),
+            email,
+            account_language(account),
+            &notice,
+        )
+        .await?;
     }
     txn.commit().await?;
     Ok(Renamed::Done)
@@ -374,7 +381,8 @@ pub async fn change_password(
             let notice = Mail::PasswordChanged {
                 username: account.username.as_str().to_owned(),
             };
-            mail::queue(&txn, email, account_language(&account), &notice).await?;
+            let sealing = state.keyring.sealing();
+            mail::queue(&txn, sealing, email, account_language(&account), &notice).await?;
         }
         txn.commit().await?;
         Ok::<_, session::StartError>(Ok(cookie))
@@ -577,9 +585,10 @@ pub async fn request_email_change(
             token.expose()
         ),
     };
-    mail::queue(repositories, new, language, &verify).await?;
+    mail::queue(repositories, state.keyring.sealing(), new, language, &verify).await?;
     if let Some(old) = &account.email {
-        mail::queue(repositories, old, account_language(account), &notice).await?;
+        let sealing = state.keyring.sealing();
+        mail::queue(repositories, sealing, old, account_language(account), &notice).await?;
     }
     Ok(())
 }

@@ -36,7 +36,10 @@ use crate::{
         page_query::{PageForm, PageQuery},
     },
     mail::{self, Mail},
-    oidc::login::{retry_after, throttled_message},
+    oidc::{
+        keys::SealingKey,
+        login::{retry_after, throttled_message},
+    },
 };
 
 pub const PASSWORD_PATH: &str = "/forgot-password";
@@ -355,7 +358,7 @@ async fn try_finish(state: &AppState, id: i64) -> Result<(), QueueError> {
         }
         Some(Forgotten::Username) => {
             if let Ok(email) = Email::parse(&asked.typed) {
-                mail_usernames(&txn, &email, language).await?;
+                mail_usernames(&txn, state.keyring.sealing(), &email, language).await?;
             }
         }
         None => tracing::warn!(
@@ -534,6 +537,7 @@ async fn mail_reset_link(
     // In the language of the page it was asked on: the member reads that one now.
     mail::queue(
         txn,
+        state.keyring.sealing(),
         &email,
         asked_in,
         &Mail::ForgotPassword {
@@ -552,7 +556,12 @@ async fn mail_reset_link(
 
 /// One mail listing every username on the address, typed in any case
 /// (families share one). It goes to the address as the accounts have it.
-async fn mail_usernames(txn: &Transaction<'_>, typed: &Email, asked_in: Language) -> Result<(), QueueError> {
+async fn mail_usernames(
+    txn: &Transaction<'_>,
+    sealing: &SealingKey,
+    typed: &Email,
+    asked_in: Language,
+) -> Result<(), QueueError> {
     let accounts: Vec<_> = txn
         .accounts()
         .by_email(typed)
@@ -581,7 +590,8 @@ async fn mail_usernames(txn: &Transaction<'_>, typed: &Email, asked_in: Language
         });
     }
     if may_send_recovery_mail(txn, &on_record.as_str().to_ascii_lowercase()).await? {
-        mail::queue(txn, &on_record, asked_in, &Mail::ForgotUsername { usernames }).await?;
+        let mail = Mail::ForgotUsername { usernames };
+        mail::queue(txn, sealing, &on_record, asked_in, &mail).await?;
     }
     Ok(())
 }

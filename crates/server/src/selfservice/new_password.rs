@@ -471,7 +471,7 @@ pub async fn send_confirmation(
         username: account.username.as_str().to_owned(),
         link: format!("{}{CONFIRM_PATH}?token={}", state.public_url, token.expose()),
     };
-    mail::queue(repositories, email, language, &mail).await?;
+    mail::queue(repositories, state.keyring.sealing(), email, language, &mail).await?;
     Ok(())
 }
 
@@ -565,7 +565,7 @@ async fn set_password(
         let notice = Mail::PasswordChanged {
             username: account.username.as_str().to_owned(),
         };
-        mail::queue(&txn, email, language, &notice).await?;
+        mail::queue(&txn, state.keyring.sealing(), email, language, &notice).await?;
     }
     txn.commit().await?;
     Ok(true)

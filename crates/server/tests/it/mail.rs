@@ -10,11 +10,12 @@ use si_store::{FixedClock, Repositories, Store, testing::TestDatabase, time::mac
 use single_identity::{
     http::i18n::Language,
     mail::{self, Mail, delivery::Deliverer},
+    oidc::keys::SealingKey,
 };
 
 use crate::{
     smtp::{SmtpServer, unused_address},
-    support::{binary, run, spawn_app_with, stderr, stdout, test_config},
+    support::{binary, run, sealing_key, spawn_app_with, stderr, stdout, test_config},
 };
 
 fn address(text: &str) -> Email {
@@ -35,8 +36,18 @@ fn password_changed() -> Mail {
     }
 }
 
-/// A store on a fresh database with a clock the test moves, and a worker for it.
-async fn worker_for(smtp_url: String) -> (Store, FixedClock, Deliverer, TestDatabase, tempfile::TempDir) {
+/// A store on a fresh database with a clock the test moves, a worker for
+/// it, and the key-encryption key the mails are sealed with.
+async fn worker_for(
+    smtp_url: String,
+) -> (
+    Store,
+    FixedClock,
+    Deliverer,
+    SealingKey,
+    TestDatabase,
+    tempfile::TempDir,
+) {
     let database = TestDatabase::create().await;
     let dir = tempfile::tempdir().unwrap();
     let clock = FixedClock::at(datetime!(2024-06-19 10:00 UTC));
@@ -46,8 +57,9 @@ async fn worker_for(smtp_url: String) -> (Store, FixedClock, Deliverer, TestData
     store.migrate().await.unwrap();
     let mut config = test_config(&database, dir.path());
     config.mail.smtp_url = Some(smtp_url);
-    let deliverer = Deliverer::new(store.clone(), Arc::new(config)).unwrap();
-    (store, clock, deliverer, database, dir)
+    let sealing = sealing_key(dir.path(), &store).await;
+    let deliverer = Deliverer::new(store.clone(), sealing.clone(), Arc::new(config)).unwrap();
+    (store, clock, deliverer, sealing, database, dir)
 }
 
 #[tokio::test]
@@ -57,6 +69,7 @@ async fn a_queued_mail_arrives_over_smtp_with_both_parts_and_its_link() {
     let link = "http://127.0.0.1/confirm?token=abc123";
     mail::queue(
         &app.store,
+        &app.sealing().await,
         &address("Sanne@Example.NL"),
         Language::Nl,
         &confirmation(link),
@@ -107,10 +120,11 @@ async fn a_queued_mail_arrives_over_smtp_with_both_parts_and_its_link() {
 #[tokio::test]
 async fn while_the_smtp_server_is_down_mails_wait_and_arrive_when_it_is_back() {
     let down = unused_address();
-    let (store, clock, deliverer, _db, _dir) = worker_for(format!("smtp://{down}")).await;
+    let (store, clock, deliverer, sealing, _db, _dir) = worker_for(format!("smtp://{down}")).await;
     for n in 0..3 {
         mail::queue(
             &store,
+            &sealing,
             &address(&format!("member{n}@example.nl")),
             Language::En,
             &password_changed(),
@@ -141,9 +155,10 @@ async fn while_the_smtp_server_is_down_mails_wait_and_arrive_when_it_is_back() {
 #[tokio::test]
 async fn a_permanent_refusal_is_kept_with_the_servers_answer_and_a_temporary_one_retried() {
     let smtp = SmtpServer::start();
-    let (store, _clock, deliverer, _db, _dir) = worker_for(smtp.url()).await;
+    let (store, _clock, deliverer, sealing, _db, _dir) = worker_for(smtp.url()).await;
     mail::queue(
         &store,
+        &sealing,
         &address("bounce@example.nl"),
         Language::Nl,
         &password_changed(),
@@ -152,6 +167,7 @@ async fn a_permanent_refusal_is_kept_with_the_servers_answer_and_a_temporary_one
     .unwrap();
     mail::queue(
         &store,
+        &sealing,
         &address("later@example.nl"),
         Language::Nl,
         &password_changed(),
@@ -160,6 +176,7 @@ async fn a_permanent_refusal_is_kept_with_the_servers_answer_and_a_temporary_one
     .unwrap();
     mail::queue(
         &store,
+        &sealing,
         &address("sanne@example.nl"),
         Language::Nl,
         &password_changed(),
@@ -188,10 +205,88 @@ async fn a_permanent_refusal_is_kept_with_the_servers_answer_and_a_temporary_one
     );
 }
 
+/// A waiting mail's link is a secret: the outbox holds the mail sealed
+/// with the key-encryption key and bound to its row's address, so that a
+/// copy of the database gives no link away, and a mail moved onto another
+/// member's row is refused rather than sent there.
+#[tokio::test]
+async fn a_waiting_mail_is_sealed_and_opens_only_for_its_own_address() {
+    use sea_orm::{ConnectionTrait, Statement};
+    let smtp = SmtpServer::start();
+    let (store, _clock, deliverer, sealing, _db, _dir) = worker_for(smtp.url()).await;
+    let link = "http://127.0.0.1/confirm?token=Geheim-token-123";
+    for to in ["sanne@example.nl", "pieter@example.nl"] {
+        let mail = confirmation(&format!("{link}-{to}"));
+        mail::queue(&store, &sealing, &address(to), Language::Nl, &mail)
+            .await
+            .unwrap();
+    }
+    let database = store.connection();
+    let select = "SELECT payload FROM mail_outbox ORDER BY id";
+    let rows = database
+        .query_all_raw(Statement::from_string(database.get_database_backend(), select))
+        .await
+        .unwrap();
+    let payloads: Vec<String> = rows
+        .iter()
+        .map(|row| row.try_get("", "payload").unwrap())
+        .collect();
+    for payload in &payloads {
+        assert!(payload.starts_with("sealed:"), "{payload}");
+        for clear in ["Geheim-token-123", "Sanne", "20000000000001"] {
+            assert!(!payload.contains(clear), "{clear} in {payload}");
+        }
+    }
+    let moved = format!(
+        "UPDATE mail_outbox SET payload = '{}' WHERE recipient = 'pieter@example.nl'",
+        payloads[0]
+    );
+    database.execute_unprepared(&moved).await.unwrap();
+
+    let report = deliverer.drain().await.unwrap();
+    assert_eq!((report.sent, report.failed), (1, 1));
+    let received = smtp.received();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].to, ["sanne@example.nl"]);
+    assert!(received[0].data.contains("Geheim-token-123-sanne@example.nl"));
+    let failures = store.outbox().failures(10).await.unwrap();
+    assert_eq!(failures.len(), 1);
+    assert_eq!(failures[0].recipient, "pieter@example.nl");
+    assert!(
+        failures[0]
+            .last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("does not open with this node's key-encryption key"),
+        "{failures:?}"
+    );
+}
+
+/// A mail queued, unsealed, by a version before the sealing still goes
+/// after the upgrade.
+#[tokio::test]
+async fn a_mail_queued_before_the_sealing_is_still_sent() {
+    let smtp = SmtpServer::start();
+    let (store, _clock, deliverer, _sealing, _db, _dir) = worker_for(smtp.url()).await;
+    let mail = confirmation("http://127.0.0.1/confirm?token=from-before");
+    store
+        .outbox()
+        .enqueue(si_store::outbox::NewMail {
+            recipient: &address("sanne@example.nl"),
+            template: mail.template(),
+            language: "nl",
+            payload: serde_json::to_string(&mail).unwrap(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(deliverer.drain().await.unwrap().sent, 1);
+    assert!(smtp.received()[0].data.contains("from-before"));
+}
+
 #[tokio::test]
 async fn two_workers_at_once_send_every_mail_exactly_once() {
     let smtp = SmtpServer::start();
-    let (store, _clock, first, database, dir) = worker_for(smtp.url()).await;
+    let (store, _clock, first, sealing, database, dir) = worker_for(smtp.url()).await;
     let other_store = Store::connect(
         &database.url,
         Arc::new(FixedClock::at(datetime!(2024-06-19 10:00 UTC))),
@@ -201,10 +296,11 @@ async fn two_workers_at_once_send_every_mail_exactly_once() {
     let mut config = test_config(&database, dir.path());
     config.mail.smtp_url = Some(smtp.url());
     config.mail.batch_size = 25;
-    let second = Deliverer::new(other_store, Arc::new(config)).unwrap();
+    let second = Deliverer::new(other_store, sealing.clone(), Arc::new(config)).unwrap();
     for n in 0..150 {
         mail::queue(
             &store,
+            &sealing,
             &address(&format!("member{n}@example.nl")),
             Language::Nl,
             &password_changed(),
@@ -228,6 +324,7 @@ async fn with_no_smtp_configured_mails_are_written_as_eml_files() {
     let app = spawn_app_with(|_| {}).await;
     mail::queue(
         &app.store,
+        &app.sealing().await,
         &address("sanne@example.nl"),
         Language::En,
         &confirmation("http://x/confirm?t=1"),
@@ -271,9 +368,11 @@ async fn mail_deliver_fails_when_a_mail_did_not_go() {
         .await
         .unwrap();
     store.migrate().await.unwrap();
+    // The command's own: its data directory is ./data.
+    let sealing = &sealing_key(&dir.path().join("data"), &store).await;
     let queue = |to: &'static str| {
         let store = &store;
-        async move { mail::queue(store, &address(to), Language::Nl, &password_changed()).await }
+        async move { mail::queue(store, sealing, &address(to), Language::Nl, &password_changed()).await }
     };
     let deliver = |smtp_url: String| {
         run(binary(dir.path())
@@ -327,10 +426,13 @@ async fn killing_the_delivering_process_mid_batch_loses_no_mail() {
         .await
         .unwrap();
     store.migrate().await.unwrap();
+    // The command's own: its data directory is ./data.
+    let sealing = sealing_key(&dir.path().join("data"), &store).await;
     let total = 120;
     for n in 0..total {
         mail::queue(
             &store,
+            &sealing,
             &address(&format!("member{n}@example.nl")),
             Language::Nl,
             &password_changed(),
@@ -399,9 +501,10 @@ async fn killing_the_delivering_process_mid_batch_loses_no_mail() {
 #[tokio::test]
 async fn mail_status_shows_counts_and_recent_failures() {
     let smtp = SmtpServer::start();
-    let (store, _clock, deliverer, database, dir) = worker_for(smtp.url()).await;
+    let (store, _clock, deliverer, sealing, database, dir) = worker_for(smtp.url()).await;
     mail::queue(
         &store,
+        &sealing,
         &address("bounce@example.nl"),
         Language::Nl,
         &password_changed(),
@@ -410,6 +513,7 @@ async fn mail_status_shows_counts_and_recent_failures() {
     .unwrap();
     mail::queue(
         &store,
+        &sealing,
         &address("sanne@example.nl"),
         Language::Nl,
         &password_changed(),
@@ -419,6 +523,7 @@ async fn mail_status_shows_counts_and_recent_failures() {
     deliverer.drain().await.unwrap();
     mail::queue(
         &store,
+        &sealing,
         &address("pieter@example.nl"),
         Language::Nl,
         &password_changed(),

@@ -264,7 +264,14 @@ async fn announce_and_go_live_send_each_mail_once_and_activate_the_accounts() {
     // Two weeks from now, as the docs advise; a day already gone is refused.
     let today = time::OffsetDateTime::now_utc().date();
     let yesterday = today.previous_day().unwrap();
-    let refused = migration::send(&app.store, Stage::Announcement, Some(yesterday), |_| ()).await;
+    let refused = migration::send(
+        &app.store,
+        &app.sealing().await,
+        Stage::Announcement,
+        Some(yesterday),
+        |_| (),
+    )
+    .await;
     assert!(
         matches!(refused, Err(migration::MigrationError::GoLiveInThePast(date)) if date == yesterday),
         "{refused:?}"
@@ -272,15 +279,27 @@ async fn announce_and_go_live_send_each_mail_once_and_activate_the_accounts() {
     let go_live = today + time::Duration::days(14);
     // Six accounts have an address; one member gets no mail.
     assert_eq!(
-        migration::send(&app.store, Stage::Announcement, Some(go_live), |_| ())
-            .await
-            .unwrap(),
+        migration::send(
+            &app.store,
+            &app.sealing().await,
+            Stage::Announcement,
+            Some(go_live),
+            |_| ()
+        )
+        .await
+        .unwrap(),
         6
     );
     assert_eq!(
-        migration::send(&app.store, Stage::Announcement, Some(go_live), |_| ())
-            .await
-            .unwrap(),
+        migration::send(
+            &app.store,
+            &app.sealing().await,
+            Stage::Announcement,
+            Some(go_live),
+            |_| ()
+        )
+        .await
+        .unwrap(),
         0
     );
     let jansen = app
@@ -292,13 +311,14 @@ async fn announce_and_go_live_send_each_mail_once_and_activate_the_accounts() {
         .unwrap();
     assert_eq!(jansen.status, AccountStatus::Pending, "not before go-live");
     // Two operators starting go-live at once: each mail still goes once.
+    let sealing = app.sealing().await;
     let (first, second) = tokio::join!(
-        migration::send(&app.store, Stage::GoLive, None, |_| ()),
-        migration::send(&app.store, Stage::GoLive, None, |_| ())
+        migration::send(&app.store, &sealing, Stage::GoLive, None, |_| ()),
+        migration::send(&app.store, &sealing, Stage::GoLive, None, |_| ())
     );
     assert_eq!(first.unwrap() + second.unwrap(), 6);
     assert_eq!(
-        migration::send(&app.store, Stage::GoLive, None, |_| ())
+        migration::send(&app.store, &app.sealing().await, Stage::GoLive, None, |_| ())
             .await
             .unwrap(),
         0
@@ -329,7 +349,7 @@ async fn the_go_live_mail_of_a_merged_account_names_the_old_username_that_stops_
     let imported = import(&app.store, &[export.path().to_owned()]).await;
     assert_eq!((imported.accounts, imported.memberships), (1, 2));
 
-    let sent = migration::send(&app.store, Stage::GoLive, None, |_| ())
+    let sent = migration::send(&app.store, &app.sealing().await, Stage::GoLive, None, |_| ())
         .await
         .unwrap();
     assert_eq!(sent, 1);
@@ -356,7 +376,7 @@ async fn an_announcement_after_go_live_skips_the_members_live_already() {
     libraries(&app).await;
     import(&app.store, &[sample()]).await;
     assert_eq!(
-        migration::send(&app.store, Stage::GoLive, None, |_| ())
+        migration::send(&app.store, &app.sealing().await, Stage::GoLive, None, |_| ())
             .await
             .unwrap(),
         6
@@ -365,9 +385,15 @@ async fn an_announcement_after_go_live_skips_the_members_live_already() {
     // to members who had their username mail.
     let go_live = time::OffsetDateTime::now_utc().date() + time::Duration::days(14);
     assert_eq!(
-        migration::send(&app.store, Stage::Announcement, Some(go_live), |_| ())
-            .await
-            .unwrap(),
+        migration::send(
+            &app.store,
+            &app.sealing().await,
+            Stage::Announcement,
+            Some(go_live),
+            |_| ()
+        )
+        .await
+        .unwrap(),
         0
     );
     let queued = app.store.outbox().entries().await.unwrap();
@@ -383,7 +409,7 @@ async fn migrated_members_log_in_with_the_old_password_or_their_new_username() {
     let app = spawn_app().await;
     libraries(&app).await;
     import(&app.store, &[sample()]).await;
-    migration::send(&app.store, Stage::GoLive, None, |_| ())
+    migration::send(&app.store, &app.sealing().await, Stage::GoLive, None, |_| ())
         .await
         .unwrap();
     let (client_id, _) = register(&app, ClientKind::Confidential, IdTokenAlgorithm::Rs256).await;

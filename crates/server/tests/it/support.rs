@@ -27,6 +27,11 @@ pub struct TestApp {
 }
 
 impl TestApp {
+    /// The key-encryption key the server seals its mails with.
+    pub async fn sealing(&self) -> single_identity::oidc::keys::SealingKey {
+        sealing_key(self.data_dir.path(), &self.store).await
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.address, path)
     }
@@ -134,6 +139,18 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         server: Some(server),
         _database: database,
     }
+}
+
+/// The key-encryption key in `data_dir` (made there when there is none), as
+/// `serve` and the commands run with that directory use it.
+pub async fn sealing_key(data_dir: &Path, store: &Store) -> single_identity::oidc::keys::SealingKey {
+    let config = Config {
+        data_dir: data_dir.to_owned(),
+        ..Config::default()
+    };
+    single_identity::oidc::keys::SealingKey::load(&config, store)
+        .await
+        .expect("the key-encryption key")
 }
 
 /// The configuration tests start from: port 0, the test database, a private
