@@ -531,12 +531,18 @@ impl Store {
 
 /// Whether a family's current token has expired, or its login has outlived
 /// `login_lifetime` (a family rotated before the lifetime was shortened).
+/// The same rule as the rotation's SQL, and as the first token's expiry in
+/// the server's `tokens::for_member`.
 fn is_expired(row: &refresh_family::Model, login_lifetime: time::Duration, now: i64) -> bool {
     row.expires_at <= now || row.auth_time.saturating_add(millis(login_lifetime)) <= now
 }
 
+/// A lifetime in milliseconds, at most a thousand years: added to a moment
+/// in SQL, a larger one would leave BIGINT (PostgreSQL refuses it, SQLite
+/// turns to floating point).
 fn millis(duration: time::Duration) -> i64 {
-    i64::try_from(duration.whole_milliseconds()).unwrap_or(i64::MAX)
+    const THOUSAND_YEARS: i64 = 1_000 * 366 * 86_400_000;
+    i64::try_from(duration.whole_milliseconds()).map_or(THOUSAND_YEARS, |ms| Ord::min(ms, THOUSAND_YEARS))
 }
 
 fn code_from_row(row: authorization_code::Model) -> Result<CodeGrant, StoreError> {

@@ -237,8 +237,14 @@ impl Deliverer {
                     .to_owned(),
             )
         })?;
-        let mail: Mail = serde_json::from_str(&json)
-            .map_err(|e| SendFailure::Permanent(format!("unreadable mail data: {e}")))?;
+        // Where, not what: serde's message may quote a value, such as a link.
+        let mail: Mail = serde_json::from_str(&json).map_err(|e| {
+            SendFailure::Permanent(format!(
+                "unreadable mail data ({:?} error at column {})",
+                e.classify(),
+                e.column()
+            ))
+        })?;
         let language = Language::from_code(&claimed.language).unwrap_or_default();
         let message_id = format!("<{}@{}>", claimed.message_key, self.message_domain);
         let message = compose::message(

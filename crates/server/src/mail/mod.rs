@@ -152,3 +152,31 @@ impl Mail {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_queued_mail_opens_only_as_the_kind_and_for_the_address_it_was_queued_as() {
+        let sealing = SealingKey::from_base64(&"A".repeat(43)).unwrap();
+        let sanne = Email::parse("sanne@example.nl").unwrap();
+        let mail = Mail::PasswordChanged {
+            username: "sanne".into(),
+        };
+        let payload = sealed_payload(&sealing, &sanne, &mail);
+        let json = serde_json::to_string(&mail).unwrap();
+        assert_eq!(
+            open_queued(&sealing, "sanne@example.nl", "password_changed", &payload),
+            Some(json)
+        );
+        assert_eq!(
+            open_queued(&sealing, "sanne@example.nl", "username_changed", &payload),
+            None
+        );
+        assert_eq!(
+            open_queued(&sealing, "pieter@example.nl", "password_changed", &payload),
+            None
+        );
+    }
+}

@@ -328,7 +328,7 @@ impl SealingKey {
     pub fn seal_mail(&self, context: &str, mail: &str) -> String {
         self.mail
             .seal(context.as_bytes(), mail.as_bytes())
-            .expect("a mail is far below AES-GCM's limit of 64 GiB")
+            .expect("the system's random source works, and a mail is far below AES-GCM's 64 GiB")
     }
 
     /// A mail sealed by [`SealingKey::seal_mail`] with the same `context`;
@@ -349,7 +349,8 @@ impl Sealer {
     }
 
     fn seal(&self, associated: &[u8], plaintext: &[u8]) -> Option<String> {
-        let nonce: [u8; NONCE_LEN] = rand::random();
+        let mut nonce = [0u8; NONCE_LEN];
+        aws_lc_rs::rand::fill(&mut nonce).ok()?;
         let mut sealed = plaintext.to_vec();
         self.0
             .seal_in_place_append_tag(
@@ -620,9 +621,12 @@ impl fmt::Debug for Keyring {
 
 impl Keyring {
     /// The configured key-encryption key, proven to open the signing keys
-    /// it sealed (made now in a database without any): for commands that
-    /// seal or open mails, so that one run with another node's key fails
-    /// at once rather than on every mail.
+    /// it sealed: for commands that seal or open mails, so that a run with
+    /// another node's key fails at once rather than on every mail. In a
+    /// database without signing keys they are made now, with this key, so
+    /// that the key the mails are sealed with is the database's own: a
+    /// `serve` given another key then stops at start, as for any node
+    /// whose key does not open the signing keys, instead of failing them.
     pub async fn load_sealing_key(config: &Config, store: &Store) -> Result<SealingKey, KeyError> {
         let sealing = SealingKey::load(config, store).await?;
         Self::load_or_create(store, &sealing).await?;
@@ -1206,6 +1210,7 @@ mod tests {
         // The signing keys' sealing is another key: neither opens the other's.
         let as_key = key.seal("forgot_password\nsanne@example.nl", b"{}").unwrap();
         assert_eq!(key.open_mail("forgot_password\nsanne@example.nl", &as_key), None);
+        assert!(key.open("forgot_password\nsanne@example.nl", &sealed).is_err());
     }
 
     #[test]

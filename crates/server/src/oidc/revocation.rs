@@ -155,7 +155,10 @@ pub async fn introspect(
                     "client_id": grant.client_id,
                     "sub": grant.account.to_string(),
                     "iss": state.public_url.to_string(),
-                    "exp": grant.expires_at.unix_timestamp(),
+                    "exp": grant
+                        .expires_at
+                        .min(grant.auth_time + state.config.oidc.refresh_login_lifetime())
+                        .unix_timestamp(),
                 })
             }
             _ => inactive,
