@@ -585,17 +585,16 @@ impl Config {
             "mail",
             &[
                 ("batch_size", mail.batch_size),
-                ("concurrency", mail.concurrency),
-                ("lease_seconds", mail.lease_seconds),
                 ("max_attempts", mail.max_attempts),
             ],
         )?;
-        self.check_lifetimes()?;
+        self.check_bounds()?;
         if self.hashing.concurrency > MOST_HASHES_AT_ONCE {
             return Err(ConfigError(format!(
                 "invalid configuration value for hashing.concurrency (SI_HASHING__CONCURRENCY): at most {MOST_HASHES_AT_ONCE}, or 0 for one per CPU"
             )));
         }
+        self.check_hashing_memory()?;
         // Refused here, before a database is created or migrated for a
         // node that could not open its keys.
         if let Some(key) = &self.oidc.key_encryption_key
@@ -629,55 +628,96 @@ impl Config {
         Ok(())
     }
 
-    /// How long tokens, links and sessions live. At 0 they would be dead
-    /// at birth; the upper bounds keep every end a date that the clock and
-    /// the databases hold (far past them, issuing a token would fail) and
-    /// follow the specifications where they set one.
-    fn check_lifetimes(&self) -> Result<(), ConfigError> {
-        let (oidc, selfservice) = (&self.oidc, &self.selfservice);
-        for (key, value, most, in_words) in [
+    /// How long tokens, links, sessions and mail leases live, and how many
+    /// mails go at once. A lifetime of 0 would be dead at birth; the upper
+    /// bounds keep every end a date that the clock and the databases hold
+    /// (far past them, issuing a token would fail), follow the
+    /// specifications where they set one, and keep the mail worker from
+    /// asking for more memory than there is, or from never looking again.
+    fn check_bounds(&self) -> Result<(), ConfigError> {
+        let (oidc, selfservice, mail) = (&self.oidc, &self.selfservice, &self.mail);
+        for (key, value, least, most, in_words) in [
             (
                 "oidc.access_token_seconds",
                 oidc.access_token_seconds,
+                1,
                 86_400,
                 "a day",
             ),
-            ("oidc.id_token_seconds", oidc.id_token_seconds, 86_400, "a day"),
+            ("oidc.id_token_seconds", oidc.id_token_seconds, 1, 86_400, "a day"),
             // RFC 6749 4.1.2 recommends ten minutes at most; housekeeping keeps
             // a session a day past its end for the codes it gave.
-            ("oidc.code_seconds", oidc.code_seconds, 600, "10 minutes"),
+            ("oidc.code_seconds", oidc.code_seconds, 1, 600, "10 minutes"),
             (
                 "oidc.refresh_token_days",
                 oidc.refresh_token_days,
+                1,
                 3_650,
                 "10 years",
             ),
-            ("oidc.refresh_max_days", oidc.refresh_max_days, 3_650, "10 years"),
-            ("oidc.session_hours", oidc.session_hours, 8_784, "a year"),
+            (
+                "oidc.refresh_max_days",
+                oidc.refresh_max_days,
+                1,
+                3_650,
+                "10 years",
+            ),
+            ("oidc.session_hours", oidc.session_hours, 1, 8_784, "a year"),
+            (
+                "oidc.session_idle_minutes",
+                oidc.session_idle_minutes,
+                0,
+                527_040,
+                "a year; 0: no idle limit",
+            ),
             (
                 "selfservice.reset_link_minutes",
                 selfservice.reset_link_minutes,
+                1,
                 10_080,
                 "a week",
             ),
             (
                 "selfservice.confirm_link_days",
                 selfservice.confirm_link_days,
+                1,
                 366,
                 "a year",
             ),
+            (
+                "mail.concurrency",
+                mail.concurrency,
+                1,
+                1_024,
+                "connections to the relay",
+            ),
+            ("mail.lease_seconds", mail.lease_seconds, 1, 3_600, "an hour"),
         ] {
-            if !(1..=most).contains(&value) {
-                return Err(ConfigError(format!(
-                    "invalid configuration value for {key} ({}): from 1 to {most} ({in_words})",
-                    variable_of(key)
-                )));
+            if !(least..=most).contains(&value) {
+                return Err(out_of_range(key, least, most, in_words));
             }
         }
-        if oidc.session_idle_minutes > 527_040 {
+        if mail.poll_interval_ms > 60_000 {
+            return Err(out_of_range("mail.poll_interval_ms", 0, 60_000, "a minute"));
+        }
+        Ok(())
+    }
+
+    /// The hashes that may run at once, each with its `memory_kib`, fit in
+    /// 16 GiB: no machine this runs on has memory for more, and a burst of
+    /// wrong passwords would end the process when an allocation failed.
+    fn check_hashing_memory(&self) -> Result<(), ConfigError> {
+        const MOST_KIB: u64 = 16 * 1024 * 1024;
+        let at_once = match self.hashing.concurrency {
+            0 => std::thread::available_parallelism().map_or(1, usize::from) as u64,
+            n => n as u64,
+        };
+        let needed = at_once * u64::from(self.hashing.memory_kib);
+        if needed > MOST_KIB {
             return Err(ConfigError(format!(
-                "invalid configuration value for oidc.session_idle_minutes ({}): at most 527040 (a year), or 0 for no idle limit",
-                variable_of("oidc.session_idle_minutes")
+                "invalid configuration value for hashing.memory_kib (SI_HASHING__MEMORY_KIB) and hashing.concurrency (SI_HASHING__CONCURRENCY): {at_once} hashes at once of {} KiB each need {} MiB, more than the 16384 MiB allowed; lower either",
+                self.hashing.memory_kib,
+                needed / 1024
             )));
         }
         Ok(())
@@ -723,6 +763,13 @@ fn at_least_one(section: &str, counts: &[(&str, u32)]) -> Result<(), ConfigError
     }
 }
 
+fn out_of_range(key: &str, least: u32, most: u32, in_words: &str) -> ConfigError {
+    ConfigError(format!(
+        "invalid configuration value for {key} ({}): from {least} to {most} ({in_words})",
+        variable_of(key)
+    ))
+}
+
 /// The environment variable of a key: `oidc.code_seconds` is
 /// `SI_OIDC__CODE_SECONDS`.
 fn variable_of(key: &str) -> String {
@@ -731,16 +778,16 @@ fn variable_of(key: &str) -> String {
 
 /// Whether an SMTP URL logs in without TLS for certain: lettre sends the
 /// password in the clear over `smtp://` unless STARTTLS is required.
-fn sends_password_in_clear(url: &str) -> bool {
-    let Some(rest) = url.trim().strip_prefix("smtp://") else {
+fn sends_password_in_clear(text: &str) -> bool {
+    // Read as lettre reads it: the scheme in any case, the first `tls`.
+    let Ok(url) = url::Url::parse(text.trim()) else {
         return false;
     };
-    let (authority, query) = match rest.split_once('?') {
-        Some((before, query)) => (before, query),
-        None => (rest, ""),
-    };
-    let has_login = authority.split('/').next().unwrap_or_default().contains('@');
-    has_login && !query.split('&').any(|pair| pair == "tls=required")
+    let tls = url
+        .query_pairs()
+        .find(|(key, _)| key == "tls")
+        .map(|(_, value)| value);
+    url.scheme() == "smtp" && url.password().is_some() && tls.as_deref() != Some("required")
 }
 
 /// One line: which key, where it came from, what is wrong with it.
@@ -808,14 +855,20 @@ mod tests {
     #[test]
     fn only_a_password_over_plain_smtp_is_refused() {
         assert!(sends_password_in_clear("smtp://user:pass@relay.example:587"));
-        assert!(sends_password_in_clear(
-            "smtp://user:pass@relay.example:587?tls=opportunistic"
-        ));
+        for clear in [
+            "smtp://user:pass@relay.example:587?tls=opportunistic",
+            "SMTP://user:pass@relay.example:587",
+            "smtp://user:pass@relay.example:587?tls=opportunistic&tls=required",
+        ] {
+            assert!(sends_password_in_clear(clear), "{clear}");
+        }
         for fine in [
             "smtp://relay.example:25",
             "smtp://user:pass@relay.example:587?tls=required",
             "smtps://user:pass@relay.example:465",
             "smtp://relay.example:25/path@x",
+            // A user name alone logs in with nothing: lettre sends no AUTH.
+            "smtp://user@relay.example:25",
         ] {
             assert!(!sends_password_in_clear(fine), "{fine}");
         }

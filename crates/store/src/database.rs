@@ -130,6 +130,12 @@ impl Store {
             if misspells_password(url) {
                 return Err(StoreError::PasswordParameterSpelling(redact_url(url)));
             }
+            if let Some(parameter) = unknown_parameter(url) {
+                return Err(StoreError::UnknownParameter {
+                    parameter,
+                    url: redact_url(url),
+                });
+            }
             options
                 .max_connections(20)
                 .map_sqlx_postgres_opts(move |o| o.statement_cache_capacity(statements_kept));
@@ -286,6 +292,10 @@ pub fn url_problem(url: &str) -> Option<String> {
     if misspells_password(url) {
         return Some(StoreError::PasswordParameterSpelling(redact_url(url)).to_string());
     }
+    if let Some(parameter) = unknown_parameter(url) {
+        let url = redact_url(url);
+        return Some(StoreError::UnknownParameter { parameter, url }.to_string());
+    }
     PgConnectOptions::from_str(url)
         .err()
         .map(|err| without_passwords(url, err.to_string()))
@@ -297,6 +307,47 @@ fn misspells_password(url: &str) -> bool {
     UrlParts::of(url)
         .query_passwords_named()
         .any(|(key, _)| decoded_name(key) != b"password")
+}
+
+/// The query parameters PostgreSQL's driver reads (sqlx-postgres,
+/// `options/parse.rs`). It logs any other as one it does not know, value
+/// and all, which may be a password (`sslpassword=`, `passwd=`).
+const DRIVER_PARAMETERS: &[&str] = &[
+    "sslmode",
+    "ssl-mode",
+    "sslrootcert",
+    "ssl-root-cert",
+    "ssl-ca",
+    "sslcert",
+    "ssl-cert",
+    "sslkey",
+    "ssl-key",
+    "statement-cache-capacity",
+    "host",
+    "hostaddr",
+    "port",
+    "dbname",
+    "user",
+    "password",
+    "application_name",
+    "options",
+];
+
+/// Whether the driver reads a query parameter of this name.
+fn is_driver_parameter(key: &str) -> bool {
+    let name = decoded_name(key);
+    DRIVER_PARAMETERS.iter().any(|known| known.as_bytes() == name)
+}
+
+/// The name of the first query parameter the driver does not read.
+fn unknown_parameter(url: &str) -> Option<String> {
+    let query = UrlParts::of(url).query?;
+    query
+        .split('&')
+        .filter(|parameter| !parameter.is_empty())
+        .map(|parameter| parameter.split_once('=').map_or(parameter, |(key, _)| key))
+        .find(|key| !is_driver_parameter(key))
+        .map(|key| String::from_utf8_lossy(&decoded_name(key)).into_owned())
 }
 
 /// A driver's message with `url` and its passwords masked.
@@ -480,11 +531,17 @@ pub fn redact_url(url: &str) -> String {
         (user, None) => format!("{user}@{}", parts.place),
         (user, Some(_)) => format!("{user}:***@{}", parts.place),
     };
+    // A parameter PostgreSQL's driver does not read may hold a password too.
+    let is_postgres = url
+        .get(..8)
+        .is_some_and(|start| start.eq_ignore_ascii_case("postgres"));
     if let Some(query) = parts.query {
         let parameters: Vec<String> = query
             .split('&')
             .map(|parameter| match parameter.split_once('=') {
-                Some((key, _)) if is_password_key(key) => format!("{key}=***"),
+                Some((key, _)) if is_password_key(key) || (is_postgres && !is_driver_parameter(key)) => {
+                    format!("{key}=***")
+                }
                 _ => parameter.to_owned(),
             })
             .collect();
@@ -661,8 +718,8 @@ mod tests {
             "postgres://si@db/si?pass%77ord=***&applic%61tion_name=x"
         );
         assert_eq!(
-            redact_url("postgres://si@db/si?%=x&pw%7=y"),
-            "postgres://si@db/si?%=x&pw%7=y"
+            redact_url("postgres://si@db/si?%=x&pw%7=y&sslpassword=S3cret&sslmode=require"),
+            "postgres://si@db/si?%=***&pw%7=***&sslpassword=***&sslmode=require"
         );
     }
 
@@ -682,6 +739,32 @@ mod tests {
                 "{message}"
             );
         }
+    }
+
+    /// The driver logs a parameter it does not read, value and all: one
+    /// that holds a password (`sslpassword=`) would reach the log.
+    #[tokio::test]
+    async fn a_parameter_the_driver_does_not_read_is_refused_without_its_value() {
+        for (url, named) in [
+            (
+                "postgres://si@db.example/si?sslmode=require&sslpassword=S3cret",
+                "sslpassword",
+            ),
+            ("postgres://si@db.example/si?passwd=S3cret", "passwd"),
+        ] {
+            let refused = Store::connect(url, Arc::new(SystemClock)).await.err().unwrap();
+            let message = refused.to_string();
+            assert!(!message.contains("S3cret"), "{message}");
+            assert!(
+                message.starts_with(&format!("the parameter {named} of ")),
+                "{message}"
+            );
+            assert_eq!(url_problem(url), Some(message));
+        }
+        assert_eq!(
+            url_problem("postgres://si@db.example/si?sslmode=require&application_name=si"),
+            None
+        );
     }
 
     #[tokio::test]

@@ -21,6 +21,11 @@ pub enum StoreError {
         "write the password parameter of {0} as password=, in small letters: PostgreSQL's driver reads no other spelling"
     )]
     PasswordParameterSpelling(String),
+    /// A query parameter the driver would not read, and would log with its value.
+    #[error(
+        "the parameter {parameter} of {url} is not one PostgreSQL's driver reads, and it would write its value into the log: leave it out (it reads sslmode, sslrootcert, sslcert, sslkey, statement-cache-capacity, host, hostaddr, port, dbname, user, password, application_name and options)"
+    )]
+    UnknownParameter { parameter: String, url: String },
     /// The database could not be opened; `url` and `cause` with the password masked.
     #[error("cannot connect to {url}: {cause}")]
     Connect { url: String, cause: String },

@@ -182,11 +182,29 @@ fn a_toml_file_is_read_and_typos_in_it_are_named() {
         ),
         (
             "[oidc]\nsession_idle_minutes = 4000000000\n",
-            "invalid configuration value for oidc.session_idle_minutes (SI_OIDC__SESSION_IDLE_MINUTES): at most 527040 (a year), or 0 for no idle limit",
+            "invalid configuration value for oidc.session_idle_minutes (SI_OIDC__SESSION_IDLE_MINUTES): from 0 to 527040 (a year; 0: no idle limit)",
+        ),
+        (
+            "[mail]\nmax_attempts = 0\n",
+            "invalid configuration value for mail.max_attempts (SI_MAIL__MAX_ATTEMPTS): at least 1",
+        ),
+        // What would end the process at its first mail, or hold a crashed
+        // worker's mails for a century.
+        (
+            "[mail]\nconcurrency = 4294967295\n",
+            "invalid configuration value for mail.concurrency (SI_MAIL__CONCURRENCY): from 1 to 1024 (connections to the relay)",
         ),
         (
             "[mail]\nlease_seconds = 0\n",
-            "invalid configuration value for mail.lease_seconds (SI_MAIL__LEASE_SECONDS): at least 1",
+            "invalid configuration value for mail.lease_seconds (SI_MAIL__LEASE_SECONDS): from 1 to 3600 (an hour)",
+        ),
+        (
+            "[mail]\npoll_interval_ms = 4294967295\n",
+            "invalid configuration value for mail.poll_interval_ms (SI_MAIL__POLL_INTERVAL_MS): from 0 to 60000 (a minute)",
+        ),
+        (
+            "[hashing]\nmemory_kib = 1048576\niterations = 1\nconcurrency = 1024\n",
+            "1024 hashes at once of 1048576 KiB each need 1048576 MiB, more than the 16384 MiB allowed",
         ),
         // Past the largest it takes, the message says where that is.
         (
