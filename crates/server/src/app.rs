@@ -115,6 +115,47 @@ pub enum StartError {
         address: SocketAddr,
         source: std::io::Error,
     },
+    #[error(
+        "another serve already runs on the SQLite database {path}: a SQLite file serves one node; stop that one first, or use PostgreSQL (database_url) for several nodes"
+    )]
+    SqliteInUse { path: String },
+    #[error("cannot lock the SQLite database {path} for this serve: {source}")]
+    SqliteLock { path: String, source: std::io::Error },
+}
+
+/// Holds a SQLite database for this `serve` alone, while the returned file
+/// is open: a second one on the same file would share its sessions and
+/// its throttle counts, and its `--demo` would re-register the demo sites
+/// for its own address. Commands beside it (`client create`, …) take no
+/// hold. None on PostgreSQL, and for servers not started by `serve`.
+fn hold_sqlite_file(config: &Config) -> Result<Option<std::fs::File>, StartError> {
+    if !config.sole_sqlite_node {
+        return Ok(None);
+    }
+    let url = config.database_url();
+    let Some(database) = si_store::sqlite_path(&url) else {
+        return Ok(None);
+    };
+    let mut name = database.as_os_str().to_owned();
+    name.push(".serve-lock");
+    let path = std::path::PathBuf::from(name);
+    let failed = |source| StartError::SqliteLock {
+        path: database.display().to_string(),
+        source,
+    };
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(failed)?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StartError::SqliteInUse {
+            path: database.display().to_string(),
+        }),
+        Err(std::fs::TryLockError::Error(source)) => Err(failed(source)),
+    }
 }
 
 /// Opens the database, creating the data directory for the embedded default,
@@ -151,6 +192,8 @@ pub struct Server {
     stop_mail: watch::Sender<bool>,
     mail_task: JoinHandle<()>,
     notifier_task: JoinHandle<()>,
+    /// Released when the server is dropped, after it stopped.
+    _sqlite_hold: Option<std::fs::File>,
 }
 
 impl Server {
@@ -172,6 +215,7 @@ impl Server {
             source,
         })?;
         let store = open_store(&config, clock).await?;
+        let sqlite_hold = hold_sqlite_file(&config)?;
         // During a rolling upgrade an older node restarts on the newer
         // schema: it runs, and says so.
         if let si_store::Schema::Ahead(unknown) = store.schema().await? {
@@ -254,6 +298,7 @@ impl Server {
             stop_mail,
             mail_task,
             notifier_task,
+            _sqlite_hold: sqlite_hold,
         })
     }
 

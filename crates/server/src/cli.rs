@@ -409,6 +409,7 @@ async fn serve(mut config: Config, args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     config.demo = args.demo;
+    config.sole_sqlite_node = true;
     observe::init_logging(&config);
     if config.demo && !config.listen.ip().is_loopback() {
         tracing::warn!(

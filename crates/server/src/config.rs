@@ -85,6 +85,10 @@ pub struct Config {
     /// the demo libraries, desk account and sites, and opens `/dev/mail`.
     #[serde(skip)]
     pub demo: bool,
+    /// Set by `serve` only: holds a SQLite database for this process alone
+    /// (in-process servers of the tests play several nodes on one file).
+    #[serde(skip)]
+    pub sole_sqlite_node: bool,
 }
 
 /// The pages members use on their own: help, and recovering access.
@@ -441,6 +445,7 @@ impl Default for Config {
             oidc: OidcConfig::default(),
             selfservice: SelfServiceConfig::default(),
             demo: false,
+            sole_sqlite_node: false,
         }
     }
 }

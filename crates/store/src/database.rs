@@ -223,7 +223,7 @@ impl Store {
 
 /// The file a SQLite URL names; None for another database, one in memory,
 /// or a percent-encoded path (sqlx's to decode: let SQLite report it).
-fn sqlite_path(url: &str) -> Option<&Path> {
+pub fn sqlite_path(url: &str) -> Option<&Path> {
     let path = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))?;

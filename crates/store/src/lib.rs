@@ -30,7 +30,7 @@ pub mod testing;
 pub mod throttle;
 
 pub use clock::{Clock, FixedClock, SystemClock};
-pub use database::{Backend, Store, Workload, missing_sqlite_file, redact_url, url_problem};
+pub use database::{Backend, Store, Workload, missing_sqlite_file, redact_url, sqlite_path, url_problem};
 pub use error::StoreError;
 pub use migrations::Schema;
 pub use repositories::{Repositories, Transaction, Writer};

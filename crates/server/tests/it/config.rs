@@ -108,6 +108,31 @@ fn a_bad_value_stops_start_up_with_one_line_naming_the_key() {
     }
 }
 
+/// A SQLite file serves one node: a second `serve` on it, by mistake in
+/// another terminal, would share the first one's sessions (and with
+/// `--demo` re-register its sites). It stops and says why; once the first
+/// has stopped, it starts.
+#[tokio::test]
+async fn a_second_serve_on_the_same_sqlite_file_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let serve = || {
+        let mut command = binary(dir.path());
+        command.env("SI_LISTEN", "127.0.0.1:0");
+        command
+    };
+    let first = ServeProcess::start(serve());
+    let second = run(serve().arg("serve"));
+    assert_eq!(second.status.code(), Some(1), "{}", stderr(&second));
+    assert!(
+        stderr(&second).contains("another serve already runs on the SQLite database data/single-identity.db"),
+        "{}",
+        stderr(&second)
+    );
+    assert!(first.terminate().success());
+    let again = ServeProcess::start(serve());
+    assert!(again.terminate().success());
+}
+
 #[tokio::test]
 async fn environment_variables_override_the_file() {
     let dir = tempfile::tempdir().unwrap();
