@@ -110,6 +110,24 @@ struct Created<'a> {
     client_secret: Option<&'a str>,
 }
 
+/// Writes `text` and a line end to standard output and flushes it; an error
+/// when it cannot, a closed standard output included (Rust's own writes
+/// to one report success).
+fn show_before_commit(text: &str) -> std::io::Result<()> {
+    use std::{io::Write as _, os::fd::AsFd as _};
+    let stdout = std::io::stdout();
+    stdout.as_fd().try_clone_to_owned().map_err(|e| {
+        std::io::Error::new(
+            e.kind(),
+            format!("standard output is closed, so its secret would be lost ({e})"),
+        )
+    })?;
+    let mut stdout = stdout.lock();
+    writeln!(stdout, "{text}")
+        .and_then(|()| stdout.flush())
+        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot write its secret: {e}")))
+}
+
 const SHOWN_ONCE: &str =
     "This secret is shown only now: store it safely. Only its digest is kept, so it cannot be shown again.";
 
@@ -160,24 +178,32 @@ pub async fn run(store: Store, command: ClientCommand) -> anyhow::Result<()> {
                 }),
             };
             txn.audit().record(entry).await?;
-            txn.commit().await?;
             let secret = secret.as_ref().map(|s| s.expose());
-            if json {
+            let shown = if json {
                 let created = Created {
                     client: &client,
                     client_secret: secret,
                 };
-                out!("{}", serde_json::to_string_pretty(&created)?);
-                if secret.is_some() {
-                    eprintln!("{SHOWN_ONCE}");
-                }
+                serde_json::to_string_pretty(&created)?
             } else {
-                out!("Created {} client {}.", client.kind(), client.id());
-                out!("{}", describe(&client)?);
+                let mut shown = format!(
+                    "Created {} client {}.\n{}",
+                    client.kind(),
+                    client.id(),
+                    describe(&client)?
+                );
                 if let Some(secret) = secret {
-                    out!("Client secret: {secret}");
-                    out!("{SHOWN_ONCE}");
+                    shown.push_str(&format!("\nClient secret: {secret}\n{SHOWN_ONCE}"));
                 }
+                shown
+            };
+            // The secret exists only in this output: the client is kept
+            // only once it has been written (the transaction ends unsaved
+            // otherwise), so that it is never there without its secret known.
+            show_before_commit(&shown).map_err(|e| anyhow!("the client was not created: {e}"))?;
+            txn.commit().await?;
+            if json && secret.is_some() {
+                eprintln!("{SHOWN_ONCE}");
             }
         }
         ClientCommand::List { json } => {

@@ -52,6 +52,40 @@ impl Operator {
     }
 }
 
+/// The secret exists only in `client create`'s output: when that cannot be
+/// written (a full disk behind a redirection), the client is not kept
+/// either, rather than kept with a secret nobody saw.
+#[tokio::test]
+async fn a_client_whose_secret_could_not_be_written_is_not_created() {
+    let si = Operator::new().await;
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+    let output = binary(si.dir.path())
+        .env("SI_DATABASE_URL", &si.database.url)
+        .args(["client", "create", "--name", "Site", "--id", "site"])
+        .args(["--redirect-uri", "https://site.example/cb"])
+        .stdout(full)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("the client was not created: cannot write its secret"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(si.json(&["client", "list", "--json"]), serde_json::json!([]));
+    let created = si.ok(&[
+        "client",
+        "create",
+        "--name",
+        "Site",
+        "--id",
+        "site",
+        "--redirect-uri",
+        "https://site.example/cb",
+    ]);
+    assert!(created.contains("Client secret: "), "{created}");
+}
+
 #[test]
 fn every_client_subcommand_has_help() {
     let dir = tempfile::tempdir().unwrap();
