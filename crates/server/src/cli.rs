@@ -117,6 +117,16 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // A configuration error too: restarting with the same settings will not help.
+    if let Command::Serve(args) = &cli.command
+        && args.demo
+        && config.mail.smtp_url.is_some()
+    {
+        eprintln!(
+            "error: serve --demo keeps mail in files for the dev mailbox: unset mail.smtp_url (SI_MAIL__SMTP_URL)"
+        );
+        return ExitCode::from(2);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(err) => {
@@ -403,11 +413,6 @@ fn database_url_creating_dir(config: &Config) -> anyhow::Result<String> {
 }
 
 async fn serve(mut config: Config, args: ServeArgs) -> anyhow::Result<()> {
-    if args.demo && config.mail.smtp_url.is_some() {
-        anyhow::bail!(
-            "serve --demo keeps mail in files for the dev mailbox: unset mail.smtp_url (SI_MAIL__SMTP_URL)"
-        );
-    }
     config.demo = args.demo;
     config.sole_sqlite_node = true;
     observe::init_logging(&config);

@@ -460,11 +460,26 @@ impl Config {
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         if let Some(file) = file {
-            if !file.is_file() {
-                return Err(ConfigError(format!(
-                    "configuration file {} does not exist",
-                    file.display()
-                )));
+            match std::fs::metadata(file) {
+                Ok(found) if found.is_file() => {}
+                Ok(_) => {
+                    return Err(ConfigError(format!(
+                        "configuration file {} is not a file: name the TOML file itself",
+                        file.display()
+                    )));
+                }
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(ConfigError(format!(
+                        "configuration file {} does not exist",
+                        file.display()
+                    )));
+                }
+                Err(err) => {
+                    return Err(ConfigError(format!(
+                        "cannot read the configuration file {}: {err}",
+                        file.display()
+                    )));
+                }
             }
             figment = figment.merge(Toml::file_exact(file));
         }

@@ -94,6 +94,10 @@ pub struct TrustedProxies(Vec<Network>);
 enum ProxyList {
     Commas(String),
     List(Vec<String>),
+    /// `SI_TRUSTED_PROXIES=0` or `=1.5` reads as a number: refused below as
+    /// the address it is not.
+    Number(i64),
+    Decimal(f64),
 }
 
 impl TryFrom<ProxyList> for TrustedProxies {
@@ -103,6 +107,8 @@ impl TryFrom<ProxyList> for TrustedProxies {
         let items: Vec<String> = match list {
             ProxyList::Commas(text) => text.split(',').map(str::to_owned).collect(),
             ProxyList::List(items) => items,
+            ProxyList::Number(number) => vec![number.to_string()],
+            ProxyList::Decimal(number) => vec![number.to_string()],
         };
         let networks: Vec<Network> = items
             .iter()

@@ -1,6 +1,8 @@
 //! Configuration: zero-config defaults, TOML, `SI_*` variables, and one clear
 //! line naming the key when a value is wrong.
 
+use std::path::Path;
+
 use single_identity::config::{Config, LogFormat};
 
 use crate::support::{ServeProcess, binary, run, stderr};
@@ -67,6 +69,8 @@ fn a_bad_value_stops_start_up_with_one_line_naming_the_key() {
         ("SI_OIDC__CODE_SECONDS", "86400", "SI_OIDC__CODE_SECONDS"),
         ("SI_OIDC__CODE_SECONDS", "0", "SI_OIDC__CODE_SECONDS"),
         ("SI_TRUSTED_PROXIES", "10.0.0.0/33", "SI_TRUSTED_PROXIES"),
+        // Read as a number, and said to be no address rather than no variant.
+        ("SI_TRUSTED_PROXIES", "0", "\"0\" is not an IP address"),
         // Any client could write the address it is throttled under.
         ("SI_TRUSTED_PROXIES", "0.0.0.0/0", "SI_TRUSTED_PROXIES"),
         // Behind a proxy, this node's own http address is not the members'.
@@ -165,6 +169,15 @@ fn a_toml_file_is_read_and_typos_in_it_are_named() {
     assert_eq!(config.log_format, LogFormat::Json);
     assert_eq!(config.hashing.memory_kib, 65536);
     assert_eq!(config.hashing.iterations, 2, "unset keys keep their defaults");
+
+    // A folder or a device named as the file is said to be one.
+    for not_a_file in [dir.path(), Path::new("/dev/null")] {
+        let message = Config::load(Some(not_a_file)).unwrap_err().to_string();
+        assert!(
+            message.ends_with("is not a file: name the TOML file itself"),
+            "{message}"
+        );
+    }
 
     std::fs::write(&file, "listne = \"127.0.0.1:9090\"\n").unwrap();
     let output = run(binary(dir.path()).args(["--config", file.to_str().unwrap(), "db", "status"]));

@@ -434,7 +434,7 @@ fn the_demo_refuses_an_smtp_relay_because_its_mailbox_reads_files() {
     let output = run(binary(data_dir.path())
         .args(["serve", "--demo"])
         .env("SI_MAIL__SMTP_URL", "smtp://127.0.0.1:2525"));
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(2), "a configuration error");
     assert!(
         stderr(&output).contains("serve --demo keeps mail in files for the dev mailbox"),
         "{}",
