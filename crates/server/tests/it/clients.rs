@@ -58,11 +58,20 @@ impl Operator {
 #[tokio::test]
 async fn a_client_whose_secret_could_not_be_written_is_not_created() {
     let si = Operator::new().await;
+    let create = [
+        "client",
+        "create",
+        "--name",
+        "Site",
+        "--id",
+        "site",
+        "--redirect-uri",
+        "https://site.example/cb",
+    ];
     let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
     let output = binary(si.dir.path())
         .env("SI_DATABASE_URL", &si.database.url)
-        .args(["client", "create", "--name", "Site", "--id", "site"])
-        .args(["--redirect-uri", "https://site.example/cb"])
+        .args(create)
         .stdout(full)
         .output()
         .unwrap();
@@ -73,16 +82,7 @@ async fn a_client_whose_secret_could_not_be_written_is_not_created() {
         stderr(&output)
     );
     assert_eq!(si.json(&["client", "list", "--json"]), serde_json::json!([]));
-    let created = si.ok(&[
-        "client",
-        "create",
-        "--name",
-        "Site",
-        "--id",
-        "site",
-        "--redirect-uri",
-        "https://site.example/cb",
-    ]);
+    let created = si.ok(&create);
     assert!(created.contains("Client secret: "), "{created}");
 }
 

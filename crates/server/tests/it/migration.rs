@@ -251,6 +251,7 @@ async fn a_name_in_use_outside_the_migration_goes_to_no_migrated_account() {
 #[tokio::test]
 async fn announce_and_go_live_send_each_mail_once_and_activate_the_accounts() {
     let app = spawn_app().await;
+    let sealing = app.sealing().await;
     libraries(&app).await;
     let first = import(&app.store, &[sample()]).await;
     assert_eq!((first.accounts, first.memberships), (7, 8));
@@ -264,14 +265,7 @@ async fn announce_and_go_live_send_each_mail_once_and_activate_the_accounts() {
     // Two weeks from now, as the docs advise; a day already gone is refused.
     let today = time::OffsetDateTime::now_utc().date();
     let yesterday = today.previous_day().unwrap();
-    let refused = migration::send(
-        &app.store,
-        &app.sealing().await,
-        Stage::Announcement,
-        Some(yesterday),
-        |_| (),
-    )
-    .await;
+    let refused = migration::send(&app.store, &sealing, Stage::Announcement, Some(yesterday), |_| ()).await;
     assert!(
         matches!(refused, Err(migration::MigrationError::GoLiveInThePast(date)) if date == yesterday),
         "{refused:?}"
@@ -279,27 +273,15 @@ async fn announce_and_go_live_send_each_mail_once_and_activate_the_accounts() {
     let go_live = today + time::Duration::days(14);
     // Six accounts have an address; one member gets no mail.
     assert_eq!(
-        migration::send(
-            &app.store,
-            &app.sealing().await,
-            Stage::Announcement,
-            Some(go_live),
-            |_| ()
-        )
-        .await
-        .unwrap(),
+        migration::send(&app.store, &sealing, Stage::Announcement, Some(go_live), |_| ())
+            .await
+            .unwrap(),
         6
     );
     assert_eq!(
-        migration::send(
-            &app.store,
-            &app.sealing().await,
-            Stage::Announcement,
-            Some(go_live),
-            |_| ()
-        )
-        .await
-        .unwrap(),
+        migration::send(&app.store, &sealing, Stage::Announcement, Some(go_live), |_| ())
+            .await
+            .unwrap(),
         0
     );
     let jansen = app
@@ -311,14 +293,13 @@ async fn announce_and_go_live_send_each_mail_once_and_activate_the_accounts() {
         .unwrap();
     assert_eq!(jansen.status, AccountStatus::Pending, "not before go-live");
     // Two operators starting go-live at once: each mail still goes once.
-    let sealing = app.sealing().await;
     let (first, second) = tokio::join!(
         migration::send(&app.store, &sealing, Stage::GoLive, None, |_| ()),
         migration::send(&app.store, &sealing, Stage::GoLive, None, |_| ())
     );
     assert_eq!(first.unwrap() + second.unwrap(), 6);
     assert_eq!(
-        migration::send(&app.store, &app.sealing().await, Stage::GoLive, None, |_| ())
+        migration::send(&app.store, &sealing, Stage::GoLive, None, |_| ())
             .await
             .unwrap(),
         0
@@ -339,6 +320,7 @@ async fn announce_and_go_live_send_each_mail_once_and_activate_the_accounts() {
 async fn the_go_live_mail_of_a_merged_account_names_the_old_username_that_stops_working() {
     let smtp = SmtpServer::start();
     let app = app_with_mail(&smtp).await;
+    let sealing = app.sealing().await;
     libraries(&app).await;
     let export = export_of(concat!(
         "DRE01,20000000000011,5280,anna_d,{SSHA}jdALDtX0+MVMkRsX0ilHz0O6Uos95D4s,anna@example.nl,",
@@ -349,7 +331,7 @@ async fn the_go_live_mail_of_a_merged_account_names_the_old_username_that_stops_
     let imported = import(&app.store, &[export.path().to_owned()]).await;
     assert_eq!((imported.accounts, imported.memberships), (1, 2));
 
-    let sent = migration::send(&app.store, &app.sealing().await, Stage::GoLive, None, |_| ())
+    let sent = migration::send(&app.store, &sealing, Stage::GoLive, None, |_| ())
         .await
         .unwrap();
     assert_eq!(sent, 1);
@@ -373,10 +355,11 @@ async fn the_go_live_mail_of_a_merged_account_names_the_old_username_that_stops_
 #[tokio::test]
 async fn an_announcement_after_go_live_skips_the_members_live_already() {
     let app = spawn_app().await;
+    let sealing = app.sealing().await;
     libraries(&app).await;
     import(&app.store, &[sample()]).await;
     assert_eq!(
-        migration::send(&app.store, &app.sealing().await, Stage::GoLive, None, |_| ())
+        migration::send(&app.store, &sealing, Stage::GoLive, None, |_| ())
             .await
             .unwrap(),
         6
@@ -385,15 +368,9 @@ async fn an_announcement_after_go_live_skips_the_members_live_already() {
     // to members who had their username mail.
     let go_live = time::OffsetDateTime::now_utc().date() + time::Duration::days(14);
     assert_eq!(
-        migration::send(
-            &app.store,
-            &app.sealing().await,
-            Stage::Announcement,
-            Some(go_live),
-            |_| ()
-        )
-        .await
-        .unwrap(),
+        migration::send(&app.store, &sealing, Stage::Announcement, Some(go_live), |_| ())
+            .await
+            .unwrap(),
         0
     );
     let queued = app.store.outbox().entries().await.unwrap();
@@ -407,9 +384,10 @@ async fn an_announcement_after_go_live_skips_the_members_live_already() {
 #[tokio::test]
 async fn migrated_members_log_in_with_the_old_password_or_their_new_username() {
     let app = spawn_app().await;
+    let sealing = app.sealing().await;
     libraries(&app).await;
     import(&app.store, &[sample()]).await;
-    migration::send(&app.store, &app.sealing().await, Stage::GoLive, None, |_| ())
+    migration::send(&app.store, &sealing, Stage::GoLive, None, |_| ())
         .await
         .unwrap();
     let (client_id, _) = register(&app, ClientKind::Confidential, IdTokenAlgorithm::Rs256).await;
