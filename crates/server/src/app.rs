@@ -143,12 +143,17 @@ fn hold_sqlite_file(config: &Config) -> Result<Option<std::fs::File>, StartError
         path: database.display().to_string(),
         source,
     };
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(failed)?;
+    // Read only when it exists: a lock needs no more, and one left by a
+    // serve run as another user still opens.
+    let file = match std::fs::File::open(&path) {
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path),
+        opened => opened,
+    }
+    .map_err(failed)?;
     match file.try_lock() {
         Ok(()) => Ok(Some(file)),
         Err(std::fs::TryLockError::WouldBlock) => Err(StartError::SqliteInUse {
@@ -214,8 +219,11 @@ impl Server {
             address: config.listen,
             source,
         })?;
-        let store = open_store(&config, clock).await?;
+        // Held before the database is opened: a second serve changes
+        // nothing, not even the schema, before it stops.
+        create_data_dir(&config)?;
         let sqlite_hold = hold_sqlite_file(&config)?;
+        let store = open_store(&config, clock).await?;
         // During a rolling upgrade an older node restarts on the newer
         // schema: it runs, and says so.
         if let si_store::Schema::Ahead(unknown) = store.schema().await? {

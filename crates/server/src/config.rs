@@ -729,13 +729,16 @@ impl Config {
     fn check_hashing_memory(&self) -> Result<(), ConfigError> {
         const MOST_KIB: u64 = 16 * 1024 * 1024;
         let at_once = match self.hashing.concurrency {
-            0 => std::thread::available_parallelism().map_or(1, usize::from) as u64,
+            // As the hashing pool sizes itself.
+            0 => std::thread::available_parallelism()
+                .map_or(1, usize::from)
+                .min(MOST_HASHES_AT_ONCE) as u64,
             n => n as u64,
         };
         let needed = at_once * u64::from(self.hashing.memory_kib);
         if needed > MOST_KIB {
             return Err(ConfigError(format!(
-                "invalid configuration value for hashing.memory_kib (SI_HASHING__MEMORY_KIB) and hashing.concurrency (SI_HASHING__CONCURRENCY): {at_once} hashes at once of {} KiB each need {} MiB, more than the 16384 MiB allowed; lower either",
+                "invalid configuration value for hashing.memory_kib (SI_HASHING__MEMORY_KIB) and hashing.concurrency (SI_HASHING__CONCURRENCY): {at_once} hashes at once of {} KiB each need {} MiB, more than the 16384 MiB allowed; lower memory_kib, or set concurrency to fewer hashes at once",
                 self.hashing.memory_kib,
                 needed / 1024
             )));

@@ -333,10 +333,12 @@ const DRIVER_PARAMETERS: &[&str] = &[
     "options",
 ];
 
-/// Whether the driver reads a query parameter of this name.
+/// Whether the driver reads a query parameter of this name: one of
+/// [`DRIVER_PARAMETERS`], or a server setting as `options[NAME]`.
 fn is_driver_parameter(key: &str) -> bool {
     let name = decoded_name(key);
     DRIVER_PARAMETERS.iter().any(|known| known.as_bytes() == name)
+        || (name.starts_with(b"options[") && name.ends_with(b"]"))
 }
 
 /// The name of the first query parameter the driver does not read.
@@ -761,10 +763,13 @@ mod tests {
             );
             assert_eq!(url_problem(url), Some(message));
         }
-        assert_eq!(
-            url_problem("postgres://si@db.example/si?sslmode=require&application_name=si"),
-            None
-        );
+        for fine in [
+            "postgres://si@db.example/si?sslmode=require&application_name=si",
+            "postgres://si@db.example/si?options[search_path]=si&options%5Bstatement_timeout%5D=5s",
+        ] {
+            assert_eq!(url_problem(fine), None, "{fine}");
+            assert_eq!(redact_url(fine), fine);
+        }
     }
 
     #[tokio::test]

@@ -23,7 +23,7 @@ pub enum StoreError {
     PasswordParameterSpelling(String),
     /// A query parameter the driver would not read, and would log with its value.
     #[error(
-        "the parameter {parameter} of {url} is not one PostgreSQL's driver reads, and it would write its value into the log: leave it out (it reads sslmode, sslrootcert, sslcert, sslkey, statement-cache-capacity, host, hostaddr, port, dbname, user, password, application_name and options)"
+        "the parameter {parameter} of {url} is not one PostgreSQL's driver reads, and it would write its value into the log: leave it out (it reads sslmode, sslrootcert, sslcert, sslkey, statement-cache-capacity, host, hostaddr, port, dbname, user, password, application_name, options and options[NAME])"
     )]
     UnknownParameter { parameter: String, url: String },
     /// The database could not be opened; `url` and `cause` with the password masked.

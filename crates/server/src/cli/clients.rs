@@ -111,18 +111,11 @@ struct Created<'a> {
 }
 
 /// Writes `text` and a line end to standard output and flushes it; an error
-/// when it cannot, a closed standard output included (Rust's own writes
-/// to one report success).
+/// when it cannot. (A standard output closed at start is /dev/null to a Rust
+/// program, as one chosen with `> /dev/null`.)
 fn show_before_commit(text: &str) -> std::io::Result<()> {
-    use std::{io::Write as _, os::fd::AsFd as _};
-    let stdout = std::io::stdout();
-    stdout.as_fd().try_clone_to_owned().map_err(|e| {
-        std::io::Error::new(
-            e.kind(),
-            format!("standard output is closed, so its secret would be lost ({e})"),
-        )
-    })?;
-    let mut stdout = stdout.lock();
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "{text}")
         .and_then(|()| stdout.flush())
         .map_err(|e| std::io::Error::new(e.kind(), format!("cannot write its secret: {e}")))
@@ -200,8 +193,12 @@ pub async fn run(store: Store, command: ClientCommand) -> anyhow::Result<()> {
             // The secret exists only in this output: the client is kept
             // only once it has been written (the transaction ends unsaved
             // otherwise), so that it is never there without its secret known.
+            // SQLite's writer is held meanwhile: a terminal paused then holds
+            // a running serve's writes for up to its busy timeout.
             show_before_commit(&shown).map_err(|e| anyhow!("the client was not created: {e}"))?;
-            txn.commit().await?;
+            txn.commit()
+                .await
+                .map_err(|e| anyhow!("the client was NOT created, discard the secret shown above: {e}"))?;
             if json && secret.is_some() {
                 eprintln!("{SHOWN_ONCE}");
             }

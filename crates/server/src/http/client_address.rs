@@ -98,6 +98,7 @@ enum ProxyList {
     /// the address it is not.
     Number(i64),
     Decimal(f64),
+    Truth(bool),
 }
 
 impl TryFrom<ProxyList> for TrustedProxies {
@@ -109,6 +110,7 @@ impl TryFrom<ProxyList> for TrustedProxies {
             ProxyList::List(items) => items,
             ProxyList::Number(number) => vec![number.to_string()],
             ProxyList::Decimal(number) => vec![number.to_string()],
+            ProxyList::Truth(truth) => vec![truth.to_string()],
         };
         let networks: Vec<Network> = items
             .iter()

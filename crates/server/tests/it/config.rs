@@ -71,6 +71,7 @@ fn a_bad_value_stops_start_up_with_one_line_naming_the_key() {
         ("SI_TRUSTED_PROXIES", "10.0.0.0/33", "SI_TRUSTED_PROXIES"),
         // Read as a number, and said to be no address rather than no variant.
         ("SI_TRUSTED_PROXIES", "0", "\"0\" is not an IP address"),
+        ("SI_TRUSTED_PROXIES", "true", "\"true\" is not an IP address"),
         // Any client could write the address it is throttled under.
         ("SI_TRUSTED_PROXIES", "0.0.0.0/0", "SI_TRUSTED_PROXIES"),
         // Behind a proxy, this node's own http address is not the members'.
