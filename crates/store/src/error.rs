@@ -21,6 +21,9 @@ pub enum StoreError {
         "write the password parameter of {0} as password=, in small letters: PostgreSQL's driver reads no other spelling"
     )]
     PasswordParameterSpelling(String),
+    /// A row its caller could not make (a mail it could not seal).
+    #[error("cannot write {what}: {cause}")]
+    Unwritable { what: &'static str, cause: &'static str },
     /// A query parameter the driver would not read, and would log with its value.
     #[error(
         "the parameter {parameter} of {url} is not one PostgreSQL's driver reads, and it would write its value into the log: leave it out (it reads sslmode, sslrootcert, sslcert, sslkey, statement-cache-capacity, host, hostaddr, port, dbname, user, password, application_name, options and options[NAME])"

@@ -82,13 +82,16 @@ async fn run(
 
     let started = Instant::now();
     let rows = (0..mails - mails / 2)
-        .map(|_| NewMail {
-            recipient: &to,
-            template: message.template(),
-            language: "nl",
-            payload: mail::sealed_payload(&sealing, &to, &message),
+        .map(|_| {
+            Some(NewMail {
+                recipient: &to,
+                template: message.template(),
+                language: "nl",
+                payload: mail::sealed_payload(&sealing, &to, &message)?,
+            })
         })
-        .collect();
+        .collect::<Option<Vec<_>>>()
+        .ok_or("cannot seal a mail")?;
     store.outbox().enqueue_many(rows).await?;
     let bulk = rate(mails - mails / 2, started);
 

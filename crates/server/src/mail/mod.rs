@@ -27,16 +27,20 @@ pub async fn queue<R: Repositories>(
             recipient: to,
             template: mail.template(),
             language: language.code(),
-            payload: sealed_payload(sealing, to, mail),
+            payload: sealed_payload(sealing, to, mail).ok_or(StoreError::Unwritable {
+                what: "a mail",
+                cause: "it could not be sealed: the system's random source failed",
+            })?,
         })
         .await
 }
 
-/// `mail` as the outbox stores it for `to`: sealed JSON.
-pub fn sealed_payload(sealing: &SealingKey, to: &Email, mail: &Mail) -> String {
-    let json = serde_json::to_string(mail).expect("mail data always serializes");
+/// `mail` as the outbox stores it for `to`: sealed JSON; none when the
+/// system's random source fails.
+pub fn sealed_payload(sealing: &SealingKey, to: &Email, mail: &Mail) -> Option<String> {
+    let json = serde_json::to_string(mail).ok()?;
     let context = sealing_context(to.as_str(), mail.template());
-    format!("{SEALED}{}", sealing.seal_mail(&context, &json))
+    Some(format!("{SEALED}{}", sealing.seal_mail(&context, &json)?))
 }
 
 /// Marks a sealed outbox payload. One without it is JSON that a version
@@ -164,7 +168,7 @@ mod tests {
         let mail = Mail::PasswordChanged {
             username: "sanne".into(),
         };
-        let payload = sealed_payload(&sealing, &sanne, &mail);
+        let payload = sealed_payload(&sealing, &sanne, &mail).unwrap();
         let json = serde_json::to_string(&mail).unwrap();
         assert_eq!(
             open_queued(&sealing, "sanne@example.nl", "password_changed", &payload),
